@@ -1,0 +1,278 @@
+/**
+ * Prometheus metrics of the bot, on a registry the app owns (never prom-client's global
+ * default registry, so tests and several app instances never share counters).
+ *
+ * Label values are closed sets or hook ids, never anything a caller typed: a hook token in a
+ * label would be published to whoever can scrape `/metrics`, and free-form values would let
+ * callers grow the series count without bound.
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Route families of the HTTP app; every other path counts as `other`. */
+export type HttpRoute =
+  | "hook"
+  | "hooks"
+  | "deliveries"
+  | "healthz"
+  | "readyz"
+  | "metrics"
+  | "other";
+
+/** How a delivery attempt ended. */
+export type DeliveryResult = "delivered" | "queued" | "failed";
+
+/** Which limiter rejected a request. */
+export type RateLimitScope = "ip" | "token";
+
+/** What kind of chat message was sent. */
+export type DeliveredKind = "text" | "photo" | "document";
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Shown in `trueconf_webhook_build_info{version}`; omitted when not given. */
+  version?: string;
+  /**
+   * Most distinct hook ids kept as label values; later ones count as `other`. Default 1000.
+   * Bounds memory and scrape size even if hooks are created and revoked in a loop.
+   */
+  maxHookLabels?: number;
+  /** Clock for the process start time; tests pass a fixed one. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Labels of one counted HTTP request. */
+export interface HttpRequestLabels {
+  route: HttpRoute;
+  /** The hook's id (a UUID) once the token was resolved; anything else is counted as `unknown`. */
+  hook?: string | null;
+  status: number;
+}
+
+/** The bot's metrics with typed helpers; see {@link createMetrics}. */
+export interface Metrics {
+  /** The underlying registry, for tests or for adding metrics elsewhere. */
+  readonly registry: Registry;
+  /** `trueconf_webhook_http_requests_total{route,hook,status}`. */
+  readonly httpRequests: { inc(labels: HttpRequestLabels): void };
+  /** `trueconf_webhook_delivery_duration_seconds{result}`. */
+  readonly deliveryDuration: {
+    observe(result: DeliveryResult, seconds: number): void;
+    /** Starts a timer; call the returned function with the outcome to record it. */
+    startTimer(): (result: DeliveryResult) => void;
+  };
+  /** `trueconf_webhook_queue_depth`: messages waiting in the durable queue. */
+  readonly queueDepth: { set(depth: number): void };
+  /** `trueconf_webhook_trueconf_connected`: 1 while the WebSocket is open. */
+  readonly trueconfConnected: { set(up: boolean): void };
+  /** `trueconf_webhook_trueconf_authorized`: 1 once the bot authenticated on the socket. */
+  readonly trueconfAuthorized: { set(ok: boolean): void };
+  /** `trueconf_webhook_trueconf_reconnects_total`. */
+  readonly trueconfReconnects: { inc(): void };
+  /** `trueconf_webhook_trueconf_token_expiry_timestamp_seconds`; `null` (unknown) shows 0. */
+  readonly trueconfTokenExpiry: { set(unixSeconds: number | null): void };
+  /** `trueconf_webhook_rate_limit_rejections_total{scope}`. */
+  readonly rateLimitRejections: { inc(scope: RateLimitScope): void };
+  /** `trueconf_webhook_delivered_messages_total{kind}`. */
+  readonly deliveredMessages: { inc(kind: DeliveredKind, count?: number): void };
+  /** The exposition text and its content type, for `GET /metrics`. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+const PREFIX = "trueconf_webhook_";
+
+// Hook ids are UUIDs minted by the store. Matching the exact shape is what keeps a token (URL-safe
+// base64 of another length and alphabet) out of the label even when a caller passes one by mistake.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// From a 1 ms in-memory hand-off to a 30 s upload to a slow server (the delivery timeout caps it).
+const DELIVERY_BUCKETS = [
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  20,
+  30,
+];
+
+const ROUTES: ReadonlySet<string> = new Set<HttpRoute>([
+  "hook",
+  "hooks",
+  "deliveries",
+  "healthz",
+  "readyz",
+  "metrics",
+  "other",
+]);
+
+/**
+ * Maps a request path to its route family, so callers that only know the path (a
+ * catch-all middleware, a 404) still use a closed label set.
+ *
+ * @example
+ * ```ts
+ * routeOf("/hook/abc"); // "hook"
+ * routeOf("/favicon.ico"); // "other"
+ * ```
+ */
+export function routeOf(path: string): HttpRoute {
+  const first = path.split("/")[1] ?? "";
+  return ROUTES.has(first) ? first as HttpRoute : "other";
+}
+
+/**
+ * Creates the bot's metrics on a fresh registry.
+ *
+ * Process metrics are a small set of our own (resident memory, heap, start time): prom-client's
+ * `collectDefaultMetrics` reads `/proc` for memory and file descriptors, which reports 0 under
+ * Deno, and starts an event-loop monitor that outlives the registry.
+ *
+ * @example
+ * ```ts
+ * const metrics = createMetrics({ version: "1.0.0" });
+ * metrics.httpRequests.inc({ route: "hook", hook: hookId, status: 200 });
+ * const { contentType, body } = await metrics.render();
+ * ```
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const maxHookLabels = options.maxHookLabels ?? 1000;
+  const seenHooks = new Set<string>();
+  const startSeconds = Math.floor((options.now ?? Date.now)() / 1000);
+
+  const hookLabel = (hook: string | null | undefined): string => {
+    if (!hook || !UUID.test(hook)) return "unknown";
+    if (seenHooks.has(hook)) return hook;
+    if (seenHooks.size >= maxHookLabels) return "other";
+    seenHooks.add(hook);
+    return hook;
+  };
+
+  const requests = new Counter({
+    name: `${PREFIX}http_requests_total`,
+    help: "HTTP requests by route family, hook id (never the token) and status code.",
+    labelNames: ["route", "hook", "status"] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: `${PREFIX}delivery_duration_seconds`,
+    help: "Time from an accepted webhook to its delivery outcome.",
+    labelNames: ["result"] as const,
+    buckets: DELIVERY_BUCKETS,
+    registers,
+  });
+  const queue = new Gauge({
+    name: `${PREFIX}queue_depth`,
+    help: "Messages waiting in the durable delivery queue.",
+    registers,
+  });
+  const connected = new Gauge({
+    name: `${PREFIX}trueconf_connected`,
+    help: "1 while the WebSocket to TrueConf Server is open, else 0.",
+    registers,
+  });
+  const authorized = new Gauge({
+    name: `${PREFIX}trueconf_authorized`,
+    help: "1 once the bot is authorized on the TrueConf socket, else 0.",
+    registers,
+  });
+  const reconnects = new Counter({
+    name: `${PREFIX}trueconf_reconnects_total`,
+    help: "Reconnections to TrueConf Server after the socket closed.",
+    registers,
+  });
+  const tokenExpiry = new Gauge({
+    name: `${PREFIX}trueconf_token_expiry_timestamp_seconds`,
+    help: "Unix time when the bot's TrueConf access token expires; 0 when unknown.",
+    registers,
+  });
+  const rejections = new Counter({
+    name: `${PREFIX}rate_limit_rejections_total`,
+    help: "Requests rejected by a rate limiter, by limiter scope.",
+    labelNames: ["scope"] as const,
+    registers,
+  });
+  const delivered = new Counter({
+    name: `${PREFIX}delivered_messages_total`,
+    help: "Chat messages sent to TrueConf, by kind.",
+    labelNames: ["kind"] as const,
+    registers,
+  });
+  if (options.version) {
+    new Gauge({
+      name: `${PREFIX}build_info`,
+      help: "Always 1; the version label names the running build.",
+      labelNames: ["version"] as const,
+      registers,
+    }).set({ version: options.version }, 1);
+  }
+  new Gauge({
+    name: "process_resident_memory_bytes",
+    help: "Resident memory size in bytes.",
+    registers,
+    collect() {
+      this.set(Deno.memoryUsage().rss);
+    },
+  });
+  new Gauge({
+    name: "process_heap_used_bytes",
+    help: "V8 heap in use, in bytes.",
+    registers,
+    collect() {
+      this.set(Deno.memoryUsage().heapUsed);
+    },
+  });
+  new Gauge({
+    name: "process_start_time_seconds",
+    help: "Start time of the process since the Unix epoch, in seconds.",
+    registers,
+  }).set(startSeconds);
+
+  return {
+    registry,
+    httpRequests: {
+      inc({ route, hook, status }) {
+        requests.inc({
+          route: ROUTES.has(route) ? route : "other",
+          hook: hookLabel(hook),
+          status: statusLabel(status),
+        });
+      },
+    },
+    deliveryDuration: {
+      observe(result, seconds) {
+        duration.observe({ result }, seconds);
+      },
+      startTimer() {
+        const started = performance.now();
+        return (result) => duration.observe({ result }, (performance.now() - started) / 1000);
+      },
+    },
+    queueDepth: { set: (depth) => queue.set(depth) },
+    trueconfConnected: { set: (up) => connected.set(up ? 1 : 0) },
+    trueconfAuthorized: { set: (ok) => authorized.set(ok ? 1 : 0) },
+    trueconfReconnects: { inc: () => reconnects.inc() },
+    trueconfTokenExpiry: { set: (unixSeconds) => tokenExpiry.set(unixSeconds ?? 0) },
+    rateLimitRejections: { inc: (scope) => rejections.inc({ scope }) },
+    deliveredMessages: { inc: (kind, count = 1) => delivered.inc({ kind }, count) },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+// Status codes are a closed set too: a NaN or 1e9 from a bug must not mint a new series.
+function statusLabel(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : "other";
+}
