@@ -1,0 +1,73 @@
+/**
+ * `trueconf-webhook-bot healthcheck`: asks the running server's `/readyz` over loopback and
+ * turns the answer into an exit code. It exists for container HEALTHCHECKs on images without
+ * curl or wget (distroless), so the binary probes itself.
+ *
+ * @module
+ */
+
+/** Options of {@link healthcheck}. */
+export interface HealthcheckOptions {
+  /** Host to ask. Default `127.0.0.1`: the probe runs next to the server. */
+  host?: string;
+  /** Give up after this long. Default 3000 ms, under Docker's default 30 s probe timeout. */
+  timeoutMs?: number;
+  /** Where the one-line verdict goes (Docker keeps it in `docker inspect`). Default stdout. */
+  write?: (line: string) => void;
+}
+
+/**
+ * GETs `http://<host>:<port>/readyz` and returns 0 when it answers 2xx, 1 otherwise
+ * (error status, refused connection, timeout).
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await healthcheck(Number(Deno.env.get("WEBHOOK_HTTP_PORT") ?? 8080)));
+ * ```
+ */
+export async function healthcheck(port: number, options: HealthcheckOptions = {}): Promise<number> {
+  const host = options.host ?? "127.0.0.1";
+  const timeoutMs = options.timeoutMs ?? 3000;
+  const write = options.write ?? ((line: string) => console.log(line));
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  const url = `http://${hostPart}:${port}/readyz`;
+  const abort = new AbortController();
+  // A timer we clear ourselves rather than AbortSignal.timeout(), which would outlive a fast answer.
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    const res = await fetch(url, { signal: abort.signal });
+    const text = (await res.text()).trim().slice(0, 200);
+    if (res.ok) {
+      write(`ready: ${url} answered ${res.status}`);
+      return 0;
+    }
+    write(`not ready: ${url} answered ${res.status} ${text}`);
+    return 1;
+  } catch (error) {
+    const reason = abort.signal.aborted
+      ? `no answer within ${timeoutMs} ms`
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    write(`not ready: ${url}: ${reason}`);
+    return 1;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The address a local probe should use for a server bound to `bindHost`
+ * (`WEBHOOK_HTTP_HOST`): loopback for the wildcard addresses, the bound address otherwise.
+ *
+ * @example
+ * ```ts
+ * probeHost("0.0.0.0"); // "127.0.0.1"
+ * probeHost("10.0.0.5"); // "10.0.0.5"
+ * ```
+ */
+export function probeHost(bindHost: string | undefined): string {
+  if (!bindHost || bindHost === "0.0.0.0") return "127.0.0.1";
+  if (bindHost === "::" || bindHost === "[::]") return "::1";
+  return bindHost.replace(/^\[(.*)\]$/, "$1");
+}
