@@ -1,0 +1,215 @@
+/**
+ * Apprise `json://` (`{version, title, message, type, attachments:[{filename, base64,
+ * mimetype}]}`) and `form://` (fields `version`, `title`, `message`, `type` plus file parts
+ * under any name: `file01`, `attach`, …). The notification type becomes an emoji, the title
+ * a bold first line; every attachment is kept (images as photos, the rest as documents).
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Attachment } from "../../message.ts";
+import type { FormatAdapter, ParsedPayload, PayloadInput, UploadedFile } from "./types.ts";
+import { PayloadError } from "./types.ts";
+import { block, bold, truncate } from "./_markup.ts";
+import { asHttpUrl, asObject, type JsonObject } from "./_read.ts";
+
+/** Attachments accepted in one Apprise notification. */
+export const MAX_APPRISE_ATTACHMENTS = 10;
+/** The message body is cut here (about five TrueConf messages). */
+export const MAX_APPRISE_TEXT = 20_000;
+
+/** Apprise notification types and their emoji. */
+const TYPE_EMOJI: Readonly<Record<string, string>> = {
+  info: "ℹ️",
+  success: "✅",
+  warning: "⚠️",
+  failure: "❌",
+};
+
+/** Keys that mark a body as some other format's, even though it has `message`/`title`. */
+const FOREIGN_KEYS = ["text", "alerts", "orgId", "evalMatches", "ruleUrl", "state"];
+
+function isAppriseJson(v: unknown): v is JsonObject {
+  const o = asObject(v);
+  if (o === undefined || typeof o["message"] !== "string") return false;
+  if (FOREIGN_KEYS.some((k) => Object.hasOwn(o, k))) return false;
+  return typeof o["version"] === "string" || typeof o["title"] === "string" ||
+    (typeof o["type"] === "string" && Object.hasOwn(TYPE_EMOJI, o["type"]));
+}
+
+function firstField(fields: ReadonlyMap<string, readonly string[]>, name: string) {
+  return fields.get(name)?.[0];
+}
+
+/** `image/*` (except SVG, which cannot get a preview) is shown as a photo. */
+function kindOf(mimeType: string | undefined, filename: string | undefined): Attachment["kind"] {
+  const mt = mimeType?.toLowerCase().split(";")[0]?.trim() ?? "";
+  if (mt.startsWith("image/")) return mt === "image/svg+xml" ? "document" : "photo";
+  if (mt !== "" && mt !== "application/octet-stream") return "document";
+  return /\.(png|jpe?g|gif|webp|bmp)$/i.test(filename ?? "") ? "photo" : "document";
+}
+
+const attachmentSchema = z.object({
+  filename: z.string().max(1024).nullish(),
+  base64: z.string().nullish(),
+  mimetype: z.string().max(255).nullish(),
+  /** Some Apprise forks send a URL instead of inline bytes. */
+  url: z.string().nullish(),
+});
+
+/** Decodes standard or URL-safe base64 (whitespace and a `data:…;base64,` prefix allowed). */
+function decodeBase64(s: string): Uint8Array | undefined {
+  const data = s.replace(/^data:[^,]{0,200};base64,/i, "");
+  try {
+    return Uint8Array.fromBase64(data, {
+      alphabet: /[-_]/.test(data) ? "base64url" : "base64",
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+function jsonAttachments(value: unknown): Attachment[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    throw new PayloadError(
+      "invalid_attachment",
+      "attachments must be an array of {filename, base64, mimetype} objects.",
+    );
+  }
+  if (value.length > MAX_APPRISE_ATTACHMENTS) {
+    throw new PayloadError(
+      "too_many_attachments",
+      `At most ${MAX_APPRISE_ATTACHMENTS} attachments are accepted per message; this one has ${value.length}.`,
+    );
+  }
+  return value.map((item, i): Attachment => {
+    const parsed = attachmentSchema.safeParse(item);
+    if (!parsed.success) {
+      throw new PayloadError(
+        "invalid_attachment",
+        `attachments[${i}] must be an object with string filename, base64 and mimetype.`,
+      );
+    }
+    const { filename, base64, mimetype, url } = parsed.data;
+    const name = filename === null || filename === undefined || filename === ""
+      ? undefined
+      : truncate(filename, 255);
+    const mimeType = mimetype === null || mimetype === undefined || mimetype === ""
+      ? undefined
+      : mimetype;
+    const kind = kindOf(mimeType, name);
+    const extra = {
+      ...(name !== undefined && { filename: name }),
+      ...(mimeType !== undefined && { mimeType }),
+    };
+    if (base64 === null || base64 === undefined) {
+      const href = asHttpUrl(url);
+      if (href === undefined) {
+        throw new PayloadError(
+          "invalid_attachment",
+          `attachments[${i}] has no base64 content (and no http(s) url).`,
+        );
+      }
+      return { kind, source: { type: "url", url: href }, ...extra };
+    }
+    const bytes = decodeBase64(base64);
+    if (bytes === undefined || bytes.length === 0) {
+      throw new PayloadError(
+        "invalid_attachment",
+        `attachments[${i}].base64 is ${bytes === undefined ? "not valid base64" : "empty"}.`,
+      );
+    }
+    return { kind, source: { type: "bytes", bytes }, ...extra };
+  });
+}
+
+function formAttachments(files: readonly UploadedFile[]): Attachment[] {
+  // A browser sends an empty, nameless part for a file input left blank; that is no file.
+  const real = files.filter((f) => f.bytes.length > 0 || f.filename !== "");
+  if (real.length > MAX_APPRISE_ATTACHMENTS) {
+    throw new PayloadError(
+      "too_many_attachments",
+      `At most ${MAX_APPRISE_ATTACHMENTS} attachments are accepted per message; this one has ${real.length}.`,
+    );
+  }
+  return real.map((f, i): Attachment => {
+    if (f.bytes.length === 0) {
+      throw new PayloadError(
+        "invalid_attachment",
+        `File part ${i + 1} ("${truncate(f.field, 50)}") is empty.`,
+      );
+    }
+    const filename = f.filename === "" ? undefined : truncate(f.filename, 255);
+    const mimeType = f.contentType === "" ? undefined : f.contentType;
+    return {
+      kind: kindOf(mimeType, filename),
+      source: { type: "bytes", bytes: f.bytes },
+      ...(filename !== undefined && { filename }),
+      ...(mimeType !== undefined && { mimeType }),
+    };
+  });
+}
+
+/** `ℹ️ **Title**\nmessage`: the text of a notification. */
+function renderText(title: string, message: string, type: string): string {
+  const emoji = TYPE_EMOJI[type];
+  const head = bold(title, 250);
+  const body = block(message, MAX_APPRISE_TEXT);
+  if (head === "" && body === "") return "";
+  const first = [emoji, head === "" ? body : head].filter((p) => p !== undefined).join(" ");
+  return head === "" || body === "" ? first : `${first}\n${body}`;
+}
+
+/** The Apprise `json://` / `form://` adapter. */
+export const appriseFormat: FormatAdapter = {
+  name: "apprise",
+  detect(input: PayloadInput): boolean {
+    const body = input.body;
+    if (body.kind === "json") return isAppriseJson(body.value);
+    if (body.kind === "form") return body.fields.has("message") && !body.fields.has("text");
+    return false;
+  },
+  parse(input: PayloadInput): ParsedPayload {
+    const body = input.body;
+    let title: string;
+    let message: string;
+    let type: string;
+    let attachments: Attachment[];
+    if (body.kind === "json") {
+      const o = asObject(body.value);
+      if (o === undefined) {
+        throw new PayloadError(
+          "invalid_payload",
+          "An Apprise body must be a JSON object with title, message and type.",
+        );
+      }
+      title = typeof o["title"] === "string" ? o["title"] : "";
+      message = typeof o["message"] === "string" ? o["message"] : "";
+      type = typeof o["type"] === "string" ? o["type"] : "";
+      attachments = jsonAttachments(o["attachments"]);
+    } else if (body.kind === "form") {
+      title = firstField(body.fields, "title") ?? "";
+      message = firstField(body.fields, "message") ?? "";
+      type = firstField(body.fields, "type") ?? "";
+      attachments = formAttachments(body.files);
+    } else {
+      throw new PayloadError(
+        "invalid_payload",
+        "An Apprise body must be JSON (json://) or a form (form://).",
+      );
+    }
+    const text = renderText(title, message, type);
+    if (text === "" && attachments.length === 0) {
+      throw new PayloadError(
+        "empty_payload",
+        "The notification has no title, message or attachment; send at least one.",
+      );
+    }
+    return {
+      format: "apprise",
+      message: { text, parseMode: "markdown", attachments },
+      reply: "json",
+    };
+  },
+};
