@@ -1,0 +1,391 @@
+/**
+ * Photo previews made in a Worker so a 12 MP decode never stalls webhook requests on the main
+ * thread. Jobs queue FIFO; each worker runs one job at a time.
+ *
+ * Fallback rule when no preview can be made (see {@link previewFallback}): TrueConf renders
+ * an upload as a photo only if it carries a `preview` part. The reference bot then sends the
+ * original bytes as their own preview; openclaw sends a document. We do the former only when
+ * it is safe for the receiving clients: the bytes are JPEG, PNG, GIF or WebP by magic bytes,
+ * at most 1 MiB, and their header declares at most `maxPixels` pixels. Everything else goes
+ * as a document: a 20 MB original as "preview" would be downloaded by every client in the
+ * chat, a decompression bomb would be decoded by each of them, and BMP/TIFF/unknown bytes
+ * might not render at all.
+ *
+ * @module
+ */
+
+import { type Logger, silentLogger } from "../../log.ts";
+import { imageDimensions, type ImageMime, sniffImageMime } from "./sniff.ts";
+import type { PreviewJob, PreviewReply } from "./_protocol.ts";
+
+/** Options of {@link PreviewMaker}. */
+export interface PreviewOptions {
+  /** Longest side of the preview in pixels; smaller images are not enlarged. Default 384. */
+  maxSide?: number;
+  /** JPEG quality 1..100. Default 80 (about 10–20 KB at 384 px). */
+  quality?: number;
+  /** Per job, from the moment a worker takes it (queue time excluded). Default 10 000. */
+  timeoutMs?: number;
+  /** Inputs larger than this are refused before any work. Default 32 MiB. */
+  maxInputBytes?: number;
+  /**
+   * Inputs whose header declares more pixels are refused (decompression bombs: a 50 MP image
+   * needs 200 MB of RGBA in the worker). Default 50 000 000.
+   */
+  maxPixels?: number;
+  /** Number of workers. Default 1: the target box has two cores and the other serves HTTP. */
+  workers?: number;
+  /** Jobs waiting beyond this are refused with `busy`. Default 32. */
+  maxQueue?: number;
+  /**
+   * An idle worker is terminated after this many ms. WebAssembly memory never shrinks, so
+   * after one large photo a worker keeps its peak heap until it is replaced. 0 keeps workers
+   * forever. Default 60 000.
+   */
+  idleMs?: number;
+  logger?: Logger;
+}
+
+/** Per-call overrides of {@link PreviewMaker.make}. */
+export interface MakeOptions {
+  timeoutMs?: number;
+}
+
+/** A preview part to upload next to the original file. */
+export interface UploadPreview {
+  bytes: Uint8Array;
+  mimeType: string;
+  name: string;
+}
+
+/** A JPEG preview made by {@link PreviewMaker}. */
+export interface Preview extends UploadPreview {
+  mimeType: "image/jpeg";
+  name: "preview.jpg";
+  /** Displayed size, after EXIF orientation. */
+  width: number;
+  height: number;
+}
+
+/** Why no preview was made; stable codes for logs and metrics. */
+export type PreviewFailure =
+  | "closed"
+  | "empty"
+  | "input_too_large"
+  | "not_an_image"
+  | "unknown_dimensions"
+  | "too_many_pixels"
+  | "busy"
+  | "timeout"
+  | "decode_failed"
+  | "worker_crashed";
+
+/** Outcome of {@link PreviewMaker.make}. `detail` is a human sentence for logs. */
+export type PreviewResult =
+  | { ok: true; preview: Preview }
+  | { ok: false; reason: PreviewFailure; detail?: string };
+
+const DEFAULTS = {
+  maxSide: 384,
+  quality: 80,
+  timeoutMs: 10_000,
+  maxInputBytes: 32 * 1024 * 1024,
+  maxPixels: 50_000_000,
+  workers: 1,
+  maxQueue: 32,
+  idleMs: 60_000,
+};
+
+/** Originals up to this size may serve as their own preview (see module doc). */
+export const FALLBACK_MAX_BYTES = 1024 * 1024;
+
+const SELF_PREVIEWABLE: ReadonlySet<ImageMime> = new Set([
+  "image/jpeg",
+  "image/png",
+  "image/gif",
+  "image/webp",
+]);
+
+// Expected outcomes for non-photos; the rest point at a problem an operator may care about.
+const QUIET: ReadonlySet<PreviewFailure> = new Set(["closed", "empty", "not_an_image"]);
+
+/** Options of {@link previewFallback}. */
+export interface FallbackOptions {
+  /** Default {@link FALLBACK_MAX_BYTES}. */
+  maxBytes?: number;
+  /** Default 50 000 000. */
+  maxPixels?: number;
+}
+
+/**
+ * The preview to send when {@link PreviewMaker.make} failed: the original bytes themselves
+ * if they are JPEG/PNG/GIF/WebP (by magic bytes), at most 1 MiB and at most `maxPixels` by
+ * their header; otherwise `null`, meaning "send as a document". The returned `bytes` are the
+ * caller's array, not a copy.
+ */
+export function previewFallback(
+  bytes: Uint8Array,
+  options: FallbackOptions = {},
+): UploadPreview | null {
+  const mime = sniffImageMime(bytes);
+  if (mime === null || !SELF_PREVIEWABLE.has(mime)) return null;
+  if (bytes.length === 0 || bytes.length > (options.maxBytes ?? FALLBACK_MAX_BYTES)) return null;
+  const size = imageDimensions(bytes);
+  if (size === null) return null;
+  if (size.width * size.height > (options.maxPixels ?? DEFAULTS.maxPixels)) return null;
+  return { bytes, mimeType: mime, name: `preview.${mime.slice("image/".length)}` };
+}
+
+interface Job {
+  id: number;
+  bytes: Uint8Array;
+  timeoutMs: number;
+  queuedAt: number;
+  fields: Record<string, unknown>;
+  resolve: (result: PreviewResult) => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | null;
+  job: Job | null;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Makes JPEG previews in lazily started Workers.
+ *
+ * @example
+ * ```ts
+ * const previews = new PreviewMaker({ logger });
+ * const preview = await previews.previewFor(bytes); // UploadPreview, or null → document
+ * await previews.close();
+ * ```
+ */
+export class PreviewMaker {
+  readonly #maxSide: number;
+  readonly #quality: number;
+  readonly #timeoutMs: number;
+  readonly #maxInputBytes: number;
+  readonly #maxPixels: number;
+  readonly #maxQueue: number;
+  readonly #idleMs: number;
+  readonly #log: Logger;
+  readonly #slots: Slot[];
+  readonly #queue: Job[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  /** Starts nothing: the first worker is created by the first job. */
+  constructor(options: PreviewOptions = {}) {
+    const int = (v: number | undefined, d: number, min: number) =>
+      Math.max(min, Math.floor(v ?? d));
+    this.#maxSide = int(options.maxSide, DEFAULTS.maxSide, 1);
+    this.#quality = Math.min(100, int(options.quality, DEFAULTS.quality, 1));
+    this.#timeoutMs = int(options.timeoutMs, DEFAULTS.timeoutMs, 1);
+    this.#maxInputBytes = int(options.maxInputBytes, DEFAULTS.maxInputBytes, 1);
+    this.#maxPixels = int(options.maxPixels, DEFAULTS.maxPixels, 1);
+    this.#maxQueue = int(options.maxQueue, DEFAULTS.maxQueue, 0);
+    this.#idleMs = int(options.idleMs, DEFAULTS.idleMs, 0);
+    this.#log = (options.logger ?? silentLogger).child({ component: "preview" });
+    const workers = int(options.workers, DEFAULTS.workers, 1);
+    this.#slots = Array.from({ length: workers }, (_, index) => ({
+      index,
+      worker: null,
+      job: null,
+      timer: undefined,
+      idleTimer: undefined,
+    }));
+  }
+
+  /**
+   * Makes a JPEG preview of `bytes`. Never throws. `bytes` stays intact (the worker gets a
+   * copy), so the caller can upload it as the file part. `mimeType` is the declared type, used
+   * for logs only: magic bytes decide.
+   */
+  make(bytes: Uint8Array, mimeType?: string, options: MakeOptions = {}): Promise<PreviewResult> {
+    const fields: Record<string, unknown> = { size: bytes.length, declared: mimeType };
+    const refuse = (reason: PreviewFailure, detail: string) =>
+      Promise.resolve(this.#fail(fields, reason, detail));
+    if (this.#closed) return refuse("closed", "the preview maker is shut down");
+    if (bytes.length === 0) return refuse("empty", "the file is empty");
+    if (bytes.length > this.#maxInputBytes) {
+      return refuse("input_too_large", `larger than ${this.#maxInputBytes} bytes`);
+    }
+    const mime = sniffImageMime(bytes);
+    if (mime === null) return refuse("not_an_image", "not JPEG/PNG/GIF/WebP/BMP/TIFF");
+    fields.mime = mime;
+    const size = imageDimensions(bytes);
+    if (size === null) return refuse("unknown_dimensions", `no readable ${mime} header`);
+    fields.width = size.width;
+    fields.height = size.height;
+    if (size.width * size.height > this.#maxPixels) {
+      return refuse("too_many_pixels", `${size.width}x${size.height} exceeds ${this.#maxPixels}`);
+    }
+    if (this.#queue.length >= this.#maxQueue && this.#slots.every((s) => s.job !== null)) {
+      return refuse("busy", `${this.#queue.length} previews already waiting`);
+    }
+    return new Promise((resolve) => {
+      this.#queue.push({
+        id: this.#nextId++,
+        // A copy, because the worker takes ownership of (and detaches) what it is sent.
+        bytes: bytes.slice(),
+        timeoutMs: Math.max(1, Math.floor(options.timeoutMs ?? this.#timeoutMs)),
+        queuedAt: performance.now(),
+        fields,
+        resolve,
+      });
+      this.#pump();
+    });
+  }
+
+  /**
+   * {@link make}, then {@link previewFallback} when it fails: the preview part to upload, or
+   * `null` to send the file as a document. Logs which way it went and why.
+   */
+  async previewFor(bytes: Uint8Array, mimeType?: string): Promise<UploadPreview | null> {
+    const result = await this.make(bytes, mimeType);
+    if (result.ok) return result.preview;
+    const fallback = previewFallback(bytes, { maxPixels: this.#maxPixels });
+    const level = QUIET.has(result.reason) ? "debug" : "info";
+    this.#log[level](
+      fallback ? "preview: original used as its own preview" : "preview: sending as document",
+      { reason: result.reason, detail: result.detail, size: bytes.length, declared: mimeType },
+    );
+    return fallback;
+  }
+
+  /** Terminates the workers; queued and running jobs resolve `{ ok: false, reason: "closed" }`. */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) {
+      job.resolve(this.#fail(job.fields, "closed", "shut down while queued"));
+    }
+    for (const slot of this.#slots) {
+      const job = slot.job;
+      this.#retire(slot);
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
+      if (job) job.resolve(this.#fail(job.fields, "closed", "shut down while running"));
+    }
+    return Promise.resolve();
+  }
+
+  #fail(fields: Record<string, unknown>, reason: PreviewFailure, detail: string): PreviewResult {
+    const level = QUIET.has(reason) ? "debug" : "warn";
+    this.#log[level]("preview failed", { ...fields, reason, detail });
+    return { ok: false, reason, detail };
+  }
+
+  #pump(): void {
+    for (const slot of this.#slots) {
+      if (this.#queue.length === 0) return;
+      if (slot.job !== null) continue;
+      this.#dispatch(slot, this.#queue.shift()!);
+    }
+  }
+
+  #dispatch(slot: Slot, job: Job): void {
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    const worker = slot.worker ?? this.#spawn(slot);
+    slot.job = job;
+    slot.timer = setTimeout(() => this.#onTimeout(slot, job), job.timeoutMs);
+    const message: PreviewJob = {
+      id: job.id,
+      bytes: job.bytes.buffer as ArrayBuffer,
+      maxSide: this.#maxSide,
+      quality: this.#quality,
+    };
+    worker.postMessage(message, [message.bytes]);
+  }
+
+  #spawn(slot: Slot): Worker {
+    // This exact form lets `deno compile --include src/delivery/preview/_worker.ts` embed it.
+    const worker = new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" });
+    worker.onmessage = (event: MessageEvent<PreviewReply>) => this.#onReply(slot, worker, event);
+    worker.onerror = (event: ErrorEvent) => {
+      // Without preventDefault an uncaught worker error is re-thrown in the main thread.
+      event.preventDefault();
+      this.#onCrash(slot, worker, event.message);
+    };
+    worker.onmessageerror = () => this.#onCrash(slot, worker, "unreadable message from worker");
+    slot.worker = worker;
+    this.#log.debug("preview worker started", { worker: slot.index });
+    return worker;
+  }
+
+  #onReply(slot: Slot, worker: Worker, event: MessageEvent<PreviewReply>): void {
+    const reply = event.data;
+    const job = slot.job;
+    // A reply from a replaced worker, or for a job that already timed out, is stale.
+    if (slot.worker !== worker || job === null || reply.id !== job.id) return;
+    this.#release(slot);
+    const fields = { ...job.fields, ms: Math.round(performance.now() - job.queuedAt) };
+    if (reply.ok) {
+      this.#log.debug("preview made", {
+        ...fields,
+        out: reply.bytes.length,
+        previewWidth: reply.width,
+        previewHeight: reply.height,
+        workMs: Math.round(reply.ms),
+      });
+      job.resolve({
+        ok: true,
+        preview: {
+          bytes: reply.bytes,
+          mimeType: "image/jpeg",
+          name: "preview.jpg",
+          width: reply.width,
+          height: reply.height,
+        },
+      });
+    } else {
+      if (reply.fatal) this.#retire(slot);
+      job.resolve(this.#fail(fields, "decode_failed", reply.error));
+    }
+    this.#next(slot);
+  }
+
+  #onTimeout(slot: Slot, job: Job): void {
+    if (slot.job !== job) return;
+    // The worker is stuck in synchronous wasm: the only way to stop it is to kill it.
+    this.#retire(slot);
+    job.resolve(this.#fail(job.fields, "timeout", `no preview after ${job.timeoutMs} ms`));
+    this.#next(slot);
+  }
+
+  #onCrash(slot: Slot, worker: Worker, message: string): void {
+    if (slot.worker !== worker) return;
+    const job = slot.job;
+    this.#retire(slot);
+    if (job) job.resolve(this.#fail(job.fields, "worker_crashed", message));
+    this.#next(slot);
+  }
+
+  /** Frees the slot for the next job, keeping its worker. */
+  #release(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.job = null;
+  }
+
+  /** Frees the slot and terminates its worker; the next job starts a fresh one. */
+  #retire(slot: Slot): void {
+    this.#release(slot);
+    if (slot.worker === null) return;
+    slot.worker.terminate();
+    slot.worker = null;
+    this.#log.debug("preview worker stopped", { worker: slot.index });
+  }
+
+  #next(slot: Slot): void {
+    this.#pump();
+    if (slot.job !== null || slot.worker === null || this.#idleMs === 0 || this.#closed) return;
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      if (slot.job === null) this.#retire(slot);
+    }, this.#idleMs);
+  }
+}
