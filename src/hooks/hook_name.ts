@@ -1,0 +1,77 @@
+/**
+ * Hook names: what chat members type after `/webhook_create`, unique per chat.
+ *
+ * @module
+ */
+
+/** Longest name, in characters (code points) after trimming. */
+export const HOOK_NAME_MAX_LENGTH = 64;
+
+/** Why a name was refused; stable codes for callers, next to the human sentence. */
+export type HookNameError = "empty" | "too_long" | "control_characters";
+
+/** Result of {@link validateHookName}. */
+export type HookNameResult =
+  | {
+    ok: true;
+    /** Trimmed, NFC-normalized: what is stored and shown. */
+    name: string;
+    /** Case-folded {@link name}: what uniqueness is decided on. */
+    folded: string;
+  }
+  | { ok: false; code: HookNameError; reason: string };
+
+// C0/C1 controls, line/paragraph separators, and the bidi embedding/override/isolate
+// controls: the latter can make a name render as a different one in /webhook_list.
+// Zero-width joiners stay allowed because emoji sequences need them.
+const FORBIDDEN = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+/**
+ * The key two names are compared on: NFC, then lower case (locale-independent), so
+ * "Deploys", " deploys " and a decomposed "é" vs a composed one collide.
+ *
+ * @example
+ * ```ts
+ * foldHookName("  Deploys "); // "deploys"
+ * ```
+ */
+export function foldHookName(name: string): string {
+  return name.trim().normalize("NFC").toLowerCase().normalize("NFC");
+}
+
+/**
+ * Validates a hook name as typed by a user and returns the stored and comparison forms.
+ *
+ * @example
+ * ```ts
+ * validateHookName(" Deploys "); // { ok: true, name: "Deploys", folded: "deploys" }
+ * validateHookName("");          // { ok: false, code: "empty", reason: "The name is empty. …" }
+ * ```
+ */
+export function validateHookName(raw: string): HookNameResult {
+  const name = raw.trim().normalize("NFC");
+  if (name.length === 0) {
+    return {
+      ok: false,
+      code: "empty",
+      reason:
+        "The name is empty. Type /webhook_create <name>, for example /webhook_create deploys.",
+    };
+  }
+  if (FORBIDDEN.test(name)) {
+    return {
+      ok: false,
+      code: "control_characters",
+      reason: "The name contains control characters; use letters, digits and punctuation.",
+    };
+  }
+  const length = [...name].length;
+  if (length > HOOK_NAME_MAX_LENGTH) {
+    return {
+      ok: false,
+      code: "too_long",
+      reason: `The name is too long (${length} characters, at most ${HOOK_NAME_MAX_LENGTH}).`,
+    };
+  }
+  return { ok: true, name, folded: foldHookName(name) };
+}

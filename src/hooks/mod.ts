@@ -1,0 +1,34 @@
+/**
+ * The hook domain: tokens, names, the hook store, and migration from the reference bot.
+ *
+ * @module
+ */
+
+export {
+  generateToken,
+  hashToken,
+  looksLikeToken,
+  maskToken,
+  TOKEN_BYTES,
+  TOKEN_MAX_LENGTH,
+  TOKEN_MIN_LENGTH,
+  type TokenHint,
+  tokenHint,
+} from "./token.ts";
+export {
+  foldHookName,
+  HOOK_NAME_MAX_LENGTH,
+  type HookNameError,
+  type HookNameResult,
+  validateHookName,
+} from "./hook_name.ts";
+export {
+  type CreateResult,
+  type HookRecord,
+  HookStore,
+  type HookStoreOptions,
+  type HookStoreStats,
+  type ImportResult,
+  type ImportSkip,
+} from "./store.ts";
+export { ReferenceFormatError } from "./reference_import.ts";

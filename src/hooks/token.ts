@@ -1,0 +1,104 @@
+/**
+ * Hook tokens: the secret part of a hook URL (`/hook/<token>`).
+ *
+ * A token is 32 bytes from the platform CSPRNG in URL-safe base64 without padding (43
+ * characters), the same shape as the reference bot's `secrets.token_urlsafe(32)`, so imported
+ * URLs and new ones look alike. Only {@link hashToken}'s output is ever stored.
+ *
+ * @module
+ */
+
+/** Bytes of randomness in a new token (256 bits). */
+export const TOKEN_BYTES = 32;
+/** Shortest string {@link looksLikeToken} accepts; shorter cannot be a hook token. */
+export const TOKEN_MIN_LENGTH = 20;
+/** Longest string {@link looksLikeToken} accepts; bounds the work an attacker can cause. */
+export const TOKEN_MAX_LENGTH = 128;
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Returns a new random token: 43 URL-safe base64 characters.
+ *
+ * @example
+ * ```ts
+ * const token = generateToken(); // e.g. "q3X0…" (43 characters)
+ * ```
+ */
+export function generateToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
+  return base64url(bytes);
+}
+
+/**
+ * SHA-256 of the token, as 64 lowercase hex characters; the only form of a token we store.
+ *
+ * A plain, unsalted hash is the right tool here: a token carries 256 bits of entropy, so
+ * neither a dictionary nor a precomputed table can reverse it, and a salt or a slow KDF
+ * would only make every request slower. (Passwords need a KDF because people pick them.)
+ * Being deterministic is what lets a lookup be one KV read by hash.
+ *
+ * @example
+ * ```ts
+ * const key = await hashToken(token); // "3b7c…" (64 hex characters)
+ * ```
+ */
+export async function hashToken(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  const bytes = new Uint8Array(digest);
+  let hex = "";
+  for (const b of bytes) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** The first and last four characters of a token, kept so lists can show `abcd…wxyz`. */
+export interface TokenHint {
+  head: string;
+  tail: string;
+}
+
+/**
+ * The parts of a token that may be shown and stored.
+ *
+ * @example
+ * ```ts
+ * tokenHint("abcdefghijklmnopqrstuvwxyz"); // { head: "abcd", tail: "wxyz" }
+ * ```
+ */
+export function tokenHint(token: string): TokenHint {
+  return { head: token.slice(0, 4), tail: token.slice(-4) };
+}
+
+/**
+ * Masks a token (or formats a stored hint) as `abcd…wxyz`, safe for chats and logs.
+ *
+ * @example
+ * ```ts
+ * maskToken("abcdefghijklmnopqrstuvwxyz"); // "abcd…wxyz"
+ * maskToken({ head: "abcd", tail: "wxyz" }); // "abcd…wxyz"
+ * ```
+ */
+export function maskToken(token: string | TokenHint): string {
+  const { head, tail } = typeof token === "string" ? tokenHint(token) : token;
+  return `${head}…${tail}`;
+}
+
+/**
+ * Cheap shape check done before hashing, so garbage paths cost no SHA-256 and no KV read.
+ * Accepts URL-safe base64 characters, 20–128 long (new tokens and the reference bot's are 43).
+ *
+ * @example
+ * ```ts
+ * looksLikeToken(generateToken()); // true
+ * looksLikeToken("../etc/passwd"); // false
+ * ```
+ */
+export function looksLikeToken(s: string): boolean {
+  return s.length >= TOKEN_MIN_LENGTH && s.length <= TOKEN_MAX_LENGTH && TOKEN_SHAPE.test(s);
+}
+
+function base64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}

@@ -1,0 +1,16 @@
+/**
+ * Persistence. The only code that touches the Deno KV handle: key layouts (`keys.ts`, not
+ * exported: add new layouts there and a repository module here), opening the database,
+ * and one repository per concept.
+ *
+ * @module
+ */
+
+export { DEFAULT_KV_PATH, openKv } from "./open_kv.ts";
+export {
+  type ApplyUsageResult,
+  type HookRecord,
+  HookRepo,
+  type InsertResult,
+  type UsageDelta,
+} from "./hook_repo.ts";

@@ -1,0 +1,74 @@
+/**
+ * Opening the application's Deno KV database.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+
+/** Where the hook store lives when `WEBHOOK_STORAGE_PATH` is not set. */
+export const DEFAULT_KV_PATH = "data/webhooks.kv";
+
+/**
+ * Opens a KV database. For a file path the parent folder is created first and the path is
+ * checked up front, because sqlite's own errors ("unable to open database file") do not tell
+ * an operator what to fix. `:memory:` and KV Connect URLs (`http(s)://…`, token in
+ * `DENO_KV_ACCESS_TOKEN`) pass through unchanged.
+ *
+ * The caller owns the handle and closes it.
+ *
+ * @example
+ * ```ts
+ * const kv = await openKv(Deno.env.get("WEBHOOK_STORAGE_PATH") ?? DEFAULT_KV_PATH);
+ * ```
+ */
+export async function openKv(path: string): Promise<Deno.Kv> {
+  if (path === ":memory:" || /^https?:\/\//i.test(path)) return await Deno.openKv(path);
+  if (path.trim() === "") throw new Error("The storage path is empty; give a file path.");
+
+  const info = await statOrNull(path);
+  if (info?.isDirectory) {
+    throw new Error(
+      `The storage path ${path} is a folder; give a file path inside it, e.g. ${path}/webhooks.kv.`,
+    );
+  }
+  const parent = dirname(path);
+  try {
+    await Deno.mkdir(parent, { recursive: true });
+  } catch (e) {
+    throw new Error(`Cannot create the folder ${parent} for the storage file: ${message(e)}.`, {
+      cause: e,
+    });
+  }
+  try {
+    // An empty file is a valid empty sqlite database, so this probe leaves nothing odd behind.
+    const f = await Deno.open(path, { read: true, write: true, create: true });
+    f.close();
+  } catch (e) {
+    throw new Error(
+      `The storage file ${path} is not writable by this user: ${message(e)}. ` +
+        `Fix its permissions or set WEBHOOK_STORAGE_PATH to a writable file.`,
+      { cause: e },
+    );
+  }
+  try {
+    return await Deno.openKv(path);
+  } catch (e) {
+    throw new Error(`Cannot open the storage file ${path} as a KV database: ${message(e)}.`, {
+      cause: e,
+    });
+  }
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { foldHookName, validateHookName } from "../../src/hooks/mod.ts";
+
+Deno.test("validateHookName: trims and keeps case, folds for comparison", () => {
+  assert.deepEqual(validateHookName("  Deploys \t"), {
+    ok: true,
+    name: "Deploys",
+    folded: "deploys",
+  });
+});
+
+Deno.test("validateHookName: NFC, so composed and decomposed names are one name", () => {
+  const composed = validateHookName("Café");
+  const decomposed = validateHookName("Cafe\u0301");
+  assert.ok(composed.ok && decomposed.ok);
+  assert.equal(composed.folded, decomposed.folded);
+  assert.equal(decomposed.name, "Café");
+  assert.equal(foldHookName("ДЕПЛОЙ"), "деплой");
+});
+
+Deno.test("validateHookName: empty names get the how-to sentence", () => {
+  for (const raw of ["", "   ", "\t\n"]) {
+    const r = validateHookName(raw);
+    assert.ok(!r.ok);
+    assert.equal(r.code, "empty");
+    assert.equal(
+      r.reason,
+      "The name is empty. Type /webhook_create <name>, for example /webhook_create deploys.",
+    );
+  }
+});
+
+Deno.test("validateHookName: at most 64 characters, counted as code points", () => {
+  assert.ok(validateHookName("x".repeat(64)).ok);
+  assert.ok(validateHookName("😀".repeat(64)).ok); // 128 UTF-16 units, 64 characters
+  const r = validateHookName("x".repeat(70));
+  assert.ok(!r.ok);
+  assert.equal(r.code, "too_long");
+  assert.match(r.reason, /too long \(70 characters, at most 64\)/);
+});
+
+Deno.test("validateHookName: control characters refused", () => {
+  for (const raw of ["a\u0000b", "de\nploys", "x\u007f", "x\u0085y", "a\u2028b", "evil\u202Etxt"]) {
+    const r = validateHookName(raw);
+    assert.ok(!r.ok, JSON.stringify(raw));
+    assert.equal(r.code, "control_characters");
+    assert.match(r.reason, /control characters/);
+  }
+  // Emoji ZWJ sequences are fine.
+  assert.ok(validateHookName("👩‍💻 builds").ok);
+});
