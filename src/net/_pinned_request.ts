@@ -1,0 +1,185 @@
+/**
+ * One HTTP(S) request whose socket goes to an address chosen by the caller (the one the
+ * SSRF guard checked), never to a second DNS answer. The Host header, TLS SNI and
+ * certificate check keep using the URL's host name.
+ *
+ * @module
+ */
+
+import http from "node:http";
+import https from "node:https";
+import type { IncomingMessage } from "node:http";
+import { SafeFetchError } from "./safe_fetch_error.ts";
+import { parseAddress } from "./_host.ts";
+
+/** Where to connect and what to ask for. */
+export interface PinnedTarget {
+  url: URL;
+  /** The checked address, IPv4 dotted decimal or IPv6 without brackets. */
+  address: string;
+  family: 4 | 6;
+}
+
+/** Options of {@link pinnedRequest}. */
+export interface PinnedRequestOptions {
+  headers: Record<string, string>;
+  connectTimeoutMs: number;
+  /** Aborting destroys the request; the promise rejects with `signal.reason`. */
+  signal: AbortSignal;
+}
+
+/**
+ * Sends a GET to `target.url` over a socket opened to `target.address` and resolves with
+ * the response once its headers arrive. The caller must consume or destroy the response.
+ */
+export function pinnedRequest(
+  target: PinnedTarget,
+  options: PinnedRequestOptions,
+): Promise<IncomingMessage> {
+  const { url, address, family } = target;
+  const { signal, connectTimeoutMs } = options;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const secure = url.protocol === "https:";
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const isLiteral = parseAddress(hostname) !== null;
+
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settle = (error: unknown, response?: IncomingMessage) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      if (response) resolve(response);
+      else reject(error);
+    };
+
+    const req = (secure ? https : http).request({
+      // For a name, node resolves `host` through `lookup`, which only ever answers the
+      // checked address; for a literal, connect to the checked (normalized) form directly.
+      host: isLiteral ? address : hostname,
+      port: url.port === "" ? (secure ? 443 : 80) : Number(url.port),
+      path: `${url.pathname}${url.search}`,
+      method: "GET",
+      headers: options.headers,
+      // A fresh, non-keep-alive agent: no socket is shared between users' URLs and none
+      // outlives the fetch.
+      agent: false,
+      ...(secure && !isLiteral ? { servername: hostname } : {}),
+      lookup: ((_name: string, opts: { all?: boolean }, callback: LookupCallback) => {
+        if (opts?.all) callback(null, [{ address, family }]);
+        else callback(null, address, family);
+      }) as never,
+    });
+
+    const onAbort = () => req.destroy(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    req.on("socket", (socket) => {
+      if (!socket.connecting) return;
+      const stop = () => clearTimeout(timer);
+      timer = setTimeout(() => {
+        req.destroy(
+          new SafeFetchError(
+            "timeout",
+            `could not connect to ${url.host} (${address}) within ${connectTimeoutMs} ms`,
+          ),
+        );
+      }, connectTimeoutMs);
+      socket.once("connect", stop);
+      socket.once("close", stop);
+    });
+    req.once("response", (res) => settle(null, res));
+    // Kept for the request's whole life: a late socket error must not become uncaught.
+    req.on("error", (err) => settle(toFetchError(err, url, address, signal)));
+    req.end();
+  });
+}
+
+type LookupCallback = (
+  err: Error | null,
+  address: string | { address: string; family: number }[],
+  family?: number,
+) => void;
+
+function toFetchError(err: unknown, url: URL, address: string, signal: AbortSignal): unknown {
+  if (signal.aborted) return signal.reason;
+  if (err instanceof SafeFetchError) return err;
+  const code = (err as { code?: unknown })?.code;
+  const text = `${typeof code === "string" ? code : ""} ${String(err)}`;
+  // A certificate that fails verification will fail the same way next time.
+  const tls = /cert|self.signed|unknownissuer|altname/i.test(text);
+  return new SafeFetchError(
+    "connect_failed",
+    tls
+      ? `the TLS certificate of ${url.hostname} was not accepted: ${String(err)}`
+      : `could not connect to ${url.host} (${address}): ${String(err)}`,
+    { permanent: tls, cause: err },
+  );
+}
+
+/**
+ * Reads a response body, counting bytes as they stream; beyond `maxBytes` it destroys
+ * the response (closing the connection) and rejects with `too_large`.
+ */
+export function readBody(
+  res: IncomingMessage,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  if (signal.aborted) {
+    res.destroy();
+    return Promise.reject(signal.reason);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      res.destroy();
+      reject(error);
+    };
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+
+    res.on("data", (chunk: Uint8Array) => {
+      if (settled) return;
+      total += chunk.byteLength;
+      if (total > maxBytes) {
+        fail(
+          new SafeFetchError("too_large", `the file is larger than the limit of ${maxBytes} bytes`),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on("end", () => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      const bytes = new Uint8Array(total);
+      let at = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      resolve(bytes);
+    });
+    res.on("error", (err) => {
+      fail(
+        new SafeFetchError("connect_failed", `the connection broke while downloading: ${err}`, {
+          cause: err,
+        }),
+      );
+    });
+    res.on("close", () => {
+      fail(
+        new SafeFetchError("connect_failed", "the connection closed before the file was complete"),
+      );
+    });
+  });
+}

@@ -1,0 +1,16 @@
+/**
+ * Safe outbound fetch: every download of a user-supplied URL goes through here, so the
+ * bot cannot be turned against its own network (SSRF). See {@link safeFetch}.
+ *
+ * @module
+ */
+
+export { safeFetch } from "./safe_fetch.ts";
+export type { ConnectTarget, FetchedFile, SafeFetchOptions } from "./safe_fetch.ts";
+export { SafeFetchError } from "./safe_fetch_error.ts";
+export type { SafeFetchErrorCode, SafeFetchErrorOptions } from "./safe_fetch_error.ts";
+export { checkUrl } from "./check_url.ts";
+export { EMPTY_ALLOWLIST, parseAllowlist } from "./allowlist.ts";
+export type { Allowlist } from "./allowlist.ts";
+export { isAddressAllowed } from "./address_policy.ts";
+export { sniffImageType } from "./sniff_image_type.ts";

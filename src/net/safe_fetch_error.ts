@@ -1,0 +1,72 @@
+/**
+ * The one error type of the safe fetcher, with a stable machine code and a flag that
+ * tells the delivery queue whether a retry could help.
+ *
+ * @module
+ */
+
+/** Stable machine codes of {@link SafeFetchError}. */
+export type SafeFetchErrorCode =
+  | "invalid_url"
+  | "unsafe_url"
+  | "dns_failed"
+  | "connect_failed"
+  | "timeout"
+  | "too_many_redirects"
+  | "http_error"
+  | "too_large"
+  | "not_an_image";
+
+// What a retry can change: the network can come back, a policy or a file size cannot.
+const PERMANENT_BY_DEFAULT: Record<SafeFetchErrorCode, boolean> = {
+  invalid_url: true,
+  unsafe_url: true,
+  dns_failed: false,
+  connect_failed: false,
+  timeout: false,
+  too_many_redirects: true,
+  http_error: true,
+  too_large: true,
+  not_an_image: true,
+};
+
+/** Options of the {@link SafeFetchError} constructor. */
+export interface SafeFetchErrorOptions {
+  /** Overrides the code's default (see {@link SafeFetchError.permanent}). */
+  permanent?: boolean;
+  /** HTTP status, for `http_error`. */
+  status?: number;
+  cause?: unknown;
+}
+
+/**
+ * Why a URL was refused or could not be fetched.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await safeFetch(url, { maxBytes: 1 << 20 });
+ * } catch (e) {
+ *   if (e instanceof SafeFetchError && !e.permanent) scheduleRetry();
+ * }
+ * ```
+ */
+export class SafeFetchError extends Error {
+  override readonly name = "SafeFetchError";
+  /** Stable machine code. */
+  readonly code: SafeFetchErrorCode;
+  /**
+   * `true`: retrying won't help (unsafe URL, 404, too large, not an image);
+   * `false`: transient (timeouts, 5xx, 408/429, connection failures).
+   */
+  readonly permanent: boolean;
+  /** The HTTP status of an `http_error`. */
+  readonly status?: number;
+
+  constructor(code: SafeFetchErrorCode, message: string, options: SafeFetchErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.permanent = options.permanent ?? PERMANENT_BY_DEFAULT[code];
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
