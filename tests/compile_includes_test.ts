@@ -1,0 +1,136 @@
+/**
+ * Keeps `deno task compile` honest without a runnable binary on this machine: every file the
+ * program loads at run time by URL (`new URL("./x", import.meta.url)`, `import.meta.resolve`)
+ * must exist and be embedded with `--include`, or the compiled binary fails only in production
+ * (for a Worker: when the first photo arrives).
+ */
+import assert from "node:assert/strict";
+import { dirname, join, relative, resolve, sep } from "node:path";
+
+const ROOT = resolve(import.meta.dirname!, "..");
+
+// `new URL("…", import.meta.url)` and `import.meta.resolve("…")`, with any quote style.
+const REFERENCE = new RegExp(
+  String.raw`new\s+URL\(\s*(["'\x60])([^"'\x60]+)\1\s*,\s*import\.meta\.url\s*\)` +
+    String.raw`|import\.meta\.resolve\(\s*(["'\x60])([^"'\x60]+)\3\s*\)`,
+  "g",
+);
+
+/** A runtime file reference found in the sources. */
+interface Reference {
+  /** The referencing source file, relative to the repo root. */
+  from: string;
+  /** The referenced file, relative to the repo root. */
+  target: string;
+}
+
+async function* sourceFiles(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* sourceFiles(path);
+    else if (/\.(ts|tsx|js|mjs)$/.test(entry.name)) yield path;
+  }
+}
+
+async function findReferences(): Promise<Reference[]> {
+  const found: Reference[] = [];
+  for await (const file of sourceFiles(join(ROOT, "src"))) {
+    const code = (await Deno.readTextFile(file))
+      .split("\n")
+      // Doc comments show the pattern as an example; only code loads files.
+      .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
+      .join("\n");
+    for (const m of code.matchAll(REFERENCE)) {
+      const spec = m[2] ?? m[4]!;
+      // Bare or remote specifiers are module imports the graph already embeds.
+      if (!spec.startsWith("./") && !spec.startsWith("../")) continue;
+      found.push({
+        from: relative(ROOT, file),
+        target: relative(ROOT, resolve(dirname(file), spec)),
+      });
+    }
+  }
+  return found;
+}
+
+/** Splits a task command line into words, honouring simple single/double quotes. */
+function words(command: string): string[] {
+  return [...command.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+}
+
+/** The full argument list of a task, following `deno task <other> …` chains. */
+function taskWords(tasks: Record<string, string | { command: string }>, name: string): string[] {
+  const task = tasks[name];
+  assert.ok(task, `deno.json has no "${name}" task`);
+  const command = typeof task === "string" ? task : task.command;
+  const w = words(command);
+  if (w[0] === "deno" && w[1] === "task" && w[2]) {
+    return [...taskWords(tasks, w[2]), ...w.slice(3)];
+  }
+  return w;
+}
+
+async function compileTask(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  return taskWords(config.tasks ?? {}, "compile");
+}
+
+function flagValues(args: string[], flag: string): string[] {
+  const values: string[] = [];
+  args.forEach((arg, i) => {
+    if (arg === flag && args[i + 1]) values.push(args[i + 1]!);
+    else if (arg.startsWith(`${flag}=`)) values.push(arg.slice(flag.length + 1));
+  });
+  return values;
+}
+
+function covers(include: string, target: string): boolean {
+  const inc = include.replace(/^\.\//, "").replace(/\/+$/, "");
+  return target === inc || target.startsWith(inc + sep) || target.startsWith(inc + "/");
+}
+
+Deno.test("every file referenced with import.meta.url exists and is in the compile --include list", async () => {
+  const refs = await findReferences();
+  const includes = flagValues(await compileTask(), "--include");
+  const missing = refs.filter((r) => !includes.some((inc) => covers(inc, r.target)));
+  const absent: string[] = [];
+  for (const r of refs) {
+    const exists = await Deno.stat(join(ROOT, r.target)).then(() => true, () => false);
+    if (!exists) absent.push(`${r.target} (referenced from ${r.from})`);
+  }
+  assert.deepEqual(absent, [], "referenced runtime files that do not exist");
+  assert.deepEqual(
+    missing.map((r) => `--include ${r.target}   (referenced from ${r.from})`),
+    [],
+    "add these to the compile task in deno.json",
+  );
+});
+
+Deno.test("every compile --include names a file or folder that exists", async () => {
+  for (const inc of flagValues(await compileTask(), "--include")) {
+    const exists = await Deno.stat(join(ROOT, inc)).then(() => true, () => false);
+    assert.ok(exists, `--include ${inc} does not exist`);
+  }
+});
+
+Deno.test("the compile task builds src/main.ts into dist/trueconf-webhook-bot without baked-in secrets", async () => {
+  const args = await compileTask();
+  assert.deepEqual(args.slice(0, 2), ["deno", "compile"]);
+  assert.equal(args.at(-1), "src/main.ts", "the entry point must be the last word");
+  assert.deepEqual(flagValues(args, "--output").concat(flagValues(args, "-o")), [
+    "dist/trueconf-webhook-bot",
+  ]);
+  assert.ok(args.includes("--frozen"), "--frozen keeps the build on the locked dependencies");
+  // --env-file would embed the .env values in plain text; TLS laxness is a runtime setting.
+  for (
+    const banned of ["--env-file", "--unsafely-ignore-certificate-errors", "-A", "--allow-all"]
+  ) {
+    assert.ok(
+      !args.some((a) => a === banned || a.startsWith(`${banned}=`)),
+      `${banned} must not be used at compile time`,
+    );
+  }
+  for (const needed of ["--allow-net", "--allow-env", "--allow-read", "--allow-write"]) {
+    assert.ok(args.some((a) => a === needed || a.startsWith(`${needed}=`)), `${needed} missing`);
+  }
+});
