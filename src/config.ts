@@ -9,8 +9,8 @@
  */
 import { parseEnv } from "node:util";
 import { z } from "zod";
-import { parseAllowlist } from "./net/mod.ts";
-import type { Allowlist } from "./net/mod.ts";
+import { type CidrList, parseCidrList } from "./ingest/client_ip.ts";
+import { type Allowlist, parseAllowlist } from "./net/mod.ts";
 
 /** One documented setting; the README table and `.env.example` are checked against this list. */
 export interface SettingDoc {
@@ -66,7 +66,8 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: "TRUECONF_VERIFY_SSL",
     required: "no",
     default: "true",
-    meaning: "Verify TrueConf's TLS certificate (false disables it for the TrueConf connection only)",
+    meaning:
+      "Verify TrueConf's TLS certificate (false disables it for the TrueConf connection only)",
     example: "true",
   },
   {
@@ -235,12 +236,15 @@ export interface Config {
   readonly maxUploadBytes: number;
   readonly maxAttachments: number;
   readonly urlAllowlist: Allowlist;
-  readonly trustedProxies: Allowlist;
+  readonly trustedProxies: CidrList;
   readonly deliveryTimeoutMs: number;
   readonly queue: { readonly maxPerHook: number; readonly maxTotal: number };
   readonly shutdownGraceMs: number;
   readonly metricsToken: string | null;
-  readonly log: { readonly level: "debug" | "info" | "warn" | "error"; readonly format: "json" | "pretty" };
+  readonly log: {
+    readonly level: "debug" | "info" | "warn" | "error";
+    readonly format: "json" | "pretty";
+  };
 }
 
 const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
@@ -264,10 +268,10 @@ const wholeNumber = (name: string, min: number, max: number, example: string) =>
     return n;
   });
 
-const cidrList = (name: string, example: string) =>
+const listOf = <T>(parse: (spec: string) => T, name: string, example: string) =>
   z.string().optional().transform((v, ctx) => {
     try {
-      return parseAllowlist(v ?? "");
+      return parse(v ?? "");
     } catch (e) {
       ctx.addIssue({
         code: "custom",
@@ -293,7 +297,8 @@ const envSchema = z.object({
   TRUECONF_WEB_PORT: wholeNumber("TRUECONF_WEB_PORT", 1, 65535, "443"),
   TRUECONF_CA_FILE: optionalText,
   WEBHOOK_PUBLIC_URL: z.string({
-    error: "is required: the public base URL of this bot (e.g. WEBHOOK_PUBLIC_URL=https://hooks.example.com)",
+    error:
+      "is required: the public base URL of this bot (e.g. WEBHOOK_PUBLIC_URL=https://hooks.example.com)",
   }).trim().transform((v, ctx) => {
     let url: URL | null = null;
     try {
@@ -322,8 +327,12 @@ const envSchema = z.object({
   ),
   WEBHOOK_MAX_UPLOAD_MB: wholeNumber("WEBHOOK_MAX_UPLOAD_MB", 1, 1024, "25"),
   WEBHOOK_MAX_ATTACHMENTS: wholeNumber("WEBHOOK_MAX_ATTACHMENTS", 0, 100, "10"),
-  WEBHOOK_URL_ALLOWLIST: cidrList("WEBHOOK_URL_ALLOWLIST", "10.0.0.0/8,grafana.intra"),
-  WEBHOOK_TRUSTED_PROXIES: cidrList("WEBHOOK_TRUSTED_PROXIES", "127.0.0.1/32"),
+  WEBHOOK_URL_ALLOWLIST: listOf(
+    parseAllowlist,
+    "WEBHOOK_URL_ALLOWLIST",
+    "10.0.0.0/8,grafana.intra",
+  ),
+  WEBHOOK_TRUSTED_PROXIES: listOf(parseCidrList, "WEBHOOK_TRUSTED_PROXIES", "127.0.0.1/32"),
   WEBHOOK_DELIVERY_TIMEOUT_SECONDS: wholeNumber("WEBHOOK_DELIVERY_TIMEOUT_SECONDS", 1, 600, "10"),
   WEBHOOK_QUEUE_MAX_PER_HOOK: wholeNumber("WEBHOOK_QUEUE_MAX_PER_HOOK", 1, 1e7, "10000"),
   WEBHOOK_QUEUE_MAX_TOTAL: wholeNumber("WEBHOOK_QUEUE_MAX_TOTAL", 1, 1e8, "100000"),
@@ -405,7 +414,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       urlAllowlist: e.WEBHOOK_URL_ALLOWLIST,
       trustedProxies: env.WEBHOOK_TRUSTED_PROXIES?.trim()
         ? e.WEBHOOK_TRUSTED_PROXIES
-        : parseAllowlist("127.0.0.0/8,::1/128"),
+        : parseCidrList("127.0.0.0/8,::1/128"),
       deliveryTimeoutMs: (e.WEBHOOK_DELIVERY_TIMEOUT_SECONDS ?? 10) * 1000,
       queue: {
         maxPerHook: e.WEBHOOK_QUEUE_MAX_PER_HOOK ?? 10_000,

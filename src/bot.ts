@@ -1,0 +1,184 @@
+/**
+ * The composition root: builds every part of the bot from a {@link Config} and wires them
+ * together (TrueConf client, hook store, chat commands, delivery, HTTP app, metrics). Used by
+ * `serve`, by the demo, by benchmarks and by end-to-end tests, so all of them run exactly the
+ * same wiring.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import type { Config } from "./config.ts";
+import { createApp, type Readiness } from "./ingest/app.ts";
+import { HookStore } from "./hooks/mod.ts";
+import { openKv } from "./storage/mod.ts";
+import { TrueConfClient } from "./trueconf/mod.ts";
+import { Deliverer } from "./delivery/deliverer.ts";
+import { PreviewMaker } from "./delivery/preview/mod.ts";
+import { safeFetch } from "./net/mod.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
+import { metricsRoute } from "./observability/metrics_route.ts";
+import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
+import { CommandHandler } from "./hooks/commands.ts";
+import type { Logger } from "./log.ts";
+import { VERSION } from "./version.ts";
+
+/** Options of {@link createBot} that are not settings. */
+export interface BotOptions {
+  logger: Logger;
+  /** Overrides for tests: how often the client pings, its backoff, etc. */
+  trueconf?: Partial<ConstructorParameters<typeof TrueConfClient>[0]>;
+  /** PEM text of TRUECONF_CA_FILE, already read. */
+  caPem?: string;
+}
+
+/** A built bot; nothing runs until {@link Bot.start}. */
+export interface Bot {
+  readonly app: Hono;
+  readonly client: TrueConfClient;
+  readonly store: HookStore;
+  readonly queue: DeliveryQueue;
+  readonly metrics: Metrics;
+  readonly readiness: () => Readiness;
+  /** Connects to TrueConf and starts the queue worker. */
+  start(): void;
+  /** Stops taking hook requests (they get 503) — the first step of a graceful shutdown. */
+  drain(): void;
+  /**
+   * Graceful stop: waits up to `graceMs` for in-flight deliveries, leaves the rest queued,
+   * flushes usage counters, closes the socket and the KV store.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the bot. Opens the KV store (creating its folder) but connects nothing yet. */
+export async function createBot(config: Config, options: BotOptions): Promise<Bot> {
+  const log = options.logger;
+  const kv = await openKv(config.storagePath);
+  const store = new HookStore(kv, { logger: log.child({ component: "hooks" }) });
+  const metrics = createMetrics({ version: VERSION });
+  const client = new TrueConfClient({
+    server: config.trueconf.server,
+    https: config.trueconf.https,
+    port: config.trueconf.port,
+    verifyTls: config.trueconf.verifyTls,
+    ...(options.caPem ? { caPem: options.caPem } : {}),
+    auth: config.trueconf.auth,
+    requestTimeoutMs: config.deliveryTimeoutMs,
+    logger: log.child({ component: "trueconf" }),
+    ...options.trueconf,
+  });
+  const previews = new PreviewMaker({ logger: log });
+  const deliverer = new Deliverer({
+    chat: client,
+    fetchUrl: (url, expect) =>
+      safeFetch(url, { allowlist: config.urlAllowlist, maxBytes: config.maxUploadBytes, expect }),
+    previews,
+    logger: log.child({ component: "delivery" }),
+  });
+  const queue = createQueue({
+    kv,
+    deliverer,
+    client,
+    store,
+    limits: config.queue,
+    logger: log.child({ component: "queue" }),
+    metrics,
+  });
+  const commands = new CommandHandler({
+    client,
+    store,
+    publicUrl: config.publicUrl,
+    adminOnly: config.adminOnly,
+    logger: log.child({ component: "commands" }),
+  });
+
+  let draining = false;
+  const readiness = (): Readiness => {
+    const s = client.state;
+    const problems: string[] = [];
+    if (!s.connected) problems.push("not connected to TrueConf");
+    else if (!s.authorized) problems.push("connected to TrueConf but not authorized");
+    if (s.consecutiveTimeouts > 0) problems.push("TrueConf stopped answering requests");
+    if (draining) problems.push("shutting down");
+    return {
+      ready: problems.length === 0,
+      details: {
+        problems,
+        trueconf: {
+          connected: s.connected,
+          authorized: s.authorized,
+          lastError: s.lastError,
+          botId: s.botId,
+          tokenExpiresAt: s.tokenExpiresAt ? new Date(s.tokenExpiresAt).toISOString() : null,
+          reconnects: s.reconnects,
+        },
+        queue: queue.stats(),
+      },
+    };
+  };
+
+  const app = createApp({
+    hooks: store,
+    dispatcher: queue,
+    readiness,
+    limits: {
+      maxBodyBytes: config.maxUploadBytes,
+      maxAttachments: config.maxAttachments,
+      perIpPerMinute: config.rateLimit.perIpPerMinute,
+      perTokenPerMinute: config.rateLimit.perTokenPerMinute,
+    },
+    trustedProxies: config.trustedProxies,
+    urlAllowlist: config.urlAllowlist,
+    draining: () => draining,
+    metrics: {
+      request: (route, hook, status) =>
+        metrics.httpRequests.inc({ route: route as "hook", hook, status }),
+      rateLimited: (scope) => metrics.rateLimitRejections.inc(scope),
+      delivery: (result, seconds) => metrics.deliveryDuration.observe(result, seconds),
+    },
+    extraRoutes: (a) =>
+      a.get("/metrics", metricsRoute({ metrics, token: config.metricsToken ?? undefined })),
+    logger: log.child({ component: "http" }),
+  });
+
+  let wasConnected = false;
+  const unsubscribeState = client.onStateChange((s) => {
+    metrics.trueconfConnected.set(s.connected);
+    metrics.trueconfAuthorized.set(s.authorized);
+    metrics.trueconfTokenExpiry.set(s.tokenExpiresAt ? Math.floor(s.tokenExpiresAt / 1000) : null);
+    if (s.authorized && !wasConnected) queue.wake();
+    if (wasConnected && !s.connected) metrics.trueconfReconnects.inc();
+    wasConnected = s.authorized;
+  });
+  const unsubscribeMessages = client.onMessage((m) => commands.handle(m));
+
+  let closed = false;
+  return {
+    app: app as unknown as Hono,
+    client,
+    store,
+    queue,
+    metrics,
+    readiness,
+    start() {
+      client.start();
+      queue.start();
+    },
+    drain() {
+      draining = true;
+    },
+    async close(graceMs = config.shutdownGraceMs) {
+      if (closed) return;
+      closed = true;
+      draining = true;
+      await queue.close(graceMs);
+      unsubscribeMessages();
+      unsubscribeState();
+      await commands.close?.();
+      await store.close();
+      await client.close();
+      await previews.close();
+      kv.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * `serve`: runs the bot until a signal, with a graceful shutdown.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import { createBot } from "../bot.ts";
+import type { Logger } from "../log.ts";
+
+/**
+ * Starts the HTTP server and the TrueConf client; resolves with the exit code once stopped.
+ *
+ * First SIGTERM/SIGINT: new hook requests get 503, in-flight deliveries get
+ * `config.shutdownGraceMs` to finish, what is left stays in the durable queue, usage counters
+ * are flushed, the socket and KV are closed, exit 0. A second signal exits at once (status
+ * 1); KV is a SQLite file in WAL mode, so that cannot corrupt it.
+ */
+export async function serve(config: Config, log: Logger): Promise<number> {
+  const started = performance.now();
+  let caPem: string | undefined;
+  if (config.trueconf.caFile) {
+    try {
+      caPem = await Deno.readTextFile(config.trueconf.caFile);
+    } catch (e) {
+      log.error("cannot read TRUECONF_CA_FILE", { path: config.trueconf.caFile, error: e });
+      return 2;
+    }
+  }
+  const bot = await createBot(config, { logger: log, ...(caPem ? { caPem } : {}) });
+  const stopped = Promise.withResolvers<void>();
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.http.host,
+      port: config.http.port,
+      onListen: ({ hostname, port }) =>
+        log.info("listening", {
+          address: `${hostname}:${port}`,
+          publicUrl: config.publicUrl,
+          ms: Math.round(performance.now() - started),
+        }),
+    }, (req, info) => bot.app.fetch(req, info));
+  } catch (e) {
+    log.error("cannot listen", { host: config.http.host, port: config.http.port, error: e });
+    await bot.close(0);
+    return 1;
+  }
+  bot.start();
+  const unsubscribe = bot.client.onStateChange((s) => {
+    if (s.authorized) {
+      log.info("ready", { botId: s.botId, ms: Math.round(performance.now() - started) });
+      unsubscribe();
+    }
+  });
+
+  let signals = 0;
+  const onSignal = (name: string) => () => {
+    signals++;
+    if (signals > 1) {
+      log.warn("second signal, exiting at once", { signal: name });
+      Deno.exit(1);
+    }
+    log.info("shutting down", { signal: name, graceMs: config.shutdownGraceMs });
+    bot.drain();
+    stopped.resolve();
+  };
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGINT", onSignal("SIGINT")],
+  ];
+  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+
+  await stopped.promise;
+  // Requests arriving during the grace period are answered 503 by the app itself; the
+  // listener closes once in-flight deliveries are done or left queued.
+  await bot.close(config.shutdownGraceMs);
+  await server.shutdown();
+  for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+  log.info("stopped", {});
+  return 0;
+}

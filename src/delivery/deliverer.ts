@@ -1,0 +1,310 @@
+/**
+ * Turns a {@link Message} into TrueConf chat messages: text (split at TrueConf's 4096
+ * character limit), then each attachment (fetched through the SSRF guard when given by URL,
+ * uploaded as a photo with a preview or as a document).
+ *
+ * Delivery is a list of numbered parts so that it can be resumed: the durable queue records
+ * each part that reached the chat (`onPosted`) and, after a crash or an outage, starts again
+ * from the first part that did not — a partial delivery never re-posts the text.
+ *
+ * @module
+ */
+import type { Attachment, Message, ParseMode } from "../message.ts";
+import type { PartFailure } from "./dispatch.ts";
+import { splitText } from "./split_text.ts";
+import { sniffImageMime } from "./preview/mod.ts";
+import type { PreviewMaker } from "./preview/mod.ts";
+import type { FetchedFile } from "../net/mod.ts";
+import { SafeFetchError } from "../net/mod.ts";
+import {
+  TrueConfApiError,
+  TrueConfDisconnectedError,
+  TrueConfTimeoutError,
+} from "../trueconf/mod.ts";
+import type { OutgoingFile, SentMessage } from "../trueconf/mod.ts";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+
+/** What the deliverer needs from the TrueConf client. */
+export interface ChatSender {
+  sendMessage(chatId: string, text: string, parseMode: ParseMode): Promise<SentMessage>;
+  sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage>;
+}
+
+/** One part of a planned delivery. */
+export type Part =
+  | {
+    readonly kind: "text";
+    readonly text: string;
+    readonly parseMode: ParseMode;
+    readonly label: string;
+  }
+  | {
+    readonly kind: "attachment";
+    readonly attachment: Attachment;
+    readonly caption?: { readonly text: string; readonly parseMode: ParseMode };
+    readonly label: string;
+  };
+
+/** Options of {@link Deliverer}. */
+export interface DelivererOptions {
+  chat: ChatSender;
+  /** Fetches an attachment URL (the SSRF-guarded fetcher). */
+  fetchUrl: (url: string, expect: "image" | "any") => Promise<FetchedFile>;
+  /** Makes photo previews; null sends every image as a document. */
+  previews: PreviewMaker | null;
+  logger?: Logger;
+}
+
+/** How a run ended. */
+export interface RunResult {
+  /** Message ids of the parts posted in this run, in order. */
+  readonly messageIds: string[];
+  /** Parts that failed for good and were skipped. */
+  readonly failures: PartFailure[];
+  /** Set when a transient problem stopped the run: the index of the first part not posted. */
+  readonly stoppedAt: number | null;
+  /** Why it stopped (transient) or why everything failed (chat-level permanent error). */
+  readonly error:
+    | { readonly code: string; readonly message: string; readonly transient: boolean }
+    | null;
+}
+
+/** Longest text that rides along as the caption of a single attachment instead of its own message. */
+export const CAPTION_MAX = 1024;
+
+/**
+ * Splits a message into ordered parts.
+ *
+ * @example
+ * ```ts
+ * planParts({ text: "hi", parseMode: "text", attachments: [] }); // [{ kind: "text", text: "hi", … }]
+ * ```
+ */
+export function planParts(message: Message): Part[] {
+  const parts: Part[] = [];
+  const text = message.text.trim() ? message.text : "";
+  const attachments = message.attachments;
+  const useCaption = attachments.length === 1 && text.length > 0 && [...text].length <= CAPTION_MAX;
+  if (text && !useCaption) {
+    const chunks = splitText(text);
+    chunks.forEach((chunk, i) =>
+      parts.push({
+        kind: "text",
+        text: chunk,
+        parseMode: message.parseMode,
+        label: chunks.length > 1 ? `text ${i + 1}/${chunks.length}` : "text",
+      })
+    );
+  }
+  let photos = 0;
+  let files = 0;
+  for (const a of attachments) {
+    const n = a.kind === "photo" ? ++photos : ++files;
+    const where = a.source.type === "url" ? a.source.url.slice(0, 200) : (a.filename ?? "upload");
+    parts.push({
+      kind: "attachment",
+      attachment: a,
+      label: `${a.kind === "photo" ? "image" : "file"} ${n} (${where})`,
+      ...(useCaption ? { caption: { text, parseMode: message.parseMode } } : {}),
+    });
+  }
+  return parts;
+}
+
+/** Chat-level errors: nothing more can be posted into this chat until someone fixes it. */
+const CHAT_LOST = new Set([302, 303, 304, 305]);
+
+/** Classifies an error thrown while posting a part. */
+export function classifyError(
+  e: unknown,
+): { code: string; message: string; scope: "transient" | "part" | "chat" } {
+  if (e instanceof TrueConfDisconnectedError) {
+    return {
+      code: "trueconf_unavailable",
+      message: "TrueConf connection lost",
+      scope: "transient",
+    };
+  }
+  if (e instanceof TrueConfTimeoutError) {
+    return {
+      code: "trueconf_timeout",
+      message: "TrueConf did not answer in time",
+      scope: "transient",
+    };
+  }
+  if (e instanceof TrueConfApiError) {
+    const text = `TrueConf refused ${e.method} with error ${e.code}${
+      e.description ? ` (${e.description})` : ""
+    }`;
+    if (CHAT_LOST.has(e.code)) {
+      const why = e.code === 303
+        ? "the bot may not post in this chat (read-only channel?)"
+        : e.code === 304
+        ? "the chat no longer exists"
+        : e.code === 305
+        ? "the bot is no longer a member of this chat"
+        : "access denied";
+      return { code: "chat_unavailable", message: `${text}: ${why}`, scope: "chat" };
+    }
+    if (e.code === 300 || e.code === 301 || e.code === 100 || e.code === 101) {
+      return { code: "trueconf_error", message: text, scope: "transient" };
+    }
+    if (e.code === 310) {
+      return {
+        code: "upload_rejected",
+        message: `${text}: file size or type not allowed by the TrueConf administrator`,
+        scope: "part",
+      };
+    }
+    return { code: "trueconf_error", message: text, scope: "part" };
+  }
+  if (e instanceof SafeFetchError) {
+    return {
+      code: e.code === "unsafe_url" ? "unsafe_url" : "fetch_failed",
+      message: e.message,
+      scope: e.permanent ? "part" : "transient",
+    };
+  }
+  return {
+    code: "internal_error",
+    message: e instanceof Error ? e.message : String(e),
+    scope: "transient",
+  };
+}
+
+/** Posts planned parts into a chat. */
+export class Deliverer {
+  readonly #opts: DelivererOptions;
+  readonly #log: Logger;
+
+  constructor(options: DelivererOptions) {
+    this.#opts = options;
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Posts `parts` from index `from` on. `onPosted` runs after each part reached the chat
+   * (the queue persists progress there) before the next part starts.
+   */
+  async run(
+    chatId: string,
+    parts: readonly Part[],
+    options: {
+      from?: number;
+      onPosted?: (index: number, messageId: string) => Promise<void> | void;
+    } = {},
+  ): Promise<RunResult> {
+    const messageIds: string[] = [];
+    const failures: PartFailure[] = [];
+    for (let i = options.from ?? 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      try {
+        const sent = part.kind === "text"
+          ? await this.#opts.chat.sendMessage(chatId, part.text, part.parseMode)
+          : await this.#opts.chat.sendFile(chatId, await this.#prepare(part));
+        messageIds.push(sent.messageId);
+        await options.onPosted?.(i, sent.messageId);
+      } catch (e) {
+        const c = classifyError(e);
+        if (c.scope === "transient") {
+          return {
+            messageIds,
+            failures,
+            stoppedAt: i,
+            error: { code: c.code, message: c.message, transient: true },
+          };
+        }
+        if (c.scope === "chat") {
+          for (let j = i; j < parts.length; j++) {
+            failures.push({ item: parts[j]!.label, code: c.code, message: c.message });
+          }
+          return {
+            messageIds,
+            failures,
+            stoppedAt: null,
+            error: { code: c.code, message: c.message, transient: false },
+          };
+        }
+        this.#log.warn("attachment skipped", {
+          chat: chatId,
+          item: part.label,
+          error: c.code,
+          reason: c.message,
+        });
+        failures.push({ item: part.label, code: c.code, message: c.message });
+        await options.onPosted?.(i, "");
+      }
+    }
+    return { messageIds, failures, stoppedAt: null, error: null };
+  }
+
+  /** Fetches (if needed) and shapes an attachment into an upload, with a preview for photos. */
+  async #prepare(part: Extract<Part, { kind: "attachment" }>): Promise<OutgoingFile> {
+    const a = part.attachment;
+    let bytes: Uint8Array;
+    let declaredType = a.mimeType ?? "";
+    let name = a.filename ?? "";
+    if (a.source.type === "url") {
+      const fetched = await this.#opts.fetchUrl(a.source.url, a.kind === "photo" ? "image" : "any");
+      bytes = fetched.bytes;
+      declaredType ||= fetched.contentType;
+      name ||= fetched.filename ?? "";
+    } else {
+      bytes = a.source.bytes;
+    }
+    const sniffed = sniffImageMime(bytes);
+    const mimeType = sniffed ??
+      (declaredType && declaredType !== "application/octet-stream"
+        ? declaredType
+        : "application/octet-stream");
+    name = safeFileName(name, mimeType, a.kind);
+    const file: OutgoingFile = {
+      bytes,
+      name,
+      mimeType,
+      ...(part.caption ? { caption: part.caption } : {}),
+    };
+    if (a.kind !== "photo") return file;
+    if (!sniffed || !this.#opts.previews) {
+      this.#log.info("image sent as a document", {
+        item: part.label,
+        reason: sniffed ? "previews disabled" : "not a recognised image format",
+      });
+      return file;
+    }
+    const made = await this.#opts.previews.make(bytes, sniffed);
+    if (!made.ok) {
+      this.#log.warn("no preview, image sent as a document", {
+        item: part.label,
+        reason: made.reason,
+      });
+      return file;
+    }
+    return { ...file, preview: made.preview };
+  }
+}
+
+const EXT: Record<string, string> = {
+  "image/jpeg": "jpg",
+  "image/png": "png",
+  "image/gif": "gif",
+  "image/webp": "webp",
+  "image/bmp": "bmp",
+  "image/tiff": "tiff",
+  "application/pdf": "pdf",
+  "text/plain": "txt",
+  "application/json": "json",
+};
+
+/** A file name without path parts or control characters, with an extension when we know one. */
+export function safeFileName(raw: string, mimeType: string, kind: "photo" | "document"): string {
+  // deno-lint-ignore no-control-regex
+  let name = raw.replace(/[\x00-\x1f\x7f]/g, "").split(/[\\/]/).pop()!.trim().slice(0, 200);
+  if (!name || name === "." || name === "..") name = kind === "photo" ? "image" : "file";
+  if (!/\.[A-Za-z0-9]{1,8}$/.test(name)) {
+    const ext = EXT[mimeType];
+    if (ext) name += `.${ext}`;
+  }
+  return name;
+}

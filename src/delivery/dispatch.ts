@@ -1,0 +1,74 @@
+/**
+ * The seam between the HTTP endpoint and delivery: the endpoint hands a parsed payload
+ * to a {@link Dispatcher} and turns the {@link DispatchOutcome} into an HTTP answer.
+ * The dispatcher decides whether a message goes out now or waits in the durable queue.
+ *
+ * @module
+ */
+import type { ParsedPayload } from "../ingest/formats/types.ts";
+
+/** What delivery needs to know about a hook. */
+export interface HookRef {
+  readonly id: string;
+  readonly chatId: string;
+  readonly name: string;
+  readonly createdBy: string;
+}
+
+/** One part of a message that could not be posted. */
+export interface PartFailure {
+  /** Which part: `text`, `text 2/3`, `image 1 (https://…/a.png)`, `file 2 (report.pdf)`. */
+  readonly item: string;
+  /** Stable machine code, e.g. `fetch_failed`, `unsafe_url`, `upload_failed`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What happened to a request. */
+export type DispatchOutcome =
+  /** Every part reached the chat. */
+  | { readonly kind: "delivered"; readonly messageIds: readonly string[] }
+  /** Persisted; will be delivered when TrueConf is reachable. */
+  | { readonly kind: "queued"; readonly deliveryId: string }
+  /** Some parts were posted, others failed for good (HTTP 502). */
+  | {
+    readonly kind: "partial";
+    readonly messageIds: readonly string[];
+    readonly failures: readonly PartFailure[];
+  }
+  /** Nothing accepted: `status` is the HTTP status to answer with. */
+  | {
+    readonly kind: "refused";
+    readonly status: 400 | 409 | 413 | 422 | 502 | 503;
+    readonly code: string;
+    readonly message: string;
+    readonly retryAfterSeconds?: number;
+    readonly failures?: readonly PartFailure[];
+  };
+
+/** A request to deliver one parsed payload through one hook. */
+export interface DispatchRequest {
+  readonly hook: HookRef;
+  readonly payload: ParsedPayload;
+  /** The `Idempotency-Key` header, if the sender gave one. */
+  readonly idempotencyKey?: string;
+}
+
+/** State of a queued delivery, for `GET /hook/<token>/deliveries/<id>`. */
+export interface DeliveryStatus {
+  readonly id: string;
+  readonly state: "queued" | "delivering" | "delivered" | "failed";
+  readonly attempts: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly messageIds: readonly string[];
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly failures?: readonly PartFailure[];
+}
+
+/** Delivers payloads, now or later. */
+export interface Dispatcher {
+  dispatch(request: DispatchRequest): Promise<DispatchOutcome>;
+  /** The state of a queued delivery of this hook, or null when unknown. */
+  status(hookId: string, deliveryId: string): Promise<DeliveryStatus | null>;
+}

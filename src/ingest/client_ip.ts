@@ -1,0 +1,77 @@
+/**
+ * Which IP a request comes from, for the per-IP rate limit. `X-Forwarded-For` is believed
+ * only when the TCP peer is a trusted proxy (by default a reverse proxy on the same host),
+ * so a client on the internet cannot pick its own rate-limit key.
+ *
+ * @module
+ */
+import ipaddr from "ipaddr.js";
+
+/** A parsed list of CIDR ranges. */
+export type CidrList = ReadonlyArray<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+
+/**
+ * Parses `"127.0.0.0/8, ::1/128, 10.1.2.3"` (a bare address means a single host).
+ * Throws an Error naming the bad entry.
+ */
+export function parseCidrList(spec: string): CidrList {
+  const out: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  for (const raw of spec.split(",")) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    try {
+      if (entry.includes("/")) out.push(ipaddr.parseCIDR(entry));
+      else {
+        const a = ipaddr.parse(entry);
+        out.push([a, a.kind() === "ipv4" ? 32 : 128]);
+      }
+    } catch {
+      throw new Error(`"${entry}" is not an IP address or CIDR range`);
+    }
+  }
+  return out;
+}
+
+/** Canonical text of an address, with IPv4-mapped IPv6 unwrapped (`::ffff:1.2.3.4` → `1.2.3.4`). */
+export function normalizeIp(address: string): string | null {
+  try {
+    return ipaddr.process(address.replace(/^\[|\]$/g, "")).toString();
+  } catch {
+    return null;
+  }
+}
+
+/** True when `address` lies in one of the ranges. */
+export function inCidrList(address: string, list: CidrList): boolean {
+  if (list.length === 0) return false;
+  let a: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    a = ipaddr.process(address.replace(/^\[|\]$/g, ""));
+  } catch {
+    return false;
+  }
+  for (const [range, bits] of list) {
+    if (a.kind() === range.kind() && a.match(range, bits)) return true;
+  }
+  return false;
+}
+
+/**
+ * The client's IP: the TCP peer, or — when the peer is a trusted proxy — the right-most
+ * `X-Forwarded-For` entry that is not itself a trusted proxy.
+ */
+export function clientIp(
+  peer: string | undefined,
+  forwardedFor: string | null,
+  trusted: CidrList,
+): string {
+  const direct = (peer && normalizeIp(peer)) ?? peer ?? "unknown";
+  if (!forwardedFor || !peer || !inCidrList(peer, trusted)) return direct;
+  const hops = forwardedFor.split(",").map((s) => s.trim()).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const ip = normalizeIp(hops[i]!);
+    if (!ip) return direct;
+    if (!inCidrList(ip, trusted)) return ip;
+  }
+  return direct;
+}
