@@ -1,0 +1,232 @@
+// One WebSocket to TrueConf: framing, request/response correlation, acks, pings.
+// Knows nothing of tokens or reconnects; the client owns those.
+import { Buffer } from "node:buffer";
+// @ts-types="@types/ws"
+import WebSocket from "ws";
+import type { Logger } from "../log.ts";
+import { TrueConfApiError, TrueConfDisconnectedError, TrueConfTimeoutError } from "./errors.ts";
+import { num, record, str } from "./_json.ts";
+import { errorCodeOf } from "./_responses.ts";
+import type { TimerId, Timers } from "./_timers.ts";
+
+export interface ConnectionOptions {
+  url: string;
+  verifyTls: boolean;
+  caPem?: string;
+  handshakeTimeoutMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  timers: Timers;
+  logger: Logger;
+  /** A server request (type 1), called after it was acked. */
+  onEvent?: (method: string, payload: unknown) => void;
+  /** Any response arrived (success or API error): the server is alive. */
+  onResponse?: () => void;
+  onPong?: (at: number) => void;
+}
+
+interface Pending {
+  method: string;
+  timer: TimerId;
+  resolve: (payload: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+let serial = 0;
+
+/** One socket's life: open → (auth) → closed. Never reused after close. */
+export class Connection {
+  /** Process-unique, for logs. */
+  readonly serial = ++serial;
+  /** Set by the client once `auth` succeeded on this socket. */
+  authorized = false;
+  /** Resolves on the handshake; rejects if the socket closes first. */
+  readonly opened: Promise<void>;
+  /** Resolves when the socket is fully closed (every timer cleared, pendings rejected). */
+  readonly closed: Promise<void>;
+  /** Why it closed, once it did. */
+  closeReason: string | null = null;
+
+  #o: ConnectionOptions;
+  #ws: WebSocket;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #pingTimer: TimerId | null = null;
+  #pongTimer: TimerId | null = null;
+  #killTimer: TimerId | null = null;
+  #log: Logger;
+
+  constructor(o: ConnectionOptions) {
+    this.#o = o;
+    this.#log = o.logger.child({ socket: this.serial });
+    // perMessageDeflate off: small JSON frames gain nothing and it costs a zlib context per socket.
+    this.#ws = new WebSocket(o.url, ["json.v1"], {
+      handshakeTimeout: o.handshakeTimeoutMs,
+      perMessageDeflate: false,
+      followRedirects: false,
+      rejectUnauthorized: o.verifyTls,
+      ...(o.caPem ? { ca: o.caPem } : {}),
+    });
+    const ws = this.#ws;
+    let lastError: string | null = null;
+    this.opened = new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once(
+        "close",
+        () => reject(new TrueConfDisconnectedError(`connect failed: ${lastError ?? "closed"}`)),
+      );
+    });
+    this.opened.catch(() => {}); // observed via closed/closeReason when nobody awaits it
+    this.closed = new Promise<void>((resolve) => {
+      ws.on("close", (code: number, reason: Buffer) => {
+        this.closeReason ??= lastError ??
+          `closed by server (${code}${reason.length ? ` ${reason}` : ""})`;
+        this.#cleanup();
+        resolve();
+      });
+    });
+    ws.on("error", (err: Error) => {
+      lastError = err.message;
+      this.#log.debug("trueconf socket error", { error: err.message });
+    });
+    ws.on("open", () => this.#startPings());
+    ws.on("pong", () => {
+      this.#o.timers.clear(this.#pongTimer);
+      this.#pongTimer = null;
+      this.#o.onPong?.(Date.now());
+    });
+    ws.on("message", (data: WebSocket.RawData) => this.#onFrame(data));
+  }
+
+  /** The socket is open (handshake done, not closing). */
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Requests awaiting a response. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Sends a request; resolves with the response payload. Rejects with
+   * {@link TrueConfApiError} (errorCode ≠ 0), {@link TrueConfTimeoutError}, or
+   * {@link TrueConfDisconnectedError} (not open, or closed before the answer).
+   */
+  request(method: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.isOpen) {
+      return Promise.reject(new TrueConfDisconnectedError(`socket not open, ${method} not sent`));
+    }
+    const id = this.#nextId++;
+    if (this.#nextId > 0xffff_fff0) this.#nextId = 1; // stay in uint32, ids only need to be unique in flight
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = this.#o.timers.timeout(() => {
+        this.#pending.delete(id);
+        reject(new TrueConfTimeoutError(method, timeoutMs));
+      }, timeoutMs);
+      this.#pending.set(id, { method, timer, resolve, reject });
+      this.#ws.send(JSON.stringify({ type: 1, id, method, payload }), (err?: Error) => {
+        if (!err) return;
+        const p = this.#pending.get(id);
+        if (!p) return;
+        this.#pending.delete(id);
+        this.#o.timers.clear(p.timer);
+        reject(new TrueConfDisconnectedError(`${method} not sent: ${err.message}`));
+      });
+    });
+  }
+
+  /** Drops the socket at once (no close handshake); pendings fail with TrueConfDisconnectedError. */
+  terminate(reason: string): void {
+    this.closeReason ??= reason;
+    this.#ws.terminate();
+  }
+
+  /**
+   * Closes politely once in-flight requests are answered (or after `graceMs`): used when
+   * rotating to a socket authorised with a fresh token.
+   */
+  async drainAndClose(reason: string, graceMs: number): Promise<void> {
+    this.closeReason ??= reason;
+    const until = Date.now() + graceMs;
+    while (this.#pending.size > 0 && Date.now() < until && this.isOpen) {
+      await new Promise<void>((r) => this.#o.timers.timeout(r, 20));
+    }
+    if (this.#ws.readyState === WebSocket.CLOSED) return;
+    this.#ws.close(1000, "token rotation");
+    // A server that never answers the close frame must not keep the socket (and ws's own 30 s timer) alive.
+    this.#killTimer = this.#o.timers.timeout(() => this.#ws.terminate(), 1000);
+    await this.closed;
+  }
+
+  #startPings(): void {
+    this.#pingTimer = this.#o.timers.interval(() => {
+      if (!this.isOpen) return;
+      this.#ws.ping();
+      if (this.#pongTimer !== null) return; // the previous ping's deadline still runs
+      this.#pongTimer = this.#o.timers.timeout(() => {
+        this.#pongTimer = null;
+        this.#log.warn("trueconf socket: no pong, terminating", {
+          pongTimeoutMs: this.#o.pongTimeoutMs,
+        });
+        this.terminate(`no pong within ${this.#o.pongTimeoutMs} ms`);
+      }, this.#o.pongTimeoutMs);
+    }, this.#o.pingIntervalMs);
+  }
+
+  #onFrame(data: WebSocket.RawData): void {
+    const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer))
+      .toString("utf8");
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.#log.debug("trueconf socket: non-JSON frame ignored", { bytes: text.length });
+      return;
+    }
+    const f = record(frame);
+    const type = num(f.type, -1);
+    if (type === 2) {
+      const id = num(f.id, -1);
+      const p = this.#pending.get(id);
+      if (!p) {
+        this.#log.debug("trueconf socket: response to no pending request", { id: f.id });
+        return;
+      }
+      this.#pending.delete(id);
+      this.#o.timers.clear(p.timer);
+      this.#o.onResponse?.();
+      const { code, description } = errorCodeOf(f.payload);
+      if (code !== 0) p.reject(new TrueConfApiError(p.method, code, description));
+      else p.resolve(f.payload);
+    } else if (type === 1) {
+      // Ack first, on this very socket, before any parsing can fail: the ack is what
+      // marks the message read in TrueConf.
+      if (this.isOpen) this.#ws.send(JSON.stringify({ type: 2, id: f.id }));
+      try {
+        this.#o.onEvent?.(str(f.method), f.payload);
+      } catch (err) {
+        this.#log.error("trueconf event dispatch failed", { method: str(f.method), error: err });
+      }
+    } else {
+      this.#log.debug("trueconf socket: frame of unknown type ignored", { type: f.type });
+    }
+  }
+
+  #cleanup(): void {
+    this.#o.timers.clear(this.#pingTimer);
+    this.#o.timers.clear(this.#pongTimer);
+    this.#o.timers.clear(this.#killTimer);
+    this.#pingTimer = this.#pongTimer = this.#killTimer = null;
+    const reason = this.closeReason ?? "socket closed";
+    for (const p of this.#pending.values()) {
+      this.#o.timers.clear(p.timer);
+      p.reject(
+        new TrueConfDisconnectedError(
+          `connection to TrueConf lost before ${p.method} was answered: ${reason}`,
+        ),
+      );
+    }
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * A one-shot connectivity check for a `check-config` command: OAuth (when a password is
+ * configured), one WebSocket handshake and one `auth`, then close — with a step-by-step report.
+ *
+ * @module
+ */
+import { silentLogger } from "../log.ts";
+import { Connection } from "./_connection.ts";
+import { TrueConfApiError } from "./errors.ts";
+import { record, str } from "./_json.ts";
+import { Timers } from "./_timers.ts";
+import { trueConfUrls } from "./endpoints.ts";
+import { normalizeTrueConfId } from "./ids.ts";
+import { fetchOAuthToken, jwtExpiresAt } from "./oauth.ts";
+import type { TrueConfAuth, TrueConfEndpoint } from "./types.ts";
+
+/** One step of {@link checkTrueConf}. */
+export interface CheckStep {
+  name: "oauth" | "token" | "websocket" | "auth";
+  ok: boolean;
+  ms: number;
+  /** What happened, in one operator-readable sentence. */
+  detail: string;
+}
+
+/** The outcome of {@link checkTrueConf}. */
+export interface CheckReport {
+  ok: boolean;
+  steps: CheckStep[];
+  botId: string | null;
+  tokenExpiresAt: number | null;
+}
+
+/** Options of {@link checkTrueConf}. */
+export interface CheckOptions extends TrueConfEndpoint {
+  auth: TrueConfAuth;
+  /** Budget of each step. Default 15 000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Checks that the bot can reach and log in to TrueConf. Never throws for a failed step;
+ * read `report.ok` and each step's `detail`.
+ *
+ * @example
+ * ```ts
+ * const r = await checkTrueConf({ server, https: true, port: 443, verifyTls: true, auth });
+ * for (const s of r.steps) console.log(s.ok ? "ok  " : "FAIL", s.name, s.detail);
+ * ```
+ */
+export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {
+  const timeoutMs = o.timeoutMs ?? 15_000;
+  const steps: CheckStep[] = [];
+  const report: CheckReport = { ok: false, steps, botId: null, tokenExpiresAt: null };
+  const urls = trueConfUrls(o);
+  let token: string;
+
+  let t0 = Date.now();
+  if ("username" in o.auth) {
+    try {
+      const tok = await fetchOAuthToken(o, o.auth, { timeoutMs });
+      token = tok.token;
+      report.tokenExpiresAt = tok.expiresAt;
+      steps.push({
+        name: "oauth",
+        ok: true,
+        ms: Date.now() - t0,
+        detail: `token issued by ${urls.httpBase}${expiryText(tok.expiresAt)}`,
+      });
+    } catch (err) {
+      steps.push({ name: "oauth", ok: false, ms: Date.now() - t0, detail: message(err) });
+      return report;
+    }
+  } else {
+    token = o.auth.token;
+    report.tokenExpiresAt = jwtExpiresAt(token);
+    const expired = report.tokenExpiresAt !== null && report.tokenExpiresAt <= Date.now();
+    steps.push({
+      name: "token",
+      ok: !expired,
+      ms: 0,
+      detail: report.tokenExpiresAt === null
+        ? "static token (expiry unknown: not a readable JWT)"
+        : `static token${expiryText(report.tokenExpiresAt)}`,
+    });
+    if (expired) return report;
+  }
+
+  const timers = new Timers();
+  t0 = Date.now();
+  const conn = new Connection({
+    url: urls.wsUrl,
+    verifyTls: o.verifyTls,
+    ...(o.caPem ? { caPem: o.caPem } : {}),
+    handshakeTimeoutMs: timeoutMs,
+    pingIntervalMs: 3_600_000,
+    pongTimeoutMs: timeoutMs,
+    timers,
+    logger: silentLogger,
+  });
+  try {
+    try {
+      await conn.opened;
+      steps.push({
+        name: "websocket",
+        ok: true,
+        ms: Date.now() - t0,
+        detail: `connected to ${urls.wsUrl}`,
+      });
+    } catch {
+      steps.push({
+        name: "websocket",
+        ok: false,
+        ms: Date.now() - t0,
+        detail: `cannot connect to ${urls.wsUrl}: ${conn.closeReason ?? "closed"}`,
+      });
+      return report;
+    }
+    t0 = Date.now();
+    try {
+      const res = record(
+        await conn.request("auth", {
+          token,
+          tokenType: "JWT",
+          receiveUnread: false,
+          receiveSystemMessageEnvelopes: false,
+        }, timeoutMs),
+      );
+      report.botId = str(res.userId) ? normalizeTrueConfId(str(res.userId)) : null;
+      steps.push({
+        name: "auth",
+        ok: true,
+        ms: Date.now() - t0,
+        detail: `authorised as ${report.botId ?? "?"}`,
+      });
+      report.ok = true;
+    } catch (err) {
+      const hint = err instanceof TrueConfApiError
+        ? err.code === 203
+          ? " — the token has expired"
+          : err.code === 201
+          ? " — the token is not valid for this server"
+          : ""
+        : "";
+      steps.push({ name: "auth", ok: false, ms: Date.now() - t0, detail: message(err) + hint });
+    }
+    return report;
+  } finally {
+    conn.terminate("check finished");
+    await conn.closed;
+    timers.clearAll();
+  }
+}
+
+function expiryText(at: number | null): string {
+  if (at === null) return ", expiry unknown";
+  const days = Math.round(((at - Date.now()) / 86_400_000) * 10) / 10;
+  return `, expires ${new Date(at).toISOString()} (${days} days)`;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,752 @@
+/**
+ * The TrueConf Chatbot API client: one authorised WebSocket kept alive forever, with
+ * OAuth token lifecycle, typed methods and incoming messages.
+ *
+ * @module
+ */
+import { type Logger, silentLogger } from "../log.ts";
+import type { ParseMode } from "../message.ts";
+import { Connection } from "./_connection.ts";
+import {
+  TrueConfApiError,
+  TrueConfAuthError,
+  TrueConfDisconnectedError,
+  TrueConfProtocolError,
+  TrueConfTimeoutError,
+} from "./errors.ts";
+import { HttpTransport } from "./_http.ts";
+import { record, str } from "./_json.ts";
+import { parseChatInfo, parseParticipantsPage, parseSentMessage } from "./_responses.ts";
+import { type TimerId, Timers } from "./_timers.ts";
+import { uploadBytes } from "./_upload.ts";
+import { trueConfUrls } from "./endpoints.ts";
+import { normalizeTrueConfId } from "./ids.ts";
+import { parseIncomingMessage } from "./incoming_message.ts";
+import { fetchOAuthToken, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
+import type {
+  ChatInfo,
+  ConnectionState,
+  IncomingMessage,
+  OutgoingFile,
+  Participant,
+  SentMessage,
+  TrueConfClientOptions,
+} from "./types.ts";
+
+const DAY = 86_400_000;
+/** Participants page size, as the reference bot uses. */
+const PAGE_SIZE = 200;
+/** A static token is warned about this long before it expires, then once a day. */
+const STATIC_TOKEN_WARN_MS = 7 * DAY;
+
+/**
+ * Default refresh margin for a token of `lifetimeMs`: 10 % of the lifetime, within
+ * [1 min, 5 days], and never more than half the lifetime (so a short token is used a while).
+ *
+ * @example
+ * ```ts
+ * refreshMargin(30 * 86_400_000); // 3 days
+ * refreshMargin(3_600_000); // 6 minutes
+ * refreshMargin(10_000); // 5 seconds (half)
+ * ```
+ */
+export function refreshMargin(lifetimeMs: number, configured?: number): number {
+  const wanted = configured ?? Math.min(Math.max(lifetimeMs * 0.1, 60_000), 5 * DAY);
+  return Math.max(0, Math.min(wanted, lifetimeMs / 2));
+}
+
+/** Counters for metrics, the soak bench and leak checks. */
+export interface TrueConfClientStats {
+  /** OAuth tokens obtained (first one included). */
+  oauthTokens: number;
+  /** Sockets replaced because of a token refresh (make-before-break). */
+  rotations: number;
+  /** Server requests received (each one acked). */
+  eventsReceived: number;
+  /** Requests awaiting a response, over every live socket. */
+  pendingRequests: number;
+  /** Sockets not fully closed yet. */
+  liveSockets: number;
+  /** Active timers of this client (ping, pong, request, backoff, token). */
+  activeTimers: number;
+}
+
+interface Resolved {
+  requestTimeoutMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  connectTimeoutMs: number;
+  backoff: { initialMs: number; maxMs: number };
+  tokenCheckIntervalMs: number;
+  uploadTimeoutMs: number;
+}
+
+/**
+ * TrueConf bot client. `start()` connects in the background and reconnects forever;
+ * requests fail fast with {@link TrueConfDisconnectedError} while not authorised.
+ *
+ * @example
+ * ```ts
+ * const tc = new TrueConfClient({
+ *   server: "tc.example.com", https: true, port: 443, verifyTls: true,
+ *   auth: { username: "webhook_bot", password: "secret" },
+ * });
+ * tc.onMessage((m) => console.log(m.authorId, m.text));
+ * tc.start();
+ * await tc.ready(30_000);
+ * await tc.sendMessage(chatId, "**hi**", "markdown");
+ * await tc.close();
+ * ```
+ */
+export class TrueConfClient {
+  #opts: TrueConfClientOptions;
+  #cfg: Resolved;
+  #urls: { httpBase: string; wsUrl: string };
+  #log: Logger;
+  #now: () => number;
+  #http: HttpTransport;
+  #timers = new Timers();
+  #abort = new AbortController();
+
+  #state: ConnectionState = {
+    connected: false,
+    authorized: false,
+    lastError: null,
+    botId: null,
+    tokenExpiresAt: null,
+    reconnects: 0,
+    lastPongAt: null,
+    consecutiveTimeouts: 0,
+  };
+  #published = "";
+  #stateListeners = new Set<(s: ConnectionState) => void>();
+  #handlers = new Set<(m: IncomingMessage) => void | Promise<void>>();
+  #readyWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
+
+  /** The authorised socket requests go to. */
+  #conn: Connection | null = null;
+  /** Every socket not yet fully closed (current, connecting, draining). */
+  #conns = new Set<Connection>();
+  #token: OAuthToken | null = null;
+  #refreshAt: number | null = null;
+  #oauthInFlight: Promise<OAuthToken> | null = null;
+  #refreshing: Promise<void> | null = null;
+  #tokenTimer: TimerId | null = null;
+  #tokenAttempt = 0;
+  #lastStaticWarnAt: number | null = null;
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #closing = false;
+  #closed: Promise<void> | null = null;
+  #everAuthorized = false;
+  #stats = { oauthTokens: 0, rotations: 0, eventsReceived: 0 };
+
+  constructor(options: TrueConfClientOptions) {
+    this.#opts = options;
+    this.#cfg = {
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      pingIntervalMs: options.pingIntervalMs ?? 30_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+      backoff: options.backoff ?? { initialMs: 1_000, maxMs: 60_000 },
+      tokenCheckIntervalMs: options.tokenCheckIntervalMs ?? 60_000,
+      uploadTimeoutMs: options.uploadTimeoutMs ?? 120_000,
+    };
+    this.#urls = trueConfUrls(options);
+    this.#log = (options.logger ?? silentLogger).child({ component: "trueconf" });
+    this.#now = options.now ?? Date.now;
+    // verifyTls only matters over TLS; over plain http/ws there is nothing to verify.
+    this.#http = new HttpTransport(options);
+    if ("token" in options.auth) {
+      this.#token = { token: options.auth.token, expiresAt: jwtExpiresAt(options.auth.token) };
+      this.#state.tokenExpiresAt = this.#token.expiresAt;
+    }
+  }
+
+  /** A snapshot of the connection state. */
+  get state(): ConnectionState {
+    return { ...this.#state };
+  }
+
+  /** Counters for metrics and leak checks. */
+  get stats(): TrueConfClientStats {
+    let pending = 0;
+    for (const c of this.#conns) pending += c.pendingCount;
+    return {
+      ...this.#stats,
+      pendingRequests: pending,
+      liveSockets: this.#conns.size,
+      activeTimers: this.#timers.size,
+    };
+  }
+
+  /** Calls `listener` with a snapshot whenever the state changes (not on every pong). Returns an unsubscribe. */
+  onStateChange(listener: (s: ConnectionState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
+  }
+
+  /**
+   * Registers a handler for incoming chat messages (the bot's own included: compare
+   * `authorId` with `state.botId` using `sameTrueConfId`). Handlers run without being
+   * awaited; their errors are logged. Returns an unsubscribe.
+   */
+  onMessage(handler: (m: IncomingMessage) => void | Promise<void>): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  /** Connects in the background and keeps reconnecting until {@link close}. Idempotent. */
+  start(): void {
+    if (this.#loop || this.#closing) return;
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Resolves once the client is authorised. Rejects with {@link TrueConfTimeoutError}
+   * (carrying the last error) after `timeoutMs`, or {@link TrueConfDisconnectedError} on close.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    if (this.#state.authorized) return Promise.resolve();
+    if (this.#closing) return Promise.reject(new TrueConfDisconnectedError("client closed"));
+    return new Promise<void>((resolve, reject) => {
+      let timer: TimerId | null = null;
+      const w = {
+        resolve: () => {
+          this.#timers.clear(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          this.#timers.clear(timer);
+          reject(e);
+        },
+      };
+      this.#readyWaiters.add(w);
+      if (timeoutMs !== undefined) {
+        timer = this.#timers.timeout(() => {
+          this.#readyWaiters.delete(w);
+          reject(
+            new TrueConfTimeoutError(
+              "ready",
+              timeoutMs,
+              this.#state.lastError ?? "not authorised yet",
+            ),
+          );
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /**
+   * Stops everything: timers, sockets, OAuth in flight. Pending requests and `ready()`
+   * waiters fail with {@link TrueConfDisconnectedError}. Resolves when every socket is closed.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    this.#closing = true;
+    this.#closed = (async () => {
+      this.#abort.abort(new TrueConfDisconnectedError("client closed"));
+      this.#timers.clear(this.#tokenTimer);
+      this.#wake?.();
+      for (const c of this.#conns) c.terminate("client closed");
+      for (const w of this.#readyWaiters) w.reject(new TrueConfDisconnectedError("client closed"));
+      this.#readyWaiters.clear();
+      await this.#loop?.catch(() => {});
+      await this.#refreshing?.catch(() => {});
+      await Promise.all([...this.#conns].map((c) => c.closed));
+      this.#conn = null;
+      this.#timers.clearAll();
+      this.#http.close();
+      this.#publish();
+      this.#stateListeners.clear();
+    })();
+    return this.#closed;
+  }
+
+  /**
+   * Sends any method and returns the response payload. Fails fast with
+   * {@link TrueConfDisconnectedError} when not authorised; {@link TrueConfTimeoutError}
+   * after `requestTimeoutMs`; {@link TrueConfApiError} on errorCode ≠ 0. With a password,
+   * an error 203 (credentials expired) triggers a fresh token and one retry.
+   */
+  async request<T = unknown>(method: string, payload: unknown): Promise<T> {
+    return await this.#send(method, payload, true) as T;
+  }
+
+  /**
+   * Posts a text message.
+   *
+   * @example
+   * ```ts
+   * const sent = await tc.sendMessage(chatId, "deploy **done**", "markdown");
+   * ```
+   */
+  async sendMessage(
+    chatId: string,
+    text: string,
+    parseMode: ParseMode,
+    opts?: { replyMessageId?: string },
+  ): Promise<SentMessage> {
+    const res = await this.request("sendMessage", {
+      chatId,
+      replyMessageId: opts?.replyMessageId ?? null,
+      content: { text, parseMode },
+    });
+    return parseSentMessage(res, chatId, Date.now);
+  }
+
+  /** Opens (or finds) the personal chat with a user; returns its chatId. */
+  async createP2PChat(userId: string): Promise<string> {
+    const chatId = str(record(await this.request("createP2PChat", { userId })).chatId);
+    if (!chatId) throw new TrueConfProtocolError("createP2PChat", "response has no chatId");
+    return chatId;
+  }
+
+  /** Title and type of a chat (304 → {@link TrueConfApiError} for an unknown chat). */
+  async getChatByID(chatId: string): Promise<ChatInfo> {
+    return parseChatInfo(await this.request("getChatByID", { chatId }), chatId);
+  }
+
+  /**
+   * Every participant of a chat, fetched in pages of 200 until a short or empty page (or
+   * a page with nobody new, in case a server ignores paging).
+   */
+  async getChatParticipants(chatId: string): Promise<Participant[]> {
+    const out: Participant[] = [];
+    const seen = new Set<string>();
+    for (let pageNumber = 1;; pageNumber++) {
+      const page = parseParticipantsPage(
+        await this.request("getChatParticipants", { chatId, pageSize: PAGE_SIZE, pageNumber }),
+      );
+      let added = 0;
+      for (const p of page) {
+        if (seen.has(p.userId)) continue;
+        seen.add(p.userId);
+        out.push(p);
+        added++;
+      }
+      if (page.length < PAGE_SIZE || added === 0) return out;
+    }
+  }
+
+  /**
+   * Posts a file: `uploadFile` → HTTP upload (with the preview part when given, which
+   * makes TrueConf show a photo) → `sendFile`. A failed upload throws; `sendFile` is never
+   * sent without a `temporalFileId`.
+   */
+  async sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage> {
+    const task = record(
+      await this.request("uploadFile", { fileSize: file.bytes.byteLength, fileName: file.name }),
+    );
+    const uploadTaskId = str(task.uploadTaskId);
+    if (!uploadTaskId) {
+      throw new TrueConfProtocolError("uploadFile", "response has no uploadTaskId");
+    }
+    const temporalFileId = await uploadBytes(this.#http, this.#urls.httpBase, uploadTaskId, file, {
+      timeoutMs: this.#cfg.uploadTimeoutMs,
+      signal: this.#abort.signal,
+    });
+    const content: Record<string, unknown> = { temporalFileId };
+    if (file.caption?.text) content.caption = file.caption;
+    const res = await this.request("sendFile", {
+      chatId,
+      content,
+      ...(file.replyMessageId ? { replyMessageId: file.replyMessageId } : {}),
+    });
+    return parseSentMessage(res, chatId, Date.now);
+  }
+
+  // ---- requests -------------------------------------------------------------------
+
+  async #send(method: string, payload: unknown, retry203: boolean): Promise<unknown> {
+    const conn = this.#conn;
+    if (this.#closing || !conn || !conn.authorized || !conn.isOpen) {
+      throw new TrueConfDisconnectedError(
+        `not connected to TrueConf, ${method} not sent${
+          this.#state.lastError ? ` (${this.#state.lastError})` : ""
+        }`,
+      );
+    }
+    try {
+      return await conn.request(method, payload, this.#cfg.requestTimeoutMs);
+    } catch (err) {
+      if (err instanceof TrueConfTimeoutError) {
+        this.#state.consecutiveTimeouts++;
+        this.#publish();
+      }
+      if (
+        err instanceof TrueConfApiError && err.code === 203 && retry203 &&
+        "username" in this.#opts.auth
+      ) {
+        this.#log.warn("trueconf: credentials expired on a request, refreshing token", { method });
+        // Another request may have rotated already; only the first 203 of a socket refreshes.
+        if (this.#conn === conn) {
+          try {
+            await this.#refreshToken("error 203 on " + method);
+          } catch (refreshErr) {
+            this.#log.warn("trueconf: token refresh after 203 failed", { error: refreshErr });
+            throw err;
+          }
+        }
+        return await this.#send(method, payload, false);
+      }
+      throw err;
+    }
+  }
+
+  // ---- connection loop -----------------------------------------------------------
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#closing) {
+      try {
+        const conn = await this.#connectAndAuth();
+        attempt = 0;
+        if (this.#everAuthorized) this.#state.reconnects++;
+        this.#everAuthorized = true;
+        this.#conn = conn;
+        this.#state.lastError = null;
+        this.#publish();
+        // Wait for the current socket to close; a rotation swaps #conn and we follow it.
+        for (;;) {
+          const c: Connection | null = this.#conn;
+          if (!c) break;
+          await c.closed;
+          if (this.#conn === c) {
+            this.#conn = null;
+            if (!this.#closing) {
+              this.#state.lastError = c.closeReason;
+              this.#log.warn("trueconf connection lost", { reason: c.closeReason });
+            }
+            break;
+          }
+        }
+      } catch (err) {
+        if (this.#closing) break;
+        this.#state.lastError = errorText(err);
+        const level = err instanceof TrueConfAuthError ? "error" : "warn";
+        this.#log[level]("trueconf connect failed", { error: err, attempt });
+      }
+      this.#publish();
+      if (this.#closing) break;
+      await this.#sleep(this.#backoffDelay(attempt++));
+    }
+  }
+
+  /** Full connect: token (OAuth when needed) → WebSocket → auth. Returns an authorised socket. */
+  async #connectAndAuth(): Promise<Connection> {
+    const started = Date.now();
+    const token = await this.#ensureToken(this.#cfg.connectTimeoutMs);
+    const remaining = Math.max(1, this.#cfg.connectTimeoutMs - (Date.now() - started));
+    const conn = new Connection({
+      url: this.#urls.wsUrl,
+      verifyTls: this.#opts.verifyTls,
+      ...(this.#opts.caPem ? { caPem: this.#opts.caPem } : {}),
+      handshakeTimeoutMs: remaining,
+      pingIntervalMs: this.#cfg.pingIntervalMs,
+      pongTimeoutMs: this.#cfg.pongTimeoutMs,
+      timers: this.#timers,
+      logger: this.#log,
+      onEvent: (method, payload) => this.#onEvent(method, payload),
+      onResponse: () => {
+        if (this.#state.consecutiveTimeouts === 0) return;
+        this.#state.consecutiveTimeouts = 0;
+        this.#publish();
+      },
+      onPong: (at) => {
+        this.#state.lastPongAt = at;
+      },
+    });
+    this.#conns.add(conn);
+    conn.closed.then(() => {
+      this.#conns.delete(conn);
+      this.#publish();
+    });
+    if (this.#closing) conn.terminate("client closed");
+    try {
+      await conn.opened;
+      this.#publish();
+      const res = record(
+        await conn.request("auth", {
+          token,
+          tokenType: "JWT",
+          receiveUnread: false,
+          receiveSystemMessageEnvelopes: false,
+        }, this.#cfg.requestTimeoutMs),
+      );
+      const userId = str(res.userId);
+      conn.authorized = true;
+      this.#state.botId = userId ? normalizeTrueConfId(userId) : this.#state.botId;
+      this.#log.info("trueconf authorised", { botId: this.#state.botId, socket: conn.serial });
+      return conn;
+    } catch (err) {
+      conn.terminate(errorText(err));
+      throw this.#authFailure(err);
+    }
+  }
+
+  /** Maps an `auth` failure: credentials problems become TrueConfAuthError; 203 drops the token. */
+  #authFailure(err: unknown): unknown {
+    if (!(err instanceof TrueConfApiError)) return err;
+    if (err.code === 203) {
+      if ("username" in this.#opts.auth) {
+        this.#token = null; // the next connect fetches a fresh one
+        this.#refreshAt = null;
+        return err;
+      }
+      return new TrueConfAuthError(
+        `TrueConf rejected the static token as expired (203${
+          err.description ? `: ${err.description}` : ""
+        }); set a new token`,
+        203,
+      );
+    }
+    if (err.code === 201 || err.code === 202 || err.code === 204) {
+      const what = err.code === 201
+        ? "invalid credentials"
+        : err.code === 202
+        ? "bot user disabled"
+        : "unsupported token type";
+      return new TrueConfAuthError(
+        `TrueConf auth failed: ${what} (${err.code}${
+          err.description ? `: ${err.description}` : ""
+        })`,
+        err.code,
+      );
+    }
+    return err;
+  }
+
+  #backoffDelay(attempt: number): number {
+    const { initialMs, maxMs } = this.#cfg.backoff;
+    const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+    return base + Math.random() * base * 0.2;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = this.#timers.timeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        this.#timers.clear(t);
+        this.#wake = null;
+        resolve();
+      };
+    });
+  }
+
+  // ---- tokens ---------------------------------------------------------------------
+
+  /** The token to authenticate with; fetches one with OAuth when missing or due for refresh. */
+  async #ensureToken(timeoutMs: number): Promise<string> {
+    const auth = this.#opts.auth;
+    if ("token" in auth) return auth.token;
+    const t = this.#token;
+    if (t && (this.#refreshAt === null || this.#now() < this.#refreshAt)) return t.token;
+    try {
+      return (await this.#oauth(timeoutMs)).token;
+    } catch (err) {
+      // A refresh that fails while the old token is still valid is no reason to stay offline.
+      if (
+        t && !(err instanceof TrueConfAuthError) &&
+        (t.expiresAt === null || this.#now() < t.expiresAt)
+      ) {
+        this.#log.warn("trueconf token refresh failed, using the current token", { error: err });
+        return t.token;
+      }
+      throw err;
+    }
+  }
+
+  /** One OAuth call at a time; stores the token and schedules its refresh. */
+  #oauth(timeoutMs: number): Promise<OAuthToken> {
+    const auth = this.#opts.auth;
+    if (!("username" in auth)) return Promise.reject(new Error("static token: no OAuth"));
+    this.#oauthInFlight ??= (async () => {
+      try {
+        const tok = await fetchOAuthToken(this.#opts, auth, {
+          timeoutMs,
+          signal: this.#abort.signal,
+          now: this.#now,
+          transport: this.#http,
+        });
+        const obtainedAt = this.#now();
+        this.#token = tok;
+        this.#refreshAt = tok.expiresAt === null
+          ? null
+          : tok.expiresAt - refreshMargin(tok.expiresAt - obtainedAt, this.#opts.refreshMarginMs);
+        this.#stats.oauthTokens++;
+        this.#tokenAttempt = 0;
+        this.#state.tokenExpiresAt = tok.expiresAt;
+        this.#log.info("trueconf token obtained", {
+          expiresAt: tok.expiresAt === null ? null : new Date(tok.expiresAt).toISOString(),
+          refreshAt: this.#refreshAt === null ? null : new Date(this.#refreshAt).toISOString(),
+        });
+        this.#publish();
+        this.#scheduleTokenCheck();
+        return tok;
+      } finally {
+        this.#oauthInFlight = null;
+      }
+    })();
+    return this.#oauthInFlight;
+  }
+
+  /**
+   * Fresh token, then make-before-break rotation: a new socket is authorised with it and
+   * takes over; the old one closes once its in-flight requests are answered. If no socket
+   * is up, the reconnect loop simply uses the new token.
+   */
+  #refreshToken(reason: string): Promise<void> {
+    this.#refreshing ??= (async () => {
+      try {
+        this.#log.info("trueconf token refresh", { reason });
+        await this.#oauth(this.#cfg.connectTimeoutMs);
+        await this.#rotate();
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  async #rotate(): Promise<void> {
+    const old = this.#conn;
+    if (!old || !old.isOpen || this.#closing) return;
+    let next: Connection;
+    try {
+      next = await this.#connectAndAuth();
+    } catch (err) {
+      // The old socket stays authorised; the new token is used on the next reconnect.
+      this.#log.warn("trueconf socket rotation failed, keeping the current socket", { error: err });
+      return;
+    }
+    if (this.#closing || this.#conn !== old || !old.isOpen) {
+      next.terminate("rotation superseded");
+      return;
+    }
+    this.#conn = next;
+    this.#stats.rotations++;
+    this.#publish();
+    void old.drainAndClose("replaced after token refresh", this.#cfg.requestTimeoutMs);
+  }
+
+  #scheduleTokenCheck(): void {
+    this.#timers.clear(this.#tokenTimer);
+    this.#tokenTimer = null;
+    if (this.#closing) return;
+    const password = "username" in this.#opts.auth;
+    const due = password ? this.#refreshAt : this.#token?.expiresAt ?? null;
+    if (due === null) return;
+    const delay = password
+      ? Math.min(Math.max(due - this.#now(), 0), this.#cfg.tokenCheckIntervalMs)
+      : this.#cfg.tokenCheckIntervalMs;
+    this.#tokenTimer = this.#timers.timeout(() => {
+      this.#tokenTimer = null;
+      this.#tokenCheck();
+    }, delay);
+  }
+
+  #tokenCheck(): void {
+    if (this.#closing) return;
+    const now = this.#now();
+    if (!("username" in this.#opts.auth)) {
+      this.#staticTokenWarning(now);
+      this.#scheduleTokenCheck();
+      return;
+    }
+    if (this.#refreshAt === null || now < this.#refreshAt) {
+      this.#scheduleTokenCheck();
+      return;
+    }
+    this.#refreshToken("token expires soon").catch((err) => {
+      if (this.#closing) return;
+      const delay = this.#backoffDelay(this.#tokenAttempt++);
+      this.#log.warn("trueconf token refresh failed, will retry", {
+        error: err,
+        retryInMs: Math.round(delay),
+      });
+      this.#timers.clear(this.#tokenTimer);
+      this.#tokenTimer = this.#timers.timeout(() => {
+        this.#tokenTimer = null;
+        this.#tokenCheck();
+      }, delay);
+    });
+  }
+
+  #staticTokenWarning(now: number): void {
+    const exp = this.#token?.expiresAt ?? null;
+    if (exp === null || exp - now > STATIC_TOKEN_WARN_MS) return;
+    if (this.#lastStaticWarnAt !== null && now - this.#lastStaticWarnAt < DAY) return;
+    this.#lastStaticWarnAt = now;
+    const fields = {
+      expiresAt: new Date(exp).toISOString(),
+      daysLeft: Math.round(((exp - now) / DAY) * 10) / 10,
+    };
+    if (exp <= now) {
+      this.#log.error("trueconf static token has expired; set a new TRUECONF_TOKEN", fields);
+    } else this.#log.warn("trueconf static token expires soon; set a new TRUECONF_TOKEN", fields);
+  }
+
+  // ---- events and state -----------------------------------------------------------
+
+  #onEvent(method: string, payload: unknown): void {
+    this.#stats.eventsReceived++;
+    if (method !== "sendMessage") {
+      this.#log.debug("trueconf event ignored", { method });
+      return;
+    }
+    const msg = parseIncomingMessage(payload);
+    if (!msg) {
+      this.#log.debug("trueconf sendMessage event without message/chat id ignored");
+      return;
+    }
+    for (const h of this.#handlers) {
+      try {
+        const r = h(msg);
+        if (r && typeof (r as Promise<void>).then === "function") {
+          (r as Promise<void>).catch((err) => this.#handlerError(err, msg));
+        }
+      } catch (err) {
+        this.#handlerError(err, msg);
+      }
+    }
+  }
+
+  #handlerError(err: unknown, msg: IncomingMessage): void {
+    this.#log.error("trueconf message handler failed", {
+      error: err,
+      chatId: msg.chatId,
+      messageId: msg.messageId,
+    });
+  }
+
+  /** Recomputes derived state and notifies listeners when something changed. */
+  #publish(): void {
+    const c = this.#conn;
+    this.#state.authorized = !this.#closing && !!c && c.authorized && c.isOpen;
+    this.#state.connected = !this.#closing && [...this.#conns].some((x) => x.isOpen);
+    if (this.#state.authorized) {
+      for (const w of this.#readyWaiters) w.resolve();
+      this.#readyWaiters.clear();
+    }
+    const { lastPongAt: _ignored, ...rest } = this.#state;
+    const key = JSON.stringify(rest);
+    if (key === this.#published) return;
+    this.#published = key;
+    const snap = this.state;
+    for (const l of this.#stateListeners) {
+      try {
+        l(snap);
+      } catch (err) {
+        this.#log.error("trueconf state listener failed", { error: err });
+      }
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,42 @@
+/**
+ * TrueConf Chatbot API client: OAuth, the bot WebSocket (auth, requests, acks,
+ * keepalive, reconnects, token rotation), files, incoming messages, and a one-shot
+ * connectivity check for `check-config`.
+ *
+ * @module
+ */
+export { refreshMargin, TrueConfClient, type TrueConfClientStats } from "./client.ts";
+export { type CheckOptions, type CheckReport, type CheckStep, checkTrueConf } from "./check.ts";
+export {
+  TrueConfApiError,
+  TrueConfAuthError,
+  TrueConfDisconnectedError,
+  TrueConfHttpError,
+  TrueConfProtocolError,
+  TrueConfTimeoutError,
+} from "./errors.ts";
+export { CHAT_BOT_PATH, OAUTH_PATH, trueConfUrls, UPLOAD_PATH } from "./endpoints.ts";
+export { normalizeTrueConfId, sameTrueConfId, trueConfLocalPart } from "./ids.ts";
+export { extractMentions, parseIncomingMessage, PLAIN_MESSAGE } from "./incoming_message.ts";
+export {
+  fetchOAuthToken,
+  type FetchOAuthTokenOptions,
+  jwtExpiresAt,
+  type OAuthToken,
+  parseOAuthBody,
+} from "./oauth.ts";
+export {
+  CHAT_ROLES,
+  type ChatInfo,
+  type ChatRole,
+  ChatType,
+  type ConnectionState,
+  type IncomingMessage,
+  type OutgoingFile,
+  type ParseMode,
+  type Participant,
+  type SentMessage,
+  type TrueConfAuth,
+  type TrueConfClientOptions,
+  type TrueConfEndpoint,
+} from "./types.ts";

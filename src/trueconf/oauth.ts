@@ -1,0 +1,156 @@
+/**
+ * OAuth password grant against TrueConf, and reading a token's expiry.
+ *
+ * @module
+ */
+import { TrueConfAuthError, TrueConfHttpError } from "./errors.ts";
+import { HttpTransport } from "./_http.ts";
+import { num, record, str } from "./_json.ts";
+import { OAUTH_PATH, trueConfUrls } from "./endpoints.ts";
+import type { TrueConfEndpoint } from "./types.ts";
+
+/** A token and when it expires (ms since the epoch; `null` when nothing says). */
+export interface OAuthToken {
+  token: string;
+  expiresAt: number | null;
+}
+
+/** Options of {@link fetchOAuthToken}. */
+export interface FetchOAuthTokenOptions {
+  /** Default 15 000. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Clock used to turn `expires_in` into an instant. Default `Date.now`. */
+  now?: () => number;
+  /** Reuse a transport (the client's); otherwise one is made and closed. */
+  transport?: HttpTransport;
+}
+
+/**
+ * The `exp` claim of a JWT in ms, or `null` when the token is not a readable JWT.
+ * Only decodes; the signature is the server's business.
+ */
+export function jwtExpiresAt(token: string): number | null {
+  const part = token.split(".")[1];
+  if (!part) return null;
+  try {
+    const b64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(
+      Math.ceil(part.length / 4) * 4,
+      "=",
+    );
+    const json = JSON.parse(
+      new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))),
+    );
+    const exp = num(record(json).exp, NaN);
+    return Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+// Seconds since the epoch are ~1.7e9; anything above 1e11 is already milliseconds.
+function toMs(t: number): number {
+  return t > 1e11 ? t : t * 1000;
+}
+
+/**
+ * Reads an OAuth success body: `access_token` plus expiry from `expires_at` (Unix
+ * seconds), else now + `expires_in` (seconds), else the JWT `exp` claim.
+ */
+export function parseOAuthBody(body: unknown, now: () => number = Date.now): OAuthToken | null {
+  const b = record(body);
+  const token = str(b.access_token);
+  if (!token) return null;
+  const at = num(b.expires_at, NaN);
+  const inS = num(b.expires_in, NaN);
+  const expiresAt = Number.isFinite(at) && at > 0
+    ? toMs(at)
+    : Number.isFinite(inS) && inS > 0
+    ? now() + inS * 1000
+    : jwtExpiresAt(token);
+  return { token, expiresAt };
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  "invalid_grant",
+  "invalid_client",
+  "unsupported_grant_type",
+  "invalid_request",
+]);
+
+/**
+ * Gets a bot token with the OAuth password grant
+ * (`POST {http-base}/bridge/api/client/v1/oauth/token`). Accepts 200 or 201.
+ *
+ * Throws {@link TrueConfAuthError} when the server rejects the credentials (401/403, or
+ * an OAuth error code), {@link TrueConfHttpError} for anything else (network, 5xx,
+ * unexpected body) — those are transient.
+ *
+ * @example
+ * ```ts
+ * const { token, expiresAt } = await fetchOAuthToken(
+ *   { server: "tc.example.com", https: true, port: 443, verifyTls: true },
+ *   { username: "webhook_bot", password: "secret" },
+ * );
+ * ```
+ */
+export async function fetchOAuthToken(
+  endpoint: TrueConfEndpoint,
+  credentials: { username: string; password: string },
+  options: FetchOAuthTokenOptions = {},
+): Promise<OAuthToken> {
+  const url = trueConfUrls(endpoint).httpBase + OAUTH_PATH;
+  const transport = options.transport ?? new HttpTransport(endpoint);
+  try {
+    const body = JSON.stringify({
+      client_id: "chat_bot",
+      grant_type: "password",
+      username: String(credentials.username),
+      password: String(credentials.password),
+    });
+    const res = await transport.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: new TextEncoder().encode(body),
+      timeoutMs: options.timeoutMs ?? 15_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    let json: unknown = undefined;
+    try {
+      json = JSON.parse(res.text);
+    } catch {
+      // handled below: a non-JSON body is reported with its status
+    }
+    if (res.status >= 200 && res.status < 300) {
+      const tok = parseOAuthBody(json, options.now);
+      if (tok) return tok;
+      throw new TrueConfHttpError(
+        `OAuth ${url}: HTTP ${res.status} without access_token`,
+        res.status,
+      );
+    }
+    const j = record(json);
+    const error = str(j.error);
+    const description = str(j.error_description) || error || res.text.slice(0, 200).trim();
+    if (
+      res.status === 401 || res.status === 403 ||
+      (res.status === 400 && CREDENTIAL_ERRORS.has(error))
+    ) {
+      throw new TrueConfAuthError(
+        `OAuth rejected the bot credentials (HTTP ${res.status}${
+          description ? `: ${description}` : ""
+        })`,
+        res.status,
+      );
+    }
+    const hint = res.status === 404
+      ? " — is this a TrueConf server (check server, HTTPS and port)?"
+      : "";
+    throw new TrueConfHttpError(
+      `OAuth ${url}: HTTP ${res.status}${description ? ` (${description})` : ""}${hint}`,
+      res.status,
+    );
+  } finally {
+    if (!options.transport) transport.close();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Public types of the TrueConf client: options, connection state, and the shapes the
+ * typed methods return.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { ParseMode } from "../message.ts";
+
+export type { ParseMode };
+
+/** Credentials: a static token (`TRUECONF_TOKEN`) or a bot account for the OAuth password grant. */
+export type TrueConfAuth = { token: string } | { username: string; password: string };
+
+/** Where TrueConf is and how to trust it; shared by the client, OAuth and `check-config`. */
+export interface TrueConfEndpoint {
+  /** Host name or IP, no scheme, no port. */
+  server: string;
+  /** `wss://` + `https://` when true, `ws://` + `http://` when false. */
+  https: boolean;
+  /** `TRUECONF_WEB_PORT`; one port serves OAuth, the socket and uploads. */
+  port: number;
+  /** `false` turns certificate verification off, for the TrueConf connection only. */
+  verifyTls: boolean;
+  /** Extra CA certificates (PEM) trusted for TrueConf, on top of the system roots. */
+  caPem?: string;
+}
+
+/** Options of {@link TrueConfClient}. */
+export interface TrueConfClientOptions extends TrueConfEndpoint {
+  auth: TrueConfAuth;
+  /** Budget of every socket request, `auth` included. Default 10 000. */
+  requestTimeoutMs?: number;
+  /** A WebSocket ping this often. Default 30 000. */
+  pingIntervalMs?: number;
+  /** The socket is terminated (and reconnected) when a ping gets no pong this fast. Default 10 000. */
+  pongTimeoutMs?: number;
+  /** Budget of one connect: OAuth (when needed) + WebSocket handshake. Default 15 000. */
+  connectTimeoutMs?: number;
+  /** Reconnect delay: `initialMs` doubling up to `maxMs`, plus up to 20 % jitter. Default 1 000 → 60 000. */
+  backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Refresh a password-grant token this long before it expires. Default: 10 % of the
+   * token's lifetime, at least 1 minute and at most 5 days (a 30-day token is refreshed
+   * 3 days early, a 1-hour one 6 minutes early). Clamped to half the lifetime so a
+   * short-lived token is still used for a while.
+   */
+  refreshMarginMs?: number;
+  /**
+   * Token expiry is re-evaluated at least this often (default 60 000), so a clock jump —
+   * suspend/resume, or an injected test clock — is noticed without a long timer.
+   */
+  tokenCheckIntervalMs?: number;
+  /** Budget of one HTTP file upload. Default 120 000. */
+  uploadTimeoutMs?: number;
+  /** Clock for token-expiry logic, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+/** A snapshot of the connection, for `/readyz`, metrics and logs. */
+export interface ConnectionState {
+  /** A WebSocket is open. */
+  connected: boolean;
+  /** The open socket passed `auth`; requests are accepted. */
+  authorized: boolean;
+  /** The latest connect/auth/OAuth failure, cleared by a successful `auth`. */
+  lastError: string | null;
+  /** The bot's id from `auth`, bare `login@server` (instance suffix stripped, lower-cased). */
+  botId: string | null;
+  /** When the current token expires (ms since the epoch), if known. */
+  tokenExpiresAt: number | null;
+  /** Successful connects after the first one. */
+  reconnects: number;
+  /** Wall-clock time of the last pong (ms since the epoch). */
+  lastPongAt: number | null;
+  /** Requests that timed out in a row; reset by any successful response. */
+  consecutiveTimeouts: number;
+}
+
+/** What `sendMessage` / `sendFile` return. */
+export interface SentMessage {
+  chatId: string;
+  messageId: string;
+  /** Server time, ms since the epoch. */
+  timestamp: number;
+}
+
+/** Chat types (`chatType`): 1 P2P, 2 group, 3 system, 5 favorites, 6 channel. */
+export const ChatType = {
+  UNDEF: 0,
+  P2P: 1,
+  GROUP: 2,
+  SYSTEM: 3,
+  FAVORITES: 5,
+  CHANNEL: 6,
+} as const;
+
+/** What `getChatByID` returns. */
+export interface ChatInfo {
+  chatId: string;
+  title: string;
+  /** See {@link ChatType}. */
+  chatType: number;
+}
+
+/** Participant roles, in the order of the numeric enum (0…6) in the TrueConf docs. */
+export const CHAT_ROLES = [
+  "owner",
+  "admin",
+  "user",
+  "conf_owner",
+  "conf_moderator",
+  "favorites_owner",
+  "writer",
+] as const;
+
+/** A participant role, normalized from the string or numeric form. */
+export type ChatRole = typeof CHAT_ROLES[number];
+
+/** One chat member. */
+export interface Participant {
+  /** As sent by the server (compare with `sameTrueConfId`). */
+  userId: string;
+  role: ChatRole;
+}
+
+/** A file to post with `sendFile`. With a `preview` TrueConf shows it as a photo, without as a document. */
+export interface OutgoingFile {
+  bytes: Uint8Array;
+  name: string;
+  mimeType: string;
+  preview?: { bytes: Uint8Array; name: string; mimeType: string };
+  caption?: { text: string; parseMode: ParseMode };
+  replyMessageId?: string;
+}
+
+/** An incoming chat message (`sendMessage` event). */
+export interface IncomingMessage {
+  messageId: string;
+  chatId: string;
+  /** ms since the epoch. */
+  timestamp: number;
+  /** Envelope type: 200 plain text, 202 attachment, … */
+  type: number;
+  /** Author id as sent (compare with `sameTrueConfId`). */
+  authorId: string;
+  /** 0 system, 1 user. */
+  authorType: number;
+  /** Text of a type-200 envelope; `""` for other types. */
+  text: string;
+  parseMode: string;
+  /** Ids from `trueconf:` mention links, normalized with `normalizeTrueConfId`, unique, in order. */
+  mentions: string[];
+  isEdited: boolean;
+  replyMessageId: string | null;
+  /** The envelope as received. */
+  raw: unknown;
+}
