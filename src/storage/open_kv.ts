@@ -64,8 +64,9 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {
     return await Deno.stat(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
+    // NotADirectory: a parent is a file; mkdir below reports that in plain words.
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw new Error(`Cannot inspect the storage path ${path}: ${message(e)}.`, { cause: e });
   }
 }
 

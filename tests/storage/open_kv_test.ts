@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { openKv } from "../../src/storage/mod.ts";
+
+Deno.test("openKv: creates missing parent folders for a file path", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/a/b/c/hooks.kv`;
+    const kv = await openKv(path);
+    await kv.set(["x"], 1);
+    kv.close();
+    assert.ok((await Deno.stat(path)).isFile);
+    const again = await openKv(path);
+    assert.equal((await again.get(["x"])).value, 1);
+    again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openKv: :memory: passes through", async () => {
+  const kv = await openKv(":memory:");
+  await kv.set(["x"], 1);
+  kv.close();
+});
+
+Deno.test("openKv: a folder, a file as parent, or an empty path give clear errors", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(() => openKv(dir), /is a folder; give a file path inside it/);
+    await Deno.writeTextFile(`${dir}/plain`, "x");
+    await assert.rejects(() => openKv(`${dir}/plain/hooks.kv`), /Cannot create the folder/);
+    await assert.rejects(() => openKv(""), /storage path is empty/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "openKv: a read-only file is reported as not writable",
+  // root ignores file modes
+  ignore: Deno.build.os === "windows" || Deno.uid() === 0,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/hooks.kv`;
+      await Deno.writeFile(path, new Uint8Array());
+      await Deno.chmod(path, 0o444);
+      await assert.rejects(() => openKv(path), /is not writable by this user/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("openKv: a file that is not a database gives a clear error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/hooks.kv`;
+    await Deno.writeTextFile(path, "this is not sqlite ".repeat(100));
+    await assert.rejects(() => openKv(path), /Cannot open the storage file .* as a KV database/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
