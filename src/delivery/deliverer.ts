@@ -273,15 +273,9 @@ export class Deliverer {
       });
       return file;
     }
-    const made = await this.#opts.previews.make(bytes, sniffed);
-    if (!made.ok) {
-      this.#log.warn("no preview, image sent as a document", {
-        item: part.label,
-        reason: made.reason,
-      });
-      return file;
-    }
-    return { ...file, preview: made.preview };
+    // previewFor logs why when it falls back (original as its own preview, or a document).
+    const preview = await this.#opts.previews.previewFor(bytes, sniffed);
+    return preview ? { ...file, preview } : file;
   }
 }
 
