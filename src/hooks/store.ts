@@ -357,9 +357,8 @@ export class HookStore {
   async #flushOnce(): Promise<void> {
     this.#unschedule();
     if (this.#pending.size === 0) return;
-    const batch = this.#pending;
+    const deltas: UsageDelta[] = [...this.#pending].map(([id, p]) => ({ id, ...p }));
     this.#pending = new Map();
-    const deltas: UsageDelta[] = [...batch].map(([id, p]) => ({ id, ...p }));
     try {
       const res = await this.#repo.applyUsage(deltas);
       this.#stats.usageFlushes++;
@@ -369,16 +368,15 @@ export class HookStore {
         const c = this.#found.peek(r.tokenHash);
         if (c) c.record = freeze(r);
       }
-      if (res.failed.length > 0) {
-        this.#restore(res.failed);
-        this.#log.warn("usage flush deferred by write conflicts", { hooks: res.failed.length });
-      }
       if (res.gone.length > 0) {
         this.#log.debug("usage dropped for revoked hooks", { hooks: res.gone.length });
       }
-    } catch (e) {
-      this.#restore(deltas);
-      throw e;
+      // Only what was not written goes back, so a retry neither loses nor double-counts.
+      this.#restore(res.failed);
+      if (res.error !== undefined) throw res.error;
+      if (res.failed.length > 0) {
+        this.#log.warn("usage flush deferred by write conflicts", { hooks: res.failed.length });
+      }
     } finally {
       if (this.#pending.size > 0 && !this.#closed) this.#schedule();
     }

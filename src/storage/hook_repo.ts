@@ -54,6 +54,8 @@ export interface ApplyUsageResult {
   failed: UsageDelta[];
   /** Atomic commits done (for measurements and metrics). */
   commits: number;
+  /** Set when KV failed; the deltas not yet written are in `failed`, written ones are not. */
+  error?: unknown;
 }
 
 // KV limits (see keys.ts): 10 keys per getMany, 100 checks per atomic.
@@ -187,37 +189,50 @@ export class HookRepo {
   async applyUsage(deltas: UsageDelta[]): Promise<ApplyUsageResult> {
     const result: ApplyUsageResult = { updated: [], gone: [], failed: [], commits: 0 };
     for (let i = 0; i < deltas.length; i += USAGE_BATCH) {
-      let batch = deltas.slice(i, i + USAGE_BATCH);
-      for (let attempt = 0; batch.length > 0; attempt++) {
-        if (attempt === RETRIES) {
-          result.failed.push(...batch);
-          break;
-        }
-        const { present, gone } = await this.#readForUsage(batch);
-        result.gone.push(...gone);
-        batch = batch.filter((d) => !gone.includes(d.id));
-        if (present.length === 0) break;
-        const op = this.#kv.atomic();
-        const written: HookRecord[] = [];
-        for (const { delta, entry } of present) {
-          const v = entry.value;
-          const next: StoredHook = {
-            ...v,
-            deliveryCount: v.deliveryCount + delta.count,
-            lastUsedAt: Math.max(v.lastUsedAt ?? 0, delta.lastUsedAt),
-          };
-          op.check(entry).set(entry.key, next);
-          written.push(toRecord(next));
-        }
-        result.commits++;
-        const res = await op.commit();
-        if (res.ok) {
-          result.updated.push(...written);
-          break;
-        }
+      const batch = deltas.slice(i, i + USAGE_BATCH);
+      try {
+        await this.#applyBatch(batch, result);
+      } catch (e) {
+        // Report exactly what was not written, so the caller neither loses nor
+        // double-counts deliveries when it retries.
+        result.failed.push(...batch, ...deltas.slice(i + USAGE_BATCH));
+        result.error = e;
+        break;
       }
     }
     return result;
+  }
+
+  async #applyBatch(deltas: UsageDelta[], result: ApplyUsageResult): Promise<void> {
+    let batch = deltas;
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      if (attempt === RETRIES) {
+        result.failed.push(...batch);
+        break;
+      }
+      const { present, gone } = await this.#readForUsage(batch);
+      result.gone.push(...gone);
+      batch = batch.filter((d) => !gone.includes(d.id));
+      if (present.length === 0) break;
+      const op = this.#kv.atomic();
+      const written: HookRecord[] = [];
+      for (const { delta, entry } of present) {
+        const v = entry.value;
+        const next: StoredHook = {
+          ...v,
+          deliveryCount: v.deliveryCount + delta.count,
+          lastUsedAt: Math.max(v.lastUsedAt ?? 0, delta.lastUsedAt),
+        };
+        op.check(entry).set(entry.key, next);
+        written.push(toRecord(next));
+      }
+      result.commits++;
+      const res = await op.commit();
+      if (res.ok) {
+        result.updated.push(...written);
+        break;
+      }
+    }
   }
 
   async #readForUsage(batch: UsageDelta[]) {

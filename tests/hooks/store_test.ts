@@ -398,3 +398,44 @@ Deno.test("records stay small", async () => {
   assert.ok(biggest < 600, `${biggest} bytes`);
   assert.ok(hook);
 });
+
+Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliveries", async () => {
+  const raw = await Deno.openKv(":memory:");
+  let failCommit = -1;
+  let commits = 0;
+  // Fails the n-th commit, like a full disk would.
+  const kv = new Proxy(raw, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => {
+            if (commits++ === failCommit) return Promise.reject(new Error("disk full"));
+            return commit();
+          };
+          return op;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const store = new HookStore(kv, { usageFlushIntervalMs: 60_000 });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 250; i++) ids.push((await mustCreate(store, `h${i}`)).hook.id);
+    for (const id of ids) store.recordDelivery(id);
+    failCommit = commits + 1; // the second of three batches
+    await assert.rejects(() => store.flush(), /disk full/);
+    // Pending counts still show up in reads.
+    assert.ok((await store.listByChat(CHAT)).every((h) => h.deliveryCount === 1));
+    await store.flush();
+    const reader = new HookStore(raw);
+    assert.ok((await reader.listByChat(CHAT)).every((h) => h.deliveryCount === 1));
+    await reader.close();
+  } finally {
+    await store.close();
+    raw.close();
+  }
+});
