@@ -276,7 +276,9 @@ Deno.test("restart: hooks survive closing and reopening the KV file", async () =
 });
 
 Deno.test("usage: 1000 deliveries cost one commit; counts exact; listed before the flush", async () => {
-  await using s = await setup({ usageFlushIntervalMs: 60_000 });
+  let t = 1_000;
+  // A ticking clock: hooks created in the same millisecond list in id (random) order.
+  await using s = await setup({ usageFlushIntervalMs: 60_000, now: () => t++ });
   const a = await mustCreate(s.store, "a");
   const b = await mustCreate(s.store, "b");
   s.reset();
