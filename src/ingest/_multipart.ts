@@ -1,0 +1,109 @@
+/**
+ * A small `multipart/form-data` splitter, private to the ingest folder.
+ *
+ * Why not `Request.formData()`: Deno's parser ignores `filename*` (RFC 5987), so a part that
+ * carries only `filename*=UTF-8''…` (curl with non-ASCII names, several HTTP libraries) comes
+ * back as a *text field* decoded as UTF-8 — the file's bytes are corrupted and its name lost.
+ * Splitting the body ourselves keeps every part's exact bytes and headers.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+
+/** One part of a multipart body: its headers (lower-cased names) and its exact bytes. */
+export interface MultipartPart {
+  readonly headers: ReadonlyMap<string, string>;
+  readonly bytes: Uint8Array;
+}
+
+/** Thrown when the body does not follow the multipart framing. */
+export class MultipartError extends Error {
+  override readonly name = "MultipartError";
+}
+
+const HEADER_END = Buffer.from("\r\n\r\n");
+const HEADER_END_LF = Buffer.from("\n\n");
+
+/**
+ * Splits `body` at `boundary` (RFC 2046 §5.1.1) into parts, in order. Tolerates a preamble,
+ * an epilogue, transport padding after delimiters and bare-LF line endings (hand-written
+ * senders), but requires the closing delimiter so a truncated upload is not taken as complete.
+ */
+export function splitMultipart(body: Uint8Array, boundary: string): MultipartPart[] {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const delimiter = Buffer.from(`--${boundary}`);
+  let pos = findDelimiter(buf, delimiter, 0);
+  if (pos < 0) throw new MultipartError(`the boundary "${boundary}" does not occur in the body`);
+  const parts: MultipartPart[] = [];
+  for (;;) {
+    let cursor = pos + delimiter.length;
+    if (buf[cursor] === 0x2d && buf[cursor + 1] === 0x2d) return parts; // "--": closing delimiter
+    while (buf[cursor] === 0x20 || buf[cursor] === 0x09) cursor++;
+    if (buf[cursor] === 0x0d && buf[cursor + 1] === 0x0a) cursor += 2;
+    else if (buf[cursor] === 0x0a) cursor += 1;
+    else throw new MultipartError("a boundary line is not followed by a line break");
+
+    let headerEnd = buf.indexOf(HEADER_END, cursor);
+    let bodyStart = headerEnd + HEADER_END.length;
+    const lfEnd = buf.indexOf(HEADER_END_LF, cursor);
+    if (lfEnd >= 0 && (headerEnd < 0 || lfEnd < headerEnd)) {
+      headerEnd = lfEnd;
+      bodyStart = lfEnd + HEADER_END_LF.length;
+    }
+    // A part with no headers at all starts its body right after the boundary line.
+    if (buf[cursor] === 0x0d && buf[cursor + 1] === 0x0a) {
+      headerEnd = cursor;
+      bodyStart = cursor + 2;
+    } else if (buf[cursor] === 0x0a) {
+      headerEnd = cursor;
+      bodyStart = cursor + 1;
+    }
+    if (headerEnd < 0) throw new MultipartError("a part's headers are not terminated");
+    const headers = parseHeaders(buf.subarray(cursor, headerEnd));
+
+    const next = findDelimiter(buf, delimiter, bodyStart);
+    if (next < 0) throw new MultipartError("the closing boundary is missing (truncated body?)");
+    let bodyEnd = next;
+    if (buf[bodyEnd - 1] === 0x0a) bodyEnd--;
+    if (buf[bodyEnd - 1] === 0x0d && bodyEnd > bodyStart) bodyEnd--;
+    parts.push({
+      headers,
+      bytes: new Uint8Array(body.subarray(bodyStart, Math.max(bodyStart, bodyEnd))),
+    });
+    pos = next;
+  }
+}
+
+/** Finds `--boundary` at the very start of the body or right after a line break. */
+function findDelimiter(buf: Buffer, delimiter: Buffer, from: number): number {
+  let at = from;
+  for (;;) {
+    const hit = buf.indexOf(delimiter, at);
+    if (hit < 0) return -1;
+    if (hit === 0 || buf[hit - 1] === 0x0a) return hit;
+    at = hit + 1;
+  }
+}
+
+function parseHeaders(block: Buffer): Map<string, string> {
+  const headers = new Map<string, string>();
+  // Browsers send raw UTF-8 in quoted file names; fall back to Latin-1 for anything else.
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(block);
+  } catch {
+    text = new TextDecoder("latin1").decode(block);
+  }
+  let last = "";
+  for (const line of text.split(/\r?\n/)) {
+    if ((line.startsWith(" ") || line.startsWith("\t")) && last !== "") {
+      headers.set(last, `${headers.get(last) ?? ""} ${line.trim()}`); // obsolete line folding
+      continue;
+    }
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    last = line.slice(0, colon).trim().toLowerCase();
+    headers.set(last, line.slice(colon + 1).trim());
+  }
+  return headers;
+}

@@ -1,0 +1,375 @@
+/**
+ * Request-body decoding: raw bytes + `Content-Type` → {@link RequestBody}. Knows nothing of
+ * formats; detection and adapters work on the result.
+ *
+ * Accepted: `application/json` (and any `+json`), `application/x-www-form-urlencoded`,
+ * `multipart/form-data`, `text/plain`, and no Content-Type at all (JSON when the body looks
+ * like JSON, as Mattermost does; otherwise text). Leniencies, each because real senders need it:
+ * - JSON strings with raw newlines/tabs (legacy Mattermost senders) are repaired and re-parsed;
+ * - a form-urlencoded body that starts with `{` is read as JSON, because
+ *   `curl -d '{"text":"hi"}' URL` sends exactly that;
+ * - a `charset` parameter is honoured (e.g. `windows-1251`); without one the body must be UTF-8.
+ *
+ * @module
+ */
+import { PayloadError, type RequestBody, type UploadedFile } from "./formats/types.ts";
+import { parseHeaderValue } from "./_header_params.ts";
+import { MultipartError, splitMultipart } from "./_multipart.ts";
+
+/** Limits applied while decoding. */
+export interface DecodeLimits {
+  /** Most uploaded file parts a multipart body may carry. */
+  readonly maxFiles: number;
+}
+
+/** The content types named in the 415 answer. */
+export const ACCEPTED_CONTENT_TYPES: readonly string[] = [
+  "application/json",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data",
+  "text/plain",
+];
+
+const JSON_HINT = 'Send a JSON object like {"text":"hello"}.';
+
+/**
+ * Decodes a request body by its content type.
+ *
+ * @throws PayloadError `invalid_json`, `invalid_payload` (JSON that is not an object),
+ *   `invalid_encoding`, `invalid_multipart`, `too_many_attachments`, `unsupported_content_type` (415)
+ */
+export function decodeBody(
+  bytes: Uint8Array,
+  contentType: string | null,
+  limits: DecodeLimits,
+): Promise<RequestBody> {
+  // Synchronous work behind an async signature: the HTTP layer awaits it, and a future
+  // streaming decoder can slot in without changing callers.
+  try {
+    return Promise.resolve(decodeSync(bytes, contentType, limits));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function decodeSync(
+  bytes: Uint8Array,
+  contentType: string | null,
+  limits: DecodeLimits,
+): RequestBody {
+  const header = contentType?.trim() ?? "";
+  const { value: type, params } = parseHeaderValue(header);
+  const charset = params.get("charset");
+
+  if (type === "") {
+    const text = decodeText(bytes, charset);
+    return looksLikeJson(text) ? jsonBody(text) : { kind: "text", text };
+  }
+  if (type === "application/json" || type.endsWith("+json")) {
+    return jsonBody(decodeText(bytes, charset));
+  }
+  if (type === "application/x-www-form-urlencoded") {
+    const text = decodeText(bytes, charset);
+    if (text.trimStart().startsWith("{")) return jsonBody(text);
+    return { kind: "form", fields: parseUrlEncoded(text), files: [] };
+  }
+  if (type === "multipart/form-data") {
+    return decodeMultipart(bytes, params.get("boundary"), limits);
+  }
+  if (type === "text/plain") {
+    return { kind: "text", text: decodeText(bytes, charset) };
+  }
+  throw new PayloadError(
+    "unsupported_content_type",
+    `Content-Type "${type}" is not supported. Use one of: ${ACCEPTED_CONTENT_TYPES.join(", ")}.`,
+    415,
+  );
+}
+
+function looksLikeJson(text: string): boolean {
+  const first = text.trimStart()[0];
+  return first === "{" || first === "[";
+}
+
+function decodeText(bytes: Uint8Array, charset: string | undefined): string {
+  const label = charset?.trim() || "utf-8";
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label, { fatal: true });
+  } catch {
+    throw new PayloadError(
+      "invalid_encoding",
+      `The charset "${label}" is not supported. Send the body as UTF-8.`,
+    );
+  }
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new PayloadError(
+      "invalid_encoding",
+      `The body is not valid ${decoder.encoding === "utf-8" ? "UTF-8" : label}. ` +
+        "Send UTF-8 text, or declare the real charset in Content-Type (e.g. text/plain; charset=windows-1251).",
+    );
+  }
+}
+
+function jsonBody(text: string): RequestBody {
+  if (text.trim() === "") {
+    throw new PayloadError("invalid_json", `The body is empty. ${JSON_HINT}`);
+  }
+  const value = parseJsonLenient(text);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    const got = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    throw new PayloadError(
+      "invalid_payload",
+      `The JSON body must be an object, not ${got}. ${JSON_HINT}`,
+    );
+  }
+  return { kind: "json", value };
+}
+
+/**
+ * `JSON.parse`, retried once with raw control characters inside strings escaped — Mattermost
+ * accepts such bodies (shell scripts interpolating multi-line text), so senders rely on it.
+ */
+function parseJsonLenient(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const repaired = escapeControlCharsInStrings(text);
+    if (repaired !== text) {
+      try {
+        return JSON.parse(repaired);
+      } catch {
+        // Report the original error: it points at the sender's text, not at our repair.
+      }
+    }
+    throw new PayloadError(
+      "invalid_json",
+      `The body is not valid JSON: ${describeJsonError(error, text)}. ${JSON_HINT}`,
+    );
+  }
+}
+
+/** Escapes U+0000–U+001F found inside JSON string literals; leaves everything else as is. */
+export function escapeControlCharsInStrings(text: string): string {
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    const code = ch.charCodeAt(0);
+    if (inString) {
+      if (ch === "\\") {
+        out += ch + (text[i + 1] ?? "");
+        i++;
+        continue;
+      }
+      if (ch === '"') inString = false;
+      else if (code < 0x20) {
+        out += ch === "\n"
+          ? "\\n"
+          : ch === "\r"
+          ? "\\r"
+          : ch === "\t"
+          ? "\\t"
+          : `\\u${code.toString(16).padStart(4, "0")}`;
+        continue;
+      }
+    } else if (ch === '"') {
+      inString = true;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+/**
+ * V8's message without its echo of the body (long, and it may hold secrets), with a position
+ * added where V8 gives none ("Unexpected token '}'").
+ */
+function describeJsonError(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  let cleaned = message.replace(/, ".*" is not valid JSON$/s, "").replace(/ in JSON at /, " at ");
+  if (!/position \d+/.test(cleaned)) {
+    const at = jsonErrorPosition(text);
+    if (at !== null) cleaned += ` at position ${at} (${lineColumn(text, at)})`;
+  }
+  return cleaned.length > 200 ? `${cleaned.slice(0, 200)}…` : cleaned;
+}
+
+function lineColumn(text: string, at: number): string {
+  const before = text.slice(0, at);
+  const line = before.split("\n").length;
+  return `line ${line} column ${at - before.lastIndexOf("\n")}`;
+}
+
+/** Index of the first character a strict JSON reader rejects, or null if none is found. */
+export function jsonErrorPosition(text: string): number | null {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i] as string)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const value = (): void => {
+    ws();
+    const ch = text[i];
+    if (ch === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ":") fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "}") return void i++;
+        else fail();
+      }
+    } else if (ch === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === "]") return void i++;
+        else fail();
+      }
+    } else if (ch === '"') {
+      string();
+    } else {
+      const match = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(
+        text.slice(i, i + 400),
+      );
+      if (!match) fail();
+      i += (match as RegExpExecArray)[0].length;
+    }
+  };
+  const string = (): void => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') {
+      if ((text.charCodeAt(i)) < 0x20) fail();
+      i += text[i] === "\\" ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : null;
+  } catch (at) {
+    return typeof at === "number" ? Math.min(at, text.length) : null;
+  }
+}
+
+/**
+ * Parses `a=1&b=2&b=3` keeping every value of repeated names, in order. Strict UTF-8
+ * percent-decoding first; a component with a stray `%` ("CPU at 100%") falls back to the
+ * WHATWG lenient rules instead of failing the request.
+ */
+function parseUrlEncoded(text: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  for (const pair of text.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = decodeComponent(eq < 0 ? pair : pair.slice(0, eq));
+    const value = decodeComponent(eq < 0 ? "" : pair.slice(eq + 1));
+    const values = fields.get(name);
+    if (values) values.push(value);
+    else fields.set(name, [value]);
+  }
+  return fields;
+}
+
+function decodeComponent(raw: string): string {
+  const spaced = raw.replaceAll("+", " ");
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return new URLSearchParams(`x=${raw}`).get("x") ?? "";
+  }
+}
+
+function decodeMultipart(
+  bytes: Uint8Array,
+  boundary: string | undefined,
+  limits: DecodeLimits,
+): RequestBody {
+  if (!boundary) {
+    throw new PayloadError(
+      "invalid_multipart",
+      "The multipart/form-data Content-Type has no boundary parameter. Let your HTTP client set the header (curl -F does).",
+    );
+  }
+  let parts;
+  try {
+    parts = splitMultipart(bytes, boundary);
+  } catch (error) {
+    if (!(error instanceof MultipartError)) throw error;
+    throw new PayloadError(
+      "invalid_multipart",
+      `The multipart body is malformed: ${error.message}.`,
+    );
+  }
+  const fields = new Map<string, string[]>();
+  const files: UploadedFile[] = [];
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  for (const part of parts) {
+    const disposition = parseHeaderValue(part.headers.get("content-disposition") ?? "");
+    const field = disposition.params.get("name");
+    if (disposition.value !== "form-data" || field === undefined) {
+      throw new PayloadError(
+        "invalid_multipart",
+        'Every multipart part needs "Content-Disposition: form-data; name=…".',
+      );
+    }
+    const extName = disposition.params.get("filename*");
+    const plainName = disposition.params.get("filename");
+    if (extName !== undefined || plainName !== undefined) {
+      const filename = extName ?? plainName ?? "";
+      // A browser's empty file input: no name and no bytes. Not an upload.
+      if (filename === "" && part.bytes.length === 0) continue;
+      files.push({
+        field,
+        filename: baseName(filename),
+        contentType: parseHeaderValue(part.headers.get("content-type") ?? "").value,
+        bytes: part.bytes,
+      });
+      if (files.length > limits.maxFiles) {
+        throw new PayloadError(
+          "too_many_attachments",
+          `Too many files: at most ${limits.maxFiles} may be uploaded in one request.`,
+        );
+      }
+      continue;
+    }
+    let value: string;
+    try {
+      value = utf8.decode(part.bytes);
+    } catch {
+      throw new PayloadError(
+        "invalid_encoding",
+        `The form field "${field}" is not valid UTF-8. Send text fields as UTF-8.`,
+      );
+    }
+    const values = fields.get(field);
+    if (values) values.push(value);
+    else fields.set(field, [value]);
+  }
+  return { kind: "form", fields, files };
+}
+
+/** Old IE sent full client paths (`C:\Users\x\report.pdf`); only the last segment is a name. */
+function baseName(name: string): string {
+  const cut = Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\"));
+  return cut >= 0 ? name.slice(cut + 1) : name;
+}

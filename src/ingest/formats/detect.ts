@@ -1,0 +1,188 @@
+/**
+ * Format detection: picks the adapter for a request, in an explicit order.
+ *
+ * 1. `?format=<name>` forces an adapter (an unknown name → 400 `unknown_format` listing names).
+ * 2. Headers: `X-GitHub-Event` → github, `X-Gitlab-Event` → gitlab.
+ * 3. Body signatures, most specific first: Grafana (`orgId`, or version "1" with alerts/state),
+ *    Alertmanager (version "4" + alerts + groupKey), Apprise (`version`/`title`/`message`/`type`
+ *    JSON, or a form with `message`), Mattermost (`props`/`priority`/`root_id`/`type: custom_*`,
+ *    or the `/hooks/<token>` route), native (keys ⊆ text/parse_mode/images/files), Slack
+ *    (`attachments`/`blocks`/`mrkdwn`, form `payload=`, or `text` with only Slack keys).
+ * 4. A JSON object nothing claims (see docs/formats.md, "Unrecognised JSON"):
+ *    - a key that looks like a misspelt native field (`txt`, `image`, `parseMode`, `image_url`)
+ *      next to native fields → 400 `unknown_field` with a did-you-mean, because the sender is
+ *      clearly writing the native format and would otherwise lose data silently;
+ *    - any native field present (`text`, …) → native, other keys ignored, as Slack does;
+ *    - anything else → posted as a pretty-printed ```json code block (truncated to
+ *      {@link FALLBACK_JSON_LIMIT} characters), so a sender we do not know yet is still heard
+ *      and nothing is dropped. The result carries `fallback: "json_code_block"` for logs.
+ *
+ * @module
+ */
+import type { Message } from "../../message.ts";
+import { alertmanagerFormat } from "./alertmanager.ts";
+import { appriseFormat } from "./apprise.ts";
+import { githubFormat } from "./github.ts";
+import { gitlabFormat } from "./gitlab.ts";
+import { grafanaFormat } from "./grafana.ts";
+import { mattermostFormat } from "./mattermost.ts";
+import { isRecord, NATIVE_KEYS, nativeFormat, parseNative } from "./native.ts";
+import { slackFormat } from "./slack.ts";
+import {
+  type FormatAdapter,
+  type FormatName,
+  type ParsedPayload,
+  PayloadError,
+  type PayloadInput,
+} from "./types.ts";
+
+/** Every adapter, in detection order (the first whose `detect` says yes wins). */
+export const DETECTION_ORDER: readonly FormatAdapter[] = [
+  githubFormat,
+  gitlabFormat,
+  grafanaFormat,
+  alertmanagerFormat,
+  appriseFormat,
+  mattermostFormat,
+  nativeFormat,
+  slackFormat,
+];
+
+/** Most characters of pretty-printed JSON posted for an unrecognised payload. */
+export const FALLBACK_JSON_LIMIT = 3000;
+
+/** A parse result, marked when it came from the unrecognised-JSON fallback. */
+export interface DetectedPayload extends ParsedPayload {
+  /** Set when no format matched and the body was posted as a JSON code block. */
+  readonly fallback?: "json_code_block";
+}
+
+/**
+ * Detects the format of a request and parses it.
+ *
+ * @param forced the `?format=` query value; null/empty means detect
+ * @throws PayloadError from the chosen adapter, or `unknown_format` / `unknown_field`
+ */
+export function detectFormat(
+  input: PayloadInput,
+  forced?: string | null,
+  adapters: readonly FormatAdapter[] = DETECTION_ORDER,
+): DetectedPayload {
+  const name = forced?.trim().toLowerCase() ?? "";
+  if (name !== "") {
+    const adapter = adapters.find((a) => a.name === name);
+    if (!adapter) {
+      throw new PayloadError(
+        "unknown_format",
+        `Unknown format "${forced}". Use one of: ${adapters.map((a) => a.name).join(", ")}.`,
+      );
+    }
+    return adapter.parse(input);
+  }
+  for (const adapter of adapters) {
+    if (adapter.detect(input)) return adapter.parse(input);
+  }
+  return fallback(input, adapters);
+}
+
+/** The format names available for `?format=`. */
+export function formatNames(adapters: readonly FormatAdapter[] = DETECTION_ORDER): FormatName[] {
+  return adapters.map((a) => a.name);
+}
+
+function fallback(input: PayloadInput, adapters: readonly FormatAdapter[]): DetectedPayload {
+  const { body } = input;
+  if (body.kind !== "json" || !isRecord(body.value)) {
+    // Only reachable with a custom adapter list; native reads any form or text body.
+    return { format: "native", message: parseNative(body), reply: "json" };
+  }
+  const value = body.value;
+  const keys = Object.keys(value);
+  const hasNative = keys.some((key) => NATIVE_KEYS.includes(key));
+  const misspelt = keys
+    .map((key) => ({ key, meant: nativeLookalike(key) }))
+    .filter((m): m is { key: string; meant: string } => m.meant !== undefined);
+  const allNativeish = keys.every((key) => NATIVE_KEYS.includes(key) || nativeLookalike(key));
+  if (misspelt.length > 0 && (hasNative || allNativeish)) {
+    const [first] = misspelt as [{ key: string; meant: string }];
+    throw new PayloadError(
+      "unknown_field",
+      `Unknown field "${first.key}": did you mean "${first.meant}"? The native format takes ` +
+        `${NATIVE_KEYS.join(", ")}; other formats: ${adapters.map((a) => a.name).join(", ")}.`,
+    );
+  }
+  if (hasNative) return { format: "native", message: parseNative(body), reply: "json" };
+  return {
+    format: "native",
+    message: jsonCodeBlock(value),
+    reply: "json",
+    fallback: "json_code_block",
+  };
+}
+
+/** Renders an unrecognised object as a readable, bounded Markdown code block. */
+export function jsonCodeBlock(value: unknown, limit = FALLBACK_JSON_LIMIT): Message {
+  const pretty = JSON.stringify(value, null, 2) ?? String(value);
+  const chars = [...pretty];
+  let shown = chars.length > limit ? chars.slice(0, limit).join("") : pretty;
+  // A ``` inside a string value would end the fence early.
+  shown = shown.replaceAll("```", "`\u200b``");
+  const note = chars.length > limit
+    ? `\n… (truncated: ${limit} of ${chars.length} characters shown)`
+    : "";
+  return {
+    text:
+      `Received JSON in a format this bot does not recognise:\n\`\`\`json\n${shown}\n\`\`\`${note}`,
+    parseMode: "markdown",
+    attachments: [],
+  };
+}
+
+const ALIASES: Readonly<Record<string, string>> = {
+  imageurl: "images",
+  imageurls: "images",
+  photo: "images",
+  photos: "images",
+  image: "images",
+  fileurl: "files",
+  fileurls: "files",
+  file: "files",
+  document: "files",
+  documents: "files",
+  parsemode: "parse_mode",
+};
+
+/** The native key `key` looks like a misspelling of (not the key itself), if any. */
+function nativeLookalike(key: string): string | undefined {
+  if (NATIVE_KEYS.includes(key)) return undefined;
+  const normal = key.toLowerCase().replace(/[-_\s]/g, "");
+  const alias = ALIASES[normal];
+  if (alias !== undefined) return alias;
+  for (const native of NATIVE_KEYS) {
+    const target = native.replace(/_/g, "");
+    if (normal === target) return native;
+    const allowed = target.length >= 8 ? 2 : 1;
+    if (Math.abs(normal.length - target.length) <= allowed && distance(normal, target) <= allowed) {
+      return native;
+    }
+  }
+  return undefined;
+}
+
+/** Levenshtein distance (the keys are short). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

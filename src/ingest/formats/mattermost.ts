@@ -1,0 +1,111 @@
+/**
+ * Mattermost-compatible incoming webhooks: the Slack fields (attachments, and blocks as a
+ * courtesy) plus Mattermost's own `props.card`, `priority`, `username`, `type`, `root_id`.
+ *
+ * Differences from Slack, as Mattermost renders them:
+ * - `text` and attachment texts are Markdown already: `*x*` stays italic; only Slack's `<…>`
+ *   tokens (links, `<!channel>`, mentions) and `&amp;`-style entities are translated;
+ * - `username` is shown as a `**username**:` prefix (TrueConf has no per-message identity);
+ *   `icon_url`/`icon_emoji` are accepted (even `null`, as Apprise sends) and ignored;
+ * - `priority.priority` `important`/`urgent` → a leading "❗ Important" / "🚨 Urgent" line,
+ *   with "(acknowledgement requested)" when `requested_ack` is true;
+ * - `props.card` is appended after a rule line (Mattermost shows it in a side panel);
+ * - `channel`, `type`, `root_id` and other props are accepted and ignored.
+ *
+ * Detection: Mattermost-only keys (`props`, `priority`, `root_id`, `type: "custom_…"`), or the
+ * request arrived on the Mattermost-style path `/hooks/<token>`. The HTTP layer signals the
+ * latter by setting the pseudo-header {@link ROUTE_HEADER}`: hooks` in `PayloadInput.headers`
+ * (it must strip any client-sent header of that name first). This is how Apprise `mmost://`,
+ * whose body `{"text","icon_url":null,"username":"Apprise"}` has no marker, gets `ok` back.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { issuePath } from "./_issue_path.ts";
+import { escapeMarkdown, slackToMarkdown } from "./_mrkdwn.ts";
+import { RULE } from "./_slack_render.ts";
+import { noText, renderSlackMessage, slackObject } from "./slack.ts";
+import { type FormatAdapter, PayloadError, type PayloadInput } from "./types.ts";
+
+/** Pseudo-header set by the HTTP layer: `hooks` when the request came via `/hooks/<token>`. */
+export const ROUTE_HEADER = "x-webhook-route";
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String).nullish();
+
+const mattermostExtras = z.looseObject({
+  username: scalar,
+  props: z.looseObject({ card: scalar, attachments: z.unknown() }).nullish(),
+  priority: z.looseObject({
+    priority: z.string().nullish(),
+    requested_ack: z.boolean().nullish(),
+  }).nullish(),
+});
+
+/** The Mattermost adapter. */
+export const mattermostFormat: FormatAdapter = {
+  name: "mattermost",
+  detect: detectMattermost,
+  parse: (input) => ({ format: "mattermost", message: parseMattermost(input), reply: "slack_ok" }),
+};
+
+function detectMattermost(input: PayloadInput): boolean {
+  if (input.headers.get(ROUTE_HEADER) === "hooks") return true;
+  const { body } = input;
+  if (body.kind !== "json" || body.value === null || typeof body.value !== "object") return false;
+  const value = body.value as Record<string, unknown>;
+  return "props" in value || "priority" in value || "root_id" in value ||
+    (typeof value.type === "string" && value.type.startsWith("custom_"));
+}
+
+function parseMattermost(input: PayloadInput) {
+  const object = slackObject(input.body);
+  const extras = mattermostExtras.safeParse(object);
+  if (!extras.success) {
+    const issue = extras.error.issues[0];
+    throw new PayloadError(
+      "invalid_payload",
+      `Field "${issuePath(issue?.path ?? [])}" is invalid: ${issue?.message ?? ""}.`,
+    );
+  }
+  const { username, props, priority } = extras.data;
+  // Mattermost also reads attachments from props.attachments when the top level has none.
+  const source = object.attachments === undefined && Array.isArray(props?.attachments)
+    ? { ...object, attachments: props.attachments }
+    : object;
+  const translate = (text: string) => slackToMarkdown(text, { emphasis: false });
+  const card = props?.card?.trim() ? translate(props.card) : "";
+
+  let body;
+  try {
+    body = renderSlackMessage(source, translate);
+  } catch (error) {
+    if (!(error instanceof PayloadError && error.code === "no_text" && card !== "")) throw error;
+    body = { text: "", parseMode: "markdown" as const, attachments: [] };
+  }
+
+  let text = body.text;
+  const name = username?.trim();
+  if (name) {
+    const label = `**${escapeMarkdown(name)}**`;
+    text = text === "" ? label : `${label}: ${text}`;
+  }
+  const marker = priorityLine(priority?.priority, priority?.requested_ack);
+  if (marker !== "") text = text === "" ? marker : `${marker}\n${text}`;
+  if (card !== "") text = text === "" ? card : `${text}\n\n${RULE}\n${card}`;
+  if (text.trim() === "" && body.attachments.length === 0) throw noText();
+  return { text, parseMode: "markdown" as const, attachments: body.attachments };
+}
+
+function priorityLine(
+  priority: string | null | undefined,
+  ack: boolean | null | undefined,
+): string {
+  const level = priority?.trim().toLowerCase();
+  const base = level === "urgent"
+    ? "🚨 **Urgent**"
+    : level === "important"
+    ? "❗ **Important**"
+    : "";
+  if (base === "") return ack ? "(acknowledgement requested)" : "";
+  return ack ? `${base} (acknowledgement requested)` : base;
+}

@@ -1,0 +1,32 @@
+/**
+ * Payload formats: detection and the adapters that turn a decoded request body into a
+ * `Message`. The HTTP layer needs only {@link detectFormat} and the contract types.
+ *
+ * @module
+ */
+export type {
+  FormatAdapter,
+  FormatName,
+  ParsedPayload,
+  PayloadInput,
+  ReplyStyle,
+  RequestBody,
+  UploadedFile,
+} from "./types.ts";
+export { PayloadError } from "./types.ts";
+export {
+  type DetectedPayload,
+  detectFormat,
+  DETECTION_ORDER,
+  FALLBACK_JSON_LIMIT,
+  formatNames,
+  jsonCodeBlock,
+} from "./detect.ts";
+export { NATIVE_KEYS, nativeFormat } from "./native.ts";
+export { SLACK_KEYS, slackFormat } from "./slack.ts";
+export { mattermostFormat, ROUTE_HEADER } from "./mattermost.ts";
+export { alertmanagerFormat } from "./alertmanager.ts";
+export { grafanaFormat } from "./grafana.ts";
+export { appriseFormat } from "./apprise.ts";
+export { githubFormat } from "./github.ts";
+export { gitlabFormat } from "./gitlab.ts";

@@ -1,0 +1,204 @@
+/**
+ * The bot's own format, compatible with the Python reference bot:
+ *
+ * - JSON `{text?, parse_mode?: "text"|"markdown"|"html", images?: [{url}], files?: [{url, filename?}]}`
+ *   (`null` counts as absent);
+ * - multipart or urlencoded form: `text`, `parse_mode`, repeatable `image_url` and `file_url`,
+ *   file parts `image` (photo) and `file` (document); other parts are ignored, repeated `text`
+ *   values are joined by newlines; `curl -d text=hello` works;
+ * - `text/plain`: the whole body is the text.
+ *
+ * The default parse mode is `text`. The attachment count limit is the HTTP layer's job; here
+ * URLs are only checked for syntax (the SSRF guard runs at fetch time).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { type Attachment, type Message, PARSE_MODES, type ParseMode } from "../../message.ts";
+import { describeValue, issuePath } from "./_issue_path.ts";
+import { isHttpUrl } from "./_mrkdwn.ts";
+import {
+  type FormatAdapter,
+  type ParsedPayload,
+  PayloadError,
+  type PayloadInput,
+  type RequestBody,
+} from "./types.ts";
+
+/** Top-level keys of a native JSON body. */
+export const NATIVE_KEYS: readonly string[] = ["text", "parse_mode", "images", "files"];
+
+const NativeJson = z.object({
+  text: z.string().nullish(),
+  parse_mode: z.enum(PARSE_MODES as [ParseMode, ...ParseMode[]]).nullish(),
+  images: z.array(z.object({ url: z.unknown() })).nullish(),
+  files: z.array(z.object({ url: z.unknown(), filename: z.string().nullish() })).nullish(),
+});
+
+/** The native adapter. Detection is strict so that it never steals another format's body. */
+export const nativeFormat: FormatAdapter = {
+  name: "native",
+  detect: detectNative,
+  parse: (input) => reply(parseNative(input.body)),
+};
+
+function reply(message: Message): ParsedPayload {
+  return { format: "native", message, reply: "json" };
+}
+
+function detectNative(input: PayloadInput): boolean {
+  const { body } = input;
+  if (body.kind === "text") return true;
+  if (body.kind === "form") {
+    // `payload=` is Slack's form encoding; a lone `message` field is Apprise's `form://`.
+    if (body.fields.has("payload")) return false;
+    return !body.fields.has("message") || body.fields.has("text");
+  }
+  const value = body.value;
+  if (!isRecord(value)) return false;
+  const keys = Object.keys(value);
+  if (!keys.every((key) => NATIVE_KEYS.includes(key))) return false;
+  return typeof value.text === "string" || "images" in value || "files" in value;
+}
+
+/** Parses any body as native, ignoring keys that native does not know. */
+export function parseNative(body: RequestBody): Message {
+  switch (body.kind) {
+    case "text":
+      return finish({ text: normalizeNewlines(body.text), parseMode: "text", attachments: [] });
+    case "form":
+      return parseForm(body.fields, body.files);
+    case "json":
+      return parseJson(body.value);
+  }
+}
+
+function parseJson(value: unknown): Message {
+  const result = NativeJson.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issuePath(issue?.path ?? []);
+    const received = describeValue(valueAt(value, issue?.path ?? []));
+    if (issue?.code === "invalid_value" && issue.path[0] === "parse_mode") {
+      throw invalidParseMode(valueAt(value, issue.path));
+    }
+    const expected = issue?.code === "invalid_type" ? article(issue.expected) : "a valid value";
+    throw new PayloadError(
+      "invalid_field_type",
+      `Field "${path}" must be ${expected}, got ${received}.`,
+    );
+  }
+  const data = result.data;
+  const attachments: Attachment[] = [];
+  (data.images ?? []).forEach((image, i) => {
+    attachments.push({
+      kind: "photo",
+      source: { type: "url", url: checkUrl(image.url, `images[${i}].url`) },
+    });
+  });
+  (data.files ?? []).forEach((file, i) => {
+    const url = checkUrl(file.url, `files[${i}].url`);
+    attachments.push({
+      kind: "document",
+      source: { type: "url", url },
+      ...(file.filename ? { filename: file.filename } : {}),
+    });
+  });
+  return finish({
+    text: normalizeNewlines(data.text ?? ""),
+    parseMode: data.parse_mode ?? "text",
+    attachments,
+  });
+}
+
+function parseForm(
+  fields: ReadonlyMap<string, readonly string[]>,
+  files: Extract<RequestBody, { kind: "form" }>["files"],
+): Message {
+  const text = (fields.get("text") ?? []).join("\n");
+  const mode = fields.get("parse_mode")?.[0];
+  let parseMode: ParseMode = "text";
+  if (mode !== undefined && mode !== "") {
+    if (!(PARSE_MODES as readonly string[]).includes(mode)) throw invalidParseMode(mode);
+    parseMode = mode as ParseMode;
+  }
+  const attachments: Attachment[] = [];
+  (fields.get("image_url") ?? []).forEach((url, i) => {
+    if (url.trim() === "") return; // an empty form input, not an attachment
+    attachments.push({
+      kind: "photo",
+      source: { type: "url", url: checkUrl(url.trim(), `image_url[${i}]`) },
+    });
+  });
+  (fields.get("file_url") ?? []).forEach((url, i) => {
+    if (url.trim() === "") return;
+    attachments.push({
+      kind: "document",
+      source: { type: "url", url: checkUrl(url.trim(), `file_url[${i}]`) },
+    });
+  });
+  for (const file of files) {
+    if (file.field !== "image" && file.field !== "file") continue;
+    attachments.push({
+      kind: file.field === "image" ? "photo" : "document",
+      source: { type: "bytes", bytes: file.bytes },
+      ...(file.filename ? { filename: file.filename } : {}),
+      ...(file.contentType ? { mimeType: file.contentType } : {}),
+    });
+  }
+  return finish({ text: normalizeNewlines(text), parseMode, attachments });
+}
+
+function finish(message: Message): Message {
+  if (message.text.trim() === "" && message.attachments.length === 0) {
+    throw new PayloadError(
+      "empty_payload",
+      "Nothing to post: send a non-empty text or at least one image or file.",
+    );
+  }
+  return message;
+}
+
+function checkUrl(url: unknown, field: string): string {
+  if (typeof url !== "string" || !isHttpUrl(url)) {
+    const shown = typeof url === "string"
+      ? `"${url.length > 80 ? `${url.slice(0, 80)}…` : url}"`
+      : describeValue(url);
+    throw new PayloadError(
+      "invalid_url",
+      `Field "${field}" must be an absolute http:// or https:// URL, got ${shown}.`,
+    );
+  }
+  return url;
+}
+
+function invalidParseMode(got: unknown): PayloadError {
+  const shown = typeof got === "string" ? `"${got}"` : describeValue(got);
+  return new PayloadError(
+    "invalid_parse_mode",
+    `parse_mode must be one of ${PARSE_MODES.map((m) => `"${m}"`).join(", ")}; got ${shown}.`,
+  );
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current = root;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** CRLF from Windows senders and form posts would show as doubled breaks in some clients. */
+function normalizeNewlines(text: string): string {
+  return text.replace(/\r\n?/g, "\n");
+}
+
+/** A plain JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

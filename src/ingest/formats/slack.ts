@@ -1,0 +1,141 @@
+/**
+ * Slack-compatible incoming webhooks: JSON or form `payload=<json>` with `text` (mrkdwn),
+ * `blocks` (Block Kit) and legacy `attachments`, rendered to TrueConf Markdown (see
+ * `_slack_render.ts` for the layout and `_mrkdwn.ts` for the markup translation).
+ *
+ * Accepted and ignored, because the hook is bound to one chat and TrueConf has no per-message
+ * identity or threads: `channel`, `username`, `icon_emoji`, `icon_url`, `link_names`, `parse`,
+ * `unfurl_links`, `unfurl_media`, `thread_ts`, `reply_broadcast`, `ts`, `response_type`,
+ * `replace_original`, `delete_original`, `as_user`, `metadata`.
+ *
+ * Errors use Slack's own codes: `no_text`, `too_many_attachments` (>100), `invalid_blocks`
+ * (>50 or malformed), `invalid_attachments`, `invalid_payload`. Success answers `ok`.
+ *
+ * @module
+ */
+import type { Message } from "../../message.ts";
+import { escapeControlCharsInStrings } from "../decode_body.ts";
+import { slackToMarkdown } from "./_mrkdwn.ts";
+import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
+import { type FormatAdapter, PayloadError, type PayloadInput, type RequestBody } from "./types.ts";
+
+/** Every top-level key a Slack incoming webhook accepts. */
+export const SLACK_KEYS: readonly string[] = [
+  "text",
+  "blocks",
+  "attachments",
+  "mrkdwn",
+  "channel",
+  "username",
+  "icon_emoji",
+  "icon_url",
+  "link_names",
+  "parse",
+  "unfurl_links",
+  "unfurl_media",
+  "thread_ts",
+  "reply_broadcast",
+  "ts",
+  "response_type",
+  "replace_original",
+  "delete_original",
+  "as_user",
+  "metadata",
+];
+
+const MARKERS = ["attachments", "blocks", "mrkdwn"];
+
+/** The Slack adapter. */
+export const slackFormat: FormatAdapter = {
+  name: "slack",
+  detect: detectSlack,
+  parse: (input) => ({
+    format: "slack",
+    message: renderSlackMessage(slackObject(input.body), (t) => slackToMarkdown(t)),
+    reply: "slack_ok",
+  }),
+};
+
+function detectSlack(input: PayloadInput): boolean {
+  const { body } = input;
+  if (body.kind === "form") return body.fields.has("payload");
+  if (body.kind !== "json" || !isRecord(body.value)) return false;
+  const keys = Object.keys(body.value);
+  if (keys.some((key) => MARKERS.includes(key))) return true;
+  return typeof body.value.text === "string" && keys.every((key) => SLACK_KEYS.includes(key));
+}
+
+/**
+ * Renders a Slack-shaped object with the given text translation.
+ *
+ * @throws PayloadError `no_text` when nothing renders
+ */
+export function renderSlackMessage(value: unknown, translate: (text: string) => string): Message {
+  const rendered = renderSlackPayload(parseSlackShape(value), { translate });
+  const text = joinSections([rendered.text, rendered.blocks, rendered.attachments]);
+  if (text === "" && rendered.photos.length === 0) throw noText();
+  return { text, parseMode: "markdown", attachments: rendered.photos };
+}
+
+/** The `no_text` error (Slack's code for a payload with nothing to show). */
+export function noText(): PayloadError {
+  return new PayloadError(
+    "no_text",
+    'Nothing to post: the payload has no text, blocks or attachments that render. Send at least {"text":"…"}.',
+  );
+}
+
+/**
+ * The JSON object a Slack-family body carries: the JSON body itself, the form field
+ * `payload=<json>`, other form fields as strings (Mattermost accepts multipart fields), or a
+ * plain-text body as `{text}`.
+ */
+export function slackObject(body: RequestBody): Record<string, unknown> {
+  switch (body.kind) {
+    case "json":
+      if (!isRecord(body.value)) {
+        throw new PayloadError(
+          "invalid_payload",
+          'The JSON body must be an object like {"text":"hello"}.',
+        );
+      }
+      return body.value;
+    case "text":
+      return { text: body.text };
+    case "form": {
+      const payload = body.fields.get("payload")?.[0];
+      if (payload === undefined) {
+        return Object.fromEntries(
+          [...body.fields].map(([name, values]) => [name, values.join("\n")]),
+        );
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(payload);
+      } catch {
+        try {
+          value = JSON.parse(escapeControlCharsInStrings(payload));
+        } catch (error) {
+          const why = error instanceof Error
+            ? error.message.replace(/, ".*" is not valid JSON$/s, "")
+            : "";
+          throw new PayloadError(
+            "invalid_json",
+            `The form field "payload" is not valid JSON: ${why}. Send payload={"text":"hello"}.`,
+          );
+        }
+      }
+      if (!isRecord(value)) {
+        throw new PayloadError(
+          "invalid_payload",
+          'The form field "payload" must hold a JSON object like {"text":"hello"}.',
+        );
+      }
+      return value;
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
