@@ -199,6 +199,8 @@ export class TrueConfClient {
   /** Connects in the background and keeps reconnecting until {@link close}. Idempotent. */
   start(): void {
     if (this.#loop || this.#closing) return;
+    // A static token is checked now (warn at start-up if it expires soon) and then periodically.
+    if ("token" in this.#opts.auth) this.#tokenCheck();
     this.#loop = this.#run();
   }
 

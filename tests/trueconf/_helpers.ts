@@ -1,0 +1,73 @@
+// Shared helpers of the TrueConf client tests: a fake + client pair with fast timings.
+import { createLogger, type Logger } from "../../src/log.ts";
+import { TrueConfClient, type TrueConfClientOptions } from "../../src/trueconf/mod.ts";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+
+export const BOT = { login: "webhook_bot", password: "s3cret" };
+export const CREDS = { username: BOT.login, password: BOT.password };
+export const ALICE = { login: "alice", password: "a", displayName: "Alice" };
+
+export type FakeOptions = NonNullable<Parameters<typeof FakeTrueConf.start>[0]>;
+
+/** Client options for a fake on loopback, with timings small enough for tests. */
+export function clientOptions(
+  fake: FakeTrueConf,
+  extra: Partial<TrueConfClientOptions> = {},
+): TrueConfClientOptions {
+  return {
+    server: "127.0.0.1",
+    https: false,
+    port: fake.port,
+    verifyTls: true,
+    auth: { username: BOT.login, password: BOT.password },
+    requestTimeoutMs: 1_000,
+    pingIntervalMs: 5_000,
+    pongTimeoutMs: 1_000,
+    connectTimeoutMs: 2_000,
+    backoff: { initialMs: 20, maxMs: 200 },
+    tokenCheckIntervalMs: 50,
+    ...extra,
+  };
+}
+
+/** Starts a fake (bot + alice) and a client; always closes both. */
+export async function withClient(
+  fakeOpts: FakeOptions,
+  clientExtra: Partial<TrueConfClientOptions>,
+  fn: (fake: FakeTrueConf, client: TrueConfClient) => Promise<void>,
+  start = true,
+): Promise<void> {
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [ALICE], ...fakeOpts });
+  const client = new TrueConfClient(clientOptions(fake, clientExtra));
+  try {
+    if (start) {
+      client.start();
+      await client.ready(3_000);
+    }
+    await fn(fake, client);
+  } finally {
+    await client.close();
+    await fake.close();
+  }
+}
+
+/** Polls `pred` every 10 ms until true or `timeoutMs`. */
+export async function waitUntil(
+  pred: () => boolean,
+  timeoutMs = 3_000,
+  what = "condition",
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A logger that keeps lines for assertions. */
+export function memoryLogger(
+  level: "debug" | "info" | "warn" = "warn",
+): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { logger: createLogger({ level, write: (l) => lines.push(JSON.parse(l)) }), lines };
+}

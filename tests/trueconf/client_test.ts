@@ -1,0 +1,371 @@
+// The client against the fake TrueConf server over real loopback sockets.
+import assert from "node:assert/strict";
+import {
+  fetchOAuthToken,
+  type IncomingMessage,
+  TrueConfApiError,
+  TrueConfAuthError,
+  TrueConfClient,
+  TrueConfDisconnectedError,
+  TrueConfTimeoutError,
+} from "../../src/trueconf/mod.ts";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import {
+  ALICE,
+  BOT,
+  clientOptions,
+  CREDS,
+  memoryLogger,
+  waitUntil,
+  withClient,
+} from "./_helpers.ts";
+
+Deno.test("auth: bot id from userId with /instance suffix is bare; state and ready", async () => {
+  await withClient({ userIdSuffix: "/4f2a" }, {}, async (fake, client) => {
+    await client.ready();
+    const s = client.state;
+    assert.equal(s.connected, true);
+    assert.equal(s.authorized, true);
+    assert.equal(s.botId, fake.botId.toLowerCase());
+    assert.ok(!s.botId?.includes("/"));
+    assert.equal(s.lastError, null);
+    assert.ok(s.tokenExpiresAt && s.tokenExpiresAt > Date.now());
+    const auth = fake.requests.find((r) => r.method === "auth");
+    assert.deepEqual(Object.keys(auth?.payload as object).sort(), [
+      "receiveSystemMessageEnvelopes",
+      "receiveUnread",
+      "token",
+      "tokenType",
+    ]);
+  });
+});
+
+Deno.test("auth failure: wrong password → TrueConfAuthError from OAuth, reported in state", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    fake.setOAuthMode("wrong_password");
+    await assert.rejects(
+      fetchOAuthToken(
+        { server: "127.0.0.1", https: false, port: fake.port, verifyTls: true },
+        CREDS,
+      ),
+      (e: unknown) => e instanceof TrueConfAuthError && e.code === 401,
+    );
+    client.start();
+    await assert.rejects(client.ready(300), TrueConfTimeoutError);
+    assert.match(client.state.lastError ?? "", /OAuth rejected the bot credentials/);
+    await assert.rejects(client.sendMessage("c", "x", "text"), TrueConfDisconnectedError);
+    fake.setOAuthMode("ok");
+    await client.ready(3_000);
+  }, false);
+});
+
+Deno.test("auth failure: auth answered 201 → TrueConfAuthError in lastError, then recovery", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    fake.failNextAuth(201, "bad token");
+    const errors: string[] = [];
+    client.onStateChange((s) => s.lastError && errors.push(s.lastError));
+    client.start();
+    await client.ready(3_000);
+    assert.ok(
+      errors.some((e) => /invalid credentials \(201: bad token\)/.test(e)),
+      errors.join("|"),
+    );
+    assert.equal(client.state.lastError, null);
+  }, false);
+});
+
+Deno.test("OAuth variants: expires_at / expires_in / JWT exp, status 200 and 201", async () => {
+  for (const oauthFields of ["both", "expires_at", "expires_in", "none"] as const) {
+    for (const oauthStatus of [200, 201] as const) {
+      const fake = await FakeTrueConf.start({
+        bot: BOT,
+        tokenTtlSeconds: 3600,
+        oauthFields,
+        oauthStatus,
+      });
+      try {
+        const before = Date.now();
+        const tok = await fetchOAuthToken(
+          { server: "127.0.0.1", https: false, port: fake.port, verifyTls: true },
+          CREDS,
+        );
+        assert.ok(tok.token.split(".").length === 3, "JWT-shaped");
+        assert.ok(tok.expiresAt !== null, `${oauthFields}/${oauthStatus}: expiry known`);
+        const delta = tok.expiresAt - (before + 3_600_000);
+        assert.ok(
+          Math.abs(delta) < 2_000,
+          `${oauthFields}/${oauthStatus}: expiry off by ${delta} ms`,
+        );
+      } finally {
+        await fake.close();
+      }
+    }
+  }
+});
+
+Deno.test("OAuth transient failures are TrueConfHttpError and retried by the client", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    fake.setOAuthMode("server_error");
+    client.start();
+    await waitUntil(() => fake.oauthRequests.length >= 2, 3_000, "OAuth retries");
+    assert.match(client.state.lastError ?? "", /HTTP 5\d\d/);
+    fake.setOAuthMode("non_json");
+    await waitUntil(() => fake.oauthRequests.length >= 4, 3_000, "more OAuth retries");
+    fake.setOAuthMode("ok");
+    await client.ready(3_000);
+  }, false);
+});
+
+Deno.test("every pushed event is acked, unknown ones and ones whose handler throws included", async () => {
+  const { logger, lines } = memoryLogger("warn");
+  await withClient({}, { logger }, async (fake, client) => {
+    const got: IncomingMessage[] = [];
+    client.onMessage((m) => {
+      got.push(m);
+      if (m.text === "throw") throw new Error("handler sync failure");
+      if (m.text === "reject") return Promise.reject(new Error("handler async failure"));
+      return undefined;
+    });
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    const ids = [
+      fake.pushEvent("someFutureEvent", { x: 1 }),
+      fake.pushEvent("uploadFileProgress", { fileId: "f", progress: 10 }),
+      fake.pushEvent("getFileUploadLimits", { maxSize: null, extensions: null }),
+      fake.pushEvent("removeChat", { chatId: "gone" }),
+    ];
+    fake.pushMessage({ chatId, authorId: fake.userId(ALICE.login), text: "throw" });
+    fake.pushMessage({ chatId, authorId: fake.userId(ALICE.login), text: "reject" });
+    fake.pushMessage({ chatId, authorId: fake.userId(ALICE.login), text: "fine" });
+    await waitUntil(() =>
+      got.length === 3 && ids.every((id) => fake.acks.has(id)) && fake.acks.size >= 7
+    );
+    assert.deepEqual(got.map((m) => m.text), ["throw", "reject", "fine"]);
+    await waitUntil(() =>
+      lines.filter((l) => l.msg === "trueconf message handler failed").length === 2
+    );
+    assert.equal(client.state.authorized, true, "the loop survived handler errors");
+    assert.equal(client.stats.eventsReceived, 7);
+  });
+});
+
+Deno.test("incoming messages: author, chat, text and mentions parsed", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const got: IncomingMessage[] = [];
+    client.onMessage((m) => void got.push(m));
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    const text =
+      `${fake.mention(fake.botId, "Bot", "&do=profile")} ${
+        fake.mention(alice, "Alice", "/inst")
+      } ` +
+      `<a href="trueconf:carol">Carol</a> /webhook_list`;
+    const env = fake.pushMessage({ chatId, authorId: alice, text, parseMode: "html" });
+    await waitUntil(() => got.length === 1);
+    const m = got[0]!;
+    assert.equal(m.chatId, chatId);
+    assert.equal(m.authorId, alice);
+    assert.equal(m.messageId, env.messageId);
+    assert.equal(m.type, 200);
+    assert.equal(m.parseMode, "html");
+    assert.equal(m.text, text);
+    assert.deepEqual(m.mentions, [fake.botId.toLowerCase(), alice.toLowerCase(), "carol"]);
+  });
+});
+
+Deno.test("request timeout: TrueConfTimeoutError within requestTimeoutMs, counted, reset by a response", async () => {
+  await withClient({}, { requestTimeoutMs: 150 }, async (fake, client) => {
+    fake.addChat({ chatId: "g1", title: "Ops", chatType: 2, participants: [] });
+    fake.setMethodDelay("getChatByID", "never");
+    const t0 = Date.now();
+    await assert.rejects(
+      client.getChatByID("g1"),
+      (e: unknown) => e instanceof TrueConfTimeoutError && e.method === "getChatByID",
+    );
+    const took = Date.now() - t0;
+    assert.ok(took >= 140 && took < 600, `took ${took} ms`);
+    await assert.rejects(client.getChatByID("g1"), TrueConfTimeoutError);
+    assert.equal(client.state.consecutiveTimeouts, 2);
+    assert.equal(client.stats.pendingRequests, 0);
+    fake.setMethodDelay("getChatByID", 0);
+    assert.deepEqual(await client.getChatByID("g1"), { chatId: "g1", title: "Ops", chatType: 2 });
+    assert.equal(client.state.consecutiveTimeouts, 0);
+  });
+});
+
+Deno.test("drop mid-request: TrueConfDisconnectedError at once, then reconnect and re-auth", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    fake.setMethodDelay("sendMessage", "never");
+    const p = client.sendMessage(chatId, "hi", "text");
+    await waitUntil(() => fake.requests.some((r) => r.method === "sendMessage"));
+    const t0 = Date.now();
+    fake.dropAll();
+    await assert.rejects(p, TrueConfDisconnectedError);
+    assert.ok(Date.now() - t0 < 200, "fails fast");
+    fake.setMethodDelay("sendMessage", 0);
+    await waitUntil(() => client.state.authorized && client.state.reconnects === 1);
+    const auths = fake.requests.filter((r) => r.method === "auth");
+    assert.equal(auths.length, 2);
+    assert.notEqual(auths[0]!.connectionId, auths[1]!.connectionId);
+    assert.equal(fake.tokensIssued, 1, "a still-valid token is reused");
+    const sent = await client.sendMessage(chatId, "again", "markdown");
+    assert.equal(sent.chatId, chatId);
+    assert.equal(fake.messagesIn(chatId).at(-1)?.text, "again");
+  });
+});
+
+Deno.test("refused connections: requests fail fast while down, recovery when the server is back", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    fake.refuseConnections(true);
+    fake.dropAll();
+    await waitUntil(() => !client.state.connected);
+    const t0 = Date.now();
+    await assert.rejects(client.createP2PChat(fake.userId(ALICE.login)), TrueConfDisconnectedError);
+    assert.ok(Date.now() - t0 < 50);
+    await waitUntil(() => client.state.lastError !== null && fake.connections === 0);
+    await new Promise((r) => setTimeout(r, 300)); // a few refused attempts
+    fake.refuseConnections(false);
+    await client.ready(3_000);
+    assert.ok(client.state.reconnects >= 1);
+    assert.equal(
+      await client.createP2PChat(fake.userId(ALICE.login)),
+      fake.p2pChatId(fake.userId(ALICE.login)),
+    );
+  });
+});
+
+Deno.test("203 on auth: fresh OAuth token, then re-auth", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    assert.equal(fake.tokensIssued, 1);
+    fake.expireTokensIssuedBefore(Date.now() + 1);
+    fake.dropAll();
+    await waitUntil(() => client.state.authorized && client.state.reconnects === 1);
+    assert.equal(fake.tokensIssued, 2);
+    const auths = fake.requests.filter((r) => r.method === "auth").map((r) =>
+      (r.payload as { token: string }).token
+    );
+    assert.equal(auths.length, 3, "old token refused with 203, then the fresh one");
+    assert.equal(auths[0], auths[1]);
+    assert.notEqual(auths[1], auths[2]);
+  });
+});
+
+Deno.test("203 on a request: token refreshed, socket rotated, request retried once", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    fake.expireTokensIssuedBefore(Date.now() + 1);
+    fake.emit203OnRequests(true);
+    const sent = await client.sendMessage(chatId, "after 203", "text");
+    assert.equal(sent.chatId, chatId);
+    assert.equal(fake.tokensIssued, 2);
+    assert.equal(client.stats.rotations, 1);
+    assert.equal(fake.messagesIn(chatId).at(-1)?.text, "after 203");
+    assert.equal(client.state.authorized, true);
+  });
+});
+
+Deno.test("static token: 203 on auth is a TrueConfAuthError; expiry warning in the log", async () => {
+  let now = Date.now();
+  const { logger, lines } = memoryLogger("warn");
+  const fake = await FakeTrueConf.start({ bot: BOT, tokenTtlSeconds: 3 * 86_400 });
+  const { token, expiresAt } = await fetchOAuthToken(
+    { server: "127.0.0.1", https: false, port: fake.port, verifyTls: true },
+    CREDS,
+  );
+  const client = new TrueConfClient(
+    clientOptions(fake, { auth: { token }, now: () => now, logger }),
+  );
+  try {
+    client.start();
+    await client.ready(3_000);
+    assert.equal(client.state.tokenExpiresAt, expiresAt);
+    await waitUntil(() => lines.some((l) => /static token expires soon/.test(String(l.msg))));
+    const count = () => lines.filter((l) => /static token/.test(String(l.msg))).length;
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(count(), 1, "warned once a day, not on every check");
+    now += 86_400_000 + 1;
+    await waitUntil(() => count() === 2);
+    fake.expireTokensIssuedBefore(Date.now() + 1);
+    fake.dropAll();
+    await waitUntil(() => /static token as expired/.test(client.state.lastError ?? ""));
+    assert.equal(fake.tokensIssued, 1, "no OAuth with a static token");
+  } finally {
+    await client.close();
+    await fake.close();
+  }
+});
+
+Deno.test("refresh before expiry with an injected clock: new token, make-before-break rotation", async () => {
+  let now = Date.now();
+  const clock = () => now;
+  await withClient({ tokenTtlSeconds: 3600, now: clock }, { now: clock }, async (fake, client) => {
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    assert.equal(fake.tokensIssued, 1);
+    const firstExpiry = client.state.tokenExpiresAt!;
+    now += 3_600_000 - 7 * 60_000; // inside the default 6-minute margin? no: 7 min left
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(fake.tokensIssued, 1, "not refreshed 7 minutes before expiry (margin is 6)");
+    now += 2 * 60_000; // 5 minutes left
+    await waitUntil(() => client.stats.rotations === 1, 3_000, "rotation");
+    assert.equal(fake.tokensIssued, 2);
+    assert.ok(client.state.tokenExpiresAt! > firstExpiry);
+    assert.equal(client.state.authorized, true);
+    assert.equal(client.state.reconnects, 0, "a rotation is not a reconnect");
+    await client.sendMessage(chatId, "on the new socket", "text");
+    const last = fake.requests.filter((r) => r.method === "sendMessage").at(-1)!;
+    const lastAuth = fake.requests.filter((r) => r.method === "auth").at(-1)!;
+    assert.equal(last.connectionId, lastAuth.connectionId);
+    await waitUntil(() => fake.connections === 1, 3_000, "old socket closed");
+  });
+});
+
+Deno.test("API errors are typed; missing errorCode on success tolerated", async () => {
+  await withClient({ omitErrorCode: true }, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = await client.createP2PChat(alice);
+    assert.equal(chatId, fake.p2pChatId(alice));
+    const sent = await client.sendMessage(chatId, "**b**", "markdown", { replyMessageId: "m0" });
+    assert.ok(sent.messageId);
+    assert.ok(sent.timestamp > 0);
+    await assert.rejects(
+      client.getChatByID("nope"),
+      (e: unknown) => e instanceof TrueConfApiError && e.code === 304 && e.method === "getChatByID",
+    );
+    fake.addChat({
+      chatId: "ro",
+      title: "News",
+      chatType: 6,
+      participants: [],
+      readOnlyForBot: true,
+    });
+    await assert.rejects(
+      client.sendMessage("ro", "x", "text"),
+      (e: unknown) => e instanceof TrueConfApiError && e.code === 303,
+    );
+    fake.setMethodError("sendMessage", 300, 1);
+    await assert.rejects(
+      client.sendMessage(chatId, "x", "text"),
+      (e: unknown) => e instanceof TrueConfApiError && e.code === 300,
+    );
+    await client.sendMessage(chatId, "ok again", "text");
+  });
+});
+
+Deno.test("liveness: pings answered, lastPongAt set", async () => {
+  await withClient({}, { pingIntervalMs: 50 }, async (_fake, client) => {
+    await waitUntil(() => client.state.lastPongAt !== null, 2_000, "a pong");
+    assert.ok(Date.now() - client.state.lastPongAt! < 2_000);
+  });
+});
+
+Deno.test("close() while OAuth hangs returns promptly and leaks nothing", async () => {
+  await withClient({}, { connectTimeoutMs: 10_000 }, async (fake, client) => {
+    fake.setOAuthMode("hang");
+    client.start();
+    await waitUntil(() => fake.oauthRequests.length === 1);
+    const t0 = Date.now();
+    await client.close();
+    assert.ok(Date.now() - t0 < 500);
+    await assert.rejects(client.ready(), TrueConfDisconnectedError);
+  }, false);
+});
