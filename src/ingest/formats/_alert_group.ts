@@ -75,7 +75,7 @@ export function formatDuration(ms: number): string {
   const m = Math.floor((s % 3600) / 60);
   if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
   if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
-  if (m > 0) return `${m}m`;
+  if (m > 0) return s % 60 > 0 ? `${m}m ${s % 60}s` : `${m}m`;
   return `${s % 60}s`;
 }
 
@@ -157,7 +157,9 @@ function renderAlert(
 function commonAlertName(alerts: readonly unknown[]): string | undefined {
   let name: string | undefined;
   for (const item of alerts) {
-    const n = asText(asObject(asObject(item)?.["labels"])?.["alertname"]);
+    const alert = asObject(item);
+    if (alert === undefined) continue;
+    const n = asText(asObject(alert["labels"])?.["alertname"]);
     if (n === undefined || (name !== undefined && n !== name)) return undefined;
     name = n;
   }

@@ -3,6 +3,7 @@
  * mimetype}]}`) and `form://` (fields `version`, `title`, `message`, `type` plus file parts
  * under any name: `file01`, `attach`, …). The notification type becomes an emoji, the title
  * a bold first line; every attachment is kept (images as photos, the rest as documents).
+ * As for the native format, the attachment count limit is the HTTP layer's job.
  *
  * @module
  */
@@ -13,8 +14,6 @@ import { PayloadError } from "./types.ts";
 import { block, bold, truncate } from "./_markup.ts";
 import { asHttpUrl, asObject, type JsonObject } from "./_read.ts";
 
-/** Attachments accepted in one Apprise notification. */
-export const MAX_APPRISE_ATTACHMENTS = 10;
 /** The message body is cut here (about five TrueConf messages). */
 export const MAX_APPRISE_TEXT = 20_000;
 
@@ -77,12 +76,6 @@ function jsonAttachments(value: unknown): Attachment[] {
       "attachments must be an array of {filename, base64, mimetype} objects.",
     );
   }
-  if (value.length > MAX_APPRISE_ATTACHMENTS) {
-    throw new PayloadError(
-      "too_many_attachments",
-      `At most ${MAX_APPRISE_ATTACHMENTS} attachments are accepted per message; this one has ${value.length}.`,
-    );
-  }
   return value.map((item, i): Attachment => {
     const parsed = attachmentSchema.safeParse(item);
     if (!parsed.success) {
@@ -127,12 +120,6 @@ function jsonAttachments(value: unknown): Attachment[] {
 function formAttachments(files: readonly UploadedFile[]): Attachment[] {
   // A browser sends an empty, nameless part for a file input left blank; that is no file.
   const real = files.filter((f) => f.bytes.length > 0 || f.filename !== "");
-  if (real.length > MAX_APPRISE_ATTACHMENTS) {
-    throw new PayloadError(
-      "too_many_attachments",
-      `At most ${MAX_APPRISE_ATTACHMENTS} attachments are accepted per message; this one has ${real.length}.`,
-    );
-  }
   return real.map((f, i): Attachment => {
     if (f.bytes.length === 0) {
       throw new PayloadError(

@@ -1,0 +1,402 @@
+/**
+ * GitHub repository and organization webhooks, recognized by the `X-GitHub-Event` header:
+ * a one-line summary plus link per event, in the style of Zulip's integrations
+ * (`**alice** pushed 3 commits to `main` in [org/repo](compare)` followed by commit lines).
+ * Unknown events get one generic line, never an error: the hook owner chose the events.
+ *
+ * GitHub posts either `application/json` or `application/x-www-form-urlencoded` with the
+ * JSON in a `payload` field; both are accepted.
+ *
+ * @module
+ */
+import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
+import {
+  block,
+  bold,
+  code,
+  italic,
+  joinParts,
+  limitText,
+  mdLink,
+  optLink,
+  plain,
+} from "./_markup.ts";
+import {
+  asArray,
+  asNumber,
+  asObject,
+  asString,
+  asText,
+  header,
+  type JsonObject,
+  path,
+} from "./_read.ts";
+import {
+  BODY_EXCERPT,
+  commitTitle,
+  eventBody,
+  MAX_COMMITS_SHOWN,
+  MAX_EVENT_TEXT,
+  plural,
+  shortRef,
+} from "./_vcs_event.ts";
+
+/** `success` → ✅ etc. for check/workflow conclusions. */
+const CONCLUSIONS: Readonly<Record<string, [string, string]>> = {
+  success: ["✅", "succeeded"],
+  failure: ["❌", "failed"],
+  cancelled: ["⏹️", "was cancelled"],
+  timed_out: ["⏱️", "timed out"],
+  skipped: ["⏭️", "was skipped"],
+  action_required: ["⚠️", "needs action"],
+  neutral: ["⚪", "finished (neutral)"],
+  stale: ["⚪", "went stale"],
+  startup_failure: ["❌", "failed to start"],
+};
+
+function conclusion(c: string | undefined): [string, string] {
+  return (c !== undefined && Object.hasOwn(CONCLUSIONS, c) ? CONCLUSIONS[c] : undefined) ??
+    ["❔", c === undefined ? "finished" : `finished (${plain(c, 40)})`];
+}
+
+/** Context every renderer needs. */
+interface Ctx {
+  readonly event: string;
+  readonly body: JsonObject;
+  readonly action: string | undefined;
+  /** `**alice**` */
+  readonly actor: string;
+  /** `[org/repo](https://github.com/org/repo)` (or the organization) */
+  readonly repo: string;
+}
+
+function renderPing(c: Ctx): string {
+  const hookId = asText(path(c.body, "hook_id")) ?? asText(path(c.body, "hook", "id"));
+  const events = asArray(path(c.body, "hook", "events")).filter((e) => typeof e === "string")
+    .slice(0, 10).map((e) => plain(e as string, 40));
+  const details = joinParts([
+    hookId !== undefined ? `hook ${plain(hookId, 30)}` : undefined,
+    events.length > 0 ? `events: ${events.join(", ")}` : undefined,
+  ]);
+  const lines = [
+    `🔗 GitHub webhook is set up for ${c.repo}${details !== "" ? ` (${details})` : ""}`,
+  ];
+  const zen = asString(c.body["zen"]);
+  if (zen !== undefined) lines.push(italic(zen, 200));
+  return lines.join("\n");
+}
+
+function commitLines(commits: readonly unknown[], total: number): string[] {
+  const lines: string[] = [];
+  for (const item of commits.slice(0, MAX_COMMITS_SHOWN)) {
+    const commit = asObject(item);
+    if (commit === undefined) continue;
+    const sha = asString(commit["id"]) ?? asString(commit["sha"]) ?? "";
+    const title = commitTitle(asString(commit["message"]) ?? "");
+    const author = asText(path(commit, "author", "username")) ??
+      asText(path(commit, "author", "name"));
+    lines.push(
+      `• ${mdLink(sha.slice(0, 7) || "commit", commit["url"])} ${plain(title, 120)}${
+        author !== undefined ? ` — ${plain(author, 60)}` : ""
+      }`,
+    );
+  }
+  const more = total - Math.min(commits.length, MAX_COMMITS_SHOWN);
+  if (more > 0) lines.push(`… and ${plural(more, "more commit")}`);
+  return lines;
+}
+
+function renderPush(c: Ctx): string {
+  const ref = asString(c.body["ref"]) ?? "";
+  const isTag = ref.startsWith("refs/tags/");
+  const name = code(shortRef(ref));
+  const kind = isTag ? "tag" : "branch";
+  const repoName = asText(path(c.body, "repository", "full_name")) ?? "repository";
+  const compare = mdLink(repoName, c.body["compare"]);
+  if (c.body["deleted"] === true) return `**${c.actor}** deleted ${kind} ${name} in ${c.repo}`;
+  if (isTag) return `**${c.actor}** pushed tag ${name} to ${c.repo}`;
+  const commits = asArray(c.body["commits"]);
+  const n = commits.length;
+  if (n === 0) {
+    return c.body["created"] === true
+      ? `**${c.actor}** created branch ${name} in ${compare}`
+      : `**${c.actor}** ${
+        c.body["forced"] === true ? "force-pushed" : "pushed"
+      } to ${name} in ${compare}`;
+  }
+  const verb = c.body["forced"] === true ? "force-pushed" : "pushed";
+  const target = c.body["created"] === true ? `new branch ${name}` : name;
+  return [
+    `**${c.actor}** ${verb} ${plural(n, "commit")} to ${target} in ${compare}`,
+    ...commitLines(commits, n),
+  ]
+    .join("\n");
+}
+
+const PR_VERBS: Readonly<Record<string, string>> = {
+  synchronize: "pushed new commits to",
+  ready_for_review: "marked as ready for review",
+  converted_to_draft: "converted to draft",
+  review_requested: "requested a review of",
+  review_request_removed: "removed a review request from",
+  auto_merge_enabled: "enabled auto-merge for",
+  auto_merge_disabled: "disabled auto-merge for",
+};
+
+/** `opened`, `review requested` … from an action name. */
+function verbOf(action: string | undefined, table: Readonly<Record<string, string>> = {}): string {
+  if (action === undefined) return "updated";
+  return (Object.hasOwn(table, action) ? table[action] : undefined) ??
+    plain(action.replace(/_/g, " "), 40);
+}
+
+/** `[#12 Title](url)` */
+function itemLink(prefix: string, number: unknown, title: unknown, url: unknown): string {
+  const num = asText(number);
+  const label = joinParts([num !== undefined ? `${prefix}${num}` : undefined, asText(title)], " ");
+  return mdLink(label === "" ? "(untitled)" : label, url);
+}
+
+function renderPullRequest(c: Ctx): string {
+  const pr = asObject(c.body["pull_request"]) ?? {};
+  const merged = c.action === "closed" && pr["merged"] === true;
+  const verb = merged ? "merged" : verbOf(c.action, PR_VERBS);
+  const link = itemLink("#", pr["number"] ?? c.body["number"], pr["title"], pr["html_url"]);
+  const draft = c.action === "opened" && pr["draft"] === true ? "draft " : "";
+  const reviewer = c.action === "review_requested"
+    ? asText(path(c.body, "requested_reviewer", "login")) ??
+      asText(path(c.body, "requested_team", "name"))
+    : undefined;
+  const lines = [
+    `**${c.actor}** ${verb} ${draft}pull request ${link}${
+      reviewer !== undefined ? ` from **${plain(reviewer, 60)}**` : ""
+    } in ${c.repo}`,
+  ];
+  if (c.action === "opened" || merged) {
+    const head = asText(path(pr, "head", "ref"));
+    const base = asText(path(pr, "base", "ref"));
+    if (head !== undefined && base !== undefined) lines.push(`${code(head)} → ${code(base)}`);
+  }
+  const text = asString(pr["body"]);
+  if (c.action === "opened" && text !== undefined) lines.push(block(text, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+function renderReview(c: Ctx): string {
+  const pr = asObject(c.body["pull_request"]) ?? {};
+  const review = asObject(c.body["review"]) ?? {};
+  const state = asString(review["state"])?.toLowerCase();
+  const verb = c.action !== "submitted"
+    ? `${verbOf(c.action)} a review of`
+    : state === "approved"
+    ? "approved"
+    : state === "changes_requested"
+    ? "requested changes on"
+    : "reviewed";
+  const link = itemLink("#", pr["number"], pr["title"], review["html_url"] ?? pr["html_url"]);
+  const lines = [`**${c.actor}** ${verb} pull request ${link} in ${c.repo}`];
+  const text = asString(review["body"]);
+  if (text !== undefined && c.action === "submitted") lines.push(block(text, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+function renderIssue(c: Ctx): string {
+  const issue = asObject(c.body["issue"]) ?? {};
+  const link = itemLink("#", issue["number"], issue["title"], issue["html_url"]);
+  const lines = [`**${c.actor}** ${verbOf(c.action)} issue ${link} in ${c.repo}`];
+  const text = asString(issue["body"]);
+  if (c.action === "opened" && text !== undefined) lines.push(block(text, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+function renderComment(c: Ctx, what: string, item: JsonObject): string {
+  const comment = asObject(c.body["comment"]) ?? {};
+  const link = itemLink(
+    "#",
+    item["number"],
+    item["title"],
+    comment["html_url"] ?? item["html_url"],
+  );
+  const verb = c.action === "created" || c.action === undefined
+    ? "commented on"
+    : `${verbOf(c.action)} a comment on`;
+  const lines = [`**${c.actor}** ${verb} ${what} ${link} in ${c.repo}`];
+  const text = asString(comment["body"]);
+  if (text !== undefined && c.action !== "deleted") lines.push(block(text, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+function renderWorkflowRun(c: Ctx): string {
+  const run = asObject(c.body["workflow_run"]) ?? {};
+  const name = bold(
+    asText(run["name"]) ?? asText(path(c.body, "workflow", "name")) ?? "workflow",
+    100,
+  );
+  const branch = asText(run["head_branch"]);
+  const on = branch !== undefined ? ` on ${code(branch)}` : "";
+  const runNo = asText(run["run_number"]);
+  const link = optLink(runNo !== undefined ? `run #${runNo}` : "run", run["html_url"]);
+  let head: string;
+  if (c.action === "completed") {
+    const [emoji, word] = conclusion(asString(run["conclusion"]));
+    head = `${emoji} Workflow ${name} ${word}${on} in ${c.repo}`;
+  } else if (c.action === "requested") {
+    head = `🔄 Workflow ${name} started${on} in ${c.repo}`;
+  } else {
+    head = `🔄 Workflow ${name} is ${verbOf(c.action)}${on} in ${c.repo}`;
+  }
+  return joinParts([head, link]);
+}
+
+function renderCheckSuite(c: Ctx): string {
+  const suite = asObject(c.body["check_suite"]) ?? {};
+  const app = asText(path(suite, "app", "name"));
+  const branch = asText(suite["head_branch"]);
+  const sha = asString(suite["head_sha"]);
+  const repoUrl = asString(path(c.body, "repository", "html_url"));
+  const commit = sha !== undefined
+    ? mdLink(sha.slice(0, 7), repoUrl !== undefined ? `${repoUrl}/commit/${sha}` : undefined)
+    : undefined;
+  const what = `Checks${app !== undefined ? ` (${plain(app, 60)})` : ""}`;
+  const where = joinParts([
+    branch !== undefined ? `on ${code(branch)}` : undefined,
+    commit !== undefined ? `at ${commit}` : undefined,
+  ], " ");
+  if (c.action === "completed") {
+    const [emoji, word] = conclusion(asString(suite["conclusion"]));
+    return `${emoji} ${what} ${word}${where !== "" ? " " + where : ""} in ${c.repo}`;
+  }
+  return `🔄 ${what} ${verbOf(c.action)}${where !== "" ? " " + where : ""} in ${c.repo}`;
+}
+
+function renderRelease(c: Ctx): string {
+  const release = asObject(c.body["release"]) ?? {};
+  const tag = asText(release["tag_name"]);
+  const name = asText(release["name"]);
+  const label = name !== undefined && tag !== undefined && name !== tag
+    ? `${name} (${tag})`
+    : name ?? tag ?? "release";
+  const pre = release["prerelease"] === true ? "pre-release" : "release";
+  return `**${c.actor}** ${verbOf(c.action)} ${pre} ${
+    mdLink(label, release["html_url"])
+  } in ${c.repo}`;
+}
+
+function renderStar(c: Ctx): string {
+  const removed = c.action === "deleted";
+  const count = asNumber(path(c.body, "repository", "stargazers_count"));
+  return `**${c.actor}** ${removed ? "unstarred" : "starred"} ${c.repo}${
+    count !== undefined ? ` (⭐ ${count})` : ""
+  }`;
+}
+
+function renderFork(c: Ctx): string {
+  const forkee = asObject(c.body["forkee"]) ?? {};
+  const fork = mdLink(asText(forkee["full_name"]) ?? "a fork", forkee["html_url"]);
+  return `**${c.actor}** forked ${c.repo} to ${fork}`;
+}
+
+function renderCreateDelete(c: Ctx): string {
+  const refType = asText(c.body["ref_type"]) ?? "ref";
+  const ref = code(asText(c.body["ref"]) ?? "");
+  const verb = c.event === "create" ? "created" : "deleted";
+  return `**${c.actor}** ${verb} ${plain(refType, 30)} ${ref} in ${c.repo}`;
+}
+
+/** Keys whose `html_url` is context, not the subject of an unknown event. */
+const CONTEXT_KEYS = new Set([
+  "repository",
+  "sender",
+  "organization",
+  "installation",
+  "enterprise",
+]);
+
+function renderGeneric(c: Ctx): string {
+  let url: unknown = c.body["html_url"];
+  if (asString(url) === undefined) {
+    for (const key in c.body) {
+      if (CONTEXT_KEYS.has(key) || !Object.hasOwn(c.body, key)) continue;
+      const candidate = path(c.body[key], "html_url");
+      if (asString(candidate) !== undefined) {
+        url = candidate;
+        break;
+      }
+    }
+  }
+  const action = c.action !== undefined ? ` (action ${code(c.action, 40)})` : "";
+  return joinParts([
+    `GitHub event ${code(c.event, 60)}${action} on ${c.repo} by **${c.actor}**`,
+    optLink("Open", url),
+  ]);
+}
+
+function render(c: Ctx): string {
+  switch (c.event) {
+    case "ping":
+      return renderPing(c);
+    case "push":
+      return renderPush(c);
+    case "pull_request":
+      return renderPullRequest(c);
+    case "pull_request_review":
+      return renderReview(c);
+    case "issues":
+      return renderIssue(c);
+    case "issue_comment": {
+      const issue = asObject(c.body["issue"]) ?? {};
+      return renderComment(
+        c,
+        issue["pull_request"] !== undefined ? "pull request" : "issue",
+        issue,
+      );
+    }
+    case "pull_request_review_comment":
+      return renderComment(c, "pull request", asObject(c.body["pull_request"]) ?? {});
+    case "workflow_run":
+      return renderWorkflowRun(c);
+    case "check_suite":
+      return renderCheckSuite(c);
+    case "release":
+      return renderRelease(c);
+    case "star":
+    case "watch":
+      return renderStar(c);
+    case "fork":
+      return renderFork(c);
+    case "create":
+    case "delete":
+      return renderCreateDelete(c);
+    default:
+      return renderGeneric(c);
+  }
+}
+
+/** The GitHub webhook adapter (any event with an `X-GitHub-Event` header). */
+export const githubFormat: FormatAdapter = {
+  name: "github",
+  detect(input: PayloadInput): boolean {
+    return header(input.headers, "x-github-event") !== undefined;
+  },
+  parse(input: PayloadInput): ParsedPayload {
+    const body = eventBody(input, "GitHub");
+    const event = header(input.headers, "x-github-event") ?? asString(body["event"]) ?? "unknown";
+    const repoName = asText(path(body, "repository", "full_name"));
+    const org = asText(path(body, "organization", "login"));
+    const repo = repoName !== undefined
+      ? mdLink(repoName, path(body, "repository", "html_url"))
+      : org !== undefined
+      ? mdLink(org, `https://github.com/${encodeURIComponent(org)}`)
+      : "GitHub";
+    const actor = plain(
+      asText(path(body, "sender", "login")) ?? asText(path(body, "pusher", "name")) ?? "",
+      60,
+    ) || "someone";
+    const text = render({ event, body, action: asString(body["action"]), actor, repo });
+    return {
+      format: "github",
+      message: { text: limitText(text, MAX_EVENT_TEXT), parseMode: "markdown", attachments: [] },
+      reply: "json",
+    };
+  },
+};
