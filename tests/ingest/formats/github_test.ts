@@ -1,0 +1,195 @@
+import assert from "node:assert/strict";
+import { githubFormat } from "../../../src/ingest/formats/github.ts";
+import { PayloadError } from "../../../src/ingest/formats/types.ts";
+import { fixture, formInput, input, jsonInput } from "./_input.ts";
+
+function render(name: string, event: string): string {
+  const i = jsonInput(fixture(name), { "X-GitHub-Event": event });
+  assert.equal(githubFormat.detect(i), true);
+  const parsed = githubFormat.parse(i);
+  assert.equal(parsed.format, "github");
+  assert.equal(parsed.reply, "json");
+  assert.equal(parsed.message.parseMode, "markdown");
+  assert.deepEqual(parsed.message.attachments, []);
+  return parsed.message.text;
+}
+
+const REPO = "[acme/widgets](https://github.com/acme/widgets)";
+
+Deno.test("github: ping confirms the setup with hook id, events and zen", () => {
+  assert.equal(
+    render("github_ping", "ping"),
+    `🔗 GitHub webhook is set up for ${REPO} (hook 479312345 · events: push, pull\\_request)\n*Keep it logically awesome.*`,
+  );
+});
+
+Deno.test("github: push lists the commits with links (golden), escaping commit titles", () => {
+  assert.equal(
+    render("github_push", "push"),
+    [
+      "**alice** pushed 3 commits to `main` in [acme/widgets](https://github.com/acme/widgets/compare/9049f1265b7d...0d1a26e67d8f)",
+      "• [1c2d3e4](https://github.com/acme/widgets/commit/1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d) Fix widget rendering on Safari — alice",
+      "• [2d3e4f5](https://github.com/acme/widgets/commit/2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e) Add \\*bold\\* \\[x\\]\\(javascript:alert\\(1\\)\\) test — bob",
+      "• [0d1a26e](https://github.com/acme/widgets/commit/0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c) Bump version to 1.4.2 — alice",
+    ].join("\n"),
+  );
+});
+
+Deno.test("github: push variants — many commits, tag, deletion, new branch, force push", () => {
+  const base = fixture("github_push") as Record<string, unknown>;
+  const commits = Array.from(
+    { length: 8 },
+    (_, i) => ({ id: `${i}`.repeat(40), message: `c${i}`, url: `https://x/${i}` }),
+  );
+  const many =
+    githubFormat.parse(jsonInput({ ...base, commits }, { "x-github-event": "push" })).message.text;
+  assert.equal(many.split("\n").length, 1 + 5 + 1);
+  assert.ok(many.endsWith("… and 3 more commits"));
+  const tag = githubFormat.parse(
+    jsonInput({ ...base, ref: "refs/tags/v1.4.2", created: true }, { "x-github-event": "push" }),
+  );
+  assert.equal(tag.message.text, `**alice** pushed tag \`v1.4.2\` to ${REPO}`);
+  const del = githubFormat.parse(
+    jsonInput({ ...base, ref: "refs/heads/old", deleted: true, commits: [] }, {
+      "x-github-event": "push",
+    }),
+  );
+  assert.equal(del.message.text, `**alice** deleted branch \`old\` in ${REPO}`);
+  const created = githubFormat.parse(
+    jsonInput({ ...base, ref: "refs/heads/feat", created: true, commits: [] }, {
+      "x-github-event": "push",
+    }),
+  );
+  assert.match(created.message.text, /^\*\*alice\*\* created branch `feat` in \[acme\/widgets\]\(/);
+  const forced = githubFormat.parse(
+    jsonInput({ ...base, forced: true }, { "x-github-event": "push" }),
+  );
+  assert.match(forced.message.text, /^\*\*alice\*\* force-pushed 3 commits to `main`/);
+});
+
+Deno.test("github: pull request opened and merged", () => {
+  assert.equal(
+    render("github_pull_request_opened", "pull_request"),
+    `**carol** opened pull request [#57 Add dark mode](https://github.com/acme/widgets/pull/57) in ${REPO}\n` +
+      "`dark-mode` → `main`\nThis adds a dark theme.\n\nCloses #12.",
+  );
+  assert.equal(
+    render("github_pull_request_merged", "pull_request"),
+    `**alice** merged pull request [#57 Add dark mode](https://github.com/acme/widgets/pull/57) in ${REPO}\n` +
+      "`dark-mode` → `main`",
+  );
+  const closed = fixture("github_pull_request_merged") as Record<string, Record<string, unknown>>;
+  closed["pull_request"] = { ...closed["pull_request"], merged: false };
+  const text =
+    githubFormat.parse(jsonInput(closed, { "x-github-event": "pull_request" })).message.text;
+  assert.ok(text.startsWith("**alice** closed pull request [#57"));
+});
+
+Deno.test("github: issue titles with markup or HTML are escaped", () => {
+  assert.equal(
+    render("github_issues_opened", "issues"),
+    "**dave** opened issue [#58 Widget <b>crashes</b> on \\*\\*empty\\*\\* input](https://github.com/acme/widgets/issues/58)" +
+      ` in ${REPO}\nSteps:\n1. open widget\n2. clear input`,
+  );
+});
+
+Deno.test("github: workflow_run completed shows the conclusion emoji", () => {
+  assert.equal(
+    render("github_workflow_run", "workflow_run"),
+    `❌ Workflow **CI** failed on \`main\` in ${REPO} · [run #314](https://github.com/acme/widgets/actions/runs/9400000001)`,
+  );
+  const ok = fixture("github_workflow_run") as Record<string, Record<string, unknown>>;
+  ok["workflow_run"] = { ...ok["workflow_run"], conclusion: "success" };
+  assert.match(
+    githubFormat.parse(jsonInput(ok, { "x-github-event": "workflow_run" })).message.text,
+    /^✅ Workflow \*\*CI\*\* succeeded/,
+  );
+});
+
+Deno.test("github: other known events get their one-liner", () => {
+  const repo = {
+    full_name: "acme/widgets",
+    html_url: "https://github.com/acme/widgets",
+    stargazers_count: 43,
+  };
+  const sender = { login: "zed" };
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["star", { action: "created" }, `**zed** starred ${REPO} (⭐ 43)`],
+    [
+      "fork",
+      { forkee: { full_name: "zed/widgets", html_url: "https://github.com/zed/widgets" } },
+      `**zed** forked ${REPO} to [zed/widgets](https://github.com/zed/widgets)`,
+    ],
+    [
+      "release",
+      {
+        action: "published",
+        release: {
+          tag_name: "v2",
+          name: "Two",
+          html_url: "https://github.com/acme/widgets/releases/tag/v2",
+        },
+      },
+      `**zed** published release [Two \\(v2\\)](https://github.com/acme/widgets/releases/tag/v2) in ${REPO}`,
+    ],
+    ["create", { ref: "feat", ref_type: "branch" }, `**zed** created branch \`feat\` in ${REPO}`],
+    [
+      "issue_comment",
+      {
+        action: "created",
+        issue: { number: 5, title: "Bug", pull_request: {} },
+        comment: { html_url: "https://github.com/acme/widgets/pull/5#c1", body: "LGTM" },
+      },
+      `**zed** commented on pull request [#5 Bug](https://github.com/acme/widgets/pull/5#c1) in ${REPO}\nLGTM`,
+    ],
+    ["pull_request_review", {
+      action: "submitted",
+      pull_request: { number: 5, title: "Bug", html_url: "https://github.com/acme/widgets/pull/5" },
+      review: { state: "approved" },
+    }, `**zed** approved pull request [#5 Bug](https://github.com/acme/widgets/pull/5) in ${REPO}`],
+    [
+      "check_suite",
+      {
+        action: "completed",
+        check_suite: {
+          conclusion: "success",
+          head_branch: "main",
+          head_sha: "abcdef1234567",
+          app: { name: "CI" },
+        },
+      },
+      `✅ Checks (CI) succeeded on \`main\` at [abcdef1](https://github.com/acme/widgets/commit/abcdef1234567) in ${REPO}`,
+    ],
+  ];
+  for (const [event, body, expected] of cases) {
+    const text = githubFormat.parse(
+      jsonInput({ ...body, repository: repo, sender }, { "x-github-event": event }),
+    ).message.text;
+    assert.equal(text, expected, event);
+  }
+});
+
+Deno.test("github: an unknown event is one generic line with its link, never an error", () => {
+  assert.equal(
+    render("github_unknown_event", "discussion"),
+    `GitHub event \`discussion\` (action \`created\`) on ${REPO} by **erin** · [Open](https://github.com/acme/widgets/discussions/90)`,
+  );
+  const weird = githubFormat.parse(jsonInput({}, { "x-github-event": "*x*" })).message.text;
+  assert.equal(weird, "GitHub event `\\*x\\*` on GitHub by **someone**");
+});
+
+Deno.test("github: form-encoded payload field is accepted; bad bodies are 400s", () => {
+  const body = JSON.stringify(fixture("github_ping"));
+  const parsed = githubFormat.parse(formInput({ payload: body }, [], { "X-GitHub-Event": "ping" }));
+  assert.match(parsed.message.text, /^🔗 GitHub webhook is set up/);
+  assert.throws(
+    () => githubFormat.parse(formInput({ payload: "{nope" }, [], { "X-GitHub-Event": "ping" })),
+    (e) => e instanceof PayloadError && e.code === "invalid_json" && e.status === 400,
+  );
+  assert.throws(
+    () => githubFormat.parse(input({ kind: "text", text: "hi" }, { "X-GitHub-Event": "ping" })),
+    (e) => e instanceof PayloadError && e.code === "invalid_payload",
+  );
+  assert.equal(githubFormat.detect(jsonInput({ zen: "x" })), false);
+  assert.equal(githubFormat.detect(jsonInput({ zen: "x" }, { "x-github-event": " " })), false);
+});

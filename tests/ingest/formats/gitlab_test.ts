@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { gitlabFormat } from "../../../src/ingest/formats/gitlab.ts";
+import { PayloadError } from "../../../src/ingest/formats/types.ts";
+import { fixture, input, jsonInput } from "./_input.ts";
+
+function render(name: string, event: string): string {
+  const i = jsonInput(fixture(name), { "X-Gitlab-Event": event });
+  assert.equal(gitlabFormat.detect(i), true);
+  const parsed = gitlabFormat.parse(i);
+  assert.equal(parsed.format, "gitlab");
+  assert.equal(parsed.reply, "json");
+  assert.equal(parsed.message.parseMode, "markdown");
+  assert.deepEqual(parsed.message.attachments, []);
+  return parsed.message.text;
+}
+
+const TEST_PROJECT = "[gitlab-org/gitlab-test](https://gitlab.example.com/gitlab-org/gitlab-test)";
+const HQ_PROJECT = "[gitlabhq/gitlab-test](https://gitlab.example.com/gitlabhq/gitlab-test)";
+
+Deno.test("gitlab: push with compare link, commit lines and total count (golden)", () => {
+  assert.equal(
+    render("gitlab_push", "Push Hook"),
+    [
+      "**John Smith** pushed 4 commits to `master` in [mike/diaspora](https://gitlab.example.com/mike/diaspora/-/compare/95790bf891e76fee5e1747ab589903a6a1f80f22...da1560886d4f094c3e6c9ef40349f7d38b5d27d7)",
+      "• [b6568db1](https://gitlab.example.com/mike/diaspora/-/commit/b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327) Update Catalan translation to e38cb41. — Jordi Mallach",
+      "• [da156088](https://gitlab.example.com/mike/diaspora/-/commit/da1560886d4f094c3e6c9ef40349f7d38b5d27d7) fixed readme — GitLab dev user",
+      "… and 2 more commits",
+    ].join("\n"),
+  );
+});
+
+Deno.test("gitlab: branch deletion and tag push", () => {
+  const base = fixture("gitlab_push") as Record<string, unknown>;
+  const del = gitlabFormat.parse(
+    jsonInput({ ...base, after: "0".repeat(40), commits: [], total_commits_count: 0 }, {
+      "x-gitlab-event": "Push Hook",
+    }),
+  );
+  assert.equal(
+    del.message.text,
+    "**John Smith** deleted branch `master` in [mike/diaspora](https://gitlab.example.com/mike/diaspora)",
+  );
+  const tag = gitlabFormat.parse(
+    jsonInput({ ...base, object_kind: "tag_push", ref: "refs/tags/v1.0.0", commits: [] }, {
+      "x-gitlab-event": "Tag Push Hook",
+    }),
+  );
+  assert.equal(
+    tag.message.text,
+    "**John Smith** pushed tag [v1.0.0](https://gitlab.example.com/mike/diaspora/-/tags/v1.0.0) to [mike/diaspora](https://gitlab.example.com/mike/diaspora)",
+  );
+});
+
+Deno.test("gitlab: failed pipeline names the failed jobs (allowed failures excluded)", () => {
+  assert.equal(
+    render("gitlab_pipeline_failed", "Pipeline Hook"),
+    [
+      `❌ [Pipeline #31](https://gitlab.example.com/gitlab-org/gitlab-test/-/pipelines/31) failed on \`master\` in ${TEST_PROJECT} · triggered by **Administrator** · 1m 3s`,
+      "Commit [bcbb5ec3](https://gitlab.example.com/gitlab-org/gitlab-test/-/commit/bcbb5ec396a2c0f828686f14fac9b80b780504f2) test",
+      "Failed jobs: [test-build](https://gitlab.example.com/gitlab-org/gitlab-test/-/jobs/378) (test)",
+    ].join("\n"),
+  );
+});
+
+Deno.test("gitlab: successful pipeline builds its link from the project URL", () => {
+  assert.equal(
+    render("gitlab_pipeline_success", "Pipeline Hook"),
+    `✅ [Pipeline #32](https://gitlab.example.com/gitlab-org/gitlab-test/-/pipelines/32) passed on \`main\` in ${TEST_PROJECT} · triggered by **Administrator** · 3m 5s`,
+  );
+});
+
+Deno.test("gitlab: merge request opened and issue closed", () => {
+  assert.equal(
+    render("gitlab_merge_request", "Merge Request Hook"),
+    `**Administrator** opened merge request [!1 MS-Viewport](https://gitlab.example.com/gitlabhq/gitlab-test/-/merge_requests/1) in ${HQ_PROJECT}\n` +
+      "`ms-viewport` → `master`\nSets the viewport meta tag.",
+  );
+  assert.equal(
+    render("gitlab_issue", "Issue Hook"),
+    `**Administrator** closed issue [#23 New API: create/update/delete file](https://gitlab.example.com/gitlabhq/gitlab-test/-/issues/23) in ${HQ_PROJECT}`,
+  );
+});
+
+Deno.test("gitlab: note, job and release hooks", () => {
+  const project = { path_with_namespace: "g/p", web_url: "https://gl/g/p" };
+  const user = { name: "Ann", username: "ann" };
+  const note = gitlabFormat.parse(jsonInput({
+    object_kind: "note",
+    user,
+    project,
+    object_attributes: {
+      note: "Looks *good*",
+      noteable_type: "MergeRequest",
+      url: "https://gl/g/p/-/merge_requests/4#note_1",
+    },
+    merge_request: { iid: 4, title: "Fix" },
+  }, { "x-gitlab-event": "Note Hook" }));
+  assert.equal(
+    note.message.text,
+    "**Ann** commented on merge request [!4 Fix](https://gl/g/p/-/merge_requests/4#note_1) in [g/p](https://gl/g/p)\nLooks \\*good\\*",
+  );
+  const job = gitlabFormat.parse(jsonInput({
+    object_kind: "build",
+    ref: "main",
+    build_id: 9,
+    build_name: "test",
+    build_stage: "test",
+    build_status: "failed",
+    build_duration: 12.5,
+    user,
+    project_name: "g / p",
+    repository: { name: "p", homepage: "https://gl/g/p" },
+  }, { "x-gitlab-event": "Job Hook" }));
+  assert.equal(
+    job.message.text,
+    "❌ [Job test](https://gl/g/p/-/jobs/9) (stage test) failed on `main` in [p](https://gl/g/p) · 13s",
+  );
+  const release = gitlabFormat.parse(jsonInput({
+    object_kind: "release",
+    name: "Release 1",
+    tag: "v1",
+    url: "https://gl/g/p/-/releases/v1",
+    action: "create",
+    project,
+  }, { "x-gitlab-event": "Release Hook" }));
+  assert.equal(
+    release.message.text,
+    "🏷️ Release [Release 1 \\(v1\\)](https://gl/g/p/-/releases/v1) created in [g/p](https://gl/g/p)",
+  );
+});
+
+Deno.test("gitlab: unknown events fall back to one generic line; System Hook uses object_kind", () => {
+  const wiki = gitlabFormat.parse(jsonInput({
+    object_kind: "wiki_page",
+    user: { name: "Ann" },
+    project: { path_with_namespace: "g/p", web_url: "https://gl/g/p" },
+    object_attributes: { action: "create", url: "https://gl/g/p/-/wikis/home" },
+  }, { "x-gitlab-event": "Wiki Page Hook" }));
+  assert.equal(
+    wiki.message.text,
+    "GitLab event `Wiki Page Hook` (action `create`) on [g/p](https://gl/g/p) by **Ann** · [Open](https://gl/g/p/-/wikis/home)",
+  );
+  const system = gitlabFormat.parse(
+    jsonInput(fixture("gitlab_push"), { "x-gitlab-event": "System Hook" }),
+  );
+  assert.match(system.message.text, /^\*\*John Smith\*\* pushed 4 commits/);
+});
+
+Deno.test("gitlab: values cannot inject markup; non-object bodies are 400s", () => {
+  const evil = "*x* [y](javascript:alert(1))";
+  const text = gitlabFormat.parse(jsonInput({
+    user: { name: evil },
+    project: { path_with_namespace: evil, web_url: "javascript:alert(1)" },
+    object_attributes: { iid: 1, title: evil, url: "javascript:alert(1)", action: "open" },
+  }, { "x-gitlab-event": "Issue Hook" })).message.text;
+  const e = "\\*x\\* \\[y\\]\\(javascript:alert\\(1\\)\\)";
+  assert.equal(text, `**${e}** opened issue #1 ${e} in ${e}`);
+  assert.throws(
+    () => gitlabFormat.parse(jsonInput([1], { "x-gitlab-event": "Push Hook" })),
+    (err) => err instanceof PayloadError && err.code === "invalid_payload" && err.status === 400,
+  );
+  assert.throws(
+    () => gitlabFormat.parse(input({ kind: "text", text: "x" }, { "x-gitlab-event": "Push Hook" })),
+    (err) => err instanceof PayloadError,
+  );
+  assert.equal(gitlabFormat.detect(jsonInput(fixture("gitlab_push"))), false);
+});
