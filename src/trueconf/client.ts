@@ -36,6 +36,8 @@ import type {
 const DAY = 86_400_000;
 /** Participants page size, as the reference bot uses. */
 const PAGE_SIZE = 200;
+/** Recently delivered message keys remembered to drop duplicates (see #onEvent). */
+const DEDUPE_SIZE = 1024;
 /** A static token is warned about this long before it expires, then once a day. */
 const STATIC_TOKEN_WARN_MS = 7 * DAY;
 
@@ -63,6 +65,8 @@ export interface TrueConfClientStats {
   rotations: number;
   /** Server requests received (each one acked). */
   eventsReceived: number;
+  /** Incoming messages seen twice (on the old and the new socket during a rotation) and delivered once. */
+  duplicatesDropped: number;
   /** Requests awaiting a response, over every live socket. */
   pendingRequests: number;
   /** Sockets not fully closed yet. */
@@ -139,7 +143,8 @@ export class TrueConfClient {
   #closing = false;
   #closed: Promise<void> | null = null;
   #everAuthorized = false;
-  #stats = { oauthTokens: 0, rotations: 0, eventsReceived: 0 };
+  #stats = { oauthTokens: 0, rotations: 0, eventsReceived: 0, duplicatesDropped: 0 };
+  #recent = new Set<string>();
 
   constructor(options: TrueConfClientOptions) {
     this.#opts = options;
@@ -704,6 +709,17 @@ export class TrueConfClient {
     if (!msg) {
       this.#log.debug("trueconf sendMessage event without message/chat id ignored");
       return;
+    }
+    // The server pushes to every authorised socket of the bot; while a rotated-out socket
+    // drains, a message can arrive twice. Handlers must see it once (a command runs once).
+    const key = `${msg.chatId}|${msg.messageId}|${msg.isEdited}`;
+    if (this.#recent.has(key)) {
+      this.#stats.duplicatesDropped++;
+      return;
+    }
+    this.#recent.add(key);
+    if (this.#recent.size > DEDUPE_SIZE) {
+      this.#recent.delete(this.#recent.values().next().value as string);
     }
     for (const h of this.#handlers) {
       try {

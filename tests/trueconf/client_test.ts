@@ -319,6 +319,35 @@ Deno.test("refresh before expiry with an injected clock: new token, make-before-
   });
 });
 
+Deno.test("a message pushed to both sockets during a rotation reaches handlers once", async () => {
+  let now = Date.now();
+  const clock = () => now;
+  await withClient({ tokenTtlSeconds: 3600, now: clock }, { now: clock }, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    const got: IncomingMessage[] = [];
+    client.onMessage((m) => void got.push(m));
+    fake.setMethodDelay("sendMessage", 400); // keeps the old socket draining
+    const slow = client.sendMessage(chatId, "in flight across the rotation", "text");
+    await waitUntil(() => fake.requests.some((r) => r.method === "sendMessage"));
+    now += 3_600_000 - 60_000;
+    await waitUntil(
+      () => client.stats.rotations === 1 && fake.authorizedConnections === 2,
+      3_000,
+      "overlap",
+    );
+    const before = fake.ackCount;
+    fake.pushMessage({ chatId, authorId: alice, text: "once" });
+    await waitUntil(() => fake.ackCount === before + 2, 3_000, "acks on both sockets");
+    assert.deepEqual(got.map((m) => m.text), ["once"]);
+    assert.equal(client.stats.duplicatesDropped, 1);
+    const sent = await slow; // answered on the old socket before it closed
+    assert.equal(sent.chatId, chatId);
+    fake.setMethodDelay("sendMessage", 0);
+    await waitUntil(() => fake.connections === 1, 3_000, "old socket closed after draining");
+  });
+});
+
 Deno.test("API errors are typed; missing errorCode on success tolerated", async () => {
   await withClient({ omitErrorCode: true }, {}, async (fake, client) => {
     const alice = fake.userId(ALICE.login);
