@@ -91,3 +91,11 @@ export function asHttpUrl(v: unknown): string | undefined {
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return undefined;
   return parsed.href.length > MAX_URL_LENGTH ? undefined : parsed.href;
 }
+
+/**
+ * `encodeURIComponent` that never throws: a lone surrogate (valid in a JSON string, invalid
+ * in UTF-8) would make it throw URIError, so such values are made well-formed (U+FFFD) first.
+ */
+export function encodeComponent(s: string): string {
+  return encodeURIComponent(s.toWellFormed());
+}

@@ -9,7 +9,14 @@ import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { alertsOf, renderAlertGroup } from "./_alert_group.ts";
 import { optLink } from "./_markup.ts";
-import { asNumber, asObject, asString, type JsonObject, textEntries } from "./_read.ts";
+import {
+  asNumber,
+  asObject,
+  asString,
+  encodeComponent,
+  type JsonObject,
+  textEntries,
+} from "./_read.ts";
 
 /** True for an Alertmanager v4 body: `version` "4", a `groupKey` and an `alerts` array. */
 function isAlertmanagerBody(v: unknown): v is JsonObject {
@@ -29,7 +36,7 @@ export function silenceUrl(externalURL: string | undefined, labels: unknown): st
   );
   if (matchers.length === 0) return undefined;
   const base = externalURL.replace(/\/+$/, "");
-  return `${base}/#/silences/new?filter=${encodeURIComponent(`{${matchers.join(",")}}`)}`;
+  return `${base}/#/silences/new?filter=${encodeComponent(`{${matchers.join(",")}}`)}`;
 }
 
 /** The Alertmanager `webhook_config` adapter. */

@@ -27,6 +27,7 @@ import {
   asObject,
   asString,
   asText,
+  encodeComponent,
   header,
   type JsonObject,
   path,
@@ -386,7 +387,7 @@ export const githubFormat: FormatAdapter = {
     const repo = repoName !== undefined
       ? mdLink(repoName, path(body, "repository", "html_url"))
       : org !== undefined
-      ? mdLink(org, `https://github.com/${encodeURIComponent(org)}`)
+      ? mdLink(org, `https://github.com/${encodeComponent(org)}`)
       : "GitHub";
     const actor = plain(
       asText(path(body, "sender", "login")) ?? asText(path(body, "pusher", "name")) ?? "",

@@ -13,6 +13,7 @@ import {
   asObject,
   asString,
   asText,
+  encodeComponent,
   header,
   type JsonObject,
   path,
@@ -134,7 +135,7 @@ function renderPush(c: Ctx): string {
   );
   const created = ZERO_SHA.test(before);
   const compareUrl = !created && c.projectUrl !== undefined && before !== "" && after !== ""
-    ? `${c.projectUrl}/-/compare/${encodeURIComponent(before)}...${encodeURIComponent(after)}`
+    ? `${c.projectUrl}/-/compare/${encodeComponent(before)}...${encodeComponent(after)}`
     : c.projectUrl;
   const where = mdLink(
     asText(path(c.body, "project", "path_with_namespace")) ?? "project",
@@ -159,7 +160,7 @@ function renderTagPush(c: Ctx): string {
     return `**${c.actor}** deleted tag ${code(tag)} in ${c.project}`;
   }
   const url = c.projectUrl !== undefined
-    ? `${c.projectUrl}/-/tags/${encodeURIComponent(tag)}`
+    ? `${c.projectUrl}/-/tags/${encodeComponent(tag)}`
     : undefined;
   const link = optLink(tag, url) ?? code(tag);
   return `**${c.actor}** pushed tag ${link} to ${c.project}`;

@@ -141,3 +141,15 @@ Deno.test("silenceUrl quotes label values and skips an absent externalURL", () =
     "http://am/#/silences/new?filter=" + encodeURIComponent('{a="x\\"y\\\\z"}'),
   );
 });
+
+Deno.test("alertmanager: a lone surrogate in a label value does not crash the silence link (fuzz find)", () => {
+  const body = {
+    version: "4",
+    groupKey: "k",
+    status: "firing",
+    externalURL: "http://am",
+    alerts: [{ status: "firing", labels: { alertname: "A", bad: "x\ud800y" } }],
+  };
+  const { message } = alertmanagerFormat.parse(jsonInput(body));
+  assert.ok(message.text.includes(encodeURIComponent('bad="x\ufffdy"')));
+});
