@@ -42,7 +42,8 @@ export function parseHeaderValue(header: string): HeaderValue {
       let out = "";
       i++;
       while (i < header.length && header[i] !== '"') {
-        if (header[i] === "\\" && i + 1 < header.length) i++;
+        // Only \" and \\ are escapes: old browsers send Windows paths with bare backslashes.
+        if (header[i] === "\\" && (header[i + 1] === '"' || header[i + 1] === "\\")) i++;
         out += header[i];
         i++;
       }

@@ -44,7 +44,7 @@ const blockSchema = z.looseObject({
   type: z.string(),
   text: textObject.nullish(),
   fields: z.array(textObject).nullish(),
-  accessory: z.unknown(),
+  accessory: z.unknown().optional(),
   elements: z.array(z.unknown()).nullish(),
   image_url: scalar,
   alt_text: scalar,
@@ -216,12 +216,14 @@ class Context {
     if (parts.length === 0 && pretext === "" && att.fallback && !att.image_url && !att.thumb_url) {
       parts = [this.translate(att.fallback)];
     }
+    // The status emoji marks the title, or else the attachment's first line.
+    const lines = [pretext, ...parts].filter((p) => p !== "");
     const status = colorEmoji(att.color);
-    if (status !== "") {
-      if (parts.length > 0) parts[0] = `${status} ${parts[0]}`;
-      else if (pretext !== "") return `${status} ${pretext}`;
+    if (status !== "" && lines.length > 0) {
+      const at = att.title ? lines.findIndex((l) => l.startsWith("**")) : 0;
+      lines[Math.max(at, 0)] = `${status} ${lines[Math.max(at, 0)]}`;
     }
-    return [pretext, ...parts].filter((p) => p !== "").join("\n");
+    return lines.join("\n");
   }
 
   field(title: string | null | undefined, value: string | null | undefined): string {
@@ -381,6 +383,10 @@ export function colorEmoji(color: string | null | undefined): string {
   if (value === "good" || value === "green") return "🟢";
   if (value === "warning" || value === "yellow") return "🟡";
   if (value === "danger" || value === "red") return "🔴";
+  // Slack's own hex values for good/warning/danger, which senders copy verbatim.
+  if (value === "#2eb886") return "🟢";
+  if (value === "#daa038") return "🟡";
+  if (value === "#a30200") return "🔴";
   const hex = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/.exec(value)?.[1];
   if (!hex) return "";
   const full = hex.length === 3 ? [...hex].map((c) => c + c).join("") : hex;

@@ -23,8 +23,8 @@
 import { z } from "zod";
 import { issuePath } from "./_issue_path.ts";
 import { escapeMarkdown, slackToMarkdown } from "./_mrkdwn.ts";
-import { RULE } from "./_slack_render.ts";
-import { noText, renderSlackMessage, slackObject } from "./slack.ts";
+import { joinSections, parseSlackShape, renderSlackPayload, RULE } from "./_slack_render.ts";
+import { noText, slackObject } from "./slack.ts";
 import { type FormatAdapter, PayloadError, type PayloadInput } from "./types.ts";
 
 /** Pseudo-header set by the HTTP layer: `hooks` when the request came via `/hooks/<token>`. */
@@ -34,7 +34,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String).
 
 const mattermostExtras = z.looseObject({
   username: scalar,
-  props: z.looseObject({ card: scalar, attachments: z.unknown() }).nullish(),
+  props: z.looseObject({ card: scalar, attachments: z.unknown().optional() }).nullish(),
   priority: z.looseObject({
     priority: z.string().nullish(),
     requested_ack: z.boolean().nullish(),
@@ -75,25 +75,26 @@ function parseMattermost(input: PayloadInput) {
   const translate = (text: string) => slackToMarkdown(text, { emphasis: false });
   const card = props?.card?.trim() ? translate(props.card) : "";
 
-  let body;
-  try {
-    body = renderSlackMessage(source, translate);
-  } catch (error) {
-    if (!(error instanceof PayloadError && error.code === "no_text" && card !== "")) throw error;
-    body = { text: "", parseMode: "markdown" as const, attachments: [] };
-  }
-
-  let text = body.text;
+  const rendered = renderSlackPayload(parseSlackShape(source), { translate });
+  let lead = rendered.text;
   const name = username?.trim();
   if (name) {
+    // The sender name heads the text it says; alone on a line when there is no text.
     const label = `**${escapeMarkdown(name)}**`;
-    text = text === "" ? label : `${label}: ${text}`;
+    lead = lead === "" ? label : `${label}: ${lead}`;
   }
   const marker = priorityLine(priority?.priority, priority?.requested_ack);
-  if (marker !== "") text = text === "" ? marker : `${marker}\n${text}`;
-  if (card !== "") text = text === "" ? card : `${text}\n\n${RULE}\n${card}`;
-  if (text.trim() === "" && body.attachments.length === 0) throw noText();
-  return { text, parseMode: "markdown" as const, attachments: body.attachments };
+  if (marker !== "") lead = lead === "" ? marker : `${marker}\n${lead}`;
+  const body = joinSections([rendered.blocks, rendered.attachments]);
+  const cardSection = card === ""
+    ? ""
+    : body === "" && rendered.text === ""
+    ? card
+    : `${RULE}\n${card}`;
+  const content = joinSections([rendered.text, body, card]);
+  if (content === "" && rendered.photos.length === 0) throw noText();
+  const text = joinSections([lead, body, cardSection]);
+  return { text, parseMode: "markdown" as const, attachments: rendered.photos };
 }
 
 function priorityLine(

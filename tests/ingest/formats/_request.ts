@@ -1,0 +1,56 @@
+/**
+ * Runs a raw request body through the real pipeline pieces the HTTP layer uses —
+ * {@link decodeBody} then {@link detectFormat} — so format tests see what a sender would get.
+ *
+ * @module
+ */
+import { decodeBody } from "../../../src/ingest/decode_body.ts";
+import { type DetectedPayload, detectFormat } from "../../../src/ingest/formats/detect.ts";
+import { PayloadError } from "../../../src/ingest/formats/types.ts";
+
+/** Options for {@link post}. */
+export interface PostOptions {
+  /** `hooks` when the request came via `/hooks/<token>`. */
+  readonly route?: "hook" | "hooks";
+  /** Extra request headers. */
+  readonly headers?: Record<string, string>;
+  /** The `?format=` query value. */
+  readonly format?: string;
+}
+
+/** Decodes and detects like the HTTP layer does for `POST /hook(s)/<token>`. */
+export async function post(
+  body: string | Uint8Array,
+  contentType: string | null,
+  options: PostOptions = {},
+): Promise<DetectedPayload> {
+  const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+  const decoded = await decodeBody(bytes, contentType, { maxFiles: 10 });
+  const headers = new Map(
+    Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  if (options.route === "hooks") headers.set("x-webhook-route", "hooks");
+  return detectFormat({ body: decoded, headers }, options.format ?? null);
+}
+
+/** The raw bytes of `tests/ingest/fixtures/<name>.json`. */
+export function fixtureBytes(name: string): Uint8Array {
+  return Deno.readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url));
+}
+
+/** The expected rendering `tests/ingest/fixtures/<name>.expected.md` (trailing newline dropped). */
+export function expected(name: string): string {
+  return Deno.readTextFileSync(new URL(`../fixtures/${name}.expected.md`, import.meta.url))
+    .replace(/\n$/, "");
+}
+
+/** Awaits a request expected to be refused and returns its {@link PayloadError}. */
+export async function refused(promise: Promise<unknown>): Promise<PayloadError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PayloadError) return error;
+    throw error;
+  }
+  throw new Error("expected a PayloadError, but the request was accepted");
+}

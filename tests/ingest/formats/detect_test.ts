@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { DETECTION_ORDER, jsonCodeBlock } from "../../../src/ingest/formats/detect.ts";
+import { fixtureBytes, post, refused } from "./_request.ts";
+
+const JSON_TYPE = "application/json";
+
+Deno.test("detection order is explicit: headers, specific signatures, Mattermost, native, Slack", () => {
+  assert.deepEqual(DETECTION_ORDER.map((a) => a.name), [
+    "github",
+    "gitlab",
+    "grafana",
+    "alertmanager",
+    "apprise",
+    "mattermost",
+    "native",
+    "slack",
+  ]);
+});
+
+Deno.test("each sender's body goes to its adapter", async () => {
+  const cases: Array<[string, string]> = [
+    ["alertmanager_firing", "alertmanager"],
+    ["grafana_firing", "grafana"],
+    ["apprise_json", "apprise"],
+    ["slack_grafana", "slack"],
+    ["slack_blocks_alertmanager", "slack"],
+    ["mattermost_card_priority", "mattermost"],
+  ];
+  for (const [fixture, format] of cases) {
+    assert.equal((await post(fixtureBytes(fixture), JSON_TYPE)).format, format, fixture);
+  }
+  const github = await post(fixtureBytes("github_push"), JSON_TYPE, {
+    headers: { "X-GitHub-Event": "push" },
+  });
+  assert.equal(github.format, "github");
+});
+
+Deno.test("native wins for a native-shaped body; a Slack key next to text makes it Slack", async () => {
+  assert.equal((await post('{"text":"hi"}', JSON_TYPE)).format, "native");
+  assert.equal((await post('{"text":"hi","parse_mode":"markdown"}', JSON_TYPE)).format, "native");
+  const slack = await post(
+    '{"text":"hi <https://x.io|x>","channel":"#ops","username":"bot"}',
+    JSON_TYPE,
+  );
+  assert.equal(slack.format, "slack");
+  assert.equal(slack.message.text, "hi [x](https://x.io)");
+});
+
+Deno.test("?format= forces an adapter; an unknown name is refused listing the names", async () => {
+  const forced = await post('{"text":"hi"}', JSON_TYPE, { format: "Slack" });
+  assert.equal(forced.format, "slack");
+  const error = await refused(post('{"text":"hi"}', JSON_TYPE, { format: "teams" }));
+  assert.equal(error.code, "unknown_format");
+  assert.equal(error.status, 400);
+  assert.equal(error.message.includes("native, slack"), true);
+});
+
+Deno.test("unrecognised JSON is posted as a readable json code block, not dropped", async () => {
+  const result = await post('{"event":"backup","ok":false,"host":"nas-1"}', JSON_TYPE);
+  assert.equal(result.fallback, "json_code_block");
+  assert.equal(result.message.parseMode, "markdown");
+  assert.equal(
+    result.message.text,
+    'Received JSON in a format this bot does not recognise:\n```json\n{\n  "event": "backup",\n  "ok": false,\n  "host": "nas-1"\n}\n```',
+  );
+});
+
+Deno.test("a huge unrecognised JSON is truncated with a note; fences inside values cannot break out", () => {
+  const message = jsonCodeBlock({ blob: "x".repeat(10_000), code: "```" }, 200);
+  assert.equal(message.text.includes("… (truncated: 200 of "), true);
+  assert.equal([...message.text].length < 400, true);
+  assert.equal(jsonCodeBlock({ code: "```" }).text.match(/```/g)?.length, 2);
+});
+
+Deno.test("a misspelt native field gets a did-you-mean error instead of silently losing data", async () => {
+  const typo = await refused(post('{"txt":"hello"}', JSON_TYPE));
+  assert.equal(typo.code, "unknown_field");
+  assert.equal(typo.message.startsWith('Unknown field "txt": did you mean "text"?'), true);
+  const image = await refused(post('{"text":"x","image_url":"https://x.io/a.png"}', JSON_TYPE));
+  assert.equal(image.message.includes('did you mean "images"'), true);
+  const camel = await refused(post('{"text":"x","parseMode":"markdown"}', JSON_TYPE));
+  assert.equal(camel.message.includes('did you mean "parse_mode"'), true);
+});
+
+Deno.test("text with unknown extra keys is posted as native text (extras ignored, like Slack does)", async () => {
+  const result = await post('{"text":"Build failed","status":"error","build":17}', JSON_TYPE);
+  assert.equal(result.format, "native");
+  assert.equal(result.fallback, undefined);
+  assert.equal(result.message.text, "Build failed");
+});
