@@ -26,6 +26,8 @@ export interface PinnedRequestOptions {
   connectTimeoutMs: number;
   /** Aborting destroys the request; the promise rejects with `signal.reason`. */
   signal: AbortSignal;
+  /** Trusted CAs (PEM) instead of the default roots; tests use it for a local TLS server. */
+  ca?: string[];
 }
 
 /**
@@ -67,6 +69,7 @@ export function pinnedRequest(
       // outlives the fetch.
       agent: false,
       ...(secure && !isLiteral ? { servername: hostname } : {}),
+      ...(options.ca ? { ca: options.ca } : {}),
       lookup: ((_name: string, opts: { all?: boolean }, callback: LookupCallback) => {
         if (opts?.all) callback(null, [{ address, family }]);
         else callback(null, address, family);
