@@ -40,9 +40,12 @@ export function splitText(text: string, limit = TEXT_LIMIT, options: SplitOption
     const fenceOk = useFences && reopen.length + FENCE_CLOSE.length <= limit / 2;
     const prefix = fenceOk ? reopen : "";
     const budget = limit - codePoints(prefix) - (fenceOk ? FENCE_CLOSE.length : 0);
-    const whole = prefix + rest;
-    if (codePoints(whole) <= limit) {
-      pushChunk(chunks, whole);
+    // Bounded check (not codePoints(rest)) so a megabyte of text is not rescanned per chunk.
+    if (
+      indexAfterCodePoints(rest, limit - codePoints(prefix) + 1) >= rest.length &&
+      codePoints(prefix) + codePoints(rest) <= limit
+    ) {
+      pushChunk(chunks, prefix + rest);
       break;
     }
     const end = indexAfterCodePoints(rest, budget);
