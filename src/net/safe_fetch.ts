@@ -13,6 +13,7 @@
  * @module
  */
 
+import { lookup } from "node:dns/promises";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -44,8 +45,8 @@ export interface SafeFetchOptions {
    */
   expect?: "image" | "any";
   /**
-   * Resolves a host name to addresses. Default: `Deno.resolveDns` A and AAAA (one of the
-   * two may fail). Injectable for tests. Called exactly once per hop.
+   * Resolves a host name to addresses. Default: the system resolver via `node:dns`
+   * (honours /etc/hosts and search domains). Injectable for tests. Called exactly once per hop.
    */
   resolve?: (hostname: string) => Promise<string[]>;
   /** Cancels the fetch; the promise then rejects with `signal.reason`. */
@@ -301,17 +302,15 @@ async function connect(
   throw lastError;
 }
 
-/** Deno's resolver, A and AAAA in parallel; one of them failing is fine. */
-async function resolveSystem(host: string, signal: AbortSignal): Promise<string[]> {
-  const results = await Promise.allSettled([
-    Deno.resolveDns(host, "A", { signal }),
-    Deno.resolveDns(host, "AAAA", { signal }),
-  ]);
-  const addresses = results.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
-  if (addresses.length > 0) return addresses;
-  const failure = results.find((r) => r.status === "rejected");
-  if (failure?.status === "rejected") throw failure.reason;
-  return [];
+/**
+ * The system resolver (getaddrinfo through `node:dns`), so `/etc/hosts`, search domains and
+ * split-horizon DNS of an on-premises network work as they do for every other program on the
+ * host. (`Deno.resolveDns` queries name servers directly and skips all of that.) The abort
+ * signal is honoured by the caller's `abortable` wrapper.
+ */
+async function resolveSystem(host: string, _signal: AbortSignal): Promise<string[]> {
+  const found = await lookup(host, { all: true, verbatim: true });
+  return found.map((a) => a.address);
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
