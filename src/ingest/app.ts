@@ -13,6 +13,7 @@ import type { Context } from "hono";
 import { type CidrList, clientIp } from "./client_ip.ts";
 import { decodeBody } from "./decode_body.ts";
 import { detectFormat } from "./formats/detect.ts";
+import { ROUTE_HEADER } from "./formats/mattermost.ts";
 import { type ParsedPayload, PayloadError } from "./formats/types.ts";
 import { RateLimiter, rateLimitHeaders } from "./rate_limiter.ts";
 import { readBodyLimited } from "./read_body.ts";
@@ -213,8 +214,21 @@ export function createApp(options: AppOptions): Hono<Env> {
       });
       const headers = new Map<string, string>();
       c.req.raw.headers.forEach((v, k) => headers.set(k, v));
-      if (route === "hooks") headers.set("x-webhook-route", "hooks");
-      payload = detectFormat({ body, headers }, c.req.query("format") ?? null);
+      // The route marker is ours alone: a client must not pick Mattermost parsing by header.
+      headers.delete(ROUTE_HEADER);
+      if (route === "hooks") headers.set(ROUTE_HEADER, "hooks");
+      const detected = detectFormat({ body, headers }, c.req.query("format") ?? null);
+      if (detected.fallback) {
+        log.info("unrecognized JSON posted as a code block", {
+          hook: hook.id,
+          chat: hook.chatId,
+          keys: Object.keys(
+            body.kind === "json" && body.value && typeof body.value === "object" ? body.value : {},
+          )
+            .slice(0, 20),
+        });
+      }
+      payload = detected;
       checkAttachments(payload, options.limits.maxAttachments, options.urlAllowlist);
     } catch (e) {
       if (e instanceof PayloadError) {
