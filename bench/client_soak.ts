@@ -135,7 +135,9 @@ const line = () => {
     }s ok=${counts.ok} disc=${counts.disconnected} other=${counts.other} ` +
       `reconnects=${s.reconnects} rotations=${st.rotations} tokens=${st.oauthTokens} events=${st.eventsReceived} ` +
       `liveSockets=${st.liveSockets} pending=${st.pendingRequests} timers=${st.activeTimers} ` +
-      `fakeConns=${fake.connections} rss=${mb(m.rss)}MB heap=${mb(m.heapUsed)}MB fds=${fds()}`,
+      `fakeConns=${fake.connections} rss=${mb(m.rss)}MB heap=${mb(m.heapUsed)}/${
+        mb(m.heapTotal)
+      }MB ext=${mb(m.external)}MB fds=${fds()}`,
   );
 };
 const progress = setInterval(line, 10_000);

@@ -22,7 +22,7 @@ export interface FetchOAuthTokenOptions {
   signal?: AbortSignal;
   /** Clock used to turn `expires_in` into an instant. Default `Date.now`. */
   now?: () => number;
-  /** Reuse a transport (the client's); otherwise one is made and closed. */
+  /** Internal: the client passes its own transport; callers leave it out (one is made and closed). */
   transport?: HttpTransport;
 }
 
