@@ -539,11 +539,20 @@ export function checkInput(input: PayloadInput): void {
   if (ms > MAX_CASE_MS) throw new Error(`one case took ${ms.toFixed(0)} ms`);
 }
 
-/** Runs the property `numRuns` times (seeded when `seed` is given) and returns timing. */
-export function runFuzz(numRuns: number, seed?: number): { runs: number; ms: number } {
+/**
+ * Runs the property `numRuns` times (seeded when `seed` is given) and returns timing.
+ * `shrink: false` reports the first failure as found: shrinking re-runs a slow case many
+ * times, which can take minutes when the failure is "this case was too slow".
+ */
+export function runFuzz(
+  numRuns: number,
+  seed?: number,
+  shrink = true,
+): { runs: number; ms: number } {
   const started = performance.now();
   fc.assert(fc.property(payloadInput, (input) => checkInput(input)), {
     numRuns,
+    endOnFailure: !shrink,
     ...(seed !== undefined && { seed }),
   });
   return { runs: numRuns, ms: performance.now() - started };
