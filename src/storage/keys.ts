@@ -21,6 +21,11 @@ export const KEY_SPACES = {
   hook_id: "token hash, by hook id",
   hook_name: "token hash, by (chat id, case-folded name); enforces unique names",
   hooks_by_chat: "token hash, by (chat id, created at ms, hook id); listing in creation order",
+  outbox: "queued delivery (JSON), by (hook id, seq); per-hook FIFO order by seq",
+  outbox_spool: "bytes ≤ 60 KiB, by (hook id, seq, slot, chunk no.); uploads and large part lists",
+  outbox_done:
+    "final status of a finished delivery (JSON, own expiresAt), by (hook id, delivery id)",
+  idem: "Idempotency-Key claim or first outcome (JSON, own expiresAt), by (hook id, key)",
 } as const;
 
 /** The first part of a key. */
@@ -65,4 +70,44 @@ export function hookByChat(chatId: string, createdAt: number, id: string): Deno.
 /** Prefix listing {@link hookByChat} entries of one chat. */
 export function hooksByChatPrefix(chatId: string): Deno.KvKey {
   return ["hooks_by_chat", chatId];
+}
+
+/**
+ * A queued delivery of one hook. `seq` is a number that only grows (microseconds of the
+ * enqueue time, bumped past the last one), so a prefix list returns a hook's queue in order.
+ */
+export function outbox(hookId: string, seq: number): Deno.KvKey {
+  return ["outbox", hookId, seq];
+}
+
+/** Prefix of every queued delivery (start-up load), or of one hook's when `hookId` is given. */
+export function outboxPrefix(hookId?: string): Deno.KvKey {
+  return hookId === undefined ? ["outbox"] : ["outbox", hookId];
+}
+
+/**
+ * One chunk of a spooled blob of a queued delivery. `slot` is the part index for uploaded
+ * attachment bytes, or -1 for the part list itself when it is too big for the entry value.
+ */
+export function outboxSpool(hookId: string, seq: number, slot: number, chunk: number): Deno.KvKey {
+  return ["outbox_spool", hookId, seq, slot, chunk];
+}
+
+/** Prefix of spool chunks: all (orphan sweep), one delivery's, or one blob's. */
+export function outboxSpoolPrefix(hookId?: string, seq?: number, slot?: number): Deno.KvKey {
+  const k: Deno.KvKeyPart[] = ["outbox_spool"];
+  if (hookId !== undefined) k.push(hookId);
+  if (seq !== undefined) k.push(seq);
+  if (slot !== undefined) k.push(slot);
+  return k;
+}
+
+/** Status of a finished (delivered or failed) delivery, kept for status queries. */
+export function outboxDone(hookId: string, deliveryId: string): Deno.KvKey {
+  return ["outbox_done", hookId, deliveryId];
+}
+
+/** An `Idempotency-Key` of one hook: a claim while processing, then the first outcome. */
+export function idempotency(hookId: string, key: string): Deno.KvKey {
+  return ["idem", hookId, key];
 }

@@ -14,3 +14,11 @@ export {
   type InsertResult,
   type UsageDelta,
 } from "./hook_repo.ts";
+export {
+  type ClaimResult,
+  type DoneRecord,
+  type IdempotencyRecord,
+  type OutboxEntry,
+  OutboxRepo,
+  SPOOL_CHUNK,
+} from "./outbox_repo.ts";

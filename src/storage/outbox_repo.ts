@@ -1,0 +1,328 @@
+/**
+ * The durable delivery queue's KV records: outbox entries (one per accepted delivery, by
+ * hook and sequence number), spooled blobs (uploaded bytes and oversized part lists, in
+ * ≤ 60 KiB chunks because a KV value holds at most 64 KiB), final statuses of finished
+ * deliveries, and `Idempotency-Key` records. Knows key layouts and KV limits, nothing about
+ * TrueConf or retry policy (that is `src/delivery/queue/`).
+ *
+ * Small writes go through a {@link CommitBatcher}, so concurrent requests and workers
+ * share atomic commits. Expiry: `expireIn` is lazy in Deno KV (keys linger ~1 min past it),
+ * so every record that expires also carries its own `expiresAt`, checked on read.
+ *
+ * @module
+ */
+
+import * as keys from "./keys.ts";
+import { type BatchWrite, CommitBatcher } from "./_commit_batcher.ts";
+
+/** One queued delivery as stored. `parts` is opaque JSON owned by the queue. */
+export interface OutboxEntry<P = unknown> {
+  /** The delivery id callers see (`<seq base36>-<random>`). */
+  readonly id: string;
+  readonly hookId: string;
+  readonly seq: number;
+  /** The hook as it was when the request was accepted. */
+  readonly hook: {
+    readonly id: string;
+    readonly chatId: string;
+    readonly name: string;
+    readonly createdBy: string;
+  };
+  /** The planned parts, or null when they are spooled in slot -1 (too big for this value). */
+  readonly parts: P | null;
+  /** Index of the first part that has not reached the chat yet. */
+  readonly next: number;
+  /** Message ids of the parts posted so far ("" for a part skipped for good). */
+  readonly messageIds: readonly string[];
+  readonly failures: readonly { item: string; code: string; message: string }[];
+  /** Attempts that ended in a transient failure. */
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Not before this time (ms): the backoff after a failed attempt. */
+  readonly notBefore: number;
+  readonly lastError: { code: string; message: string } | null;
+  /** Spool slots written for this entry (part indexes, -1 for the part list). */
+  readonly spooled: readonly number[];
+}
+
+/** Final status of a finished delivery. */
+export interface DoneRecord {
+  readonly id: string;
+  readonly state: "delivered" | "failed";
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly messageIds: readonly string[];
+  readonly error: { code: string; message: string } | null;
+  readonly failures: readonly { item: string; code: string; message: string }[];
+  readonly expiresAt: number;
+}
+
+/** An `Idempotency-Key` record: a claim while the first request runs, then its outcome. */
+export type IdempotencyRecord<O = unknown> =
+  | {
+    readonly state: "pending";
+    readonly owner: string;
+    readonly at: number;
+    readonly expiresAt: number;
+  }
+  | { readonly state: "done"; readonly outcome: O; readonly expiresAt: number };
+
+/** Outcome of {@link OutboxRepo.claimIdempotency}. */
+export type ClaimResult<O> =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly record: IdempotencyRecord<O> };
+
+/** Largest spool chunk; a KV value holds at most 65 536 bytes. */
+export const SPOOL_CHUNK = 60 * 1024;
+/** Chunks per atomic: KV allows 819 200 bytes of mutations per atomic. */
+const CHUNKS_PER_ATOMIC = 12;
+
+const enc = new TextEncoder();
+
+/** Rough size of a JSON-able value once stored, for batch sizing. */
+function sizeOf(value: unknown): number {
+  return enc.encode(JSON.stringify(value)).length + 64;
+}
+
+/**
+ * Outbox persistence over one KV handle.
+ *
+ * @example
+ * ```ts
+ * const repo = new OutboxRepo(kv);
+ * for await (const e of repo.listAll()) console.log(e.hookId, e.seq);
+ * ```
+ */
+export class OutboxRepo {
+  readonly #kv: Deno.Kv;
+  readonly #batcher: CommitBatcher;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+    this.#batcher = new CommitBatcher(kv);
+  }
+
+  /** Atomic commits made through the batcher (measurements). */
+  get commits(): number {
+    return this.#batcher.commits;
+  }
+
+  /** Every queued entry, hook by hook, each hook's in sequence order. */
+  async *listAll(): AsyncIterable<OutboxEntry> {
+    for await (const e of this.#kv.list<OutboxEntry>({ prefix: keys.outboxPrefix() })) {
+      yield e.value;
+    }
+  }
+
+  /** One entry, or null when it is gone (finished). */
+  async get(hookId: string, seq: number): Promise<OutboxEntry | null> {
+    return (await this.#kv.get<OutboxEntry>(keys.outbox(hookId, seq))).value;
+  }
+
+  /**
+   * Stores a new entry; false when an entry with this (hook, seq) exists already. With
+   * `idempotency`, the key's outcome is written in the same atomic, so a replay can never
+   * see the key without the entry or the other way round.
+   */
+  insert(
+    entry: OutboxEntry,
+    idempotency?: { key: string; record: IdempotencyRecord },
+  ): Promise<boolean> {
+    const key = keys.outbox(entry.hookId, entry.seq);
+    const mutations: Deno.KvMutation[] = [{ type: "set", key, value: entry }];
+    let bytes = sizeOf(entry);
+    if (idempotency) {
+      mutations.push(this.#idemSet(entry.hookId, idempotency.key, idempotency.record));
+      bytes += sizeOf(idempotency.record);
+    }
+    return this.#batcher.submit({ checks: [{ key, versionstamp: null }], mutations, bytes });
+  }
+
+  /** Overwrites an entry (progress, retry schedule). */
+  async update(entry: OutboxEntry): Promise<void> {
+    await this.#batcher.submit({
+      checks: [],
+      mutations: [{ type: "set", key: keys.outbox(entry.hookId, entry.seq), value: entry }],
+      bytes: sizeOf(entry),
+    });
+  }
+
+  /**
+   * Removes a finished entry and stores its final status in one atomic (kept until
+   * `done.expiresAt`), then deletes its spooled blobs. A crash between the two leaves
+   * orphan chunks, which {@link sweepSpool} removes at the next start.
+   */
+  async finish(entry: OutboxEntry, done: DoneRecord): Promise<void> {
+    const write: BatchWrite = {
+      checks: [],
+      mutations: [
+        { type: "delete", key: keys.outbox(entry.hookId, entry.seq) },
+        {
+          type: "set",
+          key: keys.outboxDone(entry.hookId, entry.id),
+          value: done,
+          expireIn: Math.max(1, done.expiresAt - Date.now()),
+        },
+      ],
+      bytes: sizeOf(done) + 128,
+    };
+    await this.#batcher.submit(write);
+    if (entry.spooled.length > 0) await this.deleteSpool(entry.hookId, entry.seq);
+  }
+
+  /** The final status of a finished delivery, or null (unknown or expired). */
+  async getDone(hookId: string, id: string, now = Date.now()): Promise<DoneRecord | null> {
+    const r = (await this.#kv.get<DoneRecord>(keys.outboxDone(hookId, id))).value;
+    return r && r.expiresAt > now ? r : null;
+  }
+
+  /**
+   * Writes a blob in chunks (several atomics when it is over ~720 KiB). Must complete
+   * before the entry that refers to it is inserted.
+   */
+  async writeBlob(hookId: string, seq: number, slot: number, bytes: Uint8Array): Promise<void> {
+    const count = Math.max(1, Math.ceil(bytes.length / SPOOL_CHUNK));
+    for (let first = 0; first < count; first += CHUNKS_PER_ATOMIC) {
+      const op = this.#kv.atomic();
+      for (let c = first; c < Math.min(count, first + CHUNKS_PER_ATOMIC); c++) {
+        op.set(
+          keys.outboxSpool(hookId, seq, slot, c),
+          bytes.subarray(c * SPOOL_CHUNK, (c + 1) * SPOOL_CHUNK),
+        );
+      }
+      const r = await op.commit();
+      if (!r.ok) throw new Error("spool write failed");
+    }
+  }
+
+  /** Reads a blob back; null when its chunks are missing. */
+  async readBlob(hookId: string, seq: number, slot: number): Promise<Uint8Array | null> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (
+      const e of this.#kv.list<Uint8Array>({ prefix: keys.outboxSpoolPrefix(hookId, seq, slot) })
+    ) {
+      chunks.push(e.value);
+      size += e.value.length;
+    }
+    if (chunks.length === 0) return null;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  /** Deletes every spooled blob of one entry. */
+  async deleteSpool(hookId: string, seq: number): Promise<void> {
+    await this.#deleteKeys(this.#kv.list({ prefix: keys.outboxSpoolPrefix(hookId, seq) }));
+  }
+
+  /**
+   * Deletes spool chunks whose entry is gone (crash between finish and spool cleanup, or
+   * between spooling and inserting). `live(hookId, seq)` says whether an entry exists.
+   * Returns the number of chunks deleted.
+   */
+  async sweepSpool(live: (hookId: string, seq: number) => boolean): Promise<number> {
+    const orphans: Deno.KvKey[] = [];
+    for await (const e of this.#kv.list({ prefix: keys.outboxSpoolPrefix() })) {
+      const [, hookId, seq] = e.key;
+      if (typeof hookId !== "string" || typeof seq !== "number" || !live(hookId, seq)) {
+        orphans.push(e.key);
+      }
+    }
+    await this.#deleteKeys(orphans);
+    return orphans.length;
+  }
+
+  /**
+   * Claims an `Idempotency-Key` for this process (`owner`), atomically: of two concurrent
+   * requests with the same key only one gets `claimed: true`. An expired record, or a
+   * pending claim `isStale` says belongs to a dead process, is taken over.
+   */
+  async claimIdempotency<O>(
+    hookId: string,
+    key: string,
+    claim: { owner: string; at: number; expiresAt: number },
+    isStale: (r: Extract<IdempotencyRecord<O>, { state: "pending" }>) => boolean,
+  ): Promise<ClaimResult<O>> {
+    const k = keys.idempotency(hookId, key);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.#kv.get<IdempotencyRecord<O>>(k);
+      const r = cur.value;
+      if (r && r.expiresAt > claim.at && !(r.state === "pending" && isStale(r))) {
+        return { claimed: false, record: r };
+      }
+      const res = await this.#kv.atomic()
+        .check({ key: k, versionstamp: cur.versionstamp })
+        .set(k, { state: "pending", ...claim }, { expireIn: claim.expiresAt - claim.at })
+        .commit();
+      if (res.ok) return { claimed: true };
+    }
+    const r = (await this.#kv.get<IdempotencyRecord<O>>(k)).value;
+    return r ? { claimed: false, record: r } : { claimed: true };
+  }
+
+  /** Reads an idempotency record (null when absent or expired). */
+  async getIdempotency<O>(
+    hookId: string,
+    key: string,
+    now = Date.now(),
+  ): Promise<IdempotencyRecord<O> | null> {
+    const r = (await this.#kv.get<IdempotencyRecord<O>>(keys.idempotency(hookId, key))).value;
+    return r && r.expiresAt > now ? r : null;
+  }
+
+  /** Stores the first outcome for a key. */
+  async recordIdempotency(hookId: string, key: string, record: IdempotencyRecord): Promise<void> {
+    await this.#batcher.submit({
+      checks: [],
+      mutations: [this.#idemSet(hookId, key, record)],
+      bytes: sizeOf(record),
+    });
+  }
+
+  /** Drops a claim (the request was refused for a transient reason; a retry may run again). */
+  async releaseIdempotency(hookId: string, key: string): Promise<void> {
+    await this.#batcher.submit({
+      checks: [],
+      mutations: [{ type: "delete", key: keys.idempotency(hookId, key) }],
+      bytes: 128,
+    });
+  }
+
+  /** Resolves once every batched write has committed (before closing the KV handle). */
+  idle(): Promise<void> {
+    return this.#batcher.idle();
+  }
+
+  #idemSet(hookId: string, key: string, record: IdempotencyRecord): Deno.KvMutation {
+    return {
+      type: "set",
+      key: keys.idempotency(hookId, key),
+      value: record,
+      expireIn: Math.max(1, record.expiresAt - Date.now()),
+    };
+  }
+
+  async #deleteKeys(
+    source: Iterable<Deno.KvKey> | AsyncIterable<Deno.KvEntry<unknown>>,
+  ): Promise<void> {
+    let op = this.#kv.atomic();
+    let n = 0;
+    const flush = async () => {
+      if (n > 0) await op.commit();
+      op = this.#kv.atomic();
+      n = 0;
+    };
+    for await (const item of source) {
+      op.delete(Array.isArray(item) ? item as Deno.KvKey : (item as Deno.KvEntry<unknown>).key);
+      if (++n === 500) await flush();
+    }
+    await flush();
+  }
+}
