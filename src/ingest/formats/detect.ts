@@ -120,20 +120,23 @@ function fallback(input: PayloadInput, adapters: readonly FormatAdapter[]): Dete
   };
 }
 
-/** Renders an unrecognised object as a readable, bounded Markdown code block. */
+/** Renders an unrecognised object as readable, bounded, pretty-printed plain text. */
 export function jsonCodeBlock(value: unknown, limit = FALLBACK_JSON_LIMIT): Message {
   const pretty = JSON.stringify(value, null, 2) ?? String(value);
-  const chars = [...pretty];
-  let shown = chars.length > limit ? chars.slice(0, limit).join("") : pretty;
-  // A ``` inside a string value would end the fence early.
-  shown = shown.replaceAll("```", "`\u200b``");
-  const note = chars.length > limit
-    ? `\n… (truncated: ${limit} of ${chars.length} characters shown)`
+  // Cut by UTF-16 index (spreading a 20 MB string into code points cost seconds and
+  // hundreds of MB); step back one unit rather than split a surrogate pair.
+  let cut = pretty.length > limit ? limit : pretty.length;
+  const last = pretty.charCodeAt(cut - 1);
+  if (cut < pretty.length && last >= 0xd800 && last <= 0xdbff) cut--;
+  const shown = pretty.slice(0, cut);
+  const note = cut < pretty.length
+    ? `\n… (truncated: ${cut} of ${pretty.length} characters shown)`
     : "";
+  // Plain text, not a Markdown fence: TrueConf's Markdown has no code blocks, so fences
+  // would show as stray backticks, and plain text needs no escaping of the payload.
   return {
-    text:
-      `Received JSON in a format this bot does not recognise:\n\`\`\`json\n${shown}\n\`\`\`${note}`,
-    parseMode: "markdown",
+    text: `Received JSON in a format this bot does not recognise:\n${shown}${note}`,
+    parseMode: "text",
     attachments: [],
   };
 }

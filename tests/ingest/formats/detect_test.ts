@@ -55,21 +55,28 @@ Deno.test("?format= forces an adapter; an unknown name is refused listing the na
   assert.equal(error.message.includes("native, slack"), true);
 });
 
-Deno.test("unrecognised JSON is posted as a readable json code block, not dropped", async () => {
+Deno.test("unrecognised JSON is posted as readable pretty-printed text, not dropped", async () => {
   const result = await post('{"event":"backup","ok":false,"host":"nas-1"}', JSON_TYPE);
   assert.equal(result.fallback, "json_code_block");
-  assert.equal(result.message.parseMode, "markdown");
+  // Plain text: TrueConf Markdown has no code fences, and plain text needs no escaping.
+  assert.equal(result.message.parseMode, "text");
   assert.equal(
     result.message.text,
-    'Received JSON in a format this bot does not recognise:\n```json\n{\n  "event": "backup",\n  "ok": false,\n  "host": "nas-1"\n}\n```',
+    'Received JSON in a format this bot does not recognise:\n{\n  "event": "backup",\n  "ok": false,\n  "host": "nas-1"\n}',
   );
 });
 
-Deno.test("a huge unrecognised JSON is truncated with a note; fences inside values cannot break out", () => {
+Deno.test("a huge unrecognised JSON is truncated with a note and stays small", () => {
   const message = jsonCodeBlock({ blob: "x".repeat(10_000), code: "```" }, 200);
   assert.equal(message.text.includes("… (truncated: 200 of "), true);
   assert.equal([...message.text].length < 400, true);
-  assert.equal(jsonCodeBlock({ code: "```" }).text.match(/```/g)?.length, 2);
+  // A 20 MB body is cut by index without spreading it into code points.
+  const big = jsonCodeBlock({ blob: "😀".repeat(5_000_000) });
+  assert.ok(big.text.length < 4000);
+  assert.ok(
+    !/[\ud800-\udbff]$/.test(big.text.split("\n…")[0]!),
+    "no lone high surrogate at the cut",
+  );
 });
 
 Deno.test("a misspelt native field gets a did-you-mean error instead of silently losing data", async () => {
