@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { until, withWorld, type World } from "./_world.ts";
+import { countingKv } from "../../storage/counting_kv.ts";
+import { createQueue } from "../../../src/delivery/queue/mod.ts";
+import { Deliverer } from "../../../src/delivery/deliverer.ts";
+import type { HookRef } from "../../../src/delivery/dispatch.ts";
+import type { ParsedPayload } from "../../../src/ingest/formats/types.ts";
+
+const G = "group";
+
+function addGroup(w: World, extra: Record<string, unknown> = {}) {
+  w.fake.addChat({
+    chatId: G,
+    title: "g",
+    chatType: 2,
+    participants: [{ userId: w.alice, role: "owner" }],
+    ...extra,
+  });
+}
+
+Deno.test("Idempotency-Key: a replay of a delivered request returns the same ids and posts nothing", async () => {
+  await withWorld({}, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    const first = await w.post(h.token, { text: "once" }, { "Idempotency-Key": "k1" });
+    assert.equal(first.status, 200);
+    const again = await w.post(h.token, { text: "once" }, { "Idempotency-Key": "k1" });
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.json, first.json);
+    assert.equal(w.fake.sentCount(G), 1);
+    // Another key, or no key, posts again.
+    assert.equal(
+      (await w.post(h.token, { text: "once" }, { "Idempotency-Key": "k2" })).status,
+      200,
+    );
+    assert.equal(w.fake.sentCount(G), 2);
+  });
+});
+
+Deno.test("Idempotency-Key: a queued request replays as the same 202 before and after delivery", async () => {
+  await withWorld({ down: true }, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    const first = await w.post(h.token, { text: "q" }, { "Idempotency-Key": "abc" });
+    assert.equal(first.status, 202);
+    const again = await w.post(h.token, { text: "q" }, { "Idempotency-Key": "abc" });
+    assert.equal(again.status, 202);
+    assert.equal(again.json.delivery, first.json.delivery);
+    assert.equal(w.queue.stats().depth, 1);
+    await w.fake.refuseConnections(false);
+    await until(() => w.fake.sentCount(G) === 1);
+    await until(() => w.queue.stats().depth === 0);
+    const late = await w.post(h.token, { text: "q" }, { "Idempotency-Key": "abc" });
+    assert.equal(late.status, 202);
+    assert.equal(late.json.delivery, first.json.delivery);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(w.fake.sentCount(G), 1);
+  });
+});
+
+Deno.test("Idempotency-Key: two concurrent requests with one key post once", async () => {
+  await withWorld({}, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    w.fake.setMethodDelay("sendMessage", 200);
+    const [a, b] = await Promise.all([
+      w.post(h.token, { text: "c" }, { "Idempotency-Key": "same" }),
+      w.post(h.token, { text: "c" }, { "Idempotency-Key": "same" }),
+    ]);
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    assert.deepEqual(a.json, b.json);
+    assert.equal(w.fake.sentCount(G), 1);
+  });
+});
+
+Deno.test("Idempotency-Key: the second request gets 409 when the first is still running", async () => {
+  await withWorld({ idempotencyWaitMs: 50 }, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    w.fake.setMethodDelay("sendMessage", 300);
+    const first = w.post(h.token, { text: "slow" }, { "Idempotency-Key": "k" });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await w.post(h.token, { text: "slow" }, { "Idempotency-Key": "k" });
+    assert.equal(second.status, 409);
+    assert.equal(second.json.error, "idempotency_conflict");
+    assert.equal((await first).status, 200);
+    assert.equal(w.fake.sentCount(G), 1);
+  });
+});
+
+Deno.test("queue full: 503 queue_full with Retry-After, per hook and in total; nothing dropped", async () => {
+  await withWorld({ down: true, limits: { maxPerHook: 3, maxTotal: 4 } }, async (w) => {
+    addGroup(w);
+    const h1 = await w.hook(G, "h1");
+    const h2 = await w.hook(G, "h2");
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await w.post(h1.token, { text: `${i}` })).status, 202);
+    }
+    const full = await w.post(h1.token, { text: "x" });
+    assert.equal(full.status, 503);
+    assert.equal(full.json.error, "queue_full");
+    assert.equal(full.headers.get("retry-after"), "30");
+    assert.equal((await w.post(h2.token, { text: "y" })).status, 202);
+    const total = await w.post(h2.token, { text: "z" });
+    assert.equal(total.status, 503);
+    assert.match(String(total.json.message), /in total/);
+    assert.equal(w.queue.stats().depth, 4);
+    await w.fake.refuseConnections(false);
+    await until(() => w.fake.sentCount(G) === 4);
+    assert.deepEqual([...w.texts(G)].sort(), ["0", "1", "2", "y"]);
+    assert.deepEqual(w.texts(G).filter((t) => t !== "y"), ["0", "1", "2"]);
+  });
+});
+
+Deno.test("permanent failure while queued (read-only chat, 303): failed at once, creator gets a DM", async () => {
+  await withWorld({ down: true }, async (w) => {
+    addGroup(w, { readOnlyForBot: true });
+    const h = await w.hook(G, "alerts");
+    const r = await w.post(h.token, { text: "never" });
+    assert.equal(r.status, 202);
+    await w.fake.refuseConnections(false);
+    const dm = w.fake.p2pChatId(w.alice);
+    await until(() => w.texts(dm).length === 1, 5_000, "DM");
+    assert.match(w.texts(dm)[0]!, /Webhook "alerts"/);
+    assert.match(w.texts(dm)[0]!, /303/);
+    const st = (await w.get(h.token, `/deliveries/${r.json.delivery}`)).json.delivery as Record<
+      string,
+      { code: string } & Record<string, unknown>
+    >;
+    assert.equal(st.state, "failed" as unknown);
+    assert.equal(st.error!.code, "chat_unavailable");
+    assert.equal(w.fake.sentCount(G), 0);
+  });
+});
+
+Deno.test("permanent failure when synchronous (chat deleted, 304): 502, not queued, no DM", async () => {
+  await withWorld({}, async (w) => {
+    const h = await w.hook("no_such_chat", "gone");
+    const r = await w.post(h.token, { text: "x" });
+    assert.equal(r.status, 502);
+    assert.equal(r.json.error, "chat_unavailable");
+    assert.equal(w.queue.stats().depth, 0);
+  });
+});
+
+Deno.test("attachment 404 while queued: text delivered, creator told which part failed", async () => {
+  await withWorld({ down: true }, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    const r = await w.post(h.token, {
+      text: "with a broken image",
+      images: [{ url: "https://example.com/a.png" }, { url: "https://example.com/b.png" }],
+    });
+    assert.equal(r.status, 202);
+    await w.fake.refuseConnections(false);
+    const dm = w.fake.p2pChatId(w.alice);
+    await until(() => w.texts(dm).length === 1, 5_000, "DM");
+    assert.match(w.texts(dm)[0]!, /2 part\(s\)/);
+    assert.deepEqual(w.texts(G), ["with a broken image"]);
+    const st = (await w.get(h.token, `/deliveries/${r.json.delivery}`)).json.delivery as {
+      state: string;
+      failures: unknown[];
+    };
+    assert.equal(st.state, "delivered");
+    assert.equal(st.failures.length, 2);
+  });
+});
+
+Deno.test("hot path: a healthy synchronous delivery without Idempotency-Key writes nothing to KV", async () => {
+  await withWorld({}, async (w) => {
+    addGroup(w);
+    const counted = countingKv(w.kv);
+    const deliverer = new Deliverer({
+      chat: w.client,
+      fetchUrl: () => Promise.reject(new Error("no")),
+      previews: null,
+    });
+    const q = createQueue({
+      kv: counted.kv,
+      deliverer,
+      client: w.client,
+      limits: { maxPerHook: 10, maxTotal: 10 },
+    });
+    q.start();
+    await q.ready();
+    counted.reset();
+    const hook: HookRef = { id: "hid", chatId: G, name: "h", createdBy: w.alice };
+    const payload = {
+      format: "native",
+      message: { text: "fast", parseMode: "text", attachments: [] },
+      reply: "json",
+    } as unknown as ParsedPayload;
+    for (let i = 0; i < 20; i++) {
+      const o = await q.dispatch({ hook, payload });
+      assert.equal(o.kind, "delivered");
+    }
+    assert.equal(counted.counts.commits, 0);
+    assert.equal(counted.counts.get + counted.counts.list + counted.counts.getMany, 0);
+    await q.close(0);
+  });
+});
