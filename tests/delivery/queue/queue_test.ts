@@ -163,3 +163,49 @@ Deno.test("restart on the same KV file: queued deliveries (uploads included) are
     assert.equal((await Array.fromAsync(w.kv.list({ prefix: ["outbox_spool"] }))).length, 0);
   });
 });
+
+Deno.test("close(grace): a sync request cut by shutdown is persisted from the first part not posted", async () => {
+  await withWorld({}, async (w) => {
+    addGroups(w);
+    const a = await w.hook(G1, "a");
+    w.fake.setMethodDelay("sendFile", "never");
+    const pending = w.postFiles(a.token, "cut text", [
+      { name: "f.bin", bytes: new Uint8Array([7]) },
+      {
+        name: "g.bin",
+        bytes: new Uint8Array([8]),
+      },
+    ]);
+    await until(() => w.texts(G1).length === 1, 3_000, "text posted");
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = w.queue.close(100);
+    const r = await pending;
+    await closing;
+    assert.equal(r.status, 202, JSON.stringify(r.json));
+    // New requests are refused while closed.
+    assert.equal((await w.post(a.token, { text: "late" })).status, 503);
+    w.fake.setMethodDelay("sendFile", 0);
+    w.fake.dropAll(); // forget the swallowed request, as a restarted server would
+    await w.restart();
+    await until(() => w.fake.messagesIn(G1).length === 3, 5_000, "rest delivered");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(
+      w.fake.messagesIn(G1).map((m) => m.kind === "text" ? m.text : m.file?.name),
+      ["cut text", "f.bin", "g.bin"],
+    );
+  });
+});
+
+Deno.test("close(grace): an in-flight queued delivery finishes within the grace period", async () => {
+  await withWorld({ down: true }, async (w) => {
+    addGroups(w);
+    const a = await w.hook(G1, "a");
+    assert.equal((await w.post(a.token, { text: "slow" })).status, 202);
+    w.fake.setMethodDelay("sendMessage", 200);
+    await w.fake.refuseConnections(false);
+    await until(() => w.queue.stats().inFlight > 0, 3_000, "delivery started");
+    await w.queue.close(2_000);
+    assert.deepEqual(w.texts(G1), ["slow"]);
+    assert.equal((await Array.fromAsync(w.kv.list({ prefix: ["outbox"] }))).length, 0);
+  });
+});
