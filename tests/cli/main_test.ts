@@ -1,0 +1,304 @@
+// The real CLI as an operator runs it: `deno run src/main.ts …` as a subprocess with a clean
+// environment and a temporary working directory (so no `.env` from the repository leaks in),
+// against the fake TrueConf server over real sockets where TrueConf is involved.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { VERSION } from "../../src/version.ts";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+// The config is found from the working directory, which is a temp dir here: name it.
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+const FIXTURE = new URL("../hooks/fixtures/webhooks.json", import.meta.url).pathname;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in `cwd` with only `env` plus what Deno itself needs to find its cache. */
+async function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
+  const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
+    const v = Deno.env.get(name);
+    if (v !== undefined) base[name] = v;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--frozen", "--config", CONFIG, MAIN, ...args],
+    cwd,
+    env: { ...base, ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "cli-main-test-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
+/** Settings valid for commands that only need the store. */
+function storeEnv(dir: string): Record<string, string> {
+  return {
+    TRUECONF_SERVER: "video.example.com",
+    TRUECONF_TOKEN: "static-token-not-used",
+    WEBHOOK_PUBLIC_URL: "https://hooks.example.com",
+    WEBHOOK_STORAGE_PATH: join(dir, "data", "webhooks.kv"),
+  };
+}
+
+function fakeEnv(fake: FakeTrueConf, password = "secret"): Record<string, string> {
+  return {
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_HTTPS: "false",
+    TRUECONF_WEB_PORT: String(fake.port),
+    TRUECONF_USERNAME: "webhook_bot",
+    TRUECONF_PASSWORD: password,
+    WEBHOOK_PUBLIC_URL: "https://hooks.example.com",
+  };
+}
+
+Deno.test("version prints the version, alone on stdout", async () => {
+  await using dir = await tempDir();
+  for (const args of [["version"], ["--version"]]) {
+    const r = await cli(args, dir.path);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), VERSION);
+  }
+});
+
+Deno.test("--help and <command> --help exit 0 with usage text", async () => {
+  await using dir = await tempDir();
+  const top = await cli(["--help"], dir.path);
+  assert.equal(top.code, 0, top.stderr);
+  for (const cmd of ["serve", "check-config", "hooks list", "import-json", "healthcheck"]) {
+    assert.ok(top.stdout.includes(cmd), `top-level help mentions ${cmd}`);
+  }
+  // No settings are given: help must not need any.
+  for (const cmd of ["serve", "check-config", "hooks", "import-json", "healthcheck", "version"]) {
+    const r = await cli([cmd, "--help"], dir.path);
+    assert.equal(r.code, 0, `${cmd} --help: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^Usage: trueconf-webhook-bot ${cmd}`), cmd);
+  }
+});
+
+Deno.test("an unknown command or bad arguments exit 2 with usage on stderr", async () => {
+  await using dir = await tempDir();
+  const r = await cli(["frobnicate"], dir.path);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Unknown command "frobnicate"/);
+  assert.match(r.stderr, /Usage:/);
+  assert.equal(r.stdout, "");
+
+  const env = storeEnv(dir.path);
+  for (const args of [["hooks"], ["hooks", "delete", "x"], ["import-json"], ["serve", "extra"]]) {
+    const bad = await cli(args, dir.path, env);
+    assert.equal(bad.code, 2, args.join(" "));
+    assert.match(bad.stderr, /Usage:/, args.join(" "));
+  }
+});
+
+Deno.test("serve with missing settings: exit 2, one message listing every problem, no secrets", async () => {
+  await using dir = await tempDir();
+  const password = "hunter2-do-not-print";
+  const metricsToken = "metrics-secret-do-not-print";
+  const r = await cli(["serve"], dir.path, {
+    TRUECONF_PASSWORD: password,
+    METRICS_TOKEN: metricsToken,
+    TRUECONF_WEB_PORT: "not-a-port",
+  });
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  const all = r.stdout + r.stderr;
+  assert.equal(all.match(/Configuration error/g)?.length, 1, all);
+  for (
+    const name of [
+      "TRUECONF_SERVER",
+      "WEBHOOK_PUBLIC_URL",
+      "TRUECONF_USERNAME",
+      "TRUECONF_WEB_PORT",
+    ]
+  ) {
+    assert.match(r.stderr, new RegExp(`^  - ${name} `, "m"), `${name} listed in:\n${r.stderr}`);
+  }
+  assert.match(r.stderr, /problems found/);
+  assert.ok(!all.includes(password), "password printed");
+  assert.ok(!all.includes(metricsToken), "metrics token printed");
+  assert.ok(!all.includes("not-a-port"), "raw values are not echoed");
+  // Nothing was started, so no storage folder was created either.
+  assert.deepEqual([...Deno.readDirSync(dir.path)], []);
+});
+
+Deno.test("check-config against the fake: PASS (exit 0); wrong password: FAIL (exit 1)", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  try {
+    const ok = await cli(["check-config"], dir.path, fakeEnv(fake));
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^settings: OK /m);
+    assert.match(
+      ok.stdout,
+      new RegExp(`^PASS: the bot can log in to TrueConf as ${fake.botId}`, "m"),
+    );
+    assert.doesNotMatch(ok.stdout, /^FAIL/m);
+
+    const bad = await cli(["check-config"], dir.path, fakeEnv(fake, "wrong-password-xyz"));
+    assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+    const failLines = bad.stdout.split("\n").filter((l) => l.startsWith("FAIL"));
+    assert.ok(failLines.length >= 2, bad.stdout);
+    assert.match(bad.stdout, /^FAIL: the bot cannot work with these settings/m);
+    assert.doesNotMatch(bad.stdout, /^PASS/m);
+    assert.ok(!(bad.stdout + bad.stderr).includes("wrong-password-xyz"), "password printed");
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("check-config: the server refuses the OAuth grant → FAIL, exit 1", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  try {
+    fake.setOAuthMode("wrong_password");
+    const r = await cli(["check-config"], dir.path, fakeEnv(fake));
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^FAIL /m);
+    assert.match(r.stdout, /^FAIL: /m);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test(".env in the working directory is read, but never overrides the environment", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  try {
+    const env = fakeEnv(fake);
+    // The file supplies what the environment lacks, and tries to override what it has.
+    await Deno.writeTextFile(
+      join(dir.path, ".env"),
+      [
+        `TRUECONF_SERVER=${env.TRUECONF_SERVER}`,
+        `TRUECONF_HTTPS=false`,
+        `TRUECONF_USERNAME=webhook_bot`,
+        `TRUECONF_PASSWORD=secret`,
+        `TRUECONF_WEB_PORT=1`,
+        `WEBHOOK_PUBLIC_URL=https://from-dotenv.example.com`,
+      ].join("\n") + "\n",
+    );
+    const r = await cli(["check-config"], dir.path, {
+      TRUECONF_WEB_PORT: String(fake.port),
+      WEBHOOK_PUBLIC_URL: "https://from-env.example.com",
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /public URL https:\/\/from-env\.example\.com/);
+    assert.match(r.stdout, new RegExp(`127\\.0\\.0\\.1:${fake.port}`));
+    assert.match(r.stdout, /^PASS/m);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never printed", async () => {
+  await using dir = await tempDir();
+  const env = storeEnv(dir.path);
+  const fixture = JSON.parse(await Deno.readTextFile(FIXTURE)) as {
+    webhooks: ({ token?: string } | string)[];
+  };
+  const tokens = fixture.webhooks.flatMap((w) =>
+    typeof w === "object" && w.token && w.token.length > 8 ? [w.token] : []
+  );
+  assert.ok(tokens.length >= 3);
+  const noTokens = (r: Run, what: string) => {
+    for (const t of tokens) assert.ok(!(r.stdout + r.stderr).includes(t), `${what} printed ${t}`);
+  };
+
+  const empty = await cli(["hooks", "list"], dir.path, env);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.equal(empty.stdout.trim(), "No webhooks.");
+
+  const imported = await cli(["import-json", FIXTURE], dir.path, env);
+  assert.equal(imported.code, 0, imported.stderr);
+  noTokens(imported, "import-json");
+  const importedLines = imported.stdout.split("\n").filter((l) => l.startsWith("imported"));
+  const skippedLines = imported.stdout.split("\n").filter((l) => l.startsWith("skipped"));
+  assert.ok(importedLines.length >= 2, imported.stdout);
+  assert.ok(skippedLines.length >= 1, imported.stdout);
+  assert.match(
+    imported.stdout,
+    new RegExp(`^Imported ${importedLines.length}, skipped ${skippedLines.length}\\.`, "m"),
+  );
+
+  const again = await cli(["import-json", FIXTURE], dir.path, env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^Imported 0, /m, "idempotent");
+
+  const listed = await cli(["hooks", "list"], dir.path, env);
+  assert.equal(listed.code, 0, listed.stderr);
+  noTokens(listed, "hooks list");
+  const rows = listed.stdout.trim().split("\n");
+  assert.match(rows[0]!, /^ID +CHAT +NAME +TOKEN/);
+  assert.equal(rows.at(-1), `${importedLines.length} webhooks.`);
+  const deploys = rows.find((l) => l.includes("Deploys"));
+  assert.ok(deploys, listed.stdout);
+  const first = tokens[0]!;
+  assert.ok(deploys.includes(`${first.slice(0, 4)}…${first.slice(-4)}`), "masked token shown");
+  const id = deploys.split(/\s+/)[0]!;
+
+  const revoked = await cli(["hooks", "revoke", id], dir.path, env);
+  assert.equal(revoked.code, 0, revoked.stdout + revoked.stderr);
+  assert.match(revoked.stdout, /^Revoked webhook "Deploys"/m);
+  noTokens(revoked, "hooks revoke");
+
+  const after = await cli(["hooks", "list"], dir.path, env);
+  assert.ok(!after.stdout.includes(id), "revoked hook is gone");
+  assert.match(after.stdout, new RegExp(`^${importedLines.length - 1} webhooks?\\.$`, "m"));
+
+  const unknown = await cli(["hooks", "revoke", id], dir.path, env);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stdout, /No webhook with id/);
+});
+
+Deno.test("import-json of a missing or non-reference file exits 1 with a reason", async () => {
+  await using dir = await tempDir();
+  const env = storeEnv(dir.path);
+  const missing = await cli(["import-json", join(dir.path, "nope.json")], dir.path, env);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stdout, /^Cannot import .*nope\.json/m);
+  const junk = join(dir.path, "junk.json");
+  await Deno.writeTextFile(junk, "not json");
+  const notJson = await cli(["import-json", junk], dir.path, env);
+  assert.equal(notJson.code, 1);
+  assert.match(notJson.stdout, /not valid JSON/);
+});
+
+Deno.test("healthcheck with nothing listening exits 1 (no settings needed)", async () => {
+  await using dir = await tempDir();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const r = await cli(["healthcheck"], dir.path, { WEBHOOK_HTTP_PORT: String(port) });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`^not ready: http://127\\.0\\.0\\.1:${port}/readyz`));
+});
+
+Deno.test("healthcheck against a live /readyz exits 0", async () => {
+  await using dir = await tempDir();
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) =>
+      new URL(req.url).pathname === "/readyz"
+        ? Response.json({ ok: true })
+        : new Response(null, { status: 404 }),
+  );
+  const r = await cli(["healthcheck"], dir.path, { WEBHOOK_HTTP_PORT: String(server.addr.port) });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^ready: /);
+});

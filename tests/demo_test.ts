@@ -1,0 +1,96 @@
+// `deno task demo --smoke` exactly as the task line in deno.json runs it (same permission
+// flags, so a missing permission shows up here), as a subprocess with a clean environment.
+import assert from "node:assert/strict";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** The `demo` task's command line, without the leading `deno`. */
+async function demoTaskArgs(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task = String(config.tasks.demo);
+  const [deno, ...args] = task.split(/\s+/);
+  assert.equal(deno, "deno");
+  assert.ok(args.at(-1)?.endsWith("demo/main.ts"), task);
+  assert.ok(
+    !args.includes("-A") && !args.includes("--allow-all"),
+    "the demo asks for named permissions",
+  );
+  return args;
+}
+
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...extra };
+  for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const v = Deno.env.get(name);
+    if (v !== undefined) env[name] = v;
+  }
+  return env;
+}
+
+Deno.test("demo --smoke: hook created by chat command, posts arrive, exit 0", async () => {
+  // Hold a port so the demo has to take the fallback path, as on a machine running something on 8080.
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const busyPort = (busy.addr as Deno.NetAddr).port;
+  const started = performance.now();
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(Deno.execPath(), {
+      args: [...await demoTaskArgs(), "--smoke"],
+      cwd: ROOT,
+      env: cleanEnv({ DEMO_PORT: String(busyPort) }),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } finally {
+    busy.close();
+  }
+  const wallMs = Math.round(performance.now() - started);
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `stdout:\n${stdout}\nstderr:\n${stderr}`);
+
+  assert.match(stdout, /^\[Ops\] Alice: @Webhook Bot \/webhook_create demo$/m);
+  const url = /^ {3}(http:\/\/127\.0\.0\.1:(\d+)\/hook\/[A-Za-z0-9_-]{20,})$/m.exec(stdout);
+  assert.ok(url, stdout);
+  assert.notEqual(Number(url[2]), busyPort);
+  assert.match(stdout, new RegExp(`Port ${busyPort} was busy`));
+  assert.match(stdout, /^\[Ops\] smoke [0-9a-f]{8}: hello from --smoke$/m);
+  assert.match(
+    stdout,
+    /^\[Ops\] 📷 photo smoke\.png \([\d.]+ [KM]?B, 64×48, preview [\d.]+ [KM]?B\)$/m,
+  );
+  assert.match(stdout, /^\[Ops\] 📄 document smoke\.txt \(\d+ B, text\/plain/m);
+  for (const step of ["text", "photo", "document"]) {
+    assert.match(stdout, new RegExp(`^OK {2}smoke ${step} `, "m"));
+  }
+  assert.match(stdout, /^SMOKE PASS$/m);
+  // Warn level: a healthy run logs nothing.
+  assert.equal(stderr.trim(), "", stderr);
+
+  const ready = /hook ready after (\d+) ms/.exec(stdout);
+  assert.ok(ready, stdout);
+  console.log(
+    `demo: hook ready ${ready[1]} ms after process start; whole --smoke run ${wallMs} ms`,
+  );
+});
+
+Deno.test("demo --help exits 0; an unknown flag exits 2", async () => {
+  const args = await demoTaskArgs();
+  const run = (extra: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [...args, extra],
+      cwd: ROOT,
+      env: cleanEnv({}),
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const help = await run("--help");
+  assert.equal(help.code, 0);
+  assert.match(new TextDecoder().decode(help.stdout), /^Usage: deno task demo/);
+  const bad = await run("--frobnicate");
+  assert.equal(bad.code, 2);
+  assert.match(new TextDecoder().decode(bad.stderr), /Unknown argument --frobnicate/);
+});

@@ -1,0 +1,399 @@
+// The whole bot as `serve` wires it (createBot), on a real socket, against the fake TrueConf
+// server: a chat member creates a hook with a chat command, senders POST every kind of
+// payload, an operator scrapes /metrics. Logs are collected at debug level for the whole run
+// and, at the end, searched for the full token: only the DM that hands out the URL may hold it.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createBot } from "../../src/bot.ts";
+import { parseConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { FakeTrueConf, type SentRecord } from "../support/fake_trueconf.ts";
+import { find, parseExposition } from "../observability/_exposition.ts";
+import { gradient, png } from "../delivery/preview/_images.ts";
+
+const BOT_NAME = "Webhook Bot";
+const TOKEN_LIMIT = 30;
+
+Deno.test("e2e: chat command → hook → every payload kind → metrics; token never leaks", async (t) => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: "debug", write: (line) => void lines.push(line) });
+  const fakeLines: string[] = [];
+  const fake = await FakeTrueConf.start({
+    bot: { login: "webhook_bot", password: "secret", displayName: BOT_NAME },
+    users: [
+      { login: "alice", password: "a", displayName: "Alice" },
+      { login: "bob", password: "b", displayName: "Bob" },
+    ],
+    logger: createLogger({ level: "debug", write: (l) => void fakeLines.push(l) }),
+  });
+  const alice = fake.userId("alice");
+  const bob = fake.userId("bob");
+  const ops = fake.addChat({
+    chatId: "ops-chat",
+    title: "Ops",
+    chatType: 2,
+    participants: [
+      { userId: alice, role: "owner" },
+      { userId: bob, role: "user" },
+      { userId: fake.botId, role: "user" },
+    ],
+  });
+  const dmAlice = fake.p2pChatId(alice);
+  const dir = await Deno.makeTempDir({ prefix: "e2e-bot-" });
+
+  // Listen first so the public URL carries the real port, as the demo does.
+  let handler:
+    | ((req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>)
+    | null = null;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req, info) => handler ? handler(req, info) : new Response("starting", { status: 503 }),
+  );
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const parsed = parseConfig({
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_HTTPS: "false",
+    TRUECONF_WEB_PORT: String(fake.port),
+    TRUECONF_USERNAME: "webhook_bot",
+    TRUECONF_PASSWORD: "secret",
+    WEBHOOK_PUBLIC_URL: base,
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: String(server.addr.port),
+    WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
+    WEBHOOK_RATE_LIMIT_PER_MINUTE: String(TOKEN_LIMIT),
+    WEBHOOK_DELIVERY_TIMEOUT_SECONDS: "3",
+    LOG_LEVEL: "debug",
+  });
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.problems.join("\n"));
+  const bot = await createBot(parsed.config, {
+    logger,
+    trueconf: { backoff: { initialMs: 20, maxMs: 200 }, tokenCheckIntervalMs: 100 },
+  });
+  handler = (req, info) => bot.app.fetch(req, info);
+
+  const mention = fake.mention(fake.botId, BOT_NAME);
+  /** Pushes a chat line and resolves with the bot's posts once `until` holds for them. */
+  const say = async (
+    text: string,
+    until: (posts: SentRecord[]) => boolean,
+    from = alice,
+    chatId = ops.chatId,
+  ): Promise<SentRecord[]> => {
+    const before = fake.sent.length;
+    fake.pushMessage({ chatId, authorId: from, text });
+    await fake.waitFor(() => until(fake.sent.slice(before)), 5000);
+    return fake.sent.slice(before);
+  };
+  const post = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${base}${path}`, { method: "POST", ...init });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  };
+  const json = (body: unknown) => ({
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const opsPosts = () => fake.messagesIn(ops.chatId);
+
+  let token = "";
+  let hookId = "";
+  const expected = { ok200: 0, bad400: 0, notFound: 0, rejected429: 0 };
+
+  try {
+    bot.start();
+    await bot.client.ready(5000);
+
+    await t.step("readyz answers 200 once TrueConf is authorized", async () => {
+      const res = await fetch(`${base}/readyz`);
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.ok, true);
+      assert.equal(body.trueconf.connected, true);
+    });
+
+    await t.step(
+      "a member who is not an admin cannot create a hook; nothing secret is posted",
+      async () => {
+        const posts = await say(`${mention} /webhook_create nope`, (p) => p.length > 0, bob);
+        assert.ok(
+          posts.every((p) => !/\/hook\/[A-Za-z0-9_-]{20,}/.test(p.text ?? "")),
+          JSON.stringify(posts),
+        );
+        assert.equal((await bot.store.listAll()).length, 0);
+      },
+    );
+
+    await t.step("alice creates a hook in the group: the URL comes by DM only", async () => {
+      const posts = await say(
+        `${mention} /webhook_create deploys`,
+        (p) => p.some((r) => r.chatId === dmAlice && /\/hook\//.test(r.text ?? "")),
+      );
+      const dm = posts.find((r) => r.chatId === dmAlice && /\/hook\//.test(r.text ?? ""))!;
+      const m = new RegExp(`${base.replaceAll(".", "\\.")}/hook/([A-Za-z0-9_-]+)`).exec(dm.text!);
+      assert.ok(m, dm.text ?? "");
+      token = m[1]!;
+      assert.ok(token.length >= 20);
+      const hooks = await bot.store.listAll();
+      assert.equal(hooks.length, 1);
+      hookId = hooks[0]!.id;
+      assert.equal(hooks[0]!.chatId, ops.chatId);
+    });
+
+    await t.step("/webhook_list in the group shows the hook masked", async () => {
+      const posts = await say(
+        `${mention} /webhook_list`,
+        (p) => p.some((r) => r.chatId === ops.chatId),
+      );
+      const text = posts.filter((r) => r.chatId === ops.chatId).map((r) => r.text ?? "").join("\n");
+      assert.match(text, /deploys/);
+      assert.ok(text.includes(`${token.slice(0, 4)}…${token.slice(-4)}`), text);
+    });
+
+    await t.step("JSON text", async () => {
+      const r = await post(`/hook/${token}`, json({ text: "Deploy of api finished" }));
+      assert.equal(r.status, 200, r.text);
+      expected.ok200++;
+      assert.equal(JSON.parse(r.text).ok, true);
+      assert.ok(opsPosts().some((p) => p.text === "Deploy of api finished"));
+    });
+
+    await t.step("Markdown", async () => {
+      const r = await post(
+        `/hook/${token}`,
+        json({ text: "**bold** move", parse_mode: "markdown" }),
+      );
+      assert.equal(r.status, 200, r.text);
+      expected.ok200++;
+      const last = opsPosts().at(-1)!;
+      assert.equal(last.text, "**bold** move");
+      assert.equal(last.parseMode, "markdown");
+    });
+
+    await t.step("form field, as shell scripts send it", async () => {
+      const r = await post(`/hook/${token}`, {
+        body: new URLSearchParams({ text: "backup done" }),
+      });
+      assert.equal(r.status, 200, r.text);
+      expected.ok200++;
+      assert.equal(opsPosts().at(-1)!.text, "backup done");
+    });
+
+    await t.step("multipart upload: a photo with preview and a document", async () => {
+      const form = new FormData();
+      form.set("text", "nightly report");
+      const image = png(gradient(320, 200), 320, 200);
+      form.set("image", new File([new Uint8Array(image)], "chart.png", { type: "image/png" }));
+      form.set("file", new File(["line 1\nline 2\n"], "build.log", { type: "text/plain" }));
+      const before = opsPosts().length;
+      const r = await post(`/hook/${token}`, { body: form });
+      assert.equal(r.status, 200, r.text);
+      expected.ok200++;
+      const posts = opsPosts().slice(before);
+      const photo = posts.find((p) => p.kind === "photo");
+      const doc = posts.find((p) => p.kind === "document");
+      assert.ok(photo?.preview, JSON.stringify(posts.map((p) => p.kind)));
+      assert.equal(photo.file?.name, "chart.png");
+      assert.equal(doc?.file?.name, "build.log");
+      assert.equal(new TextDecoder().decode(doc.file!.bytes), "line 1\nline 2\n");
+      assert.ok(posts.some((p) => (p.text ?? p.caption?.text ?? "").includes("nightly report")));
+    });
+
+    await t.step("Slack body answers 'ok'", async () => {
+      const r = await post(
+        `/hook/${token}`,
+        json({
+          text: "*CI*",
+          attachments: [{ color: "good", title: "build #42", text: "passed" }],
+        }),
+      );
+      assert.equal(r.status, 200);
+      assert.equal(r.text, "ok");
+      expected.ok200++;
+      assert.match(opsPosts().at(-1)!.text ?? "", /build #42/);
+    });
+
+    await t.step("Mattermost alias /hooks/<token>", async () => {
+      const r = await post(`/hooks/${token}`, json({ text: "from mattermost", username: "ci" }));
+      assert.equal(r.status, 200, r.text);
+      assert.match(opsPosts().at(-1)!.text ?? "", /from mattermost/);
+    });
+
+    await t.step(
+      "unrecognized JSON is posted as a readable block (and logged by keys)",
+      async () => {
+        const r = await post(`/hook/${token}`, json({ event: "custom", value: 42 }));
+        assert.equal(r.status, 200, r.text);
+        expected.ok200++;
+        assert.match(opsPosts().at(-1)!.text ?? "", /"event"/);
+      },
+    );
+
+    await t.step("bad requests: 400 with a machine code, nothing posted", async () => {
+      const before = opsPosts().length;
+      for (
+        const body of [
+          json({}),
+          json({ text: "x", parse_mode: "shouty" }),
+          { headers: { "content-type": "application/json" }, body: "{not json" },
+          json({ text: "x", images: [{ url: "http://127.0.0.1:1/secret.png" }] }),
+        ]
+      ) {
+        const r = await post(`/hook/${token}`, body);
+        assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.text}`);
+        const err = JSON.parse(r.text);
+        assert.equal(err.ok, false);
+        assert.equal(typeof err.error, "string");
+        if (r.status === 400) expected.bad400++;
+      }
+      assert.equal(opsPosts().length, before);
+    });
+
+    await t.step("wrong method and unknown token", async () => {
+      const get = await fetch(`${base}/hook/${token}`);
+      assert.equal(get.status, 405);
+      await get.body?.cancel();
+      const r = await post(`/hook/${"x".repeat(43)}`, json({ text: "hi" }));
+      assert.equal(r.status, 404);
+      assert.equal(JSON.parse(r.text).error, "hook_not_found");
+      expected.notFound++;
+    });
+
+    await t.step("Idempotency-Key: a retried request is posted once", async () => {
+      const before = opsPosts().length;
+      const init = () => ({
+        headers: { "content-type": "application/json", "idempotency-key": "deploy-777" },
+        body: JSON.stringify({ text: "exactly once" }),
+      });
+      const a = await post(`/hook/${token}`, init());
+      const b = await post(`/hook/${token}`, init());
+      assert.ok(a.status === 200 || a.status === 202, a.text);
+      assert.ok(b.status === 200 || b.status === 202, b.text);
+      await fake.waitFor(() => opsPosts().slice(before).some((p) => p.text === "exactly once"));
+      assert.equal(opsPosts().slice(before).filter((p) => p.text === "exactly once").length, 1);
+      for (const s of [a.status, b.status]) if (s === 200) expected.ok200++;
+    });
+
+    await t.step("the bot cannot post in the chat: a clear error, no 200", async () => {
+      ops.readOnlyForBot = true;
+      try {
+        const r = await post(`/hook/${token}`, json({ text: "read-only chat" }));
+        assert.ok(r.status >= 400, `${r.status} ${r.text}`);
+        assert.equal(JSON.parse(r.text).ok, false);
+      } finally {
+        ops.readOnlyForBot = false;
+      }
+    });
+
+    await t.step(
+      "TrueConf down: the request is queued (202), then delivered after reconnect",
+      async () => {
+        await fake.refuseConnections(true);
+        await fake.waitFor(() => !bot.client.state.authorized, 5000);
+        const r = await post(`/hook/${token}`, json({ text: "sent while TrueConf was down" }));
+        assert.equal(r.status, 202, r.text);
+        const delivery = JSON.parse(r.text).delivery as string;
+        assert.ok(delivery);
+        const queued = await fetch(`${base}/hook/${token}/deliveries/${delivery}`);
+        assert.equal(queued.status, 200);
+        assert.match((await queued.json()).delivery.state, /queued|delivering/);
+        await fake.refuseConnections(false);
+        await fake.waitFor(
+          () => opsPosts().some((p) => p.text === "sent while TrueConf was down"),
+          10_000,
+        );
+        await fake.waitFor(() => bot.client.state.authorized, 5000);
+        const done = await fetch(`${base}/hook/${token}/deliveries/${delivery}`);
+        assert.equal(done.status, 200);
+        assert.equal((await done.json()).delivery.state, "delivered");
+      },
+    );
+
+    await t.step("per-hook rate limit: 429 with Retry-After", async () => {
+      let last = { status: 0, headers: new Headers(), text: "" };
+      // Empty bodies are refused after the limiter, so the burst posts nothing.
+      for (let i = 0; i < TOKEN_LIMIT + 1 && last.status !== 429; i++) {
+        last = await post(`/hook/${token}`, json({}));
+        if (last.status === 400) expected.bad400++;
+      }
+      assert.equal(last.status, 429, last.text);
+      expected.rejected429++;
+      assert.ok(Number(last.headers.get("retry-after")) > 0);
+      assert.equal(JSON.parse(last.text).error, "rate_limited");
+    });
+
+    await t.step("GET /metrics over the socket: counters by hook id and status", async () => {
+      const res = await fetch(`${base}/metrics`);
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      const x = parseExposition(text);
+      const requests = (labels: Record<string, string>) =>
+        find(x, "trueconf_webhook_http_requests_total", labels).reduce((n, s) => n + s.value, 0);
+      assert.ok(requests({ route: "hook", hook: hookId, status: "200" }) >= expected.ok200);
+      assert.equal(requests({ route: "hook", hook: hookId, status: "400" }), expected.bad400);
+      assert.equal(requests({ route: "hook", hook: hookId, status: "202" }) >= 1, true);
+      assert.equal(requests({ route: "hook", hook: hookId, status: "429" }), expected.rejected429);
+      assert.equal(requests({ route: "hook", hook: "unknown", status: "404" }), expected.notFound);
+      assert.equal(requests({ route: "hooks", hook: hookId, status: "200" }), 1);
+      assert.equal(x.types.get("trueconf_webhook_delivery_duration_seconds"), "histogram");
+      const delivered = find(x, "trueconf_webhook_delivery_duration_seconds_count", {
+        result: "delivered",
+      });
+      assert.ok((delivered[0]?.value ?? 0) >= expected.ok200, JSON.stringify(delivered));
+      const queued = find(x, "trueconf_webhook_delivery_duration_seconds_count", {
+        result: "queued",
+      });
+      assert.ok((queued[0]?.value ?? 0) >= 1);
+      assert.equal(find(x, "trueconf_webhook_trueconf_connected")[0]?.value, 1);
+      assert.equal(find(x, "trueconf_webhook_trueconf_authorized")[0]?.value, 1);
+      assert.ok((find(x, "trueconf_webhook_trueconf_reconnects_total")[0]?.value ?? 0) >= 1);
+      assert.equal(
+        find(x, "trueconf_webhook_rate_limit_rejections_total", { scope: "token" })[0]?.value,
+        1,
+      );
+      assert.ok(!text.includes(token), "token in /metrics");
+      assert.ok(!text.includes(token.slice(4, -4)), "token body in /metrics");
+    });
+
+    await t.step("revoke in the chat: the URL answers 404 at once", async () => {
+      await say(
+        `${mention} /webhook_revoke deploys`,
+        (p) => p.some((r) => r.chatId === ops.chatId),
+      );
+      assert.equal((await bot.store.listAll()).length, 0);
+      const r = await post(`/hook/${token}`, json({ text: "after revoke" }));
+      assert.equal(r.status, 404, r.text);
+      expected.notFound++;
+      assert.ok(!opsPosts().some((p) => p.text === "after revoke"));
+    });
+  } finally {
+    await bot.close(2000);
+    await server.shutdown();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  await t.step("the full token appears nowhere but the DM that handed it out", () => {
+    assert.ok(token, "a hook was created");
+    assert.ok(lines.length > 20, `debug logging ran (${lines.length} lines)`);
+    const secret = [token, token.slice(4, -4)];
+    const leaks = (where: string, texts: string[]) => {
+      for (const text of texts) {
+        for (const s of secret) {
+          assert.ok(!text.includes(s), `${where} holds the token: ${text.slice(0, 300)}`);
+        }
+      }
+    };
+    leaks("bot log", lines);
+    leaks("fake server log", fakeLines);
+    const nonDm = fake.sent.filter((r) => r.chatId !== dmAlice);
+    leaks("a non-DM chat post", nonDm.map((r) => JSON.stringify({ ...r, file: r.file?.name })));
+    const dms = fake.messagesIn(dmAlice).filter((r) => (r.text ?? "").includes(token));
+    assert.equal(dms.length, 1, "exactly one DM carries the URL");
+    // The masked form does show up, so operators can still follow a hook through the logs.
+    assert.ok(
+      lines.some((l) =>
+        l.includes(`${token.slice(0, 4)}…${token.slice(-4)}`) || l.includes(hookId)
+      ),
+    );
+    assert.deepEqual(fake.protocolErrors, []);
+  });
+});
