@@ -1,0 +1,594 @@
+/**
+ * The fake TrueConf server's chat world: accounts, chats, P2P chats, upload tasks and
+ * temporal files, and the handlers of the client → server methods (protocol doc §4). It
+ * knows nothing of sockets; `fake_trueconf.ts` owns transport, auth and fault injection.
+ *
+ * Where the protocol doc says the real error code is unknown, the choice made here is noted
+ * at the spot.
+ *
+ * @module
+ */
+
+import type {
+  Envelope,
+  FakeChat,
+  FakeChatParticipant,
+  FakeFileLimits,
+  FakeParseMode,
+  FakeTextContent,
+  FakeUser,
+  SentRecord,
+  UploadRecord,
+} from "./_fake_types.ts";
+
+/** The outcome of one method: a success payload (object or bare array) or an error. */
+export type MethodResult =
+  | { ok: true; payload: unknown; sent?: SentRecord; envelope?: Envelope<unknown> }
+  | {
+    ok: false;
+    errorCode: number;
+    errorDescription: string;
+    /** Set when the request itself was malformed: the server records it as a protocol error. */
+    invalid?: boolean;
+  };
+
+/** Settings the world needs from the server options. */
+export interface WorldOptions {
+  domain: string;
+  bot: FakeUser;
+  users: FakeUser[];
+  numericRoles: boolean;
+  participantsAsBareArray: boolean;
+  uploadMode: "5.5.3" | "5.5.2";
+  fileLimits: FakeFileLimits;
+  now: () => number;
+}
+
+/** An uploaded file waiting to be sent (or already sent; temporal files may be reused). */
+export interface TemporalFile {
+  name: string;
+  size: number;
+  mimeType: string;
+  bytes: Uint8Array;
+  preview: { name: string; size: number; mimeType: string; bytes: Uint8Array } | null;
+}
+
+/** SDK role names; the docs define the same names as a numeric enum in this order. */
+export const ROLE_NAMES = [
+  "owner",
+  "admin",
+  "user",
+  "conf_owner",
+  "conf_moderator",
+  "favorites_owner",
+  "writer",
+] as const;
+
+/** Error codes of the protocol (§8) that the fake emits. */
+export const ErrorCode = {
+  ROUTE_NOT_FOUND: 104,
+  NOT_AUTHORIZED: 200,
+  INVALID_CREDENTIALS: 201,
+  USER_DISABLED: 202,
+  CREDENTIALS_EXPIRED: 203,
+  UNSUPPORTED_CREDENTIALS: 204,
+  INTERNAL_ERROR: 300,
+  NOT_ENOUGH_RIGHTS: 303,
+  CHAT_NOT_FOUND: 304,
+  USER_IS_NOT_CHAT_PARTICIPANT: 305,
+  FILE_NOT_FOUND: 308,
+  FILE_UPLOAD_FAILED: 310,
+} as const;
+
+const PARSE_MODES = new Set(["text", "markdown", "html"]);
+// Bounded so a benchmark that uploads for minutes does not grow without limit.
+const MAX_TASKS = 10_000;
+const MAX_TEMPORAL_FILES = 10_000;
+
+type Payload = Record<string, unknown>;
+
+function err(errorCode: number, errorDescription: string, invalid = false): MethodResult {
+  return invalid
+    ? { ok: false, errorCode, errorDescription, invalid }
+    : { ok: false, errorCode, errorDescription };
+}
+
+function invalid(method: string, why: string): MethodResult {
+  // The real code for a malformed payload is unknown; 300 INTERNAL_ERROR is the generic one.
+  return err(ErrorCode.INTERNAL_ERROR, `${method}: ${why}`, true);
+}
+
+function asObject(value: unknown): Payload | null {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? value as Payload
+    : null;
+}
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 1;
+}
+
+function hexId(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}
+
+/** The state behind the methods; one per fake server. */
+export class FakeWorld {
+  readonly domain: string;
+  readonly botId: string;
+  fileLimits: FakeFileLimits;
+  /** Files accepted over HTTP, in order (only kept when the server records). */
+  readonly uploads: UploadRecord[] = [];
+  record = true;
+
+  #opts: WorldOptions;
+  #users = new Map<string, FakeUser>(); // key: lower-cased `login@domain`
+  #chats = new Map<string, FakeChat>();
+  #lastMessage = new Map<string, Envelope<unknown>>();
+  #p2p = new Map<string, string>(); // canonical user id → chatId
+  #favorites: string | null = null;
+  #tasks = new Map<string, { fileSize: number; fileName: string | null }>();
+  #temporal = new Map<string, TemporalFile>();
+  #boxId = 0;
+
+  constructor(opts: WorldOptions) {
+    this.#opts = opts;
+    this.domain = opts.domain;
+    this.botId = this.userId(opts.bot.login);
+    this.fileLimits = opts.fileLimits;
+    for (const u of [opts.bot, ...opts.users]) {
+      this.#users.set(this.userId(u.login).toLowerCase(), u);
+    }
+  }
+
+  /** `${login}@${domain}`. */
+  userId(login: string): string {
+    return `${login}@${this.domain}`;
+  }
+
+  /** An account by bare login (OAuth `username`). */
+  userByLogin(login: string): FakeUser | undefined {
+    return this.#users.get(this.userId(login).toLowerCase());
+  }
+
+  /**
+   * The canonical `login@domain` of a known account, accepting a bare login, any letter case
+   * and a `/instance` suffix; null for unknown (including other domains: no federation here).
+   */
+  resolveUser(id: string): string | null {
+    let bare = id.split("/", 1)[0] ?? "";
+    if (!bare.includes("@")) bare = this.userId(bare);
+    const user = this.#users.get(bare.toLowerCase());
+    return user ? this.userId(user.login) : null;
+  }
+
+  /** Display name of a canonical id (falls back to the login). */
+  displayName(userId: string): string {
+    const user = this.#users.get(userId.toLowerCase());
+    return user?.displayName ?? user?.login ?? userId;
+  }
+
+  /** Adds or replaces an account. */
+  addUser(user: FakeUser): void {
+    this.#users.set(this.userId(user.login).toLowerCase(), user);
+  }
+
+  /** Registers a chat; the object is kept by reference, so later edits take effect. */
+  addChat(chat: FakeChat): FakeChat {
+    this.#chats.set(chat.chatId, chat);
+    return chat;
+  }
+
+  /** A chat by id, P2P ones included. */
+  chat(chatId: string): FakeChat | undefined {
+    return this.#chats.get(chatId);
+  }
+
+  /** The DM between the bot and `userId`, created on first use; throws for unknown users. */
+  p2pChatId(userId: string): string {
+    const canonical = this.resolveUser(userId);
+    if (!canonical) {
+      throw new Error(`FakeTrueConf: unknown user ${userId}; add it to options.users`);
+    }
+    return this.#p2pFor(canonical);
+  }
+
+  #p2pFor(canonical: string): string {
+    let chatId = this.#p2p.get(canonical);
+    if (!chatId) {
+      chatId = hexId();
+      this.#p2p.set(canonical, chatId);
+      this.#chats.set(chatId, {
+        chatId,
+        title: this.displayName(canonical),
+        chatType: 1,
+        // P2P roles are undocumented; "user" for both sides.
+        participants: [{ userId: this.botId, role: "user" }, { userId: canonical, role: "user" }],
+      });
+    }
+    return chatId;
+  }
+
+  /** Builds an envelope and makes it the chat's `lastMessage`. */
+  envelope<C>(
+    chatId: string,
+    authorId: string,
+    content: C,
+    extra: {
+      type?: number;
+      replyMessageId?: string | null;
+      isEdited?: boolean;
+      authorType?: number;
+    } = {},
+  ): Envelope<C> {
+    const boxId = ++this.#boxId;
+    const env: Envelope<C> = {
+      messageId: hexId(),
+      chatId,
+      timestamp: this.#opts.now(),
+      type: extra.type ?? 200,
+      author: { id: authorId, type: extra.authorType ?? 1 },
+      box: { id: boxId, position: String(boxId) },
+      isEdited: extra.isEdited ?? false,
+      replyMessageId: extra.replyMessageId ?? null,
+      content,
+    };
+    this.#lastMessage.set(chatId, env);
+    return env;
+  }
+
+  /** Registers the upload task that `uploadFile` answers with. */
+  #newTask(fileSize: number, fileName: string | null): string {
+    const id = hexId();
+    boundedSet(this.#tasks, id, { fileSize, fileName }, MAX_TASKS);
+    return id;
+  }
+
+  /** Whether `uploadTaskId` is a live (issued, not yet used) upload task. */
+  hasTask(uploadTaskId: string): boolean {
+    return this.#tasks.has(uploadTaskId);
+  }
+
+  /** Consumes a live upload task; null when there is none with that id. */
+  acceptUpload(
+    uploadTaskId: string,
+    file: Omit<TemporalFile, "preview">,
+    preview: TemporalFile["preview"],
+  ): string | null {
+    const task = this.#tasks.get(uploadTaskId);
+    if (!task) return null;
+    this.#tasks.delete(uploadTaskId);
+    const temporalFileId = hexId();
+    boundedSet(this.#temporal, temporalFileId, { ...file, preview }, MAX_TEMPORAL_FILES);
+    if (this.record) {
+      this.uploads.push({
+        uploadTaskId,
+        temporalFileId,
+        declared: { fileSize: task.fileSize, fileName: task.fileName },
+        file: { name: file.name, size: file.size, mimeType: file.mimeType },
+        preview: preview
+          ? { name: preview.name, size: preview.size, mimeType: preview.mimeType }
+          : null,
+      });
+    }
+    return temporalFileId;
+  }
+
+  /** Runs one client method (any but `auth`) received on connection `connectionId`. */
+  handle(method: string, payload: unknown, connectionId: string): MethodResult {
+    const p = asObject(payload);
+    switch (method) {
+      case "sendMessage":
+        return this.#sendMessage(p, connectionId);
+      case "sendFile":
+        return this.#sendFile(p, connectionId);
+      case "uploadFile":
+        return this.#uploadFile(p);
+      case "createP2PChat":
+        return this.#createP2PChat(p);
+      case "getChatByID":
+        return this.#getChatByID(p);
+      case "getChatParticipants":
+        return this.#getChatParticipants(p);
+      case "getChatParticipant":
+      case "hasChatParticipant":
+        return this.#getChatParticipant(method, p);
+      case "getChats":
+        return this.#getChats(p);
+      case "createFavoritesChat":
+        return this.#createFavoritesChat();
+      case "getUserDisplayName":
+        return this.#getUserDisplayName(p);
+      case "getFileUploadLimits":
+        return { ok: true, payload: this.#limitsPayload() };
+      default:
+        // No source shows the real answer to an unknown method; 104 is the nearest code.
+        return err(ErrorCode.ROUTE_NOT_FOUND, `Unknown method ${method}`);
+    }
+  }
+
+  #limitsPayload(): { maxSize: number | null; extensions: FakeFileLimits["extensions"] } {
+    return { maxSize: this.fileLimits.maxSize, extensions: this.fileLimits.extensions ?? null };
+  }
+
+  /** 304 unknown chat, 305 bot not a member, 303 read-only; null when the bot may post. */
+  #postCheck(chatId: string): MethodResult | null {
+    const chat = this.#chats.get(chatId);
+    if (!chat) return err(ErrorCode.CHAT_NOT_FOUND, `Chat ${chatId} not found`);
+    if (chat.botIsMember === false) {
+      return err(ErrorCode.USER_IS_NOT_CHAT_PARTICIPANT, "Bot is not a participant of the chat");
+    }
+    if (chat.readOnlyForBot) return err(ErrorCode.NOT_ENOUGH_RIGHTS, "Not enough rights");
+    return null;
+  }
+
+  #replyId(p: Payload, method: string): string | null | MethodResult {
+    const r = p.replyMessageId;
+    if (r === undefined || r === null) return null;
+    return typeof r === "string" ? r : invalid(method, "replyMessageId must be a string or null");
+  }
+
+  #sendMessage(p: Payload | null, connectionId: string): MethodResult {
+    if (!p || typeof p.chatId !== "string") {
+      return invalid("sendMessage", "chatId must be a string");
+    }
+    const content = asObject(p.content);
+    if (!content || typeof content.text !== "string") {
+      return invalid("sendMessage", "content.text must be a string");
+    }
+    const parseMode = content.parseMode ?? "text";
+    if (typeof parseMode !== "string" || !PARSE_MODES.has(parseMode)) {
+      return invalid("sendMessage", `unknown parseMode ${JSON.stringify(parseMode)}`);
+    }
+    const reply = this.#replyId(p, "sendMessage");
+    if (reply !== null && typeof reply === "object") return reply;
+    const denied = this.#postCheck(p.chatId);
+    if (denied) return denied;
+    const env = this.envelope<FakeTextContent>(
+      p.chatId,
+      this.botId,
+      { text: content.text, parseMode: parseMode as FakeParseMode },
+      { replyMessageId: reply },
+    );
+    const sent: SentRecord = {
+      kind: "text",
+      chatId: p.chatId,
+      messageId: env.messageId,
+      timestamp: env.timestamp,
+      connectionId,
+      text: content.text,
+      parseMode,
+    };
+    if (reply !== null) sent.replyMessageId = reply;
+    return {
+      ok: true,
+      payload: { chatId: p.chatId, messageId: env.messageId, timestamp: env.timestamp },
+      sent,
+      envelope: env,
+    };
+  }
+
+  #uploadFile(p: Payload | null): MethodResult {
+    const size = p?.fileSize;
+    if (!p || typeof size !== "number" || !Number.isInteger(size) || size < 0) {
+      return err(ErrorCode.FILE_UPLOAD_FAILED, "uploadFile: fileSize must be an integer", true);
+    }
+    const name = typeof p.fileName === "string" && p.fileName !== "" ? p.fileName : null;
+    if (this.#opts.uploadMode === "5.5.3" && name === null) {
+      // 5.5.3 made fileName mandatory; the exact code for its absence is unknown.
+      return err(ErrorCode.FILE_UPLOAD_FAILED, "uploadFile: fileName is required", true);
+    }
+    const { maxSize, extensions } = this.fileLimits;
+    if (typeof maxSize === "number" && maxSize > 0 && size > maxSize) {
+      return err(ErrorCode.FILE_UPLOAD_FAILED, `File size ${size} exceeds limit ${maxSize}`);
+    }
+    if (extensions && name !== null) {
+      const dot = name.lastIndexOf(".");
+      const ext = dot < 0 ? "" : name.slice(dot + 1).toLowerCase();
+      const listed = extensions.list.some((e) => e.replace(/^\./, "").toLowerCase() === ext);
+      if (extensions.mode === "allow" ? !listed : listed) {
+        return err(ErrorCode.FILE_UPLOAD_FAILED, `File extension "${ext}" is not allowed`);
+      }
+    }
+    return { ok: true, payload: { uploadTaskId: this.#newTask(size, name) } };
+  }
+
+  #sendFile(p: Payload | null, connectionId: string): MethodResult {
+    if (!p || typeof p.chatId !== "string") return invalid("sendFile", "chatId must be a string");
+    const content = asObject(p.content);
+    if (!content) return invalid("sendFile", "content must be an object");
+    const reply = this.#replyId(p, "sendFile");
+    if (reply !== null && typeof reply === "object") return reply;
+    let caption: { text: string; parseMode?: string } | undefined;
+    if (content.caption !== undefined && content.caption !== null) {
+      const c = asObject(content.caption);
+      if (!c || typeof c.text !== "string") {
+        return invalid("sendFile", "content.caption.text must be a string");
+      }
+      if (
+        c.parseMode !== undefined &&
+        (typeof c.parseMode !== "string" || !PARSE_MODES.has(c.parseMode))
+      ) {
+        return invalid("sendFile", `unknown caption parseMode ${JSON.stringify(c.parseMode)}`);
+      }
+      caption = c.parseMode === undefined
+        ? { text: c.text }
+        : { text: c.text, parseMode: c.parseMode };
+    }
+    const denied = this.#postCheck(p.chatId);
+    if (denied) return denied;
+    const tid = content.temporalFileId;
+    const file = typeof tid === "string" ? this.#temporal.get(tid) : undefined;
+    if (!file) {
+      // Real code for an unknown or null temporalFileId is unknown (308 or 310 plausible).
+      return err(ErrorCode.FILE_NOT_FOUND, `File ${String(tid)} not found`);
+    }
+    const isPhoto = file.preview !== null;
+    const env = this.envelope(p.chatId, this.botId, {
+      name: file.name,
+      size: file.size,
+      mimeType: file.mimeType,
+      fileId: hexId(),
+      readyState: 2,
+    }, { type: 202, replyMessageId: reply });
+    const sent: SentRecord = {
+      kind: isPhoto ? "photo" : "document",
+      chatId: p.chatId,
+      messageId: env.messageId,
+      timestamp: env.timestamp,
+      connectionId,
+      file: { name: file.name, size: file.size, mimeType: file.mimeType, bytes: file.bytes },
+      fileId: env.content.fileId,
+    };
+    if (file.preview) {
+      const { name, mimeType, size } = file.preview;
+      sent.preview = { name, mimeType, size };
+    }
+    if (caption) sent.caption = caption;
+    if (reply !== null) sent.replyMessageId = reply;
+    return {
+      ok: true,
+      payload: {
+        chatId: p.chatId,
+        messageId: env.messageId,
+        timestamp: env.timestamp,
+        fileId: env.content.fileId,
+      },
+      sent,
+      envelope: env,
+    };
+  }
+
+  #createP2PChat(p: Payload | null): MethodResult {
+    if (!p || typeof p.userId !== "string") {
+      return invalid("createP2PChat", "userId must be a string");
+    }
+    const canonical = this.resolveUser(p.userId);
+    if (!canonical || canonical === this.botId) {
+      // No "user not found" code exists in §8; 305 is the closest.
+      return err(ErrorCode.USER_IS_NOT_CHAT_PARTICIPANT, `User ${p.userId} not found`);
+    }
+    return { ok: true, payload: { chatId: this.#p2pFor(canonical) } };
+  }
+
+  #chatInfo(chat: FakeChat): Payload {
+    const last = this.#lastMessage.get(chat.chatId);
+    return {
+      chatId: chat.chatId,
+      title: chat.title,
+      chatType: chat.chatType,
+      unreadMessages: 0,
+      avatarUrl: null,
+      lastMessage: last
+        ? {
+          messageId: last.messageId,
+          timestamp: last.timestamp,
+          author: last.author,
+          type: last.type,
+          content: last.content,
+        }
+        : null,
+    };
+  }
+
+  #getChatByID(p: Payload | null): MethodResult {
+    if (!p || typeof p.chatId !== "string") {
+      return invalid("getChatByID", "chatId must be a string");
+    }
+    const chat = this.#chats.get(p.chatId);
+    if (!chat) return err(ErrorCode.CHAT_NOT_FOUND, `Chat ${p.chatId} not found`);
+    return { ok: true, payload: this.#chatInfo(chat) };
+  }
+
+  #role(role: string | number): string | number {
+    if (this.#opts.numericRoles) {
+      if (typeof role === "number") return role;
+      const i = (ROLE_NAMES as readonly string[]).indexOf(role);
+      return i < 0 ? role : i;
+    }
+    return typeof role === "number" ? ROLE_NAMES[role] ?? role : role;
+  }
+
+  #participant(p: FakeChatParticipant): { userId: string; role: string | number } {
+    return { userId: p.userId, role: this.#role(p.role) };
+  }
+
+  #getChatParticipants(p: Payload | null): MethodResult {
+    if (!p || typeof p.chatId !== "string") {
+      return invalid("getChatParticipants", "chatId must be a string");
+    }
+    const pageSize = p.pageSize ?? 100;
+    const pageNumber = p.pageNumber ?? 1;
+    if (!isPositiveInt(pageSize) || !isPositiveInt(pageNumber)) {
+      return invalid("getChatParticipants", "pageSize and pageNumber must be integers ≥ 1");
+    }
+    const chat = this.#chats.get(p.chatId);
+    if (!chat) return err(ErrorCode.CHAT_NOT_FOUND, `Chat ${p.chatId} not found`);
+    const start = (pageNumber - 1) * pageSize;
+    const participants = chat.participants.slice(start, start + pageSize).map((x) =>
+      this.#participant(x)
+    );
+    return {
+      ok: true,
+      payload: this.#opts.participantsAsBareArray ? participants : { participants },
+    };
+  }
+
+  #getChatParticipant(method: string, p: Payload | null): MethodResult {
+    if (!p || typeof p.chatId !== "string" || typeof p.userId !== "string") {
+      return invalid(method, "chatId and userId must be strings");
+    }
+    const chat = this.#chats.get(p.chatId);
+    if (!chat) return err(ErrorCode.CHAT_NOT_FOUND, `Chat ${p.chatId} not found`);
+    const wanted = this.resolveUser(p.userId) ?? p.userId;
+    const found = chat.participants.find((x) =>
+      (this.resolveUser(x.userId) ?? x.userId) === wanted
+    );
+    if (method === "hasChatParticipant") {
+      return { ok: true, payload: { result: found !== undefined } };
+    }
+    if (!found) {
+      return err(ErrorCode.USER_IS_NOT_CHAT_PARTICIPANT, `${p.userId} is not a participant`);
+    }
+    return { ok: true, payload: { ...this.#participant(found), type: 1 } };
+  }
+
+  #getChats(p: Payload | null): MethodResult {
+    const count = p?.count ?? 100;
+    const page = p?.page ?? 1;
+    if (!isPositiveInt(count) || !isPositiveInt(page)) {
+      return invalid("getChats", "count and page must be integers ≥ 1");
+    }
+    const all = [...this.#chats.values()].slice((page - 1) * count, page * count);
+    return { ok: true, payload: all.map((c) => this.#chatInfo(c)) }; // bare array, as the server does
+  }
+
+  #createFavoritesChat(): MethodResult {
+    if (!this.#favorites) {
+      this.#favorites = hexId();
+      this.#chats.set(this.#favorites, {
+        chatId: this.#favorites,
+        title: "Favorites",
+        chatType: 5,
+        participants: [{ userId: this.botId, role: "favorites_owner" }],
+      });
+    }
+    return { ok: true, payload: { chatId: this.#favorites } };
+  }
+
+  #getUserDisplayName(p: Payload | null): MethodResult {
+    if (!p || typeof p.userId !== "string") {
+      return invalid("getUserDisplayName", "userId must be a string");
+    }
+    const canonical = this.resolveUser(p.userId);
+    if (!canonical) {
+      return err(ErrorCode.USER_IS_NOT_CHAT_PARTICIPANT, `User ${p.userId} not found`);
+    }
+    return { ok: true, payload: { displayName: this.displayName(canonical) } };
+  }
+}
