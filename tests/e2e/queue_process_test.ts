@@ -1,0 +1,251 @@
+// The durable queue across real process deaths: `src/main.ts serve` as a subprocess against
+// the fake TrueConf server, killed with SIGKILL or stopped with SIGTERM, restarted on the
+// same KV file. Asserts on what the chat shows.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { openKv } from "../../src/storage/mod.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BOT = { login: "webhook_bot", password: "s3cret" };
+const CHAT = "ops";
+
+interface Child {
+  readonly port: number;
+  readonly logs: string[];
+  readonly status: Promise<Deno.CommandStatus>;
+  kill(signal: Deno.Signal): void;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function drain(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    const lines = buf.split("\n");
+    buf = lines.pop() ?? "";
+    into.push(...lines);
+  }
+  if (buf) into.push(buf);
+}
+
+async function startBot(fake: FakeTrueConf, dir: string, extraEnv: Record<string, string> = {}) {
+  const port = freePort();
+  const logs: string[] = [];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "src/main.ts"), "serve"],
+    cwd: dir,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? dir,
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      DENO_NO_UPDATE_CHECK: "1",
+      TRUECONF_SERVER: "127.0.0.1",
+      TRUECONF_HTTPS: "false",
+      TRUECONF_WEB_PORT: String(fake.port),
+      TRUECONF_USERNAME: BOT.login,
+      TRUECONF_PASSWORD: BOT.password,
+      WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      WEBHOOK_HTTP_HOST: "127.0.0.1",
+      WEBHOOK_HTTP_PORT: String(port),
+      WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
+      WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
+      WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
+      LOG_LEVEL: "info",
+      ...extraEnv,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = Promise.all([drain(child.stdout, logs), drain(child.stderr, logs)]);
+  const status = out.then(() => child.status);
+  const c: Child = { port, logs, status, kill: (s) => child.kill(s) };
+  const end = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await res.body?.cancel();
+      if (res.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > end) {
+      child.kill("SIGKILL");
+      await status;
+      throw new Error(`bot did not start:\n${logs.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return c;
+}
+
+async function post(port: number, token: string, text: string) {
+  const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text }),
+  });
+  const body = await res.text();
+  return { status: res.status, body };
+}
+
+async function setup() {
+  const dir = await Deno.makeTempDir({ prefix: "queue_e2e_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
+  const kv = await openKv(join(dir, "webhooks.kv"));
+  const store = new HookStore(kv);
+  const a = await store.create({ chatId: CHAT, name: "a", createdBy: fake.userId("alice") });
+  const b = await store.create({ chatId: CHAT, name: "b", createdBy: fake.userId("alice") });
+  await store.close();
+  kv.close();
+  if (!a.ok || !b.ok) throw new Error("hook create failed");
+  return { dir, fake, tokens: [a.token, b.token] as const };
+}
+
+async function until(pred: () => boolean, timeoutMs: number, what: string) {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function texts(fake: FakeTrueConf): string[] {
+  return fake.messagesIn(CHAT).map((m) => m.text ?? "");
+}
+
+Deno.test("SIGKILL with deliveries queued, and again mid-drain: after restart all delivered once, in order", async () => {
+  const { dir, fake, tokens } = await setup();
+  const children: Child[] = [];
+  try {
+    await fake.refuseConnections(true);
+    let bot = await startBot(fake, dir);
+    children.push(bot);
+    const want: Record<string, string[]> = { a: [], b: [] };
+    for (let i = 0; i < 20; i++) {
+      for (const [k, token] of [["a", tokens[0]], ["b", tokens[1]]] as const) {
+        const r = await post(bot.port, token, `${k}${i}`);
+        assert.equal(r.status, 202, r.body);
+        want[k]!.push(`${k}${i}`);
+      }
+    }
+    bot.kill("SIGKILL");
+    await bot.status;
+
+    // Second life: TrueConf is back but slow; killed again in the middle of the backlog,
+    // while the fake holds the answer to a sendMessage (so that part was not posted).
+    await fake.refuseConnections(false);
+    fake.setMethodDelay("sendMessage", 150);
+    bot = await startBot(fake, dir);
+    children.push(bot);
+    await until(() => fake.sentCount(CHAT) >= 6, 20_000, "some delivered");
+    await new Promise((r) => setTimeout(r, 50));
+    bot.kill("SIGKILL");
+    await bot.status;
+    const before = fake.sentCount(CHAT);
+    assert.ok(before < 40, `killed mid-drain (${before} sent)`);
+
+    fake.setMethodDelay("sendMessage", 0);
+    bot = await startBot(fake, dir);
+    children.push(bot);
+    await until(() => fake.sentCount(CHAT) >= 40, 20_000, "all delivered");
+    await new Promise((r) => setTimeout(r, 300));
+    const got = texts(fake);
+    assert.equal(got.length, 40, `each once: ${got.join(",")}`);
+    assert.deepEqual(got.filter((t) => t.startsWith("a")), want.a);
+    assert.deepEqual(got.filter((t) => t.startsWith("b")), want.b);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch { /* exited */ }
+      await c.status;
+    }
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGTERM during load: every accepted request delivered once, exit 0, KV opens cleanly", async () => {
+  const { dir, fake, tokens } = await setup();
+  const children: Child[] = [];
+  try {
+    fake.setMethodDelay("sendMessage", 20);
+    let bot = await startBot(fake, dir, { WEBHOOK_SHUTDOWN_GRACE_SECONDS: "1" });
+    children.push(bot);
+    await until(() => fake.authorizedConnections === 1, 10_000, "bot authorized");
+    const accepted: string[] = [];
+    const refused: number[] = [];
+    let n = 0;
+    let stop = false;
+    const sender = async (w: number) => {
+      while (!stop) {
+        const text = `m${w}-${n++}`;
+        try {
+          const r = await post(bot.port, tokens[w % 2]!, text);
+          if (r.status === 200 || r.status === 202) accepted.push(text);
+          else refused.push(r.status);
+        } catch {
+          return; // listener closed
+        }
+      }
+    };
+    const senders = Array.from({ length: 8 }, (_, w) => sender(w));
+    await new Promise((r) => setTimeout(r, 400));
+    // TrueConf turns very slow right before the signal: in-flight requests outlive the
+    // grace period and must be persisted (202), not lost.
+    fake.setMethodDelay("sendMessage", 5_000);
+    await new Promise((r) => setTimeout(r, 50));
+    bot.kill("SIGTERM");
+    const status = await bot.status;
+    stop = true;
+    await Promise.all(senders);
+    assert.equal(status.code, 0, bot.logs.slice(-20).join("\n"));
+    assert.ok(accepted.length > 10, `accepted ${accepted.length}`);
+    assert.ok(refused.every((s) => s === 503), `refusals: ${refused}`);
+
+    // The KV file opens cleanly and holds what was left.
+    const kv = await openKv(join(dir, "webhooks.kv"));
+    const left = (await Array.fromAsync(kv.list({ prefix: ["outbox"] }))).length;
+    kv.close();
+    const delivered = fake.sentCount(CHAT);
+
+    fake.setMethodDelay("sendMessage", 0);
+    fake.dropAll();
+    bot = await startBot(fake, dir);
+    children.push(bot);
+    await until(() => fake.sentCount(CHAT) >= accepted.length, 20_000, "all accepted delivered");
+    await new Promise((r) => setTimeout(r, 300));
+    const got = texts(fake);
+    assert.equal(new Set(got).size, got.length, "no duplicates");
+    assert.deepEqual([...got].sort(), [...accepted].sort());
+    console.log(
+      `accepted ${accepted.length}, refused ${refused.length}, delivered before exit ${delivered}, left queued ${left}`,
+    );
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch { /* exited */ }
+      await c.status;
+    }
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
