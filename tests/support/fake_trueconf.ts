@@ -186,7 +186,7 @@ export class FakeTrueConf {
   readonly requests: RequestRecord[] = [];
   /** Bodies the OAuth endpoint received (parsed JSON, or the raw text). */
   readonly oauthRequests: unknown[] = [];
-  /** WebSocket handshakes accepted: path, subprotocols offered, subprotocol echoed. */
+  /** WebSocket handshakes accepted: path, subprotocols offered, subprotocol echoed (empty when `record: false`). */
   readonly handshakes: { path: string; offered: string[]; protocol: string | null }[] = [];
   /** Client behaviour that breaks the protocol (bad frames, acks of unknown ids, bad payloads). */
   readonly protocolErrors: string[] = [];
@@ -790,7 +790,7 @@ export class FakeTrueConf {
       closed: new Promise<void>((r) => resolveClosed = r),
     };
     this.#conns.add(conn);
-    this.handshakes.push({ path, offered, protocol });
+    if (this.#record) this.handshakes.push({ path, offered, protocol });
     socket.onopen = () => {
       conn.opened = true;
       // Dropped while the handshake was finishing: close now that closing is possible.

@@ -534,3 +534,50 @@ Deno.test("record:false keeps counters only and stays fast", async () => {
     await c.close();
   });
 });
+
+Deno.test("options: echo, 5.5.2 uploads, omitted errorCode, expiry fields, forced errors, 305", async () => {
+  await withFake({
+    echoOwnMessages: true,
+    uploadMode: "5.5.2",
+    omitErrorCode: true,
+    oauthFields: "none",
+    oauthStatus: 200,
+  }, async (fake) => {
+    const res = await fetch(`${fake.baseUrl}/bridge/api/client/v1/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        client_id: "chat_bot",
+        grant_type: "password",
+        username: "webhook_bot",
+        password: "secret",
+      }),
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body).sort(), ["access_token", "token_type"]);
+    const c = await RawClient.open(fake.wsUrl);
+    const auth = await c.request("auth", { token: body.access_token, tokenType: "JWT" });
+    assert.deepEqual(Object.keys(auth).sort(), ["connectionId", "userId"]);
+
+    fake.addChat({ chatId: "g", title: "G", chatType: 2, participants: [] });
+    fake.addChat({ chatId: "out", title: "O", chatType: 2, participants: [], botIsMember: false });
+    const sent = await c.request("sendMessage", { chatId: "g", content: { text: "me" } });
+    const echo = await c.next((f) => f.type === 1 && f.method === "sendMessage");
+    assert.deepEqual((echo.payload as { author: unknown }).author, { id: fake.botId, type: 1 });
+    assert.equal((echo.payload as { messageId: string }).messageId, sent.messageId);
+    assert.equal(
+      (await c.request("sendMessage", { chatId: "out", content: { text: "x" } })).errorCode,
+      305,
+    );
+
+    assert.equal(typeof (await c.request("uploadFile", { fileSize: 3 })).uploadTaskId, "string");
+    fake.setMethodError("getChats", 300, 1);
+    assert.equal((await c.request("getChats", { count: 10, page: 1 })).errorCode, 300);
+    c.send({ type: 1, id: 77, method: "getChats", payload: { count: 10, page: 1 } });
+    const chats = await c.next((f) => f.id === 77);
+    assert.ok(Array.isArray(chats.payload)); // bare array, as the real server answers
+    assert.equal((await c.request("someFutureMethod", {})).errorCode, 104);
+    await c.close();
+  });
+});
