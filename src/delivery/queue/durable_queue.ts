@@ -116,7 +116,8 @@ export class DurableQueue implements Dispatcher {
   readonly #delivering = new Set<string>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lastNotified = new Map<string, number>();
-  readonly #cut = Promise.withResolvers<typeof CUT>();
+  /** Resolvers that cut the synchronous requests running now (shutdown). */
+  readonly #cutters = new Set<(v: typeof CUT) => void>();
   #depth = 0;
   #reserved = 0;
   #active = 0;
@@ -203,7 +204,7 @@ export class DurableQueue implements Dispatcher {
         inFlight: this.#inflight.size,
       });
       this.#cutFlag = true;
-      this.#cut.resolve(CUT);
+      for (const cut of this.#cutters) cut(CUT);
       // Cut sync requests persist their remainder now; worker runs stop at their next part.
       const t2 = new Promise<void>((r) => timer = setTimeout(r, 2_000));
       await Promise.race([all(), t2]);
@@ -297,7 +298,16 @@ export class DurableQueue implements Dispatcher {
         if (id) ids.push(id);
       },
     });
-    const r = await Promise.race([run, this.#cut.promise]);
+    // A per-request signal, not a race on one shared promise: reactions on a promise that
+    // never settles would pile up with every request.
+    const cutSignal = Promise.withResolvers<typeof CUT>();
+    this.#cutters.add(cutSignal.resolve);
+    let r: RunResult | typeof CUT;
+    try {
+      r = await Promise.race([run, cutSignal.promise]);
+    } finally {
+      this.#cutters.delete(cutSignal.resolve);
+    }
     if (r === CUT) {
       cut = true;
       run.catch(() => {});
