@@ -130,7 +130,7 @@ Deno.test("nothing to post is refused with empty_payload", async () => {
     ], ["parse_mode=text", "application/x-www-form-urlencoded"]]
   ) {
     const error = await refused(post(body as string, type as string));
-    assert.equal(error.code, "empty_payload", body);
+    assert.equal(error.code, "empty_payload", String(body));
     assert.equal(
       error.message,
       "Nothing to post: send a non-empty text or at least one image or file.",
