@@ -249,6 +249,13 @@ export interface Config {
 
 const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
 
+/** A blank value means "not set", as in the reference bot; other values are trimmed. */
+const blankAsUnset = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(
+    (v) => (typeof v === "string" ? (v.trim() === "" ? undefined : v.trim()) : v),
+    schema.optional(),
+  );
+
 const optionalText = z.string().trim().optional().transform((v) => (v ? v : undefined));
 
 const flag = (name: string) =>
@@ -338,26 +345,30 @@ const envSchema = z.object({
   WEBHOOK_QUEUE_MAX_TOTAL: wholeNumber("WEBHOOK_QUEUE_MAX_TOTAL", 1, 1e8, "100000"),
   WEBHOOK_SHUTDOWN_GRACE_SECONDS: wholeNumber("WEBHOOK_SHUTDOWN_GRACE_SECONDS", 0, 3600, "10"),
   METRICS_TOKEN: optionalText,
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], {
+  LOG_LEVEL: blankAsUnset(z.enum(["debug", "info", "warn", "error"], {
     error: "must be debug, info, warn or error (e.g. LOG_LEVEL=info)",
-  }).optional().or(z.literal("").transform(() => undefined)),
-  LOG_FORMAT: z.enum(["json", "pretty"], {
+  })),
+  LOG_FORMAT: blankAsUnset(z.enum(["json", "pretty"], {
     error: "must be json or pretty (e.g. LOG_FORMAT=json)",
-  }).optional().or(z.literal("").transform(() => undefined)),
-}).superRefine((env, ctx) => {
-  // Auth priority of the reference bot: a ready token wins; otherwise both halves are needed.
-  if (env.TRUECONF_TOKEN) return;
-  for (const name of ["TRUECONF_USERNAME", "TRUECONF_PASSWORD"] as const) {
-    if (!env[name]) {
-      ctx.addIssue({
-        code: "custom",
-        path: [name],
-        message:
-          "is required when TRUECONF_TOKEN is not set: give the bot's login and password (e.g. TRUECONF_USERNAME=webhook_bot, TRUECONF_PASSWORD=…), or a ready TRUECONF_TOKEN",
-      });
-    }
-  }
+  })),
 });
+
+const AUTH_MESSAGE =
+  "is required when TRUECONF_TOKEN is not set: give the bot's login and password (e.g. TRUECONF_USERNAME=webhook_bot, TRUECONF_PASSWORD=…), or a ready TRUECONF_TOKEN";
+
+// Auth priority of the reference bot: a ready token wins; otherwise both halves are needed.
+// Checked outside the schema on purpose: zod skips an object's refinements once any field has
+// a type error, so with an empty environment the auth problem went unreported until the
+// operator had fixed TRUECONF_SERVER and WEBHOOK_PUBLIC_URL and started again.
+function authProblems(env: Readonly<Record<string, string | undefined>>): string[] {
+  const set = (name: string) => (env[name]?.trim() ?? "") !== "";
+  if (set("TRUECONF_TOKEN")) return [];
+  return ["TRUECONF_USERNAME", "TRUECONF_PASSWORD"].filter((n) => !set(n)).map((n) =>
+    `${n} ${AUTH_MESSAGE}`
+  );
+}
+
+const SETTING_ORDER = new Map(SETTINGS.map((s, i) => [s.name, i]));
 
 /** The outcome of {@link parseConfig}: a config, or every problem found. */
 export type ConfigResult =
@@ -378,13 +389,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   const known: Record<string, string | undefined> = {};
   for (const s of SETTINGS) known[s.name] = env[s.name];
   const parsed = envSchema.safeParse(known);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+  const auth = authProblems(known);
+  if (!parsed.success || auth.length) {
+    const issues = parsed.success ? [] : parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "configuration");
       // zod's message never contains the value; keep it that way so secrets cannot leak.
       return `${name} ${issue.message}`;
     });
-    return { ok: false, problems: [...new Set(problems)] };
+    // In the documented order of the settings, so the list reads like the README table.
+    const rank = (p: string) => SETTING_ORDER.get(p.split(" ")[0]!) ?? SETTINGS.length;
+    const problems = [...new Set([...issues, ...auth])].sort((a, b) => rank(a) - rank(b));
+    return { ok: false, problems };
   }
   const e = parsed.data;
   const https = e.TRUECONF_HTTPS ?? true;

@@ -87,6 +87,19 @@ Deno.test("parseConfig() lists every problem at once, each with a good example",
   assert.match(text, /^Configuration error: \d+ problems found\./);
 });
 
+Deno.test("parseConfig() reports missing auth together with missing required settings", () => {
+  // zod skips object refinements after a type error; an empty environment must still list
+  // every problem in one go (and in the documented order).
+  const r = parseConfig({});
+  assert.ok(!r.ok);
+  assert.deepEqual(r.problems.map((p) => p.split(" ")[0]), [
+    "TRUECONF_SERVER",
+    "TRUECONF_USERNAME",
+    "TRUECONF_PASSWORD",
+    "WEBHOOK_PUBLIC_URL",
+  ]);
+});
+
 Deno.test("parseConfig() never prints secret values in its problems", () => {
   const r = parseConfig({
     TRUECONF_SERVER: "",
@@ -113,7 +126,7 @@ Deno.test("every setting is documented in README.md and .env.example", async () 
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   const example = await Deno.readTextFile(new URL("../.env.example", import.meta.url));
   for (const s of SETTINGS) {
-    assert.match(readme, new RegExp(`\\| \`${s.name}\` \\|`), `${s.name} not in README table`);
+    assert.match(readme, new RegExp(`\\| \`${s.name}\` +\\|`), `${s.name} not in README table`);
     assert.match(example, new RegExp(`^#? ?${s.name}=`, "m"), `${s.name} not in .env.example`);
   }
 });
