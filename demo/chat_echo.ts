@@ -65,7 +65,7 @@ export function formatSent(record: SentRecord, label: string, options: EchoOptio
     if (record.caption?.text) lines.push(...cut(`caption: ${record.caption.text}`, 5));
   }
   const pad = " ".repeat(head.length);
-  return lines.map((l, i) => (i === 0 ? head : pad) + l).join("\n");
+  return lines.map((l, i) => ((i === 0 ? head : pad) + l).trimEnd()).join("\n");
 }
 
 function cut(text: string, maxLines: number): string[] {

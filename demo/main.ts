@@ -142,6 +142,8 @@ export async function runDemo(args: readonly string[]): Promise<number> {
       return hookUrl !== "";
     }, 10_000);
     const readyMs = performance.now();
+    // Let the bot's answer in the group (if any) print before the banner, not under it.
+    await fake.waitFor(() => f.messagesIn(ops.chatId).length > 0, 1_000).catch(() => {});
 
     printBanner({
       hookUrl,
