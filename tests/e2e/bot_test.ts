@@ -40,6 +40,16 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
   });
   const dmAlice = fake.p2pChatId(alice);
   const dir = await Deno.makeTempDir({ prefix: "e2e-bot-" });
+  // An intranet-style image host, reachable only because the allowlist names it.
+  const chart = png(gradient(200, 120), 200, 120);
+  const assets = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) =>
+      new URL(req.url).pathname === "/chart.png"
+        ? new Response(new Uint8Array(chart), { headers: { "content-type": "image/png" } })
+        : new Response("gone", { status: 404 }),
+  );
+  const assetBase = `http://127.0.0.1:${assets.addr.port}`;
 
   // Listen first so the public URL carries the real port, as the demo does.
   let handler:
@@ -61,6 +71,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
     WEBHOOK_HTTP_PORT: String(server.addr.port),
     WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
     WEBHOOK_RATE_LIMIT_PER_MINUTE: String(TOKEN_LIMIT),
+    WEBHOOK_URL_ALLOWLIST: "127.0.0.1/32",
     WEBHOOK_DELIVERY_TIMEOUT_SECONDS: "3",
     LOG_LEVEL: "debug",
   });
@@ -96,7 +107,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
 
   let token = "";
   let hookId = "";
-  const expected = { ok200: 0, bad400: 0, notFound: 0, rejected429: 0 };
+  const expected = { ok200: 0, bad400: 0, failed502: 0, notFound: 0, rejected429: 0 };
 
   try {
     bot.start();
@@ -197,6 +208,53 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
       assert.ok(posts.some((p) => (p.text ?? p.caption?.text ?? "").includes("nightly report")));
     });
 
+    await t.step("image by URL from an allowlisted host becomes a photo", async () => {
+      const before = opsPosts().length;
+      const r = await post(
+        `/hook/${token}`,
+        json({ text: "chart attached", images: [{ url: `${assetBase}/chart.png` }] }),
+      );
+      assert.equal(r.status, 200, r.text);
+      expected.ok200++;
+      const photo = opsPosts().slice(before).find((p) => p.kind === "photo");
+      assert.ok(photo?.preview);
+      assert.equal(photo.file?.size, chart.length);
+    });
+
+    await t.step("attachment URLs that fail: 502 names each failed part", async () => {
+      // Alone, the failing file carries the text as its caption, so nothing is posted.
+      let before = opsPosts().length;
+      const none = await post(
+        `/hook/${token}`,
+        json({ text: "with a broken file", files: [{ url: `${assetBase}/missing.pdf` }] }),
+      );
+      assert.equal(none.status, 502, none.text);
+      expected.failed502++;
+      const noneBody = JSON.parse(none.text);
+      assert.equal(noneBody.error, "delivery_failed");
+      assert.deepEqual(noneBody.failed.map((f: { code: string }) => f.code), ["fetch_failed"]);
+      assert.equal(opsPosts().length, before);
+
+      // Next to a working image, the image (with the text) arrives and only the file fails.
+      before = opsPosts().length;
+      const some = await post(
+        `/hook/${token}`,
+        json({
+          text: "chart, and a broken file",
+          images: [{ url: `${assetBase}/chart.png` }],
+          files: [{ url: `${assetBase}/missing.pdf` }],
+        }),
+      );
+      assert.equal(some.status, 502, some.text);
+      expected.failed502++;
+      const someBody = JSON.parse(some.text);
+      assert.equal(someBody.error, "partial_delivery");
+      assert.ok(someBody.messages.length >= 1);
+      assert.equal(someBody.failed.length, 1);
+      assert.match(someBody.failed[0].item, /missing\.pdf/);
+      assert.ok(opsPosts().slice(before).some((p) => p.kind === "photo"));
+    });
+
     await t.step("Slack body answers 'ok'", async () => {
       const r = await post(
         `/hook/${token}`,
@@ -234,7 +292,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
           { body: "" },
           json({ text: "x", parse_mode: "shouty" }),
           { headers: { "content-type": "application/json" }, body: "{not json" },
-          json({ text: "x", images: [{ url: "http://127.0.0.1:1/secret.png" }] }),
+          json({ text: "x", images: [{ url: "http://169.254.169.254/latest/meta-data" }] }),
         ]
       ) {
         const r = await post(`/hook/${token}`, body);
@@ -277,6 +335,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
       try {
         const r = await post(`/hook/${token}`, json({ text: "read-only chat" }));
         assert.ok(r.status >= 400, `${r.status} ${r.text}`);
+        if (r.status === 502) expected.failed502++;
         assert.equal(JSON.parse(r.text).ok, false);
       } finally {
         ops.readOnlyForBot = false;
@@ -307,6 +366,31 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
       },
     );
 
+    await t.step(
+      "a queued message the chat refuses for good: dropped, creator told by DM",
+      async () => {
+        await fake.refuseConnections(true);
+        await fake.waitFor(() => !bot.client.state.authorized, 5000);
+        const r = await post(`/hook/${token}`, json({ text: "into a read-only chat" }));
+        assert.equal(r.status, 202, r.text);
+        const delivery = JSON.parse(r.text).delivery as string;
+        const dmBefore = fake.messagesIn(dmAlice).length;
+        ops.readOnlyForBot = true;
+        try {
+          await fake.refuseConnections(false);
+          await fake.waitFor(() => fake.messagesIn(dmAlice).length > dmBefore, 10_000);
+        } finally {
+          ops.readOnlyForBot = false;
+        }
+        const note = fake.messagesIn(dmAlice).at(-1)!.text ?? "";
+        assert.match(note, /deploys/);
+        assert.ok(note.includes(delivery), note);
+        const status = await fetch(`${base}/hook/${token}/deliveries/${delivery}`);
+        assert.equal((await status.json()).delivery.state, "failed");
+        assert.ok(!opsPosts().some((p) => p.text === "into a read-only chat"));
+      },
+    );
+
     await t.step("per-hook rate limit: 429 with Retry-After", async () => {
       let last = { status: 0, headers: new Headers(), text: "" };
       // Bad bodies are refused after the limiter, so the burst posts nothing.
@@ -333,6 +417,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
       assert.equal(requests({ route: "hook", hook: hookId, status: "429" }), expected.rejected429);
       assert.equal(requests({ route: "hook", hook: "unknown", status: "404" }), expected.notFound);
       assert.equal(requests({ route: "hooks", hook: hookId, status: "200" }), 1);
+      assert.equal(requests({ route: "hook", hook: hookId, status: "502" }), expected.failed502);
       assert.equal(x.types.get("trueconf_webhook_delivery_duration_seconds"), "histogram");
       const delivered = find(x, "trueconf_webhook_delivery_duration_seconds_count", {
         result: "delivered",
@@ -367,6 +452,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
   } finally {
     await bot.close(2000);
     await server.shutdown();
+    await assets.shutdown();
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   }
