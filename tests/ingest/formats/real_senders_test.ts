@@ -1,0 +1,175 @@
+/**
+ * Requests captured from real senders (Debian bookworm packages: Apprise 1.2.0, Alertmanager
+ * 0.25.0, curl 7.88.1) by `scripts/interop/recorder.ts`, replayed through the same
+ * decodeBody → detectFormat path the endpoint uses, with the captured Content-Type and path.
+ * These pin what those senders' users see in the chat; docs/interop.md says how each capture
+ * was made. No real sender runs here.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { DetectedPayload } from "../../../src/ingest/formats/detect.ts";
+import { post, refused } from "./_request.ts";
+
+/** The recorder's capture file (`tests/ingest/fixtures/real/<name>.json`). */
+interface Capture {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly bodyBase64: string;
+}
+
+function capture(name: string): Capture {
+  return JSON.parse(
+    Deno.readTextFileSync(new URL(`../fixtures/real/${name}.json`, import.meta.url)),
+  ) as Capture;
+}
+
+/** Replays a capture as the HTTP layer would see it. */
+function replay(name: string): Promise<DetectedPayload> {
+  const c = capture(name);
+  const headers = Object.fromEntries(
+    Object.entries(c.headers).filter(([k]) => k.toLowerCase() !== "x-webhook-route"),
+  );
+  return post(Uint8Array.fromBase64(c.bodyBase64), headers["content-type"] ?? null, {
+    route: c.path.startsWith("/hooks/") ? "hooks" : "hook",
+    headers,
+  });
+}
+
+function files(p: DetectedPayload) {
+  return p.message.attachments.map((a) => ({
+    kind: a.kind,
+    filename: a.filename,
+    mimeType: a.mimeType,
+    size: a.source.type === "bytes" ? a.source.bytes.length : -1,
+  }));
+}
+
+Deno.test("real Apprise 1.2.0 mmost:// → /hooks/<token>: Mattermost, answered ok, title and body", async () => {
+  const p = await replay("apprise-1.2.0_mmost");
+  assert.equal(capture("apprise-1.2.0_mmost").path, "/hooks/tok123");
+  assert.equal(p.format, "mattermost");
+  assert.equal(p.reply, "slack_ok");
+  assert.equal(p.message.parseMode, "markdown");
+  // Apprise folds the title into text with \r\n; no stray \r may reach the chat.
+  assert.equal(p.message.text, "**Apprise**: Title\nBody");
+});
+
+Deno.test("real Apprise 1.2.0 mmost:// without a title, ?channel= is ignored", async () => {
+  const p = await replay("apprise-1.2.0_mmost_channel_no_title");
+  assert.equal(p.format, "mattermost");
+  assert.equal(p.reply, "slack_ok");
+  assert.equal(p.message.text, "**Apprise**: Only body");
+});
+
+Deno.test("real Apprise 1.2.0 json://: title bold, type emoji", async () => {
+  const p = await replay("apprise-1.2.0_json");
+  assert.equal(p.format, "apprise");
+  assert.equal(p.reply, "json");
+  assert.equal(p.message.text, "ℹ️ **Title**\nBody");
+  assert.deepEqual(p.message.attachments, []);
+});
+
+Deno.test("real Apprise 1.2.0 json:// --attach png --attach txt: a photo and a document", async () => {
+  const p = await replay("apprise-1.2.0_json_attach");
+  assert.equal(p.format, "apprise");
+  assert.equal(p.message.text, "ℹ️ **Title**\nBody");
+  assert.deepEqual(files(p), [
+    { kind: "photo", filename: "red.png", mimeType: "image/png", size: 75 },
+    { kind: "document", filename: "note.txt", mimeType: "text/plain", size: 30 },
+  ]);
+  const [photo] = p.message.attachments;
+  assert.ok(photo?.source.type === "bytes");
+  assert.deepEqual([...photo.source.bytes.slice(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+});
+
+Deno.test("real Apprise 1.2.0 json:// -n failure -i markdown: Markdown is sent raw and shown literally", async () => {
+  // The JSON body does not say the message is Markdown, so it is escaped (docs/interop.md).
+  const p = await replay("apprise-1.2.0_json_markdown_failure");
+  assert.equal(p.format, "apprise");
+  assert.equal(
+    p.message.text,
+    "❌ **Deploy \\*\\*failed\\*\\***\nSee \\*logs\\*: \\[link\\]\\(https://example.com/x\\)\n- one\n- two",
+  );
+});
+
+Deno.test("real Apprise 1.2.0 form://: urlencoded version/title/message/type", async () => {
+  const p = await replay("apprise-1.2.0_form");
+  assert.equal(
+    capture("apprise-1.2.0_form").headers["content-type"],
+    "application/x-www-form-urlencoded",
+  );
+  assert.equal(p.format, "apprise");
+  assert.equal(p.message.text, "ℹ️ **Title**\nBody");
+  const w = await replay("apprise-1.2.0_form_warning");
+  assert.equal(w.message.text, "⚠️ **Form warn**\nBody line 1\nline 2");
+});
+
+Deno.test("real Apprise 1.2.0 xml://: refused with 415 naming the accepted types", async () => {
+  const e = await refused(replay("apprise-1.2.0_xml"));
+  assert.equal(e.status, 415);
+  assert.equal(e.code, "unsupported_content_type");
+});
+
+Deno.test("real Alertmanager 0.25.0 webhook_configs: firing and resolved", async () => {
+  const firing = await replay("alertmanager-0.25.0_webhook_firing");
+  assert.equal(firing.format, "alertmanager");
+  assert.equal(firing.reply, "json");
+  assert.equal(firing.fallback, undefined);
+  const lines = firing.message.text.split("\n");
+  assert.equal(lines[0], "🔥 **[FIRING:1] DiskFull**");
+  assert.ok(lines.includes("Summary: Disk / is 97% full on db1"));
+  assert.ok(lines.includes("Only 1.2 GiB left on /dev/sda1."));
+  assert.match(firing.message.text, /\[Runbook\]\(https:\/\/runbooks\.example\.com\/disk\)/);
+  assert.match(firing.message.text, /\[Silence\]\(http:\/\/vm:19093\/#\/silences\/new\?filter=/);
+
+  const resolved = await replay("alertmanager-0.25.0_webhook_resolved");
+  assert.equal(resolved.format, "alertmanager");
+  assert.equal(resolved.message.text.split("\n")[0], "✅ **[RESOLVED:1] DiskFull**");
+  assert.match(resolved.message.text, /Resolved 2026-11-25 05:50:55 UTC \(lasted 1m 1s\)/);
+});
+
+Deno.test("real Alertmanager 0.25.0 slack_configs: attachments-only body, answered ok", async () => {
+  const firing = await replay("alertmanager-0.25.0_slack_firing");
+  assert.equal(firing.format, "slack");
+  assert.equal(firing.reply, "slack_ok");
+  assert.equal(
+    firing.message.text,
+    "🔴 **[\\[FIRING:1\\] DiskFull (db1:9100 critical)](http://vm:19093/#/alerts?receiver=slack)**",
+  );
+  const resolved = await replay("alertmanager-0.25.0_slack_resolved");
+  assert.equal(resolved.reply, "slack_ok");
+  assert.equal(
+    resolved.message.text,
+    "🟢 **[\\[RESOLVED\\] DiskFull (db1:9100 critical)](http://vm:19093/#/alerts?receiver=slack)**",
+  );
+});
+
+Deno.test("real curl 7.88.1: README examples", async () => {
+  const multipart = await replay("curl-7.88.1_multipart_image_file");
+  assert.equal(multipart.format, "native");
+  assert.equal(multipart.message.text, "Nightly report");
+  assert.deepEqual(files(multipart), [
+    { kind: "photo", filename: "chart.png", mimeType: "image/png", size: 75 },
+    { kind: "document", filename: "report.txt", mimeType: "text/plain", size: 12 },
+  ]);
+
+  const slackForm = await replay("curl-7.88.1_slack_payload_form");
+  assert.equal(slackForm.format, "slack");
+  assert.equal(slackForm.reply, "slack_ok");
+  assert.equal(slackForm.message.text, "hello from a Slack tool");
+
+  const jsonAsForm = await replay("curl-7.88.1_json_as_form");
+  assert.equal(
+    capture("curl-7.88.1_json_as_form").headers["content-type"],
+    "application/x-www-form-urlencoded",
+  );
+  assert.equal(jsonAsForm.format, "native");
+  assert.equal(jsonAsForm.message.text, "hi from curl -d without a content type");
+
+  const plain = await replay("curl-7.88.1_text_plain");
+  assert.equal(plain.format, "native");
+  assert.equal(plain.message.parseMode, "text");
+  assert.equal(plain.message.text, "Line one of message.txt\nLine two\n");
+});
