@@ -21,6 +21,7 @@ import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
 import { CommandHandler } from "./hooks/commands.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
+import { trueconfReadiness } from "./readiness.ts";
 
 /** Options of {@link createBot} that are not settings. */
 export interface BotOptions {
@@ -93,29 +94,8 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   });
 
   let draining = false;
-  const readiness = (): Readiness => {
-    const s = client.state;
-    const problems: string[] = [];
-    if (!s.connected) problems.push("not connected to TrueConf");
-    else if (!s.authorized) problems.push("connected to TrueConf but not authorized");
-    if (s.consecutiveTimeouts > 0) problems.push("TrueConf stopped answering requests");
-    if (draining) problems.push("shutting down");
-    return {
-      ready: problems.length === 0,
-      details: {
-        problems,
-        trueconf: {
-          connected: s.connected,
-          authorized: s.authorized,
-          lastError: s.lastError,
-          botId: s.botId,
-          tokenExpiresAt: s.tokenExpiresAt ? new Date(s.tokenExpiresAt).toISOString() : null,
-          reconnects: s.reconnects,
-        },
-        queue: queue.stats(),
-      },
-    };
-  };
+  const readiness = (): Readiness =>
+    trueconfReadiness(client.state, { draining, details: { queue: queue.stats() } });
 
   const app = createApp({
     hooks: store,

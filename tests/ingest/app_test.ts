@@ -1,0 +1,500 @@
+// The hook endpoint through app.request(), with a hook in a real store and the real client
+// connected to the fake TrueConf server over real sockets: every input format and field,
+// every error code, the body limit, rate-limit order and headers, long-text splitting.
+import assert from "node:assert/strict";
+import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
+import { generateToken } from "../../src/hooks/token.ts";
+import { TEXT_LIMIT } from "../../src/delivery/split_text.ts";
+
+type Json = Record<string, unknown>;
+
+async function json(res: Response): Promise<Json> {
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  return await res.json();
+}
+
+/** Asserts the error shape `{ok:false, error, message}` with a human sentence. */
+async function assertError(res: Response, status: number, code: string): Promise<Json> {
+  const body = await json(res);
+  assert.equal(res.status, status, `status for ${code}: ${JSON.stringify(body)}`);
+  assert.equal(body.ok, false);
+  assert.equal(body.error, code);
+  assert.equal(typeof body.message, "string");
+  assert.ok((body.message as string).length > 15, `message is a sentence: ${body.message}`);
+  return body;
+}
+
+function texts(h: EndpointHarness) {
+  return h.fake.messagesIn(CHAT_ID).filter((m) => m.kind === "text");
+}
+
+function post(h: EndpointHarness, token: string, body: BodyInit, type?: string, ip?: string) {
+  return h.request(`/hook/${token}`, {
+    method: "POST",
+    ...(type ? { headers: { "content-type": type } } : {}),
+    body,
+  }, ip);
+}
+
+Deno.test("hook endpoint: every accepted body format reaches the chat", async (t) => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+
+    await t.step("JSON text with each parse mode; 200 lists the TrueConf message ids", async () => {
+      for (const mode of ["text", "markdown", "html"] as const) {
+        const text = mode === "html" ? "<b>deploy</b> done" : `**${mode}** message`;
+        const res = await h.postJson(token, { text, parse_mode: mode });
+        const body = await json(res);
+        assert.equal(res.status, 200, JSON.stringify(body));
+        const last = texts(h).at(-1)!;
+        assert.deepEqual(body, { ok: true, messages: [last.messageId] });
+        assert.equal(last.text, text);
+        assert.equal(last.parseMode, mode);
+      }
+    });
+
+    await t.step("JSON without parse_mode posts plain text", async () => {
+      const res = await h.postJson(token, { text: "plain" });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.equal(texts(h).at(-1)!.parseMode, "text");
+    });
+
+    await t.step("text/plain: the whole body is the text", async () => {
+      const body = "line one\nline two {not json}";
+      const res = await post(h, token, body, "text/plain; charset=utf-8");
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+      assert.equal(texts(h).at(-1)!.text, body);
+    });
+
+    await t.step("curl -d text=hello (urlencoded form), with parse_mode", async () => {
+      let res = await post(h, token, "text=hello", "application/x-www-form-urlencoded");
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.equal(texts(h).at(-1)!.text, "hello");
+      res = await post(
+        h,
+        token,
+        "text=**bold**+%26+more&parse_mode=markdown",
+        "application/x-www-form-urlencoded",
+      );
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.deepEqual(
+        { text: texts(h).at(-1)!.text, mode: texts(h).at(-1)!.parseMode },
+        { text: "**bold** & more", mode: "markdown" },
+      );
+    });
+
+    await t.step("multipart text and parse_mode; unknown parts ignored", async () => {
+      const form = new FormData();
+      form.set("text", "<i>from a form</i>");
+      form.set("parse_mode", "html");
+      form.set("channel", "#ignored");
+      form.set("whatever", new File(["x"], "x.bin"));
+      const before = h.fake.messagesIn(CHAT_ID).length;
+      const res = await post(h, token, form);
+      const body = await json(res);
+      assert.equal(res.status, 200, JSON.stringify(body));
+      const posted = h.fake.messagesIn(CHAT_ID).slice(before);
+      assert.equal(posted.length, 1, "the unknown file part is not posted");
+      assert.deepEqual({ text: posted[0]!.text, mode: posted[0]!.parseMode }, {
+        text: "<i>from a form</i>",
+        mode: "html",
+      });
+    });
+
+    await t.step("Slack body gets exactly `ok` as text/plain", async () => {
+      const res = await h.postJson(token, {
+        text: "*deploy* finished",
+        attachments: [{ color: "good", text: "all green" }],
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+      assert.equal(await res.text(), "ok");
+      assert.match(texts(h).at(-1)!.text!, /deploy/);
+    });
+
+    await t.step("/hooks/<token> (Mattermost alias) posts and answers ok", async () => {
+      const res = await h.request(`/hooks/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "from mattermost", username: "ci" }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "ok");
+      assert.match(texts(h).at(-1)!.text!, /from mattermost/);
+    });
+  });
+});
+
+Deno.test("hook endpoint: every bad input has its status, code and sentence; nothing is posted", async (t) => {
+  await withEndpoint({ limits: { maxAttachments: 2 } }, async (h) => {
+    const token = await h.hook();
+    const cases: { name: string; body: BodyInit; type?: string; status: number; code: string }[] = [
+      {
+        name: "invalid JSON",
+        body: '{"text": "hi",}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_json",
+      },
+      {
+        name: "empty JSON body",
+        body: "",
+        type: "application/json",
+        status: 400,
+        code: "invalid_json",
+      },
+      {
+        name: "text is a number",
+        body: '{"text": 42}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_field_type",
+      },
+      {
+        name: "images is not a list",
+        body: '{"text":"x","images":"http://a.example/x.png"}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_field_type",
+      },
+      {
+        name: "empty text, no attachment",
+        body: '{"text": "  "}',
+        type: "application/json",
+        status: 400,
+        code: "empty_payload",
+      },
+      {
+        name: "empty form",
+        body: "text=",
+        type: "application/x-www-form-urlencoded",
+        status: 400,
+        code: "empty_payload",
+      },
+      {
+        name: "empty text/plain",
+        body: "",
+        type: "text/plain",
+        status: 400,
+        code: "empty_payload",
+      },
+      {
+        name: "bad parse mode (JSON)",
+        body: '{"text":"x","parse_mode":"bbcode"}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_parse_mode",
+      },
+      {
+        name: "bad parse mode (form)",
+        body: "text=x&parse_mode=MarkdownV2",
+        type: "application/x-www-form-urlencoded",
+        status: 400,
+        code: "invalid_parse_mode",
+      },
+      {
+        name: "relative image URL",
+        body: '{"images":[{"url":"/x.png"}]}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_url",
+      },
+      {
+        name: "ftp file URL",
+        body: '{"files":[{"url":"ftp://example.com/a"}]}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_url",
+      },
+      {
+        name: "too many URLs",
+        body: JSON.stringify({
+          images: [1, 2, 3].map((i) => ({ url: `https://example.com/${i}.png` })),
+        }),
+        type: "application/json",
+        status: 400,
+        code: "too_many_attachments",
+      },
+      {
+        name: "unsupported content type",
+        body: "<xml/>",
+        type: "application/xml",
+        status: 415,
+        code: "unsupported_content_type",
+      },
+      {
+        name: "bad UTF-8",
+        body: new Uint8Array([0x74, 0xff, 0xfe]),
+        type: "text/plain",
+        status: 400,
+        code: "invalid_encoding",
+      },
+    ];
+    for (const c of cases) {
+      await t.step(`${c.name} → ${c.status} ${c.code}`, async () => {
+        await assertError(await post(h, token, c.body, c.type), c.status, c.code);
+      });
+    }
+
+    await t.step("too many uploaded files → 400 too_many_attachments", async () => {
+      const form = new FormData();
+      for (const n of ["a", "b", "c"]) form.append("file", new File([n], `${n}.txt`));
+      await assertError(await post(h, token, form), 400, "too_many_attachments");
+    });
+
+    await t.step(
+      "URLs and uploads together over the limit → 400 too_many_attachments",
+      async () => {
+        const form = new FormData();
+        form.append("image_url", "https://example.com/a.png");
+        form.append("file_url", "https://example.com/b.pdf");
+        form.append("file", new File(["c"], "c.txt"));
+        await assertError(await post(h, token, form), 400, "too_many_attachments");
+      },
+    );
+
+    const unsafe = [
+      "http://169.254.169.254/latest/meta-data/",
+      "http://localhost:8080/admin",
+      "http://10.0.0.7/x.png",
+      "http://192.168.1.1/x.png",
+      "http://[::1]/x.png",
+      "http://127.1/x.png",
+      "http://0x7f000001/x.png",
+      "http://[::ffff:127.0.0.1]/x.png",
+      "http://metadata.google.internal/computeMetadata/v1/",
+      "http://printer.local/x.png",
+    ];
+    for (const url of unsafe) {
+      await t.step(`SSRF ${url} → 400 unsafe_url at request time`, async () => {
+        const asImage = await h.postJson(token, { text: "look", images: [{ url }] });
+        const body = await assertError(asImage, 400, "unsafe_url");
+        assert.match(body.message as string, /Attachment 1/);
+        const form = new FormData();
+        form.set("text", "look");
+        form.set("file_url", url);
+        await assertError(await post(h, token, form), 400, "unsafe_url");
+      });
+    }
+
+    await t.step("GET/PUT/DELETE on a hook URL → 405 with Allow: POST", async () => {
+      for (const method of ["GET", "PUT", "DELETE"]) {
+        const res = await h.request(`/hook/${token}`, { method });
+        await assertError(res, 405, "method_not_allowed");
+        assert.equal(res.headers.get("allow"), "POST");
+      }
+    });
+
+    assert.equal(h.fake.messagesIn(CHAT_ID).length, 0, "no refused request posted anything");
+  });
+});
+
+Deno.test("hook endpoint: unknown and revoked tokens get the same 404", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook("doomed");
+    const ok = await h.postJson(token, { text: "before revoke" });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const hook = await h.store.findByToken(token);
+    assert.ok(hook && await h.store.revoke(hook.id));
+
+    const revoked = await h.postJson(token, { text: "after revoke" });
+    const unknown = await h.postJson(generateToken(), { text: "never existed" });
+    const junk = await h.postJson("not-a-token", { text: "junk" });
+    const bodies = [];
+    for (const res of [revoked, unknown, junk]) {
+      bodies.push(await assertError(res, 404, "hook_not_found"));
+    }
+    assert.deepEqual(bodies[0], bodies[1]);
+    assert.deepEqual(bodies[1], bodies[2]);
+    assert.deepEqual(
+      [...revoked.headers.keys()].sort(),
+      [...unknown.headers.keys()].sort(),
+      "same headers too",
+    );
+    assert.deepEqual(texts(h).map((m) => m.text), ["before revoke"]);
+  });
+});
+
+/** A body stream of `chunks` chunks of `size` bytes that counts how many were pulled. */
+function countingStream(chunks: number, size: number) {
+  const state = { pulled: 0, cancelled: false };
+  const chunk = new Uint8Array(size).fill(0x61); // "aaaa…", valid text
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.pulled === chunks) return controller.close();
+      state.pulled++;
+      controller.enqueue(chunk.slice());
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+  return { stream, state };
+}
+
+Deno.test("hook endpoint: a body over WEBHOOK_MAX_UPLOAD_MB is refused while streaming (413)", async (t) => {
+  const limit = 64 * 1024;
+  await withEndpoint({ limits: { maxBodyBytes: limit } }, async (h) => {
+    const token = await h.hook();
+
+    await t.step(
+      "chunked body of 16 MiB without Content-Length: stops right after the limit",
+      async () => {
+        const chunk = 16 * 1024;
+        const { stream, state } = countingStream(1024, chunk);
+        const res = await h.request(`/hook/${token}`, {
+          method: "POST",
+          headers: { "content-type": "text/plain" },
+          body: stream,
+          duplex: "half",
+        } as RequestInit);
+        await assertError(res, 413, "payload_too_large");
+        assert.ok(
+          state.pulled * chunk <= limit + 2 * chunk,
+          `read ${state.pulled} chunks (${state.pulled * chunk} bytes) for a ${limit}-byte limit`,
+        );
+        assert.ok(state.cancelled, "the rest of the body is cancelled, not drained");
+      },
+    );
+
+    await t.step("a declared Content-Length over the limit is refused before reading", async () => {
+      const { stream, state } = countingStream(1024, 16 * 1024);
+      const res = await h.request(`/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain", "content-length": String(16 * 1024 * 1024) },
+        body: stream,
+        duplex: "half",
+      } as RequestInit);
+      await assertError(res, 413, "payload_too_large");
+      assert.ok(state.pulled <= 1, `pulled ${state.pulled} chunks`);
+    });
+
+    await t.step("a multipart upload just under the limit passes", async () => {
+      const form = new FormData();
+      form.set("file", new File([new Uint8Array(limit - 1024)], "blob.bin"));
+      const res = await post(h, token, form);
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+    });
+
+    assert.equal(texts(h).length, 0);
+  });
+});
+
+Deno.test("hook endpoint: per-IP limit is checked before the token lookup", async (t) => {
+  await withEndpoint({ limits: { perIpPerMinute: 5, perTokenPerMinute: 3 } }, async (h) => {
+    await t.step(
+      "20 random tokens from one IP: 5 lookups (404), then 429 without lookups",
+      async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const res = await h.postJson(generateToken(), { text: "guess" }, "198.51.100.7");
+          statuses.push(res.status);
+          await res.body?.cancel();
+        }
+        assert.deepEqual(statuses, [...Array(5).fill(404), ...Array(15).fill(429)]);
+        assert.equal(h.lookups.count, 5, "the store saw only the admitted requests");
+      },
+    );
+
+    await t.step("429 carries Retry-After, X-RateLimit-* and retry_after", async () => {
+      const res = await h.postJson(generateToken(), { text: "again" }, "198.51.100.7");
+      const body = await assertError(res, 429, "rate_limited");
+      const retry = Number(res.headers.get("retry-after"));
+      assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+      assert.equal(body.retry_after, retry);
+      assert.equal(res.headers.get("x-ratelimit-limit"), "5");
+      assert.equal(res.headers.get("x-ratelimit-remaining"), "0");
+      const reset = Number(res.headers.get("x-ratelimit-reset"));
+      assert.ok(reset >= retry && reset <= 60, `X-RateLimit-Reset ${reset}`);
+      assert.equal(h.lookups.count, 5);
+    });
+
+    await t.step("IPv4-mapped IPv6 form of the same peer shares its bucket", async () => {
+      const res = await h.postJson(generateToken(), { text: "x" }, "::ffff:198.51.100.7");
+      assert.equal(res.status, 429);
+      await res.body?.cancel();
+    });
+
+    const token = await h.hook();
+    await t.step(
+      "another IP is unaffected; per-token limit (3) applies after the lookup",
+      async () => {
+        const statuses: number[] = [];
+        const remaining: (string | null)[] = [];
+        for (let i = 0; i < 4; i++) {
+          const res = await h.postJson(token, { text: `t${i}` }, "192.0.2.44");
+          statuses.push(res.status);
+          remaining.push(res.headers.get("x-ratelimit-remaining"));
+          if (res.status === 429) {
+            const body = await assertError(res, 429, "rate_limited");
+            assert.match(body.message as string, /webhook takes at most 3/);
+            assert.ok(Number(res.headers.get("retry-after")) >= 1);
+            assert.equal(res.headers.get("x-ratelimit-limit"), "3");
+          } else await res.body?.cancel();
+        }
+        assert.deepEqual(statuses, [200, 200, 200, 429]);
+        assert.deepEqual(remaining, ["2", "1", "0", "0"]);
+        assert.deepEqual(texts(h).map((m) => m.text), ["t0", "t1", "t2"]);
+      },
+    );
+
+    await t.step("the token limit holds across IPs", async () => {
+      const res = await h.postJson(token, { text: "from elsewhere" }, "192.0.2.99");
+      assert.equal(res.status, 429);
+      await res.body?.cancel();
+    });
+  });
+});
+
+Deno.test("hook endpoint: text over 4096 characters is split into ordered messages", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const lines: string[] = [];
+    for (let i = 0; lines.join("\n").length < 10_000; i++) {
+      lines.push(`line ${String(i).padStart(4, "0")}: ${"word ".repeat(1 + (i % 13))}`.trim());
+    }
+    const text = lines.join("\n");
+    const res = await h.postJson(token, { text });
+    const body = await json(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const posted = texts(h);
+    assert.ok(posted.length >= 3, `${posted.length} messages`);
+    assert.deepEqual(body.messages, posted.map((m) => m.messageId), "ids in chat order");
+    for (const m of posted) {
+      assert.ok([...m.text!].length <= TEXT_LIMIT, `${m.text!.length} characters`);
+      // Split at line boundaries: every message is whole lines.
+      for (const line of m.text!.trim().split("\n")) assert.ok(lines.includes(line), line);
+    }
+    const squash = (s: string) => s.replace(/\s+/g, " ").trim();
+    assert.equal(squash(posted.map((m) => m.text).join("\n")), squash(text));
+  });
+});
+
+Deno.test("hook endpoint: one long line without breaks is split at word boundaries", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const words = Array.from({ length: 1500 }, (_, i) => `w${i}`);
+    const text = words.join(" ");
+    const res = await h.postJson(token, { text });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    const posted = texts(h).map((m) => m.text!);
+    assert.ok(posted.length >= 2);
+    assert.deepEqual(posted.join(" ").split(/\s+/).filter(Boolean), words, "no word is cut");
+  });
+});
+
+Deno.test("health: /healthz is 200 while the process runs; unknown paths are JSON 404", async () => {
+  await withEndpoint({}, async (h) => {
+    const res = await h.request("/healthz");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await json(res), { ok: true });
+    await assertError(await h.request("/nope"), 404, "not_found");
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * The hook endpoint with everything real behind it, for endpoint tests: the fake TrueConf
+ * server over real sockets, the real client, a HookStore on `:memory:` KV, the Deliverer with
+ * the SSRF-guarded fetcher and the preview worker pool, the synchronous dispatcher, and the
+ * Hono app. Requests go through `app.request()` with a peer address in the env, as
+ * `Deno.serve` would pass it.
+ *
+ * The dispatcher is the synchronous one on purpose: these tests are about the endpoint
+ * (formats, errors, limits, attachments, splitting, readiness). Tests of its 503-when-down
+ * answer say that they test the sync dispatcher.
+ *
+ * @module
+ */
+import { type AppOptions, createApp } from "../../src/ingest/app.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { TrueConfClient } from "../../src/trueconf/mod.ts";
+import { Deliverer } from "../../src/delivery/deliverer.ts";
+import { SyncDispatcher } from "../../src/delivery/sync_dispatcher.ts";
+import { PreviewMaker } from "../../src/delivery/preview/mod.ts";
+import { type Allowlist, safeFetch } from "../../src/net/mod.ts";
+import { createLogger } from "../../src/log.ts";
+import { trueconfReadiness } from "../../src/readiness.ts";
+import { FakeTrueConf } from "./fake_trueconf.ts";
+
+/** The chat every harness hook posts into. */
+export const CHAT_ID = "ops-chat";
+
+/** Options of {@link startEndpoint}. */
+export interface EndpointOptions {
+  limits?: Partial<AppOptions["limits"]>;
+  urlAllowlist?: Allowlist;
+  /** The client's per-request timeout (the delivery timeout setting). Default 2 000 ms. */
+  requestTimeoutMs?: number;
+  /** Ping interval and pong timeout of the client. Default 5 000 / 1 000 ms. */
+  pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  /** Make photo previews. Default true. */
+  previews?: boolean;
+}
+
+/** A running endpoint; always {@link EndpointHarness.dispose} it. */
+export interface EndpointHarness {
+  readonly fake: FakeTrueConf;
+  readonly client: TrueConfClient;
+  readonly store: HookStore;
+  readonly app: ReturnType<typeof createApp>;
+  /** Every log line of app, deliverer, client, store and preview pool (debug level). */
+  readonly logs: string[];
+  /** Every token a test created, to check that logs never show one. */
+  readonly tokens: string[];
+  /** Calls of `findByToken` made by the app. */
+  readonly lookups: { count: number };
+  /** Creates a hook in {@link CHAT_ID}; returns its token. */
+  hook(name?: string): Promise<string>;
+  /** `app.request` from peer `ip` (default 203.0.113.5). */
+  request(path: string, init?: RequestInit, ip?: string): Promise<Response>;
+  /** POST a JSON body to `/hook/<token>`. */
+  postJson(token: string, body: unknown, ip?: string): Promise<Response>;
+  dispose(): Promise<void>;
+}
+
+/** Starts the fake, connects the client and builds the app. */
+export async function startEndpoint(options: EndpointOptions = {}): Promise<EndpointHarness> {
+  const logs: string[] = [];
+  const logger = createLogger({ level: "debug", write: (l) => void logs.push(l) });
+  const fake = await FakeTrueConf.start({
+    bot: { login: "webhook_bot", password: "secret" },
+    users: [{ login: "alice", password: "a" }],
+  });
+  const alice = fake.userId("alice");
+  fake.addChat({
+    chatId: CHAT_ID,
+    title: "Ops",
+    chatType: 2,
+    participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
+  });
+  const client = new TrueConfClient({
+    server: "127.0.0.1",
+    https: false,
+    port: fake.port,
+    verifyTls: true,
+    auth: { username: "webhook_bot", password: "secret" },
+    requestTimeoutMs: options.requestTimeoutMs ?? 2_000,
+    pingIntervalMs: options.pingIntervalMs ?? 5_000,
+    pongTimeoutMs: options.pongTimeoutMs ?? 1_000,
+    connectTimeoutMs: 1_000,
+    backoff: { initialMs: 20, maxMs: 100 },
+    tokenCheckIntervalMs: 1_000,
+    logger,
+  });
+  const kv = await Deno.openKv(":memory:");
+  const store = new HookStore(kv, { logger });
+  const previews = options.previews === false ? null : new PreviewMaker({ logger, workers: 1 });
+  const limits: AppOptions["limits"] = {
+    maxBodyBytes: 1024 * 1024,
+    maxAttachments: 10,
+    perIpPerMinute: 0,
+    perTokenPerMinute: 0,
+    ...options.limits,
+  };
+  const deliverer = new Deliverer({
+    chat: client,
+    fetchUrl: (url, expect) =>
+      safeFetch(url, {
+        maxBytes: limits.maxBodyBytes,
+        expect,
+        totalTimeoutMs: 5_000,
+        ...(options.urlAllowlist ? { allowlist: options.urlAllowlist } : {}),
+      }),
+    previews,
+    logger,
+  });
+  const lookups = { count: 0 };
+  const app = createApp({
+    hooks: {
+      findByToken: (token) => {
+        lookups.count++;
+        return store.findByToken(token);
+      },
+      recordDelivery: (id) => store.recordDelivery(id),
+    },
+    dispatcher: new SyncDispatcher(deliverer, () => client.state.authorized),
+    readiness: () => trueconfReadiness(client.state),
+    limits,
+    ...(options.urlAllowlist ? { urlAllowlist: options.urlAllowlist } : {}),
+    logger,
+  });
+  const tokens: string[] = [];
+  let hooks = 0;
+  client.start();
+  try {
+    await client.ready(3_000);
+  } catch (e) {
+    await client.close();
+    await fake.close();
+    throw e;
+  }
+  const request = (path: string, init: RequestInit = {}, ip = "203.0.113.5") =>
+    Promise.resolve(app.request(path, init, { remoteAddr: { hostname: ip } }));
+  return {
+    fake,
+    client,
+    store,
+    app,
+    logs,
+    tokens,
+    lookups,
+    async hook(name = `hook-${++hooks}`) {
+      const made = await store.create({ chatId: CHAT_ID, name, createdBy: alice });
+      if (!made.ok) throw new Error(made.message);
+      tokens.push(made.token);
+      return made.token;
+    },
+    request,
+    postJson(token, body, ip) {
+      return request(`/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }, ip);
+    },
+    async dispose() {
+      await store.close();
+      kv.close();
+      await client.close();
+      await previews?.close();
+      await fake.close();
+    },
+  };
+}
+
+/**
+ * Runs `fn` with a fresh endpoint and disposes it afterwards, also when `fn` throws.
+ * Every token created is checked against the logs at the end: no log line may show one.
+ */
+export async function withEndpoint(
+  options: EndpointOptions,
+  fn: (h: EndpointHarness) => Promise<void>,
+): Promise<void> {
+  const h = await startEndpoint(options);
+  try {
+    await fn(h);
+  } finally {
+    await h.dispose();
+  }
+  const leaks = h.tokens.filter((t) => h.logs.some((l) => l.includes(t)));
+  if (leaks.length > 0) {
+    throw new Error(
+      `a full hook token appears in the logs:\n${
+        h.logs.filter((l) => leaks.some((t) => l.includes(t))).join("\n")
+      }`,
+    );
+  }
+}
+
+/** A local HTTP server on 127.0.0.1 serving fixed paths; for attachment URLs. */
+export function serveFiles(
+  routes: Record<string, { body: Uint8Array | string; type: string; status?: number }>,
+): { base: string; hits: string[]; close(): Promise<void> } {
+  const hits: string[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => {
+      const path = new URL(req.url).pathname;
+      hits.push(path);
+      const r = routes[path];
+      if (!r) return new Response("not found", { status: 404 });
+      const body = typeof r.body === "string" ? r.body : new Uint8Array(r.body);
+      return new Response(body, { status: r.status ?? 200, headers: { "content-type": r.type } });
+    },
+  );
+  return {
+    base: `http://127.0.0.1:${server.addr.port}`,
+    hits,
+    close: () => server.shutdown(),
+  };
+}
