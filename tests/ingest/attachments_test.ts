@@ -1,0 +1,309 @@
+// Attachments through the hook endpoint, end to end: URLs served by a real local HTTP server
+// (reachable only because the allowlist names 127.0.0.1), uploads in multipart bodies, the
+// real preview worker, and the fake TrueConf server recording what the chat shows.
+import assert from "node:assert/strict";
+import {
+  CHAT_ID,
+  type EndpointHarness,
+  serveFiles,
+  withEndpoint,
+} from "../support/endpoint_harness.ts";
+import { parseAllowlist } from "../../src/net/mod.ts";
+import { gradient, png } from "../delivery/preview/_images.ts";
+import type { SentRecord } from "../support/fake_trueconf.ts";
+
+const PNG = png(gradient(320, 200), 320, 200);
+const PDF = new TextEncoder().encode("%PDF-1.4\n% fake report\n%%EOF\n");
+const LOCAL = { urlAllowlist: parseAllowlist("127.0.0.1/32") };
+
+type Json = Record<string, unknown>;
+
+function posted(h: EndpointHarness, from = 0): SentRecord[] {
+  return h.fake.messagesIn(CHAT_ID).slice(from);
+}
+
+function assertPhoto(m: SentRecord | undefined, bytes: Uint8Array) {
+  assert.equal(m?.kind, "photo", "posted as a photo (the upload carried a preview part)");
+  assert.equal(m.preview?.mimeType, "image/jpeg");
+  assert.ok(m.preview!.size > 0 && m.preview!.size < bytes.length * 4);
+  assert.deepEqual(m.file?.bytes, bytes, "the original image is the file part");
+}
+
+function assertDocument(m: SentRecord | undefined, name: string, bytes: Uint8Array) {
+  assert.equal(m?.kind, "document");
+  assert.equal(m.preview, undefined, "documents carry no preview part");
+  assert.equal(m.file?.name, name);
+  assert.deepEqual(m.file?.bytes, bytes);
+}
+
+async function ok(res: Response): Promise<Json> {
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.ok, true);
+  return body;
+}
+
+function postForm(
+  h: EndpointHarness,
+  token: string,
+  form: FormData | Uint8Array<ArrayBuffer>,
+  type?: string,
+) {
+  return h.request(`/hook/${token}`, {
+    method: "POST",
+    ...(type ? { headers: { "content-type": type } } : {}),
+    body: form,
+  });
+}
+
+Deno.test("attachments by URL: images become photos with a preview, files documents", async (t) => {
+  const files = serveFiles({
+    "/chart.png": { body: PNG, type: "image/png" },
+    "/r.pdf": { body: PDF, type: "application/pdf" },
+    "/page.html": { body: "<html>not an image</html>", type: "text/html" },
+  });
+  try {
+    await withEndpoint(LOCAL, async (h) => {
+      const token = await h.hook();
+
+      await t.step(
+        "JSON text + image + file: text first, then each attachment, in order",
+        async () => {
+          const body = await ok(
+            await h.postJson(token, {
+              text: "nightly report",
+              images: [{ url: `${files.base}/chart.png` }],
+              files: [{ url: `${files.base}/r.pdf`, filename: "report-2024.pdf" }],
+            }),
+          );
+          const [text, photo, doc] = posted(h);
+          assert.equal(text?.text, "nightly report");
+          assertPhoto(photo, PNG);
+          assertDocument(doc, "report-2024.pdf", PDF);
+          assert.equal(photo!.caption, undefined, "two attachments: the text is its own message");
+          assert.deepEqual(body.messages, [text!.messageId, photo!.messageId, doc!.messageId]);
+        },
+      );
+
+      await t.step("text is optional with an attachment; the URL's file name is kept", async () => {
+        const from = posted(h).length;
+        await ok(await h.postJson(token, { files: [{ url: `${files.base}/r.pdf` }] }));
+        const [doc] = posted(h, from);
+        assertDocument(doc, "r.pdf", PDF);
+        assert.equal(posted(h, from).length, 1);
+      });
+
+      await t.step(
+        "a single attachment with short text carries the text as its caption",
+        async () => {
+          const from = posted(h).length;
+          const body = await ok(
+            await h.postJson(token, {
+              text: "**CPU** chart",
+              parse_mode: "markdown",
+              images: [{ url: `${files.base}/chart.png` }],
+            }),
+          );
+          const all = posted(h, from);
+          assert.equal(all.length, 1, "one message: the photo with a caption");
+          assertPhoto(all[0], PNG);
+          assert.deepEqual(all[0]!.caption, { text: "**CPU** chart", parseMode: "markdown" });
+          assert.deepEqual(body.messages, [all[0]!.messageId]);
+        },
+      );
+
+      await t.step("a single attachment with long text: text message, then the file", async () => {
+        const from = posted(h).length;
+        const text = "details ".repeat(300).trim(); // 2399 characters: too long for a caption
+        await ok(await h.postJson(token, { text, files: [{ url: `${files.base}/r.pdf` }] }));
+        const [first, second] = posted(h, from);
+        assert.equal(first?.text, text);
+        assert.equal(second?.kind, "document");
+        assert.equal(second.caption, undefined);
+      });
+
+      await t.step("multipart repeated image_url and file_url", async () => {
+        const from = posted(h).length;
+        const form = new FormData();
+        form.append("image_url", `${files.base}/chart.png`);
+        form.append("image_url", `${files.base}/chart.png`);
+        form.append("file_url", `${files.base}/r.pdf`);
+        form.append("file_url", `${files.base}/r.pdf`);
+        const body = await ok(await postForm(h, token, form));
+        const all = posted(h, from);
+        assert.deepEqual(all.map((m) => m.kind), ["photo", "photo", "document", "document"]);
+        assert.equal((body.messages as string[]).length, 4);
+      });
+
+      await t.step("image URL that is a 404 next to text → 502 partial_delivery", async () => {
+        const from = posted(h).length;
+        const res = await h.postJson(token, {
+          text: "with a broken chart",
+          images: [{ url: `${files.base}/missing.png` }, { url: `${files.base}/chart.png` }],
+        });
+        const body = await res.json();
+        assert.equal(res.status, 502, JSON.stringify(body));
+        assert.equal(body.ok, false);
+        assert.equal(body.error, "partial_delivery");
+        assert.match(body.message, /1 part/);
+        const all = posted(h, from);
+        assert.deepEqual(all.map((m) => m.kind), ["text", "photo"]);
+        assert.deepEqual(body.messages, all.map((m) => m.messageId));
+        assert.equal(body.failed.length, 1);
+        assert.equal(body.failed[0].item, `image 1 (${files.base}/missing.png)`);
+        assert.equal(body.failed[0].code, "fetch_failed");
+        assert.match(body.failed[0].message, /404/);
+      });
+
+      await t.step("an image URL that serves HTML fails as not an image", async () => {
+        const res = await h.postJson(token, {
+          text: "x",
+          images: [{ url: `${files.base}/page.html` }, { url: `${files.base}/chart.png` }],
+        });
+        const body = await res.json();
+        assert.equal(res.status, 502);
+        assert.equal(body.failed[0].item, `image 1 (${files.base}/page.html)`);
+      });
+
+      await t.step(
+        "every part failing → 502 listing each failed item, nothing posted",
+        async () => {
+          const from = posted(h).length;
+          const res = await h.postJson(token, {
+            images: [{ url: `${files.base}/gone1.png` }],
+            files: [{ url: `${files.base}/gone2.pdf` }],
+          });
+          const body = await res.json();
+          assert.equal(res.status, 502, JSON.stringify(body));
+          assert.equal(body.ok, false);
+          assert.equal(typeof body.error, "string");
+          assert.equal(typeof body.message, "string");
+          assert.deepEqual(
+            body.failed.map((f: Json) => f.item),
+            [`image 1 (${files.base}/gone1.png)`, `file 1 (${files.base}/gone2.pdf)`],
+          );
+          assert.equal(posted(h, from).length, 0);
+        },
+      );
+    });
+
+    await t.step(
+      "without the allowlist the same local URL is refused at request time",
+      async () => {
+        await withEndpoint({}, async (h) => {
+          const token = await h.hook();
+          const hits = files.hits.length;
+          const res = await h.postJson(token, { images: [{ url: `${files.base}/chart.png` }] });
+          const body = await res.json();
+          assert.equal(res.status, 400);
+          assert.equal(body.error, "unsafe_url");
+          assert.equal(files.hits.length, hits, "the local server was never contacted");
+          assert.equal(posted(h).length, 0);
+        });
+      },
+    );
+  } finally {
+    await files.close();
+  }
+});
+
+/** A multipart body built by hand, to control Content-Disposition exactly. */
+function multipart(
+  parts: {
+    name: string;
+    filename?: string;
+    filenameStar?: string;
+    type?: string;
+    body: Uint8Array | string;
+  }[],
+): { body: Uint8Array<ArrayBuffer>; type: string } {
+  const boundary = "----endpoint-test-boundary";
+  const enc = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  for (const p of parts) {
+    let disposition = `form-data; name="${p.name}"`;
+    if (p.filename !== undefined) disposition += `; filename="${p.filename}"`;
+    if (p.filenameStar !== undefined) disposition += `; filename*=${p.filenameStar}`;
+    chunks.push(enc.encode(
+      `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${
+        p.type ? `Content-Type: ${p.type}\r\n` : ""
+      }\r\n`,
+    ));
+    chunks.push(typeof p.body === "string" ? enc.encode(p.body) : p.body);
+    chunks.push(enc.encode("\r\n"));
+  }
+  chunks.push(enc.encode(`--${boundary}--\r\n`));
+  const body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.length;
+  }
+  return { body, type: `multipart/form-data; boundary=${boundary}` };
+}
+
+Deno.test("uploads: image parts become photos with a preview, file parts documents", async (t) => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+
+    await t.step("image + file uploads with text; names from Content-Disposition", async () => {
+      const form = new FormData();
+      form.set("text", "build 42");
+      form.append("image", new File([PNG as BufferSource], "screen.png", { type: "image/png" }));
+      form.append("file", new File([PDF as BufferSource], "build-log.pdf"));
+      form.append("attachment", new File(["ignored"], "ignored.txt"));
+      form.append("note", "ignored too");
+      const body = await ok(await postForm(h, token, form));
+      const all = posted(h);
+      assert.equal(all.length, 3, "text, photo, document; unknown parts ignored");
+      assert.equal(all[0]!.text, "build 42");
+      assertPhoto(all[1], PNG);
+      assert.equal(all[1]!.file?.name, "screen.png");
+      assertDocument(all[2], "build-log.pdf", PDF);
+      assert.deepEqual(body.messages, all.map((m) => m.messageId));
+      assert.deepEqual(
+        h.fake.uploads.map((u) => u.preview !== null),
+        [true, false],
+        "the upload endpoint saw a preview part for the photo only",
+      );
+    });
+
+    await t.step("UTF-8 filename* wins over the ASCII fallback", async () => {
+      const from = posted(h).length;
+      const { body, type } = multipart([
+        {
+          name: "file",
+          filename: "otchet.pdf",
+          filenameStar: "UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82%20%E2%84%962.pdf",
+          type: "application/pdf",
+          body: PDF,
+        },
+      ]);
+      await ok(await postForm(h, token, body, type));
+      assertDocument(posted(h, from)[0], "отчёт №2.pdf", PDF);
+    });
+
+    await t.step("a single upload with short text uses it as the caption", async () => {
+      const from = posted(h).length;
+      const { body, type } = multipart([
+        { name: "text", body: "see attached" },
+        { name: "file", filename: "C:\\Users\\bob\\notes.txt", type: "text/plain", body: "n" },
+      ]);
+      await ok(await postForm(h, token, body, type));
+      const all = posted(h, from);
+      assert.equal(all.length, 1);
+      assert.equal(all[0]!.file?.name, "notes.txt", "client paths are cut to the base name");
+      assert.deepEqual(all[0]!.caption, { text: "see attached", parseMode: "text" });
+    });
+
+    await t.step("an `image` part that is not an image is posted as a document", async () => {
+      const from = posted(h).length;
+      const form = new FormData();
+      form.append("image", new File(["just text"], "fake.png", { type: "image/png" }));
+      await ok(await postForm(h, token, form));
+      const [m] = posted(h, from);
+      assert.equal(m?.kind, "document");
+      assert.equal(m.preview, undefined);
+    });
+  });
+});
