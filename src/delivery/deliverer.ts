@@ -19,6 +19,7 @@ import { SafeFetchError } from "../net/mod.ts";
 import {
   TrueConfApiError,
   TrueConfDisconnectedError,
+  TrueConfHttpError,
   TrueConfTimeoutError,
 } from "../trueconf/mod.ts";
 import type { OutgoingFile, SentMessage } from "../trueconf/mod.ts";
@@ -158,6 +159,16 @@ export function classifyError(
       };
     }
     return { code: "trueconf_error", message: text, scope: "part" };
+  }
+  if (e instanceof TrueConfHttpError) {
+    // The upload endpoint refusing this file (4xx) will refuse it again: fail the part, or a
+    // retry asked of the sender would re-post the parts already delivered. No answer, a
+    // timeout, 408/429 or a 5xx is the server's state, not the file's.
+    const refused = e.status !== null && e.status >= 400 && e.status < 500 &&
+      e.status !== 408 && e.status !== 429;
+    return refused
+      ? { code: "upload_failed", message: e.message, scope: "part" }
+      : { code: "trueconf_unavailable", message: e.message, scope: "transient" };
   }
   if (e instanceof SafeFetchError) {
     return {

@@ -307,3 +307,25 @@ Deno.test("uploads: image parts become photos with a preview, file parts documen
     });
   });
 });
+
+Deno.test("uploads: TrueConf refusing one upload (HTTP 400) fails that part only → 502, no retry asked", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    h.fake.setMethodError("upload", 310, 1);
+    const form = new FormData();
+    form.set("text", "two files");
+    form.append("file", new File(["a"], "a.txt"));
+    form.append("file", new File(["b"], "b.txt"));
+    const res = await postForm(h, token, form);
+    const body = await res.json();
+    assert.equal(res.status, 502, JSON.stringify(body));
+    assert.equal(res.headers.get("retry-after"), null);
+    assert.equal(body.error, "partial_delivery");
+    assert.equal(body.failed.length, 1);
+    assert.equal(body.failed[0].item, "file 1 (a.txt)");
+    assert.equal(body.failed[0].code, "upload_failed");
+    assert.match(body.failed[0].message, /400/);
+    const all = posted(h);
+    assert.deepEqual(all.map((m) => m.text ?? m.file?.name), ["two files", "b.txt"]);
+  });
+});
