@@ -3,7 +3,7 @@
 // every error code, the body limit, rate-limit order and headers, long-text splitting.
 import assert from "node:assert/strict";
 import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
-import { generateToken } from "../../src/hooks/token.ts";
+import { generateToken, maskToken } from "../../src/hooks/token.ts";
 import { TEXT_LIMIT } from "../../src/delivery/split_text.ts";
 
 type Json = Record<string, unknown>;
@@ -496,5 +496,30 @@ Deno.test("health: /healthz is 200 while the process runs; unknown paths are JSO
     assert.equal(res.status, 200);
     assert.deepEqual(await json(res), { ok: true });
     await assertError(await h.request("/nope"), 404, "not_found");
+  });
+});
+
+Deno.test("logs and metrics: deliveries are traceable by hook id and masked token, never the token", async () => {
+  await withEndpoint({ limits: { perTokenPerMinute: 1 } }, async (h) => {
+    const token = await h.hook();
+    const hook = (await h.store.findByToken(token))!;
+    for (const text of ["one", "two"]) {
+      const res = await h.postJson(token, { text });
+      await res.body?.cancel();
+    }
+    const bad = await h.postJson(token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"), {});
+    await bad.body?.cancel();
+    const delivered = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "hook delivery");
+    assert.ok(delivered, "the delivery is logged");
+    assert.equal(delivered.hook, hook.id);
+    assert.equal(delivered.chat, CHAT_ID);
+    assert.equal(delivered.token, maskToken(token));
+    assert.ok(!delivered.token.includes(token.slice(4, -4)), "the middle of the token is hidden");
+    assert.deepEqual(h.metrics.filter((m) => m.startsWith('["request"')), [
+      JSON.stringify(["request", "hook", hook.id, 200]),
+      JSON.stringify(["request", "hook", hook.id, 429]),
+      JSON.stringify(["request", "hook", "unknown", 404]),
+    ]);
+    // withEndpoint then scans every log line and metric for every full token.
   });
 });

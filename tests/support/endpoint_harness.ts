@@ -46,7 +46,9 @@ export interface EndpointHarness {
   readonly app: ReturnType<typeof createApp>;
   /** Every log line of app, deliverer, client, store and preview pool (debug level). */
   readonly logs: string[];
-  /** Every token a test created, to check that logs never show one. */
+  /** Every metric the app reported, as JSON of its arguments. */
+  readonly metrics: string[];
+  /** Every token a test created, to check that logs and metrics never show one. */
   readonly tokens: string[];
   /** Calls of `findByToken` made by the app. */
   readonly lookups: { count: number };
@@ -111,6 +113,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     logger,
   });
   const lookups = { count: 0 };
+  const metrics: string[] = [];
   const app = createApp({
     hooks: {
       findByToken: (token) => {
@@ -122,6 +125,11 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     dispatcher: new SyncDispatcher(deliverer, () => client.state.authorized),
     readiness: () => trueconfReadiness(client.state),
     limits,
+    metrics: {
+      request: (...a) => void metrics.push(JSON.stringify(["request", ...a])),
+      rateLimited: (...a) => void metrics.push(JSON.stringify(["rateLimited", ...a])),
+      delivery: (...a) => void metrics.push(JSON.stringify(["delivery", ...a])),
+    },
     ...(options.urlAllowlist ? { urlAllowlist: options.urlAllowlist } : {}),
     logger,
   });
@@ -143,6 +151,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     store,
     app,
     logs,
+    metrics,
     tokens,
     lookups,
     async hook(name = `hook-${++hooks}`) {
@@ -171,7 +180,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
 
 /**
  * Runs `fn` with a fresh endpoint and disposes it afterwards, also when `fn` throws.
- * Every token created is checked against the logs at the end: no log line may show one.
+ * Every token created is checked against the logs and metrics at the end: none may show one.
  */
 export async function withEndpoint(
   options: EndpointOptions,
@@ -183,11 +192,12 @@ export async function withEndpoint(
   } finally {
     await h.dispose();
   }
-  const leaks = h.tokens.filter((t) => h.logs.some((l) => l.includes(t)));
+  const lines = [...h.logs, ...h.metrics];
+  const leaks = h.tokens.filter((t) => lines.some((l) => l.includes(t)));
   if (leaks.length > 0) {
     throw new Error(
-      `a full hook token appears in the logs:\n${
-        h.logs.filter((l) => leaks.some((t) => l.includes(t))).join("\n")
+      `a full hook token appears in the logs or metrics:\n${
+        lines.filter((l) => leaks.some((t) => l.includes(t))).join("\n")
       }`,
     );
   }
