@@ -146,7 +146,10 @@ export function createApp(options: AppOptions): Hono<Env> {
       };
     }
     const hookDecision = hookLimiter.take(hook.id);
-    for (const [k, v] of Object.entries(rateLimitHeaders(hookDecision))) c.header(k, v);
+    // A disabled limiter has nothing to announce; "Remaining: 0" would make clients back off.
+    if (!hookLimiter.disabled) {
+      for (const [k, v] of Object.entries(rateLimitHeaders(hookDecision))) c.header(k, v);
+    }
     if (!hookDecision.allowed) {
       metrics?.rateLimited("token");
       metrics?.request(route, hook.id, 429);

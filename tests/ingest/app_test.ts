@@ -523,3 +523,15 @@ Deno.test("logs and metrics: deliveries are traceable by hook id and masked toke
     // withEndpoint then scans every log line and metric for every full token.
   });
 });
+
+Deno.test("hook endpoint: with the per-token limit off, successes carry no X-RateLimit headers", async () => {
+  // "Remaining: 0" on every answer would make polite clients back off for nothing.
+  await withEndpoint({ limits: { perTokenPerMinute: 0 } }, async (h) => {
+    const token = await h.hook();
+    const res = await h.postJson(token, { text: "unlimited" });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(res.headers.get("x-ratelimit-remaining"), null);
+    assert.equal(res.headers.get("x-ratelimit-limit"), null);
+  });
+});
