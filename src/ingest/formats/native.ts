@@ -64,8 +64,12 @@ function detectNative(input: PayloadInput): boolean {
 /** Parses any body as native, ignoring keys that native does not know. */
 export function parseNative(body: RequestBody): Message {
   switch (body.kind) {
-    case "text":
-      return finish({ text: normalizeNewlines(body.text), parseMode: "text", attachments: [] });
+    case "text": {
+      // `--data-binary @file` and `cmd | curl --data-binary @- …` always end in a line break;
+      // drop trailing ones (as shell `$(…)` does) so the chat shows no empty last line.
+      const text = normalizeNewlines(body.text).replace(/\n+$/, "");
+      return finish({ text, parseMode: "text", attachments: [] });
+    }
     case "form":
       return parseForm(body.fields, body.files);
     case "json":

@@ -168,8 +168,9 @@ Deno.test("real curl 7.88.1: README examples", async () => {
   assert.equal(jsonAsForm.format, "native");
   assert.equal(jsonAsForm.message.text, "hi from curl -d without a content type");
 
+  // `--data-binary @message.txt`: the file's final line break is not posted as an empty line.
   const plain = await replay("curl-7.88.1_text_plain");
   assert.equal(plain.format, "native");
   assert.equal(plain.message.parseMode, "text");
-  assert.equal(plain.message.text, "Line one of message.txt\nLine two\n");
+  assert.equal(plain.message.text, "Line one of message.txt\nLine two");
 });
