@@ -32,3 +32,6 @@ export {
   type ImportSkip,
 } from "./store.ts";
 export { ReferenceFormatError } from "./reference_import.ts";
+export { CommandHandler, type CommandHandlerOptions } from "./commands.ts";
+export { type CommandName, parseCommand, type ParsedCommand } from "./command_parser.ts";
+export { type Decision, Permissions } from "./permissions.ts";

@@ -1,0 +1,104 @@
+/**
+ * Who may do what in a chat: the chat's type (cached, because every group message that is not
+ * addressed to the bot needs it) and whether a member may manage hooks.
+ *
+ * Failures fail closed: an unknown chat type means "mention required", and a role that cannot
+ * be checked means "not allowed", with the reason told to the member.
+ *
+ * @module
+ */
+import { LRUCache } from "lru-cache";
+import { ChatType, sameTrueConfId } from "../trueconf/mod.ts";
+import type { ChatInfo, Participant } from "../trueconf/mod.ts";
+
+/** What permissions need from the TrueConf client. */
+export interface ChatDirectory {
+  getChatByID(chatId: string): Promise<ChatInfo>;
+  getChatParticipants(chatId: string): Promise<Participant[]>;
+}
+
+/** Options of {@link Permissions}. */
+export interface PermissionsOptions {
+  chats: ChatDirectory;
+  /** `WEBHOOK_ADMIN_ONLY`: only owners and admins may create and revoke. */
+  adminOnly: boolean;
+  /** How long a chat's type and title are remembered. Default 300 000 (as the reference). */
+  cacheTtlMs?: number;
+  /** How long a failed lookup is remembered (so a flood of messages does not hammer TrueConf). Default 30 000. */
+  failureTtlMs?: number;
+  /** Default 10 000 chats. */
+  cacheMax?: number;
+  now?: () => number;
+}
+
+/** The answer to "may this member manage hooks here?". */
+export type Decision = { readonly allowed: true } | {
+  readonly allowed: false;
+  readonly reason: string;
+};
+
+interface Cached {
+  info: ChatInfo | null;
+  until: number;
+}
+
+/** Roles that may manage hooks when admin-only is on. */
+const MANAGERS: ReadonlySet<string> = new Set(["owner", "admin"]);
+
+/** Chat types in which the two members may do everything and no mention is needed. */
+export function isPersonal(chatType: number | null | undefined): boolean {
+  return chatType === ChatType.P2P || chatType === ChatType.FAVORITES;
+}
+
+/** Chat lookups with a bounded, lazily expiring cache, and the management rule. */
+export class Permissions {
+  readonly #o: PermissionsOptions;
+  readonly #now: () => number;
+  readonly #cache: LRUCache<string, Cached>;
+
+  constructor(options: PermissionsOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#cache = new LRUCache({ max: options.cacheMax ?? 10_000 });
+  }
+
+  /** The chat's info, or null when TrueConf would not say (cached either way). */
+  async chat(chatId: string): Promise<ChatInfo | null> {
+    const now = this.#now();
+    const hit = this.#cache.get(chatId);
+    if (hit && hit.until > now) return hit.info;
+    let info: ChatInfo | null = null;
+    try {
+      info = await this.#o.chats.getChatByID(chatId);
+    } catch {
+      info = null;
+    }
+    const ttl = info ? this.#o.cacheTtlMs ?? 300_000 : this.#o.failureTtlMs ?? 30_000;
+    this.#cache.set(chatId, { info, until: now + ttl });
+    return info;
+  }
+
+  /** Whether `userId` may create or revoke hooks in `chatId`. */
+  async canManage(chatId: string, userId: string): Promise<Decision> {
+    const info = await this.chat(chatId);
+    if (info && isPersonal(info.chatType)) return { allowed: true };
+    if (!this.#o.adminOnly) return { allowed: true };
+    let participants: Participant[];
+    try {
+      participants = await this.#o.chats.getChatParticipants(chatId);
+    } catch (e) {
+      return {
+        allowed: false,
+        reason: `I could not check your role in this chat (${
+          e instanceof Error ? e.message : String(e)
+        }). Try again in a minute.`,
+      };
+    }
+    const me = participants.find((p) => sameTrueConfId(p.userId, userId));
+    if (me && MANAGERS.has(String(me.role))) return { allowed: true };
+    return {
+      allowed: false,
+      reason: "Only owners and admins of this chat can create or revoke webhooks here.",
+    };
+  }
+}
