@@ -35,6 +35,15 @@ const LEADING_MENTION =
 const ANY_MENTION =
   /<a\b[^>]*?\bhref\s*=\s*["']\s*trueconf:[^"']*["'][^>]*>[\s\S]*?<\/a>|\[[^\]]*\]\(\s*trueconf:[^)\s]*\s*\)|(?<![\w.])@[^\s<]+/gi;
 
+// Whitespace as HTML-mode text may carry it, and any tag but an anchor (a mention).
+const BLANK = String.raw`(?:\s|&nbsp;|&#160;|&#xa0;|<(?!a[\s>])\/?[a-z][^>]*>)`;
+const LEADING_BLANK_HTML = new RegExp(`^${BLANK}*`, "i");
+const BLANK_HTML = new RegExp(`^${BLANK}*$`, "i");
+// "/webhook_create" up to the first space, entity (&nbsp;) or tag.
+const COMMAND_WORD = /^\/([^\s<&]+)/;
+// Conventional bot commands, answered with help (in groups only when the bot is mentioned).
+const ALIASES: ReadonlySet<string> = new Set(["help", "start"]);
+
 const ENTITIES: Record<string, string> = {
   amp: "&",
   lt: "<",
@@ -61,14 +70,22 @@ export function decodeEntities(s: string): string {
 
 /** True when a mention target (`login@server`, `login`, with any suffix) names the bot. */
 export function mentionsBot(target: string, botId: string): boolean {
-  const t = normalizeTrueConfId(target);
+  const t = normalizeTrueConfId(safeDecodeUri(target));
   return t !== "" && sameTrueConfId(t, botId);
 }
 
 /**
  * Reads a message as a command, or returns null when it is not one for this bot: another
- * envelope type, the bot's own message, chatter, a command for someone else, or a message
- * starting with a mention of another user.
+ * envelope type, the bot's own (or a system) message, chatter, another bot's command, or a
+ * message starting with a mention of another user (or `@all`).
+ *
+ * One leading mention is stripped — an HTML anchor `<a href="trueconf:ID">…</a>` (matched
+ * by the link target, never by the display name; `/instance`, `&do=profile` and `?query`
+ * suffixes ignored), a Markdown link `[…](trueconf:ID)`, or a plain `@login` — and
+ * `addressed` records that it named the bot. Then the text must start with `/`. Unknown
+ * `/webhook_*` commands, `/help`, `/start`, any command after the bot's mention, and a bare
+ * mention of the bot all become `webhook_help`. Whether an unaddressed command counts
+ * depends on the chat type; the caller decides.
  *
  * @example
  * ```ts
@@ -77,9 +94,10 @@ export function mentionsBot(target: string, botId: string): boolean {
  * ```
  */
 export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand | null {
-  if (m.type !== 200 || !m.text) return null;
+  if (m.type !== 200 || !m.text || m.authorType === 0) return null;
   if (sameTrueConfId(m.authorId, botId)) return null;
-  let text = m.text;
+  const html = m.parseMode === "html";
+  let text = skipBlank(m.text, html);
   let addressed = false;
   const lead = LEADING_MENTION.exec(text);
   if (lead) {
@@ -89,18 +107,36 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
     addressed = true;
     text = text.slice(lead[0].length);
   }
-  const rest = text.trim();
-  if (rest === "" || /^(?:<br\s*\/?>|\s|&nbsp;)*$/i.test(rest)) {
+  const rest = skipBlank(text, html).trimEnd();
+  if (rest === "" || (html && BLANK_HTML.test(rest))) {
     return addressed ? { command: "webhook_help", args: "", addressed } : null;
   }
-  if (!rest.startsWith("/")) return null;
-  const space = rest.search(/\s/);
-  const token = (space < 0 ? rest : rest.slice(0, space)).slice(1).replace(/@.*$/, "")
-    .toLowerCase();
-  if (!token.startsWith("webhook_")) return null;
-  const command = (COMMANDS.has(token) ? token : "webhook_help") as CommandName;
-  const rawArgs = space < 0 ? "" : rest.slice(space);
-  return { command, args: cleanArgs(rawArgs, m.parseMode === "html"), addressed };
+  const word = COMMAND_WORD.exec(rest);
+  if (!word) return null;
+  const token = (word[1] ?? "").replace(/@.*$/, "").toLowerCase();
+  let command: CommandName;
+  if (COMMANDS.has(token)) command = token as CommandName;
+  else if (token.startsWith("webhook_") || ALIASES.has(token) || addressed) {
+    // A typo of ours, the usual /help and /start, or any command said to the bot by name.
+    command = "webhook_help";
+  } else return null; // another bot's command, e.g. "/deploy"
+  return { command, args: cleanArgs(rest.slice(word[0].length), html), addressed };
+}
+
+/**
+ * Drops what may precede the text: whitespace and, in HTML mode, non-breaking spaces and
+ * wrapper tags (`<p>`, `<span>`, `<br>`) a client may put around the message.
+ */
+function skipBlank(s: string, html: boolean): string {
+  return html ? s.replace(LEADING_BLANK_HTML, "") : s.trimStart();
+}
+
+function safeDecodeUri(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Mentions removed, tags stripped, entities decoded (HTML mode), whitespace collapsed. */

@@ -17,7 +17,12 @@ import { isPersonal, Permissions } from "./permissions.ts";
 import * as replies from "./replies.ts";
 import type { HookStore } from "./store.ts";
 import { validateHookName } from "./hook_name.ts";
-import { TrueConfApiError } from "../trueconf/mod.ts";
+import {
+  TrueConfApiError,
+  TrueConfDisconnectedError,
+  TrueConfProtocolError,
+  TrueConfTimeoutError,
+} from "../trueconf/mod.ts";
 import type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -51,12 +56,18 @@ export interface CommandHandlerOptions {
 /** Error codes meaning "the bot may not post into this chat". */
 const CANNOT_POST = new Set([302, 303, 304, 305]);
 
+function isTrueConfError(e: unknown): boolean {
+  return e instanceof TrueConfApiError || e instanceof TrueConfTimeoutError ||
+    e instanceof TrueConfDisconnectedError || e instanceof TrueConfProtocolError;
+}
+
 /** Runs chat commands; feed it every incoming message. */
 export class CommandHandler {
   readonly #o: CommandHandlerOptions;
   readonly #log: Logger;
   readonly #perms: Permissions;
   readonly #inFlight = new Set<Promise<void>>();
+  #closed = false;
 
   constructor(options: CommandHandlerOptions) {
     this.#o = options;
@@ -68,24 +79,34 @@ export class CommandHandler {
     });
   }
 
-  /** Handles one message; never throws (errors are logged and, where useful, answered). */
+  /**
+   * Handles one message; never rejects. Unexpected failures (KV, a lost connection) are
+   * logged and, when the chat can still be reached, answered with a short apology.
+   * After {@link close} messages are ignored.
+   */
   handle(m: IncomingMessage): Promise<void> {
-    const p = this.#handle(m).catch((e) => {
+    if (this.#closed) return Promise.resolve();
+    const p = this.#handle(m).catch(async (e) => {
       this.#log.error("command failed", { chat: m.chatId, author: m.authorId, error: e });
+      // A TrueConf failure means the chat may not be reachable (or the answer may even have
+      // arrived after a timeout); anything else (KV) is worth an apology.
+      if (isTrueConfError(e)) return;
+      await this.#send(m.chatId, replies.failed()).catch(() => {});
     }).finally(() => this.#inFlight.delete(p));
     this.#inFlight.add(p);
     return p;
   }
 
-  /** Waits for commands being handled. */
+  /** Stops taking messages and waits for the commands being handled (call before closing the client). */
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.allSettled([...this.#inFlight]);
   }
 
   async #handle(m: IncomingMessage): Promise<void> {
     if (m.isEdited) return;
     const botId = this.#o.client.state.botId;
-    if (!botId) return;
+    if (!botId || !m.authorId) return;
     const cmd = parseCommand(m, botId);
     if (!cmd) return;
     const chat = await this.#perms.chat(m.chatId);
@@ -107,10 +128,13 @@ export class CommandHandler {
   }
 
   async #create(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand): Promise<void> {
-    const name = validateHookName(cmd.args);
-    if (!name.ok) return await this.#reply(m, chat, replies.badName(name.reason));
-    const decision = await this.#perms.canManage(m.chatId, m.authorId);
+    // Permission first: a member who may not create learns that before fixing a name.
+    const decision = await this.#perms.canManage(m.chatId, m.authorId, "create");
     if (!decision.allowed) return await this.#reply(m, chat, replies.refused(decision.reason));
+    const name = validateHookName(cmd.args);
+    if (!name.ok) {
+      return await this.#reply(m, chat, replies.badName(name.code, [...cmd.args.trim()].length));
+    }
     const result = await this.#o.store.create({
       chatId: m.chatId,
       name: name.name,
@@ -123,7 +147,7 @@ export class CommandHandler {
       return await this.#reply(m, chat, text);
     }
     const { hook, token } = result;
-    const url = `${this.#o.publicUrl}/hook/${token}`;
+    const url = `${this.#o.publicUrl.replace(/\/+$/, "")}/hook/${token}`;
     const title = chat?.title || "this chat";
     const rollback = async (why: string, error: unknown) => {
       await this.#o.store.revoke(hook.id);
@@ -140,7 +164,7 @@ export class CommandHandler {
     if (dmChatId === m.chatId) {
       // Created from the personal chat itself: the URL goes right here, and nowhere else.
       try {
-        await this.#send(dmChatId, replies.urlMessage(name.name, title, url));
+        await this.#send(dmChatId, replies.urlMessage(name.name, null, url));
       } catch (e) {
         await rollback("cannot post the URL into the personal chat", e);
       }
@@ -168,10 +192,13 @@ export class CommandHandler {
   }
 
   async #revoke(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand): Promise<void> {
-    const name = cmd.args.trim();
-    if (!name) return await this.#reply(m, chat, replies.revokeNeedsName());
-    const decision = await this.#perms.canManage(m.chatId, m.authorId);
+    const decision = await this.#perms.canManage(m.chatId, m.authorId, "revoke");
     if (!decision.allowed) return await this.#reply(m, chat, replies.refused(decision.reason));
+    const name = cmd.args.trim();
+    if (!name) {
+      const existing = (await this.#o.store.listByChat(m.chatId)).map((h) => h.name);
+      return await this.#reply(m, chat, replies.revokeNeedsName(existing));
+    }
     const removed = await this.#o.store.revokeByName(m.chatId, name);
     if (!removed) {
       const existing = (await this.#o.store.listByChat(m.chatId)).map((h) => h.name);

@@ -78,8 +78,16 @@ export class Permissions {
     return info;
   }
 
-  /** Whether `userId` may create or revoke hooks in `chatId`. */
-  async canManage(chatId: string, userId: string): Promise<Decision> {
+  /**
+   * Whether `userId` may create or revoke hooks in `chatId`: always in personal and
+   * favorites chats and when admin-only is off; otherwise iff the member's role (from every
+   * page of participants) is owner or admin. Any failure denies, with the reason.
+   */
+  async canManage(
+    chatId: string,
+    userId: string,
+    action: "create" | "revoke" = "create",
+  ): Promise<Decision> {
     const info = await this.chat(chatId);
     if (info && isPersonal(info.chatType)) return { allowed: true };
     if (!this.#o.adminOnly) return { allowed: true };
@@ -89,16 +97,17 @@ export class Permissions {
     } catch (e) {
       return {
         allowed: false,
-        reason: `I could not check your role in this chat (${
+        reason: `I could not check your role in this chat: ${
           e instanceof Error ? e.message : String(e)
-        }). Try again in a minute.`,
+        }. Try again in a minute.`,
       };
     }
     const me = participants.find((p) => sameTrueConfId(p.userId, userId));
     if (me && MANAGERS.has(String(me.role))) return { allowed: true };
     return {
       allowed: false,
-      reason: "Only owners and admins of this chat can create or revoke webhooks here.",
+      reason:
+        `Only owners and admins of this chat can ${action} webhooks (WEBHOOK_ADMIN_ONLY is on).`,
     };
   }
 }

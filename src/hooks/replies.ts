@@ -8,13 +8,13 @@
  */
 import type { HookRecord } from "./store.ts";
 import { maskToken } from "./token.ts";
-import { HOOK_NAME_MAX_LENGTH } from "./hook_name.ts";
+import { HOOK_NAME_MAX_LENGTH, type HookNameError } from "./hook_name.ts";
 
 /** The parse mode every reply is written for. */
 export const REPLY_MODE = "html" as const;
 
-/** Escapes user-supplied text for TrueConf's HTML parse mode. */
-export function md(s: string): string {
+/** Escapes user-supplied text (hook names, chat titles, ids) for TrueConf's HTML parse mode. */
+export function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => HTML_ESCAPES[c]!);
 }
 const HTML_ESCAPES: Record<string, string> = {
@@ -42,65 +42,85 @@ export function help(inGroup: boolean): string {
   ].join("\n");
 }
 
-/** The direct message that carries the secret URL. */
-export function urlMessage(name: string, chatTitle: string, url: string): string {
+/**
+ * The direct message that carries the secret URL. `chatTitle` is the chat the hook posts
+ * into, or null when that is this personal chat itself.
+ */
+export function urlMessage(name: string, chatTitle: string | null, url: string): string {
+  const where = chatTitle === null ? "this chat" : `«${esc(chatTitle)}»`;
+  const u = esc(url);
   return [
-    `🔑 Webhook <b>${md(name)}</b> for «${md(chatTitle)}»:`,
-    url,
+    `🔑 Webhook <b>${esc(name)}</b> for ${where}:`,
+    u,
     "",
     "Keep this URL secret: anyone who has it can post into the chat. Try it:",
-    `curl -d text=hello ${url}`,
-    `curl -H 'Content-Type: application/json' -d '{"text":"**bold** hello","parse_mode":"markdown"}' ${url}`,
-    `curl -F text=report -F file=@report.pdf ${url}`,
-    "Revoke it with /webhook_revoke " + md(name) + ".",
+    `curl -d text=hello ${u}`,
+    `curl -H 'Content-Type: application/json' -d '{"text":"**bold** hello","parse_mode":"markdown"}' ${u}`,
+    `curl -F text=report -F file=@report.pdf ${u}`,
+    `Revoke it with /webhook_revoke ${esc(name)}${chatTitle === null ? "" : " in that chat"}.`,
   ].join("\n");
 }
 
 /** Acknowledgement in the chat where the hook was created (never contains the token). */
 export function created(name: string): string {
-  return `✅ Webhook <b>${md(name)}</b> created. I sent its URL to you in a private message.`;
+  return `✅ Webhook <b>${esc(name)}</b> created. I sent its URL to you in a private message.`;
 }
 
 /** The direct message could not be delivered, so the hook was removed again. */
 export function dmFailed(name: string): string {
   return `⚠️ I could not send you a private message, so webhook <b>${
-    md(name)
+    esc(name)
   }</b> was not kept. Write to me in a private chat once, then try /webhook_create ${
-    md(name)
+    esc(name)
   } again.`;
 }
 
 /** The bot cannot post into the chat the hook was made for, so the hook would be useless. */
 export function cannotPostThere(name: string, chatTitle: string): string {
-  return `⚠️ I cannot post into «${md(chatTitle)}» (read-only for me?), so webhook <b>${
-    md(name)
+  return `⚠️ I cannot post into «${esc(chatTitle)}» (read-only for me?), so webhook <b>${
+    esc(name)
   }</b> would not work there and I removed it again. Its URL above is void.`;
 }
 
-/** A name that fails validation: what is wrong and what to type instead. */
-export function badName(reason: string): string {
-  return `⚠️ ${
-    md(reason)
-  }\nType /webhook_create &lt;name&gt;, for example /webhook_create deploys (at most ${HOOK_NAME_MAX_LENGTH} characters).`;
+/** A name that fails validation: what is wrong and the command to type instead. */
+export function badName(error: HookNameError | string, length = 0): string {
+  switch (error) {
+    case "empty":
+      return "⚠️ The webhook needs a name. Type /webhook_create &lt;name&gt;, for example /webhook_create deploys.";
+    case "too_long":
+      return `⚠️ That name is ${length} characters long; at most ${HOOK_NAME_MAX_LENGTH} are allowed. Pick a shorter one, for example /webhook_create deploys.`;
+    case "control_characters":
+      return "⚠️ The name contains control characters. Use letters, digits, spaces and punctuation, for example /webhook_create deploys.";
+    default:
+      return `⚠️ ${
+        esc(error)
+      }\nType /webhook_create &lt;name&gt;, for example /webhook_create deploys (at most ${HOOK_NAME_MAX_LENGTH} characters).`;
+  }
 }
 
 /** `/webhook_revoke` without a name. */
-export function revokeNeedsName(): string {
-  return "⚠️ Which webhook? Type /webhook_revoke &lt;name&gt;; /webhook_list shows the names.";
+export function revokeNeedsName(existing: readonly string[] = []): string {
+  const names = existing.length
+    ? ` Webhooks here: ${existing.map((n) => `<b>${esc(n)}</b>`).join(", ")}.`
+    : " This chat has no webhooks.";
+  const example = existing[0] === undefined
+    ? ""
+    : `, for example /webhook_revoke ${esc(existing[0])}`;
+  return `⚠️ Which webhook? Type /webhook_revoke &lt;name&gt;${example}.${names}`;
 }
 
 /** A second hook with the same name in one chat. */
 export function duplicate(name: string): string {
   return `⚠️ A webhook named <b>${
-    md(name)
+    esc(name)
   }</b> already exists here. Pick another name, or revoke it first with /webhook_revoke ${
-    md(name)
+    esc(name)
   }.`;
 }
 
 /** A member may not manage hooks. */
 export function refused(reason: string): string {
-  return `⛔ ${md(reason)}`;
+  return `⛔ ${esc(reason)}`;
 }
 
 /** `/webhook_list`. */
@@ -109,8 +129,8 @@ export function list(hooks: readonly HookRecord[]): string {
     return "No webhooks in this chat yet. Create one with /webhook_create &lt;name&gt;.";
   }
   const lines = hooks.map((h, i) =>
-    `${i + 1}. <b>${md(h.name)}</b> · ${maskToken(h.tokenHint)} · by ${
-      md(h.createdBy || "unknown")
+    `${i + 1}. <b>${esc(h.name)}</b> · ${maskToken(h.tokenHint)} · by ${
+      esc(h.createdBy || "unknown")
     } · created ${when(h.createdAt)} · last used ${when(h.lastUsedAt)} · ${h.deliveryCount} ${
       h.deliveryCount === 1 ? "delivery" : "deliveries"
     }`
@@ -120,20 +140,20 @@ export function list(hooks: readonly HookRecord[]): string {
 
 /** `/webhook_revoke` done. */
 export function revoked(name: string): string {
-  return `🗑 Webhook <b>${md(name)}</b> revoked; its URL no longer works.`;
+  return `🗑 Webhook <b>${esc(name)}</b> revoked; its URL no longer works.`;
 }
 
 /** `/webhook_revoke` of an unknown name. */
 export function notFound(name: string, existing: readonly string[]): string {
   const names = existing.length
-    ? ` Webhooks here: ${existing.map((n) => `<b>${md(n)}</b>`).join(", ")}.`
+    ? ` Webhooks here: ${existing.map((n) => `<b>${esc(n)}</b>`).join(", ")}.`
     : " This chat has no webhooks.";
-  return `⚠️ No webhook named <b>${md(name)}</b> in this chat.${names}`;
+  return `⚠️ No webhook named <b>${esc(name)}</b> in this chat.${names}`;
 }
 
 /** Prefix of a reply that had to go by direct message because the chat refused it. */
 export function redirected(chatTitle: string): string {
-  return `[Reply to your command in «${md(chatTitle)}»]\n`;
+  return `[Reply to your command in «${esc(chatTitle)}»]\n`;
 }
 
 /** Something unexpected; the details are in the bot's log. */
