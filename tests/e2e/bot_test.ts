@@ -136,7 +136,10 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
     await t.step("alice creates a hook in the group: the URL comes by DM only", async () => {
       const posts = await say(
         `${mention} /webhook_create deploys`,
-        (p) => p.some((r) => r.chatId === dmAlice && /\/hook\//.test(r.text ?? "")),
+        // The URL by DM, then the acknowledgement (without it) in the group.
+        (p) =>
+          p.some((r) => r.chatId === dmAlice && /\/hook\//.test(r.text ?? "")) &&
+          p.some((r) => r.chatId === ops.chatId && /created/.test(r.text ?? "")),
       );
       const dm = posts.find((r) => r.chatId === dmAlice && /\/hook\//.test(r.text ?? ""))!;
       const m = new RegExp(`${base.replaceAll(".", "\\.")}/hook/([A-Za-z0-9_-]+)`).exec(dm.text!);
