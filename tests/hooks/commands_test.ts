@@ -1,0 +1,568 @@
+// Chat commands end to end: the fake TrueConf server over real sockets, the real client, a
+// real KV store and the CommandHandler, wired as src/bot.ts wires them. Every test ends by
+// scanning everything the bot posted: a hook URL may appear only in the author's DM.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CommandHandler } from "../../src/hooks/commands.ts";
+import { HookStore } from "../../src/hooks/store.ts";
+import { openKv } from "../../src/storage/mod.ts";
+import { type IncomingMessage, TrueConfClient } from "../../src/trueconf/mod.ts";
+import { FakeTrueConf, type SentRecord } from "../support/fake_trueconf.ts";
+import { BOT, clientOptions, type FakeOptions } from "../trueconf/_helpers.ts";
+
+const PUBLIC_URL = "https://hooks.example.com";
+const BOT_NAME = "Webhook Bot";
+const URL_RE = /https:\/\/hooks\.example\.com\/hook\/([A-Za-z0-9_-]+)/;
+
+interface World {
+  fake: FakeTrueConf;
+  client: TrueConfClient;
+  store: HookStore;
+  alice: string; // owner of the group chats
+  bob: string; // plain member
+  carol: string; // admin
+  /** "@Webhook Bot" as a TrueConf client sends it. */
+  at: string;
+  /** Pushes a message and resolves with the bot's posts once the handler has finished. */
+  say(chatId: string, author: string, text: string, extra?: { isEdited?: boolean }): Promise<
+    SentRecord[]
+  >;
+  /** Pushes several messages at once and waits for all of them. */
+  sayAll(msgs: { chatId: string; author: string; text: string }[]): Promise<SentRecord[]>;
+  /** Every token handed out so far (taken from the DMs). */
+  tokens: string[];
+  dm(userId: string): string;
+}
+
+interface Options {
+  adminOnly?: boolean;
+  fake?: FakeOptions;
+  kvPath?: string;
+  /** Reuse a running fake (restart test). */
+  reuseFake?: FakeTrueConf;
+}
+
+async function withBot(opts: Options, fn: (w: World) => Promise<void>): Promise<void> {
+  const fake = opts.reuseFake ?? await FakeTrueConf.start({
+    bot: { ...BOT, displayName: BOT_NAME },
+    users: [
+      { login: "alice", password: "a", displayName: "Alice" },
+      { login: "bob", password: "b", displayName: "Bob" },
+      { login: "carol", password: "c", displayName: "Carol" },
+    ],
+    ...opts.fake,
+  });
+  const kv = await openKv(opts.kvPath ?? ":memory:");
+  const store = new HookStore(kv);
+  const client = new TrueConfClient(clientOptions(fake));
+  const commands = new CommandHandler({
+    client,
+    store,
+    publicUrl: PUBLIC_URL,
+    adminOnly: opts.adminOnly ?? true,
+  });
+  const inFlight: Promise<void>[] = [];
+  let received = 0;
+  const unsubscribe = client.onMessage((m: IncomingMessage) => {
+    received++;
+    inFlight.push(commands.handle(m));
+  });
+  const tokens: string[] = [];
+  const dmChats = new Set<string>();
+  const dm = (userId: string) => {
+    const id = fake.p2pChatId(userId);
+    dmChats.add(id);
+    return id;
+  };
+  const alice = fake.userId("alice");
+  const bob = fake.userId("bob");
+  const carol = fake.userId("carol");
+  for (const u of [alice, bob, carol]) dm(u);
+
+  const settle = async (expected: number, before: number) => {
+    await fake.waitFor(() => received >= expected, 5_000);
+    await Promise.all(inFlight);
+    const posts = fake.sent.slice(before);
+    for (const p of posts) {
+      const t = URL_RE.exec(p.text ?? "")?.[1];
+      if (t && !tokens.includes(t)) tokens.push(t);
+    }
+    return posts;
+  };
+  const world: World = {
+    fake,
+    client,
+    store,
+    alice,
+    bob,
+    carol,
+    at: fake.mention(fake.botId, BOT_NAME),
+    tokens,
+    dm,
+    async say(chatId, author, text, extra) {
+      const before = fake.sent.length;
+      const expected = received + 1;
+      fake.pushMessage({ chatId, authorId: author, text, ...extra });
+      return await settle(expected, before);
+    },
+    async sayAll(msgs) {
+      const before = fake.sent.length;
+      const expected = received + msgs.length;
+      for (const m of msgs) {
+        fake.pushMessage({ chatId: m.chatId, authorId: m.author, text: m.text });
+      }
+      return await settle(expected, before);
+    },
+  };
+  try {
+    client.start();
+    await client.ready(3_000);
+    await fn(world);
+    // The URL (and so the token) only ever travels in a personal chat with the bot.
+    for (const p of fake.sent) {
+      if (dmChats.has(p.chatId)) continue;
+      for (const t of tokens) {
+        assert.ok(!(p.text ?? "").includes(t), `token in chat ${p.chatId}: ${p.text}`);
+        assert.ok(!(p.text ?? "").includes(t.slice(4, -4)), `token body in ${p.chatId}`);
+      }
+      assert.doesNotMatch(p.text ?? "", /\/hook\//, `hook URL in chat ${p.chatId}`);
+    }
+  } finally {
+    unsubscribe();
+    await commands.close();
+    await store.close();
+    await client.close();
+    kv.close();
+    if (!opts.reuseFake) await fake.close();
+  }
+}
+
+function group(w: World, chatId = "ops", extra: { chatType?: number; title?: string } = {}) {
+  return w.fake.addChat({
+    chatId,
+    title: extra.title ?? "Ops",
+    chatType: extra.chatType ?? 2,
+    participants: [
+      { userId: w.alice, role: "owner" },
+      { userId: w.bob, role: "user" },
+      { userId: w.carol, role: "admin" },
+      { userId: w.fake.botId, role: "user" },
+    ],
+  }).chatId;
+}
+
+const texts = (posts: SentRecord[], chatId?: string) =>
+  posts.filter((p) => chatId === undefined || p.chatId === chatId).map((p) => p.text ?? "");
+
+Deno.test("group: without a mention nothing happens; with one the command runs; chatter and the bot itself are ignored", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    assert.deepEqual(await w.say(ops, w.alice, "/webhook_list"), []);
+    assert.deepEqual(await w.say(ops, w.alice, "/webhook_create deploys"), []);
+    assert.deepEqual(await w.say(ops, w.alice, "good morning"), []);
+    assert.deepEqual(await w.say(ops, w.alice, `${w.at} thanks`), []);
+    assert.deepEqual(await w.say(ops, w.alice, "@all /webhook_list"), []);
+    assert.deepEqual(await w.say(ops, w.fake.botId, `${w.at} /webhook_list`), []);
+    assert.deepEqual(
+      await w.say(ops, w.alice, `${w.fake.mention(w.bob, "Bob")} /webhook_list`),
+      [],
+    );
+    assert.equal((await w.store.listByChat(ops)).length, 0);
+
+    const list = await w.say(ops, w.bob, `${w.at} /webhook_list`);
+    assert.equal(list.length, 1);
+    assert.equal(list[0]!.chatId, ops);
+    assert.match(list[0]!.text!, /No webhooks in this chat yet/);
+    assert.equal(list[0]!.parseMode, "html");
+
+    // Mention forms: profile link, instance suffix, bare login, upper case.
+    for (const suffix of ["&do=profile", "/instance-1"]) {
+      const r = await w.say(
+        ops,
+        w.bob,
+        `${w.fake.mention(w.fake.botId, "WB", suffix)} /webhook_list`,
+      );
+      assert.equal(r.length, 1, suffix);
+    }
+    const bare = w.fake.botId.split("@")[0]!.toUpperCase();
+    assert.equal(
+      (await w.say(ops, w.bob, `<a href="trueconf:${bare}">x</a> /webhook_list`)).length,
+      1,
+    );
+  });
+});
+
+Deno.test("help: bare mention, /webhook_help and unknown /webhook_* commands; no stray markup", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    for (
+      const text of [w.at, `${w.at} /webhook_help`, `${w.at} /webhook_creat x`, `${w.at} /help`]
+    ) {
+      const r = await w.say(ops, w.bob, text);
+      assert.equal(r.length, 1, text);
+      const t = r[0]!.text!;
+      assert.equal(r[0]!.parseMode, "html");
+      for (const cmd of ["/webhook_create", "/webhook_list", "/webhook_revoke", "/webhook_help"]) {
+        assert.ok(t.includes(cmd), `${cmd} in help`);
+      }
+      assert.match(t, /\/webhook_create deploys/);
+      assert.ok(!t.includes("`"), "no backticks: TrueConf has no code spans");
+      assert.doesNotMatch(t.replace(/<\/?b>/g, ""), /<[a-z]/i, "only <b> tags");
+    }
+    // In a personal chat the help does not ask for a mention.
+    const dm = w.dm(w.bob);
+    const r = await w.say(dm, w.bob, "/webhook_help");
+    assert.doesNotMatch(r[0]!.text!, /mention me/);
+  });
+});
+
+Deno.test("create in a group → URL only by DM, ack without the token; list; revoke → token dead", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const dmAlice = w.dm(w.alice);
+    const posts = await w.say(ops, w.alice, `${w.at} /webhook_create Deploys`);
+    assert.equal(posts.length, 2, JSON.stringify(texts(posts)));
+    const [dm, ack] = posts;
+    assert.equal(dm!.chatId, dmAlice, "the URL comes first, by DM");
+    assert.match(dm!.text!, /Webhook <b>Deploys<\/b> for «Ops»/);
+    const token = URL_RE.exec(dm!.text!)?.[1];
+    assert.ok(token && token.length >= 20);
+    assert.match(dm!.text!, /curl -d text=hello https:\/\/hooks\.example\.com\/hook\//);
+    assert.equal(ack!.chatId, ops);
+    assert.match(
+      ack!.text!,
+      /Webhook <b>Deploys<\/b> created\. I sent its URL to you in a private message/,
+    );
+    const hook = await w.store.findByToken(token);
+    assert.equal(hook?.chatId, ops);
+    assert.equal(hook?.createdBy, w.alice);
+
+    // Anyone may list, and the list never shows more than the masked token.
+    w.store.recordDelivery(hook!.id);
+    const second = await w.say(ops, w.carol, `${w.at} /webhook_create alerts`);
+    assert.equal(second.length, 2);
+    const list = await w.say(ops, w.bob, `${w.at} /webhook_list`);
+    assert.equal(list.length, 1);
+    const text = list[0]!.text!;
+    assert.match(text, /Webhooks in this chat \(2\)/);
+    assert.ok(text.includes(`${token.slice(0, 4)}…${token.slice(-4)}`), text);
+    assert.ok(text.indexOf("Deploys") < text.indexOf("alerts"), "sorted by creation");
+    assert.match(text, new RegExp(`Deploys</b> · .* · by ${w.alice.replaceAll(".", "\\.")}`));
+    assert.match(text, /created \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    assert.match(text, /1 delivery/);
+    assert.match(text, /last used never · 0 deliveries/);
+
+    // Revoke by name, case-insensitively: the token stops resolving at once.
+    const revoked = await w.say(ops, w.alice, `${w.at} /webhook_revoke DEPLOYS`);
+    assert.equal(revoked.length, 1);
+    assert.match(revoked[0]!.text!, /Webhook <b>Deploys<\/b> revoked/);
+    assert.equal(await w.store.findByToken(token), null);
+    const again = await w.say(ops, w.alice, `${w.at} /webhook_revoke deploys`);
+    assert.match(
+      again[0]!.text!,
+      /No webhook named <b>deploys<\/b>.*Webhooks here: <b>alerts<\/b>/,
+    );
+    const noName = await w.say(ops, w.alice, `${w.at} /webhook_revoke`);
+    assert.match(
+      noName[0]!.text!,
+      /Which webhook\? Type \/webhook_revoke &lt;name&gt;, for example \/webhook_revoke alerts/,
+    );
+  });
+});
+
+Deno.test("personal chat: no mention needed; the URL is posted right there, once", async () => {
+  await withBot({}, async (w) => {
+    const dm = w.dm(w.bob);
+    const posts = await w.say(dm, w.bob, "/webhook_create mine");
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0]!.chatId, dm);
+    assert.match(posts[0]!.text!, /Webhook <b>mine<\/b> for this chat:/);
+    const token = URL_RE.exec(posts[0]!.text!)?.[1];
+    assert.equal((await w.store.findByToken(token!))?.chatId, dm);
+    // A mention is accepted too.
+    const list = await w.say(dm, w.bob, `${w.at} /webhook_list`);
+    assert.match(list[0]!.text!, /mine/);
+    // Chatter in a personal chat is still ignored.
+    assert.deepEqual(await w.say(dm, w.bob, "hi bot"), []);
+  });
+});
+
+Deno.test("favorites chat: no mention needed; URL by DM, ack in favorites", async () => {
+  await withBot({}, async (w) => {
+    const fav = w.fake.addChat({
+      chatId: "fav-alice",
+      title: "Favorites",
+      chatType: 5,
+      participants: [{ userId: w.alice, role: "favorites_owner" }, {
+        userId: w.fake.botId,
+        role: "user",
+      }],
+    }).chatId;
+    const posts = await w.say(fav, w.alice, "/webhook_create notes");
+    assert.deepEqual(posts.map((p) => p.chatId), [w.dm(w.alice), fav]);
+    assert.match(posts[1]!.text!, /created/);
+  });
+});
+
+Deno.test("channel: mention required; a read-only channel gets its answers by DM and no hook", async () => {
+  await withBot({}, async (w) => {
+    const news = group(w, "news", { chatType: 6, title: "News & <Updates>" });
+    assert.deepEqual(await w.say(news, w.alice, "/webhook_list"), []);
+    assert.equal((await w.say(news, w.alice, `${w.at} /webhook_list`))[0]?.chatId, news);
+
+    w.fake.chat(news)!.readOnlyForBot = true;
+    const list = await w.say(news, w.bob, `${w.at} /webhook_list`);
+    assert.equal(list.length, 1);
+    assert.equal(list[0]!.chatId, w.dm(w.bob));
+    assert.match(list[0]!.text!, /^\[Reply to your command in «News &amp; &lt;Updates&gt;»\]\n/);
+    assert.match(list[0]!.text!, /No webhooks/);
+
+    // Creating a hook for a chat the bot cannot post into: the URL arrives, then is voided.
+    const made = await w.say(news, w.alice, `${w.at} /webhook_create feed`);
+    assert.deepEqual(made.map((p) => p.chatId), [w.dm(w.alice), w.dm(w.alice)]);
+    assert.match(
+      made[1]!.text!,
+      /I cannot post into «News &amp; &lt;Updates&gt;».*removed it again/,
+    );
+    assert.equal((await w.store.listByChat(news)).length, 0);
+    assert.equal(await w.store.findByToken(w.tokens.at(-1)!), null);
+  });
+});
+
+Deno.test("DM failure rolls the hook back and tells the author in the origin chat", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    // createP2PChat refused.
+    w.fake.setMethodError("createP2PChat", 304, 1);
+    const a = await w.say(ops, w.alice, `${w.at} /webhook_create deploys`);
+    assert.equal(a.length, 1);
+    assert.equal(a[0]!.chatId, ops);
+    assert.match(a[0]!.text!, /could not send you a private message.*<b>deploys<\/b> was not kept/);
+    assert.equal((await w.store.listByChat(ops)).length, 0);
+
+    // The DM exists but refuses the message.
+    const dm = w.dm(w.alice);
+    w.fake.chat(dm)!.readOnlyForBot = true;
+    const b = await w.say(ops, w.alice, `${w.at} /webhook_create deploys`);
+    assert.deepEqual(b.map((p) => p.chatId), [ops]);
+    assert.match(b[0]!.text!, /was not kept/);
+    assert.equal((await w.store.listByChat(ops)).length, 0);
+
+    // Once the DM works, the same name is free again.
+    w.fake.chat(dm)!.readOnlyForBot = false;
+    const c = await w.say(ops, w.alice, `${w.at} /webhook_create deploys`);
+    assert.deepEqual(c.map((p) => p.chatId), [dm, ops]);
+    assert.equal((await w.store.listByChat(ops)).length, 1);
+  });
+});
+
+Deno.test("admin-only on: 250 participants over two pages, numeric roles; member refused with reason", async () => {
+  await withBot({ adminOnly: true, fake: { numericRoles: true } }, async (w) => {
+    const crowd = Array.from({ length: 240 }, (_, i) => ({
+      userId: `member${i}@${w.fake.domain}`,
+      role: "user",
+    }));
+    const big = w.fake.addChat({
+      chatId: "big",
+      title: "Everyone",
+      chatType: 2,
+      // alice, bob and carol sit on page 2 (pages of 200).
+      participants: [
+        ...crowd,
+        { userId: w.fake.botId, role: "user" },
+        {
+          userId: w.bob,
+          role: "user",
+        },
+        { userId: w.carol, role: "admin" },
+        { userId: w.alice, role: "owner" },
+      ],
+    }).chatId;
+
+    const refused = await w.say(big, w.bob, `${w.at} /webhook_create deploys`);
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]!.chatId, big);
+    assert.match(
+      refused[0]!.text!,
+      /Only owners and admins of this chat can create webhooks \(WEBHOOK_ADMIN_ONLY is on\)/,
+    );
+    const pages = w.fake.requests.filter((r) => r.method === "getChatParticipants").map((r) =>
+      (r.payload as { pageNumber: number }).pageNumber
+    );
+    assert.deepEqual(pages.slice(0, 2), [1, 2], "the second page was read");
+
+    assert.equal((await w.say(big, w.carol, `${w.at} /webhook_create deploys`)).length, 2);
+    assert.equal((await w.say(big, w.alice, `${w.at} /webhook_create builds`)).length, 2);
+    // Anyone may list; revoking is refused like creating.
+    assert.match((await w.say(big, w.bob, `${w.at} /webhook_list`))[0]!.text!, /\(2\)/);
+    const r = await w.say(big, w.bob, `${w.at} /webhook_revoke deploys`);
+    assert.match(r[0]!.text!, /can revoke webhooks/);
+    assert.equal((await w.store.listByChat(big)).length, 2);
+    // A user who is not in the list at all is refused too.
+    w.fake.addUser({ login: "dave", password: "d" });
+    const dave = w.fake.userId("dave");
+    assert.match((await w.say(big, dave, `${w.at} /webhook_create x`))[0]!.text!, /Only owners/);
+
+    // Participants cannot be read: denied, and told why.
+    w.fake.setMethodError("getChatParticipants", 300, 1);
+    const failed = await w.say(big, w.alice, `${w.at} /webhook_revoke builds`);
+    assert.match(failed[0]!.text!, /I could not check your role in this chat: .*error 300/);
+    assert.equal((await w.store.listByChat(big)).length, 2);
+
+    // In a personal chat the member is always allowed.
+    const dm = w.dm(w.bob);
+    assert.equal((await w.say(dm, w.bob, "/webhook_create own")).length, 1);
+    assert.equal((await w.store.listByChat(dm)).length, 1);
+  });
+});
+
+Deno.test("admin-only off: any member may create and revoke", async () => {
+  await withBot({ adminOnly: false }, async (w) => {
+    const ops = group(w);
+    assert.equal((await w.say(ops, w.bob, `${w.at} /webhook_create bobs`)).length, 2);
+    assert.match((await w.say(ops, w.bob, `${w.at} /webhook_revoke bobs`))[0]!.text!, /revoked/);
+    assert.equal(
+      w.fake.requests.filter((r) => r.method === "getChatParticipants").length,
+      0,
+      "no role lookup needed",
+    );
+  });
+});
+
+Deno.test("names: duplicates case-insensitive, empty, too long, control characters, entities", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    assert.equal((await w.say(ops, w.alice, `${w.at} /webhook_create Deploys`)).length, 2);
+    const dup = await w.say(ops, w.alice, `${w.at} /webhook_create  deploys `);
+    assert.deepEqual(dup.map((p) => p.chatId), [ops]);
+    assert.match(
+      dup[0]!.text!,
+      /A webhook named <b>deploys<\/b> already exists here\. Pick another name, or revoke it first with \/webhook_revoke deploys\./,
+    );
+    const empty = await w.say(ops, w.alice, `${w.at} /webhook_create`);
+    assert.match(
+      empty[0]!.text!,
+      /needs a name\. Type \/webhook_create &lt;name&gt;, for example \/webhook_create deploys/,
+    );
+    const long = await w.say(ops, w.alice, `${w.at} /webhook_create ${"x".repeat(65)}`);
+    assert.match(long[0]!.text!, /65 characters long; at most 64/);
+    const ctl = await w.say(ops, w.alice, `${w.at} /webhook_create bad&#7;name`);
+    assert.match(ctl[0]!.text!, /control characters/);
+    // Names are shown escaped: no markup injection.
+    const odd = await w.say(ops, w.alice, `${w.at} /webhook_create &lt;i&gt;R&amp;D&lt;/i&gt;`);
+    assert.equal(odd.length, 2);
+    assert.match(odd[1]!.text!, /<b>&lt;i&gt;R&amp;D&lt;\/i&gt;<\/b> created/);
+    assert.deepEqual((await w.store.listByChat(ops)).map((h) => h.name), ["Deploys", "<i>R&D</i>"]);
+    // The same name in another chat is fine.
+    const other = group(w, "other", { title: "Other" });
+    assert.equal((await w.say(other, w.alice, `${w.at} /webhook_create deploys`)).length, 2);
+  });
+});
+
+Deno.test("concurrent creates of one name: one hook, one URL, one duplicate answer", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const posts = await w.sayAll([
+      { chatId: ops, author: w.alice, text: `${w.at} /webhook_create deploys` },
+      { chatId: ops, author: w.carol, text: `${w.at} /webhook_create DEPLOYS` },
+    ]);
+    assert.equal((await w.store.listByChat(ops)).length, 1);
+    const urls = posts.filter((p) => URL_RE.test(p.text ?? ""));
+    assert.equal(urls.length, 1);
+    assert.equal(posts.filter((p) => /already exists/.test(p.text ?? "")).length, 1);
+    assert.equal(posts.filter((p) => /created\./.test(p.text ?? "")).length, 1);
+  });
+});
+
+Deno.test("edited messages and messages from before the chat type is known are handled safely", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    assert.deepEqual(
+      await w.say(ops, w.alice, `${w.at} /webhook_create x`, { isEdited: true }),
+      [],
+    );
+    // getChatByID fails: the chat type is unknown, so a mention is required (fail closed),
+    // and the failure is cached briefly rather than retried for every message.
+    const dm = w.dm(w.carol);
+    w.fake.setMethodError("getChatByID", 300, 1);
+    assert.deepEqual(await w.say(dm, w.carol, "/webhook_list"), []);
+    assert.deepEqual(await w.say(dm, w.carol, "/webhook_list"), []);
+    assert.equal((await w.say(dm, w.carol, `${w.at} /webhook_list`)).length, 1);
+    // Only the DM was looked up (the edited message was dropped before any lookup), once.
+    assert.equal(w.fake.requests.filter((r) => r.method === "getChatByID").length, 1);
+  });
+});
+
+Deno.test("restart with the same KV file keeps the hooks", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "commands-test-" });
+  const kvPath = join(dir, "hooks.kv");
+  const fake = await FakeTrueConf.start({
+    bot: { ...BOT, displayName: BOT_NAME },
+    users: [
+      { login: "alice", password: "a" },
+      { login: "bob", password: "b" },
+      { login: "carol", password: "c" },
+    ],
+  });
+  try {
+    let token = "";
+    await withBot({ kvPath, reuseFake: fake }, async (w) => {
+      const ops = group(w);
+      await w.say(ops, w.alice, `${w.at} /webhook_create deploys`);
+      token = w.tokens[0]!;
+    });
+    await withBot({ kvPath, reuseFake: fake }, async (w) => {
+      const list = await w.say("ops", w.bob, `${w.at} /webhook_list`);
+      assert.match(list[0]!.text!, /Webhooks in this chat \(1\).*deploys/s);
+      assert.equal((await w.store.findByToken(token))?.name, "deploys");
+      await w.say("ops", w.alice, `${w.at} /webhook_revoke deploys`);
+    });
+    await withBot({ kvPath, reuseFake: fake }, async (w) => {
+      assert.equal(await w.store.findByToken(token), null);
+    });
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("close: in-flight commands finish; later messages are ignored", async () => {
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  const kv = await Deno.openKv(":memory:");
+  const store = new HookStore(kv);
+  const client = new TrueConfClient(clientOptions(fake));
+  const commands = new CommandHandler({ client, store, publicUrl: PUBLIC_URL, adminOnly: true });
+  try {
+    client.start();
+    await client.ready(3_000);
+    const alice = fake.userId("alice");
+    const dm = fake.p2pChatId(alice);
+    fake.setMethodDelay("sendMessage", 150);
+    const msg = (id: string): IncomingMessage => ({
+      messageId: id,
+      chatId: dm,
+      timestamp: Date.now(),
+      type: 200,
+      authorId: alice,
+      authorType: 1,
+      text: "/webhook_create slow",
+      parseMode: "text",
+      mentions: [],
+      isEdited: false,
+      replyMessageId: null,
+      raw: null,
+    });
+    const running = commands.handle(msg("m1"));
+    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"));
+    await commands.close();
+    assert.equal(fake.messagesIn(dm).length, 1, "the in-flight create finished");
+    await running;
+    await commands.handle(msg("m2"));
+    assert.equal((await store.listByChat(dm)).length, 1);
+  } finally {
+    await store.close();
+    await client.close();
+    kv.close();
+    await fake.close();
+  }
+});
