@@ -56,6 +56,32 @@ export interface CommandHandlerOptions {
 /** Error codes meaning "the bot may not post into this chat". */
 const CANNOT_POST = new Set([302, 303, 304, 305]);
 
+/** The chat's title, or (as the reference bot) the start of its id when the title is unknown. */
+function chatTitle(chat: ChatInfo | null, chatId: string): string {
+  return chat?.title || `chat ${chatId.slice(0, 12)}…`;
+}
+
+/** Longest reply part, in UTF-16 units; markup counts too, so it stays under 4096 visible. */
+const MAX_PART = 3_800;
+
+/** Splits a reply at line ends into parts of at most {@link MAX_PART} (a longer line is cut). */
+export function splitLines(text: string, max = MAX_PART): string[] {
+  const parts: string[] = [];
+  let cur = "";
+  for (const line of text.split("\n")) {
+    for (let piece = line;; piece = piece.slice(max)) {
+      const chunk = piece.slice(0, max);
+      if (cur !== "" && cur.length + 1 + chunk.length > max) {
+        parts.push(cur);
+        cur = chunk;
+      } else cur = cur === "" ? chunk : `${cur}\n${chunk}`;
+      if (piece.length <= max) break;
+    }
+  }
+  if (cur !== "" || parts.length === 0) parts.push(cur);
+  return parts;
+}
+
 function isTrueConfError(e: unknown): boolean {
   return e instanceof TrueConfApiError || e instanceof TrueConfTimeoutError ||
     e instanceof TrueConfDisconnectedError || e instanceof TrueConfProtocolError;
@@ -119,7 +145,11 @@ export class CommandHandler {
       case "webhook_help":
         return await this.#reply(m, chat, replies.help(!personal));
       case "webhook_list":
-        return await this.#reply(m, chat, replies.list(await this.#o.store.listByChat(m.chatId)));
+        // A long list is split at line ends so each part stays under TrueConf's 4096 characters.
+        for (const part of splitLines(replies.list(await this.#o.store.listByChat(m.chatId)))) {
+          await this.#reply(m, chat, part);
+        }
+        return;
       case "webhook_create":
         return await this.#create(m, chat, cmd);
       case "webhook_revoke":
@@ -148,7 +178,7 @@ export class CommandHandler {
     }
     const { hook, token } = result;
     const url = `${this.#o.publicUrl.replace(/\/+$/, "")}/hook/${token}`;
-    const title = chat?.title || "this chat";
+    const title = chatTitle(chat, m.chatId);
     const rollback = async (why: string, error: unknown) => {
       await this.#o.store.revoke(hook.id);
       this.#log.warn("hook removed again", { hook: hook.id, chat: m.chatId, why, error });
@@ -230,6 +260,6 @@ export class CommandHandler {
     }
     const dm = await this.#o.client.createP2PChat(m.authorId);
     if (dm === m.chatId) return;
-    await this.#send(dm, replies.redirected(chat?.title || "a chat") + text);
+    await this.#send(dm, replies.redirected(chatTitle(chat, m.chatId)) + text);
   }
 }

@@ -32,6 +32,12 @@ export {
   type ImportSkip,
 } from "./store.ts";
 export { ReferenceFormatError } from "./reference_import.ts";
-export { CommandHandler, type CommandHandlerOptions } from "./commands.ts";
+export { type CommandClient, CommandHandler, type CommandHandlerOptions } from "./commands.ts";
 export { type CommandName, parseCommand, type ParsedCommand } from "./command_parser.ts";
-export { type Decision, Permissions } from "./permissions.ts";
+export {
+  type ChatDirectory,
+  type Decision,
+  isPersonal,
+  Permissions,
+  type PermissionsOptions,
+} from "./permissions.ts";

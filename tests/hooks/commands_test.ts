@@ -3,7 +3,7 @@
 // scanning everything the bot posted: a hook URL may appear only in the author's DM.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CommandHandler } from "../../src/hooks/commands.ts";
+import { CommandHandler, splitLines } from "../../src/hooks/commands.ts";
 import { HookStore } from "../../src/hooks/store.ts";
 import { openKv } from "../../src/storage/mod.ts";
 import { type IncomingMessage, TrueConfClient } from "../../src/trueconf/mod.ts";
@@ -565,4 +565,34 @@ Deno.test("close: in-flight commands finish; later messages are ignored", async 
     kv.close();
     await fake.close();
   }
+});
+
+Deno.test("a long /webhook_list is split at line ends under 4096 characters", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    for (let i = 0; i < 40; i++) {
+      const made = await w.store.create({
+        chatId: ops,
+        name: `${String(i).padStart(2, "0")}-${"n".repeat(61)}`,
+        createdBy: w.alice,
+      });
+      assert.ok(made.ok);
+    }
+    const parts = await w.say(ops, w.bob, `${w.at} /webhook_list`);
+    assert.ok(parts.length >= 2, `${parts.length} parts`);
+    for (const p of parts) assert.ok(p.text!.length <= 4096, `${p.text!.length}`);
+    const all = texts(parts).join("\n");
+    // Every hook, numbered once (hooks made in the same millisecond may list in any order).
+    for (let i = 0; i < 40; i++) {
+      assert.ok(all.includes(`<b>${String(i).padStart(2, "0")}-`), `hook ${i}`);
+      assert.equal(all.split(`\n${i + 1}. <b>`).length, 2, `number ${i + 1}`);
+    }
+  });
+});
+
+Deno.test("splitLines: keeps lines whole, cuts only an over-long line", () => {
+  assert.deepEqual(splitLines("a\nbb\nccc", 5), ["a\nbb", "ccc"]);
+  assert.deepEqual(splitLines("abcdefgh", 3), ["abc", "def", "gh"]);
+  assert.deepEqual(splitLines("", 3), [""]);
+  assert.deepEqual(splitLines("x\n\ny", 10), ["x\n\ny"]);
 });
