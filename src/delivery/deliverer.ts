@@ -211,11 +211,19 @@ export class Deliverer {
     for (let i = options.from ?? 0; i < parts.length; i++) {
       const part = parts[i]!;
       try {
-        const sent = part.kind === "text"
-          ? await this.#opts.chat.sendMessage(chatId, part.text, part.parseMode)
-          : await this.#opts.chat.sendFile(chatId, await this.#prepare(part));
-        messageIds.push(sent.messageId);
-        await options.onPosted?.(i, sent.messageId);
+        const { messageId, failure } = await this.#post(chatId, part);
+        messageIds.push(messageId);
+        if (failure !== undefined) {
+          const c = classifyError(failure);
+          this.#log.warn("attachment failed, its caption was posted as text", {
+            chat: chatId,
+            item: part.label,
+            error: c.code,
+            reason: c.message,
+          });
+          failures.push({ item: part.label, code: c.code, message: c.message });
+        }
+        await options.onPosted?.(i, messageId);
       } catch (e) {
         const c = classifyError(e);
         if (c.scope === "transient") {
@@ -248,6 +256,32 @@ export class Deliverer {
       }
     }
     return { messageIds, failures, stoppedAt: null, error: null };
+  }
+
+  /**
+   * Posts one part. When an attachment that carries the sender's text as its caption fails
+   * for good, the text still goes out as a message of its own: the text is never lost with
+   * a broken file.
+   */
+  async #post(chatId: string, part: Part): Promise<{ messageId: string; failure?: unknown }> {
+    if (part.kind === "text") {
+      return {
+        messageId: (await this.#opts.chat.sendMessage(chatId, part.text, part.parseMode)).messageId,
+      };
+    }
+    try {
+      return {
+        messageId: (await this.#opts.chat.sendFile(chatId, await this.#prepare(part))).messageId,
+      };
+    } catch (e) {
+      if (!part.caption || classifyError(e).scope !== "part") throw e;
+      const sent = await this.#opts.chat.sendMessage(
+        chatId,
+        part.caption.text,
+        part.caption.parseMode,
+      );
+      return { messageId: sent.messageId, failure: e };
+    }
   }
 
   /** Fetches (if needed) and shapes an attachment into an upload, with a preview for photos. */

@@ -155,6 +155,24 @@ Deno.test("attachments by URL: images become photos with a preview, files docume
         assert.match(body.failed[0].message, /404/);
       });
 
+      await t.step(
+        "one broken image with a short text: the text still reaches the chat (502 names the image)",
+        async () => {
+          const from = posted(h).length;
+          const res = await h.postJson(token, {
+            text: "nightly chart",
+            images: [{ url: `${files.base}/missing.png` }],
+          });
+          const body = await res.json();
+          assert.equal(res.status, 502, JSON.stringify(body));
+          assert.equal(body.error, "partial_delivery");
+          const all = posted(h, from);
+          assert.deepEqual(all.map((m) => [m.kind, m.text]), [["text", "nightly chart"]]);
+          assert.deepEqual(body.messages, [all[0]!.messageId]);
+          assert.equal(body.failed[0].item, `image 1 (${files.base}/missing.png)`);
+        },
+      );
+
       await t.step("an image URL that serves HTML fails as not an image", async () => {
         const res = await h.postJson(token, {
           text: "x",

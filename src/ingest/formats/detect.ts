@@ -98,6 +98,8 @@ function fallback(input: PayloadInput, adapters: readonly FormatAdapter[]): Dete
   }
   const value = body.value;
   const keys = Object.keys(value);
+  // An empty object carries nothing at all; posting "{}" into a chat helps nobody.
+  if (keys.length === 0) return { format: "native", message: parseNative(body), reply: "json" };
   const hasNative = keys.some((key) => NATIVE_KEYS.includes(key));
   const misspelt = keys
     .map((key) => ({ key, meant: nativeLookalike(key) }))

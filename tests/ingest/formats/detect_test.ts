@@ -95,3 +95,8 @@ Deno.test("text with unknown extra keys is posted as native text (extras ignored
   assert.equal(result.fallback, undefined);
   assert.equal(result.message.text, "Build failed");
 });
+
+Deno.test("an empty JSON object is refused with empty_payload, not posted as {}", async () => {
+  const error = await refused(post("{}", JSON_TYPE));
+  assert.equal(error.code, "empty_payload");
+});
