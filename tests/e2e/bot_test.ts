@@ -225,7 +225,8 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
     });
 
     await t.step("attachment URLs that fail: 502 names each failed part", async () => {
-      // Alone, the failing file carries the text as its caption, so nothing is posted.
+      // Alone, the failing file would have carried the text as its caption: the text is
+      // posted on its own, and the 502 names the file.
       let before = opsPosts().length;
       const none = await post(
         `/hook/${token}`,
@@ -234,9 +235,9 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
       assert.equal(none.status, 502, none.text);
       expected.failed502++;
       const noneBody = JSON.parse(none.text);
-      assert.equal(noneBody.error, "delivery_failed");
+      assert.equal(noneBody.error, "partial_delivery");
       assert.deepEqual(noneBody.failed.map((f: { code: string }) => f.code), ["fetch_failed"]);
-      assert.equal(opsPosts().length, before);
+      assert.deepEqual(opsPosts().slice(before).map((p) => p.text), ["with a broken file"]);
 
       // Next to a working image, the image (with the text) arrives and only the file fails.
       before = opsPosts().length;
