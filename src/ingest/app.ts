@@ -173,6 +173,10 @@ export function createApp(options: AppOptions): Hono<Env> {
         if (payload.reply === "slack_ok") return c.text("ok", 200);
         return c.json({ ok: true, messages: outcome.messageIds }, 200);
       case "queued":
+        c.header("X-Delivery-Id", outcome.deliveryId);
+        // Slack/Mattermost senders accept exactly "200 ok" (Apprise mmost:// treats 202 as a
+        // failure); for them "ok" means accepted, which a persisted message is.
+        if (payload.reply === "slack_ok") return c.text("ok", 200);
         return c.json({ ok: true, queued: true, delivery: outcome.deliveryId }, 202);
       case "partial":
         return c.json(

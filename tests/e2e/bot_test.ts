@@ -358,9 +358,20 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
         const queued = await fetch(`${base}/hook/${token}/deliveries/${delivery}`);
         assert.equal(queued.status, 200);
         assert.match((await queued.json()).delivery.state, /queued|delivering/);
+        // Mattermost/Slack-style senders (Apprise mmost:// accepts only 200) get "ok" for a
+        // persisted message too, with the delivery id in a header.
+        const mm = await post(
+          `/hooks/${token}`,
+          json({ text: "mattermost while down", username: "Apprise" }),
+        );
+        assert.equal(mm.status, 200, mm.text);
+        assert.equal(mm.text, "ok");
+        assert.ok(mm.headers.get("x-delivery-id"));
         await fake.refuseConnections(false);
         await fake.waitFor(
-          () => opsPosts().some((p) => p.text === "sent while TrueConf was down"),
+          () =>
+            opsPosts().some((p) => p.text === "sent while TrueConf was down") &&
+            opsPosts().some((p) => (p.text ?? "").includes("mattermost while down")),
           10_000,
         );
         await fake.waitFor(() => bot.client.state.authorized, 5000);
@@ -420,7 +431,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
       assert.equal(requests({ route: "hook", hook: hookId, status: "202" }) >= 1, true);
       assert.equal(requests({ route: "hook", hook: hookId, status: "429" }), expected.rejected429);
       assert.equal(requests({ route: "hook", hook: "unknown", status: "404" }), expected.notFound);
-      assert.equal(requests({ route: "hooks", hook: hookId, status: "200" }), 1);
+      assert.equal(requests({ route: "hooks", hook: hookId, status: "200" }), 2); // one delivered, one queued
       assert.equal(requests({ route: "hook", hook: hookId, status: "502" }), expected.failed502);
       assert.equal(x.types.get("trueconf_webhook_delivery_duration_seconds"), "histogram");
       const delivered = find(x, "trueconf_webhook_delivery_duration_seconds_count", {
