@@ -1,6 +1,6 @@
 /**
- * Prometheus metrics of the bot, on a registry the app owns (never prom-client's global
- * default registry, so tests and several app instances never share counters).
+ * Prometheus metrics of the bot, on a registry the app owns (never a global one, so tests and
+ * several app instances never share counters).
  *
  * Label values are closed sets or hook ids, never anything a caller typed: a hook token in a
  * label would be published to whoever can scrape `/metrics`, and free-form values would let
@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "./_exposition.ts";
 
 /** Route families of the HTTP app; every other path counts as `other`. */
 export type HttpRoute =
@@ -133,9 +133,8 @@ export function routeOf(path: string): HttpRoute {
 /**
  * Creates the bot's metrics on a fresh registry.
  *
- * Process metrics are a small set of our own (resident memory, heap, start time): prom-client's
- * `collectDefaultMetrics` reads `/proc` for memory and file descriptors, which reports 0 under
- * Deno, and starts an event-loop monitor that outlives the registry.
+ * Process metrics are a small set of our own (resident memory, heap, start time), read from
+ * `Deno.memoryUsage()`, which needs no permission.
  *
  * @example
  * ```ts
