@@ -24,17 +24,23 @@ export async function checkConfig(
 ): Promise<number> {
   const tc = config.trueconf;
   const scheme = tc.https ? "https" : "http";
-  out(`settings: OK (TrueConf ${scheme}://${tc.server}:${tc.port}, public URL ${config.publicUrl})`);
+  out(
+    `settings: OK (TrueConf ${scheme}://${tc.server}:${tc.port}, public URL ${config.publicUrl})`,
+  );
   let caPem = options.caPem;
   if (!caPem && tc.caFile) {
     try {
       caPem = await Deno.readTextFile(tc.caFile);
     } catch (e) {
-      out(`FAIL  TRUECONF_CA_FILE ${tc.caFile} cannot be read: ${e instanceof Error ? e.message : e}`);
+      out(
+        `FAIL  TRUECONF_CA_FILE ${tc.caFile} cannot be read: ${e instanceof Error ? e.message : e}`,
+      );
       return 1;
     }
   }
-  if (!tc.verifyTls && tc.https) out("note: TLS verification is OFF for TrueConf (TRUECONF_VERIFY_SSL=false)");
+  if (!tc.verifyTls && tc.https) {
+    out("note: TLS verification is OFF for TrueConf (TRUECONF_VERIFY_SSL=false)");
+  }
   const report = await checkTrueConf({
     server: tc.server,
     https: tc.https,
