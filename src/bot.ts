@@ -65,6 +65,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     ...(options.caPem ? { caPem: options.caPem } : {}),
     auth: config.trueconf.auth,
     requestTimeoutMs: config.deliveryTimeoutMs,
+    // The HTTP upload of a file moves up to WEBHOOK_MAX_UPLOAD_MB; give it at least 30 s
+    // (the client's own default of 120 s would hold a sender far too long).
+    uploadTimeoutMs: Math.max(config.deliveryTimeoutMs, 30_000),
     logger: log.child({ component: "trueconf" }),
     ...options.trueconf,
   });

@@ -167,7 +167,8 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: "WEBHOOK_DELIVERY_TIMEOUT_SECONDS",
     required: "no",
     default: "10",
-    meaning: "How long one TrueConf request may take before the delivery counts as failed",
+    meaning:
+      "How long one TrueConf request may take before the delivery counts as failed (a file upload gets at least 30 s)",
     example: "10",
   },
   {

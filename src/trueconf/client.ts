@@ -136,6 +136,7 @@ export class TrueConfClient {
   #oauthInFlight: Promise<OAuthToken> | null = null;
   #refreshing: Promise<void> | null = null;
   #tokenTimer: TimerId | null = null;
+  #probeTimer: TimerId | null = null;
   #tokenAttempt = 0;
   #lastStaticWarnAt: number | null = null;
   #wake: (() => void) | null = null;
@@ -380,6 +381,7 @@ export class TrueConfClient {
       if (err instanceof TrueConfTimeoutError) {
         this.#state.consecutiveTimeouts++;
         this.#publish();
+        this.#scheduleProbe();
       }
       if (
         err instanceof TrueConfApiError && err.code === 203 && retry203 &&
@@ -440,6 +442,23 @@ export class TrueConfClient {
     }
   }
 
+  /**
+   * After a request timed out, asks TrueConf something cheap every few seconds until it
+   * answers (every 2–5 s): any answer (even an error) clears `consecutiveTimeouts`, so readiness recovers
+   * on an idle bot too instead of waiting for the next real request. Stops while
+   * disconnected; a fresh socket starts with a clean count.
+   */
+  #scheduleProbe(): void {
+    if (this.#probeTimer !== null || this.#closing) return;
+    this.#probeTimer = this.#timers.timeout(() => {
+      this.#probeTimer = null;
+      if (this.#state.consecutiveTimeouts === 0 || this.#closing || !this.#state.authorized) return;
+      this.#send("getFileUploadLimits", {}, false).catch(() => {}).finally(() => {
+        if (this.#state.consecutiveTimeouts > 0) this.#scheduleProbe();
+      });
+    }, Math.min(Math.max(this.#cfg.requestTimeoutMs, 2_000), 5_000));
+  }
+
   /** Full connect: token (OAuth when needed) → WebSocket → auth. Returns an authorised socket. */
   async #connectAndAuth(): Promise<Connection> {
     const started = Date.now();
@@ -483,6 +502,7 @@ export class TrueConfClient {
       );
       const userId = str(res.userId);
       conn.authorized = true;
+      this.#state.consecutiveTimeouts = 0;
       this.#state.botId = userId ? normalizeTrueConfId(userId) : this.#state.botId;
       this.#log.info("trueconf authorised", { botId: this.#state.botId, socket: conn.serial });
       return conn;

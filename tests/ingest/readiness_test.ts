@@ -127,6 +127,17 @@ Deno.test("silent TrueConf (socket open, no answers): POST gets 503 within the d
       assert.deepEqual(r.body.problems, ["TrueConf stopped answering requests"]);
     });
 
+    await t.step("TrueConf answers again: /readyz recovers with no traffic (probe)", async () => {
+      h.fake.setMethodDelay("sendMessage", 0);
+      // No request is sent by the test: the client's own probe must clear the flag.
+      await h.fake.waitFor(() => h.client.state.consecutiveTimeouts === 0, 3_000);
+      assert.equal((await readyz(h)).status, 200);
+      h.fake.setMethodDelay("sendMessage", "never");
+      const res = await h.postJson(token, { text: "silent again" });
+      assert.equal(res.status, 503);
+      await res.body?.cancel();
+    });
+
     await t.step("a silent upload step also ends in 503, not a hang", async () => {
       h.fake.setMethodDelay("sendMessage", 0);
       h.fake.setMethodDelay("uploadFile", "never");
