@@ -21,7 +21,9 @@ const { values } = parseArgs({
 const h = await startEndpoint({ previews: true });
 h.fake.onSent((r) => {
   const label = r.chatId === CHAT_ID ? "Ops" : r.chatId;
-  console.log(`${new Date().toISOString().slice(11, 23)} ${formatSent(r, label, { maxLines: 60 })}`);
+  console.log(
+    `${new Date().toISOString().slice(11, 23)} ${formatSent(r, label, { maxLines: 60 })}`,
+  );
 });
 const server = Deno.serve(
   { hostname: "127.0.0.1", port: Number(values.port), onListen: () => {} },
