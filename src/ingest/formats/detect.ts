@@ -124,7 +124,18 @@ function fallback(input: PayloadInput, adapters: readonly FormatAdapter[]): Dete
 
 /** Renders an unrecognised object as readable, bounded, pretty-printed plain text. */
 export function jsonCodeBlock(value: unknown, limit = FALLBACK_JSON_LIMIT): Message {
-  const pretty = JSON.stringify(value, null, 2) ?? String(value);
+  // JSON.parse takes any depth, JSON.stringify recurses: 100 000 nested brackets (200 kB)
+  // overflowed the stack and answered 500. Indentation grows with depth times lines, so a
+  // 25 MB body 60 levels deep pretty-printed to over a gigabyte; big bodies stay compact.
+  if (deeperThan(value, FALLBACK_JSON_MAX_DEPTH)) {
+    throw new PayloadError(
+      "invalid_payload",
+      `The JSON body is nested more than ${FALLBACK_JSON_MAX_DEPTH} levels deep and matches no ` +
+        `format this bot understands: ${formatNames().join(", ")}.`,
+    );
+  }
+  const compact = JSON.stringify(value) ?? String(value);
+  const pretty = compact.length <= FALLBACK_PRETTY_MAX ? JSON.stringify(value, null, 2) : compact;
   // Cut by UTF-16 index (spreading a 20 MB string into code points cost seconds and
   // hundreds of MB); step back one unit rather than split a surrogate pair.
   let cut = pretty.length > limit ? limit : pretty.length;
@@ -141,6 +152,25 @@ export function jsonCodeBlock(value: unknown, limit = FALLBACK_JSON_LIMIT): Mess
     parseMode: "text",
     attachments: [],
   };
+}
+
+/** Deepest unrecognised JSON that is still posted (real payloads nest a few levels). */
+const FALLBACK_JSON_MAX_DEPTH = 64;
+/** Longest compact JSON that is pretty-printed; longer bodies are shown compact. */
+const FALLBACK_PRETTY_MAX = 64 * 1024;
+
+/** True when objects/arrays nest more than `max` levels (iterative: no recursion). */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 const ALIASES: Readonly<Record<string, string>> = {

@@ -100,3 +100,19 @@ Deno.test("an empty JSON object is refused with empty_payload, not posted as {}"
   const error = await refused(post("{}", JSON_TYPE));
   assert.equal(error.code, "empty_payload");
 });
+
+Deno.test("deeply nested unrecognised JSON is a 400, never a 500 or a giant pretty-print", async () => {
+  // 100 000 nested arrays (200 kB): JSON.stringify overflowed the stack (500 internal_error).
+  const deep = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+  const error = await refused(post(deep, JSON_TYPE));
+  assert.equal(error.code, "invalid_payload");
+  assert.equal(error.status, 400);
+  // Moderate depth with many values: pretty-printing would multiply the size by the indent.
+  let nested: unknown = new Array(300_000).fill(0);
+  for (let i = 0; i < 60; i++) nested = [nested];
+  const wide = jsonCodeBlock({ x: nested });
+  assert.ok(wide.text.length < 4000);
+  // Real payloads of a few levels are still shown.
+  const ok = await post('{"a":{"b":{"c":[1,{"d":2}]}}}', JSON_TYPE);
+  assert.equal(ok.fallback, "json_code_block");
+});
