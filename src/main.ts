@@ -76,7 +76,13 @@ async function withStore(
   config: Config,
   fn: (store: HookStore) => Promise<number>,
 ): Promise<number> {
-  const kv = await openKv(config.storagePath);
+  let kv: Deno.Kv;
+  try {
+    kv = await openKv(config.storagePath);
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
   const store = new HookStore(kv);
   try {
     return await fn(store);

@@ -26,7 +26,14 @@ export async function serve(config: Config, log: Logger): Promise<number> {
       return 2;
     }
   }
-  const bot = await createBot(config, { logger: log, ...(caPem ? { caPem } : {}) });
+  let bot: Awaited<ReturnType<typeof createBot>>;
+  try {
+    bot = await createBot(config, { logger: log, ...(caPem ? { caPem } : {}) });
+  } catch (e) {
+    // Typically the KV file (WEBHOOK_STORAGE_PATH): openKv says what to fix in plain words.
+    log.error("cannot start", { storagePath: config.storagePath, error: e });
+    return 1;
+  }
   const stopped = Promise.withResolvers<void>();
   let server: Deno.HttpServer;
   try {

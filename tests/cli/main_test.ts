@@ -302,3 +302,27 @@ Deno.test("healthcheck against a live /readyz exits 0", async () => {
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^ready: /);
 });
+
+Deno.test("an unusable storage path: serve and hooks list exit 1 with the reason, no stack trace", async () => {
+  await using dir = await tempDir();
+  // A regular file where the storage folder should be: the folder cannot be created, whoever runs it.
+  await Deno.writeTextFile(join(dir.path, "blocker"), "");
+  const env = {
+    ...storeEnv(dir.path),
+    WEBHOOK_STORAGE_PATH: join(dir.path, "blocker/webhooks.kv"),
+  };
+  for (const args of [["serve"], ["hooks", "list"]]) {
+    const r = await cli(args, dir.path, {
+      ...env,
+      WEBHOOK_HTTP_HOST: "127.0.0.1",
+      WEBHOOK_HTTP_PORT: "0",
+    });
+    const all = r.stdout + r.stderr;
+    assert.equal(r.code, 1, `${args.join(" ")}: ${all}`);
+    assert.match(all, /Cannot create the folder .*blocker/, args.join(" "));
+    assert.ok(
+      !/Uncaught|\bat .*\.ts:\d+/.test(all),
+      `${args.join(" ")} printed a stack trace:\n${all}`,
+    );
+  }
+});
