@@ -334,10 +334,22 @@ export class DurableQueue implements Dispatcher {
     return outcomeOf(r);
   }
 
-  #reservations = new Map<string, number>();
+  /** Sequence numbers of entries of each hook being stored right now (not yet in `seqs`). */
+  #reservations = new Map<string, Set<number>>();
 
   #reservedFor(hookId: string): number {
-    return this.#reservations.get(hookId) ?? 0;
+    return this.#reservations.get(hookId)?.size ?? 0;
+  }
+
+  /**
+   * True while an entry of this hook older than its head is still being stored (spooling
+   * uploads takes many writes): the head must wait for it, or a later request overtakes it.
+   */
+  #olderBeingStored(hookId: string, head: number): boolean {
+    const reserved = this.#reservations.get(hookId);
+    if (!reserved) return false;
+    for (const seq of reserved) if (seq < head) return true;
+    return false;
   }
 
   /** Persists parts from `from` on; answers `queued`, or 503 when full or storage failed. */
@@ -367,9 +379,11 @@ export class DurableQueue implements Dispatcher {
       };
     }
     this.#reserved++;
-    this.#reservations.set(hook.id, this.#reservedFor(hook.id) + 1);
     const now = Date.now();
     const seq = this.#nextSeq(now);
+    const reserved = this.#reservations.get(hook.id) ?? new Set<number>();
+    reserved.add(seq);
+    this.#reservations.set(hook.id, reserved);
     const id = `${seq.toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
     try {
       const { stored, blobs } = storeParts(parts, from);
@@ -413,7 +427,6 @@ export class DurableQueue implements Dispatcher {
       insertSorted(q.seqs, seq);
       this.#setDepth(this.#depth + 1);
       this.#log.info("delivery queued", { hook: hook.id, chat: hook.chatId, delivery: id, from });
-      queueMicrotask(() => this.#pump());
       return outcome;
     } catch (e) {
       this.#log.error("could not persist a delivery", { hook: hook.id, error: e });
@@ -427,9 +440,10 @@ export class DurableQueue implements Dispatcher {
       };
     } finally {
       this.#reserved--;
-      const left = this.#reservedFor(hook.id) - 1;
-      if (left > 0) this.#reservations.set(hook.id, left);
-      else this.#reservations.delete(hook.id);
+      reserved.delete(seq);
+      if (reserved.size === 0) this.#reservations.delete(hook.id);
+      // Also after a failed store: a later entry of this hook may have waited for this one.
+      queueMicrotask(() => this.#pump());
     }
   }
 
@@ -494,7 +508,7 @@ export class DurableQueue implements Dispatcher {
     let earliest = Infinity;
     for (const [hookId, q] of this.#hooks) {
       if (this.#active >= this.#concurrency) break;
-      if (q.busy || q.seqs.length === 0) continue;
+      if (q.busy || q.seqs.length === 0 || this.#olderBeingStored(hookId, q.seqs[0]!)) continue;
       if (q.notBefore > now) {
         earliest = Math.min(earliest, q.notBefore);
         continue;

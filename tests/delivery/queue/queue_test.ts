@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { until, withWorld } from "./_world.ts";
+import { until, withWorld, type World } from "./_world.ts";
 
 const G1 = "group_one";
 const G2 = "group_two";
@@ -207,5 +207,35 @@ Deno.test("close(grace): an in-flight queued delivery finishes within the grace 
     await w.queue.close(2_000);
     assert.deepEqual(w.texts(G1), ["slow"]);
     assert.equal((await Array.fromAsync(w.kv.list({ prefix: ["outbox"] }))).length, 0);
+  });
+});
+
+Deno.test("per-hook order: a request arriving while a stopped sync request is being stored waits behind it", async () => {
+  await withWorld({}, async (w) => {
+    addGroups(w);
+    const a = await w.hook(G1, "a");
+    // A: an upload (its text rides as the caption) that TrueConf refuses once with a transient error; its remainder
+    // (the 2 MB file) is spooled in many KV writes before it is queued.
+    w.fake.setMethodError("uploadFile", 300, 1);
+    let second: ReturnType<World["post"]> | undefined;
+    const push = w.logs.push.bind(w.logs);
+    w.logs.push = (...lines) => {
+      // B arrives exactly when A has stopped and starts storing its remainder.
+      if (lines.some((l) => l.msg === "delivery stopped, the rest is queued") && !second) {
+        second = w.post(a.token, { text: "B" });
+      }
+      return push(...lines);
+    };
+    const first = await w.postFiles(a.token, "A", [
+      { name: "a.bin", bytes: new Uint8Array(2_000_000).fill(7) },
+    ]);
+    assert.equal(first.status, 202, JSON.stringify(first.json));
+    assert.ok(second, "B was sent");
+    assert.equal((await second).status, 202);
+    await until(() => w.fake.messagesIn(G1).length === 2, 5_000, "all delivered");
+    await new Promise((r) => setTimeout(r, 100));
+    const order = w.fake.messagesIn(G1).map((m) => m.kind === "text" ? m.text : m.file?.name);
+    assert.deepEqual(order, ["a.bin", "B"]);
+    assert.equal(w.fake.messagesIn(G1)[0]!.caption?.text, "A");
   });
 });
