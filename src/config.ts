@@ -443,6 +443,30 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   };
 }
 
+/**
+ * Settings that are valid but almost certainly not what the operator meant; `serve` logs them
+ * as warnings and `check-config` prints them as notes. Today: plain HTTP to port 443. The
+ * reference bot keeps TRUECONF_WEB_PORT at 443 even with TRUECONF_HTTPS=false (and so do we,
+ * for compatibility), but TrueConf serves TLS there, so every call would fail with an opaque
+ * network error.
+ *
+ * @example
+ * ```ts
+ * configWarnings(config); // ["TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443 …"]
+ * ```
+ */
+export function configWarnings(config: Config): string[] {
+  const out: string[] = [];
+  if (!config.trueconf.https && config.trueconf.port === 443) {
+    out.push(
+      "TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443 (the default), where TrueConf serves TLS: " +
+        "plain HTTP there fails. Set TRUECONF_WEB_PORT=4309 (the Bridge port, plain HTTP) or 80, " +
+        "or use TRUECONF_HTTPS=true.",
+    );
+  }
+  return out;
+}
+
 /** Renders {@link ConfigResult} problems as the one message printed before exit status 2. */
 export function formatProblems(problems: readonly string[]): string {
   return [

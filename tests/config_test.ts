@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { formatProblems, mergeDotenv, parseConfig, SETTINGS } from "../src/config.ts";
+import {
+  configWarnings,
+  formatProblems,
+  mergeDotenv,
+  parseConfig,
+  SETTINGS,
+} from "../src/config.ts";
 
 const MINIMAL = {
   TRUECONF_SERVER: "video.example.com",
@@ -129,4 +135,18 @@ Deno.test("every setting is documented in README.md and .env.example", async () 
     assert.match(readme, new RegExp(`\\| \`${s.name}\` +\\|`), `${s.name} not in README table`);
     assert.match(example, new RegExp(`^#? ?${s.name}=`, "m"), `${s.name} not in .env.example`);
   }
+});
+
+Deno.test("configWarnings() flags plain HTTP to port 443 (the default) and nothing else", () => {
+  const warn = (env: Record<string, string>) => {
+    const r = parseConfig({ ...MINIMAL, ...env });
+    assert.ok(r.ok);
+    return configWarnings(r.config);
+  };
+  assert.deepEqual(warn({}), []);
+  assert.deepEqual(warn({ TRUECONF_HTTPS: "false", TRUECONF_WEB_PORT: "4309" }), []);
+  assert.deepEqual(warn({ TRUECONF_HTTPS: "true", TRUECONF_WEB_PORT: "8443" }), []);
+  const w = warn({ TRUECONF_HTTPS: "false" });
+  assert.equal(w.length, 1);
+  assert.match(w[0]!, /TRUECONF_HTTPS=false .*443.*TRUECONF_WEB_PORT=4309/);
 });

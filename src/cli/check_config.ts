@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import { type Config, configWarnings } from "../config.ts";
 import { checkTrueConf } from "../trueconf/mod.ts";
 import type { Out } from "./hooks_cli.ts";
 
@@ -38,6 +38,7 @@ export async function checkConfig(
       return 1;
     }
   }
+  for (const warning of configWarnings(config)) out(`note: ${warning}`);
   if (!tc.verifyTls && tc.https) {
     out("note: TLS verification is OFF for TrueConf (TRUECONF_VERIFY_SSL=false)");
   }

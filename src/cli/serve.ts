@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import { type Config, configWarnings } from "../config.ts";
 import { createBot } from "../bot.ts";
 import type { Logger } from "../log.ts";
 
@@ -17,6 +17,7 @@ import type { Logger } from "../log.ts";
  */
 export async function serve(config: Config, log: Logger): Promise<number> {
   const started = performance.now();
+  for (const warning of configWarnings(config)) log.warn(warning);
   let caPem: string | undefined;
   if (config.trueconf.caFile) {
     try {

@@ -326,3 +326,17 @@ Deno.test("an unusable storage path: serve and hooks list exit 1 with the reason
     );
   }
 });
+
+Deno.test("check-config with TRUECONF_HTTPS=false and the default port 443 says what to change", async () => {
+  await using dir = await tempDir();
+  const r = await cli(["check-config"], dir.path, {
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_HTTPS: "false",
+    TRUECONF_USERNAME: "webhook_bot",
+    TRUECONF_PASSWORD: "secret",
+    WEBHOOK_PUBLIC_URL: "https://hooks.example.com",
+  });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /TrueConf http:\/\/127\.0\.0\.1:443/);
+  assert.match(r.stdout, /^note: TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443.*4309/m);
+});
