@@ -12,10 +12,9 @@
 import type { Attachment, Message, ParseMode } from "../message.ts";
 import type { PartFailure } from "./dispatch.ts";
 import { splitText } from "./split_text.ts";
-import { sniffImageMime } from "./preview/mod.ts";
 import type { PreviewMaker } from "./preview/mod.ts";
 import type { FetchedFile } from "../net/mod.ts";
-import { SafeFetchError } from "../net/mod.ts";
+import { SafeFetchError, sniffImageType } from "../net/mod.ts";
 import {
   TrueConfApiError,
   TrueConfDisconnectedError,
@@ -298,7 +297,7 @@ export class Deliverer {
     } else {
       bytes = a.source.bytes;
     }
-    const sniffed = sniffImageMime(bytes);
+    const sniffed = sniffImageType(bytes);
     const mimeType = sniffed ??
       (declaredType && declaredType !== "application/octet-stream"
         ? declaredType

@@ -14,3 +14,4 @@ export { EMPTY_ALLOWLIST, parseAllowlist } from "./allowlist.ts";
 export type { Allowlist } from "./allowlist.ts";
 export { isAddressAllowed } from "./address_policy.ts";
 export { sniffImageType } from "./sniff_image_type.ts";
+export type { ImageMime } from "./sniff_image_type.ts";

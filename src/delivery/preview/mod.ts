@@ -18,5 +18,5 @@ export {
   type PreviewResult,
   type UploadPreview,
 } from "./preview_pool.ts";
-export { imageDimensions, type ImageMime, type ImageSize, sniffImageMime } from "./sniff.ts";
+export { imageDimensions, type ImageMime, type ImageSize } from "./sniff.ts";
 export { readExifOrientation } from "./exif_orientation.ts";

@@ -15,7 +15,8 @@
  */
 
 import { type Logger, silentLogger } from "../../log.ts";
-import { imageDimensions, type ImageMime, sniffImageMime } from "./sniff.ts";
+import { imageDimensions, type ImageMime } from "./sniff.ts";
+import { sniffImageType } from "../../net/sniff_image_type.ts";
 import type { PreviewJob, PreviewReply } from "./_protocol.ts";
 
 /** Options of {@link PreviewMaker}. */
@@ -135,7 +136,7 @@ export function previewFallback(
   bytes: Uint8Array,
   options: FallbackOptions = {},
 ): UploadPreview | null {
-  const mime = sniffImageMime(bytes);
+  const mime = sniffImageType(bytes);
   if (mime === null || !SELF_PREVIEWABLE.has(mime)) return null;
   if (bytes.length === 0 || bytes.length > (options.maxBytes ?? FALLBACK_MAX_BYTES)) return null;
   const size = imageDimensions(bytes);
@@ -224,7 +225,7 @@ export class PreviewMaker {
     if (bytes.length > this.#maxInputBytes) {
       return refuse("input_too_large", `larger than ${this.#maxInputBytes} bytes`);
     }
-    const mime = sniffImageMime(bytes);
+    const mime = sniffImageType(bytes);
     if (mime === null) return refuse("not_an_image", "not JPEG/PNG/GIF/WebP/BMP/TIFF");
     fields.mime = mime;
     const size = imageDimensions(bytes);

@@ -1,21 +1,14 @@
 /**
- * Image type and size from the first bytes of a file. The declared Content-Type of an upload
- * is whatever the sender claimed; magic bytes decide what we try to decode, and header
- * dimensions let us refuse decompression bombs before any pixel is allocated.
+ * Image size from the first bytes of a file (the type comes from `sniffImageType` of
+ * src/net): header dimensions let us refuse decompression bombs before any pixel is allocated.
  *
  * @module
  */
 
 import { readTiffIfd0Tag } from "./_tiff.ts";
+import { type ImageMime, sniffImageType } from "../../net/sniff_image_type.ts";
 
-/** Image formats recognised by magic bytes (the ones TrueConf's SDK lists as photos). */
-export type ImageMime =
-  | "image/jpeg"
-  | "image/png"
-  | "image/gif"
-  | "image/webp"
-  | "image/bmp"
-  | "image/tiff";
+export type { ImageMime };
 
 /** Width and height in pixels, as stored (before any EXIF orientation). */
 export interface ImageSize {
@@ -37,30 +30,6 @@ const le24 = (b: Uint8Array, at: number) => le16(b, at) | ((b[at + 2] ?? 0) << 1
 const be32 = (b: Uint8Array, at: number) => be16(b, at) * 0x10000 + be16(b, at + 2);
 const le32s = (b: Uint8Array, at: number) => (le16(b, at) | (le16(b, at + 2) << 16)) | 0;
 
-// BITMAPCOREHEADER, BITMAPINFOHEADER and its later versions: anything else starting with "BM"
-// is far more likely to be text than a bitmap.
-const BMP_DIB_SIZES = new Set([12, 40, 52, 56, 64, 108, 124]);
-
-/**
- * Returns the image type from magic bytes, or `null` when the bytes are not one of
- * {@link ImageMime} (HEIC, SVG, PDF and anything else become documents).
- *
- * @example
- * ```ts
- * sniffImageMime(new Uint8Array([0xff, 0xd8, 0xff, 0xe0])); // "image/jpeg"
- * ```
- */
-export function sniffImageMime(bytes: Uint8Array): ImageMime | null {
-  const b = bytes;
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
-  if (ascii(b, 0, "\x89PNG\r\n\x1a\n")) return "image/png";
-  if (ascii(b, 0, "GIF87a") || ascii(b, 0, "GIF89a")) return "image/gif";
-  if (ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP")) return "image/webp";
-  if (ascii(b, 0, "II*\0") || ascii(b, 0, "MM\0*")) return "image/tiff";
-  if (ascii(b, 0, "BM") && b.length >= 26 && BMP_DIB_SIZES.has(le32s(b, 14))) return "image/bmp";
-  return null;
-}
-
 /**
  * Returns the pixel size declared in the image header, or `null` when the format is unknown
  * or the header is truncated or says 0. Reads headers only (for JPEG: a walk over marker
@@ -73,7 +42,7 @@ export function imageDimensions(bytes: Uint8Array): ImageSize | null {
 }
 
 function readSize(b: Uint8Array): ImageSize | null {
-  switch (sniffImageMime(b)) {
+  switch (sniffImageType(b)) {
     case "image/png":
       if (b.length < 24 || !ascii(b, 12, "IHDR")) return null;
       return { width: be32(b, 16), height: be32(b, 20) };

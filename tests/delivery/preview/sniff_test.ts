@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { imageDimensions, sniffImageMime } from "../../../src/delivery/preview/mod.ts";
+import { imageDimensions } from "../../../src/delivery/preview/mod.ts";
+import { sniffImageType } from "../../../src/net/mod.ts";
 import { bmp, GIF_1X1, gradient, jpeg, png, webp } from "./_images.ts";
 
-Deno.test("sniffImageMime and imageDimensions read real encoder output", () => {
+Deno.test("sniffImageType and imageDimensions read real encoder output", () => {
   const px = gradient(37, 23);
   const cases: Array<[Uint8Array, string, number, number]> = [
     [jpeg(px, 37, 23), "image/jpeg", 37, 23],
@@ -13,7 +14,7 @@ Deno.test("sniffImageMime and imageDimensions read real encoder output", () => {
     [bmp(5, 3), "image/bmp", 5, 3],
   ];
   for (const [bytes, mime, width, height] of cases) {
-    assert.equal(sniffImageMime(bytes), mime);
+    assert.equal(sniffImageType(bytes), mime);
     assert.deepEqual(imageDimensions(bytes), { width, height }, mime);
   }
 });
@@ -35,18 +36,18 @@ Deno.test("imageDimensions reads WebP VP8 and VP8X headers and TIFF IFD0", () =>
   v.setUint32(18, 70000, false);
   v.setUint16(22, 257, false), v.setUint16(24, 3, false), v.setUint32(26, 1, false);
   v.setUint16(30, 50, false);
-  assert.equal(sniffImageMime(tiff), "image/tiff");
+  assert.equal(sniffImageType(tiff), "image/tiff");
   assert.deepEqual(imageDimensions(tiff), { width: 70000, height: 50 });
 });
 
-Deno.test("sniffImageMime rejects non-images and look-alikes", () => {
+Deno.test("sniffImageType rejects non-images and look-alikes", () => {
   const enc = (s: string) => new TextEncoder().encode(s);
-  assert.equal(sniffImageMime(new Uint8Array()), null);
-  assert.equal(sniffImageMime(enc("%PDF-1.7")), null);
-  assert.equal(sniffImageMime(enc("BM is also how this sentence begins, honestly")), null);
-  assert.equal(sniffImageMime(enc("RIFF\0\0\0\0WAVEfmt ")), null);
+  assert.equal(sniffImageType(new Uint8Array()), null);
+  assert.equal(sniffImageType(enc("%PDF-1.7")), null);
+  assert.equal(sniffImageType(enc("BM is also how this sentence begins, honestly")), null);
+  assert.equal(sniffImageType(enc("RIFF\0\0\0\0WAVEfmt ")), null);
   // HEIC (ftyp heic): not decodable by photon, so not an image for us.
-  assert.equal(sniffImageMime(enc("\0\0\0\x18ftypheic")), null);
+  assert.equal(sniffImageType(enc("\0\0\0\x18ftypheic")), null);
   assert.equal(imageDimensions(enc("%PDF-1.7")), null);
 });
 
@@ -84,7 +85,7 @@ Deno.test("sniff property: arbitrary bytes never throw", () => {
   fc.assert(
     fc.property(fc.constantFrom(...prefixes), fc.uint8Array({ maxLength: 200 }), (p, tail) => {
       const b = new Uint8Array([...p, ...tail]);
-      sniffImageMime(b);
+      sniffImageType(b);
       const size = imageDimensions(b);
       return size === null || (size.width > 0 && size.height > 0);
     }),
