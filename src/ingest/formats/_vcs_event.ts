@@ -7,6 +7,7 @@
 import type { PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { asObject, type JsonObject } from "./_read.ts";
+import { mdLink, plain } from "./_markup.ts";
 
 /** Commit lines listed under a push. */
 export const MAX_COMMITS_SHOWN = 5;
@@ -53,6 +54,40 @@ export function shortRef(ref: string): string {
 /** First line of a commit message. */
 export function commitTitle(message: string): string {
   return message.split("\n", 1)[0] ?? "";
+}
+
+/** What a push lists of one commit; each service names the fields its own way. */
+export interface CommitFields {
+  readonly sha: string;
+  readonly title: string;
+  readonly author: string | undefined;
+}
+
+/**
+ * The `• sha title — author` lines under a push (at most {@link MAX_COMMITS_SHOWN}), then
+ * `… and N more commits` when `total` says there were more. Entries that are not objects are
+ * skipped.
+ */
+export function listCommits(
+  commits: readonly unknown[],
+  total: number,
+  shaLength: number,
+  fields: (commit: JsonObject) => CommitFields,
+): string[] {
+  const lines: string[] = [];
+  for (const item of commits.slice(0, MAX_COMMITS_SHOWN)) {
+    const commit = asObject(item);
+    if (commit === undefined) continue;
+    const { sha, title, author } = fields(commit);
+    lines.push(
+      `• ${mdLink(sha.slice(0, shaLength) || "commit", commit["url"])} ${plain(title, 120)}${
+        author !== undefined ? ` — ${plain(author, 60)}` : ""
+      }`,
+    );
+  }
+  const more = total - Math.min(commits.length, MAX_COMMITS_SHOWN);
+  if (more > 0) lines.push(`… and ${plural(more, "more commit")}`);
+  return lines;
 }
 
 /** `3 commits` / `1 commit` */

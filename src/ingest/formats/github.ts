@@ -36,7 +36,7 @@ import {
   BODY_EXCERPT,
   commitTitle,
   eventBody,
-  MAX_COMMITS_SHOWN,
+  listCommits,
   MAX_EVENT_TEXT,
   plural,
   shortRef,
@@ -88,23 +88,11 @@ function renderPing(c: Ctx): string {
 }
 
 function commitLines(commits: readonly unknown[], total: number): string[] {
-  const lines: string[] = [];
-  for (const item of commits.slice(0, MAX_COMMITS_SHOWN)) {
-    const commit = asObject(item);
-    if (commit === undefined) continue;
-    const sha = asString(commit["id"]) ?? asString(commit["sha"]) ?? "";
-    const title = commitTitle(asString(commit["message"]) ?? "");
-    const author = asText(path(commit, "author", "username")) ??
-      asText(path(commit, "author", "name"));
-    lines.push(
-      `• ${mdLink(sha.slice(0, 7) || "commit", commit["url"])} ${plain(title, 120)}${
-        author !== undefined ? ` — ${plain(author, 60)}` : ""
-      }`,
-    );
-  }
-  const more = total - Math.min(commits.length, MAX_COMMITS_SHOWN);
-  if (more > 0) lines.push(`… and ${plural(more, "more commit")}`);
-  return lines;
+  return listCommits(commits, total, 7, (commit) => ({
+    sha: asString(commit["id"]) ?? asString(commit["sha"]) ?? "",
+    title: commitTitle(asString(commit["message"]) ?? ""),
+    author: asText(path(commit, "author", "username")) ?? asText(path(commit, "author", "name")),
+  }));
 }
 
 function renderPush(c: Ctx): string {

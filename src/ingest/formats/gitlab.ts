@@ -22,7 +22,7 @@ import {
   BODY_EXCERPT,
   commitTitle,
   eventBody,
-  MAX_COMMITS_SHOWN,
+  listCommits,
   MAX_EVENT_TEXT,
   plural,
   shortRef,
@@ -105,22 +105,11 @@ function itemLink(prefix: string, number: unknown, title: unknown, url: unknown)
 }
 
 function commitLines(commits: readonly unknown[], total: number): string[] {
-  const lines: string[] = [];
-  for (const item of commits.slice(0, MAX_COMMITS_SHOWN)) {
-    const commit = asObject(item);
-    if (commit === undefined) continue;
-    const sha = asString(commit["id"]) ?? "";
-    const title = asText(commit["title"]) ?? commitTitle(asString(commit["message"]) ?? "");
-    const author = asText(path(commit, "author", "name"));
-    lines.push(
-      `• ${mdLink(sha.slice(0, 8) || "commit", commit["url"])} ${plain(title, 120)}${
-        author !== undefined ? ` — ${plain(author, 60)}` : ""
-      }`,
-    );
-  }
-  const more = total - Math.min(commits.length, MAX_COMMITS_SHOWN);
-  if (more > 0) lines.push(`… and ${plural(more, "more commit")}`);
-  return lines;
+  return listCommits(commits, total, 8, (commit) => ({
+    sha: asString(commit["id"]) ?? "",
+    title: asText(commit["title"]) ?? commitTitle(asString(commit["message"]) ?? ""),
+    author: asText(path(commit, "author", "name")),
+  }));
 }
 
 function renderPush(c: Ctx): string {
