@@ -34,6 +34,14 @@ interface Pending {
 
 let serial = 0;
 
+/**
+ * Largest frame accepted. The protocol's biggest messages (a page of 200 participants, a
+ * 4096-character message envelope) are tens of kilobytes; ws's own default of 100 MiB would
+ * let one odd frame cost hundreds of MiB of heap when parsed. A bigger frame closes the
+ * socket (1009) and the client reconnects.
+ */
+const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
 /** One socket's life: open → (auth) → closed. Never reused after close. */
 export class Connection {
   /** Process-unique, for logs. */
@@ -63,6 +71,7 @@ export class Connection {
     this.#ws = new WebSocket(o.url, ["json.v1"], {
       handshakeTimeout: o.handshakeTimeoutMs,
       perMessageDeflate: false,
+      maxPayload: MAX_FRAME_BYTES,
       followRedirects: false,
       rejectUnauthorized: o.verifyTls,
       ...(o.caPem ? { ca: o.caPem } : {}),
@@ -201,8 +210,11 @@ export class Connection {
       else p.resolve(f.payload);
     } else if (type === 1) {
       // Ack first, on this very socket, before any parsing can fail: the ack is what
-      // marks the message read in TrueConf.
-      if (this.isOpen) this.#ws.send(JSON.stringify({ type: 2, id: f.id }));
+      // marks the message read in TrueConf. A request without a uint32 id cannot be acked
+      // (`{"type":2}` alone would be a malformed frame of ours); it is still dispatched.
+      const id = f.id;
+      const ackable = typeof id === "number" && Number.isInteger(id) && id >= 0;
+      if (ackable && this.isOpen) this.#ws.send(JSON.stringify({ type: 2, id }));
       try {
         this.#o.onEvent?.(str(f.method), f.payload);
       } catch (err) {

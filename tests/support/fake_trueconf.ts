@@ -437,6 +437,17 @@ export class FakeTrueConf {
     return this.#push(method, payload, this.#authorized);
   }
 
+  /**
+   * Sends `data` as it is — a text or a binary frame, valid or not — to every authorized
+   * socket, for tests of how a client copes with frames a server should never send (not JSON,
+   * binary, huge, a request without an id). Nothing is recorded or re-pushed.
+   */
+  pushRaw(data: string | Uint8Array<ArrayBuffer>): void {
+    for (const conn of this.#authorized) {
+      if (conn.live && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(data);
+    }
+  }
+
   /** Pushed ids not acknowledged yet (only tracked while `repushUnacked` is on). */
   get unackedPushes(): number[] {
     return [...this.#repush.keys()];

@@ -398,3 +398,40 @@ Deno.test("close() while OAuth hangs returns promptly and leaks nothing", async 
     await assert.rejects(client.ready(), TrueConfDisconnectedError);
   }, false);
 });
+
+Deno.test("odd server frames: ignored without crashing; a request without an id gets no id-less ack", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const got: IncomingMessage[] = [];
+    client.onMessage((m) => void got.push(m));
+    fake.pushRaw("not json");
+    fake.pushRaw(new Uint8Array([0xff, 0xfe, 0x00, 0x7b]));
+    fake.pushRaw("null");
+    fake.pushRaw("[1,2,3]");
+    fake.pushRaw(JSON.stringify({ type: 2, id: 987654, payload: {} })); // answers nothing we asked
+    fake.pushRaw(JSON.stringify({ type: 1, method: "sendMessage", payload: {} })); // no id
+    fake.pushRaw(JSON.stringify({ type: 1, id: "x", method: "someEvent" })); // not a uint32
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    fake.pushMessage({ chatId, authorId: fake.userId(ALICE.login), text: "after" });
+    await waitUntil(() => fake.acks.size === 1 && got.length === 1);
+    assert.equal(got[0]!.text, "after");
+    assert.equal(client.state.authorized, true);
+    assert.equal(client.state.reconnects, 0, "the socket survived");
+    // An ack needs the id of the request it acknowledges: `{"type":2}` alone is a protocol error.
+    assert.deepEqual(fake.protocolErrors, []);
+  });
+});
+
+Deno.test("a frame far larger than any protocol message drops the socket instead of being buffered; the client reconnects", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const huge = JSON.stringify({
+      type: 1,
+      id: 10_500,
+      method: "x",
+      payload: "y".repeat(20 << 20),
+    });
+    fake.pushRaw(huge);
+    await waitUntil(() => client.state.reconnects === 1 && client.state.authorized, 5_000);
+    const sent = await client.sendMessage(fake.p2pChatId(fake.userId(ALICE.login)), "ok", "text");
+    assert.ok(sent.messageId);
+  });
+});
