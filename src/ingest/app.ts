@@ -300,7 +300,17 @@ export function createApp(options: AppOptions): Hono<Env> {
     refuse(c, 405, "method_not_allowed", "Send messages with POST to this URL.", {
       Allow: "POST",
     });
-  app.on(["GET", "PUT", "PATCH", "DELETE"], ["/hook/:token", "/hooks/:token"], wrongMethod);
+  app.on(
+    ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    ["/hook/:token", "/hooks/:token"],
+    wrongMethod,
+  );
+  app.on(
+    ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    "/hook/:token/deliveries/:id",
+    (c) =>
+      refuse(c, 405, "method_not_allowed", "Read a delivery's state with GET.", { Allow: "GET" }),
+  );
 
   options.extraRoutes?.(app as unknown as Hono);
 

@@ -272,11 +272,28 @@ export function jsonErrorPosition(text: string): number | null {
 }
 
 /**
+ * Most fields (and parts) one form body may have. Real senders use a handful; the body limit
+ * alone would let 25 MB of `a&a&a…` make millions of map entries.
+ */
+export const MAX_FORM_FIELDS = 1000;
+
+function tooManyFields(): PayloadError {
+  return new PayloadError(
+    "too_many_fields",
+    `The form has more than ${MAX_FORM_FIELDS} fields. Send the message in the fields text, parse_mode, image, file, image_url and file_url.`,
+  );
+}
+
+/**
  * Parses `a=1&b=2&b=3` keeping every value of repeated names, in order. Strict UTF-8
  * percent-decoding first; a component with a stray `%` ("CPU at 100%") falls back to the
  * WHATWG lenient rules instead of failing the request.
  */
 function parseUrlEncoded(text: string): Map<string, string[]> {
+  let pairs = 1;
+  for (let i = text.indexOf("&"); i >= 0; i = text.indexOf("&", i + 1)) {
+    if (++pairs > MAX_FORM_FIELDS) throw tooManyFields();
+  }
   const fields = new Map<string, string[]>();
   for (const pair of text.split("&")) {
     if (pair === "") continue;
@@ -320,6 +337,7 @@ function decodeMultipart(
       `The multipart body is malformed: ${error.message}.`,
     );
   }
+  if (parts.length > MAX_FORM_FIELDS) throw tooManyFields();
   const fields = new Map<string, string[]>();
   const files: UploadedFile[] = [];
   const utf8 = new TextDecoder("utf-8", { fatal: true });

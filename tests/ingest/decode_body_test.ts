@@ -261,3 +261,19 @@ Deno.test("an unsupported content type is a 415 naming the accepted types", asyn
     'Content-Type "application/xml" is not supported. Use one of: application/json, application/x-www-form-urlencoded, multipart/form-data, text/plain.',
   );
 });
+
+Deno.test("a form with more than 1000 fields is refused with too_many_fields, not parsed", async () => {
+  const body = new TextEncoder().encode("a=1&".repeat(200_000));
+  await assert.rejects(
+    decodeBody(body, "application/x-www-form-urlencoded", { maxFiles: 10 }),
+    (e: unknown) => e instanceof PayloadError && e.code === "too_many_fields" && e.status === 400,
+  );
+  const form = new FormData();
+  for (let i = 0; i < 1001; i++) form.append("f", "x");
+  const req = new Request("http://x/", { method: "POST", body: form });
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  await assert.rejects(
+    decodeBody(bytes, req.headers.get("content-type"), { maxFiles: 10 }),
+    (e: unknown) => e instanceof PayloadError && e.code === "too_many_fields",
+  );
+});
