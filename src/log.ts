@@ -90,13 +90,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (LEVELS[level] < min) return;
     const all = clean({ ...base, ...fields }) as Record<string, unknown>;
     const time = new Date().toISOString();
+    // The finished line is redacted once more: clean() stops descending at depth 4, and
+    // a token in JSON text looks the same as in the value (URL-safe characters, `/` unescaped).
     if (format === "json") {
-      write(JSON.stringify({ time, level, msg: redact(msg), ...all }));
+      write(redact(JSON.stringify({ time, level, msg: redact(msg), ...all })));
     } else {
       const rest = Object.entries(all)
         .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
         .join(" ");
-      write(`${time} ${level.toUpperCase().padEnd(5)} ${redact(msg)}${rest ? " " + rest : ""}`);
+      write(
+        redact(`${time} ${level.toUpperCase().padEnd(5)} ${redact(msg)}${rest ? " " + rest : ""}`),
+      );
     }
   };
 
