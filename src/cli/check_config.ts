@@ -16,7 +16,7 @@ export interface CheckConfigOptions {
   caPem?: string;
 }
 
-/** Prints the report; returns 0 when every step passed, 1 otherwise. */
+/** Prints the report; returns 0 when every step passed, 2 for an unreadable TRUECONF_CA_FILE, 1 otherwise. */
 export async function checkConfig(
   config: Config,
   out: Out,
@@ -35,7 +35,7 @@ export async function checkConfig(
       out(
         `FAIL  TRUECONF_CA_FILE ${tc.caFile} cannot be read: ${e instanceof Error ? e.message : e}`,
       );
-      return 1;
+      return 2; // a bad setting, as `serve` treats it (and systemd does not restart on 2)
     }
   }
   for (const warning of configWarnings(config)) out(`note: ${warning}`);

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
-import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { FakeTrueConf, makeTestCertificates } from "../support/fake_trueconf.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 // The config is found from the working directory, which is a temp dir here: name it.
@@ -339,4 +339,28 @@ Deno.test("check-config with TRUECONF_HTTPS=false and the default port 443 says 
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /TrueConf http:\/\/127\.0\.0\.1:443/);
   assert.match(r.stdout, /^note: TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443.*4309/m);
+});
+
+Deno.test("check-config over TLS: TRUECONF_CA_FILE trusted → PASS; no CA → FAIL (exit 1); unreadable CA file → exit 2", async () => {
+  await using dir = await tempDir();
+  const certs = await makeTestCertificates();
+  const fake = await FakeTrueConf.start({ tls: { certPem: certs.certPem, keyPem: certs.keyPem } });
+  try {
+    const caFile = join(dir.path, "ca.pem");
+    await Deno.writeTextFile(caFile, certs.caPem);
+    const env = { ...fakeEnv(fake), TRUECONF_HTTPS: "true" };
+    const ok = await cli(["check-config"], dir.path, { ...env, TRUECONF_CA_FILE: caFile });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /^PASS/m);
+    const untrusted = await cli(["check-config"], dir.path, env);
+    assert.equal(untrusted.code, 1, untrusted.stdout + untrusted.stderr);
+    assert.match(untrusted.stdout, /^FAIL {2}oauth/m);
+    // A CA file that cannot be read is a bad setting, as for serve: exit 2.
+    const missing = join(dir.path, "missing.pem");
+    const bad = await cli(["check-config"], dir.path, { ...env, TRUECONF_CA_FILE: missing });
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.match(bad.stdout + bad.stderr, /TRUECONF_CA_FILE .*missing\.pem/);
+  } finally {
+    await fake.close();
+  }
 });
