@@ -68,7 +68,10 @@ export class Connection {
     this.#o = o;
     this.#log = o.logger.child({ socket: this.serial });
     // perMessageDeflate off: small JSON frames gain nothing and it costs a zlib context per socket.
-    this.#ws = new WebSocket(o.url, ["json.v1"], {
+    // No subprotocol offered, as the Python SDK (the reference bot's) does: TrueConf assumes
+    // json.v1 without the header, while offering it makes ws fail the handshake ("Server sent
+    // no subprotocol") whenever a server or proxy leaves the echo out (protocol reference §1.2).
+    this.#ws = new WebSocket(o.url, [], {
       handshakeTimeout: o.handshakeTimeoutMs,
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,

@@ -103,6 +103,12 @@ export interface FakeTrueConfOptions {
   uploadMode?: "5.5.3" | "5.5.2";
   /** Admin upload limits; default unlimited. */
   fileLimits?: FakeFileLimits;
+  /**
+   * Echo `json.v1` in the handshake when the client offers it (default true). False models a
+   * server or proxy that leaves `Sec-WebSocket-Protocol` out of its answer — openclaw's `ws`
+   * client then failed with "Server sent no subprotocol" (protocol reference §1.2).
+   */
+  echoSubprotocol?: boolean;
   /** Close sockets that carried no data frame for this long (models the ~41 s proxy FIN). */
   idleTimeoutMs?: number;
   /** Concurrent WebSocket cap; further handshakes get 503. Default 128. */
@@ -780,7 +786,9 @@ export class FakeTrueConf {
     // Headers must be read before upgrading: afterwards the request is closed.
     const offered = (req.headers.get("sec-websocket-protocol") ?? "")
       .split(",").map((s) => s.trim()).filter(Boolean);
-    const protocol = offered.includes("json.v1") ? "json.v1" : null;
+    const protocol = offered.includes("json.v1") && this.#opts.echoSubprotocol !== false
+      ? "json.v1"
+      : null;
     // idleTimeout 0: no server-initiated pings; the real server's are not documented.
     const { socket, response } = Deno.upgradeWebSocket(
       req,

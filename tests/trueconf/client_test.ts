@@ -435,3 +435,11 @@ Deno.test("a frame far larger than any protocol message drops the socket instead
     assert.ok(sent.messageId);
   });
 });
+
+Deno.test("a server (or proxy) that does not echo a subprotocol is still usable, as for the Python SDK", async () => {
+  await withClient({ echoSubprotocol: false }, {}, async (fake, client) => {
+    assert.equal(client.state.authorized, true);
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    assert.ok((await client.sendMessage(chatId, "hi", "text")).messageId);
+  });
+});
