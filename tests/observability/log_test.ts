@@ -19,6 +19,6 @@ Deno.test("a hook token is masked in every field, at any depth, in both formats"
     });
     assert.equal(lines.length, 1);
     assert.ok(!lines[0]!.includes(TOKEN), `${format}: full token in ${lines[0]}`);
-    assert.ok(lines[0]!.includes("/hook/Xk2f…wxyz"), lines[0]);
+    assert.ok(lines[0]!.includes("/hook/Xk2f…wxyz"), lines[0]!);
   }
 });
