@@ -14,6 +14,8 @@ export interface ConnectionOptions {
   verifyTls: boolean;
   caPem?: string;
   handshakeTimeoutMs: number;
+  /** Offer the `json.v1` subprotocol (default true). */
+  offerSubprotocol?: boolean;
   pingIntervalMs: number;
   pongTimeoutMs: number;
   timers: Timers;
@@ -68,10 +70,10 @@ export class Connection {
     this.#o = o;
     this.#log = o.logger.child({ socket: this.serial });
     // perMessageDeflate off: small JSON frames gain nothing and it costs a zlib context per socket.
-    // No subprotocol offered, as the Python SDK (the reference bot's) does: TrueConf assumes
-    // json.v1 without the header, while offering it makes ws fail the handshake ("Server sent
-    // no subprotocol") whenever a server or proxy leaves the echo out (protocol reference §1.2).
-    this.#ws = new WebSocket(o.url, [], {
+    // json.v1 is offered, as TrueConf documents; a server or proxy that leaves the echo out
+    // makes ws fail the handshake ("Server sent no subprotocol"), and the client then retries
+    // without the header, which TrueConf reads as json.v1 too (protocol reference §1.2).
+    this.#ws = new WebSocket(o.url, o.offerSubprotocol === false ? [] : ["json.v1"], {
       handshakeTimeout: o.handshakeTimeoutMs,
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,

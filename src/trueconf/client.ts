@@ -137,6 +137,8 @@ export class TrueConfClient {
   #refreshing: Promise<void> | null = null;
   #tokenTimer: TimerId | null = null;
   #probeTimer: TimerId | null = null;
+  /** Cleared for good once a server failed to echo json.v1. */
+  #offerSubprotocol = true;
   #tokenAttempt = 0;
   #lastStaticWarnAt: number | null = null;
   #wake: (() => void) | null = null;
@@ -469,6 +471,7 @@ export class TrueConfClient {
       verifyTls: this.#opts.verifyTls,
       ...(this.#opts.caPem ? { caPem: this.#opts.caPem } : {}),
       handshakeTimeoutMs: remaining,
+      offerSubprotocol: this.#offerSubprotocol,
       pingIntervalMs: this.#cfg.pingIntervalMs,
       pongTimeoutMs: this.#cfg.pongTimeoutMs,
       timers: this.#timers,
@@ -490,7 +493,19 @@ export class TrueConfClient {
     });
     if (this.#closing) conn.terminate("client closed");
     try {
-      await conn.opened;
+      try {
+        await conn.opened;
+      } catch (err) {
+        if (this.#offerSubprotocol && /no subprotocol/i.test(errorText(err))) {
+          this.#offerSubprotocol = false;
+          this.#log.warn(
+            "trueconf: server did not echo json.v1; connecting without the header",
+            {},
+          );
+          return await this.#connectAndAuth();
+        }
+        throw err;
+      }
       this.#publish();
       const res = record(
         await conn.request("auth", {

@@ -439,6 +439,11 @@ Deno.test("a frame far larger than any protocol message drops the socket instead
 Deno.test("a server (or proxy) that does not echo a subprotocol is still usable, as for the Python SDK", async () => {
   await withClient({ echoSubprotocol: false }, {}, async (fake, client) => {
     assert.equal(client.state.authorized, true);
+    // json.v1 was offered first; after the missing echo the client connected without it.
+    assert.deepEqual(fake.handshakes.map((h) => h.offered.includes("json.v1")).slice(0, 2), [
+      true,
+      false,
+    ]);
     const chatId = fake.p2pChatId(fake.userId(ALICE.login));
     assert.ok((await client.sendMessage(chatId, "hi", "text")).messageId);
   });
