@@ -52,6 +52,10 @@ const STATIC_TOKEN_WARN_MS = 7 * DAY;
  * refreshMargin(10_000); // 5 seconds (half)
  * ```
  */
+
+/** A connection that lasted this long resets the reconnect backoff. */
+const STABLE_CONNECTION_MS = 30_000;
+
 export function refreshMargin(lifetimeMs: number, configured?: number): number {
   const wanted = configured ?? Math.min(Math.max(lifetimeMs * 0.1, 60_000), 5 * DAY);
   return Math.max(0, Math.min(wanted, lifetimeMs / 2));
@@ -412,7 +416,7 @@ export class TrueConfClient {
     while (!this.#closing) {
       try {
         const conn = await this.#connectAndAuth();
-        attempt = 0;
+        const upAt = Date.now();
         if (this.#everAuthorized) this.#state.reconnects++;
         this.#everAuthorized = true;
         this.#conn = conn;
@@ -429,6 +433,9 @@ export class TrueConfClient {
               this.#state.lastError = c.closeReason;
               this.#log.warn("trueconf connection lost", { reason: c.closeReason });
             }
+            // Back off from scratch only after a connection that held: a server that drops
+            // every socket right after auth must not be hammered once a second forever.
+            if (Date.now() - upAt >= STABLE_CONNECTION_MS) attempt = 0;
             break;
           }
         }

@@ -448,3 +448,19 @@ Deno.test("a server (or proxy) that does not echo a subprotocol is still usable,
     assert.ok((await client.sendMessage(chatId, "hi", "text")).messageId);
   });
 });
+
+Deno.test("a server that drops every socket right after auth is not reconnected to at full speed", async () => {
+  await withClient({}, { backoff: { initialMs: 10, maxMs: 2_000 } }, async (fake) => {
+    const started = Date.now();
+    let drops = 0;
+    while (Date.now() - started < 1_500) {
+      if (fake.authorizedConnections > 0) {
+        fake.dropAll();
+        drops++;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Backoff 10, 20, 40 … ms keeps growing: about 8 connections in 1.5 s, not ~100.
+    assert.ok(drops >= 3 && drops <= 12, `${drops} connections in 1.5 s`);
+  });
+});
