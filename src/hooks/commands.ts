@@ -101,6 +101,7 @@ export class CommandHandler {
     this.#perms = new Permissions({
       chats: options.client,
       adminOnly: options.adminOnly,
+      logger: this.#log,
       ...(options.chatCacheTtlMs !== undefined ? { cacheTtlMs: options.chatCacheTtlMs } : {}),
     });
   }

@@ -8,6 +8,7 @@
  * @module
  */
 import { LRUCache } from "lru-cache";
+import type { Logger } from "../log.ts";
 import { ChatType, sameTrueConfId } from "../trueconf/mod.ts";
 import type { ChatInfo, Participant } from "../trueconf/mod.ts";
 
@@ -22,6 +23,8 @@ export interface PermissionsOptions {
   chats: ChatDirectory;
   /** `WEBHOOK_ADMIN_ONLY`: only owners and admins may create and revoke. */
   adminOnly: boolean;
+  /** Where lookup failures are logged. */
+  logger?: Logger;
   /** How long a chat's type and title are remembered. Default 300 000 (as the reference). */
   cacheTtlMs?: number;
   /** How long a failed lookup is remembered (so a flood of messages does not hammer TrueConf). Default 30 000. */
@@ -95,11 +98,11 @@ export class Permissions {
     try {
       participants = await this.#o.chats.getChatParticipants(chatId);
     } catch (e) {
+      // The details go to the log; a chat member gets a plain sentence, not internal errors.
+      this.#o.logger?.warn("participant lookup failed", { chat: chatId, error: e });
       return {
         allowed: false,
-        reason: `I could not check your role in this chat: ${
-          e instanceof Error ? e.message : String(e)
-        }. Try again in a minute.`,
+        reason: "I could not check your role in this chat right now. Try again in a minute.",
       };
     }
     const me = participants.find((p) => sameTrueConfId(p.userId, userId));
