@@ -287,6 +287,12 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.post("/hooks/:token", post("hooks"));
 
   app.get("/hook/:token/deliveries/:id", async (c) => {
+    // While shutting down the store may already be closing: answer plainly instead of a 500.
+    if (options.draining?.()) {
+      return refuse(c, 503, "shutting_down", "The bot is restarting. Retry in a few seconds.", {
+        "Retry-After": "5",
+      });
+    }
     const admitted = await admit(c, "deliveries");
     if ("response" in admitted) return admitted.response;
     const status = await options.dispatcher.status(admitted.hook.id, c.req.param("id"));

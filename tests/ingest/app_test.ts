@@ -538,3 +538,21 @@ Deno.test("hook endpoint: with the per-token limit off, successes carry no X-Rat
     assert.equal(res.headers.get("x-ratelimit-limit"), null);
   });
 });
+
+Deno.test("while shutting down: hook POSTs and delivery status get 503 shutting_down with Retry-After", async () => {
+  let draining = false;
+  await withEndpoint({ draining: () => draining }, async (h) => {
+    const token = await h.hook();
+    draining = true;
+    for (
+      const res of [
+        await h.postJson(token, { text: "late" }),
+        await h.request(`/hook/${token}/deliveries/some-id`, { method: "GET" }),
+      ]
+    ) {
+      await assertError(res, 503, "shutting_down");
+      assert.equal(res.headers.get("retry-after"), "5");
+    }
+    assert.equal(h.fake.messagesIn(CHAT_ID).length, 0);
+  });
+});

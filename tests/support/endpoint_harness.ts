@@ -36,6 +36,8 @@ export interface EndpointOptions {
   pongTimeoutMs?: number;
   /** Make photo previews. Default true. */
   previews?: boolean;
+  /** Reports the app as shutting down. */
+  draining?: () => boolean;
 }
 
 /** A running endpoint; always {@link EndpointHarness.dispose} it. */
@@ -131,6 +133,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
       delivery: (...a) => void metrics.push(JSON.stringify(["delivery", ...a])),
     },
     ...(options.urlAllowlist ? { urlAllowlist: options.urlAllowlist } : {}),
+    ...(options.draining ? { draining: options.draining } : {}),
     logger,
   });
   const tokens: string[] = [];
