@@ -59,7 +59,8 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: "TRUECONF_HTTPS",
     required: "no",
     default: "true",
-    meaning: "Use https/wss to reach TrueConf (false: plain http/ws, e.g. Bridge on port 4309)",
+    meaning:
+      "Use https/wss to reach TrueConf (false: plain http/ws; then also set TRUECONF_WEB_PORT, e.g. 4309 for the Bridge or 80)",
     example: "true",
   },
   {
@@ -295,7 +296,7 @@ const envSchema = z.object({
     .min(1, "is required (e.g. TRUECONF_SERVER=video.example.com)")
     .refine(
       (v) => HOST_RE.test(v),
-      "must be a bare host name or IP without scheme, port or path (e.g. TRUECONF_SERVER=video.example.com)",
+      "must be a bare host name or IP without scheme, port or path, an IPv6 address in brackets (e.g. TRUECONF_SERVER=video.example.com or [2001:db8::5])",
     ),
   TRUECONF_TOKEN: optionalText,
   TRUECONF_USERNAME: optionalText,
