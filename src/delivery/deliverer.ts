@@ -207,20 +207,18 @@ export class Deliverer {
   ): Promise<RunResult> {
     const messageIds: string[] = [];
     const failures: PartFailure[] = [];
+    // A part that failed for good: logged, reported to the sender, and delivery goes on.
+    const record = (part: Part, c: { code: string; message: string }, what: string) => {
+      this.#log.warn(what, { chat: chatId, item: part.label, error: c.code, reason: c.message });
+      failures.push({ item: part.label, code: c.code, message: c.message });
+    };
     for (let i = options.from ?? 0; i < parts.length; i++) {
       const part = parts[i]!;
       try {
         const { messageId, failure } = await this.#post(chatId, part);
         messageIds.push(messageId);
         if (failure !== undefined) {
-          const c = classifyError(failure);
-          this.#log.warn("attachment failed, its caption was posted as text", {
-            chat: chatId,
-            item: part.label,
-            error: c.code,
-            reason: c.message,
-          });
-          failures.push({ item: part.label, code: c.code, message: c.message });
+          record(part, classifyError(failure), "attachment failed, its caption was posted as text");
         }
         await options.onPosted?.(i, messageId);
       } catch (e) {
@@ -244,13 +242,7 @@ export class Deliverer {
             error: { code: c.code, message: c.message, transient: false },
           };
         }
-        this.#log.warn("attachment skipped", {
-          chat: chatId,
-          item: part.label,
-          error: c.code,
-          reason: c.message,
-        });
-        failures.push({ item: part.label, code: c.code, message: c.message });
+        record(part, c, "attachment skipped");
         await options.onPosted?.(i, "");
       }
     }

@@ -6,6 +6,7 @@
  * @module
  */
 import { PayloadError } from "./formats/types.ts";
+import { concatBytes } from "../bytes.ts";
 
 function tooLarge(limit: number): PayloadError {
   const mb = Math.round((limit / (1024 * 1024)) * 10) / 10;
@@ -44,12 +45,5 @@ export async function readBodyLimited(req: Request, limit: number): Promise<Uint
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -14,6 +14,7 @@
 
 import * as keys from "./keys.ts";
 import { type BatchWrite, CommitBatcher } from "./_commit_batcher.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** One queued delivery as stored. `parts` is opaque JSON owned by the queue. */
 export interface OutboxEntry<P = unknown> {
@@ -200,21 +201,13 @@ export class OutboxRepo {
   /** Reads a blob back; null when its chunks are missing. */
   async readBlob(hookId: string, seq: number, slot: number): Promise<Uint8Array | null> {
     const chunks: Uint8Array[] = [];
-    let size = 0;
     for await (
       const e of this.#kv.list<Uint8Array>({ prefix: keys.outboxSpoolPrefix(hookId, seq, slot) })
     ) {
       chunks.push(e.value);
-      size += e.value.length;
     }
     if (chunks.length === 0) return null;
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(chunks);
   }
 
   /** Deletes every spooled blob of one entry. */

@@ -10,6 +10,7 @@
 import https from "node:https";
 import { TrueConfHttpError } from "./errors.ts";
 import type { TrueConfEndpoint } from "./types.ts";
+import { concatBytes } from "../bytes.ts";
 
 export interface HttpResponse {
   status: number;
@@ -126,7 +127,10 @@ function nodeRequest(
         res.on("data", (c: Uint8Array) => chunks.push(c));
         res.on("end", () => {
           d.done();
-          resolve({ status: res.statusCode ?? 0, text: new TextDecoder().decode(concat(chunks)) });
+          resolve({
+            status: res.statusCode ?? 0,
+            text: new TextDecoder().decode(concatBytes(chunks)),
+          });
         });
         res.on("error", (err) => {
           d.done();
@@ -143,14 +147,4 @@ function nodeRequest(
     r.on("close", () => d.signal.removeEventListener("abort", onAbort));
     r.end(req.body);
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

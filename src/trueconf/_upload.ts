@@ -4,6 +4,7 @@ import type { HttpTransport } from "./_http.ts";
 import { num, record, str } from "./_json.ts";
 import { UPLOAD_PATH } from "./endpoints.ts";
 import type { OutgoingFile } from "./types.ts";
+import { concatBytes } from "../bytes.ts";
 
 interface Part {
   field: string;
@@ -42,14 +43,7 @@ function multipartChunks(parts: Part[], boundary: string): Uint8Array<ArrayBuffe
 
 /** A multipart/form-data body; exported for tests. */
 export function buildMultipart(parts: Part[], boundary: string): Uint8Array<ArrayBuffer> {
-  const chunks = multipartChunks(parts, boundary);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(multipartChunks(parts, boundary));
 }
 
 /**
