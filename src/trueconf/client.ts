@@ -22,7 +22,7 @@ import { uploadBytes } from "./_upload.ts";
 import { trueConfUrls } from "./endpoints.ts";
 import { normalizeTrueConfId } from "./ids.ts";
 import { parseIncomingMessage } from "./incoming_message.ts";
-import { fetchOAuthToken, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
+import { fetchOAuthToken, jwtClaims, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
 import type {
   ChatInfo,
   ConnectionState,
@@ -525,7 +525,12 @@ export class TrueConfClient {
       const userId = str(res.userId);
       conn.authorized = true;
       this.#state.consecutiveTimeouts = 0;
-      this.#state.botId = userId ? normalizeTrueConfId(userId) : this.#state.botId;
+      // The auth answer names the bot; a server that leaves userId out still gets a usable id
+      // (the login, or the token's subject), so mentions of the bot keep working.
+      this.#state.botId = userId ? normalizeTrueConfId(userId) : this.#state.botId ?? fallbackBotId(
+        this.#opts.auth,
+        token,
+      );
       this.#log.info("trueconf authorised", { botId: this.#state.botId, socket: conn.serial });
       return conn;
     } catch (err) {
@@ -809,4 +814,12 @@ export class TrueConfClient {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The bot's id when the auth answer has none: the configured login, else the JWT subject. */
+function fallbackBotId(auth: TrueConfClientOptions["auth"], token: string): string | null {
+  if ("username" in auth) return normalizeTrueConfId(auth.username);
+  const claims = jwtClaims(token);
+  const sub = claims?.["sub"] ?? claims?.["preferred_username"];
+  return typeof sub === "string" && sub ? normalizeTrueConfId(sub) : null;
 }

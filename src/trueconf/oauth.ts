@@ -31,6 +31,12 @@ export interface FetchOAuthTokenOptions {
  * Only decodes; the signature is the server's business.
  */
 export function jwtExpiresAt(token: string): number | null {
+  const exp = num(jwtClaims(token)?.exp, NaN);
+  return Number.isFinite(exp) ? exp * 1000 : null;
+}
+
+/** The claims of a JWT (not verified: only the server can), or null when it is not one. */
+export function jwtClaims(token: string): Record<string, unknown> | null {
   const part = token.split(".")[1];
   if (!part) return null;
   try {
@@ -38,11 +44,9 @@ export function jwtExpiresAt(token: string): number | null {
       Math.ceil(part.length / 4) * 4,
       "=",
     );
-    const json = JSON.parse(
+    return record(JSON.parse(
       new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))),
-    );
-    const exp = num(record(json).exp, NaN);
-    return Number.isFinite(exp) ? exp * 1000 : null;
+    ));
   } catch {
     return null;
   }

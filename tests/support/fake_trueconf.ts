@@ -91,6 +91,8 @@ export interface FakeTrueConfOptions {
   oauthStatus?: 200 | 201;
   /** Appended to `userId` in the auth response, e.g. "/4f2a". */
   userIdSuffix?: string;
+  /** The auth response carries only `connectionId` (openclaw reads only `userId`; a server may omit it). */
+  omitAuthUserId?: boolean;
   /** Success payloads omit `errorCode` instead of carrying `errorCode: 0` (servers differ). */
   omitErrorCode?: boolean;
   /** `getChatParticipants` roles as numbers 0…6 (docs) instead of strings (SDK). */
@@ -1018,7 +1020,9 @@ export class FakeTrueConf {
     conn.token = token;
     this.#authorized.add(conn);
     this.#respond(conn, id, {
-      userId: info.userId + (this.#opts.userIdSuffix ?? ""),
+      ...(this.#opts.omitAuthUserId
+        ? {}
+        : { userId: info.userId + (this.#opts.userIdSuffix ?? "") }),
       connectionId: conn.id,
     });
     const unread = this.#unread;

@@ -464,3 +464,10 @@ Deno.test("a server that drops every socket right after auth is not reconnected 
     assert.ok(drops >= 3 && drops <= 12, `${drops} connections in 1.5 s`);
   });
 });
+
+Deno.test("auth answer without userId: the bot's id falls back to its login, so mentions still match", async () => {
+  await withClient({ omitAuthUserId: true }, {}, async (_fake, client) => {
+    assert.equal(client.state.authorized, true);
+    assert.equal(client.state.botId, "webhook_bot");
+  });
+});
