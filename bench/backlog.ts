@@ -8,6 +8,7 @@
  * Results: see docs/delivery.md ("Measurements").
  */
 import { FakeTrueConf } from "../tests/support/fake_trueconf.ts";
+import { loopbackClientOptions } from "../tests/support/bot_with_fake.ts";
 import { TrueConfClient } from "../src/trueconf/mod.ts";
 import { Deliverer } from "../src/delivery/deliverer.ts";
 import { DurableQueue } from "../src/delivery/queue/mod.ts";
@@ -37,16 +38,11 @@ async function run(hooks: number) {
     fake.addChat({ chatId: `chat${h}`, title: `c${h}`, chatType: 2, participants: [] });
   }
   await fake.refuseConnections(true);
-  const client = new TrueConfClient({
-    server: "127.0.0.1",
-    https: false,
-    port: fake.port,
-    verifyTls: true,
-    auth: { username: BOT.login, password: BOT.password },
+  const client = new TrueConfClient(loopbackClientOptions(fake, BOT, {
     requestTimeoutMs: 5_000,
     connectTimeoutMs: 1_000,
     backoff: { initialMs: 20, maxMs: 50 },
-  });
+  }));
   const deliverer = new Deliverer({
     chat: client,
     fetchUrl: () => Promise.reject(new Error("unused")),

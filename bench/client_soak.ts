@@ -13,6 +13,7 @@
  */
 import { TrueConfClient, TrueConfDisconnectedError } from "../src/trueconf/mod.ts";
 import { FakeTrueConf } from "../tests/support/fake_trueconf.ts";
+import { loopbackClientOptions } from "../tests/support/bot_with_fake.ts";
 
 const seconds = Number(Deno.args[0] ?? 120);
 const rate = Number(Deno.args[1] ?? 1000);
@@ -43,19 +44,14 @@ fake.emit203OnRequests(true);
 const alice = fake.userId("alice");
 const chatId = fake.p2pChatId(alice);
 
-const client = new TrueConfClient({
-  server: "127.0.0.1",
-  https: false,
-  port: fake.port,
-  verifyTls: true,
-  auth: { username: BOT.login, password: BOT.password },
+const client = new TrueConfClient(loopbackClientOptions(fake, BOT, {
   requestTimeoutMs: 2_000,
   pingIntervalMs: 1_000,
   pongTimeoutMs: 1_000,
   connectTimeoutMs: 3_000,
   backoff: { initialMs: 50, maxMs: 1_000 },
   tokenCheckIntervalMs: 500,
-});
+}));
 let incoming = 0;
 client.onMessage(() => void incoming++);
 client.start();

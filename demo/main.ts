@@ -14,11 +14,14 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { FakeTrueConf, type SentRecord } from "../tests/support/fake_trueconf.ts";
-import { type Bot, createBot } from "../src/bot.ts";
-import { formatProblems, parseConfig } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
+import type { SentRecord } from "../tests/support/fake_trueconf.ts";
+import {
+  BOT_NAME,
+  BotConfigError,
+  type BotWithFake,
+  startBotWithFake,
+} from "../tests/support/bot_with_fake.ts";
+import { formatProblems } from "../src/config.ts";
 import { formatSent } from "./chat_echo.ts";
 import { curlExamples } from "./curl_examples.ts";
 import { runSmoke } from "./smoke.ts";
@@ -34,9 +37,6 @@ simulated chat receives until Ctrl+C.
 
 Environment: DEMO_PORT (default 8080; falls back to a free port when busy),
 LOG_LEVEL (default warn). Nothing is kept: the hook store lives in a temporary folder.`;
-
-const BOT_NAME = "Webhook Bot";
-const HOOK_URL = /https?:\/\/[^\s<>"')\]]+\/hook\/[A-Za-z0-9_-]+/;
 
 /** Runs the demo; resolves with the exit code. */
 export async function runDemo(args: readonly string[]): Promise<number> {
@@ -69,85 +69,37 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     stop.resolve(signal);
   });
 
-  let fake: FakeTrueConf | null = null;
-  let bot: Bot | null = null;
-  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  let world: BotWithFake | null = null;
   try {
-    fake = await FakeTrueConf.start({
-      bot: { login: "webhook_bot", password: "secret", displayName: BOT_NAME },
-      users: [{ login: "alice", password: "alice", displayName: "Alice" }],
+    world = await startBotWithFake({
+      dir,
+      port: preferredPort,
+      fallbackToFreePort: true,
+      env: {
+        WEBHOOK_SHUTDOWN_GRACE_SECONDS: "2",
+        LOG_FORMAT: "pretty",
+        LOG_LEVEL: Deno.env.get("LOG_LEVEL")?.trim() || "warn",
+      },
     });
+    const connectedMs = performance.now();
+    const { fake } = world;
     const alice = fake.userId("alice");
-    const ops = fake.addChat({
-      chatId: "ops",
-      title: "Ops",
-      chatType: 2,
-      participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
-    });
+    const ops = world.addGroup({ chatId: "ops", title: "Ops", owner: alice });
     const dm = fake.p2pChatId(alice);
     const labels = new Map([[ops.chatId, "Ops"], [dm, "DM Alice"]]);
-    const f = fake;
     const unsubscribe = fake.onSent((r: SentRecord) =>
-      console.log(formatSent(r, labels.get(r.chatId) ?? f.chat(r.chatId)?.title ?? r.chatId))
+      console.log(formatSent(r, labels.get(r.chatId) ?? fake.chat(r.chatId)?.title ?? r.chatId))
     );
-
-    // Listen first: the public URL (which the hook URL is built from) needs the real port.
-    let app: Bot["app"] | null = null;
-    const listening = listen(
-      preferredPort,
-      (req, info) => app ? app.fetch(req, info) : new Response("starting", { status: 503 }),
-    );
-    server = listening.server;
-    const port = server.addr.port;
-    const baseUrl = `http://127.0.0.1:${port}`;
-
-    const parsed = parseConfig({
-      TRUECONF_SERVER: "127.0.0.1",
-      TRUECONF_HTTPS: "false",
-      TRUECONF_WEB_PORT: String(fake.port),
-      TRUECONF_USERNAME: "webhook_bot",
-      TRUECONF_PASSWORD: "secret",
-      WEBHOOK_PUBLIC_URL: baseUrl,
-      WEBHOOK_HTTP_HOST: "127.0.0.1",
-      WEBHOOK_HTTP_PORT: String(port),
-      WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
-      WEBHOOK_SHUTDOWN_GRACE_SECONDS: "2",
-      LOG_FORMAT: "pretty",
-      LOG_LEVEL: Deno.env.get("LOG_LEVEL")?.trim() || "warn",
-    });
-    if (!parsed.ok) {
-      console.error(formatProblems(parsed.problems));
-      return 2;
-    }
-    const config = parsed.config;
-    const logger = createLogger({ level: config.log.level, format: config.log.format });
-    bot = await createBot(config, { logger });
-    app = bot.app;
-    bot.start();
-    await bot.client.ready(10_000);
-    const connectedMs = performance.now();
 
     console.log(`[Ops] Alice: @${BOT_NAME} /webhook_create demo`);
-    fake.pushMessage({
-      chatId: ops.chatId,
-      authorId: alice,
-      text: `${fake.mention(fake.botId, BOT_NAME)} /webhook_create demo`,
-    });
-    let hookUrl = "";
-    await fake.waitFor(() => {
-      for (const r of f.messagesIn(dm)) {
-        const m = HOOK_URL.exec(r.text ?? "");
-        if (m) hookUrl = m[0];
-      }
-      return hookUrl !== "";
-    }, 10_000);
+    const { url: hookUrl } = await world.createHook(ops.chatId, "demo", alice);
     const readyMs = performance.now();
     // Let the bot's answer in the group (if any) print before the banner, not under it.
-    await fake.waitFor(() => f.messagesIn(ops.chatId).length > 0, 1_000).catch(() => {});
+    await fake.waitFor(() => fake.messagesIn(ops.chatId).length > 0, 1_000).catch(() => {});
 
     printBanner({
       hookUrl,
-      fellBackFrom: listening.fellBack ? preferredPort : null,
+      fellBackFrom: world.fellBack ? preferredPort : null,
       connectedMs,
       readyMs,
       smoke,
@@ -170,12 +122,14 @@ export async function runDemo(args: readonly string[]): Promise<number> {
     unsubscribe();
     return 0;
   } catch (e) {
+    if (e instanceof BotConfigError) {
+      console.error(formatProblems(e.problems));
+      return 2;
+    }
     console.error(`demo failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return 1;
   } finally {
-    await bot?.close(2_000);
-    await server?.shutdown();
-    await fake?.close();
+    await world?.close();
     removeSignals();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -186,20 +140,6 @@ function parsePort(raw: string | undefined): number | null {
   if (!v) return 8080;
   const n = Number(v);
   return /^\d+$/.test(v) && n <= 65535 ? n : null;
-}
-
-/** Listens on 127.0.0.1:`preferred`, or on any free port when that one is taken. */
-function listen(
-  preferred: number,
-  handler: Deno.ServeHandler<Deno.NetAddr>,
-): { server: Deno.HttpServer<Deno.NetAddr>; fellBack: boolean } {
-  const base = { hostname: "127.0.0.1", onListen: () => {} };
-  try {
-    return { server: Deno.serve({ ...base, port: preferred }, handler), fellBack: false };
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AddrInUse) || preferred === 0) throw e;
-  }
-  return { server: Deno.serve({ ...base, port: 0 }, handler), fellBack: true };
 }
 
 /** Calls `fn` on SIGINT/SIGTERM with a running count; returns the remover. */

@@ -3,43 +3,44 @@
 // payload, an operator scrapes /metrics. Logs are collected at debug level for the whole run
 // and, at the end, searched for the full token: only the DM that hands out the URL may hold it.
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { createBot } from "../../src/bot.ts";
-import { parseConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
-import { FakeTrueConf, type SentRecord } from "../support/fake_trueconf.ts";
+import type { SentRecord } from "../support/fake_trueconf.ts";
+import { startBotWithFake } from "../support/bot_with_fake.ts";
 import { find, parseExposition } from "../observability/_exposition.ts";
 import { gradient, png } from "../delivery/preview/_images.ts";
 
-const BOT_NAME = "Webhook Bot";
 const TOKEN_LIMIT = 30;
 
 Deno.test("e2e: chat command → hook → every payload kind → metrics; token never leaks", async (t) => {
   const lines: string[] = [];
   const logger = createLogger({ level: "debug", write: (line) => void lines.push(line) });
   const fakeLines: string[] = [];
-  const fake = await FakeTrueConf.start({
-    bot: { login: "webhook_bot", password: "secret", displayName: BOT_NAME },
-    users: [
-      { login: "alice", password: "a", displayName: "Alice" },
-      { login: "bob", password: "b", displayName: "Bob" },
-    ],
-    logger: createLogger({ level: "debug", write: (l) => void fakeLines.push(l) }),
+  const dir = await Deno.makeTempDir({ prefix: "e2e-bot-" });
+  // Listens first so the public URL carries the real port, as the demo does.
+  const world = await startBotWithFake({
+    dir,
+    fake: {
+      users: [
+        { login: "alice", password: "a", displayName: "Alice" },
+        { login: "bob", password: "b", displayName: "Bob" },
+      ],
+      logger: createLogger({ level: "debug", write: (l) => void fakeLines.push(l) }),
+    },
+    env: {
+      WEBHOOK_RATE_LIMIT_PER_MINUTE: String(TOKEN_LIMIT),
+      WEBHOOK_URL_ALLOWLIST: "127.0.0.1/32",
+      WEBHOOK_DELIVERY_TIMEOUT_SECONDS: "3",
+      LOG_LEVEL: "debug",
+    },
+    logger,
+    trueconf: { backoff: { initialMs: 20, maxMs: 200 }, tokenCheckIntervalMs: 100 },
+    readyTimeoutMs: 5000,
   });
+  const { fake, bot, baseUrl: base } = world;
   const alice = fake.userId("alice");
   const bob = fake.userId("bob");
-  const ops = fake.addChat({
-    chatId: "ops-chat",
-    title: "Ops",
-    chatType: 2,
-    participants: [
-      { userId: alice, role: "owner" },
-      { userId: bob, role: "user" },
-      { userId: fake.botId, role: "user" },
-    ],
-  });
+  const ops = world.addGroup({ chatId: "ops-chat", title: "Ops", owner: alice, members: [bob] });
   const dmAlice = fake.p2pChatId(alice);
-  const dir = await Deno.makeTempDir({ prefix: "e2e-bot-" });
   // An intranet-style image host, reachable only because the allowlist names it.
   const chart = png(gradient(200, 120), 200, 120);
   const assets = Deno.serve(
@@ -51,38 +52,7 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
   );
   const assetBase = `http://127.0.0.1:${assets.addr.port}`;
 
-  // Listen first so the public URL carries the real port, as the demo does.
-  let handler:
-    | ((req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>)
-    | null = null;
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req, info) => handler ? handler(req, info) : new Response("starting", { status: 503 }),
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
-  const parsed = parseConfig({
-    TRUECONF_SERVER: "127.0.0.1",
-    TRUECONF_HTTPS: "false",
-    TRUECONF_WEB_PORT: String(fake.port),
-    TRUECONF_USERNAME: "webhook_bot",
-    TRUECONF_PASSWORD: "secret",
-    WEBHOOK_PUBLIC_URL: base,
-    WEBHOOK_HTTP_HOST: "127.0.0.1",
-    WEBHOOK_HTTP_PORT: String(server.addr.port),
-    WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
-    WEBHOOK_RATE_LIMIT_PER_MINUTE: String(TOKEN_LIMIT),
-    WEBHOOK_URL_ALLOWLIST: "127.0.0.1/32",
-    WEBHOOK_DELIVERY_TIMEOUT_SECONDS: "3",
-    LOG_LEVEL: "debug",
-  });
-  assert.ok(parsed.ok, parsed.ok ? "" : parsed.problems.join("\n"));
-  const bot = await createBot(parsed.config, {
-    logger,
-    trueconf: { backoff: { initialMs: 20, maxMs: 200 }, tokenCheckIntervalMs: 100 },
-  });
-  handler = (req, info) => bot.app.fetch(req, info);
-
-  const mention = fake.mention(fake.botId, BOT_NAME);
+  const mention = world.mention;
   /** Pushes a chat line and resolves with the bot's posts once `until` holds for them. */
   const say = async (
     text: string,
@@ -110,9 +80,6 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
   const expected = { ok200: 0, bad400: 0, failed502: 0, notFound: 0, rejected429: 0 };
 
   try {
-    bot.start();
-    await bot.client.ready(5000);
-
     await t.step("readyz answers 200 once TrueConf is authorized", async () => {
       const res = await fetch(`${base}/readyz`);
       assert.equal(res.status, 200);
@@ -465,10 +432,8 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
       assert.ok(!opsPosts().some((p) => p.text === "after revoke"));
     });
   } finally {
-    await bot.close(2000);
-    await server.shutdown();
+    await world.close();
     await assets.shutdown();
-    await fake.close();
     await Deno.remove(dir, { recursive: true });
   }
 

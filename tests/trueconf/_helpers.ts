@@ -2,10 +2,14 @@
 import { createLogger, type Logger } from "../../src/log.ts";
 import { TrueConfClient, type TrueConfClientOptions } from "../../src/trueconf/mod.ts";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import {
+  loopbackClientOptions,
+  TEST_ALICE as ALICE,
+  TEST_BOT as BOT,
+} from "../support/bot_with_fake.ts";
 
-export const BOT = { login: "webhook_bot", password: "s3cret" };
+export { ALICE, BOT };
 export const CREDS = { username: BOT.login, password: BOT.password };
-export const ALICE = { login: "alice", password: "a", displayName: "Alice" };
 
 export type FakeOptions = NonNullable<Parameters<typeof FakeTrueConf.start>[0]>;
 
@@ -14,12 +18,7 @@ export function clientOptions(
   fake: FakeTrueConf,
   extra: Partial<TrueConfClientOptions> = {},
 ): TrueConfClientOptions {
-  return {
-    server: "127.0.0.1",
-    https: false,
-    port: fake.port,
-    verifyTls: true,
-    auth: { username: BOT.login, password: BOT.password },
+  return loopbackClientOptions(fake, BOT, {
     requestTimeoutMs: 1_000,
     pingIntervalMs: 5_000,
     pongTimeoutMs: 1_000,
@@ -27,7 +26,7 @@ export function clientOptions(
     backoff: { initialMs: 20, maxMs: 200 },
     tokenCheckIntervalMs: 50,
     ...extra,
-  };
+  });
 }
 
 /** Starts a fake (bot + alice) and a client; always closes both. */

@@ -11,11 +11,15 @@ import {
   type DurableQueueOptions,
 } from "../../../src/delivery/queue/mod.ts";
 import { FakeTrueConf } from "../../support/fake_trueconf.ts";
+import {
+  loopbackClientOptions,
+  TEST_ALICE as ALICE,
+  TEST_BOT as BOT,
+} from "../../support/bot_with_fake.ts";
 import { createLogger, type Logger } from "../../../src/log.ts";
 import { SafeFetchError } from "../../../src/net/mod.ts";
 
-export const BOT = { login: "webhook_bot", password: "s3cret" };
-export const ALICE = { login: "alice", password: "a", displayName: "Alice" };
+export { ALICE, BOT };
 
 /** One running world; `restart` closes queue + KV and opens them again on the same file. */
 export interface World {
@@ -64,19 +68,14 @@ export async function withWorld(
     level: "debug",
     write: (l) => logs.push(JSON.parse(l)),
   });
-  const client = new TrueConfClient({
-    server: "127.0.0.1",
-    https: false,
-    port: fake.port,
-    verifyTls: true,
-    auth: { username: BOT.login, password: BOT.password },
+  const client = new TrueConfClient(loopbackClientOptions(fake, BOT, {
     requestTimeoutMs: 1_000,
     pingIntervalMs: 5_000,
     pongTimeoutMs: 1_000,
     connectTimeoutMs: 1_000,
     backoff: { initialMs: 20, maxMs: 100 },
     tokenCheckIntervalMs: 1_000,
-  });
+  }));
   const deliverer = new Deliverer({
     chat: client,
     fetchUrl: (url) =>

@@ -1,0 +1,228 @@
+/**
+ * Shared wiring for running against the in-process fake TrueConf server:
+ *
+ * - {@link startBotWithFake}: the fake + the whole bot ({@link createBot} with a config from
+ *   {@link parseConfig}, exactly as `serve` wires it) behind `Deno.serve` on 127.0.0.1, with
+ *   helpers to add a group chat and to create a hook the way a chat member does (a pushed
+ *   `@Webhook Bot /webhook_create <name>` command, URL read back from the DM). Used by
+ *   `demo/main.ts`, `scripts/interop/run_bot_with_fake.ts` and `tests/e2e/bot_test.ts`.
+ * - {@link loopbackClientOptions}: {@link TrueConfClient} options for a fake on loopback, for
+ *   tests and benches that drive the client (or queue) directly.
+ *
+ * Lives outside `src/` so production code never imports the fake.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type Bot, type BotOptions, createBot } from "../../src/bot.ts";
+import { parseConfig } from "../../src/config.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
+import type { TrueConfClientOptions } from "../../src/trueconf/mod.ts";
+import {
+  type FakeChat,
+  type FakeParseMode,
+  FakeTrueConf,
+  type FakeTrueConfOptions,
+} from "./fake_trueconf.ts";
+
+/** Display name of the bot in {@link startBotWithFake}'s fake; chat commands mention it. */
+export const BOT_NAME = "Webhook Bot";
+
+/** A hook URL as the bot hands it out in a DM. */
+export const HOOK_URL = /https?:\/\/[^\s<>"')\]]+\/hook\/[A-Za-z0-9_-]+/;
+
+/** Bot account of the client/queue tests' fake (see {@link loopbackClientOptions}). */
+export const TEST_BOT = { login: "webhook_bot", password: "s3cret" };
+/** A chat member of the client/queue tests' fake. */
+export const TEST_ALICE = { login: "alice", password: "a", displayName: "Alice" };
+
+/**
+ * Client options for a fake on 127.0.0.1 over plain HTTP, logging in as `bot`; `extra`
+ * (timings, another `auth`, …) is spread last.
+ */
+export function loopbackClientOptions(
+  fake: FakeTrueConf,
+  bot: { login: string; password: string },
+  extra: Partial<TrueConfClientOptions> = {},
+): TrueConfClientOptions {
+  return {
+    server: "127.0.0.1",
+    https: false,
+    port: fake.port,
+    verifyTls: true,
+    auth: { username: bot.login, password: bot.password },
+    ...extra,
+  };
+}
+
+/** The bot's config did not parse; `problems` are as {@link parseConfig} reports them. */
+export class BotConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "BotConfigError";
+  }
+}
+
+export interface BotWithFakeOptions {
+  /** Folder for the hook store (`webhooks.kv`); the caller owns and removes it. */
+  dir: string;
+  /**
+   * Fake server options, spread over the defaults: the bot `webhook_bot`/`secret` shown as
+   * {@link BOT_NAME}, and one user `alice` ("Alice").
+   */
+  fake?: Partial<FakeTrueConfOptions>;
+  /** Port on 127.0.0.1 for the bot's HTTP endpoint; default 0 (any free one). */
+  port?: number;
+  /** When `port` is busy, listen on a free one instead of failing (see `fellBack`). */
+  fallbackToFreePort?: boolean;
+  /**
+   * Extra config variables, spread over the wiring ones (TrueConf = the fake, public URL =
+   * the real listening address, storage in `dir`).
+   */
+  env?: Record<string, string>;
+  /** Bot logger; default one built from the config's log level and format. */
+  logger?: Logger;
+  /** Client overrides passed to {@link createBot} (timings for tests). */
+  trueconf?: BotOptions["trueconf"];
+  /** How long to wait for the bot's TrueConf login; default 10 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface BotWithFake {
+  fake: FakeTrueConf;
+  bot: Bot;
+  server: Deno.HttpServer<Deno.NetAddr>;
+  /** `http://127.0.0.1:<port>`, the public URL hook URLs are built from. */
+  baseUrl: string;
+  /** True when the requested port was busy and a free one was taken instead. */
+  fellBack: boolean;
+  /** `@Webhook Bot` as a mention in chat text. */
+  mention: string;
+  /** Adds a group chat: `owner`, then `members`, then the bot. */
+  addGroup(
+    g: { chatId: string; title: string; owner: string; members?: string[] },
+  ): FakeChat;
+  /**
+   * Pushes `@Webhook Bot /webhook_create <name>` from `by` in `chatId` and resolves with the
+   * hook URL (and its token) from the DM the bot sends `by`.
+   */
+  createHook(
+    chatId: string,
+    name: string,
+    by: string,
+    opts?: { parseMode?: FakeParseMode; timeoutMs?: number },
+  ): Promise<{ url: string; token: string }>;
+  /** Stops the bot (2 s grace), the HTTP server and the fake. Leaves `dir` alone. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the fake, listens on 127.0.0.1 (first, so the public URL carries the real port),
+ * builds the bot, starts it and waits for its TrueConf login. On failure everything already
+ * started is closed; a bad config throws {@link BotConfigError}.
+ */
+export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWithFake> {
+  const fake = await FakeTrueConf.start({
+    bot: { login: "webhook_bot", password: "secret", displayName: BOT_NAME },
+    users: [{ login: "alice", password: "alice", displayName: "Alice" }],
+    ...opts.fake,
+  });
+  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  let bot: Bot | null = null;
+  try {
+    let app: Bot["app"] | null = null;
+    const listening = listenLoopback(
+      opts.port ?? 0,
+      (req, info) => app ? app.fetch(req, info) : new Response("starting", { status: 503 }),
+      opts.fallbackToFreePort ?? false,
+    );
+    server = listening.server;
+    const port = server.addr.port;
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const parsed = parseConfig({
+      TRUECONF_SERVER: "127.0.0.1",
+      TRUECONF_HTTPS: "false",
+      TRUECONF_WEB_PORT: String(fake.port),
+      TRUECONF_USERNAME: "webhook_bot",
+      TRUECONF_PASSWORD: "secret",
+      WEBHOOK_PUBLIC_URL: baseUrl,
+      WEBHOOK_HTTP_HOST: "127.0.0.1",
+      WEBHOOK_HTTP_PORT: String(port),
+      WEBHOOK_STORAGE_PATH: join(opts.dir, "webhooks.kv"),
+      ...opts.env,
+    });
+    if (!parsed.ok) throw new BotConfigError(parsed.problems);
+    const config = parsed.config;
+    const b = await createBot(config, {
+      logger: opts.logger ??
+        createLogger({ level: config.log.level, format: config.log.format }),
+      ...(opts.trueconf ? { trueconf: opts.trueconf } : {}),
+    });
+    bot = b;
+    app = b.app;
+    b.start();
+    await b.client.ready(opts.readyTimeoutMs ?? 10_000);
+
+    const mention = fake.mention(fake.botId, BOT_NAME);
+    const srv = server;
+    return {
+      fake,
+      bot: b,
+      server: srv,
+      baseUrl,
+      fellBack: listening.fellBack,
+      mention,
+      addGroup: ({ chatId, title, owner, members = [] }) =>
+        fake.addChat({
+          chatId,
+          title,
+          chatType: 2,
+          participants: [
+            { userId: owner, role: "owner" },
+            ...members.map((userId) => ({ userId, role: "user" as const })),
+            { userId: fake.botId, role: "user" },
+          ],
+        }),
+      async createHook(chatId, name, by, o = {}) {
+        fake.pushMessage({
+          chatId,
+          authorId: by,
+          text: `${mention} /webhook_create ${name}`,
+          ...(o.parseMode ? { parseMode: o.parseMode } : {}),
+        });
+        const dm = fake.p2pChatId(by);
+        let url = "";
+        await fake.waitFor(() => {
+          for (const r of fake.messagesIn(dm)) url = HOOK_URL.exec(r.text ?? "")?.[0] ?? url;
+          return url !== "";
+        }, o.timeoutMs ?? 10_000);
+        return { url, token: url.slice(url.lastIndexOf("/") + 1) };
+      },
+      async close() {
+        await b.close(2_000);
+        await srv.shutdown();
+        await fake.close();
+      },
+    };
+  } catch (e) {
+    await bot?.close(2_000);
+    await server?.shutdown();
+    await fake.close();
+    throw e;
+  }
+}
+
+/** Listens on 127.0.0.1:`preferred`; with `fallback`, on any free port when that one is taken. */
+function listenLoopback(
+  preferred: number,
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+  fallback: boolean,
+): { server: Deno.HttpServer<Deno.NetAddr>; fellBack: boolean } {
+  const base = { hostname: "127.0.0.1", onListen: () => {} };
+  try {
+    return { server: Deno.serve({ ...base, port: preferred }, handler), fellBack: false };
+  } catch (e) {
+    if (!fallback || !(e instanceof Deno.errors.AddrInUse) || preferred === 0) throw e;
+  }
+  return { server: Deno.serve({ ...base, port: 0 }, handler), fellBack: true };
+}
