@@ -466,8 +466,10 @@ Deno.test("a server that drops every socket right after auth is not reconnected 
 });
 
 Deno.test("auth answer without userId: the bot's id falls back to its login, so mentions still match", async () => {
-  await withClient({ omitAuthUserId: true }, {}, async (_fake, client) => {
+  await withClient({ omitAuthUserId: true }, {}, async (fake, client) => {
     assert.equal(client.state.authorized, true);
     assert.equal(client.state.botId, "webhook_bot");
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    assert.ok((await client.sendMessage(chatId, "still usable", "text")).messageId);
   });
 });
