@@ -77,6 +77,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     fetchUrl: (url, expect) =>
       safeFetch(url, { allowlist: config.urlAllowlist, maxBytes: config.maxUploadBytes, expect }),
     previews,
+    onSent: (kind) => metrics.deliveredMessages.inc(kind),
     logger: log.child({ component: "delivery" }),
   });
   const queue = createQueue({

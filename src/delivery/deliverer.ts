@@ -53,6 +53,8 @@ export interface DelivererOptions {
   fetchUrl: (url: string, expect: "image" | "any") => Promise<FetchedFile>;
   /** Makes photo previews; null sends every image as a document. */
   previews: PreviewMaker | null;
+  /** Called for every chat message posted (the delivered-messages metric). */
+  onSent?: (kind: "text" | "photo" | "document") => void;
   logger?: Logger;
 }
 
@@ -256,23 +258,24 @@ export class Deliverer {
    */
   async #post(chatId: string, part: Part): Promise<{ messageId: string; failure?: unknown }> {
     if (part.kind === "text") {
-      return {
-        messageId: (await this.#opts.chat.sendMessage(chatId, part.text, part.parseMode)).messageId,
-      };
+      return { messageId: await this.#sendText(chatId, part.text, part.parseMode) };
     }
     try {
-      return {
-        messageId: (await this.#opts.chat.sendFile(chatId, await this.#prepare(part))).messageId,
-      };
+      const file = await this.#prepare(part);
+      const sent = await this.#opts.chat.sendFile(chatId, file);
+      this.#opts.onSent?.(file.preview ? "photo" : "document");
+      return { messageId: sent.messageId };
     } catch (e) {
       if (!part.caption || classifyError(e).scope !== "part") throw e;
-      const sent = await this.#opts.chat.sendMessage(
-        chatId,
-        part.caption.text,
-        part.caption.parseMode,
-      );
-      return { messageId: sent.messageId, failure: e };
+      const messageId = await this.#sendText(chatId, part.caption.text, part.caption.parseMode);
+      return { messageId, failure: e };
     }
+  }
+
+  async #sendText(chatId: string, text: string, parseMode: ParseMode): Promise<string> {
+    const sent = await this.#opts.chat.sendMessage(chatId, text, parseMode);
+    this.#opts.onSent?.("text");
+    return sent.messageId;
   }
 
   /** Fetches (if needed) and shapes an attachment into an upload, with a preview for photos. */

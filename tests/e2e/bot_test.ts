@@ -409,6 +409,15 @@ Deno.test("e2e: chat command → hook → every payload kind → metrics; token 
         result: "queued",
       });
       assert.ok((queued[0]?.value ?? 0) >= 1);
+      // Every photo and document in the chat came through delivery, and each was counted.
+      const deliveredKind = (kind: string) =>
+        find(x, "trueconf_webhook_delivered_messages_total", { kind })[0]?.value ?? 0;
+      for (const kind of ["photo", "document"] as const) {
+        const posted = fake.sent.filter((r) => r.kind === kind).length;
+        assert.ok(posted > 0, `the suite posted no ${kind}`);
+        assert.equal(deliveredKind(kind), posted, kind);
+      }
+      assert.ok(deliveredKind("text") >= expected.ok200);
       assert.equal(find(x, "trueconf_webhook_trueconf_connected")[0]?.value, 1);
       assert.equal(find(x, "trueconf_webhook_trueconf_authorized")[0]?.value, 1);
       assert.ok((find(x, "trueconf_webhook_trueconf_reconnects_total")[0]?.value ?? 0) >= 1);
