@@ -59,8 +59,6 @@ export interface Metrics {
   /** `trueconf_webhook_delivery_duration_seconds{result}`. */
   readonly deliveryDuration: {
     observe(result: DeliveryResult, seconds: number): void;
-    /** Starts a timer; call the returned function with the outcome to record it. */
-    startTimer(): (result: DeliveryResult) => void;
   };
   /** `trueconf_webhook_queue_depth`: messages waiting in the durable queue. */
   readonly queueDepth: { set(depth: number): void };
@@ -252,10 +250,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     deliveryDuration: {
       observe(result, seconds) {
         duration.observe({ result }, seconds);
-      },
-      startTimer() {
-        const started = performance.now();
-        return (result) => duration.observe({ result }, (performance.now() - started) / 1000);
       },
     },
     queueDepth: { set: (depth) => queue.set(depth) },

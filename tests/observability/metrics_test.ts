@@ -81,17 +81,6 @@ Deno.test("createMetrics() records values under the expected labels", async () =
   );
 });
 
-Deno.test("deliveryDuration.startTimer() records the elapsed time once", async () => {
-  const metrics = createMetrics();
-  const done = metrics.deliveryDuration.startTimer();
-  done("queued");
-  const x = parseExposition((await metrics.render()).body);
-  const count = find(x, "trueconf_webhook_delivery_duration_seconds_count", { result: "queued" });
-  assert.equal(count[0]?.value, 1);
-  const sum = find(x, "trueconf_webhook_delivery_duration_seconds_sum", { result: "queued" });
-  assert.ok(sum[0]!.value >= 0 && sum[0]!.value < 1);
-});
-
 Deno.test("httpRequests never turns a token or a free-form value into a label", async () => {
   const metrics = createMetrics();
   metrics.httpRequests.inc({ route: "hook", hook: TOKEN, status: 404 });
