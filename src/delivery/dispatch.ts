@@ -51,7 +51,7 @@ export interface DispatchRequest {
   readonly hook: HookRef;
   readonly payload: ParsedPayload;
   /** The `Idempotency-Key` header, if the sender gave one. */
-  readonly idempotencyKey?: string;
+  readonly idempotencyKey?: string | undefined;
 }
 
 /** State of a queued delivery, for `GET /hook/<token>/deliveries/<id>`. */

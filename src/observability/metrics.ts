@@ -46,7 +46,7 @@ export interface MetricsOptions {
 export interface HttpRequestLabels {
   route: HttpRoute;
   /** The hook's id (a UUID) once the token was resolved; anything else is counted as `unknown`. */
-  hook?: string | null;
+  hook?: string | null | undefined;
   status: number;
 }
 

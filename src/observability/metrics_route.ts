@@ -14,7 +14,7 @@ export interface MetricsRouteOptions {
   /** The metrics to render. */
   metrics: Metrics;
   /** When set (non-empty), scrapes must send `Authorization: Bearer <token>`. */
-  token?: string | null;
+  token?: string | null | undefined;
 }
 
 /**

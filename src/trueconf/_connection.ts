@@ -12,7 +12,7 @@ import type { TimerId, Timers } from "./_timers.ts";
 export interface ConnectionOptions {
   url: string;
   verifyTls: boolean;
-  caPem?: string;
+  caPem?: string | undefined;
   handshakeTimeoutMs: number;
   /** Offer the `json.v1` subprotocol (default true). */
   offerSubprotocol?: boolean;

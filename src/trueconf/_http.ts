@@ -21,7 +21,7 @@ export interface HttpRequest {
   method: "GET" | "POST";
   headers: Record<string, string>;
   /** A Blob for big bodies: fetch sends it without the copies it makes of an array. */
-  body?: Uint8Array<ArrayBuffer> | Blob;
+  body?: Uint8Array<ArrayBuffer> | Blob | undefined;
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -91,7 +91,7 @@ async function fetchRequest(
     const res = await fetch(url, {
       method: req.method,
       headers: req.headers,
-      body: req.body,
+      body: req.body ?? null,
       signal: d.signal,
       redirect: "manual",
       ...(client ? { client } : {}),
@@ -106,7 +106,7 @@ async function fetchRequest(
 
 function nodeRequest(
   url: URL,
-  req: HttpRequest & { body?: Uint8Array<ArrayBuffer> },
+  req: HttpRequest & { body?: Uint8Array<ArrayBuffer> | undefined },
 ): Promise<HttpResponse> {
   const d = deadline(req);
   return new Promise<HttpResponse>((resolve, reject) => {

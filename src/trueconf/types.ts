@@ -23,7 +23,7 @@ export interface TrueConfEndpoint {
   /** `false` turns certificate verification off, for the TrueConf connection only. */
   verifyTls: boolean;
   /** Extra CA certificates (PEM) trusted for TrueConf, on top of the system roots. */
-  caPem?: string;
+  caPem?: string | undefined;
 }
 
 /** Options of {@link TrueConfClient}. */
