@@ -18,8 +18,10 @@ export interface EchoOptions {
  *
  * @example
  * ```ts
- * humanSize(532); // "532 B"
- * humanSize(3 * 1024 * 1024); // "3.0 MB"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(humanSize(532), "532 B");
+ * assert.equal(humanSize(3 * 1024 * 1024), "3.0 MB");
  * ```
  */
 export function humanSize(bytes: number): string {
@@ -39,7 +41,10 @@ export function humanSize(bytes: number): string {
  *
  * @example
  * ```ts
- * formatSent({ kind: "text", text: "hi", … }, "Ops"); // "[Ops] hi"
+ * import assert from "node:assert/strict";
+ *
+ * const sent = { kind: "text", chatId: "c1", messageId: "m1", timestamp: 0, connectionId: "s1" };
+ * assert.equal(formatSent({ ...sent, kind: "text", text: "hi" }, "Ops"), "[Ops] hi");
  * ```
  */
 export function formatSent(record: SentRecord, label: string, options: EchoOptions = {}): string {

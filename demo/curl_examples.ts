@@ -17,7 +17,10 @@ export interface CurlExample {
  *
  * @example
  * ```ts
- * for (const e of curlExamples("http://127.0.0.1:8080/hook/abc…")) console.log(e.command);
+ * import assert from "node:assert/strict";
+ *
+ * const examples = curlExamples("http://127.0.0.1:8080/hook/abc");
+ * assert(examples.every((e) => e.command.startsWith("curl ") && e.command.includes("/hook/abc")));
  * ```
  */
 export function curlExamples(hookUrl: string, file = "README.md"): CurlExample[] {

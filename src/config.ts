@@ -382,9 +382,12 @@ export type ConfigResult =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ *
  * const r = parseConfig({ TRUECONF_SERVER: "video.example.com", TRUECONF_TOKEN: "x",
  *   WEBHOOK_PUBLIC_URL: "https://hooks.example.com" });
- * if (r.ok) console.log(r.config.http.port); // 8080
+ * assert(r.ok);
+ * assert.equal(r.config.http.port, 8080);
  * ```
  */
 export function parseConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
@@ -453,7 +456,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
  *
  * @example
  * ```ts
- * configWarnings(config); // ["TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443 …"]
+ * import type { Config } from "./config.ts";
+ *
+ * function warnAtStart(config: Config): void {
+ *   for (const w of configWarnings(config)) console.warn(w); // "TRUECONF_HTTPS=false but …"
+ * }
  * ```
  */
 export function configWarnings(config: Config): string[] {
@@ -483,8 +490,11 @@ export function formatProblems(problems: readonly string[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ *
  * const env: Record<string, string> = { A: "from-env" };
- * mergeDotenv(env, "A=from-file\nB=2"); // ["B"]; env.A stays "from-env"
+ * assert.deepEqual(mergeDotenv(env, "A=from-file\nB=2"), ["B"]);
+ * assert.equal(env.A, "from-env");
  * ```
  */
 export function mergeDotenv(env: Record<string, string | undefined>, text: string): string[] {

@@ -23,8 +23,12 @@ export interface ReadinessOptions {
  *
  * @example
  * ```ts
- * const r = trueconfReadiness(client.state, { draining: false });
- * if (!r.ready) console.log(r.details.problems);
+ * import type { TrueConfClient } from "./trueconf/mod.ts";
+ *
+ * function readyz(client: TrueConfClient): void {
+ *   const r = trueconfReadiness(client.state, { draining: false });
+ *   if (!r.ready) console.log(r.details["problems"]);
+ * }
  * ```
  */
 export function trueconfReadiness(s: ConnectionState, options: ReadinessOptions = {}): Readiness {

@@ -22,7 +22,12 @@ export interface HealthcheckOptions {
  *
  * @example
  * ```ts
- * Deno.exit(await healthcheck(Number(Deno.env.get("WEBHOOK_HTTP_PORT") ?? 8080)));
+ * import assert from "node:assert/strict";
+ *
+ * const server = Deno.serve({ port: 0, onListen() {} }, () => new Response("ready"));
+ * assert.equal(await healthcheck(server.addr.port), 0);
+ * await server.shutdown();
+ * assert.equal(await healthcheck(server.addr.port), 1); // refused
  * ```
  */
 export async function healthcheck(port: number, options: HealthcheckOptions = {}): Promise<number> {
@@ -62,8 +67,10 @@ export async function healthcheck(port: number, options: HealthcheckOptions = {}
  *
  * @example
  * ```ts
- * probeHost("0.0.0.0"); // "127.0.0.1"
- * probeHost("10.0.0.5"); // "10.0.0.5"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(probeHost("0.0.0.0"), "127.0.0.1");
+ * assert.equal(probeHost("10.0.0.5"), "10.0.0.5");
  * ```
  */
 export function probeHost(bindHost: string | undefined): string {

@@ -16,7 +16,13 @@ export type Out = (line: string) => void;
  *
  * @example
  * ```ts
- * Deno.exitCode = await hooksList(store, console.log);
+ * import { HookStore } from "../hooks/mod.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const store = new HookStore(kv);
+ * await hooksList(store, console.log); // 0, after printing "No webhooks."
+ * await store.close();
+ * kv.close();
  * ```
  */
 export async function hooksList(store: HookStore, out: Out): Promise<number> {
@@ -50,7 +56,15 @@ export async function hooksList(store: HookStore, out: Out): Promise<number> {
  *
  * @example
  * ```ts
- * Deno.exitCode = await hooksRevoke(store, "1b4e28ba-2fa1-11d2-883f-0016d3cca427", console.log);
+ * import assert from "node:assert/strict";
+ * import { HookStore } from "../hooks/mod.ts";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const store = new HookStore(kv);
+ * const unknown = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+ * assert.equal(await hooksRevoke(store, unknown, console.log), 1); // "No webhook with id …"
+ * await store.close();
+ * kv.close();
  * ```
  */
 export async function hooksRevoke(store: HookStore, id: string, out: Out): Promise<number> {
@@ -71,7 +85,11 @@ export async function hooksRevoke(store: HookStore, id: string, out: Out): Promi
  *
  * @example
  * ```ts
- * Deno.exitCode = await importJson(store, "data/webhooks.json", console.log);
+ * import type { HookStore } from "../hooks/mod.ts";
+ *
+ * async function importCommand(store: HookStore): Promise<void> {
+ *   Deno.exitCode = await importJson(store, "data/webhooks.json", console.log);
+ * }
  * ```
  */
 export async function importJson(store: HookStore, path: string, out: Out): Promise<number> {

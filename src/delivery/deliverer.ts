@@ -80,7 +80,11 @@ export const CAPTION_MAX = 1024;
  *
  * @example
  * ```ts
- * planParts({ text: "hi", parseMode: "text", attachments: [] }); // [{ kind: "text", text: "hi", … }]
+ * import assert from "node:assert/strict";
+ *
+ * const parts = planParts({ text: "hi", parseMode: "text", attachments: [] });
+ * assert.equal(parts.length, 1); // [{ kind: "text", text: "hi", … }]
+ * assert.equal(parts[0]?.kind, "text");
  * ```
  */
 export function planParts(message: Message): Part[] {

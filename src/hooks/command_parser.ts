@@ -89,8 +89,14 @@ export function mentionsBot(target: string, botId: string): boolean {
  *
  * @example
  * ```ts
- * parseCommand(msg, "webhook_bot@video.example.com");
- * // { command: "webhook_create", args: "deploys", addressed: true }
+ * import type { IncomingMessage } from "../trueconf/mod.ts";
+ *
+ * function onMessage(msg: IncomingMessage): void {
+ *   // "@webhook_bot /webhook_create deploys" →
+ *   // { command: "webhook_create", args: "deploys", addressed: true }
+ *   const cmd = parseCommand(msg, "webhook_bot@video.example.com");
+ *   if (cmd) console.log(cmd.command, cmd.args);
+ * }
  * ```
  */
 export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand | null {

@@ -32,7 +32,9 @@ const FORBIDDEN = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
  *
  * @example
  * ```ts
- * foldHookName("  Deploys "); // "deploys"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(foldHookName("  Deploys "), "deploys");
  * ```
  */
 export function foldHookName(name: string): string {
@@ -44,8 +46,11 @@ export function foldHookName(name: string): string {
  *
  * @example
  * ```ts
- * validateHookName(" Deploys "); // { ok: true, name: "Deploys", folded: "deploys" }
- * validateHookName("");          // { ok: false, code: "empty", reason: "The name is empty. …" }
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(validateHookName(" Deploys "), { ok: true, name: "Deploys", folded: "deploys" });
+ * const empty = validateHookName(""); // { ok: false, code: "empty", reason: "The name is empty. …" }
+ * assert.equal(empty.ok ? "" : empty.code, "empty");
  * ```
  */
 export function validateHookName(raw: string): HookNameResult {

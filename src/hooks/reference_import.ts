@@ -72,7 +72,12 @@ const RecordSchema = z.object({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const text = '{"webhooks": [{"chat_id": "c1", "name": "deploys"}]}';
  * const { hooks, skipped } = parseReferenceFile(JSON.parse(text), Date.now());
+ * console.log(hooks.length, skipped); // a record without a token is skipped, with the reason
+ * assert.throws(() => parseReferenceFile([], Date.now()), ReferenceFormatError);
  * ```
  */
 export function parseReferenceFile(

@@ -64,12 +64,17 @@ interface Cached {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
  * const store = new HookStore(kv);
- * const made = await store.create({ chatId, name: "deploys", createdBy: userId });
- * if (made.ok) sendDm(userId, `${publicUrl}/hook/${made.token}`); // shown once, never stored
- * const hook = await store.findByToken(tokenFromPath);
- * if (hook) store.recordDelivery(hook.id);
+ * const made = await store.create({ chatId: "c1", name: "deploys", createdBy: "alice@srv" });
+ * assert(made.ok); // DM `${publicUrl}/hook/${made.token}` to alice: shown once, never stored
+ * const hook = await store.findByToken(made.token);
+ * assert.equal(hook?.name, "deploys");
+ * store.recordDelivery(hook.id);
  * await store.close(); // at shutdown: flushes usage
+ * kv.close();
  * ```
  */
 export class HookStore {

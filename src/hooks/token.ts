@@ -24,7 +24,10 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]+$/;
  *
  * @example
  * ```ts
- * const token = generateToken(); // e.g. "q3X0…" (43 characters)
+ * import assert from "node:assert/strict";
+ *
+ * const token = generateToken(); // e.g. "q3X0…"
+ * assert.equal(token.length, 43);
  * ```
  */
 export function generateToken(): string {
@@ -47,7 +50,10 @@ export function generateToken(): string {
  *
  * @example
  * ```ts
- * const key = await hashToken(token); // "3b7c…" (64 hex characters)
+ * import assert from "node:assert/strict";
+ *
+ * const key = await hashToken(generateToken()); // "3b7c…"
+ * assert.match(key, /^[0-9a-f]{64}$/);
  * ```
  */
 export function hashToken(token: string): Promise<string> {
@@ -65,7 +71,9 @@ export interface TokenHint {
  *
  * @example
  * ```ts
- * tokenHint("abcdefghijklmnopqrstuvwxyz"); // { head: "abcd", tail: "wxyz" }
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(tokenHint("abcdefghijklmnopqrstuvwxyz"), { head: "abcd", tail: "wxyz" });
  * ```
  */
 export function tokenHint(token: string): TokenHint {
@@ -77,8 +85,10 @@ export function tokenHint(token: string): TokenHint {
  *
  * @example
  * ```ts
- * maskToken("abcdefghijklmnopqrstuvwxyz"); // "abcd…wxyz"
- * maskToken({ head: "abcd", tail: "wxyz" }); // "abcd…wxyz"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(maskToken("abcdefghijklmnopqrstuvwxyz"), "abcd…wxyz");
+ * assert.equal(maskToken({ head: "abcd", tail: "wxyz" }), "abcd…wxyz");
  * ```
  */
 export function maskToken(token: string | TokenHint): string {
@@ -92,8 +102,10 @@ export function maskToken(token: string | TokenHint): string {
  *
  * @example
  * ```ts
- * looksLikeToken(generateToken()); // true
- * looksLikeToken("../etc/passwd"); // false
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(looksLikeToken(generateToken()), true);
+ * assert.equal(looksLikeToken("../etc/passwd"), false);
  * ```
  */
 export function looksLikeToken(s: string): boolean {

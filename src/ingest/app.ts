@@ -79,8 +79,10 @@ type Env = { Bindings: { remoteAddr?: { hostname?: string } } };
  *
  * @example
  * ```ts
- * const app = createApp(options);
- * Deno.serve({ port: 8080 }, app.fetch);
+ * function listen(options: AppOptions): Deno.HttpServer {
+ *   const app = createApp(options);
+ *   return Deno.serve({ port: 8080 }, app.fetch);
+ * }
  * ```
  */
 export function createApp(options: AppOptions): Hono<Env> {

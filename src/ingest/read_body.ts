@@ -22,7 +22,10 @@ function tooLarge(limit: number): PayloadError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ *
  * const bytes = await readBodyLimited(new Request("http://x", { method: "POST", body: "hi" }), 1024);
+ * assert.equal(new TextDecoder().decode(bytes), "hi");
  * ```
  */
 export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {

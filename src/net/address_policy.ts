@@ -66,9 +66,12 @@ export function isAllowedForAllowlistedName(address: IpAddress, allowlist?: Allo
  *
  * @example
  * ```ts
- * isAddressAllowed("93.184.215.14"); // true
- * isAddressAllowed("[::ffff:127.0.0.1]"); // false
- * isAddressAllowed("10.1.2.3", parseAllowlist("10.0.0.0/8")); // true
+ * import assert from "node:assert/strict";
+ * import { parseAllowlist } from "./allowlist.ts";
+ *
+ * assert.equal(isAddressAllowed("93.184.215.14"), true);
+ * assert.equal(isAddressAllowed("[::ffff:127.0.0.1]"), false);
+ * assert.equal(isAddressAllowed("10.1.2.3", parseAllowlist("10.0.0.0/8")), true);
  * ```
  */
 export function isAddressAllowed(address: string, allowlist?: Allowlist): boolean {

@@ -39,8 +39,11 @@ export const EMPTY_ALLOWLIST: Allowlist = Object.freeze({
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { isAddressAllowed } from "./address_policy.ts";
+ *
  * const allow = parseAllowlist("10.0.0.0/8, grafana.intra, 192.168.1.5, fd00::/8, *.corp.example");
- * isAddressAllowed("10.1.2.3", allow); // true
+ * assert.equal(isAddressAllowed("10.1.2.3", allow), true);
  * ```
  */
 export function parseAllowlist(spec: string): Allowlist {

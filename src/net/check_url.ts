@@ -52,8 +52,10 @@ export function blockedName(hostname: string, allowlist?: Allowlist): string | n
  *
  * @example
  * ```ts
- * checkUrl("https://grafana.example.com/render/d/x.png"); // URL
- * checkUrl("http://169.254.169.254/latest/meta-data/"); // throws unsafe_url
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(checkUrl("https://grafana.example.com/render/d/x.png").hostname, "grafana.example.com");
+ * assert.throws(() => checkUrl("http://169.254.169.254/latest/meta-data/"), /only public addresses/);
  * ```
  */
 export function checkUrl(url: string, allowlist?: Allowlist): URL {

@@ -97,12 +97,17 @@ const MAX_CONNECT_ATTEMPTS = 3;
  *
  * @example
  * ```ts
- * const file = await safeFetch("https://grafana.example.com/render/panel.png", {
- *   maxBytes: 10 * 1024 * 1024,
- *   expect: "image",
- *   allowlist: parseAllowlist(Deno.env.get("WEBHOOK_URL_ALLOWLIST") ?? ""),
- * });
- * file.contentType; // "image/png"
+ * import { parseAllowlist } from "./allowlist.ts";
+ *
+ * async function panel(): Promise<Uint8Array> {
+ *   const file = await safeFetch("https://grafana.example.com/render/panel.png", {
+ *     maxBytes: 10 * 1024 * 1024,
+ *     expect: "image",
+ *     allowlist: parseAllowlist(Deno.env.get("WEBHOOK_URL_ALLOWLIST") ?? ""),
+ *   });
+ *   console.log(file.contentType); // "image/png"
+ *   return file.bytes;
+ * }
  * ```
  */
 export async function safeFetch(url: string, options: SafeFetchOptions): Promise<FetchedFile> {

@@ -44,10 +44,16 @@ export interface SafeFetchErrorOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { safeFetch } from "./safe_fetch.ts";
+ *
  * try {
- *   await safeFetch(url, { maxBytes: 1 << 20 });
+ *   await safeFetch("http://169.254.169.254/latest/meta-data/", { maxBytes: 1 << 20 });
+ *   assert.fail("the metadata address is refused before any connection");
  * } catch (e) {
- *   if (e instanceof SafeFetchError && !e.permanent) scheduleRetry();
+ *   assert(e instanceof SafeFetchError);
+ *   assert.equal(e.code, "unsafe_url");
+ *   assert.equal(e.permanent, true); // a transient one (timeout, 5xx) is worth a retry
  * }
  * ```
  */

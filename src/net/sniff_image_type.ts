@@ -29,7 +29,10 @@ const BMP_DIB_SIZES = new Set([12, 40, 52, 56, 64, 108, 124]);
  *
  * @example
  * ```ts
- * sniffImageType(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])); // "image/png"
+ * import assert from "node:assert/strict";
+ *
+ * const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+ * assert.equal(sniffImageType(png), "image/png");
  * ```
  */
 export function sniffImageType(bytes: Uint8Array): ImageMime | null {

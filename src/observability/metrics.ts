@@ -119,8 +119,10 @@ const ROUTES: ReadonlySet<string> = new Set<HttpRoute>([
  *
  * @example
  * ```ts
- * routeOf("/hook/abc"); // "hook"
- * routeOf("/favicon.ico"); // "other"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(routeOf("/hook/abc"), "hook");
+ * assert.equal(routeOf("/favicon.ico"), "other");
  * ```
  */
 export function routeOf(path: string): HttpRoute {
@@ -136,9 +138,13 @@ export function routeOf(path: string): HttpRoute {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ *
  * const metrics = createMetrics({ version: "1.0.0" });
- * metrics.httpRequests.inc({ route: "hook", hook: hookId, status: 200 });
+ * metrics.httpRequests.inc({ route: "hook", hook: "7f3a", status: 200 });
  * const { contentType, body } = await metrics.render();
+ * assert.match(contentType, /^text\/plain/);
+ * assert.match(body, /route="hook"/);
  * ```
  */
 export function createMetrics(options: MetricsOptions = {}): Metrics {

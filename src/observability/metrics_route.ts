@@ -22,7 +22,15 @@ export interface MetricsRouteOptions {
  *
  * @example
  * ```ts
- * app.get("/metrics", metricsRoute({ metrics, token: config.metricsToken }));
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import { createMetrics } from "./metrics.ts";
+ *
+ * const app = new Hono();
+ * app.get("/metrics", metricsRoute({ metrics: createMetrics(), token: "s3cret" }));
+ * assert.equal((await app.request("/metrics")).status, 401);
+ * const res = await app.request("/metrics", { headers: { authorization: "Bearer s3cret" } });
+ * assert.equal(res.status, 200);
  * ```
  */
 export function metricsRoute(options: MetricsRouteOptions): (c: Context) => Promise<Response> {

@@ -69,8 +69,12 @@ const RETRIES = 5;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
  * const repo = new HookRepo(kv);
- * const rec = await repo.getByTokenHash(hash);
+ * assert.equal(await repo.getByTokenHash("0".repeat(64)), null);
+ * kv.close();
  * ```
  */
 export class HookRepo {

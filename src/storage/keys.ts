@@ -37,7 +37,10 @@ export type KeySpace = keyof typeof KEY_SPACES;
  *
  * @example
  * ```ts
- * await kv.get(keys.hook(await hashToken(token)));
+ * import assert from "node:assert/strict";
+ *
+ * const tokenHash = "3b7c".padEnd(64, "0"); // hashToken(token) in src/hooks/token.ts
+ * assert.deepEqual(hook(tokenHash), ["hook", tokenHash]); // kv.get(hook(tokenHash))
  * ```
  */
 export function hook(tokenHash: string): Deno.KvKey {

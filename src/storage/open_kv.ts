@@ -19,7 +19,9 @@ export const DEFAULT_KV_PATH = "data/webhooks.kv";
  *
  * @example
  * ```ts
- * const kv = await openKv(Deno.env.get("WEBHOOK_STORAGE_PATH") ?? DEFAULT_KV_PATH);
+ * async function open(): Promise<Deno.Kv> {
+ *   return await openKv(Deno.env.get("WEBHOOK_STORAGE_PATH") ?? DEFAULT_KV_PATH);
+ * }
  * ```
  */
 export async function openKv(path: string): Promise<Deno.Kv> {

@@ -92,8 +92,10 @@ function sizeOf(value: unknown): number {
  *
  * @example
  * ```ts
- * const repo = new OutboxRepo(kv);
- * for await (const e of repo.listAll()) console.log(e.hookId, e.seq);
+ * async function dump(kv: Deno.Kv): Promise<void> {
+ *   const repo = new OutboxRepo(kv);
+ *   for await (const e of repo.listAll()) console.log(e.hookId, e.seq);
+ * }
  * ```
  */
 export class OutboxRepo {

@@ -44,8 +44,14 @@ export interface CheckOptions extends TrueConfEndpoint {
  *
  * @example
  * ```ts
- * const r = await checkTrueConf({ server, https: true, port: 443, verifyTls: true, auth });
- * for (const s of r.steps) console.log(s.ok ? "ok  " : "FAIL", s.name, s.detail);
+ * async function checkConfig(): Promise<boolean> {
+ *   const r = await checkTrueConf({
+ *     server: "tc.example.com", https: true, port: 443, verifyTls: true,
+ *     auth: { username: "webhook_bot", password: "secret" },
+ *   });
+ *   for (const s of r.steps) console.log(s.ok ? "ok  " : "FAIL", s.name, s.detail);
+ *   return r.ok;
+ * }
  * ```
  */
 export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {

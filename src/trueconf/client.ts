@@ -41,21 +41,22 @@ const DEDUPE_SIZE = 1024;
 /** A static token is warned about this long before it expires, then once a day. */
 const STATIC_TOKEN_WARN_MS = 7 * DAY;
 
+/** A connection that lasted this long resets the reconnect backoff. */
+const STABLE_CONNECTION_MS = 30_000;
+
 /**
  * Default refresh margin for a token of `lifetimeMs`: 10 % of the lifetime, within
  * [1 min, 5 days], and never more than half the lifetime (so a short token is used a while).
  *
  * @example
  * ```ts
- * refreshMargin(30 * 86_400_000); // 3 days
- * refreshMargin(3_600_000); // 6 minutes
- * refreshMargin(10_000); // 5 seconds (half)
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(refreshMargin(30 * 86_400_000), 3 * 86_400_000); // 3 days
+ * assert.equal(refreshMargin(3_600_000), 6 * 60_000); // 6 minutes
+ * assert.equal(refreshMargin(10_000), 5_000); // half of a short lifetime
  * ```
  */
-
-/** A connection that lasted this long resets the reconnect backoff. */
-const STABLE_CONNECTION_MS = 30_000;
-
 export function refreshMargin(lifetimeMs: number, configured?: number): number {
   const wanted = configured ?? Math.min(Math.max(lifetimeMs * 0.1, 60_000), 5 * DAY);
   return Math.max(0, Math.min(wanted, lifetimeMs / 2));
@@ -95,15 +96,17 @@ interface Resolved {
  *
  * @example
  * ```ts
- * const tc = new TrueConfClient({
- *   server: "tc.example.com", https: true, port: 443, verifyTls: true,
- *   auth: { username: "webhook_bot", password: "secret" },
- * });
- * tc.onMessage((m) => console.log(m.authorId, m.text));
- * tc.start();
- * await tc.ready(30_000);
- * await tc.sendMessage(chatId, "**hi**", "markdown");
- * await tc.close();
+ * async function greet(chatId: string): Promise<void> {
+ *   const tc = new TrueConfClient({
+ *     server: "tc.example.com", https: true, port: 443, verifyTls: true,
+ *     auth: { username: "webhook_bot", password: "secret" },
+ *   });
+ *   tc.onMessage((m) => console.log(m.authorId, m.text));
+ *   tc.start();
+ *   await tc.ready(30_000);
+ *   await tc.sendMessage(chatId, "**hi**", "markdown");
+ *   await tc.close();
+ * }
  * ```
  */
 export class TrueConfClient {
@@ -292,7 +295,10 @@ export class TrueConfClient {
    *
    * @example
    * ```ts
-   * const sent = await tc.sendMessage(chatId, "deploy **done**", "markdown");
+   * async function announce(tc: TrueConfClient, chatId: string): Promise<string> {
+   *   const sent = await tc.sendMessage(chatId, "deploy **done**", "markdown");
+   *   return sent.messageId;
+   * }
    * ```
    */
   async sendMessage(

@@ -18,8 +18,12 @@ export const UPLOAD_PATH = "/bridge/api/client/v1/files";
  *
  * @example
  * ```ts
- * trueConfUrls({ server: "tc.example.com", https: true, port: 443 }).wsUrl;
- * // "wss://tc.example.com:443/websocket/chat_bot"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   trueConfUrls({ server: "tc.example.com", https: true, port: 443 }).wsUrl,
+ *   "wss://tc.example.com:443/websocket/chat_bot",
+ * );
  * ```
  */
 export function trueConfUrls(

@@ -13,8 +13,10 @@
  *
  * @example
  * ```ts
- * normalizeTrueConfId("Bot@Video.example.com/4f2a"); // "bot@video.example.com"
- * normalizeTrueConfId("trueconf:alice@srv&do=profile"); // "alice@srv"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(normalizeTrueConfId("Bot@Video.example.com/4f2a"), "bot@video.example.com");
+ * assert.equal(normalizeTrueConfId("trueconf:alice@srv&do=profile"), "alice@srv");
  * ```
  */
 export function normalizeTrueConfId(id: string): string {
@@ -39,9 +41,11 @@ export function trueConfLocalPart(id: string): string {
  *
  * @example
  * ```ts
- * sameTrueConfId("alice@srv/1", "ALICE@srv"); // true
- * sameTrueConfId("alice", "alice@srv"); // true
- * sameTrueConfId("alice@a", "alice@b"); // false
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(sameTrueConfId("alice@srv/1", "ALICE@srv"), true);
+ * assert.equal(sameTrueConfId("alice", "alice@srv"), true);
+ * assert.equal(sameTrueConfId("alice@a", "alice@b"), false);
  * ```
  */
 export function sameTrueConfId(a: string, b: string): boolean {

@@ -20,7 +20,10 @@ const MD_MENTION = /\]\(\s*trueconf:([^)&/?\s]+)/gi;
  *
  * @example
  * ```ts
- * extractMentions('<a href="trueconf:Bot@srv&do=profile">Bot</a> /webhook_list'); // ["bot@srv"]
+ * import assert from "node:assert/strict";
+ *
+ * const text = '<a href="trueconf:Bot@srv&do=profile">Bot</a> /webhook_list';
+ * assert.deepEqual(extractMentions(text), ["bot@srv"]);
  * ```
  */
 export function extractMentions(text: string): string[] {

@@ -92,10 +92,14 @@ const CREDENTIAL_ERRORS = new Set([
  *
  * @example
  * ```ts
- * const { token, expiresAt } = await fetchOAuthToken(
- *   { server: "tc.example.com", https: true, port: 443, verifyTls: true },
- *   { username: "webhook_bot", password: "secret" },
- * );
+ * async function login(): Promise<string> {
+ *   const { token, expiresAt } = await fetchOAuthToken(
+ *     { server: "tc.example.com", https: true, port: 443, verifyTls: true },
+ *     { username: "webhook_bot", password: "secret" },
+ *   );
+ *   console.log("token valid until", expiresAt ?? "(no exp claim)"); // ms since the epoch
+ *   return token;
+ * }
  * ```
  */
 export async function fetchOAuthToken(

@@ -13,15 +13,17 @@
  * - `GET  /api/v4/server` — product version and display name (the domain)
  *
  * ```ts
- * const fake = await FakeTrueConf.start({ users: [{ login: "alice", password: "x" }] });
- * try {
- *   const alice = fake.userId("alice");
- *   // …start the client against fake.baseUrl / fake.wsUrl with login webhook_bot / secret…
- *   await fake.waitFor(() => fake.authorizedConnections === 1);
- *   fake.pushMessage({ chatId: fake.p2pChatId(alice), authorId: alice, text: "/webhook_list" });
- *   await fake.waitFor(() => fake.messagesIn(fake.p2pChatId(alice)).length > 0);
- * } finally {
- *   await fake.close(); // closes sockets, timers and the listener: sanitizer-clean
+ * async function commandRoundTrip(startBot: (fake: FakeTrueConf) => void): Promise<void> {
+ *   const fake = await FakeTrueConf.start({ users: [{ login: "alice", password: "x" }] });
+ *   try {
+ *     const alice = fake.userId("alice");
+ *     startBot(fake); // the client against fake.baseUrl / fake.wsUrl, login webhook_bot / secret
+ *     await fake.waitFor(() => fake.authorizedConnections === 1);
+ *     fake.pushMessage({ chatId: fake.p2pChatId(alice), authorId: alice, text: "/webhook_list" });
+ *     await fake.waitFor(() => fake.messagesIn(fake.p2pChatId(alice)).length > 0);
+ *   } finally {
+ *     await fake.close(); // closes sockets, timers and the listener: sanitizer-clean
+ *   }
  * }
  * ```
  *

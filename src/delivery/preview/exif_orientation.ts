@@ -25,7 +25,11 @@ function isExif(b: Uint8Array, at: number, end: number): boolean {
  *
  * @example
  * ```ts
- * const sideways = readExifOrientation(bytes) >= 5; // 5..8 swap width and height
+ * import assert from "node:assert/strict";
+ *
+ * const notJpeg = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+ * assert.equal(readExifOrientation(notJpeg), 1); // upright
+ * // 5..8 swap width and height: readExifOrientation(jpeg) >= 5
  * ```
  */
 export function readExifOrientation(jpeg: Uint8Array): number {

@@ -168,9 +168,12 @@ interface Slot {
  *
  * @example
  * ```ts
- * const previews = new PreviewMaker({ logger });
- * const preview = await previews.previewFor(bytes); // UploadPreview, or null → document
- * await previews.close();
+ * async function photoPart(bytes: Uint8Array): Promise<void> {
+ *   const previews = new PreviewMaker({});
+ *   const preview = await previews.previewFor(bytes); // UploadPreview, or null → document
+ *   console.log(preview?.bytes.length);
+ *   await previews.close();
+ * }
  * ```
  */
 export class PreviewMaker {

@@ -19,8 +19,12 @@ export interface BackoffOptions {
  *
  * @example
  * ```ts
- * backoffDelay(1); // 500…1000 ms
- * backoffDelay(20); // 150…300 s
+ * import assert from "node:assert/strict";
+ *
+ * const first = backoffDelay(1); // 500…1000 ms
+ * assert(first >= 500 && first <= 1000);
+ * const late = backoffDelay(20); // 150…300 s
+ * assert(late >= 150_000 && late <= 300_000);
  * ```
  */
 export function backoffDelay(

@@ -40,11 +40,13 @@ export interface DeliveryQueue extends Dispatcher {
  *
  * @example
  * ```ts
- * const queue = createQueue({ kv, deliverer, client, store, limits: config.queue, logger });
- * queue.start();
- * // …
- * await queue.close(10_000);
- * kv.close();
+ * async function serve(options: DurableQueueOptions): Promise<void> {
+ *   const queue = createQueue(options); // { kv, deliverer, client, store, limits, logger }
+ *   queue.start();
+ *   // …
+ *   await queue.close(10_000);
+ *   options.kv.close();
+ * }
  * ```
  */
 export function createQueue(options: DurableQueueOptions): DeliveryQueue {
