@@ -13,7 +13,6 @@ import { TrueConfClient } from "../src/trueconf/mod.ts";
 import { Deliverer } from "../src/delivery/deliverer.ts";
 import { DurableQueue } from "../src/delivery/queue/mod.ts";
 import { openKv } from "../src/storage/mod.ts";
-import type { ParsedPayload } from "../src/ingest/formats/types.ts";
 
 const N = Number(Deno.args[0] ?? 10_000);
 const HOOKS = (Deno.args[1] ?? "1,100").split(",").map(Number);
@@ -73,15 +72,11 @@ async function run(hooks: number) {
       const h = i % hooks;
       const o = await queue.dispatch({
         hook: { id: `hook${h}`, chatId: `chat${h}`, name: `h${h}`, createdBy: "" },
-        payload: {
-          format: "native",
-          message: {
-            text: `message ${i} of the backlog benchmark, a typical alert line`,
-            parseMode: "text",
-            attachments: [],
-          },
-          reply: "json",
-        } as unknown as ParsedPayload,
+        message: {
+          text: `message ${i} of the backlog benchmark, a typical alert line`,
+          parseMode: "text",
+          attachments: [],
+        },
       });
       if (o.kind !== "queued") throw new Error(`not queued: ${JSON.stringify(o)}`);
     }

@@ -1,11 +1,12 @@
 /**
- * The seam between the HTTP endpoint and delivery: the endpoint hands a parsed payload
- * to a {@link Dispatcher} and turns the {@link DispatchOutcome} into an HTTP answer.
+ * The seam between the HTTP endpoint and delivery: the endpoint hands a {@link Message}
+ * to a {@link Dispatcher} and turns the {@link DispatchOutcome} into an HTTP answer (how
+ * each sender wants to be answered is the HTTP layer's business, not delivery's).
  * The dispatcher decides whether a message goes out now or waits in the durable queue.
  *
  * @module
  */
-import type { ParsedPayload } from "../ingest/formats/types.ts";
+import type { Message } from "../message.ts";
 
 /** What delivery needs to know about a hook. */
 export interface HookRef {
@@ -46,10 +47,10 @@ export type DispatchOutcome =
     readonly failures?: readonly PartFailure[];
   };
 
-/** A request to deliver one parsed payload through one hook. */
+/** A request to deliver one message through one hook. */
 export interface DispatchRequest {
   readonly hook: HookRef;
-  readonly payload: ParsedPayload;
+  readonly message: Message;
   /** The `Idempotency-Key` header, if the sender gave one. */
   readonly idempotencyKey?: string | undefined;
 }

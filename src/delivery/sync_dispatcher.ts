@@ -40,7 +40,7 @@ export class SyncDispatcher implements Dispatcher {
     private readonly isLinkUp: () => boolean,
   ) {}
 
-  async dispatch({ hook, payload }: DispatchRequest): Promise<DispatchOutcome> {
+  async dispatch({ hook, message }: DispatchRequest): Promise<DispatchOutcome> {
     if (!this.isLinkUp()) {
       return {
         kind: "refused",
@@ -50,7 +50,7 @@ export class SyncDispatcher implements Dispatcher {
         retryAfterSeconds: RETRY_AFTER_SECONDS,
       };
     }
-    const r = await this.deliverer.run(hook.chatId, planParts(payload.message));
+    const r = await this.deliverer.run(hook.chatId, planParts(message));
     return outcomeOf(r);
   }
 

@@ -262,7 +262,11 @@ export function createApp(options: AppOptions): Hono<Env> {
         "The Idempotency-Key header must be at most 255 characters.",
       );
     }
-    const outcome = await options.dispatcher.dispatch({ hook, payload, idempotencyKey });
+    const outcome = await options.dispatcher.dispatch({
+      hook,
+      message: payload.message,
+      idempotencyKey,
+    });
     const response = answer(c, payload, outcome);
     const seconds = (performance.now() - started) / 1000;
     if (outcome.kind === "delivered" || outcome.kind === "partial") {

@@ -281,8 +281,8 @@ export class DurableQueue implements Dispatcher {
     };
   }
 
-  async #dispatch({ hook, payload, idempotencyKey }: DispatchRequest): Promise<DispatchOutcome> {
-    const parts = planParts(payload.message);
+  async #dispatch({ hook, message, idempotencyKey }: DispatchRequest): Promise<DispatchOutcome> {
+    const parts = planParts(message);
     const backlog = (this.#hooks.get(hook.id)?.seqs.length ?? 0) + this.#reservedFor(hook.id);
     if (!this.#o.client.state.authorized || backlog > 0 || !this.#started) {
       return await this.#enqueue(hook, parts, 0, [], [], idempotencyKey, false);

@@ -4,7 +4,7 @@ import { countingKv } from "../../storage/counting_kv.ts";
 import { createQueue } from "../../../src/delivery/queue/mod.ts";
 import { Deliverer } from "../../../src/delivery/deliverer.ts";
 import type { HookRef } from "../../../src/delivery/dispatch.ts";
-import type { ParsedPayload } from "../../../src/ingest/formats/types.ts";
+import type { Message } from "../../../src/message.ts";
 
 const G = "group";
 
@@ -186,13 +186,9 @@ Deno.test("hot path: a healthy synchronous delivery without Idempotency-Key writ
     await q.ready();
     counted.reset();
     const hook: HookRef = { id: "hid", chatId: G, name: "h", createdBy: w.alice };
-    const payload = {
-      format: "native",
-      message: { text: "fast", parseMode: "text", attachments: [] },
-      reply: "json",
-    } as unknown as ParsedPayload;
+    const message: Message = { text: "fast", parseMode: "text", attachments: [] };
     for (let i = 0; i < 20; i++) {
-      const o = await q.dispatch({ hook, payload });
+      const o = await q.dispatch({ hook, message });
       assert.equal(o.kind, "delivered");
     }
     assert.equal(counted.counts.commits, 0);
