@@ -18,10 +18,15 @@ export type LogFields = Record<string, unknown>;
 
 /** A logger; `child` returns one that adds fixed fields to every line. */
 export interface Logger {
+  /** Detail for debugging; off at the default level. */
   debug(msg: string, fields?: LogFields): void;
+  /** Normal operation (one line per delivery). */
   info(msg: string, fields?: LogFields): void;
+  /** Something an operator may want to look at. */
   warn(msg: string, fields?: LogFields): void;
+  /** Something failed and needs attention. */
   error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line. */
   child(fields: LogFields): Logger;
 }
 

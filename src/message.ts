@@ -24,7 +24,9 @@ export type AttachmentSource =
  * `document` is a downloadable file.
  */
 export interface Attachment {
+  /** A photo is shown inline (with a preview); a document is a file to download. */
   readonly kind: "photo" | "document";
+  /** Where the bytes come from: a URL to fetch or bytes uploaded with the request. */
   readonly source: AttachmentSource;
   /** File name shown in the chat; derived from the URL or content type when absent. */
   readonly filename?: string;
@@ -36,6 +38,8 @@ export interface Attachment {
 export interface Message {
   /** The text; may be empty when attachments are present. Split at 4096 characters on delivery. */
   readonly text: string;
+  /** How TrueConf renders `text`. */
   readonly parseMode: ParseMode;
+  /** Photos and documents, posted after the text in this order. */
   readonly attachments: readonly Attachment[];
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Readiness } from "./ingest/app.ts";
+import type { Readiness } from "./ingest/mod.ts";
 import type { ConnectionState } from "./trueconf/mod.ts";
 
 /** Options of {@link trueconfReadiness}. */

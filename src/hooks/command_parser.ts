@@ -21,6 +21,7 @@ const COMMANDS: ReadonlySet<string> = new Set([
 
 /** A message read as a command. */
 export interface ParsedCommand {
+  /** The command, with unknown `/webhook_*` and help requests folded into `webhook_help`. */
   readonly command: CommandName;
   /** The argument text: mentions removed, tags stripped, entities decoded, spaces collapsed. */
   readonly args: string;

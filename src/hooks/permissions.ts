@@ -14,12 +14,15 @@ import type { ChatInfo, Participant } from "../trueconf/mod.ts";
 
 /** What permissions need from the TrueConf client. */
 export interface ChatDirectory {
+  /** The chat's type and title. */
   getChatByID(chatId: string): Promise<ChatInfo>;
+  /** Members with their roles (owner, admin, …). */
   getChatParticipants(chatId: string): Promise<Participant[]>;
 }
 
 /** Options of {@link Permissions}. */
 export interface PermissionsOptions {
+  /** Where chat types and roles are looked up (the TrueConf client). */
   chats: ChatDirectory;
   /** `WEBHOOK_ADMIN_ONLY`: only owners and admins may create and revoke. */
   adminOnly: boolean;
@@ -31,6 +34,7 @@ export interface PermissionsOptions {
   failureTtlMs?: number;
   /** Default 10 000 chats. */
   cacheMax?: number;
+  /** Clock for the caches. Default `Date.now`. */
   now?: () => number;
 }
 
@@ -59,6 +63,7 @@ export class Permissions {
   readonly #now: () => number;
   readonly #cache: LRUCache<string, Cached>;
 
+  /** Permissions with empty caches. */
   constructor(options: PermissionsOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;

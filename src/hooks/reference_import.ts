@@ -27,14 +27,19 @@ export interface ReferenceHook {
 
 /** A record that was not imported, and why (never contains the token). */
 export interface ImportSkip {
+  /** Position of the record in the file's `webhooks` array (0-based). */
   index: number;
+  /** The record's name, or "" when it has none. */
   name: string;
+  /** The record's chat id, or "" when it has none. */
   chatId: string;
+  /** Why it was skipped, for the operator. */
   reason: string;
 }
 
 /** The file is not `{"webhooks": [...]}` at all. */
 export class ReferenceFormatError extends Error {
+  /** Always `ReferenceFormatError`. */
   override name = "ReferenceFormatError";
 }
 

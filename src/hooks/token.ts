@@ -62,7 +62,9 @@ export function hashToken(token: string): Promise<string> {
 
 /** The first and last four characters of a token, kept so lists can show `abcd…wxyz`. */
 export interface TokenHint {
+  /** The first four characters. */
   head: string;
+  /** The last four characters. */
   tail: string;
 }
 

@@ -12,6 +12,7 @@ export type { SafeFetchErrorCode, SafeFetchErrorOptions } from "./safe_fetch_err
 export { checkUrl } from "./check_url.ts";
 export { EMPTY_ALLOWLIST, parseAllowlist } from "./allowlist.ts";
 export type { Allowlist } from "./allowlist.ts";
+export type { IpAddress } from "./_host.ts";
 export { isAddressAllowed } from "./address_policy.ts";
 export { sniffImageType } from "./sniff_image_type.ts";
 export type { ImageMime } from "./sniff_image_type.ts";

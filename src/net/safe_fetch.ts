@@ -68,11 +68,13 @@ export interface ConnectTarget {
   url: string;
   /** The checked address the socket goes to. */
   address: string;
+  /** The port of that address. */
   port: number;
 }
 
 /** A downloaded file. */
 export interface FetchedFile {
+  /** The body, at most `maxBytes` long. */
   bytes: Uint8Array;
   /**
    * Media type without parameters, lower-case, "" when absent. With `expect: "image"` and

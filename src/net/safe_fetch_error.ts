@@ -36,6 +36,7 @@ export interface SafeFetchErrorOptions {
   permanent?: boolean;
   /** HTTP status, for `http_error`. */
   status?: number;
+  /** The underlying error (network, DNS, …), kept for logs. */
   cause?: unknown;
 }
 
@@ -58,6 +59,7 @@ export interface SafeFetchErrorOptions {
  * ```
  */
 export class SafeFetchError extends Error {
+  /** Always `SafeFetchError`. */
   override readonly name = "SafeFetchError";
   /** Stable machine code. */
   readonly code: SafeFetchErrorCode;
@@ -69,6 +71,7 @@ export class SafeFetchError extends Error {
   /** The HTTP status of an `http_error`. */
   readonly status?: number;
 
+  /** An error with a stable `code` and a sentence a user can act on. */
   constructor(code: SafeFetchErrorCode, message: string, options: SafeFetchErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

@@ -44,16 +44,16 @@ export interface MetricsOptions {
 
 /** Labels of one counted HTTP request. */
 export interface HttpRequestLabels {
+  /** Which route answered (see {@link routeOf}). */
   route: HttpRoute;
   /** The hook's id (a UUID) once the token was resolved; anything else is counted as `unknown`. */
   hook?: string | null | undefined;
+  /** The HTTP status sent. */
   status: number;
 }
 
 /** The bot's metrics with typed helpers; see {@link createMetrics}. */
 export interface Metrics {
-  /** The underlying registry, for tests or for adding metrics elsewhere. */
-  readonly registry: Registry;
   /** `trueconf_webhook_http_requests_total{route,hook,status}`. */
   readonly httpRequests: { inc(labels: HttpRequestLabels): void };
   /** `trueconf_webhook_delivery_duration_seconds{result}`. */
@@ -243,7 +243,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   }).set(startSeconds);
 
   return {
-    registry,
     httpRequests: {
       inc({ route, hook, status }) {
         requests.inc({

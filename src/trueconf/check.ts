@@ -16,6 +16,7 @@ import type { TrueConfAuth, TrueConfEndpoint } from "./types.ts";
 
 /** One step of {@link checkTrueConf}. */
 export interface CheckStep {
+  /** Which step: token from OAuth (or the static token read), socket open, `auth` request. */
   name: "oauth" | "token" | "websocket" | "auth";
   ok: boolean;
   ms: number;

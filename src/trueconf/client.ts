@@ -156,6 +156,7 @@ export class TrueConfClient {
   #stats = { oauthTokens: 0, rotations: 0, eventsReceived: 0, duplicatesDropped: 0 };
   #recent = new Set<string>();
 
+  /** A stopped client; call {@link TrueConfClient.start}. */
   constructor(options: TrueConfClientOptions) {
     this.#opts = options;
     this.#cfg = {

@@ -11,7 +11,9 @@ import type { TrueConfEndpoint } from "./types.ts";
 
 /** A token and when it expires (ms since the epoch; `null` when nothing says). */
 export interface OAuthToken {
+  /** The bearer token for the bot's WebSocket `auth`. */
   token: string;
+  /** Expiry in ms since the epoch, `null` when neither `expires_in` nor the JWT says. */
   expiresAt: number | null;
 }
 
@@ -19,10 +21,15 @@ export interface OAuthToken {
 export interface FetchOAuthTokenOptions {
   /** Default 15 000. */
   timeoutMs?: number;
+  /** Aborts the request. */
   signal?: AbortSignal;
   /** Clock used to turn `expires_in` into an instant. Default `Date.now`. */
   now?: () => number;
-  /** Internal: the client passes its own transport; callers leave it out (one is made and closed). */
+  /**
+   * The client passes its own transport; callers leave it out (one is made and closed).
+   *
+   * @internal
+   */
   transport?: HttpTransport;
 }
 

@@ -51,27 +51,35 @@ export interface PreviewOptions {
    * worker went. Restarting costs about 40 ms. Default 16 000 000.
    */
   recycleAbovePixels?: number;
+  /** Where worker failures and recycles are logged. Default: silent. */
   logger?: Logger;
 }
 
 /** Per-call overrides of {@link PreviewMaker.make}. */
 export interface MakeOptions {
+  /** Budget of this call in ms; overrides {@link PreviewOptions.timeoutMs}. */
   timeoutMs?: number;
 }
 
 /** A preview part to upload next to the original file. */
 export interface UploadPreview {
+  /** The encoded image. */
   bytes: Uint8Array;
+  /** Its media type, e.g. `image/jpeg`. */
   mimeType: string;
+  /** File name of the `preview` part. */
   name: string;
 }
 
 /** A JPEG preview made by {@link PreviewMaker}. */
 export interface Preview extends UploadPreview {
+  /** Previews are always JPEG. */
   mimeType: "image/jpeg";
+  /** The part's file name. */
   name: "preview.jpg";
   /** Displayed size, after EXIF orientation. */
   width: number;
+  /** Displayed height, after EXIF orientation. */
   height: number;
 }
 

@@ -12,7 +12,9 @@ export type { ImageMime };
 
 /** Width and height in pixels, as stored (before any EXIF orientation). */
 export interface ImageSize {
+  /** Width in pixels, as stored (before EXIF orientation). */
   width: number;
+  /** Height in pixels, as stored (before EXIF orientation). */
   height: number;
 }
 

@@ -1,0 +1,25 @@
+/**
+ * The HTTP side: the Hono app that takes `POST /hook/<token>`, its limits (body size, rates,
+ * trusted proxies) and body decoding. Payload formats (native, Slack, Grafana, …) live in
+ * `formats/`, with their own face.
+ *
+ * @module
+ */
+
+export {
+  type AppOptions,
+  createApp,
+  errorBody,
+  type HookLookup,
+  type IngestMetrics,
+  type Readiness,
+} from "./app.ts";
+export { type CidrList, clientIp, inCidrList, normalizeIp, parseCidrList } from "./client_ip.ts";
+export { ACCEPTED_CONTENT_TYPES, decodeBody, type DecodeLimits } from "./decode_body.ts";
+export {
+  type RateDecision,
+  RateLimiter,
+  type RateLimiterOptions,
+  rateLimitHeaders,
+} from "./rate_limiter.ts";
+export { readBodyLimited } from "./read_body.ts";
