@@ -1,221 +1,426 @@
 /**
- * Every setting of the bot: read from the environment (plus a `.env` file that never
- * overrides variables already set), validated by one zod schema, and reported as one
- * message that lists every problem at once, with an example of a good value.
+ * Every setting of the bot, in one table: name, default, range, meaning and example live in
+ * one entry of {@link SETTING_TABLE}, and that entry drives parsing, the README table and
+ * `.env.example` (`deno task settings` rewrites both; `tests/config_test.ts` fails when they
+ * disagree). Settings come from the environment plus a `.env` file that never overrides
+ * variables already set; every problem is reported in one message with an example of a good
+ * value.
  *
  * Names and defaults follow the reference Python bot so an existing `.env` keeps working.
  *
+ * To add a setting: one entry in {@link SETTING_TABLE} (a parser from the kit below, the
+ * default as text, a meaning and an example), one field in {@link Config} read from it in
+ * `buildConfig`, then `deno task settings`.
+ *
  * @module
  */
-import { parseEnv } from "node:util";
-import { z } from "zod";
 import { type CidrList, parseCidrList } from "./ingest/client_ip.ts";
 import { type Allowlist, parseAllowlist } from "./net/mod.ts";
+import { parseEnvFile } from "./env_file.ts";
 
-/** One documented setting; the README table and `.env.example` are checked against this list. */
-export interface SettingDoc {
-  readonly name: string;
+// ---- the parser kit ---------------------------------------------------------------------------
+
+/**
+ * Thrown by a setting's parser with the reason; the setting's name goes in front and, unless
+ * the reason already shows a fixed value, `(e.g. NAME=example)` behind it. A reason never
+ * contains the value of a secret setting.
+ */
+export class SettingError extends Error {
+  /** False when the reason already says what to write instead. */
+  readonly withExample: boolean;
+  constructor(message: string, withExample = true) {
+    super(message);
+    this.name = "SettingError";
+    this.withExample = withExample;
+  }
+}
+
+/** One row of {@link SETTING_TABLE}. */
+export interface SettingSpec<T> {
+  /** The README's "Required" column. */
   readonly required: string;
+  /** The default as written in the environment ("" = none). Parsed like any value. */
   readonly default: string;
   readonly meaning: string;
   readonly example: string;
   /** Never printed, not even in error messages. */
   readonly secret?: boolean;
+  /** `serve` refuses to start without it (a blank value counts as unset). */
+  readonly mustSet?: boolean;
+  /** Read by another program, not by the bot (documented here so its name is known). */
+  readonly readBy?: string;
+  /** Turns the trimmed value (the default when blank) into the typed value, or throws {@link SettingError}. */
+  readonly parse: (value: string) => T;
 }
 
-/** Every setting, in the order the README documents them. */
-export const SETTINGS: readonly SettingDoc[] = [
-  {
-    name: "TRUECONF_SERVER",
+const text = (v: string): string | null => v === "" ? null : v;
+
+const TRUE_WORDS = ["true", "yes", "on", "1"];
+const FALSE_WORDS = ["false", "no", "off", "0"];
+
+/** `true`/`false`, and the words systemd and docker users write for them. */
+function flag(v: string): boolean {
+  const w = v.toLowerCase();
+  if (TRUE_WORDS.includes(w)) return true;
+  if (FALSE_WORDS.includes(w)) return false;
+  throw new SettingError("must be true or false (yes/no, on/off and 1/0 are read the same way)");
+}
+
+function whole(min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new SettingError(`must be a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function oneOf<const V extends string>(...values: V[]): (v: string) => V {
+  const words = `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`;
+  return (v) => {
+    const w = v.toLowerCase() as V;
+    if (values.includes(w)) return w;
+    throw new SettingError(`must be ${words}`);
+  };
+}
+
+function listOf<T>(parse: (spec: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new SettingError(e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
+const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+
+/**
+ * A bare host name. A URL, a port or a path is the usual mistake; say which part goes where,
+ * repeating the value (a host name is not a secret).
+ */
+function trueconfServer(v: string): string {
+  if (HOST_RE.test(v)) return v;
+  let url: URL | null = null;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `tc://${v}`);
+  } catch { /* not even URL-shaped: the generic message below */ }
+  const host = url?.hostname ?? "";
+  if (!url || !HOST_RE.test(host)) {
+    throw new SettingError(
+      `is "${v}": give a bare host name or IP without scheme, port or path, an IPv6 address in brackets`,
+    );
+  }
+  const fixes = [`TRUECONF_SERVER=${host}`];
+  if (url.protocol === "https:") fixes.push("TRUECONF_HTTPS=true");
+  if (url.protocol === "http:") fixes.push("TRUECONF_HTTPS=false");
+  if (url.port) fixes.push(`TRUECONF_WEB_PORT=${url.port}`);
+  return fail(
+    `is "${v}": give the host name alone and the rest in their own settings: ${fixes.join(", ")}` +
+      (url.pathname.length > 1 ? ` (a path is not used: TrueConf's API paths are fixed)` : ""),
+  );
+}
+
+function publicUrl(v: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(v);
+  } catch { /* reported below */ }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    throw new SettingError("must be an http(s) URL without query or fragment");
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+function fail(message: string): never {
+  throw new SettingError(message, false);
+}
+
+// ---- the table --------------------------------------------------------------------------------
+
+/**
+ * Every setting, in the order the README documents them. The single source of each default:
+ * parsing, `.env.example` and the README table are made from these entries.
+ */
+export const SETTING_TABLE = {
+  TRUECONF_SERVER: {
     required: "yes",
+    mustSet: true,
     default: "",
     meaning: "TrueConf Server host name or IP, without scheme or port",
     example: "video.example.com",
+    parse: trueconfServer,
   },
-  {
-    name: "TRUECONF_TOKEN",
+  TRUECONF_TOKEN: {
     required: "one of token or username+password",
     default: "",
     meaning: "Ready bot JWT; when set it wins over username/password (no automatic refresh)",
     example: "eyJhbGciOi…",
     secret: true,
+    parse: text,
   },
-  {
-    name: "TRUECONF_USERNAME",
+  TRUECONF_USERNAME: {
     required: "without TRUECONF_TOKEN",
     default: "",
     meaning: "Bot account login (local part, no @server); used for the OAuth password grant",
     example: "webhook_bot",
+    parse: text,
   },
-  {
-    name: "TRUECONF_PASSWORD",
+  TRUECONF_PASSWORD: {
     required: "without TRUECONF_TOKEN",
     default: "",
     meaning: "Bot account password",
     example: "s3cret",
     secret: true,
+    parse: text,
   },
-  {
-    name: "TRUECONF_HTTPS",
+  TRUECONF_HTTPS: {
     required: "no",
     default: "true",
     meaning:
       "Use https/wss to reach TrueConf (false: plain http/ws; then also set TRUECONF_WEB_PORT, e.g. 4309 for the Bridge or 80)",
     example: "true",
+    parse: flag,
   },
-  {
-    name: "TRUECONF_VERIFY_SSL",
+  TRUECONF_VERIFY_SSL: {
     required: "no",
     default: "true",
     meaning:
       "Verify TrueConf's TLS certificate (false disables it for the TrueConf connection only)",
     example: "true",
+    parse: flag,
   },
-  {
-    name: "TRUECONF_WEB_PORT",
+  TRUECONF_WEB_PORT: {
     required: "no",
     default: "443",
     meaning: "Port of TrueConf's web service (OAuth, WebSocket and file upload share it)",
     example: "443",
+    parse: whole(1, 65535),
   },
-  {
-    name: "TRUECONF_CA_FILE",
+  TRUECONF_CA_FILE: {
     required: "no",
     default: "",
     meaning: "PEM file with the CA that signed TrueConf's certificate (private CA)",
     example: "/etc/ssl/certs/corp-ca.pem",
+    parse: text,
   },
-  {
-    name: "WEBHOOK_PUBLIC_URL",
+  WEBHOOK_PUBLIC_URL: {
     required: "yes",
+    mustSet: true,
     default: "",
     meaning: "Public base URL of this bot; hook URLs are <WEBHOOK_PUBLIC_URL>/hook/<token>",
     example: "https://hooks.example.com",
+    parse: publicUrl,
   },
-  {
-    name: "WEBHOOK_HTTP_HOST",
+  WEBHOOK_HTTP_HOST: {
     required: "no",
     default: "0.0.0.0",
     meaning: "Interface the HTTP server listens on",
     example: "127.0.0.1",
+    parse: (v: string) => v,
   },
-  {
-    name: "WEBHOOK_HTTP_PORT",
+  WEBHOOK_HTTP_PORT: {
     required: "no",
     default: "8080",
     meaning: "Port the HTTP server listens on",
     example: "8080",
+    parse: whole(0, 65535),
   },
-  {
-    name: "WEBHOOK_STORAGE_PATH",
+  WEBHOOK_HOST_PORT: {
+    required: "no",
+    default: "8080",
+    meaning:
+      "docker-compose.yml only: the port on the host's 127.0.0.1 that is published to the container's 8080 (the bot itself does not read it)",
+    example: "8081",
+    readBy: "docker compose",
+    parse: whole(1, 65535),
+  },
+  WEBHOOK_STORAGE_PATH: {
     required: "no",
     default: "data/webhooks.kv",
     meaning: "Deno KV database file (its folder is created); also holds the delivery queue",
     example: "/var/lib/trueconf-webhook-bot/webhooks.kv",
+    parse: (v: string) => v,
   },
-  {
-    name: "WEBHOOK_ADMIN_ONLY",
+  WEBHOOK_ADMIN_ONLY: {
     required: "no",
     default: "true",
     meaning: "Only chat owners and admins may create or revoke hooks (anyone may list)",
     example: "true",
+    parse: flag,
   },
-  {
-    name: "WEBHOOK_RATE_LIMIT_PER_MINUTE",
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: {
     required: "no",
     default: "60",
     meaning: "Requests per minute per hook token (0 = unlimited)",
     example: "60",
+    parse: whole(0, 1e9),
   },
-  {
-    name: "WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE",
+  WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: {
     required: "no",
     default: "120",
     meaning: "Requests per minute per client IP, checked before the token lookup (0 = unlimited)",
     example: "120",
+    parse: whole(0, 1e9),
   },
-  {
-    name: "WEBHOOK_MAX_UPLOAD_MB",
+  WEBHOOK_MAX_UPLOAD_MB: {
     required: "no",
     default: "25",
     meaning: "Largest request body, and largest attachment fetched from a URL, in MiB",
     example: "25",
+    parse: whole(1, 1024),
   },
-  {
-    name: "WEBHOOK_MAX_ATTACHMENTS",
+  WEBHOOK_MAX_ATTACHMENTS: {
     required: "no",
     default: "10",
     meaning: "Most attachments (images + files) in one request",
     example: "10",
+    parse: whole(0, 100),
   },
-  {
-    name: "WEBHOOK_URL_ALLOWLIST",
+  WEBHOOK_URL_ALLOWLIST: {
     required: "no",
     default: "",
     meaning:
       "Comma-separated CIDRs and host names the attachment fetcher may reach although private (e.g. an intranet Grafana)",
     example: "10.0.0.0/8,grafana.intra",
+    parse: listOf<Allowlist>(parseAllowlist),
   },
-  {
-    name: "WEBHOOK_TRUSTED_PROXIES",
+  WEBHOOK_TRUSTED_PROXIES: {
     required: "no",
     default: "127.0.0.0/8,::1/128",
     meaning:
       "Peers whose X-Forwarded-For header is believed for the client IP (a reverse proxy on the same host)",
     example: "127.0.0.1/32,10.1.2.3/32",
+    parse: listOf<CidrList>(parseCidrList),
   },
-  {
-    name: "WEBHOOK_DELIVERY_TIMEOUT_SECONDS",
+  WEBHOOK_DELIVERY_TIMEOUT_SECONDS: {
     required: "no",
     default: "10",
     meaning:
       "How long one TrueConf request may take before the delivery counts as failed (a file upload gets at least 30 s)",
     example: "10",
+    parse: whole(1, 600),
   },
-  {
-    name: "WEBHOOK_QUEUE_MAX_PER_HOOK",
+  WEBHOOK_QUEUE_MAX_PER_HOOK: {
     required: "no",
     default: "10000",
     meaning: "Most deliveries waiting for one hook while TrueConf is unreachable",
     example: "10000",
+    parse: whole(1, 1e7),
   },
-  {
-    name: "WEBHOOK_QUEUE_MAX_TOTAL",
+  WEBHOOK_QUEUE_MAX_TOTAL: {
     required: "no",
     default: "100000",
     meaning: "Most deliveries waiting in total",
     example: "100000",
+    parse: whole(1, 1e8),
   },
-  {
-    name: "WEBHOOK_SHUTDOWN_GRACE_SECONDS",
+  WEBHOOK_SHUTDOWN_GRACE_SECONDS: {
     required: "no",
     default: "10",
-    meaning: "On SIGTERM, how long in-flight deliveries may take before the rest is left queued",
+    meaning:
+      "On SIGTERM, how long in-flight deliveries may take before the rest is left queued (give systemd's TimeoutStopSec and compose's stop_grace_period 20 s more)",
     example: "10",
+    parse: whole(0, 3600),
   },
-  {
-    name: "METRICS_TOKEN",
+  METRICS_TOKEN: {
     required: "no",
     default: "",
     meaning: "If set, GET /metrics requires 'Authorization: Bearer <token>'",
     example: "change-me",
     secret: true,
+    parse: text,
   },
-  {
-    name: "LOG_LEVEL",
+  LOG_LEVEL: {
     required: "no",
     default: "info",
     meaning: "debug, info, warn or error",
     example: "info",
+    parse: oneOf("debug", "info", "warn", "error"),
   },
-  {
-    name: "LOG_FORMAT",
+  LOG_FORMAT: {
     required: "no",
     default: "json",
     meaning: "json (one JSON object a line) or pretty (for terminals)",
     example: "pretty",
+    parse: oneOf("json", "pretty"),
   },
-];
+} as const satisfies Record<string, SettingSpec<unknown>>;
+
+/** A setting's name. */
+export type SettingName = keyof typeof SETTING_TABLE;
+
+/** The typed value of every setting. */
+export type SettingValues = {
+  readonly [K in SettingName]: ReturnType<(typeof SETTING_TABLE)[K]["parse"]>;
+};
+
+/** One documented setting, as the README table and `.env.example` show it. */
+export interface SettingDoc {
+  readonly name: SettingName;
+  readonly required: string;
+  readonly default: string;
+  readonly meaning: string;
+  readonly example: string;
+  readonly secret?: boolean;
+  readonly readBy?: string;
+}
+
+/** Every setting, in the order the README documents them. */
+export const SETTINGS: readonly SettingDoc[] = Object.entries(SETTING_TABLE).map(
+  ([name, s]: [string, SettingSpec<unknown>]) => ({
+    name: name as SettingName,
+    required: s.required,
+    default: s.default,
+    meaning: s.meaning,
+    example: s.example,
+    ...(s.secret ? { secret: true } : {}),
+    ...(s.readBy ? { readBy: s.readBy } : {}),
+  }),
+);
+
+/** The default of a setting, parsed (for code that runs before or without a full config). */
+export function settingDefault<K extends SettingName>(name: K): SettingValues[K] {
+  const spec: SettingSpec<unknown> = SETTING_TABLE[name];
+  return spec.parse(spec.default) as SettingValues[K];
+}
+
+// ---- parsing ----------------------------------------------------------------------------------
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses the named settings of `env`. A blank value counts as unset and gets the default.
+ * A `mustSet` setting left unset is a problem when it is in `mustSet`, and `null` otherwise.
+ */
+function parseSettings<K extends SettingName>(
+  env: Env,
+  names: readonly K[],
+  mustSet: ReadonlySet<SettingName>,
+): { values: Partial<Record<K, unknown>>; problems: string[] } {
+  const values: Partial<Record<K, unknown>> = {};
+  const problems: string[] = [];
+  for (const name of names) {
+    const spec: SettingSpec<unknown> = SETTING_TABLE[name];
+    const given = env[name]?.trim() ?? "";
+    const example = ` (e.g. ${name}=${spec.example})`;
+    if (given === "" && spec.mustSet) {
+      // Required by serve; optional for offline commands, which get null.
+      if (mustSet.has(name)) problems.push(`${name} is required${example}`);
+      values[name] = null;
+      continue;
+    }
+    try {
+      values[name] = spec.parse(given === "" ? spec.default : given);
+    } catch (e) {
+      if (!(e instanceof SettingError)) throw e;
+      problems.push(`${name} ${e.message}${e.withExample ? example : ""}`);
+    }
+  }
+  return { values, problems };
+}
 
 /** The validated configuration. */
 export interface Config {
@@ -230,6 +435,7 @@ export interface Config {
     readonly port: number;
     readonly caFile: string | null;
   };
+  /** WEBHOOK_PUBLIC_URL without a trailing slash; it may carry a path prefix. */
   readonly publicUrl: string;
   readonly http: { readonly host: string; readonly port: number };
   readonly storagePath: string;
@@ -243,126 +449,28 @@ export interface Config {
   readonly queue: { readonly maxPerHook: number; readonly maxTotal: number };
   readonly shutdownGraceMs: number;
   readonly metricsToken: string | null;
-  readonly log: {
-    readonly level: "debug" | "info" | "warn" | "error";
-    readonly format: "json" | "pretty";
-  };
+  readonly log: LogSettings;
 }
 
-const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+/** Logging settings. */
+export interface LogSettings {
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly format: "json" | "pretty";
+}
 
-/** A blank value means "not set", as in the reference bot; other values are trimmed. */
-const blankAsUnset = <T extends z.ZodType>(schema: T) =>
-  z.preprocess(
-    (v) => (typeof v === "string" ? (v.trim() === "" ? undefined : v.trim()) : v),
-    schema.optional(),
-  );
-
-const optionalText = z.string().trim().optional().transform((v) => (v ? v : undefined));
-
-const flag = (name: string) =>
-  z.stringbool({ error: `must be true or false (e.g. ${name}=true)` }).optional();
-
-const wholeNumber = (name: string, min: number, max: number, example: string) =>
-  z.string().trim().optional().transform((v, ctx) => {
-    if (v === undefined || v === "") return undefined;
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be a whole number from ${min} to ${max} (e.g. ${name}=${example})`,
-      });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const listOf = <T>(parse: (spec: string) => T, name: string, example: string) =>
-  z.string().optional().transform((v, ctx) => {
-    try {
-      return parse(v ?? "");
-    } catch (e) {
-      ctx.addIssue({
-        code: "custom",
-        message: `${e instanceof Error ? e.message : String(e)} (e.g. ${name}=${example})`,
-      });
-      return z.NEVER;
-    }
-  });
-
-const envSchema = z.object({
-  TRUECONF_SERVER: z.string({ error: "is required (e.g. TRUECONF_SERVER=video.example.com)" })
-    .trim()
-    .min(1, "is required (e.g. TRUECONF_SERVER=video.example.com)")
-    .refine(
-      (v) => HOST_RE.test(v),
-      "must be a bare host name or IP without scheme, port or path, an IPv6 address in brackets (e.g. TRUECONF_SERVER=video.example.com or [2001:db8::5])",
-    ),
-  TRUECONF_TOKEN: optionalText,
-  TRUECONF_USERNAME: optionalText,
-  TRUECONF_PASSWORD: optionalText,
-  TRUECONF_HTTPS: flag("TRUECONF_HTTPS"),
-  TRUECONF_VERIFY_SSL: flag("TRUECONF_VERIFY_SSL"),
-  TRUECONF_WEB_PORT: wholeNumber("TRUECONF_WEB_PORT", 1, 65535, "443"),
-  TRUECONF_CA_FILE: optionalText,
-  WEBHOOK_PUBLIC_URL: z.string({
-    error:
-      "is required: the public base URL of this bot (e.g. WEBHOOK_PUBLIC_URL=https://hooks.example.com)",
-  }).trim().transform((v, ctx) => {
-    let url: URL | null = null;
-    try {
-      url = new URL(v);
-    } catch { /* reported below */ }
-    if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
-      ctx.addIssue({
-        code: "custom",
-        message:
-          "must be an http(s) URL without query or fragment (e.g. WEBHOOK_PUBLIC_URL=https://hooks.example.com)",
-      });
-      return z.NEVER;
-    }
-    return url.href.replace(/\/+$/, "");
-  }),
-  WEBHOOK_HTTP_HOST: optionalText,
-  WEBHOOK_HTTP_PORT: wholeNumber("WEBHOOK_HTTP_PORT", 0, 65535, "8080"),
-  WEBHOOK_STORAGE_PATH: optionalText,
-  WEBHOOK_ADMIN_ONLY: flag("WEBHOOK_ADMIN_ONLY"),
-  WEBHOOK_RATE_LIMIT_PER_MINUTE: wholeNumber("WEBHOOK_RATE_LIMIT_PER_MINUTE", 0, 1e9, "60"),
-  WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: wholeNumber(
-    "WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE",
-    0,
-    1e9,
-    "120",
-  ),
-  WEBHOOK_MAX_UPLOAD_MB: wholeNumber("WEBHOOK_MAX_UPLOAD_MB", 1, 1024, "25"),
-  WEBHOOK_MAX_ATTACHMENTS: wholeNumber("WEBHOOK_MAX_ATTACHMENTS", 0, 100, "10"),
-  WEBHOOK_URL_ALLOWLIST: listOf(
-    parseAllowlist,
-    "WEBHOOK_URL_ALLOWLIST",
-    "10.0.0.0/8,grafana.intra",
-  ),
-  WEBHOOK_TRUSTED_PROXIES: listOf(parseCidrList, "WEBHOOK_TRUSTED_PROXIES", "127.0.0.1/32"),
-  WEBHOOK_DELIVERY_TIMEOUT_SECONDS: wholeNumber("WEBHOOK_DELIVERY_TIMEOUT_SECONDS", 1, 600, "10"),
-  WEBHOOK_QUEUE_MAX_PER_HOOK: wholeNumber("WEBHOOK_QUEUE_MAX_PER_HOOK", 1, 1e7, "10000"),
-  WEBHOOK_QUEUE_MAX_TOTAL: wholeNumber("WEBHOOK_QUEUE_MAX_TOTAL", 1, 1e8, "100000"),
-  WEBHOOK_SHUTDOWN_GRACE_SECONDS: wholeNumber("WEBHOOK_SHUTDOWN_GRACE_SECONDS", 0, 3600, "10"),
-  METRICS_TOKEN: optionalText,
-  LOG_LEVEL: blankAsUnset(z.enum(["debug", "info", "warn", "error"], {
-    error: "must be debug, info, warn or error (e.g. LOG_LEVEL=info)",
-  })),
-  LOG_FORMAT: blankAsUnset(z.enum(["json", "pretty"], {
-    error: "must be json or pretty (e.g. LOG_FORMAT=json)",
-  })),
-});
+/** What offline commands (`hooks …`, `import-json`) need: the store, and the public URL if set. */
+export interface StorageConfig {
+  readonly storagePath: string;
+  /** WEBHOOK_PUBLIC_URL when set (for printing hook URLs), else null. */
+  readonly publicUrl: string | null;
+  readonly log: LogSettings;
+}
 
 const AUTH_MESSAGE =
   "is required when TRUECONF_TOKEN is not set: give the bot's login and password (e.g. TRUECONF_USERNAME=webhook_bot, TRUECONF_PASSWORD=…), or a ready TRUECONF_TOKEN";
 
 // Auth priority of the reference bot: a ready token wins; otherwise both halves are needed.
-// Checked outside the schema on purpose: zod skips an object's refinements once any field has
-// a type error, so with an empty environment the auth problem went unreported until the
-// operator had fixed TRUECONF_SERVER and WEBHOOK_PUBLIC_URL and started again.
-function authProblems(env: Readonly<Record<string, string | undefined>>): string[] {
+function authProblems(env: Env): string[] {
   const set = (name: string) => (env[name]?.trim() ?? "") !== "";
   if (set("TRUECONF_TOKEN")) return [];
   return ["TRUECONF_USERNAME", "TRUECONF_PASSWORD"].filter((n) => !set(n)).map((n) =>
@@ -370,7 +478,22 @@ function authProblems(env: Readonly<Record<string, string | undefined>>): string
   );
 }
 
-const SETTING_ORDER = new Map(SETTINGS.map((s, i) => [s.name, i]));
+const SETTING_ORDER = new Map(SETTINGS.map((s, i) => [s.name as string, i]));
+const BOT_SETTINGS = SETTINGS.filter((s) => !s.readBy).map((s) => s.name);
+const MUST_SET = new Set(
+  (Object.entries(SETTING_TABLE) as [SettingName, SettingSpec<unknown>][])
+    .filter(([, s]) => s.mustSet).map(([n]) => n),
+);
+
+function sorted(problems: string[]): string[] {
+  // In the documented order of the settings, so the list reads like the README table.
+  const rank = (p: string) => SETTING_ORDER.get(p.split(" ")[0]!) ?? SETTINGS.length;
+  return [...new Set(problems)].sort((a, b) => rank(a) - rank(b));
+}
+
+function logSettings(v: Pick<SettingValues, "LOG_LEVEL" | "LOG_FORMAT">, _env: Env): LogSettings {
+  return { level: v.LOG_LEVEL, format: v.LOG_FORMAT };
+}
 
 /** The outcome of {@link parseConfig}: a config, or every problem found. */
 export type ConfigResult =
@@ -390,61 +513,143 @@ export type ConfigResult =
  * assert.equal(r.config.http.port, 8080);
  * ```
  */
-export function parseConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
-  const known: Record<string, string | undefined> = {};
-  for (const s of SETTINGS) known[s.name] = env[s.name];
-  const parsed = envSchema.safeParse(known);
-  const auth = authProblems(known);
-  if (!parsed.success || auth.length) {
-    const issues = parsed.success ? [] : parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? "configuration");
-      // zod's message never contains the value; keep it that way so secrets cannot leak.
-      return `${name} ${issue.message}`;
-    });
-    // In the documented order of the settings, so the list reads like the README table.
-    const rank = (p: string) => SETTING_ORDER.get(p.split(" ")[0]!) ?? SETTINGS.length;
-    const problems = [...new Set([...issues, ...auth])].sort((a, b) => rank(a) - rank(b));
-    return { ok: false, problems };
-  }
-  const e = parsed.data;
-  const https = e.TRUECONF_HTTPS ?? true;
+export function parseConfig(env: Env): ConfigResult {
+  const { values, problems } = parseSettings(env, BOT_SETTINGS, MUST_SET);
+  problems.push(...authProblems(env));
+  if (problems.length) return { ok: false, problems: sorted(problems) };
+  return { ok: true, config: buildConfig(values as SettingValues, env) };
+}
+
+/** Maps the parsed settings onto the {@link Config} shape. */
+function buildConfig(v: SettingValues, env: Env): Config {
+  return {
+    trueconf: {
+      server: v.TRUECONF_SERVER,
+      auth: v.TRUECONF_TOKEN ? { token: v.TRUECONF_TOKEN } : {
+        username: v.TRUECONF_USERNAME!,
+        password: v.TRUECONF_PASSWORD!,
+      },
+      https: v.TRUECONF_HTTPS,
+      verifyTls: v.TRUECONF_VERIFY_SSL,
+      port: v.TRUECONF_WEB_PORT,
+      caFile: v.TRUECONF_CA_FILE,
+    },
+    publicUrl: v.WEBHOOK_PUBLIC_URL,
+    http: { host: v.WEBHOOK_HTTP_HOST, port: v.WEBHOOK_HTTP_PORT },
+    storagePath: v.WEBHOOK_STORAGE_PATH,
+    adminOnly: v.WEBHOOK_ADMIN_ONLY,
+    rateLimit: {
+      perTokenPerMinute: v.WEBHOOK_RATE_LIMIT_PER_MINUTE,
+      perIpPerMinute: v.WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE,
+    },
+    maxUploadBytes: v.WEBHOOK_MAX_UPLOAD_MB * 1024 * 1024,
+    maxAttachments: v.WEBHOOK_MAX_ATTACHMENTS,
+    urlAllowlist: v.WEBHOOK_URL_ALLOWLIST,
+    trustedProxies: v.WEBHOOK_TRUSTED_PROXIES,
+    deliveryTimeoutMs: v.WEBHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+    queue: {
+      maxPerHook: v.WEBHOOK_QUEUE_MAX_PER_HOOK,
+      maxTotal: v.WEBHOOK_QUEUE_MAX_TOTAL,
+    },
+    shutdownGraceMs: v.WEBHOOK_SHUTDOWN_GRACE_SECONDS * 1000,
+    metricsToken: v.METRICS_TOKEN,
+    log: logSettings(v, env),
+  };
+}
+
+/** The outcome of {@link parseStorageConfig}. */
+export type StorageConfigResult =
+  | { readonly ok: true; readonly config: StorageConfig }
+  | { readonly ok: false; readonly problems: readonly string[] };
+
+const STORAGE_SETTINGS = [
+  "WEBHOOK_STORAGE_PATH",
+  "WEBHOOK_PUBLIC_URL",
+  "LOG_LEVEL",
+  "LOG_FORMAT",
+] as const satisfies readonly SettingName[];
+
+/**
+ * The settings of offline commands (`hooks …`, `import-json`): only the storage path, plus
+ * `WEBHOOK_PUBLIC_URL` when it is set. TrueConf settings are neither needed nor checked, so
+ * these commands run with the bot's env file or with `WEBHOOK_STORAGE_PATH` alone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const r = parseStorageConfig({ WEBHOOK_STORAGE_PATH: "/var/lib/bot/webhooks.kv" });
+ * assert(r.ok);
+ * assert.equal(r.config.publicUrl, null);
+ * ```
+ */
+export function parseStorageConfig(env: Env): StorageConfigResult {
+  const { values, problems } = parseSettings(env, STORAGE_SETTINGS, new Set());
+  if (problems.length) return { ok: false, problems: sorted(problems) };
+  const v = values as Pick<SettingValues, (typeof STORAGE_SETTINGS)[number]>;
   return {
     ok: true,
     config: {
-      trueconf: {
-        server: e.TRUECONF_SERVER,
-        auth: e.TRUECONF_TOKEN
-          ? { token: e.TRUECONF_TOKEN }
-          : { username: e.TRUECONF_USERNAME!, password: e.TRUECONF_PASSWORD! },
-        https,
-        verifyTls: e.TRUECONF_VERIFY_SSL ?? true,
-        port: e.TRUECONF_WEB_PORT ?? 443,
-        caFile: e.TRUECONF_CA_FILE ?? null,
-      },
-      publicUrl: e.WEBHOOK_PUBLIC_URL,
-      http: { host: e.WEBHOOK_HTTP_HOST ?? "0.0.0.0", port: e.WEBHOOK_HTTP_PORT ?? 8080 },
-      storagePath: e.WEBHOOK_STORAGE_PATH ?? "data/webhooks.kv",
-      adminOnly: e.WEBHOOK_ADMIN_ONLY ?? true,
-      rateLimit: {
-        perTokenPerMinute: e.WEBHOOK_RATE_LIMIT_PER_MINUTE ?? 60,
-        perIpPerMinute: e.WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE ?? 120,
-      },
-      maxUploadBytes: (e.WEBHOOK_MAX_UPLOAD_MB ?? 25) * 1024 * 1024,
-      maxAttachments: e.WEBHOOK_MAX_ATTACHMENTS ?? 10,
-      urlAllowlist: e.WEBHOOK_URL_ALLOWLIST,
-      trustedProxies: env.WEBHOOK_TRUSTED_PROXIES?.trim()
-        ? e.WEBHOOK_TRUSTED_PROXIES
-        : parseCidrList("127.0.0.0/8,::1/128"),
-      deliveryTimeoutMs: (e.WEBHOOK_DELIVERY_TIMEOUT_SECONDS ?? 10) * 1000,
-      queue: {
-        maxPerHook: e.WEBHOOK_QUEUE_MAX_PER_HOOK ?? 10_000,
-        maxTotal: e.WEBHOOK_QUEUE_MAX_TOTAL ?? 100_000,
-      },
-      shutdownGraceMs: (e.WEBHOOK_SHUTDOWN_GRACE_SECONDS ?? 10) * 1000,
-      metricsToken: e.METRICS_TOKEN ?? null,
-      log: { level: e.LOG_LEVEL ?? "info", format: e.LOG_FORMAT ?? "json" },
+      storagePath: v.WEBHOOK_STORAGE_PATH,
+      publicUrl: (v.WEBHOOK_PUBLIC_URL as string | null) ?? null,
+      log: logSettings(v, env),
     },
   };
+}
+
+// ---- warnings ---------------------------------------------------------------------------------
+
+const OUR_PREFIXES = /^(?:TRUECONF|WEBHOOK|LOG|METRICS)_/;
+
+/**
+ * Variables with this bot's prefixes (`TRUECONF_`, `WEBHOOK_`, `LOG_`, `METRICS_`) that are
+ * not settings: almost always a typo that silently leaves a default in place. One warning per
+ * name, with the closest setting as a did-you-mean. Values are never shown.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const [warning] = unknownVariables({ WEBHOOK_RATE_LIMIT_PER_MINUTES: "30" });
+ * assert.match(warning!, /did you mean WEBHOOK_RATE_LIMIT_PER_MINUTE\?$/);
+ * ```
+ */
+export function unknownVariables(env: Env): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!OUR_PREFIXES.test(name) || SETTING_ORDER.has(name)) continue;
+    let best: string | null = null;
+    let bestDistance = Infinity;
+    for (const known of SETTING_ORDER.keys()) {
+      const d = editDistance(name, known);
+      if (d < bestDistance) [best, bestDistance] = [known, d];
+    }
+    // A few edits, or one name containing the other (a dropped or added word).
+    const close = best !== null &&
+      (bestDistance <= Math.max(2, Math.floor(name.length / 6)) ||
+        best.includes(name) || name.includes(best));
+    out.push(
+      `${name} is not a setting of this bot and is ignored; ` +
+        (close ? `did you mean ${best}?` : "the settings are listed in .env.example"),
+    );
+  }
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        prev[j]! + 1,
+        row[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /**
@@ -456,11 +661,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
  *
  * @example
  * ```ts
- * import type { Config } from "./config.ts";
+ * import assert from "node:assert/strict";
  *
- * function warnAtStart(config: Config): void {
- *   for (const w of configWarnings(config)) console.warn(w); // "TRUECONF_HTTPS=false but …"
- * }
+ * const r = parseConfig({ TRUECONF_SERVER: "tc", TRUECONF_TOKEN: "x", TRUECONF_HTTPS: "false",
+ *   WEBHOOK_PUBLIC_URL: "https://hooks.example.com" });
+ * assert(r.ok);
+ * assert.match(configWarnings(r.config)[0]!, /^TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443/);
  * ```
  */
 export function configWarnings(config: Config): string[] {
@@ -484,22 +690,30 @@ export function formatProblems(problems: readonly string[]): string {
   ].join("\n");
 }
 
+// ---- the environment --------------------------------------------------------------------------
+
+/** The `.env` file exists but cannot be read (a folder, no permission): exit 2, one line. */
+export class EnvFileError extends Error {
+  override name = "EnvFileError";
+}
+
 /**
  * Merges a `.env` text into `env` without overriding variables already set, the way the
- * reference bot's `load_dotenv(override=False)` does. Returns the names it set.
+ * reference bot's `load_dotenv(override=False)` does. Returns the names it set. The text is
+ * read with systemd's `EnvironmentFile` rules ({@link parseEnvFile}).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  *
- * const env: Record<string, string> = { A: "from-env" };
+ * const env: Record<string, string | undefined> = { A: "from-env" };
  * assert.deepEqual(mergeDotenv(env, "A=from-file\nB=2"), ["B"]);
  * assert.equal(env.A, "from-env");
  * ```
  */
 export function mergeDotenv(env: Record<string, string | undefined>, text: string): string[] {
   const set: string[] = [];
-  for (const [name, value] of Object.entries(parseEnv(text))) {
+  for (const [name, value] of Object.entries(parseEnvFile(text).values)) {
     if (env[name] === undefined) {
       env[name] = value;
       set.push(name);
@@ -509,8 +723,9 @@ export function mergeDotenv(env: Record<string, string | undefined>, text: strin
 }
 
 /**
- * Reads the environment plus `.env` from the working directory (a missing file is fine).
- * The result is a copy: `Deno.env` itself is not modified.
+ * Reads the environment plus `.env` from the working directory (a missing file is fine; one
+ * that exists but cannot be read throws {@link EnvFileError}). The result is a copy:
+ * `Deno.env` itself is not modified.
  */
 export function readEnvironment(dotenvPath = ".env"): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = Deno.env.toObject();
@@ -518,7 +733,18 @@ export function readEnvironment(dotenvPath = ".env"): Record<string, string | un
   try {
     text = Deno.readTextFileSync(dotenvPath);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!(e instanceof Deno.errors.NotFound)) {
+      const why = e instanceof Deno.errors.IsADirectory || /directory/i.test(String(e))
+        ? "it is a folder, not a file"
+        : e instanceof Deno.errors.PermissionDenied
+        ? "permission denied for this user"
+        : e instanceof Error
+        ? e.message
+        : String(e);
+      throw new EnvFileError(
+        `${dotenvPath} in ${Deno.cwd()} cannot be read: ${why}. Make it a file this user can read, or remove it and set the variables in the environment.`,
+      );
+    }
   }
   if (text !== null) mergeDotenv(env, text);
   return env;

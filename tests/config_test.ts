@@ -4,8 +4,14 @@ import {
   formatProblems,
   mergeDotenv,
   parseConfig,
+  parseStorageConfig,
+  SETTING_TABLE,
+  settingDefault,
   SETTINGS,
+  unknownVariables,
 } from "../src/config.ts";
+import { parseEnvFile } from "../src/env_file.ts";
+import { readmeRows, readReadmeRows, renderEnvExample } from "../scripts/settings_docs.ts";
 
 const MINIMAL = {
   TRUECONF_SERVER: "video.example.com",
@@ -88,7 +94,8 @@ Deno.test("parseConfig() lists every problem at once, each with a good example",
       "LOG_LEVEL",
     ]
   ) assert.ok(names.includes(n), `${n} missing from ${JSON.stringify(r.problems)}`);
-  for (const p of r.problems) assert.match(p, /e\.g\. /, `no example in: ${p}`);
+  // Each problem shows a good value: an example, or the exact line to write instead.
+  for (const p of r.problems) assert.match(p, /e\.g\. |[A-Z_]+=\S/, `no example in: ${p}`);
   const text = formatProblems(r.problems);
   assert.match(text, /^Configuration error: \d+ problems found\./);
 });
@@ -125,16 +132,152 @@ Deno.test("mergeDotenv() never overrides variables already set", () => {
   const set = mergeDotenv(env, 'A=from-file\nB="two words"\n# comment\nexport C=3\n');
   assert.equal(env.A, "from-env");
   assert.equal(env.B, "two words");
-  assert.deepEqual(set.sort(), ["B", "C"].filter((n) => n in env).sort());
+  assert.equal(env.C, "3");
+  assert.deepEqual(set.sort(), ["B", "C"]);
 });
 
-Deno.test("every setting is documented in README.md and .env.example", async () => {
+Deno.test("parseEnvFile() reads a value the way systemd's EnvironmentFile does", () => {
+  const { values, badLines } = parseEnvFile([
+    "PLAIN=Pa$word#1", // systemd: literal, # and $ included (node's parseEnv cut it at #)
+    `SINGLE='Pa$w"ord #1'`,
+    String.raw`DOUBLE="a\"b\$c\n"`,
+    "  SPACED =  x y  ",
+    "; a systemd comment",
+    "  # an indented comment",
+    String.raw`ESCAPED=a\#b`,
+    "CONT=one\\",
+    "two",
+    "MULTI='line1",
+    "line2'",
+    "not a setting line",
+    "EMPTY=",
+  ].join("\n"));
+  assert.deepEqual(values, {
+    PLAIN: "Pa$word#1",
+    SINGLE: 'Pa$w"ord #1',
+    DOUBLE: String.raw`a"b$c\n`,
+    SPACED: "x y",
+    ESCAPED: "a#b",
+    CONT: "onetwo",
+    MULTI: "line1\nline2",
+    EMPTY: "",
+  });
+  assert.deepEqual(badLines, [12]);
+});
+
+Deno.test(".env.example and the README table are generated from the settings table", async () => {
+  // `deno task settings` rewrites both; this fails when someone edits one by hand or adds a
+  // setting without regenerating them.
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   const example = await Deno.readTextFile(new URL("../.env.example", import.meta.url));
+  assert.equal(example, renderEnvExample(), "run `deno task settings`");
+  const rows = readReadmeRows(readme);
+  assert.deepEqual(rows, readmeRows(), "run `deno task settings`");
+  // And the files really carry each default, not only the generator's idea of it.
   for (const s of SETTINGS) {
-    assert.match(readme, new RegExp(`\\| \`${s.name}\` +\\|`), `${s.name} not in README table`);
-    assert.match(example, new RegExp(`^#? ?${s.name}=`, "m"), `${s.name} not in .env.example`);
+    const row = rows.find((r) => r[0] === `\`${s.name}\``);
+    assert.equal(row?.[2], s.default === "" ? "—" : `\`${s.default}\``, s.name);
+    const block = example.split("\n\n").find((b) => new RegExp(`^#? ?${s.name}=`, "m").test(b));
+    assert.ok(block?.includes(`Default: ${s.default || "(empty)"}.`), s.name);
   }
+});
+
+Deno.test("parseConfig() takes every default from the settings table", () => {
+  const r = parseConfig(MINIMAL);
+  assert.ok(r.ok);
+  assert.equal(SETTING_TABLE.WEBHOOK_HTTP_PORT.default, "8080");
+  assert.equal(r.config.http.port, settingDefault("WEBHOOK_HTTP_PORT"));
+  assert.equal(r.config.storagePath, settingDefault("WEBHOOK_STORAGE_PATH"));
+  assert.equal(r.config.shutdownGraceMs, settingDefault("WEBHOOK_SHUTDOWN_GRACE_SECONDS") * 1000);
+  assert.equal(r.config.queue.maxTotal, settingDefault("WEBHOOK_QUEUE_MAX_TOTAL"));
+});
+
+Deno.test("booleans accept true/false, yes/no, on/off, 1/0, and the error says so", () => {
+  const words = [["yes", true], ["On", true], ["1", true], ["off", false], ["NO", false], [
+    "0",
+    false,
+  ]] as const;
+  for (const [word, value] of words) {
+    const r = parseConfig({ ...MINIMAL, WEBHOOK_ADMIN_ONLY: word });
+    assert.ok(r.ok, word);
+    assert.equal(r.config.adminOnly, value, word);
+  }
+  const bad = parseConfig({ ...MINIMAL, WEBHOOK_ADMIN_ONLY: "maybe" });
+  assert.ok(!bad.ok);
+  assert.equal(
+    bad.problems[0],
+    "WEBHOOK_ADMIN_ONLY must be true or false (yes/no, on/off and 1/0 are read the same way) (e.g. WEBHOOK_ADMIN_ONLY=true)",
+  );
+});
+
+Deno.test("TRUECONF_SERVER given as a URL: the value repeated and where each part goes", () => {
+  const problem = (v: string) => {
+    const r = parseConfig({ ...MINIMAL, TRUECONF_SERVER: v });
+    assert.ok(!r.ok);
+    return r.problems[0]!;
+  };
+  assert.equal(
+    problem("https://video.example.com"),
+    'TRUECONF_SERVER is "https://video.example.com": give the host name alone and the rest in their own settings: TRUECONF_SERVER=video.example.com, TRUECONF_HTTPS=true',
+  );
+  assert.equal(
+    problem("video.example.com/"),
+    'TRUECONF_SERVER is "video.example.com/": give the host name alone and the rest in their own settings: TRUECONF_SERVER=video.example.com',
+  );
+  assert.equal(
+    problem("video.example.com:4309"),
+    'TRUECONF_SERVER is "video.example.com:4309": give the host name alone and the rest in their own settings: TRUECONF_SERVER=video.example.com, TRUECONF_WEB_PORT=4309',
+  );
+  assert.match(
+    problem("http://tc:8080/api"),
+    /TRUECONF_HTTPS=false, TRUECONF_WEB_PORT=8080 \(a path is not used/,
+  );
+});
+
+Deno.test("an empty WEBHOOK_PUBLIC_URL= is reported as required", () => {
+  const r = parseConfig({ ...MINIMAL, WEBHOOK_PUBLIC_URL: "  " });
+  assert.ok(!r.ok);
+  assert.deepEqual(r.problems, [
+    "WEBHOOK_PUBLIC_URL is required (e.g. WEBHOOK_PUBLIC_URL=https://hooks.example.com)",
+  ]);
+});
+
+Deno.test("parseStorageConfig() needs nothing but the storage path", () => {
+  const r = parseStorageConfig({ WEBHOOK_STORAGE_PATH: "/srv/bot/webhooks.kv" });
+  assert.ok(r.ok);
+  assert.deepEqual(r.config, {
+    storagePath: "/srv/bot/webhooks.kv",
+    publicUrl: null,
+    log: { level: "info", format: "json" },
+  });
+  const withUrl = parseStorageConfig({ WEBHOOK_PUBLIC_URL: "https://x.example/tc/" });
+  assert.ok(withUrl.ok);
+  assert.equal(withUrl.config.storagePath, "data/webhooks.kv");
+  assert.equal(withUrl.config.publicUrl, "https://x.example/tc");
+  const bad = parseStorageConfig({ WEBHOOK_PUBLIC_URL: "ftp://x", TRUECONF_SERVER: "https://x" });
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.problems.map((p) => p.split(" ")[0]), ["WEBHOOK_PUBLIC_URL"]);
+});
+
+Deno.test("unknownVariables() warns about our prefixes with a did-you-mean, never a value", () => {
+  const warnings = unknownVariables({
+    WEBHOOK_RATE_LIMIT_PER_MINUTES: "secret-ish-30",
+    TRUECONF_PASSWROD: "x",
+    LOG_LEVLE: "debug",
+    METRICS_TOKN: "t",
+    WEBHOOK_SOMETHING_ELSE_ENTIRELY: "1",
+    WEBHOOK_HOST_PORT: "8081", // read by docker compose from the same .env: known
+    TRUECONF_SERVER: "x",
+    PATH: "/usr/bin",
+    HOME: "/root",
+  });
+  assert.deepEqual(warnings, [
+    "LOG_LEVLE is not a setting of this bot and is ignored; did you mean LOG_LEVEL?",
+    "METRICS_TOKN is not a setting of this bot and is ignored; did you mean METRICS_TOKEN?",
+    "TRUECONF_PASSWROD is not a setting of this bot and is ignored; did you mean TRUECONF_PASSWORD?",
+    "WEBHOOK_RATE_LIMIT_PER_MINUTES is not a setting of this bot and is ignored; did you mean WEBHOOK_RATE_LIMIT_PER_MINUTE?",
+    "WEBHOOK_SOMETHING_ELSE_ENTIRELY is not a setting of this bot and is ignored; the settings are listed in .env.example",
+  ]);
 });
 
 Deno.test("configWarnings() flags plain HTTP to port 443 (the default) and nothing else", () => {
