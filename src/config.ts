@@ -134,6 +134,19 @@ function publicUrl(v: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** Base64 (standard or URL-safe) of exactly 32 bytes; returned as given. */
+function secretKey(v: string): string | null {
+  if (v === "") return null;
+  let bytes = -1;
+  try {
+    bytes = atob(v.replace(/-/g, "+").replace(/_/g, "/")).length;
+  } catch { /* reported below */ }
+  if (bytes !== 32) {
+    throw new SettingError("must be the base64 text of 32 random bytes (openssl rand -base64 32)");
+  }
+  return v;
+}
+
 function fail(message: string): never {
   throw new SettingError(message, false);
 }
@@ -325,6 +338,15 @@ export const SETTING_TABLE = {
     example: "10",
     parse: whole(0, 3600),
   },
+  WEBHOOK_SECRET_KEY: {
+    required: "no",
+    default: "",
+    meaning:
+      "Base64 of 32 random bytes (openssl rand -base64 32): the key that encrypts secrets the bot must keep readable (signing and verification secrets). Empty: a key file secret.key next to the storage file is created at first start",
+    example: "q0sX…=",
+    secret: true,
+    parse: secretKey,
+  },
   METRICS_TOKEN: {
     required: "no",
     default: "",
@@ -449,6 +471,8 @@ export interface Config {
   readonly queue: { readonly maxPerHook: number; readonly maxTotal: number };
   readonly shutdownGraceMs: number;
   readonly metricsToken: string | null;
+  /** WEBHOOK_SECRET_KEY, or null for the key file next to the store. */
+  readonly secretKey: string | null;
   readonly log: LogSettings;
 }
 
@@ -463,6 +487,8 @@ export interface StorageConfig {
   readonly storagePath: string;
   /** WEBHOOK_PUBLIC_URL when set (for printing hook URLs), else null. */
   readonly publicUrl: string | null;
+  /** WEBHOOK_SECRET_KEY, or null for the key file next to the store. */
+  readonly secretKey: string | null;
   readonly log: LogSettings;
 }
 
@@ -553,6 +579,7 @@ function buildConfig(v: SettingValues, env: Env): Config {
     },
     shutdownGraceMs: v.WEBHOOK_SHUTDOWN_GRACE_SECONDS * 1000,
     metricsToken: v.METRICS_TOKEN,
+    secretKey: v.WEBHOOK_SECRET_KEY,
     log: logSettings(v, env),
   };
 }
@@ -565,6 +592,7 @@ export type StorageConfigResult =
 const STORAGE_SETTINGS = [
   "WEBHOOK_STORAGE_PATH",
   "WEBHOOK_PUBLIC_URL",
+  "WEBHOOK_SECRET_KEY",
   "LOG_LEVEL",
   "LOG_FORMAT",
 ] as const satisfies readonly SettingName[];
@@ -592,6 +620,7 @@ export function parseStorageConfig(env: Env): StorageConfigResult {
     config: {
       storagePath: v.WEBHOOK_STORAGE_PATH,
       publicUrl: (v.WEBHOOK_PUBLIC_URL as string | null) ?? null,
+      secretKey: v.WEBHOOK_SECRET_KEY,
       log: logSettings(v, env),
     },
   };

@@ -7,8 +7,16 @@
  *
  * @module
  */
-import { formatProblems, parseConfig, readEnvironment } from "./config.ts";
-import type { Config } from "./config.ts";
+import {
+  EnvFileError,
+  formatProblems,
+  parseConfig,
+  parseStorageConfig,
+  readEnvironment,
+  settingDefault,
+  unknownVariables,
+} from "./config.ts";
+import type { Config, LogSettings, StorageConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { serve } from "./cli/serve.ts";
@@ -32,7 +40,8 @@ Commands:
   version               print the version
 
 Settings come from environment variables and a .env file in the working directory
-(see .env.example). Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
+(see .env.example). hooks and import-json need only WEBHOOK_STORAGE_PATH.
+Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
 Run 'trueconf-webhook-bot <command> --help' for one command.`;
 
 const HELP: Record<string, string> = {
@@ -49,11 +58,17 @@ could not be reached or refused the credentials, 2 on bad settings.`,
   hooks: `Usage: trueconf-webhook-bot hooks list
        trueconf-webhook-bot hooks revoke <id>
 
-Works on the KV file of WEBHOOK_STORAGE_PATH without the chat. Stop the bot first or run it
-on the same machine (Deno KV allows several processes on one file).`,
+Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueConf settings
+(only WEBHOOK_STORAGE_PATH is read). On a systemd install, run it as the service's user
+(docs/deploy.md, "Offline commands"):
+  sudo systemd-run --pipe --wait -p User=trueconf-webhook-bot -p DynamicUser=yes \\
+    -p StateDirectory=trueconf-webhook-bot \\
+    -E WEBHOOK_STORAGE_PATH=/var/lib/trueconf-webhook-bot/webhooks.kv \\
+    /usr/local/bin/trueconf-webhook-bot hooks list`,
   "import-json": `Usage: trueconf-webhook-bot import-json <path to webhooks.json>
 
-Imports the reference Python bot's storage file so every existing hook URL keeps working.
+Imports the reference Python bot's storage file so every existing hook URL keeps working
+(only WEBHOOK_STORAGE_PATH is read).
 Safe to run twice: hooks already imported are skipped. Prints what was imported and skipped.`,
   healthcheck: `Usage: trueconf-webhook-bot healthcheck
 
@@ -61,19 +76,38 @@ GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/readyz; exit 0 on 200, 1 otherwise.`,
   version: "Usage: trueconf-webhook-bot version",
 };
 
-function loadConfig(): Config | null {
-  const result = parseConfig(readEnvironment());
+/** Reads the environment and `.env`; null (after printing why) when `.env` is unreadable. */
+function loadEnvironment(): Record<string, string | undefined> | null {
+  try {
+    return readEnvironment();
+  } catch (e) {
+    if (!(e instanceof EnvFileError)) throw e;
+    console.error(`Configuration error: ${e.message}`);
+    return null;
+  }
+}
+
+function loadConfig(env: Record<string, string | undefined>): Config | null {
+  const result = parseConfig(env);
   if (result.ok) return result.config;
   console.error(formatProblems(result.problems));
   return null;
 }
 
-function loggerFor(config: Config): Logger {
-  return createLogger({ level: config.log.level, format: config.log.format });
+/** Offline commands read only the storage settings: no TrueConf server or credentials needed. */
+function loadStorageConfig(env: Record<string, string | undefined>): StorageConfig | null {
+  const result = parseStorageConfig(env);
+  if (result.ok) return result.config;
+  console.error(formatProblems(result.problems));
+  return null;
+}
+
+function loggerFor(settings: LogSettings): Logger {
+  return createLogger({ level: settings.level, format: settings.format });
 }
 
 async function withStore(
-  config: Config,
+  config: Pick<StorageConfig, "storagePath">,
   fn: (store: HookStore) => Promise<number>,
 ): Promise<number> {
   let kv: Deno.Kv;
@@ -99,7 +133,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (command === "--version" || command === "version") {
+  if (command === "--version" || command === "-V" || command === "-v" || command === "version") {
     if (rest.includes("--help")) console.log(HELP.version);
     else console.log(VERSION);
     return 0;
@@ -114,37 +148,49 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const out = (line: string) => console.log(line);
 
+  const env = loadEnvironment();
+  if (!env) return 2;
+
   if (command === "healthcheck") {
-    const env = readEnvironment();
-    const port = Number(env.WEBHOOK_HTTP_PORT?.trim() || "8080");
+    // Runs inside the container next to serve: the same port setting, its default from the table.
+    const given = Number(env.WEBHOOK_HTTP_PORT?.trim() || NaN);
+    const port = Number.isInteger(given) ? given : settingDefault("WEBHOOK_HTTP_PORT");
     return await healthcheck(port, { host: probeHost(env.WEBHOOK_HTTP_HOST) });
   }
 
-  const config = loadConfig();
-  if (!config) return 2;
-
-  switch (command) {
-    case "serve":
-      if (rest.length) return usage(command);
-      return await serve(config, loggerFor(config));
-    case "check-config":
-      if (rest.length) return usage(command);
-      return await checkConfig(config, out);
-    case "hooks": {
+  if (command === "hooks" || command === "import-json") {
+    const storage = loadStorageConfig(env);
+    if (!storage) return 2;
+    if (command === "hooks") {
       const [sub, id, ...extra] = rest;
       if (sub === "list" && id === undefined) {
-        return await withStore(config, (s) => hooksList(s, out));
+        return await withStore(storage, (s) => hooksList(s, out));
       }
       if (sub === "revoke" && id && extra.length === 0) {
-        return await withStore(config, (s) => hooksRevoke(s, id, out));
+        return await withStore(storage, (s) => hooksRevoke(s, id, out));
       }
       return usage(command);
     }
-    case "import-json": {
-      const [path, ...extra] = rest;
-      if (!path || extra.length) return usage(command);
-      return await withStore(config, (s) => importJson(s, path, out));
+    const [path, ...extra] = rest;
+    if (!path || extra.length) return usage(command);
+    return await withStore(storage, (s) => importJson(s, path, out));
+  }
+
+  const config = loadConfig(env);
+  if (!config) return 2;
+  const warnings = unknownVariables(env);
+
+  switch (command) {
+    case "serve": {
+      if (rest.length) return usage(command);
+      const log = loggerFor(config.log);
+      for (const w of warnings) log.warn(w);
+      return await serve(config, log);
     }
+    case "check-config":
+      if (rest.length) return usage(command);
+      for (const w of warnings) out(`WARN  ${w}`);
+      return await checkConfig(config, out);
   }
   return usage(command);
 }

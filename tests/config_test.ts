@@ -234,6 +234,20 @@ Deno.test("TRUECONF_SERVER given as a URL: the value repeated and where each par
   );
 });
 
+Deno.test("WEBHOOK_SECRET_KEY must be 32 bytes of base64, and is never echoed", () => {
+  const key = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+  const r = parseConfig({ ...MINIMAL, WEBHOOK_SECRET_KEY: key });
+  assert.ok(r.ok);
+  assert.equal(r.config.secretKey, key);
+  const short = parseConfig({ ...MINIMAL, WEBHOOK_SECRET_KEY: "c2hvcnQta2V5" });
+  assert.ok(!short.ok);
+  assert.match(
+    short.problems[0]!,
+    /^WEBHOOK_SECRET_KEY must be the base64 text of 32 random bytes/,
+  );
+  assert.ok(!short.problems[0]!.includes("c2hvcnQta2V5"));
+});
+
 Deno.test("an empty WEBHOOK_PUBLIC_URL= is reported as required", () => {
   const r = parseConfig({ ...MINIMAL, WEBHOOK_PUBLIC_URL: "  " });
   assert.ok(!r.ok);
@@ -248,6 +262,7 @@ Deno.test("parseStorageConfig() needs nothing but the storage path", () => {
   assert.deepEqual(r.config, {
     storagePath: "/srv/bot/webhooks.kv",
     publicUrl: null,
+    secretKey: null,
     log: { level: "info", format: "json" },
   });
   const withUrl = parseStorageConfig({ WEBHOOK_PUBLIC_URL: "https://x.example/tc/" });

@@ -45,13 +45,18 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
-/** Settings valid for commands that only need the store. */
+/** Settings of commands that only need the store: the storage path, nothing of TrueConf. */
 function storeEnv(dir: string): Record<string, string> {
+  return { WEBHOOK_STORAGE_PATH: join(dir, "data", "webhooks.kv") };
+}
+
+/** Settings `serve` and `check-config` accept (TrueConf is not reached by the tests using them). */
+function serveEnv(dir: string): Record<string, string> {
   return {
     TRUECONF_SERVER: "video.example.com",
     TRUECONF_TOKEN: "static-token-not-used",
     WEBHOOK_PUBLIC_URL: "https://hooks.example.com",
-    WEBHOOK_STORAGE_PATH: join(dir, "data", "webhooks.kv"),
+    ...storeEnv(dir),
   };
 }
 
@@ -68,7 +73,7 @@ function fakeEnv(fake: FakeTrueConf, password = "secret"): Record<string, string
 
 Deno.test("version prints the version, alone on stdout", async () => {
   await using dir = await tempDir();
-  for (const args of [["version"], ["--version"]]) {
+  for (const args of [["version"], ["--version"], ["-V"], ["-v"]]) {
     const r = await cli(args, dir.path);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), VERSION);
@@ -98,7 +103,7 @@ Deno.test("an unknown command or bad arguments exit 2 with usage on stderr", asy
   assert.match(r.stderr, /Usage:/);
   assert.equal(r.stdout, "");
 
-  const env = storeEnv(dir.path);
+  const env = serveEnv(dir.path);
   for (const args of [["hooks"], ["hooks", "delete", "x"], ["import-json"], ["serve", "extra"]]) {
     const bad = await cli(args, dir.path, env);
     assert.equal(bad.code, 2, args.join(" "));
@@ -308,7 +313,7 @@ Deno.test("an unusable storage path: serve and hooks list exit 1 with the reason
   // A regular file where the storage folder should be: the folder cannot be created, whoever runs it.
   await Deno.writeTextFile(join(dir.path, "blocker"), "");
   const env = {
-    ...storeEnv(dir.path),
+    ...serveEnv(dir.path),
     WEBHOOK_STORAGE_PATH: join(dir.path, "blocker/webhooks.kv"),
   };
   for (const args of [["serve"], ["hooks", "list"]]) {
@@ -362,5 +367,66 @@ Deno.test("check-config over TLS: TRUECONF_CA_FILE trusted → PASS; no CA → F
     assert.match(bad.stdout + bad.stderr, /TRUECONF_CA_FILE .*missing\.pem/);
   } finally {
     await fake.close();
+  }
+});
+
+Deno.test("offline commands need only the storage path: hooks list with no TrueConf settings", async () => {
+  await using dir = await tempDir();
+  // Before: exit 2 "TRUECONF_SERVER is required …" although the command never talks to TrueConf.
+  const r = await cli(["hooks", "list"], dir.path, storeEnv(dir.path));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "No webhooks.");
+  assert.equal(r.stderr, "");
+  // A bad storage-related setting is still a configuration error; TrueConf ones are not read.
+  const bad = await cli(["hooks", "list"], dir.path, {
+    ...storeEnv(dir.path),
+    WEBHOOK_PUBLIC_URL: "ftp://nope",
+    TRUECONF_SERVER: "https://not-checked",
+  });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^  - WEBHOOK_PUBLIC_URL must be an http\(s\) URL/m);
+  assert.ok(!bad.stderr.includes("TRUECONF_SERVER"), bad.stderr);
+});
+
+Deno.test("a misspelt setting is warned about by check-config and serve, with a did-you-mean", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(join(dir.path, "blocker"), "");
+  const env = {
+    ...serveEnv(dir.path),
+    WEBHOOK_RATE_LIMIT_PER_MINUTES: "30",
+    // serve stops right after its start-up warnings: the storage folder cannot be created.
+    WEBHOOK_STORAGE_PATH: join(dir.path, "blocker/webhooks.kv"),
+  };
+  const served = await cli(["serve"], dir.path, env);
+  assert.equal(served.code, 1, served.stderr);
+  const warn = served.stderr.split("\n").map((l) => l.trim()).filter(Boolean)
+    .map((l) => JSON.parse(l) as { level: string; msg: string })
+    .find((l) => l.msg.startsWith("WEBHOOK_RATE_LIMIT_PER_MINUTES"));
+  assert.equal(warn?.level, "warn", served.stderr);
+  assert.match(warn!.msg, /did you mean WEBHOOK_RATE_LIMIT_PER_MINUTE\?/);
+
+  // check-config prints it before reaching TrueConf (which is not there: exit 1).
+  const checked = await cli(["check-config"], dir.path, {
+    ...env,
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_WEB_PORT: "1",
+  });
+  assert.match(
+    checked.stdout,
+    /^WARN  WEBHOOK_RATE_LIMIT_PER_MINUTES is not a setting of this bot and is ignored; did you mean WEBHOOK_RATE_LIMIT_PER_MINUTE\?$/m,
+  );
+});
+
+Deno.test("an unreadable .env (a folder) is one clear error and exit 2, not a stack trace", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(join(dir.path, ".env"));
+  for (const args of [["serve"], ["hooks", "list"], ["check-config"]]) {
+    const r = await cli(args, dir.path, serveEnv(dir.path));
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr.trim(),
+      /^Configuration error: \.env in .* cannot be read: it is a folder, not a file\. Make it a file this user can read, or remove it and set the variables in the environment\.$/,
+    );
   }
 });
