@@ -384,7 +384,7 @@ Deno.test("offline commands need only the storage path: hooks list with no TrueC
     TRUECONF_SERVER: "https://not-checked",
   });
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /^  - WEBHOOK_PUBLIC_URL must be an http\(s\) URL/m);
+  assert.match(bad.stderr, /^ {2}- WEBHOOK_PUBLIC_URL must be an http\(s\) URL/m);
   assert.ok(!bad.stderr.includes("TRUECONF_SERVER"), bad.stderr);
 });
 
@@ -413,7 +413,7 @@ Deno.test("a misspelt setting is warned about by check-config and serve, with a 
   });
   assert.match(
     checked.stdout,
-    /^WARN  WEBHOOK_RATE_LIMIT_PER_MINUTES is not a setting of this bot and is ignored; did you mean WEBHOOK_RATE_LIMIT_PER_MINUTE\?$/m,
+    /^WARN {2}WEBHOOK_RATE_LIMIT_PER_MINUTES is not a setting of this bot and is ignored; did you mean WEBHOOK_RATE_LIMIT_PER_MINUTE\?$/m,
   );
 });
 
