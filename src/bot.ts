@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import type { Config } from "./config.ts";
-import { createApp, type Readiness } from "./ingest/app.ts";
+import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
 import { HookStore } from "./hooks/mod.ts";
 import { openKv } from "./storage/mod.ts";
 import { TrueConfClient } from "./trueconf/mod.ts";
@@ -16,7 +16,7 @@ import { Deliverer } from "./delivery/deliverer.ts";
 import { PreviewMaker } from "./delivery/preview/mod.ts";
 import { safeFetch } from "./net/mod.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
-import { metricsRoute } from "./observability/metrics_route.ts";
+import { metricsApp } from "./observability/metrics_route.ts";
 import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
 import { CommandHandler } from "./hooks/commands.ts";
 import type { Logger } from "./log.ts";
@@ -101,7 +101,8 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const readiness = (): Readiness =>
     trueconfReadiness(client.state, { draining, details: { queue: queue.stats() } });
 
-  const app = createApp({
+  const httpLog = log.child({ component: "http" });
+  const ingest = createApp({
     hooks: store,
     dispatcher: queue,
     readiness,
@@ -120,10 +121,14 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       rateLimited: (scope) => metrics.rateLimitRejections.inc(scope),
       delivery: (result, seconds) => metrics.deliveryDuration.observe(result, seconds),
     },
-    extraRoutes: (a) =>
-      a.get("/metrics", metricsRoute({ metrics, token: config.metricsToken ?? undefined })),
-    logger: log.child({ component: "http" }),
+    logger: httpLog,
   });
+  // The root app: every public route, one JSON 404 and 500 for all of them.
+  const app = new Hono()
+    .route("/", metricsApp({ metrics, token: config.metricsToken }))
+    .route("/", ingest)
+    .notFound(jsonNotFound)
+    .onError(jsonOnError(httpLog));
 
   let wasConnected = false;
   const unsubscribeState = client.onStateChange((s) => {
@@ -138,7 +143,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
 
   let closed = false;
   return {
-    app: app as unknown as Hono,
+    app,
     client,
     store,
     queue,

@@ -7,13 +7,16 @@
  */
 
 export {
+  type Admission,
   type AppOptions,
   createApp,
-  errorBody,
-  type HookLookup,
-  type IngestMetrics,
+  type HookPipeline,
+  hookPipeline,
+  jsonNotFound,
+  jsonOnError,
   type Readiness,
 } from "./app.ts";
+export * from "./middleware/mod.ts";
 export { type CidrList, clientIp, inCidrList, normalizeIp, parseCidrList } from "./client_ip.ts";
 export { ACCEPTED_CONTENT_TYPES, decodeBody, type DecodeLimits } from "./decode_body.ts";
 export {

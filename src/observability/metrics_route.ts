@@ -1,15 +1,17 @@
 /**
  * `GET /metrics`: the Prometheus scrape endpoint, optionally behind a bearer token
- * (`METRICS_TOKEN`), because queue depth and per-hook traffic tell an outsider a lot about the
- * chats behind the bot even though no token or message text is ever exposed.
+ * (`METRICS_TOKEN`, checked by Hono's `bearerAuth`), because queue depth and per-hook traffic
+ * tell an outsider a lot about the chats behind the bot even though no token or message text
+ * is ever exposed.
  *
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { Hono } from "hono";
 import type { Context } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import type { Metrics } from "./metrics.ts";
 
-/** Options of {@link metricsRoute}. */
+/** Options of {@link metricsApp}. */
 export interface MetricsRouteOptions {
   /** The metrics to render. */
   metrics: Metrics;
@@ -17,48 +19,60 @@ export interface MetricsRouteOptions {
   token?: string | null | undefined;
 }
 
+/** The characters `bearerAuth` (RFC 6750 token68) accepts; any other token could never match. */
+const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
+
+// Every refusal is the same 401 with the JSON error shape, whatever was wrong with the header:
+// a scraper needs one answer, and the body must not hint which check failed.
+function unauthorized(): Response {
+  return new Response(
+    JSON.stringify({
+      ok: false,
+      error: "unauthorized",
+      message: "GET /metrics needs the header 'Authorization: Bearer <METRICS_TOKEN>'.",
+    }),
+    {
+      status: 401,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    },
+  );
+}
+
 /**
- * Creates the Hono handler for `GET /metrics`.
+ * The `/metrics` route as a Hono app, to mount on the root app.
  *
+ * @throws Error when the token has characters a bearer token cannot carry.
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { Hono } from "hono";
  * import { createMetrics } from "./metrics.ts";
- *
- * const app = new Hono();
- * app.get("/metrics", metricsRoute({ metrics: createMetrics(), token: "s3cret" }));
- * assert.equal((await app.request("/metrics")).status, 401);
- * const res = await app.request("/metrics", { headers: { authorization: "Bearer s3cret" } });
- * assert.equal(res.status, 200);
+ * const app = new Hono().route("/", metricsApp({ metrics: createMetrics(), token: "s3cret" }));
  * ```
  */
-export function metricsRoute(options: MetricsRouteOptions): (c: Context) => Promise<Response> {
-  const { metrics } = options;
-  const expected = options.token ? digest(options.token) : null;
-  return async function metricsHandler(c: Context): Promise<Response> {
-    if (expected && !authorized(c.req.header("authorization"), expected)) {
-      c.header("WWW-Authenticate", 'Bearer realm="metrics"');
-      c.header("Cache-Control", "no-store");
-      return c.json({
-        ok: false,
-        error: "unauthorized",
-        message: "GET /metrics needs the header 'Authorization: Bearer <METRICS_TOKEN>'.",
-      }, 401);
+export function metricsApp(options: MetricsRouteOptions): Hono {
+  const { metrics, token } = options;
+  const app = new Hono();
+  if (token) {
+    if (!TOKEN68.test(token)) {
+      throw new Error(
+        "METRICS_TOKEN may contain only letters, digits and . _ ~ + / - (optionally ending in =): a bearer token cannot carry other characters.",
+      );
     }
+    const message = { message: unauthorized };
+    app.use(
+      "/metrics",
+      bearerAuth({
+        token,
+        realm: "metrics",
+        noAuthenticationHeader: message,
+        invalidAuthenticationHeader: message,
+        invalidToken: message,
+      }),
+    );
+  }
+  app.get("/metrics", async (c: Context) => {
     const { contentType, body } = await metrics.render();
     return c.body(body, 200, { "Content-Type": contentType, "Cache-Control": "no-store" });
-  };
-}
-
-// Comparing fixed-length digests keeps the comparison constant-time and hides the token length.
-function digest(text: string): Uint8Array {
-  return createHash("sha256").update(text).digest();
-}
-
-function authorized(header: string | undefined, expected: Uint8Array): boolean {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-  const given = digest(match?.[1] ?? "");
-  // Always compare, even when the header is missing, so timing does not reveal which check failed.
-  return timingSafeEqual(given, expected) && match !== null;
+  });
+  return app;
 }

@@ -1,6 +1,6 @@
 /**
  * What an operator sees of a running bot: Prometheus metrics ({@link createMetrics}, served
- * by {@link metricsRoute}) and the structured log ({@link createLogger}).
+ * by {@link metricsApp}) and the structured log ({@link createLogger}).
  *
  * @module
  */
@@ -16,7 +16,7 @@ export {
   type RateLimitScope,
   routeOf,
 } from "./metrics.ts";
-export { metricsRoute, type MetricsRouteOptions } from "./metrics_route.ts";
+export { metricsApp, type MetricsRouteOptions } from "./metrics_route.ts";
 export {
   createLogger,
   type LogFields,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { createMetrics } from "../../src/observability/metrics.ts";
-import { metricsRoute } from "../../src/observability/metrics_route.ts";
+import { metricsApp } from "../../src/observability/metrics_route.ts";
 import { find, parseExposition } from "./_exposition.ts";
 
 const HOOK_ID = "0b9f3c1e-7a2d-4c55-9e1f-3a6b8d2c4e10";
@@ -10,8 +10,7 @@ const METRICS_TOKEN = "scrape-secret-123";
 
 function app(token?: string) {
   const metrics = createMetrics();
-  const hono = new Hono();
-  hono.get("/metrics", metricsRoute({ metrics, token }));
+  const hono = new Hono().route("/", metricsApp({ metrics, token }));
   return { metrics, hono };
 }
 
@@ -42,6 +41,7 @@ Deno.test("GET /metrics with a token setting requires the bearer token", async (
     const res = await hono.request("/metrics", { headers });
     assert.equal(res.status, 401, `authorization: ${authorization}`);
     assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer /);
+    assert.equal(res.headers.get("cache-control"), "no-store");
     const body = await res.json();
     assert.equal(body.ok, false);
     assert.equal(body.error, "unauthorized");
@@ -80,4 +80,12 @@ Deno.test("no label value scraped through /metrics looks like a token", async ()
       );
     }
   }
+});
+
+Deno.test("a METRICS_TOKEN no bearer header can carry is refused when the route is built", () => {
+  const metrics = createMetrics();
+  assert.throws(
+    () => metricsApp({ metrics, token: "pa$$ word" }),
+    /METRICS_TOKEN may contain only/,
+  );
 });

@@ -38,6 +38,10 @@ export interface EndpointOptions {
   previews?: boolean;
   /** Reports the app as shutting down. */
   draining?: () => boolean;
+  /** Per-hook guards on the raw body. */
+  guards?: AppOptions["guards"];
+  /** Hears every answered request of a known hook. */
+  onRequest?: AppOptions["onRequest"];
 }
 
 /** A running endpoint; always {@link EndpointHarness.dispose} it. */
@@ -134,6 +138,8 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     },
     ...(options.urlAllowlist ? { urlAllowlist: options.urlAllowlist } : {}),
     ...(options.draining ? { draining: options.draining } : {}),
+    guards: options.guards,
+    onRequest: options.onRequest,
     logger,
   });
   const tokens: string[] = [];

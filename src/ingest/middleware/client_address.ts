@@ -1,0 +1,30 @@
+/**
+ * The client's address for a request, computed once and only when something needs it (the
+ * per-IP limit, an address allowlist, the log line): parsing the peer and X-Forwarded-For is
+ * work the hot path skips when nothing asks.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { getConnInfo } from "hono/deno";
+import { clientIp } from "../client_ip.ts";
+import type { IngestEnv } from "./env.ts";
+
+/**
+ * The TCP peer, or, behind a trusted proxy (`c.var.trustedProxies`), the client it names in
+ * X-Forwarded-For. Cached in `c.var.clientIp`.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/x", (c) => c.text(clientAddress(c)));
+ * ```
+ */
+export function clientAddress(c: Context<IngestEnv>): string {
+  const known = c.get("clientIp");
+  if (known !== undefined) return known;
+  // app.request() in tests may pass no env at all; getConnInfo needs one.
+  const peer = c.env?.remoteAddr ? getConnInfo(c).remote.address : undefined;
+  const ip = clientIp(peer, c.req.header("x-forwarded-for") ?? null, c.get("trustedProxies") ?? []);
+  c.set("clientIp", ip);
+  return ip;
+}

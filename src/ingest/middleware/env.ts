@@ -1,0 +1,67 @@
+/**
+ * The Hono environment every hook route shares: what `Deno.serve` passes as bindings and what
+ * the middleware put into `c.var` for the handlers after them.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { HookRef } from "../../delivery/dispatch.ts";
+import type { CidrList } from "../client_ip.ts";
+
+/** A hook found by its token: what delivery needs plus its id. */
+export type FoundHook = HookRef & { readonly id: string };
+
+/** What the middleware leave in `c.var`, in the order they run. */
+export interface HookVariables {
+  /** The route label for metrics and logs (`hook`, `hooks`, `deliveries`…); set by {@link requestLog}. */
+  route: string;
+  /** The client's address once something asked for it ({@link clientAddress}). */
+  clientIp: string;
+  /** Peers whose X-Forwarded-For is believed; set by `ipLimit`, read by {@link clientAddress}. */
+  trustedProxies: CidrList;
+  /** The hook the token names; set by `hookAuth`. */
+  hook: FoundHook;
+  /** The token as the client sent it (never logged in full). */
+  token: string;
+  /** The whole request body, read within the size, time and memory limits; set by `rawBody`. */
+  rawBody: Uint8Array;
+  /** What the handler did, for the request log line and the metrics; set by the handler. */
+  delivery: DeliveryNote;
+}
+
+/** What a handler that dispatched a message tells {@link requestLog}. */
+export interface DeliveryNote {
+  readonly format: string;
+  readonly outcome: "delivered" | "queued" | "partial" | "refused";
+}
+
+/** The Hono env of the hook routes. `Deno.serve` passes its `ServeHandlerInfo` as bindings. */
+export type IngestEnv = {
+  Bindings: { remoteAddr?: { hostname?: string; port?: number; transport?: string } };
+  Variables: HookVariables;
+};
+
+/** The JSON error body every failure uses: `{ok:false, error, message, ...extra}`. */
+export function errorBody(code: string, message: string, extra: Record<string, unknown> = {}) {
+  return { ok: false as const, error: code, message, ...extra };
+}
+
+/** Answers an error in the common shape, with extra headers. */
+export function refuse(
+  c: Context,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): Response {
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  return c.json(errorBody(code, message, extra), status as 400);
+}
+
+/** Counters the hook routes report; the Prometheus module implements them. */
+export interface IngestMetrics {
+  request(route: string, hookId: string, status: number): void;
+  rateLimited(scope: "ip" | "token"): void;
+  delivery(result: "delivered" | "queued" | "failed", seconds: number): void;
+}

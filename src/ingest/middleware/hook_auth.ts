@@ -1,0 +1,57 @@
+/**
+ * `hookAuth`: finds the hook a request names (by default the `:token` path parameter) and
+ * puts it into `c.var.hook`; unknown, revoked and paused hooks all answer the same 404.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { type FoundHook, type IngestEnv, refuse } from "./env.ts";
+
+/** The hook lookup the routes need (the KV hook store satisfies it). */
+export interface HookLookup {
+  findByToken(token: string): Promise<FoundHook | null>;
+  recordDelivery(hookId: string): void;
+}
+
+/** Where a route's token comes from: path, query, a header, or a body read before. */
+export type TokenSource = (c: Context<IngestEnv>) => string | null | undefined;
+
+/** Options of {@link hookAuth}. */
+export interface HookAuthOptions {
+  hooks: HookLookup;
+  /** Default: the `:token` path parameter. */
+  token?: TokenSource | undefined;
+}
+
+const fromPath: TokenSource = (c) => c.req.param("token");
+
+/**
+ * Sets `c.var.hook` and `c.var.token`, or answers `404 hook_not_found`.
+ *
+ * @example
+ * ```ts ignore
+ * // Gotify: POST /message?token=… or X-Gotify-Key
+ * hookAuth({ hooks, token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key") });
+ * ```
+ */
+export function hookAuth(options: HookAuthOptions) {
+  const tokenOf = options.token ?? fromPath;
+  const { hooks } = options;
+  return createMiddleware<IngestEnv>(async function hookAuth(c, next) {
+    const token = tokenOf(c) ?? "";
+    const hook = token === "" ? null : await hooks.findByToken(token);
+    if (!hook) {
+      // Unknown and revoked look the same on purpose: the URL is the credential.
+      return refuse(
+        c,
+        404,
+        "hook_not_found",
+        "No webhook has this URL: it was revoked or never existed. Ask in the chat for a new one with /webhook_create <name>.",
+      );
+    }
+    c.set("hook", hook);
+    c.set("token", token);
+    return await next();
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * `hookLimit`: the per-hook rate limit, after `hookAuth` (it keys on `c.var.hook.id`).
+ *
+ * @module
+ */
+import { createMiddleware } from "hono/factory";
+import { RateLimiter, rateLimitHeaders } from "../rate_limiter.ts";
+import { type IngestEnv, type IngestMetrics, refuse } from "./env.ts";
+
+/** Options of {@link hookLimit}. */
+export interface HookLimitOptions {
+  /** Requests per minute per hook; 0 turns the limit off. */
+  perMinute: number;
+  metrics?: IngestMetrics | undefined;
+  limiter?: RateLimiter | undefined;
+}
+
+/**
+ * Refuses with `429 rate_limited` when the hook has used its budget.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/hook/:token", hookAuth({ hooks }), hookLimit({ perMinute: 60 }), handler);
+ * ```
+ */
+export function hookLimit(options: HookLimitOptions) {
+  const limiter = options.limiter ?? new RateLimiter({ perMinute: options.perMinute });
+  const { metrics } = options;
+  return createMiddleware<IngestEnv>(async function hookLimit(c, next) {
+    if (limiter.disabled) return await next();
+    const decision = limiter.take(c.var.hook.id);
+    for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
+    if (!decision.allowed) {
+      metrics?.rateLimited("token");
+      return refuse(
+        c,
+        429,
+        "rate_limited",
+        `This webhook takes at most ${decision.limit} requests a minute. Retry in ${decision.retryAfterSeconds} s.`,
+        {},
+        { retry_after: decision.retryAfterSeconds },
+      );
+    }
+    return await next();
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * `requestLog`: the outermost middleware of a hook route. It labels the request with its
+ * route, counts every answer (refusals included) and writes the one info line per delivery
+ * operators read, from what the handler left in `c.var.delivery`.
+ *
+ * @module
+ */
+import { createMiddleware } from "hono/factory";
+import { maskToken } from "../../hooks/token.ts";
+import type { Logger } from "../../log.ts";
+import type { IngestEnv, IngestMetrics } from "./env.ts";
+
+/** What {@link RequestLogOptions.onRequest} hears after each answered hook request. */
+export interface HookRequestRecord {
+  readonly route: string;
+  readonly status: number;
+  readonly format?: string | undefined;
+  readonly outcome?: string | undefined;
+}
+
+/** Options of {@link requestLog}. */
+export interface RequestLogOptions {
+  /** The route label (`hook`, `hooks`, `deliveries`, `gotify`…), as metrics show it. */
+  route: string;
+  metrics?: IngestMetrics | undefined;
+  logger: Logger;
+  /** Called after each answer of a request whose hook was found (e.g. request history). */
+  onRequest?: ((hookId: string, record: HookRequestRecord) => void) | undefined;
+}
+
+/**
+ * Counts and logs the request once the rest of the chain has answered.
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/message", requestLog({ route: "gotify", logger }), ...rest);
+ * ```
+ */
+export function requestLog(options: RequestLogOptions) {
+  const { route, metrics, logger } = options;
+  const { onRequest } = options;
+  return createMiddleware<IngestEnv>(async function requestLog(c, next) {
+    const started = performance.now();
+    c.set("route", route);
+    await next();
+    const hook = c.get("hook");
+    const status = c.res.status;
+    metrics?.request(route, hook?.id ?? "unknown", status);
+    const delivery = c.get("delivery");
+    if (hook && onRequest) {
+      onRequest(hook.id, {
+        route,
+        status,
+        format: delivery?.format,
+        outcome: delivery?.outcome,
+      });
+    }
+    if (!hook || !delivery) return;
+    const seconds = (performance.now() - started) / 1000;
+    const { outcome } = delivery;
+    const result = outcome === "delivered" || outcome === "queued" ? outcome : "failed";
+    metrics?.delivery(result, seconds);
+    logger.info("hook delivery", {
+      hook: hook.id,
+      chat: hook.chatId,
+      token: maskToken(c.get("token")),
+      format: delivery.format,
+      status,
+      outcome: delivery.outcome,
+      ms: Math.round(seconds * 1000),
+    });
+  });
+}

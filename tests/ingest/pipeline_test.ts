@@ -1,0 +1,85 @@
+// The plug-in points other routes and features use: per-hook guards on the raw body before it
+// is parsed, the request hook after each answer, and a route built from the shared pipeline
+// with its own token source drawing on the same per-IP budget.
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { CHAT_ID, withEndpoint } from "../support/endpoint_harness.ts";
+import { hookPipeline } from "../../src/ingest/app.ts";
+import type { HookRequestRecord } from "../../src/ingest/middleware/mod.ts";
+
+Deno.test("a per-hook guard sees the exact raw body and can refuse before parsing", async () => {
+  const seen: { body: string; ip: string; hook: string }[] = [];
+  await withEndpoint({
+    guards: [(hook, req) => {
+      seen.push({ body: new TextDecoder().decode(req.rawBody), ip: req.clientIp, hook: hook.id });
+      return req.headers.get("x-signature") === "good"
+        ? null
+        : { status: 401, code: "signature_invalid", message: "The signature does not match." };
+    }],
+  }, async (h) => {
+    const token = await h.hook();
+    const before = h.fake.messagesIn(CHAT_ID).length;
+    // Not even valid JSON: the guard answers before the decoder could complain.
+    let res = await h.request(`/hook/${token}`, { method: "POST", body: "{not json" });
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).error, "signature_invalid");
+    assert.deepEqual(seen.at(-1)?.body, "{not json");
+    assert.equal(seen.at(-1)?.ip, "203.0.113.5");
+    res = await h.request(`/hook/${token}`, {
+      method: "POST",
+      headers: { "x-signature": "good", "content-type": "application/json" },
+      body: '{"text":"signed"}',
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.body?.cancel();
+    assert.equal(h.fake.messagesIn(CHAT_ID).length, before + 1);
+  });
+});
+
+Deno.test("onRequest hears each answered request of a known hook, not unknown tokens", async () => {
+  const records: [string, HookRequestRecord][] = [];
+  await withEndpoint({ onRequest: (id, r) => void records.push([id, r]) }, async (h) => {
+    const token = await h.hook();
+    await (await h.postJson(token, { text: "hi" })).body?.cancel();
+    await (await h.postJson(token, [1])).body?.cancel();
+    await (await h.postJson("x".repeat(43), { text: "hi" })).body?.cancel();
+    assert.equal(records.length, 2);
+    assert.deepEqual(records.map(([, r]) => [r.route, r.status, r.outcome]), [
+      ["hook", 200, "delivered"],
+      ["hook", 400, undefined],
+    ]);
+  });
+});
+
+Deno.test("a route built from the pipeline draws on its per-IP budget and token lookup", async () => {
+  await withEndpoint({ limits: { perIpPerMinute: 2 } }, async (h) => {
+    const token = await h.hook();
+    // What a dialect route does: its own token source, the same admission, body and delivery.
+    const p = hookPipeline({
+      hooks: h.store,
+      dispatcher: {
+        dispatch: () => Promise.reject(new Error("unused")),
+        status: () => Promise.resolve(null),
+      },
+      readiness: () => ({ ready: true, details: {} }),
+      limits: { maxBodyBytes: 1024, maxAttachments: 1, perIpPerMinute: 2, perTokenPerMinute: 0 },
+    });
+    const app = new Hono().post(
+      "/message",
+      ...p.admit("gotify", { token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key") }),
+      (c) => c.json({ hook: c.var.hook.name }),
+    );
+    const call = (init: RequestInit, q = "") =>
+      app.request(`/message${q}`, { method: "POST", ...init }, {
+        remoteAddr: { hostname: "198.51.100.9" },
+      });
+    let res = await call({}, `?token=${token}`);
+    assert.deepEqual(await res.json(), { hook: "hook-1" });
+    res = await call({ headers: { "x-gotify-key": "nope" } });
+    assert.equal(res.status, 404);
+    assert.equal((await res.json()).error, "hook_not_found");
+    res = await call({}, `?token=${token}`);
+    assert.equal(res.status, 429, "the third request from one address exceeds 2 a minute");
+    await res.body?.cancel();
+  });
+});
