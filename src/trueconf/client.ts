@@ -21,7 +21,7 @@ import { type TimerId, Timers } from "./_timers.ts";
 import { uploadBytes } from "./_upload.ts";
 import { trueConfUrls } from "./endpoints.ts";
 import { normalizeTrueConfId } from "./ids.ts";
-import { parseIncomingMessage } from "./incoming_message.ts";
+import { type ChatEvent, parseChatEvent } from "./events.ts";
 import { fetchOAuthToken, jwtClaims, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
 import type {
   ChatInfo,
@@ -132,6 +132,7 @@ export class TrueConfClient {
   #published = "";
   #stateListeners = new Set<(s: ConnectionState) => void>();
   #handlers = new Set<(m: IncomingMessage) => void | Promise<void>>();
+  #eventHandlers = new Set<(e: ChatEvent) => void | Promise<void>>();
   #readyWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
 
   /** The authorised socket requests go to. */
@@ -210,6 +211,18 @@ export class TrueConfClient {
   onMessage(handler: (m: IncomingMessage) => void | Promise<void>): () => void {
     this.#handlers.add(handler);
     return () => this.#handlers.delete(handler);
+  }
+
+  /**
+   * Registers a handler for chat events (messages posted and edited, the bot's own included;
+   * messages removed; participants added, removed, given a role; chats renamed or removed):
+   * see `events.ts`. Each event is delivered once even when two sockets receive it during a
+   * token rotation. Handlers run without being awaited; their errors are logged. Returns an
+   * unsubscribe.
+   */
+  onEvent(handler: (e: ChatEvent) => void | Promise<void>): () => void {
+    this.#eventHandlers.add(handler);
+    return () => this.#eventHandlers.delete(handler);
   }
 
   /** Connects in the background and keeps reconnecting until {@link close}. Idempotent. */
@@ -755,18 +768,18 @@ export class TrueConfClient {
 
   #onEvent(method: string, payload: unknown): void {
     this.#stats.eventsReceived++;
-    if (method !== "sendMessage") {
+    const event = parseChatEvent(method, payload, this.#now);
+    if (!event) {
       this.#log.debug("trueconf event ignored", { method });
       return;
     }
-    const msg = parseIncomingMessage(payload);
-    if (!msg) {
-      this.#log.debug("trueconf sendMessage event without message/chat id ignored");
-      return;
-    }
     // The server pushes to every authorised socket of the bot; while a rotated-out socket
-    // drains, a message can arrive twice. Handlers must see it once (a command runs once).
-    const key = `${msg.chatId}|${msg.messageId}|${msg.isEdited}`;
+    // drains, an event can arrive twice. Handlers must see it once (a command runs once).
+    const key = "message" in event
+      ? `${event.chatId}|${event.message.messageId}|${event.message.isEdited}|${
+        event.type === "message.edited" ? event.message.text : ""
+      }`
+      : `${method}|${JSON.stringify(payload)}`;
     if (this.#recent.has(key)) {
       this.#stats.duplicatesDropped++;
       return;
@@ -775,23 +788,30 @@ export class TrueConfClient {
     if (this.#recent.size > DEDUPE_SIZE) {
       this.#recent.delete(this.#recent.values().next().value as string);
     }
-    for (const h of this.#handlers) {
-      try {
-        const r = h(msg);
-        if (r && typeof (r as Promise<void>).then === "function") {
-          (r as Promise<void>).catch((err) => this.#handlerError(err, msg));
-        }
-      } catch (err) {
-        this.#handlerError(err, msg);
+    if (method === "sendMessage" && "message" in event) {
+      for (const h of this.#handlers) this.#call(h, event.message, event);
+    }
+    for (const h of this.#eventHandlers) this.#call(h, event, event);
+  }
+
+  #call<T>(handler: (x: T) => void | Promise<void>, arg: T, event: ChatEvent): void {
+    try {
+      const r = handler(arg);
+      if (r && typeof (r as Promise<void>).then === "function") {
+        (r as Promise<void>).catch((err) => this.#handlerError(err, event));
       }
+    } catch (err) {
+      this.#handlerError(err, event);
     }
   }
 
-  #handlerError(err: unknown, msg: IncomingMessage): void {
-    this.#log.error("trueconf message handler failed", {
+  #handlerError(err: unknown, event: ChatEvent): void {
+    const what = "message" in event ? "message" : "event";
+    this.#log.error(`trueconf ${what} handler failed`, {
       error: err,
-      chatId: msg.chatId,
-      messageId: msg.messageId,
+      event: event.type,
+      chatId: event.chatId,
+      ...("message" in event ? { messageId: event.message.messageId } : {}),
     });
   }
 

@@ -17,6 +17,17 @@ export {
 } from "./errors.ts";
 export { CHAT_BOT_PATH, OAUTH_PATH, trueConfUrls, UPLOAD_PATH } from "./endpoints.ts";
 export { normalizeTrueConfId, sameTrueConfId, trueConfLocalPart } from "./ids.ts";
+export {
+  type ChatEvent,
+  type ChatEventType,
+  type ChatRemovedEvent,
+  type MessageEvent,
+  type MessageRemovedEvent,
+  parseChatEvent,
+  type ParticipantEvent,
+  type RoleChangedEvent,
+  type TitleChangedEvent,
+} from "./events.ts";
 export { extractMentions, parseIncomingMessage, PLAIN_MESSAGE } from "./incoming_message.ts";
 export {
   fetchOAuthToken,
