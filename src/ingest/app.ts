@@ -11,6 +11,7 @@
  */
 import { Hono } from "hono";
 import type { Context, Handler, MiddlewareHandler } from "hono";
+import { every } from "hono/combine";
 import { decodeBody } from "./decode_body.ts";
 import { detectFormat } from "./formats/detect.ts";
 import { ROUTE_HEADER } from "./formats/mattermost.ts";
@@ -84,7 +85,7 @@ export interface HookPipeline {
    * Request log and metrics, the shutdown 503, the per-IP limit, token → `c.var.hook`
    * (`token` says where the token is; default the `:token` path parameter), the per-hook limit.
    */
-  admit(route: string, options?: { token?: TokenSource }): Admission;
+  admit(route: string, options?: AdmitOptions): Admission;
   /** Reads the body within the limits into `c.var.rawBody` and runs the per-hook guards. */
   readonly body: MiddlewareHandler<IngestEnv>;
   /** Decodes `c.var.rawBody`, detects the format, checks attachments, dispatches, answers. */
@@ -96,6 +97,18 @@ export interface HookPipeline {
 }
 
 type Mw = MiddlewareHandler<IngestEnv>;
+
+/** Options of {@link HookPipeline.admit}. */
+export interface AdmitOptions {
+  /** Where the token is; default the `:token` path parameter. */
+  token?: TokenSource | undefined;
+  /**
+   * Read the body (within the limits, into `c.var.rawBody`) before the token lookup, for
+   * senders that put the token in the body (ntfy's JSON publish: `topic`). The per-hook guards
+   * still run in `p.body`, which does not read the body again.
+   */
+  bodyFirst?: boolean | undefined;
+}
 /** The five middleware of {@link HookPipeline.admit}, as a tuple so routes can spread it. */
 export type Admission = readonly [Mw, Mw, Mw, Mw, Mw];
 
@@ -112,6 +125,7 @@ export function hookPipeline(options: AppOptions): HookPipeline {
   const perHook = hookLimit({ perMinute: limits.perTokenPerMinute, metrics });
   const draining = drainGuard({ draining: options.draining });
   const byPath = hookAuth({ hooks: options.hooks });
+  const readOnly = rawBody({ maxBytes: limits.maxBodyBytes });
   const internalError = jsonOnError(log);
 
   const dispatch = async (c: Context<IngestEnv>, payload: ParsedPayload) => {
@@ -142,7 +156,7 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       return [
         requestLog({ route, metrics, logger: log, onRequest: options.onRequest }),
         draining,
-        perIp,
+        opts.bodyFirst ? every(perIp, readOnly) : perIp,
         auth,
         perHook,
       ];

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { CHAT_ID, withEndpoint } from "../support/endpoint_harness.ts";
 import { hookPipeline } from "../../src/ingest/app.ts";
-import type { HookRequestRecord } from "../../src/ingest/middleware/mod.ts";
+import type { HookRequestRecord, IngestEnv } from "../../src/ingest/middleware/mod.ts";
 
 Deno.test("a per-hook guard sees the exact raw body and can refuse before parsing", async () => {
   const seen: { body: string; ip: string; hook: string }[] = [];
@@ -81,5 +81,40 @@ Deno.test("a route built from the pipeline draws on its per-IP budget and token 
     res = await call({}, `?token=${token}`);
     assert.equal(res.status, 429, "the third request from one address exceeds 2 a minute");
     await res.body?.cancel();
+  });
+});
+
+Deno.test("bodyFirst: a token inside the body (ntfy's topic) is found, guards still run once", async () => {
+  let guarded = 0;
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const p = hookPipeline({
+      hooks: h.store,
+      dispatcher: {
+        dispatch: () => Promise.reject(new Error("unused")),
+        status: () => Promise.resolve(null),
+      },
+      readiness: () => ({ ready: true, details: {} }),
+      limits: { maxBodyBytes: 1024, maxAttachments: 1, perIpPerMinute: 0, perTokenPerMinute: 0 },
+      guards: [() => {
+        guarded++;
+        return null;
+      }],
+    });
+    const topic = (c: { var: { rawBody: Uint8Array } }) =>
+      JSON.parse(new TextDecoder().decode(c.var.rawBody)).topic as string;
+    const app = new Hono<IngestEnv>().post(
+      "/",
+      ...p.admit("ntfy", { token: topic, bodyFirst: true }),
+      p.body,
+      (c) => c.json({ hook: c.var.hook.name, bytes: c.var.rawBody.length }),
+    ).onError(p.onError);
+    const body = JSON.stringify({ topic: token, message: "disk full" });
+    const res = await app.request("/", { method: "POST", body });
+    assert.deepEqual(await res.json(), { hook: "hook-1", bytes: body.length });
+    assert.equal(guarded, 1);
+    const tooBig = await app.request("/", { method: "POST", body: "x".repeat(2048) });
+    assert.equal(tooBig.status, 413, "the limits apply to a body read before the token lookup");
+    await tooBig.body?.cancel();
   });
 });

@@ -55,9 +55,13 @@ export interface RawBodyOptions {
 export function rawBody(options: RawBodyOptions) {
   const guards = options.guards ?? [];
   return createMiddleware<IngestEnv>(async function rawBody(c, next) {
-    const bytes = await readBodyLimited(c.req.raw, options.maxBytes);
-    c.set("rawBody", bytes);
-    if (guards.length > 0) {
+    // A route whose token is inside the body read it before hookAuth; read only once.
+    let bytes = c.get("rawBody");
+    if (bytes === undefined) {
+      bytes = await readBodyLimited(c.req.raw, options.maxBytes);
+      c.set("rawBody", bytes);
+    }
+    if (guards.length > 0 && c.get("hook") !== undefined) {
       const hook = c.var.hook;
       const request: GuardRequest = {
         headers: c.req.raw.headers,
