@@ -72,6 +72,8 @@ export interface TrueConfClientStats {
   eventsReceived: number;
   /** Incoming messages seen twice (on the old and the new socket during a rotation) and delivered once. */
   duplicatesDropped: number;
+  /** Scheduled token checks run (refresh due? static token expiring?): lets tests wait for one. */
+  tokenChecks: number;
   /** Requests awaiting a response, over every live socket. */
   pendingRequests: number;
   /** Sockets not fully closed yet. */
@@ -154,7 +156,13 @@ export class TrueConfClient {
   #closing = false;
   #closed: Promise<void> | null = null;
   #everAuthorized = false;
-  #stats = { oauthTokens: 0, rotations: 0, eventsReceived: 0, duplicatesDropped: 0 };
+  #stats = {
+    oauthTokens: 0,
+    rotations: 0,
+    eventsReceived: 0,
+    duplicatesDropped: 0,
+    tokenChecks: 0,
+  };
   #recent = new Set<string>();
 
   /** A stopped client; call {@link TrueConfClient.start}. */
@@ -725,6 +733,7 @@ export class TrueConfClient {
 
   #tokenCheck(): void {
     if (this.#closing) return;
+    this.#stats.tokenChecks++;
     const now = this.#now();
     if (!("username" in this.#opts.auth)) {
       this.#staticTokenWarning(now);

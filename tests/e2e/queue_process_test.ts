@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { waitUntil } from "../support/wait.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 
@@ -114,13 +115,7 @@ async function setup() {
   return { dir, fake, tokens: [a.token, b.token] as const };
 }
 
-async function until(pred: () => boolean, timeoutMs: number, what: string) {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = waitUntil;
 
 function texts(fake: FakeTrueConf): string[] {
   return fake.messagesIn(CHAT).map((m) => m.text ?? "");

@@ -3,6 +3,7 @@
 // queue answers 202 instead); /readyz comes from src/readiness.ts, as in the bot.
 import assert from "node:assert/strict";
 import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
+import { waitUntil } from "../support/wait.ts";
 
 type Json = Record<string, unknown>;
 
@@ -11,12 +12,8 @@ async function readyz(h: EndpointHarness): Promise<{ status: number; body: Json 
   return { status: res.status, body: await res.json() };
 }
 
-async function until(pred: () => boolean, what: string, timeoutMs = 5_000) {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function until(pred: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(pred, timeoutMs, what);
 }
 
 Deno.test("readiness: 200 when connected and authorized, 503 with reasons while TrueConf refuses connections", async (t) => {

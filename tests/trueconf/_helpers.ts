@@ -50,18 +50,7 @@ export async function withClient(
   }
 }
 
-/** Polls `pred` every 10 ms until true or `timeoutMs`. */
-export async function waitUntil(
-  pred: () => boolean,
-  timeoutMs = 3_000,
-  what = "condition",
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { waitUntil } from "../support/wait.ts";
 
 /** A logger that keeps lines for assertions. */
 export function memoryLogger(

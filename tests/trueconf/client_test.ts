@@ -215,7 +215,8 @@ Deno.test("drop mid-request: TrueConfDisconnectedError at once, then reconnect a
 });
 
 Deno.test("refused connections: requests fail fast while down, recovery when the server is back", async () => {
-  await withClient({}, {}, async (fake, client) => {
+  const { logger, lines } = memoryLogger("warn");
+  await withClient({}, { logger }, async (fake, client) => {
     fake.refuseConnections(true);
     fake.dropAll();
     await waitUntil(() => !client.state.connected);
@@ -223,7 +224,8 @@ Deno.test("refused connections: requests fail fast while down, recovery when the
     await assert.rejects(client.createP2PChat(fake.userId(ALICE.login)), TrueConfDisconnectedError);
     assert.ok(Date.now() - t0 < 50);
     await waitUntil(() => client.state.lastError !== null && fake.connections === 0);
-    await new Promise((r) => setTimeout(r, 300)); // a few refused attempts
+    const failed = () => lines.filter((l) => l.msg === "trueconf connect failed").length;
+    await waitUntil(() => failed() >= 3, 3_000, "a few refused attempts");
     fake.refuseConnections(false);
     await client.ready(3_000);
     assert.ok(client.state.reconnects >= 1);
@@ -281,7 +283,8 @@ Deno.test("static token: 203 on auth is a TrueConfAuthError; expiry warning in t
     assert.equal(client.state.tokenExpiresAt, expiresAt);
     await waitUntil(() => lines.some((l) => /static token expires soon/.test(String(l.msg))));
     const count = () => lines.filter((l) => /static token/.test(String(l.msg))).length;
-    await new Promise((r) => setTimeout(r, 150));
+    const checks = client.stats.tokenChecks;
+    await waitUntil(() => client.stats.tokenChecks >= checks + 3, 3_000, "three more checks");
     assert.equal(count(), 1, "warned once a day, not on every check");
     now += 86_400_000 + 1;
     await waitUntil(() => count() === 2);
@@ -303,7 +306,8 @@ Deno.test("refresh before expiry with an injected clock: new token, make-before-
     assert.equal(fake.tokensIssued, 1);
     const firstExpiry = client.state.tokenExpiresAt!;
     now += 3_600_000 - 7 * 60_000; // inside the default 6-minute margin? no: 7 min left
-    await new Promise((r) => setTimeout(r, 150));
+    const checks = client.stats.tokenChecks;
+    await waitUntil(() => client.stats.tokenChecks >= checks + 2, 3_000, "two token checks");
     assert.equal(fake.tokensIssued, 1, "not refreshed 7 minutes before expiry (margin is 6)");
     now += 2 * 60_000; // 5 minutes left
     await waitUntil(() => client.stats.rotations === 1, 3_000, "rotation");
@@ -450,18 +454,30 @@ Deno.test("a server (or proxy) that does not echo a subprotocol is still usable,
 });
 
 Deno.test("a server that drops every socket right after auth is not reconnected to at full speed", async () => {
-  await withClient({}, { backoff: { initialMs: 10, maxMs: 2_000 } }, async (fake) => {
-    const started = Date.now();
-    let drops = 0;
-    while (Date.now() - started < 1_500) {
-      if (fake.authorizedConnections > 0) {
-        fake.dropAll();
-        drops++;
-      }
-      await new Promise((r) => setTimeout(r, 5));
+  await withClient({}, { backoff: { initialMs: 10, maxMs: 2_000 } }, async (fake, client) => {
+    // Drop each socket as soon as it is authorised and time the way back: the k-th reconnect
+    // waits at least 10·2^k ms (backoff 10, 20, 40 … ms, plus up to 20 % jitter), where a
+    // client that restarts its backoff after every successful auth would be back at once.
+    const authorised = () =>
+      new Promise<void>((resolve) => {
+        const off = client.onStateChange((s) => {
+          if (s.authorized) {
+            off();
+            resolve();
+          }
+        });
+      });
+    const gaps: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const back = authorised();
+      const t0 = performance.now();
+      fake.dropAll();
+      await back;
+      gaps.push(performance.now() - t0);
     }
-    // Backoff 10, 20, 40 … ms keeps growing: about 8 connections in 1.5 s, not ~100.
-    assert.ok(drops >= 3 && drops <= 12, `${drops} connections in 1.5 s`);
+    gaps.forEach((gap, k) => {
+      assert.ok(gap >= 10 * 2 ** k * 0.9, `reconnect ${k} after ${gap.toFixed(1)} ms: ${gaps}`);
+    });
   });
 });
 

@@ -182,11 +182,5 @@ export async function withWorld(
   }
 }
 
-/** Polls until `pred` holds. */
-export async function until(pred: () => boolean, timeoutMs = 5_000, what = "condition") {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls until `pred` holds (the shared helper, under the name these tests use). */
+export { waitUntil as until } from "../../support/wait.ts";

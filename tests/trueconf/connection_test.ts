@@ -1,0 +1,107 @@
+// The socket layer's batching (issue 16), over a real loopback socket to the fake TrueConf:
+// one event-loop turn's frames leave in one write, and in-flight requests share one timer.
+import assert from "node:assert/strict";
+import net from "node:net";
+import { TrueConfTimeoutError } from "../../src/trueconf/mod.ts";
+import { ALICE, waitUntil, withClient } from "./_helpers.ts";
+
+type Writev = (chunks: unknown[], cb: (err?: Error | null) => void) => void;
+
+/**
+ * Counts the client socket's writes. The fake serves with Deno.serve, so every node
+ * `net.Socket` in this process is the client's. ws writes a frame as a corked header + body,
+ * which node flushes through `_writev`; a lone buffer would go through `_write`.
+ */
+async function countingWrites(fn: (writes: { calls: number }) => Promise<void>): Promise<void> {
+  const proto = net.Socket.prototype as unknown as { _writev: Writev; _write: Writev };
+  const writev = proto._writev;
+  const write = proto._write;
+  const writes = { calls: 0 };
+  proto._writev = function (this: unknown, chunks, cb) {
+    writes.calls++;
+    return writev.call(this, chunks, cb);
+  };
+  proto._write = function (this: unknown, chunk, cb) {
+    writes.calls++;
+    return (write as unknown as (c: unknown, e: string, cb: unknown) => void).call(
+      this,
+      chunk,
+      "buffer",
+      cb,
+    );
+  };
+  try {
+    await fn(writes);
+  } finally {
+    proto._writev = writev;
+    proto._write = write;
+  }
+}
+
+Deno.test("requests made in one turn leave the socket in one write, and each is answered", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    await countingWrites(async (writes) => {
+      const sent = Array.from(
+        { length: 20 },
+        (_, i) => client.sendMessage(chatId, `m${i}`, "text"),
+      );
+      const duringTurn = writes.calls;
+      const answers = await Promise.all(sent);
+      assert.equal(duringTurn, 0, "nothing written before the turn ends");
+      assert.equal(writes.calls, 1, "20 frames, one write");
+      assert.equal(new Set(answers.map((a) => a.messageId)).size, 20);
+    });
+    assert.deepEqual(
+      fake.messagesIn(chatId).map((m) => m.text),
+      Array.from({ length: 20 }, (_, i) => `m${i}`),
+    );
+    // A later turn writes again: corking never holds a frame past its own turn.
+    await countingWrites(async (writes) => {
+      await client.sendMessage(chatId, "alone", "text");
+      assert.equal(writes.calls, 1);
+    });
+  });
+});
+
+Deno.test("acks of events that arrive together leave together", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    let got = 0;
+    client.onMessage(() => void got++);
+    await countingWrites(async (writes) => {
+      // Five messages pushed in one turn of the fake reach the client in one or two reads;
+      // their acks leave in as many writes, not one each.
+      const ids = Array.from(
+        { length: 5 },
+        (_, i) => fake.pushMessage({ chatId, authorId: alice, text: `e${i}` }).messageId,
+      );
+      assert.equal(ids.length, 5);
+      await waitUntil(() => got === 5 && fake.unackedPushes.length === 0, 3_000, "5 acks");
+      assert.ok(writes.calls < 5, `${writes.calls} writes for 5 acks`);
+    });
+  });
+});
+
+Deno.test("in-flight requests share one deadline timer, and each still times out on its own deadline", async () => {
+  await withClient({}, { requestTimeoutMs: 200 }, async (fake, client) => {
+    fake.addChat({ chatId: "g1", title: "Ops", chatType: 2, participants: [] });
+    fake.setMethodDelay("getChatByID", "never");
+    const before = client.stats.activeTimers;
+    const t0 = Date.now();
+    const first = Array.from({ length: 30 }, () => client.getChatByID("g1").catch((e) => e));
+    assert.ok(client.stats.activeTimers <= before + 1, `${client.stats.activeTimers} timers`);
+    const results = await Promise.all(first);
+    const took = Date.now() - t0;
+    assert.ok(results.every((e) => e instanceof TrueConfTimeoutError), String(results[0]));
+    assert.ok(took >= 190 && took < 1_000, `timed out after ${took} ms`);
+    // The timer is armed again for a request made after the first batch expired.
+    const t1 = Date.now();
+    const second = await client.getChatByID("g1").catch((e) => e);
+    assert.ok(second instanceof TrueConfTimeoutError);
+    const took2 = Date.now() - t1;
+    assert.ok(took2 >= 190 && took2 < 1_000, `second timed out after ${took2} ms`);
+    assert.equal(client.stats.pendingRequests, 0);
+  });
+});
