@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
 import { HookStore } from "./hooks/mod.ts";
-import { openKv } from "./storage/mod.ts";
+import { acquireLease, type Lease, type LeaseOptions, openKv } from "./storage/mod.ts";
 import { TrueConfClient } from "./trueconf/mod.ts";
 import { Deliverer } from "./delivery/deliverer.ts";
 import { PreviewMaker } from "./delivery/preview/mod.ts";
@@ -26,6 +26,12 @@ import { trueconfReadiness } from "./readiness.ts";
 /** Options of {@link createBot} that are not settings. */
 export interface BotOptions {
   logger: Logger;
+  /**
+   * One active instance per store (`serve` passes it): the bot takes the store's lease before
+   * anything else touches KV, and {@link createBot} throws `LeaseHeldError` when a live
+   * instance holds it. `onLost` runs if another instance takes the lease away later.
+   */
+  lease?: Omit<LeaseOptions, "onLost"> & { onLost(why: string): void } | undefined;
   /** Overrides for tests: how often the client pings, its backoff, etc. */
   trueconf?: Partial<ConstructorParameters<typeof TrueConfClient>[0]>;
   /** PEM text of TRUECONF_CA_FILE, already read. */
@@ -40,6 +46,8 @@ export interface Bot {
   readonly queue: DeliveryQueue;
   readonly metrics: Metrics;
   readonly readiness: () => Readiness;
+  /** The store's lease when {@link BotOptions.lease} was given. */
+  readonly lease: Lease | null;
   /** Connects to TrueConf and starts the queue worker. */
   start(): void;
   /** Stops taking hook requests (they get 503) — the first step of a graceful shutdown. */
@@ -55,6 +63,15 @@ export interface Bot {
 export async function createBot(config: Config, options: BotOptions): Promise<Bot> {
   const log = options.logger;
   const kv = await openKv(config.storagePath);
+  let lease: Lease | null = null;
+  if (options.lease) {
+    try {
+      lease = await acquireLease(kv, { ...options.lease, storeName: config.storagePath });
+    } catch (e) {
+      kv.close();
+      throw e;
+    }
+  }
   const store = new HookStore(kv, { logger: log.child({ component: "hooks" }) });
   const metrics = createMetrics({ version: VERSION });
   const client = new TrueConfClient({
@@ -149,6 +166,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     queue,
     metrics,
     readiness,
+    lease,
     start() {
       client.start();
       queue.start();
@@ -167,6 +185,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       await store.close();
       await client.close();
       await previews.close();
+      await lease?.release();
       kv.close();
     },
   };

@@ -45,9 +45,11 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
 Run 'trueconf-webhook-bot <command> --help' for one command.`;
 
 const HELP: Record<string, string> = {
-  serve: `Usage: trueconf-webhook-bot serve
+  serve: `Usage: trueconf-webhook-bot serve [--standby]
 
-Runs the bot until SIGTERM or SIGINT. On the first signal it stops taking requests, lets
+Runs the bot until SIGTERM or SIGINT. One instance per store: while another live instance
+holds WEBHOOK_STORAGE_PATH, serve exits 1 naming it; with --standby it waits instead and
+takes over once that one stops or dies (docs/deploy.md, "One instance per store"). On the first signal it stops taking requests, lets
 in-flight deliveries finish (WEBHOOK_SHUTDOWN_GRACE_SECONDS), keeps the rest queued and exits 0;
 a second signal exits at once. Exit 2 on bad settings.`,
   "check-config": `Usage: trueconf-webhook-bot check-config
@@ -182,10 +184,11 @@ export async function main(args: readonly string[]): Promise<number> {
 
   switch (command) {
     case "serve": {
-      if (rest.length) return usage(command);
+      const standby = rest[0] === "--standby";
+      if (rest.length > (standby ? 1 : 0)) return usage(command);
       const log = loggerFor(config.log);
       for (const w of warnings) log.warn(w);
-      return await serve(config, log);
+      return await serve(config, log, { standby });
     }
     case "check-config":
       if (rest.length) return usage(command);

@@ -6,6 +6,16 @@
 import { type Config, configWarnings } from "../config.ts";
 import { createBot } from "../bot.ts";
 import type { Logger } from "../log.ts";
+import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
+
+/** Options of {@link serve}. */
+export interface ServeOptions {
+  /**
+   * Wait for the store's lease while another live instance holds it (and take over when it
+   * stops or dies) instead of exiting 1.
+   */
+  standby?: boolean | undefined;
+}
 
 /**
  * Starts the HTTP server and the TrueConf client; resolves with the exit code once stopped.
@@ -15,7 +25,11 @@ import type { Logger } from "../log.ts";
  * are flushed, the socket and KV are closed, exit 0. A second signal exits at once (status
  * 1); KV is a SQLite file in WAL mode, so that cannot corrupt it.
  */
-export async function serve(config: Config, log: Logger): Promise<number> {
+export async function serve(
+  config: Config,
+  log: Logger,
+  options: ServeOptions = {},
+): Promise<number> {
   const started = performance.now();
   for (const warning of configWarnings(config)) log.warn(warning);
   let caPem: string | undefined;
@@ -28,39 +42,41 @@ export async function serve(config: Config, log: Logger): Promise<number> {
     }
   }
   let bot: Awaited<ReturnType<typeof createBot>>;
+  let watched = 0;
   try {
-    bot = await createBot(config, { logger: log, ...(caPem ? { caPem } : {}) });
+    bot = await createBot(config, {
+      logger: log,
+      ...(caPem ? { caPem } : {}),
+      lease: {
+        wait: options.standby,
+        onWatch: (holder) => {
+          if (watched++) return;
+          log.info(
+            options.standby
+              ? "standby: another instance holds the store; serving once it stops or dies"
+              : "the store's lease is held; waiting up to 6 s to see whether its holder is alive",
+            { holder: describeHolder(holder) },
+          );
+        },
+        onLost: (why) => {
+          // Another instance serves this store now: answering anything more would answer
+          // twice. Exit at once; KV is SQLite in WAL mode, so that cannot corrupt it.
+          log.error(`stopping at once: ${why}`, {});
+          Deno.exit(1);
+        },
+      },
+    });
   } catch (e) {
+    if (e instanceof LeaseHeldError) {
+      log.error(e.message, { holder: e.holder });
+      return 1;
+    }
     // Typically the KV file (WEBHOOK_STORAGE_PATH): openKv says what to fix in plain words.
     log.error("cannot start", { storagePath: config.storagePath, error: e });
     return 1;
   }
   const stopped = Promise.withResolvers<void>();
-  let server: Deno.HttpServer;
-  try {
-    server = Deno.serve({
-      hostname: config.http.host,
-      port: config.http.port,
-      onListen: ({ hostname, port }) =>
-        log.info("listening", {
-          address: `${hostname}:${port}`,
-          publicUrl: config.publicUrl,
-          ms: Math.round(performance.now() - started),
-        }),
-    }, (req, info) => bot.app.fetch(req, info));
-  } catch (e) {
-    log.error("cannot listen", { host: config.http.host, port: config.http.port, error: e });
-    await bot.close(0);
-    return 1;
-  }
-  bot.start();
-  const unsubscribe = bot.client.onStateChange((s) => {
-    if (s.authorized) {
-      log.info("ready", { botId: s.botId, ms: Math.round(performance.now() - started) });
-      unsubscribe();
-    }
-  });
-
+  // Before listening: a SIGTERM right after the "listening" line must already be graceful.
   let signals = 0;
   const onSignal = (name: string) => () => {
     signals++;
@@ -77,6 +93,33 @@ export async function serve(config: Config, log: Logger): Promise<number> {
     ["SIGINT", onSignal("SIGINT")],
   ];
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.http.host,
+      port: config.http.port,
+      onListen: ({ hostname, port }) =>
+        log.info("listening", {
+          address: `${hostname}:${port}`,
+          publicUrl: config.publicUrl,
+          ms: Math.round(performance.now() - started),
+          ...(bot.lease ? { lease: bot.lease.how } : {}),
+        }),
+    }, (req, info) => bot.app.fetch(req, info));
+  } catch (e) {
+    log.error("cannot listen", { host: config.http.host, port: config.http.port, error: e });
+    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+    await bot.close(0);
+    return 1;
+  }
+  bot.start();
+  const unsubscribe = bot.client.onStateChange((s) => {
+    if (s.authorized) {
+      log.info("ready", { botId: s.botId, ms: Math.round(performance.now() - started) });
+      unsubscribe();
+    }
+  });
+
 
   await stopped.promise;
   // Requests arriving during the grace period are answered 503 by the app itself; the

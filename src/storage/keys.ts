@@ -26,6 +26,7 @@ export const KEY_SPACES = {
   outbox_done:
     "final status of a finished delivery (JSON, own expiresAt), by (hook id, delivery id)",
   idem: "Idempotency-Key claim or first outcome (JSON, own expiresAt), by (hook id, key)",
+  lease: "the one-active-instance lease (holder, host, pid, started, heartbeat), by role",
 } as const;
 
 /** The first part of a key. */
@@ -113,4 +114,19 @@ export function outboxDone(hookId: string, deliveryId: string): Deno.KvKey {
 /** An `Idempotency-Key` of one hook: a claim while processing, then the first outcome. */
 export function idempotency(hookId: string, key: string): Deno.KvKey {
   return ["idem", hookId, key];
+}
+
+/**
+ * The lease of a role (`"serve"`): which process may act on this store. See
+ * `src/storage/lease.ts`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(lease("serve"), ["lease", "serve"]);
+ * ```
+ */
+export function lease(role: string): Deno.KvKey {
+  return ["lease", role];
 }

@@ -8,6 +8,17 @@
 
 export { DEFAULT_KV_PATH, openKv } from "./open_kv.ts";
 export {
+  acquireLease,
+  describeHolder,
+  type Lease,
+  LEASE_HEARTBEAT_MS,
+  LEASE_SILENCE_MS,
+  LeaseHeldError,
+  type LeaseOptions,
+  type LeaseRecord,
+  readLease,
+} from "./lease.ts";
+export {
   type ApplyUsageResult,
   type HookRecord,
   HookRepo,

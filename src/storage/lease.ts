@@ -1,0 +1,283 @@
+/**
+ * One active instance per store: a lease record in KV that the serving process renews
+ * (a heartbeat) and every other `serve` on the same store reads before it starts.
+ *
+ * A holder is judged alive by whether its record *changes*, observed on the reader's own
+ * clock, never by comparing the holder's timestamps with ours: that works unchanged across
+ * hosts whose clocks disagree, which is what a standby instance on a shared KV Connect
+ * database (docs/deploy.md) needs. The rules:
+ *
+ * - no record → take it (an atomic commit checked against "absent", so of two starters
+ *   exactly one wins);
+ * - a record of this host whose process is gone (or has our own pid: a container restarted
+ *   as PID 1) → the holder died: take over at once;
+ * - otherwise watch it for up to `silenceMs`: if its heartbeat moves, the holder is alive →
+ *   {@link LeaseHeldError} (or, with `wait`, keep watching: a standby); if it stays still
+ *   that long, the holder is gone (SIGKILL, power loss, a frozen VM) → take over, again by an
+ *   atomic commit checked against the record we watched.
+ *
+ * The holder renews every `heartbeatMs`, each renewal checked against its own last write; a
+ * failed check means another instance took over (this one was frozen longer than
+ * `silenceMs`): `lost` resolves and the process must stop at once.
+ *
+ * @module
+ */
+import { lease as leaseKey } from "./keys.ts";
+
+/** The stored record. Times are the holder's clock (shown to operators, never compared). */
+export interface LeaseRecord {
+  /** Random id of the holding process. */
+  readonly holder: string;
+  readonly host: string;
+  readonly pid: number;
+  /** When the holder took the lease (ms since the epoch). */
+  readonly started: number;
+  /** The holder's last renewal (ms since the epoch). */
+  readonly heartbeat: number;
+}
+
+/** Renewal interval. A dead holder is taken over {@link LEASE_SILENCE_MS} after its last beat. */
+export const LEASE_HEARTBEAT_MS = 2_000;
+/** How long a record may stay unchanged before its holder counts as gone. */
+export const LEASE_SILENCE_MS = 6_000;
+
+/** Options of {@link acquireLease}. */
+export interface LeaseOptions {
+  /** What the lease guards. Default `"serve"`. */
+  role?: string | undefined;
+  /** Default {@link LEASE_HEARTBEAT_MS}. */
+  heartbeatMs?: number | undefined;
+  /** Default {@link LEASE_SILENCE_MS}. */
+  silenceMs?: number | undefined;
+  /** While watching a held lease, read it this often. Default 200 ms. */
+  pollMs?: number | undefined;
+  /** Standby: keep waiting while the holder is alive instead of throwing {@link LeaseHeldError}. */
+  wait?: boolean | undefined;
+  /** Stops waiting (throws the signal's reason). */
+  signal?: AbortSignal | undefined;
+  /** Called when a held lease is about to be watched (to say why the start pauses). */
+  onWatch?: ((holder: LeaseRecord) => void) | undefined;
+  /** Called once when a renewal finds another holder. */
+  onLost?: ((why: string) => void) | undefined;
+  /** Identity of this process; defaults from the OS. */
+  host?: string | undefined;
+  pid?: number | undefined;
+  /** Whether a pid of this host is running: true, false, or null when it cannot be told. */
+  isRunning?: ((pid: number) => boolean | null) | undefined;
+}
+
+/** Another live instance holds the lease. The message is the one sentence to print. */
+export class LeaseHeldError extends Error {
+  override name = "LeaseHeldError";
+  readonly holder: LeaseRecord;
+  constructor(holder: LeaseRecord, storeName: string) {
+    super(
+      `The store ${storeName} is in use by another running instance (${describeHolder(holder)}): ` +
+        "stop that one first, or give this one its own WEBHOOK_STORAGE_PATH.",
+    );
+    this.holder = holder;
+  }
+}
+
+/** `pid 123 on host web1, started 2026-…Z` */
+export function describeHolder(r: LeaseRecord): string {
+  return `pid ${r.pid} on host ${r.host}, started ${new Date(r.started).toISOString()}`;
+}
+
+/** A held lease; renewal runs until {@link Lease.release}. */
+export interface Lease {
+  readonly record: LeaseRecord;
+  /** Resolves (with the reason) if another instance takes the lease away. */
+  readonly lost: Promise<string>;
+  /** How the lease was obtained, for the start-up log line. */
+  readonly how: "free" | "holder_gone" | "holder_silent";
+  /** Stops renewing and deletes the record if it is still ours. */
+  release(): Promise<void>;
+}
+
+/** Reads the lease of a role without touching it (for `check-config`). */
+export async function readLease(kv: Deno.Kv, role = "serve"): Promise<LeaseRecord | null> {
+  return (await kv.get<LeaseRecord>(leaseKey(role))).value;
+}
+
+/**
+ * Takes the lease, waiting out a silent holder (at most `silenceMs`); throws
+ * {@link LeaseHeldError} when a live instance holds it (unless `wait`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const lease = await acquireLease(kv, { host: "h1", pid: 1 });
+ * assert.equal(lease.how, "free");
+ * await assert.rejects(acquireLease(kv, { host: "h2", pid: 2, heartbeatMs: 20, silenceMs: 500 }), LeaseHeldError);
+ * await lease.release();
+ * kv.close();
+ * ```
+ */
+export async function acquireLease(
+  kv: Deno.Kv,
+  options: LeaseOptions & { storeName?: string | undefined } = {},
+): Promise<Lease> {
+  const key = leaseKey(options.role ?? "serve");
+  const heartbeatMs = options.heartbeatMs ?? LEASE_HEARTBEAT_MS;
+  const silenceMs = options.silenceMs ?? LEASE_SILENCE_MS;
+  const pollMs = options.pollMs ?? Math.min(200, heartbeatMs / 2);
+  const host = options.host ?? hostname();
+  const pid = options.pid ?? Deno.pid;
+  const isRunning = options.isRunning ?? processRunning;
+  const storeName = options.storeName ?? "this store";
+
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const seen = await kv.get<LeaseRecord>(key);
+    let how: Lease["how"] = "free";
+    if (seen.value) {
+      const r = seen.value;
+      const gone = r.host === host && (r.pid === pid || isRunning(r.pid) === false);
+      if (!gone) {
+        options.onWatch?.(r);
+        const still = await watch(kv, key, seen.versionstamp!, silenceMs, pollMs, options.signal);
+        if (still === "changed") {
+          if (!options.wait) {
+            const now = (await kv.get<LeaseRecord>(key)).value;
+            throw new LeaseHeldError(now ?? r, storeName);
+          }
+          continue;
+        }
+        if (still === "deleted") continue;
+      }
+      how = gone ? "holder_gone" : "holder_silent";
+    }
+    const now = Date.now();
+    const record: LeaseRecord = {
+      holder: crypto.randomUUID(),
+      host,
+      pid,
+      started: now,
+      heartbeat: now,
+    };
+    const res = await kv.atomic().check(seen).set(key, record).commit();
+    if (!res.ok) continue; // someone else moved first: look again
+    return holdLease(kv, key, record, res.versionstamp, heartbeatMs, how, options.onLost);
+  }
+}
+
+/** Watches a record until it changes, is deleted, or stays still for `silenceMs`. */
+async function watch(
+  kv: Deno.Kv,
+  key: Deno.KvKey,
+  versionstamp: string,
+  silenceMs: number,
+  pollMs: number,
+  signal: AbortSignal | undefined,
+): Promise<"changed" | "deleted" | "silent"> {
+  const until = performance.now() + silenceMs;
+  while (performance.now() < until) {
+    await pause(Math.min(pollMs, Math.max(0, until - performance.now())), signal);
+    const now = await kv.get(key);
+    if (now.versionstamp === null) return "deleted";
+    if (now.versionstamp !== versionstamp) return "changed";
+  }
+  return "silent";
+}
+
+function holdLease(
+  kv: Deno.Kv,
+  key: Deno.KvKey,
+  first: LeaseRecord,
+  firstStamp: string,
+  heartbeatMs: number,
+  how: Lease["how"],
+  onLost: ((why: string) => void) | undefined,
+): Lease {
+  let stamp: string | null = firstStamp;
+  let record = first;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+  let renewing: Promise<void> = Promise.resolve();
+  const lost = Promise.withResolvers<string>();
+
+  const beat = async () => {
+    if (stopped || stamp === null) return;
+    const next = { ...record, heartbeat: Date.now() };
+    try {
+      const res = await kv.atomic().check({ key, versionstamp: stamp }).set(key, next).commit();
+      if (res.ok) {
+        stamp = res.versionstamp;
+        record = next;
+      } else if (!stopped) {
+        stamp = null;
+        const now = (await kv.get<LeaseRecord>(key)).value;
+        const why = now
+          ? `another instance took over the store (${describeHolder(now)})`
+          : "the lease record was removed";
+        lost.resolve(why);
+        onLost?.(why);
+        return;
+      }
+    } catch {
+      // A failing store (full disk): keep trying; if it lasts beyond the silence period a
+      // standby takes over, and the next successful renewal notices.
+    }
+    if (!stopped) timer = setTimeout(() => renewing = beat(), heartbeatMs);
+  };
+  timer = setTimeout(() => renewing = beat(), heartbeatMs);
+
+  return {
+    record: first,
+    lost: lost.promise,
+    how,
+    async release() {
+      if (stopped) return;
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      await renewing;
+      if (stamp !== null) {
+        await kv.atomic().check({ key, versionstamp: stamp }).delete(key).commit();
+      }
+    },
+  };
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(t);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * Linux: /proc/<pid>/stat exists while the process exists; a zombie (state Z: killed, not yet
+ * reaped by its parent) counts as gone. Elsewhere, or with /proc hidden: unknown.
+ */
+function processRunning(pid: number): boolean | null {
+  try {
+    Deno.statSync("/proc/self/stat");
+  } catch {
+    return null;
+  }
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}

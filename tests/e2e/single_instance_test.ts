@@ -1,0 +1,202 @@
+// One active instance per store, with real processes: `src/main.ts serve` twice on one KV file
+// (the second exits 1 naming the first), a frozen holder (SIGSTOP) taken over once its
+// heartbeat has been silent for the lease's silence period and told to exit when it wakes,
+// a SIGKILLed holder replaced at once by a restart on the same host, and a `--standby` that
+// serves as soon as the holder stops. Waits on the
+// processes' own log lines and exit statuses, never on sleeps. The times measured here are
+// recorded in docs/deploy.md ("One instance per store").
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LEASE_SILENCE_MS } from "../../src/storage/mod.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+interface LogLine {
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+interface Serve {
+  readonly pid: number;
+  readonly lines: LogLine[];
+  readonly status: Promise<Deno.CommandStatus>;
+  /** Resolves with the first log line (already seen or future) that matches. */
+  line(pred: (l: LogLine) => boolean, what: string): Promise<LogLine>;
+  kill(signal: Deno.Signal): void;
+}
+
+function serve(dir: string, ...extra: string[]): Serve {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "src/main.ts"),
+      "serve",
+      ...extra,
+    ],
+    cwd: dir,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? dir,
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      DENO_NO_UPDATE_CHECK: "1",
+      // TrueConf is not needed to hold the store: a closed port, the client keeps retrying.
+      TRUECONF_SERVER: "127.0.0.1",
+      TRUECONF_HTTPS: "false",
+      TRUECONF_WEB_PORT: "9",
+      TRUECONF_TOKEN: "unused",
+      WEBHOOK_PUBLIC_URL: "http://127.0.0.1",
+      WEBHOOK_HTTP_HOST: "127.0.0.1",
+      WEBHOOK_HTTP_PORT: "0",
+      WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: LogLine[] = [];
+  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  const done = (async () => {
+    let buf = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      const parts = buf.split("\n");
+      buf = parts.pop() ?? "";
+      for (const text of parts) {
+        let l: LogLine;
+        try {
+          l = JSON.parse(text);
+        } catch {
+          l = { level: "raw", msg: text };
+        }
+        lines.push(l);
+        for (const w of [...waiters]) {
+          if (w.pred(l)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(l);
+          }
+        }
+      }
+    }
+  })();
+  const status = done.then(() => child.status);
+  return {
+    pid: child.pid,
+    lines,
+    status,
+    line(pred, what) {
+      const seen = lines.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ pred, resolve });
+        status.then(() =>
+          reject(
+            new Error(`exited before ${what}:\n${lines.map((l) => JSON.stringify(l)).join("\n")}`),
+          )
+        );
+      });
+    },
+    kill: (s) => child.kill(s),
+  };
+}
+
+const listening = (l: LogLine) => l.msg === "listening";
+
+async function healthz(l: LogLine): Promise<number> {
+  const res = await fetch(`http://${l.address}/healthz`);
+  await res.body?.cancel();
+  return res.status;
+}
+
+Deno.test("two serve processes on one store; a frozen holder is replaced and told; SIGKILL and takeover", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "single_instance_" });
+  const all: Serve[] = [];
+  const start = (...extra: string[]) => {
+    const s = serve(dir, ...extra);
+    all.push(s);
+    return s;
+  };
+  try {
+    // 1. The first instance serves.
+    const a = start();
+    const aUp = await a.line(listening, "A listening");
+    assert.equal(await healthz(aUp), 200);
+
+    // 2. A second one on the same store: exit 1, one sentence naming the holder and what to do.
+    const b = start();
+    const bStatus = await b.status;
+    assert.equal(bStatus.code, 1);
+    const refusal = b.lines.find((l) => l.level === "error");
+    assert.ok(refusal, JSON.stringify(b.lines));
+    assert.match(
+      refusal.msg,
+      new RegExp(
+        `^The store .*webhooks\\.kv is in use by another running instance \\(pid ${a.pid} on host [^,]+, started [^)]+\\): stop that one first, or give this one its own WEBHOOK_STORAGE_PATH\\.$`,
+      ),
+    );
+    assert.ok(!b.lines.some(listening), "the refused instance never listened");
+
+    // 3. The holder freezes (SIGSTOP: its pid is alive, its heartbeat stops). A new instance
+    //    takes over once the record has been still for the silence period.
+    a.kill("SIGSTOP");
+    const frozenAt = performance.now();
+    const c = start();
+    const cUp = await c.line(listening, "C listening");
+    const silentTakeoverMs = performance.now() - frozenAt;
+    assert.equal(cUp.lease, "holder_silent");
+    assert.ok(silentTakeoverMs >= LEASE_SILENCE_MS, `${silentTakeoverMs} ms`);
+    assert.ok(silentTakeoverMs < 15_000, `took ${silentTakeoverMs} ms`);
+    assert.equal(await healthz(cUp), 200);
+    // The old holder wakes up, finds its lease gone at the next renewal and exits 1 at once.
+    a.kill("SIGCONT");
+    assert.equal((await a.status).code, 1);
+    assert.ok(
+      a.lines.some((l) =>
+        l.level === "error" && /^stopping at once: another instance took over/.test(l.msg)
+      ),
+      JSON.stringify(a.lines.slice(-3)),
+    );
+
+    // 4. SIGKILL of the holder; the supervisor restarts it on the same host: the dead pid is
+    //    recognised and the new instance serves at once.
+    c.kill("SIGKILL");
+    const killedAt = performance.now();
+    await c.status;
+    const d = start();
+    const dUp = await d.line(listening, "D listening");
+    const killTakeoverMs = performance.now() - killedAt;
+    assert.equal(dUp.lease, "holder_gone");
+    assert.ok(killTakeoverMs < 15_000, `took ${killTakeoverMs} ms`);
+    assert.equal(await healthz(dUp), 200);
+    console.log(
+      `takeover: frozen holder ${Math.round(silentTakeoverMs)} ms, SIGKILLed holder ${
+        Math.round(killTakeoverMs)
+      } ms (process start included)`,
+    );
+
+    // 5. A standby waits (without listening) while the holder lives, and serves as soon as it
+    //    stops; a clean stop deletes the lease, so the standby takes it without the silence.
+    const e = start("--standby");
+    await e.line((l) => l.msg.startsWith("standby: another instance holds the store"), "E waiting");
+    d.kill("SIGTERM");
+    assert.equal((await d.status).code, 0);
+    const eUp = await e.line(listening, "E listening");
+    assert.equal(eUp.lease, "free");
+    assert.equal(await healthz(eUp), 200);
+    e.kill("SIGTERM");
+    assert.equal((await e.status).code, 0);
+  } finally {
+    for (const s of all) {
+      try {
+        s.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await s.status;
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});

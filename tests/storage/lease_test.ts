@@ -1,0 +1,175 @@
+// The one-active-instance lease on a real KV file, two holders in one test process with short
+// timings. The real processes (serve twice, SIGKILL, takeover) are in
+// tests/e2e/single_instance_test.ts.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  acquireLease,
+  LeaseHeldError,
+  type LeaseRecord,
+  readLease,
+} from "../../src/storage/mod.ts";
+
+const FAST = { heartbeatMs: 40, silenceMs: 400, pollMs: 10 };
+
+async function withStore(fn: (kv: Deno.Kv, path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "lease-test-" });
+  const path = join(dir, "webhooks.kv");
+  const kv = await Deno.openKv(path);
+  try {
+    await fn(kv, path);
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a second instance is refused with one sentence naming the live holder", async () => {
+  await withStore(async (kv, path) => {
+    const first = await acquireLease(kv, { ...FAST, host: "web1", pid: 4242 });
+    assert.equal(first.how, "free");
+    const watched: LeaseRecord[] = [];
+    const err = await acquireLease(kv, {
+      ...FAST,
+      host: "web2",
+      pid: 7,
+      storeName: path,
+      onWatch: (r) => watched.push(r),
+    }).then(() => null, (e) => e);
+    assert.ok(err instanceof LeaseHeldError, String(err));
+    assert.equal(watched[0]?.pid, 4242);
+    assert.equal(err.holder.pid, 4242);
+    assert.match(
+      err.message,
+      new RegExp(
+        `^The store ${
+          path.replace(/[.]/g, "\\.")
+        } is in use by another running instance \\(pid 4242 on host web1, started \\d{4}-\\d\\d-\\d\\dT[^)]+\\): stop that one first, or give this one its own WEBHOOK_STORAGE_PATH\\.$`,
+      ),
+    );
+    // check-config reads it without taking it.
+    assert.equal((await readLease(kv))?.host, "web1");
+    await first.release();
+    assert.equal(await readLease(kv), null, "a clean stop leaves no lease behind");
+  });
+});
+
+Deno.test("of two instances starting at once on a free store exactly one gets the lease", async () => {
+  await withStore(async (kv) => {
+    const results = await Promise.allSettled([
+      acquireLease(kv, { ...FAST, host: "a", pid: 1 }),
+      acquireLease(kv, { ...FAST, host: "b", pid: 2 }),
+    ]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    const lost = results.filter((r) => r.status === "rejected");
+    assert.equal(won.length, 1);
+    assert.equal(lost.length, 1);
+    assert.ok((lost[0] as PromiseRejectedResult).reason instanceof LeaseHeldError);
+    await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLease>>>).value
+      .release();
+  });
+});
+
+Deno.test("a holder that stopped renewing (killed on another host) is taken over after the silence", async () => {
+  await withStore(async (kv) => {
+    // What a SIGKILLed holder leaves: a record nobody renews any more.
+    const dead: LeaseRecord = {
+      holder: "x",
+      host: "other-host",
+      pid: 99,
+      started: 1,
+      heartbeat: 1,
+    };
+    await kv.set(["lease", "serve"], dead);
+    const t0 = performance.now();
+    const lease = await acquireLease(kv, { ...FAST, host: "me", pid: 1 });
+    const waited = performance.now() - t0;
+    assert.equal(lease.how, "holder_silent");
+    assert.ok(waited >= FAST.silenceMs, `took over after ${waited} ms, before the silence ended`);
+    assert.equal((await readLease(kv))?.host, "me");
+    await lease.release();
+  });
+});
+
+Deno.test("a holder on this host whose process is gone is taken over at once", async () => {
+  await withStore(async (kv) => {
+    // A real pid that is no longer running: a child that has exited.
+    const child = new Deno.Command("true").spawn();
+    await child.status;
+    await kv.set(
+      ["lease", "serve"],
+      {
+        holder: "x",
+        host: "this-host",
+        pid: child.pid,
+        started: 1,
+        heartbeat: 1,
+      } satisfies LeaseRecord,
+    );
+    const lease = await acquireLease(kv, { ...FAST, silenceMs: 60_000, host: "this-host" });
+    assert.equal(lease.how, "holder_gone");
+    await lease.release();
+  });
+});
+
+Deno.test("a holder whose lease was taken away is told at its next renewal", async () => {
+  await withStore(async (kv) => {
+    const lost: string[] = [];
+    const first = await acquireLease(kv, {
+      ...FAST,
+      host: "web1",
+      pid: 1,
+      onLost: (why) => lost.push(why),
+    });
+    // Another instance took over (as it does after this one froze for longer than the silence).
+    await kv.set(
+      ["lease", "serve"],
+      {
+        holder: "y",
+        host: "web2",
+        pid: 2,
+        started: Date.now(),
+        heartbeat: Date.now(),
+      } satisfies LeaseRecord,
+    );
+    const why = await first.lost;
+    assert.match(why, /^another instance took over the store \(pid 2 on host web2, started /);
+    assert.deepEqual(lost, [why]);
+    await first.release();
+    assert.equal((await readLease(kv))?.host, "web2", "release never deletes another's lease");
+  });
+});
+
+Deno.test("a standby (wait) takes over as soon as the holder lets go, and not before", async () => {
+  await withStore(async (kv) => {
+    const first = await acquireLease(kv, { ...FAST, host: "web1", pid: 1 });
+    let standbyDone = false;
+    const standby = acquireLease(kv, { ...FAST, host: "web2", pid: 2, wait: true }).then((l) => {
+      standbyDone = true;
+      return l;
+    });
+    // Several silence periods pass with the holder renewing: the standby keeps waiting.
+    const abort = new AbortController();
+    const watching: LeaseRecord[] = [];
+    await assert.rejects(
+      acquireLease(kv, {
+        ...FAST,
+        host: "web3",
+        pid: 3,
+        wait: true,
+        signal: abort.signal,
+        onWatch: (r) => {
+          watching.push(r);
+          if (watching.length === 3) abort.abort(new Error("enough"));
+        },
+      }),
+      /enough/,
+    );
+    assert.equal(standbyDone, false);
+    await first.release();
+    const second = await standby;
+    assert.equal(second.how, "free");
+    assert.equal((await readLease(kv))?.host, "web2");
+    await second.release();
+  });
+});
