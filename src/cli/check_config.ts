@@ -1,11 +1,20 @@
 /**
  * `check-config`: settings are already valid when this runs (main exits 2 otherwise); this
- * reaches TrueConf the way `serve` would — OAuth (or the static token), one WebSocket
- * handshake, one `auth` — and prints a step-by-step report.
+ * checks what `serve` will need — the storage file (a file, writable, not held by a running
+ * instance), the listen address (free, permitted) — and reaches TrueConf the way `serve`
+ * would — OAuth (or the static token), one WebSocket handshake, one `auth` — and prints a
+ * step-by-step report. It never creates the storage file or takes the store's lease.
  *
  * @module
  */
 import { type Config, configWarnings } from "../config.ts";
+import {
+  inspectStorage,
+  judgeLease,
+  type LeaseRecord,
+  readLease,
+  thisHost,
+} from "../storage/mod.ts";
 import { checkTrueConf } from "../trueconf/mod.ts";
 import type { Out } from "./hooks_cli.ts";
 
@@ -39,6 +48,7 @@ export async function checkConfig(
     }
   }
   for (const warning of configWarnings(config)) out(`note: ${warning}`);
+  const local = await checkLocal(config, out);
   if (!tc.verifyTls && tc.https) {
     out("note: TLS verification is OFF for TrueConf (TRUECONF_VERIFY_SSL=false)");
   }
@@ -54,10 +64,97 @@ export async function checkConfig(
   for (const step of report.steps) {
     out(`${step.ok ? "OK  " : "FAIL"}  ${step.name.padEnd(9)} ${step.detail} (${step.ms} ms)`);
   }
-  if (report.ok) {
+  if (report.ok && local) {
     out(`PASS: the bot can log in to TrueConf as ${report.botId ?? "(unknown id)"}.`);
     return 0;
   }
   out("FAIL: the bot cannot work with these settings; see the failed step above.");
   return 1;
+}
+
+function line(out: Out, ok: boolean | "note", name: string, detail: string): void {
+  out(`${ok === "note" ? "note" : ok ? "OK  " : "FAIL"}  ${name.padEnd(9)} ${detail}`);
+}
+
+/** The storage file and the listen address, as `serve` will meet them. False when one fails. */
+async function checkLocal(config: Config, out: Out): Promise<boolean> {
+  const storage = await inspectStorage(config.storagePath);
+  line(out, storage.ok, "storage", storage.detail);
+  let liveHere = false;
+  if (storage.ok && storage.exists && !/^https?:\/\//i.test(config.storagePath)) {
+    let holder: LeaseRecord | null = null;
+    try {
+      const kv = await Deno.openKv(config.storagePath);
+      try {
+        holder = await readLease(kv);
+      } finally {
+        kv.close();
+      }
+    } catch (e) {
+      line(
+        out,
+        false,
+        "storage",
+        `${config.storagePath} cannot be opened as a KV database: ${
+          e instanceof Error ? e.message : e
+        }`,
+      );
+      return false;
+    }
+    if (holder) {
+      const lease = judgeLease(holder);
+      liveHere = lease.live && holder.host === thisHost();
+      line(out, "note", "lease", lease.detail);
+    }
+  }
+  return storage.ok && checkListen(config, out, liveHere);
+}
+
+function checkListen(config: Config, out: Out, runningHere: boolean): boolean {
+  const { host, port } = config.http;
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (port === 0) {
+    line(out, true, "listen", `${where}: a free port is picked at start`);
+    return true;
+  }
+  try {
+    Deno.listen({ hostname: host, port }).close();
+    line(out, true, "listen", `${where} is free`);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      if (runningHere) {
+        line(
+          out,
+          "note",
+          "listen",
+          `${where} is in use, as expected while the instance above runs`,
+        );
+        return true;
+      }
+      line(
+        out,
+        false,
+        "listen",
+        `${where} is in use by another program (\`ss -ltnp 'sport = :${port}'\` shows which): stop it or set WEBHOOK_HTTP_PORT`,
+      );
+    } else if (e instanceof Deno.errors.PermissionDenied) {
+      line(
+        out,
+        false,
+        "listen",
+        `${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; keep 8080 behind the reverse proxy`,
+      );
+    } else if (e instanceof Deno.errors.AddrNotAvailable) {
+      line(
+        out,
+        false,
+        "listen",
+        `${where}: WEBHOOK_HTTP_HOST=${host} is not an address of this machine (0.0.0.0 listens on all)`,
+      );
+    } else {
+      line(out, false, "listen", `${where}: ${e instanceof Error ? e.message : e}`);
+    }
+    return false;
+  }
 }

@@ -120,7 +120,6 @@ export async function serve(
     }
   });
 
-
   await stopped.promise;
   // Requests arriving during the grace period are answered 503 by the app itself; the
   // listener closes once in-flight deliveries are done or left queued.

@@ -124,7 +124,7 @@ export async function acquireLease(
   const heartbeatMs = options.heartbeatMs ?? LEASE_HEARTBEAT_MS;
   const silenceMs = options.silenceMs ?? LEASE_SILENCE_MS;
   const pollMs = options.pollMs ?? Math.min(200, heartbeatMs / 2);
-  const host = options.host ?? hostname();
+  const host = options.host ?? thisHost();
   const pid = options.pid ?? Deno.pid;
   const isRunning = options.isRunning ?? processRunning;
   const storeName = options.storeName ?? "this store";
@@ -256,7 +256,47 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-function hostname(): string {
+/**
+ * How a lease looks to an operator right now, judged by this machine's clock (fine for a
+ * report; taking over never relies on it): live, left by a stopped process of this host, or
+ * silent for a while.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const r = { holder: "x", host: "elsewhere", pid: 1, started: 0, heartbeat: Date.now() };
+ * assert.equal(judgeLease(r).live, true);
+ * ```
+ */
+export function judgeLease(r: LeaseRecord): { live: boolean; detail: string } {
+  const who = describeHolder(r);
+  if (r.host === thisHost() && processRunning(r.pid) === false) {
+    return {
+      live: false,
+      detail:
+        `left by a stopped instance (${who}; that process no longer runs): serve takes over at once`,
+    };
+  }
+  const age = Math.max(0, Date.now() - r.heartbeat);
+  const ago = `${(age / 1000).toFixed(1)} s ago`;
+  if (age < LEASE_SILENCE_MS) {
+    return {
+      live: true,
+      detail: `the store is in use by a running instance (${who}, renewed ${ago}): ` +
+        "a second serve would exit 1; stop that one first",
+    };
+  }
+  return {
+    live: false,
+    detail: `held by ${who}, last renewed ${ago}: serve takes over once it has stayed silent for ${
+      LEASE_SILENCE_MS / 1000
+    } s`,
+  };
+}
+
+/** This machine's host name as leases record it. */
+export function thisHost(): string {
   try {
     return Deno.hostname();
   } catch {

@@ -6,10 +6,11 @@
  * @module
  */
 
-export { DEFAULT_KV_PATH, openKv } from "./open_kv.ts";
+export { DEFAULT_KV_PATH, inspectStorage, openKv, type StorageInspection } from "./open_kv.ts";
 export {
   acquireLease,
   describeHolder,
+  judgeLease,
   type Lease,
   LEASE_HEARTBEAT_MS,
   LEASE_SILENCE_MS,
@@ -17,6 +18,7 @@ export {
   type LeaseOptions,
   type LeaseRecord,
   readLease,
+  thisHost,
 } from "./lease.ts";
 export {
   type ApplyUsageResult,

@@ -75,3 +75,84 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/** What {@link inspectStorage} found. */
+export type StorageInspection =
+  | { readonly ok: true; readonly exists: boolean; readonly detail: string }
+  | { readonly ok: false; readonly detail: string };
+
+/**
+ * Checks what {@link openKv} would need, without creating or changing anything (for
+ * `check-config`): a file path (not a folder), writable if it exists, else a folder that
+ * exists or can be created, writable by this user.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * assert.deepEqual(await inspectStorage(dir), {
+ *   ok: false,
+ *   detail: `${dir} is a folder; give a file path inside it, e.g. ${dir}/webhooks.kv`,
+ * });
+ * await Deno.remove(dir);
+ * ```
+ */
+export async function inspectStorage(path: string): Promise<StorageInspection> {
+  if (path === ":memory:") return { ok: true, exists: false, detail: "in memory (lost at exit)" };
+  if (/^https?:\/\//i.test(path)) {
+    return { ok: true, exists: true, detail: `remote KV Connect database ${path}` };
+  }
+  let info: Deno.FileInfo | null;
+  try {
+    info = await statOrNull(path);
+  } catch (e) {
+    return { ok: false, detail: message(e) };
+  }
+  if (info?.isDirectory) {
+    return {
+      ok: false,
+      detail: `${path} is a folder; give a file path inside it, e.g. ${path}/webhooks.kv`,
+    };
+  }
+  if (info) {
+    try {
+      (await Deno.open(path, { read: true, write: true })).close();
+    } catch (e) {
+      return {
+        ok: false,
+        detail: `${path} is not writable by this user: ${
+          message(e)
+        }. Fix its permissions or set WEBHOOK_STORAGE_PATH to a writable file`,
+      };
+    }
+    return { ok: true, exists: true, detail: `${path} (writable)` };
+  }
+  // Not there yet: the nearest existing folder above it must be a writable folder.
+  let dir = dirname(path);
+  let probe: Deno.FileInfo | null = null;
+  for (;;) {
+    try {
+      probe = await statOrNull(dir);
+    } catch (e) {
+      return { ok: false, detail: message(e) };
+    }
+    if (probe || dirname(dir) === dir) break;
+    dir = dirname(dir);
+  }
+  if (probe && !probe.isDirectory) {
+    return { ok: false, detail: `cannot create ${path}: ${dir} is a file, not a folder` };
+  }
+  try {
+    const tmp = await Deno.makeTempFile({ dir, prefix: ".check-config-" });
+    await Deno.remove(tmp);
+  } catch (e) {
+    return {
+      ok: false,
+      detail: `cannot create ${path}: the folder ${dir} is not writable by this user (${
+        message(e)
+      })`,
+    };
+  }
+  return { ok: true, exists: false, detail: `${path} (created at first start, in ${dir})` };
+}

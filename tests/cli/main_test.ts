@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import { FakeTrueConf, makeTestCertificates } from "../support/fake_trueconf.ts";
+import { acquireLease } from "../../src/storage/mod.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 // The config is found from the working directory, which is a temp dir here: name it.
@@ -62,6 +63,9 @@ function serveEnv(dir: string): Record<string, string> {
 
 function fakeEnv(fake: FakeTrueConf, password = "secret"): Record<string, string> {
   return {
+    // check-config tries the listen address: port 0 keeps it off ports others may use.
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: "0",
     TRUECONF_SERVER: "127.0.0.1",
     TRUECONF_HTTPS: "false",
     TRUECONF_WEB_PORT: String(fake.port),
@@ -430,3 +434,80 @@ Deno.test("an unreadable .env (a folder) is one clear error and exit 2, not a st
     );
   }
 });
+
+Deno.test("check-config checks what serve needs: a storage folder, a busy port, a held store", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  try {
+    // Before: PASS for all three, and serve then failed (or answered every command twice).
+    const folder = join(dir.path, "store");
+    await Deno.mkdir(folder);
+    const asFolder = await cli(["check-config"], dir.path, {
+      ...fakeEnv(fake),
+      WEBHOOK_STORAGE_PATH: folder,
+    });
+    assert.equal(asFolder.code, 1, asFolder.stdout);
+    assert.match(
+      asFolder.stdout,
+      new RegExp(`^FAIL {2}storage {3}${folder} is a folder; give a file path inside it`, "m"),
+    );
+    assert.match(asFolder.stdout, /^OK {4}auth/m, "TrueConf is still checked and reported");
+    assert.doesNotMatch(asFolder.stdout, /^PASS/m);
+
+    using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (busy.addr as Deno.NetAddr).port;
+    const storage = join(dir.path, "data", "webhooks.kv");
+    const portTaken = await cli(["check-config"], dir.path, {
+      ...fakeEnv(fake),
+      WEBHOOK_STORAGE_PATH: storage,
+      WEBHOOK_HTTP_PORT: String(port),
+    });
+    assert.equal(portTaken.code, 1, portTaken.stdout);
+    assert.match(
+      portTaken.stdout,
+      new RegExp(`^FAIL {2}listen {4}127\\.0\\.0\\.1:${port} is in use by another program`, "m"),
+    );
+    assert.match(portTaken.stdout, /^OK {4}storage .*created at first start/m);
+    assert.ok(!(await exists(storage)), "check-config created nothing");
+
+    // A running instance holds the store (its lease, renewed): reported, and its port being
+    // busy is expected rather than a failure.
+    await Deno.mkdir(join(dir.path, "data"));
+    const kv = await Deno.openKv(storage);
+    const lease = await acquireLease(kv);
+    try {
+      const held = await cli(["check-config"], dir.path, {
+        ...fakeEnv(fake),
+        WEBHOOK_STORAGE_PATH: storage,
+        WEBHOOK_HTTP_PORT: String(port),
+      });
+      assert.equal(held.code, 0, held.stdout);
+      assert.match(
+        held.stdout,
+        new RegExp(
+          `^note {2}lease {5}the store is in use by a running instance \\(pid ${Deno.pid} on host .*\\): a second serve would exit 1; stop that one first$`,
+          "m",
+        ),
+      );
+      assert.match(
+        held.stdout,
+        /^note {2}listen .* is in use, as expected while the instance above runs/m,
+      );
+      assert.match(held.stdout, /^PASS/m);
+    } finally {
+      await lease.release();
+      kv.close();
+    }
+  } finally {
+    await fake.close();
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
