@@ -134,6 +134,17 @@ function publicUrl(v: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** An HTTP bearer token (RFC 6750 token68): what `Authorization: Bearer …` can carry. */
+function bearerToken(v: string): string | null {
+  if (v === "") return null;
+  if (!/^[A-Za-z0-9._~+/-]+=*$/.test(v)) {
+    throw new SettingError(
+      "may contain only letters, digits and . _ ~ + / - (and = at the end), the characters of a bearer token",
+    );
+  }
+  return v;
+}
+
 /** Base64 (standard or URL-safe) of exactly 32 bytes; returned as given. */
 function secretKey(v: string): string | null {
   if (v === "") return null;
@@ -353,7 +364,7 @@ export const SETTING_TABLE = {
     meaning: "If set, GET /metrics requires 'Authorization: Bearer <token>'",
     example: "change-me",
     secret: true,
-    parse: text,
+    parse: bearerToken,
   },
   LOG_LEVEL: {
     required: "no",

@@ -248,6 +248,16 @@ Deno.test("WEBHOOK_SECRET_KEY must be 32 bytes of base64, and is never echoed", 
   assert.ok(!short.problems[0]!.includes("c2hvcnQta2V5"));
 });
 
+Deno.test("METRICS_TOKEN must be a bearer token, and its value is never echoed", () => {
+  assert.ok(parseConfig({ ...MINIMAL, METRICS_TOKEN: "abc.DEF_~+/-==" }).ok);
+  const r = parseConfig({ ...MINIMAL, METRICS_TOKEN: "has space#secret" });
+  assert.ok(!r.ok);
+  assert.equal(
+    r.problems[0],
+    "METRICS_TOKEN may contain only letters, digits and . _ ~ + / - (and = at the end), the characters of a bearer token (e.g. METRICS_TOKEN=change-me)",
+  );
+});
+
 Deno.test("an empty WEBHOOK_PUBLIC_URL= is reported as required", () => {
   const r = parseConfig({ ...MINIMAL, WEBHOOK_PUBLIC_URL: "  " });
   assert.ok(!r.ok);
