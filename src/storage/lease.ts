@@ -109,9 +109,10 @@ export async function readLease(kv: Deno.Kv, role = "serve"): Promise<LeaseRecor
  * import assert from "node:assert/strict";
  *
  * const kv = await Deno.openKv(":memory:");
- * const lease = await acquireLease(kv, { host: "h1", pid: 1 });
+ * const lease = await acquireLease(kv, { host: "h1", pid: 1, heartbeatMs: 20 });
  * assert.equal(lease.how, "free");
- * await assert.rejects(acquireLease(kv, { host: "h2", pid: 2, heartbeatMs: 20, silenceMs: 500 }), LeaseHeldError);
+ * // h1 renews within the silence period: it is alive, so h2 is refused.
+ * await assert.rejects(acquireLease(kv, { host: "h2", pid: 2, silenceMs: 5000 }), LeaseHeldError);
  * await lease.release();
  * kv.close();
  * ```
