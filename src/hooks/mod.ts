@@ -23,9 +23,17 @@ export {
   validateHookName,
 } from "./hook_name.ts";
 export {
+  type ChangeResult,
   type CreateResult,
+  type EndReason,
+  type FoundHook,
+  type HistoryEntry,
   type HookRecord,
   HookStore,
+  MAX_GRACE_MS,
+  type PauseReason,
+  type VerifyMode,
+  warnAt,
   type HookStoreOptions,
   type HookStoreStats,
   type ImportResult,

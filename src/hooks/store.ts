@@ -8,12 +8,31 @@
 
 import { LRUCache } from "lru-cache";
 import { type Logger, silentLogger } from "../log.ts";
-import { type HookRecord, HookRepo, type UsageDelta } from "../storage/mod.ts";
+import {
+  HISTORY_MAX,
+  type HistoryEntry,
+  type HookChange,
+  type HookRecord,
+  HookRepo,
+  type PauseReason,
+  SecretBox,
+  type UsageDelta,
+  type VerifyMode,
+  withDefaults,
+} from "../storage/mod.ts";
 import { foldHookName, validateHookName } from "./hook_name.ts";
 import { type ImportSkip, parseReferenceFile } from "./reference_import.ts";
 import { generateToken, hashToken, looksLikeToken, tokenHint } from "./token.ts";
 
-export type { HookRecord } from "../storage/mod.ts";
+export type {
+  HistoryEntry,
+  HookRecord,
+  PauseReason,
+  PauseState,
+  RotationState,
+  VerificationState,
+  VerifyMode,
+} from "../storage/mod.ts";
 export type { ImportSkip } from "./reference_import.ts";
 
 /** Options of {@link HookStore}. */
@@ -31,7 +50,26 @@ export interface HookStoreOptions {
   /** Clock, ms since the epoch; tests pass a fake. */
   now?: () => number;
   logger?: Logger;
+  /** Seals verification secrets. Default: a random in-memory key (tests only; production
+   * passes the storage's box so secrets survive restarts and are readable by the CLI). */
+  secrets?: SecretBox;
+  /** How often {@link HookStore.watch} polls for changes made by other processes. Default 250 ms. */
+  pollIntervalMs?: number;
 }
+
+/** Why a hook stopped working for good: revoked by a person, or its expiry passed. */
+export type EndReason = "hook_revoked" | "hook_expired";
+
+/** A hook found by its token; `viaOldToken` when the token is a rotated-out one in its grace. */
+export type FoundHook = HookRecord & { readonly viaOldToken?: boolean };
+
+/** Result of the lifecycle changes that can fail. */
+export type ChangeResult =
+  | { ok: true; hook: HookRecord }
+  | { ok: false; reason: "not_found" | "name_taken" | "invalid_name" | "invalid"; message: string };
+
+/** Longest rotation grace period: 7 days. */
+export const MAX_GRACE_MS = 7 * 86_400_000;
 
 /** Result of {@link HookStore.create}. */
 export type CreateResult =
@@ -56,6 +94,8 @@ export interface HookStoreStats {
 
 interface Cached {
   record: HookRecord;
+  /** True when this cache entry is for the hook's rotated-out token. */
+  old: boolean;
   expiresAt: number;
 }
 
@@ -93,7 +133,15 @@ export class HookStore {
   // such change happened while it was reading, so a revoke racing with a lookup cannot
   // leave the revoked hook cached, and a create cannot be hidden by a stale "unknown".
   #generation = 0;
-  #pending = new Map<string, { count: number; lastUsedAt: number }>();
+  #pending = new Map<string, Pending>();
+  #history = new Map<string, HistoryEntry[]>();
+  #secrets: SecretBox | Promise<SecretBox>;
+  #ended = new Set<(hookId: string, reason: EndReason, hook: HookRecord | null) => void>();
+  #pollMs: number;
+  #poll: ReturnType<typeof setTimeout> | undefined;
+  #cursor = "";
+  #seen = new Set<string>();
+  #polling: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushChain: Promise<void> = Promise.resolve();
   #closed = false;
@@ -101,8 +149,10 @@ export class HookStore {
   #stats: HookStoreStats = { cacheHits: 0, cacheMisses: 0, usageFlushes: 0, usageCommits: 0 };
 
   constructor(kv: Deno.Kv, options: HookStoreOptions = {}) {
-    this.#repo = new HookRepo(kv);
     this.#now = options.now ?? Date.now;
+    this.#repo = new HookRepo(kv, this.#now);
+    this.#secrets = options.secrets ?? SecretBox.forStorage(":memory:");
+    this.#pollMs = options.pollIntervalMs ?? 250;
     this.#log = options.logger ?? silentLogger;
     this.#ttl = options.cacheTtlMs ?? 30_000;
     this.#negativeTtl = options.negativeCacheTtlMs ?? Math.min(5_000, this.#ttl);
@@ -116,7 +166,18 @@ export class HookStore {
    * Creates a hook. The plaintext token is in the result once and is never stored.
    * Name uniqueness per chat is enforced by the KV atomic, not by a prior read.
    */
-  async create(input: { chatId: string; name: string; createdBy: string }): Promise<CreateResult> {
+  async create(input: {
+    chatId: string;
+    name: string;
+    createdBy: string;
+    chatTitle?: string | null | undefined;
+    /** ms since the epoch; null or absent = never. */
+    expiresAt?: number | null | undefined;
+    /** `outgoing` for outgoing hooks (then give `outgoing`); default `incoming`. */
+    kind?: HookRecord["kind"] | undefined;
+    /** The target of an outgoing hook. */
+    outgoing?: HookRecord["outgoing"] | undefined;
+  }): Promise<CreateResult> {
     if (input.chatId === "") throw new TypeError("create: chatId is empty");
     const name = validateHookName(input.name);
     if (!name.ok) return { ok: false, reason: "invalid_name", message: name.reason };
@@ -124,7 +185,9 @@ export class HookStore {
       const token = generateToken();
       const record: HookRecord = {
         id: crypto.randomUUID(),
+        kind: "incoming",
         chatId: input.chatId,
+        chatTitle: input.chatTitle ?? null,
         name: name.name,
         tokenHash: await hashToken(token),
         tokenHint: tokenHint(token),
@@ -132,10 +195,19 @@ export class HookStore {
         createdBy: input.createdBy,
         lastUsedAt: null,
         deliveryCount: 0,
+        paused: null,
+        expiresAt: input.expiresAt ?? null,
+        expiryWarnedAt: null,
+        rotation: null,
+        verification: null,
+        allow: null,
+        settings: {},
+        outgoing: input.outgoing ?? null,
       };
+      if (input.kind) record.kind = input.kind;
       const res = await this.#repo.insert(record, name.folded);
       if (res === "ok") {
-        this.#changed(record.tokenHash);
+        this.#changed([record.tokenHash]);
         this.#log.info("hook created", { hook: record.id, chat: record.chatId });
         return { ok: true, hook: freeze(record), token };
       }
@@ -153,17 +225,20 @@ export class HookStore {
   }
 
   /**
-   * Resolves a token to its hook: a cache hit, else one KV read by the token's hash.
-   * Strings that cannot be tokens return null without hashing.
+   * Resolves a token to a working hook: a cache hit, else one KV read by the token's hash
+   * (and a second one, for the rotated-out tokens in their grace period, when the first
+   * finds nothing). Paused and expired hooks, and old tokens whose grace ended, are null:
+   * a sender cannot tell them from unknown tokens. Strings that cannot be tokens return
+   * null without hashing. Each use of an old token is logged and counted.
    */
-  async findByToken(token: string): Promise<HookRecord | null> {
+  async findByToken(token: string): Promise<FoundHook | null> {
     if (!looksLikeToken(token)) return null;
     const hash = await hashToken(token);
     const now = this.#now();
     const hit = this.#found.get(hash);
     if (hit && hit.expiresAt > now) {
       this.#stats.cacheHits++;
-      return this.#withPending(hit.record);
+      return this.#usable(hit.record, hit.old, now);
     }
     const miss = this.#unknown.get(hash);
     if (miss !== undefined && miss > now) {
@@ -172,17 +247,22 @@ export class HookStore {
     }
     this.#stats.cacheMisses++;
     const generation = this.#generation;
-    const record = await this.#repo.getByTokenHash(hash);
+    let record = await this.#repo.getByTokenHash(hash);
+    let old = false;
+    if (!record) {
+      record = await this.#repo.getByOldTokenHash(hash);
+      old = record !== null;
+    }
     if (generation === this.#generation) {
       if (record) {
-        this.#found.set(hash, { record: freeze(record), expiresAt: now + this.#ttl });
+        this.#found.set(hash, { record: freeze(record), old, expiresAt: now + this.#ttl });
         this.#unknown.delete(hash);
       } else {
         this.#found.delete(hash);
         this.#unknown.set(hash, now + this.#negativeTtl);
       }
     }
-    return record ? this.#withPending(record) : null;
+    return record ? this.#usable(record, old, now) : null;
   }
 
   /** The hook with this id. */
@@ -209,14 +289,23 @@ export class HookStore {
 
   /**
    * Deletes a hook and its indexes atomically. The very next {@link findByToken} in this
-   * process returns null; other processes see it within `cacheTtlMs`.
+   * process returns null, and {@link onRevoked} listeners run (here at once; in a process
+   * that {@link watch}es, within a poll interval).
    */
-  async revoke(id: string): Promise<boolean> {
-    const gone = await this.#repo.delete(id);
+  async revoke(id: string, reason: EndReason = "hook_revoked"): Promise<boolean> {
+    const gone = await this.#repo.delete(id, reason === "hook_expired" ? "expired" : "revoked");
     this.#pending.delete(id);
+    this.#history.delete(id);
     if (!gone) return false;
-    this.#changed(gone.tokenHash, true);
-    this.#log.info("hook revoked", { hook: gone.id, chat: gone.chatId });
+    this.#changed([
+      gone.tokenHash,
+      ...(gone.rotation?.oldTokenHash ? [gone.rotation.oldTokenHash] : []),
+    ], true);
+    this.#log.info(reason === "hook_expired" ? "hook expired" : "hook revoked", {
+      hook: gone.id,
+      chat: gone.chatId,
+    });
+    this.#emitEnded(id, reason, gone);
     return true;
   }
 
@@ -228,18 +317,240 @@ export class HookStore {
   }
 
   /**
+   * Calls `listener(hookId, reason, hook)` whenever a hook ends (revoked or expired), in this
+   * process or, while {@link watch} runs, in another one (then `hook` is null). Returns an
+   * unsubscribe function. Listeners may be called twice for one hook; make them idempotent.
+   */
+  onRevoked(
+    listener: (hookId: string, reason: EndReason, hook: HookRecord | null) => void,
+  ): () => void {
+    this.#ended.add(listener);
+    return () => this.#ended.delete(listener);
+  }
+
+  /** Pauses a hook (a paused incoming hook answers 404; an outgoing one sends nothing). */
+  pause(id: string, by: string, reason: PauseReason = "user"): Promise<ChangeResult> {
+    return this.#update(
+      id,
+      (h) => h.paused ? null : { ...h, paused: { at: this.#now(), by, reason } },
+    );
+  }
+
+  /** Resumes a paused hook (no-op when it is not paused). */
+  resume(id: string): Promise<ChangeResult> {
+    return this.#update(id, (h) => h.paused ? { ...h, paused: null } : null);
+  }
+
+  /**
+   * Pauses every active hook of a chat (the bot was removed from it, or the chat was);
+   * returns the hooks paused now (already paused ones are left as they are).
+   */
+  async pauseChat(chatId: string, reason: Exclude<PauseReason, "user">): Promise<HookRecord[]> {
+    const paused: HookRecord[] = [];
+    for (const h of await this.#repo.listByChat(chatId)) {
+      if (h.paused) continue;
+      const r = await this.pause(h.id, "", reason);
+      if (r.ok) paused.push(r.hook);
+    }
+    return paused;
+  }
+
+  /** Renames a hook (same rules as create; its URL is unchanged). */
+  async rename(id: string, newName: string): Promise<ChangeResult> {
+    const name = validateHookName(newName);
+    if (!name.ok) return { ok: false, reason: "invalid_name", message: name.reason };
+    return await this.#update(id, (h) => ({ ...h, name: name.name }), name.folded);
+  }
+
+  /**
+   * Gives an incoming hook a new token; the old one keeps working for `graceMs` (0: stops at
+   * once; at most {@link MAX_GRACE_MS}). The new token is in the result once.
+   */
+  async rotate(id: string, graceMs: number): Promise<ChangeResult & { token?: string }> {
+    if (!(graceMs >= 0 && graceMs <= MAX_GRACE_MS)) {
+      return {
+        ok: false,
+        reason: "invalid",
+        message: "The grace period must be between 0 and 7 days.",
+      };
+    }
+    const token = generateToken();
+    const tokenHash = await hashToken(token);
+    const now = this.#now();
+    const res = await this.#update(id, (h) => ({
+      ...h,
+      tokenHash,
+      tokenHint: tokenHint(token),
+      rotation: graceMs > 0
+        ? {
+          until: now + graceMs,
+          oldTokenHash: h.tokenHash,
+          oldTokenHint: h.tokenHint,
+          oldUses: 0,
+          oldLastUsedAt: null,
+        }
+        : null,
+    }));
+    if (!res.ok) return res;
+    this.#log.info("hook token rotated", { hook: id, graceMs });
+    return { ...res, token };
+  }
+
+  /**
+   * Rotation bookkeeping for kinds whose secret lives elsewhere (outgoing signing secrets):
+   * sets `rotation` as given (or null to end it).
+   */
+  setRotation(id: string, rotation: HookRecord["rotation"]): Promise<ChangeResult> {
+    return this.#update(id, (h) => ({ ...h, rotation }));
+  }
+
+  /** Sets (ms since the epoch) or clears (null) a hook's expiry; the warning is due again. */
+  setExpiry(id: string, expiresAt: number | null): Promise<ChangeResult> {
+    return this.#update(id, (h) => ({ ...h, expiresAt, expiryWarnedAt: null }));
+  }
+
+  /** Notes that the creator was warned of the expiry. */
+  markExpiryWarned(id: string): Promise<ChangeResult> {
+    return this.#update(id, (h) => ({ ...h, expiryWarnedAt: this.#now() }));
+  }
+
+  /**
+   * Turns sender verification on with a new generated secret (returned once, stored
+   * sealed), or off with `null`.
+   */
+  async setVerification(
+    id: string,
+    mode: VerifyMode | null,
+  ): Promise<ChangeResult & { secret?: string }> {
+    if (mode === null) return await this.#update(id, (h) => ({ ...h, verification: null }));
+    const secret = generateSecret(mode);
+    const sealed = await (await this.#secrets).seal(secret);
+    const res = await this.#update(id, (h) => ({ ...h, verification: { mode, secret: sealed } }));
+    return res.ok ? { ...res, secret } : res;
+  }
+
+  /** Opens a sealed secret of a record (verification or outgoing signing secrets). */
+  async openSecret(sealed: string): Promise<string> {
+    return await (await this.#secrets).open(sealed);
+  }
+
+  /** Seals a secret with the store's key (for fields other modules own, e.g. `outgoing`). */
+  async sealSecret(plain: string): Promise<string> {
+    return await (await this.#secrets).seal(plain);
+  }
+
+  /** Sets the client addresses allowed to post (already validated), or null for any. */
+  setAllow(id: string, allow: string[] | null): Promise<ChangeResult> {
+    return this.#update(id, (h) => ({ ...h, allow }));
+  }
+
+  /** Sets one small per-hook setting of another feature (`alerts`, `mentions`); null removes it. */
+  setSetting(id: string, key: string, value: string | null): Promise<ChangeResult> {
+    return this.#update(id, (h) => {
+      const settings = { ...h.settings };
+      if (value === null) delete settings[key];
+      else settings[key] = value;
+      return { ...h, settings };
+    });
+  }
+
+  /** Remembers a chat's title (for `hooks list`) on its hooks when it changed. */
+  async rememberChatTitle(chatId: string, title: string): Promise<void> {
+    for (const h of await this.#repo.listByChat(chatId)) {
+      if (h.chatTitle !== title) await this.#update(h.id, (r) => ({ ...r, chatTitle: title }));
+    }
+  }
+
+  /**
+   * A generic change for fields owned by other modules (e.g. `outgoing`): `change` gets
+   * the current record and returns the next one, or null to keep it.
+   */
+  update(id: string, change: (current: HookRecord) => HookRecord | null): Promise<ChangeResult> {
+    return this.#update(id, change);
+  }
+
+  /**
+   * Remembers one request of a hook for `/webhook_info` (kept in memory, written with the
+   * usage flush; at most {@link HISTORY_MAX} per hook in KV).
+   */
+  recordRequest(hookId: string, entry: Omit<HistoryEntry, "at"> & { at?: number }): void {
+    const list = this.#history.get(hookId) ?? [];
+    list.push({ ...entry, at: entry.at ?? this.#now() });
+    if (list.length > HISTORY_MAX) list.splice(0, list.length - HISTORY_MAX);
+    this.#history.set(hookId, list);
+    if (!this.#closed) this.#schedule();
+  }
+
+  /** The last requests of a hook, oldest first, including ones not yet written. */
+  async history(hookId: string): Promise<HistoryEntry[]> {
+    const stored = await this.#repo.history(hookId);
+    return [...stored, ...(this.#history.get(hookId) ?? [])].slice(-HISTORY_MAX);
+  }
+
+  /**
+   * Hooks whose expiry is due (`expiresAt <= now`) and hooks whose creator should be warned
+   * now: three days before the expiry, or at half the lifetime when that is shorter.
+   */
+  async dueExpiries(): Promise<{ expired: HookRecord[]; warn: HookRecord[] }> {
+    const now = this.#now();
+    const expired: HookRecord[] = [];
+    const warn: HookRecord[] = [];
+    for (const h of await this.#repo.listAll()) {
+      if (h.expiresAt === null) continue;
+      if (h.expiresAt <= now) expired.push(h);
+      else if (h.expiryWarnedAt === null && now >= warnAt(h)) warn.push(h);
+    }
+    return { expired, warn };
+  }
+
+  /**
+   * Follows changes made by other processes (the operator CLI): polls one KV key every
+   * `pollIntervalMs` and, when it moved, drops the stale cache entries and tells
+   * {@link onRevoked} listeners about hooks revoked elsewhere. Stopped by {@link close}.
+   */
+  async watch(): Promise<void> {
+    if (this.#poll !== undefined || this.#closed) return;
+    this.#cursor = await this.#repo.changeHead();
+    const tick = () => {
+      this.#polling = this.pollChanges()
+        .catch((e) => this.#log.warn("could not read hook changes; retrying", { error: e }))
+        .finally(() => {
+          this.#polling = undefined;
+          if (this.#closed) return;
+          this.#poll = setTimeout(tick, this.#pollMs);
+          Deno.unrefTimer(this.#poll);
+        });
+    };
+    this.#poll = setTimeout(tick, this.#pollMs);
+    Deno.unrefTimer(this.#poll);
+  }
+
+  /** One poll of the change feed (what {@link watch} runs on its timer); tests may call it. */
+  async pollChanges(): Promise<void> {
+    const head = await this.#repo.changeHead();
+    if (head === this.#cursor) return;
+    // Change ids are time-ordered per writer, but a slow commit can land after a newer
+    // one: re-read the last 2 s on every poll and skip the entries already applied.
+    const ms = Number(this.#cursor.slice(0, 15)) || 0;
+    const from = this.#cursor === "" ? "" : String(Math.max(0, ms - 2_000)).padStart(15, "0");
+    for (const c of await this.#repo.changesSince(from)) {
+      if (this.#seen.has(c.changeId)) continue;
+      this.#seen.add(c.changeId);
+      if (this.#seen.size > 10_000) this.#seen.delete(this.#seen.values().next().value!);
+      this.#applyRemote(c);
+    }
+    this.#cursor = head;
+  }
+
+  /**
    * Counts one successful delivery. Only memory is touched; the sums are written in
    * batches by a flush `usageFlushIntervalMs` after the first unflushed delivery, by
    * {@link flush}, and by {@link close}.
    */
   recordDelivery(hookId: string, at: number = this.#now()): void {
-    const p = this.#pending.get(hookId);
-    if (p) {
-      p.count++;
-      if (at > p.lastUsedAt) p.lastUsedAt = at;
-    } else {
-      this.#pending.set(hookId, { count: 1, lastUsedAt: at });
-    }
+    const p = this.#pendingFor(hookId);
+    p.count++;
+    if (at > p.lastUsedAt) p.lastUsedAt = at;
     if (this.#closed) {
       if (!this.#warnedClosed) {
         this.#warnedClosed = true;
@@ -263,6 +574,9 @@ export class HookStore {
   async close(): Promise<void> {
     this.#closed = true;
     this.#unschedule();
+    if (this.#poll !== undefined) clearTimeout(this.#poll);
+    this.#poll = undefined;
+    await this.#polling;
     await this.flush();
   }
 
@@ -279,7 +593,7 @@ export class HookStore {
       const tokenHash = await hashToken(h.token);
       let id = h.id ?? crypto.randomUUID();
       for (let attempt = 0;; attempt++) {
-        const record: HookRecord = {
+        const record: HookRecord = withDefaults({
           id,
           chatId: h.chatId,
           name: h.name,
@@ -289,10 +603,10 @@ export class HookStore {
           createdBy: h.createdBy,
           lastUsedAt: h.lastUsedAt,
           deliveryCount: h.usageCount,
-        };
+        });
         const res = await this.#repo.insert(record, h.nameFolded);
         if (res === "ok") {
-          this.#changed(tokenHash);
+          this.#changed([tokenHash]);
           importedHooks.push(freeze(record));
         } else if (res === "id_taken" && attempt < 3) {
           id = crypto.randomUUID(); // same id, different token: keep the hook, new id
@@ -322,11 +636,91 @@ export class HookStore {
     return { ...this.#stats };
   }
 
-  #changed(tokenHash: string, revoked = false): void {
+  #changed(tokenHashes: readonly string[], revoked = false): void {
     this.#generation++;
-    this.#found.delete(tokenHash);
-    if (revoked) this.#unknown.set(tokenHash, this.#now() + this.#negativeTtl);
-    else this.#unknown.delete(tokenHash);
+    for (const hash of tokenHashes) {
+      this.#found.delete(hash);
+      if (revoked) this.#unknown.set(hash, this.#now() + this.#negativeTtl);
+      else this.#unknown.delete(hash);
+    }
+  }
+
+  /** A found record as the endpoint may use it now, or null (paused, expired, grace over). */
+  #usable(record: HookRecord, old: boolean, now: number): FoundHook | null {
+    // Outgoing hooks have a (never shown) token only for the key layout: nothing may POST.
+    if (record.kind !== "incoming" || record.paused) return null;
+    if (record.expiresAt !== null && record.expiresAt <= now) return null;
+    if (!old) return this.#withPending(record);
+    if (!record.rotation || record.rotation.until <= now) return null;
+    this.#log.info("old webhook URL used during its grace period", {
+      hook: record.id,
+      chat: record.chatId,
+      graceUntil: new Date(record.rotation.until).toISOString(),
+    });
+    this.#pendingFor(record.id).oldUses++;
+    this.#pendingFor(record.id).oldLastUsedAt = now;
+    this.#schedule();
+    return Object.freeze({ ...this.#withPending(record), viaOldToken: true });
+  }
+
+  async #update(
+    id: string,
+    change: (current: HookRecord) => HookRecord | null,
+    nameFolded?: string,
+  ): Promise<ChangeResult> {
+    const res = await this.#repo.update(id, (cur) => {
+      const next = change(cur);
+      if (!next) return null;
+      return nameFolded === undefined ? { record: next } : { record: next, nameFolded };
+    });
+    if (!res.ok) {
+      return res.reason === "name_taken"
+        ? {
+          ok: false,
+          reason: "name_taken",
+          message: "Another webhook in this chat already has that name.",
+        }
+        : { ok: false, reason: "not_found", message: `No webhook with id ${id}.` };
+    }
+    const hashes = [res.before.tokenHash, res.after.tokenHash];
+    if (res.before.rotation?.oldTokenHash) hashes.push(res.before.rotation.oldTokenHash);
+    if (res.after.rotation?.oldTokenHash) hashes.push(res.after.rotation.oldTokenHash);
+    // The replaced token of a rotation without grace must not linger as "found" anywhere.
+    this.#changed(hashes);
+    if (res.before.tokenHash !== res.after.tokenHash && !res.after.rotation?.oldTokenHash) {
+      this.#unknown.set(res.before.tokenHash, this.#now() + this.#negativeTtl);
+    }
+    return { ok: true, hook: this.#withPending(freeze(res.after)) };
+  }
+
+  #applyRemote(c: HookChange): void {
+    if (this.#repo.isOwnChange(c.changeId)) return;
+    this.#changed(c.tokenHashes, c.what === "revoked" || c.what === "expired");
+    if (c.what === "revoked" || c.what === "expired") {
+      this.#pending.delete(c.hookId);
+      this.#history.delete(c.hookId);
+      this.#log.info("hook ended elsewhere", { hook: c.hookId, what: c.what });
+      this.#emitEnded(c.hookId, c.what === "expired" ? "hook_expired" : "hook_revoked", null);
+    }
+  }
+
+  #emitEnded(id: string, reason: EndReason, hook: HookRecord | null): void {
+    for (const l of this.#ended) {
+      try {
+        l(id, reason, hook);
+      } catch (e) {
+        this.#log.error("hook end listener failed", { hook: id, error: e });
+      }
+    }
+  }
+
+  #pendingFor(id: string): Pending {
+    let p = this.#pending.get(id);
+    if (!p) {
+      p = { count: 0, lastUsedAt: 0, oldUses: 0, oldLastUsedAt: 0 };
+      this.#pending.set(id, p);
+    }
+    return p;
   }
 
   #withPending(record: HookRecord): HookRecord;
@@ -335,10 +729,18 @@ export class HookStore {
     if (!record) return null;
     const p = this.#pending.get(record.id);
     if (!p) return record;
+    const rotation = record.rotation && p.oldUses > 0
+      ? {
+        ...record.rotation,
+        oldUses: record.rotation.oldUses + p.oldUses,
+        oldLastUsedAt: Math.max(record.rotation.oldLastUsedAt ?? 0, p.oldLastUsedAt),
+      }
+      : record.rotation;
     return freeze({
       ...record,
+      rotation,
       deliveryCount: record.deliveryCount + p.count,
-      lastUsedAt: Math.max(record.lastUsedAt ?? 0, p.lastUsedAt),
+      lastUsedAt: p.count > 0 ? Math.max(record.lastUsedAt ?? 0, p.lastUsedAt) : record.lastUsedAt,
     });
   }
 
@@ -361,6 +763,15 @@ export class HookStore {
 
   async #flushOnce(): Promise<void> {
     this.#unschedule();
+    if (this.#history.size > 0) {
+      const history = this.#history;
+      this.#history = new Map();
+      try {
+        await this.#repo.appendHistory(history);
+      } catch (e) {
+        this.#log.warn("request history not written", { hooks: history.size, error: e });
+      }
+    }
     if (this.#pending.size === 0) return;
     const deltas: UsageDelta[] = [...this.#pending].map(([id, p]) => ({ id, ...p }));
     this.#pending = new Map();
@@ -389,16 +800,45 @@ export class HookStore {
 
   #restore(deltas: UsageDelta[]): void {
     for (const d of deltas) {
-      const p = this.#pending.get(d.id);
-      if (p) {
-        p.count += d.count;
-        if (d.lastUsedAt > p.lastUsedAt) p.lastUsedAt = d.lastUsedAt;
-      } else this.#pending.set(d.id, { count: d.count, lastUsedAt: d.lastUsedAt });
+      const p = this.#pendingFor(d.id);
+      p.count += d.count;
+      if (d.lastUsedAt > p.lastUsedAt) p.lastUsedAt = d.lastUsedAt;
+      p.oldUses += d.oldUses ?? 0;
+      if ((d.oldLastUsedAt ?? 0) > p.oldLastUsedAt) p.oldLastUsedAt = d.oldLastUsedAt ?? 0;
     }
   }
 }
 
-function freeze(r: HookRecord): HookRecord {
+interface Pending {
+  count: number;
+  lastUsedAt: number;
+  oldUses: number;
+  oldLastUsedAt: number;
+}
+
+const DAY = 86_400_000;
+
+/** When the creator is warned: three days before expiry, or at half the lifetime if shorter. */
+export function warnAt(h: Pick<HookRecord, "createdAt" | "expiresAt">): number {
+  if (h.expiresAt === null) return Infinity;
+  return Math.max(h.expiresAt - 3 * DAY, h.createdAt + (h.expiresAt - h.createdAt) / 2);
+}
+
+/**
+ * A new verification secret in the form each sender expects: Standard Webhooks (and GitLab,
+ * whose signing uses it) a `whsec_` secret, the others a URL-safe random string.
+ */
+function generateSecret(mode: VerifyMode): string {
+  const raw = crypto.getRandomValues(new Uint8Array(32));
+  if (mode === "standard" || mode === "gitlab") {
+    let bin = "";
+    for (const b of raw) bin += String.fromCharCode(b);
+    return `whsec_${btoa(bin)}`;
+  }
+  return generateToken();
+}
+
+function freeze<T extends HookRecord>(r: T): T {
   Object.freeze(r.tokenHint);
   return Object.freeze(r);
 }

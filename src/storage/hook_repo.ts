@@ -7,12 +7,66 @@
 
 import * as keys from "./keys.ts";
 
+/** Why a hook is paused. */
+export type PauseReason = "user" | "bot_removed" | "chat_removed";
+
+/** A paused hook answers 404 (incoming) or sends nothing (outgoing). */
+export interface PauseState {
+  /** When, ms since the epoch. */
+  at: number;
+  /** TrueConf id of who paused it, `cli` for the operator CLI, "" for the bot itself. */
+  by: string;
+  reason: PauseReason;
+}
+
+/**
+ * A rotation's grace period: until `until` the old token (incoming) or the old signing
+ * secret (outgoing) keeps working.
+ */
+export interface RotationState {
+  /** End of the grace period, ms since the epoch. */
+  until: number;
+  /** Incoming: SHA-256 hex of the old token. */
+  oldTokenHash?: string;
+  /** Incoming: hint of the old token, for `/webhook_info`. */
+  oldTokenHint?: { head: string; tail: string };
+  /** Outgoing: the old signing secret, sealed (see `secret_box.ts`). */
+  oldSecret?: string;
+  /** Requests that used the old URL during the grace period. */
+  oldUses: number;
+  /** Last use of the old URL, ms since the epoch. */
+  oldLastUsedAt: number | null;
+}
+
+/** Sender verification modes of `/webhook_verify`. */
+export type VerifyMode = "github" | "gitlab" | "grafana" | "standard" | "bearer";
+
+/** How senders of an incoming hook must prove themselves. */
+export interface VerificationState {
+  mode: VerifyMode;
+  /** The shared secret, sealed (see `secret_box.ts`): it must be usable, so it is not hashed. */
+  secret: string;
+}
+
+/** The outgoing side of a hook (owned by `src/outgoing/`). */
+export interface OutgoingTarget {
+  url: string;
+  /** The `whsec_` signing secret, sealed. */
+  secret: string;
+  /** Trigger words; empty = every event of the chat. */
+  triggers: string[];
+}
+
 /** A hook as stored (without its token, which is never stored) and returned. */
 export interface HookRecord {
   /** UUID. */
   id: string;
+  /** `incoming` posts into the chat; `outgoing` calls a URL with the chat's events. */
+  kind: "incoming" | "outgoing";
   /** TrueConf chat the hook posts into. */
   chatId: string;
+  /** The chat's title as last seen from TrueConf (null when unknown, e.g. imported). */
+  chatTitle: string | null;
   /** Display name, trimmed and NFC-normalized; unique per chat case-insensitively. */
   name: string;
   /** SHA-256 hex of the token. */
@@ -27,11 +81,105 @@ export interface HookRecord {
   lastUsedAt: number | null;
   /** Successful deliveries. */
   deliveryCount: number;
+  /** Null when active. */
+  paused: PauseState | null;
+  /** When the hook stops working (behaves as revoked), ms since the epoch; null = never. */
+  expiresAt: number | null;
+  /** When the creator was warned of the expiry (so the warning goes once). */
+  expiryWarnedAt: number | null;
+  /** Null when no rotation grace period is running. */
+  rotation: RotationState | null;
+  /** Null when any sender is accepted. */
+  verification: VerificationState | null;
+  /** Client addresses or CIDRs allowed to post; null = any. */
+  allow: string[] | null;
+  /** Small per-hook settings of other features (e.g. `alerts`, `mentions`); absent = default. */
+  settings: Record<string, string>;
+  /** The target of an outgoing hook; null for incoming ones. */
+  outgoing: OutgoingTarget | null;
 }
 
+/** The fields every record had before the lifecycle fields; older stored records have only these. */
+type StoredCore = Pick<
+  HookRecord,
+  | "id"
+  | "chatId"
+  | "name"
+  | "tokenHash"
+  | "tokenHint"
+  | "createdAt"
+  | "createdBy"
+  | "lastUsedAt"
+  | "deliveryCount"
+>;
+
 /** What is written under {@link keys.hook}: the record plus its name key, for deletes. */
-interface StoredHook extends HookRecord {
-  nameFolded: string;
+type StoredHook = StoredCore & Partial<HookRecord> & { nameFolded: string };
+
+/** The defaults of fields added after the first release, so old records read as complete. */
+export function withDefaults(v: StoredCore & Partial<HookRecord>): HookRecord {
+  return {
+    id: v.id,
+    kind: v.kind ?? "incoming",
+    chatId: v.chatId,
+    chatTitle: v.chatTitle ?? null,
+    name: v.name,
+    tokenHash: v.tokenHash,
+    tokenHint: { head: v.tokenHint.head, tail: v.tokenHint.tail },
+    createdAt: v.createdAt,
+    createdBy: v.createdBy,
+    lastUsedAt: v.lastUsedAt,
+    deliveryCount: v.deliveryCount,
+    paused: v.paused ?? null,
+    expiresAt: v.expiresAt ?? null,
+    expiryWarnedAt: v.expiryWarnedAt ?? null,
+    rotation: v.rotation ?? null,
+    verification: v.verification ?? null,
+    allow: v.allow ?? null,
+    settings: v.settings ?? {},
+    outgoing: v.outgoing ?? null,
+  };
+}
+
+/** One request of a hook, as `/webhook_info` shows it (never a secret). */
+export interface HistoryEntry {
+  /** ms since the epoch. */
+  at: number;
+  /** HTTP status answered. */
+  status: number;
+  /** Detected body format (`native`, `slack`, …) or "" when refused before parsing. */
+  format: string;
+  /** `delivered`, `queued`, `partial`, `refused`, … */
+  outcome: string;
+  /** Machine error code, when there was one. */
+  error?: string | undefined;
+}
+
+/** Most entries kept per hook in {@link HookRepo.appendHistory}. */
+export const HISTORY_MAX = 10;
+
+/** What a change did, in the change feed. */
+export type ChangeKind = "created" | "updated" | "revoked" | "expired";
+
+/** One entry of the change feed. */
+export interface HookChange {
+  /** Time-ordered id (see keys.hookChange). */
+  changeId: string;
+  hookId: string;
+  what: ChangeKind;
+  /** Token hashes whose cached lookups are stale now. */
+  tokenHashes: string[];
+}
+
+/** Outcome of {@link HookRepo.update}. */
+export type UpdateResult =
+  | { ok: true; before: HookRecord; after: HookRecord }
+  | { ok: false; reason: "not_found" | "name_taken" };
+
+/** What an update function returns: the next record, and its folded name when it changed. */
+export interface HookUpdate {
+  record: HookRecord;
+  nameFolded?: string;
 }
 
 /** Outcome of {@link HookRepo.insert}. */
@@ -42,6 +190,10 @@ export interface UsageDelta {
   id: string;
   count: number;
   lastUsedAt: number;
+  /** Requests that used the old token of a rotation (counted into `rotation.oldUses`). */
+  oldUses?: number;
+  /** The last of those, ms since the epoch. */
+  oldLastUsedAt?: number;
 }
 
 /** Outcome of {@link HookRepo.applyUsage}. */
@@ -79,9 +231,13 @@ const RETRIES = 5;
  */
 export class HookRepo {
   #kv: Deno.Kv;
+  #now: () => number;
+  // Ids of change feed entries written here (bounded), so a watcher skips its own changes.
+  #own = new Set<string>();
 
-  constructor(kv: Deno.Kv) {
+  constructor(kv: Deno.Kv, now: () => number = Date.now) {
     this.#kv = kv;
+    this.#now = now;
   }
 
   /**
@@ -94,15 +250,16 @@ export class HookRepo {
     const nameKey = keys.hookName(record.chatId, nameFolded);
     const stored: StoredHook = { ...record, nameFolded };
     for (let attempt = 0; attempt < RETRIES; attempt++) {
-      const res = await this.#kv.atomic()
+      const op = this.#kv.atomic()
         .check({ key: tokenKey, versionstamp: null })
         .check({ key: idKey, versionstamp: null })
         .check({ key: nameKey, versionstamp: null })
         .set(tokenKey, stored)
         .set(idKey, record.tokenHash)
         .set(nameKey, record.tokenHash)
-        .set(keys.hookByChat(record.chatId, record.createdAt, record.id), record.tokenHash)
-        .commit();
+        .set(keys.hookByChat(record.chatId, record.createdAt, record.id), record.tokenHash);
+      this.#feed(op, record.id, "created", [record.tokenHash]);
+      const res = await op.commit();
       if (res.ok) return "ok";
       // KV does not say which check failed; read them. All free again means the blocker
       // was deleted in between, so try once more.
@@ -117,7 +274,18 @@ export class HookRepo {
   /** The record whose token hashes to `tokenHash`: one KV read. */
   async getByTokenHash(tokenHash: string): Promise<HookRecord | null> {
     const e = await this.#kv.get<StoredHook>(keys.hook(tokenHash));
-    return e.value ? toRecord(e.value) : null;
+    return e.value ? withDefaults(e.value) : null;
+  }
+
+  /**
+   * The hook whose rotated-out token hashes to `oldTokenHash`, while its grace period runs
+   * (the caller compares `rotation.until` with its clock).
+   */
+  async getByOldTokenHash(oldTokenHash: string): Promise<HookRecord | null> {
+    const e = await this.#kv.get<{ hookId: string }>(keys.hookOldToken(oldTokenHash));
+    if (!e.value) return null;
+    const rec = await this.getById(e.value.hookId);
+    return rec?.rotation?.oldTokenHash === oldTokenHash ? rec : null;
   }
 
   /** The record with this id (two reads: id index, then record). */
@@ -142,7 +310,7 @@ export class HookRepo {
     for (let i = 0; i < hashes.length; i += GET_MANY_MAX) {
       const batch = hashes.slice(i, i + GET_MANY_MAX).map((h) => keys.hook(h));
       for (const e of await this.#kv.getMany<StoredHook[]>(batch)) {
-        if (e.value) out.push(toRecord(e.value));
+        if (e.value) out.push(withDefaults(e.value));
       }
     }
     return out;
@@ -152,7 +320,7 @@ export class HookRepo {
   async listAll(): Promise<HookRecord[]> {
     const out: HookRecord[] = [];
     for await (const e of this.#kv.list<StoredHook>({ prefix: keys.hookPrefix() })) {
-      out.push(toRecord(e.value));
+      out.push(withDefaults(e.value));
     }
     return out.sort((a, b) =>
       a.chatId < b.chatId ? -1 : a.chatId > b.chatId ? 1 : a.createdAt - b.createdAt ||
@@ -161,10 +329,75 @@ export class HookRepo {
   }
 
   /**
-   * Deletes a hook and all its index entries in one atomic; returns what was deleted, or
-   * null if there was no such hook. Retries when a concurrent write (a usage flush) races.
+   * Changes a hook in one atomic guarded by the record's versionstamp (retried on
+   * conflicts, e.g. a usage flush). `change` gets the current record and returns the next
+   * one, or null to leave it as it is. A new `nameFolded` moves the unique name key (refused
+   * with `name_taken` when used). A new `tokenHash` moves the record to its new key and,
+   * when `rotation.oldTokenHash` is set, keeps the old token findable until `rotation.until`.
    */
-  async delete(id: string): Promise<HookRecord | null> {
+  async update(
+    id: string,
+    change: (current: HookRecord) => HookUpdate | null,
+  ): Promise<UpdateResult> {
+    for (let attempt = 0; attempt < RETRIES; attempt++) {
+      const ref = await this.#kv.get<string>(keys.hookId(id));
+      if (!ref.value) return { ok: false, reason: "not_found" };
+      const entry = await this.#kv.get<StoredHook>(keys.hook(ref.value));
+      if (!entry.value) return { ok: false, reason: "not_found" };
+      const stored = entry.value;
+      const before = withDefaults(stored);
+      const next = change(before);
+      if (!next) return { ok: true, before, after: before };
+      const after = withDefaults(next.record);
+      const nameFolded = next.nameFolded ?? stored.nameFolded;
+      const op = this.#kv.atomic().check(ref).check(entry);
+      const hash = after.tokenHash;
+      if (nameFolded !== stored.nameFolded) {
+        const newName = keys.hookName(after.chatId, nameFolded);
+        op.check({ key: newName, versionstamp: null })
+          .delete(keys.hookName(stored.chatId, stored.nameFolded))
+          .set(newName, hash);
+      }
+      const stale = [before.tokenHash];
+      if (hash !== before.tokenHash) {
+        op.delete(entry.key)
+          .set(keys.hookId(id), hash)
+          .set(keys.hookByChat(after.chatId, after.createdAt, id), hash);
+        if (nameFolded === stored.nameFolded) op.set(keys.hookName(after.chatId, nameFolded), hash);
+        stale.push(hash);
+      }
+      // At most one old token works at a time: a second rotation ends the first one's grace.
+      const oldBefore = before.rotation?.oldTokenHash;
+      const oldAfter = after.rotation?.oldTokenHash;
+      if (oldBefore && oldBefore !== oldAfter) {
+        op.delete(keys.hookOldToken(oldBefore));
+        stale.push(oldBefore);
+      }
+      if (oldAfter && after.rotation) {
+        const ms = after.rotation.until - this.#now();
+        if (ms > 0) {
+          op.set(keys.hookOldToken(oldAfter), { hookId: id }, { expireIn: ms + 60_000 });
+        }
+        stale.push(oldAfter);
+      }
+      op.set(keys.hook(hash), { ...after, nameFolded } satisfies StoredHook);
+      this.#feed(op, id, "updated", stale);
+      const res = await op.commit();
+      if (res.ok) return { ok: true, before, after };
+      if (nameFolded !== stored.nameFolded) {
+        const taken = await this.#kv.get(keys.hookName(after.chatId, nameFolded));
+        if (taken.versionstamp) return { ok: false, reason: "name_taken" };
+      }
+    }
+    throw new Error(`Could not update hook ${id}: KV kept reporting write conflicts.`);
+  }
+
+  /**
+   * Deletes a hook, all its index entries, its old-token alias and its history in one
+   * atomic; returns what was deleted, or null if there was no such hook. Retries when a
+   * concurrent write (a usage flush) races. `what` is recorded in the change feed.
+   */
+  async delete(id: string, what: "revoked" | "expired" = "revoked"): Promise<HookRecord | null> {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       const ref = await this.#kv.get<string>(keys.hookId(id));
       if (!ref.value) return null;
@@ -172,17 +405,91 @@ export class HookRepo {
       const op = this.#kv.atomic()
         .check(ref)
         .check(rec)
-        .delete(ref.key);
+        .delete(ref.key)
+        .delete(keys.hookHistory(id));
+      const stale = [ref.value];
       if (rec.value) {
         const v = rec.value;
         op.delete(rec.key)
           .delete(keys.hookName(v.chatId, v.nameFolded))
           .delete(keys.hookByChat(v.chatId, v.createdAt, v.id));
+        const old = v.rotation?.oldTokenHash;
+        if (old) {
+          op.delete(keys.hookOldToken(old));
+          stale.push(old);
+        }
       }
+      this.#feed(op, id, what, stale);
       const res = await op.commit();
-      if (res.ok) return rec.value ? toRecord(rec.value) : null;
+      if (res.ok) return rec.value ? withDefaults(rec.value) : null;
     }
     throw new Error(`Could not delete hook ${id}: KV kept reporting write conflicts.`);
+  }
+
+  /** The id of the newest change feed entry ("" when none): one read, for pollers. */
+  async changeHead(): Promise<string> {
+    return (await this.#kv.get<string>(keys.hookChangeHead())).value ?? "";
+  }
+
+  /**
+   * Change feed entries with an id greater than `afterId`, oldest first (at most 1 000).
+   * Entries live for an hour.
+   */
+  async changesSince(afterId: string): Promise<HookChange[]> {
+    const out: HookChange[] = [];
+    const iter = this.#kv.list<HookChange>(
+      afterId
+        ? {
+          start: [...keys.hookChangePrefix(), afterId + "\0"],
+          end: [...keys.hookChangePrefix(), "\uffff"],
+        }
+        : { prefix: keys.hookChangePrefix() },
+      { limit: 1_000 },
+    );
+    for await (const e of iter) out.push(e.value);
+    return out;
+  }
+
+  /** The request history of a hook, oldest first (at most {@link HISTORY_MAX}). */
+  async history(id: string): Promise<HistoryEntry[]> {
+    return (await this.#kv.get<HistoryEntry[]>(keys.hookHistory(id))).value ?? [];
+  }
+
+  /**
+   * Appends request history entries per hook, keeping the newest {@link HISTORY_MAX}: one
+   * bounded value per hook. A hook deleted meanwhile gets no history back (checked).
+   */
+  async appendHistory(entries: ReadonlyMap<string, readonly HistoryEntry[]>): Promise<void> {
+    const ids = [...entries.keys()];
+    for (let i = 0; i < ids.length; i += GET_MANY_MAX / 2) {
+      const part = ids.slice(i, i + GET_MANY_MAX / 2);
+      const got = await this.#kv.getMany<unknown[]>(
+        part.flatMap((id) => [keys.hookId(id), keys.hookHistory(id)]),
+      );
+      const op = this.#kv.atomic();
+      part.forEach((id, j) => {
+        const ref = got[2 * j]!;
+        const hist = got[2 * j + 1] as Deno.KvEntryMaybe<HistoryEntry[]>;
+        if (!ref.versionstamp) return;
+        const merged = [...(hist.value ?? []), ...(entries.get(id) ?? [])].slice(-HISTORY_MAX);
+        op.check(ref).set(keys.hookHistory(id), merged);
+      });
+      await op.commit(); // a conflict (revoke racing) loses only history lines
+    }
+  }
+
+  /** True for change feed entries this repo wrote (the writer already applied them). */
+  isOwnChange(changeId: string): boolean {
+    return this.#own.has(changeId);
+  }
+
+  #feed(op: Deno.AtomicOperation, hookId: string, what: ChangeKind, tokenHashes: string[]): void {
+    const changeId = `${String(this.#now()).padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
+    this.#own.add(changeId);
+    if (this.#own.size > 1_000) this.#own.delete(this.#own.values().next().value!);
+    const change: HookChange = { changeId, hookId, what, tokenHashes };
+    op.set(keys.hookChange(changeId), change, { expireIn: 3_600_000 })
+      .set(keys.hookChangeHead(), changeId);
   }
 
   /**
@@ -225,10 +532,19 @@ export class HookRepo {
         const next: StoredHook = {
           ...v,
           deliveryCount: v.deliveryCount + delta.count,
-          lastUsedAt: Math.max(v.lastUsedAt ?? 0, delta.lastUsedAt),
+          lastUsedAt: delta.count > 0
+            ? Math.max(v.lastUsedAt ?? 0, delta.lastUsedAt)
+            : v.lastUsedAt,
         };
+        if (delta.oldUses && v.rotation) {
+          next.rotation = {
+            ...v.rotation,
+            oldUses: (v.rotation.oldUses ?? 0) + delta.oldUses,
+            oldLastUsedAt: Math.max(v.rotation.oldLastUsedAt ?? 0, delta.oldLastUsedAt ?? 0),
+          };
+        }
         op.check(entry).set(entry.key, next);
-        written.push(toRecord(next));
+        written.push(withDefaults(next));
       }
       result.commits++;
       const res = await op.commit();
@@ -260,18 +576,4 @@ export class HookRepo {
     }
     return { present, gone };
   }
-}
-
-function toRecord(v: StoredHook): HookRecord {
-  return {
-    id: v.id,
-    chatId: v.chatId,
-    name: v.name,
-    tokenHash: v.tokenHash,
-    tokenHint: { head: v.tokenHint.head, tail: v.tokenHint.tail },
-    createdAt: v.createdAt,
-    createdBy: v.createdBy,
-    lastUsedAt: v.lastUsedAt,
-    deliveryCount: v.deliveryCount,
-  };
 }

@@ -21,6 +21,12 @@ export const KEY_SPACES = {
   hook_id: "token hash, by hook id",
   hook_name: "token hash, by (chat id, case-folded name); enforces unique names",
   hooks_by_chat: "token hash, by (chat id, created at ms, hook id); listing in creation order",
+  hook_old_token:
+    "a rotated-out token still in its grace period (JSON: hook id, until; own expireIn), by old token hash",
+  hook_history: "the last 10 requests of a hook (JSON array, bounded), by hook id",
+  hook_change:
+    "change feed entry (JSON: hook id, what; expireIn 1 h), by (time-ordered change id); other processes follow it",
+  hook_change_head: "id of the newest change feed entry; polled to notice changes made elsewhere",
   outbox: "queued delivery (JSON), by (hook id, seq); per-hook FIFO order by seq",
   outbox_spool: "bytes ≤ 60 KiB, by (hook id, seq, slot, chunk no.); uploads and large part lists",
   outbox_done:
@@ -74,6 +80,37 @@ export function hookByChat(chatId: string, createdAt: number, id: string): Deno.
 /** Prefix listing {@link hookByChat} entries of one chat. */
 export function hooksByChatPrefix(chatId: string): Deno.KvKey {
   return ["hooks_by_chat", chatId];
+}
+
+/**
+ * A rotated-out token during its grace period: old token hash → `{hookId, until}`. A
+ * second read on the hot path only for tokens not found as current ones.
+ */
+export function hookOldToken(oldTokenHash: string): Deno.KvKey {
+  return ["hook_old_token", oldTokenHash];
+}
+
+/** The bounded request history of one hook (one value, at most 10 entries). */
+export function hookHistory(hookId: string): Deno.KvKey {
+  return ["hook_history", hookId];
+}
+
+/**
+ * One entry of the hook change feed. `changeId` is `<ms, 15 digits>-<random>`, so a list
+ * returns entries in time order and a reader can resume after the last id it saw.
+ */
+export function hookChange(changeId: string): Deno.KvKey {
+  return ["hook_change", changeId];
+}
+
+/** Prefix of the hook change feed. */
+export function hookChangePrefix(): Deno.KvKey {
+  return ["hook_change"];
+}
+
+/** The id of the newest change feed entry: one cheap read tells a poller whether to list. */
+export function hookChangeHead(): Deno.KvKey {
+  return ["hook_change_head"];
 }
 
 /**

@@ -22,11 +22,25 @@ export {
 } from "./lease.ts";
 export {
   type ApplyUsageResult,
+  type ChangeKind,
+  HISTORY_MAX,
+  type HistoryEntry,
+  type HookChange,
   type HookRecord,
   HookRepo,
+  type HookUpdate,
   type InsertResult,
+  type OutgoingTarget,
+  type PauseReason,
+  type PauseState,
+  type RotationState,
+  type UpdateResult,
   type UsageDelta,
+  type VerificationState,
+  type VerifyMode,
+  withDefaults,
 } from "./hook_repo.ts";
+export { KEY_FILE_NAME, type Sealed, SecretBox } from "./secret_box.ts";
 export {
   type ClaimResult,
   type DoneRecord,

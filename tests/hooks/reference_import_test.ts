@@ -60,6 +60,17 @@ Deno.test("import: counts, reasons, fields and defaults from the reference file"
     createdBy: "alice@trueconf.example",
     lastUsedAt: Date.parse("2024-06-02T08:00:00Z"),
     deliveryCount: 42,
+    // Lifecycle fields start empty.
+    kind: "incoming",
+    chatTitle: null,
+    paused: null,
+    expiresAt: null,
+    expiryWarnedAt: null,
+    rotation: null,
+    verification: null,
+    allow: null,
+    settings: {},
+    outgoing: null,
   });
   // Missing optional fields default as the reference does.
   const sparse = await s.store.findByToken(String(json.webhooks[1]!.token));

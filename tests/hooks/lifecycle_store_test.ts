@@ -1,0 +1,247 @@
+import assert from "node:assert/strict";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { SecretBox } from "../../src/storage/mod.ts";
+
+const CHAT = "c_ops@tc.example";
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+async function setup() {
+  let t = Date.parse("2026-01-01T00:00:00Z");
+  const kv = await Deno.openKv(":memory:");
+  const clock = { now: () => t, advance: (ms: number) => void (t += ms) };
+  const store = new HookStore(kv, { now: clock.now, usageFlushIntervalMs: 60_000 });
+  return {
+    kv,
+    clock,
+    store,
+    async [Symbol.asyncDispose]() {
+      await store.close();
+      kv.close();
+    },
+  };
+}
+
+async function make(store: HookStore, name = "deploys", extra = {}) {
+  const r = await store.create({ chatId: CHAT, name, createdBy: "alice@tc.example", ...extra });
+  assert.ok(r.ok);
+  return r;
+}
+
+Deno.test("pause: the token finds nothing (404) until resumed; the record stays listed", async () => {
+  await using s = await setup();
+  const { hook, token } = await make(s.store);
+  assert.ok(await s.store.findByToken(token)); // cached
+  const p = await s.store.pause(hook.id, "bob@tc.example");
+  assert.ok(p.ok && p.hook.paused?.by === "bob@tc.example" && p.hook.paused.reason === "user");
+  assert.equal(await s.store.findByToken(token), null);
+  assert.equal((await s.store.listByChat(CHAT))[0]!.paused?.reason, "user");
+  assert.ok((await s.store.resume(hook.id)).ok);
+  assert.equal((await s.store.findByToken(token))?.id, hook.id);
+});
+
+Deno.test("rename: same token, new name; a taken or invalid name is refused", async () => {
+  await using s = await setup();
+  const { hook, token } = await make(s.store);
+  await make(s.store, "alerts");
+  const taken = await s.store.rename(hook.id, "ALERTS");
+  assert.ok(!taken.ok && taken.reason === "name_taken");
+  const bad = await s.store.rename(hook.id, "");
+  assert.ok(!bad.ok && bad.reason === "invalid_name");
+  const r = await s.store.rename(hook.id, "Prod deploys");
+  assert.ok(r.ok && r.hook.name === "Prod deploys");
+  assert.equal((await s.store.findByName(CHAT, "prod DEPLOYS"))?.id, hook.id);
+  assert.equal(await s.store.findByName(CHAT, "deploys"), null);
+  assert.equal((await s.store.findByToken(token))?.name, "Prod deploys");
+  // The old name is free again.
+  await make(s.store, "deploys");
+});
+
+Deno.test("rotate: old token works through the grace period (counted), then 404", async () => {
+  await using s = await setup();
+  const { hook, token: oldToken } = await make(s.store);
+  assert.ok(await s.store.findByToken(oldToken)); // cached as current
+  const r = await s.store.rotate(hook.id, 2 * HOUR);
+  assert.ok(r.ok && r.token);
+  const newToken = r.token;
+  assert.notEqual(newToken, oldToken);
+  const viaNew = await s.store.findByToken(newToken);
+  assert.equal(viaNew?.id, hook.id);
+  assert.equal(viaNew?.viaOldToken, undefined);
+  const viaOld = await s.store.findByToken(oldToken);
+  assert.equal(viaOld?.id, hook.id);
+  assert.equal(viaOld?.viaOldToken, true);
+  await s.store.findByToken(oldToken);
+  await s.store.flush();
+  const info = await s.store.get(hook.id);
+  assert.equal(info?.rotation?.oldUses, 2);
+  assert.equal(info?.rotation?.oldLastUsedAt, s.clock.now());
+  s.clock.advance(2 * HOUR - 1);
+  assert.ok(await s.store.findByToken(oldToken));
+  s.clock.advance(1);
+  assert.equal(await s.store.findByToken(oldToken), null);
+  assert.ok(await s.store.findByToken(newToken));
+  // A fresh store (another process) agrees.
+  const other = new HookStore(s.kv, { now: s.clock.now });
+  assert.equal(await other.findByToken(oldToken), null);
+  assert.equal((await other.findByToken(newToken))?.id, hook.id);
+  await other.close();
+});
+
+Deno.test("rotate with grace 0: the old token stops at once; more than 7 days is refused", async () => {
+  await using s = await setup();
+  const { hook, token } = await make(s.store);
+  assert.ok(await s.store.findByToken(token));
+  assert.ok(!(await s.store.rotate(hook.id, 7 * DAY + 1)).ok);
+  const r = await s.store.rotate(hook.id, 0);
+  assert.ok(r.ok && r.token && r.hook.rotation === null);
+  assert.equal(await s.store.findByToken(token), null);
+  assert.ok(await s.store.findByToken(r.token));
+  // Rotating again during a grace ends the first old token's grace.
+  const a = await s.store.rotate(hook.id, HOUR);
+  assert.ok(a.ok && a.token);
+  const b = await s.store.rotate(hook.id, HOUR);
+  assert.ok(b.ok && b.token);
+  assert.equal(await s.store.findByToken(r.token), null);
+  assert.ok(await s.store.findByToken(a.token));
+  assert.ok(await s.store.findByToken(b.token));
+});
+
+Deno.test("expiry: 404 from the expiry on; warning due 3 days before or at half-life", async () => {
+  await using s = await setup();
+  const now = s.clock.now();
+  const long = await make(s.store, "long", { expiresAt: now + 30 * DAY });
+  const short = await make(s.store, "short", { expiresAt: now + 2 * DAY });
+  let due = await s.store.dueExpiries();
+  assert.deepEqual(due, { expired: [], warn: [] });
+  s.clock.advance(DAY); // half of short's lifetime
+  due = await s.store.dueExpiries();
+  assert.deepEqual(due.warn.map((h) => h.name), ["short"]);
+  await s.store.markExpiryWarned(short.hook.id);
+  assert.deepEqual((await s.store.dueExpiries()).warn, []);
+  s.clock.advance(DAY);
+  assert.equal(await s.store.findByToken(short.token), null);
+  due = await s.store.dueExpiries();
+  assert.deepEqual(due.expired.map((h) => h.name), ["short"]);
+  s.clock.advance(25 * DAY); // 27 days: 3 days before long's expiry
+  assert.deepEqual((await s.store.dueExpiries()).warn.map((h) => h.name), ["long"]);
+  assert.ok(await s.store.findByToken(long.token));
+  assert.ok((await s.store.setExpiry(long.hook.id, null)).ok);
+  s.clock.advance(10 * DAY);
+  assert.ok(await s.store.findByToken(long.token));
+});
+
+Deno.test("verification secret is stored sealed and opens with the store's key", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const box = await SecretBox.forStorage(":memory:");
+  const store = new HookStore(kv, { secrets: box });
+  try {
+    const { hook } = await make(store);
+    const r = await store.setVerification(hook.id, "standard");
+    assert.ok(r.ok && r.secret?.startsWith("whsec_"));
+    let dump = "";
+    for await (const e of kv.list({ prefix: [] })) dump += JSON.stringify(e.value);
+    assert.ok(!dump.includes(r.secret!.slice(6)), "secret stored in plain text");
+    const rec = await store.get(hook.id);
+    assert.equal(rec?.verification?.mode, "standard");
+    assert.equal(await box.open(rec!.verification!.secret), r.secret);
+    assert.ok((await store.setVerification(hook.id, null)).ok);
+    assert.equal((await store.get(hook.id))?.verification, null);
+  } finally {
+    await store.close();
+    kv.close();
+  }
+});
+
+Deno.test("another process's revoke reaches a watching store: cache dropped, listener told", async () => {
+  await using s = await setup();
+  const { hook, token } = await make(s.store);
+  const cli = new HookStore(s.kv, { now: s.clock.now });
+  const ended: string[] = [];
+  s.store.onRevoked((id, reason) => ended.push(`${id}:${reason}`));
+  await s.store.pollChanges(); // start following from here
+  ended.length = 0;
+  assert.ok(await s.store.findByToken(token)); // cached for 30 s
+  assert.ok(await cli.revoke(hook.id));
+  await s.store.pollChanges();
+  assert.equal(await s.store.findByToken(token), null);
+  assert.deepEqual(ended, [`${hook.id}:hook_revoked`]);
+  // A pause made elsewhere also shows at the next poll, though the hook was cached.
+  const b = await make(s.store, "b");
+  assert.ok(await s.store.findByToken(b.token));
+  assert.ok((await cli.pause(b.hook.id, "cli")).ok);
+  await s.store.pollChanges();
+  assert.equal(await s.store.findByToken(b.token), null);
+  // Its own changes do not call the listener a second time.
+  const c = await make(s.store, "c");
+  await s.store.revoke(c.hook.id);
+  await s.store.pollChanges();
+  assert.deepEqual(ended, [`${hook.id}:hook_revoked`, `${c.hook.id}:hook_revoked`]);
+  await cli.close();
+});
+
+Deno.test("a record written before the lifecycle fields reads with defaults and can be changed", async () => {
+  await using s = await setup();
+  const hash = "ab".repeat(32);
+  const legacy = {
+    id: "legacy-1",
+    chatId: CHAT,
+    name: "old",
+    nameFolded: "old",
+    tokenHash: hash,
+    tokenHint: { head: "abcd", tail: "wxyz" },
+    createdAt: 1,
+    createdBy: "",
+    lastUsedAt: null,
+    deliveryCount: 3,
+  };
+  await s.kv.atomic()
+    .set(["hook", hash], legacy)
+    .set(["hook_id", "legacy-1"], hash)
+    .set(["hook_name", CHAT, "old"], hash)
+    .set(["hooks_by_chat", CHAT, 1, "legacy-1"], hash)
+    .commit();
+  const rec = await s.store.get("legacy-1");
+  assert.equal(rec?.kind, "incoming");
+  assert.equal(rec?.paused, null);
+  assert.equal(rec?.allow, null);
+  assert.deepEqual(rec?.settings, {});
+  assert.ok((await s.store.pause("legacy-1", "x")).ok);
+  assert.equal((await s.store.get("legacy-1"))?.deliveryCount, 3);
+});
+
+Deno.test("outgoing hooks are never found by token; request history is bounded to 10", async () => {
+  await using s = await setup();
+  const out = await s.store.create({
+    chatId: CHAT,
+    name: "ci",
+    createdBy: "a",
+    kind: "outgoing",
+    outgoing: { url: "https://ci.example.com/x", secret: "v1.x.y", triggers: [] },
+  });
+  assert.ok(out.ok && out.hook.kind === "outgoing");
+  assert.equal(await s.store.findByToken(out.token), null);
+  const { hook } = await make(s.store);
+  for (let i = 0; i < 15; i++) {
+    s.store.recordRequest(hook.id, { status: 200 + i, format: "native", outcome: "delivered" });
+  }
+  assert.deepEqual((await s.store.history(hook.id)).map((h) => h.status), [
+    205,
+    206,
+    207,
+    208,
+    209,
+    210,
+    211,
+    212,
+    213,
+    214,
+  ]);
+  await s.store.flush();
+  s.store.recordRequest(hook.id, { status: 401, format: "", outcome: "refused", error: "x" });
+  await s.store.flush();
+  const h = await s.store.history(hook.id);
+  assert.equal(h.length, 10);
+  assert.equal(h.at(-1)?.status, 401);
+  assert.equal(h[0]?.status, 206);
+});
