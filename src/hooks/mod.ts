@@ -30,14 +30,14 @@ export {
   type HistoryEntry,
   type HookRecord,
   HookStore,
-  MAX_GRACE_MS,
-  type PauseReason,
-  type VerifyMode,
-  warnAt,
   type HookStoreOptions,
   type HookStoreStats,
   type ImportResult,
   type ImportSkip,
+  MAX_GRACE_MS,
+  type PauseReason,
+  type VerifyMode,
+  warnAt,
 } from "./store.ts";
 export { ReferenceFormatError } from "./reference_import.ts";
 export { type CommandClient, CommandHandler, type CommandHandlerOptions } from "./commands.ts";
