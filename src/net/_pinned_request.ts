@@ -28,10 +28,14 @@ export interface PinnedRequestOptions {
   signal: AbortSignal;
   /** Trusted CAs (PEM) instead of the default roots; tests use it for a local TLS server. */
   ca?: string[];
+  /** Default `GET`. */
+  method?: string;
+  /** Request body (sent with a Content-Length). */
+  body?: Uint8Array;
 }
 
 /**
- * Sends a GET to `target.url` over a socket opened to `target.address` and resolves with
+ * Sends a request (GET unless `options.method` says otherwise) to `target.url` over a socket opened to `target.address` and resolves with
  * the response once its headers arrive. The caller must consume or destroy the response.
  */
 export function pinnedRequest(
@@ -63,8 +67,10 @@ export function pinnedRequest(
       host: isLiteral ? address : hostname,
       port: url.port === "" ? (secure ? 443 : 80) : Number(url.port),
       path: `${url.pathname}${url.search}`,
-      method: "GET",
-      headers: options.headers,
+      method: options.method ?? "GET",
+      headers: options.body
+        ? { ...options.headers, "Content-Length": String(options.body.byteLength) }
+        : options.headers,
       // A fresh, non-keep-alive agent: no socket is shared between users' URLs and none
       // outlives the fetch.
       agent: false,
@@ -96,7 +102,8 @@ export function pinnedRequest(
     req.once("response", (res) => settle(null, res));
     // Kept for the request's whole life: a late socket error must not become uncaught.
     req.on("error", (err) => settle(toFetchError(err, url, address, signal)));
-    req.end();
+    if (options.body) req.end(options.body);
+    else req.end();
   });
 }
 

@@ -9,6 +9,8 @@ export { safeFetch } from "./safe_fetch.ts";
 export type { ConnectTarget, FetchedFile, SafeFetchOptions } from "./safe_fetch.ts";
 export { SafeFetchError } from "./safe_fetch_error.ts";
 export type { SafeFetchErrorCode, SafeFetchErrorOptions } from "./safe_fetch_error.ts";
+export { safeRequest } from "./safe_request.ts";
+export type { SafeRequestOptions, SafeResponse } from "./safe_request.ts";
 export { checkUrl } from "./check_url.ts";
 export { EMPTY_ALLOWLIST, parseAllowlist } from "./allowlist.ts";
 export type { Allowlist } from "./allowlist.ts";

@@ -223,8 +223,11 @@ async function readFile(
   return { bytes, contentType, filename: pickFilename(disposition, url), finalUrl: url.href };
 }
 
-/** Resolves the hop's host once and returns its addresses, all of which passed the check. */
-async function resolveChecked(
+/**
+ * Resolves the hop's host once and returns its addresses, all of which passed the check.
+ * Also used by `safe_request.ts`.
+ */
+export async function resolveChecked(
   url: URL,
   options: SafeFetchOptions,
   signal: AbortSignal,
@@ -320,7 +323,8 @@ async function resolveSystem(host: string, _signal: AbortSignal): Promise<string
   return found.map((a) => a.address);
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** Rejects with `signal.reason` once the signal aborts, whatever `promise` does. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);

@@ -1,0 +1,57 @@
+/**
+ * A service's answer read exactly like an incoming hook POST: the same body decoding
+ * (JSON, form, multipart, text/plain, charsets) and the same format detection (native,
+ * Slack, Mattermost, Alertmanager, …), so `{"text":"deployed"}`, `text=deployed` and a
+ * Slack payload all become the same chat message.
+ *
+ * @module
+ */
+
+import { decodeBody } from "../ingest/mod.ts";
+import { detectFormat, PayloadError } from "../ingest/formats/mod.ts";
+import type { Message } from "../message.ts";
+
+/** Most attachments an answer may carry (as a hook POST's default). */
+const MAX_FILES = 10;
+
+/** What an answer says. */
+export type ReadAnswer =
+  | { kind: "message"; message: Message; format: string }
+  | { kind: "empty" }
+  | { kind: "unreadable"; code: string; reason: string };
+
+/**
+ * Reads a 2xx answer. An empty body (or only whitespace) and a message with neither text nor
+ * attachments are `empty`: nothing is posted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = new TextEncoder().encode('{"text":"deployed **staging**","parse_mode":"markdown"}');
+ * const a = await readAnswer(bytes, "application/json");
+ * assert(a.kind === "message");
+ * assert.equal(a.message.text, "deployed **staging**");
+ * assert.equal((await readAnswer(new Uint8Array(), "text/plain")).kind, "empty");
+ * ```
+ */
+export async function readAnswer(
+  bytes: Uint8Array,
+  contentType: string | null,
+): Promise<ReadAnswer> {
+  if (bytes.byteLength === 0 || /^\s*$/.test(new TextDecoder().decode(bytes.slice(0, 64)))) {
+    if (bytes.byteLength <= 64) return { kind: "empty" };
+  }
+  try {
+    const body = await decodeBody(bytes, contentType, { maxFiles: MAX_FILES });
+    const headers = new Map<string, string>();
+    if (contentType) headers.set("content-type", contentType);
+    const parsed = detectFormat({ body, headers });
+    const m = parsed.message;
+    if (m.text.trim() === "" && m.attachments.length === 0) return { kind: "empty" };
+    return { kind: "message", message: m, format: parsed.format };
+  } catch (e) {
+    if (e instanceof PayloadError) return { kind: "unreadable", code: e.code, reason: e.message };
+    throw e;
+  }
+}

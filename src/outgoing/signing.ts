@@ -1,0 +1,51 @@
+/**
+ * Standard Webhooks signing (https://www.standardwebhooks.com), done by the npm
+ * `standardwebhooks` package rather than by hand: `webhook-signature` is
+ * `v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>` where the key is the
+ * base64-decoded part of the `whsec_` secret. During a secret rotation's grace period the
+ * header carries one signature per secret, space-separated, as the specification allows, so
+ * a receiver still holding the old secret keeps verifying.
+ *
+ * @module
+ */
+
+import { Webhook } from "standardwebhooks";
+
+/** The headers a signed request carries. */
+export interface SignatureHeaders {
+  /** The event id, the same on every retry (receivers dedupe on it). */
+  "webhook-id": string;
+  /** Unix seconds of this attempt. */
+  "webhook-timestamp": string;
+  /** `v1,<sig>` per secret, space-separated. */
+  "webhook-signature": string;
+}
+
+/**
+ * Signs one attempt of a call. `secrets` lists the current secret first, then (during a
+ * rotation) the old one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Webhook } from "standardwebhooks";
+ *
+ * const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+ * const body = '{"type":"ping"}';
+ * const headers = signatureHeaders("evt_1", new Date(), body, [secret]);
+ * assert.deepEqual(new Webhook(secret).verify(body, { ...headers }), { type: "ping" });
+ * ```
+ */
+export function signatureHeaders(
+  id: string,
+  at: Date,
+  body: string | Uint8Array,
+  secrets: readonly string[],
+): SignatureHeaders {
+  if (secrets.length === 0) throw new TypeError("signatureHeaders: no secret");
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": secrets.map((s) => new Webhook(s).sign(id, at, body)).join(" "),
+  };
+}
