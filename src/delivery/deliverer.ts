@@ -118,10 +118,7 @@ export function planParts(message: Message): Part[] {
   return parts;
 }
 
-/** Chat-level errors: nothing more can be posted into this chat until someone fixes it. */
-const CHAT_LOST = new Set([302, 303, 304, 305]);
-
-/** Classifies an error thrown while posting a part. */
+/** Classifies an error thrown while posting a part (code meanings live in trueconf/errors.ts). */
 export function classifyError(
   e: unknown,
 ): { code: string; message: string; scope: "transient" | "part" | "chat" } {
@@ -143,37 +140,19 @@ export function classifyError(
     const text = `TrueConf refused ${e.method} with error ${e.code}${
       e.description ? ` (${e.description})` : ""
     }`;
-    if (CHAT_LOST.has(e.code)) {
-      const why = e.code === 303
-        ? "the bot may not post in this chat (read-only channel?)"
-        : e.code === 304
-        ? "the chat no longer exists"
-        : e.code === 305
-        ? "the bot is no longer a member of this chat"
-        : "access denied";
-      return { code: "chat_unavailable", message: `${text}: ${why}`, scope: "chat" };
-    }
-    if (e.code === 300 || e.code === 301 || e.code === 100 || e.code === 101) {
-      return { code: "trueconf_error", message: text, scope: "transient" };
-    }
-    if (e.code === 310) {
-      return {
-        code: "upload_rejected",
-        message: `${text}: file size or type not allowed by the TrueConf administrator`,
-        scope: "part",
-      };
-    }
-    return { code: "trueconf_error", message: text, scope: "part" };
+    const message = e.hint ? `${text}: ${e.hint}` : text;
+    if (e.chatUnavailable) return { code: "chat_unavailable", message, scope: "chat" };
+    if (e.transient) return { code: "trueconf_error", message, scope: "transient" };
+    if (e.partRejected) return { code: "upload_rejected", message, scope: "part" };
+    return { code: "trueconf_error", message, scope: "part" };
   }
   if (e instanceof TrueConfHttpError) {
     // The upload endpoint refusing this file (4xx) will refuse it again: fail the part, or a
     // retry asked of the sender would re-post the parts already delivered. No answer, a
     // timeout, 408/429 or a 5xx is the server's state, not the file's.
-    const refused = e.status !== null && e.status >= 400 && e.status < 500 &&
-      e.status !== 408 && e.status !== 429;
-    return refused
-      ? { code: "upload_failed", message: e.message, scope: "part" }
-      : { code: "trueconf_unavailable", message: e.message, scope: "transient" };
+    return e.transient
+      ? { code: "trueconf_unavailable", message: e.message, scope: "transient" }
+      : { code: "upload_failed", message: e.message, scope: "part" };
   }
   if (e instanceof SafeFetchError) {
     return {

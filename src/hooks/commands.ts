@@ -17,12 +17,7 @@ import { isPersonal, Permissions } from "./permissions.ts";
 import * as replies from "./replies.ts";
 import type { HookStore } from "./store.ts";
 import { validateHookName } from "./hook_name.ts";
-import {
-  TrueConfApiError,
-  TrueConfDisconnectedError,
-  TrueConfProtocolError,
-  TrueConfTimeoutError,
-} from "../trueconf/mod.ts";
+import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
 import type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -53,9 +48,6 @@ export interface CommandHandlerOptions {
   logger?: Logger;
 }
 
-/** Error codes meaning "the bot may not post into this chat". */
-const CANNOT_POST = new Set([302, 303, 304, 305]);
-
 /** The chat's title, or (as the reference bot) the start of its id when the title is unknown. */
 function chatTitle(chat: ChatInfo | null, chatId: string): string {
   return chat?.title || `chat ${chatId.slice(0, 12)}…`;
@@ -80,11 +72,6 @@ export function splitLines(text: string, max = MAX_PART): string[] {
   }
   if (cur !== "" || parts.length === 0) parts.push(cur);
   return parts;
-}
-
-function isTrueConfError(e: unknown): boolean {
-  return e instanceof TrueConfApiError || e instanceof TrueConfTimeoutError ||
-    e instanceof TrueConfDisconnectedError || e instanceof TrueConfProtocolError;
 }
 
 /** Runs chat commands; feed it every incoming message. */
@@ -210,7 +197,7 @@ export class CommandHandler {
     try {
       await this.#send(m.chatId, replies.created(name.name));
     } catch (e) {
-      if (e instanceof TrueConfApiError && CANNOT_POST.has(e.code)) {
+      if (e instanceof TrueConfApiError && e.chatUnavailable) {
         // A hook for a chat the bot cannot post into would only ever fail.
         await rollback("the bot cannot post into the origin chat", e);
         await this.#send(dmChatId, replies.cannotPostThere(name.name, title)).catch((err) =>
@@ -253,7 +240,7 @@ export class CommandHandler {
       await this.#send(m.chatId, text);
       return;
     } catch (e) {
-      if (!(e instanceof TrueConfApiError && CANNOT_POST.has(e.code))) throw e;
+      if (!(e instanceof TrueConfApiError && e.chatUnavailable)) throw e;
       this.#log.info("origin chat refused the reply, answering by direct message", {
         chat: m.chatId,
         code: e.code,

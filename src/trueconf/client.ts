@@ -15,7 +15,7 @@ import {
   TrueConfTimeoutError,
 } from "./errors.ts";
 import { HttpTransport } from "./_http.ts";
-import { record, str } from "./_json.ts";
+import { num, record, str } from "./_json.ts";
 import { parseChatInfo, parseParticipantsPage, parseSentMessage } from "./_responses.ts";
 import { type TimerId, Timers } from "./_timers.ts";
 import { uploadBytes } from "./_upload.ts";
@@ -26,12 +26,17 @@ import { fetchOAuthToken, jwtClaims, jwtExpiresAt, type OAuthToken } from "./oau
 import type {
   ChatInfo,
   ConnectionState,
+  EditedMessage,
   IncomingMessage,
   OutgoingFile,
   Participant,
+  SendMessageOptions,
   SentMessage,
+  ServerInfo,
   TrueConfClientOptions,
+  UrlButton,
 } from "./types.ts";
+import { buttonRowsProblem, buttonsWire, serverHasButtons } from "./buttons.ts";
 
 const DAY = 86_400_000;
 /** Participants page size, as the reference bot uses. */
@@ -163,6 +168,7 @@ export class TrueConfClient {
     duplicatesDropped: 0,
     tokenChecks: 0,
   };
+  #serverInfo: Promise<ServerInfo> | null = null;
   #recent = new Set<string>();
 
   /** A stopped client; call {@link TrueConfClient.start}. */
@@ -313,13 +319,15 @@ export class TrueConfClient {
   }
 
   /**
-   * Posts a text message.
+   * Posts a text message, optionally as a reply and with URL buttons (5.5.6+). The payload
+   * is the SDK's: `{chatId, replyMessageId (null when unused), content: {text, parseMode,
+   * buttons?}}`. Bad buttons throw a `RangeError` before anything is sent.
    *
    * @example
    * ```ts
-   * async function announce(tc: TrueConfClient, chatId: string): Promise<string> {
-   *   const sent = await tc.sendMessage(chatId, "deploy **done**", "markdown");
-   *   return sent.messageId;
+   * async function demo(tc: TrueConfClient, chatId: string) {
+   *   const sent = await tc.sendMessage(chatId, "deploy **started**", "markdown");
+   *   await tc.sendMessage(chatId, "logs are in", "text", { replyMessageId: sent.messageId });
    * }
    * ```
    */
@@ -327,14 +335,99 @@ export class TrueConfClient {
     chatId: string,
     text: string,
     parseMode: ParseMode,
-    opts?: { replyMessageId?: string },
+    opts?: SendMessageOptions,
   ): Promise<SentMessage> {
     const res = await this.request("sendMessage", {
       chatId,
       replyMessageId: opts?.replyMessageId ?? null,
-      content: { text, parseMode },
+      content: textContent(text, parseMode, opts?.buttons),
     });
     return parseSentMessage(res, chatId, Date.now);
+  }
+
+  /**
+   * Replaces a message's text (`editMessage`). TrueConf treats an edit as a full overwrite
+   * of the content (SDK 1.5 `Bot.edit_message`): text, parse mode and buttons; buttons left
+   * out are removed. A message that is gone answers 306/307
+   * ({@link TrueConfApiError.messageGone}). Edits notify nobody; envelopes carry `isEdited`.
+   *
+   * @example
+   * ```ts
+   * async function demo(tc: TrueConfClient, messageId: string) {
+   *   await tc.editMessage(messageId, "deploy **finished** ✅", "markdown");
+   * }
+   * ```
+   */
+  async editMessage(
+    messageId: string,
+    text: string,
+    parseMode: ParseMode,
+    opts?: { buttons?: readonly (readonly UrlButton[])[] | undefined },
+  ): Promise<EditedMessage> {
+    const res = record(
+      await this.request("editMessage", {
+        messageId,
+        content: textContent(text, parseMode, opts?.buttons),
+      }),
+    );
+    return {
+      messageId: str(res.messageId, messageId) || messageId,
+      timestamp: num(res.timestamp, Date.now()),
+    };
+  }
+
+  /**
+   * Removes a message (`removeMessage`), for everyone by default. The bot may remove its
+   * own messages for everyone in any role (TrueConf's roles page).
+   */
+  async removeMessage(messageId: string, opts?: { forAll?: boolean }): Promise<void> {
+    await this.request("removeMessage", { messageId, forAll: opts?.forAll ?? true });
+  }
+
+  /**
+   * One message by id (`getMessageById` answers a full envelope, §5.2). Throws
+   * {@link TrueConfApiError} with `messageGone` for a removed or unknown message.
+   */
+  async getMessageById(messageId: string): Promise<IncomingMessage> {
+    const p = record(await this.request("getMessageById", { messageId }));
+    const msg = parseIncomingMessage({ ...p, messageId: str(p.messageId) || messageId });
+    if (!msg) throw new TrueConfProtocolError("getMessageById", "response is not a message");
+    return msg;
+  }
+
+  /**
+   * The server's version and domain from `GET /api/v4/server` (the SDK asks the same at
+   * start). Remembered until the next reconnect, as the server may be upgraded meanwhile;
+   * an unreachable or silent endpoint gives nulls (asked again next time).
+   */
+  serverInfo(): Promise<ServerInfo> {
+    this.#serverInfo ??= this.#fetchServerInfo().then((info) => {
+      if (info.version === null) this.#serverInfo = null;
+      return info;
+    });
+    return this.#serverInfo;
+  }
+
+  /** Whether this server shows URL buttons (version 5.5.6 or newer). */
+  async supportsButtons(): Promise<boolean> {
+    return serverHasButtons((await this.serverInfo()).version);
+  }
+
+  async #fetchServerInfo(): Promise<ServerInfo> {
+    try {
+      const res = await this.#http.request(`${this.#urls.httpBase}/api/v4/server`, {
+        method: "GET",
+        headers: { accept: "application/json" },
+        timeoutMs: this.#cfg.requestTimeoutMs,
+        signal: this.#abort.signal,
+      });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const product = record(record(JSON.parse(res.text)).product);
+      return { version: str(product.version) || null, domain: str(product.display_name) || null };
+    } catch (err) {
+      this.#log.warn("trueconf: server version unknown; buttons stay off", { error: err });
+      return { version: null, domain: null };
+    }
   }
 
   /** Opens (or finds) the personal chat with a user; returns its chatId. */
@@ -448,6 +541,7 @@ export class TrueConfClient {
         if (this.#everAuthorized) this.#state.reconnects++;
         this.#everAuthorized = true;
         this.#conn = conn;
+        this.#serverInfo = null; // a reconnect may follow a server upgrade
         this.#state.lastError = null;
         this.#publish();
         // Wait for the current socket to close; a rotation swaps #conn and we follow it.
@@ -846,6 +940,19 @@ export class TrueConfClient {
       }
     }
   }
+}
+
+/** `content` of a text message; `buttons` only when there are some (5.5.6+ servers). */
+function textContent(
+  text: string,
+  parseMode: ParseMode,
+  buttons: readonly (readonly UrlButton[])[] | undefined,
+): Record<string, unknown> {
+  const rows = buttons ? buttonsWire(buttons) : [];
+  if (rows.length === 0) return { text, parseMode };
+  const problem = buttonRowsProblem(rows.map((r) => r.map((b) => ({ text: b.label, url: b.url }))));
+  if (problem) throw new RangeError(`TrueConf buttons: ${problem}`);
+  return { text, parseMode, buttons: rows };
 }
 
 function errorText(err: unknown): string {

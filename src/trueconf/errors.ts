@@ -1,10 +1,58 @@
 /**
- * Typed errors of the TrueConf client. Callers branch on the class: an API error is the
- * server's answer (retrying the same request rarely helps), a timeout or a disconnect is
- * transient (the delivery queue retries), an auth error needs an operator.
+ * Typed errors of the TrueConf client and the one home of what TrueConf's error codes mean
+ * (as grammY keeps its API errors in one file). Callers branch on the class and on the
+ * getters, never on code lists of their own: an API error is the server's answer
+ * (`transient`, `chatUnavailable`, `messageGone`, `partRejected`, `hint`), a timeout or a
+ * disconnect is transient (the delivery queue retries), an auth error needs an operator.
  *
  * @module
  */
+
+/**
+ * TrueConf `errorCode` values, named as the protocol reference §8 and the official Python
+ * SDK (`trueconf/types/responses/api_error.py`) name them. SDK 1.5 (TrueConf Server 5.5.6)
+ * adds 399 and 400–408, which "relate to files and replace the single generic code 310"
+ * (SDK 1.5.0 release notes); their individual names are not published, so they are treated
+ * as one family: the server refused this file.
+ */
+export const TrueConfErrorCode = {
+  CONNECTION_ERROR: 100,
+  CONNECTION_TIMEOUT: 101,
+  NOT_AUTHORIZED: 200,
+  INVALID_CREDENTIALS: 201,
+  USER_DISABLED: 202,
+  CREDENTIALS_EXPIRED: 203,
+  UNSUPPORTED_CREDENTIALS: 204,
+  INTERNAL_ERROR: 300,
+  TIMEOUT: 301,
+  ACCESS_DENIED: 302,
+  NOT_ENOUGH_RIGHTS: 303,
+  CHAT_NOT_FOUND: 304,
+  USER_IS_NOT_CHAT_PARTICIPANT: 305,
+  MESSAGE_NOT_FOUND: 306,
+  UNKNOWN_MESSAGE: 307,
+  FILE_NOT_FOUND: 308,
+  USER_IS_ALREADY_CHAT_PARTICIPANT: 309,
+  FILE_UPLOAD_FAILED: 310,
+  FILE_NOT_READY: 311,
+  ROLE_NOT_FOUND: 312,
+} as const;
+
+/** The server's own trouble (network inside TrueConf, internal error, timeout): try again later. */
+const TRANSIENT_CODES: ReadonlySet<number> = new Set([100, 101, 300, 301]);
+
+/** Why the bot cannot post into a chat, by code. */
+const CHAT_UNAVAILABLE: ReadonlyMap<number, string> = new Map([
+  [302, "access denied"],
+  [303, "the bot may not post in this chat (read-only channel?)"],
+  [304, "the chat no longer exists"],
+  [305, "the bot is no longer a member of this chat"],
+]);
+
+/** 310 before SDK 1.5; 399 and 400–408 on TrueConf Server 5.5.6+. */
+function isFileRefusal(code: number): boolean {
+  return code === 310 || code === 399 || (code >= 400 && code <= 408);
+}
 
 /** The server answered a request with `errorCode` ≠ 0 (for example 303 read-only chat, 304 unknown chat). */
 export class TrueConfApiError extends Error {
@@ -22,11 +70,50 @@ export class TrueConfApiError extends Error {
     this.code = code;
     if (description !== undefined) this.description = description;
   }
+
+  /** TrueConf's own trouble (100, 101, 300, 301): the same request may work later. */
+  get transient(): boolean {
+    return TRANSIENT_CODES.has(this.code);
+  }
+
+  /**
+   * The bot cannot post into this chat (302 access denied, 303 read-only, 304 no such
+   * chat, 305 not a member): nothing more goes there until someone fixes the chat.
+   */
+  get chatUnavailable(): boolean {
+    return CHAT_UNAVAILABLE.has(this.code);
+  }
+
+  /**
+   * The message an edit, removal or reply points at is gone (306 MESSAGE_NOT_FOUND,
+   * 307 UNKNOWN_MESSAGE: deleted, the chat cleared, or never known to this server).
+   */
+  get messageGone(): boolean {
+    return this.code === 306 || this.code === 307;
+  }
+
+  /**
+   * The server refused this file (310 before 5.5.6; 399 and 400–408 since): its size or
+   * type breaks the administrator's limits. Only this part fails; the rest still goes.
+   */
+  get partRejected(): boolean {
+    return isFileRefusal(this.code);
+  }
+
+  /** A short human reason for the code, or `null` when there is nothing to add. */
+  get hint(): string | null {
+    const chat = CHAT_UNAVAILABLE.get(this.code);
+    if (chat) return chat;
+    if (this.messageGone) return "the message no longer exists";
+    if (this.partRejected) return "file size or type not allowed by the TrueConf administrator";
+    return null;
+  }
 }
 
 /** No response within the request timeout; the request may or may not have taken effect. */
 export class TrueConfTimeoutError extends Error {
   override name = "TrueConfTimeoutError";
+  /** The request method that got no answer. */
   readonly method: string;
 
   constructor(method: string, timeoutMs: number, detail?: string) {
@@ -75,15 +162,40 @@ export class TrueConfHttpError extends Error {
     this.status = status;
     if (code !== undefined) this.code = code;
   }
+
+  /**
+   * No answer, a timeout, 408, 429 or a 5xx: the server's state, not the request's, so the
+   * same request may work later.
+   */
+  get transient(): boolean {
+    const s = this.status;
+    return s === null || s >= 500 || s === 408 || s === 429;
+  }
+
+  /**
+   * The upload endpoint refused this file (another 4xx, or a TrueConf file code in the
+   * body): it will refuse it again, so only this part fails.
+   */
+  get partRejected(): boolean {
+    return !this.transient || (this.code !== undefined && isFileRefusal(this.code));
+  }
 }
 
 /** A success response lacked a field the client needs (for example `uploadTaskId`). */
 export class TrueConfProtocolError extends Error {
   override name = "TrueConfProtocolError";
+  /** The request method whose answer was unusable. */
   readonly method: string;
 
   constructor(method: string, message: string) {
     super(`TrueConf ${method}: ${message}`);
     this.method = method;
   }
+}
+
+/** Any error the TrueConf client raises (a KV or programming error is not one). */
+export function isTrueConfError(e: unknown): boolean {
+  return e instanceof TrueConfApiError || e instanceof TrueConfTimeoutError ||
+    e instanceof TrueConfDisconnectedError || e instanceof TrueConfProtocolError ||
+    e instanceof TrueConfHttpError || e instanceof TrueConfAuthError;
 }

@@ -8,9 +8,20 @@
 export { refreshMargin, TrueConfClient, type TrueConfClientStats } from "./client.ts";
 export { type CheckOptions, type CheckReport, type CheckStep, checkTrueConf } from "./check.ts";
 export {
+  BUTTON_LIMITS,
+  buttonRowsProblem,
+  BUTTONS_SINCE,
+  buttonUrlProblem,
+  compareVersions,
+  serverHasButtons,
+  type UrlButton,
+} from "./buttons.ts";
+export {
+  isTrueConfError,
   TrueConfApiError,
   TrueConfAuthError,
   TrueConfDisconnectedError,
+  TrueConfErrorCode,
   TrueConfHttpError,
   TrueConfProtocolError,
   TrueConfTimeoutError,
@@ -42,11 +53,14 @@ export {
   type ChatRole,
   ChatType,
   type ConnectionState,
+  type EditedMessage,
   type IncomingMessage,
   type OutgoingFile,
   type ParseMode,
   type Participant,
+  type SendMessageOptions,
   type SentMessage,
+  type ServerInfo,
   type TrueConfAuth,
   type TrueConfClientOptions,
   type TrueConfEndpoint,

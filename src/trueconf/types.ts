@@ -6,8 +6,9 @@
  */
 import type { Logger } from "../log.ts";
 import type { ParseMode } from "../message.ts";
+import type { UrlButton } from "./buttons.ts";
 
-export type { ParseMode };
+export type { ParseMode, UrlButton };
 
 /** Credentials: a static token (`TRUECONF_TOKEN`) or a bot account for the OAuth password grant. */
 export type TrueConfAuth = { token: string } | { username: string; password: string };
@@ -80,10 +81,39 @@ export interface ConnectionState {
 
 /** What `sendMessage` / `sendFile` return. */
 export interface SentMessage {
+  /** The chat the message went to. */
   chatId: string;
+  /** The new message's id: use it to edit, remove or reply to the message later. */
   messageId: string;
   /** Server time, ms since the epoch. */
   timestamp: number;
+}
+
+/** What `editMessage` returns (`{messageId, timestamp}` on the wire, SDK `EditMessageResponse`). */
+export interface EditedMessage {
+  /** The edited message. */
+  messageId: string;
+  /** Server time of the edit, ms since the epoch. */
+  timestamp: number;
+}
+
+/** Options of `sendMessage`. */
+export interface SendMessageOptions {
+  /** Post as a reply to this message (TrueConf's only threading). */
+  replyMessageId?: string | undefined;
+  /**
+   * URL buttons under the text (TrueConf Server 5.5.6+; check `supportsButtons()` first:
+   * older servers ignore or refuse them). Rows of at most 8, at most 64 in all.
+   */
+  buttons?: readonly (readonly UrlButton[])[] | undefined;
+}
+
+/** What `GET /api/v4/server` tells about the server. */
+export interface ServerInfo {
+  /** `product.version`, e.g. "5.5.6.10902"; null when the server did not say. */
+  version: string | null;
+  /** `product.display_name`: the server's domain, which qualifies bare user ids. */
+  domain: string | null;
 }
 
 /** Chat types (`chatType`): 1 P2P, 2 group, 3 system, 5 favorites, 6 channel. */

@@ -46,6 +46,14 @@ export interface FakeFileLimits {
 export interface FakeTextContent {
   text: string;
   parseMode: FakeParseMode;
+  /** URL buttons (5.5.6+), on the wire as `{type: "url", label, url}`. */
+  buttons?: { type: string; label: string; url: string }[][];
+}
+
+/** One URL button under a bot message, as the chat shows it. */
+export interface ButtonRecord {
+  label: string;
+  url: string;
 }
 
 /** A message envelope as the server pushes it (protocol doc §5.2). */
@@ -86,6 +94,16 @@ export interface SentRecord {
   preview?: { name: string; mimeType: string; size: number };
   /** Files only: the id `sendFile` answered with. */
   fileId?: string;
+  /** Text messages on 5.5.6+ servers: URL buttons as shown (the latest edit's). */
+  buttons?: ButtonRecord[][];
+  /** Edited at least once; `text`/`parseMode`/`buttons` are the latest version. */
+  edited?: boolean;
+  /** Earlier versions, oldest first (present once edited). */
+  history?: { text: string; parseMode: string }[];
+  /** Removed for everyone (by the bot, a user, or a cleared history). */
+  removed?: boolean;
+  /** Removed by the bot with `forAll: false`: gone for the bot only, the chat still shows it. */
+  removedForBot?: boolean;
 }
 
 /** One HTTP upload the fake accepted (protocol doc §4.5 step 2). */

@@ -10,6 +10,7 @@
  */
 
 import type {
+  ButtonRecord,
   Envelope,
   FakeChat,
   FakeChatParticipant,
@@ -23,7 +24,18 @@ import type {
 
 /** The outcome of one method: a success payload (object or bare array) or an error. */
 export type MethodResult =
-  | { ok: true; payload: unknown; sent?: SentRecord; envelope?: Envelope<unknown> }
+  | {
+    ok: true;
+    payload: unknown;
+    sent?: SentRecord;
+    envelope?: Envelope<unknown>;
+    /** An accepted `editMessage`. */
+    edit?: EditRecord;
+    /** An accepted `removeMessage` for everyone. */
+    removal?: { chatId: string; messageId: string };
+    /** The event the server pushes about it (only when echoing the bot's own actions). */
+    event?: { method: string; payload: unknown };
+  }
   | {
     ok: false;
     errorCode: number;
@@ -42,6 +54,28 @@ export interface WorldOptions {
   uploadMode: "5.5.3" | "5.5.2";
   fileLimits: FakeFileLimits;
   now: () => number;
+  /** The server shows URL buttons (version 5.5.6 or newer). */
+  buttons: boolean;
+  /** Records that the client broke the protocol without failing the request. */
+  protocolError: (what: string) => void;
+}
+
+/** A message the world knows: its envelope (current content) and the bot's record of it. */
+interface StoredMessage {
+  env: Envelope<unknown>;
+  sent: SentRecord | null;
+  /** Removed for everyone (by the bot, a user, or a cleared history). */
+  removed: boolean;
+}
+
+/** One `editMessage` the world accepted. */
+export interface EditRecord {
+  chatId: string;
+  messageId: string;
+  text: string;
+  parseMode: string;
+  buttons?: ButtonRecord[][];
+  timestamp: number;
 }
 
 /** An uploaded file waiting to be sent (or already sent; temporal files may be reused). */
@@ -73,9 +107,12 @@ export const ErrorCode = {
   CREDENTIALS_EXPIRED: 203,
   UNSUPPORTED_CREDENTIALS: 204,
   INTERNAL_ERROR: 300,
+  ACCESS_DENIED: 302,
   NOT_ENOUGH_RIGHTS: 303,
   CHAT_NOT_FOUND: 304,
   USER_IS_NOT_CHAT_PARTICIPANT: 305,
+  MESSAGE_NOT_FOUND: 306,
+  UNKNOWN_MESSAGE: 307,
   FILE_NOT_FOUND: 308,
   FILE_UPLOAD_FAILED: 310,
 } as const;
@@ -84,6 +121,8 @@ const PARSE_MODES = new Set(["text", "markdown", "html"]);
 // Bounded so a benchmark that uploads for minutes does not grow without limit.
 const MAX_TASKS = 10_000;
 const MAX_TEMPORAL_FILES = 10_000;
+const MAX_MESSAGES = 20_000;
+const BUTTON_SCHEMES = new Set(["http:", "https:", "mailto:", "trueconf:"]);
 
 type Payload = Record<string, unknown>;
 
@@ -134,6 +173,7 @@ export class FakeWorld {
   #favorites: string | null = null;
   #tasks = new Map<string, { fileSize: number; fileName: string | null }>();
   #temporal = new Map<string, TemporalFile>();
+  #messages = new Map<string, StoredMessage>();
   #boxId = 0;
 
   constructor(opts: WorldOptions) {
@@ -239,7 +279,94 @@ export class FakeWorld {
       content,
     };
     this.#lastMessage.set(chatId, env);
+    boundedSet(this.#messages, env.messageId, { env, sent: null, removed: false }, MAX_MESSAGES);
     return env;
+  }
+
+  /** Links a bot post's record to its stored message, so edits and removals show in it. */
+  #attach(sent: SentRecord): void {
+    const m = this.#messages.get(sent.messageId);
+    if (m) m.sent = sent;
+  }
+
+  /**
+   * Removes a message for everyone, as a user or an admin deleting it would; false when the
+   * id is unknown or already removed.
+   */
+  removeForAll(messageId: string): boolean {
+    const m = this.#messages.get(messageId);
+    if (!m || m.removed) return false;
+    m.removed = true;
+    if (m.sent) m.sent.removed = true;
+    return true;
+  }
+
+  /** Clears a chat's history for everyone (TrueConf `clearHistory`); returns how many went. */
+  clearChat(chatId: string): number {
+    let n = 0;
+    for (const m of this.#messages.values()) {
+      if (m.env.chatId === chatId && this.removeForAll(m.env.messageId)) n++;
+    }
+    this.#lastMessage.delete(chatId);
+    return n;
+  }
+
+  /** 307 for an id the server never issued (or forgot), 306 for a removed message. */
+  #lookup(messageId: unknown, method: string): StoredMessage | MethodResult {
+    if (typeof messageId !== "string" || messageId === "") {
+      return invalid(method, "messageId must be a non-empty string");
+    }
+    const m = this.#messages.get(messageId);
+    // The protocol names both codes without saying which applies when; the fake's choice:
+    // never-known ids are UNKNOWN_MESSAGE, removed ones MESSAGE_NOT_FOUND.
+    if (!m) return err(ErrorCode.UNKNOWN_MESSAGE, `Unknown message ${messageId}`);
+    if (m.removed) return err(ErrorCode.MESSAGE_NOT_FOUND, `Message ${messageId} not found`);
+    return m;
+  }
+
+  /**
+   * `content.buttons` of a text message, checked as SDK 1.5 checks them; `null` when absent.
+   * A server older than 5.5.6 ignores them (the client should not have sent them, which is
+   * recorded as a protocol error).
+   */
+  #buttons(content: Payload, method: string): ButtonRecord[][] | null | MethodResult {
+    const raw = content.buttons;
+    if (raw === undefined || raw === null) return null;
+    if (!this.#opts.buttons) {
+      this.#opts.protocolError(`${method}: buttons sent to a server older than 5.5.6`);
+      return null;
+    }
+    if (!Array.isArray(raw) || raw.length > 8) return invalid(method, "buttons: at most 8 rows");
+    const rows: ButtonRecord[][] = [];
+    let total = 0;
+    for (const row of raw) {
+      if (!Array.isArray(row) || row.length > 8) {
+        return invalid(method, "buttons: a row is an array of at most 8 buttons");
+      }
+      const out: ButtonRecord[] = [];
+      for (const b of row) {
+        const o = asObject(b);
+        if (!o || o.type !== "url" || typeof o.label !== "string" || typeof o.url !== "string") {
+          return invalid(method, 'buttons: each is {type:"url", label, url}');
+        }
+        const n = [...o.label].length;
+        if (n < 1 || n > 32) return invalid(method, "buttons: label of 1–32 characters");
+        let scheme = "";
+        try {
+          scheme = new URL(o.url).protocol;
+        } catch { /* checked below */ }
+        // deno-lint-ignore no-control-regex
+        if (o.url.length < 8 || o.url.length > 8095 || !/^[\x00-\x7f]*$/.test(o.url)) {
+          return invalid(method, "buttons: url of 8–8095 ASCII characters");
+        }
+        if (!BUTTON_SCHEMES.has(scheme)) return invalid(method, `buttons: scheme ${scheme}`);
+        out.push({ label: o.label, url: o.url });
+      }
+      total += out.length;
+      rows.push(out);
+    }
+    if (total > 64) return invalid(method, "buttons: at most 64");
+    return rows;
   }
 
   /** Registers the upload task that `uploadFile` answers with. */
@@ -306,6 +433,12 @@ export class FakeWorld {
         return this.#getUserDisplayName(p);
       case "getFileUploadLimits":
         return { ok: true, payload: this.#limitsPayload() };
+      case "editMessage":
+        return this.#editMessage(p);
+      case "removeMessage":
+        return this.#removeMessage(p);
+      case "getMessageById":
+        return this.#getMessageById(p);
       default:
         // No source shows the real answer to an unknown method; 104 is the nearest code.
         return err(ErrorCode.ROUTE_NOT_FOUND, `Unknown method ${method}`);
@@ -327,10 +460,13 @@ export class FakeWorld {
     return null;
   }
 
+  /** The reply target: unknown → 307, removed → 306 (the fake's choice, as for edits). */
   #replyId(p: Payload, method: string): string | null | MethodResult {
     const r = p.replyMessageId;
     if (r === undefined || r === null) return null;
-    return typeof r === "string" ? r : invalid(method, "replyMessageId must be a string or null");
+    if (typeof r !== "string") return invalid(method, "replyMessageId must be a string or null");
+    const target = this.#lookup(r, method);
+    return "env" in target ? r : target;
   }
 
   #sendMessage(p: Payload | null, connectionId: string): MethodResult {
@@ -345,14 +481,20 @@ export class FakeWorld {
     if (typeof parseMode !== "string" || !PARSE_MODES.has(parseMode)) {
       return invalid("sendMessage", `unknown parseMode ${JSON.stringify(parseMode)}`);
     }
-    const reply = this.#replyId(p, "sendMessage");
-    if (reply !== null && typeof reply === "object") return reply;
+    const buttons = this.#buttons(content, "sendMessage");
+    if (buttons !== null && !Array.isArray(buttons)) return buttons;
     const denied = this.#postCheck(p.chatId);
     if (denied) return denied;
+    const reply = this.#replyId(p, "sendMessage");
+    if (reply !== null && typeof reply === "object") return reply;
     const env = this.envelope<FakeTextContent>(
       p.chatId,
       this.botId,
-      { text: content.text, parseMode: parseMode as FakeParseMode },
+      {
+        text: content.text,
+        parseMode: parseMode as FakeParseMode,
+        ...(buttons ? { buttons: buttons.map((r) => r.map((b) => ({ type: "url", ...b }))) } : {}),
+      },
       { replyMessageId: reply },
     );
     const sent: SentRecord = {
@@ -365,12 +507,119 @@ export class FakeWorld {
       parseMode,
     };
     if (reply !== null) sent.replyMessageId = reply;
+    if (buttons) sent.buttons = buttons;
+    this.#attach(sent);
     return {
       ok: true,
       payload: { chatId: p.chatId, messageId: env.messageId, timestamp: env.timestamp },
       sent,
       envelope: env,
     };
+  }
+
+  #editMessage(p: Payload | null): MethodResult {
+    const content = asObject(p?.content);
+    if (!p || !content || typeof content.text !== "string") {
+      return invalid("editMessage", "content.text must be a string");
+    }
+    const parseMode = content.parseMode ?? "text";
+    if (typeof parseMode !== "string" || !PARSE_MODES.has(parseMode)) {
+      return invalid("editMessage", `unknown parseMode ${JSON.stringify(parseMode)}`);
+    }
+    const found = this.#lookup(p.messageId, "editMessage");
+    if (!("env" in found)) return found;
+    const buttons = this.#buttons(content, "editMessage");
+    if (buttons !== null && !Array.isArray(buttons)) return buttons;
+    const { env } = found;
+    // Bots edit only their own messages (TrueConf's roles page: "own messages" for every role).
+    if (env.author.id !== this.botId) {
+      return err(ErrorCode.ACCESS_DENIED, "Only the author may edit a message");
+    }
+    const denied = this.#postCheck(env.chatId);
+    if (denied) return denied;
+    if (env.type !== 200) {
+      // What a server answers for an edit of a file message is unknown; 300 is the generic code.
+      return err(ErrorCode.INTERNAL_ERROR, "Only text messages can be edited");
+    }
+    const timestamp = this.#opts.now();
+    // A full overwrite (SDK 1.5): buttons left out are gone.
+    env.content = {
+      text: content.text,
+      parseMode,
+      ...(buttons ? { buttons: buttons.map((r) => r.map((b) => ({ type: "url", ...b }))) } : {}),
+    };
+    env.isEdited = true;
+    const s = found.sent;
+    if (s) {
+      (s.history ??= []).push({ text: s.text ?? "", parseMode: s.parseMode ?? "text" });
+      s.text = content.text;
+      s.parseMode = parseMode;
+      if (buttons) s.buttons = buttons;
+      else delete s.buttons;
+      s.edited = true;
+    }
+    const edit: EditRecord = {
+      chatId: env.chatId,
+      messageId: env.messageId,
+      text: content.text,
+      parseMode,
+      timestamp,
+      ...(buttons ? { buttons } : {}),
+    };
+    return {
+      ok: true,
+      payload: { messageId: env.messageId, timestamp },
+      edit,
+      event: {
+        method: "editMessage",
+        payload: { chatId: env.chatId, messageId: env.messageId, timestamp, content: env.content },
+      },
+    };
+  }
+
+  #removeMessage(p: Payload | null): MethodResult {
+    if (!p || (p.forAll !== undefined && typeof p.forAll !== "boolean")) {
+      return invalid("removeMessage", "forAll must be a boolean");
+    }
+    const found = this.#lookup(p.messageId, "removeMessage");
+    if (!("env" in found)) return found;
+    const { env } = found;
+    const forAll = p.forAll === true;
+    if (forAll && env.author.id !== this.botId) {
+      // Others' messages go for everyone only by owner/admin (roles page).
+      const me = this.#chats.get(env.chatId)?.participants.find((x) =>
+        this.resolveUser(x.userId) === this.botId
+      );
+      const role = typeof me?.role === "number" ? ROLE_NAMES[me.role] : me?.role;
+      if (role !== "owner" && role !== "admin") {
+        return err(ErrorCode.ACCESS_DENIED, "Not allowed to remove this message for everyone");
+      }
+    }
+    if (!forAll) {
+      // Removed for the bot alone: the chat still shows it.
+      if (found.sent) found.sent.removedForBot = true;
+      return { ok: true, payload: {} };
+    }
+    this.removeForAll(env.messageId);
+    return {
+      ok: true,
+      payload: {},
+      removal: { chatId: env.chatId, messageId: env.messageId },
+      event: {
+        method: "removeMessage",
+        payload: {
+          chatId: env.chatId,
+          messageId: env.messageId,
+          removedBy: { id: this.botId, type: 1 },
+        },
+      },
+    };
+  }
+
+  #getMessageById(p: Payload | null): MethodResult {
+    const found = this.#lookup(p?.messageId, "getMessageById");
+    if (!("env" in found)) return found;
+    return { ok: true, payload: structuredClone(found.env) };
   }
 
   #uploadFile(p: Payload | null): MethodResult {
@@ -451,6 +700,7 @@ export class FakeWorld {
     }
     if (caption) sent.caption = caption;
     if (reply !== null) sent.replyMessageId = reply;
+    this.#attach(sent);
     return {
       ok: true,
       payload: {

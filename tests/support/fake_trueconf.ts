@@ -12,6 +12,12 @@
  * - `POST /bridge/api/client/v1/files` — multipart upload keyed by `Upload-Task-Id`
  * - `GET  /api/v4/server` — product version and display name (the domain)
  *
+ * Messages live: `editMessage` (a full overwrite of text, parse mode and buttons),
+ * `removeMessage` (for everyone or for the bot), `getMessageById` and `replyMessageId` work
+ * on the messages the world knows; an id never issued answers 307 UNKNOWN_MESSAGE, a
+ * removed one (`deleteMessage`, `clearChat`) 306 MESSAGE_NOT_FOUND. From `serverVersion`
+ * 5.5.6 on, text messages carry URL buttons checked as the Python SDK 1.5 checks them.
+ *
  * ```ts
  * async function commandRoundTrip(startBot: (fake: FakeTrueConf) => void): Promise<void> {
  *   const fake = await FakeTrueConf.start({ users: [{ login: "alice", password: "x" }] });
@@ -49,9 +55,12 @@ import type {
   SentRecord,
   UploadRecord,
 } from "./_fake_types.ts";
-import { ErrorCode, FakeWorld, type MethodResult } from "./_fake_world.ts";
+import { type EditRecord, ErrorCode, FakeWorld, type MethodResult } from "./_fake_world.ts";
+import { compareVersions } from "../../src/trueconf/buttons.ts";
 
+export type { EditRecord } from "./_fake_world.ts";
 export type {
+  ButtonRecord,
   Envelope,
   FakeChat,
   FakeChatParticipant,
@@ -121,7 +130,11 @@ export interface FakeTrueConfOptions {
   now?: () => number;
   /** Keep per-message history (`sent`, `requests`, `acks`, `uploads`). False keeps counters only, for benchmarks. Default true. */
   record?: boolean;
-  /** `product.version` of `/api/v4/server`; defaults from `uploadMode`. */
+  /**
+   * `product.version` of `/api/v4/server`; defaults from `uploadMode` ("5.5.3.10765" or
+   * "5.5.2.10510"). From "5.5.6" on, text messages take URL buttons (`content.buttons`);
+   * older versions ignore them and record a protocol error.
+   */
   serverVersion?: string;
   /** Where protocol violations and lifecycle events are logged. Default silent. */
   logger?: Logger;
@@ -187,6 +200,8 @@ export class FakeTrueConf {
   /** `${bot.login}@${domain}` (without the auth `userIdSuffix`). */
   readonly botId: string;
   readonly tls: boolean;
+  /** What `GET /api/v4/server` reports as `product.version`. */
+  readonly serverVersion: string;
 
   /** Every message the bot posted, in order (empty when `record: false`). */
   readonly sent: SentRecord[] = [];
@@ -200,6 +215,10 @@ export class FakeTrueConf {
   readonly handshakes: { path: string; offered: string[]; protocol: string | null }[] = [];
   /** Client behaviour that breaks the protocol (bad frames, acks of unknown ids, bad payloads). */
   readonly protocolErrors: string[] = [];
+  /** Every accepted `editMessage`, in order (empty when `record: false`). */
+  readonly edits: EditRecord[] = [];
+  /** Every message the bot removed for everyone, in order (empty when `record: false`). */
+  readonly removals: { chatId: string; messageId: string }[] = [];
   /** Tokens handed out by the OAuth endpoint. */
   tokensIssued = 0;
   /** Acks received (counted also when `record: false`). */
@@ -252,9 +271,16 @@ export class FakeTrueConf {
       uploadMode: opts.uploadMode ?? "5.5.3",
       fileLimits: opts.fileLimits ?? { maxSize: null, extensions: null },
       now: this.#now,
+      buttons: compareVersions(
+        opts.serverVersion ?? (opts.uploadMode === "5.5.2" ? "5.5.2.10510" : "5.5.3.10765"),
+        "5.5.6",
+      ) >= 0,
+      protocolError: (what) => this.#protocolError(null, what),
     });
     this.#world.record = this.#record;
     this.botId = this.#world.botId;
+    this.serverVersion = opts.serverVersion ??
+      (opts.uploadMode === "5.5.2" ? "5.5.2.10510" : "5.5.3.10765");
     const idle = opts.idleTimeoutMs;
     if (idle !== undefined && idle > 0) {
       this.#idleTimer = setInterval(
@@ -324,9 +350,35 @@ export class FakeTrueConf {
 
   // ───────────────────────── what the chat shows ─────────────────────────
 
-  /** Posts recorded in `chatId`, in order. */
+  /**
+   * Posts the chat shows in `chatId`, in order: edits applied (`text`, `buttons` are the
+   * latest; `history` the earlier versions), messages removed for everyone left out (they
+   * stay in `sent` with `removed: true`).
+   */
   messagesIn(chatId: string): SentRecord[] {
-    return this.sent.filter((r) => r.chatId === chatId);
+    return this.sent.filter((r) => r.chatId === chatId && !r.removed);
+  }
+
+  /** A bot post by message id (removed ones included), or undefined. */
+  message(messageId: string): SentRecord | undefined {
+    return this.sent.find((r) => r.messageId === messageId);
+  }
+
+  /**
+   * Removes a message for everyone as a user or an admin would (a later edit of it answers
+   * 306); false when unknown or already removed. Pushes nothing.
+   */
+  deleteMessage(messageId: string): boolean {
+    const done = this.#world.removeForAll(messageId);
+    this.#notify();
+    return done;
+  }
+
+  /** Clears a chat's history for everyone (every message in it answers 306 from now on). */
+  clearChat(chatId: string): number {
+    const n = this.#world.clearChat(chatId);
+    this.#notify();
+    return n;
   }
 
   /** Posts counted so far, in one chat or overall (works when `record: false`). */
@@ -627,11 +679,7 @@ export class FakeTrueConf {
         return req.method === "POST" ? await this.#upload(req) : json(405, { error: "method" });
       case "/api/v4/server":
         return json(200, {
-          product: {
-            version: this.#opts.serverVersion ??
-              (this.#opts.uploadMode === "5.5.2" ? "5.5.2.10510" : "5.5.3.10765"),
-            display_name: this.domain,
-          },
+          product: { version: this.serverVersion, display_name: this.domain },
         });
       default:
         return json(404, { error: "not_found", error_description: `No route ${path}` });
@@ -982,8 +1030,14 @@ export class FakeTrueConf {
     }
     this.#respond(conn, id, result.payload);
     if (result.sent) this.#recordSent(result.sent);
+    if (result.edit && this.#record) this.edits.push(result.edit);
+    if (result.removal && this.#record) this.removals.push(result.removal);
+    if (result.edit || result.removal) this.#notify();
     if (result.envelope && this.#opts.echoOwnMessages) {
       this.#push("sendMessage", result.envelope, this.#authorized);
+    }
+    if (result.event && this.#opts.echoOwnMessages) {
+      this.#push(result.event.method, result.event.payload, this.#authorized);
     }
   }
 

@@ -357,8 +357,12 @@ Deno.test("API errors are typed; missing errorCode on success tolerated", async 
     const alice = fake.userId(ALICE.login);
     const chatId = await client.createP2PChat(alice);
     assert.equal(chatId, fake.p2pChatId(alice));
-    const sent = await client.sendMessage(chatId, "**b**", "markdown", { replyMessageId: "m0" });
+    const first = await client.sendMessage(chatId, "a", "text");
+    const sent = await client.sendMessage(chatId, "**b**", "markdown", {
+      replyMessageId: first.messageId,
+    });
     assert.ok(sent.messageId);
+    assert.equal(fake.message(sent.messageId)?.replyMessageId, first.messageId);
     assert.ok(sent.timestamp > 0);
     await assert.rejects(
       client.getChatByID("nope"),
