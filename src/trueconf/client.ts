@@ -21,6 +21,7 @@ import { type TimerId, Timers } from "./_timers.ts";
 import { uploadBytes } from "./_upload.ts";
 import { trueConfUrls } from "./endpoints.ts";
 import { normalizeTrueConfId } from "./ids.ts";
+import { parseIncomingMessage } from "./incoming_message.ts";
 import { type ChatEvent, parseChatEvent } from "./events.ts";
 import { fetchOAuthToken, jwtClaims, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
 import type {
