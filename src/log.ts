@@ -1,10 +1,17 @@
 /**
  * Structured logging: one JSON object a line (default) or a human-readable line for
- * terminals. Every field passes through {@link redact} so a full hook token can never
+ * terminals. Every finished line passes through {@link redact} so a full hook token can never
  * reach a log line, even when a caller logs a raw URL or path by mistake.
+ *
+ * Lines go to a buffered stderr writer ({@link stderrSink}): the lines of one event-loop turn
+ * leave in one write, at the end of the turn. Error lines, process exit and uncaught errors
+ * flush at once, so nothing an operator needs is lost when the process dies. Writing one
+ * info line per delivery this way costs a few microseconds (issue 16 measured 25 µs with a
+ * syscall per line).
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -36,8 +43,11 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Default `json`. */
   format?: LogFormat;
-  /** Where lines go; default stderr. Tests pass a collector. */
-  write?: (line: string) => void;
+  /**
+   * Where finished lines go (without the newline); default {@link stderrSink}. Tests pass a
+   * collector. `level` is the line's level, for writers that route or flush by it.
+   */
+  write?: (line: string, level: LogLevel) => void;
   /** Fixed fields on every line. */
   fields?: LogFields;
 }
@@ -50,30 +60,161 @@ const HOOK_PATH = /(\/hooks?\/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}([A-Za-z0-9_-]
  *
  * @example
  * ```ts
- * redact("POST /hook/abcdefghijklmnopqrstuvwxyz012345"); // "POST /hook/abcd…2345"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(redact("POST /hook/abcdefghijklmnopqrstuvwxyz012345"), "POST /hook/abcd…2345");
  * ```
  */
 export function redact(text: string): string {
-  return text.replace(HOOK_PATH, "$1$2…$3");
+  // Most lines name no hook path; the check is cheaper than a regex scan that finds nothing.
+  return text.includes("/hook") ? text.replace(HOOK_PATH, "$1$2…$3") : text;
 }
 
-function clean(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return redact(value);
-  if (value instanceof Error) {
-    return { name: value.name, message: redact(value.message) };
-  }
-  if (depth < 4 && Array.isArray(value)) return value.map((v) => clean(v, depth + 1));
-  if (depth < 4 && value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = clean(v, depth + 1);
-    return out;
-  }
+/**
+ * JSON.stringify's replacer for log fields: errors become `{name, message}` (they would
+ * otherwise serialise as `{}`), bigints their digits. Tokens need no care here: the finished
+ * line is redacted as a whole, and JSON writes them unescaped (URL-safe characters, `/` kept).
+ */
+function fieldValue(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (typeof value === "bigint") return value.toString();
   return value;
 }
 
-function defaultWrite(line: string): void {
-  // Synchronous write: log lines must not be lost when the process exits right after.
-  Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
+/** True when some field needs {@link fieldValue} (an object that may hold an error, a bigint). */
+function needsReplacer(fields: LogFields): boolean {
+  for (const key in fields) {
+    const v = fields[key];
+    if ((typeof v === "object" && v !== null) || typeof v === "bigint") return true;
+  }
+  return false;
+}
+
+function stringify(value: unknown, plain = false): string {
+  try {
+    // A replacer costs about 3 µs a line; the per-delivery line holds only strings and numbers.
+    return (plain ? JSON.stringify(value) : JSON.stringify(value, fieldValue)) ?? String(value);
+  } catch {
+    // A cycle: say so rather than lose the whole line.
+    return JSON.stringify(String(value));
+  }
+}
+
+/** A line writer that batches: see {@link stderrSink}. */
+export interface LogSink {
+  /** Queues one line (without its newline); error lines are written at once. */
+  write(line: string, level: LogLevel): void;
+  /** Writes every queued line now. */
+  flush(): void;
+}
+
+/** Queued bytes that trigger an early flush, so a flood of lines cannot grow memory. */
+const MAX_BUFFERED_CHARS = 64 * 1024;
+
+/**
+ * A buffered writer over a synchronous `write` (stderr by default): lines of one event-loop
+ * turn are joined and written once, from `setImmediate`. Error lines flush at once, and so do
+ * the process's `unload`, uncaught `error` and `unhandledrejection` events, so the last lines
+ * before an exit or a crash are never lost. Only a SIGKILL can drop the current turn's
+ * non-error lines.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const written: string[] = [];
+ * const sink = createLogSink((text) => written.push(text));
+ * sink.write('{"msg":"a"}', "info");
+ * sink.write('{"msg":"b"}', "info");
+ * assert.deepEqual(written, []); // still this turn
+ * sink.flush();
+ * assert.deepEqual(written, ['{"msg":"a"}\n{"msg":"b"}\n']);
+ * ```
+ */
+export function createLogSink(writeAll: (text: string) => void): LogSink {
+  let queued: string[] = [];
+  let chars = 0;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (queued.length === 0) return;
+    const text = queued.join("\n") + "\n";
+    queued = [];
+    chars = 0;
+    writeAll(text);
+  };
+  const onTurnEnd = (): void => {
+    if (scheduled) flush();
+  };
+  return {
+    write(line, level) {
+      queued.push(line);
+      chars += line.length;
+      if (level === "error" || chars >= MAX_BUFFERED_CHARS) {
+        flush();
+      } else if (!scheduled) {
+        scheduled = true;
+        setImmediate(onTurnEnd);
+      }
+    },
+    flush,
+  };
+}
+
+const encoder = new TextEncoder();
+
+function writeStderr(text: string): void {
+  // Synchronous and complete: a partial write (a full pipe) is continued, never dropped.
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) {
+    const n = Deno.stderr.writeSync(bytes);
+    if (n <= 0) return;
+    bytes = bytes.subarray(n);
+  }
+}
+
+let stderr: LogSink | null = null;
+
+/**
+ * The process's buffered stderr writer, created on first use; it flushes on exit and on
+ * uncaught errors (see {@link createLogSink}).
+ */
+export function stderrSink(): LogSink {
+  if (stderr) return stderr;
+  const sink = createLogSink(writeStderr);
+  const flush = () => sink.flush();
+  globalThis.addEventListener("unload", flush);
+  globalThis.addEventListener("error", flush);
+  globalThis.addEventListener("unhandledrejection", flush);
+  return stderr = sink;
+}
+
+type Formatter = (time: string, level: LogLevel, msg: string, fields: LogFields) => string;
+
+const FORMATS: Record<LogFormat, Formatter> = {
+  json: (time, level, msg, fields) =>
+    stringify({ time, level, msg, ...fields }, !needsReplacer(fields)),
+  pretty: (time, level, msg, fields) => {
+    let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
+    for (const key in fields) {
+      const v = fields[key];
+      line += ` ${key}=${typeof v === "string" ? v : stringify(v)}`;
+    }
+    return line;
+  },
+};
+
+let lastMs = NaN;
+let lastIso = "";
+
+/** `new Date().toISOString()`, computed once per millisecond (it costs more than the JSON). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 /**
@@ -81,32 +222,27 @@ function defaultWrite(line: string): void {
  *
  * @example
  * ```ts
- * const log = createLogger({ level: "debug", format: "pretty" });
- * log.info("delivered", { hook: "h1", ms: 3 });
+ * import assert from "node:assert/strict";
+ *
+ * const lines: string[] = [];
+ * const log = createLogger({ level: "debug", write: (line) => lines.push(line) });
+ * log.child({ hook: "h1" }).info("delivered", { ms: 3 });
+ * assert.deepEqual(JSON.parse(lines[0]!).ms, 3);
+ * assert.deepEqual(JSON.parse(lines[0]!).hook, "h1");
  * ```
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const min = LEVELS[options.level ?? "info"];
-  const format = options.format ?? "json";
-  const write = options.write ?? defaultWrite;
+  const format = FORMATS[options.format ?? "json"];
+  const write = options.write ??
+    ((line: string, level: LogLevel) => stderrSink().write(line, level));
   const base = options.fields ?? {};
 
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVELS[level] < min) return;
-    const all = clean({ ...base, ...fields }) as Record<string, unknown>;
-    const time = new Date().toISOString();
-    // The finished line is redacted once more: clean() stops descending at depth 4, and
-    // a token in JSON text looks the same as in the value (URL-safe characters, `/` unescaped).
-    if (format === "json") {
-      write(redact(JSON.stringify({ time, level, msg: redact(msg), ...all })));
-    } else {
-      const rest = Object.entries(all)
-        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
-        .join(" ");
-      write(
-        redact(`${time} ${level.toUpperCase().padEnd(5)} ${redact(msg)}${rest ? " " + rest : ""}`),
-      );
-    }
+    const all = fields ? { ...base, ...fields } : base;
+    // Redacted once, as a whole: the message and every field at any depth.
+    write(redact(format(isoNow(), level, msg, all)), level);
   };
 
   return {
