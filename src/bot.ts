@@ -106,6 +106,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     logger: log.child({ component: "queue" }),
     metrics,
   });
+  metrics.queueOldestAge.source(() => Math.round(queue.stats().oldestAgeMs / 1000));
   const commands = new CommandHandler({
     client,
     store,
@@ -136,7 +137,6 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       request: (route, hook, status) =>
         metrics.httpRequests.inc({ route: route as "hook", hook, status }),
       rateLimited: (scope) => metrics.rateLimitRejections.inc(scope),
-      delivery: (result, seconds) => metrics.deliveryDuration.observe(result, seconds),
     },
     logger: httpLog,
   });

@@ -187,7 +187,12 @@ export class Deliverer {
     parts: readonly Part[],
     options: {
       from?: number;
-      onPosted?: (index: number, messageId: string) => Promise<void> | void;
+      /** `messageId` is "" for a part skipped for good; `failure` says why it failed. */
+      onPosted?: (
+        index: number,
+        messageId: string,
+        failure?: PartFailure,
+      ) => Promise<void> | void;
     } = {},
   ): Promise<RunResult> {
     const messageIds: string[] = [];
@@ -195,17 +200,21 @@ export class Deliverer {
     // A part that failed for good: logged, reported to the sender, and delivery goes on.
     const record = (part: Part, c: { code: string; message: string }, what: string) => {
       this.#log.warn(what, { chat: chatId, item: part.label, error: c.code, reason: c.message });
-      failures.push({ item: part.label, code: c.code, message: c.message });
+      const f = { item: part.label, code: c.code, message: c.message };
+      failures.push(f);
+      return f;
     };
     for (let i = options.from ?? 0; i < parts.length; i++) {
       const part = parts[i]!;
       try {
         const { messageId, failure } = await this.#post(chatId, part);
         messageIds.push(messageId);
-        if (failure !== undefined) {
-          record(part, classifyError(failure), "attachment failed, its caption was posted as text");
-        }
-        await options.onPosted?.(i, messageId);
+        const f = failure === undefined ? undefined : record(
+          part,
+          classifyError(failure),
+          "attachment failed, its caption was posted as text",
+        );
+        await options.onPosted?.(i, messageId, f);
       } catch (e) {
         const c = classifyError(e);
         if (c.scope === "transient") {
@@ -227,8 +236,7 @@ export class Deliverer {
             error: { code: c.code, message: c.message, transient: false },
           };
         }
-        record(part, c, "attachment skipped");
-        await options.onPosted?.(i, "");
+        await options.onPosted?.(i, "", record(part, c, "attachment skipped"));
       }
     }
     return { messageIds, failures, stoppedAt: null, error: null };

@@ -25,13 +25,24 @@ export interface PartFailure {
   readonly message: string;
 }
 
-/** What happened to a request. */
-export type DispatchOutcome =
+/**
+ * What happened to a request. `replay` marks the stored outcome of an earlier request with
+ * the same `Idempotency-Key`: answer it the same way, but it is not a new delivery (usage
+ * counts, metrics and the duration histogram skip it).
+ */
+export type DispatchOutcome = DispatchOutcomeKind & { readonly replay?: boolean };
+
+/** The kinds of {@link DispatchOutcome}. */
+export type DispatchOutcomeKind =
   /** Every part reached the chat. */
   | { readonly kind: "delivered"; readonly messageIds: readonly string[] }
   /** Persisted; will be delivered when TrueConf is reachable. */
   | { readonly kind: "queued"; readonly deliveryId: string }
-  /** Some parts were posted, others failed for good (HTTP 502). */
+  /**
+   * The text (or some parts) reached the chat, other parts failed for good. Native senders
+   * are answered `502 partial_delivery` listing `failures`; dialect senders whose text
+   * arrived get their own success answer (the HTTP layer decides).
+   */
   | {
     readonly kind: "partial";
     readonly messageIds: readonly string[];
@@ -65,6 +76,10 @@ export interface DeliveryStatus {
   readonly messageIds: readonly string[];
   readonly error?: { readonly code: string; readonly message: string };
   readonly failures?: readonly PartFailure[];
+  /** Failing on its own, it no longer holds up the hook's later messages (still retried). */
+  readonly setAside?: boolean;
+  /** When the next attempt is due (ISO 8601), while waiting out a backoff. */
+  readonly nextAttemptAt?: string;
 }
 
 /** Delivers payloads, now or later. */

@@ -143,10 +143,13 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       message: payload.message,
       idempotencyKey,
     });
-    if (outcome.kind === "delivered" || outcome.kind === "partial") {
-      options.hooks.recordDelivery(hook.id);
-    }
-    c.set("delivery", { format: payload.format, outcome: outcome.kind });
+    // Usage counts and the duration histogram belong to the dispatcher (one owner for both
+    // paths; Idempotency-Key replays are not counted).
+    c.set("delivery", {
+      format: payload.format,
+      outcome: outcome.kind,
+      ...(outcome.replay ? { replay: true } : {}),
+    });
     return answer(c, payload, outcome);
   };
 

@@ -10,6 +10,20 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "./_exposition.ts";
 
+/** Reasons a part fails for good (label values of `failed_parts_total`); others are `other`. */
+const PART_REASONS = new Set([
+  "fetch_failed",
+  "unsafe_url",
+  "not_found",
+  "too_large",
+  "not_image",
+  "upload_failed",
+  "upload_rejected",
+  "chat_unavailable",
+  "trueconf_error",
+  "spool_lost",
+]);
+
 /** Route families of the HTTP app; every other path counts as `other`. */
 export type HttpRoute =
   | "hook"
@@ -62,6 +76,13 @@ export interface Metrics {
   };
   /** `trueconf_webhook_queue_depth`: messages waiting in the durable queue. */
   readonly queueDepth: { set(depth: number): void };
+  /**
+   * `trueconf_webhook_queue_oldest_age_seconds`: age of the oldest waiting delivery, read
+   * from `source` at scrape time (0 when nothing waits).
+   */
+  readonly queueOldestAge: { source(read: () => number): void };
+  /** `trueconf_webhook_failed_parts_total{reason}`: parts (attachments, texts) that failed for good. */
+  readonly failedParts: { inc(reason: string): void };
   /** `trueconf_webhook_trueconf_connected`: 1 while the WebSocket is open. */
   readonly trueconfConnected: { set(up: boolean): void };
   /** `trueconf_webhook_trueconf_authorized`: 1 once the bot authenticated on the socket. */
@@ -180,6 +201,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: "Messages waiting in the durable delivery queue.",
     registers,
   });
+  let oldestAge: () => number = () => 0;
+  new Gauge({
+    name: `${PREFIX}queue_oldest_age_seconds`,
+    help: "Age of the oldest delivery waiting in the durable queue, in seconds (0 when empty).",
+    registers,
+    collect() {
+      this.set(oldestAge());
+    },
+  });
+  const failedParts = new Counter({
+    name: `${PREFIX}failed_parts_total`,
+    help: "Parts of messages (attachments, texts) that failed for good, by reason.",
+    labelNames: ["reason"] as const,
+    registers,
+  });
   const connected = new Gauge({
     name: `${PREFIX}trueconf_connected`,
     help: "1 while the WebSocket to TrueConf Server is open, else 0.",
@@ -258,6 +294,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       },
     },
     queueDepth: { set: (depth) => queue.set(depth) },
+    queueOldestAge: {
+      source(read) {
+        oldestAge = read;
+      },
+    },
+    failedParts: {
+      inc: (reason) => failedParts.inc({ reason: PART_REASONS.has(reason) ? reason : "other" }),
+    },
     trueconfConnected: { set: (up) => connected.set(up ? 1 : 0) },
     trueconfAuthorized: { set: (ok) => authorized.set(ok ? 1 : 0) },
     trueconfReconnects: { inc: () => reconnects.inc() },

@@ -46,6 +46,7 @@ export {
   type DoneRecord,
   type IdempotencyRecord,
   type OutboxEntry,
+  type OutboxHook,
   OutboxRepo,
   SPOOL_CHUNK,
 } from "./outbox_repo.ts";

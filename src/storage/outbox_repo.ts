@@ -16,48 +16,97 @@ import * as keys from "./keys.ts";
 import { type BatchWrite, CommitBatcher } from "./_commit_batcher.ts";
 import { concatBytes } from "../bytes.ts";
 
-/** One queued delivery as stored. `parts` is opaque JSON owned by the queue. */
-export interface OutboxEntry<P = unknown> {
-  /** The delivery id callers see (`<seq base36>-<random>`). */
+/** The hook a job belongs to, as it was when the job was accepted. */
+export interface OutboxHook {
   readonly id: string;
+  readonly chatId: string;
+  readonly name: string;
+  readonly createdBy: string;
+}
+
+/**
+ * One queued job as stored. `payload` (what to do, written once) and `state` (progress,
+ * rewritten after each step) are opaque JSON owned by the job type named in `type`.
+ */
+export interface OutboxEntry<P = unknown, S = unknown> {
+  /** The id callers see (`<seq base36>-<random>`). */
+  readonly id: string;
+  /** The job type (`post`, `call`, …) that runs this entry. */
+  readonly type: string;
   readonly hookId: string;
   readonly seq: number;
-  /** The hook as it was when the request was accepted. */
-  readonly hook: {
-    readonly id: string;
-    readonly chatId: string;
-    readonly name: string;
-    readonly createdBy: string;
-  };
-  /** The planned parts, or null when they are spooled in slot -1 (too big for this value). */
-  readonly parts: P | null;
-  /** Index of the first part that has not reached the chat yet. */
-  readonly next: number;
-  /** Message ids of the parts posted so far ("" for a part skipped for good). */
-  readonly messageIds: readonly string[];
-  readonly failures: readonly { item: string; code: string; message: string }[];
-  /** Attempts that ended in a transient failure. */
+  readonly hook: OutboxHook;
+  /** The payload, or null when it is spooled in slot -1 (too big for this value). */
+  readonly payload: P | null;
+  readonly state: S;
+  /** Attempts that ended in a retryable failure. */
   readonly attempts: number;
   readonly createdAt: number;
   readonly updatedAt: number;
   /** Not before this time (ms): the backoff after a failed attempt. */
   readonly notBefore: number;
+  /** Given up at this time (ms). */
+  readonly deadline: number;
+  /** Set aside: failing for its own reason, it no longer holds up later jobs of its hook. */
+  readonly aside: boolean;
   readonly lastError: { code: string; message: string } | null;
-  /** Spool slots written for this entry (part indexes, -1 for the part list). */
+  /** Spool slots written for this entry (-1 for the payload). */
   readonly spooled: readonly number[];
+  /** The hook's creator was told that this entry has been waiting long. */
+  readonly waitNoticeSent: boolean;
 }
 
-/** Final status of a finished delivery. */
+/** Final record of a finished job. */
 export interface DoneRecord {
   readonly id: string;
-  readonly state: "delivered" | "failed";
+  readonly type: string;
+  readonly state: "done" | "failed";
   readonly attempts: number;
   readonly createdAt: number;
   readonly updatedAt: number;
-  readonly messageIds: readonly string[];
   readonly error: { code: string; message: string } | null;
-  readonly failures: readonly { item: string; code: string; message: string }[];
+  /** The job type's summary (for a post: message ids and failed parts). */
+  readonly result: unknown;
   readonly expiresAt: number;
+}
+
+/** Entries written before the job engine (one fixed shape, posts only) read as `post` jobs. */
+function normalizeEntry(raw: Record<string, unknown>): OutboxEntry {
+  if (typeof raw.type === "string") return raw as unknown as OutboxEntry;
+  const createdAt = raw.createdAt as number;
+  return {
+    id: raw.id as string,
+    type: "post",
+    hookId: raw.hookId as string,
+    seq: raw.seq as number,
+    hook: raw.hook as OutboxHook,
+    payload: (raw.parts ?? null) as unknown,
+    state: { next: raw.next, messageIds: raw.messageIds, failures: raw.failures },
+    attempts: raw.attempts as number,
+    createdAt,
+    updatedAt: raw.updatedAt as number,
+    notBefore: raw.notBefore as number,
+    deadline: createdAt + 24 * 3600_000,
+    aside: false,
+    lastError: (raw.lastError ?? null) as OutboxEntry["lastError"],
+    spooled: (raw.spooled ?? []) as number[],
+    waitNoticeSent: false,
+  };
+}
+
+function normalizeDone(raw: Record<string, unknown>): DoneRecord {
+  if (typeof raw.type === "string") return raw as unknown as DoneRecord;
+  return {
+    id: raw.id as string,
+    type: "post",
+    state: raw.state === "delivered" ? "done" : "failed",
+    attempts: raw.attempts as number,
+    createdAt: raw.createdAt as number,
+    updatedAt: raw.updatedAt as number,
+    error: (raw.error ?? null) as DoneRecord["error"],
+    result: { messageIds: raw.messageIds, failures: raw.failures },
+    expiresAt: raw.expiresAt as number,
+  };
 }
 
 /** An `Idempotency-Key` record: a claim while the first request runs, then its outcome. */
@@ -112,33 +161,32 @@ export class OutboxRepo {
     return this.#batcher.commits;
   }
 
-  /** Every queued entry, hook by hook, each hook's in sequence order. */
-  async *listAll(): AsyncIterable<OutboxEntry> {
-    for await (const e of this.#kv.list<OutboxEntry>({ prefix: keys.outboxPrefix() })) {
-      yield e.value;
+  /** Every queued entry (of one hook when given), hook by hook, each in sequence order. */
+  async *listAll(hookId?: string): AsyncIterable<OutboxEntry> {
+    const prefix = keys.outboxPrefix(hookId);
+    for await (const e of this.#kv.list<Record<string, unknown>>({ prefix })) {
+      yield normalizeEntry(e.value);
     }
   }
 
   /** One entry, or null when it is gone (finished). */
   async get(hookId: string, seq: number): Promise<OutboxEntry | null> {
-    return (await this.#kv.get<OutboxEntry>(keys.outbox(hookId, seq))).value;
+    const v = (await this.#kv.get<Record<string, unknown>>(keys.outbox(hookId, seq))).value;
+    return v ? normalizeEntry(v) : null;
   }
 
   /**
-   * Stores a new entry; false when an entry with this (hook, seq) exists already. With
-   * `idempotency`, the key's outcome is written in the same atomic, so a replay can never
-   * see the key without the entry or the other way round.
+   * Stores a new entry; false when an entry with this (hook, seq) exists already. `extra`
+   * (the `Idempotency-Key` outcome, see {@link idempotencyMutation}) is written in the same
+   * atomic, so a replay can never see the key without the entry or the other way round.
    */
-  insert(
-    entry: OutboxEntry,
-    idempotency?: { key: string; record: IdempotencyRecord },
-  ): Promise<boolean> {
+  insert(entry: OutboxEntry, extra?: Deno.KvMutation): Promise<boolean> {
     const key = keys.outbox(entry.hookId, entry.seq);
     const mutations: Deno.KvMutation[] = [{ type: "set", key, value: entry }];
     let bytes = sizeOf(entry);
-    if (idempotency) {
-      mutations.push(this.#idemSet(entry.hookId, idempotency.key, idempotency.record));
-      bytes += sizeOf(idempotency.record);
+    if (extra) {
+      mutations.push(extra);
+      bytes += sizeOf(extra);
     }
     return this.#batcher.submit({ checks: [{ key, versionstamp: null }], mutations, bytes });
   }
@@ -177,7 +225,8 @@ export class OutboxRepo {
 
   /** The final status of a finished delivery, or null (unknown or expired). */
   async getDone(hookId: string, id: string, now = Date.now()): Promise<DoneRecord | null> {
-    const r = (await this.#kv.get<DoneRecord>(keys.outboxDone(hookId, id))).value;
+    const v = (await this.#kv.get<Record<string, unknown>>(keys.outboxDone(hookId, id))).value;
+    const r = v ? normalizeDone(v) : null;
     return r && r.expiresAt > now ? r : null;
   }
 
@@ -276,7 +325,7 @@ export class OutboxRepo {
   async recordIdempotency(hookId: string, key: string, record: IdempotencyRecord): Promise<void> {
     await this.#batcher.submit({
       checks: [],
-      mutations: [this.#idemSet(hookId, key, record)],
+      mutations: [this.idempotencyMutation(hookId, key, record)],
       bytes: sizeOf(record),
     });
   }
@@ -295,7 +344,8 @@ export class OutboxRepo {
     return this.#batcher.idle();
   }
 
-  #idemSet(hookId: string, key: string, record: IdempotencyRecord): Deno.KvMutation {
+  /** The write that stores an idempotency record, for {@link insert}'s `extra`. */
+  idempotencyMutation(hookId: string, key: string, record: IdempotencyRecord): Deno.KvMutation {
     return {
       type: "set",
       key: keys.idempotency(hookId, key),

@@ -1,6 +1,6 @@
 // /readyz and the hook endpoint while TrueConf is down or silent, over real sockets against
-// the fake server. The 503 answers to POSTs come from the synchronous dispatcher (the durable
-// queue answers 202 instead); /readyz comes from src/readiness.ts, as in the bot.
+// the fake server, with the durable queue production uses: POSTs are accepted (202) and
+// delivered once TrueConf is back; /readyz comes from src/readiness.ts, as in the bot.
 import assert from "node:assert/strict";
 import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
 import { waitUntil } from "../support/wait.ts";
@@ -41,14 +41,17 @@ Deno.test("readiness: 200 when connected and authorized, 503 with reasons while 
       assert.equal(typeof tc.lastError, "string", "the last connection error is shown");
     });
 
-    await t.step("sync dispatcher: POST → 503 trueconf_unavailable with Retry-After", async () => {
+    let queued = "";
+    await t.step("POST while down → 202 queued with a delivery id; /readyz shows it", async () => {
       const res = await h.postJson(token, { text: "while down" });
       const body = await res.json();
-      assert.equal(res.status, 503);
-      assert.equal(body.ok, false);
-      assert.equal(body.error, "trueconf_unavailable");
-      assert.match(body.message, /Retry later/);
-      assert.equal(res.headers.get("retry-after"), "5");
+      assert.equal(res.status, 202, JSON.stringify(body));
+      assert.equal(body.queued, true);
+      queued = body.delivery;
+      assert.equal(res.headers.get("x-delivery-id"), queued);
+      const r = await readyz(h);
+      assert.equal(r.status, 503);
+      assert.equal(((r.body as Json).queue as Json).depth, 1);
     });
 
     await t.step("/healthz stays 200: the process is alive", async () => {
@@ -60,17 +63,22 @@ Deno.test("readiness: 200 when connected and authorized, 503 with reasons while 
     await h.fake.refuseConnections(false);
     await h.client.ready(5_000);
 
-    await t.step("back: /readyz 200 and POSTs are delivered again", async () => {
-      assert.equal((await readyz(h)).status, 200);
-      const res = await h.postJson(token, { text: "after recovery" });
-      assert.equal(res.status, 200);
-      await res.body?.cancel();
-      assert.deepEqual(
-        h.fake.messagesIn(CHAT_ID).map((m) => m.text),
-        ["after recovery"],
-        "nothing from the outage was posted",
-      );
-    });
+    await t.step(
+      "back: the queued message arrives, /readyz 200, POSTs delivered at once",
+      async () => {
+        await h.fake.waitFor(() => h.queue.stats().depth === 0, 5_000);
+        assert.equal((await readyz(h)).status, 200);
+        const st = await h.request(`/hook/${token}/deliveries/${queued}`);
+        assert.equal((await st.json()).delivery.state, "delivered");
+        const res = await h.postJson(token, { text: "after recovery" });
+        assert.equal(res.status, 200);
+        await res.body?.cancel();
+        assert.deepEqual(h.fake.messagesIn(CHAT_ID).map((m) => m.text), [
+          "while down",
+          "after recovery",
+        ]);
+      },
+    );
   });
 });
 
@@ -96,26 +104,22 @@ Deno.test("readiness: wrong bot credentials keep /readyz at 503 with the auth er
   });
 });
 
-Deno.test("silent TrueConf (socket open, no answers): POST gets 503 within the delivery timeout; /readyz turns false", async (t) => {
+Deno.test("silent TrueConf (socket open, no answers): POST answered 202 within the delivery timeout; /readyz turns false", async (t) => {
   const timeoutMs = 300;
   await withEndpoint({ requestTimeoutMs: timeoutMs }, async (h) => {
     const token = await h.hook();
     h.fake.setMethodDelay("sendMessage", "never");
+    const drained = () => h.fake.waitFor(() => h.queue.stats().depth === 0, 5_000);
 
-    await t.step(
-      "sync dispatcher: the request ends with 503 + Retry-After, not a hang",
-      async () => {
-        const started = performance.now();
-        const res = await h.postJson(token, { text: "into the void" });
-        const ms = performance.now() - started;
-        const body = await res.json();
-        assert.equal(res.status, 503, JSON.stringify(body));
-        assert.equal(body.error, "trueconf_unavailable");
-        assert.match(body.message, /did not answer/);
-        assert.equal(res.headers.get("retry-after"), "5");
-        assert.ok(ms >= timeoutMs - 20 && ms < timeoutMs + 1_000, `answered after ${ms} ms`);
-      },
-    );
+    await t.step("the request ends with 202 queued after the timeout, not a hang", async () => {
+      const started = performance.now();
+      const res = await h.postJson(token, { text: "into the void" });
+      const ms = performance.now() - started;
+      const body = await res.json();
+      assert.equal(res.status, 202, JSON.stringify(body));
+      assert.equal(body.queued, true);
+      assert.ok(ms >= timeoutMs - 20 && ms < timeoutMs + 1_000, `answered after ${ms} ms`);
+    });
 
     await t.step("/readyz 503: TrueConf stopped answering, though the socket is up", async () => {
       assert.equal(h.client.state.connected, true);
@@ -129,27 +133,32 @@ Deno.test("silent TrueConf (socket open, no answers): POST gets 503 within the d
       // No request is sent by the test: the client's own probe must clear the flag.
       await h.fake.waitFor(() => h.client.state.consecutiveTimeouts === 0, 3_000);
       assert.equal((await readyz(h)).status, 200);
+      await drained();
+      assert.ok(h.fake.messagesIn(CHAT_ID).some((m) => m.text === "into the void"));
       h.fake.setMethodDelay("sendMessage", "never");
       const res = await h.postJson(token, { text: "silent again" });
-      assert.equal(res.status, 503);
+      assert.equal(res.status, 202);
       await res.body?.cancel();
     });
 
-    await t.step("a silent upload step also ends in 503, not a hang", async () => {
+    await t.step("a silent upload step also ends in 202, not a hang", async () => {
       h.fake.setMethodDelay("sendMessage", 0);
+      await drained();
       h.fake.setMethodDelay("uploadFile", "never");
       const form = new FormData();
       form.set("file", new File(["log"], "log.txt"));
       const started = performance.now();
       const res = await h.request(`/hook/${token}`, { method: "POST", body: form });
       const ms = performance.now() - started;
-      assert.equal(res.status, 503);
+      assert.equal(res.status, 202);
       await res.body?.cancel();
       assert.ok(ms < timeoutMs + 1_000, `answered after ${ms} ms`);
       h.fake.setMethodDelay("uploadFile", 0);
     });
 
     await t.step("answers again: the next delivery succeeds and /readyz is 200", async () => {
+      await drained();
+      assert.ok(h.fake.messagesIn(CHAT_ID).some((m) => m.file?.name === "log.txt"));
       const res = await h.postJson(token, { text: "back" });
       assert.equal(res.status, 200);
       await res.body?.cancel();

@@ -15,6 +15,8 @@ Deno.test("createMetrics() exposes every documented metric family with its type"
     trueconf_webhook_http_requests_total: "counter",
     trueconf_webhook_delivery_duration_seconds: "histogram",
     trueconf_webhook_queue_depth: "gauge",
+    trueconf_webhook_queue_oldest_age_seconds: "gauge",
+    trueconf_webhook_failed_parts_total: "counter",
     trueconf_webhook_trueconf_connected: "gauge",
     trueconf_webhook_trueconf_authorized: "gauge",
     trueconf_webhook_trueconf_reconnects_total: "counter",

@@ -1,13 +1,9 @@
 /**
  * The hook endpoint with everything real behind it, for endpoint tests: the fake TrueConf
  * server over real sockets, the real client, a HookStore on `:memory:` KV, the Deliverer with
- * the SSRF-guarded fetcher and the preview worker pool, the synchronous dispatcher, and the
- * Hono app. Requests go through `app.request()` with a peer address in the env, as
- * `Deno.serve` would pass it.
- *
- * The dispatcher is the synchronous one on purpose: these tests are about the endpoint
- * (formats, errors, limits, attachments, splitting, readiness). Tests of its 503-when-down
- * answer say that they test the sync dispatcher.
+ * the SSRF-guarded fetcher and the preview worker pool, the durable queue production wires
+ * (same KV), and the Hono app. Requests go through `app.request()` with a peer address in
+ * the env, as `Deno.serve` would pass it.
  *
  * @module
  */
@@ -15,7 +11,7 @@ import { type AppOptions, createApp } from "../../src/ingest/app.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { TrueConfClient } from "../../src/trueconf/mod.ts";
 import { Deliverer } from "../../src/delivery/deliverer.ts";
-import { SyncDispatcher } from "../../src/delivery/sync_dispatcher.ts";
+import { createQueue, type DeliveryQueue } from "../../src/delivery/queue/mod.ts";
 import { PreviewMaker } from "../../src/delivery/preview/mod.ts";
 import { type Allowlist, safeFetch } from "../../src/net/mod.ts";
 import { createLogger } from "../../src/log.ts";
@@ -49,6 +45,8 @@ export interface EndpointHarness {
   readonly fake: FakeTrueConf;
   readonly client: TrueConfClient;
   readonly store: HookStore;
+  /** The production dispatcher (the durable queue), started. */
+  readonly queue: DeliveryQueue;
   readonly app: ReturnType<typeof createApp>;
   /** Every log line of app, deliverer, client, store and preview pool (debug level). */
   readonly logs: string[];
@@ -120,21 +118,37 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
   });
   const lookups = { count: 0 };
   const metrics: string[] = [];
+  const queue = createQueue({
+    kv,
+    deliverer,
+    client,
+    store,
+    limits: { maxPerHook: 1000, maxTotal: 10_000 },
+    logger,
+    metrics: {
+      queueDepth: { set: (...a) => void metrics.push(JSON.stringify(["queueDepth", ...a])) },
+      deliveryDuration: {
+        observe: (...a) => void metrics.push(JSON.stringify(["delivery", ...a])),
+      },
+      failedParts: { inc: (...a) => void metrics.push(JSON.stringify(["failedParts", ...a])) },
+    },
+  });
+  const unsubscribe = client.onStateChange((s) => {
+    if (s.authorized) queue.wake();
+  });
   const app = createApp({
     hooks: {
       findByToken: (token) => {
         lookups.count++;
         return store.findByToken(token);
       },
-      recordDelivery: (id) => store.recordDelivery(id),
     },
-    dispatcher: new SyncDispatcher(deliverer, () => client.state.authorized),
-    readiness: () => trueconfReadiness(client.state),
+    dispatcher: queue,
+    readiness: () => trueconfReadiness(client.state, { details: { queue: queue.stats() } }),
     limits,
     metrics: {
       request: (...a) => void metrics.push(JSON.stringify(["request", ...a])),
       rateLimited: (...a) => void metrics.push(JSON.stringify(["rateLimited", ...a])),
-      delivery: (...a) => void metrics.push(JSON.stringify(["delivery", ...a])),
     },
     ...(options.urlAllowlist ? { urlAllowlist: options.urlAllowlist } : {}),
     ...(options.draining ? { draining: options.draining } : {}),
@@ -145,9 +159,15 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
   const tokens: string[] = [];
   let hooks = 0;
   client.start();
+  queue.start();
   try {
+    await queue.ready();
     await client.ready(3_000);
   } catch (e) {
+    unsubscribe();
+    await queue.close(0);
+    await store.close();
+    kv.close();
     await client.close();
     await fake.close();
     throw e;
@@ -158,6 +178,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     fake,
     client,
     store,
+    queue,
     app,
     logs,
     metrics,
@@ -178,6 +199,8 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
       }, ip);
     },
     async dispose() {
+      unsubscribe();
+      await queue.close(0);
       await store.close();
       kv.close();
       await client.close();

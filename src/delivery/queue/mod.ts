@@ -1,21 +1,53 @@
 /**
- * The durable delivery queue (issue 5): what the HTTP endpoint dispatches to in production.
- * Delivers at once when the chat link is up and the hook has no backlog; otherwise persists
- * the request in a KV outbox and delivers it later, in order per hook, exactly once as seen
- * in the chat. See `durable_queue.ts` for the rules and `docs/delivery.md` for the design
- * and measurements.
+ * The job engine and the durable delivery queue built on it.
+ *
+ * - {@link JobEngine} (`job_engine.ts`, the scheduler) over the {@link Outbox}
+ *   (`outbox.ts`: per-hook FIFO lines, persistence, spool of bytes) runs {@link JobType}s
+ *   (`job_type.ts`: the interface, with an example of registering a type and enqueueing).
+ * - `post` (`post_job.ts`): the job type "post a Message into a chat".
+ * - {@link DurableQueue} (`durable_queue.ts`): the {@link Dispatcher} the HTTP endpoint uses
+ *   in production; posts within the request when it can, else queues; wraps
+ *   `Idempotency-Key` handling (`idempotency.ts`) and counts deliveries once.
+ *
+ * See `docs/delivery.md` for the design, the order guarantees and measurements.
  *
  * @module
  */
 import type { Dispatcher } from "../dispatch.ts";
 import { DurableQueue, type DurableQueueOptions, type QueueStats } from "./durable_queue.ts";
+import type { JobEngine } from "./job_engine.ts";
+import type { CreatorNotifier } from "../creator_notifier.ts";
 
 export {
   DurableQueue,
   type DurableQueueOptions,
   type QueueClient,
+  type QueueMetrics,
   type QueueStats,
+  RETRY_AFTER_SECONDS,
 } from "./durable_queue.ts";
+export {
+  type EngineEvent,
+  type EngineStats,
+  type InlineResult,
+  JobEngine,
+  type JobEngineOptions,
+  type WaitingInfo,
+} from "./job_engine.ts";
+export type {
+  Attempt,
+  EnqueueOptions,
+  EnqueueResult,
+  JobEnd,
+  JobError,
+  JobHook,
+  JobRun,
+  JobType,
+  WaitingJob,
+} from "./job_type.ts";
+export { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+export { Outbox } from "./outbox.ts";
+export { POST, postJob, postJobType, type PostResult, type PostState } from "./post_job.ts";
 export { backoffDelay, type BackoffOptions } from "./_backoff.ts";
 
 /** The queue as the composition root uses it. */
@@ -24,10 +56,19 @@ export interface DeliveryQueue extends Dispatcher {
   start(): void;
   /** The TrueConf link is authorized again: retry every hook now. */
   wake(): void;
-  /** Depth and limits for `/readyz` and logs. */
+  /** Depth, limits, oldest age and stuck hooks for `/readyz`, `/metrics` and logs. */
   stats(): QueueStats;
   /** Resolves once the persisted queue has been loaded. */
   ready(): Promise<void>;
+  /**
+   * Drops every waiting delivery of a hook: each ends `failed` with `reason` as its error
+   * code (e.g. `hook_revoked`). Resolves to the number dropped.
+   */
+  dropHook(hookId: string, reason: string): Promise<number>;
+  /** The engine: register other job types here (before `start`). */
+  readonly engine: JobEngine;
+  /** The creator DM digest (at most one DM per hook per 10 min). */
+  readonly notifier: CreatorNotifier;
   /**
    * Graceful stop: no new work, in-flight deliveries get up to `graceMs`, the rest stays
    * persisted. Call before closing the KV handle.
@@ -40,13 +81,12 @@ export interface DeliveryQueue extends Dispatcher {
  *
  * @example
  * ```ts
- * async function serve(options: DurableQueueOptions): Promise<void> {
- *   const queue = createQueue(options); // { kv, deliverer, client, store, limits, logger }
+ * function wire(options: DurableQueueOptions) {
+ *   const queue = createQueue(options);
  *   queue.start();
- *   // …
- *   await queue.close(10_000);
- *   options.kv.close();
+ *   return queue; // … await queue.close(10_000) before kv.close()
  * }
+ * void wire;
  * ```
  */
 export function createQueue(options: DurableQueueOptions): DeliveryQueue {

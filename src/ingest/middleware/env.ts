@@ -33,6 +33,8 @@ export interface HookVariables {
 export interface DeliveryNote {
   readonly format: string;
   readonly outcome: "delivered" | "queued" | "partial" | "refused";
+  /** The stored answer of an earlier request with the same `Idempotency-Key`. */
+  readonly replay?: boolean;
 }
 
 /** The Hono env of the hook routes. `Deno.serve` passes its `ServeHandlerInfo` as bindings. */
@@ -63,5 +65,4 @@ export function refuse(
 export interface IngestMetrics {
   request(route: string, hookId: string, status: number): void;
   rateLimited(scope: "ip" | "token"): void;
-  delivery(result: "delivered" | "queued" | "failed", seconds: number): void;
 }

@@ -11,7 +11,6 @@ import { type FoundHook, type IngestEnv, refuse } from "./env.ts";
 /** The hook lookup the routes need (the KV hook store satisfies it). */
 export interface HookLookup {
   findByToken(token: string): Promise<FoundHook | null>;
-  recordDelivery(hookId: string): void;
 }
 
 /** Where a route's token comes from: path, query, a header, or a body read before. */

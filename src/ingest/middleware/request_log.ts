@@ -57,9 +57,6 @@ export function requestLog(options: RequestLogOptions) {
     }
     if (!hook || !delivery) return;
     const seconds = (performance.now() - started) / 1000;
-    const { outcome } = delivery;
-    const result = outcome === "delivered" || outcome === "queued" ? outcome : "failed";
-    metrics?.delivery(result, seconds);
     logger.info("hook delivery", {
       hook: hook.id,
       chat: hook.chatId,
@@ -67,6 +64,7 @@ export function requestLog(options: RequestLogOptions) {
       format: delivery.format,
       status,
       outcome: delivery.outcome,
+      ...(delivery.replay ? { replay: true } : {}),
       ms: Math.round(seconds * 1000),
     });
   });

@@ -196,3 +196,59 @@ Deno.test("hot path: a healthy synchronous delivery without Idempotency-Key writ
     await q.close(0);
   });
 });
+
+Deno.test("Idempotency-Key replays are not deliveries: usage and the duration histogram count each message once", async () => {
+  const usage: string[] = [];
+  const observed: string[] = [];
+  await withWorld({
+    down: true,
+    store: { recordDelivery: (id) => void usage.push(id) },
+    metrics: {
+      queueDepth: { set: () => {} },
+      deliveryDuration: { observe: (result) => void observed.push(result) },
+    },
+  }, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    // Queued while TrueConf is down, replayed twice, then delivered by the worker.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await w.post(h.token, { text: "q" }, { "Idempotency-Key": "q1" })).status, 202);
+    }
+    await w.fake.refuseConnections(false);
+    await w.fake.waitFor(() => w.queue.stats().depth === 0 && w.fake.sentCount(G) === 1);
+    await w.queue.engine.settled();
+    // Delivered within the request, replayed twice.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await w.post(h.token, { text: "s" }, { "Idempotency-Key": "s1" })).status, 200);
+    }
+    assert.equal(w.fake.sentCount(G), 2);
+    assert.deepEqual(usage, [h.id, h.id]);
+    assert.deepEqual(observed, ["queued", "delivered"]);
+  });
+});
+
+Deno.test("dropHook: a revoked hook's waiting deliveries end failed with hook_revoked and never reach the chat", async () => {
+  await withWorld({ down: true }, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    const other = await w.hook(G, "other");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(String((await w.post(h.token, { text: `old${i}` })).json.delivery));
+    }
+    assert.equal((await w.post(other.token, { text: "kept" })).status, 202);
+    assert.equal(await w.queue.dropHook(h.id, "hook_revoked"), 3);
+    for (const id of ids) {
+      const st = (await w.get(h.token, `/deliveries/${id}`)).json.delivery as Record<
+        string,
+        unknown
+      >;
+      assert.equal(st.state, "failed");
+      assert.equal((st.error as { code: string }).code, "hook_revoked");
+    }
+    await w.fake.refuseConnections(false);
+    await w.fake.waitFor(() => w.queue.stats().depth === 0);
+    await w.queue.engine.settled();
+    assert.deepEqual(w.texts(G), ["kept"]);
+  });
+});

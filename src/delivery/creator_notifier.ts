@@ -1,0 +1,141 @@
+/**
+ * Tells a hook's creator by direct message what went wrong with their hook, without
+ * flooding them: at most one DM per hook per interval (default 10 min). The first problem
+ * goes out at once; problems during the interval are collected and sent as one digest
+ * when it ends ("3 more problems since …", the first few named with part and reason).
+ *
+ * Any part of the bot may report through it (failed deliveries, failed parts, deliveries
+ * waiting long, outgoing calls failing).
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import { type Clock, systemClock, type TimerHandle } from "./queue/clock.ts";
+
+/** What the notifier needs of the TrueConf client. */
+export interface DmSender {
+  createP2PChat(userId: string): Promise<string>;
+  sendMessage(chatId: string, text: string, parseMode: "text"): Promise<unknown>;
+}
+
+/** The hook a report is about. */
+export interface ReportedHook {
+  readonly id: string;
+  readonly name: string;
+  /** The creator's TrueConf id; "" when unknown (the report is only logged). */
+  readonly createdBy: string;
+}
+
+/** Options of {@link CreatorNotifier}. */
+export interface CreatorNotifierOptions {
+  client: DmSender;
+  logger?: Logger | undefined;
+  clock?: Clock | undefined;
+  /** At most one DM per hook in this window. Default 10 min. */
+  intervalMs?: number | undefined;
+}
+
+interface Pending {
+  readonly hook: ReportedHook;
+  readonly lines: string[];
+  count: number;
+  timer: TimerHandle | null;
+  /** When the last DM went out. */
+  sentAt: number;
+}
+
+/** Lines shown in one digest; the rest are counted. */
+const DIGEST_LINES = 5;
+
+/**
+ * See the module doc.
+ *
+ * @example
+ * ```ts
+ * import type { DmSender } from "./creator_notifier.ts";
+ * async function example(client: DmSender) {
+ *   const notifier = new CreatorNotifier({ client });
+ *   notifier.report({ id: "h1", name: "ci", createdBy: "alice@srv" }, "image 1 (https://x/a.png): 404");
+ *   await notifier.close();
+ * }
+ * void example;
+ * ```
+ */
+export class CreatorNotifier {
+  readonly #o: CreatorNotifierOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #hooks = new Map<string, Pending>();
+  readonly #sending = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: CreatorNotifierOptions) {
+    this.#o = options;
+    this.#log = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Reports one problem of a hook (one line: what and why). */
+  report(hook: ReportedHook, line: string): void {
+    if (this.#closed) return;
+    if (!hook.createdBy) {
+      this.#log.warn("problem not reported by DM: the hook has no known creator", {
+        hook: hook.id,
+      });
+      return;
+    }
+    const interval = this.#o.intervalMs ?? 10 * 60_000;
+    const now = this.#clock.now();
+    const p = this.#hooks.get(hook.id);
+    if (!p || now - p.sentAt >= interval) {
+      p?.timer?.cancel();
+      this.#hooks.set(hook.id, { hook, lines: [], count: 0, timer: null, sentAt: now });
+      this.#send(hook, `Webhook "${hook.name}": ${line}`);
+      return;
+    }
+    p.count++;
+    if (p.lines.length < DIGEST_LINES) p.lines.push(line);
+    this.#log.info("problem held for the creator's next digest", { hook: hook.id });
+    p.timer ??= this.#clock.after(p.sentAt + interval - now, () => this.#flush(hook.id));
+  }
+
+  /** Stops timers and waits for DMs being sent; digests still collecting are dropped. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const p of this.#hooks.values()) p.timer?.cancel();
+    this.#hooks.clear();
+    await Promise.allSettled([...this.#sending]);
+  }
+
+  #flush(hookId: string): void {
+    const p = this.#hooks.get(hookId);
+    if (!p || p.count === 0 || this.#closed) return;
+    const more = p.count - p.lines.length;
+    const text = `Webhook "${p.hook.name}": ${p.count} more problem(s) in the last ${
+      Math.round((this.#o.intervalMs ?? 600_000) / 60_000)
+    } min:\n${p.lines.map((l) => `• ${l}`).join("\n")}${more > 0 ? `\n… and ${more} more` : ""}`;
+    this.#hooks.set(hookId, {
+      hook: p.hook,
+      lines: [],
+      count: 0,
+      timer: null,
+      sentAt: this.#clock.now(),
+    });
+    this.#send(p.hook, text);
+  }
+
+  #send(hook: ReportedHook, text: string): void {
+    const p = (async () => {
+      try {
+        const chat = await this.#o.client.createP2PChat(hook.createdBy);
+        await this.#o.client.sendMessage(chat, text, "text");
+        this.#log.info("hook creator notified", { hook: hook.id });
+      } catch (e) {
+        this.#log.warn("could not notify the hook creator", { hook: hook.id, error: e });
+      }
+    })();
+    this.#sending.add(p);
+    p.finally(() => this.#sending.delete(p));
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The `Idempotency-Key` wrapper around a dispatch: the first request with a key runs, its
+ * outcome is stored (for a queued one in the same atomic as the outbox entry), and every
+ * later request with that key gets the same outcome marked `replay: true`, so nothing
+ * counts it as a second delivery. A request arriving while the first one still runs waits
+ * for it (up to `waitMs`) instead of running again.
+ *
+ * One process per store (the KV lease): a pending claim that is not this process's is one
+ * that died with its process, and is taken over.
+ *
+ * @module
+ */
+import type { DispatchOutcome } from "../dispatch.ts";
+import type { OutboxRepo } from "../../storage/mod.ts";
+import { type Clock, delay } from "./clock.ts";
+
+/** Options of {@link Idempotency}. */
+export interface IdempotencyOptions {
+  repo: OutboxRepo;
+  clock: Clock;
+  /** How long outcomes are kept. */
+  retentionMs: number;
+  /** How long a replay waits for a first request still running. */
+  waitMs: number;
+}
+
+/** Runs dispatches at most once per (hook, key); see the module doc. */
+export class Idempotency {
+  readonly #o: IdempotencyOptions;
+  readonly #owner = crypto.randomUUID();
+  /** First requests running in this process, by hook and key. */
+  readonly #running = new Map<string, Promise<DispatchOutcome>>();
+
+  constructor(options: IdempotencyOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Runs `first` unless this key was seen. `first` gets `alsoWrite`: the mutation that
+   * stores a queued outcome with the outbox entry (pass it to the enqueue).
+   */
+  async run(
+    hookId: string,
+    key: string,
+    first: (alsoWrite: (deliveryId: string) => Deno.KvMutation) => Promise<DispatchOutcome>,
+  ): Promise<DispatchOutcome> {
+    const { repo, clock, retentionMs } = this.#o;
+    const local = `${hookId}\u0000${key}`;
+    // A first request with this key running in this process: wait for it, no KV needed.
+    if (this.#running.has(local)) return await this.#waitFor(local);
+    const done = Promise.withResolvers<DispatchOutcome>();
+    done.promise.catch(() => {});
+    this.#running.set(local, done.promise);
+    const now = clock.now();
+    let claim;
+    try {
+      claim = await repo.claimIdempotency<DispatchOutcome>(
+        hookId,
+        key,
+        { owner: this.#owner, at: now, expiresAt: now + retentionMs },
+        // Not running here: a claim left by a process that died (one process per store).
+        () => true,
+      );
+    } catch (e) {
+      this.#running.delete(local);
+      done.reject(e);
+      throw e;
+    }
+    if (!claim.claimed) {
+      this.#running.delete(local);
+      if (claim.record.state === "done") {
+        done.resolve(replay(claim.record.outcome));
+        return replay(claim.record.outcome);
+      }
+      done.resolve(
+        conflict("The first request with this Idempotency-Key did not complete. Retry."),
+      );
+      return conflict("The first request with this Idempotency-Key did not complete. Retry.");
+    }
+    try {
+      const outcome = await first((deliveryId) =>
+        repo.idempotencyMutation(hookId, key, {
+          state: "done",
+          outcome: { kind: "queued", deliveryId },
+          expiresAt: now + retentionMs,
+        })
+      );
+      if (outcome.kind === "refused" && outcome.status === 503) {
+        // Nothing happened: a retry with this key must run again.
+        await repo.releaseIdempotency(hookId, key);
+      } else if (outcome.kind !== "queued") {
+        await repo.recordIdempotency(hookId, key, {
+          state: "done",
+          outcome,
+          expiresAt: now + retentionMs,
+        });
+      }
+      done.resolve(outcome);
+      return outcome;
+    } catch (e) {
+      await repo.releaseIdempotency(hookId, key).catch(() => {});
+      done.reject(e);
+      throw e;
+    } finally {
+      this.#running.delete(local);
+    }
+  }
+
+  async #waitFor(local: string): Promise<DispatchOutcome> {
+    const running = this.#running.get(local);
+    if (running) {
+      const timeout = new AbortController();
+      const r = await Promise.race([
+        running.then((o) => o, () => null),
+        delay(this.#o.clock, this.#o.waitMs, timeout.signal).then(() => "timeout" as const),
+      ]);
+      timeout.abort();
+      if (r === null) {
+        return conflict("The first request with this Idempotency-Key did not complete. Retry.");
+      }
+      if (r !== "timeout") {
+        if (r.replay) return r;
+        if (r.kind === "refused" && r.status === 503) {
+          return conflict("The first request with this Idempotency-Key did not complete. Retry.");
+        }
+        return replay(r);
+      }
+    }
+    return {
+      kind: "refused",
+      status: 409,
+      code: "idempotency_conflict",
+      message: "A request with this Idempotency-Key is still being processed. Retry later.",
+      retryAfterSeconds: 1,
+    };
+  }
+}
+
+function replay(outcome: DispatchOutcome): DispatchOutcome {
+  return { ...outcome, replay: true };
+}
+
+function conflict(message: string): DispatchOutcome {
+  return { kind: "refused", status: 409, code: "idempotency_conflict", message };
+}

@@ -1,0 +1,813 @@
+/**
+ * The scheduler of the job engine: runs the outbox's jobs through their {@link JobType}s.
+ *
+ * - **Order.** One attempt per hook at a time, oldest job first; hooks in parallel up to
+ *   `concurrency`, served round robin.
+ * - **Retries.** Capped exponential backoff with jitter (the type's or the engine's), or
+ *   the attempt's `retryAfterMs`; never past the job's deadline (the type's `maxAgeMs`,
+ *   default 24 h), where the job fails with `gave_up`.
+ * - **Setting aside.** A job whose attempts fail for its own reason (`scope: "job"`) is set
+ *   aside after `asideAfterAttempts` attempts or `asideAfterMs` since it was accepted,
+ *   whichever comes first: the hook's later jobs go on; it is retried between them.
+ *   Failures of scope `hook` and `link` never reorder.
+ * - **Inline runs.** {@link JobEngine.runInline} runs a job within the caller's request
+ *   when its hook has nothing waiting, storing nothing unless it stops halfway (then its
+ *   remainder is stored, even over the limits).
+ * - **Shutdown.** {@link JobEngine.close}: no new work; running attempts get the grace
+ *   period; then the one cut signal aborts: inline runs store their remainder, worker runs
+ *   stop after their current step. Everything unfinished stays in KV for the next start.
+ * - **Operator.** {@link JobEngine.dropHook}, {@link JobEngine.drop}, {@link JobEngine.retry}
+ *   act on waiting jobs at once; a job running now is dropped when its attempt ends.
+ *
+ * @module
+ */
+import type { DoneRecord, OutboxEntry } from "../../storage/mod.ts";
+import type { Logger } from "../../log.ts";
+import { silentLogger } from "../../log.ts";
+import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
+import { type Clock, delay, systemClock, type TimerHandle } from "./clock.ts";
+import { type Line, Outbox, type Slot } from "./outbox.ts";
+import type {
+  Attempt,
+  EnqueueOptions,
+  EnqueueResult,
+  JobEnd,
+  JobError,
+  JobHook,
+  JobRun,
+  JobType,
+} from "./job_type.ts";
+
+/** Options of {@link JobEngine}. */
+export interface JobEngineOptions {
+  kv: Deno.Kv;
+  limits: { maxPerHook: number; maxTotal: number };
+  logger?: Logger | undefined;
+  clock?: Clock | undefined;
+  /** Hooks run in parallel by the worker. Default 16. */
+  concurrency?: number | undefined;
+  /** Default deadline after acceptance. Default 24 h. */
+  maxAgeMs?: number | undefined;
+  /** Default backoff. 1 s → 5 min. */
+  backoff?: BackoffOptions | undefined;
+  /** Set a job failing on its own aside after this many attempts. Default 3. */
+  asideAfterAttempts?: number | undefined;
+  /** … or this long after it was accepted. Default 2 min. */
+  asideAfterMs?: number | undefined;
+  /** How long final records are kept. Default 24 h. */
+  retentionMs?: number | undefined;
+  /** A job waiting this long is reported once through `onEvent` (`waiting`). Default 10 min. */
+  waitNoticeMs?: number | undefined;
+  /** Called with the number of waiting jobs whenever it changes. */
+  onDepth?: ((depth: number) => void) | undefined;
+  /** Engine events (job ended, job waiting long) for notifications and metrics. */
+  onEvent?: ((event: EngineEvent) => void) | undefined;
+}
+
+/** What the engine reports outside (notifications, metrics, logs). */
+export type EngineEvent =
+  | { readonly kind: "ended"; readonly end: JobEnd }
+  | {
+    readonly kind: "waiting";
+    readonly id: string;
+    readonly type: string;
+    readonly hook: JobHook;
+    readonly createdAt: number;
+    readonly attempts: number;
+    readonly lastError: JobError | null;
+  }
+  | {
+    readonly kind: "set_aside";
+    readonly id: string;
+    readonly hook: JobHook;
+    readonly error: JobError;
+  };
+
+/** Answer of {@link JobEngine.runInline}. */
+export type InlineResult<S> =
+  /** The attempt ended within the call (done or failed); nothing was stored. */
+  | { readonly kind: "ran"; readonly attempt: Extract<Attempt<S>, { kind: "done" | "failed" }> }
+  /**
+   * Stored for later: the hook had a backlog, the type was not ready, or the attempt
+   * stopped (`stopped` holds the attempt then).
+   */
+  | {
+    readonly kind: "queued";
+    readonly enqueued: EnqueueResult;
+    readonly stopped?: Extract<Attempt<S>, { kind: "retry" }> | undefined;
+  };
+
+/** A waiting job, for listings. */
+export interface WaitingInfo {
+  readonly id: string;
+  readonly type: string;
+  readonly hookId: string;
+  readonly createdAt: number;
+  readonly attempts: number;
+  readonly notBefore: number;
+  readonly aside: boolean;
+  readonly running: boolean;
+  readonly lastError: JobError | null;
+}
+
+/** Engine numbers for `/readyz`, `/metrics` and logs. */
+export interface EngineStats {
+  readonly depth: number;
+  readonly hooksWithBacklog: number;
+  /** Attempts running now (inline and worker). */
+  readonly inFlight: number;
+  readonly maxPerHook: number;
+  readonly maxTotal: number;
+  readonly loaded: boolean;
+  /** Age of the oldest waiting job in ms (0 when none). */
+  readonly oldestAgeMs: number;
+}
+
+const TICK_MS = 30_000;
+
+/** See the module doc. */
+export class JobEngine {
+  readonly #o: JobEngineOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #outbox: Outbox;
+  readonly #types = new Map<string, JobType<unknown, unknown>>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #loaded: Promise<void>;
+  #loadedFlag = false;
+  #started = false;
+  #closing = false;
+  /** The one shutdown cut: aborted when the grace period is over. */
+  readonly #cut = new AbortController();
+  #active = 0;
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+  #tick: TimerHandle | undefined;
+
+  constructor(options: JobEngineOptions) {
+    this.#o = options;
+    this.#log = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+    this.#outbox = new Outbox(options.kv, {
+      limits: options.limits,
+      now: () => this.#clock.now(),
+      ...(options.onDepth ? { onDepth: options.onDepth } : {}),
+    });
+    this.#loaded = this.#load();
+    this.#loaded.catch(() => {});
+  }
+
+  /** The outbox's repository (status records, idempotency records, measurements). */
+  get repo(): Outbox["repo"] {
+    return this.#outbox.repo;
+  }
+
+  /** The clock the engine runs on. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** Adds a job type. Register types before {@link start}, so stored jobs find theirs. */
+  register<P, S>(type: JobType<P, S>): void {
+    if (this.#types.has(type.name)) throw new Error(`job type ${type.name} registered twice`);
+    this.#types.set(type.name, type as JobType<unknown, unknown>);
+  }
+
+  /** Resolves once the persisted jobs are loaded. */
+  ready(): Promise<void> {
+    return this.#loaded;
+  }
+
+  get loaded(): boolean {
+    return this.#loadedFlag;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Starts the worker. */
+  start(): void {
+    if (this.#started || this.#closing) return;
+    this.#started = true;
+    this.#loaded.then(() => {
+      this.#pump();
+      this.#housekeeping();
+    }, () => {});
+  }
+
+  /** Something every waiting job may have waited for came back (TrueConf): retry now. */
+  wake(): void {
+    for (const line of this.#outbox.lines.values()) {
+      for (const s of line.slots) if (!s.aside) s.notBefore = 0;
+    }
+    this.#pump();
+  }
+
+  /** Waiting jobs plus jobs being stored for this hook. */
+  backlog(hookId: string): number {
+    return this.#outbox.backlog(hookId);
+  }
+
+  stats(): EngineStats {
+    const oldest = this.#outbox.oldest();
+    return {
+      depth: this.#outbox.depth,
+      hooksWithBacklog: [...this.#outbox.lines.values()].filter((l) => l.slots.length > 0).length,
+      inFlight: this.#inflight.size,
+      maxPerHook: this.#outbox.limits.maxPerHook,
+      maxTotal: this.#outbox.limits.maxTotal,
+      loaded: this.#loadedFlag,
+      oldestAgeMs: oldest === null ? 0 : Math.max(0, this.#clock.now() - oldest),
+    };
+  }
+
+  /** Waiting jobs (of one hook when given), in order. */
+  list(hookId?: string): WaitingInfo[] {
+    const out: WaitingInfo[] = [];
+    for (const [h, line] of this.#outbox.lines) {
+      if (hookId !== undefined && h !== hookId) continue;
+      for (const s of line.slots) {
+        out.push({
+          id: s.id,
+          type: s.type,
+          hookId: h,
+          createdAt: s.createdAt,
+          attempts: s.attempts,
+          notBefore: s.notBefore,
+          aside: s.aside,
+          running: s.running,
+          lastError: s.lastError,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Whether a waiting job is running right now. */
+  isRunning(id: string): boolean {
+    return this.#outbox.find(id)?.slot.running ?? false;
+  }
+
+  /**
+   * Resolves once no attempt, store or notice is running (new ones started meanwhile
+   * included): the point where tests look at the result of what they triggered.
+   */
+  async settled(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** Tracks a promise so that {@link close} waits for it. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.#inflight.add(p);
+    const done = () => this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  // ───────────────────────────── enqueue ─────────────────────────────
+
+  /** Stores a job for the worker. See {@link EnqueueOptions}. */
+  enqueue<P, S>(o: EnqueueOptions<P, S>): Promise<EnqueueResult> {
+    return this.track(this.#enqueue(o));
+  }
+
+  async #enqueue<P, S>(o: EnqueueOptions<P, S>): Promise<EnqueueResult> {
+    if (!this.#loadedFlag) await this.#loaded;
+    const type = this.#type(o.type);
+    if (this.#closing && !o.accepted) return { ok: false, reason: "closing" };
+    if (o.mergeInto) {
+      const merged = await this.#merge(o.hook.id, o.mergeInto);
+      if (merged) return { ok: true, id: merged, merged: true };
+    }
+    const full = o.accepted ? null : this.#outbox.full(o.hook.id);
+    if (full) {
+      this.#log.warn("queue full, request refused", { hook: o.hook.id, depth: this.#outbox.depth });
+      return { ok: false, reason: "full", message: full };
+    }
+    const createdAt = o.createdAt ?? this.#clock.now();
+    try {
+      const id = await this.#outbox.insert({
+        type: type.name,
+        hook: o.hook,
+        payload: o.payload,
+        state: o.state,
+        blobs: o.blobs,
+        createdAt,
+        deadline: createdAt + (type.maxAgeMs ?? this.#o.maxAgeMs ?? 24 * 3600_000),
+        alsoWrite: o.alsoWrite,
+      });
+      this.#log.info("job queued", { hook: o.hook.id, type: type.name, delivery: id });
+      return { ok: true, id, merged: false };
+    } catch (error) {
+      this.#log.error("could not store a job", { hook: o.hook.id, type: type.name, error });
+      return { ok: false, reason: "storage", error };
+    } finally {
+      // Also after a failed store: a later job of this hook may have waited for this one.
+      queueMicrotask(() => this.#pump());
+    }
+  }
+
+  async #merge(
+    hookId: string,
+    mergeInto: NonNullable<EnqueueOptions["mergeInto"]>,
+  ): Promise<string | null> {
+    const line = this.#outbox.lines.get(hookId);
+    if (!line) return null;
+    for (const s of [...line.slots].reverse()) {
+      if (s.running || s.started) continue;
+      const read = await this.#outbox.read(hookId, s.seq).catch(() => null);
+      if (!read || s.running || s.started) continue;
+      const payload = mergeInto({
+        id: s.id,
+        type: s.type,
+        payload: read.payload,
+        state: read.entry.state,
+      });
+      if (payload === undefined) continue;
+      await this.#outbox.update({ ...read.entry, updatedAt: this.#clock.now() }, payload);
+      this.#log.info("job merged into a waiting one", { hook: hookId, delivery: s.id });
+      return s.id;
+    }
+    return null;
+  }
+
+  /**
+   * Runs a job within the caller's request when its hook has nothing waiting and its type
+   * is ready; otherwise (or when the attempt stops with `retry`) stores it like
+   * {@link enqueue}. A run cut by shutdown stores its remainder from the last progress.
+   */
+  async runInline<P, S>(o: EnqueueOptions<P, S>): Promise<InlineResult<S>> {
+    if (!this.#loadedFlag) await this.#loaded;
+    const type = this.#type(o.type) as JobType<P, S>;
+    if (
+      this.#closing || !this.#started || this.#outbox.backlog(o.hook.id) > 0 ||
+      !(type.ready?.() ?? true)
+    ) {
+      return { kind: "queued", enqueued: await this.enqueue(o) };
+    }
+    const createdAt = this.#clock.now();
+    let state = o.state;
+    let progressed = false;
+    const run: JobRun<P, S> = {
+      id: "",
+      hook: o.hook,
+      payload: o.payload,
+      state,
+      attempts: 0,
+      createdAt,
+      persisted: false,
+      signal: this.#cut.signal,
+      readBlob: (slot) => Promise.resolve(o.blobs?.get(slot) ?? null),
+      progress: (s) => {
+        state = s;
+        progressed = true;
+        return Promise.resolve();
+      },
+    };
+    const attempt = this.#attempt(type, run);
+    const cut = Promise.withResolvers<"cut">();
+    const onCut = () => cut.resolve("cut");
+    this.#cut.signal.addEventListener("abort", onCut, { once: true });
+    let a: Attempt<S> | "cut";
+    try {
+      a = await this.track(Promise.race([attempt, cut.promise]));
+    } finally {
+      this.#cut.signal.removeEventListener("abort", onCut);
+    }
+    if (a === "cut") {
+      // The step in flight may still land: the documented window for a duplicate.
+      attempt.catch(() => {});
+      const enqueued = await this.enqueue({
+        ...o,
+        ...compacted(type, o, state),
+        state,
+        createdAt,
+        accepted: true,
+      });
+      return { kind: "queued", enqueued };
+    }
+    if (a.kind !== "retry") {
+      this.#ended({
+        id: "",
+        type: type.name,
+        hook: o.hook,
+        payload: o.payload,
+        state: a.state,
+        outcome: a.kind,
+        error: a.kind === "failed" ? a.error : null,
+        result: a.result ?? null,
+        attempts: 0,
+        createdAt,
+        inline: true,
+      });
+      return { kind: "ran", attempt: a };
+    }
+    this.#log.info("delivery stopped, the rest is queued", {
+      hook: o.hook.id,
+      type: type.name,
+      error: a.error.code,
+    });
+    const enqueued = await this.enqueue({
+      ...o,
+      ...compacted(type, o, a.state),
+      state: a.state,
+      createdAt,
+      accepted: progressed || o.accepted,
+    });
+    return { kind: "queued", enqueued, stopped: a };
+  }
+
+  // ───────────────────────────── operator ─────────────────────────────
+
+  /**
+   * Drops every waiting job of a hook (e.g. revoked): each ends `failed` with `reason` as
+   * its error code. A job running now ends the same way when its attempt returns.
+   * Returns how many jobs were dropped (or marked).
+   */
+  async dropHook(hookId: string, reason: string, message?: string): Promise<number> {
+    await this.#loaded;
+    const line = this.#outbox.lines.get(hookId);
+    if (!line) return 0;
+    const error = { code: reason, message: message ?? dropMessage(reason) };
+    let n = 0;
+    for (const s of [...line.slots]) {
+      n++;
+      await this.#dropSlot(hookId, s, error);
+    }
+    if (n > 0) this.#log.info("hook's waiting jobs dropped", { hook: hookId, reason, count: n });
+    return n;
+  }
+
+  /** Drops one waiting job; false when no waiting job has this id. */
+  async drop(id: string, reason = "dropped_by_operator", message?: string): Promise<boolean> {
+    await this.#loaded;
+    const found = this.#outbox.find(id);
+    if (!found) return false;
+    await this.#dropSlot(found.hookId, found.slot, {
+      code: reason,
+      message: message ?? dropMessage(reason),
+    });
+    return true;
+  }
+
+  /** Tries a waiting job again now (also one set aside); false when unknown. */
+  async retry(id: string): Promise<boolean> {
+    await this.#loaded;
+    const found = this.#outbox.find(id);
+    if (!found) return false;
+    found.slot.notBefore = 0;
+    this.#log.info("retry requested", { hook: found.hookId, delivery: id });
+    this.#pump();
+    return true;
+  }
+
+  async #dropSlot(hookId: string, s: Slot, error: JobError): Promise<void> {
+    if (s.running) {
+      s.dropReason = error;
+      return;
+    }
+    const read = await this.#outbox.read(hookId, s.seq).catch(() => null);
+    if (!read) {
+      this.#outbox.forget(hookId, s.seq);
+      return;
+    }
+    await this.#finish(read.entry, read.payload, "failed", error, null);
+  }
+
+  // ───────────────────────────── shutdown ─────────────────────────────
+
+  /**
+   * Graceful stop: no new work; running attempts get up to `graceMs`; then the cut: inline
+   * runs store their remainder (answered 202) and worker runs stop after their current
+   * step. Unfinished jobs stay in KV. Call before closing the KV handle.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#tick?.cancel();
+    await this.#loaded.catch(() => {});
+    const all = () => Promise.allSettled([...this.#inflight]);
+    const waitAll = async (clock: Clock, ms: number) => {
+      const stop = new AbortController();
+      await Promise.race([all(), delay(clock, ms, stop.signal)]);
+      stop.abort();
+    };
+    if (this.#inflight.size > 0) await waitAll(this.#clock, graceMs);
+    if (this.#inflight.size > 0) {
+      this.#log.warn("grace period over; unfinished deliveries stay queued", {
+        inFlight: this.#inflight.size,
+      });
+      this.#cut.abort();
+      // Cut inline runs store their remainder now; worker runs stop at their next step.
+      await waitAll(systemClock, 2_000);
+    }
+    this.#cut.abort();
+    await this.#outbox.repo.idle();
+    this.#log.info("queue closed", { depth: this.#outbox.depth });
+  }
+
+  // ───────────────────────────── worker ─────────────────────────────
+
+  async #load(): Promise<void> {
+    const started = performance.now();
+    const { swept } = await this.#outbox.load();
+    this.#loadedFlag = true;
+    this.#log.info("queue loaded", {
+      depth: this.#outbox.depth,
+      hooks: this.#outbox.lines.size,
+      orphanSpoolChunks: swept,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+
+  #type(name: string): JobType<unknown, unknown> {
+    const t = this.#types.get(name);
+    if (!t) throw new Error(`unknown job type ${name}; register it first`);
+    return t;
+  }
+
+  #pump(): void {
+    if (!this.#started || this.#closing || !this.#loadedFlag) return;
+    const now = this.#clock.now();
+    let earliest = Infinity;
+    for (const [hookId, line] of this.#outbox.lines) {
+      if (this.#active >= (this.#o.concurrency ?? 16)) break;
+      if (line.busy) continue;
+      const pick = this.#pick(hookId, line, now);
+      if (pick.wakeAt !== undefined) earliest = Math.min(earliest, pick.wakeAt);
+      if (!pick.slot) continue;
+      const slot = pick.slot;
+      line.busy = true;
+      slot.running = true;
+      this.#active++;
+      // Round robin: a hook that was served goes to the back of the line.
+      this.#outbox.lines.delete(hookId);
+      this.#outbox.lines.set(hookId, line);
+      this.track(
+        this.#runSlot(hookId, slot).catch((e) => {
+          this.#log.error("queue worker error", { hook: hookId, error: e });
+          slot.notBefore = this.#clock.now() + 5_000;
+        }).finally(() => {
+          slot.running = false;
+          line.busy = false;
+          this.#active--;
+          if (line.slots.length === 0 && this.#outbox.lines.get(hookId) === line) {
+            this.#outbox.lines.delete(hookId);
+          }
+          this.#pump();
+        }),
+      );
+    }
+    if (earliest < Infinity) this.#armTimer(earliest);
+  }
+
+  /** The job of this hook to run now, or when to look again. */
+  #pick(hookId: string, line: Line, now: number): { slot?: Slot; wakeAt?: number } {
+    let wakeAt: number | undefined;
+    for (const s of line.slots) {
+      if (this.#outbox.olderBeingStored(hookId, s.seq)) break;
+      const type = this.#types.get(s.type);
+      const ready = type !== undefined && (type.ready?.() ?? true);
+      const due = s.notBefore <= now;
+      if (ready && due) return { slot: s };
+      if (ready && !due) wakeAt = Math.min(wakeAt ?? Infinity, s.notBefore);
+      // A job not set aside holds the jobs behind it; one set aside does not.
+      if (!s.aside) break;
+    }
+    return wakeAt === undefined ? {} : { wakeAt };
+  }
+
+  #armTimer(at: number): void {
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timer = this.#clock.after(Math.max(0, at - this.#clock.now()), () => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#pump();
+    });
+  }
+
+  /** Every 30 s: long-waiting notices (and a pump, in case a type became ready silently). */
+  #housekeeping(): void {
+    if (this.#closing) return;
+    this.#tick = this.#clock.after(TICK_MS, () => this.#housekeeping());
+    this.#noticeWaiting();
+    this.#pump();
+  }
+
+  #noticeWaiting(): void {
+    const limit = this.#o.waitNoticeMs ?? 10 * 60_000;
+    const now = this.#clock.now();
+    for (const line of this.#outbox.lines.values()) {
+      for (const s of line.slots) {
+        if (s.waitNoticeSent || now - s.createdAt < limit || s.running) continue;
+        s.waitNoticeSent = true;
+        this.track(this.#markNoticed(line, s));
+      }
+    }
+  }
+
+  async #markNoticed(line: Line, s: Slot): Promise<void> {
+    const hookId = [...this.#outbox.lines].find(([, l]) => l === line)?.[0];
+    if (hookId === undefined) return;
+    const read = await this.#outbox.read(hookId, s.seq).catch(() => null);
+    if (!read || s.running) return;
+    await this.#outbox.repo.update({ ...read.entry, waitNoticeSent: true }).catch(() => {});
+    this.#emit({
+      kind: "waiting",
+      id: s.id,
+      type: s.type,
+      hook: read.entry.hook,
+      createdAt: s.createdAt,
+      attempts: s.attempts,
+      lastError: s.lastError,
+    });
+  }
+
+  async #runSlot(hookId: string, slot: Slot): Promise<void> {
+    let read;
+    try {
+      read = await this.#outbox.read(hookId, slot.seq);
+    } catch (e) {
+      const entry = await this.#outbox.repo.get(hookId, slot.seq);
+      if (entry) {
+        await this.#finish(entry, null, "failed", {
+          code: "spool_lost",
+          message: e instanceof Error ? e.message : String(e),
+        }, null);
+      }
+      return;
+    }
+    if (!read) {
+      this.#outbox.forget(hookId, slot.seq);
+      return;
+    }
+    let entry = read.entry;
+    const type = this.#type(entry.type);
+    if (slot.dropReason) {
+      return await this.#finish(entry, read.payload, "failed", slot.dropReason, null);
+    }
+    slot.started = true;
+    const run: JobRun<unknown, unknown> = {
+      id: entry.id,
+      hook: entry.hook,
+      payload: read.payload,
+      state: entry.state,
+      attempts: entry.attempts,
+      createdAt: entry.createdAt,
+      persisted: true,
+      signal: this.#cut.signal,
+      readBlob: (s) => this.#outbox.repo.readBlob(hookId, entry.seq, s),
+      progress: async (state) => {
+        entry = { ...entry, state, updatedAt: this.#clock.now() };
+        await this.#outbox.update(entry);
+      },
+    };
+    const a = await this.#attempt(type, run);
+    if (slot.dropReason) {
+      return await this.#finish(entry, read.payload, "failed", slot.dropReason, null);
+    }
+    if (a.kind === "done") return await this.#finish(entry, read.payload, "done", null, a);
+    if (a.kind === "failed") return await this.#finish(entry, read.payload, "failed", a.error, a);
+    if (this.#closing) return; // progress is stored; the next start resumes
+    const now = this.#clock.now();
+    const attempts = entry.attempts + 1;
+    entry = { ...entry, state: a.state };
+    if (now >= entry.deadline) {
+      const hours = Math.round((entry.deadline - entry.createdAt) / 360_000) / 10;
+      return await this.#finish({ ...entry, attempts }, read.payload, "failed", {
+        code: "gave_up",
+        message: `not delivered within ${hours} h; last error: ${a.error.message}`,
+      }, a);
+    }
+    const wait = a.retryAfterMs ?? backoffDelay(attempts, type.backoff ?? this.#o.backoff);
+    const notBefore = Math.min(now + wait, entry.deadline);
+    const aside = entry.aside || (a.scope === "job" &&
+      (attempts >= (this.#o.asideAfterAttempts ?? 3) ||
+        now - entry.createdAt >= (this.#o.asideAfterMs ?? 120_000)));
+    entry = {
+      ...entry,
+      attempts,
+      lastError: { code: a.error.code, message: a.error.message },
+      notBefore,
+      aside,
+      updatedAt: now,
+    };
+    await this.#outbox.update(entry);
+    slot.attempts = attempts;
+    slot.notBefore = notBefore;
+    slot.lastError = entry.lastError;
+    if (aside && !slot.aside) {
+      slot.aside = true;
+      this.#log.warn("delivery set aside: later messages of the hook go first", {
+        hook: hookId,
+        delivery: entry.id,
+        attempts,
+        error: a.error.code,
+      });
+      this.#emit({ kind: "set_aside", id: entry.id, hook: entry.hook, error: a.error });
+    }
+    this.#log.info("delivery will be retried", {
+      hook: hookId,
+      delivery: entry.id,
+      attempts,
+      scope: a.scope,
+      error: a.error.code,
+      inMs: notBefore - now,
+    });
+  }
+
+  async #attempt<P, S>(type: JobType<P, S>, run: JobRun<P, S>): Promise<Attempt<S>> {
+    try {
+      return await type.run(run);
+    } catch (e) {
+      return {
+        kind: "retry",
+        state: run.state,
+        scope: "job",
+        error: { code: "internal_error", message: e instanceof Error ? e.message : String(e) },
+      };
+    }
+  }
+
+  async #finish(
+    entry: OutboxEntry,
+    payload: unknown,
+    outcome: "done" | "failed",
+    error: JobError | null,
+    a: Attempt<unknown> | null,
+  ): Promise<void> {
+    const now = this.#clock.now();
+    const state = a?.state ?? entry.state;
+    const result = a && a.kind !== "retry" ? a.result ?? null : null;
+    const done: DoneRecord = {
+      id: entry.id,
+      type: entry.type,
+      state: outcome,
+      attempts: entry.attempts + (a && a.kind !== "retry" ? 1 : 0),
+      createdAt: entry.createdAt,
+      updatedAt: now,
+      error,
+      result,
+      expiresAt: now + (this.#o.retentionMs ?? 24 * 3600_000),
+    };
+    await this.#outbox.finish({ ...entry, state }, done);
+    this.#ended({
+      id: entry.id,
+      type: entry.type,
+      hook: entry.hook,
+      payload,
+      state,
+      outcome,
+      error,
+      result,
+      attempts: done.attempts,
+      createdAt: entry.createdAt,
+      inline: false,
+    });
+  }
+
+  #ended(end: JobEnd): void {
+    try {
+      this.#types.get(end.type)?.finished?.(end);
+    } catch (e) {
+      this.#log.error("job type's finished() threw", { type: end.type, error: e });
+    }
+    this.#emit({ kind: "ended", end });
+  }
+
+  #emit(event: EngineEvent): void {
+    try {
+      this.#o.onEvent?.(event);
+    } catch (e) {
+      this.#log.error("engine listener threw", { event: event.kind, error: e });
+    }
+  }
+}
+
+/** A remainder's payload and blobs without what already happened (see `JobType.compact`). */
+function compacted<P, S>(
+  type: JobType<P, S>,
+  o: EnqueueOptions<P, S>,
+  state: S,
+): { payload: P; blobs: ReadonlyMap<number, Uint8Array> | undefined } {
+  if (!type.compact) return { payload: o.payload, blobs: o.blobs };
+  const c = type.compact(o.payload, state);
+  const blobs = o.blobs && new Map([...o.blobs].filter(([slot]) => c.keepBlob(slot)));
+  return { payload: c.payload, blobs };
+}
+
+function dropMessage(reason: string): string {
+  switch (reason) {
+    case "hook_revoked":
+      return "the webhook was revoked; its waiting messages were dropped";
+    case "dropped_by_operator":
+      return "dropped by the operator (hooks queue drop)";
+    default:
+      return `dropped: ${reason}`;
+  }
+}

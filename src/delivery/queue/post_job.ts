@@ -1,0 +1,167 @@
+/**
+ * The job type "post a Message into a chat" (`post`): the parts planned by the deliverer,
+ * stored as JSON with uploaded bytes in the spool, posted in order, each recorded before
+ * the next starts so a retry never re-posts a part that arrived.
+ *
+ * @module
+ */
+import type { Message } from "../../message.ts";
+import type { PartFailure } from "../dispatch.ts";
+import { type Deliverer, planParts } from "../deliverer.ts";
+import { loadParts, SpoolLostError, type StoredPart, storeParts } from "./_stored_parts.ts";
+import type { Attempt, JobType } from "./job_type.ts";
+
+/** Name of the post job type. */
+export const POST = "post";
+
+/** Progress of a post. */
+export interface PostState {
+  /** Index of the first part that has not reached the chat yet. */
+  readonly next: number;
+  /** Ids of the parts posted so far, "" for a part that failed for good. */
+  readonly messageIds: readonly string[];
+  readonly failures: readonly PartFailure[];
+}
+
+/** Final summary of a post (the job's `result`). */
+export interface PostResult {
+  readonly messageIds: readonly string[];
+  readonly failures: readonly PartFailure[];
+}
+
+/** A message turned into what {@link JobEngine.enqueue} / `runInline` take for a post. */
+export function postJob(message: Message): {
+  payload: StoredPart[];
+  state: PostState;
+  blobs: Map<number, Uint8Array>;
+} {
+  const { stored, blobs } = storeParts(planParts(message), 0);
+  return { payload: stored, state: { next: 0, messageIds: [], failures: [] }, blobs };
+}
+
+/** Thrown from `onPosted` to stop a run when shutdown cuts it. */
+class CutError extends Error {}
+
+/**
+ * Builds the post job type.
+ *
+ * @example
+ * ```ts
+ * import type { JobEngine } from "./job_engine.ts";
+ * import type { Deliverer } from "../deliverer.ts";
+ * function wire(engine: JobEngine, deliverer: Deliverer, linkUp: () => boolean) {
+ *   engine.register(postJobType({ deliverer, ready: linkUp }));
+ * }
+ * void wire;
+ * ```
+ */
+export function postJobType(options: {
+  deliverer: Pick<Deliverer, "run">;
+  /** Whether TrueConf can take messages now. */
+  ready: () => boolean;
+}): JobType<StoredPart[], PostState> {
+  return {
+    name: POST,
+    ready: options.ready,
+    compact(payload, state) {
+      // Parts already posted keep only their label: their text is never stored.
+      const kept = payload.map((p, i): StoredPart =>
+        i < state.next ? { k: "done", label: p.label } : p
+      );
+      return { payload: kept, keepBlob: (slot) => slot >= state.next };
+    },
+    async run(job): Promise<Attempt<PostState>> {
+      let state = job.state;
+      let parts;
+      try {
+        parts = await loadParts(job.payload, state.next, (slot) => job.readBlob(slot));
+      } catch (e) {
+        const message = e instanceof SpoolLostError
+          ? e.message
+          : "the stored message could not be read back";
+        return {
+          kind: "failed",
+          state,
+          error: { code: "spool_lost", message },
+          result: summary(state),
+        };
+      }
+      let r;
+      try {
+        r = await options.deliverer.run(job.hook.chatId, parts, {
+          from: state.next,
+          onPosted: async (i, messageId, failure) => {
+            state = {
+              next: i + 1,
+              messageIds: [...state.messageIds, messageId],
+              failures: failure ? [...state.failures, failure] : state.failures,
+            };
+            // The last part is recorded with the final record, one commit instead of two.
+            if (i + 1 < parts.length || job.signal.aborted) await job.progress(state);
+            if (job.signal.aborted) throw new CutError("shutting down");
+          },
+        });
+      } catch (e) {
+        return {
+          kind: "retry",
+          state,
+          scope: "link",
+          error: { code: "interrupted", message: e instanceof Error ? e.message : String(e) },
+        };
+      }
+      if (r.stoppedAt !== null && state.next < parts.length) {
+        if (job.signal.aborted) {
+          return {
+            kind: "retry",
+            state,
+            scope: "link",
+            error: { code: "shutting_down", message: "the bot is restarting" },
+          };
+        }
+        // A transient failure: try again from the first part not recorded.
+        const error = r.error ?? { code: "internal_error", message: "stopped" };
+        return {
+          kind: "retry",
+          state,
+          scope: scopeOf(error.code),
+          error: { code: error.code, message: error.message },
+        };
+      }
+      // Parts failed by a chat-level error (no onPosted for them) join the failures.
+      const known = new Set(state.failures.map((f) => f.item));
+      const failures = [...state.failures, ...r.failures.filter((f) => !known.has(f.item))];
+      state = { ...state, failures };
+      const ids = state.messageIds.filter((m) => m !== "");
+      if (r.error && r.stoppedAt === null) {
+        const error = { code: r.error.code, message: r.error.message };
+        return { kind: "failed", state, error, result: summary(state) };
+      }
+      if (ids.length === 0 && failures.length > 0) {
+        return {
+          kind: "failed",
+          state,
+          error: { code: "delivery_failed", message: "No part of the message could be posted." },
+          result: summary(state),
+        };
+      }
+      return { kind: "done", state, result: summary(state) };
+    },
+  };
+}
+
+function summary(state: PostState): PostResult {
+  return { messageIds: state.messageIds.filter((m) => m !== ""), failures: state.failures };
+}
+
+/** Whose trouble a transient error is (see `Attempt`). */
+function scopeOf(code: string): "job" | "hook" | "link" {
+  switch (code) {
+    case "trueconf_unavailable":
+    case "trueconf_timeout":
+      return "link";
+    case "trueconf_error":
+      return "hook";
+    default:
+      return "job";
+  }
+}

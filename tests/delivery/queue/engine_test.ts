@@ -1,0 +1,237 @@
+// The job engine on its own: a test job type on a real KV file, time moved by hand.
+import assert from "node:assert/strict";
+import { type EngineEvent, JobEngine, type JobType } from "../../../src/delivery/queue/mod.ts";
+import { openKv } from "../../../src/storage/mod.ts";
+import { ManualClock } from "./_manual_clock.ts";
+
+interface Task {
+  name: string;
+  /** How its attempts end. */
+  mode: "ok" | "own" | "hook" | "fatal";
+}
+
+const HOOK = { id: "h1", chatId: "c1", name: "ci", createdBy: "alice" };
+const OTHER = { id: "h2", chatId: "c2", name: "cd", createdBy: "bob" };
+
+async function withEngine(
+  fn: (t: {
+    engine: JobEngine;
+    clock: ManualClock;
+    runs: string[];
+    events: EngineEvent[];
+    kv: Deno.Kv;
+    restart(): Promise<void>;
+  }) => Promise<void>,
+  type: Partial<JobType<Task, { tries: number }>> = {},
+) {
+  const dir = await Deno.makeTempDir({ prefix: "engine_test_" });
+  const clock = new ManualClock();
+  const runs: string[] = [];
+  const events: EngineEvent[] = [];
+  let kv = await openKv(`${dir}/q.kv`);
+  const make = () => {
+    const engine = new JobEngine({
+      kv,
+      limits: { maxPerHook: 100, maxTotal: 1000 },
+      clock,
+      backoff: { baseMs: 1_000, capMs: 1_000 },
+      onEvent: (e) => events.push(e),
+    });
+    engine.register<Task, { tries: number }>({
+      name: "task",
+      maxAgeMs: 60_000,
+      run(job) {
+        runs.push(job.payload.name);
+        const state = { tries: job.state.tries + 1 };
+        switch (job.payload.mode) {
+          case "ok":
+            return Promise.resolve({ kind: "done", state, result: { ran: job.payload.name } });
+          case "fatal":
+            return Promise.resolve({
+              kind: "failed",
+              state,
+              error: { code: "refused", message: "no" },
+            });
+          default:
+            return Promise.resolve({
+              kind: "retry",
+              state,
+              scope: job.payload.mode === "own" ? "job" : "hook",
+              error: { code: "flaky", message: `${job.payload.name} failed` },
+            });
+        }
+      },
+      ...type,
+    });
+    return engine;
+  };
+  const t = { engine: make(), clock, runs, events, kv, restart: async () => {} };
+  t.restart = async () => {
+    await t.engine.close(0);
+    kv.close();
+    kv = await openKv(`${dir}/q.kv`);
+    t.kv = kv;
+    t.engine = make();
+    t.engine.start();
+    await t.engine.ready();
+    await t.engine.settled();
+  };
+  try {
+    t.engine.start();
+    await t.engine.ready();
+    await fn(t);
+  } finally {
+    await t.engine.close(0);
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const task = (name: string, mode: Task["mode"] = "ok", hook = HOOK) => ({
+  type: "task",
+  hook,
+  payload: { name, mode },
+  state: { tries: 0 },
+});
+
+Deno.test("engine: a hook's jobs run one at a time in order; hooks do not wait for each other", async () => {
+  await withEngine(async ({ engine, runs }) => {
+    for (const n of ["a1", "a2", "a3"]) assert.ok((await engine.enqueue(task(n))).ok);
+    assert.ok((await engine.enqueue(task("b1", "hook", OTHER))).ok);
+    await engine.settled();
+    assert.deepEqual(runs.filter((r) => r.startsWith("a")), ["a1", "a2", "a3"]);
+    assert.deepEqual(engine.list().map((w) => w.hookId), ["h2"]);
+  });
+});
+
+Deno.test("engine: a job failing on its own is set aside after 3 attempts; later jobs go on; retried until its deadline", async () => {
+  await withEngine(async ({ engine, clock, runs, events, kv }) => {
+    const bad = await engine.enqueue(task("bad", "own"));
+    await engine.enqueue(task("next"));
+    await engine.settled();
+    assert.deepEqual(runs, ["bad"], "the line waits behind a job that just failed");
+    clock.advance(1_000);
+    await engine.settled();
+    assert.deepEqual(runs, ["bad", "bad"]);
+    clock.advance(1_000);
+    await engine.settled();
+    assert.deepEqual(runs, ["bad", "bad", "bad", "next"], "set aside after the third attempt");
+    assert.ok(events.some((e) => e.kind === "set_aside" && bad.ok && e.id === bad.id));
+    // A job arriving now does not wait either; the one set aside keeps being retried.
+    await engine.enqueue(task("later"));
+    await engine.settled();
+    assert.equal(runs.at(-1), "later");
+    clock.advance(1_000);
+    await engine.settled();
+    assert.equal(runs.at(-1), "bad");
+    assert.deepEqual(engine.list().map((w) => [w.id, w.aside]), [[bad.ok && bad.id, true]]);
+    // Its deadline (60 s after acceptance) ends it.
+    for (let i = 0; i < 60; i++) {
+      clock.advance(1_000);
+      await engine.settled();
+    }
+    const end = events.find((e) =>
+      e.kind === "ended" && e.end.payload && e.end.outcome === "failed"
+    );
+    assert.ok(end && end.kind === "ended");
+    assert.equal(end.end.error?.code, "gave_up");
+    assert.equal(engine.stats().depth, 0);
+    const done = await engine.repo.getDone(HOOK.id, bad.ok ? bad.id : "", clock.now());
+    assert.equal(done?.state, "failed");
+    assert.equal(done?.error?.code, "gave_up");
+    assert.equal((await Array.fromAsync(kv.list({ prefix: ["outbox"] }))).length, 0);
+  });
+});
+
+Deno.test("engine: a failure of the hook's own target (scope hook) keeps the order: nothing overtakes", async () => {
+  await withEngine(async ({ engine, clock, runs }) => {
+    await engine.enqueue(task("first", "hook"));
+    await engine.enqueue(task("second"));
+    for (let i = 0; i < 6; i++) {
+      clock.advance(1_000);
+      await engine.settled();
+    }
+    assert.ok(runs.every((r) => r === "first"), runs.join());
+    assert.ok(runs.length >= 6);
+    const w = engine.list();
+    assert.deepEqual(w.map((x) => x.aside), [false, false]);
+    assert.equal(w[0]!.lastError?.code, "flaky");
+    assert.ok(engine.stats().oldestAgeMs >= 6_000);
+  });
+});
+
+Deno.test("engine: dropHook ends every waiting job of the hook as failed with the reason; other hooks untouched", async () => {
+  await withEngine(async ({ engine, clock, runs }) => {
+    const ids = [];
+    for (const n of ["x1", "x2", "x3"]) {
+      const r = await engine.enqueue(task(n, "hook"));
+      assert.ok(r.ok);
+      ids.push(r.id);
+    }
+    await engine.enqueue(task("y", "hook", OTHER));
+    await engine.settled();
+    assert.equal(await engine.dropHook(HOOK.id, "hook_revoked"), 3);
+    for (const id of ids) {
+      const d = await engine.repo.getDone(HOOK.id, id, clock.now());
+      assert.equal(d?.state, "failed");
+      assert.equal(d?.error?.code, "hook_revoked");
+    }
+    assert.deepEqual(engine.list().map((w) => w.hookId), [OTHER.id]);
+    const before = runs.length;
+    clock.advance(5_000);
+    await engine.settled();
+    assert.ok(runs.slice(before).every((r) => r === "y"));
+  });
+});
+
+Deno.test("engine: retry(id) runs a waiting job now; drop(id) ends one job", async () => {
+  await withEngine(async ({ engine, clock, runs }) => {
+    const a = await engine.enqueue(task("a", "hook"));
+    await engine.settled();
+    assert.ok(a.ok);
+    assert.equal(runs.length, 1);
+    assert.equal(await engine.retry(a.id), true);
+    await engine.settled();
+    assert.equal(runs.length, 2, "ran again without waiting out its backoff");
+    assert.equal(await engine.retry("zz-unknown"), false);
+    assert.equal(await engine.drop(a.id), true);
+    const d = await engine.repo.getDone(HOOK.id, a.id, clock.now());
+    assert.equal(d?.error?.code, "dropped_by_operator");
+    assert.equal(engine.stats().depth, 0);
+  });
+});
+
+Deno.test("engine: a job type not ready holds its jobs; mergeInto folds a new job into a waiting one", async () => {
+  let up = false;
+  await withEngine(async ({ engine, runs }) => {
+    const first = await engine.enqueue(task("v1"));
+    assert.ok(first.ok);
+    const merged = await engine.enqueue({
+      ...task("v2"),
+      mergeInto: (w) => w.id === first.id ? { name: "v1+v2", mode: "ok" } : undefined,
+    });
+    assert.deepEqual(merged, { ok: true, id: first.id, merged: true });
+    await engine.settled();
+    assert.deepEqual(runs, []);
+    up = true;
+    engine.wake();
+    await engine.settled();
+    assert.deepEqual(runs, ["v1+v2"]);
+  }, { ready: () => up });
+});
+
+Deno.test("engine: waiting jobs and their set-aside state survive a restart", async () => {
+  await withEngine(async (t) => {
+    await t.engine.enqueue(task("bad", "own"));
+    await t.engine.enqueue(task("after", "hook"));
+    for (let i = 0; i < 2; i++) {
+      await t.engine.settled();
+      t.clock.advance(1_000);
+    }
+    await t.engine.settled();
+    assert.deepEqual(t.engine.list().map((w) => w.aside), [true, false]);
+    await t.restart();
+    const w = t.engine.list();
+    assert.deepEqual(w.map((x) => [x.aside, x.attempts > 0]), [[true, true], [false, true]]);
+  });
+});
