@@ -789,3 +789,25 @@ export function readEnvironment(dotenvPath = ".env"): Record<string, string | un
   if (text !== null) mergeDotenv(env, text);
   return env;
 }
+
+/**
+ * Reads TRUECONF_CA_FILE and checks it holds a PEM certificate: rustls silently ignores
+ * anything else, which surfaced later as a puzzling "UnknownIssuer". Throws an Error whose
+ * message is the one line to print (a bad setting: exit 2).
+ */
+export async function readCaFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(
+      `TRUECONF_CA_FILE ${path} cannot be read: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new Error(
+      `TRUECONF_CA_FILE ${path} is not a PEM certificate file (no "-----BEGIN CERTIFICATE-----" line); a DER file (.cer/.crt) converts with: openssl x509 -inform der -in ca.cer -out ca.pem`,
+    );
+  }
+  return text;
+}

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Config, configWarnings } from "../config.ts";
+import { type Config, configWarnings, readCaFile } from "../config.ts";
 import {
   inspectStorage,
   judgeLease,
@@ -39,11 +39,9 @@ export async function checkConfig(
   let caPem = options.caPem;
   if (!caPem && tc.caFile) {
     try {
-      caPem = await Deno.readTextFile(tc.caFile);
+      caPem = await readCaFile(tc.caFile);
     } catch (e) {
-      out(
-        `FAIL  TRUECONF_CA_FILE ${tc.caFile} cannot be read: ${e instanceof Error ? e.message : e}`,
-      );
+      out(`FAIL  ${e instanceof Error ? e.message : e}`);
       return 2; // a bad setting, as `serve` treats it (and systemd does not restart on 2)
     }
   }

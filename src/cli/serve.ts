@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type Config, configWarnings } from "../config.ts";
+import { type Config, configWarnings, readCaFile } from "../config.ts";
 import { createBot } from "../bot.ts";
 import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
@@ -35,9 +35,9 @@ export async function serve(
   let caPem: string | undefined;
   if (config.trueconf.caFile) {
     try {
-      caPem = await Deno.readTextFile(config.trueconf.caFile);
+      caPem = await readCaFile(config.trueconf.caFile);
     } catch (e) {
-      log.error("cannot read TRUECONF_CA_FILE", { path: config.trueconf.caFile, error: e });
+      log.error(e instanceof Error ? e.message : String(e), { path: config.trueconf.caFile });
       return 2;
     }
   }

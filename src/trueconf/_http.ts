@@ -15,6 +15,8 @@ import { concatBytes } from "../bytes.ts";
 export interface HttpResponse {
   status: number;
   text: string;
+  /** The Content-Type header, lower-cased ("" when absent). */
+  contentType: string;
 }
 
 export interface HttpRequest {
@@ -74,11 +76,132 @@ function deadline(req: HttpRequest): { signal: AbortSignal; done: () => void } {
   };
 }
 
-function networkError(url: URL, err: unknown, signal: AbortSignal): TrueConfHttpError {
+function networkError(
+  url: URL,
+  err: unknown,
+  signal: AbortSignal,
+  caConfigured: boolean,
+): TrueConfHttpError {
   const why = signal.aborted
     ? String((signal.reason as Error)?.message ?? signal.reason)
-    : String((err as Error)?.message ?? err);
-  return new TrueConfHttpError(`${url.origin}${url.pathname}: ${why}`, null);
+    : causeText(err);
+  return new TrueConfHttpError(
+    `${url.origin}${url.pathname}: ${explainNetworkError(why, url, { caConfigured })}`,
+    null,
+  );
+}
+
+/**
+ * The innermost useful text of an error: Deno's fetch says only "fetch failed" and keeps the
+ * reason in `err.cause` ("error sending request for url (…): client error (Connect): tcp
+ * connect error: Connection refused (os error 111)"); the URL prefix is dropped (the caller
+ * names the URL).
+ */
+function causeText(err: unknown): string {
+  const texts: string[] = [];
+  for (
+    let e: unknown = err, depth = 0;
+    e && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    texts.push(e instanceof Error ? e.message : String(e));
+  }
+  const inner = texts.filter((t) => t && t !== "fetch failed").at(-1) ?? texts[0] ??
+    "unknown error";
+  return inner.replace(
+    /^error sending request (?:for url \([^)]*\)|from \S+ for \S+ \([^)]*\)): /,
+    "",
+  )
+    .replace(/^client error \((?:Connect|SendRequest)\): /, "");
+}
+
+/**
+ * Turns a low-level network error text into the cause plus what to change, one line. One
+ * classifier for every path to TrueConf: HTTP through fetch or node:https and the WebSocket
+ * (`check-config`'s websocket step passes the socket's close reason).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const url = new URL("https://tc.example.com:443/");
+ * assert.match(
+ *   explainNetworkError("invalid peer certificate: UnknownIssuer", url),
+ *   /TRUECONF_CA_FILE .* TRUECONF_VERIFY_SSL=false/,
+ * );
+ * ```
+ */
+export function explainNetworkError(
+  why: string,
+  url: URL,
+  hints: { caConfigured?: boolean } = {},
+): string {
+  const tls = url.protocol === "https:" || url.protocol === "wss:";
+  const port = url.port || (tls ? "443" : "80");
+  const fix = (cause: string, what: string) => `${cause} — ${what}`;
+  if (/connection refused|ECONNREFUSED/i.test(why)) {
+    return fix(
+      why,
+      `nothing accepts connections on ${url.hostname} port ${port}: check TRUECONF_WEB_PORT (TrueConf's web port: 443 for HTTPS, 4309 for the Bridge over plain HTTP) and that TrueConf Server runs`,
+    );
+  }
+  if (
+    /dns error|failed to lookup|Name or service not known|ENOTFOUND|EAI_AGAIN|No address associated/i
+      .test(why)
+  ) {
+    return fix(
+      why,
+      `the host name ${url.hostname} does not resolve: check TRUECONF_SERVER (and this machine's DNS)`,
+    );
+  }
+  if (/InvalidContentType|wrong version number|packet length too long|http request/i.test(why)) {
+    return fix(
+      why,
+      `port ${port} answered plain HTTP where TLS was expected: set TRUECONF_HTTPS=false for a plain-HTTP port, or set TRUECONF_WEB_PORT to TrueConf's HTTPS port (443)`,
+    );
+  }
+  if (/invalid HTTP version|HPE_INVALID|Parse Error|invalid status line/i.test(why) && !tls) {
+    return fix(
+      why,
+      `port ${port} speaks TLS but TRUECONF_HTTPS=false: set TRUECONF_HTTPS=true, or use a plain-HTTP port (4309 for the Bridge)`,
+    );
+  }
+  if (/NotValidForName|not valid for name|altnames|Hostname\/IP does not match/i.test(why)) {
+    return fix(
+      why,
+      `the certificate does not name ${url.hostname}: set TRUECONF_SERVER to a name the certificate carries, or TRUECONF_VERIFY_SSL=false`,
+    );
+  }
+  if (/Expired|certificate has expired/i.test(why)) {
+    return fix(
+      why,
+      "TrueConf's certificate has expired: renew it on the server (or TRUECONF_VERIFY_SSL=false meanwhile)",
+    );
+  }
+  if (
+    /UnknownIssuer|self[- ]signed|unable to (?:get|verify)|certificate|BadSignature|CaUsedAsEndEntity/i
+      .test(why)
+  ) {
+    return fix(
+      why,
+      hints.caConfigured
+        ? "TrueConf's TLS certificate is not signed by the CA in TRUECONF_CA_FILE: give the CA that issued it (the root, or the intermediate), or set TRUECONF_VERIFY_SSL=false"
+        : "TrueConf's TLS certificate is not trusted: put the CA that signed it (PEM) in TRUECONF_CA_FILE, or set TRUECONF_VERIFY_SSL=false",
+    );
+  }
+  if (/ECONNRESET|connection reset|Connection reset/i.test(why)) {
+    return fix(
+      why,
+      `${url.hostname} port ${port} closed the connection: is that TrueConf's web port, and is TRUECONF_HTTPS right for it?`,
+    );
+  }
+  if (/timed out|timeout|ETIMEDOUT/i.test(why)) {
+    return fix(
+      why,
+      `no answer from ${url.hostname} port ${port}: a firewall dropping packets, or the wrong host or port`,
+    );
+  }
+  return why;
 }
 
 async function fetchRequest(
@@ -96,9 +219,13 @@ async function fetchRequest(
       redirect: "manual",
       ...(client ? { client } : {}),
     });
-    return { status: res.status, text: await res.text() };
+    return {
+      status: res.status,
+      text: await res.text(),
+      contentType: res.headers.get("content-type")?.toLowerCase() ?? "",
+    };
   } catch (err) {
-    throw networkError(url, err, d.signal);
+    throw networkError(url, err, d.signal, client !== undefined);
   } finally {
     d.done();
   }
@@ -130,11 +257,12 @@ function nodeRequest(
           resolve({
             status: res.statusCode ?? 0,
             text: new TextDecoder().decode(concatBytes(chunks)),
+            contentType: String(res.headers["content-type"] ?? "").toLowerCase(),
           });
         });
         res.on("error", (err) => {
           d.done();
-          reject(networkError(url, err, d.signal));
+          reject(networkError(url, err, d.signal, false));
         });
       },
     );
@@ -142,9 +270,31 @@ function nodeRequest(
     d.signal.addEventListener("abort", onAbort, { once: true });
     r.on("error", (err) => {
       d.done();
-      reject(networkError(url, err, d.signal));
+      reject(networkError(url, err, d.signal, false));
     });
     r.on("close", () => d.signal.removeEventListener("abort", onAbort));
     r.end(req.body);
   });
+}
+
+/**
+ * A response body in one line for an error message: an HTML page (a proxy's or another web
+ * server's) by its title, anything else by its first 200 characters with blanks collapsed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const page = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>…</html>";
+ * assert.equal(bodySummary({ status: 502, text: page, contentType: "text/html" }), 'an HTML page "502 Bad Gateway"');
+ * ```
+ */
+export function bodySummary(res: HttpResponse): string {
+  const text = res.text.trim();
+  if (res.contentType.includes("html") || /^<(?:!doctype|html|head|body)\b/i.test(text)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1]?.replace(/\s+/g, " ").trim();
+    return title ? `an HTML page "${title}"` : "an HTML page";
+  }
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }

@@ -7,11 +7,11 @@
 import { silentLogger } from "../log.ts";
 import { Connection } from "./_connection.ts";
 import { TrueConfApiError } from "./errors.ts";
-import { record, str } from "./_json.ts";
+import { authenticate } from "./_auth_request.ts";
+import { explainNetworkError } from "./_http.ts";
 import { Timers } from "./_timers.ts";
 import { trueConfUrls } from "./endpoints.ts";
-import { normalizeTrueConfId } from "./ids.ts";
-import { fetchOAuthToken, jwtExpiresAt } from "./oauth.ts";
+import { fetchOAuthToken, jwtClaims, jwtExpiresAt } from "./oauth.ts";
 import type { TrueConfAuth, TrueConfEndpoint } from "./types.ts";
 
 /** One step of {@link checkTrueConf}. */
@@ -82,15 +82,20 @@ export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {
     token = o.auth.token;
     report.tokenExpiresAt = jwtExpiresAt(token);
     const expired = report.tokenExpiresAt !== null && report.tokenExpiresAt <= Date.now();
+    const readable = jwtClaims(token) !== null;
     steps.push({
       name: "token",
-      ok: !expired,
+      ok: readable && !expired,
       ms: 0,
-      detail: report.tokenExpiresAt === null
-        ? "static token (expiry unknown: not a readable JWT)"
+      detail: !readable
+        ? "TRUECONF_TOKEN is not a JWT (three dot-separated parts, starting eyJ…): copy the whole token, or set TRUECONF_USERNAME and TRUECONF_PASSWORD instead"
+        : expired
+        ? `static token${
+          expiryText(report.tokenExpiresAt)
+        } — set a new TRUECONF_TOKEN, or TRUECONF_USERNAME and TRUECONF_PASSWORD so the bot renews its token itself`
         : `static token${expiryText(report.tokenExpiresAt)}`,
     });
-    if (expired) return report;
+    if (!readable || expired) return report;
   }
 
   const timers = new Timers();
@@ -119,21 +124,17 @@ export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {
         name: "websocket",
         ok: false,
         ms: Date.now() - t0,
-        detail: `cannot connect to ${urls.wsUrl}: ${conn.closeReason ?? "closed"}`,
+        detail: `cannot connect to ${urls.wsUrl}: ${
+          explainNetworkError(conn.closeReason ?? "closed", new URL(urls.wsUrl), {
+            caConfigured: o.caPem !== undefined,
+          })
+        }`,
       });
       return report;
     }
     t0 = Date.now();
     try {
-      const res = record(
-        await conn.request("auth", {
-          token,
-          tokenType: "JWT",
-          receiveUnread: false,
-          receiveSystemMessageEnvelopes: false,
-        }, timeoutMs),
-      );
-      report.botId = str(res.userId) ? normalizeTrueConfId(str(res.userId)) : null;
+      report.botId = await authenticate(conn, token, timeoutMs);
       steps.push({
         name: "auth",
         ok: true,
@@ -144,7 +145,7 @@ export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {
     } catch (err) {
       const hint = err instanceof TrueConfApiError
         ? err.code === 203
-          ? " — the token has expired"
+          ? " — the token has expired: set a new TRUECONF_TOKEN, or TRUECONF_USERNAME and TRUECONF_PASSWORD"
           : err.code === 201
           ? " — the token is not valid for this server"
           : ""
@@ -161,6 +162,7 @@ export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {
 
 function expiryText(at: number | null): string {
   if (at === null) return ", expiry unknown";
+  if (at <= Date.now()) return `, expired ${new Date(at).toISOString()}`;
   const days = Math.round(((at - Date.now()) / 86_400_000) * 10) / 10;
   return `, expires ${new Date(at).toISOString()} (${days} days)`;
 }

@@ -7,6 +7,7 @@
 import { type Logger, silentLogger } from "../log.ts";
 import type { ParseMode } from "../message.ts";
 import { Connection } from "./_connection.ts";
+import { authenticate } from "./_auth_request.ts";
 import {
   TrueConfApiError,
   TrueConfAuthError,
@@ -637,20 +638,12 @@ export class TrueConfClient {
         throw err;
       }
       this.#publish();
-      const res = record(
-        await conn.request("auth", {
-          token,
-          tokenType: "JWT",
-          receiveUnread: false,
-          receiveSystemMessageEnvelopes: false,
-        }, this.#cfg.requestTimeoutMs),
-      );
-      const userId = str(res.userId);
+      const userId = await authenticate(conn, token, this.#cfg.requestTimeoutMs);
       conn.authorized = true;
       this.#state.consecutiveTimeouts = 0;
       // The auth answer names the bot; a server that leaves userId out still gets a usable id
       // (the login, or the token's subject), so mentions of the bot keep working.
-      this.#state.botId = userId ? normalizeTrueConfId(userId) : this.#state.botId ?? fallbackBotId(
+      this.#state.botId = userId ?? this.#state.botId ?? fallbackBotId(
         this.#opts.auth,
         token,
       );

@@ -4,7 +4,7 @@
  * @module
  */
 import { TrueConfAuthError, TrueConfHttpError } from "./errors.ts";
-import { HttpTransport } from "./_http.ts";
+import { bodySummary, HttpTransport } from "./_http.ts";
 import { num, record, str } from "./_json.ts";
 import { OAUTH_PATH, trueConfUrls } from "./endpoints.ts";
 import type { TrueConfEndpoint } from "./types.ts";
@@ -140,13 +140,25 @@ export async function fetchOAuthToken(
       const tok = parseOAuthBody(json, options.now);
       if (tok) return tok;
       throw new TrueConfHttpError(
-        `OAuth ${url}: HTTP ${res.status} without access_token`,
+        json === undefined
+          ? `OAuth ${url}: HTTP ${res.status} with ${
+            bodySummary(res)
+          } instead of JSON — is this TrueConf Server's web port (not another web server or a proxy's page)? Check TRUECONF_SERVER and TRUECONF_WEB_PORT`
+          : `OAuth ${url}: HTTP ${res.status} without access_token`,
         res.status,
       );
     }
     const j = record(json);
     const error = str(j.error);
-    const description = str(j.error_description) || error || res.text.slice(0, 200).trim();
+    if (res.status === 403 && error === "auth_method_disabled") {
+      // TrueConf Server 5.5.3+ can turn password login off; the Python SDK's from_oauth then
+      // logs in through an OAuth application (docs/en/learn/authentication.md there).
+      throw new TrueConfAuthError(
+        "OAuth refused the password grant (HTTP 403 auth_method_disabled): password login is off on this server — create an OAuth application with one scope (version:read is enough) in TrueConf Server's admin panel and set its client_id as TRUECONF_CLIENT_ID",
+        res.status,
+      );
+    }
+    const description = str(j.error_description) || error || bodySummary(res);
     if (
       res.status === 401 || res.status === 403 ||
       (res.status === 400 && CREDENTIAL_ERRORS.has(error))

@@ -364,6 +364,15 @@ Deno.test("check-config over TLS: TRUECONF_CA_FILE trusted → PASS; no CA → F
     const untrusted = await cli(["check-config"], dir.path, env);
     assert.equal(untrusted.code, 1, untrusted.stdout + untrusted.stderr);
     assert.match(untrusted.stdout, /^FAIL {2}oauth/m);
+    // A CA file that is not PEM (a DER .cer): exit 2 naming the fix, instead of UnknownIssuer.
+    const der = join(dir.path, "ca.cer");
+    await Deno.writeFile(der, new Uint8Array([0x30, 0x82, 0x01, 0x0a, 0x02, 0x82]));
+    const notPem = await cli(["check-config"], dir.path, { ...env, TRUECONF_CA_FILE: der });
+    assert.equal(notPem.code, 2, notPem.stdout + notPem.stderr);
+    assert.match(
+      notPem.stdout,
+      /TRUECONF_CA_FILE .*ca\.cer is not a PEM certificate file .*openssl x509 -inform der/,
+    );
     // A CA file that cannot be read is a bad setting, as for serve: exit 2.
     const missing = join(dir.path, "missing.pem");
     const bad = await cli(["check-config"], dir.path, { ...env, TRUECONF_CA_FILE: missing });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { checkTrueConf, fetchOAuthToken, TrueConfTimeoutError } from "../../src/trueconf/mod.ts";
 import { FakeTrueConf, makeTestCertificates } from "../support/fake_trueconf.ts";
 import { ALICE, BOT, CREDS, withClient } from "./_helpers.ts";
+import { mintJwt } from "../support/_fake_jwt.ts";
 
 const certs = await makeTestCertificates();
 const tls = { certPem: certs.certPem, keyPem: certs.keyPem };
@@ -66,7 +67,9 @@ Deno.test("checkTrueConf reports each step", async () => {
     const bad = await checkTrueConf({ ...base, auth: { username: BOT.login, password: "wrong" } });
     assert.equal(bad.ok, false);
     assert.match(bad.steps[0]!.detail, /OAuth rejected/);
-    const badTok = await checkTrueConf({ ...base, auth: { token: "a.b.c" } });
+    // A well-formed JWT the server did not issue: refused at the socket's auth.
+    const stranger = mintJwt({ sub: "bot", exp: Math.floor(Date.now() / 1000) + 3600 });
+    const badTok = await checkTrueConf({ ...base, auth: { token: stranger } });
     assert.equal(badTok.ok, false);
     assert.equal(badTok.steps.at(-1)?.name, "auth");
     const noTls = await checkTrueConf({
