@@ -1,22 +1,14 @@
 /**
- * Photo previews made in a Worker so a 12 MP decode never stalls webhook requests on the main
- * thread. Jobs queue FIFO; each worker runs one job at a time.
- *
- * Fallback rule when no preview can be made (see {@link previewFallback}): TrueConf renders
- * an upload as a photo only if it carries a `preview` part. The reference bot then sends the
- * original bytes as their own preview; openclaw sends a document. We do the former only when
- * it is safe for the receiving clients: the bytes are JPEG, PNG, GIF or WebP by magic bytes,
- * at most 1 MiB, and their header declares at most `maxPixels` pixels. Everything else goes
- * as a document: a 20 MB original as "preview" would be downloaded by every client in the
- * chat, a decompression bomb would be decoded by each of them, and BMP/TIFF/unknown bytes
- * might not render at all.
+ * Photo previews made in Workers so a 12 MP decode never stalls webhook requests on the main
+ * thread. Jobs queue FIFO; each worker runs one job at a time; workers start when jobs wait
+ * for one. A small original is its own preview and never reaches a worker, and when no
+ * preview can be made a small enough original stands in (see `self_preview.ts`).
  *
  * @module
  */
 
 import { type Logger, silentLogger } from "../../log.ts";
-import { imageDimensions, type ImageMime } from "./sniff.ts";
-import { sniffImageType } from "../../net/sniff_image_type.ts";
+import { type ImageInfo, inspectImage, ownPreview, previewFallback } from "./self_preview.ts";
 import type { PreviewJob, PreviewReply } from "./_protocol.ts";
 
 /** Options of {@link PreviewMaker}. */
@@ -35,7 +27,10 @@ export interface PreviewOptions {
    * on small machines. Default 50 000 000.
    */
   maxPixels?: number;
-  /** Number of workers. Default 1: the target box has two cores and the other serves HTTP. */
+  /**
+   * Most workers running at once; each starts only when a job waits for one. Default: one
+   * per CPU core beyond the first (the main thread serves HTTP), at least 1, at most 4.
+   */
   workers?: number;
   /** Jobs waiting beyond this are refused with `busy`. Default 32. */
   maxQueue?: number;
@@ -107,51 +102,14 @@ const DEFAULTS = {
   timeoutMs: 10_000,
   maxInputBytes: 32 * 1024 * 1024,
   maxPixels: 50_000_000,
-  workers: 1,
+  workers: Math.max(1, Math.min(4, (navigator.hardwareConcurrency ?? 2) - 1)),
   maxQueue: 32,
   idleMs: 60_000,
   recycleAbovePixels: 16_000_000,
 };
 
-/** Originals up to this size may serve as their own preview (see module doc). */
-export const FALLBACK_MAX_BYTES = 1024 * 1024;
-
-const SELF_PREVIEWABLE: ReadonlySet<ImageMime> = new Set([
-  "image/jpeg",
-  "image/png",
-  "image/gif",
-  "image/webp",
-]);
-
 // Expected outcomes for non-photos; the rest point at a problem an operator may care about.
 const QUIET: ReadonlySet<PreviewFailure> = new Set(["closed", "empty", "not_an_image"]);
-
-/** Options of {@link previewFallback}. */
-export interface FallbackOptions {
-  /** Default {@link FALLBACK_MAX_BYTES}. */
-  maxBytes?: number;
-  /** Default 50 000 000. */
-  maxPixels?: number;
-}
-
-/**
- * The preview to send when {@link PreviewMaker.make} failed: the original bytes themselves
- * if they are JPEG/PNG/GIF/WebP (by magic bytes), at most 1 MiB and at most `maxPixels` by
- * their header; otherwise `null`, meaning "send as a document". The returned `bytes` are the
- * caller's array, not a copy.
- */
-export function previewFallback(
-  bytes: Uint8Array,
-  options: FallbackOptions = {},
-): UploadPreview | null {
-  const mime = sniffImageType(bytes);
-  if (mime === null || !SELF_PREVIEWABLE.has(mime)) return null;
-  if (bytes.length === 0 || bytes.length > (options.maxBytes ?? FALLBACK_MAX_BYTES)) return null;
-  const size = imageDimensions(bytes);
-  if (size === null) return null;
-  if (size.width * size.height > (options.maxPixels ?? DEFAULTS.maxPixels)) return null;
-  return { bytes, mimeType: mime, name: `preview.${mime.slice("image/".length)}` };
-}
 
 interface Job {
   id: number;
@@ -228,6 +186,15 @@ export class PreviewMaker {
    * for logs only: magic bytes decide.
    */
   make(bytes: Uint8Array, mimeType?: string, options: MakeOptions = {}): Promise<PreviewResult> {
+    return this.#make(bytes, mimeType, options, null);
+  }
+
+  #make(
+    bytes: Uint8Array,
+    mimeType: string | undefined,
+    options: MakeOptions,
+    known: ImageInfo | null,
+  ): Promise<PreviewResult> {
     const fields: Record<string, unknown> = { size: bytes.length, declared: mimeType };
     const refuse = (reason: PreviewFailure, detail: string) =>
       Promise.resolve(this.#fail(fields, reason, detail));
@@ -236,10 +203,9 @@ export class PreviewMaker {
     if (bytes.length > this.#maxInputBytes) {
       return refuse("input_too_large", `larger than ${this.#maxInputBytes} bytes`);
     }
-    const mime = sniffImageType(bytes);
+    const { mime, size } = known ?? inspectImage(bytes);
     if (mime === null) return refuse("not_an_image", "not JPEG/PNG/GIF/WebP/BMP/TIFF");
     fields.mime = mime;
-    const size = imageDimensions(bytes);
     if (size === null) return refuse("unknown_dimensions", `no readable ${mime} header`);
     fields.width = size.width;
     fields.height = size.height;
@@ -265,11 +231,23 @@ export class PreviewMaker {
   }
 
   /**
-   * {@link make}, then {@link previewFallback} when it fails: the preview part to upload, or
-   * `null` to send the file as a document. Logs which way it went and why.
+   * The preview part to upload, or `null` to send the file as a document: the original itself
+   * when it is thumbnail-sized ({@link ownPreview}), else {@link make}, else
+   * {@link previewFallback}. Logs which way it went and why.
    */
   async previewFor(bytes: Uint8Array, mimeType?: string): Promise<UploadPreview | null> {
-    const result = await this.make(bytes, mimeType);
+    const info = inspectImage(bytes);
+    const own = this.#closed ? null : ownPreview(bytes, info);
+    if (own) {
+      this.#log.debug("preview: small original is its own preview", {
+        size: bytes.length,
+        mime: info.mime,
+        width: info.size?.width,
+        height: info.size?.height,
+      });
+      return own;
+    }
+    const result = await this.#make(bytes, mimeType, {}, info);
     if (result.ok) return result.preview;
     const fallback = previewFallback(bytes, { maxPixels: this.#maxPixels });
     const level = QUIET.has(result.reason) ? "debug" : "info";

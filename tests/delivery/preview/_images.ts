@@ -113,3 +113,67 @@ export const GIF_1X1 = Uint8Array.from(
   atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"),
   (c) => c.charCodeAt(0),
 );
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(data, 8);
+  let crc = 0xffffffff;
+  for (const b of out.subarray(4, 8 + data.length)) {
+    crc = CRC_TABLE[(crc ^ b) & 0xff]! ^ (crc >>> 8);
+  }
+  view.setUint32(8 + data.length, (crc ^ 0xffffffff) >>> 0);
+  return out;
+}
+
+/**
+ * A real PNG without an alpha channel (photon always writes RGBA): colour type 2 (RGB) or
+ * 3 (palette, one grey entry per byte value), optionally with a `tRNS` chunk.
+ */
+export async function opaquePng(
+  width: number,
+  height: number,
+  options: { palette?: boolean; tRNS?: boolean } = {},
+): Promise<Uint8Array> {
+  const channels = options.palette ? 1 : 3;
+  const raw = new Uint8Array(height * (1 + width * channels));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width * channels; x++) {
+      raw[y * (1 + width * channels) + 1 + x] = (x * 7 + y * 3) & 0xff;
+    }
+  }
+  const idat = new Uint8Array(
+    await new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream("deflate")))
+      .arrayBuffer(),
+  );
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, width);
+  new DataView(ihdr.buffer).setUint32(4, height);
+  ihdr[8] = 8;
+  ihdr[9] = options.palette ? 3 : 2;
+  const chunks = [pngChunk("IHDR", ihdr)];
+  if (options.palette) {
+    chunks.push(pngChunk("PLTE", Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3))));
+  }
+  if (options.tRNS) {
+    chunks.push(pngChunk("tRNS", options.palette ? new Uint8Array([0]) : new Uint8Array(6)));
+  }
+  chunks.push(pngChunk("IDAT", idat), pngChunk("IEND", new Uint8Array()));
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  const out = new Uint8Array(8 + chunks.reduce((n, c) => n + c.length, 0));
+  out.set(signature);
+  let at = 8;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
