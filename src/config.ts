@@ -375,10 +375,11 @@ export const SETTING_TABLE = {
   },
   LOG_FORMAT: {
     required: "no",
-    default: "json",
-    meaning: "json (one JSON object a line) or pretty (for terminals)",
-    example: "pretty",
-    parse: oneOf("json", "pretty"),
+    default: "auto",
+    meaning:
+      "json (one JSON object a line), pretty (for terminals), journal (JSON behind syslog <N> priority prefixes, so journalctl -p err works) or auto (journal when started by systemd with output to the journal, i.e. JOURNAL_STREAM is set; json otherwise)",
+    example: "json",
+    parse: oneOf("auto", "json", "pretty", "journal"),
   },
 } as const satisfies Record<string, SettingSpec<unknown>>;
 
@@ -490,7 +491,7 @@ export interface Config {
 /** Logging settings. */
 export interface LogSettings {
   readonly level: "debug" | "info" | "warn" | "error";
-  readonly format: "json" | "pretty";
+  readonly format: "json" | "pretty" | "journal";
 }
 
 /** What offline commands (`hooks …`, `import-json`) need: the store, and the public URL if set. */
@@ -528,8 +529,14 @@ function sorted(problems: string[]): string[] {
   return [...new Set(problems)].sort((a, b) => rank(a) - rank(b));
 }
 
-function logSettings(v: Pick<SettingValues, "LOG_LEVEL" | "LOG_FORMAT">, _env: Env): LogSettings {
-  return { level: v.LOG_LEVEL, format: v.LOG_FORMAT };
+function logSettings(v: Pick<SettingValues, "LOG_LEVEL" | "LOG_FORMAT">, env: Env): LogSettings {
+  // systemd sets JOURNAL_STREAM for a service whose stderr is connected to the journal.
+  const format = v.LOG_FORMAT !== "auto"
+    ? v.LOG_FORMAT
+    : (env.JOURNAL_STREAM ?? "") !== ""
+    ? "journal"
+    : "json";
+  return { level: v.LOG_LEVEL, format };
 }
 
 /** The outcome of {@link parseConfig}: a config, or every problem found. */

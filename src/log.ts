@@ -15,8 +15,20 @@ import { setImmediate } from "node:timers";
 
 /** Log levels in increasing severity. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
-/** `json`: one JSON object a line; `pretty`: `time LEVEL msg key=value …`. */
-export type LogFormat = "json" | "pretty";
+/**
+ * `json`: one JSON object a line; `pretty`: `time LEVEL msg key=value …`; `journal`: the JSON
+ * line behind a syslog priority prefix (`<3>` error, `<4>` warn, `<6>` info, `<7>` debug),
+ * which journald strips and files as the line's priority, so `journalctl -p err` works.
+ */
+export type LogFormat = "json" | "pretty" | "journal";
+
+/** sd-daemon(3) priority prefixes, read by journald on a service's stdout/stderr. */
+const JOURNAL_PRIORITY: Record<LogLevel, string> = {
+  error: "<3>",
+  warn: "<4>",
+  info: "<6>",
+  debug: "<7>",
+};
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -191,9 +203,12 @@ export function stderrSink(): LogSink {
 
 type Formatter = (time: string, level: LogLevel, msg: string, fields: LogFields) => string;
 
+const json: Formatter = (time, level, msg, fields) =>
+  stringify({ time, level, msg, ...fields }, !needsReplacer(fields));
+
 const FORMATS: Record<LogFormat, Formatter> = {
-  json: (time, level, msg, fields) =>
-    stringify({ time, level, msg, ...fields }, !needsReplacer(fields)),
+  json,
+  journal: (time, level, msg, fields) => JOURNAL_PRIORITY[level] + json(time, level, msg, fields),
   pretty: (time, level, msg, fields) => {
     let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
     for (const key in fields) {

@@ -258,6 +258,18 @@ Deno.test("METRICS_TOKEN must be a bearer token, and its value is never echoed",
   );
 });
 
+Deno.test("LOG_FORMAT=auto (the default) is journal under systemd's journal, json elsewhere", () => {
+  const format = (env: Record<string, string>) => {
+    const r = parseConfig({ ...MINIMAL, ...env });
+    assert.ok(r.ok);
+    return r.config.log.format;
+  };
+  assert.equal(format({}), "json");
+  assert.equal(format({ JOURNAL_STREAM: "8:12345" }), "journal");
+  assert.equal(format({ JOURNAL_STREAM: "8:12345", LOG_FORMAT: "json" }), "json");
+  assert.equal(format({ LOG_FORMAT: "journal" }), "journal");
+});
+
 Deno.test("an empty WEBHOOK_PUBLIC_URL= is reported as required", () => {
   const r = parseConfig({ ...MINIMAL, WEBHOOK_PUBLIC_URL: "  " });
   assert.ok(!r.ok);

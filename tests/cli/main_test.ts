@@ -520,3 +520,22 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("under systemd's journal (JOURNAL_STREAM) each line carries its syslog priority", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(join(dir.path, "blocker"), "");
+  const r = await cli(["serve"], dir.path, {
+    ...serveEnv(dir.path),
+    JOURNAL_STREAM: "8:4242", // what systemd sets when stderr goes to the journal
+    WEBHOOK_TYPO_SETTING: "1", // a warning line
+    WEBHOOK_STORAGE_PATH: join(dir.path, "blocker/webhooks.kv"), // an error line, then exit 1
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.trim().split("\n");
+  const warn = lines.find((l) => l.includes("WEBHOOK_TYPO_SETTING"));
+  const error = lines.find((l) => l.includes("cannot start"));
+  assert.match(warn ?? "", /^<4>\{"time":/, r.stderr);
+  assert.match(error ?? "", /^<3>\{"time":/, r.stderr);
+  assert.equal(JSON.parse(error!.slice(3)).level, "error");
+  for (const l of lines) assert.match(l, /^<[3467]>\{/, l);
+});
