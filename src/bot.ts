@@ -116,8 +116,17 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   });
 
   let draining = false;
-  const readiness = (): Readiness =>
-    trueconfReadiness(client.state, { draining, details: { queue: queue.stats() } });
+  const readiness = (): Readiness => {
+    const stats = queue.stats();
+    return trueconfReadiness(client.state, {
+      draining,
+      details: { queue: stats },
+      // Public: how much waits, never who or why (issue 17.7).
+      summary: {
+        queue: { depth: stats.depth, oldestAgeSeconds: Math.round(stats.oldestAgeMs / 1000) },
+      },
+    });
+  };
 
   const httpLog = log.child({ component: "http" });
   const ingest = createApp({
@@ -132,6 +141,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     },
     trustedProxies: config.trustedProxies,
     urlAllowlist: config.urlAllowlist,
+    readinessToken: config.metricsToken,
     draining: () => draining,
     metrics: {
       request: (route, hook, status) =>
@@ -141,11 +151,15 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     logger: httpLog,
   });
   // The root app: every public route, one JSON 404 and 500 for all of them.
-  const app = new Hono()
+  const publicApp = new Hono()
     .route("/", metricsApp({ metrics, token: config.metricsToken }))
-    .route("/", ingest)
-    .notFound(jsonNotFound)
-    .onError(jsonOnError(httpLog));
+    .route("/", ingest);
+  // WEBHOOK_PUBLIC_URL=https://x/tc puts /tc/hook/<token> into URLs: serve that prefix as well
+  // as the root, so a proxy may pass the path through or strip it (issue 17.6).
+  const prefix = new URL(config.publicUrl).pathname.replace(/\/+$/, "");
+  const app = new Hono();
+  if (prefix) app.route(prefix, publicApp);
+  app.route("/", publicApp).notFound(jsonNotFound).onError(jsonOnError(httpLog));
 
   let wasConnected = false;
   const unsubscribeState = client.onStateChange((s) => {

@@ -14,6 +14,8 @@ export interface ReadinessOptions {
   draining?: boolean;
   /** Extra details for operators (e.g. queue stats); they do not affect readiness. */
   details?: Record<string, unknown>;
+  /** What everyone may see beside `ok` (e.g. the queue's depth). */
+  summary?: Record<string, unknown>;
 }
 
 /**
@@ -39,6 +41,7 @@ export function trueconfReadiness(s: ConnectionState, options: ReadinessOptions 
   if (options.draining) problems.push("shutting down");
   return {
     ready: problems.length === 0,
+    summary: options.summary ?? {},
     details: {
       problems,
       trueconf: {

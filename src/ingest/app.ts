@@ -17,7 +17,9 @@ import { detectFormat } from "./formats/detect.ts";
 import { ROUTE_HEADER } from "./formats/mattermost.ts";
 import { type ParsedPayload, PayloadError } from "./formats/types.ts";
 import type { CidrList } from "./client_ip.ts";
+import { readinessDetailsAllowed } from "./readiness_access.ts";
 import {
+  clientAddress,
   drainGuard,
   errorBody,
   hookAuth,
@@ -44,7 +46,10 @@ export { errorBody, type HookLookup, type IngestEnv, type IngestMetrics };
 /** What `/readyz` reports. */
 export interface Readiness {
   readonly ready: boolean;
+  /** Everything, for operators: shown with METRICS_TOKEN or to a client on loopback. */
   readonly details: Record<string, unknown>;
+  /** The public answer beside `ok` (no bot id, addresses or errors); default none. */
+  readonly summary?: Record<string, unknown> | undefined;
 }
 
 /** Options of {@link createApp} and {@link hookPipeline}. */
@@ -62,6 +67,8 @@ export interface AppOptions {
   trustedProxies?: CidrList | undefined;
   /** Hosts and ranges the attachment fetcher may reach although private. */
   urlAllowlist?: Allowlist | undefined;
+  /** `Authorization: Bearer <this>` shows `/readyz` details (METRICS_TOKEN); loopback always may. */
+  readinessToken?: string | null | undefined;
   /** True while shutting down: new hook requests get 503. */
   draining?: (() => boolean) | undefined;
   metrics?: IngestMetrics | undefined;
@@ -218,7 +225,11 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", (c) => {
     const r = options.readiness();
-    return c.json({ ok: r.ready, ...r.details }, r.ready ? 200 : 503);
+    c.set("trustedProxies", options.trustedProxies ?? []);
+    const full = readinessDetailsAllowed(clientAddress(c), c.req.header("authorization"), {
+      token: options.readinessToken ?? null,
+    });
+    return c.json({ ok: r.ready, ...(full ? r.details : r.summary) }, r.ready ? 200 : 503);
   });
 
   app.post("/hook/:token", ...p.admit("hook"), p.body, p.deliver);

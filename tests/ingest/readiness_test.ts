@@ -7,8 +7,10 @@ import { waitUntil } from "../support/wait.ts";
 
 type Json = Record<string, unknown>;
 
+// From loopback: the operator's view with every detail (the public view is in
+// tests/e2e/public_surface_test.ts).
 async function readyz(h: EndpointHarness): Promise<{ status: number; body: Json }> {
-  const res = await h.request("/readyz");
+  const res = await h.request("/readyz", {}, "127.0.0.1");
   return { status: res.status, body: await res.json() };
 }
 

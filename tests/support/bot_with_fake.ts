@@ -86,6 +86,8 @@ export interface BotWithFakeOptions {
   trueconf?: BotOptions["trueconf"];
   /** How long to wait for the bot's TrueConf login; default 10 s. */
   readyTimeoutMs?: number;
+  /** A path after the listening address in WEBHOOK_PUBLIC_URL (`/tc`); default none. */
+  publicPath?: string;
 }
 
 export interface BotWithFake {
@@ -145,7 +147,7 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
       TRUECONF_WEB_PORT: String(fake.port),
       TRUECONF_USERNAME: "webhook_bot",
       TRUECONF_PASSWORD: "secret",
-      WEBHOOK_PUBLIC_URL: baseUrl,
+      WEBHOOK_PUBLIC_URL: baseUrl + (opts.publicPath ?? ""),
       WEBHOOK_HTTP_HOST: "127.0.0.1",
       WEBHOOK_HTTP_PORT: String(port),
       WEBHOOK_STORAGE_PATH: join(opts.dir, "webhooks.kv"),

@@ -9,6 +9,7 @@ import { createMiddleware } from "hono/factory";
 import { maskToken } from "../../hooks/token.ts";
 import type { Logger } from "../../log.ts";
 import type { IngestEnv, IngestMetrics } from "./env.ts";
+import { clientAddress } from "./client_address.ts";
 
 /** What {@link RequestLogOptions.onRequest} hears after each answered hook request. */
 export interface HookRequestRecord {
@@ -61,6 +62,8 @@ export function requestLog(options: RequestLogOptions) {
       hook: hook.id,
       chat: hook.chatId,
       token: maskToken(c.get("token")),
+      // The client as the trusted-proxy rules resolve it: who sent this, for the operator.
+      ip: clientAddress(c),
       format: delivery.format,
       status,
       outcome: delivery.outcome,

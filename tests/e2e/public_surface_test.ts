@@ -1,0 +1,111 @@
+// What the public side of the bot shows and serves, over real sockets against the fake
+// TrueConf (issue 17.5–17.7): /readyz minimal unless METRICS_TOKEN or loopback; the client IP
+// (as the trusted-proxy rules resolve it) on each delivery log line; a WEBHOOK_PUBLIC_URL with
+// a path served end to end.
+import assert from "node:assert/strict";
+import { createLogger } from "../../src/log.ts";
+import { startBotWithFake } from "../support/bot_with_fake.ts";
+
+const METRICS_TOKEN = "readyz-details-token";
+
+async function withBot(
+  extra: { publicPath?: string; lines?: string[] },
+  fn: (b: Awaited<ReturnType<typeof startBotWithFake>>) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir({ prefix: "public_surface_" });
+  const lines = extra.lines;
+  const b = await startBotWithFake({
+    dir,
+    env: { METRICS_TOKEN },
+    ...(extra.publicPath ? { publicPath: extra.publicPath } : {}),
+    ...(lines ? { logger: createLogger({ write: (l) => lines.push(l) }) } : {}),
+  });
+  try {
+    await fn(b);
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("/readyz: the public answer is status and queue depth; details need METRICS_TOKEN or loopback", async () => {
+  await withBot({}, async (b) => {
+    const get = async (headers: Record<string, string>) => {
+      const res = await fetch(`${b.baseUrl}/readyz`, { headers });
+      return { status: res.status, text: await res.text() };
+    };
+    // A request the local reverse proxy forwards from the internet (the peer is loopback, a
+    // trusted proxy, and X-Forwarded-For names the real client).
+    const viaProxy = { "x-forwarded-for": "203.0.113.9" };
+    const pub = await get(viaProxy);
+    assert.equal(pub.status, 200);
+    assert.deepEqual(JSON.parse(pub.text), { ok: true, queue: { depth: 0, oldestAgeSeconds: 0 } });
+    assert.ok(!pub.text.includes(b.fake.botId), "no bot id");
+    assert.ok(!pub.text.includes("127.0.0.1"), "no internal address");
+
+    const wrong = await get({ ...viaProxy, authorization: "Bearer not-the-token" });
+    assert.deepEqual(Object.keys(JSON.parse(wrong.text)).sort(), ["ok", "queue"]);
+
+    for (
+      const headers of [
+        { ...viaProxy, authorization: `Bearer ${METRICS_TOKEN}` }, // the monitoring system
+        {}, // curl on the bot's own machine
+      ]
+    ) {
+      const full = JSON.parse((await get(headers)).text);
+      assert.equal(full.ok, true);
+      assert.equal(full.trueconf.connected, true);
+      assert.equal(full.trueconf.botId, b.fake.botId.toLowerCase());
+      assert.deepEqual(full.problems, []);
+    }
+  });
+});
+
+Deno.test("each delivery log line names the client, as the trusted-proxy rules resolve it", async () => {
+  const lines: string[] = [];
+  await withBot({ lines }, async (b) => {
+    b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
+    const { url } = await b.createHook("ops", "ci", b.fake.userId("alice"));
+    for (const headers of [{ "x-forwarded-for": "198.51.100.23" }, {}]) {
+      const res = await fetch(url, {
+        method: "POST",
+        headers,
+        body: new URLSearchParams({ text: "hi" }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    const ips = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "hook delivery")
+      .map((l) => l.ip);
+    assert.deepEqual(ips, ["198.51.100.23", "127.0.0.1"]);
+  });
+});
+
+Deno.test("WEBHOOK_PUBLIC_URL with a path: its hook URLs work as given, and without the prefix", async () => {
+  await withBot({ publicPath: "/tc" }, async (b) => {
+    b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
+    const { url, token } = await b.createHook("ops", "ci", b.fake.userId("alice"));
+    assert.equal(url, `${b.baseUrl}/tc/hook/${token}`);
+    // A proxy that passes the path through…
+    const through = await fetch(url, {
+      method: "POST",
+      body: new URLSearchParams({ text: "via /tc" }),
+    });
+    assert.equal(through.status, 200, await through.text());
+    // …and one that strips it.
+    const stripped = await fetch(`${b.baseUrl}/hook/${token}`, {
+      method: "POST",
+      body: new URLSearchParams({ text: "stripped" }),
+    });
+    assert.equal(stripped.status, 200, await stripped.text());
+    assert.deepEqual(b.fake.messagesIn("ops").map((m) => m.text).slice(-2), [
+      "via /tc",
+      "stripped",
+    ]);
+    const ready = await fetch(`${b.baseUrl}/tc/readyz`);
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+    const unknown = await fetch(`${b.baseUrl}/tc/hook/not-a-token`, { method: "POST", body: "x" });
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json()).error, "hook_not_found");
+  });
+});
