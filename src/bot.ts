@@ -18,6 +18,7 @@ import { safeFetch } from "./net/mod.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsApp } from "./observability/metrics_route.ts";
 import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
+import { LivingDispatcher, MessageRegistry, Poster } from "./messages/mod.ts";
 import { CommandHandler } from "./hooks/commands.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
@@ -89,12 +90,14 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     ...options.trueconf,
   });
   const previews = new PreviewMaker({ logger: log });
+  const registry = new MessageRegistry(kv);
   const deliverer = new Deliverer({
     chat: client,
     fetchUrl: (url, expect) =>
       safeFetch(url, { allowlist: config.urlAllowlist, maxBytes: config.maxUploadBytes, expect }),
     previews,
     onSent: (kind) => metrics.deliveredMessages.inc(kind),
+    living: new Poster({ client, registry, logger: log.child({ component: "messages" }) }),
     logger: log.child({ component: "delivery" }),
   });
   const queue = createQueue({
@@ -129,9 +132,11 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   };
 
   const httpLog = log.child({ component: "http" });
+  const living = new LivingDispatcher({ inner: queue, registry });
   const ingest = createApp({
     hooks: store,
-    dispatcher: queue,
+    dispatcher: living,
+    messages: living,
     readiness,
     limits: {
       maxBodyBytes: config.maxUploadBytes,

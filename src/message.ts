@@ -34,6 +34,69 @@ export interface Attachment {
   readonly mimeType?: string;
 }
 
+/** A URL button under a text message (TrueConf 5.5.6+; an inline link on older servers). */
+export interface MessageButton {
+  /** Label, 1–32 characters. */
+  readonly text: string;
+  /** http, https, mailto or trueconf URL. */
+  readonly url: string;
+}
+
+/**
+ * One conversation a sender keeps updating: an alert group (Alertmanager/Grafana `groupKey`)
+ * or a CI run. While it is open, later notifications edit its message; when one closes it,
+ * the message is edited and `reply` (if any) posted as a reply, because an edit notifies
+ * nobody; a notification after that starts a new message.
+ */
+export interface MessageGroup {
+  /** Stable id within the hook, e.g. `am:{}:{alertname="X"}` or `gh:run:owner/repo:42`. */
+  readonly id: string;
+  /** `open` while firing / running; `closed` when resolved / finished. */
+  readonly state: "open" | "closed";
+  /** Short title for replies ("✅ Resolved: <title>"). */
+  readonly title: string;
+  /** Posted as a reply to the group's message when this notification closes it. */
+  readonly reply?: string | undefined;
+  /** Replies even while open (a CI failure while other jobs still run). */
+  readonly replyNow?: string | undefined;
+  /** Appended to the edited message when this notification closes the group; `{duration}` = time since it opened. */
+  readonly closedNote?: string | undefined;
+}
+
+/** A message key (`key` field, `X-Message-Key`): 1–128 characters, no control characters. */
+export const MESSAGE_KEY = /^[^\p{Cc}]{1,128}$/u;
+
+/** How a message relates to earlier messages of the same hook (see docs/messages.md). */
+export interface MessageThread {
+  /** Sender's key (1–128 printable characters): edit the hook's message with this key, else post and remember it. */
+  readonly key?: string | undefined;
+  /** A message id or key of this hook: post as a reply to that message. */
+  readonly replyTo?: string | undefined;
+  /** An alert group or CI run this message reports on. */
+  readonly group?: MessageGroup | undefined;
+}
+
+/**
+ * What the living-messages layer (src/messages/) asks delivery to do with a message's text,
+ * decided when the message is accepted and carried with its queued parts, so keys and
+ * targets are resolved when the part is posted: after every earlier message of the hook.
+ * Formats never set it.
+ */
+export interface TextOp extends MessageThread {
+  /** The hook whose messages keys and ids refer to. */
+  readonly hook: string;
+  /** `post` (default), `edit` or `remove` `target`. */
+  readonly act?: "post" | "edit" | "remove" | undefined;
+  /** The message id or key an edit or removal is for. */
+  readonly target?: string | undefined;
+  /** The hook's alert setting: edit the group's message, reply to it, or always post new. */
+  readonly alerts?: "edit" | "reply" | "new" | undefined;
+  /** The hook's mention setting: audience mentions allowed, people only, or none. */
+  readonly mentions?: "all" | "people" | "none" | undefined;
+  /** URL buttons of the message (on its last text part). */
+  readonly buttons?: readonly (readonly MessageButton[])[] | undefined;
+}
+
 /** A message to post into a hook's chat. */
 export interface Message {
   /** The text; may be empty when attachments are present. Split at 4096 characters on delivery. */
@@ -42,4 +105,10 @@ export interface Message {
   readonly parseMode: ParseMode;
   /** Photos and documents, posted after the text in this order. */
   readonly attachments: readonly Attachment[];
+  /** Rows of URL buttons under the text (TrueConf 5.5.6+), else links after the text. */
+  readonly buttons?: readonly (readonly MessageButton[])[] | undefined;
+  /** Keys, replies and groups: how this message relates to the hook's earlier ones. */
+  readonly thread?: MessageThread | undefined;
+  /** Set by the living-messages layer when the message is accepted (see {@link TextOp}). */
+  readonly op?: TextOp | undefined;
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Attachment, Message, ParseMode } from "../message.ts";
+import type { Attachment, Message, ParseMode, TextOp } from "../message.ts";
 import type { PartFailure } from "./dispatch.ts";
 import { splitText } from "./split_text.ts";
 import type { PreviewMaker } from "./preview/mod.ts";
@@ -38,13 +38,28 @@ export type Part =
     readonly text: string;
     readonly parseMode: ParseMode;
     readonly label: string;
+    /** Edit/remove/reply/key/group instructions (src/messages/), resolved when posted. */
+    readonly op?: TextOp | undefined;
   }
   | {
     readonly kind: "attachment";
     readonly attachment: Attachment;
     readonly caption?: { readonly text: string; readonly parseMode: ParseMode };
     readonly label: string;
+    /** The hook (and, for a file-only message, its key), so the registry learns the id. */
+    readonly op?: TextOp | undefined;
   };
+
+/**
+ * Posts text parts that carry a {@link TextOp} (src/messages/ LivingPoster: edits,
+ * removals, replies, keys, alert groups, mentions, buttons) and learns every posted id.
+ */
+export interface LivingPoster {
+  /** Posts (or edits, or removes) one text part; returns the message id it produced or changed. */
+  post(chatId: string, part: Extract<Part, { kind: "text" }>): Promise<string>;
+  /** A file part with an op was posted. */
+  posted(op: TextOp, chatId: string, messageId: string, kind: "text" | "file"): Promise<void>;
+}
 
 /** Options of {@link Deliverer}. */
 export interface DelivererOptions {
@@ -55,6 +70,8 @@ export interface DelivererOptions {
   previews: PreviewMaker | null;
   /** Called for every chat message posted (the delivered-messages metric). */
   onSent?: (kind: "text" | "photo" | "document") => void;
+  /** Runs parts that carry an op (living messages); without it ops are ignored. */
+  living?: LivingPoster | undefined;
   logger?: Logger;
 }
 
@@ -89,9 +106,18 @@ export const CAPTION_MAX = 1024;
  */
 export function planParts(message: Message): Part[] {
   const parts: Part[] = [];
+  const op = message.op;
+  if (op?.act === "remove") {
+    return [{ kind: "text", text: "", parseMode: "text", label: "removal", op }];
+  }
   const text = message.text.trim() ? message.text : "";
   const attachments = message.attachments;
-  const useCaption = attachments.length === 1 && text.length > 0 && [...text].length <= CAPTION_MAX;
+  // A message that may be edited later stays text: TrueConf cannot edit a file's caption.
+  const living = op !== undefined &&
+    (op.act === "edit" || op.key !== undefined || op.group !== undefined ||
+      op.replyTo !== undefined || op.buttons !== undefined);
+  const useCaption = !living && attachments.length === 1 && text.length > 0 &&
+    [...text].length <= CAPTION_MAX;
   if (text && !useCaption) {
     const chunks = splitText(text);
     chunks.forEach((chunk, i) =>
@@ -100,9 +126,16 @@ export function planParts(message: Message): Part[] {
         text: chunk,
         parseMode: message.parseMode,
         label: chunks.length > 1 ? `text ${i + 1}/${chunks.length}` : "text",
+        // The first chunk is the message a key, group or edit refers to; the rest only register.
+        ...(op ? { op: i === 0 ? op : { hook: op.hook } } : {}),
       })
     );
   }
+  const fileOp: TextOp | undefined = op
+    ? (parts.length === 0 && op.key !== undefined
+      ? { hook: op.hook, key: op.key }
+      : { hook: op.hook })
+    : undefined;
   let photos = 0;
   let files = 0;
   for (const a of attachments) {
@@ -113,6 +146,7 @@ export function planParts(message: Message): Part[] {
       attachment: a,
       label: `${a.kind === "photo" ? "image" : "file"} ${n} (${where})`,
       ...(useCaption ? { caption: { text, parseMode: message.parseMode } } : {}),
+      ...(fileOp ? { op: parts.length === 0 ? fileOp : { hook: fileOp.hook } } : {}),
     });
   }
   return parts;
@@ -249,12 +283,19 @@ export class Deliverer {
    */
   async #post(chatId: string, part: Part): Promise<{ messageId: string; failure?: unknown }> {
     if (part.kind === "text") {
+      const living = this.#opts.living;
+      if (part.op && living) {
+        const messageId = await living.post(chatId, part);
+        this.#opts.onSent?.("text");
+        return { messageId };
+      }
       return { messageId: await this.#sendText(chatId, part.text, part.parseMode) };
     }
     try {
       const file = await this.#prepare(part);
       const sent = await this.#opts.chat.sendFile(chatId, file);
       this.#opts.onSent?.(file.preview ? "photo" : "document");
+      if (part.op) await this.#opts.living?.posted(part.op, chatId, sent.messageId, "file");
       return { messageId: sent.messageId };
     } catch (e) {
       if (!part.caption || classifyError(e).scope !== "part") throw e;

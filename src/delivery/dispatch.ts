@@ -14,6 +14,8 @@ export interface HookRef {
   readonly chatId: string;
   readonly name: string;
   readonly createdBy: string;
+  /** Small per-hook settings (`alerts`, `mentions`); absent = defaults. */
+  readonly settings?: Readonly<Record<string, string>> | undefined;
 }
 
 /** One part of a message that could not be posted. */
@@ -51,7 +53,7 @@ export type DispatchOutcomeKind =
   /** Nothing accepted: `status` is the HTTP status to answer with. */
   | {
     readonly kind: "refused";
-    readonly status: 400 | 409 | 413 | 422 | 502 | 503;
+    readonly status: 400 | 404 | 409 | 413 | 422 | 502 | 503;
     readonly code: string;
     readonly message: string;
     readonly retryAfterSeconds?: number;
@@ -80,6 +82,16 @@ export interface DeliveryStatus {
   readonly setAside?: boolean;
   /** When the next attempt is due (ISO 8601), while waiting out a backoff. */
   readonly nextAttemptAt?: string;
+}
+
+/** Edits and removals of messages a hook posted (src/messages/ implements it). */
+export interface MessageEditor {
+  /** Replaces the text of `target` (a message id or key of the hook). */
+  edit(request: DispatchRequest & { readonly target: string }): Promise<DispatchOutcome>;
+  /** Removes `target` for everyone. */
+  remove(
+    request: Omit<DispatchRequest, "message"> & { readonly target: string },
+  ): Promise<DispatchOutcome>;
 }
 
 /** Delivers payloads, now or later. */

@@ -14,6 +14,7 @@ export {
   classifyError,
   Deliverer,
   type DelivererOptions,
+  type LivingPoster,
   type Part,
   planParts,
   type RunResult,
@@ -25,6 +26,7 @@ export type {
   DispatchOutcome,
   DispatchRequest,
   HookRef,
+  MessageEditor,
   PartFailure,
 } from "./dispatch.ts";
 export { codePoints, type SplitOptions, splitText, TEXT_LIMIT } from "./split_text.ts";

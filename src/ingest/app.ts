@@ -35,8 +35,10 @@ import {
   requestLog,
   type TokenSource,
 } from "./middleware/mod.ts";
-import type { Dispatcher, DispatchOutcome } from "../delivery/dispatch.ts";
+import type { Dispatcher, DispatchOutcome, MessageEditor } from "../delivery/dispatch.ts";
 import { checkUrl, SafeFetchError } from "../net/mod.ts";
+import type { Message } from "../message.ts";
+import { MESSAGE_KEY } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -56,6 +58,8 @@ export interface Readiness {
 export interface AppOptions {
   hooks: HookLookup;
   dispatcher: Dispatcher;
+  /** Edits and removals of posted messages (`PATCH`/`DELETE /hook/<token>/messages/<id>`). */
+  messages?: MessageEditor | undefined;
   readiness: () => Readiness;
   limits: {
     maxBodyBytes: number;
@@ -145,11 +149,11 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       );
     }
     const hook = c.var.hook;
-    const outcome = await options.dispatcher.dispatch({
-      hook,
-      message: payload.message,
-      idempotencyKey,
-    });
+    const message = withHeaderKey(payload.message, c.req.header("x-message-key"));
+    const target = c.req.param("id");
+    const outcome = target !== undefined && options.messages
+      ? await options.messages.edit({ hook, message, idempotencyKey, target })
+      : await options.dispatcher.dispatch({ hook, message, idempotencyKey });
     // Usage counts and the duration histogram belong to the dispatcher (one owner for both
     // paths; Idempotency-Key replays are not counted).
     c.set("delivery", {
@@ -234,6 +238,31 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
 
   app.post("/hook/:token", ...p.admit("hook"), p.body, p.deliver);
   app.post("/hooks/:token", ...p.admit("hooks"), p.body, p.deliver);
+  // Living messages (docs/messages.md): PATCH parses the body like a POST and edits.
+  app.patch("/hook/:token/messages/:id", ...p.admit("messages"), p.body, p.deliver);
+  app.delete("/hook/:token/messages/:id", ...p.admit("messages"), async (c) => {
+    if (!options.messages) return refuse(c, 404, "not_found", "Messages cannot be changed here.");
+    const outcome = await options.messages.remove({
+      hook: c.var.hook,
+      target: c.req.param("id") ?? "",
+    });
+    c.set("delivery", { format: "native", outcome: outcome.kind });
+    return answer(c, { format: "native", reply: "json" }, outcome);
+  });
+  app.on(
+    ["GET", "POST", "PUT", "OPTIONS"],
+    "/hook/:token/messages/:id",
+    (c) =>
+      refuse(
+        c,
+        405,
+        "method_not_allowed",
+        "Change a posted message with PATCH, remove it with DELETE.",
+        {
+          Allow: "PATCH, DELETE",
+        },
+      ),
+  );
   app.get("/hook/:token/deliveries/:id", ...p.admit("deliveries"), async (c) => {
     const status = await options.dispatcher.status(c.var.hook.id, c.req.param("id") ?? "");
     if (!status) {
@@ -277,8 +306,25 @@ export function jsonOnError(log: Logger): (err: Error, c: Context) => Response {
   };
 }
 
+/** `X-Message-Key` (1–128 printable characters) as the message's key; a body `key` wins. */
+function withHeaderKey(message: Message, header: string | undefined): Message {
+  const key = header?.trim();
+  if (!key || message.thread?.key !== undefined) return message;
+  if (!MESSAGE_KEY.test(key)) {
+    throw new PayloadError(
+      "invalid_message_key",
+      "X-Message-Key must be 1 to 128 printable characters.",
+    );
+  }
+  return { ...message, thread: { ...message.thread, key } };
+}
+
 /** The answer for an outcome, in the style the sender understands. */
-function answer(c: Context<IngestEnv>, payload: ParsedPayload, outcome: DispatchOutcome) {
+function answer(
+  c: Context<IngestEnv>,
+  payload: Pick<ParsedPayload, "reply" | "format">,
+  outcome: DispatchOutcome,
+) {
   switch (outcome.kind) {
     case "delivered":
       if (payload.reply === "slack_ok") return c.text("ok", 200);

@@ -33,6 +33,12 @@ export const KEY_SPACES = {
     "final status of a finished delivery (JSON, own expiresAt), by (hook id, delivery id)",
   idem: "Idempotency-Key claim or first outcome (JSON, own expiresAt), by (hook id, key)",
   lease: "the one-active-instance lease (holder, host, pid, started, heartbeat), by role",
+  posted:
+    "a message a hook posted (JSON: chat, kind, key; expireIn 30 d), by (hook id, message id)",
+  posted_key:
+    "the message of a sender's key (JSON: message id or null while queued; expireIn 30 d), by (hook id, key)",
+  posted_group:
+    "an alert group's or CI run's message (JSON: message id, state, title; expireIn 30 d), by (hook id, group id)",
 } as const;
 
 /** The first part of a key. */
@@ -166,4 +172,29 @@ export function idempotency(hookId: string, key: string): Deno.KvKey {
  */
 export function lease(role: string): Deno.KvKey {
   return ["lease", role];
+}
+
+/**
+ * A message a hook posted, so `PATCH`/`DELETE /hook/<token>/messages/<id>` accept only the
+ * hook's own messages (src/messages/registry.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(posted("h1", "m1"), ["posted", "h1", "m1"]);
+ * ```
+ */
+export function posted(hookId: string, messageId: string): Deno.KvKey {
+  return ["posted", hookId, messageId];
+}
+
+/** The message a sender's key names within one hook. */
+export function postedKey(hookId: string, key: string): Deno.KvKey {
+  return ["posted_key", hookId, key];
+}
+
+/** The message of an alert group or CI run within one hook. */
+export function postedGroup(hookId: string, groupId: string): Deno.KvKey {
+  return ["posted_group", hookId, groupId];
 }

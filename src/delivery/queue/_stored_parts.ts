@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ParseMode } from "../../message.ts";
+import type { ParseMode, TextOp } from "../../message.ts";
 import type { Part } from "../deliverer.ts";
 
 /** A part as stored in an outbox entry. */
@@ -16,6 +16,8 @@ export type StoredPart =
     readonly label: string;
     readonly text: string;
     readonly parseMode: ParseMode;
+    /** Living-message instructions (plain JSON), resolved when the part is posted. */
+    readonly op?: TextOp;
   }
   | {
     readonly k: "attachment";
@@ -28,6 +30,8 @@ export type StoredPart =
     readonly filename?: string;
     readonly mimeType?: string;
     readonly caption?: { readonly text: string; readonly parseMode: ParseMode };
+    /** The hook (and key) whose registry learns this file's id. */
+    readonly op?: TextOp;
   }
   /** Posted (or skipped for good) before the entry was written. */
   | { readonly k: "done"; readonly label: string };
@@ -44,7 +48,13 @@ export function storeParts(
   const stored = parts.map((p, i): StoredPart => {
     if (i < from) return { k: "done", label: p.label };
     if (p.kind === "text") {
-      return { k: "text", label: p.label, text: p.text, parseMode: p.parseMode };
+      return {
+        k: "text",
+        label: p.label,
+        text: p.text,
+        parseMode: p.parseMode,
+        ...(p.op ? { op: p.op } : {}),
+      };
     }
     const a = p.attachment;
     const common = {
@@ -54,6 +64,7 @@ export function storeParts(
       ...(a.filename !== undefined ? { filename: a.filename } : {}),
       ...(a.mimeType !== undefined ? { mimeType: a.mimeType } : {}),
       ...(p.caption ? { caption: p.caption } : {}),
+      ...(p.op ? { op: p.op } : {}),
     };
     if (a.source.type === "url") return { ...common, url: a.source.url };
     blobs.set(i, a.source.bytes);
@@ -79,7 +90,13 @@ export async function loadParts(
       continue;
     }
     if (s.k === "text") {
-      out.push({ kind: "text", text: s.text, parseMode: s.parseMode, label: s.label });
+      out.push({
+        kind: "text",
+        text: s.text,
+        parseMode: s.parseMode,
+        label: s.label,
+        ...(s.op ? { op: s.op } : {}),
+      });
       continue;
     }
     let source: { type: "url"; url: string } | { type: "bytes"; bytes: Uint8Array };
@@ -100,6 +117,7 @@ export async function loadParts(
         ...(s.mimeType !== undefined ? { mimeType: s.mimeType } : {}),
       },
       ...(s.caption ? { caption: s.caption } : {}),
+      ...(s.op ? { op: s.op } : {}),
     });
   }
   return out;

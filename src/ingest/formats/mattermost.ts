@@ -24,7 +24,7 @@ import { z } from "zod";
 import { issuePath } from "./_issue_path.ts";
 import { escapeMarkdown, slackToMarkdown } from "./_mrkdwn.ts";
 import { joinSections, parseSlackShape, renderSlackPayload, RULE } from "./_slack_render.ts";
-import { noText, slackObject } from "./slack.ts";
+import { noText, slackObject, withReplyTo } from "./slack.ts";
 import { type FormatAdapter, PayloadError, type PayloadInput } from "./types.ts";
 
 /** Pseudo-header set by the HTTP layer: `hooks` when the request came via `/hooks/<token>`. */
@@ -45,7 +45,11 @@ const mattermostExtras = z.looseObject({
 export const mattermostFormat: FormatAdapter = {
   name: "mattermost",
   detect: detectMattermost,
-  parse: (input) => ({ format: "mattermost", message: parseMattermost(input), reply: "slack_ok" }),
+  parse: (input) => ({
+    format: "mattermost",
+    message: withReplyTo(parseMattermost(input), slackObject(input.body).root_id),
+    reply: "slack_ok",
+  }),
 };
 
 function detectMattermost(input: PayloadInput): boolean {

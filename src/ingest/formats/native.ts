@@ -8,13 +8,26 @@
  *   values are joined by newlines; `curl -d text=hello` works;
  * - `text/plain`: the whole body is the text.
  *
+ * Living messages (docs/messages.md): JSON and form fields `key` (edit the hook's message
+ * with that key, else post and remember it) and `reply_to` (a message id or key of the hook:
+ * post as a reply); JSON `buttons: [[{text, url}]]` (URL buttons on TrueConf 5.5.6+, links
+ * after the text on older servers).
+ *
  * The default parse mode is `text`. The attachment count limit is the HTTP layer's job; here
  * URLs are only checked for syntax (the SSRF guard runs at fetch time).
  *
  * @module
  */
 import { z } from "zod";
-import { type Attachment, type Message, PARSE_MODES, type ParseMode } from "../../message.ts";
+import {
+  type Attachment,
+  type Message,
+  MESSAGE_KEY,
+  type MessageThread,
+  PARSE_MODES,
+  type ParseMode,
+} from "../../message.ts";
+import { buttonRowsProblem } from "../../trueconf/mod.ts";
 import { describeValue, issuePath } from "./_issue_path.ts";
 import { isHttpUrl } from "./_mrkdwn.ts";
 import {
@@ -26,13 +39,24 @@ import {
 } from "./types.ts";
 
 /** Top-level keys of a native JSON body. */
-export const NATIVE_KEYS: readonly string[] = ["text", "parse_mode", "images", "files"];
+export const NATIVE_KEYS: readonly string[] = [
+  "text",
+  "parse_mode",
+  "images",
+  "files",
+  "key",
+  "reply_to",
+  "buttons",
+];
 
 const NativeJson = z.object({
   text: z.string().nullish(),
   parse_mode: z.enum(PARSE_MODES as [ParseMode, ...ParseMode[]]).nullish(),
   images: z.array(z.object({ url: z.unknown() })).nullish(),
   files: z.array(z.object({ url: z.unknown(), filename: z.string().nullish() })).nullish(),
+  key: z.string().nullish(),
+  reply_to: z.union([z.string(), z.number()]).nullish(),
+  buttons: z.array(z.array(z.object({ text: z.string(), url: z.string() }))).nullish(),
 });
 
 /** The native adapter. Detection is strict so that it never steals another format's body. */
@@ -108,11 +132,40 @@ function parseJson(value: unknown): Message {
       ...(file.filename ? { filename: file.filename } : {}),
     });
   });
+  const buttons = data.buttons?.filter((row) => row.length > 0) ?? [];
+  const problem = buttonRowsProblem(buttons);
+  if (problem) {
+    throw new PayloadError(
+      "invalid_buttons",
+      `Field "buttons" (rows of {text, url}): ${problem}.`,
+    );
+  }
   return finish({
     text: normalizeNewlines(data.text ?? ""),
     parseMode: data.parse_mode ?? "text",
     attachments,
+    ...(buttons.length ? { buttons } : {}),
+    ...threadOf(data.key, data.reply_to),
   });
+}
+
+/** `key` and `reply_to` as the message's thread (nothing when both are absent). */
+export function threadOf(
+  key: string | null | undefined,
+  replyTo: string | number | null | undefined,
+): { thread?: MessageThread } {
+  const k = key?.trim() || undefined;
+  if (k !== undefined && !MESSAGE_KEY.test(k)) {
+    throw new PayloadError(
+      "invalid_message_key",
+      'Field "key" must be 1 to 128 printable characters.',
+    );
+  }
+  const r = replyTo === null || replyTo === undefined
+    ? undefined
+    : String(replyTo).trim() || undefined;
+  if (k === undefined && r === undefined) return {};
+  return { thread: { ...(k ? { key: k } : {}), ...(r ? { replyTo: r } : {}) } };
 }
 
 function parseForm(
@@ -150,7 +203,12 @@ function parseForm(
       ...(file.contentType ? { mimeType: file.contentType } : {}),
     });
   }
-  return finish({ text: normalizeNewlines(text), parseMode, attachments });
+  return finish({
+    text: normalizeNewlines(text),
+    parseMode,
+    attachments,
+    ...threadOf(fields.get("key")?.[0], fields.get("reply_to")?.[0]),
+  });
 }
 
 function finish(message: Message): Message {

@@ -49,12 +49,24 @@ const MARKERS = ["attachments", "blocks", "mrkdwn"];
 export const slackFormat: FormatAdapter = {
   name: "slack",
   detect: detectSlack,
-  parse: (input) => ({
-    format: "slack",
-    message: renderSlackMessage(slackObject(input.body), (t) => slackToMarkdown(t)),
-    reply: "slack_ok",
-  }),
+  parse: (input) => {
+    const object = slackObject(input.body);
+    return {
+      format: "slack",
+      message: withReplyTo(renderSlackMessage(object, (t) => slackToMarkdown(t)), object.thread_ts),
+      reply: "slack_ok",
+    };
+  },
 };
+
+/**
+ * Slack's `thread_ts` / Mattermost's `root_id` as a reply target: it counts only when it is a
+ * message id or key this hook knows (resolved when posting; otherwise a plain message).
+ */
+export function withReplyTo(message: Message, ref: unknown): Message {
+  const r = typeof ref === "string" || typeof ref === "number" ? String(ref).trim() : "";
+  return r ? { ...message, thread: { ...message.thread, replyTo: r } } : message;
+}
 
 function detectSlack(input: PayloadInput): boolean {
   const { body } = input;

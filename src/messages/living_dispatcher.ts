@@ -1,0 +1,125 @@
+/**
+ * The living-messages face of delivery: a {@link Dispatcher} in front of the durable queue
+ * that stamps each accepted message with its {@link TextOp} (hook, key, reply target, alert
+ * group, the hook's alert and mention settings, buttons), and the `PATCH`/`DELETE` of
+ * `/hook/<token>/messages/<id>`. The work itself happens when the queue posts the parts
+ * (see poster.ts), in the hook's order.
+ *
+ * @module
+ */
+import type { Message, TextOp } from "../message.ts";
+import type {
+  DeliveryStatus,
+  Dispatcher,
+  DispatchOutcome,
+  DispatchRequest,
+  HookRef,
+  MessageEditor,
+} from "../delivery/mod.ts";
+import type { MessageRegistry } from "./registry.ts";
+
+/** Options of {@link LivingDispatcher}. */
+export interface LivingDispatcherOptions {
+  /** The queue (or any dispatcher) that posts. */
+  inner: Dispatcher;
+  registry: MessageRegistry;
+}
+
+/** See the module doc. */
+export class LivingDispatcher implements Dispatcher, MessageEditor {
+  readonly #inner: Dispatcher;
+  readonly #reg: MessageRegistry;
+
+  /** Wraps `inner`. */
+  constructor(options: LivingDispatcherOptions) {
+    this.#inner = options.inner;
+    this.#reg = options.registry;
+  }
+
+  /** Posts a message; a key the hook used before makes it an edit of that message. */
+  async dispatch(req: DispatchRequest): Promise<DispatchOutcome> {
+    const op = opFor(req.hook, req.message, {});
+    if (op.key) await this.#reg.reserveKey(req.hook.id, op.key);
+    return await this.#inner.dispatch({ ...req, message: { ...req.message, op } });
+  }
+
+  /** The state of a queued delivery. */
+  status(hookId: string, deliveryId: string): Promise<DeliveryStatus | null> {
+    return this.#inner.status(hookId, deliveryId);
+  }
+
+  /**
+   * `PATCH /hook/<token>/messages/<id or key>`: replaces the text of a message the hook
+   * posted in the last 30 days. 404 for another hook's (or an unknown) message, 409 for a
+   * file or a body with attachments.
+   */
+  async edit(req: DispatchRequest & { target: string }): Promise<DispatchOutcome> {
+    const found = await this.#reg.resolve(req.hook.id, req.target);
+    if (!found) return notFound();
+    if (found.message?.kind === "file") {
+      return refused(
+        409,
+        "not_editable",
+        "That message is a file: TrueConf cannot change a posted file. Post a new message instead.",
+      );
+    }
+    if (req.message.attachments.length > 0) {
+      return refused(
+        409,
+        "not_editable",
+        "An edit replaces the text only; files cannot be added to a posted message. Post them as a new message.",
+      );
+    }
+    if (!req.message.text.trim()) {
+      return refused(400, "empty_payload", "An edit needs the new text.");
+    }
+    const op = opFor(req.hook, req.message, { act: "edit", target: req.target });
+    return await this.#inner.dispatch({ ...req, message: { ...req.message, op } });
+  }
+
+  /** `DELETE /hook/<token>/messages/<id or key>`: removes the message for everyone. */
+  async remove(
+    req: Omit<DispatchRequest, "message"> & { target: string },
+  ): Promise<DispatchOutcome> {
+    const found = await this.#reg.resolve(req.hook.id, req.target);
+    if (!found) return notFound();
+    const op: TextOp = { hook: req.hook.id, act: "remove", target: req.target };
+    return await this.#inner.dispatch({
+      ...req,
+      message: { text: "", parseMode: "text", attachments: [], op },
+    });
+  }
+}
+
+function opFor(hook: HookRef, m: Message, extra: Partial<TextOp>): TextOp {
+  const t = m.thread ?? {};
+  const s = hook.settings ?? {};
+  const alerts = s.alerts === "reply" || s.alerts === "new" ? s.alerts : "edit";
+  const mentions = s.mentions === "all" || s.mentions === "none" ? s.mentions : "people";
+  return {
+    hook: hook.id,
+    ...(t.key !== undefined ? { key: t.key } : {}),
+    ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}),
+    ...(t.group !== undefined ? { group: t.group } : {}),
+    ...(m.buttons?.length ? { buttons: m.buttons } : {}),
+    alerts,
+    mentions,
+    ...extra,
+  };
+}
+
+function notFound(): DispatchOutcome {
+  return refused(
+    404,
+    "message_not_found",
+    "This webhook posted no message with that id or key in the last 30 days.",
+  );
+}
+
+function refused(
+  status: 400 | 404 | 409,
+  code: string,
+  message: string,
+): DispatchOutcome {
+  return { kind: "refused", status, code, message };
+}

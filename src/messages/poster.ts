@@ -1,0 +1,246 @@
+/**
+ * Posts the text parts that carry a {@link TextOp}: the delivery queue calls it when the
+ * part's turn comes, after every earlier message of the hook, so keys, reply targets and
+ * alert groups are resolved against what really reached the chat.
+ *
+ * - **Edit** (`PATCH …/messages/<id>`, a known key, an open alert group): `editMessage`; when
+ *   TrueConf says the message is gone (306/307: removed, chat cleared) a new message is
+ *   posted and remembered in its place.
+ * - **Remove** (`DELETE`): `removeMessage` for everyone; already gone counts as done.
+ * - **Reply**: `replyMessageId` of an id or key the hook knows; a target that vanished
+ *   meanwhile is dropped and the message posted without it.
+ * - **Groups**: one message per alert group / CI run while open; the notification that
+ *   closes it edits it and posts its short reply, because an edit notifies nobody.
+ * - **Buttons** on 5.5.6+ servers, else the same links after the text.
+ *
+ * @module
+ */
+import type { MessageButton, ParseMode, TextOp } from "../message.ts";
+import type { LivingPoster, Part } from "../delivery/mod.ts";
+import { TrueConfApiError } from "../trueconf/mod.ts";
+import type { EditedMessage, SendMessageOptions, SentMessage } from "../trueconf/mod.ts";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import type { MessageRegistry } from "./registry.ts";
+import { linksAfter } from "./links.ts";
+
+/** What the poster needs of the TrueConf client. */
+export interface LivingClient {
+  sendMessage(
+    chatId: string,
+    text: string,
+    parseMode: ParseMode,
+    opts?: SendMessageOptions,
+  ): Promise<SentMessage>;
+  editMessage(
+    messageId: string,
+    text: string,
+    parseMode: ParseMode,
+    opts?: { buttons?: readonly (readonly MessageButton[])[] | undefined },
+  ): Promise<EditedMessage>;
+  removeMessage(messageId: string, opts?: { forAll?: boolean }): Promise<void>;
+  supportsButtons(): Promise<boolean>;
+}
+
+/** A text ready to send: mentions applied, buttons or their links decided. */
+export interface Rendered {
+  readonly text: string;
+  readonly parseMode: ParseMode;
+  readonly buttons?: readonly (readonly MessageButton[])[] | undefined;
+}
+
+/** Options of {@link Poster}. */
+export interface PosterOptions {
+  client: LivingClient;
+  registry: MessageRegistry;
+  /** Turns a part's text into what is sent (mentions); default: unchanged. */
+  render?: ((chatId: string, r: Rendered, op: TextOp) => Promise<Rendered>) | undefined;
+  now?: (() => number) | undefined;
+  logger?: Logger | undefined;
+}
+
+type TextPart = Extract<Part, { kind: "text" }>;
+
+const gone = (e: unknown) => e instanceof TrueConfApiError && e.messageGone;
+
+/** See the module doc. */
+export class Poster implements LivingPoster {
+  readonly #o: PosterOptions;
+  readonly #reg: MessageRegistry;
+  readonly #now: () => number;
+  readonly #log: Logger;
+
+  /** A poster over a client and a registry. */
+  constructor(options: PosterOptions) {
+    this.#o = options;
+    this.#reg = options.registry;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  /** Remembers a file (or a text posted without an op's help) the hook posted. */
+  async posted(op: TextOp, chatId: string, messageId: string, kind: "text" | "file") {
+    await this.#reg.remember(op.hook, messageId, { chatId, kind, key: op.key });
+  }
+
+  /** Posts, edits or removes one text part; returns the message id it produced or changed. */
+  async post(chatId: string, part: TextPart): Promise<string> {
+    const op = part.op!;
+    if (op.act === "remove") return await this.#remove(op);
+    const r = await this.#render(chatId, part, op);
+    if (op.act === "edit") {
+      const found = op.target ? await this.#reg.resolve(op.hook, op.target) : null;
+      const key = found?.message?.key ?? (found && found.messageId === null ? op.target : op.key);
+      return await this.#editOrPost(chatId, op, found?.messageId ?? null, r, key);
+    }
+    if (op.group && op.alerts !== "new") return await this.#group(chatId, op, r);
+    if (op.key) {
+      const k = await this.#reg.byKey(op.hook, op.key);
+      return await this.#editOrPost(chatId, op, k?.messageId ?? null, r, op.key);
+    }
+    return await this.#send(chatId, op, r, { key: op.key, replyTo: await this.#replyTarget(op) });
+  }
+
+  async #render(chatId: string, part: TextPart, op: TextOp): Promise<Rendered> {
+    let r: Rendered = { text: part.text, parseMode: part.parseMode };
+    if (this.#o.render) r = await this.#o.render(chatId, r, op);
+    const rows = op.buttons?.filter((row) => row.length > 0) ?? [];
+    if (rows.length === 0) return r;
+    if (await this.#o.client.supportsButtons()) return { ...r, buttons: rows };
+    return { ...r, text: r.text + linksAfter(rows.flat(), r.parseMode) };
+  }
+
+  async #remove(op: TextOp): Promise<string> {
+    const found = op.target ? await this.#reg.resolve(op.hook, op.target) : null;
+    const id = found?.messageId;
+    if (!id) return "";
+    try {
+      await this.#o.client.removeMessage(id, { forAll: true });
+    } catch (e) {
+      if (!gone(e)) throw e;
+      this.#log.info("message to remove was already gone", { hook: op.hook, message: id });
+    }
+    await this.#reg.forget(op.hook, id);
+    return id;
+  }
+
+  /** Edits `messageId`; when it is unknown or gone, posts a new message remembered under `key`. */
+  async #editOrPost(
+    chatId: string,
+    op: TextOp,
+    messageId: string | null,
+    r: Rendered,
+    key: string | undefined | null,
+    replyTo?: string | null,
+  ): Promise<string> {
+    if (messageId) {
+      try {
+        await this.#o.client.editMessage(messageId, r.text, r.parseMode, { buttons: r.buttons });
+        return messageId;
+      } catch (e) {
+        if (!gone(e)) throw e;
+        this.#log.info("message to edit is gone, posting a new one", {
+          hook: op.hook,
+          message: messageId,
+          code: (e as TrueConfApiError).code,
+        });
+        await this.#reg.forget(op.hook, messageId);
+      }
+    }
+    return await this.#send(chatId, op, r, {
+      key: key ?? undefined,
+      replyTo: replyTo ?? await this.#replyTarget(op),
+    });
+  }
+
+  async #replyTarget(op: TextOp): Promise<string | null> {
+    if (!op.replyTo) return null;
+    return (await this.#reg.resolve(op.hook, op.replyTo))?.messageId ?? null;
+  }
+
+  /** Posts a new message (a reply when asked) and remembers it. */
+  async #send(
+    chatId: string,
+    op: TextOp,
+    r: Rendered,
+    o: { key?: string | undefined; replyTo?: string | null | undefined },
+  ): Promise<string> {
+    const opts = { buttons: r.buttons };
+    let sent: SentMessage;
+    try {
+      sent = await this.#o.client.sendMessage(chatId, r.text, r.parseMode, {
+        ...opts,
+        replyMessageId: o.replyTo ?? undefined,
+      });
+    } catch (e) {
+      if (!o.replyTo || !gone(e)) throw e;
+      // The message replied to vanished: the reply still goes, as a plain message.
+      sent = await this.#o.client.sendMessage(chatId, r.text, r.parseMode, opts);
+    }
+    await this.#reg.remember(op.hook, sent.messageId, { chatId, kind: "text", key: o.key });
+    return sent.messageId;
+  }
+
+  /** One message per alert group / CI run; see the module doc. */
+  async #group(chatId: string, op: TextOp, r: Rendered): Promise<string> {
+    const g = op.group!;
+    const mode = op.alerts ?? "edit";
+    const rec = await this.#reg.group(op.hook, g.id);
+    const closing = g.state === "closed";
+    if (rec && rec.state === "open") {
+      let id: string;
+      if (mode === "edit") {
+        const note = closing && g.closedNote
+          ? `\n\n${g.closedNote.replace("{duration}", duration(this.#now() - rec.openedAt))}`
+          : "";
+        id = await this.#editOrPost(
+          chatId,
+          op,
+          rec.messageId,
+          { ...r, text: r.text + note },
+          op.key,
+          null,
+        );
+      } else {
+        id = await this.#send(chatId, op, r, { key: op.key, replyTo: rec.messageId });
+      }
+      const root = mode === "edit" ? id : rec.messageId;
+      const reply = closing ? g.reply : g.replyNow;
+      if (reply && mode === "edit") {
+        await this.#send(chatId, op, { text: reply, parseMode: "text" }, { replyTo: root });
+      }
+      await this.#reg.setGroup(op.hook, g.id, {
+        messageId: root,
+        state: g.state,
+        openedAt: rec.openedAt,
+      });
+      return id;
+    }
+    // Nothing open: a new message (a group that fires again after resolving starts afresh).
+    const id = await this.#send(chatId, op, r, {
+      key: op.key,
+      replyTo: await this.#replyTarget(op),
+    });
+    if (g.replyNow && mode === "edit") {
+      await this.#send(chatId, op, { text: g.replyNow, parseMode: "text" }, { replyTo: id });
+    }
+    await this.#reg.setGroup(op.hook, g.id, {
+      messageId: id,
+      state: g.state,
+      openedAt: this.#now(),
+    });
+    return id;
+  }
+}
+
+/** `3d 4h`, `2h 5m`, `12m`, `42s`. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
+  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
+  if (m > 0) return `${m}m`;
+  return `${s}s`;
+}

@@ -1,0 +1,169 @@
+// PATCH/DELETE /hook/<token>/messages/<id or key>, keys, replies: the whole bot over real
+// sockets against the fake TrueConf.
+import assert from "node:assert/strict";
+import { livingWorld } from "./_world.ts";
+
+Deno.test("PATCH and DELETE by id: the hook's own message is edited, then removed for everyone", async () => {
+  const t = await livingWorld();
+  try {
+    const res = await t.post(t.hookA, { text: "Deploy started…" });
+    assert.equal(res.status, 200);
+    const [id] = res.json.messages;
+    const patched = await t.patch(t.hookA, id, {
+      text: "Deploy **finished** ✅",
+      parse_mode: "markdown",
+    });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(patched.json, { ok: true, messages: [id] });
+    const shown = t.shown().filter((m) => m.messageId === id);
+    assert.equal(shown[0]?.text, "Deploy **finished** ✅");
+    assert.equal(shown[0]?.parseMode, "markdown");
+    assert.equal(shown[0]?.edited, true);
+
+    const gone = await t.del(t.hookA, id);
+    assert.equal(gone.status, 200);
+    assert.deepEqual(gone.json, { ok: true, messages: [id] });
+    assert.equal(t.shown().some((m) => m.messageId === id), false);
+    assert.deepEqual(t.w.fake.removals.map((r) => r.messageId), [id]);
+    // A removed message is forgotten: a second DELETE or PATCH is 404.
+    assert.equal((await t.del(t.hookA, id)).status, 404);
+    const again = await t.patch(t.hookA, id, { text: "x" });
+    assert.equal(again.status, 404);
+    assert.equal(again.json.error, "message_not_found");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("another hook's message, an unknown id and a file: 404 message_not_found, 409 not_editable", async () => {
+  const t = await livingWorld();
+  try {
+    const [id] = (await t.post(t.hookA, { text: "mine" })).json.messages;
+    for (const res of [await t.patch(t.hookB, id, { text: "hijack" }), await t.del(t.hookB, id)]) {
+      assert.equal(res.status, 404);
+      const body = res.json;
+      assert.equal(body.error, "message_not_found");
+      assert.match(body.message, /30 days/);
+    }
+    assert.equal((await t.patch(t.hookA, "nope", { text: "x" })).status, 404);
+    assert.equal(t.shown().find((m) => m.messageId === id)?.text, "mine");
+    assert.equal(t.w.fake.edits.length, 0);
+
+    // A file message cannot change its file.
+    const form = new FormData();
+    form.append("file", new Blob(["log line\n"], { type: "text/plain" }), "build.log");
+    const up = await t.send(t.hookA, { method: "POST", body: form });
+    assert.equal(up.status, 200);
+    const [fileId] = up.json.messages;
+    const res = await t.patch(t.hookA, fileId, { text: "new caption" });
+    assert.equal(res.status, 409);
+    assert.equal(res.json.error, "not_editable");
+    // Nor can an edit bring files.
+    const withFile = await t.patch(t.hookA, id, {
+      text: "x",
+      files: [{ url: "https://example.com/a.txt" }],
+    });
+    assert.equal(withFile.status, 409);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("key upsert: the first POST with a key posts, later ones edit that message; X-Message-Key works for any format", async () => {
+  const t = await livingWorld();
+  try {
+    const k = "deploy-42";
+    const first = (await t.post(t.hookA, { text: "Deploy #42 started…", key: k })).json;
+    const second = (await t.post(t.hookA, { text: "Deploy #42 finished ✅", key: k })).json;
+    assert.deepEqual(second.messages, first.messages);
+    assert.deepEqual(t.shown().map((m) => m.text), ["Deploy #42 finished ✅"]);
+    // Same key, another hook: its own message.
+    await t.post(t.hookB, { text: "B", key: "deploy-42" });
+    assert.equal(t.shown().length, 2);
+    // The header, with a Slack body and a plain-text body.
+    await t.post(t.hookA, { text: "slack *one*", attachments: [] }, { "x-message-key": "s" });
+    await t.post(t.hookA, { text: "slack *two*", attachments: [] }, { "x-message-key": "s" });
+    const text = await t.send(t.hookA, {
+      method: "POST",
+      headers: { "content-type": "text/plain", "x-message-key": "deploy-42" },
+      body: "plain edit",
+    });
+    assert.equal(text.status, 200);
+    assert.deepEqual(t.shown().map((m) => m.text), ["plain edit", "B", "slack **two**"]);
+    // PATCH by key.
+    const byKey = await t.patch(t.hookA, "s", { text: "by key" });
+    assert.equal(byKey.status, 200);
+    assert.equal(t.shown()[2]?.text, "by key");
+    // A bad key is a clear 400.
+    const bad = await t.post(t.hookA, { text: "x" }, { "x-message-key": "a".repeat(129) });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error, "invalid_message_key");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("a keyed message removed in the chat (306) is posted anew and remembered", async () => {
+  const t = await livingWorld();
+  try {
+    const [id] = (await t.post(t.hookA, { text: "v1", key: "k" })).json.messages;
+    t.w.fake.deleteMessage(id);
+    const [id2] = (await t.post(t.hookA, { text: "v2", key: "k" })).json.messages;
+    assert.notEqual(id2, id);
+    await t.post(t.hookA, { text: "v3", key: "k" });
+    assert.deepEqual(t.shown().map((m) => m.text), ["v3"]);
+    assert.equal(t.shown()[0]?.messageId, id2);
+    // A cleared chat too.
+    t.w.fake.clearChat(t.chat);
+    await t.post(t.hookA, { text: "v4", key: "k" });
+    assert.deepEqual(t.shown().map((m) => m.text), ["v4"]);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("reply_to (id or key), Slack thread_ts and Mattermost root_id post replies; unknown targets post plainly", async () => {
+  const t = await livingWorld();
+  try {
+    const [root] = (await t.post(t.hookA, { text: "🔥 firing", key: "inc-1" })).json.messages;
+    const byId = (await t.post(t.hookA, { text: "update", reply_to: root })).json;
+    const byKey = (await t.post(t.hookA, { text: "update 2", reply_to: "inc-1" })).json;
+    const slack = await t.post(t.hookA, { text: "from slack", thread_ts: root, attachments: [] });
+    assert.equal(slack.text, "ok");
+    const mm = await t.post(t.hookA, { text: "from mattermost", root_id: "inc-1", props: {} });
+    assert.equal(mm.text, "ok");
+    const unknown = (await t.post(t.hookA, { text: "stray", reply_to: "1700000000.000100" })).json;
+    const shown = t.shown();
+    const replyOf = (id: string) => shown.find((m) => m.messageId === id)?.replyMessageId;
+    assert.equal(replyOf(byId.messages[0]), root);
+    assert.equal(replyOf(byKey.messages[0]), root);
+    assert.equal(shown.find((m) => m.text === "from slack")?.replyMessageId, root);
+    assert.equal(shown.find((m) => m.text === "from mattermost")?.replyMessageId, root);
+    assert.equal(replyOf(unknown.messages[0]), undefined);
+    // Another hook's key is not this hook's.
+    const other = (await t.post(t.hookB, { text: "b", reply_to: "inc-1" })).json;
+    assert.equal(replyOf(other.messages[0]), undefined);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("edits and keys wait in the queue behind the post they change: TrueConf down, then back", async () => {
+  const t = await livingWorld();
+  try {
+    await t.w.fake.refuseConnections(true);
+    await t.w.fake.waitFor(() => !t.w.bot.client.state.authorized);
+    const a = await t.post(t.hookA, { text: "Deploy started…", key: "d" });
+    assert.equal(a.status, 202);
+    const b = await t.post(t.hookA, { text: "Deploy half way", key: "d" });
+    assert.equal(b.status, 202);
+    const c = await t.patch(t.hookA, "d", { text: "Deploy done ✅" });
+    assert.equal(c.status, 202);
+    await t.w.fake.refuseConnections(false);
+    await t.w.fake.waitFor(() => t.shown().some((m) => m.text === "Deploy done ✅"), 10_000);
+    assert.deepEqual(t.shown().map((m) => m.text), ["Deploy done ✅"]);
+    assert.equal(t.w.fake.edits.length, 2);
+  } finally {
+    await t.close();
+  }
+});
