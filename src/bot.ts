@@ -11,7 +11,7 @@ import type { Config } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
 import { HookStore } from "./hooks/mod.ts";
 import { acquireLease, type Lease, type LeaseOptions, openKv } from "./storage/mod.ts";
-import { TrueConfClient } from "./trueconf/mod.ts";
+import { sameTrueConfId, TrueConfClient } from "./trueconf/mod.ts";
 import { Deliverer } from "./delivery/deliverer.ts";
 import { PreviewMaker } from "./delivery/preview/mod.ts";
 import { safeFetch } from "./net/mod.ts";
@@ -20,6 +20,8 @@ import { metricsApp } from "./observability/metrics_route.ts";
 import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
 import { LivingDispatcher, MessageRegistry, Poster } from "./messages/mod.ts";
 import { CommandHandler } from "./hooks/commands.ts";
+import { SenderTrust } from "./hooks/verify.ts";
+import { SecretBox } from "./storage/mod.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { trueconfReadiness } from "./readiness.ts";
@@ -73,7 +75,16 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       throw e;
     }
   }
-  const store = new HookStore(kv, { logger: log.child({ component: "hooks" }) });
+  let secrets: SecretBox;
+  try {
+    secrets = await SecretBox.forStorage(config.storagePath, config.secretKey);
+  } catch (e) {
+    await lease?.release();
+    kv.close();
+    throw e;
+  }
+  const store = new HookStore(kv, { logger: log.child({ component: "hooks" }), secrets });
+  const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
   const metrics = createMetrics({ version: VERSION });
   const client = new TrueConfClient({
     server: config.trueconf.server,
@@ -153,6 +164,14 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
         metrics.httpRequests.inc({ route: route as "hook", hook, status }),
       rateLimited: (scope) => metrics.rateLimitRejections.inc(scope),
     },
+    // Sender trust (/webhook_allow, /webhook_verify) on the raw body, before any parsing.
+    guards: trust.guards(),
+    onRequest: (hookId, r) =>
+      store.recordRequest(hookId, {
+        status: r.status,
+        format: r.format ?? "",
+        outcome: r.outcome ?? (r.status >= 400 ? "refused" : ""),
+      }),
     logger: httpLog,
   });
   // The root app: every public route, one JSON 404 and 500 for all of them.
@@ -176,6 +195,24 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     wasConnected = s.authorized;
   });
   const unsubscribeMessages = client.onMessage((m) => commands.handle(m));
+  // The bot removed from a chat, or the chat removed: that chat's hooks pause at once.
+  const unsubscribeEvents = client.onEvent(async (e) => {
+    if (e.type === "chat.removed") await commands.chatLost(e.chatId, "chat_removed");
+    else if (e.type === "participant.removed" && client.state.botId) {
+      if (sameTrueConfId(e.userId, client.state.botId)) {
+        await commands.chatLost(e.chatId, "bot_removed");
+      }
+    } else if (e.type === "chat.title_changed") await store.rememberChatTitle(e.chatId, e.title);
+  });
+  // A hook revoked or expired (here, or by the CLI in another process): its waiting
+  // deliveries are dropped as failed.
+  const unsubscribeEnded = store.onRevoked((hookId, reason) => {
+    const q = queue as { dropHook?: (id: string, reason: string) => unknown };
+    Promise.resolve(q.dropHook?.(hookId, reason)).catch((e) =>
+      log.warn("could not drop the deliveries of an ended hook", { hook: hookId, error: e })
+    );
+  });
+  let sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   let closed = false;
   return {
@@ -189,6 +226,12 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     start() {
       client.start();
       queue.start();
+      // Changes made by the operator CLI reach this process within a poll (250 ms).
+      void store.watch();
+      sweepTimer = setInterval(() => {
+        commands.sweepExpiries().catch((e) => log.warn("expiry sweep failed", { error: e }));
+      }, 60_000);
+      Deno.unrefTimer(sweepTimer);
     },
     drain() {
       draining = true;
@@ -200,6 +243,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       await queue.close(graceMs);
       unsubscribeMessages();
       unsubscribeState();
+      unsubscribeEvents();
+      unsubscribeEnded();
+      clearInterval(sweepTimer);
       await commands.close?.();
       await store.close();
       await client.close();

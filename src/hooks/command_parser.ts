@@ -10,13 +10,33 @@ import { normalizeTrueConfId, sameTrueConfId } from "../trueconf/mod.ts";
 import type { IncomingMessage } from "../trueconf/mod.ts";
 
 /** The commands the bot answers. */
-export type CommandName = "webhook_create" | "webhook_list" | "webhook_revoke" | "webhook_help";
+export type CommandName =
+  | "webhook_create"
+  | "webhook_list"
+  | "webhook_revoke"
+  | "webhook_help"
+  | "webhook_pause"
+  | "webhook_resume"
+  | "webhook_rename"
+  | "webhook_rotate"
+  | "webhook_expire"
+  | "webhook_info"
+  | "webhook_verify"
+  | "webhook_allow";
 
-const COMMANDS: ReadonlySet<string> = new Set([
+const COMMANDS: ReadonlySet<string> = new Set<CommandName>([
   "webhook_create",
   "webhook_list",
   "webhook_revoke",
   "webhook_help",
+  "webhook_pause",
+  "webhook_resume",
+  "webhook_rename",
+  "webhook_rotate",
+  "webhook_expire",
+  "webhook_info",
+  "webhook_verify",
+  "webhook_allow",
 ]);
 
 /** A message read as a command. */

@@ -19,6 +19,18 @@ import type { HookStore } from "./store.ts";
 import { validateHookName } from "./hook_name.ts";
 import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
 import type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
+import { splitText } from "../delivery/mod.ts";
+import {
+  parseDuration,
+  splitAllow,
+  splitLastWord,
+  splitRename,
+  takeExpiresOption,
+} from "./command_args.ts";
+import { parseCidrList } from "../ingest/client_ip.ts";
+import { type HookRecord, MAX_GRACE_MS, type VerifyMode } from "./store.ts";
+import { VERIFY_MODES } from "./verify.ts";
+import { generateSecret as generateSigningSecret } from "../outgoing/secret.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 
@@ -43,6 +55,8 @@ export interface CommandHandlerOptions {
   publicUrl: string;
   /** `WEBHOOK_ADMIN_ONLY`. */
   adminOnly: boolean;
+  /** Clock for expiries and grace periods (ms since the epoch); tests pass a fake. */
+  now?: (() => number) | undefined;
   /** Chat type cache lifetime; default 300 s. */
   chatCacheTtlMs?: number;
   logger?: Logger;
@@ -53,25 +67,35 @@ function chatTitle(chat: ChatInfo | null, chatId: string): string {
   return chat?.title || `chat ${chatId.slice(0, 12)}…`;
 }
 
-/** Longest reply part, in UTF-16 units; markup counts too, so it stays under 4096 visible. */
+/** Longest reply part, in code points; markup counts too, so it stays under 4096 visible. */
 const MAX_PART = 3_800;
 
-/** Splits a reply at line ends into parts of at most {@link MAX_PART} (a longer line is cut). */
-export function splitLines(text: string, max = MAX_PART): string[] {
-  const parts: string[] = [];
-  let cur = "";
-  for (const line of text.split("\n")) {
-    for (let piece = line;; piece = piece.slice(max)) {
-      const chunk = piece.slice(0, max);
-      if (cur !== "" && cur.length + 1 + chunk.length > max) {
-        parts.push(cur);
-        cur = chunk;
-      } else cur = cur === "" ? chunk : `${cur}\n${chunk}`;
-      if (piece.length <= max) break;
+/** Default rotation grace period: 24 h. */
+const DEFAULT_GRACE_MS = 86_400_000;
+/** Longest expiry: 10 years (3650d). */
+const MAX_EXPIRY_MS = 3650 * 86_400_000;
+
+/**
+ * Validates and normalizes `/webhook_allow` entries to CIDRs; throws naming the bad one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(normalizeAllow(["10.0.0.0/8", "192.168.1.5"]), ["10.0.0.0/8", "192.168.1.5/32"]);
+ * ```
+ */
+export function normalizeAllow(entries: readonly string[]): string[] {
+  if (entries.length > 50) throw new Error("At most 50 addresses or ranges");
+  return entries.map((e) => {
+    let range;
+    try {
+      [range] = parseCidrList(e.replace(/^\[|\]$/g, ""));
+    } catch {
+      range = undefined;
     }
-  }
-  if (cur !== "" || parts.length === 0) parts.push(cur);
-  return parts;
+    if (!range) throw new Error(`"${e}" is not an IP address or CIDR range`);
+    return `${range[0].toString()}/${range[1]}`;
+  });
 }
 
 /** Runs chat commands; feed it every incoming message. */
@@ -80,11 +104,13 @@ export class CommandHandler {
   readonly #log: Logger;
   readonly #perms: Permissions;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #now: () => number;
   #closed = false;
 
   constructor(options: CommandHandlerOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
     this.#perms = new Permissions({
       chats: options.client,
       adminOnly: options.adminOnly,
@@ -134,7 +160,15 @@ export class CommandHandler {
         return await this.#reply(m, chat, replies.help(!personal));
       case "webhook_list":
         // A long list is split at line ends so each part stays under TrueConf's 4096 characters.
-        for (const part of splitLines(replies.list(await this.#o.store.listByChat(m.chatId)))) {
+        for (
+          const part of splitText(
+            replies.list(await this.#o.store.listByChat(m.chatId)),
+            MAX_PART,
+            {
+              fences: false,
+            },
+          )
+        ) {
           await this.#reply(m, chat, part);
         }
         return;
@@ -142,21 +176,331 @@ export class CommandHandler {
         return await this.#create(m, chat, cmd);
       case "webhook_revoke":
         return await this.#revoke(m, chat, cmd);
+      case "webhook_pause":
+      case "webhook_resume":
+        return await this.#pauseResume(m, chat, cmd);
+      case "webhook_rename":
+        return await this.#rename(m, chat, cmd);
+      case "webhook_rotate":
+        return await this.#rotate(m, chat, cmd);
+      case "webhook_expire":
+        return await this.#expire(m, chat, cmd);
+      case "webhook_info":
+        return await this.#info(m, chat, cmd);
+      case "webhook_verify":
+        return await this.#verify(m, chat, cmd);
+      case "webhook_allow":
+        return await this.#allow(m, chat, cmd);
     }
+  }
+
+  /**
+   * The bot was removed from a chat, or the chat was removed: its hooks are paused at once
+   * (their URLs answer 404) and each creator is told by direct message which ones.
+   */
+  async chatLost(chatId: string, reason: "bot_removed" | "chat_removed"): Promise<void> {
+    const paused = await this.#o.store.pauseChat(chatId, reason);
+    if (paused.length === 0) return;
+    this.#log.info("chat lost, hooks paused", { chat: chatId, reason, hooks: paused.length });
+    const byCreator = new Map<string, HookRecord[]>();
+    for (const h of paused) {
+      if (!h.createdBy) continue;
+      byCreator.set(h.createdBy, [...(byCreator.get(h.createdBy) ?? []), h]);
+    }
+    for (const [creator, hooks] of byCreator) {
+      const title = hooks[0]!.chatTitle || `chat ${chatId.slice(0, 12)}…`;
+      await this.#dm(creator, replies.chatLostNotice(hooks.map((h) => h.name), title, reason))
+        .catch((e) => this.#log.warn("could not tell the creator", { creator, error: e }));
+    }
+  }
+
+  /**
+   * Expiry work, run every minute by the bot: reminds creators before an expiry and
+   * removes expired hooks (as a revoke: 404, waiting deliveries dropped) with a notice.
+   */
+  async sweepExpiries(): Promise<void> {
+    const { expired, warn } = await this.#o.store.dueExpiries();
+    for (const h of warn) {
+      await this.#o.store.markExpiryWarned(h.id);
+      if (h.createdBy) {
+        await this.#dm(h.createdBy, replies.expiryWarning(h)).catch((e) =>
+          this.#log.warn("expiry reminder not sent", { hook: h.id, error: e })
+        );
+      }
+    }
+    for (const h of expired) {
+      if (!(await this.#o.store.revoke(h.id, "hook_expired"))) continue;
+      if (h.createdBy) {
+        await this.#dm(h.createdBy, replies.expiredNotice(h)).catch((e) =>
+          this.#log.warn("expiry notice not sent", { hook: h.id, error: e })
+        );
+      }
+    }
+  }
+
+  /** Sends into the user's personal chat with the bot. */
+  async #dm(userId: string, text: string): Promise<void> {
+    const dm = await this.#o.client.createP2PChat(userId);
+    await this.#send(dm, text);
+  }
+
+  /** The management rule (WEBHOOK_ADMIN_ONLY); answers the refusal itself. */
+  async #mayManage(m: IncomingMessage, chat: ChatInfo | null): Promise<boolean> {
+    const decision = await this.#perms.canManage(m.chatId, m.authorId, "manage");
+    if (decision.allowed) return true;
+    await this.#reply(m, chat, replies.refused(decision.reason));
+    return false;
+  }
+
+  /**
+   * The permission check and the hook lookup every management command starts with; answers
+   * the refusal, the missing name or the unknown name itself and returns null then.
+   */
+  async #target(
+    m: IncomingMessage,
+    chat: ChatInfo | null,
+    name: string,
+    command: string,
+    example: string,
+    manage = true,
+  ): Promise<HookRecord | null> {
+    if (manage && !(await this.#mayManage(m, chat))) return null;
+    if (!name) {
+      await this.#reply(m, chat, replies.usage(command, example));
+      return null;
+    }
+    const hook = await this.#o.store.findByName(m.chatId, name);
+    if (!hook) {
+      const existing = (await this.#o.store.listByChat(m.chatId)).map((h) => h.name);
+      await this.#reply(m, chat, replies.notFound(name, existing));
+      return null;
+    }
+    return hook;
+  }
+
+  async #pauseResume(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
+    const pause = cmd.command === "webhook_pause";
+    const hook = await this.#target(m, chat, cmd.args, cmd.command, "<name>");
+    if (!hook) return;
+    if (Boolean(hook.paused) === pause) {
+      return await this.#reply(m, chat, replies.alreadyInState(hook.name, pause));
+    }
+    const r = pause
+      ? await this.#o.store.pause(hook.id, m.authorId)
+      : await this.#o.store.resume(hook.id);
+    if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
+    this.#log.info(pause ? "hook paused" : "hook resumed", { hook: hook.id, by: m.authorId });
+    await this.#reply(m, chat, pause ? replies.paused(hook.name) : replies.resumed(hook.name));
+  }
+
+  async #rename(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
+    const example = "<old name> -> <new name>";
+    const parts = splitRename(cmd.args);
+    if (!parts || !parts.from || !parts.to) {
+      if (!(await this.#mayManage(m, chat))) return;
+      return await this.#reply(m, chat, replies.usage("webhook_rename", example));
+    }
+    const hook = await this.#target(m, chat, parts.from, "webhook_rename", example);
+    if (!hook) return;
+    const name = validateHookName(parts.to);
+    if (!name.ok) {
+      return await this.#reply(m, chat, replies.badName(name.code, [...parts.to].length));
+    }
+    const r = await this.#o.store.rename(hook.id, name.name);
+    if (!r.ok) {
+      const text = r.reason === "name_taken"
+        ? replies.duplicate(name.name)
+        : replies.badName(r.message);
+      return await this.#reply(m, chat, text);
+    }
+    this.#log.info("hook renamed", { hook: hook.id, by: m.authorId });
+    await this.#reply(m, chat, replies.renamed(hook.name, r.hook.name));
+  }
+
+  async #rotate(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
+    const example = "<name> [grace: 24h by default, 0 = none, at most 7d]";
+    // A whole-args match wins, so a hook named "build 2h" can still be rotated.
+    let name = cmd.args;
+    let graceMs = DEFAULT_GRACE_MS;
+    const { head, last } = splitLastWord(cmd.args);
+    const exact = head === "" ? null : await this.#o.store.findByName(m.chatId, cmd.args);
+    if (!exact && head !== "" && /^\d/.test(last)) {
+      const d = parseDuration(last);
+      if (d === null || d > MAX_GRACE_MS) {
+        if (!(await this.#mayManage(m, chat))) return;
+        return await this.#reply(m, chat, replies.badGrace(last));
+      }
+      name = head;
+      graceMs = d;
+    }
+    const hook = await this.#target(m, chat, name, "webhook_rotate", example);
+    if (!hook) return;
+    // The personal chat first: if the bot cannot write there, nothing changes.
+    let dmChatId: string;
+    try {
+      dmChatId = await this.#o.client.createP2PChat(m.authorId);
+    } catch {
+      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook.name, false));
+    }
+    const until = this.#now() + graceMs;
+    const graceLine = replies.graceText(graceMs, until);
+    let secretText: string;
+    if (hook.kind === "outgoing" && hook.outgoing) {
+      const secret = generateSigningSecret();
+      const sealed = await this.#o.store.sealSecret(secret);
+      const old = hook.outgoing.secret;
+      const r = await this.#o.store.update(hook.id, (h) =>
+        h.outgoing
+          ? {
+            ...h,
+            outgoing: { ...h.outgoing, secret: sealed },
+            rotation: graceMs > 0
+              ? { until, oldSecret: old, oldUses: 0, oldLastUsedAt: null }
+              : null,
+          }
+          : null);
+      if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
+      secretText = replies.rotatedSecretMessage(hook.name, secret, graceLine);
+    } else {
+      const r = await this.#o.store.rotate(hook.id, graceMs);
+      if (!r.ok || !r.token) return await this.#reply(m, chat, replies.notFound(hook.name, []));
+      const title = dmChatId === m.chatId ? null : chatTitle(chat, m.chatId);
+      secretText = replies.rotatedUrlMessage(hook.name, title, this.#url(r.token), graceLine);
+    }
+    this.#log.info("hook rotated", { hook: hook.id, by: m.authorId, graceMs });
+    try {
+      await this.#send(dmChatId, secretText);
+    } catch (e) {
+      this.#log.warn("rotated secret not delivered", { hook: hook.id, error: e });
+      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook.name, true));
+    }
+    if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.rotated(hook.name, graceLine));
+  }
+
+  async #expire(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
+    const example = "<name> <duration, e.g. 30d>|never";
+    const { head, last } = splitLastWord(cmd.args);
+    const never = last.toLowerCase() === "never";
+    const ms = never ? null : parseDuration(last);
+    if (head === "" || (!never && (ms === null || ms === 0 || ms > MAX_EXPIRY_MS))) {
+      if (!(await this.#mayManage(m, chat))) return;
+      return await this.#reply(
+        m,
+        chat,
+        replies.usage("webhook_expire", example) + " Durations: 30m, 12h, 30d (at most 3650d).",
+      );
+    }
+    const hook = await this.#target(m, chat, head, "webhook_expire", example);
+    if (!hook) return;
+    const expiresAt = ms === null ? null : this.#now() + ms;
+    const r = await this.#o.store.setExpiry(hook.id, expiresAt);
+    if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
+    await this.#reply(m, chat, replies.expirySet(hook.name, expiresAt));
+  }
+
+  async #info(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
+    const hook = await this.#target(m, chat, cmd.args, "webhook_info", "<name>", false);
+    if (!hook) return;
+    const history = await this.#o.store.history(hook.id);
+    const text = replies.info(hook, history, this.#now());
+    for (const part of splitText(text, MAX_PART, { fences: false })) {
+      await this.#reply(m, chat, part);
+    }
+  }
+
+  async #verify(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
+    const example = "<name> github|gitlab|grafana|standard|bearer|off";
+    const { head, last } = splitLastWord(cmd.args);
+    const word = last.toLowerCase();
+    const mode = (VERIFY_MODES as readonly string[]).includes(word) ? word as VerifyMode : null;
+    if (head === "" || (word !== "off" && mode === null)) {
+      if (!(await this.#mayManage(m, chat))) return;
+      return await this.#reply(m, chat, replies.usage("webhook_verify", example));
+    }
+    const hook = await this.#target(m, chat, head, "webhook_verify", example);
+    if (!hook) return;
+    if (mode === null) {
+      await this.#o.store.setVerification(hook.id, null);
+      return await this.#reply(m, chat, replies.verifyOff(hook.name));
+    }
+    let dmChatId: string;
+    try {
+      dmChatId = await this.#o.client.createP2PChat(m.authorId);
+    } catch {
+      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook.name, false));
+    }
+    const previous = hook.verification;
+    const r = await this.#o.store.setVerification(hook.id, mode);
+    if (!r.ok || !r.secret) return await this.#reply(m, chat, replies.notFound(hook.name, []));
+    try {
+      await this.#send(dmChatId, replies.verifySecretMessage(hook.name, mode, r.secret));
+    } catch (e) {
+      // Nobody has the new secret: put the previous state back.
+      await this.#o.store.update(hook.id, (h) => ({ ...h, verification: previous }));
+      this.#log.warn("verification secret not delivered; reverted", { hook: hook.id, error: e });
+      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook.name, false));
+    }
+    this.#log.info("hook verification set", { hook: hook.id, mode, by: m.authorId });
+    if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.verifyOn(hook.name, mode));
+  }
+
+  async #allow(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
+    const example = "<name> <CIDR or address>[,…]|any";
+    const { name, entries } = splitAllow(cmd.args);
+    if (!name || entries === null) {
+      if (!(await this.#mayManage(m, chat))) return;
+      return await this.#reply(
+        m,
+        chat,
+        replies.usage("webhook_allow", example) + " For example: 10.0.0.0/8,192.168.1.5",
+      );
+    }
+    const hook = await this.#target(m, chat, name, "webhook_allow", example);
+    if (!hook) return;
+    let allow: string[] | null = null;
+    if (entries !== "any") {
+      try {
+        allow = normalizeAllow(entries);
+      } catch (e) {
+        return await this.#reply(
+          m,
+          chat,
+          `⚠️ ${replies.esc((e as Error).message)}. Type /webhook_allow ${replies.esc(example)}.`,
+        );
+      }
+    }
+    await this.#o.store.setAllow(hook.id, allow);
+    this.#log.info("hook allowlist set", { hook: hook.id, entries: allow?.length ?? 0 });
+    await this.#reply(m, chat, replies.allowSet(hook.name, allow));
+  }
+
+  #url(token: string): string {
+    return `${this.#o.publicUrl.replace(/\/+$/, "")}/hook/${token}`;
   }
 
   async #create(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand): Promise<void> {
     // Permission first: a member who may not create learns that before fixing a name.
     const decision = await this.#perms.canManage(m.chatId, m.authorId, "create");
     if (!decision.allowed) return await this.#reply(m, chat, replies.refused(decision.reason));
-    const name = validateHookName(cmd.args);
+    const opt = takeExpiresOption(cmd.args);
+    let expiresAt: number | null = null;
+    if (opt.expires !== null) {
+      const ms = parseDuration(opt.expires);
+      if (ms === null || ms === 0 || ms > MAX_EXPIRY_MS) {
+        return await this.#reply(m, chat, replies.badExpires(opt.expires, opt.rest));
+      }
+      expiresAt = this.#now() + ms;
+    }
+    const name = validateHookName(opt.rest);
     if (!name.ok) {
-      return await this.#reply(m, chat, replies.badName(name.code, [...cmd.args.trim()].length));
+      return await this.#reply(m, chat, replies.badName(name.code, [...opt.rest.trim()].length));
     }
     const result = await this.#o.store.create({
       chatId: m.chatId,
       name: name.name,
       createdBy: m.authorId,
+      chatTitle: chat?.title || null,
+      expiresAt,
     });
     if (!result.ok) {
       const text = result.reason === "duplicate_name"

@@ -94,7 +94,7 @@ export class Permissions {
   async canManage(
     chatId: string,
     userId: string,
-    action: "create" | "revoke" = "create",
+    action: "create" | "revoke" | "manage" = "create",
   ): Promise<Decision> {
     const info = await this.chat(chatId);
     if (info && isPersonal(info.chatType)) return { allowed: true };

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { HookRecord } from "./store.ts";
+import type { HistoryEntry, HookRecord, VerifyMode } from "./store.ts";
 import { maskToken } from "./token.ts";
 import { HOOK_NAME_MAX_LENGTH, type HookNameError } from "./hook_name.ts";
 
@@ -35,6 +35,13 @@ export function help(inGroup: boolean): string {
     `• /webhook_create &lt;name&gt; — create a webhook; I send its secret URL to you in a private message`,
     "• /webhook_list — list this chat's webhooks",
     "• /webhook_revoke &lt;name&gt; — delete a webhook; its URL stops working at once",
+    "• /webhook_pause &lt;name&gt; · /webhook_resume &lt;name&gt; — switch a webhook off and on",
+    "• /webhook_rename &lt;old&gt; -&gt; &lt;new&gt; — rename (the URL stays)",
+    "• /webhook_rotate &lt;name&gt; [24h] — new URL by private message; the old one works for the grace period (0 = stops now, at most 7d)",
+    "• /webhook_expire &lt;name&gt; &lt;30d&gt;|never — expiry (also /webhook_create &lt;name&gt; expires=30d)",
+    "• /webhook_info &lt;name&gt; — state, usage and the last 10 requests",
+    "• /webhook_verify &lt;name&gt; github|gitlab|grafana|standard|bearer|off — require a sender signature; the secret comes by private message",
+    "• /webhook_allow &lt;name&gt; &lt;CIDR or address&gt;[,…]|any — accept requests only from these addresses",
     "• /webhook_help — this help",
     "",
     `Example: ${prefix}/webhook_create deploys`,
@@ -129,7 +136,9 @@ export function list(hooks: readonly HookRecord[]): string {
     return "No webhooks in this chat yet. Create one with /webhook_create &lt;name&gt;.";
   }
   const lines = hooks.map((h, i) =>
-    `${i + 1}. <b>${esc(h.name)}</b> · ${maskToken(h.tokenHint)} · by ${
+    `${i + 1}. ${h.paused ? "⏸ " : ""}<b>${esc(h.name)}</b>${h.paused ? " (paused)" : ""} · ${
+      maskToken(h.tokenHint)
+    }${h.expiresAt === null ? "" : ` · expires ${when(h.expiresAt)}`} · by ${
       esc(h.createdBy || "unknown")
     } · created ${when(h.createdAt)} · last used ${when(h.lastUsedAt)} · ${h.deliveryCount} ${
       h.deliveryCount === 1 ? "delivery" : "deliveries"
@@ -159,4 +168,252 @@ export function redirected(chatTitle: string): string {
 /** Something unexpected; the details are in the bot's log. */
 export function failed(): string {
   return "⚠️ Something went wrong on my side; please try again in a minute.";
+}
+
+/** A lifecycle command without the arguments it needs: what to type instead. */
+export function usage(command: string, example: string): string {
+  return `⚠️ Type /${command} ${esc(example)}.`;
+}
+
+/** `/webhook_pause` done. */
+export function paused(name: string): string {
+  return `⏸ Webhook <b>${
+    esc(name)
+  }</b> paused: its URL answers 404 and nothing is posted until /webhook_resume ${esc(name)}.`;
+}
+
+/** `/webhook_resume` done. */
+export function resumed(name: string): string {
+  return `▶️ Webhook <b>${esc(name)}</b> resumed; its URL works again.`;
+}
+
+/** Pause or resume of a hook already in that state. */
+export function alreadyInState(name: string, isPaused: boolean): string {
+  return `Webhook <b>${esc(name)}</b> is already ${isPaused ? "paused" : "active"}.`;
+}
+
+/** `/webhook_rename` done. */
+export function renamed(from: string, to: string): string {
+  return `✏️ Webhook <b>${esc(from)}</b> is now <b>${esc(to)}</b>; its URL is unchanged.`;
+}
+
+/** `/webhook_rotate` done (in the origin chat: no URL). */
+export function rotated(name: string, graceText: string): string {
+  return `🔁 Webhook <b>${
+    esc(name)
+  }</b> has a new URL, sent to you in a private message. ${graceText}`;
+}
+
+/** What happens to the old URL after a rotation. */
+export function graceText(graceMs: number, until: number): string {
+  return graceMs === 0
+    ? "The old URL stopped working now."
+    : `The old URL keeps working until ${
+      when(until)
+    }; each use of it is logged and counted (see /webhook_info).`;
+}
+
+/** The direct message with a rotated URL. */
+export function rotatedUrlMessage(
+  name: string,
+  chatTitle: string | null,
+  url: string,
+  graceLine: string,
+): string {
+  const where = chatTitle === null ? "this chat" : `«${esc(chatTitle)}»`;
+  return [
+    `🔁 New URL of webhook <b>${esc(name)}</b> for ${where}:`,
+    esc(url),
+    "",
+    graceLine,
+    "Put the new URL into every sender; the old one then answers 404.",
+  ].join("\n");
+}
+
+/** The direct message with a rotated outgoing signing secret. */
+export function rotatedSecretMessage(name: string, secret: string, graceLine: string): string {
+  return [
+    `🔁 New signing secret of outgoing webhook <b>${esc(name)}</b>:`,
+    esc(secret),
+    "",
+    graceLine.replace("old URL", "old secret").replace(
+      "keeps working",
+      "keeps signing too (both signatures are sent)",
+    ),
+  ].join("\n");
+}
+
+/** `/webhook_expire` done. */
+export function expirySet(name: string, expiresAt: number | null): string {
+  return expiresAt === null
+    ? `Webhook <b>${esc(name)}</b> no longer expires.`
+    : `⏳ Webhook <b>${esc(name)}</b> expires ${
+      when(expiresAt)
+    }. Its creator gets a reminder before.`;
+}
+
+/** The reminder before an expiry (DM to the creator). */
+export function expiryWarning(h: HookRecord): string {
+  const where = h.chatTitle ? ` in «${esc(h.chatTitle)}»` : "";
+  return `⏳ Webhook <b>${esc(h.name)}</b>${where} expires ${
+    when(h.expiresAt)
+  }. To keep it, type /webhook_expire ${esc(h.name)} never (or a new duration) in that chat.`;
+}
+
+/** The hook expired (DM to the creator). */
+export function expiredNotice(h: HookRecord): string {
+  const where = h.chatTitle ? ` in «${esc(h.chatTitle)}»` : "";
+  return `⌛ Webhook <b>${
+    esc(h.name)
+  }</b>${where} expired and was removed; its URL answers 404. Create a new one with /webhook_create.`;
+}
+
+/** The hooks of a chat were paused because the bot lost the chat (DM to each creator). */
+export function chatLostNotice(
+  names: readonly string[],
+  chatTitle: string,
+  reason: "bot_removed" | "chat_removed",
+): string {
+  const list = names.map((n) => `<b>${esc(n)}</b>`).join(", ");
+  return reason === "bot_removed"
+    ? `⏸ I was removed from «${esc(chatTitle)}», so your webhook${
+      names.length === 1 ? "" : "s"
+    } ${list} ${
+      names.length === 1 ? "is" : "are"
+    } paused (their URLs answer 404). Once I am back in the chat, type /webhook_resume &lt;name&gt; there.`
+    : `⏸ The chat «${esc(chatTitle)}» was removed, so your webhook${
+      names.length === 1 ? "" : "s"
+    } ${list} ${names.length === 1 ? "is" : "are"} paused (their URLs answer 404).`;
+}
+
+/** `/webhook_verify … off` done. */
+export function verifyOff(name: string): string {
+  return `Webhook <b>${esc(name)}</b> no longer checks sender signatures.`;
+}
+
+/** `/webhook_verify` done, in the origin chat (the secret went by DM). */
+export function verifyOn(name: string, mode: VerifyMode): string {
+  return `🔏 Webhook <b>${esc(name)}</b> now requires a valid ${
+    MODE_TITLE[mode]
+  } proof; requests without one get 401. I sent you the secret and where to paste it in a private message.`;
+}
+
+const MODE_TITLE: Record<VerifyMode, string> = {
+  github: "GitHub signature",
+  gitlab: "GitLab token",
+  grafana: "Grafana HMAC signature",
+  standard: "Standard Webhooks signature",
+  bearer: "bearer token",
+};
+
+/** The direct message with a verification secret and where to paste it. */
+export function verifySecretMessage(name: string, mode: VerifyMode, secret: string): string {
+  const s = esc(secret);
+  const where: Record<VerifyMode, string> = {
+    github:
+      `In GitHub: Settings → Webhooks → your webhook → <b>Secret</b>: paste the secret. Content type application/json. GitHub then signs with X-Hub-Signature-256.`,
+    gitlab:
+      `In GitLab: Settings → Webhooks → your webhook → <b>Secret token</b>: paste the secret (sent as X-Gitlab-Token). A Standard Webhooks signature made with this secret (webhook-signature) is accepted too.`,
+    grafana:
+      `In Grafana 12: the webhook contact point → Optional settings → <b>HMAC Signature</b> → Secret: paste the secret (header X-Grafana-Alerting-Signature; if you set a timestamp header, name it X-Grafana-Alerting-Signature-Timestamp).`,
+    standard:
+      `Give this Standard Webhooks secret to the sender (it signs with webhook-id, webhook-timestamp and webhook-signature; at most 5 minutes clock difference; each webhook-id is accepted once).`,
+    bearer:
+      `Send it as <b>Authorization: Bearer &lt;secret&gt;</b>. Alertmanager: http_config: authorization: credentials: &lt;secret&gt;. curl: -H 'Authorization: Bearer ${s}'.`,
+  };
+  return [
+    `🔏 Secret for webhook <b>${esc(name)}</b> (${MODE_TITLE[mode]}):`,
+    s,
+    "",
+    where[mode],
+    "Until the sender uses it, its requests get 401 signature_invalid. Keep it secret; /webhook_verify again makes a new one.",
+  ].join("\n");
+}
+
+/** `/webhook_allow` done. */
+export function allowSet(name: string, allow: readonly string[] | null): string {
+  return allow === null
+    ? `Webhook <b>${esc(name)}</b> accepts requests from any address again.`
+    : `🛡 Webhook <b>${esc(name)}</b> accepts requests only from ${
+      allow.map(esc).join(", ")
+    }; others get 403.`;
+}
+
+/** `/webhook_info`. */
+export function info(h: HookRecord, history: readonly HistoryEntry[], now: number): string {
+  const lines = [
+    `<b>Webhook ${esc(h.name)}</b>`,
+    `Kind: ${h.kind === "outgoing" ? "outgoing →" : "incoming ←"} · ${
+      h.kind === "incoming" ? maskToken(h.tokenHint) : "URL hidden"
+    }`,
+    `Created ${when(h.createdAt)} by ${esc(h.createdBy || "unknown")}`,
+    `Last used ${when(h.lastUsedAt)} · ${h.deliveryCount} ${
+      h.deliveryCount === 1 ? "delivery" : "deliveries"
+    }`,
+    `State: ${
+      h.paused
+        ? `paused since ${when(h.paused.at)}${
+          h.paused.reason === "user" ? "" : ` (${h.paused.reason.replace("_", " ")})`
+        }`
+        : "active"
+    }`,
+    `Expires: ${h.expiresAt === null ? "never" : when(h.expiresAt)}`,
+  ];
+  if (h.rotation && h.rotation.until > now) {
+    lines.push(
+      `Rotation: old ${h.kind === "incoming" ? "URL" : "secret"} works until ${
+        when(h.rotation.until)
+      }${
+        h.kind === "incoming"
+          ? ` · used ${h.rotation.oldUses} times since, last ${when(h.rotation.oldLastUsedAt)}`
+          : ""
+      }`,
+    );
+  }
+  lines.push(
+    `Verification: ${h.verification ? MODE_TITLE[h.verification.mode] : "off"}`,
+    `Allowed addresses: ${h.allow === null ? "any" : h.allow.map(esc).join(", ")}`,
+  );
+  for (const [k, v] of Object.entries(h.settings)) lines.push(`${esc(k)}: ${esc(v)}`);
+  if (history.length === 0) lines.push("No requests yet.");
+  else {
+    lines.push(`Last ${history.length} requests:`);
+    for (const e of [...history].reverse()) {
+      lines.push(
+        `• ${when(e.at)} · ${e.status} · ${esc(e.format || "-")} · ${esc(e.outcome || "-")}${
+          e.error ? ` · ${esc(e.error)}` : ""
+        }`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** A grace period that is not one. */
+export function badGrace(word: string): string {
+  return `⚠️ «${
+    esc(word)
+  }» is not a grace period: use minutes, hours or days (30m, 24h, 7d; at most 7d), or 0 to stop the old one at once.`;
+}
+
+/** `expires=` that is not a duration. */
+export function badExpires(word: string, name: string): string {
+  return `⚠️ «expires=${esc(word)}» is not a duration. Type for example /webhook_create ${
+    esc(name || "deploys")
+  } expires=30d (m, h or d; at most 3650d).`;
+}
+
+/** A secret could not be sent by direct message, so nothing changed (or it must be redone). */
+export function dmFailedFor(action: "rotate" | "verify", name: string, changed: boolean): string {
+  return changed
+    ? `⚠️ Webhook <b>${
+      esc(name)
+    }</b> got a new URL but I could not send it to you privately. Write to me in a private chat once, then /webhook_${action} ${
+      esc(name)
+    } again.`
+    : `⚠️ I could not send you a private message, so webhook <b>${
+      esc(name)
+    }</b> was not changed. Write to me in a private chat once, then try /webhook_${action} ${
+      esc(name)
+    } again.`;
 }

@@ -3,7 +3,7 @@
 // scanning everything the bot posted: a hook URL may appear only in the author's DM.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CommandHandler, splitLines } from "../../src/hooks/commands.ts";
+import { CommandHandler } from "../../src/hooks/commands.ts";
 import { HookStore } from "../../src/hooks/store.ts";
 import { openKv } from "../../src/storage/mod.ts";
 import { type IncomingMessage, TrueConfClient } from "../../src/trueconf/mod.ts";
@@ -589,11 +589,4 @@ Deno.test("a long /webhook_list is split at line ends under 4096 characters", as
       assert.equal(all.split(`\n${i + 1}. <b>`).length, 2, `number ${i + 1}`);
     }
   });
-});
-
-Deno.test("splitLines: keeps lines whole, cuts only an over-long line", () => {
-  assert.deepEqual(splitLines("a\nbb\nccc", 5), ["a\nbb", "ccc"]);
-  assert.deepEqual(splitLines("abcdefgh", 3), ["abc", "def", "gh"]);
-  assert.deepEqual(splitLines("", 3), [""]);
-  assert.deepEqual(splitLines("x\n\ny", 10), ["x\n\ny"]);
 });

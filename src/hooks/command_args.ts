@@ -1,0 +1,104 @@
+/**
+ * Arguments of the lifecycle commands. Hook names may contain spaces, so the argument after
+ * a name is always its last word (`/webhook_rotate Prod deploys 2h`), and a rename is split
+ * at an arrow (`/webhook_rename old name -> new name`).
+ *
+ * @module
+ */
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Reads `30m`, `12h`, `7d` (and `0`) as milliseconds; null when it is not a duration.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseDuration("2h"), 7_200_000);
+ * assert.equal(parseDuration("0"), 0);
+ * assert.equal(parseDuration("soon"), null);
+ * ```
+ */
+export function parseDuration(s: string): number | null {
+  const t = s.trim().toLowerCase();
+  if (t === "0") return 0;
+  const m = /^(\d{1,6})\s*([mhd])$/.exec(t);
+  if (!m) return null;
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
+
+/**
+ * Formats milliseconds as the largest whole unit (`3d`, `5h`, `20m`), for replies.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(formatDuration(86_400_000 * 2), "2d");
+ * assert.equal(formatDuration(90 * 60_000), "90m");
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  for (const [u, n] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000]] as const) {
+    if (ms >= n && ms % n === 0) return `${ms / n}${u}`;
+  }
+  return `${Math.max(1, Math.round(ms / 60_000))}m`;
+}
+
+/** The args split into the text before the last word and the last word. */
+export function splitLastWord(args: string): { head: string; last: string } {
+  const t = args.trim();
+  const i = t.lastIndexOf(" ");
+  return i < 0 ? { head: "", last: t } : { head: t.slice(0, i).trim(), last: t.slice(i + 1) };
+}
+
+/**
+ * `old -> new` or `old → new`; null when there is no arrow.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(splitRename("Old name -> New name"), { from: "Old name", to: "New name" });
+ * ```
+ */
+export function splitRename(args: string): { from: string; to: string } | null {
+  const m = /^(.*?)\s*(?:->|→)\s*(.*)$/.exec(args.trim());
+  if (!m) return null;
+  return { from: m[1]!.trim(), to: m[2]!.trim() };
+}
+
+/**
+ * Takes an `expires=<duration>` option out of `/webhook_create` arguments.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(takeExpiresOption("deploys expires=30d"), { rest: "deploys", expires: "30d" });
+ * assert.deepEqual(takeExpiresOption("deploys"), { rest: "deploys", expires: null });
+ * ```
+ */
+export function takeExpiresOption(args: string): { rest: string; expires: string | null } {
+  const m = /(?:^|\s)expires=(\S*)/i.exec(args);
+  if (!m) return { rest: args, expires: null };
+  const rest = (args.slice(0, m.index) + args.slice(m.index + m[0].length)).replace(/\s+/g, " ")
+    .trim();
+  return { rest, expires: m[1]! };
+}
+
+/**
+ * Splits `/webhook_allow` arguments: the name, then addresses or CIDRs (comma and/or space
+ * separated) or `any`, taken from the end while the words look like addresses.
+ */
+export function splitAllow(args: string): { name: string; entries: string[] | "any" | null } {
+  const words = args.trim().split(/\s+/).filter(Boolean);
+  if (words.at(-1)?.toLowerCase() === "any") {
+    return { name: words.slice(0, -1).join(" "), entries: "any" };
+  }
+  const entries: string[] = [];
+  while (words.length > 1 && ADDRESSISH.test(words.at(-1)!) && /[\d:]/.test(words.at(-1)!)) {
+    entries.unshift(...words.pop()!.split(",").map((e) => e.trim()).filter(Boolean));
+  }
+  return { name: words.join(" "), entries: entries.length ? entries : null };
+}
+
+// IPv4/IPv6 addresses and CIDRs, possibly comma-joined: digits, hex, dots, colons, slashes.
+const ADDRESSISH = /^[0-9a-f.:/,\[\]]+$/i;
