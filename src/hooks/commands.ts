@@ -93,7 +93,7 @@ export function normalizeAllow(entries: readonly string[]): string[] {
     } catch {
       range = undefined;
     }
-    if (!range) throw new Error(`"${e}" is not an IP address or CIDR range`);
+    if (!range) throw new Error(`«${e}» is not an IP address or CIDR range`);
     return `${range[0].toString()}/${range[1]}`;
   });
 }

@@ -1,0 +1,271 @@
+// The lifecycle chat commands end to end (fake TrueConf over real sockets, real client, real
+// KV, the CommandHandler): pause, resume, rename, rotate, expire, info, verify, allow, and
+// the admin rule. The world scans every message outside a personal chat for tokens and
+// the secrets registered in `w.secrets`.
+import assert from "node:assert/strict";
+import { group, texts, URL_RE, withBot, type World } from "./_command_world.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function clock(start = Date.parse("2026-03-01T12:00:00Z")) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+/** Creates a hook from the group as its owner (alice) and returns its token. */
+async function create(w: World, chat: string, name: string): Promise<string> {
+  const posts = await w.say(chat, w.alice, `${w.at} /webhook_create ${name}`);
+  const url = posts.map((p) => URL_RE.exec(p.text ?? "")?.[1]).find(Boolean);
+  assert.ok(url, `no URL in ${JSON.stringify(texts(posts))}`);
+  return url;
+}
+
+Deno.test("pause and resume: 404 while paused, /webhook_list marks it; names with spaces, any case", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const token = await create(w, ops, "Prod Deploys");
+    let r = texts(await w.say(ops, w.carol, `${w.at} /webhook_pause prod deploys`), ops);
+    assert.equal(r.length, 1);
+    assert.match(r[0]!, /⏸ Webhook <b>Prod Deploys<\/b> paused/);
+    assert.equal(await w.store.findByToken(token), null);
+    r = texts(await w.say(ops, w.bob, `${w.at} /webhook_list`), ops);
+    assert.match(r[0]!, /⏸ <b>Prod Deploys<\/b> \(paused\)/);
+    r = texts(await w.say(ops, w.carol, `${w.at} /webhook_pause PROD DEPLOYS`), ops);
+    assert.match(r[0]!, /already paused/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_resume Prod Deploys`), ops);
+    assert.match(r[0]!, /resumed/);
+    assert.ok(await w.store.findByToken(token));
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_pause nope`), ops);
+    assert.match(r[0]!, /No webhook named <b>nope<\/b>.*Prod Deploys/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_pause`), ops);
+    assert.match(r[0]!, /Type \/webhook_pause &lt;name&gt;/);
+  });
+});
+
+Deno.test("admin rule: a plain member may not pause, rename, rotate, expire, verify or allow; info is open", async () => {
+  await withBot({ adminOnly: true }, async (w) => {
+    const ops = group(w);
+    const token = await create(w, ops, "deploys");
+    for (
+      const cmd of [
+        "/webhook_pause deploys",
+        "/webhook_resume deploys",
+        "/webhook_rename deploys -> x",
+        "/webhook_rotate deploys",
+        "/webhook_expire deploys 1d",
+        "/webhook_verify deploys github",
+        "/webhook_allow deploys 10.0.0.0/8",
+        "/webhook_verify deploys", // even the usage hint is for managers only
+      ]
+    ) {
+      const r = texts(await w.say(ops, w.bob, `${w.at} ${cmd}`));
+      assert.equal(r.length, 1, cmd);
+      assert.match(r[0]!, /Only owners and admins of this chat can manage webhooks/, cmd);
+    }
+    const h = await w.store.findByToken(token);
+    assert.ok(h && h.name === "deploys" && h.verification === null && h.allow === null);
+    const info = texts(await w.say(ops, w.bob, `${w.at} /webhook_info deploys`), ops);
+    assert.match(info[0]!, /<b>Webhook deploys<\/b>/);
+  });
+});
+
+Deno.test("rename: both arrows, same URL, uniqueness and name rules as create", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const token = await create(w, ops, "deploys");
+    await create(w, ops, "alerts");
+    let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rename deploys -> Prod deploys`));
+    assert.match(r[0]!, /<b>deploys<\/b> is now <b>Prod deploys<\/b>/);
+    assert.equal((await w.store.findByToken(token))?.name, "Prod deploys");
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rename prod DEPLOYS → Alerts`));
+    assert.match(r[0]!, /already exists/);
+    r = texts(
+      await w.say(ops, w.alice, `${w.at} /webhook_rename prod deploys → ${"x".repeat(70)}`),
+    );
+    assert.match(r[0]!, /70 characters long/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rename prod deploys`));
+    assert.match(r[0]!, /Type \/webhook_rename &lt;old name&gt; -&gt; &lt;new name&gt;/);
+    // HTML clients send the arrow as an entity.
+    w.fake.pushMessage({
+      chatId: ops,
+      authorId: w.alice,
+      text: `${w.at} /webhook_rename Prod deploys -&gt; CI`,
+      parseMode: "html",
+    });
+    await w.fake.waitFor(() => w.fake.sent.some((p) => /is now <b>CI<\/b>/.test(p.text ?? "")));
+    assert.equal((await w.store.findByToken(token))?.name, "CI");
+  });
+});
+
+Deno.test("rotate: the new URL only by DM; the old one works through the grace (clock injected), then 404", async () => {
+  const c = clock();
+  await withBot({ now: c.now }, async (w) => {
+    const ops = group(w);
+    const old = await create(w, ops, "deploys");
+    const posts = await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 2h`);
+    const inOps = texts(posts, ops);
+    assert.equal(inOps.length, 1);
+    assert.match(
+      inOps[0]!,
+      /new URL, sent to you in a private message.*until 2026-03-01 14:00 UTC/,
+    );
+    const dm = texts(posts, w.dm(w.alice));
+    assert.equal(dm.length, 1);
+    const fresh = URL_RE.exec(dm[0]!)?.[1];
+    assert.ok(fresh && fresh !== old);
+    assert.equal((await w.store.findByToken(fresh))?.name, "deploys");
+    assert.equal((await w.store.findByToken(old))?.viaOldToken, true);
+    c.advance(2 * HOUR - 1);
+    assert.ok(await w.store.findByToken(old));
+    const info = texts(await w.say(ops, w.alice, `${w.at} /webhook_info deploys`), ops);
+    assert.match(info[0]!, /Rotation: old URL works until 2026-03-01 14:00 UTC · used 2 times/);
+    c.advance(1);
+    assert.equal(await w.store.findByToken(old), null);
+    assert.ok(await w.store.findByToken(fresh));
+    // Default grace is 24 h; 0 stops the old URL at once; more than 7d is refused.
+    let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 8d`), ops);
+    assert.match(r[0]!, /«8d» is not a grace period/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 0`), ops);
+    assert.match(r[0]!, /The old URL stopped working now/);
+    assert.equal(await w.store.findByToken(fresh), null);
+  });
+});
+
+Deno.test("expire: at creation and later; reminder by DM at half-life, then removed with a notice", async () => {
+  const c = clock();
+  await withBot({ now: c.now }, async (w) => {
+    const ops = group(w);
+    let posts = await w.say(ops, w.alice, `${w.at} /webhook_create deploys expires=2d`);
+    const token = URL_RE.exec(texts(posts, w.dm(w.alice))[0]!)?.[1];
+    assert.ok(token);
+    assert.equal((await w.store.findByToken(token))?.expiresAt, c.now() + 2 * DAY);
+    let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_create x expires=soon`), ops);
+    assert.match(r[0]!, /«expires=soon» is not a duration/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_expire deploys`), ops);
+    assert.match(r[0]!, /Type \/webhook_expire/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_list`), ops);
+    assert.match(r[0]!, /expires 2026-03-03 12:00 UTC/);
+
+    const before = w.fake.sent.length;
+    await w.commands.sweepExpiries();
+    assert.equal(w.fake.sent.length, before, "nothing due yet");
+    c.advance(DAY);
+    await w.commands.sweepExpiries();
+    await w.commands.sweepExpiries(); // the reminder goes once
+    posts = w.fake.sent.slice(before);
+    assert.deepEqual(posts.map((p) => p.chatId), [w.dm(w.alice)]);
+    assert.match(
+      posts[0]!.text!,
+      /expires 2026-03-03 12:00 UTC\. To keep it, type \/webhook_expire deploys never/,
+    );
+    c.advance(DAY);
+    assert.equal(await w.store.findByToken(token), null);
+    await w.commands.sweepExpiries();
+    assert.match(w.fake.sent.at(-1)!.text!, /expired and was removed/);
+    assert.deepEqual(await w.store.listByChat(ops), []);
+
+    // /webhook_expire sets and clears.
+    const t2 = await create(w, ops, "alerts");
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_expire alerts 30m`), ops);
+    assert.match(r[0]!, /expires 2026-03-03 12:30 UTC/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_expire alerts never`), ops);
+    assert.match(r[0]!, /no longer expires/);
+    c.advance(HOUR);
+    assert.ok(await w.store.findByToken(t2));
+  });
+});
+
+Deno.test("verify: the secret goes only to the caller's DM, with where to paste it; off clears it", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    await create(w, ops, "gh");
+    const cases = [
+      ["github", /GitHub: Settings → Webhooks → your webhook → <b>Secret<\/b>/],
+      ["gitlab", /<b>Secret token<\/b>/],
+      ["grafana", /HMAC Signature/],
+      ["standard", /Standard Webhooks secret/],
+      ["bearer", /Authorization: Bearer/],
+    ] as const;
+    for (const [mode, where] of cases) {
+      const posts = await w.say(ops, w.carol, `${w.at} /webhook_verify gh ${mode}`);
+      const dm = texts(posts, w.dm(w.carol));
+      assert.equal(dm.length, 1, mode);
+      assert.match(dm[0]!, where);
+      const secret = dm[0]!.split("\n")[1]!;
+      assert.ok(secret.length >= 40, secret);
+      if (mode === "standard" || mode === "gitlab") assert.match(secret, /^whsec_/);
+      w.secrets.push(secret);
+      const inOps = texts(posts, ops);
+      assert.equal(inOps.length, 1);
+      assert.match(inOps[0]!, /now requires a valid/);
+      const rec = await w.store.findByName(ops, "gh");
+      assert.equal(rec?.verification?.mode, mode);
+      assert.equal(await w.store.openSecret(rec!.verification!.secret), secret);
+    }
+    let r = texts(await w.say(ops, w.carol, `${w.at} /webhook_verify gh sha1`), ops);
+    assert.match(r[0]!, /Type \/webhook_verify &lt;name&gt; github\|gitlab/);
+    r = texts(await w.say(ops, w.carol, `${w.at} /webhook_info gh`), ops);
+    assert.match(r[0]!, /Verification: bearer token/);
+    r = texts(await w.say(ops, w.carol, `${w.at} /webhook_verify gh off`), ops);
+    assert.match(r[0]!, /no longer checks sender signatures/);
+    assert.equal((await w.store.findByName(ops, "gh"))?.verification, null);
+  });
+});
+
+Deno.test("allow: addresses and CIDRs normalized, bad entries named, any clears", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    await create(w, ops, "ci runners");
+    let r = texts(
+      await w.say(
+        ops,
+        w.alice,
+        `${w.at} /webhook_allow ci runners 10.0.0.0/8, 192.168.1.5,2001:db8::/32`,
+      ),
+      ops,
+    );
+    assert.match(r[0]!, /only from 10\.0\.0\.0\/8, 192\.168\.1\.5\/32, 2001:db8::\/32/);
+    assert.deepEqual((await w.store.findByName(ops, "ci runners"))?.allow, [
+      "10.0.0.0/8",
+      "192.168.1.5/32",
+      "2001:db8::/32",
+    ]);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow ci runners 10.0.0.300`), ops);
+    assert.match(r[0]!, /«10\.0\.0\.300» is not an IP address or CIDR range/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow ci runners`), ops);
+    assert.match(r[0]!, /Type \/webhook_allow/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_info ci runners`), ops);
+    assert.match(r[0]!, /Allowed addresses: 10\.0\.0\.0\/8/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow ci runners any`), ops);
+    assert.match(r[0]!, /from any address again/);
+    assert.equal((await w.store.findByName(ops, "ci runners"))?.allow, null);
+  });
+});
+
+Deno.test("info: kind, creator, state, expiry, verification, allowlist and the last 10 requests, no secret", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const token = await create(w, ops, "deploys");
+    const hook = (await w.store.findByToken(token))!;
+    for (let i = 0; i < 12; i++) {
+      w.store.recordRequest(hook.id, {
+        status: i === 11 ? 401 : 202,
+        format: "slack",
+        outcome: i === 11 ? "refused" : "queued",
+        ...(i === 11 ? { error: "signature_invalid" } : {}),
+      });
+    }
+    await w.store.flush();
+    const r = texts(await w.say(ops, w.bob, `${w.at} /webhook_info DEPLOYS`), ops).join("\n");
+    assert.match(r, /Kind: incoming ← · .{4}….{4}/);
+    assert.match(r, /by alice@/);
+    assert.match(r, /State: active/);
+    assert.match(r, /Expires: never/);
+    assert.match(r, /Verification: off/);
+    assert.match(r, /Allowed addresses: any/);
+    assert.match(r, /Last 10 requests:\n• .* · 401 · slack · refused · signature_invalid/);
+    assert.equal(r.split("\n• ").length - 1, 10);
+    assert.ok(!r.includes(token.slice(4, -4)));
+  });
+});
