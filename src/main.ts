@@ -1,5 +1,5 @@
 /**
- * The binary's entry point: `serve` (default), `check-config`, `hooks list|revoke`,
+ * The binary's entry point: `serve` (default), `check-config`, `hooks …`,
  * `import-json`, `healthcheck`, `version`, each with `--help`.
  *
  * Exit codes: 0 success; 1 runtime failure (TrueConf unreachable in check-config, storage
@@ -21,10 +21,10 @@ import { createLogger, type Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { serve } from "./cli/serve.ts";
 import { checkConfig } from "./cli/check_config.ts";
-import { hooksList, hooksRevoke, importJson } from "./cli/hooks_cli.ts";
+import { HOOKS_USAGE, importJson, runHooksCli } from "./cli/hooks_cli.ts";
 import { healthcheck, probeHost } from "./cli/healthcheck.ts";
 import { HookStore } from "./hooks/mod.ts";
-import { openKv } from "./storage/mod.ts";
+import { openKv, SecretBox } from "./storage/mod.ts";
 
 const USAGE = `trueconf-webhook-bot ${VERSION} — incoming webhooks for TrueConf Server chats
 
@@ -33,8 +33,8 @@ Usage: trueconf-webhook-bot [command] [options]
 Commands:
   serve                 run the bot: HTTP endpoint + TrueConf chat bot (default)
   check-config          validate settings, then log in to TrueConf (OAuth + socket auth) and report
-  hooks list            list every hook (tokens masked)
-  hooks revoke <id>     revoke a hook by its id (see hooks list)
+  hooks list            list every hook (tokens masked); also create, pause, resume,
+                        rename, rotate, expire, info, verify, allow, revoke (hooks --help)
   import-json <file>    import the reference Python bot's data/webhooks.json (idempotent)
   healthcheck           exit 0 if this host's bot answers /readyz with 200 (for Docker HEALTHCHECK)
   version               print the version
@@ -57,8 +57,7 @@ a second signal exits at once. Exit 2 on bad settings.`,
 Validates every setting, then gets an OAuth token (or uses TRUECONF_TOKEN), connects the
 WebSocket and authenticates once, and prints a report. Exit 0 when all passed, 1 when TrueConf
 could not be reached or refused the credentials, 2 on bad settings.`,
-  hooks: `Usage: trueconf-webhook-bot hooks list
-       trueconf-webhook-bot hooks revoke <id>
+  hooks: `${HOOKS_USAGE}
 
 Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueConf settings
 (only WEBHOOK_STORAGE_PATH is read). On a systemd install, run it as the service's user
@@ -109,17 +108,26 @@ function loggerFor(settings: LogSettings): Logger {
 }
 
 async function withStore(
-  config: Pick<StorageConfig, "storagePath">,
+  config: Pick<StorageConfig, "storagePath" | "secretKey">,
   fn: (store: HookStore) => Promise<number>,
 ): Promise<number> {
   let kv: Deno.Kv;
+  let secrets: SecretBox;
   try {
     kv = await openKv(config.storagePath);
   } catch (e) {
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const store = new HookStore(kv);
+  try {
+    // The same key as serve, so secrets set here are usable there (and the reverse).
+    secrets = await SecretBox.forStorage(config.storagePath, config.secretKey);
+  } catch (e) {
+    kv.close();
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const store = new HookStore(kv, { secrets });
   try {
     return await fn(store);
   } finally {
@@ -164,14 +172,12 @@ export async function main(args: readonly string[]): Promise<number> {
     const storage = loadStorageConfig(env);
     if (!storage) return 2;
     if (command === "hooks") {
-      const [sub, id, ...extra] = rest;
-      if (sub === "list" && id === undefined) {
-        return await withStore(storage, (s) => hooksList(s, out));
-      }
-      if (sub === "revoke" && id && extra.length === 0) {
-        return await withStore(storage, (s) => hooksRevoke(s, id, out));
-      }
-      return usage(command);
+      return await runHooksCli(rest, {
+        openStore: (fn) => withStore(storage, fn),
+        publicUrl: storage.publicUrl,
+        out,
+        err: (line) => console.error(line),
+      });
     }
     const [path, ...extra] = rest;
     if (!path || extra.length) return usage(command);

@@ -1,53 +1,410 @@
 /**
  * Sysadmin commands on the hook store, run from the same binary without the chat
- * (`trueconf-webhook-bot hooks list|revoke|import`). The main dispatcher parses arguments,
- * opens the store, and calls these. Output is text and never contains a token, only hints.
+ * (`trueconf-webhook-bot hooks list|create|pause|resume|rename|rotate|expire|info|verify|allow|revoke`,
+ * and `import-json`). Only storage is touched (no TrueConf settings needed); a running bot
+ * follows the changes through the store's change feed within a second. Output never contains
+ * a token, only hints, except the one line `create`, `rotate` and `verify` print on standard
+ * output: the new URL or secret, for the operator (and automation) who asked for it.
  *
  * @module
  */
 
-import { type HookRecord, type HookStore, maskToken, ReferenceFormatError } from "../hooks/mod.ts";
+import {
+  type ChangeResult,
+  type HistoryEntry,
+  type HookRecord,
+  type HookStore,
+  maskToken,
+  MAX_GRACE_MS,
+  ReferenceFormatError,
+  type VerifyMode,
+} from "../hooks/mod.ts";
+import { parseDuration } from "../hooks/command_args.ts";
+import { normalizeAllow } from "../hooks/commands.ts";
+import { VERIFY_MODES } from "../hooks/verify.ts";
 
 /** Receives one line of output (no trailing newline). */
 export type Out = (line: string) => void;
 
+/** Options of {@link runHooksCli}. */
+export interface HooksCliContext {
+  /** Runs `fn` with the store opened (secrets key and all), closes it after. */
+  openStore: (fn: (store: HookStore) => Promise<number>) => Promise<number>;
+  /** `WEBHOOK_PUBLIC_URL`, for printing hook URLs; null prints the path only. */
+  publicUrl: string | null;
+  /** Standard output (one line per call). */
+  out: Out;
+  /** Standard error (usage and refusals). */
+  err: Out;
+  /** Clock (ms since the epoch). */
+  now?: () => number;
+}
+
+/** `hooks …` usage, shown by `--help` and after a wrong command line. */
+export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
+  list [--chat ID]                              every hook: chat, title, kind, state, token hint
+  create --chat ID --name N [--expires 30d]     prints the new URL (once) on standard output
+  pause|resume|info|revoke TARGET               TARGET is a hook id, or --chat ID --name N
+  rename TARGET --to NEW                        the URL stays
+  rotate TARGET [--grace 24h]                   prints the new URL (outgoing: signing secret);
+                                                the old one works for the grace (0 = none, ≤ 7d)
+  expire TARGET <30d|never>
+  verify TARGET github|gitlab|grafana|standard|bearer|off   prints the new secret
+  allow TARGET <CIDR or address>[,…]|any
+--json prints one JSON array (list) or object (every other command). Changes reach a running
+bot within a second.`;
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string>;
+  json: boolean;
+}
+
+const VALUE_FLAGS = new Set(["--chat", "--name", "--expires", "--grace", "--to"]);
+
+function parseArgs(args: readonly string[]): Parsed | string {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--json") json = true;
+    else if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const name = eq < 0 ? a : a.slice(0, eq);
+      if (!VALUE_FLAGS.has(name)) return `unknown option ${name}`;
+      const value = eq < 0 ? args[++i] : a.slice(eq + 1);
+      if (value === undefined) return `${name} needs a value`;
+      flags.set(name, value);
+    } else positional.push(a);
+  }
+  return { positional, flags, json };
+}
+
 /**
- * Prints every hook as a table. Returns the exit code (0).
+ * Runs `hooks <command> …` (the arguments after `hooks`); returns the exit code: 0 done,
+ * 1 no such hook or refused change, 2 bad command line.
  *
  * @example
- * ```ts
- * import { HookStore } from "../hooks/mod.ts";
- *
- * const kv = await Deno.openKv(":memory:");
- * const store = new HookStore(kv);
- * await hooksList(store, console.log); // 0, after printing "No webhooks."
- * await store.close();
- * kv.close();
+ * ```ts ignore
+ * Deno.exitCode = await runHooksCli(["pause", "--chat", chatId, "--name", "deploys"], ctx);
  * ```
  */
-export async function hooksList(store: HookStore, out: Out): Promise<number> {
-  const hooks = await store.listAll();
+export async function runHooksCli(args: readonly string[], ctx: HooksCliContext): Promise<number> {
+  const [sub, ...rest] = args;
+  const p = parseArgs(rest);
+  if (typeof p === "string" || sub === undefined) {
+    ctx.err(`${typeof p === "string" ? `error: ${p}\n\n` : ""}${HOOKS_USAGE}`);
+    return 2;
+  }
+  const usage = (why: string) => {
+    ctx.err(`error: ${why}\n\n${HOOKS_USAGE}`);
+    return 2;
+  };
+  const now = ctx.now ?? Date.now;
+  const print = (value: unknown, lines: () => string[]) => {
+    if (p.json) ctx.out(JSON.stringify(value, null, 2));
+    else for (const l of lines()) ctx.out(l);
+  };
+  switch (sub) {
+    case "list":
+      if (p.positional.length) return usage("list takes no arguments (use --chat ID)");
+      return await ctx.openStore(async (store) => {
+        const chat = p.flags.get("--chat");
+        const hooks = chat === undefined ? await store.listAll() : await store.listByChat(chat);
+        if (p.json) ctx.out(JSON.stringify(hooks.map((h) => publicView(h, now())), null, 2));
+        else printTable(hooks, ctx.out, now());
+        return 0;
+      });
+    case "create": {
+      const chatId = p.flags.get("--chat");
+      const name = p.flags.get("--name");
+      if (!chatId || !name || p.positional.length) return usage("create needs --chat ID --name N");
+      const exp = p.flags.get("--expires");
+      const ms = exp === undefined ? null : parseDuration(exp);
+      if (exp !== undefined && (ms === null || ms === 0)) {
+        return usage(`--expires ${exp} is not a duration (30m, 12h, 30d)`);
+      }
+      return await ctx.openStore(async (store) => {
+        const r = await store.create({
+          chatId,
+          name,
+          createdBy: "cli",
+          expiresAt: ms === null ? null : now() + ms,
+        });
+        if (!r.ok) {
+          ctx.err(`error: ${r.message}`);
+          return 1;
+        }
+        const url = hookUrl(ctx.publicUrl, r.token);
+        print({ ...publicView(r.hook, now()), url }, () => [url]);
+        return 0;
+      });
+    }
+    case "pause":
+    case "resume":
+    case "info":
+    case "revoke":
+    case "rename":
+    case "rotate":
+    case "expire":
+    case "verify":
+    case "allow":
+      return await ctx.openStore(async (store) => {
+        const target = await findTarget(store, p, sub);
+        if (typeof target === "string") {
+          if (target.startsWith("usage:")) return usage(target.slice(6));
+          ctx.err(`error: ${target}`);
+          return 1;
+        }
+        const { hook, args: extra } = target;
+        return await change(store, sub, hook, extra, p, ctx, print, usage, now);
+      });
+    default:
+      return usage(`unknown command "${sub}"`);
+  }
+}
+
+async function findTarget(
+  store: HookStore,
+  p: Parsed,
+  sub: string,
+): Promise<{ hook: HookRecord; args: string[] } | string> {
+  const chat = p.flags.get("--chat");
+  const name = p.flags.get("--name");
+  if (chat !== undefined || name !== undefined) {
+    if (!chat || !name) return "usage:give both --chat ID and --name N, or a hook id";
+    const hook = await store.findByName(chat, name);
+    return hook
+      ? { hook, args: p.positional }
+      : `no webhook named "${name}" in chat ${chat}. List them with: hooks list --chat ${chat}`;
+  }
+  const [id, ...args] = p.positional;
+  if (!id) return `usage:${sub} needs a hook id, or --chat ID --name N`;
+  const hook = await store.get(id);
+  return hook ? { hook, args } : `no webhook with id ${id}. List them with: hooks list`;
+}
+
+async function change(
+  store: HookStore,
+  sub: string,
+  hook: HookRecord,
+  args: string[],
+  p: Parsed,
+  ctx: HooksCliContext,
+  print: (value: unknown, lines: () => string[]) => void,
+  usage: (why: string) => number,
+  now: () => number,
+): Promise<number> {
+  const done = (r: ChangeResult, line: string): number => {
+    if (!r.ok) {
+      ctx.err(`error: ${r.message}`);
+      return 1;
+    }
+    print(publicView(r.hook, now()), () => [line]);
+    return 0;
+  };
+  const label = `"${hook.name}" (${hook.id}) of chat ${hook.chatId}`;
+  switch (sub) {
+    case "info": {
+      if (args.length) return usage("info takes only the target");
+      const history = await store.history(hook.id);
+      print({ ...publicView(hook, now()), history }, () => infoLines(hook, history, now()));
+      return 0;
+    }
+    case "pause":
+      if (args.length) return usage("pause takes only the target");
+      return done(await store.pause(hook.id, "cli"), `Paused webhook ${label}: it answers 404.`);
+    case "resume":
+      if (args.length) return usage("resume takes only the target");
+      return done(await store.resume(hook.id), `Resumed webhook ${label}.`);
+    case "revoke": {
+      if (args.length) return usage("revoke takes only the target");
+      if (!(await store.revoke(hook.id))) {
+        ctx.err(`error: webhook ${hook.id} is already gone.`);
+        return 1;
+      }
+      print({ ...publicView(hook, now()), revoked: true }, () => [
+        `Revoked webhook ${label} (${maskToken(hook.tokenHint)}).`,
+        "A running bot answers 404 for it within a second and drops its waiting deliveries.",
+      ]);
+      return 0;
+    }
+    case "rename": {
+      const to = p.flags.get("--to") ?? (args.length ? args.join(" ") : undefined);
+      if (!to) return usage("rename needs --to NEW");
+      return done(await store.rename(hook.id, to), `Renamed webhook ${label} to "${to.trim()}".`);
+    }
+    case "rotate": {
+      if (args.length) return usage("rotate takes only the target and --grace");
+      const g = p.flags.get("--grace") ?? "24h";
+      const graceMs = parseDuration(g);
+      if (graceMs === null || graceMs > MAX_GRACE_MS) {
+        return usage(`--grace ${g} is not a grace period (0, 30m, 24h, 7d; at most 7d)`);
+      }
+      if (hook.kind === "outgoing") {
+        ctx.err(
+          "error: rotate the signing secret of an outgoing hook from the chat (/webhook_rotate).",
+        );
+        return 1;
+      }
+      const r = await store.rotate(hook.id, graceMs);
+      if (!r.ok || !r.token) return done(r, "");
+      const url = hookUrl(ctx.publicUrl, r.token);
+      print({ ...publicView(r.hook, now()), url }, () => [url]);
+      return 0;
+    }
+    case "expire": {
+      const [d, ...more] = args;
+      if (!d || more.length) return usage("expire needs a duration (30d) or never");
+      const ms = d === "never" ? null : parseDuration(d);
+      if (d !== "never" && (ms === null || ms === 0)) {
+        return usage(`${d} is not a duration (30m, 12h, 30d) or never`);
+      }
+      const at = ms === null ? null : now() + ms;
+      return done(
+        await store.setExpiry(hook.id, at),
+        at === null
+          ? `Webhook ${label} no longer expires.`
+          : `Webhook ${label} expires ${iso(at)}.`,
+      );
+    }
+    case "verify": {
+      const [mode, ...more] = args;
+      if (!mode || more.length || !(mode === "off" || VERIFY_MODES.includes(mode as VerifyMode))) {
+        return usage("verify needs github|gitlab|grafana|standard|bearer|off");
+      }
+      const r = await store.setVerification(hook.id, mode === "off" ? null : mode as VerifyMode);
+      if (!r.ok) return done(r, "");
+      if (!r.secret) return done(r, `Webhook ${label} no longer checks sender signatures.`);
+      print({ ...publicView(r.hook, now()), secret: r.secret }, () => [r.secret!]);
+      return 0;
+    }
+    case "allow": {
+      if (args.length === 0) return usage("allow needs addresses or CIDRs, or any");
+      let allow: string[] | null = null;
+      if (!(args.length === 1 && args[0] === "any")) {
+        try {
+          allow = normalizeAllow(args.join(",").split(",").map((e) => e.trim()).filter(Boolean));
+        } catch (e) {
+          return usage((e as Error).message);
+        }
+      }
+      return done(
+        await store.setAllow(hook.id, allow),
+        allow === null
+          ? `Webhook ${label} accepts any address.`
+          : `Webhook ${label} accepts only ${allow.join(", ")}.`,
+      );
+    }
+  }
+  return usage(`unknown command "${sub}"`);
+}
+
+function hookUrl(publicUrl: string | null, token: string): string {
+  return publicUrl === null
+    ? `/hook/${token}  (set WEBHOOK_PUBLIC_URL to print the full URL)`
+    : `${publicUrl.replace(/\/+$/, "")}/hook/${token}`;
+}
+
+/** A hook as the CLI shows it: no token hash, no sealed secret, the state in words. */
+export function publicView(h: HookRecord, now: number): Record<string, unknown> {
+  return {
+    id: h.id,
+    kind: h.kind,
+    chatId: h.chatId,
+    chatTitle: h.chatTitle,
+    name: h.name,
+    state: stateOf(h, now),
+    token: h.kind === "incoming" ? maskToken(h.tokenHint) : null,
+    target: h.outgoing ? maskUrl(h.outgoing.url) : null,
+    createdAt: iso(h.createdAt),
+    createdBy: h.createdBy || null,
+    lastUsedAt: h.lastUsedAt === null ? null : iso(h.lastUsedAt),
+    deliveryCount: h.deliveryCount,
+    paused: h.paused && { at: iso(h.paused.at), by: h.paused.by || null, reason: h.paused.reason },
+    expiresAt: h.expiresAt === null ? null : iso(h.expiresAt),
+    rotation: h.rotation && h.rotation.until > now
+      ? {
+        until: iso(h.rotation.until),
+        oldUses: h.rotation.oldUses,
+        oldLastUsedAt: h.rotation.oldLastUsedAt === null ? null : iso(h.rotation.oldLastUsedAt),
+      }
+      : null,
+    verification: h.verification ? h.verification.mode : null,
+    allow: h.allow,
+    settings: h.settings,
+  };
+}
+
+function stateOf(h: HookRecord, now: number): string {
+  if (h.paused) return h.paused.reason === "user" ? "paused" : `paused (${h.paused.reason})`;
+  if (h.expiresAt !== null && h.expiresAt <= now) return "expired";
+  return "active";
+}
+
+function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search ? "?…" : ""}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+function infoLines(h: HookRecord, history: readonly HistoryEntry[], now: number): string[] {
+  const v = publicView(h, now);
+  const lines = Object.entries(v).map(([k, x]) =>
+    `${k}: ${x === null ? "-" : typeof x === "object" ? JSON.stringify(x) : String(x)}`
+  );
+  lines.push(history.length ? `last ${history.length} requests:` : "no requests yet");
+  for (const e of [...history].reverse()) {
+    lines.push(
+      `  ${iso(e.at)}  ${e.status}  ${e.format || "-"}  ${e.outcome || "-"}${
+        e.error ? `  ${e.error}` : ""
+      }`,
+    );
+  }
+  return lines;
+}
+
+function printTable(hooks: readonly HookRecord[], out: Out, now: number): void {
   if (hooks.length === 0) {
     out("No webhooks.");
-    return 0;
+    return;
   }
   const header = [
     "ID",
     "CHAT",
+    "TITLE",
     "NAME",
+    "KIND",
+    "STATE",
     "TOKEN",
     "CREATED BY",
     "CREATED",
     "LAST USED",
     "DELIVERIES",
   ];
-  const rows = hooks.map(row);
+  const rows = hooks.map((h) => row(h, now));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => width(r[i] ?? ""))));
   const line = (cells: string[]) =>
     cells.map((c, i) => c + " ".repeat((widths[i] ?? 0) - width(c))).join("  ").trimEnd();
   out(line(header));
   for (const r of rows) out(line(r));
   out(`${hooks.length} webhook${hooks.length === 1 ? "" : "s"}.`);
+}
+
+/**
+ * Prints every hook as a table. Returns the exit code (0).
+ *
+ * @example
+ * ```ts ignore
+ * Deno.exitCode = await hooksList(store, console.log);
+ * ```
+ */
+export async function hooksList(store: HookStore, out: Out): Promise<number> {
+  printTable(await store.listAll(), out, Date.now());
   return 0;
 }
 
@@ -55,16 +412,8 @@ export async function hooksList(store: HookStore, out: Out): Promise<number> {
  * Revokes a hook by id. Returns 0 when revoked, 1 when there is no such hook.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { HookStore } from "../hooks/mod.ts";
- *
- * const kv = await Deno.openKv(":memory:");
- * const store = new HookStore(kv);
- * const unknown = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
- * assert.equal(await hooksRevoke(store, unknown, console.log), 1); // "No webhook with id …"
- * await store.close();
- * kv.close();
+ * ```ts ignore
+ * Deno.exitCode = await hooksRevoke(store, "1b4e28ba-2fa1-11d2-883f-0016d3cca427", console.log);
  * ```
  */
 export async function hooksRevoke(store: HookStore, id: string, out: Out): Promise<number> {
@@ -74,7 +423,7 @@ export async function hooksRevoke(store: HookStore, id: string, out: Out): Promi
     return 1;
   }
   out(`Revoked webhook "${hook.name}" (${maskToken(hook.tokenHint)}) of chat ${hook.chatId}.`);
-  out("Running servers stop accepting it within 30 seconds (their lookup cache).");
+  out("A running bot answers 404 for it within a second and drops its waiting deliveries.");
   return 0;
 }
 
@@ -125,12 +474,15 @@ export async function importJson(store: HookStore, path: string, out: Out): Prom
   return 0;
 }
 
-function row(h: HookRecord): string[] {
+function row(h: HookRecord, now: number): string[] {
   return [
     h.id,
     h.chatId,
+    h.chatTitle ?? "-",
     h.name,
-    maskToken(h.tokenHint),
+    h.kind === "outgoing" && h.outgoing ? `→ ${maskUrl(h.outgoing.url)}` : "←",
+    stateOf(h, now),
+    h.kind === "incoming" ? maskToken(h.tokenHint) : "-",
     h.createdBy || "-",
     iso(h.createdAt),
     h.lastUsedAt === null ? "never" : iso(h.lastUsedAt),

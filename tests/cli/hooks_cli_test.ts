@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hooksList, hooksRevoke, importJson } from "../../src/cli/hooks_cli.ts";
+import { hooksList, hooksRevoke, importJson, runHooksCli } from "../../src/cli/hooks_cli.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 
 const FIXTURE = new URL("../hooks/fixtures/webhooks.json", import.meta.url).pathname;
@@ -31,7 +31,10 @@ Deno.test("hooksList: a masked table, never a token", async () => {
   s.store.recordDelivery(made.hook.id, Date.parse("2025-02-01T00:00:00Z"));
   assert.equal(await hooksList(s.store, s.out), 0);
   const [header, row, footer] = s.lines;
-  assert.match(header!, /^ID +CHAT +NAME +TOKEN +CREATED BY +CREATED +LAST USED +DELIVERIES$/);
+  assert.match(
+    header!,
+    /^ID +CHAT +TITLE +NAME +KIND +STATE +TOKEN +CREATED BY +CREATED +LAST USED +DELIVERIES$/,
+  );
   assert.ok(row!.includes(made.hook.id));
   assert.ok(row!.includes(`${made.token.slice(0, 4)}…${made.token.slice(-4)}`));
   assert.ok(row!.includes("2025-01-02T03:04:05Z"));
@@ -49,6 +52,7 @@ Deno.test("hooksRevoke: by id; unknown id is exit code 1", async () => {
   assert.ok(made.ok);
   assert.equal(await hooksRevoke(s.store, made.hook.id, s.out), 0);
   assert.match(s.lines[0]!, /^Revoked webhook "deploys" \(.{4}….{4}\) of chat c1\.$/);
+  assert.match(s.lines[1]!, /within a second/);
   assert.equal(await s.store.findByToken(made.token), null);
   assert.equal(await hooksRevoke(s.store, made.hook.id, s.out), 1);
   assert.match(s.text(), /No webhook with id/);
@@ -62,9 +66,15 @@ Deno.test("importJson: prints imported and skipped, idempotent, no tokens", asyn
   assert.equal(s.lines.filter((l) => l.startsWith("imported")).length, 2);
   assert.equal(s.lines.filter((l) => l.startsWith("skipped")).length, 4);
   assert.match(first, /Imported 2, skipped 4\./);
+  // Every well-formed token of the fixture (three distinct ones), whole and by its middle.
   const fixture = await Deno.readTextFile(FIXTURE);
-  for (const [, token] of fixture.matchAll(/"token": "([^"]+)"/g)) {
-    if (token!.length > 8) assert.ok(!first.includes(token!), "token printed");
+  const tokens = new Set(
+    [...fixture.matchAll(/"token": "([A-Za-z0-9_-]{20,})"/g)].map((m) => m[1]!),
+  );
+  assert.equal(tokens.size, 3);
+  for (const token of tokens) {
+    assert.ok(!first.includes(token), "token printed");
+    assert.ok(!first.includes(token.slice(4, -4)), "token middle printed");
   }
   s.lines.length = 0;
   assert.equal(await importJson(s.store, FIXTURE, s.out), 0);
@@ -86,4 +96,136 @@ Deno.test("importJson: unreadable, not JSON, or wrong shape is exit code 1", asy
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** runHooksCli on a store (as main.ts wires it), capturing stdout and stderr. */
+async function cliWorld() {
+  const kv = await Deno.openKv(":memory:");
+  let t = Date.parse("2026-02-01T00:00:00Z");
+  const now = () => t;
+  const store = new HookStore(kv, { now });
+  const out: string[] = [];
+  const err: string[] = [];
+  const run = (...args: string[]) =>
+    runHooksCli(args, {
+      openStore: (fn) => fn(store),
+      publicUrl: "https://hooks.example.com",
+      out: (l) => void out.push(l),
+      err: (l) => void err.push(l),
+      now,
+    });
+  return {
+    store,
+    out,
+    err,
+    run,
+    advance: (ms: number) => void (t += ms),
+    async [Symbol.asyncDispose]() {
+      await store.close();
+      kv.close();
+    },
+  };
+}
+
+Deno.test("hooks create/pause/resume/rename/expire/allow/info by --chat --name or id; --json", async () => {
+  await using w = await cliWorld();
+  assert.equal(
+    await w.run("create", "--chat", "c1", "--name", "Prod deploys", "--expires", "30d"),
+    0,
+  );
+  assert.equal(w.out.length, 1);
+  const url = w.out[0]!;
+  assert.match(url, /^https:\/\/hooks\.example\.com\/hook\/[A-Za-z0-9_-]{43}$/);
+  const token = url.slice(url.lastIndexOf("/") + 1);
+  const hook = (await w.store.findByToken(token))!;
+  assert.equal(hook.expiresAt, Date.parse("2026-03-03T00:00:00Z"));
+
+  w.out.length = 0;
+  assert.equal(await w.run("pause", "--chat", "c1", "--name", "PROD DEPLOYS"), 0);
+  assert.match(w.out[0]!, /^Paused webhook "Prod deploys"/);
+  assert.equal(await w.store.findByToken(token), null);
+  assert.equal(await w.run("resume", hook.id), 0);
+  assert.ok(await w.store.findByToken(token));
+  assert.equal(await w.run("rename", hook.id, "--to", "CI"), 0);
+  assert.equal((await w.store.get(hook.id))?.name, "CI");
+  assert.equal(await w.run("expire", hook.id, "never"), 0);
+  assert.equal((await w.store.get(hook.id))?.expiresAt, null);
+  assert.equal(await w.run("allow", hook.id, "10.0.0.0/8,192.168.1.5"), 0);
+  assert.deepEqual((await w.store.get(hook.id))?.allow, ["10.0.0.0/8", "192.168.1.5/32"]);
+  w.store.recordRequest(hook.id, { status: 202, format: "native", outcome: "queued" });
+
+  w.out.length = 0;
+  assert.equal(await w.run("info", hook.id, "--json"), 0);
+  const info = JSON.parse(w.out.join("\n"));
+  assert.equal(info.name, "CI");
+  assert.equal(info.state, "active");
+  assert.deepEqual(info.allow, ["10.0.0.0/8", "192.168.1.5/32"]);
+  assert.equal(info.history.length, 1);
+  assert.equal(info.history[0].status, 202);
+
+  w.out.length = 0;
+  assert.equal(await w.run("list", "--json"), 0);
+  const list = JSON.parse(w.out.join("\n"));
+  assert.ok(Array.isArray(list) && list.length === 1);
+  assert.equal(list[0].token, `${token.slice(0, 4)}…${token.slice(-4)}`);
+  assert.equal(list[0].kind, "incoming");
+  for (const l of w.out) assert.ok(!l.includes(token) && !l.includes(hook.tokenHash));
+});
+
+Deno.test("hooks rotate prints only the new URL; verify prints only the secret; revoke", async () => {
+  await using w = await cliWorld();
+  await w.run("create", "--chat", "c1", "--name", "deploys");
+  const old = w.out[0]!.slice(w.out[0]!.lastIndexOf("/") + 1);
+  const id = (await w.store.findByToken(old))!.id;
+  w.out.length = 0;
+  assert.equal(await w.run("rotate", "--chat", "c1", "--name", "deploys", "--grace", "1h"), 0);
+  assert.equal(w.out.length, 1);
+  const fresh = w.out[0]!.slice(w.out[0]!.lastIndexOf("/") + 1);
+  assert.notEqual(fresh, old);
+  assert.equal((await w.store.findByToken(old))?.viaOldToken, true);
+  w.advance(3_600_000);
+  assert.equal(await w.store.findByToken(old), null);
+  assert.ok(await w.store.findByToken(fresh));
+
+  w.out.length = 0;
+  assert.equal(await w.run("verify", id, "standard"), 0);
+  assert.equal(w.out.length, 1);
+  assert.match(w.out[0]!, /^whsec_/);
+  const rec = await w.store.get(id);
+  assert.equal(await w.store.openSecret(rec!.verification!.secret), w.out[0]);
+  assert.equal(await w.run("verify", id, "off"), 0);
+  assert.equal((await w.store.get(id))?.verification, null);
+
+  w.out.length = 0;
+  assert.equal(await w.run("revoke", id), 0);
+  assert.match(w.out[0]!, /^Revoked webhook "deploys"/);
+  assert.equal(await w.store.findByToken(fresh), null);
+});
+
+Deno.test("hooks: unknown targets exit 1, bad command lines exit 2 with usage", async () => {
+  await using w = await cliWorld();
+  assert.equal(await w.run("pause", crypto.randomUUID()), 1);
+  assert.match(w.err.at(-1)!, /no webhook with id/);
+  assert.equal(await w.run("pause", "--chat", "c1", "--name", "x"), 1);
+  assert.match(w.err.at(-1)!, /no webhook named "x" in chat c1/);
+  for (
+    const args of [
+      ["frobnicate"],
+      ["pause"],
+      ["pause", "--chat", "c1"],
+      ["create", "--chat", "c1"],
+      ["create", "--chat", "c1", "--name", "x", "--expires", "soon"],
+      ["list", "--bogus"],
+    ]
+  ) {
+    w.err.length = 0;
+    assert.equal(await w.run(...args), 2, args.join(" "));
+    assert.match(w.err.join("\n"), /Usage: trueconf-webhook-bot hooks/, args.join(" "));
+  }
+  await w.run("create", "--chat", "c1", "--name", "x");
+  const id = (await w.store.listAll())[0]!.id;
+  assert.equal(await w.run("rotate", id, "--grace", "8d"), 2);
+  assert.equal(await w.run("verify", id, "sha1"), 2);
+  assert.equal(await w.run("allow", id, "10.0.0.300"), 2);
+  assert.match(w.err.at(-1)!, /«10\.0\.0\.300» is not an IP address/);
 });

@@ -253,7 +253,7 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
   assert.equal(listed.code, 0, listed.stderr);
   noTokens(listed, "hooks list");
   const rows = listed.stdout.trim().split("\n");
-  assert.match(rows[0]!, /^ID +CHAT +NAME +TOKEN/);
+  assert.match(rows[0]!, /^ID +CHAT +TITLE +NAME +KIND +STATE +TOKEN/);
   assert.equal(rows.at(-1), `${importedLines.length} webhooks.`);
   const deploys = rows.find((l) => l.includes("Deploys"));
   assert.ok(deploys, listed.stdout);
@@ -272,7 +272,7 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
 
   const unknown = await cli(["hooks", "revoke", id], dir.path, env);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stdout, /No webhook with id/);
+  assert.match(unknown.stderr, /no webhook with id/);
 });
 
 Deno.test("import-json of a missing or non-reference file exits 1 with a reason", async () => {
