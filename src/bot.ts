@@ -207,8 +207,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   // A hook revoked or expired (here, or by the CLI in another process): its waiting
   // deliveries are dropped as failed.
   const unsubscribeEnded = store.onRevoked((hookId, reason) => {
-    const q = queue as { dropHook?: (id: string, reason: string) => unknown };
-    Promise.resolve(q.dropHook?.(hookId, reason)).catch((e) =>
+    queue.dropHook(hookId, reason).catch((e) =>
       log.warn("could not drop the deliveries of an ended hook", { hook: hookId, error: e })
     );
   });
