@@ -23,7 +23,13 @@ export const BENCH_BOT = { login: "webhook_bot", password: "secret" } as const;
 /** The group chat the benchmark hook posts into. */
 export const BENCH_CHAT_ID = "bench_group@video.example.com";
 
-const fake = await FakeTrueConf.start({ bot: { ...BENCH_BOT }, record: false });
+// TrueConf pushes the bot's own posts back to it (both official clients filter them out), so
+// the bot pays for reading its echo as it would in production.
+const fake = await FakeTrueConf.start({
+  bot: { ...BENCH_BOT },
+  record: false,
+  echoOwnMessages: true,
+});
 fake.addChat({
   chatId: BENCH_CHAT_ID,
   title: "Benchmark",

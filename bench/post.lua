@@ -1,4 +1,5 @@
 -- wrk script for bench/run.ts: POSTs one short native-format JSON text message per request
+-- (or, with BENCH_BODY_FILE and BENCH_CONTENT_TYPE set, that file's bytes)
 -- and, at the end, prints one machine-readable line ("WRK_JSON {...}") so the driver does
 -- not have to parse wrk's human report (whose units change with magnitude).
 --
@@ -10,6 +11,15 @@
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"text":"Deploy of api-gateway 1.42.0 to production finished in 3m12s (bench)"}'
+
+-- The images scenario sends a prepared body (multipart text + JPEG) instead.
+local body_file = os.getenv("BENCH_BODY_FILE")
+if body_file and body_file ~= "" then
+  local f = assert(io.open(body_file, "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE")
+end
 
 function done(summary, latency, requests)
   local e = summary.errors
