@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import type { Config } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
+import { BodyReader } from "./ingest/read_body.ts";
 import { HookStore } from "./hooks/mod.ts";
 import { acquireLease, type Lease, type LeaseOptions, openKv } from "./storage/mod.ts";
 import { sameTrueConfId, TrueConfClient } from "./trueconf/mod.ts";
@@ -53,7 +54,10 @@ export interface Bot {
   readonly lease: Lease | null;
   /** Connects to TrueConf and starts the queue worker. */
   start(): void;
-  /** Stops taking hook requests (they get 503) — the first step of a graceful shutdown. */
+  /**
+   * Stops taking hook requests (they get 503) and cuts request bodies still arriving — the
+   * first step of a graceful shutdown.
+   */
   drain(): void;
   /**
    * Graceful stop: waits up to `graceMs` for in-flight deliveries, leaves the rest queued,
@@ -144,6 +148,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
 
   const httpLog = log.child({ component: "http" });
   const living = new LivingDispatcher({ inner: queue, registry });
+  // One body reader for the server: its in-flight budget is shared by every route, and
+  // drain() cuts the bodies still arriving so a stuck client cannot hold a shutdown.
+  const bodies = new BodyReader({ inflightBudgetBytes: config.maxInflightBodyBytes });
   const ingest = createApp({
     hooks: store,
     dispatcher: living,
@@ -159,6 +166,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     urlAllowlist: config.urlAllowlist,
     readinessToken: config.metricsToken,
     draining: () => draining,
+    bodies,
     metrics: {
       request: (route, hook, status) =>
         metrics.httpRequests.inc({ route: route as "hook", hook, status }),
@@ -234,6 +242,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     },
     drain() {
       draining = true;
+      bodies.abortAll();
     },
     async close(graceMs = config.shutdownGraceMs) {
       if (closed) return;

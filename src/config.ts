@@ -296,6 +296,14 @@ export const SETTING_TABLE = {
     example: "25",
     parse: whole(1, 1024),
   },
+  WEBHOOK_MAX_INFLIGHT_BODY_MB: {
+    required: "no",
+    default: "",
+    meaning:
+      "Most MiB of large request bodies (over 64 KiB) being received at once; beyond it new uploads get 503 busy with Retry-After before their body is read. Empty: 4 × WEBHOOK_MAX_UPLOAD_MB",
+    example: "100",
+    parse: (v) => v === "" ? null : whole(1, 65536)(v),
+  },
   WEBHOOK_MAX_ATTACHMENTS: {
     required: "no",
     default: "10",
@@ -476,6 +484,8 @@ export interface Config {
   readonly adminOnly: boolean;
   readonly rateLimit: { readonly perTokenPerMinute: number; readonly perIpPerMinute: number };
   readonly maxUploadBytes: number;
+  /** Bytes of large request bodies in flight at once (never below one maxUploadBytes). */
+  readonly maxInflightBodyBytes: number;
   readonly maxAttachments: number;
   readonly urlAllowlist: Allowlist;
   readonly trustedProxies: CidrList;
@@ -587,6 +597,10 @@ function buildConfig(v: SettingValues, env: Env): Config {
       perIpPerMinute: v.WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE,
     },
     maxUploadBytes: v.WEBHOOK_MAX_UPLOAD_MB * 1024 * 1024,
+    maxInflightBodyBytes: Math.max(
+      v.WEBHOOK_MAX_INFLIGHT_BODY_MB ?? 4 * v.WEBHOOK_MAX_UPLOAD_MB,
+      v.WEBHOOK_MAX_UPLOAD_MB,
+    ) * 1024 * 1024,
     maxAttachments: v.WEBHOOK_MAX_ATTACHMENTS,
     urlAllowlist: v.WEBHOOK_URL_ALLOWLIST,
     trustedProxies: v.WEBHOOK_TRUSTED_PROXIES,

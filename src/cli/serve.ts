@@ -20,9 +20,10 @@ export interface ServeOptions {
 /**
  * Starts the HTTP server and the TrueConf client; resolves with the exit code once stopped.
  *
- * First SIGTERM/SIGINT: new hook requests get 503, in-flight deliveries get
- * `config.shutdownGraceMs` to finish, what is left stays in the durable queue, usage counters
- * are flushed, the socket and KV are closed, exit 0. A second signal exits at once (status
+ * First SIGTERM/SIGINT: new hook requests get 503, request bodies still arriving are cut (503,
+ * never acknowledged), the listener closes, in-flight requests and deliveries get what is left
+ * of `config.shutdownGraceMs`, what is left stays in the durable queue, usage counters are
+ * flushed, the socket and KV are closed, exit 0 — within the grace period whatever clients do. A second signal exits at once (status
  * 1); KV is a SQLite file in WAL mode, so that cannot corrupt it.
  */
 export async function serve(
@@ -121,11 +122,31 @@ export async function serve(
   });
 
   await stopped.promise;
-  // Requests arriving during the grace period are answered 503 by the app itself; the
-  // listener closes once in-flight deliveries are done or left queued.
-  await bot.close(config.shutdownGraceMs);
-  await server.shutdown();
+  // One deadline for the whole shutdown, whatever clients do. The listener stops accepting;
+  // requests in flight finish (their unfinished bodies were cut by drain(), and were never
+  // acknowledged); a client that holds its connection open (an unread body, a half-sent
+  // request) cannot hold the process: at the deadline we stop waiting and the process exits.
+  const deadline = performance.now() + config.shutdownGraceMs;
+  const closed = await settlesWithin(server.shutdown(), config.shutdownGraceMs);
+  if (!closed) {
+    log.warn("connections still open at the end of the grace period; closing them", {
+      graceMs: config.shutdownGraceMs,
+    });
+  }
+  // Deliveries already accepted finish within what is left, or stay queued for the next start.
+  await bot.close(Math.max(0, Math.round(deadline - performance.now())));
   for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
   log.info("stopped", {});
   return 0;
+}
+
+/** True when `p` settles within `ms`; never rejects. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

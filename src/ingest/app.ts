@@ -16,6 +16,7 @@ import { decodeBody } from "./decode_body.ts";
 import { detectFormat } from "./formats/detect.ts";
 import { ROUTE_HEADER } from "./formats/mattermost.ts";
 import { type ParsedPayload, PayloadError } from "./formats/types.ts";
+import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
 import {
@@ -66,7 +67,14 @@ export interface AppOptions {
     maxAttachments: number;
     perIpPerMinute: number;
     perTokenPerMinute: number;
+    /**
+     * Bytes of large request bodies in flight at once (503 busy beyond); default 4 ×
+     * maxBodyBytes. Ignored when {@link AppOptions.bodies} is given.
+     */
+    inflightBodyBytes?: number | undefined;
   };
+  /** The body reader to share (bot.ts keeps it to cut unfinished bodies at shutdown). */
+  bodies?: BodyReader | undefined;
   /** Peers whose X-Forwarded-For is believed. */
   trustedProxies?: CidrList | undefined;
   /** Hosts and ranges the attachment fetcher may reach although private. */
@@ -136,7 +144,10 @@ export function hookPipeline(options: AppOptions): HookPipeline {
   const perHook = hookLimit({ perMinute: limits.perTokenPerMinute, metrics });
   const draining = drainGuard({ draining: options.draining });
   const byPath = hookAuth({ hooks: options.hooks });
-  const readOnly = rawBody({ maxBytes: limits.maxBodyBytes });
+  const reader = options.bodies ?? new BodyReader({
+    inflightBudgetBytes: limits.inflightBodyBytes ?? 4 * limits.maxBodyBytes,
+  });
+  const readOnly = rawBody({ maxBytes: limits.maxBodyBytes, reader });
   const internalError = jsonOnError(log);
 
   const dispatch = async (c: Context<IngestEnv>, payload: ParsedPayload) => {
@@ -175,7 +186,7 @@ export function hookPipeline(options: AppOptions): HookPipeline {
         perHook,
       ];
     },
-    body: rawBody({ maxBytes: limits.maxBodyBytes, guards: options.guards }),
+    body: rawBody({ maxBytes: limits.maxBodyBytes, reader, guards: options.guards }),
     async deliver(c) {
       const body = await decodeBody(c.var.rawBody, c.req.header("content-type") ?? null, {
         maxFiles: limits.maxAttachments,
@@ -201,7 +212,12 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     onError(err, c) {
       if (err instanceof PayloadError) {
         const hook = c.get("hook");
-        log.info("hook request refused", {
+        // A slow, malformed or vanished client is its own business: debug, not info.
+        const quiet = err instanceof BodyError && err.clientFault;
+        if (err instanceof BodyError) {
+          for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+        }
+        log[quiet ? "debug" : "info"]("hook request refused", {
           hook: hook?.id,
           chat: hook?.chatId,
           status: err.status,

@@ -1,52 +1,303 @@
 /**
- * Reads a request body with a size limit enforced while reading: a body over the limit
- * is refused as soon as the limit is crossed (or at once from Content-Length), and the
- * rest is never buffered.
+ * Reads request bodies within limits of size, time and memory (docs/limits.md):
+ *
+ * - **Size:** a body over the limit is refused at once from Content-Length, or as soon as the
+ *   limit is crossed; the rest is never buffered (413).
+ * - **Memory:** bytes are copied into one buffer sized from Content-Length (or grown by
+ *   doubling for chunked bodies), so what a request holds is its bytes received: a trickled
+ *   byte no longer keeps a large network buffer alive (issue 18.2: 48 KiB per trickled byte).
+ * - **Time:** the whole body must arrive within a floor plus a time proportional to its size
+ *   (408 request_timeout). One sweep timer serves every body being read; no timer per request.
+ * - **Budget:** bodies larger than {@link SMALL_BODY_BYTES} reserve their declared size from a
+ *   shared in-flight budget before anything is read; beyond it the answer is 503 busy.
+ * - **Shutdown:** {@link BodyReader.abortAll} cuts every unfinished body (503 shutting_down),
+ *   so a stuck client cannot hold a SIGTERM.
  *
  * @module
  */
 import { PayloadError } from "./formats/types.ts";
-import { concatBytes } from "../bytes.ts";
+
+/** Bodies up to this size never wait for the budget: texts must flow while uploads run. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
+/** A body refusal that carries its response headers and says whether it is the client's doing. */
+export class BodyError extends PayloadError {
+  /**
+   * @param headers extra response headers (Retry-After, `Connection: close`)
+   * @param clientFault true for a client's transport problem (slow, malformed, gone):
+   *   logged at debug, since nothing on our side needs attention
+   */
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    readonly headers: Readonly<Record<string, string>> = {},
+    readonly clientFault = false,
+  ) {
+    super(code, message, status);
+  }
+}
+
+/** Options of {@link BodyReader}. */
+export interface BodyReaderOptions {
+  /** Bytes of bodies larger than {@link SMALL_BODY_BYTES} that may be in flight at once. */
+  inflightBudgetBytes: number;
+  /** Time any body may take, however small. Default 10 000 ms. */
+  floorMs?: number;
+  /** Slowest average rate accepted on top of the floor. Default 64 KiB/s. */
+  minBytesPerSecond?: number;
+  /** How often deadlines are checked. Default 250 ms. */
+  sweepMs?: number;
+}
+
+interface Reading {
+  started: number;
+  received: number;
+  /** Content-Length, or -1 for a chunked body. */
+  expected: number;
+  stop(reason: "timeout" | "shutdown"): void;
+}
+
+/** MiB with one decimal, for messages. */
+function mib(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
+}
 
 function tooLarge(limit: number): PayloadError {
-  const mb = Math.round((limit / (1024 * 1024)) * 10) / 10;
   return new PayloadError(
     "payload_too_large",
-    `The request body is larger than the limit of ${mb} MiB (WEBHOOK_MAX_UPLOAD_MB). Send smaller files or attach them by URL.`,
+    `The request body is larger than the limit of ${
+      mib(limit)
+    } (WEBHOOK_MAX_UPLOAD_MB). Send smaller files or attach them by URL.`,
     413,
   );
 }
 
+const CLOSE = { Connection: "close" } as const;
+
 /**
- * Returns the whole body as bytes, or throws a {@link PayloadError} with status 413.
+ * Reads request bodies for one server; share one instance between all routes.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- *
- * const bytes = await readBodyLimited(new Request("http://x", { method: "POST", body: "hi" }), 1024);
- * assert.equal(new TextDecoder().decode(bytes), "hi");
+ * const bodies = new BodyReader({ inflightBudgetBytes: 100 * 1024 * 1024 });
+ * const req = new Request("http://x/", { method: "POST", body: "hello" });
+ * assert.equal(new TextDecoder().decode(await bodies.read(req, 1024)), "hello");
  * ```
  */
-export async function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) {
-    await req.body?.cancel().catch(() => {});
-    throw tooLarge(limit);
+export class BodyReader {
+  readonly #budget: number;
+  readonly #floorMs: number;
+  readonly #perMs: number;
+  readonly #sweepMs: number;
+  readonly #active = new Set<Reading>();
+  #reserved = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: BodyReaderOptions) {
+    this.#budget = options.inflightBudgetBytes;
+    this.#floorMs = options.floorMs ?? 10_000;
+    this.#perMs = (options.minBytesPerSecond ?? 64 * 1024) / 1000;
+    this.#sweepMs = options.sweepMs ?? 250;
   }
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
+
+  /** Bytes of large bodies reserved right now. */
+  get inflightBytes(): number {
+    return this.#reserved;
+  }
+
+  /** Bodies being read right now. */
+  get reading(): number {
+    return this.#active.size;
+  }
+
+  /** The time a body of `bytes` may take: the floor plus its size at the slowest rate. */
+  deadlineMs(bytes: number): number {
+    return this.#floorMs + bytes / this.#perMs;
+  }
+
+  /**
+   * Cuts every body being read (they answer 503 shutting_down) and refuses new ones: the
+   * first step of a shutdown. Those requests were never acknowledged, so nothing is lost.
+   */
+  abortAll(): void {
+    this.#closed = true;
+    for (const r of this.#active) r.stop("shutdown");
+  }
+
+  /**
+   * Returns the whole body, or throws a {@link PayloadError} (413) or {@link BodyError}
+   * (408 request_timeout, 400 invalid_body, 503 busy, 503 shutting_down).
+   */
+  async read(req: Request, limit: number): Promise<Uint8Array> {
+    const header = req.headers.get("content-length");
+    const parsed = header === null ? -1 : Number(header);
+    const declared = Number.isSafeInteger(parsed) && parsed >= 0 ? parsed : -1;
+    if (declared > limit) {
+      await req.body?.cancel().catch(() => {});
       throw tooLarge(limit);
     }
-    chunks.push(value);
+    if (!req.body || declared === 0) return new Uint8Array(0);
+    if (this.#closed) throw shuttingDown();
+    // Chunked bodies reserve as they grow, below; a declared large body reserves it all now.
+    let reserved = 0;
+    const reserve = (bytes: number): boolean => {
+      if (bytes <= 0) return true;
+      if (this.#reserved + bytes > this.#budget && this.#reserved > 0) return false;
+      this.#reserved += bytes;
+      reserved += bytes;
+      return true;
+    };
+    if (declared > SMALL_BODY_BYTES && !reserve(declared)) {
+      await req.body.cancel().catch(() => {});
+      throw busy(this.#budget);
+    }
+
+    const reader = req.body.getReader();
+    let stopped: "timeout" | "shutdown" | null = null;
+    const reading: Reading = {
+      started: performance.now(),
+      received: 0,
+      expected: declared,
+      stop(reason) {
+        stopped ??= reason;
+        reader.cancel().catch(() => {});
+      },
+    };
+    this.#track(reading);
+    let buf = new Uint8Array(declared > 0 ? declared : 0);
+    let size = 0;
+    try {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          if (stopped) break;
+          throw unreadable(e);
+        }
+        if (stopped || chunk.done) break;
+        const value = chunk.value;
+        const end = size + value.byteLength;
+        if (end > limit) {
+          await reader.cancel().catch(() => {});
+          throw tooLarge(limit);
+        }
+        if (end > buf.byteLength) {
+          // Chunked (or a body longer than it said, which hyper refuses anyway): grow by
+          // doubling, reserving what goes beyond the small-body allowance.
+          const grown = Math.min(limit, Math.max(end, buf.byteLength * 2, 16 * 1024));
+          const over = Math.max(0, grown - Math.max(buf.byteLength, SMALL_BODY_BYTES));
+          if (grown > SMALL_BODY_BYTES && !reserve(over)) {
+            await reader.cancel().catch(() => {});
+            throw busy(this.#budget);
+          }
+          const next = new Uint8Array(grown);
+          next.set(buf.subarray(0, size));
+          buf = next;
+        }
+        buf.set(value, size);
+        size = end;
+        reading.received = size;
+      }
+      if (stopped === "timeout") {
+        throw timedOut(size, declared, this.deadlineMs(Math.max(size, declared)));
+      }
+      if (stopped === "shutdown") throw shuttingDown();
+      if (declared > 0 && size < declared) throw unreadable(new Error("the body ended early"));
+      // A chunked body's buffer may be up to twice its size: keep the view only when it is
+      // exact, copy otherwise so the slack is given back.
+      return size === buf.byteLength ? buf : buf.slice(0, size);
+    } finally {
+      this.#active.delete(reading);
+      this.#reserved -= reserved;
+      if (this.#active.size === 0) this.#stopSweep();
+    }
   }
-  return concatBytes(chunks);
+
+  #track(reading: Reading): void {
+    this.#active.add(reading);
+    if (this.#timer !== undefined) return;
+    const timer = setInterval(() => this.#sweep(), this.#sweepMs);
+    // The sweep must not keep a stopping process alive.
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const r of this.#active) {
+      // A chunked body is held to the rate for what it has sent so far.
+      const bytes = r.expected >= 0 ? r.expected : r.received;
+      if (now - r.started > this.deadlineMs(bytes)) r.stop("timeout");
+    }
+  }
+
+  #stopSweep(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function busy(budget: number): BodyError {
+  return new BodyError(
+    "busy",
+    `The bot is receiving too many large uploads at once (more than ${
+      mib(budget)
+    }, WEBHOOK_MAX_INFLIGHT_BODY_MB). Retry in a few seconds.`,
+    503,
+    { "Retry-After": "5", ...CLOSE },
+  );
+}
+
+function shuttingDown(): BodyError {
+  return new BodyError(
+    "shutting_down",
+    "The bot is restarting; this request was not accepted. Retry in a few seconds.",
+    503,
+    { "Retry-After": "5", ...CLOSE },
+    true,
+  );
+}
+
+function timedOut(received: number, declared: number, allowedMs: number): BodyError {
+  const of = declared >= 0 ? ` of ${declared}` : "";
+  return new BodyError(
+    "request_timeout",
+    `The request body did not arrive in time: ${received}${of} bytes in ${
+      Math.ceil(allowedMs / 1000)
+    } s. Send the whole body at once.`,
+    408,
+    CLOSE,
+    true,
+  );
+}
+
+function unreadable(error: unknown): BodyError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new BodyError(
+    "invalid_body",
+    `The request body could not be read (${
+      why.slice(0, 120)
+    }): malformed chunked encoding, or the connection broke.`,
+    400,
+    CLOSE,
+    true,
+  );
+}
+
+/**
+ * Reads a body with only the size limit (no budget, default time limits); for callers outside
+ * the server, such as tests and tools.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readBodyLimited(new Request("http://x", { method: "POST", body: "hi" }), 1024);
+ * ```
+ */
+export function readBodyLimited(req: Request, limit: number): Promise<Uint8Array> {
+  return new BodyReader({ inflightBudgetBytes: limit }).read(req, limit);
 }

@@ -38,6 +38,8 @@ export interface EndpointOptions {
   guards?: AppOptions["guards"];
   /** Hears every answered request of a known hook. */
   onRequest?: AppOptions["onRequest"];
+  /** The body reader (time limits, in-flight budget); default the app's own. */
+  bodies?: AppOptions["bodies"];
 }
 
 /** A running endpoint; always {@link EndpointHarness.dispose} it. */
@@ -62,6 +64,8 @@ export interface EndpointHarness {
   request(path: string, init?: RequestInit, ip?: string): Promise<Response>;
   /** POST a JSON body to `/hook/<token>`. */
   postJson(token: string, body: unknown, ip?: string): Promise<Response>;
+  /** Serves the app on a real socket (127.0.0.1, a free port) until dispose; returns the port. */
+  listen(): number;
   dispose(): Promise<void>;
 }
 
@@ -154,10 +158,12 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     ...(options.draining ? { draining: options.draining } : {}),
     guards: options.guards,
     onRequest: options.onRequest,
+    bodies: options.bodies,
     logger,
   });
   const tokens: string[] = [];
   let hooks = 0;
+  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
   client.start();
   queue.start();
   try {
@@ -198,7 +204,15 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
         body: JSON.stringify(body),
       }, ip);
     },
+    listen() {
+      server ??= Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen() {} },
+        (req, info) => app.fetch(req, info),
+      );
+      return server.addr.port;
+    },
     async dispose() {
+      await server?.shutdown();
       unsubscribe();
       await queue.close(0);
       await store.close();

@@ -6,7 +6,7 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
-import { readBodyLimited } from "../read_body.ts";
+import type { BodyReader } from "../read_body.ts";
 import { clientAddress } from "./client_address.ts";
 import { type FoundHook, type IngestEnv, refuse } from "./env.ts";
 
@@ -39,17 +39,19 @@ export type HookGuard = (
 export interface RawBodyOptions {
   /** Largest body accepted (413 beyond). */
   maxBytes: number;
+  /** The server's body reader (time limits, in-flight budget, shutdown cut); share one. */
+  reader: BodyReader;
   /** Run in order after the body is read; the first refusal answers. */
   guards?: readonly HookGuard[] | undefined;
 }
 
 /**
  * Sets `c.var.rawBody`; answers the first guard's refusal. Body errors are thrown as
- * `PayloadError` (413 and friends) for the app's error handler.
+ * `PayloadError`/`BodyError` (413, 408, 400, 503) for the app's error handler.
  *
  * @example
  * ```ts ignore
- * app.post("/hook/:token", hookAuth({ hooks }), rawBody({ maxBytes, guards }), handler);
+ * app.post("/hook/:token", hookAuth({ hooks }), rawBody({ maxBytes, reader, guards }), handler);
  * ```
  */
 export function rawBody(options: RawBodyOptions) {
@@ -58,7 +60,7 @@ export function rawBody(options: RawBodyOptions) {
     // A route whose token is inside the body read it before hookAuth; read only once.
     let bytes = c.get("rawBody");
     if (bytes === undefined) {
-      bytes = await readBodyLimited(c.req.raw, options.maxBytes);
+      bytes = await options.reader.read(c.req.raw, options.maxBytes);
       c.set("rawBody", bytes);
     }
     if (guards.length > 0 && c.get("hook") !== undefined) {

@@ -1,0 +1,178 @@
+// Slow, malformed, abandoned and oversized request bodies over real sockets (issue 18.2–18.4):
+// a raw TCP client sends what a polite HTTP client never would, and the app behind Deno.serve
+// must answer with a specific 4xx/503 (or nothing when the client is gone), never a 500 or an
+// error-level log line, and must not hold the connection forever.
+import assert from "node:assert/strict";
+import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
+import { RawHttp } from "../support/raw_http.ts";
+import { BodyReader } from "../../src/ingest/read_body.ts";
+
+/** Short limits so the tests finish quickly: 300 ms floor, 1 MiB/s, 1 MiB in-flight budget. */
+function quickBodies(budget = 1024 * 1024) {
+  return new BodyReader({
+    inflightBudgetBytes: budget,
+    floorMs: 300,
+    minBytesPerSecond: 1024 * 1024,
+    sweepMs: 25,
+  });
+}
+
+function head(token: string, headers: Record<string, string | number>): string {
+  const lines = Object.entries({ host: "x", ...headers }).map(([k, v]) => `${k}: ${v}`);
+  return `POST /hook/${token} HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`;
+}
+
+function errorLines(h: EndpointHarness): string[] {
+  return h.logs.filter((l) => /"level":"error"/.test(l));
+}
+
+/** Polls a condition of the server's state (not a fixed sleep), failing after `ms`. */
+async function until(what: string, pred: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Waits (without sleeping) for a log line matching `re`, failing after `ms`. */
+async function logLine(h: EndpointHarness, re: RegExp, ms = 5_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const hit = h.logs.find((l) => re.test(l));
+    if (hit) return hit;
+    if (Date.now() > end) throw new Error(`no log line matching ${re}:\n${h.logs.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("a body trickled slower than the limit gets 408 request_timeout with Connection: close", async () => {
+  await withEndpoint({ bodies: quickBodies() }, async (h) => {
+    const token = await h.hook();
+    const c = await RawHttp.connect(h.listen());
+    try {
+      const started = performance.now();
+      await c.write(head(token, { "content-type": "application/json", "content-length": 100 }));
+      await c.write('{"te');
+      const res = await c.response();
+      const elapsed = performance.now() - started;
+      assert.equal(res?.status, 408);
+      assert.equal(JSON.parse(res!.body).error, "request_timeout");
+      assert.match(JSON.parse(res!.body).message, /4 of 100 bytes/);
+      assert.equal(res?.headers.get("connection"), "close");
+      // 300 ms floor + 100 bytes at 1 MiB/s: cut well before a second.
+      assert.ok(elapsed >= 250 && elapsed < 3_000, `cut after ${Math.round(elapsed)} ms`);
+      assert.deepEqual(errorLines(h), []);
+      assert.equal(h.fake.messagesIn(CHAT_ID).length, 0);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("a chunked body that stops arriving is cut too", async () => {
+  await withEndpoint({ bodies: quickBodies() }, async (h) => {
+    const token = await h.hook();
+    const c = await RawHttp.connect(h.listen());
+    try {
+      await c.write(head(token, { "content-type": "text/plain", "transfer-encoding": "chunked" }));
+      await c.write("5\r\nhello\r\n");
+      const res = await c.response();
+      assert.equal(res?.status, 408);
+      assert.equal(JSON.parse(res!.body).error, "request_timeout");
+      assert.deepEqual(errorLines(h), []);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("a malformed chunked body (5,000-character chunk extension) is 400 invalid_body, logged at debug", async () => {
+  await withEndpoint({ bodies: quickBodies() }, async (h) => {
+    const token = await h.hook();
+    const c = await RawHttp.connect(h.listen());
+    try {
+      await c.write(head(token, { "content-type": "text/plain", "transfer-encoding": "chunked" }));
+      await c.write(`5;${"x".repeat(5_000)}\r\nhello\r\n0\r\n\r\n`);
+      const res = await c.response();
+      assert.equal(res?.status, 400, res?.body ?? "no answer");
+      assert.equal(JSON.parse(res!.body).error, "invalid_body");
+      const line = await logLine(h, /invalid_body/);
+      assert.match(line, /"level":"debug"/);
+      assert.deepEqual(errorLines(h), []);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("a client that disconnects mid-body leaves a debug line, not an error", async () => {
+  const bodies = quickBodies();
+  await withEndpoint({ bodies }, async (h) => {
+    const token = await h.hook();
+    const c = await RawHttp.connect(h.listen());
+    await c.write(head(token, { "content-type": "application/json", "content-length": 1000 }));
+    await c.write('{"text":"half');
+    await until("the server reads the body", () => bodies.reading === 1);
+    c.close();
+    const line = await logLine(h, /hook request refused/);
+    assert.match(line, /"level":"debug"/);
+    assert.match(line, /invalid_body|request_timeout/);
+    assert.deepEqual(errorLines(h), []);
+    assert.equal(h.fake.messagesIn(CHAT_ID).length, 0);
+  });
+});
+
+Deno.test("over the in-flight budget a large upload gets 503 busy before its body is read; texts still flow", async () => {
+  const bodies = quickBodies(1024 * 1024);
+  await withEndpoint({ bodies, limits: { maxBodyBytes: 2 * 1024 * 1024 } }, async (h) => {
+    const token = await h.hook();
+    const port = h.listen();
+    // A holds 900 KiB of the 1 MiB budget while its body trickles in.
+    const a = await RawHttp.connect(port);
+    const b = await RawHttp.connect(port);
+    try {
+      await a.write(head(token, { "content-type": "text/plain", "content-length": 900 * 1024 }));
+      await a.write("x");
+      await until("A's reservation", () => bodies.inflightBytes === 900 * 1024);
+      // B declares 200 KiB and sends no body at all: the answer cannot depend on reading it.
+      await b.write(head(token, { "content-type": "text/plain", "content-length": 200 * 1024 }));
+      const busy = await b.response();
+      assert.equal(busy?.status, 503, busy?.body ?? "no answer");
+      assert.equal(JSON.parse(busy!.body).error, "busy");
+      assert.equal(busy?.headers.get("retry-after"), "5");
+      // A small text does not wait for the budget.
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "still here" }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+      assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, "still here");
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+});
+
+Deno.test("the budget is given back: once an upload ends, the next large one is read", async () => {
+  const bodies = quickBodies(1024 * 1024);
+  await withEndpoint({ bodies, limits: { maxBodyBytes: 2 * 1024 * 1024 } }, async (h) => {
+    const token = await h.hook();
+    const port = h.listen();
+    const text = "y".repeat(700 * 1024);
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: text,
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+    }
+    assert.equal(bodies.inflightBytes, 0);
+    assert.equal(bodies.reading, 0);
+  });
+});
