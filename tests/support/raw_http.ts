@@ -39,6 +39,20 @@ export class RawHttp {
   }
 
   /**
+   * Reads an interim `1xx` head (e.g. `100 Continue`, sent once the server starts reading a
+   * body that was announced with `Expect: 100-continue`); resolves its status, or null at EOF.
+   */
+  async interim(): Promise<number | null> {
+    let headEnd: number;
+    while ((headEnd = indexOf(this.#buffered, "\r\n\r\n")) < 0) {
+      if (!(await this.#fill())) return null;
+    }
+    const line = new TextDecoder().decode(this.#buffered.subarray(0, headEnd)).split("\r\n")[0];
+    this.#buffered = this.#buffered.slice(headEnd + 4);
+    return Number(line?.split(" ")[1]);
+  }
+
+  /**
    * Reads one response: the head, then a Content-Length body or, without one, everything up
    * to EOF. Resolves null when the server closes the connection without answering.
    */
