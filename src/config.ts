@@ -335,6 +335,22 @@ export const SETTING_TABLE = {
     example: "10",
     parse: whole(1, 600),
   },
+  WEBHOOK_OUTGOING_TIMEOUT_SECONDS: {
+    required: "no",
+    default: "5",
+    meaning:
+      "How long one call of an outgoing webhook may take (connect, send, answer) before it counts as failed and is retried",
+    example: "5",
+    parse: whole(1, 30),
+  },
+  WEBHOOK_OUTGOING_MAX_AGE_SECONDS: {
+    required: "no",
+    default: "3600",
+    meaning:
+      "How long an outgoing webhook call is retried (network errors, timeouts, 5xx, 408, 429) before it is given up and the author or creator is told",
+    example: "3600",
+    parse: whole(60, 86400),
+  },
   WEBHOOK_QUEUE_MAX_PER_HOOK: {
     required: "no",
     default: "10000",
@@ -490,6 +506,10 @@ export interface Config {
   readonly urlAllowlist: Allowlist;
   readonly trustedProxies: CidrList;
   readonly deliveryTimeoutMs: number;
+  /** `WEBHOOK_OUTGOING_TIMEOUT_SECONDS` in ms: one outgoing webhook call. */
+  readonly outgoingTimeoutMs: number;
+  /** `WEBHOOK_OUTGOING_MAX_AGE_SECONDS` in ms: how long an outgoing call is retried. */
+  readonly outgoingMaxAgeMs: number;
   readonly queue: { readonly maxPerHook: number; readonly maxTotal: number };
   readonly shutdownGraceMs: number;
   readonly metricsToken: string | null;
@@ -605,6 +625,8 @@ function buildConfig(v: SettingValues, env: Env): Config {
     urlAllowlist: v.WEBHOOK_URL_ALLOWLIST,
     trustedProxies: v.WEBHOOK_TRUSTED_PROXIES,
     deliveryTimeoutMs: v.WEBHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+    outgoingTimeoutMs: v.WEBHOOK_OUTGOING_TIMEOUT_SECONDS * 1000,
+    outgoingMaxAgeMs: v.WEBHOOK_OUTGOING_MAX_AGE_SECONDS * 1000,
     queue: {
       maxPerHook: v.WEBHOOK_QUEUE_MAX_PER_HOOK,
       maxTotal: v.WEBHOOK_QUEUE_MAX_TOTAL,

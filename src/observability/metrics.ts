@@ -43,6 +43,9 @@ export type RateLimitScope = "ip" | "token";
 /** What kind of chat message was sent. */
 export type DeliveredKind = "text" | "photo" | "document";
 
+/** How one outgoing webhook attempt ended (see `src/outgoing/call.ts`). */
+export type OutgoingOutcome = "answered" | "retry" | "refused" | "failed";
+
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
   /** Shown in `trueconf_webhook_build_info{version}`; omitted when not given. */
@@ -95,6 +98,11 @@ export interface Metrics {
   readonly rateLimitRejections: { inc(scope: RateLimitScope): void };
   /** `trueconf_webhook_delivered_messages_total{kind}`. */
   readonly deliveredMessages: { inc(kind: DeliveredKind, count?: number): void };
+  /**
+   * `trueconf_webhook_outgoing_calls_total{outcome}` and
+   * `trueconf_webhook_outgoing_call_duration_seconds{outcome}`: one outgoing webhook attempt.
+   */
+  readonly outgoingCall: { observe(outcome: OutgoingOutcome, seconds: number): void };
   /** The exposition text and its content type, for `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -248,6 +256,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ["kind"] as const,
     registers,
   });
+  const outgoingCalls = new Counter({
+    name: `${PREFIX}outgoing_calls_total`,
+    help: "Outgoing webhook attempts, by outcome (answered, retry, refused, failed).",
+    labelNames: ["outcome"] as const,
+    registers,
+  });
+  const outgoingDuration = new Histogram({
+    name: `${PREFIX}outgoing_call_duration_seconds`,
+    help: "Time of one outgoing webhook attempt, from sending to the end of the answer.",
+    labelNames: ["outcome"] as const,
+    buckets: DELIVERY_BUCKETS,
+    registers,
+  });
   if (options.version) {
     new Gauge({
       name: `${PREFIX}build_info`,
@@ -301,6 +322,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     failedParts: {
       inc: (reason) => failedParts.inc({ reason: PART_REASONS.has(reason) ? reason : "other" }),
+    },
+    outgoingCall: {
+      observe(outcome, seconds) {
+        outgoingCalls.inc({ outcome });
+        outgoingDuration.observe({ outcome }, seconds);
+      },
     },
     trueconfConnected: { set: (up) => connected.set(up ? 1 : 0) },
     trueconfAuthorized: { set: (ok) => authorized.set(ok ? 1 : 0) },

@@ -1,0 +1,503 @@
+/**
+ * Outgoing hooks at work: chat events in, signed calls out, answers back into the chat.
+ *
+ * - **Routing** ({@link OutgoingHooks.onEvent}). Never the bot's own messages (so nothing
+ *   the bot posts, a service's answer included, can start a loop), never system envelopes,
+ *   never `/webhook_*` commands. A hook with trigger words gets only `message.created` whose
+ *   first word (after an optional mention of the bot) is one of them; a hook without gets
+ *   every event of its chat. Paused and expired hooks get nothing. The body is built once
+ *   here, so every retry sends the same bytes under the same `webhook-id`.
+ * - **Calls** run as jobs of type `call` on the delivery job engine ({@link OutgoingHooks.jobType}):
+ *   per hook in order, one at a time, hooks in parallel, durable across restarts and SIGKILL
+ *   (at least once: receivers dedupe on `webhook-id`). Each attempt
+ *   reads the hook fresh (a revoke, pause or rotation applies to the next attempt), signs
+ *   with the current secret (and the old one during a rotation's grace), and classifies the
+ *   answer: a 2xx answer is read like an incoming POST and posted as a reply to the trigger;
+ *   network errors, timeouts, 5xx, 408, 429 are retried with capped exponential backoff
+ *   (`Retry-After` honoured up to 10 min) until the maximum age, keeping the hook's later
+ *   calls waiting behind (order is the promise); anything else is final.
+ * - **Nobody left guessing.** The author of a trigger message hears within 10 s: the answer,
+ *   or a status reply on the first failed attempt, or (if the first attempt is still running)
+ *   a "still waiting" reply from a watchdog; and a final reply when the call is given up or
+ *   refused. Event hooks report failures to their creator through the creator notifier (a
+ *   direct-message digest, at most one per hook per 10 min).
+ *
+ * @module
+ */
+
+import type { HookRecord } from "../storage/mod.ts";
+import type { Message } from "../message.ts";
+import type { Allowlist } from "../net/mod.ts";
+import type {
+  Attempt,
+  Clock,
+  EnqueueOptions,
+  EnqueueResult,
+  JobEnd,
+  JobHook,
+  JobRun,
+  JobType,
+  TimerHandle,
+} from "../delivery/queue/mod.ts";
+import { systemClock } from "../delivery/queue/mod.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import {
+  type ChatEvent,
+  type ChatInfo,
+  type IncomingMessage,
+  sameTrueConfId,
+  type SentMessage,
+} from "../trueconf/mod.ts";
+import { readAnswer } from "./answer.ts";
+import { callOnce, type CallResult, firstLine } from "./call.ts";
+import { buildEventBody, type OutgoingBody } from "./event_body.ts";
+import { Lookups } from "./_lookups.ts";
+import { maskUrl } from "./target_url.ts";
+import { isBotCommand, matchTrigger } from "./triggers.ts";
+
+/** The job type's name on the engine. */
+export const CALL = "call";
+
+/** Event types an all-events hook receives (`chat.removed` is not one: nobody is left to tell). */
+export const EVENT_TYPES: ReadonlySet<string> = new Set([
+  "message.created",
+  "message.edited",
+  "message.removed",
+  "participant.added",
+  "participant.removed",
+  "participant.role_changed",
+  "chat.title_changed",
+]);
+
+/** What a call job carries (JSON, written once at the event). */
+export interface CallPayload {
+  /** The event id: `webhook-id` and body `id`. */
+  eventId: string;
+  /** The event type (for logs). */
+  eventType: string;
+  /** The JSON body, sent byte for byte on every attempt. */
+  body: string;
+  /** The message an answer replies to (message events), or null. */
+  replyTo: string | null;
+  /** Trigger-word hooks: the message and author to answer with status replies. */
+  trigger: { messageId: string; authorId: string } | null;
+}
+
+/** Progress of a call job. */
+export interface CallState {
+  /** The trigger's author already got a status reply (not repeated after a restart). */
+  statusSent: boolean;
+}
+
+/** What the service needs of the job engine. */
+export interface CallEngine {
+  enqueue(options: EnqueueOptions<CallPayload, CallState>): Promise<EnqueueResult>;
+}
+
+/** What the service needs of the hook store. */
+export interface OutgoingStore {
+  listByChat(chatId: string): Promise<HookRecord[]>;
+  get(id: string): Promise<HookRecord | null>;
+  openSecret(sealed: string): Promise<string>;
+}
+
+/** What the service needs of the TrueConf client. */
+export interface OutgoingClient {
+  readonly state: { readonly botId: string | null };
+  getChatByID(chatId: string): Promise<ChatInfo>;
+  request(method: string, payload: unknown): Promise<unknown>;
+  sendMessage(
+    chatId: string,
+    text: string,
+    parseMode: "text" | "markdown" | "html",
+    opts?: { replyMessageId?: string },
+  ): Promise<SentMessage>;
+}
+
+/** Posts a service's answer into the hook's chat (through the delivery queue). */
+export type AnswerPoster = (hook: JobHook, message: Message, replyTo: string | null) => Promise<void>;
+
+/** Tells a hook's creator about a problem (the creator notifier's digest). */
+export interface ProblemReporter {
+  report(hook: { id: string; name: string; createdBy: string }, line: string): void;
+}
+
+/** Counters for `/metrics`. */
+export interface OutgoingMetrics {
+  /** One finished attempt: outcome and seconds. */
+  observe(outcome: "answered" | "retry" | "refused" | "failed", seconds: number): void;
+}
+
+/** Options of {@link OutgoingHooks}. */
+export interface OutgoingHooksOptions {
+  client: OutgoingClient;
+  store: OutgoingStore;
+  engine: CallEngine;
+  postAnswer: AnswerPoster;
+  notifier: ProblemReporter;
+  /** Per attempt (`WEBHOOK_OUTGOING_TIMEOUT_SECONDS`). Default 5 000. */
+  timeoutMs?: number | undefined;
+  /** Give up this long after the event (`WEBHOOK_OUTGOING_MAX_AGE_SECONDS`). Default 1 h. */
+  maxAgeMs?: number | undefined;
+  /** `WEBHOOK_URL_ALLOWLIST`. */
+  allowlist?: Allowlist | undefined;
+  /** Resolver for tests. */
+  resolve?: ((host: string) => Promise<string[]>) | undefined;
+  /** Backoff between attempts. Default 1 s doubling to 5 min. */
+  backoff?: { baseMs?: number; capMs?: number } | undefined;
+  /** A trigger's author hears something within this time. Default 8 000 (the promise is 10 s). */
+  statusAfterMs?: number | undefined;
+  metrics?: OutgoingMetrics | undefined;
+  logger?: Logger | undefined;
+  /** The engine's clock (tests move it). */
+  clock?: Clock | undefined;
+}
+
+/** See the module doc. */
+export class OutgoingHooks {
+  readonly #o: OutgoingHooksOptions;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #lookups: Lookups;
+  /** Trigger calls not finished yet → their watchdog. */
+  readonly #watchdogs = new Map<string, TimerHandle>();
+  /** Trigger calls whose author got a status reply in this process. */
+  readonly #statusSent = new Set<string>();
+  /** Attempts running now, per hook, so a revoke can cut them. */
+  readonly #running = new Map<string, AbortController>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(options: OutgoingHooksOptions) {
+    this.#o = options;
+    this.#log = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+    this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#lookups = new Lookups(options.client, () => this.#clock.now());
+  }
+
+  /** The `call` job type; register it on the engine before it starts. */
+  jobType(): JobType<CallPayload, CallState> {
+    return {
+      name: CALL,
+      maxAgeMs: this.#o.maxAgeMs ?? 3_600_000,
+      backoff: { baseMs: 1_000, capMs: 5 * 60_000, ...this.#o.backoff },
+      run: (job) => this.#run(job),
+      finished: (end) => this.#finished(end),
+    };
+  }
+
+  /** Feed every chat event here (`client.onEvent`). Never rejects. */
+  onEvent(e: ChatEvent): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const p = this.#route(e).catch((err) =>
+      this.#log.error("outgoing: event not routed", { error: err, chat: e.chatId, event: e.type })
+    ).finally(() => this.#inflight.delete(p));
+    this.#inflight.add(p);
+    return p;
+  }
+
+  /** A hook was revoked or paused: its running attempt is cut at once. */
+  stopHook(hookId: string): void {
+    this.#running.get(hookId)?.abort(new Error("hook revoked"));
+  }
+
+  /** Stops the watchdogs and waits for routing in progress. Call before closing the engine. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#watchdogs.values()) t.cancel();
+    this.#watchdogs.clear();
+    await Promise.allSettled([...this.#inflight]);
+  }
+
+  // ---- routing --------------------------------------------------------------------
+
+  async #route(e: ChatEvent): Promise<void> {
+    if (e.type === "message.created" || e.type === "message.edited") {
+      this.#lookups.rememberMessage(e.message);
+    }
+    if (e.type === "chat.title_changed") this.#lookups.renamed(e.chatId, e.title);
+    if (!EVENT_TYPES.has(e.type)) return;
+    const botId = this.#o.client.state.botId;
+    if (!botId) return;
+    let message: IncomingMessage | null = null;
+    if (e.type === "message.created" || e.type === "message.edited") {
+      message = e.message;
+      if (message.authorType === 0) return;
+      if (message.authorId && sameTrueConfId(message.authorId, botId)) return;
+      if (isBotCommand(message, botId)) return;
+    }
+    const now = this.#clock.now();
+    const hooks = (await this.#o.store.listByChat(e.chatId)).filter((h) =>
+      h.kind === "outgoing" && h.outgoing !== null && h.paused === null &&
+      (h.expiresAt === null || h.expiresAt > now)
+    );
+    if (hooks.length === 0) return;
+    const chat = await this.#lookups.chat(e.chatId);
+    const replyTo = message?.replyMessageId
+      ? await this.#lookups.message(message.replyMessageId)
+      : null;
+    const people: string[] = [];
+    if (message) people.push(message.authorId);
+    if (replyTo) people.push(replyTo.authorId);
+    const nameOf = await this.#lookups.names(people);
+    for (const hook of hooks) {
+      const triggers = hook.outgoing?.triggers ?? [];
+      let trigger: { trigger: string; args: string } | null = null;
+      if (triggers.length > 0) {
+        if (e.type !== "message.created" || !message) continue;
+        trigger = matchTrigger(message, botId, triggers);
+        if (!trigger) continue;
+      }
+      const eventId = await eventIdOf(hook.id, e);
+      const body: OutgoingBody = buildEventBody(e, {
+        id: eventId,
+        hook: { id: hook.id, name: hook.name },
+        chat: { id: e.chatId, title: chat.title, type: chat.type },
+        nameOf,
+        replyTo,
+        trigger,
+        now: () => this.#clock.now(),
+      });
+      const payload: CallPayload = {
+        eventId,
+        eventType: e.type,
+        body: JSON.stringify(body),
+        replyTo: e.type === "message.created" && message ? message.messageId : null,
+        trigger: trigger && message
+          ? { messageId: message.messageId, authorId: message.authorId }
+          : null,
+      };
+      const ref: JobHook = {
+        id: hook.id,
+        chatId: hook.chatId,
+        name: hook.name,
+        createdBy: hook.createdBy,
+      };
+      if (payload.trigger) this.#armWatchdog(ref, payload, hook.outgoing?.url ?? "");
+      const r = await this.#o.engine.enqueue({
+        type: CALL,
+        hook: ref,
+        payload,
+        state: { statusSent: false },
+      });
+      if (!r.ok) {
+        this.#settle(payload.eventId);
+        this.#log.error("outgoing call not queued", {
+          hook: hook.id,
+          event: e.type,
+          reason: r.reason,
+        });
+        const why = r.reason === "full" ? "the queue is full" : "the bot is shutting down";
+        await this.#tell(ref, payload, `❌ ${hook.name}: not sent, ${why}.`);
+        continue;
+      }
+      this.#log.debug("outgoing call queued", { hook: hook.id, event: e.type, id: eventId });
+    }
+  }
+
+  /** The 10-second promise: if nothing was said to the author by then, say we are waiting. */
+  #armWatchdog(hook: JobHook, payload: CallPayload, url: string): void {
+    const t = this.#clock.after(this.#o.statusAfterMs ?? 8_000, () => {
+      this.#watchdogs.delete(payload.eventId);
+      if (this.#closed || this.#statusSent.has(payload.eventId)) return;
+      void this.#status(
+        hook,
+        payload,
+        `⏳ ${hook.name}: ${maskUrl(url)} has not answered yet; still trying`,
+      );
+    });
+    this.#watchdogs.set(payload.eventId, t);
+  }
+
+  #settle(eventId: string): void {
+    this.#watchdogs.get(eventId)?.cancel();
+    this.#watchdogs.delete(eventId);
+  }
+
+  // ---- calls ----------------------------------------------------------------------
+
+  async #run(job: JobRun<CallPayload, CallState>): Promise<Attempt<CallState>> {
+    const p = job.payload;
+    let state = job.state;
+    const hook = await this.#o.store.get(job.hook.id);
+    if (!hook || hook.kind !== "outgoing" || !hook.outgoing) {
+      return { kind: "failed", state, error: { code: "hook_revoked", message: "hook revoked" } };
+    }
+    if (hook.paused || (hook.expiresAt !== null && hook.expiresAt <= this.#clock.now())) {
+      const code = hook.paused ? "hook_paused" : "hook_expired";
+      return { kind: "failed", state, error: { code, message: code.replace("_", " ") } };
+    }
+    const secrets = [await this.#o.store.openSecret(hook.outgoing.secret)];
+    const old = hook.rotation?.oldSecret;
+    if (old && hook.rotation && hook.rotation.until > this.#clock.now()) {
+      secrets.push(await this.#o.store.openSecret(old));
+    }
+    const abort = new AbortController();
+    const onCut = () => abort.abort(job.signal.reason);
+    job.signal.addEventListener("abort", onCut, { once: true });
+    this.#running.set(hook.id, abort);
+    let res: CallResult;
+    try {
+      res = await callOnce(
+        { url: hook.outgoing.url, id: p.eventId, body: p.body, secrets },
+        {
+          timeoutMs: this.#timeoutMs,
+          allowlist: this.#o.allowlist,
+          resolve: this.#o.resolve,
+          now: () => this.#clock.now(),
+          signal: abort.signal,
+        },
+      );
+    } catch (e) {
+      if (!abort.signal.aborted) throw e;
+      if (job.signal.aborted) {
+        // Shutdown: the call may or may not have arrived; it is made again after the restart.
+        return {
+          kind: "retry",
+          state,
+          scope: "link",
+          error: { code: "shutting_down", message: "cut by shutdown" },
+        };
+      }
+      return { kind: "failed", state, error: { code: "hook_revoked", message: "hook revoked" } };
+    } finally {
+      job.signal.removeEventListener("abort", onCut);
+      if (this.#running.get(hook.id) === abort) this.#running.delete(hook.id);
+    }
+    const url = maskUrl(hook.outgoing.url);
+    this.#o.metrics?.observe(res.kind, res.latencyMs / 1000);
+    this.#log[res.kind === "answered" ? "info" : "warn"]("outgoing call", {
+      hook: hook.id,
+      url,
+      event: p.eventType,
+      id: p.eventId,
+      status: res.status,
+      durationMs: res.latencyMs,
+      attempt: job.attempts + 1,
+      outcome: res.kind,
+      ...(res.kind !== "answered" ? { reason: res.reason } : {}),
+    });
+    const who = `${hook.name}: ${url}`;
+    switch (res.kind) {
+      case "answered": {
+        this.#settle(p.eventId);
+        const error = await this.#answered(job.hook, p, res.status, res.body, res.contentType, who);
+        return { kind: "done", state, result: { status: res.status, ...(error ? { error } : {}) } };
+      }
+      case "retry":
+        if (job.attempts === 0 && !state.statusSent) {
+          if (p.trigger) {
+            await this.#status(job.hook, p, `⚠️ ${who} ${res.reason}, retrying`);
+            state = { statusSent: true };
+          } else this.#o.notifier.report(job.hook, `${who} ${res.reason}; retrying`);
+        }
+        return {
+          kind: "retry",
+          state,
+          // The receiver's trouble holds the hook's later calls: per-hook order is the promise.
+          scope: "hook",
+          error: { code: res.status ? `http_${res.status}` : "unreachable", message: res.reason },
+          retryAfterMs: res.retryAfterMs ?? undefined,
+        };
+      case "refused": {
+        const line = firstLine(res.body);
+        await this.#tell(
+          job.hook,
+          p,
+          `❌ ${who} ${res.reason}; not retried.${line ? ` The answer: ${line}` : ""}`,
+        );
+        return {
+          kind: "failed",
+          state,
+          error: { code: `http_${res.status}`, message: res.reason },
+        };
+      }
+      case "failed":
+        await this.#tell(job.hook, p, `❌ ${who} ${res.reason}; not retried.`);
+        return { kind: "failed", state, error: { code: "call_failed", message: res.reason } };
+    }
+  }
+
+  /** Posts a 2xx answer; returns why it was not posted, if it was not. */
+  async #answered(
+    hook: JobHook,
+    p: CallPayload,
+    status: number,
+    body: Uint8Array,
+    contentType: string | null,
+    who: string,
+  ): Promise<string | null> {
+    if (status === 204) return null;
+    const answer = await readAnswer(body, contentType);
+    if (answer.kind === "empty") return null;
+    if (answer.kind === "unreadable") {
+      await this.#tell(
+        hook,
+        p,
+        `⚠️ ${who} answered ${status}, but the answer could not be read: ${answer.reason}`,
+      );
+      return answer.code;
+    }
+    await this.#o.postAnswer(hook, answer.message, p.replyTo);
+    return null;
+  }
+
+  /** The engine ended a call: stop its watchdog; a call given up at its deadline is reported. */
+  #finished(end: JobEnd<CallPayload, CallState>): void {
+    const p = end.payload;
+    if (!p) return;
+    this.#settle(p.eventId);
+    if (end.outcome === "failed" && end.error?.code === "gave_up") {
+      const age = humanDuration(this.#o.maxAgeMs ?? 3_600_000);
+      void this.#tell(end.hook, p, `❌ ${end.hook.name}: gave up after ${age}; the service never took the call.`);
+    }
+  }
+
+  /** A final word: a reply to the trigger's author, or a line in the creator's digest. */
+  async #tell(hook: JobHook, p: CallPayload, text: string): Promise<void> {
+    this.#settle(p.eventId);
+    if (p.trigger) await this.#status(hook, p, text);
+    else this.#o.notifier.report(hook, text);
+  }
+
+  /** A status reply to the trigger message. Failures are logged, never thrown. */
+  async #status(hook: JobHook, p: CallPayload, text: string): Promise<void> {
+    if (!p.trigger) return;
+    this.#statusSent.add(p.eventId);
+    if (this.#statusSent.size > 10_000) {
+      this.#statusSent.delete(this.#statusSent.values().next().value as string);
+    }
+    try {
+      await this.#o.client.sendMessage(hook.chatId, text, "text", {
+        replyMessageId: p.trigger.messageId,
+      });
+    } catch (e) {
+      this.#log.warn("outgoing: status reply not posted", { chat: hook.chatId, error: e });
+    }
+  }
+}
+
+/**
+ * A stable id for (hook, event): the same event seen again (a re-push after a reconnect)
+ * gets the same `webhook-id`, so receivers dedupe it too.
+ */
+async function eventIdOf(hookId: string, e: ChatEvent): Promise<string> {
+  const key = e.type === "message.created" || e.type === "message.edited"
+    ? [e.type, e.chatId, e.message.messageId, e.message.timestamp, e.message.text]
+    : [JSON.stringify(e)];
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode([hookId, ...key].join("\n")),
+  );
+  const hex = [...new Uint8Array(digest).subarray(0, 16)]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `evt_${hex}`;
+}
+
+function humanDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
