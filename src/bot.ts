@@ -23,6 +23,7 @@ import { LivingDispatcher, MessageRegistry, Poster } from "./messages/mod.ts";
 import { CommandHandler } from "./hooks/commands.ts";
 import { SenderTrust } from "./hooks/verify.ts";
 import { SecretBox } from "./storage/mod.ts";
+import { OutgoingHooks } from "./outgoing/mod.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { trueconfReadiness } from "./readiness.ts";
@@ -124,6 +125,26 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     logger: log.child({ component: "queue" }),
     metrics,
   });
+  // Outgoing webhooks: chat events → `call` jobs on the same engine as deliveries.
+  const outgoing = new OutgoingHooks({
+    client,
+    store,
+    engine: queue.engine,
+    notifier: queue.notifier,
+    // Through the same dispatcher as a hook POST (living messages: mentions, keys).
+    postAnswer: async (hook, message) => {
+      const outcome = await living.dispatch({ hook, message });
+      if (outcome.kind === "refused") {
+        log.warn("outgoing: the service's answer was not posted", { hook: hook.id, ...outcome });
+      }
+    },
+    timeoutMs: config.outgoingTimeoutMs,
+    maxAgeMs: config.outgoingMaxAgeMs,
+    allowlist: config.urlAllowlist,
+    metrics: metrics.outgoingCall,
+    logger: log.child({ component: "outgoing" }),
+  });
+  queue.engine.register(outgoing.jobType());
   metrics.queueOldestAge.source(() => Math.round(queue.stats().oldestAgeMs / 1000));
   const commands = new CommandHandler({
     client,
@@ -215,11 +236,13 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   // A hook revoked or expired (here, or by the CLI in another process): its waiting
   // deliveries are dropped as failed.
   const unsubscribeEnded = store.onRevoked((hookId, reason) => {
+    outgoing.stopHook(hookId);
     queue.dropHook(hookId, reason).catch((e) =>
       log.warn("could not drop the deliveries of an ended hook", { hook: hookId, error: e })
     );
   });
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
+  const unsubscribeOutgoing = client.onEvent((e) => outgoing.onEvent(e));
 
   let closed = false;
   return {
@@ -248,6 +271,8 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       if (closed) return;
       closed = true;
       draining = true;
+      unsubscribeOutgoing();
+      await outgoing.close();
       await queue.close(graceMs);
       unsubscribeMessages();
       unsubscribeState();

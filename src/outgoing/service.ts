@@ -115,7 +115,11 @@ export interface OutgoingClient {
 }
 
 /** Posts a service's answer into the hook's chat (through the delivery queue). */
-export type AnswerPoster = (hook: JobHook, message: Message, replyTo: string | null) => Promise<void>;
+export type AnswerPoster = (
+  hook: JobHook,
+  message: Message,
+  replyTo: string | null,
+) => Promise<void>;
 
 /** Tells a hook's creator about a problem (the creator notifier's digest). */
 export interface ProblemReporter {
@@ -167,6 +171,8 @@ export class OutgoingHooks {
   /** Attempts running now, per hook, so a revoke can cut them. */
   readonly #running = new Map<string, AbortController>();
   readonly #inflight = new Set<Promise<unknown>>();
+  /** The last routing of each chat, so its events are queued in order. */
+  readonly #chains = new Map<string, Promise<void>>();
   #closed = false;
 
   constructor(options: OutgoingHooksOptions) {
@@ -188,12 +194,21 @@ export class OutgoingHooks {
     };
   }
 
-  /** Feed every chat event here (`client.onEvent`). Never rejects. */
+  /**
+   * Feed every chat event here (`client.onEvent`). Never rejects. Events of one chat are
+   * routed one after the other, so calls are queued in the order things happened even when
+   * one event needs lookups another does not.
+   */
   onEvent(e: ChatEvent): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    const p = this.#route(e).catch((err) =>
+    const before = this.#chains.get(e.chatId) ?? Promise.resolve();
+    const p: Promise<void> = before.then(() => this.#route(e)).catch((err) =>
       this.#log.error("outgoing: event not routed", { error: err, chat: e.chatId, event: e.type })
-    ).finally(() => this.#inflight.delete(p));
+    ).finally(() => {
+      this.#inflight.delete(p);
+      if (this.#chains.get(e.chatId) === p) this.#chains.delete(e.chatId);
+    });
+    this.#chains.set(e.chatId, p);
     this.#inflight.add(p);
     return p;
   }
@@ -451,7 +466,11 @@ export class OutgoingHooks {
     this.#settle(p.eventId);
     if (end.outcome === "failed" && end.error?.code === "gave_up") {
       const age = humanDuration(this.#o.maxAgeMs ?? 3_600_000);
-      void this.#tell(end.hook, p, `❌ ${end.hook.name}: gave up after ${age}; the service never took the call.`);
+      void this.#tell(
+        end.hook,
+        p,
+        `❌ ${end.hook.name}: gave up after ${age}; the service never took the call.`,
+      );
     }
   }
 

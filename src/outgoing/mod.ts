@@ -1,0 +1,40 @@
+/**
+ * Outgoing webhooks (docs/outgoing.md): chat events and trigger words to a team's own
+ * service, signed the Standard Webhooks way, made durable as `call` jobs of the delivery job
+ * engine, answered back into the chat.
+ *
+ * - {@link OutgoingHooks}: routing events to hooks, the `call` job type, status replies.
+ * - {@link OutgoingCommands}: `/webhook_create <name> <url> [triggers…]` and `/webhook_test`.
+ * - {@link generateSecret}, {@link verificationExample}, {@link signatureHeaders}: the secret
+ *   and its use (also for `/webhook_rotate`).
+ *
+ * @module
+ */
+export {
+  type AnswerPoster,
+  CALL,
+  type CallEngine,
+  type CallPayload,
+  type CallState,
+  EVENT_TYPES,
+  type OutgoingClient,
+  OutgoingHooks,
+  type OutgoingHooksOptions,
+  type OutgoingMetrics,
+  type OutgoingStore,
+  type ProblemReporter,
+} from "./service.ts";
+export {
+  type CommandContext,
+  type OutgoingCommandClient,
+  OutgoingCommands,
+  type OutgoingCommandsOptions,
+  type OutgoingCommandStore,
+  type TestDispatch,
+} from "./commands.ts";
+export { generateSecret, SECRET_PREFIX, verificationExample } from "./secret.ts";
+export { type SignatureHeaders, signatureHeaders } from "./signing.ts";
+export { isOutgoingCreate, parseOutgoingCreate } from "./triggers.ts";
+export { listLine } from "./replies.ts";
+export { maskUrl } from "./target_url.ts";
+export { buildEventBody, type OutgoingBody, plainText } from "./event_body.ts";

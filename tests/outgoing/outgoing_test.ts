@@ -1,0 +1,305 @@
+// Outgoing webhooks end to end: the whole bot (createBot, as serve wires it) against the fake
+// TrueConf over real sockets, real KV, and a loopback receiver that verifies every signature
+// with the npm standardwebhooks package.
+import assert from "node:assert/strict";
+import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import { makeOutgoingHook, startReceiver } from "./_receiver.ts";
+import { silentLogger } from "../../src/log.ts";
+import type { OutgoingBody } from "../../src/outgoing/mod.ts";
+
+const ENV = { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "1" };
+
+async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const b = await startBotWithFake({
+    dir,
+    env: ENV,
+    logger: silentLogger,
+    fake: {
+      echoOwnMessages: true,
+      users: [
+        { login: "alice", password: "alice", displayName: "Alice" },
+        { login: "bob", password: "bob", displayName: "Bob" },
+      ],
+    },
+  });
+  try {
+    await fn(b);
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Texts the bot posted in a chat. */
+function posted(b: BotWithFake, chatId: string): string[] {
+  return b.fake.messagesIn(chatId).map((r) => r.text ?? "");
+}
+
+Deno.test("trigger word in a group (with a mention): signed call with the body contract, answer posted", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(
+      () => secret,
+      () => Response.json({ text: "Deploying **staging**", parse_mode: "markdown" }),
+    );
+    try {
+      const made = await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "deploys",
+        url: r.url,
+        triggers: ["/deploy", "!status"],
+      });
+      secret = made.secret;
+      const earlier = b.fake.pushMessage({
+        chatId: "ops",
+        authorId: b.fake.userId("bob"),
+        text: "the build is green",
+      });
+      const trigger = b.fake.pushMessage({
+        chatId: "ops",
+        authorId: alice,
+        text: `${b.mention} /Deploy <b>staging</b> &amp; more`,
+        replyMessageId: earlier.messageId,
+      });
+      const call = await r.nth(1);
+      const body: OutgoingBody = call.body;
+      assert.equal(call.headers.get("content-type"), "application/json");
+      assert.match(call.headers.get("user-agent") ?? "", /^trueconf-webhook-bot\/\d/);
+      assert.equal(call.headers.get("webhook-id"), body.id);
+      assert.match(body.id, /^evt_[0-9a-f]{32}$/);
+      assert.equal(body.type, "message.created");
+      assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+      assert.deepEqual(body.hook, { id: made.hook.id, name: "deploys" });
+      assert.deepEqual(body.chat, { id: "ops", title: "Ops", type: "group" });
+      assert.equal(body.trigger, "/deploy");
+      assert.equal(body.args, "staging & more");
+      assert.deepEqual(body.message, {
+        id: trigger.messageId,
+        text: "@Webhook Bot /Deploy staging & more",
+        parseMode: "html",
+        author: { id: alice, name: "Alice" },
+        replyTo: {
+          id: earlier.messageId,
+          text: "the build is green",
+          author: { id: b.fake.userId("bob"), name: "Bob" },
+        },
+        files: [],
+      });
+      await b.fake.waitFor(() => posted(b, "ops").includes("Deploying **staging**"));
+      // Nothing else triggers: not the chatter, not the bot's own answer echoed back.
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "please /deploy later" });
+      b.fake.pushMessage({ chatId: "ops", authorId: b.fake.botId, text: "/deploy by the bot" });
+      const marker = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "!STATUS" });
+      const second = await r.nth(2);
+      assert.equal((second.body.message as { id: string }).id, marker.messageId);
+      assert.equal(second.body.trigger, "!status");
+      assert.equal(r.calls.length, 2);
+      assert.equal(r.rejected, 0);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+Deno.test("trigger words in a channel and in a personal chat", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.fake.addChat({
+      chatId: "news",
+      title: "News",
+      chatType: 6,
+      participants: [{ userId: alice, role: "owner" }, { userId: b.fake.botId, role: "admin" }],
+    });
+    const p2p = b.fake.p2pChatId(alice);
+    let secrets: string[] = [];
+    const r = startReceiver(() => secrets[0] ?? "", () => new Response(null, { status: 204 }));
+    const r2 = startReceiver(() => secrets[1] ?? "", () => new Response(null, { status: 204 }));
+    try {
+      const a = await makeOutgoingHook(b, {
+        chatId: "news",
+        name: "n",
+        url: r.url,
+        triggers: ["/report"],
+      });
+      const c = await makeOutgoingHook(b, {
+        chatId: p2p,
+        name: "me",
+        url: r2.url,
+        triggers: ["/todo"],
+      });
+      secrets = [a.secret, c.secret];
+      b.fake.pushMessage({ chatId: "news", authorId: alice, text: "/report spam" });
+      b.fake.pushMessage({ chatId: p2p, authorId: alice, text: "/todo buy milk" });
+      const [x, y] = await Promise.all([r.nth(1), r2.nth(1)]);
+      assert.equal(x.body.chat.type, "channel");
+      assert.equal(x.body.args, "spam");
+      assert.equal(y.body.chat.type, "p2p");
+      assert.equal(y.body.args, "buy milk");
+    } finally {
+      await r.close();
+      await r2.close();
+    }
+  });
+});
+
+Deno.test("an all-events hook gets every event type of its chat, never the bot's own posts or commands", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    const bob = b.fake.userId("bob");
+    b.addGroup({ chatId: "desk", title: "Help desk", owner: alice });
+    let secret = "";
+    // Answers every message: the answers are posted (and echoed back as events) but never call again.
+    const r = startReceiver(
+      () => secret,
+      (body) =>
+        body.type === "message.created"
+          ? new Response("noted", { headers: { "content-type": "text/plain" } })
+          : new Response(null, { status: 204 }),
+    );
+    try {
+      secret = (await makeOutgoingHook(b, { chatId: "desk", name: "tickets", url: r.url })).secret;
+      const m = b.fake.pushMessage({ chatId: "desk", authorId: alice, text: "printer on fire" });
+      await r.nth(1);
+      await b.fake.waitFor(() => posted(b, "desk").includes("noted"));
+      b.fake.pushMessage({ chatId: "desk", authorId: alice, text: `${b.mention} /webhook_list` });
+      await b.fake.waitFor(() => posted(b, "desk").some((t) => t.includes("tickets")));
+      b.fake.pushEvent("editMessage", {
+        chatId: "desk",
+        messageId: m.messageId,
+        timestamp: Date.now(),
+        content: { text: "printer on fire!!", parseMode: "text" },
+      });
+      b.fake.pushEvent("removeMessage", {
+        chatId: "desk",
+        messageId: m.messageId,
+        removedBy: { id: alice, type: 1 },
+      });
+      b.fake.pushEvent("addChatParticipant", {
+        timestamp: 1,
+        chatId: "desk",
+        userId: bob,
+        addedBy: { id: alice, type: 1 },
+      });
+      b.fake.pushEvent("changeParticipantRole", {
+        timestamp: 2,
+        chatId: "desk",
+        userId: bob,
+        role: "admin",
+      });
+      b.fake.pushEvent("removeChatParticipant", {
+        timestamp: 3,
+        chatId: "desk",
+        userId: bob,
+        removedBy: { id: alice, type: 1 },
+      });
+      b.fake.pushEvent("editChatTitle", { chatId: "desk", title: "Help desk (EU)" });
+      const last = await r.nth(7);
+      assert.deepEqual(r.calls.map((c) => c.body.type), [
+        "message.created",
+        "message.edited",
+        "message.removed",
+        "participant.added",
+        "participant.role_changed",
+        "participant.removed",
+        "chat.title_changed",
+      ]);
+      assert.equal(last.body.title, "Help desk (EU)");
+      const [, edited, removed, added, role] = r.calls.map((c) => c.body);
+      assert.equal((edited?.message as { text: string }).text, "printer on fire!!");
+      assert.deepEqual(removed?.message, { id: m.messageId });
+      assert.deepEqual(removed?.by, { id: alice });
+      assert.deepEqual(added?.participant, { id: bob, role: null });
+      assert.deepEqual(role?.participant, { id: bob, role: "admin" });
+      for (const c of r.calls.slice(1)) assert.equal(c.body.trigger, undefined);
+      // One more message proves nothing else (answers, the list reply) was sent in between.
+      b.fake.pushMessage({ chatId: "desk", authorId: alice, text: "done" });
+      await r.nth(8);
+      assert.equal(r.calls.length, 8);
+      assert.equal(r.rejected, 0);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+Deno.test("500 then 200: the author is told it is retrying, then exactly one answer arrives", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(
+      () => secret,
+      (_body, n) =>
+        n === 1 ? new Response("oops", { status: 500 }) : Response.json({ text: "deployed" }),
+    );
+    try {
+      secret = (await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "deploys",
+        url: r.url,
+        triggers: ["/deploy"],
+      })).secret;
+      const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+      await b.fake.waitFor(() => posted(b, "ops").includes("deployed"), 10_000);
+      const status = b.fake.messagesIn("ops").find((x) =>
+        /answered 500, retrying/.test(x.text ?? "")
+      );
+      assert.ok(status, "status reply");
+      assert.equal(status.replyMessageId, t.messageId);
+      assert.match(
+        status.text ?? "",
+        /^⚠️ deploys: http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… answered 500/,
+      );
+      assert.equal(r.calls.length, 2);
+      assert.equal(r.calls[0]!.body.id, r.calls[1]!.body.id, "same webhook-id on the retry");
+      assert.equal(r.calls[0]!.raw, r.calls[1]!.raw, "same bytes on the retry");
+      assert.equal(posted(b, "ops").filter((x) => x === "deployed").length, 1);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+Deno.test("404 is not retried and the author is told; a silent receiver gets a status reply within 10 s", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    let release: () => void = () => {};
+    const hold = new Promise<void>((resolve) => release = resolve);
+    const r = startReceiver(() => secret, async (body) => {
+      if (body.trigger === "/gone") return new Response("no such job\nat all", { status: 404 });
+      await hold;
+      return new Response(null, { status: 204 });
+    });
+    try {
+      secret = (await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "ci",
+        url: r.url,
+        triggers: ["/gone", "/slow"],
+      })).secret;
+      const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/gone" });
+      await b.fake.waitFor(() => posted(b, "ops").some((x) => x.includes("answered 404")));
+      const told = b.fake.messagesIn("ops").find((x) => x.text?.includes("answered 404"));
+      assert.equal(told?.replyMessageId, t.messageId);
+      assert.match(told?.text ?? "", /not retried\. The answer: no such job$/);
+      const slowAt = performance.now();
+      const s = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/slow" });
+      await b.fake.waitFor(
+        () => b.fake.messagesIn("ops").some((x) => x.replyMessageId === s.messageId),
+        10_000,
+      );
+      assert.ok(performance.now() - slowAt < 10_000);
+      const said = b.fake.messagesIn("ops").find((x) => x.replyMessageId === s.messageId);
+      assert.match(said?.text ?? "", /did not answer within 1 s, retrying/);
+      assert.equal(r.calls.filter((c) => c.body.trigger === "/gone").length, 1, "404 not retried");
+    } finally {
+      release();
+      await r.close();
+    }
+  });
+});
