@@ -23,6 +23,8 @@ Deno.test("createMetrics() exposes every documented metric family with its type"
     trueconf_webhook_trueconf_token_expiry_timestamp_seconds: "gauge",
     trueconf_webhook_rate_limit_rejections_total: "counter",
     trueconf_webhook_delivered_messages_total: "counter",
+    trueconf_webhook_outgoing_calls_total: "counter",
+    trueconf_webhook_outgoing_call_duration_seconds: "histogram",
     trueconf_webhook_build_info: "gauge",
     process_resident_memory_bytes: "gauge",
     process_heap_used_bytes: "gauge",
