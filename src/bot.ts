@@ -109,8 +109,13 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const registry = new MessageRegistry(kv);
   const deliverer = new Deliverer({
     chat: client,
-    fetchUrl: (url, expect) =>
-      safeFetch(url, { allowlist: config.urlAllowlist, maxBytes: config.maxUploadBytes, expect }),
+    fetchUrl: (url, expect, signal) =>
+      safeFetch(url, {
+        allowlist: config.urlAllowlist,
+        maxBytes: config.maxUploadBytes,
+        expect,
+        ...(signal ? { signal } : {}),
+      }),
     previews,
     onSent: (kind) => metrics.deliveredMessages.inc(kind),
     living: new Poster({ client, registry, logger: log.child({ component: "messages" }) }),

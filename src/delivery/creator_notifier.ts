@@ -11,7 +11,7 @@
  */
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
-import { type Clock, systemClock, type TimerHandle } from "./queue/clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 
 /** What the notifier needs of the TrueConf client. */
 export interface DmSender {

@@ -23,6 +23,7 @@ import {
 } from "../trueconf/mod.ts";
 import type { OutgoingFile, SentMessage } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
+import { type Clock, delay, systemClock } from "./clock.ts";
 import { silentLogger } from "../log.ts";
 
 /** What the deliverer needs from the TrueConf client. */
@@ -64,8 +65,8 @@ export interface LivingPoster {
 /** Options of {@link Deliverer}. */
 export interface DelivererOptions {
   chat: ChatSender;
-  /** Fetches an attachment URL (the SSRF-guarded fetcher). */
-  fetchUrl: (url: string, expect: "image" | "any") => Promise<FetchedFile>;
+  /** Fetches an attachment URL (the SSRF-guarded fetcher); `signal` ends the attempt. */
+  fetchUrl: (url: string, expect: "image" | "any", signal?: AbortSignal) => Promise<FetchedFile>;
   /** Makes photo previews; null sends every image as a document. */
   previews: PreviewMaker | null;
   /** Called for every chat message posted (the delivered-messages metric). */
@@ -73,6 +74,18 @@ export interface DelivererOptions {
   /** Runs parts that carry an op (living messages); without it ops are ignored. */
   living?: LivingPoster | undefined;
   logger?: Logger;
+  /**
+   * Time one URL attachment may take in all, quick retries of transient failures
+   * (refused, reset, timeout, 5xx, 408/429) included, before the part fails. Default 12 s.
+   */
+  fetchBudgetMs?: number | undefined;
+  /**
+   * How long a part waits for its attachment's download when its turn comes; after that it
+   * is posted when the download ends, after the parts behind it. Default 1 s.
+   */
+  deferAfterMs?: number | undefined;
+  /** Time for retries and budgets; default the system clock. */
+  clock?: Clock | undefined;
 }
 
 /** How a run ended. */
@@ -104,7 +117,9 @@ export const CAPTION_MAX = 1024;
  * assert.equal(parts[0]?.kind, "text");
  * ```
  */
-export function planParts(message: Message): Part[] {
+export function planParts(
+  message: Message,
+): Part[] {
   const parts: Part[] = [];
   const op = message.op;
   if (op?.act === "remove") {
@@ -184,16 +199,15 @@ export function classifyError(
     // The upload endpoint refusing this file (4xx) will refuse it again: fail the part, or a
     // retry asked of the sender would re-post the parts already delivered. No answer, a
     // timeout, 408/429 or a 5xx is the server's state, not the file's.
+    // Transient, but possibly this file's own: the queue sets it aside if it persists.
     return e.transient
-      ? { code: "trueconf_unavailable", message: e.message, scope: "transient" }
+      ? { code: "upload_unavailable", message: e.message, scope: "transient" }
       : { code: "upload_failed", message: e.message, scope: "part" };
   }
   if (e instanceof SafeFetchError) {
-    return {
-      code: e.code === "unsafe_url" ? "unsafe_url" : "fetch_failed",
-      message: e.message,
-      scope: e.permanent ? "part" : "transient",
-    };
+    // A download that failed for good (its budget of quick retries spent, or permanent at
+    // once) fails only its part; the deliverer never stops a message for a download.
+    return { code: fetchCode(e), message: e.message, scope: "part" };
   }
   return {
     code: "internal_error",
@@ -202,31 +216,57 @@ export function classifyError(
   };
 }
 
+/** A URL attachment being downloaded (started when the run starts). */
+interface Download {
+  settled: boolean;
+  readonly result: Promise<{ file: FetchedFile } | { error: unknown }>;
+}
+
+/** The failed-part code of a download error (kept stable: senders match on it). */
+function fetchCode(e: SafeFetchError): string {
+  return e.code === "unsafe_url" ? "unsafe_url" : "fetch_failed";
+}
+
 /** Posts planned parts into a chat. */
 export class Deliverer {
   readonly #opts: DelivererOptions;
   readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #deferAfter: number;
 
   constructor(options: DelivererOptions) {
     this.#opts = options;
     this.#log = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
+    this.#deferAfter = options.deferAfterMs ?? 1_000;
   }
 
   /**
-   * Posts `parts` from index `from` on. `onPosted` runs after each part reached the chat
-   * (the queue persists progress there) before the next part starts.
+   * Posts every part not in `done` (and not before `from`). `onPosted` runs after each part
+   * reached the chat (or failed for good) before the next starts: the queue records progress
+   * there. Parts go in order, except that a URL attachment whose download is not finished
+   * within `deferAfterMs` when its turn comes is posted when it ends, after the parts behind
+   * it (a dead host never holds up the text or the other files); if it carried the text as
+   * its caption, the text goes at once on its own (`onCaptionSent`) and the file follows
+   * without it.
    */
   async run(
     chatId: string,
     parts: readonly Part[],
     options: {
       from?: number;
+      /** Parts already posted or failed for good (a resumed run). */
+      done?: ReadonlySet<number>;
+      /** Parts whose caption was already posted as a text of its own. */
+      captionsSent?: ReadonlySet<number>;
       /** `messageId` is "" for a part skipped for good; `failure` says why it failed. */
       onPosted?: (
         index: number,
         messageId: string,
         failure?: PartFailure,
       ) => Promise<void> | void;
+      /** The caption of a deferred part went out as a text of its own. */
+      onCaptionSent?: (index: number, messageId: string) => Promise<void> | void;
     } = {},
   ): Promise<RunResult> {
     const messageIds: string[] = [];
@@ -238,10 +278,25 @@ export class Deliverer {
       failures.push(f);
       return f;
     };
-    for (let i = options.from ?? 0; i < parts.length; i++) {
+    const from = options.from ?? 0;
+    const todo: number[] = [];
+    for (let i = from; i < parts.length; i++) if (!options.done?.has(i)) todo.push(i);
+    const captionsSent = new Set(options.captionsSent ?? []);
+    // Every URL attachment starts downloading now, each within its own budget.
+    const downloads = new Map<number, Download>();
+    for (const i of todo) {
+      const p = parts[i]!;
+      if (p.kind === "attachment" && p.attachment.source.type === "url") {
+        downloads.set(i, this.#download(p.attachment.source.url, p.attachment.kind));
+      }
+    }
+    const post = async (i: number): Promise<RunResult | null> => {
       const part = parts[i]!;
+      const caption = captionsSent.has(i)
+        ? undefined
+        : (part.kind === "attachment" ? part.caption : undefined);
       try {
-        const { messageId, failure } = await this.#post(chatId, part);
+        const { messageId, failure } = await this.#post(chatId, part, downloads.get(i), caption);
         messageIds.push(messageId);
         const f = failure === undefined ? undefined : record(
           part,
@@ -249,29 +304,84 @@ export class Deliverer {
           "attachment failed, its caption was posted as text",
         );
         await options.onPosted?.(i, messageId, f);
+        return null;
       } catch (e) {
-        const c = classifyError(e);
-        if (c.scope === "transient") {
-          return {
-            messageIds,
-            failures,
-            stoppedAt: i,
-            error: { code: c.code, message: c.message, transient: true },
-          };
-        }
-        if (c.scope === "chat") {
-          for (let j = i; j < parts.length; j++) {
+        return await failed(i, e);
+      }
+    };
+    /** A part threw: stop (transient), fail the rest (chat lost) or skip it (its own fault). */
+    const failed = async (i: number, e: unknown): Promise<RunResult | null> => {
+      const part = parts[i]!;
+      const c = classifyError(e);
+      if (c.scope === "transient") {
+        return {
+          messageIds,
+          failures,
+          stoppedAt: i,
+          error: { code: c.code, message: c.message, transient: true },
+        };
+      }
+      if (c.scope === "chat") {
+        for (const j of todo) {
+          if (!posted.has(j)) {
             failures.push({ item: parts[j]!.label, code: c.code, message: c.message });
           }
-          return {
-            messageIds,
-            failures,
-            stoppedAt: null,
-            error: { code: c.code, message: c.message, transient: false },
-          };
         }
-        await options.onPosted?.(i, "", record(part, c, "attachment skipped"));
+        return {
+          messageIds,
+          failures,
+          stoppedAt: null,
+          error: { code: c.code, message: c.message, transient: false },
+        };
       }
+      await options.onPosted?.(i, "", record(part, c, "attachment skipped"));
+      return null;
+    };
+    const posted = new Set<number>();
+    const deferred: number[] = [];
+    for (const i of todo) {
+      const d = downloads.get(i);
+      if (d && !d.settled) {
+        const stop = new AbortController();
+        await Promise.race([d.result, delay(this.#clock, this.#deferAfter, stop.signal)]);
+        stop.abort();
+      }
+      if (d && !d.settled) {
+        const part = parts[i]!;
+        this.#log.info("attachment still downloading: the parts behind it go first", {
+          chat: chatId,
+          item: part.label,
+        });
+        if (part.kind === "attachment" && part.caption && !captionsSent.has(i)) {
+          let id: string;
+          try {
+            id = await this.#sendText(
+              chatId,
+              part.caption.text,
+              part.caption.parseMode,
+            );
+          } catch (e) {
+            const r = await failed(i, e);
+            if (r) return r;
+            posted.add(i);
+            continue;
+          }
+          messageIds.push(id);
+          captionsSent.add(i);
+          await options.onCaptionSent?.(i, id);
+        }
+        deferred.push(i);
+        continue;
+      }
+      const r = await post(i);
+      if (r) return r;
+      posted.add(i);
+    }
+    for (const i of deferred) {
+      await downloads.get(i)!.result;
+      const r = await post(i);
+      if (r) return r;
+      posted.add(i);
     }
     return { messageIds, failures, stoppedAt: null, error: null };
   }
@@ -281,7 +391,12 @@ export class Deliverer {
    * for good, the text still goes out as a message of its own: the text is never lost with
    * a broken file.
    */
-  async #post(chatId: string, part: Part): Promise<{ messageId: string; failure?: unknown }> {
+  async #post(
+    chatId: string,
+    part: Part,
+    download: Download | undefined,
+    caption: { text: string; parseMode: ParseMode } | undefined,
+  ): Promise<{ messageId: string; failure?: unknown }> {
     if (part.kind === "text") {
       const living = this.#opts.living;
       if (part.op && living) {
@@ -292,14 +407,14 @@ export class Deliverer {
       return { messageId: await this.#sendText(chatId, part.text, part.parseMode) };
     }
     try {
-      const file = await this.#prepare(part);
+      const file = await this.#prepare(part, download, caption);
       const sent = await this.#opts.chat.sendFile(chatId, file);
       this.#opts.onSent?.(file.preview ? "photo" : "document");
       if (part.op) await this.#opts.living?.posted(part.op, chatId, sent.messageId, "file");
       return { messageId: sent.messageId };
     } catch (e) {
-      if (!part.caption || classifyError(e).scope !== "part") throw e;
-      const messageId = await this.#sendText(chatId, part.caption.text, part.caption.parseMode);
+      if (!caption || classifyError(e).scope !== "part") throw e;
+      const messageId = await this.#sendText(chatId, caption.text, caption.parseMode);
       return { messageId, failure: e };
     }
   }
@@ -310,14 +425,72 @@ export class Deliverer {
     return sent.messageId;
   }
 
+  /**
+   * Downloads a URL attachment within the fetch budget: transient failures are retried
+   * quickly (0.5 s, 1 s, 2 s, … apart) while the budget lasts, each attempt cut at the
+   * budget's end; then, or at once for a permanent failure, the part fails for good.
+   */
+  #download(url: string, kind: "photo" | "document"): Download {
+    const d: Download = {
+      settled: false,
+      result: (async () => {
+        const budget = this.#opts.fetchBudgetMs ?? 12_000;
+        const started = this.#clock.now();
+        let pause = 500;
+        for (let attempt = 1;; attempt++) {
+          const left = budget - (this.#clock.now() - started);
+          const stop = new AbortController();
+          const timer = this.#clock.after(left, () =>
+            stop.abort(
+              new SafeFetchError(
+                "timeout",
+                `no complete answer within ${Math.round(budget / 100) / 10} s`,
+              ),
+            ));
+          try {
+            return {
+              file: await this.#opts.fetchUrl(url, kind === "photo" ? "image" : "any", stop.signal),
+            };
+          } catch (e) {
+            if (!(e instanceof SafeFetchError) || e.permanent) return { error: e };
+            const elapsed = this.#clock.now() - started;
+            if (elapsed + pause >= budget) {
+              return {
+                error: new SafeFetchError(
+                  e.code,
+                  `${e.message} (gave up after ${attempt} ${attempt === 1 ? "try" : "tries"} in ${
+                    Math.round(elapsed / 100) / 10
+                  } s)`,
+                  { permanent: true, ...(e.status !== undefined ? { status: e.status } : {}) },
+                ),
+              };
+            }
+            this.#log.debug("attachment download failed, retrying", { error: e.code, attempt });
+            await delay(this.#clock, pause);
+            pause *= 2;
+          } finally {
+            timer.cancel();
+          }
+        }
+      })().finally(() => void (d.settled = true)),
+    };
+    return d;
+  }
+
   /** Fetches (if needed) and shapes an attachment into an upload, with a preview for photos. */
-  async #prepare(part: Extract<Part, { kind: "attachment" }>): Promise<OutgoingFile> {
+  async #prepare(
+    part: Extract<Part, { kind: "attachment" }>,
+    download: Download | undefined,
+    caption: { text: string; parseMode: ParseMode } | undefined,
+  ): Promise<OutgoingFile> {
     const a = part.attachment;
     let bytes: Uint8Array;
     let declaredType = a.mimeType ?? "";
     let name = a.filename ?? "";
     if (a.source.type === "url") {
-      const fetched = await this.#opts.fetchUrl(a.source.url, a.kind === "photo" ? "image" : "any");
+      const got = await (download ?? this.#download(a.source.url, a.kind)).result;
+      if ("error" in got) throw got.error;
+      const fetched = got.file;
       bytes = fetched.bytes;
       declaredType ||= fetched.contentType;
       name ||= fetched.filename ?? "";
@@ -334,7 +507,7 @@ export class Deliverer {
       bytes,
       name,
       mimeType,
-      ...(part.caption ? { caption: part.caption } : {}),
+      ...(caption ? { caption } : {}),
     };
     if (a.kind !== "photo") return file;
     if (!sniffed || !this.#opts.previews) {

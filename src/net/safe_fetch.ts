@@ -246,7 +246,10 @@ export async function resolveChecked(
     if (cause instanceof SafeFetchError) throw cause;
     throw new SafeFetchError("dns_failed", `could not resolve ${host}: ${String(cause)}`, {
       cause,
-      permanent: cause instanceof Deno.errors.NotFound,
+      // The name does not exist (NXDOMAIN, `.invalid`): asking again will not help. A
+      // resolver that cannot answer right now (EAI_AGAIN, timeouts) is transient.
+      permanent: cause instanceof Deno.errors.NotFound ||
+        (cause as { code?: unknown } | null)?.code === "ENOTFOUND",
     });
   }
   if (answers.length === 0) {

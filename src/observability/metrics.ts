@@ -14,9 +14,6 @@ import { Counter, Gauge, Histogram, Registry } from "./_exposition.ts";
 const PART_REASONS = new Set([
   "fetch_failed",
   "unsafe_url",
-  "not_found",
-  "too_large",
-  "not_image",
   "upload_failed",
   "upload_rejected",
   "chat_unavailable",

@@ -32,6 +32,9 @@ export interface EndpointOptions {
   pongTimeoutMs?: number;
   /** Make photo previews. Default true. */
   previews?: boolean;
+  /** The deliverer's budget per URL attachment (default 12 000) and defer time (default 1 000). */
+  fetchBudgetMs?: number;
+  deferAfterMs?: number;
   /** Reports the app as shutting down. */
   draining?: () => boolean;
   /** Per-hook guards on the raw body. */
@@ -110,15 +113,18 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
   };
   const deliverer = new Deliverer({
     chat: client,
-    fetchUrl: (url, expect) =>
+    fetchUrl: (url, expect, signal) =>
       safeFetch(url, {
         maxBytes: limits.maxBodyBytes,
         expect,
         totalTimeoutMs: 5_000,
+        ...(signal ? { signal } : {}),
         ...(options.urlAllowlist ? { allowlist: options.urlAllowlist } : {}),
       }),
     previews,
     logger,
+    ...(options.fetchBudgetMs !== undefined ? { fetchBudgetMs: options.fetchBudgetMs } : {}),
+    ...(options.deferAfterMs !== undefined ? { deferAfterMs: options.deferAfterMs } : {}),
   });
   const lookups = { count: 0 };
   const metrics: string[] = [];

@@ -243,6 +243,7 @@ export class FakeTrueConf {
   #waiters = new Map<() => void, (err: Error) => void>();
   #hangs = new Set<() => void>();
   #delays = new Map<string, number | "never">();
+  #uploadFailure: { fileName: string; status: number } | null = null;
   #errors = new Map<string, { code: number; remaining: number }>();
   #authFailures: { code: number; description: string }[] = [];
   #oauthMode: OAuthMode = "ok";
@@ -557,6 +558,14 @@ export class FakeTrueConf {
     else this.#delays.set(method, delayMs);
   }
 
+  /**
+   * The HTTP upload of a file with this name answers `status` (a server choking on one
+   * file); null clears it. Other files upload normally.
+   */
+  failUploadsNamed(fileName: string | null, status = 500): void {
+    this.#uploadFailure = fileName === null ? null : { fileName, status };
+  }
+
   /** Answers `method` with `{errorCode}` for the next `times` requests (default: until cleared with null). Applies after the authorization check; "auth" works too. */
   setMethodError(method: string, errorCode: number | null, times = Infinity): void {
     if (errorCode === null) this.#errors.delete(method);
@@ -771,6 +780,9 @@ export class FakeTrueConf {
     if (!file) {
       this.#protocolError(null, "upload without a `file` part carrying a filename");
       return fail("No file in request");
+    }
+    if (this.#uploadFailure && file.filename === this.#uploadFailure.fileName) {
+      return new Response("upload failed", { status: this.#uploadFailure.status });
     }
     const preview = parts.find((p) => p.name === "preview" && p.filename !== null) ?? null;
     const temporalFileId = this.#world.acceptUpload(

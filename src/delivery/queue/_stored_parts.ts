@@ -75,17 +75,18 @@ export function storeParts(
 
 /**
  * Rebuilds deliverable parts. `readBlob(slot)` returns spooled bytes; it is only called for
- * parts at or after `from`. `done` parts come back as empty texts the run never reaches.
+ * parts at or after `from` and not in `done`. `done` parts come back as empty texts the run never reaches.
  */
 export async function loadParts(
   stored: readonly StoredPart[],
   from: number,
   readBlob: (slot: number) => Promise<Uint8Array | null>,
+  done: ReadonlySet<number> = new Set(),
 ): Promise<Part[]> {
   const out: Part[] = [];
   for (let i = 0; i < stored.length; i++) {
     const s = stored[i]!;
-    if (s.k === "done" || i < from) {
+    if (s.k === "done" || i < from || done.has(i)) {
       out.push({ kind: "text", text: "", parseMode: "text", label: s.label });
       continue;
     }

@@ -35,7 +35,7 @@ import type { Deliverer } from "../deliverer.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import type { BackoffOptions } from "./_backoff.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../clock.ts";
 import { type EngineEvent, type EngineStats, JobEngine, type WaitingInfo } from "./job_engine.ts";
 import type { EnqueueResult } from "./job_type.ts";
 import { Idempotency } from "./idempotency.ts";

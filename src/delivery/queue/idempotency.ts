@@ -12,7 +12,7 @@
  */
 import type { DispatchOutcome } from "../dispatch.ts";
 import type { OutboxRepo } from "../../storage/mod.ts";
-import { type Clock, delay } from "./clock.ts";
+import { type Clock, delay } from "../clock.ts";
 
 /** Options of {@link Idempotency}. */
 export interface IdempotencyOptions {

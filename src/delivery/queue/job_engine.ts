@@ -25,7 +25,7 @@ import type { DoneRecord, OutboxEntry } from "../../storage/mod.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
-import { type Clock, delay, systemClock, type TimerHandle } from "./clock.ts";
+import { type Clock, delay, systemClock, type TimerHandle } from "../clock.ts";
 import { type Line, Outbox, type Slot } from "./outbox.ts";
 import type {
   Attempt,

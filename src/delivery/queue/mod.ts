@@ -45,7 +45,7 @@ export type {
   JobType,
   WaitingJob,
 } from "./job_type.ts";
-export { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+export { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 export { Outbox } from "./outbox.ts";
 export { POST, postJob, postJobType, type PostResult, type PostState } from "./post_job.ts";
 export { backoffDelay, type BackoffOptions } from "./_backoff.ts";

@@ -16,8 +16,12 @@ export const POST = "post";
 
 /** Progress of a post. */
 export interface PostState {
-  /** Index of the first part that has not reached the chat yet. */
+  /** Index of the first part that has not reached the chat (nor failed for good) yet. */
   readonly next: number;
+  /** Parts after `next` already done (an attachment still downloading let them go first). */
+  readonly done?: readonly number[];
+  /** Parts whose caption already went out as a text of its own (their file follows alone). */
+  readonly captionsSent?: readonly number[];
   /** Ids of the parts posted so far, "" for a part that failed for good. */
   readonly messageIds: readonly string[];
   readonly failures: readonly PartFailure[];
@@ -65,16 +69,28 @@ export function postJobType(options: {
     ready: options.ready,
     compact(payload, state) {
       // Parts already posted keep only their label: their text is never stored.
-      const kept = payload.map((p, i): StoredPart =>
-        i < state.next ? { k: "done", label: p.label } : p
-      );
-      return { payload: kept, keepBlob: (slot) => slot >= state.next };
+      const done = new Set(state.done ?? []);
+      const captioned = new Set(state.captionsSent ?? []);
+      const kept = payload.map((p, i): StoredPart => {
+        if (i < state.next || done.has(i)) return { k: "done", label: p.label };
+        if (p.k === "attachment" && captioned.has(i)) {
+          const { caption: _posted, ...rest } = p;
+          return rest;
+        }
+        return p;
+      });
+      return { payload: kept, keepBlob: (slot) => slot >= state.next && !done.has(slot) };
     },
     async run(job): Promise<Attempt<PostState>> {
       let state = job.state;
       let parts;
       try {
-        parts = await loadParts(job.payload, state.next, (slot) => job.readBlob(slot));
+        parts = await loadParts(
+          job.payload,
+          state.next,
+          (slot) => job.readBlob(slot),
+          new Set(state.done ?? []),
+        );
       } catch (e) {
         const message = e instanceof SpoolLostError
           ? e.message
@@ -90,15 +106,21 @@ export function postJobType(options: {
       try {
         r = await options.deliverer.run(job.hook.chatId, parts, {
           from: state.next,
+          done: new Set(state.done ?? []),
+          captionsSent: new Set(state.captionsSent ?? []),
           onPosted: async (i, messageId, failure) => {
-            state = {
-              next: i + 1,
-              messageIds: [...state.messageIds, messageId],
-              failures: failure ? [...state.failures, failure] : state.failures,
-            };
+            state = advance(state, i, messageId, failure);
             // The last part is recorded with the final record, one commit instead of two.
-            if (i + 1 < parts.length || job.signal.aborted) await job.progress(state);
+            if (state.next < parts.length || job.signal.aborted) await job.progress(state);
             if (job.signal.aborted) throw new CutError("shutting down");
+          },
+          onCaptionSent: async (i, messageId) => {
+            state = {
+              ...state,
+              messageIds: [...state.messageIds, messageId],
+              captionsSent: [...(state.captionsSent ?? []), i],
+            };
+            await job.progress(state);
           },
         });
       } catch (e) {
@@ -146,6 +168,26 @@ export function postJobType(options: {
       }
       return { kind: "done", state, result: summary(state) };
     },
+  };
+}
+
+/** Marks part `i` done: `next` moves past every done part. */
+function advance(
+  state: PostState,
+  i: number,
+  messageId: string,
+  failure: PartFailure | undefined,
+): PostState {
+  const done = new Set(state.done ?? []);
+  done.add(i);
+  let next = state.next;
+  while (done.has(next)) done.delete(next++);
+  return {
+    next,
+    ...(done.size > 0 ? { done: [...done].sort((a, b) => a - b) } : {}),
+    ...(state.captionsSent?.length ? { captionsSent: state.captionsSent } : {}),
+    messageIds: [...state.messageIds, messageId],
+    failures: failure ? [...state.failures, failure] : state.failures,
   };
 }
 

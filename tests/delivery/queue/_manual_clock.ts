@@ -1,5 +1,5 @@
 // A clock the test moves by hand: timers fire in time order when `advance` passes them.
-import type { Clock, TimerHandle } from "../../../src/delivery/queue/clock.ts";
+import type { Clock, TimerHandle } from "../../../src/delivery/clock.ts";
 
 export class ManualClock implements Clock {
   #now: number;
