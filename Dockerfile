@@ -4,7 +4,10 @@
 # scripts/check_compile.sh), run the single binary on a minimal glibc image as a non-root user.
 #
 #   docker build -t trueconf-webhook-bot .
-#   docker run -d -p 127.0.0.1:8080:8080 -v trueconf-webhook-data:/data --env-file .env trueconf-webhook-bot
+#   docker compose up -d          (docker-compose.yml: named volume, settings from .env)
+#
+# With plain `docker run`, always name the volume (-v trueconf-webhook-data:/data): the image
+# declares no VOLUME, so nothing creates an anonymous one that a re-created container loses.
 #
 # Multi-arch: `docker buildx build --platform linux/amd64,linux/arm64 .` works because the build
 # stage runs on the target platform, so the host build of `deno compile` is the target build.
@@ -24,9 +27,13 @@ RUN deno install --frozen
 
 # The build needs only deno.json, deno.lock and src/ (.dockerignore sends nothing else), and
 # runs the repository's own task so the flags, --include list and permissions are the tested ones.
-# Needs network for the denort base binary (dl.deno.land), which deno compile downloads.
+# Needs network for the denort base binary (dl.deno.land), which deno compile downloads. An
+# air-gapped build puts the unzipped `denort` next to this Dockerfile (.dockerignore lets that
+# one file in) and it is used instead (docs/deploy.md, "Build without internet").
 COPY src ./src
-RUN deno task compile
+RUN --mount=type=bind,target=/ctx \
+    if [ -x /ctx/denort ]; then export DENORT_BIN=/ctx/denort; else unset DENORT_BIN; fi; \
+    deno task compile
 
 # The data directory for distroless' "nonroot" user (65532). Created here because the runtime
 # image has no shell; a fresh named volume copies its ownership and mode when first mounted.
@@ -36,6 +43,13 @@ RUN mkdir -p /rootfs/data && chmod 0700 /rootfs/data
 # distroless/cc: glibc, libgcc and CA certificates, no shell or package manager. The Deno
 # runtime inside the binary needs glibc and libgcc_s (checked with ldd), nothing else.
 FROM gcr.io/distroless/cc-debian12:nonroot
+
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="trueconf-webhook-bot" \
+      org.opencontainers.image.description="Incoming and outgoing webhooks for TrueConf Server chats" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.documentation="docs/deploy.md in the source tree" \
+      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
 
 # Root-owned and not writable by the service user, so a compromised process can't replace it.
 COPY --from=build /build/dist/trueconf-webhook-bot /app/trueconf-webhook-bot
@@ -50,22 +64,25 @@ ENV WEBHOOK_STORAGE_PATH=/data/webhooks.kv \
     WEBHOOK_HTTP_PORT=8080
 
 # A .env file is read from the working directory; /app holds only the binary, so settings come
-# from the container environment (docker run --env-file / compose) unless one is mounted here.
+# from the container environment (compose's env_file) unless one is mounted here.
+# No VOLUME: it would make an anonymous volume per container; mount a named one at /data.
 WORKDIR /app
-VOLUME ["/data"]
 EXPOSE 8080
 
 # Numeric so orchestrators can verify "non-root" without reading /etc/passwd.
 USER 65532:65532
 
-# The image has no curl/wget: the binary probes its own /readyz on loopback (exit 0 ready,
-# 1 not). start-period covers the first connection to TrueConf Server.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+# The image has no curl/wget: the binary probes itself on loopback. The health check asks
+# *liveness* (/healthz): a restart is Docker's only remedy, and while TrueConf Server is down
+# the bot is healthy (it answers 202 and queues); readiness (/readyz, or `healthcheck --ready`)
+# is for monitoring. start-period covers the start.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/app/trueconf-webhook-bot", "healthcheck"]
 
 # The binary runs as PID 1: it handles SIGTERM itself (graceful shutdown: stop accepting,
-# finish in-flight deliveries, close KV). Give it time with `docker stop -t 30`
-# (compose: stop_grace_period).
+# finish in-flight deliveries within WEBHOOK_SHUTDOWN_GRACE_SECONDS, close KV). Docker kills
+# after `docker stop -t` seconds (10 by default): give it WEBHOOK_SHUTDOWN_GRACE_SECONDS + 20
+# (compose: stop_grace_period, 30s for the default 10).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/app/trueconf-webhook-bot"]
 CMD ["serve"]

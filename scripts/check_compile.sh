@@ -112,8 +112,12 @@ const config = JSON.parse(await Deno.readTextFile(configPath));
 const tasks: Record<string, string | { command: string }> = config.tasks ?? {};
 const expand = (name: string): string[] => {
   const task = tasks[name];
-  const words = (typeof task === "string" ? task : task?.command ?? "").split(/\s+/);
-  return words[0] === "deno" && words[1] === "task" ? [...expand(words[2]!), ...words.slice(3)] : words;
+  const all = (typeof task === "string" ? task : task?.command ?? "").split(/\s+/);
+  // Leading VAR=value words set the environment; `||` starts the failure message.
+  const words = all.slice(all.findIndex((w) => !/^[A-Z_]+=/.test(w)));
+  const end = words.indexOf("||");
+  const cmd = end < 0 ? words : words.slice(0, end);
+  return cmd[0] === "deno" && cmd[1] === "task" ? [...expand(cmd[2]!), ...cmd.slice(3)] : cmd;
 };
 const words = expand("compile");
 const includes = words.flatMap((w, i) =>

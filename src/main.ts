@@ -36,7 +36,7 @@ Commands:
   hooks list            list every hook (tokens masked); also create, pause, resume,
                         rename, rotate, expire, info, verify, allow, revoke (hooks --help)
   import-json <file>    import the reference Python bot's data/webhooks.json (idempotent)
-  healthcheck           exit 0 if this host's bot answers /readyz with 200 (for Docker HEALTHCHECK)
+  healthcheck [--ready] exit 0 if this host's bot is alive (/healthz; Docker HEALTHCHECK), or ready
   version               print the version
 
 Settings come from environment variables and a .env file in the working directory
@@ -71,9 +71,12 @@ Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueCo
 Imports the reference Python bot's storage file so every existing hook URL keeps working
 (only WEBHOOK_STORAGE_PATH is read).
 Safe to run twice: hooks already imported are skipped. Prints what was imported and skipped.`,
-  healthcheck: `Usage: trueconf-webhook-bot healthcheck
+  healthcheck: `Usage: trueconf-webhook-bot healthcheck [--ready]
 
-GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/readyz; exit 0 on 200, 1 otherwise.`,
+GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/healthz: exit 0 when the bot answers (it is alive,
+even while TrueConf is down and messages queue), 1 otherwise. This is the container health
+check: a restart would not bring TrueConf back. With --ready it asks /readyz instead (connected
+and authorized to TrueConf), for monitoring.`,
   version: "Usage: trueconf-webhook-bot version",
 };
 
@@ -165,7 +168,12 @@ export async function main(args: readonly string[]): Promise<number> {
     // Runs inside the container next to serve: the same port setting, its default from the table.
     const given = Number(env.WEBHOOK_HTTP_PORT?.trim() || NaN);
     const port = Number.isInteger(given) ? given : settingDefault("WEBHOOK_HTTP_PORT");
-    return await healthcheck(port, { host: probeHost(env.WEBHOOK_HTTP_HOST) });
+    const ready = rest[0] === "--ready";
+    if (rest.length > (ready ? 1 : 0)) return usage(command);
+    return await healthcheck(port, {
+      host: probeHost(env.WEBHOOK_HTTP_HOST),
+      check: ready ? "ready" : "live",
+    });
   }
 
   if (command === "hooks" || command === "import-json") {

@@ -1,7 +1,14 @@
 /**
- * `trueconf-webhook-bot healthcheck`: asks the running server's `/readyz` over loopback and
+ * `trueconf-webhook-bot healthcheck [--ready]`: asks the running server over loopback and
  * turns the answer into an exit code. It exists for container HEALTHCHECKs on images without
  * curl or wget (distroless), so the binary probes itself.
+ *
+ * Two questions with two answers (issue 17.8). By default *liveness* (`/healthz`): is the
+ * process answering? That is what a container health check must ask, because a restart is
+ * its only remedy, and restarting a bot that correctly queues while TrueConf is down helps
+ * nobody (and an "unhealthy" status there pages people for TrueConf's outage). `--ready` asks
+ * *readiness* (`/readyz`: connected and authorized to TrueConf), which is for monitoring and
+ * load balancers.
  *
  * @module
  */
@@ -14,11 +21,13 @@ export interface HealthcheckOptions {
   timeoutMs?: number;
   /** Where the one-line verdict goes (Docker keeps it in `docker inspect`). Default stdout. */
   write?: (line: string) => void;
+  /** `live` (default): GET /healthz; `ready`: GET /readyz. */
+  check?: "live" | "ready";
 }
 
 /**
- * GETs `http://<host>:<port>/readyz` and returns 0 when it answers 2xx, 1 otherwise
- * (error status, refused connection, timeout).
+ * GETs `http://<host>:<port>/healthz` (or `/readyz` with `check: "ready"`) and returns 0 when
+ * it answers 2xx, 1 otherwise (error status, refused connection, timeout).
  *
  * @example
  * ```ts
@@ -35,7 +44,9 @@ export async function healthcheck(port: number, options: HealthcheckOptions = {}
   const timeoutMs = options.timeoutMs ?? 3000;
   const write = options.write ?? ((line: string) => console.log(line));
   const hostPart = host.includes(":") ? `[${host}]` : host;
-  const url = `http://${hostPart}:${port}/readyz`;
+  const ready = options.check === "ready";
+  const url = `http://${hostPart}:${port}/${ready ? "readyz" : "healthz"}`;
+  const [yes, no] = ready ? ["ready", "not ready"] : ["alive", "not alive"];
   const abort = new AbortController();
   // A timer we clear ourselves rather than AbortSignal.timeout(), which would outlive a fast answer.
   const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -43,10 +54,10 @@ export async function healthcheck(port: number, options: HealthcheckOptions = {}
     const res = await fetch(url, { signal: abort.signal });
     const text = (await res.text()).trim().slice(0, 200);
     if (res.ok) {
-      write(`ready: ${url} answered ${res.status}`);
+      write(`${yes}: ${url} answered ${res.status}`);
       return 0;
     }
-    write(`not ready: ${url} answered ${res.status} ${text}`);
+    write(`${no}: ${url} answered ${res.status} ${text}`);
     return 1;
   } catch (error) {
     const reason = abort.signal.aborted
@@ -54,7 +65,7 @@ export async function healthcheck(port: number, options: HealthcheckOptions = {}
       : error instanceof Error
       ? error.message
       : String(error);
-    write(`not ready: ${url}: ${reason}`);
+    write(`${no}: ${url}: ${reason}`);
     return 1;
   } finally {
     clearTimeout(timer);

@@ -5,17 +5,21 @@ function serve(handler: (req: Request) => Response | Promise<Response>) {
   return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
 }
 
-Deno.test("healthcheck() returns 0 when /readyz answers 200", async () => {
+Deno.test("healthcheck() asks /healthz (liveness) by default, /readyz with check: ready", async () => {
   const paths: string[] = [];
   await using server = serve((req) => {
     paths.push(new URL(req.url).pathname);
     return Response.json({ ok: true });
   });
   const lines: string[] = [];
-  const code = await healthcheck(server.addr.port, { write: (l) => lines.push(l) });
-  assert.equal(code, 0);
-  assert.deepEqual(paths, ["/readyz"]);
-  assert.match(lines.join("\n"), /^ready: .* 200$/);
+  assert.equal(await healthcheck(server.addr.port, { write: (l) => lines.push(l) }), 0);
+  assert.equal(
+    await healthcheck(server.addr.port, { check: "ready", write: (l) => lines.push(l) }),
+    0,
+  );
+  assert.deepEqual(paths, ["/healthz", "/readyz"]);
+  assert.match(lines[0]!, /^alive: .*\/healthz answered 200$/);
+  assert.match(lines[1]!, /^ready: .*\/readyz answered 200$/);
 });
 
 Deno.test("healthcheck() returns 1 when /readyz answers 503", async () => {
@@ -23,7 +27,10 @@ Deno.test("healthcheck() returns 1 when /readyz answers 503", async () => {
     Response.json({ ok: false, error: "not_ready" }, { status: 503 })
   );
   const lines: string[] = [];
-  const code = await healthcheck(server.addr.port, { write: (l) => lines.push(l) });
+  const code = await healthcheck(server.addr.port, {
+    check: "ready",
+    write: (l) => lines.push(l),
+  });
   assert.equal(code, 1);
   assert.match(lines.join("\n"), /^not ready: .* 503 .*not_ready/);
 });
@@ -35,7 +42,7 @@ Deno.test("healthcheck() returns 1 when nothing listens", async () => {
   listener.close();
   const lines: string[] = [];
   assert.equal(await healthcheck(port, { write: (l) => lines.push(l) }), 1);
-  assert.match(lines.join("\n"), /^not ready: /);
+  assert.match(lines.join("\n"), /^not alive: /);
 });
 
 Deno.test("healthcheck() returns 1 when /readyz does not answer in time", async () => {

@@ -295,21 +295,26 @@ Deno.test("healthcheck with nothing listening exits 1 (no settings needed)", asy
   listener.close();
   const r = await cli(["healthcheck"], dir.path, { WEBHOOK_HTTP_PORT: String(port) });
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.match(r.stdout, new RegExp(`^not ready: http://127\\.0\\.0\\.1:${port}/readyz`));
+  assert.match(r.stdout, new RegExp(`^not alive: http://127\\.0\\.0\\.1:${port}/healthz`));
 });
 
-Deno.test("healthcheck against a live /readyz exits 0", async () => {
+Deno.test("healthcheck: alive while TrueConf is down (exit 0); --ready says not ready (exit 1)", async () => {
   await using dir = await tempDir();
+  // A bot that runs but cannot reach TrueConf: /healthz 200, /readyz 503.
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     (req) =>
-      new URL(req.url).pathname === "/readyz"
+      new URL(req.url).pathname === "/healthz"
         ? Response.json({ ok: true })
-        : new Response(null, { status: 404 }),
+        : Response.json({ ok: false, queue: { depth: 3 } }, { status: 503 }),
   );
-  const r = await cli(["healthcheck"], dir.path, { WEBHOOK_HTTP_PORT: String(server.addr.port) });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^ready: /);
+  const env = { WEBHOOK_HTTP_PORT: String(server.addr.port) };
+  const live = await cli(["healthcheck"], dir.path, env);
+  assert.equal(live.code, 0, live.stdout + live.stderr);
+  assert.match(live.stdout, /^alive: http:\/\/127\.0\.0\.1:\d+\/healthz answered 200/);
+  const ready = await cli(["healthcheck", "--ready"], dir.path, env);
+  assert.equal(ready.code, 1, ready.stdout + ready.stderr);
+  assert.match(ready.stdout, /^not ready: .*\/readyz answered 503/);
 });
 
 Deno.test("an unusable storage path: serve and hooks list exit 1 with the reason, no stack trace", async () => {
