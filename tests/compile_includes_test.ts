@@ -63,7 +63,11 @@ function taskWords(tasks: Record<string, string | { command: string }>, name: st
   const task = tasks[name];
   assert.ok(task, `deno.json has no "${name}" task`);
   const command = typeof task === "string" ? task : task.command;
-  const w = words(command);
+  // Leading VAR=value words set the environment; `||` starts the failure message.
+  const all = words(command);
+  const from = all.findIndex((x) => !/^[A-Z_]+=/.test(x));
+  const end = all.indexOf("||");
+  const w = all.slice(from, end < 0 ? undefined : end);
   if (w[0] === "deno" && w[1] === "task" && w[2]) {
     return [...taskWords(tasks, w[2]), ...w.slice(3)];
   }
