@@ -8,7 +8,7 @@
  */
 
 /**
- * Resolves once `pred()` holds, checking it now and then every 10 ms; rejects after
+ * Resolves once `pred()` holds (it may be async), checking it now and then every 10 ms; rejects after
  * `timeoutMs` with "timed out waiting for <what>".
  *
  * @example
@@ -20,12 +20,12 @@
  * ```
  */
 export async function waitUntil(
-  pred: () => boolean,
+  pred: () => boolean | Promise<boolean>,
   timeoutMs = 5_000,
   what = "condition",
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what} (${timeoutMs} ms)`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -1,0 +1,346 @@
+// Hook lifecycle and sender trust through the whole bot (createBot as `serve` wires it) on a
+// real socket against the fake TrueConf: signatures made by implementations we did not
+// write (GitHub's algorithm from its docs, @octokit/webhooks-methods, the npm
+// standardwebhooks package), replays, address allowlists behind trusted and untrusted
+// proxies, pause, the bot removed from a chat, and the operator CLI (a real subprocess)
+// reaching the running bot within a second.
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { join } from "node:path";
+import { sign as octokitSign } from "@octokit/webhooks-methods";
+import { Webhook } from "standardwebhooks";
+import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import { waitUntil } from "../support/wait.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+interface World extends BotWithFake {
+  dir: string;
+  alice: string;
+  ops: string;
+  /** Creates a hook from the chat as alice; resolves once both the DM and the ack arrived. */
+  create(chatId: string, name: string): Promise<{ url: string; token: string }>;
+  /** Sends a chat line and resolves with the bot's posts once one lands in `expectIn`. */
+  say(text: string, expectIn?: string): Promise<{ chatId: string; text: string }[]>;
+  post(token: string, body: string, headers?: Record<string, string>): Promise<Response>;
+  /** The secret from the DM after `/webhook_verify <name> <mode>`. */
+  verify(name: string, mode: string): Promise<string>;
+}
+
+async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "e2e-lifecycle-" });
+  const base = await startBotWithFake({
+    dir,
+    env: { LOG_LEVEL: "error", ...env },
+    trueconf: { backoff: { initialMs: 20, maxMs: 200 } },
+  });
+  const alice = base.fake.userId("alice");
+  const ops = base.addGroup({ chatId: "ops-chat", title: "Ops", owner: alice }).chatId;
+  const dm = base.fake.p2pChatId(alice);
+  const w: World = {
+    ...base,
+    dir,
+    alice,
+    ops,
+    async create(chatId, name) {
+      const made = await base.createHook(chatId, name, alice);
+      await base.fake.waitFor(() =>
+        base.fake.messagesIn(chatId).some((p) => p.text?.includes(`<b>${name}</b> created`))
+      );
+      return made;
+    },
+    async say(text, expectIn = ops) {
+      const before = base.fake.sent.length;
+      base.fake.pushMessage({ chatId: ops, authorId: alice, text: `${base.mention} ${text}` });
+      await base.fake.waitFor(() =>
+        base.fake.sent.slice(before).some((p) => p.chatId === expectIn)
+      );
+      return base.fake.sent.slice(before).map((p) => ({ chatId: p.chatId, text: p.text ?? "" }));
+    },
+    post: (token, body, headers = {}) =>
+      fetch(`${base.baseUrl}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      }),
+    async verify(name, mode) {
+      const posts = await w.say(`/webhook_verify ${name} ${mode}`, dm);
+      const secret = posts.find((p) => p.chatId === dm)!.text.split("\n")[1]!;
+      // The secret never appears outside the personal chat.
+      for (const p of base.fake.sent) {
+        if (p.chatId !== dm) assert.ok(!(p.text ?? "").includes(secret), "secret leaked");
+      }
+      return secret;
+    },
+  };
+  try {
+    await fn(w);
+  } finally {
+    await base.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const body = JSON.stringify({ text: "signed hello" });
+
+/** A refusal as the endpoint answers it: status, machine code and a sentence. */
+async function refused(res: Response, status: number, code: string) {
+  const j = await res.json();
+  assert.equal(res.status, status, JSON.stringify(j));
+  assert.equal(j.error, code);
+  assert.ok(typeof j.message === "string" && j.message.length > 10);
+}
+
+Deno.test("verify: GitHub, GitLab, Grafana, Standard Webhooks and bearer proofs; 401 signature_invalid otherwise, nothing posted", async () => {
+  await withWorld({}, async (w) => {
+    const { token } = await w.create(w.ops, "signed");
+    const posted = () => w.fake.messagesIn(w.ops).filter((p) => p.text?.includes("signed hello"));
+    const accept = async (headers: Record<string, string>, what: string) => {
+      const before = posted().length;
+      const res = await w.post(token, body, headers);
+      assert.ok(
+        res.status === 200 || res.status === 202,
+        `${what}: ${res.status} ${await res.text()}`,
+      );
+      await w.fake.waitFor(() => posted().length === before + 1);
+    };
+    const reject = async (headers: Record<string, string>, what: string) => {
+      const before = posted().length;
+      await refused(await w.post(token, body, headers), 401, "signature_invalid");
+      assert.equal(posted().length, before, what);
+    };
+
+    // GitHub, the algorithm written from GitHub's docs: sha256= + hex HMAC-SHA256 of the body.
+    let secret = await w.verify("signed", "github");
+    const gh = "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
+    await accept({ "x-hub-signature-256": gh }, "github (docs)");
+    await accept({ "x-hub-signature-256": await octokitSign(secret, body) }, "github (octokit)");
+    await reject({}, "github without header");
+    await reject(
+      { "x-hub-signature-256": gh.replace(/.$/, (c) => c === "0" ? "1" : "0") },
+      "gh bad",
+    );
+    await reject({ "x-hub-signature-256": await octokitSign("other", body) }, "gh other secret");
+
+    // GitLab: the Secret token header, or Standard Webhooks signing with the same secret.
+    secret = await w.verify("signed", "gitlab");
+    await accept({ "x-gitlab-token": secret }, "gitlab token");
+    await reject({ "x-gitlab-token": secret + "x" }, "gitlab wrong token");
+    const gl = new Webhook(secret);
+    const glId = crypto.randomUUID();
+    const glTs = new Date();
+    await accept({
+      "webhook-id": glId,
+      "webhook-timestamp": String(Math.floor(glTs.getTime() / 1000)),
+      "webhook-signature": gl.sign(glId, glTs, body),
+    }, "gitlab signing");
+    // The old GitHub secret no longer works.
+    await reject({ "x-hub-signature-256": gh }, "mode changed");
+
+    // Grafana 12: hex HMAC of the body, or of "timestamp:body" with a timestamp header.
+    secret = await w.verify("signed", "grafana");
+    await accept({
+      "x-grafana-alerting-signature": createHmac("sha256", secret).update(body).digest("hex"),
+    }, "grafana");
+    const ts = String(Math.floor(Date.now() / 1000));
+    await accept({
+      "x-grafana-alerting-signature": createHmac("sha256", secret).update(`${ts}:${body}`).digest(
+        "hex",
+      ),
+      "x-grafana-alerting-signature-timestamp": ts,
+    }, "grafana with timestamp");
+    await reject({
+      "x-grafana-alerting-signature": createHmac("sha256", secret).update(body).digest("hex"),
+      "x-grafana-alerting-signature-timestamp": ts, // signed without it
+    }, "grafana timestamp not signed");
+
+    // Standard Webhooks by the npm package; a replayed webhook-id is refused.
+    secret = await w.verify("signed", "standard");
+    assert.match(secret, /^whsec_/);
+    const wh = new Webhook(secret);
+    const id = crypto.randomUUID();
+    const now = new Date();
+    const headers = {
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": wh.sign(id, now, body),
+    };
+    await accept(headers, "standard");
+    await reject(headers, "standard replay");
+    const old = new Date(Date.now() - 6 * 60_000);
+    const id2 = crypto.randomUUID();
+    await reject({
+      "webhook-id": id2,
+      "webhook-timestamp": String(Math.floor(old.getTime() / 1000)),
+      "webhook-signature": wh.sign(id2, old, body),
+    }, "standard too old");
+
+    // Bearer (Alertmanager http_config.authorization.credentials).
+    secret = await w.verify("signed", "bearer");
+    await accept({ authorization: `Bearer ${secret}` }, "bearer");
+    await reject({ authorization: `Bearer ${secret.slice(1)}` }, "bearer wrong");
+    await reject({}, "bearer missing");
+
+    await w.say("/webhook_verify signed off");
+    await accept({}, "verification off");
+    // Each refusal is in the hook's history.
+    const hook = (await w.bot.store.findByToken(token))!;
+    const history = await w.bot.store.history(hook.id);
+    assert.ok(history.some((h) => h.status === 401), JSON.stringify(history));
+  });
+});
+
+Deno.test("allow: the client address as the trusted-proxy rules resolve it; 403 address_not_allowed", async () => {
+  // Loopback is a trusted proxy by default: its X-Forwarded-For names the client.
+  await withWorld({}, async (w) => {
+    const { token } = await w.create(w.ops, "ci");
+    await w.say("/webhook_allow ci 203.0.113.0/24");
+    await refused(await w.post(token, body), 403, "address_not_allowed");
+    await refused(
+      await w.post(token, body, { "x-forwarded-for": "198.51.100.7" }),
+      403,
+      "address_not_allowed",
+    );
+    const ok = await w.post(token, body, { "x-forwarded-for": "203.0.113.9" });
+    assert.ok(ok.status < 300, `${ok.status}`);
+    await ok.body?.cancel();
+    await w.say("/webhook_allow ci any");
+    const any = await w.post(token, body);
+    assert.ok(any.status < 300);
+    await any.body?.cancel();
+  });
+  // Loopback not trusted: X-Forwarded-For is ignored, the peer (127.0.0.1) is the client.
+  await withWorld({ WEBHOOK_TRUSTED_PROXIES: "10.9.9.9/32" }, async (w) => {
+    const { token } = await w.create(w.ops, "ci");
+    await w.say("/webhook_allow ci 203.0.113.0/24");
+    await refused(
+      await w.post(token, body, { "x-forwarded-for": "203.0.113.9" }),
+      403,
+      "address_not_allowed",
+    );
+    await w.say("/webhook_allow ci 127.0.0.1");
+    const ok = await w.post(token, body, { "x-forwarded-for": "203.0.113.9" });
+    assert.ok(ok.status < 300, `${ok.status}`);
+    await ok.body?.cancel();
+  });
+});
+
+Deno.test("pause answers 404 like an unknown token, nothing queued; the bot removed from a chat pauses its hooks and tells the creator", async () => {
+  await withWorld({}, async (w) => {
+    const { token } = await w.create(w.ops, "deploys");
+    await w.say("/webhook_pause deploys");
+    const before = w.fake.messagesIn(w.ops).length;
+    await refused(await w.post(token, body), 404, "hook_not_found");
+    await w.say("/webhook_resume deploys");
+    assert.equal(w.fake.messagesIn(w.ops).length, before + 1, "only the resume reply");
+    const res = await w.post(token, body);
+    assert.ok(res.status < 300);
+    await res.body?.cancel();
+
+    // The bot is removed from the chat (TrueConf removeChatParticipant for the bot).
+    const dm = w.fake.p2pChatId(w.alice);
+    const dmBefore = w.fake.messagesIn(dm).length;
+    w.fake.pushEvent("removeChatParticipant", {
+      chatId: w.ops,
+      userId: w.fake.botId,
+      removedBy: { id: w.alice, type: 1 },
+      timestamp: Date.now(),
+    });
+    await w.fake.waitFor(() => w.fake.messagesIn(dm).length > dmBefore);
+    assert.match(
+      w.fake.messagesIn(dm).at(-1)!.text!,
+      /I was removed from «Ops», so your webhook <b>deploys<\/b> is paused/,
+    );
+    await refused(await w.post(token, body), 404, "hook_not_found");
+    const hook = (await w.bot.store.listByChat(w.ops))[0]!;
+    assert.equal(hook.paused?.reason, "bot_removed");
+
+    // The chat removed: another chat's hooks pause too.
+    const dev = w.addGroup({ chatId: "dev-chat", title: "Dev", owner: w.alice }).chatId;
+    const t2 = await w.create(dev, "builds");
+    w.fake.pushEvent("removeChat", { chatId: dev });
+    await waitUntil(async () => (await w.bot.store.findByName(dev, "builds"))?.paused !== null);
+    await refused(await w.post(t2.token, body), 404, "hook_not_found");
+  });
+});
+
+/** Runs the real CLI (`deno run src/main.ts hooks …`) on the bot's store file. */
+async function hooksCli(dir: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--frozen", "--config", CONFIG, MAIN, "hooks", ...args],
+    env: { WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("operator CLI changes reach the running bot within a second; revoke drops the waiting deliveries", async () => {
+  await withWorld({}, async (w) => {
+    const { token } = await w.create(w.ops, "deploys");
+    const hook = (await w.bot.store.findByToken(token))!;
+    const cached = await w.post(token, body); // the running bot now has it cached
+    assert.ok(cached.status < 300);
+    await cached.body?.cancel();
+
+    const paused = await hooksCli(w.dir, "pause", "--chat", w.ops, "--name", "deploys");
+    assert.equal(paused.code, 0, paused.stderr);
+    let t0 = Date.now();
+    await waitUntil(
+      async () => {
+        const r = await w.post(token, body);
+        await r.body?.cancel();
+        return r.status === 404;
+      },
+      1_000,
+      "404 after hooks pause",
+    );
+    const pauseMs = Date.now() - t0;
+    assert.ok(pauseMs < 1_000, `${pauseMs} ms`);
+
+    assert.equal((await hooksCli(w.dir, "resume", hook.id)).code, 0);
+    await waitUntil(
+      async () => {
+        const r = await w.post(token, body);
+        await r.body?.cancel();
+        return r.status < 300;
+      },
+      1_000,
+      "accepted after hooks resume",
+    );
+
+    // A backlog: TrueConf stops answering sendMessage, so deliveries wait in the queue.
+    w.fake.setMethodDelay("sendMessage", "never");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await w.post(token, JSON.stringify({ text: `backlog ${i}` }));
+      assert.equal(r.status, 202);
+      ids.push((await r.json()).delivery);
+    }
+    const revoked = await hooksCli(w.dir, "revoke", "--chat", w.ops, "--name", "deploys");
+    assert.equal(revoked.code, 0, revoked.stderr);
+    t0 = Date.now();
+    await waitUntil(
+      async () => {
+        const r = await w.post(token, body);
+        await r.body?.cancel();
+        return r.status === 404;
+      },
+      1_000,
+      "404 after hooks revoke",
+    );
+    // The waiting ones (not the one stuck in TrueConf's hands) end failed: hook_revoked.
+    await waitUntil(
+      async () => {
+        const s = await Promise.all(ids.slice(1).map((id) => w.bot.queue.status(hook.id, id)));
+        return s.every((x) => x?.state === "failed" && x.error?.code === "hook_revoked");
+      },
+      1_000,
+      "waiting deliveries dropped",
+    );
+    assert.ok(Date.now() - t0 < 1_000);
+    w.fake.setMethodDelay("sendMessage", 0);
+  });
+});
