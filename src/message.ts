@@ -93,8 +93,10 @@ export interface TextOp extends MessageThread {
   readonly alerts?: "edit" | "reply" | "new" | undefined;
   /** The hook's mention setting: audience mentions allowed, people only, or none. */
   readonly mentions?: "all" | "people" | "none" | undefined;
-  /** URL buttons of the message (on its last text part). */
+  /** URL buttons of the message (on its first text part). */
   readonly buttons?: readonly (readonly MessageButton[])[] | undefined;
+  /** `none`: the text already links them, so servers without buttons get nothing more. */
+  readonly buttonFallback?: "links" | "none" | undefined;
 }
 
 /** A message to post into a hook's chat. */
@@ -107,6 +109,8 @@ export interface Message {
   readonly attachments: readonly Attachment[];
   /** Rows of URL buttons under the text (TrueConf 5.5.6+), else links after the text. */
   readonly buttons?: readonly (readonly MessageButton[])[] | undefined;
+  /** On servers without buttons: `links` (default) appends them as links; `none` when the text already has them. */
+  readonly buttonFallback?: "links" | "none" | undefined;
   /** Keys, replies and groups: how this message relates to the hook's earlier ones. */
   readonly thread?: MessageThread | undefined;
   /** Set by the living-messages layer when the message is accepted (see {@link TextOp}). */

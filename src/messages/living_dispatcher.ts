@@ -102,6 +102,7 @@ function opFor(hook: HookRef, m: Message, extra: Partial<TextOp>): TextOp {
     ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}),
     ...(t.group !== undefined ? { group: t.group } : {}),
     ...(m.buttons?.length ? { buttons: m.buttons } : {}),
+    ...(m.buttonFallback ? { buttonFallback: m.buttonFallback } : {}),
     alerts,
     mentions,
     ...extra,

@@ -107,6 +107,7 @@ export class Poster implements LivingPoster {
     const rows = op.buttons?.filter((row) => row.length > 0) ?? [];
     if (rows.length === 0) return r;
     if (await this.#o.client.supportsButtons()) return { ...r, buttons: rows };
+    if (op.buttonFallback === "none") return r;
     return { ...r, text: r.text + linksAfter(rows.flat(), r.parseMode) };
   }
 

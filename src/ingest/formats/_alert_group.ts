@@ -8,6 +8,8 @@
  * @module
  */
 import { block, bold, joinParts, limitText, optLink, plain } from "./_markup.ts";
+import type { MessageButton, MessageGroup } from "../../message.ts";
+import { buttonUrlProblem } from "../../trueconf/mod.ts";
 import { asArray, asObject, asString, asText, type JsonObject, textEntries } from "./_read.ts";
 
 /** At most this many alerts are rendered; the rest are counted. */
@@ -250,4 +252,54 @@ export function renderAlertGroup(view: GroupView): string {
 /** Reads the alerts array of a group. */
 export function alertsOf(body: JsonObject): readonly unknown[] {
   return asArray(body["alerts"]);
+}
+
+/**
+ * The alert group a notification reports on (living messages, docs/messages.md): one chat
+ * message per `groupKey`, edited while it fires; `resolved` closes it with a short reply.
+ */
+export function alertGroupOf(body: JsonObject, source: "am" | "grafana"): MessageGroup | undefined {
+  const key = asString(body["groupKey"]);
+  if (key === undefined || key === "") return undefined;
+  const groupLabels = new Map(textEntries(body["groupLabels"], 50));
+  const name = groupLabels.get("alertname") ?? commonAlertName(alertsOf(body)) ??
+    ([...groupLabels].map(([k, v]) => `${k}=${v}`).join(", ") || "alerts");
+  const title = name.length > 150 ? `${name.slice(0, 149)}…` : name;
+  const open = asString(body["status"]) !== "resolved";
+  return {
+    id: `${source}:${key.slice(0, 900)}`,
+    state: open ? "open" : "closed",
+    title,
+    reply: `✅ Resolved: ${title}`,
+    closedNote: "✅ Resolved, fired for {duration}",
+  };
+}
+
+/**
+ * URL buttons (TrueConf 5.5.6+) for a group: at most one of each label, in this order, only
+ * URLs a button may carry. The text keeps its inline links, so older servers lose nothing.
+ */
+export function groupButtons(
+  candidates: readonly [string, unknown][],
+): MessageButton[][] {
+  const seen = new Set<string>();
+  const row: MessageButton[] = [];
+  for (const [text, url] of candidates) {
+    if (seen.has(text) || typeof url !== "string" || buttonUrlProblem(url) !== null) continue;
+    seen.add(text);
+    row.push({ text, url });
+  }
+  return row.length > 0 ? [row.slice(0, 8)] : [];
+}
+
+/** The first alert with `status` (or any, when none has it). */
+export function firstAlert(body: JsonObject, status: string): JsonObject | undefined {
+  let any: JsonObject | undefined;
+  for (const item of alertsOf(body)) {
+    const a = asObject(item);
+    if (a === undefined) continue;
+    any ??= a;
+    if (asString(a["status"]) === status) return a;
+  }
+  return any;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { MessageGroup } from "../../message.ts";
 import type { PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { asObject, type JsonObject } from "./_read.ts";
@@ -93,4 +94,23 @@ export function listCommits(
 /** `3 commits` / `1 commit` */
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * A CI run or deployment as a living message (docs/messages.md): one chat message per run,
+ * edited from queued to running to its end; a failure also posts a short reply, because an
+ * edit notifies nobody. `outcome` is `running` or the final word.
+ */
+export function ciGroup(
+  id: string,
+  title: string,
+  outcome: "running" | "success" | "failure" | "other",
+): MessageGroup {
+  const done = outcome !== "running";
+  return {
+    id: id.slice(0, 900),
+    state: done ? "closed" : "open",
+    title,
+    ...(outcome === "failure" ? { reply: `❌ Failed: ${title}` } : {}),
+  };
 }

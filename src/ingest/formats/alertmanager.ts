@@ -7,7 +7,13 @@
  */
 import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
-import { alertsOf, renderAlertGroup } from "./_alert_group.ts";
+import {
+  alertGroupOf,
+  alertsOf,
+  firstAlert,
+  groupButtons,
+  renderAlertGroup,
+} from "./_alert_group.ts";
 import { optLink } from "./_markup.ts";
 import {
   asNumber,
@@ -73,9 +79,27 @@ export const alertmanagerFormat: FormatAdapter = {
         return { lines: [], links };
       },
     });
+    const group = alertGroupOf(value, "am");
+    const firing = asString(value["status"]) === "firing";
+    const first = firstAlert(value, "firing");
+    const buttons = groupButtons([
+      [
+        "Silence",
+        firing ? silenceUrl(externalURL, value["commonLabels"] ?? value["groupLabels"]) : undefined,
+      ],
+      ["Runbook", asObject(first?.["annotations"])?.["runbook_url"]],
+      ["Source", first?.["generatorURL"]],
+      ["Alertmanager", externalURL],
+    ]);
     return {
       format: "alertmanager",
-      message: { text, parseMode: "markdown", attachments: [] },
+      message: {
+        text,
+        parseMode: "markdown",
+        attachments: [],
+        ...(group ? { thread: { group } } : {}),
+        ...(buttons.length ? { buttons, buttonFallback: "none" as const } : {}),
+      },
       reply: "json",
     };
   },

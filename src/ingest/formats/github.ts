@@ -32,8 +32,11 @@ import {
   type JsonObject,
   path,
 } from "./_read.ts";
+import type { MessageButton, MessageGroup } from "../../message.ts";
+import { groupButtons } from "./_alert_group.ts";
 import {
   BODY_EXCERPT,
+  ciGroup,
   commitTitle,
   eventBody,
   listCommits,
@@ -382,10 +385,88 @@ export const githubFormat: FormatAdapter = {
       60,
     ) || "someone";
     const text = render({ event, body, action: asString(body["action"]), actor, repo });
+    const living = githubRun(event, body, repoName ?? "");
     return {
       format: "github",
-      message: { text: limitText(text, MAX_EVENT_TEXT), parseMode: "markdown", attachments: [] },
+      message: {
+        text: limitText(text, MAX_EVENT_TEXT),
+        parseMode: "markdown",
+        attachments: [],
+        ...(living ? { thread: { group: living.group } } : {}),
+        ...(living?.buttons.length
+          ? { buttons: living.buttons, buttonFallback: "none" as const }
+          : {}),
+      },
       reply: "json",
     };
   },
 };
+
+const FAILED = new Set(["failure", "timed_out", "startup_failure", "error"]);
+
+/** `workflow_run`, `check_suite` and `deployment_status` of one run as one living message. */
+function githubRun(
+  event: string,
+  body: JsonObject,
+  repo: string,
+): { group: MessageGroup; buttons: MessageButton[][] } | undefined {
+  const outcomeOf = (done: boolean, c: string | undefined) =>
+    !done
+      ? "running" as const
+      : c === "success"
+      ? "success" as const
+      : c !== undefined && FAILED.has(c)
+      ? "failure" as const
+      : "other" as const;
+  if (event === "workflow_run") {
+    const run = asObject(body["workflow_run"]) ?? {};
+    const id = asText(run["id"]);
+    if (id === undefined) return undefined;
+    const name = asText(run["name"]) ?? "workflow";
+    const no = asText(run["run_number"]);
+    const title = `${name}${no !== undefined ? ` #${no}` : ""}${repo ? ` (${repo})` : ""}`;
+    const attempt = asText(run["run_attempt"]) ?? "1";
+    return {
+      group: ciGroup(
+        `gh:run:${repo}:${id}:${attempt}`,
+        title,
+        outcomeOf(asString(body["action"]) === "completed", asString(run["conclusion"])),
+      ),
+      buttons: groupButtons([["Run", run["html_url"]]]),
+    };
+  }
+  if (event === "check_suite") {
+    const suite = asObject(body["check_suite"]) ?? {};
+    const id = asText(suite["id"]);
+    if (id === undefined) return undefined;
+    const app = asText(path(suite, "app", "name")) ?? "checks";
+    const sha = asString(suite["head_sha"])?.slice(0, 7);
+    const title = `${app}${sha ? ` at ${sha}` : ""}${repo ? ` (${repo})` : ""}`;
+    return {
+      group: ciGroup(
+        `gh:suite:${repo}:${id}`,
+        title,
+        outcomeOf(asString(body["action"]) === "completed", asString(suite["conclusion"])),
+      ),
+      buttons: [],
+    };
+  }
+  if (event === "deployment_status") {
+    const dep = asObject(body["deployment"]) ?? {};
+    const st = asObject(body["deployment_status"]) ?? {};
+    const id = asText(dep["id"]);
+    if (id === undefined) return undefined;
+    const state = asString(st["state"]);
+    const env = asText(st["environment"]) ?? asText(dep["environment"]) ?? "deployment";
+    const title = `deploy to ${env}${repo ? ` (${repo})` : ""}`;
+    const done = state !== undefined && !["queued", "pending", "in_progress"].includes(state);
+    return {
+      group: ciGroup(`gh:deploy:${repo}:${id}`, title, outcomeOf(done, state)),
+      buttons: groupButtons([["Logs", st["log_url"] ?? st["target_url"]], [
+        "Open",
+        st["environment_url"],
+      ]]),
+    };
+  }
+  return undefined;
+}

@@ -18,8 +18,11 @@ import {
   type JsonObject,
   path,
 } from "./_read.ts";
+import type { MessageButton, MessageGroup } from "../../message.ts";
+import { groupButtons } from "./_alert_group.ts";
 import {
   BODY_EXCERPT,
+  ciGroup,
   commitTitle,
   eventBody,
   listCommits,
@@ -357,10 +360,62 @@ export const gitlabFormat: FormatAdapter = {
       projectUrl: projectUrl?.replace(/\/+$/, ""),
       attrs: asObject(body["object_attributes"]) ?? {},
     });
+    const living = gitlabRun(event, body, projectName ?? "", projectUrl);
     return {
       format: "gitlab",
-      message: { text: limitText(text, MAX_EVENT_TEXT), parseMode: "markdown", attachments: [] },
+      message: {
+        text: limitText(text, MAX_EVENT_TEXT),
+        parseMode: "markdown",
+        attachments: [],
+        ...(living ? { thread: { group: living.group } } : {}),
+        ...(living?.buttons.length
+          ? { buttons: living.buttons, buttonFallback: "none" as const }
+          : {}),
+      },
       reply: "json",
     };
   },
 };
+
+/** `Pipeline Hook` and `Deployment Hook` events of one pipeline / deployment as one living message. */
+function gitlabRun(
+  event: string,
+  body: JsonObject,
+  project: string,
+  projectUrl: string | undefined,
+): { group: MessageGroup; buttons: MessageButton[][] } | undefined {
+  const outcome = (status: string | undefined) =>
+    status === "success"
+      ? "success" as const
+      : status === "failed"
+      ? "failure" as const
+      : status === "canceled" || status === "skipped"
+      ? "other" as const
+      : "running" as const;
+  if (event === "Pipeline Hook") {
+    const a = asObject(body["object_attributes"]) ?? {};
+    const id = asText(a["id"]);
+    if (id === undefined) return undefined;
+    const title = `pipeline #${id}${project ? ` (${project})` : ""}`;
+    const url = a["url"] ??
+      (projectUrl ? `${projectUrl.replace(/\/+$/, "")}/-/pipelines/${id}` : undefined);
+    return {
+      group: ciGroup(`gl:pipeline:${project}:${id}`, title, outcome(asString(a["status"]))),
+      buttons: groupButtons([["Pipeline", url]]),
+    };
+  }
+  if (event === "Deployment Hook") {
+    const id = asText(body["deployment_id"]);
+    if (id === undefined) return undefined;
+    const env = asText(body["environment"]) ?? "environment";
+    const title = `deploy to ${env}${project ? ` (${project})` : ""}`;
+    return {
+      group: ciGroup(`gl:deploy:${project}:${id}`, title, outcome(asString(body["status"]))),
+      buttons: groupButtons([["Deployment", body["deployable_url"]], [
+        "Open",
+        body["environment_external_url"],
+      ]]),
+    };
+  }
+  return undefined;
+}

@@ -14,7 +14,15 @@
 import type { Attachment } from "../../message.ts";
 import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
-import { alertsOf, labelList, MAX_ALERT_TEXT, renderAlertGroup } from "./_alert_group.ts";
+import {
+  alertGroupOf,
+  alertsOf,
+  firstAlert,
+  groupButtons,
+  labelList,
+  MAX_ALERT_TEXT,
+  renderAlertGroup,
+} from "./_alert_group.ts";
 import { block, bold, limitText, optLink, plain } from "./_markup.ts";
 import {
   asArray,
@@ -182,12 +190,29 @@ export const grafanaFormat: FormatAdapter = {
         'This is not a Grafana webhook body: expected JSON with an alerts array and orgId or version "1", or a legacy alert with state and ruleUrl.',
       );
     }
-    const { text, attachments } = Array.isArray(body["alerts"])
-      ? renderUnified(body)
-      : renderLegacy(body);
+    const unified = Array.isArray(body["alerts"]);
+    const { text, attachments } = unified ? renderUnified(body) : renderLegacy(body);
+    const group = unified ? alertGroupOf(body, "grafana") : undefined;
+    const firing = asString(body["status"]) === "firing";
+    const first = unified ? firstAlert(body, "firing") : undefined;
+    const buttons = unified
+      ? groupButtons([
+        ["Silence", firing ? first?.["silenceURL"] : undefined],
+        ["Dashboard", first?.["dashboardURL"]],
+        ["Panel", first?.["panelURL"]],
+        ["Runbook", asObject(first?.["annotations"])?.["runbook_url"]],
+        ["Grafana", body["externalURL"]],
+      ])
+      : groupButtons([["Open in Grafana", body["ruleUrl"]]]);
     return {
       format: "grafana",
-      message: { text, parseMode: "markdown", attachments },
+      message: {
+        text,
+        parseMode: "markdown",
+        attachments,
+        ...(group ? { thread: { group } } : {}),
+        ...(buttons.length ? { buttons, buttonFallback: "none" as const } : {}),
+      },
       reply: "json",
     };
   },

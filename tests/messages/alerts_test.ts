@@ -1,0 +1,188 @@
+// Alert groups and CI runs as living messages: the whole bot against the fake TrueConf,
+// payloads from the fixtures captured from the senders' docs.
+import assert from "node:assert/strict";
+import { livingWorld } from "./_world.ts";
+
+const fixture = (name: string) =>
+  JSON.parse(Deno.readTextFileSync(new URL(`../ingest/fixtures/${name}`, import.meta.url)));
+
+/** An Alertmanager v4 notification of group `key` with `n` firing alerts (or resolved). */
+function am(key: string, n: number, status: "firing" | "resolved") {
+  const base = fixture("alertmanager_firing.json");
+  const one = base.alerts[0];
+  const alerts = Array.from({ length: n }, (_, i) => ({
+    ...one,
+    status,
+    labels: { ...one.labels, instance: `node${i + 1}:9100` },
+    fingerprint: `f${i}`,
+    ...(status === "resolved" ? { endsAt: "2024-05-01T10:30:00Z" } : {}),
+  }));
+  return { ...base, groupKey: key, status, alerts };
+}
+
+Deno.test("Alertmanager: firing → more firing → resolved → firing again is edit, edit, edit + reply, new message", async () => {
+  const t = await livingWorld();
+  try {
+    const key = '{}:{alertname="HighCPU", cluster="prod"}';
+    const r1 = await t.post(t.hookA, am(key, 1, "firing"));
+    assert.equal(r1.status, 200);
+    const [root] = r1.json.messages;
+    assert.equal(t.shown().length, 1);
+    assert.match(t.shown()[0]?.text ?? "", /FIRING:1/);
+
+    const r2 = await t.post(t.hookA, am(key, 3, "firing"));
+    assert.deepEqual(r2.json.messages, [root]);
+    assert.equal(t.shown().length, 1, "edited, not posted");
+    assert.match(t.shown()[0]?.text ?? "", /FIRING:3/);
+
+    const r3 = await t.post(t.hookA, am(key, 3, "resolved"));
+    assert.deepEqual(r3.json.messages, [root]);
+    const [edited, reply] = t.shown();
+    assert.match(edited?.text ?? "", /RESOLVED:3/);
+    assert.match(edited?.text ?? "", /Resolved, fired for/);
+    assert.equal(reply?.text, "✅ Resolved: HighCPU");
+    assert.equal(reply?.replyMessageId, root, "the reply notifies: it answers the alert");
+    assert.equal(t.w.fake.edits.length, 2);
+
+    const r4 = await t.post(t.hookA, am(key, 1, "firing"));
+    assert.notEqual(r4.json.messages[0], root);
+    assert.equal(t.shown().length, 3, "a group that fires again starts a new message");
+    // Another group of the same hook has its own message.
+    await t.post(t.hookA, am('{}:{alertname="Disk"}', 1, "firing"));
+    assert.equal(t.shown().length, 4);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("Grafana: the same group lifecycle by its groupKey", async () => {
+  const t = await livingWorld();
+  try {
+    const firing = fixture("grafana_firing.json");
+    for (const a of firing.alerts) delete a.imageURL; // no image host in this test
+    const [root] = (await t.post(t.hookA, firing)).json.messages;
+    const more = structuredClone(firing);
+    more.alerts.push({ ...more.alerts[0], labels: { ...more.alerts[0].labels, instance: "b" } });
+    assert.deepEqual((await t.post(t.hookA, more)).json.messages, [root]);
+    const resolved = structuredClone(more);
+    resolved.status = "resolved";
+    for (const a of resolved.alerts) a.status = "resolved";
+    assert.deepEqual((await t.post(t.hookA, resolved)).json.messages, [root]);
+    const shown = t.shown();
+    assert.equal(shown.length, 2);
+    assert.equal(shown[1]?.text, "✅ Resolved: High memory usage");
+    assert.equal(shown[1]?.replyMessageId, root);
+    assert.equal(t.w.fake.edits.length, 2);
+    const again = (await t.post(t.hookA, firing)).json.messages[0];
+    assert.notEqual(again, root);
+  } finally {
+    await t.close();
+  }
+});
+
+/** A GitHub `workflow_run` event of run 42. */
+function workflowRun(action: string, status: string, conclusion: string | null) {
+  return {
+    action,
+    workflow_run: {
+      id: 42,
+      name: "CI",
+      run_number: 7,
+      run_attempt: 1,
+      head_branch: "main",
+      status,
+      conclusion,
+      html_url: "https://github.com/acme/app/actions/runs/42",
+    },
+    repository: { full_name: "acme/app", html_url: "https://github.com/acme/app" },
+    sender: { login: "alice" },
+  };
+}
+
+Deno.test("GitHub: one workflow run from queued to failure updates one message, with a reply on failure", async () => {
+  const t = await livingWorld();
+  try {
+    const gh = { "x-github-event": "workflow_run" };
+    const [root] =
+      (await t.post(t.hookA, workflowRun("requested", "queued", null), gh)).json.messages;
+    await t.post(t.hookA, workflowRun("in_progress", "in_progress", null), gh);
+    assert.equal(t.shown().length, 1);
+    assert.match(t.shown()[0]?.text ?? "", /in_progress|in progress/);
+    await t.post(t.hookA, workflowRun("completed", "completed", "failure"), gh);
+    const [msg, reply] = t.shown();
+    assert.equal(msg?.messageId, root);
+    assert.match(msg?.text ?? "", /❌/);
+    assert.equal(reply?.text, "❌ Failed: CI #7 (acme/app)");
+    assert.equal(reply?.replyMessageId, root);
+    // A success is an edit only.
+    const ok = workflowRun("requested", "queued", null);
+    ok.workflow_run.id = 43;
+    await t.post(t.hookA, ok, gh);
+    const done = workflowRun("completed", "completed", "success");
+    done.workflow_run.id = 43;
+    await t.post(t.hookA, done, gh);
+    assert.equal(t.shown().length, 3);
+    assert.match(t.shown()[2]?.text ?? "", /✅/);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("GitLab: a pipeline's events update one message; failed replies", async () => {
+  const t = await livingWorld();
+  try {
+    const gl = { "x-gitlab-event": "Pipeline Hook" };
+    const body = (status: string) => ({
+      object_kind: "pipeline",
+      object_attributes: { id: 99, status, ref: "main" },
+      project: { path_with_namespace: "acme/app", web_url: "https://gitlab.example.com/acme/app" },
+      user: { name: "Alice" },
+    });
+    const [root] = (await t.post(t.hookA, body("pending"), gl)).json.messages;
+    await t.post(t.hookA, body("running"), gl);
+    await t.post(t.hookA, body("failed"), gl);
+    const [msg, reply] = t.shown();
+    assert.equal(msg?.messageId, root);
+    assert.equal(reply?.text, "❌ Failed: pipeline #99 (acme/app)");
+    assert.equal(reply?.replyMessageId, root);
+    assert.equal(t.w.fake.edits.length, 2);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("buttons: URL buttons on a 5.5.6 server, the text's links only on 5.5.3; native buttons become links there", async () => {
+  const newer = await livingWorld({ fake: { serverVersion: "5.5.6.10902" } });
+  try {
+    await newer.post(newer.hookA, am("g", 1, "firing"));
+    const alert = newer.shown()[0];
+    const labels = alert?.buttons?.flat().map((b) => b.label);
+    assert.deepEqual(labels, ["Silence", "Runbook", "Source", "Alertmanager"]);
+    await newer.post(newer.hookA, {
+      text: "release 1.2",
+      buttons: [[{ text: "Changelog", url: "https://example.com/changes" }]],
+    });
+    assert.deepEqual(newer.shown()[1]?.buttons, [[{
+      label: "Changelog",
+      url: "https://example.com/changes",
+    }]]);
+    assert.deepEqual(newer.w.fake.protocolErrors, []);
+  } finally {
+    await newer.close();
+  }
+  const older = await livingWorld();
+  try {
+    await older.post(older.hookA, am("g", 1, "firing"));
+    const alert = older.shown()[0];
+    assert.equal(alert?.buttons, undefined);
+    assert.match(alert?.text ?? "", /\[Silence\]\(http/);
+    await older.post(older.hookA, {
+      text: "release 1.2",
+      buttons: [[{ text: "Changelog", url: "https://example.com/changes" }]],
+    });
+    assert.equal(older.shown()[1]?.text, "release 1.2\n\nChangelog: https://example.com/changes");
+    assert.deepEqual(older.w.fake.protocolErrors, [], "no buttons sent to an old server");
+  } finally {
+    await older.close();
+  }
+});
