@@ -89,6 +89,8 @@ export interface TextOp extends MessageThread {
   readonly act?: "post" | "edit" | "remove" | undefined;
   /** The message id or key an edit or removal is for. */
   readonly target?: string | undefined;
+  /** Any message id to reply to, used as is (an outgoing hook's answer to its trigger). */
+  readonly replyId?: string | undefined;
   /** The hook's alert setting: edit the group's message, reply to it, or always post new. */
   readonly alerts?: "edit" | "reply" | "new" | undefined;
   /** The hook's mention setting: audience mentions allowed, people only, or none. */

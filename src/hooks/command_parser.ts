@@ -22,7 +22,9 @@ export type CommandName =
   | "webhook_expire"
   | "webhook_info"
   | "webhook_verify"
-  | "webhook_allow";
+  | "webhook_allow"
+  | "webhook_alerts"
+  | "webhook_mentions";
 
 const COMMANDS: ReadonlySet<string> = new Set<CommandName>([
   "webhook_create",
@@ -37,6 +39,8 @@ const COMMANDS: ReadonlySet<string> = new Set<CommandName>([
   "webhook_info",
   "webhook_verify",
   "webhook_allow",
+  "webhook_alerts",
+  "webhook_mentions",
 ]);
 
 /** A message read as a command. */

@@ -18,6 +18,13 @@ import * as replies from "./replies.ts";
 import type { HookStore } from "./store.ts";
 import { validateHookName } from "./hook_name.ts";
 import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
+import {
+  LIVING_SETTINGS,
+  type LivingSetting,
+  parseSettingWord,
+  settingChanged,
+  settingExample,
+} from "../messages/mod.ts";
 import type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
 import { splitText } from "../delivery/mod.ts";
 import {
@@ -191,6 +198,9 @@ export class CommandHandler {
         return await this.#verify(m, chat, cmd);
       case "webhook_allow":
         return await this.#allow(m, chat, cmd);
+      case "webhook_alerts":
+      case "webhook_mentions":
+        return await this.#livingSetting(m, chat, cmd, LIVING_SETTINGS[cmd.command]);
     }
   }
 
@@ -396,6 +406,26 @@ export class CommandHandler {
     const r = await this.#o.store.setExpiry(hook.id, expiresAt);
     if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
     await this.#reply(m, chat, replies.expirySet(hook.name, expiresAt));
+  }
+
+  /** `/webhook_alerts`, `/webhook_mentions`: one word stored in the hook's settings (src/messages/settings.ts). */
+  async #livingSetting(
+    m: IncomingMessage,
+    chat: ChatInfo | null,
+    cmd: ParsedCommand,
+    s: LivingSetting,
+  ) {
+    const { head, last } = splitLastWord(cmd.args);
+    const value = parseSettingWord(last, s);
+    if (head === "" || value === null) {
+      if (!(await this.#mayManage(m, chat))) return;
+      return await this.#reply(m, chat, replies.usage(cmd.command, settingExample(s)));
+    }
+    const hook = await this.#target(m, chat, head, cmd.command, settingExample(s));
+    if (!hook) return;
+    const r = await this.#o.store.setSetting(hook.id, s.key, value);
+    if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
+    await this.#reply(m, chat, settingChanged(replies.esc(hook.name), s, value));
   }
 
   async #info(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {

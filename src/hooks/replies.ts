@@ -42,6 +42,8 @@ export function help(inGroup: boolean): string {
     "• /webhook_info &lt;name&gt; — state, usage and the last 10 requests",
     "• /webhook_verify &lt;name&gt; github|gitlab|grafana|standard|bearer|off — require a sender signature; the secret comes by private message",
     "• /webhook_allow &lt;name&gt; &lt;CIDR or address&gt;[,…]|any — accept requests only from these addresses",
+    "• /webhook_alerts &lt;name&gt; edit|reply|new — one message per alert group edited in place (default), replies to it, or always new",
+    "• /webhook_mentions &lt;name&gt; people|all|none — which @mentions notify (default people: chat members, not @all)",
     "• /webhook_help — this help",
     "",
     `Example: ${prefix}/webhook_create deploys`,
@@ -374,7 +376,15 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
     `Verification: ${h.verification ? MODE_TITLE[h.verification.mode] : "off"}`,
     `Allowed addresses: ${h.allow === null ? "any" : h.allow.map(esc).join(", ")}`,
   );
-  for (const [k, v] of Object.entries(h.settings)) lines.push(`${esc(k)}: ${esc(v)}`);
+  // Living messages (src/messages/settings.ts): shown with their defaults.
+  lines.push(
+    `Alerts: ${esc(h.settings.alerts ?? "edit")} · Mentions: ${
+      esc(h.settings.mentions ?? "people")
+    }`,
+  );
+  for (const [k, v] of Object.entries(h.settings)) {
+    if (k !== "alerts" && k !== "mentions") lines.push(`${esc(k)}: ${esc(v)}`);
+  }
   if (history.length === 0) lines.push("No requests yet.");
   else {
     lines.push(`Last ${history.length} requests:`);

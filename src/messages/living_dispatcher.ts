@@ -38,7 +38,13 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
 
   /** Posts a message; a key the hook used before makes it an edit of that message. */
   async dispatch(req: DispatchRequest): Promise<DispatchOutcome> {
-    const op = opFor(req.hook, req.message, {});
+    // A reply to any message id (the outgoing hooks' answers to their trigger).
+    const replyId = (req as { readonly replyTo?: unknown }).replyTo;
+    const op = opFor(
+      req.hook,
+      req.message,
+      typeof replyId === "string" && replyId ? { replyId } : {},
+    );
     if (op.key) await this.#reg.reserveKey(req.hook.id, op.key);
     return await this.#inner.dispatch({ ...req, message: { ...req.message, op } });
   }

@@ -22,3 +22,11 @@ export {
 } from "./poster.ts";
 export { LivingDispatcher, type LivingDispatcherOptions } from "./living_dispatcher.ts";
 export { linksAfter } from "./links.ts";
+export {
+  LIVING_SETTINGS,
+  type LivingSetting,
+  parseSettingWord,
+  settingChanged,
+  settingExample,
+  settingOf,
+} from "./settings.ts";

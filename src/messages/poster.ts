@@ -155,6 +155,7 @@ export class Poster implements LivingPoster {
   }
 
   async #replyTarget(op: TextOp): Promise<string | null> {
+    if (op.replyId) return op.replyId;
     if (!op.replyTo) return null;
     return (await this.#reg.resolve(op.hook, op.replyTo))?.messageId ?? null;
   }

@@ -186,3 +186,41 @@ Deno.test("buttons: URL buttons on a 5.5.6 server, the text's links only on 5.5.
     await older.close();
   }
 });
+
+Deno.test("/webhook_alerts reply|new changes how a group is shown; /webhook_info shows the setting", async () => {
+  const t = await livingWorld();
+  try {
+    const say = async (text: string, until: RegExp) => {
+      const before = t.w.fake.messagesIn(t.chat).length;
+      t.w.fake.pushMessage({ chatId: t.chat, authorId: t.alice, text: `${t.w.mention} ${text}` });
+      await t.w.fake.waitFor(() =>
+        t.w.fake.messagesIn(t.chat).slice(before).some((m) => until.test(m.text ?? ""))
+      );
+    };
+    await say(
+      "/webhook_alerts alerts sideways",
+      /Type \/webhook_alerts &lt;name&gt; edit\|reply\|new/,
+    );
+    await say("/webhook_info alerts", /Alerts: edit · Mentions: people/);
+    await say("/webhook_alerts alerts reply", /alerts = <b>reply<\/b>/);
+    await say("/webhook_info alerts", /Alerts: reply/);
+    const start = t.w.fake.messagesIn(t.chat).length;
+    const posts = () => t.w.fake.messagesIn(t.chat).slice(start);
+    const [root] = (await t.post(t.hookA, am("g", 1, "firing"))).json.messages;
+    await t.post(t.hookA, am("g", 2, "firing"));
+    await t.post(t.hookA, am("g", 2, "resolved"));
+    assert.equal(posts().length, 3);
+    assert.deepEqual(posts().map((m) => m.replyMessageId), [undefined, root, root]);
+    assert.equal(t.w.fake.edits.length, 0);
+
+    await say("/webhook_alerts alerts new", /alerts = <b>new<\/b>/);
+    const mark = t.w.fake.messagesIn(t.chat).length;
+    await t.post(t.hookA, am("h", 1, "firing"));
+    await t.post(t.hookA, am("h", 1, "resolved"));
+    const fresh = t.w.fake.messagesIn(t.chat).slice(mark);
+    assert.equal(fresh.length, 2);
+    assert.equal(fresh.some((m) => m.replyMessageId), false);
+  } finally {
+    await t.close();
+  }
+});
