@@ -466,12 +466,18 @@ export async function importJson(store: HookStore, path: string, out: Out): Prom
   for (const s of result.skipped) {
     out(`skipped   #${s.index}  chat ${s.chatId || "?"}  "${s.name}"  ${s.reason}`);
   }
+  // "already imported" is what a second run says: nothing lost. Any other skip is a hook whose
+  // URL will answer 404: exit 1 so a migration script notices (issue 17.10).
+  const lost = result.skipped.filter((s) => s.reason !== "already imported").length;
   out(
-    `Imported ${result.imported}, skipped ${result.skipped.length}. ` +
-      `Existing hook URLs keep working; the JSON file still holds the tokens in plain text, ` +
+    `Imported ${result.imported}, skipped ${result.skipped.length}` +
+      (lost
+        ? ` (${lost} could not be imported: their URLs will answer 404; see the reasons above)`
+        : "") +
+      `. Existing hook URLs keep working; the JSON file still holds the tokens in plain text, ` +
       `so delete it once the bot runs on the new store.`,
   );
-  return 0;
+  return lost ? 1 : 0;
 }
 
 function row(h: HookRecord, now: number): string[] {

@@ -59,13 +59,18 @@ Deno.test("hooksRevoke: by id; unknown id is exit code 1", async () => {
   assert.ok(!s.text().includes(made.token));
 });
 
-Deno.test("importJson: prints imported and skipped, idempotent, no tokens", async () => {
+Deno.test("importJson: prints imported and skipped, idempotent, no tokens; exit 1 when records are lost", async () => {
   await using s = await setup();
-  assert.equal(await importJson(s.store, FIXTURE, s.out), 0);
+  // The fixture holds three records that cannot be imported (a name clash, a bad token, not an
+  // object): their URLs would answer 404, so the exit status says so (issue 17.10).
+  assert.equal(await importJson(s.store, FIXTURE, s.out), 1);
   const first = s.text();
   assert.equal(s.lines.filter((l) => l.startsWith("imported")).length, 2);
   assert.equal(s.lines.filter((l) => l.startsWith("skipped")).length, 4);
-  assert.match(first, /Imported 2, skipped 4\./);
+  assert.match(
+    first,
+    /Imported 2, skipped 4 \(3 could not be imported: their URLs will answer 404/,
+  );
   // Every well-formed token of the fixture (three distinct ones), whole and by its middle.
   const fixture = await Deno.readTextFile(FIXTURE);
   const tokens = new Set(
@@ -77,8 +82,19 @@ Deno.test("importJson: prints imported and skipped, idempotent, no tokens", asyn
     assert.ok(!first.includes(token.slice(4, -4)), "token middle printed");
   }
   s.lines.length = 0;
-  assert.equal(await importJson(s.store, FIXTURE, s.out), 0);
-  assert.match(s.text(), /Imported 0, skipped 6\./);
+  assert.equal(await importJson(s.store, FIXTURE, s.out), 1);
+  assert.match(s.text(), /Imported 0, skipped 6 \(3 could not be imported/);
+  // A clean file imported twice: the second run skips everything as "already imported", exit 0.
+  const clean = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const all = JSON.parse(await Deno.readTextFile(FIXTURE)).webhooks;
+    await Deno.writeTextFile(clean, JSON.stringify({ webhooks: all.slice(0, 2) }));
+    s.lines.length = 0;
+    assert.equal(await importJson(s.store, clean, s.out), 0, s.text());
+    assert.match(s.text(), /^Imported 0, skipped 2\. /m);
+  } finally {
+    await Deno.remove(clean);
+  }
 });
 
 Deno.test("importJson: unreadable, not JSON, or wrong shape is exit code 1", async () => {
