@@ -11,7 +11,13 @@ import type { Config } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
 import { BodyReader } from "./ingest/read_body.ts";
 import { HookStore } from "./hooks/mod.ts";
-import { acquireLease, type Lease, type LeaseOptions, openKv } from "./storage/mod.ts";
+import {
+  acquireLease,
+  type Lease,
+  type LeaseOptions,
+  openKv,
+  watchFileIdentity,
+} from "./storage/mod.ts";
 import { sameTrueConfId, TrueConfClient } from "./trueconf/mod.ts";
 import { Deliverer } from "./delivery/deliverer.ts";
 import { PreviewMaker } from "./delivery/preview/mod.ts";
@@ -41,6 +47,8 @@ export interface BotOptions {
   trueconf?: Partial<ConstructorParameters<typeof TrueConfClient>[0]>;
   /** PEM text of TRUECONF_CA_FILE, already read. */
   caPem?: string;
+  /** How often the KV file's identity is checked (deleted or replaced). Default 5 000 ms. */
+  storageCheckMs?: number | undefined;
 }
 
 /** A built bot; nothing runs until {@link Bot.start}. */
@@ -159,11 +167,22 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     logger: log.child({ component: "commands" }),
   });
 
+  // A KV file deleted or replaced under the running bot fails no write, yet everything written
+  // after it is gone at the next start: watch its identity, turn not-ready, refuse hooks.
+  const storageWatch = await watchFileIdentity(config.storagePath, {
+    intervalMs: options.storageCheckMs,
+    onLost: (why) =>
+      log.error(
+        `${why} while the bot runs: nothing can be stored any more; /readyz is 503 and hook requests get 503 until the bot is restarted (restore the file from a backup first, or start with an empty store)`,
+        { storagePath: config.storagePath },
+      ),
+  });
   let draining = false;
   const readiness = (): Readiness => {
     const stats = queue.stats();
     return trueconfReadiness(client.state, {
       draining,
+      problems: storageWatch.lost === null ? [] : [storageWatch.lost],
       details: { queue: stats },
       // Public: how much waits, never who or why (issue 17.7).
       summary: {
@@ -192,6 +211,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     urlAllowlist: config.urlAllowlist,
     readinessToken: config.metricsToken,
     draining: () => draining,
+    storageLost: () => storageWatch.lost,
     bodies,
     metrics: {
       request: (route, hook, status) =>
@@ -289,6 +309,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       await client.close();
       await previews.close();
       await lease?.release();
+      storageWatch.stop();
       kv.close();
     },
   };

@@ -16,6 +16,8 @@ export interface ReadinessOptions {
   details?: Record<string, unknown>;
   /** What everyone may see beside `ok` (e.g. the queue's depth). */
   summary?: Record<string, unknown>;
+  /** Other reasons not to be ready (e.g. the storage file was deleted). */
+  problems?: readonly string[];
 }
 
 /**
@@ -39,6 +41,7 @@ export function trueconfReadiness(s: ConnectionState, options: ReadinessOptions 
   else if (!s.authorized) problems.push("connected to TrueConf but not authorized");
   if (s.consecutiveTimeouts > 0) problems.push("TrueConf stopped answering requests");
   if (options.draining) problems.push("shutting down");
+  if (options.problems) problems.push(...options.problems);
   return {
     ready: problems.length === 0,
     summary: options.summary ?? {},

@@ -83,6 +83,8 @@ export interface AppOptions {
   readinessToken?: string | null | undefined;
   /** True while shutting down: new hook requests get 503. */
   draining?: (() => boolean) | undefined;
+  /** Non-null (the reason) while the storage cannot keep what is accepted: hook requests get 503. */
+  storageLost?: (() => string | null) | undefined;
   metrics?: IngestMetrics | undefined;
   /** Per-hook checks on the raw body before it is parsed (signatures, address allowlists). */
   guards?: readonly HookGuard[] | undefined;
@@ -142,7 +144,7 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     metrics,
   });
   const perHook = hookLimit({ perMinute: limits.perTokenPerMinute, metrics });
-  const draining = drainGuard({ draining: options.draining });
+  const draining = drainGuard({ draining: options.draining, storageLost: options.storageLost });
   const byPath = hookAuth({ hooks: options.hooks });
   const reader = options.bodies ?? new BodyReader({
     inflightBudgetBytes: limits.inflightBodyBytes ?? 4 * limits.maxBodyBytes,

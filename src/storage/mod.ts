@@ -8,6 +8,11 @@
 
 export { DEFAULT_KV_PATH, inspectStorage, openKv, type StorageInspection } from "./open_kv.ts";
 export {
+  type FileIdentityOptions,
+  type FileIdentityWatch,
+  watchFileIdentity,
+} from "./file_identity.ts";
+export {
   acquireLease,
   describeHolder,
   judgeLease,

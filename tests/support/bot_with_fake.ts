@@ -84,6 +84,8 @@ export interface BotWithFakeOptions {
   logger?: Logger;
   /** Client overrides passed to {@link createBot} (timings for tests). */
   trueconf?: BotOptions["trueconf"];
+  /** How often the bot checks its KV file's identity (default 5 s). */
+  storageCheckMs?: number;
   /** How long to wait for the bot's TrueConf login; default 10 s. */
   readyTimeoutMs?: number;
   /** A path after the listening address in WEBHOOK_PUBLIC_URL (`/tc`); default none. */
@@ -159,6 +161,7 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
       logger: opts.logger ??
         createLogger({ level: config.log.level, format: config.log.format }),
       ...(opts.trueconf ? { trueconf: opts.trueconf } : {}),
+      storageCheckMs: opts.storageCheckMs,
     });
     bot = b;
     app = b.app;

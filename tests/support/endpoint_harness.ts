@@ -41,6 +41,8 @@ export interface EndpointOptions {
   guards?: AppOptions["guards"];
   /** Hears every answered request of a known hook. */
   onRequest?: AppOptions["onRequest"];
+  /** Wraps the KV store every part uses (e.g. to make writes fail like a full disk). */
+  kv?: (kv: Deno.Kv) => Deno.Kv;
   /** The body reader (time limits, in-flight budget); default the app's own. */
   bodies?: AppOptions["bodies"];
 }
@@ -101,7 +103,8 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     tokenCheckIntervalMs: 1_000,
     logger,
   });
-  const kv = await Deno.openKv(":memory:");
+  const rawKv = await Deno.openKv(":memory:");
+  const kv = options.kv ? options.kv(rawKv) : rawKv;
   const store = new HookStore(kv, { logger });
   const previews = options.previews === false ? null : new PreviewMaker({ logger, workers: 1 });
   const limits: AppOptions["limits"] = {

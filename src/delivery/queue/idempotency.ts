@@ -61,10 +61,12 @@ export class Idempotency {
         // Not running here: a claim left by a process that died (one process per store).
         () => true,
       );
-    } catch (e) {
+    } catch {
+      // The store refuses writes (a full disk, a deleted file): the same answer the queue
+      // gives when it cannot persist, so the sender retries later (issue 18.5).
       this.#running.delete(local);
-      done.reject(e);
-      throw e;
+      done.resolve(storageUnavailable());
+      return storageUnavailable();
     }
     if (!claim.claimed) {
       this.#running.delete(local);
@@ -138,6 +140,17 @@ export class Idempotency {
 
 function replay(outcome: DispatchOutcome): DispatchOutcome {
   return { ...outcome, replay: true };
+}
+
+function storageUnavailable(): DispatchOutcome {
+  return {
+    kind: "refused",
+    status: 503,
+    code: "storage_unavailable",
+    message: "The request could not be recorded (the bot's storage refuses writes). Retry later.",
+    // As the queue's own storage_unavailable (durable_queue.ts RETRY_AFTER_SECONDS).
+    retryAfterSeconds: 5,
+  };
 }
 
 function conflict(message: string): DispatchOutcome {

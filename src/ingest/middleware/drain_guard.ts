@@ -1,6 +1,8 @@
 /**
  * `drainGuard`: while the bot shuts down, hook requests get `503 shutting_down` with
- * Retry-After instead of reaching a store or queue that may already be closing.
+ * Retry-After instead of reaching a store or queue that may already be closing; while the
+ * storage file is lost (deleted under the running bot), `503 storage_unavailable`, since an
+ * accepted message could not survive a restart.
  *
  * @module
  */
@@ -13,13 +15,27 @@ import { type IngestEnv, refuse } from "./env.ts";
  * app.post("/hook/:token", drainGuard({ draining: () => stopping }), handler);
  * ```
  */
-export function drainGuard(options: { draining?: (() => boolean) | undefined }) {
+export function drainGuard(options: {
+  draining?: (() => boolean) | undefined;
+  /** Non-null while the storage cannot keep what is accepted. */
+  storageLost?: (() => string | null) | undefined;
+}) {
   const draining = options.draining ?? (() => false);
+  const storageLost = options.storageLost ?? (() => null);
   return createMiddleware<IngestEnv>(async function drainGuard(c, next) {
     if (draining()) {
       return refuse(c, 503, "shutting_down", "The bot is restarting. Retry in a few seconds.", {
         "Retry-After": "5",
       });
+    }
+    if (storageLost() !== null) {
+      return refuse(
+        c,
+        503,
+        "storage_unavailable",
+        "The bot's storage file was deleted or replaced while it runs; nothing can be stored until an operator restarts it. Retry later.",
+        { "Retry-After": "30" },
+      );
     }
     return await next();
   });

@@ -1,0 +1,105 @@
+// The store refusing writes (issue 18.5, a full disk) and disappearing under the running bot
+// (18.6): the sender is told to retry later, never 500, and nothing is acknowledged that a
+// restart would lose.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
+import { startBotWithFake } from "../support/bot_with_fake.ts";
+import { createLogger } from "../../src/log.ts";
+
+/** A KV whose writes fail while `full.on`, as SQLite's do on a full disk. */
+function fillableKv(full: { on: boolean }) {
+  return (raw: Deno.Kv): Deno.Kv =>
+    new Proxy(raw, {
+      get(target, prop) {
+        if (prop === "atomic") {
+          return () => {
+            const op = target.atomic();
+            const commit = op.commit.bind(op);
+            op.commit = () =>
+              full.on ? Promise.reject(new Error("database or disk is full")) : commit();
+            return op;
+          };
+        }
+        if ((prop === "set" || prop === "delete") && full.on) {
+          return () => Promise.reject(new Error("database or disk is full"));
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+}
+
+Deno.test("full disk with Idempotency-Key: 503 storage_unavailable with Retry-After, then the retry goes through", async () => {
+  const full = { on: false };
+  await withEndpoint({ kv: fillableKv(full) }, async (h) => {
+    const token = await h.hook();
+    full.on = true;
+    try {
+      await fullDisk(h, token, full);
+    } finally {
+      full.on = false; // so the harness can close the store
+    }
+  });
+});
+
+async function fullDisk(h: EndpointHarness, token: string, full: { on: boolean }) {
+  const send = () =>
+    h.request(`/hook/${token}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "deploy-42" },
+      body: JSON.stringify({ text: "deployed" }),
+    });
+  let res = await send();
+  const body = await res.json();
+  assert.equal(res.status, 503, JSON.stringify(body));
+  assert.equal(body.error, "storage_unavailable");
+  assert.ok(Number(res.headers.get("retry-after")) > 0);
+  assert.ok(!h.logs.some((l) => /"level":"error".*unhandled/.test(l)), "no 500 path");
+  assert.equal(h.fake.messagesIn(CHAT_ID).length, 0, "nothing posted that a replay could repeat");
+
+  full.on = false;
+  res = await send();
+  assert.equal(res.status, 200, await res.clone().text());
+  await res.body?.cancel();
+  assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, "deployed");
+}
+
+Deno.test("KV file deleted under a running bot: not ready, a clear error line, hooks get 503", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "storage_lost_" });
+  const lines: string[] = [];
+  const b = await startBotWithFake({
+    dir,
+    storageCheckMs: 20,
+    logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+  });
+  try {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { url } = await b.createHook("ops", "ci", alice);
+    let res = await fetch(url, { method: "POST", body: "before" });
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.body?.cancel();
+    const posted = b.fake.messagesIn("ops").length;
+
+    await Deno.remove(join(dir, "webhooks.kv"));
+    await b.fake.waitFor(() => !b.bot.readiness().ready, 5_000);
+    const line = lines.find((l) => l.includes("was deleted"));
+    assert.ok(line, lines.join("\n"));
+    assert.match(line, /"level":"error"/);
+    assert.match(line, /restart/);
+    assert.deepEqual(b.bot.readiness().details["problems"], [
+      `the storage file ${join(dir, "webhooks.kv")} was deleted`,
+    ]);
+
+    res = await fetch(url, { method: "POST", body: "after" });
+    const body = await res.json();
+    assert.equal(res.status, 503, JSON.stringify(body));
+    assert.equal(body.error, "storage_unavailable");
+    assert.equal(res.headers.get("retry-after"), "30");
+    assert.equal(b.fake.messagesIn("ops").length, posted, "nothing accepted after the loss");
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
