@@ -29,7 +29,7 @@ import { LivingDispatcher, MessageRegistry, Poster } from "./messages/mod.ts";
 import { CommandHandler } from "./hooks/commands.ts";
 import { SenderTrust } from "./hooks/verify.ts";
 import { SecretBox } from "./storage/mod.ts";
-import { OutgoingHooks } from "./outgoing/mod.ts";
+import { OutgoingCommands, OutgoingHooks } from "./outgoing/mod.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { trueconfReadiness } from "./readiness.ts";
@@ -159,7 +159,21 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   });
   queue.engine.register(outgoing.jobType());
   metrics.queueOldestAge.source(() => Math.round(queue.stats().oldestAgeMs / 1000));
+  const outgoingCommands = new OutgoingCommands({
+    client,
+    store,
+    // /webhook_test of an incoming hook: a test message through its whole delivery path.
+    dispatch: (hook, message) => living.dispatch({ hook, message }),
+    allowlist: config.urlAllowlist,
+    timeoutMs: config.outgoingTimeoutMs,
+    logger: log.child({ component: "outgoing" }),
+  });
   const commands = new CommandHandler({
+    outgoing: {
+      create: (ctx, args, expiresAt) => outgoingCommands.create(ctx, args, expiresAt),
+      test: (ctx, args) => outgoingCommands.test(ctx, args),
+      isTrigger: (m) => outgoing.isTrigger(m),
+    },
     client,
     store,
     publicUrl: config.publicUrl,

@@ -24,7 +24,8 @@ export type CommandName =
   | "webhook_verify"
   | "webhook_allow"
   | "webhook_alerts"
-  | "webhook_mentions";
+  | "webhook_mentions"
+  | "webhook_test";
 
 const COMMANDS: ReadonlySet<string> = new Set<CommandName>([
   "webhook_create",
@@ -41,6 +42,7 @@ const COMMANDS: ReadonlySet<string> = new Set<CommandName>([
   "webhook_allow",
   "webhook_alerts",
   "webhook_mentions",
+  "webhook_test",
 ]);
 
 /** A message read as a command. */
@@ -51,6 +53,11 @@ export interface ParsedCommand {
   readonly args: string;
   /** True when the message starts with a mention of the bot. */
   readonly addressed: boolean;
+  /**
+   * Set when help stands for a command that is not the bot's (`@bot /deploy`): an outgoing
+   * hook's trigger word may claim it first.
+   */
+  readonly foreign?: boolean;
 }
 
 // One leading mention: an HTML anchor (what TrueConf clients send), a Markdown link, or a
@@ -146,12 +153,15 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
   if (!word) return null;
   const token = (word[1] ?? "").replace(/@.*$/, "").toLowerCase();
   let command: CommandName;
+  let foreign = false;
   if (COMMANDS.has(token)) command = token as CommandName;
   else if (token.startsWith("webhook_") || ALIASES.has(token) || addressed) {
     // A typo of ours, the usual /help and /start, or any command said to the bot by name.
     command = "webhook_help";
+    foreign = !token.startsWith("webhook_") && !ALIASES.has(token);
   } else return null; // another bot's command, e.g. "/deploy"
-  return { command, args: cleanArgs(rest.slice(word[0].length), html), addressed };
+  const args = cleanArgs(rest.slice(word[0].length), html);
+  return foreign ? { command, args, addressed, foreign } : { command, args, addressed };
 }
 
 /**

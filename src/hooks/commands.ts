@@ -38,6 +38,8 @@ import { parseCidrList } from "../ingest/client_ip.ts";
 import { type HookRecord, MAX_GRACE_MS, type VerifyMode } from "./store.ts";
 import { VERIFY_MODES } from "./verify.ts";
 import { generateSecret as generateSigningSecret } from "../outgoing/secret.ts";
+import { isOutgoingCreate } from "../outgoing/triggers.ts";
+import type { CommandContext } from "../outgoing/commands.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 
@@ -66,6 +68,15 @@ export interface CommandHandlerOptions {
   now?: (() => number) | undefined;
   /** Chat type cache lifetime; default 300 s. */
   chatCacheTtlMs?: number;
+  /**
+   * Outgoing hooks (`src/outgoing/`): `/webhook_create <name> <url> …`, `/webhook_test`,
+   * and trigger words that must not be answered with help.
+   */
+  outgoing?: {
+    create(ctx: CommandContext, args: string, expiresAt: number | null): Promise<void>;
+    test(ctx: CommandContext, args: string): Promise<void>;
+    isTrigger(m: IncomingMessage): Promise<boolean>;
+  } | undefined;
   logger?: Logger;
 }
 
@@ -164,7 +175,11 @@ export class CommandHandler {
     this.#log.info("command", { chat: m.chatId, author: m.authorId, command: cmd.command });
     switch (cmd.command) {
       case "webhook_help":
+        // `@bot /deploy` is an outgoing hook's trigger word, not an unknown command.
+        if (cmd.foreign && await this.#o.outgoing?.isTrigger(m)) return;
         return await this.#reply(m, chat, replies.help(!personal));
+      case "webhook_test":
+        return await this.#test(m, chat, cmd);
       case "webhook_list":
         // A long list is split at line ends so each part stays under TrueConf's 4096 characters.
         for (
@@ -521,6 +536,9 @@ export class CommandHandler {
       }
       expiresAt = this.#now() + ms;
     }
+    if (this.#o.outgoing && isOutgoingCreate(opt.rest)) {
+      return await this.#o.outgoing.create(this.#context(m, chat), opt.rest, expiresAt);
+    }
     const name = validateHookName(opt.rest);
     if (!name.ok) {
       return await this.#reply(m, chat, replies.badName(name.code, [...opt.rest.trim()].length));
@@ -609,6 +627,20 @@ export class CommandHandler {
    * subscriber), the answer goes to the author's personal chat with a note, as the reference
    * bot does.
    */
+  /** `/webhook_test <name> [text]`: same permission as create (it calls the service). */
+  async #test(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand): Promise<void> {
+    const decision = await this.#perms.canManage(m.chatId, m.authorId, "create");
+    if (!decision.allowed) return await this.#reply(m, chat, replies.refused(decision.reason));
+    if (!this.#o.outgoing) {
+      return await this.#reply(m, chat, replies.help(!isPersonal(chat?.chatType)));
+    }
+    await this.#o.outgoing.test(this.#context(m, chat), cmd.args);
+  }
+
+  #context(m: IncomingMessage, chat: ChatInfo | null): CommandContext {
+    return { message: m, chat, reply: (text) => this.#reply(m, chat, text) };
+  }
+
   async #reply(m: IncomingMessage, chat: ChatInfo | null, text: string): Promise<void> {
     try {
       await this.#send(m.chatId, text);

@@ -8,6 +8,7 @@
  */
 import type { HistoryEntry, HookRecord, VerifyMode } from "./store.ts";
 import { maskToken } from "./token.ts";
+import { maskUrl } from "../outgoing/target_url.ts";
 import { HOOK_NAME_MAX_LENGTH, type HookNameError } from "./hook_name.ts";
 
 /** The parse mode every reply is written for. */
@@ -31,8 +32,10 @@ const when = (ms: number | null) =>
 export function help(inGroup: boolean): string {
   const prefix = inGroup ? "mention me, then type " : "";
   return [
-    "<b>Incoming webhooks for this chat</b>",
-    `• /webhook_create &lt;name&gt; — create a webhook; I send its secret URL to you in a private message`,
+    "<b>Webhooks for this chat</b>",
+    `• /webhook_create &lt;name&gt; — create an incoming webhook; I send its secret URL to you in a private message`,
+    "• /webhook_create &lt;name&gt; &lt;url&gt; [trigger words…] — create an outgoing webhook: messages starting with a trigger word (or, without trigger words, every message and event of this chat) are sent to your service, signed; its answer is posted here. The signing secret comes by private message",
+    "• /webhook_test &lt;name&gt; [text] — send a test: a signed ping to an outgoing webhook's service, or a test message through an incoming webhook",
     "• /webhook_list — list this chat's webhooks",
     "• /webhook_revoke &lt;name&gt; — delete a webhook; its URL stops working at once",
     "• /webhook_pause &lt;name&gt; · /webhook_resume &lt;name&gt; — switch a webhook off and on",
@@ -137,9 +140,18 @@ export function list(hooks: readonly HookRecord[]): string {
   if (hooks.length === 0) {
     return "No webhooks in this chat yet. Create one with /webhook_create &lt;name&gt;.";
   }
+  // `→` outgoing (scheme, host and path; the query masked) and `←` incoming (masked token).
+  const target = (h: HookRecord) =>
+    h.kind === "outgoing" && h.outgoing
+      ? `→ ${esc(maskUrl(h.outgoing.url))} · ${
+        h.outgoing.triggers.length
+          ? `triggers ${h.outgoing.triggers.map(esc).join(" ")}`
+          : "all events"
+      }`
+      : `← ${maskToken(h.tokenHint)}`;
   const lines = hooks.map((h, i) =>
     `${i + 1}. ${h.paused ? "⏸ " : ""}<b>${esc(h.name)}</b>${h.paused ? " (paused)" : ""} · ${
-      maskToken(h.tokenHint)
+      target(h)
     }${h.expiresAt === null ? "" : ` · expires ${when(h.expiresAt)}`} · by ${
       esc(h.createdBy || "unknown")
     } · created ${when(h.createdAt)} · last used ${when(h.lastUsedAt)} · ${h.deliveryCount} ${

@@ -35,6 +35,5 @@ export {
 export { generateSecret, SECRET_PREFIX, verificationExample } from "./secret.ts";
 export { type SignatureHeaders, signatureHeaders } from "./signing.ts";
 export { isOutgoingCreate, parseOutgoingCreate } from "./triggers.ts";
-export { listLine } from "./replies.ts";
 export { maskUrl } from "./target_url.ts";
 export { buildEventBody, type OutgoingBody, plainText } from "./event_body.ts";

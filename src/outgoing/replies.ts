@@ -6,8 +6,6 @@
  */
 
 import { esc } from "../hooks/replies.ts";
-import { maskToken } from "../hooks/token.ts";
-import type { HookRecord } from "../storage/mod.ts";
 import { verificationExample } from "./secret.ts";
 import { maskUrl } from "./target_url.ts";
 
@@ -67,17 +65,6 @@ export function dmFailed(name: string): string {
   return `⚠️ I could not send you a private message with the signing secret, so outgoing webhook <b>${
     esc(name)
   }</b> was not kept. Write to me in a private chat once, then create it again.`;
-}
-
-/** One line of `/webhook_list` for either kind: `→` outgoing, `←` incoming. */
-export function listLine(h: HookRecord): string {
-  if (h.kind === "outgoing" && h.outgoing) {
-    const t = h.outgoing.triggers;
-    return `→ <b>${esc(h.name)}</b> · ${esc(maskUrl(h.outgoing.url))} · ${
-      t.length ? `triggers ${t.map(esc).join(" ")}` : "all events"
-    }`;
-  }
-  return `← <b>${esc(h.name)}</b> · ${maskToken(h.tokenHint)}`;
 }
 
 /** `/webhook_test` without a name. */

@@ -213,6 +213,22 @@ export class OutgoingHooks {
     return p;
   }
 
+  /**
+   * True when a message starts with a trigger word of an active outgoing hook of its chat:
+   * the command handler then does not answer it with help (`@bot /deploy` is for the
+   * service, not an unknown command).
+   */
+  async isTrigger(m: IncomingMessage): Promise<boolean> {
+    const botId = this.#o.client.state.botId;
+    if (!botId || m.type !== 200) return false;
+    const now = this.#clock.now();
+    return (await this.#o.store.listByChat(m.chatId)).some((h) =>
+      h.kind === "outgoing" && h.outgoing !== null && h.paused === null &&
+      (h.expiresAt === null || h.expiresAt > now) &&
+      matchTrigger(m, botId, h.outgoing.triggers) !== null
+    );
+  }
+
   /** A hook was revoked or paused: its running attempt is cut at once. */
   stopHook(hookId: string): void {
     this.#running.get(hookId)?.abort(new Error("hook revoked"));

@@ -1,0 +1,197 @@
+// Outgoing hooks managed from the chat, against the whole bot and the fake TrueConf: create
+// (secret only by DM), unsafe URLs refused, /webhook_list for both kinds, /webhook_revoke
+// cutting calls, /webhook_test for both kinds, trigger words not answered with help.
+import assert from "node:assert/strict";
+import { Webhook } from "standardwebhooks";
+import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import { silentLogger } from "../../src/log.ts";
+import { startReceiver } from "./_receiver.ts";
+
+async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const b = await startBotWithFake({
+    dir,
+    env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" },
+    logger: silentLogger,
+    fake: { echoOwnMessages: true },
+  });
+  try {
+    await fn(b);
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const SECRET = /whsec_[A-Za-z0-9+/]{43}=/;
+
+/** Pushes a command from alice in `chatId` and resolves with the bot's next message there. */
+async function command(
+  b: BotWithFake,
+  chatId: string,
+  text: string,
+  mention = true,
+): Promise<string> {
+  const before = b.fake.messagesIn(chatId).length;
+  b.fake.pushMessage({
+    chatId,
+    authorId: b.fake.userId("alice"),
+    text: mention ? `${b.mention} ${text}` : text,
+  });
+  await b.fake.waitFor(() => b.fake.messagesIn(chatId).length > before);
+  return b.fake.messagesIn(chatId)[before]?.text ?? "";
+}
+
+Deno.test("create from a group: the secret goes only to the creator's DM and signs the calls", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(() => secret, () => Response.json({ text: "on it" }));
+    try {
+      const ack = await command(b, "ops", `/webhook_create CI deploys ${r.url} /deploy !status`);
+      assert.match(ack, /Outgoing webhook <b>CI deploys<\/b> created/);
+      assert.match(ack, /\/hooks\/chat\?…/);
+      assert.doesNotMatch(ack, /whsec_|key=abc/);
+      const dm = b.fake.p2pChatId(alice);
+      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      const dmText = b.fake.messagesIn(dm).map((x) => x.text ?? "").join("\n");
+      secret = SECRET.exec(dmText)![0];
+      assert.match(dmText, /new Webhook\(&quot;whsec_/, "verification example with the secret");
+      // The stored secret is sealed: the record never holds it in clear.
+      const hook = (await b.bot.store.listByChat("ops"))[0]!;
+      assert.equal(hook.kind, "outgoing");
+      assert.deepEqual(hook.outgoing?.triggers, ["/deploy", "!status"]);
+      assert.ok(!JSON.stringify(hook).includes(secret));
+      // The signing secret works: a trigger (with the bot mentioned) reaches the receiver,
+      // which verifies with it, and is not answered with help.
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: `${b.mention} /deploy prod` });
+      const call = await r.nth(1);
+      assert.equal(call.body.args, "prod");
+      await b.fake.waitFor(() => b.fake.messagesIn("ops").some((x) => x.text === "on it"));
+      assert.ok(
+        !b.fake.messagesIn("ops").some((x) => /Webhooks for this chat/.test(x.text ?? "")),
+        "no help reply to a trigger word",
+      );
+      // Nowhere but the DM: scan every message of every other chat.
+      for (const s of b.fake.sent) {
+        if (s.chatId !== dm) assert.doesNotMatch(s.text ?? s.caption?.text ?? "", /whsec_/);
+      }
+      assert.equal(r.rejected, 0);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+Deno.test("unsafe or malformed URLs are refused at creation with the reason; nothing is created", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const cases: [string, RegExp][] = [
+      [
+        "x http://169.254.169.254/latest/meta-data",
+        /cannot be used: 169\.254\.169\.254 is a .*address/,
+      ],
+      ["x http://10.1.2.3:8080/hook", /cannot be used: 10\.1\.2\.3 is a private/],
+      ["x https://metadata.google.internal/x", /cannot be used: .*metadata/],
+      ["x https://user:pw@ci.example.com/hook", /user name or password/],
+      ["x http://localhost:9000/", /local or internal host name/],
+      ["https://ci.example.com/hook /deploy", /name goes before the URL/],
+      ["x https://ci.example.com/h /webhook_list", /bot's own commands/],
+    ];
+    for (const [args, reason] of cases) {
+      const said = await command(b, "ops", `/webhook_create ${args}`);
+      assert.match(said, reason, args);
+    }
+    assert.equal((await b.bot.store.listByChat("ops")).length, 0);
+  });
+});
+
+Deno.test("/webhook_list shows both kinds; /webhook_test reports for both; names are unique across kinds", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(() => secret, () => new Response("pong from CI\nsecond line"));
+    try {
+      await command(b, "ops", `/webhook_create alerts ${r.url}`);
+      const dm = b.fake.p2pChatId(alice);
+      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      secret = SECRET.exec(b.fake.messagesIn(dm).map((x) => x.text).join("\n"))![0];
+      await b.createHook("ops", "grafana", alice);
+      await b.fake.waitFor(() =>
+        b.fake.messagesIn("ops").some((x) => /Webhook <b>grafana<\/b> created/.test(x.text ?? ""))
+      );
+      const dup = await command(b, "ops", `/webhook_create grafana ${r.url}`);
+      assert.match(dup, /already exists/);
+      const list = await command(b, "ops", "/webhook_list");
+      assert.match(
+        list,
+        /<b>alerts<\/b> · → http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… · all events/,
+      );
+      assert.match(list, /<b>grafana<\/b> · ← [A-Za-z0-9_-]{4}…[A-Za-z0-9_-]{4}/);
+      assert.doesNotMatch(list, /key=abc/);
+
+      const ping = await command(b, "ops", "/webhook_test alerts hello there");
+      assert.match(
+        ping,
+        /^✅ <b>alerts<\/b> → http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?…: HTTP 200 in \d+ ms\npong from CI$/,
+      );
+      const pinged = r.calls.find((c) => c.body.type === "ping");
+      assert.ok(pinged);
+      assert.equal((pinged.body.message as { text: string }).text, "hello there");
+      assert.ok(new Webhook(secret).verify(pinged.raw, Object.fromEntries(pinged.headers)));
+
+      // The test message arrives first, then the report.
+      const test = await command(b, "ops", "/webhook_test grafana");
+      assert.match(test, /^🧪 Test from \/webhook_test by alice@/);
+      await b.fake.waitFor(() =>
+        b.fake.messagesIn("ops").some((x) =>
+          /grafana<\/b>: the test message was posted through the webhook's delivery path/.test(
+            x.text ?? "",
+          )
+        )
+      );
+      const unknown = await command(b, "ops", "/webhook_test nope");
+      assert.match(unknown, /Which webhook\?.*alerts.*grafana/s);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+Deno.test("/webhook_revoke cuts the running call and drops the waiting ones", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    let release: () => void = () => {};
+    const hold = new Promise<void>((resolve) => release = resolve);
+    const r = startReceiver(() => secret, async () => {
+      await hold;
+      return new Response(null, { status: 204 });
+    });
+    try {
+      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
+      const dm = b.fake.p2pChatId(alice);
+      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      secret = SECRET.exec(b.fake.messagesIn(dm).map((x) => x.text).join("\n"))![0];
+      for (const n of [1, 2, 3]) {
+        b.fake.pushMessage({ chatId: "ops", authorId: alice, text: `/job ${n}` });
+      }
+      await r.nth(1);
+      await b.fake.waitFor(() => b.bot.queue.stats().depth === 3);
+      const said = await command(b, "ops", "/webhook_revoke ci");
+      assert.match(said, /revoked/);
+      await b.fake.waitFor(() => b.bot.queue.stats().depth === 0);
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 4" });
+      const marker = await command(b, "ops", "/webhook_list");
+      assert.match(marker, /No webhooks/);
+      assert.equal(r.calls.length, 1, "only the call that was running when revoked");
+    } finally {
+      release();
+      await r.close();
+    }
+  });
+});
