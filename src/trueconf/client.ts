@@ -21,7 +21,7 @@ import { parseChatInfo, parseParticipantsPage, parseSentMessage } from "./_respo
 import { type TimerId, Timers } from "./_timers.ts";
 import { uploadBytes } from "./_upload.ts";
 import { trueConfUrls } from "./endpoints.ts";
-import { normalizeTrueConfId } from "./ids.ts";
+import { normalizeTrueConfId, sameTrueConfId } from "./ids.ts";
 import { parseIncomingMessage } from "./incoming_message.ts";
 import { type ChatEvent, parseChatEvent } from "./events.ts";
 import { fetchOAuthToken, jwtClaims, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
@@ -79,6 +79,8 @@ export interface TrueConfClientStats {
   eventsReceived: number;
   /** Incoming messages seen twice (on the old and the new socket during a rotation) and delivered once. */
   duplicatesDropped: number;
+  /** The server's echoes of the bot's own posts: acked and dropped before any parsing. */
+  ownEchoesDropped: number;
   /** Scheduled token checks run (refresh due? static token expiring?): lets tests wait for one. */
   tokenChecks: number;
   /** Requests awaiting a response, over every live socket. */
@@ -168,10 +170,13 @@ export class TrueConfClient {
     rotations: 0,
     eventsReceived: 0,
     duplicatesDropped: 0,
+    ownEchoesDropped: 0,
     tokenChecks: 0,
   };
   #serverInfo: Promise<ServerInfo> | null = null;
   #recent = new Set<string>();
+  /** The bot's author id as the server last wrote it (see #isOwnPost). */
+  #ownRawId: string | null = null;
 
   /** A stopped client; call {@link TrueConfClient.start}. */
   constructor(options: TrueConfClientOptions) {
@@ -220,9 +225,9 @@ export class TrueConfClient {
   }
 
   /**
-   * Registers a handler for incoming chat messages (the bot's own included: compare
-   * `authorId` with `state.botId` using `sameTrueConfId`). Handlers run without being
-   * awaited; their errors are logged. Returns an unsubscribe.
+   * Registers a handler for incoming chat messages. The bot's own posts, which TrueConf
+   * pushes back, never reach handlers. Handlers run without being awaited; their errors are
+   * logged. Returns an unsubscribe.
    */
   onMessage(handler: (m: IncomingMessage) => void | Promise<void>): () => void {
     this.#handlers.add(handler);
@@ -230,7 +235,7 @@ export class TrueConfClient {
   }
 
   /**
-   * Registers a handler for chat events (messages posted and edited, the bot's own included;
+   * Registers a handler for chat events (messages posted and edited, never the bot's own;
    * messages removed; participants added, removed, given a role; chats renamed or removed):
    * see `events.ts`. Each event is delivered once even when two sockets receive it during a
    * token rotation. Handlers run without being awaited; their errors are logged. Returns an
@@ -865,6 +870,10 @@ export class TrueConfClient {
 
   #onEvent(method: string, payload: unknown): void {
     this.#stats.eventsReceived++;
+    if (method === "sendMessage" && this.#isOwnPost(payload)) {
+      this.#stats.ownEchoesDropped++;
+      return;
+    }
     const event = parseChatEvent(method, payload, this.#now);
     if (!event) {
       this.#log.debug("trueconf event ignored", { method });
@@ -889,6 +898,24 @@ export class TrueConfClient {
       for (const h of this.#handlers) this.#call(h, event.message, event);
     }
     for (const h of this.#eventHandlers) this.#call(h, event, event);
+  }
+
+  /**
+   * Whether a `sendMessage` event is TrueConf pushing one of the bot's own posts back (both
+   * official clients drop these; issue 12 wants them never passed on). Checked on the raw
+   * author id before any parsing: under load every delivery comes back once, and parsing the
+   * echo cost a few percent of the bot's CPU. The last matching raw id is remembered, so the
+   * usual check is one string comparison.
+   */
+  #isOwnPost(payload: unknown): boolean {
+    const botId = this.#state.botId;
+    if (botId === null) return false;
+    const author = (payload as { author?: { id?: unknown } } | null)?.author?.id;
+    if (typeof author !== "string") return false;
+    if (author === this.#ownRawId) return true;
+    if (!sameTrueConfId(author, botId)) return false;
+    this.#ownRawId = author;
+    return true;
   }
 
   #call<T>(handler: (x: T) => void | Promise<void>, arg: T, event: ChatEvent): void {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { CommandHandler } from "../../src/hooks/commands.ts";
 import { HookStore } from "../../src/hooks/store.ts";
 import { openKv } from "../../src/storage/mod.ts";
-import { type IncomingMessage, TrueConfClient } from "../../src/trueconf/mod.ts";
+import { type IncomingMessage, sameTrueConfId, TrueConfClient } from "../../src/trueconf/mod.ts";
 import { FakeTrueConf, type SentRecord } from "../support/fake_trueconf.ts";
 import { BOT, clientOptions, type FakeOptions } from "../trueconf/_helpers.ts";
 
@@ -115,6 +115,13 @@ export async function withBot(opts: Options, fn: (w: World) => Promise<void>): P
     dm,
     async say(chatId, author, text, extra) {
       const before = fake.sent.length;
+      if (sameTrueConfId(author, fake.botId)) {
+        // The client drops the bot's own posts before any handler: wait for that instead.
+        const dropped = client.stats.ownEchoesDropped;
+        fake.pushMessage({ chatId, authorId: author, text, ...extra });
+        await fake.waitFor(() => client.stats.ownEchoesDropped > dropped, 5_000);
+        return await settle(received, before);
+      }
       const expected = received + 1;
       fake.pushMessage({ chatId, authorId: author, text, ...extra });
       return await settle(expected, before);

@@ -105,3 +105,22 @@ Deno.test("in-flight requests share one deadline timer, and each still times out
     assert.equal(client.stats.pendingRequests, 0);
   });
 });
+
+Deno.test("TrueConf's echo of the bot's own posts is acked and dropped; other authors still reach handlers", async () => {
+  await withClient({ echoOwnMessages: true }, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    const heard: string[] = [];
+    const events: string[] = [];
+    client.onMessage((m) => void heard.push(m.text));
+    client.onEvent((e) => void events.push(e.type));
+    for (let i = 0; i < 3; i++) await client.sendMessage(chatId, `own ${i}`, "text");
+    // The bot's id as another server instance writes it (`login@server/instance`) is still ours.
+    fake.pushMessage({ chatId, authorId: `${fake.botId}/a1b2c3`, text: "own, other instance" });
+    fake.pushMessage({ chatId, authorId: alice, text: "from alice" });
+    await waitUntil(() => heard.length === 1 && fake.unackedPushes.length === 0, 3_000, "acks");
+    assert.deepEqual(heard, ["from alice"]);
+    assert.deepEqual(events, ["message.created"]);
+    assert.equal(client.stats.ownEchoesDropped, 4);
+  });
+});
