@@ -131,8 +131,14 @@ function jsonBody(text: string): RequestBody {
 /**
  * `JSON.parse`, retried once with raw control characters inside strings escaped — Mattermost
  * accepts such bodies (shell scripts interpolating multi-line text), so senders rely on it.
+ * The one lenient JSON reader: bodies, and JSON carried in form fields (Slack `payload=`,
+ * Discord `payload_json=`) alike.
+ *
+ * @param where names the JSON in the error ("The body", `The form field "payload"`)
+ * @param hint what to send instead, appended to the error
+ * @throws PayloadError `invalid_json` with the position of the first error
  */
-function parseJsonLenient(text: string): unknown {
+export function parseJsonLenient(text: string, where = "The body", hint = JSON_HINT): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -146,7 +152,7 @@ function parseJsonLenient(text: string): unknown {
     }
     throw new PayloadError(
       "invalid_json",
-      `The body is not valid JSON: ${describeJsonError(error, text)}. ${JSON_HINT}`,
+      `${where} is not valid JSON: ${describeJsonError(error, text)}. ${hint}`,
     );
   }
 }

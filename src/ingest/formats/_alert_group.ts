@@ -38,6 +38,11 @@ export interface GroupView {
   /** Sender name for the footer, e.g. `Alertmanager`. */
   readonly sourceName: string;
   readonly externalURL: string | undefined;
+  /**
+   * The sender's own title for the group (Grafana's templated `title`), shown as the heading
+   * instead of the computed `[FIRING:n] name (labels)`.
+   */
+  readonly heading?: string | undefined;
   /** Already-safe Markdown shown between the header and the alerts (e.g. a custom message). */
   readonly intro?: string;
   /** Per-alert links and lines specific to the format. */
@@ -206,6 +211,8 @@ export function renderAlertGroup(view: GroupView): string {
   }`;
   let header = `${statusEmoji(groupStatus)} **${headline}**`;
   if (otherGroupLabels.length > 0) header += ` (${labelList(otherGroupLabels)})`;
+  const heading = view.heading?.trim() ?? "";
+  if (heading !== "") header = `${statusEmoji(groupStatus)} ${bold(heading, 300)}`;
   const out: string[] = [header];
   if (view.receiver !== undefined) out.push(`Receiver: ${plain(view.receiver, 100)}`);
   if (view.intro !== undefined && view.intro !== "") out.push("", view.intro);

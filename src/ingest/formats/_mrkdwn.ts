@@ -98,6 +98,13 @@ function translateProse(text: string, options: SlackTranslateOptions): string {
     holes.push(translated);
     return `${HOLE_OPEN}${holes.length - 1}${HOLE_CLOSE}`;
   });
+  // Senders glue mentions together (Grafana: `<!subteam^a><!subteam^b> <@u1><@u2>`); Slack
+  // shows them as separate pills, so keep them apart instead of `@a@b`.
+  out = out.replace(
+    /\uE000(\d+)\uE001(?=\uE000(\d+)\uE001)/g,
+    (whole, a: string, b: string) =>
+      isMention(holes[Number(a)]) && isMention(holes[Number(b)]) ? `${whole} ` : whole,
+  );
   out = unescapeSlackEntities(out);
   if (options.emphasis) {
     out = out
@@ -109,6 +116,10 @@ function translateProse(text: string, options: SlackTranslateOptions): string {
   }
   out = replaceEmojiShortcodes(out);
   return out.replace(HOLE, (_, index: string) => holes[Number(index)] ?? "");
+}
+
+function isMention(token: string | undefined): boolean {
+  return token !== undefined && /^[@#]\S/.test(token);
 }
 
 /** One `<…>` token (without the brackets) → Markdown, or null to leave it untouched. */
@@ -137,7 +148,9 @@ function translateSpecial(command: string, label: string): string {
     case "everyone":
       return "@all";
     case "subteam":
-      return label !== "" ? `@${label.replace(/^@/, "")}` : "@team";
+      // Without a label the group's handle is unknown here; its id still tells groups apart
+      // (a bare "@team" for each made `@team@team` out of two groups).
+      return `@${label.replace(/^@/, "") || args[0] || "team"}`;
     case "date": {
       if (label !== "") return label;
       const seconds = Number(args[0]);
@@ -197,6 +210,71 @@ const EMOJI: Readonly<Record<string, string>> = {
   arrow_down: "⬇️",
   chart_with_upwards_trend: "📈",
   chart_with_downwards_trend: "📉",
+  // Tags ntfy's documentation and senders use (ntfy shows these shortcodes as emoji).
+  partying_face: "🥳",
+  loudspeaker: "📢",
+  computer: "💻",
+  floppy_disk: "💾",
+  package: "📦",
+  no_entry: "⛔",
+  no_entry_sign: "🚫",
+  heart: "❤️",
+  star: "⭐",
+  sparkles: "✨",
+  lock: "🔒",
+  unlock: "🔓",
+  key: "🔑",
+  email: "📧",
+  calendar: "📅",
+  house: "🏠",
+  cloud: "☁️",
+  sunny: "☀️",
+  snowflake: "❄️",
+  battery: "🔋",
+  electric_plug: "🔌",
+  wrench: "🔧",
+  hammer: "🔨",
+  gear: "⚙️",
+  hourglass_flowing_sand: "⏳",
+  memo: "📝",
+  mag: "🔍",
+  link: "🔗",
+  green_circle: "🟢",
+  yellow_circle: "🟡",
+  orange_circle: "🟠",
+  blue_circle: "🔵",
+  facepalm: "🤦",
+  thinking: "🤔",
+  smile: "😄",
+  cry: "😢",
+  robot: "🤖",
+  ghost: "👻",
+  bulb: "💡",
+  shield: "🛡️",
+  satellite: "📡",
+  globe_with_meridians: "🌐",
+  arrows_counterclockwise: "🔄",
+  stop_sign: "🛑",
+  checkered_flag: "🏁",
+  trophy: "🏆",
+  heavy_exclamation_mark: "❗",
+  bangbang: "‼️",
+  clipboard: "📋",
+  pushpin: "📌",
+  paperclip: "📎",
+  cd: "💿",
+  dvd: "📀",
+  cloud_with_rain: "🌧️",
+  thermometer: "🌡️",
+  droplet: "💧",
+  mailbox: "📫",
+  camera: "📷",
+  video_camera: "📹",
+  door: "🚪",
+  bath: "🛁",
+  dog: "🐶",
+  cat: "🐱",
+  pill: "💊",
 };
 
 /** The emoji for a Slack shortcode name (`fire` → 🔥), when it is one notifiers use. */

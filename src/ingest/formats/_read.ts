@@ -11,6 +11,11 @@
 /** A JSON object (not an array, not null). */
 export type JsonObject = Readonly<Record<string, unknown>>;
 
+/** A plain JSON object (not an array, not null): the one such check of the formats folder. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
 /** The value as a JSON object, or `undefined`. */
 export function asObject(v: unknown): JsonObject | undefined {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? v as JsonObject : undefined;

@@ -22,6 +22,7 @@
 import { z } from "zod";
 import type { Attachment } from "../../message.ts";
 import { issuePath } from "./_issue_path.ts";
+import { isRecord } from "./_read.ts";
 import { emojiFor, escapeMarkdown, formatEpoch, isHttpUrl, markdownLink } from "./_mrkdwn.ts";
 import { PayloadError } from "./types.ts";
 
@@ -416,10 +417,6 @@ function timestamp(ts: string | null | undefined): string {
   if (!ts) return "";
   const seconds = Number(ts);
   return Number.isFinite(seconds) && seconds > 0 ? formatEpoch(seconds) : "";
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function isTextObject(value: unknown): value is { type?: string; text: string } {

@@ -8,6 +8,7 @@ import type { MessageGroup } from "../../message.ts";
 import type { PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { asObject, type JsonObject } from "./_read.ts";
+import { parseJsonLenient } from "../decode_body.ts";
 import { mdLink, plain } from "./_markup.ts";
 
 /** Commit lines listed under a push. */
@@ -28,14 +29,11 @@ export function eventBody(input: PayloadInput, sender: string): JsonObject {
   if (body.kind === "json") {
     value = body.value;
   } else if (body.kind === "form" && body.fields.has("payload")) {
-    try {
-      value = JSON.parse(body.fields.get("payload")?.[0] ?? "");
-    } catch {
-      throw new PayloadError(
-        "invalid_json",
-        `The payload form field of this ${sender} webhook is not valid JSON.`,
-      );
-    }
+    value = parseJsonLenient(
+      body.fields.get("payload")?.[0] ?? "",
+      `The payload form field of this ${sender} webhook`,
+      "Set the webhook's content type to application/json.",
+    );
   }
   const o = asObject(value);
   if (o === undefined) {

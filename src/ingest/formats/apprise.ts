@@ -9,10 +9,11 @@
  */
 import { z } from "zod";
 import type { Attachment } from "../../message.ts";
-import type { FormatAdapter, ParsedPayload, PayloadInput, UploadedFile } from "./types.ts";
+import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { block, bold, truncate } from "./_markup.ts";
 import { asHttpUrl, asObject, type JsonObject } from "./_read.ts";
+import { kindOf, MAX_FILENAME, uploadedAttachments } from "./_uploads.ts";
 
 /** The message body is cut here (about five TrueConf messages). */
 export const MAX_APPRISE_TEXT = 20_000;
@@ -38,14 +39,6 @@ function isAppriseJson(v: unknown): v is JsonObject {
 
 function firstField(fields: ReadonlyMap<string, readonly string[]>, name: string) {
   return fields.get(name)?.[0];
-}
-
-/** `image/*` (except SVG, which cannot get a preview) is shown as a photo. */
-function kindOf(mimeType: string | undefined, filename: string | undefined): Attachment["kind"] {
-  const mt = mimeType?.toLowerCase().split(";")[0]?.trim() ?? "";
-  if (mt.startsWith("image/")) return mt === "image/svg+xml" ? "document" : "photo";
-  if (mt !== "" && mt !== "application/octet-stream") return "document";
-  return /\.(png|jpe?g|gif|webp|bmp)$/i.test(filename ?? "") ? "photo" : "document";
 }
 
 const attachmentSchema = z.object({
@@ -87,7 +80,7 @@ function jsonAttachments(value: unknown): Attachment[] {
     const { filename, base64, mimetype, url } = parsed.data;
     const name = filename === null || filename === undefined || filename === ""
       ? undefined
-      : truncate(filename, 255);
+      : truncate(filename, MAX_FILENAME);
     const mimeType = mimetype === null || mimetype === undefined || mimetype === ""
       ? undefined
       : mimetype;
@@ -114,27 +107,6 @@ function jsonAttachments(value: unknown): Attachment[] {
       );
     }
     return { kind, source: { type: "bytes", bytes }, ...extra };
-  });
-}
-
-function formAttachments(files: readonly UploadedFile[]): Attachment[] {
-  // A browser sends an empty, nameless part for a file input left blank; that is no file.
-  const real = files.filter((f) => f.bytes.length > 0 || f.filename !== "");
-  return real.map((f, i): Attachment => {
-    if (f.bytes.length === 0) {
-      throw new PayloadError(
-        "invalid_attachment",
-        `File part ${i + 1} ("${truncate(f.field, 50)}") is empty.`,
-      );
-    }
-    const filename = f.filename === "" ? undefined : truncate(f.filename, 255);
-    const mimeType = f.contentType === "" ? undefined : f.contentType;
-    return {
-      kind: kindOf(mimeType, filename),
-      source: { type: "bytes", bytes: f.bytes },
-      ...(filename !== undefined && { filename }),
-      ...(mimeType !== undefined && { mimeType }),
-    };
   });
 }
 
@@ -179,7 +151,7 @@ export const appriseFormat: FormatAdapter = {
       title = firstField(body.fields, "title") ?? "";
       message = firstField(body.fields, "message") ?? "";
       type = firstField(body.fields, "type") ?? "";
-      attachments = formAttachments(body.files);
+      attachments = uploadedAttachments(body.files);
     } else {
       throw new PayloadError(
         "invalid_payload",

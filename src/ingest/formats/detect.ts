@@ -2,12 +2,18 @@
  * Format detection: picks the adapter for a request, in an explicit order.
  *
  * 1. `?format=<name>` forces an adapter (an unknown name → 400 `unknown_format` listing names).
- * 2. Headers: `X-GitHub-Event` → github, `X-Gitlab-Event` → gitlab.
+ * 2. Headers: `X-GitHub-Event` → github, `X-Gitlab-Event` → gitlab; an undecoded (`raw`) body,
+ *    which the HTTP layer passes only for an ntfy publish, or ntfy's JSON `{topic,…}` → ntfy.
  * 3. Body signatures, most specific first: Grafana (`orgId`, or version "1" with alerts/state),
- *    Alertmanager (version "4" + alerts + groupKey), Apprise (`version`/`title`/`message`/`type`
- *    JSON, or a form with `message`), Mattermost (`props`/`priority`/`root_id`/`type: custom_*`,
- *    or the `/hooks/<token>` route), native (keys ⊆ text/parse_mode/images/files), Slack
+ *    Alertmanager (version "4" + alerts + groupKey), Teams (`@type: MessageCard`, or card
+ *    attachments), Google Chat (`cardsV2`/`cards`/`thread`, or `?threadKey=`), Discord
+ *    (`content`, or `embeds` with Discord keys only; multipart `payload_json`), Apprise
+ *    (`version`/`title`/`message`/`type` JSON, or a form with `message`), Rocket.Chat (`alias`/
+ *    `emoji`/`avatar` with Slack keys), Mattermost (`props`/`priority`/`root_id`/`type: custom_*`,
+ *    or the `/hooks/<token>` route), Slack markup in a text-only body or the `@slack/webhook`
+ *    user agent (→ Slack), native (keys ⊆ text/parse_mode/images/files), Slack
  *    (`attachments`/`blocks`/`mrkdwn`, form `payload=`, or `text` with only Slack keys).
+ *    Gotify is never guessed: its `/message` route forces it.
  * 4. A JSON object nothing claims (see docs/formats.md, "Unrecognised JSON"):
  *    - a key that looks like a misspelt native field (`txt`, `image`, `parseMode`, `image_url`)
  *      next to native fields → 400 `unknown_field` with a did-you-mean, because the sender is
@@ -26,8 +32,15 @@ import { githubFormat } from "./github.ts";
 import { gitlabFormat } from "./gitlab.ts";
 import { grafanaFormat } from "./grafana.ts";
 import { mattermostFormat } from "./mattermost.ts";
-import { isRecord, NATIVE_KEYS, nativeFormat, parseNative } from "./native.ts";
-import { slackFormat } from "./slack.ts";
+import { NATIVE_KEYS, nativeFormat, parseNative } from "./native.ts";
+import { isRecord } from "./_read.ts";
+import { slackFormat, slackTextFormat } from "./slack.ts";
+import { discordFormat } from "./discord.ts";
+import { googleChatFormat } from "./googlechat.ts";
+import { gotifyFormat } from "./gotify.ts";
+import { ntfyFormat } from "./ntfy.ts";
+import { rocketChatFormat } from "./rocketchat.ts";
+import { teamsFormat } from "./teams.ts";
 import {
   type FormatAdapter,
   type FormatName,
@@ -40,12 +53,19 @@ import {
 export const DETECTION_ORDER: readonly FormatAdapter[] = [
   githubFormat,
   gitlabFormat,
+  ntfyFormat,
   grafanaFormat,
   alertmanagerFormat,
+  teamsFormat,
+  googleChatFormat,
+  discordFormat,
   appriseFormat,
+  rocketChatFormat,
   mattermostFormat,
+  slackTextFormat,
   nativeFormat,
   slackFormat,
+  gotifyFormat,
 ];
 
 /** Most characters of pretty-printed JSON posted for an unrecognised payload. */
@@ -74,7 +94,7 @@ export function detectFormat(
     if (!adapter) {
       throw new PayloadError(
         "unknown_format",
-        `Unknown format "${forced}". Use one of: ${adapters.map((a) => a.name).join(", ")}.`,
+        `Unknown format "${forced}". Use one of: ${formatNames(adapters).join(", ")}.`,
       );
     }
     return adapter.parse(input);
@@ -87,7 +107,7 @@ export function detectFormat(
 
 /** The format names available for `?format=`. */
 export function formatNames(adapters: readonly FormatAdapter[] = DETECTION_ORDER): FormatName[] {
-  return adapters.map((a) => a.name);
+  return [...new Set(adapters.map((a) => a.name))];
 }
 
 function fallback(input: PayloadInput, adapters: readonly FormatAdapter[]): DetectedPayload {
@@ -110,7 +130,7 @@ function fallback(input: PayloadInput, adapters: readonly FormatAdapter[]): Dete
     throw new PayloadError(
       "unknown_field",
       `Unknown field "${first.key}": did you mean "${first.meant}"? The native format takes ` +
-        `${NATIVE_KEYS.join(", ")}; other formats: ${adapters.map((a) => a.name).join(", ")}.`,
+        `${NATIVE_KEYS.join(", ")}; other formats: ${formatNames(adapters).join(", ")}.`,
     );
   }
   if (hasNative) return { format: "native", message: parseNative(body), reply: "json" };

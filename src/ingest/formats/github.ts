@@ -240,25 +240,136 @@ function renderWorkflowRun(c: Ctx): string {
   return joinParts([head, link]);
 }
 
-function renderCheckSuite(c: Ctx): string {
-  const suite = asObject(c.body["check_suite"]) ?? {};
-  const app = asText(path(suite, "app", "name"));
-  const branch = asText(suite["head_branch"]);
-  const sha = asString(suite["head_sha"]);
+/** `on `main` at [abc1234](…/commit/…)` for a head branch and sha. */
+function headWhere(c: Ctx, branch: string | undefined, sha: string | undefined): string {
   const repoUrl = asString(path(c.body, "repository", "html_url"));
   const commit = sha !== undefined
     ? mdLink(sha.slice(0, 7), repoUrl !== undefined ? `${repoUrl}/commit/${sha}` : undefined)
     : undefined;
-  const what = `Checks${app !== undefined ? ` (${plain(app, 60)})` : ""}`;
   const where = joinParts([
     branch !== undefined ? `on ${code(branch)}` : undefined,
     commit !== undefined ? `at ${commit}` : undefined,
   ], " ");
-  if (c.action === "completed") {
-    const [emoji, word] = conclusion(asString(suite["conclusion"]));
-    return `${emoji} ${what} ${word}${where !== "" ? " " + where : ""} in ${c.repo}`;
+  return where === "" ? "" : ` ${where}`;
+}
+
+/** `queued` → "is queued", `in_progress` → "is in progress", `requested` → "was requested". */
+function runState(action: string | undefined, status: string | undefined): string {
+  if (status !== undefined && status !== "completed") {
+    return `is ${plain(status.replace(/_/g, " "), 30)}`;
   }
-  return `🔄 ${what} ${verbOf(c.action)}${where !== "" ? " " + where : ""} in ${c.repo}`;
+  if (action === "rerequested") return "was re-run";
+  if (action === "requested" || action === "created") return "was requested";
+  return verbOf(action);
+}
+
+function renderCheckSuite(c: Ctx): string {
+  const suite = asObject(c.body["check_suite"]) ?? {};
+  const app = asText(path(suite, "app", "name"));
+  const where = headWhere(c, asText(suite["head_branch"]), asString(suite["head_sha"]));
+  const what = `Checks${app !== undefined ? ` (${plain(app, 60)})` : ""}`;
+  const runs = asNumber(suite["latest_check_runs_count"]);
+  const count = runs !== undefined && runs > 0 ? ` · ${plural(runs, "check run")}` : "";
+  const status = asString(suite["status"]);
+  if (c.action === "completed" || status === "completed") {
+    const [emoji, word] = conclusion(asString(suite["conclusion"]));
+    return `${emoji} ${what} ${word}${where} in ${c.repo}${count}`;
+  }
+  return `🔄 ${what} ${
+    runState(c.action, status).replace(/^is /, "are ").replace(/^was /, "were ")
+  }${where} in ${c.repo}`;
+}
+
+function renderCheckRun(c: Ctx): string {
+  const run = asObject(c.body["check_run"]) ?? {};
+  const name = bold(asText(run["name"]) ?? "check", 100);
+  const app = asText(path(run, "app", "name"));
+  const where = headWhere(
+    c,
+    asText(path(run, "check_suite", "head_branch")),
+    asString(run["head_sha"]),
+  );
+  const by = app !== undefined ? ` (${plain(app, 60)})` : "";
+  const status = asString(run["status"]);
+  const head = status === "completed"
+    ? (([emoji, word]) => `${emoji} Check ${name}${by} ${word}`)(
+      conclusion(asString(run["conclusion"])),
+    )
+    : `🔄 Check ${name}${by} ${runState(c.action, status)}`;
+  const lines = [
+    joinParts([
+      `${head}${where} in ${c.repo}`,
+      optLink("Details", run["html_url"] ?? run["details_url"]),
+    ]),
+  ];
+  const title = asText(path(run, "output", "title"));
+  const summary = asString(path(run, "output", "summary"));
+  if (title !== undefined) lines.push(bold(title, 200));
+  if (summary !== undefined && status === "completed") lines.push(block(summary, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+/** Deployment states: emoji and how the sentence ends. */
+const DEPLOY_STATES: Readonly<Record<string, [string, string]>> = {
+  success: ["✅", "succeeded"],
+  failure: ["❌", "failed"],
+  error: ["❌", "errored"],
+  pending: ["⏳", "is pending"],
+  queued: ["⏳", "is queued"],
+  in_progress: ["🔄", "is in progress"],
+  inactive: ["⚪", "is inactive"],
+};
+
+/** `` of `main` (abc1234) to **production**`` */
+function deploymentTarget(deployment: JsonObject): string {
+  const ref = asText(deployment["ref"]);
+  const sha = asString(deployment["sha"]);
+  const env = asText(deployment["environment"]);
+  return joinParts([
+    ref !== undefined ? `of ${code(ref)}` : undefined,
+    sha !== undefined && sha !== ref ? `(${plain(sha.slice(0, 7), 10)})` : undefined,
+    env !== undefined ? `to **${plain(env, 80)}**` : undefined,
+  ], " ");
+}
+
+function renderDeployment(c: Ctx): string {
+  const deployment = asObject(c.body["deployment"]) ?? {};
+  const target = deploymentTarget(deployment);
+  const lines = [
+    `🚀 **${c.actor}** ${
+      c.action === "created" || c.action === undefined
+        ? "started a deployment"
+        : `${verbOf(c.action)} a deployment`
+    }${target !== "" ? ` ${target}` : ""} in ${c.repo}`,
+  ];
+  const description = asText(deployment["description"]);
+  if (description !== undefined) lines.push(block(description, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+function renderDeploymentStatus(c: Ctx): string {
+  const status = asObject(c.body["deployment_status"]) ?? {};
+  const deployment = asObject(c.body["deployment"]) ?? {};
+  const state = asString(status["state"]);
+  const [emoji, word] =
+    (state !== undefined && Object.hasOwn(DEPLOY_STATES, state)
+      ? DEPLOY_STATES[state]
+      : undefined) ?? ["❔", state !== undefined ? `is ${plain(state, 30)}` : "changed"];
+  const env = asText(status["environment"]) ?? asText(deployment["environment"]);
+  const target = deploymentTarget({
+    ...deployment,
+    ...(env !== undefined && { environment: env }),
+  });
+  const lines = [
+    joinParts([
+      `${emoji} Deployment${target !== "" ? ` ${target}` : ""} ${word} in ${c.repo}`,
+      optLink("Logs", asString(status["log_url"]) ?? asString(status["target_url"])),
+      optLink("Open", status["environment_url"]),
+    ]),
+  ];
+  const description = asText(status["description"]);
+  if (description !== undefined) lines.push(block(description, BODY_EXCERPT));
+  return lines.join("\n");
 }
 
 function renderRelease(c: Ctx): string {
@@ -349,6 +460,12 @@ function render(c: Ctx): string {
       return renderWorkflowRun(c);
     case "check_suite":
       return renderCheckSuite(c);
+    case "check_run":
+      return renderCheckRun(c);
+    case "deployment":
+      return renderDeployment(c);
+    case "deployment_status":
+      return renderDeploymentStatus(c);
     case "release":
       return renderRelease(c);
     case "star":

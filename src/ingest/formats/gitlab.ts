@@ -44,6 +44,7 @@ const KIND_TO_EVENT: Readonly<Record<string, string>> = {
   note: "Note Hook",
   build: "Job Hook",
   release: "Release Hook",
+  deployment: "Deployment Hook",
 };
 
 /** Pipeline and job statuses: emoji and how the sentence ends. */
@@ -289,6 +290,51 @@ function renderRelease(c: Ctx): string {
   return `🏷️ Release ${mdLink(label, b["url"])} ${verbOf(asString(b["action"]))} in ${c.project}`;
 }
 
+function renderDeployment(c: Ctx): string {
+  const b = c.body;
+  const [emoji, word] = pipelineStatus(asString(b["status"]));
+  const id = asText(b["deployment_id"]);
+  const env = asText(b["environment"]);
+  const ref = asText(b["ref"]);
+  const head = joinParts([
+    `${emoji} Deployment${id !== undefined ? ` #${plain(id, 20)}` : ""}${
+      ref !== undefined ? ` of ${code(ref)}` : ""
+    }${env !== undefined ? ` to **${plain(env, 80)}**` : ""} ${word} in ${c.project}`,
+    c.actor !== "" && c.actor !== "someone" ? `by **${c.actor}**` : undefined,
+  ]);
+  const links = joinParts([
+    optLink("Job", b["deployable_url"]),
+    optLink("Open environment", b["environment_external_url"]),
+  ]);
+  const lines = [links !== "" ? `${head} · ${links}` : head];
+  const sha = asText(b["short_sha"]);
+  const title = asString(b["commit_title"]);
+  if (sha !== undefined || title !== undefined) {
+    lines.push(
+      `Commit ${mdLink(sha ?? "commit", b["commit_url"])}${
+        title !== undefined ? ` ${plain(commitTitle(title), 120)}` : ""
+      }`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** Group-level subgroup events (`subgroup_create`, `subgroup_destroy`). */
+function renderSubgroup(c: Ctx): string {
+  const b = c.body;
+  const name = asText(b["full_path"]) ?? asText(b["name"]) ?? "a subgroup";
+  const parent = asText(b["parent_full_path"]) ?? asText(b["parent_name"]);
+  const event = asString(b["event_name"]) ?? "";
+  const verb = event.endsWith("_destroy")
+    ? "removed"
+    : event.endsWith("_create")
+    ? "created"
+    : verbOf(event.replace(/^subgroup_/, ""));
+  return `👥 Subgroup **${plain(name, 120)}** ${verb}${
+    parent !== undefined ? ` in group **${plain(parent, 120)}**` : ""
+  }`;
+}
+
 function renderGeneric(c: Ctx): string {
   const action = asString(c.attrs["action"]) ?? asString(c.body["action"]);
   return joinParts([
@@ -319,6 +365,10 @@ function render(c: Ctx): string {
       return renderJob(c);
     case "Release Hook":
       return renderRelease(c);
+    case "Deployment Hook":
+      return renderDeployment(c);
+    case "Subgroup Hook":
+      return renderSubgroup(c);
     default:
       return renderGeneric(c);
   }

@@ -4,6 +4,9 @@
  * pre-unified notifier (`ruleName`, `state`, `evalMatches`, `imageUrl`). Screenshots become
  * photo attachments fetched by URL at delivery time.
  *
+ * `title` (the contact point's Title template, e.g. `Alerts firing: 2`) is the heading when
+ * present; the computed `[FIRING:n] name` heading is used only without one.
+ *
  * About `message`: Grafana fills it from a template. The default template (it starts with
  * `**Firing**` or `**Resolved**`) repeats what the alert list already shows, so it is dropped;
  * a custom message is shown, escaped as plain text, because label values interpolated into it
@@ -114,6 +117,8 @@ function renderUnified(body: JsonObject): { text: string; attachments: Attachmen
     truncated: Math.max(0, Math.floor(asNumber(body["truncatedAlerts"]) ?? 0)),
     sourceName: "Grafana",
     externalURL: asString(body["externalURL"]),
+    // The contact point's Title template (default `[FIRING:n] …`, or the user's own).
+    heading: asText(body["title"]),
     intro,
     alertExtras(alert, status) {
       const values = valuesLine(alert);

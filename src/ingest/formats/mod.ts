@@ -9,6 +9,7 @@ export type {
   FormatName,
   ParsedPayload,
   PayloadInput,
+  ReplyEcho,
   ReplyStyle,
   RequestBody,
   UploadedFile,
@@ -23,10 +24,17 @@ export {
   jsonCodeBlock,
 } from "./detect.ts";
 export { NATIVE_KEYS, nativeFormat } from "./native.ts";
-export { SLACK_KEYS, slackFormat } from "./slack.ts";
+export { SLACK_KEYS, slackFormat, slackTextFormat } from "./slack.ts";
 export { mattermostFormat, ROUTE_HEADER } from "./mattermost.ts";
 export { alertmanagerFormat } from "./alertmanager.ts";
 export { grafanaFormat } from "./grafana.ts";
 export { appriseFormat } from "./apprise.ts";
 export { githubFormat } from "./github.ts";
 export { gitlabFormat } from "./gitlab.ts";
+export { discordFormat, discordToMarkdown, MAX_EMBEDS } from "./discord.ts";
+export { teamsFormat } from "./teams.ts";
+export { googleChatFormat } from "./googlechat.ts";
+export { isNtfyPublish, ntfyFormat, ntfyTopic } from "./ntfy.ts";
+export { GOTIFY_HIGH_PRIORITY, gotifyFormat } from "./gotify.ts";
+export { rocketChatFormat } from "./rocketchat.ts";
+export { type AcceptedMessage, type DialectAnswer, successAnswer } from "./answer.ts";

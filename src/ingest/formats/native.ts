@@ -30,6 +30,7 @@ import {
 import { buttonRowsProblem } from "../../trueconf/mod.ts";
 import { describeValue, issuePath } from "./_issue_path.ts";
 import { isHttpUrl } from "./_mrkdwn.ts";
+import { isRecord } from "./_read.ts";
 import {
   type FormatAdapter,
   type ParsedPayload,
@@ -73,6 +74,7 @@ function reply(message: Message): ParsedPayload {
 function detectNative(input: PayloadInput): boolean {
   const { body } = input;
   if (body.kind === "text") return true;
+  if (body.kind === "raw") return false;
   if (body.kind === "form") {
     // `payload=` is Slack's form encoding; a lone `message` field is Apprise's `form://`.
     if (body.fields.has("payload")) return false;
@@ -94,6 +96,8 @@ export function parseNative(body: RequestBody): Message {
       const text = normalizeNewlines(body.text).replace(/\n+$/, "");
       return finish({ text, parseMode: "text", attachments: [] });
     }
+    case "raw":
+      return parseNative({ kind: "text", text: rawText(body.bytes) });
     case "form":
       return parseForm(body.fields, body.files);
     case "json":
@@ -255,12 +259,19 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+/** A raw body as UTF-8 text, or a clear refusal. */
+function rawText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new PayloadError(
+      "invalid_encoding",
+      "The body is not UTF-8 text. Send text as UTF-8, or a file as multipart/form-data.",
+    );
+  }
+}
+
 /** CRLF from Windows senders and form posts would show as doubled breaks in some clients. */
 function normalizeNewlines(text: string): string {
   return text.replace(/\r\n?/g, "\n");
-}
-
-/** A plain JSON object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

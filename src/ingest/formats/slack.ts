@@ -14,7 +14,8 @@
  * @module
  */
 import type { Message } from "../../message.ts";
-import { escapeControlCharsInStrings } from "../decode_body.ts";
+import { parseJsonLenient } from "../decode_body.ts";
+import { isRecord } from "./_read.ts";
 import { slackToMarkdown } from "./_mrkdwn.ts";
 import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
 import { type FormatAdapter, PayloadError, type PayloadInput, type RequestBody } from "./types.ts";
@@ -68,6 +69,34 @@ export function withReplyTo(message: Message, ref: unknown): Message {
   return r ? { ...message, thread: { ...message.thread, replyTo: r } } : message;
 }
 
+/**
+ * Slack's markup in a text: `<url|label>` links, `<@U…>` mentions, `<!here>`-style specials,
+ * `<#C…>` channels and the three entities Slack escapes.
+ */
+const SLACK_MARKUP =
+  /<(?:https?:\/\/[^<>|\s]+\||mailto:[^<>|\s]+\||[@#!][^<>\s]*)[^<>]*>|&(?:amp|lt|gt);/i;
+
+/** The user agent of Slack's official Node client (`@slack:webhook/8.0.2 node/…`). */
+const SLACK_CLIENT_AGENT = /(^|\s)@slack:webhook\//;
+
+/**
+ * A body of only `{"text": …}` is native by shape, but when the text carries Slack markup, or
+ * the sender is Slack's own client (`IncomingWebhook.send({text})`), it is a Slack message: it
+ * is rendered as mrkdwn and answered `ok`, which Slack clients check. Runs before native.
+ */
+export const slackTextFormat: FormatAdapter = {
+  name: "slack",
+  detect(input: PayloadInput): boolean {
+    const { body } = input;
+    if (body.kind !== "json" || !isRecord(body.value)) return false;
+    if (SLACK_CLIENT_AGENT.test(input.headers.get("user-agent") ?? "")) return true;
+    const keys = Object.keys(body.value);
+    const text = body.value.text;
+    return keys.length === 1 && typeof text === "string" && SLACK_MARKUP.test(text);
+  },
+  parse: (input) => slackFormat.parse(input),
+};
+
 function detectSlack(input: PayloadInput): boolean {
   const { body } = input;
   if (body.kind === "form") return body.fields.has("payload");
@@ -114,6 +143,8 @@ export function slackObject(body: RequestBody): Record<string, unknown> {
       return body.value;
     case "text":
       return { text: body.text };
+    case "raw":
+      return { text: new TextDecoder().decode(body.bytes) };
     case "form": {
       const payload = body.fields.get("payload")?.[0];
       if (payload === undefined) {
@@ -121,22 +152,11 @@ export function slackObject(body: RequestBody): Record<string, unknown> {
           [...body.fields].map(([name, values]) => [name, values.join("\n")]),
         );
       }
-      let value: unknown;
-      try {
-        value = JSON.parse(payload);
-      } catch {
-        try {
-          value = JSON.parse(escapeControlCharsInStrings(payload));
-        } catch (error) {
-          const why = error instanceof Error
-            ? error.message.replace(/, ".*" is not valid JSON$/s, "")
-            : "";
-          throw new PayloadError(
-            "invalid_json",
-            `The form field "payload" is not valid JSON: ${why}. Send payload={"text":"hello"}.`,
-          );
-        }
-      }
+      const value = parseJsonLenient(
+        payload,
+        'The form field "payload"',
+        'Send payload={"text":"hello"}.',
+      );
       if (!isRecord(value)) {
         throw new PayloadError(
           "invalid_payload",
@@ -146,8 +166,4 @@ export function slackObject(body: RequestBody): Record<string, unknown> {
       return value;
     }
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -28,13 +28,23 @@ export type RequestBody =
     /** Only for multipart bodies. */
     readonly files: readonly UploadedFile[];
   }
-  | { readonly kind: "text"; readonly text: string };
+  | { readonly kind: "text"; readonly text: string }
+  /**
+   * The body exactly as received, not decoded. The HTTP layer passes this for an ntfy publish
+   * (see `ntfy.ts` `isNtfyPublish`), whose body may be a binary upload of any type.
+   */
+  | { readonly kind: "raw"; readonly bytes: Uint8Array; readonly contentType: string };
 
 /** What an adapter sees of the request besides the body. */
 export interface PayloadInput {
   readonly body: RequestBody;
   /** Lower-cased header names. */
   readonly headers: ReadonlyMap<string, string>;
+  /**
+   * Query parameters of the request URL (first value of each), for dialects that carry
+   * message fields there (ntfy `?title=`, Google Chat `?threadKey=`). Absent in older callers.
+   */
+  readonly query?: ReadonlyMap<string, string> | undefined;
 }
 
 /** Names of the formats the endpoint understands (`?format=<name>` forces one). */
@@ -46,19 +56,60 @@ export type FormatName =
   | "grafana"
   | "apprise"
   | "github"
-  | "gitlab";
+  | "gitlab"
+  | "discord"
+  | "teams"
+  | "googlechat"
+  | "ntfy"
+  | "gotify"
+  | "rocketchat";
 
 /**
- * How to answer the sender on success. `json`: `{ok:true, messages:[…]}`;
- * `slack_ok`: `200 text/plain` body `ok` exactly (Slack/Mattermost senders check it).
+ * How to answer the sender on success; each sender checks its own service's answer
+ * (`answer.ts` builds them). `json`: `{ok:true, messages:[…]}` (202 when queued);
+ * `slack_ok`: `200 text/plain` body `ok` exactly (Slack/Mattermost senders check it);
+ * `discord`: `204`, or with `?wait=true` `200 {id, channel_id, content, timestamp}`;
+ * `teams_connector`: `200 text/plain` `1` (the Office 365 connector's answer);
+ * `teams_workflow`: `202` (Power Automate Workflows), body `1` for older Grafana;
+ * `googlechat`, `ntfy`, `gotify`: the service's message JSON; `rocketchat`: `{"success":true}`.
  */
-export type ReplyStyle = "json" | "slack_ok";
+export type ReplyStyle =
+  | "json"
+  | "slack_ok"
+  | "discord"
+  | "teams_connector"
+  | "teams_workflow"
+  | "googlechat"
+  | "ntfy"
+  | "gotify"
+  | "rocketchat";
+
+/**
+ * What a dialect's answer repeats of the request (ntfy, Gotify and Google Chat answer with the
+ * message they stored; Discord's `?wait=true` answer carries `content`). Plain sender values,
+ * never rendered Markdown.
+ */
+export interface ReplyEcho {
+  readonly title?: string | undefined;
+  readonly message?: string | undefined;
+  /** ntfy topic / Gotify has none. */
+  readonly topic?: string | undefined;
+  readonly priority?: number | undefined;
+  readonly tags?: readonly string[] | undefined;
+  readonly click?: string | undefined;
+  /** Google Chat thread key (`?threadKey=`), echoed in the answer's `thread`. */
+  readonly threadKey?: string | undefined;
+  /** Gotify `extras`, echoed as sent. */
+  readonly extras?: Readonly<Record<string, unknown>> | undefined;
+}
 
 /** A successfully parsed payload. */
 export interface ParsedPayload {
   readonly format: FormatName;
   readonly message: Message;
   readonly reply: ReplyStyle;
+  /** What the answer echoes (see {@link ReplyEcho}); only for dialects whose answer needs it. */
+  readonly echo?: ReplyEcho | undefined;
 }
 
 /** A client error with a stable machine code and a human sentence (HTTP 4xx). */

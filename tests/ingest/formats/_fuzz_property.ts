@@ -464,11 +464,23 @@ export const payloadInput: fc.Arbitrary<PayloadInput> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ body: otherBody, headers: randomHeaders }) },
 );
 
+const REPLY_STYLES = [
+  "json",
+  "slack_ok",
+  "discord",
+  "teams_connector",
+  "teams_workflow",
+  "googlechat",
+  "ntfy",
+  "gotify",
+  "rocketchat",
+];
+
 /** Throws unless `result` is a well-formed, bounded ParsedPayload. */
 function checkResult(where: string, result: unknown): void {
   const r = result as { format?: unknown; reply?: unknown; message?: Record<string, unknown> };
   if (typeof r.format !== "string") throw new Error(`${where}: no format`);
-  if (r.reply !== "json" && r.reply !== "slack_ok") {
+  if (!REPLY_STYLES.includes(r.reply as string)) {
     throw new Error(`${where}: bad reply ${String(r.reply)}`);
   }
   const m = r.message;

@@ -6,7 +6,7 @@
  */
 import { decodeBody } from "../../../src/ingest/decode_body.ts";
 import { type DetectedPayload, detectFormat } from "../../../src/ingest/formats/detect.ts";
-import { PayloadError } from "../../../src/ingest/formats/types.ts";
+import { PayloadError, type RequestBody } from "../../../src/ingest/formats/types.ts";
 
 /** Options for {@link post}. */
 export interface PostOptions {
@@ -16,6 +16,10 @@ export interface PostOptions {
   readonly headers?: Record<string, string>;
   /** The `?format=` query value. */
   readonly format?: string;
+  /** Query parameters of the request URL (ntfy fields, Google Chat `threadKey`). */
+  readonly query?: Record<string, string>;
+  /** Pass the body undecoded, as the HTTP layer does for an ntfy publish. */
+  readonly raw?: boolean;
 }
 
 /** Decodes and detects like the HTTP layer does for `POST /hook(s)/<token>`. */
@@ -25,12 +29,20 @@ export async function post(
   options: PostOptions = {},
 ): Promise<DetectedPayload> {
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-  const decoded = await decodeBody(bytes, contentType, { maxFiles: 10 });
+  const decoded: RequestBody = options.raw
+    ? { kind: "raw", bytes, contentType: contentType ?? "" }
+    : await decodeBody(bytes, contentType, { maxFiles: 10 });
   const headers = new Map(
     Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]),
   );
   if (options.route === "hooks") headers.set("x-webhook-route", "hooks");
-  return detectFormat({ body: decoded, headers }, options.format ?? null);
+  const query = new Map(Object.entries(options.query ?? {}));
+  return detectFormat({ body: decoded, headers, query }, options.format ?? null);
+}
+
+/** The raw bytes of `tests/ingest/fixtures/dialects/<name>.json`. */
+export function dialectFixture(name: string): Uint8Array {
+  return Deno.readFileSync(new URL(`../fixtures/dialects/${name}.json`, import.meta.url));
 }
 
 /** The raw bytes of `tests/ingest/fixtures/<name>.json`. */

@@ -8,12 +8,19 @@ Deno.test("detection order is explicit: headers, specific signatures, Mattermost
   assert.deepEqual(DETECTION_ORDER.map((a) => a.name), [
     "github",
     "gitlab",
+    "ntfy",
     "grafana",
     "alertmanager",
+    "teams",
+    "googlechat",
+    "discord",
     "apprise",
+    "rocketchat",
     "mattermost",
+    "slack",
     "native",
     "slack",
+    "gotify",
   ]);
 });
 
@@ -49,10 +56,15 @@ Deno.test("native wins for a native-shaped body; a Slack key next to text makes 
 Deno.test("?format= forces an adapter; an unknown name is refused listing the names", async () => {
   const forced = await post('{"text":"hi"}', JSON_TYPE, { format: "Slack" });
   assert.equal(forced.format, "slack");
-  const error = await refused(post('{"text":"hi"}', JSON_TYPE, { format: "teams" }));
+  const error = await refused(post('{"text":"hi"}', JSON_TYPE, { format: "skype" }));
   assert.equal(error.code, "unknown_format");
   assert.equal(error.status, 400);
-  assert.equal(error.message.includes("native, slack"), true);
+  // Every name once, the new dialects included.
+  const listed = error.message.replace(/^.*Use one of: /, "").replace(/\.$/, "").split(", ");
+  assert.deepEqual(listed, [...new Set(listed)]);
+  for (const name of ["native", "slack", "discord", "teams", "googlechat", "ntfy", "gotify"]) {
+    assert.equal(listed.includes(name), true, name);
+  }
 });
 
 Deno.test("unrecognised JSON is posted as readable pretty-printed text, not dropped", async () => {

@@ -193,3 +193,56 @@ Deno.test("github: form-encoded payload field is accepted; bad bodies are 400s",
   assert.equal(githubFormat.detect(jsonInput({ zen: "x" })), false);
   assert.equal(githubFormat.detect(jsonInput({ zen: "x" }, { "x-github-event": " " })), false);
 });
+
+Deno.test("github: check_run, check_suite, deployment and deployment_status name the check, conclusion, environment and state (issue 15)", () => {
+  // Fixtures: octokit/webhooks payload-examples/api.github.com (check_run/completed,
+  // check_run/created, check_suite/completed, check_suite/requested, deployment, deployment_status).
+  const text = (name: string, event: string) =>
+    githubFormat.parse(jsonInput(fixture(name), { "x-github-event": event })).message.text;
+  const repo = "[Codertocat/Hello-World](https://github.com/Codertocat/Hello-World)";
+  const at = (sha: string) =>
+    `[${sha.slice(0, 7)}](https://github.com/Codertocat/Hello-World/commit/${sha})`;
+  const sha1 = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+  assert.equal(
+    text("github_check_run_completed", "check_run"),
+    `✅ Check **Octocoders-linter** (octocoders-linter) succeeded on \`changes\` at ${
+      at(sha1)
+    } in ${repo} · [Details](https://github.com/Codertocat/Hello-World/runs/128620228)`,
+  );
+  assert.match(
+    text("github_check_run_created", "check_run"),
+    /^🔄 Check \*\*Octocoders-linter\*\* \(octocoders-linter\) is queued on `changes`/,
+  );
+  assert.equal(
+    text("github_check_suite_completed", "check_suite"),
+    `✅ Checks (octocoders-linter) succeeded on \`changes\` at ${
+      at(sha1)
+    } in ${repo} · 1 check run`,
+  );
+  assert.match(
+    text("github_check_suite_requested", "check_suite"),
+    /^🔄 Checks \(octocoders-linter\) are queued on `master`/,
+  );
+  assert.equal(
+    text("github_deployment", "deployment"),
+    `🚀 **Codertocat** started a deployment of \`master\` (f95f852) to **production** in ${repo}`,
+  );
+  assert.equal(
+    text("github_deployment_status", "deployment_status"),
+    `✅ Deployment of \`master\` (f95f852) to **production** succeeded in ${repo}`,
+  );
+  const failed = githubFormat.parse(jsonInput({
+    ...(fixture("github_deployment_status") as Record<string, unknown>),
+    deployment_status: {
+      state: "failure",
+      environment: "staging",
+      log_url: "https://ci.example.com/deploy/9",
+      environment_url: "https://staging.example.com",
+      description: "Health check failed",
+    },
+  }, { "x-github-event": "deployment_status" })).message.text;
+  assert.equal(
+    failed,
+    `❌ Deployment of \`master\` (f95f852) to **staging** failed in ${repo} · [Logs](https://ci.example.com/deploy/9) · [Open](https://staging.example.com/)\nHealth check failed`,
+  );
+});

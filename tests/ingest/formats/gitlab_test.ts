@@ -165,3 +165,27 @@ Deno.test("gitlab: values cannot inject markup; non-object bodies are 400s", () 
   );
   assert.equal(gitlabFormat.detect(jsonInput(fixture("gitlab_push"))), false);
 });
+
+Deno.test("gitlab: Deployment Hook names environment, status, ref, job and commit; Subgroup Hook names the subgroup (issue 15)", () => {
+  // Fixtures: the "Deployment events" and "Subgroup events" examples of GitLab's webhook events docs.
+  const deployment = gitlabFormat.parse(
+    jsonInput(fixture("gitlab_deployment"), { "x-gitlab-event": "Deployment Hook" }),
+  ).message.text;
+  assert.equal(
+    deployment,
+    "✅ Deployment #15 of `1.0.0` to **staging** passed in [root/test-deployment-webhooks](http://10.126.0.2:3000/root/test-deployment-webhooks) · by **Administrator** · [Job](http://10.126.0.2:3000/root/test-deployment-webhooks/-/jobs/796) · [Open environment](https://staging.example.com/)\n" +
+      "Commit [279484c0](http://10.126.0.2:3000/root/test-deployment-webhooks/-/commit/279484c09fbe69ededfced8c1bb6e6d24616b468) Add new file",
+  );
+  const subgroup = gitlabFormat.parse(
+    jsonInput(fixture("gitlab_subgroup_create"), { "x-gitlab-event": "Subgroup Hook" }),
+  ).message.text;
+  assert.equal(subgroup, "👥 Subgroup **group-1/subgroup-1** created in group **group-1**");
+  const removed = gitlabFormat.parse(jsonInput(
+    {
+      ...(fixture("gitlab_subgroup_create") as Record<string, unknown>),
+      event_name: "subgroup_destroy",
+    },
+    { "x-gitlab-event": "Subgroup Hook" },
+  )).message.text;
+  assert.match(removed, /removed in group/);
+});

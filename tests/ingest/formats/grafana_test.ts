@@ -15,7 +15,8 @@ Deno.test("grafana: unified firing alert renders the golden text and attaches th
   assert.equal(
     parsed.message.text,
     [
-      "🔥 **[FIRING:1] High memory usage** (grafana\\_folder=Infrastructure)",
+      // Grafana's own title (its default template) is the heading.
+      "🔥 **\\[FIRING:1\\] High memory usage Infrastructure \\(web-01 warning\\)**",
       "Receiver: trueconf-ops",
       "",
       "🔥 **High memory usage** · warning",
@@ -46,13 +47,32 @@ Deno.test("grafana: the default message template is dropped, a custom message is
   assert.doesNotMatch(firing, /Annotations:/);
   const resolved = grafanaFormat.parse(jsonInput(fixture("grafana_resolved"))).message;
   const lines = resolved.text.split("\n");
-  assert.equal(lines[0], "✅ **[RESOLVED:2] High memory usage**");
+  assert.equal(lines[0], "✅ **\\[RESOLVED\\] High memory usage**");
   assert.equal(lines[3], "Memory is back to normal on all web hosts. Ping @oncall if it flaps.");
   assert.match(resolved.text, /Resolved 2024-06-03 14:45:00 UTC \(lasted 25m\)/);
   assert.doesNotMatch(resolved.text, /Silence/);
   // Empty dashboard/panel URLs give no link; the same screenshot twice is attached once.
   assert.doesNotMatch(resolved.text, /Dashboard|Panel/);
   assert.equal(resolved.attachments.length, 1);
+});
+
+Deno.test("grafana: a custom Title template is the heading and custom message lines are kept (issue 15)", () => {
+  const body = structuredClone(fixture("grafana_firing")) as Record<string, unknown>;
+  body.title = "Alerts firing: 2";
+  body.message = "2 alerts are firing, 0 are resolved\nOn-call: see the runbook";
+  const lines = grafanaFormat.parse(jsonInput(body)).message.text.split("\n");
+  assert.equal(lines[0], "🔥 **Alerts firing: 2**");
+  assert.deepEqual(lines.slice(2, 5), [
+    "",
+    "2 alerts are firing, 0 are resolved",
+    "On-call: see the runbook",
+  ]);
+  // Without a title the computed heading stays.
+  delete body.title;
+  assert.equal(
+    grafanaFormat.parse(jsonInput(body)).message.text.split("\n")[0],
+    "🔥 **[FIRING:1] High memory usage** (grafana\\_folder=Infrastructure)",
+  );
 });
 
 Deno.test("grafana: legacy notifier payload renders state, matches, tags and the image", () => {

@@ -24,7 +24,7 @@ Deno.test("Slack links, mailto, mentions, channels and broadcasts become readabl
   );
   assert.equal(slackToMarkdown("<@U123|bob> <@U456> <#C1|general>"), "@bob @U456 #general");
   assert.equal(slackToMarkdown("<!here> <!channel|channel> <!everyone>"), "@here @channel @all");
-  assert.equal(slackToMarkdown("<!subteam^S1|@oncall> <!subteam^S2>"), "@oncall @team");
+  assert.equal(slackToMarkdown("<!subteam^S1|@oncall> <!subteam^S2>"), "@oncall @S2");
   assert.equal(slackToMarkdown("<!date^1714564800^{date}|May 1st>"), "May 1st");
   assert.equal(slackToMarkdown("<!date^1714564800^{date}>"), "2024-05-01 12:00 UTC");
 });

@@ -223,3 +223,46 @@ Deno.test("numbers and nulls where Slack expects strings are tolerated", async (
   );
   assert.equal(result.message.text, "**42**\n**n**: 7");
 });
+
+Deno.test("a text-only body with Slack markup is Slack (answered ok) and rendered, not posted raw (issue 15)", async () => {
+  const r = await post(
+    JSON.stringify({
+      text: "Deploy <https://ci.example.com/42|build 42> by <@U024BE7LH|alice> &amp; co",
+    }),
+    JSON_TYPE,
+  );
+  assert.equal(r.format, "slack");
+  assert.equal(r.reply, "slack_ok");
+  assert.equal(r.message.text, "Deploy [build 42](https://ci.example.com/42) by @alice & co");
+  for (const text of ["<!here> db down", "x &lt; y", "see <#C123|ops>", "<@U1>"]) {
+    assert.equal((await post(JSON.stringify({ text }), JSON_TYPE)).format, "slack", text);
+  }
+  // Plain text, a lone `<` or a URL in angle brackets without a label stays native.
+  for (const text of ["Deploy finished", "a < b and c > d", "mail <a@b.c>", "R&D team"]) {
+    assert.equal((await post(JSON.stringify({ text }), JSON_TYPE)).format, "native", text);
+  }
+});
+
+Deno.test("the @slack/webhook user agent makes any JSON body Slack, even plain {text}", async () => {
+  const r = await post('{"text":"plain *bold*"}', JSON_TYPE, {
+    headers: { "User-Agent": "@slack:webhook/8.0.2 node/20.11.1 linux/6.1.0" },
+  });
+  assert.equal(r.format, "slack");
+  assert.equal(r.reply, "slack_ok");
+  assert.equal(r.message.text, "plain **bold**");
+});
+
+Deno.test("Grafana's Slack pretext mentions (<!here|here> <!subteam^a><!subteam^b> <@u1><@u2>) render once each, apart", async () => {
+  // grafana/alerting receivers/slack: channel mention, then groups and users each glued together.
+  const r = await post(
+    JSON.stringify({
+      attachments: [{
+        pretext: "<!here|here> <!subteam^group1><!subteam^group2> <@user1><@user2>",
+        title: "[FIRING:1] HighCPU",
+        color: "#D63232",
+      }],
+    }),
+    JSON_TYPE,
+  );
+  assert.equal(r.message.text.split("\n")[0], "@here @group1 @group2 @user1 @user2");
+});

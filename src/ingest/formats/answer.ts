@@ -1,0 +1,148 @@
+/**
+ * What each sender expects back when its message was accepted. Senders check their own
+ * service's answer (the Teams connector's `1`, Discord's `204`, ntfy's message JSON …) and
+ * report failure otherwise, so the HTTP layer answers in the sender's dialect; this module is
+ * the one place those answers are written. Pure: the HTTP layer passes what happened.
+ *
+ * An accepted message is one that reached the chat (`delivered`), is persisted for delivery
+ * (`queued`), or whose text reached the chat while an attachment failed (`partial`, issue 10:
+ * dialect senders, like Slack itself, are told "sent"; the failure is in the delivery status,
+ * logs, metrics and the creator's DM). The ids in answers are the first TrueConf message id, or
+ * the delivery id while queued.
+ *
+ * @module
+ */
+import type { ParsedPayload } from "./types.ts";
+
+/** What happened to an accepted message, as far as the answer needs it. */
+export interface AcceptedMessage {
+  /** TrueConf ids of the posted messages (empty while queued). */
+  readonly messageIds: readonly string[];
+  /** The delivery id when the message was queued. */
+  readonly deliveryId?: string | undefined;
+  readonly hookId: string;
+  readonly chatId: string;
+  /** Query parameters of the request (`wait` for Discord). */
+  readonly query: (name: string) => string | undefined;
+  /** When it was accepted. */
+  readonly now: Date;
+}
+
+/** An HTTP answer: `body` is sent as JSON when an object, as text when a string, none when null. */
+export interface DialectAnswer {
+  readonly status: number;
+  readonly body: string | Readonly<Record<string, unknown>> | null;
+}
+
+/**
+ * The sender's success answer for a dialect, or `undefined` for the bot's own JSON answer
+ * (`reply: "json"`), which the HTTP layer writes (200 `{ok, messages}`, 202 when queued).
+ *
+ * @example
+ * ```ts
+ * import { successAnswer } from "./answer.ts";
+ * const answer = successAnswer(
+ *   { format: "slack", reply: "slack_ok", message: { text: "hi", parseMode: "markdown", attachments: [] } },
+ *   { messageIds: ["m1"], hookId: "h1", chatId: "c1", query: () => undefined, now: new Date(0) },
+ * );
+ * // answer: { status: 200, body: "ok" }
+ * ```
+ */
+export function successAnswer(
+  payload: ParsedPayload,
+  accepted: AcceptedMessage,
+): DialectAnswer | undefined {
+  const id = accepted.messageIds[0] ?? accepted.deliveryId ?? "";
+  const echo = payload.echo ?? {};
+  const time = accepted.now.toISOString();
+  const seconds = Math.floor(accepted.now.getTime() / 1000);
+  switch (payload.reply) {
+    case "json":
+      return undefined;
+    case "slack_ok":
+      return { status: 200, body: "ok" };
+    case "rocketchat":
+      return { status: 200, body: { success: true } };
+    case "teams_connector":
+      // The Office 365 connector answered a bare "1"; senders compare against it.
+      return { status: 200, body: "1" };
+    case "teams_workflow":
+      // Workflows answer 202 with no body; the body "1" keeps Grafana's older Teams contact
+      // point (which required the connector's "1" from any host) working, and newer senders
+      // read only the status.
+      return { status: 202, body: "1" };
+    case "discord": {
+      // Discord answers 204 unless `?wait=true` asks for the created message.
+      if (!/^(true|1)$/i.test(accepted.query("wait") ?? "")) return { status: 204, body: null };
+      return {
+        status: 200,
+        body: {
+          id,
+          type: 0,
+          channel_id: accepted.chatId,
+          webhook_id: accepted.hookId,
+          content: echo.message ?? "",
+          timestamp: time,
+        },
+      };
+    }
+    case "googlechat": {
+      const space = `spaces/${accepted.chatId}`;
+      return {
+        status: 200,
+        body: {
+          name: `${space}/messages/${id}`,
+          sender: { name: `users/${accepted.hookId}`, type: "BOT" },
+          text: echo.message ?? "",
+          createTime: time,
+          thread: {
+            name: `${space}/threads/${echo.threadKey ?? id}`,
+            ...(echo.threadKey !== undefined && { threadKey: echo.threadKey }),
+          },
+          space: { name: space, type: "ROOM" },
+        },
+      };
+    }
+    case "ntfy":
+      return {
+        status: 200,
+        body: {
+          id,
+          time: seconds,
+          // ntfy keeps messages 12 h by default; TrueConf keeps them, but clients expect the field.
+          expires: seconds + 12 * 3600,
+          event: "message",
+          topic: echo.topic ?? "",
+          message: echo.message ?? "",
+          ...(echo.title !== undefined && { title: echo.title }),
+          ...(echo.tags !== undefined && echo.tags.length > 0 && { tags: echo.tags }),
+          ...(echo.priority !== undefined && { priority: echo.priority }),
+          ...(echo.click !== undefined && { click: echo.click }),
+        },
+      };
+    case "gotify":
+      return {
+        status: 200,
+        body: {
+          id: gotifyId(id),
+          appid: 1,
+          message: echo.message ?? "",
+          title: echo.title ?? "",
+          priority: echo.priority ?? 0,
+          ...(echo.extras !== undefined && { extras: echo.extras }),
+          date: time,
+        },
+      };
+  }
+}
+
+/**
+ * Gotify clients read `id` as an integer. TrueConf message ids are strings (often UUIDs), so
+ * a stable 31-bit number is derived from the id instead of failing their JSON decoding.
+ */
+function gotifyId(id: string): number {
+  if (/^\d{1,9}$/.test(id)) return Number(id);
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) | 0;
+  return (hash & 0x7fffffff) || 1;
+}

@@ -1,0 +1,245 @@
+/**
+ * Google Chat incoming webhooks: `{text, cardsV2[{cardId, card}], cards[…], thread}`.
+ *
+ * - `text` uses Google Chat's formatting, which is Slack's (`*bold*`, `_italic_`, `~strike~`,
+ *   `<url|label>`), plus `<users/123>`/`<users/all>` mentions (→ `@123`, `@all`);
+ * - `cardsV2` cards: header (bold title, subtitle), sections (bold header) with widgets:
+ *   textParagraph, decoratedText (`topLabel`, `text`, `bottomLabel`; its button as a link),
+ *   buttonList and chipList (links), image (a photo, fetched through the SSRF guard), columns,
+ *   grid (item titles), divider (a rule line); widget text is Google's HTML subset
+ *   (`<b>`, `<i>`, `<a href>`, `<br>`, `<font>`), translated to Markdown;
+ * - legacy `cards`: textParagraph, keyValue, image, buttons (textButton) and `cardActions`.
+ *
+ * `threadKey` (query parameter, or `thread.threadKey` in the body) is read and echoed in the
+ * answer's `thread`; posting into the same TrueConf message thread needs the message keys of
+ * the living-messages work and is not done yet. Interactive parts (inputs, form actions,
+ * `onClick.action`) have no TrueConf counterpart and are left out.
+ *
+ * Answer: a Google Chat message JSON (`name`, `text`, `thread`, `space`, `createTime`; see
+ * `answer.ts`).
+ *
+ * @module
+ */
+import type { Attachment } from "../../message.ts";
+import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
+import { escapeMarkdown, markdownLink, slackToMarkdown } from "./_mrkdwn.ts";
+import { asArray, asHttpUrl, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
+import { joinSections, RULE } from "./_slack_render.ts";
+import {
+  type FormatAdapter,
+  type ParsedPayload,
+  PayloadError,
+  type PayloadInput,
+} from "./types.ts";
+
+/** Top-level fields of a Google Chat message a webhook may send. */
+const GOOGLE_CHAT_KEYS = [
+  "text",
+  "cardsV2",
+  "cards",
+  "thread",
+  "fallbackText",
+  "accessoryWidgets",
+  "privateMessageViewer",
+  "argumentText",
+  "formattedText",
+];
+/** Keys only Google Chat bodies carry. */
+const MARKERS = ["cardsV2", "cards", "thread", "fallbackText", "accessoryWidgets"];
+/** Photos taken from one message at most. */
+export const MAX_CHAT_IMAGES = 10;
+const MAX_DEPTH = 8;
+
+function detectGoogleChat(input: PayloadInput): boolean {
+  const { body } = input;
+  if (body.kind !== "json" || !isRecord(body.value)) return false;
+  const keys = Object.keys(body.value);
+  if (!keys.every((k) => GOOGLE_CHAT_KEYS.includes(k))) return false;
+  // `{"text":…}` alone is the native format, unless the URL carries Google's threadKey.
+  return keys.some((k) => MARKERS.includes(k)) ||
+    (input.query?.has("threadKey") === true && typeof body.value.text === "string");
+}
+
+/** The Google Chat adapter. */
+export const googleChatFormat: FormatAdapter = {
+  name: "googlechat",
+  detect: detectGoogleChat,
+  parse(input: PayloadInput): ParsedPayload {
+    const value = input.body.kind === "json" ? asObject(input.body.value) : undefined;
+    if (value === undefined) {
+      throw new PayloadError(
+        "invalid_payload",
+        'A Google Chat body is a JSON object like {"text":"hi"} or {"cardsV2":[…]}.',
+      );
+    }
+    const out = new Output();
+    const text = asText(value["text"]);
+    const sections = [text !== undefined ? chatText(text) : ""];
+    for (const item of asArray(value["cardsV2"])) {
+      sections.push(out.card(asObject(asObject(item)?.["card"]) ?? {}));
+    }
+    for (const item of asArray(value["cards"])) sections.push(out.card(asObject(item) ?? {}));
+    let rendered = joinSections(sections);
+    if (rendered === "" && out.photos.length === 0) {
+      const fallback = asText(value["fallbackText"]);
+      if (fallback === undefined) {
+        throw new PayloadError(
+          "empty_payload",
+          'Nothing to post: the message has no text and no card content. Send {"text":"…"}.',
+        );
+      }
+      rendered = chatText(fallback);
+    }
+    const threadKey = input.query?.get("threadKey") ??
+      asText(asObject(value["thread"])?.["threadKey"]);
+    return {
+      format: "googlechat",
+      message: { text: rendered, parseMode: "markdown", attachments: out.photos },
+      reply: "googlechat",
+      echo: { message: text ?? "", threadKey },
+    };
+  },
+};
+
+/** Google Chat message text (Slack-style markup plus `<users/…>` mentions) → Markdown. */
+function chatText(text: string): string {
+  const mentions = text.replace(/<users\/all>/g, "<!everyone>").replace(
+    /<users\/([^<>|\s]+)>/g,
+    "<@$1>",
+  );
+  return slackToMarkdown(mentions).trim();
+}
+
+/** Widget text: Google's HTML subset, or plain text. */
+function widgetText(text: string): string {
+  return hasHtml(text) ? htmlToMarkdown(text) : escapeMarkdown(text.trim());
+}
+
+function openLink(onClick: unknown): string | undefined {
+  return asHttpUrl(asObject(asObject(onClick)?.["openLink"])?.["url"]);
+}
+
+function link(label: string | undefined, url: string | undefined): string {
+  if (url === undefined) return "";
+  return markdownLink(escapeMarkdown(label?.trim() || url), url);
+}
+
+class Output {
+  readonly photos: Attachment[] = [];
+  readonly #seen = new Set<string>();
+
+  photo(url: unknown): void {
+    const href = asHttpUrl(url);
+    if (href === undefined || this.#seen.has(href) || this.photos.length >= MAX_CHAT_IMAGES) {
+      return;
+    }
+    this.#seen.add(href);
+    this.photos.push({ kind: "photo", source: { type: "url", url: href } });
+  }
+
+  card(card: JsonObject): string {
+    const header = asObject(card["header"]);
+    const title = asText(header?.["title"]);
+    const subtitle = asText(header?.["subtitle"]);
+    const head = [
+      title !== undefined ? `**${escapeMarkdown(title.trim())}**` : "",
+      subtitle !== undefined ? escapeMarkdown(subtitle.trim()) : "",
+    ].filter((l) => l !== "").join("\n");
+    const sections = asArray(card["sections"]).map((s) => {
+      const section = asObject(s) ?? {};
+      const name = asText(section["header"]);
+      const body = this.widgets(asArray(section["widgets"]), 0);
+      return [name !== undefined ? `**${widgetText(name)}**` : "", body]
+        .filter((l) => l !== "").join("\n");
+    });
+    const actions = asArray(card["cardActions"]).map((a) =>
+      link(asText(asObject(a)?.["actionLabel"]), openLink(asObject(a)?.["onClick"]))
+    ).filter((l) => l !== "").join(" · ");
+    const footer = asObject(card["fixedFooter"]);
+    const footerLinks = ["primaryButton", "secondaryButton"].map((k) => this.button(footer?.[k]))
+      .filter((l) => l !== "").join(" · ");
+    return joinSections([head, ...sections, actions, footerLinks]);
+  }
+
+  widgets(widgets: readonly unknown[], depth: number): string {
+    if (depth > MAX_DEPTH) return "";
+    return widgets.map((w) => this.widget(asObject(w) ?? {}, depth)).filter((s) => s !== "")
+      .join("\n");
+  }
+
+  widget(w: JsonObject, depth: number): string {
+    const paragraph = asObject(w["textParagraph"]);
+    if (paragraph !== undefined) return widgetText(asText(paragraph["text"]) ?? "");
+    const decorated = asObject(w["decoratedText"]) ?? asObject(w["keyValue"]);
+    if (decorated !== undefined) return this.decorated(decorated);
+    const image = asObject(w["image"]);
+    if (image !== undefined) {
+      this.photo(image["imageUrl"]);
+      return "";
+    }
+    const list = asObject(w["buttonList"]);
+    if (list !== undefined) {
+      return asArray(list["buttons"]).map((b) => this.button(b)).filter((l) => l !== "")
+        .join(" · ");
+    }
+    if (Array.isArray(w["buttons"])) {
+      return w["buttons"].map((b) => this.button(asObject(b)?.["textButton"]))
+        .filter((l) => l !== "").join(" · ");
+    }
+    const chips = asObject(w["chipList"]);
+    if (chips !== undefined) {
+      return asArray(chips["chips"]).map((c) =>
+        link(asText(asObject(c)?.["label"]), openLink(asObject(c)?.["onClick"]))
+      ).filter((l) => l !== "").join(" · ");
+    }
+    if (w["divider"] !== undefined) return RULE;
+    const columns = asObject(w["columns"]);
+    if (columns !== undefined) {
+      return asArray(columns["columnItems"]).map((c) =>
+        this.widgets(asArray(asObject(c)?.["widgets"]), depth + 1)
+      ).filter((s) => s !== "").join("\n");
+    }
+    const grid = asObject(w["grid"]);
+    if (grid !== undefined) {
+      const title = asText(grid["title"]);
+      const items = asArray(grid["items"]).map((i) => {
+        const item = asObject(i);
+        this.photo(asObject(item?.["image"])?.["imageUri"]);
+        const t = asText(item?.["title"]);
+        const sub = asText(item?.["subtitle"]);
+        return t === undefined
+          ? ""
+          : `• ${escapeMarkdown(t)}${sub ? ` — ${escapeMarkdown(sub)}` : ""}`;
+      }).filter((l) => l !== "");
+      return [title !== undefined ? `**${escapeMarkdown(title)}**` : "", ...items]
+        .filter((l) => l !== "").join("\n");
+    }
+    return "";
+  }
+
+  /** `topLabel` / `text` / `bottomLabel` as `**top**: text` plus the bottom line. */
+  decorated(d: JsonObject): string {
+    const top = asText(d["topLabel"]);
+    const text = asText(d["text"]) ?? asText(d["content"]);
+    const bottom = asText(d["bottomLabel"]);
+    const main = text !== undefined ? widgetText(text) : "";
+    const url = openLink(d["onClick"]);
+    const shown = url !== undefined && main !== "" ? markdownLink(main, url) : main;
+    const lines = [
+      top !== undefined
+        ? (shown !== "" ? `**${widgetText(top)}**: ${shown}` : `**${widgetText(top)}**`)
+        : shown,
+      bottom !== undefined ? `_${widgetText(bottom)}_` : "",
+      this.button(d["button"]),
+    ];
+    return lines.filter((l) => l !== "").join("\n");
+  }
+
+  button(b: unknown): string {
+    const button = asObject(b);
+    if (button === undefined) return "";
+    // A button that runs an app action has nothing to open in TrueConf.
+    const url = openLink(button["onClick"]);
+    return url === undefined ? "" : link(asText(button["text"]), url);
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * ntfy publishes, as ntfy's clients send them with the server URL `<public>/hook` and the hook
+ * token as the topic:
+ *
+ * - **by headers**, `POST`/`PUT <public>/hook/<token>`: the body is the message, or a file when
+ *   `Filename` is given or the body is not UTF-8 text (an upload: a photo for images, else a
+ *   document). Fields come from headers or, as ntfy allows, query parameters:
+ *   `Title`/`X-Title`/`t`, `Message`/`X-Message`/`m`, `Priority`/`X-Priority`/`p` (1–5 or
+ *   min/low/default/high/max/urgent), `Tags`/`X-Tags`/`ta` (emoji shortcodes become emoji
+ *   before the title, as ntfy shows them; other tags are listed), `Click`, `Attach`/`a` (a URL
+ *   attachment fetched through the SSRF guard) with `Filename`/`f`, `Markdown: yes`, `Actions`
+ *   (`view` actions become links; `http`/`broadcast` actions cannot run from a chat and are left
+ *   out). `Icon`, `Delay`, `Email`, `Call`, `Cache`, `Firebase` are accepted and ignored.
+ * - **as JSON** `{topic, message, title, tags, priority, click, attach, filename, markdown,
+ *   actions}`, which ntfy clients post to the server URL itself; the HTTP layer accepts it at
+ *   `<public>/hook` and `<public>/` when `topic` is a hook token (see {@link ntfyTopic}).
+ *
+ * Rendering: `🚨 🔥 **Title**` (priority 5 → 🚨, 4 → ❗), the message (escaped, or as Markdown
+ * with `Markdown: yes`), `Tags: …`, an `Open` link for `Click`, then action links.
+ *
+ * An empty message publishes "triggered", as ntfy does.
+ *
+ * Answer: ntfy's message JSON `{id, time, expires, event:"message", topic, message, …}`
+ * (`answer.ts`). Errors use the bot's codes with ntfy's wording.
+ *
+ * @module
+ */
+import type { Attachment } from "../../message.ts";
+import { emojiFor, escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
+import {
+  asArray,
+  asHttpUrl,
+  asObject,
+  asString,
+  asText,
+  header,
+  isRecord,
+  type JsonObject,
+} from "./_read.ts";
+import { joinSections } from "./_slack_render.ts";
+import { bytesAttachment, kindOf } from "./_uploads.ts";
+import {
+  type FormatAdapter,
+  type ParsedPayload,
+  PayloadError,
+  type PayloadInput,
+  type RequestBody,
+} from "./types.ts";
+
+/** Header (lower-case) and query names of each ntfy field, in ntfy's order of preference. */
+const FIELDS = {
+  title: ["x-title", "title", "ti", "t"],
+  message: ["x-message", "message", "m"],
+  priority: ["x-priority", "priority", "prio", "p"],
+  tags: ["x-tags", "tags", "tag", "ta"],
+  click: ["x-click", "click"],
+  attach: ["x-attach", "attach", "a"],
+  filename: ["x-filename", "filename", "file", "f"],
+  markdown: ["x-markdown", "markdown", "md"],
+  actions: ["x-actions", "actions", "action"],
+} as const;
+
+/** Headers that only ntfy clients send; any of them makes a request an ntfy publish. */
+const NTFY_ONLY_HEADERS = [
+  "x-title",
+  "title",
+  "x-message",
+  "x-priority",
+  "x-tags",
+  "tags",
+  "x-click",
+  "click",
+  "x-attach",
+  "attach",
+  "x-filename",
+  "filename",
+  "x-markdown",
+  "markdown",
+  "x-actions",
+  "actions",
+  "x-icon",
+  "x-delay",
+  "x-email",
+  "x-call",
+  "x-cache",
+  "x-firebase",
+];
+
+/**
+ * Query parameters that make a request an ntfy publish (ntfy takes every header as a query
+ * parameter; Apprise sends `?title=&message=&filename=` with an attachment). The one-letter
+ * aliases are read once ntfy is chosen, but do not choose it.
+ */
+const NTFY_QUERY = [
+  "title",
+  "message",
+  "priority",
+  "tags",
+  "click",
+  "attach",
+  "filename",
+  "markdown",
+  "actions",
+];
+
+/** Keys of ntfy's JSON publish body. */
+const JSON_KEYS = [
+  "topic",
+  "message",
+  "title",
+  "tags",
+  "priority",
+  "click",
+  "attach",
+  "filename",
+  "markdown",
+  "actions",
+  "icon",
+  "delay",
+  "email",
+  "call",
+  "cache",
+  "firebase",
+];
+
+const PRIORITIES: Readonly<Record<string, number>> = {
+  "1": 1,
+  min: 1,
+  "2": 2,
+  low: 2,
+  "3": 3,
+  default: 3,
+  "4": 4,
+  high: 4,
+  "5": 5,
+  max: 5,
+  urgent: 5,
+};
+
+/**
+ * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb), or
+ * headers only ntfy clients send (`Title`, `X-Priority`, `Tags`, `Filename`, …; `Priority`
+ * only with an ntfy value, since browsers send RFC 9218 `Priority: u=…`), or ntfy's query
+ * parameters. The HTTP layer then forces the `ntfy` format and passes the body undecoded
+ * (`{kind: "raw"}`), except a `multipart/form-data` body, which it decodes as usual (Apprise
+ * sends an attachment as a multipart `file` part; its first file is the upload).
+ */
+export function isNtfyPublish(
+  headers: ReadonlyMap<string, string>,
+  method = "POST",
+  query: ReadonlyMap<string, string> = new Map(),
+): boolean {
+  if (method === "PUT") return true;
+  if (NTFY_ONLY_HEADERS.some((h) => headers.has(h))) return true;
+  if (NTFY_QUERY.some((q) => query.has(q))) return true;
+  const priority = headers.get("priority") ?? headers.get("prio") ?? headers.get("p");
+  return priority !== undefined &&
+    Object.hasOwn(PRIORITIES, priority.trim().toLowerCase());
+}
+
+/**
+ * The topic of an ntfy JSON publish (`{"topic": …}`), which the HTTP layer uses as the hook
+ * token at `<public>/hook` and `<public>/`; `undefined` when the body is not such a publish.
+ */
+export function ntfyTopic(value: unknown): string | undefined {
+  if (!isRecord(value)) return undefined;
+  const topic = value.topic;
+  return typeof topic === "string" && topic !== "" ? topic : undefined;
+}
+
+function detectNtfy(input: PayloadInput): boolean {
+  const { body } = input;
+  if (body.kind === "raw") return true;
+  if (body.kind === "json" && isRecord(body.value)) {
+    const keys = Object.keys(body.value);
+    return typeof body.value.topic === "string" && keys.every((k) => JSON_KEYS.includes(k));
+  }
+  return false;
+}
+
+/** The fields of one publish, from JSON or from headers and query. */
+interface Publish {
+  title: string | undefined;
+  message: string | undefined;
+  priority: number | undefined;
+  tags: string[];
+  click: string | undefined;
+  attach: string | undefined;
+  filename: string | undefined;
+  markdown: boolean;
+  actions: JsonObject[];
+  topic: string | undefined;
+}
+
+/** The ntfy adapter. */
+export const ntfyFormat: FormatAdapter = {
+  name: "ntfy",
+  detect: detectNtfy,
+  parse(input: PayloadInput): ParsedPayload {
+    const { publish, upload } = input.body.kind === "json" && isRecord(input.body.value)
+      ? { publish: withHeaders(fromJson(input.body.value), input), upload: undefined }
+      : fromHeaders(input);
+    const attachments: Attachment[] = [];
+    if (upload !== undefined) attachments.push(upload);
+    if (publish.attach !== undefined) {
+      const url = asHttpUrl(publish.attach);
+      if (url === undefined) {
+        throw new PayloadError(
+          "invalid_url",
+          `The attachment URL must be an absolute http:// or https:// URL, got "${
+            publish.attach.slice(0, 80)
+          }".`,
+        );
+      }
+      attachments.push({
+        kind: kindOf(undefined, publish.filename ?? new URL(url).pathname),
+        source: { type: "url", url },
+        ...(publish.filename !== undefined && { filename: publish.filename }),
+      });
+    }
+    if ((publish.message ?? "").trim() === "" && attachments.length === 0) {
+      // ntfy publishes "triggered" for an empty message (`curl -X POST …/topic` is a ping).
+      publish.message = "triggered";
+    }
+    const text = render(publish);
+    return {
+      format: "ntfy",
+      message: { text, parseMode: "markdown", attachments },
+      reply: "ntfy",
+      echo: {
+        topic: publish.topic,
+        title: publish.title,
+        message: publish.message ??
+          (upload !== undefined ? `You received a file: ${upload.filename ?? "file"}` : ""),
+        priority: publish.priority,
+        tags: publish.tags,
+        click: publish.click,
+      },
+    };
+  },
+};
+
+function fromJson(o: JsonObject): Publish {
+  const priority = o["priority"] === undefined || o["priority"] === null
+    ? undefined
+    : parsePriority(String(o["priority"]));
+  return {
+    topic: asString(o["topic"]),
+    title: asText(o["title"]),
+    message: asText(o["message"]),
+    priority,
+    tags: asArray(o["tags"]).map(asText).filter((t): t is string => t !== undefined),
+    click: asText(o["click"]),
+    attach: asText(o["attach"]),
+    filename: asText(o["filename"]),
+    markdown: o["markdown"] === true || o["markdown"] === "true" || o["markdown"] === "yes",
+    actions: asArray(o["actions"]).map(asObject).filter((a): a is JsonObject => a !== undefined),
+  };
+}
+
+/** A field from the headers (ntfy's names, in order) or the query string. */
+function headerField(input: PayloadInput, names: readonly string[]): string | undefined {
+  for (const n of names) {
+    const v = header(input.headers, n) ?? input.query?.get(n)?.trim();
+    if (v !== undefined && v !== "") return v;
+  }
+  return undefined;
+}
+
+/**
+ * ntfy turns a JSON publish into headers and keeps request headers the JSON does not set
+ * (Apprise sends `X-Priority`, `X-Tags`, `X-Click` next to a JSON body).
+ */
+function withHeaders(p: Publish, input: PayloadInput): Publish {
+  const priority = headerField(input, FIELDS.priority);
+  const tags = headerField(input, FIELDS.tags);
+  return {
+    ...p,
+    title: p.title ?? headerField(input, FIELDS.title),
+    priority: p.priority ?? (priority === undefined ? undefined : parsePriority(priority)),
+    tags: p.tags.length > 0 || tags === undefined
+      ? p.tags
+      : tags.split(",").map((t) => t.trim()).filter((t) => t !== ""),
+    click: p.click ?? headerField(input, FIELDS.click),
+    attach: p.attach ?? headerField(input, FIELDS.attach),
+    filename: p.filename ?? headerField(input, FIELDS.filename),
+    markdown: p.markdown || /^(yes|true|1)$/i.test(headerField(input, FIELDS.markdown) ?? ""),
+    actions: p.actions.length > 0 ? p.actions : parseActions(headerField(input, FIELDS.actions)),
+  };
+}
+
+function fromHeaders(input: PayloadInput): { publish: Publish; upload: Attachment | undefined } {
+  const field = (names: readonly string[]) => headerField(input, names);
+  const priority = field(FIELDS.priority);
+  const filename = field(FIELDS.filename);
+  const { text, file } = bodyContent(input.body, filename);
+  const fieldMessage = field(FIELDS.message);
+  const publish: Publish = {
+    topic: undefined,
+    title: field(FIELDS.title),
+    // ntfy: a message in a header or query parameter is used when the body is a file or empty.
+    message: text !== undefined && text !== "" ? text : fieldMessage,
+    priority: priority === undefined ? undefined : parsePriority(priority),
+    tags: (field(FIELDS.tags) ?? "").split(",").map((t) => t.trim()).filter((t) => t !== ""),
+    click: field(FIELDS.click),
+    attach: field(FIELDS.attach),
+    filename,
+    markdown: /^(yes|true|1)$/i.test(field(FIELDS.markdown) ?? ""),
+    actions: parseActions(field(FIELDS.actions)),
+  };
+  if (file === undefined) return { publish, upload: undefined };
+  return {
+    publish,
+    upload: bytesAttachment(file.bytes, file.filename ?? filename ?? "attachment", file.type),
+  };
+}
+
+interface BodyFile {
+  bytes: Uint8Array;
+  filename: string | undefined;
+  type: string | undefined;
+}
+
+/** The body as message text, or as a file (with `Filename`, or when it is not UTF-8). */
+function bodyContent(
+  body: RequestBody,
+  filename: string | undefined,
+): { text: string | undefined; file: BodyFile | undefined } {
+  switch (body.kind) {
+    case "text":
+      return filename !== undefined && body.text !== ""
+        ? {
+          text: undefined,
+          file: { bytes: new TextEncoder().encode(body.text), filename, type: undefined },
+        }
+        : { text: body.text.replace(/\r\n?/g, "\n").replace(/\n+$/, ""), file: undefined };
+    case "form": {
+      // Apprise's ntfy plugin sends an attachment as a multipart `file` part.
+      const part = body.files[0];
+      const fields = [...body.fields.values()].flat().join("\n");
+      return part !== undefined
+        ? {
+          text: undefined,
+          file: { bytes: part.bytes, filename: part.filename || filename, type: part.contentType },
+        }
+        : { text: fields, file: undefined };
+    }
+    case "json":
+      return { text: JSON.stringify(body.value), file: undefined };
+    case "raw": {
+      if (body.bytes.length === 0) return { text: "", file: undefined };
+      const type = body.contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+      if (type === "multipart/form-data") {
+        throw new PayloadError(
+          "invalid_multipart",
+          "Send the file itself as the body (curl -T file -H 'Filename: name'), not a form.",
+        );
+      }
+      if (filename === undefined) {
+        try {
+          const text = new TextDecoder("utf-8", { fatal: true }).decode(body.bytes);
+          return { text: text.replace(/\r\n?/g, "\n").replace(/\n+$/, ""), file: undefined };
+        } catch {
+          // Not text: ntfy keeps such a body as an attachment named "attachment".
+        }
+      }
+      const sentType = type === "" || type === "application/x-www-form-urlencoded"
+        ? undefined
+        : type;
+      return { text: undefined, file: { bytes: body.bytes, filename, type: sentType } };
+    }
+  }
+}
+
+function parsePriority(value: string): number {
+  const p = PRIORITIES[value.trim().toLowerCase()];
+  if (p === undefined) {
+    throw new PayloadError(
+      "invalid_priority",
+      `Invalid priority "${value.slice(0, 20)}": use 1–5 or min, low, default, high, max/urgent.`,
+    );
+  }
+  return p;
+}
+
+/**
+ * `Actions` header: ntfy's short format (`view, Open, https://…, clear=true; http, …`) or its
+ * JSON array form.
+ */
+function parseActions(value: string | undefined): JsonObject[] {
+  if (value === undefined) return [];
+  if (value.trimStart().startsWith("[")) {
+    try {
+      return asArray(JSON.parse(value)).map(asObject).filter((a): a is JsonObject =>
+        a !== undefined
+      );
+    } catch {
+      throw new PayloadError("invalid_actions", "The Actions header is not valid JSON.");
+    }
+  }
+  return value.split(";").map((a) => {
+    const [action = "", label = "", url = ""] = a.split(",").map((p) => p.trim());
+    return {
+      action: action.replace(/^action=/, ""),
+      label: label.replace(/^label=/, ""),
+      url: url.replace(/^url=/, ""),
+    };
+  });
+}
+
+const PRIORITY_EMOJI: Readonly<Record<number, string>> = { 4: "❗", 5: "🚨" };
+
+function render(p: Publish): string {
+  const emoji: string[] = [];
+  const plainTags: string[] = [];
+  for (const tag of p.tags) {
+    const e = emojiFor(tag);
+    if (e !== undefined) emoji.push(e);
+    else plainTags.push(tag);
+  }
+  const marker = p.priority !== undefined ? PRIORITY_EMOJI[p.priority] : undefined;
+  const lead = [marker, ...emoji].filter((e) => e !== undefined).join(" ");
+  const title = p.title !== undefined ? `**${escapeMarkdown(p.title.trim())}**` : "";
+  const message = p.message === undefined || p.message.trim() === ""
+    ? ""
+    : p.markdown
+    ? p.message.trim()
+    : escapeMarkdown(p.message.trim());
+  const head = [lead, title].filter((s) => s !== "").join(" ");
+  const first = head === ""
+    ? message
+    : message === ""
+    ? head
+    : title === ""
+    ? `${head} ${message}`
+    : `${head}\n${message}`;
+  const links = [
+    p.click !== undefined && asHttpUrl(p.click) !== undefined
+      ? markdownLink("Open", asHttpUrl(p.click) ?? "")
+      : undefined,
+    ...p.actions.map((a) => {
+      if (asString(a["action"])?.toLowerCase() !== "view") return undefined;
+      const url = asHttpUrl(a["url"]);
+      return url === undefined
+        ? undefined
+        : markdownLink(escapeMarkdown(asText(a["label"]) ?? url), url);
+    }),
+  ].filter((l): l is string => l !== undefined);
+  return joinSections([
+    first,
+    [
+      plainTags.length > 0 ? `Tags: ${plainTags.map(escapeMarkdown).join(", ")}` : "",
+      links.join(" · "),
+    ]
+      .filter((l) => l !== "").join("\n"),
+  ]);
+}

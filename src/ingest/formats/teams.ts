@@ -1,0 +1,329 @@
+/**
+ * Microsoft Teams incoming webhooks, both generations:
+ *
+ * - the Office 365 connector **MessageCard** (`@type: MessageCard`, or Alertmanager's
+ *   `type: MessageCard`: `summary`, `themeColor`,
+ *   `title`, `text`, `sections[{activityTitle, activitySubtitle, activityText, facts, text,
+ *   images}]`, `potentialAction` OpenUri/ViewAction), answered `200 1` as the connector did;
+ * - **Workflows** (Power Automate) bodies `{"type":"message","attachments":[{"contentType":
+ *   "application/vnd.microsoft.card.adaptive","content":{AdaptiveCard}}]}` (a connector card
+ *   in an attachment, or a bare AdaptiveCard, too), answered `202` as Workflows do (with the
+ *   body `1`: Grafana before 11 checked for the connector's `1` whatever the host).
+ *
+ * Adaptive Card elements rendered: TextBlock (bold when `weight: Bolder` or a large size),
+ * RichTextBlock, FactSet (`**title**: value`), ColumnSet/Column/Container (in reading order;
+ * short columns on one line), Table, Image/ImageSet (photos, fetched through the SSRF guard;
+ * `style: person` avatars skipped), ActionSet and card `actions` (Action.OpenUrl as links,
+ * Action.ShowCard's card inline). `<at>Name</at>` mentions become `@Name`. Inputs, Submit and
+ * Execute actions have no TrueConf counterpart and are left out.
+ *
+ * Text in both card kinds is Markdown (plus a little HTML in MessageCards), which TrueConf
+ * Markdown mostly shares.
+ *
+ * @module
+ */
+import type { Attachment } from "../../message.ts";
+import { decodeEntities, hasHtml, htmlToMarkdown } from "./_html_text.ts";
+import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
+import {
+  asArray,
+  asHttpUrl,
+  asObject,
+  asString,
+  asText,
+  isRecord,
+  type JsonObject,
+} from "./_read.ts";
+import { colorEmoji, joinSections } from "./_slack_render.ts";
+import {
+  type FormatAdapter,
+  type ParsedPayload,
+  PayloadError,
+  type PayloadInput,
+  type ReplyStyle,
+} from "./types.ts";
+
+const ADAPTIVE = "application/vnd.microsoft.card.adaptive";
+const CONNECTOR = "application/vnd.microsoft.teams.card.o365connector";
+/** Nesting deeper than this is not rendered (real cards nest a few levels). */
+const MAX_DEPTH = 24;
+/** Photos taken from one card at most. */
+export const MAX_CARD_IMAGES = 10;
+
+/** `@type: MessageCard`, or `type: MessageCard` as Alertmanager's `msteams_configs` sends it. */
+function isMessageCard(v: JsonObject): boolean {
+  const type = v["@type"] ?? v["type"];
+  return typeof type === "string" && type.toLowerCase() === "messagecard";
+}
+
+function cardAttachments(v: JsonObject): JsonObject[] {
+  return asArray(v["attachments"]).map(asObject).filter((a): a is JsonObject =>
+    a !== undefined && typeof a["contentType"] === "string" &&
+    (a["contentType"] === ADAPTIVE || a["contentType"] === CONNECTOR)
+  );
+}
+
+function detectTeams(input: PayloadInput): boolean {
+  const { body } = input;
+  if (body.kind !== "json" || !isRecord(body.value)) return false;
+  const v = body.value;
+  return isMessageCard(v) || v["type"] === "AdaptiveCard" || cardAttachments(v).length > 0;
+}
+
+/** The Microsoft Teams adapter (MessageCard and Workflows Adaptive Cards). */
+export const teamsFormat: FormatAdapter = {
+  name: "teams",
+  detect: detectTeams,
+  parse(input: PayloadInput): ParsedPayload {
+    const value = input.body.kind === "json" ? asObject(input.body.value) : undefined;
+    if (value === undefined || !detectTeams(input)) {
+      throw new PayloadError(
+        "invalid_payload",
+        'This is not a Teams body: send a MessageCard ("@type":"MessageCard") or ' +
+          '{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","content":{…}}]}.',
+      );
+    }
+    const out = new Output();
+    let reply: ReplyStyle;
+    if (isMessageCard(value)) {
+      out.messageCard(value);
+      reply = "teams_connector";
+    } else {
+      if (value["type"] === "AdaptiveCard") out.adaptiveCard(value, 0);
+      for (const a of cardAttachments(value)) {
+        const content = asObject(a["content"]) ?? {};
+        if (a["contentType"] === ADAPTIVE) out.adaptiveCard(content, 0);
+        else out.messageCard(content);
+      }
+      reply = "teams_workflow";
+    }
+    const text = joinSections(out.sections);
+    if (text === "" && out.photos.length === 0) {
+      throw new PayloadError(
+        "empty_payload",
+        "The card has nothing to show: give it a title, text, facts or an image.",
+      );
+    }
+    return {
+      format: "teams",
+      message: { text, parseMode: "markdown", attachments: out.photos },
+      reply,
+    };
+  },
+};
+
+/**
+ * Card text (Markdown, sometimes with HTML) → TrueConf Markdown: `<at>` mentions, headings
+ * (TrueConf has none: bold lines) and Adaptive Cards' `{{DATE(…)}}`/`{{TIME(…)}}` functions,
+ * which Teams formats for the reader (here: UTC).
+ */
+function cardText(s: string): string {
+  const mentions = s.replace(/<at>([^<]{1,200})<\/at>/gi, "@$1").replace(
+    /\{\{(DATE|TIME)\(([^,)]{1,40})(?:,[^)]{0,20})?\)\}\}/g,
+    (whole, fn: string, iso: string) => {
+      const ms = Date.parse(iso.trim());
+      if (!Number.isFinite(ms)) return whole;
+      const at = new Date(ms).toISOString();
+      return fn === "DATE" ? at.slice(0, 10) : `${at.slice(11, 16)} UTC`;
+    },
+  );
+  return (hasHtml(mentions) ? htmlToMarkdown(mentions) : decodeEntities(mentions))
+    .replace(/\r\n?/g, "\n").replace(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm, "**$1**").trim();
+}
+
+function link(label: string | undefined, url: unknown): string {
+  const href = asHttpUrl(url);
+  if (href === undefined) return "";
+  return markdownLink(escapeMarkdown(label?.trim() || href), href);
+}
+
+class Output {
+  readonly sections: string[] = [];
+  readonly photos: Attachment[] = [];
+  readonly #seen = new Set<string>();
+
+  photo(url: unknown): void {
+    const href = asHttpUrl(url);
+    if (href === undefined || this.#seen.has(href) || this.photos.length >= MAX_CARD_IMAGES) {
+      return;
+    }
+    this.#seen.add(href);
+    this.photos.push({ kind: "photo", source: { type: "url", url: href } });
+  }
+
+  messageCard(card: JsonObject): void {
+    const lines: string[] = [];
+    const title = asText(card["title"]);
+    const text = asText(card["text"]);
+    const emoji = colorEmoji(asText(card["themeColor"]));
+    const head = title ??
+      (text === undefined && card["sections"] === undefined ? asText(card["summary"]) : undefined);
+    if (head !== undefined) lines.push(`**${escapeMarkdown(head.trim())}**`);
+    if (text !== undefined) lines.push(cardText(text));
+    if (emoji !== "" && lines.length > 0) lines[0] = `${emoji} ${lines[0]}`;
+    const blocks = [lines.join("\n")];
+    for (const item of asArray(card["sections"])) {
+      const section = asObject(item);
+      if (section !== undefined) blocks.push(this.section(section));
+    }
+    blocks.push(this.connectorActions(card["potentialAction"]));
+    const rendered = joinSections(blocks);
+    // A card with only `summary` and empty sections still says something.
+    if (rendered === "" && asText(card["summary"]) !== undefined) {
+      this.sections.push(escapeMarkdown(asText(card["summary"]) ?? ""));
+    } else this.sections.push(rendered);
+  }
+
+  section(s: JsonObject): string {
+    const lines: string[] = [];
+    const title = asText(s["title"]);
+    if (title !== undefined) lines.push(`**${cardText(title)}**`);
+    const activity = asText(s["activityTitle"]);
+    if (activity !== undefined) lines.push(`**${cardText(activity)}**`);
+    const subtitle = asText(s["activitySubtitle"]);
+    if (subtitle !== undefined) lines.push(cardText(subtitle));
+    const activityText = asText(s["activityText"]);
+    if (activityText !== undefined) lines.push(cardText(activityText));
+    for (const f of asArray(s["facts"])) {
+      const fact = asObject(f);
+      const name = asText(fact?.["name"]);
+      const value = asText(fact?.["value"]);
+      if (name === undefined && value === undefined) continue;
+      lines.push(
+        name === undefined
+          ? cardText(value ?? "")
+          : `**${escapeMarkdown(name.trim().replace(/:$/, ""))}**: ${cardText(value ?? "")}`,
+      );
+    }
+    const text = asText(s["text"]);
+    if (text !== undefined) lines.push(cardText(text));
+    for (const i of asArray(s["images"])) this.photo(asObject(i)?.["image"]);
+    if (s["heroImage"] !== undefined) this.photo(asObject(s["heroImage"])?.["image"]);
+    const actions = this.connectorActions(s["potentialAction"]);
+    if (actions !== "") lines.push(actions);
+    return lines.filter((l) => l !== "").join("\n");
+  }
+
+  /** OpenUri (`targets[{os, uri}]`, the `default` one first) and ViewAction (`target[]`). */
+  connectorActions(actions: unknown): string {
+    const links: string[] = [];
+    for (const item of asArray(actions)) {
+      const a = asObject(item);
+      if (a === undefined) continue;
+      const name = asText(a["name"]);
+      const targets = asArray(a["targets"]).map(asObject);
+      const uri = targets.find((t) => t?.["os"] === "default")?.["uri"] ?? targets[0]?.["uri"] ??
+        asArray(a["target"])[0];
+      const l = link(name, uri);
+      if (l !== "") links.push(l);
+    }
+    return links.join(" · ");
+  }
+
+  adaptiveCard(card: JsonObject, depth: number): void {
+    const body = this.elements(asArray(card["body"]), depth + 1);
+    const actions = this.actions(asArray(card["actions"]), depth + 1);
+    this.sections.push(joinSections([body, actions]));
+  }
+
+  elements(items: readonly unknown[], depth: number): string {
+    if (depth > MAX_DEPTH) return "";
+    return items.map((e) => this.element(e, depth)).filter((s) => s !== "").join("\n");
+  }
+
+  element(item: unknown, depth: number): string {
+    const e = asObject(item);
+    if (e === undefined || e["isVisible"] === false) return "";
+    switch (e["type"]) {
+      case "TextBlock": {
+        const text = asText(e["text"]);
+        if (text === undefined) return "";
+        const rendered = cardText(text);
+        const size = asString(e["size"])?.toLowerCase();
+        const strong = asString(e["weight"])?.toLowerCase() === "bolder" ||
+          size === "large" || size === "extralarge" || e["style"] === "heading";
+        return strong && rendered !== "" && !rendered.includes("\n") && !rendered.includes("**")
+          ? `**${rendered}**`
+          : rendered;
+      }
+      case "RichTextBlock":
+        return asArray(e["inlines"]).map((i) => this.inline(i)).join("");
+      case "FactSet":
+        return asArray(e["facts"]).map((f) => {
+          const fact = asObject(f);
+          const title = asText(fact?.["title"]);
+          const value = cardText(asText(fact?.["value"]) ?? "");
+          return title === undefined
+            ? value
+            : `**${escapeMarkdown(title.trim().replace(/:$/, ""))}**: ${value}`;
+        }).filter((l) => l !== "").join("\n");
+      case "ColumnSet": {
+        const columns = asArray(e["columns"]).map((c) =>
+          this.elements(asArray(asObject(c)?.["items"]), depth + 1)
+        ).filter((c) => c !== "");
+        // Label/value pairs laid out as columns read best on one line.
+        return columns.every((c) => !c.includes("\n")) ? columns.join(" · ") : columns.join("\n");
+      }
+      case "Column":
+      case "Container":
+        return this.elements(asArray(e["items"]), depth + 1);
+      case "Table":
+        return asArray(e["rows"]).map((r) =>
+          asArray(asObject(r)?.["cells"]).map((c) =>
+            this.elements(asArray(asObject(c)?.["items"]), depth + 1).replace(/\n/g, " ")
+          ).join(" | ")
+        ).filter((r) => r.replace(/[|\s]/g, "") !== "").join("\n");
+      case "Image":
+        if (e["style"] !== "person" && e["style"] !== "Person") this.photo(e["url"]);
+        return "";
+      case "ImageSet":
+        for (const i of asArray(e["images"])) this.photo(asObject(i)?.["url"]);
+        return "";
+      case "ActionSet":
+        return this.actions(asArray(e["actions"]), depth + 1);
+      default:
+        return "";
+    }
+  }
+
+  inline(item: unknown): string {
+    if (typeof item === "string") return escapeMarkdown(item);
+    const run = asObject(item);
+    const text = asText(run?.["text"]);
+    if (run === undefined || text === undefined) return "";
+    let out = escapeMarkdown(text);
+    if (out.trim() === "") return out;
+    if (asString(run["weight"])?.toLowerCase() === "bolder") out = `**${out}**`;
+    if (run["italic"] === true) out = `_${out}_`;
+    if (run["strikethrough"] === true) out = `~~${out}~~`;
+    const action = asObject(run["selectAction"]);
+    const url = asHttpUrl(action?.["url"]);
+    return url === undefined ? out : markdownLink(out, url);
+  }
+
+  actions(actions: readonly unknown[], depth: number): string {
+    if (depth > MAX_DEPTH) return "";
+    const links: string[] = [];
+    const cards: string[] = [];
+    for (const item of actions) {
+      const a = asObject(item);
+      if (a === undefined) continue;
+      if (a["type"] === "Action.OpenUrl") {
+        const l = link(asText(a["title"]), a["url"]);
+        if (l !== "") links.push(l);
+      } else if (a["type"] === "Action.ShowCard") {
+        const card = asObject(a["card"]);
+        if (card === undefined) continue;
+        const inner = joinSections([
+          this.elements(asArray(card["body"]), depth + 1),
+          this.actions(asArray(card["actions"]), depth + 1),
+        ]);
+        if (inner !== "") {
+          const title = asText(a["title"]);
+          cards.push(title !== undefined ? `**${escapeMarkdown(title)}**\n${inner}` : inner);
+        }
+      }
+    }
+    return [links.join(" · "), ...cards].filter((s) => s !== "").join("\n");
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The success answers in each sender's dialect, from the parse result of real bodies.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type AcceptedMessage, successAnswer } from "../../../src/ingest/formats/answer.ts";
+import { post } from "./_request.ts";
+
+const now = new Date("2024-05-01T12:00:00.000Z");
+function accepted(query: Record<string, string> = {}, queued = false): AcceptedMessage {
+  return {
+    messageIds: queued ? [] : ["msg-1", "msg-2"],
+    ...(queued && { deliveryId: "dlv-9" }),
+    hookId: "hook-1",
+    chatId: "chat-1",
+    query: (name) => query[name],
+    now,
+  };
+}
+
+Deno.test("native JSON keeps the bot's own answer; Slack and Mattermost get ok", async () => {
+  assert.equal(
+    successAnswer(await post('{"text":"a"}', "application/json"), accepted()),
+    undefined,
+  );
+  assert.deepEqual(
+    successAnswer(await post('{"attachments":[{"text":"a"}]}', "application/json"), accepted()),
+    { status: 200, body: "ok" },
+  );
+});
+
+Deno.test("Discord: 204 without ?wait; with ?wait=true the created message {id, channel_id, content, timestamp}", async () => {
+  const p = await post('{"content":"hello **there**","username":"CI"}', "application/json");
+  assert.deepEqual(successAnswer(p, accepted()), { status: 204, body: null });
+  assert.deepEqual(successAnswer(p, accepted({ wait: "true" })), {
+    status: 200,
+    body: {
+      id: "msg-1",
+      type: 0,
+      channel_id: "chat-1",
+      webhook_id: "hook-1",
+      content: "hello **there**",
+      timestamp: "2024-05-01T12:00:00.000Z",
+    },
+  });
+  // Queued: the delivery id stands in for the message id.
+  assert.equal(
+    (successAnswer(p, accepted({ wait: "true" }, true))?.body as Record<string, unknown>).id,
+    "dlv-9",
+  );
+});
+
+Deno.test("Teams: connector cards get 200 `1`, Workflows cards 202", async () => {
+  const connector = await post('{"@type":"MessageCard","text":"x"}', "application/json");
+  assert.deepEqual(successAnswer(connector, accepted()), { status: 200, body: "1" });
+  const workflow = await post(
+    '{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","content":{"type":"AdaptiveCard","body":[{"type":"TextBlock","text":"x"}]}}]}',
+    "application/json",
+  );
+  assert.equal(successAnswer(workflow, accepted())?.status, 202);
+});
+
+Deno.test("ntfy, Gotify, Google Chat and Rocket.Chat answer their services' message JSON", async () => {
+  const ntfy = await post("Backup done", null, {
+    raw: true,
+    headers: { Title: "nas", Tags: "floppy_disk", Priority: "high" },
+  });
+  assert.deepEqual(successAnswer(ntfy, accepted())?.body, {
+    id: "msg-1",
+    time: 1714564800,
+    expires: 1714564800 + 43200,
+    event: "message",
+    topic: "",
+    message: "Backup done",
+    title: "nas",
+    tags: ["floppy_disk"],
+    priority: 4,
+  });
+  const gotify = await post('{"title":"t","message":"m","priority":2}', "application/json", {
+    format: "gotify",
+  });
+  const g = successAnswer(gotify, accepted())?.body as Record<string, unknown>;
+  assert.equal(typeof g.id, "number");
+  assert.deepEqual({ ...g, id: 0 }, {
+    id: 0,
+    appid: 1,
+    message: "m",
+    title: "t",
+    priority: 2,
+    date: "2024-05-01T12:00:00.000Z",
+  });
+  const chat = await post('{"text":"hi"}', "application/json", { query: { threadKey: "k1" } });
+  assert.deepEqual(successAnswer(chat, accepted())?.body, {
+    name: "spaces/chat-1/messages/msg-1",
+    sender: { name: "users/hook-1", type: "BOT" },
+    text: "hi",
+    createTime: "2024-05-01T12:00:00.000Z",
+    thread: { name: "spaces/chat-1/threads/k1", threadKey: "k1" },
+    space: { name: "spaces/chat-1", type: "ROOM" },
+  });
+  const rocket = await post('{"alias":"x","text":"y"}', "application/json");
+  assert.deepEqual(successAnswer(rocket, accepted()), { status: 200, body: { success: true } });
+});
