@@ -15,7 +15,9 @@ import { every } from "hono/combine";
 import { decodeBody } from "./decode_body.ts";
 import { detectFormat } from "./formats/detect.ts";
 import { ROUTE_HEADER } from "./formats/mattermost.ts";
-import { type ParsedPayload, PayloadError } from "./formats/types.ts";
+import { type ParsedPayload, PayloadError, type RequestBody } from "./formats/types.ts";
+import { type DialectAnswer, successAnswer } from "./formats/answer.ts";
+import { isNtfyPublish, ntfyTopic } from "./formats/ntfy.ts";
 import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
@@ -190,15 +192,23 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     },
     body: rawBody({ maxBytes: limits.maxBodyBytes, reader, guards: options.guards }),
     async deliver(c) {
-      const body = await decodeBody(c.var.rawBody, c.req.header("content-type") ?? null, {
-        maxFiles: limits.maxAttachments,
-      });
+      const contentType = c.req.header("content-type") ?? null;
       const headers = new Map<string, string>();
       c.req.raw.headers.forEach((v, k) => headers.set(k, v));
       // The route marker is ours alone: a client must not pick Mattermost parsing by header.
       headers.delete(ROUTE_HEADER);
       if (c.var.route === "hooks") headers.set(ROUTE_HEADER, "hooks");
-      const payload = detectFormat({ body, headers }, c.req.query("format") ?? null);
+      const query = new Map(Object.entries(c.req.query()));
+      let forced = c.req.query("format") ?? null;
+      // An ntfy publish (PUT, ntfy headers or query fields) carries the message or a file of any
+      // type as its body: it is passed undecoded, unless it is a form (Apprise's attachment).
+      const ntfy = forced?.trim().toLowerCase() === "ntfy" || c.var.route === "ntfy" ||
+        (!forced && c.var.route !== "hooks" && isNtfyPublish(headers, c.req.method, query));
+      if (ntfy) forced = "ntfy";
+      const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
+        ? { kind: "raw", bytes: c.var.rawBody, contentType: contentType ?? "" }
+        : await decodeBody(c.var.rawBody, contentType, { maxFiles: limits.maxAttachments });
+      const payload = detectFormat({ body, headers, query }, forced);
       if (payload.fallback) {
         log.info("unrecognized JSON posted as a code block", {
           hook: c.var.hook.id,
@@ -281,6 +291,7 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
         },
       ),
   );
+  dialectRoutes(app, p, options.limits.maxAttachments);
   app.get("/hook/:token/deliveries/:id", ...p.admit("deliveries"), async (c) => {
     const status = await options.dispatcher.status(c.var.hook.id, c.req.param("id") ?? "");
     if (!status) {
@@ -290,8 +301,16 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
   });
 
   app.on(
+    ["GET", "PATCH", "DELETE", "OPTIONS"],
+    "/hook/:token",
+    (c) =>
+      refuse(c, 405, "method_not_allowed", "Send messages with POST to this URL.", {
+        Allow: "POST, PUT",
+      }),
+  );
+  app.on(
     ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    ["/hook/:token", "/hooks/:token"],
+    "/hooks/:token",
     (c) =>
       refuse(c, 405, "method_not_allowed", "Send messages with POST to this URL.", {
         Allow: "POST",
@@ -306,6 +325,64 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
   app.onError(p.onError);
   app.notFound(jsonNotFound);
   return app;
+}
+
+/**
+ * The routes other services' clients call, on the same pipeline (per-IP limit, lookup,
+ * per-hook limit, guards, request log) as `/hook/<token>` (docs/formats.md):
+ * - ntfy: `PUT /hook/<token>` (uploads; POST is the main route), and the JSON publish
+ *   `{"topic": <token>, …}` at `POST|PUT /hook` and `/` (ntfy clients post JSON to the server
+ *   URL), plus `POST|PUT /<token>`, where Apprise's ntfy plugin sends attachments;
+ * - Gotify: `POST /message` with the token in `?token=` or `X-Gotify-Key`.
+ */
+function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number): void {
+  app.put("/hook/:token", ...p.admit("hook"), p.body, p.deliver);
+
+  // ntfy reads the body at the server URL as JSON whatever its Content-Type (curl -d sends
+  // a form type, fetch with a string text/plain).
+  const fromTopic: TokenSource = (c) => {
+    try {
+      return ntfyTopic(JSON.parse(new TextDecoder().decode(c.var.rawBody)));
+    } catch {
+      return null;
+    }
+  };
+  const publishJson: Handler<IngestEnv> = (c) => {
+    const value = JSON.parse(new TextDecoder().decode(c.var.rawBody));
+    const headers = new Map<string, string>();
+    c.req.raw.headers.forEach((v, k) => headers.set(k, v));
+    const query = new Map(Object.entries(c.req.query()));
+    return p.dispatch(c, detectFormat({ body: { kind: "json", value }, headers, query }, "ntfy"));
+  };
+  for (const path of ["/hook", "/"]) {
+    app.on(
+      ["POST", "PUT"],
+      path,
+      ...p.admit("ntfy", { token: fromTopic, bodyFirst: true }),
+      p.body,
+      publishJson,
+    );
+  }
+
+  app.post(
+    "/message",
+    ...p.admit("gotify", {
+      token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key"),
+    }),
+    p.body,
+    async (c) => {
+      const body = await decodeBody(c.var.rawBody, c.req.header("content-type") ?? null, {
+        maxFiles,
+      });
+      const headers = new Map<string, string>();
+      c.req.raw.headers.forEach((v, k) => headers.set(k, v));
+      return await p.dispatch(c, detectFormat({ body, headers }, "gotify"));
+    },
+  );
+
+  // Apprise's ntfy plugin PUTs/POSTs attachments to `<server>/<topic>`. Only the topic (the
+  // token) names a hook here; anything else is the usual 404.
+  app.on(["POST", "PUT"], "/:token", ...p.admit("ntfy"), p.body, p.deliver);
 }
 
 /** The JSON 404 of the whole HTTP surface; the root app sets it too (a mounted sub-app's is not used). */
@@ -337,23 +414,48 @@ function withHeaderKey(message: Message, header: string | undefined): Message {
   return { ...message, thread: { ...message.thread, key } };
 }
 
+/** Writes a sender's own success answer (formats/answer.ts) as a response. */
+function dialectResponse(c: Context<IngestEnv>, a: DialectAnswer): Response {
+  const status = a.status as 200;
+  if (a.body === null) return c.body(null, status);
+  return typeof a.body === "string" ? c.text(a.body, status) : c.json(a.body, status);
+}
+
 /** The answer for an outcome, in the style the sender understands. */
 function answer(
   c: Context<IngestEnv>,
-  payload: Pick<ParsedPayload, "reply" | "format">,
+  payload: Pick<ParsedPayload, "reply" | "format" | "echo">,
   outcome: DispatchOutcome,
 ) {
+  // Dialect senders (Slack, Discord, Teams, ntfy, Gotify …) check their own service's answer;
+  // for them a persisted message is accepted too (Apprise mmost:// treats 202 as a failure).
+  const dialect = (messageIds: readonly string[], deliveryId?: string) =>
+    successAnswer(payload, {
+      messageIds,
+      deliveryId,
+      hookId: c.var.hook.id,
+      chatId: c.var.hook.chatId,
+      query: (name) => c.req.query(name),
+      now: new Date(),
+    });
   switch (outcome.kind) {
-    case "delivered":
-      if (payload.reply === "slack_ok") return c.text("ok", 200);
+    case "delivered": {
+      const own = dialect(outcome.messageIds);
+      if (own !== undefined) return dialectResponse(c, own);
       return c.json({ ok: true, messages: outcome.messageIds }, 200);
-    case "queued":
+    }
+    case "queued": {
       c.header("X-Delivery-Id", outcome.deliveryId);
-      // Slack/Mattermost senders accept exactly "200 ok" (Apprise mmost:// treats 202 as a
-      // failure); for them "ok" means accepted, which a persisted message is.
-      if (payload.reply === "slack_ok") return c.text("ok", 200);
+      const own = dialect([], outcome.deliveryId);
+      if (own !== undefined) return dialectResponse(c, own);
       return c.json({ ok: true, queued: true, delivery: outcome.deliveryId }, 202);
-    case "partial":
+    }
+    case "partial": {
+      // Issue 10: a dialect body whose text reached the chat gets its sender's success answer,
+      // as Slack itself ignores broken image URLs; the failed parts are in the delivery status,
+      // the log line and the metrics. The bot's own JSON keeps the reference 502.
+      const own = outcome.messageIds.length > 0 ? dialect(outcome.messageIds) : undefined;
+      if (own !== undefined) return dialectResponse(c, own);
       return c.json(
         errorBody(
           "partial_delivery",
@@ -362,6 +464,7 @@ function answer(
         ),
         502,
       );
+    }
     case "refused":
       if (outcome.retryAfterSeconds !== undefined) {
         c.header("Retry-After", String(outcome.retryAfterSeconds));

@@ -281,16 +281,24 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
       });
     }
 
-    await t.step("GET/PUT/DELETE on a hook URL → 405 with Allow: POST", async () => {
-      for (const method of ["GET", "PUT", "DELETE", "OPTIONS"]) {
-        const res = await h.request(`/hook/${token}`, { method });
+    await t.step(
+      "GET/DELETE on a hook URL → 405 with Allow: POST, PUT (PUT is ntfy's upload)",
+      async () => {
+        for (const method of ["GET", "DELETE", "OPTIONS"]) {
+          const res = await h.request(`/hook/${token}`, { method });
+          await assertError(res, 405, "method_not_allowed");
+          assert.equal(res.headers.get("allow"), "POST, PUT");
+        }
+        for (const method of ["GET", "PUT", "DELETE"]) {
+          const res = await h.request(`/hooks/${token}`, { method });
+          await assertError(res, 405, "method_not_allowed");
+          assert.equal(res.headers.get("allow"), "POST");
+        }
+        const res = await h.request(`/hook/${token}/deliveries/x`, { method: "POST" });
         await assertError(res, 405, "method_not_allowed");
-        assert.equal(res.headers.get("allow"), "POST");
-      }
-      const res = await h.request(`/hook/${token}/deliveries/x`, { method: "POST" });
-      await assertError(res, 405, "method_not_allowed");
-      assert.equal(res.headers.get("allow"), "GET");
-    });
+        assert.equal(res.headers.get("allow"), "GET");
+      },
+    );
 
     assert.equal(h.fake.messagesIn(CHAT_ID).length, 0, "no refused request posted anything");
   });

@@ -49,7 +49,7 @@ export interface DialectAnswer {
  * ```
  */
 export function successAnswer(
-  payload: ParsedPayload,
+  payload: Pick<ParsedPayload, "reply" | "echo">,
   accepted: AcceptedMessage,
 ): DialectAnswer | undefined {
   const id = accepted.messageIds[0] ?? accepted.deliveryId ?? "";

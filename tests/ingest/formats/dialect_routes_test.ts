@@ -1,0 +1,264 @@
+/**
+ * The dialects through the HTTP app (`app.request`, the real pipeline) into the fake TrueConf:
+ * each sender's answer, the ntfy and Gotify routes, and that the new routes share the per-IP
+ * limit and lookup of `/hook/`. Fixtures as named in the per-dialect tests.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  CHAT_ID,
+  type EndpointHarness,
+  serveFiles,
+  withEndpoint,
+} from "../../support/endpoint_harness.ts";
+import { parseAllowlist } from "../../../src/net/mod.ts";
+import { dialectFixture } from "./_request.ts";
+
+function chat(h: EndpointHarness) {
+  return h.fake.messagesIn(CHAT_ID);
+}
+
+function postRaw(
+  h: EndpointHarness,
+  path: string,
+  body: string | Uint8Array | FormData,
+  headers: Record<string, string> = {},
+  method = "POST",
+  ip?: string,
+) {
+  const sent = body instanceof Uint8Array ? new Uint8Array(body) : body;
+  return h.request(path, { method, body: sent, headers }, ip);
+}
+
+const PNG = Uint8Array.fromBase64(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+);
+
+Deno.test("Discord: 204 without ?wait; ?wait=true answers the created message; the chat shows the rendering", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const json = { "content-type": "application/json" };
+    const plain = await postRaw(h, `/hook/${token}`, '{"content":"first","username":"CI"}', json);
+    assert.equal(plain.status, 204);
+    assert.equal(await plain.text(), "");
+    assert.equal(chat(h).at(-1)?.text, "**CI**: first");
+
+    const waited = await postRaw(
+      h,
+      `/hook/${token}?wait=true`,
+      dialectFixture("chatalot_seed"),
+      json,
+    );
+    assert.equal(waited.status, 200);
+    const body = await waited.json();
+    const posted = chat(h).at(-1);
+    assert.equal(posted?.text, "**Backup Bot**: Nightly backup completed: 42 GB in 18 minutes");
+    assert.equal(body.id, posted?.messageId);
+    assert.equal(body.channel_id, CHAT_ID);
+    assert.equal(body.content, "Nightly backup completed: 42 GB in 18 minutes");
+    assert.equal(Number.isNaN(Date.parse(body.timestamp)), false);
+  });
+});
+
+Deno.test("Teams: a connector MessageCard is answered 1, a Workflows Adaptive Card 202", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const json = { "content-type": "application/json" };
+    const connector = await postRaw(
+      h,
+      `/hook/${token}`,
+      dialectFixture("teams_connector_sample"),
+      json,
+    );
+    assert.equal(connector.status, 200);
+    assert.equal(await connector.text(), "1");
+    assert.match(chat(h).at(-1)?.text ?? "", /^\*\*Larry Bryant created a new task\*\*/);
+    const workflow = await postRaw(
+      h,
+      `/hook/${token}`,
+      dialectFixture("teams_grafana_adaptive"),
+      json,
+    );
+    assert.equal(workflow.status, 202);
+    assert.match(chat(h).at(-1)?.text ?? "", /\[View URL\]\(http:\/\/localhost\/alerting\/list\)$/);
+  });
+});
+
+Deno.test("Google Chat and Rocket.Chat answer their message JSON; ?format= forces a dialect", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const json = { "content-type": "application/json" };
+    const res = await postRaw(h, `/hook/${token}?threadKey=t1`, '{"text":"*hi*"}', json);
+    assert.equal(res.status, 200);
+    const msg = await res.json();
+    assert.equal(msg.name, `spaces/${CHAT_ID}/messages/${chat(h).at(-1)?.messageId}`);
+    assert.deepEqual(msg.thread, { name: `spaces/${CHAT_ID}/threads/t1`, threadKey: "t1" });
+    assert.equal(chat(h).at(-1)?.text, "**hi**");
+
+    const rocket = await postRaw(h, `/hook/${token}`, '{"alias":"Gruggy","text":"Example"}', json);
+    assert.deepEqual(await rocket.json(), { success: true });
+    assert.equal(chat(h).at(-1)?.text, "**Gruggy**: Example");
+
+    const forced = await postRaw(h, `/hook/${token}?format=discord`, '{"content":"forced"}', json);
+    assert.equal(forced.status, 204);
+  });
+});
+
+Deno.test("ntfy: headers publish to /hook/<token>, PUT upload with Filename, JSON publish at /hook and /; ntfy's answer", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const res = await postRaw(h, `/hook/${token}`, "Backup of nas1 done", {
+      Title: "Backup",
+      Priority: "high",
+      Tags: "floppy_disk,nas",
+      Click: "https://nas.example.com/",
+      // curl -d sends this; ntfy (and the bot) read the body as the message anyway.
+      "Content-Type": "application/x-www-form-urlencoded",
+    });
+    assert.equal(res.status, 200);
+    const answer = await res.json();
+    assert.equal(answer.event, "message");
+    assert.equal(answer.id, chat(h).at(-1)?.messageId);
+    assert.equal(answer.message, "Backup of nas1 done");
+    assert.equal(answer.title, "Backup");
+    assert.equal(answer.priority, 4);
+    assert.deepEqual(answer.tags, ["floppy_disk", "nas"]);
+    assert.equal(
+      chat(h).at(-1)?.text,
+      "❗ 💾 **Backup**\nBackup of nas1 done\n\nTags: nas\n[Open](https://nas.example.com/)",
+    );
+
+    const put = await postRaw(h, `/hook/${token}`, PNG, { Filename: "shot.png" }, "PUT");
+    assert.equal(put.status, 200, await put.clone().text());
+    assert.equal(chat(h).at(-1)?.kind, "photo");
+
+    for (const path of ["/hook", "/"]) {
+      const json = await postRaw(
+        h,
+        path,
+        JSON.stringify({
+          topic: token,
+          title: `via ${path}`,
+          message: "json publish",
+          tags: ["tada"],
+        }),
+        { "Content-Type": "application/json" },
+      );
+      assert.equal(json.status, 200, path);
+      const a = await json.json();
+      assert.equal(a.topic, token);
+      assert.equal(chat(h).at(-1)?.text, `🎉 **via ${path}**\njson publish`);
+    }
+
+    const unknown = await postRaw(h, "/hook", JSON.stringify({ topic: "nope", message: "x" }), {
+      "Content-Type": "application/json",
+    });
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json()).error, "hook_not_found");
+    const bad = await postRaw(h, `/hook/${token}`, "x", { Title: "t", Priority: "9" });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error, "invalid_priority");
+  });
+});
+
+Deno.test("Gotify: POST /message with ?token= or X-Gotify-Key; Gotify's answer; bad token 404", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const res = await postRaw(
+      h,
+      `/message?token=${token}`,
+      '{"title":"T","message":"M","priority":9}',
+      {
+        "Content-Type": "application/json",
+      },
+    );
+    assert.equal(res.status, 200);
+    const a = await res.json();
+    assert.equal(typeof a.id, "number");
+    assert.deepEqual([a.title, a.message, a.priority], ["T", "M", 9]);
+    assert.equal(chat(h).at(-1)?.text, "🚨 **T**\nM");
+    const form = new FormData();
+    form.set("title", "F");
+    form.set("message", "from a form");
+    const viaHeader = await h.request("/message", {
+      method: "POST",
+      body: form,
+      headers: { "X-Gotify-Key": token },
+    });
+    assert.equal(viaHeader.status, 200);
+    assert.equal(chat(h).at(-1)?.text, "**F**\nfrom a form");
+    const wrong = await postRaw(h, "/message?token=nope", '{"message":"x"}', {
+      "Content-Type": "application/json",
+    });
+    assert.equal(wrong.status, 404);
+    const missing = await postRaw(h, `/message?token=${token}`, '{"title":"no message"}', {
+      "Content-Type": "application/json",
+    });
+    assert.equal(missing.status, 400);
+  });
+});
+
+Deno.test("the dialect routes share /hook/'s per-IP limit", async () => {
+  await withEndpoint({ limits: { perIpPerMinute: 3 } }, async (h) => {
+    const token = await h.hook();
+    const ip = "198.51.100.7";
+    const json = { "Content-Type": "application/json" };
+    assert.equal((await h.postJson(token, { text: "1" }, ip)).status, 200);
+    assert.equal(
+      (await postRaw(h, `/message?token=${token}`, '{"message":"2"}', json, "POST", ip)).status,
+      200,
+    );
+    assert.equal(
+      (await postRaw(h, "/", JSON.stringify({ topic: token, message: "3" }), json, "POST", ip))
+        .status,
+      200,
+    );
+    const limited = await postRaw(
+      h,
+      `/message?token=${token}`,
+      '{"message":"4"}',
+      json,
+      "POST",
+      ip,
+    );
+    assert.equal(limited.status, 429);
+    assert.equal((await limited.json()).error, "rate_limited");
+    // Another address is not limited.
+    assert.equal(
+      (await postRaw(h, `/message?token=${token}`, '{"message":"5"}', json)).status,
+      200,
+    );
+    assert.deepEqual(chat(h).map((m) => m.text), ["1", "2", "3", "5"]);
+  });
+});
+
+Deno.test("a Slack text-only body with Slack markup is answered ok; a dialect body whose image fails still gets its success answer", async () => {
+  const files = serveFiles({});
+  try {
+    await withEndpoint({ urlAllowlist: parseAllowlist("127.0.0.1/32") }, async (h) => {
+      const token = await h.hook();
+      const res = await h.postJson(token, {
+        text: "Deploy <https://ci.example.com/1|#1> &amp; more",
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "ok");
+      assert.equal(chat(h).at(-1)?.text, "Deploy [#1](https://ci.example.com/1) & more");
+      // Issue 10: the text reached the chat, the embed image is a 404 → Discord's 204, not a 502.
+      const partial = await postRaw(
+        h,
+        `/hook/${token}`,
+        JSON.stringify({
+          content: "chart below",
+          embeds: [{ image: { url: `${files.base}/gone.png` } }],
+        }),
+        { "Content-Type": "application/json" },
+      );
+      assert.equal(partial.status, 204);
+      assert.equal(chat(h).at(-1)?.text, "chart below");
+      assert.deepEqual(files.hits, ["/gone.png"]);
+    });
+  } finally {
+    await files.close();
+  }
+});

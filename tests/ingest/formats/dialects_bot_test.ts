@@ -1,0 +1,110 @@
+/**
+ * The new dialects through the whole bot as `serve` wires it (createBot, durable queue, a hook
+ * made with `/webhook_create` in a group chat), on a real socket, against the fake TrueConf:
+ * Slack's own client (`@slack/webhook`, npm) sends a text-only body; Discord, Teams, Google
+ * Chat, ntfy, Gotify and Rocket.Chat bodies are POSTed as their senders do; each sender's
+ * answer and each chat message are checked.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { IncomingWebhook } from "@slack/webhook";
+import { startBotWithFake } from "../../support/bot_with_fake.ts";
+import { dialectFixture } from "./_request.ts";
+
+Deno.test("whole bot: Slack's client, Discord, Teams, Google Chat, ntfy, Gotify, Rocket.Chat → answers and chat text", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dialects-bot-" });
+  const world = await startBotWithFake({ dir, readyTimeoutMs: 10_000 });
+  try {
+    const { fake, baseUrl } = world;
+    const alice = fake.userId("alice");
+    world.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { url, token } = await world.createHook("ops", "alerts", alice);
+    /** The next chat message in `ops` after `count` messages. */
+    const next = async (count: number) => {
+      await fake.waitFor(() => fake.messagesIn("ops").length > count);
+      return fake.messagesIn("ops")[count]!;
+    };
+    // The group hears "Webhook alerts created" (the URL went by DM); count from there.
+    await fake.waitFor(() => fake.messagesIn("ops").some((m) => /created/.test(m.text ?? "")));
+    let seen = fake.messagesIn("ops").length;
+
+    // Slack's official client, default send({text}) with Slack markup: it checks for "ok".
+    const slack = new IncomingWebhook(url);
+    const sent = await slack.send({
+      text: "Deploy <https://ci.example.com/7|build 7> by <@U1|alice>",
+    });
+    assert.equal(sent.text, "ok");
+    assert.equal((await next(seen++)).text, "Deploy [build 7](https://ci.example.com/7) by @alice");
+
+    const json = { "content-type": "application/json" };
+    // Discord with ?wait=true: the created message.
+    const discord = await fetch(`${url}?wait=true`, {
+      method: "POST",
+      headers: json,
+      body: '{"content":"Nightly **ok**","username":"Backup"}',
+    });
+    assert.equal(discord.status, 200);
+    const created = await discord.json();
+    assert.equal(created.content, "Nightly **ok**");
+    assert.equal(created.channel_id, "ops");
+    const discordPost = await next(seen++);
+    assert.equal(discordPost.text, "**Backup**: Nightly **ok**");
+
+    // Teams connector card → "1".
+    const teams = await fetch(url, {
+      method: "POST",
+      headers: json,
+      body: new Uint8Array(dialectFixture("teams_alertmanager_msteams")),
+    });
+    assert.equal(teams.status, 200);
+    assert.equal(await teams.text(), "1");
+    assert.match((await next(seen++)).text ?? "", /^🔴 \*\*\\\[FIRING:1\\\] DiskFull/);
+
+    // Google Chat with a thread key → message JSON.
+    const gchat = await fetch(`${url}?threadKey=deploy-7`, {
+      method: "POST",
+      headers: json,
+      body: '{"text":"Deploy *done*"}',
+    });
+    assert.equal((await gchat.json()).thread.threadKey, "deploy-7");
+    assert.equal((await next(seen++)).text, "Deploy **done**");
+
+    // ntfy: headers publish, then the JSON publish to the server root with the token as topic.
+    const ntfy = await fetch(url, {
+      method: "POST",
+      headers: { Title: "Disk", Priority: "urgent", Tags: "warning" },
+      body: "92% on /var",
+    });
+    assert.equal((await ntfy.json()).event, "message");
+    assert.equal((await next(seen++)).text, "🚨 ⚠️ **Disk**\n92% on /var");
+    const root = await fetch(`${baseUrl}/`, {
+      method: "POST",
+      body: JSON.stringify({ topic: token, message: "root publish" }),
+    });
+    assert.equal(root.status, 200);
+    assert.equal((await root.json()).topic, token);
+    assert.equal((await next(seen++)).text, "root publish");
+
+    // Gotify.
+    const gotify = await fetch(`${baseUrl}/message`, {
+      method: "POST",
+      headers: { ...json, "X-Gotify-Key": token },
+      body: '{"title":"Backup","message":"done","priority":5}',
+    });
+    assert.equal((await gotify.json()).title, "Backup");
+    assert.equal((await next(seen++)).text, "**Backup**\ndone");
+
+    // Rocket.Chat.
+    const rocket = await fetch(url, {
+      method: "POST",
+      headers: json,
+      body: '{"alias":"CI","emoji":":rocket:","text":"*shipped*"}',
+    });
+    assert.deepEqual(await rocket.json(), { success: true });
+    assert.equal((await next(seen++)).text, "🚀 **CI**: **shipped**");
+  } finally {
+    await world.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
