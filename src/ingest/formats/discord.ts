@@ -26,6 +26,8 @@
 import type { Attachment, Message } from "../../message.ts";
 import { parseJsonLenient } from "../decode_body.ts";
 import { escapeMarkdown, formatEpoch, markdownLink } from "./_mrkdwn.ts";
+import { limitText } from "./_markup.ts";
+import { MAX_CARD_TEXT } from "./teams.ts";
 import { asArray, asHttpUrl, asObject, asString, asText, isRecord } from "./_read.ts";
 import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
 import { uploadedAttachments } from "./_uploads.ts";
@@ -39,6 +41,8 @@ import {
 
 /** Discord's own limit on embeds per message. */
 export const MAX_EMBEDS = 10;
+/** Discord's own limit on fields per embed. */
+export const MAX_EMBED_FIELDS = 25;
 
 /** Top-level fields of Discord's execute-webhook body. */
 const DISCORD_KEYS = [
@@ -105,12 +109,12 @@ function parseDiscord(input: PayloadInput): ParsedPayload {
     const label = `**${escapeMarkdown(name)}**`;
     lead = lead === "" ? label : `${label}: ${lead}`;
   }
-  const text = joinSections([
-    lead,
-    pollText(object.poll),
-    rendered.attachments,
-    buttonLinks(object.components),
-  ]);
+  // `content` is taken whole (split on delivery); what embeds, polls and buttons add is capped.
+  const extras = limitText(
+    joinSections([pollText(object.poll), rendered.attachments, buttonLinks(object.components)]),
+    MAX_CARD_TEXT,
+  );
+  const text = joinSections([lead, extras]);
   const attachments: Attachment[] = [...rendered.photos, ...uploads(files, object.attachments)];
   const hasContent = content.trim() !== "" || rendered.attachments !== "" ||
     rendered.photos.length > 0 || attachments.length > 0 || pollText(object.poll) !== "";
@@ -169,7 +173,7 @@ function discordObject(
 /** Uploaded files, renamed by `attachments[{id, filename}]` where payload_json gives one. */
 function uploads(files: readonly UploadedFile[], described: unknown): Attachment[] {
   const names = new Map<string, string>();
-  for (const item of asArray(described)) {
+  for (const item of asArray(described).slice(0, 100)) {
     const id = asText(asObject(item)?.["id"]);
     const filename = asString(asObject(item)?.["filename"]);
     if (id !== undefined && filename !== undefined) names.set(id, filename);
@@ -193,6 +197,14 @@ function embedAsAttachment(item: unknown, i: number): Record<string, unknown> {
     : undefined;
   const time = asString(e.timestamp);
   const ms = time !== undefined ? Date.parse(time) : NaN;
+  if (asArray(e.fields).length > MAX_EMBED_FIELDS) {
+    throw new PayloadError(
+      "invalid_embeds",
+      `embeds[${i}] has ${
+        asArray(e.fields).length
+      } fields; Discord allows at most ${MAX_EMBED_FIELDS}.`,
+    );
+  }
   const fields = asArray(e.fields).map((f) => ({
     title: asText(asObject(f)?.["name"]),
     value: asText(asObject(f)?.["value"]),
@@ -216,7 +228,7 @@ function embedAsAttachment(item: unknown, i: number): Record<string, unknown> {
 function pollText(poll: unknown): string {
   const question = asText(asObject(asObject(poll)?.["question"])?.["text"]);
   if (question === undefined) return "";
-  const answers = asArray(asObject(poll)?.["answers"])
+  const answers = asArray(asObject(poll)?.["answers"]).slice(0, 10)
     .map((a) => asText(asObject(asObject(a)?.["poll_media"])?.["text"]))
     .filter((a): a is string => a !== undefined)
     .map((a) => `• ${escapeMarkdown(a)}`);
@@ -226,8 +238,9 @@ function pollText(poll: unknown): string {
 /** Link buttons (component type 2, style 5) from action rows, as links on one line. */
 function buttonLinks(components: unknown): string {
   const links: string[] = [];
-  for (const row of asArray(components)) {
-    for (const c of asArray(asObject(row)?.["components"])) {
+  // Discord allows 5 rows of 5 buttons.
+  for (const row of asArray(components).slice(0, 5)) {
+    for (const c of asArray(asObject(row)?.["components"]).slice(0, 5)) {
       const button = asObject(c);
       const url = asHttpUrl(button?.["url"]);
       if (url === undefined) continue;

@@ -24,6 +24,8 @@ import type { Attachment } from "../../message.ts";
 import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { escapeMarkdown, markdownLink, slackToMarkdown } from "./_mrkdwn.ts";
 import { asArray, asHttpUrl, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
+import { limitText } from "./_markup.ts";
+import { MAX_CARD_PARTS, MAX_CARD_TEXT } from "./teams.ts";
 import { joinSections, RULE } from "./_slack_render.ts";
 import {
   type FormatAdapter,
@@ -79,7 +81,7 @@ export const googleChatFormat: FormatAdapter = {
       sections.push(out.card(asObject(asObject(item)?.["card"]) ?? {}));
     }
     for (const item of asArray(value["cards"])) sections.push(out.card(asObject(item) ?? {}));
-    let rendered = joinSections(sections);
+    let rendered = limitText(joinSections(sections), MAX_CARD_TEXT);
     if (rendered === "" && out.photos.length === 0) {
       const fallback = asText(value["fallbackText"]);
       if (fallback === undefined) {
@@ -88,7 +90,7 @@ export const googleChatFormat: FormatAdapter = {
           'Nothing to post: the message has no text and no card content. Send {"text":"…"}.',
         );
       }
-      rendered = chatText(fallback);
+      rendered = limitText(chatText(fallback), MAX_CARD_TEXT);
     }
     const threadKey = input.query?.get("threadKey") ??
       asText(asObject(value["thread"])?.["threadKey"]);
@@ -127,6 +129,12 @@ function link(label: string | undefined, url: string | undefined): string {
 class Output {
   readonly photos: Attachment[] = [];
   readonly #seen = new Set<string>();
+  #budget = MAX_CARD_PARTS;
+
+  /** Takes one part from the budget; false once it is spent (the rest is not rendered). */
+  spend(): boolean {
+    return this.#budget-- > 0;
+  }
 
   photo(url: unknown): void {
     const href = asHttpUrl(url);
@@ -145,14 +153,15 @@ class Output {
       title !== undefined ? `**${escapeMarkdown(title.trim())}**` : "",
       subtitle !== undefined ? escapeMarkdown(subtitle.trim()) : "",
     ].filter((l) => l !== "").join("\n");
-    const sections = asArray(card["sections"]).map((s) => {
+    if (!this.spend()) return "";
+    const sections = asArray(card["sections"]).filter(() => this.spend()).map((s) => {
       const section = asObject(s) ?? {};
       const name = asText(section["header"]);
       const body = this.widgets(asArray(section["widgets"]), 0);
       return [name !== undefined ? `**${widgetText(name)}**` : "", body]
         .filter((l) => l !== "").join("\n");
     });
-    const actions = asArray(card["cardActions"]).map((a) =>
+    const actions = asArray(card["cardActions"]).filter(() => this.spend()).map((a) =>
       link(asText(asObject(a)?.["actionLabel"]), openLink(asObject(a)?.["onClick"]))
     ).filter((l) => l !== "").join(" · ");
     const footer = asObject(card["fixedFooter"]);
@@ -163,8 +172,8 @@ class Output {
 
   widgets(widgets: readonly unknown[], depth: number): string {
     if (depth > MAX_DEPTH) return "";
-    return widgets.map((w) => this.widget(asObject(w) ?? {}, depth)).filter((s) => s !== "")
-      .join("\n");
+    return widgets.filter(() => this.spend()).map((w) => this.widget(asObject(w) ?? {}, depth))
+      .filter((s) => s !== "").join("\n");
   }
 
   widget(w: JsonObject, depth: number): string {
@@ -179,16 +188,20 @@ class Output {
     }
     const list = asObject(w["buttonList"]);
     if (list !== undefined) {
-      return asArray(list["buttons"]).map((b) => this.button(b)).filter((l) => l !== "")
+      return asArray(list["buttons"]).filter(() => this.spend()).map((b) => this.button(b)).filter((
+        l,
+      ) => l !== "")
         .join(" · ");
     }
     if (Array.isArray(w["buttons"])) {
-      return w["buttons"].map((b) => this.button(asObject(b)?.["textButton"]))
+      return w["buttons"].filter(() => this.spend()).map((b) =>
+        this.button(asObject(b)?.["textButton"])
+      )
         .filter((l) => l !== "").join(" · ");
     }
     const chips = asObject(w["chipList"]);
     if (chips !== undefined) {
-      return asArray(chips["chips"]).map((c) =>
+      return asArray(chips["chips"]).filter(() => this.spend()).map((c) =>
         link(asText(asObject(c)?.["label"]), openLink(asObject(c)?.["onClick"]))
       ).filter((l) => l !== "").join(" · ");
     }
@@ -202,7 +215,7 @@ class Output {
     const grid = asObject(w["grid"]);
     if (grid !== undefined) {
       const title = asText(grid["title"]);
-      const items = asArray(grid["items"]).map((i) => {
+      const items = asArray(grid["items"]).filter(() => this.spend()).map((i) => {
         const item = asObject(i);
         this.photo(asObject(item?.["image"])?.["imageUri"]);
         const t = asText(item?.["title"]);

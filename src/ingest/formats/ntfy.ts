@@ -241,9 +241,10 @@ export const ntfyFormat: FormatAdapter = {
 };
 
 function fromJson(o: JsonObject): Publish {
-  const priority = o["priority"] === undefined || o["priority"] === null
+  const raw = o["priority"];
+  const priority = raw === undefined || raw === null
     ? undefined
-    : parsePriority(String(o["priority"]));
+    : parsePriority(typeof raw === "number" || typeof raw === "string" ? String(raw) : "?");
   return {
     topic: asString(o["topic"]),
     title: asText(o["title"]),

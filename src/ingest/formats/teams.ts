@@ -24,6 +24,7 @@
  */
 import type { Attachment } from "../../message.ts";
 import { decodeEntities, hasHtml, htmlToMarkdown } from "./_html_text.ts";
+import { limitText } from "./_markup.ts";
 import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import {
   asArray,
@@ -49,6 +50,13 @@ const CONNECTOR = "application/vnd.microsoft.teams.card.o365connector";
 const MAX_DEPTH = 24;
 /** Photos taken from one card at most. */
 export const MAX_CARD_IMAGES = 10;
+/** Rendered cards are capped here (about five TrueConf messages), cut at a line with a note. */
+export const MAX_CARD_TEXT = 20_000;
+/**
+ * Card parts (sections, facts, elements, actions, widgets) rendered per message at most: the
+ * text cap alone would still walk every part of a 25 MB body of tiny elements.
+ */
+export const MAX_CARD_PARTS = 2_000;
 
 /** `@type: MessageCard`, or `type: MessageCard` as Alertmanager's `msteams_configs` sends it. */
 function isMessageCard(v: JsonObject): boolean {
@@ -90,14 +98,14 @@ export const teamsFormat: FormatAdapter = {
       reply = "teams_connector";
     } else {
       if (value["type"] === "AdaptiveCard") out.adaptiveCard(value, 0);
-      for (const a of cardAttachments(value)) {
+      for (const a of cardAttachments(value).slice(0, MAX_CARD_IMAGES)) {
         const content = asObject(a["content"]) ?? {};
         if (a["contentType"] === ADAPTIVE) out.adaptiveCard(content, 0);
         else out.messageCard(content);
       }
       reply = "teams_workflow";
     }
-    const text = joinSections(out.sections);
+    const text = limitText(joinSections(out.sections), MAX_CARD_TEXT);
     if (text === "" && out.photos.length === 0) {
       throw new PayloadError(
         "empty_payload",
@@ -141,6 +149,12 @@ class Output {
   readonly sections: string[] = [];
   readonly photos: Attachment[] = [];
   readonly #seen = new Set<string>();
+  #budget = MAX_CARD_PARTS;
+
+  /** Takes one part from the budget; false once it is spent (the rest is not rendered). */
+  spend(): boolean {
+    return this.#budget-- > 0;
+  }
 
   photo(url: unknown): void {
     const href = asHttpUrl(url);
@@ -175,6 +189,7 @@ class Output {
   }
 
   section(s: JsonObject): string {
+    if (!this.spend()) return "";
     const lines: string[] = [];
     const title = asText(s["title"]);
     if (title !== undefined) lines.push(`**${cardText(title)}**`);
@@ -185,6 +200,7 @@ class Output {
     const activityText = asText(s["activityText"]);
     if (activityText !== undefined) lines.push(cardText(activityText));
     for (const f of asArray(s["facts"])) {
+      if (!this.spend()) break;
       const fact = asObject(f);
       const name = asText(fact?.["name"]);
       const value = asText(fact?.["value"]);
@@ -197,7 +213,9 @@ class Output {
     }
     const text = asText(s["text"]);
     if (text !== undefined) lines.push(cardText(text));
-    for (const i of asArray(s["images"])) this.photo(asObject(i)?.["image"]);
+    for (const i of asArray(s["images"]).slice(0, MAX_CARD_IMAGES)) {
+      this.photo(asObject(i)?.["image"]);
+    }
     if (s["heroImage"] !== undefined) this.photo(asObject(s["heroImage"])?.["image"]);
     const actions = this.connectorActions(s["potentialAction"]);
     if (actions !== "") lines.push(actions);
@@ -208,6 +226,7 @@ class Output {
   connectorActions(actions: unknown): string {
     const links: string[] = [];
     for (const item of asArray(actions)) {
+      if (!this.spend()) break;
       const a = asObject(item);
       if (a === undefined) continue;
       const name = asText(a["name"]);
@@ -232,6 +251,7 @@ class Output {
   }
 
   element(item: unknown, depth: number): string {
+    if (!this.spend()) return "";
     const e = asObject(item);
     if (e === undefined || e["isVisible"] === false) return "";
     switch (e["type"]) {
@@ -247,9 +267,9 @@ class Output {
           : rendered;
       }
       case "RichTextBlock":
-        return asArray(e["inlines"]).map((i) => this.inline(i)).join("");
+        return asArray(e["inlines"]).filter(() => this.spend()).map((i) => this.inline(i)).join("");
       case "FactSet":
-        return asArray(e["facts"]).map((f) => {
+        return asArray(e["facts"]).filter(() => this.spend()).map((f) => {
           const fact = asObject(f);
           const title = asText(fact?.["title"]);
           const value = cardText(asText(fact?.["value"]) ?? "");
@@ -268,8 +288,8 @@ class Output {
       case "Container":
         return this.elements(asArray(e["items"]), depth + 1);
       case "Table":
-        return asArray(e["rows"]).map((r) =>
-          asArray(asObject(r)?.["cells"]).map((c) =>
+        return asArray(e["rows"]).filter(() => this.spend()).map((r) =>
+          asArray(asObject(r)?.["cells"]).filter(() => this.spend()).map((c) =>
             this.elements(asArray(asObject(c)?.["items"]), depth + 1).replace(/\n/g, " ")
           ).join(" | ")
         ).filter((r) => r.replace(/[|\s]/g, "") !== "").join("\n");
@@ -277,7 +297,9 @@ class Output {
         if (e["style"] !== "person" && e["style"] !== "Person") this.photo(e["url"]);
         return "";
       case "ImageSet":
-        for (const i of asArray(e["images"])) this.photo(asObject(i)?.["url"]);
+        for (const i of asArray(e["images"]).slice(0, MAX_CARD_IMAGES)) {
+          this.photo(asObject(i)?.["url"]);
+        }
         return "";
       case "ActionSet":
         return this.actions(asArray(e["actions"]), depth + 1);
@@ -306,6 +328,7 @@ class Output {
     const links: string[] = [];
     const cards: string[] = [];
     for (const item of actions) {
+      if (!this.spend()) break;
       const a = asObject(item);
       if (a === undefined) continue;
       if (a["type"] === "Action.OpenUrl") {

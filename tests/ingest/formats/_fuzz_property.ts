@@ -220,6 +220,21 @@ const FIXTURES = [
   "gitlab_pipeline_success",
   "gitlab_merge_request",
   "gitlab_issue",
+  "github_check_run_completed",
+  "github_deployment_status",
+  "gitlab_deployment",
+  "gitlab_subgroup_create",
+  // The dialects of issue 15 (edits inside cards and embeds reach every renderer).
+  "dialects/discord_embed",
+  "dialects/chatalot_seed",
+  "dialects/teams_connector_sample",
+  "dialects/teams_alertmanager_msteams",
+  "dialects/teams_gitea_push",
+  "dialects/teams_grafana_adaptive",
+  "dialects/teams_workflow_activity",
+  "dialects/googlechat_cardsv2",
+  "dialects/googlechat_legacy_cards",
+  "dialects/rocketchat_attachments",
 ];
 
 const fixtureCache = new Map<string, unknown>();
@@ -404,6 +419,10 @@ const FIXTURE_EVENTS: Readonly<Record<string, [string, string]>> = {
   gitlab_pipeline_success: ["x-gitlab-event", "Pipeline Hook"],
   gitlab_merge_request: ["x-gitlab-event", "Merge Request Hook"],
   gitlab_issue: ["x-gitlab-event", "Issue Hook"],
+  github_check_run_completed: ["x-github-event", "check_run"],
+  github_deployment_status: ["x-github-event", "deployment_status"],
+  gitlab_deployment: ["x-gitlab-event", "Deployment Hook"],
+  gitlab_subgroup_create: ["x-gitlab-event", "Subgroup Hook"],
 };
 
 /** Random sender headers; mostly absent so body detection gets exercised too. */
