@@ -42,7 +42,7 @@ export interface DialectAnswer {
  * ```ts
  * import { successAnswer } from "./answer.ts";
  * const answer = successAnswer(
- *   { format: "slack", reply: "slack_ok", message: { text: "hi", parseMode: "markdown", attachments: [] } },
+ *   { reply: "slack_ok" },
  *   { messageIds: ["m1"], hookId: "h1", chatId: "c1", query: () => undefined, now: new Date(0) },
  * );
  * // answer: { status: 200, body: "ok" }
