@@ -38,7 +38,12 @@ import {
   requestLog,
   type TokenSource,
 } from "./middleware/mod.ts";
-import type { Dispatcher, DispatchOutcome, MessageEditor } from "../delivery/dispatch.ts";
+import type {
+  Dispatcher,
+  DispatchOutcome,
+  MessageEditor,
+  PartFailure,
+} from "../delivery/dispatch.ts";
 import { checkUrl, SafeFetchError } from "../net/mod.ts";
 import type { Message } from "../message.ts";
 import { MESSAGE_KEY } from "../message.ts";
@@ -451,11 +456,16 @@ function answer(
       return c.json({ ok: true, queued: true, delivery: outcome.deliveryId }, 202);
     }
     case "partial": {
-      // Issue 10: a dialect body whose text reached the chat gets its sender's success answer,
-      // as Slack itself ignores broken image URLs; the failed parts are in the delivery status,
-      // the log line and the metrics. The bot's own JSON keeps the reference 502.
-      const own = outcome.messageIds.length > 0 ? dialect(outcome.messageIds) : undefined;
-      if (own !== undefined) return dialectResponse(c, own);
+      // Issue 10.2: a sender speaking another product's dialect (Slack, Mattermost, Grafana,
+      // Alertmanager, GitHub…) treats any error as "retry", which would post the text again;
+      // Slack itself ignores broken image URLs. Once the text is in the chat such a sender
+      // hears success (the failed parts are in the delivery status, the log, the failed_parts
+      // metric and the creator's DM). Native senders keep the reference 502.
+      if (payload.format !== "native" && textArrived(outcome.failures)) {
+        const own = dialect(outcome.messageIds);
+        if (own !== undefined) return dialectResponse(c, own);
+        return c.json({ ok: true, messages: outcome.messageIds, failed: outcome.failures }, 200);
+      }
       return c.json(
         errorBody(
           "partial_delivery",
@@ -478,6 +488,11 @@ function answer(
         outcome.status,
       );
   }
+}
+
+/** True when no failed part is the text (or one of its pieces: `text 2/3`). */
+function textArrived(failures: readonly PartFailure[]): boolean {
+  return !failures.some((f) => f.item === "text" || f.item.startsWith("text "));
 }
 
 /** Attachment count and the syntactic SSRF check, so a bad URL is refused before anything is posted. */
