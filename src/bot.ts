@@ -25,7 +25,7 @@ import { safeFetch } from "./net/mod.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsApp } from "./observability/metrics_route.ts";
 import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
-import { LivingDispatcher, MessageRegistry, Poster } from "./messages/mod.ts";
+import { LivingDispatcher, Mentions, MessageRegistry, Poster } from "./messages/mod.ts";
 import { CommandHandler } from "./hooks/commands.ts";
 import { SenderTrust } from "./hooks/verify.ts";
 import { SecretBox } from "./storage/mod.ts";
@@ -115,6 +115,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   });
   const previews = new PreviewMaker({ logger: log });
   const registry = new MessageRegistry(kv);
+  const mentions = new Mentions(client, { logger: log.child({ component: "messages" }) });
   const deliverer = new Deliverer({
     chat: client,
     fetchUrl: (url, expect, signal) =>
@@ -126,7 +127,12 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       }),
     previews,
     onSent: (kind) => metrics.deliveredMessages.inc(kind),
-    living: new Poster({ client, registry, logger: log.child({ component: "messages" }) }),
+    living: new Poster({
+      client,
+      registry,
+      render: (chatId, r, op) => mentions.render(chatId, r, op),
+      logger: log.child({ component: "messages" }),
+    }),
     logger: log.child({ component: "delivery" }),
   });
   const queue = createQueue({

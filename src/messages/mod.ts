@@ -30,3 +30,4 @@ export {
   settingExample,
   settingOf,
 } from "./settings.ts";
+export { MAX_MENTIONS, type MentionClient, Mentions, PARTICIPANTS_TTL_MS } from "./mentions.ts";

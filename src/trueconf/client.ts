@@ -449,6 +449,11 @@ export class TrueConfClient {
     return parseChatInfo(await this.request("getChatByID", { chatId }), chatId);
   }
 
+  /** A user's display name (`getUserDisplayName`); the bare id gets the server's domain there. */
+  async getUserDisplayName(userId: string): Promise<string> {
+    return str(record(await this.request("getUserDisplayName", { userId })).displayName);
+  }
+
   /**
    * Every participant of a chat, fetched in pages of 200 until a short or empty page (or
    * a page with nobody new, in case a server ignores paging).

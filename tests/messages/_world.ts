@@ -49,6 +49,7 @@ export async function livingWorld(
         { login: "alice", password: "a", displayName: "Alice" },
         { login: "bob", password: "b", displayName: "Bob Smith" },
         { login: "carol", password: "c", displayName: "Carol" },
+        { login: "dave", password: "d", displayName: "Dave (not in the chat)" },
       ],
       ...opts.fake,
     },

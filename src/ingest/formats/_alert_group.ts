@@ -130,9 +130,15 @@ function renderAlert(
   const description = asText(annotations["description"]) ?? asText(annotations["message"]);
   if (description !== undefined) lines.push(block(description, 800));
 
+  // `mention` (label or annotation, e.g. "@alice @oncall-bob"): who to notify. Only the
+  // @-tokens are kept, unescaped, so the living-messages layer can turn them into mentions.
+  const mention = asText(annotations["mention"]) ?? labelMap.get("mention");
+  const who = mention?.match(/@[\p{L}\p{N}_.@-]+/gu)?.slice(0, 50) ?? [];
+  if (who.length > 0) lines.push(`Notify: ${who.join(" ")}`);
+
   const rest = labels.filter(([k, v]) =>
-    k !== "alertname" && k !== "severity" && k !== "instance" && !k.startsWith("__") &&
-    groupLabels.get(k) !== v
+    k !== "alertname" && k !== "severity" && k !== "instance" && k !== "mention" &&
+    !k.startsWith("__") && groupLabels.get(k) !== v
   );
   if (rest.length > 0) lines.push(`Labels: ${labelList(rest)}`);
 

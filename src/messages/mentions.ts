@@ -1,0 +1,184 @@
+/**
+ * Mentions that notify: `@login` and `@login@server` in a hook's text become TrueConf mentions
+ * (`[Display Name](trueconf:login@server)` in Markdown, `<a href="trueconf:…">` in HTML) when
+ * that user is a participant of the chat; anyone else stays plain text. Slack's `<@login>` and
+ * `<@id|name>` and Mattermost's `@name` arrive here as `@name` (the Slack renderer turns them
+ * into that). Audience mentions (`@all`, `@here`, `@channel`, `@everyone`; Slack `<!here>`…)
+ * become TrueConf's `@all` only when the hook allows it (`/webhook_mentions <name> all`); else
+ * a word joiner after the `@` keeps them from addressing anyone. At most
+ * {@link MAX_MENTIONS} per message. A plain-text message that gains a mention is sent as
+ * Markdown with the rest escaped, so it reads exactly as sent.
+ *
+ * Participants are cached per chat for {@link PARTICIPANTS_TTL_MS}, display names per user
+ * for an hour; a lookup that fails leaves the text as it is.
+ *
+ * @module
+ */
+import type { ParseMode, TextOp } from "../message.ts";
+import { normalizeTrueConfId, trueConfLocalPart } from "../trueconf/mod.ts";
+import type { Participant } from "../trueconf/mod.ts";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import type { Rendered } from "./poster.ts";
+
+/** Mentions turned into TrueConf mentions per message, at most. */
+export const MAX_MENTIONS = 50;
+/** How long a chat's participant list is trusted. */
+export const PARTICIPANTS_TTL_MS = 5 * 60_000;
+const NAME_TTL_MS = 60 * 60_000;
+const MAX_CACHED = 1_000;
+
+/** What mentions need of the TrueConf client. */
+export interface MentionClient {
+  getChatParticipants(chatId: string): Promise<Participant[]>;
+  getUserDisplayName(userId: string): Promise<string>;
+}
+
+const AUDIENCE = new Set(["all", "here", "channel", "everyone"]);
+/** U+2060 WORD JOINER: `@⁠all` reads as `@all` but addresses nobody. */
+const JOINER = "\u2060";
+// `@login` or `@login@server`, not inside a word or an e-mail address, not after `](` or `/`.
+const MENTION =
+  /(?<![\p{L}\p{N}_.@/\\[(:-])@([\p{L}\p{N}_.-]*[\p{L}\p{N}_])(?:@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+))?/gu;
+
+interface Found {
+  readonly at: number;
+  readonly length: number;
+  /** Canonical id of a participant, or "all" for an allowed audience mention, or "neutral". */
+  readonly target: string;
+}
+
+/** See the module doc. */
+export class Mentions {
+  readonly #client: MentionClient;
+  readonly #now: () => number;
+  readonly #log: Logger;
+  readonly #participants = new Map<string, { at: number; ids: Map<string, string> }>();
+  readonly #names = new Map<string, { at: number; name: string }>();
+
+  /** Mentions resolved through `client`. */
+  constructor(client: MentionClient, options: { now?: () => number; logger?: Logger } = {}) {
+    this.#client = client;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  /** The text with mentions applied (see the module doc); unchanged when there are none. */
+  async render(chatId: string, r: Rendered, op: TextOp): Promise<Rendered> {
+    const mode = op.mentions ?? "people";
+    if (!r.text.includes("@")) return r;
+    const candidates = [...r.text.matchAll(MENTION)];
+    if (candidates.length === 0) return r;
+    const people = mode === "none" ? null : await this.#participantsOf(chatId);
+    const found: Found[] = [];
+    let people_n = 0;
+    for (const m of candidates) {
+      const login = m[1]!;
+      const server = m[2];
+      if (server === undefined && AUDIENCE.has(login.toLowerCase())) {
+        if (r.parseMode === "html" && insideTag(r.text, m.index)) continue;
+        found.push({
+          at: m.index,
+          length: m[0].length,
+          target: mode === "all" ? "all" : "neutral",
+        });
+        continue;
+      }
+      if (!people || people_n >= MAX_MENTIONS) continue;
+      const id = server !== undefined
+        ? people.get(normalizeTrueConfId(`${login}@${server}`))
+        : people.get(`local:${login.toLowerCase()}`);
+      if (!id || (r.parseMode === "html" && insideTag(r.text, m.index))) continue;
+      people_n++;
+      found.push({ at: m.index, length: m[0].length, target: id });
+    }
+    if (found.length === 0) return r;
+    const names = new Map<string, string>();
+    for (const f of found) {
+      if (f.target !== "all" && f.target !== "neutral" && !names.has(f.target)) {
+        names.set(f.target, await this.#displayName(f.target));
+      }
+    }
+    return applyMentions(r, found, names);
+  }
+
+  async #participantsOf(chatId: string): Promise<Map<string, string> | null> {
+    const hit = this.#participants.get(chatId);
+    if (hit && this.#now() - hit.at < PARTICIPANTS_TTL_MS) return hit.ids;
+    try {
+      const ids = new Map<string, string>();
+      for (const p of await this.#client.getChatParticipants(chatId)) {
+        const id = normalizeTrueConfId(p.userId);
+        if (!id) continue;
+        ids.set(id, id);
+        // A bare @login names the participant with that login (the first one, on a federated chat).
+        const local = `local:${trueConfLocalPart(id).toLowerCase()}`;
+        if (!ids.has(local)) ids.set(local, id);
+      }
+      remember(this.#participants, chatId, { at: this.#now(), ids });
+      return ids;
+    } catch (e) {
+      this.#log.warn("chat participants unknown; mentions stay plain text", {
+        chat: chatId,
+        error: e,
+      });
+      return null;
+    }
+  }
+
+  async #displayName(id: string): Promise<string> {
+    const hit = this.#names.get(id);
+    if (hit && this.#now() - hit.at < NAME_TTL_MS) return hit.name;
+    let name = trueConfLocalPart(id);
+    try {
+      name = (await this.#client.getUserDisplayName(id)).trim() || name;
+    } catch (e) {
+      this.#log.debug("display name unknown; the login is shown", { user: id, error: e });
+    }
+    remember(this.#names, id, { at: this.#now(), name });
+    return name;
+  }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_CACHED) map.delete(map.keys().next().value as string);
+}
+
+/** Whether `at` is inside an HTML tag (`<a href="…@x">`). */
+function insideTag(text: string, at: number): boolean {
+  return text.lastIndexOf("<", at) > text.lastIndexOf(">", at);
+}
+
+/** Rewrites the text; a plain text becomes Markdown with everything else escaped. */
+function applyMentions(r: Rendered, found: readonly Found[], names: Map<string, string>): Rendered {
+  const mode: ParseMode = r.parseMode === "text" ? "markdown" : r.parseMode;
+  const keep = (s: string) => r.parseMode === "text" ? escapeMarkdown(s) : s;
+  let out = "";
+  let pos = 0;
+  for (const f of found) {
+    out += keep(r.text.slice(pos, f.at));
+    const original = r.text.slice(f.at, f.at + f.length);
+    if (f.target === "all") out += "@all";
+    else if (f.target === "neutral") out += keep(`@${JOINER}${original.slice(1)}`);
+    else {
+      const name = names.get(f.target) ?? f.target;
+      out += mode === "html"
+        ? `<a href="trueconf:${escapeHtml(f.target)}">${escapeHtml(name)}</a>`
+        : `[${escapeMarkdown(name)}](trueconf:${f.target})`;
+    }
+    pos = f.at + f.length;
+  }
+  out += keep(r.text.slice(pos));
+  return { ...r, text: out, parseMode: mode };
+}
+
+/** TrueConf Markdown's markup characters, backslash-escaped (as the Python SDK's `escape`). */
+function escapeMarkdown(s: string): string {
+  return s.replace(/[\\*_~`[\]]/g, (c) => `\\${c}`);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

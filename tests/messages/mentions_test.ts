@@ -1,0 +1,112 @@
+// Mentions that notify: the whole bot against the fake TrueConf (participants and display
+// names come from the fake over the real protocol).
+import assert from "node:assert/strict";
+import { Mentions } from "../../src/messages/mod.ts";
+import { withClient } from "../trueconf/_helpers.ts";
+import { livingWorld } from "./_world.ts";
+
+const BOB = "[Bob Smith](trueconf:bob@video.example.com)";
+
+Deno.test("@login of a participant becomes a mention; a non-participant stays plain; a text message turns Markdown with the rest escaped", async () => {
+  const t = await livingWorld();
+  try {
+    await t.post(t.hookA, {
+      text:
+        "deploy by @bob and @dave, cc @alice@video.example.com: 50% done_now, mail bob@example.com",
+    });
+    const m = t.shown()[0];
+    assert.equal(m?.parseMode, "markdown");
+    assert.equal(
+      m?.text,
+      `deploy by ${BOB} and @dave, cc [Alice](trueconf:alice@video.example.com): 50% done\\_now, mail bob@example.com`,
+    );
+    await t.post(t.hookA, { text: "**hi** @Bob", parse_mode: "markdown" });
+    assert.equal(t.shown()[1]?.text, `**hi** ${BOB}`);
+    await t.post(t.hookA, {
+      text: '<b>hi</b> @bob <a href="https://x/@bob">x</a>',
+      parse_mode: "html",
+    });
+    assert.equal(
+      t.shown()[2]?.text,
+      '<b>hi</b> <a href="trueconf:bob@video.example.com">Bob Smith</a> <a href="https://x/@bob">x</a>',
+    );
+    // Nothing to mention: the text is sent as it came.
+    await t.post(t.hookA, { text: "no one_here @dave" });
+    assert.equal(t.shown()[3]?.text, "no one_here @dave");
+    assert.equal(t.shown()[3]?.parseMode, "text");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("@here/@all/<!channel> notify only under /webhook_mentions all; none leaves every mention plain", async () => {
+  const t = await livingWorld();
+  try {
+    const say = async (text: string, until: RegExp) => {
+      const before = t.w.fake.messagesIn(t.chat).length;
+      t.w.fake.pushMessage({ chatId: t.chat, authorId: t.alice, text: `${t.w.mention} ${text}` });
+      await t.w.fake.waitFor(() =>
+        t.w.fake.messagesIn(t.chat).slice(before).some((m) => until.test(m.text ?? ""))
+      );
+    };
+    const last = () => t.shown().at(-1)?.text;
+    await t.post(t.hookA, { text: "@here disk full, @bob" });
+    assert.equal(
+      last(),
+      `@\u2060here disk full, ${BOB}`,
+      "people (default): @here addresses nobody",
+    );
+
+    await say("/webhook_mentions alerts all", /mentions = <b>all<\/b>/);
+    await t.post(t.hookA, { text: "@here disk full" });
+    assert.equal(last(), "@all disk full");
+    await t.post(t.hookA, { text: "<!channel> deploy <@U024BE7LH|bob>", attachments: [] });
+    assert.equal(last(), `@all deploy ${BOB}`);
+
+    await say("/webhook_mentions alerts none", /mentions = <b>none<\/b>/);
+    await t.post(t.hookA, { text: "@all ping @bob" });
+    assert.equal(last(), "@\u2060all ping @bob");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("an alert's `mention` annotation notifies the people it names", async () => {
+  const t = await livingWorld();
+  try {
+    const base = JSON.parse(
+      Deno.readTextFileSync(
+        new URL("../ingest/fixtures/alertmanager_firing.json", import.meta.url),
+      ),
+    );
+    base.alerts[0].annotations.mention = "@bob @dave";
+    await t.post(t.hookA, base);
+    const text = t.shown()[0]?.text ?? "";
+    assert.match(text, /Notify: \[Bob Smith\]\(trueconf:bob@video\.example\.com\) @dave/);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("at most 50 mentions per message; the rest stay plain text", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
+    fake.addChat({
+      chatId: "big",
+      title: "Big",
+      chatType: 2,
+      participants: [...users.map((u) => ({ userId: fake.userId(u), role: "user" })), {
+        userId: fake.botId,
+        role: "user",
+      }],
+    });
+    const mentions = new Mentions(client);
+    const r = await mentions.render(
+      "big",
+      { text: users.map((u) => `@${u}`).join(" "), parseMode: "markdown" },
+      { hook: "h" },
+    );
+    assert.equal((r.text.match(/\(trueconf:/g) ?? []).length, 50);
+    assert.ok(r.text.endsWith("@u50 @u51 @u52 @u53 @u54 @u55 @u56 @u57 @u58 @u59"));
+  });
+});
