@@ -10,9 +10,10 @@
  *   (`<b>`, `<i>`, `<a href>`, `<br>`, `<font>`), translated to Markdown;
  * - legacy `cards`: textParagraph, keyValue, image, buttons (textButton) and `cardActions`.
  *
- * `threadKey` (query parameter, or `thread.threadKey` in the body) is read and echoed in the
- * answer's `thread`; posting into the same TrueConf message thread needs the message keys of
- * the living-messages work and is not done yet. Interactive parts (inputs, form actions,
+ * `threadKey` (query parameter, or `thread.threadKey` in the body) is echoed in the answer's
+ * `thread` and becomes `thread.replyTo` (living messages): the message is posted as a reply to
+ * the hook's message with that key or id. A sender starts such a thread by posting its first
+ * message with that key (`X-Message-Key`); an unknown key posts a plain message. Interactive parts (inputs, form actions,
  * `onClick.action`) have no TrueConf counterpart and are left out.
  *
  * Answer: a Google Chat message JSON (`name`, `text`, `thread`, `space`, `createTime`; see
@@ -20,7 +21,7 @@
  *
  * @module
  */
-import type { Attachment } from "../../message.ts";
+import { type Attachment, MESSAGE_KEY } from "../../message.ts";
 import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { escapeMarkdown, markdownLink, slackToMarkdown } from "./_mrkdwn.ts";
 import { asArray, asHttpUrl, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
@@ -94,9 +95,17 @@ export const googleChatFormat: FormatAdapter = {
     }
     const threadKey = input.query?.get("threadKey") ??
       asText(asObject(value["thread"])?.["threadKey"]);
+    // Google posts a message with a known threadKey into that thread: here a reply to the hook's
+    // message remembered under that key or id (living messages); an unknown key posts plainly.
+    const replyTo = threadKey !== undefined && MESSAGE_KEY.test(threadKey) ? threadKey : undefined;
     return {
       format: "googlechat",
-      message: { text: rendered, parseMode: "markdown", attachments: out.photos },
+      message: {
+        text: rendered,
+        parseMode: "markdown",
+        attachments: out.photos,
+        ...(replyTo !== undefined && { thread: { replyTo } }),
+      },
       reply: "googlechat",
       echo: { message: text ?? "", threadKey },
     };

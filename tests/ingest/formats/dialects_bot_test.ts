@@ -61,14 +61,25 @@ Deno.test("whole bot: Slack's client, Discord, Teams, Google Chat, ntfy, Gotify,
     assert.equal(await teams.text(), "1");
     assert.match((await next(seen++)).text ?? "", /^🔴 \*\*\\\[FIRING:1\\\] DiskFull/);
 
-    // Google Chat with a thread key → message JSON.
+    // Google Chat with a thread key → message JSON, posted as a reply to the hook's message
+    // remembered under that key (living messages).
+    const root = await fetch(url, {
+      method: "POST",
+      headers: { "X-Message-Key": "deploy-7" },
+      body: new URLSearchParams({ text: "Deploy 7 started" }),
+    });
+    assert.equal(root.status, 200);
+    await root.body?.cancel();
+    const rootPost = await next(seen++);
     const gchat = await fetch(`${url}?threadKey=deploy-7`, {
       method: "POST",
       headers: json,
       body: '{"text":"Deploy *done*"}',
     });
     assert.equal((await gchat.json()).thread.threadKey, "deploy-7");
-    assert.equal((await next(seen++)).text, "Deploy **done**");
+    const threaded = await next(seen++);
+    assert.equal(threaded.text, "Deploy **done**");
+    assert.equal(threaded.replyMessageId, rootPost.messageId);
 
     // ntfy: headers publish, then the JSON publish to the server root with the token as topic.
     const ntfy = await fetch(url, {
@@ -78,12 +89,12 @@ Deno.test("whole bot: Slack's client, Discord, Teams, Google Chat, ntfy, Gotify,
     });
     assert.equal((await ntfy.json()).event, "message");
     assert.equal((await next(seen++)).text, "🚨 ⚠️ **Disk**\n92% on /var");
-    const root = await fetch(`${baseUrl}/`, {
+    const atRoot = await fetch(`${baseUrl}/`, {
       method: "POST",
       body: JSON.stringify({ topic: token, message: "root publish" }),
     });
-    assert.equal(root.status, 200);
-    assert.equal((await root.json()).topic, token);
+    assert.equal(atRoot.status, 200);
+    assert.equal((await atRoot.json()).topic, token);
     assert.equal((await next(seen++)).text, "root publish");
 
     // Gotify.
