@@ -200,6 +200,14 @@ export const SETTING_TABLE = {
     secret: true,
     parse: text,
   },
+  TRUECONF_CLIENT_ID: {
+    required: "no",
+    default: "",
+    meaning:
+      "With TRUECONF_USERNAME/PASSWORD: log in through this OAuth application (its client_id, TrueConf Server 5.5.3+), for servers where the bot's password login is off (403 auth_method_disabled); the application needs one scope, e.g. version:read",
+    example: "3f2a9c41d7",
+    parse: text,
+  },
   TRUECONF_HTTPS: {
     required: "no",
     default: "true",
@@ -487,6 +495,8 @@ export interface Config {
     readonly auth: { readonly token: string } | {
       readonly username: string;
       readonly password: string;
+      /** TRUECONF_CLIENT_ID: log in through this OAuth application; null: the bot grant. */
+      readonly clientId: string | null;
     };
     readonly https: boolean;
     readonly verifyTls: boolean;
@@ -602,6 +612,7 @@ function buildConfig(v: SettingValues, env: Env): Config {
       auth: v.TRUECONF_TOKEN ? { token: v.TRUECONF_TOKEN } : {
         username: v.TRUECONF_USERNAME!,
         password: v.TRUECONF_PASSWORD!,
+        clientId: v.TRUECONF_CLIENT_ID,
       },
       https: v.TRUECONF_HTTPS,
       verifyTls: v.TRUECONF_VERIFY_SSL,

@@ -4,7 +4,7 @@
  * @module
  */
 import { TrueConfAuthError, TrueConfHttpError } from "./errors.ts";
-import { bodySummary, HttpTransport } from "./_http.ts";
+import { bodySummary, type HttpResponse, HttpTransport } from "./_http.ts";
 import { num, record, str } from "./_json.ts";
 import { OAUTH_PATH, trueConfUrls } from "./endpoints.ts";
 import type { TrueConfEndpoint } from "./types.ts";
@@ -111,12 +111,18 @@ const CREDENTIAL_ERRORS = new Set([
  */
 export async function fetchOAuthToken(
   endpoint: TrueConfEndpoint,
-  credentials: { username: string; password: string },
+  credentials: { username: string; password: string; clientId?: string | null | undefined },
   options: FetchOAuthTokenOptions = {},
 ): Promise<OAuthToken> {
   const url = trueConfUrls(endpoint).httpBase + OAUTH_PATH;
   const transport = options.transport ?? new HttpTransport(endpoint);
   try {
+    if (credentials.clientId) {
+      return await appLogin(endpoint, { ...credentials, clientId: credentials.clientId }, {
+        ...options,
+        transport,
+      });
+    }
     const body = JSON.stringify({
       client_id: "chat_bot",
       grant_type: "password",
@@ -180,4 +186,88 @@ export async function fetchOAuthToken(
   } finally {
     if (!options.transport) transport.close();
   }
+}
+
+/**
+ * Login through an OAuth application, for servers where the bot's password grant is off
+ * (TrueConf Server 5.5.3+). Three requests, as the official Python SDK's `Bot.from_oauth`
+ * makes them (python-trueconf-bot `trueconf/utils/_auth/_token.py`, `_get_auth_token_via_oauth`):
+ * the password grant at `/api/v4/oauth2/token` with the application's client_id gives a web
+ * API token; `/bridge/api/client/v1/auth/web_rest_api_token` trades it for an authorization
+ * code; `/bridge/api/client/v1/auth/token` trades the code for the chat-bot token.
+ */
+async function appLogin(
+  endpoint: TrueConfEndpoint,
+  c: { username: string; password: string; clientId: string },
+  options: FetchOAuthTokenOptions & { transport: HttpTransport },
+): Promise<OAuthToken> {
+  const base = trueConfUrls(endpoint).httpBase;
+  const post = async (path: string, body: Record<string, string>) => {
+    const res = await options.transport.request(base + path, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: new TextEncoder().encode(JSON.stringify(body)),
+      timeoutMs: options.timeoutMs ?? 15_000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    let json: unknown = undefined;
+    try {
+      json = JSON.parse(res.text);
+    } catch { /* reported with the status */ }
+    return { res, json: record(json), url: base + path };
+  };
+  const unexpected = (step: { res: HttpResponse; url: string }, what: string) =>
+    new TrueConfHttpError(
+      `OAuth application login, ${step.url}: HTTP ${step.res.status}${
+        step.res.text.trim() ? ` (${bodySummary(step.res)})` : ""
+      } ${what}`,
+      step.res.status,
+    );
+
+  const web = await post("/api/v4/oauth2/token", {
+    client_id: String(c.clientId),
+    grant_type: "password",
+    username: String(c.username),
+    password: String(c.password),
+  });
+  if (web.res.status === 401 || web.res.status === 403) {
+    throw new TrueConfAuthError(
+      `OAuth application login rejected (HTTP ${web.res.status}): check TRUECONF_USERNAME, TRUECONF_PASSWORD and TRUECONF_CLIENT_ID`,
+      web.res.status,
+    );
+  }
+  const errors = record(web.json.error).errors;
+  if (
+    web.res.status === 400 && Array.isArray(errors) &&
+    errors.some((e) => record(e).reason === "invalidScope")
+  ) {
+    throw new TrueConfAuthError(
+      "OAuth application login refused (HTTP 400 invalidScope): the application of TRUECONF_CLIENT_ID has no scope; give it one (version:read is enough) in TrueConf Server's admin panel",
+      400,
+    );
+  }
+  const webToken = str(web.json.access_token);
+  if (web.res.status < 200 || web.res.status >= 300 || !webToken) {
+    throw unexpected(web, "without access_token");
+  }
+
+  const code = await post("/bridge/api/client/v1/auth/web_rest_api_token", {
+    client_id: String(c.username),
+    token: webToken,
+  });
+  const authorizationCode = str(code.json.authorization_code);
+  if (code.res.status < 200 || code.res.status >= 300 || !authorizationCode) {
+    throw unexpected(code, "without authorization_code");
+  }
+
+  const bot = await post("/bridge/api/client/v1/auth/token", {
+    client_id: "user",
+    grant_type: "authorization_code",
+    code: authorizationCode,
+  });
+  const tok = bot.res.status >= 200 && bot.res.status < 300
+    ? parseOAuthBody(bot.json, options.now)
+    : null;
+  if (!tok) throw unexpected(bot, "without access_token");
+  return tok;
 }

@@ -11,7 +11,15 @@ import type { UrlButton } from "./buttons.ts";
 export type { ParseMode, UrlButton };
 
 /** Credentials: a static token (`TRUECONF_TOKEN`) or a bot account for the OAuth password grant. */
-export type TrueConfAuth = { token: string } | { username: string; password: string };
+export type TrueConfAuth = { token: string } | {
+  username: string;
+  password: string;
+  /**
+   * An OAuth application's client_id (TrueConf Server 5.5.3+), for servers where the bot's
+   * password grant is off; absent or null: the password grant with client_id "chat_bot".
+   */
+  clientId?: string | null | undefined;
+};
 
 /** Where TrueConf is and how to trust it; shared by the client, OAuth and `check-config`. */
 export interface TrueConfEndpoint {

@@ -100,6 +100,16 @@ export interface FakeTrueConfOptions {
   oauthFields?: "both" | "expires_at" | "expires_in" | "none";
   /** OAuth success status; docs show 201. Default 201. */
   oauthStatus?: 200 | 201;
+  /**
+   * False: the bot's password grant is off (TrueConf Server 5.5.3+ setting): it answers
+   * `403 {"error":"auth_method_disabled"}` and only OAuth applications can log in. Default true.
+   */
+  passwordGrant?: boolean;
+  /**
+   * OAuth applications (client_id and scopes) for the application login the Python SDK's
+   * `Bot.from_oauth` performs; an application without a scope is refused `400 invalidScope`.
+   */
+  oauthApps?: { clientId: string; scopes: string[] }[];
   /** Appended to `userId` in the auth response, e.g. "/4f2a". */
   userIdSuffix?: string;
   /** The auth response carries only `connectionId` (openclaw reads only `userId`; a server may omit it). */
@@ -684,6 +694,12 @@ export class FakeTrueConf {
     switch (path) {
       case OAUTH_PATH:
         return req.method === "POST" ? await this.#oauth(req) : json(405, { error: "method" });
+      case "/api/v4/oauth2/token":
+      case "/bridge/api/client/v1/auth/web_rest_api_token":
+      case "/bridge/api/client/v1/auth/token":
+        return req.method === "POST"
+          ? await this.#appLogin(req, path)
+          : json(405, { error: "method" });
       case UPLOAD_PATH:
         return req.method === "POST" ? await this.#upload(req) : json(405, { error: "method" });
       case "/api/v4/server":
@@ -730,6 +746,9 @@ export class FakeTrueConf {
     }
     const p = asObject(body);
     if (!p) return bad(400, "invalid_request", "Body must be a JSON object");
+    if (this.#opts.passwordGrant === false) {
+      return bad(403, "auth_method_disabled", "Login and password authentication is disabled");
+    }
     if (p.client_id !== "chat_bot") return bad(401, "invalid_client");
     if (p.grant_type !== "password") return bad(400, "unsupported_grant_type");
     // A numeric password was a real 400 (Python SDK 1.1.1 fix): credentials must be strings.
@@ -740,20 +759,74 @@ export class FakeTrueConf {
     if (!user || p.username.includes("@") || user.password !== p.password || user.disabled) {
       return bad(401, "invalid_grant");
     }
+    return json(this.#opts.oauthStatus ?? 201, this.#issueBotToken(user.login));
+  }
+
+  /** Mints a bot JWT the socket's `auth` accepts, as the OAuth endpoints answer it. */
+  #issueBotToken(login: string): Record<string, unknown> {
     const ttl = this.#opts.tokenTtlSeconds ?? 30 * 24 * 3600;
     const nowMs = this.#now();
     const iat = Math.floor(nowMs / 1000);
     const exp = iat + ttl;
-    const userId = this.userId(user.login);
+    const userId = this.userId(login);
     const token = mintJwt({ iss: this.domain, sub: userId, iat, exp, jti: crypto.randomUUID() });
-    this.#tokens.set(token, { userId, login: user.login, issuedAt: nowMs, expMs: exp * 1000 });
+    this.#tokens.set(token, { userId, login, issuedAt: nowMs, expMs: exp * 1000 });
     this.tokensIssued++;
     const fields = this.#opts.oauthFields ?? "both";
     const out: Record<string, unknown> = { access_token: token, token_type: "JWT" };
     if (fields === "both" || fields === "expires_in") out.expires_in = ttl;
     if (fields === "both" || fields === "expires_at") out.expires_at = exp;
     this.#notify();
-    return json(this.#opts.oauthStatus ?? 201, out);
+    return out;
+  }
+
+  /** Web API tokens and authorization codes of the application login, by value → login. */
+  #webTokens = new Map<string, string>();
+  #authCodes = new Map<string, string>();
+
+  /**
+   * The application login of python-trueconf-bot's `_get_auth_token_via_oauth` (SDK 1.5,
+   * trueconf/utils/_auth/_token.py): password grant with an application's client_id at
+   * /api/v4/oauth2/token (400 `invalidScope` when the application has no scope), the web
+   * token traded for an authorization code, the code for the chat-bot token (single use).
+   */
+  async #appLogin(req: Request, path: string): Promise<Response> {
+    let body: unknown = undefined;
+    try {
+      body = JSON.parse(await req.text());
+    } catch { /* not JSON: refused below */ }
+    this.oauthRequests.push({ path, body });
+    const p = asObject(body);
+    if (!p) return json(400, { error: "invalid_request" });
+    if (path === "/api/v4/oauth2/token") {
+      const app = (this.#opts.oauthApps ?? []).find((a) => a.clientId === p.client_id);
+      if (!app) return json(401, { error: "invalid_client" });
+      if (app.scopes.length === 0) {
+        return json(400, {
+          error: { code: 400, message: "Invalid scope", errors: [{ reason: "invalidScope" }] },
+        });
+      }
+      const user = typeof p.username === "string" ? this.#world.userByLogin(p.username) : null;
+      if (p.grant_type !== "password" || !user || user.password !== p.password || user.disabled) {
+        return json(401, { error: "invalid_grant" });
+      }
+      const web = crypto.randomUUID();
+      this.#webTokens.set(web, user.login);
+      return json(200, { access_token: web, token_type: "bearer", expires_in: 3600 });
+    }
+    if (path === "/bridge/api/client/v1/auth/web_rest_api_token") {
+      const login = typeof p.token === "string" ? this.#webTokens.get(p.token) : undefined;
+      if (!login || p.client_id !== login) return json(401, { error: "invalid_token" });
+      const code = crypto.randomUUID();
+      this.#authCodes.set(code, login);
+      return json(200, { authorization_code: code });
+    }
+    const login = typeof p.code === "string" ? this.#authCodes.get(p.code) : undefined;
+    if (p.client_id !== "user" || p.grant_type !== "authorization_code" || !login) {
+      return json(400, { error: "invalid_grant" });
+    }
+    this.#authCodes.delete(p.code as string);
+    return json(200, this.#issueBotToken(login));
   }
 
   async #upload(req: Request): Promise<Response> {
