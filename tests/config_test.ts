@@ -24,7 +24,7 @@ Deno.test("parseConfig() applies the reference bot's defaults", () => {
   const r = parseConfig(MINIMAL);
   assert.ok(r.ok);
   const c = r.config;
-  assert.deepEqual(c.trueconf.auth, { username: "webhook_bot", password: "pw" });
+  assert.deepEqual(c.trueconf.auth, { username: "webhook_bot", password: "pw", clientId: null });
   assert.equal(c.trueconf.https, true);
   assert.equal(c.trueconf.verifyTls, true);
   assert.equal(c.trueconf.port, 443);
