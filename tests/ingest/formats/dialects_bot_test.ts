@@ -35,7 +35,11 @@ Deno.test("whole bot: Slack's client, Discord, Teams, Google Chat, ntfy, Gotify,
       text: "Deploy <https://ci.example.com/7|build 7> by <@U1|alice>",
     });
     assert.equal(sent.text, "ok");
-    assert.equal((await next(seen++)).text, "Deploy [build 7](https://ci.example.com/7) by @alice");
+    // <@U1|alice> names a participant of the chat: a TrueConf mention that notifies (issue 14).
+    assert.equal(
+      (await next(seen++)).text,
+      "Deploy [build 7](https://ci.example.com/7) by [Alice](trueconf:alice@video.example.com)",
+    );
 
     const json = { "content-type": "application/json" };
     // Discord with ?wait=true: the created message.
