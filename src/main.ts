@@ -114,7 +114,7 @@ function loggerFor(settings: LogSettings): Logger {
 
 async function withStore(
   config: Pick<StorageConfig, "storagePath" | "secretKey">,
-  fn: (store: HookStore) => Promise<number>,
+  fn: (store: HookStore, kv: Deno.Kv) => Promise<number>,
 ): Promise<number> {
   let kv: Deno.Kv;
   let secrets: SecretBox;
@@ -134,7 +134,7 @@ async function withStore(
   }
   const store = new HookStore(kv, { secrets });
   try {
-    return await fn(store);
+    return await fn(store, kv);
   } finally {
     await store.close();
     kv.close();
@@ -184,6 +184,7 @@ export async function main(args: readonly string[]): Promise<number> {
     if (command === "hooks") {
       return await runHooksCli(rest, {
         openStore: (fn) => withStore(storage, fn),
+        openQueue: (fn) => withStore(storage, (store, kv) => fn(kv, store)),
         publicUrl: storage.publicUrl,
         out,
         err: (line) => console.error(line),

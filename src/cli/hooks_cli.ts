@@ -22,6 +22,7 @@ import {
 import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
+import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
 /** Receives one line of output (no trailing newline). */
 export type Out = (line: string) => void;
@@ -38,6 +39,8 @@ export interface HooksCliContext {
   err: Out;
   /** Clock (ms since the epoch). */
   now?: () => number;
+  /** Runs `fn` with the KV handle and the store: `hooks queue` (src/cli/queue_cli.ts). */
+  openQueue?: QueueCliContext["openQueue"] | undefined;
 }
 
 /** `hooks …` usage, shown by `--help` and after a wrong command line. */
@@ -51,6 +54,8 @@ export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
   expire TARGET <30d|never>
   verify TARGET github|gitlab|grafana|standard|bearer|off   prints the new secret
   allow TARGET <CIDR or address>[,…]|any
+  queue [--hook ID|NAME] | queue retry ID | queue drop ID|--hook ID|NAME
+                                                waiting deliveries (hooks queue --help)
 --json prints one JSON array (list) or object (every other command). Changes reach a running
 bot within a second.`;
 
@@ -92,6 +97,13 @@ function parseArgs(args: readonly string[]): Parsed | string {
  */
 export async function runHooksCli(args: readonly string[], ctx: HooksCliContext): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === "queue" && ctx.openQueue) {
+    if (rest.includes("--help")) {
+      ctx.out(QUEUE_USAGE);
+      return 0;
+    }
+    return await runQueueCli(rest, { ...ctx, openQueue: ctx.openQueue });
+  }
   const p = parseArgs(rest);
   if (typeof p === "string" || sub === undefined) {
     ctx.err(`${typeof p === "string" ? `error: ${p}\n\n` : ""}${HOOKS_USAGE}`);

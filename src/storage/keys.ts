@@ -32,6 +32,9 @@ export const KEY_SPACES = {
   outbox_done:
     "final status of a finished delivery (JSON, own expiresAt), by (hook id, delivery id)",
   idem: "Idempotency-Key claim or first outcome (JSON, own expiresAt), by (hook id, key)",
+  queue_cmd:
+    "an operator's queue command (retry/drop, JSON) for the running bot, by (time-ordered command id)",
+  queue_cmd_done: "the bot's answer to a queue command (JSON; expireIn 10 min), by command id",
   lease: "the one-active-instance lease (holder, host, pid, started, heartbeat), by role",
   posted:
     "a message a hook posted (JSON: chat, kind, key; expireIn 30 d), by (hook id, message id)",
@@ -152,6 +155,16 @@ export function outboxSpoolPrefix(hookId?: string, seq?: number, slot?: number):
 /** Status of a finished (delivered or failed) delivery, kept for status queries. */
 export function outboxDone(hookId: string, deliveryId: string): Deno.KvKey {
   return ["outbox_done", hookId, deliveryId];
+}
+
+/** An operator's queue command (`hooks queue retry|drop`), waiting for the running bot. */
+export function queueCommand(commandId?: string): Deno.KvKey {
+  return commandId === undefined ? ["queue_cmd"] : ["queue_cmd", commandId];
+}
+
+/** The running bot's answer to a queue command. */
+export function queueCommandDone(commandId: string): Deno.KvKey {
+  return ["queue_cmd_done", commandId];
 }
 
 /** An `Idempotency-Key` of one hook: a claim while processing, then the first outcome. */

@@ -54,5 +54,7 @@ export {
   type OutboxEntry,
   type OutboxHook,
   OutboxRepo,
+  type QueueCommand,
+  type QueueCommandResult,
   SPOOL_CHUNK,
 } from "./outbox_repo.ts";

@@ -124,6 +124,18 @@ export type ClaimResult<O> =
   | { readonly claimed: true }
   | { readonly claimed: false; readonly record: IdempotencyRecord<O> };
 
+/** An operator's command for the running bot's queue (`hooks queue retry|drop`). */
+export type QueueCommand =
+  | { readonly op: "retry"; readonly id: string }
+  | { readonly op: "drop"; readonly id: string }
+  | { readonly op: "drop_hook"; readonly hookId: string };
+
+/** The bot's answer to a {@link QueueCommand}. */
+export interface QueueCommandResult {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
 /** Largest spool chunk; a KV value holds at most 65 536 bytes. */
 export const SPOOL_CHUNK = 60 * 1024;
 /** Chunks per atomic: KV allows 819 200 bytes of mutations per atomic. */
@@ -337,6 +349,35 @@ export class OutboxRepo {
       mutations: [{ type: "delete", key: keys.idempotency(hookId, key) }],
       bytes: 128,
     });
+  }
+
+  /** Leaves a command for the running bot; returns its id (time-ordered). */
+  async putCommand(command: QueueCommand, now = Date.now()): Promise<string> {
+    const id = `${String(now).padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
+    await this.#kv.set(keys.queueCommand(id), command, { expireIn: 24 * 3600_000 });
+    return id;
+  }
+
+  /** Commands waiting, oldest first. */
+  async listCommands(): Promise<{ id: string; command: QueueCommand }[]> {
+    const out: { id: string; command: QueueCommand }[] = [];
+    for await (const e of this.#kv.list<QueueCommand>({ prefix: keys.queueCommand() })) {
+      out.push({ id: String(e.key[1]), command: e.value });
+    }
+    return out;
+  }
+
+  /** Replaces a command by its answer, in one atomic. */
+  async answerCommand(id: string, result: QueueCommandResult): Promise<void> {
+    await this.#kv.atomic()
+      .delete(keys.queueCommand(id))
+      .set(keys.queueCommandDone(id), result, { expireIn: 10 * 60_000 })
+      .commit();
+  }
+
+  /** The answer to a command, or null while it waits. */
+  async commandResult(id: string): Promise<QueueCommandResult | null> {
+    return (await this.#kv.get<QueueCommandResult>(keys.queueCommandDone(id))).value;
   }
 
   /** Resolves once every batched write has committed (before closing the KV handle). */

@@ -336,6 +336,8 @@ export class DurableQueue implements Dispatcher {
       end.outcome === "failed" ? "queued delivery failed" : "queued delivery partly failed",
       { ...fields, error: end.error?.code, failures: result.failures.length },
     );
+    // Dropped on purpose (revoke, expiry, the operator): nothing to tell the creator.
+    if (end.error && DROPPED.has(end.error.code)) return;
     this.#reportFailures(end.hook, end.id, result, end.error);
   }
 
@@ -355,6 +357,9 @@ export class DurableQueue implements Dispatcher {
     this.#notifier.report(hook, text);
   }
 }
+
+/** Error codes of deliveries dropped on purpose (no DM about them). */
+const DROPPED = new Set(["hook_revoked", "hook_expired", "dropped_by_operator"]);
 
 function hookOf(h: HookRef): HookRef {
   return { id: h.id, chatId: h.chatId, name: h.name, createdBy: h.createdBy };

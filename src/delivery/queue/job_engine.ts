@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { DoneRecord, OutboxEntry } from "../../storage/mod.ts";
+import type { DoneRecord, OutboxEntry, QueueCommandResult } from "../../storage/mod.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
@@ -62,6 +62,11 @@ export interface JobEngineOptions {
   onDepth?: ((depth: number) => void) | undefined;
   /** Engine events (job ended, job waiting long) for notifications and metrics. */
   onEvent?: ((event: EngineEvent) => void) | undefined;
+  /**
+   * How often the operator's commands (`hooks queue retry|drop`, left in KV by another
+   * process) are looked for. Default 250 ms; 0 turns it off.
+   */
+  commandPollMs?: number | undefined;
 }
 
 /** What the engine reports outside (notifications, metrics, logs). */
@@ -143,6 +148,7 @@ export class JobEngine {
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
   #tick: TimerHandle | undefined;
+  #commandTimer: TimerHandle | undefined;
 
   constructor(options: JobEngineOptions) {
     this.#o = options;
@@ -193,6 +199,7 @@ export class JobEngine {
     this.#loaded.then(() => {
       this.#pump();
       this.#housekeeping();
+      this.#pollCommands();
     }, () => {});
   }
 
@@ -462,6 +469,62 @@ export class JobEngine {
     return true;
   }
 
+  /**
+   * Applies the operator's commands waiting in KV (from `hooks queue …` in another process)
+   * and answers each; runs at start and every `commandPollMs`.
+   */
+  async applyCommands(): Promise<number> {
+    await this.#loaded;
+    const repo = this.#outbox.repo;
+    const commands = await repo.listCommands();
+    for (const { id, command } of commands) {
+      let result: QueueCommandResult;
+      switch (command.op) {
+        case "retry":
+          result = await this.retry(command.id)
+            ? { ok: true, message: `delivery ${command.id} is being tried again now` }
+            : { ok: false, message: `no waiting delivery has the id ${command.id}` };
+          break;
+        case "drop":
+          result = await this.drop(command.id)
+            ? {
+              ok: true,
+              message: `delivery ${command.id} dropped (status failed, dropped_by_operator)`,
+            }
+            : { ok: false, message: `no waiting delivery has the id ${command.id}` };
+          break;
+        case "drop_hook": {
+          const n = await this.dropHook(command.hookId, "dropped_by_operator");
+          result = {
+            ok: true,
+            message: `${n} waiting ${
+              n === 1 ? "delivery" : "deliveries"
+            } of hook ${command.hookId} dropped`,
+          };
+          break;
+        }
+        default:
+          result = { ok: false, message: "unknown command" };
+      }
+      this.#log.info("queue command applied", { command: command.op, ok: result.ok });
+      await repo.answerCommand(id, result);
+    }
+    return commands.length;
+  }
+
+  #pollCommands(): void {
+    const every = this.#o.commandPollMs ?? 250;
+    if (this.#closing || every <= 0) return;
+    this.track(
+      this.applyCommands()
+        .catch((e) => this.#log.warn("could not read queue commands; retrying", { error: e }))
+        .finally(() => {
+          if (this.#closing) return;
+          this.#commandTimer = this.#clock.after(every, () => this.#pollCommands());
+        }),
+    );
+  }
+
   async #dropSlot(hookId: string, s: Slot, error: JobError): Promise<void> {
     if (s.running) {
       s.dropReason = error;
@@ -488,6 +551,7 @@ export class JobEngine {
     this.#timer?.cancel();
     this.#timer = undefined;
     this.#tick?.cancel();
+    this.#commandTimer?.cancel();
     await this.#loaded.catch(() => {});
     const all = () => Promise.allSettled([...this.#inflight]);
     const waitAll = async (clock: Clock, ms: number) => {
@@ -604,7 +668,7 @@ export class JobEngine {
     const now = this.#clock.now();
     for (const line of this.#outbox.lines.values()) {
       for (const s of line.slots) {
-        if (s.waitNoticeSent || now - s.createdAt < limit || s.running) continue;
+        if (s.waitNoticeSent || now - s.createdAt < limit) continue;
         s.waitNoticeSent = true;
         this.track(this.#markNoticed(line, s));
       }
@@ -615,8 +679,11 @@ export class JobEngine {
     const hookId = [...this.#outbox.lines].find(([, l]) => l === line)?.[0];
     if (hookId === undefined) return;
     const read = await this.#outbox.read(hookId, s.seq).catch(() => null);
-    if (!read || s.running) return;
-    await this.#outbox.repo.update({ ...read.entry, waitNoticeSent: true }).catch(() => {});
+    if (!read) return;
+    // A running attempt writes the flag with its own update (see #runSlot).
+    if (!s.running) {
+      await this.#outbox.repo.update({ ...read.entry, waitNoticeSent: true }).catch(() => {});
+    }
     this.#emit({
       kind: "waiting",
       id: s.id,
@@ -695,6 +762,7 @@ export class JobEngine {
       lastError: { code: a.error.code, message: a.error.message },
       notBefore,
       aside,
+      waitNoticeSent: entry.waitNoticeSent || slot.waitNoticeSent,
       updatedAt: now,
     };
     await this.#outbox.update(entry);

@@ -2,6 +2,7 @@
 // later messages proceed, and it is still retried until it goes through.
 import assert from "node:assert/strict";
 import { withWorld } from "./_world.ts";
+import { ManualClock } from "./_manual_clock.ts";
 
 const G = "group";
 
@@ -42,5 +43,45 @@ Deno.test("a file TrueConf's upload keeps refusing (500) is set aside: later mes
       unknown
     >;
     assert.equal(done.state, "delivered");
+  });
+});
+
+Deno.test("the creator hears once that a delivery was set aside, and once when it has waited 10 minutes (injected clock)", async () => {
+  const clock = new ManualClock(Date.now());
+  await withWorld({ clock }, async (w) => {
+    w.fake.addChat({
+      chatId: G,
+      title: "g",
+      chatType: 2,
+      participants: [{ userId: w.alice, role: "owner" }],
+    });
+    const h = await w.hook(G, "alerts");
+    w.fake.failUploadsNamed("poison.bin", 500);
+    const first = await w.postFiles(h.token, "", [
+      { name: "poison.bin", bytes: new Uint8Array([1]) },
+    ]);
+    assert.equal(first.status, 202);
+    const dm = w.fake.p2pChatId(w.alice);
+    const dms = () => w.fake.messagesIn(dm).map((m) => m.text ?? "");
+    // Three failed attempts (backoff on the injected clock), then it is set aside.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1_000);
+      await w.queue.engine.settled();
+    }
+    await w.fake.waitFor(() => dms().length === 1);
+    assert.match(dms()[0]!, /alerts.*set aside/s);
+    // Ten minutes in 30 s steps: one more DM, about the wait, and only one.
+    for (let i = 0; i < 21; i++) {
+      clock.advance(30_000);
+      await w.queue.engine.settled();
+    }
+    await w.fake.waitFor(() => dms().length === 2);
+    assert.match(dms()[1]!, /has been waiting 1\d min/);
+    for (let i = 0; i < 4; i++) {
+      clock.advance(30_000);
+      await w.queue.engine.settled();
+    }
+    assert.equal(dms().length, 2);
+    w.fake.failUploadsNamed(null);
   });
 });

@@ -1,0 +1,231 @@
+/**
+ * `hooks queue …`: the operator's view of the durable queue, from the same binary, on the
+ * storage a running bot uses.
+ *
+ * - `hooks queue [--hook ID|NAME] [--json]` lists waiting deliveries (read from KV, works
+ *   with or without a running bot).
+ * - `hooks queue retry <delivery-id>`, `hooks queue drop <delivery-id>|--hook ID|NAME` leave a
+ *   command in KV; the running bot applies it within a second (it looks every 250 ms) and
+ *   answers, which this command prints. With no bot running, the command waits in KV and is
+ *   applied when the bot starts.
+ *
+ * @module
+ */
+import type { HookRecord, HookStore } from "../hooks/mod.ts";
+import { type OutboxEntry, OutboxRepo, type QueueCommand } from "../storage/mod.ts";
+
+/** What {@link runQueueCli} needs. */
+export interface QueueCliContext {
+  /** Runs `fn` with the KV handle and the hook store of the storage path, closes them after. */
+  openQueue: (fn: (kv: Deno.Kv, store: HookStore) => Promise<number>) => Promise<number>;
+  out: (line: string) => void;
+  err: (line: string) => void;
+  now?: (() => number) | undefined;
+  /** How long to wait for the running bot's answer. Default 2 000 ms. */
+  answerWaitMs?: number | undefined;
+}
+
+/** Usage of `hooks queue`. */
+export const QUEUE_USAGE = `Usage: trueconf-webhook-bot hooks queue [--hook ID|NAME] [--json]
+       trueconf-webhook-bot hooks queue retry <delivery-id>
+       trueconf-webhook-bot hooks queue drop <delivery-id> | --hook ID|NAME
+  (no command)   list waiting deliveries: id, hook, chat, age, attempts, next try, last error
+  retry          try a waiting delivery again now (also one set aside)
+  drop           drop one delivery, or every waiting delivery of a hook (status failed,
+                 error dropped_by_operator)
+A running bot applies retry and drop within a second; without one they wait for its start.`;
+
+/** One waiting delivery as listed. */
+export interface QueueRow {
+  id: string;
+  type: string;
+  hook: { id: string; name: string };
+  chat: string;
+  createdAt: string;
+  ageSeconds: number;
+  attempts: number;
+  /** ISO time of the next attempt, or null: as soon as TrueConf takes messages. */
+  nextTry: string | null;
+  setAside: boolean;
+  lastError: { code: string; message: string } | null;
+}
+
+/**
+ * Runs `hooks queue …` (the arguments after `queue`); returns the exit code: 0 done,
+ * 1 unknown hook or delivery, or no answer, 2 bad command line.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.exitCode = await runQueueCli(["drop", "--hook", "deploys"], ctx);
+ * ```
+ */
+export async function runQueueCli(args: readonly string[], ctx: QueueCliContext): Promise<number> {
+  const positional: string[] = [];
+  let hook: string | undefined;
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--json") json = true;
+    else if (a === "--hook" || a.startsWith("--hook=")) {
+      hook = a === "--hook" ? args[++i] : a.slice("--hook=".length);
+      if (!hook) return usage(ctx, "--hook needs a hook id or name");
+    } else if (a.startsWith("--")) return usage(ctx, `unknown option ${a}`);
+    else positional.push(a);
+  }
+  const [sub, ...rest] = positional;
+  const now = ctx.now ?? Date.now;
+  if (sub === undefined) {
+    return await ctx.openQueue(async (kv, store) => {
+      const hooks = await store.listAll();
+      let only: HookRecord | undefined;
+      if (hook !== undefined) {
+        const found = findHook(hooks, hook);
+        if (typeof found === "string") {
+          ctx.err(`error: ${found}`);
+          return 1;
+        }
+        only = found;
+      }
+      const rows = await listRows(kv, hooks, only?.id, now());
+      if (json) ctx.out(JSON.stringify(rows, null, 2));
+      else printRows(rows, ctx.out);
+      return 0;
+    });
+  }
+  if (sub !== "retry" && sub !== "drop") return usage(ctx, `unknown command queue ${sub}`);
+  if (sub === "retry" && (rest.length !== 1 || hook !== undefined)) {
+    return usage(ctx, "retry needs one delivery id");
+  }
+  if (sub === "drop" && (rest.length + (hook === undefined ? 0 : 1)) !== 1) {
+    return usage(ctx, "drop needs one delivery id, or --hook ID|NAME");
+  }
+  return await ctx.openQueue(async (kv, store) => {
+    let command: QueueCommand;
+    if (sub === "drop" && hook !== undefined) {
+      const found = findHook(await store.listAll(), hook);
+      if (typeof found === "string") {
+        ctx.err(`error: ${found}`);
+        return 1;
+      }
+      command = { op: "drop_hook", hookId: found.id };
+    } else {
+      const id = rest[0]!;
+      if (!(await deliveryExists(kv, id))) {
+        ctx.err(`error: no waiting delivery has the id ${id}. List them with: hooks queue`);
+        return 1;
+      }
+      command = { op: sub, id };
+    }
+    const repo = new OutboxRepo(kv);
+    const commandId = await repo.putCommand(command, now());
+    const answer = await waitForAnswer(repo, commandId, ctx.answerWaitMs ?? 2_000);
+    if (answer === null) {
+      const out = json
+        ? JSON.stringify({ ok: true, applied: false, command })
+        : "No running bot answered within 2 s: the command waits in the storage and is applied when the bot starts.";
+      ctx.out(out);
+      return 0;
+    }
+    if (json) ctx.out(JSON.stringify({ ...answer, applied: true, command }));
+    else if (answer.ok) ctx.out(answer.message);
+    else ctx.err(`error: ${answer.message}`);
+    return answer.ok ? 0 : 1;
+  });
+}
+
+function usage(ctx: QueueCliContext, why: string): number {
+  ctx.err(`error: ${why}\n\n${QUEUE_USAGE}`);
+  return 2;
+}
+
+/** A hook by id, or by name when that name is unique across chats. */
+function findHook(hooks: readonly HookRecord[], idOrName: string): HookRecord | string {
+  const byId = hooks.find((h) => h.id === idOrName);
+  if (byId) return byId;
+  const named = hooks.filter((h) => h.name.toLowerCase() === idOrName.toLowerCase());
+  if (named.length === 1) return named[0]!;
+  if (named.length > 1) {
+    return `${named.length} hooks are named "${idOrName}" (in chats ${
+      named.map((h) => h.chatId).join(", ")
+    }); give the hook id instead (hooks list)`;
+  }
+  return `no webhook with id or name "${idOrName}". List them with: hooks list`;
+}
+
+async function listRows(
+  kv: Deno.Kv,
+  hooks: readonly HookRecord[],
+  hookId: string | undefined,
+  now: number,
+): Promise<QueueRow[]> {
+  const names = new Map(hooks.map((h) => [h.id, h.name]));
+  const rows: QueueRow[] = [];
+  for await (const e of new OutboxRepo(kv).listAll(hookId)) rows.push(rowOf(e, names, now));
+  return rows.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+function rowOf(e: OutboxEntry, names: Map<string, string>, now: number): QueueRow {
+  return {
+    id: e.id,
+    type: e.type,
+    hook: { id: e.hookId, name: names.get(e.hookId) ?? e.hook.name },
+    chat: e.hook.chatId,
+    createdAt: new Date(e.createdAt).toISOString(),
+    ageSeconds: Math.max(0, Math.round((now - e.createdAt) / 1000)),
+    attempts: e.attempts,
+    nextTry: e.notBefore > now ? new Date(e.notBefore).toISOString() : null,
+    setAside: e.aside,
+    lastError: e.lastError,
+  };
+}
+
+function printRows(rows: readonly QueueRow[], out: (line: string) => void): void {
+  if (rows.length === 0) {
+    out("No deliveries are waiting.");
+    return;
+  }
+  const table = [
+    ["ID", "HOOK", "CHAT", "AGE", "ATTEMPTS", "NEXT TRY", "LAST ERROR"],
+    ...rows.map((r) => [
+      r.id + (r.setAside ? " (set aside)" : ""),
+      r.hook.name,
+      r.chat,
+      age(r.ageSeconds),
+      String(r.attempts),
+      r.nextTry ?? "now",
+      r.lastError ? `${r.lastError.code}: ${r.lastError.message}`.slice(0, 80) : "-",
+    ]),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  for (const row of table) out(row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  out(`${rows.length} waiting`);
+}
+
+function age(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 360) / 10}h`;
+}
+
+async function deliveryExists(kv: Deno.Kv, id: string): Promise<boolean> {
+  const seq = parseInt(id.split("-")[0] ?? "", 36);
+  if (!Number.isSafeInteger(seq)) return false;
+  for await (const e of new OutboxRepo(kv).listAll()) if (e.id === id) return true;
+  return false;
+}
+
+async function waitForAnswer(
+  repo: OutboxRepo,
+  commandId: string,
+  waitMs: number,
+): Promise<{ ok: boolean; message: string } | null> {
+  const end = Date.now() + waitMs;
+  for (;;) {
+    const r = await repo.commandResult(commandId);
+    if (r) return r;
+    if (Date.now() >= end) return null;
+    // Another process answers through the shared file; polling is the only signal there is
+    // (Deno KV's watch does not see other processes' writes on a local file).
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

@@ -1,0 +1,130 @@
+// Issue 10.4: `hooks queue` lists, retries and drops deliveries of a RUNNING bot, within a
+// second. The bot runs as `serve` wires it (createBot, a KV file, the fake TrueConf over
+// real sockets); the CLI opens the same file through its own KV handle, as a second process
+// does.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startBotWithFake } from "../../support/bot_with_fake.ts";
+import { runHooksCli } from "../../../src/cli/hooks_cli.ts";
+import { HookStore } from "../../../src/hooks/mod.ts";
+import { openKv } from "../../../src/storage/mod.ts";
+import type { QueueRow } from "../../../src/cli/queue_cli.ts";
+import { createLogger } from "../../../src/log.ts";
+
+Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot within a second", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "queue_cli_test_" });
+  const logs: string[] = [];
+  const w = await startBotWithFake({
+    dir,
+    logger: createLogger({ level: "info", write: (l) => void logs.push(l) }),
+  });
+  const path = join(dir, "webhooks.kv");
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const started = performance.now();
+    const code = await runHooksCli(["queue", ...args], {
+      openStore: () => Promise.reject(new Error("not used")),
+      openQueue: async (fn) => {
+        const kv = await openKv(path);
+        const store = new HookStore(kv);
+        try {
+          return await fn(kv, store);
+        } finally {
+          await store.close();
+          kv.close();
+        }
+      },
+      publicUrl: null,
+      out: (l) => void out.push(l),
+      err: (l) => void err.push(l),
+    });
+    return { code, out: out.join("\n"), err: err.join("\n"), ms: performance.now() - started };
+  };
+  const post = async (token: string, text: string) => {
+    const res = await fetch(`${w.baseUrl}/hook/${token}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 202, JSON.stringify(body));
+    return body.delivery as string;
+  };
+  const status = async (token: string, id: string) =>
+    (await (await fetch(`${w.baseUrl}/hook/${token}/deliveries/${id}`)).json()).delivery;
+  try {
+    const alice = w.fake.userId("alice");
+    w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { token } = await w.createHook("ops", "deploys", alice);
+    // The chat refuses for now (TrueConf error 300, transient): deliveries wait and retry.
+    w.fake.setMethodError("sendMessage", 300);
+    const ids = [await post(token, "one"), await post(token, "two"), await post(token, "three")];
+
+    await t.step(
+      "list: every waiting delivery with hook, chat, age, attempts, next try, error",
+      async () => {
+        await w.fake.waitFor(() => (w.bot.queue.engine.list()[0]?.attempts ?? 0) >= 1);
+        const r = await cli("--json");
+        assert.equal(r.code, 0, r.err);
+        const rows = JSON.parse(r.out) as QueueRow[];
+        assert.deepEqual(rows.map((x) => x.id), ids);
+        assert.ok(rows.every((x) => x.hook.name === "deploys" && x.chat === "ops"));
+        assert.equal(rows[0]!.lastError?.code, "trueconf_error");
+        const byName = await cli("--hook", "deploys");
+        assert.equal(byName.code, 0);
+        for (const id of ids) assert.ok(byName.out.includes(id), byName.out);
+        assert.match(byName.out, /3 waiting/);
+        const unknown = await cli("--hook", "nope");
+        assert.equal(unknown.code, 1);
+        assert.match(unknown.err, /no webhook with id or name "nope"/);
+      },
+    );
+
+    await t.step(
+      "drop <id>: applied by the running bot within a second, status failed",
+      async () => {
+        const r = await cli("drop", ids[2]!);
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.out, /dropped/);
+        assert.ok(r.ms < 1_000, `answered after ${r.ms} ms`);
+        const st = await status(token, ids[2]!);
+        assert.equal(st.state, "failed");
+        assert.equal(st.error.code, "dropped_by_operator");
+        assert.equal((await cli("drop", ids[2]!)).code, 1, "no longer waiting");
+      },
+    );
+
+    await t.step("retry <id>: tried again at once instead of after its backoff", async () => {
+      await w.fake.waitFor(() => (w.bot.queue.engine.list()[0]?.attempts ?? 0) >= 3, 10_000);
+      const head = w.bot.queue.engine.list()[0]!;
+      w.fake.setMethodError("sendMessage", null);
+      const r = await cli("retry", ids[0]!);
+      assert.equal(r.code, 0, r.err);
+      assert.ok(r.ms < 1_000, `answered after ${r.ms} ms`);
+      await w.fake.waitFor(() => w.fake.messagesIn("ops").some((m) => m.text === "one"), 1_000);
+      assert.ok(Date.now() < head.notBefore, "delivered before its backoff was over");
+    });
+
+    await t.step("drop --hook: every waiting delivery of the hook", async () => {
+      w.fake.setMethodError("sendMessage", 300);
+      const more = [await post(token, "four"), await post(token, "five")];
+      const r = await cli("drop", "--hook", "deploys");
+      assert.equal(r.code, 0, r.err);
+      assert.ok(r.ms < 1_000, `answered after ${r.ms} ms`);
+      for (const id of more) assert.equal((await status(token, id)).state, "failed");
+      assert.equal(w.bot.queue.stats().depth, 0);
+      w.fake.setMethodError("sendMessage", null);
+      assert.ok(!w.fake.messagesIn("ops").some((m) => m.text === "four" || m.text === "five"));
+    });
+
+    await t.step("bad command lines: exit 2 with usage", async () => {
+      assert.equal((await cli("retry")).code, 2);
+      assert.equal((await cli("drop", "a", "--hook", "b")).code, 2);
+      assert.equal((await cli("frobnicate")).code, 2);
+    });
+  } finally {
+    await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
