@@ -80,6 +80,8 @@ export interface DurableQueueOptions {
   notifyIntervalMs?: number | undefined;
   /** The creator is told once when a delivery has waited this long. Default 10 min. */
   waitNoticeMs?: number | undefined;
+  /** How often `hooks queue retry|drop` commands are looked for. Default 250 ms; 0 = never. */
+  commandPollMs?: number | undefined;
 }
 
 /** Metrics the queue reports. */
@@ -118,6 +120,7 @@ export class DurableQueue implements Dispatcher {
       asideAfterMs: options.asideAfterMs,
       retentionMs: options.retentionMs,
       waitNoticeMs: options.waitNoticeMs,
+      commandPollMs: options.commandPollMs,
       onDepth: (d) => options.metrics?.queueDepth.set(d),
       onEvent: (e) => this.#onEvent(e),
     });
