@@ -151,8 +151,10 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     engine: queue.engine,
     notifier: queue.notifier,
     // Through the same dispatcher as a hook POST (living messages: mentions, keys).
-    postAnswer: async (hook, message) => {
-      const outcome = await living.dispatch({ hook, message });
+    // `replyTo`: the answer is a reply to the trigger message (any message id).
+    postAnswer: async (hook, message, replyTo) => {
+      const request = { hook, message, ...(replyTo ? { replyTo } : {}) };
+      const outcome = await living.dispatch(request);
       if (outcome.kind === "refused") {
         log.warn("outgoing: the service's answer was not posted", { hook: hook.id, ...outcome });
       }

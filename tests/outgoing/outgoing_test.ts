@@ -89,6 +89,9 @@ Deno.test("trigger word in a group (with a mention): signed call with the body c
         files: [],
       });
       await b.fake.waitFor(() => posted(b, "ops").includes("Deploying **staging**"));
+      const answer = b.fake.messagesIn("ops").find((x) => x.text === "Deploying **staging**");
+      assert.equal(answer?.replyMessageId, trigger.messageId, "the answer replies to the trigger");
+      assert.equal(answer?.parseMode, "markdown");
       // Nothing else triggers: not the chatter, not the bot's own answer echoed back.
       b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "please /deploy later" });
       b.fake.pushMessage({ chatId: "ops", authorId: b.fake.botId, text: "/deploy by the bot" });
@@ -257,6 +260,8 @@ Deno.test("500 then 200: the author is told it is retrying, then exactly one ans
       assert.equal(r.calls[0]!.body.id, r.calls[1]!.body.id, "same webhook-id on the retry");
       assert.equal(r.calls[0]!.raw, r.calls[1]!.raw, "same bytes on the retry");
       assert.equal(posted(b, "ops").filter((x) => x === "deployed").length, 1);
+      const answer = b.fake.messagesIn("ops").find((x) => x.text === "deployed");
+      assert.equal(answer?.replyMessageId, t.messageId);
     } finally {
       await r.close();
     }
@@ -299,6 +304,30 @@ Deno.test("404 is not retried and the author is told; a silent receiver gets a s
       assert.equal(r.calls.filter((c) => c.body.trigger === "/gone").length, 1, "404 not retried");
     } finally {
       release();
+      await r.close();
+    }
+  });
+});
+
+Deno.test("an event hook's failures go to its creator by direct message, not into the chat", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "desk", title: "Help desk", owner: alice });
+    let secret = "";
+    const r = startReceiver(() => secret, () => new Response("unknown tenant", { status: 403 }));
+    try {
+      secret = (await makeOutgoingHook(b, { chatId: "desk", name: "tickets", url: r.url })).secret;
+      b.fake.pushMessage({ chatId: "desk", authorId: b.fake.userId("bob"), text: "hello" });
+      const dm = b.fake.p2pChatId(alice);
+      await b.fake.waitFor(() =>
+        b.fake.messagesIn(dm).some((x) => /answered 403/.test(x.text ?? ""))
+      );
+      const said = b.fake.messagesIn(dm).find((x) => /answered 403/.test(x.text ?? ""))?.text ?? "";
+      assert.match(said, /tickets/);
+      assert.match(said, /not retried\. The answer: unknown tenant/);
+      assert.equal(b.fake.messagesIn("desk").length, 0, "nothing in the chat itself");
+      assert.equal(r.calls.length, 1);
+    } finally {
       await r.close();
     }
   });

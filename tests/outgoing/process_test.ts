@@ -1,0 +1,149 @@
+// Outgoing calls across a real process death: `src/main.ts serve` as a subprocess against the
+// fake TrueConf, SIGKILLed with calls waiting, restarted on the same KV file: every call is
+// made after the restart (at least once, same webhook-id), in order.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { waitUntil } from "../support/wait.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { openKv, SecretBox } from "../../src/storage/mod.ts";
+import { generateSecret } from "../../src/outgoing/mod.ts";
+import { startReceiver } from "./_receiver.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BOT = { login: "webhook_bot", password: "s3cret" };
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+interface Child {
+  readonly port: number;
+  readonly status: Promise<Deno.CommandStatus>;
+  kill(signal: Deno.Signal): void;
+}
+
+async function startBot(fake: FakeTrueConf, dir: string): Promise<Child> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "src/main.ts"), "serve"],
+    cwd: dir,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? dir,
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      DENO_NO_UPDATE_CHECK: "1",
+      TRUECONF_SERVER: "127.0.0.1",
+      TRUECONF_HTTPS: "false",
+      TRUECONF_WEB_PORT: String(fake.port),
+      TRUECONF_USERNAME: BOT.login,
+      TRUECONF_PASSWORD: BOT.password,
+      WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      WEBHOOK_HTTP_HOST: "127.0.0.1",
+      WEBHOOK_HTTP_PORT: String(port),
+      WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
+      WEBHOOK_URL_ALLOWLIST: "127.0.0.1",
+      // Long enough that the held call is still running when the process is killed.
+      WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "30",
+      LOG_LEVEL: "error",
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const c: Child = { port, status: child.status, kill: (s) => child.kill(s) };
+  await waitUntil(() => fake.authorizedConnections === 1, 30_000, "bot logged in to TrueConf");
+  return c;
+}
+
+async function queueDepth(port: number): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    const body = await res.json() as { queue?: { depth?: number } };
+    return body.queue?.depth ?? -1;
+  } catch {
+    return -1;
+  }
+}
+
+Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is made, in order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "outgoing_e2e_" });
+  const fake = await FakeTrueConf.start({
+    bot: BOT,
+    users: [{ login: "alice", password: "a", displayName: "Alice" }],
+  });
+  const alice = fake.userId("alice");
+  fake.addChat({
+    chatId: "ops",
+    title: "Ops",
+    chatType: 2,
+    participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
+  });
+  const secret = generateSecret();
+  let release: () => void = () => {};
+  const hold = new Promise<void>((resolve) => release = resolve);
+  let life = 1;
+  const r = startReceiver(() => secret, async () => {
+    if (life === 1) await hold; // the first life's call never gets an answer
+    return new Response(null, { status: 204 });
+  });
+  const storage = join(dir, "webhooks.kv");
+  const kv = await openKv(storage);
+  const store = new HookStore(kv, { secrets: await SecretBox.forStorage(storage) });
+  const made = await store.create({
+    chatId: "ops",
+    name: "ci",
+    createdBy: alice,
+    kind: "outgoing",
+    outgoing: { url: r.url, secret: await store.sealSecret(secret), triggers: ["/job"] },
+  });
+  await store.close();
+  kv.close();
+  assert.ok(made.ok);
+  let bot: Child | null = null;
+  try {
+    bot = await startBot(fake, dir);
+    for (let i = 1; i <= 5; i++) {
+      fake.pushMessage({ chatId: "ops", authorId: alice, text: `/job ${i}` });
+    }
+    await r.nth(1);
+    const port = bot.port;
+    await waitUntil(async () => await queueDepth(port) === 5, 10_000, "five calls queued");
+    bot.kill("SIGKILL");
+    await bot.status;
+    bot = null;
+
+    life = 2;
+    bot = await startBot(fake, dir);
+    await waitUntil(
+      () => new Set(r.calls.map((c) => c.body.id)).size === 5 && r.calls.length >= 6,
+      20_000,
+      "all calls made",
+    );
+    const second = r.calls.slice(1).map((c) => c.body.args);
+    assert.deepEqual(
+      second,
+      ["1", "2", "3", "4", "5"],
+      "the interrupted call again, then the rest in order",
+    );
+    assert.equal(r.calls[0]!.body.id, r.calls[1]!.body.id, "same webhook-id: receivers can dedupe");
+    assert.equal(r.rejected, 0);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+    bot = null;
+  } finally {
+    if (bot) {
+      bot.kill("SIGKILL");
+      await bot.status;
+    }
+    release();
+    await r.close();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
