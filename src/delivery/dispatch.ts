@@ -10,9 +10,13 @@ import type { Message } from "../message.ts";
 
 /** What delivery needs to know about a hook. */
 export interface HookRef {
+  /** The hook's id (a UUID). */
   readonly id: string;
+  /** The chat it posts into. */
   readonly chatId: string;
+  /** Its name, for logs and DMs. */
   readonly name: string;
+  /** TrueConf id of its creator, who is told about failures. */
   readonly createdBy: string;
   /** Small per-hook settings (`alerts`, `mentions`); absent = defaults. */
   readonly settings?: Readonly<Record<string, string>> | undefined;
@@ -24,6 +28,7 @@ export interface PartFailure {
   readonly item: string;
   /** Stable machine code, e.g. `fetch_failed`, `unsafe_url`, `upload_failed`. */
   readonly code: string;
+  /** One human sentence saying what went wrong. */
   readonly message: string;
 }
 
@@ -62,7 +67,9 @@ export type DispatchOutcomeKind =
 
 /** A request to deliver one message through one hook. */
 export interface DispatchRequest {
+  /** The hook the request came through. */
   readonly hook: HookRef;
+  /** What to post. */
   readonly message: Message;
   /** The `Idempotency-Key` header, if the sender gave one. */
   readonly idempotencyKey?: string | undefined;
@@ -70,13 +77,21 @@ export interface DispatchRequest {
 
 /** State of a queued delivery, for `GET /hook/<token>/deliveries/<id>`. */
 export interface DeliveryStatus {
+  /** The delivery id (as in the `202` answer). */
   readonly id: string;
+  /** Where it is: waiting, being posted, posted, or given up. */
   readonly state: "queued" | "delivering" | "delivered" | "failed";
+  /** Attempts that failed and were retried. */
   readonly attempts: number;
+  /** When it was accepted (ISO 8601). */
   readonly createdAt: string;
+  /** When its state last changed (ISO 8601). */
   readonly updatedAt: string;
+  /** TrueConf ids of the parts posted so far. */
   readonly messageIds: readonly string[];
+  /** Why it failed (or why the last attempt did). */
   readonly error?: { readonly code: string; readonly message: string };
+  /** Parts that failed for good. */
   readonly failures?: readonly PartFailure[];
   /** Failing on its own, it no longer holds up the hook's later messages (still retried). */
   readonly setAside?: boolean;
@@ -96,6 +111,7 @@ export interface MessageEditor {
 
 /** Delivers payloads, now or later. */
 export interface Dispatcher {
+  /** Delivers now, queues, or refuses; never throws for a delivery problem. */
   dispatch(request: DispatchRequest): Promise<DispatchOutcome>;
   /** The state of a queued delivery of this hook, or null when unknown. */
   status(hookId: string, deliveryId: string): Promise<DeliveryStatus | null>;

@@ -45,20 +45,27 @@ import { silentLogger } from "../log.ts";
 
 /** What commands need from the TrueConf client. */
 export interface CommandClient {
+  /** The bot's own id once authorised (to recognise mentions of it). */
   readonly state: { readonly botId: string | null };
+  /** Posts a reply or a DM. */
   sendMessage(
     chatId: string,
     text: string,
     parseMode: "text" | "markdown" | "html",
   ): Promise<SentMessage>;
+  /** The personal chat with a user (where secrets go). */
   createP2PChat(userId: string): Promise<string>;
+  /** Chat type and title (commands behave per chat type). */
   getChatByID(chatId: string): Promise<ChatInfo>;
+  /** Members and roles (the admin rule). */
   getChatParticipants(chatId: string): Promise<Participant[]>;
 }
 
 /** Options of {@link CommandHandler}. */
 export interface CommandHandlerOptions {
+  /** The TrueConf client. */
   client: CommandClient;
+  /** Where hooks live. */
   store: HookStore;
   /** `WEBHOOK_PUBLIC_URL` without a trailing slash. */
   publicUrl: string;
@@ -77,6 +84,7 @@ export interface CommandHandlerOptions {
     test(ctx: CommandContext, args: string): Promise<void>;
     isTrigger(m: IncomingMessage): Promise<boolean>;
   } | undefined;
+  /** Where commands and refusals are logged. Default: silent. */
   logger?: Logger;
 }
 
@@ -125,6 +133,7 @@ export class CommandHandler {
   readonly #now: () => number;
   #closed = false;
 
+  /** A handler; register it with `client.onMessage`. */
   constructor(options: CommandHandlerOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;

@@ -49,6 +49,7 @@ export interface HookStoreOptions {
   usageFlushIntervalMs?: number;
   /** Clock, ms since the epoch; tests pass a fake. */
   now?: () => number;
+  /** Where creations, revocations and flush failures are logged. Default: silent. */
   logger?: Logger;
   /** Seals verification secrets. Default: a random in-memory key (tests only; production
    * passes the storage's box so secrets survive restarts and are readable by the CLI). */
@@ -78,17 +79,23 @@ export type CreateResult =
 
 /** Result of {@link HookStore.importReferenceJson}. */
 export interface ImportResult {
+  /** Hooks imported. */
   imported: number;
   /** The hooks imported (no tokens). */
   importedHooks: HookRecord[];
+  /** Records not imported, with the reason. */
   skipped: ImportSkip[];
 }
 
 /** Counters for metrics and benchmarks. */
 export interface HookStoreStats {
+  /** Token lookups answered from memory. */
   cacheHits: number;
+  /** Token lookups that read KV. */
   cacheMisses: number;
+  /** Usage flushes run. */
   usageFlushes: number;
+  /** KV commits those flushes made. */
   usageCommits: number;
 }
 
@@ -148,6 +155,7 @@ export class HookStore {
   #warnedClosed = false;
   #stats: HookStoreStats = { cacheHits: 0, cacheMisses: 0, usageFlushes: 0, usageCommits: 0 };
 
+  /** A store over `kv`; nothing is read until the first call. */
   constructor(kv: Deno.Kv, options: HookStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#repo = new HookRepo(kv, this.#now);

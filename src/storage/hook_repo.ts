@@ -16,6 +16,7 @@ export interface PauseState {
   at: number;
   /** TrueConf id of who paused it, `cli` for the operator CLI, "" for the bot itself. */
   by: string;
+  /** Why: by a person, or because the bot or the chat is gone. */
   reason: PauseReason;
 }
 
@@ -43,6 +44,7 @@ export type VerifyMode = "github" | "gitlab" | "grafana" | "standard" | "bearer"
 
 /** How senders of an incoming hook must prove themselves. */
 export interface VerificationState {
+  /** Which scheme senders must pass. */
   mode: VerifyMode;
   /** The shared secret, sealed (see `secret_box.ts`): it must be usable, so it is not hashed. */
   secret: string;
@@ -50,6 +52,7 @@ export interface VerificationState {
 
 /** The outgoing side of a hook (owned by `src/outgoing/`). */
 export interface OutgoingTarget {
+  /** Where events are POSTed. */
   url: string;
   /** The `whsec_` signing secret, sealed. */
   secret: string;
@@ -165,7 +168,9 @@ export type ChangeKind = "created" | "updated" | "revoked" | "expired";
 export interface HookChange {
   /** Time-ordered id (see keys.hookChange). */
   changeId: string;
+  /** The hook that changed. */
   hookId: string;
+  /** What happened to it. */
   what: ChangeKind;
   /** Token hashes whose cached lookups are stale now. */
   tokenHashes: string[];
@@ -178,7 +183,9 @@ export type UpdateResult =
 
 /** What an update function returns: the next record, and its folded name when it changed. */
 export interface HookUpdate {
+  /** The record to write. */
   record: HookRecord;
+  /** Its folded name, when the name changed (the name key moves). */
   nameFolded?: string;
 }
 
@@ -187,8 +194,11 @@ export type InsertResult = "ok" | "name_taken" | "token_taken" | "id_taken";
 
 /** Usage to add to one hook (coalesced deliveries). */
 export interface UsageDelta {
+  /** The hook. */
   id: string;
+  /** Deliveries to add. */
   count: number;
+  /** The latest of them, ms since the epoch. */
   lastUsedAt: number;
   /** Requests that used the old token of a rotation (counted into `rotation.oldUses`). */
   oldUses?: number;
@@ -235,6 +245,7 @@ export class HookRepo {
   // Ids of change feed entries written here (bounded), so a watcher skips its own changes.
   #own = new Set<string>();
 
+  /** A repository over `kv`; `now` stamps the change feed. */
   constructor(kv: Deno.Kv, now: () => number = Date.now) {
     this.#kv = kv;
     this.#now = now;

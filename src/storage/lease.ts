@@ -28,7 +28,9 @@ import { lease as leaseKey } from "./keys.ts";
 export interface LeaseRecord {
   /** Random id of the holding process. */
   readonly holder: string;
+  /** Host name of the holder. */
   readonly host: string;
+  /** Its process id. */
   readonly pid: number;
   /** When the holder took the lease (ms since the epoch). */
   readonly started: number;
@@ -61,6 +63,7 @@ export interface LeaseOptions {
   onLost?: ((why: string) => void) | undefined;
   /** Identity of this process; defaults from the OS. */
   host?: string | undefined;
+  /** Process id of this process; defaults to `Deno.pid`. */
   pid?: number | undefined;
   /** Whether a pid of this host is running: true, false, or null when it cannot be told. */
   isRunning?: ((pid: number) => boolean | null) | undefined;
@@ -68,8 +71,11 @@ export interface LeaseOptions {
 
 /** Another live instance holds the lease. The message is the one sentence to print. */
 export class LeaseHeldError extends Error {
+  /** Always `LeaseHeldError`. */
   override name = "LeaseHeldError";
+  /** The live holder. */
   readonly holder: LeaseRecord;
+  /** The error for `holder`'s lease on the store named `storeName`. */
   constructor(holder: LeaseRecord, storeName: string) {
     super(
       `The store ${storeName} is in use by another running instance (${describeHolder(holder)}): ` +
@@ -86,6 +92,7 @@ export function describeHolder(r: LeaseRecord): string {
 
 /** A held lease; renewal runs until {@link Lease.release}. */
 export interface Lease {
+  /** The record as this process wrote it. */
   readonly record: LeaseRecord;
   /** Resolves (with the reason) if another instance takes the lease away. */
   readonly lost: Promise<string>;

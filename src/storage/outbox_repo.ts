@@ -18,9 +18,13 @@ import { concatBytes } from "../bytes.ts";
 
 /** The hook a job belongs to, as it was when the job was accepted. */
 export interface OutboxHook {
+  /** The hook's id. */
   readonly id: string;
+  /** The chat it posts into. */
   readonly chatId: string;
+  /** Its name then. */
   readonly name: string;
+  /** Its creator, told about failures. */
   readonly createdBy: string;
 }
 
@@ -33,15 +37,21 @@ export interface OutboxEntry<P = unknown, S = unknown> {
   readonly id: string;
   /** The job type (`post`, `call`, …) that runs this entry. */
   readonly type: string;
+  /** The hook: entries of one hook run in `seq` order. */
   readonly hookId: string;
+  /** Position in the hook's line (monotonic). */
   readonly seq: number;
+  /** The hook as it was when the job was accepted. */
   readonly hook: OutboxHook;
   /** The payload, or null when it is spooled in slot -1 (too big for this value). */
   readonly payload: P | null;
+  /** Progress, owned by the job type. */
   readonly state: S;
   /** Attempts that ended in a retryable failure. */
   readonly attempts: number;
+  /** When it was accepted (ms since the epoch). */
   readonly createdAt: number;
+  /** When it last changed (ms since the epoch). */
   readonly updatedAt: number;
   /** Not before this time (ms): the backoff after a failed attempt. */
   readonly notBefore: number;
@@ -49,6 +59,7 @@ export interface OutboxEntry<P = unknown, S = unknown> {
   readonly deadline: number;
   /** Set aside: failing for its own reason, it no longer holds up later jobs of its hook. */
   readonly aside: boolean;
+  /** Why the last attempt failed, if it did. */
   readonly lastError: { code: string; message: string } | null;
   /** Spool slots written for this entry (-1 for the payload). */
   readonly spooled: readonly number[];
@@ -58,15 +69,23 @@ export interface OutboxEntry<P = unknown, S = unknown> {
 
 /** Final record of a finished job. */
 export interface DoneRecord {
+  /** The job id. */
   readonly id: string;
+  /** Its job type. */
   readonly type: string;
+  /** How it ended. */
   readonly state: "done" | "failed";
+  /** Attempts that failed and were retried. */
   readonly attempts: number;
+  /** When it was accepted (ms since the epoch). */
   readonly createdAt: number;
+  /** When it ended (ms since the epoch). */
   readonly updatedAt: number;
+  /** Why it failed, for a failed job. */
   readonly error: { code: string; message: string } | null;
   /** The job type's summary (for a post: message ids and failed parts). */
   readonly result: unknown;
+  /** When this record is dropped (ms since the epoch). */
   readonly expiresAt: number;
 }
 
@@ -163,6 +182,7 @@ export class OutboxRepo {
   readonly #kv: Deno.Kv;
   readonly #batcher: CommitBatcher;
 
+  /** A repository over `kv`; small writes share commits. */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
     this.#batcher = new CommitBatcher(kv);

@@ -18,7 +18,9 @@ import type { TrueConfAuth, TrueConfEndpoint } from "./types.ts";
 export interface CheckStep {
   /** Which step: token from OAuth (or the static token read), socket open, `auth` request. */
   name: "oauth" | "token" | "websocket" | "auth";
+  /** Whether the step succeeded. */
   ok: boolean;
+  /** How long it took. */
   ms: number;
   /** What happened, in one operator-readable sentence. */
   detail: string;
@@ -26,14 +28,19 @@ export interface CheckStep {
 
 /** The outcome of {@link checkTrueConf}. */
 export interface CheckReport {
+  /** True when every step succeeded. */
   ok: boolean;
+  /** The steps run, in order (the first failure ends the run). */
   steps: CheckStep[];
+  /** The bot's id from `auth`, when it got that far. */
   botId: string | null;
+  /** When the token expires (ms since the epoch), if known. */
   tokenExpiresAt: number | null;
 }
 
 /** Options of {@link checkTrueConf}. */
 export interface CheckOptions extends TrueConfEndpoint {
+  /** Login and password, or a static token. */
   auth: TrueConfAuth;
   /** Budget of each step. Default 15 000. */
   timeoutMs?: number;

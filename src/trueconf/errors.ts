@@ -56,6 +56,7 @@ function isFileRefusal(code: number): boolean {
 
 /** The server answered a request with `errorCode` ≠ 0 (for example 303 read-only chat, 304 unknown chat). */
 export class TrueConfApiError extends Error {
+  /** Always `TrueConfApiError`. */
   override name = "TrueConfApiError";
   /** The TrueConf `errorCode` (see the protocol reference, §8). */
   readonly code: number;
@@ -64,6 +65,7 @@ export class TrueConfApiError extends Error {
   /** The request method that failed. */
   readonly method: string;
 
+  /** An error answer (`errorCode` ≠ 0) to `method`. */
   constructor(method: string, code: number, description?: string) {
     super(`TrueConf ${method} failed: error ${code}${description ? ` (${description})` : ""}`);
     this.method = method;
@@ -112,10 +114,12 @@ export class TrueConfApiError extends Error {
 
 /** No response within the request timeout; the request may or may not have taken effect. */
 export class TrueConfTimeoutError extends Error {
+  /** Always `TrueConfTimeoutError`. */
   override name = "TrueConfTimeoutError";
   /** The request method that got no answer. */
   readonly method: string;
 
+  /** `method` got no answer within `timeoutMs`; `detail` says what was known then. */
   constructor(method: string, timeoutMs: number, detail?: string) {
     super(`TrueConf ${method}: no response within ${timeoutMs} ms${detail ? ` (${detail})` : ""}`);
     this.method = method;
@@ -127,6 +131,7 @@ export class TrueConfTimeoutError extends Error {
  * Raised at once, never after waiting for a reconnect: the caller decides whether to retry.
  */
 export class TrueConfDisconnectedError extends Error {
+  /** Always `TrueConfDisconnectedError`. */
   override name = "TrueConfDisconnectedError";
 }
 
@@ -136,10 +141,12 @@ export class TrueConfDisconnectedError extends Error {
  * token. Permanent until an operator fixes the configuration.
  */
 export class TrueConfAuthError extends Error {
+  /** Always `TrueConfAuthError`. */
   override name = "TrueConfAuthError";
   /** The TrueConf `errorCode` of a failed `auth`, or the HTTP status of a failed OAuth call. */
   readonly code?: number;
 
+  /** Credentials refused; `code` is TrueConf's when it sent one. */
   constructor(message: string, code?: number) {
     super(message);
     if (code !== undefined) this.code = code;
@@ -151,12 +158,14 @@ export class TrueConfAuthError extends Error {
  * credentials: network error, 5xx, unexpected body. Usually transient.
  */
 export class TrueConfHttpError extends Error {
+  /** Always `TrueConfHttpError`. */
   override name = "TrueConfHttpError";
   /** HTTP status, or `null` when no response arrived. */
   readonly status: number | null;
   /** TrueConf's `error` code from a JSON error body (for example 310 for an unknown upload task). */
   readonly code?: number;
 
+  /** An HTTP-side failure; `status` is null when no answer came. */
   constructor(message: string, status: number | null, code?: number) {
     super(message);
     this.status = status;
@@ -183,10 +192,12 @@ export class TrueConfHttpError extends Error {
 
 /** A success response lacked a field the client needs (for example `uploadTaskId`). */
 export class TrueConfProtocolError extends Error {
+  /** Always `TrueConfProtocolError`. */
   override name = "TrueConfProtocolError";
   /** The request method whose answer was unusable. */
   readonly method: string;
 
+  /** An answer to `method` that breaks the protocol. */
   constructor(method: string, message: string) {
     super(`TrueConf ${method}: ${message}`);
     this.method = method;

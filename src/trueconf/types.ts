@@ -37,6 +37,7 @@ export interface TrueConfEndpoint {
 
 /** Options of {@link TrueConfClient}. */
 export interface TrueConfClientOptions extends TrueConfEndpoint {
+  /** Login and password (OAuth), or a static token. */
   auth: TrueConfAuth;
   /** Budget of every socket request, `auth` included. Default 10 000. */
   requestTimeoutMs?: number;
@@ -64,6 +65,7 @@ export interface TrueConfClientOptions extends TrueConfEndpoint {
   uploadTimeoutMs?: number;
   /** Clock for token-expiry logic, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Where the client logs. Default: silent. */
   logger?: Logger;
 }
 
@@ -136,7 +138,9 @@ export const ChatType = {
 
 /** What `getChatByID` returns. */
 export interface ChatInfo {
+  /** The chat's id. */
   chatId: string;
+  /** Its title. */
   title: string;
   /** See {@link ChatType}. */
   chatType: number;
@@ -160,22 +164,31 @@ export type ChatRole = typeof CHAT_ROLES[number];
 export interface Participant {
   /** As sent by the server (compare with `sameTrueConfId`). */
   userId: string;
+  /** The member's role. */
   role: ChatRole;
 }
 
 /** A file to post with `sendFile`. With a `preview` TrueConf shows it as a photo, without as a document. */
 export interface OutgoingFile {
+  /** The file's bytes. */
   bytes: Uint8Array;
+  /** Its file name in the chat. */
   name: string;
+  /** Its media type. */
   mimeType: string;
+  /** The preview part (makes it a photo). */
   preview?: { bytes: Uint8Array; name: string; mimeType: string };
+  /** Text shown with the file. */
   caption?: { text: string; parseMode: ParseMode };
+  /** Posts it as a reply to this message. */
   replyMessageId?: string;
 }
 
 /** An incoming chat message (`sendMessage` event). */
 export interface IncomingMessage {
+  /** The message's id. */
   messageId: string;
+  /** The chat it is in. */
   chatId: string;
   /** ms since the epoch. */
   timestamp: number;
@@ -187,10 +200,13 @@ export interface IncomingMessage {
   authorType: number;
   /** Text of a type-200 envelope; `""` for other types. */
   text: string;
+  /** How `text` is marked up (`text`, `markdown`, `html`). */
   parseMode: string;
   /** Ids from `trueconf:` mention links, normalized with `normalizeTrueConfId`, unique, in order. */
   mentions: string[];
+  /** True for an edit of an earlier message. */
   isEdited: boolean;
+  /** The message this one replies to. */
   replyMessageId: string | null;
   /** The envelope as received. */
   raw: unknown;

@@ -15,6 +15,7 @@ export interface UploadedFile {
   readonly filename: string;
   /** Content-Type of the part; empty when absent. */
   readonly contentType: string;
+  /** The file's bytes. */
   readonly bytes: Uint8Array;
 }
 
@@ -37,6 +38,7 @@ export type RequestBody =
 
 /** What an adapter sees of the request besides the body. */
 export interface PayloadInput {
+  /** The decoded body. */
   readonly body: RequestBody;
   /** Lower-cased header names. */
   readonly headers: ReadonlyMap<string, string>;
@@ -105,8 +107,11 @@ export interface ReplyEcho {
 
 /** A successfully parsed payload. */
 export interface ParsedPayload {
+  /** Which format it was read as. */
   readonly format: FormatName;
+  /** What to post. */
   readonly message: Message;
+  /** How to answer the sender. */
   readonly reply: ReplyStyle;
   /** What the answer echoes (see {@link ReplyEcho}); only for dialects whose answer needs it. */
   readonly echo?: ReplyEcho | undefined;
@@ -114,12 +119,14 @@ export interface ParsedPayload {
 
 /** A client error with a stable machine code and a human sentence (HTTP 4xx). */
 export class PayloadError extends Error {
+  /** Always `PayloadError`. */
   override readonly name = "PayloadError";
   /**
    * @param code stable machine code, e.g. `invalid_json`, `empty_payload`
    * @param message one human sentence saying what is wrong and what to send instead
    * @param status HTTP status, 400 unless said otherwise (413, 415 …)
    */
+  /** See the parameters. */
   constructor(readonly code: string, message: string, readonly status = 400) {
     super(message);
   }
@@ -127,6 +134,7 @@ export class PayloadError extends Error {
 
 /** One input format. `detect` must be cheap and side-effect free. */
 export interface FormatAdapter {
+  /** The format's name, as `?format=` takes it. */
   readonly name: FormatName;
   /** True when this body (and headers) look like this format. */
   detect(input: PayloadInput): boolean;
