@@ -12,7 +12,7 @@
 import { Hono } from "hono";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { every } from "hono/combine";
-import { decodeBody } from "./decode_body.ts";
+import { decodeBody, parseJsonLenient } from "./decode_body.ts";
 import { detectFormat } from "./formats/detect.ts";
 import { ROUTE_HEADER } from "./formats/mattermost.ts";
 import { type ParsedPayload, PayloadError, type RequestBody } from "./formats/types.ts";
@@ -347,13 +347,13 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
   // a form type, fetch with a string text/plain).
   const fromTopic: TokenSource = (c) => {
     try {
-      return ntfyTopic(JSON.parse(new TextDecoder().decode(c.var.rawBody)));
+      return ntfyTopic(parseJsonLenient(new TextDecoder().decode(c.var.rawBody)));
     } catch {
       return null;
     }
   };
   const publishJson: Handler<IngestEnv> = (c) => {
-    const value = JSON.parse(new TextDecoder().decode(c.var.rawBody));
+    const value = parseJsonLenient(new TextDecoder().decode(c.var.rawBody));
     const headers = new Map<string, string>();
     c.req.raw.headers.forEach((v, k) => headers.set(k, v));
     const query = new Map(Object.entries(c.req.query()));

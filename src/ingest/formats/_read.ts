@@ -18,7 +18,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** The value as a JSON object, or `undefined`. */
 export function asObject(v: unknown): JsonObject | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? v as JsonObject : undefined;
+  return isRecord(v) ? v : undefined;
 }
 
 /** The value as an array, or an empty array. */

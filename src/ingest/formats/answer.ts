@@ -20,7 +20,9 @@ export interface AcceptedMessage {
   readonly messageIds: readonly string[];
   /** The delivery id when the message was queued. */
   readonly deliveryId?: string | undefined;
+  /** The hook that took the message (Discord's `webhook_id`). */
   readonly hookId: string;
+  /** The chat it went to (Discord's `channel_id`, Google Chat's space). */
   readonly chatId: string;
   /** Query parameters of the request (`wait` for Discord). */
   readonly query: (name: string) => string | undefined;
@@ -30,7 +32,9 @@ export interface AcceptedMessage {
 
 /** An HTTP answer: `body` is sent as JSON when an object, as text when a string, none when null. */
 export interface DialectAnswer {
+  /** HTTP status. */
   readonly status: number;
+  /** JSON (object), text (string) or no body (null). */
   readonly body: string | Readonly<Record<string, unknown>> | null;
 }
 

@@ -15,6 +15,8 @@ export type {
   UploadedFile,
 } from "./types.ts";
 export { PayloadError } from "./types.ts";
+// The Message the adapters build, with the types it is made of, so this face documents fully.
+export type * from "../../message.ts";
 export {
   type DetectedPayload,
   detectFormat,

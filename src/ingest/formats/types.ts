@@ -15,7 +15,7 @@ export interface UploadedFile {
   readonly filename: string;
   /** Content-Type of the part; empty when absent. */
   readonly contentType: string;
-  /** The file's bytes. */
+  /** The part's content, exactly as sent. */
   readonly bytes: Uint8Array;
 }
 
@@ -38,7 +38,7 @@ export type RequestBody =
 
 /** What an adapter sees of the request besides the body. */
 export interface PayloadInput {
-  /** The decoded body. */
+  /** The decoded body (or the raw one for an ntfy publish). */
   readonly body: RequestBody;
   /** Lower-cased header names. */
   readonly headers: ReadonlyMap<string, string>;
@@ -92,12 +92,17 @@ export type ReplyStyle =
  * never rendered Markdown.
  */
 export interface ReplyEcho {
+  /** The title as sent (ntfy, Gotify). */
   readonly title?: string | undefined;
+  /** The message as sent, before rendering (Discord `content`, ntfy/Gotify `message`, Google Chat `text`). */
   readonly message?: string | undefined;
   /** ntfy topic / Gotify has none. */
   readonly topic?: string | undefined;
+  /** ntfy 1–5 or Gotify's number. */
   readonly priority?: number | undefined;
+  /** ntfy tags as sent. */
   readonly tags?: readonly string[] | undefined;
+  /** ntfy `Click` URL. */
   readonly click?: string | undefined;
   /** Google Chat thread key (`?threadKey=`), echoed in the answer's `thread`. */
   readonly threadKey?: string | undefined;
@@ -107,11 +112,11 @@ export interface ReplyEcho {
 
 /** A successfully parsed payload. */
 export interface ParsedPayload {
-  /** Which format it was read as. */
+  /** The adapter that read the body. */
   readonly format: FormatName;
   /** What to post. */
   readonly message: Message;
-  /** How to answer the sender. */
+  /** How to answer the sender (see `answer.ts`). */
   readonly reply: ReplyStyle;
   /** What the answer echoes (see {@link ReplyEcho}); only for dialects whose answer needs it. */
   readonly echo?: ReplyEcho | undefined;
@@ -122,11 +127,12 @@ export class PayloadError extends Error {
   /** Always `PayloadError`. */
   override readonly name = "PayloadError";
   /**
+   * A refusal of the request with its reason.
+   *
    * @param code stable machine code, e.g. `invalid_json`, `empty_payload`
    * @param message one human sentence saying what is wrong and what to send instead
    * @param status HTTP status, 400 unless said otherwise (413, 415 …)
    */
-  /** See the parameters. */
   constructor(readonly code: string, message: string, readonly status = 400) {
     super(message);
   }
@@ -134,7 +140,7 @@ export class PayloadError extends Error {
 
 /** One input format. `detect` must be cheap and side-effect free. */
 export interface FormatAdapter {
-  /** The format's name, as `?format=` takes it. */
+  /** The `?format=` name. */
   readonly name: FormatName;
   /** True when this body (and headers) look like this format. */
   detect(input: PayloadInput): boolean;

@@ -151,6 +151,12 @@ Deno.test("ntfy: headers publish to /hook/<token>, PUT upload with Filename, JSO
       assert.equal(chat(h).at(-1)?.text, `🎉 **via ${path}**\njson publish`);
     }
 
+    // A shell script's JSON with a raw line break inside a string is read as leniently as /hook/.
+    const lenient = await postRaw(h, "/", `{"topic":"${token}","message":"line 1\nline 2"}`, {});
+    assert.equal(lenient.status, 200);
+    await lenient.body?.cancel();
+    assert.equal(chat(h).at(-1)?.text, "line 1\nline 2");
+
     const unknown = await postRaw(h, "/hook", JSON.stringify({ topic: "nope", message: "x" }), {
       "Content-Type": "application/json",
     });
