@@ -7,6 +7,7 @@
 
 /** A cancellable one-shot timer. */
 export interface TimerHandle {
+  /** Stops the timer; it never fires afterwards. */
   cancel(): void;
 }
 

@@ -7,7 +7,16 @@
  * @module
  */
 
-export type { Attachment, AttachmentSource, Message, ParseMode } from "../message.ts";
+export type {
+  Attachment,
+  AttachmentSource,
+  Message,
+  MessageButton,
+  MessageGroup,
+  MessageThread,
+  ParseMode,
+  TextOp,
+} from "../message.ts";
 export {
   CAPTION_MAX,
   type ChatSender,
@@ -24,6 +33,7 @@ export type {
   DeliveryStatus,
   Dispatcher,
   DispatchOutcome,
+  DispatchOutcomeKind,
   DispatchRequest,
   HookRef,
   MessageEditor,
@@ -39,3 +49,9 @@ export {
   type QueueStats,
 } from "./queue/mod.ts";
 export { PreviewMaker, type PreviewOptions, type UploadPreview } from "./preview/mod.ts";
+export {
+  CreatorNotifier,
+  type CreatorNotifierOptions,
+  type DmSender,
+  type ReportedHook,
+} from "./creator_notifier.ts";

@@ -13,6 +13,7 @@ export {
   type HttpRoute,
   type Metrics,
   type MetricsOptions,
+  type OutgoingOutcome,
   type RateLimitScope,
   routeOf,
 } from "./metrics.ts";

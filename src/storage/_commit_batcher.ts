@@ -13,7 +13,9 @@
 
 /** One logical write: checks that must hold and the mutations to apply when they do. */
 export interface BatchWrite {
+  /** Checks that must all hold for this write. */
   readonly checks: readonly Deno.AtomicCheck[];
+  /** What the write sets and deletes. */
   readonly mutations: readonly Deno.KvMutation[];
   /** Approximate bytes of keys + values, to stay under KV's 800 KiB per atomic. */
   readonly bytes: number;
@@ -38,6 +40,7 @@ export class CommitBatcher {
   /** Atomic commits done, for tests and measurements. */
   commits = 0;
 
+  /** A batcher over `kv`. */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
   }

@@ -16,9 +16,11 @@ export interface FileIdentityOptions {
 
 /** A running watch; `lost` is the reason once the file is gone, else null. */
 export interface FileIdentityWatch {
+  /** Why the file counts as lost, or null while it is fine. */
   readonly lost: string | null;
   /** Checks now (also what the timer does); resolves the current state. */
   check(): Promise<string | null>;
+  /** Ends the watch. */
   stop(): void;
 }
 

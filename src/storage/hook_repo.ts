@@ -103,7 +103,7 @@ export interface HookRecord {
 }
 
 /** The fields every record had before the lifecycle fields; older stored records have only these. */
-type StoredCore = Pick<
+export type StoredCore = Pick<
   HookRecord,
   | "id"
   | "chatId"

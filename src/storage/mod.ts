@@ -39,6 +39,7 @@ export {
   type PauseReason,
   type PauseState,
   type RotationState,
+  type StoredCore,
   type UpdateResult,
   type UsageDelta,
   type VerificationState,

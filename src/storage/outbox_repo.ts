@@ -151,7 +151,9 @@ export type QueueCommand =
 
 /** The bot's answer to a {@link QueueCommand}. */
 export interface QueueCommandResult {
+  /** Whether the command did something. */
   readonly ok: boolean;
+  /** What happened, in one sentence for the CLI. */
   readonly message: string;
 }
 
