@@ -22,6 +22,7 @@ import { VERSION } from "./version.ts";
 import { serve } from "./cli/serve.ts";
 import { checkConfig } from "./cli/check_config.ts";
 import { HOOKS_USAGE, importJson, runHooksCli } from "./cli/hooks_cli.ts";
+import { BACKUP_USAGE, hooksExport, hooksImport } from "./cli/backup_cli.ts";
 import { healthcheck, probeHost } from "./cli/healthcheck.ts";
 import { HookStore } from "./hooks/mod.ts";
 import { openKv, SecretBox } from "./storage/mod.ts";
@@ -54,10 +55,13 @@ in-flight deliveries finish (WEBHOOK_SHUTDOWN_GRACE_SECONDS), keeps the rest que
 a second signal exits at once. Exit 2 on bad settings.`,
   "check-config": `Usage: trueconf-webhook-bot check-config
 
-Validates every setting, then gets an OAuth token (or uses TRUECONF_TOKEN), connects the
-WebSocket and authenticates once, and prints a report. Exit 0 when all passed, 1 when TrueConf
+Validates every setting (and warns about unknown TRUECONF_/WEBHOOK_/LOG_/METRICS_ variables),
+checks the storage path, the store's lease and the listen address as serve will meet them, then
+gets an OAuth token (or uses TRUECONF_TOKEN), connects the WebSocket and authenticates once, and
+prints a report. Creates nothing. Exit 0 when all passed, 1 when TrueConf
 could not be reached or refused the credentials, 2 on bad settings.`,
   hooks: `${HOOKS_USAGE}
+${BACKUP_USAGE}
 
 Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueConf settings
 (only WEBHOOK_STORAGE_PATH is read). On a systemd install, run it as the service's user
@@ -141,6 +145,22 @@ async function withStore(
   }
 }
 
+/** Runs `fn` with the raw store (backup), closing it after; exit 1 when it cannot be opened. */
+async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promise<number> {
+  let kv: Deno.Kv;
+  try {
+    kv = await openKv(path);
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  try {
+    return await fn(kv);
+  } finally {
+    kv.close();
+  }
+}
+
 /** Runs one command line; returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
@@ -181,6 +201,17 @@ export async function main(args: readonly string[]): Promise<number> {
   if (command === "hooks" || command === "import-json") {
     const storage = loadStorageConfig(env);
     if (!storage) return 2;
+    if (command === "hooks" && (rest[0] === "export" || rest[0] === "import")) {
+      const [sub, file, ...extra] = rest;
+      if (extra.length || (sub === "import" && !file)) return usage(command);
+      return await withKv(
+        storage.storagePath,
+        (kv) =>
+          sub === "export"
+            ? hooksExport(kv, file, storage.storagePath, (l) => console.error(l))
+            : hooksImport(kv, file!, out),
+      );
+    }
     if (command === "hooks") {
       return await runHooksCli(rest, {
         openStore: (fn) => withStore(storage, fn),

@@ -6,6 +6,13 @@
  * @module
  */
 
+export {
+  BACKUP_FORMAT,
+  BackupError,
+  exportStore,
+  type ImportReport,
+  importStore,
+} from "./backup.ts";
 export { DEFAULT_KV_PATH, inspectStorage, openKv, type StorageInspection } from "./open_kv.ts";
 export {
   type FileIdentityOptions,

@@ -1,0 +1,99 @@
+/**
+ * `hooks export [FILE]` and `hooks import FILE`: the whole store as JSON lines and back
+ * (src/storage/backup.ts), so a backup needs neither sqlite3 nor a stopped bot. Tokens are
+ * stored, and so exported, only as hashes.
+ *
+ * @module
+ */
+import { TextLineStream } from "./_lines.ts";
+import { BackupError, exportStore, importStore, judgeLease, readLease } from "../storage/mod.ts";
+import type { Out } from "./hooks_cli.ts";
+
+/** Usage lines of the two commands (main.ts adds them to `hooks --help`). */
+export const BACKUP_USAGE =
+  `  export [FILE]                                 the whole store as JSON lines (stdout without FILE);
+                                                tokens stay hashed. A backup without sqlite3
+  import FILE                                   restore an export into an empty store`;
+
+/**
+ * Writes every entry of the store to `path` (created 0600; `-` or absent: standard output).
+ * The report goes to `err`, so standard output carries only the data.
+ */
+export async function hooksExport(
+  kv: Deno.Kv,
+  path: string | undefined,
+  storagePath: string,
+  err: Out,
+): Promise<number> {
+  const toStdout = path === undefined || path === "-";
+  let file: Deno.FsFile | null = null;
+  try {
+    file = toStdout
+      ? null
+      : await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
+  } catch (e) {
+    err(`Cannot write ${path}: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
+  const sink = file ?? Deno.stdout;
+  const enc = new TextEncoder();
+  let entries = -1; // the header is not an entry
+  try {
+    let buf = "";
+    for await (const line of exportStore(kv)) {
+      entries++;
+      buf += line + "\n";
+      if (buf.length > 64 * 1024) {
+        await writeAll(sink, enc.encode(buf));
+        buf = "";
+      }
+    }
+    await writeAll(sink, enc.encode(buf));
+  } catch (e) {
+    err(`Export failed: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  } finally {
+    file?.close();
+  }
+  err(
+    `Exported ${entries} entries${toStdout ? "" : ` to ${path}`}. Tokens are in it only as ` +
+      `hashes; secrets are sealed with the store's key, so keep WEBHOOK_SECRET_KEY (or the ` +
+      `secret.key file next to ${storagePath}) with the backup. Entries that change while the ` +
+      `bot runs may appear in either state; stop the bot first for a point-in-time copy.`,
+  );
+  return 0;
+}
+
+/** Restores an export into the (empty) store; refuses while a live instance holds it. */
+export async function hooksImport(kv: Deno.Kv, path: string, out: Out): Promise<number> {
+  const holder = await readLease(kv);
+  if (holder && judgeLease(holder).live) {
+    out(`Cannot import: ${judgeLease(holder).detail}.`);
+    return 1;
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    out(`Cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
+  try {
+    const lines = file.readable.pipeThrough(new TextDecoderStream()).pipeThrough(
+      new TextLineStream(),
+    );
+    const report = await importStore(kv, lines);
+    out(`Imported ${report.entries} entries from ${path}.`);
+    return 0;
+  } catch (e) {
+    if (e instanceof BackupError) {
+      out(`Cannot import ${path}: ${e.message}.`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function writeAll(w: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
+  for (let off = 0; off < bytes.length;) off += await w.write(bytes.subarray(off));
+}
