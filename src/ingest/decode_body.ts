@@ -13,7 +13,7 @@
  * @module
  */
 import { PayloadError, type RequestBody, type UploadedFile } from "./formats/types.ts";
-import { parseHeaderValue } from "./_header_params.ts";
+import { parseHeaderValue } from "../net/mod.ts";
 import { MultipartError, splitMultipart } from "./_multipart.ts";
 
 /** Limits applied while decoding. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { parseHeaderValue } from "./header_params.ts";
 
 /**
  * Picks the file name a download should carry: the Content-Disposition `filename*`
@@ -20,20 +21,14 @@ export function pickFilename(contentDisposition: string | undefined, url: URL): 
 }
 
 function filenameFromContentDisposition(header: string): string | null {
-  const extended = /(?:^|;)\s*filename\*\s*=\s*([^']*)'[^']*'([^;\s]+)/i.exec(header);
-  if (extended) {
-    const charset = (extended[1] ?? "").trim().toLowerCase();
-    const value = extended[2] ?? "";
-    const name = charset === "iso-8859-1" || charset === "latin1"
-      ? value.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-      : decodePercent(value);
-    const cleaned = clean(name);
+  const { params } = parseHeaderValue(header);
+  // RFC 6266: the extended `filename*` wins when it decodes; a bad one falls back.
+  for (const name of ["filename*", "filename"]) {
+    const value = params.get(name);
+    const cleaned = value === undefined ? null : clean(value);
     if (cleaned) return cleaned;
   }
-  const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]+))/i.exec(header);
-  if (!plain) return null;
-  const name = plain[1] !== undefined ? plain[1].replace(/\\(.)/g, "$1") : (plain[2] ?? "").trim();
-  return clean(name);
+  return null;
 }
 
 function decodePercent(text: string): string {

@@ -18,3 +18,4 @@ export type { IpAddress } from "./_host.ts";
 export { isAddressAllowed } from "./address_policy.ts";
 export { sniffImageType } from "./sniff_image_type.ts";
 export type { ImageMime } from "./sniff_image_type.ts";
+export { decodeExtValue, type HeaderValue, parseHeaderValue } from "./header_params.ts";

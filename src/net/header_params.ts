@@ -1,6 +1,7 @@
 /**
- * Parsing of parameterized header values (`Content-Type`, `Content-Disposition`), private to
- * the ingest folder.
+ * Parsing of parameterized header values (`Content-Type`, `Content-Disposition`): the one
+ * parser for both the bodies the bot receives (multipart parts, charsets) and the files it
+ * fetches (their download names).
  *
  * @module
  */
