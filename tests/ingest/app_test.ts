@@ -564,3 +564,24 @@ Deno.test("while shutting down: hook POSTs and delivery status get 503 shutting_
     assert.equal(h.fake.messagesIn(CHAT_ID).length, 0);
   });
 });
+
+Deno.test("hook endpoint: X-RateLimit-* appear on successes only once few requests are left", async () => {
+  // Far from the limit they tell a client nothing it needs and cost every response Deno's fast
+  // path; near it (a tenth of the limit, at least the last two) and on 429 they are sent.
+  await withEndpoint({ limits: { perTokenPerMinute: 30 } }, async (h) => {
+    const token = await h.hook();
+    const seen: (string | null)[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await h.postJson(token, { text: `n${i}` });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      seen.push(res.headers.get("x-ratelimit-remaining"));
+    }
+    assert.deepEqual(seen.slice(0, 26), Array(26).fill(null));
+    assert.deepEqual(seen.slice(26), ["3", "2", "1", "0"]);
+    const refused = await h.postJson(token, { text: "one too many" });
+    assert.equal(refused.status, 429);
+    await refused.body?.cancel();
+    assert.equal(refused.headers.get("x-ratelimit-limit"), "30");
+  });
+});

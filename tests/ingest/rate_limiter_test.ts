@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { RateLimiter, rateLimitHeaders } from "../../src/ingest/rate_limiter.ts";
+import {
+  RateLimiter,
+  rateLimitHeaders,
+  rateLimitWorthTelling,
+} from "../../src/ingest/rate_limiter.ts";
 
 Deno.test("RateLimiter allows a burst up to the limit, then refuses with a retry time", () => {
   let now = 0;
@@ -32,4 +36,16 @@ Deno.test("RateLimiter with limit 0 lets everything through", () => {
   const l = new RateLimiter({ perMinute: 0 });
   for (let i = 0; i < 1000; i++) assert.ok(l.take("x").allowed);
   assert.equal(l.size, 0);
+});
+
+Deno.test("rateLimitWorthTelling: refusals and the last tenth of the budget", () => {
+  const l = new RateLimiter({ perMinute: 100, now: () => 0 });
+  const told: number[] = [];
+  for (let i = 0; i < 101; i++) {
+    const d = l.take("k");
+    if (rateLimitWorthTelling(d)) told.push(d.remaining);
+  }
+  assert.deepEqual(told, [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0]);
+  const small = new RateLimiter({ perMinute: 3, now: () => 0 });
+  assert.equal(rateLimitWorthTelling(small.take("k")), true, "remaining 2 of 3 is few");
 });

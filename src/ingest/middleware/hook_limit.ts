@@ -4,7 +4,7 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
-import { RateLimiter, rateLimitHeaders } from "../rate_limiter.ts";
+import { RateLimiter, rateLimitHeaders, rateLimitWorthTelling } from "../rate_limiter.ts";
 import { type IngestEnv, type IngestMetrics, refuse } from "./env.ts";
 
 /** Options of {@link hookLimit}. */
@@ -29,7 +29,9 @@ export function hookLimit(options: HookLimitOptions) {
   return createMiddleware<IngestEnv>(async function hookLimit(c, next) {
     if (limiter.disabled) return await next();
     const decision = limiter.take(c.var.hook.id);
-    for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
+    if (rateLimitWorthTelling(decision)) {
+      for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
+    }
     if (!decision.allowed) {
       metrics?.rateLimited("token");
       return refuse(
