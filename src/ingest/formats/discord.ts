@@ -27,7 +27,7 @@ import type { Attachment, Message } from "../../message.ts";
 import { parseJsonLenient } from "../decode_body.ts";
 import { escapeMarkdown, formatEpoch, markdownLink } from "./_mrkdwn.ts";
 import { limitText } from "./_markup.ts";
-import { MAX_CARD_TEXT } from "./teams.ts";
+import { MAX_CARD_TEXT } from "./_card_output.ts";
 import { asArray, asHttpUrl, asObject, asString, asText, isRecord } from "./_read.ts";
 import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
 import { uploadedAttachments } from "./_uploads.ts";

@@ -21,12 +21,12 @@
  *
  * @module
  */
-import { type Attachment, MESSAGE_KEY } from "../../message.ts";
+import { MESSAGE_KEY } from "../../message.ts";
 import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { escapeMarkdown, markdownLink, slackToMarkdown } from "./_mrkdwn.ts";
 import { asArray, asHttpUrl, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
 import { limitText } from "./_markup.ts";
-import { MAX_CARD_PARTS, MAX_CARD_TEXT } from "./teams.ts";
+import { cardLink, CardOutput, MAX_CARD_TEXT } from "./_card_output.ts";
 import { joinSections, RULE } from "./_slack_render.ts";
 import {
   type FormatAdapter,
@@ -49,8 +49,6 @@ const GOOGLE_CHAT_KEYS = [
 ];
 /** Keys only Google Chat bodies carry. */
 const MARKERS = ["cardsV2", "cards", "thread", "fallbackText", "accessoryWidgets"];
-/** Photos taken from one message at most. */
-export const MAX_CHAT_IMAGES = 10;
 const MAX_DEPTH = 8;
 
 function detectGoogleChat(input: PayloadInput): boolean {
@@ -130,30 +128,7 @@ function openLink(onClick: unknown): string | undefined {
   return asHttpUrl(asObject(asObject(onClick)?.["openLink"])?.["url"]);
 }
 
-function link(label: string | undefined, url: string | undefined): string {
-  if (url === undefined) return "";
-  return markdownLink(escapeMarkdown(label?.trim() || url), url);
-}
-
-class Output {
-  readonly photos: Attachment[] = [];
-  readonly #seen = new Set<string>();
-  #budget = MAX_CARD_PARTS;
-
-  /** Takes one part from the budget; false once it is spent (the rest is not rendered). */
-  spend(): boolean {
-    return this.#budget-- > 0;
-  }
-
-  photo(url: unknown): void {
-    const href = asHttpUrl(url);
-    if (href === undefined || this.#seen.has(href) || this.photos.length >= MAX_CHAT_IMAGES) {
-      return;
-    }
-    this.#seen.add(href);
-    this.photos.push({ kind: "photo", source: { type: "url", url: href } });
-  }
-
+class Output extends CardOutput {
   card(card: JsonObject): string {
     const header = asObject(card["header"]);
     const title = asText(header?.["title"]);
@@ -171,7 +146,7 @@ class Output {
         .filter((l) => l !== "").join("\n");
     });
     const actions = asArray(card["cardActions"]).filter(() => this.spend()).map((a) =>
-      link(asText(asObject(a)?.["actionLabel"]), openLink(asObject(a)?.["onClick"]))
+      cardLink(asText(asObject(a)?.["actionLabel"]), openLink(asObject(a)?.["onClick"]))
     ).filter((l) => l !== "").join(" · ");
     const footer = asObject(card["fixedFooter"]);
     const footerLinks = ["primaryButton", "secondaryButton"].map((k) => this.button(footer?.[k]))
@@ -211,7 +186,7 @@ class Output {
     const chips = asObject(w["chipList"]);
     if (chips !== undefined) {
       return asArray(chips["chips"]).filter(() => this.spend()).map((c) =>
-        link(asText(asObject(c)?.["label"]), openLink(asObject(c)?.["onClick"]))
+        cardLink(asText(asObject(c)?.["label"]), openLink(asObject(c)?.["onClick"]))
       ).filter((l) => l !== "").join(" · ");
     }
     if (w["divider"] !== undefined) return RULE;
@@ -262,6 +237,6 @@ class Output {
     if (button === undefined) return "";
     // A button that runs an app action has nothing to open in TrueConf.
     const url = openLink(button["onClick"]);
-    return url === undefined ? "" : link(asText(button["text"]), url);
+    return url === undefined ? "" : cardLink(asText(button["text"]), url);
   }
 }

@@ -22,9 +22,9 @@
  *
  * @module
  */
-import type { Attachment } from "../../message.ts";
 import { decodeEntities, hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { limitText } from "./_markup.ts";
+import { cardLink, CardOutput, MAX_CARD_IMAGES, MAX_CARD_TEXT } from "./_card_output.ts";
 import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import {
   asArray,
@@ -48,17 +48,7 @@ const ADAPTIVE = "application/vnd.microsoft.card.adaptive";
 const CONNECTOR = "application/vnd.microsoft.teams.card.o365connector";
 /** Nesting deeper than this is not rendered (real cards nest a few levels). */
 const MAX_DEPTH = 24;
-/** Photos taken from one card at most. */
-export const MAX_CARD_IMAGES = 10;
-/** Rendered cards are capped here (about five TrueConf messages), cut at a line with a note. */
-export const MAX_CARD_TEXT = 20_000;
-/**
- * Card parts (sections, facts, elements, actions, widgets) rendered per message at most: the
- * text cap alone would still walk every part of a 25 MB body of tiny elements.
- */
-export const MAX_CARD_PARTS = 2_000;
 
-/** `@type: MessageCard`, or `type: MessageCard` as Alertmanager's `msteams_configs` sends it. */
 function isMessageCard(v: JsonObject): boolean {
   const type = v["@type"] ?? v["type"];
   return typeof type === "string" && type.toLowerCase() === "messagecard";
@@ -139,31 +129,8 @@ function cardText(s: string): string {
     .replace(/\r\n?/g, "\n").replace(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm, "**$1**").trim();
 }
 
-function link(label: string | undefined, url: unknown): string {
-  const href = asHttpUrl(url);
-  if (href === undefined) return "";
-  return markdownLink(escapeMarkdown(label?.trim() || href), href);
-}
-
-class Output {
+class Output extends CardOutput {
   readonly sections: string[] = [];
-  readonly photos: Attachment[] = [];
-  readonly #seen = new Set<string>();
-  #budget = MAX_CARD_PARTS;
-
-  /** Takes one part from the budget; false once it is spent (the rest is not rendered). */
-  spend(): boolean {
-    return this.#budget-- > 0;
-  }
-
-  photo(url: unknown): void {
-    const href = asHttpUrl(url);
-    if (href === undefined || this.#seen.has(href) || this.photos.length >= MAX_CARD_IMAGES) {
-      return;
-    }
-    this.#seen.add(href);
-    this.photos.push({ kind: "photo", source: { type: "url", url: href } });
-  }
 
   messageCard(card: JsonObject): void {
     const lines: string[] = [];
@@ -233,7 +200,7 @@ class Output {
       const targets = asArray(a["targets"]).map(asObject);
       const uri = targets.find((t) => t?.["os"] === "default")?.["uri"] ?? targets[0]?.["uri"] ??
         asArray(a["target"])[0];
-      const l = link(name, uri);
+      const l = cardLink(name, uri);
       if (l !== "") links.push(l);
     }
     return links.join(" · ");
@@ -332,7 +299,7 @@ class Output {
       const a = asObject(item);
       if (a === undefined) continue;
       if (a["type"] === "Action.OpenUrl") {
-        const l = link(asText(a["title"]), a["url"]);
+        const l = cardLink(asText(a["title"]), a["url"]);
         if (l !== "") links.push(l);
       } else if (a["type"] === "Action.ShowCard") {
         const card = asObject(a["card"]);

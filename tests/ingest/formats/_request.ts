@@ -7,6 +7,7 @@
 import { decodeBody } from "../../../src/ingest/decode_body.ts";
 import { type DetectedPayload, detectFormat } from "../../../src/ingest/formats/detect.ts";
 import { PayloadError, type RequestBody } from "../../../src/ingest/formats/types.ts";
+import { isNtfyPublish } from "../../../src/ingest/formats/ntfy.ts";
 
 /** Options for {@link post}. */
 export interface PostOptions {
@@ -65,4 +66,48 @@ export async function refused(promise: Promise<unknown>): Promise<PayloadError> 
     throw error;
   }
   throw new Error("expected a PayloadError, but the request was accepted");
+}
+
+/** A recorder capture (`scripts/interop/recorder.ts`) in `tests/ingest/fixtures/real/`. */
+export interface Capture {
+  readonly method: string;
+  /** Path and query, e.g. `/hooks/abc`, `/message`, `/`. */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly bodyBase64: string;
+}
+
+/** Reads `tests/ingest/fixtures/real/<name>.json`. */
+export function capture(name: string): Capture {
+  return JSON.parse(
+    Deno.readTextFileSync(new URL(`../fixtures/real/${name}.json`, import.meta.url)),
+  ) as Capture;
+}
+
+/**
+ * Replays a capture as the HTTP layer sees it: the route from its path (`/hooks/` →
+ * Mattermost's), its query, an ntfy publish's body undecoded at a topic URL (at the server root
+ * ntfy reads JSON), and `format` as a route forces it (Gotify's `/message`).
+ */
+export function replay(name: string, format?: string): Promise<DetectedPayload> {
+  const c = capture(name);
+  const url = new URL(c.path, "http://x");
+  // The route marker is the HTTP layer's: a captured one is not the client's to send.
+  const headers = Object.fromEntries(
+    Object.entries(c.headers).filter(([k]) => k.toLowerCase() !== "x-webhook-route"),
+  );
+  const query = Object.fromEntries(url.searchParams);
+  const contentType = headers["content-type"] ?? null;
+  const ntfy = isNtfyPublish(
+    new Map(Object.entries(headers)),
+    c.method,
+    new Map(Object.entries(query)),
+  );
+  return post(Uint8Array.fromBase64(c.bodyBase64), contentType, {
+    headers,
+    query,
+    route: url.pathname.startsWith("/hooks/") ? "hooks" : "hook",
+    raw: ntfy && url.pathname !== "/" && !(contentType ?? "").startsWith("multipart/"),
+    ...(format !== undefined ? { format } : ntfy ? { format: "ntfy" } : {}),
+  });
 }

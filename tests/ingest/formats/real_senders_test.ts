@@ -9,33 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { DetectedPayload } from "../../../src/ingest/formats/detect.ts";
-import { post, refused } from "./_request.ts";
-
-/** The recorder's capture file (`tests/ingest/fixtures/real/<name>.json`). */
-interface Capture {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly bodyBase64: string;
-}
-
-function capture(name: string): Capture {
-  return JSON.parse(
-    Deno.readTextFileSync(new URL(`../fixtures/real/${name}.json`, import.meta.url)),
-  ) as Capture;
-}
-
-/** Replays a capture as the HTTP layer would see it. */
-function replay(name: string): Promise<DetectedPayload> {
-  const c = capture(name);
-  const headers = Object.fromEntries(
-    Object.entries(c.headers).filter(([k]) => k.toLowerCase() !== "x-webhook-route"),
-  );
-  return post(Uint8Array.fromBase64(c.bodyBase64), headers["content-type"] ?? null, {
-    route: c.path.startsWith("/hooks/") ? "hooks" : "hook",
-    headers,
-  });
-}
+import { capture, refused, replay } from "./_request.ts";
 
 function files(p: DetectedPayload) {
   return p.message.attachments.map((a) => ({
