@@ -54,6 +54,19 @@ Deno.test("whole bot: Slack's client, Discord, Teams, Google Chat, ntfy, Gotify,
     assert.equal(created.channel_id, "ops");
     const discordPost = await next(seen++);
     assert.equal(discordPost.text, "**Backup**: Nightly **ok**");
+    assert.equal(created.id, discordPost.messageId);
+    // Discord's "edit webhook message" is PATCH <webhook url>/messages/<id>: with the id from
+    // ?wait=true it edits the chat message (living messages).
+    const edit = await fetch(`${url}/messages/${created.id}`, {
+      method: "PATCH",
+      headers: json,
+      body: '{"content":"Nightly **ok** (verified)"}',
+    });
+    assert.equal(edit.ok, true, await edit.clone().text());
+    await edit.body?.cancel();
+    await fake.waitFor(() =>
+      fake.messagesIn("ops")[seen - 1]?.text === "Nightly **ok** (verified)"
+    );
 
     // Teams connector card → "1".
     const teams = await fetch(url, {
