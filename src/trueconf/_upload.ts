@@ -47,18 +47,6 @@ export function buildMultipart(parts: Part[], boundary: string): Uint8Array<Arra
 }
 
 /**
- * The same bytes as {@link buildMultipart}, as a Blob. Why: `fetch` copies an array body
- * (the Fetch spec's "extract a body") and Deno copies it again on the way to the socket, so
- * joining the parts into one array and sending that cost about four times the file at the
- * peak; a Blob is copied once, when made, and sent with the same Content-Length
- * (bench/run.ts: a 25 MB upload peaked 173 MiB above idle before, 103 MiB after, with the
- * multipart view change in src/ingest/_multipart.ts).
- */
-export function multipartBlob(parts: Part[], boundary: string): Blob {
-  return new Blob(multipartChunks(parts, boundary));
-}
-
-/**
  * POSTs the file (and optional preview) to `/bridge/api/client/v1/files` with the
  * `Upload-Task-Id` header and no other credentials; returns the `temporalFileId`.
  */
@@ -77,14 +65,17 @@ export async function uploadBytes(
     bytes: file.bytes,
   }];
   if (file.preview) parts.push({ field: "preview", ...file.preview });
-  const res = await http.request(httpBase + UPLOAD_PATH, {
+  // Sent as its pieces with the real Content-Length (node:http(s) writes of 64 KiB views):
+  // the file's bytes are never joined or copied here (issue 16: a 25 MB upload went from
+  // +103 MiB through fetch with a Blob to a few MiB for the send).
+  const res = await http.send(httpBase + UPLOAD_PATH, {
     method: "POST",
     headers: {
       "content-type": `multipart/form-data; boundary=${boundary}`,
       "upload-task-id": uploadTaskId,
       accept: "application/json",
     },
-    body: multipartBlob(parts, boundary),
+    chunks: multipartChunks(parts, boundary),
     timeoutMs: opts.timeoutMs,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });

@@ -77,6 +77,13 @@ export { ErrorCode, ROLE_NAMES } from "./_fake_world.ts";
 
 /** OAuth token endpoint path. */
 export const OAUTH_PATH = "/bridge/api/client/v1/oauth/token";
+/** How an upload request arrived: its Content-Length (null when absent) and chunking. */
+export interface UploadFraming {
+  readonly contentLength: number | null;
+  readonly chunked: boolean;
+  readonly bodyBytes: number;
+}
+
 /** File upload endpoint path. */
 export const UPLOAD_PATH = "/bridge/api/client/v1/files";
 /** First id of server-pushed requests (a separate id space from the client's). */
@@ -254,6 +261,7 @@ export class FakeTrueConf {
   #hangs = new Set<() => void>();
   #delays = new Map<string, number | "never">();
   #uploadFailure: { fileName: string; status: number } | null = null;
+  readonly #uploadFraming: UploadFraming[] = [];
   #errors = new Map<string, { code: number; remaining: number }>();
   #authFailures: { code: number; description: string }[] = [];
   #oauthMode: OAuthMode = "ok";
@@ -341,6 +349,14 @@ export class FakeTrueConf {
   /** The idempotent DM between the bot and `userId` (created on first use), as `createP2PChat` returns it. */
   p2pChatId(userId: string): string {
     return this.#world.p2pChatId(userId);
+  }
+
+  /**
+   * How each upload request was framed on the wire (every request, accepted or not): TrueConf
+   * needs the real `Content-Length`, which `fetch` with a stream body never sends.
+   */
+  get uploadFraming(): readonly UploadFraming[] {
+    return this.#uploadFraming;
   }
 
   /** Files accepted by the upload endpoint (empty when `record: false`). */
@@ -832,6 +848,12 @@ export class FakeTrueConf {
   async #upload(req: Request): Promise<Response> {
     const taskId = req.headers.get("upload-task-id") ?? "";
     const body = new Uint8Array(await req.arrayBuffer());
+    const length = req.headers.get("content-length");
+    this.#uploadFraming.push({
+      contentLength: length === null ? null : Number(length),
+      chunked: /chunked/i.test(req.headers.get("transfer-encoding") ?? ""),
+      bodyBytes: body.length,
+    });
     if (!(await this.#httpDelay("upload"))) return new Response(null, { status: 503 });
     const fail = (description: string) => json(400, { error: 310, error_description: description });
     const forced = this.#takeForcedError("upload");

@@ -117,3 +117,25 @@ Deno.test("getChatParticipants: exactly 200 members needs one empty page", async
     assert.equal(fake.requests.filter((r) => r.method === "getChatParticipants").length, 2);
   });
 });
+
+Deno.test("a large file is uploaded with its real Content-Length, byte for byte", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    fake.addChat({
+      chatId: "g",
+      title: "G",
+      chatType: 2,
+      participants: [{ userId: fake.botId, role: "user" }],
+    });
+    // 3 MiB + 1: many 64 KiB writes and a short last one.
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 1);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) & 0xff;
+    await client.sendFile("g", { bytes, name: "dump.bin", mimeType: "application/octet-stream" });
+    const [framing] = fake.uploadFraming;
+    assert.equal(framing?.chunked, false);
+    assert.equal(framing?.contentLength, framing?.bodyBytes);
+    assert.ok((framing?.bodyBytes ?? 0) > bytes.length);
+    const sent = fake.sent.find((s) => s.kind === "document");
+    assert.equal(sent?.file?.size, bytes.length);
+    assert.deepEqual(sent?.file?.bytes, bytes);
+  });
+});

@@ -22,6 +22,9 @@ async function roundTrip(
     preview: { bytes: new Uint8Array([4]), name: "p.jpg", mimeType: "image/jpeg" },
   });
   assert.deepEqual(fake.sent.map((s) => s.kind), ["text", "photo"]);
+  const framing = fake.uploadFraming.at(-1);
+  assert.equal(framing?.chunked, false, "the upload carries its real Content-Length");
+  assert.equal(framing?.contentLength, framing?.bodyBytes);
 }
 
 Deno.test("TLS with the test CA: OAuth, socket and upload verified", async () => {
