@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { normalizeTrueConfId, sameTrueConfId } from "../trueconf/mod.ts";
+import { leadingMention, mentionTarget, replaceMentions, sameTrueConfId } from "../trueconf/mod.ts";
 import type { IncomingMessage } from "../trueconf/mod.ts";
 
 /** The commands the bot answers. */
@@ -60,12 +60,7 @@ export interface ParsedCommand {
   readonly foreign?: boolean;
 }
 
-// One leading mention: an HTML anchor (what TrueConf clients send), a Markdown link, or a
-// plain "@login" token. Group 1/2/3 hold the target.
-const LEADING_MENTION =
-  /^\s*(?:<a\b[^>]*?\bhref\s*=\s*["']\s*trueconf:([^"']*)["'][^>]*>[\s\S]*?<\/a>|\[[^\]]*\]\(\s*trueconf:([^)\s]*)\s*\)|@([^\s<]+))\s*/i;
-const ANY_MENTION =
-  /<a\b[^>]*?\bhref\s*=\s*["']\s*trueconf:[^"']*["'][^>]*>[\s\S]*?<\/a>|\[[^\]]*\]\(\s*trueconf:[^)\s]*\s*\)|(?<![\w.])@[^\s<]+/gi;
+// Mention syntax (anchors, Markdown links, plain "@login") lives in trueconf/incoming_message.ts.
 
 // Whitespace as HTML-mode text may carry it, and any tag but an anchor (a mention).
 const BLANK = String.raw`(?:\s|&nbsp;|&#160;|&#xa0;|<(?!a[\s>])\/?[a-z][^>]*>)`;
@@ -102,7 +97,7 @@ export function decodeEntities(s: string): string {
 
 /** True when a mention target (`login@server`, `login`, with any suffix) names the bot. */
 export function mentionsBot(target: string, botId: string): boolean {
-  const t = normalizeTrueConfId(safeDecodeUri(target));
+  const t = mentionTarget(target);
   return t !== "" && sameTrueConfId(t, botId);
 }
 
@@ -137,13 +132,12 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
   const html = m.parseMode === "html";
   let text = skipBlank(m.text, html);
   let addressed = false;
-  const lead = LEADING_MENTION.exec(text);
+  const lead = leadingMention(text);
   if (lead) {
-    const target = lead[1] ?? lead[2] ?? lead[3] ?? "";
     // A message that starts by addressing someone else is not ours, whatever follows.
-    if (!mentionsBot(decodeEntities(target), botId)) return null;
+    if (!lead.target || !sameTrueConfId(lead.target, botId)) return null;
     addressed = true;
-    text = text.slice(lead[0].length);
+    text = text.slice(lead.length);
   }
   const rest = skipBlank(text, html).trimEnd();
   if (rest === "" || (html && BLANK_HTML.test(rest))) {
@@ -172,17 +166,9 @@ function skipBlank(s: string, html: boolean): string {
   return html ? s.replace(LEADING_BLANK_HTML, "") : s.trimStart();
 }
 
-function safeDecodeUri(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 /** Mentions removed, tags stripped, entities decoded (HTML mode), whitespace collapsed. */
 function cleanArgs(raw: string, html: boolean): string {
-  let s = raw.replace(ANY_MENTION, " ");
+  let s = replaceMentions(raw, " ");
   if (html) s = decodeEntities(s.replace(/<br\s*\/?>/gi, " ").replace(/<[^>]*>/g, ""));
   return s.replace(/\s+/g, " ").trim();
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { mentionsBot } from "../hooks/command_parser.ts";
+import { leadingMention, sameTrueConfId } from "../trueconf/mod.ts";
 import type { IncomingMessage } from "../trueconf/mod.ts";
 import { plainText } from "./event_body.ts";
 
@@ -82,21 +82,16 @@ export function parseOutgoingCreate(args: string): OutgoingCreateArgs {
   return { ok: true, name, url: words[at] ?? "", triggers };
 }
 
-// One leading mention: an HTML anchor, a Markdown link or a plain "@login" (the target in
-// group 1, 2 or 3), as TrueConf clients write it.
-const LEADING_MENTION =
-  /^\s*(?:<a\b[^>]*?\bhref\s*=\s*["']\s*trueconf:([^"']*)["'][^>]*>[\s\S]*?<\/a>|\[[^\]]*\]\(\s*trueconf:([^)\s]*)\s*\)|@([^\s<]+))\s*/i;
-
 /**
  * The plain text of a message after one leading mention of the bot (if any), or null when
  * the message starts by mentioning somebody else.
  */
 export function textAfterBotMention(m: IncomingMessage, botId: string): string | null {
   let text = m.text;
-  const lead = LEADING_MENTION.exec(text);
+  const lead = leadingMention(text);
   if (lead) {
-    if (!mentionsBot(lead[1] ?? lead[2] ?? lead[3] ?? "", botId)) return null;
-    text = text.slice(lead[0].length);
+    if (!lead.target || !sameTrueConfId(lead.target, botId)) return null;
+    text = text.slice(lead.length);
   }
   return plainText(text, m.parseMode).trim();
 }

@@ -10,30 +10,66 @@ import type { IncomingMessage } from "./types.ts";
 /** Envelope type of a plain text message. */
 export const PLAIN_MESSAGE = 200;
 
-// HTML anchors (what TrueConf clients send) and Markdown links (valid when sending).
-// The id ends at the first quote, `&` (`&do=profile`, also `&amp;`), `/` (instance) or `?`.
-const HTML_MENTION = /<a\s[^>]*?href\s*=\s*(["'])\s*trueconf:([^"'&/?\s>]+)/gi;
-const MD_MENTION = /\]\(\s*trueconf:([^)&/?\s]+)/gi;
+// The one home of TrueConf mention syntax (issue 11.5): command parsing, trigger words and
+// `IncomingMessage.mentions` all read mentions through the helpers below.
+// A mention link: an HTML anchor (what TrueConf clients send; target in group 1) or a
+// Markdown link (valid when sending; group 2). The target is matched, never the display name.
+const LINK = String
+  .raw`<a\b[^>]*?\bhref\s*=\s*["']\s*trueconf:([^"']*)["'][^>]*>[\s\S]*?<\/a>|\[[^\]]*\]\(\s*trueconf:([^)\s]*)\s*\)`;
+const LINKS = new RegExp(LINK, "gi");
+// One leading mention: a link, or a plain "@login" token (group 3).
+const LEADING = new RegExp(String.raw`^\s*(?:${LINK}|@([^\s<]+))\s*`, "i");
+// Every mention: links and plain "@login" tokens not inside a word or an address.
+const ANY = new RegExp(String.raw`${LINK}|(?<![\w.])@[^\s<]+`, "gi");
 
 /**
- * The TrueConf ids mentioned in a message text, normalized and unique, in order.
+ * A mention target (`trueconf:` href or `@token`) as a normalized id: URI-decoded, suffixes
+ * (`&do=profile`, `/instance`, `?query`) dropped, lower-cased.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * assert.equal(mentionTarget("Bot%40srv&amp;do=profile"), "bot@srv");
+ * ```
+ */
+export function mentionTarget(raw: string): string {
+  return normalizeTrueConfId(safeDecode(raw));
+}
+
+/**
+ * The mention a text starts with (after blanks): its normalized target and the length to
+ * skip (the mention and the blanks after it), or null.
  *
- * const text = '<a href="trueconf:Bot@srv&do=profile">Bot</a> /webhook_list';
- * assert.deepEqual(extractMentions(text), ["bot@srv"]);
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(leadingMention("@bot /webhook_list"), { target: "bot", length: 5 });
+ * ```
+ */
+export function leadingMention(text: string): { target: string; length: number } | null {
+  const m = LEADING.exec(text);
+  if (!m) return null;
+  return { target: mentionTarget(m[1] ?? m[2] ?? m[3] ?? ""), length: m[0].length };
+}
+
+/** The text with every mention (links and `@tokens`) replaced by `by`. */
+export function replaceMentions(text: string, by: string): string {
+  return text.replace(ANY, by);
+}
+
+/**
+ * The TrueConf ids mentioned in a message text (mention links), normalized and unique, in
+ * order.
+ *
+ * @example
+ * ```ts
+ * extractMentions('<a href="trueconf:Bot@srv&do=profile">Bot</a> /webhook_list'); // ["bot@srv"]
  * ```
  */
 export function extractMentions(text: string): string[] {
-  const found: { at: number; id: string }[] = [];
-  for (const m of text.matchAll(HTML_MENTION)) found.push({ at: m.index, id: m[2] ?? "" });
-  for (const m of text.matchAll(MD_MENTION)) found.push({ at: m.index, id: m[1] ?? "" });
-  found.sort((a, b) => a.at - b.at);
   const out: string[] = [];
-  for (const { id } of found) {
-    const n = normalizeTrueConfId(safeDecode(id));
+  for (const m of text.matchAll(LINKS)) {
+    const n = mentionTarget(m[1] ?? m[2] ?? "");
     if (n && !out.includes(n)) out.push(n);
   }
   return out;

@@ -39,7 +39,14 @@ export {
   type RoleChangedEvent,
   type TitleChangedEvent,
 } from "./events.ts";
-export { extractMentions, parseIncomingMessage, PLAIN_MESSAGE } from "./incoming_message.ts";
+export {
+  extractMentions,
+  leadingMention,
+  mentionTarget,
+  parseIncomingMessage,
+  PLAIN_MESSAGE,
+  replaceMentions,
+} from "./incoming_message.ts";
 export {
   fetchOAuthToken,
   type FetchOAuthTokenOptions,
