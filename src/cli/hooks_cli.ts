@@ -22,6 +22,7 @@ import {
 import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
+import { maskUrl } from "../outgoing/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
 /** Receives one line of output (no trailing newline). */
@@ -353,15 +354,6 @@ function stateOf(h: HookRecord, now: number): string {
   if (h.paused) return h.paused.reason === "user" ? "paused" : `paused (${h.paused.reason})`;
   if (h.expiresAt !== null && h.expiresAt <= now) return "expired";
   return "active";
-}
-
-function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}${u.search ? "?…" : ""}`;
-  } catch {
-    return "(invalid URL)";
-  }
 }
 
 function infoLines(h: HookRecord, history: readonly HistoryEntry[], now: number): string[] {
