@@ -129,6 +129,14 @@ function cardText(s: string): string {
     .replace(/\r\n?/g, "\n").replace(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm, "**$1**").trim();
 }
 
+/**
+ * Bold for a one-line text that has no bold of its own (a title like `**John** commented` would
+ * otherwise become broken markup).
+ */
+function strong(text: string): string {
+  return text === "" || text.includes("\n") || text.includes("**") ? text : `**${text}**`;
+}
+
 class Output extends CardOutput {
   readonly sections: string[] = [];
 
@@ -159,9 +167,9 @@ class Output extends CardOutput {
     if (!this.spend()) return "";
     const lines: string[] = [];
     const title = asText(s["title"]);
-    if (title !== undefined) lines.push(`**${cardText(title)}**`);
+    if (title !== undefined) lines.push(strong(cardText(title)));
     const activity = asText(s["activityTitle"]);
-    if (activity !== undefined) lines.push(`**${cardText(activity)}**`);
+    if (activity !== undefined) lines.push(strong(cardText(activity)));
     const subtitle = asText(s["activitySubtitle"]);
     if (subtitle !== undefined) lines.push(cardText(subtitle));
     const activityText = asText(s["activityText"]);
@@ -227,11 +235,9 @@ class Output extends CardOutput {
         if (text === undefined) return "";
         const rendered = cardText(text);
         const size = asString(e["size"])?.toLowerCase();
-        const strong = asString(e["weight"])?.toLowerCase() === "bolder" ||
+        const bolder = asString(e["weight"])?.toLowerCase() === "bolder" ||
           size === "large" || size === "extralarge" || e["style"] === "heading";
-        return strong && rendered !== "" && !rendered.includes("\n") && !rendered.includes("**")
-          ? `**${rendered}**`
-          : rendered;
+        return bolder ? strong(rendered) : rendered;
       }
       case "RichTextBlock":
         return asArray(e["inlines"]).filter(() => this.spend()).map((i) => this.inline(i)).join("");

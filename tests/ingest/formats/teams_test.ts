@@ -144,3 +144,14 @@ Deno.test("an empty card is refused; deep nesting is bounded, not a crash", asyn
   );
   assert.equal(deep.code, "empty_payload");
 });
+
+Deno.test("an activity title with its own bold is not wrapped in bold again", async () => {
+  const r = await post(
+    JSON.stringify({
+      "@type": "MessageCard",
+      sections: [{ activityTitle: "**Miguel** commented on [PR 7](https://x.io/7)", text: "LGTM" }],
+    }),
+    JSON_TYPE,
+  );
+  assert.equal(r.message.text, "**Miguel** commented on [PR 7](https://x.io/7)\nLGTM");
+});
