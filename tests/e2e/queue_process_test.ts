@@ -3,14 +3,14 @@
 // same KV file. Asserts on what the chat shows.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { spawnServe } from "../support/serve_process.ts";
+import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BOT = { login: "webhook_bot", password: "s3cret" };
+const BOT = TEST_BOT; // the login spawnServe gives the bot
 const CHAT = "ops";
 
 interface Child {
@@ -20,74 +20,26 @@ interface Child {
   kill(signal: Deno.Signal): void;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function drain(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += value;
-    const lines = buf.split("\n");
-    buf = lines.pop() ?? "";
-    into.push(...lines);
-  }
-  if (buf) into.push(buf);
-}
-
+/** `serve` on the store in `dir`, against the fake; resolves once it listens. */
 async function startBot(fake: FakeTrueConf, dir: string, extraEnv: Record<string, string> = {}) {
-  const port = freePort();
-  const logs: string[] = [];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "src/main.ts"), "serve"],
-    cwd: dir,
-    clearEnv: true,
+  const p = spawnServe({
+    dir,
+    fake,
     env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? dir,
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      DENO_NO_UPDATE_CHECK: "1",
-      TRUECONF_SERVER: "127.0.0.1",
-      TRUECONF_HTTPS: "false",
-      TRUECONF_WEB_PORT: String(fake.port),
-      TRUECONF_USERNAME: BOT.login,
-      TRUECONF_PASSWORD: BOT.password,
-      WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      WEBHOOK_HTTP_HOST: "127.0.0.1",
-      WEBHOOK_HTTP_PORT: String(port),
-      WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
       WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
       WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
-      LOG_LEVEL: "info",
       ...extraEnv,
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out = Promise.all([drain(child.stdout, logs), drain(child.stderr, logs)]);
-  const status = out.then(() => child.status);
-  const c: Child = { port, logs, status, kill: (s) => child.kill(s) };
-  const end = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await res.body?.cancel();
-      if (res.ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > end) {
-      child.kill("SIGKILL");
-      await status;
-      throw new Error(`bot did not start:\n${logs.join("\n")}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
+  const { port } = await p.listening();
+  const c: Child = {
+    port,
+    get logs() {
+      return p.text().split("\n");
+    },
+    status: p.status,
+    kill: (s) => p.kill(s),
+  };
   return c;
 }
 

@@ -4,28 +4,15 @@
 // answered 503 (never acknowledged, so nothing is lost).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { spawnServe } from "../support/serve_process.ts";
+import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { RawHttp } from "../support/raw_http.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BOT = { login: "webhook_bot", password: "s3cret" };
+const BOT = TEST_BOT; // the login spawnServe gives the bot
 const GRACE_SECONDS = 2;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-async function collect(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    into.push(...text.split("\n").filter(Boolean));
-  }
-}
 
 Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace period", async () => {
   const dir = await Deno.makeTempDir({ prefix: "shutdown_e2e_" });
@@ -40,42 +27,16 @@ Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace perio
   assert.ok(made.ok);
   const token = made.token;
 
-  const port = freePort();
-  const logs: string[] = [];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "src/main.ts"), "serve"],
-    cwd: dir,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? dir,
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      DENO_NO_UPDATE_CHECK: "1",
-      TRUECONF_SERVER: "127.0.0.1",
-      TRUECONF_HTTPS: "false",
-      TRUECONF_WEB_PORT: String(fake.port),
-      TRUECONF_USERNAME: BOT.login,
-      TRUECONF_PASSWORD: BOT.password,
-      WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      WEBHOOK_HTTP_HOST: "127.0.0.1",
-      WEBHOOK_HTTP_PORT: String(port),
-      WEBHOOK_STORAGE_PATH: kvPath,
-      WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
-      LOG_LEVEL: "debug",
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = Promise.all([collect(child.stdout, logs), collect(child.stderr, logs)]);
+  const bot = spawnServe({
+    dir,
+    fake,
+    env: { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS), LOG_LEVEL: "debug" },
+  });
   const clients: RawHttp[] = [];
   try {
     // Ready = listening and authorized at TrueConf (the "ready" line).
-    const end = Date.now() + 30_000;
-    while (!logs.some((l) => l.includes('"msg":"ready"'))) {
-      if (Date.now() > end) throw new Error(`bot did not start:\n${logs.join("\n")}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const { port } = await bot.listening();
+    await bot.ready();
 
     // The issue's case: a body promised to /healthz and never sent.
     const healthz = await RawHttp.connect(port);
@@ -99,38 +60,34 @@ Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace perio
     clients.push(await RawHttp.connect(port));
 
     const signalled = performance.now();
-    child.kill("SIGTERM");
+    bot.kill("SIGTERM");
     const cut = await hook.response();
-    assert.equal(cut?.status, 503, cut?.body ?? `no answer:\n${logs.join("\n")}`);
+    assert.equal(cut?.status, 503, cut?.body ?? `no answer:\n${bot.text()}`);
     assert.equal(JSON.parse(cut!.body).error, "shutting_down");
 
     // A deadline, not a synchronisation: before the fix the process never exited.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const status = await Promise.race([
-      child.status,
+      bot.status,
       new Promise<never>((_, reject) =>
         timer = setTimeout(
-          () => reject(new Error(`still running 10 s after SIGTERM:\n${logs.join("\n")}`)),
+          () => reject(new Error(`still running 10 s after SIGTERM:\n${bot.text()}`)),
           (GRACE_SECONDS + 8) * 1000,
         )
       ),
     ]).finally(() => clearTimeout(timer));
     const seconds = (performance.now() - signalled) / 1000;
-    assert.equal(status.code, 0, logs.join("\n"));
+    assert.equal(status.code, 0, bot.text());
     assert.ok(
       seconds < GRACE_SECONDS + 2,
       `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s)`,
     );
-    assert.ok(logs.some((l) => l.includes('"msg":"stopped"')), logs.join("\n"));
-    assert.ok(!logs.some((l) => l.includes('"level":"error"')), logs.join("\n"));
+    assert.ok(bot.lines.some((l) => l.msg === "stopped"), bot.text());
+    assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
     assert.equal(fake.messagesIn("ops").length, 0, "the unfinished request posted nothing");
   } finally {
     for (const c of clients) c.close();
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status;
-    await output;
+    await bot[Symbol.asyncDispose]();
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   }

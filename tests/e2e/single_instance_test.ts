@@ -6,104 +6,8 @@
 // processes' own log lines and exit statuses, never on sleeps. The times measured here are
 // recorded in docs/deploy.md ("One instance per store").
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { LEASE_SILENCE_MS } from "../../src/storage/mod.ts";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-interface LogLine {
-  level: string;
-  msg: string;
-  [k: string]: unknown;
-}
-
-interface Serve {
-  readonly pid: number;
-  readonly lines: LogLine[];
-  readonly status: Promise<Deno.CommandStatus>;
-  /** Resolves with the first log line (already seen or future) that matches. */
-  line(pred: (l: LogLine) => boolean, what: string): Promise<LogLine>;
-  kill(signal: Deno.Signal): void;
-}
-
-function serve(dir: string, ...extra: string[]): Serve {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      join(ROOT, "deno.json"),
-      join(ROOT, "src/main.ts"),
-      "serve",
-      ...extra,
-    ],
-    cwd: dir,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? dir,
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      DENO_NO_UPDATE_CHECK: "1",
-      // TrueConf is not needed to hold the store: a closed port, the client keeps retrying.
-      TRUECONF_SERVER: "127.0.0.1",
-      TRUECONF_HTTPS: "false",
-      TRUECONF_WEB_PORT: "9",
-      TRUECONF_TOKEN: "unused",
-      WEBHOOK_PUBLIC_URL: "http://127.0.0.1",
-      WEBHOOK_HTTP_HOST: "127.0.0.1",
-      WEBHOOK_HTTP_PORT: "0",
-      WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
-    },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines: LogLine[] = [];
-  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  const done = (async () => {
-    let buf = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      const parts = buf.split("\n");
-      buf = parts.pop() ?? "";
-      for (const text of parts) {
-        let l: LogLine;
-        try {
-          l = JSON.parse(text);
-        } catch {
-          l = { level: "raw", msg: text };
-        }
-        lines.push(l);
-        for (const w of [...waiters]) {
-          if (w.pred(l)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(l);
-          }
-        }
-      }
-    }
-  })();
-  const status = done.then(() => child.status);
-  return {
-    pid: child.pid,
-    lines,
-    status,
-    line(pred, what) {
-      const seen = lines.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ pred, resolve });
-        status.then(() =>
-          reject(
-            new Error(`exited before ${what}:\n${lines.map((l) => JSON.stringify(l)).join("\n")}`),
-          )
-        );
-      });
-    },
-    kill: (s) => child.kill(s),
-  };
-}
+import { type LogLine, type ServeProcess, spawnServe } from "../support/serve_process.ts";
 
 const listening = (l: LogLine) => l.msg === "listening";
 
@@ -115,9 +19,10 @@ async function healthz(l: LogLine): Promise<number> {
 
 Deno.test("two serve processes on one store; a frozen holder is replaced and told; SIGKILL and takeover", async () => {
   const dir = await Deno.makeTempDir({ prefix: "single_instance_" });
-  const all: Serve[] = [];
-  const start = (...extra: string[]) => {
-    const s = serve(dir, ...extra);
+  const all: ServeProcess[] = [];
+  const start = (...args: string[]) => {
+    // No TrueConf: holding the store needs none (the client keeps retrying a closed port).
+    const s = spawnServe({ dir, args, env: { TRUECONF_TOKEN: "unused" } });
     all.push(s);
     return s;
   };
@@ -191,12 +96,7 @@ Deno.test("two serve processes on one store; a frozen holder is replaced and tol
     e.kill("SIGTERM");
     assert.equal((await e.status).code, 0);
   } finally {
-    for (const s of all) {
-      try {
-        s.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await s.status;
-    }
+    for (const s of all) await s[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });
   }
 });

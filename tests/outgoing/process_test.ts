@@ -3,23 +3,16 @@
 // made after the restart (at least once, same webhook-id), in order.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { spawnServe } from "../support/serve_process.ts";
+import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv, SecretBox } from "../../src/storage/mod.ts";
 import { generateSecret } from "../../src/outgoing/mod.ts";
 import { startReceiver } from "./_receiver.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BOT = { login: "webhook_bot", password: "s3cret" };
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+const BOT = TEST_BOT; // the login spawnServe gives the bot
 
 interface Child {
   readonly port: number;
@@ -27,38 +20,20 @@ interface Child {
   kill(signal: Deno.Signal): void;
 }
 
+/** `serve` on the store in `dir`, against the fake; resolves once it is authorized there. */
 async function startBot(fake: FakeTrueConf, dir: string): Promise<Child> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "src/main.ts"), "serve"],
-    cwd: dir,
-    clearEnv: true,
+  const p = spawnServe({
+    dir,
+    fake,
     env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? dir,
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      DENO_NO_UPDATE_CHECK: "1",
-      TRUECONF_SERVER: "127.0.0.1",
-      TRUECONF_HTTPS: "false",
-      TRUECONF_WEB_PORT: String(fake.port),
-      TRUECONF_USERNAME: BOT.login,
-      TRUECONF_PASSWORD: BOT.password,
-      WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      WEBHOOK_HTTP_HOST: "127.0.0.1",
-      WEBHOOK_HTTP_PORT: String(port),
-      WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
       WEBHOOK_URL_ALLOWLIST: "127.0.0.1",
       // Long enough that the held call is still running when the process is killed.
       WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "30",
-      LOG_LEVEL: "error",
     },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const c: Child = { port, status: child.status, kill: (s) => child.kill(s) };
-  await waitUntil(() => fake.authorizedConnections === 1, 30_000, "bot logged in to TrueConf");
-  return c;
+  });
+  const { port } = await p.listening();
+  await p.ready();
+  return { port, status: p.status, kill: (s) => p.kill(s) };
 }
 
 async function queueDepth(port: number): Promise<number> {

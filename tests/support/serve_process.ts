@@ -1,0 +1,178 @@
+/**
+ * The real `src/main.ts serve` as a subprocess, the way an operator runs it: a clean
+ * environment, a working directory of its own, TrueConf = the fake server (or nothing), its
+ * stderr log lines parsed as they come. Waiting is on the process's own log lines and exit
+ * status (events), never on sleeps. One helper for every process-level test (SIGKILL and
+ * restart, SIGTERM under load, two instances on one store, outgoing calls across a death).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { FakeTrueConf } from "./fake_trueconf.ts";
+import { TEST_BOT } from "./bot_with_fake.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** One log line of the process: the parsed JSON, or `{level: "raw", msg}` for other text. */
+export interface LogLine {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** Options of {@link spawnServe}. */
+export interface ServeProcessOptions {
+  /** Working directory; the store is `<dir>/webhooks.kv` unless `env` says otherwise. */
+  dir: string;
+  /** TrueConf is this fake (plain HTTP on loopback, the test bot's login); none: a closed port. */
+  fake?: FakeTrueConf | undefined;
+  /** Settings over the defaults (127.0.0.1, port 0, LOG_LEVEL info, the fake's TrueConf). */
+  env?: Record<string, string> | undefined;
+  /** Arguments after `serve` (e.g. `--standby`). */
+  args?: string[] | undefined;
+}
+
+/** A running `serve` process. */
+export interface ServeProcess {
+  readonly pid: number;
+  /** Every stderr/stdout line so far, parsed. */
+  readonly lines: LogLine[];
+  /** Resolves when the process has exited and its output is drained. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** The first line (seen already or still to come) that matches; rejects if the process exits first. */
+  line(pred: (l: LogLine) => boolean, what: string): Promise<LogLine>;
+  /** Waits for the "listening" line; its port and base URL. */
+  listening(): Promise<{ port: number; url: string; line: LogLine }>;
+  /** Waits for the "ready" line (authorized at TrueConf). */
+  ready(): Promise<LogLine>;
+  kill(signal: Deno.Signal): void;
+  /** The log so far as text, for assertion messages. */
+  text(): string;
+  /** SIGKILL unless exited, then waits for the status. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts `serve`. Always dispose of it (`await using`), or await `status` after a signal.
+ *
+ * @example
+ * ```ts ignore
+ * await using bot = spawnServe({ dir, fake });
+ * const { port } = await bot.listening();
+ * await bot.ready();
+ * bot.kill("SIGTERM");
+ * assert.equal((await bot.status).code, 0);
+ * ```
+ */
+export function spawnServe(options: ServeProcessOptions): ServeProcess {
+  const { dir, fake } = options;
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? dir,
+    DENO_NO_UPDATE_CHECK: "1",
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_HTTPS: "false",
+    // Without a fake: a port nothing listens on (the client keeps retrying; HTTP still serves).
+    TRUECONF_WEB_PORT: fake ? String(fake.port) : "9",
+    TRUECONF_USERNAME: TEST_BOT.login,
+    TRUECONF_PASSWORD: TEST_BOT.password,
+    WEBHOOK_PUBLIC_URL: "http://127.0.0.1",
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: "0",
+    WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"),
+    LOG_LEVEL: "info",
+    LOG_FORMAT: "json",
+    ...options.env,
+  };
+  for (const name of ["DENO_DIR", "XDG_CACHE_HOME"]) {
+    const v = Deno.env.get(name);
+    if (v && !(name in env)) env[name] = v;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "src/main.ts"),
+      "serve",
+      ...(options.args ?? []),
+    ],
+    cwd: dir,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  const lines: LogLine[] = [];
+  const waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
+  const take = (text: string) => {
+    let l: LogLine;
+    try {
+      l = JSON.parse(text);
+    } catch {
+      l = { level: "raw", msg: text };
+    }
+    lines.push(l);
+    for (const w of [...waiters]) {
+      if (w.pred(l)) {
+        waiters.delete(w);
+        w.resolve(l);
+      }
+    }
+  };
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    let buf = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      const parts = buf.split("\n");
+      buf = parts.pop() ?? "";
+      for (const p of parts) if (p.trim()) take(p);
+    }
+    if (buf.trim()) take(buf);
+  };
+  const status = Promise.all([drain(child.stdout), drain(child.stderr)]).then(() => child.status);
+  const text = () => lines.map((l) => l.level === "raw" ? l.msg : JSON.stringify(l)).join("\n");
+  let exited = false;
+  status.then(() => exited = true);
+
+  const line = (pred: (l: LogLine) => boolean, what: string): Promise<LogLine> => {
+    const seen = lines.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve };
+      waiters.add(w);
+      status.then(() => {
+        if (waiters.delete(w)) reject(new Error(`serve exited before ${what}:\n${text()}`));
+      });
+    });
+  };
+
+  return {
+    pid: child.pid,
+    lines,
+    status,
+    line,
+    async listening() {
+      const l = await line((x) => x.msg === "listening", "listening");
+      const port = Number(String(l.address).split(":").at(-1));
+      return { port, url: `http://127.0.0.1:${port}`, line: l };
+    },
+    ready: () => line((x) => x.msg === "ready", "ready (authorized at TrueConf)"),
+    kill(signal) {
+      if (!exited) child.kill(signal);
+    },
+    text,
+    async [Symbol.asyncDispose]() {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* exited meanwhile */ }
+      }
+      await status;
+    },
+  };
+}
