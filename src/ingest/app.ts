@@ -124,7 +124,8 @@ export interface HookPipeline {
   readonly onError: (err: Error, c: Context<IngestEnv>) => Response;
 }
 
-type Mw = MiddlewareHandler<IngestEnv>;
+/** A middleware of the hook routes. */
+export type Mw = MiddlewareHandler<IngestEnv>;
 
 /** Options of {@link HookPipeline.admit}. */
 export interface AdmitOptions {

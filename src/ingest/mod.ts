@@ -8,12 +8,14 @@
 
 export {
   type Admission,
+  type AdmitOptions,
   type AppOptions,
   createApp,
   type HookPipeline,
   hookPipeline,
   jsonNotFound,
   jsonOnError,
+  type Mw,
   type Readiness,
 } from "./app.ts";
 export * from "./middleware/mod.ts";
@@ -25,4 +27,4 @@ export {
   type RateLimiterOptions,
   rateLimitHeaders,
 } from "./rate_limiter.ts";
-export { readBodyLimited } from "./read_body.ts";
+export { BodyReader, type BodyReaderOptions, readBodyLimited } from "./read_body.ts";

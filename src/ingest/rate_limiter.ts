@@ -22,8 +22,11 @@ export interface RateLimiterOptions {
 
 /** The decision for one request, with what the `X-RateLimit-*` headers should say. */
 export interface RateDecision {
+  /** Whether the request may pass. */
   readonly allowed: boolean;
+  /** Requests a minute (0 = off). */
   readonly limit: number;
+  /** Tokens left after this request. */
   readonly remaining: number;
   /** Seconds until the bucket is full again. */
   readonly resetSeconds: number;
@@ -54,6 +57,7 @@ export class RateLimiter {
   /** Built on first use: with the limit off (or before any request) it costs no memory. */
   #buckets: LRUCache<string, Bucket> | undefined;
 
+  /** A limiter; buckets are created on first use. */
   constructor(options: RateLimiterOptions) {
     this.#limit = options.perMinute;
     this.#perMs = options.perMinute / 60_000;

@@ -22,6 +22,7 @@ import type { MessageRegistry } from "./registry.ts";
 export interface LivingDispatcherOptions {
   /** The queue (or any dispatcher) that posts. */
   inner: Dispatcher;
+  /** Where posted messages and keys are remembered. */
   registry: MessageRegistry;
 }
 

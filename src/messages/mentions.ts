@@ -30,7 +30,9 @@ const MAX_CACHED = 1_000;
 
 /** What mentions need of the TrueConf client. */
 export interface MentionClient {
+  /** Members of a chat. */
   getChatParticipants(chatId: string): Promise<Participant[]>;
+  /** A user's display name. */
   getUserDisplayName(userId: string): Promise<string>;
 }
 

@@ -19,6 +19,7 @@ export {
   Poster,
   type PosterOptions,
   type Rendered,
+  type TextPart,
 } from "./poster.ts";
 export { LivingDispatcher, type LivingDispatcherOptions } from "./living_dispatcher.ts";
 export { linksAfter } from "./links.ts";

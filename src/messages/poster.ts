@@ -59,7 +59,8 @@ export interface PosterOptions {
   logger?: Logger | undefined;
 }
 
-type TextPart = Extract<Part, { kind: "text" }>;
+/** A text part of a planned message (what {@link Poster.post} posts). */
+export type TextPart = Extract<Part, { kind: "text" }>;
 
 const gone = (e: unknown) => e instanceof TrueConfApiError && e.messageGone;
 

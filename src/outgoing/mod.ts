@@ -34,6 +34,14 @@ export {
 } from "./commands.ts";
 export { generateSecret, SECRET_PREFIX, verificationExample } from "./secret.ts";
 export { type SignatureHeaders, signatureHeaders } from "./signing.ts";
-export { isOutgoingCreate, parseOutgoingCreate } from "./triggers.ts";
+export { isOutgoingCreate, type OutgoingCreateArgs, parseOutgoingCreate } from "./triggers.ts";
 export { maskUrl } from "./target_url.ts";
-export { buildEventBody, type OutgoingBody, plainText } from "./event_body.ts";
+export {
+  type BodyContext,
+  type BodyMessage,
+  type BodyUser,
+  buildEventBody,
+  type ChatKind,
+  type OutgoingBody,
+  plainText,
+} from "./event_body.ts";

@@ -59,7 +59,9 @@ export type JobHook = OutboxHook;
 
 /** Why an attempt did not finish: a stable machine code and a sentence. */
 export interface JobError {
+  /** Stable machine code, e.g. `fetch_failed`. */
   readonly code: string;
+  /** One human sentence. */
   readonly message: string;
 }
 
@@ -91,13 +93,17 @@ export type Attempt<S> =
 
 /** One attempt of a job, as the job type sees it. */
 export interface JobRun<P, S> {
+  /** The job id ("" for a run inside the request, which has none yet). */
   readonly id: string;
+  /** The hook the job belongs to. */
   readonly hook: JobHook;
+  /** What to do, as enqueued. */
   readonly payload: P;
   /** Progress so far (the state of the last {@link JobRun.progress} or of the enqueue). */
   readonly state: S;
   /** Attempts that ended in `retry` before this one. */
   readonly attempts: number;
+  /** When it was accepted (ms since the epoch). */
   readonly createdAt: number;
   /** False for a run inside the request (nothing stored yet). */
   readonly persisted: boolean;
@@ -138,16 +144,25 @@ export interface JobType<P = unknown, S = unknown> {
 
 /** How a job ended, for {@link JobType.finished} and engine listeners. */
 export interface JobEnd<P = unknown, S = unknown> {
+  /** The job id ("" for one that ended inside the request). */
   readonly id: string;
+  /** Its job type. */
   readonly type: string;
+  /** The hook it belonged to. */
   readonly hook: JobHook;
   /** Null when the payload could not be read back (dropped after a lost spool). */
   readonly payload: P | null;
+  /** Its last progress. */
   readonly state: S;
+  /** Done, or given up. */
   readonly outcome: "done" | "failed";
+  /** Why it was given up, for a failed job. */
   readonly error: JobError | null;
+  /** The job type's summary (for a post: message ids and failed parts). */
   readonly result: unknown;
+  /** Attempts that failed and were retried. */
   readonly attempts: number;
+  /** When it was accepted (ms since the epoch). */
   readonly createdAt: number;
   /** True when this ended inside the request (never stored). */
   readonly inline: boolean;
@@ -155,9 +170,13 @@ export interface JobEnd<P = unknown, S = unknown> {
 
 /** Options of {@link JobEngine.enqueue}. */
 export interface EnqueueOptions<P = unknown, S = unknown> {
+  /** The job type that runs it (registered with the engine). */
   readonly type: string;
+  /** The hook: jobs of one hook run one at a time, oldest first. */
   readonly hook: JobHook;
+  /** What to do (JSON; large payloads spill to the spool). */
   readonly payload: P;
+  /** The starting progress. */
   readonly state: S;
   /** Bytes the job reads back with `readBlob(slot)`; slots ≥ 0 (-1 is the engine's). */
   readonly blobs?: ReadonlyMap<number, Uint8Array> | undefined;
@@ -180,9 +199,13 @@ export interface EnqueueOptions<P = unknown, S = unknown> {
 
 /** A waiting job offered to {@link EnqueueOptions.mergeInto}. */
 export interface WaitingJob {
+  /** Its id. */
   readonly id: string;
+  /** Its job type. */
   readonly type: string;
+  /** Its payload. */
   readonly payload: unknown;
+  /** Its state. */
   readonly state: unknown;
 }
 

@@ -46,7 +46,8 @@ export type {
   WaitingJob,
 } from "./job_type.ts";
 export { type Clock, systemClock, type TimerHandle } from "../clock.ts";
-export { Outbox } from "./outbox.ts";
+export { Outbox, type Slot } from "./outbox.ts";
+export type { StoredPart } from "./_stored_parts.ts";
 export { POST, postJob, postJobType, type PostResult, type PostState } from "./post_job.ts";
 export { backoffDelay, type BackoffOptions } from "./_backoff.ts";
 

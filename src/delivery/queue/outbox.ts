@@ -50,7 +50,9 @@ const enc = new TextEncoder();
 
 /** See the module doc. */
 export class Outbox {
+  /** The KV side. */
   readonly repo: OutboxRepo;
+  /** The waiting entries, one line per hook. */
   readonly lines = new Map<string, Line>();
   /** Sequence numbers of entries being stored right now, per hook (not in a line yet). */
   readonly #reservations = new Map<string, Set<number>>();
@@ -61,6 +63,7 @@ export class Outbox {
   readonly #now: () => number;
   readonly #onDepth: (depth: number) => void;
 
+  /** An empty outbox over `kv`; load it before use. */
   constructor(
     kv: Deno.Kv,
     options: {
@@ -75,10 +78,12 @@ export class Outbox {
     this.#onDepth = options.onDepth ?? (() => {});
   }
 
+  /** Entries stored (all hooks). */
   get depth(): number {
     return this.#depth;
   }
 
+  /** The per-hook and total caps. */
   get limits(): { maxPerHook: number; maxTotal: number } {
     return this.#limits;
   }

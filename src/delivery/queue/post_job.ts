@@ -24,12 +24,15 @@ export interface PostState {
   readonly captionsSent?: readonly number[];
   /** Ids of the parts posted so far, "" for a part that failed for good. */
   readonly messageIds: readonly string[];
+  /** Parts that failed for good so far. */
   readonly failures: readonly PartFailure[];
 }
 
 /** Final summary of a post (the job's `result`). */
 export interface PostResult {
+  /** Ids of the parts posted, "" for a part that failed. */
   readonly messageIds: readonly string[];
+  /** Parts that failed for good. */
   readonly failures: readonly PartFailure[];
 }
 

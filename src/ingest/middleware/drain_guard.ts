@@ -6,10 +6,13 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type IngestEnv, refuse } from "./env.ts";
 
 /**
+ * Refuses new hook requests with `503` while shutting down or while the storage is lost.
+ *
  * @example
  * ```ts ignore
  * app.post("/hook/:token", drainGuard({ draining: () => stopping }), handler);
@@ -19,7 +22,7 @@ export function drainGuard(options: {
   draining?: (() => boolean) | undefined;
   /** Non-null while the storage cannot keep what is accepted. */
   storageLost?: (() => string | null) | undefined;
-}) {
+}): MiddlewareHandler<IngestEnv> {
   const draining = options.draining ?? (() => false);
   const storageLost = options.storageLost ?? (() => null);
   return createMiddleware<IngestEnv>(async function drainGuard(c, next) {

@@ -31,7 +31,9 @@ export interface HookVariables {
 
 /** What a handler that dispatched a message tells {@link requestLog}. */
 export interface DeliveryNote {
+  /** Which format the body was read as. */
   readonly format: string;
+  /** What became of the message. */
   readonly outcome: "delivered" | "queued" | "partial" | "refused";
   /** The stored answer of an earlier request with the same `Idempotency-Key`. */
   readonly replay?: boolean;
@@ -44,7 +46,11 @@ export type IngestEnv = {
 };
 
 /** The JSON error body every failure uses: `{ok:false, error, message, ...extra}`. */
-export function errorBody(code: string, message: string, extra: Record<string, unknown> = {}) {
+export function errorBody(
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): { ok: false; error: string; message: string; [field: string]: unknown } {
   return { ok: false as const, error: code, message, ...extra };
 }
 
@@ -63,6 +69,8 @@ export function refuse(
 
 /** Counters the hook routes report; the Prometheus module implements them. */
 export interface IngestMetrics {
+  /** One answered request of a route (and hook, once known). */
   request(route: string, hookId: string, status: number): void;
+  /** One request refused by a rate limit. */
   rateLimited(scope: "ip" | "token"): void;
 }

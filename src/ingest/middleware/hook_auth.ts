@@ -4,12 +4,13 @@
  *
  * @module
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type FoundHook, type IngestEnv, refuse } from "./env.ts";
 
 /** The hook lookup the routes need (the KV hook store satisfies it). */
 export interface HookLookup {
+  /** The hook a token names, or null (unknown, revoked, paused, expired). */
   findByToken(token: string): Promise<FoundHook | null>;
 }
 
@@ -18,6 +19,7 @@ export type TokenSource = (c: Context<IngestEnv>) => string | null | undefined;
 
 /** Options of {@link hookAuth}. */
 export interface HookAuthOptions {
+  /** Where tokens are looked up (the hook store). */
   hooks: HookLookup;
   /** Default: the `:token` path parameter. */
   token?: TokenSource | undefined;
@@ -34,7 +36,7 @@ const fromPath: TokenSource = (c) => c.req.param("token");
  * hookAuth({ hooks, token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key") });
  * ```
  */
-export function hookAuth(options: HookAuthOptions) {
+export function hookAuth(options: HookAuthOptions): MiddlewareHandler<IngestEnv> {
   const tokenOf = options.token ?? fromPath;
   const { hooks } = options;
   return createMiddleware<IngestEnv>(async function hookAuth(c, next) {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { RateLimiter, rateLimitHeaders, rateLimitWorthTelling } from "../rate_limiter.ts";
 import { type IngestEnv, type IngestMetrics, refuse } from "./env.ts";
@@ -11,7 +12,9 @@ import { type IngestEnv, type IngestMetrics, refuse } from "./env.ts";
 export interface HookLimitOptions {
   /** Requests per minute per hook; 0 turns the limit off. */
   perMinute: number;
+  /** Counts refusals. */
   metrics?: IngestMetrics | undefined;
+  /** A limiter to share between routes; default one of `perMinute`. */
   limiter?: RateLimiter | undefined;
 }
 
@@ -23,7 +26,7 @@ export interface HookLimitOptions {
  * app.post("/hook/:token", hookAuth({ hooks }), hookLimit({ perMinute: 60 }), handler);
  * ```
  */
-export function hookLimit(options: HookLimitOptions) {
+export function hookLimit(options: HookLimitOptions): MiddlewareHandler<IngestEnv> {
   const limiter = options.limiter ?? new RateLimiter({ perMinute: options.perMinute });
   const { metrics } = options;
   return createMiddleware<IngestEnv>(async function hookLimit(c, next) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { CidrList } from "../client_ip.ts";
 import { RateLimiter, rateLimitHeaders } from "../rate_limiter.ts";
@@ -16,6 +17,7 @@ export interface IpLimitOptions {
   perMinute: number;
   /** Peers whose X-Forwarded-For is believed (a reverse proxy). */
   trustedProxies?: CidrList | undefined;
+  /** Counts refusals. */
   metrics?: IngestMetrics | undefined;
   /** An existing limiter to share between apps (tests); default: a new one. */
   limiter?: RateLimiter | undefined;
@@ -31,7 +33,7 @@ export interface IpLimitOptions {
  * app.post("/hook/:token", perIp, handler);
  * ```
  */
-export function ipLimit(options: IpLimitOptions) {
+export function ipLimit(options: IpLimitOptions): MiddlewareHandler<IngestEnv> {
   const limiter = options.limiter ?? new RateLimiter({ perMinute: options.perMinute });
   const trusted = options.trustedProxies ?? [];
   const { metrics } = options;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { BodyReader } from "../read_body.ts";
 import { clientAddress } from "./client_address.ts";
@@ -12,6 +13,7 @@ import { type FoundHook, type IngestEnv, refuse } from "./env.ts";
 
 /** What a {@link HookGuard} sees of the request. */
 export interface GuardRequest {
+  /** The request's headers. */
   readonly headers: Headers;
   /** The body exactly as received. */
   readonly rawBody: Uint8Array;
@@ -21,8 +23,11 @@ export interface GuardRequest {
 
 /** A refusal from a guard: the HTTP status, a machine code and a human sentence. */
 export interface GuardRefusal {
+  /** The HTTP status to answer. */
   readonly status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503;
+  /** Stable machine code, e.g. `signature_invalid`. */
   readonly code: string;
+  /** One human sentence for the sender. */
   readonly message: string;
 }
 
@@ -54,7 +59,7 @@ export interface RawBodyOptions {
  * app.post("/hook/:token", hookAuth({ hooks }), rawBody({ maxBytes, reader, guards }), handler);
  * ```
  */
-export function rawBody(options: RawBodyOptions) {
+export function rawBody(options: RawBodyOptions): MiddlewareHandler<IngestEnv> {
   const guards = options.guards ?? [];
   return createMiddleware<IngestEnv>(async function rawBody(c, next) {
     // A route whose token is inside the body read it before hookAuth; read only once.

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { maskToken } from "../../hooks/token.ts";
 import type { Logger } from "../../log.ts";
@@ -13,9 +14,13 @@ import { clientAddress } from "./client_address.ts";
 
 /** What {@link RequestLogOptions.onRequest} hears after each answered hook request. */
 export interface HookRequestRecord {
+  /** The route label. */
   readonly route: string;
+  /** The HTTP status answered. */
   readonly status: number;
+  /** The format the body was read as, when it got that far. */
   readonly format?: string | undefined;
+  /** What became of the message, when one was dispatched. */
   readonly outcome?: string | undefined;
 }
 
@@ -23,7 +28,9 @@ export interface HookRequestRecord {
 export interface RequestLogOptions {
   /** The route label (`hook`, `hooks`, `deliveries`, `gotify`…), as metrics show it. */
   route: string;
+  /** Counts every answer. */
   metrics?: IngestMetrics | undefined;
+  /** Where the per-delivery info line goes. */
   logger: Logger;
   /** Called after each answer of a request whose hook was found (e.g. request history). */
   onRequest?: ((hookId: string, record: HookRequestRecord) => void) | undefined;
@@ -37,7 +44,7 @@ export interface RequestLogOptions {
  * app.post("/message", requestLog({ route: "gotify", logger }), ...rest);
  * ```
  */
-export function requestLog(options: RequestLogOptions) {
+export function requestLog(options: RequestLogOptions): MiddlewareHandler<IngestEnv> {
   const { route, metrics, logger } = options;
   const { onRequest } = options;
   return createMiddleware<IngestEnv>(async function requestLog(c, next) {
