@@ -148,6 +148,8 @@ export class TrueConfClient {
 
   /** The authorised socket requests go to. */
   #conn: Connection | null = null;
+  /** HTTP uploads running for each socket's upload tasks: aborted when that socket closes. */
+  readonly #uploadsOf = new WeakMap<Connection, Set<AbortController>>();
   /** Every socket not yet fully closed (current, connecting, draining). */
   #conns = new Set<Connection>();
   #token: OAuthToken | null = null;
@@ -489,10 +491,31 @@ export class TrueConfClient {
     if (!uploadTaskId) {
       throw new TrueConfProtocolError("uploadFile", "response has no uploadTaskId");
     }
-    const temporalFileId = await uploadBytes(this.#http, this.#urls.httpBase, uploadTaskId, file, {
-      timeoutMs: this.#cfg.uploadTimeoutMs,
-      signal: this.#abort.signal,
-    });
+    // The upload task belongs to the session of the socket that asked for it. When that
+    // socket drops, the HTTP upload is aborted with it instead of running on to its timeout
+    // (30 s and more) while the message's later parts and the hook's later messages wait
+    // (issue 10.8: files held long after TrueConf came back).
+    const conn = this.#conn;
+    const lost = new AbortController();
+    let running = conn ? this.#uploadsOf.get(conn) : undefined;
+    if (conn && !running) this.#uploadsOf.set(conn, running = new Set());
+    running?.add(lost);
+    let temporalFileId: string;
+    try {
+      temporalFileId = await uploadBytes(this.#http, this.#urls.httpBase, uploadTaskId, file, {
+        timeoutMs: this.#cfg.uploadTimeoutMs,
+        signal: AbortSignal.any([this.#abort.signal, lost.signal]),
+      });
+    } catch (e) {
+      if (lost.signal.aborted && !this.#abort.signal.aborted) {
+        throw new TrueConfDisconnectedError(
+          "the connection to TrueConf dropped during a file upload",
+        );
+      }
+      throw e;
+    } finally {
+      running?.delete(lost);
+    }
     const content: Record<string, unknown> = { temporalFileId };
     if (file.caption?.text) content.caption = file.caption;
     const res = await this.request("sendFile", {
@@ -630,6 +653,7 @@ export class TrueConfClient {
     this.#conns.add(conn);
     conn.closed.then(() => {
       this.#conns.delete(conn);
+      for (const upload of this.#uploadsOf.get(conn) ?? []) upload.abort();
       this.#publish();
     });
     if (this.#closing) conn.terminate("client closed");

@@ -579,6 +579,11 @@ export class FakeTrueConf {
    * swallows the request and keeps the socket open; 0 clears. The HTTP endpoints take the
    * pseudo-methods "oauth" and "upload".
    */
+  /** HTTP requests (OAuth, uploads) held by a delay right now. */
+  get heldHttpRequests(): number {
+    return this.#hangs.size;
+  }
+
   setMethodDelay(method: string, delayMs: number | "never"): void {
     if (delayMs === 0) this.#delays.delete(method);
     else this.#delays.set(method, delayMs);

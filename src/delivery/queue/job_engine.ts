@@ -7,8 +7,9 @@
  *   the attempt's `retryAfterMs`; never past the job's deadline (the type's `maxAgeMs`,
  *   default 24 h), where the job fails with `gave_up`.
  * - **Setting aside.** A job whose attempts fail for its own reason (`scope: "job"`) is set
- *   aside after `asideAfterAttempts` attempts or `asideAfterMs` since it was accepted,
- *   whichever comes first: the hook's later jobs go on; it is retried between them.
+ *   aside after `asideAfterAttempts` such failures in a row, or `asideAfterMs` after the first
+ *   of them, whichever comes first (a wake-up of the link starts the count again: failures
+ *   while TrueConf was going down were not the job's own): the hook's later jobs go on; it is retried between them.
  *   Failures of scope `hook` and `link` never reorder.
  * - **Inline runs.** {@link JobEngine.runInline} runs a job within the caller's request
  *   when its hook has nothing waiting, storing nothing unless it stops halfway (then its
@@ -50,9 +51,9 @@ export interface JobEngineOptions {
   maxAgeMs?: number | undefined;
   /** Default backoff. 1 s → 5 min. */
   backoff?: BackoffOptions | undefined;
-  /** Set a job failing on its own aside after this many attempts. Default 3. */
+  /** Set a job failing on its own aside after this many such failures in a row. Default 3. */
   asideAfterAttempts?: number | undefined;
-  /** … or this long after it was accepted. Default 2 min. */
+  /** … or this long after the first of them. Default 2 min. */
   asideAfterMs?: number | undefined;
   /** How long final records are kept. Default 24 h. */
   retentionMs?: number | undefined;
@@ -129,6 +130,8 @@ export interface EngineStats {
 }
 
 const TICK_MS = 30_000;
+/** Longest pause after a failure of the link (TrueConf unreachable); see #runSlot. */
+const LINK_RETRY_MS = 2_000;
 
 /** See the module doc. */
 export class JobEngine {
@@ -149,6 +152,8 @@ export class JobEngine {
   #timerAt = Infinity;
   #tick: TimerHandle | undefined;
   #commandTimer: TimerHandle | undefined;
+  /** Wake-ups so far: an attempt that began before the latest one failed on the old link. */
+  #wakes = 0;
 
   constructor(options: JobEngineOptions) {
     this.#o = options;
@@ -203,10 +208,18 @@ export class JobEngine {
     }, () => {});
   }
 
-  /** Something every waiting job may have waited for came back (TrueConf): retry now. */
+  /**
+   * Something every waiting job may have waited for came back (TrueConf): retry every job
+   * now, also those set aside (one attempt each; they are set aside again if they fail).
+   */
   wake(): void {
+    this.#wakes++;
     for (const line of this.#outbox.lines.values()) {
-      for (const s of line.slots) if (!s.aside) s.notBefore = 0;
+      for (const s of line.slots) {
+        s.notBefore = 0;
+        // Failures while the link was going down may not have been the job's own.
+        s.ownFailures = 0;
+      }
     }
     this.#pump();
   }
@@ -719,6 +732,7 @@ export class JobEngine {
       return await this.#finish(entry, read.payload, "failed", slot.dropReason, null);
     }
     slot.started = true;
+    const wakesAtStart = this.#wakes;
     const run: JobRun<unknown, unknown> = {
       id: entry.id,
       hook: entry.hook,
@@ -734,7 +748,7 @@ export class JobEngine {
         await this.#outbox.update(entry);
       },
     };
-    const a = await this.#attempt(type, run);
+    let a = await this.#attempt(type, run);
     if (slot.dropReason) {
       return await this.#finish(entry, read.payload, "failed", slot.dropReason, null);
     }
@@ -742,6 +756,9 @@ export class JobEngine {
     if (a.kind === "failed") return await this.#finish(entry, read.payload, "failed", a.error, a);
     if (this.#closing) return; // progress is stored; the next start resumes
     const now = this.#clock.now();
+    // Trouble that looked like the job's own while the link went down with it (an upload
+    // refused because TrueConf is restarting) is the link's: it must not set the job aside.
+    if (a.scope === "job" && !(type.ready?.() ?? true)) a = { ...a, scope: "link" };
     const attempts = entry.attempts + 1;
     entry = { ...entry, state: a.state };
     if (now >= entry.deadline) {
@@ -751,11 +768,23 @@ export class JobEngine {
         message: `not delivered within ${hours} h; last error: ${a.error.message}`,
       }, a);
     }
-    const wait = a.retryAfterMs ?? backoffDelay(attempts, type.backoff ?? this.#o.backoff);
+    // A link failure is the link's, not the job's: while the link is down the job's type is
+    // not ready and nothing runs, and when it is back (wake) the job goes at once. So the
+    // job gets no growing backoff for it (issue 10.8: attempts made while the link flapped
+    // had pushed a remainder's next try 30–60 s past TrueConf's return) — only a short pause,
+    // none at all when the link came back while this attempt was failing on the old one.
+    const wait = a.scope === "link"
+      ? (this.#wakes !== wakesAtStart
+        ? 0
+        : Math.min(LINK_RETRY_MS, backoffDelay(attempts, type.backoff ?? this.#o.backoff)))
+      : a.retryAfterMs ?? backoffDelay(attempts, type.backoff ?? this.#o.backoff);
     const notBefore = Math.min(now + wait, entry.deadline);
+    if (a.scope === "job") {
+      if (slot.ownFailures++ === 0) slot.ownSince = now;
+    } else if (a.scope === "link") slot.ownFailures = 0;
     const aside = entry.aside || (a.scope === "job" &&
-      (attempts >= (this.#o.asideAfterAttempts ?? 3) ||
-        now - entry.createdAt >= (this.#o.asideAfterMs ?? 120_000)));
+      (slot.ownFailures >= (this.#o.asideAfterAttempts ?? 3) ||
+        now - slot.ownSince >= (this.#o.asideAfterMs ?? 120_000)));
     entry = {
       ...entry,
       attempts,

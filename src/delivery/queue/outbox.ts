@@ -34,6 +34,12 @@ export interface Slot {
   started: boolean;
   /** An operator or a revoke asked to drop it; applied when its running attempt ends. */
   dropReason: JobError | null;
+  /**
+   * Failures of the job's own (`scope: "job"`) since the link last came back, and when the
+   * first of them happened: what setting aside counts (in memory; a restart starts over).
+   */
+  ownFailures: number;
+  ownSince: number;
 }
 
 /** One hook's line. */
@@ -290,6 +296,8 @@ function slotOf(e: OutboxEntry): Slot {
     running: false,
     started: e.attempts > 0,
     dropReason: null,
+    ownFailures: 0,
+    ownSince: 0,
   };
 }
 
