@@ -4,12 +4,12 @@
  *
  * @module
  */
-import type { MessageGroup } from "../../message.ts";
+import type { Message, MessageButton, MessageGroup } from "../../message.ts";
 import type { PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { asObject, type JsonObject } from "./_read.ts";
 import { parseJsonLenient } from "../decode_body.ts";
-import { mdLink, plain } from "./_markup.ts";
+import { limitText, mdLink, plain } from "./_markup.ts";
 
 /** Commit lines listed under a push. */
 export const MAX_COMMITS_SHOWN = 5;
@@ -110,5 +110,26 @@ export function ciGroup(
     state: done ? "closed" : "open",
     title,
     ...(outcome === "failure" ? { reply: `❌ Failed: ${title}` } : {}),
+  };
+}
+
+/** A CI run's living-message group and its link buttons (GitHub's and GitLab's renderers). */
+export interface CiRun {
+  readonly group: MessageGroup;
+  readonly buttons: MessageButton[][];
+}
+
+/**
+ * The Message of a GitHub or GitLab event: the capped summary, and for a CI run its group (one
+ * message edited through the run) and link buttons (on servers that show buttons; none shown
+ * as text elsewhere, since the summary already links them).
+ */
+export function eventMessage(text: string, run: CiRun | undefined): Message {
+  return {
+    text: limitText(text, MAX_EVENT_TEXT),
+    parseMode: "markdown",
+    attachments: [],
+    ...(run ? { thread: { group: run.group } } : {}),
+    ...(run?.buttons.length ? { buttons: run.buttons, buttonFallback: "none" as const } : {}),
   };
 }

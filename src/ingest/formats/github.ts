@@ -10,17 +10,7 @@
  * @module
  */
 import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
-import {
-  block,
-  bold,
-  code,
-  italic,
-  joinParts,
-  limitText,
-  mdLink,
-  optLink,
-  plain,
-} from "./_markup.ts";
+import { block, bold, code, italic, joinParts, mdLink, optLink, plain } from "./_markup.ts";
 import {
   asArray,
   asNumber,
@@ -32,15 +22,15 @@ import {
   type JsonObject,
   path,
 } from "./_read.ts";
-import type { MessageButton, MessageGroup } from "../../message.ts";
 import { groupButtons } from "./_alert_group.ts";
 import {
   BODY_EXCERPT,
   ciGroup,
+  type CiRun,
   commitTitle,
   eventBody,
+  eventMessage,
   listCommits,
-  MAX_EVENT_TEXT,
   plural,
   shortRef,
 } from "./_vcs_event.ts";
@@ -505,15 +495,7 @@ export const githubFormat: FormatAdapter = {
     const living = githubRun(event, body, repoName ?? "");
     return {
       format: "github",
-      message: {
-        text: limitText(text, MAX_EVENT_TEXT),
-        parseMode: "markdown",
-        attachments: [],
-        ...(living ? { thread: { group: living.group } } : {}),
-        ...(living?.buttons.length
-          ? { buttons: living.buttons, buttonFallback: "none" as const }
-          : {}),
-      },
+      message: eventMessage(text, living),
       reply: "json",
     };
   },
@@ -526,7 +508,7 @@ function githubRun(
   event: string,
   body: JsonObject,
   repo: string,
-): { group: MessageGroup; buttons: MessageButton[][] } | undefined {
+): CiRun | undefined {
   const outcomeOf = (done: boolean, c: string | undefined) =>
     !done
       ? "running" as const

@@ -6,7 +6,7 @@
  * @module
  */
 import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
-import { block, code, joinParts, limitText, mdLink, optLink, plain } from "./_markup.ts";
+import { block, code, joinParts, mdLink, optLink, plain } from "./_markup.ts";
 import {
   asArray,
   asNumber,
@@ -18,15 +18,15 @@ import {
   type JsonObject,
   path,
 } from "./_read.ts";
-import type { MessageButton, MessageGroup } from "../../message.ts";
 import { groupButtons } from "./_alert_group.ts";
 import {
   BODY_EXCERPT,
   ciGroup,
+  type CiRun,
   commitTitle,
   eventBody,
+  eventMessage,
   listCommits,
-  MAX_EVENT_TEXT,
   plural,
   shortRef,
 } from "./_vcs_event.ts";
@@ -413,15 +413,7 @@ export const gitlabFormat: FormatAdapter = {
     const living = gitlabRun(event, body, projectName ?? "", projectUrl);
     return {
       format: "gitlab",
-      message: {
-        text: limitText(text, MAX_EVENT_TEXT),
-        parseMode: "markdown",
-        attachments: [],
-        ...(living ? { thread: { group: living.group } } : {}),
-        ...(living?.buttons.length
-          ? { buttons: living.buttons, buttonFallback: "none" as const }
-          : {}),
-      },
+      message: eventMessage(text, living),
       reply: "json",
     };
   },
@@ -433,7 +425,7 @@ function gitlabRun(
   body: JsonObject,
   project: string,
   projectUrl: string | undefined,
-): { group: MessageGroup; buttons: MessageButton[][] } | undefined {
+): CiRun | undefined {
   const outcome = (status: string | undefined) =>
     status === "success"
       ? "success" as const
