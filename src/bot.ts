@@ -242,12 +242,14 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     },
     // Sender trust (/webhook_allow, /webhook_verify) on the raw body, before any parsing.
     guards: trust.guards(),
-    onRequest: (hookId, r) =>
+    onRequest: (hookId, r) => {
+      trust.requestDone(hookId, r.headers, r.status);
       store.recordRequest(hookId, {
         status: r.status,
         format: r.format ?? "",
         outcome: r.outcome ?? (r.status >= 400 ? "refused" : ""),
-      }),
+      });
+    },
     logger: httpLog,
   });
   // The root app: every public route, one JSON 404 and 500 for all of them.

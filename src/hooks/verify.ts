@@ -119,9 +119,19 @@ export class SenderTrust {
     if (!v) return null;
     const secret = await this.#secret(v.secret);
     const h = req.headers;
-    const why = await check(v.mode, secret, h, req.rawBody, this.#seen);
+    const why = await check(v.mode, secret, h, req.rawBody, this.#seen, hook.id);
     if (why === null) return null;
     return { status: 401, code: "signature_invalid", message: why };
+  }
+
+  /**
+   * Call after each answered request: when the bot itself failed (5xx, 408, 429) the
+   * sender will retry with the same `webhook-id`, so that id is released again.
+   */
+  requestDone(hookId: string, headers: Headers, status: number): void {
+    if (status < 500 && status !== 408 && status !== 429) return;
+    const id = headers.get("webhook-id");
+    if (id !== null) this.#seen.delete(replayKey(hookId, id));
   }
 
   #refused(hook: TrustHook, r: TrustRefusal | null): TrustRefusal | null {
@@ -145,6 +155,7 @@ async function check(
   h: Headers,
   body: Uint8Array,
   seen: LRUCache<string, true>,
+  hookId: string,
 ): Promise<string | null> {
   switch (mode) {
     case "github": {
@@ -160,7 +171,7 @@ async function check(
     case "gitlab": {
       // GitLab sends its Secret token as a header; newer GitLab can also sign with
       // Standard Webhooks headers (its "signing token"): either proof is enough.
-      if (h.get("webhook-signature")) return standard(secret, h, body, seen);
+      if (h.get("webhook-signature")) return standard(secret, h, body, seen, hookId);
       const token = h.get("x-gitlab-token");
       if (!token) {
         return "This webhook verifies GitLab: the X-Gitlab-Token header is missing. Set the webhook's Secret token in GitLab.";
@@ -190,7 +201,7 @@ async function check(
         : "X-Grafana-Alerting-Signature does not match the body: check the contact point's HMAC secret.";
     }
     case "standard":
-      return standard(secret, h, body, seen);
+      return standard(secret, h, body, seen, hookId);
     case "bearer": {
       const auth = h.get("authorization") ?? "";
       const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
@@ -207,6 +218,7 @@ function standard(
   h: Headers,
   body: Uint8Array,
   seen: LRUCache<string, true>,
+  hookId: string,
 ): string | null {
   const headers: Record<string, string> = {};
   for (const k of ["webhook-id", "webhook-timestamp", "webhook-signature"]) {
@@ -221,11 +233,17 @@ function standard(
     } (webhook-id, webhook-timestamp within 5 minutes, webhook-signature v1 with the whsec_ secret).`;
   }
   const id = headers["webhook-id"]!;
-  if (seen.has(id)) {
+  // Per hook: one sender may deliver the same message (same id) to several hooks.
+  const key = replayKey(hookId, id);
+  if (seen.has(key)) {
     return `webhook-id ${id.slice(0, 64)} was already accepted: a replay is refused.`;
   }
-  seen.set(id, true);
+  seen.set(key, true);
   return null;
+}
+
+function replayKey(hookId: string, webhookId: string): string {
+  return `${hookId}\n${webhookId}`;
 }
 
 /** Constant-time string comparison (lengths leak, which a random secret makes harmless). */

@@ -22,6 +22,8 @@ export interface HookRequestRecord {
   readonly format?: string | undefined;
   /** What became of the message, when one was dispatched. */
   readonly outcome?: string | undefined;
+  /** The request's headers (e.g. to release a Standard Webhooks id after a failed answer). */
+  readonly headers: Headers;
 }
 
 /** Options of {@link requestLog}. */
@@ -61,6 +63,7 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler<Ingest
         status,
         format: delivery?.format,
         outcome: delivery?.outcome,
+        headers: c.req.raw.headers,
       });
     }
     if (!hook || !delivery) return;
