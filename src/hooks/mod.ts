@@ -40,6 +40,9 @@ export {
   warnAt,
 } from "./store.ts";
 export { ReferenceFormatError } from "./reference_import.ts";
+// Types the hook API mentions, so the face documents them.
+export type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
+export type { Logger } from "../log.ts";
 export { type CommandClient, CommandHandler, type CommandHandlerOptions } from "./commands.ts";
 export { type CommandName, parseCommand, type ParsedCommand } from "./command_parser.ts";
 export {
