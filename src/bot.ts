@@ -248,6 +248,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
         status: r.status,
         format: r.format ?? "",
         outcome: r.outcome ?? (r.status >= 400 ? "refused" : ""),
+        error: r.error,
       });
     },
     logger: httpLog,

@@ -364,9 +364,9 @@ function infoLines(h: HookRecord, history: readonly HistoryEntry[], now: number)
   lines.push(history.length ? `last ${history.length} requests:` : "no requests yet");
   for (const e of [...history].reverse()) {
     lines.push(
-      `  ${iso(e.at)}  ${e.status}  ${e.format || "-"}  ${e.outcome || "-"}${
-        e.error ? `  ${e.error}` : ""
-      }`,
+      `  ${iso(e.at)}  ${e.status === 0 ? "queued→" : e.status}  ${e.format || "-"}  ${
+        e.outcome || "-"
+      }${e.error ? `  ${e.error}` : ""}`,
     );
   }
   return lines;

@@ -28,6 +28,9 @@ const HTML_ESCAPES: Record<string, string> = {
 const when = (ms: number | null) =>
   ms === null ? "never" : new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 
+const whenSeconds = (ms: number) =>
+  new Date(ms).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+
 /** `/webhook_help`, and the answer to a bare mention or an unknown command. */
 export function help(inGroup: boolean): string {
   const prefix = inGroup ? "mention me, then type " : "";
@@ -402,9 +405,9 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
     lines.push(`Last ${history.length} requests:`);
     for (const e of [...history].reverse()) {
       lines.push(
-        `• ${when(e.at)} · ${e.status} · ${esc(e.format || "-")} · ${esc(e.outcome || "-")}${
-          e.error ? ` · ${esc(e.error)}` : ""
-        }`,
+        `• ${whenSeconds(e.at)} · ${e.status === 0 ? "queued →" : e.status} · ${
+          esc(e.format || "-")
+        } · ${esc(e.outcome || "-")}${e.error ? ` · ${esc(e.error)}` : ""}`,
       );
     }
   }

@@ -148,7 +148,7 @@ export function withDefaults(v: StoredCore & Partial<HookRecord>): HookRecord {
 export interface HistoryEntry {
   /** ms since the epoch. */
   at: number;
-  /** HTTP status answered. */
+  /** HTTP status answered; 0 for the later end of a queued delivery (no HTTP answer). */
   status: number;
   /** Detected body format (`native`, `slack`, …) or "" when refused before parsing. */
   format: string;

@@ -187,7 +187,10 @@ Deno.test("verify: GitHub, GitLab, Grafana, Standard Webhooks and bearer proofs;
     // Each refusal is in the hook's history.
     const hook = (await w.bot.store.findByToken(token))!;
     const history = await w.bot.store.history(hook.id);
-    assert.ok(history.some((h) => h.status === 401), JSON.stringify(history));
+    assert.ok(
+      history.some((h) => h.status === 401 && h.error === "signature_invalid"),
+      JSON.stringify(history),
+    );
   });
 });
 
@@ -229,6 +232,7 @@ Deno.test("allow: the client address as the trusted-proxy rules resolve it; 403 
 Deno.test("pause answers 404 like an unknown token, nothing queued; the bot removed from a chat pauses its hooks and tells the creator", async () => {
   await withWorld({}, async (w) => {
     const { token } = await w.create(w.ops, "deploys");
+    const hook0 = (await w.bot.store.findByToken(token))!;
     await w.say("/webhook_pause deploys");
     const before = w.fake.messagesIn(w.ops).length;
     await refused(await w.post(token, body), 404, "hook_not_found");
@@ -237,6 +241,26 @@ Deno.test("pause answers 404 like an unknown token, nothing queued; the bot remo
     const res = await w.post(token, body);
     assert.ok(res.status < 300);
     await res.body?.cancel();
+
+    // TrueConf away: the request is queued (202); the later delivery shows in the history.
+    await w.fake.refuseConnections(true);
+    w.fake.dropAll();
+    await waitUntil(() => !w.bot.client.state.authorized, 5_000, "bot disconnected");
+    const queued = await w.post(token, JSON.stringify({ text: "while away" }));
+    assert.equal(queued.status, 202);
+    await queued.body?.cancel();
+    await w.fake.refuseConnections(false);
+    await w.fake.waitFor(() => w.fake.messagesIn(w.ops).some((p) => p.text === "while away"));
+    const info = await w.say("/webhook_info deploys");
+    await waitUntil(
+      async () => {
+        const h = await w.bot.store.history(hook0.id);
+        return h.some((e) => e.status === 0 && e.outcome === "delivered");
+      },
+      5_000,
+      "queued delivery in the history",
+    );
+    assert.match(info.map((p) => p.text).join("\n"), /· 202 · native · queued/);
 
     // The bot is removed from the chat (TrueConf removeChatParticipant for the bot).
     const dm = w.fake.p2pChatId(w.alice);

@@ -56,7 +56,14 @@ export interface DurableQueueOptions {
   deliverer: Pick<Deliverer, "run">;
   client: QueueClient;
   /** Hook usage: counted once per message that reached the chat (either path). */
-  store?: { recordDelivery(hookId: string): void } | undefined;
+  store?: {
+    recordDelivery(hookId: string): void;
+    /** The final state of a queued delivery, for the hook's request history (`/webhook_info`). */
+    recordRequest?(
+      hookId: string,
+      entry: { status: number; format: string; outcome: string; error?: string | undefined },
+    ): void;
+  } | undefined;
   limits: { maxPerHook: number; maxTotal: number };
   logger?: Logger | undefined;
   metrics?: QueueMetrics | undefined;
@@ -324,6 +331,15 @@ export class DurableQueue implements Dispatcher {
       return;
     }
     if (result.messageIds.length > 0) this.#o.store?.recordDelivery(end.hook.id);
+    // Status 0: no HTTP answer, the queued delivery finished later (shown as such by info).
+    this.#o.store?.recordRequest?.(end.hook.id, {
+      status: 0,
+      format: "",
+      outcome: end.outcome === "done"
+        ? (result.failures.length ? "partial" : "delivered")
+        : "failed",
+      error: end.error?.code ?? result.failures[0]?.code,
+    });
     const fields = {
       hook: end.hook.id,
       chat: end.hook.chatId,

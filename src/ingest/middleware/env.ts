@@ -27,6 +27,8 @@ export interface HookVariables {
   rawBody: Uint8Array;
   /** What the handler did, for the request log line and the metrics; set by the handler. */
   delivery: DeliveryNote;
+  /** The machine code of a refusal answered by {@link refuse} (for the hook's request history). */
+  refusal: string;
 }
 
 /** What a handler that dispatched a message tells {@link requestLog}. */
@@ -64,6 +66,7 @@ export function refuse(
   extra: Record<string, unknown> = {},
 ): Response {
   for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  c.set("refusal", code);
   return c.json(errorBody(code, message, extra), status as 400);
 }
 

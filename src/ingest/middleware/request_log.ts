@@ -22,6 +22,8 @@ export interface HookRequestRecord {
   readonly format?: string | undefined;
   /** What became of the message, when one was dispatched. */
   readonly outcome?: string | undefined;
+  /** The machine code of a refusal (`signature_invalid`, `payload_too_large`…). */
+  readonly error?: string | undefined;
   /** The request's headers (e.g. to release a Standard Webhooks id after a failed answer). */
   readonly headers: Headers;
 }
@@ -63,6 +65,7 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler<Ingest
         status,
         format: delivery?.format,
         outcome: delivery?.outcome,
+        error: c.get("refusal"),
         headers: c.req.raw.headers,
       });
     }
