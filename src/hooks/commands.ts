@@ -182,6 +182,10 @@ export class CommandHandler {
     // unknown chat type fails closed (mention required).
     if (!cmd.addressed && !personal) return;
     this.#log.info("command", { chat: m.chatId, author: m.authorId, command: cmd.command });
+    // Hooks made without the chat (CLI, import) learn their chat's title for `hooks list`.
+    if (chat?.title && cmd.command !== "webhook_help") {
+      await this.#o.store.rememberChatTitle(m.chatId, chat.title);
+    }
     switch (cmd.command) {
       case "webhook_help":
         // `@bot /deploy` is an outgoing hook's trigger word, not an unknown command.

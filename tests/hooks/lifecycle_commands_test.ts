@@ -269,3 +269,13 @@ Deno.test("info: kind, creator, state, expiry, verification, allowlist and the l
     assert.ok(!r.includes(token.slice(4, -4)));
   });
 });
+
+Deno.test("a hook made without the chat (CLI, import) learns the chat's title from the next command there", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w, "ops", { title: "Ops team" });
+    const made = await w.store.create({ chatId: ops, name: "from cli", createdBy: "cli" });
+    assert.ok(made.ok && made.hook.chatTitle === null);
+    await w.say(ops, w.bob, `${w.at} /webhook_list`);
+    assert.equal((await w.store.get(made.hook.id))?.chatTitle, "Ops team");
+  });
+});
