@@ -441,6 +441,7 @@ function answer(
       deliveryId,
       hookId: c.var.hook.id,
       chatId: c.var.hook.chatId,
+      topic: c.var.token,
       query: (name) => c.req.query(name),
       now: new Date(),
     });

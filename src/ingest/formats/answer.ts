@@ -24,6 +24,8 @@ export interface AcceptedMessage {
   readonly hookId: string;
   /** The chat it went to (Discord's `channel_id`, Google Chat's space). */
   readonly chatId: string;
+  /** The hook token the request named: ntfy's topic when the body gave none (`/hook/<token>`). */
+  readonly topic?: string | undefined;
   /** Query parameters of the request (`wait` for Discord). */
   readonly query: (name: string) => string | undefined;
   /** When it was accepted. */
@@ -116,7 +118,7 @@ export function successAnswer(
           // ntfy keeps messages 12 h by default; TrueConf keeps them, but clients expect the field.
           expires: seconds + 12 * 3600,
           event: "message",
-          topic: echo.topic ?? "",
+          topic: echo.topic ?? accepted.topic ?? "",
           message: echo.message ?? "",
           ...(echo.title !== undefined && { title: echo.title }),
           ...(echo.tags !== undefined && echo.tags.length > 0 && { tags: echo.tags }),

@@ -119,6 +119,8 @@ Deno.test("ntfy: headers publish to /hook/<token>, PUT upload with Filename, JSO
     assert.equal(res.status, 200);
     const answer = await res.json();
     assert.equal(answer.event, "message");
+    // ntfy's answer names the topic: the token of the topic URL.
+    assert.equal(answer.topic, token);
     assert.equal(answer.id, chat(h).at(-1)?.messageId);
     assert.equal(answer.message, "Backup of nas1 done");
     assert.equal(answer.title, "Backup");
