@@ -53,7 +53,7 @@ Deno.test("Idempotency-Key: a queued request replays as the same 202 before and 
     const late = await w.post(h.token, { text: "q" }, { "Idempotency-Key": "abc" });
     assert.equal(late.status, 202);
     assert.equal(late.json.delivery, first.json.delivery);
-    await new Promise((r) => setTimeout(r, 100));
+    await w.queue.engine.settled();
     assert.equal(w.fake.sentCount(G), 1);
   });
 });
@@ -80,7 +80,12 @@ Deno.test("Idempotency-Key: the second request gets 409 when the first is still 
     const h = await w.hook(G, "h");
     w.fake.setMethodDelay("sendMessage", 300);
     const first = w.post(h.token, { text: "slow" }, { "Idempotency-Key": "k" });
-    await new Promise((r) => setTimeout(r, 50));
+    // The first request is running once its sendMessage reached the fake.
+    await until(
+      () => w.fake.requests.some((r) => r.method === "sendMessage"),
+      3_000,
+      "sendMessage",
+    );
     const second = await w.post(h.token, { text: "slow" }, { "Idempotency-Key": "k" });
     assert.equal(second.status, 409);
     assert.equal(second.json.error, "idempotency_conflict");

@@ -2,6 +2,17 @@ import assert from "node:assert/strict";
 import { until, withWorld, type World } from "./_world.ts";
 
 const G1 = "group_one";
+
+/** `sendFile` requests the fake has received so far (answered or not). */
+function sendFiles(w: World): number {
+  return w.fake.requests.filter((r) => r.method === "sendFile").length;
+}
+
+/** The queue is empty and nothing runs: no further post can happen (an event, not a sleep). */
+async function idle(w: World): Promise<void> {
+  await until(() => w.queue.stats().depth === 0, 5_000, "an empty queue");
+  await w.queue.engine.settled();
+}
 const G2 = "group_two";
 
 function addGroups(w: Parameters<Parameters<typeof withWorld>[1]>[0]) {
@@ -39,7 +50,7 @@ Deno.test("TrueConf refusing connections: POSTs get 202, then all delivered once
 
     await w.fake.refuseConnections(false);
     await until(() => w.texts(G1).length === 16 && w.texts(G2).length === 15, 10_000, "backlog");
-    await new Promise((r) => setTimeout(r, 100));
+    await idle(w); // nothing else can be posted now: the queue is empty and at rest
     assert.deepEqual(w.texts(G1), Array.from({ length: 16 }, (_, i) => `a${i}`));
     assert.deepEqual(w.texts(G2), Array.from({ length: 15 }, (_, i) => `b${i}`));
     assert.equal(w.queue.stats().depth, 0);
@@ -59,11 +70,8 @@ Deno.test("status: queued → delivered with message ids; unknown id → 404", a
     const id = String(r.json.delivery);
     await w.fake.refuseConnections(false);
     await until(() => w.texts(G1).length === 1);
-    let st: Record<string, unknown> = {};
-    for (let i = 0; i < 100 && st.state !== "delivered"; i++) {
-      st = (await w.get(a.token, `/deliveries/${id}`)).json.delivery as Record<string, unknown>;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await idle(w);
+    const st = (await w.get(a.token, `/deliveries/${id}`)).json.delivery as Record<string, unknown>;
     assert.equal(st.state, "delivered");
     assert.deepEqual(st.messageIds, [w.fake.messagesIn(G1)[0]!.messageId]);
     assert.equal((await w.get(a.token, "/deliveries/zzz-00000000")).status, 404);
@@ -85,14 +93,14 @@ Deno.test("socket dropped in the middle of text + 2 files: each part exactly onc
       { name: "two.bin", bytes: f2 },
     ]);
     await until(() => w.texts(G1).length === 1, 3_000, "text posted");
-    await new Promise((r) => setTimeout(r, 100)); // sendFile of file 1 is now in flight
+    await until(() => sendFiles(w) > 0, 3_000, "sendFile of file 1 in flight");
     w.fake.setMethodDelay("sendFile", 0);
     w.fake.dropAll();
     const r = await pending;
     assert.equal(r.status, 202, JSON.stringify(r.json));
     const id = String(r.json.delivery);
     await until(() => w.fake.messagesIn(G1).length === 3, 5_000, "files delivered");
-    await new Promise((r) => setTimeout(r, 200));
+    await idle(w);
     const msgs = w.fake.messagesIn(G1);
     assert.deepEqual(msgs.map((m) => m.kind === "text" ? m.text : m.file?.name), [
       "the text",
@@ -124,11 +132,11 @@ Deno.test("queued multi-part delivery resumes after a drop from the part that di
     w.fake.setMethodDelay("sendFile", 300);
     await w.fake.refuseConnections(false);
     await until(() => w.texts(G1).length === 1, 5_000, "text posted");
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => sendFiles(w) > 0, 3_000, "sendFile of x.bin in flight");
     w.fake.setMethodDelay("sendFile", 0);
     w.fake.dropAll();
     await until(() => w.fake.messagesIn(G1).length === 3, 5_000, "files delivered");
-    await new Promise((r) => setTimeout(r, 300));
+    await idle(w);
     assert.deepEqual(
       w.fake.messagesIn(G1).map((m) => m.kind === "text" ? m.text : m.file?.name),
       ["queued text", "x.bin", "y.bin"],
@@ -154,7 +162,7 @@ Deno.test("restart on the same KV file: queued deliveries (uploads included) are
     );
     await w.fake.refuseConnections(false);
     await until(() => w.fake.messagesIn(G1).length === 20, 5_000, "delivered");
-    await new Promise((r) => setTimeout(r, 200));
+    await idle(w);
     const msgs = w.fake.messagesIn(G1);
     assert.equal(msgs[0]!.text, "one");
     assert.deepEqual(msgs[1]!.file!.bytes, big);
@@ -177,7 +185,7 @@ Deno.test("close(grace): a sync request cut by shutdown is persisted from the fi
       },
     ]);
     await until(() => w.texts(G1).length === 1, 3_000, "text posted");
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => sendFiles(w) > 0, 3_000, "sendFile of f.bin sent (and never answered)");
     const closing = w.queue.close(100);
     const r = await pending;
     await closing;
@@ -188,7 +196,7 @@ Deno.test("close(grace): a sync request cut by shutdown is persisted from the fi
     w.fake.dropAll(); // forget the swallowed request, as a restarted server would
     await w.restart();
     await until(() => w.fake.messagesIn(G1).length === 3, 5_000, "rest delivered");
-    await new Promise((r) => setTimeout(r, 200));
+    await idle(w);
     assert.deepEqual(
       w.fake.messagesIn(G1).map((m) => m.kind === "text" ? m.text : m.file?.name),
       ["cut text", "f.bin", "g.bin"],
@@ -233,7 +241,7 @@ Deno.test("per-hook order: a request arriving while a stopped sync request is be
     assert.ok(second, "B was sent");
     assert.equal((await second).status, 202);
     await until(() => w.fake.messagesIn(G1).length === 2, 5_000, "all delivered");
-    await new Promise((r) => setTimeout(r, 100));
+    await idle(w);
     const order = w.fake.messagesIn(G1).map((m) => m.kind === "text" ? m.text : m.file?.name);
     assert.deepEqual(order, ["a.bin", "B"]);
     assert.equal(w.fake.messagesIn(G1)[0]!.caption?.text, "A");
