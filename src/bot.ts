@@ -114,7 +114,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     ...options.trueconf,
   });
   const previews = new PreviewMaker({ logger: log });
-  const registry = new MessageRegistry(kv);
+  const registry = new MessageRegistry(kv, { logger: log.child({ component: "messages" }) });
   const mentions = new Mentions(client, { logger: log.child({ component: "messages" }) });
   const deliverer = new Deliverer({
     chat: client,
@@ -331,6 +331,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       clearInterval(sweepTimer);
       await commands.close?.();
       await store.close();
+      await registry.flush();
       await client.close();
       await previews.close();
       await lease?.release();

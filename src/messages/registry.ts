@@ -8,6 +8,7 @@
  */
 import { posted, postedGroup, postedKey } from "../storage/keys.ts";
 import { CommitBatcher } from "../storage/mod.ts";
+import { type Logger, silentLogger } from "../log.ts";
 
 /** How long a posted message can be edited, removed or replied to by id or key. */
 export const REGISTRY_TTL_MS = 30 * 86_400_000;
@@ -40,19 +41,38 @@ export interface RegistryOptions {
   now?: (() => number) | undefined;
   /** Record lifetime. Default {@link REGISTRY_TTL_MS}. */
   ttlMs?: number | undefined;
+  /** Where a failed write is reported. Default: silent. */
+  logger?: Logger | undefined;
+}
+
+/** A remembered post whose commit has not landed yet. */
+interface Pending {
+  readonly rec: PostedMessage;
+  /** Settles when the commit is done (or given up); never rejects. */
+  readonly committed: Promise<void>;
 }
 
 /** See the module doc. */
 export class MessageRegistry {
   readonly #kv: Deno.Kv;
   /**
-   * Every post is remembered on the delivery path: one commit each capped the bot near 250
-   * deliveries/s on the benchmark machine (KV commits are serialised on one sqlite thread).
-   * Batched, the posts of one event-loop turn share a commit.
+   * Every post is remembered on the delivery path. Awaiting one commit per post capped the
+   * bot near 250 deliveries/s on the benchmark machine and cost a delivery at c=1 several
+   * milliseconds (KV commits are serialised on one sqlite thread), so posts are committed in
+   * batches and the answer to the sender does not wait for them: until its commit lands a
+   * post is known from {@link MessageRegistry.#posted} and {@link MessageRegistry.#keys},
+   * which every read consults first. The price, documented in docs/messages.md: a post made
+   * in the last moments before a SIGKILL (or whose commit failed twice) may be forgotten, so
+   * a later PATCH/DELETE by its id answers 404 and a post with its key starts a new message.
    */
   readonly #batcher: CommitBatcher;
+  /** Posts not committed yet, by `hookId\nmessageId`. */
+  readonly #posted = new Map<string, Pending>();
+  /** Keys of those posts, by `hookId\nkey`. */
+  readonly #keys = new Map<string, string>();
   readonly #now: () => number;
   readonly #ttl: number;
+  readonly #log: Logger;
 
   /** A registry over `kv`. */
   constructor(kv: Deno.Kv, options: RegistryOptions = {}) {
@@ -60,10 +80,14 @@ export class MessageRegistry {
     this.#batcher = new CommitBatcher(kv);
     this.#now = options.now ?? Date.now;
     this.#ttl = options.ttlMs ?? REGISTRY_TTL_MS;
+    this.#log = options.logger ?? silentLogger;
   }
 
-  /** Remembers a message the hook posted, and the key that names it. */
-  async remember(
+  /**
+   * Remembers a message the hook posted, and the key that names it. Resolves at once: the
+   * record is readable right away and committed with the other posts of this moment.
+   */
+  remember(
     hookId: string,
     messageId: string,
     m: { chatId: string; kind: "text" | "file"; key?: string | null | undefined },
@@ -86,11 +110,48 @@ export class MessageRegistry {
         expireIn,
       });
     }
-    await this.#batcher.submit({ checks: [], mutations, bytes: 512 + (m.key?.length ?? 0) * 2 });
+    const write = { checks: [], mutations, bytes: 512 + (m.key?.length ?? 0) * 2 };
+    const idKey = `${hookId}\n${messageId}`;
+    const keyKey = m.key ? `${hookId}\n${m.key}` : null;
+    const committed = this.#commit(write, { hook: hookId, message: messageId }).finally(() => {
+      if (this.#posted.get(idKey)?.rec === rec) this.#posted.delete(idKey);
+      if (keyKey && this.#keys.get(keyKey) === messageId) this.#keys.delete(keyKey);
+    });
+    this.#posted.set(idKey, { rec, committed });
+    if (keyKey) this.#keys.set(keyKey, messageId);
+    return Promise.resolve();
+  }
+
+  /** Commits one post's write, retrying once; a second failure is logged and given up. */
+  async #commit(
+    write: { checks: never[]; mutations: Deno.KvMutation[]; bytes: number },
+    fields: { hook: string; message: string },
+  ): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.#batcher.submit(write);
+        return;
+      } catch (error) {
+        if (attempt >= 2) {
+          this.#log.error("could not remember a posted message; edits of it will answer 404", {
+            ...fields,
+            error,
+          });
+          return;
+        }
+      }
+    }
+  }
+
+  /** Resolves once every post remembered so far is committed (or given up): at shutdown. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#posted.values()].map((p) => p.committed));
   }
 
   /** A message of this hook, or null (never posted by it, or older than 30 days). */
   async get(hookId: string, messageId: string): Promise<PostedMessage | null> {
+    const pending = this.#posted.get(`${hookId}\n${messageId}`);
+    if (pending) return pending.rec;
     return (await this.#kv.get<PostedMessage>(posted(hookId, messageId))).value;
   }
 
@@ -99,6 +160,8 @@ export class MessageRegistry {
    * is still queued, null for an unknown key.
    */
   async byKey(hookId: string, key: string): Promise<{ messageId: string | null } | null> {
+    const pending = this.#keys.get(`${hookId}\n${key}`);
+    if (pending) return { messageId: pending };
     return (await this.#kv.get<{ messageId: string | null }>(postedKey(hookId, key))).value;
   }
 
@@ -129,6 +192,8 @@ export class MessageRegistry {
 
   /** Forgets a removed message (and its key). */
   async forget(hookId: string, messageId: string): Promise<void> {
+    // A commit still in flight would write the record back after this delete.
+    await this.#posted.get(`${hookId}\n${messageId}`)?.committed;
     const rec = await this.get(hookId, messageId);
     const op = this.#kv.atomic().delete(posted(hookId, messageId));
     if (rec?.key) op.delete(postedKey(hookId, rec.key));

@@ -49,10 +49,17 @@ export class CommitBatcher {
   submit(write: BatchWrite): Promise<boolean> {
     const { promise, resolve, reject } = Promise.withResolvers<boolean>();
     this.#queue.push({ write, resolve, reject });
+    this.#kick();
+    return promise;
+  }
+
+  #kick(): void {
     this.#running ??= this.#drain().finally(() => {
       this.#running = null;
+      // A write submitted after the loop saw an empty queue but before this ran (e.g. a
+      // retry from a rejection handler) would otherwise wait for the next submit.
+      if (this.#queue.length > 0) this.#kick();
     });
-    return promise;
   }
 
   /** Resolves once every submitted write has been answered. */
