@@ -53,7 +53,7 @@ holds WEBHOOK_STORAGE_PATH, serve exits 1 naming it; with --standby it waits ins
 takes over once that one stops or dies (docs/deploy.md, "One instance per store"). On the first signal it stops taking requests, lets
 in-flight deliveries finish (WEBHOOK_SHUTDOWN_GRACE_SECONDS), keeps the rest queued and exits 0;
 a second signal exits at once. Exit 2 on bad settings.`,
-  "check-config": `Usage: trueconf-webhook-bot check-config
+  "check-config": `Usage: trueconf-webhook-bot check-config [--send-test]
 
 Validates every setting (and warns about unknown TRUECONF_/WEBHOOK_/LOG_/METRICS_ variables),
 checks the storage path, the store's lease and the listen address as serve will meet them, then
@@ -238,10 +238,12 @@ export async function main(args: readonly string[]): Promise<number> {
       for (const w of warnings) log.warn(w);
       return await serve(config, log, { standby });
     }
-    case "check-config":
-      if (rest.length) return usage(command);
+    case "check-config": {
+      const sendTest = rest[0] === "--send-test";
+      if (rest.length > (sendTest ? 1 : 0)) return usage(command);
       for (const w of warnings) out(`WARN  ${w}`);
-      return await checkConfig(config, out);
+      return await checkConfig(config, out, { sendTest });
+    }
   }
   return usage(command);
 }

@@ -15,12 +15,17 @@ import {
   readLease,
   thisHost,
 } from "../storage/mod.ts";
-import { checkTrueConf } from "../trueconf/mod.ts";
+import { checkTrueConf, TrueConfClient } from "../trueconf/mod.ts";
 import type { Out } from "./hooks_cli.ts";
 
 /** Options of {@link checkConfig}; tests shorten the timeout. */
 export interface CheckConfigOptions {
   timeoutMs?: number;
+  /**
+   * After the checks pass, post a test message and a small file into the bot's own Favorites
+   * chat through the client `serve` uses: proves sending and uploading, not only logging in.
+   */
+  sendTest?: boolean;
   /** PEM text of TRUECONF_CA_FILE; read from the file when absent. */
   caPem?: string;
 }
@@ -62,8 +67,15 @@ export async function checkConfig(
   for (const step of report.steps) {
     out(`${step.ok ? "OK  " : "FAIL"}  ${step.name.padEnd(9)} ${step.detail} (${step.ms} ms)`);
   }
-  if (report.ok && local) {
-    out(`PASS: the bot can log in to TrueConf as ${report.botId ?? "(unknown id)"}.`);
+  const sent = report.ok && options.sendTest
+    ? await sendTest(config, caPem, out, options.timeoutMs ?? 15_000)
+    : true;
+  if (report.ok && local && sent) {
+    out(
+      `PASS: the bot can log in to TrueConf as ${report.botId ?? "(unknown id)"}${
+        options.sendTest ? ", send and upload" : ""
+      }.`,
+    );
     return 0;
   }
   out("FAIL: the bot cannot work with these settings; see the failed step above.");
@@ -154,5 +166,65 @@ function checkListen(config: Config, out: Out, runningHere: boolean): boolean {
       line(out, false, "listen", `${where}: ${e instanceof Error ? e.message : e}`);
     }
     return false;
+  }
+}
+
+/** A 1×1 PNG, sent as a document: the upload path without a preview. */
+const PIXEL = Uint8Array.from(
+  atob(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  ),
+  (c) => c.charCodeAt(0),
+);
+
+/** `--send-test`: a text and a file into the bot's Favorites, as serve would send them. */
+async function sendTest(
+  config: Config,
+  caPem: string | undefined,
+  out: Out,
+  timeoutMs: number,
+): Promise<boolean> {
+  const tc = config.trueconf;
+  const client = new TrueConfClient({
+    server: tc.server,
+    https: tc.https,
+    port: tc.port,
+    verifyTls: tc.verifyTls,
+    ...(caPem ? { caPem } : {}),
+    auth: tc.auth,
+    requestTimeoutMs: timeoutMs,
+    uploadTimeoutMs: Math.max(timeoutMs, 30_000),
+  });
+  let step = "favorites";
+  let t0 = Date.now();
+  try {
+    client.start();
+    await client.ready(timeoutMs);
+    const chat = await client.createFavoritesChat();
+    line(out, true, "favorites", `the bot's Favorites chat ${chat} (${Date.now() - t0} ms)`);
+    step = "send";
+    t0 = Date.now();
+    const when = new Date().toISOString();
+    const sent = await client.sendMessage(
+      chat,
+      `trueconf-webhook-bot check-config --send-test: sending works (${when}).`,
+      "text",
+    );
+    line(out, true, "send", `message ${sent.messageId} (${Date.now() - t0} ms)`);
+    step = "upload";
+    t0 = Date.now();
+    const file = await client.sendFile(chat, {
+      bytes: PIXEL,
+      name: "check-config.png",
+      mimeType: "image/png",
+      caption: { text: "…and uploading works.", parseMode: "text" },
+    });
+    line(out, true, "upload", `file message ${file.messageId} (${Date.now() - t0} ms)`);
+    return true;
+  } catch (e) {
+    line(out, false, step, `${e instanceof Error ? e.message : e} (${Date.now() - t0} ms)`);
+    return false;
+  } finally {
+    await client.close();
   }
 }

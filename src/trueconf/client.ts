@@ -446,6 +446,16 @@ export class TrueConfClient {
     return chatId;
   }
 
+  /**
+   * Opens (or finds) the bot's own Favorites chat (TrueConf Server 5.5.2+); returns its chatId.
+   * A place to post test messages that bother nobody (check-config --send-test).
+   */
+  async createFavoritesChat(): Promise<string> {
+    const chatId = str(record(await this.request("createFavoritesChat", {})).chatId);
+    if (!chatId) throw new TrueConfProtocolError("createFavoritesChat", "response has no chatId");
+    return chatId;
+  }
+
   /** Title and type of a chat (304 → {@link TrueConfApiError} for an unknown chat). */
   async getChatByID(chatId: string): Promise<ChatInfo> {
     return parseChatInfo(await this.request("getChatByID", { chatId }), chatId);

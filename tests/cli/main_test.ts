@@ -592,3 +592,27 @@ Deno.test("hooks export / import: the whole store through a JSON-lines file, tok
     /the store already holds data; restore into a new WEBHOOK_STORAGE_PATH/,
   );
 });
+
+Deno.test("check-config --send-test posts a text and a file into the bot's Favorites", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  try {
+    const r = await cli(["check-config", "--send-test"], dir.path, fakeEnv(fake));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^OK {4}favorites /m);
+    assert.match(r.stdout, /^OK {4}send {6}message /m);
+    assert.match(r.stdout, /^OK {4}upload {4}file message /m);
+    assert.match(r.stdout, /^PASS: .* send and upload\.$/m);
+    // What the chat shows: the bot's Favorites got both, nobody else got anything.
+    const kinds = fake.sent.map((m) => [m.kind, m.chatId]);
+    assert.equal(kinds.length, 2, JSON.stringify(kinds));
+    assert.equal(new Set(kinds.map((k) => k[1])).size, 1);
+    assert.deepEqual(kinds.map((k) => k[0]), ["text", "document"]);
+    // Without the flag nothing is posted.
+    const plain = await cli(["check-config"], dir.path, fakeEnv(fake));
+    assert.equal(plain.code, 0);
+    assert.equal(fake.sent.length, 2);
+  } finally {
+    await fake.close();
+  }
+});
