@@ -4,7 +4,7 @@
  * prints method, path and headers, and writes each request to `<dir>/<n>.json` with the body as
  * base64 (and as text when it is UTF-8) so `replay.ts` can feed it through the adapters.
  *
- *   ./deno run --allow-net=127.0.0.1 --allow-write scripts/interop/recorder.ts [--port 18090] [--dir /tmp/interop-capture] [--status 200]
+ *   ./deno run --allow-net=127.0.0.1 --allow-read --allow-write scripts/interop/recorder.ts [--port 18090] [--dir /tmp/interop-capture] [--status 200]
  *
  * @module
  */
