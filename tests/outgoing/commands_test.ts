@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
 import { silentLogger } from "../../src/log.ts";
+import { waitUntil } from "../support/wait.ts";
 import { startReceiver } from "./_receiver.ts";
 
 async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
@@ -191,6 +192,50 @@ Deno.test("/webhook_revoke cuts the running call and drops the waiting ones", as
       assert.equal(r.calls.length, 1, "only the call that was running when revoked");
     } finally {
       release();
+      await r.close();
+    }
+  });
+});
+
+Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the grace both signatures verify", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const dm = b.fake.p2pChatId(alice);
+    const secrets = () => b.fake.messagesIn(dm).flatMap((x) => (x.text ?? "").match(SECRET) ?? []);
+    // Two receivers at one hook's URL is not possible, so one receiver checks with the old
+    // secret and a second check with the new one is done on the recorded request.
+    let oldSecret = "";
+    const r = startReceiver(() => oldSecret, () => new Response(null, { status: 204 }));
+    try {
+      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
+      await b.fake.waitFor(() => secrets().length === 1);
+      oldSecret = secrets()[0]!;
+      const said = await command(b, "ops", "/webhook_rotate ci 1h");
+      assert.doesNotMatch(said, /whsec_/);
+      await b.fake.waitFor(() => secrets().length === 2);
+      const newSecret = secrets()[1]!;
+      assert.notEqual(newSecret, oldSecret);
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 1" });
+      const call = await r.nth(1);
+      assert.equal(call.headers.get("webhook-signature")?.split(" ").length, 2);
+      new Webhook(newSecret).verify(call.raw, Object.fromEntries(call.headers));
+      assert.equal(r.rejected, 0, "the old secret still verifies during the grace");
+      // The call is counted in /metrics by outcome, with its latency.
+      let body = "";
+      await waitUntil(
+        async () => {
+          body = (await b.bot.metrics.render()).body;
+          return /trueconf_webhook_outgoing_calls_total\{outcome="answered"\} 1\b/.test(body);
+        },
+        5_000,
+        "the call counted",
+      );
+      assert.match(
+        body,
+        /trueconf_webhook_outgoing_call_duration_seconds_count\{outcome="answered"\} 1\b/,
+      );
+    } finally {
       await r.close();
     }
   });

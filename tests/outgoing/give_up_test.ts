@@ -1,0 +1,148 @@
+// The maximum age and the 10-second promise with the clock injected: the real job engine,
+// hook store (KV), TrueConf client against the fake server and a loopback receiver; only
+// time is moved by hand.
+import assert from "node:assert/strict";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { loopbackClientOptions, TEST_BOT as BOT } from "../support/bot_with_fake.ts";
+import { waitUntil } from "../support/wait.ts";
+import { ManualClock } from "../delivery/queue/_manual_clock.ts";
+import { TrueConfClient } from "../../src/trueconf/mod.ts";
+import { JobEngine } from "../../src/delivery/queue/mod.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { SecretBox } from "../../src/storage/mod.ts";
+import { parseAllowlist } from "../../src/net/mod.ts";
+import { generateSecret, OutgoingHooks } from "../../src/outgoing/mod.ts";
+
+async function world(answer: (n: number) => Response | Promise<Response>) {
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  const alice = fake.userId("alice");
+  fake.addChat({
+    chatId: "ops",
+    title: "Ops",
+    chatType: 2,
+    participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
+  });
+  const client = new TrueConfClient(loopbackClientOptions(fake, BOT));
+  client.start();
+  await client.ready(5_000);
+  let calls = 0;
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.arrayBuffer();
+    calls++;
+    return await answer(calls);
+  });
+  const kv = await Deno.openKv(":memory:");
+  const store = new HookStore(kv, { secrets: await SecretBox.forStorage(":memory:") });
+  const clock = new ManualClock(Date.now());
+  const engine = new JobEngine({ kv, limits: { maxPerHook: 100, maxTotal: 1000 }, clock });
+  const reports: string[] = [];
+  const outgoing = new OutgoingHooks({
+    client,
+    store,
+    engine,
+    notifier: { report: (_hook, line) => void reports.push(line) },
+    postAnswer: () => Promise.resolve(),
+    maxAgeMs: 60_000,
+    timeoutMs: 2_000,
+    allowlist: parseAllowlist("127.0.0.1"),
+    clock,
+  });
+  engine.register(outgoing.jobType());
+  engine.start();
+  const unsubscribe = client.onEvent((e) => outgoing.onEvent(e));
+  const made = await store.create({
+    chatId: "ops",
+    name: "ci",
+    createdBy: alice,
+    kind: "outgoing",
+    outgoing: {
+      url: `http://127.0.0.1:${receiver.addr.port}/x`,
+      secret: await store.sealSecret(generateSecret()),
+      triggers: ["/job"],
+    },
+  });
+  assert.ok(made.ok);
+  return {
+    fake,
+    alice,
+    clock,
+    /** Resolves once the call waits for its next attempt, `attempts` made. */
+    waiting: (attempts: number) =>
+      waitUntil(
+        () => {
+          const j = engine.list()[0];
+          return j !== undefined && !j.running && j.attempts === attempts;
+        },
+        5_000,
+        `the call waiting after ${attempts} attempts`,
+      ),
+    calls: () => calls,
+    replies: () => fake.messagesIn("ops").map((m) => m.text ?? ""),
+    async close() {
+      unsubscribe();
+      await outgoing.close();
+      await engine.close(0);
+      await store.close();
+      kv.close();
+      await client.close();
+      await receiver.shutdown();
+      await fake.close();
+    },
+  };
+}
+
+Deno.test("a call still failing at WEBHOOK_OUTGOING_MAX_AGE_SECONDS is given up and the author told, once", async () => {
+  const w = await world(() =>
+    new Response("busy", { status: 503, headers: { "Retry-After": "25" } })
+  );
+  try {
+    w.fake.pushMessage({ chatId: "ops", authorId: w.alice, text: "/job 1" });
+    await w.waiting(1);
+    assert.ok(w.replies().some((t) => /answered 503, retrying/.test(t)));
+    assert.equal(w.calls(), 1);
+    // The watchdog (8 s) stays silent: the author was already told.
+    w.clock.advance(8_000);
+    // Retry-After 25 s: attempts at 25 s and 50 s; the next would be past the 60 s deadline,
+    // so the engine makes a last one at the deadline, then gives up.
+    w.clock.advance(17_000);
+    await w.waiting(2);
+    assert.equal(w.calls(), 2);
+    w.clock.advance(25_000);
+    await w.waiting(3);
+    assert.equal(w.calls(), 3);
+    w.clock.advance(10_000);
+    await w.fake.waitFor(() => w.replies().some((t) => /gave up after 1 min/.test(t)));
+    assert.deepEqual(
+      w.replies().map((t) => t.replace(/http:\/\/127\.0\.0\.1:\d+/, "URL")),
+      [
+        "⚠️ ci: URL/x answered 503, retrying",
+        "❌ ci: gave up after 1 min; the service never took the call.",
+      ],
+    );
+    assert.equal(w.calls(), 4);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("a first attempt still running after 8 s gets a 'still waiting' reply (the 10-second promise)", async () => {
+  let release: () => void = () => {};
+  const hold = new Promise<void>((resolve) => release = resolve);
+  const w = await world(async () => {
+    await hold;
+    return new Response(null, { status: 204 });
+  });
+  try {
+    w.fake.pushMessage({ chatId: "ops", authorId: w.alice, text: "/job 1" });
+    await waitUntil(() => w.calls() === 1, 5_000, "the call");
+    w.clock.advance(8_000);
+    await w.fake.waitFor(() => w.replies().length === 1);
+    assert.match(
+      w.replies()[0]!,
+      /^⏳ ci: URL|^⏳ ci: http:\/\/127\.0\.0\.1:\d+\/x has not answered yet; still trying$/,
+    );
+  } finally {
+    release();
+    await w.close();
+  }
+});
