@@ -72,6 +72,11 @@ export interface MessageThread {
   readonly key?: string | undefined;
   /** A message id or key of this hook: post as a reply to that message. */
   readonly replyTo?: string | undefined;
+  /**
+   * A thread key (Google Chat's `threadKey`): reply to the hook's message with this key, or,
+   * when there is none yet, post and remember this message as the key's.
+   */
+  readonly replyKey?: string | undefined;
   /** An alert group or CI run this message reports on. */
   readonly group?: MessageGroup | undefined;
 }

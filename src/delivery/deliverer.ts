@@ -130,7 +130,7 @@ export function planParts(
   // A message that may be edited later stays text: TrueConf cannot edit a file's caption.
   const living = op !== undefined &&
     (op.act === "edit" || op.key !== undefined || op.group !== undefined ||
-      op.replyTo !== undefined || op.buttons !== undefined);
+      op.replyTo !== undefined || op.replyKey !== undefined || op.buttons !== undefined);
   const useCaption = !living && attachments.length === 1 && text.length > 0 &&
     [...text].length <= CAPTION_MAX;
   if (text && !useCaption) {

@@ -107,6 +107,7 @@ function opFor(hook: HookRef, m: Message, extra: Partial<TextOp>): TextOp {
     hook: hook.id,
     ...(t.key !== undefined ? { key: t.key } : {}),
     ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}),
+    ...(t.replyKey !== undefined ? { replyKey: t.replyKey } : {}),
     ...(t.group !== undefined ? { group: t.group } : {}),
     ...(m.buttons?.length ? { buttons: m.buttons } : {}),
     ...(m.buttonFallback ? { buttonFallback: m.buttonFallback } : {}),

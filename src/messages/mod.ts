@@ -32,3 +32,36 @@ export {
   settingOf,
 } from "./settings.ts";
 export { MAX_MENTIONS, type MentionClient, Mentions, PARTICIPANTS_TTL_MS } from "./mentions.ts";
+// Types the API above names, re-exported so the face is self-contained (deno doc --lint).
+export type {
+  Attachment,
+  AttachmentSource,
+  Message,
+  MessageButton,
+  MessageGroup,
+  MessageThread,
+  ParseMode,
+  TextOp,
+} from "../message.ts";
+export type {
+  DeliveryStatus,
+  Dispatcher,
+  DispatchOutcome,
+  DispatchOutcomeKind,
+  DispatchRequest,
+  HookRef,
+  LivingPoster,
+  MessageEditor,
+  Part,
+  PartFailure,
+} from "../delivery/mod.ts";
+export { CHAT_ROLES } from "../trueconf/mod.ts";
+export type {
+  ChatRole,
+  EditedMessage,
+  Participant,
+  SendMessageOptions,
+  SentMessage,
+  UrlButton,
+} from "../trueconf/mod.ts";
+export type { LogFields, Logger } from "../log.ts";

@@ -26,36 +26,47 @@ import { linksAfter } from "./links.ts";
 
 /** What the poster needs of the TrueConf client. */
 export interface LivingClient {
+  /** Posts a text (a reply, with buttons). */
   sendMessage(
     chatId: string,
     text: string,
     parseMode: ParseMode,
     opts?: SendMessageOptions,
   ): Promise<SentMessage>;
+  /** Overwrites a message's text and buttons. */
   editMessage(
     messageId: string,
     text: string,
     parseMode: ParseMode,
     opts?: { buttons?: readonly (readonly MessageButton[])[] | undefined },
   ): Promise<EditedMessage>;
+  /** Removes a message. */
   removeMessage(messageId: string, opts?: { forAll?: boolean }): Promise<void>;
+  /** Whether the server shows URL buttons (5.5.6+). */
   supportsButtons(): Promise<boolean>;
 }
 
 /** A text ready to send: mentions applied, buttons or their links decided. */
 export interface Rendered {
+  /** The text to send. */
   readonly text: string;
+  /** Its parse mode. */
   readonly parseMode: ParseMode;
+  /** Buttons to send with it (5.5.6+ servers only). */
   readonly buttons?: readonly (readonly MessageButton[])[] | undefined;
 }
 
 /** Options of {@link Poster}. */
 export interface PosterOptions {
+  /** The TrueConf client. */
   client: LivingClient;
+  /** What each hook posted. */
   registry: MessageRegistry;
   /** Turns a part's text into what is sent (mentions); default: unchanged. */
   render?: ((chatId: string, r: Rendered, op: TextOp) => Promise<Rendered>) | undefined;
+  /** Clock for group durations. Default `Date.now`. */
   now?: (() => number) | undefined;
+  /** Where gone messages and fallbacks are logged. */
   logger?: Logger | undefined;
 }
 
@@ -98,6 +109,11 @@ export class Poster implements LivingPoster {
     if (op.key) {
       const k = await this.#reg.byKey(op.hook, op.key);
       return await this.#editOrPost(chatId, op, k?.messageId ?? null, r, op.key);
+    }
+    if (op.replyKey) {
+      const k = await this.#reg.byKey(op.hook, op.replyKey);
+      if (k?.messageId) return await this.#send(chatId, op, r, { replyTo: k.messageId });
+      return await this.#send(chatId, op, r, { key: op.replyKey });
     }
     return await this.#send(chatId, op, r, { key: op.key, replyTo: await this.#replyTarget(op) });
   }

@@ -72,3 +72,4 @@ export {
   type TrueConfClientOptions,
   type TrueConfEndpoint,
 } from "./types.ts";
+export type { LogFields, Logger } from "../log.ts";

@@ -33,6 +33,8 @@ export interface LivingWorld {
   post(url: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
   patch(url: string, id: string, body: unknown): Promise<Answer>;
   del(url: string, id: string): Promise<Answer>;
+  /** Pushes `@bot <text>` from Alice into the chat and waits for a bot answer matching `until`. */
+  say(text: string, until: RegExp): Promise<void>;
   /** Any request, body read. */
   send(url: string, init: RequestInit): Promise<Answer>;
   close(): Promise<void>;
@@ -78,6 +80,13 @@ export async function livingWorld(
     hookB: b.url,
     shown: () => w.fake.messagesIn(chat).filter((m) => !setup.has(m.messageId)),
     send,
+    async say(text, until) {
+      const before = w.fake.messagesIn(chat).length;
+      w.fake.pushMessage({ chatId: chat, authorId: alice, text: `${w.mention} ${text}` });
+      await w.fake.waitFor(() =>
+        w.fake.messagesIn(chat).slice(before).some((m) => until.test(m.text ?? ""))
+      );
+    },
     post: (url, body, headers = {}) =>
       send(url, {
         method: "POST",

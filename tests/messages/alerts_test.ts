@@ -190,13 +190,7 @@ Deno.test("buttons: URL buttons on a 5.5.6 server, the text's links only on 5.5.
 Deno.test("/webhook_alerts reply|new changes how a group is shown; /webhook_info shows the setting", async () => {
   const t = await livingWorld();
   try {
-    const say = async (text: string, until: RegExp) => {
-      const before = t.w.fake.messagesIn(t.chat).length;
-      t.w.fake.pushMessage({ chatId: t.chat, authorId: t.alice, text: `${t.w.mention} ${text}` });
-      await t.w.fake.waitFor(() =>
-        t.w.fake.messagesIn(t.chat).slice(before).some((m) => until.test(m.text ?? ""))
-      );
-    };
+    const say = t.say;
     await say(
       "/webhook_alerts alerts sideways",
       /Type \/webhook_alerts &lt;name&gt; edit\|reply\|new/,

@@ -42,13 +42,7 @@ Deno.test("@login of a participant becomes a mention; a non-participant stays pl
 Deno.test("@here/@all/<!channel> notify only under /webhook_mentions all; none leaves every mention plain", async () => {
   const t = await livingWorld();
   try {
-    const say = async (text: string, until: RegExp) => {
-      const before = t.w.fake.messagesIn(t.chat).length;
-      t.w.fake.pushMessage({ chatId: t.chat, authorId: t.alice, text: `${t.w.mention} ${text}` });
-      await t.w.fake.waitFor(() =>
-        t.w.fake.messagesIn(t.chat).slice(before).some((m) => until.test(m.text ?? ""))
-      );
-    };
+    const say = t.say;
     const last = () => t.shown().at(-1)?.text;
     await t.post(t.hookA, { text: "@here disk full, @bob" });
     assert.equal(

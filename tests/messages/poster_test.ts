@@ -31,3 +31,29 @@ Deno.test("replyId replies to any message (an outgoing hook's answer to its trig
     kv.close();
   }
 });
+
+Deno.test("replyKey (a thread key): the first message starts the thread, later ones reply to it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await withClient({}, {}, async (fake, client) => {
+      const chat = fake.p2pChatId(fake.userId(ALICE.login));
+      const poster = new Poster({ client, registry: new MessageRegistry(kv) });
+      const part = (text: string, hook = "h") => ({
+        kind: "text" as const,
+        text,
+        parseMode: "text" as const,
+        label: "text",
+        op: { hook, replyKey: "thread-1" },
+      });
+      const root = await poster.post(chat, part("first"));
+      assert.equal(fake.message(root)?.replyMessageId, undefined);
+      const second = await poster.post(chat, part("second"));
+      assert.equal(fake.message(second)?.replyMessageId, root);
+      // Another hook's thread key is its own.
+      const other = await poster.post(chat, part("other", "h2"));
+      assert.equal(fake.message(other)?.replyMessageId, undefined);
+    });
+  } finally {
+    kv.close();
+  }
+});
