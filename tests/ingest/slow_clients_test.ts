@@ -176,3 +176,30 @@ Deno.test("the budget is given back: once an upload ends, the next large one is 
     assert.equal(bodies.reading, 0);
   });
 });
+
+Deno.test("a chunked body of unknown length is read whole (buffer grown by doubling)", async () => {
+  await withEndpoint(
+    { bodies: quickBodies(), limits: { maxBodyBytes: 2 * 1024 * 1024 } },
+    async (h) => {
+      const token = await h.hook();
+      const port = h.listen();
+      const line = "0123456789abcdef".repeat(64); // 1 KiB
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ === 300) return controller.close();
+          controller.enqueue(new TextEncoder().encode(line));
+        },
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body,
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+      const posted = h.fake.messagesIn(CHAT_ID).map((m) => m.text ?? "").join("");
+      assert.equal(posted.replace(/\s/g, "").length, 300 * line.length);
+    },
+  );
+});

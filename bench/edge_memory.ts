@@ -1,0 +1,234 @@
+/**
+ * Memory of the bot's process at the HTTP edge, at the default settings (docs/limits.md):
+ *
+ * - `upload`   one 25 MB multipart upload: peak RSS above idle, and that TrueConf got the file
+ *              with its real Content-Length;
+ * - `uploads`  ten concurrent 25 MB uploads: peak RSS above idle, how many were taken and how
+ *              many got `503 busy` (the in-flight budget, 4 × WEBHOOK_MAX_UPLOAD_MB);
+ * - `trickle`  250 clients each sending a body at 1 byte/s: peak RSS above idle, how many were
+ *              cut with `408 request_timeout` and after how long.
+ *
+ * The bot runs as a user runs it (`src/main.ts serve`, its own process, default settings) against
+ * the fake TrueConf in this process; RSS is read from `/proc/<pid>/status` (VmHWM reset through
+ * `clear_refs` before each scenario, VmRSS sampled every 20 ms as the fallback).
+ *
+ * Run: `./deno run -A bench/edge_memory.ts [upload|uploads|trickle]…` (default: all three).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FakeTrueConf } from "../tests/support/fake_trueconf.ts";
+import { HookStore } from "../src/hooks/mod.ts";
+import { openKv } from "../src/storage/mod.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const MIB = 1024 * 1024;
+const CHAT = "bench_edge@video.example.com";
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+function status(pid: number): { rss: number; hwm: number } {
+  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+}
+
+/** Peak RSS while `fn` runs: VmHWM after a reset, or the sampled maximum if reset is refused. */
+async function peakDuring(pid: number, fn: () => Promise<void>): Promise<number> {
+  let reset = true;
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    reset = false;
+  }
+  let sampled = status(pid).rss;
+  const timer = setInterval(() => sampled = Math.max(sampled, status(pid).rss), 20);
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  return reset ? Math.max(status(pid).hwm, sampled) : sampled;
+}
+
+const mib = (n: number) => `${(n / MIB).toFixed(1)} MiB`;
+
+const scenarios = Deno.args.length > 0 ? Deno.args : ["upload", "uploads", "trickle"];
+const dir = await Deno.makeTempDir({ prefix: "edge_memory_" });
+const fake = await FakeTrueConf.start({ bot: { login: "webhook_bot", password: "secret" } });
+fake.addChat({
+  chatId: CHAT,
+  title: "Bench",
+  chatType: 2,
+  participants: [{ userId: fake.botId, role: "user" }],
+});
+const kvPath = join(dir, "w.kv");
+const kv = await openKv(kvPath);
+const store = new HookStore(kv);
+const made = await store.create({ chatId: CHAT, name: "bench", createdBy: fake.botId });
+await store.close();
+kv.close();
+if (!made.ok) throw new Error(made.message);
+const token = made.token;
+const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+for (const name of ["HOME", "DENO_DIR", "PATH"]) {
+  const v = Deno.env.get(name);
+  if (v !== undefined) env[name] = v;
+}
+
+/** A fresh bot process per scenario, so one scenario's garbage is not the next one's idle. */
+async function startBot(): Promise<
+  { pid: number; port: number; idle: number; stop(): Promise<void> }
+> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--frozen", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "src/main.ts")],
+    cwd: dir,
+    clearEnv: true,
+    env: {
+      ...env,
+      TRUECONF_SERVER: "127.0.0.1",
+      TRUECONF_HTTPS: "false",
+      TRUECONF_WEB_PORT: String(fake.port),
+      TRUECONF_USERNAME: "webhook_bot",
+      TRUECONF_PASSWORD: "secret",
+      WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      WEBHOOK_HTTP_HOST: "127.0.0.1",
+      WEBHOOK_HTTP_PORT: String(port),
+      WEBHOOK_STORAGE_PATH: kvPath,
+      // The defaults, except the rate limits: 250 clients from one address would be refused
+      // by the per-IP limit before their bodies are read, which is not what this measures.
+      WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
+      WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
+      LOG_LEVEL: "warn",
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  for (let i = 0;; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      await res.body?.cancel();
+      if (res.ok) break;
+    } catch { /* not yet */ }
+    if (i > 3000) throw new Error("bot not ready");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Let start-up garbage settle before taking the idle figure.
+  await new Promise((r) => setTimeout(r, 2000));
+  return {
+    pid: child.pid,
+    port,
+    idle: status(child.pid).rss,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+try {
+  const file = new Uint8Array(25_000_000);
+  for (let i = 0; i < file.length; i += 4096) file[i] = i & 0xff;
+  const upload = async (url: string) => {
+    const form = new FormData();
+    form.set("text", "dump");
+    form.set("file", new File([file], "dump.bin", { type: "application/octet-stream" }));
+    const res = await fetch(url, { method: "POST", body: form });
+    await res.body?.cancel();
+    return res.status;
+  };
+
+  if (scenarios.includes("upload")) {
+    const bot = await startBot();
+    const { pid, idle } = bot;
+    let code = 0;
+    const before = status(pid).rss;
+    const url = `http://127.0.0.1:${bot.port}/hook/${token}`;
+    const peak = await peakDuring(pid, async () => void (code = await upload(url)));
+    await bot.stop();
+    const framing = fake.uploadFraming.at(-1);
+    console.log(
+      `one 25 MB upload: idle ${mib(idle)}, HTTP ${code}, peak ${mib(peak)} = +${
+        mib(peak - idle)
+      } above idle ` +
+        `(+${mib(peak - before)} above the RSS just before); to TrueConf: Content-Length ` +
+        `${framing?.contentLength} for ${framing?.bodyBytes} bytes, chunked ${framing?.chunked}`,
+    );
+  }
+
+  if (scenarios.includes("uploads")) {
+    const bot = await startBot();
+    const { pid, idle } = bot;
+    const codes: number[] = [];
+    const before = status(pid).rss;
+    const url = `http://127.0.0.1:${bot.port}/hook/${token}`;
+    const peak = await peakDuring(pid, async () => {
+      codes.push(...await Promise.all(Array.from({ length: 10 }, () => upload(url))));
+    });
+    await bot.stop();
+    const count = (s: number) => codes.filter((c) => c === s).length;
+    console.log(
+      `ten concurrent 25 MB uploads: idle ${mib(idle)}, ${count(200)} × 200, ${count(202)} × 202, ${
+        count(503)
+      } × 503 busy; peak ${mib(peak)} = +${mib(peak - idle)} above idle (+${
+        mib(peak - before)
+      } above the RSS just before)`,
+    );
+  }
+
+  if (scenarios.includes("trickle")) {
+    const bot = await startBot();
+    const { pid, idle, port } = bot;
+    const before = status(pid).rss;
+    const cutAfter: number[] = [];
+    const statuses: number[] = [];
+    const peak = await peakDuring(pid, async () => {
+      await Promise.all(Array.from({ length: 250 }, async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        const started = performance.now();
+        const enc = new TextEncoder();
+        await conn.write(enc.encode(
+          `POST /hook/${token} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n`,
+        ));
+        let answered = false;
+        const reading = (async () => {
+          const buf = new Uint8Array(4096);
+          const n = await conn.read(buf).catch(() => null);
+          answered = true;
+          if (n) statuses.push(Number(new TextDecoder().decode(buf.subarray(0, n)).split(" ")[1]));
+          cutAfter.push(performance.now() - started);
+        })();
+        // One byte a second until the server answers (or 75 s, as in the issue's report).
+        for (let s = 0; s < 75 && !answered; s++) {
+          await conn.write(enc.encode("x")).catch(() => {});
+          await Promise.race([reading, new Promise((r) => setTimeout(r, 1000))]);
+        }
+        await reading.catch(() => {});
+        conn.close();
+      }));
+    });
+    await bot.stop();
+    cutAfter.sort((a, b) => a - b);
+    console.log(
+      `250 clients trickling 1 byte/s: idle ${mib(idle)}, ${
+        statuses.filter((s) => s === 408).length
+      } × 408 ` +
+        `(cut after ${(cutAfter[0]! / 1000).toFixed(1)}–${
+          (cutAfter.at(-1)! / 1000).toFixed(1)
+        } s); peak ${mib(peak)} = +${mib(peak - idle)} above idle (+${
+          mib(peak - before)
+        } above the RSS just before)`,
+    );
+  }
+} finally {
+  await fake.close();
+  await Deno.remove(dir, { recursive: true });
+}
