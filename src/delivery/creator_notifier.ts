@@ -15,13 +15,17 @@ import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 
 /** What the notifier needs of the TrueConf client. */
 export interface DmSender {
+  /** The personal chat with a user. */
   createP2PChat(userId: string): Promise<string>;
+  /** Posts a text. */
   sendMessage(chatId: string, text: string, parseMode: "text"): Promise<unknown>;
 }
 
 /** The hook a report is about. */
 export interface ReportedHook {
+  /** The hook's id. */
   readonly id: string;
+  /** Its name, as the DM shows it. */
   readonly name: string;
   /** The creator's TrueConf id; "" when unknown (the report is only logged). */
   readonly createdBy: string;
@@ -29,8 +33,11 @@ export interface ReportedHook {
 
 /** Options of {@link CreatorNotifier}. */
 export interface CreatorNotifierOptions {
+  /** Sends the DMs (the TrueConf client). */
   client: DmSender;
+  /** Where sent and held notices are logged. Default: silent. */
   logger?: Logger | undefined;
+  /** Time for the once-per-10-minutes rule. Default: the system clock. */
   clock?: Clock | undefined;
   /** At most one DM per hook in this window. Default 10 min. */
   intervalMs?: number | undefined;
@@ -70,6 +77,7 @@ export class CreatorNotifier {
   readonly #sending = new Set<Promise<void>>();
   #closed = false;
 
+  /** A notifier with nothing held. */
   constructor(options: CreatorNotifierOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;

@@ -28,7 +28,9 @@ import { silentLogger } from "../log.ts";
 
 /** What the deliverer needs from the TrueConf client. */
 export interface ChatSender {
+  /** Posts a text part. */
   sendMessage(chatId: string, text: string, parseMode: ParseMode): Promise<SentMessage>;
+  /** Uploads and posts a photo or document part. */
   sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage>;
 }
 
@@ -64,6 +66,7 @@ export interface LivingPoster {
 
 /** Options of {@link Deliverer}. */
 export interface DelivererOptions {
+  /** Where parts are posted (the TrueConf client). */
   chat: ChatSender;
   /** Fetches an attachment URL (the SSRF-guarded fetcher); `signal` ends the attempt. */
   fetchUrl: (url: string, expect: "image" | "any", signal?: AbortSignal) => Promise<FetchedFile>;
@@ -73,6 +76,7 @@ export interface DelivererOptions {
   onSent?: (kind: "text" | "photo" | "document") => void;
   /** Runs parts that carry an op (living messages); without it ops are ignored. */
   living?: LivingPoster | undefined;
+  /** Where part failures are logged. Default: silent. */
   logger?: Logger;
   /**
    * Time one URL attachment may take in all, quick retries of transient failures
@@ -234,6 +238,7 @@ export class Deliverer {
   readonly #clock: Clock;
   readonly #deferAfter: number;
 
+  /** A deliverer; it keeps no state between messages. */
   constructor(options: DelivererOptions) {
     this.#opts = options;
     this.#log = options.logger ?? silentLogger;

@@ -55,6 +55,7 @@ export { errorBody, type HookLookup, type IngestEnv, type IngestMetrics };
 
 /** What `/readyz` reports. */
 export interface Readiness {
+  /** True while TrueConf is connected and answering. */
   readonly ready: boolean;
   /** Everything, for operators: shown with METRICS_TOKEN or to a client on loopback. */
   readonly details: Record<string, unknown>;
@@ -64,11 +65,15 @@ export interface Readiness {
 
 /** Options of {@link createApp} and {@link hookPipeline}. */
 export interface AppOptions {
+  /** Where tokens are looked up (the hook store). */
   hooks: HookLookup;
+  /** Delivers accepted messages (the queue). */
   dispatcher: Dispatcher;
   /** Edits and removals of posted messages (`PATCH`/`DELETE /hook/<token>/messages/<id>`). */
   messages?: MessageEditor | undefined;
+  /** What `/readyz` answers. */
   readiness: () => Readiness;
+  /** Sizes and rates of the hook routes. */
   limits: {
     maxBodyBytes: number;
     maxAttachments: number;
@@ -92,11 +97,13 @@ export interface AppOptions {
   draining?: (() => boolean) | undefined;
   /** Non-null (the reason) while the storage cannot keep what is accepted: hook requests get 503. */
   storageLost?: (() => string | null) | undefined;
+  /** Request and rate-limit counters. */
   metrics?: IngestMetrics | undefined;
   /** Per-hook checks on the raw body before it is parsed (signatures, address allowlists). */
   guards?: readonly HookGuard[] | undefined;
   /** Hears every answered request of a known hook (request history). */
   onRequest?: ((hookId: string, record: HookRequestRecord) => void) | undefined;
+  /** Where requests are logged. Default: silent. */
   logger?: Logger | undefined;
 }
 

@@ -103,6 +103,7 @@ export class BodyReader {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
+  /** A reader with nothing in flight. */
   constructor(options: BodyReaderOptions) {
     this.#budget = options.inflightBudgetBytes;
     this.#floorMs = options.floorMs ?? 10_000;

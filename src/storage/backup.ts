@@ -24,11 +24,13 @@ const SKIP_SPACES = new Set(["lease"]);
 
 /** What {@link importStore} did. */
 export interface ImportReport {
+  /** Records written. */
   readonly entries: number;
 }
 
 /** A backup line that cannot be read, or a store that cannot take the import. */
 export class BackupError extends Error {
+  /** Always `BackupError`. */
   override name = "BackupError";
 }
 

@@ -47,13 +47,17 @@ export const RETRY_AFTER_SECONDS = 5;
 
 /** What the queue needs of the TrueConf client. */
 export interface QueueClient extends DmSender {
+  /** Whether TrueConf is reachable (queued jobs wait while it is not). */
   readonly state: { readonly authorized: boolean };
 }
 
 /** Options of {@link DurableQueue}; see `createQueue` in mod.ts. */
 export interface DurableQueueOptions {
+  /** Where jobs are kept. */
   kv: Deno.Kv;
+  /** Posts a message's parts. */
   deliverer: Pick<Deliverer, "run">;
+  /** The TrueConf client (state and DMs). */
   client: QueueClient;
   /** Hook usage: counted once per message that reached the chat (either path). */
   store?: {
@@ -64,8 +68,11 @@ export interface DurableQueueOptions {
       entry: { status: number; format: string; outcome: string; error?: string | undefined },
     ): void;
   } | undefined;
+  /** Most jobs waiting per hook and in all. */
   limits: { maxPerHook: number; maxTotal: number };
+  /** Where the queue logs. Default: silent. */
   logger?: Logger | undefined;
+  /** Queue depth, durations and failed parts for `/metrics`. */
   metrics?: QueueMetrics | undefined;
   /** Time for retries, deadlines, digests; default the system clock. */
   clock?: Clock | undefined;
@@ -93,8 +100,11 @@ export interface DurableQueueOptions {
 
 /** Metrics the queue reports. */
 export interface QueueMetrics {
+  /** Jobs stored. */
   queueDepth: { set(depth: number): void };
+  /** Time from acceptance to the end of a delivery. */
   deliveryDuration?: { observe(result: "delivered" | "queued" | "failed", seconds: number): void };
+  /** Parts that failed for good, by code. */
   failedParts?: { inc(code: string): void };
 }
 
@@ -112,6 +122,7 @@ export class DurableQueue implements Dispatcher {
   readonly #idem: Idempotency;
   readonly #notifier: CreatorNotifier;
 
+  /** A queue; the stored jobs start loading at once. */
   constructor(options: DurableQueueOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
@@ -159,18 +170,22 @@ export class DurableQueue implements Dispatcher {
     return this.#notifier;
   }
 
+  /** Resolves once the stored jobs are loaded. */
   ready(): Promise<void> {
     return this.#engine.ready();
   }
 
+  /** Starts the worker. */
   start(): void {
     this.#engine.start();
   }
 
+  /** TrueConf is reachable again: retry every hook now. */
   wake(): void {
     this.#engine.wake();
   }
 
+  /** Depth and limits, for `/readyz` and logs. */
   stats(): QueueStats {
     const s = this.#engine.stats();
     const now = this.#engine.clock.now();
@@ -198,6 +213,7 @@ export class DurableQueue implements Dispatcher {
     return this.#engine.repo.commits;
   }
 
+  /** Stops taking work; running deliveries get `graceMs`, the rest stays stored. */
   async close(graceMs = 10_000): Promise<void> {
     await this.#engine.close(graceMs);
     await this.#notifier.close();

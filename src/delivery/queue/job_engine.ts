@@ -41,9 +41,13 @@ import type {
 
 /** Options of {@link JobEngine}. */
 export interface JobEngineOptions {
+  /** Where jobs are kept. */
   kv: Deno.Kv;
+  /** Most jobs waiting per hook and in all. */
   limits: { maxPerHook: number; maxTotal: number };
+  /** Where the engine logs. Default: silent. */
   logger?: Logger | undefined;
+  /** Time for backoff, deadlines and wake-ups. Default: the system clock. */
   clock?: Clock | undefined;
   /** Hooks run in parallel by the worker. Default 16. */
   concurrency?: number | undefined;
@@ -105,25 +109,39 @@ export type InlineResult<S> =
 
 /** A waiting job, for listings. */
 export interface WaitingInfo {
+  /** The job id. */
   readonly id: string;
+  /** Its job type. */
   readonly type: string;
+  /** Its hook. */
   readonly hookId: string;
+  /** When it was accepted (ms since the epoch). */
   readonly createdAt: number;
+  /** Attempts that failed and were retried. */
   readonly attempts: number;
+  /** Not tried again before this (ms since the epoch). */
   readonly notBefore: number;
+  /** Set aside: it no longer holds up the hook's later jobs. */
   readonly aside: boolean;
+  /** An attempt is running now. */
   readonly running: boolean;
+  /** Why the last attempt failed. */
   readonly lastError: JobError | null;
 }
 
 /** Engine numbers for `/readyz`, `/metrics` and logs. */
 export interface EngineStats {
+  /** Jobs stored. */
   readonly depth: number;
+  /** Hooks with jobs waiting. */
   readonly hooksWithBacklog: number;
   /** Attempts running now (inline and worker). */
   readonly inFlight: number;
+  /** Most jobs waiting per hook. */
   readonly maxPerHook: number;
+  /** Most jobs waiting in all. */
   readonly maxTotal: number;
+  /** The stored jobs have been loaded. */
   readonly loaded: boolean;
   /** Age of the oldest waiting job in ms (0 when none). */
   readonly oldestAgeMs: number;
@@ -155,6 +173,7 @@ export class JobEngine {
   /** Wake-ups so far: an attempt that began before the latest one failed on the old link. */
   #wakes = 0;
 
+  /** An engine; the stored jobs start loading at once. */
   constructor(options: JobEngineOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
@@ -189,10 +208,12 @@ export class JobEngine {
     return this.#loaded;
   }
 
+  /** The stored jobs have been loaded. */
   get loaded(): boolean {
     return this.#loadedFlag;
   }
 
+  /** Shutting down: no new work is taken. */
   get closing(): boolean {
     return this.#closing;
   }
@@ -229,6 +250,7 @@ export class JobEngine {
     return this.#outbox.backlog(hookId);
   }
 
+  /** Numbers for `/readyz`, `/metrics` and logs. */
   stats(): EngineStats {
     const oldest = this.#outbox.oldest();
     return {

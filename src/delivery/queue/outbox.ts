@@ -18,15 +18,25 @@ import type { JobError } from "./job_type.ts";
 
 /** What the scheduler knows of a waiting job without reading KV. */
 export interface Slot {
+  /** Position in the hook's line. */
   readonly seq: number;
+  /** The job id. */
   readonly id: string;
+  /** Its job type. */
   readonly type: string;
+  /** When it was accepted (ms since the epoch). */
   readonly createdAt: number;
+  /** Given up at this time (ms since the epoch). */
   readonly deadline: number;
+  /** Not tried again before this (ms since the epoch). */
   notBefore: number;
+  /** Set aside: it no longer holds up the hook's later jobs. */
   aside: boolean;
+  /** Attempts that failed and were retried. */
   attempts: number;
+  /** Why the last attempt failed. */
   lastError: JobError | null;
+  /** The creator was told that this job waits long. */
   waitNoticeSent: boolean;
   /** Running now (worker). */
   running: boolean;
@@ -39,6 +49,7 @@ export interface Slot {
    * first of them happened: what setting aside counts (in memory; a restart starts over).
    */
   ownFailures: number;
+  /** When the first of those failures happened (ms since the epoch). */
   ownSince: number;
 }
 
