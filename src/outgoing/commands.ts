@@ -30,6 +30,7 @@ import { parseOutgoingCreate } from "./triggers.ts";
 
 /** What the commands need of the hook store. */
 export interface OutgoingCommandStore {
+  /** Creates the hook (names are unique per chat across both kinds). */
   create(input: {
     chatId: string;
     name: string;
@@ -39,15 +40,21 @@ export interface OutgoingCommandStore {
     kind?: HookRecord["kind"] | undefined;
     outgoing?: HookRecord["outgoing"] | undefined;
   }): Promise<CreateResult>;
+  /** Revokes it; false when it was already gone. */
   revoke(id: string): Promise<boolean>;
+  /** The chat's hooks, both kinds. */
   listByChat(chatId: string): Promise<HookRecord[]>;
+  /** Encrypts the signing secret for storage. */
   sealSecret(plain: string): Promise<string>;
+  /** Decrypts a stored signing secret. */
   openSecret(sealed: string): Promise<string>;
 }
 
 /** What the commands need of the TrueConf client. */
 export interface OutgoingCommandClient {
+  /** The personal chat with a user (where the secret goes). */
   createP2PChat(userId: string): Promise<string>;
+  /** Posts a reply or a DM. */
   sendMessage(
     chatId: string,
     text: string,
@@ -63,15 +70,21 @@ export type TestDispatch = (
 
 /** Options of {@link OutgoingCommands}. */
 export interface OutgoingCommandsOptions {
+  /** The TrueConf client. */
   client: OutgoingCommandClient;
+  /** The hook store. */
   store: OutgoingCommandStore;
   /** Incoming hooks' test path. */
   dispatch: TestDispatch;
+  /** `WEBHOOK_URL_ALLOWLIST`: internal targets allowed on purpose. */
   allowlist?: Allowlist | undefined;
+  /** Resolver for the SSRF check (tests pass their own). */
   resolve?: ((host: string) => Promise<string[]>) | undefined;
   /** Per call (`WEBHOOK_OUTGOING_TIMEOUT_SECONDS`). Default 5 000. */
   timeoutMs?: number;
+  /** Where commands are logged. Default: silent. */
   logger?: Logger;
+  /** Clock for expiries (ms since the epoch). Default `Date.now`. */
   now?: () => number;
 }
 
@@ -91,6 +104,7 @@ export class OutgoingCommands {
   readonly #log: Logger;
   readonly #now: () => number;
 
+  /** Commands over `options`. */
   constructor(options: OutgoingCommandsOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;

@@ -91,21 +91,29 @@ export interface CallState {
 
 /** What the service needs of the job engine. */
 export interface CallEngine {
+  /** Stores a call job. */
   enqueue(options: EnqueueOptions<CallPayload, CallState>): Promise<EnqueueResult>;
 }
 
 /** What the service needs of the hook store. */
 export interface OutgoingStore {
+  /** The chat's hooks, both kinds. */
   listByChat(chatId: string): Promise<HookRecord[]>;
+  /** One hook by id. */
   get(id: string): Promise<HookRecord | null>;
+  /** Decrypts a stored signing secret. */
   openSecret(sealed: string): Promise<string>;
 }
 
 /** What the service needs of the TrueConf client. */
 export interface OutgoingClient {
+  /** The bot's own id once authorised (its messages never trigger a call). */
   readonly state: { readonly botId: string | null };
+  /** Chat type and title, for the event body. */
   getChatByID(chatId: string): Promise<ChatInfo>;
+  /** Any Chatbot API request (author names, replied-to messages). */
   request(method: string, payload: unknown): Promise<unknown>;
+  /** Posts a status reply. */
   sendMessage(
     chatId: string,
     text: string,
@@ -123,6 +131,7 @@ export type AnswerPoster = (
 
 /** Tells a hook's creator about a problem (the creator notifier's digest). */
 export interface ProblemReporter {
+  /** Adds one line to the creator's next digest. */
   report(hook: { id: string; name: string; createdBy: string }, line: string): void;
 }
 
@@ -134,10 +143,15 @@ export interface OutgoingMetrics {
 
 /** Options of {@link OutgoingHooks}. */
 export interface OutgoingHooksOptions {
+  /** The TrueConf client. */
   client: OutgoingClient;
+  /** The hook store. */
   store: OutgoingStore;
+  /** The job engine the calls run on. */
   engine: CallEngine;
+  /** Posts a service's answer into the chat. */
   postAnswer: AnswerPoster;
+  /** Tells creators about failing event hooks. */
   notifier: ProblemReporter;
   /** Per attempt (`WEBHOOK_OUTGOING_TIMEOUT_SECONDS`). Default 5 000. */
   timeoutMs?: number | undefined;
@@ -151,7 +165,9 @@ export interface OutgoingHooksOptions {
   backoff?: { baseMs?: number; capMs?: number } | undefined;
   /** A trigger's author hears something within this time. Default 8 000 (the promise is 10 s). */
   statusAfterMs?: number | undefined;
+  /** Call outcomes and durations for `/metrics`. */
   metrics?: OutgoingMetrics | undefined;
+  /** Where calls are logged. Default: silent. */
   logger?: Logger | undefined;
   /** The engine's clock (tests move it). */
   clock?: Clock | undefined;
@@ -175,6 +191,7 @@ export class OutgoingHooks {
   readonly #chains = new Map<string, Promise<void>>();
   #closed = false;
 
+  /** The service; register its job type before the queue starts. */
   constructor(options: OutgoingHooksOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
