@@ -11,9 +11,8 @@
  * - legacy `cards`: textParagraph, keyValue, image, buttons (textButton) and `cardActions`.
  *
  * `threadKey` (query parameter, or `thread.threadKey` in the body) is echoed in the answer's
- * `thread` and becomes `thread.replyTo` (living messages): the message is posted as a reply to
- * the hook's message with that key or id. A sender starts such a thread by posting its first
- * message with that key (`X-Message-Key`); an unknown key posts a plain message. Interactive parts (inputs, form actions,
+ * `thread` and becomes `thread.replyKey` (living messages): the first message with a key starts
+ * the thread and is remembered under it, later ones are posted as replies to it. Interactive parts (inputs, form actions,
  * `onClick.action`) have no TrueConf counterpart and are left out.
  *
  * Answer: a Google Chat message JSON (`name`, `text`, `thread`, `space`, `createTime`; see
@@ -93,16 +92,16 @@ export const googleChatFormat: FormatAdapter = {
     }
     const threadKey = input.query?.get("threadKey") ??
       asText(asObject(value["thread"])?.["threadKey"]);
-    // Google posts a message with a known threadKey into that thread: here a reply to the hook's
-    // message remembered under that key or id (living messages); an unknown key posts plainly.
-    const replyTo = threadKey !== undefined && MESSAGE_KEY.test(threadKey) ? threadKey : undefined;
+    // Google puts messages with one threadKey into one thread: here the first starts it and is
+    // remembered under the key, later ones reply to it (living messages' replyKey).
+    const replyKey = threadKey !== undefined && MESSAGE_KEY.test(threadKey) ? threadKey : undefined;
     return {
       format: "googlechat",
       message: {
         text: rendered,
         parseMode: "markdown",
         attachments: out.photos,
-        ...(replyTo !== undefined && { thread: { replyTo } }),
+        ...(replyKey !== undefined && { thread: { replyKey } }),
       },
       reply: "googlechat",
       echo: { message: text ?? "", threadKey },

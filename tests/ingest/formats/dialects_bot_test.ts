@@ -78,16 +78,17 @@ Deno.test("whole bot: Slack's client, Discord, Teams, Google Chat, ntfy, Gotify,
     assert.equal(await teams.text(), "1");
     assert.match((await next(seen++)).text ?? "", /^🔴 \*\*\\\[FIRING:1\\\] DiskFull/);
 
-    // Google Chat with a thread key → message JSON, posted as a reply to the hook's message
-    // remembered under that key (living messages).
-    const root = await fetch(url, {
+    // Google Chat's threadKey threads as Google does (living messages): the first message with
+    // the key starts the thread, the next one replies to it.
+    const first = await fetch(`${url}?threadKey=deploy-7`, {
       method: "POST",
-      headers: { "X-Message-Key": "deploy-7" },
-      body: new URLSearchParams({ text: "Deploy 7 started" }),
+      headers: json,
+      body: '{"text":"Deploy 7 *started*"}',
     });
-    assert.equal(root.status, 200);
-    await root.body?.cancel();
+    assert.equal((await first.json()).thread.threadKey, "deploy-7");
     const rootPost = await next(seen++);
+    assert.equal(rootPost.text, "Deploy 7 **started**");
+    assert.equal(rootPost.replyMessageId, undefined);
     const gchat = await fetch(`${url}?threadKey=deploy-7`, {
       method: "POST",
       headers: json,

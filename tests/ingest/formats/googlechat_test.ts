@@ -57,8 +57,8 @@ Deno.test("?threadKey= makes a text-only body Google Chat and is echoed; <users/
   assert.equal(r.format, "googlechat");
   assert.equal(r.message.text, "@all deploy **done** by @123");
   assert.equal(r.echo?.threadKey, "deploy-42");
-  // Living messages: a reply to the hook's message with that key, when there is one.
-  assert.deepEqual(r.message.thread, { replyTo: "deploy-42" });
+  // Living messages: the thread key (first message starts the thread, later ones reply).
+  assert.deepEqual(r.message.thread, { replyKey: "deploy-42" });
   // Without it, {"text"} stays the native format.
   assert.equal((await post('{"text":"hi"}', JSON_TYPE)).format, "native");
 });
