@@ -7,7 +7,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Config } from "./config.ts";
+import { type Config, trueconfEndpoint } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
 import { BodyReader } from "./ingest/read_body.ts";
 import { HookStore } from "./hooks/mod.ts";
@@ -100,12 +100,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
   const metrics = createMetrics({ version: VERSION });
   const client = new TrueConfClient({
-    server: config.trueconf.server,
-    https: config.trueconf.https,
-    port: config.trueconf.port,
-    verifyTls: config.trueconf.verifyTls,
-    ...(options.caPem ? { caPem: options.caPem } : {}),
-    auth: config.trueconf.auth,
+    ...trueconfEndpoint(config, options.caPem),
     requestTimeoutMs: config.deliveryTimeoutMs,
     // The HTTP upload of a file moves up to WEBHOOK_MAX_UPLOAD_MB; give it at least 30 s
     // (the client's own default of 120 s would hold a sender far too long).

@@ -17,6 +17,7 @@
 import { type CidrList, parseCidrList } from "./ingest/client_ip.ts";
 import { type Allowlist, parseAllowlist } from "./net/mod.ts";
 import { parseEnvFile } from "./env_file.ts";
+import type { TrueConfAuth, TrueConfEndpoint } from "./trueconf/types.ts";
 
 // ---- the parser kit ---------------------------------------------------------------------------
 
@@ -864,4 +865,35 @@ export async function readCaFile(path: string): Promise<string> {
     );
   }
   return text;
+}
+
+/**
+ * Where TrueConf is, how to trust it and how to log in, as the client and check-config take it
+ * (`caPem`: TRUECONF_CA_FILE's text, read with {@link readCaFile}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const r = parseConfig({ TRUECONF_SERVER: "tc", TRUECONF_TOKEN: "x",
+ *   WEBHOOK_PUBLIC_URL: "https://hooks.example.com" });
+ * assert(r.ok);
+ * assert.deepEqual(trueconfEndpoint(r.config), {
+ *   server: "tc", https: true, port: 443, verifyTls: true, auth: { token: "x" },
+ * });
+ * ```
+ */
+export function trueconfEndpoint(
+  config: Config,
+  caPem?: string | undefined,
+): TrueConfEndpoint & { auth: TrueConfAuth } {
+  const tc = config.trueconf;
+  return {
+    server: tc.server,
+    https: tc.https,
+    port: tc.port,
+    verifyTls: tc.verifyTls,
+    ...(caPem ? { caPem } : {}),
+    auth: tc.auth,
+  };
 }

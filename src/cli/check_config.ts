@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Config, configWarnings, readCaFile } from "../config.ts";
+import { type Config, configWarnings, readCaFile, trueconfEndpoint } from "../config.ts";
 import {
   inspectStorage,
   judgeLease,
@@ -56,12 +56,7 @@ export async function checkConfig(
     out("note: TLS verification is OFF for TrueConf (TRUECONF_VERIFY_SSL=false)");
   }
   const report = await checkTrueConf({
-    server: tc.server,
-    https: tc.https,
-    port: tc.port,
-    verifyTls: tc.verifyTls,
-    ...(caPem ? { caPem } : {}),
-    auth: tc.auth,
+    ...trueconfEndpoint(config, caPem),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
   for (const step of report.steps) {
@@ -184,14 +179,8 @@ async function sendTest(
   out: Out,
   timeoutMs: number,
 ): Promise<boolean> {
-  const tc = config.trueconf;
   const client = new TrueConfClient({
-    server: tc.server,
-    https: tc.https,
-    port: tc.port,
-    verifyTls: tc.verifyTls,
-    ...(caPem ? { caPem } : {}),
-    auth: tc.auth,
+    ...trueconfEndpoint(config, caPem),
     requestTimeoutMs: timeoutMs,
     uploadTimeoutMs: Math.max(timeoutMs, 30_000),
   });
