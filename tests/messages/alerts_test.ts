@@ -218,3 +218,40 @@ Deno.test("/webhook_alerts reply|new changes how a group is shown; /webhook_info
     await t.close();
   }
 });
+
+Deno.test("Slack button blocks with a URL become URL buttons on a 5.5.6 server; the text keeps the links", async () => {
+  const slack = {
+    text: "Deploy done",
+    blocks: [
+      { type: "section", text: { type: "mrkdwn", text: "*Deploy* done" } },
+      {
+        type: "actions",
+        elements: [
+          {
+            type: "button",
+            text: { type: "plain_text", text: "View run" },
+            url: "https://ci.example.com/7",
+          },
+          { type: "button", text: { type: "plain_text", text: "Approve" }, action_id: "approve" },
+        ],
+      },
+    ],
+    attachments: [{
+      text: "x",
+      actions: [{ type: "button", text: "Logs", url: "https://ci.example.com/7/logs" }],
+    }],
+  };
+  const t = await livingWorld({ fake: { serverVersion: "5.5.6.10902" } });
+  try {
+    const res = await t.post(t.hookA, slack);
+    assert.equal(res.text, "ok");
+    const m = t.shown()[0];
+    assert.deepEqual(m?.buttons, [
+      [{ label: "View run", url: "https://ci.example.com/7" }],
+      [{ label: "Logs", url: "https://ci.example.com/7/logs" }],
+    ]);
+    assert.match(m?.text ?? "", /\[View run\]\(https:\/\/ci\.example\.com\/7\)/);
+  } finally {
+    await t.close();
+  }
+});
