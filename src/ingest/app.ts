@@ -55,7 +55,7 @@ export { errorBody, type HookLookup, type IngestEnv, type IngestMetrics };
 
 /** What `/readyz` reports. */
 export interface Readiness {
-  /** True while TrueConf is connected and answering. */
+  /** True when hooks can be delivered now (`/readyz` 200). */
   readonly ready: boolean;
   /** Everything, for operators: shown with METRICS_TOKEN or to a client on loopback. */
   readonly details: Record<string, unknown>;
@@ -65,19 +65,23 @@ export interface Readiness {
 
 /** Options of {@link createApp} and {@link hookPipeline}. */
 export interface AppOptions {
-  /** Where tokens are looked up (the hook store). */
+  /** Finds a hook by its token (the hook store). */
   hooks: HookLookup;
-  /** Delivers accepted messages (the queue). */
+  /** Delivers messages now or later (the durable queue). */
   dispatcher: Dispatcher;
   /** Edits and removals of posted messages (`PATCH`/`DELETE /hook/<token>/messages/<id>`). */
   messages?: MessageEditor | undefined;
   /** What `/readyz` answers. */
   readiness: () => Readiness;
-  /** Sizes and rates of the hook routes. */
+  /** Sizes and rates (WEBHOOK_MAX_UPLOAD_MB, WEBHOOK_MAX_ATTACHMENTS, the rate limits). */
   limits: {
+    /** Largest request body (413 beyond). */
     maxBodyBytes: number;
+    /** Most attachments in one request. */
     maxAttachments: number;
+    /** Requests per minute per client address; 0 = off. */
     perIpPerMinute: number;
+    /** Requests per minute per hook; 0 = off. */
     perTokenPerMinute: number;
     /**
      * Bytes of large request bodies in flight at once (503 busy beyond); default 4 ×
@@ -103,7 +107,7 @@ export interface AppOptions {
   guards?: readonly HookGuard[] | undefined;
   /** Hears every answered request of a known hook (request history). */
   onRequest?: ((hookId: string, record: HookRequestRecord) => void) | undefined;
-  /** Where requests are logged. Default: silent. */
+  /** Where refusals, deliveries and errors are logged; default silent. */
   logger?: Logger | undefined;
 }
 

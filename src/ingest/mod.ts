@@ -27,4 +27,13 @@ export {
   type RateLimiterOptions,
   rateLimitHeaders,
 } from "./rate_limiter.ts";
-export { BodyReader, type BodyReaderOptions, readBodyLimited } from "./read_body.ts";
+export {
+  BodyError,
+  BodyReader,
+  type BodyReaderOptions,
+  readBodyLimited,
+  SMALL_BODY_BYTES,
+} from "./read_body.ts";
+
+// Types the public API above names, so a reader of this face finds them here.
+export type { Context, Handler, Hono, MiddlewareHandler } from "hono";

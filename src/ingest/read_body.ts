@@ -29,19 +29,31 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 
 /** A body refusal that carries its response headers and says whether it is the client's doing. */
 export class BodyError extends PayloadError {
+  /** Extra response headers (Retry-After, `Connection: close`). */
+  readonly headers: Readonly<Record<string, string>>;
   /**
-   * @param headers extra response headers (Retry-After, `Connection: close`)
-   * @param clientFault true for a client's transport problem (slow, malformed, gone):
-   *   logged at debug, since nothing on our side needs attention
+   * True for a client's transport problem (slow, malformed, gone): logged at debug, since
+   * nothing on our side needs attention.
+   */
+  readonly clientFault: boolean;
+
+  /**
+   * A refusal of a request body.
+   *
+   * @param code stable machine code (`request_timeout`, `invalid_body`, `busy`, …)
+   * @param message one human sentence
+   * @param status HTTP status
    */
   constructor(
     code: string,
     message: string,
     status: number,
-    readonly headers: Readonly<Record<string, string>> = {},
-    readonly clientFault = false,
+    headers: Readonly<Record<string, string>> = {},
+    clientFault = false,
   ) {
     super(code, message, status);
+    this.headers = headers;
+    this.clientFault = clientFault;
   }
 }
 
@@ -103,7 +115,7 @@ export class BodyReader {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  /** A reader with nothing in flight. */
+  /** Limits from `options`; nothing runs until a body is read. */
   constructor(options: BodyReaderOptions) {
     this.#budget = options.inflightBudgetBytes;
     this.#floorMs = options.floorMs ?? 10_000;
