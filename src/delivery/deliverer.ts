@@ -14,7 +14,7 @@ import type { PartFailure } from "./dispatch.ts";
 import { splitText } from "./split_text.ts";
 import type { PreviewMaker } from "./preview/mod.ts";
 import type { FetchedFile } from "../net/mod.ts";
-import { SafeFetchError, sniffImageType } from "../net/mod.ts";
+import { cleanFileName, SafeFetchError, sniffImageType } from "../net/mod.ts";
 import {
   TrueConfApiError,
   TrueConfDisconnectedError,
@@ -542,9 +542,7 @@ const EXT: Record<string, string> = {
 
 /** A file name without path parts or control characters, with an extension when we know one. */
 export function safeFileName(raw: string, mimeType: string, kind: "photo" | "document"): string {
-  // deno-lint-ignore no-control-regex
-  let name = raw.replace(/[\x00-\x1f\x7f]/g, "").split(/[\\/]/).pop()!.trim().slice(0, 200);
-  if (!name || name === "." || name === "..") name = kind === "photo" ? "image" : "file";
+  let name = cleanFileName(raw) ?? (kind === "photo" ? "image" : "file");
   if (!/\.[A-Za-z0-9]{1,8}$/.test(name)) {
     const ext = EXT[mimeType];
     if (ext) name += `.${ext}`;

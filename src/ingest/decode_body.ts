@@ -13,7 +13,7 @@
  * @module
  */
 import { PayloadError, type RequestBody, type UploadedFile } from "./formats/types.ts";
-import { parseHeaderValue } from "../net/mod.ts";
+import { cleanFileName, parseHeaderValue } from "../net/mod.ts";
 import { MultipartError, splitMultipart } from "./_multipart.ts";
 
 /** Limits applied while decoding. */
@@ -364,7 +364,7 @@ function decodeMultipart(
       if (filename === "" && part.bytes.length === 0) continue;
       files.push({
         field,
-        filename: baseName(filename),
+        filename: cleanFileName(filename) ?? "",
         contentType: parseHeaderValue(part.headers.get("content-type") ?? "").value,
         bytes: part.bytes,
       });
@@ -393,7 +393,3 @@ function decodeMultipart(
 }
 
 /** Old IE sent full client paths (`C:\Users\x\report.pdf`); only the last segment is a name. */
-function baseName(name: string): string {
-  const cut = Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\"));
-  return cut >= 0 ? name.slice(cut + 1) : name;
-}

@@ -17,7 +17,7 @@ export function pickFilename(contentDisposition: string | undefined, url: URL): 
     if (fromHeader) return fromHeader;
   }
   const segment = url.pathname.split("/").pop() ?? "";
-  return clean(decodePercent(segment));
+  return cleanFileName(decodePercent(segment));
 }
 
 function filenameFromContentDisposition(header: string): string | null {
@@ -25,7 +25,7 @@ function filenameFromContentDisposition(header: string): string | null {
   // RFC 6266: the extended `filename*` wins when it decodes; a bad one falls back.
   for (const name of ["filename*", "filename"]) {
     const value = params.get(name);
-    const cleaned = value === undefined ? null : clean(value);
+    const cleaned = value === undefined ? null : cleanFileName(value);
     if (cleaned) return cleaned;
   }
   return null;
@@ -39,7 +39,20 @@ function decodePercent(text: string): string {
   }
 }
 
-function clean(name: string): string | null {
+/**
+ * The one file-name cleaner (issue 11.5; there were three): the last path segment only,
+ * without control characters, trimmed, at most 255 characters (what file systems take);
+ * null when nothing usable is left (empty, `.` or `..`). Used for downloads here, uploads in
+ * the request body (`decode_body.ts`) and names sent to TrueConf (`deliverer.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(cleanFileName("C:\\temp\\..\\report.pdf"), "report.pdf");
+ * assert.equal(cleanFileName("../"), null);
+ * ```
+ */
+export function cleanFileName(name: string): string | null {
   // deno-lint-ignore no-control-regex
   const base = (name.split(/[/\\]/).pop() ?? "").replace(/[\u0000-\u001f\u007f]/g, "").trim();
   if (base === "" || base === "." || base === "..") return null;

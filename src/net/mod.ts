@@ -17,5 +17,6 @@ export type { Allowlist } from "./allowlist.ts";
 export type { IpAddress } from "./_host.ts";
 export { isAddressAllowed } from "./address_policy.ts";
 export { sniffImageType } from "./sniff_image_type.ts";
+export { cleanFileName } from "./_filename.ts";
 export type { ImageMime } from "./sniff_image_type.ts";
 export { decodeExtValue, type HeaderValue, parseHeaderValue } from "./header_params.ts";

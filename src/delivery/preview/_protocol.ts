@@ -5,11 +5,15 @@
  * @module
  */
 
+import type { ImageMime } from "./sniff.ts";
+
 /** Main thread → worker: make one preview. */
 export interface PreviewJob {
   id: number;
   /** The image file; owned by the worker after transfer. */
   bytes: ArrayBuffer;
+  /** Its type, sniffed once on the main thread. */
+  mime: ImageMime;
   maxSide: number;
   quality: number;
 }

@@ -12,7 +12,6 @@
 
 import { PhotonImage, resize, SamplingFilter } from "@cf-wasm/photon";
 import { readExifOrientation } from "./exif_orientation.ts";
-import { sniffImageType } from "../../net/sniff_image_type.ts";
 import { fitWithin, flattenOnWhite, orientPixels } from "./_pixels.ts";
 import type { PreviewJob, PreviewReply } from "./_protocol.ts";
 
@@ -27,7 +26,7 @@ const scope = self as unknown as WorkerScope;
 function makePreview(job: PreviewJob): PreviewReply {
   const started = performance.now();
   const input = new Uint8Array(job.bytes);
-  const orientation = sniffImageType(input) === "image/jpeg" ? readExifOrientation(input) : 1;
+  const orientation = job.mime === "image/jpeg" ? readExifOrientation(input) : 1;
   const images: PhotonImage[] = [];
   try {
     const decoded = PhotonImage.new_from_byteslice(input);

@@ -10,6 +10,7 @@
 import { type Logger, silentLogger } from "../../log.ts";
 import { type ImageInfo, inspectImage, ownPreview, previewFallback } from "./self_preview.ts";
 import type { PreviewJob, PreviewReply } from "./_protocol.ts";
+import type { ImageMime } from "./sniff.ts";
 
 /** Options of {@link PreviewMaker}. */
 export interface PreviewOptions {
@@ -114,6 +115,7 @@ const QUIET: ReadonlySet<PreviewFailure> = new Set(["closed", "empty", "not_an_i
 interface Job {
   id: number;
   bytes: Uint8Array;
+  mime: ImageMime;
   pixels: number;
   timeoutMs: number;
   queuedAt: number;
@@ -220,6 +222,7 @@ export class PreviewMaker {
         id: this.#nextId++,
         // A copy, because the worker takes ownership of (and detaches) what it is sent.
         bytes: bytes.slice(),
+        mime,
         pixels: size.width * size.height,
         timeoutMs: Math.max(1, Math.floor(options.timeoutMs ?? this.#timeoutMs)),
         queuedAt: performance.now(),
@@ -235,8 +238,8 @@ export class PreviewMaker {
    * when it is thumbnail-sized ({@link ownPreview}), else {@link make}, else
    * {@link previewFallback}. Logs which way it went and why.
    */
-  async previewFor(bytes: Uint8Array, mimeType?: string): Promise<UploadPreview | null> {
-    const info = inspectImage(bytes);
+  async previewFor(bytes: Uint8Array, mimeType?: ImageMime): Promise<UploadPreview | null> {
+    const info = inspectImage(bytes, mimeType);
     const own = this.#closed ? null : ownPreview(bytes, info);
     if (own) {
       this.#log.debug("preview: small original is its own preview", {
@@ -297,6 +300,7 @@ export class PreviewMaker {
     const message: PreviewJob = {
       id: job.id,
       bytes: job.bytes.buffer as ArrayBuffer,
+      mime: job.mime,
       maxSide: this.#maxSide,
       quality: this.#quality,
     };

@@ -43,9 +43,13 @@ export interface ImageInfo {
   size: ImageSize | null;
 }
 
-/** Reads type and size from the headers (microseconds, no decoding). */
-export function inspectImage(bytes: Uint8Array): ImageInfo {
-  const mime = sniffImageType(bytes);
+/**
+ * Reads type and size from the headers (microseconds, no decoding). `sniffed`: the type a
+ * caller already sniffed from these bytes (the deliverer does, once per photo), so the
+ * magic bytes are not read again.
+ */
+export function inspectImage(bytes: Uint8Array, sniffed?: ImageMime | null): ImageInfo {
+  const mime = sniffed === undefined ? sniffImageType(bytes) : sniffed;
   return { mime, size: mime === null ? null : imageDimensions(bytes) };
 }
 

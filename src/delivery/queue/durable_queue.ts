@@ -34,9 +34,13 @@ import type {
 import type { Deliverer } from "../deliverer.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
-import type { BackoffOptions } from "./_backoff.ts";
-import type { Clock } from "../clock.ts";
-import { type EngineEvent, type EngineStats, JobEngine, type WaitingInfo } from "./job_engine.ts";
+import {
+  type EngineEvent,
+  type EngineStats,
+  JobEngine,
+  type JobEngineOptions,
+  type WaitingInfo,
+} from "./job_engine.ts";
 import type { EnqueueResult } from "./job_type.ts";
 import { Idempotency } from "./idempotency.ts";
 import { POST, postJob, postJobType, type PostResult } from "./post_job.ts";
@@ -51,8 +55,22 @@ export interface QueueClient extends DmSender {
   readonly state: { readonly authorized: boolean };
 }
 
+/** The engine's tuning the queue passes through (see {@link JobEngineOptions}). */
+export type EngineTuning = Pick<
+  JobEngineOptions,
+  | "clock"
+  | "concurrency"
+  | "maxAgeMs"
+  | "backoff"
+  | "asideAfterAttempts"
+  | "asideAfterMs"
+  | "retentionMs"
+  | "waitNoticeMs"
+  | "commandPollMs"
+>;
+
 /** Options of {@link DurableQueue}; see `createQueue` in mod.ts. */
-export interface DurableQueueOptions {
+export interface DurableQueueOptions extends EngineTuning {
   /** Where jobs are kept. */
   kv: Deno.Kv;
   /** Posts a message's parts. */
@@ -74,28 +92,10 @@ export interface DurableQueueOptions {
   logger?: Logger | undefined;
   /** Queue depth, durations and failed parts for `/metrics`. */
   metrics?: QueueMetrics | undefined;
-  /** Time for retries, deadlines, digests; default the system clock. */
-  clock?: Clock | undefined;
-  /** Hooks delivered in parallel by the worker. Default 16. */
-  concurrency?: number | undefined;
-  /** Give up on a delivery this long after it was accepted. Default 24 h. */
-  maxAgeMs?: number | undefined;
-  /** Backoff between attempts. Defaults 1 s → 5 min. */
-  backoff?: BackoffOptions | undefined;
-  /** A delivery failing on its own is set aside after this many attempts. Default 3. */
-  asideAfterAttempts?: number | undefined;
-  /** … or this long after it was accepted. Default 2 min. */
-  asideAfterMs?: number | undefined;
-  /** How long finished statuses and idempotency outcomes are kept. Default 24 h. */
-  retentionMs?: number | undefined;
   /** How long a request waits for a concurrent one with the same Idempotency-Key. Default 5 s. */
   idempotencyWaitMs?: number | undefined;
   /** At most one DM per hook in this window. Default 10 min. */
   notifyIntervalMs?: number | undefined;
-  /** The creator is told once when a delivery has waited this long. Default 10 min. */
-  waitNoticeMs?: number | undefined;
-  /** How often `hooks queue retry|drop` commands are looked for. Default 250 ms; 0 = never. */
-  commandPollMs?: number | undefined;
 }
 
 /** Metrics the queue reports. */
@@ -126,19 +126,14 @@ export class DurableQueue implements Dispatcher {
   constructor(options: DurableQueueOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
+    const { kv, limits, clock, concurrency, maxAgeMs, backoff, retentionMs } = options;
+    const { asideAfterAttempts, asideAfterMs, waitNoticeMs, commandPollMs } = options;
     this.#engine = new JobEngine({
-      kv: options.kv,
-      limits: options.limits,
+      kv,
+      limits,
       logger: this.#log,
-      clock: options.clock,
-      concurrency: options.concurrency,
-      maxAgeMs: options.maxAgeMs,
-      backoff: options.backoff,
-      asideAfterAttempts: options.asideAfterAttempts,
-      asideAfterMs: options.asideAfterMs,
-      retentionMs: options.retentionMs,
-      waitNoticeMs: options.waitNoticeMs,
-      commandPollMs: options.commandPollMs,
+      ...{ clock, concurrency, maxAgeMs, backoff, retentionMs },
+      ...{ asideAfterAttempts, asideAfterMs, waitNoticeMs, commandPollMs },
       onDepth: (d) => options.metrics?.queueDepth.set(d),
       onEvent: (e) => this.#onEvent(e),
     });

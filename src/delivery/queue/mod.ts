@@ -34,17 +34,7 @@ export {
   type JobEngineOptions,
   type WaitingInfo,
 } from "./job_engine.ts";
-export type {
-  Attempt,
-  EnqueueOptions,
-  EnqueueResult,
-  JobEnd,
-  JobError,
-  JobHook,
-  JobRun,
-  JobType,
-  WaitingJob,
-} from "./job_type.ts";
+export type * from "./job_type.ts";
 export { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 export { Outbox, type Slot } from "./outbox.ts";
 export type { StoredPart } from "./_stored_parts.ts";
