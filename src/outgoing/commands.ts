@@ -14,7 +14,7 @@
  */
 
 import { foldHookName, validateHookName } from "../hooks/hook_name.ts";
-import type { CreateResult } from "../hooks/store.ts";
+import type { HookStore } from "../hooks/store.ts";
 import { badName, duplicate } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
@@ -29,32 +29,16 @@ import { checkTargetUrl } from "./target_url.ts";
 import { parseOutgoingCreate } from "./triggers.ts";
 
 /** What the commands need of the hook store. */
-export interface OutgoingCommandStore {
-  /** Creates the hook (names are unique per chat across both kinds). */
-  create(input: {
-    chatId: string;
-    name: string;
-    createdBy: string;
-    chatTitle?: string | null | undefined;
-    expiresAt?: number | null | undefined;
-    kind?: HookRecord["kind"] | undefined;
-    outgoing?: HookRecord["outgoing"] | undefined;
-  }): Promise<CreateResult>;
-  /** Revokes it; false when it was already gone. */
-  revoke(id: string): Promise<boolean>;
-  /** The chat's hooks, both kinds. */
-  listByChat(chatId: string): Promise<HookRecord[]>;
-  /** Encrypts the signing secret for storage. */
-  sealSecret(plain: string): Promise<string>;
-  /** Decrypts a stored signing secret. */
-  openSecret(sealed: string): Promise<string>;
-}
+export type OutgoingCommandStore = Pick<
+  HookStore,
+  "create" | "revoke" | "listByChat" | "sealSecret" | "openSecret"
+>;
 
 /** What the commands need of the TrueConf client. */
 export interface OutgoingCommandClient {
-  /** The personal chat with a user (where the secret goes). */
+  /** The creator's personal chat (the secret goes there). */
   createP2PChat(userId: string): Promise<string>;
-  /** Posts a reply or a DM. */
+  /** Sends the secret. */
   sendMessage(
     chatId: string,
     text: string,
@@ -76,15 +60,15 @@ export interface OutgoingCommandsOptions {
   store: OutgoingCommandStore;
   /** Incoming hooks' test path. */
   dispatch: TestDispatch;
-  /** `WEBHOOK_URL_ALLOWLIST`: internal targets allowed on purpose. */
+  /** `WEBHOOK_URL_ALLOWLIST`. */
   allowlist?: Allowlist | undefined;
-  /** Resolver for the SSRF check (tests pass their own). */
+  /** Resolver for tests. */
   resolve?: ((host: string) => Promise<string[]>) | undefined;
   /** Per call (`WEBHOOK_OUTGOING_TIMEOUT_SECONDS`). Default 5 000. */
   timeoutMs?: number;
-  /** Where commands are logged. Default: silent. */
+  /** Creation and failures. */
   logger?: Logger;
-  /** Clock for expiries (ms since the epoch). Default `Date.now`. */
+  /** Clock for the ping's timestamp. */
   now?: () => number;
 }
 
@@ -104,7 +88,7 @@ export class OutgoingCommands {
   readonly #log: Logger;
   readonly #now: () => number;
 
-  /** Commands over `options`. */
+  /** Builds the commands; the command handler calls {@link create} and {@link test}. */
   constructor(options: OutgoingCommandsOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;

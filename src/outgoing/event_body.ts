@@ -16,6 +16,7 @@
  * @module
  */
 
+import { decodeEntities } from "../hooks/command_parser.ts";
 import type { ChatEvent, IncomingMessage } from "../trueconf/mod.ts";
 
 /** `chat.type` values. */
@@ -83,29 +84,6 @@ export function chatKind(chatType: number): ChatKind {
     default:
       return "group";
   }
-}
-
-const ENTITIES: Record<string, string> = {
-  amp: "&",
-  lt: "<",
-  gt: ">",
-  quot: '"',
-  apos: "'",
-  nbsp: " ",
-};
-
-function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (all, e: string) => {
-    if (e[0] === "#") {
-      const code = e[1] === "x" || e[1] === "X"
-        ? parseInt(e.slice(2), 16)
-        : parseInt(e.slice(1), 10);
-      return Number.isFinite(code) && code >= 0 && code <= 0x10ffff
-        ? String.fromCodePoint(code)
-        : all;
-    }
-    return ENTITIES[e.toLowerCase()] ?? all;
-  });
 }
 
 const HTML_MENTION = /<a\b[^>]*?\bhref\s*=\s*["']\s*trueconf:[^"']*["'][^>]*>([\s\S]*?)<\/a>/gi;

@@ -91,29 +91,29 @@ export interface CallState {
 
 /** What the service needs of the job engine. */
 export interface CallEngine {
-  /** Stores a call job. */
+  /** Persists a job behind the hook's earlier ones. */
   enqueue(options: EnqueueOptions<CallPayload, CallState>): Promise<EnqueueResult>;
 }
 
 /** What the service needs of the hook store. */
 export interface OutgoingStore {
-  /** The chat's hooks, both kinds. */
+  /** A chat's hooks (both kinds). */
   listByChat(chatId: string): Promise<HookRecord[]>;
-  /** One hook by id. */
+  /** One hook, read fresh (not cached). */
   get(id: string): Promise<HookRecord | null>;
-  /** Decrypts a stored signing secret. */
+  /** Opens a sealed signing secret. */
   openSecret(sealed: string): Promise<string>;
 }
 
 /** What the service needs of the TrueConf client. */
 export interface OutgoingClient {
-  /** The bot's own id once authorised (its messages never trigger a call). */
+  /** The bot's own id (its messages never trigger a call). */
   readonly state: { readonly botId: string | null };
-  /** Chat type and title, for the event body. */
+  /** Title and type of a chat. */
   getChatByID(chatId: string): Promise<ChatInfo>;
-  /** Any Chatbot API request (author names, replied-to messages). */
+  /** Any method (`getUserDisplayName`, `getMessageById`). */
   request(method: string, payload: unknown): Promise<unknown>;
-  /** Posts a status reply. */
+  /** Status replies to a trigger message. */
   sendMessage(
     chatId: string,
     text: string,
@@ -131,7 +131,7 @@ export type AnswerPoster = (
 
 /** Tells a hook's creator about a problem (the creator notifier's digest). */
 export interface ProblemReporter {
-  /** Adds one line to the creator's next digest. */
+  /** One line: what failed and why. */
   report(hook: { id: string; name: string; createdBy: string }, line: string): void;
 }
 
@@ -147,11 +147,11 @@ export interface OutgoingHooksOptions {
   client: OutgoingClient;
   /** The hook store. */
   store: OutgoingStore;
-  /** The job engine the calls run on. */
+  /** The delivery job engine the `call` type is registered on. */
   engine: CallEngine;
-  /** Posts a service's answer into the chat. */
+  /** Posts a 2xx answer into the chat. */
   postAnswer: AnswerPoster;
-  /** Tells creators about failing event hooks. */
+  /** The creator notifier (failures of hooks without trigger words). */
   notifier: ProblemReporter;
   /** Per attempt (`WEBHOOK_OUTGOING_TIMEOUT_SECONDS`). Default 5 000. */
   timeoutMs?: number | undefined;
@@ -165,9 +165,9 @@ export interface OutgoingHooksOptions {
   backoff?: { baseMs?: number; capMs?: number } | undefined;
   /** A trigger's author hears something within this time. Default 8 000 (the promise is 10 s). */
   statusAfterMs?: number | undefined;
-  /** Call outcomes and durations for `/metrics`. */
+  /** `/metrics` counters. */
   metrics?: OutgoingMetrics | undefined;
-  /** Where calls are logged. Default: silent. */
+  /** One line per attempt. */
   logger?: Logger | undefined;
   /** The engine's clock (tests move it). */
   clock?: Clock | undefined;
@@ -191,7 +191,7 @@ export class OutgoingHooks {
   readonly #chains = new Map<string, Promise<void>>();
   #closed = false;
 
-  /** The service; register its job type before the queue starts. */
+  /** Builds the service; register {@link jobType} on the engine and feed {@link onEvent}. */
   constructor(options: OutgoingHooksOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;

@@ -6,7 +6,8 @@
  * @module
  */
 import { Webhook } from "standardwebhooks";
-import type { BotWithFake } from "../support/bot_with_fake.ts";
+import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import { silentLogger } from "../../src/log.ts";
 import { generateSecret } from "../../src/outgoing/mod.ts";
 import type { OutgoingBody } from "../../src/outgoing/mod.ts";
 import type { HookRecord } from "../../src/storage/mod.ts";
@@ -109,4 +110,33 @@ export async function makeOutgoingHook(
   });
   if (!made.ok) throw new Error(made.message);
   return { hook: made.hook, secret };
+}
+
+/**
+ * Runs `fn` with the whole bot against the fake TrueConf (which echoes the bot's own posts,
+ * as TrueConf does), the loopback receiver allowed, users alice and bob; always closes.
+ */
+export async function withOutgoingBot(
+  env: Record<string, string>,
+  fn: (b: BotWithFake) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const b = await startBotWithFake({
+    dir,
+    env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", ...env },
+    logger: silentLogger,
+    fake: {
+      echoOwnMessages: true,
+      users: [
+        { login: "alice", password: "alice", displayName: "Alice" },
+        { login: "bob", password: "bob", displayName: "Bob" },
+      ],
+    },
+  });
+  try {
+    await fn(b);
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }

@@ -3,25 +3,12 @@
 // cutting calls, /webhook_test for both kinds, trigger words not answered with help.
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
-import { silentLogger } from "../../src/log.ts";
+import type { BotWithFake } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
-import { startReceiver } from "./_receiver.ts";
+import { startReceiver, withOutgoingBot } from "./_receiver.ts";
 
-async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const b = await startBotWithFake({
-    dir,
-    env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" },
-    logger: silentLogger,
-    fake: { echoOwnMessages: true },
-  });
-  try {
-    await fn(b);
-  } finally {
-    await b.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
+  return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" }, fn);
 }
 
 const SECRET = /whsec_[A-Za-z0-9+/]{43}=/;

@@ -2,33 +2,12 @@
 // TrueConf over real sockets, real KV, and a loopback receiver that verifies every signature
 // with the npm standardwebhooks package.
 import assert from "node:assert/strict";
-import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
-import { makeOutgoingHook, startReceiver } from "./_receiver.ts";
-import { silentLogger } from "../../src/log.ts";
+import type { BotWithFake } from "../support/bot_with_fake.ts";
+import { makeOutgoingHook, startReceiver, withOutgoingBot } from "./_receiver.ts";
 import type { OutgoingBody } from "../../src/outgoing/mod.ts";
 
-const ENV = { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "1" };
-
-async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const b = await startBotWithFake({
-    dir,
-    env: ENV,
-    logger: silentLogger,
-    fake: {
-      echoOwnMessages: true,
-      users: [
-        { login: "alice", password: "alice", displayName: "Alice" },
-        { login: "bob", password: "bob", displayName: "Bob" },
-      ],
-    },
-  });
-  try {
-    await fn(b);
-  } finally {
-    await b.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
+  return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "1" }, fn);
 }
 
 /** Texts the bot posted in a chat. */
