@@ -45,10 +45,21 @@ export {
   type DeliveryQueue,
   DurableQueue,
   type DurableQueueOptions,
+  type EngineTuning,
   type QueueClient,
   type QueueStats,
 } from "./queue/mod.ts";
-export { PreviewMaker, type PreviewOptions, type UploadPreview } from "./preview/mod.ts";
+export {
+  type ImageMime,
+  type MakeOptions,
+  PreviewMaker,
+  type PreviewOptions,
+  type PreviewResult,
+  type UploadPreview,
+} from "./preview/mod.ts";
+export type { LogFields, Logger } from "../log.ts";
+export type { OutgoingFile, SentMessage } from "../trueconf/mod.ts";
+export type { FetchedFile } from "../net/mod.ts";
 export {
   CreatorNotifier,
   type CreatorNotifierOptions,

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { DoneRecord, OutboxEntry, QueueCommandResult } from "../../storage/mod.ts";
+import type { DoneRecord, OutboxEntry, OutboxRepo, QueueCommandResult } from "../../storage/mod.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
@@ -188,7 +188,7 @@ export class JobEngine {
   }
 
   /** The outbox's repository (status records, idempotency records, measurements). */
-  get repo(): Outbox["repo"] {
+  get repo(): OutboxRepo {
     return this.#outbox.repo;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The job engine and the durable delivery queue built on it.
  *
- * - {@link JobEngine} (`job_engine.ts`, the scheduler) over the {@link Outbox}
+ * - {@link JobEngine} (`job_engine.ts`, the scheduler) over the outbox
  *   (`outbox.ts`: per-hook FIFO lines, persistence, spool of bytes) runs {@link JobType}s
  *   (`job_type.ts`: the interface, with an example of registering a type and enqueueing).
  * - `post` (`post_job.ts`): the job type "post a Message into a chat".
@@ -21,6 +21,7 @@ import type { CreatorNotifier } from "../creator_notifier.ts";
 export {
   DurableQueue,
   type DurableQueueOptions,
+  type EngineTuning,
   type QueueClient,
   type QueueMetrics,
   type QueueStats,
@@ -36,7 +37,17 @@ export {
 } from "./job_engine.ts";
 export type * from "./job_type.ts";
 export { type Clock, systemClock, type TimerHandle } from "../clock.ts";
-export { Outbox, type Slot } from "./outbox.ts";
+export type { LogFields, Logger } from "../../log.ts";
+export type {
+  ClaimResult,
+  DoneRecord,
+  IdempotencyRecord,
+  OutboxEntry,
+  OutboxHook,
+  OutboxRepo,
+  QueueCommand,
+  QueueCommandResult,
+} from "../../storage/mod.ts";
 export type { StoredPart } from "./_stored_parts.ts";
 export { POST, postJob, postJobType, type PostResult, type PostState } from "./post_job.ts";
 export { backoffDelay, type BackoffOptions } from "./_backoff.ts";
