@@ -115,8 +115,15 @@ export interface AppOptions {
  * The shared pieces every hook route is made of. A new route (another sender's dialect,
  * message edits…) takes them from here:
  *
- * ```ts ignore
- * app.post("/message", ...p.admit("gotify", { token: (c) => c.req.query("token") }), p.body, p.deliver);
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./middleware/mod.ts";
+ *
+ * function gotify(p: HookPipeline): Hono<IngestEnv> {
+ *   const token = (c: { req: { query(name: string): string | undefined } }) => c.req.query("token");
+ *   return new Hono<IngestEnv>()
+ *     .post("/message", ...p.admit("gotify", { token }), p.body, p.deliver);
+ * }
  * ```
  */
 export interface HookPipeline {
@@ -263,9 +270,13 @@ export function hookPipeline(options: AppOptions): HookPipeline {
  * Builds the hook routes and the health routes.
  *
  * @example
- * ```ts ignore
- * const root = new Hono().route("/", createApp(options));
- * Deno.serve({ port: 8080 }, root.fetch);
+ * ```ts
+ * import { Hono } from "hono";
+ *
+ * function listen(options: AppOptions): Deno.HttpServer {
+ *   const root = new Hono().route("/", createApp(options));
+ *   return Deno.serve({ port: 8080 }, root.fetch);
+ * }
  * ```
  */
 export function createApp(options: AppOptions): Hono<IngestEnv> {

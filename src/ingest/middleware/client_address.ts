@@ -15,8 +15,14 @@ import type { IngestEnv } from "./env.ts";
  * X-Forwarded-For. Cached in `c.var.clientIp`.
  *
  * @example
- * ```ts ignore
- * app.post("/x", (c) => c.text(clientAddress(c)));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./env.ts";
+ *
+ * const app = new Hono<IngestEnv>().get("/ip", (c) => c.text(clientAddress(c)));
+ * const res = await app.request("/ip", {}, { remoteAddr: { hostname: "::ffff:203.0.113.7" } });
+ * assert.equal(await res.text(), "203.0.113.7");
  * ```
  */
 export function clientAddress(c: Context<IngestEnv>): string {

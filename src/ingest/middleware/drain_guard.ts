@@ -14,8 +14,16 @@ import { type IngestEnv, refuse } from "./env.ts";
  * Refuses new hook requests with `503` while shutting down or while the storage is lost.
  *
  * @example
- * ```ts ignore
- * app.post("/hook/:token", drainGuard({ draining: () => stopping }), handler);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./env.ts";
+ *
+ * let stopping = false;
+ * const app = new Hono<IngestEnv>()
+ *   .post("/hook/:token", drainGuard({ draining: () => stopping }), (c) => c.text("ok"));
+ * stopping = true;
+ * assert.equal((await app.request("/hook/x", { method: "POST" })).status, 503);
  * ```
  */
 export function drainGuard(options: {

@@ -31,9 +31,18 @@ const fromPath: TokenSource = (c) => c.req.param("token");
  * Sets `c.var.hook` and `c.var.token`, or answers `404 hook_not_found`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./env.ts";
+ *
  * // Gotify: POST /message?token=… or X-Gotify-Key
- * hookAuth({ hooks, token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key") });
+ * function gotifyRoute(hooks: HookLookup): Hono<IngestEnv> {
+ *   const auth = hookAuth({
+ *     hooks,
+ *     token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key"),
+ *   });
+ *   return new Hono<IngestEnv>().post("/message", auth, (c) => c.json({ hook: c.var.hook.id }));
+ * }
  * ```
  */
 export function hookAuth(options: HookAuthOptions): MiddlewareHandler<IngestEnv> {

@@ -22,8 +22,15 @@ export interface HookLimitOptions {
  * Refuses with `429 rate_limited` when the hook has used its budget.
  *
  * @example
- * ```ts ignore
- * app.post("/hook/:token", hookAuth({ hooks }), hookLimit({ perMinute: 60 }), handler);
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./env.ts";
+ * import { hookAuth, type HookLookup } from "./hook_auth.ts";
+ *
+ * function limited(hooks: HookLookup): Hono<IngestEnv> {
+ *   return new Hono<IngestEnv>()
+ *     .post("/hook/:token", hookAuth({ hooks }), hookLimit({ perMinute: 60 }), (c) => c.text("ok"));
+ * }
  * ```
  */
 export function hookLimit(options: HookLimitOptions): MiddlewareHandler<IngestEnv> {

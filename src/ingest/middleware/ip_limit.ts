@@ -28,9 +28,15 @@ export interface IpLimitOptions {
  * used its budget. Share one instance between all routes that draw on the same budget.
  *
  * @example
- * ```ts ignore
- * const perIp = ipLimit({ perMinute: 120 });
- * app.post("/hook/:token", perIp, handler);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./env.ts";
+ *
+ * const app = new Hono<IngestEnv>().post("/hook/:token", ipLimit({ perMinute: 1 }), (c) => c.text("ok"));
+ * const peer = { remoteAddr: { hostname: "198.51.100.1" } };
+ * assert.equal((await app.request("/hook/x", { method: "POST" }, peer)).status, 200);
+ * assert.equal((await app.request("/hook/x", { method: "POST" }, peer)).status, 429);
  * ```
  */
 export function ipLimit(options: IpLimitOptions): MiddlewareHandler<IngestEnv> {

@@ -55,8 +55,17 @@ export interface RawBodyOptions {
  * `PayloadError`/`BodyError` (413, 408, 400, 503) for the app's error handler.
  *
  * @example
- * ```ts ignore
- * app.post("/hook/:token", hookAuth({ hooks }), rawBody({ maxBytes, reader, guards }), handler);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./env.ts";
+ * import { BodyReader } from "../read_body.ts";
+ *
+ * const reader = new BodyReader({ inflightBudgetBytes: 1024 * 1024 });
+ * const app = new Hono<IngestEnv>()
+ *   .post("/echo", rawBody({ maxBytes: 1024, reader }), (c) => c.text(new TextDecoder().decode(c.var.rawBody)));
+ * const res = await app.request("/echo", { method: "POST", body: "exact bytes" });
+ * assert.equal(await res.text(), "exact bytes");
  * ```
  */
 export function rawBody(options: RawBodyOptions): MiddlewareHandler<IngestEnv> {

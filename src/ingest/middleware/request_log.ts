@@ -44,8 +44,15 @@ export interface RequestLogOptions {
  * Counts and logs the request once the rest of the chain has answered.
  *
  * @example
- * ```ts ignore
- * app.post("/message", requestLog({ route: "gotify", logger }), ...rest);
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { IngestEnv } from "./env.ts";
+ * import type { Logger } from "../../log.ts";
+ *
+ * function gotify(logger: Logger): Hono<IngestEnv> {
+ *   return new Hono<IngestEnv>()
+ *     .post("/message", requestLog({ route: "gotify", logger }), (c) => c.text("ok"));
+ * }
  * ```
  */
 export function requestLog(options: RequestLogOptions): MiddlewareHandler<IngestEnv> {
