@@ -41,6 +41,11 @@ export class Lookups {
     if (m.messageId) this.#messages.set(m.messageId, m);
   }
 
+  /** A message the bot saw, without asking TrueConf; null when not seen. */
+  known(messageId: string): IncomingMessage | null {
+    return this.#messages.get(messageId) ?? null;
+  }
+
   /** A chat renamed: the cached title follows at once. */
   renamed(chatId: string, title: string): void {
     const c = this.#chats.get(chatId);

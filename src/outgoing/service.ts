@@ -261,8 +261,23 @@ export class OutgoingHooks {
 
   // ---- routing --------------------------------------------------------------------
 
-  async #route(e: ChatEvent): Promise<void> {
+  async #route(event: ChatEvent): Promise<void> {
+    let e = event;
     if (e.type === "message.created" || e.type === "message.edited") {
+      const known = e.message.messageId ? this.#lookups.known(e.message.messageId) : null;
+      if (!e.message.authorId && known) {
+        // An `editMessage` push names no author: the message it edits does (so an edit of
+        // the bot's own message is recognised as the bot's).
+        e = {
+          ...e,
+          message: {
+            ...e.message,
+            authorId: known.authorId,
+            authorType: known.authorType,
+            replyMessageId: known.replyMessageId,
+          },
+        };
+      }
       this.#lookups.rememberMessage(e.message);
     }
     if (e.type === "chat.title_changed") this.#lookups.renamed(e.chatId, e.title);
@@ -276,6 +291,8 @@ export class OutgoingHooks {
       if (message.authorId && sameTrueConfId(message.authorId, botId)) return;
       if (isBotCommand(message, botId)) return;
     }
+    // What the bot itself removes (living messages) is its own doing, like its own posts.
+    if (e.type === "message.removed" && e.by && sameTrueConfId(e.by, botId)) return;
     const now = this.#clock.now();
     const hooks = (await this.#o.store.listByChat(e.chatId)).filter((h) =>
       h.kind === "outgoing" && h.outgoing !== null && h.paused === null &&
