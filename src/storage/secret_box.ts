@@ -125,28 +125,69 @@ function decodeKeySetting(setting: string): Uint8Array {
   return raw;
 }
 
+/** How long a reader waits for a key file that is still shorter than a whole key. */
+const SHORT_FILE_WAIT_MS = 2_000;
+const SHORT_FILE_POLL_MS = 25;
+/** A whole key file: 44 base64 characters (32 bytes). */
+const KEY_TEXT_LENGTH = 44;
+
+/**
+ * Reads the key file, creating it when missing. `serve` and a `hooks …` command may start at
+ * the same moment on a fresh store, so creation is atomic: the new key is written completely
+ * into a private temp file (0600) in the same folder and then hard-linked to `secret.key`.
+ * `link` fails when the name exists, so exactly one key wins, every loser reads the winner's,
+ * and nobody ever sees a half-written key under the real name. A file shorter than a whole key
+ * (written by an older version, or a copy in progress) is re-read for a short while before it
+ * is reported.
+ */
 async function readOrCreateKeyFile(path: string): Promise<Uint8Array> {
-  try {
-    return decodeKeySetting(await Deno.readTextFile(path));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      throw new Error(`Cannot read the secret key file ${path}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-  }
+  const existing = await readKeyFile(path);
+  if (existing) return existing;
   const raw = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
+  const temp = join(dirname(path), `.${KEY_FILE_NAME}.${crypto.randomUUID()}.tmp`);
   try {
-    // createNew: of two processes starting at once, one writes and the other reads its key.
-    await Deno.writeTextFile(path, b64(raw) + "\n", { createNew: true, mode: 0o600 });
+    await Deno.writeTextFile(temp, b64(raw) + "\n", { createNew: true, mode: 0o600 });
+    await Deno.link(temp, path);
     return raw;
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) {
-      return decodeKeySetting(await Deno.readTextFile(path));
+      // Another process won the race: its key is complete under the real name.
+      const theirs = await readKeyFile(path);
+      if (theirs) return theirs;
     }
     throw new Error(`Cannot create the secret key file ${path}: ${(e as Error).message}`, {
       cause: e,
     });
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/** The key in the file, or null when there is no file. Waits briefly while it is short. */
+async function readKeyFile(path: string): Promise<Uint8Array | null> {
+  const deadline = Date.now() + SHORT_FILE_WAIT_MS;
+  for (;;) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw new Error(`Cannot read the secret key file ${path}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    if (text.trim().length >= KEY_TEXT_LENGTH || Date.now() >= deadline) {
+      try {
+        return decodeKeySetting(text);
+      } catch (e) {
+        throw new Error(
+          `The secret key file ${path} is not a key (${(e as Error).message}). If no secret was ` +
+            "ever sealed with it, delete it and start again; otherwise restore it from a backup.",
+          { cause: e },
+        );
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, SHORT_FILE_POLL_MS));
   }
 }
 
