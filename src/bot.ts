@@ -96,9 +96,13 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     kv.close();
     throw e;
   }
-  const store = new HookStore(kv, { logger: log.child({ component: "hooks" }), secrets });
-  const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
   const metrics = createMetrics({ version: VERSION });
+  const store = new HookStore(kv, {
+    logger: log.child({ component: "hooks" }),
+    secrets,
+    onOldTokenUse: (hookId) => metrics.rotatedTokenUses.inc(hookId),
+  });
+  const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
   const client = new TrueConfClient({
     ...trueconfEndpoint(config, options.caPem),
     requestTimeoutMs: config.deliveryTimeoutMs,

@@ -56,6 +56,9 @@ export interface HookStoreOptions {
   secrets?: SecretBox;
   /** How often {@link HookStore.watch} polls for changes made by other processes. Default 250 ms. */
   pollIntervalMs?: number;
+  /** Called with the hook's id on each request that used a rotated-out token during its grace
+   * (the bot counts it in `trueconf_webhook_rotated_token_uses_total{hook}`). */
+  onOldTokenUse?: ((hookId: string) => void) | undefined;
 }
 
 /** Why a hook stopped working for good: revoked by a person, or its expiry passed. */
@@ -128,6 +131,7 @@ export class HookStore {
   #repo: HookRepo;
   #now: () => number;
   #log: Logger;
+  #onOldTokenUse: (hookId: string) => void;
   #ttl: number;
   #negativeTtl: number;
   #interval: number;
@@ -162,6 +166,7 @@ export class HookStore {
     this.#secrets = options.secrets ?? SecretBox.forStorage(":memory:");
     this.#pollMs = options.pollIntervalMs ?? 250;
     this.#log = options.logger ?? silentLogger;
+    this.#onOldTokenUse = options.onOldTokenUse ?? (() => {});
     this.#ttl = options.cacheTtlMs ?? 30_000;
     this.#negativeTtl = options.negativeCacheTtlMs ?? Math.min(5_000, this.#ttl);
     this.#interval = options.usageFlushIntervalMs ?? 5_000;
@@ -667,6 +672,7 @@ export class HookStore {
     });
     this.#pendingFor(record.id).oldUses++;
     this.#pendingFor(record.id).oldLastUsedAt = now;
+    this.#onOldTokenUse(record.id);
     this.#schedule();
     return Object.freeze({ ...this.#withPending(record), viaOldToken: true });
   }

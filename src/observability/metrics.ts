@@ -100,6 +100,11 @@ export interface Metrics {
    * `trueconf_webhook_outgoing_call_duration_seconds{outcome}`: one outgoing webhook attempt.
    */
   readonly outgoingCall: { observe(outcome: OutgoingOutcome, seconds: number): void };
+  /**
+   * `trueconf_webhook_rotated_token_uses_total{hook}`: requests that used a hook's old,
+   * rotated-out URL during its grace period (find the senders still to update before it ends).
+   */
+  readonly rotatedTokenUses: { inc(hook: string): void };
   /** The exposition text and its content type, for `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -266,6 +271,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: DELIVERY_BUCKETS,
     registers,
   });
+  const rotatedTokenUses = new Counter({
+    name: `${PREFIX}rotated_token_uses_total`,
+    help: "Requests that used a hook's old URL during its rotation grace period, by hook id.",
+    labelNames: ["hook"] as const,
+    registers,
+  });
   if (options.version) {
     new Gauge({
       name: `${PREFIX}build_info`,
@@ -332,6 +343,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     trueconfTokenExpiry: { set: (unixSeconds) => tokenExpiry.set(unixSeconds ?? 0) },
     rateLimitRejections: { inc: (scope) => rejections.inc({ scope }) },
     deliveredMessages: { inc: (kind, count = 1) => delivered.inc({ kind }, count) },
+    rotatedTokenUses: { inc: (hook) => rotatedTokenUses.inc({ hook: hookLabel(hook) }) },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -229,6 +229,29 @@ Deno.test("allow: the client address as the trusted-proxy rules resolve it; 403 
   });
 });
 
+Deno.test("rotate: each use of the old URL in its grace is counted in /metrics by hook id; the new URL is not", async () => {
+  await withWorld({}, async (w) => {
+    const { token: old } = await w.create(w.ops, "ci");
+    const hook = (await w.bot.store.findByToken(old))!;
+    const dm = w.fake.p2pChatId(w.alice);
+    const posts = await w.say("/webhook_rotate ci 1h", dm);
+    const fresh = posts.find((p) => p.chatId === dm)!.text.match(/\/hook\/([A-Za-z0-9_-]+)/)![1]!;
+    assert.notEqual(fresh, old);
+    const series = `trueconf_webhook_rotated_token_uses_total{hook="${hook.id}"}`;
+    const scrape = async () => await (await fetch(`${w.baseUrl}/metrics`)).text();
+    assert.ok(!(await scrape()).includes(series), "counted before any use");
+    for (let i = 0; i < 2; i++) {
+      const res = await w.post(old, JSON.stringify({ text: `old ${i}` }));
+      assert.equal(res.status, 200, await res.text());
+    }
+    const viaNew = await w.post(fresh, JSON.stringify({ text: "new" }));
+    assert.equal(viaNew.status, 200, await viaNew.text());
+    const text = await scrape();
+    assert.match(text, new RegExp(`^${series.replace(/[{}"]/g, "\\$&")} 2$`, "m"));
+    assert.ok(!text.includes(old) && !text.includes(fresh), "a token in /metrics");
+  });
+});
+
 Deno.test("pause answers 404 like an unknown token, nothing queued; the bot removed from a chat pauses its hooks and tells the creator", async () => {
   await withWorld({}, async (w) => {
     const { token } = await w.create(w.ops, "deploys");

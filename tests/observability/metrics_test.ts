@@ -25,6 +25,7 @@ Deno.test("createMetrics() exposes every documented metric family with its type"
     trueconf_webhook_delivered_messages_total: "counter",
     trueconf_webhook_outgoing_calls_total: "counter",
     trueconf_webhook_outgoing_call_duration_seconds: "histogram",
+    trueconf_webhook_rotated_token_uses_total: "counter",
     trueconf_webhook_build_info: "gauge",
     process_resident_memory_bytes: "gauge",
     process_heap_used_bytes: "gauge",
