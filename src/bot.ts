@@ -49,6 +49,10 @@ export interface BotOptions {
   caPem?: string;
   /** How often the KV file's identity is checked (deleted or replaced). Default 5 000 ms. */
   storageCheckMs?: number | undefined;
+  /** Clock of hook expiries and rotation grace periods (ms since the epoch); tests pass a fake. */
+  now?: (() => number) | undefined;
+  /** How often expiries are swept (reminder DMs, expired hooks revoked). Default 60 000 ms. */
+  expirySweepMs?: number | undefined;
 }
 
 /** A built bot; nothing runs until {@link Bot.start}. */
@@ -100,6 +104,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const store = new HookStore(kv, {
     logger: log.child({ component: "hooks" }),
     secrets,
+    now: options.now,
     onOldTokenUse: (hookId) => metrics.rotatedTokenUses.inc(hookId),
   });
   const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
@@ -185,6 +190,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     store,
     publicUrl: config.publicUrl,
     adminOnly: config.adminOnly,
+    now: options.now,
     logger: log.child({ component: "commands" }),
   });
 
@@ -309,7 +315,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       void store.watch();
       sweepTimer = setInterval(() => {
         commands.sweepExpiries().catch((e) => log.warn("expiry sweep failed", { error: e }));
-      }, 60_000);
+      }, options.expirySweepMs ?? 60_000);
       Deno.unrefTimer(sweepTimer);
     },
     drain() {

@@ -48,7 +48,7 @@ export interface HookStoreOptions {
   /** Delay between the first unflushed delivery and the flush. Default 5 000 ms. */
   usageFlushIntervalMs?: number;
   /** Clock, ms since the epoch; tests pass a fake. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Where creations, revocations and flush failures are logged. Default: silent. */
   logger?: Logger;
   /** Seals verification secrets. Default: a random in-memory key (tests only; production

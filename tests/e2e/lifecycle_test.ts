@@ -9,7 +9,11 @@ import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { sign as octokitSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
-import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import {
+  type BotWithFake,
+  type BotWithFakeOptions,
+  startBotWithFake,
+} from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
@@ -28,10 +32,15 @@ interface World extends BotWithFake {
   verify(name: string, mode: string): Promise<string>;
 }
 
-async function withWorld(env: Record<string, string>, fn: (w: World) => Promise<void>) {
+async function withWorld(
+  env: Record<string, string>,
+  fn: (w: World) => Promise<void>,
+  hooks?: BotWithFakeOptions["hooks"],
+) {
   const dir = await Deno.makeTempDir({ prefix: "e2e-lifecycle-" });
   const base = await startBotWithFake({
     dir,
+    ...(hooks ? { hooks } : {}),
     env: { LOG_LEVEL: "error", ...env },
     trueconf: { backoff: { initialMs: 20, maxMs: 200 } },
   });
@@ -310,6 +319,55 @@ Deno.test("pause answers 404 like an unknown token, nothing queued; the bot remo
     await waitUntil(async () => (await w.bot.store.findByName(dev, "builds"))?.paused !== null);
     await refused(await w.post(t2.token, body), 404, "hook_not_found");
   });
+});
+
+Deno.test("expiry through the whole bot: the sweep warns the creator, then the expired hook answers 404 and its waiting deliveries end hook_expired", async () => {
+  const DAY = 86_400_000;
+  let now = Date.UTC(2026, 0, 1);
+  await withWorld({}, async (w) => {
+    const { token } = await w.create(w.ops, "nightly");
+    const hook = (await w.bot.store.findByToken(token))!;
+    await w.say("/webhook_expire nightly 10d");
+    assert.equal((await w.bot.store.get(hook.id))?.expiresAt, now + 10 * DAY);
+    const dm = w.fake.p2pChatId(w.alice);
+    const warned = () =>
+      w.fake.messagesIn(dm).some((p) => p.text?.includes("⏳ Webhook <b>nightly</b>"));
+    assert.ok(!warned());
+
+    // Eight days on (less than three days left): the bot's own sweep timer sends the reminder.
+    now += 8 * DAY;
+    await w.fake.waitFor(warned, 5_000);
+    assert.ok((await w.bot.store.get(hook.id))?.expiryWarnedAt !== null);
+    const ok = await w.post(token, body);
+    assert.ok(ok.status < 300, await ok.text());
+
+    // A backlog: TrueConf refuses sendMessage, so new deliveries wait in the queue.
+    w.fake.setMethodError("sendMessage", 300);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await w.post(token, JSON.stringify({ text: `late ${i}` }));
+      assert.equal(r.status, 202);
+      ids.push((await r.json()).delivery);
+    }
+    const before = w.fake.messagesIn(w.ops).length;
+
+    // Past the expiry: the next sweep revokes the hook and drops what waits.
+    now += 3 * DAY;
+    await waitUntil(async () => (await w.bot.store.get(hook.id)) === null, 5_000, "hook expired");
+    await refused(await w.post(token, body), 404, "hook_not_found");
+    await waitUntil(
+      async () => {
+        const s = await Promise.all(ids.map((id) => w.bot.queue.status(hook.id, id)));
+        return s.every((x) => x?.state === "failed" && x.error?.code === "hook_expired");
+      },
+      5_000,
+      "waiting deliveries dropped as hook_expired",
+    );
+    // TrueConf recovers: nothing of the dropped backlog reaches the chat.
+    w.fake.setMethodError("sendMessage", null);
+    await w.say("/webhook_list");
+    assert.ok(!w.fake.messagesIn(w.ops).slice(before).some((p) => p.text?.includes("late ")));
+  }, { now: () => now, expirySweepMs: 20 });
 });
 
 /** Runs the real CLI (`deno run src/main.ts hooks …`) on the bot's store file. */

@@ -90,6 +90,8 @@ export interface BotWithFakeOptions {
   readyTimeoutMs?: number;
   /** A path after the listening address in WEBHOOK_PUBLIC_URL (`/tc`); default none. */
   publicPath?: string;
+  /** The bot's hook clock and expiry sweep period ({@link BotOptions}). */
+  hooks?: Pick<BotOptions, "now" | "expirySweepMs">;
 }
 
 export interface BotWithFake {
@@ -162,6 +164,7 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
         createLogger({ level: config.log.level, format: config.log.format }),
       ...(opts.trueconf ? { trueconf: opts.trueconf } : {}),
       storageCheckMs: opts.storageCheckMs,
+      ...opts.hooks,
     });
     bot = b;
     app = b.app;
