@@ -370,6 +370,52 @@ Deno.test("expiry through the whole bot: the sweep warns the creator, then the e
   }, { now: () => now, expirySweepMs: 20 });
 });
 
+Deno.test("revoke from the chat with a backlog: the next POST is 404, the waiting deliveries end hook_revoked, nothing posts after TrueConf recovers", async () => {
+  await withWorld({}, async (w) => {
+    const { token } = await w.create(w.ops, "deploys");
+    const hook = (await w.bot.store.findByToken(token))!;
+    // A backlog: TrueConf refuses sendMessage (a transient error), so deliveries wait queued.
+    w.fake.setMethodError("sendMessage", 300);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await w.post(token, JSON.stringify({ text: `backlog ${i}` }));
+      assert.equal(r.status, 202);
+      ids.push((await r.json()).delivery);
+    }
+    for (const id of ids) {
+      assert.ok(["queued", "delivering"].includes((await w.bot.queue.status(hook.id, id))!.state));
+    }
+
+    // Revoked from the chat (its answer cannot be posted while TrueConf refuses; the revoke
+    // itself does not wait for it).
+    w.fake.pushMessage({
+      chatId: w.ops,
+      authorId: w.alice,
+      text: `${w.mention} /webhook_revoke deploys`,
+    });
+    await waitUntil(async () => (await w.bot.store.get(hook.id)) === null, 5_000, "revoked");
+    await refused(await w.post(token, body), 404, "hook_not_found");
+    await waitUntil(
+      async () => {
+        const s = await Promise.all(ids.map((id) => w.bot.queue.status(hook.id, id)));
+        return s.every((x) => x?.state === "failed" && x.error?.code === "hook_revoked");
+      },
+      5_000,
+      "waiting deliveries dropped as hook_revoked",
+    );
+
+    // TrueConf recovers: the chat works again, and none of the dropped backlog reaches it.
+    w.fake.setMethodError("sendMessage", null);
+    const posts = await w.say("/webhook_list");
+    assert.ok(posts.some((p) => p.chatId === w.ops), "the bot answers again");
+    assert.ok(
+      !w.fake.messagesIn(w.ops).some((p) => p.text?.includes("backlog ")),
+      "a dropped delivery was posted",
+    );
+    assert.equal(w.bot.queue.stats().depth, 0);
+  });
+});
+
 /** Runs the real CLI (`deno run src/main.ts hooks …`) on the bot's store file. */
 async function hooksCli(dir: string, ...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
