@@ -45,7 +45,16 @@ await withEndpoint({ urlAllowlist: parseAllowlist("127.0.0.1/32") }, async (h) =
     const dMs = performance.now() - t0;
     await h.fake.waitFor(() => h.queue.stats().depth === 0, 30_000);
     await h.queue.engine.settled();
-    console.log(JSON.stringify({ name, textMs: Math.round(textMs), nextMs: Math.round(nextMs), firstAnswerMs: Math.round(firstMs), queuedTextMs: Math.round(cMs), queuedNextMs: Math.round(dMs) }));
+    console.log(
+      JSON.stringify({
+        name,
+        textMs: Math.round(textMs),
+        nextMs: Math.round(nextMs),
+        firstAnswerMs: Math.round(firstMs),
+        queuedTextMs: Math.round(cMs),
+        queuedNextMs: Math.round(dMs),
+      }),
+    );
   }
 });
 hang.close();
