@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
 import { RawHttp } from "../support/raw_http.ts";
 import { BodyReader } from "../../src/ingest/read_body.ts";
+import { waitUntil } from "../support/wait.ts";
 
 /** Short limits so the tests finish quickly: 300 ms floor, 1 MiB/s, 1 MiB in-flight budget. */
 function quickBodies(budget = 1024 * 1024) {
@@ -26,24 +27,10 @@ function errorLines(h: EndpointHarness): string[] {
   return h.logs.filter((l) => /"level":"error"/.test(l));
 }
 
-/** Polls a condition of the server's state (not a fixed sleep), failing after `ms`. */
-async function until(what: string, pred: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Waits (without sleeping) for a log line matching `re`, failing after `ms`. */
+/** Waits (through the one poll helper) for a log line matching `re`, failing after `ms`. */
 async function logLine(h: EndpointHarness, re: RegExp, ms = 5_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const hit = h.logs.find((l) => re.test(l));
-    if (hit) return hit;
-    if (Date.now() > end) throw new Error(`no log line matching ${re}:\n${h.logs.join("\n")}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil(() => h.logs.some((l) => re.test(l)), ms, `a log line matching ${re}`);
+  return h.logs.find((l) => re.test(l))!;
 }
 
 Deno.test("a body trickled slower than the limit gets 408 request_timeout with Connection: close", async () => {
@@ -113,7 +100,7 @@ Deno.test("a client that disconnects mid-body leaves a debug line, not an error"
     const c = await RawHttp.connect(h.listen());
     await c.write(head(token, { "content-type": "application/json", "content-length": 1000 }));
     await c.write('{"text":"half');
-    await until("the server reads the body", () => bodies.reading === 1);
+    await waitUntil(() => bodies.reading === 1, 5_000, "the server reads the body");
     c.close();
     const line = await logLine(h, /hook request refused/);
     assert.match(line, /"level":"debug"/);
@@ -134,7 +121,7 @@ Deno.test("over the in-flight budget a large upload gets 503 busy before its bod
     try {
       await a.write(head(token, { "content-type": "text/plain", "content-length": 900 * 1024 }));
       await a.write("x");
-      await until("A's reservation", () => bodies.inflightBytes === 900 * 1024);
+      await waitUntil(() => bodies.inflightBytes === 900 * 1024, 5_000, "A's reservation");
       // B declares 200 KiB and sends no body at all: the answer cannot depend on reading it.
       await b.write(head(token, { "content-type": "text/plain", "content-length": 200 * 1024 }));
       const busy = await b.response();
