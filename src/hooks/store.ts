@@ -6,6 +6,7 @@
  * @module
  */
 
+import { generateSecret as generateWhsecSecret } from "../outgoing/secret.ts";
 import { LRUCache } from "lru-cache";
 import { type Logger, silentLogger } from "../log.ts";
 import {
@@ -843,13 +844,7 @@ export function warnAt(h: Pick<HookRecord, "createdAt" | "expiresAt">): number {
  * whose signing uses it) a `whsec_` secret, the others a URL-safe random string.
  */
 function generateSecret(mode: VerifyMode): string {
-  const raw = crypto.getRandomValues(new Uint8Array(32));
-  if (mode === "standard" || mode === "gitlab") {
-    let bin = "";
-    for (const b of raw) bin += String.fromCharCode(b);
-    return `whsec_${btoa(bin)}`;
-  }
-  return generateToken();
+  return mode === "standard" || mode === "gitlab" ? generateWhsecSecret() : generateToken();
 }
 
 function freeze<T extends HookRecord>(r: T): T {
