@@ -22,22 +22,22 @@ import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
 import {
-  clientAddress,
-  drainGuard,
   errorBody,
-  hookAuth,
   type HookGuard,
-  hookLimit,
   type HookLookup,
   type HookRequestRecord,
   type IngestEnv,
   type IngestMetrics,
-  ipLimit,
-  rawBody,
-  refuse,
-  requestLog,
-  type TokenSource,
 } from "./middleware/mod.ts";
+// The factories are Hono middleware, kept off the middleware face (its module doc says why).
+import { clientAddress } from "./middleware/client_address.ts";
+import { drainGuard } from "./middleware/drain_guard.ts";
+import { refuse } from "./middleware/env.ts";
+import { hookAuth, type TokenSource } from "./middleware/hook_auth.ts";
+import { hookLimit } from "./middleware/hook_limit.ts";
+import { ipLimit } from "./middleware/ip_limit.ts";
+import { rawBody } from "./middleware/raw_body.ts";
+import { requestLog } from "./middleware/request_log.ts";
 import type {
   Dispatcher,
   DispatchOutcome,

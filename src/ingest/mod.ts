@@ -1,24 +1,22 @@
 /**
- * The HTTP side: the Hono app that takes `POST /hook/<token>`, its limits (body size, rates,
- * trusted proxies) and body decoding. Payload formats (native, Slack, Grafana, …) live in
- * `formats/`, with their own face.
+ * The HTTP side's building blocks other folders use: what `/readyz` reports ({@link Readiness}),
+ * body decoding ({@link decodeBody}, also used for the answers of outgoing webhooks), the body
+ * reader with its size, time and memory limits ({@link BodyReader}), client addresses and
+ * trusted-proxy ranges ({@link parseCidrList}, {@link clientIp}) and the rate limiter. Payload
+ * formats (native, Slack, Grafana, …) live in `formats/`, with their own face; the contracts the
+ * hook routes' middleware ask of the rest of the bot (the hook lookup, per-hook guards, metrics,
+ * the request record) are the face of `middleware/`.
+ *
+ * The Hono app itself (`createApp` in `app.ts`: `POST /hook/<token>` and the other hook routes,
+ * `/healthz`, `/readyz`; the `HookPipeline` every hook route is built from and the middleware
+ * factories) is not part of this face: its signatures are Hono's types (`Hono`, `Context`,
+ * `MiddlewareHandler`), which are not ours to document. The composition root (`src/bot.ts`)
+ * imports it from `app.ts` and mounts it on the bot's root app beside `/metrics`.
  *
  * @module
  */
 
-export {
-  type Admission,
-  type AdmitOptions,
-  type AppOptions,
-  createApp,
-  type HookPipeline,
-  hookPipeline,
-  jsonNotFound,
-  jsonOnError,
-  type Mw,
-  type Readiness,
-} from "./app.ts";
-export * from "./middleware/mod.ts";
+export type { Readiness } from "./app.ts";
 export { type CidrList, clientIp, inCidrList, normalizeIp, parseCidrList } from "./client_ip.ts";
 export { ACCEPTED_CONTENT_TYPES, decodeBody, type DecodeLimits } from "./decode_body.ts";
 export {
@@ -34,6 +32,3 @@ export {
   readBodyLimited,
   SMALL_BODY_BYTES,
 } from "./read_body.ts";
-
-// Types the public API above names, so a reader of this face finds them here.
-export type { Context, Handler, Hono, MiddlewareHandler } from "hono";

@@ -1,6 +1,10 @@
 /**
- * What an operator sees of a running bot: Prometheus metrics ({@link createMetrics}, served
- * by {@link metricsApp}) and the structured log ({@link createLogger}).
+ * What an operator sees of a running bot: Prometheus metrics ({@link createMetrics}) and the
+ * structured log ({@link createLogger}).
+ *
+ * The `GET /metrics` route that serves the metrics (`metricsApp` in `metrics_route.ts`) is a
+ * Hono app, so it is not on this face (Hono's types are not ours to document); the composition
+ * root (`src/bot.ts`) imports it from its file and mounts it on the bot's root app.
  *
  * @module
  */
@@ -17,7 +21,6 @@ export {
   type RateLimitScope,
   routeOf,
 } from "./metrics.ts";
-export { metricsApp, type MetricsRouteOptions } from "./metrics_route.ts";
 export {
   createLogger,
   type LogFields,
