@@ -92,8 +92,10 @@ function parseArgs(args: readonly string[]): Parsed | string {
  * 1 no such hook or refused change, 2 bad command line.
  *
  * @example
- * ```ts ignore
- * Deno.exitCode = await runHooksCli(["pause", "--chat", chatId, "--name", "deploys"], ctx);
+ * ```ts
+ * async function pauseDeploys(chatId: string, ctx: HooksCliContext): Promise<void> {
+ *   Deno.exitCode = await runHooksCli(["pause", "--chat", chatId, "--name", "deploys"], ctx);
+ * }
  * ```
  */
 export async function runHooksCli(args: readonly string[], ctx: HooksCliContext): Promise<number> {
@@ -403,8 +405,12 @@ function printTable(hooks: readonly HookRecord[], out: Out, now: number): void {
  * Prints every hook as a table. Returns the exit code (0).
  *
  * @example
- * ```ts ignore
- * Deno.exitCode = await hooksList(store, console.log);
+ * ```ts
+ * import type { HookStore } from "../hooks/mod.ts";
+ *
+ * async function list(store: HookStore): Promise<void> {
+ *   Deno.exitCode = await hooksList(store, console.log);
+ * }
  * ```
  */
 export async function hooksList(store: HookStore, out: Out): Promise<number> {
@@ -416,8 +422,12 @@ export async function hooksList(store: HookStore, out: Out): Promise<number> {
  * Revokes a hook by id. Returns 0 when revoked, 1 when there is no such hook.
  *
  * @example
- * ```ts ignore
- * Deno.exitCode = await hooksRevoke(store, "1b4e28ba-2fa1-11d2-883f-0016d3cca427", console.log);
+ * ```ts
+ * import type { HookStore } from "../hooks/mod.ts";
+ *
+ * async function revoke(store: HookStore): Promise<void> {
+ *   Deno.exitCode = await hooksRevoke(store, "1b4e28ba-2fa1-11d2-883f-0016d3cca427", console.log);
+ * }
  * ```
  */
 export async function hooksRevoke(store: HookStore, id: string, out: Out): Promise<number> {

@@ -55,8 +55,10 @@ export interface QueueRow {
  * 1 unknown hook or delivery, or no answer, 2 bad command line.
  *
  * @example
- * ```ts ignore
- * Deno.exitCode = await runQueueCli(["drop", "--hook", "deploys"], ctx);
+ * ```ts
+ * async function dropDeploys(ctx: QueueCliContext): Promise<void> {
+ *   Deno.exitCode = await runQueueCli(["drop", "--hook", "deploys"], ctx);
+ * }
  * ```
  */
 export async function runQueueCli(args: readonly string[], ctx: QueueCliContext): Promise<number> {

@@ -64,9 +64,14 @@ export const TOLERANCE_SECONDS = 300;
  * does no decryption.
  *
  * @example
- * ```ts ignore
- * const trust = new SenderTrust({ openSecret: (s) => store.openSecret(s) });
- * createApp({ ..., guards: trust.guards() });
+ * ```ts
+ * import { type AppOptions, createApp } from "../ingest/app.ts";
+ * import type { HookStore } from "./store.ts";
+ *
+ * function trustedApp(store: HookStore, options: AppOptions) {
+ *   const trust = new SenderTrust({ openSecret: (s) => store.openSecret(s) });
+ *   return createApp({ ...options, guards: trust.guards() });
+ * }
  * ```
  */
 export class SenderTrust {
