@@ -61,13 +61,17 @@ export function isPersonal(chatType: number | null | undefined): boolean {
 export class Permissions {
   readonly #o: PermissionsOptions;
   readonly #now: () => number;
-  readonly #cache: LRUCache<string, Cached>;
+  // Made on first use: lru-cache allocates all `max` slots up front, and an idle bot need
+  // not pay for them (docs/benchmarks.md, "Memory and start").
+  #cacheStore: LRUCache<string, Cached> | undefined;
+  get #cache(): LRUCache<string, Cached> {
+    return this.#cacheStore ??= new LRUCache({ max: this.#o.cacheMax ?? 10_000 });
+  }
 
   /** Permissions with empty caches. */
   constructor(options: PermissionsOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
-    this.#cache = new LRUCache({ max: options.cacheMax ?? 10_000 });
   }
 
   /** The chat's info, or null when TrueConf would not say (cached either way). */

@@ -138,9 +138,18 @@ export class HookStore {
   #interval: number;
   // Found hooks and unknown tokens live in separate caches, so a flood of random tokens
   // can only evict other unknown tokens, never the hooks real senders use. Entries expire
-  // lazily on read (no timers; lru-cache's autopurge would leave one running).
-  #found: LRUCache<string, Cached>;
-  #unknown: LRUCache<string, number>;
+  // lazily on read (no timers; lru-cache's autopurge would leave one running). Both are
+  // made on first use: lru-cache allocates all `max` slots up front (docs/benchmarks.md,
+  // "Memory and start"), which an idle bot need not pay for.
+  #cacheMax: number;
+  #foundCache: LRUCache<string, Cached> | undefined;
+  #unknownCache: LRUCache<string, number> | undefined;
+  get #found(): LRUCache<string, Cached> {
+    return this.#foundCache ??= new LRUCache({ max: this.#cacheMax });
+  }
+  get #unknown(): LRUCache<string, number> {
+    return this.#unknownCache ??= new LRUCache({ max: this.#cacheMax });
+  }
   // Bumped by every create, import and revoke. A lookup caches its KV answer only if no
   // such change happened while it was reading, so a revoke racing with a lookup cannot
   // leave the revoked hook cached, and a create cannot be hidden by a stale "unknown".
@@ -171,9 +180,7 @@ export class HookStore {
     this.#ttl = options.cacheTtlMs ?? 30_000;
     this.#negativeTtl = options.negativeCacheTtlMs ?? Math.min(5_000, this.#ttl);
     this.#interval = options.usageFlushIntervalMs ?? 5_000;
-    const max = options.cacheMax ?? 10_000;
-    this.#found = new LRUCache({ max });
-    this.#unknown = new LRUCache({ max });
+    this.#cacheMax = options.cacheMax ?? 10_000;
   }
 
   /**

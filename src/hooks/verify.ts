@@ -76,19 +76,30 @@ export const TOLERANCE_SECONDS = 300;
  */
 export class SenderTrust {
   readonly #o: SenderTrustOptions;
-  readonly #secrets = new LRUCache<string, string>({ max: 10_000 });
+  // The caches are made on first use: lru-cache allocates all `max` slots up front (the
+  // replay cache alone ~4 MiB and ~25 ms at start, docs/benchmarks.md "Memory and start"),
+  // and most bots never verify a signature or check an allowlist.
+  #secretsCache: LRUCache<string, string> | undefined;
+  get #secrets(): LRUCache<string, string> {
+    return this.#secretsCache ??= new LRUCache({ max: 10_000 });
+  }
   // Standard Webhooks ids seen within the tolerance window: a captured request replayed
   // within those 5 minutes is refused. In memory: one instance serves a store (the lease),
   // and after a restart the timestamp tolerance still bounds what can be replayed.
-  readonly #seen: LRUCache<string, true>;
-  readonly #cidrs = new LRUCache<string, ReturnType<typeof parseCidrList>>({ max: 10_000 });
+  #seenCache: LRUCache<string, true> | undefined;
+  get #seen(): LRUCache<string, true> {
+    return this.#seenCache ??= new LRUCache({
+      max: this.#o.replayMax ?? 100_000,
+      ttl: 2 * TOLERANCE_SECONDS * 1000,
+    });
+  }
+  #cidrsCache: LRUCache<string, ReturnType<typeof parseCidrList>> | undefined;
+  get #cidrs(): LRUCache<string, ReturnType<typeof parseCidrList>> {
+    return this.#cidrsCache ??= new LRUCache({ max: 10_000 });
+  }
 
   constructor(options: SenderTrustOptions) {
     this.#o = options;
-    this.#seen = new LRUCache({
-      max: options.replayMax ?? 100_000,
-      ttl: 2 * TOLERANCE_SECONDS * 1000,
-    });
   }
 
   /** The two guards, address first (cheapest, and no secret is touched for strangers). */

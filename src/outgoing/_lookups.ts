@@ -24,11 +24,20 @@ const NAME_TTL_MS = 10 * 60_000;
 /** Cached chat, user and message lookups for event bodies. */
 export class Lookups {
   readonly #client: LookupClient;
-  readonly #chats = new LRUCache<string, { title: string; type: ChatKind; at: number }>({
-    max: 5_000,
-  });
-  readonly #names = new LRUCache<string, { name: string; at: number }>({ max: 10_000 });
-  readonly #messages = new LRUCache<string, IncomingMessage>({ max: 5_000 });
+  // Made on first use: lru-cache allocates all `max` slots up front, and a bot without
+  // outgoing hooks never needs them (docs/benchmarks.md, "Memory and start").
+  #chatsCache: LRUCache<string, { title: string; type: ChatKind; at: number }> | undefined;
+  get #chats(): LRUCache<string, { title: string; type: ChatKind; at: number }> {
+    return this.#chatsCache ??= new LRUCache({ max: 5_000 });
+  }
+  #namesCache: LRUCache<string, { name: string; at: number }> | undefined;
+  get #names(): LRUCache<string, { name: string; at: number }> {
+    return this.#namesCache ??= new LRUCache({ max: 10_000 });
+  }
+  #messagesCache: LRUCache<string, IncomingMessage> | undefined;
+  get #messages(): LRUCache<string, IncomingMessage> {
+    return this.#messagesCache ??= new LRUCache({ max: 5_000 });
+  }
   readonly #now: () => number;
 
   constructor(client: LookupClient, now: () => number = Date.now) {
