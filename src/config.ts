@@ -261,6 +261,22 @@ export const SETTING_TABLE = {
     example: "8080",
     parse: whole(0, 65535),
   },
+  WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS: {
+    required: "no",
+    default: "10",
+    meaning:
+      "Time a client has to send a request's head (from connecting, or from the previous answer on a kept-alive connection); later it gets 408 and the connection is closed",
+    example: "10",
+    parse: whole(1, 600),
+  },
+  WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS: {
+    required: "no",
+    default: "75",
+    meaning:
+      "An idle kept-alive connection is closed after this many seconds (keep it above a load balancer's or proxy's upstream idle time, e.g. AWS ALB 60 s)",
+    example: "75",
+    parse: whole(1, 3600),
+  },
   WEBHOOK_HOST_PORT: {
     required: "no",
     default: "8080",
@@ -506,7 +522,14 @@ export interface Config {
   };
   /** WEBHOOK_PUBLIC_URL without a trailing slash; it may carry a path prefix. */
   readonly publicUrl: string;
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** `WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS` in ms. */
+    readonly headersTimeoutMs: number;
+    /** `WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS` in ms. */
+    readonly idleTimeoutMs: number;
+  };
   readonly storagePath: string;
   readonly adminOnly: boolean;
   readonly rateLimit: { readonly perTokenPerMinute: number; readonly perIpPerMinute: number };
@@ -621,7 +644,12 @@ function buildConfig(v: SettingValues, env: Env): Config {
       caFile: v.TRUECONF_CA_FILE,
     },
     publicUrl: v.WEBHOOK_PUBLIC_URL,
-    http: { host: v.WEBHOOK_HTTP_HOST, port: v.WEBHOOK_HTTP_PORT },
+    http: {
+      host: v.WEBHOOK_HTTP_HOST,
+      port: v.WEBHOOK_HTTP_PORT,
+      headersTimeoutMs: v.WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+      idleTimeoutMs: v.WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS * 1000,
+    },
     storagePath: v.WEBHOOK_STORAGE_PATH,
     adminOnly: v.WEBHOOK_ADMIN_ONLY,
     rateLimit: {

@@ -29,7 +29,12 @@ Deno.test("parseConfig() applies the reference bot's defaults", () => {
   assert.equal(c.trueconf.verifyTls, true);
   assert.equal(c.trueconf.port, 443);
   assert.equal(c.publicUrl, "https://hooks.example.com");
-  assert.deepEqual(c.http, { host: "0.0.0.0", port: 8080 });
+  assert.deepEqual(c.http, {
+    host: "0.0.0.0",
+    port: 8080,
+    headersTimeoutMs: 10_000,
+    idleTimeoutMs: 75_000,
+  });
   assert.equal(c.storagePath, "data/webhooks.kv");
   assert.equal(c.adminOnly, true);
   assert.deepEqual(c.rateLimit, { perTokenPerMinute: 60, perIpPerMinute: 120 });

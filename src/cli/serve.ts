@@ -7,6 +7,7 @@ import { type Config, configWarnings, readCaFile } from "../config.ts";
 import { createBot } from "../bot.ts";
 import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
+import { type HttpServer, listenHttp } from "../ingest/http_server.ts";
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -94,25 +95,30 @@ export async function serve(
     ["SIGINT", onSignal("SIGINT")],
   ];
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
-  let server: Deno.HttpServer;
+  let server: HttpServer;
   try {
-    server = Deno.serve({
+    server = await listenHttp({
       hostname: config.http.host,
       port: config.http.port,
-      onListen: ({ hostname, port }) =>
-        log.info("listening", {
-          address: `${hostname}:${port}`,
-          publicUrl: config.publicUrl,
-          ms: Math.round(performance.now() - started),
-          ...(bot.lease ? { lease: bot.lease.how } : {}),
-        }),
-    }, (req, info) => bot.app.fetch(req, info));
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      idleTimeoutMs: config.http.idleTimeoutMs,
+      handler: (req, info) => bot.app.fetch(req, info),
+      // A client's HTTP mistake is its own: nothing here needs attention.
+      onClientMistake: (m) => log.debug("client error", { ...m }),
+      onHandlerError: (error) => log.error("request failed", { error }),
+    });
   } catch (e) {
     log.error("cannot listen", { host: config.http.host, port: config.http.port, error: e });
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
     await bot.close(0);
     return 1;
   }
+  log.info("listening", {
+    address: `${server.addr.hostname}:${server.addr.port}`,
+    publicUrl: config.publicUrl,
+    ms: Math.round(performance.now() - started),
+    ...(bot.lease ? { lease: bot.lease.how } : {}),
+  });
   bot.start();
   const unsubscribe = bot.client.onStateChange((s) => {
     if (s.authorized) {
@@ -127,14 +133,23 @@ export async function serve(
   // acknowledged); a client that holds its connection open (an unread body, a half-sent
   // request) cannot hold the process: at the deadline we stop waiting and the process exits.
   const deadline = performance.now() + config.shutdownGraceMs;
-  const closed = await settlesWithin(server.shutdown(), config.shutdownGraceMs);
-  if (!closed) {
-    log.warn("connections still open at the end of the grace period; closing them", {
-      graceMs: config.shutdownGraceMs,
-    });
-  }
-  // Deliveries already accepted finish within what is left, or stay queued for the next start.
+  const serverClosed = server.shutdown();
+  const closed = await settlesWithin(serverClosed, config.shutdownGraceMs);
+  // Deliveries already accepted finish within what is left, or stay queued for the next start;
+  // requests still waiting on an inline delivery are answered now (202: queued).
   await bot.close(Math.max(0, Math.round(deadline - performance.now())));
+  if (!closed) {
+    // Give those last answers a moment to leave, then cut whatever is still open: a client
+    // that holds its connection (an unread answer, a half-sent request) cannot hold the process.
+    const drained = await settlesWithin(serverClosed, 250);
+    if (!drained) {
+      log.warn("connections still open at the end of the grace period; closing them", {
+        graceMs: config.shutdownGraceMs,
+        connections: server.connections,
+      });
+      server.closeAll();
+    }
+  }
   for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
   log.info("stopped", {});
   return 0;

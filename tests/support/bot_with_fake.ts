@@ -2,7 +2,7 @@
  * Shared wiring for running against the in-process fake TrueConf server:
  *
  * - {@link startBotWithFake}: the fake + the whole bot ({@link createBot} with a config from
- *   {@link parseConfig}, exactly as `serve` wires it) behind `Deno.serve` on 127.0.0.1, with
+ *   {@link parseConfig}, exactly as `serve` wires it) behind `listenHttp` on 127.0.0.1, with
  *   helpers to add a group chat and to create a hook the way a chat member does (a pushed
  *   `@Webhook Bot /webhook_create <name>` command, URL read back from the DM). Used by
  *   `demo/main.ts`, `scripts/interop/run_bot_with_fake.ts` and `tests/e2e/bot_test.ts`.
@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { type Bot, type BotOptions, createBot } from "../../src/bot.ts";
 import { parseConfig } from "../../src/config.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
+import { type FetchHandler, type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
 import type { TrueConfClientOptions } from "../../src/trueconf/mod.ts";
 import {
   type FakeChat,
@@ -97,7 +98,7 @@ export interface BotWithFakeOptions {
 export interface BotWithFake {
   fake: FakeTrueConf;
   bot: Bot;
-  server: Deno.HttpServer<Deno.NetAddr>;
+  server: HttpServer;
   /** `http://127.0.0.1:<port>`, the public URL hook URLs are built from. */
   baseUrl: string;
   /** True when the requested port was busy and a free one was taken instead. */
@@ -133,11 +134,11 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
     users: [{ login: "alice", password: "alice", displayName: "Alice" }],
     ...opts.fake,
   });
-  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  let server: HttpServer | null = null;
   let bot: Bot | null = null;
   try {
     let app: Bot["app"] | null = null;
-    const listening = listenLoopback(
+    const listening = await listenLoopback(
       opts.port ?? 0,
       (req, info) => app ? app.fetch(req, info) : new Response("starting", { status: 503 }),
       opts.fallbackToFreePort ?? false,
@@ -220,17 +221,21 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
   }
 }
 
-/** Listens on 127.0.0.1:`preferred`; with `fallback`, on any free port when that one is taken. */
-function listenLoopback(
+/**
+ * Listens on 127.0.0.1:`preferred` with the server production runs (`listenHttp`); with
+ * `fallback`, on any free port when that one is taken.
+ */
+async function listenLoopback(
   preferred: number,
-  handler: Deno.ServeHandler<Deno.NetAddr>,
+  handler: FetchHandler,
   fallback: boolean,
-): { server: Deno.HttpServer<Deno.NetAddr>; fellBack: boolean } {
-  const base = { hostname: "127.0.0.1", onListen: () => {} };
+): Promise<{ server: HttpServer; fellBack: boolean }> {
+  const base = { hostname: "127.0.0.1", handler };
   try {
-    return { server: Deno.serve({ ...base, port: preferred }, handler), fellBack: false };
+    return { server: await listenHttp({ ...base, port: preferred }), fellBack: false };
   } catch (e) {
-    if (!fallback || !(e instanceof Deno.errors.AddrInUse) || preferred === 0) throw e;
+    const inUse = (e as { code?: string }).code === "EADDRINUSE";
+    if (!fallback || !inUse || preferred === 0) throw e;
   }
-  return { server: Deno.serve({ ...base, port: 0 }, handler), fellBack: true };
+  return { server: await listenHttp({ ...base, port: 0 }), fellBack: true };
 }

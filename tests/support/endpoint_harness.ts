@@ -17,6 +17,7 @@ import { type Allowlist, safeFetch } from "../../src/net/mod.ts";
 import { createLogger } from "../../src/log.ts";
 import { trueconfReadiness } from "../../src/readiness.ts";
 import { FakeTrueConf } from "./fake_trueconf.ts";
+import { type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
 
 /** The chat every harness hook posts into. */
 export const CHAT_ID = "ops-chat";
@@ -70,7 +71,7 @@ export interface EndpointHarness {
   /** POST a JSON body to `/hook/<token>`. */
   postJson(token: string, body: unknown, ip?: string): Promise<Response>;
   /** Serves the app on a real socket (127.0.0.1, a free port) until dispose; returns the port. */
-  listen(): number;
+  listen(): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -172,7 +173,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
   });
   const tokens: string[] = [];
   let hooks = 0;
-  let server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  let server: HttpServer | null = null;
   client.start();
   queue.start();
   try {
@@ -213,11 +214,14 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
         body: JSON.stringify(body),
       }, ip);
     },
-    listen() {
-      server ??= Deno.serve(
-        { hostname: "127.0.0.1", port: 0, onListen() {} },
-        (req, info) => app.fetch(req, info),
-      );
+    async listen() {
+      server ??= await listenHttp({
+        hostname: "127.0.0.1",
+        port: 0,
+        handler: (req, info) => app.fetch(req, info),
+        onClientMistake: (m) =>
+          logs.push(JSON.stringify({ level: "debug", msg: "client error", ...m })),
+      });
       return server.addr.port;
     },
     async dispose() {

@@ -1,0 +1,363 @@
+/**
+ * The HTTP/1.1 server the bot listens with: Node's `http` server (as Deno ships it) in front of
+ * a fetch-style handler (the Hono app), with time limits on connections.
+ *
+ * Why not `Deno.serve`: in Deno 2.9.6 it has no header timeout and never closes an idle
+ * keep-alive connection (measured: a half-sent request head and an idle connection both stayed
+ * open 7+ minutes; 1,000 idle connections stayed open indefinitely, issue 18.2). Node's server
+ * has both (`headersTimeout`, `keepAliveTimeout`) and answers a client's HTTP mistakes itself,
+ * which we turn into our JSON errors. It costs about 0.04 ms more CPU per request than
+ * `Deno.serve` (docs/limits.md); a connection nobody can close costs more.
+ *
+ * What this module owns (docs/limits.md has the numbers):
+ *
+ * - **Request head:** must arrive within `headersTimeoutMs` of the connection opening or of the
+ *   previous response (else `408 request_timeout`, connection closed); at most 16 KiB (431).
+ * - **Idle keep-alive:** a connection with no request for `idleTimeoutMs` is closed.
+ * - **Bodies:** streamed to the handler as they arrive, with backpressure; the time and size
+ *   limits of a body are the handler's (`BodyReader`), since they depend on the route.
+ * - **A client's HTTP mistakes** (malformed head or chunked framing) answer `400` in the
+ *   common JSON error shape and are logged at debug; a client that leaves is not an error.
+ * - **Shutdown:** {@link HttpServer.shutdown} stops accepting and closes idle connections;
+ *   {@link HttpServer.closeAll} cuts the rest at the end of the grace period.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/** The peer of a request, shaped as `Deno.serve` passes it (so `hono/deno` reads it too). */
+export interface ServeInfo {
+  /** The TCP peer. */
+  readonly remoteAddr: { transport: "tcp"; hostname: string; port: number };
+}
+
+/** A fetch-style request handler, as `Deno.serve` and Hono's `app.fetch` take it. */
+export type FetchHandler = (req: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** A client's HTTP mistake, answered by the server itself (never reaches the handler). */
+export interface ClientMistake {
+  /** The status answered (400, 408, 431), or 0 when the client was gone. */
+  readonly status: number;
+  /** The machine code answered (`request_timeout`, `invalid_request`, `headers_too_large`). */
+  readonly code: string;
+  /** The parser's error code (`HPE_INVALID_CHUNK_SIZE`, `ERR_HTTP_REQUEST_TIMEOUT`, …). */
+  readonly cause: string;
+  /** The client's address. */
+  readonly ip: string;
+}
+
+/** Options of {@link listenHttp}. */
+export interface HttpServerOptions {
+  /** Address to bind (`0.0.0.0`, `::`, `127.0.0.1`). */
+  readonly hostname: string;
+  /** Port to bind; 0 picks a free one. */
+  readonly port: number;
+  /** Answers every request. */
+  readonly handler: FetchHandler;
+  /** Time for a request head to arrive. Default 10 000 ms. */
+  readonly headersTimeoutMs?: number;
+  /** Time an idle keep-alive connection is kept. Default 30 000 ms. */
+  readonly idleTimeoutMs?: number;
+  /** Told of each client mistake the server answered itself (for a debug log line). */
+  readonly onClientMistake?: (mistake: ClientMistake) => void;
+  /** Told when the handler threw (it answers 500). Hono's app never throws; a bug might. */
+  readonly onHandlerError?: (error: unknown) => void;
+}
+
+/** A listening server. */
+export interface HttpServer {
+  /** The bound address (the real port when 0 was asked). */
+  readonly addr: { hostname: string; port: number };
+  /** Open connections right now (idle ones included). */
+  readonly connections: number;
+  /**
+   * Stops accepting and closes idle connections; resolves once every connection has ended.
+   * Requests in flight finish first: cut their bodies (`BodyReader.abortAll`) so none waits
+   * for a client, and call {@link closeAll} at the end of the grace period.
+   */
+  shutdown(): Promise<void>;
+  /** Closes every connection at once, whatever it is doing. */
+  closeAll(): void;
+}
+
+/** The largest request head accepted (Node's default). */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * Starts listening; rejects when the address cannot be bound (`EADDRINUSE`, `EACCES`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const server = await listenHttp({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   handler: (req, info) => new Response(`${req.method} from ${info.remoteAddr.hostname}`),
+ * });
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * assert.equal(await res.text(), "GET from 127.0.0.1");
+ * await server.shutdown();
+ * ```
+ */
+export function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const idleTimeout = options.idleTimeoutMs ?? 30_000;
+  // Sockets whose request body is being streamed to the handler: a framing error in the
+  // body is reported to the handler's reader (which answers 400 invalid_body) rather than
+  // answered here underneath the handler.
+  const bodyFailures = new WeakMap<Socket, (error: Error) => void>();
+  const sockets = new Set<Socket>();
+
+  const server = createServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    // The body's own time limit is the handler's (BodyReader: floor + size-proportional);
+    // Node's whole-request timeout would cut a large upload on a slow link.
+    requestTimeout: 0,
+    headersTimeout,
+    keepAliveTimeout: idleTimeout,
+    // How often Node checks head deadlines (its default, 30 s, would let a half-sent head
+    // live 40 s): at most once a second, one timer and a walk over the open connections.
+    connectionsCheckingInterval: Math.min(1_000, Math.max(25, headersTimeout / 4)),
+  }, (req, res) => {
+    handle(req, res).catch((e) => {
+      options.onHandlerError?.(e);
+      if (!res.headersSent) {
+        sendJson(res, 500, "internal_error", "The bot failed to answer this request.", true);
+      } else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket;
+    let request: Request;
+    try {
+      request = toRequest(req, bodyFailures);
+    } catch (e) {
+      sendJson(res, 400, "invalid_request", `The request cannot be read: ${message(e)}.`, true);
+      return;
+    }
+    const response = await options.handler(request, {
+      remoteAddr: {
+        transport: "tcp",
+        hostname: socket.remoteAddress ?? "",
+        port: socket.remotePort ?? 0,
+      },
+    });
+    bodyFailures.delete(socket);
+    await send(req, res, response);
+  }
+
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
+  server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
+    const cause = error.code ?? "unknown";
+    const ip = socket.remoteAddress ?? "";
+    // A request whose body the handler is reading: its reader reports the error and the
+    // handler answers (400 invalid_body, Connection: close).
+    const fail = bodyFailures.get(socket);
+    if (fail) {
+      bodyFailures.delete(socket);
+      fail(new Error(`malformed request body (${cause})`));
+      // If the handler never answers (it should), do not keep the socket.
+      destroyLater(socket, 5_000);
+      return;
+    }
+    const answered = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
+      ?.headersSent;
+    if (cause === "ECONNRESET" || !socket.writable || answered) {
+      options.onClientMistake?.({ status: 0, code: "client_gone", cause, ip });
+      socket.destroy();
+      return;
+    }
+    const [status, code, text] = mistake(cause, headersTimeout);
+    options.onClientMistake?.({ status, code, cause, ip });
+    const body = JSON.stringify({ ok: false, error: code, message: text });
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json\r\n` +
+        `content-length: ${new TextEncoder().encode(body).byteLength}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+    destroyLater(socket, 1_000);
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", reject);
+      const bound = server.address();
+      const port = typeof bound === "object" && bound ? bound.port : options.port;
+      const closed = new Promise<void>((done) => server.once("close", () => done()));
+      resolve({
+        addr: { hostname: options.hostname, port },
+        get connections() {
+          return sockets.size;
+        },
+        shutdown() {
+          server.close();
+          server.closeIdleConnections();
+          return closed;
+        },
+        closeAll() {
+          server.close();
+          server.closeAllConnections();
+          for (const s of sockets) s.destroy();
+        },
+      });
+    });
+  });
+}
+
+/** Destroys `socket` after `ms` unless it closed by then (a client that never reads). */
+function destroyLater(socket: Socket, ms: number): void {
+  const timer = setTimeout(() => socket.destroy(), ms);
+  socket.once("close", () => clearTimeout(timer));
+}
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+};
+
+/** Status, machine code and sentence for a mistake Node's parser reported. */
+function mistake(cause: string, headersTimeoutMs: number): [number, string, string] {
+  if (cause === "ERR_HTTP_REQUEST_TIMEOUT") {
+    return [
+      408,
+      "request_timeout",
+      `The request head did not arrive within ${
+        Math.round(headersTimeoutMs / 1000)
+      } s. Send the whole request at once.`,
+    ];
+  }
+  if (cause === "HPE_HEADER_OVERFLOW") {
+    return [
+      431,
+      "headers_too_large",
+      `The request head is larger than ${
+        MAX_HEADER_BYTES / 1024
+      } KiB. Send fewer or shorter headers.`,
+    ];
+  }
+  return [
+    400,
+    "invalid_request",
+    `The request is not valid HTTP/1.1 (${cause}). Check the client or proxy that sent it.`,
+  ];
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Builds the fetch `Request`; its body streams from the socket with backpressure. */
+function toRequest(
+  req: IncomingMessage,
+  bodyFailures: WeakMap<Socket, (error: Error) => void>,
+): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const method = req.method ?? "GET";
+  // The Host header names the URL's origin as Deno.serve does; the path is what was asked.
+  const host = req.headers.host;
+  let url: string;
+  try {
+    url = new URL(req.url ?? "/", `http://${host && !/[\s/?#@]/.test(host) ? host : "localhost"}`)
+      .href;
+  } catch {
+    url = `http://localhost${req.url?.startsWith("/") ? req.url : "/"}`;
+  }
+  if (method === "GET" || method === "HEAD") return new Request(url, { method, headers });
+  return new Request(url, {
+    method,
+    headers,
+    body: bodyStream(req, bodyFailures),
+    duplex: "half",
+  } as RequestInit);
+}
+
+/**
+ * The request body as a web stream pulled chunk by chunk: the socket is paused until the
+ * reader asks, so a slow reader holds at most one chunk (and the kernel's buffers).
+ */
+function bodyStream(
+  req: IncomingMessage,
+  bodyFailures: WeakMap<Socket, (error: Error) => void>,
+): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        controller.error(error);
+      };
+      bodyFailures.set(req.socket, fail);
+      req.on("data", (chunk: Uint8Array) => {
+        if (settled) return;
+        controller.enqueue(chunk);
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.once("end", () => {
+        if (settled) return;
+        settled = true;
+        bodyFailures.delete(req.socket);
+        controller.close();
+      });
+      req.once("error", (e: Error) => fail(new Error(`the connection broke (${message(e)})`)));
+      req.once("close", () => {
+        if (!req.complete) fail(new Error("the connection broke"));
+      });
+      req.pause();
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      settled = true;
+      bodyFailures.delete(req.socket);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Writes the handler's response. A request whose body was not read to its end closes its
+ * connection after the answer: the rest of that body is never waited for.
+ */
+async function send(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => headers[name] = value);
+  if (!req.complete) headers["connection"] = "close";
+  if (response.body === null) {
+    res.writeHead(response.status, headers);
+    res.end();
+  } else {
+    const body = new Uint8Array(await response.arrayBuffer());
+    headers["content-length"] = String(body.byteLength);
+    res.writeHead(response.status, headers);
+    res.end(body);
+  }
+  if (!req.complete) res.once("finish", () => req.socket.destroySoon?.() ?? req.socket.end());
+}
+
+/** Answers a JSON error from here (the handler never ran or failed). */
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  text: string,
+  close: boolean,
+): void {
+  const body = JSON.stringify({ ok: false, error: code, message: text });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    ...(close ? { connection: "close" } : {}),
+  });
+  res.end(body);
+}

@@ -1,0 +1,212 @@
+// The server's own time limits and answers, over real sockets (issue 18.2): a request head
+// must arrive in time (408), idle keep-alive connections are closed, a client's HTTP mistakes
+// get the JSON error shape, and shutdown does not wait for idle or stuck clients.
+import assert from "node:assert/strict";
+import { type ClientMistake, type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
+import { RawHttp } from "../support/raw_http.ts";
+import { waitUntil } from "../support/wait.ts";
+
+async function withServer(
+  fn: (server: HttpServer, mistakes: ClientMistake[]) => Promise<void>,
+  limits: { headersTimeoutMs?: number; idleTimeoutMs?: number } = {},
+): Promise<void> {
+  const mistakes: ClientMistake[] = [];
+  const server = await listenHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    headersTimeoutMs: limits.headersTimeoutMs ?? 300,
+    idleTimeoutMs: limits.idleTimeoutMs ?? 300,
+    onClientMistake: (m) => mistakes.push(m),
+    handler: async (req, info) => {
+      const body = req.body ? await req.text() : "";
+      return Response.json({
+        method: req.method,
+        url: req.url,
+        peer: info.remoteAddr.hostname,
+        body,
+      });
+    },
+  });
+  try {
+    await fn(server, mistakes);
+  } finally {
+    server.closeAll();
+    await server.shutdown();
+  }
+}
+
+Deno.test("a request head that does not arrive in time gets 408 request_timeout and the connection closes", async () => {
+  await withServer(async (server, mistakes) => {
+    const c = await RawHttp.connect(server.addr.port);
+    try {
+      const started = performance.now();
+      await c.write("POST /hook/abc HTTP/1.1\r\nHost: x\r\n");
+      const res = await c.response();
+      const elapsed = performance.now() - started;
+      assert.equal(res?.status, 408);
+      assert.equal(JSON.parse(res!.body).error, "request_timeout");
+      assert.equal(res?.headers.get("connection"), "close");
+      assert.ok(await c.closedByServer());
+      // 300 ms limit, checked every 75 ms: well before the old "never".
+      assert.ok(elapsed >= 250 && elapsed < 3_000, `cut after ${Math.round(elapsed)} ms`);
+      assert.deepEqual(mistakes.map((m) => [m.status, m.code]), [[408, "request_timeout"]]);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("a head trickled a byte at a time is cut at the same deadline (slowloris)", async () => {
+  await withServer(async (server) => {
+    const c = await RawHttp.connect(server.addr.port);
+    const head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + "a".repeat(200);
+    let sent = 0;
+    let stop = false;
+    const trickle = (async () => {
+      for (const ch of head) {
+        if (stop) return;
+        await c.write(ch).catch(() => stop = true);
+        sent++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    try {
+      const res = await c.response();
+      assert.equal(res?.status, 408);
+      assert.ok(sent < head.length, "cut while the head was still arriving");
+    } finally {
+      stop = true;
+      await trickle;
+      c.close();
+    }
+  });
+});
+
+Deno.test("a connection that sends nothing is closed after the head timeout", async () => {
+  await withServer(async (server) => {
+    const c = await RawHttp.connect(server.addr.port);
+    try {
+      assert.ok(await c.closedByServer());
+      await waitUntil(() => server.connections === 0, 5_000, "no connection left");
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("idle keep-alive connections are closed after the idle timeout, many at once", async () => {
+  await withServer(async (server) => {
+    const clients = await Promise.all(
+      Array.from({ length: 200 }, () => RawHttp.connect(server.addr.port)),
+    );
+    try {
+      for (const c of clients) await c.write("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+      for (const c of clients) assert.equal((await c.response())?.status, 200);
+      assert.equal(server.connections, 200);
+      // Idle now: the server closes each (idle time + Node's 1 s keep-alive slack at most).
+      const closed = await Promise.all(clients.map((c) => c.closedByServer()));
+      assert.ok(closed.every(Boolean));
+      await waitUntil(() => server.connections === 0, 5_000, "no connection left");
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
+});
+
+Deno.test("a kept-alive connection serves the next request before the idle timeout", async () => {
+  await withServer(async (server) => {
+    const c = await RawHttp.connect(server.addr.port);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await c.write(
+          `POST /n/${i} HTTP/1.1\r\nHost: bot.example\r\nContent-Length: 2\r\n\r\nhi`,
+        );
+        const res = await c.response();
+        assert.equal(res?.status, 200);
+        const got = JSON.parse(res!.body);
+        assert.deepEqual(got, {
+          method: "POST",
+          url: `http://bot.example/n/${i}`,
+          peer: "127.0.0.1",
+          body: "hi",
+        });
+      }
+    } finally {
+      c.close();
+    }
+  }, { idleTimeoutMs: 5_000 });
+});
+
+Deno.test("a malformed request head gets 400 invalid_request in the JSON shape; a huge one 431", async () => {
+  await withServer(async (server, mistakes) => {
+    const bad = await RawHttp.connect(server.addr.port);
+    const huge = await RawHttp.connect(server.addr.port);
+    try {
+      await bad.write("GET /x HTTP/1.1\r\nHost x no colon\r\n\r\n");
+      const res = await bad.response();
+      assert.equal(res?.status, 400);
+      assert.equal(JSON.parse(res!.body).error, "invalid_request");
+      assert.match(JSON.parse(res!.body).message, /not valid HTTP\/1\.1/);
+
+      await huge.write(`GET /x HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`);
+      const big = await huge.response();
+      assert.equal(big?.status, 431);
+      assert.equal(JSON.parse(big!.body).error, "headers_too_large");
+      assert.deepEqual(mistakes.map((m) => m.status).sort(), [400, 431]);
+    } finally {
+      bad.close();
+      huge.close();
+    }
+  }, { headersTimeoutMs: 5_000 });
+});
+
+Deno.test("an answer given before the body was read closes the connection instead of waiting for the rest", async () => {
+  const server = await listenHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: () => new Response("early", { status: 200 }),
+  });
+  const c = await RawHttp.connect(server.addr.port);
+  try {
+    await c.write('POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"te');
+    const res = await c.response();
+    assert.equal(res?.status, 200);
+    assert.equal(res?.headers.get("connection"), "close");
+    assert.ok(await c.closedByServer());
+  } finally {
+    c.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("shutdown closes idle connections at once; closeAll cuts a stuck one", async () => {
+  await withServer(async (server) => {
+    const idle = await RawHttp.connect(server.addr.port);
+    const stuck = await RawHttp.connect(server.addr.port);
+    try {
+      await idle.write("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+      assert.equal((await idle.response())?.status, 200);
+      await stuck.write("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+      await waitUntil(() => server.connections === 2, 5_000, "both connected");
+      let done = false;
+      const closed = server.shutdown().then(() => done = true);
+      assert.ok(await idle.closedByServer());
+      assert.equal(done, false, "the stuck request is still open");
+      server.closeAll();
+      await closed;
+      assert.ok(await stuck.closedByServer());
+    } finally {
+      idle.close();
+      stuck.close();
+    }
+  }, { headersTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
+});
+
+Deno.test("listening on a taken port rejects with EADDRINUSE", async () => {
+  await withServer(async (server) => {
+    await assert.rejects(
+      listenHttp({ hostname: "127.0.0.1", port: server.addr.port, handler: () => new Response() }),
+      (e: { code?: string }) => e.code === "EADDRINUSE",
+    );
+  });
+});
