@@ -7,6 +7,13 @@
  *              many got `503 busy` (the in-flight budget, 4 × WEBHOOK_MAX_UPLOAD_MB);
  * - `trickle`  250 clients each sending a body at 1 byte/s: peak RSS above idle, how many were
  *              cut with `408 request_timeout` and after how long.
+ * - `heads`    250 clients each sending a request head at 1 byte/s (slowloris): how many were
+ *              cut with 408 and after how long (WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS).
+ * - `idle`     1,000 kept-alive connections left idle after one request each: RSS with them
+ *              open, and when the bot closed them (WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS, 75 s).
+ *
+ * `uploads` also times new connections (connect + `GET /healthz`, one every 50 ms) while the
+ * ten uploads run: p50/p99/max.
  *
  * The bot runs as a user runs it (`src/main.ts serve`, its own process, default settings) against
  * the fake TrueConf in this process; RSS is read from `/proc/<pid>/status` (VmHWM reset through
@@ -59,7 +66,49 @@ async function peakDuring(pid: number, fn: () => Promise<void>): Promise<number>
 
 const mib = (n: number) => `${(n / MIB).toFixed(1)} MiB`;
 
-const scenarios = Deno.args.length > 0 ? Deno.args : ["upload", "uploads", "trickle"];
+const scenarios = Deno.args.length > 0
+  ? Deno.args
+  : ["upload", "uploads", "trickle", "heads", "idle"];
+
+/**
+ * Times fresh connections (connect + `GET /healthz`, one every 50 ms) from a separate process,
+ * so the uploads and the fake TrueConf in this process do not slow the clock that measures them;
+ * `stop()` resolves the milliseconds of each, sorted.
+ */
+function probeNewConnections(port: number): { stop(): Promise<number[]> } {
+  const code = `
+    let done = false;
+    Deno.stdin.readable.pipeTo(new WritableStream()).finally(() => done = true);
+    const ms = [];
+    while (!done) {
+      const started = performance.now();
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: ${port} });
+      await conn.write(new TextEncoder().encode("GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"));
+      await conn.read(new Uint8Array(4096));
+      ms.push(performance.now() - started);
+      conn.close();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    console.log(JSON.stringify(ms));
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  return {
+    async stop() {
+      await child.stdin.close();
+      const out = await child.output();
+      return (JSON.parse(new TextDecoder().decode(out.stdout)) as number[]).sort((a, b) => a - b);
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
 const dir = await Deno.makeTempDir({ prefix: "edge_memory_" });
 const fake = await FakeTrueConf.start({ bot: { login: "webhook_bot", password: "secret" } });
 fake.addChat({
@@ -88,7 +137,15 @@ async function startBot(): Promise<
 > {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "src/main.ts")],
+    args: [
+      "run",
+      "--frozen",
+      "-A",
+      "--v8-flags=--expose-gc",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "src/main.ts"),
+    ],
     cwd: dir,
     clearEnv: true,
     env: {
@@ -170,8 +227,11 @@ try {
     const codes: number[] = [];
     const before = status(pid).rss;
     const url = `http://127.0.0.1:${bot.port}/hook/${token}`;
+    let probes: number[] = [];
     const peak = await peakDuring(pid, async () => {
+      const probing = probeNewConnections(bot.port);
       codes.push(...await Promise.all(Array.from({ length: 10 }, () => upload(url))));
+      probes = await probing.stop();
     });
     await bot.stop();
     const count = (s: number) => codes.filter((c) => c === s).length;
@@ -180,7 +240,9 @@ try {
         count(503)
       } × 503 busy; peak ${mib(peak)} = +${mib(peak - idle)} above idle (+${
         mib(peak - before)
-      } above the RSS just before)`,
+      } above the RSS just before); new connections meanwhile (${probes.length}): p50 ${
+        percentile(probes, 0.5).toFixed(1)
+      } ms, p99 ${percentile(probes, 0.99).toFixed(1)} ms, max ${probes.at(-1)?.toFixed(1)} ms`,
     );
   }
 
@@ -226,6 +288,77 @@ try {
         } s); peak ${mib(peak)} = +${mib(peak - idle)} above idle (+${
           mib(peak - before)
         } above the RSS just before)`,
+    );
+  }
+  if (scenarios.includes("heads")) {
+    const bot = await startBot();
+    const { pid, idle, port } = bot;
+    const cutAfter: number[] = [];
+    const statuses: number[] = [];
+    const head = `POST /hook/${token} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n` +
+      `X-Padding: ${"p".repeat(100)}\r\n\r\n`;
+    const peak = await peakDuring(pid, async () => {
+      await Promise.all(Array.from({ length: 250 }, async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        const started = performance.now();
+        let answered = false;
+        const reading = (async () => {
+          const buf = new Uint8Array(4096);
+          const n = await conn.read(buf).catch(() => null);
+          answered = true;
+          if (n) statuses.push(Number(new TextDecoder().decode(buf.subarray(0, n)).split(" ")[1]));
+          cutAfter.push(performance.now() - started);
+        })();
+        for (let i = 0; i < head.length && !answered; i++) {
+          await conn.write(new TextEncoder().encode(head[i])).catch(() => {});
+          await Promise.race([reading, new Promise((r) => setTimeout(r, 1000))]);
+        }
+        await reading.catch(() => {});
+        conn.close();
+      }));
+    });
+    await bot.stop();
+    cutAfter.sort((a, b) => a - b);
+    console.log(
+      `250 clients sending a request head at 1 byte/s: idle ${mib(idle)}, ${
+        statuses.filter((s) => s === 408).length
+      } × 408 (cut after ${(cutAfter[0]! / 1000).toFixed(1)}–${
+        (cutAfter.at(-1)! / 1000).toFixed(1)
+      } s); peak ${mib(peak)} = +${mib(peak - idle)} above idle`,
+    );
+  }
+
+  if (scenarios.includes("idle")) {
+    const bot = await startBot();
+    const { pid, idle, port } = bot;
+    const conns: Deno.TcpConn[] = [];
+    const closedAfter: number[] = [];
+    let opened = 0;
+    const peak = await peakDuring(pid, async () => {
+      await Promise.all(Array.from({ length: 1000 }, async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        conns.push(conn);
+        await conn.write(new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+        await conn.read(new Uint8Array(4096));
+        opened++;
+      }));
+    });
+    const withThem = status(pid).rss;
+    const idleSince = performance.now();
+    await Promise.all(conns.map(async (conn) => {
+      const buf = new Uint8Array(4096);
+      while ((await conn.read(buf).catch(() => null)) !== null) { /* until closed */ }
+      closedAfter.push(performance.now() - idleSince);
+      conn.close();
+    }));
+    await bot.stop();
+    closedAfter.sort((a, b) => a - b);
+    console.log(
+      `1,000 idle kept-alive connections: idle ${mib(idle)}, ${opened} answered, RSS with them ${
+        mib(withThem)
+      } (peak ${mib(peak)}); all closed by the bot ${(closedAfter[0]! / 1000).toFixed(1)}–${
+        (closedAfter.at(-1)! / 1000).toFixed(1)
+      } s after their last answer`,
     );
   }
 } finally {

@@ -228,6 +228,7 @@ export class BodyReader {
         // The view's buffer was transferred to the stream and comes back with the result.
         if (chunk.value) buffer = chunk.value.buffer as ArrayBuffer;
         if (stopped || chunk.done || !chunk.value) break;
+        if (((size + chunk.value.byteLength) >> 20) !== (size >> 20)) collectReadBuffers();
         size += chunk.value.byteLength;
         reading.received = size;
       }
@@ -272,6 +273,22 @@ export class BodyReader {
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/**
+ * `gc` when the process runs with `--v8-flags=--expose-gc` (the start and compile tasks pass
+ * it), else undefined.
+ */
+const exposedGc = (globalThis as { gc?: (options: { type: "minor" }) => void }).gc;
+
+/**
+ * Frees the network buffers of the last MiB read, already copied into the body's buffer: Node's
+ * sockets (our HTTP server) hand each read a fresh 64 KiB buffer that only a garbage collection
+ * gives back, and V8 waits for tens of MiB of them. A minor collection after each MiB of a large
+ * body costs about 0.04 ms; one 25 MB upload peaked at +48 MiB without it and +34 MiB with it.
+ */
+function collectReadBuffers(): void {
+  exposedGc?.({ type: "minor" });
 }
 
 /** What {@link BodyReader.read} needs of a stream: fill a view, or say it is done. */

@@ -92,6 +92,7 @@ export function spawnServe(options: ServeProcessOptions): ServeProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "--v8-flags=--expose-gc", // as the start task runs it
       "-A",
       "--config",
       join(ROOT, "deno.json"),
