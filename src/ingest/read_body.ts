@@ -3,9 +3,9 @@
  *
  * - **Size:** a body over the limit is refused at once from Content-Length, or as soon as the
  *   limit is crossed; the rest is never buffered (413).
- * - **Memory:** bytes are read (BYOB) straight into one buffer sized from Content-Length (or
+ * - **Memory:** each chunk is copied at once into one buffer sized from Content-Length (or
  *   grown by doubling for chunked bodies), so what a request holds is its bytes received: a
- *   trickled byte no longer costs a 64 KiB network buffer (issue 18.2: 48 KiB per byte).
+ *   trickled byte no longer keeps a 64 KiB network buffer alive (issue 18.2: 48 KiB per byte).
  * - **Time:** the whole body must arrive within a floor plus a time proportional to its size
  *   (408 request_timeout). One sweep timer serves every body being read; no timer per request.
  * - **Budget:** bodies larger than {@link SMALL_BODY_BYTES} reserve their declared size from a
@@ -16,13 +16,7 @@
  * @module
  */
 import { PayloadError } from "./formats/types.ts";
-
-/**
- * Most bytes asked of one read. Deno serves a BYOB read through a temporary buffer of the
- * view's size: one 25 MB view cost 25 MB more at the peak (+55 MiB for a 25 MB body against
- * +30 MiB with 256 KiB views, measured on Deno 2.9.6).
- */
-const READ_BYTES = 256 * 1024;
+import { type IncomingBody, incomingBody } from "./http_server.ts";
 
 /** Bodies up to this size never wait for the budget: texts must flow while uploads run. */
 export const SMALL_BODY_BYTES = 64 * 1024;
@@ -152,15 +146,26 @@ export class BodyReader {
    * (408 request_timeout, 400 invalid_body, 503 busy, 503 shutting_down).
    */
   async read(req: Request, limit: number): Promise<Uint8Array> {
+    // Requests of our HTTP server carry their body on the socket; any other Request (tests'
+    // app.request, tools) in its web stream.
+    const incoming = incomingBody(req);
     const header = req.headers.get("content-length");
     const parsed = header === null ? -1 : Number(header);
     const declared = Number.isSafeInteger(parsed) && parsed >= 0 ? parsed : -1;
+    const source: BodySource | null = incoming
+      ? incoming
+      : req.body
+      ? streamSource(req.body)
+      : null;
     if (declared > limit) {
-      await req.body?.cancel().catch(() => {});
+      source?.cancel();
       throw tooLarge(limit);
     }
-    if (!req.body || declared === 0) return new Uint8Array(0);
-    if (this.#closed) throw shuttingDown();
+    if (!source || declared === 0) return new Uint8Array(0);
+    if (this.#closed) {
+      source.cancel();
+      throw shuttingDown();
+    }
     // Chunked bodies reserve as they grow, below; a declared large body reserves it all now.
     let reserved = 0;
     const reserve = (bytes: number): boolean => {
@@ -171,14 +176,10 @@ export class BodyReader {
       return true;
     };
     if (declared > SMALL_BODY_BYTES && !reserve(declared)) {
-      await req.body.cancel().catch(() => {});
+      source.cancel();
       throw busy(this.#budget);
     }
 
-    // A BYOB reader fills our buffer directly. A default reader gets a fresh 64 KiB buffer
-    // per read from Deno, however few bytes arrived: garbage until the next GC (250 clients
-    // trickling 1 byte/s: +105 MiB with it, +30 MiB without; docs/limits.md).
-    const reader = intoReader(req.body);
     let stopped: "timeout" | "shutdown" | null = null;
     const reading: Reading = {
       started: performance.now(),
@@ -186,63 +187,54 @@ export class BodyReader {
       expected: declared,
       stop(reason) {
         stopped ??= reason;
-        reader.cancel().catch(() => {});
+        source.cancel();
       },
     };
     this.#track(reading);
-    // Declared: exactly its size. Chunked: grown by doubling up to one byte past the limit
-    // (that byte tells an oversized body).
-    let buffer = new ArrayBuffer(declared >= 0 ? declared : 16 * 1024);
+    // Declared: exactly its size (the pages of a fresh buffer cost memory only once written).
+    // Chunked: grown by doubling up to one byte past the limit (that byte tells an oversized body).
+    let buffer = new Uint8Array(declared >= 0 ? declared : 16 * 1024);
     let size = 0;
+    const take = (chunk: Uint8Array) => {
+      const end = size + chunk.byteLength;
+      if (declared >= 0 && end > declared) {
+        throw unreadable(new Error("the body is longer than it said"));
+      }
+      if (end > limit) throw tooLarge(limit);
+      if (end > buffer.byteLength) {
+        let grown = buffer.byteLength * 2;
+        while (grown < end) grown *= 2;
+        grown = Math.min(limit + 1, grown);
+        const over = Math.max(0, grown - Math.max(buffer.byteLength, SMALL_BODY_BYTES));
+        if (grown > SMALL_BODY_BYTES && !reserve(over)) throw busy(this.#budget);
+        const next = new Uint8Array(grown);
+        next.set(buffer.subarray(0, size));
+        buffer = next;
+      }
+      buffer.set(chunk, size);
+      if ((end >> 20) !== (size >> 20)) collectReadBuffers();
+      size = end;
+      reading.received = size;
+    };
     try {
-      for (;;) {
-        if (size === buffer.byteLength) {
-          if (declared >= 0) {
-            // All declared bytes are in; one more read sees the end (and frees the stream).
-            const end = await reader.read(new Uint8Array(1)).catch(() => ({ done: true }));
-            if (!end.done) throw unreadable(new Error("the body is longer than it said"));
-            break;
-          }
-          if (size > limit) {
-            await reader.cancel().catch(() => {});
-            throw tooLarge(limit);
-          }
-          const grown = Math.min(limit + 1, buffer.byteLength * 2);
-          const over = Math.max(0, grown - Math.max(buffer.byteLength, SMALL_BODY_BYTES));
-          if (grown > SMALL_BODY_BYTES && !reserve(over)) {
-            await reader.cancel().catch(() => {});
-            throw busy(this.#budget);
-          }
-          const next = new Uint8Array(grown);
-          next.set(new Uint8Array(buffer, 0, size));
-          buffer = next.buffer;
+      try {
+        await source.pipe(take);
+      } catch (e) {
+        if (!stopped) {
+          source.cancel();
+          throw e instanceof PayloadError ? e : unreadable(e);
         }
-        let chunk: { done: boolean; value: Uint8Array | undefined };
-        try {
-          const room = Math.min(READ_BYTES, buffer.byteLength - size);
-          chunk = await reader.read(new Uint8Array(buffer, size, room));
-        } catch (e) {
-          if (stopped) break;
-          throw unreadable(e);
-        }
-        // The view's buffer was transferred to the stream and comes back with the result.
-        if (chunk.value) buffer = chunk.value.buffer as ArrayBuffer;
-        if (stopped || chunk.done || !chunk.value) break;
-        if (((size + chunk.value.byteLength) >> 20) !== (size >> 20)) collectReadBuffers();
-        size += chunk.value.byteLength;
-        reading.received = size;
       }
       if (stopped === "timeout") {
         throw timedOut(size, declared, this.deadlineMs(Math.max(size, declared)));
       }
       if (stopped === "shutdown") throw shuttingDown();
-      if (size > limit) throw tooLarge(limit);
       if (declared >= 0 && size < declared) throw unreadable(new Error("the body ended early"));
       // A chunked body's buffer may be up to twice its size: give a large slack back.
       const slack = buffer.byteLength - size;
       return slack > 64 * 1024 && slack > size / 4
-        ? new Uint8Array(buffer.slice(0, size))
-        : new Uint8Array(buffer, 0, size);
+        ? buffer.slice(0, size)
+        : buffer.subarray(0, size);
     } finally {
       this.#active.delete(reading);
       this.#reserved -= reserved;
@@ -291,44 +283,28 @@ function collectReadBuffers(): void {
   exposedGc?.({ type: "minor" });
 }
 
-/** What {@link BodyReader.read} needs of a stream: fill a view, or say it is done. */
-interface IntoReader {
-  read(view: Uint8Array<ArrayBuffer>): Promise<{ done: boolean; value: Uint8Array | undefined }>;
-  cancel(): Promise<void>;
-}
+/** Where a body's bytes come from: our server's socket, or a web stream. */
+type BodySource = Pick<IncomingBody, "pipe" | "cancel">;
 
-/**
- * A BYOB reader when the stream is a byte stream (Deno's request bodies are), else a default
- * reader whose chunks are copied into the caller's view (streams built in JavaScript).
- */
-function intoReader(body: ReadableStream<Uint8Array>): IntoReader {
-  try {
-    const byob = body.getReader({ mode: "byob" });
-    return {
-      read: async (view) => {
-        const r = await byob.read(view);
-        return { done: r.done, value: r.value };
-      },
-      cancel: () => byob.cancel(),
-    };
-  } catch {
-    const reader = body.getReader();
-    let rest: Uint8Array | null = null;
-    return {
-      async read(view) {
-        if (rest === null || rest.byteLength === 0) {
-          const r = await reader.read();
-          if (r.done) return { done: true, value: view.subarray(0, 0) };
-          rest = r.value;
-        }
-        const n = Math.min(view.byteLength, rest.byteLength);
-        view.set(rest.subarray(0, n));
-        rest = rest.subarray(n);
-        return { done: false, value: view.subarray(0, n) };
-      },
-      cancel: () => reader.cancel(),
-    };
-  }
+/** A web stream (a `Request` built in JavaScript: tests, tools) as a {@link BodySource}. */
+function streamSource(body: ReadableStream<Uint8Array>): BodySource {
+  const reader = body.getReader();
+  let cancelled = false;
+  return {
+    async pipe(onChunk) {
+      for (;;) {
+        const r = await reader.read();
+        if (cancelled) throw new Error("cancelled");
+        if (r.done) return;
+        onChunk(r.value);
+      }
+    },
+    cancel() {
+      if (cancelled) return;
+      cancelled = true;
+      reader.cancel().catch(() => {});
+    },
+  };
 }
 
 function busy(budget: number): BodyError {

@@ -3,6 +3,7 @@
 // get the JSON error shape, and shutdown does not wait for idle or stuck clients.
 import assert from "node:assert/strict";
 import { type ClientMistake, type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
+import { readBodyLimited } from "../../src/ingest/read_body.ts";
 import { RawHttp } from "../support/raw_http.ts";
 import { waitUntil } from "../support/wait.ts";
 
@@ -18,7 +19,7 @@ async function withServer(
     idleTimeoutMs: limits.idleTimeoutMs ?? 300,
     onClientMistake: (m) => mistakes.push(m),
     handler: async (req, info) => {
-      const body = req.body ? await req.text() : "";
+      const body = new TextDecoder().decode(await readBodyLimited(req, 1024 * 1024));
       return Response.json({
         method: req.method,
         url: req.url,
