@@ -92,3 +92,46 @@ Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace perio
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// The connection limits reach the real process through their settings (issue 18.2): a
+// half-sent request head gets 408 and is closed, an idle kept-alive connection is closed.
+Deno.test("serve: WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS and WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS close slow and idle connections", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "conn_limits_e2e_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  const bot = spawnServe({
+    dir,
+    fake,
+    env: {
+      WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS: "1",
+      WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS: "1",
+      LOG_LEVEL: "debug",
+    },
+  });
+  const clients: RawHttp[] = [];
+  try {
+    const { port } = await bot.listening();
+    const half = await RawHttp.connect(port);
+    const idle = await RawHttp.connect(port);
+    clients.push(half, idle);
+    const started = performance.now();
+    await half.write("POST /hook/x HTTP/1.1\r\nHost: x\r\n");
+    await idle.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.equal((await idle.response())?.status, 200);
+
+    const cut = await half.response();
+    assert.equal(cut?.status, 408, bot.text());
+    assert.equal(JSON.parse(cut!.body).error, "request_timeout");
+    assert.ok(await half.closedByServer());
+    assert.ok(await idle.closedByServer());
+    // Deadlines, not synchronisation: 1 s each (+1 s check/slack), far below "never".
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(seconds < 6, `closed after ${seconds.toFixed(1)} s`);
+    await bot.line((l) => l.msg === "client error" && l.code === "request_timeout", "debug line");
+    assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
+  } finally {
+    for (const c of clients) c.close();
+    await bot[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
