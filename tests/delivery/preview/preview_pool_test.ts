@@ -6,6 +6,7 @@ import {
   type PreviewResult,
 } from "../../../src/delivery/preview/mod.ts";
 import { createLogger } from "../../../src/log.ts";
+import { waitUntil } from "../../support/wait.ts";
 import { bmp, decode, exifSegment, gradient, jpeg, png, rgba, spliceAfterSoi } from "./_images.ts";
 
 async function withMaker(
@@ -193,10 +194,14 @@ Deno.test("two workers make previews side by side", async () => {
 });
 
 Deno.test("an idle worker is stopped and a new one starts on demand", async () => {
-  await withMaker({ idleMs: 5 }, async (maker) => {
+  const lines: string[] = [];
+  const logger = createLogger({ level: "debug", write: (l) => lines.push(l) });
+  const stopped = () => lines.filter((l) => l.includes("preview worker stopped")).length;
+  await withMaker({ idleMs: 5, logger }, async (maker) => {
     ok(await maker.make(png(gradient(20, 20), 20, 20)));
-    await new Promise((r) => setTimeout(r, 30));
+    await waitUntil(() => stopped() === 1, 5_000, "the idle worker stopped");
     ok(await maker.make(png(gradient(20, 20), 20, 20)));
+    await waitUntil(() => stopped() === 2, 5_000, "the second worker stopped too");
   });
 });
 
