@@ -297,7 +297,7 @@ function toRequest(
   const method = req.method ?? "GET";
   // The Host header names the URL's origin as Deno.serve does; the path is what was asked.
   const host = req.headers.host;
-  const path = req.url?.startsWith("/") ? req.url : "/";
+  const path = requestPath(req.url ?? "/");
   let request: Request;
   try {
     request = new Request(
@@ -314,6 +314,22 @@ function toRequest(
     incomingBodies.set(request, nodeBody(req, bodyFailures));
   }
   return request;
+}
+
+/**
+ * The path and query of a request target: origin-form (`/hook/x`) as is; absolute-form
+ * (`http://bot.example/hook/x`, which HTTP/1.1 servers must accept, RFC 9112 3.2.2) by its path;
+ * anything else (`*`, authority-form) as `/`.
+ */
+function requestPath(target: string): string {
+  if (target.startsWith("/")) return target;
+  if (/^https?:\/\//i.test(target)) {
+    try {
+      const url = new URL(target);
+      return url.pathname + url.search;
+    } catch { /* not a URL: below */ }
+  }
+  return "/";
 }
 
 function nodeBody(

@@ -118,6 +118,10 @@ Deno.test("a kept-alive connection serves the next request before the idle timeo
   await withServer(async (server) => {
     const c = await RawHttp.connect(server.addr.port);
     try {
+      // Absolute-form targets (sent by some proxies) name the same path.
+      await c.write("GET http://bot.example/abs?x=1 HTTP/1.1\r\nHost: bot.example\r\n\r\n");
+      const abs = await c.response();
+      assert.equal(JSON.parse(abs!.body).url, "http://bot.example/abs?x=1");
       for (let i = 0; i < 3; i++) {
         await c.write(
           `POST /n/${i} HTTP/1.1\r\nHost: bot.example\r\nContent-Length: 2\r\n\r\nhi`,
