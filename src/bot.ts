@@ -326,20 +326,29 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       if (closed) return;
       closed = true;
       draining = true;
+      // Every step runs even when one before it fails (a full disk refusing the last usage
+      // flush must not leave the lease held and the KV open): failures are logged, not thrown.
+      const step = async (what: string, fn: () => unknown): Promise<void> => {
+        try {
+          await fn();
+        } catch (error) {
+          log.error(`shutdown: ${what} failed`, { error });
+        }
+      };
       unsubscribeOutgoing();
-      await outgoing.close();
-      await queue.close(graceMs);
+      await step("closing outgoing webhooks", () => outgoing.close());
+      await step("closing the queue", () => queue.close(graceMs));
       unsubscribeMessages();
       unsubscribeState();
       unsubscribeEvents();
       unsubscribeEnded();
       clearInterval(sweepTimer);
-      await commands.close?.();
-      await store.close();
-      await registry.flush();
-      await client.close();
-      await previews.close();
-      await lease?.release();
+      await step("closing the chat commands", () => commands.close?.());
+      await step("writing hook usage", () => store.close());
+      await step("writing posted-message records", () => registry.flush());
+      await step("closing the TrueConf connection", () => client.close());
+      await step("stopping the preview workers", () => previews.close());
+      await step("releasing the store's lease", () => lease?.release());
       storageWatch.stop();
       kv.close();
     },

@@ -598,7 +598,15 @@ export class HookStore {
     if (this.#poll !== undefined) clearTimeout(this.#poll);
     this.#poll = undefined;
     await this.#polling;
-    await this.flush();
+    try {
+      await this.flush();
+    } catch (error) {
+      // A full disk at shutdown: the counters since the last flush are lost, nothing else is;
+      // the shutdown must go on (release the lease, close KV).
+      this.#log.error("hook usage could not be written at shutdown; the last counts are lost", {
+        error,
+      });
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ import { waitUntil } from "../support/wait.ts";
 import { HookStore, type HookStoreOptions } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 import { countingKv } from "../storage/counting_kv.ts";
+import { createLogger } from "../../src/log.ts";
 
 const CHAT = "c_ops@trueconf.example";
 const USER = "alice@trueconf.example";
@@ -456,6 +457,43 @@ Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliver
     await reader.close();
   } finally {
     await store.close();
+    raw.close();
+  }
+});
+
+Deno.test("usage: a full disk at close is logged and close still resolves (the shutdown goes on)", async () => {
+  const raw = await Deno.openKv(":memory:");
+  let full = false;
+  // Writes fail as SQLite's do on a full disk, once `full` is set.
+  const kv = new Proxy(raw, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => full ? Promise.reject(new Error("database or disk is full")) : commit();
+          return op;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const lines: string[] = [];
+  const store = new HookStore(kv, {
+    usageFlushIntervalMs: 60_000,
+    logger: createLogger({ level: "debug", write: (l) => lines.push(l) }),
+  });
+  try {
+    const { hook } = await mustCreate(store, "deploys");
+    store.recordDelivery(hook.id);
+    full = true;
+    await store.close();
+    const line = lines.find((l) => l.includes("could not be written at shutdown"));
+    assert.ok(line, lines.join("\n"));
+    assert.match(line, /"level":"error"/);
+    assert.match(line, /disk is full/);
+  } finally {
     raw.close();
   }
 });
