@@ -19,13 +19,11 @@ import {
 import type { Config, LogSettings, StorageConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
-import { serve } from "./cli/serve.ts";
-import { checkConfig } from "./cli/check_config.ts";
-import { HOOKS_USAGE, importJson, runHooksCli } from "./cli/hooks_cli.ts";
-import { BACKUP_USAGE, hooksExport, hooksImport } from "./cli/backup_cli.ts";
-import { healthcheck, probeHost } from "./cli/healthcheck.ts";
-import { HookStore } from "./hooks/mod.ts";
-import { openKv, SecretBox } from "./storage/mod.ts";
+import type { HookStore } from "./hooks/mod.ts";
+import type { SecretBox as SecretBoxType } from "./storage/mod.ts";
+// Each command's module is imported when that command runs (string literals, so `deno compile`
+// still embeds them): `serve` does not load the offline CLI, and `healthcheck` (Docker runs it
+// every 30 s) loads neither the bot nor the store. docs/benchmarks.md, "Memory and start".
 
 const USAGE = `trueconf-webhook-bot ${VERSION} — incoming webhooks for TrueConf Server chats
 
@@ -45,7 +43,26 @@ Settings come from environment variables and a .env file in the working director
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
 Run 'trueconf-webhook-bot <command> --help' for one command.`;
 
-const HELP: Record<string, string> = {
+/** `hooks --help`: the usage texts live with their commands, loaded only when asked for. */
+const hooksHelp = async () => {
+  const [{ HOOKS_USAGE }, { BACKUP_USAGE }] = await Promise.all([
+    import("./cli/hooks_cli.ts"),
+    import("./cli/backup_cli.ts"),
+  ]);
+  return `${HOOKS_USAGE}
+${BACKUP_USAGE}
+
+Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueConf settings
+(only WEBHOOK_STORAGE_PATH is read). On a systemd install, run it as the service's user
+(docs/deploy.md, "Offline commands"):
+  sudo systemd-run --pipe --wait -p User=trueconf-webhook-bot -p DynamicUser=yes \\
+    -p StateDirectory=trueconf-webhook-bot \\
+    -E WEBHOOK_STORAGE_PATH=/var/lib/trueconf-webhook-bot/webhooks.kv \\
+    /usr/local/bin/trueconf-webhook-bot hooks list`;
+};
+
+/** Each command's `--help`; a function when the text lives in a module loaded on demand. */
+const HELP: Record<string, string | (() => Promise<string>)> = {
   serve: `Usage: trueconf-webhook-bot serve [--standby]
 
 Runs the bot until SIGTERM or SIGINT. One instance per store: while another live instance
@@ -60,16 +77,7 @@ checks the storage path, the store's lease and the listen address as serve will 
 gets an OAuth token (or uses TRUECONF_TOKEN), connects the WebSocket and authenticates once, and
 prints a report. Creates nothing. Exit 0 when all passed, 1 when TrueConf
 could not be reached or refused the credentials, 2 on bad settings.`,
-  hooks: `${HOOKS_USAGE}
-${BACKUP_USAGE}
-
-Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueConf settings
-(only WEBHOOK_STORAGE_PATH is read). On a systemd install, run it as the service's user
-(docs/deploy.md, "Offline commands"):
-  sudo systemd-run --pipe --wait -p User=trueconf-webhook-bot -p DynamicUser=yes \\
-    -p StateDirectory=trueconf-webhook-bot \\
-    -E WEBHOOK_STORAGE_PATH=/var/lib/trueconf-webhook-bot/webhooks.kv \\
-    /usr/local/bin/trueconf-webhook-bot hooks list`,
+  hooks: hooksHelp,
   "import-json": `Usage: trueconf-webhook-bot import-json <path to webhooks.json>
 
 Imports the reference Python bot's storage file so every existing hook URL keeps working
@@ -120,8 +128,12 @@ async function withStore(
   config: Pick<StorageConfig, "storagePath" | "secretKey">,
   fn: (store: HookStore, kv: Deno.Kv) => Promise<number>,
 ): Promise<number> {
+  const [{ openKv, SecretBox }, { HookStore }] = await Promise.all([
+    import("./storage/mod.ts"),
+    import("./hooks/mod.ts"),
+  ]);
   let kv: Deno.Kv;
-  let secrets: SecretBox;
+  let secrets: SecretBoxType;
   try {
     kv = await openKv(config.storagePath);
   } catch (e) {
@@ -147,6 +159,7 @@ async function withStore(
 
 /** Runs `fn` with the raw store (backup), closing it after; exit 1 when it cannot be opened. */
 async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promise<number> {
+  const { openKv } = await import("./storage/mod.ts");
   let kv: Deno.Kv;
   try {
     kv = await openKv(path);
@@ -169,7 +182,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === "--version" || command === "-V" || command === "-v" || command === "version") {
-    if (rest.includes("--help")) console.log(HELP.version);
+    if (rest.includes("--help")) console.log(await helpText("version"));
     else console.log(VERSION);
     return 0;
   }
@@ -178,7 +191,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(HELP[command]);
+    console.log(await helpText(command));
     return 0;
   }
   const out = (line: string) => console.log(line);
@@ -191,7 +204,8 @@ export async function main(args: readonly string[]): Promise<number> {
     const given = Number(env.WEBHOOK_HTTP_PORT?.trim() || NaN);
     const port = Number.isInteger(given) ? given : settingDefault("WEBHOOK_HTTP_PORT");
     const ready = rest[0] === "--ready";
-    if (rest.length > (ready ? 1 : 0)) return usage(command);
+    if (rest.length > (ready ? 1 : 0)) return await usage(command);
+    const { healthcheck, probeHost } = await import("./cli/healthcheck.ts");
     return await healthcheck(port, {
       host: probeHost(env.WEBHOOK_HTTP_HOST),
       check: ready ? "ready" : "live",
@@ -203,7 +217,8 @@ export async function main(args: readonly string[]): Promise<number> {
     if (!storage) return 2;
     if (command === "hooks" && (rest[0] === "export" || rest[0] === "import")) {
       const [sub, file, ...extra] = rest;
-      if (extra.length || (sub === "import" && !file)) return usage(command);
+      if (extra.length || (sub === "import" && !file)) return await usage(command);
+      const { hooksExport, hooksImport } = await import("./cli/backup_cli.ts");
       return await withKv(
         storage.storagePath,
         (kv) =>
@@ -212,6 +227,7 @@ export async function main(args: readonly string[]): Promise<number> {
             : hooksImport(kv, file!, out),
       );
     }
+    const { importJson, runHooksCli } = await import("./cli/hooks_cli.ts");
     if (command === "hooks") {
       return await runHooksCli(rest, {
         openStore: (fn) => withStore(storage, fn),
@@ -222,7 +238,7 @@ export async function main(args: readonly string[]): Promise<number> {
       });
     }
     const [path, ...extra] = rest;
-    if (!path || extra.length) return usage(command);
+    if (!path || extra.length) return await usage(command);
     return await withStore(storage, (s) => importJson(s, path, out));
   }
 
@@ -233,23 +249,30 @@ export async function main(args: readonly string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const standby = rest[0] === "--standby";
-      if (rest.length > (standby ? 1 : 0)) return usage(command);
+      if (rest.length > (standby ? 1 : 0)) return await usage(command);
       const log = loggerFor(config.log);
       for (const w of warnings) log.warn(w);
+      const { serve } = await import("./cli/serve.ts");
       return await serve(config, log, { standby });
     }
     case "check-config": {
       const sendTest = rest[0] === "--send-test";
-      if (rest.length > (sendTest ? 1 : 0)) return usage(command);
+      if (rest.length > (sendTest ? 1 : 0)) return await usage(command);
       for (const w of warnings) out(`WARN  ${w}`);
+      const { checkConfig } = await import("./cli/check_config.ts");
       return await checkConfig(config, out, { sendTest });
     }
   }
-  return usage(command);
+  return await usage(command);
 }
 
-function usage(command: string): number {
-  console.error(HELP[command] ?? USAGE);
+async function helpText(command: string): Promise<string> {
+  const help = HELP[command] ?? USAGE;
+  return typeof help === "string" ? help : await help();
+}
+
+async function usage(command: string): Promise<number> {
+  console.error(await helpText(command));
   return 2;
 }
 
