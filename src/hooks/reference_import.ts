@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import type { z as Zod } from "zod";
 import { validateHookName } from "./hook_name.ts";
 import { looksLikeToken } from "./token.ts";
 
@@ -51,23 +51,30 @@ function parseIsoUtc(s: string): number {
   const zoned = /[zZ]$|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`;
   return Date.parse(zoned);
 }
-const isoDate = z.string().refine((s) => !Number.isNaN(parseIsoUtc(s)), {
-  message: "not an ISO-8601 date",
-});
+// zod is loaded by the first reference import (the offline `import-json`), not with this
+// module: `serve` loads the module but never imports, and zod would cost it about 5 MiB of
+// idle RSS (docs/benchmarks.md, "Memory and start").
+function makeSchemas(z: typeof Zod) {
+  const isoDate = z.string().refine((s) => !Number.isNaN(parseIsoUtc(s)), {
+    message: "not an ISO-8601 date",
+  });
 
-const FileSchema = z.object({ webhooks: z.array(z.unknown()) });
-const RecordSchema = z.object({
-  id: z.string().nullish(),
-  chat_id: z.string().trim().min(1, { message: "empty" }),
-  name: z.string(),
-  token: z.string().refine(looksLikeToken, {
-    message: "not a URL-safe token of 20–128 characters",
-  }),
-  created_at: isoDate.nullish(),
-  created_by: z.string().nullish(),
-  last_used_at: isoDate.nullish(),
-  usage_count: z.number().int().nonnegative().nullish(),
-});
+  const FileSchema = z.object({ webhooks: z.array(z.unknown()) });
+  const RecordSchema = z.object({
+    id: z.string().nullish(),
+    chat_id: z.string().trim().min(1, { message: "empty" }),
+    name: z.string(),
+    token: z.string().refine(looksLikeToken, {
+      message: "not a URL-safe token of 20–128 characters",
+    }),
+    created_at: isoDate.nullish(),
+    created_by: z.string().nullish(),
+    last_used_at: isoDate.nullish(),
+    usage_count: z.number().int().nonnegative().nullish(),
+  });
+  return { FileSchema, RecordSchema };
+}
+let schemas: Promise<ReturnType<typeof makeSchemas>> | undefined;
 
 /**
  * Validates a parsed reference file. Bad records are reported in `skipped`; only a file
@@ -80,15 +87,17 @@ const RecordSchema = z.object({
  * import assert from "node:assert/strict";
  *
  * const text = '{"webhooks": [{"chat_id": "c1", "name": "deploys"}]}';
- * const { hooks, skipped } = parseReferenceFile(JSON.parse(text), Date.now());
+ * const { hooks, skipped } = await parseReferenceFile(JSON.parse(text), Date.now());
  * console.log(hooks.length, skipped); // a record without a token is skipped, with the reason
- * assert.throws(() => parseReferenceFile([], Date.now()), ReferenceFormatError);
+ * await assert.rejects(() => parseReferenceFile([], Date.now()), ReferenceFormatError);
  * ```
  */
-export function parseReferenceFile(
+export async function parseReferenceFile(
   json: unknown,
   now: number,
-): { hooks: ReferenceHook[]; skipped: ImportSkip[] } {
+): Promise<{ hooks: ReferenceHook[]; skipped: ImportSkip[] }> {
+  const { FileSchema, RecordSchema } =
+    await (schemas ??= import("zod").then((m) => makeSchemas(m.z)));
   const file = FileSchema.safeParse(json);
   if (!file.success) {
     throw new ReferenceFormatError(

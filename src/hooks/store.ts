@@ -616,7 +616,7 @@ export class HookStore {
    * {@link ReferenceFormatError} only when the top level is not `{"webhooks": [...]}`.
    */
   async importReferenceJson(json: unknown): Promise<ImportResult> {
-    const { hooks, skipped } = parseReferenceFile(json, this.#now());
+    const { hooks, skipped } = await parseReferenceFile(json, this.#now());
     const importedHooks: HookRecord[] = [];
     for (const h of hooks) {
       const tokenHash = await hashToken(h.token);

@@ -13,11 +13,16 @@ import { Hono } from "hono";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { every } from "hono/combine";
 import { decodeBody, parseJsonLenient } from "./decode_body.ts";
-import { detectFormat } from "./formats/detect.ts";
-import { ROUTE_HEADER } from "./formats/mattermost.ts";
-import { type ParsedPayload, PayloadError, type RequestBody } from "./formats/types.ts";
+// The adapters load with the first request that needs them, not at start (detector.ts says why).
+import { formatDetector } from "./formats/detector.ts";
+import {
+  type ParsedPayload,
+  PayloadError,
+  type RequestBody,
+  ROUTE_HEADER,
+} from "./formats/types.ts";
 import { type DialectAnswer, successAnswer } from "./formats/answer.ts";
-import { isNtfyPublish, ntfyTopic } from "./formats/ntfy.ts";
+import { isNtfyPublish, ntfyTopic } from "./formats/ntfy_publish.ts";
 import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
@@ -232,7 +237,8 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
         ? { kind: "raw", bytes: c.var.rawBody, contentType: contentType ?? "" }
         : await decodeBody(c.var.rawBody, contentType, { maxFiles: limits.maxAttachments });
-      const payload = detectFormat({ body, headers, query }, forced);
+      const detect = await formatDetector();
+      const payload = detect({ body, headers, query }, forced);
       if (payload.fallback) {
         log.info("unrecognized JSON posted as a code block", {
           hook: c.var.hook.id,
@@ -375,12 +381,13 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
       return null;
     }
   };
-  const publishJson: Handler<IngestEnv> = (c) => {
+  const publishJson: Handler<IngestEnv> = async (c) => {
     const value = parseJsonLenient(new TextDecoder().decode(c.var.rawBody));
     const headers = new Map<string, string>();
     c.req.raw.headers.forEach((v, k) => headers.set(k, v));
     const query = new Map(Object.entries(c.req.query()));
-    return p.dispatch(c, detectFormat({ body: { kind: "json", value }, headers, query }, "ntfy"));
+    const detect = await formatDetector();
+    return await p.dispatch(c, detect({ body: { kind: "json", value }, headers, query }, "ntfy"));
   };
   for (const path of ["/hook", "/"]) {
     app.on(
@@ -404,7 +411,8 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
       });
       const headers = new Map<string, string>();
       c.req.raw.headers.forEach((v, k) => headers.set(k, v));
-      return await p.dispatch(c, detectFormat({ body, headers }, "gotify"));
+      const detect = await formatDetector();
+      return await p.dispatch(c, detect({ body, headers }, "gotify"));
     },
   );
 

@@ -8,7 +8,9 @@
  */
 
 import { decodeBody } from "../ingest/mod.ts";
-import { detectFormat, PayloadError } from "../ingest/formats/mod.ts";
+// The adapters load with the first answer or hook request (formats/detector.ts says why).
+import { formatDetector } from "../ingest/formats/detector.ts";
+import { PayloadError } from "../ingest/formats/types.ts";
 import type { Message } from "../message.ts";
 
 /** Most attachments an answer may carry (as a hook POST's default). */
@@ -46,7 +48,8 @@ export async function readAnswer(
     const body = await decodeBody(bytes, contentType, { maxFiles: MAX_FILES });
     const headers = new Map<string, string>();
     if (contentType) headers.set("content-type", contentType);
-    const parsed = detectFormat({ body, headers });
+    const detect = await formatDetector();
+    const parsed = detect({ body, headers });
     const m = parsed.message;
     if (m.text.trim() === "" && m.attachments.length === 0) return { kind: "empty" };
     return { kind: "message", message: m, format: parsed.format };

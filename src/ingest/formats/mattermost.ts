@@ -25,10 +25,7 @@ import { issuePath } from "./_issue_path.ts";
 import { escapeMarkdown, slackToMarkdown } from "./_mrkdwn.ts";
 import { joinSections, parseSlackShape, renderSlackPayload, RULE } from "./_slack_render.ts";
 import { noText, slackObject, withReplyTo } from "./slack.ts";
-import { type FormatAdapter, PayloadError, type PayloadInput } from "./types.ts";
-
-/** Pseudo-header set by the HTTP layer: `hooks` when the request came via `/hooks/<token>`. */
-export const ROUTE_HEADER = "x-webhook-route";
+import { type FormatAdapter, PayloadError, type PayloadInput, ROUTE_HEADER } from "./types.ts";
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String).nullish();
 

@@ -1,6 +1,7 @@
 /**
  * Payload formats: detection and the adapters that turn a decoded request body into a
- * `Message`. The HTTP layer needs only {@link detectFormat} and the contract types.
+ * `Message`. The HTTP layer needs only {@link formatDetector} (which loads the adapters on first use) and
+ * the contract types.
  *
  * @module
  */
@@ -14,7 +15,7 @@ export type {
   RequestBody,
   UploadedFile,
 } from "./types.ts";
-export { PayloadError } from "./types.ts";
+export { PayloadError, ROUTE_HEADER } from "./types.ts";
 // The Message the adapters build, with the types it is made of, so this face documents fully.
 export type * from "../../message.ts";
 export {
@@ -25,9 +26,10 @@ export {
   formatNames,
   jsonCodeBlock,
 } from "./detect.ts";
+export { formatDetector } from "./detector.ts";
 export { NATIVE_KEYS, nativeFormat } from "./native.ts";
 export { SLACK_KEYS, slackFormat, slackTextFormat } from "./slack.ts";
-export { mattermostFormat, ROUTE_HEADER } from "./mattermost.ts";
+export { mattermostFormat } from "./mattermost.ts";
 export { alertmanagerFormat } from "./alertmanager.ts";
 export { grafanaFormat } from "./grafana.ts";
 export { appriseFormat } from "./apprise.ts";
@@ -36,7 +38,8 @@ export { gitlabFormat } from "./gitlab.ts";
 export { discordFormat, discordToMarkdown, MAX_EMBEDS } from "./discord.ts";
 export { teamsFormat } from "./teams.ts";
 export { googleChatFormat } from "./googlechat.ts";
-export { isNtfyPublish, ntfyFormat, ntfyTopic } from "./ntfy.ts";
+export { ntfyFormat } from "./ntfy.ts";
+export { isNtfyPublish, ntfyTopic } from "./ntfy_publish.ts";
 export { GOTIFY_HIGH_PRIORITY, gotifyFormat } from "./gotify.ts";
 export { rocketChatFormat } from "./rocketchat.ts";
 export { type AcceptedMessage, type DialectAnswer, successAnswer } from "./answer.ts";

@@ -38,6 +38,7 @@ import {
   type JsonObject,
 } from "./_read.ts";
 import { joinSections } from "./_slack_render.ts";
+import { NTFY_PRIORITIES } from "./ntfy_publish.ts";
 import { bytesAttachment, kindOf } from "./_uploads.ts";
 import {
   type FormatAdapter,
@@ -46,6 +47,8 @@ import {
   type PayloadInput,
   type RequestBody,
 } from "./types.ts";
+
+export { isNtfyPublish, ntfyTopic } from "./ntfy_publish.ts";
 
 /** Header (lower-case) and query names of each ntfy field, in ntfy's order of preference. */
 const FIELDS = {
@@ -59,49 +62,6 @@ const FIELDS = {
   markdown: ["x-markdown", "markdown", "md"],
   actions: ["x-actions", "actions", "action"],
 } as const;
-
-/** Headers that only ntfy clients send; any of them makes a request an ntfy publish. */
-const NTFY_ONLY_HEADERS = [
-  "x-title",
-  "title",
-  "x-message",
-  "x-priority",
-  "x-tags",
-  "tags",
-  "x-click",
-  "click",
-  "x-attach",
-  "attach",
-  "x-filename",
-  "filename",
-  "x-markdown",
-  "markdown",
-  "x-actions",
-  "actions",
-  "x-icon",
-  "x-delay",
-  "x-email",
-  "x-call",
-  "x-cache",
-  "x-firebase",
-];
-
-/**
- * Query parameters that make a request an ntfy publish (ntfy takes every header as a query
- * parameter; Apprise sends `?title=&message=&filename=` with an attachment). The one-letter
- * aliases are read once ntfy is chosen, but do not choose it.
- */
-const NTFY_QUERY = [
-  "title",
-  "message",
-  "priority",
-  "tags",
-  "click",
-  "attach",
-  "filename",
-  "markdown",
-  "actions",
-];
 
 /** Keys of ntfy's JSON publish body. */
 const JSON_KEYS = [
@@ -122,51 +82,6 @@ const JSON_KEYS = [
   "cache",
   "firebase",
 ];
-
-const PRIORITIES: Readonly<Record<string, number>> = {
-  "1": 1,
-  min: 1,
-  "2": 2,
-  low: 2,
-  "3": 3,
-  default: 3,
-  "4": 4,
-  high: 4,
-  "5": 5,
-  max: 5,
-  urgent: 5,
-};
-
-/**
- * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb), or
- * headers only ntfy clients send (`Title`, `X-Priority`, `Tags`, `Filename`, …; `Priority`
- * only with an ntfy value, since browsers send RFC 9218 `Priority: u=…`), or ntfy's query
- * parameters. The HTTP layer then forces the `ntfy` format and passes the body undecoded
- * (`{kind: "raw"}`), except a `multipart/form-data` body, which it decodes as usual (Apprise
- * sends an attachment as a multipart `file` part; its first file is the upload).
- */
-export function isNtfyPublish(
-  headers: ReadonlyMap<string, string>,
-  method = "POST",
-  query: ReadonlyMap<string, string> = new Map(),
-): boolean {
-  if (method === "PUT") return true;
-  if (NTFY_ONLY_HEADERS.some((h) => headers.has(h))) return true;
-  if (NTFY_QUERY.some((q) => query.has(q))) return true;
-  const priority = headers.get("priority") ?? headers.get("prio") ?? headers.get("p");
-  return priority !== undefined &&
-    Object.hasOwn(PRIORITIES, priority.trim().toLowerCase());
-}
-
-/**
- * The topic of an ntfy JSON publish (`{"topic": …}`), which the HTTP layer uses as the hook
- * token at `<public>/hook` and `<public>/`; `undefined` when the body is not such a publish.
- */
-export function ntfyTopic(value: unknown): string | undefined {
-  if (!isRecord(value)) return undefined;
-  const topic = value.topic;
-  return typeof topic === "string" && topic !== "" ? topic : undefined;
-}
 
 function detectNtfy(input: PayloadInput): boolean {
   const { body } = input;
@@ -374,7 +289,7 @@ function bodyContent(
 }
 
 function parsePriority(value: string): number {
-  const p = PRIORITIES[value.trim().toLowerCase()];
+  const p = NTFY_PRIORITIES[value.trim().toLowerCase()];
   if (p === undefined) {
     throw new PayloadError(
       "invalid_priority",

@@ -36,6 +36,13 @@ export type RequestBody =
    */
   | { readonly kind: "raw"; readonly bytes: Uint8Array; readonly contentType: string };
 
+/**
+ * Pseudo-header set by the HTTP layer in {@link PayloadInput.headers}: `hooks` when the
+ * request came via the Mattermost-style `/hooks/<token>` (it strips any client-sent header of
+ * that name first).
+ */
+export const ROUTE_HEADER = "x-webhook-route";
+
 /** What an adapter sees of the request besides the body. */
 export interface PayloadInput {
   /** The decoded body (or the raw one for an ntfy publish). */
