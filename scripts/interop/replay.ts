@@ -9,7 +9,7 @@
  */
 import { decodeBody } from "../../src/ingest/decode_body.ts";
 import { detectFormat } from "../../src/ingest/formats/detect.ts";
-import { ROUTE_HEADER } from "../../src/ingest/formats/mattermost.ts";
+import { ROUTE_HEADER } from "../../src/ingest/formats/types.ts";
 import { PayloadError } from "../../src/ingest/formats/types.ts";
 import type { Message } from "../../src/message.ts";
 import { decodeBase64 } from "./_base64.ts";

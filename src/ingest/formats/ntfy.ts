@@ -13,7 +13,7 @@
  *   out). `Icon`, `Delay`, `Email`, `Call`, `Cache`, `Firebase` are accepted and ignored.
  * - **as JSON** `{topic, message, title, tags, priority, click, attach, filename, markdown,
  *   actions}`, which ntfy clients post to the server URL itself; the HTTP layer accepts it at
- *   `<public>/hook` and `<public>/` when `topic` is a hook token (see {@link ntfyTopic}).
+ *   `<public>/hook` and `<public>/` when `topic` is a hook token (`ntfyTopic` in `ntfy_publish.ts`).
  *
  * Rendering: `🚨 🔥 **Title**` (priority 5 → 🚨, 4 → ❗), the message (escaped, or as Markdown
  * with `Markdown: yes`), `Tags: …`, an `Open` link for `Click`, then action links.
@@ -47,8 +47,6 @@ import {
   type PayloadInput,
   type RequestBody,
 } from "./types.ts";
-
-export { isNtfyPublish, ntfyTopic } from "./ntfy_publish.ts";
 
 /** Header (lower-case) and query names of each ntfy field, in ntfy's order of preference. */
 const FIELDS = {

@@ -7,7 +7,7 @@
 import { decodeBody } from "../../../src/ingest/decode_body.ts";
 import { type DetectedPayload, detectFormat } from "../../../src/ingest/formats/detect.ts";
 import { PayloadError, type RequestBody } from "../../../src/ingest/formats/types.ts";
-import { isNtfyPublish } from "../../../src/ingest/formats/ntfy.ts";
+import { isNtfyPublish } from "../../../src/ingest/formats/ntfy_publish.ts";
 
 /** Options for {@link post}. */
 export interface PostOptions {

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { isNtfyPublish, ntfyTopic } from "../../../src/ingest/formats/ntfy.ts";
+import { isNtfyPublish, ntfyTopic } from "../../../src/ingest/formats/ntfy_publish.ts";
 import { post, refused } from "./_request.ts";
 
 function publish(
