@@ -58,7 +58,7 @@ export interface HttpServerOptions {
   readonly handler: FetchHandler;
   /** Time for a request head to arrive. Default 10 000 ms. */
   readonly headersTimeoutMs?: number;
-  /** Time an idle keep-alive connection is kept. Default 30 000 ms. */
+  /** Time an idle keep-alive connection is kept. Default 75 000 ms (WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS). */
   readonly idleTimeoutMs?: number;
   /** Told of each client mistake the server answered itself (for a debug log line). */
   readonly onClientMistake?: (mistake: ClientMistake) => void;
@@ -103,7 +103,7 @@ const MAX_HEADER_BYTES = 16 * 1024;
  */
 export function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
   const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const idleTimeout = options.idleTimeoutMs ?? 30_000;
+  const idleTimeout = options.idleTimeoutMs ?? 75_000;
   // Sockets whose request body the handler is reading: a framing error in the body is
   // reported to the handler's reader (which answers 400 invalid_body) rather than answered
   // here underneath the handler.
