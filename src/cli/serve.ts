@@ -24,8 +24,9 @@ export interface ServeOptions {
  * First SIGTERM/SIGINT: new hook requests get 503, request bodies still arriving are cut (503,
  * never acknowledged), the listener closes, in-flight requests and deliveries get what is left
  * of `config.shutdownGraceMs`, what is left stays in the durable queue, usage counters are
- * flushed, the socket and KV are closed, exit 0 — within the grace period whatever clients do. A second signal exits at once (status
- * 1); KV is a SQLite file in WAL mode, so that cannot corrupt it.
+ * flushed, the socket and KV are closed, every connection still open is closed (none holds a
+ * request we answered), exit 0 — within the grace period whatever clients do. A second signal
+ * exits at once (status 1); KV is a SQLite file in WAL mode, so that cannot corrupt it.
  */
 export async function serve(
   config: Config,
@@ -133,23 +134,26 @@ export async function serve(
   // acknowledged); a client that holds its connection open (an unread body, a half-sent
   // request) cannot hold the process: at the deadline we stop waiting and the process exits.
   const deadline = performance.now() + config.shutdownGraceMs;
-  const serverClosed = server.shutdown();
-  const closed = await settlesWithin(serverClosed, config.shutdownGraceMs);
+  // Stop accepting; idle connections close now.
+  void server.shutdown();
+  // Wait for the requests in flight only: a connection without one (a half-sent head, a client
+  // that went quiet) was never answered anything and is closed below, whatever it does.
+  // The last second (a quarter of a short grace) is kept for closing: the process must be gone
+  // within the grace period, not start closing at its end.
+  const reserveMs = Math.min(1_000, config.shutdownGraceMs / 4);
+  const answered = await settlesWithin(server.requestsDone(), config.shutdownGraceMs - reserveMs);
   // Deliveries already accepted finish within what is left, or stay queued for the next start;
   // requests still waiting on an inline delivery are answered now (202: queued).
   await bot.close(Math.max(0, Math.round(deadline - performance.now())));
-  if (!closed) {
-    // Give those last answers a moment to leave, then cut whatever is still open: a client
-    // that holds its connection (an unread answer, a half-sent request) cannot hold the process.
-    const drained = await settlesWithin(serverClosed, 250);
-    if (!drained) {
-      log.warn("connections still open at the end of the grace period; closing them", {
-        graceMs: config.shutdownGraceMs,
-        connections: server.connections,
-      });
-      server.closeAll();
-    }
+  // Those last answers get a moment to leave; then every connection still open is closed.
+  if (!answered) await settlesWithin(server.requestsDone(), 250);
+  if (server.connections > 0) {
+    log.info("closing the connections still open", {
+      connections: server.connections,
+      requests: server.requests,
+    });
   }
+  server.closeAll();
   for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
   log.info("stopped", {});
   return 0;

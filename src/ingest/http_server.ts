@@ -72,10 +72,18 @@ export interface HttpServer {
   readonly addr: { hostname: string; port: number };
   /** Open connections right now (idle ones included). */
   readonly connections: number;
+  /** Requests whose answer has not been handed to the network yet. */
+  readonly requests: number;
+  /**
+   * Resolves once no request is in flight (every answer handed to the network). What a
+   * shutdown waits for: a connection without a request in flight (idle, or a half-sent head)
+   * was never answered anything, so it can be closed at once.
+   */
+  requestsDone(): Promise<void>;
   /**
    * Stops accepting and closes idle connections; resolves once every connection has ended.
    * Requests in flight finish first: cut their bodies (`BodyReader.abortAll`) so none waits
-   * for a client, and call {@link closeAll} at the end of the grace period.
+   * for a client, wait for {@link requestsDone}, then {@link closeAll}.
    */
   shutdown(): Promise<void>;
   /** Closes every connection at once, whatever it is doing. */
@@ -109,6 +117,8 @@ export function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
   // here underneath the handler.
   const bodyFailures = new WeakMap<Socket, (error: Error) => void>();
   const sockets = new Set<Socket>();
+  let requests = 0;
+  const requestsDone: (() => void)[] = [];
 
   const server = createServer({
     maxHeaderSize: MAX_HEADER_BYTES,
@@ -121,6 +131,10 @@ export function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
     // live 40 s): at most once a second, one timer and a walk over the open connections.
     connectionsCheckingInterval: Math.min(1_000, Math.max(25, headersTimeout / 4)),
   }, (req, res) => {
+    requests++;
+    res.once("close", () => {
+      if (--requests === 0) { for (const done of requestsDone.splice(0)) done(); }
+    });
     handle(req, res).catch((e) => {
       options.onHandlerError?.(e);
       if (!res.headersSent) {
@@ -200,6 +214,13 @@ export function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
         addr: { hostname: options.hostname, port },
         get connections() {
           return sockets.size;
+        },
+        get requests() {
+          return requests;
+        },
+        requestsDone() {
+          if (requests === 0) return Promise.resolve();
+          return new Promise<void>((done) => requestsDone.push(done));
         },
         shutdown() {
           server.close();

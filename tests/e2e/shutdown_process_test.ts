@@ -79,7 +79,7 @@ Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace perio
     const seconds = (performance.now() - signalled) / 1000;
     assert.equal(status.code, 0, bot.text());
     assert.ok(
-      seconds < GRACE_SECONDS + 2,
+      seconds < GRACE_SECONDS,
       `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s)`,
     );
     assert.ok(bot.lines.some((l) => l.msg === "stopped"), bot.text());
