@@ -154,10 +154,19 @@ export class CommandHandler {
   handle(m: IncomingMessage): Promise<void> {
     if (this.#closed) return Promise.resolve();
     const p = this.#handle(m).catch(async (e) => {
-      this.#log.error("command failed", { chat: m.chatId, author: m.authorId, error: e });
       // A TrueConf failure means the chat may not be reachable (or the answer may even have
-      // arrived after a timeout); anything else (KV) is worth an apology.
-      if (isTrueConfError(e)) return;
+      // arrived after a timeout): the command itself (a revoke, a rename…) usually took effect
+      // and only its reply is missing, so that is a warning. Anything else (KV) failed the
+      // command: an error, and worth an apology.
+      if (isTrueConfError(e)) {
+        this.#log.warn("could not reply to a command (TrueConf refused or is unreachable)", {
+          chat: m.chatId,
+          author: m.authorId,
+          error: e,
+        });
+        return;
+      }
+      this.#log.error("command failed", { chat: m.chatId, author: m.authorId, error: e });
       await this.#send(m.chatId, replies.failed()).catch(() => {});
     }).finally(() => this.#inFlight.delete(p));
     this.#inFlight.add(p);

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { CommandHandler } from "../../src/hooks/commands.ts";
 import { HookStore } from "../../src/hooks/store.ts";
 import { openKv } from "../../src/storage/mod.ts";
+import { createLogger } from "../../src/log.ts";
 import { type IncomingMessage, sameTrueConfId, TrueConfClient } from "../../src/trueconf/mod.ts";
 import { FakeTrueConf, type SentRecord } from "../support/fake_trueconf.ts";
 import { BOT, clientOptions, type FakeOptions } from "../trueconf/_helpers.ts";
@@ -40,6 +41,8 @@ export interface World {
   secrets: string[];
   /** The handler, for what the bot triggers without a message (expiry sweeps). */
   commands: CommandHandler;
+  /** The handler's log lines (JSON), debug and up. */
+  logs: string[];
   dm(userId: string): string;
 }
 
@@ -66,12 +69,14 @@ export async function withBot(opts: Options, fn: (w: World) => Promise<void>): P
   const kv = await openKv(opts.kvPath ?? ":memory:");
   const store = new HookStore(kv, opts.now ? { now: opts.now } : {});
   const client = new TrueConfClient(clientOptions(fake));
+  const logs: string[] = [];
   const commands = new CommandHandler({
     client,
     store,
     publicUrl: PUBLIC_URL,
     adminOnly: opts.adminOnly ?? true,
     now: opts.now,
+    logger: createLogger({ level: "debug", write: (l) => void logs.push(l) }),
   });
   const inFlight: Promise<void>[] = [];
   let received = 0;
@@ -112,6 +117,7 @@ export async function withBot(opts: Options, fn: (w: World) => Promise<void>): P
     tokens,
     secrets: [],
     commands,
+    logs,
     dm,
     async say(chatId, author, text, extra) {
       const before = fake.sent.length;

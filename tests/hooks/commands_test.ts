@@ -446,3 +446,22 @@ Deno.test("a long /webhook_list is split at line ends under 4096 characters", as
     }
   });
 });
+
+Deno.test("revoke whose reply TrueConf refuses: the hook is revoked, a warning (not an error) says the reply is missing", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const posts = await w.say(ops, w.alice, `${w.at} /webhook_create Deploys`);
+    const token = URL_RE.exec(posts[0]!.text!)?.[1];
+    assert.ok(token);
+    // Every reply refused ("chat not found"), the direct-message fallback too.
+    w.fake.setMethodError("sendMessage", 304);
+    const replies = await w.say(ops, w.alice, `${w.at} /webhook_revoke deploys`);
+    w.fake.setMethodError("sendMessage", null);
+    assert.equal(replies.length, 0, JSON.stringify(replies) + "\n" + w.logs.join("\n"));
+    assert.equal(await w.store.findByToken(token), null, "revoked all the same");
+    const line = w.logs.find((l) => l.includes("could not reply to a command"));
+    assert.ok(line, w.logs.join("\n"));
+    assert.match(line, /"level":"warn"/);
+    assert.ok(!w.logs.some((l) => /"level":"error"/.test(l)), w.logs.join("\n"));
+  });
+});
