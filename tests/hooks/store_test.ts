@@ -420,21 +420,16 @@ Deno.test("records stay small", async () => {
   assert.ok(hook);
 });
 
-Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliveries", async () => {
-  const raw = await Deno.openKv(":memory:");
-  let failCommit = -1;
-  let commits = 0;
-  // Fails the n-th commit, like a full disk would.
-  const kv = new Proxy(raw, {
+/** `raw` whose atomic commits reject ("disk full", as SQLite's do) whenever `fails()` says so. */
+function failingCommits(raw: Deno.Kv, fails: () => boolean): Deno.Kv {
+  return new Proxy(raw, {
     get(target, prop) {
       if (prop === "atomic") {
         return () => {
           const op = target.atomic();
           const commit = op.commit.bind(op);
-          op.commit = () => {
-            if (commits++ === failCommit) return Promise.reject(new Error("disk full"));
-            return commit();
-          };
+          op.commit = () =>
+            fails() ? Promise.reject(new Error("database or disk is full")) : commit();
           return op;
         };
       }
@@ -442,13 +437,21 @@ Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliver
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
+}
+
+Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliveries", async () => {
+  const raw = await Deno.openKv(":memory:");
+  let failCommit = -1;
+  let commits = 0;
+  // Fails the n-th commit, like a full disk would.
+  const kv = failingCommits(raw, () => commits++ === failCommit);
   const store = new HookStore(kv, { usageFlushIntervalMs: 60_000 });
   try {
     const ids: string[] = [];
     for (let i = 0; i < 250; i++) ids.push((await mustCreate(store, `h${i}`)).hook.id);
     for (const id of ids) store.recordDelivery(id);
     failCommit = commits + 1; // the second of three batches
-    await assert.rejects(() => store.flush(), /disk full/);
+    await assert.rejects(() => store.flush(), /disk is full/);
     // Pending counts still show up in reads.
     assert.ok((await store.listByChat(CHAT)).every((h) => h.deliveryCount === 1));
     await store.flush();
@@ -464,21 +467,7 @@ Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliver
 Deno.test("usage: a full disk at close is logged and close still resolves (the shutdown goes on)", async () => {
   const raw = await Deno.openKv(":memory:");
   let full = false;
-  // Writes fail as SQLite's do on a full disk, once `full` is set.
-  const kv = new Proxy(raw, {
-    get(target, prop) {
-      if (prop === "atomic") {
-        return () => {
-          const op = target.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = () => full ? Promise.reject(new Error("database or disk is full")) : commit();
-          return op;
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
+  const kv = failingCommits(raw, () => full);
   const lines: string[] = [];
   const store = new HookStore(kv, {
     usageFlushIntervalMs: 60_000,
