@@ -38,7 +38,7 @@ export function hookLimit(options: HookLimitOptions): MiddlewareHandler<IngestEn
   const { metrics } = options;
   return createMiddleware<IngestEnv>(async function hookLimit(c, next) {
     if (limiter.disabled) return await next();
-    const decision = limiter.take(c.var.hook.id);
+    const decision = limiter.take(c.get("hook").id);
     if (rateLimitWorthTelling(decision)) {
       for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
     }

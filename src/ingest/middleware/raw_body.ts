@@ -78,7 +78,7 @@ export function rawBody(options: RawBodyOptions): MiddlewareHandler<IngestEnv> {
       c.set("rawBody", bytes);
     }
     if (guards.length > 0 && c.get("hook") !== undefined) {
-      const hook = c.var.hook;
+      const hook = c.get("hook");
       const request: GuardRequest = {
         headers: c.req.raw.headers,
         rawBody: bytes,
