@@ -1,0 +1,393 @@
+/**
+ * A/B of CPU per delivery between checkouts (issue 16): the bot of each checkout (its own
+ * `src/main.ts serve` with its own `start` task flags and `deno.json`, at the `--defaults`
+ * settings of `bench/run.ts`) against its own fake TrueConf (this checkout's
+ * `bench/fake_server.ts`), loaded in turn with wrk (`bench/post.lua`, text JSON) — A, B, A,
+ * B… — so the noise of a shared machine hits every checkout alike.
+ *
+ * CPU per delivery is Δ(utime+stime) of the bot's process from `/proc` ÷ posts the fake
+ * counted; the main thread's share is shown beside it. Throughput and latencies are printed
+ * too but are noisier. Used to find which commits added CPU per delivery (docs/benchmarks.md,
+ * "Where the CPU per delivery went").
+ *
+ * Run: `./deno run -A bench/ab.ts --rounds=3 --duration=5 <checkout> <checkout>…`
+ * (a checkout is a folder with `deno.json` and `src/main.ts`; `git worktree add /tmp/x <commit>`
+ * makes one of an older commit). Options: `--fast` (`bench/run.ts --fast`'s settings),
+ * `--concurrency=64`, `--warmup=2`; `--flags=…` adds `deno run` flags to every bot
+ * (`--preload=$PWD/bench/op_count.ts` prints KV calls, timers, log writes per delivery;
+ * `--cpu-prof --cpu-prof-dir=<dir>`); `--gc` adds V8's `--trace-gc` and prints the JS heap
+ * allocated per delivery; `--strace` prints syscalls per delivery (`strace -c -f`, slows the
+ * bot down). Per-thread CPU (main thread, V8's GC helpers, the KV writer `sw-0`) is printed
+ * for every point. `AB_KEEP=1` keeps each bot's folder (log, `--trace-gc` output).
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const HERE = fileURLToPath(new URL("../", import.meta.url));
+const { values: args, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
+    concurrency: { type: "string", default: "64" },
+    fast: { type: "boolean", default: false },
+    flags: { type: "string", default: "" },
+    gc: { type: "boolean", default: false },
+    strace: { type: "boolean", default: false },
+  },
+});
+if (positionals.length === 0) {
+  console.error("Usage: ./deno run -A bench/ab.ts [--rounds=3 --duration=5] <checkout>…");
+  Deno.exit(2);
+}
+const ROUNDS = Number(args.rounds);
+const DURATION = Number(args.duration);
+const WARMUP = Number(args.warmup);
+const CONC = Number(args.concurrency);
+const CLK_TCK = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ticks(pid: number, tid = 0): number {
+  const path = tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`;
+  const stat = Deno.readTextFileSync(path);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** tid → [thread name, ticks] of every thread of `pid`. */
+function threads(pid: number): Map<string, [string, number]> {
+  const out = new Map<string, [string, number]>();
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/comm`).trim();
+      out.set(t.name, [name, ticks(pid, Number(t.name))]);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** What a `--preload` op counter last wrote for `pid`, if any. */
+function opCounts(pid: number): Record<string, number> | null {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`/tmp/opcount-${pid}.json`));
+  } catch {
+    return null;
+  }
+}
+
+function gcSize(file: string): number {
+  try {
+    return Deno.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** MB the JS heap grew by between GCs (`--trace-gc` lines after byte `from` of `file`). */
+function allocatedMb(file: string, from: number): number {
+  const text = new TextDecoder().decode(Deno.readFileSync(file).subarray(from));
+  let last: number | null = null;
+  let sum = 0;
+  for (
+    const m of text.matchAll(
+      /: (?:Scavenge|Mark-Compact|Incremental Mark-Compact|Minor Mark-Sweep)[^\d]*([\d.]+) \([\d.]+\) -> ([\d.]+)/g,
+    )
+  ) {
+    const before = Number(m[1]);
+    const after = Number(m[2]);
+    if (last !== null) sum += Math.max(0, before - last);
+    last = after;
+  }
+  return sum;
+}
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
+    const v = Deno.env.get(name);
+    if (v !== undefined) env[name] = v;
+  }
+  return env;
+}
+
+/** The fake in its own process; `counts()` asks it for its post counter. */
+async function startFake() {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", join(HERE, "deno.json"), join(HERE, "bench/fake_server.ts")],
+    clearEnv: true,
+    env: baseEnv(),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const next = async () => {
+    for (;;) {
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return JSON.parse(line);
+      }
+      const r = await reader.read();
+      if (r.done) throw new Error("fake exited");
+      buf += r.value;
+    }
+  };
+  const hello = await next() as { port: number; chatId: string };
+  return {
+    ...hello,
+    async counts(): Promise<number> {
+      await writer.write(new TextEncoder().encode("counts\n"));
+      return (await next()).chat as number;
+    },
+    async stop() {
+      await writer.close().catch(() => {});
+      await reader.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function startBot(root: string) {
+  const fake = await startFake();
+  const dir = await Deno.makeTempDir({ prefix: "ab-" });
+  const config = join(root, "deno.json");
+  const task: string = JSON.parse(Deno.readTextFileSync(config)).tasks.start;
+  const words = task.split(/\s+/);
+  const cliFlags = words.slice(1, words.indexOf("src/main.ts"));
+  const flags = [
+    ...(args.gc
+      ? cliFlags.map((f) => f.startsWith("--v8-flags=") ? `${f},--trace-gc` : f)
+      : cliFlags),
+    ...args.flags.split(" ").filter(Boolean),
+  ];
+  const port = freePort();
+  const env = {
+    ...baseEnv(),
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_HTTPS: "false",
+    TRUECONF_WEB_PORT: String(fake.port),
+    TRUECONF_USERNAME: "webhook_bot",
+    TRUECONF_PASSWORD: "secret",
+    WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: String(port),
+    WEBHOOK_STORAGE_PATH: join(dir, "w.kv"),
+    ...(args.fast
+      ? {
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
+        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
+        LOG_LEVEL: "warn",
+      }
+      : {
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: "1000000000",
+        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000000",
+      }),
+  };
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+  const file = join(dir, "webhooks.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      webhooks: [{
+        id: crypto.randomUUID(),
+        chat_id: fake.chatId,
+        name: "bench",
+        token,
+        created_at: new Date().toISOString(),
+        created_by: "bench@video.example.com",
+      }],
+    }),
+  );
+  const main = join(root, "src/main.ts");
+  const imp = await new Deno.Command(Deno.execPath(), {
+    args: [...cliFlags, "--config", config, main, "import-json", file],
+    cwd: dir,
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!imp.success) throw new Error(new TextDecoder().decode(imp.stderr));
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'f=$1; shift; exec "$@" 2>>"$f" >>"$f.out"',
+      "sh",
+      join(dir, "bot.log"),
+      Deno.execPath(),
+      ...flags,
+      "--config",
+      config,
+      main,
+      "serve",
+    ],
+    cwd: dir,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0;; i++) {
+    try {
+      const r = await fetch(`${url}/readyz`);
+      await r.body?.cancel();
+      if (r.status === 200) break;
+    } catch { /* not yet */ }
+    if (i > 3000) throw new Error(`bot of ${root} not ready`);
+    await sleep(10);
+  }
+  return {
+    root,
+    gcLog: join(dir, "bot.log.out"),
+    pid: child.pid,
+    hookUrl: `${url}/hook/${token}`,
+    fake,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+      await child.status;
+      await fake.stop();
+      if (Deno.env.get("AB_KEEP")) console.log(`kept ${dir}`);
+      else await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function wrk(url: string, seconds: number) {
+  const out = await new Deno.Command("wrk", {
+    args: [
+      "-t2",
+      `-c${CONC}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      join(HERE, "bench/post.lua"),
+      url,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const line = new TextDecoder().decode(out.stdout).split("\n").find((l) =>
+    l.startsWith("WRK_JSON ")
+  );
+  if (!line) throw new Error("wrk failed");
+  return JSON.parse(line.slice(9)) as {
+    duration_us: number;
+    requests: number;
+    latency_us: { p50: number; p99: number };
+  };
+}
+
+const bots = [];
+for (const p of positionals) bots.push(await startBot(resolve(p)));
+const results = new Map<string, number[]>();
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 ? bots : [...bots].reverse();
+    for (const bot of order) {
+      if (WARMUP) await wrk(bot.hookUrl, WARMUP);
+      await sleep(300);
+      const n0 = await bot.fake.counts();
+      const t0 = ticks(bot.pid);
+      const m0 = ticks(bot.pid, bot.pid);
+      const th0 = threads(bot.pid);
+      const ops0 = opCounts(bot.pid);
+      const gc0 = gcSize(bot.gcLog);
+      const tracer = args.strace
+        ? new Deno.Command("strace", {
+          args: ["-c", "-f", "-p", String(bot.pid), "-o", `/tmp/ab-strace-${bot.pid}-${round}.txt`],
+          stdout: "null",
+          stderr: "null",
+        }).spawn()
+        : null;
+      const w = await wrk(bot.hookUrl, DURATION);
+      if (tracer) {
+        tracer.kill("SIGINT");
+        await tracer.status;
+      }
+      await sleep(700);
+      const n1 = await bot.fake.counts();
+      const t1 = ticks(bot.pid);
+      const m1 = ticks(bot.pid, bot.pid);
+      const th1 = threads(bot.pid);
+      const ops1 = opCounts(bot.pid);
+      const gcMb = args.gc ? allocatedMb(bot.gcLog, gc0) : 0;
+      const n = n1 - n0;
+      const ms = ((t1 - t0) * 1000 / CLK_TCK) / n;
+      const mainMs = ((m1 - m0) * 1000 / CLK_TCK) / n;
+      const load = Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+      results.set(bot.root, [...(results.get(bot.root) ?? []), ms]);
+      console.log(
+        `round ${round} ${bot.root}: ${ms.toFixed(3)} ms CPU/delivery (main thread ${
+          mainMs.toFixed(3)
+        }), ${(n / (w.duration_us / 1e6)).toFixed(0)}/s, p50 ${
+          (w.latency_us.p50 / 1000).toFixed(1)
+        } p99 ${(w.latency_us.p99 / 1000).toFixed(1)} ms, load ${load}`,
+      );
+      const byName = new Map<string, number>();
+      for (const [tid, [name, t]] of th1) {
+        const d = t - (th0.get(tid)?.[1] ?? 0);
+        if (d > 0) byName.set(name, (byName.get(name) ?? 0) + d);
+      }
+      console.log(
+        "  threads (ms/delivery): " +
+          [...byName].sort((a, b) => b[1] - a[1]).map(([k, v]) =>
+            `${k} ${(v * 1000 / CLK_TCK / n).toFixed(3)}`
+          ).join(", "),
+      );
+      if (tracer) {
+        const text = Deno.readTextFileSync(`/tmp/ab-strace-${bot.pid}-${round}.txt`);
+        const calls: string[] = [];
+        for (const line of text.split("\n")) {
+          const f = line.trim().split(/\s+/);
+          if (f.length >= 5 && /^\d/.test(f[0]!) && f[f.length - 1] !== "total") {
+            calls.push(`${f[f.length - 1]} ${(Number(f[3]) / n).toFixed(2)}`);
+          }
+        }
+        console.log(`  syscalls/delivery: ${calls.join(", ")}`);
+      }
+      if (args.gc) {
+        console.log(`  JS heap allocated: ${(gcMb * 1024 / n).toFixed(1)} KB/delivery`);
+      }
+      if (ops1) {
+        console.log(
+          "  calls/delivery: " +
+            Object.entries(ops1).map(([k, v]) => [k, (v - (ops0?.[k] ?? 0)) / n] as const).filter((
+              [, v],
+            ) => v > 0.001).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "),
+        );
+      }
+    }
+  }
+} finally {
+  for (const b of bots) await b.stop();
+}
+for (const [root, v] of results) {
+  const s = [...v].sort((a, b) => a - b);
+  console.log(
+    `${root}: median ${s[Math.floor(s.length / 2)]!.toFixed(3)} ms (${
+      s.map((x) => x.toFixed(3)).join(", ")
+    })`,
+  );
+}
