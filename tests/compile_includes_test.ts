@@ -138,3 +138,15 @@ Deno.test("the compile task builds src/main.ts into dist/trueconf-webhook-bot wi
     assert.ok(args.some((a) => a === needed || a.startsWith(`${needed}=`)), `${needed} missing`);
   }
 });
+
+Deno.test("the binary (Docker image, systemd unit) runs with the start task's V8 flags and permissions", async () => {
+  // `deno task start`, the compiled binary and everything built from it (the Docker image and
+  // the systemd unit run that binary) must run the same program: a V8 flag or a permission
+  // added to one task only would make the binary measure and behave differently.
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const start = taskWords(config.tasks ?? {}, "start");
+  const compile = await compileTask();
+  const runtime = (args: string[]) =>
+    args.filter((a) => a.startsWith("--v8-flags") || a.startsWith("--allow-")).sort();
+  assert.deepEqual(runtime(compile), runtime(start));
+});
