@@ -165,6 +165,8 @@ export class JobEngine {
   #closing = false;
   /** The one shutdown cut: aborted when the grace period is over. */
   readonly #cut = new AbortController();
+  /** Inline runs waiting on their attempt: {@link JobEngine.close}'s cut resolves them. */
+  readonly #inlineCuts = new Set<(why: "cut") => void>();
   #active = 0;
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
@@ -185,6 +187,10 @@ export class JobEngine {
     });
     this.#loaded = this.#load();
     this.#loaded.catch(() => {});
+    this.#cut.signal.addEventListener("abort", () => {
+      for (const resolve of this.#inlineCuts) resolve("cut");
+      this.#inlineCuts.clear();
+    }, { once: true });
   }
 
   /** The outbox's repository (status records, idempotency records, measurements). */
@@ -409,13 +415,15 @@ export class JobEngine {
     };
     const attempt = this.#attempt(type, run);
     const cut = Promise.withResolvers<"cut">();
-    const onCut = () => cut.resolve("cut");
-    this.#cut.signal.addEventListener("abort", onCut, { once: true });
+    // A set of resolvers, not an abort listener per run: adding and removing an EventTarget
+    // listener on every delivery cost more than the rest of this bookkeeping (issue 16).
+    if (this.#cut.signal.aborted) cut.resolve("cut");
+    else this.#inlineCuts.add(cut.resolve);
     let a: Attempt<S> | "cut";
     try {
       a = await this.track(Promise.race([attempt, cut.promise]));
     } finally {
-      this.#cut.signal.removeEventListener("abort", onCut);
+      this.#inlineCuts.delete(cut.resolve);
     }
     if (a === "cut") {
       // The step in flight may still land: the documented window for a duplicate.
