@@ -163,7 +163,7 @@ function freePort(): number {
   return port;
 }
 
-async function startBot(root: string) {
+async function startBot(root: string, extraFlags: string[], label: string) {
   const fake = await startFake();
   const dir = await Deno.makeTempDir({ prefix: "ab-" });
   const config = join(root, "deno.json");
@@ -175,6 +175,7 @@ async function startBot(root: string) {
       ? cliFlags.map((f) => f.startsWith("--v8-flags=") ? `${f},--trace-gc` : f)
       : cliFlags),
     ...args.flags.split(" ").filter(Boolean),
+    ...extraFlags,
   ];
   const port = freePort();
   const env = {
@@ -257,7 +258,7 @@ async function startBot(root: string) {
     await sleep(10);
   }
   return {
-    root,
+    root: label,
     gcLog: join(dir, "bot.log.out"),
     pid: child.pid,
     hookUrl: `${url}/hook/${token}`,
@@ -300,7 +301,11 @@ async function wrk(url: string, seconds: number) {
 }
 
 const bots = [];
-for (const p of positionals) bots.push(await startBot(resolve(p)));
+for (const p of positionals) {
+  // `<checkout>#<flags>`: extra `deno run` flags for this bot only (e.g. V8 flags to compare).
+  const [dir = ".", extra = ""] = p.split("#");
+  bots.push(await startBot(resolve(dir), extra.split(" ").filter(Boolean), p));
+}
 const results = new Map<string, number[]>();
 try {
   for (let round = 1; round <= ROUNDS; round++) {
@@ -333,7 +338,8 @@ try {
       const th1 = threads(bot.pid);
       const ops1 = opCounts(bot.pid);
       const gcMb = args.gc ? allocatedMb(bot.gcLog, gc0) : 0;
-      const n = n1 - n0;
+      // A bot that posts nothing (an experiment with a stub dispatcher): per request instead.
+      const n = n1 - n0 || w.requests;
       const ms = ((t1 - t0) * 1000 / CLK_TCK) / n;
       const mainMs = ((m1 - m0) * 1000 / CLK_TCK) / n;
       const load = Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
