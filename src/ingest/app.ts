@@ -230,11 +230,11 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     body: rawBody({ maxBytes: limits.maxBodyBytes, reader, guards: options.guards }),
     async deliver(c) {
       const contentType = c.req.header("content-type") ?? null;
-      const headers = new Map<string, string>();
-      c.req.raw.headers.forEach((v, k) => headers.set(k, v));
       // The route marker is ours alone: a client must not pick Mattermost parsing by header.
-      headers.delete(ROUTE_HEADER);
-      if (c.get("route") === "hooks") headers.set(ROUTE_HEADER, "hooks");
+      const headers = new HeaderView(
+        c.req.raw.headers,
+        c.get("route") === "hooks" ? "hooks" : undefined,
+      );
       const query = new Map(Object.entries(c.req.query()));
       let forced = c.req.query("format") ?? null;
       // An ntfy publish (PUT, ntfy headers or query fields) carries the message or a file of any
@@ -467,6 +467,66 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
   // Apprise's ntfy plugin PUTs/POSTs attachments to `<server>/<topic>`. Only the topic (the
   // token) names a hook here; anything else is the usual 404.
   app.on(["POST", "PUT"], "/:token", p.route(...p.admit("ntfy"), p.body, p.deliver));
+}
+
+/**
+ * A request's headers as the formats read them (a `ReadonlyMap` of lower-case names), with the
+ * {@link ROUTE_HEADER} pseudo-header set by us only (a client's own is hidden). A view, not a
+ * copy: formats ask for a few headers by name, and copying all of them into a Map on every
+ * request (Headers iteration sorts and combines them) cost more than the lookups (issue 16).
+ * Anything that iterates gets a copy made once, on first use.
+ */
+class HeaderView implements ReadonlyMap<string, string> {
+  readonly #headers: Headers;
+  readonly #route: string | undefined;
+  #copy: Map<string, string> | undefined;
+
+  constructor(headers: Headers, route: string | undefined) {
+    this.#headers = headers;
+    this.#route = route;
+  }
+
+  get(name: string): string | undefined {
+    if (name === ROUTE_HEADER) return this.#route;
+    return this.#headers.get(name) ?? undefined;
+  }
+
+  has(name: string): boolean {
+    return name === ROUTE_HEADER ? this.#route !== undefined : this.#headers.has(name);
+  }
+
+  get size(): number {
+    return this.#all().size;
+  }
+
+  forEach(fn: (value: string, key: string, map: ReadonlyMap<string, string>) => void): void {
+    this.#all().forEach((v, k) => fn(v, k, this));
+  }
+
+  entries(): MapIterator<[string, string]> {
+    return this.#all().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.#all().keys();
+  }
+
+  values(): MapIterator<string> {
+    return this.#all().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.#all()[Symbol.iterator]();
+  }
+
+  #all(): Map<string, string> {
+    if (this.#copy) return this.#copy;
+    const copy = new Map<string, string>();
+    this.#headers.forEach((v, k) => copy.set(k, v));
+    copy.delete(ROUTE_HEADER);
+    if (this.#route !== undefined) copy.set(ROUTE_HEADER, this.#route);
+    return this.#copy = copy;
+  }
 }
 
 /** The JSON 404 of the whole HTTP surface; the root app sets it too (a mounted sub-app's is not used). */
