@@ -15,9 +15,11 @@
  * makes one of an older commit). Options: `--fast` (`bench/run.ts --fast`'s settings),
  * `--concurrency=64`, `--warmup=2`; `--flags=…` adds `deno run` flags to every bot
  * (`--preload=$PWD/bench/op_count.ts` prints KV calls, timers, log writes per delivery;
- * `--cpu-prof --cpu-prof-dir=<dir>`); `--gc` adds V8's `--trace-gc` and prints the JS heap
- * allocated per delivery; `--strace` prints syscalls per delivery (`strace -c -f`, slows the
- * bot down). Per-thread CPU (main thread, V8's GC helpers, the KV writer `sw-0`) is printed
+ * `--cpu-prof --cpu-prof-dir=<dir>`); `--gc` adds V8's `--trace-gc` and prints how much the
+ * JS heap grew between GCs per delivery (a rough estimate of the allocation rate: it swung
+ * 57–139 KB between rounds of one build; V8's sampling heap profiler, over `--inspect`, is the
+ * reliable measure); `--strace` prints syscalls per delivery (`strace -c -f`, slows the bot
+ * down). Per-thread CPU (main thread, V8's GC helpers, the KV writer `sw-0`) is printed
  * for every point. `AB_KEEP=1` keeps each bot's folder (log, `--trace-gc` output).
  *
  * @module
@@ -374,7 +376,7 @@ try {
         console.log(`  syscalls/delivery: ${calls.join(", ")}`);
       }
       if (args.gc) {
-        console.log(`  JS heap allocated: ${(gcMb * 1024 / n).toFixed(1)} KB/delivery`);
+        console.log(`  JS heap growth between GCs: ${(gcMb * 1024 / n).toFixed(1)} KB/delivery`);
       }
       if (ops1) {
         console.log(
