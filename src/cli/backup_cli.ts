@@ -83,7 +83,12 @@ export async function hooksImport(kv: Deno.Kv, path: string, out: Out): Promise<
       new TextLineStream(),
     );
     const report = await importStore(kv, lines);
-    out(`Imported ${report.entries} entries from ${path}.`);
+    out(
+      `Imported ${report.entries} entries from ${path}` +
+        (report.expired > 0
+          ? ` (${report.expired} had expired since the backup and were left out).`
+          : "."),
+    );
     return 0;
   } catch (e) {
     if (e instanceof BackupError) {

@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { posted, postedGroup, postedKey } from "../storage/keys.ts";
+import { posted, POSTED_TTL_MS, postedGroup, postedKey } from "../storage/keys.ts";
 import { CommitBatcher } from "../storage/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
 
 /** How long a posted message can be edited, removed or replied to by id or key. */
-export const REGISTRY_TTL_MS = 30 * 86_400_000;
+export const REGISTRY_TTL_MS: number = POSTED_TTL_MS;
 
 /** A message one hook posted. */
 export interface PostedMessage {

@@ -15,17 +15,20 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { PROCESS_SPACES, restoreExpireIn } from "./keys.ts";
 
 /** The header line's `format`. */
 export const BACKUP_FORMAT = "trueconf-webhook-bot-backup";
 
-/** Key spaces never exported: the lease belongs to the process running now. */
-const SKIP_SPACES = new Set(["lease"]);
+/** Key spaces never exported: what belongs to the process running now (see PROCESS_SPACES). */
+const SKIP_SPACES = PROCESS_SPACES;
 
 /** What {@link importStore} did. */
 export interface ImportReport {
   /** Records written. */
   readonly entries: number;
+  /** Records left out because they had expired by now (finished deliveries, idempotency keys). */
+  readonly expired: number;
 }
 
 /** A backup line that cannot be read, or a store that cannot take the import. */
@@ -105,21 +108,31 @@ export async function importStore(
     entries.push({ key, value: decode(o.value, n) });
   }
   if (!header) throw new BackupError("the file is empty: no backup header");
+  // Entries that expire get their lifetime back (KV's own expiry is not in the backup: it
+  // cannot be read); those already expired are left out.
+  const now = Date.now();
+  const kept: { key: Deno.KvKey; value: unknown; expireIn: number | null }[] = [];
+  for (const e of entries) {
+    const expireIn = restoreExpireIn(e.key, e.value, now);
+    if (expireIn !== 0) kept.push({ ...e, expireIn });
+  }
   // Small atomic batches: KV allows 1 000 mutations and about 800 KiB per commit.
-  for (let i = 0; i < entries.length;) {
+  for (let i = 0; i < kept.length;) {
     let op = kv.atomic();
     let bytes = 0;
     let count = 0;
-    while (i < entries.length && count < 200 && bytes < 400_000) {
-      const e = entries[i++]!;
-      op = op.set(e.key, e.value);
+    while (i < kept.length && count < 200 && bytes < 400_000) {
+      const e = kept[i++]!;
+      op = e.expireIn === null
+        ? op.set(e.key, e.value)
+        : op.set(e.key, e.value, { expireIn: e.expireIn });
       bytes += approxSize(e.value);
       count++;
     }
     const res = await op.commit();
     if (!res.ok) throw new BackupError("a write was refused while restoring");
   }
-  return { entries: entries.length };
+  return { entries: kept.length, expired: entries.length - kept.length };
 }
 
 function approxSize(v: unknown): number {

@@ -499,7 +499,7 @@ export class HookRepo {
     this.#own.add(changeId);
     if (this.#own.size > 1_000) this.#own.delete(this.#own.values().next().value!);
     const change: HookChange = { changeId, hookId, what, tokenHashes };
-    op.set(keys.hookChange(changeId), change, { expireIn: 3_600_000 })
+    op.set(keys.hookChange(changeId), change, { expireIn: keys.HOOK_CHANGE_TTL_MS })
       .set(keys.hookChangeHead(), changeId);
   }
 

@@ -211,3 +211,71 @@ export function postedKey(hookId: string, key: string): Deno.KvKey {
 export function postedGroup(hookId: string, groupId: string): Deno.KvKey {
   return ["posted_group", hookId, groupId];
 }
+
+/** How long a posted-message record (and its key and group records) is kept: 30 days. */
+export const POSTED_TTL_MS = 30 * 86_400_000;
+
+/** How long a change feed entry is kept (other processes follow the feed within seconds). */
+export const HOOK_CHANGE_TTL_MS = 3_600_000;
+
+/**
+ * Key spaces whose entries belong to the running process, not to the data: never put into a
+ * backup. The lease names the instance holding the store; an operator's queue command and the
+ * bot's answer to it were a conversation with the bot of that moment, and a restored command
+ * would run again.
+ */
+export const PROCESS_SPACES: ReadonlySet<string> = new Set([
+  "lease",
+  "queue_cmd",
+  "queue_cmd_done",
+]);
+
+/**
+ * The `expireIn` an entry gets back when a backup is restored: KV cannot read an entry's
+ * expiry, so each key space's rule is here, beside its layout. `null`: the entry never
+ * expires; `0`: it has expired already and is not restored.
+ *
+ * - `outbox_done`, `idem`: their own `expiresAt`;
+ * - `posted`: 30 days from when it was posted (`at`); `posted_key` and `posted_group` carry no
+ *   time, so 30 days from the restore;
+ * - `hook_change`: an hour from the restore;
+ * - everything else never expires (`hook_old_token` is one per hook at most, and the hook
+ *   record's `rotation.until` decides whether the old token still works).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const now = Date.UTC(2026, 0, 10);
+ * assert.equal(restoreExpireIn(["outbox_done", "h", "d"], { expiresAt: now + 5_000 }, now), 5_000);
+ * assert.equal(restoreExpireIn(["idem", "h", "k"], { expiresAt: now - 1 }, now), 0);
+ * assert.equal(restoreExpireIn(["hook", "abc"], { name: "x" }, now), null);
+ * ```
+ */
+export function restoreExpireIn(key: Deno.KvKey, value: unknown, now: number): number | null {
+  const field = (name: string): number | null => {
+    const v = value !== null && typeof value === "object"
+      ? (value as Record<string, unknown>)[name]
+      : undefined;
+    return typeof v === "number" && Number.isFinite(v) ? v : null;
+  };
+  const left = (until: number) => Math.max(0, Math.round(until - now));
+  switch (key[0]) {
+    case "outbox_done":
+    case "idem": {
+      const expiresAt = field("expiresAt");
+      return expiresAt === null ? null : left(expiresAt);
+    }
+    case "posted": {
+      const at = field("at");
+      return at === null ? POSTED_TTL_MS : left(at + POSTED_TTL_MS);
+    }
+    case "posted_key":
+    case "posted_group":
+      return POSTED_TTL_MS;
+    case "hook_change":
+      return HOOK_CHANGE_TTL_MS;
+    default:
+      return null;
+  }
+}
