@@ -320,10 +320,11 @@ function chain(
  * @example
  * ```ts
  * import { Hono } from "hono";
+ * import { type HttpServer, listenHttp } from "./http_server.ts";
  *
- * function listen(options: AppOptions): Deno.HttpServer {
+ * function listen(options: AppOptions): Promise<HttpServer> {
  *   const root = new Hono().route("/", createApp(options));
- *   return Deno.serve({ port: 8080 }, root.fetch);
+ *   return listenHttp({ hostname: "0.0.0.0", port: 8080, handler: root.fetch });
  * }
  * ```
  */

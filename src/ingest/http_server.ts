@@ -436,8 +436,9 @@ function nodeBody(
 }
 
 /**
- * Writes the handler's response. A request whose body was not read to its end closes its
- * connection after the answer: the rest of that body is never waited for.
+ * Writes the handler's response. A request whose body was not read to its end gets
+ * `connection: close`, on which Node closes the socket after the answer: the rest of that
+ * body is never waited for.
  */
 async function send(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};
@@ -452,7 +453,6 @@ async function send(req: IncomingMessage, res: ServerResponse, response: Respons
     res.writeHead(response.status, headers);
     res.end(body);
   }
-  if (!req.complete) res.once("finish", () => req.socket.destroySoon?.() ?? req.socket.end());
 }
 
 /** Answers a JSON error from here (the handler never ran or failed). */

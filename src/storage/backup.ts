@@ -20,9 +20,6 @@ import { PROCESS_SPACES, restoreExpireIn } from "./keys.ts";
 /** The header line's `format`. */
 export const BACKUP_FORMAT = "trueconf-webhook-bot-backup";
 
-/** Key spaces never exported: what belongs to the process running now (see PROCESS_SPACES). */
-const SKIP_SPACES = PROCESS_SPACES;
-
 /** What {@link importStore} did. */
 export interface ImportReport {
   /** Records written. */
@@ -56,7 +53,7 @@ export class BackupError extends Error {
 export async function* exportStore(kv: Deno.Kv): AsyncGenerator<string> {
   yield JSON.stringify({ format: BACKUP_FORMAT, version: 1, created: new Date().toISOString() });
   for await (const e of kv.list({ prefix: [] })) {
-    if (SKIP_SPACES.has(String(e.key[0]))) continue;
+    if (PROCESS_SPACES.has(String(e.key[0]))) continue;
     yield JSON.stringify({
       key: e.key.map((p) => encode(p, e.key)),
       value: encode(e.value, e.key),
@@ -74,7 +71,7 @@ export async function importStore(
   lines: AsyncIterable<string> | Iterable<string>,
 ): Promise<ImportReport> {
   for await (const e of kv.list({ prefix: [] }, { limit: 10 })) {
-    if (!SKIP_SPACES.has(String(e.key[0]))) {
+    if (!PROCESS_SPACES.has(String(e.key[0]))) {
       throw new BackupError(
         "the store already holds data; restore into a new WEBHOOK_STORAGE_PATH (or move the old file away)",
       );

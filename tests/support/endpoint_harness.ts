@@ -3,7 +3,7 @@
  * server over real sockets, the real client, a HookStore on `:memory:` KV, the Deliverer with
  * the SSRF-guarded fetcher and the preview worker pool, the durable queue production wires
  * (same KV), and the Hono app. Requests go through `app.request()` with a peer address in
- * the env, as `Deno.serve` would pass it.
+ * the env, as the server (`listenHttp`) passes it; `listen()` serves it on a real socket.
  *
  * @module
  */
@@ -219,8 +219,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
         hostname: "127.0.0.1",
         port: 0,
         handler: (req, info) => app.fetch(req, info),
-        onClientMistake: (m) =>
-          logs.push(JSON.stringify({ level: "debug", msg: "client error", ...m })),
+        onClientMistake: (m) => logger.debug("client error", { ...m }),
       });
       return server.addr.port;
     },

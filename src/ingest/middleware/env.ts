@@ -1,5 +1,5 @@
 /**
- * The Hono environment every hook route shares: what `Deno.serve` passes as bindings and what
+ * The Hono environment every hook route shares: what the server (`listenHttp`) passes as bindings and what
  * the middleware put into `c.var` for the handlers after them.
  *
  * @module
@@ -41,7 +41,7 @@ export interface DeliveryNote {
   readonly replay?: boolean;
 }
 
-/** The Hono env of the hook routes. `Deno.serve` passes its `ServeHandlerInfo` as bindings. */
+/** The Hono env of the hook routes. The server (`listenHttp`) passes the peer as bindings. */
 export type IngestEnv = {
   Bindings: { remoteAddr?: { hostname?: string; port?: number; transport?: string } };
   Variables: HookVariables;
