@@ -1,31 +1,45 @@
 /**
- * The HTTP/1.1 server the bot listens with: Node's `http` server (as Deno ships it) in front of
- * a fetch-style handler (the Hono app), with time limits on connections.
+ * The HTTP/1.1 server the bot listens with, on `Deno.listen`: it reads each connection itself
+ * (framing in `_http1.ts`) and hands a light request (`_server_request.ts`) to a fetch-style
+ * handler (the Hono app).
  *
- * Why not `Deno.serve`: in Deno 2.9.6 it has no header timeout and never closes an idle
- * keep-alive connection (measured: a half-sent request head and an idle connection both stayed
- * open 7+ minutes; 1,000 idle connections stayed open indefinitely, issue 18.2). Node's server
- * has both (`headersTimeout`, `keepAliveTimeout`) and answers a client's HTTP mistakes itself,
- * which we turn into our JSON errors. It costs about 0.04 ms more CPU per request than
- * `Deno.serve` (docs/limits.md); a connection nobody can close costs more.
+ * Why its own: `Deno.serve` in 2.9.6 has no header timeout, never closes an idle keep-alive
+ * connection and gives a handler no way to close one (issue 18.2: a half-sent head and an idle
+ * connection both stayed open 7+ minutes). Node's `http` server, which the bot used for that,
+ * costs 0.034 ms of CPU per request on its own and about 0.1 ms with the fetch `Request`
+ * conversion a Hono app needs, against 0.013 ms for a `Deno.listen` loop (bench/ab.ts and
+ * docs/benchmarks.md; issue 16). A webhook request is small and one-shot, so the whole
+ * exchange is: read the head, hand over the request, let the handler pull the body, write the
+ * answer in one `write`.
  *
  * What this module owns (docs/limits.md has the numbers):
  *
- * - **Request head:** must arrive within `headersTimeoutMs` of the connection opening or of the
- *   previous response (else `408 request_timeout`, connection closed); at most 16 KiB (431).
+ * - **Request head:** must arrive within `headersTimeoutMs` of the connection opening or of
+ *   its first byte after an idle spell (else `408 request_timeout`, connection closed); at
+ *   most 16 KiB (431); malformed framing gets `400 invalid_request`.
  * - **Idle keep-alive:** a connection with no request for `idleTimeoutMs` is closed.
- * - **Bodies:** handed to the handler's reader chunk by chunk as they arrive
- *   ({@link incomingBody}); the time and size limits of a body are the reader's (`BodyReader`),
- *   since they depend on the route.
- * - **A client's HTTP mistakes** (malformed head or chunked framing) answer `400` in the
- *   common JSON error shape and are logged at debug; a client that leaves is not an error.
- * - **Shutdown:** {@link HttpServer.shutdown} stops accepting and closes idle connections;
- *   {@link HttpServer.closeAll} cuts the rest at the end of the grace period.
+ * - **Bodies:** pulled by the handler's reader chunk by chunk ({@link incomingBody}); the time
+ *   and size limits of a body are the reader's (`BodyReader`), since they depend on the route.
+ *   `Expect: 100-continue` is answered when the reader starts reading.
+ * - **Answers** get `Content-Length`; an answer given before the body was read closes the
+ *   connection (the rest of the body is never waited for), after a short lingering close so
+ *   the client reads the answer rather than a reset.
+ * - **Deadlines** are checked by one timer per server (every quarter of the shortest limit, at
+ *   most once a second), not one per connection or request.
+ * - **Shutdown:** {@link HttpServer.shutdown} stops accepting and closes connections without a
+ *   request in flight; {@link HttpServer.closeAll} cuts the rest at the end of the grace period.
  *
  * @module
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import {
+  ChunkedDecoder,
+  FramingError,
+  headEnd,
+  MAX_HEAD_BYTES,
+  parseHead,
+  type RequestHead,
+} from "./_http1.ts";
+import { ServerHeaders, ServerRequest } from "./_server_request.ts";
 
 /** The peer of a request, shaped as `Deno.serve` passes it (so `hono/deno` reads it too). */
 export interface ServeInfo {
@@ -42,7 +56,7 @@ export interface ClientMistake {
   readonly status: number;
   /** The machine code answered (`request_timeout`, `invalid_request`, `headers_too_large`). */
   readonly code: string;
-  /** The parser's error code (`HPE_INVALID_CHUNK_SIZE`, `ERR_HTTP_REQUEST_TIMEOUT`, …). */
+  /** The parser's code for the defect (`HPE_INVALID_HEADER_TOKEN`, `HPE_HEADER_OVERFLOW`, …). */
   readonly cause: string;
   /** The client's address. */
   readonly ip: string;
@@ -81,17 +95,41 @@ export interface HttpServer {
    */
   requestsDone(): Promise<void>;
   /**
-   * Stops accepting and closes idle connections; resolves once every connection has ended.
-   * Requests in flight finish first: cut their bodies (`BodyReader.abortAll`) so none waits
-   * for a client, wait for {@link requestsDone}, then {@link closeAll}.
+   * Stops accepting and closes the connections without a request (idle or silent ones);
+   * resolves once every connection has ended. Requests in flight finish
+   * first: cut their bodies (`BodyReader.abortAll`) so none waits for a client, wait for
+   * {@link requestsDone}, then {@link closeAll}.
    */
   shutdown(): Promise<void>;
   /** Closes every connection at once, whatever it is doing. */
   closeAll(): void;
 }
 
-/** The largest request head accepted (Node's default). */
-const MAX_HEADER_BYTES = 16 * 1024;
+/**
+ * A request body still on its socket, read by pushing each chunk to the reader: what
+ * `BodyReader` consumes for requests of this server (the fetch `Request` it gets has no body).
+ * Reading chunks straight off the socket, with no web `ReadableStream` between, cost about
+ * 0.05 ms less per request than the stream (measured: 0.12 → 0.073 ms CPU for a small JSON POST).
+ */
+export interface IncomingBody {
+  /** Content-Length, or -1 for a chunked body. */
+  readonly declared: number;
+  /**
+   * Calls `onChunk` with each chunk as it arrives (it must copy what it keeps: the chunk is a
+   * view of the connection's read buffer) and resolves at the end of the body; rejects when the connection breaks,
+   * the chunked framing is malformed, `onChunk` throws, or {@link cancel} is called.
+   */
+  pipe(onChunk: (chunk: Uint8Array) => void): Promise<void>;
+  /** Stops reading; the answer then closes the connection (the rest is never waited for). */
+  cancel(): void;
+}
+
+const incomingBodies = new WeakMap<Request, IncomingBody>();
+
+/** The body of a request this server received, or undefined for any other `Request`. */
+export function incomingBody(req: Request): IncomingBody | undefined {
+  return incomingBodies.get(req);
+}
 
 /**
  * Starts listening; rejects when the address cannot be bound (`EADDRINUSE`, `EACCES`).
@@ -110,255 +148,516 @@ const MAX_HEADER_BYTES = 16 * 1024;
  * ```
  */
 export function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
-  const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const idleTimeout = options.idleTimeoutMs ?? 75_000;
-  // Sockets whose request body the handler is reading: a framing error in the body is
-  // reported to the handler's reader (which answers 400 invalid_body) rather than answered
-  // here underneath the handler.
-  const bodyFailures = new WeakMap<Socket, (error: Error) => void>();
-  const sockets = new Set<Socket>();
-  let requests = 0;
-  const requestsDone: (() => void)[] = [];
-
-  const server = createServer({
-    maxHeaderSize: MAX_HEADER_BYTES,
-    // The body's own time limit is the handler's (BodyReader: floor + size-proportional);
-    // Node's whole-request timeout would cut a large upload on a slow link.
-    requestTimeout: 0,
-    headersTimeout,
-    keepAliveTimeout: idleTimeout,
-    // How often Node checks head deadlines (its default, 30 s, would let a half-sent head
-    // live 40 s): at most once a second, one timer and a walk over the open connections.
-    connectionsCheckingInterval: Math.min(1_000, Math.max(25, headersTimeout / 4)),
-  }, (req, res) => {
-    requests++;
-    res.once("close", () => {
-      if (--requests === 0) { for (const done of requestsDone.splice(0)) done(); }
-    });
-    handle(req, res).catch((e) => {
-      options.onHandlerError?.(e);
-      if (!res.headersSent) {
-        sendJson(res, 500, "internal_error", "The bot failed to answer this request.", true);
-      } else res.destroy();
-    });
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const socket = req.socket;
-    let request: Request;
-    try {
-      request = toRequest(req, bodyFailures);
-    } catch (e) {
-      sendJson(res, 400, "invalid_request", `The request cannot be read: ${message(e)}.`, true);
-      return;
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  } catch (e) {
+    // The Node-style code callers (and their logs) know the failure by.
+    if (e instanceof Error && !("code" in e)) {
+      const code = e instanceof Deno.errors.AddrInUse
+        ? "EADDRINUSE"
+        : e instanceof Deno.errors.PermissionDenied
+        ? "EACCES"
+        : undefined;
+      if (code) Object.assign(e, { code });
     }
-    const response = await options.handler(request, {
-      remoteAddr: {
-        transport: "tcp",
-        hostname: socket.remoteAddress ?? "",
-        port: socket.remotePort ?? 0,
-      },
-    });
-    bodyFailures.delete(socket);
-    await send(req, res, response);
+    return Promise.reject(e);
   }
-
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
-
-  server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
-    const cause = error.code ?? "unknown";
-    const ip = socket.remoteAddress ?? "";
-    // A request whose body the handler is reading: its reader reports the error and the
-    // handler answers (400 invalid_body, Connection: close).
-    const fail = bodyFailures.get(socket);
-    if (fail && !(socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent) {
-      bodyFailures.delete(socket);
-      fail(
-        new Error(
-          cause === "ECONNRESET" ? "the connection broke" : `malformed request body (${cause})`,
-        ),
-      );
-      // If the handler never answers (it should), do not keep the socket.
-      destroyLater(socket, 5_000);
-      return;
-    }
-    const answered = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
-      ?.headersSent;
-    if (cause === "ECONNRESET" || !socket.writable || answered) {
-      options.onClientMistake?.({ status: 0, code: "client_gone", cause, ip });
-      socket.destroy();
-      return;
-    }
-    const [status, code, text] = mistake(cause, headersTimeout);
-    options.onClientMistake?.({ status, code, cause, ip });
-    const body = JSON.stringify({ ok: false, error: code, message: text });
-    socket.end(
-      `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json\r\n` +
-        `content-length: ${new TextEncoder().encode(body).byteLength}\r\n` +
-        `connection: close\r\n\r\n${body}`,
-    );
-    destroyLater(socket, 1_000);
-  });
-
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.hostname, () => {
-      server.off("error", reject);
-      const bound = server.address();
-      const port = typeof bound === "object" && bound ? bound.port : options.port;
-      const closed = new Promise<void>((done) => server.once("close", () => done()));
-      resolve({
-        addr: { hostname: options.hostname, port },
-        get connections() {
-          return sockets.size;
-        },
-        get requests() {
-          return requests;
-        },
-        requestsDone() {
-          if (requests === 0) return Promise.resolve();
-          return new Promise<void>((done) => requestsDone.push(done));
-        },
-        shutdown() {
-          server.close();
-          server.closeIdleConnections();
-          return closed;
-        },
-        closeAll() {
-          server.close();
-          server.closeAllConnections();
-          for (const s of sockets) s.destroy();
-        },
-      });
-    });
-  });
+  return Promise.resolve(new Http1Server(options, listener));
 }
 
-/** Destroys `socket` after `ms` unless it closed by then (a client that never reads). */
-function destroyLater(socket: Socket, ms: number): void {
-  const timer = setTimeout(() => socket.destroy(), ms);
-  socket.once("close", () => clearTimeout(timer));
-}
-
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-};
-
-/** Status, machine code and sentence for a mistake Node's parser reported. */
-function mistake(cause: string, headersTimeoutMs: number): [number, string, string] {
-  if (cause === "ERR_HTTP_REQUEST_TIMEOUT") {
-    return [
-      408,
-      "request_timeout",
-      `The request head did not arrive within ${
-        Math.round(headersTimeoutMs / 1000)
-      } s. Send the whole request at once.`,
-    ];
-  }
-  if (cause === "HPE_HEADER_OVERFLOW") {
-    return [
-      431,
-      "headers_too_large",
-      `The request head is larger than ${
-        MAX_HEADER_BYTES / 1024
-      } KiB. Send fewer or shorter headers.`,
-    ];
-  }
-  return [
-    400,
-    "invalid_request",
-    `The request is not valid HTTP/1.1 (${cause}). Check the client or proxy that sent it.`,
-  ];
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+/** A connection's read buffer to start with: a webhook's head and a small body fit. */
+const SMALL_BUFFER = 4 * 1024;
+/** The read buffer while a larger body streams through. */
+const BODY_BUFFER = 64 * 1024;
+/** How long a closing connection's late bytes are read and dropped (so it sees our answer). */
+const LINGER_MS = 1_000;
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+const EMPTY = new Uint8Array(0);
 
 /**
- * A request body still on its socket, read by pushing each chunk to the reader: what
- * `BodyReader` consumes for requests of this server (the fetch `Request` it gets has no body).
- * Reading chunks straight off Node's stream, with no web `ReadableStream` between, costs about
- * 0.05 ms less per request (measured: 0.12 → 0.073 ms CPU for a small JSON POST).
+ * What a connection is doing, for the deadline timer: reading a head (`head`), waiting for the
+ * next request (`idle`), in a request (`busy`: no deadline here; the body's are the reader's)
+ * or closing after its last answer (`closing`).
  */
-export interface IncomingBody {
-  /** Content-Length, or -1 for a chunked body. */
-  readonly declared: number;
-  /**
-   * Calls `onChunk` with each chunk as it arrives (it must copy what it keeps: the chunk's
-   * buffer is Node's) and resolves at the end of the body; rejects when the connection breaks,
-   * the chunked framing is malformed, `onChunk` throws, or {@link cancel} is called.
-   */
-  pipe(onChunk: (chunk: Uint8Array) => void): Promise<void>;
-  /** Stops reading; the answer then closes the connection (the rest is never waited for). */
-  cancel(): void;
-}
+type Phase = "head" | "idle" | "busy" | "closing";
 
-const incomingBodies = new WeakMap<Request, IncomingBody>();
+class Connection {
+  readonly conn: Deno.TcpConn;
+  readonly info: ServeInfo;
+  /** The read buffer; unread bytes are `buf[start..end]`. */
+  buf: Uint8Array = new Uint8Array(SMALL_BUFFER);
+  start = 0;
+  end = 0;
+  phase: Phase = "head";
+  /** When the current phase's limit runs out (`performance.now()` ms). */
+  deadline: number;
+  /** A byte of the current request head has arrived. */
+  headStarted = false;
+  destroyed = false;
+  #pending: Promise<unknown> | null = null;
 
-/** The body of a request this server received, or undefined for any other `Request`. */
-export function incomingBody(req: Request): IncomingBody | undefined {
-  return incomingBodies.get(req);
-}
-
-/** Builds the fetch `Request` (without a body: see {@link IncomingBody}). */
-function toRequest(
-  req: IncomingMessage,
-  bodyFailures: WeakMap<Socket, (error: Error) => void>,
-): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  // The Host header names the URL's origin as Deno.serve does; the path is what was asked.
-  const host = req.headers.host;
-  const origin = host && HOST.test(host) ? host : "localhost";
-  const request = new ServerRequest(
-    req.method ?? "GET",
-    `http://${origin}${requestPath(req.url ?? "/")}`,
-    headers,
-  ) as unknown as Request;
-  if (!req.complete || req.readableLength > 0) {
-    incomingBodies.set(request, nodeBody(req, bodyFailures));
+  constructor(conn: Deno.TcpConn, deadline: number) {
+    this.conn = conn;
+    this.deadline = deadline;
+    const peer = conn.remoteAddr as Deno.NetAddr;
+    this.info = { remoteAddr: { transport: "tcp", hostname: peer.hostname, port: peer.port } };
   }
-  return request;
+
+  /** Reads more into `buf[end..]` (making room first); null at the end of the stream. */
+  read(): Promise<number | null> {
+    if (this.start === this.end) this.start = this.end = 0;
+    if (this.end === this.buf.length) {
+      if (this.start > 0) {
+        this.buf.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      } else this.#resize(this.buf.length * 2);
+    }
+    const reading = this.conn.read(this.buf.subarray(this.end)).then((n) => {
+      if (n !== null) this.end += n;
+      return n;
+    });
+    this.#pending = reading;
+    return reading;
+  }
+
+  /** Settles once a read still pending (one a cancelled body started) is over. */
+  async settled(): Promise<void> {
+    await this.#pending?.catch(() => {});
+  }
+
+  /** Gives a large body a larger buffer. */
+  widen(): void {
+    if (this.buf.length < BODY_BUFFER) this.#resize(BODY_BUFFER);
+  }
+
+  /** Back to a small buffer between requests, so an idle connection holds 4 KiB. */
+  shrink(): void {
+    if (this.buf.length > SMALL_BUFFER && this.end - this.start <= SMALL_BUFFER) {
+      this.#resize(SMALL_BUFFER);
+    }
+  }
+
+  #resize(size: number): void {
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(this.start, this.end));
+    this.end -= this.start;
+    this.start = 0;
+    this.buf = next;
+  }
+
+  /** Writes all of `bytes`. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      done += await this.conn.write(done === 0 ? bytes : bytes.subarray(done));
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+  }
 }
+
+/** A request body on its connection, pulled by the handler's reader. */
+class ConnectionBody implements IncomingBody {
+  readonly declared: number;
+  readonly #c: Connection;
+  readonly #decoder: ChunkedDecoder | null;
+  readonly #expectContinue: boolean;
+  #remaining: number;
+  #started = false;
+  #done = false;
+  #cancelled = false;
+  #abort: ((error: Error) => void) | null = null;
+
+  constructor(c: Connection, head: RequestHead) {
+    this.#c = c;
+    this.declared = head.length;
+    this.#remaining = Math.max(0, head.length);
+    this.#decoder = head.length < 0 ? new ChunkedDecoder() : null;
+    this.#expectContinue = head.expectContinue;
+  }
+
+  pipe(onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    if (this.#started) return Promise.reject(new Error("the body was already read"));
+    this.#started = true;
+    if (this.#cancelled) return Promise.reject(new Error("cancelled"));
+    return new Promise<void>((resolve, reject) => {
+      this.#abort = reject;
+      this.#run(onChunk).then(resolve, reject);
+    });
+  }
+
+  cancel(): void {
+    this.#cancelled = true;
+    this.#abort?.(new Error("cancelled"));
+  }
+
+  /**
+   * At the end of the exchange: true when the connection is past this body (read whole, or a
+   * small one that arrived whole with the head and was not read); false when the answer must
+   * close the connection.
+   */
+  finish(): boolean {
+    if (this.#done) return true;
+    const c = this.#c;
+    if (
+      !this.#started && !this.#cancelled && !this.#decoder && c.end - c.start >= this.#remaining
+    ) {
+      c.start += this.#remaining;
+      this.#done = true;
+      return true;
+    }
+    this.#cancelled = true;
+    return false;
+  }
+
+  async #run(onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    const c = this.#c;
+    if (this.#expectContinue && c.start === c.end) await c.write(CONTINUE);
+    if (this.#decoder || this.#remaining > c.buf.length - c.start) c.widen();
+    for (;;) {
+      if (this.#cancelled) throw new Error("cancelled");
+      if (c.start < c.end) {
+        if (this.#decoder) {
+          try {
+            c.start += this.#decoder.feed(c.buf, c.start, c.end, onChunk);
+          } catch (e) {
+            if (!(e instanceof FramingError)) throw e;
+            throw new Error(`malformed request body (${e.defect})`);
+          }
+          if (this.#decoder.done) break;
+        } else {
+          const take = Math.min(this.#remaining, c.end - c.start);
+          onChunk(c.buf.subarray(c.start, c.start + take));
+          c.start += take;
+          this.#remaining -= take;
+          if (this.#remaining === 0) break;
+        }
+        continue;
+      }
+      let n: number | null;
+      try {
+        n = await c.read();
+      } catch (e) {
+        throw new Error(`the connection broke (${message(e)})`);
+      }
+      if (n === null) throw new Error("the connection broke");
+    }
+    this.#done = true;
+  }
+}
+
+class Http1Server implements HttpServer {
+  readonly addr: { hostname: string; port: number };
+  readonly #options: HttpServerOptions;
+  readonly #listener: Deno.TcpListener;
+  readonly #headersTimeout: number;
+  readonly #idleTimeout: number;
+  readonly #sweepEvery: number;
+  readonly #conns = new Set<Connection>();
+  readonly #accepting: Promise<void>;
+  #requests = 0;
+  #requestsDone: (() => void)[] = [];
+  #emptied: (() => void)[] = [];
+  #stopping = false;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: HttpServerOptions, listener: Deno.TcpListener) {
+    this.#options = options;
+    this.#listener = listener;
+    this.#headersTimeout = options.headersTimeoutMs ?? 10_000;
+    this.#idleTimeout = options.idleTimeoutMs ?? 75_000;
+    // Deadlines are checked a quarter of the shortest limit apart, at most once a second:
+    // a limit is then kept within a quarter of itself (or a second).
+    this.#sweepEvery = Math.min(
+      1_000,
+      Math.max(25, Math.min(this.#headersTimeout, this.#idleTimeout) / 4),
+    );
+    this.addr = { hostname: options.hostname, port: (listener.addr as Deno.NetAddr).port };
+    this.#accepting = this.#accept();
+  }
+
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  get requests(): number {
+    return this.#requests;
+  }
+
+  requestsDone(): Promise<void> {
+    if (this.#requests === 0) return Promise.resolve();
+    return new Promise<void>((done) => this.#requestsDone.push(done));
+  }
+
+  async shutdown(): Promise<void> {
+    this.#stop();
+    // Idle and silent connections; a half-sent head may still become a request (answered
+    // 503 shutting_down by the app) until closeAll.
+    for (const c of this.#conns) if (!c.headStarted && c.phase !== "busy") c.destroy();
+    if (this.#conns.size > 0) await new Promise<void>((done) => this.#emptied.push(done));
+    await this.#accepting;
+  }
+
+  closeAll(): void {
+    this.#stop();
+    for (const c of this.#conns) c.destroy();
+  }
+
+  #stop(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#stopping || e instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: report it and pause rather than spin.
+        this.#options.onHandlerError?.(e);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (this.#stopping) {
+        conn.close();
+        continue;
+      }
+      try {
+        // One write per answer: don't let Nagle hold it for the client's delayed ACK.
+        conn.setNoDelay(true);
+      } catch { /* closed already: the read below ends */ }
+      const c = new Connection(conn, performance.now() + this.#headersTimeout);
+      this.#conns.add(c);
+      this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEvery);
+      void this.#serve(c);
+    }
+  }
+
+  /** Closes what ran out of time: idle and silent connections, slow heads (408), lingerers. */
+  #sweep(): void {
+    const now = performance.now();
+    for (const c of this.#conns) {
+      if (now < c.deadline) continue;
+      if (c.phase === "head" && c.headStarted) void this.#timedOut(c);
+      else c.destroy();
+    }
+  }
+
+  async #serve(c: Connection): Promise<void> {
+    try {
+      for (;;) {
+        const head = await this.#readHead(c);
+        if (!head || !await this.#exchange(c, head)) break;
+      }
+    } catch {
+      // The connection broke, or was closed under a read (timeout, shutdown): nothing to answer.
+    } finally {
+      c.destroy();
+      this.#conns.delete(c);
+      if (this.#conns.size === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+        for (const done of this.#emptied.splice(0)) done();
+      }
+    }
+  }
+
+  /** The next request's head, or null when the connection is to end (after any answer). */
+  async #readHead(c: Connection): Promise<RequestHead | null> {
+    let scanned = c.start;
+    for (;;) {
+      if (!c.headStarted) {
+        // Empty lines before a request line are skipped (RFC 9112 2.2).
+        while (c.start < c.end && (c.buf[c.start] === 13 || c.buf[c.start] === 10)) c.start++;
+        scanned = c.start;
+        if (c.start < c.end) {
+          c.headStarted = true;
+          if (c.phase === "idle") c.deadline = performance.now() + this.#headersTimeout;
+          c.phase = "head";
+        }
+      }
+      if (c.headStarted) {
+        const end = headEnd(c.buf, c.start, scanned, c.end);
+        if (end - c.start > MAX_HEAD_BYTES || (end < 0 && c.end - c.start > MAX_HEAD_BYTES)) {
+          await this.#refuse(c, 431, "HPE_HEADER_OVERFLOW");
+          return null;
+        }
+        if (end >= 0) {
+          const bytes = c.buf.subarray(c.start, end);
+          c.start = end;
+          try {
+            return parseHead(bytes);
+          } catch (e) {
+            if (!(e instanceof FramingError)) throw e;
+            await this.#refuse(c, e.status, e.defect);
+            return null;
+          }
+        }
+        scanned = c.end;
+      }
+      const n = await c.read();
+      if (c.phase === "closing") {
+        // Timed out under the read: the 408 is sent; drop what else comes.
+        await this.#linger(c);
+        return null;
+      }
+      if (n === null) {
+        if (c.headStarted) {
+          this.#mistake(c, 0, "client_gone", "EOF");
+        }
+        return null;
+      }
+    }
+  }
+
+  /** Serves one request; true when the connection stays open for the next. */
+  async #exchange(c: Connection, head: RequestHead): Promise<boolean> {
+    this.#requests++;
+    c.phase = "busy";
+    c.deadline = Infinity;
+    c.headStarted = false;
+    let close = true;
+    try {
+      const body = head.length !== 0 ? new ConnectionBody(c, head) : null;
+      const host = head.headers.get("host");
+      const request = new ServerRequest(
+        head.method,
+        `http://${host && HOST.test(host) ? host : "localhost"}${requestPath(head.target)}`,
+        new ServerHeaders(head.headers) as unknown as Headers,
+      ) as unknown as Request;
+      if (body) incomingBodies.set(request, body);
+      let response: Response;
+      try {
+        response = await this.#options.handler(request, c.info);
+      } catch (e) {
+        this.#options.onHandlerError?.(e);
+        response = errorResponse(500, "internal_error", "The bot failed to answer this request.");
+      }
+      // A body read to its end (or a small one that came whole with the head) leaves the
+      // connection ready for the next request; otherwise the answer closes it.
+      const complete = body === null || body.finish();
+      close = !head.keepAlive || !complete || this.#stopping;
+      await this.#send(c, response, head, close);
+    } finally {
+      if (--this.#requests === 0) { for (const done of this.#requestsDone.splice(0)) done(); }
+    }
+    if (close) {
+      await this.#linger(c);
+      return false;
+    }
+    c.phase = "idle";
+    c.deadline = performance.now() + this.#idleTimeout;
+    c.shrink();
+    return true;
+  }
+
+  async #send(c: Connection, response: Response, head: RequestHead, close: boolean) {
+    const status = response.status;
+    const bodiless = status === 204 || status === 304 || status < 200;
+    // Reading the body whole without touching `response.body` keeps a string or bytes body
+    // off the web-stream path (`.body` would wrap it in a ReadableStream first).
+    const body = bodiless ? EMPTY : new Uint8Array(await response.arrayBuffer());
+    let text = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n`;
+    response.headers.forEach((value, name) => {
+      if (!FRAMING_HEADERS.has(name)) text += `${name}: ${value}\r\n`;
+    });
+    if (!bodiless) text += `content-length: ${body.byteLength}\r\n`;
+    text += `date: ${httpDate()}\r\n`;
+    if (close) text += "connection: close\r\n";
+    else {
+      if (head.minor === 0) text += "connection: keep-alive\r\n";
+      text += `keep-alive: timeout=${Math.floor(this.#idleTimeout / 1000)}\r\n`;
+    }
+    text += "\r\n";
+    const payload = head.method === "HEAD" ? EMPTY : body;
+    if (payload.byteLength > 16 * 1024) {
+      await c.write(latin1Bytes(text, 0));
+      await c.write(payload);
+    } else {
+      const out = latin1Bytes(text, payload.byteLength);
+      out.set(payload, text.length);
+      await c.write(out);
+    }
+  }
+
+  /** Answers a client's framing mistake itself (the handler never sees it) and closes. */
+  async #refuse(c: Connection, status: number, cause: string): Promise<void> {
+    const [code, text] = explain(status, cause, this.#headersTimeout);
+    this.#mistake(c, status, code, cause);
+    c.phase = "closing";
+    c.deadline = performance.now() + LINGER_MS;
+    try {
+      await c.write(errorBytes(status, code, text));
+    } catch { /* gone */ }
+    await this.#linger(c);
+  }
+
+  /** A head that did not arrive in time: 408, then the connection closes. */
+  async #timedOut(c: Connection): Promise<void> {
+    const [code, text] = explain(408, "ERR_HTTP_REQUEST_TIMEOUT", this.#headersTimeout);
+    this.#mistake(c, 408, code, "ERR_HTTP_REQUEST_TIMEOUT");
+    c.phase = "closing";
+    c.deadline = performance.now() + LINGER_MS;
+    try {
+      await c.write(errorBytes(408, code, text));
+      c.conn.closeWrite();
+    } catch {
+      c.destroy();
+    }
+  }
+
+  /**
+   * Ends a connection after its last answer: our side is shut for writing (the client sees the
+   * end of the answer), and what the client still sends is read and dropped until it closes
+   * or {@link LINGER_MS} pass. Closing at once with unread bytes would send a reset, which
+   * can destroy the answer before the client reads it.
+   */
+  async #linger(c: Connection): Promise<void> {
+    if (c.destroyed) return;
+    if (c.phase !== "closing") {
+      c.phase = "closing";
+      c.deadline = performance.now() + LINGER_MS;
+    }
+    try {
+      c.conn.closeWrite();
+    } catch { /* already shut */ }
+    await c.settled();
+    try {
+      for (;;) {
+        c.start = c.end;
+        if (await c.read() === null) return;
+      }
+    } catch { /* closed at the deadline, or reset */ }
+  }
+
+  #mistake(c: Connection, status: number, code: string, cause: string): void {
+    this.#options.onClientMistake?.({ status, code, cause, ip: c.info.remoteAddr.hostname });
+  }
+}
+
+/** Headers the server writes itself from the exchange, never copied from a handler's answer. */
+const FRAMING_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "keep-alive",
+  "transfer-encoding",
+]);
 
 /** A Host header fit for a URL: a name or address and an optional port, nothing else. */
 const HOST = /^[A-Za-z0-9.:[\]_-]+$/;
-
-/**
- * What the app reads of a request of this server: its method, URL and headers (its body is
- * an {@link IncomingBody}). A `Request` built per request cost a URL parse, a copy of the
- * headers and an `AbortSignal`, about a tenth of what a delivery allocated (measured with
- * V8's heap profiler at c=64); Hono reads only these fields, as it does from Hono's own Node
- * adapter's light requests. It is a `Request` by prototype, so `instanceof` holds; a field it
- * lacks (`signal`, `clone()`) throws, which no code of ours asks for.
- */
-class ServerRequest {
-  /** The HTTP method. */
-  readonly method: string;
-  /** `http://<Host><path>`. */
-  readonly url: string;
-  /** The request's headers. */
-  readonly headers: Headers;
-  /** Always null: the body is read through {@link incomingBody}. */
-  readonly body = null;
-  /** Always false (see {@link body}). */
-  readonly bodyUsed = false;
-
-  constructor(method: string, url: string, headers: Headers) {
-    this.method = method;
-    this.url = url;
-    this.headers = headers;
-  }
-}
-Object.setPrototypeOf(ServerRequest.prototype, Request.prototype);
 
 /**
  * The path and query of a request target: origin-form (`/hook/x`) as is; absolute-form
@@ -366,7 +665,7 @@ Object.setPrototypeOf(ServerRequest.prototype, Request.prototype);
  * anything else (`*`, authority-form) as `/`.
  */
 function requestPath(target: string): string {
-  if (target.startsWith("/")) return target;
+  if (target.charCodeAt(0) === 47) return target;
   if (/^https?:\/\//i.test(target)) {
     try {
       const url = new URL(target);
@@ -376,97 +675,94 @@ function requestPath(target: string): string {
   return "/";
 }
 
-function nodeBody(
-  req: IncomingMessage,
-  bodyFailures: WeakMap<Socket, (error: Error) => void>,
-): IncomingBody {
-  const length = req.headers["content-length"];
-  const declared = length === undefined ? -1 : Number(length);
-  const socket = req.socket;
-  // A framing error can come before anyone reads (it often arrives with the head): kept here
-  // for the reader, which answers 400 invalid_body.
-  let failure: Error | null = null;
-  let finish: ((error?: Error) => void) | null = null;
-  const fail = (error: Error) => {
-    failure ??= error;
-    finish?.(error);
-  };
-  bodyFailures.set(socket, fail);
-  return {
-    declared: Number.isSafeInteger(declared) && declared >= 0 ? declared : -1,
-    pipe(onChunk) {
-      return new Promise<void>((resolve, reject) => {
-        if (failure) return reject(failure);
-        let done = false;
-        const onData = (chunk: Uint8Array) => {
-          try {
-            onChunk(chunk);
-          } catch (e) {
-            end(e instanceof Error ? e : new Error(String(e)));
-          }
-        };
-        const onEnd = () => end();
-        const onError = (e: Error) => end(new Error(`the connection broke (${message(e)})`));
-        const onClose = () => {
-          if (!req.complete) end(new Error("the connection broke"));
-        };
-        const end = (error?: Error) => {
-          if (done) return;
-          done = true;
-          finish = null;
-          req.off("data", onData);
-          req.off("end", onEnd);
-          req.off("error", onError);
-          req.off("close", onClose);
-          if (bodyFailures.get(socket) === fail) bodyFailures.delete(socket);
-          if (error) reject(error);
-          else resolve();
-        };
-        finish = end;
-        req.on("data", onData);
-        req.once("end", onEnd);
-        req.once("error", onError);
-        req.once("close", onClose);
-      });
-    },
-    cancel() {
-      fail(new Error("cancelled"));
-    },
-  };
-}
+const REASONS: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  304: "Not Modified",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
 
-/**
- * Writes the handler's response. A request whose body was not read to its end gets
- * `connection: close`, on which Node closes the socket after the answer: the rest of that
- * body is never waited for.
- */
-async function send(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => headers[name] = value);
-  if (!req.complete) headers["connection"] = "close";
-  if (response.body === null) {
-    res.writeHead(response.status, headers);
-    res.end();
-  } else {
-    const body = new Uint8Array(await response.arrayBuffer());
-    headers["content-length"] = String(body.byteLength);
-    res.writeHead(response.status, headers);
-    res.end(body);
+/** Machine code and sentence for a framing mistake or a late head. */
+function explain(status: number, cause: string, headersTimeoutMs: number): [string, string] {
+  if (status === 408) {
+    return [
+      "request_timeout",
+      `The request head did not arrive within ${
+        Math.round(headersTimeoutMs / 1000)
+      } s. Send the whole request at once.`,
+    ];
   }
+  if (status === 431) {
+    return [
+      "headers_too_large",
+      `The request head is larger than ${
+        MAX_HEAD_BYTES / 1024
+      } KiB. Send fewer or shorter headers.`,
+    ];
+  }
+  return [
+    "invalid_request",
+    `The request is not valid HTTP/1.1 (${cause}). Check the client or proxy that sent it.`,
+  ];
 }
 
-/** Answers a JSON error from here (the handler never ran or failed). */
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  code: string,
-  text: string,
-  close: boolean,
-): void {
+/** A whole JSON error answer that closes the connection, for mistakes answered here. */
+function errorBytes(status: number, code: string, text: string): Uint8Array {
   const body = JSON.stringify({ ok: false, error: code, message: text });
-  res.writeHead(status, {
-    "content-type": "application/json",
-    ...(close ? { connection: "close" } : {}),
-  });
-  res.end(body);
+  const bytes = new TextEncoder().encode(body);
+  const head = `HTTP/1.1 ${status} ${REASONS[status]}\r\ncontent-type: application/json\r\n` +
+    `content-length: ${bytes.byteLength}\r\ndate: ${httpDate()}\r\nconnection: close\r\n\r\n`;
+  const out = latin1Bytes(head, bytes.byteLength);
+  out.set(bytes, head.length);
+  return out;
+}
+
+function errorResponse(status: number, code: string, text: string): Response {
+  return Response.json({ ok: false, error: code, message: text }, { status });
+}
+
+/** `text` (ISO-8859-1, as header values are) as bytes, with `extra` bytes of room after it. */
+function latin1Bytes(text: string, extra: number): Uint8Array {
+  const out = new Uint8Array(text.length + extra);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The Date header's value, built once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

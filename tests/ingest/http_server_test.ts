@@ -192,7 +192,11 @@ Deno.test("shutdown closes idle connections at once; closeAll cuts a stuck one",
       await idle.write("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
       assert.equal((await idle.response())?.status, 200);
       await stuck.write("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
-      await waitUntil(() => server.connections === 2, 5_000, "both connected");
+      await waitUntil(
+        () => server.connections === 2 && server.requests === 1,
+        5_000,
+        "both connected, the stuck one's request in flight",
+      );
       let done = false;
       const closed = server.shutdown().then(() => done = true);
       assert.ok(await idle.closedByServer());
