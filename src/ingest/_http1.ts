@@ -70,6 +70,7 @@ export function headEnd(buf: Uint8Array, from: number, scanFrom: number, end: nu
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: visible characters, spaces and tabs (RFC 9110 5.5); no CR, LF or NUL. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** Request targets: visible characters only (no spaces or controls). */
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
