@@ -49,6 +49,12 @@ export interface BotOptions {
   caPem?: string;
   /** How often the KV file's identity is checked (deleted or replaced). Default 5 000 ms. */
   storageCheckMs?: number | undefined;
+  /**
+   * Ask TrueConf for the OAuth token while the store opens, before {@link Bot.start} (`serve`,
+   * except in standby): start → ready no longer waits for that round trip after the store is
+   * up. Nothing connects before {@link Bot.start} either way.
+   */
+  earlyToken?: boolean | undefined;
   /** Clock of hook expiries and rotation grace periods (ms since the epoch); tests pass a fake. */
   now?: (() => number) | undefined;
   /** How often expiries are swept (reminder DMs, expired hooks revoked). Default 60 000 ms. */
@@ -82,13 +88,32 @@ export interface Bot {
 /** Builds the bot. Opens the KV store (creating its folder) but connects nothing yet. */
 export async function createBot(config: Config, options: BotOptions): Promise<Bot> {
   const log = options.logger;
-  const kv = await openKv(config.storagePath);
+  // First, since it connects nothing: with `earlyToken` its OAuth request is under way while
+  // the store opens.
+  const client = new TrueConfClient({
+    ...trueconfEndpoint(config, options.caPem),
+    requestTimeoutMs: config.deliveryTimeoutMs,
+    // The HTTP upload of a file moves up to WEBHOOK_MAX_UPLOAD_MB; give it at least 30 s
+    // (the client's own default of 120 s would hold a sender far too long).
+    uploadTimeoutMs: Math.max(config.deliveryTimeoutMs, 30_000),
+    logger: log.child({ component: "trueconf" }),
+    ...options.trueconf,
+  });
+  if (options.earlyToken) client.prefetchToken();
+  let kv: Deno.Kv;
+  try {
+    kv = await openKv(config.storagePath);
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
   let lease: Lease | null = null;
   if (options.lease) {
     try {
       lease = await acquireLease(kv, { ...options.lease, storeName: config.storagePath });
     } catch (e) {
       kv.close();
+      await client.close();
       throw e;
     }
   }
@@ -98,6 +123,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   } catch (e) {
     await lease?.release();
     kv.close();
+    await client.close();
     throw e;
   }
   const metrics = createMetrics({ version: VERSION });
@@ -108,15 +134,6 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     onOldTokenUse: (hookId) => metrics.rotatedTokenUses.inc(hookId),
   });
   const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
-  const client = new TrueConfClient({
-    ...trueconfEndpoint(config, options.caPem),
-    requestTimeoutMs: config.deliveryTimeoutMs,
-    // The HTTP upload of a file moves up to WEBHOOK_MAX_UPLOAD_MB; give it at least 30 s
-    // (the client's own default of 120 s would hold a sender far too long).
-    uploadTimeoutMs: Math.max(config.deliveryTimeoutMs, 30_000),
-    logger: log.child({ component: "trueconf" }),
-    ...options.trueconf,
-  });
   const previews = new PreviewMaker({ logger: log });
   const registry = new MessageRegistry(kv, { logger: log.child({ component: "messages" }) });
   const mentions = new Mentions(client, { logger: log.child({ component: "messages" }) });

@@ -50,6 +50,8 @@ export async function serve(
     bot = await createBot(config, {
       logger: log,
       ...(caPem ? { caPem } : {}),
+      // A standby instance may wait for hours: it asks for its token when it takes over.
+      earlyToken: !options.standby,
       lease: {
         wait: options.standby,
         onWatch: (holder) => {

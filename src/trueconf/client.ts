@@ -248,6 +248,20 @@ export class TrueConfClient {
     return () => this.#eventHandlers.delete(handler);
   }
 
+  /**
+   * Asks for the OAuth token now, before {@link start}, and connects nothing: `serve` calls it
+   * before it opens the store, so the token's round trip overlaps the store's start-up instead
+   * of following it (docs/benchmarks.md, "Memory and start"). {@link start} then uses that
+   * token, or waits for the request still in flight; a failure here is not reported, because
+   * {@link start} asks again and reports that. Nothing to do with a static token, after
+   * {@link start} or {@link close}.
+   */
+  prefetchToken(): void {
+    if (this.#loop || this.#closing || !("username" in this.#opts.auth)) return;
+    if (this.#token || this.#oauthInFlight) return;
+    this.#oauth(this.#cfg.connectTimeoutMs).catch(() => {});
+  }
+
   /** Connects in the background and keeps reconnecting until {@link close}. Idempotent. */
   start(): void {
     if (this.#loop || this.#closing) return;

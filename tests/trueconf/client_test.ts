@@ -407,6 +407,71 @@ Deno.test("close() while OAuth hangs returns promptly and leaks nothing", async 
   }, false);
 });
 
+Deno.test("prefetchToken: the OAuth token is fetched before start, connects nothing, and start uses it", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const { logger, lines } = memoryLogger("info");
+    const prefetching = new TrueConfClient(clientOptions(fake, { logger }));
+    try {
+      prefetching.prefetchToken();
+      prefetching.prefetchToken(); // one request, however often it is asked
+      await waitUntil(() => lines.some((l) => l.msg === "trueconf token obtained"));
+      assert.equal(fake.oauthRequests.length, 1);
+      assert.equal(fake.connections, 0);
+      assert.equal(prefetching.state.authorized, false);
+      prefetching.start();
+      await prefetching.ready(3_000);
+      assert.equal(fake.oauthRequests.length, 1, "start used the prefetched token");
+      assert.equal(fake.authorizedConnections, 1);
+    } finally {
+      await prefetching.close();
+    }
+  }, false);
+});
+
+Deno.test("prefetchToken: start while the OAuth request is in flight joins it instead of asking again", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    fake.setMethodDelay("oauth", 150);
+    client.prefetchToken();
+    await waitUntil(() => fake.heldHttpRequests === 1);
+    client.start();
+    await client.ready(3_000);
+    assert.equal(fake.oauthRequests.length, 1, "one OAuth request for both");
+  }, false);
+});
+
+Deno.test("prefetchToken then close while the OAuth request hangs: returns promptly, leaks nothing", async () => {
+  await withClient({}, { connectTimeoutMs: 10_000 }, async (fake, client) => {
+    fake.setOAuthMode("hang");
+    client.prefetchToken();
+    await waitUntil(() => fake.oauthRequests.length === 1);
+    const t0 = Date.now();
+    await client.close();
+    assert.ok(Date.now() - t0 < 500);
+    client.prefetchToken(); // closed: nothing
+    assert.equal(fake.oauthRequests.length, 1);
+  }, false);
+});
+
+Deno.test("prefetchToken: a refused token is not reported until start asks again and fails", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const { logger, lines } = memoryLogger("warn");
+    const prefetching = new TrueConfClient(clientOptions(fake, { logger }));
+    try {
+      fake.setOAuthMode("wrong_password");
+      prefetching.prefetchToken();
+      await waitUntil(() => fake.oauthRequests.length === 1);
+      assert.equal(prefetching.state.lastError, null);
+      fake.setOAuthMode("ok");
+      prefetching.start();
+      await prefetching.ready(3_000);
+      assert.equal(fake.oauthRequests.length, 2);
+      assert.deepEqual(lines, [], "nothing logged about the prefetch that failed");
+    } finally {
+      await prefetching.close();
+    }
+  }, false);
+});
+
 Deno.test("odd server frames: ignored without crashing; a request without an id gets no id-less ack", async () => {
   await withClient({}, {}, async (fake, client) => {
     const got: IncomingMessage[] = [];

@@ -1,0 +1,307 @@
+/**
+ * A/B of start → ready and idle RSS between checkouts (issue 16): the bot of each checkout (its
+ * own `src/main.ts serve` with its own `start` task flags and `deno.json`, at the `--defaults`
+ * settings of `bench/run.ts`, one hook imported) is started in turn — A, B, A, B…, the order
+ * flipped every round — against one fake TrueConf in its own process, so the noise of a shared
+ * machine hits every checkout alike.
+ *
+ * Per start: spawn → first `/readyz` 200 (polled every 2 ms, as `bench/run.ts`), the bot's CPU
+ * (utime + stime, all threads) at that moment, the `listening` and `ready` times the bot logs
+ * (from the start of `serve`, so spawn → ready minus `ready` is the runtime's start and module
+ * loading), and 2 s later the RSS (anonymous and file-backed) from `/proc/<pid>/status`. Medians
+ * per checkout, with the 1-minute load average of each round.
+ *
+ * Run: `./deno run -A bench/ab_start.ts [--rounds=10] [--idle-ms=2000] <checkout> <checkout>…`
+ * (a checkout is a folder with `deno.json` and `src/main.ts`; `git worktree add /tmp/x <commit>`
+ * makes one of an older commit). `<checkout>#<flags>` adds `deno run` flags to that checkout's
+ * bot (e.g. `.#--cpu-prof --cpu-prof-dir=/tmp/p`).
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const HERE = fileURLToPath(new URL("../", import.meta.url));
+const { values: args, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    rounds: { type: "string", default: "10" },
+    "idle-ms": { type: "string", default: "2000" },
+  },
+});
+if (positionals.length === 0) {
+  console.error("Usage: ./deno run -A bench/ab_start.ts [--rounds=10] <checkout>…");
+  Deno.exit(2);
+}
+const ROUNDS = Number(args.rounds);
+const IDLE_MS = Number(args["idle-ms"]);
+const CLK_TCK = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
+    const v = Deno.env.get(name);
+    if (v !== undefined) env[name] = v;
+  }
+  return env;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** ms of CPU (utime + stime, all threads) `pid` has used. */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 1000 / CLK_TCK;
+}
+
+/** VmRSS, RssAnon and RssFile of `pid` in MiB. */
+function rss(pid: number): { total: number; anon: number; file: number } {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? NaN);
+  return {
+    total: kb("VmRSS") / 1024,
+    anon: kb("RssAnon") / 1024,
+    file: kb("RssFile") / 1024,
+  };
+}
+
+const load1 = () => Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+
+/** The fake TrueConf of this checkout in its own process. */
+async function startFake() {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", join(HERE, "deno.json"), join(HERE, "bench/fake_server.ts")],
+    clearEnv: true,
+    env: baseEnv(),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  while (!buf.includes("\n")) {
+    const r = await reader.read();
+    if (r.done) throw new Error("fake exited");
+    buf += r.value;
+  }
+  const hello = JSON.parse(buf.slice(0, buf.indexOf("\n"))) as { port: number; chatId: string };
+  return {
+    ...hello,
+    async stop() {
+      await child.stdin.close().catch(() => {});
+      await reader.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+interface Checkout {
+  label: string;
+  root: string;
+  flags: string[];
+  dir: string;
+  samples: Sample[];
+}
+
+interface Sample {
+  readyMs: number;
+  cpuMs: number;
+  listeningMs: number;
+  serveReadyMs: number;
+  rss: { total: number; anon: number; file: number };
+  load: number;
+}
+
+function taskFlags(root: string): string[] {
+  const task: string = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).tasks.start;
+  const words = task.split(/\s+/);
+  return words.slice(1, words.indexOf("src/main.ts"));
+}
+
+function botEnv(c: Checkout, fakePort: number, port: number): Record<string, string> {
+  return {
+    ...baseEnv(),
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_HTTPS: "false",
+    TRUECONF_WEB_PORT: String(fakePort),
+    TRUECONF_USERNAME: "webhook_bot",
+    TRUECONF_PASSWORD: "secret",
+    WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: String(port),
+    WEBHOOK_STORAGE_PATH: join(c.dir, "w.kv"),
+    // bench/run.ts --defaults: the limits on, high enough never to refuse.
+    WEBHOOK_RATE_LIMIT_PER_MINUTE: "1000000000",
+    WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000000",
+  };
+}
+
+/** One hook in the checkout's store, imported with its CLI as `bench/run.ts` does. */
+async function importHook(c: Checkout, fakePort: number, chatId: string) {
+  const file = join(c.dir, "webhooks.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      webhooks: [{
+        id: crypto.randomUUID(),
+        chat_id: chatId,
+        name: "bench",
+        token: crypto.randomUUID().replaceAll("-", "") + "abcdefghijk",
+        created_at: new Date().toISOString(),
+        created_by: "bench@video.example.com",
+      }],
+    }),
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      ...taskFlags(c.root),
+      "--config",
+      join(c.root, "deno.json"),
+      join(c.root, "src/main.ts"),
+      "import-json",
+      file,
+    ],
+    cwd: c.dir,
+    clearEnv: true,
+    env: botEnv(c, fakePort, 0),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
+
+/** `ms` of the last JSON log line whose msg is `msg`. */
+function loggedMs(log: string, msg: string): number {
+  for (const line of log.split("\n").reverse()) {
+    if (!line.includes(`"msg":"${msg}"`)) continue;
+    try {
+      return Number(JSON.parse(line).ms);
+    } catch { /* not JSON */ }
+  }
+  return NaN;
+}
+
+async function startOnce(c: Checkout, fakePort: number): Promise<Sample> {
+  const port = freePort();
+  const logFile = join(c.dir, `bot-${port}.log`);
+  const t0 = performance.now();
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'f=$1; shift; exec "$@" 2>>"$f"',
+      "sh",
+      logFile,
+      Deno.execPath(),
+      ...taskFlags(c.root),
+      ...c.flags,
+      "--config",
+      join(c.root, "deno.json"),
+      join(c.root, "src/main.ts"),
+      "serve",
+    ],
+    cwd: c.dir,
+    clearEnv: true,
+    env: botEnv(c, fakePort, port),
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let readyMs = NaN;
+  let cpu = NaN;
+  for (let i = 0; i < 15_000; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      await res.body?.cancel();
+      if (res.status === 200) {
+        readyMs = performance.now() - t0;
+        cpu = cpuMs(child.pid);
+        break;
+      }
+    } catch { /* not listening yet */ }
+    await sleep(2);
+  }
+  if (Number.isNaN(readyMs)) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error(`${c.label} not ready:\n${await Deno.readTextFile(logFile)}`);
+  }
+  await sleep(IDLE_MS);
+  const mem = rss(child.pid);
+  child.kill("SIGTERM");
+  await child.status;
+  const log = await Deno.readTextFile(logFile);
+  await Deno.remove(logFile);
+  return {
+    readyMs,
+    cpuMs: cpu,
+    listeningMs: loggedMs(log, "listening"),
+    serveReadyMs: loggedMs(log, "ready"),
+    rss: mem,
+    load: load1(),
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const f = (x: number, d = 1) => x.toFixed(d);
+
+const fake = await startFake();
+const checkouts: Checkout[] = [];
+for (const p of positionals) {
+  const [path, flags = ""] = p.split("#");
+  const c: Checkout = {
+    label: p,
+    root: resolve(path!),
+    flags: flags.split(" ").filter(Boolean),
+    dir: await Deno.makeTempDir({ prefix: "ab-start-" }),
+    samples: [],
+  };
+  await importHook(c, fake.port, fake.chatId);
+  checkouts.push(c);
+}
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 ? [...checkouts].reverse() : checkouts;
+    const row: string[] = [];
+    for (const c of order) {
+      const s = await startOnce(c, fake.port);
+      c.samples.push(s);
+      row.push(
+        `${c.label}: ${f(s.readyMs, 0)} ms (cpu ${f(s.cpuMs, 0)}, serve→listening ${
+          f(s.listeningMs, 0)
+        }, serve→ready ${f(s.serveReadyMs, 0)}) ${f(s.rss.total)} MiB`,
+      );
+    }
+    console.log(`round ${round + 1}, load ${f(load1(), 2)}: ${row.join(" | ")}`);
+  }
+  console.log("\nmedians:");
+  for (const c of checkouts) {
+    const m = (pick: (s: Sample) => number) => median(c.samples.map(pick));
+    const loads = c.samples.map((s) => s.load);
+    console.log(
+      `${c.label}: start → ready ${f(m((s) => s.readyMs), 0)} ms, CPU to ready ${
+        f(m((s) => s.cpuMs), 0)
+      } ms, serve → listening ${f(m((s) => s.listeningMs), 0)} ms, serve → ready ${
+        f(m((s) => s.serveReadyMs), 0)
+      } ms; idle RSS ${f(m((s) => s.rss.total))} MiB (anon ${f(m((s) => s.rss.anon))}, file ${
+        f(m((s) => s.rss.file))
+      }); ${c.samples.length} starts, load ${f(Math.min(...loads), 2)}–${f(Math.max(...loads), 2)}`,
+    );
+  }
+} finally {
+  await fake.stop();
+  for (const c of checkouts) await Deno.remove(c.dir, { recursive: true });
+}
