@@ -227,9 +227,14 @@ class Connection {
     await this.#pending?.catch(() => {});
   }
 
-  /** Gives a large body a larger buffer. */
-  widen(): void {
-    if (this.buf.length < BODY_BUFFER) this.#resize(BODY_BUFFER);
+  /**
+   * Grows the buffer (by doubling, up to 64 KiB) so `wanted` bytes fit: a 10 KiB Alertmanager
+   * body is read in one or two reads, a 25 MB upload in 64 KiB ones.
+   */
+  widen(wanted: number): void {
+    let size = this.buf.length;
+    while (size < wanted && size < BODY_BUFFER) size *= 2;
+    if (size > this.buf.length) this.#resize(size);
   }
 
   /** Back to a small buffer between requests, so an idle connection holds 4 KiB. */
@@ -321,7 +326,8 @@ class ConnectionBody implements IncomingBody {
   async #run(onChunk: (chunk: Uint8Array) => void): Promise<void> {
     const c = this.#c;
     if (this.#expectContinue && c.start === c.end) await c.write(CONTINUE);
-    if (this.#decoder || this.#remaining > c.buf.length - c.start) c.widen();
+    // A chunked body's size is unknown: the largest buffer. A declared one: what it needs.
+    c.widen(this.#decoder ? BODY_BUFFER : c.end - c.start + this.#remaining);
     for (;;) {
       if (this.#cancelled) throw new Error("cancelled");
       if (c.start < c.end) {
