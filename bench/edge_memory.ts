@@ -263,6 +263,30 @@ try {
         `(+${mib(peak - before)} above the RSS just before); to TrueConf: Content-Length ` +
         `${framing?.contentLength} for ${framing?.bodyBytes} bytes, chunked ${framing?.chunked}`,
     );
+
+    // The same upload to a bot that has served one text message: the first hook request loads
+    // the format adapters and zod (lazily, src/ingest/formats/detector.ts), which the fresh
+    // bot's figure above includes.
+    const warm = await startBot();
+    const warmUrl = `http://127.0.0.1:${warm.port}/hook/${token}`;
+    const first = await fetch(warmUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "warm-up" }),
+    });
+    await first.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const settled = status(warm.pid).rss;
+    let warmCode = 0;
+    const warmPeak = await peakDuring(
+      warm.pid,
+      async () => void (warmCode = await upload(warmUrl)),
+    );
+    await warm.stop();
+    console.log(
+      `one 25 MB upload after one text message: HTTP ${warmCode}, RSS before ${mib(settled)}, ` +
+        `peak ${mib(warmPeak)} = +${mib(warmPeak - settled)}`,
+    );
   }
 
   if (scenarios.includes("uploads")) {
