@@ -345,13 +345,19 @@ try {
       const ms = ((t1 - t0) * 1000 / CLK_TCK) / n;
       const mainMs = ((m1 - m0) * 1000 / CLK_TCK) / n;
       const load = Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+      // The process's peak RSS so far (each checkout's bot lives for all its rounds).
+      const hwm = Number(
+        /VmHWM:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${bot.pid}/status`))?.[1] ?? 0,
+      ) / 1024;
       results.set(bot.root, [...(results.get(bot.root) ?? []), ms]);
       console.log(
         `round ${round} ${bot.root}: ${ms.toFixed(3)} ms CPU/delivery (main thread ${
           mainMs.toFixed(3)
         }), ${(n / (w.duration_us / 1e6)).toFixed(0)}/s, p50 ${
           (w.latency_us.p50 / 1000).toFixed(1)
-        } p99 ${(w.latency_us.p99 / 1000).toFixed(1)} ms, load ${load}`,
+        } p99 ${(w.latency_us.p99 / 1000).toFixed(1)} ms, peak RSS ${
+          hwm.toFixed(0)
+        } MiB, load ${load}`,
       );
       const byName = new Map<string, number>();
       for (const [tid, [name, t]] of th1) {
