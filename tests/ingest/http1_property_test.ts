@@ -3,27 +3,15 @@
 // garbage on one connection never takes the server down.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
-import { readBodyLimited } from "../../src/ingest/read_body.ts";
+import type { HttpServer } from "../../src/ingest/http_server.ts";
+import { withEchoServer } from "../support/echo_server.ts";
 import { RawHttp } from "../support/raw_http.ts";
 
-async function withEcho(fn: (server: HttpServer) => Promise<void>): Promise<void> {
-  const server = await listenHttp({
-    hostname: "127.0.0.1",
-    port: 0,
-    headersTimeoutMs: 5_000,
-    idleTimeoutMs: 5_000,
-    handler: async (req) => {
-      const body = new TextDecoder().decode(await readBodyLimited(req, 1024 * 1024));
-      return new Response(`${new URL(req.url).pathname}|${req.headers.get("x-n")}|${body}`);
-    },
-  });
-  try {
-    await fn(server);
-  } finally {
-    server.closeAll();
-    await server.shutdown();
-  }
+function withEcho(fn: (server: HttpServer) => Promise<void>): Promise<void> {
+  return withEchoServer(
+    (req, body) => `${new URL(req.url).pathname}|${req.headers.get("x-n")}|${body}`,
+    fn,
+  );
 }
 
 const text = fc.string({ unit: "grapheme-ascii", maxLength: 300 });

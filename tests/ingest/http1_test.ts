@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ChunkedDecoder, FramingError, parseHead } from "../../src/ingest/_http1.ts";
 import { listenHttp } from "../../src/ingest/http_server.ts";
-import { readBodyLimited } from "../../src/ingest/read_body.ts";
+import { withEchoServer } from "../support/echo_server.ts";
 import { RawHttp } from "../support/raw_http.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -105,23 +105,11 @@ Deno.test("malformed chunked framing names its defect", () => {
   assert.equal(defect(`5;${"x".repeat(5_000)}\r\nhello\r\n0\r\n\r\n`), "accepted");
 });
 
-async function withEcho(fn: (port: number) => Promise<void>): Promise<void> {
-  const server = await listenHttp({
-    hostname: "127.0.0.1",
-    port: 0,
-    headersTimeoutMs: 5_000,
-    idleTimeoutMs: 5_000,
-    handler: async (req) => {
-      const body = new TextDecoder().decode(await readBodyLimited(req, 1024 * 1024));
-      return new Response(`${req.method} ${new URL(req.url).pathname} ${body}`);
-    },
-  });
-  try {
-    await fn(server.addr.port);
-  } finally {
-    server.closeAll();
-    await server.shutdown();
-  }
+function withEcho(fn: (port: number) => Promise<void>): Promise<void> {
+  return withEchoServer(
+    (req, body) => `${req.method} ${new URL(req.url).pathname} ${body}`,
+    (server) => fn(server.addr.port),
+  );
 }
 
 Deno.test("pipelined requests in one write are answered in order on the same connection", async () => {
