@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import { type Config, trueconfEndpoint } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
 import { BodyReader } from "./ingest/read_body.ts";
-import { HookStore } from "./hooks/mod.ts";
+import { HookStore } from "./hooks/store.ts";
 import {
   acquireLease,
   type Lease,
@@ -20,16 +20,20 @@ import {
 } from "./storage/mod.ts";
 import { sameTrueConfId, TrueConfClient } from "./trueconf/mod.ts";
 import { Deliverer } from "./delivery/deliverer.ts";
-import { PreviewMaker } from "./delivery/preview/mod.ts";
+import type { PreviewMaker } from "./delivery/preview/mod.ts";
 import { safeFetch } from "./net/mod.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsApp } from "./observability/metrics_route.ts";
 import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
-import { LivingDispatcher, Mentions, MessageRegistry, Poster } from "./messages/mod.ts";
-import { CommandHandler } from "./hooks/commands.ts";
+import { LivingDispatcher } from "./messages/living_dispatcher.ts";
+import { MessageRegistry } from "./messages/registry.ts";
+import { Poster } from "./messages/poster.ts";
+import { Mentions } from "./messages/mentions.ts";
 import { SenderTrust } from "./hooks/verify.ts";
 import { SecretBox } from "./storage/mod.ts";
-import { OutgoingCommands, OutgoingHooks } from "./outgoing/mod.ts";
+import { callJobLimits } from "./outgoing/call_job.ts";
+import type { CallPayload, CallState } from "./outgoing/service.ts";
+import type { ChatSide } from "./chat_side.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import { trueconfReadiness } from "./readiness.ts";
@@ -134,7 +138,15 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     onOldTokenUse: (hookId) => metrics.rotatedTokenUses.inc(hookId),
   });
   const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
-  const previews = new PreviewMaker({ logger: log });
+  // The preview maker and its image code load with the first image to preview.
+  let previewMaker: PreviewMaker | undefined;
+  const previews: Pick<PreviewMaker, "previewFor"> = {
+    async previewFor(bytes, mimeType) {
+      const { PreviewMaker } = await import("./delivery/preview/mod.ts");
+      previewMaker ??= new PreviewMaker({ logger: log });
+      return await previewMaker.previewFor(bytes, mimeType);
+    },
+  };
   const registry = new MessageRegistry(kv, { logger: log.child({ component: "messages" }) });
   const mentions = new Mentions(client, { logger: log.child({ component: "messages" }) });
   const deliverer = new Deliverer({
@@ -165,50 +177,44 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     logger: log.child({ component: "queue" }),
     metrics,
   });
-  // Outgoing webhooks: chat events → `call` jobs on the same engine as deliveries.
-  const outgoing = new OutgoingHooks({
-    client,
-    store,
-    engine: queue.engine,
-    notifier: queue.notifier,
-    // Through the same dispatcher as a hook POST (living messages: mentions, keys).
-    // `replyTo`: the answer is a reply to the trigger message (any message id).
-    postAnswer: async (hook, message, replyTo) => {
-      const request = { hook, message, ...(replyTo ? { replyTo } : {}) };
-      const outcome = await living.dispatch(request);
-      if (outcome.kind === "refused") {
-        log.warn("outgoing: the service's answer was not posted", { hook: hook.id, ...outcome });
-      }
-    },
-    timeoutMs: config.outgoingTimeoutMs,
-    maxAgeMs: config.outgoingMaxAgeMs,
-    allowlist: config.urlAllowlist,
-    metrics: metrics.outgoingCall,
-    logger: log.child({ component: "outgoing" }),
-  });
-  queue.engine.register(outgoing.jobType());
   metrics.queueOldestAge.source(() => Math.round(queue.stats().oldestAgeMs / 1000));
-  const outgoingCommands = new OutgoingCommands({
-    client,
-    store,
-    // /webhook_test of an incoming hook: a test message through its whole delivery path.
-    dispatch: (hook, message) => living.dispatch({ hook, message }),
-    allowlist: config.urlAllowlist,
-    timeoutMs: config.outgoingTimeoutMs,
-    logger: log.child({ component: "outgoing" }),
-  });
-  const commands = new CommandHandler({
-    outgoing: {
-      create: (ctx, args, expiresAt) => outgoingCommands.create(ctx, args, expiresAt),
-      test: (ctx, args) => outgoingCommands.test(ctx, args),
-      isTrigger: (m) => outgoing.isTrigger(m),
+  // The chat side (the /webhook_* commands, outgoing webhooks) loads with its first use: a chat
+  // message or event, an expiry falling due, a queued call (src/chat_side.ts says why).
+  let chat: ChatSide | undefined;
+  let chatLoading: Promise<ChatSide> | undefined;
+  const loadChat = (): Promise<ChatSide> =>
+    chatLoading ??= import("./chat_side.ts").then(
+      (m) =>
+        chat = m.buildChatSide({
+          config,
+          client,
+          store,
+          queue,
+          living,
+          metrics,
+          logger: log,
+          now: options.now,
+        }),
+      (e) => {
+        // A failed load (a broken install) fails this use; the next one tries again.
+        chatLoading = undefined;
+        throw e;
+      },
+    );
+  /** Runs `fn` on the chat side: at once once loaded, else after loading it. */
+  const withChat = <T>(fn: (c: ChatSide) => T): T | Promise<Awaited<T>> =>
+    chat ? fn(chat) : loadChat().then(fn) as Promise<Awaited<T>>;
+  // Outgoing webhooks: chat events → `call` jobs on the same engine as deliveries. The type is
+  // registered now, so that calls still queued from the last run find it.
+  queue.engine.register<CallPayload, CallState>({
+    ...callJobLimits({ maxAgeMs: config.outgoingMaxAgeMs }),
+    run: (job) => withChat((c) => c.calls.run(job)),
+    finished: (end) => {
+      if (chat) return chat.calls.finished?.(end);
+      loadChat().then((c) => c.calls.finished?.(end)).catch((error) =>
+        log.error("outgoing: a finished call could not be reported", { error, job: end.id })
+      );
     },
-    client,
-    store,
-    publicUrl: config.publicUrl,
-    adminOnly: config.adminOnly,
-    now: options.now,
-    logger: log.child({ component: "commands" }),
   });
 
   // A KV file deleted or replaced under the running bot fails no write, yet everything written
@@ -295,26 +301,36 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     if (wasConnected && !s.connected) metrics.trueconfReconnects.inc();
     wasConnected = s.authorized;
   });
-  const unsubscribeMessages = client.onMessage((m) => commands.handle(m));
+  const unsubscribeMessages = client.onMessage((m) => withChat((c) => c.commands.handle(m)));
   // The bot removed from a chat, or the chat removed: that chat's hooks pause at once.
   const unsubscribeEvents = client.onEvent(async (e) => {
-    if (e.type === "chat.removed") await commands.chatLost(e.chatId, "chat_removed");
-    else if (e.type === "participant.removed" && client.state.botId) {
+    if (e.type === "chat.removed") {
+      await withChat((c) => c.commands.chatLost(e.chatId, "chat_removed"));
+    } else if (e.type === "participant.removed" && client.state.botId) {
       if (sameTrueConfId(e.userId, client.state.botId)) {
-        await commands.chatLost(e.chatId, "bot_removed");
+        await withChat((c) => c.commands.chatLost(e.chatId, "bot_removed"));
       }
     } else if (e.type === "chat.title_changed") await store.rememberChatTitle(e.chatId, e.title);
   });
   // A hook revoked or expired (here, or by the CLI in another process): its waiting
   // deliveries are dropped as failed.
   const unsubscribeEnded = store.onRevoked((hookId, reason) => {
-    outgoing.stopHook(hookId);
+    // Nothing of an outgoing hook runs before the chat side is loaded.
+    chat?.outgoing.stopHook(hookId);
     queue.dropHook(hookId, reason).catch((e) =>
       log.warn("could not drop the deliveries of an ended hook", { hook: hookId, error: e })
     );
   });
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
-  const unsubscribeOutgoing = client.onEvent((e) => outgoing.onEvent(e));
+  const unsubscribeOutgoing = client.onEvent((e) => withChat((c) => c.outgoing.onEvent(e)));
+  // Expiry reminders and revocations need the chat side; a sweep with nothing due does not.
+  const sweepExpiries = async () => {
+    if (!chat) {
+      const due = await store.dueExpiries();
+      if (due.expired.length === 0 && due.warn.length === 0) return;
+    }
+    await withChat((c) => c.commands.sweepExpiries());
+  };
 
   let closed = false;
   return {
@@ -331,7 +347,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       // Changes made by the operator CLI reach this process within a poll (250 ms).
       void store.watch();
       sweepTimer = setInterval(() => {
-        commands.sweepExpiries().catch((e) => log.warn("expiry sweep failed", { error: e }));
+        sweepExpiries().catch((e) => log.warn("expiry sweep failed", { error: e }));
       }, options.expirySweepMs ?? 60_000);
       Deno.unrefTimer(sweepTimer);
     },
@@ -353,18 +369,20 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
         }
       };
       unsubscribeOutgoing();
-      await step("closing outgoing webhooks", () => outgoing.close());
+      // A chat side still loading is waited for: what it starts must be closed too.
+      const chatNow = async () => chat ?? await chatLoading?.catch(() => undefined);
+      await step("closing outgoing webhooks", async () => (await chatNow())?.outgoing.close());
       await step("closing the queue", () => queue.close(graceMs));
       unsubscribeMessages();
       unsubscribeState();
       unsubscribeEvents();
       unsubscribeEnded();
       clearInterval(sweepTimer);
-      await step("closing the chat commands", () => commands.close?.());
+      await step("closing the chat commands", async () => (await chatNow())?.commands.close());
       await step("writing hook usage", () => store.close());
       await step("writing posted-message records", () => registry.flush());
       await step("closing the TrueConf connection", () => client.close());
-      await step("stopping the preview workers", () => previews.close());
+      await step("stopping the preview workers", () => previewMaker?.close());
       await step("releasing the store's lease", () => lease?.release());
       storageWatch.stop();
       kv.close();

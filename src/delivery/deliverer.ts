@@ -71,7 +71,7 @@ export interface DelivererOptions {
   /** Fetches an attachment URL (the SSRF-guarded fetcher); `signal` ends the attempt. */
   fetchUrl: (url: string, expect: "image" | "any", signal?: AbortSignal) => Promise<FetchedFile>;
   /** Makes photo previews; null sends every image as a document. */
-  previews: PreviewMaker | null;
+  previews: Pick<PreviewMaker, "previewFor"> | null;
   /** Called for every chat message posted (the delivered-messages metric). */
   onSent?: (kind: "text" | "photo" | "document") => void;
   /** Runs parts that carry an op (living messages); without it ops are ignored. */

@@ -55,8 +55,9 @@ import { Lookups } from "./_lookups.ts";
 import { maskUrl } from "./target_url.ts";
 import { isBotCommand, matchTrigger } from "./triggers.ts";
 
-/** The job type's name on the engine. */
-export const CALL = "call";
+import { CALL, callJobLimits } from "./call_job.ts";
+
+export { CALL };
 
 /** Event types an all-events hook receives (`chat.removed` is not one: nobody is left to tell). */
 export const EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -203,9 +204,7 @@ export class OutgoingHooks {
   /** The `call` job type; register it on the engine before it starts. */
   jobType(): JobType<CallPayload, CallState> {
     return {
-      name: CALL,
-      maxAgeMs: this.#o.maxAgeMs ?? 3_600_000,
-      backoff: { baseMs: 1_000, capMs: 5 * 60_000, ...this.#o.backoff },
+      ...callJobLimits(this.#o),
       run: (job) => this.#run(job),
       finished: (end) => this.#finished(end),
     };

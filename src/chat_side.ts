@@ -1,0 +1,92 @@
+/**
+ * The bot's chat side, wired: the `/webhook_*` commands, outgoing webhooks (chat events to a
+ * team's services as `call` jobs, their status replies) and the commands that create and test
+ * them. An idle bot uses none of it, so {@link createBot} imports this module with the first
+ * chat message or event, the first expiry that falls due or the first queued call, not at
+ * start: about 20 modules less to load before ready and about 1 MiB less at idle
+ * (docs/benchmarks.md, "Memory and start", session 3).
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./observability/metrics.ts";
+import type { TrueConfClient } from "./trueconf/mod.ts";
+import type { HookStore } from "./hooks/store.ts";
+import type { DeliveryQueue, JobType } from "./delivery/queue/mod.ts";
+import type { LivingDispatcher } from "./messages/living_dispatcher.ts";
+import { CommandHandler } from "./hooks/commands.ts";
+import { type CallPayload, type CallState, OutgoingHooks } from "./outgoing/service.ts";
+import { OutgoingCommands } from "./outgoing/commands.ts";
+
+/** What the chat side is built from: the parts {@link createBot} built at start. */
+export interface ChatSideParts {
+  config: Config;
+  client: TrueConfClient;
+  store: HookStore;
+  queue: Pick<DeliveryQueue, "engine" | "notifier">;
+  /** The dispatcher of hook POSTs (services' answers and `/webhook_test` go through it). */
+  living: LivingDispatcher;
+  metrics: Metrics;
+  logger: Logger;
+  /** Clock of hook expiries (tests pass a fake). */
+  now?: (() => number) | undefined;
+}
+
+/** The built chat side. */
+export interface ChatSide {
+  commands: CommandHandler;
+  outgoing: OutgoingHooks;
+  /** The `call` job type's work; its name and limits are registered at start. */
+  calls: JobType<CallPayload, CallState>;
+}
+
+/** Builds the chat side from the bot's parts. */
+export function buildChatSide(p: ChatSideParts): ChatSide {
+  const { config, client, store, living } = p;
+  const log = p.logger;
+  // Outgoing webhooks: chat events → `call` jobs on the same engine as deliveries.
+  const outgoing = new OutgoingHooks({
+    client,
+    store,
+    engine: p.queue.engine,
+    notifier: p.queue.notifier,
+    // Through the same dispatcher as a hook POST (living messages: mentions, keys).
+    // `replyTo`: the answer is a reply to the trigger message (any message id).
+    postAnswer: async (hook, message, replyTo) => {
+      const request = { hook, message, ...(replyTo ? { replyTo } : {}) };
+      const outcome = await living.dispatch(request);
+      if (outcome.kind === "refused") {
+        log.warn("outgoing: the service's answer was not posted", { hook: hook.id, ...outcome });
+      }
+    },
+    timeoutMs: config.outgoingTimeoutMs,
+    maxAgeMs: config.outgoingMaxAgeMs,
+    allowlist: config.urlAllowlist,
+    metrics: p.metrics.outgoingCall,
+    logger: log.child({ component: "outgoing" }),
+  });
+  const outgoingCommands = new OutgoingCommands({
+    client,
+    store,
+    // /webhook_test of an incoming hook: a test message through its whole delivery path.
+    dispatch: (hook, message) => living.dispatch({ hook, message }),
+    allowlist: config.urlAllowlist,
+    timeoutMs: config.outgoingTimeoutMs,
+    logger: log.child({ component: "outgoing" }),
+  });
+  const commands = new CommandHandler({
+    outgoing: {
+      create: (ctx, args, expiresAt) => outgoingCommands.create(ctx, args, expiresAt),
+      test: (ctx, args) => outgoingCommands.test(ctx, args),
+      isTrigger: (m) => outgoing.isTrigger(m),
+    },
+    client,
+    store,
+    publicUrl: config.publicUrl,
+    adminOnly: config.adminOnly,
+    now: p.now,
+    logger: log.child({ component: "commands" }),
+  });
+  return { commands, outgoing, calls: outgoing.jobType() };
+}
