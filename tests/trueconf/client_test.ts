@@ -408,7 +408,7 @@ Deno.test("close() while OAuth hangs returns promptly and leaks nothing", async 
 });
 
 Deno.test("prefetchToken: the OAuth token is fetched before start, connects nothing, and start uses it", async () => {
-  await withClient({}, {}, async (fake, client) => {
+  await withClient({}, {}, async (fake, _client) => {
     const { logger, lines } = memoryLogger("info");
     const prefetching = new TrueConfClient(clientOptions(fake, { logger }));
     try {
@@ -453,7 +453,7 @@ Deno.test("prefetchToken then close while the OAuth request hangs: returns promp
 });
 
 Deno.test("prefetchToken: a refused token is not reported until start asks again and fails", async () => {
-  await withClient({}, {}, async (fake, client) => {
+  await withClient({}, {}, async (fake, _client) => {
     const { logger, lines } = memoryLogger("warn");
     const prefetching = new TrueConfClient(clientOptions(fake, { logger }));
     try {
