@@ -4,6 +4,12 @@
  * run. Every record carries its own KV `expireIn`, so the registry is bounded by time
  * (30 days) and, through the per-hook rate limit, by size; nothing sweeps it.
  *
+ * One row per post, keyed by TrueConf's (random) message id, is the registry's whole KV cost
+ * per delivery: ~30–45 µs on KV's writer thread, because each id lands on a B-tree page of
+ * its own. Packing posts into time-ordered rows would cost a tenth, but then an id could not
+ * be found in O(1) reads after a restart; value encodings and larger batches measured at
+ * most 10–15 % (docs/benchmarks.md, "KV per delivery", and `bench/kv_rows.ts`).
+ *
  * @module
  */
 import { posted, POSTED_TTL_MS, postedGroup, postedKey } from "../storage/keys.ts";
