@@ -9,8 +9,6 @@
  *
  * @module
  */
-import { verify as verifyGithub } from "@octokit/webhooks-methods";
-import { Webhook } from "standardwebhooks";
 import { LRUCache } from "lru-cache";
 import { timingSafeEqual } from "node:crypto";
 import { inCidrList, parseCidrList } from "../ingest/client_ip.ts";
@@ -164,6 +162,30 @@ export class SenderTrust {
   }
 }
 
+/**
+ * The GitHub and Standard Webhooks verifiers, loaded with the first request to a hook that
+ * uses one: a bot whose hooks verify nothing (and any bot until then) does without them
+ * (docs/benchmarks.md, "Memory and start", session 3).
+ */
+let libraries: Promise<SignatureLibraries> | undefined;
+interface SignatureLibraries {
+  verifyGithub: typeof import("@octokit/webhooks-methods").verify;
+  Webhook: typeof import("standardwebhooks").Webhook;
+}
+function signatureLibraries(): Promise<SignatureLibraries> {
+  return libraries ??= Promise.all([
+    import("@octokit/webhooks-methods"),
+    import("standardwebhooks"),
+  ]).then(
+    ([github, standard]) => ({ verifyGithub: github.verify, Webhook: standard.Webhook }),
+    (e) => {
+      // A failed load (a broken install) fails this request; the next one tries again.
+      libraries = undefined;
+      throw e;
+    },
+  );
+}
+
 /** Returns null when the proof is valid, else the sentence for the sender. */
 async function check(
   mode: VerifyMode,
@@ -179,6 +201,7 @@ async function check(
       if (!sig) {
         return "This webhook verifies GitHub signatures: the X-Hub-Signature-256 header is missing. Set the webhook's Secret in GitHub.";
       }
+      const { verifyGithub } = await signatureLibraries();
       const ok = await verifyGithub(secret, new TextDecoder().decode(body), sig).catch(() => false);
       return ok
         ? null
@@ -229,13 +252,14 @@ async function check(
   }
 }
 
-function standard(
+async function standard(
   secret: string,
   h: Headers,
   body: Uint8Array,
   seen: LRUCache<string, true>,
   hookId: string,
-): string | null {
+): Promise<string | null> {
+  const { Webhook } = await signatureLibraries();
   const headers: Record<string, string> = {};
   for (const k of ["webhook-id", "webhook-timestamp", "webhook-signature"]) {
     const v = h.get(k);
