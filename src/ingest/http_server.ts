@@ -41,7 +41,7 @@ import {
 } from "./_http1.ts";
 import { ServerHeaders, ServerRequest } from "./_server_request.ts";
 
-/** The peer of a request, shaped as `Deno.serve` passes it (so `hono/deno` reads it too). */
+/** The peer of a request, shaped as `Deno.serve` passes it (Hono's `c.env`). */
 export interface ServeInfo {
   /** The TCP peer. */
   readonly remoteAddr: { transport: "tcp"; hostname: string; port: number };
