@@ -19,10 +19,9 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { baseEnv, freePort, startFake } from "./_fake_process.ts";
 
-const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
@@ -39,22 +38,6 @@ const ROUNDS = Number(args.rounds);
 const IDLE_MS = Number(args["idle-ms"]);
 const CLK_TCK = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
-  for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
-    const v = Deno.env.get(name);
-    if (v !== undefined) env[name] = v;
-  }
-  return env;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** ms of CPU (utime + stime, all threads) `pid` has used. */
 function cpuMs(pid: number): number {
@@ -75,34 +58,6 @@ function rss(pid: number): { total: number; anon: number; file: number } {
 }
 
 const load1 = () => Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
-
-/** The fake TrueConf of this checkout in its own process. */
-async function startFake() {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", join(HERE, "deno.json"), join(HERE, "bench/fake_server.ts")],
-    clearEnv: true,
-    env: baseEnv(),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  while (!buf.includes("\n")) {
-    const r = await reader.read();
-    if (r.done) throw new Error("fake exited");
-    buf += r.value;
-  }
-  const hello = JSON.parse(buf.slice(0, buf.indexOf("\n"))) as { port: number; chatId: string };
-  return {
-    ...hello,
-    async stop() {
-      await child.stdin.close().catch(() => {});
-      await reader.cancel().catch(() => {});
-      await child.status;
-    },
-  };
-}
 
 interface Checkout {
   label: string;

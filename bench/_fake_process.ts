@@ -1,0 +1,69 @@
+/**
+ * What the A/B harnesses share (bench/ab.ts, bench/ab_start.ts): the environment a bot or the
+ * fake is started with, a free loopback port, and the fake TrueConf (bench/fake_server.ts) in
+ * its own process.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = fileURLToPath(new URL("../", import.meta.url));
+
+/** A clean environment: only what Deno needs to find its cache, no colours. */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
+    const v = Deno.env.get(name);
+    if (v !== undefined) env[name] = v;
+  }
+  return env;
+}
+
+/** The fake in its own process; `counts()` asks it for its post counter. */
+export async function startFake() {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", join(HERE, "deno.json"), join(HERE, "bench/fake_server.ts")],
+    clearEnv: true,
+    env: baseEnv(),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const next = async () => {
+    for (;;) {
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return JSON.parse(line);
+      }
+      const r = await reader.read();
+      if (r.done) throw new Error("fake exited");
+      buf += r.value;
+    }
+  };
+  const hello = await next() as { port: number; chatId: string };
+  return {
+    ...hello,
+    async counts(): Promise<number> {
+      await writer.write(new TextEncoder().encode("counts\n"));
+      return (await next()).chat as number;
+    },
+    async stop() {
+      await writer.close().catch(() => {});
+      await reader.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}
+
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
