@@ -58,13 +58,13 @@ export function successAnswer(
   payload: Pick<ParsedPayload, "reply" | "echo">,
   accepted: AcceptedMessage,
 ): DialectAnswer | undefined {
+  // The bot's own JSON answer (most requests) needs none of what the dialects echo below.
+  if (payload.reply === "json") return undefined;
   const id = accepted.messageIds[0] ?? accepted.deliveryId ?? "";
   const echo = payload.echo ?? {};
   const time = accepted.now.toISOString();
   const seconds = Math.floor(accepted.now.getTime() / 1000);
   switch (payload.reply) {
-    case "json":
-      return undefined;
     case "slack_ok":
       return { status: 200, body: "ok" };
     case "rocketchat":
