@@ -1,7 +1,7 @@
 /**
- * What the A/B harnesses share (bench/ab.ts, bench/ab_start.ts): the environment a bot or the
- * fake is started with, a free loopback port, and the fake TrueConf (bench/fake_server.ts) in
- * its own process.
+ * What the bench harnesses share (bench/run.ts, bench/ab.ts, bench/ab_start.ts): the
+ * environment a bot or the fake is started with, a free loopback port, the fake TrueConf
+ * (bench/fake_server.ts) in its own process, and a bot's process with its log in a file.
  *
  * @module
  */
@@ -66,4 +66,29 @@ export function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
+}
+
+/**
+ * Spawns `command` (program and arguments) with its stderr appended to `logFile`, as journald
+ * or docker's log driver would take it: draining a pipe of one log line per delivery here would
+ * cost the bench process CPU that the bot's own numbers do not show.
+ */
+export function spawnLogged(
+  command: string[],
+  options: {
+    logFile: string;
+    cwd: string;
+    env: Record<string, string>;
+    stdout: "piped" | "null";
+  },
+): Deno.ChildProcess {
+  return new Deno.Command("sh", {
+    args: ["-c", 'f=$1; shift; exec "$@" 2>>"$f"', "sh", options.logFile, ...command],
+    cwd: options.cwd,
+    clearEnv: true,
+    env: options.env,
+    stdin: "null",
+    stdout: options.stdout,
+    stderr: "null",
+  }).spawn();
 }

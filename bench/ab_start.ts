@@ -20,7 +20,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { baseEnv, freePort, startFake } from "./_fake_process.ts";
+import { baseEnv, freePort, spawnLogged, startFake } from "./_fake_process.ts";
 
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
@@ -149,12 +149,8 @@ async function startOnce(c: Checkout, fakePort: number): Promise<Sample> {
   const port = freePort();
   const logFile = join(c.dir, `bot-${port}.log`);
   const t0 = performance.now();
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      'f=$1; shift; exec "$@" 2>>"$f"',
-      "sh",
-      logFile,
+  const child = spawnLogged(
+    [
       Deno.execPath(),
       ...taskFlags(c.root),
       ...c.flags,
@@ -163,13 +159,8 @@ async function startOnce(c: Checkout, fakePort: number): Promise<Sample> {
       join(c.root, "src/main.ts"),
       "serve",
     ],
-    cwd: c.dir,
-    clearEnv: true,
-    env: botEnv(c, fakePort, port),
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+    { logFile, cwd: c.dir, env: botEnv(c, fakePort, port), stdout: "null" },
+  );
   let readyMs = NaN;
   let cpu = NaN;
   for (let i = 0; i < 15_000; i++) {

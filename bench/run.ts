@@ -43,6 +43,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PhotonImage } from "@cf-wasm/photon";
+import { spawnLogged } from "./_fake_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CONFIG = join(ROOT, "deno.json");
@@ -371,31 +372,16 @@ async function startBot(b: BotEnv, profileDir?: string): Promise<RunningBot> {
   const flags = profileDir
     ? [...startTaskFlags, "--cpu-prof", `--cpu-prof-dir=${profileDir}`]
     : startTaskFlags;
-  // The log goes to a file, as it would to journald or docker's log driver: draining a pipe
-  // of one line per delivery here would cost this process CPU the bot's numbers do not show.
+  // The log goes to a file (spawnLogged says why).
   const logFile = join(b.dir, `bot-${port}.log`);
   const t0 = performance.now();
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      'f=$1; shift; exec "$@" 2>>"$f"',
-      "sh",
-      logFile,
-      Deno.execPath(),
-      ...flags,
-      "--config",
-      CONFIG,
-      MAIN,
-      "serve",
-    ],
-    // A temp working directory, so no .env from the repository changes the settings.
+  // A temp working directory, so no .env from the repository changes the settings.
+  const child = spawnLogged([Deno.execPath(), ...flags, "--config", CONFIG, MAIN, "serve"], {
+    logFile,
     cwd: b.dir,
-    clearEnv: true,
     env: botEnvironment(b, port),
-    stdin: "null",
     stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  });
   const out = tail(child.stdout);
   const logs = () => logLines(logFile);
   let exited = false;
