@@ -92,3 +92,44 @@ export function spawnLogged(
     stderr: "null",
   }).spawn();
 }
+
+/**
+ * Creates the benchmark hook in a bot's store with its CLI's `import-json` (a reference-format
+ * file with a random 43-character token and the fake's chat), as an operator migrating from the
+ * Python bot would. `cli` is the program and its arguments before `import-json`. Returns the
+ * token.
+ */
+export async function importBenchHook(
+  cli: string[],
+  options: { dir: string; env: Record<string, string>; chatId: string },
+): Promise<string> {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+  const file = join(options.dir, "webhooks.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      webhooks: [{
+        id: crypto.randomUUID(),
+        chat_id: options.chatId,
+        name: "bench",
+        token,
+        created_at: new Date().toISOString(),
+        created_by: "bench@video.example.com",
+      }],
+    }),
+  );
+  const out = await new Deno.Command(cli[0]!, {
+    args: [...cli.slice(1), "import-json", file],
+    cwd: options.dir,
+    clearEnv: true,
+    env: options.env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`import-json failed (${out.code}):\n${text}`);
+  await Deno.remove(file);
+  return token;
+}

@@ -27,7 +27,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { baseEnv, freePort, startFake } from "./_fake_process.ts";
+import { baseEnv, freePort, importBenchHook, startFake } from "./_fake_process.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -146,33 +146,12 @@ async function startBot(root: string, extraFlags: string[], label: string) {
         WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000000",
       }),
   };
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
-  const file = join(dir, "webhooks.json");
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      webhooks: [{
-        id: crypto.randomUUID(),
-        chat_id: fake.chatId,
-        name: "bench",
-        token,
-        created_at: new Date().toISOString(),
-        created_by: "bench@video.example.com",
-      }],
-    }),
-  );
   const main = join(root, "src/main.ts");
-  const imp = await new Deno.Command(Deno.execPath(), {
-    args: [...cliFlags, "--config", config, main, "import-json", file],
-    cwd: dir,
-    clearEnv: true,
+  const token = await importBenchHook([Deno.execPath(), ...cliFlags, "--config", config, main], {
+    dir,
     env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!imp.success) throw new Error(new TextDecoder().decode(imp.stderr));
+    chatId: fake.chatId,
+  });
   const child = new Deno.Command("sh", {
     args: [
       "-c",

@@ -20,7 +20,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { baseEnv, freePort, spawnLogged, startFake } from "./_fake_process.ts";
+import { baseEnv, freePort, importBenchHook, spawnLogged, startFake } from "./_fake_process.ts";
 
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
@@ -102,36 +102,14 @@ function botEnv(c: Checkout, fakePort: number, port: number): Record<string, str
 
 /** One hook in the checkout's store, imported with its CLI as `bench/run.ts` does. */
 async function importHook(c: Checkout, fakePort: number, chatId: string) {
-  const file = join(c.dir, "webhooks.json");
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      webhooks: [{
-        id: crypto.randomUUID(),
-        chat_id: chatId,
-        name: "bench",
-        token: crypto.randomUUID().replaceAll("-", "") + "abcdefghijk",
-        created_at: new Date().toISOString(),
-        created_by: "bench@video.example.com",
-      }],
-    }),
-  );
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      ...taskFlags(c.root),
-      "--config",
-      join(c.root, "deno.json"),
-      join(c.root, "src/main.ts"),
-      "import-json",
-      file,
-    ],
-    cwd: c.dir,
-    clearEnv: true,
-    env: botEnv(c, fakePort, 0),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  const cli = [
+    Deno.execPath(),
+    ...taskFlags(c.root),
+    "--config",
+    join(c.root, "deno.json"),
+    join(c.root, "src/main.ts"),
+  ];
+  await importBenchHook(cli, { dir: c.dir, env: botEnv(c, fakePort, 0), chatId });
 }
 
 /** `ms` of the last JSON log line whose msg is `msg`. */

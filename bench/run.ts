@@ -43,7 +43,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PhotonImage } from "@cf-wasm/photon";
-import { spawnLogged } from "./_fake_process.ts";
+import { importBenchHook, spawnLogged } from "./_fake_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CONFIG = join(ROOT, "deno.json");
@@ -429,36 +429,12 @@ function logLines(file: string): string[] {
 }
 
 /** Creates the benchmark hook with the CLI's `import-json`, as an operator migrating would. */
-async function importHook(b: BotEnv, chatId: string): Promise<string> {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const token = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
-  const file = join(b.dir, "webhooks.json");
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      webhooks: [{
-        id: crypto.randomUUID(),
-        chat_id: chatId,
-        name: "bench",
-        token,
-        created_at: new Date().toISOString(),
-        created_by: "bench@video.example.com",
-      }],
-    }),
-  );
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...startTaskFlags, "--config", CONFIG, MAIN, "import-json", file],
-    cwd: b.dir,
-    clearEnv: true,
+function importHook(b: BotEnv, chatId: string): Promise<string> {
+  return importBenchHook([Deno.execPath(), ...startTaskFlags, "--config", CONFIG, MAIN], {
+    dir: b.dir,
     env: botEnvironment(b, 0),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`import-json failed (${out.code}):\n${text}`);
-  await Deno.remove(file);
-  return token;
+    chatId,
+  });
 }
 
 /** Sums `http_requests_total{route="hook"}` by status from the bot's own `/metrics`. */
