@@ -1,6 +1,6 @@
 /**
- * What the bench harnesses share (bench/run.ts, bench/ab.ts, bench/ab_start.ts): the
- * environment a bot or the fake is started with, a free loopback port, the fake TrueConf
+ * What the bench harnesses share (bench/run.ts, bench/ab.ts, bench/ab_start.ts,
+ * bench/edge_memory.ts): the environment a bot or the fake is started with, a free loopback port, the fake TrueConf
  * (bench/fake_server.ts) in its own process, and a bot's process with its log in a file.
  *
  * @module
@@ -18,6 +18,43 @@ export function baseEnv(): Record<string, string> {
     if (v !== undefined) env[name] = v;
   }
   return env;
+}
+
+/**
+ * The environment of a bench bot against the fake TrueConf on `fakePort`, listening on
+ * 127.0.0.1:`port` with its store at `storagePath`. Settings: `defaults` is the defaults, with the
+ * rate limits (on, as by default) set high enough never to refuse one benchmark client, so every
+ * request still pays for both token buckets; `fast` is the older README figures' settings, both
+ * limits off and only warnings logged.
+ */
+export function botEnv(o: {
+  fakePort: number;
+  port: number;
+  storagePath: string;
+  settings: "defaults" | "fast";
+}): Record<string, string> {
+  return {
+    ...baseEnv(),
+    TRUECONF_SERVER: "127.0.0.1",
+    TRUECONF_HTTPS: "false",
+    TRUECONF_WEB_PORT: String(o.fakePort),
+    TRUECONF_USERNAME: "webhook_bot",
+    TRUECONF_PASSWORD: "secret",
+    WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${o.port}`,
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: String(o.port),
+    WEBHOOK_STORAGE_PATH: o.storagePath,
+    ...(o.settings === "fast"
+      ? {
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
+        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
+        LOG_LEVEL: "warn",
+      }
+      : {
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: "1000000000",
+        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000000",
+      }),
+  };
 }
 
 /** The fake in its own process; `counts()` asks it for its post counter. */

@@ -27,7 +27,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { baseEnv, freePort, importBenchHook, startFake } from "./_fake_process.ts";
+import { botEnv, freePort, importBenchHook, startFake } from "./_fake_process.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -124,28 +124,12 @@ async function startBot(root: string, extraFlags: string[], label: string) {
     ...extraFlags,
   ];
   const port = freePort();
-  const env = {
-    ...baseEnv(),
-    TRUECONF_SERVER: "127.0.0.1",
-    TRUECONF_HTTPS: "false",
-    TRUECONF_WEB_PORT: String(fake.port),
-    TRUECONF_USERNAME: "webhook_bot",
-    TRUECONF_PASSWORD: "secret",
-    WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    WEBHOOK_HTTP_HOST: "127.0.0.1",
-    WEBHOOK_HTTP_PORT: String(port),
-    WEBHOOK_STORAGE_PATH: join(dir, "w.kv"),
-    ...(args.fast
-      ? {
-        WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
-        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
-        LOG_LEVEL: "warn",
-      }
-      : {
-        WEBHOOK_RATE_LIMIT_PER_MINUTE: "1000000000",
-        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000000",
-      }),
-  };
+  const env = botEnv({
+    fakePort: fake.port,
+    port,
+    storagePath: join(dir, "w.kv"),
+    settings: args.fast ? "fast" : "defaults",
+  });
   const main = join(root, "src/main.ts");
   const token = await importBenchHook([Deno.execPath(), ...cliFlags, "--config", config, main], {
     dir,

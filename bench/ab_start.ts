@@ -20,7 +20,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { baseEnv, freePort, importBenchHook, spawnLogged, startFake } from "./_fake_process.ts";
+import { botEnv, freePort, importBenchHook, spawnLogged, startFake } from "./_fake_process.ts";
 
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
@@ -82,22 +82,8 @@ function taskFlags(root: string): string[] {
   return words.slice(1, words.indexOf("src/main.ts"));
 }
 
-function botEnv(c: Checkout, fakePort: number, port: number): Record<string, string> {
-  return {
-    ...baseEnv(),
-    TRUECONF_SERVER: "127.0.0.1",
-    TRUECONF_HTTPS: "false",
-    TRUECONF_WEB_PORT: String(fakePort),
-    TRUECONF_USERNAME: "webhook_bot",
-    TRUECONF_PASSWORD: "secret",
-    WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    WEBHOOK_HTTP_HOST: "127.0.0.1",
-    WEBHOOK_HTTP_PORT: String(port),
-    WEBHOOK_STORAGE_PATH: join(c.dir, "w.kv"),
-    // bench/run.ts --defaults: the limits on, high enough never to refuse.
-    WEBHOOK_RATE_LIMIT_PER_MINUTE: "1000000000",
-    WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000000",
-  };
+function checkoutEnv(c: Checkout, fakePort: number, port: number): Record<string, string> {
+  return botEnv({ fakePort, port, storagePath: join(c.dir, "w.kv"), settings: "defaults" });
 }
 
 /** One hook in the checkout's store, imported with its CLI as `bench/run.ts` does. */
@@ -109,7 +95,7 @@ async function importHook(c: Checkout, fakePort: number, chatId: string) {
     join(c.root, "deno.json"),
     join(c.root, "src/main.ts"),
   ];
-  await importBenchHook(cli, { dir: c.dir, env: botEnv(c, fakePort, 0), chatId });
+  await importBenchHook(cli, { dir: c.dir, env: checkoutEnv(c, fakePort, 0), chatId });
 }
 
 /** `ms` of the last JSON log line whose msg is `msg`. */
@@ -137,7 +123,7 @@ async function startOnce(c: Checkout, fakePort: number): Promise<Sample> {
       join(c.root, "src/main.ts"),
       "serve",
     ],
-    { logFile, cwd: c.dir, env: botEnv(c, fakePort, port), stdout: "null" },
+    { logFile, cwd: c.dir, env: checkoutEnv(c, fakePort, port), stdout: "null" },
   );
   let readyMs = NaN;
   let cpu = NaN;

@@ -28,17 +28,11 @@ import { fileURLToPath } from "node:url";
 import { FakeTrueConf } from "../tests/support/fake_trueconf.ts";
 import { HookStore } from "../src/hooks/mod.ts";
 import { openKv } from "../src/storage/mod.ts";
+import { botEnv, freePort } from "./_fake_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const MIB = 1024 * 1024;
 const CHAT = "bench_edge@video.example.com";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function status(pid: number): { rss: number; hwm: number } {
   const text = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -125,11 +119,6 @@ await store.close();
 kv.close();
 if (!made.ok) throw new Error(made.message);
 const token = made.token;
-const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
-for (const name of ["HOME", "DENO_DIR", "PATH"]) {
-  const v = Deno.env.get(name);
-  if (v !== undefined) env[name] = v;
-}
 
 /** A fresh bot process per scenario, so one scenario's garbage is not the next one's idle. */
 async function startBot(): Promise<
@@ -148,23 +137,9 @@ async function startBot(): Promise<
     ],
     cwd: dir,
     clearEnv: true,
-    env: {
-      ...env,
-      TRUECONF_SERVER: "127.0.0.1",
-      TRUECONF_HTTPS: "false",
-      TRUECONF_WEB_PORT: String(fake.port),
-      TRUECONF_USERNAME: "webhook_bot",
-      TRUECONF_PASSWORD: "secret",
-      WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      WEBHOOK_HTTP_HOST: "127.0.0.1",
-      WEBHOOK_HTTP_PORT: String(port),
-      WEBHOOK_STORAGE_PATH: kvPath,
-      // The defaults, except the rate limits: 250 clients from one address would be refused
-      // by the per-IP limit before their bodies are read, which is not what this measures.
-      WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
-      WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
-      LOG_LEVEL: "warn",
-    },
+    // The `fast` settings: 250 clients from one address would be refused by the per-IP limit
+    // before their bodies are read, which is not what this measures; warnings only.
+    env: botEnv({ fakePort: fake.port, port, storagePath: kvPath, settings: "fast" }),
     stdin: "null",
     stdout: "null",
     stderr: "inherit",

@@ -43,7 +43,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PhotonImage } from "@cf-wasm/photon";
-import { importBenchHook, spawnLogged } from "./_fake_process.ts";
+import { baseEnv, botEnv, freePort, importBenchHook, spawnLogged } from "./_fake_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CONFIG = join(ROOT, "deno.json");
@@ -198,23 +198,6 @@ function rssSampler(pid: number, everyMs: number) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** What Deno needs from the outer environment to find its cache; nothing else leaks in. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
-  for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
-    const v = Deno.env.get(name);
-    if (v !== undefined) env[name] = v;
-  }
-  return env;
-}
-
 /** Keeps the last lines of a child's output for error reports without growing unbounded. */
 function tail(
   stream: ReadableStream<Uint8Array>,
@@ -329,31 +312,12 @@ interface BotEnv {
 }
 
 function botEnvironment(b: BotEnv, port: number): Record<string, string> {
-  return {
-    ...baseEnv(),
-    TRUECONF_SERVER: "127.0.0.1",
-    TRUECONF_HTTPS: "false",
-    TRUECONF_WEB_PORT: String(b.fakePort),
-    TRUECONF_USERNAME: "webhook_bot",
-    TRUECONF_PASSWORD: "secret",
-    WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    WEBHOOK_HTTP_HOST: "127.0.0.1",
-    WEBHOOK_HTTP_PORT: String(port),
-    WEBHOOK_STORAGE_PATH: join(b.dir, "w.kv"),
-    ...(OPT.settings === "fast"
-      ? {
-        // The older README figures' settings: both limits off, only warnings logged.
-        WEBHOOK_RATE_LIMIT_PER_MINUTE: "0",
-        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0",
-        LOG_LEVEL: "warn",
-      }
-      : {
-        // The defaults, except that the limits (on, as by default) are set high enough never
-        // to refuse one benchmark client: every request still pays for both token buckets.
-        WEBHOOK_RATE_LIMIT_PER_MINUTE: "1000000000",
-        WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "1000000000",
-      }),
-  };
+  return botEnv({
+    fakePort: b.fakePort,
+    port,
+    storagePath: join(b.dir, "w.kv"),
+    settings: OPT.settings === "fast" ? "fast" : "defaults",
+  });
 }
 
 /** The bot as a user runs it; `readyMs` is spawn → first `/readyz` 200. */
