@@ -109,6 +109,7 @@ export async function serve(
       // A client's HTTP mistake is its own: nothing here needs attention.
       onClientMistake: (m) => log.debug("client error", { ...m }),
       onHandlerError: (error) => log.error("request failed", { error }),
+      onAcceptError: (error) => log.error("cannot accept a connection; retrying", { error }),
     });
   } catch (e) {
     log.error("cannot listen", { host: config.http.host, port: config.http.port, error: e });

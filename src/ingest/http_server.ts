@@ -78,6 +78,11 @@ export interface HttpServerOptions {
   readonly onClientMistake?: (mistake: ClientMistake) => void;
   /** Told when the handler threw (it answers 500). Hono's app never throws; a bug might. */
   readonly onHandlerError?: (error: unknown) => void;
+  /**
+   * Told when accepting a connection failed (out of file descriptors, …); the server pauses
+   * 100 ms and accepts again.
+   */
+  readonly onAcceptError?: (error: unknown) => void;
 }
 
 /** A listening server. */
@@ -433,7 +438,7 @@ class Http1Server implements HttpServer {
       } catch (e) {
         if (this.#stopping || e instanceof Deno.errors.BadResource) return;
         // Out of file descriptors and the like: report it and pause rather than spin.
-        this.#options.onHandlerError?.(e);
+        this.#options.onAcceptError?.(e);
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
