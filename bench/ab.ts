@@ -17,8 +17,8 @@
  * (`--preload=$PWD/bench/op_count.ts` prints KV calls, timers, log writes per delivery;
  * `--cpu-prof --cpu-prof-dir=<dir>`); `--gc` adds V8's `--trace-gc` and prints how much the
  * JS heap grew between GCs per delivery (a rough estimate of the allocation rate: it swung
- * 57–139 KB between rounds of one build; V8's sampling heap profiler, over `--inspect`, is the
- * reliable measure); `--strace` prints syscalls per delivery (`strace -c -f`, slows the bot
+ * 57–139 KB between rounds of one build; `bench/heap_sample.ts`, V8's sampling heap profiler over
+ * `--inspect`, is the reliable measure); `--strace` prints syscalls per delivery (`strace -c -f`, slows the bot
  * down). Per-thread CPU (main thread, V8's GC helpers, the KV writer `sw-0`) is printed
  * for every point. `AB_KEEP=1` keeps each bot's folder (log, `--trace-gc` output).
  *

@@ -1,0 +1,172 @@
+/**
+ * Where the JS heap is allocated per delivery (issue 16): V8's sampling heap profiler over
+ * the inspector protocol, including objects a scavenge or mark-compact already collected, so
+ * it counts every allocation rather than what survives. The bot of this checkout runs at the
+ * `--defaults` settings against the fake TrueConf in its own process, with `--inspect` on a
+ * free loopback port; wrk loads it with `bench/post.lua` (text JSON) for `--duration` seconds
+ * after a warm-up; the profile is summed by allocating function and by file and divided by
+ * the deliveries the fake counted.
+ *
+ * Run: `./deno run -A bench/heap_sample.ts [--duration=5] [--concurrency=64] [--top=40]
+ * [--interval=256] [--fast] [--save=<file.json>] [<checkout>]` (default checkout: this one).
+ *
+ * @module
+ */
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { botEnv, freePort, importBenchHook, startFake } from "./_fake_process.ts";
+
+const HERE = fileURLToPath(new URL("../", import.meta.url));
+const { values: args, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    duration: { type: "string", default: "5" },
+    warmup: { type: "string", default: "2" },
+    concurrency: { type: "string", default: "64" },
+    interval: { type: "string", default: "256" },
+    top: { type: "string", default: "40" },
+    fast: { type: "boolean", default: false },
+    save: { type: "string" },
+  },
+});
+const root = resolve(positionals[0] ?? HERE);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
+async function cdp(wsUrl: string) {
+  const ws = new WebSocket(wsUrl);
+  await new Promise((ok, fail) => {
+    ws.onopen = ok;
+    ws.onerror = fail;
+  });
+  let id = 0;
+  const waiting = new Map<number, (v: unknown) => void>();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.id !== undefined) waiting.get(m.id)?.(m.error ? Promise.reject(m.error) : m.result);
+  };
+  return {
+    send<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+      const n = ++id;
+      ws.send(JSON.stringify({ id: n, method, params }));
+      return new Promise<T>((r) => waiting.set(n, r as (v: unknown) => void));
+    },
+    close: () => ws.close(),
+  };
+}
+
+const fake = await startFake();
+const dir = await Deno.makeTempDir({ prefix: "heap-" });
+const config = join(root, "deno.json");
+const task: string = JSON.parse(Deno.readTextFileSync(config)).tasks.start;
+const words = task.split(/\s+/);
+const cliFlags = words.slice(1, words.indexOf("src/main.ts"));
+const port = freePort();
+const inspectPort = freePort();
+const env = botEnv({
+  fakePort: fake.port,
+  port,
+  storagePath: join(dir, "w.kv"),
+  settings: args.fast ? "fast" : "defaults",
+});
+const main = join(root, "src/main.ts");
+const token = await importBenchHook([Deno.execPath(), ...cliFlags, "--config", config, main], {
+  dir,
+  env,
+  chatId: fake.chatId,
+});
+const child = new Deno.Command(Deno.execPath(), {
+  args: [...cliFlags, `--inspect=127.0.0.1:${inspectPort}`, "--config", config, main, "serve"],
+  cwd: dir,
+  clearEnv: true,
+  env,
+  stdin: "null",
+  stdout: "null",
+  stderr: "null",
+}).spawn();
+const url = `http://127.0.0.1:${port}`;
+for (let i = 0;; i++) {
+  try {
+    const r = await fetch(`${url}/readyz`);
+    await r.body?.cancel();
+    if (r.status === 200) break;
+  } catch { /* not yet */ }
+  if (i > 3000) throw new Error("bot not ready");
+  await sleep(10);
+}
+const targets = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json();
+const session = await cdp(targets[0].webSocketDebuggerUrl);
+await session.send("HeapProfiler.enable");
+
+const wrk = (seconds: number) =>
+  new Deno.Command("wrk", {
+    args: [
+      "-t2",
+      `-c${args.concurrency}`,
+      `-d${seconds}s`,
+      "-s",
+      join(HERE, "bench/post.lua"),
+      `${url}/hook/${token}`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+
+await wrk(Number(args.warmup));
+const before = await fake.counts();
+await session.send("HeapProfiler.startSampling", {
+  samplingInterval: Number(args.interval),
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+});
+await wrk(Number(args.duration));
+const { profile } = await session.send<{ profile: { head: Node } }>("HeapProfiler.stopSampling");
+const deliveries = (await fake.counts()) - before;
+if (args.save) await Deno.writeTextFile(args.save, JSON.stringify({ deliveries, profile }));
+session.close();
+child.kill("SIGTERM");
+await child.status;
+await fake.stop();
+await Deno.remove(dir, { recursive: true });
+
+interface Node {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: Node[];
+}
+const short = (u: string) =>
+  u.replace(/^.*\/registry\.npmjs\.org\//, "npm:").replace(/^file:\/\/.*?\/(src|bench)\//, "$1/");
+const byFn = new Map<string, number>();
+const byFile = new Map<string, number>();
+const inclusive = new Map<string, number>();
+let total = 0;
+(function walk(n: Node, stack: string[]) {
+  const cf = n.callFrame;
+  const file = short(cf.url) || `(${cf.functionName || "root"})`;
+  const fn = `${cf.functionName || "(anonymous)"} ${file}:${cf.lineNumber + 1}`;
+  total += n.selfSize;
+  byFn.set(fn, (byFn.get(fn) ?? 0) + n.selfSize);
+  byFile.set(file, (byFile.get(file) ?? 0) + n.selfSize);
+  const here = stack.includes(file) ? stack : [...stack, file];
+  for (const f of here) inclusive.set(f, (inclusive.get(f) ?? 0) + n.selfSize);
+  for (const c of n.children) walk(c, here);
+})(profile.head, []);
+
+const per = (b: number) => (b / deliveries / 1024).toFixed(2).padStart(7);
+console.log(
+  `${deliveries} deliveries; ${per(total)} KiB of JS heap allocated per delivery ` +
+    `(sampling every ${args.interval} B, collected objects included)`,
+);
+for (
+  const [title, m] of [["by function (self)", byFn], ["by file (self)", byFile], [
+    "by file (inclusive)",
+    inclusive,
+  ]] as const
+) {
+  console.log(`\n## ${title}: KiB per delivery`);
+  for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top))) {
+    console.log(`${per(v)}  ${k}`);
+  }
+}
