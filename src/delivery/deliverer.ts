@@ -106,6 +106,9 @@ export interface RunResult {
     | null;
 }
 
+/** No parts (the default of a fresh run's sets). */
+const NONE: ReadonlySet<number> = new Set();
+
 /** Longest text that rides along as the caption of a single attachment instead of its own message. */
 export const CAPTION_MAX = 1024;
 
@@ -261,10 +264,13 @@ export class Deliverer {
     options: {
       from?: number;
       /** Parts already posted or failed for good (a resumed run). */
-      done?: ReadonlySet<number>;
+      done?: ReadonlySet<number> | undefined;
       /** Parts whose caption was already posted as a text of its own. */
-      captionsSent?: ReadonlySet<number>;
-      /** `messageId` is "" for a part skipped for good; `failure` says why it failed. */
+      captionsSent?: ReadonlySet<number> | undefined;
+      /**
+       * `messageId` is "" for a part skipped for good; `failure` says why it failed. The next
+       * part waits for the promise returned, if any.
+       */
       onPosted?: (
         index: number,
         messageId: string,
@@ -286,12 +292,14 @@ export class Deliverer {
     const from = options.from ?? 0;
     const todo: number[] = [];
     for (let i = from; i < parts.length; i++) if (!options.done?.has(i)) todo.push(i);
-    const captionsSent = new Set(options.captionsSent ?? []);
+    // Copied when a caption is sent on its own (rare): no set to build for most runs.
+    let captionsSent = options.captionsSent ?? NONE;
     // Every URL attachment starts downloading now, each within its own budget.
-    const downloads = new Map<number, Download>();
+    let downloads: Map<number, Download> | undefined;
     for (const i of todo) {
       const p = parts[i]!;
       if (p.kind === "attachment" && p.attachment.source.type === "url") {
+        downloads ??= new Map();
         downloads.set(i, this.#download(p.attachment.source.url, p.attachment.kind));
       }
     }
@@ -301,14 +309,16 @@ export class Deliverer {
         ? undefined
         : (part.kind === "attachment" ? part.caption : undefined);
       try {
-        const { messageId, failure } = await this.#post(chatId, part, downloads.get(i), caption);
+        const { messageId, failure } = await this.#post(chatId, part, downloads?.get(i), caption);
         messageIds.push(messageId);
         const f = failure === undefined ? undefined : record(
           part,
           classifyError(failure),
           "attachment failed, its caption was posted as text",
         );
-        await options.onPosted?.(i, messageId, f);
+        // Awaited only when there is something to wait for: no promise per part otherwise.
+        const saving = options.onPosted?.(i, messageId, f);
+        if (saving) await saving;
         return null;
       } catch (e) {
         return await failed(i, e);
@@ -339,13 +349,14 @@ export class Deliverer {
           error: { code: c.code, message: c.message, transient: false },
         };
       }
-      await options.onPosted?.(i, "", record(part, c, "attachment skipped"));
+      const saving = options.onPosted?.(i, "", record(part, c, "attachment skipped"));
+      if (saving) await saving;
       return null;
     };
     const posted = new Set<number>();
     const deferred: number[] = [];
     for (const i of todo) {
-      const d = downloads.get(i);
+      const d = downloads?.get(i);
       if (d && !d.settled) {
         const stop = new AbortController();
         await Promise.race([d.result, delay(this.#clock, this.#deferAfter, stop.signal)]);
@@ -372,7 +383,7 @@ export class Deliverer {
             continue;
           }
           messageIds.push(id);
-          captionsSent.add(i);
+          captionsSent = new Set(captionsSent).add(i);
           await options.onCaptionSent?.(i, id);
         }
         deferred.push(i);
@@ -383,7 +394,7 @@ export class Deliverer {
       posted.add(i);
     }
     for (const i of deferred) {
-      await downloads.get(i)!.result;
+      await downloads!.get(i)!.result;
       const r = await post(i);
       if (r) return r;
       posted.add(i);

@@ -38,13 +38,15 @@ export type StoredPart =
 
 /**
  * Converts parts for storage. Parts before `from` become `done`; uploaded bytes of the
- * others are returned in `blobs` (slot → bytes) to be spooled before the entry is inserted.
+ * others are returned in `blobs` (slot → bytes; none: undefined) to be spooled before the
+ * entry is inserted.
  */
 export function storeParts(
   parts: readonly Part[],
   from: number,
-): { stored: StoredPart[]; blobs: Map<number, Uint8Array> } {
-  const blobs = new Map<number, Uint8Array>();
+): { stored: StoredPart[]; blobs: Map<number, Uint8Array> | undefined } {
+  // Created with the first upload: most messages have none.
+  let blobs: Map<number, Uint8Array> | undefined;
   const stored = parts.map((p, i): StoredPart => {
     if (i < from) return { k: "done", label: p.label };
     if (p.kind === "text") {
@@ -67,7 +69,7 @@ export function storeParts(
       ...(p.op ? { op: p.op } : {}),
     };
     if (a.source.type === "url") return { ...common, url: a.source.url };
-    blobs.set(i, a.source.bytes);
+    (blobs ??= new Map()).set(i, a.source.bytes);
     return { ...common, spooledBytes: a.source.bytes.length };
   });
   return { stored, blobs };
@@ -81,12 +83,12 @@ export async function loadParts(
   stored: readonly StoredPart[],
   from: number,
   readBlob: (slot: number) => Promise<Uint8Array | null>,
-  done: ReadonlySet<number> = new Set(),
+  done?: ReadonlySet<number>,
 ): Promise<Part[]> {
   const out: Part[] = [];
   for (let i = 0; i < stored.length; i++) {
     const s = stored[i]!;
-    if (s.k === "done" || i < from || done.has(i)) {
+    if (s.k === "done" || i < from || done?.has(i)) {
       out.push({ kind: "text", text: "", parseMode: "text", label: s.label });
       continue;
     }

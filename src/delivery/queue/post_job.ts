@@ -40,7 +40,7 @@ export interface PostResult {
 export function postJob(message: Message): {
   payload: StoredPart[];
   state: PostState;
-  blobs: Map<number, Uint8Array>;
+  blobs: Map<number, Uint8Array> | undefined;
 } {
   const { stored, blobs } = storeParts(planParts(message), 0);
   return { payload: stored, state: { next: 0, messageIds: [], failures: [] }, blobs };
@@ -86,14 +86,12 @@ export function postJobType(options: {
     },
     async run(job): Promise<Attempt<PostState>> {
       let state = job.state;
+      // Sets only for a resumed run: most runs start afresh, and building them for every
+      // delivery showed in the allocation profile (issue 16).
+      const done = state.done?.length ? new Set(state.done) : undefined;
       let parts;
       try {
-        parts = await loadParts(
-          job.payload,
-          state.next,
-          (slot) => job.readBlob(slot),
-          new Set(state.done ?? []),
-        );
+        parts = await loadParts(job.payload, state.next, (slot) => job.readBlob(slot), done);
       } catch (e) {
         const message = e instanceof SpoolLostError
           ? e.message
@@ -105,17 +103,23 @@ export function postJobType(options: {
           result: summary(state),
         };
       }
+      /** Stores the progress; a run cut by shutdown stops once its progress is stored. */
+      const record = async (s: PostState) => {
+        await job.progress(s);
+        if (job.signal.aborted) throw new CutError("shutting down");
+      };
       let r;
       try {
         r = await options.deliverer.run(job.hook.chatId, parts, {
           from: state.next,
-          done: new Set(state.done ?? []),
-          captionsSent: new Set(state.captionsSent ?? []),
-          onPosted: async (i, messageId, failure) => {
+          done,
+          captionsSent: state.captionsSent?.length ? new Set(state.captionsSent) : undefined,
+          onPosted: (i, messageId, failure) => {
             state = advance(state, i, messageId, failure);
-            // The last part is recorded with the final record, one commit instead of two.
-            if (state.next < parts.length || job.signal.aborted) await job.progress(state);
-            if (job.signal.aborted) throw new CutError("shutting down");
+            // The last part is recorded with the final record, one commit instead of two;
+            // nothing to wait for then (no promise: a one-part message is most deliveries).
+            if (state.next < parts.length || job.signal.aborted) return record(state);
+            return undefined;
           },
           onCaptionSent: async (i, messageId) => {
             state = {
@@ -153,23 +157,25 @@ export function postJobType(options: {
         };
       }
       // Parts failed by a chat-level error (no onPosted for them) join the failures.
-      const known = new Set(state.failures.map((f) => f.item));
-      const failures = [...state.failures, ...r.failures.filter((f) => !known.has(f.item))];
-      state = { ...state, failures };
-      const ids = state.messageIds.filter((m) => m !== "");
+      if (r.failures.length > 0) {
+        const known = new Set(state.failures.map((f) => f.item));
+        const failures = [...state.failures, ...r.failures.filter((f) => !known.has(f.item))];
+        state = { ...state, failures };
+      }
+      const result = summary(state);
       if (r.error && r.stoppedAt === null) {
         const error = { code: r.error.code, message: r.error.message };
-        return { kind: "failed", state, error, result: summary(state) };
+        return { kind: "failed", state, error, result };
       }
-      if (ids.length === 0 && failures.length > 0) {
+      if (result.messageIds.length === 0 && result.failures.length > 0) {
         return {
           kind: "failed",
           state,
           error: { code: "delivery_failed", message: "No part of the message could be posted." },
-          result: summary(state),
+          result,
         };
       }
-      return { kind: "done", state, result: summary(state) };
+      return { kind: "done", state, result };
     },
   };
 }
@@ -181,13 +187,20 @@ function advance(
   messageId: string,
   failure: PartFailure | undefined,
 ): PostState {
-  const done = new Set(state.done ?? []);
-  done.add(i);
   let next = state.next;
-  while (done.has(next)) done.delete(next++);
+  let done: number[] | undefined;
+  if (i === next && !state.done?.length) {
+    // The usual case: parts end in order, so no part ahead is done and no set is needed.
+    next++;
+  } else {
+    const ahead = new Set(state.done ?? []);
+    ahead.add(i);
+    while (ahead.has(next)) ahead.delete(next++);
+    done = [...ahead].sort((a, b) => a - b);
+  }
   return {
     next,
-    ...(done.size > 0 ? { done: [...done].sort((a, b) => a - b) } : {}),
+    ...(done?.length ? { done } : {}),
     ...(state.captionsSent?.length ? { captionsSent: state.captionsSent } : {}),
     messageIds: [...state.messageIds, messageId],
     failures: failure ? [...state.failures, failure] : state.failures,
@@ -195,7 +208,12 @@ function advance(
 }
 
 function summary(state: PostState): PostResult {
-  return { messageIds: state.messageIds.filter((m) => m !== ""), failures: state.failures };
+  const ids = state.messageIds;
+  // "" marks a part that failed; without one the ids are shared, not copied.
+  return {
+    messageIds: ids.includes("") ? ids.filter((m) => m !== "") : ids,
+    failures: state.failures,
+  };
 }
 
 /** Whose trouble a transient error is (see `Attempt`). */
