@@ -413,21 +413,28 @@ export class JobEngine {
         return Promise.resolve();
       },
     };
-    const attempt = this.#attempt(type, run);
-    const cut = Promise.withResolvers<"cut">();
-    // A set of resolvers, not an abort listener per run: adding and removing an EventTarget
-    // listener on every delivery cost more than the rest of this bookkeeping (issue 16).
-    if (this.#cut.signal.aborted) cut.resolve("cut");
-    else this.#inlineCuts.add(cut.resolve);
+    // The attempt's end or the shutdown cut, whichever comes first, settles one promise:
+    // the cut resolves it through a set of resolvers, not an abort listener per run (adding
+    // and removing an EventTarget listener cost more than the rest of this bookkeeping), and
+    // not a race (its own promises and reactions on every delivery, issue 16).
+    let cut!: (why: "cut") => void;
+    const ended = new Promise<Attempt<S> | "cut">((resolve) => {
+      cut = resolve;
+      this.#attempt(type, run).then(resolve); // #attempt never rejects
+    });
+    if (this.#cut.signal.aborted) cut("cut");
+    else this.#inlineCuts.add(cut);
+    // Tracked for close() by hand, untracked in the finally: no reaction per delivery.
+    this.#inflight.add(ended);
     let a: Attempt<S> | "cut";
     try {
-      a = await this.track(Promise.race([attempt, cut.promise]));
+      a = await ended;
     } finally {
-      this.#inlineCuts.delete(cut.resolve);
+      this.#inflight.delete(ended);
+      this.#inlineCuts.delete(cut);
     }
     if (a === "cut") {
       // The step in flight may still land: the documented window for a duplicate.
-      attempt.catch(() => {});
       const enqueued = await this.enqueue({
         ...o,
         ...compacted(type, o, state),
@@ -848,16 +855,19 @@ export class JobEngine {
     });
   }
 
-  async #attempt<P, S>(type: JobType<P, S>, run: JobRun<P, S>): Promise<Attempt<S>> {
+  /** One attempt; a type that throws (or rejects) gets a retry. Never rejects. */
+  #attempt<P, S>(type: JobType<P, S>, run: JobRun<P, S>): Promise<Attempt<S>> {
+    // Not an async function: a frame held for the whole delivery, for a pass-through.
+    const crashed = (e: unknown): Attempt<S> => ({
+      kind: "retry",
+      state: run.state,
+      scope: "job",
+      error: { code: "internal_error", message: e instanceof Error ? e.message : String(e) },
+    });
     try {
-      return await type.run(run);
+      return type.run(run).catch(crashed);
     } catch (e) {
-      return {
-        kind: "retry",
-        state: run.state,
-        scope: "job",
-        error: { code: "internal_error", message: e instanceof Error ? e.message : String(e) },
-      };
+      return Promise.resolve(crashed(e));
     }
   }
 
