@@ -38,16 +38,19 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
   }
 
   /** Posts a message; a key the hook used before makes it an edit of that message. */
-  async dispatch(req: DispatchRequest): Promise<DispatchOutcome> {
+  dispatch(req: DispatchRequest): Promise<DispatchOutcome> {
     // A reply to any message id (the outgoing hooks' answers to their trigger).
     const replyId = (req as { readonly replyTo?: unknown }).replyTo;
     const op = opFor(
       req.hook,
       req.message,
-      typeof replyId === "string" && replyId ? { replyId } : {},
+      typeof replyId === "string" && replyId ? { replyId } : undefined,
     );
-    if (op.key) await this.#reg.reserveKey(req.hook.id, op.key);
-    return await this.#inner.dispatch({ ...req, message: { ...req.message, op } });
+    const next = { ...req, message: { ...req.message, op } };
+    // Not an async function: most messages have no key, and a frame held for the whole
+    // delivery only to pass the queue's promise through is per-request garbage (issue 16).
+    if (!op.key) return this.#inner.dispatch(next);
+    return this.#reg.reserveKey(req.hook.id, op.key).then(() => this.#inner.dispatch(next));
   }
 
   /** The state of a queued delivery. */
@@ -98,23 +101,23 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
   }
 }
 
-function opFor(hook: HookRef, m: Message, extra: Partial<TextOp>): TextOp {
-  const t = m.thread ?? {};
-  const s = hook.settings ?? {};
-  const alerts = s.alerts === "reply" || s.alerts === "new" ? s.alerts : "edit";
-  const mentions = s.mentions === "all" || s.mentions === "none" ? s.mentions : "people";
-  return {
+function opFor(hook: HookRef, m: Message, extra: Partial<TextOp> | undefined): TextOp {
+  const s = hook.settings;
+  const op: { -readonly [K in keyof TextOp]: TextOp[K] } = {
     hook: hook.id,
-    ...(t.key !== undefined ? { key: t.key } : {}),
-    ...(t.replyTo !== undefined ? { replyTo: t.replyTo } : {}),
-    ...(t.replyKey !== undefined ? { replyKey: t.replyKey } : {}),
-    ...(t.group !== undefined ? { group: t.group } : {}),
-    ...(m.buttons?.length ? { buttons: m.buttons } : {}),
-    ...(m.buttonFallback ? { buttonFallback: m.buttonFallback } : {}),
-    alerts,
-    mentions,
-    ...extra,
+    alerts: s?.alerts === "reply" || s?.alerts === "new" ? s.alerts : "edit",
+    mentions: s?.mentions === "all" || s?.mentions === "none" ? s.mentions : "people",
   };
+  // Only the fields a message has (the op is stored as JSON with a queued delivery); set
+  // one by one rather than spread from temporary objects built for every delivery.
+  const t = m.thread;
+  if (t?.key !== undefined) op.key = t.key;
+  if (t?.replyTo !== undefined) op.replyTo = t.replyTo;
+  if (t?.replyKey !== undefined) op.replyKey = t.replyKey;
+  if (t?.group !== undefined) op.group = t.group;
+  if (m.buttons?.length) op.buttons = m.buttons;
+  if (m.buttonFallback) op.buttonFallback = m.buttonFallback;
+  return extra ? { ...op, ...extra } : op;
 }
 
 function notFound(): DispatchOutcome {

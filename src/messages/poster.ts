@@ -184,17 +184,16 @@ export class Poster implements LivingPoster {
     r: Rendered,
     o: { key?: string | undefined; replyTo?: string | null | undefined },
   ): Promise<string> {
-    const opts = { buttons: r.buttons };
     let sent: SentMessage;
     try {
       sent = await this.#o.client.sendMessage(chatId, r.text, r.parseMode, {
-        ...opts,
+        buttons: r.buttons,
         replyMessageId: o.replyTo ?? undefined,
       });
     } catch (e) {
       if (!o.replyTo || !gone(e)) throw e;
       // The message replied to vanished: the reply still goes, as a plain message.
-      sent = await this.#o.client.sendMessage(chatId, r.text, r.parseMode, opts);
+      sent = await this.#o.client.sendMessage(chatId, r.text, r.parseMode, { buttons: r.buttons });
     }
     await this.#reg.remember(op.hook, sent.messageId, { chatId, kind: "text", key: o.key });
     return sent.messageId;

@@ -337,8 +337,9 @@ export class TrueConfClient {
    * after `requestTimeoutMs`; {@link TrueConfApiError} on errorCode ≠ 0. With a password,
    * an error 203 (credentials expired) triggers a fresh token and one retry.
    */
-  async request<T = unknown>(method: string, payload: unknown): Promise<T> {
-    return await this.#send(method, payload, true) as T;
+  request<T = unknown>(method: string, payload: unknown): Promise<T> {
+    // Not async: a pass-through needs no frame of its own held for the request (issue 16).
+    return this.#send(method, payload, true) as Promise<T>;
   }
 
   /**
