@@ -100,11 +100,21 @@ export class SenderTrust {
     this.#o = options;
   }
 
-  /** The two guards, address first (cheapest, and no secret is touched for strangers). */
-  guards(): ((hook: TrustHook, req: TrustRequest) => Promise<TrustRefusal | null>)[] {
+  /**
+   * The two guards, address first (cheapest, and no secret is touched for strangers). A hook
+   * without an allowlist or verification is answered synchronously: most hooks have neither,
+   * and an awaited guard keeps every request's frames alive one more turn (issue 16).
+   */
+  guards(): ((
+    hook: TrustHook,
+    req: TrustRequest,
+  ) => TrustRefusal | null | Promise<TrustRefusal | null>)[] {
     return [
-      (hook, req) => Promise.resolve(this.#refused(hook, this.checkAddress(hook, req.clientIp))),
-      async (hook, req) => this.#refused(hook, await this.checkSignature(hook, req)),
+      (hook, req) => this.#refused(hook, this.checkAddress(hook, req.clientIp)),
+      (hook, req) =>
+        hook.verification
+          ? this.checkSignature(hook, req).then((r) => this.#refused(hook, r))
+          : null,
     ];
   }
 

@@ -11,7 +11,6 @@
  */
 import { Hono } from "hono";
 import type { Context, Handler, MiddlewareHandler } from "hono";
-import { every } from "hono/combine";
 import { decodeBody, parseJsonLenient } from "./decode_body.ts";
 // The adapters load with the first request that needs them, not at start (detector.ts says why).
 import { formatDetector } from "./formats/detector.ts";
@@ -28,6 +27,7 @@ import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
 import {
   errorBody,
+  type Guard,
   type HookGuard,
   type HookLookup,
   type HookRequestRecord,
@@ -37,7 +37,7 @@ import {
 // The factories are Hono middleware, kept off the middleware face (its module doc says why).
 import { clientAddress } from "./middleware/client_address.ts";
 import { drainGuard } from "./middleware/drain_guard.ts";
-import { refuse } from "./middleware/env.ts";
+import { guard, refuse } from "./middleware/env.ts";
 import { hookAuth, type TokenSource } from "./middleware/hook_auth.ts";
 import { hookLimit } from "./middleware/hook_limit.ts";
 import { ipLimit } from "./middleware/ip_limit.ts";
@@ -222,7 +222,9 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       return [
         requestLog({ route, metrics, logger: log, onRequest: options.onRequest }),
         draining,
-        opts.bodyFirst ? every(perIp, readOnly) : perIp,
+        opts.bodyFirst
+          ? guard(async (c) => (await perIp.check(c)) ?? await readOnly.check(c))
+          : perIp,
         auth,
         perHook,
       ];
@@ -286,22 +288,33 @@ export function hookPipeline(options: AppOptions): HookPipeline {
  * Runs `steps` as Hono's `compose` does (each may answer or call `next`; the answer of a
  * step that returns one becomes `c.res`; an `Error` thrown by a step and not caught by it is
  * answered by `onError` at that step, so the steps before it still see an answer), but as
- * one handler: no per-step wrappers.
+ * one handler: no per-step wrappers. The checks of consecutive {@link Guard}s run one after
+ * another in one frame: a request waiting for TrueConf holds a suspended frame only for the
+ * request log, which wraps the rest, and the final handler.
  */
 function chain(
   steps: readonly (Mw | Handler<IngestEnv>)[],
   onError: (err: Error, c: Context<IngestEnv>) => Response,
 ): Handler<IngestEnv> {
   return (c, next) => {
-    const step = async (i: number): Promise<void> => {
-      const run = steps[i];
-      if (run === undefined) {
-        await next();
-        return;
-      }
-      let res: Response | void;
+    const step = async (from: number): Promise<void> => {
+      let i = from;
+      let run = steps[i];
+      let res: Response | void = undefined;
       try {
-        res = await run(c, () => step(i + 1));
+        for (; run !== undefined && "check" in run; run = steps[++i]) {
+          const checked = (run as Guard).check(c);
+          res = checked instanceof Promise ? await checked : checked;
+          if (res) break;
+        }
+        if (res === undefined) {
+          if (run === undefined) {
+            await next();
+            return;
+          }
+          const after = i + 1;
+          res = await run(c, () => step(after));
+        }
       } catch (err) {
         if (!(err instanceof Error)) throw err;
         c.error = err;

@@ -125,6 +125,12 @@ export interface IncomingBody {
    * the chunked framing is malformed, `onChunk` throws, or {@link cancel} is called.
    */
   pipe(onChunk: (chunk: Uint8Array) => void): Promise<void>;
+  /**
+   * The whole body, copied, when it already arrived with the head (a declared length whose
+   * bytes are all in the read buffer, as a webhook's small JSON nearly always is); null when it
+   * must be piped. Taking it reads the body: {@link pipe} then rejects.
+   */
+  buffered(): Uint8Array | null;
   /** Stops reading; the answer then closes the connection (the rest is never waited for). */
   cancel(): void;
 }
@@ -302,6 +308,18 @@ class ConnectionBody implements IncomingBody {
       this.#abort = reject;
       this.#run(onChunk).then(resolve, reject);
     });
+  }
+
+  buffered(): Uint8Array | null {
+    const c = this.#c;
+    if (this.#started || this.#cancelled || this.#decoder || c.end - c.start < this.#remaining) {
+      return null;
+    }
+    this.#started = this.#done = true;
+    const bytes = c.buf.slice(c.start, c.start + this.#remaining);
+    c.start += this.#remaining;
+    this.#remaining = 0;
+    return bytes;
   }
 
   cancel(): void {

@@ -142,6 +142,20 @@ export class BodyReader {
   }
 
   /**
+   * The whole body at once when this bot's server already holds all of it (it came with the
+   * head, within `limit`), as a small webhook's body nearly always does; null when it must be
+   * read with {@link read} (a body still arriving, chunked, over the limit, another kind of
+   * `Request`, or a shutdown under way: `read` answers those). No deadline or budget applies:
+   * the bytes are already in memory.
+   */
+  readBuffered(req: Request, limit: number): Uint8Array | null {
+    if (this.#closed) return null;
+    const incoming = incomingBody(req);
+    if (!incoming || incoming.declared < 0 || incoming.declared > limit) return null;
+    return incoming.buffered();
+  }
+
+  /**
    * Returns the whole body, or throws a {@link PayloadError} (413) or {@link BodyError}
    * (408 request_timeout, 400 invalid_body, 503 busy, 503 shutting_down).
    */

@@ -6,9 +6,7 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
-import { type IngestEnv, refuse } from "./env.ts";
+import { type Guard, guard, refuse } from "./env.ts";
 
 /**
  * Refuses new hook requests with `503` while shutting down or while the storage is lost.
@@ -30,10 +28,10 @@ export function drainGuard(options: {
   draining?: (() => boolean) | undefined;
   /** Non-null while the storage cannot keep what is accepted. */
   storageLost?: (() => string | null) | undefined;
-}): MiddlewareHandler<IngestEnv> {
+}): Guard {
   const draining = options.draining ?? (() => false);
   const storageLost = options.storageLost ?? (() => null);
-  return createMiddleware<IngestEnv>(async function drainGuard(c, next) {
+  return guard(function drainGuard(c) {
     if (draining()) {
       return refuse(c, 503, "shutting_down", "The bot is restarting. Retry in a few seconds.", {
         "Retry-After": "5",
@@ -48,6 +46,6 @@ export function drainGuard(options: {
         { "Retry-After": "30" },
       );
     }
-    return await next();
+    return undefined;
   });
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { HookRef } from "../../delivery/dispatch.ts";
 import type { CidrList } from "../client_ip.ts";
 
@@ -76,4 +76,28 @@ export interface IngestMetrics {
   request(route: string, hookId: string, status: number): void;
   /** One request refused by a rate limit. */
   rateLimited(scope: "ip" | "token"): void;
+}
+
+/**
+ * A step of a hook route that answers (a refusal) or lets the request go on (`undefined`),
+ * possibly after awaiting something: the shutdown 503, the rate limits, the token lookup, the
+ * body read. Used as a Hono middleware it calls `next` when the check passes; the hook routes'
+ * pipeline (`HookPipeline.route` in app.ts) calls the checks one after another in one frame
+ * instead, so a request does not hold an async frame, a promise and a `next` closure per step
+ * for as long as it is delivered: objects of requests in flight are what a scavenge promotes
+ * (issue 16, docs/benchmarks.md).
+ */
+export type Guard = MiddlewareHandler<IngestEnv> & {
+  /** The check itself: an answer to stop with, or `undefined` to go on. */
+  readonly check: (
+    c: Context<IngestEnv>,
+  ) => Response | undefined | Promise<Response | undefined>;
+};
+
+/** Makes a {@link Guard} of a check. */
+export function guard(check: Guard["check"]): Guard {
+  const middleware: MiddlewareHandler<IngestEnv> = async (c, next) => {
+    return (await check(c)) ?? await next();
+  };
+  return Object.assign(middleware, { check });
 }

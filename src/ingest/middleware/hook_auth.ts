@@ -4,9 +4,8 @@
  *
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
-import { type FoundHook, type IngestEnv, refuse } from "./env.ts";
+import type { Context } from "hono";
+import { type FoundHook, type Guard, guard, type IngestEnv, refuse } from "./env.ts";
 
 /** The hook lookup the routes need (the KV hook store satisfies it). */
 export interface HookLookup {
@@ -45,10 +44,10 @@ const fromPath: TokenSource = (c) => c.req.param("token");
  * }
  * ```
  */
-export function hookAuth(options: HookAuthOptions): MiddlewareHandler<IngestEnv> {
+export function hookAuth(options: HookAuthOptions): Guard {
   const tokenOf = options.token ?? fromPath;
   const { hooks } = options;
-  return createMiddleware<IngestEnv>(async function hookAuth(c, next) {
+  return guard(async function hookAuth(c) {
     const token = tokenOf(c) ?? "";
     const hook = token === "" ? null : await hooks.findByToken(token);
     if (!hook) {
@@ -62,6 +61,6 @@ export function hookAuth(options: HookAuthOptions): MiddlewareHandler<IngestEnv>
     }
     c.set("hook", hook);
     c.set("token", token);
-    return await next();
+    return undefined;
   });
 }

@@ -3,10 +3,8 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
 import { RateLimiter, rateLimitHeaders, rateLimitWorthTelling } from "../rate_limiter.ts";
-import { type IngestEnv, type IngestMetrics, refuse } from "./env.ts";
+import { type Guard, guard, type IngestMetrics, refuse } from "./env.ts";
 
 /** Options of {@link hookLimit}. */
 export interface HookLimitOptions {
@@ -33,11 +31,11 @@ export interface HookLimitOptions {
  * }
  * ```
  */
-export function hookLimit(options: HookLimitOptions): MiddlewareHandler<IngestEnv> {
+export function hookLimit(options: HookLimitOptions): Guard {
   const limiter = options.limiter ?? new RateLimiter({ perMinute: options.perMinute });
   const { metrics } = options;
-  return createMiddleware<IngestEnv>(async function hookLimit(c, next) {
-    if (limiter.disabled) return await next();
+  return guard(function hookLimit(c) {
+    if (limiter.disabled) return undefined;
     const decision = limiter.take(c.get("hook").id);
     if (rateLimitWorthTelling(decision)) {
       for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
@@ -53,6 +51,6 @@ export function hookLimit(options: HookLimitOptions): MiddlewareHandler<IngestEn
         { retry_after: decision.retryAfterSeconds },
       );
     }
-    return await next();
+    return undefined;
   });
 }

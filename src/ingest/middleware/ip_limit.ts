@@ -4,12 +4,10 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
 import type { CidrList } from "../client_ip.ts";
 import { RateLimiter, rateLimitHeaders } from "../rate_limiter.ts";
 import { clientAddress } from "./client_address.ts";
-import { type IngestEnv, type IngestMetrics, refuse } from "./env.ts";
+import { type Guard, guard, type IngestMetrics, refuse } from "./env.ts";
 
 /** Options of {@link ipLimit}. */
 export interface IpLimitOptions {
@@ -39,14 +37,14 @@ export interface IpLimitOptions {
  * assert.equal((await app.request("/hook/x", { method: "POST" }, peer)).status, 429);
  * ```
  */
-export function ipLimit(options: IpLimitOptions): MiddlewareHandler<IngestEnv> {
+export function ipLimit(options: IpLimitOptions): Guard {
   const limiter = options.limiter ?? new RateLimiter({ perMinute: options.perMinute });
   const trusted = options.trustedProxies ?? [];
   const { metrics } = options;
-  return createMiddleware<IngestEnv>(async function ipLimit(c, next) {
+  return guard(function ipLimit(c) {
     c.set("trustedProxies", trusted);
     // With the limit off nothing needs the address yet: skip parsing it.
-    if (limiter.disabled) return await next();
+    if (limiter.disabled) return undefined;
     const decision = limiter.take(clientAddress(c));
     if (!decision.allowed) {
       metrics?.rateLimited("ip");
@@ -59,6 +57,6 @@ export function ipLimit(options: IpLimitOptions): MiddlewareHandler<IngestEnv> {
         { retry_after: decision.retryAfterSeconds },
       );
     }
-    return await next();
+    return undefined;
   });
 }

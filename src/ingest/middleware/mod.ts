@@ -21,6 +21,7 @@ export {
   type DeliveryNote,
   errorBody,
   type FoundHook,
+  type Guard,
   type HookVariables,
   type IngestEnv,
   type IngestMetrics,

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
 import type { BodyReader } from "../read_body.ts";
 import { clientAddress } from "./client_address.ts";
-import { type FoundHook, type IngestEnv, refuse } from "./env.ts";
+import type { Context } from "hono";
+import { type FoundHook, type Guard, guard, type IngestEnv, refuse } from "./env.ts";
 
 /** What a {@link HookGuard} sees of the request. */
 export interface GuardRequest {
@@ -68,29 +67,59 @@ export interface RawBodyOptions {
  * assert.equal(await res.text(), "exact bytes");
  * ```
  */
-export function rawBody(options: RawBodyOptions): MiddlewareHandler<IngestEnv> {
+export function rawBody(options: RawBodyOptions): Guard {
   const guards = options.guards ?? [];
-  return createMiddleware<IngestEnv>(async function rawBody(c, next) {
+  const { reader, maxBytes } = options;
+  const trust = (c: Context<IngestEnv>, bytes: Uint8Array) => {
+    const hook = c.get("hook");
+    if (guards.length === 0 || hook === undefined) return undefined;
+    const request: GuardRequest = {
+      headers: c.req.raw.headers,
+      rawBody: bytes,
+      get clientIp() {
+        return clientAddress(c);
+      },
+    };
+    return runGuards(c, guards, hook, request, 0);
+  };
+  return guard(function rawBody(c) {
     // A route whose token is inside the body read it before hookAuth; read only once.
-    let bytes = c.get("rawBody");
-    if (bytes === undefined) {
-      bytes = await options.reader.read(c.req.raw, options.maxBytes);
-      c.set("rawBody", bytes);
+    const bytes = c.get("rawBody") ?? reader.readBuffered(c.req.raw, maxBytes);
+    if (bytes === null) {
+      return reader.read(c.req.raw, maxBytes).then((read) => {
+        c.set("rawBody", read);
+        return trust(c, read);
+      });
     }
-    if (guards.length > 0 && c.get("hook") !== undefined) {
-      const hook = c.get("hook");
-      const request: GuardRequest = {
-        headers: c.req.raw.headers,
-        rawBody: bytes,
-        get clientIp() {
-          return clientAddress(c);
-        },
-      };
-      for (const guard of guards) {
-        const refusal = await guard(hook, request);
-        if (refusal) return refuse(c, refusal.status, refusal.code, refusal.message);
-      }
-    }
-    return await next();
+    c.set("rawBody", bytes);
+    return trust(c, bytes);
   });
+}
+
+/**
+ * Runs `guards` from `i` in order; the first refusal answers. Synchronous as long as the
+ * guards answer synchronously (a hook that verifies nothing): no promise per request then.
+ */
+function runGuards(
+  c: Context<IngestEnv>,
+  guards: readonly HookGuard[],
+  hook: FoundHook,
+  request: GuardRequest,
+  i: number,
+): Response | undefined | Promise<Response | undefined> {
+  for (; i < guards.length; i++) {
+    const verdict = guards[i]!(hook, request);
+    if (verdict instanceof Promise) {
+      const next = i + 1;
+      return verdict.then((refusal) =>
+        refusal ? answer(c, refusal) : runGuards(c, guards, hook, request, next)
+      );
+    }
+    if (verdict) return answer(c, verdict);
+  }
+  return undefined;
+}
+
+function answer(c: Context<IngestEnv>, refusal: GuardRefusal): Response {
+  return refuse(c, refusal.status, refusal.code, refusal.message);
 }
