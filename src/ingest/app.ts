@@ -27,7 +27,6 @@ import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
 import {
   errorBody,
-  type Guard,
   type HookGuard,
   type HookLookup,
   type HookRequestRecord,
@@ -37,7 +36,7 @@ import {
 // The factories are Hono middleware, kept off the middleware face (its module doc says why).
 import { clientAddress } from "./middleware/client_address.ts";
 import { drainGuard } from "./middleware/drain_guard.ts";
-import { guard, refuse } from "./middleware/env.ts";
+import { type Guard, guard, refuse } from "./middleware/env.ts";
 import { hookAuth, type TokenSource } from "./middleware/hook_auth.ts";
 import { hookLimit } from "./middleware/hook_limit.ts";
 import { ipLimit } from "./middleware/ip_limit.ts";

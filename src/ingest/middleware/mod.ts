@@ -21,7 +21,6 @@ export {
   type DeliveryNote,
   errorBody,
   type FoundHook,
-  type Guard,
   type HookVariables,
   type IngestEnv,
   type IngestMetrics,
