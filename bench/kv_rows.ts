@@ -7,7 +7,8 @@
  * file, optionally filled first (a registry holds 30 days of posts: the cost per row grows
  * with the table), variants alternate round by round so a noisy minute hits all of them.
  *
- * Run: `./deno run -A bench/kv_rows.ts [--rounds=2 --rows=40000 --prefill=0] [variant…]`
+ * Run: `./deno run -A bench/kv_rows.ts [--rounds=2 --rows=40000 --prefill=0 --hooks=50]
+ * [variant…]`
  *
  * Variants (default: all):
  * - `current`: what the registry writes: key `["posted", hookId, messageId]` with a random
@@ -21,7 +22,13 @@
  * - `sequential-key`: a time-ordered key part before the id (no lookup by id possible: the
  *   floor for one row per post);
  * - `packed-50`: 50 posts in one string row per commit, time-ordered key (no lookup by id
- *   possible: the floor for packing).
+ *   possible: the floor for packing);
+ * - `time-key`: what the registry writes since session 4: key `["posted_t", timestamp,
+ *   messageId]` (TrueConf's timestamp of the post, then its id: found again by
+ *   `getMessageById`'s timestamp), the record with the hook id as value, `expireIn` 30 days,
+ *   commits of 50; posts of `--hooks` hooks in turn;
+ * - `time-key-per-hook`: the same per hook, `["posted_t", hookId, timestamp, messageId]`
+ *   (the hook id in the key, not the value): one insertion point per hook.
  *
  * @module
  */
@@ -36,6 +43,8 @@ const VARIANTS = [
   "batch-500",
   "sequential-key",
   "packed-50",
+  "time-key",
+  "time-key-per-hook",
 ] as const;
 type Variant = typeof VARIANTS[number];
 
@@ -46,11 +55,13 @@ const { values: args, positionals } = parseArgs({
     rounds: { type: "string", default: "2" },
     rows: { type: "string", default: "40000" },
     prefill: { type: "string", default: "0" },
+    hooks: { type: "string", default: "50" },
     child: { type: "string" },
   },
 });
 const ROWS = Number(args.rows);
 const PREFILL = Number(args.prefill);
+const HOOKS = Number(args.hooks);
 const TTL = 30 * 86_400_000;
 const CLK_TCK = 100;
 
@@ -61,7 +72,10 @@ if (args.child) {
   for (const v of chosen) {
     if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; one of ${VARIANTS}`);
   }
-  console.log(`rows ${ROWS} per variant, table filled with ${PREFILL} rows first`);
+  console.log(
+    `rows ${ROWS} per variant, table filled with ${PREFILL} rows first, ${HOOKS} hooks ` +
+      `(time-key variants)`,
+  );
   for (let round = 1; round <= Number(args.rounds); round++) {
     for (const v of round % 2 ? chosen : [...chosen].reverse()) {
       const out = await new Deno.Command(Deno.execPath(), {
@@ -73,6 +87,7 @@ if (args.child) {
           `--child=${v}`,
           `--rows=${ROWS}`,
           `--prefill=${PREFILL}`,
+          `--hooks=${HOOKS}`,
         ],
         stderr: "inherit",
       }).output();
@@ -89,6 +104,7 @@ async function measure(variant: Variant) {
   const dir = await Deno.makeTempDir({ prefix: "kv_rows_" });
   const kv = await Deno.openKv(`${dir}/kv.sqlite`);
   const hook = crypto.randomUUID();
+  const hooks = Array.from({ length: HOOKS }, () => crypto.randomUUID());
   const chatId = crypto.randomUUID().replaceAll("-", "");
   const batch = variant === "batch-500" ? 500 : 50;
   let seq = 0;
@@ -116,6 +132,19 @@ async function measure(variant: Variant) {
       } else {
         for (let i = 0; i < batch && done < rows; i++, done++) {
           const id = crypto.randomUUID().replaceAll("-", "");
+          if (variant === "time-key" || variant === "time-key-per-hook") {
+            const h = hooks[done % HOOKS]!;
+            const at = Date.now();
+            // TrueConf's timestamp: its clock, ms; several posts share one.
+            if (variant === "time-key") {
+              op.set(["posted_t", at, id], { hook: h, chatId, kind: "text", key: null, at }, {
+                expireIn: TTL,
+              });
+            } else {
+              op.set(["posted_t", h, at, id], value(at), { expireIn: TTL });
+            }
+            continue;
+          }
           const key = variant === "sequential-key"
             ? ["posted", hook, ++seq, id]
             : ["posted", hook, id];

@@ -147,7 +147,11 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       return await previewMaker.previewFor(bytes, mimeType);
     },
   };
-  const registry = new MessageRegistry(kv, { logger: log.child({ component: "messages" }) });
+  const registry = new MessageRegistry(kv, {
+    logger: log.child({ component: "messages" }),
+    // How an id posted before a restart is found: its row is keyed by TrueConf's timestamp.
+    messageTime: async (id) => (await client.getMessageById(id)).timestamp,
+  });
   const mentions = new Mentions(client, { logger: log.child({ component: "messages" }) });
   const deliverer = new Deliverer({
     chat: client,

@@ -60,8 +60,14 @@ export type Part =
 export interface LivingPoster {
   /** Posts (or edits, or removes) one text part; returns the message id it produced or changed. */
   post(chatId: string, part: Extract<Part, { kind: "text" }>): Promise<string>;
-  /** A file part with an op was posted. */
-  posted(op: TextOp, chatId: string, messageId: string, kind: "text" | "file"): Promise<void>;
+  /** A file part with an op was posted (`serverTime`: TrueConf's timestamp from its answer). */
+  posted(
+    op: TextOp,
+    chatId: string,
+    messageId: string,
+    kind: "text" | "file",
+    serverTime?: number | null,
+  ): Promise<void>;
 }
 
 /** Options of {@link Deliverer}. */
@@ -426,7 +432,9 @@ export class Deliverer {
       const file = await this.#prepare(part, download, caption);
       const sent = await this.#opts.chat.sendFile(chatId, file);
       this.#opts.onSent?.(file.preview ? "photo" : "document");
-      if (part.op) await this.#opts.living?.posted(part.op, chatId, sent.messageId, "file");
+      if (part.op) {
+        await this.#opts.living?.posted(part.op, chatId, sent.messageId, "file", sent.serverTime);
+      }
       return { messageId: sent.messageId };
     } catch (e) {
       if (!caption || classifyError(e).scope !== "part") throw e;

@@ -17,6 +17,10 @@ import type {
   MessageEditor,
 } from "../delivery/mod.ts";
 import type { MessageRegistry } from "./registry.ts";
+import { isTrueConfError } from "../trueconf/mod.ts";
+
+/** Seconds a sender is asked to wait when TrueConf could not be asked about an id. */
+const LOOKUP_RETRY_AFTER_SECONDS = 10;
 
 /** Options of {@link LivingDispatcher}. */
 export interface LivingDispatcherOptions {
@@ -61,10 +65,12 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
   /**
    * `PATCH /hook/<token>/messages/<id or key>`: replaces the text of a message the hook
    * posted in the last 30 days. 404 for another hook's (or an unknown) message, 409 for a
-   * file or a body with attachments.
+   * file or a body with attachments, 503 when the id is known only to TrueConf and TrueConf
+   * cannot be asked (registry.ts).
    */
   async edit(req: DispatchRequest & { target: string }): Promise<DispatchOutcome> {
-    const found = await this.#reg.resolve(req.hook.id, req.target);
+    const found = await this.#find(req.hook.id, req.target);
+    if (found === "unavailable") return unavailable();
     if (!found) return notFound();
     if (found.message?.kind === "file") {
       return refused(
@@ -91,13 +97,25 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
   async remove(
     req: Omit<DispatchRequest, "message"> & { target: string },
   ): Promise<DispatchOutcome> {
-    const found = await this.#reg.resolve(req.hook.id, req.target);
+    const found = await this.#find(req.hook.id, req.target);
+    if (found === "unavailable") return unavailable();
     if (!found) return notFound();
     const op: TextOp = { hook: req.hook.id, act: "remove", target: req.target };
     return await this.#inner.dispatch({
       ...req,
       message: { text: "", parseMode: "text", attachments: [], op },
     });
+  }
+
+  /** The registry's answer, or `unavailable` when it needed TrueConf and could not ask. */
+  async #find(hookId: string, target: string) {
+    try {
+      return await this.#reg.resolve(hookId, target);
+    } catch (e) {
+      // Disconnected, a timeout, a transient error code (registry.ts: a gone message is null).
+      if (isTrueConfError(e)) return "unavailable" as const;
+      throw e;
+    }
   }
 }
 
@@ -126,6 +144,17 @@ function notFound(): DispatchOutcome {
     "message_not_found",
     "This webhook posted no message with that id or key in the last 30 days.",
   );
+}
+
+function unavailable(): DispatchOutcome {
+  return {
+    kind: "refused",
+    status: 503,
+    code: "trueconf_unavailable",
+    message:
+      "This message id is not known here and the chat server cannot be asked about it right now (it is unreachable). Nothing was changed; retry later.",
+    retryAfterSeconds: LOOKUP_RETRY_AFTER_SECONDS,
+  };
 }
 
 function refused(

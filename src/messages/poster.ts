@@ -90,9 +90,18 @@ export class Poster implements LivingPoster {
     this.#log = options.logger ?? silentLogger;
   }
 
-  /** Remembers a file (or a text posted without an op's help) the hook posted. */
-  async posted(op: TextOp, chatId: string, messageId: string, kind: "text" | "file") {
-    await this.#reg.remember(op.hook, messageId, { chatId, kind, key: op.key });
+  /**
+   * Remembers a file (or a text posted without an op's help) the hook posted; `serverTime` is
+   * TrueConf's timestamp from the send answer (`SentMessage.serverTime`), when it had one.
+   */
+  async posted(
+    op: TextOp,
+    chatId: string,
+    messageId: string,
+    kind: "text" | "file",
+    serverTime?: number | null,
+  ) {
+    await this.#reg.remember(op.hook, messageId, { chatId, kind, key: op.key, ts: serverTime });
   }
 
   /** Posts, edits or removes one text part; returns the message id it produced or changed. */
@@ -103,12 +112,14 @@ export class Poster implements LivingPoster {
     if (op.act === "edit") {
       const found = op.target ? await this.#reg.resolve(op.hook, op.target) : null;
       const key = found?.message?.key ?? (found && found.messageId === null ? op.target : op.key);
-      return await this.#editOrPost(chatId, op, found?.messageId ?? null, r, key);
+      return await this.#editOrPost(chatId, op, found?.messageId ?? null, r, key, {
+        at: found?.message?.at,
+      });
     }
     if (op.group && op.alerts !== "new") return await this.#group(chatId, op, r);
     if (op.key) {
       const k = await this.#reg.byKey(op.hook, op.key);
-      return await this.#editOrPost(chatId, op, k?.messageId ?? null, r, op.key);
+      return await this.#editOrPost(chatId, op, k?.messageId ?? null, r, op.key, {});
     }
     if (op.replyKey) {
       const k = await this.#reg.byKey(op.hook, op.replyKey);
@@ -142,18 +153,23 @@ export class Poster implements LivingPoster {
     return id;
   }
 
-  /** Edits `messageId`; when it is unknown or gone, posts a new message remembered under `key`. */
+  /**
+   * Edits `messageId`; when it is unknown or gone, posts a new message remembered under `key`.
+   * `o.at` is when the message was posted, if known (the registry's id-keyed row after an
+   * edit counts its 30 days from it); `o.replyTo` the reply target of a new message.
+   */
   async #editOrPost(
     chatId: string,
     op: TextOp,
     messageId: string | null,
     r: Rendered,
     key: string | undefined | null,
-    replyTo?: string | null,
+    o: { at?: number | undefined; replyTo?: string | null },
   ): Promise<string> {
     if (messageId) {
       try {
         await this.#o.client.editMessage(messageId, r.text, r.parseMode, { buttons: r.buttons });
+        await this.#reg.edited(op.hook, messageId, { chatId, key, at: o.at });
         return messageId;
       } catch (e) {
         if (!gone(e)) throw e;
@@ -167,7 +183,7 @@ export class Poster implements LivingPoster {
     }
     return await this.#send(chatId, op, r, {
       key: key ?? undefined,
-      replyTo: replyTo ?? await this.#replyTarget(op),
+      replyTo: o.replyTo ?? await this.#replyTarget(op),
     });
   }
 
@@ -195,7 +211,12 @@ export class Poster implements LivingPoster {
       // The message replied to vanished: the reply still goes, as a plain message.
       sent = await this.#o.client.sendMessage(chatId, r.text, r.parseMode, { buttons: r.buttons });
     }
-    await this.#reg.remember(op.hook, sent.messageId, { chatId, kind: "text", key: o.key });
+    await this.#reg.remember(op.hook, sent.messageId, {
+      chatId,
+      kind: "text",
+      key: o.key,
+      ts: sent.serverTime,
+    });
     return sent.messageId;
   }
 
@@ -217,7 +238,7 @@ export class Poster implements LivingPoster {
           rec.messageId,
           { ...r, text: r.text + note },
           op.key,
-          null,
+          { at: rec.openedAt, replyTo: null },
         );
       } else {
         id = await this.#send(chatId, op, r, { key: op.key, replyTo: rec.messageId });

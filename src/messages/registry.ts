@@ -4,20 +4,53 @@
  * run. Every record carries its own KV `expireIn`, so the registry is bounded by time
  * (30 days) and, through the per-hook rate limit, by size; nothing sweeps it.
  *
- * One row per post, keyed by TrueConf's (random) message id, is the registry's whole KV cost
- * per delivery: ~30–45 µs on KV's writer thread, because each id lands on a B-tree page of
- * its own. Packing posts into time-ordered rows would cost a tenth, but then an id could not
- * be found in O(1) reads after a restart; value encodings and larger batches measured at
- * most 10–15 % (docs/benchmarks.md, "KV per delivery", and `bench/kv_rows.ts`).
+ * **One row per post, keyed by time.** TrueConf's `sendMessage`/`sendFile` answer
+ * `{chatId, messageId, timestamp}` (ms, TrueConf's clock; protocol reference §4.1, §4.5), and
+ * `getMessageById` answers the message's envelope with the same `timestamp` (§5.2). A post is
+ * stored under `["posted_t", timestamp, messageId]` with the hook id in the value: rows arrive
+ * in time order, so each lands on the table's last B-tree page, where TrueConf's random ids
+ * put each row on a page of its own (8–11 µs on KV's writer thread instead of 30–42 µs;
+ * docs/benchmarks.md, "The registry keyed by TrueConf's timestamp"). A per-hook time key
+ * (`[…, hookId, timestamp, id]`) measured nearly as dear as the random one with 50 hooks
+ * posting: one insertion point per hook.
+ *
+ * **Finding an id.** Nothing but the id is known when a `PATCH`/`DELETE`/`reply_to` names
+ * one, so a lookup goes, stopping at the first hit:
+ * 1. memory: posts whose commit has not landed, and a bounded LRU of recent posts and lookups;
+ * 2. `["posted", hookId, messageId]`, the id-keyed row (one `kv.get`): what every post had
+ *    before session 4 (those rows are read until they expire, never rewritten), what a post
+ *    gets whose answer carried no timestamp (the client then falls back to its own clock, which
+ *    `getMessageById` would not repeat), and what an edited post gets (below);
+ * 3. for an id given as a sender key, the key's row, which carries the post's timestamp;
+ * 4. TrueConf: `getMessageById` for the timestamp, then the exact time-keyed row. At most one
+ *    such round trip per request: its answer joins the LRU, so the queue's second look (when
+ *    the edit is posted) is answered from memory. A message TrueConf says is gone (306/307) or
+ *    will not show the bot is unknown (404); when TrueConf cannot be asked (disconnected,
+ *    timeout, a transient error) the lookup throws, and `PATCH`/`DELETE` answer
+ *    `503 trueconf_unavailable` with `Retry-After` (living_dispatcher.ts), since neither the
+ *    message's owner nor its kind can be known; ids and keys found locally still queue.
+ *
+ * **Ownership.** A time-keyed row names its hook: a hook finds only rows whose hook id is its
+ * own; another hook's id answers 404 like an unknown one.
+ *
+ * **Edits.** What `getMessageById` answers as an envelope's `timestamp` after `editMessage` is
+ * not documented (TrueConf's docs and SDK 1.5 say only that `isEdited` turns true; the
+ * `editMessage` answer carries the edit's own time). So a message the bot edits gets an
+ * id-keyed row as well ({@link MessageRegistry.edited}), and later lookups do not depend on it.
  *
  * @module
  */
-import { posted, POSTED_TTL_MS, postedGroup, postedKey } from "../storage/keys.ts";
+import { LRUCache } from "lru-cache";
+import { posted, POSTED_TTL_MS, postedAt, postedGroup, postedKey } from "../storage/keys.ts";
 import { CommitBatcher } from "../storage/mod.ts";
+import { TrueConfApiError } from "../trueconf/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
 
 /** How long a posted message can be edited, removed or replied to by id or key. */
 export const REGISTRY_TTL_MS: number = POSTED_TTL_MS;
+
+/** How many recent posts and lookups are kept in memory (a few hundred KiB at most). */
+const RECENT_MAX = 2048;
 
 /** A message one hook posted. */
 export interface PostedMessage {
@@ -27,8 +60,13 @@ export interface PostedMessage {
   readonly kind: "text" | "file";
   /** The sender's key that names it, if any. */
   readonly key: string | null;
-  /** When it was posted (ms since the epoch). */
+  /** When it was posted (ms since the epoch, this process's clock); its 30 days count from then. */
   readonly at: number;
+  /**
+   * TrueConf's timestamp of the post when its record is the time-keyed row; `null` when the
+   * record is keyed by the message id (no timestamp in TrueConf's answer, edited, or older).
+   */
+  readonly ts: number | null;
 }
 
 /** The message an alert group or CI run is shown in. */
@@ -41,6 +79,14 @@ export interface GroupRecord {
   readonly openedAt: number;
 }
 
+/** What a sender key names: the message (null while its post is queued) and its timestamp. */
+export interface KeyRecord {
+  /** The message the key names, null while the post is still queued. */
+  readonly messageId: string | null;
+  /** TrueConf's timestamp of that post (absent in rows written before session 4). */
+  readonly ts?: number | null;
+}
+
 /** Options of {@link MessageRegistry}. */
 export interface RegistryOptions {
   /** Clock, ms since the epoch. Default `Date.now`. */
@@ -49,6 +95,22 @@ export interface RegistryOptions {
   ttlMs?: number | undefined;
   /** Where a failed write is reported. Default: silent. */
   logger?: Logger | undefined;
+  /**
+   * TrueConf's timestamp of a message: `getMessageById`'s envelope `timestamp` (wired in
+   * src/bot.ts). Throws {@link TrueConfApiError} for a message TrueConf does not show, another
+   * error when TrueConf cannot be asked. Without it, an id found neither in memory nor in an
+   * id-keyed row is unknown.
+   */
+  messageTime?: ((messageId: string) => Promise<number>) | undefined;
+}
+
+/** The value of a time-keyed row: the record, and whose it is. */
+interface TimeRow {
+  readonly hook: string;
+  readonly chatId: string;
+  readonly kind: "text" | "file";
+  readonly key: string | null;
+  readonly at: number;
 }
 
 /** A remembered post whose commit has not landed yet. */
@@ -76,9 +138,12 @@ export class MessageRegistry {
   readonly #posted = new Map<string, Pending>();
   /** Keys of those posts, by `hookId\nkey`. */
   readonly #keys = new Map<string, string>();
+  /** Committed posts and lookups, newest first, by `hookId\nmessageId`: spares KV and TrueConf. */
+  readonly #recent = new LRUCache<string, PostedMessage>({ max: RECENT_MAX });
   readonly #now: () => number;
   readonly #ttl: number;
   readonly #log: Logger;
+  readonly #messageTime: ((messageId: string) => Promise<number>) | null;
 
   /** A registry over `kv`. */
   constructor(kv: Deno.Kv, options: RegistryOptions = {}) {
@@ -87,63 +152,144 @@ export class MessageRegistry {
     this.#now = options.now ?? Date.now;
     this.#ttl = options.ttlMs ?? REGISTRY_TTL_MS;
     this.#log = options.logger ?? silentLogger;
+    this.#messageTime = options.messageTime ?? null;
   }
 
   /**
-   * Remembers a message the hook posted, and the key that names it. Resolves at once: the
-   * record is readable right away and committed with the other posts of this moment.
+   * Remembers a message the hook posted, and the key that names it. `ts` is TrueConf's
+   * timestamp from the send answer (`SentMessage.serverTime`); without it the record is keyed
+   * by the id. Resolves at once: the record is readable right away and committed with the
+   * other posts of this moment.
    */
   remember(
     hookId: string,
     messageId: string,
-    m: { chatId: string; kind: "text" | "file"; key?: string | null | undefined },
+    m: {
+      chatId: string;
+      kind: "text" | "file";
+      key?: string | null | undefined;
+      ts?: number | null | undefined;
+    },
   ): Promise<void> {
     const rec: PostedMessage = {
       chatId: m.chatId,
       kind: m.kind,
       key: m.key ?? null,
       at: this.#now(),
+      ts: m.ts ?? null,
     };
     const expireIn = this.#ttl;
-    const mutations: Deno.KvMutation[] = [
-      { type: "set", key: posted(hookId, messageId), value: rec, expireIn },
-    ];
-    if (m.key) {
-      mutations.push({
-        type: "set",
-        key: postedKey(hookId, m.key),
-        value: { messageId },
-        expireIn,
-      });
-    }
-    const write = { checks: [], mutations, bytes: 512 + (m.key?.length ?? 0) * 2 };
-    const idKey = `${hookId}\n${messageId}`;
+    const mutations: Deno.KvMutation[] = [this.#recordSet(hookId, messageId, rec, expireIn)];
     const keyKey = m.key ? `${hookId}\n${m.key}` : null;
-    const committed = this.#commit(write, { hook: hookId, message: messageId }).finally(() => {
-      if (this.#posted.get(idKey)?.rec === rec) this.#posted.delete(idKey);
-      if (keyKey && this.#keys.get(keyKey) === messageId) this.#keys.delete(keyKey);
-    });
-    this.#posted.set(idKey, { rec, committed });
+    if (m.key) {
+      const value: KeyRecord = rec.ts === null ? { messageId } : { messageId, ts: rec.ts };
+      mutations.push({ type: "set", key: postedKey(hookId, m.key), value, expireIn });
+    }
+    const bytes = 512 + (m.key?.length ?? 0) * 2;
+    this.#write(
+      hookId,
+      messageId,
+      rec,
+      mutations,
+      bytes,
+      keyKey === null ? null : (() => {
+        if (this.#keys.get(keyKey) === messageId) this.#keys.delete(keyKey);
+      }),
+    );
     if (keyKey) this.#keys.set(keyKey, messageId);
     return Promise.resolve();
   }
 
-  /** Commits one post's write, retrying once; a second failure is logged and given up. */
+  /**
+   * Notes that the bot edited a message of this hook: gives it an id-keyed row (once), so it
+   * is found without trusting what `getMessageById` answers as an edited message's timestamp
+   * (see the module doc). `hint` is what the caller knows of the message, used when this
+   * process does not remember it (after a restart): its chat, key and post time (the edit's
+   * time when unknown, so its 30 days count from the edit).
+   */
+  edited(
+    hookId: string,
+    messageId: string,
+    hint: { chatId: string; key?: string | null | undefined; at?: number | undefined },
+  ): Promise<void> {
+    const known = this.#memory(`${hookId}\n${messageId}`);
+    if (known?.ts === null) return Promise.resolve();
+    const now = this.#now();
+    const rec: PostedMessage = {
+      chatId: known?.chatId ?? hint.chatId,
+      kind: "text",
+      key: known?.key ?? hint.key ?? null,
+      at: known?.at ?? hint.at ?? now,
+      ts: null,
+    };
+    const expireIn = Math.max(1, rec.at + this.#ttl - now);
+    this.#write(hookId, messageId, rec, [this.#recordSet(hookId, messageId, rec, expireIn)], 512);
+    return Promise.resolve();
+  }
+
+  /** The set of a record's own row: time-keyed when TrueConf's timestamp is known, else by id. */
+  #recordSet(
+    hookId: string,
+    messageId: string,
+    rec: PostedMessage,
+    expireIn: number,
+  ): Deno.KvMutation {
+    const { chatId, kind, key, at } = rec;
+    if (rec.ts === null) {
+      return {
+        type: "set",
+        key: posted(hookId, messageId),
+        value: { chatId, kind, key, at },
+        expireIn,
+      };
+    }
+    const value: TimeRow = { hook: hookId, chatId, kind, key, at };
+    return { type: "set", key: postedAt(rec.ts, messageId), value, expireIn };
+  }
+
+  /**
+   * Commits a record's write in the background: readable from memory at once, moved to the
+   * LRU of recent posts once committed. A later write of the same message waits for this one
+   * (the batcher commits in order), so awaiting the newest commit covers all of them.
+   */
+  #write(
+    hookId: string,
+    messageId: string,
+    rec: PostedMessage,
+    mutations: Deno.KvMutation[],
+    bytes: number,
+    done?: (() => void) | null,
+  ): void {
+    const idKey = `${hookId}\n${messageId}`;
+    const committed = this.#commit({ checks: [], mutations, bytes }, {
+      hook: hookId,
+      message: messageId,
+    }).then((ok) => {
+      if (this.#posted.get(idKey)?.rec === rec) {
+        this.#posted.delete(idKey);
+        if (ok) this.#recent.set(idKey, rec);
+      }
+      done?.();
+    });
+    this.#posted.set(idKey, { rec, committed });
+  }
+
+  /** Commits one write, retrying once; a second failure is logged and given up (false). */
   async #commit(
     write: { checks: never[]; mutations: Deno.KvMutation[]; bytes: number },
     fields: { hook: string; message: string },
-  ): Promise<void> {
+  ): Promise<boolean> {
     for (let attempt = 1;; attempt++) {
       try {
         await this.#batcher.submit(write);
-        return;
+        return true;
       } catch (error) {
         if (attempt >= 2) {
           this.#log.error("could not remember a posted message; edits of it will answer 404", {
             ...fields,
             error,
           });
-          return;
+          return false;
         }
       }
     }
@@ -154,21 +300,22 @@ export class MessageRegistry {
     await Promise.all([...this.#posted.values()].map((p) => p.committed));
   }
 
-  /** A message of this hook, or null (never posted by it, or older than 30 days). */
+  /**
+   * A message of this hook, or null (never posted by it, or older than 30 days). May ask
+   * TrueConf (see the module doc): throws when it cannot.
+   */
   async get(hookId: string, messageId: string): Promise<PostedMessage | null> {
-    const pending = this.#posted.get(`${hookId}\n${messageId}`);
-    if (pending) return pending.rec;
-    return (await this.#kv.get<PostedMessage>(posted(hookId, messageId))).value;
+    return await this.#local(hookId, messageId, null) ?? await this.#remote(hookId, messageId);
   }
 
   /**
    * The message a key names: `{messageId}` once posted, `{messageId: null}` while the post
    * is still queued, null for an unknown key.
    */
-  async byKey(hookId: string, key: string): Promise<{ messageId: string | null } | null> {
+  async byKey(hookId: string, key: string): Promise<KeyRecord | null> {
     const pending = this.#keys.get(`${hookId}\n${key}`);
     if (pending) return { messageId: pending };
-    return (await this.#kv.get<{ messageId: string | null }>(postedKey(hookId, key))).value;
+    return (await this.#kv.get<KeyRecord>(postedKey(hookId, key))).value;
   }
 
   /** Marks a key as taken by a queued post, so a PATCH by that key is accepted at once. */
@@ -180,30 +327,37 @@ export class MessageRegistry {
 
   /**
    * A message id or key of this hook → the message id (null while queued), and whether it
-   * is known at all. Ids win over keys.
+   * is known at all. Ids known here win over keys; TrueConf is asked last (an id that is no
+   * key of the hook), at most once.
    */
   async resolve(
     hookId: string,
     idOrKey: string,
   ): Promise<{ messageId: string | null; message: PostedMessage | null } | null> {
-    const byId = await this.get(hookId, idOrKey);
-    if (byId) return { messageId: idOrKey, message: byId };
+    const local = await this.#local(hookId, idOrKey, null);
+    if (local) return { messageId: idOrKey, message: local };
     const k = await this.byKey(hookId, idOrKey);
-    if (!k) return null;
-    return {
-      messageId: k.messageId,
-      message: k.messageId ? await this.get(hookId, k.messageId) : null,
-    };
+    if (k) {
+      const message = k.messageId ? await this.#local(hookId, k.messageId, k.ts ?? null) : null;
+      return { messageId: k.messageId, message };
+    }
+    const remote = await this.#remote(hookId, idOrKey);
+    return remote ? { messageId: idOrKey, message: remote } : null;
   }
 
   /** Forgets a removed message (and its key). */
   async forget(hookId: string, messageId: string): Promise<void> {
+    const idKey = `${hookId}\n${messageId}`;
     // A commit still in flight would write the record back after this delete.
-    await this.#posted.get(`${hookId}\n${messageId}`)?.committed;
-    const rec = await this.get(hookId, messageId);
+    await this.#posted.get(idKey)?.committed;
+    // Never asks TrueConf: the message is gone there. A time-keyed row this process does not
+    // remember stays until it expires, unreachable (getMessageById no longer finds its id).
+    const rec = await this.#local(hookId, messageId, null);
     const op = this.#kv.atomic().delete(posted(hookId, messageId));
+    if (rec?.ts != null) op.delete(postedAt(rec.ts, messageId));
     if (rec?.key) op.delete(postedKey(hookId, rec.key));
     await op.commit();
+    this.#recent.delete(idKey);
   }
 
   /** The message of an alert group or CI run, or null. */
@@ -215,4 +369,61 @@ export class MessageRegistry {
   async setGroup(hookId: string, groupId: string, rec: GroupRecord): Promise<void> {
     await this.#kv.set(postedGroup(hookId, groupId), rec, { expireIn: this.#ttl });
   }
+
+  #memory(idKey: string): PostedMessage | undefined {
+    return this.#posted.get(idKey)?.rec ?? this.#recent.get(idKey);
+  }
+
+  /**
+   * A message of this hook from memory or KV alone: its id-keyed row, or its time-keyed row
+   * when `ts` is known (from its key's row). One KV read.
+   */
+  async #local(
+    hookId: string,
+    messageId: string,
+    ts: number | null,
+  ): Promise<PostedMessage | null> {
+    const idKey = `${hookId}\n${messageId}`;
+    const known = this.#memory(idKey);
+    if (known) return known;
+    let rec: PostedMessage | null;
+    if (ts === null) {
+      rec = byId(await this.#kv.get<Omit<PostedMessage, "ts">>(posted(hookId, messageId)));
+    } else {
+      const [byTime, byIdRow] = await this.#kv.getMany<[TimeRow, Omit<PostedMessage, "ts">]>([
+        postedAt(ts, messageId),
+        posted(hookId, messageId),
+      ]);
+      rec = byId(byIdRow) ?? ofHook(byTime, hookId, ts);
+    }
+    if (rec) this.#recent.set(idKey, rec);
+    return rec;
+  }
+
+  /** A message of this hook found through TrueConf's timestamp of it; see the module doc. */
+  async #remote(hookId: string, messageId: string): Promise<PostedMessage | null> {
+    if (!this.#messageTime) return null;
+    let ts: number;
+    try {
+      ts = await this.#messageTime(messageId);
+    } catch (e) {
+      // Gone (306/307) or not shown to the bot: no message the hook could change.
+      if (e instanceof TrueConfApiError && !e.transient) return null;
+      throw e;
+    }
+    const rec = ofHook(await this.#kv.get<TimeRow>(postedAt(ts, messageId)), hookId, ts);
+    if (rec) this.#recent.set(`${hookId}\n${messageId}`, rec);
+    return rec;
+  }
+}
+
+function byId(e: Deno.KvEntryMaybe<Omit<PostedMessage, "ts">>): PostedMessage | null {
+  return e.value ? { ...e.value, ts: null } : null;
+}
+
+/** The record of a time-keyed row, when the row is this hook's. */
+function ofHook(e: Deno.KvEntryMaybe<TimeRow>, hookId: string, ts: number): PostedMessage | null {
+  const v = e.value;
+  if (!v || v.hook !== hookId) return null;
+  return { chatId: v.chatId, kind: v.kind, key: v.key, at: v.at, ts };
 }

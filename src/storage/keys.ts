@@ -42,9 +42,11 @@ export const KEY_SPACES = {
   queue_cmd_done: "the bot's answer to a queue command (JSON; expireIn 10 min), by command id",
   lease: "the one-active-instance lease (holder, host, pid, started, heartbeat), by role",
   posted:
-    "a message a hook posted (JSON: chat, kind, key; expireIn 30 d), by (hook id, message id)",
+    "a message a hook posted (JSON: chat, kind, key; expireIn 30 d), by (hook id, message id); posts without TrueConf's timestamp, edited posts, and every post before session 4",
+  posted_t:
+    "a message a hook posted (JSON: hook id, chat, kind, key; expireIn 30 d), by (TrueConf's timestamp of the post, message id): time-ordered, found through getMessageById",
   posted_key:
-    "the message of a sender's key (JSON: message id or null while queued; expireIn 30 d), by (hook id, key)",
+    "the message of a sender's key (JSON: message id or null while queued, its posted_t timestamp; expireIn 30 d), by (hook id, key)",
   posted_group:
     "an alert group's or CI run's message (JSON: message id, state, title; expireIn 30 d), by (hook id, group id)",
 } as const;
@@ -207,6 +209,24 @@ export function posted(hookId: string, messageId: string): Deno.KvKey {
   return ["posted", hookId, messageId];
 }
 
+/**
+ * A message a hook posted, by TrueConf's timestamp of the post (ms, TrueConf's clock, from the
+ * `sendMessage`/`sendFile` answer) and its id; the hook id is in the value. Time-ordered, so
+ * each new row lands on the table's last page instead of a random one (a third of the KV
+ * writer's CPU per post, docs/benchmarks.md); a lookup by id learns the timestamp from
+ * `getMessageById` (src/messages/registry.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(postedAt(1735314170572, "m1"), ["posted_t", 1735314170572, "m1"]);
+ * ```
+ */
+export function postedAt(timestamp: number, messageId: string): Deno.KvKey {
+  return ["posted_t", timestamp, messageId];
+}
+
 /** The message a sender's key names within one hook. */
 export function postedKey(hookId: string, key: string): Deno.KvKey {
   return ["posted_key", hookId, key];
@@ -241,8 +261,8 @@ export const PROCESS_SPACES: ReadonlySet<string> = new Set([
  * expires; `0`: it has expired already and is not restored.
  *
  * - `outbox_done`, `idem`: their own `expiresAt`;
- * - `posted`: 30 days from when it was posted (`at`); `posted_key` and `posted_group` carry no
- *   time, so 30 days from the restore;
+ * - `posted`, `posted_t`: 30 days from when it was posted (`at`); `posted_key` and
+ *   `posted_group` carry no time, so 30 days from the restore;
  * - `hook_change`: an hour from the restore;
  * - everything else never expires (`hook_old_token` is one per hook at most, and the hook
  *   record's `rotation.until` decides whether the old token still works).
@@ -271,7 +291,8 @@ export function restoreExpireIn(key: Deno.KvKey, value: unknown, now: number): n
       const expiresAt = field("expiresAt");
       return expiresAt === null ? null : left(expiresAt);
     }
-    case "posted": {
+    case "posted":
+    case "posted_t": {
       const at = field("at");
       return at === null ? POSTED_TTL_MS : left(at + POSTED_TTL_MS);
     }

@@ -19,10 +19,14 @@ export function errorCodeOf(payload: unknown): { code: number; description?: str
 
 export function parseSentMessage(payload: unknown, chatId: string, now: () => number): SentMessage {
   const p = record(payload);
+  // Parsed as the envelope's (incoming_message.ts), so getMessageById's answer compares equal.
+  const t = num(p.timestamp, 0);
+  const serverTime = t > 0 ? t : null;
   return {
     chatId: str(p.chatId, chatId) || chatId,
     messageId: str(p.messageId),
-    timestamp: num(p.timestamp, now()),
+    timestamp: serverTime ?? now(),
+    serverTime,
   };
 }
 

@@ -95,8 +95,14 @@ export interface SentMessage {
   chatId: string;
   /** The new message's id: use it to edit, remove or reply to the message later. */
   messageId: string;
-  /** Server time, ms since the epoch. */
+  /** Server time, ms since the epoch (this process's clock when the answer had none). */
   timestamp: number;
+  /**
+   * TrueConf's own timestamp of the message as its answer carried it, `null` when it had none.
+   * `getMessageById` answers the same timestamp in the message's envelope, so it can find the
+   * message's record again (the message registry keys its rows by it).
+   */
+  serverTime?: number | null;
 }
 
 /** What `editMessage` returns (`{messageId, timestamp}` on the wire, SDK `EditMessageResponse`). */

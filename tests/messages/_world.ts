@@ -6,6 +6,7 @@ import type { FakeTrueConfOptions, SentRecord } from "../support/fake_trueconf.t
 /** An HTTP answer, body read (no leaked bodies). */
 export interface Answer {
   status: number;
+  headers: Headers;
   text: string;
   // deno-lint-ignore no-explicit-any
   json: any;
@@ -18,7 +19,7 @@ async function send(url: string, init: RequestInit): Promise<Answer> {
   try {
     json = JSON.parse(text);
   } catch { /* not JSON */ }
-  return { status: res.status, text, json };
+  return { status: res.status, headers: res.headers, text, json };
 }
 
 export interface LivingWorld {
@@ -37,6 +38,11 @@ export interface LivingWorld {
   say(text: string, until: RegExp): Promise<void>;
   /** Any request, body read. */
   send(url: string, init: RequestInit): Promise<Answer>;
+  /**
+   * Stops the bot gracefully and starts a new one on the same store and the same TrueConf:
+   * `w`, `hookA` and `hookB` then point at the new bot (a new port; same tokens).
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,20 +50,24 @@ export async function livingWorld(
   opts: { fake?: Partial<FakeTrueConfOptions>; env?: Record<string, string> } = {},
 ): Promise<LivingWorld> {
   const dir = await Deno.makeTempDir({ prefix: "living-" });
-  const w = await startBotWithFake({
-    dir,
-    fake: {
-      users: [
-        { login: "alice", password: "a", displayName: "Alice" },
-        { login: "bob", password: "b", displayName: "Bob Smith" },
-        { login: "carol", password: "c", displayName: "Carol" },
-        { login: "dave", password: "d", displayName: "Dave (not in the chat)" },
-      ],
-      ...opts.fake,
-    },
-    env: { LOG_LEVEL: "error", ...opts.env },
-    trueconf: { backoff: { initialMs: 20, maxMs: 200 } },
-  });
+  const start = (reuseFake?: BotWithFake["fake"]) =>
+    startBotWithFake({
+      dir,
+      fake: {
+        users: [
+          { login: "alice", password: "a", displayName: "Alice" },
+          { login: "bob", password: "b", displayName: "Bob Smith" },
+          { login: "carol", password: "c", displayName: "Carol" },
+          { login: "dave", password: "d", displayName: "Dave (not in the chat)" },
+        ],
+        ...opts.fake,
+      },
+      ...(reuseFake ? { reuseFake } : {}),
+      env: { LOG_LEVEL: "error", ...opts.env },
+      trueconf: { backoff: { initialMs: 20, maxMs: 200 } },
+    });
+  const w = await start();
+  const fake = w.fake;
   const alice = w.fake.userId("alice");
   const bob = w.fake.userId("bob");
   const chat = "ops";
@@ -71,7 +81,8 @@ export async function livingWorld(
   await w.fake.waitFor(() => w.fake.messagesIn(chat).length >= 2);
   const setup = new Set(w.fake.messagesIn(chat).map((m) => m.messageId));
   const json = (body: unknown) => typeof body === "string" ? body : JSON.stringify(body);
-  return {
+  let restarted = false;
+  const world: LivingWorld = {
     w,
     chat,
     alice,
@@ -100,9 +111,18 @@ export async function livingWorld(
         body: json(body),
       }),
     del: (url, id) => send(`${url}/messages/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    async restart() {
+      await world.w.closeBot();
+      restarted = true;
+      world.w = await start(fake);
+      world.hookA = `${world.w.baseUrl}/hook/${a.token}`;
+      world.hookB = `${world.w.baseUrl}/hook/${b.token}`;
+    },
     async close() {
-      await w.close();
+      await world.w.close();
+      if (restarted) await fake.close();
       await Deno.remove(dir, { recursive: true });
     },
   };
+  return world;
 }

@@ -53,6 +53,10 @@ export interface WorldOptions {
   participantsAsBareArray: boolean;
   uploadMode: "5.5.3" | "5.5.2";
   fileLimits: FakeFileLimits;
+  /** An edited envelope's `timestamp`: its post time or its last edit's (FakeTrueConfOptions). */
+  editedTimestamp: "post" | "edit";
+  /** Send answers without `timestamp`. */
+  omitSendTimestamp: boolean;
   now: () => number;
   /** The server shows URL buttons (version 5.5.6 or newer). */
   buttons: boolean;
@@ -511,10 +515,15 @@ export class FakeWorld {
     this.#attach(sent);
     return {
       ok: true,
-      payload: { chatId: p.chatId, messageId: env.messageId, timestamp: env.timestamp },
+      payload: this.#sentAnswer({ chatId: p.chatId, messageId: env.messageId }, env.timestamp),
       sent,
       envelope: env,
     };
+  }
+
+  /** A `sendMessage`/`sendFile` answer: `{chatId, messageId, timestamp, …}`. */
+  #sentAnswer(fields: Payload, timestamp: number): Payload {
+    return this.#opts.omitSendTimestamp ? fields : { ...fields, timestamp };
   }
 
   #editMessage(p: Payload | null): MethodResult {
@@ -549,6 +558,7 @@ export class FakeWorld {
       ...(buttons ? { buttons: buttons.map((r) => r.map((b) => ({ type: "url", ...b }))) } : {}),
     };
     env.isEdited = true;
+    if (this.#opts.editedTimestamp === "edit") env.timestamp = timestamp;
     const s = found.sent;
     if (s) {
       (s.history ??= []).push({ text: s.text ?? "", parseMode: s.parseMode ?? "text" });
@@ -703,12 +713,10 @@ export class FakeWorld {
     this.#attach(sent);
     return {
       ok: true,
-      payload: {
-        chatId: p.chatId,
-        messageId: env.messageId,
-        timestamp: env.timestamp,
-        fileId: env.content.fileId,
-      },
+      payload: this.#sentAnswer(
+        { chatId: p.chatId, messageId: env.messageId, fileId: env.content.fileId },
+        env.timestamp,
+      ),
       sent,
       envelope: env,
     };

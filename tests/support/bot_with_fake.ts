@@ -72,6 +72,11 @@ export interface BotWithFakeOptions {
    * {@link BOT_NAME}, and one user `alice` ("Alice").
    */
   fake?: Partial<FakeTrueConfOptions>;
+  /**
+   * A fake already running, used instead of starting one (`fake` is then ignored) and left
+   * running by `close()`: a restart of the bot against the same TrueConf and the same `dir`.
+   */
+  reuseFake?: FakeTrueConf;
   /** Port on 127.0.0.1 for the bot's HTTP endpoint; default 0 (any free one). */
   port?: number;
   /** When `port` is busy, listen on a free one instead of failing (see `fellBack`). */
@@ -119,8 +124,10 @@ export interface BotWithFake {
     by: string,
     opts?: { parseMode?: FakeParseMode; timeoutMs?: number },
   ): Promise<{ url: string; token: string }>;
-  /** Stops the bot (2 s grace), the HTTP server and the fake. Leaves `dir` alone. */
+  /** Stops the bot (2 s grace), the HTTP server and the fake (unless reused). Leaves `dir` alone. */
   close(): Promise<void>;
+  /** Stops the bot and the HTTP server but leaves the fake running: half of a restart. */
+  closeBot(): Promise<void>;
 }
 
 /**
@@ -129,11 +136,12 @@ export interface BotWithFake {
  * started is closed; a bad config throws {@link BotConfigError}.
  */
 export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWithFake> {
-  const fake = await FakeTrueConf.start({
+  const fake = opts.reuseFake ?? await FakeTrueConf.start({
     bot: { login: "webhook_bot", password: "secret", displayName: BOT_NAME },
     users: [{ login: "alice", password: "alice", displayName: "Alice" }],
     ...opts.fake,
   });
+  const closeFake = () => opts.reuseFake ? Promise.resolve() : fake.close();
   let server: HttpServer | null = null;
   let bot: Bot | null = null;
   try {
@@ -210,13 +218,17 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
       async close() {
         await b.close(2_000);
         await srv.shutdown();
-        await fake.close();
+        await closeFake();
+      },
+      async closeBot() {
+        await b.close(2_000);
+        await srv.shutdown();
       },
     };
   } catch (e) {
     await bot?.close(2_000);
     await server?.shutdown();
-    await fake.close();
+    await closeFake();
     throw e;
   }
 }

@@ -134,6 +134,14 @@ export interface FakeTrueConfOptions {
   /** Admin upload limits; default unlimited. */
   fileLimits?: FakeFileLimits;
   /**
+   * The `timestamp` of an edited message's envelope (`getMessageById`, history): `"post"`
+   * (default) keeps its post time, `"edit"` gives the last edit's time. TrueConf's docs and
+   * SDK 1.5 do not say which; the bot must work with both.
+   */
+  editedTimestamp?: "post" | "edit";
+  /** `sendMessage`/`sendFile` answers leave out `timestamp` (the docs show it; a server may not). */
+  omitSendTimestamp?: boolean;
+  /**
    * Echo `json.v1` in the handshake when the client offers it (default true). False models a
    * server or proxy that leaves `Sec-WebSocket-Protocol` out of its answer — openclaw's `ws`
    * client then failed with "Server sent no subprotocol" (protocol reference §1.2).
@@ -289,6 +297,8 @@ export class FakeTrueConf {
       participantsAsBareArray: opts.participantsAsBareArray ?? false,
       uploadMode: opts.uploadMode ?? "5.5.3",
       fileLimits: opts.fileLimits ?? { maxSize: null, extensions: null },
+      editedTimestamp: opts.editedTimestamp ?? "post",
+      omitSendTimestamp: opts.omitSendTimestamp ?? false,
       now: this.#now,
       buttons: compareVersions(
         opts.serverVersion ?? (opts.uploadMode === "5.5.2" ? "5.5.2.10510" : "5.5.3.10765"),
