@@ -8,6 +8,7 @@
  */
 export {
   type GroupRecord,
+  type KeyRecord,
   MessageRegistry,
   type PostedMessage,
   REGISTRY_TTL_MS,
