@@ -1,14 +1,25 @@
-// One WebSocket to TrueConf: framing, request/response correlation, acks, pings.
-// Knows nothing of tokens or reconnects; the client owns those.
-import type { Buffer } from "node:buffer";
+// One WebSocket to TrueConf: request/response correlation, acks, pings, the socket's life.
+// Knows nothing of tokens or reconnects; the client owns those. The framing is ours
+// (_ws_frames.ts) over Deno's own conns (_ws_transport.ts, _ws_handshake.ts): npm:ws's Node
+// stream layers were 15.6 % of the main thread's busy time under load (issue 16).
 import { setImmediate } from "node:timers";
-// @ts-types="@types/ws"
-import WebSocket from "ws";
 import type { Logger } from "../log.ts";
 import { TrueConfApiError, TrueConfDisconnectedError, TrueConfTimeoutError } from "./errors.ts";
 import { num, record, str } from "./_json.ts";
 import { errorCodeOf } from "./_responses.ts";
 import type { TimerId, Timers } from "./_timers.ts";
+import {
+  closePayload,
+  FrameOutbox,
+  FrameParser,
+  type FrameSink,
+  OP_CLOSE,
+  OP_PING,
+  OP_PONG,
+  WsProtocolError,
+} from "./_ws_frames.ts";
+import { openWebSocket } from "./_ws_handshake.ts";
+import type { ByteStream } from "./_ws_transport.ts";
 
 export interface ConnectionOptions {
   url: string;
@@ -37,22 +48,15 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-/** The part of the socket under ws that corking needs (a `net.Socket` or `tls.TLSSocket`). */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-  destroyed?: boolean;
-}
-
 let serial = 0;
 
-/**
- * Largest frame accepted. The protocol's biggest messages (a page of 200 participants, a
- * 4096-character message envelope) are tens of kilobytes; ws's own default of 100 MiB would
- * let one odd frame cost hundreds of MiB of heap when parsed. A bigger frame closes the
- * socket (1009) and the client reconnects.
- */
-const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Longest wait for a close frame of ours to be written (a protocol error's, an echo). */
+const CLOSE_WRITE_MS = 1_000;
+const EMPTY = new Uint8Array(0);
+/** Binary frames are not part of the protocol; decoded leniently like text, as before. */
+const lenientUtf8 = new TextDecoder();
+
+type State = "connecting" | "open" | "closing" | "closed";
 
 /** One socket's life: open → (auth) → closed. Never reused after close. */
 export class Connection {
@@ -68,17 +72,21 @@ export class Connection {
   closeReason: string | null = null;
 
   #o: ConnectionOptions;
-  #ws: WebSocket;
+  #state: State = "connecting";
+  /** Aborts the opening handshake: terminate() before the socket opened. */
+  #opening = new AbortController();
+  #stream: ByteStream | null = null;
   #pending = new Map<number, Pending>();
   /** One timer for every request's deadline (armed for the earliest), not one per request. */
   #deadlineTimer: TimerId | null = null;
   #deadlineAt = Infinity;
-  /** The socket is corked until the end of this event-loop turn (see {@link Connection.#send}). */
-  #corked = false;
-  #uncork = (): void => {
-    this.#corked = false;
-    this.#socket()?.uncork();
-  };
+  /** Frames not written yet (see {@link Connection.#send}). */
+  #outbox = new FrameOutbox();
+  #flushQueued = false;
+  /** The write in flight: never two at once, so frames leave in the order they were made. */
+  #writing: Promise<void> | null = null;
+  /** The server's close frame, once one arrived. */
+  #peerClose: { code: number; reason: string } | null = null;
   #nextId = 1;
   #pingTimer: TimerId | null = null;
   #pongTimer: TimerId | null = null;
@@ -89,52 +97,19 @@ export class Connection {
   constructor(o: ConnectionOptions) {
     this.#o = o;
     this.#log = o.logger.child({ socket: this.serial });
-    // perMessageDeflate off: small JSON frames gain nothing and it costs a zlib context per socket.
-    // json.v1 is offered, as TrueConf documents; a server or proxy that leaves the echo out
-    // makes ws fail the handshake ("Server sent no subprotocol"), and the client then retries
-    // without the header, which TrueConf reads as json.v1 too (protocol reference §1.2).
-    this.#ws = new WebSocket(o.url, o.offerSubprotocol === false ? [] : ["json.v1"], {
-      handshakeTimeout: o.handshakeTimeoutMs,
-      perMessageDeflate: false,
-      maxPayload: MAX_FRAME_BYTES,
-      followRedirects: false,
-      rejectUnauthorized: o.verifyTls,
-      ...(o.caPem ? { ca: o.caPem } : {}),
-    });
-    const ws = this.#ws;
-    let lastError: string | null = null;
+    let opened!: () => void;
+    let failed!: (err: Error) => void;
     this.opened = new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once(
-        "close",
-        () => reject(new TrueConfDisconnectedError(`connect failed: ${lastError ?? "closed"}`)),
-      );
+      opened = resolve;
+      failed = reject;
     });
     this.opened.catch(() => {}); // observed via closed/closeReason when nobody awaits it
-    this.closed = new Promise<void>((resolve) => {
-      ws.on("close", (code: number, reason: Buffer) => {
-        this.closeReason ??= lastError ??
-          `closed by server (${code}${reason.length ? ` ${reason}` : ""})`;
-        this.#cleanup();
-        resolve();
-      });
-    });
-    ws.on("error", (err: Error) => {
-      lastError = err.message;
-      this.#log.debug("trueconf socket error", { error: err.message });
-    });
-    ws.on("open", () => this.#startPings());
-    ws.on("pong", () => {
-      this.#o.timers.clear(this.#pongTimer);
-      this.#pongTimer = null;
-      this.#o.onPong?.(Date.now());
-    });
-    ws.on("message", (data: WebSocket.RawData) => this.#onFrame(data));
+    this.closed = this.#run(opened, failed);
   }
 
   /** The socket is open (handshake done, not closing). */
   get isOpen(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
+    return this.#state === "open";
   }
 
   /** Requests awaiting a response. */
@@ -157,38 +132,69 @@ export class Connection {
       const deadline = Date.now() + timeoutMs;
       this.#pending.set(id, { method, deadline, timeoutMs, resolve, reject });
       if (deadline < this.#deadlineAt) this.#armDeadline(deadline);
-      this.#send(JSON.stringify({ type: 1, id, method, payload }), (err?: Error) => {
-        if (!err) return;
-        const p = this.#pending.get(id);
-        if (!p) return;
-        this.#pending.delete(id);
-        reject(new TrueConfDisconnectedError(`${method} not sent: ${err.message}`));
-      });
+      // A write that fails closes the socket, which fails this request (and every other
+      // one in flight) with TrueConfDisconnectedError.
+      this.#send(JSON.stringify({ type: 1, id, method, payload }));
     });
   }
 
   /**
-   * Writes one frame. The first frame of an event-loop turn corks the socket and the end of
-   * the turn (`setImmediate`) uncorks it, so every request and ack of one turn leaves in a
-   * single `writev` instead of one syscall each: under load the socket writes were about half
-   * of the bot's busy time (issue 16). Latency is unchanged: the frames leave when this turn's
-   * synchronous work is done, before the loop waits for I/O again.
+   * Queues one text frame. Every frame of an event-loop turn (requests, acks, pongs) is laid
+   * into one buffer and the end of the turn (`setImmediate`) writes them with one
+   * `write`, instead of one syscall each: under load the socket writes were about half of the
+   * bot's busy time (issue 16). Latency is unchanged: the frames leave when this turn's
+   * synchronous work is done, before the loop waits for I/O again. (`queueMicrotask` would
+   * run before the turn's other promise continuations, which make frames too.)
    */
-  #send(frame: string, cb?: (err?: Error) => void): void {
-    if (!this.#corked) {
-      const socket = this.#socket();
-      if (socket && !socket.destroyed) {
-        socket.cork();
-        this.#corked = true;
-        setImmediate(this.#uncork);
-      }
-    }
-    this.#ws.send(frame, cb);
+  #send(frame: string): void {
+    this.#outbox.text(frame);
+    this.#queueFlush();
   }
 
-  /** The TCP/TLS socket ws writes to (ws keeps it in `_socket`; null before the handshake). */
-  #socket(): Corkable | null {
-    return (this.#ws as unknown as { _socket?: Corkable | null })._socket ?? null;
+  #queueFlush(): void {
+    // A write in flight takes what queued up behind it when it ends (back-pressure).
+    if (this.#flushQueued || this.#writing) return;
+    this.#flushQueued = true;
+    setImmediate(this.#flush);
+  }
+
+  #flush = (): void => {
+    this.#flushQueued = false;
+    const stream = this.#stream;
+    if (this.#writing || this.#outbox.size === 0 || !stream || this.#state === "closed") return;
+    this.#writing = this.#write(stream, this.#outbox.take());
+  };
+
+  /** Writes all of `bytes` (a conn may take fewer per call), then what queued meanwhile. */
+  async #write(stream: ByteStream, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+    try {
+      for (let at = 0; at < bytes.byteLength;) at += await stream.write(bytes.subarray(at));
+    } catch (err) {
+      if (this.#state !== "closed") {
+        this.closeReason ??= `write to the socket failed: ${errorText(err)}`;
+        stream.close(); // the read loop ends and the pendings fail
+      }
+      return;
+    } finally {
+      this.#writing = null;
+    }
+    this.#outbox.recycle(bytes);
+    if (this.#outbox.size > 0) this.#flush();
+  }
+
+  /** Writes what is queued now (for close frames), waiting at most {@link CLOSE_WRITE_MS}. */
+  async #flushNow(): Promise<void> {
+    let timer: TimerId | null = null;
+    const done = (async () => {
+      while (this.#writing) await this.#writing;
+      this.#flush();
+      await this.#writing;
+    })();
+    await Promise.race([
+      done,
+      new Promise<void>((r) => timer = this.#o.timers.timeout(r, CLOSE_WRITE_MS)),
+    ]);
+    this.#o.timers.clear(timer);
   }
 
   /** (Re)arms the deadline timer for `at`; earlier deadlines only ever move it forward. */
@@ -216,7 +222,9 @@ export class Connection {
   /** Drops the socket at once (no close handshake); pendings fail with TrueConfDisconnectedError. */
   terminate(reason: string): void {
     this.closeReason ??= reason;
-    this.#ws.terminate();
+    if (this.#state === "connecting") {
+      this.#opening.abort(new Error("closed before the connection was established"));
+    } else this.#stream?.close(); // the read loop ends
   }
 
   /**
@@ -229,17 +237,119 @@ export class Connection {
     while (this.#pending.size > 0 && Date.now() < until && this.isOpen) {
       await new Promise<void>((r) => this.#o.timers.timeout(r, 20));
     }
-    if (this.#ws.readyState === WebSocket.CLOSED) return;
-    this.#ws.close(1000, "token rotation");
-    // A server that never answers the close frame must not keep the socket (and ws's own 30 s timer) alive.
-    this.#killTimer = this.#o.timers.timeout(() => this.#ws.terminate(), 1000);
+    if (this.#state === "closed") return;
+    if (this.#state === "connecting") {
+      this.terminate(reason);
+      return await this.closed;
+    }
+    if (this.#state === "open") {
+      this.#state = "closing";
+      this.#outbox.control(OP_CLOSE, closePayload(1000, "token rotation"));
+      this.#queueFlush();
+    }
+    // The read loop ends at the server's close frame; a server that never sends one must not
+    // keep the socket.
+    this.#killTimer = this.#o.timers.timeout(() => this.terminate(reason), 1000);
     await this.closed;
+  }
+
+  /** The socket's whole life: open, read until closed, clean up. Resolves as `closed`. */
+  async #run(opened: () => void, failed: (err: Error) => void): Promise<void> {
+    try {
+      const socket = await openWebSocket({
+        url: this.#o.url,
+        verifyTls: this.#o.verifyTls,
+        caPem: this.#o.caPem,
+        // json.v1 is offered, as TrueConf documents; a server or proxy that leaves the echo
+        // out fails the handshake ("Server sent no subprotocol", as npm:ws said), and the
+        // client then retries without the header, which TrueConf reads as json.v1 too
+        // (protocol reference §1.2).
+        protocols: this.#o.offerSubprotocol === false ? [] : ["json.v1"],
+        timeoutMs: this.#o.handshakeTimeoutMs,
+        signal: this.#opening.signal,
+      });
+      this.#stream = socket.stream;
+      if (this.#opening.signal.aborted) return; // terminate() came as the handshake finished
+      this.#state = "open";
+      opened();
+      this.#startPings();
+      await this.#readLoop(socket.stream, socket.rest);
+    } catch (err) {
+      const why = errorText(err);
+      this.closeReason ??= why;
+      this.#log.debug("trueconf socket error", { error: why });
+    } finally {
+      this.#state = "closed";
+      this.#stream?.close();
+      this.#cleanup();
+      failed(new TrueConfDisconnectedError(`connect failed: ${this.closeReason ?? "closed"}`));
+      await this.#writing; // settles at once now that the stream is closed
+    }
+  }
+
+  #sink: FrameSink = {
+    text: (text) => this.#onFrame(text),
+    binary: (bytes) => this.#onFrame(lenientUtf8.decode(bytes)),
+    ping: (payload) => {
+      if (!this.isOpen) return;
+      this.#outbox.control(OP_PONG, payload);
+      this.#queueFlush();
+    },
+    pong: () => {
+      this.#o.timers.clear(this.#pongTimer);
+      this.#pongTimer = null;
+      this.#o.onPong?.(Date.now());
+    },
+    close: (code, reason) => {
+      this.#peerClose = { code, reason };
+    },
+  };
+
+  /**
+   * Reads into the parser's buffer until the socket ends: the server's close frame (echoed),
+   * end of stream, a read error (terminate() closing the stream included), or a protocol
+   * violation (answered with its close code).
+   */
+  async #readLoop(stream: ByteStream, rest: Uint8Array): Promise<void> {
+    const parser = new FrameParser(this.#sink);
+    try {
+      if (rest.byteLength > 0) parser.push(rest);
+      while (this.#peerClose === null) {
+        let n: number | null;
+        try {
+          n = await stream.read(parser.space());
+        } catch (err) {
+          this.closeReason ??= `closed by server (1006: ${errorText(err)})`;
+          return;
+        }
+        if (n === null) {
+          this.closeReason ??= "closed by server (1006)";
+          return;
+        }
+        parser.commit(n);
+      }
+    } catch (err) {
+      if (!(err instanceof WsProtocolError)) throw err;
+      this.closeReason ??= `${err.message} (closed with ${err.code})`;
+      this.#log.debug("trueconf socket: protocol error", { error: err.message, code: err.code });
+      this.#state = "closing";
+      this.#outbox.control(OP_CLOSE, closePayload(err.code));
+      return await this.#flushNow();
+    }
+    const { code, reason } = this.#peerClose;
+    this.closeReason ??= `closed by server (${code}${reason ? ` ${reason}` : ""})`;
+    if (this.#state !== "open") return; // our own close, answered
+    // The server began the closing handshake: answer it, then drop the socket.
+    this.#state = "closing";
+    this.#outbox.control(OP_CLOSE, code === 1005 ? EMPTY : closePayload(code));
+    await this.#flushNow();
   }
 
   #startPings(): void {
     this.#pingTimer = this.#o.timers.interval(() => {
       if (!this.isOpen) return;
-      this.#ws.ping();
+      this.#outbox.control(OP_PING);
+      this.#queueFlush();
       if (this.#pongTimer !== null) return; // the previous ping's deadline still runs
       this.#pongTimer = this.#o.timers.timeout(() => {
         this.#pongTimer = null;
@@ -251,11 +361,8 @@ export class Connection {
     }, this.#o.pingIntervalMs);
   }
 
-  #onFrame(data: WebSocket.RawData): void {
-    // ws hands text frames over as one Buffer, already checked to be valid UTF-8 (binaryType
-    // "nodebuffer", the default). Decoding it in place matters: the copy the old
-    // `Buffer.from(data)` made cost more than the JSON parse of a typical frame.
-    const text = (data as Buffer).toString("utf8");
+  /** One text message (decoded once, by the parser, which also checked it is UTF-8). */
+  #onFrame(text: string): void {
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -316,4 +423,8 @@ export class Connection {
     }
     this.#pending.clear();
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

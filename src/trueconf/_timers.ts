@@ -1,6 +1,6 @@
 // A timer registry: every timer of a client goes through one, so close() can clear what
 // is left and the soak bench can prove none leak.
-/** What setTimeout returns here (Node typings are in scope through @types/ws). */
+/** What setTimeout returns here (Node typings are in scope through the node: imports). */
 export type TimerId = ReturnType<typeof setTimeout>;
 
 export class Timers {

@@ -1,40 +1,35 @@
 // The socket layer's batching (issue 16), over a real loopback socket to the fake TrueConf:
 // one event-loop turn's frames leave in one write, and in-flight requests share one timer.
 import assert from "node:assert/strict";
-import net from "node:net";
 import { TrueConfTimeoutError } from "../../src/trueconf/mod.ts";
 import { ALICE, waitUntil, withClient } from "./_helpers.ts";
 
-type Writev = (chunks: unknown[], cb: (err?: Error | null) => void) => void;
+type Write = (this: Deno.Conn, bytes: Uint8Array) => Promise<number>;
 
 /**
- * Counts the client socket's writes. The fake serves with Deno.serve, so every node
- * `net.Socket` in this process is the client's. ws writes a frame as a corked header + body,
- * which node flushes through `_writev`; a lone buffer would go through `_write`.
+ * Counts the client socket's writes: every write of a Deno TCP or TLS conn goes through the
+ * prototype the conns share (found from a throwaway loopback conn). The fake serves with
+ * Deno.serve and Deno.upgradeWebSocket, whose writes never pass through it, so every write
+ * counted is the client's.
  */
 async function countingWrites(fn: (writes: { calls: number }) => Promise<void>): Promise<void> {
-  const proto = net.Socket.prototype as unknown as { _writev: Writev; _write: Writev };
-  const writev = proto._writev;
-  const write = proto._write;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const probe = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const accepted = await listener.accept();
+  const proto = Object.getPrototypeOf(Object.getPrototypeOf(probe)) as { write: Write };
+  probe.close();
+  accepted.close();
+  listener.close();
+  const write = proto.write;
   const writes = { calls: 0 };
-  proto._writev = function (this: unknown, chunks, cb) {
+  proto.write = function (this: Deno.Conn, bytes: Uint8Array) {
     writes.calls++;
-    return writev.call(this, chunks, cb);
-  };
-  proto._write = function (this: unknown, chunk, cb) {
-    writes.calls++;
-    return (write as unknown as (c: unknown, e: string, cb: unknown) => void).call(
-      this,
-      chunk,
-      "buffer",
-      cb,
-    );
+    return write.call(this, bytes);
   };
   try {
     await fn(writes);
   } finally {
-    proto._writev = writev;
-    proto._write = write;
+    proto.write = write;
   }
 }
 
@@ -56,7 +51,7 @@ Deno.test("requests made in one turn leave the socket in one write, and each is 
       fake.messagesIn(chatId).map((m) => m.text),
       Array.from({ length: 20 }, (_, i) => `m${i}`),
     );
-    // A later turn writes again: corking never holds a frame past its own turn.
+    // A later turn writes again: batching never holds a frame past its own turn.
     await countingWrites(async (writes) => {
       await client.sendMessage(chatId, "alone", "text");
       assert.equal(writes.calls, 1);

@@ -167,7 +167,7 @@ Deno.test("static tokens: garbage is refused before connecting; an expired JWT s
     timeoutMs: 5_000,
   });
   assert.equal(ws.steps.at(-1)?.name, "websocket");
-  assert.match(failure(ws), /ECONNREFUSED .* check TRUECONF_WEB_PORT/);
+  assert.match(failure(ws), /Connection refused .* check TRUECONF_WEB_PORT/);
 });
 
 Deno.test("serve's client reports the same cause in its state (what /readyz details and the log show)", async () => {
