@@ -65,10 +65,16 @@ export class Mentions {
     this.#log = options.logger ?? silentLogger;
   }
 
-  /** The text with mentions applied (see the module doc); unchanged when there are none. */
-  async render(chatId: string, r: Rendered, op: TextOp): Promise<Rendered> {
+  /**
+   * The text with mentions applied (see the module doc); unchanged when there are none, and
+   * then at once rather than as a promise: most texts mention nobody (issue 16).
+   */
+  render(chatId: string, r: Rendered, op: TextOp): Rendered | Promise<Rendered> {
+    return r.text.includes("@") ? this.#render(chatId, r, op) : r;
+  }
+
+  async #render(chatId: string, r: Rendered, op: TextOp): Promise<Rendered> {
     const mode = op.mentions ?? "people";
-    if (!r.text.includes("@")) return r;
     const candidates = [...r.text.matchAll(MENTION)];
     if (candidates.length === 0) return r;
     const people = mode === "none" ? null : await this.#participantsOf(chatId);

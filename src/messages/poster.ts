@@ -62,8 +62,13 @@ export interface PosterOptions {
   client: LivingClient;
   /** What each hook posted. */
   registry: MessageRegistry;
-  /** Turns a part's text into what is sent (mentions); default: unchanged. */
-  render?: ((chatId: string, r: Rendered, op: TextOp) => Promise<Rendered>) | undefined;
+  /**
+   * Turns a part's text into what is sent (mentions); default: unchanged. May answer at once
+   * when nothing changes (no promise to wait for then).
+   */
+  render?:
+    | ((chatId: string, r: Rendered, op: TextOp) => Rendered | Promise<Rendered>)
+    | undefined;
   /** Clock for group durations. Default `Date.now`. */
   now?: (() => number) | undefined;
   /** Where gone messages and fallbacks are logged. */
@@ -108,7 +113,9 @@ export class Poster implements LivingPoster {
   async post(chatId: string, part: TextPart): Promise<string> {
     const op = part.op!;
     if (op.act === "remove") return await this.#remove(op);
-    const r = await this.#render(chatId, part, op);
+    // Most texts need no rendering nor lookup: no promise to wait for then (issue 16).
+    const rendering = this.#render(chatId, part, op);
+    const r = rendering instanceof Promise ? await rendering : rendering;
     if (op.act === "edit") {
       const found = op.target ? await this.#reg.resolve(op.hook, op.target) : null;
       const key = found?.message?.key ?? (found && found.messageId === null ? op.target : op.key);
@@ -126,14 +133,21 @@ export class Poster implements LivingPoster {
       if (k?.messageId) return await this.#send(chatId, op, r, { replyTo: k.messageId });
       return await this.#send(chatId, op, r, { key: op.replyKey });
     }
-    return await this.#send(chatId, op, r, { key: op.key, replyTo: await this.#replyTarget(op) });
+    const target = this.#replyTarget(op);
+    const replyTo = target instanceof Promise ? await target : target;
+    return await this.#send(chatId, op, r, { key: op.key, replyTo });
   }
 
-  async #render(chatId: string, part: TextPart, op: TextOp): Promise<Rendered> {
-    let r: Rendered = { text: part.text, parseMode: part.parseMode };
-    if (this.#o.render) r = await this.#o.render(chatId, r, op);
-    const rows = op.buttons?.filter((row) => row.length > 0) ?? [];
-    if (rows.length === 0) return r;
+  /** The text as sent: mentions applied, buttons or their links; at once when none apply. */
+  #render(chatId: string, part: TextPart, op: TextOp): Rendered | Promise<Rendered> {
+    const r: Rendered = { text: part.text, parseMode: part.parseMode };
+    const rendered = this.#o.render ? this.#o.render(chatId, r, op) : r;
+    return op.buttons?.some((row) => row.length > 0) ? this.#withButtons(rendered, op) : rendered;
+  }
+
+  async #withButtons(rendering: Rendered | Promise<Rendered>, op: TextOp): Promise<Rendered> {
+    const r = await rendering;
+    const rows = op.buttons!.filter((row) => row.length > 0);
     if (await this.#o.client.supportsButtons()) return { ...r, buttons: rows };
     if (op.buttonFallback === "none") return r;
     return { ...r, text: r.text + linksAfter(rows.flat(), r.parseMode) };
@@ -187,10 +201,11 @@ export class Poster implements LivingPoster {
     });
   }
 
-  async #replyTarget(op: TextOp): Promise<string | null> {
+  /** The message to reply to; a promise only when a key or id must be looked up. */
+  #replyTarget(op: TextOp): string | null | Promise<string | null> {
     if (op.replyId) return op.replyId;
     if (!op.replyTo) return null;
-    return (await this.#reg.resolve(op.hook, op.replyTo))?.messageId ?? null;
+    return this.#reg.resolve(op.hook, op.replyTo).then((found) => found?.messageId ?? null);
   }
 
   /** Posts a new message (a reply when asked) and remembers it. */

@@ -208,6 +208,11 @@ export class TrueConfClient {
     return { ...this.#state };
   }
 
+  /** Whether requests can be sent now (`state.authorized` without copying the state). */
+  get authorized(): boolean {
+    return this.#state.authorized;
+  }
+
   /** Counters for metrics and leak checks. */
   get stats(): TrueConfClientStats {
     let pending = 0;

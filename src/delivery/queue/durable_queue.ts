@@ -37,13 +37,15 @@ import { silentLogger } from "../../log.ts";
 import {
   type EngineEvent,
   type EngineStats,
+  type InlineResult,
   JobEngine,
   type JobEngineOptions,
   type WaitingInfo,
 } from "./job_engine.ts";
-import type { EnqueueResult } from "./job_type.ts";
+import type { EnqueueOptions, EnqueueResult } from "./job_type.ts";
+import type { StoredPart } from "./_stored_parts.ts";
 import { Idempotency } from "./idempotency.ts";
-import { POST, postJob, postJobType, type PostResult } from "./post_job.ts";
+import { POST, postJob, postJobType, type PostResult, type PostState } from "./post_job.ts";
 import { CreatorNotifier, type DmSender } from "../creator_notifier.ts";
 
 /** Seconds a caller is told to wait when the bot cannot take the message now. */
@@ -51,8 +53,11 @@ export const RETRY_AFTER_SECONDS = 5;
 
 /** What the queue needs of the TrueConf client. */
 export interface QueueClient extends DmSender {
-  /** Whether TrueConf is reachable (queued jobs wait while it is not). */
-  readonly state: { readonly authorized: boolean };
+  /**
+   * Whether TrueConf is reachable (queued jobs wait while it is not); asked for every
+   * delivery, so a plain getter rather than a copy of the whole state.
+   */
+  readonly authorized: boolean;
 }
 
 /** The engine's tuning the queue passes through (see {@link JobEngineOptions}). */
@@ -139,7 +144,7 @@ export class DurableQueue implements Dispatcher {
     });
     this.#engine.register(postJobType({
       deliverer: options.deliverer,
-      ready: () => options.client.state.authorized,
+      ready: () => options.client.authorized,
     }));
     this.#idem = new Idempotency({
       repo: this.#engine.repo,
@@ -221,10 +226,15 @@ export class DurableQueue implements Dispatcher {
     if (!this.#engine.loaded) await this.#engine.ready();
     if (this.#engine.closing) return shuttingDown();
     const { hook, idempotencyKey } = request;
+    // Without a key (most requests) the run is awaited here: one frame less per delivery.
     const outcome = idempotencyKey === undefined
-      ? await this.#dispatch(request, undefined)
-      : await this.#idem.run(hook.id, idempotencyKey, (alsoWrite) =>
-        this.#dispatch(request, alsoWrite));
+      ? this.#outcome(hook, await this.#engine.runInline(jobOf(request, undefined)))
+      : await this.#idem.run(
+        hook.id,
+        idempotencyKey,
+        async (alsoWrite) =>
+          this.#outcome(hook, await this.#engine.runInline(jobOf(request, alsoWrite))),
+      );
     if (!outcome.replay) {
       const seconds = (performance.now() - started) / 1000;
       this.#o.metrics?.deliveryDuration?.observe(
@@ -239,19 +249,8 @@ export class DurableQueue implements Dispatcher {
     return outcome;
   }
 
-  async #dispatch(
-    { hook, message }: DispatchRequest,
-    alsoWrite: ((id: string) => Deno.KvMutation) | undefined,
-  ): Promise<DispatchOutcome> {
-    const job = postJob(message);
-    const r = await this.#engine.runInline({
-      type: POST,
-      hook: hookOf(hook),
-      payload: job.payload,
-      state: job.state,
-      blobs: job.blobs,
-      alsoWrite,
-    });
+  /** What the sender is answered for a run of its message. */
+  #outcome(hook: HookRef, r: InlineResult<PostState>): DispatchOutcome {
     if (r.kind === "queued") return queuedOutcome(r.enqueued);
     const result = r.attempt.result as PostResult;
     if (result.messageIds.length > 0) this.#o.store?.recordDelivery(hook.id);
@@ -390,6 +389,22 @@ export class DurableQueue implements Dispatcher {
 
 /** Error codes of deliveries dropped on purpose (no DM about them). */
 const DROPPED = new Set(["hook_revoked", "hook_expired", "dropped_by_operator"]);
+
+/** The post job of a request (`alsoWrite`: the idempotency record, stored with it if queued). */
+function jobOf(
+  { hook, message }: DispatchRequest,
+  alsoWrite: ((id: string) => Deno.KvMutation) | undefined,
+): EnqueueOptions<StoredPart[], PostState> {
+  const job = postJob(message);
+  return {
+    type: POST,
+    hook: hookOf(hook),
+    payload: job.payload,
+    state: job.state,
+    blobs: job.blobs,
+    alsoWrite,
+  };
+}
 
 function hookOf(h: HookRef): HookRef {
   return { id: h.id, chatId: h.chatId, name: h.name, createdBy: h.createdBy };
