@@ -36,7 +36,7 @@ import {
 // The factories are Hono middleware, kept off the middleware face (its module doc says why).
 import { clientAddress } from "./middleware/client_address.ts";
 import { drainGuard } from "./middleware/drain_guard.ts";
-import { type Guard, guard, refuse } from "./middleware/env.ts";
+import { type Guard, guard, type Observer, refuse } from "./middleware/env.ts";
 import { hookAuth, type TokenSource } from "./middleware/hook_auth.ts";
 import { hookLimit } from "./middleware/hook_limit.ts";
 import { ipLimit } from "./middleware/ip_limit.ts";
@@ -287,9 +287,9 @@ export function hookPipeline(options: AppOptions): HookPipeline {
  * Runs `steps` as Hono's `compose` does (each may answer or call `next`; the answer of a
  * step that returns one becomes `c.res`; an `Error` thrown by a step and not caught by it is
  * answered by `onError` at that step, so the steps before it still see an answer), but as
- * one handler: no per-step wrappers. The checks of consecutive {@link Guard}s run one after
- * another in one frame: a request waiting for TrueConf holds a suspended frame only for the
- * request log, which wraps the rest, and the final handler.
+ * one handler: no per-step wrappers. {@link Observer}s and {@link Guard}s run in the same
+ * frame, one after another (an observer's end once the answer is set): a request waiting for
+ * TrueConf holds one suspended frame here, beside the final handler's own.
  */
 function chain(
   steps: readonly (Mw | Handler<IngestEnv>)[],
@@ -300,27 +300,31 @@ function chain(
       let i = from;
       let run = steps[i];
       let res: Response | void = undefined;
+      let ends: (() => void)[] | undefined;
       try {
-        for (; run !== undefined && "check" in run; run = steps[++i]) {
-          const checked = (run as Guard).check(c);
-          res = checked instanceof Promise ? await checked : checked;
-          if (res) break;
+        for (; run !== undefined; run = steps[++i]) {
+          if ("observe" in run) (ends ??= []).push((run as Observer).observe(c));
+          else if ("check" in run) {
+            const checked = (run as Guard).check(c);
+            res = checked instanceof Promise ? await checked : checked;
+            if (res) break;
+          } else break;
         }
         if (res === undefined) {
-          if (run === undefined) {
-            await next();
-            return;
+          if (run === undefined) await next();
+          else {
+            const after = i + 1;
+            res = await run(c, () => step(after));
           }
-          const after = i + 1;
-          res = await run(c, () => step(after));
         }
       } catch (err) {
         if (!(err instanceof Error)) throw err;
         c.error = err;
         c.res = onError(err, c);
-        return;
+        res = undefined;
       }
       if (res instanceof Response && !c.finalized) c.res = res;
+      if (ends) { for (let k = ends.length - 1; k >= 0; k--) ends[k]!(); }
     };
     return step(0).then(() => c.res);
   };
@@ -417,7 +421,10 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
     (c) =>
       refuse(c, 405, "method_not_allowed", "Read a delivery's state with GET.", { Allow: "GET" }),
   );
-  app.onError(p.onError);
+  // No `app.onError` here: Hono wraps every route of a sub-app that has its own error handler
+  // in a `compose` of its own when the app is mounted (about 2 KiB of garbage and a frame per
+  // request, docs/benchmarks.md). The hook routes answer their errors in `HookPipeline.route`;
+  // the few others throw nothing of their own, and the root app's JSON 500 covers the rest.
   app.notFound(jsonNotFound);
   return app;
 }

@@ -101,3 +101,24 @@ export function guard(check: Guard["check"]): Guard {
   };
   return Object.assign(middleware, { check });
 }
+
+/**
+ * A step that watches a request rather than deciding it: `observe` runs when the request
+ * reaches it and returns what runs once the answer is set (the request log and its metrics).
+ * Used as a Hono middleware it wraps `next`; the hook routes' pipeline calls both ends in its
+ * one frame (see {@link Guard} for why).
+ */
+export type Observer = MiddlewareHandler<IngestEnv> & {
+  /** Runs before the rest of the route; returns what runs after its answer. */
+  readonly observe: (c: Context<IngestEnv>) => () => void;
+};
+
+/** Makes an {@link Observer}. */
+export function observer(observe: Observer["observe"]): Observer {
+  const middleware: MiddlewareHandler<IngestEnv> = async (c, next) => {
+    const end = observe(c);
+    await next();
+    end();
+  };
+  return Object.assign(middleware, { observe });
+}

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
 import { maskToken } from "../../hooks/token.ts";
 import type { Logger } from "../../log.ts";
-import type { IngestEnv, IngestMetrics } from "./env.ts";
+import { type IngestEnv, type IngestMetrics, type Observer, observer } from "./env.ts";
 import { clientAddress } from "./client_address.ts";
 
 /** What {@link RequestLogOptions.onRequest} hears after each answered hook request. */
@@ -55,13 +54,16 @@ export interface RequestLogOptions {
  * }
  * ```
  */
-export function requestLog(options: RequestLogOptions): MiddlewareHandler<IngestEnv> {
+export function requestLog(options: RequestLogOptions): Observer {
   const { route, metrics, logger } = options;
   const { onRequest } = options;
-  return createMiddleware<IngestEnv>(async function requestLog(c, next) {
+  return observer(function requestLog(c) {
     const started = performance.now();
     c.set("route", route);
-    await next();
+    return () => answered(c, started);
+  });
+
+  function answered(c: Context<IngestEnv>, started: number): void {
     const hook = c.get("hook");
     const status = c.res.status;
     metrics?.request(route, hook?.id ?? "unknown", status);
@@ -90,5 +92,5 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler<Ingest
       ...(delivery.replay ? { replay: true } : {}),
       ms: Math.round(seconds * 1000),
     });
-  });
+  }
 }
