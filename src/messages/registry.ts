@@ -9,7 +9,7 @@
  * `getMessageById` answers the message's envelope with the same `timestamp` (§5.2). A post is
  * stored under `["posted_t", timestamp, messageId]` with the hook id in the value: rows arrive
  * in time order, so each lands on the table's last B-tree page, where TrueConf's random ids
- * put each row on a page of its own (8–11 µs on KV's writer thread instead of 30–42 µs;
+ * put each row on a page of its own (8–11 µs on KV's writer thread instead of 30–51 µs;
  * docs/benchmarks.md, "The registry keyed by TrueConf's timestamp"). A per-hook time key
  * (`[…, hookId, timestamp, id]`) measured nearly as dear as the random one with 50 hooks
  * posting: one insertion point per hook.
@@ -51,6 +51,13 @@ export const REGISTRY_TTL_MS: number = POSTED_TTL_MS;
 
 /** How many recent posts and lookups are kept in memory (a few hundred KiB at most). */
 const RECENT_MAX = 2048;
+
+/**
+ * The longest id or key a lookup considers: sender keys are at most 128 characters and
+ * TrueConf's ids are a few dozen; anything longer is nobody's message, and is neither sent to
+ * TrueConf nor made into a KV key (KV refuses keys over 2 KiB).
+ */
+const MAX_REF_LENGTH = 256;
 
 /** A message one hook posted. */
 export interface PostedMessage {
@@ -334,6 +341,7 @@ export class MessageRegistry {
     hookId: string,
     idOrKey: string,
   ): Promise<{ messageId: string | null; message: PostedMessage | null } | null> {
+    if (idOrKey.length > MAX_REF_LENGTH) return null;
     const local = await this.#local(hookId, idOrKey, null);
     if (local) return { messageId: idOrKey, message: local };
     const k = await this.byKey(hookId, idOrKey);

@@ -46,6 +46,9 @@ Deno.test("another hook's message, an unknown id and a file: 404 message_not_fou
       assert.match(body.message, /30 days/);
     }
     assert.equal((await t.patch(t.hookA, "nope", { text: "x" })).status, 404);
+    const asked = t.w.fake.requests.length;
+    assert.equal((await t.patch(t.hookA, "x".repeat(3000), { text: "x" })).status, 404);
+    assert.equal(t.w.fake.requests.length, asked, "an overlong id is nobody's: TrueConf not asked");
     assert.equal(t.shown().find((m) => m.messageId === id)?.text, "mine");
     assert.equal(t.w.fake.edits.length, 0);
 
