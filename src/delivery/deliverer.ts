@@ -148,16 +148,16 @@ export function planParts(
     [...text].length <= CAPTION_MAX;
   if (text && !useCaption) {
     const chunks = splitText(text);
-    chunks.forEach((chunk, i) =>
+    for (let i = 0; i < chunks.length; i++) {
       parts.push({
         kind: "text",
-        text: chunk,
+        text: chunks[i]!,
         parseMode: message.parseMode,
         label: chunks.length > 1 ? `text ${i + 1}/${chunks.length}` : "text",
         // The first chunk is the message a key, group or edit refers to; the rest only register.
         ...(op ? { op: i === 0 ? op : { hook: op.hook } } : {}),
-      })
-    );
+      });
+    }
   }
   const fileOp: TextOp | undefined = op
     ? (parts.length === 0 && op.key !== undefined
@@ -295,15 +295,17 @@ export class Deliverer {
       failures.push(f);
       return f;
     };
+    // The parts to post are those from `from` not in `done`; the loops below walk them by
+    // index (no list of them, no iterator objects: this runs for every delivery).
     const from = options.from ?? 0;
-    const todo: number[] = [];
-    for (let i = from; i < parts.length; i++) if (!options.done?.has(i)) todo.push(i);
+    const done = options.done ?? NONE;
     // Copied when a caption is sent on its own (rare): no set to build for most runs.
     let captionsSent = options.captionsSent ?? NONE;
     // Every URL attachment starts downloading now, each within its own budget.
     let downloads: Map<number, Download> | undefined;
-    for (const i of todo) {
+    for (let i = from; i < parts.length; i++) {
       const p = parts[i]!;
+      if (done.has(i)) continue;
       if (p.kind === "attachment" && p.attachment.source.type === "url") {
         downloads ??= new Map();
         downloads.set(i, this.#download(p.attachment.source.url, p.attachment.kind));
@@ -343,8 +345,8 @@ export class Deliverer {
         };
       }
       if (c.scope === "chat") {
-        for (const j of todo) {
-          if (!posted.has(j)) {
+        for (let j = from; j < parts.length; j++) {
+          if (!done.has(j) && !posted.has(j)) {
             failures.push({ item: parts[j]!.label, code: c.code, message: c.message });
           }
         }
@@ -361,7 +363,8 @@ export class Deliverer {
     };
     const posted = new Set<number>();
     const deferred: number[] = [];
-    for (const i of todo) {
+    for (let i = from; i < parts.length; i++) {
+      if (done.has(i)) continue;
       const d = downloads?.get(i);
       if (d && !d.settled) {
         const stop = new AbortController();

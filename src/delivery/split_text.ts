@@ -26,11 +26,14 @@ const FENCE_CLOSE = "\n```";
  * line breaks, then spaces, then a hard cut between code points (never inside a surrogate
  * pair). Order is kept; no chunk is empty or whitespace-only; whitespace at a cut is dropped.
  */
-export function splitText(text: string, limit = TEXT_LIMIT, options: SplitOptions = {}): string[] {
+export function splitText(text: string, limit = TEXT_LIMIT, options?: SplitOptions): string[] {
   if (!Number.isInteger(limit) || limit < 1) {
     throw new RangeError(`limit must be a positive integer, got ${limit}`);
   }
-  const useFences = (options.fences ?? true) && text.includes("```");
+  // Most texts fit (UTF-16 units are never fewer than code points): one chunk, as the loop
+  // below would give, without its scans and a growing array on every delivery (issue 16).
+  if (text.length <= limit) return text.trim() === "" ? [] : [text];
+  const useFences = (options?.fences ?? true) && text.includes("```");
   const chunks: string[] = [];
   let rest = text;
   let reopen = ""; // fence opener carried into the next chunk
