@@ -40,7 +40,7 @@ class ClientFrames {
     while (true) {
       const frame = this.#take();
       if (frame) return frame;
-      const chunk = new Uint8Array(64 * 1024);
+      const chunk = new Uint8Array(256 * 1024);
       const n = await this.#conn.read(chunk).catch(() => null);
       if (n === null) return null;
       const next = new Uint8Array(this.#buf.byteLength + n);
@@ -342,4 +342,40 @@ Deno.test("drainAndClose: waits for the answer in flight, then closes with 1000 
     assert.equal(c.pendingCount, 0);
   });
   assert.deepEqual(seen, [`${OP_CLOSE} 1000 token rotation`]);
+});
+
+Deno.test("a server that stops reading: frames of later turns queue behind the blocked write and arrive whole and in order", async () => {
+  const turns = 16;
+  const perTurn = 4;
+  const pad = "é".repeat(128 * 1024); // 256 KiB a frame, 16 MiB in all: more than loopback buffers
+  let read!: () => void;
+  const serverMayRead = new Promise<void>((resolve) => read = resolve);
+  const ids: number[] = [];
+  let intact = true;
+  await withRawServer((u) => switching(u), async (conn, frames) => {
+    await serverMayRead;
+    while (ids.length < turns * perTurn) {
+      const frame = await frames.next();
+      if (!frame) break;
+      const msg = JSON.parse(new TextDecoder().decode(frame[1]));
+      ids.push(msg.id);
+      intact &&= msg.payload.pad === pad && msg.payload.n === ids.length - 1;
+    }
+    conn.close();
+  }, async (url) => {
+    const c = connection(url);
+    await c.opened;
+    const requests: Promise<unknown>[] = [];
+    for (let t = 0; t < turns; t++) {
+      for (let j = 0; j < perTurn; j++) {
+        requests.push(c.request("x", { n: requests.length, pad }, 30_000).catch(() => null));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0)); // the next event-loop turn
+    }
+    read();
+    await c.closed;
+    await Promise.all(requests);
+  });
+  assert.deepEqual(ids, Array.from({ length: turns * perTurn }, (_, i) => i + 1));
+  assert.ok(intact, "every payload arrived whole");
 });
