@@ -8,7 +8,7 @@
  * the deliveries the fake counted.
  *
  * Run: `./deno run -A bench/heap_sample.ts [--duration=5] [--concurrency=64] [--top=40]
- * [--interval=256] [--fast] [--save=<file.json>] [<checkout>]` (default checkout: this one).
+ * [--interval=256] [--fast] [--save=<file.json>] [--survivors] [<checkout>]` (default checkout: this one).
  *
  * @module
  */
@@ -29,6 +29,7 @@ const { values: args, positionals } = parseArgs({
     top: { type: "string", default: "40" },
     fast: { type: "boolean", default: false },
     save: { type: "string" },
+    survivors: { type: "boolean", default: false },
   },
 });
 const root = resolve(positionals[0] ?? HERE);
@@ -119,7 +120,9 @@ const before = await fake.counts();
 await session.send("HeapProfiler.startSampling", {
   samplingInterval: Number(args.interval),
   includeObjectsCollectedByMajorGC: true,
-  includeObjectsCollectedByMinorGC: true,
+  // --survivors: what outlived the scavenges (promoted, or still young at the end), including
+  // what a mark-compact later freed: the old generation's growth between mark-compacts.
+  includeObjectsCollectedByMinorGC: !args.survivors,
 });
 await wrk(Number(args.duration));
 const { profile } = await session.send<{ profile: { head: Node } }>("HeapProfiler.stopSampling");
