@@ -159,8 +159,11 @@ let total = 0;
 
 const per = (b: number) => (b / deliveries / 1024).toFixed(2).padStart(7);
 console.log(
-  `${deliveries} deliveries; ${per(total)} KiB of JS heap allocated per delivery ` +
-    `(sampling every ${args.interval} B, collected objects included)`,
+  `${deliveries} deliveries; ${per(total)} KiB of JS heap ${
+    args.survivors ? "outliving the scavenges" : "allocated"
+  } per delivery (sampling every ${args.interval} B, ${
+    args.survivors ? "objects freed by scavenges left out" : "collected objects included"
+  })`,
 );
 for (
   const [title, m] of [["by function (self)", byFn], ["by file (self)", byFile], [
