@@ -558,3 +558,20 @@ Deno.test("auth answer without userId: the bot's id falls back to its login, so 
     assert.ok((await client.sendMessage(chatId, "still usable", "text")).messageId);
   });
 });
+
+Deno.test("sendMessage's serverTime is TrueConf's timestamp, the one getMessageById answers; null when the answer has none", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    const sent = await client.sendMessage(chatId, "hi", "text");
+    assert.equal(sent.serverTime, fake.message(sent.messageId)?.timestamp);
+    assert.equal(sent.timestamp, sent.serverTime);
+    assert.equal((await client.getMessageById(sent.messageId)).timestamp, sent.serverTime);
+  });
+  await withClient({ omitSendTimestamp: true }, {}, async (fake, client) => {
+    const chatId = fake.p2pChatId(fake.userId(ALICE.login));
+    const before = Date.now();
+    const sent = await client.sendMessage(chatId, "hi", "text");
+    assert.equal(sent.serverTime, null, "the client's own clock is no TrueConf timestamp");
+    assert.ok(sent.timestamp >= before, "timestamp falls back to this process's clock");
+  });
+});
