@@ -48,6 +48,10 @@ Deno.test("after a restart, PATCH, DELETE and reply_to by id find posts made bef
     const fileEdit = await t.patch(t.hookA, file, { text: "new caption" });
     assert.equal(fileEdit.status, 409, "the file is still known as a file");
     assert.equal(fileEdit.json.error, "not_editable");
+    const aboutFile = await t.post(t.hookA, { text: "about the log", reply_to: file });
+    assert.equal(aboutFile.status, 200);
+    const [aboutFileId] = aboutFile.json.messages;
+    assert.equal(t.shown().find((m) => m.messageId === aboutFileId)?.replyMessageId, file);
     const fileGone = await t.del(t.hookA, file);
     assert.equal(fileGone.status, 200, fileGone.text);
     assert.ok(t.w.fake.removals.some((r) => r.messageId === file));
