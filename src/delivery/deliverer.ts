@@ -313,11 +313,15 @@ export class Deliverer {
     }
     const post = async (i: number): Promise<RunResult | null> => {
       const part = parts[i]!;
-      const caption = captionsSent.has(i)
-        ? undefined
-        : (part.kind === "attachment" ? part.caption : undefined);
       try {
-        const { messageId, failure } = await this.#post(chatId, part, downloads?.get(i), caption);
+        let messageId: string;
+        let failure: unknown;
+        if (part.kind === "text") {
+          messageId = await this.#postText(chatId, part);
+        } else {
+          const caption = captionsSent.has(i) ? undefined : part.caption;
+          ({ messageId, failure } = await this.#postFile(chatId, part, downloads?.get(i), caption));
+        }
         messageIds.push(messageId);
         const f = failure === undefined ? undefined : record(
           part,
@@ -411,26 +415,28 @@ export class Deliverer {
     return { messageIds, failures, stoppedAt: null, error: null };
   }
 
+  /** Posts a text part, through the living poster when it carries an op: its message id. */
+  #postText(chatId: string, part: Extract<Part, { kind: "text" }>): Promise<string> {
+    const living = this.#opts.living;
+    if (!part.op || !living) return this.#sendText(chatId, part.text, part.parseMode);
+    // Not an async function: no frame of its own held while TrueConf answers (issue 16).
+    return living.post(chatId, part).then((messageId) => {
+      this.#opts.onSent?.("text");
+      return messageId;
+    });
+  }
+
   /**
-   * Posts one part. When an attachment that carries the sender's text as its caption fails
+   * Posts an attachment part. When one that carries the sender's text as its caption fails
    * for good, the text still goes out as a message of its own: the text is never lost with
    * a broken file.
    */
-  async #post(
+  async #postFile(
     chatId: string,
-    part: Part,
+    part: Extract<Part, { kind: "attachment" }>,
     download: Download | undefined,
     caption: { text: string; parseMode: ParseMode } | undefined,
   ): Promise<{ messageId: string; failure?: unknown }> {
-    if (part.kind === "text") {
-      const living = this.#opts.living;
-      if (part.op && living) {
-        const messageId = await living.post(chatId, part);
-        this.#opts.onSent?.("text");
-        return { messageId };
-      }
-      return { messageId: await this.#sendText(chatId, part.text, part.parseMode) };
-    }
     try {
       const file = await this.#prepare(part, download, caption);
       const sent = await this.#opts.chat.sendFile(chatId, file);
