@@ -19,6 +19,14 @@ Deno.test("restore: expiring records expire again, expired ones are left out, pr
   });
   await source.set(["outbox_done", "h1", "d-gone"], { expiresAt: now - 1_000 });
   await source.set(["posted", "h1", "m1"], { chatId: "c", kind: "text", key: null, at: now });
+  // The registry's time-keyed row: TrueConf's timestamp (a number) in the key.
+  await source.set(["posted_t", now - 5, "m2"], {
+    hook: "h1",
+    chatId: "c",
+    kind: "file",
+    key: null,
+    at: now,
+  });
   await source.set(["queue_cmd", "q1"], { op: "drop", id: "x" });
   await source.set(["lease", "serve"], { holder: "me" });
   const lines = await backupOf(source);
@@ -28,10 +36,14 @@ Deno.test("restore: expiring records expire again, expired ones are left out, pr
   const target = await Deno.openKv(":memory:");
   try {
     const report = await importStore(target, lines);
-    assert.deepEqual(report, { entries: 3, expired: 1 });
+    assert.deepEqual(report, { entries: 4, expired: 1 });
     assert.equal((await target.get(["outbox_done", "h1", "d-gone"])).versionstamp, null);
     assert.ok((await target.get(["outbox_done", "h1", "d-live"])).versionstamp);
     assert.ok((await target.get(["posted", "h1", "m1"])).versionstamp);
+    assert.equal(
+      (await target.get<{ hook: string }>(["posted_t", now - 5, "m2"])).value?.hook,
+      "h1",
+    );
     assert.ok((await target.get(["hook", "abc"])).versionstamp);
     // The expiry itself is KV's (lazy, so not observable in a test); its computation is
     // restoreExpireIn's, checked by its doc example; here: a record posted 30 days ago is gone.
@@ -42,10 +54,17 @@ Deno.test("restore: expiring records expire again, expired ones are left out, pr
       key: null,
       at: now - POSTED_TTL_MS - 1,
     });
+    await old.set(["posted_t", now - POSTED_TTL_MS - 10, "m00"], {
+      hook: "h1",
+      chatId: "c",
+      kind: "text",
+      key: null,
+      at: now - POSTED_TTL_MS - 1,
+    });
     const oldLines = await backupOf(old);
     old.close();
     const fresh = await Deno.openKv(":memory:");
-    assert.deepEqual(await importStore(fresh, oldLines), { entries: 0, expired: 1 });
+    assert.deepEqual(await importStore(fresh, oldLines), { entries: 0, expired: 2 });
     fresh.close();
   } finally {
     target.close();
