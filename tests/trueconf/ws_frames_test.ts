@@ -270,6 +270,10 @@ Deno.test("text that is not UTF-8 closes with 1007, also when the bad bytes span
     server(OP_CONTINUATION, new Uint8Array([0xa9]), true),
   ]));
   assert.deepEqual(got, ["text:aé"]);
+  // U+FFFD itself is valid text: delivered, not taken for a bad byte.
+  const replacement = recorder();
+  replacement.parser.push(server(OP_TEXT, '{"text":"\uFFFD ok"}'));
+  assert.deepEqual(replacement.got, ['text:{"text":"\uFFFD ok"}']);
   // A close reason must be UTF-8 too.
   const badReason = server(OP_CLOSE, new Uint8Array([0x03, 0xe8, 0xff]));
   assert.equal(violation(badReason).code, 1007);
