@@ -129,6 +129,28 @@ export async function acceptFor(key: string): Promise<string> {
   return encodeBase64(new Uint8Array(digest));
 }
 
+const HTTP = new TextEncoder().encode("HTTP/");
+
+/**
+ * Throws as soon as the answer cannot be HTTP, rather than waiting for a blank line that never
+ * comes: a TLS port reached over `ws://` answers a TLS alert and closes. The text says "invalid
+ * status line", which explainNetworkError (src/trueconf/_http.ts) turns into "speaks TLS but
+ * TRUECONF_HTTPS=false", as node's HTTP parser error did under ws.
+ */
+function notHttp(head: Uint8Array, ended = false): void {
+  const n = Math.min(head.byteLength, HTTP.byteLength);
+  if (
+    (n === HTTP.byteLength || (ended && n > 0)) && head.subarray(0, n).some((b, i) => b !== HTTP[i])
+  ) {
+    const tls = head[0] === 0x15 || head[0] === 0x16;
+    throw new Error(
+      `invalid status line in the WebSocket handshake answer (${
+        tls ? "a TLS record" : "not HTTP"
+      }: ${[...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ")})`,
+    );
+  }
+}
+
 function encodeBase64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes));
 }
@@ -146,6 +168,7 @@ async function readHead(stream: ByteStream): Promise<{ head: string; rest: Uint8
     if (len === buf.byteLength) throw new Error("WebSocket handshake answer head too large");
     const n = await stream.read(buf.subarray(len));
     if (n === null) {
+      notHttp(buf.subarray(0, len), true);
       throw new Error(
         len === 0
           ? "socket hang up (closed before answering the WebSocket handshake)"
@@ -153,6 +176,7 @@ async function readHead(stream: ByteStream): Promise<{ head: string; rest: Uint8
       );
     }
     len += n;
+    notHttp(buf.subarray(0, len));
     for (let i = Math.max(3, scanned); i < len; i++) {
       if (buf[i] === 0x0a && buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) {
         return {

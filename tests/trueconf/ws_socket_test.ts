@@ -15,6 +15,8 @@ import {
   OP_TEXT,
 } from "../../src/trueconf/_ws_frames.ts";
 import { acceptFor } from "../../src/trueconf/_ws_handshake.ts";
+import { explainNetworkError } from "../../src/trueconf/_http.ts";
+import { makeTestCertificates } from "../support/fake_trueconf.ts";
 
 const utf8 = new TextEncoder();
 const server = (op: number, payload: Uint8Array | string) =>
@@ -378,4 +380,33 @@ Deno.test("a server that stops reading: frames of later turns queue behind the b
   });
   assert.deepEqual(ids, Array.from({ length: turns * perTurn }, (_, i) => i + 1));
   assert.ok(intact, "every payload arrived whole");
+});
+
+Deno.test("a TLS port reached over ws://: refused at its first bytes, and check-config's hint says it speaks TLS", async () => {
+  const certs = await makeTestCertificates();
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: certs.certPem,
+    key: certs.keyPem,
+  });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      await conn.handshake().catch(() => {}); // rustls answers the plain GET with an alert
+      conn.close();
+    }
+  })();
+  try {
+    const url = `ws://127.0.0.1:${listener.addr.port}/websocket/chat_bot`;
+    const c = connection(url);
+    await assert.rejects(c.opened, /connect failed: invalid status line .*a TLS record/);
+    await c.closed;
+    assert.match(
+      explainNetworkError(c.closeReason ?? "", new URL(url)),
+      /speaks TLS but TRUECONF_HTTPS=false: set TRUECONF_HTTPS=true/,
+    );
+  } finally {
+    listener.close();
+    await serving.catch(() => {});
+  }
 });
