@@ -198,13 +198,15 @@ function advance(
     while (ahead.has(next)) ahead.delete(next++);
     done = [...ahead].sort((a, b) => a - b);
   }
-  return {
+  const after: { -readonly [K in keyof PostState]: PostState[K] } = {
     next,
-    ...(done?.length ? { done } : {}),
-    ...(state.captionsSent?.length ? { captionsSent: state.captionsSent } : {}),
     messageIds: [...state.messageIds, messageId],
     failures: failure ? [...state.failures, failure] : state.failures,
   };
+  // Set only when there is something to keep (not spread from temporary objects per part).
+  if (done?.length) after.done = done;
+  if (state.captionsSent?.length) after.captionsSent = state.captionsSent;
+  return after;
 }
 
 function summary(state: PostState): PostResult {
