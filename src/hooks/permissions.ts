@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded_cache.ts";
 import type { Logger } from "../log.ts";
 import { ChatType, sameTrueConfId } from "../trueconf/mod.ts";
 import type { ChatInfo, Participant } from "../trueconf/mod.ts";
@@ -61,11 +62,10 @@ export function isPersonal(chatType: number | null | undefined): boolean {
 export class Permissions {
   readonly #o: PermissionsOptions;
   readonly #now: () => number;
-  // Made on first use: lru-cache allocates all `max` slots up front, and an idle bot need
-  // not pay for them (docs/benchmarks.md, "Memory and start").
+  // Made on first use; grows with its entries (src/bounded_cache.ts).
   #cacheStore: LRUCache<string, Cached> | undefined;
   get #cache(): LRUCache<string, Cached> {
-    return this.#cacheStore ??= new LRUCache({ max: this.#o.cacheMax ?? 10_000 });
+    return this.#cacheStore ??= boundedCache(this.#o.cacheMax ?? 10_000);
   }
 
   /** Permissions with empty caches. */

@@ -7,7 +7,8 @@
  */
 
 import { generateSecret as generateWhsecSecret } from "../outgoing/secret.ts";
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded_cache.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import {
   HISTORY_MAX,
@@ -139,16 +140,15 @@ export class HookStore {
   // Found hooks and unknown tokens live in separate caches, so a flood of random tokens
   // can only evict other unknown tokens, never the hooks real senders use. Entries expire
   // lazily on read (no timers; lru-cache's autopurge would leave one running). Both are
-  // made on first use: lru-cache allocates all `max` slots up front (docs/benchmarks.md,
-  // "Memory and start"), which an idle bot need not pay for.
+  // made on first use and grow with their entries (src/bounded_cache.ts says why).
   #cacheMax: number;
   #foundCache: LRUCache<string, Cached> | undefined;
   #unknownCache: LRUCache<string, number> | undefined;
   get #found(): LRUCache<string, Cached> {
-    return this.#foundCache ??= new LRUCache({ max: this.#cacheMax });
+    return this.#foundCache ??= boundedCache(this.#cacheMax);
   }
   get #unknown(): LRUCache<string, number> {
-    return this.#unknownCache ??= new LRUCache({ max: this.#cacheMax });
+    return this.#unknownCache ??= boundedCache(this.#cacheMax);
   }
   // Bumped by every create, import and revoke. A lookup caches its KV answer only if no
   // such change happened while it was reading, so a revoke racing with a lookup cannot

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded_cache.ts";
 import { timingSafeEqual } from "node:crypto";
 import { inCidrList, parseCidrList } from "../ingest/client_ip.ts";
 import type { HookRecord, VerifyMode } from "./store.ts";
@@ -74,26 +75,24 @@ export const TOLERANCE_SECONDS = 300;
  */
 export class SenderTrust {
   readonly #o: SenderTrustOptions;
-  // The caches are made on first use: lru-cache allocates all `max` slots up front (the
-  // replay cache alone ~4 MiB and ~25 ms at start, docs/benchmarks.md "Memory and start"),
-  // and most bots never verify a signature or check an allowlist.
+  // The caches are made on first use and grow with their entries (src/bounded_cache.ts):
+  // most bots never verify a signature or check an allowlist.
   #secretsCache: LRUCache<string, string> | undefined;
   get #secrets(): LRUCache<string, string> {
-    return this.#secretsCache ??= new LRUCache({ max: 10_000 });
+    return this.#secretsCache ??= boundedCache(10_000);
   }
   // Standard Webhooks ids seen within the tolerance window: a captured request replayed
   // within those 5 minutes is refused. In memory: one instance serves a store (the lease),
   // and after a restart the timestamp tolerance still bounds what can be replayed.
   #seenCache: LRUCache<string, true> | undefined;
   get #seen(): LRUCache<string, true> {
-    return this.#seenCache ??= new LRUCache({
-      max: this.#o.replayMax ?? 100_000,
+    return this.#seenCache ??= boundedCache(this.#o.replayMax ?? 100_000, {
       ttl: 2 * TOLERANCE_SECONDS * 1000,
     });
   }
   #cidrsCache: LRUCache<string, ReturnType<typeof parseCidrList>> | undefined;
   get #cidrs(): LRUCache<string, ReturnType<typeof parseCidrList>> {
-    return this.#cidrsCache ??= new LRUCache({ max: 10_000 });
+    return this.#cidrsCache ??= boundedCache(10_000);
   }
 
   constructor(options: SenderTrustOptions) {

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded_cache.ts";
 
 /** Options of {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -82,7 +83,7 @@ export class RateLimiter {
       return { allowed: true, limit: 0, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0 };
     }
     const now = this.#now();
-    const buckets = this.#buckets ??= new LRUCache({ max: this.#maxKeys });
+    const buckets = this.#buckets ??= boundedCache(this.#maxKeys);
     let b = buckets.get(key);
     if (!b) {
       b = { tokens: limit, updatedAt: now };

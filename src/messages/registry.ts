@@ -40,7 +40,8 @@
  *
  * @module
  */
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded_cache.ts";
 import { posted, POSTED_TTL_MS, postedAt, postedGroup, postedKey } from "../storage/keys.ts";
 import { CommitBatcher } from "../storage/mod.ts";
 import { TrueConfApiError } from "../trueconf/mod.ts";
@@ -152,7 +153,7 @@ export class MessageRegistry {
   /** Keys of those posts, by `hookId\nkey`. */
   readonly #keys = new Map<string, string>();
   /** Committed posts and lookups, newest first, by `hookId\nmessageId`: spares KV and TrueConf. */
-  readonly #recent = new LRUCache<string, PostedMessage>({ max: RECENT_MAX });
+  readonly #recent = boundedCache<string, PostedMessage>(RECENT_MAX);
   readonly #now: () => number;
   readonly #ttl: number;
   readonly #log: Logger;

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { LRUCache } from "lru-cache";
+import type { LRUCache } from "lru-cache";
+import { boundedCache } from "../bounded_cache.ts";
 import { type ChatInfo, type IncomingMessage, parseIncomingMessage } from "../trueconf/mod.ts";
 import { type ChatKind, chatKind } from "./event_body.ts";
 
@@ -24,19 +25,18 @@ const NAME_TTL_MS = 10 * 60_000;
 /** Cached chat, user and message lookups for event bodies. */
 export class Lookups {
   readonly #client: LookupClient;
-  // Made on first use: lru-cache allocates all `max` slots up front, and a bot without
-  // outgoing hooks never needs them (docs/benchmarks.md, "Memory and start").
+  // Made on first use; they grow with their entries (src/bounded_cache.ts).
   #chatsCache: LRUCache<string, { title: string; type: ChatKind; at: number }> | undefined;
   get #chats(): LRUCache<string, { title: string; type: ChatKind; at: number }> {
-    return this.#chatsCache ??= new LRUCache({ max: 5_000 });
+    return this.#chatsCache ??= boundedCache(5_000);
   }
   #namesCache: LRUCache<string, { name: string; at: number }> | undefined;
   get #names(): LRUCache<string, { name: string; at: number }> {
-    return this.#namesCache ??= new LRUCache({ max: 10_000 });
+    return this.#namesCache ??= boundedCache(10_000);
   }
   #messagesCache: LRUCache<string, IncomingMessage> | undefined;
   get #messages(): LRUCache<string, IncomingMessage> {
-    return this.#messagesCache ??= new LRUCache({ max: 5_000 });
+    return this.#messagesCache ??= boundedCache(5_000);
   }
   readonly #now: () => number;
 
