@@ -2,10 +2,12 @@
  * Every in-memory cache of the bot: an LRU bounded by its number of entries.
  *
  * lru-cache given `max` allocates all `max` slots when it is built (typed arrays and arrays of
- * that length): the two rate limiters' 100 000-key caches alone took 9.5 MiB of RSS on a bot's
- * first request, which an upload then counted above idle (issue 16). Bounded by `maxSize`
- * with every entry of size 1 instead, the same cache keeps the same count and the same eviction
- * order but grows its arrays as entries arrive.
+ * that length): the two rate limiters' 100 000-key caches alone held 8.4 MiB of JS heap from a
+ * bot's first request on, though a bot sees a few hundred addresses. That heap is live, and
+ * V8 sets the old generation's next limit from the live heap, so under load the bot peaked
+ * about 10 MiB higher (issue 16; docs/benchmarks.md). Bounded by `maxSize` with every entry of
+ * size 1 instead, the same cache keeps the same count and the same eviction order but grows
+ * its arrays as entries arrive.
  *
  * @example
  * ```ts
