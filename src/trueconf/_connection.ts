@@ -1,7 +1,7 @@
 // One WebSocket to TrueConf: request/response correlation, acks, pings, the socket's life.
 // Knows nothing of tokens or reconnects; the client owns those. The framing is ours
-// (_ws_frames.ts) over Deno's own conns (_ws_transport.ts, _ws_handshake.ts): npm:ws's Node
-// stream layers were 15.6 % of the main thread's busy time under load (issue 16).
+// (_ws_frames.ts) over Deno's own conns (_ws_transport.ts, _ws_handshake.ts) instead of
+// npm:ws and its Node streams (issue 16; why: _ws_frames.ts).
 import { setImmediate } from "node:timers";
 import type { Logger } from "../log.ts";
 import { TrueConfApiError, TrueConfDisconnectedError, TrueConfTimeoutError } from "./errors.ts";

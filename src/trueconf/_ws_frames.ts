@@ -2,10 +2,12 @@
 // incremental parser in. Pure byte work, no I/O: the connection owns the socket.
 //
 // Why our own: npm:ws runs on Node streams (socket 'data' → Readable → ws Receiver, a
-// Writable → 'message'; send → Sender → socket.write), and under load that layering was
-// 15.6 % of the main thread's busy time for this single socket (issue 16). The protocol
-// needs little of WebSocket: JSON text frames, ping/pong, close; no extensions (permessage-
-// deflate is never offered, so every RSV bit must be clear).
+// Writable → 'message'; send → Sender → socket.write); under load that JavaScript was 5–6 %
+// of the main thread's busy time for this single socket, and is about 2 % now (issue 16;
+// docs/benchmarks.md, "The TrueConf socket without ws"). The protocol needs little of
+// WebSocket: JSON text frames, ping/pong, close; no extensions (permessage-deflate is never
+// offered, so every RSV bit must be clear).
+import { concatBytes } from "../bytes.ts";
 
 /** Opcodes (RFC 6455 §5.2). */
 export const OP_CONTINUATION = 0x0;
@@ -391,12 +393,7 @@ export class FrameParser {
       this.#fragments.push(payload.slice());
       this.#fragBytes += payload.byteLength;
       if (!fin) return;
-      const whole = new Uint8Array(this.#fragBytes);
-      let at = 0;
-      for (const f of this.#fragments) {
-        whole.set(f, at);
-        at += f.byteLength;
-      }
+      const whole = concatBytes(this.#fragments);
       const op = this.#fragOpcode;
       this.#fragOpcode = -1;
       this.#fragments = [];

@@ -4,6 +4,7 @@
 // its code (1002 protocol, 1007 bad UTF-8, 1009 too big).
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { concatBytes as concat } from "../../src/bytes.ts";
 import {
   closePayload,
   encodeFrame,
@@ -41,16 +42,6 @@ function recorder(o: { maxBytes?: number; initialBytes?: number } = {}) {
     close: (code, reason) => void got.push(`close:${code} ${reason}`),
   }, o);
   return { got, parser, hex };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /** Feeds `bytes` cut at `cuts` (sorted offsets), each piece read into the parser's space. */
