@@ -170,3 +170,32 @@ export async function importBenchHook(
   await Deno.remove(file);
   return token;
 }
+
+/**
+ * How a checkout's bot is run: its `start` task's `deno run` flags (what a user's bot runs
+ * with), its deno.json and its src/main.ts.
+ */
+export function checkoutCommand(root: string): { flags: string[]; config: string; main: string } {
+  const config = join(root, "deno.json");
+  const task: string = JSON.parse(Deno.readTextFileSync(config)).tasks.start;
+  const words = task.split(/\s+/);
+  return {
+    flags: words.slice(1, words.indexOf("src/main.ts")),
+    config,
+    main: join(root, "src/main.ts"),
+  };
+}
+
+/** Resolves once `url`/readyz answers 200 (polled every 10 ms); throws after 30 s. */
+export async function waitReady(url: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/readyz`);
+      await r.body?.cancel();
+      if (r.status === 200) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > until) throw new Error(`the bot at ${url} was not ready within 30 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

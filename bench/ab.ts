@@ -27,7 +27,14 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { botEnv, freePort, importBenchHook, startFake } from "./_fake_process.ts";
+import {
+  botEnv,
+  checkoutCommand,
+  freePort,
+  importBenchHook,
+  startFake,
+  waitReady,
+} from "./_fake_process.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -112,10 +119,7 @@ function allocatedMb(file: string, from: number): number {
 async function startBot(root: string, extraFlags: string[], label: string) {
   const fake = await startFake();
   const dir = await Deno.makeTempDir({ prefix: "ab-" });
-  const config = join(root, "deno.json");
-  const task: string = JSON.parse(Deno.readTextFileSync(config)).tasks.start;
-  const words = task.split(/\s+/);
-  const cliFlags = words.slice(1, words.indexOf("src/main.ts"));
+  const { flags: cliFlags, config, main } = checkoutCommand(root);
   const flags = [
     ...(args.gc
       ? cliFlags.map((f) => f.startsWith("--v8-flags=") ? `${f},--trace-gc` : f)
@@ -130,7 +134,6 @@ async function startBot(root: string, extraFlags: string[], label: string) {
     storagePath: join(dir, "w.kv"),
     settings: args.fast ? "fast" : "defaults",
   });
-  const main = join(root, "src/main.ts");
   const token = await importBenchHook([Deno.execPath(), ...cliFlags, "--config", config, main], {
     dir,
     env,
@@ -157,15 +160,7 @@ async function startBot(root: string, extraFlags: string[], label: string) {
     stderr: "null",
   }).spawn();
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0;; i++) {
-    try {
-      const r = await fetch(`${url}/readyz`);
-      await r.body?.cancel();
-      if (r.status === 200) break;
-    } catch { /* not yet */ }
-    if (i > 3000) throw new Error(`bot of ${root} not ready`);
-    await sleep(10);
-  }
+  await waitReady(url);
   return {
     root: label,
     gcLog: join(dir, "bot.log.out"),

@@ -15,7 +15,14 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { botEnv, freePort, importBenchHook, startFake } from "./_fake_process.ts";
+import {
+  botEnv,
+  checkoutCommand,
+  freePort,
+  importBenchHook,
+  startFake,
+  waitReady,
+} from "./_fake_process.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -33,7 +40,6 @@ const { values: args, positionals } = parseArgs({
   },
 });
 const root = resolve(positionals[0] ?? HERE);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
 async function cdp(wsUrl: string) {
@@ -60,10 +66,7 @@ async function cdp(wsUrl: string) {
 
 const fake = await startFake();
 const dir = await Deno.makeTempDir({ prefix: "heap-" });
-const config = join(root, "deno.json");
-const task: string = JSON.parse(Deno.readTextFileSync(config)).tasks.start;
-const words = task.split(/\s+/);
-const cliFlags = words.slice(1, words.indexOf("src/main.ts"));
+const { flags: cliFlags, config, main } = checkoutCommand(root);
 const port = freePort();
 const inspectPort = freePort();
 const env = botEnv({
@@ -72,7 +75,6 @@ const env = botEnv({
   storagePath: join(dir, "w.kv"),
   settings: args.fast ? "fast" : "defaults",
 });
-const main = join(root, "src/main.ts");
 const token = await importBenchHook([Deno.execPath(), ...cliFlags, "--config", config, main], {
   dir,
   env,
@@ -88,15 +90,7 @@ const child = new Deno.Command(Deno.execPath(), {
   stderr: "null",
 }).spawn();
 const url = `http://127.0.0.1:${port}`;
-for (let i = 0;; i++) {
-  try {
-    const r = await fetch(`${url}/readyz`);
-    await r.body?.cancel();
-    if (r.status === 200) break;
-  } catch { /* not yet */ }
-  if (i > 3000) throw new Error("bot not ready");
-  await sleep(10);
-}
+await waitReady(url);
 const targets = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json();
 const session = await cdp(targets[0].webSocketDebuggerUrl);
 await session.send("HeapProfiler.enable");
