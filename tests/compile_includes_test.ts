@@ -150,3 +150,50 @@ Deno.test("the binary (Docker image, systemd unit) runs with the start task's V8
     args.filter((a) => a.startsWith("--v8-flags") || a.startsWith("--allow-")).sort();
   assert.deepEqual(runtime(compile), runtime(start));
 });
+
+Deno.test("every import() in src/ names its module literally, so deno compile embeds it", async () => {
+  // `deno compile` embeds what `deno info src/main.ts` finds, dynamic imports included, but
+  // only those whose specifier is a literal: `import(name)` would be missing from the binary
+  // and fail only when first used (the chat side, the preview maker, node's HTTP and crypto…).
+  const dynamic: string[] = [];
+  for await (const file of sourceFiles(join(ROOT, "src"))) {
+    const code = (await Deno.readTextFile(file))
+      .split("\n")
+      .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
+      .join("\n");
+    for (const m of code.matchAll(/(?<!typeof\s+)\bimport\(\s*([^)]*?)\s*[,)]/g)) {
+      const spec = m[1]!;
+      assert.match(spec, /^"[^"]+"$|^'[^']+'$/, `${relative(ROOT, file)}: import(${spec})`);
+      dynamic.push(spec.slice(1, -1));
+    }
+  }
+  assert.ok(dynamic.length > 0);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "src/main.ts"],
+    cwd: ROOT,
+    stderr: "inherit",
+  }).output();
+  assert.ok(out.success, "deno info failed");
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: {
+      specifier: string;
+      error?: string;
+      dependencies?: {
+        specifier: string;
+        isDynamic?: boolean;
+        code?: { specifier?: string; error?: string };
+      }[];
+    }[];
+  };
+  const found = new Map<string, string | undefined>();
+  for (const m of info.modules) {
+    assert.equal(m.error, undefined, `${m.specifier}: ${m.error}`);
+    for (const d of m.dependencies ?? []) {
+      if (!d.isDynamic) continue;
+      assert.ok(d.code?.specifier && !d.code.error, `${m.specifier}: import("${d.specifier}")`);
+      found.set(d.specifier, d.code.specifier);
+    }
+  }
+  // Every import() of the sources is in the program's graph (none is in an unreachable file).
+  assert.deepEqual([...new Set(dynamic)].filter((s) => !found.has(s)), []);
+});

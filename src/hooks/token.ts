@@ -8,7 +8,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import type { createHash as CreateHash } from "node:crypto";
 
 /** Bytes of randomness in a new token (256 bits). */
 export const TOKEN_BYTES = 32;
@@ -46,7 +46,9 @@ export function generateToken(): string {
  * Computed with `node:crypto` rather than `crypto.subtle`: measured in Deno 2.9.6 on this
  * machine kind, a 43-character token took about 0.7 µs versus about 20 µs through
  * `crypto.subtle.digest` (an async op round trip), and this runs on every request. The
- * result is a Promise so the signature allows moving to an async hash later.
+ * result is a Promise: `node:crypto` is loaded with the first hash (the first hook request or
+ * command), not at start (about 1 MiB; docs/benchmarks.md, "Memory and start", session 4);
+ * every later hash is computed at once.
  *
  * @example
  * ```ts
@@ -57,7 +59,16 @@ export function generateToken(): string {
  * ```
  */
 export function hashToken(token: string): Promise<string> {
-  return Promise.resolve(createHash("sha256").update(token, "utf8").digest("hex"));
+  if (createHash) return Promise.resolve(sha256Hex(createHash, token));
+  return (loading ??= import("node:crypto").then((m) => createHash = m.createHash))
+    .then((hash) => sha256Hex(hash, token));
+}
+
+let createHash: typeof CreateHash | undefined;
+let loading: Promise<typeof CreateHash> | undefined;
+
+function sha256Hex(hash: typeof CreateHash, token: string): string {
+  return hash("sha256").update(token, "utf8").digest("hex");
 }
 
 /** The first and last four characters of a token, kept so lists can show `abcd…wxyz`. */

@@ -11,7 +11,6 @@
  */
 import type { LRUCache } from "lru-cache";
 import { boundedCache } from "../bounded_cache.ts";
-import { timingSafeEqual } from "node:crypto";
 import { inCidrList, parseCidrList } from "../ingest/client_ip.ts";
 import type { HookRecord, VerifyMode } from "./store.ts";
 
@@ -224,7 +223,7 @@ async function check(
       if (!token) {
         return "This webhook verifies GitLab: the X-Gitlab-Token header is missing. Set the webhook's Secret token in GitLab.";
       }
-      return equal(token, secret)
+      return await equal(token, secret)
         ? null
         : "X-Gitlab-Token is wrong: check the webhook's Secret token in GitLab.";
     }
@@ -244,7 +243,7 @@ async function check(
         signed = concat(new TextEncoder().encode(`${ts}:`), body);
       }
       const expected = await hmacHex(secret, signed);
-      return equal(sig.trim().toLowerCase().replace(/^sha256=/, ""), expected)
+      return await equal(sig.trim().toLowerCase().replace(/^sha256=/, ""), expected)
         ? null
         : "X-Grafana-Alerting-Signature does not match the body: check the contact point's HMAC secret.";
     }
@@ -256,7 +255,7 @@ async function check(
       if (!m) {
         return "This webhook needs Authorization: Bearer <secret> (e.g. Alertmanager http_config.authorization.credentials).";
       }
-      return equal(m[1]!, secret) ? null : "The bearer token is wrong.";
+      return await equal(m[1]!, secret) ? null : "The bearer token is wrong.";
     }
   }
 }
@@ -295,12 +294,17 @@ function replayKey(hookId: string, webhookId: string): string {
   return `${hookId}\n${webhookId}`;
 }
 
-/** Constant-time string comparison (lengths leak, which a random secret makes harmless). */
-function equal(a: string, b: string): boolean {
+/**
+ * Constant-time string comparison (lengths leak, which a random secret makes harmless).
+ * `node:crypto` is loaded with the first comparison, not at start.
+ */
+async function equal(a: string, b: string): Promise<boolean> {
+  timingSafeEqual ??= (await import("node:crypto")).timingSafeEqual;
   const x = new TextEncoder().encode(a);
   const y = new TextEncoder().encode(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
+let timingSafeEqual: typeof import("node:crypto").timingSafeEqual | undefined;
 
 async function hmacHex(secret: string, data: Uint8Array): Promise<string> {
   const key = await crypto.subtle.importKey(

@@ -6,8 +6,6 @@
  * @module
  */
 
-import http from "node:http";
-import https from "node:https";
 import type { IncomingMessage } from "node:http";
 import { SafeFetchError } from "./safe_fetch_error.ts";
 import { parseAddress } from "./_host.ts";
@@ -35,16 +33,28 @@ export interface PinnedRequestOptions {
 }
 
 /**
+ * node's HTTP clients, loaded with the first attachment download or outgoing call: a bot that
+ * makes neither does without them (about 2 MiB and 10–20 ms of start; docs/benchmarks.md,
+ * "Memory and start", session 4).
+ */
+let nodeClients: Promise<[typeof import("node:http"), typeof import("node:https")]> | undefined;
+
+/**
  * Sends a request (GET unless `options.method` says otherwise) to `target.url` over a socket opened to `target.address` and resolves with
  * the response once its headers arrive. The caller must consume or destroy the response.
  */
-export function pinnedRequest(
+export async function pinnedRequest(
   target: PinnedTarget,
   options: PinnedRequestOptions,
 ): Promise<IncomingMessage> {
   const { url, address, family } = target;
   const { signal, connectTimeoutMs } = options;
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) throw signal.reason;
+  const [http, https] = await (nodeClients ??= Promise.all([
+    import("node:http"),
+    import("node:https"),
+  ]));
+  if (signal.aborted) throw signal.reason;
   const secure = url.protocol === "https:";
   const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
   const isLiteral = parseAddress(hostname) !== null;

@@ -13,7 +13,6 @@
  * @module
  */
 
-import { lookup } from "node:dns/promises";
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -319,9 +318,11 @@ async function connect(
  * The system resolver (getaddrinfo through `node:dns`), so `/etc/hosts`, search domains and
  * split-horizon DNS of an on-premises network work as they do for every other program on the
  * host. (`Deno.resolveDns` queries name servers directly and skips all of that.) The abort
- * signal is honoured by the caller's `abortable` wrapper.
+ * signal is honoured by the caller's `abortable` wrapper. `node:dns` is loaded with the first
+ * name to resolve, not at start.
  */
 async function resolveSystem(host: string, _signal: AbortSignal): Promise<string[]> {
+  const { lookup } = await import("node:dns/promises");
   const found = await lookup(host, { all: true, verbatim: true });
   return found.map((a) => a.address);
 }

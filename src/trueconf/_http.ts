@@ -7,8 +7,9 @@
 //   socket survives the request). Deno.createHttpClient has no verify-off switch and the
 //   --unsafely-ignore-certificate-errors flag is process-wide (and baked into compiled
 //   binaries), so node:https is the only per-connection way; measured working on Deno 2.9.6.
-import http from "node:http";
-import https from "node:https";
+//   node:http(s) is loaded with the first request that needs it (that, and `send`'s uploads),
+//   not at start: about 2 MiB and 10–20 ms (docs/benchmarks.md, "Memory and start", session 4).
+import type http from "node:http";
 import { TrueConfHttpError } from "./errors.ts";
 import type { TrueConfEndpoint } from "./types.ts";
 import { concatBytes } from "../bytes.ts";
@@ -255,14 +256,20 @@ async function fetchRequest(
   }
 }
 
-function nodeRequest(
+let nodeClients: Promise<[typeof import("node:http"), typeof import("node:https")]> | undefined;
+
+async function nodeRequest(
   url: URL,
   req: Omit<HttpRequest, "body"> & { chunks: readonly Uint8Array[] },
   tls: { rejectUnauthorized: boolean; ca?: string },
 ): Promise<HttpResponse> {
+  const [http, https] = await (nodeClients ??= Promise.all([
+    import("node:http"),
+    import("node:https"),
+  ]));
   const d = deadline(req);
   const secure = url.protocol === "https:";
-  return new Promise<HttpResponse>((resolve, reject) => {
+  return await new Promise<HttpResponse>((resolve, reject) => {
     const headers: Record<string, string> = { ...req.headers };
     const length = req.chunks.reduce((n, c) => n + c.byteLength, 0);
     if (req.method !== "GET" || length > 0) headers["content-length"] = String(length);

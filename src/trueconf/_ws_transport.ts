@@ -11,7 +11,7 @@
 //   per-connection verify-off switch (--unsafely-ignore-certificate-errors is process-wide
 //   and baked into compiled binaries), so node:tls is the only way; it is the rare setting,
 //   so its stream overhead is accepted there.
-import tls from "node:tls";
+import type tls from "node:tls";
 
 /** A duplex byte stream: what the WebSocket needs of a socket. */
 export interface ByteStream {
@@ -97,8 +97,12 @@ class DenoStream implements ByteStream {
 /** Bytes queued from node:tls before the socket is paused until they are read. */
 const NODE_HIGH_WATER = 1024 * 1024;
 
-function nodeTls(hostname: string, port: number, signal: AbortSignal): Promise<ByteStream> {
-  return new Promise<ByteStream>((resolve, reject) => {
+async function nodeTls(hostname: string, port: number, signal: AbortSignal): Promise<ByteStream> {
+  // Loaded here, not at start: the verify-off setting is rare (docs/benchmarks.md, "Memory
+  // and start", session 4).
+  const tls = await import("node:tls");
+  if (signal.aborted) throw signal.reason;
+  return await new Promise<ByteStream>((resolve, reject) => {
     const isIp = /^[\d.]+$|:/.test(hostname);
     const socket = tls.connect({
       host: hostname,

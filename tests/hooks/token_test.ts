@@ -70,3 +70,18 @@ Deno.test("looksLikeToken: URL-safe, 20..128 characters", () => {
   assert.ok(!looksLikeToken("../../../../etc/passwd/xx"));
   assert.ok(!looksLikeToken(""));
 });
+
+Deno.test("hashToken in a fresh process: the first hashes, asked for together while node:crypto loads, are right", async () => {
+  // node:crypto is loaded with the first hash (not at start): hashes asked for before it has
+  // loaded wait for it, and each gets its own token's digest.
+  const token = new URL("../../src/hooks/token.ts", import.meta.url).href;
+  const code = `import { hashToken } from ${JSON.stringify(token)};
+const first = await Promise.all(["abc", "x", "abc"].map((t) => hashToken(t)));
+console.log(JSON.stringify([...first, await hashToken("x")]));`;
+  const out = await new Deno.Command(Deno.execPath(), { args: ["eval", code], stderr: "inherit" })
+    .output();
+  assert.ok(out.success);
+  const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const x = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), [abc, x, abc, x]);
+});
