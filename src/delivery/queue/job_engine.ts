@@ -418,9 +418,10 @@ export class JobEngine {
     // and removing an EventTarget listener cost more than the rest of this bookkeeping), and
     // not a race (its own promises and reactions on every delivery, issue 16).
     let cut!: (why: "cut") => void;
-    const ended = new Promise<Attempt<S> | "cut">((resolve) => {
+    const ended = new Promise<Attempt<S> | "cut">((resolve, reject) => {
       cut = resolve;
-      this.#attempt(type, run).then(resolve); // #attempt never rejects
+      // #attempt turns a job's error into a retry; reject only if even that failed.
+      this.#attempt(type, run).then(resolve, reject);
     });
     if (this.#cut.signal.aborted) cut("cut");
     else this.#inlineCuts.add(cut);
@@ -855,7 +856,7 @@ export class JobEngine {
     });
   }
 
-  /** One attempt; a type that throws (or rejects) gets a retry. Never rejects. */
+  /** One attempt; a type that throws (or rejects) gets a retry (`internal_error`). */
   #attempt<P, S>(type: JobType<P, S>, run: JobRun<P, S>): Promise<Attempt<S>> {
     // Not an async function: a frame held for the whole delivery, for a pass-through.
     const crashed = (e: unknown): Attempt<S> => ({
