@@ -858,7 +858,8 @@ export class JobEngine {
 
   /** One attempt; a type that throws (or rejects) gets a retry (`internal_error`). */
   #attempt<P, S>(type: JobType<P, S>, run: JobRun<P, S>): Promise<Attempt<S>> {
-    // Not an async function: a frame held for the whole delivery, for a pass-through.
+    // Not async: an async wrapper would hold a frame for the whole delivery only to pass
+    // the attempt through.
     const crashed = (e: unknown): Attempt<S> => ({
       kind: "retry",
       state: run.state,
