@@ -8,8 +8,10 @@
  * Per start: spawn → first `/readyz` 200 (polled every 2 ms, as `bench/run.ts`), the bot's CPU
  * (utime + stime, all threads) at that moment, the `listening` and `ready` times the bot logs
  * (from the start of `serve`, so spawn → ready minus `ready` is the runtime's start and module
- * loading), and 2 s later the RSS (anonymous and file-backed) from `/proc/<pid>/status`. Medians
- * per checkout, with the 1-minute load average of each round.
+ * loading), and 2 s later the RSS (anonymous and file-backed) from `/proc/<pid>/status`; then
+ * the first delivery (a text POSTed to the hook → 2xx) and the second, timed: what the first
+ * request pays for modules loaded on first use. Medians per checkout, with the 1-minute load
+ * average of each round.
  *
  * Run: `./deno run -A bench/ab_start.ts [--rounds=10] [--idle-ms=2000] <checkout> <checkout>…`
  * (a checkout is a folder with `deno.json` and `src/main.ts`; `git worktree add /tmp/x <commit>`
@@ -64,6 +66,7 @@ interface Checkout {
   root: string;
   flags: string[];
   dir: string;
+  token: string;
   samples: Sample[];
 }
 
@@ -73,6 +76,9 @@ interface Sample {
   listeningMs: number;
   serveReadyMs: number;
   rss: { total: number; anon: number; file: number };
+  /** POST → answer of the first delivery to the fresh bot, and of the second. */
+  firstMs: number;
+  secondMs: number;
   load: number;
 }
 
@@ -87,7 +93,7 @@ function checkoutEnv(c: Checkout, fakePort: number, port: number): Record<string
 }
 
 /** One hook in the checkout's store, imported with its CLI as `bench/run.ts` does. */
-async function importHook(c: Checkout, fakePort: number, chatId: string) {
+async function importHook(c: Checkout, fakePort: number, chatId: string): Promise<string> {
   const cli = [
     Deno.execPath(),
     ...taskFlags(c.root),
@@ -95,7 +101,7 @@ async function importHook(c: Checkout, fakePort: number, chatId: string) {
     join(c.root, "deno.json"),
     join(c.root, "src/main.ts"),
   ];
-  await importBenchHook(cli, { dir: c.dir, env: checkoutEnv(c, fakePort, 0), chatId });
+  return await importBenchHook(cli, { dir: c.dir, env: checkoutEnv(c, fakePort, 0), chatId });
 }
 
 /** `ms` of the last JSON log line whose msg is `msg`. */
@@ -146,6 +152,8 @@ async function startOnce(c: Checkout, fakePort: number): Promise<Sample> {
   }
   await sleep(IDLE_MS);
   const mem = rss(child.pid);
+  const firstMs = await deliver(port, c.token);
+  const secondMs = await deliver(port, c.token);
   child.kill("SIGTERM");
   await child.status;
   const log = await Deno.readTextFile(logFile);
@@ -156,8 +164,22 @@ async function startOnce(c: Checkout, fakePort: number): Promise<Sample> {
     listeningMs: loggedMs(log, "listening"),
     serveReadyMs: loggedMs(log, "ready"),
     rss: mem,
+    firstMs,
+    secondMs,
     load: load1(),
   };
+}
+
+/** ms from POSTing one text to the hook to its answer (NaN when it is not a 2xx). */
+async function deliver(port: number, token: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text: "ab_start: first delivery" }),
+  });
+  await res.body?.cancel();
+  return res.ok ? performance.now() - t0 : NaN;
 }
 
 const median = (xs: number[]) => {
@@ -177,9 +199,10 @@ for (const p of positionals) {
     root: resolve(path!),
     flags: flags.split(" ").filter(Boolean),
     dir: await Deno.makeTempDir({ prefix: "ab-start-" }),
+    token: "",
     samples: [],
   };
-  await importHook(c, fake.port, fake.chatId);
+  c.token = await importHook(c, fake.port, fake.chatId);
   checkouts.push(c);
 }
 try {
@@ -192,7 +215,9 @@ try {
       row.push(
         `${c.label}: ${f(s.readyMs, 0)} ms (cpu ${f(s.cpuMs, 0)}, serve→listening ${
           f(s.listeningMs, 0)
-        }, serve→ready ${f(s.serveReadyMs, 0)}) ${f(s.rss.total)} MiB`,
+        }, serve→ready ${f(s.serveReadyMs, 0)}) ${f(s.rss.total)} MiB, 1st/2nd delivery ${
+          f(s.firstMs)
+        }/${f(s.secondMs)} ms`,
       );
     }
     console.log(`round ${round + 1}, load ${f(load1(), 2)}: ${row.join(" | ")}`);
@@ -208,7 +233,11 @@ try {
         f(m((s) => s.serveReadyMs), 0)
       } ms; idle RSS ${f(m((s) => s.rss.total))} MiB (anon ${f(m((s) => s.rss.anon))}, file ${
         f(m((s) => s.rss.file))
-      }); ${c.samples.length} starts, load ${f(Math.min(...loads), 2)}–${f(Math.max(...loads), 2)}`,
+      }); first delivery ${f(m((s) => s.firstMs))} ms, second ${
+        f(m((s) => s.secondMs))
+      } ms; ${c.samples.length} starts, load ${f(Math.min(...loads), 2)}–${
+        f(Math.max(...loads), 2)
+      }`,
     );
   }
 } finally {
