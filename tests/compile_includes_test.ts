@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { moduleGraph } from "./support/module_graph.ts";
 
 const ROOT = resolve(import.meta.dirname!, "..");
 
@@ -32,14 +33,18 @@ async function* sourceFiles(dir: string): AsyncGenerator<string> {
   }
 }
 
+/** A source file without its comment lines: doc comments show patterns as examples. */
+async function codeOf(file: string): Promise<string> {
+  return (await Deno.readTextFile(file))
+    .split("\n")
+    .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
+    .join("\n");
+}
+
 async function findReferences(): Promise<Reference[]> {
   const found: Reference[] = [];
   for await (const file of sourceFiles(join(ROOT, "src"))) {
-    const code = (await Deno.readTextFile(file))
-      .split("\n")
-      // Doc comments show the pattern as an example; only code loads files.
-      .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
-      .join("\n");
+    const code = await codeOf(file);
     for (const m of code.matchAll(REFERENCE)) {
       const spec = m[2] ?? m[4]!;
       // Bare or remote specifiers are module imports the graph already embeds.
@@ -157,10 +162,7 @@ Deno.test("every import() in src/ names its module literally, so deno compile em
   // and fail only when first used (the chat side, the preview maker, node's HTTP and crypto…).
   const dynamic: string[] = [];
   for await (const file of sourceFiles(join(ROOT, "src"))) {
-    const code = (await Deno.readTextFile(file))
-      .split("\n")
-      .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
-      .join("\n");
+    const code = await codeOf(file);
     for (const m of code.matchAll(/(?<!typeof\s+)\bimport\(\s*([^)]*?)\s*[,)]/g)) {
       const spec = m[1]!;
       assert.match(spec, /^"[^"]+"$|^'[^']+'$/, `${relative(ROOT, file)}: import(${spec})`);
@@ -168,25 +170,9 @@ Deno.test("every import() in src/ names its module literally, so deno compile em
     }
   }
   assert.ok(dynamic.length > 0);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "src/main.ts"],
-    cwd: ROOT,
-    stderr: "inherit",
-  }).output();
-  assert.ok(out.success, "deno info failed");
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: {
-      specifier: string;
-      error?: string;
-      dependencies?: {
-        specifier: string;
-        isDynamic?: boolean;
-        code?: { specifier?: string; error?: string };
-      }[];
-    }[];
-  };
+  const graph = await moduleGraph("src/main.ts");
   const found = new Map<string, string | undefined>();
-  for (const m of info.modules) {
+  for (const m of graph.values()) {
     assert.equal(m.error, undefined, `${m.specifier}: ${m.error}`);
     for (const d of m.dependencies ?? []) {
       if (!d.isDynamic) continue;

@@ -7,42 +7,11 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-
-const ROOT = resolve(import.meta.dirname!, "..");
-
-interface InfoModule {
-  specifier: string;
-  dependencies?: { isDynamic?: boolean; code?: { specifier?: string } }[];
-}
-
-/** Every module `entry` imports statically, directly or not (`deno info --json`). */
-async function staticGraph(entry: string): Promise<Set<string>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
-    cwd: ROOT,
-    stderr: "inherit",
-  }).output();
-  assert.ok(out.success, "deno info failed");
-  const info = JSON.parse(new TextDecoder().decode(out.stdout));
-  const modules = new Map<string, InfoModule>(
-    (info.modules as InfoModule[]).map((m) => [m.specifier, m]),
-  );
-  const seen = new Set<string>(info.roots);
-  const todo = [...seen];
-  while (todo.length > 0) {
-    for (const dep of modules.get(todo.pop()!)?.dependencies ?? []) {
-      const target = dep.code?.specifier;
-      if (dep.isDynamic || !target || seen.has(target)) continue;
-      seen.add(target);
-      todo.push(target);
-    }
-  }
-  return seen;
-}
+import { moduleGraph, ROOT, staticClosure } from "./support/module_graph.ts";
 
 Deno.test("serve's start does not import what an idle bot does not use", async () => {
-  const graph = await staticGraph("src/cli/serve.ts");
   const local = (path: string) => pathToFileURL(resolve(ROOT, path)).href;
+  const graph = staticClosure(await moduleGraph("src/cli/serve.ts"), [local("src/cli/serve.ts")]);
   const lazy = [
     // node's HTTP, TLS, DNS and crypto: attachments and outgoing calls, TrueConf with TLS
     // verification off, the token hash of the first request (session 4).
