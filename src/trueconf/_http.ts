@@ -302,6 +302,8 @@ async function nodeRequest(
       : http.request(options, onResponse);
     const onAbort = () => r.destroy(d.signal.reason as Error);
     d.signal.addEventListener("abort", onAbort, { once: true });
+    // Aborted already (before the call, or while node:http loaded): no listener would fire.
+    if (d.signal.aborted) onAbort();
     r.on("error", (err) => {
       d.done();
       reject(networkError(url, err, d.signal, tls.ca !== undefined));
