@@ -7,6 +7,7 @@ import { type Config, configWarnings, readCaFile } from "../config.ts";
 import { createBot } from "../bot.ts";
 import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
+import { warmUpUploads } from "../trueconf/mod.ts";
 import { type HttpServer, listenHttp } from "../ingest/http_server.ts";
 
 /** Options of {@link serve}. */
@@ -128,6 +129,7 @@ export async function serve(
     if (s.authorized) {
       log.info("ready", { botId: s.botId, ms: Math.round(performance.now() - started) });
       unsubscribe();
+      warmUpUploads();
     }
   });
 

@@ -258,15 +258,30 @@ async function fetchRequest(
 
 let nodeClients: Promise<[typeof import("node:http"), typeof import("node:https")]> | undefined;
 
+/** node:http and node:https, loaded once (see {@link warmUpUploads}). */
+function loadNodeClients(): Promise<[typeof import("node:http"), typeof import("node:https")]> {
+  return nodeClients ??= Promise.all([import("node:http"), import("node:https")]).catch((e) => {
+    nodeClients = undefined; // a failed load is tried again by the next request
+    throw e;
+  });
+}
+
+/**
+ * Loads the HTTP client that uploads files to TrueConf, off the start path: `serve` calls it
+ * once the bot is ready. Loaded by the first upload instead, its ~4 MiB counted in that upload's
+ * peak (a fresh bot's 25 MB upload: +38.8–39.7 MiB above idle, against +34.3–34.9 warmed;
+ * `bench/edge_memory.ts upload`, docs/benchmarks.md), and at start it cost start-up time.
+ */
+export function warmUpUploads(): void {
+  loadNodeClients().catch(() => {/* the first upload retries and reports it */});
+}
+
 async function nodeRequest(
   url: URL,
   req: Omit<HttpRequest, "body"> & { chunks: readonly Uint8Array[] },
   tls: { rejectUnauthorized: boolean; ca?: string },
 ): Promise<HttpResponse> {
-  const [http, https] = await (nodeClients ??= Promise.all([
-    import("node:http"),
-    import("node:https"),
-  ]));
+  const [http, https] = await loadNodeClients();
   const d = deadline(req);
   const secure = url.protocol === "https:";
   return await new Promise<HttpResponse>((resolve, reject) => {
