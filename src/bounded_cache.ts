@@ -26,15 +26,16 @@
 import { LRUCache } from "lru-cache";
 
 /** Options of {@link boundedCache}: lru-cache's own, except how it is bounded. */
-export type BoundedCacheOptions<K extends {}, V extends {}> = Omit<
-  LRUCache.Options<K, V, unknown>,
-  "max" | "maxSize" | "maxEntrySize" | "sizeCalculation"
->;
+export type BoundedCacheOptions<K extends NonNullable<unknown>, V extends NonNullable<unknown>> =
+  Omit<
+    LRUCache.Options<K, V, unknown>,
+    "max" | "maxSize" | "maxEntrySize" | "sizeCalculation"
+  >;
 
 const ONE = (): number => 1;
 
 /** An LRU cache of at most `maxEntries` entries, whose memory grows with its entries. */
-export function boundedCache<K extends {}, V extends {}>(
+export function boundedCache<K extends NonNullable<unknown>, V extends NonNullable<unknown>>(
   maxEntries: number,
   options: BoundedCacheOptions<K, V> = {},
 ): LRUCache<K, V> {

@@ -40,7 +40,6 @@
  *
  * @module
  */
-import type { LRUCache } from "lru-cache";
 import { boundedCache } from "../bounded_cache.ts";
 import { posted, POSTED_TTL_MS, postedAt, postedGroup, postedKey } from "../storage/keys.ts";
 import { CommitBatcher } from "../storage/mod.ts";
