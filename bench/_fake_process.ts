@@ -199,3 +199,27 @@ export async function waitReady(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * A checkout's bot made ready to start against `fake`: its own temp folder (store inside),
+ * a free port, the environment of `settings`, the bench hook imported, and the command a user's
+ * bot runs with. What `bench/ab.ts` and `bench/heap_sample.ts` start their bots from.
+ */
+export async function prepareBenchBot(
+  root: string,
+  fake: { port: number; chatId: string },
+  o: { prefix: string; settings: "defaults" | "fast" },
+) {
+  const dir = await Deno.makeTempDir({ prefix: o.prefix });
+  const command = checkoutCommand(root);
+  const port = freePort();
+  const env = botEnv({
+    fakePort: fake.port,
+    port,
+    storagePath: join(dir, "w.kv"),
+    settings: o.settings,
+  });
+  const cli = [Deno.execPath(), ...command.flags, "--config", command.config, command.main];
+  const token = await importBenchHook(cli, { dir, env, chatId: fake.chatId });
+  return { dir, port, env, token, command, url: `http://127.0.0.1:${port}` };
+}

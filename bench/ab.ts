@@ -27,14 +27,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  botEnv,
-  checkoutCommand,
-  freePort,
-  importBenchHook,
-  startFake,
-  waitReady,
-} from "./_fake_process.ts";
+import { prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -118,8 +111,11 @@ function allocatedMb(file: string, from: number): number {
 
 async function startBot(root: string, extraFlags: string[], label: string) {
   const fake = await startFake();
-  const dir = await Deno.makeTempDir({ prefix: "ab-" });
-  const { flags: cliFlags, config, main } = checkoutCommand(root);
+  const { dir, env, token, url, command } = await prepareBenchBot(root, fake, {
+    prefix: "ab-",
+    settings: args.fast ? "fast" : "defaults",
+  });
+  const { flags: cliFlags, config, main } = command;
   const flags = [
     ...(args.gc
       ? cliFlags.map((f) => f.startsWith("--v8-flags=") ? `${f},--trace-gc` : f)
@@ -127,18 +123,6 @@ async function startBot(root: string, extraFlags: string[], label: string) {
     ...args.flags.split(" ").filter(Boolean),
     ...extraFlags,
   ];
-  const port = freePort();
-  const env = botEnv({
-    fakePort: fake.port,
-    port,
-    storagePath: join(dir, "w.kv"),
-    settings: args.fast ? "fast" : "defaults",
-  });
-  const token = await importBenchHook([Deno.execPath(), ...cliFlags, "--config", config, main], {
-    dir,
-    env,
-    chatId: fake.chatId,
-  });
   const child = new Deno.Command("sh", {
     args: [
       "-c",
@@ -159,7 +143,6 @@ async function startBot(root: string, extraFlags: string[], label: string) {
     stdout: "null",
     stderr: "null",
   }).spawn();
-  const url = `http://127.0.0.1:${port}`;
   await waitReady(url);
   return {
     root: label,

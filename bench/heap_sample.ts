@@ -15,14 +15,7 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  botEnv,
-  checkoutCommand,
-  freePort,
-  importBenchHook,
-  startFake,
-  waitReady,
-} from "./_fake_process.ts";
+import { freePort, prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -65,21 +58,12 @@ async function cdp(wsUrl: string) {
 }
 
 const fake = await startFake();
-const dir = await Deno.makeTempDir({ prefix: "heap-" });
-const { flags: cliFlags, config, main } = checkoutCommand(root);
-const port = freePort();
-const inspectPort = freePort();
-const env = botEnv({
-  fakePort: fake.port,
-  port,
-  storagePath: join(dir, "w.kv"),
+const { dir, env, token, url, command } = await prepareBenchBot(root, fake, {
+  prefix: "heap-",
   settings: args.fast ? "fast" : "defaults",
 });
-const token = await importBenchHook([Deno.execPath(), ...cliFlags, "--config", config, main], {
-  dir,
-  env,
-  chatId: fake.chatId,
-});
+const { flags: cliFlags, config, main } = command;
+const inspectPort = freePort();
 const child = new Deno.Command(Deno.execPath(), {
   args: [...cliFlags, `--inspect=127.0.0.1:${inspectPort}`, "--config", config, main, "serve"],
   cwd: dir,
@@ -89,7 +73,6 @@ const child = new Deno.Command(Deno.execPath(), {
   stdout: "null",
   stderr: "null",
 }).spawn();
-const url = `http://127.0.0.1:${port}`;
 await waitReady(url);
 const targets = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json();
 const session = await cdp(targets[0].webSocketDebuggerUrl);
