@@ -35,13 +35,13 @@ export async function moduleGraph(entry: string): Promise<Map<string, GraphModul
 /** Every module `roots` import statically, directly or not (the roots included). */
 export function staticClosure(graph: Map<string, GraphModule>, roots: string[]): Set<string> {
   const seen = new Set(roots);
-  const todo = [...roots];
-  while (todo.length > 0) {
-    for (const dep of graph.get(todo.pop()!)?.dependencies ?? []) {
+  const unvisited = [...roots];
+  while (unvisited.length > 0) {
+    for (const dep of graph.get(unvisited.pop()!)?.dependencies ?? []) {
       const target = dep.code?.specifier;
       if (dep.isDynamic || !target || seen.has(target)) continue;
       seen.add(target);
-      todo.push(target);
+      unvisited.push(target);
     }
   }
   return seen;
