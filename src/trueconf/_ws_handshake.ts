@@ -64,7 +64,7 @@ export async function openWebSocket(o: OpenOptions): Promise<OpenSocket> {
 }
 
 /** The GET that asks for the upgrade. */
-export function upgradeRequest(url: URL, key: string, protocols: readonly string[]): string {
+function upgradeRequest(url: URL, key: string, protocols: readonly string[]): string {
   const lines = [
     `GET ${url.pathname || "/"}${url.search} HTTP/1.1`,
     `Host: ${url.host}`,
@@ -82,7 +82,7 @@ export function upgradeRequest(url: URL, key: string, protocols: readonly string
  * Upgrade to websocket, the Accept that proves the server read our key, and the subprotocol
  * rules. Returns the chosen subprotocol; throws with ws's texts.
  */
-export async function checkUpgradeAnswer(
+async function checkUpgradeAnswer(
   head: string,
   key: string,
   offered: readonly string[],
