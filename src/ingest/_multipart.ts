@@ -78,9 +78,10 @@ export function splitMultipart(body: Uint8Array, boundary: string): MultipartPar
 }
 
 /**
- * The first `needle` in `haystack[from, to)`, or -1. The typed array's own `indexOf` finds
- * candidates for the first byte (native, about 1 ms per MB), so a 25 MB file part is scanned
- * in ~20 ms; node's `Buffer.indexOf` took ~100 ms per scan here (Deno 2.9.6).
+ * The first `needle` in `haystack[from, to)`, or -1. A needle of 8 bytes or more (a
+ * delimiter: `--` and the boundary) is found by {@link indexOfWords}; a shorter one (the end of
+ * a part's headers, searched within 16 KiB) by the typed array's own `indexOf` for its first
+ * byte, checking each candidate in JavaScript.
  */
 function indexOfBytes(
   haystack: Uint8Array,
@@ -88,6 +89,9 @@ function indexOfBytes(
   from: number,
   to = haystack.length,
 ): number {
+  if (needle.length >= 8 && to - from >= WORD_SEARCH_BYTES) {
+    return indexOfWords(haystack, needle, from, to);
+  }
   const first = needle[0]!;
   const last = to - needle.length;
   for (
@@ -95,11 +99,63 @@ function indexOfBytes(
     i >= 0 && i <= last;
     i = haystack.indexOf(first, i + 1)
   ) {
-    let j = 1;
-    while (j < needle.length && haystack[i + j] === needle[j]) j++;
-    if (j === needle.length) return i;
+    if (matchesAt(haystack, needle, i)) return i;
   }
   return -1;
+}
+
+/** Ranges shorter than this are searched byte by byte: views and four scans cost more there. */
+const WORD_SEARCH_BYTES = 64 * 1024;
+
+/**
+ * The first `needle` (8 bytes or more) in `haystack[from, to)`, or -1, found by native scans of
+ * aligned 32-bit words. Any occurrence holds, within its last 7 bytes, one 4-byte word that
+ * starts at a multiple of 4 in the buffer; four scans of the buffer as a `Uint32Array` (one per
+ * offset of that word in the needle) find every candidate, and a candidate is a match of those
+ * 4 bytes of the boundary's random tail, so the JavaScript loop almost never runs. Scanning for
+ * the first byte instead (`-`, 1 in 256 bytes of a binary file) ran that loop about 100,000
+ * times per 25 MB, enough for V8 to compile it with TurboFan, whose code (about 3 MiB of the
+ * executable) then counted in the upload's peak RSS (docs/benchmarks.md, "The 25 MB upload
+ * (session 5, upload)"); the four word scans also take less time (about 10 ms for 25 MB).
+ */
+function indexOfWords(
+  haystack: Uint8Array,
+  needle: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  const base = haystack.byteOffset;
+  const firstWord = Math.ceil((base + from) / 4);
+  const endWord = Math.floor((base + to) / 4);
+  if (endWord <= firstWord) return -1;
+  const words = new Uint32Array(haystack.buffer, firstWord * 4, endWord - firstWord);
+  // The needle's bytes as the platform reads a word (its endianness, like the view's).
+  const tail = new Uint32Array(1);
+  const tailBytes = new Uint8Array(tail.buffer);
+  let best = -1;
+  for (let at = needle.length - 7; at <= needle.length - 4; at++) {
+    tailBytes.set(needle.subarray(at, at + 4));
+    // Word k starts at byte firstWord * 4 + 4k of the buffer; the needle then starts `at` before.
+    const limit = best < 0 ? words.length : Math.ceil((base + best + at) / 4) - firstWord;
+    const scan = limit < words.length ? words.subarray(0, Math.max(0, limit)) : words;
+    const word = tail[0]!;
+    for (let k = scan.indexOf(word); k >= 0; k = scan.indexOf(word, k + 1)) {
+      const start = (firstWord + k) * 4 - base - at;
+      if (start < from || start + needle.length > to) continue;
+      if (matchesAt(haystack, needle, start)) {
+        best = start;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+/** True when `needle` occurs in `haystack` at `i`. */
+function matchesAt(haystack: Uint8Array, needle: Uint8Array, i: number): boolean {
+  let j = 0;
+  while (j < needle.length && haystack[i + j] === needle[j]) j++;
+  return j === needle.length;
 }
 
 /** Finds `--boundary` at the very start of the body or right after a line break. */
