@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
 import { warmUpUploads } from "../trueconf/mod.ts";
 import { type HttpServer, listenHttp } from "../ingest/http_server.ts";
+import { reclaimStartGarbage } from "./_start_garbage.ts";
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -125,15 +126,18 @@ export async function serve(
     ...(bot.lease ? { lease: bot.lease.how } : {}),
   });
   bot.start();
+  let cancelReclaim = () => {};
   const unsubscribe = bot.client.onStateChange((s) => {
     if (s.authorized) {
       log.info("ready", { botId: s.botId, ms: Math.round(performance.now() - started) });
       unsubscribe();
       warmUpUploads();
+      cancelReclaim = reclaimStartGarbage();
     }
   });
 
   await stopped.promise;
+  cancelReclaim();
   // One deadline for the whole shutdown, whatever clients do. The listener stops accepting;
   // requests in flight finish (their unfinished bodies were cut by drain(), and were never
   // acknowledged); a client that holds its connection open (an unread body, a half-sent
