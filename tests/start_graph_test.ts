@@ -9,9 +9,18 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { moduleGraph, ROOT, staticClosure } from "./support/module_graph.ts";
 
+const local = (path: string) => pathToFileURL(resolve(ROOT, path)).href;
+
+/** What `serve` loads before it runs: `main.ts`'s static graph and `cli/serve.ts`'s. */
+async function startGraph(): Promise<Set<string>> {
+  return staticClosure(await moduleGraph("src/main.ts"), [
+    local("src/main.ts"),
+    local("src/cli/serve.ts"),
+  ]);
+}
+
 Deno.test("serve's start does not import what an idle bot does not use", async () => {
-  const local = (path: string) => pathToFileURL(resolve(ROOT, path)).href;
-  const graph = staticClosure(await moduleGraph("src/cli/serve.ts"), [local("src/cli/serve.ts")]);
+  const graph = await startGraph();
   const lazy = [
     // node's HTTP, TLS, DNS and crypto: attachments and outgoing calls, TrueConf with TLS
     // verification off, the token hash of the first request (session 4).
@@ -31,4 +40,16 @@ Deno.test("serve's start does not import what an idle bot does not use", async (
   }
   // The test sees the graph at all: serve's own modules are in it.
   assert.ok(graph.has(local("src/bot.ts")));
+});
+
+Deno.test("nothing serve loads at start needs node's compatibility layer from npm", async () => {
+  // lru-cache's node build and ipaddr.js (CommonJS, node's module loader) each load node's
+  // layer: 28–56 ms and about 9 MiB before ready (docs/benchmarks.md, "Session 5 (boot3)").
+  // src/bounded_cache.ts replaces the first; the second loads with the first address
+  // classification (src/net/address_policy.ts).
+  const npm = [...await startGraph()].filter((m) => m.startsWith("npm:"));
+  for (const pkg of ["lru-cache"]) {
+    assert.ok(!npm.some((m) => m.startsWith(`npm:${pkg}@`)), `${pkg} is loaded at start`);
+  }
+  assert.ok(npm.some((m) => m.startsWith("npm:hono@")), "the test sees serve's npm imports");
 });

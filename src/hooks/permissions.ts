@@ -7,8 +7,7 @@
  *
  * @module
  */
-import type { LRUCache } from "lru-cache";
-import { boundedCache } from "../bounded_cache.ts";
+import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import type { Logger } from "../log.ts";
 import { ChatType, sameTrueConfId } from "../trueconf/mod.ts";
 import type { ChatInfo, Participant } from "../trueconf/mod.ts";
@@ -63,8 +62,8 @@ export class Permissions {
   readonly #o: PermissionsOptions;
   readonly #now: () => number;
   // Made on first use; grows with its entries (src/bounded_cache.ts).
-  #cacheStore: LRUCache<string, Cached> | undefined;
-  get #cache(): LRUCache<string, Cached> {
+  #cacheStore: BoundedCache<string, Cached> | undefined;
+  get #cache(): BoundedCache<string, Cached> {
     return this.#cacheStore ??= boundedCache(this.#o.cacheMax ?? 10_000);
   }
 

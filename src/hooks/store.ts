@@ -7,8 +7,7 @@
  */
 
 import { generateSecret as generateWhsecSecret } from "../outgoing/secret.ts";
-import type { LRUCache } from "lru-cache";
-import { boundedCache } from "../bounded_cache.ts";
+import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import {
   HISTORY_MAX,
@@ -139,15 +138,15 @@ export class HookStore {
   #interval: number;
   // Found hooks and unknown tokens live in separate caches, so a flood of random tokens
   // can only evict other unknown tokens, never the hooks real senders use. Entries expire
-  // lazily on read (no timers; lru-cache's autopurge would leave one running). Both are
-  // made on first use and grow with their entries (src/bounded_cache.ts says why).
+  // lazily on read (no timers sweep them). Both are made on first use and grow with their
+  // entries (src/bounded_cache.ts says why).
   #cacheMax: number;
-  #foundCache: LRUCache<string, Cached> | undefined;
-  #unknownCache: LRUCache<string, number> | undefined;
-  get #found(): LRUCache<string, Cached> {
+  #foundCache: BoundedCache<string, Cached> | undefined;
+  #unknownCache: BoundedCache<string, number> | undefined;
+  get #found(): BoundedCache<string, Cached> {
     return this.#foundCache ??= boundedCache(this.#cacheMax);
   }
-  get #unknown(): LRUCache<string, number> {
+  get #unknown(): BoundedCache<string, number> {
     return this.#unknownCache ??= boundedCache(this.#cacheMax);
   }
   // Bumped by every create, import and revoke. A lookup caches its KV answer only if no

@@ -9,8 +9,7 @@
  *
  * @module
  */
-import type { LRUCache } from "lru-cache";
-import { boundedCache } from "../bounded_cache.ts";
+import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { inCidrList, parseCidrList } from "../ingest/client_ip.ts";
 import type { HookRecord, VerifyMode } from "./store.ts";
 
@@ -76,21 +75,21 @@ export class SenderTrust {
   readonly #o: SenderTrustOptions;
   // The caches are made on first use and grow with their entries (src/bounded_cache.ts):
   // most bots never verify a signature or check an allowlist.
-  #secretsCache: LRUCache<string, string> | undefined;
-  get #secrets(): LRUCache<string, string> {
+  #secretsCache: BoundedCache<string, string> | undefined;
+  get #secrets(): BoundedCache<string, string> {
     return this.#secretsCache ??= boundedCache(10_000);
   }
   // Standard Webhooks ids seen within the tolerance window: a captured request replayed
   // within those 5 minutes is refused. In memory: one instance serves a store (the lease),
   // and after a restart the timestamp tolerance still bounds what can be replayed.
-  #seenCache: LRUCache<string, true> | undefined;
-  get #seen(): LRUCache<string, true> {
+  #seenCache: BoundedCache<string, true> | undefined;
+  get #seen(): BoundedCache<string, true> {
     return this.#seenCache ??= boundedCache(this.#o.replayMax ?? 100_000, {
       ttl: 2 * TOLERANCE_SECONDS * 1000,
     });
   }
-  #cidrsCache: LRUCache<string, ReturnType<typeof parseCidrList>> | undefined;
-  get #cidrs(): LRUCache<string, ReturnType<typeof parseCidrList>> {
+  #cidrsCache: BoundedCache<string, ReturnType<typeof parseCidrList>> | undefined;
+  get #cidrs(): BoundedCache<string, ReturnType<typeof parseCidrList>> {
     return this.#cidrsCache ??= boundedCache(10_000);
   }
 
@@ -200,7 +199,7 @@ async function check(
   secret: string,
   h: Headers,
   body: Uint8Array,
-  seen: LRUCache<string, true>,
+  seen: BoundedCache<string, true>,
   hookId: string,
 ): Promise<string | null> {
   switch (mode) {
@@ -264,7 +263,7 @@ async function standard(
   secret: string,
   h: Headers,
   body: Uint8Array,
-  seen: LRUCache<string, true>,
+  seen: BoundedCache<string, true>,
   hookId: string,
 ): Promise<string | null> {
   const { Webhook } = await signatureLibraries();

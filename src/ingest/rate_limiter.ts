@@ -8,8 +8,7 @@
  *
  * @module
  */
-import type { LRUCache } from "lru-cache";
-import { boundedCache } from "../bounded_cache.ts";
+import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 
 /** Options of {@link RateLimiter}. */
 export interface RateLimiterOptions {
@@ -56,7 +55,7 @@ export class RateLimiter {
   readonly #now: () => number;
   readonly #maxKeys: number;
   /** Built on first use: with the limit off (or before any request) it costs no memory. */
-  #buckets: LRUCache<string, Bucket> | undefined;
+  #buckets: BoundedCache<string, Bucket> | undefined;
 
   /** A limiter; buckets are created on first use. */
   constructor(options: RateLimiterOptions) {

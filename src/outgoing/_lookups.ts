@@ -8,8 +8,7 @@
  * @module
  */
 
-import type { LRUCache } from "lru-cache";
-import { boundedCache } from "../bounded_cache.ts";
+import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { type ChatInfo, type IncomingMessage, parseIncomingMessage } from "../trueconf/mod.ts";
 import { type ChatKind, chatKind } from "./event_body.ts";
 
@@ -26,16 +25,16 @@ const NAME_TTL_MS = 10 * 60_000;
 export class Lookups {
   readonly #client: LookupClient;
   // Made on first use; they grow with their entries (src/bounded_cache.ts).
-  #chatsCache: LRUCache<string, { title: string; type: ChatKind; at: number }> | undefined;
-  get #chats(): LRUCache<string, { title: string; type: ChatKind; at: number }> {
+  #chatsCache: BoundedCache<string, { title: string; type: ChatKind; at: number }> | undefined;
+  get #chats(): BoundedCache<string, { title: string; type: ChatKind; at: number }> {
     return this.#chatsCache ??= boundedCache(5_000);
   }
-  #namesCache: LRUCache<string, { name: string; at: number }> | undefined;
-  get #names(): LRUCache<string, { name: string; at: number }> {
+  #namesCache: BoundedCache<string, { name: string; at: number }> | undefined;
+  get #names(): BoundedCache<string, { name: string; at: number }> {
     return this.#namesCache ??= boundedCache(10_000);
   }
-  #messagesCache: LRUCache<string, IncomingMessage> | undefined;
-  get #messages(): LRUCache<string, IncomingMessage> {
+  #messagesCache: BoundedCache<string, IncomingMessage> | undefined;
+  get #messages(): BoundedCache<string, IncomingMessage> {
     return this.#messagesCache ??= boundedCache(5_000);
   }
   readonly #now: () => number;
