@@ -91,6 +91,32 @@ function gcSize(file: string): number {
   }
 }
 
+/**
+ * Main-thread GC pauses in `--trace-gc` lines after byte `from` of `file`: how many minor
+ * (scavenge) and major (mark-compact) GCs ran and how long they paused the event loop, which
+ * is what the p99 at c64 and part of the CPU per delivery are made of.
+ */
+function gcPauses(file: string, from: number) {
+  const text = new TextDecoder().decode(Deno.readFileSync(file).subarray(from));
+  const out = { minor: 0, minorMs: 0, major: 0, majorMs: 0, maxMs: 0 };
+  for (
+    const m of text.matchAll(
+      /: (Scavenge|Minor Mark-Sweep|Mark-Compact|Incremental Mark-Compact)\b[^\n]*? MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/g,
+    )
+  ) {
+    const ms = Number(m[2]);
+    if (m[1] === "Scavenge" || m[1] === "Minor Mark-Sweep") {
+      out.minor++;
+      out.minorMs += ms;
+    } else {
+      out.major++;
+      out.majorMs += ms;
+    }
+    out.maxMs = Math.max(out.maxMs, ms);
+  }
+  return out;
+}
+
 /** MB the JS heap grew by between GCs (`--trace-gc` lines after byte `from` of `file`). */
 function allocatedMb(file: string, from: number): number {
   const text = new TextDecoder().decode(Deno.readFileSync(file).subarray(from));
@@ -225,6 +251,7 @@ try {
       const th1 = threads(bot.pid);
       const ops1 = opCounts(bot.pid);
       const gcMb = args.gc ? allocatedMb(bot.gcLog, gc0) : 0;
+      const pauses = args.gc ? gcPauses(bot.gcLog, gc0) : null;
       // A bot that posts nothing (an experiment with a stub dispatcher): per request instead.
       const n = n1 - n0 || w.requests;
       const ms = ((t1 - t0) * 1000 / CLK_TCK) / n;
@@ -268,6 +295,16 @@ try {
       }
       if (args.gc) {
         console.log(`  JS heap growth between GCs: ${(gcMb * 1024 / n).toFixed(1)} KB/delivery`);
+        if (pauses) {
+          const perK = (ms: number) => (ms * 1000 / n).toFixed(1);
+          console.log(
+            `  GC pauses: ${pauses.minor} minor (${perK(pauses.minorMs)} ms per 1000 deliveries, ` +
+              `mean ${
+                (pauses.minorMs / (pauses.minor || 1)).toFixed(1)
+              } ms), ${pauses.major} major ` +
+              `(${perK(pauses.majorMs)} ms per 1000), longest ${pauses.maxMs.toFixed(1)} ms`,
+          );
+        }
       }
       if (ops1) {
         console.log(

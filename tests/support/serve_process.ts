@@ -14,6 +14,13 @@ import { TEST_BOT } from "./bot_with_fake.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/**
+ * The start task's `--v8-flags=…` (heap sizing, `gc` exposed), so a test's bot runs with the
+ * V8 settings users run: they change when collections happen, which the memory tests see.
+ */
+const START_V8_FLAGS: string[] = (JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")))
+  .tasks.start as string).split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+
 /** One log line of the process: the parsed JSON, or `{level: "raw", msg}` for other text. */
 export interface LogLine {
   level: string;
@@ -92,7 +99,7 @@ export function spawnServe(options: ServeProcessOptions): ServeProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--v8-flags=--expose-gc", // as the start task runs it
+      ...START_V8_FLAGS,
       "-A",
       "--config",
       join(ROOT, "deno.json"),
