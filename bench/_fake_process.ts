@@ -86,6 +86,8 @@ export async function startFake() {
   const hello = await next() as { port: number; chatId: string };
   return {
     ...hello,
+    /** The fake's process id: its CPU competes with the bot's on a small machine. */
+    pid: child.pid,
     async counts(): Promise<number> {
       await writer.write(new TextEncoder().encode("counts\n"));
       return (await next()).chat as number;

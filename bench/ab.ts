@@ -191,7 +191,7 @@ async function startBot(root: string, extraFlags: string[], label: string) {
 async function wrk(url: string, seconds: number) {
   const out = await new Deno.Command("wrk", {
     args: [
-      "-t2",
+      `-t${Math.min(2, CONC)}`,
       `-c${CONC}`,
       `-d${seconds}s`,
       "--latency",
@@ -228,6 +228,7 @@ try {
       await sleep(300);
       const n0 = await bot.fake.counts();
       const t0 = ticks(bot.pid);
+      const f0 = ticks(bot.fake.pid);
       const m0 = ticks(bot.pid, bot.pid);
       const th0 = threads(bot.pid);
       const ops0 = opCounts(bot.pid);
@@ -247,6 +248,7 @@ try {
       await sleep(700);
       const n1 = await bot.fake.counts();
       const t1 = ticks(bot.pid);
+      const f1 = ticks(bot.fake.pid);
       const m1 = ticks(bot.pid, bot.pid);
       const th1 = threads(bot.pid);
       const ops1 = opCounts(bot.pid);
@@ -280,7 +282,7 @@ try {
         "  threads (ms/delivery): " +
           [...byName].sort((a, b) => b[1] - a[1]).map(([k, v]) =>
             `${k} ${(v * 1000 / CLK_TCK / n).toFixed(3)}`
-          ).join(", "),
+          ).join(", ") + `; the fake TrueConf ${((f1 - f0) * 1000 / CLK_TCK / n).toFixed(3)}`,
       );
       if (tracer) {
         const text = Deno.readTextFileSync(`/tmp/ab-strace-${bot.pid}-${round}.txt`);
