@@ -13,7 +13,7 @@ import { Hono } from "hono";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { decodeBody, parseJsonLenient } from "./decode_body.ts";
 // The adapters load with the first request that needs them, not at start (detector.ts says why).
-import { formatDetector } from "./formats/detector.ts";
+import { detectPayload } from "./formats/detector.ts";
 import {
   type ParsedPayload,
   PayloadError,
@@ -246,8 +246,7 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
         ? { kind: "raw", bytes: c.get("rawBody"), contentType: contentType ?? "" }
         : await decodeBody(c.get("rawBody"), contentType, { maxFiles: limits.maxAttachments });
-      const detect = await formatDetector();
-      const payload = detect({ body, headers, query }, forced);
+      const payload = await detectPayload({ body, headers, query }, forced);
       if (payload.fallback) {
         log.info("unrecognized JSON posted as a code block", {
           hook: c.get("hook").id,
@@ -454,8 +453,8 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
     const headers = new Map<string, string>();
     c.req.raw.headers.forEach((v, k) => headers.set(k, v));
     const query = new Map(Object.entries(c.req.query()));
-    const detect = await formatDetector();
-    return await p.dispatch(c, detect({ body: { kind: "json", value }, headers, query }, "ntfy"));
+    const payload = await detectPayload({ body: { kind: "json", value }, headers, query }, "ntfy");
+    return await p.dispatch(c, payload);
   };
   for (const path of ["/hook", "/"]) {
     app.on(
@@ -478,8 +477,7 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
         });
         const headers = new Map<string, string>();
         c.req.raw.headers.forEach((v, k) => headers.set(k, v));
-        const detect = await formatDetector();
-        return await p.dispatch(c, detect({ body, headers }, "gotify"));
+        return await p.dispatch(c, await detectPayload({ body, headers }, "gotify"));
       },
     ),
   );

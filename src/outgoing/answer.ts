@@ -9,7 +9,7 @@
 
 import { decodeBody } from "../ingest/mod.ts";
 // The adapters load with the first answer or hook request (formats/detector.ts says why).
-import { formatDetector } from "../ingest/formats/detector.ts";
+import { detectPayload } from "../ingest/formats/detector.ts";
 import { PayloadError } from "../ingest/formats/types.ts";
 import type { Message } from "../message.ts";
 
@@ -48,8 +48,7 @@ export async function readAnswer(
     const body = await decodeBody(bytes, contentType, { maxFiles: MAX_FILES });
     const headers = new Map<string, string>();
     if (contentType) headers.set("content-type", contentType);
-    const detect = await formatDetector();
-    const parsed = detect({ body, headers });
+    const parsed = await detectPayload({ body, headers });
     const m = parsed.message;
     if (m.text.trim() === "" && m.attachments.length === 0) return { kind: "empty" };
     return { kind: "message", message: m, format: parsed.format };

@@ -19,10 +19,11 @@
  *
  * @module
  */
-import { z } from "zod";
+import type { z } from "zod";
 import type { Attachment } from "../../message.ts";
 import { issuePath } from "./_issue_path.ts";
 import { isRecord } from "./_read.ts";
+import { lazySchema } from "./_schemas.ts";
 import { emojiFor, escapeMarkdown, formatEpoch, isHttpUrl, markdownLink } from "./_mrkdwn.ts";
 import { PayloadError } from "./types.ts";
 
@@ -34,57 +35,62 @@ export const MAX_BLOCKS = 50;
 /** The rule line used for dividers and section breaks. */
 export const RULE = "──────────";
 
-// Senders are sloppy with types (numbers for titles, null for absent); accept scalars as text.
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String).nullish();
-const textObject = z.union([
-  z.string().transform((text) => ({ type: "mrkdwn", text })),
-  z.looseObject({ type: z.string().nullish(), text: scalar }),
-]);
+/** The Slack schemas, built with zod on first use (_schemas.ts). */
+const schemas = lazySchema((z) => {
+  // Senders are sloppy with types (numbers for titles, null for absent); accept scalars as text.
+  const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String).nullish();
+  const textObject = z.union([
+    z.string().transform((text) => ({ type: "mrkdwn", text })),
+    z.looseObject({ type: z.string().nullish(), text: scalar }),
+  ]);
 
-const blockSchema = z.looseObject({
-  type: z.string(),
-  text: textObject.nullish(),
-  fields: z.array(textObject).nullish(),
-  accessory: z.unknown().optional(),
-  elements: z.array(z.unknown()).nullish(),
-  image_url: scalar,
-  alt_text: scalar,
-  title: textObject.nullish(),
-  title_url: scalar,
-  video_url: scalar,
+  const block = z.looseObject({
+    type: z.string(),
+    text: textObject.nullish(),
+    fields: z.array(textObject).nullish(),
+    accessory: z.unknown().optional(),
+    elements: z.array(z.unknown()).nullish(),
+    image_url: scalar,
+    alt_text: scalar,
+    title: textObject.nullish(),
+    title_url: scalar,
+    video_url: scalar,
+  });
+
+  const attachment = z.looseObject({
+    fallback: scalar,
+    color: scalar,
+    pretext: scalar,
+    author_name: scalar,
+    author_link: scalar,
+    title: scalar,
+    title_link: scalar,
+    text: scalar,
+    fields: z.array(z.looseObject({ title: scalar, value: scalar })).nullish(),
+    image_url: scalar,
+    thumb_url: scalar,
+    footer: scalar,
+    ts: scalar,
+    actions: z.array(z.looseObject({ text: scalar, url: scalar, name: scalar })).nullish(),
+    blocks: z.array(block).nullish(),
+  });
+
+  /** The Slack fields both adapters read; everything else is accepted and ignored. */
+  const payload = z.looseObject({
+    text: scalar,
+    mrkdwn: z.boolean().nullish(),
+    attachments: z.array(attachment).nullish(),
+    blocks: z.array(block).nullish(),
+  });
+  return { textObject, block, attachment, payload };
 });
 
-const attachmentSchema = z.looseObject({
-  fallback: scalar,
-  color: scalar,
-  pretext: scalar,
-  author_name: scalar,
-  author_link: scalar,
-  title: scalar,
-  title_link: scalar,
-  text: scalar,
-  fields: z.array(z.looseObject({ title: scalar, value: scalar })).nullish(),
-  image_url: scalar,
-  thumb_url: scalar,
-  footer: scalar,
-  ts: scalar,
-  actions: z.array(z.looseObject({ text: scalar, url: scalar, name: scalar })).nullish(),
-  blocks: z.array(blockSchema).nullish(),
-});
-
-/** The Slack fields both adapters read; everything else is accepted and ignored. */
-export const slackPayloadSchema = z.looseObject({
-  text: scalar,
-  mrkdwn: z.boolean().nullish(),
-  attachments: z.array(attachmentSchema).nullish(),
-  blocks: z.array(blockSchema).nullish(),
-});
-
-type Block = z.infer<typeof blockSchema>;
-type SlackAttachment = z.infer<typeof attachmentSchema>;
-type TextObject = z.infer<typeof textObject>;
+type Schemas = ReturnType<typeof schemas>;
+type Block = z.infer<Schemas["block"]>;
+type SlackAttachment = z.infer<Schemas["attachment"]>;
+type TextObject = z.infer<Schemas["textObject"]>;
 /** A parsed Slack-shaped payload. */
-export type SlackPayload = z.infer<typeof slackPayloadSchema>;
+export type SlackPayload = z.infer<Schemas["payload"]>;
 
 /** Validates the Slack fields of `value`, mapping problems to Slack's own error codes. */
 export function parseSlackShape(value: unknown): SlackPayload {
@@ -103,7 +109,7 @@ export function parseSlackShape(value: unknown): SlackPayload {
       );
     }
   }
-  const result = slackPayloadSchema.safeParse(value);
+  const result = schemas().payload.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue?.path ?? [];

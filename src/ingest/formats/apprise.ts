@@ -7,13 +7,13 @@
  *
  * @module
  */
-import { z } from "zod";
 import type { Attachment } from "../../message.ts";
 import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { block, bold, truncate } from "./_markup.ts";
 import { asHttpUrl, asObject, type JsonObject } from "./_read.ts";
 import { kindOf, MAX_FILENAME, uploadedAttachments } from "./_uploads.ts";
+import { lazySchema } from "./_schemas.ts";
 
 /** The message body is cut here (about five TrueConf messages). */
 export const MAX_APPRISE_TEXT = 20_000;
@@ -41,13 +41,15 @@ function firstField(fields: ReadonlyMap<string, readonly string[]>, name: string
   return fields.get(name)?.[0];
 }
 
-const attachmentSchema = z.object({
-  filename: z.string().max(1024).nullish(),
-  base64: z.string().nullish(),
-  mimetype: z.string().max(255).nullish(),
-  /** Some Apprise forks send a URL instead of inline bytes. */
-  url: z.string().nullish(),
-});
+const attachmentSchema = lazySchema((z) =>
+  z.object({
+    filename: z.string().max(1024).nullish(),
+    base64: z.string().nullish(),
+    mimetype: z.string().max(255).nullish(),
+    /** Some Apprise forks send a URL instead of inline bytes. */
+    url: z.string().nullish(),
+  })
+);
 
 /** Decodes standard or URL-safe base64 (whitespace and a `data:…;base64,` prefix allowed). */
 function decodeBase64(s: string): Uint8Array | undefined {
@@ -70,7 +72,7 @@ function jsonAttachments(value: unknown): Attachment[] {
     );
   }
   return value.map((item, i): Attachment => {
-    const parsed = attachmentSchema.safeParse(item);
+    const parsed = attachmentSchema().safeParse(item);
     if (!parsed.success) {
       throw new PayloadError(
         "invalid_attachment",

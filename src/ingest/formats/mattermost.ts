@@ -20,22 +20,23 @@
  *
  * @module
  */
-import { z } from "zod";
 import { issuePath } from "./_issue_path.ts";
+import { lazySchema } from "./_schemas.ts";
 import { escapeMarkdown, slackToMarkdown } from "./_mrkdwn.ts";
 import { joinSections, parseSlackShape, renderSlackPayload, RULE } from "./_slack_render.ts";
 import { noText, slackObject, withReplyTo } from "./slack.ts";
 import { type FormatAdapter, PayloadError, type PayloadInput, ROUTE_HEADER } from "./types.ts";
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String).nullish();
-
-const mattermostExtras = z.looseObject({
-  username: scalar,
-  props: z.looseObject({ card: scalar, attachments: z.unknown().optional() }).nullish(),
-  priority: z.looseObject({
-    priority: z.string().nullish(),
-    requested_ack: z.boolean().nullish(),
-  }).nullish(),
+const mattermostExtras = lazySchema((z) => {
+  const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String).nullish();
+  return z.looseObject({
+    username: scalar,
+    props: z.looseObject({ card: scalar, attachments: z.unknown().optional() }).nullish(),
+    priority: z.looseObject({
+      priority: z.string().nullish(),
+      requested_ack: z.boolean().nullish(),
+    }).nullish(),
+  });
 });
 
 /** The Mattermost adapter. */
@@ -60,7 +61,7 @@ function detectMattermost(input: PayloadInput): boolean {
 
 function parseMattermost(input: PayloadInput) {
   const object = slackObject(input.body);
-  const extras = mattermostExtras.safeParse(object);
+  const extras = mattermostExtras().safeParse(object);
   if (!extras.success) {
     const issue = extras.error.issues[0];
     throw new PayloadError(

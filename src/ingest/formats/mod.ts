@@ -1,6 +1,6 @@
 /**
  * Payload formats: detection and the adapters that turn a decoded request body into a
- * `Message`. The HTTP layer needs only {@link formatDetector} (which loads the adapters on first use) and
+ * `Message`. The HTTP layer needs only {@link detectPayload} (which loads the adapters on first use) and
  * the contract types.
  *
  * @module
@@ -26,7 +26,8 @@ export {
   formatNames,
   jsonCodeBlock,
 } from "./detect.ts";
-export { formatDetector } from "./detector.ts";
+export { detectPayload } from "./detector.ts";
+export { loadSchemas } from "./_schemas.ts";
 export { NATIVE_KEYS, nativeFormat } from "./native.ts";
 export { SLACK_KEYS, slackFormat, slackTextFormat } from "./slack.ts";
 export { mattermostFormat } from "./mattermost.ts";

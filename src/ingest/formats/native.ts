@@ -18,7 +18,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
   type Attachment,
   type Message,
@@ -31,6 +30,7 @@ import { buttonRowsProblem } from "../../trueconf/mod.ts";
 import { describeValue, issuePath } from "./_issue_path.ts";
 import { isHttpUrl } from "./_mrkdwn.ts";
 import { isRecord } from "./_read.ts";
+import { lazySchema } from "./_schemas.ts";
 import {
   type FormatAdapter,
   type ParsedPayload,
@@ -50,15 +50,18 @@ export const NATIVE_KEYS: readonly string[] = [
   "buttons",
 ];
 
-const NativeJson = z.object({
-  text: z.string().nullish(),
-  parse_mode: z.enum(PARSE_MODES as [ParseMode, ...ParseMode[]]).nullish(),
-  images: z.array(z.object({ url: z.unknown() })).nullish(),
-  files: z.array(z.object({ url: z.unknown(), filename: z.string().nullish() })).nullish(),
-  key: z.string().nullish(),
-  reply_to: z.union([z.string(), z.number()]).nullish(),
-  buttons: z.array(z.array(z.object({ text: z.string(), url: z.string() }))).nullish(),
-});
+// Built with zod on first use: a form or a text (an upload) is read without it (_schemas.ts).
+const nativeJson = lazySchema((z) =>
+  z.object({
+    text: z.string().nullish(),
+    parse_mode: z.enum(PARSE_MODES as [ParseMode, ...ParseMode[]]).nullish(),
+    images: z.array(z.object({ url: z.unknown() })).nullish(),
+    files: z.array(z.object({ url: z.unknown(), filename: z.string().nullish() })).nullish(),
+    key: z.string().nullish(),
+    reply_to: z.union([z.string(), z.number()]).nullish(),
+    buttons: z.array(z.array(z.object({ text: z.string(), url: z.string() }))).nullish(),
+  })
+);
 
 /** The native adapter. Detection is strict so that it never steals another format's body. */
 export const nativeFormat: FormatAdapter = {
@@ -106,7 +109,7 @@ export function parseNative(body: RequestBody): Message {
 }
 
 function parseJson(value: unknown): Message {
-  const result = NativeJson.safeParse(value);
+  const result = nativeJson().safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = issuePath(issue?.path ?? []);

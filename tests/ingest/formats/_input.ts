@@ -5,6 +5,11 @@
  * @module
  */
 import type { PayloadInput, RequestBody, UploadedFile } from "../../../src/ingest/formats/types.ts";
+import { loadSchemas } from "../../../src/ingest/formats/_schemas.ts";
+
+// The format tests call adapters directly, which parse synchronously once zod is loaded (the
+// HTTP layer loads it when a payload first needs it: detectPayload, tests/ingest/formats/detector_test.ts).
+await loadSchemas();
 
 /** Reads and parses `tests/ingest/fixtures/<name>.json`. */
 export function fixture(name: string): unknown {

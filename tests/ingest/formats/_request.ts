@@ -8,6 +8,10 @@ import { decodeBody } from "../../../src/ingest/decode_body.ts";
 import { type DetectedPayload, detectFormat } from "../../../src/ingest/formats/detect.ts";
 import { PayloadError, type RequestBody } from "../../../src/ingest/formats/types.ts";
 import { isNtfyPublish } from "../../../src/ingest/formats/ntfy_publish.ts";
+import { loadSchemas } from "../../../src/ingest/formats/_schemas.ts";
+
+// detectFormat parses synchronously once zod is loaded (the HTTP layer loads it on demand).
+await loadSchemas();
 
 /** Options for {@link post}. */
 export interface PostOptions {
