@@ -7,7 +7,6 @@ import { type Config, configWarnings, readCaFile } from "../config.ts";
 import { createBot } from "../bot.ts";
 import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
-import { warmUpUploads } from "../trueconf/mod.ts";
 import { type HttpServer, listenHttp } from "../ingest/http_server.ts";
 import { reclaimStartGarbage } from "./_start_garbage.ts";
 
@@ -131,7 +130,6 @@ export async function serve(
     if (s.authorized) {
       log.info("ready", { botId: s.botId, ms: Math.round(performance.now() - started) });
       unsubscribe();
-      warmUpUploads();
       cancelReclaim = reclaimStartGarbage();
     }
   });

@@ -1,18 +1,10 @@
-// HTTP to TrueConf (OAuth, uploads) honouring the TrueConf-only TLS settings.
-//
-// Three paths, because Deno's fetch cannot turn verification off per client:
-// - default: plain fetch (system roots);
-// - custom CA: fetch with Deno.createHttpClient({ caCerts }) — closed by close();
-// - verification off: node:https with rejectUnauthorized:false, agent:false (no pooled
-//   socket survives the request). Deno.createHttpClient has no verify-off switch and the
-//   --unsafely-ignore-certificate-errors flag is process-wide (and baked into compiled
-//   binaries), so node:https is the only per-connection way; measured working on Deno 2.9.6.
-//   node:http(s) is loaded with the first request that needs it (that, and `send`'s uploads),
-//   not at start: about 2 MiB and 10–20 ms (docs/benchmarks.md, "Memory and start", session 4).
-import type http from "node:http";
+// HTTP to TrueConf (OAuth, the server's version, uploads) honouring the TrueConf-only TLS
+// settings: one HTTP/1.1 request per connection on the stream the WebSocket uses
+// (_http1_client.ts says why not fetch or node:http). The TLS settings are the stream's:
+// default roots, a custom CA, or verification off (node:tls, loaded then).
 import { TrueConfHttpError } from "./errors.ts";
 import type { TrueConfEndpoint } from "./types.ts";
-import { concatBytes } from "../bytes.ts";
+import { http1Request } from "./_http1_client.ts";
 
 export interface HttpResponse {
   status: number;
@@ -24,66 +16,63 @@ export interface HttpResponse {
 export interface HttpRequest {
   method: "GET" | "POST";
   headers: Record<string, string>;
-  /** A Blob for big bodies: fetch sends it without the copies it makes of an array. */
-  body?: Uint8Array<ArrayBuffer> | Blob | undefined;
+  body?: Uint8Array | undefined;
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
-/** One HTTP transport per client; `close()` frees the custom-CA HttpClient. */
+/** The largest answer read from TrueConf: its JSON answers are small, an error page too. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** One HTTP transport per client, with its TLS settings. */
 export class HttpTransport {
   #tls: Pick<TrueConfEndpoint, "verifyTls" | "caPem">;
-  #client: Deno.HttpClient | null = null;
 
   constructor(tls: Pick<TrueConfEndpoint, "verifyTls" | "caPem">) {
     this.#tls = tls;
   }
 
   async request(url: string, req: HttpRequest): Promise<HttpResponse> {
-    const u = new URL(url);
-    if (u.protocol === "https:" && !this.#tls.verifyTls) {
-      // node:https writes bytes, not Blobs.
-      const body = req.body instanceof Blob
-        ? new Uint8Array(await req.body.arrayBuffer())
-        : req.body;
-      return await nodeRequest(u, { ...req, chunks: body ? [body] : [] }, {
-        rejectUnauthorized: false,
-      });
-    }
-    if (u.protocol === "https:" && this.#tls.caPem && !this.#client) {
-      this.#client = Deno.createHttpClient({ caCerts: [this.#tls.caPem] });
-    }
-    return await fetchRequest(u, req, this.#client ?? undefined);
+    return await this.send(url, { ...req, chunks: req.body ? [req.body] : [] });
   }
 
   /**
-   * Sends a large body given as pieces, with its real `Content-Length`, through node:http(s):
-   * each piece is written as 64 KiB views with backpressure, so nothing is joined or copied
-   * in JavaScript (fetch sends a stream chunked, and copies an array or Blob body first).
-   * Honours the same TLS settings as {@link request}. Owned by edge for the upload path
-   * (issue 16: a 25 MB upload cost +103 MiB with a Blob through fetch).
+   * Sends a large body given as pieces, with its real `Content-Length`: each piece is written
+   * as 1 MiB views, so nothing is joined or copied in JavaScript (issue 16: a 25 MB upload
+   * cost +103 MiB with a Blob through fetch).
    */
   async send(
     url: string,
     req: Omit<HttpRequest, "body"> & { chunks: readonly Uint8Array[] },
   ): Promise<HttpResponse> {
     const u = new URL(url);
-    return await nodeRequest(u, req, {
-      rejectUnauthorized: this.#tls.verifyTls,
-      ...(this.#tls.caPem ? { ca: this.#tls.caPem } : {}),
-    });
-  }
-
-  close(): void {
-    this.#client?.close();
-    this.#client = null;
+    const d = deadline(req);
+    try {
+      const res = await http1Request(u, {
+        method: req.method,
+        headers: req.headers,
+        chunks: req.chunks,
+        verifyTls: this.#tls.verifyTls,
+        caPem: this.#tls.caPem,
+        signal: d.signal,
+        maxBytes: MAX_ANSWER_BYTES,
+      });
+      return {
+        status: res.status,
+        text: new TextDecoder().decode(res.body),
+        contentType: res.headers.get("content-type")?.toLowerCase() ?? "",
+      };
+    } catch (err) {
+      throw networkError(u, err, d.signal, this.#tls.caPem !== undefined);
+    } finally {
+      d.done();
+    }
   }
 }
 
-/** Bytes handed to the socket per write(): views of the caller's bytes, never copies. */
-const WRITE_BYTES = 64 * 1024;
-
-function deadline(req: HttpRequest): { signal: AbortSignal; done: () => void } {
+function deadline(
+  req: Pick<HttpRequest, "timeoutMs" | "signal">,
+): { signal: AbortSignal; done: () => void } {
   const ac = new AbortController();
   const timer = setTimeout(
     () => ac.abort(new Error(`timed out after ${req.timeoutMs} ms`)),
@@ -117,10 +106,7 @@ function networkError(
 }
 
 /**
- * The innermost useful text of an error: Deno's fetch says only "fetch failed" and keeps the
- * reason in `err.cause` ("error sending request for url (…): client error (Connect): tcp
- * connect error: Connection refused (os error 111)"); the URL prefix is dropped (the caller
- * names the URL).
+ * The innermost text of an error and its causes (node:tls keeps the reason in `err.cause`).
  */
 function causeText(err: unknown): string {
   const texts: string[] = [];
@@ -131,18 +117,12 @@ function causeText(err: unknown): string {
   ) {
     texts.push(e instanceof Error ? e.message : String(e));
   }
-  const inner = texts.filter((t) => t && t !== "fetch failed").at(-1) ?? texts[0] ??
-    "unknown error";
-  return inner.replace(
-    /^error sending request (?:for url \([^)]*\)|from \S+ for \S+ \([^)]*\)): /,
-    "",
-  )
-    .replace(/^client error \((?:Connect|SendRequest)\): /, "");
+  return texts.filter(Boolean).at(-1) ?? "unknown error";
 }
 
 /**
  * Turns a low-level network error text into the cause plus what to change, one line. One
- * classifier for every path to TrueConf: HTTP through fetch or node:https and the WebSocket
+ * classifier for every path to TrueConf: its HTTP requests and the WebSocket
  * (`check-config`'s websocket step passes the socket's close reason).
  *
  * @example
@@ -227,126 +207,6 @@ export function explainNetworkError(
     );
   }
   return why;
-}
-
-async function fetchRequest(
-  url: URL,
-  req: HttpRequest,
-  client?: Deno.HttpClient,
-): Promise<HttpResponse> {
-  const d = deadline(req);
-  try {
-    const res = await fetch(url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body ?? null,
-      signal: d.signal,
-      redirect: "manual",
-      ...(client ? { client } : {}),
-    });
-    return {
-      status: res.status,
-      text: await res.text(),
-      contentType: res.headers.get("content-type")?.toLowerCase() ?? "",
-    };
-  } catch (err) {
-    throw networkError(url, err, d.signal, client !== undefined);
-  } finally {
-    d.done();
-  }
-}
-
-let nodeClients: Promise<[typeof import("node:http"), typeof import("node:https")]> | undefined;
-
-/** node:http and node:https, loaded once (see {@link warmUpUploads}). */
-function loadNodeClients(): Promise<[typeof import("node:http"), typeof import("node:https")]> {
-  return nodeClients ??= Promise.all([import("node:http"), import("node:https")]).catch((e) => {
-    nodeClients = undefined; // a failed load is tried again by the next request
-    throw e;
-  });
-}
-
-/**
- * Loads the HTTP client that uploads files to TrueConf, off the start path: `serve` calls it
- * once the bot is ready. Loaded by the first upload instead, its ~4 MiB counted in that upload's
- * peak (a fresh bot's 25 MB upload: +38.8–39.7 MiB above idle, against +34.3–34.9 warmed;
- * `bench/edge_memory.ts upload`, docs/benchmarks.md), and at start it cost start-up time.
- */
-export function warmUpUploads(): void {
-  loadNodeClients().catch(() => {/* the first upload retries and reports it */});
-}
-
-async function nodeRequest(
-  url: URL,
-  req: Omit<HttpRequest, "body"> & { chunks: readonly Uint8Array[] },
-  tls: { rejectUnauthorized: boolean; ca?: string },
-): Promise<HttpResponse> {
-  const [http, https] = await loadNodeClients();
-  const d = deadline(req);
-  const secure = url.protocol === "https:";
-  return await new Promise<HttpResponse>((resolve, reject) => {
-    const headers: Record<string, string> = { ...req.headers };
-    const length = req.chunks.reduce((n, c) => n + c.byteLength, 0);
-    if (req.method !== "GET" || length > 0) headers["content-length"] = String(length);
-    const options = {
-      hostname: url.hostname.replace(/^\[|\]$/g, ""),
-      port: url.port || (secure ? 443 : 80),
-      path: url.pathname + url.search,
-      method: req.method,
-      headers,
-      agent: false as const,
-    };
-    const onResponse = (res: http.IncomingMessage) => {
-      const chunks: Uint8Array[] = [];
-      res.on("data", (c: Uint8Array) => chunks.push(c));
-      res.on("end", () => {
-        d.done();
-        resolve({
-          status: res.statusCode ?? 0,
-          text: new TextDecoder().decode(concatBytes(chunks)),
-          contentType: String(res.headers["content-type"] ?? "").toLowerCase(),
-        });
-      });
-      res.on("error", (err) => {
-        d.done();
-        reject(networkError(url, err, d.signal, tls.ca !== undefined));
-      });
-    };
-    const r = secure
-      ? https.request({ ...options, ...tls }, onResponse)
-      : http.request(options, onResponse);
-    const onAbort = () => r.destroy(d.signal.reason as Error);
-    d.signal.addEventListener("abort", onAbort, { once: true });
-    // Aborted already (before the call, or while node:http loaded): no listener would fire.
-    if (d.signal.aborted) onAbort();
-    r.on("error", (err) => {
-      d.done();
-      reject(networkError(url, err, d.signal, tls.ca !== undefined));
-    });
-    r.on("close", () => d.signal.removeEventListener("abort", onAbort));
-    void writeAll(r, req.chunks).then(() => r.end(), () => {/* reported by "error" */});
-  });
-}
-
-/** Writes the pieces as 64 KiB views, waiting for "drain" whenever the socket is full. */
-async function writeAll(r: http.ClientRequest, chunks: readonly Uint8Array[]): Promise<void> {
-  for (const chunk of chunks) {
-    for (let at = 0; at < chunk.byteLength; at += WRITE_BYTES) {
-      if (r.destroyed) throw new Error("request closed");
-      const view = chunk.subarray(at, Math.min(at + WRITE_BYTES, chunk.byteLength));
-      if (!r.write(view)) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            r.off("drain", done);
-            r.off("close", done);
-            resolve();
-          };
-          r.on("drain", done);
-          r.on("close", done);
-        });
-      }
-    }
-  }
 }
 
 /**

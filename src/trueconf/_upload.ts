@@ -65,7 +65,7 @@ export async function uploadBytes(
     bytes: file.bytes,
   }];
   if (file.preview) parts.push({ field: "preview", ...file.preview });
-  // Sent as its pieces with the real Content-Length (node:http(s) writes of 64 KiB views):
+  // Sent as its pieces with the real Content-Length (1 MiB views written on the socket):
   // the file's bytes are never joined or copied here (issue 16: a 25 MB upload went from
   // +103 MiB through fetch with a Blob to a few MiB for the send).
   const res = await http.send(httpBase + UPLOAD_PATH, {

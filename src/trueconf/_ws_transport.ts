@@ -1,5 +1,5 @@
-// The byte stream under the WebSocket to TrueConf: TCP, or TLS honouring the TrueConf-only
-// TLS settings. Deno's own conns are used wherever they can be: they do not go through the
+// The byte stream under the WebSocket to TrueConf, and under its HTTP requests
+// (_http1_client.ts): TCP, or TLS honouring the TrueConf-only TLS settings. Deno's own conns are used wherever they can be: they do not go through the
 // Node-compat stream layers that npm:ws needed (issue 16).
 //
 // Three paths, for the same reason as src/trueconf/_http.ts's:
@@ -29,7 +29,7 @@ export interface TransportTls {
 }
 
 /**
- * Opens the stream for a `ws:` or `wss:` URL. `signal` aborts a connect in progress (the
+ * Opens the stream for a `ws:` or `wss:` URL (or `http:`/`https:`: _http1_client.ts). `signal` aborts a connect in progress (the
  * promise rejects with the signal's reason).
  */
 export async function openByteStream(
@@ -37,7 +37,7 @@ export async function openByteStream(
   o: TransportTls,
   signal: AbortSignal,
 ): Promise<ByteStream> {
-  const secure = url.protocol === "wss:";
+  const secure = url.protocol === "wss:" || url.protocol === "https:";
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   const port = Number(url.port) || (secure ? 443 : 80);
   if (secure && !o.verifyTls) return await nodeTls(hostname, port, signal);

@@ -329,7 +329,6 @@ export class TrueConfClient {
       await Promise.all([...this.#conns].map((c) => c.closed));
       this.#conn = null;
       this.#timers.clearAll();
-      this.#http.close();
       this.#publish();
       this.#stateListeners.clear();
     })();

@@ -27,7 +27,6 @@ export {
   TrueConfTimeoutError,
 } from "./errors.ts";
 export { CHAT_BOT_PATH, OAUTH_PATH, trueConfUrls, UPLOAD_PATH } from "./endpoints.ts";
-export { warmUpUploads } from "./_http.ts";
 export { normalizeTrueConfId, sameTrueConfId, trueConfLocalPart } from "./ids.ts";
 export {
   type ChatEvent,

@@ -116,76 +116,72 @@ export async function fetchOAuthToken(
 ): Promise<OAuthToken> {
   const url = trueConfUrls(endpoint).httpBase + OAUTH_PATH;
   const transport = options.transport ?? new HttpTransport(endpoint);
+  if (credentials.clientId) {
+    return await appLogin(endpoint, { ...credentials, clientId: credentials.clientId }, {
+      ...options,
+      transport,
+    });
+  }
+  const body = JSON.stringify({
+    client_id: "chat_bot",
+    grant_type: "password",
+    username: String(credentials.username),
+    password: String(credentials.password),
+  });
+  const res = await transport.request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: new TextEncoder().encode(body),
+    timeoutMs: options.timeoutMs ?? 15_000,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  let json: unknown = undefined;
   try {
-    if (credentials.clientId) {
-      return await appLogin(endpoint, { ...credentials, clientId: credentials.clientId }, {
-        ...options,
-        transport,
-      });
-    }
-    const body = JSON.stringify({
-      client_id: "chat_bot",
-      grant_type: "password",
-      username: String(credentials.username),
-      password: String(credentials.password),
-    });
-    const res = await transport.request(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: new TextEncoder().encode(body),
-      timeoutMs: options.timeoutMs ?? 15_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    let json: unknown = undefined;
-    try {
-      json = JSON.parse(res.text);
-    } catch {
-      // handled below: a non-JSON body is reported with its status
-    }
-    if (res.status >= 200 && res.status < 300) {
-      const tok = parseOAuthBody(json, options.now);
-      if (tok) return tok;
-      throw new TrueConfHttpError(
-        json === undefined
-          ? `OAuth ${url}: HTTP ${res.status} with ${
-            bodySummary(res)
-          } instead of JSON — is this TrueConf Server's web port (not another web server or a proxy's page)? Check TRUECONF_SERVER and TRUECONF_WEB_PORT`
-          : `OAuth ${url}: HTTP ${res.status} without access_token`,
-        res.status,
-      );
-    }
-    const j = record(json);
-    const error = str(j.error);
-    if (res.status === 403 && error === "auth_method_disabled") {
-      // TrueConf Server 5.5.3+ can turn password login off; the Python SDK's from_oauth then
-      // logs in through an OAuth application (docs/en/learn/authentication.md there).
-      throw new TrueConfAuthError(
-        "OAuth refused the password grant (HTTP 403 auth_method_disabled): password login is off on this server — create an OAuth application with one scope (version:read is enough) in TrueConf Server's admin panel and set its client_id as TRUECONF_CLIENT_ID",
-        res.status,
-      );
-    }
-    const description = str(j.error_description) || error || bodySummary(res);
-    if (
-      res.status === 401 || res.status === 403 ||
-      (res.status === 400 && CREDENTIAL_ERRORS.has(error))
-    ) {
-      throw new TrueConfAuthError(
-        `OAuth rejected the bot credentials (HTTP ${res.status}${
-          description ? `: ${description}` : ""
-        })`,
-        res.status,
-      );
-    }
-    const hint = res.status === 404
-      ? " — is this a TrueConf server (check server, HTTPS and port)?"
-      : "";
+    json = JSON.parse(res.text);
+  } catch {
+    // handled below: a non-JSON body is reported with its status
+  }
+  if (res.status >= 200 && res.status < 300) {
+    const tok = parseOAuthBody(json, options.now);
+    if (tok) return tok;
     throw new TrueConfHttpError(
-      `OAuth ${url}: HTTP ${res.status}${description ? ` (${description})` : ""}${hint}`,
+      json === undefined
+        ? `OAuth ${url}: HTTP ${res.status} with ${
+          bodySummary(res)
+        } instead of JSON — is this TrueConf Server's web port (not another web server or a proxy's page)? Check TRUECONF_SERVER and TRUECONF_WEB_PORT`
+        : `OAuth ${url}: HTTP ${res.status} without access_token`,
       res.status,
     );
-  } finally {
-    if (!options.transport) transport.close();
   }
+  const j = record(json);
+  const error = str(j.error);
+  if (res.status === 403 && error === "auth_method_disabled") {
+    // TrueConf Server 5.5.3+ can turn password login off; the Python SDK's from_oauth then
+    // logs in through an OAuth application (docs/en/learn/authentication.md there).
+    throw new TrueConfAuthError(
+      "OAuth refused the password grant (HTTP 403 auth_method_disabled): password login is off on this server — create an OAuth application with one scope (version:read is enough) in TrueConf Server's admin panel and set its client_id as TRUECONF_CLIENT_ID",
+      res.status,
+    );
+  }
+  const description = str(j.error_description) || error || bodySummary(res);
+  if (
+    res.status === 401 || res.status === 403 ||
+    (res.status === 400 && CREDENTIAL_ERRORS.has(error))
+  ) {
+    throw new TrueConfAuthError(
+      `OAuth rejected the bot credentials (HTTP ${res.status}${
+        description ? `: ${description}` : ""
+      })`,
+      res.status,
+    );
+  }
+  const hint = res.status === 404
+    ? " — is this a TrueConf server (check server, HTTPS and port)?"
+    : "";
+  throw new TrueConfHttpError(
+    `OAuth ${url}: HTTP ${res.status}${description ? ` (${description})` : ""}${hint}`,
+    res.status,
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
-// Connection errors name their cause and the setting to change (issue 17.1): Deno's fetch says
-// only "fetch failed" and keeps the reason in err.cause. Each class is produced for real on
+// Connection errors name their cause and the setting to change (issue 17.1); fetch, which the
+// HTTP requests used before, said only "fetch failed" and kept the reason in err.cause. Each class is produced for real on
 // loopback: a closed port, a TLS server whose CA is unknown, a plain-HTTP server on the TLS
 // setting and the reverse, a name that cannot resolve (.invalid), a web server answering HTML.
 // Checked through checkTrueConf, the code check-config runs, and through the client serve runs.
@@ -42,7 +42,7 @@ function failure(r: CheckReport): string {
 
 Deno.test("a closed port: 'Connection refused' and check TRUECONF_WEB_PORT", async () => {
   const port = closedPort();
-  for (const verifyTls of [true, false]) { // fetch, and node:https when verification is off
+  for (const verifyTls of [true, false]) { // Deno's TCP, and node:tls when verification is off
     const detail = failure(await check(port, true, { verifyTls }));
     assert.match(detail, /Connection refused|ECONNREFUSED/);
     assert.match(detail, new RegExp(`port ${port}: check TRUECONF_WEB_PORT`));
@@ -104,7 +104,7 @@ Deno.test("a name that does not resolve: DNS and check TRUECONF_SERVER", async (
   });
   assert.match(
     failure(r),
-    /dns error.* — the host name trueconf\.invalid does not resolve: check TRUECONF_SERVER/,
+    /failed to lookup address information.* — the host name trueconf\.invalid does not resolve: check TRUECONF_SERVER/,
   );
 });
 
