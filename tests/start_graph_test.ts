@@ -45,10 +45,10 @@ Deno.test("serve's start does not import what an idle bot does not use", async (
 Deno.test("nothing serve loads at start needs node's compatibility layer from npm", async () => {
   // lru-cache's node build and ipaddr.js (CommonJS, node's module loader) each load node's
   // layer: 28–56 ms and about 9 MiB before ready (docs/benchmarks.md, "Session 5 (boot3)").
-  // src/bounded_cache.ts replaces the first; the second loads with the first address
-  // classification (src/net/address_policy.ts).
+  // src/bounded_cache.ts replaces the first; src/net/ip_address.ts parses addresses without
+  // the second, which loads with the first address classification (src/net/address_policy.ts).
   const npm = [...await startGraph()].filter((m) => m.startsWith("npm:"));
-  for (const pkg of ["lru-cache"]) {
+  for (const pkg of ["lru-cache", "ipaddr.js"]) {
     assert.ok(!npm.some((m) => m.startsWith(`npm:${pkg}@`)), `${pkg} is loaded at start`);
   }
   assert.ok(npm.some((m) => m.startsWith("npm:hono@")), "the test sees serve's npm imports");

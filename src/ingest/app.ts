@@ -48,7 +48,7 @@ import type {
   MessageEditor,
   PartFailure,
 } from "../delivery/dispatch.ts";
-import { checkUrl, SafeFetchError } from "../net/mod.ts";
+import { checkUrl, loadAddressClasses, SafeFetchError } from "../net/mod.ts";
 import type { Message } from "../message.ts";
 import { MESSAGE_KEY } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
@@ -191,6 +191,10 @@ export function hookPipeline(options: AppOptions): HookPipeline {
   const internalError = jsonOnError(log);
 
   const dispatch = async (c: Context<IngestEnv>, payload: ParsedPayload) => {
+    // URLs are checked against address classes (ipaddr.js), loaded by the first that needs them.
+    if (payload.message.attachments.some((a) => a.source.type === "url")) {
+      await loadAddressClasses();
+    }
     checkAttachments(payload, limits.maxAttachments, options.urlAllowlist);
     const idempotencyKey = c.req.header("idempotency-key")?.trim() || undefined;
     if (idempotencyKey && idempotencyKey.length > 255) {

@@ -3,26 +3,29 @@
  * only when the TCP peer is a trusted proxy (by default a reverse proxy on the same host),
  * so a client on the internet cannot pick its own rate-limit key.
  *
+ * Addresses are read by `src/net/ip_address.ts` (ipaddr.js's grammar without loading it: the
+ * trusted proxies are parsed while `serve` starts and the peer on every request).
+ *
  * @module
  */
-import ipaddr from "ipaddr.js";
+import { type IpAddress, parseIp, parseIpCidr, processIp } from "../net/mod.ts";
 
 /** A parsed list of CIDR ranges. */
-export type CidrList = ReadonlyArray<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+export type CidrList = ReadonlyArray<[IpAddress, number]>;
 
 /**
  * Parses `"127.0.0.0/8, ::1/128, 10.1.2.3"` (a bare address means a single host).
  * Throws an Error naming the bad entry.
  */
 export function parseCidrList(spec: string): CidrList {
-  const out: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  const out: [IpAddress, number][] = [];
   for (const raw of spec.split(",")) {
     const entry = raw.trim();
     if (!entry) continue;
     try {
-      if (entry.includes("/")) out.push(ipaddr.parseCIDR(entry));
+      if (entry.includes("/")) out.push(parseIpCidr(entry));
       else {
-        const a = ipaddr.parse(entry);
+        const a = parseIp(entry);
         out.push([a, a.kind() === "ipv4" ? 32 : 128]);
       }
     } catch {
@@ -33,9 +36,9 @@ export function parseCidrList(spec: string): CidrList {
 }
 
 /**
- * Addresses already normalized: the peer of every request is parsed here, and ipaddr.js's
- * parse was about 1.5 % of the bot's CPU at 3k requests/s (issue 16) while the set of peers
- * is small. Bounded: cleared when it reaches {@link MAX_REMEMBERED} entries.
+ * Addresses already normalized: the peer of every request is parsed here, and parsing was
+ * about 1.5 % of the bot's CPU at 3k requests/s (issue 16, ipaddr.js then) while the set of
+ * peers is small. Bounded: cleared when it reaches {@link MAX_REMEMBERED} entries.
  */
 const normalized = new Map<string, string | null>();
 const MAX_REMEMBERED = 4096;
@@ -46,7 +49,7 @@ export function normalizeIp(address: string): string | null {
   if (known !== undefined) return known;
   let ip: string | null;
   try {
-    ip = ipaddr.process(address.replace(/^\[|\]$/g, "")).toString();
+    ip = processIp(address.replace(/^\[|\]$/g, "")).toString();
   } catch {
     ip = null;
   }
@@ -58,9 +61,9 @@ export function normalizeIp(address: string): string | null {
 /** True when `address` lies in one of the ranges. */
 export function inCidrList(address: string, list: CidrList): boolean {
   if (list.length === 0) return false;
-  let a: ipaddr.IPv4 | ipaddr.IPv6;
+  let a: IpAddress;
   try {
-    a = ipaddr.process(address.replace(/^\[|\]$/g, ""));
+    a = processIp(address.replace(/^\[|\]$/g, ""));
   } catch {
     return false;
   }

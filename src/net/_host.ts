@@ -4,10 +4,9 @@
  * @module
  */
 
-import ipaddr from "ipaddr.js";
+import { type IpAddress, IPv4, isFourPartDecimal, isValidIPv6, processIp } from "./ip_address.ts";
 
-/** A parsed IPv4 or IPv6 address. */
-export type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
+export type { IpAddress };
 
 /** Lower-cases a host name and drops the trailing dot of a fully qualified name. */
 export function normalizeHostname(hostname: string): string {
@@ -28,7 +27,7 @@ export function stripBrackets(host: string): string {
 export function parseAddress(text: string): IpAddress | null {
   const bare = stripBrackets(text.trim());
   if (bare.includes("%")) return null; // zone ids only make sense for link-local
-  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare);
-  if (ipaddr.IPv6.isValid(bare)) return ipaddr.process(bare);
+  if (isFourPartDecimal(bare)) return new IPv4(bare.split(".").map(Number));
+  if (isValidIPv6(bare)) return processIp(bare);
   return null;
 }

@@ -2,6 +2,11 @@
  * Which addresses the bot may connect to: global unicast only, classified by ipaddr.js,
  * unless the operator's allowlist says otherwise.
  *
+ * ipaddr.js is loaded with the first classification ({@link loadAddressClasses}: `safeFetch`
+ * and `safeRequest` await it before their first check), not while `serve` starts: it is
+ * CommonJS, and its import loads node's compatibility layer (docs/benchmarks.md, "Session 5
+ * (boot3)"). Addresses themselves are parsed by `ip_address.ts`, which needs no loading.
+ *
  * Embedded-IPv4 forms of IPv6: IPv4-mapped (`::ffff:a.b.c.d`) is unwrapped and the IPv4
  * address is checked. NAT64 with the well-known prefix (`64:ff9b::/96`, what DNS64
  * synthesizes on IPv6-only networks) is allowed only when the embedded IPv4 address is
@@ -14,14 +19,38 @@
  * @module
  */
 
-import ipaddr from "ipaddr.js";
+import type Ipaddr from "ipaddr.js";
 import { type Allowlist, matchAllowlistAddress } from "./allowlist.ts";
-import { type IpAddress, parseAddress } from "./_host.ts";
+import { parseAddress } from "./_host.ts";
+import { type IpAddress, IPv4, parseIpCidr } from "./ip_address.ts";
+
+let ipaddr: typeof Ipaddr | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * Loads what names address ranges (ipaddr.js). Every function here that classifies an
+ * address needs it loaded: the SSRF guard's entry points await this first.
+ */
+export function loadAddressClasses(): Promise<void> {
+  return loading ??= import("ipaddr.js").then(
+    (m) => void (ipaddr = m.default),
+    (e) => {
+      loading = undefined; // a failed load is retried by the next fetch
+      throw e;
+    },
+  );
+}
+
+/** ipaddr.js's name of the address's range (`loopback`, `private`, `unicast`…). */
+function rangeName(address: IpAddress): string {
+  if (!ipaddr) throw new Error("address classes are not loaded: await loadAddressClasses()");
+  return ipaddr.fromByteArray(address.toByteArray()).range();
+}
 
 // IANA's global unicast block; anything outside it (e.g. ::/8 with IPv4-compatible
 // addresses, which ipaddr.js calls "unicast") is not a public destination.
-const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR("2000::/3");
-const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR("64:ff9b::/96");
+const [GLOBAL_UNICAST_V6, GLOBAL_UNICAST_V6_BITS] = parseIpCidr("2000::/3");
+const [NAT64_WELL_KNOWN, NAT64_WELL_KNOWN_BITS] = parseIpCidr("64:ff9b::/96");
 
 /**
  * Why an address is blocked, as an ipaddr.js range name (`loopback`, `private`,
@@ -30,18 +59,17 @@ const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR("64:ff9b::/96");
  */
 export function blockedRange(address: IpAddress): string | null {
   if (address.kind() === "ipv4") {
-    const range = address.range();
+    const range = rangeName(address);
     return range === "unicast" ? null : range;
   }
-  const v6 = address as ipaddr.IPv6;
-  if (v6.match(NAT64_WELL_KNOWN)) {
-    const embedded = ipaddr.IPv4.parse(v6.toByteArray().slice(12).join("."));
+  if (address.match(NAT64_WELL_KNOWN, NAT64_WELL_KNOWN_BITS)) {
+    const embedded = new IPv4(address.toByteArray().slice(12));
     const inner = blockedRange(embedded);
     return inner === null ? null : `rfc6052 (${inner} ${embedded.toString()})`;
   }
-  const range = v6.range();
+  const range = rangeName(address);
   if (range !== "unicast") return range;
-  return v6.match(GLOBAL_UNICAST_V6) ? null : "reserved";
+  return address.match(GLOBAL_UNICAST_V6, GLOBAL_UNICAST_V6_BITS) ? null : "reserved";
 }
 
 // Classes that no intranet service lives on: a host-name allowlist entry does not open
@@ -69,6 +97,7 @@ export function isAllowedForAllowlistedName(address: IpAddress, allowlist?: Allo
  * import assert from "node:assert/strict";
  * import { parseAllowlist } from "./allowlist.ts";
  *
+ * await loadAddressClasses();
  * assert.equal(isAddressAllowed("93.184.215.14"), true);
  * assert.equal(isAddressAllowed("[::ffff:127.0.0.1]"), false);
  * assert.equal(isAddressAllowed("10.1.2.3", parseAllowlist("10.0.0.0/8")), true);

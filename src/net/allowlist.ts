@@ -6,8 +6,15 @@
  * @module
  */
 
-import ipaddr from "ipaddr.js";
 import { type IpAddress, normalizeHostname, parseAddress, stripBrackets } from "./_host.ts";
+import {
+  IPv4,
+  type IPv6,
+  isFourPartDecimal,
+  isValidIp,
+  isValidIPv6,
+  parseIp,
+} from "./ip_address.ts";
 
 /** A parsed allowlist; build it with {@link parseAllowlist}. */
 export interface Allowlist {
@@ -69,7 +76,7 @@ export function parseAllowlist(spec: string): Allowlist {
       entries.push(address.toString());
       continue;
     }
-    if (ipaddr.isValid(stripBrackets(entry))) {
+    if (isValidIp(stripBrackets(entry))) {
       fail("write IPv4 addresses in dotted decimal (a.b.c.d)");
     }
     if (entry === "*" || entry === "*.") fail("a bare wildcard would allow every host");
@@ -117,11 +124,11 @@ function parseCidr(entry: string): [IpAddress, number] | null {
   const bitsPart = entry.slice(slash + 1).trim();
   if (!/^\d{1,3}$/.test(bitsPart)) return null;
   const bits = Number(bitsPart);
-  if (ipaddr.IPv4.isValidFourPartDecimal(addressPart)) {
-    return bits <= 32 ? [ipaddr.IPv4.parse(addressPart), bits] : null;
+  if (isFourPartDecimal(addressPart)) {
+    return bits <= 32 ? [new IPv4(addressPart.split(".").map(Number)), bits] : null;
   }
-  if (!ipaddr.IPv6.isValid(addressPart) || addressPart.includes("%") || bits > 128) return null;
-  const v6 = ipaddr.IPv6.parse(addressPart);
+  if (!isValidIPv6(addressPart) || addressPart.includes("%") || bits > 128) return null;
+  const v6 = parseIp(addressPart) as IPv6;
   // Addresses are classified after unwrapping ::ffff:a.b.c.d, so a mapped range must be
   // stored as the IPv4 range it covers to ever match.
   if (bits >= 96 && v6.isIPv4MappedAddress()) return [v6.toIPv4Address(), bits - 96];

@@ -49,11 +49,15 @@ export function blockedName(hostname: string, allowlist?: Allowlist): string | n
  * {@link SafeFetchError} (`invalid_url` or `unsafe_url`); returns the parsed URL.
  *
  * A name that passes may still resolve to a blocked address: `safeFetch` checks that.
+ * Classifying an address needs ipaddr.js loaded: await `loadAddressClasses()` once first
+ * (`safeFetch` and `safeRequest` do).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { loadAddressClasses } from "./address_policy.ts";
  *
+ * await loadAddressClasses();
  * assert.equal(checkUrl("https://grafana.example.com/render/d/x.png").hostname, "grafana.example.com");
  * assert.throws(() => checkUrl("http://169.254.169.254/latest/meta-data/"), /only public addresses/);
  * ```

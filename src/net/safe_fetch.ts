@@ -17,7 +17,7 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { type Allowlist, matchAllowlistAddress, matchAllowlistHost } from "./allowlist.ts";
-import { blockedRange, isAllowedForAllowlistedName } from "./address_policy.ts";
+import { blockedRange, isAllowedForAllowlistedName, loadAddressClasses } from "./address_policy.ts";
 import { checkUrl } from "./check_url.ts";
 import { SafeFetchError } from "./safe_fetch_error.ts";
 import { sniffImageType } from "./sniff_image_type.ts";
@@ -138,6 +138,7 @@ async function fetchWithRedirects(
 ): Promise<FetchedFile> {
   const log = options.logger ?? silentLogger;
   const maxRedirects = options.maxRedirects ?? 5;
+  await loadAddressClasses(); // the first fetch loads ipaddr.js (address_policy.ts says why)
   let current = checkUrl(url, options.allowlist);
   for (let hop = 0;; hop++) {
     const addresses = await resolveChecked(current, options, signal);

@@ -11,6 +11,7 @@
 
 import type { IncomingHttpHeaders } from "node:http";
 import type { Allowlist } from "./allowlist.ts";
+import { loadAddressClasses } from "./address_policy.ts";
 import { checkUrl } from "./check_url.ts";
 import { readBody } from "./_pinned_request.ts";
 import { pinnedRequest } from "./_pinned_request.ts";
@@ -82,6 +83,7 @@ export async function safeRequest(url: string, options: SafeRequestOptions): Pro
   outer?.addEventListener("abort", onOuterAbort, { once: true });
   const signal = controller.signal;
   try {
+    await loadAddressClasses(); // the first request loads ipaddr.js (address_policy.ts says why)
     const target = checkUrl(url, options.allowlist);
     const addresses = await abortable(
       resolveChecked(target, {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Allowlist, checkUrl, SafeFetchError } from "../net/mod.ts";
+import { type Allowlist, checkUrl, loadAddressClasses, SafeFetchError } from "../net/mod.ts";
 import { resolveChecked } from "../net/safe_fetch.ts";
 
 /**
@@ -48,6 +48,7 @@ export async function checkTargetUrl(
   } = {},
 ): Promise<TargetCheck> {
   let parsed: URL;
+  await loadAddressClasses(); // checkUrl classifies address literals with ipaddr.js
   try {
     parsed = checkUrl(url, options.allowlist);
   } catch (e) {

@@ -24,3 +24,26 @@ Deno.test("parseCidrList() names the bad entry", () => {
   assert.throws(() => parseCidrList("10.0.0.0/8, nonsense"), /"nonsense"/);
   assert.equal(parseCidrList(" ").length, 0);
 });
+
+Deno.test("clientIp() writes addresses in one canonical form, whatever form the peer or proxy used", () => {
+  // The same client is one rate-limit key: IPv4-mapped, short, hex and zero-padded IPv6 forms
+  // all read as ipaddr.js read them (src/net/ip_address.ts; tests/net/ip_address_test.ts).
+  assert.equal(clientIp("::ffff:203.0.113.7", null, LOOPBACK), "203.0.113.7");
+  assert.equal(clientIp("[2001:0DB8:0:0:0:0:0:1]", null, LOOPBACK), "2001:db8::1");
+  assert.equal(clientIp("127.0.0.1", "::ffff:198.51.100.7", LOOPBACK), "198.51.100.7");
+  assert.equal(clientIp("127.0.0.1", "0xc6.51.100.7", LOOPBACK), "198.51.100.7");
+  // A hop that is a trusted proxy in an odd spelling (127.1 is 127.0.0.1) is skipped.
+  assert.equal(clientIp("127.0.0.1", "198.51.100.7, 127.1", LOOPBACK), "198.51.100.7");
+  assert.equal(clientIp("::1", "198.51.100.7, ::ffff:127.0.0.1", LOOPBACK), "198.51.100.7");
+});
+
+Deno.test("parseCidrList() reads ranges and single addresses in any form ipaddr.js read", () => {
+  const list = parseCidrList("10.1/16, ::ffff:192.0.2.0/120, 2001:db8::1, 192.0.2.77");
+  assert.deepEqual(list.map(([a, bits]) => `${a}/${bits}`), [
+    "10.0.0.1/16",
+    "::ffff:c000:200/120",
+    "2001:db8::1/128",
+    "192.0.2.77/32",
+  ]);
+  assert.throws(() => parseCidrList("10.0.0.0/33"), /"10.0.0.0\/33"/);
+});

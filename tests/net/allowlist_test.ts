@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { isAddressAllowed, parseAllowlist } from "../../src/net/mod.ts";
+import { isAddressAllowed, loadAddressClasses, parseAllowlist } from "../../src/net/mod.ts";
+
+// The SSRF guard's entry points load ipaddr.js before their first check; these call the checks.
+await loadAddressClasses();
 
 Deno.test("parseAllowlist() reads CIDRs, addresses, names and wildcards, normalized", () => {
   const allow = parseAllowlist(

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { checkUrl, parseAllowlist, SafeFetchError } from "../../src/net/mod.ts";
+import { checkUrl, loadAddressClasses, parseAllowlist, SafeFetchError } from "../../src/net/mod.ts";
 import type { SafeFetchErrorCode } from "../../src/net/mod.ts";
+
+// The SSRF guard's entry points load ipaddr.js before their first check; these call the checks.
+await loadAddressClasses();
 
 function assertRefused(url: string, code: SafeFetchErrorCode, allowlist = "") {
   assert.throws(
