@@ -57,6 +57,11 @@ Deno.test("large multipart bodies: every file keeps its exact bytes, wherever th
       async (boundary, files, offset, lfOnly) => {
         const nl = lfOnly ? "\n" : "\r\n";
         const made = files.map((f) => fileBytes(f.seed, f.size, boundary, f.plants));
+        // With bare-LF framing a file's last CR cannot be told from a CRLF before the delimiter
+        // (the split takes it as the line break, as for any sender): such files end otherwise.
+        for (const bytes of made) {
+          if (lfOnly && bytes.at(-1) === 0x0d) bytes[bytes.length - 1] = 0x20;
+        }
         const chunks: Uint8Array[] = [
           enc.encode(`--${boundary}${nl}Content-Disposition: form-data; name="text"${nl}${nl}hi`),
         ];
