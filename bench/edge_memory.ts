@@ -15,9 +15,13 @@
  * `uploads` also times new connections (connect + `GET /healthz`, one every 50 ms) while the
  * ten uploads run: p50/p99/max.
  *
- * The bot runs as a user runs it (`src/main.ts serve`, its own process, default settings) against
- * the fake TrueConf in this process; RSS is read from `/proc/<pid>/status` (VmHWM reset through
- * `clear_refs` before each scenario, VmRSS sampled every 20 ms as the fallback).
+ * The bot runs as a user runs it (`src/main.ts serve` with the start task's flags, its own
+ * process, its log in a file) against the fake TrueConf in this process: the upload scenarios at
+ * the defaults (info logging, both rate limits on, set high enough never to refuse this client:
+ * `botEnv`'s `defaults`), the slow-client and idle scenarios with the limits off and warnings
+ * only (`fast`: 250 clients from one address are what they measure, not the per-IP limit). RSS is
+ * read from `/proc/<pid>/status` (VmHWM reset through `clear_refs` before each scenario, VmRSS
+ * sampled every 20 ms as the fallback).
  *
  * Run: `./deno run -A bench/edge_memory.ts [upload|uploads|trickle]…` (default: all three).
  *
@@ -28,7 +32,7 @@ import { fileURLToPath } from "node:url";
 import { FakeTrueConf } from "../tests/support/fake_trueconf.ts";
 import { HookStore } from "../src/hooks/mod.ts";
 import { openKv } from "../src/storage/mod.ts";
-import { botEnv, freePort } from "./_fake_process.ts";
+import { botEnv, checkoutCommand, freePort, spawnLogged } from "./_fake_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const MIB = 1024 * 1024;
@@ -120,37 +124,32 @@ kv.close();
 if (!made.ok) throw new Error(made.message);
 const token = made.token;
 
-/** A fresh bot process per scenario, so one scenario's garbage is not the next one's idle. */
-async function startBot(): Promise<
+/**
+ * A fresh bot process per scenario, so one scenario's garbage is not the next one's idle; with
+ * the start task's flags (`deno task start`: its V8 flags and permissions), as a user runs it.
+ */
+async function startBot(settings: "defaults" | "fast"): Promise<
   { pid: number; port: number; idle: number; stop(): Promise<void> }
 > {
   const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--frozen",
-      "-A",
-      "--v8-flags=--expose-gc",
-      "--config",
-      join(ROOT, "deno.json"),
-      join(ROOT, "src/main.ts"),
-    ],
-    cwd: dir,
-    clearEnv: true,
-    // The `fast` settings: 250 clients from one address would be refused by the per-IP limit
-    // before their bodies are read, which is not what this measures; warnings only.
-    env: botEnv({ fakePort: fake.port, port, storagePath: kvPath, settings: "fast" }),
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
+  const command = checkoutCommand(ROOT);
+  const logFile = join(dir, `bot-${port}.log`);
+  const child = spawnLogged(
+    [Deno.execPath(), ...command.flags, "--config", command.config, command.main, "serve"],
+    {
+      logFile,
+      cwd: dir,
+      env: botEnv({ fakePort: fake.port, port, storagePath: kvPath, settings }),
+      stdout: "null",
+    },
+  );
   for (let i = 0;; i++) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);
       await res.body?.cancel();
       if (res.ok) break;
     } catch { /* not yet */ }
-    if (i > 3000) throw new Error("bot not ready");
+    if (i > 3000) throw new Error(`bot not ready: ${Deno.readTextFileSync(logFile).slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 10));
   }
   // Let start-up garbage settle before taking the idle figure.
@@ -173,7 +172,7 @@ async function startBot(): Promise<
 async function slowClients(first: string, slow: string): Promise<
   { idle: number; before: number; peak: number; cut: number; after: string }
 > {
-  const bot = await startBot();
+  const bot = await startBot("fast");
   const before = status(bot.pid).rss;
   const cutAfter: number[] = [];
   const statuses: number[] = [];
@@ -223,7 +222,7 @@ try {
   };
 
   if (scenarios.includes("upload")) {
-    const bot = await startBot();
+    const bot = await startBot("defaults");
     const { pid, idle } = bot;
     let code = 0;
     const before = status(pid).rss;
@@ -242,7 +241,7 @@ try {
     // The same upload to a bot that has served one text message: the first hook request loads
     // the format adapters and zod (lazily, src/ingest/formats/detector.ts), which the fresh
     // bot's figure above includes.
-    const warm = await startBot();
+    const warm = await startBot("defaults");
     const warmUrl = `http://127.0.0.1:${warm.port}/hook/${token}`;
     const first = await fetch(warmUrl, {
       method: "POST",
@@ -265,7 +264,7 @@ try {
   }
 
   if (scenarios.includes("uploads")) {
-    const bot = await startBot();
+    const bot = await startBot("defaults");
     const { pid, idle } = bot;
     const codes: number[] = [];
     const before = status(pid).rss;
@@ -316,7 +315,7 @@ try {
   }
 
   if (scenarios.includes("idle")) {
-    const bot = await startBot();
+    const bot = await startBot("fast");
     const { pid, idle, port } = bot;
     const conns: Deno.TcpConn[] = [];
     const closedAfter: number[] = [];
