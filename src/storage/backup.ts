@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { PROCESS_SPACES, restoreExpireIn } from "./keys.ts";
 
 /** The header line's `format`. */
@@ -150,7 +149,7 @@ function encode(v: unknown, at: Deno.KvKey): unknown {
   if (v === undefined) return { $: "undefined" };
   if (typeof v === "bigint") return { $: "bigint", v: String(v) };
   if (v instanceof Uint8Array) {
-    return { $: "bytes", v: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") };
+    return { $: "bytes", v: v.toBase64() };
   }
   if (v instanceof Date) return { $: "date", v: v.toISOString() };
   if (v instanceof Deno.KvU64) return { $: "u64", v: String(v.value) };
@@ -178,7 +177,11 @@ function decode(v: unknown, line: number): unknown {
       case "bigint":
         return BigInt(String(o.v));
       case "bytes":
-        return new Uint8Array(Buffer.from(String(o.v), "base64"));
+        try {
+          return Uint8Array.fromBase64(String(o.v));
+        } catch {
+          throw new BackupError(`line ${line}: bytes that are not base64`);
+        }
       case "date":
         return new Date(String(o.v));
       case "u64":

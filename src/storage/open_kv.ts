@@ -4,7 +4,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname } from "./_path.ts";
 
 /** Where the hook store lives when `WEBHOOK_STORAGE_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/webhooks.kv";

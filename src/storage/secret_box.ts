@@ -11,7 +11,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "./_path.ts";
 
 /** A sealed secret: `v1.<iv base64>.<ciphertext+tag base64>`. */
 export type Sealed = string;

@@ -70,3 +70,28 @@ Deno.test("restore: expiring records expire again, expired ones are left out, pr
     target.close();
   }
 });
+
+Deno.test("bytes round-trip through a backup; bytes that are not base64 are refused with their line", async () => {
+  const source = await Deno.openKv(":memory:");
+  const bytes = new Uint8Array([0, 1, 2, 250, 251, 252, 253, 254, 255]);
+  await source.set(["spool", "d1"], bytes);
+  await source.set(["hook", "k"], { secret: new Uint8Array(0) });
+  const lines = await backupOf(source);
+  source.close();
+  assert.ok(lines.some((l) => l.includes('{"$":"bytes","v":"AAEC+vv8/f7/"}')), lines.join("\n"));
+  const target = await Deno.openKv(":memory:");
+  try {
+    assert.deepEqual(await importStore(target, lines), { entries: 2, expired: 0 });
+    assert.deepEqual((await target.get(["spool", "d1"])).value, bytes);
+    assert.deepEqual((await target.get(["hook", "k"])).value, { secret: new Uint8Array(0) });
+  } finally {
+    target.close();
+  }
+  const broken = lines.map((l) => l.replace("AAEC+vv8/f7/", "AAEC*vv8"));
+  const other = await Deno.openKv(":memory:");
+  try {
+    await assert.rejects(importStore(other, broken), /line \d+: bytes that are not base64/);
+  } finally {
+    other.close();
+  }
+});
