@@ -347,3 +347,38 @@ Deno.test("uploads: TrueConf refusing one upload (HTTP 400) fails that part only
     assert.deepEqual(all.map((m) => m.text ?? m.file?.name), ["two files", "b.txt"]);
   });
 });
+
+Deno.test("uploads: a 3 MiB binary file over HTTP reaches TrueConf byte for byte, with its real Content-Length", async () => {
+  await withEndpoint({ limits: { maxBodyBytes: 8 * 1024 * 1024 } }, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    // Random bytes (every byte value, '-' about once in 256) with near misses of the delimiter:
+    // the boundary without its last byte, and whole but not at the start of a line.
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 3);
+    for (let i = 0; i < bytes.length; i += 65_536) {
+      crypto.getRandomValues(bytes.subarray(i, Math.min(bytes.length, i + 65_536)));
+    }
+    const near = new TextEncoder().encode(
+      "\r\n------endpoint-test-boundar x------endpoint-test-boundary",
+    );
+    for (let at = 1000; at + near.length < bytes.length; at += 700_001) bytes.set(near, at);
+    const { body, type } = multipart([
+      { name: "text", body: "core dump" },
+      { name: "file", filename: "core.bin", type: "application/octet-stream", body: bytes },
+    ]);
+    const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+      method: "POST",
+      headers: { "content-type": type },
+      body,
+    });
+    await ok(res);
+    const file = posted(h).find((m) => m.kind === "document");
+    assert.equal(file?.file?.name, "core.bin");
+    assert.equal(file.file.size, bytes.length);
+    assert.ok(file.file.bytes.every((b, i) => b === bytes[i]), "the file's bytes arrive unchanged");
+    const framing = h.fake.uploadFraming.at(-1);
+    assert.equal(framing?.chunked, false, "sent with a length, not chunked");
+    assert.equal(framing?.contentLength, framing?.bodyBytes);
+    assert.ok(framing!.bodyBytes > bytes.length);
+  });
+});
