@@ -1,15 +1,27 @@
 /**
- * `dirname` and `join` of POSIX paths, with `node:path`'s results (tests/storage/path_test.ts
- * compares them on generated paths), for the store's start: the storage file's folder and the
- * key file beside it. Importing `node:path` there loaded 85 of node's compatibility scripts into
- * every start, about 1 MiB of idle RSS (docs/benchmarks.md, "Session 5 (idle)"); two functions
- * of a few lines do not need them.
+ * `dirname` and `join` for the store's start (the storage file's folder, the key file beside
+ * it), without `node:path` on Linux and macOS: importing it there loaded 85 of node's
+ * compatibility scripts into every start, about 1 MiB of idle RSS (docs/benchmarks.md, "Session 5
+ * (idle)"). POSIX paths are this module's, with `node:path`'s results
+ * (tests/storage/path_test.ts compares them on generated paths); Windows paths (drive letters,
+ * backslashes, UNC shares) are `node:path`'s own, loaded there on first use.
  *
  * @module
  */
 
+/** The two functions the store needs, for this system's paths. */
+export interface PathFunctions {
+  dirname(path: string): string;
+  join(...parts: string[]): string;
+}
+
+/** {@link dirname} and {@link join} on POSIX systems; `node:path`'s on Windows. */
+export async function storagePaths(): Promise<PathFunctions> {
+  return Deno.build.os === "windows" ? await import("node:path") : { dirname, join };
+}
+
 /**
- * The folder part of `path`, as `node:path`'s `dirname`: trailing slashes are not a name, a
+ * The folder part of a POSIX `path`, as `node:path`'s `dirname`: trailing slashes are not a name, a
  * name without a folder is in ".", and the slashes before the last name are kept as written.
  *
  * @example
@@ -34,7 +46,7 @@ export function dirname(path: string): string {
 }
 
 /**
- * `parts` joined with "/" and normalised, as `node:path`'s `join`: "." and empty segments
+ * POSIX `parts` joined with "/" and normalised, as `node:path`'s `join`: "." and empty segments
  * dropped, ".." taking back the segment before it, "." for nothing.
  *
  * @example

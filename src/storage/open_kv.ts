@@ -4,7 +4,7 @@
  * @module
  */
 
-import { dirname } from "./_path.ts";
+import { storagePaths } from "./_path.ts";
 
 /** Where the hook store lives when `WEBHOOK_STORAGE_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/webhooks.kv";
@@ -34,7 +34,7 @@ export async function openKv(path: string): Promise<Deno.Kv> {
       `The storage path ${path} is a folder; give a file path inside it, e.g. ${path}/webhooks.kv.`,
     );
   }
-  const parent = dirname(path);
+  const parent = (await storagePaths()).dirname(path);
   try {
     await Deno.mkdir(parent, { recursive: true });
   } catch (e) {
@@ -129,6 +129,7 @@ export async function inspectStorage(path: string): Promise<StorageInspection> {
     return { ok: true, exists: true, detail: `${path} (writable)` };
   }
   // Not there yet: the nearest existing folder above it must be a writable folder.
+  const { dirname } = await storagePaths();
   let dir = dirname(path);
   let probe: Deno.FileInfo | null = null;
   for (;;) {

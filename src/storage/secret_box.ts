@@ -11,7 +11,7 @@
  * @module
  */
 
-import { dirname, join } from "./_path.ts";
+import { storagePaths } from "./_path.ts";
 
 /** A sealed secret: `v1.<iv base64>.<ciphertext+tag base64>`. */
 export type Sealed = string;
@@ -73,6 +73,7 @@ export class SecretBox {
           "for a key file). Generate one with: openssl rand -base64 32",
       );
     }
+    const { dirname, join } = await storagePaths();
     return await SecretBox.fromBytes(
       await readOrCreateKeyFile(join(dirname(storagePath), KEY_FILE_NAME)),
     );
@@ -144,6 +145,7 @@ async function readOrCreateKeyFile(path: string): Promise<Uint8Array> {
   const existing = await readKeyFile(path);
   if (existing) return existing;
   const raw = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
+  const { dirname, join } = await storagePaths();
   const temp = join(dirname(path), `.${KEY_FILE_NAME}.${crypto.randomUUID()}.tmp`);
   try {
     await Deno.writeTextFile(temp, b64(raw) + "\n", { createNew: true, mode: 0o600 });
