@@ -35,7 +35,8 @@ const MAX_PART_HEADER_BYTES = 16 * 1024;
 export function splitMultipart(body: Uint8Array, boundary: string): MultipartPart[] {
   const buf = body;
   const delimiter = new TextEncoder().encode(`--${boundary}`);
-  let pos = findDelimiter(buf, delimiter, 0);
+  const findDelimiter = delimiterFinder(buf, delimiter);
+  let pos = findDelimiter(0);
   if (pos < 0) throw new MultipartError(`the boundary "${boundary}" does not occur in the body`);
   const parts: MultipartPart[] = [];
   for (;;) {
@@ -65,7 +66,7 @@ export function splitMultipart(body: Uint8Array, boundary: string): MultipartPar
     if (headerEnd < 0) throw new MultipartError("a part's headers are not terminated");
     const headers = parseHeaders(buf.subarray(cursor, headerEnd));
 
-    const next = findDelimiter(buf, delimiter, bodyStart);
+    const next = findDelimiter(bodyStart);
     if (next < 0) throw new MultipartError("the closing boundary is missing (truncated body?)");
     let bodyEnd = next;
     if (buf[bodyEnd - 1] === 0x0a) bodyEnd--;
@@ -78,10 +79,10 @@ export function splitMultipart(body: Uint8Array, boundary: string): MultipartPar
 }
 
 /**
- * The first `needle` in `haystack[from, to)`, or -1. A needle of 8 bytes or more (a
- * delimiter: `--` and the boundary) is found by {@link indexOfWords}; a shorter one (the end of
- * a part's headers, searched within 16 KiB) by the typed array's own `indexOf` for its first
- * byte, checking each candidate in JavaScript.
+ * The first `needle` in `haystack[from, to)`, or -1: the typed array's own `indexOf` finds
+ * candidates for the first byte and each is checked in JavaScript. For the end of a part's
+ * headers (searched within 16 KiB) and delimiters in small bodies; a large body's delimiters are
+ * found by {@link WordSearch}.
  */
 function indexOfBytes(
   haystack: Uint8Array,
@@ -89,9 +90,6 @@ function indexOfBytes(
   from: number,
   to = haystack.length,
 ): number {
-  if (needle.length >= 8 && to - from >= WORD_SEARCH_BYTES) {
-    return indexOfWords(haystack, needle, from, to);
-  }
   const first = needle[0]!;
   const last = to - needle.length;
   for (
@@ -104,51 +102,87 @@ function indexOfBytes(
   return -1;
 }
 
-/** Ranges shorter than this are searched byte by byte: views and four scans cost more there. */
+/** Bodies shorter than this are searched byte by byte: views and four scans cost more there. */
 const WORD_SEARCH_BYTES = 64 * 1024;
 
 /**
- * The first `needle` (8 bytes or more) in `haystack[from, to)`, or -1, found by native scans of
- * aligned 32-bit words. Any occurrence holds, within its last 7 bytes, one 4-byte word that
- * starts at a multiple of 4 in the buffer; four scans of the buffer as a `Uint32Array` (one per
- * offset of that word in the needle) find every candidate, and a candidate is a match of those
- * 4 bytes of the boundary's random tail, so the JavaScript loop almost never runs. Scanning for
- * the first byte instead (`-`, 1 in 256 bytes of a binary file) ran that loop about 100,000
- * times per 25 MB, enough for V8 to compile it with TurboFan, whose code (about 3 MiB of the
- * executable) then counted in the upload's peak RSS (docs/benchmarks.md, "The 25 MB upload
- * (session 5, upload)"); the four word scans also take less time (about 10 ms for 25 MB).
+ * Finds a needle of 8 bytes or more (a delimiter: `--` and the boundary) in one buffer by native
+ * scans of aligned 32-bit words, for positions that only grow from call to call (a split walks
+ * the body once).
+ *
+ * Any occurrence holds, within its last 7 bytes, one 4-byte word that starts at a multiple of 4
+ * in the buffer: four scans of the buffer as a `Uint32Array`, one per offset of that word in the
+ * needle, find every candidate, and a candidate already matches 4 bytes of the boundary's random
+ * tail, so the JavaScript loop almost never runs. Scanning for the first byte instead (`-`, 1 in
+ * 256 bytes of a binary file) ran that loop about 100,000 times per 25 MB, enough for V8 to
+ * compile it with TurboFan, whose code (about 3 MiB of the executable) then counted in the
+ * upload's peak RSS (docs/benchmarks.md, "The 25 MB upload (session 5, upload)"); the scans also
+ * take less time (about 10 ms for 25 MB).
+ *
+ * Each scan remembers its next candidate and only moves forward, so a whole split scans the
+ * buffer once per offset however many times it searches (a body full of delimiters that do not
+ * start a line, all at one offset, would otherwise rescan the rest of the body three times per
+ * occurrence: quadratic).
  */
-function indexOfWords(
-  haystack: Uint8Array,
-  needle: Uint8Array,
-  from: number,
-  to: number,
-): number {
-  const base = haystack.byteOffset;
-  const firstWord = Math.ceil((base + from) / 4);
-  const endWord = Math.floor((base + to) / 4);
-  if (endWord <= firstWord) return -1;
-  const words = new Uint32Array(haystack.buffer, firstWord * 4, endWord - firstWord);
-  // The needle's bytes as the platform reads a word (its endianness, like the view's).
-  const tail = new Uint32Array(1);
-  const tailBytes = new Uint8Array(tail.buffer);
-  let best = -1;
-  for (let at = needle.length - 7; at <= needle.length - 4; at++) {
-    tailBytes.set(needle.subarray(at, at + 4));
-    // Word k starts at byte firstWord * 4 + 4k of the buffer; the needle then starts `at` before.
-    const limit = best < 0 ? words.length : Math.ceil((base + best + at) / 4) - firstWord;
-    const scan = limit < words.length ? words.subarray(0, Math.max(0, limit)) : words;
-    const word = tail[0]!;
-    for (let k = scan.indexOf(word); k >= 0; k = scan.indexOf(word, k + 1)) {
-      const start = (firstWord + k) * 4 - base - at;
-      if (start < from || start + needle.length > to) continue;
-      if (matchesAt(haystack, needle, start)) {
-        best = start;
-        break;
-      }
+class WordSearch {
+  readonly #haystack: Uint8Array;
+  readonly #needle: Uint8Array;
+  readonly #words: Uint32Array;
+  /** Index of the buffer's word at which {@link #words} starts. */
+  readonly #firstWord: number;
+  /** The word sought by each scan: the needle's bytes at `needle.length - 7 + scan`. */
+  readonly #sought: Uint32Array;
+  /** Each scan's next candidate (a needle's start), -1 before its first search, or Infinity. */
+  readonly #next = [-1, -1, -1, -1];
+
+  constructor(haystack: Uint8Array, needle: Uint8Array) {
+    this.#haystack = haystack;
+    this.#needle = needle;
+    const base = haystack.byteOffset;
+    this.#firstWord = Math.ceil(base / 4);
+    const endWord = Math.floor((base + haystack.length) / 4);
+    this.#words = new Uint32Array(
+      haystack.buffer,
+      this.#firstWord * 4,
+      Math.max(0, endWord - this.#firstWord),
+    );
+    // The needle's bytes as the platform reads a word (its endianness, like the view's).
+    this.#sought = new Uint32Array(4);
+    const bytes = new Uint8Array(this.#sought.buffer);
+    for (let scan = 0; scan < 4; scan++) {
+      const at = needle.length - 7 + scan;
+      bytes.set(needle.subarray(at, at + 4), scan * 4);
     }
   }
-  return best;
+
+  /** The first occurrence at or after `from` (never less than the last call's), or -1. */
+  next(from: number): number {
+    for (let scan = 0; scan < 4; scan++) {
+      if (this.#next[scan]! < from) this.#next[scan] = this.#scan(scan, from);
+    }
+    for (;;) {
+      let scan = 0;
+      for (let s = 1; s < 4; s++) if (this.#next[s]! < this.#next[scan]!) scan = s;
+      const start = this.#next[scan]!;
+      if (start === Infinity) return -1;
+      if (matchesAt(this.#haystack, this.#needle, start)) return start;
+      this.#next[scan] = this.#scan(scan, start + 1);
+    }
+  }
+
+  /** The next candidate of `scan` at or after `from`, or Infinity. */
+  #scan(scan: number, from: number): number {
+    const at = this.#needle.length - 7 + scan;
+    const base = this.#haystack.byteOffset;
+    // Word k starts at byte (firstWord + k) * 4 of the buffer; the needle then starts `at` before.
+    const k = this.#words.indexOf(
+      this.#sought[scan]!,
+      Math.max(0, Math.ceil((base + from + at) / 4) - this.#firstWord),
+    );
+    if (k < 0) return Infinity;
+    const start = (this.#firstWord + k) * 4 - base - at;
+    return start + this.#needle.length <= this.#haystack.length ? start : Infinity;
+  }
 }
 
 /** True when `needle` occurs in `haystack` at `i`. */
@@ -158,15 +192,23 @@ function matchesAt(haystack: Uint8Array, needle: Uint8Array, i: number): boolean
   return j === needle.length;
 }
 
-/** Finds `--boundary` at the very start of the body or right after a line break. */
-function findDelimiter(buf: Uint8Array, delimiter: Uint8Array, from: number): number {
-  let at = from;
-  for (;;) {
-    const hit = indexOfBytes(buf, delimiter, at);
-    if (hit < 0) return -1;
-    if (hit === 0 || buf[hit - 1] === 0x0a) return hit;
-    at = hit + 1;
-  }
+/**
+ * Finds `--boundary` at the very start of the body or right after a line break, at or after a
+ * position that grows from call to call.
+ */
+function delimiterFinder(buf: Uint8Array, delimiter: Uint8Array): (from: number) => number {
+  const words = delimiter.length >= 8 && buf.length >= WORD_SEARCH_BYTES
+    ? new WordSearch(buf, delimiter)
+    : null;
+  return (from) => {
+    let at = from;
+    for (;;) {
+      const hit = words ? words.next(at) : indexOfBytes(buf, delimiter, at);
+      if (hit < 0) return -1;
+      if (hit === 0 || buf[hit - 1] === 0x0a) return hit;
+      at = hit + 1;
+    }
+  };
 }
 
 function parseHeaders(block: Uint8Array): Map<string, string> {

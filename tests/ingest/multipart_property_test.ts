@@ -101,3 +101,42 @@ Deno.test("large multipart bodies: every file keeps its exact bytes, wherever th
     { numRuns: 40 },
   );
 });
+
+Deno.test("a body full of delimiters that do not start a line is split in one pass over it", async () => {
+  // 200,000 copies of `--boundary` back to back (12 bytes each, so all at one offset of the
+  // buffer's 32-bit words), none after a line break: none ends the file part. Scanning the rest
+  // of the body again for each of them would take minutes; the split must scan each word of the
+  // body a bounded number of times. Counted on the word scans themselves, and cut short if the
+  // bound is passed, so a regression fails here instead of hanging.
+  const boundary = "0123456789";
+  const repeats = enc.encode(`--${boundary}`.repeat(200_000));
+  const head = enc.encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.bin"\r\n\r\nx`,
+  );
+  const tail = enc.encode(`\r\n--${boundary}--\r\n`);
+  const body = new Uint8Array(head.length + repeats.length + tail.length);
+  body.set(head);
+  body.set(repeats, head.length);
+  body.set(tail, head.length + repeats.length);
+  const bound = 8 * (body.length / 4) + 1024;
+  let scanned = 0;
+  const native = Uint32Array.prototype.indexOf;
+  Uint32Array.prototype.indexOf = function (this: Uint32Array, value: number, from = 0) {
+    const found = native.call(this, value, from);
+    scanned += found >= 0 ? found - from + 1 : this.length - from;
+    if (scanned > bound) throw new Error(`the split scanned more than ${bound} words`);
+    return found;
+  };
+  try {
+    const decoded = await decodeBody(body, `multipart/form-data; boundary=${boundary}`, {
+      maxFiles: 10,
+    });
+    assert.equal(decoded.kind, "form");
+    if (decoded.kind !== "form") return;
+    assert.equal(decoded.files.length, 1);
+    assert.equal(decoded.files[0]!.bytes.length, 1 + repeats.length);
+  } finally {
+    Uint32Array.prototype.indexOf = native;
+  }
+  assert.ok(scanned > 0, "the word search ran");
+});
