@@ -1216,10 +1216,13 @@ if (uploads) {
   const big = uploads.filter((u) => u.name === "25 MB file");
   if (big.length) {
     const worst = Math.max(...big.map((u) => u.peakMb - u.idleMb));
+    // Issue 16's target is one upload on a fresh bot; issue 4's the worst of three in a row.
     out.push(
-      `25 MB upload: peak ${f(worst)} MiB above idle; target < 4 × 25 MB = ${
-        f((100 * MB) / MIB)
-      } MiB`,
+      `25 MB upload: the first on a fresh bot peaked ${
+        f(big[0]!.peakMb - big[0]!.idleMb)
+      } MiB above idle (target ≤ +35 MiB); the worst of ${big.length} in a row ${
+        f(worst)
+      } MiB (target < 4 × 25 MB = ${f((100 * MB) / MIB)} MiB)`,
     );
   }
 }
