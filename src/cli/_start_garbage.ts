@@ -7,7 +7,7 @@
  * that run gives back only part. One memory-reducing collection — V8's "last resort" flavour of
  * `gc()`: full collections until nothing more is freed, the young generation shrunk, pooled
  * pages unmapped — right after ready gives back 3–4 MiB of anonymous memory at once: idle RSS
- * 67.2 → 64.3 MiB, first delivery no slower (docs/benchmarks.md, "Session 5 (idle)"). It costs
+ * 67.4 → 64.0 MiB, first delivery no slower (docs/benchmarks.md, "Session 5 (idle)"). It costs
  * one pause of about 25 ms on this machine, once, when nothing is under way yet.
  *
  * `gc` exists when the process runs with `--v8-flags=--expose-gc`, as the start and compile
