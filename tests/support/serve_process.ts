@@ -15,11 +15,15 @@ import { TEST_BOT } from "./bot_with_fake.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * The start task's `--v8-flags=…` (heap sizing, `gc` exposed), so a test's bot runs with the
- * V8 settings users run: they change when collections happen, which the memory tests see.
+ * The start task's `--v8-flags=…` (heap sizing, `gc` exposed) and `--unstable-…` flags (modules
+ * of `import()`s loaded only when reached), so a test's bot runs with the settings users run:
+ * they change when collections happen and when modules load, which the memory and first-use
+ * tests see.
  */
-const START_V8_FLAGS: string[] = (JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")))
-  .tasks.start as string).split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+const START_FLAGS: string[] = (JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")))
+  .tasks.start as string).split(/\s+/).filter((word) =>
+    word.startsWith("--v8-flags=") || word.startsWith("--unstable-")
+  );
 
 /** One log line of the process: the parsed JSON, or `{level: "raw", msg}` for other text. */
 export interface LogLine {
@@ -99,7 +103,7 @@ export function spawnServe(options: ServeProcessOptions): ServeProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...START_V8_FLAGS,
+      ...START_FLAGS,
       "-A",
       "--config",
       join(ROOT, "deno.json"),
