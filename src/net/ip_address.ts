@@ -152,8 +152,37 @@ function v4Number(text: string): number {
   return parseInt(text, 10);
 }
 
+/**
+ * `a.b.c.d`, each 0–255 in decimal without a leading zero (the form resolvers, proxies and
+ * `Deno.serve` write), read without the general grammar's regular expressions and arrays: the
+ * peer and X-Forwarded-For of every request behind a proxy pass here. Null for anything else,
+ * which the general grammar then reads (a leading zero means octal there).
+ */
+function plainV4(text: string): number[] | null {
+  const octets: number[] = [];
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // the end closes the last number
+    if (c === 46) {
+      if (digits === 0 || value > 255 || octets.length === 4) return null;
+      octets.push(value);
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && value === 0)) {
+      value = value * 10 + c - 48;
+      digits++;
+    } else {
+      return null;
+    }
+  }
+  return octets.length === 4 ? octets : null;
+}
+
 /** The octets of an IPv4 text, or null when it is none. */
 function v4Octets(text: string): number[] | null {
+  const plain = plainV4(text);
+  if (plain) return plain;
   const pieces = text.split(".");
   if (pieces.length > 4 || !pieces.every((p) => V4_NUMBER.test(p))) return null;
   const n = pieces.map(v4Number);
