@@ -16,7 +16,8 @@
 // or the connection's end, and bounded by `maxBytes`.
 import { ChunkedDecoder, latin1 } from "../ingest/_http1.ts";
 import { concatBytes } from "../bytes.ts";
-import { type ByteStream, openByteStream, type TransportTls } from "./_ws_transport.ts";
+import { parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
+import { type ByteStream, openByteStream, type TransportTls, writeAll } from "./_ws_transport.ts";
 
 /**
  * Bytes handed to the socket per write: views of the caller's bytes, never copies. Large, so
@@ -91,10 +92,6 @@ async function writeRequest(stream: ByteStream, url: URL, req: Http1Request): Pr
   }
 }
 
-async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.byteLength;) at += await stream.write(bytes.subarray(at));
-}
-
 /** What has arrived of the answer, read on demand. */
 class Incoming {
   buf = new Uint8Array(MAX_HEAD_BYTES);
@@ -140,35 +137,24 @@ async function readResponse(stream: ByteStream, maxBytes: number): Promise<Http1
   }
 }
 
-const HTTP = new TextEncoder().encode("HTTP/");
-
 async function readHead(
   input: Incoming,
 ): Promise<{ status: number; headers: Map<string, string> }> {
   let scanned = input.start;
   for (;;) {
     const b = input.buf;
-    // Bytes that cannot start an answer fail at once (a TLS port reached over plain HTTP answers
-    // with a TLS alert): "invalid status line", which explainNetworkError turns into what to set.
-    const n = Math.min(input.end - input.start, HTTP.byteLength);
-    if (
-      (n === HTTP.byteLength || (input.ended && n > 0)) &&
-      b.subarray(input.start, input.start + n).some((x, i) => x !== HTTP[i])
-    ) {
-      const first = b.subarray(input.start, input.start + 8);
-      const tls = first[0] === 0x15 || first[0] === 0x16;
-      throw new Error(
-        `invalid status line in the answer (${tls ? "a TLS record" : "not HTTP"}: ${
-          [...first].map((x) => x.toString(16).padStart(2, "0")).join(" ")
-        })`,
-      );
-    }
+    // Bytes that cannot start an answer fail at once (a TLS port reached over plain HTTP).
+    refuseNonHttp(
+      b.subarray(input.start, Math.min(input.end, input.start + 8)),
+      input.ended,
+      "answer",
+    );
     for (let i = Math.max(input.start + 1, scanned); i < input.end; i++) {
       // The blank line: "\n\n" or "\n\r\n".
       if (b[i] !== 0x0a || !(b[i - 1] === 0x0a || (b[i - 1] === 0x0d && b[i - 2] === 0x0a))) {
         continue;
       }
-      const head = parseHead(latin1(b.subarray(input.start, i + 1)));
+      const head = parseAnswerHead(latin1(b.subarray(input.start, i + 1)), "answer");
       input.start = i + 1;
       return head;
     }
@@ -184,21 +170,6 @@ async function readHead(
       );
     }
   }
-}
-
-function parseHead(text: string): { status: number; headers: Map<string, string> } {
-  const [statusLine = "", ...lines] = text.split(/\r?\n/);
-  const m = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(statusLine);
-  if (!m) throw new Error(`invalid status line in the answer: ${statusLine.slice(0, 80)}`);
-  const headers = new Map<string, string>();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
-  }
-  return { status: Number(m[1]), headers };
 }
 
 async function readBody(

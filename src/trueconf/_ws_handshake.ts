@@ -1,7 +1,8 @@
 // The WebSocket opening handshake (RFC 6455 §4) of the client, over a byte stream from
 // _ws_transport.ts. Failure texts follow npm:ws's, which the client used before and which
 // src/trueconf/client.ts reads ("no subprotocol" → retry without offering json.v1).
-import { type ByteStream, openByteStream, type TransportTls } from "./_ws_transport.ts";
+import { parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
+import { type ByteStream, openByteStream, type TransportTls, writeAll } from "./_ws_transport.ts";
 
 /** RFC 6455 §1.3: appended to the key before hashing it into Sec-WebSocket-Accept. */
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -87,22 +88,8 @@ async function checkUpgradeAnswer(
   key: string,
   offered: readonly string[],
 ): Promise<string | null> {
-  const [statusLine = "", ...lines] = head.split("\r\n");
-  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(statusLine);
-  if (!status) {
-    throw new Error(
-      `invalid status line in the WebSocket handshake answer: ${statusLine.slice(0, 80)}`,
-    );
-  }
-  if (status[1] !== "101") throw new Error(`Unexpected server response: ${status[1]}`);
-  const headers = new Map<string, string>();
-  for (const line of lines) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
-  }
+  const { status, headers } = parseAnswerHead(head, "WebSocket handshake answer");
+  if (status !== 101) throw new Error(`Unexpected server response: ${status}`);
   if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
     throw new Error("Invalid Upgrade header");
   }
@@ -129,34 +116,8 @@ export async function acceptFor(key: string): Promise<string> {
   return encodeBase64(new Uint8Array(digest));
 }
 
-const HTTP = new TextEncoder().encode("HTTP/");
-
-/**
- * Throws as soon as the answer cannot be HTTP, rather than waiting for a blank line that never
- * comes: a TLS port reached over `ws://` answers a TLS alert and closes. The text says "invalid
- * status line", which explainNetworkError (src/trueconf/_http.ts) turns into "speaks TLS but
- * TRUECONF_HTTPS=false", as node's HTTP parser error did under ws.
- */
-function notHttp(head: Uint8Array, ended = false): void {
-  const n = Math.min(head.byteLength, HTTP.byteLength);
-  if (
-    (n === HTTP.byteLength || (ended && n > 0)) && head.subarray(0, n).some((b, i) => b !== HTTP[i])
-  ) {
-    const tls = head[0] === 0x15 || head[0] === 0x16;
-    throw new Error(
-      `invalid status line in the WebSocket handshake answer (${
-        tls ? "a TLS record" : "not HTTP"
-      }: ${[...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ")})`,
-    );
-  }
-}
-
 function encodeBase64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes));
-}
-
-async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.byteLength;) at += await stream.write(bytes.subarray(at));
 }
 
 /** Reads up to the blank line that ends the answer's head; what follows is kept. */
@@ -168,7 +129,7 @@ async function readHead(stream: ByteStream): Promise<{ head: string; rest: Uint8
     if (len === buf.byteLength) throw new Error("WebSocket handshake answer head too large");
     const n = await stream.read(buf.subarray(len));
     if (n === null) {
-      notHttp(buf.subarray(0, len), true);
+      refuseNonHttp(buf.subarray(0, len), true, "WebSocket handshake answer");
       throw new Error(
         len === 0
           ? "socket hang up (closed before answering the WebSocket handshake)"
@@ -176,7 +137,7 @@ async function readHead(stream: ByteStream): Promise<{ head: string; rest: Uint8
       );
     }
     len += n;
-    notHttp(buf.subarray(0, len));
+    refuseNonHttp(buf.subarray(0, len), false, "WebSocket handshake answer");
     for (let i = Math.max(3, scanned); i < len; i++) {
       if (buf[i] === 0x0a && buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) {
         return {

@@ -23,6 +23,11 @@ export interface ByteStream {
   close(): void;
 }
 
+/** Writes all of `bytes`, however few each write takes. */
+export async function writeAll(stream: ByteStream, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.byteLength;) at += await stream.write(bytes.subarray(at));
+}
+
 export interface TransportTls {
   verifyTls: boolean;
   caPem?: string | undefined;
