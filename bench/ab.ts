@@ -25,11 +25,10 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
+import { wrk } from "./_wrk.ts";
 
-const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
@@ -188,31 +187,6 @@ async function startBot(root: string, extraFlags: string[], label: string) {
   };
 }
 
-async function wrk(url: string, seconds: number) {
-  const out = await new Deno.Command("wrk", {
-    args: [
-      `-t${Math.min(2, CONC)}`,
-      `-c${CONC}`,
-      `-d${seconds}s`,
-      "--latency",
-      "-s",
-      join(HERE, "bench/post.lua"),
-      url,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const line = new TextDecoder().decode(out.stdout).split("\n").find((l) =>
-    l.startsWith("WRK_JSON ")
-  );
-  if (!line) throw new Error("wrk failed");
-  return JSON.parse(line.slice(9)) as {
-    duration_us: number;
-    requests: number;
-    latency_us: { p50: number; p99: number };
-  };
-}
-
 const bots = [];
 for (const p of positionals) {
   // `<checkout>#<flags>`: extra `deno run` flags for this bot only (e.g. V8 flags to compare).
@@ -224,7 +198,7 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 ? bots : [...bots].reverse();
     for (const bot of order) {
-      if (WARMUP) await wrk(bot.hookUrl, WARMUP);
+      if (WARMUP) await wrk(bot.hookUrl, CONC, WARMUP);
       await sleep(300);
       const n0 = await bot.fake.counts();
       const t0 = ticks(bot.pid);
@@ -240,7 +214,7 @@ try {
           stderr: "null",
         }).spawn()
         : null;
-      const w = await wrk(bot.hookUrl, DURATION);
+      const w = await wrk(bot.hookUrl, CONC, DURATION);
       if (tracer) {
         tracer.kill("SIGINT");
         await tracer.status;

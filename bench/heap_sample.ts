@@ -12,10 +12,11 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { freePort, prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
+import { wrk } from "./_wrk.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -78,21 +79,9 @@ const targets = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`))
 const session = await cdp(targets[0].webSocketDebuggerUrl);
 await session.send("HeapProfiler.enable");
 
-const wrk = (seconds: number) =>
-  new Deno.Command("wrk", {
-    args: [
-      "-t2",
-      `-c${args.concurrency}`,
-      `-d${seconds}s`,
-      "-s",
-      join(HERE, "bench/post.lua"),
-      `${url}/hook/${token}`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).output();
+const load = (seconds: number) => wrk(`${url}/hook/${token}`, Number(args.concurrency), seconds);
 
-await wrk(Number(args.warmup));
+await load(Number(args.warmup));
 const before = await fake.counts();
 await session.send("HeapProfiler.startSampling", {
   samplingInterval: Number(args.interval),
@@ -101,7 +90,7 @@ await session.send("HeapProfiler.startSampling", {
   // what a mark-compact later freed: the old generation's growth between mark-compacts.
   includeObjectsCollectedByMinorGC: !args.survivors,
 });
-await wrk(Number(args.duration));
+await load(Number(args.duration));
 const { profile } = await session.send<{ profile: { head: Node } }>("HeapProfiler.stopSampling");
 const deliveries = (await fake.counts()) - before;
 if (args.save) await Deno.writeTextFile(args.save, JSON.stringify({ deliveries, profile }));

@@ -44,11 +44,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PhotonImage } from "@cf-wasm/photon";
 import { baseEnv, botEnv, freePort, importBenchHook, spawnLogged } from "./_fake_process.ts";
+import { wrk, type WrkResult } from "./_wrk.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CONFIG = join(ROOT, "deno.json");
 const MAIN = join(ROOT, "src/main.ts");
-const WRK_SCRIPT = join(ROOT, "bench/post.lua");
 const MB = 1_000_000;
 const MIB = 1024 * 1024;
 const CLK_TCK = 100; // USER_HZ is 100 on every Linux ABI Deno ships for; /proc times use it.
@@ -433,23 +433,6 @@ async function settle(fake: LineChild): Promise<FakeCounts> {
 
 // ───────────────────────── wrk ─────────────────────────
 
-interface WrkResult {
-  duration_us: number;
-  requests: number;
-  bytes: number;
-  errors: { connect: number; read: number; write: number; status: number; timeout: number };
-  latency_us: {
-    min: number;
-    mean: number;
-    max: number;
-    stdev: number;
-    p50: number;
-    p90: number;
-    p99: number;
-    p999: number;
-  };
-}
-
 async function ensureWrk(): Promise<string> {
   const probe = async () => {
     try {
@@ -489,36 +472,6 @@ async function ensureWrk(): Promise<string> {
 }
 
 /** A request body from a file instead of the JSON text (see bench/post.lua). */
-interface WrkBody {
-  file: string;
-  contentType: string;
-}
-
-async function wrk(
-  url: string,
-  connections: number,
-  seconds: number,
-  body?: WrkBody,
-): Promise<WrkResult> {
-  const threads = Math.min(2, connections);
-  const child = new Deno.Command("wrk", {
-    args: [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", "-s", WRK_SCRIPT, url],
-    env: body ? { BENCH_BODY_FILE: body.file, BENCH_CONTENT_TYPE: body.contentType } : {},
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // wrk stops itself after `seconds`; the kill is a backstop against a wedged run.
-  const killer = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1000);
-  const out = await child.output();
-  clearTimeout(killer);
-  const text = new TextDecoder().decode(out.stdout);
-  const line = text.split("\n").find((l) => l.startsWith("WRK_JSON "));
-  if (!out.success || !line) {
-    throw new Error(`wrk failed (${out.code}): ${text}\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  return JSON.parse(line.slice("WRK_JSON ".length)) as WrkResult;
-}
-
 // ───────────────────────── measurements ─────────────────────────
 
 interface LoadPoint {
