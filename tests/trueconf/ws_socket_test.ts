@@ -372,7 +372,9 @@ Deno.test("a server that stops reading: frames of later turns queue behind the b
       for (let j = 0; j < perTurn; j++) {
         requests.push(c.request("x", { n: requests.length, pad }, 30_000).catch(() => null));
       }
-      await new Promise((resolve) => setTimeout(resolve, 0)); // the next event-loop turn
+      // The socket flushes a turn's frames in a setImmediate queued with its first frame;
+      // one queued after it runs after that flush: the turn has ended.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     read();
     await c.closed;
