@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { boundedCache } from "../bounded_cache.ts";
 import { type IpAddress, parseIp, parseIpCidr, processIp } from "../net/mod.ts";
 
 /** A parsed list of CIDR ranges. */
@@ -36,26 +37,24 @@ export function parseCidrList(spec: string): CidrList {
 }
 
 /**
- * Addresses already normalized: the peer of every request is parsed here, and parsing was
- * about 1.5 % of the bot's CPU at 3k requests/s (issue 16, ipaddr.js then) while the set of
- * peers is small. Bounded: cleared when it reaches {@link MAX_REMEMBERED} entries.
+ * Addresses already normalized (`false`: not an address): the peer of every request is parsed
+ * here, and parsing was about 1.5 % of the bot's CPU at 3k requests/s (issue 16, ipaddr.js
+ * then) while the set of peers is small.
  */
-const normalized = new Map<string, string | null>();
-const MAX_REMEMBERED = 4096;
+const normalized = boundedCache<string, string | false>(4096);
 
 /** Canonical text of an address, with IPv4-mapped IPv6 unwrapped (`::ffff:1.2.3.4` → `1.2.3.4`). */
 export function normalizeIp(address: string): string | null {
-  const known = normalized.get(address);
-  if (known !== undefined) return known;
-  let ip: string | null;
-  try {
-    ip = processIp(address.replace(/^\[|\]$/g, "")).toString();
-  } catch {
-    ip = null;
+  let ip = normalized.get(address);
+  if (ip === undefined) {
+    try {
+      ip = processIp(address.replace(/^\[|\]$/g, "")).toString();
+    } catch {
+      ip = false;
+    }
+    normalized.set(address, ip);
   }
-  if (normalized.size >= MAX_REMEMBERED) normalized.clear();
-  normalized.set(address, ip);
-  return ip;
+  return ip || null;
 }
 
 /** True when `address` lies in one of the ranges. */
