@@ -26,7 +26,7 @@ Deno.test("a hook token is masked in every field, at any depth, in both formats"
 
 Deno.test("lines of one event-loop turn leave in one write at the end of the turn; error lines at once", async () => {
   const writes: string[] = [];
-  const sink = createLogSink((text) => writes.push(text));
+  const sink = createLogSink((bytes) => writes.push(new TextDecoder().decode(bytes)));
   const log = createLogger({ write: (line, level) => sink.write(line, level) });
   log.info("one", { n: 1 });
   log.info("two", { n: 2 });
@@ -47,7 +47,7 @@ Deno.test("lines of one event-loop turn leave in one write at the end of the tur
 
 Deno.test("a flood of lines is written in bounded chunks, not held until the turn ends", () => {
   const writes: string[] = [];
-  const sink = createLogSink((text) => writes.push(text));
+  const sink = createLogSink((bytes) => writes.push(new TextDecoder().decode(bytes)));
   const line = "x".repeat(1000);
   for (let i = 0; i < 200; i++) sink.write(line, "info");
   assert.ok(writes.length >= 3, `${writes.length} writes for 200 KB`);
@@ -87,4 +87,43 @@ Deno.test("the last lines before Deno.exit and before an uncaught error reach st
   const first = crash.stderr.split("\n")[0]!;
   assert.equal(JSON.parse(first).msg, "last words", crash.stderr);
   assert.match(crash.stderr, /crash after logging/);
+});
+
+Deno.test("a line lists time, level, msg, the fixed fields, then the line's own, in every case", () => {
+  const lines: string[] = [];
+  for (const format of ["json", "journal"] as const) {
+    const log = createLogger({ format, level: "debug", write: (l) => lines.push(l) })
+      .child({ component: "http" });
+    log.info("hook delivery", { hook: "h1", status: 200, skipped: undefined, ms: 3 });
+    log.warn("plain");
+    log.debug("fixed field overridden", { component: "other", n: 1 });
+    log.info("reserved and index keys", { msg: "mine", 7: "seven", time: "t" });
+    log.error("nested", { error: new Error("boom"), big: 12n });
+  }
+  const keys = lines.map((l) => Object.keys(JSON.parse(l.replace(/^<\d>/, ""))));
+  const expected = [
+    ["time", "level", "msg", "component", "hook", "status", "ms"],
+    ["time", "level", "msg", "component"],
+    ["time", "level", "msg", "component", "n"],
+    ["7", "time", "level", "msg", "component"],
+    ["time", "level", "msg", "component", "error", "big"],
+  ];
+  assert.deepEqual(keys, [...expected, ...expected]);
+  const parsed = lines.map((l) => JSON.parse(l.replace(/^<\d>/, "")));
+  assert.equal(parsed[0].status, 200);
+  assert.equal(parsed[2].component, "other");
+  assert.equal(parsed[3].msg, "mine");
+  assert.equal(parsed[3].time, "t");
+  assert.deepEqual(parsed[4].error, { name: "Error", message: "boom" });
+  assert.equal(parsed[4].big, "12");
+  assert.deepEqual(lines.slice(5).map((l) => l.slice(0, 3)), ["<6>", "<4>", "<7>", "<6>", "<3>"]);
+});
+
+Deno.test("the sink writes lines of any size whole and in order, a line larger than its buffer too", () => {
+  const writes: string[] = [];
+  const sink = createLogSink((bytes) => writes.push(new TextDecoder().decode(bytes)));
+  const lines = ["a", "é".repeat(30_000), "b".repeat(100_000), "c"];
+  for (const line of lines) sink.write(line, "info");
+  sink.flush();
+  assert.equal(writes.join(""), lines.join("\n") + "\n");
 });
