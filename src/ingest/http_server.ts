@@ -183,6 +183,8 @@ const SMALL_BUFFER = 4 * 1024;
 const BODY_BUFFER = 64 * 1024;
 /** How long a closing connection's late bytes are read and dropped (so it sees our answer). */
 const LINGER_MS = 1_000;
+/** An answer's buffer to start with: a webhook's answer (head and small JSON) fits. */
+const ANSWER_BUFFER = 1024;
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 const EMPTY = new Uint8Array(0);
 
@@ -206,6 +208,8 @@ class Connection {
   /** A byte of the current request head has arrived. */
   headStarted = false;
   destroyed = false;
+  /** The bytes of the answer being written; one buffer for all of this connection's answers. */
+  readonly answer = new AnswerBytes();
   #pending: Promise<unknown> | null = null;
 
   constructor(conn: Deno.TcpConn, deadline: number) {
@@ -248,8 +252,9 @@ class Connection {
     if (size > this.buf.length) this.#resize(size);
   }
 
-  /** Back to a small buffer between requests, so an idle connection holds 4 KiB. */
+  /** Back to small buffers between requests, so an idle connection holds 5 KiB. */
   shrink(): void {
+    this.answer.shrink();
     if (this.buf.length > SMALL_BUFFER && this.end - this.start <= SMALL_BUFFER) {
       this.#resize(SMALL_BUFFER);
     }
@@ -389,6 +394,8 @@ class Http1Server implements HttpServer {
   readonly #listener: Deno.TcpListener;
   readonly #headersTimeout: number;
   readonly #idleTimeout: number;
+  /** The `keep-alive` header line of every answer that keeps its connection. */
+  readonly #keepAlive: string;
   readonly #sweepEvery: number;
   readonly #conns = new Set<Connection>();
   readonly #accepting: Promise<void>;
@@ -403,6 +410,7 @@ class Http1Server implements HttpServer {
     this.#listener = listener;
     this.#headersTimeout = options.headersTimeoutMs ?? 10_000;
     this.#idleTimeout = options.idleTimeoutMs ?? 75_000;
+    this.#keepAlive = `keep-alive: timeout=${Math.floor(this.#idleTimeout / 1000)}\r\n`;
     // Deadlines are checked a quarter of the shortest limit apart, at most once a second:
     // a limit is then kept within a quarter of itself (or a second).
     this.#sweepEvery = Math.min(
@@ -598,27 +606,26 @@ class Http1Server implements HttpServer {
     const bodiless = status === 204 || status === 304 || status < 200;
     // Reading the body whole without touching `response.body` keeps a string or bytes body
     // off the web-stream path (`.body` would wrap it in a ReadableStream first).
-    const body = bodiless ? EMPTY : new Uint8Array(await response.arrayBuffer());
-    let text = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n`;
-    response.headers.forEach((value, name) => {
-      if (!FRAMING_HEADERS.has(name)) text += `${name}: ${value}\r\n`;
-    });
-    if (!bodiless) text += `content-length: ${body.byteLength}\r\n`;
-    text += `date: ${httpDate()}\r\n`;
-    if (close) text += "connection: close\r\n";
+    const body = bodiless ? EMPTY : await response.bytes();
+    // The head is written into the connection's answer buffer piece by piece: no string is
+    // built for it, no buffer allocated per answer (issue 16).
+    const out = c.answer.reset();
+    out.text("HTTP/1.1 ").text(String(status)).text(" ").text(REASONS[status] ?? "").text("\r\n");
+    response.headers.forEach(writeHeader, out);
+    if (!bodiless) out.text("content-length: ").text(String(body.byteLength)).text("\r\n");
+    out.text("date: ").text(httpDate()).text("\r\n");
+    if (close) out.text("connection: close\r\n");
     else {
-      if (head.minor === 0) text += "connection: keep-alive\r\n";
-      text += `keep-alive: timeout=${Math.floor(this.#idleTimeout / 1000)}\r\n`;
+      if (head.minor === 0) out.text("connection: keep-alive\r\n");
+      out.text(this.#keepAlive);
     }
-    text += "\r\n";
+    out.text("\r\n");
     const payload = head.method === "HEAD" ? EMPTY : body;
     if (payload.byteLength > 16 * 1024) {
-      await c.write(latin1Bytes(text, 0));
+      await c.write(out.view());
       await c.write(payload);
     } else {
-      const out = latin1Bytes(text, payload.byteLength);
-      out.set(payload, text.length);
-      await c.write(out);
+      await c.write(out.bytes(payload).view());
     }
   }
 
@@ -769,6 +776,65 @@ function errorBytes(status: number, code: string, text: string): Uint8Array {
 
 function errorResponse(status: number, code: string, text: string): Response {
   return Response.json({ ok: false, error: code, message: text }, { status });
+}
+
+/**
+ * An answer's bytes, built in one buffer that its connection reuses for every answer (it
+ * grows for a larger one and is dropped back to its first size between requests): the head
+ * goes in as ISO-8859-1 (as header values are), then a small body.
+ */
+class AnswerBytes {
+  #buf = new Uint8Array(ANSWER_BUFFER);
+  #at = 0;
+
+  /** Empties the buffer for the next answer. */
+  reset(): this {
+    this.#at = 0;
+    return this;
+  }
+
+  /** Adds `text` (one byte per character). */
+  text(text: string): this {
+    const at = this.#room(text.length);
+    const buf = this.#buf;
+    for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+    this.#at = at + text.length;
+    return this;
+  }
+
+  /** Adds `bytes`. */
+  bytes(bytes: Uint8Array): this {
+    const at = this.#room(bytes.byteLength);
+    this.#buf.set(bytes, at);
+    this.#at = at + bytes.byteLength;
+    return this;
+  }
+
+  /** What was added, as a view valid until the next {@link reset}. */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#at);
+  }
+
+  /** Back to the first size when an answer grew the buffer. */
+  shrink(): void {
+    if (this.#buf.length > ANSWER_BUFFER) this.#buf = new Uint8Array(ANSWER_BUFFER);
+  }
+
+  #room(n: number): number {
+    if (this.#at + n > this.#buf.length) {
+      let size = this.#buf.length * 2;
+      while (size < this.#at + n) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.#buf.subarray(0, this.#at));
+      this.#buf = next;
+    }
+    return this.#at;
+  }
+}
+
+/** Writes one header line of an answer: `forEach`'s callback, with the answer as `this`. */
+function writeHeader(this: AnswerBytes, value: string, name: string): void {
+  if (!FRAMING_HEADERS.has(name)) this.text(name).text(": ").text(value).text("\r\n");
 }
 
 /** `text` (ISO-8859-1, as header values are) as bytes, with `extra` bytes of room after it. */

@@ -142,6 +142,37 @@ Deno.test("a kept-alive connection serves the next request before the idle timeo
   }, { idleTimeoutMs: 5_000 });
 });
 
+Deno.test("answers of any size on one connection are whole, each with its own head (the answer buffer is reused)", async () => {
+  await withServer(async (server) => {
+    const c = await RawHttp.connect(server.addr.port);
+    try {
+      for (const size of [10, 3_000, 40_000, 5, 900]) {
+        const body = "é".repeat(size / 2) + "x".repeat(size % 2);
+        const bytes = new TextEncoder().encode(body).byteLength;
+        await c.write(
+          `POST /s/${size} HTTP/1.1\r\nHost: h\r\nContent-Length: ${bytes}\r\n\r\n${body}`,
+        );
+        const res = await c.response();
+        assert.equal(res?.status, 200);
+        assert.equal(res?.headers.get("content-type"), "application/json");
+        assert.equal(res?.headers.get("keep-alive"), "timeout=5");
+        assert.equal(
+          Number(res?.headers.get("content-length")),
+          new TextEncoder().encode(res!.body).byteLength,
+        );
+        assert.deepEqual(JSON.parse(res!.body), {
+          method: "POST",
+          url: `http://h/s/${size}`,
+          peer: "127.0.0.1",
+          body,
+        });
+      }
+    } finally {
+      c.close();
+    }
+  }, { idleTimeoutMs: 5_000 });
+});
+
 Deno.test("a malformed request head gets 400 invalid_request in the JSON shape; a huge one 431", async () => {
   await withServer(async (server, mistakes) => {
     const bad = await RawHttp.connect(server.addr.port);
