@@ -209,15 +209,29 @@ export function stderrSink(): LogSink {
   return stderr = sink;
 }
 
-type Formatter = (time: string, level: LogLevel, msg: string, fields: LogFields) => string;
+/** A line of `msg` with the logger's fixed fields (`base`), then the line's own (`fields`). */
+type Formatter = (
+  time: string,
+  level: LogLevel,
+  msg: string,
+  base: LogFields,
+  fields: LogFields,
+) => string;
 
-const json: Formatter = (time, level, msg, fields) =>
-  stringify({ time, level, msg, ...fields }, !needsReplacer(fields));
+// One object per line for the JSON (fields merged where they are listed), not a merged copy of
+// the fields first: the per-delivery line is one object less (issue 16).
+const json: Formatter = (time, level, msg, base, fields) =>
+  stringify(
+    { time, level, msg, ...base, ...fields },
+    !needsReplacer(fields) && (fields === base || !needsReplacer(base)),
+  );
 
 const FORMATS: Record<LogFormat, Formatter> = {
   json,
-  journal: (time, level, msg, fields) => JOURNAL_PRIORITY[level] + json(time, level, msg, fields),
-  pretty: (time, level, msg, fields) => {
+  journal: (time, level, msg, base, fields) =>
+    JOURNAL_PRIORITY[level] + json(time, level, msg, base, fields),
+  pretty: (time, level, msg, base, own) => {
+    const fields = { ...base, ...own };
     let line = `${time} ${level.toUpperCase().padEnd(5)} ${msg}`;
     for (const key in fields) {
       const v = fields[key];
@@ -226,45 +240,6 @@ const FORMATS: Record<LogFormat, Formatter> = {
     return line;
   },
 };
-
-const NO_FIELDS: LogFields = {};
-
-/**
- * True when `fields` can be written after the fixed ones as they are: strings, numbers and
- * the like only (no error or bigint for {@link fieldValue}), and no key that the merged
- * object of the general path would place or override differently (`time`, `level`, `msg`,
- * a key of `base`, an array index, which JSON lists first).
- */
-function simpleFields(fields: LogFields, base: LogFields): boolean {
-  for (const key in fields) {
-    const c = key.charCodeAt(0);
-    if (
-      (c >= 48 && c <= 57) || key === "time" || key === "level" || key === "msg" ||
-      Object.hasOwn(base, key)
-    ) return false;
-    const v = fields[key];
-    if ((typeof v === "object" && v !== null) || typeof v === "bigint") return false;
-  }
-  return true;
-}
-
-/**
- * The JSON line `{"time","level","msg", ...base, ...fields}` built from the parts' JSON, the
- * same text as stringifying that merged object (for fields that pass {@link simpleFields})
- * without building the two merged objects per line: the per-delivery line (issue 16).
- */
-function jsonLine(
-  prefix: string,
-  level: LogLevel,
-  msg: string,
-  baseJson: string,
-  fields: LogFields | undefined,
-): string {
-  let line = `${prefix}{"time":"${isoNow()}","level":"${level}","msg":${JSON.stringify(msg)}`;
-  if (baseJson) line += "," + baseJson;
-  const rest = fields ? JSON.stringify(fields) : "{}";
-  return line + (rest.length === 2 ? "}" : "," + rest.slice(1));
-}
 
 let lastMs = NaN;
 let lastIso = "";
@@ -299,22 +274,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const write = options.write ??
     ((line: string, level: LogLevel) => stderrSink().write(line, level));
   const base = options.fields ?? {};
-  // The fixed fields' JSON (`"component":"http"`), for lines written without merging objects.
-  const baseJson = format !== FORMATS.pretty && simpleFields(base, NO_FIELDS)
-    ? JSON.stringify(base).slice(1, -1)
-    : null;
-  const journal = format === FORMATS.journal;
 
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVELS[level] < min) return;
     // Redacted once, as a whole: the message and every field at any depth.
-    if (baseJson !== null && (!fields || simpleFields(fields, base))) {
-      const prefix = journal ? JOURNAL_PRIORITY[level] : "";
-      write(redact(jsonLine(prefix, level, msg, baseJson, fields)), level);
-      return;
-    }
-    const all = fields ? { ...base, ...fields } : base;
-    write(redact(format(isoNow(), level, msg, all)), level);
+    write(redact(format(isoNow(), level, msg, base, fields ?? base)), level);
   };
 
   return {
