@@ -28,11 +28,19 @@
  *   `getMessageById`'s timestamp), the record with the hook id as value, `expireIn` 30 days,
  *   commits of 50; posts of `--hooks` hooks in turn;
  * - `time-key-per-hook`: the same per hook, `["posted_t", hookId, timestamp, messageId]`
- *   (the hook id in the key, not the value): one insertion point per hook.
+ *   (the hook id in the key, not the value): one insertion point per hook;
+ * - `packed-registry`: what the registry writes since session 6: the 50 posts of a commit
+ *   (posts of `--hooks` hooks in turn, timestamps a few ms apart and shuffled, as TrueConf
+ *   answers concurrent sends) through the registry's own `packRows` into one
+ *   `["posted_b", minTimestamp, rowId]` row whose value is `{at, p}` with `p` one JSON string
+ *   (src/messages/_packed_posts.ts), `expireIn` 30 days;
+ * - `packed-structured`: the same rows with the tables and tuples as V8-serialised arrays
+ *   (`{at, h, c, p}`) instead of one JSON string.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { type PackedPost, packRows } from "../src/messages/_packed_posts.ts";
 
 const VARIANTS = [
   "current",
@@ -45,6 +53,8 @@ const VARIANTS = [
   "packed-50",
   "time-key",
   "time-key-per-hook",
+  "packed-registry",
+  "packed-structured",
 ] as const;
 type Variant = typeof VARIANTS[number];
 
@@ -123,7 +133,27 @@ async function measure(variant: Variant) {
   const write = async (rows: number) => {
     for (let done = 0; done < rows;) {
       const op = kv.atomic();
-      if (variant === "packed-50") {
+      if (variant === "packed-registry" || variant === "packed-structured") {
+        const posts: PackedPost[] = [];
+        const base = Date.now();
+        for (; posts.length < 50 && done < rows; done++) {
+          const at = Date.now();
+          posts.push({
+            hookId: hooks[done % HOOKS]!,
+            messageId: crypto.randomUUID().replaceAll("-", ""),
+            // Answers of one moment, a few ms apart, not in timestamp order.
+            rec: { chatId, kind: "text", key: null, at, ts: base + (done * 7919) % 23 },
+          });
+        }
+        if (variant === "packed-registry") {
+          for (const row of packRows(posts, () => `r${++seq}`)) {
+            op.set(row.key, row.value, { expireIn: TTL });
+          }
+        } else {
+          const [key, value] = structured(posts, `r${++seq}`);
+          op.set(key, value, { expireIn: TTL });
+        }
+      } else if (variant === "packed-50") {
         const lines: string[] = [];
         for (; lines.length < 50 && done < rows; done++) {
           lines.push(`${crypto.randomUUID().replaceAll("-", "")}\t0\t${Date.now()}\t${chatId}`);
@@ -169,6 +199,25 @@ async function measure(variant: Variant) {
     reads: ((after.reads - before.reads) / ROWS).toFixed(2),
     load: Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" "),
   };
+}
+
+/**
+ * The posts of `packed-registry` in one row with the same tables and tuples, as V8-serialised
+ * arrays rather than one JSON string (one row: the bench's timestamps lie within the span).
+ */
+function structured(posts: PackedPost[], rowId: string): [Deno.KvKey, unknown] {
+  posts.sort((a, b) => a.rec.ts! - b.rec.ts!);
+  const minTs = posts[0]!.rec.ts!;
+  const h: string[] = [];
+  const c: string[] = [];
+  const p = posts.map(({ hookId, messageId, rec }) => {
+    let hi = h.indexOf(hookId);
+    if (hi < 0) hi = h.push(hookId) - 1;
+    let ci = c.indexOf(rec.chatId);
+    if (ci < 0) ci = c.push(rec.chatId) - 1;
+    return [messageId, rec.ts! - minTs, hi, ci, rec.kind === "file" ? 1 : 0];
+  });
+  return [["posted_b", minTs, rowId], { at: posts[0]!.rec.at, h, c, p }];
 }
 
 /** CPU ticks of the main thread and of KV's writer thread, and read/write syscalls so far. */

@@ -42,9 +42,15 @@
  */
 import { boundedCache } from "../bounded_cache.ts";
 import { posted, POSTED_TTL_MS, postedAt, postedGroup, postedKey } from "../storage/keys.ts";
-import { CommitBatcher } from "../storage/mod.ts";
 import { TrueConfApiError } from "../trueconf/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import {
+  findPacked,
+  type FoundPost,
+  type PackedPost,
+  packRows,
+  withoutPost,
+} from "./_packed_posts.ts";
 
 /** How long a posted message can be edited, removed or replied to by id or key. */
 export const REGISTRY_TTL_MS: number = POSTED_TTL_MS;
@@ -57,6 +63,13 @@ export const REGISTRY_TTL_MS: number = POSTED_TTL_MS;
  * the LRU (docs/benchmarks.md).
  */
 const RECENT_MAX = 256;
+
+/**
+ * The most posts one KV commit carries (each at most two mutations: its key's row and its own
+ * row or a share of a packed one; KV takes 1,000 per commit), and their bytes (KV: 800 KiB).
+ */
+const COMMIT_MAX_POSTS = 400;
+const COMMIT_MAX_BYTES = 500 * 1024;
 
 /**
  * The longest id or key a lookup considers: sender keys are at most 128 characters and
@@ -117,7 +130,7 @@ export interface RegistryOptions {
   messageTime?: ((messageId: string) => Promise<number>) | undefined;
 }
 
-/** The value of a time-keyed row: the record, and whose it is. */
+/** The value of a time-keyed row (sessions 4–5): the record, and whose it is. */
 interface TimeRow {
   readonly hook: string;
   readonly chatId: string;
@@ -126,10 +139,15 @@ interface TimeRow {
   readonly at: number;
 }
 
-/** A remembered post whose commit has not landed yet. */
-interface Pending {
-  readonly rec: PostedMessage;
-  /** Settles when the commit is done (or given up); never rejects. */
+/** A post or an edit waiting for its commit; readable from memory meanwhile. */
+interface Queued extends PackedPost {
+  /** `hookId\nmessageId`. */
+  readonly idKey: string;
+  /** Whether its key's row is written with it (a new post with a key). */
+  readonly withKey: boolean;
+  /** The `expireIn` of an id-keyed row (a record without a timestamp). */
+  readonly expireIn: number;
+  /** Settles when its commit is done (or given up); never rejects. */
   readonly committed: Promise<void>;
 }
 
@@ -145,10 +163,17 @@ export class MessageRegistry {
    * which every read consults first. The price, documented in docs/messages.md: a post made
    * in the last moments before a SIGKILL (or whose commit failed twice) may be forgotten, so
    * a later PATCH/DELETE by its id answers 404 and a post with its key starts a new message.
+   *
+   * One commit in flight at a time; what is queued meanwhile is the next commit (at c64 about
+   * 50 posts), whose timed posts go into packed rows.
    */
-  readonly #batcher: CommitBatcher;
+  #queue: Queued[] = [];
+  /** The commit loop while it runs. */
+  #draining: Promise<void> | null = null;
+  /** Settles when the posts queued now are committed: they join the next round. */
+  #round = Promise.withResolvers<void>();
   /** Posts not committed yet, by `hookId\nmessageId`. */
-  readonly #posted = new Map<string, Pending>();
+  readonly #posted = new Map<string, Queued>();
   /** Keys of those posts, by `hookId\nkey`. */
   readonly #keys = new Map<string, string>();
   /** Committed posts and lookups, newest first, by `hookId\nmessageId`: spares KV and TrueConf. */
@@ -157,11 +182,14 @@ export class MessageRegistry {
   readonly #ttl: number;
   readonly #log: Logger;
   readonly #messageTime: ((messageId: string) => Promise<number>) | null;
+  /** Names this process's packed rows: a random prefix and a counter. */
+  readonly #rowPrefix = crypto.randomUUID().slice(0, 8) + ".";
+  #rows = 0;
+  readonly #rowId = () => this.#rowPrefix + (this.#rows++).toString(36);
 
   /** A registry over `kv`. */
   constructor(kv: Deno.Kv, options: RegistryOptions = {}) {
     this.#kv = kv;
-    this.#batcher = new CommitBatcher(kv);
     this.#now = options.now ?? Date.now;
     this.#ttl = options.ttlMs ?? REGISTRY_TTL_MS;
     this.#log = options.logger ?? silentLogger;
@@ -191,25 +219,8 @@ export class MessageRegistry {
       at: this.#now(),
       ts: m.ts ?? null,
     };
-    const expireIn = this.#ttl;
-    const mutations: Deno.KvMutation[] = [this.#recordSet(hookId, messageId, rec, expireIn)];
-    const keyKey = m.key ? `${hookId}\n${m.key}` : null;
-    if (m.key) {
-      const value: KeyRecord = rec.ts === null ? { messageId } : { messageId, ts: rec.ts };
-      mutations.push({ type: "set", key: postedKey(hookId, m.key), value, expireIn });
-    }
-    const bytes = 512 + (m.key?.length ?? 0) * 2;
-    this.#write(
-      hookId,
-      messageId,
-      rec,
-      mutations,
-      bytes,
-      keyKey === null ? null : (() => {
-        if (this.#keys.get(keyKey) === messageId) this.#keys.delete(keyKey);
-      }),
-    );
-    if (keyKey) this.#keys.set(keyKey, messageId);
+    this.#enqueue(hookId, messageId, rec, !!m.key, this.#ttl);
+    if (m.key) this.#keys.set(`${hookId}\n${m.key}`, messageId);
     return Promise.resolve();
   }
 
@@ -235,82 +246,129 @@ export class MessageRegistry {
       at: known?.at ?? hint.at ?? now,
       ts: null,
     };
-    const expireIn = Math.max(1, rec.at + this.#ttl - now);
-    this.#write(hookId, messageId, rec, [this.#recordSet(hookId, messageId, rec, expireIn)], 512);
+    this.#enqueue(hookId, messageId, rec, false, Math.max(1, rec.at + this.#ttl - now));
     return Promise.resolve();
   }
 
-  /** The set of a record's own row: time-keyed when TrueConf's timestamp is known, else by id. */
-  #recordSet(
+  /** Queues a record's write: readable from memory at once, committed with the next round. */
+  #enqueue(
     hookId: string,
     messageId: string,
     rec: PostedMessage,
+    withKey: boolean,
     expireIn: number,
-  ): Deno.KvMutation {
-    const { chatId, kind, key, at } = rec;
-    if (rec.ts === null) {
-      return {
-        type: "set",
-        key: posted(hookId, messageId),
-        value: { chatId, kind, key, at },
-        expireIn,
-      };
-    }
-    const value: TimeRow = { hook: hookId, chatId, kind, key, at };
-    return { type: "set", key: postedAt(rec.ts, messageId), value, expireIn };
+  ): void {
+    const idKey = `${hookId}\n${messageId}`;
+    const q: Queued = {
+      idKey,
+      hookId,
+      messageId,
+      rec,
+      withKey,
+      expireIn,
+      committed: this.#round.promise,
+    };
+    this.#queue.push(q);
+    this.#posted.set(idKey, q);
+    this.#draining ??= this.#drain();
   }
 
   /**
-   * Commits a record's write in the background: readable from memory at once, moved to the
-   * LRU of recent posts once committed. A later write of the same message waits for this one
-   * (the batcher commits in order), so awaiting the newest commit covers all of them.
+   * Commits what is queued, round after round: each round takes everything queued during the
+   * previous one (in commits of at most {@link COMMIT_MAX_POSTS}), then settles its promise. A
+   * later write of the same message is in a later round, so awaiting the newest covers all.
    */
-  #write(
-    hookId: string,
-    messageId: string,
-    rec: PostedMessage,
-    mutations: Deno.KvMutation[],
-    bytes: number,
-    done?: (() => void) | null,
-  ): void {
-    const idKey = `${hookId}\n${messageId}`;
-    const committed = this.#commit({ checks: [], mutations, bytes }, {
-      hook: hookId,
-      message: messageId,
-    }).then((ok) => {
-      if (this.#posted.get(idKey)?.rec === rec) {
-        this.#posted.delete(idKey);
-        if (ok) this.#recent.set(idKey, rec);
+  async #drain(): Promise<void> {
+    // Let the posts of this tick join the first round.
+    await Promise.resolve();
+    while (this.#queue.length > 0) {
+      const queued = this.#queue;
+      const round = this.#round;
+      this.#queue = [];
+      this.#round = Promise.withResolvers<void>();
+      for (let i = 0; i < queued.length;) {
+        let bytes = 0;
+        let n = 0;
+        while (i + n < queued.length && n < COMMIT_MAX_POSTS && bytes < COMMIT_MAX_BYTES) {
+          const q = queued[i + n++]!;
+          bytes += 96 + 2 * (q.messageId.length + q.hookId.length + (q.rec.key?.length ?? 0));
+        }
+        await this.#commit(n === queued.length ? queued : queued.slice(i, i + n));
+        i += n;
       }
-      done?.();
-    });
-    this.#posted.set(idKey, { rec, committed });
+      round.resolve();
+    }
+    this.#draining = null;
   }
 
-  /** Commits one write, retrying once; a second failure is logged and given up (false). */
-  async #commit(
-    write: { checks: never[]; mutations: Deno.KvMutation[]; bytes: number },
-    fields: { hook: string; message: string },
-  ): Promise<boolean> {
-    for (let attempt = 1;; attempt++) {
-      try {
-        await this.#batcher.submit(write);
-        return true;
-      } catch (error) {
-        if (attempt >= 2) {
+  /**
+   * Commits some queued records in one atomic; when KV refuses it, each on its own, so one
+   * record KV cannot take costs no other; a record that fails alone as well is logged and
+   * given up. Then moves each from the uncommitted posts to the recent ones.
+   */
+  async #commit(batch: readonly Queued[]): Promise<void> {
+    let failed: Set<Queued> | null = null;
+    try {
+      await this.#atomic(batch);
+    } catch {
+      failed = new Set();
+      for (const q of batch) {
+        try {
+          await this.#atomic([q]);
+        } catch (error) {
+          failed.add(q);
           this.#log.error("could not remember a posted message; edits of it will answer 404", {
-            ...fields,
+            hook: q.hookId,
+            message: q.messageId,
             error,
           });
-          return false;
         }
       }
     }
+    for (const q of batch) {
+      if (this.#posted.get(q.idKey) === q) {
+        this.#posted.delete(q.idKey);
+        if (!failed?.has(q)) this.#recent.set(q.idKey, q.rec);
+      }
+      if (q.withKey) {
+        const keyKey = `${q.hookId}\n${q.rec.key}`;
+        if (this.#keys.get(keyKey) === q.messageId) this.#keys.delete(keyKey);
+      }
+    }
+  }
+
+  /**
+   * One atomic for some records: posts with TrueConf's timestamp packed into time-keyed rows
+   * (see _packed_posts.ts), others in rows keyed by their id, keys in their own rows.
+   */
+  async #atomic(batch: readonly Queued[]): Promise<void> {
+    const op = this.#kv.atomic();
+    const timed: Queued[] = [];
+    for (const q of batch) {
+      const { chatId, kind, key, at, ts } = q.rec;
+      if (ts === null) {
+        op.set(posted(q.hookId, q.messageId), { chatId, kind, key, at }, {
+          expireIn: q.expireIn,
+        });
+      } else timed.push(q);
+      if (q.withKey) {
+        const value: KeyRecord = ts === null
+          ? { messageId: q.messageId }
+          : { messageId: q.messageId, ts };
+        op.set(postedKey(q.hookId, key!), value, { expireIn: this.#ttl });
+      }
+    }
+    if (timed.length > 0) {
+      for (const row of packRows(timed, this.#rowId)) {
+        op.set(row.key, row.value, { expireIn: this.#ttl });
+      }
+    }
+    await op.commit();
   }
 
   /** Resolves once every post remembered so far is committed (or given up): at shutdown. */
   async flush(): Promise<void> {
-    await Promise.all([...this.#posted.values()].map((p) => p.committed));
+    while (this.#draining) await this.#draining;
   }
 
   /**
@@ -359,18 +417,40 @@ export class MessageRegistry {
     return remote ? { messageId: idOrKey, message: remote } : null;
   }
 
-  /** Forgets a removed message (and its key). */
+  /**
+   * Forgets a removed message (and its key): deletes its id-keyed row, and takes it out of its
+   * packed row (the others stay), checked against the row's versionstamp so that two removals
+   * from one row do not undo each other.
+   */
   async forget(hookId: string, messageId: string): Promise<void> {
     const idKey = `${hookId}\n${messageId}`;
     // A commit still in flight would write the record back after this delete.
     await this.#posted.get(idKey)?.committed;
-    // Never asks TrueConf: the message is gone there. A time-keyed row this process does not
-    // remember stays until it expires, unreachable (getMessageById no longer finds its id).
+    // Never asks TrueConf: the message is gone there. A post's timestamp is known when its
+    // record is in memory or its key's row; a post this process does not remember stays in its
+    // packed row until that expires, unreachable (getMessageById no longer finds its id).
     const rec = await this.#local(hookId, messageId, null);
-    const op = this.#kv.atomic().delete(posted(hookId, messageId));
-    if (rec?.ts != null) op.delete(postedAt(rec.ts, messageId));
-    if (rec?.key) op.delete(postedKey(hookId, rec.key));
-    await op.commit();
+    for (let attempt = 1;; attempt++) {
+      const op = this.#kv.atomic().delete(posted(hookId, messageId));
+      if (rec?.key) op.delete(postedKey(hookId, rec.key));
+      if (rec?.ts != null) {
+        op.delete(postedAt(rec.ts, messageId));
+        const found = await findPacked(this.#kv, rec.ts, messageId);
+        if (found?.post.hookId === hookId) {
+          op.check(found.entry);
+          const left = withoutPost(found);
+          if (left === null) op.delete(found.entry.key);
+          else {
+            op.set(left.key, left.value, {
+              expireIn: Math.max(1, left.value.at + this.#ttl - this.#now()),
+            });
+          }
+        }
+      }
+      if ((await op.commit()).ok) break;
+      // Another removal rewrote the same packed row meanwhile: read it again.
+      if (attempt >= 10) throw new Error("the registry row kept changing while removing a post");
+    }
     this.#recent.delete(idKey);
   }
 
@@ -389,8 +469,8 @@ export class MessageRegistry {
   }
 
   /**
-   * A message of this hook from memory or KV alone: its id-keyed row, or its time-keyed row
-   * when `ts` is known (from its key's row). One KV read.
+   * A message of this hook from memory or KV alone: its id-keyed row, or, when `ts` is known
+   * (from its key's row), its packed row or its time-keyed row of sessions 4–5.
    */
   async #local(
     hookId: string,
@@ -408,7 +488,8 @@ export class MessageRegistry {
         postedAt(ts, messageId),
         posted(hookId, messageId),
       ]);
-      rec = byId(byIdRow) ?? ofHook(byTime, hookId, ts);
+      rec = byId(byIdRow) ?? ofHook(byTime, hookId, ts) ??
+        ofPacked(await findPacked(this.#kv, ts, messageId), hookId);
     }
     if (rec) this.#recent.set(idKey, rec);
     return rec;
@@ -425,7 +506,10 @@ export class MessageRegistry {
       if (e instanceof TrueConfApiError && !e.transient) return null;
       throw e;
     }
-    const rec = ofHook(await this.#kv.get<TimeRow>(postedAt(ts, messageId)), hookId, ts);
+    const found = await findPacked(this.#kv, ts, messageId);
+    const rec = found
+      ? ofPacked(found, hookId)
+      : ofHook(await this.#kv.get<TimeRow>(postedAt(ts, messageId)), hookId, ts);
     if (rec) this.#recent.set(`${hookId}\n${messageId}`, rec);
     return rec;
   }
@@ -440,4 +524,9 @@ function ofHook(e: Deno.KvEntryMaybe<TimeRow>, hookId: string, ts: number): Post
   const v = e.value;
   if (!v || v.hook !== hookId) return null;
   return { chatId: v.chatId, kind: v.kind, key: v.key, at: v.at, ts };
+}
+
+/** The record of a post found in a packed row, when the post is this hook's. */
+function ofPacked(found: FoundPost | null, hookId: string): PostedMessage | null {
+  return found?.post.hookId === hookId ? found.post.rec : null;
 }

@@ -44,7 +44,9 @@ export const KEY_SPACES = {
   posted:
     "a message a hook posted (JSON: chat, kind, key; expireIn 30 d), by (hook id, message id); posts without TrueConf's timestamp, edited posts, and every post before session 4",
   posted_t:
-    "a message a hook posted (JSON: hook id, chat, kind, key; expireIn 30 d), by (TrueConf's timestamp of the post, message id): time-ordered, found through getMessageById",
+    "a message a hook posted (JSON: hook id, chat, kind, key; expireIn 30 d), by (TrueConf's timestamp of the post, message id): what sessions 4–5 wrote, read until they expire",
+  posted_b:
+    "the posts of one registry commit (JSON: at, packed posts; expireIn 30 d), by (TrueConf's earliest timestamp among them, row id): time-ordered, found through getMessageById",
   posted_key:
     "the message of a sender's key (JSON: message id or null while queued, its posted_t timestamp; expireIn 30 d), by (hook id, key)",
   posted_group:
@@ -227,6 +229,32 @@ export function postedAt(timestamp: number, messageId: string): Deno.KvKey {
   return ["posted_t", timestamp, messageId];
 }
 
+/**
+ * One packed row of the message registry: the posts of one commit whose TrueConf timestamps lie
+ * within a bounded span, keyed by the earliest of them and a row id unique to the writing
+ * process (src/messages/_packed_posts.ts). Time-ordered like {@link postedAt}, but one row per
+ * commit instead of one per post; a lookup by id lists the rows that may hold the timestamp
+ * `getMessageById` answers ({@link postedBatchRange}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(postedBatch(1735314170572, "a1b2c3d4.7"), ["posted_b", 1735314170572, "a1b2c3d4.7"]);
+ * ```
+ */
+export function postedBatch(minTimestamp: number, rowId: string): Deno.KvKey {
+  return ["posted_b", minTimestamp, rowId];
+}
+
+/**
+ * The packed rows whose earliest timestamp lies in `[from, to]` (whole milliseconds, as
+ * TrueConf's timestamps are), for a reverse `list`: newest first.
+ */
+export function postedBatchRange(from: number, to: number): Deno.KvListSelector {
+  return { start: ["posted_b", from], end: ["posted_b", Math.floor(to) + 1] };
+}
+
 /** The message a sender's key names within one hook. */
 export function postedKey(hookId: string, key: string): Deno.KvKey {
   return ["posted_key", hookId, key];
@@ -261,7 +289,8 @@ export const PROCESS_SPACES: ReadonlySet<string> = new Set([
  * expires; `0`: it has expired already and is not restored.
  *
  * - `outbox_done`, `idem`: their own `expiresAt`;
- * - `posted`, `posted_t`: 30 days from when it was posted (`at`); `posted_key` and
+ * - `posted`, `posted_t`, `posted_b`: 30 days from when it was posted (`at`; a packed row's
+ *   is its commit's); `posted_key` and
  *   `posted_group` carry no time, so 30 days from the restore;
  * - `hook_change`: an hour from the restore;
  * - everything else never expires (`hook_old_token` is one per hook at most, and the hook
@@ -294,7 +323,8 @@ export function restoreExpireIn(key: Deno.KvKey, value: unknown, now: number): n
       return expiresAt === null ? null : left(expiresAt);
     }
     case "posted":
-    case "posted_t": {
+    case "posted_t":
+    case "posted_b": {
       const at = field("at");
       return at === null ? POSTED_TTL_MS : left(at + POSTED_TTL_MS);
     }

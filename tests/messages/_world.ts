@@ -41,8 +41,9 @@ export interface LivingWorld {
   /**
    * Stops the bot gracefully and starts a new one on the same store and the same TrueConf:
    * `w`, `hookA` and `hookB` then point at the new bot (a new port; same tokens).
+   * `between` runs while no bot holds the store, given its KV file (what an older bot left).
    */
-  restart(): Promise<void>;
+  restart(between?: (kvPath: string) => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -111,9 +112,10 @@ export async function livingWorld(
         body: json(body),
       }),
     del: (url, id) => send(`${url}/messages/${encodeURIComponent(id)}`, { method: "DELETE" }),
-    async restart() {
+    async restart(between) {
       await world.w.closeBot();
       restarted = true;
+      await between?.(`${dir}/webhooks.kv`);
       world.w = await start(fake);
       world.hookA = `${world.w.baseUrl}/hook/${a.token}`;
       world.hookB = `${world.w.baseUrl}/hook/${b.token}`;

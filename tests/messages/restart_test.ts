@@ -1,9 +1,15 @@
 // After a restart the registry remembers nothing in memory: a post's record is found again
-// through TrueConf's timestamp of it (getMessageById, then the time-keyed row), or through its
+// through TrueConf's timestamp of it (getMessageById, then its packed row), or through its
 // id-keyed row (posts without a timestamp, edited posts). Real KV file, fake TrueConf, the bot
 // stopped gracefully and started again on both.
 import assert from "node:assert/strict";
 import { livingWorld } from "./_world.ts";
+import {
+  findPacked,
+  type PackedValue,
+  unpack,
+  withoutPost,
+} from "../../src/messages/_packed_posts.ts";
 
 /** How many `getMessageById` the fake has been asked so far. */
 function lookups(t: { w: { fake: { requests: { method: string }[] } } }): number {
@@ -166,6 +172,72 @@ Deno.test("a post whose send answer had no timestamp is found after a restart wi
     assert.equal(t.shown().find((m) => m.messageId === id)?.text, "edited");
     assert.equal(lookups(t), before, "its row is keyed by id");
     assert.equal((await t.patch(t.hookB, id, { text: "hijack" })).status, 404);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("after a restart, posts of two hooks committed together in packed rows are edited and removed by id, each by its own hook; a row a session 4–5 bot wrote too", async () => {
+  const t = await livingWorld();
+  try {
+    // Concurrent posts: their records are committed together, in packed rows.
+    const answers = await Promise.all([
+      ...Array.from({ length: 12 }, (_, i) => t.post(t.hookA, { text: `a${i}` })),
+      t.post(t.hookB, { text: "b0" }),
+    ]);
+    const ids: string[] = answers.map((a) => a.json.messages[0]);
+    const bId = ids.pop()!;
+    const [legacy, edited, removed, ...rest] = ids as [string, string, string, ...string[]];
+    await t.restart(async (path) => {
+      const kv = await Deno.openKv(path);
+      try {
+        const rows = await Array.fromAsync(kv.list<PackedValue>({ prefix: ["posted_b"] }));
+        assert.ok(rows.length < 13, `${rows.length} packed rows for 13 posts`);
+        assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["posted_t"] })), []);
+        // What a bot of sessions 4–5 wrote for one of them: a row of its own, by timestamp.
+        const row = rows.find((r) => r.value.p.includes(legacy))!;
+        const post = unpack(row.key, row.value).find((p) => p.messageId === legacy)!;
+        const found = await findPacked(kv, post.rec.ts!, legacy);
+        const left = withoutPost(found!);
+        const op = kv.atomic().check(found!.entry);
+        if (left) op.set(left.key, left.value);
+        else op.delete(found!.entry.key);
+        const { chatId, kind, key, at } = post.rec;
+        op.set(["posted_t", post.rec.ts!, legacy], { hook: post.hookId, chatId, kind, key, at });
+        assert.ok((await op.commit()).ok);
+      } finally {
+        kv.close();
+      }
+    });
+
+    for (const id of [legacy, removed, edited, bId]) {
+      assert.equal((await t.patch(id === bId ? t.hookA : t.hookB, id, { text: "x" })).status, 404);
+    }
+    assert.equal((await t.patch(t.hookA, edited, { text: "a, edited" })).status, 200);
+    assert.equal(t.shown().find((m) => m.messageId === edited)?.text, "a, edited");
+    assert.equal((await t.patch(t.hookB, bId, { text: "b, edited" })).status, 200);
+    assert.equal((await t.del(t.hookA, removed)).status, 200);
+    assert.equal((await t.del(t.hookA, legacy)).status, 200);
+    assert.deepEqual(t.w.fake.removals.map((r) => r.messageId), [removed, legacy]);
+
+    await t.restart(async (path) => {
+      const kv = await Deno.openKv(path);
+      try {
+        // Removed messages are gone from the store, not only from the chat.
+        for await (const r of kv.list<PackedValue>({ prefix: ["posted_b"] })) {
+          assert.ok(!r.value.p.includes(removed));
+        }
+        assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["posted_t"] })), []);
+      } finally {
+        kv.close();
+      }
+    });
+    for (const id of rest) {
+      const res = await t.patch(t.hookA, id, { text: `${id}, edited` });
+      assert.equal(res.status, 200, res.text);
+    }
+    assert.equal((await t.del(t.hookA, removed)).status, 404);
+    assert.equal((await t.patch(t.hookA, edited, { text: "again" })).status, 200);
   } finally {
     await t.close();
   }
