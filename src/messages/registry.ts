@@ -4,15 +4,17 @@
  * run. Every record carries its own KV `expireIn`, so the registry is bounded by time
  * (30 days) and, through the per-hook rate limit, by size; nothing sweeps it.
  *
- * **One row per post, keyed by time.** TrueConf's `sendMessage`/`sendFile` answer
+ * **A commit's posts in one row, keyed by time.** TrueConf's `sendMessage`/`sendFile` answer
  * `{chatId, messageId, timestamp}` (ms, TrueConf's clock; protocol reference §4.1, §4.5), and
- * `getMessageById` answers the message's envelope with the same `timestamp` (§5.2). A post is
- * stored under `["posted_t", timestamp, messageId]` with the hook id in the value: rows arrive
- * in time order, so each lands on the table's last B-tree page, where TrueConf's random ids
- * put each row on a page of its own (8–11 µs on KV's writer thread instead of 30–51 µs;
- * docs/benchmarks.md, "The registry keyed by TrueConf's timestamp"). A per-hook time key
- * (`[…, hookId, timestamp, id]`) measured nearly as dear as the random one with 50 hooks
- * posting: one insertion point per hook.
+ * `getMessageById` answers the message's envelope with the same `timestamp` (§5.2). Posts are
+ * committed in rounds (one commit in flight, what arrived meanwhile is the next: about 30–50
+ * posts at c64), and the posts of one commit go into one row `["posted_b", minTimestamp,
+ * rowId]` that lists each post with its hook, chat, kind and key (_packed_posts.ts; cut into
+ * more rows when their timestamps lie more than a second apart). Time-keyed rows land on the
+ * table's last B-tree page (TrueConf's random ids put each row on a page of its own), and one
+ * row per commit instead of one per post costs KV's writer thread and the main thread about
+ * half as much per post (docs/benchmarks.md, "Packed registry rows"). Sessions 4–5 wrote one
+ * row per post, `["posted_t", timestamp, messageId]`: still read until they expire.
  *
  * **Finding an id.** Nothing but the id is known when a `PATCH`/`DELETE`/`reply_to` names
  * one, so a lookup goes, stopping at the first hit:
@@ -22,16 +24,21 @@
  *    gets whose answer carried no timestamp (the client then falls back to its own clock, which
  *    `getMessageById` would not repeat), and what an edited post gets (below);
  * 3. for an id given as a sender key, the key's row, which carries the post's timestamp;
- * 4. TrueConf: `getMessageById` for the timestamp, then the exact time-keyed row. At most one
- *    such round trip per request: its answer joins the LRU, so the queue's second look (when
- *    the edit is posted) is answered from memory. A message TrueConf says is gone (306/307) or
- *    will not show the bot is unknown (404); when TrueConf cannot be asked (disconnected,
- *    timeout, a transient error) the lookup throws, and `PATCH`/`DELETE` answer
- *    `503 trueconf_unavailable` with `Retry-After` (living_dispatcher.ts), since neither the
- *    message's owner nor its kind can be known; ids and keys found locally still queue.
+ * 4. TrueConf: `getMessageById` for the timestamp, then the packed rows begun within a second
+ *    before it, newest first (usually the first holds it), or the `posted_t` row of that
+ *    timestamp. At most one such round trip per request: its answer joins the LRU, so the
+ *    queue's second look (when the edit is posted) is answered from memory. A message TrueConf
+ *    says is gone (306/307) or will not show the bot is unknown (404); when TrueConf cannot be
+ *    asked (disconnected, timeout, a transient error) the lookup throws, and `PATCH`/`DELETE`
+ *    answer `503 trueconf_unavailable` with `Retry-After` (living_dispatcher.ts), since neither
+ *    the message's owner nor its kind can be known; ids and keys found locally still queue.
  *
- * **Ownership.** A time-keyed row names its hook: a hook finds only rows whose hook id is its
- * own; another hook's id answers 404 like an unknown one.
+ * **Ownership.** A packed row names the hook of each post in it: a hook finds only its own
+ * posts; another hook's id answers 404 like an unknown one.
+ *
+ * **Removal.** A removed message's id-keyed row, key row and `posted_t` row are deleted, and it
+ * is taken out of its packed row (the row rewritten without it under a versionstamp check, or
+ * deleted when it was the last), so it is gone from the store, not only unreachable.
  *
  * **Edits.** What `getMessageById` answers as an envelope's `timestamp` after `editMessage` is
  * not documented (TrueConf's docs and SDK 1.5 say only that `isEdited` turns true; the
@@ -86,13 +93,22 @@ export interface PostedMessage {
   readonly kind: "text" | "file";
   /** The sender's key that names it, if any. */
   readonly key: string | null;
-  /** When it was posted (ms since the epoch, this process's clock); its 30 days count from then. */
+  /**
+   * When it was posted (ms since the epoch, this process's clock); its 30 days count from then.
+   * Read back from a packed row: when the first post of its commit was made (moments earlier).
+   */
   readonly at: number;
   /**
-   * TrueConf's timestamp of the post when its record is the time-keyed row; `null` when the
-   * record is keyed by the message id (no timestamp in TrueConf's answer, edited, or older).
+   * TrueConf's timestamp of the post when its record is time-keyed (packed or `posted_t`);
+   * `null` when the record is keyed by the message id (no timestamp in TrueConf's answer,
+   * edited, or older).
    */
   readonly ts: number | null;
+  /**
+   * For an edited post keyed by its id: TrueConf's timestamp of the post, when it was known,
+   * so that its removal also takes it out of its packed row.
+   */
+  readonly postedTs?: number | undefined;
 }
 
 /** The message an alert group or CI run is shown in. */
@@ -141,6 +157,7 @@ interface TimeRow {
 
 /** A post or an edit waiting for its commit; readable from memory meanwhile. */
 interface Queued extends PackedPost {
+  readonly rec: PostedMessage;
   /** `hookId\nmessageId`. */
   readonly idKey: string;
   /** Whether its key's row is written with it (a new post with a key). */
@@ -245,6 +262,7 @@ export class MessageRegistry {
       key: known?.key ?? hint.key ?? null,
       at: known?.at ?? hint.at ?? now,
       ts: null,
+      ...(known?.ts == null ? {} : { postedTs: known.ts }),
     };
     this.#enqueue(hookId, messageId, rec, false, Math.max(1, rec.at + this.#ttl - now));
     return Promise.resolve();
@@ -345,11 +363,12 @@ export class MessageRegistry {
     const op = this.#kv.atomic();
     const timed: Queued[] = [];
     for (const q of batch) {
-      const { chatId, kind, key, at, ts } = q.rec;
+      const { chatId, kind, key, at, ts, postedTs } = q.rec;
       if (ts === null) {
-        op.set(posted(q.hookId, q.messageId), { chatId, kind, key, at }, {
-          expireIn: q.expireIn,
-        });
+        const value = postedTs === undefined
+          ? { chatId, kind, key, at }
+          : { chatId, kind, key, at, postedTs };
+        op.set(posted(q.hookId, q.messageId), value, { expireIn: q.expireIn });
       } else timed.push(q);
       if (q.withKey) {
         const value: KeyRecord = ts === null
@@ -426,16 +445,18 @@ export class MessageRegistry {
     const idKey = `${hookId}\n${messageId}`;
     // A commit still in flight would write the record back after this delete.
     await this.#posted.get(idKey)?.committed;
-    // Never asks TrueConf: the message is gone there. A post's timestamp is known when its
-    // record is in memory or its key's row; a post this process does not remember stays in its
-    // packed row until that expires, unreachable (getMessageById no longer finds its id).
+    // Never asks TrueConf: the message is gone there. A post's timestamp is known from its
+    // record in memory or its id-keyed row (an edited post); one this process does not know
+    // that way stays in its packed row until that expires, unreachable (getMessageById no
+    // longer finds its id; the removal path resolves the id first, so this is rare).
     const rec = await this.#local(hookId, messageId, null);
+    const ts = rec?.ts ?? rec?.postedTs ?? null;
     for (let attempt = 1;; attempt++) {
       const op = this.#kv.atomic().delete(posted(hookId, messageId));
       if (rec?.key) op.delete(postedKey(hookId, rec.key));
-      if (rec?.ts != null) {
-        op.delete(postedAt(rec.ts, messageId));
-        const found = await findPacked(this.#kv, rec.ts, messageId);
+      if (ts !== null) {
+        op.delete(postedAt(ts, messageId));
+        const found = await findPacked(this.#kv, ts, messageId);
         if (found?.post.hookId === hookId) {
           op.check(found.entry);
           const left = withoutPost(found);

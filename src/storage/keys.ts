@@ -42,13 +42,13 @@ export const KEY_SPACES = {
   queue_cmd_done: "the bot's answer to a queue command (JSON; expireIn 10 min), by command id",
   lease: "the one-active-instance lease (holder, host, pid, started, heartbeat), by role",
   posted:
-    "a message a hook posted (JSON: chat, kind, key; expireIn 30 d), by (hook id, message id); posts without TrueConf's timestamp, edited posts, and every post before session 4",
+    "a message a hook posted (JSON: chat, kind, key, and an edited post's TrueConf timestamp; expireIn 30 d), by (hook id, message id); posts without TrueConf's timestamp, edited posts, and every post before session 4",
   posted_t:
     "a message a hook posted (JSON: hook id, chat, kind, key; expireIn 30 d), by (TrueConf's timestamp of the post, message id): what sessions 4–5 wrote, read until they expire",
   posted_b:
     "the posts of one registry commit (JSON: at, packed posts; expireIn 30 d), by (TrueConf's earliest timestamp among them, row id): time-ordered, found through getMessageById",
   posted_key:
-    "the message of a sender's key (JSON: message id or null while queued, its posted_t timestamp; expireIn 30 d), by (hook id, key)",
+    "the message of a sender's key (JSON: message id or null while queued, TrueConf's timestamp of its post; expireIn 30 d), by (hook id, key)",
   posted_group:
     "an alert group's or CI run's message (JSON: message id, state, title; expireIn 30 d), by (hook id, group id)",
 } as const;

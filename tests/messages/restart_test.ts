@@ -93,6 +93,19 @@ Deno.test("a post edited before a restart is found by id after it, also when Tru
     assert.equal(t.shown().find((m) => m.messageId === keyed)?.text, "k4");
     assert.equal((await t.del(t.hookA, keyed)).status, 200);
     assert.equal((await t.patch(t.hookA, "deploy", { text: "x" })).status, 404);
+    assert.equal((await t.del(t.hookA, byId)).status, 200);
+    // Removed after an edit: gone from their packed rows as well, not only unreachable.
+    await t.restart(async (path) => {
+      const kv = await Deno.openKv(path);
+      try {
+        for await (const r of kv.list<PackedValue>({ prefix: ["posted_b"] })) {
+          assert.ok(!r.value.p.includes(keyed) && !r.value.p.includes(byId), r.value.p);
+        }
+        assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["posted"] })), []);
+      } finally {
+        kv.close();
+      }
+    });
   } finally {
     await t.close();
   }
