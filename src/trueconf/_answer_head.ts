@@ -29,14 +29,15 @@ export function refuseNonHttp(first: Uint8Array, ended: boolean, what: string): 
 
 /**
  * The status and headers of an answer's head (status line and header lines, CRLF or bare LF).
- * Header names are lower-cased; a repeated header's values are joined with ", ".
+ * Header names are lower-cased; a repeated header's values are joined with ", ". `http11`: the
+ * answer is HTTP/1.1 (an HTTP/1.0 answer ends its connection unless it says otherwise).
  */
 export function parseAnswerHead(
   text: string,
   what: string,
-): { status: number; headers: Map<string, string> } {
+): { status: number; headers: Map<string, string>; http11: boolean } {
   const [statusLine = "", ...lines] = text.split(/\r?\n/);
-  const m = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(statusLine);
+  const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(statusLine);
   if (!m) throw new Error(`invalid status line in the ${what}: ${statusLine.slice(0, 80)}`);
   const headers = new Map<string, string>();
   for (const line of lines) {
@@ -46,5 +47,5 @@ export function parseAnswerHead(
     const value = line.slice(colon + 1).trim();
     headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
   }
-  return { status: Number(m[1]), headers };
+  return { status: Number(m[2]), headers, http11: m[1] === "1" };
 }

@@ -1,10 +1,10 @@
 // HTTP to TrueConf (OAuth, the server's version, uploads) honouring the TrueConf-only TLS
-// settings: one HTTP/1.1 request per connection on the stream the WebSocket uses
-// (_http1_client.ts says why not fetch or node:http). The TLS settings are the stream's:
-// default roots, a custom CA, or verification off (node:tls, loaded then).
+// settings: HTTP/1.1 on the stream the WebSocket uses (_http1_client.ts says why not fetch or
+// node:http, and when a connection is kept for the next upload). The TLS settings are the
+// stream's: default roots, a custom CA, or verification off (node:tls, loaded then).
 import { TrueConfHttpError } from "./errors.ts";
 import type { TrueConfEndpoint } from "./types.ts";
-import { http1Request } from "./_http1_client.ts";
+import { http1Request, IdleStreams } from "./_http1_client.ts";
 
 export interface HttpResponse {
   status: number;
@@ -19,17 +19,34 @@ export interface HttpRequest {
   body?: Uint8Array | undefined;
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Leave the connection open for the next request of this transport (uploads); without it
+   * the request asks once and closes (the token, the version).
+   */
+  keepAlive?: boolean;
 }
 
 /** The largest answer read from TrueConf: its JSON answers are small, an error page too. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-/** One HTTP transport per client, with its TLS settings. */
+/** One HTTP transport per client, with its TLS settings and its idle upload connections. */
 export class HttpTransport {
   #tls: Pick<TrueConfEndpoint, "verifyTls" | "caPem">;
+  readonly #idle: IdleStreams;
 
-  constructor(tls: Pick<TrueConfEndpoint, "verifyTls" | "caPem">) {
+  constructor(tls: Pick<TrueConfEndpoint, "verifyTls" | "caPem">, idle = new IdleStreams()) {
     this.#tls = tls;
+    this.#idle = idle;
+  }
+
+  /** Connections kept open for the next upload right now. */
+  get idleConnections(): number {
+    return this.#idle.size;
+  }
+
+  /** Closes the connections kept for reuse; requests after this close theirs when done. */
+  close(): void {
+    this.#idle.close();
   }
 
   async request(url: string, req: HttpRequest): Promise<HttpResponse> {
@@ -56,7 +73,7 @@ export class HttpTransport {
         caPem: this.#tls.caPem,
         signal: d.signal,
         maxBytes: MAX_ANSWER_BYTES,
-      });
+      }, req.keepAlive ? this.#idle : undefined);
       return {
         status: res.status,
         text: new TextDecoder().decode(res.body),

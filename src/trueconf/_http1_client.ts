@@ -10,10 +10,17 @@
 // on it, with its real Content-Length and the caller's bytes handed over as 1 MiB views, needs
 // neither (docs/benchmarks.md, "Session 5 (idle)").
 //
-// One request per connection (`Connection: close`): TrueConf is asked for a token once an hour
-// and for an upload per file; a pool would keep a socket open for nothing. The answer is read
-// whole, framed by Content-Length, chunked coding (the server's decoder, src/ingest/_http1.ts)
-// or the connection's end, and bounded by `maxBytes`.
+// Connections: a request given an {@link IdleStreams} (uploads: one per file, so photos come
+// in bursts) leaves its connection there when the answer allows (HTTP/1.1, framed by length or
+// chunks, no `Connection: close`), and the next request to the same origin takes it: a photo
+// then costs no TCP connect (and, against a real TrueConf, no TLS handshake) when another
+// photo went out in the last few seconds. An idle connection is closed after
+// {@link IDLE_MS}; a server may close one first, so a request that fails on a reused
+// connection before any byte of its answer arrived is sent once more on a new connection
+// (as Go's and Node's clients do). The OAuth token (once an hour) and the version ask once
+// and close (`Connection: close`). The answer is read whole, framed by Content-Length, chunked
+// coding (the server's decoder, src/ingest/_http1.ts) or the connection's end, and bounded by
+// `maxBytes`.
 import { ChunkedDecoder, latin1 } from "../ingest/_http1.ts";
 import { concatBytes } from "../bytes.ts";
 import { parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
@@ -47,26 +54,128 @@ export interface Http1Response {
   body: Uint8Array;
 }
 
-/** Sends one request to an `http:` or `https:` URL and reads its answer. */
-export async function http1Request(url: URL, req: Http1Request): Promise<Http1Response> {
-  const stream = await openByteStream(url, req, req.signal);
-  const onAbort = () => stream.close();
-  req.signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    await writeRequest(stream, url, req);
-    return await readResponse(stream, req.maxBytes);
-  } catch (err) {
-    throw req.signal.aborted ? req.signal.reason : err;
-  } finally {
-    req.signal.removeEventListener("abort", onAbort);
-    stream.close();
+/** How long a connection left for reuse stays open without a request. */
+export const IDLE_MS = 4_000;
+/** Most connections kept for reuse per origin (the bot posts at most a few files at once). */
+const MAX_IDLE_PER_ORIGIN = 8;
+
+/** Connections kept open for the next request to the same origin (one set per transport). */
+export class IdleStreams {
+  readonly #idle = new Map<
+    string,
+    { stream: ByteStream; timer: ReturnType<typeof setTimeout> }[]
+  >();
+  readonly #idleMs: number;
+  #closed = false;
+
+  constructor(idleMs = IDLE_MS) {
+    this.#idleMs = idleMs;
+  }
+
+  /** Connections kept right now, all origins. */
+  get size(): number {
+    let n = 0;
+    for (const list of this.#idle.values()) n += list.length;
+    return n;
+  }
+
+  /** The most recently used idle connection to `origin`, if any. */
+  take(origin: string): ByteStream | null {
+    const entry = this.#idle.get(origin)?.pop();
+    if (!entry) return null;
+    clearTimeout(entry.timer);
+    return entry.stream;
+  }
+
+  /** Keeps `stream` for the next request to `origin`, or closes it when closed or full. */
+  put(origin: string, stream: ByteStream): void {
+    const list = this.#idle.get(origin) ?? [];
+    if (this.#closed || list.length >= MAX_IDLE_PER_ORIGIN) return stream.close();
+    const timer = setTimeout(() => {
+      const at = list.findIndex((e) => e.stream === stream);
+      if (at >= 0) list.splice(at, 1);
+      stream.close();
+    }, this.#idleMs);
+    // An idle connection must not keep a stopping process alive.
+    Deno.unrefTimer(timer);
+    list.push({ stream, timer });
+    this.#idle.set(origin, list);
+  }
+
+  /** Closes every idle connection; later ones are closed when released. */
+  close(): void {
+    this.#closed = true;
+    for (const list of this.#idle.values()) {
+      for (const { stream, timer } of list.splice(0)) {
+        clearTimeout(timer);
+        stream.close();
+      }
+    }
   }
 }
 
-async function writeRequest(stream: ByteStream, url: URL, req: Http1Request): Promise<void> {
+/** A reused connection that failed before any byte of its answer: the server had closed it. */
+class StaleConnection extends Error {}
+
+/**
+ * Sends one request to an `http:` or `https:` URL and reads its answer. With `idle`, the
+ * connection comes from and goes back to it when it can (the module comment says when).
+ */
+export async function http1Request(
+  url: URL,
+  req: Http1Request,
+  idle?: IdleStreams,
+): Promise<Http1Response> {
+  const reused = idle?.take(url.origin);
+  if (reused) {
+    try {
+      return await exchange(reused, url, req, idle, true);
+    } catch (err) {
+      if (!(err instanceof StaleConnection)) throw err;
+    }
+  }
+  const stream = await openByteStream(url, req, req.signal);
+  return await exchange(stream, url, req, idle, false);
+}
+
+async function exchange(
+  stream: ByteStream,
+  url: URL,
+  req: Http1Request,
+  idle: IdleStreams | undefined,
+  reused: boolean,
+): Promise<Http1Response> {
+  const onAbort = () => stream.close();
+  req.signal.addEventListener("abort", onAbort, { once: true });
+  const input = new Incoming(stream);
+  let keep = false;
+  try {
+    await writeRequest(stream, url, req, idle !== undefined);
+    const res = await readResponse(input, req.maxBytes);
+    // Bytes after the answer would be the start of nothing we asked for: not reusable.
+    keep = idle !== undefined && res.reusable && input.start === input.end;
+    return { status: res.status, headers: res.headers, body: res.body };
+  } catch (err) {
+    if (req.signal.aborted) throw req.signal.reason;
+    if (reused && input.received === 0) throw new StaleConnection("stale", { cause: err });
+    throw err;
+  } finally {
+    req.signal.removeEventListener("abort", onAbort);
+    if (keep) idle!.put(url.origin, stream);
+    else stream.close();
+  }
+}
+
+async function writeRequest(
+  stream: ByteStream,
+  url: URL,
+  req: Http1Request,
+  keepAlive: boolean,
+): Promise<void> {
   const length = req.chunks.reduce((n, c) => n + c.byteLength, 0);
+  // HTTP/1.1 keeps a connection by default: only the one-shot requests say otherwise.
   let head = `${req.method} ${url.pathname || "/"}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-    "Connection: close\r\n";
+    (keepAlive ? "" : "Connection: close\r\n");
   for (const [name, value] of Object.entries(req.headers)) {
     if (/[\r\n]/.test(name + value)) throw new Error(`header ${name}: CR or LF in a header`);
     head += `${name}: ${value}\r\n`;
@@ -98,6 +207,8 @@ class Incoming {
   start = 0;
   end = 0;
   ended = false;
+  /** Bytes read so far: none means the server never began an answer. */
+  received = 0;
   #stream: ByteStream;
 
   constructor(stream: ByteStream) {
@@ -123,23 +234,29 @@ class Incoming {
       return false;
     }
     this.end += n;
+    this.received += n;
     return true;
   }
 }
 
-async function readResponse(stream: ByteStream, maxBytes: number): Promise<Http1Response> {
-  const input = new Incoming(stream);
+/** The answer, and whether its connection may carry another request. */
+async function readResponse(
+  input: Incoming,
+  maxBytes: number,
+): Promise<Http1Response & { reusable: boolean }> {
   for (;;) {
-    const { status, headers } = await readHead(input);
+    const { status, headers, http11 } = await readHead(input);
     // 1xx answers (103 Early Hints; 100 Continue, though none is asked for) precede the real one.
     if (status >= 100 && status < 200) continue;
-    return { status, headers, body: await readBody(input, status, headers, maxBytes) };
+    const { body, framed } = await readBody(input, status, headers, maxBytes);
+    const close = /(?:^|,)\s*close\s*(?:,|$)/i.test(headers.get("connection") ?? "");
+    return { status, headers, body, reusable: framed && http11 && !close };
   }
 }
 
 async function readHead(
   input: Incoming,
-): Promise<{ status: number; headers: Map<string, string> }> {
+): Promise<{ status: number; headers: Map<string, string>; http11: boolean }> {
   let scanned = input.start;
   for (;;) {
     const b = input.buf;
@@ -177,8 +294,8 @@ async function readBody(
   status: number,
   headers: Map<string, string>,
   maxBytes: number,
-): Promise<Uint8Array> {
-  if (status === 204 || status === 304) return new Uint8Array();
+): Promise<{ body: Uint8Array; framed: boolean }> {
+  if (status === 204 || status === 304) return { body: new Uint8Array(), framed: true };
   const tooLarge = () => new Error(`answer larger than ${maxBytes} bytes`);
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -211,6 +328,7 @@ async function readBody(
       take(input.buf.subarray(input.start, input.end));
       input.start = input.end;
     } while (await input.more());
+    return { body: concatBytes(parts), framed: false };
   }
-  return parts.length === 1 ? parts[0]! : concatBytes(parts);
+  return { body: parts.length === 1 ? parts[0]! : concatBytes(parts), framed: true };
 }

@@ -76,6 +76,9 @@ export async function uploadBytes(
       accept: "application/json",
     },
     chunks: multipartChunks(parts, boundary),
+    // Files come in bursts (an alert with screenshots, a stream of photos): the next upload
+    // reuses this connection (_http1_client.ts).
+    keepAlive: true,
     timeoutMs: opts.timeoutMs,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });

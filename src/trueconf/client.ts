@@ -327,6 +327,7 @@ export class TrueConfClient {
       await this.#loop?.catch(() => {});
       await this.#refreshing?.catch(() => {});
       await Promise.all([...this.#conns].map((c) => c.closed));
+      this.#http.close();
       this.#conn = null;
       this.#timers.clearAll();
       this.#publish();

@@ -77,11 +77,15 @@ export { ErrorCode, ROLE_NAMES } from "./_fake_world.ts";
 
 /** OAuth token endpoint path. */
 export const OAUTH_PATH = "/bridge/api/client/v1/oauth/token";
-/** How an upload request arrived: its Content-Length (null when absent) and chunking. */
+/**
+ * How an upload request arrived: its Content-Length (null when absent), chunking, and the
+ * client's port (the same port twice: one kept-alive connection carried both).
+ */
 export interface UploadFraming {
   readonly contentLength: number | null;
   readonly chunked: boolean;
   readonly bodyBytes: number;
+  readonly clientPort: number;
 }
 
 /** File upload endpoint path. */
@@ -719,7 +723,7 @@ export class FakeTrueConf {
     clearTimeout(timer);
   }
 
-  #handle = async (req: Request): Promise<Response> => {
+  #handle = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     const path = new URL(req.url).pathname;
     if (WS_PATHS.has(path)) return this.#upgrade(req, path);
     switch (path) {
@@ -732,7 +736,9 @@ export class FakeTrueConf {
           ? await this.#appLogin(req, path)
           : json(405, { error: "method" });
       case UPLOAD_PATH:
-        return req.method === "POST" ? await this.#upload(req) : json(405, { error: "method" });
+        return req.method === "POST"
+          ? await this.#upload(req, info)
+          : json(405, { error: "method" });
       case "/api/v4/server":
         return json(200, {
           product: { version: this.serverVersion, display_name: this.domain },
@@ -860,7 +866,7 @@ export class FakeTrueConf {
     return json(200, this.#issueBotToken(login));
   }
 
-  async #upload(req: Request): Promise<Response> {
+  async #upload(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
     const taskId = req.headers.get("upload-task-id") ?? "";
     const body = new Uint8Array(await req.arrayBuffer());
     const length = req.headers.get("content-length");
@@ -868,6 +874,7 @@ export class FakeTrueConf {
       contentLength: length === null ? null : Number(length),
       chunked: /chunked/i.test(req.headers.get("transfer-encoding") ?? ""),
       bodyBytes: body.length,
+      clientPort: (info.remoteAddr as Deno.NetAddr).port,
     });
     if (!(await this.#httpDelay("upload"))) return new Response(null, { status: 503 });
     const fail = (description: string) => json(400, { error: 310, error_description: description });

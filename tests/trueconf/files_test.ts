@@ -42,6 +42,10 @@ Deno.test("sendFile with a preview is a photo, without one a document", async ()
       fileSize: 4,
       fileName: "report.csv",
     }]);
+    // Both uploads went over one kept-alive connection: no new connect (or TLS handshake).
+    const ports = fake.uploadFraming.map((u) => u.clientPort);
+    assert.equal(ports.length, 2);
+    assert.equal(ports[0], ports[1]);
   });
 });
 
