@@ -24,7 +24,11 @@
  *            `--warmup` s (default 2) then `--duration` s (default 10);
  * - `images` multipart posts of a text and a ~100 KiB 800×600 JPEG at concurrency
  *            `--image-concurrency` (default 8): photos/s and CPU ms per photo;
- * - `mixed`  text at concurrency 16 while `--image-posters` loops (default 2) post images.
+ * - `mixed`  text at concurrency 16 while `--image-posters` loops (default 2) post 2000×1500
+ *            JPEGs (each takes the preview worker);
+ * - `mixed-small` text at concurrency 16 while `--image-concurrency` loops (default 8) post the
+ *            `images` scenario's ~100 KiB 800×600 JPEG (its own preview): the issue's "text
+ *            p99 unaffected while images run", against the `text` scenario's c16 p99.
  *
  * Every delivery is checked: the fake's post counter must equal the bot's own count of 2xx
  * answers (`/metrics`), and wrk's successes may trail it only by requests still in flight
@@ -58,7 +62,7 @@ const CLK_TCK = 100; // USER_HZ is 100 on every Linux ABI Deno ships for; /proc 
 const { values: args } = parseArgs({
   args: Deno.args,
   options: {
-    scenarios: { type: "string", default: "start,idle,upload,text,images,mixed" },
+    scenarios: { type: "string", default: "start,idle,upload,text,images,mixed,mixed-small" },
     defaults: { type: "boolean", default: false },
     fast: { type: "boolean", default: false },
     "image-concurrency": { type: "string", default: "8" },
@@ -76,7 +80,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(
     "Usage: ./deno task bench [--defaults | --fast]\n" +
-      "  [--scenarios=start,idle,upload,text,images,mixed] [--duration=10] [--warmup=2]\n" +
+      "  [--scenarios=start,idle,upload,text,images,mixed,mixed-small] [--duration=10] [--warmup=2]\n" +
       "  [--repeats=2] [--starts=5] [--concurrency=1,16,64] [--image-concurrency=8]\n" +
       "  [--image-posters=2] [--json=results.json] [--profile=<dir for the bot's --cpu-prof>]\n" +
       "--defaults (default): info logs, rate limits on (10^9/min, never triggering).\n" +
@@ -784,7 +788,7 @@ interface MixedResult {
   check: { fakeEqualsBot2xx: boolean; detail: string };
 }
 
-async function mixed(ctx: Ctx, jpeg: Uint8Array): Promise<MixedResult> {
+async function mixed(ctx: Ctx, jpeg: Uint8Array, posters: number): Promise<MixedResult> {
   const connections = 16;
   if (OPT.warmup > 0) await wrk(ctx.hookUrl, connections, OPT.warmup);
   const before = await settle(ctx.fake);
@@ -809,12 +813,12 @@ async function mixed(ctx: Ctx, jpeg: Uint8Array): Promise<MixedResult> {
       else imageTimes.push(performance.now() - t0);
     }
   };
-  const posters = Array.from({ length: OPT.imagePosters }, poster);
+  const loops = Array.from({ length: posters }, poster);
   // Let the image posters get the preview worker busy before text load starts.
   await sleep(300);
   const w = await wrk(ctx.hookUrl, connections, OPT.duration);
   running = false;
-  await Promise.all(posters);
+  await Promise.all(loops);
   const after = await settle(ctx.fake);
   const metricsAfter = await hookStatuses(ctx.bot.url);
   const bot2xx = ok2xx(metricsAfter) - ok2xx(metricsBefore);
@@ -871,7 +875,8 @@ const machine = {
 results.machine = machine;
 results.options = { ...OPT, scenarios: [...OPT.scenarios] };
 
-const needsWrk = OPT.scenarios.has("text") || OPT.scenarios.has("mixed");
+const needsWrk = OPT.scenarios.has("text") || OPT.scenarios.has("mixed") ||
+  OPT.scenarios.has("mixed-small");
 if (needsWrk) machine.wrk = await ensureWrk();
 
 const dir = await Deno.makeTempDir({ prefix: "tcwb_bench_" });
@@ -900,6 +905,8 @@ try {
 
   let jpeg: Uint8Array | null = null;
   const image = () => jpeg ??= makeJpeg(2000, 1500);
+  let small: Uint8Array | null = null;
+  const smallJpeg = () => small ??= hundredKibJpeg();
 
   if (OPT.scenarios.has("upload")) {
     // Each kind on a fresh bot, so "peak above idle" is against that process's own idle RSS
@@ -1029,7 +1036,7 @@ try {
   }
 
   if (OPT.scenarios.has("images")) {
-    const r = await imagesLoad(ctx, dir, hundredKibJpeg());
+    const r = await imagesLoad(ctx, dir, smallJpeg());
     results.images = r;
     log(
       `images c${r.connections} (${f(r.jpegBytes / 1024, 0)} KiB 800×600 JPEG + text): ${
@@ -1043,7 +1050,7 @@ try {
   }
 
   if (OPT.scenarios.has("mixed")) {
-    const m = await mixed(ctx, image());
+    const m = await mixed(ctx, image(), OPT.imagePosters);
     results.mixed = m;
     log(
       `text c16 with ${OPT.imagePosters} image posters: ${
@@ -1052,6 +1059,18 @@ try {
         `${m.images} images (median ${f(m.imageMedianMs, 0)} ms, max ${
           f(m.imageMaxMs, 0)
         }), ${m.imageFailures} failed; ${m.check.detail}`,
+    );
+  }
+  if (OPT.scenarios.has("mixed-small")) {
+    const m = await mixed(ctx, smallJpeg(), OPT.imageConcurrency);
+    results.mixedSmall = m;
+    log(
+      `text c16 with ${OPT.imageConcurrency} posters of the 100 KiB photo: ${
+        f(m.textRequestsPerSecond, 0)
+      } req/s, p50 ${f(m.textP50Ms, 2)} p99 ${f(m.textP99Ms, 2)} max ${f(m.textMaxMs, 1)} ms; ` +
+        `${m.images} images (median ${
+          f(m.imageMedianMs, 0)
+        } ms), ${m.imageFailures} failed; ${m.check.detail}`,
     );
   }
   results.finalMemory = memory(bot.pid);
@@ -1194,21 +1213,23 @@ if (im) {
     } (${im.check.detail})`,
   );
 }
+const mixedLine = (m: MixedResult, what: string) =>
+  `text c16 while ${what}: ${f(m.textRequestsPerSecond, 0)} req/s, p50 ${
+    f(m.textP50Ms, 2)
+  } ms, p99 ${f(m.textP99Ms, 2)} ms, max ${f(m.textMaxMs, 1)} ms; ` +
+  `${m.images} images in ${f(m.seconds, 1)} s (median ${f(m.imageMedianMs, 0)} ms, max ${
+    f(m.imageMaxMs, 0)
+  } ms), ${m.photosArrived} photos arrived; checks ${
+    m.check.fakeEqualsBot2xx ? "ok" : "MISMATCH"
+  } (${m.check.detail})`;
 const m = results.mixed as MixedResult | undefined;
 if (m) {
   out.push("");
-  out.push(
-    `text c16 while ${OPT.imagePosters} loops post 2000×1500 JPEGs: ${
-      f(m.textRequestsPerSecond, 0)
-    } req/s, p50 ${f(m.textP50Ms, 2)} ms, p99 ${f(m.textP99Ms, 2)} ms, max ${
-      f(m.textMaxMs, 1)
-    } ms; ` +
-      `${m.images} images in ${f(m.seconds, 1)} s (median ${f(m.imageMedianMs, 0)} ms, max ${
-        f(m.imageMaxMs, 0)
-      } ms), ${m.photosArrived} photos arrived; checks ${
-        m.check.fakeEqualsBot2xx ? "ok" : "MISMATCH"
-      } (${m.check.detail})`,
-  );
+  out.push(mixedLine(m, `${OPT.imagePosters} loops post 2000×1500 JPEGs`));
+}
+const ms = results.mixedSmall as MixedResult | undefined;
+if (ms) {
+  out.push(mixedLine(ms, `${OPT.imageConcurrency} loops post the ~100 KiB 800×600 JPEG`));
 }
 console.log(out.join("\n"));
 if (args.json) await Deno.writeTextFile(args.json, JSON.stringify(results, null, 2) + "\n");
