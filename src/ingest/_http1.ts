@@ -112,7 +112,7 @@ export function parseHead(bytes: Uint8Array): RequestHead {
     if (BAD_VALUE.test(value)) {
       throw invalid("HPE_INVALID_HEADER_VALUE", "a header value holds control characters");
     }
-    const key = name.toLowerCase();
+    const key = lowerCase(name);
     if (key === "host" && ++hosts > 1) {
       throw invalid("HPE_DUPLICATE_HOST", "more than one Host header");
     }
@@ -153,6 +153,20 @@ export function parseHead(bytes: Uint8Array): RequestHead {
   const expectContinue = minor === 1 &&
     headers.get("expect")?.trim().toLowerCase() === "100-continue";
   return { method, target, minor, headers, length, keepAlive, expectContinue };
+}
+
+/**
+ * An ASCII header name in lower case. `toLowerCase` builds a new string even when nothing
+ * changes (V8 converts into a fresh string, then hands back the original when they are
+ * equal), and headers are asked for by lower-case names dozens of times per request: only a
+ * name with an upper-case letter is converted (issue 16).
+ */
+export function lowerCase(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) return name.toLowerCase();
+  }
+  return name;
 }
 
 function hasToken(list: string | undefined, token: string): boolean {

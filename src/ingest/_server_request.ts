@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { lowerCase } from "./_http1.ts";
 
 /** A request's headers, read-only, over the parser's map of lower-case names. */
 export class ServerHeaders {
@@ -21,12 +22,12 @@ export class ServerHeaders {
 
   /** The value of `name`, or null. */
   get(name: string): string | null {
-    return this.#map.get(name.toLowerCase()) ?? null;
+    return this.#map.get(lowerCase(name)) ?? null;
   }
 
   /** Whether `name` was sent. */
   has(name: string): boolean {
-    return this.#map.has(name.toLowerCase());
+    return this.#map.has(lowerCase(name));
   }
 
   /** No request sets cookies. */

@@ -154,6 +154,8 @@ export interface HookPipeline {
   route(...steps: readonly (Mw | Handler<IngestEnv>)[]): Handler<IngestEnv>;
 }
 
+const NO_QUERY: ReadonlyMap<string, string> = new Map();
+
 /** A middleware of the hook routes. */
 export type Mw = MiddlewareHandler<IngestEnv>;
 
@@ -240,8 +242,10 @@ export function hookPipeline(options: AppOptions): HookPipeline {
         c.req.raw.headers,
         c.get("route") === "hooks" ? "hooks" : undefined,
       );
-      const query = new Map(Object.entries(c.req.query()));
-      let forced = c.req.query("format") ?? null;
+      // Most hook URLs carry no query: nothing to parse and no Map then (issue 16).
+      const hasQuery = c.req.url.includes("?");
+      const query = hasQuery ? new Map(Object.entries(c.req.query())) : NO_QUERY;
+      let forced = hasQuery ? c.req.query("format") ?? null : null;
       // An ntfy publish (PUT, ntfy headers or query fields) carries the message or a file of any
       // type as its body: it is passed undecoded, unless it is a form (Apprise's attachment).
       const ntfy = forced?.trim().toLowerCase() === "ntfy" || c.get("route") === "ntfy" ||

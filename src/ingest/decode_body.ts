@@ -91,11 +91,15 @@ function looksLikeJson(text: string): boolean {
   return first === "{" || first === "[";
 }
 
+/** Strict UTF-8: stateless between calls (no `stream`), so one serves every body. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 function decodeText(bytes: Uint8Array, charset: string | undefined): string {
   const label = charset?.trim() || "utf-8";
   let decoder: TextDecoder;
   try {
-    decoder = new TextDecoder(label, { fatal: true });
+    // The one decoder for UTF-8, the charset of nearly every body (no decoder per request).
+    decoder = label === "utf-8" ? UTF8 : new TextDecoder(label, { fatal: true });
   } catch {
     throw new PayloadError(
       "invalid_encoding",

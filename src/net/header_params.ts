@@ -17,15 +17,19 @@ export interface HeaderValue {
   readonly params: ReadonlyMap<string, string>;
 }
 
+const NO_PARAMS: ReadonlyMap<string, string> = new Map();
+
 /**
  * Splits `type/subtype; a=b; c="quoted \"x\""` into value and parameters. Tolerant: a malformed
  * parameter is skipped rather than failing the whole header, because senders get these wrong
  * in small ways (missing quotes, stray semicolons) and the main token is what matters most.
  */
 export function parseHeaderValue(header: string): HeaderValue {
-  const params = new Map<string, string>();
   let i = header.indexOf(";");
   const value = (i < 0 ? header : header.slice(0, i)).trim().toLowerCase();
+  // Most values have no parameters (`application/json`): no Map for them (issue 16).
+  if (i < 0) return { value, params: NO_PARAMS };
+  const params = new Map<string, string>();
   while (i >= 0 && i < header.length) {
     i++; // past ';'
     while (i < header.length && (header[i] === " " || header[i] === "\t")) i++;

@@ -85,8 +85,9 @@ function detectNtfy(input: PayloadInput): boolean {
   const { body } = input;
   if (body.kind === "raw") return true;
   if (body.kind === "json" && isRecord(body.value)) {
-    const keys = Object.keys(body.value);
-    return typeof body.value.topic === "string" && keys.every((k) => JSON_KEYS.includes(k));
+    // The topic first: most bodies have none, and need no list of their keys (issue 16).
+    return typeof body.value.topic === "string" &&
+      Object.keys(body.value).every((k) => JSON_KEYS.includes(k));
   }
   return false;
 }

@@ -39,6 +39,7 @@ const NTFY_ONLY_HEADERS = [
  * parameter; Apprise sends `?title=&message=&filename=` with an attachment). The one-letter
  * aliases are read once ntfy is chosen, but do not choose it.
  */
+const NO_QUERY: ReadonlyMap<string, string> = new Map();
 const NTFY_QUERY = [
   "title",
   "message",
@@ -77,11 +78,12 @@ export const NTFY_PRIORITIES: Readonly<Record<string, number>> = {
 export function isNtfyPublish(
   headers: ReadonlyMap<string, string>,
   method = "POST",
-  query: ReadonlyMap<string, string> = new Map(),
+  query: ReadonlyMap<string, string> = NO_QUERY,
 ): boolean {
   if (method === "PUT") return true;
-  if (NTFY_ONLY_HEADERS.some((h) => headers.has(h))) return true;
-  if (NTFY_QUERY.some((q) => query.has(q))) return true;
+  // Loops, not `some` with a closure: this runs for every hook request (issue 16).
+  for (const h of NTFY_ONLY_HEADERS) if (headers.has(h)) return true;
+  if (query.size > 0) { for (const q of NTFY_QUERY) if (query.has(q)) return true; }
   const priority = headers.get("priority") ?? headers.get("prio") ?? headers.get("p");
   return priority !== undefined &&
     Object.hasOwn(NTFY_PRIORITIES, priority.trim().toLowerCase());

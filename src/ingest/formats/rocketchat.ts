@@ -22,9 +22,14 @@ const EXTRA_KEYS = ["roomId", "tmid", "msg"];
 function detectRocketChat(input: PayloadInput): boolean {
   const { body } = input;
   if (body.kind !== "json" || !isRecord(body.value)) return false;
-  const keys = Object.keys(body.value);
-  return keys.some((k) => ROCKET_KEYS.includes(k)) &&
-    keys.every((k) => ROCKET_KEYS.includes(k) || EXTRA_KEYS.includes(k) || SLACK_KEYS.includes(k));
+  const value = body.value;
+  // Rocket.Chat's own keys first, asked by name: most bodies have none (issue 16).
+  let own = false;
+  for (const k of ROCKET_KEYS) own ||= Object.hasOwn(value, k);
+  return own &&
+    Object.keys(value).every((k) =>
+      ROCKET_KEYS.includes(k) || EXTRA_KEYS.includes(k) || SLACK_KEYS.includes(k)
+    );
 }
 
 /** The Rocket.Chat adapter. */

@@ -137,9 +137,9 @@ export const slackTextFormat: FormatAdapter = {
     const { body } = input;
     if (body.kind !== "json" || !isRecord(body.value)) return false;
     if (SLACK_CLIENT_AGENT.test(input.headers.get("user-agent") ?? "")) return true;
-    const keys = Object.keys(body.value);
     const text = body.value.text;
-    return keys.length === 1 && typeof text === "string" && SLACK_MARKUP.test(text);
+    return typeof text === "string" && SLACK_MARKUP.test(text) &&
+      Object.keys(body.value).length === 1;
   },
   parse: (input) => slackFormat.parse(input),
 };

@@ -65,7 +65,8 @@ function detectTeams(input: PayloadInput): boolean {
   const { body } = input;
   if (body.kind !== "json" || !isRecord(body.value)) return false;
   const v = body.value;
-  return isMessageCard(v) || v["type"] === "AdaptiveCard" || cardAttachments(v).length > 0;
+  return isMessageCard(v) || v["type"] === "AdaptiveCard" ||
+    (Array.isArray(v["attachments"]) && cardAttachments(v).length > 0);
 }
 
 /** The Microsoft Teams adapter (MessageCard and Workflows Adaptive Cards). */

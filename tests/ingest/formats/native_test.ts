@@ -40,6 +40,30 @@ Deno.test("native JSON with every field becomes text, parse mode, photos and doc
   });
 });
 
+Deno.test("a text-only body gives the same message as one that goes through the schema", async () => {
+  // `{"text"}` and `{"text","parse_mode"}` are read without the schema (issue 16); a null
+  // field beside them takes the schema's path. Both must give the same message.
+  for (const mode of [undefined, "markdown", "html", "text"]) {
+    const fields = { text: "line 1\r\nline 2\r", ...(mode ? { parse_mode: mode } : {}) };
+    const direct = await post(JSON.stringify(fields), JSON_TYPE);
+    const schema = await post(JSON.stringify({ ...fields, images: null }), JSON_TYPE);
+    assert.equal(direct.format, "native");
+    assert.deepEqual(direct.message, schema.message);
+    assert.deepEqual(direct.message, {
+      text: "line 1\nline 2\n",
+      parseMode: mode ?? "text",
+      attachments: [],
+    });
+  }
+  for (
+    const [body, code] of [
+      ['{"text":"hi","parse_mode":"bbcode"}', "invalid_parse_mode"],
+      ['{"text":"  ","parse_mode":"html"}', "empty_payload"],
+      ['{"text":7}', "invalid_field_type"],
+    ]
+  ) assert.equal((await refused(post(body!, JSON_TYPE))).code, code, body);
+});
+
 Deno.test("parse_mode defaults to text, and null fields count as absent", async () => {
   const result = await post('{"text":"*kept as is*","parse_mode":null,"images":null}', JSON_TYPE);
   assert.equal(result.message.parseMode, "text");
