@@ -77,8 +77,13 @@ const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 
 /** Parses the head in `bytes` (its empty line included); throws a {@link FramingError}. */
 export function parseHead(bytes: Uint8Array): RequestHead {
-  const lines = latin1(bytes).split("\n");
-  const requestLine = stripCr(lines[0]!);
+  // Lines are read in place (indexOf, slice of the name and value only), not split into an
+  // array of line strings and their CR-less copies: part of a request's parsing garbage
+  // (issue 16). A line ends at LF; one CR before it is not part of the line.
+  const head = latin1(bytes);
+  let next = head.indexOf("\n");
+  if (next < 0) next = head.length;
+  const requestLine = head.slice(0, lineEnd(head, 0, next));
   const sp1 = requestLine.indexOf(" ");
   const sp2 = requestLine.indexOf(" ", sp1 + 1);
   if (sp1 <= 0 || sp2 < 0 || requestLine.indexOf(" ", sp2 + 1) >= 0) {
@@ -96,19 +101,22 @@ export function parseHead(bytes: Uint8Array): RequestHead {
 
   const headers = new Map<string, string>();
   let hosts = 0;
-  for (let n = 1; n < lines.length; n++) {
-    const line = stripCr(lines[n]!);
-    if (line === "") continue; // the head's empty line (and what follows it: nothing)
-    const first = line.charCodeAt(0);
+  while (next < head.length) {
+    const start = next + 1;
+    next = head.indexOf("\n", start);
+    if (next < 0) next = head.length;
+    const end = lineEnd(head, start, next);
+    if (end === start) continue; // the head's empty line (and what follows it: nothing)
+    const first = head.charCodeAt(start);
     if (first === 32 || first === 9) {
       throw invalid("HPE_INVALID_HEADER_TOKEN", "obsolete line folding is not accepted");
     }
-    const colon = line.indexOf(":");
-    const name = colon > 0 ? line.slice(0, colon) : "";
+    const colon = head.indexOf(":", start);
+    const name = colon > start && colon < end ? head.slice(start, colon) : "";
     if (!TOKEN.test(name)) {
       throw invalid("HPE_INVALID_HEADER_TOKEN", "a header line is not NAME: VALUE");
     }
-    const value = trimOws(line, colon + 1);
+    const value = trimOws(head, colon + 1, end);
     if (BAD_VALUE.test(value)) {
       throw invalid("HPE_INVALID_HEADER_VALUE", "a header value holds control characters");
     }
@@ -183,13 +191,18 @@ function stripCr(line: string): string {
   return line.endsWith("\r") ? line.slice(0, -1) : line;
 }
 
-/** `line` from `from`, without leading and trailing spaces and tabs (OWS). */
-function trimOws(line: string, from: number): string {
+/** Where the line from `start` to its LF at `lf` ends: before a CR that precedes the LF. */
+function lineEnd(head: string, start: number, lf: number): number {
+  return lf > start && head.charCodeAt(lf - 1) === 13 ? lf - 1 : lf;
+}
+
+/** `text[from..end]` without leading and trailing spaces and tabs (OWS). */
+function trimOws(text: string, from: number, end: number): string {
   let a = from;
-  let b = line.length;
-  while (a < b && (line.charCodeAt(a) === 32 || line.charCodeAt(a) === 9)) a++;
-  while (b > a && (line.charCodeAt(b - 1) === 32 || line.charCodeAt(b - 1) === 9)) b--;
-  return a === from && b === line.length ? line.slice(from) : line.slice(a, b);
+  let b = end;
+  while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+  while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+  return text.slice(a, b);
 }
 
 /**

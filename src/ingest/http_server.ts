@@ -229,7 +229,9 @@ class Connection {
         this.start = 0;
       } else this.#resize(this.buf.length * 2);
     }
-    const reading = this.conn.read(this.buf.subarray(this.end)).then((n) => {
+    // Between requests the buffer is empty: read into it whole (no view to allocate).
+    const into = this.end === 0 ? this.buf : this.buf.subarray(this.end);
+    const reading = this.conn.read(into).then((n) => {
       if (n !== null) this.end += n;
       return n;
     });

@@ -110,11 +110,28 @@ export class Poster implements LivingPoster {
   }
 
   /** Posts, edits or removes one text part; returns the message id it produced or changed. */
-  async post(chatId: string, part: TextPart): Promise<string> {
+  post(chatId: string, part: TextPart): Promise<string> {
     const op = part.op!;
-    if (op.act === "remove") return await this.#remove(op);
-    // Most texts need no rendering nor lookup: no promise to wait for then (issue 16).
-    const rendering = this.#render(chatId, part, op);
+    if (op.act === "remove") return this.#remove(op);
+    try {
+      // Most texts need no rendering nor lookup: no promise to wait for then (issue 16).
+      const rendering = this.#render(chatId, part, op);
+      if (
+        !(rendering instanceof Promise) && op.act !== "edit" &&
+        !(op.group && op.alerts !== "new") &&
+        !op.key && !op.replyKey && !op.replyTo
+      ) {
+        // A new message: straight to #send, with no frame here held while TrueConf answers.
+        return this.#send(chatId, op, rendering, { key: op.key, replyTo: op.replyId || null });
+      }
+      return this.#post(chatId, op, rendering);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** {@link post} for an edit, a group, a key, a reply or a text still rendering. */
+  async #post(chatId: string, op: TextOp, rendering: Rendered | Promise<Rendered>) {
     const r = rendering instanceof Promise ? await rendering : rendering;
     if (op.act === "edit") {
       const found = op.target ? await this.#reg.resolve(op.hook, op.target) : null;
