@@ -61,7 +61,7 @@ Deno.test("a text-only body gives the same message as one that goes through the 
       ['{"text":"  ","parse_mode":"html"}', "empty_payload"],
       ['{"text":7}', "invalid_field_type"],
     ]
-  ) assert.equal((await refused(post(body!, JSON_TYPE))).code, code, body);
+  ) assert.equal((await refused(post(body!, JSON_TYPE))).code, code, body!);
 });
 
 Deno.test("parse_mode defaults to text, and null fields count as absent", async () => {
