@@ -73,9 +73,12 @@ const RECENT_MAX = 256;
 
 /**
  * The most posts one KV commit carries (each at most two mutations: its key's row and its own
- * row or a share of a packed one; KV takes 1,000 per commit), and their bytes (KV: 800 KiB).
+ * row or a share of a packed one; KV takes 1,000 per commit), and the bytes of their rows' keys
+ * (KV takes 80 KiB of keys per commit: a key row is up to ~600 bytes) and of everything (KV:
+ * 800 KiB), as estimated by {@link commitBytes}.
  */
 const COMMIT_MAX_POSTS = 400;
+const COMMIT_MAX_KEY_BYTES = 64 * 1024;
 const COMMIT_MAX_BYTES = 500 * 1024;
 
 /**
@@ -305,11 +308,17 @@ export class MessageRegistry {
       this.#queue = [];
       this.#round = Promise.withResolvers<void>();
       for (let i = 0; i < queued.length;) {
+        let keyBytes = 0;
         let bytes = 0;
         let n = 0;
-        while (i + n < queued.length && n < COMMIT_MAX_POSTS && bytes < COMMIT_MAX_BYTES) {
-          const q = queued[i + n++]!;
-          bytes += 96 + 2 * (q.messageId.length + q.hookId.length + (q.rec.key?.length ?? 0));
+        while (i + n < queued.length && n < COMMIT_MAX_POSTS) {
+          const [k, all] = commitBytes(queued[i + n]!);
+          if (n > 0 && (keyBytes + k > COMMIT_MAX_KEY_BYTES || bytes + all > COMMIT_MAX_BYTES)) {
+            break;
+          }
+          keyBytes += k;
+          bytes += all;
+          n++;
         }
         await this.#commit(n === queued.length ? queued : queued.slice(i, i + n));
         i += n;
@@ -328,7 +337,13 @@ export class MessageRegistry {
     let failed: Set<Queued> | null = null;
     try {
       await this.#atomic(batch);
-    } catch {
+    } catch (error) {
+      if (batch.length > 1) {
+        this.#log.warn("KV refused a commit of posted-message records; writing them one by one", {
+          records: batch.length,
+          error,
+        });
+      }
       failed = new Set();
       for (const q of batch) {
         try {
@@ -550,4 +565,17 @@ function ofHook(e: Deno.KvEntryMaybe<TimeRow>, hookId: string, ts: number): Post
 /** The record of a post found in a packed row, when the post is this hook's. */
 function ofPacked(found: FoundPost | null, hookId: string): PostedMessage | null {
   return found?.post.hookId === hookId ? found.post.rec : null;
+}
+
+/**
+ * What a queued record adds to a commit, in bytes (UTF-8, at most 3 per UTF-16 unit): keys
+ * (its id-keyed row's or its key's row, with their key space names) and keys plus values (its
+ * share of a packed row counted as its fields).
+ */
+function commitBytes(q: Queued): [keys: number, all: number] {
+  const ids = q.hookId.length + q.messageId.length;
+  const key = q.rec.key?.length ?? 0;
+  const keys = 3 *
+    ((q.rec.ts === null ? 16 + ids : 0) + (q.withKey ? 24 + q.hookId.length + key : 0));
+  return [keys, keys + 3 * (ids + key + q.rec.chatId.length) + 96];
 }

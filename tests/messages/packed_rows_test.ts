@@ -221,6 +221,7 @@ Deno.test("a record KV refuses costs no other post of its commit; it alone is lo
       await reg.remember("h1", "good", { chatId: "c1", kind: "text", key: "fine", ts: 2 });
       await reg.flush();
       assert.deepEqual(lines.filter((l) => l.level === "error").map((l) => l.message), ["bad"]);
+      assert.equal(lines.filter((l) => l.level === "warn").length, 1, "the refused commit");
       const fresh = restarted(kv, new Map([["bad", 1], ["good", 2]]));
       assert.equal((await fresh.get("h1", "good"))?.key, "fine");
       assert.equal(await fresh.get("h1", "bad"), null);
@@ -260,6 +261,43 @@ Deno.test("a backup carries packed rows: restored, each post is found by id, and
       assert.equal(await fresh.get("h2", "m1"), null);
     } finally {
       target.close();
+    }
+  });
+});
+
+Deno.test("a burst of 1,000 keyed posts with long keys (more than one KV commit takes) is packed into rows of bounded size, every post found", async () => {
+  await withKvFile(async (path) => {
+    const t0 = 1_765_000_000_000;
+    const kv = await Deno.openKv(path);
+    const lines: Record<string, unknown>[] = [];
+    try {
+      const reg = new MessageRegistry(kv, {
+        logger: createLogger({ write: (l) => lines.push(JSON.parse(l)) }),
+      });
+      const key = (i: number) => `${i}-`.padEnd(128, "é");
+      for (let i = 0; i < 1_000; i++) {
+        void reg.remember("h1", crypto.randomUUID(), {
+          chatId: "c1",
+          kind: "text",
+          key: key(i),
+          ts: t0 + (i % 50),
+        });
+      }
+      await reg.flush();
+      const packed = await rows(kv, "posted_b");
+      // 1,000 posts of ~300 characters are more than one row may hold (KV values: 64 KiB), and
+      // fewer than one row each (what committing them one by one, the fallback, would write).
+      assert.ok(packed.length > 1 && packed.length < 100, `${packed.length} rows`);
+      assert.ok(packed.every((r) => r.value.p.length <= 32_000));
+      assert.deepEqual(lines, [], "no commit refused by KV's limits (then retried one by one)");
+      assert.equal(packed.reduce((n, r) => n + JSON.parse(r.value.p)[2].length, 0), 1_000);
+      const fresh = restarted(kv, new Map());
+      for (const i of [0, 399, 400, 999]) {
+        const found = await fresh.resolve("h1", key(i));
+        assert.equal(found?.message?.key, key(i), `post ${i} by its key`);
+      }
+    } finally {
+      kv.close();
     }
   });
 });
