@@ -5,8 +5,9 @@
  * hooks) batching is what keeps the durable queue off that ceiling. With no load a write
  * commits alone, at once.
  *
- * Each write still gets its own answer: when a shared commit fails a check, the batch is
- * retried one write at a time so a write never fails because of a neighbour's check.
+ * Each write still gets its own answer: when a shared commit fails a check, or KV refuses it
+ * (a neighbour's key too long, a limit the estimates missed), the batch is retried one write at
+ * a time so a write never fails because of a neighbour.
  *
  * @module
  */
@@ -27,10 +28,12 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
-// KV limits per atomic: 100 checks, 1000 mutations, 819 200 bytes of mutations.
+// KV limits per atomic: 100 checks, 1000 mutations, 819 200 bytes of mutations, 81 920 bytes
+// of keys (checks' and mutations' together).
 const MAX_CHECKS = 100;
 const MAX_MUTATIONS = 1000;
 const MAX_BYTES = 700 * 1024;
+const MAX_KEY_BYTES = 80_000;
 
 /** Commits {@link BatchWrite}s, one atomic in flight at a time, batching what queued up meanwhile. */
 export class CommitBatcher {
@@ -72,16 +75,28 @@ export class CommitBatcher {
     await Promise.resolve();
     while (this.#queue.length > 0) {
       const batch = this.#take();
+      let ok: boolean;
       try {
-        if (await this.#commit(batch.map((p) => p.write))) {
-          for (const p of batch) p.resolve(true);
-        } else if (batch.length === 1) {
-          batch[0]!.resolve(false);
-        } else {
-          for (const p of batch) p.resolve(await this.#commit([p.write]));
-        }
+        ok = await this.#commit(batch.map((p) => p.write));
       } catch (e) {
-        for (const p of batch) p.reject(e);
+        if (batch.length === 1) {
+          batch[0]!.reject(e);
+          continue;
+        }
+        ok = false;
+      }
+      if (ok) {
+        for (const p of batch) p.resolve(true);
+      } else if (batch.length === 1) {
+        batch[0]!.resolve(false);
+      } else {
+        for (const p of batch) {
+          try {
+            p.resolve(await this.#commit([p.write]));
+          } catch (e) {
+            p.reject(e);
+          }
+        }
       }
     }
   }
@@ -90,18 +105,22 @@ export class CommitBatcher {
     let checks = 0;
     let mutations = 0;
     let bytes = 0;
+    let keyBytes = 0;
     let n = 0;
     for (const p of this.#queue) {
       const w = p.write;
+      const k = writeKeyBytes(w);
       if (
         n > 0 &&
         (checks + w.checks.length > MAX_CHECKS ||
           mutations + w.mutations.length > MAX_MUTATIONS ||
-          bytes + w.bytes > MAX_BYTES)
+          bytes + w.bytes > MAX_BYTES ||
+          keyBytes + k > MAX_KEY_BYTES)
       ) break;
       checks += w.checks.length;
       mutations += w.mutations.length;
       bytes += w.bytes;
+      keyBytes += k;
       n++;
     }
     return this.#queue.splice(0, n);
@@ -116,4 +135,24 @@ export class CommitBatcher {
     this.commits++;
     return (await op.commit()).ok;
   }
+}
+
+/** At most the bytes a write's keys take in KV's encoding (a string's UTF-8 is ≤ 3 per unit). */
+function writeKeyBytes(w: BatchWrite): number {
+  let n = 0;
+  for (const c of w.checks) n += keyBytes(c.key);
+  for (const m of w.mutations) n += keyBytes(m.key);
+  return n;
+}
+
+function keyBytes(key: Deno.KvKey): number {
+  let n = 0;
+  for (const part of key) {
+    n += typeof part === "string"
+      ? 2 + 3 * part.length
+      : part instanceof Uint8Array
+      ? 2 + 2 * part.byteLength
+      : 10;
+  }
+  return n;
 }
