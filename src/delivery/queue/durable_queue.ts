@@ -402,6 +402,7 @@ function jobOf(
     payload: job.payload,
     state: job.state,
     blobs: job.blobs,
+    live: job.live,
     alsoWrite,
   };
 }

@@ -406,6 +406,7 @@ export class JobEngine {
       createdAt,
       persisted: false,
       signal: this.#cut.signal,
+      live: o.live,
       readBlob: (slot) => Promise.resolve(o.blobs?.get(slot) ?? null),
       progress: (s) => {
         state = s;

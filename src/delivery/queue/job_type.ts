@@ -112,6 +112,12 @@ export interface JobRun<P, S> {
    * return `retry` (scope `link`) at once. The rest stays queued for the next start.
    */
   readonly signal: AbortSignal;
+  /**
+   * For a run inside the request, the enqueue's {@link EnqueueOptions.live}: the payload as
+   * `run` works on it, before it was converted to its stored form (a run that never leaves
+   * memory need not read that form back). Undefined for stored jobs.
+   */
+  readonly live?: unknown;
   /** Bytes given at enqueue in `blobs`; null when missing. */
   readBlob(slot: number): Promise<Uint8Array | null>;
   /**
@@ -180,6 +186,11 @@ export interface EnqueueOptions<P = unknown, S = unknown> {
   readonly state: S;
   /** Bytes the job reads back with `readBlob(slot)`; slots ≥ 0 (-1 is the engine's). */
   readonly blobs?: ReadonlyMap<number, Uint8Array> | undefined;
+  /**
+   * The payload in the form the job type's `run` works on, for a run inside the request
+   * ({@link JobRun.live}); never stored. Default: none (the run reads `payload`).
+   */
+  readonly live?: unknown;
   /** Accepted at (ms); default now. A remainder of a run inside the request keeps its time. */
   readonly createdAt?: number | undefined;
   /**

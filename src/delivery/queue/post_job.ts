@@ -7,7 +7,7 @@
  */
 import type { Message } from "../../message.ts";
 import type { PartFailure } from "../dispatch.ts";
-import { type Deliverer, planParts } from "../deliverer.ts";
+import { type Deliverer, type Part, planParts } from "../deliverer.ts";
 import { loadParts, SpoolLostError, type StoredPart, storeParts } from "./_stored_parts.ts";
 import type { Attempt, JobType } from "./job_type.ts";
 
@@ -41,9 +41,12 @@ export function postJob(message: Message): {
   payload: StoredPart[];
   state: PostState;
   blobs: Map<number, Uint8Array> | undefined;
+  live: Part[];
 } {
-  const { stored, blobs } = storeParts(planParts(message), 0);
-  return { payload: stored, state: { next: 0, messageIds: [], failures: [] }, blobs };
+  const parts = planParts(message);
+  const { stored, blobs } = storeParts(parts, 0);
+  // `live`: an inline run posts the planned parts as they are (see the run below).
+  return { payload: stored, state: { next: 0, messageIds: [], failures: [] }, blobs, live: parts };
 }
 
 /** Thrown from `onPosted` to stop a run when shutdown cuts it. */
@@ -89,9 +92,14 @@ export function postJobType(options: {
       // Sets only for a resumed run: most runs start afresh, and building them for every
       // delivery showed in the allocation profile (issue 16).
       const done = state.done?.length ? new Set(state.done) : undefined;
-      let parts;
+      let parts: Part[];
       try {
-        parts = await loadParts(job.payload, state.next, (slot) => job.readBlob(slot), done);
+        // A run inside the request has the planned parts ({@link postJob}'s `live`) and
+        // starts afresh: nothing to read back from their stored form (issue 16). A stored job,
+        // or a resumed one, rebuilds them.
+        const live = state.next === 0 && !done ? job.live as Part[] | undefined : undefined;
+        parts = live ??
+          await loadParts(job.payload, state.next, (slot) => job.readBlob(slot), done);
       } catch (e) {
         const message = e instanceof SpoolLostError
           ? e.message
