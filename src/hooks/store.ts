@@ -249,11 +249,17 @@ export class HookStore {
    * (and a second one, for the rotated-out tokens in their grace period, when the first
    * finds nothing). Paused and expired hooks, and old tokens whose grace ended, are null:
    * a sender cannot tell them from unknown tokens. Strings that cannot be tokens return
-   * null without hashing. Each use of an old token is logged and counted.
+   * null without hashing. Each use of an old token is logged and counted. A cached answer
+   * comes at once, not as a promise: no promise or frame per request (issue 16).
    */
-  async findByToken(token: string): Promise<FoundHook | null> {
+  findByToken(token: string): FoundHook | null | Promise<FoundHook | null> {
     if (!looksLikeToken(token)) return null;
-    const hash = await hashToken(token);
+    const hash = hashToken(token);
+    return hash instanceof Promise ? hash.then((h) => this.#find(h)) : this.#find(hash);
+  }
+
+  /** {@link findByToken} by hash: at once from the caches, a promise when KV must be read. */
+  #find(hash: string): FoundHook | null | Promise<FoundHook | null> {
     const now = this.#now();
     const hit = this.#found.get(hash);
     if (hit && hit.expiresAt > now) {
@@ -265,6 +271,10 @@ export class HookStore {
       this.#stats.cacheHits++;
       return null;
     }
+    return this.#read(hash, now);
+  }
+
+  async #read(hash: string, now: number): Promise<FoundHook | null> {
     this.#stats.cacheMisses++;
     const generation = this.#generation;
     let record = await this.#repo.getByTokenHash(hash);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { createHash as CreateHash } from "node:crypto";
+import type { hash as Hash } from "node:crypto";
 
 /** Bytes of randomness in a new token (256 bits). */
 export const TOKEN_BYTES = 32;
@@ -45,10 +45,11 @@ export function generateToken(): string {
  *
  * Computed with `node:crypto` rather than `crypto.subtle`: measured in Deno 2.9.6 on this
  * machine kind, a 43-character token took about 0.7 µs versus about 20 µs through
- * `crypto.subtle.digest` (an async op round trip), and this runs on every request. The
- * result is a Promise: `node:crypto` is loaded with the first hash (the first hook request or
- * command), not at start (about 1 MiB; docs/benchmarks.md, "Memory and start", session 4);
- * every later hash is computed at once.
+ * `crypto.subtle.digest` (an async op round trip), and this runs on every request; its
+ * one-shot `hash()` builds no `Hash` stream object per call (issue 16). `node:crypto` is
+ * loaded with the first hash (the first hook request or command), not at start (about 1 MiB;
+ * docs/benchmarks.md, "Memory and start", session 4): only that first answer is a Promise,
+ * every later hash is returned at once (no promise per request either).
  *
  * @example
  * ```ts
@@ -58,18 +59,14 @@ export function generateToken(): string {
  * assert.match(key, /^[0-9a-f]{64}$/);
  * ```
  */
-export function hashToken(token: string): Promise<string> {
-  if (createHash) return Promise.resolve(sha256Hex(createHash, token));
-  return (loading ??= import("node:crypto").then((m) => createHash = m.createHash))
-    .then((hash) => sha256Hex(hash, token));
+export function hashToken(token: string): string | Promise<string> {
+  if (hash) return hash("sha256", token, "hex");
+  return (loading ??= import("node:crypto").then((m) => hash = m.hash))
+    .then((loaded) => loaded("sha256", token, "hex"));
 }
 
-let createHash: typeof CreateHash | undefined;
-let loading: Promise<typeof CreateHash> | undefined;
-
-function sha256Hex(hash: typeof CreateHash, token: string): string {
-  return hash("sha256").update(token, "utf8").digest("hex");
-}
+let hash: typeof Hash | undefined;
+let loading: Promise<typeof Hash> | undefined;
 
 /** The first and last four characters of a token, kept so lists can show `abcd…wxyz`. */
 export interface TokenHint {

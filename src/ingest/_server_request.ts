@@ -81,7 +81,7 @@ export class ServerHeaders {
 Object.setPrototypeOf(ServerHeaders.prototype, Headers.prototype);
 
 /** What the app reads of a request of the bot's server. */
-export class ServerRequest {
+export class ServerRequest<T = unknown> {
   /** The HTTP method. */
   readonly method: string;
   /** `http://<Host><path>`. */
@@ -92,12 +92,15 @@ export class ServerRequest {
   readonly body = null;
   /** Always false (see {@link body}). */
   readonly bodyUsed = false;
+  /** The body still on the connection (http_server.ts's `IncomingBody`), or null for none. */
+  readonly incoming: T | null;
 
-  /** A request of `method` for `url` with `headers`. */
-  constructor(method: string, url: string, headers: Headers) {
+  /** A request of `method` for `url` with `headers`, whose body is `incoming`. */
+  constructor(method: string, url: string, headers: Headers, incoming: T | null) {
     this.method = method;
     this.url = url;
     this.headers = headers;
+    this.incoming = incoming;
   }
 }
 Object.setPrototypeOf(ServerRequest.prototype, Request.prototype);

@@ -213,11 +213,12 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       : await options.dispatcher.dispatch({ hook, message, idempotencyKey });
     // Usage counts and the duration histogram belong to the dispatcher (one owner for both
     // paths; Idempotency-Key replays are not counted).
-    c.set("delivery", {
-      format: payload.format,
-      outcome: outcome.kind,
-      ...(outcome.replay ? { replay: true } : {}),
-    });
+    c.set(
+      "delivery",
+      outcome.replay
+        ? { format: payload.format, outcome: outcome.kind, replay: true }
+        : { format: payload.format, outcome: outcome.kind },
+    );
     return answer(c, payload, outcome);
   };
 
@@ -600,7 +601,8 @@ function answer(
   // Dialect senders (Slack, Discord, Teams, ntfy, Gotify …) check their own service's answer;
   // for them a persisted message is accepted too (Apprise mmost:// treats 202 as a failure).
   const dialect = (messageIds: readonly string[], deliveryId?: string) =>
-    successAnswer(payload, {
+    // The bot's own JSON (most answers) needs nothing of what successAnswer is given.
+    payload.reply === "json" ? undefined : successAnswer(payload, {
       messageIds,
       deliveryId,
       hookId: c.get("hook").id,

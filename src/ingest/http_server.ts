@@ -135,11 +135,13 @@ export interface IncomingBody {
   cancel(): void;
 }
 
-const incomingBodies = new WeakMap<Request, IncomingBody>();
-
 /** The body of a request this server received, or undefined for any other `Request`. */
 export function incomingBody(req: Request): IncomingBody | undefined {
-  return incomingBodies.get(req);
+  // A field of the request, not a WeakMap entry: one per request would grow the map's table
+  // between collections and give the GC an ephemeron per request to trace (issue 16).
+  return req instanceof ServerRequest
+    ? (req as ServerRequest<IncomingBody>).incoming ?? undefined
+    : undefined;
 }
 
 /**
@@ -576,8 +578,8 @@ class Http1Server implements HttpServer {
         head.method,
         `http://${host && HOST.test(host) ? host : "localhost"}${requestPath(head.target)}`,
         new ServerHeaders(head.headers) as unknown as Headers,
+        body,
       ) as unknown as Request;
-      if (body) incomingBodies.set(request, body);
       let response: Response;
       try {
         response = await this.#options.handler(request, c.info);

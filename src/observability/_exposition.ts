@@ -147,9 +147,15 @@ export class Histogram extends Metric {
       s = { counts: this.#buckets.map(() => 0), sum: 0, count: 0 };
       this.#series.set(k, s);
     }
-    // Counts are per bucket here and made cumulative when rendered.
-    const i = this.#buckets.findIndex((b) => value <= b);
-    if (i >= 0) s.counts[i]!++;
+    // Counts are per bucket here and made cumulative when rendered. A loop, not findIndex
+    // with a closure: this runs for every delivery.
+    const buckets = this.#buckets;
+    for (let i = 0; i < buckets.length; i++) {
+      if (value <= buckets[i]!) {
+        s.counts[i]!++;
+        break;
+      }
+    }
     s.sum += value;
     s.count++;
   }

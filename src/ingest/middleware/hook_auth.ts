@@ -9,8 +9,11 @@ import { type FoundHook, type Guard, guard, type IngestEnv, refuse } from "./env
 
 /** The hook lookup the routes need (the KV hook store satisfies it). */
 export interface HookLookup {
-  /** The hook a token names, or null (unknown, revoked, paused, expired). */
-  findByToken(token: string): Promise<FoundHook | null>;
+  /**
+   * The hook a token names, or null (unknown, revoked, paused, expired); at once when the
+   * answer is cached, a promise when it must be read.
+   */
+  findByToken(token: string): FoundHook | null | Promise<FoundHook | null>;
 }
 
 /** Where a route's token comes from: path, query, a header, or a body read before. */
@@ -47,9 +50,7 @@ const fromPath: TokenSource = (c) => c.req.param("token");
 export function hookAuth(options: HookAuthOptions): Guard {
   const tokenOf = options.token ?? fromPath;
   const { hooks } = options;
-  return guard(async function hookAuth(c) {
-    const token = tokenOf(c) ?? "";
-    const hook = token === "" ? null : await hooks.findByToken(token);
+  const found = (c: Context<IngestEnv>, token: string, hook: FoundHook | null) => {
     if (!hook) {
       // Unknown and revoked look the same on purpose: the URL is the credential.
       return refuse(
@@ -62,5 +63,12 @@ export function hookAuth(options: HookAuthOptions): Guard {
     c.set("hook", hook);
     c.set("token", token);
     return undefined;
+  };
+  // Not async: a cached hook is found at once, and the check then answers at once too (no
+  // frame or promise per request, issue 16).
+  return guard(function hookAuth(c) {
+    const token = tokenOf(c) ?? "";
+    const hook = token === "" ? null : hooks.findByToken(token);
+    return hook instanceof Promise ? hook.then((h) => found(c, token, h)) : found(c, token, hook);
   });
 }
