@@ -395,25 +395,7 @@ export class JobEngine {
       return { kind: "queued", enqueued: await this.enqueue(o) };
     }
     const createdAt = this.#clock.now();
-    let state = o.state;
-    let progressed = false;
-    const run: JobRun<P, S> = {
-      id: "",
-      hook: o.hook,
-      payload: o.payload,
-      state,
-      attempts: 0,
-      createdAt,
-      persisted: false,
-      signal: this.#cut.signal,
-      live: o.live,
-      readBlob: (slot) => Promise.resolve(o.blobs?.get(slot) ?? null),
-      progress: (s) => {
-        state = s;
-        progressed = true;
-        return Promise.resolve();
-      },
-    };
+    const run = new InlineRun(o, createdAt, this.#cut.signal);
     // The attempt's end or the shutdown cut, whichever comes first, settles one promise:
     // the cut resolves it through a set of resolvers, not an abort listener per run (adding
     // and removing an EventTarget listener cost more than the rest of this bookkeeping), and
@@ -439,8 +421,8 @@ export class JobEngine {
       // The step in flight may still land: the documented window for a duplicate.
       const enqueued = await this.enqueue({
         ...o,
-        ...compacted(type, o, state),
-        state,
+        ...compacted(type, o, run.latest),
+        state: run.latest,
         createdAt,
         accepted: true,
       });
@@ -472,7 +454,7 @@ export class JobEngine {
       ...compacted(type, o, a.state),
       state: a.state,
       createdAt,
-      accepted: progressed || o.accepted,
+      accepted: run.progressed || o.accepted,
     });
     return { kind: "queued", enqueued, stopped: a };
   }
@@ -930,6 +912,47 @@ export class JobEngine {
 }
 
 /** A remainder's payload and blobs without what already happened (see `JobType.compact`). */
+/**
+ * The {@link JobRun} of a run inside the request: progress is kept in memory (`latest`). A
+ * class rather than an object literal with two closures per delivery (issue 16).
+ */
+class InlineRun<P, S> implements JobRun<P, S> {
+  readonly id = "";
+  readonly hook: JobHook;
+  readonly payload: P;
+  readonly state: S;
+  readonly attempts = 0;
+  readonly createdAt: number;
+  readonly persisted = false;
+  readonly signal: AbortSignal;
+  readonly live: unknown;
+  readonly #blobs: ReadonlyMap<number, Uint8Array> | undefined;
+  /** The state of the last {@link progress} (the enqueue's until then). */
+  latest: S;
+  /** Whether any progress was recorded. */
+  progressed = false;
+
+  constructor(o: EnqueueOptions<P, S>, createdAt: number, signal: AbortSignal) {
+    this.hook = o.hook;
+    this.payload = o.payload;
+    this.state = this.latest = o.state;
+    this.createdAt = createdAt;
+    this.signal = signal;
+    this.live = o.live;
+    this.#blobs = o.blobs;
+  }
+
+  readBlob(slot: number): Promise<Uint8Array | null> {
+    return Promise.resolve(this.#blobs?.get(slot) ?? null);
+  }
+
+  progress(s: S): Promise<void> {
+    this.latest = s;
+    this.progressed = true;
+    return Promise.resolve();
+  }
+}
+
 function compacted<P, S>(
   type: JobType<P, S>,
   o: EnqueueOptions<P, S>,

@@ -73,14 +73,7 @@ export function rawBody(options: RawBodyOptions): Guard {
   const trust = (c: Context<IngestEnv>, bytes: Uint8Array) => {
     const hook = c.get("hook");
     if (guards.length === 0 || hook === undefined) return undefined;
-    const request: GuardRequest = {
-      headers: c.req.raw.headers,
-      rawBody: bytes,
-      get clientIp() {
-        return clientAddress(c);
-      },
-    };
-    return runGuards(c, guards, hook, request, 0);
+    return runGuards(c, guards, hook, new RequestForGuards(c, bytes), 0);
   };
   return guard(function rawBody(c) {
     // A route whose token is inside the body read it before hookAuth; read only once.
@@ -100,6 +93,26 @@ export function rawBody(options: RawBodyOptions): Guard {
  * Runs `guards` from `i` in order; the first refusal answers. Synchronous as long as the
  * guards answer synchronously (a hook that verifies nothing): no promise per request then.
  */
+/**
+ * The {@link GuardRequest} of a request. A class, not an object literal with a getter: such a
+ * literal builds its accessor and the getter's closure anew for every request (issue 16).
+ */
+class RequestForGuards implements GuardRequest {
+  readonly #c: Context<IngestEnv>;
+  readonly headers: Headers;
+  readonly rawBody: Uint8Array;
+
+  constructor(c: Context<IngestEnv>, rawBody: Uint8Array) {
+    this.#c = c;
+    this.headers = c.req.raw.headers;
+    this.rawBody = rawBody;
+  }
+
+  get clientIp(): string {
+    return clientAddress(this.#c);
+  }
+}
+
 function runGuards(
   c: Context<IngestEnv>,
   guards: readonly HookGuard[],
