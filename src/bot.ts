@@ -348,7 +348,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     start() {
       client.start();
       queue.start();
-      // Changes made by the operator CLI reach this process within a poll (250 ms).
+      // Changes made by the operator CLI reach this process within a poll (500 ms).
       void store.watch();
       sweepTimer = setInterval(() => {
         sweepExpiries().catch((e) => log.warn("expiry sweep failed", { error: e }));

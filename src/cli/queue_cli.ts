@@ -5,7 +5,7 @@
  * - `hooks queue [--hook ID|NAME] [--json]` lists waiting deliveries (read from KV, works
  *   with or without a running bot).
  * - `hooks queue retry <delivery-id>`, `hooks queue drop <delivery-id>|--hook ID|NAME` leave a
- *   command in KV; the running bot applies it within a second (it looks every 250 ms) and
+ *   command in KV; the running bot applies it within a second (it looks every 500 ms) and
  *   answers, which this command prints. With no bot running, the command waits in KV and is
  *   applied when the bot starts.
  *

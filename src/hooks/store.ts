@@ -55,7 +55,13 @@ export interface HookStoreOptions {
   /** Seals verification secrets. Default: a random in-memory key (tests only; production
    * passes the storage's box so secrets survive restarts and are readable by the CLI). */
   secrets?: SecretBox;
-  /** How often {@link HookStore.watch} polls for changes made by other processes. Default 250 ms. */
+  /**
+   * How often {@link HookStore.watch} polls for changes made by other processes. Default 500 ms:
+   * the CLI's changes still arrive within a second, and an idle bot wakes half as often (each
+   * poll is a KV read; at 250 ms the idle timers' code was hot enough after about two minutes
+   * for V8 to start its optimising compiler, +3 MiB of an idle bot's RSS: docs/benchmarks.md,
+   * "An idle bot over time", session 6).
+   */
   pollIntervalMs?: number;
   /** Called with the hook's id on each request that used a rotated-out token during its grace
    * (the bot counts it in `trueconf_webhook_rotated_token_uses_total{hook}`). */
@@ -173,7 +179,7 @@ export class HookStore {
     this.#now = options.now ?? Date.now;
     this.#repo = new HookRepo(kv, this.#now);
     this.#secrets = options.secrets ?? SecretBox.forStorage(":memory:");
-    this.#pollMs = options.pollIntervalMs ?? 250;
+    this.#pollMs = options.pollIntervalMs ?? 500;
     this.#log = options.logger ?? silentLogger;
     this.#onOldTokenUse = options.onOldTokenUse ?? (() => {});
     this.#ttl = options.cacheTtlMs ?? 30_000;

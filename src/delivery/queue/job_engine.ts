@@ -69,7 +69,8 @@ export interface JobEngineOptions {
   onEvent?: ((event: EngineEvent) => void) | undefined;
   /**
    * How often the operator's commands (`hooks queue retry|drop`, left in KV by another
-   * process) are looked for. Default 250 ms; 0 turns it off.
+   * process) are looked for. Default 500 ms (within a second, and half the idle wakeups of 250:
+   * src/hooks/store.ts's change-feed poll says why); 0 turns it off.
    */
   commandPollMs?: number | undefined;
 }
@@ -547,7 +548,7 @@ export class JobEngine {
   }
 
   #pollCommands(): void {
-    const every = this.#o.commandPollMs ?? 250;
+    const every = this.#o.commandPollMs ?? 500;
     if (this.#closing || every <= 0) return;
     this.track(
       this.applyCommands()
