@@ -75,7 +75,7 @@ const RECENT_MAX = 256;
  * The most posts one KV commit carries (each at most two mutations: its key's row and its own
  * row or a share of a packed one; KV takes 1,000 per commit), and the bytes of their rows' keys
  * (KV takes 80 KiB of keys per commit: a key row is up to ~600 bytes) and of everything (KV:
- * 800 KiB), as estimated by {@link commitBytes}.
+ * 800 KiB), as estimated by {@link keyBytesOf} and {@link valueBytesOf}.
  */
 const COMMIT_MAX_POSTS = 400;
 const COMMIT_MAX_KEY_BYTES = 64 * 1024;
@@ -307,23 +307,31 @@ export class MessageRegistry {
       const round = this.#round;
       this.#queue = [];
       this.#round = Promise.withResolvers<void>();
-      for (let i = 0; i < queued.length;) {
-        let keyBytes = 0;
-        let bytes = 0;
-        let n = 0;
-        while (i + n < queued.length && n < COMMIT_MAX_POSTS) {
-          const [k, all] = commitBytes(queued[i + n]!);
-          if (n > 0 && (keyBytes + k > COMMIT_MAX_KEY_BYTES || bytes + all > COMMIT_MAX_BYTES)) {
-            break;
+      try {
+        for (let i = 0; i < queued.length;) {
+          let keyBytes = 0;
+          let bytes = 0;
+          let n = 0;
+          while (i + n < queued.length && n < COMMIT_MAX_POSTS) {
+            const q = queued[i + n]!;
+            const k = keyBytesOf(q);
+            const all = k + valueBytesOf(q);
+            if (n > 0 && (keyBytes + k > COMMIT_MAX_KEY_BYTES || bytes + all > COMMIT_MAX_BYTES)) {
+              break;
+            }
+            keyBytes += k;
+            bytes += all;
+            n++;
           }
-          keyBytes += k;
-          bytes += all;
-          n++;
+          await this.#commit(n === queued.length ? queued : queued.slice(i, i + n));
+          i += n;
         }
-        await this.#commit(n === queued.length ? queued : queued.slice(i, i + n));
-        i += n;
+      } catch {
+        // Only a logger that throws gets here; the records stay readable from memory.
+      } finally {
+        // Nobody waiting for this round (a removal, a graceful stop) may wait forever.
+        round.resolve();
       }
-      round.resolve();
     }
     this.#draining = null;
   }
@@ -568,14 +576,17 @@ function ofPacked(found: FoundPost | null, hookId: string): PostedMessage | null
 }
 
 /**
- * What a queued record adds to a commit, in bytes (UTF-8, at most 3 per UTF-16 unit): keys
- * (its id-keyed row's or its key's row, with their key space names) and keys plus values (its
- * share of a packed row counted as its fields).
+ * At most the bytes a queued record's rows add to a commit's keys (UTF-8 is at most 3 bytes per
+ * UTF-16 unit): its id-keyed row's key or its key's row's key, with their key space names.
  */
-function commitBytes(q: Queued): [keys: number, all: number] {
-  const ids = q.hookId.length + q.messageId.length;
-  const key = q.rec.key?.length ?? 0;
-  const keys = 3 *
-    ((q.rec.ts === null ? 16 + ids : 0) + (q.withKey ? 24 + q.hookId.length + key : 0));
-  return [keys, keys + 3 * (ids + key + q.rec.chatId.length) + 96];
+function keyBytesOf(q: Queued): number {
+  const timed = q.rec.ts !== null;
+  return 3 * ((timed ? 0 : 16 + q.hookId.length + q.messageId.length) +
+    (q.withKey ? 24 + q.hookId.length + (q.rec.key?.length ?? 0) : 0));
+}
+
+/** At most the bytes a queued record adds to a commit besides keys (its share of a row). */
+function valueBytesOf(q: Queued): number {
+  return 96 + 3 * (q.hookId.length + q.messageId.length + q.rec.chatId.length +
+        (q.rec.key?.length ?? 0));
 }
