@@ -35,7 +35,9 @@
  *   `["posted_b", minTimestamp, rowId]` row whose value is `{at, p}` with `p` one JSON string
  *   (src/messages/_packed_posts.ts), `expireIn` 30 days;
  * - `packed-structured`: the same rows with the tables and tuples as V8-serialised arrays
- *   (`{at, h, c, p}`) instead of one JSON string.
+ *   (`{at, h, c, p}`) instead of one JSON string;
+ * - `packed-floor`: the same posts made, but only the number 1 written per commit under the
+ *   same kind of key: what a commit costs however little it holds.
  *
  * @module
  */
@@ -55,6 +57,7 @@ const VARIANTS = [
   "time-key-per-hook",
   "packed-registry",
   "packed-structured",
+  "packed-floor",
 ] as const;
 type Variant = typeof VARIANTS[number];
 
@@ -133,7 +136,10 @@ async function measure(variant: Variant) {
   const write = async (rows: number) => {
     for (let done = 0; done < rows;) {
       const op = kv.atomic();
-      if (variant === "packed-registry" || variant === "packed-structured") {
+      if (
+        variant === "packed-registry" || variant === "packed-structured" ||
+        variant === "packed-floor"
+      ) {
         const posts: PackedPost[] = [];
         const base = Date.now();
         for (; posts.length < 50 && done < rows; done++) {
@@ -145,7 +151,9 @@ async function measure(variant: Variant) {
             rec: { chatId, kind: "text", key: null, at, ts: base + (done * 7919) % 23 },
           });
         }
-        if (variant === "packed-registry") {
+        if (variant === "packed-floor") {
+          op.set(["posted_b", posts[0]!.rec.ts!, `r${++seq}`], 1, { expireIn: TTL });
+        } else if (variant === "packed-registry") {
           for (const row of packRows(posts, () => `r${++seq}`)) {
             op.set(row.key, row.value, { expireIn: TTL });
           }
@@ -208,16 +216,21 @@ async function measure(variant: Variant) {
 function structured(posts: PackedPost[], rowId: string): [Deno.KvKey, unknown] {
   posts.sort((a, b) => a.rec.ts! - b.rec.ts!);
   const minTs = posts[0]!.rec.ts!;
-  const h: string[] = [];
-  const c: string[] = [];
+  const h = new Map<string, number>();
+  const c = new Map<string, number>();
   const p = posts.map(({ hookId, messageId, rec }) => {
-    let hi = h.indexOf(hookId);
-    if (hi < 0) hi = h.push(hookId) - 1;
-    let ci = c.indexOf(rec.chatId);
-    if (ci < 0) ci = c.push(rec.chatId) - 1;
+    let hi = h.get(hookId);
+    if (hi === undefined) h.set(hookId, hi = h.size);
+    let ci = c.get(rec.chatId);
+    if (ci === undefined) c.set(rec.chatId, ci = c.size);
     return [messageId, rec.ts! - minTs, hi, ci, rec.kind === "file" ? 1 : 0];
   });
-  return [["posted_b", minTs, rowId], { at: posts[0]!.rec.at, h, c, p }];
+  return [["posted_b", minTs, rowId], {
+    at: posts[0]!.rec.at,
+    h: [...h.keys()],
+    c: [...c.keys()],
+    p,
+  }];
 }
 
 /** CPU ticks of the main thread and of KV's writer thread, and read/write syscalls so far. */
