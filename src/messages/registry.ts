@@ -158,11 +158,13 @@ interface TimeRow {
   readonly at: number;
 }
 
-/** A post or an edit waiting for its commit; readable from memory meanwhile. */
-interface Queued extends PackedPost {
+/** A record of a message and the hook it is of: what the recent-posts LRU holds. */
+interface Mine extends PackedPost {
   readonly rec: PostedMessage;
-  /** `hookId\nmessageId`. */
-  readonly idKey: string;
+}
+
+/** A post or an edit waiting for its commit; readable from memory meanwhile. */
+interface Queued extends Mine {
   /** Whether its key's row is written with it (a new post with a key). */
   readonly withKey: boolean;
   /** The `expireIn` of an id-keyed row (a record without a timestamp). */
@@ -179,8 +181,8 @@ export class MessageRegistry {
    * bot near 250 deliveries/s on the benchmark machine and cost a delivery at c=1 several
    * milliseconds (KV commits are serialised on one sqlite thread), so posts are committed in
    * batches and the answer to the sender does not wait for them: until its commit lands a
-   * post is known from {@link MessageRegistry.#posted} and {@link MessageRegistry.#keys},
-   * which every read consults first. The price, documented in docs/messages.md: a post made
+   * post is known from {@link MessageRegistry.#queue}, {@link MessageRegistry.#inflight} and
+   * {@link MessageRegistry.#keys}, which every read consults first. The price, documented in docs/messages.md: a post made
    * in the last moments before a SIGKILL (or whose commit failed twice) may be forgotten, so
    * a later PATCH/DELETE by its id answers 404 and a post with its key starts a new message.
    *
@@ -188,16 +190,23 @@ export class MessageRegistry {
    * 50 posts), whose timed posts go into packed rows.
    */
   #queue: Queued[] = [];
+  /**
+   * The round being committed. Arrays, not a map by id: looked through only by lookups (a
+   * `PATCH` right after its `POST`), where a map cost a concatenated key, a set and a delete per
+   * post on the delivery path.
+   */
+  #inflight: readonly Queued[] = [];
   /** The commit loop while it runs. */
   #draining: Promise<void> | null = null;
   /** Settles when the posts queued now are committed: they join the next round. */
   #round = Promise.withResolvers<void>();
-  /** Posts not committed yet, by `hookId\nmessageId`. */
-  readonly #posted = new Map<string, Queued>();
-  /** Keys of those posts, by `hookId\nkey`. */
+  /** Keys of posts not committed yet, by `hookId\nkey`. */
   readonly #keys = new Map<string, string>();
-  /** Committed posts and lookups, newest first, by `hookId\nmessageId`: spares KV and TrueConf. */
-  readonly #recent = boundedCache<string, PostedMessage>(RECENT_MAX);
+  /**
+   * Committed posts and lookups, newest first, by message id (TrueConf's ids are unique; the
+   * record names its hook): spares KV and TrueConf.
+   */
+  readonly #recent = boundedCache<string, Mine>(RECENT_MAX);
   readonly #now: () => number;
   readonly #ttl: number;
   readonly #log: Logger;
@@ -256,7 +265,7 @@ export class MessageRegistry {
     messageId: string,
     hint: { chatId: string; key?: string | null | undefined; at?: number | undefined },
   ): Promise<void> {
-    const known = this.#memory(`${hookId}\n${messageId}`);
+    const known = this.#memory(hookId, messageId);
     if (known?.ts === null) return Promise.resolve();
     const now = this.#now();
     const rec: PostedMessage = {
@@ -279,9 +288,7 @@ export class MessageRegistry {
     withKey: boolean,
     expireIn: number,
   ): void {
-    const idKey = `${hookId}\n${messageId}`;
     const q: Queued = {
-      idKey,
       hookId,
       messageId,
       rec,
@@ -290,7 +297,6 @@ export class MessageRegistry {
       committed: this.#round.promise,
     };
     this.#queue.push(q);
-    this.#posted.set(idKey, q);
     this.#draining ??= this.#drain();
   }
 
@@ -305,6 +311,7 @@ export class MessageRegistry {
     while (this.#queue.length > 0) {
       const queued = this.#queue;
       const round = this.#round;
+      this.#inflight = queued;
       this.#queue = [];
       this.#round = Promise.withResolvers<void>();
       try {
@@ -329,6 +336,7 @@ export class MessageRegistry {
       } catch {
         // Only a logger that throws gets here; the records stay readable from memory.
       } finally {
+        this.#inflight = [];
         // Nobody waiting for this round (a removal, a graceful stop) may wait forever.
         round.resolve();
       }
@@ -367,10 +375,9 @@ export class MessageRegistry {
       }
     }
     for (const q of batch) {
-      if (this.#posted.get(q.idKey) === q) {
-        this.#posted.delete(q.idKey);
-        if (!failed?.has(q)) this.#recent.set(q.idKey, q.rec);
-      }
+      // A later write of the same message is in a later round (or later in this one) and
+      // replaces this entry when it commits; until then it is found in the queue first.
+      if (!failed?.has(q)) this.#recent.set(q.messageId, q);
       if (q.withKey) {
         const keyKey = `${q.hookId}\n${q.rec.key}`;
         if (this.#keys.get(keyKey) === q.messageId) this.#keys.delete(keyKey);
@@ -465,9 +472,8 @@ export class MessageRegistry {
    * from one row do not undo each other.
    */
   async forget(hookId: string, messageId: string): Promise<void> {
-    const idKey = `${hookId}\n${messageId}`;
     // A commit still in flight would write the record back after this delete.
-    await this.#posted.get(idKey)?.committed;
+    await this.#pending(hookId, messageId)?.committed;
     // Never asks TrueConf: the message is gone there. A post's timestamp is known from its
     // record in memory or its id-keyed row (an edited post); one this process does not know
     // that way stays in its packed row until that expires, unreachable (getMessageById no
@@ -495,7 +501,7 @@ export class MessageRegistry {
       // Another removal rewrote the same packed row meanwhile: read it again.
       if (attempt >= 10) throw new Error("the registry row kept changing while removing a post");
     }
-    this.#recent.delete(idKey);
+    if (this.#recent.peek(messageId)?.hookId === hookId) this.#recent.delete(messageId);
   }
 
   /** The message of an alert group or CI run, or null. */
@@ -508,8 +514,23 @@ export class MessageRegistry {
     await this.#kv.set(postedGroup(hookId, groupId), rec, { expireIn: this.#ttl });
   }
 
-  #memory(idKey: string): PostedMessage | undefined {
-    return this.#posted.get(idKey)?.rec ?? this.#recent.get(idKey);
+  /** The newest write of a message of this hook not committed yet. */
+  #pending(hookId: string, messageId: string): Queued | undefined {
+    for (const list of [this.#queue, this.#inflight]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const q = list[i]!;
+        if (q.messageId === messageId && q.hookId === hookId) return q;
+      }
+    }
+    return undefined;
+  }
+
+  /** A message of this hook known in memory: not committed yet, or recent. */
+  #memory(hookId: string, messageId: string): PostedMessage | undefined {
+    const pending = this.#pending(hookId, messageId);
+    if (pending) return pending.rec;
+    const recent = this.#recent.get(messageId);
+    return recent?.hookId === hookId ? recent.rec : undefined;
   }
 
   /**
@@ -521,8 +542,7 @@ export class MessageRegistry {
     messageId: string,
     ts: number | null,
   ): Promise<PostedMessage | null> {
-    const idKey = `${hookId}\n${messageId}`;
-    const known = this.#memory(idKey);
+    const known = this.#memory(hookId, messageId);
     if (known) return known;
     let rec: PostedMessage | null;
     if (ts === null) {
@@ -535,7 +555,7 @@ export class MessageRegistry {
       rec = byId(byIdRow) ?? ofHook(byTime, hookId, ts) ??
         ofPacked(await findPacked(this.#kv, ts, messageId), hookId);
     }
-    if (rec) this.#recent.set(idKey, rec);
+    if (rec) this.#recent.set(messageId, { hookId, messageId, rec });
     return rec;
   }
 
@@ -554,7 +574,7 @@ export class MessageRegistry {
     const rec = found
       ? ofPacked(found, hookId)
       : ofHook(await this.#kv.get<TimeRow>(postedAt(ts, messageId)), hookId, ts);
-    if (rec) this.#recent.set(`${hookId}\n${messageId}`, rec);
+    if (rec) this.#recent.set(messageId, { hookId, messageId, rec });
     return rec;
   }
 }
