@@ -311,7 +311,12 @@ export class Deliverer {
         downloads.set(i, this.#download(p.attachment.source.url, p.attachment.kind));
       }
     }
-    const post = async (i: number): Promise<RunResult | null> => {
+    // `mainAt` and `deferredFrom`: where the run is, for `failed` (below).
+    const post = async (
+      i: number,
+      mainAt: number,
+      deferredFrom: number,
+    ): Promise<RunResult | null> => {
       const part = parts[i]!;
       try {
         let messageId: string;
@@ -333,11 +338,20 @@ export class Deliverer {
         if (saving) await saving;
         return null;
       } catch (e) {
-        return await failed(i, e);
+        return await failed(i, e, mainAt, deferredFrom);
       }
     };
-    /** A part threw: stop (transient), fail the rest (chat lost) or skip it (its own fault). */
-    const failed = async (i: number, e: unknown): Promise<RunResult | null> => {
+    /**
+     * A part threw: stop (transient), fail the rest (chat lost) or skip it (its own fault).
+     * The parts not handled yet are the deferred ones from `deferredFrom` and those from
+     * `mainAt` on (not done): the run keeps no set of the parts it posted (issue 16).
+     */
+    const failed = async (
+      i: number,
+      e: unknown,
+      mainAt: number,
+      deferredFrom: number,
+    ): Promise<RunResult | null> => {
       const part = parts[i]!;
       const c = classifyError(e);
       if (c.scope === "transient") {
@@ -349,11 +363,11 @@ export class Deliverer {
         };
       }
       if (c.scope === "chat") {
-        for (let j = from; j < parts.length; j++) {
-          if (!done.has(j) && !posted.has(j)) {
-            failures.push({ item: parts[j]!.label, code: c.code, message: c.message });
-          }
-        }
+        const fail = (j: number) =>
+          failures.push({ item: parts[j]!.label, code: c.code, message: c.message });
+        // In index order, as the parts are: every deferred part precedes `mainAt`.
+        for (let k = deferredFrom; k < deferred.length; k++) fail(deferred[k]!);
+        for (let j = mainAt; j < parts.length; j++) if (!done.has(j)) fail(j);
         return {
           messageIds,
           failures,
@@ -365,7 +379,6 @@ export class Deliverer {
       if (saving) await saving;
       return null;
     };
-    const posted = new Set<number>();
     const deferred: number[] = [];
     for (let i = from; i < parts.length; i++) {
       if (done.has(i)) continue;
@@ -390,9 +403,8 @@ export class Deliverer {
               part.caption.parseMode,
             );
           } catch (e) {
-            const r = await failed(i, e);
+            const r = await failed(i, e, i, 0);
             if (r) return r;
-            posted.add(i);
             continue;
           }
           messageIds.push(id);
@@ -402,15 +414,14 @@ export class Deliverer {
         deferred.push(i);
         continue;
       }
-      const r = await post(i);
+      const r = await post(i, i, 0);
       if (r) return r;
-      posted.add(i);
     }
-    for (const i of deferred) {
+    for (let k = 0; k < deferred.length; k++) {
+      const i = deferred[k]!;
       await downloads!.get(i)!.result;
-      const r = await post(i);
+      const r = await post(i, parts.length, k);
       if (r) return r;
-      posted.add(i);
     }
     return { messageIds, failures, stoppedAt: null, error: null };
   }

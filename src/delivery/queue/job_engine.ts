@@ -912,7 +912,6 @@ export class JobEngine {
   }
 }
 
-/** A remainder's payload and blobs without what already happened (see `JobType.compact`). */
 /**
  * The {@link JobRun} of a run inside the request: progress is kept in memory (`latest`). A
  * class rather than an object literal with two closures per delivery (issue 16).
@@ -954,6 +953,7 @@ class InlineRun<P, S> implements JobRun<P, S> {
   }
 }
 
+/** A remainder's payload and blobs without what already happened (see `JobType.compact`). */
 function compacted<P, S>(
   type: JobType<P, S>,
   o: EnqueueOptions<P, S>,
