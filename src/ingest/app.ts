@@ -194,7 +194,8 @@ export function hookPipeline(options: AppOptions): HookPipeline {
 
   const dispatch = async (c: Context<IngestEnv>, payload: ParsedPayload) => {
     // URLs are checked against address classes (ipaddr.js), loaded by the first that needs them.
-    if (payload.message.attachments.some((a) => a.source.type === "url")) {
+    const attachments = payload.message.attachments;
+    if (attachments.length > 0 && attachments.some((a) => a.source.type === "url")) {
       await loadAddressClasses();
     }
     checkAttachments(payload, limits.maxAttachments, options.urlAllowlist);
@@ -666,6 +667,7 @@ function textArrived(failures: readonly PartFailure[]): boolean {
 /** Attachment count and the syntactic SSRF check, so a bad URL is refused before anything is posted. */
 function checkAttachments(payload: ParsedPayload, max: number, allowlist?: Allowlist): void {
   const attachments = payload.message.attachments;
+  if (attachments.length === 0) return; // most messages: no closure for the loop below
   if (attachments.length > max) {
     throw new PayloadError(
       "too_many_attachments",

@@ -50,15 +50,32 @@ abstract class Metric {
 
   /** A stable key for a label set, in declared label order. */
   protected key(labels: Labels | undefined): string {
-    // A loop, not map().join(): this runs for every counted request.
+    // A loop, not map().join(): this runs for every counted request. The key of the last
+    // label set is kept: a busy series (one hook's deliveries) is counted again and again,
+    // and a key of several labels is a new string each time it is built (issue 16).
     const names = this.labelNames;
-    let key = "";
-    for (let i = 0; i < names.length; i++) {
-      if (i > 0) key += "\u0000";
-      key += String(labels?.[names[i]!] ?? "");
+    if (names.length <= 1) return names.length ? String(labels?.[names[0]!] ?? "") : "";
+    const last = this.#lastValues;
+    let same = last.length === names.length;
+    for (let i = 0; same && i < names.length; i++) {
+      same = last[i] === String(labels?.[names[i]!] ?? "");
     }
+    if (same) return this.#lastKey;
+    let key = "";
+    const values: string[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const value = String(labels?.[names[i]!] ?? "");
+      if (i > 0) key += "\u0000";
+      key += value;
+      values.push(value);
+    }
+    this.#lastValues = values;
+    this.#lastKey = key;
     return key;
   }
+
+  #lastValues: string[] = [];
+  #lastKey = "";
 
   /** `{a="x",b="y"}` for a key made by {@link key}, plus optional extra pairs. */
   protected labelText(key: string, extra: [string, string][] = []): string {

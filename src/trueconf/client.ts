@@ -1028,7 +1028,8 @@ function textContent(
   parseMode: ParseMode,
   buttons: readonly (readonly UrlButton[])[] | undefined,
 ): Record<string, unknown> {
-  const rows = buttons ? buttonsWire(buttons) : [];
+  if (!buttons) return { text, parseMode }; // most texts: no empty list made to check
+  const rows = buttonsWire(buttons);
   if (rows.length === 0) return { text, parseMode };
   const problem = buttonRowsProblem(rows.map((r) => r.map((b) => ({ text: b.label, url: b.url }))));
   if (problem) throw new RangeError(`TrueConf buttons: ${problem}`);

@@ -45,3 +45,25 @@ Deno.test("exposition: counters, gauges and cumulative histogram buckets in Prom
   assert.throws(() => c.inc({ a: "x" }, -1), RangeError);
   assert.throws(() => new Gauge({ name: "g", help: "dup", registers: [r] }), /twice/);
 });
+
+Deno.test("exposition: a series of several labels counts the same whether its labels repeat or alternate", async () => {
+  const r = new Registry();
+  const c = new Counter({
+    name: "r_total",
+    help: "R",
+    labelNames: ["route", "status"],
+    registers: [r],
+  });
+  for (
+    const [route, status] of [["hook", 200], ["hook", 200], ["hook", 404], ["hooks", 200], [
+      "hook",
+      200,
+    ]] as const
+  ) {
+    c.inc({ route, status });
+  }
+  const text = await r.metrics();
+  assert.ok(text.includes('r_total{route="hook",status="200"} 3'), text);
+  assert.ok(text.includes('r_total{route="hook",status="404"} 1'), text);
+  assert.ok(text.includes('r_total{route="hooks",status="200"} 1'), text);
+});
