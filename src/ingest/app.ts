@@ -10,7 +10,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Context, Handler, MiddlewareHandler } from "hono";
+import type { Context, Handler, MiddlewareHandler, Next } from "hono";
 import { decodeBody, parseJsonLenient } from "./decode_body.ts";
 // The adapters load with the first request that needs them, not at start (detector.ts says why).
 import { detectPayload } from "./formats/detector.ts";
@@ -304,39 +304,49 @@ function chain(
   steps: readonly (Mw | Handler<IngestEnv>)[],
   onError: (err: Error, c: Context<IngestEnv>) => Response,
 ): Handler<IngestEnv> {
-  return (c, next) => {
-    const step = async (from: number): Promise<void> => {
-      let i = from;
-      let run = steps[i];
-      let res: Response | void = undefined;
-      let ends: (() => void)[] | undefined;
-      try {
-        for (; run !== undefined; run = steps[++i]) {
-          if ("observe" in run) (ends ??= []).push((run as Observer).observe(c));
-          else if ("check" in run) {
-            const checked = (run as Guard).check(c);
-            res = checked instanceof Promise ? await checked : checked;
-            if (res) break;
-          } else break;
-        }
-        if (res === undefined) {
-          if (run === undefined) await next();
-          else {
-            const after = i + 1;
-            res = await run(c, () => step(after));
-          }
-        }
-      } catch (err) {
-        if (!(err instanceof Error)) throw err;
-        c.error = err;
-        c.res = onError(err, c);
-        res = undefined;
+  // `runSteps` answers `c.res` itself: no closure of its own nor a `then` per request.
+  return (c, next) => runSteps(steps, onError, c, next, 0);
+}
+
+/** The steps of {@link chain} from `from` on; the first call resolves with the answer. */
+async function runSteps(
+  steps: readonly (Mw | Handler<IngestEnv>)[],
+  onError: (err: Error, c: Context<IngestEnv>) => Response,
+  c: Context<IngestEnv>,
+  next: Next,
+  from: number,
+): Promise<Response | undefined> {
+  let i = from;
+  let run = steps[i];
+  let res: Response | void = undefined;
+  let ends: (() => void)[] | undefined;
+  try {
+    for (; run !== undefined; run = steps[++i]) {
+      if ("observe" in run) (ends ??= []).push((run as Observer).observe(c));
+      else if ("check" in run) {
+        const checked = (run as Guard).check(c);
+        res = checked instanceof Promise ? await checked : checked;
+        if (res) break;
+      } else break;
+    }
+    if (res === undefined) {
+      if (run === undefined) await next();
+      else {
+        const after = i + 1;
+        res = await run(c, async () => {
+          await runSteps(steps, onError, c, next, after);
+        });
       }
-      if (res instanceof Response && !c.finalized) c.res = res;
-      if (ends) { for (let k = ends.length - 1; k >= 0; k--) ends[k]!(); }
-    };
-    return step(0).then(() => c.res);
-  };
+    }
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    c.error = err;
+    c.res = onError(err, c);
+    res = undefined;
+  }
+  if (res instanceof Response && !c.finalized) c.res = res;
+  if (ends) { for (let k = ends.length - 1; k >= 0; k--) ends[k]!(); }
+  return from === 0 ? c.res : undefined;
 }
 
 /**
