@@ -182,12 +182,13 @@ export class MessageRegistry {
    * milliseconds (KV commits are serialised on one sqlite thread), so posts are committed in
    * batches and the answer to the sender does not wait for them: until its commit lands a
    * post is known from {@link MessageRegistry.#queue}, {@link MessageRegistry.#inflight} and
-   * {@link MessageRegistry.#keys}, which every read consults first. The price, documented in docs/messages.md: a post made
-   * in the last moments before a SIGKILL (or whose commit failed twice) may be forgotten, so
-   * a later PATCH/DELETE by its id answers 404 and a post with its key starts a new message.
+   * {@link MessageRegistry.#keys}, which every read consults first. The price, documented in
+   * docs/messages.md: a post made in the last moments before a SIGKILL (or whose commit
+   * failed twice) may be forgotten, so a later PATCH/DELETE by its id answers 404 and a post
+   * with its key starts a new message.
    *
    * One commit in flight at a time; what is queued meanwhile is the next commit (at c64 about
-   * 50 posts), whose timed posts go into packed rows.
+   * 30–50 posts), whose timed posts go into packed rows.
    */
   #queue: Queued[] = [];
   /**
