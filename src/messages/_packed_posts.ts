@@ -27,9 +27,9 @@
 import { postedBatch, postedBatchRange } from "../storage/keys.ts";
 
 /**
- * The widest span of TrueConf timestamps in one packed row, ms. A post answered later than this
- * after its commit's earliest goes into a row of its own; a lookup lists at most the rows begun
- * within this span before the post's timestamp.
+ * The widest span of TrueConf timestamps in one packed row, ms: a post whose timestamp lies
+ * further than this after its row's earliest starts another row, so a lookup lists at most the
+ * rows begun within this span before the post's timestamp.
  */
 export const MAX_SPAN_MS = 1_000;
 
