@@ -256,7 +256,9 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
         ? { kind: "raw", bytes: c.get("rawBody"), contentType: contentType ?? "" }
         : await decodeBody(c.get("rawBody"), contentType, { maxFiles: limits.maxAttachments });
-      const payload = await detectPayload({ body, headers, query }, forced);
+      // At once once the adapters are loaded: no await (and its promise) then.
+      const detected = detectPayload({ body, headers, query }, forced);
+      const payload = detected instanceof Promise ? await detected : detected;
       if (payload.fallback) {
         log.info("unrecognized JSON posted as a code block", {
           hook: c.get("hook").id,

@@ -629,7 +629,11 @@ class Http1Server implements HttpServer {
       await c.write(out.view());
       await c.write(payload);
     } else {
-      await c.write(out.bytes(payload).view());
+      // A socket takes an answer this small whole: the write loop is for what is left, if any
+      // (no frame of its own per answer, issue 16).
+      const bytes = out.bytes(payload).view();
+      const n = await c.conn.write(bytes);
+      if (n < bytes.byteLength) await c.write(bytes.subarray(n));
     }
   }
 

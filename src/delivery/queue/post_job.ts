@@ -9,7 +9,7 @@ import type { Message } from "../../message.ts";
 import type { PartFailure } from "../dispatch.ts";
 import { type Deliverer, type Part, planParts } from "../deliverer.ts";
 import { loadParts, SpoolLostError, type StoredPart, storeParts } from "./_stored_parts.ts";
-import type { Attempt, JobType } from "./job_type.ts";
+import type { Attempt, JobRun, JobType } from "./job_type.ts";
 
 /** Name of the post job type. */
 export const POST = "post";
@@ -111,11 +111,6 @@ export function postJobType(options: {
           result: summary(state),
         };
       }
-      /** Stores the progress; a run cut by shutdown stops once its progress is stored. */
-      const record = async (s: PostState) => {
-        await job.progress(s);
-        if (job.signal.aborted) throw new CutError("shutting down");
-      };
       let r;
       try {
         r = await options.deliverer.run(job.hook.chatId, parts, {
@@ -126,7 +121,7 @@ export function postJobType(options: {
             state = advance(state, i, messageId, failure);
             // The last part is recorded with the final record, one commit instead of two;
             // nothing to wait for then (no promise: a one-part message is most deliveries).
-            if (state.next < parts.length || job.signal.aborted) return record(state);
+            if (state.next < parts.length || job.signal.aborted) return record(job, state);
             return undefined;
           },
           onCaptionSent: async (i, messageId) => {
@@ -186,6 +181,12 @@ export function postJobType(options: {
       return { kind: "done", state, result };
     },
   };
+}
+
+/** Stores the progress; a run cut by shutdown stops once its progress is stored. */
+async function record(job: JobRun<StoredPart[], PostState>, s: PostState): Promise<void> {
+  await job.progress(s);
+  if (job.signal.aborted) throw new CutError("shutting down");
 }
 
 /** Marks part `i` done: `next` moves past every done part. */
