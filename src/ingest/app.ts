@@ -613,26 +613,15 @@ function answer(
 ) {
   // Dialect senders (Slack, Discord, Teams, ntfy, Gotify …) check their own service's answer;
   // for them a persisted message is accepted too (Apprise mmost:// treats 202 as a failure).
-  const dialect = (messageIds: readonly string[], deliveryId?: string) =>
-    // The bot's own JSON (most answers) needs nothing of what successAnswer is given.
-    payload.reply === "json" ? undefined : successAnswer(payload, {
-      messageIds,
-      deliveryId,
-      hookId: c.get("hook").id,
-      chatId: c.get("hook").chatId,
-      topic: c.get("token"),
-      query: (name) => c.req.query(name),
-      now: new Date(),
-    });
   switch (outcome.kind) {
     case "delivered": {
-      const own = dialect(outcome.messageIds);
+      const own = dialectAnswer(c, payload, outcome.messageIds);
       if (own !== undefined) return dialectResponse(c, own);
       return c.json({ ok: true, messages: outcome.messageIds }, 200);
     }
     case "queued": {
       c.header("X-Delivery-Id", outcome.deliveryId);
-      const own = dialect([], outcome.deliveryId);
+      const own = dialectAnswer(c, payload, [], outcome.deliveryId);
       if (own !== undefined) return dialectResponse(c, own);
       return c.json({ ok: true, queued: true, delivery: outcome.deliveryId }, 202);
     }
@@ -643,7 +632,7 @@ function answer(
       // hears success (the failed parts are in the delivery status, the log, the failed_parts
       // metric and the creator's DM). Native senders keep the reference 502.
       if (payload.format !== "native" && textArrived(outcome.failures)) {
-        const own = dialect(outcome.messageIds);
+        const own = dialectAnswer(c, payload, outcome.messageIds);
         if (own !== undefined) return dialectResponse(c, own);
         return c.json({ ok: true, messages: outcome.messageIds, failed: outcome.failures }, 200);
       }
@@ -669,6 +658,26 @@ function answer(
         outcome.status,
       );
   }
+}
+
+/** A dialect sender's own success answer; undefined for the bot's own JSON (most answers). */
+function dialectAnswer(
+  c: Context<IngestEnv>,
+  payload: Pick<ParsedPayload, "reply" | "echo">,
+  messageIds: readonly string[],
+  deliveryId?: string,
+): DialectAnswer | undefined {
+  // The bot's own JSON needs nothing of what successAnswer is given.
+  if (payload.reply === "json") return undefined;
+  return successAnswer(payload, {
+    messageIds,
+    deliveryId,
+    hookId: c.get("hook").id,
+    chatId: c.get("hook").chatId,
+    topic: c.get("token"),
+    query: (name) => c.req.query(name),
+    now: new Date(),
+  });
 }
 
 /** True when no failed part is the text (or one of its pieces: `text 2/3`). */
