@@ -323,6 +323,7 @@ export class Deliverer {
         let failure: unknown;
         if (part.kind === "text") {
           messageId = await this.#postText(chatId, part);
+          this.#opts.onSent?.("text");
         } else {
           const caption = captionsSent.has(i) ? undefined : part.caption;
           ({ messageId, failure } = await this.#postFile(chatId, part, downloads?.get(i), caption));
@@ -426,15 +427,15 @@ export class Deliverer {
     return { messageIds, failures, stoppedAt: null, error: null };
   }
 
-  /** Posts a text part, through the living poster when it carries an op: its message id. */
+  /**
+   * Posts a text part, through the living poster when it carries an op (every part the bot's
+   * dispatcher plans): its message id. The caller counts it (`onSent`). Not an async function
+   * and no `then` of its own: nothing held or made per part while TrueConf answers (issue 16).
+   */
   #postText(chatId: string, part: Extract<Part, { kind: "text" }>): Promise<string> {
     const living = this.#opts.living;
-    if (!part.op || !living) return this.#sendText(chatId, part.text, part.parseMode);
-    // Not an async function: no frame of its own held while TrueConf answers (issue 16).
-    return living.post(chatId, part).then((messageId) => {
-      this.#opts.onSent?.("text");
-      return messageId;
-    });
+    if (part.op && living) return living.post(chatId, part);
+    return this.#opts.chat.sendMessage(chatId, part.text, part.parseMode).then((s) => s.messageId);
   }
 
   /**
