@@ -58,9 +58,9 @@ export interface HookStoreOptions {
   /**
    * How often {@link HookStore.watch} polls for changes made by other processes. Default 500 ms:
    * the CLI's changes still arrive within a second, and an idle bot wakes half as often (each
-   * poll is a KV read; at 250 ms the idle timers' code was hot enough after about two minutes
-   * for V8 to start its optimising compiler, +3 MiB of an idle bot's RSS: docs/benchmarks.md,
-   * "An idle bot over time", session 6).
+   * poll is a KV read). The idle timers' code still gets hot enough for V8's optimising
+   * compiler, whose first compile adds about 2.6 MiB to an idle bot's RSS, but after about four
+   * minutes instead of two (docs/benchmarks.md, final quiet run of session 6).
    */
   pollIntervalMs?: number;
   /** Called with the hook's id on each request that used a rotated-out token during its grace
