@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
 import { spawnServe } from "../support/serve_process.ts";
-import { BOT_NAME, HOOK_URL, TEST_BOT } from "../support/bot_with_fake.ts";
+import { addGroup, BOT_NAME, HOOK_URL, TEST_BOT } from "../support/bot_with_fake.ts";
 
 Deno.test("serve as users start it answers its first chat command and its first hook request", async () => {
   const dir = await Deno.makeTempDir({ prefix: "first-use-process-" });
@@ -15,12 +15,7 @@ Deno.test("serve as users start it answers its first chat command and its first 
     users: [{ login: "alice", password: "a", displayName: "Alice" }],
   });
   const alice = fake.userId("alice");
-  fake.addChat({
-    chatId: "ops",
-    title: "Ops",
-    chatType: 2,
-    participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
-  });
+  addGroup(fake, { chatId: "ops", title: "Ops", owner: alice });
   await using p = spawnServe({ dir, fake });
   try {
     const { port } = await p.listening();

@@ -3,7 +3,7 @@
 // time is moved by hand.
 import assert from "node:assert/strict";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
-import { loopbackClientOptions, TEST_BOT as BOT } from "../support/bot_with_fake.ts";
+import { addGroup, loopbackClientOptions, TEST_BOT as BOT } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 import { ManualClock } from "../delivery/queue/_manual_clock.ts";
 import { TrueConfClient } from "../../src/trueconf/mod.ts";
@@ -16,12 +16,7 @@ import { generateSecret, OutgoingHooks } from "../../src/outgoing/mod.ts";
 async function world(answer: (n: number) => Response | Promise<Response>) {
   const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
   const alice = fake.userId("alice");
-  fake.addChat({
-    chatId: "ops",
-    title: "Ops",
-    chatType: 2,
-    participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
-  });
+  addGroup(fake, { chatId: "ops", title: "Ops", owner: alice });
   const client = new TrueConfClient(loopbackClientOptions(fake, BOT));
   client.start();
   await client.ready(5_000);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
 import { spawnServe } from "../support/serve_process.ts";
-import { TEST_BOT } from "../support/bot_with_fake.ts";
+import { addGroup, TEST_BOT } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv, SecretBox } from "../../src/storage/mod.ts";
@@ -53,12 +53,7 @@ Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is 
     users: [{ login: "alice", password: "a", displayName: "Alice" }],
   });
   const alice = fake.userId("alice");
-  fake.addChat({
-    chatId: "ops",
-    title: "Ops",
-    chatType: 2,
-    participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
-  });
+  addGroup(fake, { chatId: "ops", title: "Ops", owner: alice });
   const secret = generateSecret();
   let release: () => void = () => {};
   const hold = new Promise<void>((resolve) => release = resolve);

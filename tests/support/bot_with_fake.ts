@@ -8,6 +8,8 @@
  *   `demo/main.ts`, `scripts/interop/run_bot_with_fake.ts` and `tests/e2e/bot_test.ts`.
  * - {@link loopbackClientOptions}: {@link TrueConfClient} options for a fake on loopback, for
  *   tests and benches that drive the client (or queue) directly.
+ * - {@link addGroup}: a group chat on a fake (owner, members, then the bot), for tests that start
+ *   the fake themselves.
  *
  * Lives outside `src/` so production code never imports the fake.
  *
@@ -25,6 +27,23 @@ import {
   FakeTrueConf,
   type FakeTrueConfOptions,
 } from "./fake_trueconf.ts";
+
+/** A group chat on `fake`: `owner`, then `members`, then the bot, all of them users. */
+export function addGroup(
+  fake: FakeTrueConf,
+  g: { chatId: string; title: string; owner: string; members?: string[] },
+): FakeChat {
+  return fake.addChat({
+    chatId: g.chatId,
+    title: g.title,
+    chatType: 2,
+    participants: [
+      { userId: g.owner, role: "owner" },
+      ...(g.members ?? []).map((userId) => ({ userId, role: "user" as const })),
+      { userId: fake.botId, role: "user" },
+    ],
+  });
+}
 
 /** Display name of the bot in {@link startBotWithFake}'s fake; chat commands mention it. */
 export const BOT_NAME = "Webhook Bot";
@@ -189,17 +208,7 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
       baseUrl,
       fellBack: listening.fellBack,
       mention,
-      addGroup: ({ chatId, title, owner, members = [] }) =>
-        fake.addChat({
-          chatId,
-          title,
-          chatType: 2,
-          participants: [
-            { userId: owner, role: "owner" },
-            ...members.map((userId) => ({ userId, role: "user" as const })),
-            { userId: fake.botId, role: "user" },
-          ],
-        }),
+      addGroup: (g) => addGroup(fake, g),
       async createHook(chatId, name, by, o = {}) {
         fake.pushMessage({
           chatId,

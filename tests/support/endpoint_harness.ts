@@ -17,6 +17,7 @@ import { type Allowlist, safeFetch } from "../../src/net/mod.ts";
 import { createLogger } from "../../src/log.ts";
 import { trueconfReadiness } from "../../src/readiness.ts";
 import { FakeTrueConf } from "./fake_trueconf.ts";
+import { addGroup } from "./bot_with_fake.ts";
 import { type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
 
 /** The chat every harness hook posts into. */
@@ -84,12 +85,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     users: [{ login: "alice", password: "a" }],
   });
   const alice = fake.userId("alice");
-  fake.addChat({
-    chatId: CHAT_ID,
-    title: "Ops",
-    chatType: 2,
-    participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
-  });
+  addGroup(fake, { chatId: CHAT_ID, title: "Ops", owner: alice });
   const client = new TrueConfClient({
     server: "127.0.0.1",
     https: false,

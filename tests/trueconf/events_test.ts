@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { ChatEvent, IncomingMessage } from "../../src/trueconf/mod.ts";
 import { parseChatEvent } from "../../src/trueconf/mod.ts";
 import { ALICE, waitUntil, withClient } from "./_helpers.ts";
+import { addGroup } from "../support/bot_with_fake.ts";
 
 Deno.test("onEvent: every chat event pushed by the server arrives typed, once", async () => {
   await withClient({}, {}, async (fake, client) => {
@@ -13,12 +14,7 @@ Deno.test("onEvent: every chat event pushed by the server arrives typed, once", 
     client.onMessage((m) => void messages.push(m));
     const alice = fake.userId(ALICE.login);
     const chatId = "group-1";
-    fake.addChat({
-      chatId,
-      title: "Ops",
-      chatType: 2,
-      participants: [{ userId: alice, role: "owner" }, { userId: fake.botId, role: "user" }],
-    });
+    addGroup(fake, { chatId, title: "Ops", owner: alice });
     const posted = fake.pushMessage({ chatId, authorId: alice, text: "hello" });
     fake.pushMessage({ chatId, authorId: alice, text: "hello!", isEdited: true });
     fake.pushEvent("editMessage", {
