@@ -205,7 +205,8 @@ export async function waitReady(url: string): Promise<void> {
 /**
  * A checkout's bot made ready to start against `fake`: its own temp folder (store inside),
  * a free port, the environment of `settings`, the bench hook imported, and the command a user's
- * bot runs with. What `bench/ab.ts` and `bench/heap_sample.ts` start their bots from.
+ * bot runs with. What `bench/ab.ts`, `bench/heap_sample.ts` and `bench/idle_over_time.ts` start
+ * their bots from ({@link spawnBenchBot} starts one).
  */
 export async function prepareBenchBot(
   root: string,
@@ -224,4 +225,24 @@ export async function prepareBenchBot(
   const cli = [Deno.execPath(), ...command.flags, "--config", command.config, command.main];
   const token = await importBenchHook(cli, { dir, env, chatId: fake.chatId });
   return { dir, port, env, token, command, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * Starts a {@link prepareBenchBot} bot as users run it (`serve` with its checkout's start task
+ * flags, plus `extraFlags` such as `--inspect`), output discarded.
+ */
+export function spawnBenchBot(
+  bot: Pick<Awaited<ReturnType<typeof prepareBenchBot>>, "dir" | "env" | "command">,
+  extraFlags: string[] = [],
+): Deno.ChildProcess {
+  const { flags, config, main } = bot.command;
+  return new Deno.Command(Deno.execPath(), {
+    args: [...flags, ...extraFlags, "--config", config, main, "serve"],
+    cwd: bot.dir,
+    clearEnv: true,
+    env: bot.env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
 }

@@ -15,7 +15,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { freePort, prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
+import { freePort, prepareBenchBot, spawnBenchBot, startFake, waitReady } from "./_fake_process.ts";
 import { wrk } from "./_wrk.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
@@ -59,21 +59,13 @@ async function cdp(wsUrl: string) {
 }
 
 const fake = await startFake();
-const { dir, env, token, url, command } = await prepareBenchBot(root, fake, {
+const bot = await prepareBenchBot(root, fake, {
   prefix: "heap-",
   settings: args.fast ? "fast" : "defaults",
 });
-const { flags: cliFlags, config, main } = command;
+const { dir, token, url } = bot;
 const inspectPort = freePort();
-const child = new Deno.Command(Deno.execPath(), {
-  args: [...cliFlags, `--inspect=127.0.0.1:${inspectPort}`, "--config", config, main, "serve"],
-  cwd: dir,
-  clearEnv: true,
-  env,
-  stdin: "null",
-  stdout: "null",
-  stderr: "null",
-}).spawn();
+const child = spawnBenchBot(bot, [`--inspect=127.0.0.1:${inspectPort}`]);
 await waitReady(url);
 const targets = await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json();
 const session = await cdp(targets[0].webSocketDebuggerUrl);

@@ -15,7 +15,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
+import { prepareBenchBot, spawnBenchBot, startFake, waitReady } from "./_fake_process.ts";
 
 const HERE = fileURLToPath(new URL("../", import.meta.url));
 const { values: args, positionals } = parseArgs({
@@ -27,20 +27,10 @@ const points = args.at.split(",").map(Number).filter((n) => n >= 0).sort((a, b) 
 const root = resolve(positionals[0] ?? HERE);
 
 const fake = await startFake();
-const { dir, env, url, command } = await prepareBenchBot(root, fake, {
-  prefix: "idle-",
-  settings: "defaults",
-});
-const child = new Deno.Command(Deno.execPath(), {
-  args: [...command.flags, "--config", command.config, command.main, "serve"],
-  clearEnv: true,
-  env,
-  stdin: "null",
-  stdout: "null",
-  stderr: "null",
-}).spawn();
+const bot = await prepareBenchBot(root, fake, { prefix: "idle-", settings: "defaults" });
+const child = spawnBenchBot(bot);
 try {
-  await waitReady(url);
+  await waitReady(bot.url);
   const ready = Date.now();
   console.log(`${root}: ready; RSS in MiB at seconds after ready (load ${Deno.loadavg()[0]})`);
   for (const at of points) {
@@ -59,5 +49,5 @@ try {
   child.kill("SIGTERM");
   await child.status;
   await fake.stop();
-  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(bot.dir, { recursive: true });
 }
