@@ -6,6 +6,12 @@
 const HTTP = new TextEncoder().encode("HTTP/");
 
 /**
+ * The largest answer head either client reads: a server sending more is not TrueConf (nor a
+ * WebSocket endpoint).
+ */
+export const MAX_ANSWER_HEAD_BYTES = 16 * 1024;
+
+/**
  * Throws as soon as the first bytes of an answer cannot be HTTP, rather than waiting for a
  * blank line that never comes: a TLS port reached over plain HTTP or `ws://` answers with a
  * TLS alert and closes. The text says "invalid status line", which explainNetworkError turns

@@ -21,9 +21,9 @@
 // and close (`Connection: close`). The answer is read whole, framed by Content-Length, chunked
 // coding (the server's decoder, src/ingest/_http1.ts) or the connection's end, and bounded by
 // `maxBytes`.
-import { ChunkedDecoder, latin1 } from "../ingest/_http1.ts";
+import { ChunkedDecoder, headEnd, latin1 } from "../ingest/_http1.ts";
 import { concatBytes } from "../bytes.ts";
-import { parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
+import { MAX_ANSWER_HEAD_BYTES, parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
 import { type ByteStream, openByteStream, type TransportTls, writeAll } from "./_ws_transport.ts";
 
 /**
@@ -32,8 +32,6 @@ import { type ByteStream, openByteStream, type TransportTls, writeAll } from "./
  * around it, whose compiled code counts in the upload's peak (upload's measurement, session 5).
  */
 const WRITE_BYTES = 1024 * 1024;
-/** The largest answer head read, as the WebSocket handshake's. */
-const MAX_HEAD_BYTES = 16 * 1024;
 
 export interface Http1Request extends TransportTls {
   method: "GET" | "POST";
@@ -55,7 +53,7 @@ export interface Http1Response {
 }
 
 /** How long a connection left for reuse stays open without a request. */
-export const IDLE_MS = 4_000;
+const IDLE_MS = 4_000;
 /** Most connections kept for reuse per origin (the bot posts at most a few files at once). */
 const MAX_IDLE_PER_ORIGIN = 8;
 
@@ -203,7 +201,7 @@ async function writeRequest(
 
 /** What has arrived of the answer, read on demand. */
 class Incoming {
-  buf = new Uint8Array(MAX_HEAD_BYTES);
+  buf = new Uint8Array(MAX_ANSWER_HEAD_BYTES);
   start = 0;
   end = 0;
   ended = false;
@@ -266,17 +264,14 @@ async function readHead(
       input.ended,
       "answer",
     );
-    for (let i = Math.max(input.start + 1, scanned); i < input.end; i++) {
-      // The blank line: "\n\n" or "\n\r\n".
-      if (b[i] !== 0x0a || !(b[i - 1] === 0x0a || (b[i - 1] === 0x0d && b[i - 2] === 0x0a))) {
-        continue;
-      }
-      const head = parseAnswerHead(latin1(b.subarray(input.start, i + 1)), "answer");
-      input.start = i + 1;
+    const end = headEnd(b, input.start, scanned, input.end);
+    if (end >= 0) {
+      const head = parseAnswerHead(latin1(b.subarray(input.start, end)), "answer");
+      input.start = end;
       return head;
     }
     scanned = input.end;
-    if (input.end - input.start >= MAX_HEAD_BYTES) {
+    if (input.end - input.start >= MAX_ANSWER_HEAD_BYTES) {
       throw new Error("answer head larger than 16 KiB");
     }
     if (!await input.more()) {

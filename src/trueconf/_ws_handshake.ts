@@ -1,13 +1,12 @@
 // The WebSocket opening handshake (RFC 6455 §4) of the client, over a byte stream from
 // _ws_transport.ts. Failure texts follow npm:ws's, which the client used before and which
 // src/trueconf/client.ts reads ("no subprotocol" → retry without offering json.v1).
-import { parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
+import { headEnd } from "../ingest/_http1.ts";
+import { MAX_ANSWER_HEAD_BYTES, parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
 import { type ByteStream, openByteStream, type TransportTls, writeAll } from "./_ws_transport.ts";
 
 /** RFC 6455 §1.3: appended to the key before hashing it into Sec-WebSocket-Accept. */
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-/** Largest handshake answer head read; a server sending more is not a WebSocket endpoint. */
-const MAX_HEAD_BYTES = 16 * 1024;
 
 export interface OpenOptions extends TransportTls {
   url: string;
@@ -79,7 +78,7 @@ function upgradeRequest(url: URL, key: string, protocols: readonly string[]): st
 }
 
 /**
- * Checks the answer's head (status line and headers, without the blank line): 101, an
+ * Checks the answer's head (status line and headers; the blank line after them is ignored): 101, an
  * Upgrade to websocket, the Accept that proves the server read our key, and the subprotocol
  * rules. Returns the chosen subprotocol; throws with ws's texts.
  */
@@ -122,7 +121,7 @@ function encodeBase64(bytes: Uint8Array): string {
 
 /** Reads up to the blank line that ends the answer's head; what follows is kept. */
 async function readHead(stream: ByteStream): Promise<{ head: string; rest: Uint8Array }> {
-  const buf = new Uint8Array(MAX_HEAD_BYTES);
+  const buf = new Uint8Array(MAX_ANSWER_HEAD_BYTES);
   let len = 0;
   let scanned = 0;
   while (true) {
@@ -138,13 +137,9 @@ async function readHead(stream: ByteStream): Promise<{ head: string; rest: Uint8
     }
     len += n;
     refuseNonHttp(buf.subarray(0, len), false, "WebSocket handshake answer");
-    for (let i = Math.max(3, scanned); i < len; i++) {
-      if (buf[i] === 0x0a && buf[i - 1] === 0x0d && buf[i - 2] === 0x0a && buf[i - 3] === 0x0d) {
-        return {
-          head: new TextDecoder().decode(buf.subarray(0, i - 3)),
-          rest: buf.slice(i + 1, len),
-        };
-      }
+    const end = headEnd(buf, 0, scanned, len);
+    if (end >= 0) {
+      return { head: new TextDecoder().decode(buf.subarray(0, end)), rest: buf.slice(end, len) };
     }
     scanned = len;
   }

@@ -1,13 +1,14 @@
 // The byte stream under the WebSocket to TrueConf, and under its HTTP requests
-// (_http1_client.ts): TCP, or TLS honouring the TrueConf-only TLS settings. Deno's own conns are used wherever they can be: they do not go through the
-// Node-compat stream layers that npm:ws needed (issue 16).
+// (_http1_client.ts): TCP, or TLS honouring the TrueConf-only TLS settings. Deno's own conns
+// are used wherever they can be: they do not go through the Node-compat stream layers that
+// npm:ws needed (issue 16).
 //
-// Three paths, for the same reason as src/trueconf/_http.ts's:
-// - `ws://`: Deno.connect;
-// - `wss://`, verification on: Deno.connect, then Deno.startTls (system roots, plus the custom
+// Three paths:
+// - `ws:`/`http:`: Deno.connect;
+// - `wss:`/`https:`, verification on: Deno.connect, then Deno.startTls (system roots, plus the custom
 //   CA when one is set). startTls rather than connectTls because Deno.connect takes an
 //   AbortSignal, so a handshake timeout or a close() cancels a connect that hangs;
-// - `wss://`, verification off: node:tls with rejectUnauthorized:false. Deno has no
+// - `wss:`/`https:`, verification off: node:tls with rejectUnauthorized:false. Deno has no
 //   per-connection verify-off switch (--unsafely-ignore-certificate-errors is process-wide
 //   and baked into compiled binaries), so node:tls is the only way; it is the rare setting,
 //   so its stream overhead is accepted there.
@@ -34,8 +35,8 @@ export interface TransportTls {
 }
 
 /**
- * Opens the stream for a `ws:` or `wss:` URL (or `http:`/`https:`: _http1_client.ts). `signal` aborts a connect in progress (the
- * promise rejects with the signal's reason).
+ * Opens the stream for a `ws:`, `wss:`, `http:` or `https:` URL. `signal` aborts a connect in
+ * progress (the promise rejects with the signal's reason).
  */
 export async function openByteStream(
   url: URL,

@@ -186,7 +186,7 @@ Deno.test("hot path: a healthy synchronous delivery without Idempotency-Key writ
       deliverer,
       client: w.client,
       limits: { maxPerHook: 10, maxTotal: 10 },
-      // The operator-command poll reads KV every 250 ms on its own; this test counts the
+      // The operator-command poll reads KV every 500 ms on its own; this test counts the
       // reads and writes of deliveries.
       commandPollMs: 0,
     });
