@@ -21,7 +21,7 @@ import {
   ROUTE_HEADER,
 } from "./formats/types.ts";
 import { type DialectAnswer, successAnswer } from "./formats/answer.ts";
-import { isNtfyPublish, ntfyTopic } from "./formats/ntfy_publish.ts";
+import { isNtfyPublish, NO_QUERY, ntfyTopic } from "./formats/ntfy_publish.ts";
 import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
@@ -153,8 +153,6 @@ export interface HookPipeline {
    */
   route(...steps: readonly (Mw | Handler<IngestEnv>)[]): Handler<IngestEnv>;
 }
-
-const NO_QUERY: ReadonlyMap<string, string> = new Map();
 
 /** A middleware of the hook routes. */
 export type Mw = MiddlewareHandler<IngestEnv>;

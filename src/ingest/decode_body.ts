@@ -99,7 +99,7 @@ function decodeText(bytes: Uint8Array, charset: string | undefined): string {
   let decoder: TextDecoder;
   try {
     // The one decoder for UTF-8, the charset of nearly every body (no decoder per request).
-    decoder = label === "utf-8" ? UTF8 : new TextDecoder(label, { fatal: true });
+    decoder = /^utf-?8$/i.test(label) ? UTF8 : new TextDecoder(label, { fatal: true });
   } catch {
     throw new PayloadError(
       "invalid_encoding",

@@ -27,7 +27,6 @@ export {
   jsonCodeBlock,
 } from "./detect.ts";
 export { detectPayload } from "./detector.ts";
-export { loadSchemas } from "./_schemas.ts";
 export { NATIVE_KEYS, nativeFormat } from "./native.ts";
 export { SLACK_KEYS, slackFormat, slackTextFormat } from "./slack.ts";
 export { mattermostFormat } from "./mattermost.ts";

@@ -34,12 +34,14 @@ const NTFY_ONLY_HEADERS = [
   "x-firebase",
 ];
 
+/** The query of a URL without one: shared, so such a request builds no Map (issue 16). */
+export const NO_QUERY: ReadonlyMap<string, string> = new Map();
+
 /**
  * Query parameters that make a request an ntfy publish (ntfy takes every header as a query
  * parameter; Apprise sends `?title=&message=&filename=` with an attachment). The one-letter
  * aliases are read once ntfy is chosen, but do not choose it.
  */
-const NO_QUERY: ReadonlyMap<string, string> = new Map();
 const NTFY_QUERY = [
   "title",
   "message",

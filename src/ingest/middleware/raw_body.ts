@@ -90,10 +90,6 @@ export function rawBody(options: RawBodyOptions): Guard {
 }
 
 /**
- * Runs `guards` from `i` in order; the first refusal answers. Synchronous as long as the
- * guards answer synchronously (a hook that verifies nothing): no promise per request then.
- */
-/**
  * The {@link GuardRequest} of a request. A class, not an object literal with a getter: such a
  * literal builds its accessor and the getter's closure anew for every request (issue 16).
  */
@@ -113,6 +109,10 @@ class RequestForGuards implements GuardRequest {
   }
 }
 
+/**
+ * Runs `guards` from `i` in order; the first refusal answers. Synchronous as long as the
+ * guards answer synchronously (a hook that verifies nothing): no promise per request then.
+ */
 function runGuards(
   c: Context<IngestEnv>,
   guards: readonly HookGuard[],
