@@ -21,7 +21,7 @@ import { TrueConfApiError } from "../trueconf/mod.ts";
 import type { EditedMessage, SendMessageOptions, SentMessage } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
-import type { MessageRegistry } from "./registry.ts";
+import type { MessageRegistry, PostedMessage } from "./registry.ts";
 import { linksAfter } from "./links.ts";
 
 /** What the poster needs of the TrueConf client. */
@@ -138,12 +138,13 @@ export class Poster implements LivingPoster {
       const key = found?.message?.key ?? (found && found.messageId === null ? op.target : op.key);
       return await this.#editOrPost(chatId, op, found?.messageId ?? null, r, key, {
         at: found?.message?.at,
+        ts: postTsOf(found?.message),
       });
     }
     if (op.group && op.alerts !== "new") return await this.#group(chatId, op, r);
     if (op.key) {
       const k = await this.#reg.byKey(op.hook, op.key);
-      return await this.#editOrPost(chatId, op, k?.messageId ?? null, r, op.key, {});
+      return await this.#editOrPost(chatId, op, k?.messageId ?? null, r, op.key, { ts: k?.ts });
     }
     if (op.replyKey) {
       const k = await this.#reg.byKey(op.hook, op.replyKey);
@@ -180,14 +181,15 @@ export class Poster implements LivingPoster {
       if (!gone(e)) throw e;
       this.#log.info("message to remove was already gone", { hook: op.hook, message: id });
     }
-    await this.#reg.forget(op.hook, id);
+    await this.#reg.forget(op.hook, id, postTsOf(found.message));
     return id;
   }
 
   /**
    * Edits `messageId`; when it is unknown or gone, posts a new message remembered under `key`.
    * `o.at` is when the message was posted, if known (the registry's id-keyed row after an
-   * edit counts its 30 days from it); `o.replyTo` the reply target of a new message.
+   * edit counts its 30 days from it); `o.ts` TrueConf's timestamp of that post, if known (its
+   * later removal finds its packed row by it); `o.replyTo` the reply target of a new message.
    */
   async #editOrPost(
     chatId: string,
@@ -195,12 +197,12 @@ export class Poster implements LivingPoster {
     messageId: string | null,
     r: Rendered,
     key: string | undefined | null,
-    o: { at?: number | undefined; replyTo?: string | null },
+    o: { at?: number | undefined; ts?: number | null | undefined; replyTo?: string | null },
   ): Promise<string> {
     if (messageId) {
       try {
         await this.#o.client.editMessage(messageId, r.text, r.parseMode, { buttons: r.buttons });
-        await this.#reg.edited(op.hook, messageId, { chatId, key, at: o.at });
+        await this.#reg.edited(op.hook, messageId, { chatId, key, at: o.at, ts: o.ts });
         return messageId;
       } catch (e) {
         if (!gone(e)) throw e;
@@ -209,7 +211,7 @@ export class Poster implements LivingPoster {
           message: messageId,
           code: (e as TrueConfApiError).code,
         });
-        await this.#reg.forget(op.hook, messageId);
+        await this.#reg.forget(op.hook, messageId, o.ts);
       }
     }
     return await this.#send(chatId, op, r, {
@@ -314,4 +316,9 @@ export function duration(ms: number): string {
   if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
   if (m > 0) return `${m}m`;
   return `${s}s`;
+}
+
+/** TrueConf's timestamp of a post from its registry record (time-keyed, or kept when edited). */
+function postTsOf(rec: PostedMessage | null | undefined): number | null {
+  return rec?.ts ?? rec?.postedTs ?? null;
 }

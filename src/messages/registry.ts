@@ -258,16 +258,23 @@ export class MessageRegistry {
    * Notes that the bot edited a message of this hook: gives it an id-keyed row (once), so it
    * is found without trusting what `getMessageById` answers as an edited message's timestamp
    * (see the module doc). `hint` is what the caller knows of the message, used when this
-   * process does not remember it (after a restart): its chat, key and post time (the edit's
-   * time when unknown, so its 30 days count from the edit).
+   * process does not remember it (after a restart): its chat, key, post time (the edit's
+   * time when unknown, so its 30 days count from the edit) and TrueConf's timestamp of the post
+   * (from its key's row or its lookup), so that its removal later finds its packed row.
    */
   edited(
     hookId: string,
     messageId: string,
-    hint: { chatId: string; key?: string | null | undefined; at?: number | undefined },
+    hint: {
+      chatId: string;
+      key?: string | null | undefined;
+      at?: number | undefined;
+      ts?: number | null | undefined;
+    },
   ): Promise<void> {
     const known = this.#memory(hookId, messageId);
     if (known?.ts === null) return Promise.resolve();
+    const postedTs = known?.ts ?? hint.ts;
     const now = this.#now();
     const rec: PostedMessage = {
       chatId: known?.chatId ?? hint.chatId,
@@ -275,7 +282,7 @@ export class MessageRegistry {
       key: known?.key ?? hint.key ?? null,
       at: known?.at ?? hint.at ?? now,
       ts: null,
-      ...(known?.ts == null ? {} : { postedTs: known.ts }),
+      ...(postedTs == null ? {} : { postedTs }),
     };
     this.#enqueue(hookId, messageId, rec, false, Math.max(1, rec.at + this.#ttl - now));
     return Promise.resolve();
@@ -335,7 +342,8 @@ export class MessageRegistry {
           i += n;
         }
       } catch {
-        // Only a logger that throws gets here; the records stay readable from memory.
+        // Only a logger that throws gets here. The round's records not yet committed are lost
+        // with it (as in a SIGKILL): later lookups of them ask TrueConf or answer 404.
       } finally {
         this.#inflight = [];
         // Nobody waiting for this round (a removal, a graceful stop) may wait forever.
@@ -470,17 +478,19 @@ export class MessageRegistry {
   /**
    * Forgets a removed message (and its key): deletes its id-keyed row, and takes it out of its
    * packed row (the others stay), checked against the row's versionstamp so that two removals
-   * from one row do not undo each other.
+   * from one row do not undo each other. `postTs` is TrueConf's timestamp of the post when the
+   * caller knows it (it resolved the id or key just before): the recent-posts cache may no
+   * longer hold the record.
    */
-  async forget(hookId: string, messageId: string): Promise<void> {
+  async forget(hookId: string, messageId: string, postTs?: number | null): Promise<void> {
     // A commit still in flight would write the record back after this delete.
     await this.#pending(hookId, messageId)?.committed;
-    // Never asks TrueConf: the message is gone there. A post's timestamp is known from its
-    // record in memory or its id-keyed row (an edited post); one this process does not know
-    // that way stays in its packed row until that expires, unreachable (getMessageById no
-    // longer finds its id; the removal path resolves the id first, so this is rare).
+    // Never asks TrueConf: the message is gone there. A post's timestamp comes from its record
+    // in memory, its id-keyed row (an edited post) or the caller; one known none of these ways
+    // stays in its packed row until that expires, unreachable (getMessageById no longer finds
+    // its id).
     const rec = await this.#local(hookId, messageId, null);
-    const ts = rec?.ts ?? rec?.postedTs ?? null;
+    const ts = rec?.ts ?? rec?.postedTs ?? postTs ?? null;
     for (let attempt = 1;; attempt++) {
       const op = this.#kv.atomic().delete(posted(hookId, messageId));
       if (rec?.key) op.delete(postedKey(hookId, rec.key));

@@ -111,6 +111,32 @@ Deno.test("a post edited before a restart is found by id after it, also when Tru
   }
 });
 
+Deno.test("a keyed post edited by its key after a restart, then removed after another, is gone from its packed row too", async () => {
+  const t = await livingWorld();
+  try {
+    const [id] = (await t.post(t.hookA, { text: "k1", key: "deploy" })).json.messages;
+    await t.restart();
+    // The key's row names the post; nothing of it is in this process's memory.
+    assert.equal((await t.post(t.hookA, { text: "k2", key: "deploy" })).status, 200);
+    assert.equal(t.shown().find((m) => m.messageId === id)?.text, "k2");
+    await t.restart();
+    assert.equal((await t.del(t.hookA, "deploy")).status, 200);
+    await t.restart(async (path) => {
+      const kv = await Deno.openKv(path);
+      try {
+        for await (const r of kv.list<PackedValue>({ prefix: ["posted_b"] })) {
+          assert.ok(!r.value.p.includes(id), r.value.p);
+        }
+        assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["posted"] })), []);
+      } finally {
+        kv.close();
+      }
+    });
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("after a restart a hook still cannot touch another hook's post by id", async () => {
   const t = await livingWorld();
   try {
