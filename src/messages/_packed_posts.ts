@@ -109,14 +109,9 @@ export function packRows(posts: PackedPost[], rowId: () => string): PackedRow[] 
  * One row of `posts` keyed at `minTs` (at most their earliest timestamp), or two halves when
  * what the size estimate let through turns out too long (ids full of characters JSON escapes).
  */
-function rowsOf(
-  posts: readonly PackedPost[],
-  rowId: () => string,
-  minTs: number,
-  key?: Deno.KvKey,
-): PackedRow[] {
+function rowsOf(posts: readonly PackedPost[], rowId: () => string, minTs: number): PackedRow[] {
   const p = encode(posts, minTs);
-  if (p.length > 2 * MAX_ROW_CHARS && posts.length > 1 && key === undefined) {
+  if (p.length > 2 * MAX_ROW_CHARS && posts.length > 1) {
     const half = posts.length >> 1;
     return [
       ...rowsOf(posts.slice(0, half), rowId, minTs),
@@ -125,7 +120,7 @@ function rowsOf(
   }
   let at = posts[0]!.rec.at;
   for (const post of posts) if (post.rec.at < at) at = post.rec.at;
-  return [{ key: key ?? postedBatch(minTs, rowId()), value: { at, p } }];
+  return [{ key: postedBatch(minTs, rowId()), value: { at, p } }];
 }
 
 function encode(posts: readonly PackedPost[], minTs: number): string {
@@ -204,6 +199,5 @@ export function withoutPost(found: FoundPost): PackedRow | null {
   const left = found.posts.filter((p) => p !== found.post);
   if (left.length === 0) return null;
   const key = found.entry.key;
-  const [row] = rowsOf(left, () => "", key[1] as number, key);
-  return { key, value: { at: found.entry.value.at, p: row!.value.p } };
+  return { key, value: { at: found.entry.value.at, p: encode(left, key[1] as number) } };
 }

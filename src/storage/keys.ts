@@ -212,11 +212,9 @@ export function posted(hookId: string, messageId: string): Deno.KvKey {
 }
 
 /**
- * A message a hook posted, by TrueConf's timestamp of the post (ms, TrueConf's clock, from the
- * `sendMessage`/`sendFile` answer) and its id; the hook id is in the value. Time-ordered, so
- * each new row lands on the table's last page instead of a random one (a third of the KV
- * writer's CPU per post, docs/benchmarks.md); a lookup by id learns the timestamp from
- * `getMessageById` (src/messages/registry.ts).
+ * Legacy (sessions 4–5): a message a hook posted, by TrueConf's timestamp of the post and its id,
+ * the hook id in the value, one row per post. Posts are now packed ({@link postedBatch}); these
+ * rows are only read and deleted until they expire, 30 days after the upgrade.
  *
  * @example
  * ```ts
