@@ -122,7 +122,7 @@ export class Poster implements LivingPoster {
         !op.key && !op.replyKey && !op.replyTo
       ) {
         // A new message: straight to #send, with no frame here held while TrueConf answers.
-        return this.#send(chatId, op, rendering, { key: op.key, replyTo: op.replyId || null });
+        return this.#send(chatId, op, rendering, { replyTo: op.replyId || null });
       }
       return this.#post(chatId, op, rendering);
     } catch (e) {
@@ -130,7 +130,10 @@ export class Poster implements LivingPoster {
     }
   }
 
-  /** {@link post} for an edit, a group, a key, a reply or a text still rendering. */
+  /**
+   * {@link post} for an edit, a group, a key, a reply or a text still rendering. A branch added
+   * here needs its condition in {@link post}'s fast path too, which skips this method.
+   */
   async #post(chatId: string, op: TextOp, rendering: Rendered | Promise<Rendered>) {
     const r = rendering instanceof Promise ? await rendering : rendering;
     if (op.act === "edit") {

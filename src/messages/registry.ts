@@ -49,6 +49,7 @@
  */
 import { boundedCache } from "../bounded_cache.ts";
 import { posted, POSTED_TTL_MS, postedAt, postedGroup, postedKey } from "../storage/keys.ts";
+import { KV_MAX_KEY_BYTES, kvKeyBytes } from "../storage/mod.ts";
 import { TrueConfApiError } from "../trueconf/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import {
@@ -74,11 +75,12 @@ const RECENT_MAX = 256;
 /**
  * The most posts one KV commit carries (each at most two mutations: its key's row and its own
  * row or a share of a packed one; KV takes 1,000 per commit), and the bytes of their rows' keys
- * (KV takes 80 KiB of keys per commit: a key row is up to ~600 bytes) and of everything (KV:
- * 800 KiB), as estimated by {@link keyBytesOf} and {@link valueBytesOf}.
+ * (the storage's KV limit, less room for the packed rows' own keys, which are not counted per
+ * post; a key row is up to ~600 bytes) and of everything (KV: 800 KiB), as estimated by
+ * {@link keyBytesOf} and {@link valueBytesOf}.
  */
 const COMMIT_MAX_POSTS = 400;
-const COMMIT_MAX_KEY_BYTES = 64 * 1024;
+const COMMIT_MAX_KEY_BYTES = KV_MAX_KEY_BYTES - 16 * 1024;
 const COMMIT_MAX_BYTES = 500 * 1024;
 
 /**
@@ -607,13 +609,12 @@ function ofPacked(found: FoundPost | null, hookId: string): PostedMessage | null
 }
 
 /**
- * At most the bytes a queued record's rows add to a commit's keys (UTF-8 is at most 3 bytes per
- * UTF-16 unit): its id-keyed row's key or its key's row's key, with their key space names.
+ * At most the bytes a queued record's rows add to a commit's keys: its id-keyed row's key (a
+ * timed post's share of a packed row's key is left to the limit's room) and its key's row's key.
  */
 function keyBytesOf(q: Queued): number {
-  const timed = q.rec.ts !== null;
-  return 3 * ((timed ? 0 : 16 + q.hookId.length + q.messageId.length) +
-    (q.withKey ? 24 + q.hookId.length + (q.rec.key?.length ?? 0) : 0));
+  return (q.rec.ts !== null ? 0 : kvKeyBytes(posted(q.hookId, q.messageId))) +
+    (q.withKey && q.rec.key !== null ? kvKeyBytes(postedKey(q.hookId, q.rec.key)) : 0);
 }
 
 /** At most the bytes a queued record adds to a commit besides keys (its share of a row). */

@@ -33,7 +33,8 @@ interface Pending {
 const MAX_CHECKS = 100;
 const MAX_MUTATIONS = 1000;
 const MAX_BYTES = 700 * 1024;
-const MAX_KEY_BYTES = 80_000;
+/** The bytes of keys one KV commit may carry (KV: 81 920), as {@link kvKeyBytes} counts them. */
+export const KV_MAX_KEY_BYTES = 80_000;
 
 /** Commits {@link BatchWrite}s, one atomic in flight at a time, batching what queued up meanwhile. */
 export class CommitBatcher {
@@ -115,7 +116,7 @@ export class CommitBatcher {
         (checks + w.checks.length > MAX_CHECKS ||
           mutations + w.mutations.length > MAX_MUTATIONS ||
           bytes + w.bytes > MAX_BYTES ||
-          keyBytes + k > MAX_KEY_BYTES)
+          keyBytes + k > KV_MAX_KEY_BYTES)
       ) break;
       checks += w.checks.length;
       mutations += w.mutations.length;
@@ -140,12 +141,16 @@ export class CommitBatcher {
 /** At most the bytes a write's keys take in KV's encoding (a string's UTF-8 is ≤ 3 per unit). */
 function writeKeyBytes(w: BatchWrite): number {
   let n = 0;
-  for (const c of w.checks) n += keyBytes(c.key);
-  for (const m of w.mutations) n += keyBytes(m.key);
+  for (const c of w.checks) n += kvKeyBytes(c.key);
+  for (const m of w.mutations) n += kvKeyBytes(m.key);
   return n;
 }
 
-function keyBytes(key: Deno.KvKey): number {
+/**
+ * At most the bytes `key` takes in KV's encoding (a string's UTF-8 is at most 3 bytes per UTF-16
+ * unit): what a commit's key limit counts.
+ */
+export function kvKeyBytes(key: Deno.KvKey): number {
   let n = 0;
   for (const part of key) {
     n += typeof part === "string"
