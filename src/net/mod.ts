@@ -14,7 +14,7 @@ export type { SafeRequestOptions, SafeResponse } from "./safe_request.ts";
 export { checkUrl } from "./check_url.ts";
 export { EMPTY_ALLOWLIST, parseAllowlist } from "./allowlist.ts";
 export type { Allowlist } from "./allowlist.ts";
-export { type IpAddress, parseIp, parseIpCidr, processIp } from "./ip_address.ts";
+export { type IpAddress, IPv4, IPv6, parseIp, parseIpCidr, processIp } from "./ip_address.ts";
 export { isAddressAllowed, loadAddressClasses } from "./address_policy.ts";
 export { sniffImageType } from "./sniff_image_type.ts";
 export { cleanFileName } from "./_filename.ts";
