@@ -22,6 +22,7 @@ import {
 } from "./formats/types.ts";
 import { type DialectAnswer, successAnswer } from "./formats/answer.ts";
 import { isNtfyPublish, NO_QUERY, ntfyTopic } from "./formats/ntfy_publish.ts";
+import { fitAttachments } from "./formats/attachment_limit.ts";
 import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
@@ -190,13 +191,13 @@ export function hookPipeline(options: AppOptions): HookPipeline {
   const readOnly = rawBody({ maxBytes: limits.maxBodyBytes, reader });
   const internalError = jsonOnError(log);
 
-  const dispatch = async (c: Context<IngestEnv>, payload: ParsedPayload) => {
+  const dispatch = async (c: Context<IngestEnv>, parsed: ParsedPayload) => {
     // URLs are checked against address classes (ipaddr.js), loaded by the first that needs them.
-    const attachments = payload.message.attachments;
+    const attachments = parsed.message.attachments;
     if (attachments.length > 0 && attachments.some((a) => a.source.type === "url")) {
       await loadAddressClasses();
     }
-    checkAttachments(payload, limits.maxAttachments, options.urlAllowlist);
+    const payload = checkAttachments(parsed, limits.maxAttachments, options.urlAllowlist);
     const idempotencyKey = c.req.header("idempotency-key")?.trim() || undefined;
     if (idempotencyKey && idempotencyKey.length > 255) {
       throw new PayloadError(
@@ -683,10 +684,22 @@ function textArrived(failures: readonly PartFailure[]): boolean {
   return !failures.some((f) => f.item === "text" || f.item.startsWith("text "));
 }
 
-/** Attachment count and the syntactic SSRF check, so a bad URL is refused before anything is posted. */
-function checkAttachments(payload: ParsedPayload, max: number, allowlist?: Allowlist): void {
+/**
+ * Attachment count and the syntactic SSRF check, so a bad URL is refused before anything is
+ * posted. Only for the native format, whose sender listed its attachments on purpose: a
+ * dialect's pictures (Grafana screenshots from an on-premises host, a graph per Slack
+ * attachment) must not cost the notification, which those senders never send again after a
+ * 4xx. Theirs are cut to the limit (the rest named in the text, see `fitAttachments`), and a
+ * URL the guard refuses fails its own part at delivery, reported like any failed part.
+ */
+function checkAttachments(
+  payload: ParsedPayload,
+  max: number,
+  allowlist?: Allowlist,
+): ParsedPayload {
   const attachments = payload.message.attachments;
-  if (attachments.length === 0) return; // most messages: no closure for the loop below
+  if (attachments.length === 0) return payload; // most messages: no closure for the loop below
+  if (payload.format !== "native") return fitAttachments(payload, max);
   if (attachments.length > max) {
     throw new PayloadError(
       "too_many_attachments",
@@ -707,4 +720,5 @@ function checkAttachments(payload: ParsedPayload, max: number, allowlist?: Allow
       throw e;
     }
   });
+  return payload;
 }

@@ -382,3 +382,67 @@ Deno.test("uploads: a 3 MiB binary file over HTTP reaches TrueConf byte for byte
     assert.ok(framing!.bodyBytes > bytes.length);
   });
 });
+
+Deno.test("dialect senders: an image URL that cannot be fetched fails alone, the message is posted", async (t) => {
+  // Grafana, Slack-style tools and card senders attach screenshots from their own host, which
+  // on premises is often a private address. Those senders never retry a 4xx: refusing the
+  // whole notification for its picture lost the alert. Only the native format, whose sender
+  // named the URL on purpose, is refused at request time (see the SSRF steps in app_test.ts).
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+
+    await t.step(
+      "Grafana screenshot on a private address → 200, alert posted, image failed",
+      async () => {
+        const from = posted(h).length;
+        const grafana = JSON.parse(
+          await Deno.readTextFile(new URL("./fixtures/grafana_firing.json", import.meta.url)),
+        );
+        for (const a of grafana.alerts) {
+          a.imageURL = "http://10.1.2.3:3000/public/img/attachments/a.png";
+        }
+        const res = await h.postJson(token, grafana);
+        const body = await res.json();
+        assert.equal(res.status, 200, JSON.stringify(body));
+        assert.equal(body.ok, true);
+        assert.deepEqual(body.failed.map((f: Json) => f.code), ["unsafe_url"]);
+        assert.match(posted(h, from)[0]?.text ?? "", /FIRING/);
+      },
+    );
+
+    await t.step("Slack attachment image on loopback → ok, text posted", async () => {
+      const from = posted(h).length;
+      const res = await h.postJson(token, {
+        attachments: [{ title: "CPU high", image_url: "http://127.0.0.1/graph.png" }],
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "ok");
+      assert.match(posted(h, from)[0]?.text ?? "", /CPU high/);
+    });
+  });
+});
+
+Deno.test("dialect senders: images over WEBHOOK_MAX_ATTACHMENTS are linked in the text, not refused", async () => {
+  const files = serveFiles({ "/chart.png": { body: PNG, type: "image/png" } });
+  try {
+    await withEndpoint({ ...LOCAL, limits: { maxAttachments: 2 } }, async (h) => {
+      const token = await h.hook();
+      // Slack allows 100 attachments; a tool sending one graph per alert must not lose them all.
+      const urls = [1, 2, 3, 4].map((i) => `${files.base}/chart.png?n=${i}`);
+      const res = await h.postJson(token, {
+        text: "four graphs",
+        attachments: urls.map((image_url, i) => ({ title: `graph ${i + 1}`, image_url })),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "ok");
+      await h.fake.waitFor(() => posted(h).length >= 3);
+      const [text, ...photos] = posted(h);
+      assert.deepEqual(photos.map((m) => m.kind), ["photo", "photo"]);
+      assert.match(text?.text ?? "", /four graphs/);
+      for (const url of urls.slice(2)) assert.ok(text?.text?.includes(url), `${url} linked`);
+      assert.doesNotMatch(text?.text ?? "", /n=1\)/, "attached images are not linked again");
+    });
+  } finally {
+    await files.close();
+  }
+});
