@@ -74,6 +74,9 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
     allowlist: config.urlAllowlist,
     timeoutMs: config.outgoingTimeoutMs,
     logger: log.child({ component: "outgoing" }),
+    // The clock of rotations (set by the command handler below): a ping signs with the old
+    // secret too while its grace runs.
+    ...(p.now ? { now: p.now } : {}),
   });
   const commands = new CommandHandler({
     outgoing: {

@@ -25,6 +25,7 @@ import { callOnce, firstLine } from "./call.ts";
 import { chatKind, type OutgoingBody, plainText } from "./event_body.ts";
 import * as replies from "./replies.ts";
 import { generateSecret } from "./secret.ts";
+import { signingSecrets } from "./signing.ts";
 import { checkTargetUrl } from "./target_url.ts";
 import { parseOutgoingCreate } from "./triggers.ts";
 
@@ -212,7 +213,8 @@ export class OutgoingCommands {
         url: out.url,
         id,
         body: JSON.stringify(body),
-        secrets: [await this.#o.store.openSecret(out.secret)],
+        // Both secrets during a rotation's grace, like every call of the hook.
+        secrets: await signingSecrets(hook, (s) => this.#o.store.openSecret(s), this.#now()),
       },
       {
         timeoutMs: this.#o.timeoutMs ?? 5_000,

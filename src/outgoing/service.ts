@@ -52,6 +52,7 @@ import { readAnswer } from "./answer.ts";
 import { callOnce, type CallResult, firstLine } from "./call.ts";
 import { buildEventBody, type OutgoingBody } from "./event_body.ts";
 import { Lookups } from "./_lookups.ts";
+import { signingSecrets } from "./signing.ts";
 import { maskUrl } from "./target_url.ts";
 import { isBotCommand, matchTrigger } from "./triggers.ts";
 
@@ -393,11 +394,11 @@ export class OutgoingHooks {
       const code = hook.paused ? "hook_paused" : "hook_expired";
       return { kind: "failed", state, error: { code, message: code.replace("_", " ") } };
     }
-    const secrets = [await this.#o.store.openSecret(hook.outgoing.secret)];
-    const old = hook.rotation?.oldSecret;
-    if (old && hook.rotation && hook.rotation.until > this.#clock.now()) {
-      secrets.push(await this.#o.store.openSecret(old));
-    }
+    const secrets = await signingSecrets(
+      hook,
+      (sealed) => this.#o.store.openSecret(sealed),
+      this.#clock.now(),
+    );
     const abort = new AbortController();
     const onCut = () => abort.abort(job.signal.reason);
     job.signal.addEventListener("abort", onCut, { once: true });

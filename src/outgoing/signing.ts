@@ -10,6 +10,7 @@
  */
 
 import { Webhook } from "standardwebhooks";
+import type { HookRecord } from "../storage/mod.ts";
 
 /** The headers a signed request carries. */
 export interface SignatureHeaders {
@@ -48,4 +49,22 @@ export function signatureHeaders(
     "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
     "webhook-signature": secrets.map((s) => new Webhook(s).sign(id, at, body)).join(" "),
   };
+}
+
+/**
+ * The secrets an outgoing request of `hook` is signed with, opened: the current one, then the
+ * old one while a rotation's grace runs. Every request of the hook (event calls and the
+ * `/webhook_test` ping alike) signs with these, so a receiver still holding the old secret
+ * keeps verifying all of them during the grace.
+ */
+export async function signingSecrets(
+  hook: Pick<HookRecord, "outgoing" | "rotation">,
+  open: (sealed: string) => Promise<string>,
+  now: number,
+): Promise<string[]> {
+  if (!hook.outgoing) throw new TypeError("signingSecrets: not an outgoing hook");
+  const secrets = [await open(hook.outgoing.secret)];
+  const old = hook.rotation?.oldSecret;
+  if (old && hook.rotation && hook.rotation.until > now) secrets.push(await open(old));
+  return secrets;
 }

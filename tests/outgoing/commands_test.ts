@@ -208,6 +208,12 @@ Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the
       assert.equal(call.headers.get("webhook-signature")?.split(" ").length, 2);
       new Webhook(newSecret).verify(call.raw, Object.fromEntries(call.headers));
       assert.equal(r.rejected, 0, "the old secret still verifies during the grace");
+      // /webhook_test is an outgoing request too: its ping carries both signatures as well.
+      const tested = await command(b, "ops", "/webhook_test ci");
+      assert.match(tested, /^✅ <b>ci<\/b> → .*HTTP 204/);
+      assert.equal(r.calls[1]?.body.type, "ping");
+      new Webhook(newSecret).verify(r.calls[1]!.raw, Object.fromEntries(r.calls[1]!.headers));
+      assert.equal(r.rejected, 0, "the ping verifies with the old secret during the grace");
       // The call is counted in /metrics by outcome, with its latency.
       let body = "";
       await waitUntil(
