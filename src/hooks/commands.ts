@@ -256,7 +256,7 @@ export class CommandHandler {
     }
     for (const [creator, hooks] of byCreator) {
       const title = hooks[0]!.chatTitle || `chat ${chatId.slice(0, 12)}…`;
-      await this.#dm(creator, replies.chatLostNotice(hooks.map((h) => h.name), title, reason))
+      await this.#dm(creator, replies.chatLostNotice(hooks, title, reason))
         .catch((e) => this.#log.warn("could not tell the creator", { creator, error: e }));
     }
   }
@@ -337,7 +337,7 @@ export class CommandHandler {
       : await this.#o.store.resume(hook.id);
     if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
     this.#log.info(pause ? "hook paused" : "hook resumed", { hook: hook.id, by: m.authorId });
-    await this.#reply(m, chat, pause ? replies.paused(hook.name) : replies.resumed(hook.name));
+    await this.#reply(m, chat, pause ? replies.paused(hook) : replies.resumed(hook));
   }
 
   async #rename(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
@@ -387,10 +387,10 @@ export class CommandHandler {
     try {
       dmChatId = await this.#o.client.createP2PChat(m.authorId);
     } catch {
-      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook.name, false));
+      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook, false));
     }
     const until = this.#now() + graceMs;
-    const graceLine = replies.graceText(graceMs, until);
+    const graceLine = replies.graceText(graceMs, until, hook);
     let secretText: string;
     if (hook.kind === "outgoing" && hook.outgoing) {
       const secret = generateSigningSecret();
@@ -419,9 +419,9 @@ export class CommandHandler {
       await this.#send(dmChatId, secretText);
     } catch (e) {
       this.#log.warn("rotated secret not delivered", { hook: hook.id, error: e });
-      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook.name, true));
+      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook, true));
     }
-    if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.rotated(hook.name, graceLine));
+    if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.rotated(hook, graceLine));
   }
 
   async #expire(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
@@ -494,7 +494,7 @@ export class CommandHandler {
     try {
       dmChatId = await this.#o.client.createP2PChat(m.authorId);
     } catch {
-      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook.name, false));
+      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook, false));
     }
     const previous = hook.verification;
     const r = await this.#o.store.setVerification(hook.id, mode);
@@ -505,7 +505,7 @@ export class CommandHandler {
       // Nobody has the new secret: put the previous state back.
       await this.#o.store.update(hook.id, (h) => ({ ...h, verification: previous }));
       this.#log.warn("verification secret not delivered; reverted", { hook: hook.id, error: e });
-      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook.name, false));
+      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook, false));
     }
     this.#log.info("hook verification set", { hook: hook.id, mode, by: m.authorId });
     if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.verifyOn(hook.name, mode));
@@ -637,7 +637,7 @@ export class CommandHandler {
       return await this.#reply(m, chat, replies.notFound(name, existing));
     }
     this.#log.info("hook revoked", { hook: removed.id, chat: m.chatId, by: m.authorId });
-    await this.#reply(m, chat, replies.revoked(removed.name));
+    await this.#reply(m, chat, replies.revoked(removed));
   }
 
   #send(chatId: string, text: string): Promise<SentMessage> {

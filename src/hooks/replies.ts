@@ -31,6 +31,14 @@ const when = (ms: number | null) =>
 const whenSeconds = (ms: number) =>
   new Date(ms).toISOString().slice(0, 19).replace("T", " ") + " UTC";
 
+/** What the lifecycle texts need of a hook: an outgoing hook has no URL of its own to speak of. */
+export type HookKindOf = Pick<HookRecord, "name" | "kind" | "outgoing">;
+
+/** An outgoing hook's target as members may see it (query masked); null for an incoming hook. */
+function targetOf(h: HookKindOf): string | null {
+  return h.kind === "outgoing" && h.outgoing ? esc(maskUrl(h.outgoing.url)) : null;
+}
+
 /** `/webhook_help`, and the answer to a bare mention or an unknown command. */
 export function help(inGroup: boolean): string {
   const prefix = inGroup ? "mention me, then type " : "";
@@ -165,8 +173,13 @@ export function list(hooks: readonly HookRecord[]): string {
 }
 
 /** `/webhook_revoke` done. */
-export function revoked(name: string): string {
-  return `🗑 Webhook <b>${esc(name)}</b> revoked; its URL no longer works.`;
+export function revoked(h: HookKindOf): string {
+  const to = targetOf(h);
+  return to === null
+    ? `🗑 Webhook <b>${esc(h.name)}</b> revoked; its URL no longer works.`
+    : `🗑 Outgoing webhook <b>${
+      esc(h.name)
+    }</b> revoked; nothing more is sent to ${to}, and calls still waiting were dropped.`;
 }
 
 /** `/webhook_revoke` of an unknown name. */
@@ -193,15 +206,20 @@ export function usage(command: string, example: string): string {
 }
 
 /** `/webhook_pause` done. */
-export function paused(name: string): string {
-  return `⏸ Webhook <b>${
-    esc(name)
-  }</b> paused: its URL answers 404 and nothing is posted until /webhook_resume ${esc(name)}.`;
+export function paused(h: HookKindOf): string {
+  const name = esc(h.name);
+  const to = targetOf(h);
+  return to === null
+    ? `⏸ Webhook <b>${name}</b> paused: its URL answers 404 and nothing is posted until /webhook_resume ${name}.`
+    : `⏸ Webhook <b>${name}</b> paused: nothing is sent to ${to} until /webhook_resume ${name} (calls still waiting are dropped).`;
 }
 
 /** `/webhook_resume` done. */
-export function resumed(name: string): string {
-  return `▶️ Webhook <b>${esc(name)}</b> resumed; its URL works again.`;
+export function resumed(h: HookKindOf): string {
+  const to = targetOf(h);
+  return to === null
+    ? `▶️ Webhook <b>${esc(h.name)}</b> resumed; its URL works again.`
+    : `▶️ Webhook <b>${esc(h.name)}</b> resumed; calls go to ${to} again.`;
 }
 
 /** Pause or resume of a hook already in that state. */
@@ -214,15 +232,25 @@ export function renamed(from: string, to: string): string {
   return `✏️ Webhook <b>${esc(from)}</b> is now <b>${esc(to)}</b>; its URL is unchanged.`;
 }
 
-/** `/webhook_rotate` done (in the origin chat: no URL). */
-export function rotated(name: string, graceText: string): string {
-  return `🔁 Webhook <b>${
-    esc(name)
-  }</b> has a new URL, sent to you in a private message. ${graceText}`;
+/** `/webhook_rotate` done (in the origin chat: neither the URL nor the secret). */
+export function rotated(h: HookKindOf, graceText: string): string {
+  return `🔁 Webhook <b>${esc(h.name)}</b> has a new ${
+    targetOf(h) === null ? "URL" : "signing secret"
+  }, sent to you in a private message. ${graceText}`;
 }
 
-/** What happens to the old URL after a rotation. */
-export function graceText(graceMs: number, until: number): string {
+/**
+ * What happens to the old URL (incoming) or the old signing secret (outgoing: every request
+ * carries both signatures during the grace) after a rotation.
+ */
+export function graceText(graceMs: number, until: number, h: HookKindOf): string {
+  if (targetOf(h) !== null) {
+    return graceMs === 0
+      ? "The old secret no longer signs anything."
+      : `Requests are signed with both the new and the old secret until ${
+        when(until)
+      }, so the service can switch without failing a call.`;
+  }
   return graceMs === 0
     ? "The old URL stopped working now."
     : `The old URL keeps working until ${
@@ -253,10 +281,7 @@ export function rotatedSecretMessage(name: string, secret: string, graceLine: st
     `🔁 New signing secret of outgoing webhook <b>${esc(name)}</b>:`,
     esc(secret),
     "",
-    graceLine.replace("old URL", "old secret").replace(
-      "keeps working",
-      "keeps signing too (both signatures are sent)",
-    ),
+    graceLine,
   ].join("\n");
 }
 
@@ -280,27 +305,34 @@ export function expiryWarning(h: HookRecord): string {
 /** The hook expired (DM to the creator). */
 export function expiredNotice(h: HookRecord): string {
   const where = h.chatTitle ? ` in «${esc(h.chatTitle)}»` : "";
-  return `⌛ Webhook <b>${
-    esc(h.name)
-  }</b>${where} expired and was removed; its URL answers 404. Create a new one with /webhook_create.`;
+  const to = targetOf(h);
+  return `⌛ Webhook <b>${esc(h.name)}</b>${where} expired and was removed; ${
+    to === null ? "its URL answers 404" : `nothing more is sent to ${to}`
+  }. Create a new one with /webhook_create.`;
 }
 
 /** The hooks of a chat were paused because the bot lost the chat (DM to each creator). */
 export function chatLostNotice(
-  names: readonly string[],
+  hooks: readonly HookKindOf[],
   chatTitle: string,
   reason: "bot_removed" | "chat_removed",
 ): string {
-  const list = names.map((n) => `<b>${esc(n)}</b>`).join(", ");
+  const list = hooks.map((h) => `<b>${esc(h.name)}</b>`).join(", ");
+  const one = hooks.length === 1;
+  const outgoing = hooks.filter((h) => targetOf(h) !== null).length;
+  // What a paused hook does: incoming URLs answer 404, outgoing hooks send nothing.
+  const effect = outgoing === 0
+    ? (one ? "its URL answers 404" : "their URLs answer 404")
+    : outgoing === hooks.length
+    ? "nothing is sent to their services"
+    : "incoming URLs answer 404, outgoing hooks send nothing";
   return reason === "bot_removed"
-    ? `⏸ I was removed from «${esc(chatTitle)}», so your webhook${
-      names.length === 1 ? "" : "s"
-    } ${list} ${
-      names.length === 1 ? "is" : "are"
-    } paused (their URLs answer 404). Once I am back in the chat, type /webhook_resume &lt;name&gt; there.`
-    : `⏸ The chat «${esc(chatTitle)}» was removed, so your webhook${
-      names.length === 1 ? "" : "s"
-    } ${list} ${names.length === 1 ? "is" : "are"} paused (their URLs answer 404).`;
+    ? `⏸ I was removed from «${esc(chatTitle)}», so your webhook${one ? "" : "s"} ${list} ${
+      one ? "is" : "are"
+    } paused (${effect}). Once I am back in the chat, type /webhook_resume &lt;name&gt; there.`
+    : `⏸ The chat «${esc(chatTitle)}» was removed, so your webhook${one ? "" : "s"} ${list} ${
+      one ? "is" : "are"
+    } paused (${effect}).`;
 }
 
 /** `/webhook_verify … off` done. */
@@ -429,11 +461,16 @@ export function badExpires(word: string, name: string): string {
 }
 
 /** A secret could not be sent by direct message, so nothing changed (or it must be redone). */
-export function dmFailedFor(action: "rotate" | "verify", name: string, changed: boolean): string {
+export function dmFailedFor(
+  action: "rotate" | "verify",
+  h: HookKindOf,
+  changed: boolean,
+): string {
+  const name = h.name;
   return changed
-    ? `⚠️ Webhook <b>${
-      esc(name)
-    }</b> got a new URL but I could not send it to you privately. Write to me in a private chat once, then /webhook_${action} ${
+    ? `⚠️ Webhook <b>${esc(name)}</b> got a new ${
+      action === "verify" ? "secret" : targetOf(h) === null ? "URL" : "signing secret"
+    } but I could not send it to you privately. Write to me in a private chat once, then /webhook_${action} ${
       esc(name)
     } again.`
     : `⚠️ I could not send you a private message, so webhook <b>${

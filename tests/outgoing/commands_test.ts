@@ -233,3 +233,40 @@ Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the
     }
   });
 });
+
+Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and its secret, not of a URL", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const dm = b.fake.p2pChatId(alice);
+    const r = startReceiver(() => "", () => new Response(null, { status: 204 }));
+    try {
+      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
+      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      const paused = await command(b, "ops", "/webhook_pause ci");
+      assert.match(paused, /^⏸ Webhook <b>ci<\/b> paused: /);
+      assert.doesNotMatch(paused, /404|posted/, "an outgoing hook has no URL of its own");
+      assert.match(paused, /nothing is sent to http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?…/);
+      const resumed = await command(b, "ops", "/webhook_resume ci");
+      assert.doesNotMatch(resumed, /URL works/);
+      assert.match(resumed, /resumed; calls go to http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… again/);
+      const rotated = await command(b, "ops", "/webhook_rotate ci 1h");
+      assert.doesNotMatch(rotated, /new URL|old URL/);
+      assert.match(rotated, /has a new signing secret, sent to you in a private message/);
+      assert.match(rotated, /signed with both the new and the old secret until /);
+      await b.fake.waitFor(() =>
+        b.fake.messagesIn(dm).filter((x) => SECRET.test(x.text ?? "")).length === 2
+      );
+      const secretDm = b.fake.messagesIn(dm).at(-1)?.text ?? "";
+      assert.doesNotMatch(secretDm, /each use of it is logged/, "old-secret uses are not counted");
+      assert.match(secretDm, /signed with both the new and the old secret until /);
+      const now = await command(b, "ops", "/webhook_rotate ci 0");
+      assert.match(now, /The old secret no longer signs/);
+      const revoked = await command(b, "ops", "/webhook_revoke ci");
+      assert.doesNotMatch(revoked, /URL no longer works/);
+      assert.match(revoked, /revoked; nothing more is sent to http:\/\/127\.0\.0\.1:\d+\/hooks/);
+    } finally {
+      await r.close();
+    }
+  });
+});
