@@ -69,7 +69,7 @@ Runs the bot until SIGTERM or SIGINT. One instance per store: while another live
 holds WEBHOOK_STORAGE_PATH, serve exits 1 naming it; with --standby it waits instead and
 takes over once that one stops or dies (docs/deploy.md, "One instance per store"). On the first signal it stops taking requests, lets
 in-flight deliveries finish (WEBHOOK_SHUTDOWN_GRACE_SECONDS), keeps the rest queued and exits 0;
-a second signal exits at once. Exit 2 on bad settings.`,
+a second signal (a second or more after the first) exits at once. Exit 2 on bad settings.`,
   "check-config": `Usage: trueconf-webhook-bot check-config [--send-test]
 
 Validates every setting (and warns about unknown TRUECONF_/WEBHOOK_/LOG_/METRICS_ variables),

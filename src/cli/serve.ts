@@ -10,6 +10,12 @@ import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
 import { type HttpServer, listenHttp } from "../ingest/http_server.ts";
 import { reclaimStartGarbage } from "./_start_garbage.ts";
 
+/**
+ * A signal this soon after the first is the same one delivered twice (a terminal's Ctrl+C
+ * reaches the bot directly and again through `deno task`), not an operator's second signal.
+ */
+const REPEATED_SIGNAL_MS = 1_000;
+
 /** Options of {@link serve}. */
 export interface ServeOptions {
   /**
@@ -27,7 +33,8 @@ export interface ServeOptions {
  * of `config.shutdownGraceMs`, what is left stays in the durable queue, usage counters are
  * flushed, the socket and KV are closed, every connection still open is closed (none holds a
  * request we answered), exit 0 — within the grace period whatever clients do. A second signal
- * exits at once (status 1); KV is a SQLite file in WAL mode, so that cannot corrupt it.
+ * (more than a second after the first) exits at once (status 1); KV is a SQLite file in WAL
+ * mode, so that cannot corrupt it.
  */
 export async function serve(
   config: Config,
@@ -83,13 +90,23 @@ export async function serve(
   }
   const stopped = Promise.withResolvers<void>();
   // Before listening: a SIGTERM right after the "listening" line must already be graceful.
-  let signals = 0;
+  let firstSignalAt: number | null = null;
   const onSignal = (name: string) => () => {
-    signals++;
-    if (signals > 1) {
+    const now = performance.now();
+    if (firstSignalAt !== null) {
+      // One Ctrl+C in a terminal running `deno task start` arrives twice: the terminal signals
+      // the whole process group and deno task forwards its own copy a few ms later. Only a
+      // signal sent after that window means "now".
+      if (now - firstSignalAt < REPEATED_SIGNAL_MS) {
+        log.debug("signal repeated at once (one Ctrl+C seen twice); still shutting down", {
+          signal: name,
+        });
+        return;
+      }
       log.warn("second signal, exiting at once", { signal: name });
       Deno.exit(1);
     }
+    firstSignalAt = now;
     log.info("shutting down", { signal: name, graceMs: config.shutdownGraceMs });
     bot.drain();
     stopped.resolve();

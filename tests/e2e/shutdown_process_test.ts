@@ -135,3 +135,54 @@ Deno.test("serve: WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS and WEBHOOK_HTTP_IDLE_TIM
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// Ctrl+C in a terminal running `./deno task -q start`: the terminal sends SIGINT to the whole
+// process group and `deno task` forwards its own copy to the bot, so the bot gets a second SIGINT
+// a few milliseconds after the first. That is one Ctrl+C: the shutdown stays graceful (exit 0,
+// the request in flight answered, the lease released so the next start need not wait), where it
+// was "second signal, exiting at once" with exit 1.
+Deno.test("serve: one Ctrl+C delivered twice (terminal + deno task) still shuts down gracefully", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ctrl_c_e2e_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
+  const kvPath = join(dir, "webhooks.kv");
+  const kv = await openKv(kvPath);
+  const store = new HookStore(kv);
+  const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
+  await store.close();
+  kv.close();
+  assert.ok(made.ok);
+  const bot = spawnServe({
+    dir,
+    fake,
+    env: { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) },
+  });
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    // A delivery TrueConf never answers keeps the shutdown busy while the second signal comes.
+    fake.setMethodDelay("sendMessage", "never");
+    const pending = fetch(`${url}/hook/${made.token}`, { method: "POST", body: "text=hi" })
+      .catch((e: Error) => e);
+    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"));
+    bot.kill("SIGINT");
+    await bot.line((l) => l.msg === "shutting down", "shutting down");
+    bot.kill("SIGINT"); // deno task's copy
+    const status = await bot.status;
+    assert.equal(status.code, 0, bot.text());
+    assert.ok(bot.lines.some((l) => l.msg === "stopped"), bot.text());
+    const answer = await pending;
+    assert.ok(answer instanceof Response, `no answer: ${answer}`);
+    assert.equal(answer.status, 202, await answer.text());
+    const after = await openKv(kvPath);
+    try {
+      assert.equal((await after.get(["lease", "serve"])).value, null, "the lease was released");
+    } finally {
+      after.close();
+    }
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
