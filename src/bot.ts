@@ -14,6 +14,7 @@ import { HookStore } from "./hooks/store.ts";
 import {
   acquireLease,
   type Lease,
+  leaseLockFile,
   type LeaseOptions,
   openKv,
   watchFileIdentity,
@@ -114,7 +115,11 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   let lease: Lease | null = null;
   if (options.lease) {
     try {
-      lease = await acquireLease(kv, { ...options.lease, storeName: config.storagePath });
+      lease = await acquireLease(kv, {
+        ...options.lease,
+        storeName: config.storagePath,
+        lockFile: leaseLockFile(config.storagePath),
+      });
     } catch (e) {
       kv.close();
       await client.close();

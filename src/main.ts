@@ -224,7 +224,7 @@ export async function main(args: readonly string[]): Promise<number> {
         (kv) =>
           sub === "export"
             ? hooksExport(kv, file, storage.storagePath, (l) => console.error(l))
-            : hooksImport(kv, file!, out),
+            : hooksImport(kv, file!, out, storage.storagePath),
       );
     }
     const { importJson, runHooksCli } = await import("./cli/hooks_cli.ts");

@@ -6,7 +6,14 @@
  * @module
  */
 import { TextLineStream } from "./_lines.ts";
-import { BackupError, exportStore, importStore, judgeLease, readLease } from "../storage/mod.ts";
+import {
+  BackupError,
+  exportStore,
+  importStore,
+  judgeLease,
+  leaseLockFile,
+  readLease,
+} from "../storage/mod.ts";
 import type { Out } from "./hooks_cli.ts";
 
 /** Usage lines of the two commands (main.ts adds them to `hooks --help`). */
@@ -64,11 +71,21 @@ export async function hooksExport(
   return 0;
 }
 
-/** Restores an export into the (empty) store; refuses while a live instance holds it. */
-export async function hooksImport(kv: Deno.Kv, path: string, out: Out): Promise<number> {
+/**
+ * Restores an export into the (empty) store; refuses while a live instance holds it
+ * (`storagePath` finds a local holder's lock file, to tell a live one from a crashed one).
+ */
+export async function hooksImport(
+  kv: Deno.Kv,
+  path: string,
+  out: Out,
+  storagePath?: string,
+): Promise<number> {
   const holder = await readLease(kv);
-  if (holder && judgeLease(holder).live) {
-    out(`Cannot import: ${judgeLease(holder).detail}.`);
+  const lease = holder &&
+    judgeLease(holder, storagePath === undefined ? undefined : leaseLockFile(storagePath));
+  if (lease?.live) {
+    out(`Cannot import: ${lease.detail}.`);
     return 1;
   }
   let file: Deno.FsFile;

@@ -11,6 +11,7 @@ import { type Config, configWarnings, readCaFile, trueconfEndpoint } from "../co
 import {
   inspectStorage,
   judgeLease,
+  leaseLockFile,
   type LeaseRecord,
   readLease,
   thisHost,
@@ -107,7 +108,7 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
       return false;
     }
     if (holder) {
-      const lease = judgeLease(holder);
+      const lease = judgeLease(holder, leaseLockFile(config.storagePath));
       liveHere = lease.live && holder.host === thisHost();
       line(out, "note", "lease", lease.detail);
     }

@@ -10,7 +10,11 @@
  * - no record → take it (an atomic commit checked against "absent", so of two starters
  *   exactly one wins);
  * - a record of this host whose process is gone (or has our own pid: a container restarted
- *   as PID 1) → the holder died: take over at once;
+ *   as PID 1) → the holder died: take over at once. "Gone" is told by the holder's own lock
+ *   file (`<store>.lock-<pid>`, which it keeps `flock`ed while it lives; the kernel unlocks it
+ *   when the process dies), because Deno lets only `--allow-all` read `/proc`, and the binary
+ *   and the start task run with narrower permissions. `/proc` is the fallback for a record
+ *   whose holder kept no lock file;
  * - otherwise watch it for up to `silenceMs`: if its heartbeat moves, the holder is alive →
  *   {@link LeaseHeldError} (or, with `wait`, keep watching: a standby); if it stays still
  *   that long, the holder is gone (SIGKILL, power loss, a frozen VM) → take over, again by an
@@ -36,6 +40,8 @@ export interface LeaseRecord {
   readonly started: number;
   /** The holder's last renewal (ms since the epoch). */
   readonly heartbeat: number;
+  /** The holder keeps its lock file locked while it lives ({@link LeaseOptions.lockFile}). */
+  readonly locked?: boolean | undefined;
 }
 
 /** Renewal interval. A dead holder is taken over {@link LEASE_SILENCE_MS} after its last beat. */
@@ -67,6 +73,29 @@ export interface LeaseOptions {
   pid?: number | undefined;
   /** Whether a pid of this host is running: true, false, or null when it cannot be told. */
   isRunning?: ((pid: number) => boolean | null) | undefined;
+  /**
+   * The lock file a holder of this host with a given pid keeps locked while it lives
+   * ({@link leaseLockFile}); none for a store without a local folder (`:memory:`, KV Connect).
+   */
+  lockFile?: ((pid: number) => string) | undefined;
+}
+
+/**
+ * The lock files of a store on this machine (`<path>.lock-<pid>`, one per holder, so a frozen
+ * former holder's lock never stands for its successor), or undefined for `:memory:` and KV
+ * Connect URLs, which have no folder other local processes share.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(leaseLockFile("/var/lib/bot/webhooks.kv")?.(42), "/var/lib/bot/webhooks.kv.lock-42");
+ * assert.equal(leaseLockFile(":memory:"), undefined);
+ * ```
+ */
+export function leaseLockFile(storagePath: string): ((pid: number) => string) | undefined {
+  if (storagePath === ":memory:" || /^https?:\/\//i.test(storagePath)) return undefined;
+  return (pid) => `${storagePath}.lock-${pid}`;
 }
 
 /** Another live instance holds the lease. The message is the one sentence to print. */
@@ -143,7 +172,8 @@ export async function acquireLease(
     let how: Lease["how"] = "free";
     if (seen.value) {
       const r = seen.value;
-      const gone = r.host === host && (r.pid === pid || isRunning(r.pid) === false);
+      const gone = r.host === host &&
+        (r.pid === pid || holderStopped(r, options.lockFile, isRunning));
       if (!gone) {
         options.onWatch?.(r);
         const still = await watch(kv, key, seen.versionstamp!, silenceMs, pollMs, options.signal);
@@ -158,6 +188,8 @@ export async function acquireLease(
       }
       how = gone ? "holder_gone" : "holder_silent";
     }
+    // Locked before the record says so: a reader that sees `locked` can trust the lock.
+    const lock = options.lockFile ? takeLock(options.lockFile(pid)) : null;
     const now = Date.now();
     const record: LeaseRecord = {
       holder: crypto.randomUUID(),
@@ -165,10 +197,23 @@ export async function acquireLease(
       pid,
       started: now,
       heartbeat: now,
+      ...(lock ? { locked: true } : {}),
     };
     const res = await kv.atomic().check(seen).set(key, record).commit();
-    if (!res.ok) continue; // someone else moved first: look again
-    return holdLease(kv, key, record, res.versionstamp, heartbeatMs, how, options.onLost);
+    if (!res.ok) {
+      lock?.close();
+      continue; // someone else moved first: look again
+    }
+    // A dead holder's lock file is litter now (ours, after a restart as the same pid, is reused).
+    const old = seen.value;
+    if (how === "holder_gone" && old?.locked && old.pid !== pid && options.lockFile) {
+      removeQuietly(options.lockFile(old.pid));
+    }
+    const ownFile = lock && options.lockFile ? options.lockFile(pid) : null;
+    return holdLease(kv, key, record, res.versionstamp, heartbeatMs, how, options.onLost, {
+      file: lock,
+      path: ownFile,
+    });
   }
 }
 
@@ -199,6 +244,7 @@ function holdLease(
   heartbeatMs: number,
   how: Lease["how"],
   onLost: ((why: string) => void) | undefined,
+  lock: { file: Deno.FsFile | null; path: string | null },
 ): Lease {
   let stamp: string | null = firstStamp;
   let record = first;
@@ -242,8 +288,13 @@ function holdLease(
       stopped = true;
       if (timer !== null) clearTimeout(timer);
       await renewing;
-      if (stamp !== null) {
-        await kv.atomic().check({ key, versionstamp: stamp }).delete(key).commit();
+      try {
+        if (stamp !== null) {
+          await kv.atomic().check({ key, versionstamp: stamp }).delete(key).commit();
+        }
+      } finally {
+        lock.file?.close();
+        if (lock.path) removeQuietly(lock.path);
       }
     },
   };
@@ -277,9 +328,12 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * assert.equal(judgeLease(r).live, true);
  * ```
  */
-export function judgeLease(r: LeaseRecord): { live: boolean; detail: string } {
+export function judgeLease(
+  r: LeaseRecord,
+  lockFile?: ((pid: number) => string) | undefined,
+): { live: boolean; detail: string } {
   const who = describeHolder(r);
-  if (r.host === thisHost() && processRunning(r.pid) === false) {
+  if (r.host === thisHost() && holderStopped(r, lockFile, processRunning)) {
     return {
       live: false,
       detail:
@@ -309,6 +363,69 @@ export function thisHost(): string {
     return Deno.hostname();
   } catch {
     return "unknown";
+  }
+}
+
+/**
+ * Whether the holder of `r` (a process of this host) has stopped: its lock file is free when
+ * it kept one, else its pid is gone. False when that cannot be told.
+ */
+function holderStopped(
+  r: LeaseRecord,
+  lockFile: ((pid: number) => string) | undefined,
+  isRunning: (pid: number) => boolean | null,
+): boolean {
+  if (r.locked && lockFile !== undefined) {
+    const held = lockHeld(lockFile(r.pid));
+    if (held !== null) return !held;
+  }
+  return isRunning(r.pid) === false;
+}
+
+/** Whether some process holds `path` locked; null when that cannot be told. */
+function lockHeld(path: string): boolean | null {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    // No file: nobody holds it (a holder creates it before saying `locked`).
+    return e instanceof Deno.errors.NotFound ? false : null;
+  }
+  try {
+    // Closing the file below drops the lock this probe may have taken.
+    return !file.tryLockSync(true);
+  } catch {
+    return null;
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Opens and locks a holder's lock file; null when it cannot (a read-only folder, a file
+ * system without locks): the lease then works as before, by `/proc` or by silence.
+ */
+function takeLock(path: string): Deno.FsFile | null {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  } catch {
+    return null;
+  }
+  try {
+    if (file.tryLockSync(true)) return file;
+  } catch {
+    // an OS or file system without locks: fall through
+  }
+  file.close();
+  return null;
+}
+
+function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // already gone, or not ours to remove: a stale lock file is harmless (nobody holds it)
   }
 }
 

@@ -27,6 +27,7 @@ export {
   LEASE_HEARTBEAT_MS,
   LEASE_SILENCE_MS,
   LeaseHeldError,
+  leaseLockFile,
   type LeaseOptions,
   type LeaseRecord,
   readLease,

@@ -5,9 +5,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   acquireLease,
+  judgeLease,
   LeaseHeldError,
+  leaseLockFile,
   type LeaseRecord,
   readLease,
+  thisHost,
 } from "../../src/storage/mod.ts";
 
 const FAST = { heartbeatMs: 40, silenceMs: 400, pollMs: 10 };
@@ -171,5 +174,89 @@ Deno.test("a standby (wait) takes over as soon as the holder lets go, and not be
     assert.equal(second.how, "free");
     assert.equal((await readLease(kv))?.host, "web2");
     await second.release();
+  });
+});
+
+// Under the binary's and the start task's permissions Deno refuses to read /proc
+// (`isRunning` → null): the holder's lock file is how a crashed holder of this host is told
+// from a live one. A real second process holds the lock, as a live `serve` would.
+Deno.test("without /proc, a holder's lock file tells a live holder of this host from a dead one", async () => {
+  await withStore(async (kv, path) => {
+    const lockFile = leaseLockFile(path)!;
+    const noProc = () => null;
+    const holder = await acquireLease(kv, {
+      ...FAST,
+      host: thisHost(),
+      pid: 4242,
+      lockFile,
+      isRunning: noProc,
+    });
+    const record = (await readLease(kv))!;
+    assert.equal(record.locked, true);
+    assert.equal(judgeLease(record, lockFile).live, true, "its lock is held: alive");
+    // The holder is SIGKILLed: the kernel drops its lock; its record stays, unrenewed.
+    await holder.release();
+    await kv.set(["lease", "serve"], record);
+    Deno.writeTextFileSync(lockFile(4242), ""); // what a killed holder leaves behind
+    assert.match(judgeLease(record, lockFile).detail, /^left by a stopped instance/);
+    const t0 = performance.now();
+    const next = await acquireLease(kv, {
+      ...FAST,
+      silenceMs: 60_000,
+      host: thisHost(),
+      pid: 7,
+      lockFile,
+      isRunning: noProc,
+    });
+    assert.equal(next.how, "holder_gone");
+    assert.ok(performance.now() - t0 < 1_000, "at once, not after the silence");
+    assert.throws(() => Deno.statSync(lockFile(4242)), Deno.errors.NotFound, "litter removed");
+    await next.release();
+    assert.throws(() => Deno.statSync(lockFile(7)), Deno.errors.NotFound, "own file removed");
+  });
+});
+
+Deno.test("a lock held by another live process keeps its holder alive: watched for the silence, not taken at once", async () => {
+  await withStore(async (kv, path) => {
+    const lockFile = leaseLockFile(path)!;
+    // Another process holds pid 4242's lock file until we close its stdin.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const f = Deno.openSync(${
+          JSON.stringify(lockFile(4242))
+        }, {read: true, write: true, create: true});
+         f.lockSync(true); console.log("locked");
+         for await (const _ of Deno.stdin.readable) { /* until closed */ }`,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    assert.match((await reader.read()).value ?? "", /locked/);
+    const record: LeaseRecord = {
+      holder: "x",
+      host: thisHost(),
+      pid: 4242,
+      started: 1,
+      heartbeat: Date.now(),
+      locked: true,
+    };
+    await kv.set(["lease", "serve"], record);
+    assert.equal(judgeLease(record, lockFile).live, true);
+    // Its record does not move here (nobody renews it), so a starter watches the silence
+    // instead of taking over at once.
+    const lease = await acquireLease(kv, {
+      ...FAST,
+      host: thisHost(),
+      pid: 7,
+      lockFile,
+      isRunning: () => null,
+    });
+    assert.equal(lease.how, "holder_silent");
+    await lease.release();
+    await child.stdin.close();
+    await reader.cancel();
+    await child.status;
   });
 });

@@ -15,14 +15,16 @@ import { TEST_BOT } from "./bot_with_fake.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * The start task's `--v8-flags=…` (heap sizing, `gc` exposed) and `--unstable-…` flags (modules
- * of `import()`s loaded only when reached), so a test's bot runs with the settings users run:
- * they change when collections happen and when modules load, which the memory and first-use
- * tests see.
+ * The start task's `--v8-flags=…` (heap sizing, `gc` exposed), `--unstable-…` flags (modules
+ * of `import()`s loaded only when reached) and `--allow-…` permissions, so a test's bot runs
+ * with the settings users run: they change when collections happen and when modules load,
+ * which the memory and first-use tests see, and what the bot may read (Deno refuses `/proc`
+ * without `--allow-all`, which hid a lease that waited 6 s after every crash).
  */
 const START_FLAGS: string[] = (JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")))
   .tasks.start as string).split(/\s+/).filter((word) =>
-    word.startsWith("--v8-flags=") || word.startsWith("--unstable-")
+    word.startsWith("--v8-flags=") || word.startsWith("--unstable-") ||
+    word.startsWith("--allow-")
   );
 
 /** One log line of the process: the parsed JSON, or `{level: "raw", msg}` for other text. */
@@ -104,7 +106,6 @@ export function spawnServe(options: ServeProcessOptions): ServeProcess {
     args: [
       "run",
       ...START_FLAGS,
-      "-A",
       "--config",
       join(ROOT, "deno.json"),
       join(ROOT, "src/main.ts"),
