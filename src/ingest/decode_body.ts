@@ -7,7 +7,8 @@
  * like JSON, as Mattermost does; otherwise text). Leniencies, each because real senders need it:
  * - JSON strings with raw newlines/tabs (legacy Mattermost senders) are repaired and re-parsed;
  * - a form-urlencoded body that starts with `{` is read as JSON, because
- *   `curl -d '{"text":"hi"}' URL` sends exactly that;
+ *   `curl -d '{"text":"hi"}' URL` sends exactly that; one without any `=`, or whose field
+ *   names have spaces, is read as text, because `curl -d "Backup done" URL` sends that;
  * - a `charset` parameter is honoured (e.g. `windows-1251`); without one the body must be UTF-8.
  *
  * @module
@@ -71,7 +72,12 @@ function decodeSync(
   if (type === "application/x-www-form-urlencoded") {
     const text = decodeText(bytes, charset);
     if (text.trimStart().startsWith("{")) return jsonBody(text);
-    return { kind: "form", fields: parseUrlEncoded(text), files: [] };
+    // `curl -d "Backup done"` (ntfy's own example, and every `curl -d "$msg"` script) is
+    // labelled a form but holds none: no `=` at all, or a "field name" with spaces.
+    if (!text.includes("=")) return { kind: "text", text };
+    const fields = parseUrlEncoded(text);
+    for (const name of fields.keys()) if (/\s/.test(name)) return { kind: "text", text };
+    return { kind: "form", fields, files: [] };
   }
   if (type === "multipart/form-data") {
     return decodeMultipart(bytes, params.get("boundary"), limits);

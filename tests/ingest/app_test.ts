@@ -87,6 +87,21 @@ Deno.test("hook endpoint: every accepted body format reaches the chat", async (t
       );
     });
 
+    await t.step(
+      "curl -d 'Backup successful' (ntfy's and scripts' plain message) → posted",
+      async () => {
+        const res = await post(
+          h,
+          token,
+          "Backup successful 😀",
+          "application/x-www-form-urlencoded",
+        );
+        assert.equal(res.status, 200, await res.clone().text());
+        await res.body?.cancel();
+        assert.equal(texts(h).at(-1)!.text, "Backup successful 😀");
+      },
+    );
+
     await t.step("multipart text and parse_mode; unknown parts ignored", async () => {
       const form = new FormData();
       form.set("text", "<i>from a form</i>");

@@ -104,6 +104,27 @@ Deno.test("form-urlencoded keeps every value of repeated fields in order; '+' an
   });
 });
 
+Deno.test("curl -d 'plain words' (form content type, no form inside) is read as text, verbatim", async () => {
+  // ntfy's own first example is `curl -d "Backup successful 😀" ntfy.sh/mytopic`, and scripts
+  // post `curl -d "$msg"`: curl labels that application/x-www-form-urlencoded. No `=`, or a
+  // "field name" with spaces, is no form a program wrote: it was a field "Backup done" with an
+  // empty value, and the message was refused as empty.
+  const form = "application/x-www-form-urlencoded";
+  assert.deepEqual(await decode("Backup successful 😀", form), {
+    kind: "text",
+    text: "Backup successful 😀",
+  });
+  assert.deepEqual(await decode("Backup of db1 finished: exit=0, 100% ok", form), {
+    kind: "text",
+    text: "Backup of db1 finished: exit=0, 100% ok",
+  });
+  assert.deepEqual(await decode("text=a+b&flag", form), {
+    kind: "form",
+    fields: new Map([["text", ["a b"]], ["flag", [""]]]),
+    files: [],
+  });
+});
+
 Deno.test("curl -d '{json}' (form content type with a JSON body) is read as JSON", async () => {
   assert.deepEqual(await decode('{"text":"hi"}', "application/x-www-form-urlencoded"), {
     kind: "json",
