@@ -23,6 +23,7 @@ import {
 import { type DialectAnswer, successAnswer } from "./formats/answer.ts";
 import { isNtfyPublish, NO_QUERY, ntfyTopic } from "./formats/ntfy_publish.ts";
 import { fitAttachments } from "./formats/attachment_limit.ts";
+import { GOTIFY_MISSING_TOKEN, gotifyToken } from "./formats/gotify.ts";
 import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "./client_ip.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
@@ -162,6 +163,8 @@ export type Mw = MiddlewareHandler<IngestEnv>;
 export interface AdmitOptions {
   /** Where the token is; default the `:token` path parameter. */
   token?: TokenSource | undefined;
+  /** The sentence of `401 missing_token` when `token` finds none (else the usual 404). */
+  missingToken?: string | undefined;
   /**
    * Read the body (within the limits, into `c.var.rawBody`) before the token lookup, for
    * senders that put the token in the body (ntfy's JSON publish: `topic`). The per-hook guards
@@ -224,7 +227,9 @@ export function hookPipeline(options: AppOptions): HookPipeline {
 
   const pipeline: HookPipeline = {
     admit(route, opts = {}) {
-      const auth = opts.token ? hookAuth({ hooks: options.hooks, token: opts.token }) : byPath;
+      const auth = opts.token
+        ? hookAuth({ hooks: options.hooks, token: opts.token, missing: opts.missingToken })
+        : byPath;
       return [
         requestLog({ route, metrics, logger: log, onRequest: options.onRequest }),
         draining,
@@ -489,7 +494,13 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
     "/message",
     p.route(
       ...p.admit("gotify", {
-        token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key"),
+        token: (c) =>
+          gotifyToken({
+            query: c.req.query("token"),
+            key: c.req.header("x-gotify-key"),
+            authorization: c.req.header("authorization"),
+          }),
+        missingToken: GOTIFY_MISSING_TOKEN,
       }),
       p.body,
       async (c) => {

@@ -1,7 +1,8 @@
 /**
  * Gotify's message API, as Gotify clients and senders call it: `POST <public>/message` with
- * the hook token as the application token (`?token=` or `X-Gotify-Key`; the HTTP layer finds
- * the hook), body JSON or form `{title, message, priority, extras}`.
+ * the hook token as the application token (`?token=`, `X-Gotify-Key` or `Authorization:
+ * Bearer`, see {@link gotifyToken}; the HTTP layer finds the hook), body JSON or form
+ * `{title, message, priority, extras}`.
  *
  * Rendering: `**Title**` then the message: plain text (escaped) unless
  * `extras["client::display"].contentType` is `text/markdown`. Priority 8 or more (Gotify's
@@ -24,6 +25,35 @@ import {
   PayloadError,
   type PayloadInput,
 } from "./types.ts";
+
+/**
+ * The application token of a Gotify request, where Gotify's server looks for it and in its
+ * order (auth/authentication.go, `readTokenFromRequest`): `?token=`, `X-Gotify-Key`, then
+ * `Authorization: Bearer …` (any case); an empty one falls through to the next. Empty when
+ * none is given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { gotifyToken } from "./gotify.ts";
+ *
+ * assert.equal(gotifyToken({ query: "", key: undefined, authorization: "bearer AbC" }), "AbC");
+ * ```
+ */
+export function gotifyToken(from: {
+  query: string | undefined;
+  key: string | undefined;
+  authorization: string | undefined;
+}): string {
+  const bearer = /^bearer /i.test(from.authorization ?? "")
+    ? from.authorization!.slice(7).trim()
+    : "";
+  return from.query?.trim() || from.key?.trim() || bearer;
+}
+
+/** Sentence of the 401 for a Gotify request without a token. */
+export const GOTIFY_MISSING_TOKEN =
+  "Give the hook token as the Gotify application token: ?token=<token>, the header X-Gotify-Key: <token>, or Authorization: Bearer <token>.";
 
 /** Gotify priority from which a message counts as urgent. */
 export const GOTIFY_HIGH_PRIORITY = 8;

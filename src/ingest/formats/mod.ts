@@ -40,6 +40,6 @@ export { teamsFormat } from "./teams.ts";
 export { googleChatFormat } from "./googlechat.ts";
 export { ntfyFormat } from "./ntfy.ts";
 export { isNtfyPublish, ntfyTopic } from "./ntfy_publish.ts";
-export { GOTIFY_HIGH_PRIORITY, gotifyFormat } from "./gotify.ts";
+export { GOTIFY_HIGH_PRIORITY, GOTIFY_MISSING_TOKEN, gotifyFormat, gotifyToken } from "./gotify.ts";
 export { rocketChatFormat } from "./rocketchat.ts";
 export { type AcceptedMessage, type DialectAnswer, successAnswer } from "./answer.ts";

@@ -25,12 +25,18 @@ export interface HookAuthOptions {
   hooks: HookLookup;
   /** Default: the `:token` path parameter. */
   token?: TokenSource | undefined;
+  /**
+   * For a token outside the path (a query or header): the sentence of the `401 missing_token`
+   * answered when the request gives none. Without it a missing token is the usual 404.
+   */
+  missing?: string | undefined;
 }
 
 const fromPath: TokenSource = (c) => c.req.param("token");
 
 /**
- * Sets `c.var.hook` and `c.var.token`, or answers `404 hook_not_found`.
+ * Sets `c.var.hook` and `c.var.token`, or answers `404 hook_not_found` (`401 missing_token`
+ * when the request gives no token and {@link HookAuthOptions.missing} says what to give).
  *
  * @example
  * ```ts
@@ -49,7 +55,7 @@ const fromPath: TokenSource = (c) => c.req.param("token");
  */
 export function hookAuth(options: HookAuthOptions): Guard {
   const tokenOf = options.token ?? fromPath;
-  const { hooks } = options;
+  const { hooks, missing } = options;
   const found = (c: Context<IngestEnv>, token: string, hook: FoundHook | null) => {
     if (!hook) {
       // Unknown and revoked look the same on purpose: the URL is the credential.
@@ -68,6 +74,7 @@ export function hookAuth(options: HookAuthOptions): Guard {
   // frame or promise per request, issue 16).
   return guard(function hookAuth(c) {
     const token = tokenOf(c) ?? "";
+    if (token === "" && missing !== undefined) return refuse(c, 401, "missing_token", missing);
     const hook = token === "" ? null : hooks.findByToken(token);
     return hook instanceof Promise ? hook.then((h) => found(c, token, h)) : found(c, token, hook);
   });

@@ -207,6 +207,33 @@ Deno.test("Gotify: POST /message with ?token= or X-Gotify-Key; Gotify's answer; 
   });
 });
 
+Deno.test("Gotify: the token as Authorization: Bearer works; no token at all is 401 missing_token", async () => {
+  // Gotify's server reads the application token from ?token=, X-Gotify-Key or
+  // `Authorization: Bearer` (auth/authentication.go, readTokenFromRequest), in that order, an
+  // empty ?token= falling through; with none it answers 401.
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const json = { "Content-Type": "application/json" };
+    const bearer = await postRaw(h, "/message", '{"message":"via bearer"}', {
+      ...json,
+      Authorization: `Bearer ${token}`,
+    });
+    assert.equal(bearer.status, 200, await bearer.clone().text());
+    assert.equal(chat(h).at(-1)?.text, "via bearer");
+    const emptyQuery = await postRaw(h, "/message?token=", '{"message":"header wins"}', {
+      ...json,
+      "X-Gotify-Key": token,
+    });
+    assert.equal(emptyQuery.status, 200, await emptyQuery.clone().text());
+    assert.equal(chat(h).at(-1)?.text, "header wins");
+    const none = await postRaw(h, "/message", '{"message":"x"}', json);
+    assert.equal(none.status, 401);
+    const body = await none.json();
+    assert.equal(body.error, "missing_token");
+    assert.match(body.message, /X-Gotify-Key/);
+  });
+});
+
 Deno.test("the dialect routes share /hook/'s per-IP limit", async () => {
   await withEndpoint({ limits: { perIpPerMinute: 3 } }, async (h) => {
     const token = await h.hook();
