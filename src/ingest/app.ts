@@ -255,7 +255,8 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       // An ntfy publish (PUT, ntfy headers or query fields) carries the message or a file of any
       // type as its body: it is passed undecoded, unless it is a form (Apprise's attachment).
       const ntfy = forced?.trim().toLowerCase() === "ntfy" || c.get("route") === "ntfy" ||
-        (!forced && c.get("route") !== "hooks" && isNtfyPublish(headers, c.req.method, query));
+        (!forced && c.get("route") !== "hooks" &&
+          isNtfyPublish(headers, c.req.method, query, contentType));
       if (ntfy) forced = "ntfy";
       const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
         ? { kind: "raw", bytes: c.get("rawBody"), contentType: contentType ?? "" }

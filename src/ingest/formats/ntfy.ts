@@ -38,7 +38,7 @@ import {
   type JsonObject,
 } from "./_read.ts";
 import { joinSections } from "./_slack_render.ts";
-import { NTFY_PRIORITIES } from "./ntfy_publish.ts";
+import { MARKDOWN_TYPE, NTFY_PRIORITIES } from "./ntfy_publish.ts";
 import { bytesAttachment, kindOf } from "./_uploads.ts";
 import {
   type FormatAdapter,
@@ -209,7 +209,8 @@ function fromHeaders(input: PayloadInput): { publish: Publish; upload: Attachmen
   const priority = field(FIELDS.priority);
   const filename = field(FIELDS.filename);
   const { text, file } = bodyContent(input.body, filename);
-  const fieldMessage = field(FIELDS.message);
+  // ntfy turns a literal `\n` of the header (which cannot hold a line break) into one.
+  const fieldMessage = field(FIELDS.message)?.replaceAll("\\n", "\n");
   const publish: Publish = {
     topic: undefined,
     title: field(FIELDS.title),
@@ -220,7 +221,8 @@ function fromHeaders(input: PayloadInput): { publish: Publish; upload: Attachmen
     click: field(FIELDS.click),
     attach: field(FIELDS.attach),
     filename,
-    markdown: /^(yes|true|1)$/i.test(field(FIELDS.markdown) ?? ""),
+    markdown: /^(yes|true|1)$/i.test(field(FIELDS.markdown) ?? "") ||
+      MARKDOWN_TYPE.test(header(input.headers, "content-type") ?? ""),
     actions: parseActions(field(FIELDS.actions)),
   };
   if (file === undefined) return { publish, upload: undefined };

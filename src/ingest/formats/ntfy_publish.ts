@@ -69,9 +69,12 @@ export const NTFY_PRIORITIES: Readonly<Record<string, number>> = {
   urgent: 5,
 };
 
+/** `Content-Type: text/markdown`, which ntfy takes as `Markdown: yes`. */
+export const MARKDOWN_TYPE = /^\s*text\/markdown\s*(;|$)/i;
+
 /**
- * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb), or
- * headers only ntfy clients send (`Title`, `X-Priority`, `Tags`, `Filename`, …; `Priority`
+ * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb), a
+ * `text/markdown` body (`contentType`), or headers only ntfy clients send (`Title`, `X-Priority`, `Tags`, `Filename`, …; `Priority`
  * only with an ntfy value, since browsers send RFC 9218 `Priority: u=…`), or ntfy's query
  * parameters. The HTTP layer then forces the `ntfy` format and passes the body undecoded
  * (`{kind: "raw"}`), except a `multipart/form-data` body, which it decodes as usual (Apprise
@@ -81,8 +84,11 @@ export function isNtfyPublish(
   headers: ReadonlyMap<string, string>,
   method = "POST",
   query: ReadonlyMap<string, string> = NO_QUERY,
+  contentType?: string | null,
 ): boolean {
   if (method === "PUT") return true;
+  // ntfy's other Markdown switch; no other sender posts text/markdown (it would be a 415).
+  if (contentType && MARKDOWN_TYPE.test(contentType)) return true;
   // Loops, not `some` with a closure: this runs for every hook request (issue 16).
   for (const h of NTFY_ONLY_HEADERS) if (headers.has(h)) return true;
   if (query.size > 0) { for (const q of NTFY_QUERY) if (query.has(q)) return true; }

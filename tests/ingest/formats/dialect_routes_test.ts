@@ -207,6 +207,18 @@ Deno.test("Gotify: POST /message with ?token= or X-Gotify-Key; Gotify's answer; 
   });
 });
 
+Deno.test("ntfy: a POST with Content-Type: text/markdown is a Markdown publish, not a 415", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const res = await postRaw(h, `/hook/${token}`, "Look ma, **bold text**", {
+      "Content-Type": "text/markdown",
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await res.json()).event, "message");
+    assert.equal(chat(h).at(-1)?.text, "Look ma, **bold text**");
+  });
+});
+
 Deno.test("Gotify: the token as Authorization: Bearer works; no token at all is 401 missing_token", async () => {
   // Gotify's server reads the application token from ?token=, X-Gotify-Key or
   // `Authorization: Bearer` (auth/authentication.go, readTokenFromRequest), in that order, an

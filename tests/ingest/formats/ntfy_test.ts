@@ -72,6 +72,15 @@ Deno.test("Click becomes an Open link, view actions become links, http actions a
   assert.equal(json.message.text, "m\n\n[Logs](https://ci.example.com/logs)");
 });
 
+Deno.test("Content-Type: text/markdown is ntfy's other Markdown switch; a header message's \\n is a line break", async () => {
+  // ntfy server.go: `markdown || contentType == "text/markdown"`, and the `Message` header has
+  // its literal `\n` turned into newlines (headers cannot carry a line break).
+  const md = await publish("Look ma, **bold text**", { "Content-Type": "text/markdown" });
+  assert.equal(md.message.text, "Look ma, **bold text**");
+  const lines = await publish("", { Message: "line one\\nline two", Title: "t" });
+  assert.equal(lines.message.text, "**t**\nline one\nline two");
+});
+
 Deno.test("a binary body, or any body with Filename, is an upload; Attach is a URL attachment", async () => {
   const png = Uint8Array.fromBase64(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
@@ -142,4 +151,7 @@ Deno.test("isNtfyPublish: PUT, ntfy headers, an ntfy Priority; not a browser's R
   assert.equal(isNtfyPublish(h({ priority: "high" })), true);
   assert.equal(isNtfyPublish(h({ priority: "u=3, i" })), false);
   assert.equal(isNtfyPublish(h({ "content-type": "application/json" })), false);
+  // `curl -H "Content-Type: text/markdown" -d "**hi**" ntfy.sh/topic` (ntfy's Markdown docs).
+  assert.equal(isNtfyPublish(h({}), "POST", undefined, "text/markdown; charset=utf-8"), true);
+  assert.equal(isNtfyPublish(h({}), "POST", undefined, "text/plain"), false);
 });
