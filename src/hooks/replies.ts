@@ -437,9 +437,15 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
     lines.push(`Last ${history.length} requests:`);
     for (const e of [...history].reverse()) {
       lines.push(
-        `• ${whenSeconds(e.at)} · ${e.status === 0 ? "queued →" : e.status} · ${
-          esc(e.format || "-")
-        } · ${esc(e.outcome || "-")}${e.error ? ` · ${esc(e.error)}` : ""}`,
+        `• ${whenSeconds(e.at)} · ${
+          e.status !== 0 ? e.status : h.kind === "incoming"
+            ? "queued →" // the later end of a queued delivery
+            : e.format === ""
+            ? "answer →" // a service's answer, posted into the chat
+            : "no answer" // a call that got no HTTP answer
+        } · ${esc(e.format || "-")} · ${esc(e.outcome || "-")}${
+          e.error ? ` · ${esc(e.error)}` : ""
+        }`,
       );
     }
   }

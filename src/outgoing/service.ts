@@ -105,6 +105,13 @@ export interface OutgoingStore {
   get(id: string): Promise<HookRecord | null>;
   /** Opens a sealed signing secret. */
   openSecret(sealed: string): Promise<string>;
+  /** One attempt in the hook's `/webhook_info` history (memory; written in batches). */
+  recordRequest?(
+    hookId: string,
+    entry: { status: number; format: string; outcome: string; error?: string | undefined },
+  ): void;
+  /** One call the service took (its use count and last use; memory, written in batches). */
+  recordDelivery?(hookId: string): void;
 }
 
 /** What the service needs of the TrueConf client. */
@@ -444,6 +451,20 @@ export class OutgoingHooks {
       outcome: res.kind,
       ...(res.kind !== "answered" ? { reason: res.reason } : {}),
     });
+    // `/webhook_info`: every attempt, like an incoming hook's requests (status 0: no answer).
+    const code = res.kind === "answered"
+      ? undefined
+      : res.kind === "failed"
+      ? "call_failed"
+      : res.status
+      ? `http_${res.status}`
+      : "unreachable";
+    this.#o.store.recordRequest?.(hook.id, {
+      status: res.status ?? 0,
+      format: p.eventType,
+      outcome: res.kind,
+      error: code,
+    });
     const who = `${hook.name}: ${url}`;
     switch (res.kind) {
       case "answered": {
@@ -463,7 +484,7 @@ export class OutgoingHooks {
           state,
           // The receiver's trouble holds the hook's later calls: per-hook order is the promise.
           scope: "hook",
-          error: { code: res.status ? `http_${res.status}` : "unreachable", message: res.reason },
+          error: { code: code ?? "unreachable", message: res.reason },
           retryAfterMs: res.retryAfterMs ?? undefined,
         };
       case "refused": {
@@ -494,10 +515,14 @@ export class OutgoingHooks {
     contentType: string | null,
     who: string,
   ): Promise<string | null> {
-    if (status === 204) return null;
+    // A call the service took is a use of the hook. An answer posted into the chat is counted
+    // by its own delivery (it waits behind this call, so it is always queued, never inline).
+    const taken = () => this.#o.store.recordDelivery?.(hook.id);
+    if (status === 204) return taken(), null;
     const answer = await readAnswer(body, contentType);
-    if (answer.kind === "empty") return null;
+    if (answer.kind === "empty") return taken(), null;
     if (answer.kind === "unreadable") {
+      taken();
       await this.#tell(
         hook,
         p,

@@ -270,3 +270,42 @@ Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and i
     }
   });
 });
+
+Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, and each call's status, event and outcome", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const dm = b.fake.p2pChatId(alice);
+    let secret = "";
+    const r = startReceiver(
+      () => secret,
+      (body) =>
+        (body.message as { text?: string }).text?.startsWith("/job gone")
+          ? new Response("no such job", { status: 404 })
+          : Response.json({ text: "started" }),
+    );
+    try {
+      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
+      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      secret = b.fake.messagesIn(dm).flatMap((x) => (x.text ?? "").match(SECRET) ?? [])[0]!;
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job build" });
+      await b.fake.waitFor(() => b.fake.messagesIn("ops").some((x) => x.text === "started"));
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job gone" });
+      await b.fake.waitFor(() =>
+        b.fake.messagesIn("ops").some((x) => /answered 404/.test(x.text ?? ""))
+      );
+      const info = await command(b, "ops", "/webhook_info ci");
+      assert.match(info, /Kind: outgoing →/);
+      assert.doesNotMatch(info, /Last used never/, "an answered call is a use");
+      assert.match(info, /· 1 delivery\b/, "one call was taken by the service");
+      assert.doesNotMatch(info, /No requests yet/);
+      // Two calls, and the first one's answer posted into the chat.
+      assert.match(info, /Last 3 requests:/);
+      assert.match(info, /• [\d-]+ [\d:]+ UTC · answer → · - · delivered/);
+      assert.match(info, /• [\d-]+ [\d:]+ UTC · 404 · message\.created · refused · http_404/);
+      assert.match(info, /• [\d-]+ [\d:]+ UTC · 200 · message\.created · answered/);
+    } finally {
+      await r.close();
+    }
+  });
+});
