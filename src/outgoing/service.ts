@@ -131,9 +131,13 @@ export interface OutgoingClient {
   ): Promise<SentMessage>;
 }
 
-/** Posts a service's answer into the hook's chat (through the delivery queue). */
+/**
+ * Posts a service's answer into the hook's chat (through the delivery queue). `hook` carries
+ * the hook's settings as they are now (`/webhook_mentions`, `/webhook_alerts` apply to answers
+ * as to any post of the hook).
+ */
 export type AnswerPoster = (
-  hook: JobHook,
+  hook: JobHook & { readonly settings?: Readonly<Record<string, string>> | undefined },
   message: Message,
   replyTo: string | null,
 ) => Promise<void>;
@@ -469,7 +473,9 @@ export class OutgoingHooks {
     switch (res.kind) {
       case "answered": {
         this.#settle(p.eventId);
-        const error = await this.#answered(job.hook, p, res.status, res.body, res.contentType, who);
+        // The hook as read for this attempt: its settings decide how the answer is posted.
+        const ref = { ...job.hook, settings: hook.settings };
+        const error = await this.#answered(ref, p, res.status, res.body, res.contentType, who);
         return { kind: "done", state, result: { status: res.status, ...(error ? { error } : {}) } };
       }
       case "retry":
@@ -508,7 +514,7 @@ export class OutgoingHooks {
 
   /** Posts a 2xx answer; returns why it was not posted, if it was not. */
   async #answered(
-    hook: JobHook,
+    hook: Parameters<AnswerPoster>[0],
     p: CallPayload,
     status: number,
     body: Uint8Array,

@@ -318,3 +318,34 @@ Deno.test("an event hook's failures go to its creator by direct message, not int
     }
   });
 });
+
+Deno.test("a service's answer follows the hook's /webhook_mentions and /webhook_alerts settings", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(() => secret, () => Response.json({ text: "@here deployed" }));
+    try {
+      secret = (await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "deploys",
+        url: r.url,
+        triggers: ["/deploy"],
+      })).secret;
+      b.fake.pushMessage({
+        chatId: "ops",
+        authorId: alice,
+        text: `${b.mention} /webhook_mentions deploys all`,
+      });
+      await b.fake.waitFor(() => posted(b, "ops").some((t) => /mentions = <b>all<\/b>/.test(t)));
+      const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+      await b.fake.waitFor(() =>
+        b.fake.messagesIn("ops").some((x) => x.replyMessageId === t.messageId)
+      );
+      const answer = b.fake.messagesIn("ops").find((x) => x.replyMessageId === t.messageId);
+      assert.equal(answer?.text, "@all deployed", "mentions = all: @here addresses everyone");
+    } finally {
+      await r.close();
+    }
+  });
+});
