@@ -220,6 +220,13 @@ async function change(
     return 0;
   };
   const label = `"${hook.name}" (${hook.id}) of chat ${hook.chatId}`;
+  if ((sub === "verify" || sub === "allow") && hook.kind === "outgoing") {
+    // Both guard an incoming hook's URL; an outgoing hook has none (it signs its own calls).
+    ctx.err(
+      `error: ${label} is an outgoing hook: ${sub} applies to incoming hooks only (an outgoing hook's calls are signed with its secret; rotate it from the chat with /webhook_rotate).`,
+    );
+    return 1;
+  }
   switch (sub) {
     case "info": {
       if (args.length) return usage("info takes only the target");

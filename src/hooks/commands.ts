@@ -486,6 +486,9 @@ export class CommandHandler {
     }
     const hook = await this.#target(m, chat, head, "webhook_verify", example);
     if (!hook) return;
+    if (hook.kind === "outgoing") {
+      return await this.#reply(m, chat, replies.incomingOnly(hook, "webhook_verify"));
+    }
     if (mode === null) {
       await this.#o.store.setVerification(hook.id, null);
       return await this.#reply(m, chat, replies.verifyOff(hook.name));
@@ -524,6 +527,9 @@ export class CommandHandler {
     }
     const hook = await this.#target(m, chat, name, "webhook_allow", example);
     if (!hook) return;
+    if (hook.kind === "outgoing") {
+      return await this.#reply(m, chat, replies.incomingOnly(hook, "webhook_allow"));
+    }
     let allow: string[] | null = null;
     if (entries !== "any") {
       try {

@@ -379,6 +379,20 @@ export function verifySecretMessage(name: string, mode: VerifyMode, secret: stri
   ].join("\n");
 }
 
+/**
+ * `/webhook_verify` or `/webhook_allow` of an outgoing hook: both guard an incoming hook's URL,
+ * which an outgoing hook does not have.
+ */
+export function incomingOnly(h: HookKindOf, command: "webhook_verify" | "webhook_allow"): string {
+  const name = esc(h.name);
+  const head = `⚠️ <b>${name}</b> is an outgoing webhook: it calls ${
+    targetOf(h) ?? "a service"
+  } and has no URL of its own for senders to post to.`;
+  return command === "webhook_verify"
+    ? `${head} /webhook_verify checks the senders of an incoming webhook. The calls of ${name} are signed with the secret you got in a private message; /webhook_rotate ${name} makes a new one.`
+    : `${head} /webhook_allow limits which addresses may post to an incoming webhook; nothing was changed.`;
+}
+
 /** `/webhook_allow` done. */
 export function allowSet(name: string, allow: readonly string[] | null): string {
   return allow === null

@@ -245,3 +245,22 @@ Deno.test("hooks: unknown targets exit 1, bad command lines exit 2 with usage", 
   assert.equal(await w.run("allow", id, "10.0.0.300"), 2);
   assert.match(w.err.at(-1)!, /«10\.0\.0\.300» is not an IP address/);
 });
+
+Deno.test("hooks verify and allow of an outgoing hook exit 1 and change nothing: they guard an incoming hook's URL", async () => {
+  await using w = await cliWorld();
+  const made = await w.store.create({
+    chatId: "c1",
+    name: "ci",
+    createdBy: "bob",
+    kind: "outgoing",
+    outgoing: { url: "https://ci.example.com/x", secret: "sealed", triggers: [] },
+  });
+  assert.ok(made.ok);
+  assert.equal(await w.run("verify", made.hook.id, "github"), 1);
+  assert.match(w.err.join("\n"), /outgoing/);
+  assert.equal(await w.run("allow", made.hook.id, "10.0.0.0/8"), 1);
+  assert.equal(w.out.length, 0, "no secret printed");
+  const after = await w.store.get(made.hook.id);
+  assert.equal(after?.verification, null);
+  assert.equal(after?.allow, null);
+});

@@ -309,3 +309,28 @@ Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, 
     }
   });
 });
+
+Deno.test("/webhook_verify and /webhook_allow of an outgoing hook say they are for incoming hooks and change nothing", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const dm = b.fake.p2pChatId(alice);
+    const r = startReceiver(() => "", () => new Response(null, { status: 204 }));
+    try {
+      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
+      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      const dms = b.fake.messagesIn(dm).length;
+      const verify = await command(b, "ops", "/webhook_verify ci github");
+      assert.match(verify, /^⚠️ <b>ci<\/b> is an outgoing webhook/);
+      assert.match(verify, /\/webhook_rotate ci/);
+      const allow = await command(b, "ops", "/webhook_allow ci 10.0.0.0/8");
+      assert.match(allow, /^⚠️ <b>ci<\/b> is an outgoing webhook/);
+      assert.equal(b.fake.messagesIn(dm).length, dms, "no verification secret sent");
+      const [hook] = await b.bot.store.listByChat("ops");
+      assert.equal(hook?.verification, null);
+      assert.equal(hook?.allow, null);
+    } finally {
+      await r.close();
+    }
+  });
+});
