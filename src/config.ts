@@ -815,7 +815,10 @@ export function formatProblems(problems: readonly string[]): string {
 
 // ---- the environment --------------------------------------------------------------------------
 
-/** The `.env` file exists but cannot be read (a folder, no permission): exit 2, one line. */
+/**
+ * The `.env` file exists but cannot be read (a folder, no permission), or holds a quote that is
+ * never closed: exit 2, one line.
+ */
 export class EnvFileError extends Error {
   override name = "EnvFileError";
 }
@@ -835,8 +838,15 @@ export class EnvFileError extends Error {
  * ```
  */
 export function mergeDotenv(env: Record<string, string | undefined>, text: string): string[] {
+  return mergeValues(env, parseEnvFile(text).values);
+}
+
+function mergeValues(
+  env: Record<string, string | undefined>,
+  values: Record<string, string>,
+): string[] {
   const set: string[] = [];
-  for (const [name, value] of Object.entries(parseEnvFile(text).values)) {
+  for (const [name, value] of Object.entries(values)) {
     if (env[name] === undefined) {
       env[name] = value;
       set.push(name);
@@ -845,12 +855,20 @@ export function mergeDotenv(env: Record<string, string | undefined>, text: strin
   return set;
 }
 
+/** What {@link readEnvironment} found. */
+export interface Environment {
+  /** The environment with `.env`'s variables added (a copy). */
+  readonly env: Record<string, string | undefined>;
+  /** One sentence per `.env` line that was skipped (never its text: it may be a secret). */
+  readonly warnings: readonly string[];
+}
+
 /**
  * Reads the environment plus `.env` from the working directory (a missing file is fine; one
- * that exists but cannot be read throws {@link EnvFileError}). The result is a copy:
- * `Deno.env` itself is not modified.
+ * that exists but cannot be read, or has a quote never closed, throws {@link EnvFileError}).
+ * The result is a copy: `Deno.env` itself is not modified.
  */
-export function readEnvironment(dotenvPath = ".env"): Record<string, string | undefined> {
+export function readEnvironment(dotenvPath = ".env"): Environment {
   const env: Record<string, string | undefined> = Deno.env.toObject();
   let text: string | null = null;
   try {
@@ -869,8 +887,19 @@ export function readEnvironment(dotenvPath = ".env"): Record<string, string | un
       );
     }
   }
-  if (text !== null) mergeDotenv(env, text);
-  return env;
+  if (text === null) return { env, warnings: [] };
+  const file = parseEnvFile(text);
+  if (file.unclosed) {
+    const { line, name, quote } = file.unclosed;
+    throw new EnvFileError(
+      `${dotenvPath} line ${line}: the ${quote} after ${name}= is never closed, so every line after it became part of that value. Close the quote (the quoting rule is at the top of .env.example).`,
+    );
+  }
+  mergeValues(env, file.values);
+  const warnings = file.badLines.map((line) =>
+    `${dotenvPath} line ${line} is not NAME=value (nor a # comment) and was ignored`
+  );
+  return { env, warnings };
 }
 
 /**

@@ -11,7 +11,10 @@
  * - `"double quotes"` keep everything but `\"`, `\\`, `` \` `` and `\$` escapes;
  * - outside quotes a backslash keeps the next character (`\#`), and at a line end continues
  *   the value on the next line;
- * - a line without `=` is skipped (and reported).
+ * - a line without `=` (or with a name that is not a variable name) is skipped, and reported in
+ *   {@link EnvFile.badLines};
+ * - a quote that is never closed is reported in {@link EnvFile.unclosed}: it would make every
+ *   later line part of one value (systemd and compose disagree on what it means).
  *
  * Node's `parseEnv` cuts an unquoted value at `#`, so `Pa$word#1` became `Pa$word` for the
  * bot while systemd passed the whole password: the reason this parser exists.
@@ -19,10 +22,13 @@
  * @module
  */
 
-/** The variables of an env file, and the line numbers that were not `NAME=value`. */
+/** The variables of an env file, and what in it could not be read. */
 export interface EnvFile {
   readonly values: Record<string, string>;
+  /** Line numbers (from 1) that were not `NAME=value` or a comment, skipped. */
   readonly badLines: readonly number[];
+  /** The first quote never closed: its line, the variable and the quote character. */
+  readonly unclosed: { line: number; name: string; quote: "'" | '"' } | null;
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -40,6 +46,7 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function parseEnvFile(text: string): EnvFile {
   const values: Record<string, string> = {};
   const badLines: number[] = [];
+  let unclosed: EnvFile["unclosed"] = null;
   let i = 0;
   let line = 1;
   const n = text.length;
@@ -74,11 +81,13 @@ export function parseEnvFile(text: string): EnvFile {
       if (c === "'") {
         const end = text.indexOf("'", i + 1);
         const stop = end === -1 ? n : end;
+        if (end === -1) unclosed ??= { line, name: key, quote: "'" };
         for (let j = i + 1; j < stop; j++) if (text[j] === "\n") line++;
         value += text.slice(i + 1, stop);
         keep = value.length;
         i = stop + 1;
       } else if (c === '"') {
+        const opened = line;
         i++;
         while (i < n && text[i] !== '"') {
           if (text[i] === "\\" && i + 1 < n) {
@@ -92,6 +101,7 @@ export function parseEnvFile(text: string): EnvFile {
           if (text[i] === "\n") line++;
           value += text[i++];
         }
+        if (i >= n) unclosed ??= { line: opened, name: key, quote: '"' };
         i++;
         keep = value.length;
       } else if (c === "\\" && i + 1 < n) {
@@ -109,5 +119,5 @@ export function parseEnvFile(text: string): EnvFile {
     if (NAME_RE.test(key)) values[key] = value;
     else badLines.push(startLine);
   }
-  return { values, badLines };
+  return { values, badLines, unclosed };
 }

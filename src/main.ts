@@ -16,7 +16,7 @@ import {
   settingDefault,
   unknownVariables,
 } from "./config.ts";
-import type { Config, LogSettings, StorageConfig } from "./config.ts";
+import type { Config, Environment, LogSettings, StorageConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 import type { HookStore } from "./hooks/mod.ts";
@@ -95,7 +95,7 @@ and authorized to TrueConf), for monitoring.`,
 };
 
 /** Reads the environment and `.env`; null (after printing why) when `.env` is unreadable. */
-function loadEnvironment(): Record<string, string | undefined> | null {
+function loadEnvironment(): Environment | null {
   try {
     return readEnvironment();
   } catch (e) {
@@ -196,8 +196,9 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const out = (line: string) => console.log(line);
 
-  const env = loadEnvironment();
-  if (!env) return 2;
+  const environment = loadEnvironment();
+  if (!environment) return 2;
+  const env = environment.env;
 
   if (command === "healthcheck") {
     // Runs inside the container next to serve: the same port setting, its default from the table.
@@ -213,6 +214,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 
   if (command === "hooks" || command === "import-json") {
+    for (const w of environment.warnings) console.error(`warning: ${w}`);
     const storage = loadStorageConfig(env);
     if (!storage) return 2;
     if (command === "hooks" && (rest[0] === "export" || rest[0] === "import")) {
@@ -244,7 +246,7 @@ export async function main(args: readonly string[]): Promise<number> {
 
   const config = loadConfig(env);
   if (!config) return 2;
-  const warnings = unknownVariables(env);
+  const warnings = [...environment.warnings, ...unknownVariables(env)];
 
   switch (command) {
     case "serve": {

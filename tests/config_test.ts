@@ -170,6 +170,16 @@ Deno.test("parseEnvFile() reads a value the way systemd's EnvironmentFile does",
   assert.deepEqual(badLines, [12]);
 });
 
+Deno.test("parseEnvFile() reports the first quote never closed, with its line and variable", () => {
+  assert.equal(parseEnvFile("A='x'\nB=\"y\"\n").unclosed, null);
+  assert.deepEqual(parseEnvFile('# c\nA="x\nB=2\n').unclosed, { line: 2, name: "A", quote: '"' });
+  assert.deepEqual(parseEnvFile("A=1\nexport  P='it''s\nB=2").unclosed, {
+    line: 2,
+    name: "P",
+    quote: "'",
+  });
+});
+
 Deno.test(".env.example and the README table are generated from the settings table", async () => {
   // `deno task settings` rewrites both; this fails when someone edits one by hand or adds a
   // setting without regenerating them.

@@ -449,6 +449,45 @@ Deno.test("an unreadable .env (a folder) is one clear error and exit 2, not a st
   }
 });
 
+// A .env line the bot cannot read must say so: an unclosed quote swallowed every later line
+// into one value, so the operator was told "TRUECONF_SERVER is required" about a file that
+// sets it; a line that is not NAME=value was dropped without a word.
+Deno.test(".env: an unclosed quote is exit 2 naming its line; a line that is not NAME=value is warned", async () => {
+  await using dir = await tempDir();
+  const env = serveEnv(dir.path);
+  delete env.TRUECONF_SERVER;
+  await Deno.writeTextFile(
+    join(dir.path, ".env"),
+    ["# settings", 'TRUECONF_PASSWORD="Pa$$word', "TRUECONF_SERVER=video.example.com", ""].join(
+      "\n",
+    ),
+  );
+  for (const args of [["check-config"], ["serve"], ["hooks", "list"]]) {
+    const r = await cli(args, dir.path, env);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /\.env line 2: the " after TRUECONF_PASSWORD= is never closed, so every line after it became part of that value/,
+    );
+    assert.doesNotMatch(r.stderr, /TRUECONF_SERVER is required/);
+    assert.doesNotMatch(r.stderr, /Pa\$\$word/, "never the value");
+  }
+
+  await Deno.writeTextFile(
+    join(dir.path, ".env"),
+    ["TRUECONF_SERVER=video.example.com", "hunter2", "LOG LEVEL=debug", ""].join("\n"),
+  );
+  const list = await cli(["hooks", "list"], dir.path, storeEnv(dir.path));
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stderr, /\.env line 2 is not NAME=value \(nor a # comment\) and was ignored/);
+  assert.match(list.stderr, /\.env line 3 is not NAME=value/);
+  assert.doesNotMatch(list.stderr, /hunter2/, "the line may be a secret: never shown");
+  // check-config shows it among its warnings (a token that is no JWT ends it before any network).
+  const check = await cli(["check-config"], dir.path, env);
+  assert.equal(check.code, 1, check.stdout + check.stderr);
+  assert.match(check.stdout, /^WARN {2}\.env line 2 is not NAME=value/m);
+});
+
 Deno.test("check-config checks what serve needs: a storage folder, a busy port, a held store", async () => {
   await using dir = await tempDir();
   const fake = await FakeTrueConf.start();
