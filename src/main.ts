@@ -195,6 +195,12 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   const out = (line: string) => console.log(line);
+  // Before the settings: a typo must be named even where the settings are missing too.
+  const badArgument = unexpectedArgument(command, rest);
+  if (badArgument) {
+    console.error(`error: ${badArgument}\n`);
+    return await usage(command);
+  }
 
   const environment = loadEnvironment();
   if (!environment) return 2;
@@ -205,7 +211,6 @@ export async function main(args: readonly string[]): Promise<number> {
     const given = Number(env.WEBHOOK_HTTP_PORT?.trim() || NaN);
     const port = Number.isInteger(given) ? given : settingDefault("WEBHOOK_HTTP_PORT");
     const ready = rest[0] === "--ready";
-    if (rest.length > (ready ? 1 : 0)) return await usage(command);
     const { healthcheck, probeHost } = await import("./cli/healthcheck.ts");
     return await healthcheck(port, {
       host: probeHost(env.WEBHOOK_HTTP_HOST),
@@ -251,7 +256,6 @@ export async function main(args: readonly string[]): Promise<number> {
   switch (command) {
     case "serve": {
       const standby = rest[0] === "--standby";
-      if (rest.length > (standby ? 1 : 0)) return await usage(command);
       const log = loggerFor(config.log);
       for (const w of warnings) log.warn(w);
       const { serve } = await import("./cli/serve.ts");
@@ -259,13 +263,30 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     case "check-config": {
       const sendTest = rest[0] === "--send-test";
-      if (rest.length > (sendTest ? 1 : 0)) return await usage(command);
       for (const w of warnings) out(`WARN  ${w}`);
       const { checkConfig } = await import("./cli/check_config.ts");
       return await checkConfig(config, out, { sendTest });
     }
   }
   return await usage(command);
+}
+
+/** The one option each command without subcommands takes. */
+const OPTIONS: Record<string, string> = {
+  serve: "--standby",
+  "check-config": "--send-test",
+  healthcheck: "--ready",
+};
+
+/** What is wrong with the arguments of `serve`, `check-config` or `healthcheck`, if anything. */
+function unexpectedArgument(command: string, rest: readonly string[]): string | null {
+  const option = OPTIONS[command];
+  if (option === undefined) return null;
+  const extra = rest.find((arg, i) => !(i === 0 && arg === option)) ?? null;
+  if (extra === null) return null;
+  return extra.startsWith("-")
+    ? `unknown option "${extra}"`
+    : `unexpected argument "${extra}" (${command} takes only ${option})`;
 }
 
 async function helpText(command: string): Promise<string> {

@@ -115,6 +115,25 @@ Deno.test("an unknown command or bad arguments exit 2 with usage on stderr", asy
   }
 });
 
+// A mistyped option is named, and named first: it was checked only after the settings, so
+// `serve --standy` on a machine without settings listed the missing settings and never the
+// typo, and with settings printed the usage without saying what was wrong.
+Deno.test("serve and check-config name an unknown option, before any settings problem", async () => {
+  await using dir = await tempDir();
+  for (const env of [{}, serveEnv(dir.path)]) {
+    for (
+      const args of [["serve", "--standy"], ["check-config", "--send-tset"], ["healthcheck", "-x"]]
+    ) {
+      const r = await cli(args, dir.path, env);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: unknown option "${args[1]}"\n`), args.join(" "));
+      assert.match(r.stderr, new RegExp(`Usage: trueconf-webhook-bot ${args[0]}`));
+      assert.doesNotMatch(r.stderr, /Configuration error/);
+      assert.equal(r.stdout, "");
+    }
+  }
+});
+
 Deno.test("serve with missing settings: exit 2, one message listing every problem, no secrets", async () => {
   await using dir = await tempDir();
   const password = "hunter2-do-not-print";
