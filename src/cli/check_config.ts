@@ -18,6 +18,7 @@ import {
 } from "../storage/mod.ts";
 import { checkTrueConf, TrueConfClient } from "../trueconf/mod.ts";
 import type { Out } from "./hooks_cli.ts";
+import { listenAddress, listenProblem } from "./_listen_problem.ts";
 
 /** Options of {@link checkConfig}; tests shorten the timeout. */
 export interface CheckConfigOptions {
@@ -118,7 +119,7 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
 
 function checkListen(config: Config, out: Out, runningHere: boolean): boolean {
   const { host, port } = config.http;
-  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const where = listenAddress(host, port);
   if (port === 0) {
     line(out, true, "listen", `${where}: a free port is picked at start`);
     return true;
@@ -128,39 +129,11 @@ function checkListen(config: Config, out: Out, runningHere: boolean): boolean {
     line(out, true, "listen", `${where} is free`);
     return true;
   } catch (e) {
-    if (e instanceof Deno.errors.AddrInUse) {
-      if (runningHere) {
-        line(
-          out,
-          "note",
-          "listen",
-          `${where} is in use, as expected while the instance above runs`,
-        );
-        return true;
-      }
-      line(
-        out,
-        false,
-        "listen",
-        `${where} is in use by another program (\`ss -ltnp 'sport = :${port}'\` shows which): stop it or set WEBHOOK_HTTP_PORT`,
-      );
-    } else if (e instanceof Deno.errors.PermissionDenied) {
-      line(
-        out,
-        false,
-        "listen",
-        `${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; keep 8080 behind the reverse proxy`,
-      );
-    } else if (e instanceof Deno.errors.AddrNotAvailable) {
-      line(
-        out,
-        false,
-        "listen",
-        `${where}: WEBHOOK_HTTP_HOST=${host} is not an address of this machine (0.0.0.0 listens on all)`,
-      );
-    } else {
-      line(out, false, "listen", `${where}: ${e instanceof Error ? e.message : e}`);
+    if (e instanceof Deno.errors.AddrInUse && runningHere) {
+      line(out, "note", "listen", `${where} is in use, as expected while the instance above runs`);
+      return true;
     }
+    line(out, false, "listen", listenProblem(host, port, e));
     return false;
   }
 }

@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
 import { type HttpServer, listenHttp } from "../ingest/http_server.ts";
 import { reclaimStartGarbage } from "./_start_garbage.ts";
+import { listenProblem } from "./_listen_problem.ts";
 
 /**
  * A signal this soon after the first is the same one delivered twice (a terminal's Ctrl+C
@@ -130,7 +131,8 @@ export async function serve(
       onAcceptError: (error) => log.error("cannot accept a connection; retrying", { error }),
     });
   } catch (e) {
-    log.error("cannot listen", { host: config.http.host, port: config.http.port, error: e });
+    const { host, port } = config.http;
+    log.error(listenProblem(host, port, e), { host, port, error: e });
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
     await bot.close(0);
     return 1;

@@ -134,6 +134,31 @@ Deno.test("serve and check-config name an unknown option, before any settings pr
   }
 });
 
+// serve meets the same busy port check-config warns about, and says the same: what is wrong and
+// what to do (it logged only "cannot listen" with "Address already in use (os error 98)").
+Deno.test("serve on a busy port: exit 1 with check-config's sentence naming the setting", async () => {
+  await using dir = await tempDir();
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const env = {
+    ...serveEnv(dir.path),
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: String(busy.addr.port),
+    LOG_FORMAT: "json",
+  };
+  const r = await cli(["serve"], dir.path, env);
+  assert.equal(r.code, 1, r.stderr);
+  const error = r.stderr.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) =>
+    l.level === "error"
+  );
+  assert.equal(
+    error?.msg,
+    `127.0.0.1:${busy.addr.port} is in use by another program (\`ss -ltnp 'sport = :${busy.addr.port}'\` shows which): stop it or set WEBHOOK_HTTP_PORT`,
+    r.stderr,
+  );
+  const check = await cli(["check-config"], dir.path, env);
+  assert.ok(check.stdout.includes(`FAIL  listen    ${error.msg}`), check.stdout);
+});
+
 Deno.test("serve with missing settings: exit 2, one message listing every problem, no secrets", async () => {
   await using dir = await tempDir();
   const password = "hunter2-do-not-print";
