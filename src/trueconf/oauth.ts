@@ -171,7 +171,7 @@ export async function fetchOAuthToken(
     throw new TrueConfAuthError(
       `OAuth rejected the bot credentials (HTTP ${res.status}${
         description ? `: ${description}` : ""
-      })`,
+      }): check TRUECONF_USERNAME (the bot's login, without @server) and TRUECONF_PASSWORD`,
       res.status,
     );
   }

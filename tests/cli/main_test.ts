@@ -208,6 +208,11 @@ Deno.test("check-config against the fake: PASS (exit 0); wrong password: FAIL (e
     const failLines = bad.stdout.split("\n").filter((l) => l.startsWith("FAIL"));
     assert.ok(failLines.length >= 2, bad.stdout);
     assert.match(bad.stdout, /^FAIL: the bot cannot work with these settings/m);
+    // The failed step says which settings to look at, not only that TrueConf said no.
+    assert.match(
+      bad.stdout,
+      /^FAIL {2}oauth {5}OAuth rejected the bot credentials \(HTTP 401[^)]*\): check TRUECONF_USERNAME \(the bot's login, without @server\) and TRUECONF_PASSWORD/m,
+    );
     assert.doesNotMatch(bad.stdout, /^PASS/m);
     assert.ok(!(bad.stdout + bad.stderr).includes("wrong-password-xyz"), "password printed");
   } finally {
