@@ -60,16 +60,27 @@ export async function healthcheck(port: number, options: HealthcheckOptions = {}
     write(`${no}: ${url} answered ${res.status} ${text}`);
     return 1;
   } catch (error) {
+    const detail = causes(error);
     const reason = abort.signal.aborted
       ? `no answer within ${timeoutMs} ms`
-      : error instanceof Error
-      ? error.message
-      : String(error);
+      : /connection refused|ECONNREFUSED/i.test(detail)
+      ? `connection refused: nothing listens on ${hostPart}:${port} (is the bot running, with WEBHOOK_HTTP_PORT=${port} and WEBHOOK_HTTP_HOST as this command sees them?)`
+      : detail;
     write(`${no}: ${url}: ${reason}`);
     return 1;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An error's message with its causes' (fetch says only "fetch failed"; the cause says why). */
+function causes(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined && parts.length < 4;) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
 }
 
 /**

@@ -42,7 +42,11 @@ Deno.test("healthcheck() returns 1 when nothing listens", async () => {
   listener.close();
   const lines: string[] = [];
   assert.equal(await healthcheck(port, { write: (l) => lines.push(l) }), 1);
-  assert.match(lines.join("\n"), /^not alive: /);
+  // The cause, and where to look: it said only "fetch failed".
+  assert.equal(
+    lines.join("\n"),
+    `not alive: http://127.0.0.1:${port}/healthz: connection refused: nothing listens on 127.0.0.1:${port} (is the bot running, with WEBHOOK_HTTP_PORT=${port} and WEBHOOK_HTTP_HOST as this command sees them?)`,
+  );
 });
 
 Deno.test("healthcheck() returns 1 when /readyz does not answer in time", async () => {
