@@ -148,7 +148,13 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
           expiresAt: ms === null ? null : now() + ms,
         });
         if (!r.ok) {
-          ctx.err(`error: ${r.message}`);
+          // The store's sentence points to the chat command; at the shell, the CLI's.
+          const taken = r.reason === "duplicate_name" && await store.findByName(chatId, name);
+          ctx.err(
+            taken
+              ? `error: chat ${chatId} already has a webhook named "${taken.name}" (${taken.id}). Pick another --name, or free this one first: hooks revoke ${taken.id}`
+              : `error: ${r.message}`,
+          );
           return 1;
         }
         const url = hookUrl(ctx.publicUrl, r.token);

@@ -264,3 +264,17 @@ Deno.test("hooks verify and allow of an outgoing hook exit 1 and change nothing:
   assert.equal(after?.verification, null);
   assert.equal(after?.allow, null);
 });
+
+// The operator at the shell is told the shell's way out, not the chat's: the store's sentence
+// ended "revoke the old one with /webhook_revoke deploys", a chat command.
+Deno.test("hooks create with a name taken in that chat: exit 1, the CLI command that frees it", async () => {
+  await using w = await cliWorld();
+  assert.equal(await w.run("create", "--chat", "c1", "--name", "deploys"), 0);
+  const [first] = await w.store.listByChat("c1");
+  assert.equal(await w.run("create", "--chat", "c1", "--name", "Deploys"), 1);
+  assert.deepEqual(w.err, [
+    `error: chat c1 already has a webhook named "deploys" (${
+      first!.id
+    }). Pick another --name, or free this one first: hooks revoke ${first!.id}`,
+  ]);
+});
