@@ -39,7 +39,8 @@ Commands:
   version               print the version
 
 Settings come from environment variables and a .env file in the working directory
-(see .env.example). hooks and import-json need only WEBHOOK_STORAGE_PATH.
+(see .env.example). hooks and import-json need only WEBHOOK_STORAGE_PATH (and read
+WEBHOOK_SECRET_KEY and WEBHOOK_PUBLIC_URL when set).
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
 Run 'trueconf-webhook-bot <command> --help' for one command.`;
 
@@ -53,10 +54,11 @@ const hooksHelp = async () => {
 ${BACKUP_USAGE}
 
 Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueConf settings
-(only WEBHOOK_STORAGE_PATH is read). On a systemd install, run it as the service's user
-(docs/deploy.md, "Offline commands"):
-  sudo systemd-run --pipe --wait -p User=trueconf-webhook-bot -p DynamicUser=yes \\
-    -p StateDirectory=trueconf-webhook-bot \\
+(it reads WEBHOOK_STORAGE_PATH, and WEBHOOK_SECRET_KEY and WEBHOOK_PUBLIC_URL when set). On a
+systemd install, run it as the service's user with the service's env file, so secrets are sealed
+with the service's key (docs/deploy.md, "Offline commands"):
+  sudo systemd-run --pipe --wait --collect -p User=trueconf-webhook-bot -p DynamicUser=yes \\
+    -p StateDirectory=trueconf-webhook-bot -p EnvironmentFile=/etc/trueconf-webhook-bot/env \\
     -E WEBHOOK_STORAGE_PATH=/var/lib/trueconf-webhook-bot/webhooks.kv \\
     /usr/local/bin/trueconf-webhook-bot hooks list`;
 };
@@ -67,9 +69,10 @@ const HELP: Record<string, string | (() => Promise<string>)> = {
 
 Runs the bot until SIGTERM or SIGINT. One instance per store: while another live instance
 holds WEBHOOK_STORAGE_PATH, serve exits 1 naming it; with --standby it waits instead and
-takes over once that one stops or dies (docs/deploy.md, "One instance per store"). On the first signal it stops taking requests, lets
-in-flight deliveries finish (WEBHOOK_SHUTDOWN_GRACE_SECONDS), keeps the rest queued and exits 0;
-a second signal (a second or more after the first) exits at once. Exit 2 on bad settings.`,
+takes over once that one stops or dies (docs/deploy.md, "One instance per store").
+On the first signal it stops taking requests, lets in-flight deliveries finish
+(WEBHOOK_SHUTDOWN_GRACE_SECONDS), keeps the rest queued and exits 0; a second signal
+(a second or more after the first) exits at once. Exit 2 on bad settings.`,
   "check-config": `Usage: trueconf-webhook-bot check-config [--send-test]
 
 Validates every setting (and warns about unknown TRUECONF_/WEBHOOK_/LOG_/METRICS_ variables),
@@ -81,7 +84,7 @@ could not be reached or refused the credentials, 2 on bad settings.`,
   "import-json": `Usage: trueconf-webhook-bot import-json <path to webhooks.json>
 
 Imports the reference Python bot's storage file so every existing hook URL keeps working
-(only WEBHOOK_STORAGE_PATH is read).
+(only WEBHOOK_STORAGE_PATH is needed).
 Safe to run twice: hooks already imported are skipped. Prints what was imported and skipped;
 exit 1 when a record could not be imported (its URL will answer 404). The file format is in
 the README ("Migrating from the Python reference bot").`,

@@ -704,3 +704,22 @@ Deno.test("check-config --send-test posts a text and a file into the bot's Favor
     await fake.close();
   }
 });
+
+// `hooks --help` shows the systemd recipe an operator pastes; it must be docs/deploy.md's. The
+// help's copy lacked the EnvironmentFile, so a store whose key is WEBHOOK_SECRET_KEY got secrets
+// sealed with a new secret.key instead (serve could not open them), and `hooks create` printed
+// no full URL (WEBHOOK_PUBLIC_URL unset).
+Deno.test("hooks --help gives docs/deploy.md's systemd-run recipe, with the env file", async () => {
+  await using dir = await tempDir();
+  const help = (await cli(["hooks", "--help"], dir.path)).stdout;
+  const deploy = await Deno.readTextFile(new URL("../../docs/deploy.md", import.meta.url));
+  const recipe = (text: string) => {
+    const start = text.indexOf("sudo systemd-run --pipe --wait --collect -p User=");
+    assert.ok(start >= 0, text);
+    const end = text.indexOf("hooks list", start);
+    return text.slice(start, end + "hooks list".length).replace(/\s*\\\n\s*/g, " ");
+  };
+  const fromDocs = recipe(deploy.slice(deploy.indexOf("## Offline commands")));
+  assert.match(fromDocs, /-p EnvironmentFile=\/etc\/trueconf-webhook-bot\/env/);
+  assert.equal(recipe(help), fromDocs);
+});
