@@ -159,9 +159,15 @@ export function planParts(
       });
     }
   }
+  // A message without a text part of its own starts with its first file: that file takes the
+  // key, and the reply target given as a plain id (an outgoing hook's answer to its trigger).
   const fileOp: TextOp | undefined = op
-    ? (parts.length === 0 && op.key !== undefined
-      ? { hook: op.hook, key: op.key }
+    ? (parts.length === 0 && (op.key !== undefined || op.replyId !== undefined)
+      ? {
+        hook: op.hook,
+        ...(op.key !== undefined ? { key: op.key } : {}),
+        ...(op.replyId !== undefined ? { replyId: op.replyId } : {}),
+      }
       : { hook: op.hook })
     : undefined;
   let photos = 0;
@@ -451,7 +457,15 @@ export class Deliverer {
   ): Promise<{ messageId: string; failure?: unknown }> {
     try {
       const file = await this.#prepare(part, download, caption);
-      const sent = await this.#opts.chat.sendFile(chatId, file);
+      let sent: SentMessage;
+      try {
+        sent = await this.#opts.chat.sendFile(chatId, file);
+      } catch (e) {
+        if (!file.replyMessageId || !(e instanceof TrueConfApiError && e.messageGone)) throw e;
+        // The message replied to vanished: the file still goes, as a plain post.
+        const { replyMessageId: _, ...plain } = file;
+        sent = await this.#opts.chat.sendFile(chatId, plain);
+      }
       this.#opts.onSent?.(file.preview ? "photo" : "document");
       if (part.op) {
         await this.#opts.living?.posted(part.op, chatId, sent.messageId, "file", sent.serverTime);
@@ -553,6 +567,7 @@ export class Deliverer {
       name,
       mimeType,
       ...(caption ? { caption } : {}),
+      ...(part.op?.replyId ? { replyMessageId: part.op.replyId } : {}),
     };
     if (a.kind !== "photo") return file;
     if (!sniffed || !this.#opts.previews) {

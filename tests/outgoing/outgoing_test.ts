@@ -349,3 +349,63 @@ Deno.test("a service's answer follows the hook's /webhook_mentions and /webhook_
     }
   });
 });
+
+Deno.test("an answer with a picture replies to the trigger too: a picture with a short text, a picture alone", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    // A 1×1 PNG on a loopback asset server (the allowlist opens 127.0.0.1 for the test).
+    const png = Uint8Array.from(
+      atob(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+      ),
+      (c) => c.charCodeAt(0),
+    );
+    const asset = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response(png, { headers: { "content-type": "image/png" } }),
+    );
+    const image = { url: `http://127.0.0.1:${asset.addr.port}/graph.png` };
+    let secret = "";
+    const r = startReceiver(
+      () => secret,
+      (body) => {
+        // "gone": the trigger is removed in the chat before the service answers.
+        if (body.args === "gone") b.fake.deleteMessage((body.message as { id: string }).id);
+        return body.args === "with text"
+          ? Response.json({ text: "the graph", images: [image] })
+          : Response.json({ images: [image] });
+      },
+    );
+    try {
+      secret = (await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "graphs",
+        url: r.url,
+        triggers: ["/graph"],
+      })).secret;
+      const replies = (id: string) =>
+        b.fake.messagesIn("ops").filter((x) => x.replyMessageId === id);
+      const t1 = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/graph with text" });
+      await b.fake.waitFor(() => replies(t1.messageId).length > 0, 5_000);
+      assert.equal(replies(t1.messageId)[0]?.kind, "photo");
+      assert.equal(replies(t1.messageId)[0]?.caption?.text, "the graph");
+      const t2 = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/graph alone" });
+      await b.fake.waitFor(() => replies(t2.messageId).length > 0, 5_000);
+      assert.equal(replies(t2.messageId)[0]?.kind, "photo");
+      // A trigger removed meanwhile: the picture still arrives, as a plain post.
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/graph gone" });
+      await b.fake.waitFor(
+        () => b.fake.messagesIn("ops").filter((x) => x.kind === "photo").length === 3,
+        5_000,
+      );
+      assert.equal(
+        b.fake.messagesIn("ops").filter((x) => x.kind === "photo").at(-1)?.replyMessageId,
+        undefined,
+      );
+    } finally {
+      await r.close();
+      await asset.shutdown();
+    }
+  });
+});
