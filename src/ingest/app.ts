@@ -243,19 +243,19 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     body: rawBody({ maxBytes: limits.maxBodyBytes, reader, guards: options.guards }),
     async deliver(c) {
       const contentType = c.req.header("content-type") ?? null;
+      const route = c.get("route");
       // The route marker is ours alone: a client must not pick Mattermost parsing by header.
-      const headers = new HeaderView(
-        c.req.raw.headers,
-        c.get("route") === "hooks" ? "hooks" : undefined,
-      );
+      const headers = new HeaderView(c.req.raw.headers, route === "hooks" ? "hooks" : undefined);
       // Most hook URLs carry no query: nothing to parse and no Map then (issue 16).
       const hasQuery = c.req.url.includes("?");
       const query = hasQuery ? new Map(Object.entries(c.req.query())) : NO_QUERY;
-      let forced = hasQuery ? c.req.query("format") ?? null : null;
+      // Discord's `<hook>/slack` and `<hook>/github` routes name their format.
+      let forced = (hasQuery ? c.req.query("format") : undefined) ??
+        (route === "slack" || route === "github" ? route : null);
       // An ntfy publish (PUT, ntfy headers or query fields) carries the message or a file of any
       // type as its body: it is passed undecoded, unless it is a form (Apprise's attachment).
-      const ntfy = forced?.trim().toLowerCase() === "ntfy" || c.get("route") === "ntfy" ||
-        (!forced && c.get("route") !== "hooks" &&
+      const ntfy = forced?.trim().toLowerCase() === "ntfy" || route === "ntfy" ||
+        (!forced && route !== "hooks" &&
           isNtfyPublish(headers, c.req.method, query, contentType));
       if (ntfy) forced = "ntfy";
       const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
@@ -461,10 +461,14 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
  * - ntfy: `PUT /hook/<token>` (uploads; POST is the main route), and the JSON publish
  *   `{"topic": <token>, …}` at `POST|PUT /hook` and `/` (ntfy clients post JSON to the server
  *   URL), plus `POST|PUT /<token>`, where Apprise's ntfy plugin sends attachments;
- * - Gotify: `POST /message` with the token in `?token=` or `X-Gotify-Key`.
+ * - Gotify: `POST /message` with the token in `?token=`, `X-Gotify-Key` or a Bearer header;
+ * - Discord's Slack- and GitHub-compatible endpoints, `POST /hook/<token>/slack` (Netdata's
+ *   Discord notifier posts there) and `/hook/<token>/github`, which force their format.
  */
 function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number): void {
   app.put("/hook/:token", p.route(...p.admit("hook"), p.body, p.deliver));
+  app.post("/hook/:token/slack", p.route(...p.admit("slack"), p.body, p.deliver));
+  app.post("/hook/:token/github", p.route(...p.admit("github"), p.body, p.deliver));
 
   // ntfy reads the body at the server URL as JSON whatever its Content-Type (curl -d sends
   // a form type, fetch with a string text/plain).

@@ -61,6 +61,53 @@ Deno.test("Discord: 204 without ?wait; ?wait=true answers the created message; t
   });
 });
 
+Deno.test("Discord's Slack- and GitHub-compatible endpoints: <hook>/slack (Netdata's Discord notifier) and <hook>/github", async () => {
+  // Netdata's alarm-notify.sh `send_discord` posts `payload=<Slack JSON>` (curl
+  // --data-urlencode) to "${DISCORD_WEBHOOK_URL}/slack" and counts only HTTP 200 as sent;
+  // GitHub users point a repository webhook at "<discord webhook>/github".
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const netdata = {
+      channel: "#alarms",
+      username: "netdata on db1",
+      text: "db1 is critical, `disk_space._` (_/_), *disk space = 97%*",
+      icon_url: "https://registry.my-netdata.io/images/seo-performance-128.png",
+      attachments: [{
+        color: "danger",
+        title: "disk space = 97%",
+        title_link: "https://registry.my-netdata.io/goto-host-from-alarm.html?host=db1",
+        text: "Disk / is almost full",
+        fields: [{ title: "disk_space._", value: "/" }],
+        footer: "db1",
+        ts: 1700000000,
+      }],
+    };
+    const slack = await postRaw(
+      h,
+      `/hook/${token}/slack`,
+      `payload=${encodeURIComponent(JSON.stringify(netdata))}`,
+      { "Content-Type": "application/x-www-form-urlencoded" },
+    );
+    assert.equal(slack.status, 200);
+    assert.equal(await slack.text(), "ok");
+    assert.match(
+      chat(h).at(-1)?.text ?? "",
+      /^db1 is critical, `disk_space._` \(_\/_\), \*\*disk space = 97%\*\*/,
+    );
+    assert.match(chat(h).at(-1)?.text ?? "", /🔴 \*\*\[disk space = 97%\]/);
+
+    const github = await postRaw(
+      h,
+      `/hook/${token}/github`,
+      '{"zen":"Design for failure.","hook_id":1,"repository":{"full_name":"acme/api","html_url":"https://github.com/acme/api"}}',
+      { "Content-Type": "application/json", "X-GitHub-Event": "ping" },
+    );
+    assert.equal(github.status, 200, await github.clone().text());
+    await github.body?.cancel();
+    assert.match(chat(h).at(-1)?.text ?? "", /GitHub webhook is set up for \[acme\/api\]/);
+  });
+});
+
 Deno.test("Teams: a connector MessageCard is answered 1, a Workflows Adaptive Card 202", async () => {
   await withEndpoint({}, async (h) => {
     const token = await h.hook();
