@@ -462,6 +462,7 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
  *   `{"topic": <token>, …}` at `POST|PUT /hook` and `/` (ntfy clients post JSON to the server
  *   URL), plus `POST|PUT /<token>`, where Apprise's ntfy plugin sends attachments;
  * - Gotify: `POST /message` with the token in `?token=`, `X-Gotify-Key` or a Bearer header;
+ * - ntfy's GET publish, `GET /hook/<token>/publish|send|trigger` (and at the root);
  * - Discord's Slack- and GitHub-compatible endpoints, `POST /hook/<token>/slack` (Netdata's
  *   Discord notifier posts there) and `/hook/<token>/github`, which force their format.
  */
@@ -518,6 +519,14 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
       },
     ),
   );
+
+  // ntfy's webhooks for devices that can only GET: `<topic>/publish|send|trigger` publishes
+  // the query's fields ("triggered" without a message), at the hook URL and the root.
+  for (const verb of ["publish", "send", "trigger"]) {
+    const get = p.route(...p.admit("ntfy"), p.body, p.deliver);
+    app.get(`/hook/:token/${verb}`, get);
+    app.get(`/:token/${verb}`, get);
+  }
 
   // Apprise's ntfy plugin PUTs/POSTs attachments to `<server>/<topic>`. Only the topic (the
   // token) names a hook here; anything else is the usual 404.

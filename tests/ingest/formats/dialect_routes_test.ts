@@ -266,6 +266,33 @@ Deno.test("ntfy: a POST with Content-Type: text/markdown is a Markdown publish, 
   });
 });
 
+Deno.test("ntfy: GET <topic>/publish, /send, /trigger publish from the query (ntfy's webhooks for GET-only devices)", async () => {
+  // ntfy server.go: GET on `^/<topic>/(publish|send|trigger)$` publishes; the message and
+  // fields come from the query, and no message is "triggered".
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const trigger = await h.request(`/hook/${token}/trigger`);
+    assert.equal(trigger.status, 200, await trigger.clone().text());
+    const answer = await trigger.json();
+    assert.deepEqual([answer.event, answer.topic, answer.message], ["message", token, "triggered"]);
+    assert.equal(chat(h).at(-1)?.text, "triggered");
+    const publish = await h.request(
+      `/hook/${token}/publish?message=Door+opened&title=Front+door&priority=high`,
+    );
+    assert.equal(publish.status, 200, await publish.clone().text());
+    await publish.body?.cancel();
+    assert.equal(chat(h).at(-1)?.text, "❗ **Front door**\nDoor opened");
+    // At the server root too (ntfy's server URL may be the bot's root).
+    const send = await h.request(`/${token}/send?m=hello`);
+    assert.equal(send.status, 200, await send.clone().text());
+    await send.body?.cancel();
+    assert.equal(chat(h).at(-1)?.text, "hello");
+    const unknown = await h.request("/hook/nope/trigger");
+    assert.equal(unknown.status, 404);
+    await unknown.body?.cancel();
+  });
+});
+
 Deno.test("Gotify: the token as Authorization: Bearer works; no token at all is 401 missing_token", async () => {
   // Gotify's server reads the application token from ?token=, X-Gotify-Key or
   // `Authorization: Bearer` (auth/authentication.go, readTokenFromRequest), in that order, an
