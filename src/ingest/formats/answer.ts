@@ -80,15 +80,39 @@ export function successAnswer(
     case "discord": {
       // Discord answers 204 unless `?wait=true` asks for the created message.
       if (!/^(true|1)$/i.test(accepted.query("wait") ?? "")) return { status: 204, body: null };
+      // Discord's message object, every field its typed clients require (twilight, serenity
+      // and discord.py's WebhookMessage fail on a missing `author`, `embeds`, `pinned` …).
       return {
         status: 200,
         body: {
           id,
           type: 0,
-          channel_id: accepted.chatId,
-          webhook_id: accepted.hookId,
           content: echo.message ?? "",
+          channel_id: accepted.chatId,
+          author: {
+            id: accepted.hookId,
+            username: echo.username ?? "Webhook",
+            avatar: null,
+            discriminator: "0000",
+            bot: true,
+          },
+          attachments: (echo.files ?? []).map((f, i) => ({
+            id: String(i),
+            filename: f.filename,
+            size: f.size,
+            ...(f.type !== undefined && { content_type: f.type }),
+          })),
+          embeds: echo.embeds ?? [],
+          mentions: [],
+          mention_roles: [],
+          pinned: false,
+          mention_everyone: false,
+          tts: false,
           timestamp: time,
+          edited_timestamp: null,
+          flags: 0,
+          components: [],
+          webhook_id: accepted.hookId,
         },
       };
     }

@@ -19,7 +19,7 @@
  * notification is lost for senders that do not retry, and the chat has no such limit.
  * More than 10 embeds is refused (`400 invalid_embeds`), as Discord does.
  *
- * Answer: `204`; with `?wait=true` `200 {id, channel_id, content, timestamp}` (see `answer.ts`).
+ * Answer: `204`; with `?wait=true` `200` and Discord's message object (see `answer.ts`).
  *
  * @module
  */
@@ -115,7 +115,8 @@ function parseDiscord(input: PayloadInput): ParsedPayload {
     MAX_CARD_TEXT,
   );
   const text = joinSections([lead, extras]);
-  const attachments: Attachment[] = [...rendered.photos, ...uploads(files, object.attachments)];
+  const uploaded = uploads(files, object.attachments);
+  const attachments: Attachment[] = [...rendered.photos, ...uploaded];
   const hasContent = content.trim() !== "" || rendered.attachments !== "" ||
     rendered.photos.length > 0 || attachments.length > 0 || pollText(object.poll) !== "";
   if (!hasContent) {
@@ -125,7 +126,17 @@ function parseDiscord(input: PayloadInput): ParsedPayload {
     );
   }
   const message: Message = { text, parseMode: "markdown", attachments };
-  return { format: "discord", message, reply: "discord", echo: { message: content } };
+  const echo = {
+    message: content,
+    username: name || undefined,
+    embeds: embeds.map((e) => ({ type: "rich", ...(e as Record<string, unknown>) })),
+    files: uploaded.map((a, i) => ({
+      filename: a.filename ?? `file${i}`,
+      size: a.source.type === "bytes" ? a.source.bytes.length : 0,
+      ...(a.mimeType !== undefined && { type: a.mimeType }),
+    })),
+  };
+  return { format: "discord", message, reply: "discord", echo };
 }
 
 /** The JSON object of the request and its file parts. */

@@ -115,6 +115,14 @@ export interface ReplyEcho {
   readonly threadKey?: string | undefined;
   /** Gotify `extras`, echoed as sent. */
   readonly extras?: Readonly<Record<string, unknown>> | undefined;
+  /** Discord `username` (the answer's `author.username`). */
+  readonly username?: string | undefined;
+  /** Discord embeds as sent (the answer's `embeds`). */
+  readonly embeds?: readonly Readonly<Record<string, unknown>>[] | undefined;
+  /** Discord uploads (the answer's `attachments`). */
+  readonly files?:
+    | readonly { readonly filename: string; readonly size: number; readonly type?: string }[]
+    | undefined;
 }
 
 /** A successfully parsed payload. */

@@ -33,22 +33,66 @@ Deno.test("native JSON keeps the bot's own answer; Slack and Mattermost get ok",
 Deno.test("Discord: 204 without ?wait; with ?wait=true the created message {id, channel_id, content, timestamp}", async () => {
   const p = await post('{"content":"hello **there**","username":"CI"}', "application/json");
   assert.deepEqual(successAnswer(p, accepted()), { status: 204, body: null });
-  assert.deepEqual(successAnswer(p, accepted({ wait: "true" })), {
-    status: 200,
-    body: {
-      id: "msg-1",
-      type: 0,
-      channel_id: "chat-1",
-      webhook_id: "hook-1",
-      content: "hello **there**",
-      timestamp: "2024-05-01T12:00:00.000Z",
-    },
+  const waited = successAnswer(p, accepted({ wait: "true" }));
+  assert.equal(waited?.status, 200);
+  const { id, type, channel_id, webhook_id, content, timestamp } = waited?.body as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual({ id, type, channel_id, webhook_id, content, timestamp }, {
+    id: "msg-1",
+    type: 0,
+    channel_id: "chat-1",
+    webhook_id: "hook-1",
+    content: "hello **there**",
+    timestamp: "2024-05-01T12:00:00.000Z",
   });
   // Queued: the delivery id stands in for the message id.
   assert.equal(
     (successAnswer(p, accepted({ wait: "true" }, true))?.body as Record<string, unknown>).id,
     "dlv-9",
   );
+});
+
+Deno.test("Discord ?wait=true: the whole message object Discord returns (author, embeds, attachments, flags …)", async () => {
+  // Discord's execute-webhook answer with wait=true is a full message object; typed clients
+  // (twilight, serenity, discord.py's WebhookMessage) read `author`, `embeds`, `attachments`,
+  // `mentions`, `pinned`, `tts`, `edited_timestamp` … as required fields.
+  const form = new FormData();
+  form.set(
+    "payload_json",
+    JSON.stringify({
+      content: "nightly",
+      username: "CI",
+      embeds: [{ title: "Build 42", color: 5763719 }],
+    }),
+  );
+  form.set("files[0]", new File(["log line\n"], "build.log", { type: "text/plain" }));
+  const request = new Request("http://x", { method: "POST", body: form });
+  const p = await post(
+    new Uint8Array(await request.arrayBuffer()),
+    request.headers.get("content-type"),
+  );
+  const body = successAnswer(p, accepted({ wait: "true" }))?.body as Record<string, unknown>;
+  assert.deepEqual(body, {
+    id: "msg-1",
+    type: 0,
+    content: "nightly",
+    channel_id: "chat-1",
+    author: { id: "hook-1", username: "CI", avatar: null, discriminator: "0000", bot: true },
+    attachments: [{ id: "0", filename: "build.log", size: 9, content_type: "text/plain" }],
+    embeds: [{ type: "rich", title: "Build 42", color: 5763719 }],
+    mentions: [],
+    mention_roles: [],
+    pinned: false,
+    mention_everyone: false,
+    tts: false,
+    timestamp: "2024-05-01T12:00:00.000Z",
+    edited_timestamp: null,
+    flags: 0,
+    components: [],
+    webhook_id: "hook-1",
+  });
 });
 
 Deno.test("Teams: connector cards get 200 `1`, Workflows cards 202", async () => {
