@@ -540,11 +540,19 @@ export class OutgoingHooks {
     return null;
   }
 
-  /** The engine ended a call: stop its watchdog; a call given up at its deadline is reported. */
+  /**
+   * The engine ended a call: stop its watchdog; a call given up at its deadline is reported,
+   * and so is a trigger call dropped because its hook was paused, revoked or expired (its
+   * author was promised an answer or a word within 10 s, and may have been told "retrying").
+   */
   #finished(end: JobEnd<CallPayload, CallState>): void {
     const p = end.payload;
     if (!p) return;
     this.#settle(p.eventId);
+    const ended = end.outcome === "failed" ? HOOK_ENDED.get(end.error?.code ?? "") : undefined;
+    if (ended && p.trigger) {
+      void this.#tell(end.hook, p, `❌ ${end.hook.name}: not sent: the webhook was ${ended}.`);
+    }
     if (end.outcome === "failed" && end.error?.code === "gave_up") {
       const age = humanDuration(this.#o.maxAgeMs ?? 3_600_000);
       void this.#tell(
@@ -578,6 +586,13 @@ export class OutgoingHooks {
     }
   }
 }
+
+/** Why a call was dropped with its hook, by the job error code. */
+const HOOK_ENDED: ReadonlyMap<string, string> = new Map([
+  ["hook_paused", "paused"],
+  ["hook_revoked", "revoked"],
+  ["hook_expired", "expired"],
+]);
 
 /**
  * A stable id for (hook, event): the same event seen again (a re-push after a reconnect)

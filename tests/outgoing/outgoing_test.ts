@@ -409,3 +409,49 @@ Deno.test("an answer with a picture replies to the trigger too: a picture with a
     }
   });
 });
+
+Deno.test("a trigger call dropped because its hook was paused or revoked: the author is told, not left with 'retrying'", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(() => secret, () => new Response("down", { status: 503 }));
+    try {
+      secret = (await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "deploys",
+        url: r.url,
+        triggers: ["/deploy"],
+      })).secret;
+      const said = (id: string) =>
+        b.fake.messagesIn("ops").filter((x) => x.replyMessageId === id).map((x) => x.text ?? "");
+      const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+      await b.fake.waitFor(() => said(t.messageId).some((x) => /answered 503, retrying/.test(x)));
+      b.fake.pushMessage({
+        chatId: "ops",
+        authorId: alice,
+        text: `${b.mention} /webhook_pause deploys`,
+      });
+      await b.fake.waitFor(() => said(t.messageId).length === 2, 8_000);
+      assert.match(said(t.messageId)[1]!, /^❌ deploys: not sent: the webhook was paused\./);
+
+      b.fake.pushMessage({
+        chatId: "ops",
+        authorId: alice,
+        text: `${b.mention} /webhook_resume deploys`,
+      });
+      await b.fake.waitFor(() => posted(b, "ops").some((x) => /resumed/.test(x)));
+      const t2 = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy again" });
+      await b.fake.waitFor(() => said(t2.messageId).some((x) => /retrying/.test(x)));
+      b.fake.pushMessage({
+        chatId: "ops",
+        authorId: alice,
+        text: `${b.mention} /webhook_revoke deploys`,
+      });
+      await b.fake.waitFor(() => said(t2.messageId).length === 2, 8_000);
+      assert.match(said(t2.messageId)[1]!, /^❌ deploys: not sent: the webhook was revoked\./);
+    } finally {
+      await r.close();
+    }
+  });
+});
