@@ -4,7 +4,8 @@
  * retry policy needs it:
  *
  * - `answered`: a 2xx; its body is the service's answer;
- * - `retry`: network errors, timeouts, 5xx, 408 and 429 (with `Retry-After`, at most 10 min);
+ * - `retry`: network errors (DNS included), timeouts, 5xx, 408 and 429 (with `Retry-After`,
+ *   at most 10 min);
  * - `refused`: any other status (3xx included: redirects are not followed; 4xx): never retried;
  * - `failed`: retrying cannot help (the URL became unsafe, the answer is too large).
  *
@@ -141,7 +142,12 @@ export async function callOnce(req: CallRequest, options: CallOptions): Promise<
     if (e.code === "too_large") {
       return { kind: "failed", status: null, latencyMs, reason: "answered with more than 1 MiB" };
     }
-    if (e.permanent) return { kind: "failed", status: null, latencyMs, reason: e.message };
+    // A name that stops resolving is a network error here (issue 12 retries those): the URL
+    // resolved when the hook was created, so DNS trouble now (a record moved during a deploy,
+    // a resolver answering NXDOMAIN for a while) passes, unlike a mistyped attachment host.
+    if (e.permanent && e.code !== "dns_failed") {
+      return { kind: "failed", status: null, latencyMs, reason: e.message };
+    }
     return { kind: "retry", status: null, latencyMs, reason: e.message, retryAfterMs: null };
   }
   const latencyMs = elapsed();

@@ -169,3 +169,21 @@ Deno.test("an answer over 1 MiB fails for good; a loopback URL without the allow
     await r.close();
   }
 });
+
+Deno.test("a name that stops resolving after creation is a network error: retried, not dropped", async () => {
+  const secret = generateSecret();
+  for (
+    const resolve of [
+      () => Promise.resolve([]), // the record was removed (a deploy moving the service)
+      () => Promise.reject(new Deno.errors.NotFound("NXDOMAIN")),
+    ]
+  ) {
+    const res = await callOnce(request("https://hooks.example.com/chat", [secret]), {
+      timeoutMs: 2_000,
+      resolve,
+    });
+    assert.equal(res.kind, "retry");
+    assert(res.kind === "retry");
+    assert.match(res.reason, /hooks\.example\.com/);
+  }
+});
