@@ -228,11 +228,20 @@ function embedAsAttachment(item: unknown, i: number): Record<string, unknown> {
     title_link: asHttpUrl(e.url),
     text: asText(e.description),
     fields,
-    image_url: asText(asObject(e.image)?.["url"]),
-    thumb_url: asText(asObject(e.thumbnail)?.["url"]),
+    image_url: embedImage(e.image),
+    thumb_url: embedImage(e.thumbnail),
     footer: asText(asObject(e.footer)?.["text"]),
     ts: Number.isFinite(ms) ? ms / 1000 : undefined,
   };
+}
+
+/**
+ * An embed image's URL; none for `attachment://<file>`, which names a file uploaded with the
+ * message (Grafana's Discord contact point sends its screenshot so), posted as itself.
+ */
+function embedImage(image: unknown): string | undefined {
+  const url = asText(asObject(image)?.["url"]);
+  return url === undefined || /^attachment:\/\//i.test(url) ? undefined : url;
 }
 
 /** `📊 Question` and one line per answer. */

@@ -73,6 +73,36 @@ Deno.test("multipart payload_json + files[0]/files[1]: text from the JSON, uploa
   );
 });
 
+Deno.test("an embed image `attachment://<file>` is the uploaded file: posted once, not a text line", async () => {
+  // Grafana's Discord contact point uploads the alert's screenshot as `files[0]` and points the
+  // embed at it with `attachment://<name>`, as Discord's docs describe; that is no URL to show
+  // or fetch.
+  const form = new FormData();
+  form.append(
+    "payload_json",
+    JSON.stringify({
+      content: "**Firing**",
+      embeds: [{
+        title: "[FIRING:1] HighCPU",
+        color: 14037554,
+        image: { url: "attachment://abc.png" },
+        thumbnail: { url: "attachment://abc.png" },
+      }],
+    }),
+  );
+  const png = Uint8Array.fromBase64(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  );
+  form.append("files[0]", new File([png], "abc.png", { type: "image/png" }));
+  const request = new Request("http://x/", { method: "POST", body: form });
+  const r = await post(
+    new Uint8Array(await request.arrayBuffer()),
+    request.headers.get("content-type"),
+  );
+  assert.equal(r.message.text, "**Firing**\n\n🔴 **\\[FIRING:1\\] HighCPU**");
+  assert.deepEqual(r.message.attachments.map((a) => [a.kind, a.filename]), [["photo", "abc.png"]]);
+});
+
 Deno.test("a form with a `file` part and `content` field (no payload_json) is Discord too", async () => {
   const form = new FormData();
   form.append("content", "see log");
