@@ -282,6 +282,7 @@ export function emojiFor(name: string): string | undefined {
   return Object.hasOwn(EMOJI, name) ? EMOJI[name] : undefined;
 }
 
-function replaceEmojiShortcodes(text: string): string {
+/** `:fire:` → 🔥 for the shortcodes {@link emojiFor} knows; others stay as written. */
+export function replaceEmojiShortcodes(text: string): string {
   return text.replace(/:([a-z0-9_+-]+):/g, (whole, name: string) => emojiFor(name) ?? whole);
 }

@@ -24,7 +24,14 @@ import type { Attachment } from "../../message.ts";
 import { issuePath } from "./_issue_path.ts";
 import { isRecord } from "./_read.ts";
 import { lazySchema } from "./_schemas.ts";
-import { emojiFor, escapeMarkdown, formatEpoch, isHttpUrl, markdownLink } from "./_mrkdwn.ts";
+import {
+  emojiFor,
+  escapeMarkdown,
+  formatEpoch,
+  isHttpUrl,
+  markdownLink,
+  replaceEmojiShortcodes,
+} from "./_mrkdwn.ts";
 import { PayloadError } from "./types.ts";
 
 /** Slack's documented limits. */
@@ -183,7 +190,12 @@ class Context {
   textObject(object: TextObject | null | undefined): string {
     if (!object) return "";
     const text = object.text ?? "";
-    return object.type === "plain_text" ? escapeMarkdown(text).trim() : this.translate(text);
+    if (object.type !== "plain_text") return this.translate(text);
+    // Slack shows shortcodes in plain_text as emoji unless `emoji: false`.
+    const shown = (object as { emoji?: unknown }).emoji === false
+      ? text
+      : replaceEmojiShortcodes(text);
+    return escapeMarkdown(shown).trim();
   }
 
   attachment(att: SlackAttachment): string {
@@ -260,7 +272,10 @@ class Context {
         return parts.filter((p) => p !== "").join("\n");
       }
       case "header":
-        return block.text?.text?.trim() ? `**${escapeMarkdown(block.text.text.trim())}**` : "";
+        // A header is plain_text in Slack (no mrkdwn), whatever type the sender wrote.
+        return block.text?.text?.trim()
+          ? `**${this.textObject({ ...block.text, type: "plain_text" })}**`
+          : "";
       case "context":
         return (block.elements ?? [])
           .map((e) => (isTextObject(e) ? this.textObject(e) : "")) // image elements are icons

@@ -266,3 +266,14 @@ Deno.test("Grafana's Slack pretext mentions (<!here|here> <!subteam^a><!subteam^
   );
   assert.equal(r.message.text.split("\n")[0], "@here @group1 @group2 @user1 @user2");
 });
+
+Deno.test("Block Kit plain_text shows emoji shortcodes as emoji (Slack's `emoji` defaults to true)", async () => {
+  const header = (text: Record<string, unknown>) =>
+    post(JSON.stringify({ blocks: [{ type: "header", text }] }), JSON_TYPE);
+  const shown = await header({ type: "plain_text", text: "Deploy *done* :rocket:", emoji: true });
+  assert.equal(shown.message.text, "**Deploy \\*done\\* 🚀**");
+  const byDefault = await header({ type: "plain_text", text: ":white_check_mark: ok" });
+  assert.equal(byDefault.message.text, "**✅ ok**");
+  const off = await header({ type: "plain_text", text: "raw :rocket:", emoji: false });
+  assert.equal(off.message.text, "**raw :rocket:**");
+});
