@@ -39,6 +39,7 @@ import {
 } from "./_read.ts";
 import { joinSections } from "./_slack_render.ts";
 import { MARKDOWN_TYPE, NTFY_PRIORITIES } from "./ntfy_publish.ts";
+import { headerText } from "./_header_text.ts";
 import { bytesAttachment, kindOf } from "./_uploads.ts";
 import {
   type FormatAdapter,
@@ -176,7 +177,8 @@ function fromJson(o: JsonObject): Publish {
 /** A field from the headers (ntfy's names, in order) or the query string. */
 function headerField(input: PayloadInput, names: readonly string[]): string | undefined {
   for (const n of names) {
-    const v = header(input.headers, n) ?? input.query?.get(n)?.trim();
+    const h = header(input.headers, n);
+    const v = h !== undefined ? headerText(h) : input.query?.get(n)?.trim();
     if (v !== undefined && v !== "") return v;
   }
   return undefined;

@@ -14,6 +14,7 @@ import {
 } from "../../support/endpoint_harness.ts";
 import { parseAllowlist } from "../../../src/net/mod.ts";
 import { dialectFixture } from "./_request.ts";
+import { RawHttp } from "../../support/raw_http.ts";
 
 function chat(h: EndpointHarness) {
   return h.fake.messagesIn(CHAT_ID);
@@ -290,6 +291,44 @@ Deno.test("ntfy: GET <topic>/publish, /send, /trigger publish from the query (nt
     const unknown = await h.request("/hook/nope/trigger");
     assert.equal(unknown.status, 404);
     await unknown.body?.cancel();
+  });
+});
+
+Deno.test("ntfy: non-ASCII header values, raw UTF-8 (curl -H 'Title: Привет') or RFC 2047, read as ntfy reads them", async () => {
+  // Go's net/http (ntfy) keeps header bytes, so `curl -H 'Title: Привет'` shows Cyrillic; ntfy
+  // also decodes MIME encoded words (`=?UTF-8?B?…?=`, util.go maybeDecodeHeader). The
+  // bot's HTTP layer hands header bytes over as Latin-1 characters.
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const body = new TextEncoder().encode("тело");
+    const head = new TextEncoder().encode(
+      `POST /hook/${token} HTTP/1.1\r\nHost: x\r\nTitle: Привет 🚀\r\nTags: warning,белый\r\n` +
+        `Filename: отчёт.txt\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+    );
+    const c = await RawHttp.connect(port);
+    try {
+      await c.write(new Uint8Array([...head, ...body]));
+      const res = await c.response();
+      assert.equal(res?.status, 200, res?.body ?? "no answer");
+      assert.equal(JSON.parse(res!.body).title, "Привет 🚀");
+    } finally {
+      c.close();
+    }
+    const upload = chat(h).at(-1);
+    assert.equal(upload?.file?.name, "отчёт.txt");
+    assert.match(
+      upload?.caption?.text ?? chat(h).at(-2)?.text ?? "",
+      /⚠️ \*\*Привет 🚀\*\*[\s\S]*Tags: белый/,
+    );
+
+    const encoded = await postRaw(h, `/hook/${token}`, "encoded word", {
+      Title: "=?UTF-8?B?0J/RgNC40LLQtdGC?=",
+      Tags: "=?utf-8?q?caf=C3=A9_ouvert?=",
+    });
+    assert.equal(encoded.status, 200, await encoded.clone().text());
+    await encoded.body?.cancel();
+    assert.equal(chat(h).at(-1)?.text, "**Привет**\nencoded word\n\nTags: café ouvert");
   });
 });
 
