@@ -91,7 +91,11 @@ function listOf<T>(parse: (spec: string) => T): (v: string) => T {
     try {
       return parse(v);
     } catch (e) {
-      throw new SettingError(e instanceof Error ? e.message : String(e));
+      // The list parsers name the entry, and some the setting too: it goes in front anyway.
+      const why = (e instanceof Error ? e.message : String(e)).replace(/^[A-Z][A-Z0-9_]*: /, "");
+      throw new SettingError(
+        why.startsWith("bad entry") ? `has a ${why}` : `has a bad entry: ${why}`,
+      );
     }
   };
 }
@@ -499,10 +503,21 @@ function parseSettings<K extends SettingName>(
       values[name] = spec.parse(given === "" ? spec.default : given);
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
-      problems.push(`${name} ${e.message}${e.withExample ? example : ""}`);
+      problems.push(`${name} ${explain(e.message, given, spec)}${e.withExample ? example : ""}`);
     }
   }
   return { values, problems };
+}
+
+/**
+ * A parser's reason, plus the likely cause when the value holds a `#` after a blank: in a
+ * `.env` or systemd env file, `WEBHOOK_HTTP_PORT=8080 # the bot` is the value "8080 # the bot"
+ * for the bot and systemd alike, which "must be a whole number" alone left a riddle. Values
+ * themselves are not repeated (one may be a secret put in the wrong variable).
+ */
+function explain(reason: string, given: string, spec: SettingSpec<unknown>): string {
+  if (spec.secret || !reason.startsWith("must ") || !/\s#/.test(given)) return reason;
+  return `${reason}; its value has a # after a blank, which is part of the value (as systemd reads it too): put comments on their own line`;
 }
 
 /** The validated configuration. */

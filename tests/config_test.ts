@@ -225,6 +225,31 @@ Deno.test("booleans accept true/false, yes/no, on/off, 1/0, and the error says s
   );
 });
 
+// A `# comment` after a value is part of the value, for the bot and for systemd alike:
+// `WEBHOOK_HTTP_PORT=8080 # the bot` in a .env was "must be a whole number", a riddle.
+Deno.test("a # comment after a value is named as the cause; a list's bad entry is named once", () => {
+  const problems = (env: Record<string, string>) => {
+    const r = parseConfig({ ...MINIMAL, ...env });
+    assert.ok(!r.ok);
+    return r.problems;
+  };
+  assert.deepEqual(problems({ WEBHOOK_HTTP_PORT: "8080 # the bot" }), [
+    "WEBHOOK_HTTP_PORT must be a whole number from 0 to 65535; its value has a # after a blank, which is part of the value (as systemd reads it too): put comments on their own line (e.g. WEBHOOK_HTTP_PORT=8080)",
+  ]);
+  assert.deepEqual(problems({ LOG_LEVEL: "verbose" }), [
+    "LOG_LEVEL must be debug, info, warn or error (e.g. LOG_LEVEL=info)",
+  ]);
+  // A list names its bad entry (the setting's name was printed twice for the allowlist).
+  assert.deepEqual(problems({ WEBHOOK_URL_ALLOWLIST: "grafana.intra,bad entry" }), [
+    'WEBHOOK_URL_ALLOWLIST has a bad entry "bad entry": expected a host name, *.domain, an IP address or a CIDR (e.g. WEBHOOK_URL_ALLOWLIST=10.0.0.0/8,grafana.intra)',
+  ]);
+  assert.deepEqual(problems({ WEBHOOK_TRUSTED_PROXIES: "10.0.0.0/8,10.0.0.300" }), [
+    'WEBHOOK_TRUSTED_PROXIES has a bad entry: "10.0.0.300" is not an IP address or CIDR range (e.g. WEBHOOK_TRUSTED_PROXIES=127.0.0.1/32,10.1.2.3/32)',
+  ]);
+  const secret = problems({ METRICS_TOKEN: "has space" });
+  assert.ok(!secret[0]!.includes("has space"), secret[0]!);
+});
+
 Deno.test("TRUECONF_SERVER given as a URL: the value repeated and where each part goes", () => {
   const problem = (v: string) => {
     const r = parseConfig({ ...MINIMAL, TRUECONF_SERVER: v });
