@@ -194,7 +194,9 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
-    console.log(await helpText(command));
+    if (command === "hooks" && rest[0] === "queue") {
+      console.log((await import("./cli/queue_cli.ts")).QUEUE_USAGE);
+    } else console.log(await helpText(command));
     return 0;
   }
   const out = (line: string) => console.log(line);

@@ -99,6 +99,16 @@ Deno.test("--help and <command> --help exit 0 with usage text", async () => {
   }
 });
 
+// `hooks --help` sends the reader to `hooks queue --help`, which printed `hooks --help` again.
+Deno.test("hooks queue --help shows the queue commands", async () => {
+  await using dir = await tempDir();
+  const r = await cli(["hooks", "queue", "--help"], dir.path);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Usage: trueconf-webhook-bot hooks queue /);
+  assert.match(r.stdout, /retry/);
+  assert.match(r.stdout, /drop/);
+});
+
 Deno.test("an unknown command or bad arguments exit 2 with usage on stderr", async () => {
   await using dir = await tempDir();
   const r = await cli(["frobnicate"], dir.path);
