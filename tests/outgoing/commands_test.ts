@@ -173,6 +173,12 @@ Deno.test("/webhook_revoke cuts the running call and drops the waiting ones", as
       const said = await command(b, "ops", "/webhook_revoke ci");
       assert.match(said, /revoked/);
       await b.fake.waitFor(() => b.bot.queue.stats().depth === 0);
+      // Each trigger's author hears that its call was dropped (the cut one and the waiting two).
+      const dropped = () =>
+        b.fake.messagesIn("ops").filter((x) =>
+          x.text === "❌ ci: not sent: the webhook was revoked." && x.replyMessageId
+        );
+      await b.fake.waitFor(() => dropped().length === 3);
       b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 4" });
       const marker = await command(b, "ops", "/webhook_list");
       assert.match(marker, /No webhooks/);

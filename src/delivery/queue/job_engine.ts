@@ -159,6 +159,11 @@ export class JobEngine {
   readonly #clock: Clock;
   readonly #outbox: Outbox;
   readonly #types = new Map<string, JobType<unknown, unknown>>();
+  /**
+   * Waiting jobs being dropped now: a second drop of one (a revoke is seen by this process and
+   * again through the change feed) and the worker leave it alone, so it ends exactly once.
+   */
+  readonly #dropping = new Set<string>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #loaded: Promise<void>;
   #loadedFlag = false;
@@ -565,12 +570,18 @@ export class JobEngine {
       s.dropReason = error;
       return;
     }
-    const read = await this.#outbox.read(hookId, s.seq).catch(() => null);
-    if (!read) {
-      this.#outbox.forget(hookId, s.seq);
-      return;
+    if (this.#dropping.has(s.id)) return;
+    this.#dropping.add(s.id);
+    try {
+      const read = await this.#outbox.read(hookId, s.seq).catch(() => null);
+      if (!read) {
+        this.#outbox.forget(hookId, s.seq);
+        return;
+      }
+      await this.#finish(read.entry, read.payload, "failed", error, null);
+    } finally {
+      this.#dropping.delete(s.id);
     }
-    await this.#finish(read.entry, read.payload, "failed", error, null);
   }
 
   // ───────────────────────────── shutdown ─────────────────────────────
@@ -668,6 +679,7 @@ export class JobEngine {
     let wakeAt: number | undefined;
     for (const s of line.slots) {
       if (this.#outbox.olderBeingStored(hookId, s.seq)) break;
+      if (this.#dropping.has(s.id)) continue; // ending now (#dropSlot)
       const type = this.#types.get(s.type);
       const ready = type !== undefined && (type.ready?.() ?? true);
       const due = s.notBefore <= now;

@@ -184,6 +184,22 @@ Deno.test("engine: dropHook ends every waiting job of the hook as failed with th
   });
 });
 
+Deno.test("engine: a hook dropped twice at once (a revoke seen in-process and by the change feed) ends each job once", async () => {
+  await withEngine(async ({ engine, events }) => {
+    for (const n of ["x1", "x2", "x3"]) assert.ok((await engine.enqueue(task(n, "hook"))).ok);
+    await engine.settled();
+    const counts = await Promise.all([
+      engine.dropHook(HOOK.id, "hook_revoked"),
+      engine.dropHook(HOOK.id, "hook_revoked"),
+    ]);
+    assert.equal(counts[0], 3);
+    await engine.settled();
+    const ended = events.filter((e) => e.kind === "ended");
+    assert.equal(ended.length, 3, "each job ends once: its type's finished() runs once");
+    assert.equal(new Set(ended.map((e) => e.kind === "ended" && e.end.id)).size, 3);
+  });
+});
+
 Deno.test("engine: retry(id) runs a waiting job now; drop(id) ends one job", async () => {
   await withEngine(async ({ engine, clock, runs }) => {
     const a = await engine.enqueue(task("a", "hook"));
