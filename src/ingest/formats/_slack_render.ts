@@ -126,7 +126,7 @@ export function parseSlackShape(value: unknown): SlackPayload {
     ? "invalid_blocks"
     : "invalid_payload";
   const why = issue?.code === "invalid_type"
-    ? `must be ${issue.expected === "array" ? "an array" : `a ${issue.expected}`}`
+    ? `must be ${/^[aeiou]/.test(issue.expected) ? "an" : "a"} ${issue.expected}`
     : "is invalid";
   throw new PayloadError(code, `Field "${issuePath(path)}" ${why}.`);
 }

@@ -277,3 +277,9 @@ Deno.test("Block Kit plain_text shows emoji shortcodes as emoji (Slack's `emoji`
   const off = await header({ type: "plain_text", text: "raw :rocket:", emoji: false });
   assert.equal(off.message.text, "**raw :rocket:**");
 });
+
+Deno.test("a wrong Slack field type says what it must be, in English (an object, an array)", async () => {
+  const e = await refused(post('{"text":"x","attachments":[null]}', JSON_TYPE));
+  assert.equal(e.code, "invalid_attachments");
+  assert.equal(e.message, 'Field "attachments[0]" must be an object.');
+});
