@@ -46,6 +46,13 @@ import {
 
 const ADAPTIVE = "application/vnd.microsoft.card.adaptive";
 const CONNECTOR = "application/vnd.microsoft.teams.card.o365connector";
+
+/** Adaptive Card text colours that mean a status, as the status emoji of connector cards. */
+const HEADING_STATUS: ReadonlyMap<string, string> = new Map([
+  ["attention", "🔴"],
+  ["warning", "🟡"],
+  ["good", "🟢"],
+]);
 /** Nesting deeper than this is not rendered (real cards nest a few levels). */
 const MAX_DEPTH = 24;
 
@@ -238,7 +245,10 @@ class Output extends CardOutput {
         const size = asString(e["size"])?.toLowerCase();
         const bolder = asString(e["weight"])?.toLowerCase() === "bolder" ||
           size === "large" || size === "extralarge" || e["style"] === "heading";
-        return bolder ? strong(rendered) : rendered;
+        if (!bolder) return rendered;
+        // A heading's colour is the card's status (Grafana, Alertmanager msteamsv2).
+        const status = HEADING_STATUS.get(asString(e["color"])?.toLowerCase() ?? "");
+        return status ? `${status} ${strong(rendered)}` : strong(rendered);
       }
       case "RichTextBlock":
         return asArray(e["inlines"]).filter(() => this.spend()).map((i) => this.inline(i)).join("");

@@ -77,7 +77,8 @@ Deno.test("Grafana's Teams contact point (Adaptive Card): bold title, message, V
   const r = await card("teams_grafana_adaptive");
   assert.equal(r.reply, "teams_workflow");
   const lines = r.message.text.split("\n");
-  assert.equal(lines[0], "**[FIRING:1]  (val1)**");
+  // Grafana colours the heading `attention` while firing: the status emoji, as for connector cards.
+  assert.equal(lines[0], "🔴 **[FIRING:1]  (val1)**");
   assert.equal(lines[1], "**Firing**");
   assert.equal(lines.at(-1), "[View URL](http://localhost/alerting/list)");
 });
@@ -154,4 +155,45 @@ Deno.test("an activity title with its own bold is not wrapped in bold again", as
     JSON_TYPE,
   );
   assert.equal(r.message.text, "**Miguel** commented on [PR 7](https://x.io/7)\nLGTM");
+});
+
+Deno.test("a heading TextBlock's colour (Attention, Warning, Good) shows the status emoji (Alertmanager msteamsv2_configs)", async () => {
+  // Alertmanager 0.28 msteamsv2 (notify/msteamsv2): title TextBlock, heading style, colour
+  // Attention while firing and Good once resolved.
+  const heading = (color: string) =>
+    post(
+      JSON.stringify({
+        type: "message",
+        attachments: [{
+          contentType: "application/vnd.microsoft.card.adaptive",
+          content: {
+            type: "AdaptiveCard",
+            version: "1.2",
+            body: [
+              {
+                type: "TextBlock",
+                text: "[RESOLVED] DiskFull",
+                weight: "Bolder",
+                size: "Medium",
+                wrap: true,
+                style: "heading",
+                color,
+              },
+              { type: "TextBlock", text: "Alerts Resolved", wrap: true, color },
+            ],
+          },
+        }],
+      }),
+      JSON_TYPE,
+    );
+  assert.equal((await heading("Good")).message.text, "🟢 **[RESOLVED] DiskFull**\nAlerts Resolved");
+  assert.equal(
+    (await heading("Attention")).message.text,
+    "🔴 **[RESOLVED] DiskFull**\nAlerts Resolved",
+  );
+  assert.equal(
+    (await heading("Warning")).message.text,
+    "🟡 **[RESOLVED] DiskFull**\nAlerts Resolved",
+  );
+  assert.equal((await heading("Accent")).message.text, "**[RESOLVED] DiskFull**\nAlerts Resolved");
 });
