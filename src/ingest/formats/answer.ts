@@ -148,6 +148,8 @@ export function successAnswer(
           ...(echo.tags !== undefined && echo.tags.length > 0 && { tags: echo.tags }),
           ...(echo.priority !== undefined && { priority: echo.priority }),
           ...(echo.click !== undefined && { click: echo.click }),
+          ...(echo.attachment !== undefined && { attachment: echo.attachment }),
+          ...(echo.contentType !== undefined && { content_type: echo.contentType }),
         },
       };
     case "gotify":

@@ -150,10 +150,27 @@ export const ntfyFormat: FormatAdapter = {
         priority: publish.priority,
         tags: publish.tags,
         click: publish.click,
+        ...(attachments.length > 0 && { attachment: answerAttachment(attachments[0]!) }),
+        ...(publish.markdown && { contentType: "text/markdown" }),
       },
     };
   },
 };
+
+/** The `attachment` of ntfy's answer: name, type and size of an upload, name and URL of a link. */
+function answerAttachment(
+  a: Attachment,
+): { name: string; type?: string; size?: number; url?: string } {
+  if (a.source.type === "url") {
+    const name = a.filename ?? (new URL(a.source.url).pathname.split("/").pop() || "attachment");
+    return { name, url: a.source.url };
+  }
+  return {
+    name: a.filename ?? "attachment",
+    ...(a.mimeType !== undefined && { type: a.mimeType }),
+    size: a.source.bytes.length,
+  };
+}
 
 function fromJson(o: JsonObject): Publish {
   const raw = o["priority"];

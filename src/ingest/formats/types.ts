@@ -115,6 +115,17 @@ export interface ReplyEcho {
   readonly threadKey?: string | undefined;
   /** Gotify `extras`, echoed as sent. */
   readonly extras?: Readonly<Record<string, unknown>> | undefined;
+  /** ntfy: the attachment of the publish (an upload, or an `Attach` URL). */
+  readonly attachment?:
+    | {
+      readonly name: string;
+      readonly type?: string;
+      readonly size?: number;
+      readonly url?: string;
+    }
+    | undefined;
+  /** ntfy: `text/markdown` for a Markdown publish. */
+  readonly contentType?: string | undefined;
   /** Discord `username` (the answer's `author.username`). */
   readonly username?: string | undefined;
   /** Discord embeds as sent (the answer's `embeds`). */

@@ -146,3 +146,22 @@ Deno.test("ntfy, Gotify, Google Chat and Rocket.Chat answer their services' mess
   const rocket = await post('{"alias":"x","text":"y"}', "application/json");
   assert.deepEqual(successAnswer(rocket, accepted()), { status: 200, body: { success: true } });
 });
+
+Deno.test("ntfy's answer names the attachment (upload or Attach URL) and Markdown, as ntfy's message JSON does", async () => {
+  // ntfy's message JSON: `attachment {name, type, size, url}` for an upload or an Attach URL,
+  // `content_type: "text/markdown"` for a Markdown publish (server/types.go).
+  const upload = await post(new TextEncoder().encode("%PDF-1.4 report"), "application/pdf", {
+    raw: true,
+    headers: { Filename: "report.pdf" },
+  });
+  const a = successAnswer(upload, accepted())?.body as Record<string, unknown>;
+  assert.equal(a.message, "You received a file: report.pdf");
+  assert.deepEqual(a.attachment, { name: "report.pdf", type: "application/pdf", size: 15 });
+  const attach = await post("see picture", null, {
+    raw: true,
+    headers: { Attach: "https://example.com/cam/front.jpg", Markdown: "yes" },
+  });
+  const b = successAnswer(attach, accepted())?.body as Record<string, unknown>;
+  assert.deepEqual(b.attachment, { name: "front.jpg", url: "https://example.com/cam/front.jpg" });
+  assert.equal(b.content_type, "text/markdown");
+});
