@@ -167,8 +167,10 @@ export class OutgoingCommands {
     if (!hook) return await ctx.reply(replies.testNeedsName(hooks.map((h) => h.name)));
     const text = wanted.slice(hook.name.length).trim() ||
       `Test from /webhook_test by ${m.authorId}`;
+    // A paused hook is tested all the same (to check it before resuming), and said to be paused.
+    const note = hook.paused ? replies.pausedNote(hook.name, hook.kind === "outgoing") : "";
     if (hook.kind === "outgoing" && hook.outgoing) {
-      return await ctx.reply(await this.#ping(hook, ctx, text));
+      return await ctx.reply(await this.#ping(hook, ctx, text) + note);
     }
     const outcome = await this.#o.dispatch(hook, {
       text: `🧪 ${text}`,
@@ -182,7 +184,7 @@ export class OutgoingCommands {
       : `the test message was not posted (${String(outcome.code ?? outcome.kind)}: ${
         String(outcome.message ?? "")
       }).`;
-    await ctx.reply(replies.incomingTestResult(hook.name, said));
+    await ctx.reply(replies.incomingTestResult(hook.name, said) + note);
   }
 
   async #ping(hook: HookRecord, ctx: CommandContext, text: string): Promise<string> {

@@ -90,3 +90,10 @@ export function pingResult(
 export function incomingTestResult(name: string, outcome: string): string {
   return `🧪 <b>${esc(name)}</b>: ${esc(outcome)}`;
 }
+
+/** Added to a `/webhook_test` answer when the hook is paused: the test ran, the hook does not. */
+export function pausedNote(name: string, outgoing: boolean): string {
+  return `\n⏸ <b>${esc(name)}</b> is paused: ${
+    outgoing ? "chat events are not sent" : "its URL answers 404"
+  } until /webhook_resume ${esc(name)}.`;
+}

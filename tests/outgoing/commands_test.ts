@@ -253,6 +253,14 @@ Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and i
       assert.match(paused, /^⏸ Webhook <b>ci<\/b> paused: /);
       assert.doesNotMatch(paused, /404|posted/, "an outgoing hook has no URL of its own");
       assert.match(paused, /nothing is sent to http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?…/);
+      // A test of a paused hook still pings the service (to check it before resuming), and
+      // says that the chat's events are not sent meanwhile.
+      const tested = await command(b, "ops", "/webhook_test ci");
+      assert.match(tested, /HTTP 401/);
+      assert.match(
+        tested,
+        /\n⏸ <b>ci<\/b> is paused: chat events are not sent until \/webhook_resume ci\.$/,
+      );
       const resumed = await command(b, "ops", "/webhook_resume ci");
       assert.doesNotMatch(resumed, /URL works/);
       assert.match(resumed, /resumed; calls go to http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… again/);
