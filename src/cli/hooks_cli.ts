@@ -22,7 +22,7 @@ import {
 import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
-import { maskUrl } from "../outgoing/mod.ts";
+import { maskUrl, rotateSecret } from "../outgoing/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
 /** Receives one line of output (no trailing newline). */
@@ -229,7 +229,7 @@ async function change(
   if ((sub === "verify" || sub === "allow") && hook.kind === "outgoing") {
     // Both guard an incoming hook's URL; an outgoing hook has none (it signs its own calls).
     ctx.err(
-      `error: ${label} is an outgoing hook: ${sub} applies to incoming hooks only (an outgoing hook's calls are signed with its secret; rotate it from the chat with /webhook_rotate).`,
+      `error: ${label} is an outgoing hook: ${sub} applies to incoming hooks only (an outgoing hook's calls are signed with its secret; hooks rotate or /webhook_rotate makes a new one).`,
     );
     return 1;
   }
@@ -242,7 +242,12 @@ async function change(
     }
     case "pause":
       if (args.length) return usage("pause takes only the target");
-      return done(await store.pause(hook.id, "cli"), `Paused webhook ${label}: it answers 404.`);
+      return done(
+        await store.pause(hook.id, "cli"),
+        `Paused webhook ${label}: ${
+          hook.kind === "outgoing" ? "it sends nothing until resumed" : "it answers 404"
+        }.`,
+      );
     case "resume":
       if (args.length) return usage("resume takes only the target");
       return done(await store.resume(hook.id), `Resumed webhook ${label}.`);
@@ -253,8 +258,8 @@ async function change(
         return 1;
       }
       print({ ...publicView(hook, now()), revoked: true }, () => [
-        `Revoked webhook ${label} (${maskToken(hook.tokenHint)}).`,
-        "A running bot answers 404 for it within a second and drops its waiting deliveries.",
+        `Revoked webhook ${label} (${shownAs(hook)}).`,
+        afterRevoke(hook),
       ]);
       return 0;
     }
@@ -271,10 +276,14 @@ async function change(
         return usage(`--grace ${g} is not a grace period (0, 30m, 24h, 7d; at most 7d)`);
       }
       if (hook.kind === "outgoing") {
-        ctx.err(
-          "error: rotate the signing secret of an outgoing hook from the chat (/webhook_rotate).",
-        );
-        return 1;
+        // A new signing secret, printed once; the old one signs too during the grace.
+        const r = await rotateSecret(store, hook.id, { graceMs, until: now() + graceMs });
+        if (!r) {
+          ctx.err(`error: webhook ${hook.id} is gone.`);
+          return 1;
+        }
+        print({ ...publicView(r.hook, now()), secret: r.secret }, () => [r.secret]);
+        return 0;
       }
       const r = await store.rotate(hook.id, graceMs);
       if (!r.ok || !r.token) return done(r, "");
@@ -449,9 +458,23 @@ export async function hooksRevoke(store: HookStore, id: string, out: Out): Promi
     out(`No webhook with id ${id}. List them with: hooks list`);
     return 1;
   }
-  out(`Revoked webhook "${hook.name}" (${maskToken(hook.tokenHint)}) of chat ${hook.chatId}.`);
-  out("A running bot answers 404 for it within a second and drops its waiting deliveries.");
+  out(`Revoked webhook "${hook.name}" (${shownAs(hook)}) of chat ${hook.chatId}.`);
+  out(afterRevoke(hook));
   return 0;
+}
+
+/** How a hook is named safely: the masked token, or an outgoing hook's masked target. */
+function shownAs(hook: Pick<HookRecord, "kind" | "outgoing" | "tokenHint">): string {
+  return hook.kind === "outgoing" && hook.outgoing
+    ? `→ ${maskUrl(hook.outgoing.url)}`
+    : maskToken(hook.tokenHint);
+}
+
+/** What a running bot does once a hook is revoked. */
+function afterRevoke(hook: Pick<HookRecord, "kind">): string {
+  return hook.kind === "outgoing"
+    ? "A running bot stops its calls within a second and drops the waiting ones."
+    : "A running bot answers 404 for it within a second and drops its waiting deliveries.";
 }
 
 /**

@@ -37,7 +37,7 @@ import {
 import { parseCidrList } from "../ingest/client_ip.ts";
 import { type HookRecord, MAX_GRACE_MS, type VerifyMode } from "./store.ts";
 import { VERIFY_MODES } from "./verify.ts";
-import { generateSecret as generateSigningSecret } from "../outgoing/secret.ts";
+import { rotateSecret as rotateSigningSecret } from "../outgoing/secret.ts";
 import { isOutgoingCreate } from "../outgoing/triggers.ts";
 import type { CommandContext } from "../outgoing/commands.ts";
 import type { Logger } from "../log.ts";
@@ -393,21 +393,9 @@ export class CommandHandler {
     const graceLine = replies.graceText(graceMs, until, hook);
     let secretText: string;
     if (hook.kind === "outgoing" && hook.outgoing) {
-      const secret = generateSigningSecret();
-      const sealed = await this.#o.store.sealSecret(secret);
-      const old = hook.outgoing.secret;
-      const r = await this.#o.store.update(hook.id, (h) =>
-        h.outgoing
-          ? {
-            ...h,
-            outgoing: { ...h.outgoing, secret: sealed },
-            rotation: graceMs > 0
-              ? { until, oldSecret: old, oldUses: 0, oldLastUsedAt: null }
-              : null,
-          }
-          : null);
-      if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
-      secretText = replies.rotatedSecretMessage(hook.name, secret, graceLine);
+      const r = await rotateSigningSecret(this.#o.store, hook.id, { graceMs, until });
+      if (!r) return await this.#reply(m, chat, replies.notFound(hook.name, []));
+      secretText = replies.rotatedSecretMessage(hook.name, r.secret, graceLine);
     } else {
       const r = await this.#o.store.rotate(hook.id, graceMs);
       if (!r.ok || !r.token) return await this.#reply(m, chat, replies.notFound(hook.name, []));

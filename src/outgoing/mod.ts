@@ -5,8 +5,8 @@
  *
  * - {@link OutgoingHooks}: routing events to hooks, the `call` job type, status replies.
  * - {@link OutgoingCommands}: `/webhook_create <name> <url> [triggers…]` and `/webhook_test`.
- * - {@link generateSecret}, {@link verificationExample}, {@link signatureHeaders}: the secret
- *   and its use (also for `/webhook_rotate`).
+ * - {@link generateSecret}, {@link rotateSecret}, {@link verificationExample},
+ *   {@link signatureHeaders}: the secret and its use (`/webhook_rotate`, `hooks rotate`).
  *
  * @module
  */
@@ -32,7 +32,7 @@ export {
   type OutgoingCommandStore,
   type TestDispatch,
 } from "./commands.ts";
-export { generateSecret, SECRET_PREFIX, verificationExample } from "./secret.ts";
+export { generateSecret, rotateSecret, SECRET_PREFIX, verificationExample } from "./secret.ts";
 export { type SignatureHeaders, signatureHeaders } from "./signing.ts";
 export { isOutgoingCreate, type OutgoingCreateArgs, parseOutgoingCreate } from "./triggers.ts";
 export { maskUrl } from "./target_url.ts";

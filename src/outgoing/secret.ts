@@ -6,6 +6,9 @@
  * @module
  */
 
+import type { HookStore } from "../hooks/store.ts";
+import type { HookRecord } from "../storage/mod.ts";
+
 /** Prefix of a Standard Webhooks secret. */
 export const SECRET_PREFIX = "whsec_";
 
@@ -44,4 +47,30 @@ export function verificationExample(secret: string): string {
     `const event = wh.verify(rawBody, { "webhook-id": req.headers["webhook-id"], "webhook-timestamp": req.headers["webhook-timestamp"], "webhook-signature": req.headers["webhook-signature"] });`,
     `// dedupe on event.id (= webhook-id): a call may arrive twice after a crash`,
   ].join("\n");
+}
+
+/**
+ * Gives an outgoing hook a new signing secret (`/webhook_rotate` in the chat, `hooks rotate` on
+ * the machine). Until `until` the old secret signs too: every request carries both signatures.
+ * `until` at or before now ends the old secret at once. Returns the new secret, to be shown
+ * once (by DM, or on standard output), or null when the hook is gone or not an outgoing one.
+ */
+export async function rotateSecret(
+  store: Pick<HookStore, "update" | "sealSecret">,
+  hookId: string,
+  grace: { graceMs: number; until: number },
+): Promise<{ secret: string; hook: HookRecord } | null> {
+  const secret = generateSecret();
+  const sealed = await store.sealSecret(secret);
+  const r = await store.update(hookId, (h) =>
+    h.kind === "outgoing" && h.outgoing
+      ? {
+        ...h,
+        outgoing: { ...h.outgoing, secret: sealed },
+        rotation: grace.graceMs > 0
+          ? { until: grace.until, oldSecret: h.outgoing.secret, oldUses: 0, oldLastUsedAt: null }
+          : null,
+      }
+      : null);
+  return r.ok && r.hook.outgoing?.secret === sealed ? { secret, hook: r.hook } : null;
 }

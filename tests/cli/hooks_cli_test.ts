@@ -278,3 +278,37 @@ Deno.test("hooks create with a name taken in that chat: exit 1, the CLI command 
     }). Pick another --name, or free this one first: hooks revoke ${first!.id}`,
   ]);
 });
+
+Deno.test("hooks rotate of an outgoing hook prints only the new signing secret; the old one signs during the grace", async () => {
+  await using w = await cliWorld();
+  const old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const made = await w.store.create({
+    chatId: "c1",
+    name: "ci",
+    createdBy: "bob",
+    kind: "outgoing",
+    outgoing: {
+      url: "https://ci.example.com/x",
+      secret: await w.store.sealSecret(old),
+      triggers: [],
+    },
+  });
+  assert.ok(made.ok);
+  assert.equal(await w.run("rotate", made.hook.id, "--grace", "1h"), 0);
+  assert.equal(w.out.length, 1);
+  const fresh = w.out[0]!;
+  assert.match(fresh, /^whsec_[A-Za-z0-9+/]{43}=$/);
+  const rec = (await w.store.get(made.hook.id))!;
+  assert.equal(await w.store.openSecret(rec.outgoing!.secret), fresh);
+  assert.equal(await w.store.openSecret(rec.rotation!.oldSecret!), old);
+  assert.equal(rec.rotation!.until, Date.parse("2026-02-01T01:00:00Z"));
+  w.out.length = 0;
+  assert.equal(await w.run("rotate", made.hook.id, "--grace", "0"), 0);
+  assert.equal((await w.store.get(made.hook.id))?.rotation, null);
+  assert.equal(await w.run("pause", made.hook.id), 0);
+  assert.doesNotMatch(w.out.join("\n"), /404/, "an outgoing hook has no URL to answer 404");
+  w.out.length = 0;
+  assert.equal(await w.run("revoke", made.hook.id), 0);
+  assert.match(w.out[0]!, /^Revoked webhook "ci" .*\(→ https:\/\/ci\.example\.com\/x\)\.$/);
+  assert.match(w.out[1]!, /stops its calls/);
+});
