@@ -50,7 +50,7 @@ import type {
   MessageEditor,
   PartFailure,
 } from "../delivery/dispatch.ts";
-import { checkUrl, loadAddressClasses, SafeFetchError } from "../net/mod.ts";
+import { checkUrl, SafeFetchError } from "../net/mod.ts";
 import type { Message } from "../message.ts";
 import { MESSAGE_KEY } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
@@ -195,12 +195,10 @@ export function hookPipeline(options: AppOptions): HookPipeline {
   const internalError = jsonOnError(log);
 
   const dispatch = async (c: Context<IngestEnv>, parsed: ParsedPayload) => {
-    // URLs are checked against address classes (ipaddr.js), loaded by the first that needs them.
-    const attachments = parsed.message.attachments;
-    if (attachments.length > 0 && attachments.some((a) => a.source.type === "url")) {
-      await loadAddressClasses();
-    }
-    const payload = checkAttachments(parsed, limits.maxAttachments, options.urlAllowlist);
+    // Most messages have no attachments: no await (and its promise) then.
+    const payload = parsed.message.attachments.length === 0
+      ? parsed
+      : await checkAttachments(parsed, limits.maxAttachments, options.urlAllowlist);
     const idempotencyKey = c.req.header("idempotency-key")?.trim() || undefined;
     if (idempotencyKey && idempotencyKey.length > 255) {
       throw new PayloadError(
@@ -717,13 +715,12 @@ function textArrived(failures: readonly PartFailure[]): boolean {
  * 4xx. Theirs are cut to the limit (the rest named in the text, see `fitAttachments`), and a
  * URL the guard refuses fails its own part at delivery, reported like any failed part.
  */
-function checkAttachments(
+async function checkAttachments(
   payload: ParsedPayload,
   max: number,
   allowlist?: Allowlist,
-): ParsedPayload {
+): Promise<ParsedPayload> {
   const attachments = payload.message.attachments;
-  if (attachments.length === 0) return payload; // most messages: no closure for the loop below
   if (payload.format !== "native") return fitAttachments(payload, max);
   if (attachments.length > max) {
     throw new PayloadError(
@@ -731,10 +728,10 @@ function checkAttachments(
       `At most ${max} attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one has ${attachments.length}.`,
     );
   }
-  attachments.forEach((a, i) => {
-    if (a.source.type !== "url") return;
+  for (const [i, a] of attachments.entries()) {
+    if (a.source.type !== "url") continue;
     try {
-      checkUrl(a.source.url, allowlist);
+      await checkUrl(a.source.url, allowlist);
     } catch (e) {
       if (e instanceof SafeFetchError) {
         throw new PayloadError(
@@ -744,6 +741,6 @@ function checkAttachments(
       }
       throw e;
     }
-  });
+  }
   return payload;
 }

@@ -29,7 +29,9 @@ let loading: Promise<void> | undefined;
 
 /**
  * Loads what names address ranges (ipaddr.js). Every function here that classifies an
- * address needs it loaded: the SSRF guard's entry points await this first.
+ * address needs it loaded: the SSRF guard's entry points (`checkUrl`, `safeFetch`,
+ * `safeRequest`, `resolveChecked`, {@link isAddressAllowed}) await this first, and only they
+ * are the `net/` face, so no caller outside can classify before the load.
  */
 export function loadAddressClasses(): Promise<void> {
   return loading ??= import("ipaddr.js").then(
@@ -97,13 +99,13 @@ export function isAllowedForAllowlistedName(address: IpAddress, allowlist?: Allo
  * import assert from "node:assert/strict";
  * import { parseAllowlist } from "./allowlist.ts";
  *
- * await loadAddressClasses();
- * assert.equal(isAddressAllowed("93.184.215.14"), true);
- * assert.equal(isAddressAllowed("[::ffff:127.0.0.1]"), false);
- * assert.equal(isAddressAllowed("10.1.2.3", parseAllowlist("10.0.0.0/8")), true);
+ * assert.equal(await isAddressAllowed("93.184.215.14"), true);
+ * assert.equal(await isAddressAllowed("[::ffff:127.0.0.1]"), false);
+ * assert.equal(await isAddressAllowed("10.1.2.3", parseAllowlist("10.0.0.0/8")), true);
  * ```
  */
-export function isAddressAllowed(address: string, allowlist?: Allowlist): boolean {
+export async function isAddressAllowed(address: string, allowlist?: Allowlist): Promise<boolean> {
+  await loadAddressClasses();
   const parsed = parseAddress(address);
   if (!parsed) return false;
   return matchAllowlistAddress(allowlist, parsed) || blockedRange(parsed) === null;

@@ -50,7 +50,7 @@ export const EMPTY_ALLOWLIST: Allowlist = Object.freeze({
  * import { isAddressAllowed } from "./address_policy.ts";
  *
  * const allow = parseAllowlist("10.0.0.0/8, grafana.intra, 192.168.1.5, fd00::/8, *.corp.example");
- * assert.equal(isAddressAllowed("10.1.2.3", allow), true);
+ * assert.equal(await isAddressAllowed("10.1.2.3", allow), true);
  * ```
  */
 export function parseAllowlist(spec: string): Allowlist {

@@ -7,7 +7,7 @@
  */
 
 import { type Allowlist, matchAllowlistAddress, matchAllowlistHost } from "./allowlist.ts";
-import { blockedRange } from "./address_policy.ts";
+import { blockedRange, loadAddressClasses } from "./address_policy.ts";
 import { normalizeHostname, parseAddress } from "./_host.ts";
 import { SafeFetchError } from "./safe_fetch_error.ts";
 
@@ -45,24 +45,31 @@ export function blockedName(hostname: string, allowlist?: Allowlist): string | n
 /**
  * Parses and checks a user-supplied URL without touching the network: http or https
  * only, no credentials, no blocked address literal (after WHATWG normalization, so
- * `127.1` and `0x7f000001` are 127.0.0.1), no local or metadata host name. Throws a
- * {@link SafeFetchError} (`invalid_url` or `unsafe_url`); returns the parsed URL.
+ * `127.1` and `0x7f000001` are 127.0.0.1), no local or metadata host name. Rejects with a
+ * {@link SafeFetchError} (`invalid_url` or `unsafe_url`); resolves with the parsed URL.
  *
  * A name that passes may still resolve to a blocked address: `safeFetch` checks that.
- * Classifying an address needs ipaddr.js loaded: await `loadAddressClasses()` once first
- * (`safeFetch` and `safeRequest` do).
+ * Asynchronous because classifying an address needs ipaddr.js, which the first check loads
+ * (address_policy.ts says why it is not loaded at start); later checks wait for nothing.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { loadAddressClasses } from "./address_policy.ts";
  *
- * await loadAddressClasses();
- * assert.equal(checkUrl("https://grafana.example.com/render/d/x.png").hostname, "grafana.example.com");
- * assert.throws(() => checkUrl("http://169.254.169.254/latest/meta-data/"), /only public addresses/);
+ * assert.equal((await checkUrl("https://grafana.example.com/render/d/x.png")).hostname, "grafana.example.com");
+ * await assert.rejects(checkUrl("http://169.254.169.254/latest/meta-data/"), /only public addresses/);
  * ```
  */
-export function checkUrl(url: string, allowlist?: Allowlist): URL {
+export async function checkUrl(url: string, allowlist?: Allowlist): Promise<URL> {
+  await loadAddressClasses();
+  return checkLoadedUrl(url, allowlist);
+}
+
+/**
+ * {@link checkUrl} once the address classes are loaded, for the guard's own steps that
+ * have loaded them (`safeFetch` on every redirect hop, `safeRequest`): no await per hop.
+ */
+export function checkLoadedUrl(url: string, allowlist?: Allowlist): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -5,7 +5,7 @@
  * @module
  */
 
-export { safeFetch } from "./safe_fetch.ts";
+export { resolveChecked, safeFetch } from "./safe_fetch.ts";
 export type { ConnectTarget, FetchedFile, SafeFetchOptions } from "./safe_fetch.ts";
 export { SafeFetchError } from "./safe_fetch_error.ts";
 export type { SafeFetchErrorCode, SafeFetchErrorOptions } from "./safe_fetch_error.ts";
@@ -15,7 +15,7 @@ export { checkUrl } from "./check_url.ts";
 export { EMPTY_ALLOWLIST, parseAllowlist } from "./allowlist.ts";
 export type { Allowlist } from "./allowlist.ts";
 export { type IpAddress, IPv4, IPv6, parseIp, parseIpCidr, processIp } from "./ip_address.ts";
-export { isAddressAllowed, loadAddressClasses } from "./address_policy.ts";
+export { isAddressAllowed } from "./address_policy.ts";
 export { sniffImageType } from "./sniff_image_type.ts";
 export { cleanFileName } from "./_filename.ts";
 export type { ImageMime } from "./sniff_image_type.ts";

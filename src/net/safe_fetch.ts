@@ -18,7 +18,7 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { type Allowlist, matchAllowlistAddress, matchAllowlistHost } from "./allowlist.ts";
 import { blockedRange, isAllowedForAllowlistedName, loadAddressClasses } from "./address_policy.ts";
-import { checkUrl } from "./check_url.ts";
+import { checkLoadedUrl } from "./check_url.ts";
 import { SafeFetchError } from "./safe_fetch_error.ts";
 import { sniffImageType } from "./sniff_image_type.ts";
 import { type IpAddress, normalizeHostname, parseAddress } from "./_host.ts";
@@ -139,7 +139,7 @@ async function fetchWithRedirects(
   const log = options.logger ?? silentLogger;
   const maxRedirects = options.maxRedirects ?? 5;
   await loadAddressClasses(); // the first fetch loads ipaddr.js (address_policy.ts says why)
-  let current = checkUrl(url, options.allowlist);
+  let current = checkLoadedUrl(url, options.allowlist);
   for (let hop = 0;; hop++) {
     const addresses = await resolveChecked(current, options, signal);
     const res = await connect(current, addresses, options, signal);
@@ -171,7 +171,7 @@ async function fetchWithRedirects(
       }
       next.username = "";
       next.password = "";
-      current = checkUrl(next.href, options.allowlist);
+      current = checkLoadedUrl(next.href, options.allowlist);
       continue;
     }
 
@@ -224,14 +224,16 @@ async function readFile(
 }
 
 /**
- * Resolves the hop's host once and returns its addresses, all of which passed the check.
- * Also used by `safe_request.ts`.
+ * Resolves the hop's host once and returns its addresses, all of which passed the check
+ * (a {@link SafeFetchError} `unsafe_url` otherwise; `url` has passed `checkUrl`). Also used by
+ * `safe_request.ts`, and by the outgoing hooks' target check, which resolves without fetching.
  */
 export async function resolveChecked(
   url: URL,
   options: SafeFetchOptions,
   signal: AbortSignal,
 ): Promise<IpAddress[]> {
+  await loadAddressClasses(); // at once after the first load; the checks below classify
   const literal = parseAddress(url.hostname);
   if (literal) return [literal]; // checkUrl already classified it
   const host = normalizeHostname(url.hostname);

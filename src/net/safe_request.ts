@@ -12,7 +12,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Allowlist } from "./allowlist.ts";
 import { loadAddressClasses } from "./address_policy.ts";
-import { checkUrl } from "./check_url.ts";
+import { checkLoadedUrl } from "./check_url.ts";
 import { readBody } from "./_pinned_request.ts";
 import { pinnedRequest } from "./_pinned_request.ts";
 import { abortable, resolveChecked } from "./safe_fetch.ts";
@@ -84,7 +84,7 @@ export async function safeRequest(url: string, options: SafeRequestOptions): Pro
   const signal = controller.signal;
   try {
     await loadAddressClasses(); // the first request loads ipaddr.js (address_policy.ts says why)
-    const target = checkUrl(url, options.allowlist);
+    const target = checkLoadedUrl(url, options.allowlist);
     const addresses = await abortable(
       resolveChecked(target, {
         maxBytes: options.maxResponseBytes,

@@ -7,8 +7,7 @@
  * @module
  */
 
-import { type Allowlist, checkUrl, loadAddressClasses, SafeFetchError } from "../net/mod.ts";
-import { resolveChecked } from "../net/safe_fetch.ts";
+import { type Allowlist, checkUrl, resolveChecked, SafeFetchError } from "../net/mod.ts";
 
 /**
  * The URL with its query (which often holds a key) replaced by `?…`: scheme, host and path
@@ -48,9 +47,8 @@ export async function checkTargetUrl(
   } = {},
 ): Promise<TargetCheck> {
   let parsed: URL;
-  await loadAddressClasses(); // checkUrl classifies address literals with ipaddr.js
   try {
-    parsed = checkUrl(url, options.allowlist);
+    parsed = await checkUrl(url, options.allowlist);
   } catch (e) {
     if (e instanceof SafeFetchError) {
       return { ok: false, reason: e.message.replace("attachment ", "") };
