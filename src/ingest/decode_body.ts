@@ -2,7 +2,7 @@
  * Request-body decoding: raw bytes + `Content-Type` → {@link RequestBody}. Knows nothing of
  * formats; detection and adapters work on the result.
  *
- * Accepted: `application/json` (and any `+json`), `application/x-www-form-urlencoded`,
+ * Accepted: `application/json` (and any `+json`, `text/json`), `application/x-www-form-urlencoded`,
  * `multipart/form-data`, `text/plain`, and no Content-Type at all (JSON when the body looks
  * like JSON, as Mattermost does; otherwise text). Leniencies, each because real senders need it:
  * - JSON strings with raw newlines/tabs (legacy Mattermost senders) are repaired and re-parsed;
@@ -30,6 +30,13 @@ export const ACCEPTED_CONTENT_TYPES: readonly string[] = [
   "multipart/form-data",
   "text/plain",
 ];
+
+/** JSON labels from before `application/json` was registered, which some tools still send. */
+const LEGACY_JSON: ReadonlySet<string> = new Set([
+  "text/json",
+  "application/x-json",
+  "text/x-json",
+]);
 
 const JSON_HINT = 'Send a JSON object like {"text":"hello"}.';
 
@@ -66,7 +73,7 @@ function decodeSync(
     const text = decodeText(bytes, charset);
     return looksLikeJson(text) ? jsonBody(text) : { kind: "text", text };
   }
-  if (type === "application/json" || type.endsWith("+json")) {
+  if (type === "application/json" || type.endsWith("+json") || LEGACY_JSON.has(type)) {
     return jsonBody(decodeText(bytes, charset));
   }
   if (type === "application/x-www-form-urlencoded") {

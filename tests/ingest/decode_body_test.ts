@@ -49,6 +49,10 @@ Deno.test("application/json (and +json, and a charset) decodes to the object", a
     kind: "json",
     value: { a: 1 },
   });
+  // The older JSON labels some scripts and tools still send.
+  for (const type of ["text/json", "application/x-json", "text/x-json"]) {
+    assert.deepEqual(await decode('{"text":"hi"}', type), { kind: "json", value: { text: "hi" } });
+  }
 });
 
 Deno.test("no Content-Type: a JSON-looking body is JSON (as Mattermost does), anything else is text", async () => {
