@@ -128,6 +128,32 @@ Deno.test("GitHub: one workflow run from queued to failure updates one message, 
   }
 });
 
+Deno.test("Jenkins Notification plugin: one build's phases update one message; FINALIZED failure replies", async () => {
+  const t = await livingWorld();
+  try {
+    const base = fixture("dialects/jenkins_notification_finalized.json");
+    const phase = (p: string, status?: string) => {
+      const body = structuredClone(base);
+      body.build.phase = p;
+      if (status === undefined) delete body.build.status;
+      else body.build.status = status;
+      return body;
+    };
+    const [root] = (await t.post(t.hookA, phase("STARTED"))).json.messages;
+    await t.post(t.hookA, phase("COMPLETED", "FAILURE"));
+    assert.equal(t.shown().length, 1, "COMPLETED edits; it does not close the build's message");
+    await t.post(t.hookA, phase("FINALIZED", "FAILURE"));
+    const [msg, reply] = t.shown();
+    assert.equal(msg?.messageId, root);
+    assert.match(msg?.text ?? "", /^❌ \*\*\[api-deploy #42\]/);
+    assert.equal(reply?.text, "❌ Failed: api-deploy #42");
+    assert.equal(reply?.replyMessageId, root);
+    assert.equal(t.shown().length, 2);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("GitLab: a pipeline's events update one message; failed replies", async () => {
   const t = await livingWorld();
   try {

@@ -38,6 +38,7 @@ import { slackFormat, slackTextFormat } from "./slack.ts";
 import { discordFormat } from "./discord.ts";
 import { googleChatFormat } from "./googlechat.ts";
 import { gotifyFormat } from "./gotify.ts";
+import { jenkinsFormat } from "./jenkins.ts";
 import { ntfyFormat } from "./ntfy.ts";
 import { rocketChatFormat } from "./rocketchat.ts";
 import { teamsFormat } from "./teams.ts";
@@ -56,6 +57,7 @@ export const DETECTION_ORDER: readonly FormatAdapter[] = [
   ntfyFormat,
   grafanaFormat,
   alertmanagerFormat,
+  jenkinsFormat,
   teamsFormat,
   googleChatFormat,
   discordFormat,

@@ -35,6 +35,7 @@ export { grafanaFormat } from "./grafana.ts";
 export { appriseFormat } from "./apprise.ts";
 export { githubFormat } from "./github.ts";
 export { gitlabFormat } from "./gitlab.ts";
+export { jenkinsFormat } from "./jenkins.ts";
 export { discordFormat, discordToMarkdown, MAX_EMBEDS } from "./discord.ts";
 export { teamsFormat } from "./teams.ts";
 export { googleChatFormat } from "./googlechat.ts";

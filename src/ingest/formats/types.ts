@@ -66,6 +66,7 @@ export type FormatName =
   | "apprise"
   | "github"
   | "gitlab"
+  | "jenkins"
   | "discord"
   | "teams"
   | "googlechat"

@@ -226,6 +226,7 @@ const FIXTURES = [
   "gitlab_subgroup_create",
   // The dialects of issue 15 (edits inside cards and embeds reach every renderer).
   "dialects/discord_embed",
+  "dialects/jenkins_notification_finalized",
   "dialects/chatalot_seed",
   "dialects/teams_connector_sample",
   "dialects/teams_alertmanager_msteams",

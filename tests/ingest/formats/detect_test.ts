@@ -11,6 +11,7 @@ Deno.test("detection order is explicit: headers, specific signatures, Mattermost
     "ntfy",
     "grafana",
     "alertmanager",
+    "jenkins",
     "teams",
     "googlechat",
     "discord",
