@@ -21,6 +21,7 @@ import {
 } from "../hooks/mod.ts";
 import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
+import { historyStatus } from "../hooks/replies.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
 import { maskUrl, rotateSecret } from "../outgoing/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
@@ -388,9 +389,9 @@ function infoLines(h: HookRecord, history: readonly HistoryEntry[], now: number)
   lines.push(history.length ? `last ${history.length} requests:` : "no requests yet");
   for (const e of [...history].reverse()) {
     lines.push(
-      `  ${iso(e.at)}  ${e.status === 0 ? "queued→" : e.status}  ${e.format || "-"}  ${
-        e.outcome || "-"
-      }${e.error ? `  ${e.error}` : ""}`,
+      `  ${iso(e.at)}  ${historyStatus(h, e)}  ${e.format || "-"}  ${e.outcome || "-"}${
+        e.error ? `  ${e.error}` : ""
+      }`,
     );
   }
   return lines;

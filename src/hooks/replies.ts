@@ -451,19 +451,26 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
     lines.push(`Last ${history.length} requests:`);
     for (const e of [...history].reverse()) {
       lines.push(
-        `• ${whenSeconds(e.at)} · ${
-          e.status !== 0 ? e.status : h.kind === "incoming"
-            ? "queued →" // the later end of a queued delivery
-            : e.format === ""
-            ? "answer →" // a service's answer, posted into the chat
-            : "no answer" // a call that got no HTTP answer
-        } · ${esc(e.format || "-")} · ${esc(e.outcome || "-")}${
-          e.error ? ` · ${esc(e.error)}` : ""
-        }`,
+        `• ${whenSeconds(e.at)} · ${historyStatus(h, e)} · ${esc(e.format || "-")} · ${
+          esc(e.outcome || "-")
+        }${e.error ? ` · ${esc(e.error)}` : ""}`,
       );
     }
   }
   return lines.join("\n");
+}
+
+/**
+ * The status column of a `/webhook_info` (and `hooks info`) history line: the HTTP status, or
+ * what an entry without one is.
+ */
+export function historyStatus(
+  h: Pick<HookRecord, "kind">,
+  e: Pick<HistoryEntry, "status" | "format">,
+): string {
+  if (e.status !== 0) return String(e.status);
+  if (h.kind !== "outgoing") return "queued →"; // the later end of a queued delivery
+  return e.format === "" ? "answer →" : "no answer"; // an answer posted; a call unanswered
 }
 
 /** A grace period that is not one. */

@@ -307,6 +307,19 @@ Deno.test("hooks rotate of an outgoing hook prints only the new signing secret; 
   assert.equal((await w.store.get(made.hook.id))?.rotation, null);
   assert.equal(await w.run("pause", made.hook.id), 0);
   assert.doesNotMatch(w.out.join("\n"), /404/, "an outgoing hook has no URL to answer 404");
+  // Its history lists calls: one that got no HTTP answer, and an answer posted into the chat.
+  w.store.recordRequest(made.hook.id, {
+    status: 0,
+    format: "message.created",
+    outcome: "retry",
+    error: "unreachable",
+  });
+  w.store.recordRequest(made.hook.id, { status: 0, format: "", outcome: "delivered" });
+  w.out.length = 0;
+  assert.equal(await w.run("info", made.hook.id), 0);
+  const info = w.out.join("\n");
+  assert.ok(info.includes("  no answer  message.created  retry  unreachable"), info);
+  assert.ok(info.includes("  answer →  -  delivered"), info);
   w.out.length = 0;
   assert.equal(await w.run("revoke", made.hook.id), 0);
   assert.match(w.out[0]!, /^Revoked webhook "ci" .*\(→ https:\/\/ci\.example\.com\/x\)\.$/);
