@@ -162,10 +162,23 @@ Deno.test("edits and keys wait in the queue behind the post they change: TrueCon
     assert.equal(b.status, 202);
     const c = await t.patch(t.hookA, "d", { text: "Deploy done ✅" });
     assert.equal(c.status, 202);
+    // The edits were folded into the post still waiting: one delivery, one TrueConf call.
+    assert.equal(b.json.delivery, a.json.delivery);
+    assert.equal(c.json.delivery, a.json.delivery);
+    assert.ok(a.json.delivery);
     await t.w.fake.refuseConnections(false);
     await t.w.fake.waitFor(() => t.shown().some((m) => m.text === "Deploy done ✅"), 10_000);
     assert.deepEqual(t.shown().map((m) => m.text), ["Deploy done ✅"]);
-    assert.equal(t.w.fake.edits.length, 2);
+    assert.equal(t.w.fake.edits.length, 0, "posted once with the last text, never edited");
+    // Behind a removal of the key, a new post with it is not folded into the removed one.
+    await t.w.fake.refuseConnections(true);
+    await t.w.fake.waitFor(() => !t.w.bot.client.state.authorized);
+    assert.equal((await t.del(t.hookA, "d")).status, 202);
+    const again = await t.post(t.hookA, { text: "Deploy #2 started", key: "d" });
+    assert.equal(again.status, 202);
+    await t.w.fake.refuseConnections(false);
+    await t.w.fake.waitFor(() => t.shown().some((m) => m.text === "Deploy #2 started"), 10_000);
+    assert.deepEqual(t.shown().map((m) => m.text), ["Deploy #2 started"]);
   } finally {
     await t.close();
   }

@@ -45,7 +45,14 @@ import {
 import type { EnqueueOptions, EnqueueResult } from "./job_type.ts";
 import type { StoredPart } from "./_stored_parts.ts";
 import { Idempotency } from "./idempotency.ts";
-import { POST, postJob, postJobType, type PostResult, type PostState } from "./post_job.ts";
+import {
+  editMerger,
+  POST,
+  postJob,
+  postJobType,
+  type PostResult,
+  type PostState,
+} from "./post_job.ts";
 import { CreatorNotifier, type DmSender } from "../creator_notifier.ts";
 
 /** Seconds a caller is told to wait when the bot cannot take the message now. */
@@ -404,6 +411,11 @@ function jobOf(
     blobs: job.blobs,
     live: job.live,
     alsoWrite,
+    // An edit by key of a post still waiting is folded into it (only for keyed texts; not
+    // with an Idempotency-Key, whose outcome is written with a job of its own).
+    mergeInto: message.op?.key === undefined && message.op?.act !== "edit" || alsoWrite
+      ? undefined
+      : editMerger(message),
   };
 }
 

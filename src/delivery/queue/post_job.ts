@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { Message } from "../../message.ts";
+import type { Message, TextOp } from "../../message.ts";
 import type { PartFailure } from "../dispatch.ts";
 import { type Deliverer, type Part, planParts } from "../deliverer.ts";
 import { loadParts, SpoolLostError, type StoredPart, storeParts } from "./_stored_parts.ts";
-import type { Attempt, JobRun, JobType } from "./job_type.ts";
+import type { Attempt, JobRun, JobType, WaitingJob } from "./job_type.ts";
 
 /** Name of the post job type. */
 export const POST = "post";
@@ -47,6 +47,53 @@ export function postJob(message: Message): {
   const { stored, blobs } = storeParts(parts, 0);
   // `live`: an inline run posts the planned parts as they are (see the run below).
   return { payload: stored, state: { next: 0, messageIds: [], failures: [] }, blobs, live: parts };
+}
+
+/**
+ * Folds an edit into the post it changes while that post still waits in the queue (issue 14:
+ * "an edit of a message still queued is merged into it"): a text-only `PATCH …/messages/<key>`
+ * or POST with a key replaces the text of the hook's waiting post with that key, so TrueConf
+ * gets one `sendMessage` with the last text instead of a post and its edits. The waiting post
+ * keeps its own instructions (post-or-edit by the key, its reply target); the text, parse mode,
+ * mention setting and buttons are the new message's (an edit overwrites them all). Only the
+ * newest waiting job that names the key decides: a removal, a reply to it, a post with files or
+ * an alert group keeps the edit queued behind it, in order. Undefined for any other message (no
+ * work added to a plain post).
+ */
+export function editMerger(
+  message: Message,
+): ((waiting: WaitingJob) => StoredPart[] | undefined) | undefined {
+  const op = message.op;
+  if (!op || op.group !== undefined || message.attachments.length > 0) return undefined;
+  const key = op.act === "edit" ? op.target : op.act === undefined ? op.key : undefined;
+  if (key === undefined) return undefined;
+  let decided = false;
+  return (w) => {
+    if (decided || w.type !== POST || !Array.isArray(w.payload)) return undefined;
+    const parts = w.payload as StoredPart[];
+    const names = (o: TextOp | undefined) =>
+      o !== undefined &&
+      (o.key === key || o.target === key || o.replyTo === key || o.replyKey === key);
+    if (!parts.some((p) => p.k !== "done" && names(p.op))) return undefined;
+    decided = true;
+    const first = parts[0];
+    const state = w.state as PostState | null;
+    if (
+      first?.k !== "text" || !first.op || parts.some((p) => p.k !== "text") ||
+      (state?.next ?? 0) > 0 || (state?.messageIds.length ?? 0) > 0
+    ) return undefined;
+    const was = first.op;
+    if (was.hook !== op.hook || was.act === "remove" || was.group !== undefined) return undefined;
+    if (!(was.key === key || (was.act === "edit" && was.target === key))) return undefined;
+    if (was.replyTo === key || was.replyKey === key) return undefined;
+    const merged: { -readonly [K in keyof TextOp]: TextOp[K] } = { ...was };
+    delete merged.buttons;
+    delete merged.buttonFallback;
+    if (op.mentions !== undefined) merged.mentions = op.mentions;
+    if (op.buttons !== undefined) merged.buttons = op.buttons;
+    if (op.buttonFallback !== undefined) merged.buttonFallback = op.buttonFallback;
+    return postJob({ ...message, op: merged }).payload;
+  };
 }
 
 /** Thrown from `onPosted` to stop a run when shutdown cuts it. */
