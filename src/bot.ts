@@ -128,7 +128,21 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   }
   let secrets: SecretBox;
   try {
-    secrets = await SecretBox.forStorage(config.storagePath, config.secretKey);
+    const box = await SecretBox.forStore(kv, config.storagePath, config.secretKey, {
+      serve: true,
+    });
+    if (box.secretsLost) {
+      log.error(
+        `the store's secret key changed (this process has ${box.source}): secrets sealed with the previous key cannot be opened, so hooks with /webhook_verify answer 500 and outgoing hooks cannot sign until their secrets are set again (/webhook_verify, /webhook_rotate). Or stop and start again with the previous key (WEBHOOK_SECRET_KEY, or the secret.key file beside the store); commands run with another key than this one are refused`,
+        { storagePath: config.storagePath },
+      );
+    } else if (box.adopted) {
+      log.warn(
+        `the store's secret key changed (this process has ${box.source}); no secret was sealed with the previous one`,
+        { storagePath: config.storagePath },
+      );
+    }
+    secrets = box;
   } catch (e) {
     await lease?.release();
     kv.close();

@@ -131,7 +131,7 @@ async function withStore(
   config: Pick<StorageConfig, "storagePath" | "secretKey">,
   fn: (store: HookStore, kv: Deno.Kv) => Promise<number>,
 ): Promise<number> {
-  const [{ openKv, SecretBox }, { HookStore }] = await Promise.all([
+  const [{ openKv, SecretBox, SecretKeyMismatchError }, { HookStore }] = await Promise.all([
     import("./storage/mod.ts"),
     import("./hooks/mod.ts"),
   ]);
@@ -145,7 +145,7 @@ async function withStore(
   }
   try {
     // The same key as serve, so secrets set here are usable there (and the reverse).
-    secrets = await SecretBox.forStorage(config.storagePath, config.secretKey);
+    secrets = await SecretBox.forStore(kv, config.storagePath, config.secretKey);
   } catch (e) {
     kv.close();
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
@@ -154,6 +154,11 @@ async function withStore(
   const store = new HookStore(kv, { secrets });
   try {
     return await fn(store, kv);
+  } catch (e) {
+    // Refused before sealing a secret serve could not open: one sentence, nothing changed.
+    if (!(e instanceof SecretKeyMismatchError)) throw e;
+    console.error(`error: ${e.message}`);
+    return 1;
   } finally {
     await store.close();
     kv.close();

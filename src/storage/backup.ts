@@ -70,7 +70,9 @@ export async function importStore(
   lines: AsyncIterable<string> | Iterable<string>,
 ): Promise<ImportReport> {
   for await (const e of kv.list({ prefix: [] }, { limit: 10 })) {
-    if (!PROCESS_SPACES.has(String(e.key[0]))) {
+    // A fresh store may hold its key check already (a serve opened it): the backup's own check
+    // replaces it and tells the next start whether it has the key the backup's secrets need.
+    if (!PROCESS_SPACES.has(String(e.key[0])) && e.key[0] !== "secret_key_check") {
       throw new BackupError(
         "the store already holds data; restore into a new WEBHOOK_STORAGE_PATH (or move the old file away)",
       );

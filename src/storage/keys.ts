@@ -41,6 +41,8 @@ export const KEY_SPACES = {
     "an operator's queue command (retry/drop, JSON) for the running bot, by (time-ordered command id)",
   queue_cmd_done: "the bot's answer to a queue command (JSON; expireIn 10 min), by command id",
   lease: "the one-active-instance lease (holder, host, pid, started, heartbeat), by role",
+  secret_key_check:
+    "a fixed text sealed with the store's secret key, and whether any secret is sealed yet (SecretBox.forStore): another key is refused before it seals anything",
   posted:
     "a message a hook posted (JSON: chat, kind, key, and an edited post's TrueConf timestamp; expireIn 30 d), by (hook id, message id); posts without TrueConf's timestamp, edited posts, and every post before session 4",
   posted_t:
@@ -194,6 +196,20 @@ export function idempotency(hookId: string, key: string): Deno.KvKey {
  */
 export function lease(role: string): Deno.KvKey {
   return ["lease", role];
+}
+
+/**
+ * The store's key check: a fixed text sealed with the key its secrets are sealed with.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(secretKeyCheck(), ["secret_key_check"]);
+ * ```
+ */
+export function secretKeyCheck(): Deno.KvKey {
+  return ["secret_key_check"];
 }
 
 /**

@@ -54,7 +54,7 @@ export {
   type VerifyMode,
   withDefaults,
 } from "./hook_repo.ts";
-export { KEY_FILE_NAME, type Sealed, SecretBox } from "./secret_box.ts";
+export { KEY_FILE_NAME, type Sealed, SecretBox, SecretKeyMismatchError } from "./secret_box.ts";
 export { type BatchWrite, CommitBatcher, KV_MAX_KEY_BYTES, kvKeyBytes } from "./_commit_batcher.ts";
 export {
   type ClaimResult,

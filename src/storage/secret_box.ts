@@ -8,10 +8,18 @@
  * A copy of the KV file alone therefore reveals no secret. An in-memory store (`:memory:`,
  * tests) gets a fresh random key.
  *
+ * A box opened with {@link SecretBox.forStore} also keeps the store's key check: a fixed text
+ * sealed with the key the store's secrets are sealed with, and whether any secret has been
+ * sealed yet. A command run with another key than serve's (a root shell without the service's
+ * env file) is refused before it seals a secret serve could not open. Serve's key is the
+ * store's: a serve with another key takes it over (so a lost key file never stops the bot;
+ * secrets sealed with the old key are then set again), and says whether secrets were lost.
+ *
  * @module
  */
 
 import { storagePaths } from "./_path.ts";
+import { secretKeyCheck } from "./keys.ts";
 
 /** A sealed secret: `v1.<iv base64>.<ciphertext+tag base64>`. */
 export type Sealed = string;
@@ -34,13 +42,25 @@ const IV_BYTES = 12;
  */
 export class SecretBox {
   #key: CryptoKey;
+  /** The store whose key check {@link seal} keeps, once the check is known to hold. */
+  #store: { kv: Deno.Kv; path: string; used: boolean } | null = null;
+  /** Where the key came from, for messages: `WEBHOOK_SECRET_KEY`, the key file, or memory. */
+  readonly source: string;
+  /** The key file this box created (none existed), or null. */
+  readonly createdFile: string | null;
 
-  private constructor(key: CryptoKey) {
+  private constructor(key: CryptoKey, source: string, createdFile: string | null) {
     this.#key = key;
+    this.source = source;
+    this.createdFile = createdFile;
   }
 
-  /** A box with a key made of exactly 32 raw bytes. */
-  static async fromBytes(raw: Uint8Array): Promise<SecretBox> {
+  /** A box with a key made of exactly 32 raw bytes (`source` names it in messages). */
+  static async fromBytes(
+    raw: Uint8Array,
+    source = "a given key",
+    createdFile: string | null = null,
+  ): Promise<SecretBox> {
     if (raw.length !== KEY_BYTES) {
       throw new TypeError(`The secret key must be ${KEY_BYTES} bytes, got ${raw.length}.`);
     }
@@ -54,7 +74,7 @@ export class SecretBox {
         "decrypt",
       ],
     );
-    return new SecretBox(key);
+    return new SecretBox(key, source, createdFile);
   }
 
   /**
@@ -63,9 +83,11 @@ export class SecretBox {
    * A KV Connect URL needs `keySetting`, since there is no local folder to keep a key in.
    */
   static async forStorage(storagePath: string, keySetting?: string | null): Promise<SecretBox> {
-    if (keySetting) return await SecretBox.fromBytes(decodeKeySetting(keySetting));
+    if (keySetting) {
+      return await SecretBox.fromBytes(decodeKeySetting(keySetting), "WEBHOOK_SECRET_KEY");
+    }
     if (storagePath === ":memory:") {
-      return await SecretBox.fromBytes(crypto.getRandomValues(new Uint8Array(KEY_BYTES)));
+      return await SecretBox.fromBytes(crypto.getRandomValues(new Uint8Array(KEY_BYTES)), "memory");
     }
     if (/^https?:\/\//i.test(storagePath)) {
       throw new Error(
@@ -74,13 +96,90 @@ export class SecretBox {
       );
     }
     const { dirname, join } = await storagePaths();
+    const path = join(dirname(storagePath), KEY_FILE_NAME);
+    const { raw, created } = await readOrCreateKeyFile(path);
     return await SecretBox.fromBytes(
-      await readOrCreateKeyFile(join(dirname(storagePath), KEY_FILE_NAME)),
+      raw,
+      `the ${KEY_FILE_NAME} file beside the store`,
+      created ? path : null,
     );
+  }
+
+  /**
+   * {@link forStorage} for a store whose key check this box keeps (see the module doc).
+   * `serve: true` (the instance whose key is the store's): the check is recorded now when
+   * missing or another key's (`adopted`; `secretsLost` when secrets were sealed with that
+   * other key: they cannot be opened any more). Other commands are checked when they seal,
+   * with {@link SecretKeyMismatchError}, so listing and reading work with any key.
+   */
+  static async forStore(
+    kv: Deno.Kv,
+    storagePath: string,
+    keySetting: string | null | undefined,
+    options: { serve?: boolean } = {},
+  ): Promise<SecretBox & { adopted: boolean; secretsLost: boolean }> {
+    const box = await SecretBox.forStorage(storagePath, keySetting);
+    let adopted = false;
+    let secretsLost = false;
+    let used = false;
+    if (options.serve) {
+      const seen = await kv.get<KeyCheck>(secretKeyCheck());
+      const record = seen.value;
+      if (record && !await box.#opens(record)) {
+        adopted = true;
+        secretsLost = record.used;
+      }
+      if (!record || adopted) {
+        const check = { sealed: await box.#sealRaw(KEY_CHECK_TEXT), used: false };
+        if (!(await kv.atomic().check(seen).set(secretKeyCheck(), check).commit()).ok) {
+          // Another process recorded its key at the same moment: take it from the top.
+          return await SecretBox.forStore(kv, storagePath, keySetting, options);
+        }
+      }
+      used = !adopted && record?.used === true;
+    }
+    box.#store = { kv, path: storagePath, used };
+    return Object.assign(box, { adopted, secretsLost });
   }
 
   /** Seals `plain`; every call uses a fresh random IV. */
   async seal(plain: string): Promise<Sealed> {
+    if (this.#store && !this.#store.used) await this.#markUsed(this.#store);
+    return await this.#sealRaw(plain);
+  }
+
+  /**
+   * Before the first secret this process seals: the store's check must be this key (else
+   * {@link SecretKeyMismatchError}, and a key file created for nothing is removed again), and
+   * it is marked used, so a serve with another key refuses to start from now on.
+   */
+  async #markUsed(store: { kv: Deno.Kv; path: string; used: boolean }): Promise<void> {
+    for (;;) {
+      const seen = await store.kv.get<KeyCheck>(secretKeyCheck());
+      if (seen.value && !await this.#opens(seen.value)) {
+        if (this.createdFile) await Deno.remove(this.createdFile).catch(() => {});
+        throw new SecretKeyMismatchError(store.path, this.source);
+      }
+      if (seen.value?.used) break;
+      const check = {
+        sealed: seen.value?.sealed ?? await this.#sealRaw(KEY_CHECK_TEXT),
+        used: true,
+      };
+      if ((await store.kv.atomic().check(seen).set(secretKeyCheck(), check).commit()).ok) break;
+    }
+    store.used = true;
+  }
+
+  /** True when the store's check opens with this key. */
+  async #opens(check: KeyCheck): Promise<boolean> {
+    try {
+      return await this.open(check.sealed) === KEY_CHECK_TEXT;
+    } catch {
+      return false;
+    }
+  }
+
+  async #sealRaw(plain: string): Promise<Sealed> {
     const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
     const ct = await crypto.subtle.encrypt(
       { name: "AES-GCM", iv },
@@ -108,6 +207,31 @@ export class SecretBox {
         { cause: e },
       );
     }
+  }
+}
+
+/** The store's key check (`secret_key_check`). */
+interface KeyCheck {
+  /** {@link KEY_CHECK_TEXT} sealed with the store's key. */
+  readonly sealed: Sealed;
+  /** A secret has been sealed with that key (so another key would fail to open it). */
+  readonly used: boolean;
+}
+
+/** What the store's key check seals. */
+const KEY_CHECK_TEXT = "trueconf-webhook-bot secret key check v1";
+
+/** The store's secrets are sealed with another key than this process has. */
+export class SecretKeyMismatchError extends Error {
+  /** Always `SecretKeyMismatchError`. */
+  override name = "SecretKeyMismatchError";
+  /** The message for the store at `storagePath` and a process whose key is from `source`. */
+  constructor(storagePath: string, source: string) {
+    super(
+      `The secrets in ${storagePath} are sealed with another key than this process has (it has ${source}). ` +
+        "Run it with the WEBHOOK_SECRET_KEY serve uses (on systemd: the service's EnvironmentFile, " +
+        `docs/deploy.md "Offline commands"), or put back the ${KEY_FILE_NAME} file the store was used with.`,
+    );
   }
 }
 
@@ -141,21 +265,21 @@ const KEY_TEXT_LENGTH = 44;
  * (written by an older version, or a copy in progress) is re-read for a short while before it
  * is reported.
  */
-async function readOrCreateKeyFile(path: string): Promise<Uint8Array> {
+async function readOrCreateKeyFile(path: string): Promise<{ raw: Uint8Array; created: boolean }> {
   const existing = await readKeyFile(path);
-  if (existing) return existing;
+  if (existing) return { raw: existing, created: false };
   const raw = crypto.getRandomValues(new Uint8Array(KEY_BYTES));
   const { dirname, join } = await storagePaths();
   const temp = join(dirname(path), `.${KEY_FILE_NAME}.${crypto.randomUUID()}.tmp`);
   try {
     await Deno.writeTextFile(temp, b64(raw) + "\n", { createNew: true, mode: 0o600 });
     await Deno.link(temp, path);
-    return raw;
+    return { raw, created: true };
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) {
       // Another process won the race: its key is complete under the real name.
       const theirs = await readKeyFile(path);
-      if (theirs) return theirs;
+      if (theirs) return { raw: theirs, created: false };
     }
     throw new Error(`Cannot create the secret key file ${path}: ${(e as Error).message}`, {
       cause: e,

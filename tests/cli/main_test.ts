@@ -733,3 +733,36 @@ Deno.test("hooks --help gives docs/deploy.md's systemd-run recipe, with the env 
   assert.match(fromDocs, /-p EnvironmentFile=\/etc\/trueconf-webhook-bot\/env/);
   assert.equal(recipe(help), fromDocs);
 });
+
+// Secrets sealed with WEBHOOK_SECRET_KEY, and a command run without it (a root shell, a
+// systemd-run without the env file): it created a secret.key, sealed the new verification
+// secret with it and printed it; serve then answered every request of that hook 500. Now the
+// store remembers the key its secrets are sealed with: the command is refused before it seals
+// (exit 1, one sentence, nothing changed, no key file left behind), and reading still works.
+Deno.test("a command with a key other than the store's is refused before it seals a secret", async () => {
+  await using dir = await tempDir();
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+  const env = { ...storeEnv(dir.path), WEBHOOK_SECRET_KEY: key };
+  const made = await cli(
+    ["hooks", "create", "--chat", "c1", "--name", "a", "--json"],
+    dir.path,
+    env,
+  );
+  assert.equal(made.code, 0, made.stderr);
+  const id = JSON.parse(made.stdout).id as string;
+  const first = await cli(["hooks", "verify", id, "bearer"], dir.path, env);
+  assert.equal(first.code, 0, first.stderr);
+
+  const keyFile = join(dir.path, "data", "secret.key");
+  const wrong = await cli(["hooks", "verify", id, "github"], dir.path, storeEnv(dir.path));
+  assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr);
+  assert.equal(wrong.stdout, "", "no secret printed");
+  assert.match(
+    wrong.stderr,
+    /^error: The secrets in .*webhooks\.kv are sealed with another key than this process has \(it has the secret\.key file beside the store\)\. Run it with the WEBHOOK_SECRET_KEY serve uses/m,
+  );
+  assert.throws(() => Deno.statSync(keyFile), Deno.errors.NotFound, "no key file left behind");
+  const info = await cli(["hooks", "info", id, "--json"], dir.path, storeEnv(dir.path));
+  assert.equal(info.code, 0, "reading needs no key");
+  assert.equal(JSON.parse(info.stdout).verification, "bearer", "nothing changed");
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { KEY_FILE_NAME, SecretBox } from "../../src/storage/secret_box.ts";
+import { KEY_FILE_NAME, SecretBox, SecretKeyMismatchError } from "../../src/storage/secret_box.ts";
 
 const MODULE = new URL("../../src/storage/secret_box.ts", import.meta.url).href;
 
@@ -87,5 +87,38 @@ Deno.test("a key file that stays empty is a clear error, not a new key", async (
     assert.equal(await Deno.readTextFile(join(dir, KEY_FILE_NAME)), "", "the file was replaced");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// The store's key check (SecretBox.forStore): serve's key is the store's (it takes over, saying
+// whether secrets were lost); a command with another key is refused when it would seal.
+Deno.test("forStore: serve's key is the store's; a command with another key cannot seal", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const keyOf = (n: number) => btoa(String.fromCharCode(...new Uint8Array(32).fill(n)));
+    const a = await SecretBox.forStore(kv, "store.kv", keyOf(1), { serve: true });
+    assert.deepEqual([a.adopted, a.secretsLost], [false, false]);
+    // The key file was lost (or WEBHOOK_SECRET_KEY changed) before any secret was sealed.
+    const b = await SecretBox.forStore(kv, "store.kv", keyOf(2), { serve: true });
+    assert.deepEqual([b.adopted, b.secretsLost], [true, false]);
+    const sealed = await b.seal("whsec_x");
+    // B's secrets exist now: a command with A is refused before it seals anything.
+    const cli = await SecretBox.forStore(kv, "store.kv", keyOf(1));
+    assert.equal(await cli.open(sealed).catch(() => "cannot"), "cannot");
+    await assert.rejects(
+      cli.seal("whsec_y"),
+      (e: Error) =>
+        e instanceof SecretKeyMismatchError && /it has WEBHOOK_SECRET_KEY/.test(e.message),
+    );
+    // The right key works everywhere.
+    const again = await SecretBox.forStore(kv, "store.kv", keyOf(2), { serve: true });
+    assert.deepEqual([again.adopted, again.secretsLost], [false, false]);
+    assert.equal(await again.open(sealed), "whsec_x");
+    assert.ok(await (await SecretBox.forStore(kv, "store.kv", keyOf(2))).seal("whsec_z"));
+    // A serve with A takes the store over and says B's secrets are lost.
+    const c = await SecretBox.forStore(kv, "store.kv", keyOf(1), { serve: true });
+    assert.deepEqual([c.adopted, c.secretsLost], [true, true]);
+  } finally {
+    kv.close();
   }
 });
