@@ -18,6 +18,9 @@
  *   its first byte after an idle spell (else `408 request_timeout`, connection closed); at
  *   most 16 KiB (431); malformed framing gets `400 invalid_request`.
  * - **Idle keep-alive:** a connection with no request for `idleTimeoutMs` is closed.
+ * - **Unread answers:** an answer the client does not take for `idleTimeoutMs` (a client that
+ *   never reads, pipelining requests or asking for a large answer) closes the connection: a
+ *   write stuck on a full socket would otherwise hold it, and its request, forever.
  * - **Bodies:** pulled by the handler's reader chunk by chunk ({@link incomingBody}); the time
  *   and size limits of a body are the reader's (`BodyReader`), since they depend on the route.
  *   `Expect: 100-continue` is answered when the reader starts reading.
@@ -192,10 +195,12 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * What a connection is doing, for the deadline timer: reading a head (`head`), waiting for the
- * next request (`idle`), in a request (`busy`: no deadline here; the body's are the reader's)
- * or closing after its last answer (`closing`).
+ * next request (`idle`), in a request (`busy`: no deadline here; the body's are the reader's),
+ * writing its answer (`sending`: the timer starts the clock when it first sees it, since an
+ * answer normally leaves in one write long before) or closing after its last answer
+ * (`closing`).
  */
-type Phase = "head" | "idle" | "busy" | "closing";
+type Phase = "head" | "idle" | "busy" | "sending" | "closing";
 
 class Connection {
   readonly conn: Deno.TcpConn;
@@ -277,6 +282,8 @@ class Connection {
     let done = 0;
     while (done < bytes.byteLength) {
       done += await this.conn.write(done === 0 ? bytes : bytes.subarray(done));
+      // The client took some: the stall clock of a `sending` connection starts again.
+      if (this.phase === "sending") this.deadline = Infinity;
     }
   }
 
@@ -491,6 +498,12 @@ class Http1Server implements HttpServer {
   #sweep(): void {
     const now = performance.now();
     for (const c of this.#conns) {
+      if (c.phase === "sending" && c.deadline === Infinity) {
+        // An answer still being written at a sweep: the client is slow to read it, or never
+        // will. It has the idle timeout to take the next bytes.
+        c.deadline = now + this.#idleTimeout;
+        continue;
+      }
       if (now < c.deadline) continue;
       if (c.phase === "head" && c.headStarted) void this.#timedOut(c);
       else c.destroy();
@@ -625,6 +638,8 @@ class Http1Server implements HttpServer {
     }
     out.text("\r\n");
     const payload = head.method === "HEAD" ? EMPTY : body;
+    // The answer leaves now; the sweep cuts a client that leaves it unread (no clock read here).
+    c.phase = "sending";
     if (payload.byteLength > 16 * 1024) {
       await c.write(out.view());
       await c.write(payload);

@@ -95,3 +95,27 @@ Deno.test("bytes round-trip through a backup; bytes that are not base64 are refu
     other.close();
   }
 });
+
+// The documented restore starts the new store fresh; a serve (or a command) that opened it first
+// has recorded its key check there. That is no data: the backup's own check replaces it, so the
+// next start learns whether it has the key the backup's secrets need.
+Deno.test("restore into a store that holds only its key check: the backup's check wins", async () => {
+  const from = await Deno.openKv(":memory:");
+  const into = await Deno.openKv(":memory:");
+  try {
+    await from.set(["hook", "h1"], { name: "a" });
+    await from.set(["secret_key_check"], { sealed: "v1.backup", used: true });
+    const lines: string[] = [];
+    for await (const line of exportStore(from)) lines.push(line);
+    await into.set(["secret_key_check"], { sealed: "v1.fresh", used: false });
+    await importStore(into, lines);
+    assert.deepEqual((await into.get(["secret_key_check"])).value, {
+      sealed: "v1.backup",
+      used: true,
+    });
+    assert.deepEqual((await into.get(["hook", "h1"])).value, { name: "a" });
+  } finally {
+    from.close();
+    into.close();
+  }
+});
