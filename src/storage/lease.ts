@@ -9,8 +9,8 @@
  *
  * - no record → take it (an atomic commit checked against "absent", so of two starters
  *   exactly one wins);
- * - a record of this host whose process is gone (or has our own pid: a container restarted
- *   as PID 1) → the holder died: take over at once. "Gone" is told by the holder's own lock
+ * - a record of this host whose process is gone (or has our own pid and no held lock file: a
+ *   container restarted as PID 1) → the holder died: take over at once. "Gone" is told by the holder's own lock
  *   file (`<store>.lock-<pid>`, which it keeps `flock`ed while it lives; the kernel unlocks it
  *   when the process dies), because Deno lets only `--allow-all` read `/proc`, and the binary
  *   and the start task run with narrower permissions. `/proc` is the fallback for a record
@@ -172,8 +172,11 @@ export async function acquireLease(
     let how: Lease["how"] = "free";
     if (seen.value) {
       const r = seen.value;
+      // Our own pid is a restart of the holder (a container's PID 1) unless its lock is held:
+      // then it is another live process with our pid and host name (two containers, both
+      // PID 1, one host name, one volume).
       const gone = r.host === host &&
-        (r.pid === pid || holderStopped(r, options.lockFile, isRunning));
+        holderStopped(r, options.lockFile, r.pid === pid ? () => false : isRunning);
       if (!gone) {
         options.onWatch?.(r);
         const still = await watch(kv, key, seen.versionstamp!, silenceMs, pollMs, options.signal);

@@ -6,6 +6,8 @@
 // processes' own log lines and exit statuses, never on sleeps. The times measured here are
 // recorded in docs/deploy.md ("One instance per store").
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { LEASE_SILENCE_MS } from "../../src/storage/mod.ts";
 import { type LogLine, type ServeProcess, spawnServe } from "../support/serve_process.ts";
 
@@ -31,6 +33,9 @@ Deno.test("two serve processes on one store; a frozen holder is replaced and tol
     const a = start();
     const aUp = await a.line(listening, "A listening");
     assert.equal(await healthz(aUp), 200);
+    // The holder keeps its lock file (how a restart after its death is recognised at once).
+    const lockOf = (s: ServeProcess) => join(dir, `webhooks.kv.lock-${s.pid}`);
+    assert.ok(existsSync(lockOf(a)), "the holder's lock file exists");
 
     // 2. A second one on the same store: exit 1, one sentence naming the holder and what to do.
     const b = start();
@@ -45,6 +50,7 @@ Deno.test("two serve processes on one store; a frozen holder is replaced and tol
       ),
     );
     assert.ok(!b.lines.some(listening), "the refused instance never listened");
+    assert.ok(!existsSync(lockOf(b)), "the refused instance left no lock file");
 
     // 3. The holder freezes (SIGSTOP: its pid is alive, its heartbeat stops). A new instance
     //    takes over once the record has been still for the silence period.
@@ -78,6 +84,7 @@ Deno.test("two serve processes on one store; a frozen holder is replaced and tol
     assert.equal(dUp.lease, "holder_gone");
     assert.ok(killTakeoverMs < 15_000, `took ${killTakeoverMs} ms`);
     assert.equal(await healthz(dUp), 200);
+    assert.ok(!existsSync(lockOf(c)), "the dead holder's lock file was cleaned up");
     console.log(
       `takeover: frozen holder ${Math.round(silentTakeoverMs)} ms, SIGKILLed holder ${
         Math.round(killTakeoverMs)
@@ -90,11 +97,15 @@ Deno.test("two serve processes on one store; a frozen holder is replaced and tol
     await e.line((l) => l.msg.startsWith("standby: another instance holds the store"), "E waiting");
     d.kill("SIGTERM");
     assert.equal((await d.status).code, 0);
+    assert.ok(!existsSync(lockOf(d)), "a clean stop removes its lock file");
     const eUp = await e.line(listening, "E listening");
     assert.equal(eUp.lease, "free");
     assert.equal(await healthz(eUp), 200);
     e.kill("SIGTERM");
     assert.equal((await e.status).code, 0);
+    // Only the frozen-then-stopped A's file may remain (its successor judged it by silence).
+    const left = [...Deno.readDirSync(dir)].map((f) => f.name).filter((n) => n.includes(".lock-"));
+    assert.deepEqual(left.filter((n) => n !== `webhooks.kv.lock-${a.pid}`), [], String(left));
   } finally {
     for (const s of all) await s[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });

@@ -260,3 +260,29 @@ Deno.test("a lock held by another live process keeps its holder alive: watched f
     await child.status;
   });
 });
+
+Deno.test("a live holder with our own pid on our host name (two containers, both PID 1, one volume) is not taken over: its lock is held", async () => {
+  await withStore(async (kv, path) => {
+    const lockFile = leaseLockFile(path)!;
+    const same = { host: "web", pid: 1, lockFile, isRunning: () => null };
+    const first = await acquireLease(kv, { ...FAST, ...same });
+    // The second container starts while the first one serves and renews.
+    await assert.rejects(
+      acquireLease(kv, { ...FAST, ...same }),
+      LeaseHeldError,
+      "the holder's lock is held: it lives, whatever its pid",
+    );
+    let lost = false;
+    void first.lost.then(() => lost = true);
+    await new Promise((r) => setTimeout(r, FAST.heartbeatMs * 3));
+    assert.equal(lost, false, "the first instance keeps its lease");
+    await first.release();
+    // Restarted as PID 1 after it died (its lock released, its record left): taken at once.
+    const record = { holder: "x", host: "web", pid: 1, started: 1, heartbeat: 1, locked: true };
+    await kv.set(["lease", "serve"], record satisfies LeaseRecord);
+    Deno.writeTextFileSync(lockFile(1), "");
+    const again = await acquireLease(kv, { ...FAST, ...same, silenceMs: 60_000 });
+    assert.equal(again.how, "holder_gone");
+    await again.release();
+  });
+});
