@@ -242,6 +242,39 @@ Deno.test("shutdown closes idle connections at once; closeAll cuts a stuck one",
   }, { headersTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
 });
 
+Deno.test("a client that never reads its answers is cut after the idle timeout, whether one answer is large or many small ones are pipelined", async () => {
+  const big = new Uint8Array(16 * 1024 * 1024).fill(120);
+  const small = "y".repeat(15_000);
+  const server = await listenHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    headersTimeoutMs: 300,
+    idleTimeoutMs: 300,
+    handler: (req) => new Response(req.url.endsWith("/big") ? big : small),
+  });
+  const large = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  const pipelined = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+  try {
+    // Neither client reads a byte of what it asked for.
+    await large.write(new TextEncoder().encode("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await pipelined.write(
+      new TextEncoder().encode("GET /small HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2_000)),
+    );
+    await waitUntil(() => server.requests === 2, 5_000, "both answers are being written");
+    // Nothing moves for the idle timeout: both connections are closed, the requests end.
+    await waitUntil(
+      () => server.connections === 0 && server.requests === 0,
+      5_000,
+      `connections closed (open: ${server.connections}, requests: ${server.requests})`,
+    );
+  } finally {
+    large.close();
+    pipelined.close();
+    server.closeAll();
+    await server.shutdown();
+  }
+});
+
 Deno.test("listening on a taken port rejects with EADDRINUSE", async () => {
   await withServer(async (server) => {
     await assert.rejects(
