@@ -3,7 +3,7 @@
  * formats; detection and adapters work on the result.
  *
  * Accepted: `application/json` (and any `+json`, `text/json`), `application/x-www-form-urlencoded`,
- * `multipart/form-data`, `text/plain`, and no Content-Type at all (JSON when the body looks
+ * `multipart/form-data`, `text/plain` (and XML, read as text), and no Content-Type at all (JSON when the body looks
  * like JSON, as Mattermost does; otherwise text). Leniencies, each because real senders need it:
  * - JSON strings with raw newlines/tabs (legacy Mattermost senders) are repaired and re-parsed;
  * - a form-urlencoded body that starts with `{` is read as JSON, because
@@ -29,6 +29,7 @@ export const ACCEPTED_CONTENT_TYPES: readonly string[] = [
   "application/x-www-form-urlencoded",
   "multipart/form-data",
   "text/plain",
+  "application/xml",
 ];
 
 /** JSON labels from before `application/json` was registered, which some tools still send. */
@@ -89,7 +90,9 @@ function decodeSync(
   if (type === "multipart/form-data") {
     return decodeMultipart(bytes, params.get("boundary"), limits);
   }
-  if (type === "text/plain") {
+  // XML is text: Apprise's xml:// notification is read by the Apprise adapter, any other XML
+  // is posted as sent, like a text/plain body.
+  if (type === "text/plain" || type === "application/xml" || type === "text/xml") {
     return { kind: "text", text: decodeText(bytes, charset) };
   }
   throw new PayloadError(

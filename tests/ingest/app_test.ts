@@ -236,8 +236,8 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
       },
       {
         name: "unsupported content type",
-        body: "<xml/>",
-        type: "application/xml",
+        body: "\x82\xa4text",
+        type: "application/msgpack",
         status: 415,
         code: "unsupported_content_type",
       },

@@ -278,13 +278,15 @@ Deno.test("bytes that are not UTF-8 are refused with invalid_encoding", async ()
 });
 
 Deno.test("an unsupported content type is a 415 naming the accepted types", async () => {
-  const error = await refusal("<xml/>", "application/xml");
+  const error = await refusal("\x82\xa4text", "application/msgpack");
   assert.equal(error.code, "unsupported_content_type");
   assert.equal(error.status, 415);
   assert.equal(
     error.message,
-    'Content-Type "application/xml" is not supported. Use one of: application/json, application/x-www-form-urlencoded, multipart/form-data, text/plain.',
+    'Content-Type "application/msgpack" is not supported. Use one of: application/json, application/x-www-form-urlencoded, multipart/form-data, text/plain, application/xml.',
   );
+  // XML is text (Apprise's xml:// notifications are read by the Apprise adapter).
+  assert.deepEqual(await decode("<a>b</a>", "application/xml"), { kind: "text", text: "<a>b</a>" });
 });
 
 Deno.test("a form with more than 1000 fields is refused with too_many_fields, not parsed", async () => {

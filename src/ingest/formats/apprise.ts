@@ -1,7 +1,7 @@
 /**
  * Apprise `json://` (`{version, title, message, type, attachments:[{filename, base64,
- * mimetype}]}`) and `form://` (fields `version`, `title`, `message`, `type` plus file parts
- * under any name: `file01`, `attach`, …). The notification type becomes an emoji, the title
+ * mimetype}]}`), `form://` (fields `version`, `title`, `message`, `type` plus file parts
+ * under any name: `file01`, `attach`, …) and `xml://` (the same fields in a SOAP envelope). The notification type becomes an emoji, the title
  * a bold first line; every attachment is kept (images as photos, the rest as documents).
  * As for the native format, the attachment count limit is the HTTP layer's job.
  *
@@ -12,6 +12,7 @@ import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { block, bold, truncate } from "./_markup.ts";
 import { asHttpUrl, asObject, type JsonObject } from "./_read.ts";
+import { decodeEntities } from "./_html_text.ts";
 import { kindOf, MAX_FILENAME, uploadedAttachments } from "./_uploads.ts";
 import { lazySchema } from "./_schemas.ts";
 
@@ -122,13 +123,68 @@ function renderText(title: string, message: string, type: string): string {
   return head === "" || body === "" ? first : `${first}\n${body}`;
 }
 
-/** The Apprise `json://` / `form://` adapter. */
+/**
+ * The fields of an Apprise `xml://` notification (plugins/custom_xml.py: a SOAP envelope around
+ * `<Notification>`), or `undefined` for other text. Apprise writes each value HTML-escaped
+ * between tags of its own, and attachments as `<Attachment filename="…" mimetype="…">base64
+ * </Attachment>`, so no XML parser is needed. Found with `indexOf`, not a lazy regex, so a body
+ * of many unclosed tags costs one pass, not one per tag.
+ */
+function appriseXml(text: string): JsonObject | undefined {
+  const inner = between(text, "<Notification", "</Notification>", true);
+  if (inner === undefined || !inner.includes("<Message>")) return undefined;
+  const element = (name: string) => {
+    const value = between(inner, `<${name}>`, `</${name}>`, false);
+    return value === undefined ? undefined : decodeEntities(value);
+  };
+  const attachments = [];
+  for (let at = inner.indexOf("<Attachment "); at >= 0 && attachments.length < 100;) {
+    const close = inner.indexOf("</Attachment>", at);
+    if (close < 0) break;
+    const m = /^<Attachment\s+filename="([^"]*)"\s+mimetype="([^"]*)"\s*>([^<]*)$/.exec(
+      inner.slice(at, close),
+    );
+    if (m !== null) {
+      attachments.push({
+        filename: decodeEntities(m[1]!),
+        mimetype: decodeEntities(m[2]!),
+        base64: m[3]!.trim(),
+      });
+    }
+    at = inner.indexOf("<Attachment ", close);
+  }
+  return {
+    version: element("Version") ?? "",
+    title: element("Subject") ?? "",
+    message: element("Message") ?? "",
+    type: element("MessageType") ?? "",
+    attachments,
+  };
+}
+
+/** The text between `open` (up to its `>` when `openIsPrefix`) and the next `close`. */
+function between(
+  s: string,
+  open: string,
+  close: string,
+  openIsPrefix: boolean,
+): string | undefined {
+  const at = s.indexOf(open);
+  if (at < 0) return undefined;
+  const from = openIsPrefix ? s.indexOf(">", at) + 1 : at + open.length;
+  if (from <= 0) return undefined;
+  const end = s.indexOf(close, from);
+  return end < 0 ? undefined : s.slice(from, end);
+}
+
+/** The Apprise `json://` / `form://` / `xml://` adapter. */
 export const appriseFormat: FormatAdapter = {
   name: "apprise",
   detect(input: PayloadInput): boolean {
     const body = input.body;
     if (body.kind === "json") return isAppriseJson(body.value);
     if (body.kind === "form") return body.fields.has("message") && !body.fields.has("text");
+    if (body.kind === "text") return appriseXml(body.text) !== undefined;
     return false;
   },
   parse(input: PayloadInput): ParsedPayload {
@@ -137,8 +193,9 @@ export const appriseFormat: FormatAdapter = {
     let message: string;
     let type: string;
     let attachments: Attachment[];
-    if (body.kind === "json") {
-      const o = asObject(body.value);
+    const xml = body.kind === "text" ? appriseXml(body.text) : undefined;
+    if (body.kind === "json" || xml !== undefined) {
+      const o = xml ?? asObject(body.kind === "json" ? body.value : undefined);
       if (o === undefined) {
         throw new PayloadError(
           "invalid_payload",
@@ -157,7 +214,7 @@ export const appriseFormat: FormatAdapter = {
     } else {
       throw new PayloadError(
         "invalid_payload",
-        "An Apprise body must be JSON (json://) or a form (form://).",
+        "An Apprise body must be JSON (json://), a form (form://) or Apprise's XML (xml://).",
       );
     }
     const text = renderText(title, message, type);

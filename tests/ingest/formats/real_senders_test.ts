@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { DetectedPayload } from "../../../src/ingest/formats/detect.ts";
-import { capture, refused, replay } from "./_request.ts";
+import { capture, post, replay } from "./_request.ts";
 
 function files(p: DetectedPayload) {
   return p.message.attachments.map((a) => ({
@@ -80,10 +80,35 @@ Deno.test("real Apprise 1.2.0 form://: urlencoded version/title/message/type", a
   assert.equal(w.message.text, "⚠️ **Form warn**\nBody line 1\nline 2");
 });
 
-Deno.test("real Apprise 1.2.0 xml://: refused with 415 naming the accepted types", async () => {
-  const e = await refused(replay("apprise-1.2.0_xml"));
-  assert.equal(e.status, 415);
-  assert.equal(e.code, "unsupported_content_type");
+Deno.test("real Apprise 1.2.0 xml://: the SOAP notification renders like json://", async () => {
+  const x = await replay("apprise-1.2.0_xml");
+  assert.equal(x.format, "apprise");
+  assert.equal(x.reply, "json");
+  assert.equal(x.message.text, "ℹ️ **Title**\nBody");
+});
+
+Deno.test("Apprise xml:// escapes, types and base64 attachments (apprise/plugins/custom_xml.py)", async () => {
+  const xml = `<?xml version='1.0' encoding='utf-8'?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
+    <soapenv:Body>
+        <Notification xmlns:xsi="https://raw.githubusercontent.com/caronc/apprise/master/apprise/assets/NotifyXML-1.1.xsd">
+            <Version>1.1</Version><Subject>Disk &lt;90%&gt; &amp; rising</Subject><MessageType>warning</MessageType><Message>line 1
+line 2 &quot;quoted&quot; &#39;single&#39;</Message>
+            <Attachments format="base64"><Attachment filename="r&amp;d.txt" mimetype="text/plain">aGVsbG8=</Attachment></Attachments>
+       </Notification>
+    </soapenv:Body>
+</soapenv:Envelope>`;
+  const x = await post(xml, "application/xml");
+  assert.equal(x.format, "apprise");
+  assert.equal(x.message.text, "⚠️ **Disk <90%> & rising**\nline 1\nline 2 \"quoted\" 'single'");
+  assert.deepEqual(
+    x.message.attachments.map((a) => [a.kind, a.filename, a.mimeType]),
+    [["document", "r&d.txt", "text/plain"]],
+  );
+  // Other XML is text like any text/plain body: posted as sent rather than refused.
+  const other = await post("<build><status>ok</status></build>", "text/xml; charset=utf-8");
+  assert.equal(other.format, "native");
+  assert.equal(other.message.text, "<build><status>ok</status></build>");
 });
 
 Deno.test("real Alertmanager 0.25.0 webhook_configs: firing and resolved", async () => {
