@@ -140,3 +140,32 @@ export async function withOutgoingBot(
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/**
+ * Alice's group `chatId` ("ops" by default) with one outgoing hook to a loopback receiver that
+ * verifies with the hook's secret and answers with `answer`; runs `fn`, then closes the receiver.
+ */
+export async function withHookTo(
+  b: BotWithFake,
+  o: { name: string; triggers?: string[]; chatId?: string; title?: string },
+  answer: (body: OutgoingBody, n: number) => Response | Promise<Response>,
+  fn: (t: { alice: string; r: Receiver; hook: HookRecord }) => Promise<void>,
+): Promise<void> {
+  const alice = b.fake.userId("alice");
+  const chatId = o.chatId ?? "ops";
+  b.addGroup({ chatId, title: o.title ?? "Ops", owner: alice });
+  let secret = "";
+  const r = startReceiver(() => secret, answer);
+  try {
+    const made = await makeOutgoingHook(b, {
+      chatId,
+      name: o.name,
+      url: r.url,
+      ...(o.triggers ? { triggers: o.triggers } : {}),
+    });
+    secret = made.secret;
+    await fn({ alice, r, hook: made.hook });
+  } finally {
+    await r.close();
+  }
+}

@@ -13,6 +13,20 @@ function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
 
 const SECRET = /whsec_[A-Za-z0-9+/]{43}=/;
 
+/**
+ * Alice types `/webhook_create ci <url> /job` in the group "ops"; resolves with the newest
+ * signing secret her direct messages hold once it arrived.
+ */
+async function createCi(b: BotWithFake, url: string): Promise<string> {
+  const dm = b.fake.p2pChatId(b.fake.userId("alice"));
+  const before = b.fake.messagesIn(dm).length;
+  await command(b, "ops", `/webhook_create ci ${url} /job`);
+  await b.fake.waitFor(() =>
+    b.fake.messagesIn(dm).slice(before).some((x) => SECRET.test(x.text ?? ""))
+  );
+  return b.fake.messagesIn(dm).flatMap((x) => (x.text ?? "").match(SECRET) ?? []).at(-1)!;
+}
+
 /** Pushes a command from alice in `chatId` and resolves with the bot's next message there. */
 async function command(
   b: BotWithFake,
@@ -161,10 +175,7 @@ Deno.test("/webhook_revoke cuts the running call and drops the waiting ones", as
       return new Response(null, { status: 204 });
     });
     try {
-      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
-      const dm = b.fake.p2pChatId(alice);
-      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
-      secret = SECRET.exec(b.fake.messagesIn(dm).map((x) => x.text).join("\n"))![0];
+      secret = await createCi(b, r.url);
       for (const n of [1, 2, 3]) {
         b.fake.pushMessage({ chatId: "ops", authorId: alice, text: `/job ${n}` });
       }
@@ -247,8 +258,7 @@ Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and i
     const dm = b.fake.p2pChatId(alice);
     const r = startReceiver(() => "", () => new Response(null, { status: 204 }));
     try {
-      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
-      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      await createCi(b, r.url);
       const paused = await command(b, "ops", "/webhook_pause ci");
       assert.match(paused, /^⏸ Webhook <b>ci<\/b> paused: /);
       assert.doesNotMatch(paused, /404|posted/, "an outgoing hook has no URL of its own");
@@ -289,7 +299,6 @@ Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, 
   await withBot(async (b) => {
     const alice = b.fake.userId("alice");
     b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    const dm = b.fake.p2pChatId(alice);
     let secret = "";
     const r = startReceiver(
       () => secret,
@@ -299,9 +308,7 @@ Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, 
           : Response.json({ text: "started" }),
     );
     try {
-      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
-      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
-      secret = b.fake.messagesIn(dm).flatMap((x) => (x.text ?? "").match(SECRET) ?? [])[0]!;
+      secret = await createCi(b, r.url);
       b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job build" });
       await b.fake.waitFor(() => b.fake.messagesIn("ops").some((x) => x.text === "started"));
       b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job gone" });
@@ -331,8 +338,7 @@ Deno.test("/webhook_verify and /webhook_allow of an outgoing hook say they are f
     const dm = b.fake.p2pChatId(alice);
     const r = startReceiver(() => "", () => new Response(null, { status: 204 }));
     try {
-      await command(b, "ops", `/webhook_create ci ${r.url} /job`);
-      await b.fake.waitFor(() => b.fake.messagesIn(dm).some((x) => SECRET.test(x.text ?? "")));
+      await createCi(b, r.url);
       const dms = b.fake.messagesIn(dm).length;
       const verify = await command(b, "ops", "/webhook_verify ci github");
       assert.match(verify, /^⚠️ <b>ci<\/b> is an outgoing webhook/);

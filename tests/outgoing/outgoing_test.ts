@@ -3,7 +3,7 @@
 // with the npm standardwebhooks package.
 import assert from "node:assert/strict";
 import type { BotWithFake } from "../support/bot_with_fake.ts";
-import { makeOutgoingHook, startReceiver, withOutgoingBot } from "./_receiver.ts";
+import { makeOutgoingHook, startReceiver, withHookTo, withOutgoingBot } from "./_receiver.ts";
 import type { OutgoingBody } from "../../src/outgoing/mod.ts";
 
 function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
@@ -215,43 +215,33 @@ Deno.test("an all-events hook gets every event type of its chat, never the bot's
 });
 
 Deno.test("500 then 200: the author is told it is retrying, then exactly one answer arrives", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    let secret = "";
-    const r = startReceiver(
-      () => secret,
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "deploys", triggers: ["/deploy"] },
       (_body, n) =>
         n === 1 ? new Response("oops", { status: 500 }) : Response.json({ text: "deployed" }),
-    );
-    try {
-      secret = (await makeOutgoingHook(b, {
-        chatId: "ops",
-        name: "deploys",
-        url: r.url,
-        triggers: ["/deploy"],
-      })).secret;
-      const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
-      await b.fake.waitFor(() => posted(b, "ops").includes("deployed"), 10_000);
-      const status = b.fake.messagesIn("ops").find((x) =>
-        /answered 500, retrying/.test(x.text ?? "")
-      );
-      assert.ok(status, "status reply");
-      assert.equal(status.replyMessageId, t.messageId);
-      assert.match(
-        status.text ?? "",
-        /^⚠️ deploys: http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… answered 500/,
-      );
-      assert.equal(r.calls.length, 2);
-      assert.equal(r.calls[0]!.body.id, r.calls[1]!.body.id, "same webhook-id on the retry");
-      assert.equal(r.calls[0]!.raw, r.calls[1]!.raw, "same bytes on the retry");
-      assert.equal(posted(b, "ops").filter((x) => x === "deployed").length, 1);
-      const answer = b.fake.messagesIn("ops").find((x) => x.text === "deployed");
-      assert.equal(answer?.replyMessageId, t.messageId);
-    } finally {
-      await r.close();
-    }
-  });
+      async ({ alice, r }) => {
+        const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+        await b.fake.waitFor(() => posted(b, "ops").includes("deployed"), 10_000);
+        const status = b.fake.messagesIn("ops").find((x) =>
+          /answered 500, retrying/.test(x.text ?? "")
+        );
+        assert.ok(status, "status reply");
+        assert.equal(status.replyMessageId, t.messageId);
+        assert.match(
+          status.text ?? "",
+          /^⚠️ deploys: http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… answered 500/,
+        );
+        assert.equal(r.calls.length, 2);
+        assert.equal(r.calls[0]!.body.id, r.calls[1]!.body.id, "same webhook-id on the retry");
+        assert.equal(r.calls[0]!.raw, r.calls[1]!.raw, "same bytes on the retry");
+        assert.equal(posted(b, "ops").filter((x) => x === "deployed").length, 1);
+        const answer = b.fake.messagesIn("ops").find((x) => x.text === "deployed");
+        assert.equal(answer?.replyMessageId, t.messageId);
+      },
+    )
+  );
 });
 
 Deno.test("404 is not retried and the author is told; a silent receiver gets a status reply within 10 s", async () => {
@@ -296,58 +286,50 @@ Deno.test("404 is not retried and the author is told; a silent receiver gets a s
 });
 
 Deno.test("an event hook's failures go to its creator by direct message, not into the chat", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "desk", title: "Help desk", owner: alice });
-    let secret = "";
-    const r = startReceiver(() => secret, () => new Response("unknown tenant", { status: 403 }));
-    try {
-      secret = (await makeOutgoingHook(b, { chatId: "desk", name: "tickets", url: r.url })).secret;
-      b.fake.pushMessage({ chatId: "desk", authorId: b.fake.userId("bob"), text: "hello" });
-      const dm = b.fake.p2pChatId(alice);
-      await b.fake.waitFor(() =>
-        b.fake.messagesIn(dm).some((x) => /answered 403/.test(x.text ?? ""))
-      );
-      const said = b.fake.messagesIn(dm).find((x) => /answered 403/.test(x.text ?? ""))?.text ?? "";
-      assert.match(said, /tickets/);
-      assert.match(said, /not retried\. The answer: unknown tenant/);
-      assert.equal(b.fake.messagesIn("desk").length, 0, "nothing in the chat itself");
-      assert.equal(r.calls.length, 1);
-    } finally {
-      await r.close();
-    }
-  });
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { chatId: "desk", title: "Help desk", name: "tickets" },
+      () => new Response("unknown tenant", { status: 403 }),
+      async ({ alice, r }) => {
+        b.fake.pushMessage({ chatId: "desk", authorId: b.fake.userId("bob"), text: "hello" });
+        const dm = b.fake.p2pChatId(alice);
+        await b.fake.waitFor(() =>
+          b.fake.messagesIn(dm).some((x) => /answered 403/.test(x.text ?? ""))
+        );
+        const said = b.fake.messagesIn(dm).find((x) => /answered 403/.test(x.text ?? ""))?.text ??
+          "";
+        assert.match(said, /tickets/);
+        assert.match(said, /not retried\. The answer: unknown tenant/);
+        assert.equal(b.fake.messagesIn("desk").length, 0, "nothing in the chat itself");
+        assert.equal(r.calls.length, 1);
+      },
+    )
+  );
 });
 
 Deno.test("a service's answer follows the hook's /webhook_mentions and /webhook_alerts settings", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    let secret = "";
-    const r = startReceiver(() => secret, () => Response.json({ text: "@here deployed" }));
-    try {
-      secret = (await makeOutgoingHook(b, {
-        chatId: "ops",
-        name: "deploys",
-        url: r.url,
-        triggers: ["/deploy"],
-      })).secret;
-      b.fake.pushMessage({
-        chatId: "ops",
-        authorId: alice,
-        text: `${b.mention} /webhook_mentions deploys all`,
-      });
-      await b.fake.waitFor(() => posted(b, "ops").some((t) => /mentions = <b>all<\/b>/.test(t)));
-      const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
-      await b.fake.waitFor(() =>
-        b.fake.messagesIn("ops").some((x) => x.replyMessageId === t.messageId)
-      );
-      const answer = b.fake.messagesIn("ops").find((x) => x.replyMessageId === t.messageId);
-      assert.equal(answer?.text, "@all deployed", "mentions = all: @here addresses everyone");
-    } finally {
-      await r.close();
-    }
-  });
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "deploys", triggers: ["/deploy"] },
+      () => Response.json({ text: "@here deployed" }),
+      async ({ alice }) => {
+        b.fake.pushMessage({
+          chatId: "ops",
+          authorId: alice,
+          text: `${b.mention} /webhook_mentions deploys all`,
+        });
+        await b.fake.waitFor(() => posted(b, "ops").some((t) => /mentions = <b>all<\/b>/.test(t)));
+        const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+        await b.fake.waitFor(() =>
+          b.fake.messagesIn("ops").some((x) => x.replyMessageId === t.messageId)
+        );
+        const answer = b.fake.messagesIn("ops").find((x) => x.replyMessageId === t.messageId);
+        assert.equal(answer?.text, "@all deployed", "mentions = all: @here addresses everyone");
+      },
+    )
+  );
 });
 
 Deno.test("an answer with a picture replies to the trigger too: a picture with a short text, a picture alone", async () => {
@@ -411,47 +393,40 @@ Deno.test("an answer with a picture replies to the trigger too: a picture with a
 });
 
 Deno.test("a trigger call dropped because its hook was paused or revoked: the author is told, not left with 'retrying'", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    let secret = "";
-    const r = startReceiver(() => secret, () => new Response("down", { status: 503 }));
-    try {
-      secret = (await makeOutgoingHook(b, {
-        chatId: "ops",
-        name: "deploys",
-        url: r.url,
-        triggers: ["/deploy"],
-      })).secret;
-      const said = (id: string) =>
-        b.fake.messagesIn("ops").filter((x) => x.replyMessageId === id).map((x) => x.text ?? "");
-      const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
-      await b.fake.waitFor(() => said(t.messageId).some((x) => /answered 503, retrying/.test(x)));
-      b.fake.pushMessage({
-        chatId: "ops",
-        authorId: alice,
-        text: `${b.mention} /webhook_pause deploys`,
-      });
-      await b.fake.waitFor(() => said(t.messageId).length === 2, 8_000);
-      assert.match(said(t.messageId)[1]!, /^❌ deploys: not sent: the webhook was paused\./);
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "deploys", triggers: ["/deploy"] },
+      () => new Response("down", { status: 503 }),
+      async ({ alice }) => {
+        const said = (id: string) =>
+          b.fake.messagesIn("ops").filter((x) => x.replyMessageId === id).map((x) => x.text ?? "");
+        const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+        await b.fake.waitFor(() => said(t.messageId).some((x) => /answered 503, retrying/.test(x)));
+        b.fake.pushMessage({
+          chatId: "ops",
+          authorId: alice,
+          text: `${b.mention} /webhook_pause deploys`,
+        });
+        await b.fake.waitFor(() => said(t.messageId).length === 2, 8_000);
+        assert.match(said(t.messageId)[1]!, /^❌ deploys: not sent: the webhook was paused\./);
 
-      b.fake.pushMessage({
-        chatId: "ops",
-        authorId: alice,
-        text: `${b.mention} /webhook_resume deploys`,
-      });
-      await b.fake.waitFor(() => posted(b, "ops").some((x) => /resumed/.test(x)));
-      const t2 = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy again" });
-      await b.fake.waitFor(() => said(t2.messageId).some((x) => /retrying/.test(x)));
-      b.fake.pushMessage({
-        chatId: "ops",
-        authorId: alice,
-        text: `${b.mention} /webhook_revoke deploys`,
-      });
-      await b.fake.waitFor(() => said(t2.messageId).length === 2, 8_000);
-      assert.match(said(t2.messageId)[1]!, /^❌ deploys: not sent: the webhook was revoked\./);
-    } finally {
-      await r.close();
-    }
-  });
+        b.fake.pushMessage({
+          chatId: "ops",
+          authorId: alice,
+          text: `${b.mention} /webhook_resume deploys`,
+        });
+        await b.fake.waitFor(() => posted(b, "ops").some((x) => /resumed/.test(x)));
+        const t2 = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy again" });
+        await b.fake.waitFor(() => said(t2.messageId).some((x) => /retrying/.test(x)));
+        b.fake.pushMessage({
+          chatId: "ops",
+          authorId: alice,
+          text: `${b.mention} /webhook_revoke deploys`,
+        });
+        await b.fake.waitFor(() => said(t2.messageId).length === 2, 8_000);
+        assert.match(said(t2.messageId)[1]!, /^❌ deploys: not sent: the webhook was revoked\./);
+      },
+    )
+  );
 });
