@@ -11,6 +11,7 @@
  */
 import { Hono } from "hono";
 import type { Context, Handler, MiddlewareHandler, Next } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { decodeBody, parseJsonLenient } from "./decode_body.ts";
 // The adapters load with the first request that needs them, not at start (detector.ts says why).
 import { detectPayload } from "./formats/detector.ts";
@@ -596,9 +597,14 @@ export function jsonNotFound(c: Context): Response {
   return c.json(errorBody("not_found", "Nothing here. Webhooks are POSTed to /hook/<token>."), 404);
 }
 
-/** The JSON 500 of routes outside the hook pipeline (`/metrics`, health). */
+/**
+ * The JSON 500 of routes outside the hook pipeline (`/metrics`, health). A Hono
+ * `HTTPException` is a deliberate answer, not a failure: `/metrics`' `bearerAuth` refuses a
+ * scrape without the token with one (its 401), which this handler turned into a 500.
+ */
 export function jsonOnError(log: Logger): (err: Error, c: Context) => Response {
   return (err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
     log.error("unhandled error in HTTP handler", { error: err, path: c.req.path });
     return c.json(
       errorBody("internal_error", "Something went wrong on our side; it has been logged."),

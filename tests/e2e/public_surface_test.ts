@@ -61,6 +61,28 @@ Deno.test("/readyz: the public answer is status and queue depth; details need ME
   });
 });
 
+// The metrics route alone answered 401 (its unit test), but mounted in the bot its refusal
+// reached the root app's error handler and became "500 internal_error" with an error log line,
+// for every scrape without the token: Prometheus saw a broken bot, not a missing credential.
+Deno.test("/metrics with METRICS_TOKEN: 401 unauthorized without or with a wrong token, 200 with it", async () => {
+  const lines: string[] = [];
+  await withBot({ lines }, async (b) => {
+    for (const headers of [{}, { authorization: "Bearer wrong" }] as Record<string, string>[]) {
+      const res = await fetch(`${b.baseUrl}/metrics`, { headers });
+      const body = await res.json();
+      assert.equal(res.status, 401, JSON.stringify(body));
+      assert.equal(body.error, "unauthorized");
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer /);
+    }
+    const ok = await fetch(`${b.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /^# HELP trueconf_webhook_/m);
+  });
+  assert.ok(!lines.some((l) => JSON.parse(l).level === "error"), lines.join("\n"));
+});
+
 Deno.test("each delivery log line names the client, as the trusted-proxy rules resolve it", async () => {
   const lines: string[] = [];
   await withBot({ lines }, async (b) => {
