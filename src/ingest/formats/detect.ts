@@ -39,6 +39,7 @@ import { discordFormat } from "./discord.ts";
 import { googleChatFormat } from "./googlechat.ts";
 import { gotifyFormat } from "./gotify.ts";
 import { jenkinsFormat } from "./jenkins.ts";
+import { uptimeKumaFormat } from "./uptimekuma.ts";
 import { ntfyFormat } from "./ntfy.ts";
 import { rocketChatFormat } from "./rocketchat.ts";
 import { teamsFormat } from "./teams.ts";
@@ -58,6 +59,7 @@ export const DETECTION_ORDER: readonly FormatAdapter[] = [
   grafanaFormat,
   alertmanagerFormat,
   jenkinsFormat,
+  uptimeKumaFormat,
   teamsFormat,
   googleChatFormat,
   discordFormat,

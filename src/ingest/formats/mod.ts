@@ -36,6 +36,7 @@ export { appriseFormat } from "./apprise.ts";
 export { githubFormat } from "./github.ts";
 export { gitlabFormat } from "./gitlab.ts";
 export { jenkinsFormat } from "./jenkins.ts";
+export { uptimeKumaFormat } from "./uptimekuma.ts";
 export { discordFormat, discordToMarkdown, MAX_EMBEDS } from "./discord.ts";
 export { teamsFormat } from "./teams.ts";
 export { googleChatFormat } from "./googlechat.ts";

@@ -67,6 +67,7 @@ export type FormatName =
   | "github"
   | "gitlab"
   | "jenkins"
+  | "uptimekuma"
   | "discord"
   | "teams"
   | "googlechat"

@@ -12,6 +12,7 @@ Deno.test("detection order is explicit: headers, specific signatures, Mattermost
     "grafana",
     "alertmanager",
     "jenkins",
+    "uptimekuma",
     "teams",
     "googlechat",
     "discord",
