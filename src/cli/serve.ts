@@ -168,9 +168,10 @@ export async function serve(
   // within the grace period, not start closing at its end.
   const reserveMs = Math.min(1_000, config.shutdownGraceMs / 4);
   const answered = await settlesWithin(server.requestsDone(), config.shutdownGraceMs - reserveMs);
-  // Deliveries already accepted finish within what is left, or stay queued for the next start;
+  // Deliveries already accepted finish within what is left but the reserve (the queue's cut,
+  // the usage flush, the lease and KV come after it), or stay queued for the next start;
   // requests still waiting on an inline delivery are answered now (202: queued).
-  await bot.close(Math.max(0, Math.round(deadline - performance.now())));
+  await bot.close(Math.max(0, Math.round(deadline - reserveMs - performance.now())));
   // Those last answers get a moment to leave; then every connection still open is closed.
   if (!answered) await settlesWithin(server.requestsDone(), 250);
   if (server.connections > 0) {

@@ -246,6 +246,17 @@ function fetchCode(e: SafeFetchError): string {
   return e.code === "unsafe_url" ? "unsafe_url" : "fetch_failed";
 }
 
+/**
+ * A download stopped by shutdown's cut: not the attachment's failure (classified transient,
+ * so the run stops there and the queue posts the part after the restart).
+ */
+class DownloadCutError extends Error {
+  override name = "DownloadCutError";
+  constructor() {
+    super("the bot is shutting down; the attachment is downloaded after the restart");
+  }
+}
+
 /** Posts planned parts into a chat. */
 export class Deliverer {
   readonly #opts: DelivererOptions;
@@ -290,6 +301,11 @@ export class Deliverer {
       ) => Promise<void> | void;
       /** The caption of a deferred part went out as a text of its own. */
       onCaptionSent?: (index: number, messageId: string) => Promise<void> | void;
+      /**
+       * Shutdown's cut: downloads still running stop at once, and their parts stop the run
+       * as a transient failure (the queue keeps them for the next start), never failed.
+       */
+      signal?: AbortSignal | undefined;
     } = {},
   ): Promise<RunResult> {
     const messageIds: string[] = [];
@@ -314,7 +330,10 @@ export class Deliverer {
       if (done.has(i)) continue;
       if (p.kind === "attachment" && p.attachment.source.type === "url") {
         downloads ??= new Map();
-        downloads.set(i, this.#download(p.attachment.source.url, p.attachment.kind));
+        downloads.set(
+          i,
+          this.#download(p.attachment.source.url, p.attachment.kind, options.signal),
+        );
       }
     }
     // `mainAt` and `deferredFrom`: where the run is, for `failed` (below).
@@ -489,7 +508,7 @@ export class Deliverer {
    * quickly (0.5 s, 1 s, 2 s, … apart) while the budget lasts, each attempt cut at the
    * budget's end; then, or at once for a permanent failure, the part fails for good.
    */
-  #download(url: string, kind: "photo" | "document"): Download {
+  #download(url: string, kind: "photo" | "document", cut?: AbortSignal): Download {
     const d: Download = {
       settled: false,
       result: (async () => {
@@ -497,6 +516,7 @@ export class Deliverer {
         const started = this.#clock.now();
         let pause = 500;
         for (let attempt = 1;; attempt++) {
+          if (cut?.aborted) return { error: new DownloadCutError() };
           const left = budget - (this.#clock.now() - started);
           const stop = new AbortController();
           const timer = this.#clock.after(left, () =>
@@ -506,11 +526,14 @@ export class Deliverer {
                 `no complete answer within ${Math.round(budget / 100) / 10} s`,
               ),
             ));
+          const onCut = () => stop.abort(new DownloadCutError());
+          cut?.addEventListener("abort", onCut, { once: true });
           try {
             return {
               file: await this.#opts.fetchUrl(url, kind === "photo" ? "image" : "any", stop.signal),
             };
           } catch (e) {
+            if (cut?.aborted) return { error: new DownloadCutError() };
             if (!(e instanceof SafeFetchError) || e.permanent) return { error: e };
             const elapsed = this.#clock.now() - started;
             if (elapsed + pause >= budget) {
@@ -525,10 +548,11 @@ export class Deliverer {
               };
             }
             this.#log.debug("attachment download failed, retrying", { error: e.code, attempt });
-            await delay(this.#clock, pause);
+            await delay(this.#clock, pause, cut);
             pause *= 2;
           } finally {
             timer.cancel();
+            cut?.removeEventListener("abort", onCut);
           }
         }
       })().finally(() => void (d.settled = true)),

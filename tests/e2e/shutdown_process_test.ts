@@ -186,3 +186,101 @@ Deno.test("serve: one Ctrl+C delivered twice (terminal + deno task) still shuts 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// SIGTERM while a delivery waits on an attachment host that accepts and never answers (its
+// download has a 12 s budget, longer than the grace): the process still exits 0 within the
+// grace period, and the file stays queued (not failed) for the next start, which posts it.
+Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace period; the file follows after the restart, the text once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shutdown_hang_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
+  // An attachment host that takes connections and never says a word, until it recovers.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  let recovered = false;
+  const report = new TextEncoder().encode(
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nreport",
+  );
+  const accepting = (async () => {
+    try {
+      for await (const c of silent) {
+        if (!recovered) held.push(c);
+        else {
+          await c.read(new Uint8Array(4096)).catch(() => null);
+          await c.write(report).catch(() => 0);
+          c.close();
+        }
+      }
+    } catch { /* closed */ }
+  })();
+  const kvPath = join(dir, "webhooks.kv");
+  const kv = await openKv(kvPath);
+  const store = new HookStore(kv);
+  const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
+  await store.close();
+  kv.close();
+  assert.ok(made.ok);
+  const env = {
+    WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
+    WEBHOOK_URL_ALLOWLIST: "127.0.0.1",
+  };
+  const bot = spawnServe({ dir, fake, env });
+  let again: ReturnType<typeof spawnServe> | undefined;
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    const port = (silent.addr as Deno.NetAddr).port;
+    const answer = fetch(`${url}/hook/${made.token}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        text: "with a report",
+        files: [{ url: `http://127.0.0.1:${port}/report.txt`, filename: "report.txt" }],
+      }),
+    });
+    // The download has started (the host holds its connection): now the signal.
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const signalled = performance.now();
+    bot.kill("SIGTERM");
+    const res = await answer;
+    const body = await res.json();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      bot.status,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(
+          () => reject(new Error(`still running 20 s after SIGTERM:\n${bot.text()}`)),
+          20_000,
+        )
+      ),
+    ]).finally(() => clearTimeout(timer));
+    const seconds = (performance.now() - signalled) / 1000;
+    assert.equal(status.code, 0, bot.text());
+    assert.ok(
+      seconds < GRACE_SECONDS,
+      `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
+    );
+    assert.equal(res.status, 202, JSON.stringify(body));
+    assert.equal(body.queued, true, JSON.stringify(body));
+    // The file was cut by the shutdown, not failed: the next start posts it.
+    recovered = true;
+    again = spawnServe({ dir, fake, env });
+    await again.ready();
+    await fake.waitFor(() => fake.messagesIn("ops").some((m) => m.kind === "document"), 15_000);
+    const posted = fake.messagesIn("ops");
+    assert.equal(posted.filter((m) => m.kind === "document").length, 1, JSON.stringify(posted));
+    assert.equal(
+      posted.filter((m) => (m.text ?? m.caption?.text ?? "").includes("with a report")).length,
+      1,
+      JSON.stringify(posted),
+    );
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await again?.[Symbol.asyncDispose]();
+    silent.close();
+    for (const c of held) c.close();
+    await accepting;
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -164,6 +164,7 @@ export function postJobType(options: {
           from: state.next,
           done,
           captionsSent: state.captionsSent?.length ? new Set(state.captionsSent) : undefined,
+          signal: job.signal,
           onPosted: (i, messageId, failure) => {
             state = advance(state, i, messageId, failure);
             // The last part is recorded with the final record, one commit instead of two;
