@@ -23,8 +23,8 @@ export type ReadAnswer =
   | { kind: "unreadable"; code: string; reason: string };
 
 /**
- * Reads a 2xx answer. An empty body (or only whitespace) and a message with neither text nor
- * attachments are `empty`: nothing is posted.
+ * Reads a 2xx answer. An empty body (or one of only whitespace, however long) and a message
+ * with neither text nor attachments are `empty`: nothing is posted.
  *
  * @example
  * ```ts
@@ -41,8 +41,9 @@ export async function readAnswer(
   bytes: Uint8Array,
   contentType: string | null,
 ): Promise<ReadAnswer> {
-  if (bytes.byteLength === 0 || /^\s*$/.test(new TextDecoder().decode(bytes.slice(0, 64)))) {
-    if (bytes.byteLength <= 64) return { kind: "empty" };
+  // Only whitespace (a newline a framework adds to an empty answer, of any length) is empty.
+  if (bytes.every((b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09)) {
+    return { kind: "empty" };
   }
   try {
     const body = await decodeBody(bytes, contentType, { maxFiles: MAX_FILES });

@@ -1,0 +1,16 @@
+// A service's answer read like an incoming POST: what counts as nothing to post.
+import assert from "node:assert/strict";
+import { readAnswer } from "../../src/outgoing/answer.ts";
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("an answer of only whitespace, of any length and type, is empty: nothing posted, nobody told", async () => {
+  for (const ct of ["text/plain", "application/json", null]) {
+    for (const body of ["", "\n", " \r\n\t ".repeat(40), "\n".repeat(5_000)]) {
+      assert.equal((await readAnswer(bytes(body), ct)).kind, "empty", `${ct} ${body.length}`);
+    }
+  }
+  const a = await readAnswer(bytes("\n\n  deployed\n"), "text/plain");
+  assert(a.kind === "message");
+  assert.equal(a.message.text.trim(), "deployed");
+});
