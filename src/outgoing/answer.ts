@@ -54,6 +54,8 @@ export async function readAnswer(
     if (m.text.trim() === "" && m.attachments.length === 0) return { kind: "empty" };
     return { kind: "message", message: m, format: parsed.format };
   } catch (e) {
+    // A readable answer with nothing to post (`{"text":""}`) says nothing, like an empty body.
+    if (e instanceof PayloadError && e.code === "empty_payload") return { kind: "empty" };
     if (e instanceof PayloadError) return { kind: "unreadable", code: e.code, reason: e.message };
     throw e;
   }

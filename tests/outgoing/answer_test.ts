@@ -14,3 +14,15 @@ Deno.test("an answer of only whitespace, of any length and type, is empty: nothi
   assert(a.kind === "message");
   assert.equal(a.message.text.trim(), "deployed");
 });
+
+Deno.test('an answer that says nothing to post ({"text":""}) is empty too; one that cannot be read is not', async () => {
+  assert.equal((await readAnswer(bytes('{"text":""}'), "application/json")).kind, "empty");
+  assert.equal(
+    (await readAnswer(bytes("text="), "application/x-www-form-urlencoded")).kind,
+    "empty",
+  );
+  const bad = await readAnswer(bytes("{not json"), "application/json");
+  assert.equal(bad.kind, "unreadable");
+  const html = await readAnswer(bytes("<html></html>"), "text/html");
+  assert.equal(html.kind, "unreadable");
+});
