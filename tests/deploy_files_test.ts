@@ -51,3 +51,62 @@ Deno.test("nginx example: the part installed before certbot names no certificate
     assert.equal(code.split("{").length, code.split("}").length);
   }
 });
+
+// Every URL form that carries a hook token must be masked in the proxies' logs (README: "both
+// masking tokens in their logs"). The examples masked /hook/<token> and /hooks/<token> only,
+// while Gotify senders put the token in `/message?token=`, ntfy senders post to `/<token>` and
+// `/<token>/publish`, and a WEBHOOK_PUBLIC_URL with a path serves `/tc/hook/<token>`: those
+// reached the access logs in full. nginx (PCRE) and Caddy (Go RE2) patterns are applied here with
+// JavaScript's engine, which reads these constructs the same way; both examples were also run
+// for real (nginx 1.22, Caddy 2.6 from Debian) with the same URLs.
+const TOKEN = "Xk2fQ9aLr0T7mN3pV8sWcY1bZ4dE6gH5jK9uIo7wxyz";
+const TOKEN_URIS = [
+  `/hook/${TOKEN}`,
+  `/hooks/${TOKEN}`,
+  `/hook/${TOKEN}/messages/deploy-42`,
+  `/hook/${TOKEN}/deliveries/houa57vnbc-9f9e332d`,
+  `/tc/hook/${TOKEN}`,
+  `/message?token=${TOKEN}`,
+  `/message?title=Backup&token=${TOKEN}&priority=5`,
+  `/${TOKEN}`,
+  `/${TOKEN}/publish?message=done`,
+  `/tc/${TOKEN}`,
+];
+const PLAIN_URIS = ["/healthz", "/readyz", "/metrics", "/hook", "/message", "/", "/tc/healthz"];
+
+Deno.test("nginx example: its log map masks the token in every URL form that carries one", async () => {
+  const nginx = await read("deploy/nginx.conf.example");
+  const map = /^map \$request_uri \$trueconf_hook_masked_uri \{\n([\s\S]*?)^\}/m.exec(nginx)?.[1];
+  assert.ok(map, "the map");
+  const rules = [...map.matchAll(/^\s*"~(.*)" "(.*)";$/gm)].map(([, re, to]) => ({
+    re: new RegExp(re!),
+    to: to!.replace(/\$\{(\w+)\}/g, "$<$1>"),
+  }));
+  assert.ok(rules.length >= 3, map);
+  // nginx's map takes the first regex that matches, else the default ($request_uri).
+  const masked = (uri: string) => {
+    const rule = rules.find((r) => r.re.test(uri));
+    return rule ? uri.replace(rule.re, rule.to) : uri;
+  };
+  for (const uri of TOKEN_URIS) {
+    assert.ok(!masked(uri).includes(TOKEN), `${uri} → ${masked(uri)}`);
+    assert.ok(masked(uri).includes("[token]"), uri);
+  }
+  for (const uri of PLAIN_URIS) assert.equal(masked(uri), uri);
+});
+
+Deno.test("Caddy example: both log filters mask the token in every URL form that carries one", async () => {
+  const caddy = await read("deploy/Caddyfile.example");
+  const filters = [...caddy.matchAll(/^\s*request>uri regexp "(.*)" "(.*)"$/gm)];
+  assert.equal(filters.length, 2, "the error log and the access log");
+  for (const [, re, to] of filters) {
+    // Caddy's regexp filter is Go's ReplaceAllString.
+    const masked = (uri: string) =>
+      uri.replace(new RegExp(re!, "g"), to!.replace(/\$\{(\w+)\}/g, "$$$1"));
+    for (const uri of TOKEN_URIS) {
+      assert.ok(!masked(uri).includes(TOKEN), `${uri} → ${masked(uri)}`);
+      assert.ok(masked(uri).includes("[token]"), uri);
+    }
+    for (const uri of PLAIN_URIS) assert.equal(masked(uri), uri);
+  }
+});
