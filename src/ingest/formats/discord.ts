@@ -12,7 +12,9 @@
  * Each embed renders like a Slack attachment (colour → status emoji, author, linked title,
  * description, `**field**: value` lines, _footer · time_); `image`/`thumbnail` become photos
  * fetched through the SSRF-guarded fetcher; link buttons (`components`, style 5) become links.
- * `avatar_url`, `tts`, `allowed_mentions`, `flags`, `thread_name` are accepted and ignored.
+ * `@everyone`/`@here` address the chat only where Discord would ping: in `content`, unless
+ * `allowed_mentions.parse` leaves `everyone` out, never in embeds. `avatar_url`, `tts`,
+ * `flags`, `thread_name` are accepted and ignored.
  *
  * Length: Discord caps `content` at 2000 characters and Chatalot at 4000 (answering 422). The
  * bot takes longer content and splits it at 4096 like any message, because a refused
@@ -104,14 +106,20 @@ function parseDiscord(input: PayloadInput): ParsedPayload {
     { translate: discordToMarkdown },
   );
   let lead = content.trim() === "" ? "" : discordToMarkdown(content).trim();
+  if (!audienceAllowed(object.allowed_mentions)) lead = quietAudience(lead);
   const name = asText(object.username)?.trim();
   if (name) {
     const label = `**${escapeMarkdown(name)}**`;
     lead = lead === "" ? label : `${label}: ${lead}`;
   }
   // `content` is taken whole (split on delivery); what embeds, polls and buttons add is capped.
+  // Discord never pings from an embed.
   const extras = limitText(
-    joinSections([pollText(object.poll), rendered.attachments, buttonLinks(object.components)]),
+    joinSections([
+      pollText(object.poll),
+      quietAudience(rendered.attachments),
+      buttonLinks(object.components),
+    ]),
     MAX_CARD_TEXT,
   );
   const text = joinSections([lead, extras]);
@@ -242,6 +250,24 @@ function embedAsAttachment(item: unknown, i: number): Record<string, unknown> {
 function embedImage(image: unknown): string | undefined {
   const url = asText(asObject(image)?.["url"]);
   return url === undefined || /^attachment:\/\//i.test(url) ? undefined : url;
+}
+
+/**
+ * Whether `@everyone`/`@here` in `content` address anyone: yes unless `allowed_mentions` is
+ * given and its `parse` leaves `everyone` out (Discord's rule).
+ */
+function audienceAllowed(allowed: unknown): boolean {
+  const rules = asObject(allowed);
+  if (rules === undefined) return true;
+  return asArray(rules["parse"]).includes("everyone");
+}
+
+/**
+ * `@everyone`/`@here` with a word joiner after the `@`: shown the same, addressing nobody (the
+ * mention layer turns the plain words into TrueConf's `@all` when the hook allows it).
+ */
+function quietAudience(text: string): string {
+  return text.replace(/(?<![\p{L}\p{N}_.@])@(everyone|here)\b/gu, "@\u2060$1");
 }
 
 /** `📊 Question` and one line per answer. */

@@ -155,3 +155,27 @@ Deno.test("Discord markdown: mentions, roles, channels, timestamps, custom emoji
     "`<@1>` and ```\n# not a heading\n```",
   );
 });
+
+Deno.test("Discord mention rules: allowed_mentions without everyone, and any embed, never address @everyone/@here", async () => {
+  // Discord pings @everyone/@here in `content` unless `allowed_mentions.parse` leaves
+  // "everyone" out, and never for text inside embeds. A word joiner after the `@` keeps the
+  // bot's mention layer from turning them into a TrueConf @all.
+  const joined = "@\u2060";
+  const quiet = await post(
+    JSON.stringify({ content: "@everyone deploy at 5", allowed_mentions: { parse: ["users"] } }),
+    JSON_TYPE,
+  );
+  assert.equal(quiet.message.text, `${joined}everyone deploy at 5`);
+  const loud = await post(
+    JSON.stringify({ content: "@everyone deploy at 5", allowed_mentions: { parse: ["everyone"] } }),
+    JSON_TYPE,
+  );
+  assert.equal(loud.message.text, "@everyone deploy at 5");
+  const plain = await post(JSON.stringify({ content: "@here look" }), JSON_TYPE);
+  assert.equal(plain.message.text, "@here look");
+  const embed = await post(
+    JSON.stringify({ embeds: [{ description: "@here and @everyone, see mail@here.example" }] }),
+    JSON_TYPE,
+  );
+  assert.equal(embed.message.text, `${joined}here and ${joined}everyone, see mail@here.example`);
+});
