@@ -40,7 +40,7 @@ import {
 import { clientAddress } from "./middleware/client_address.ts";
 import { drainGuard } from "./middleware/drain_guard.ts";
 import { type Guard, guard, type Observer, refuse } from "./middleware/env.ts";
-import { hookAuth, type TokenSource } from "./middleware/hook_auth.ts";
+import { hookAuth, type MissingToken, type TokenSource } from "./middleware/hook_auth.ts";
 import { hookLimit } from "./middleware/hook_limit.ts";
 import { ipLimit } from "./middleware/ip_limit.ts";
 import { rawBody } from "./middleware/raw_body.ts";
@@ -164,8 +164,8 @@ export type Mw = MiddlewareHandler<IngestEnv>;
 export interface AdmitOptions {
   /** Where the token is; default the `:token` path parameter. */
   token?: TokenSource | undefined;
-  /** The sentence of `401 missing_token` when `token` finds none (else the usual 404). */
-  missingToken?: string | undefined;
+  /** The refusal when `token` finds none (else the usual 404). */
+  missingToken?: MissingToken | undefined;
   /**
    * Read the body (within the limits, into `c.var.rawBody`) before the token lookup, for
    * senders that put the token in the body (ntfy's JSON publish: `topic`). The per-hook guards
@@ -487,11 +487,22 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
     const payload = await detectPayload({ body: { kind: "json", value }, headers, query }, "ntfy");
     return await p.dispatch(c, payload);
   };
+  // What a POST to the public URL itself (instead of the hook URL) most often is.
+  const NO_TOPIC = {
+    status: 400,
+    code: "missing_topic",
+    message:
+      'This URL names no webhook: post to the hook URL <public>/hook/<token> (ntfy clients: publish JSON {"topic":"<token>","message":"…"} here).',
+  } as const;
   for (const path of ["/hook", "/"]) {
     app.on(
       ["POST", "PUT"],
       path,
-      p.route(...p.admit("ntfy", { token: fromTopic, bodyFirst: true }), p.body, publishJson),
+      p.route(
+        ...p.admit("ntfy", { token: fromTopic, bodyFirst: true, missingToken: NO_TOPIC }),
+        p.body,
+        publishJson,
+      ),
     );
   }
 
@@ -505,7 +516,7 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
             key: c.req.header("x-gotify-key"),
             authorization: c.req.header("authorization"),
           }),
-        missingToken: GOTIFY_MISSING_TOKEN,
+        missingToken: { status: 401, code: "missing_token", message: GOTIFY_MISSING_TOKEN },
       }),
       p.body,
       async (c) => {

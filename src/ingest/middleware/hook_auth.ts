@@ -19,6 +19,13 @@ export interface HookLookup {
 /** Where a route's token comes from: path, query, a header, or a body read before. */
 export type TokenSource = (c: Context<IngestEnv>) => string | null | undefined;
 
+/** The answer to a request that names no hook at all (status, machine code, sentence). */
+export interface MissingToken {
+  readonly status: 400 | 401;
+  readonly code: string;
+  readonly message: string;
+}
+
 /** Options of {@link hookAuth}. */
 export interface HookAuthOptions {
   /** Where tokens are looked up (the hook store). */
@@ -26,17 +33,17 @@ export interface HookAuthOptions {
   /** Default: the `:token` path parameter. */
   token?: TokenSource | undefined;
   /**
-   * For a token outside the path (a query or header): the sentence of the `401 missing_token`
-   * answered when the request gives none. Without it a missing token is the usual 404.
+   * For a token outside the path (a query, a header, the body): the refusal when the request
+   * gives none, e.g. `401 missing_token`. Without it a missing token is the usual 404.
    */
-  missing?: string | undefined;
+  missing?: MissingToken | undefined;
 }
 
 const fromPath: TokenSource = (c) => c.req.param("token");
 
 /**
- * Sets `c.var.hook` and `c.var.token`, or answers `404 hook_not_found` (`401 missing_token`
- * when the request gives no token and {@link HookAuthOptions.missing} says what to give).
+ * Sets `c.var.hook` and `c.var.token`, or answers `404 hook_not_found` ({@link
+ * HookAuthOptions.missing} when the request gives no token and the route says what to give).
  *
  * @example
  * ```ts
@@ -74,7 +81,9 @@ export function hookAuth(options: HookAuthOptions): Guard {
   // frame or promise per request, issue 16).
   return guard(function hookAuth(c) {
     const token = tokenOf(c) ?? "";
-    if (token === "" && missing !== undefined) return refuse(c, 401, "missing_token", missing);
+    if (token === "" && missing !== undefined) {
+      return refuse(c, missing.status, missing.code, missing.message);
+    }
     const hook = token === "" ? null : hooks.findByToken(token);
     return hook instanceof Promise ? hook.then((h) => found(c, token, h)) : found(c, token, hook);
   });

@@ -332,6 +332,27 @@ Deno.test("ntfy: non-ASCII header values, raw UTF-8 (curl -H 'Title: Приве�
   });
 });
 
+Deno.test("a POST to the root or /hook that names no hook says where to post, not 'revoked'", async () => {
+  // `curl -d '{"text":"hi"}' https://bot.example.com/` (the public URL instead of the hook URL)
+  // is ntfy's JSON publish route without a topic; the answer named a revoked webhook.
+  await withEndpoint({}, async (h) => {
+    for (const path of ["/", "/hook"]) {
+      for (const body of ['{"text":"hi"}', "{bad json"]) {
+        const res = await postRaw(h, path, body, { "Content-Type": "application/json" });
+        assert.equal(res.status, 400, `${path} ${body}`);
+        const answer = await res.json();
+        assert.equal(answer.error, "missing_topic");
+        assert.match(answer.message, /\/hook\/<token>/);
+      }
+    }
+    const unknown = await postRaw(h, "/", '{"topic":"nope","message":"x"}', {
+      "Content-Type": "application/json",
+    });
+    assert.equal(unknown.status, 404);
+    await unknown.body?.cancel();
+  });
+});
+
 Deno.test("Gotify: the token as Authorization: Bearer works; no token at all is 401 missing_token", async () => {
   // Gotify's server reads the application token from ?token=, X-Gotify-Key or
   // `Authorization: Bearer` (auth/authentication.go, readTokenFromRequest), in that order, an
