@@ -39,6 +39,8 @@ export type OutgoingCommandStore = Pick<
 export interface OutgoingCommandClient {
   /** The creator's personal chat (the secret goes there). */
   createP2PChat(userId: string): Promise<string>;
+  /** A user's display name (the ping names its author as a `message.created` does). */
+  getUserDisplayName?(userId: string): Promise<string>;
   /** Sends the secret. */
   sendMessage(
     chatId: string,
@@ -191,6 +193,9 @@ export class OutgoingCommands {
     const out = hook.outgoing!;
     const m = ctx.message;
     const id = `evt_ping_${crypto.randomUUID().replaceAll("-", "")}`;
+    // As in every event body: the id stands in when the name cannot be had.
+    const name = await this.#o.client.getUserDisplayName?.(m.authorId).catch(() => "") ||
+      m.authorId;
     const body: OutgoingBody = {
       type: "ping",
       id,
@@ -205,7 +210,7 @@ export class OutgoingCommands {
         id: m.messageId,
         text: plainText(text, "text"),
         parseMode: "text",
-        author: { id: m.authorId, name: m.authorId },
+        author: { id: m.authorId, name },
         replyTo: null,
         files: [],
       },

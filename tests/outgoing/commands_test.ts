@@ -143,6 +143,12 @@ Deno.test("/webhook_list shows both kinds; /webhook_test reports for both; names
       const pinged = r.calls.find((c) => c.body.type === "ping");
       assert.ok(pinged);
       assert.equal((pinged.body.message as { text: string }).text, "hello there");
+      // The shape of message.created: the author with their display name, the chat's title.
+      assert.deepEqual((pinged.body.message as { author: unknown }).author, {
+        id: alice,
+        name: "Alice",
+      });
+      assert.deepEqual(pinged.body.chat, { id: "ops", title: "Ops", type: "group" });
       assert.ok(new Webhook(secret).verify(pinged.raw, Object.fromEntries(pinged.headers)));
 
       // The test message arrives first, then the report.
