@@ -84,10 +84,11 @@ export interface Bot {
    */
   drain(): void;
   /**
-   * Graceful stop: waits up to `graceMs` for in-flight deliveries, leaves the rest queued,
-   * flushes usage counters, closes the socket and the KV store.
+   * Graceful stop: waits up to `graceMs` for in-flight deliveries (then at most `cutWaitMs`,
+   * default 2 s, for runs to stop at the cut), leaves the rest queued, flushes usage
+   * counters, closes the socket and the KV store.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, cutWaitMs?: number): Promise<void>;
 }
 
 /** Builds the bot. Opens the KV store (creating its folder) but connects nothing yet. */
@@ -378,7 +379,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       draining = true;
       bodies.abortAll();
     },
-    async close(graceMs = config.shutdownGraceMs) {
+    async close(graceMs = config.shutdownGraceMs, cutWaitMs?: number) {
       if (closed) return;
       closed = true;
       draining = true;
@@ -395,7 +396,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       // A chat side still loading is waited for: what it starts must be closed too.
       const chatNow = async () => chat ?? await chatLoading?.catch(() => undefined);
       await step("closing outgoing webhooks", async () => (await chatNow())?.outgoing.close());
-      await step("closing the queue", () => queue.close(graceMs));
+      await step("closing the queue", () => queue.close(graceMs, cutWaitMs));
       unsubscribeMessages();
       unsubscribeState();
       unsubscribeEvents();

@@ -171,7 +171,12 @@ export async function serve(
   // Deliveries already accepted finish within what is left but the reserve (the queue's cut,
   // the usage flush, the lease and KV come after it), or stay queued for the next start;
   // requests still waiting on an inline delivery are answered now (202: queued).
-  await bot.close(Math.max(0, Math.round(deadline - reserveMs - performance.now())));
+  // Half the reserve is for runs to stop at the cut (one waiting on a silent TrueConf never
+  // does), half for closing.
+  await bot.close(
+    Math.max(0, Math.round(deadline - reserveMs - performance.now())),
+    Math.round(reserveMs / 2),
+  );
   // Those last answers get a moment to leave; then every connection still open is closed.
   if (!answered) await settlesWithin(server.requestsDone(), 250);
   if (server.connections > 0) {

@@ -284,3 +284,66 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// SIGTERM while the queue's worker waits on TrueConf, which took the request and went silent
+// (TrueConf going away under a backlog): the process exits 0 within the grace period, and
+// after the restart every queued message arrives once.
+Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 within the grace period; all delivered once after restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shutdown_silent_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
+  const kv = await openKv(join(dir, "webhooks.kv"));
+  const store = new HookStore(kv);
+  const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
+  await store.close();
+  kv.close();
+  assert.ok(made.ok);
+  const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
+  const bot = spawnServe({ dir, fake, env });
+  let again: ReturnType<typeof spawnServe> | undefined;
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    // TrueConf goes away: three messages are queued.
+    await fake.refuseConnections(true);
+    for (const text of ["m1", "m2", "m3"]) {
+      const res: Response = await fetch(`${url}/hook/${made.token}`, {
+        method: "POST",
+        body: text,
+      });
+      assert.equal(res.status, 202, await res.text());
+    }
+    // It comes back, takes the worker's first sendMessage and never answers it.
+    fake.setMethodDelay("sendMessage", "never");
+    await fake.refuseConnections(false);
+    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"), 15_000);
+    const signalled = performance.now();
+    bot.kill("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      bot.status,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(
+          () => reject(new Error(`still running 20 s after SIGTERM:\n${bot.text()}`)),
+          20_000,
+        )
+      ),
+    ]).finally(() => clearTimeout(timer));
+    const seconds = (performance.now() - signalled) / 1000;
+    assert.equal(status.code, 0, bot.text());
+    assert.ok(
+      seconds < GRACE_SECONDS,
+      `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
+    );
+    // The swallowed request was never posted: the next start delivers all three, once, in order.
+    fake.setMethodDelay("sendMessage", 0);
+    again = spawnServe({ dir, fake, env });
+    await fake.waitFor(() => fake.messagesIn("ops").length >= 3, 15_000);
+    assert.deepEqual(fake.messagesIn("ops").map((m) => m.text), ["m1", "m2", "m3"]);
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await again?.[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

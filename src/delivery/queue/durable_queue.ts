@@ -220,9 +220,12 @@ export class DurableQueue implements Dispatcher {
     return this.#engine.repo.commits;
   }
 
-  /** Stops taking work; running deliveries get `graceMs`, the rest stays stored. */
-  async close(graceMs = 10_000): Promise<void> {
-    await this.#engine.close(graceMs);
+  /**
+   * Stops taking work; running deliveries get `graceMs` (then at most `cutWaitMs` to stop at
+   * the cut), the rest stays stored.
+   */
+  async close(graceMs = 10_000, cutWaitMs?: number): Promise<void> {
+    await this.#engine.close(graceMs, cutWaitMs);
     await this.#notifier.close();
   }
 

@@ -589,9 +589,11 @@ export class JobEngine {
   /**
    * Graceful stop: no new work; running attempts get up to `graceMs`; then the cut: inline
    * runs store their remainder (answered 202) and worker runs stop after their current
-   * step. Unfinished jobs stay in KV. Call before closing the KV handle.
+   * step, waited for at most `cutWaitMs` (a step waiting on a silent TrueConf never ends by
+   * itself: it stays queued from its last recorded part). Unfinished jobs stay in KV. Call
+   * before closing the KV handle.
    */
-  async close(graceMs = 10_000): Promise<void> {
+  async close(graceMs = 10_000, cutWaitMs = 2_000): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     this.#timer?.cancel();
@@ -612,7 +614,7 @@ export class JobEngine {
       });
       this.#cut.abort();
       // Cut inline runs store their remainder now; worker runs stop at their next step.
-      await waitAll(systemClock, 2_000);
+      await waitAll(systemClock, cutWaitMs);
     }
     this.#cut.abort();
     await this.#outbox.repo.idle();

@@ -72,10 +72,11 @@ export interface DeliveryQueue extends Dispatcher {
   /** The creator DM digest (at most one DM per hook per 10 min). */
   readonly notifier: CreatorNotifier;
   /**
-   * Graceful stop: no new work, in-flight deliveries get up to `graceMs`, the rest stays
-   * persisted. Call before closing the KV handle.
+   * Graceful stop: no new work, in-flight deliveries get up to `graceMs`, then the cut and
+   * at most `cutWaitMs` (default 2 s) for runs to stop; the rest stays persisted. Call before
+   * closing the KV handle.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, cutWaitMs?: number): Promise<void>;
 }
 
 /**
