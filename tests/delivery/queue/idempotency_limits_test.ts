@@ -58,6 +58,20 @@ Deno.test("Idempotency-Key: a queued request replays as the same 202 before and 
   });
 });
 
+Deno.test("Idempotency-Key: a replay after a restart (a new process on the same store) returns the first outcome and posts nothing", async () => {
+  await withWorld({}, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    const first = await w.post(h.token, { text: "once" }, { "Idempotency-Key": "k1" });
+    assert.equal(first.status, 200);
+    await w.restart();
+    const again = await w.post(h.token, { text: "once" }, { "Idempotency-Key": "k1" });
+    assert.equal(again.status, 200, JSON.stringify(again.json));
+    assert.deepEqual(again.json, first.json);
+    assert.equal(w.fake.sentCount(G), 1);
+  });
+});
+
 Deno.test("Idempotency-Key: two concurrent requests with one key post once", async () => {
   await withWorld({}, async (w) => {
     addGroup(w);
