@@ -312,7 +312,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   // WEBHOOK_PUBLIC_URL=https://x/tc puts /tc/hook/<token> into URLs: serve that prefix as well
   // as the root, so a proxy may pass the path through or strip it (issue 17.6).
   const prefix = new URL(config.publicUrl).pathname.replace(/\/+$/, "");
-  const app = new Hono();
+  // `strict: false`: a hook URL pasted or configured with a trailing slash (`/hook/<token>/`)
+  // is the same route; senders never resend after the 404 it got before.
+  const app = new Hono({ strict: false });
   if (prefix) app.route(prefix, publicApp);
   app.route("/", publicApp).notFound(jsonNotFound).onError(jsonOnError(httpLog));
 

@@ -131,3 +131,24 @@ Deno.test("WEBHOOK_PUBLIC_URL with a path: its hook URLs work as given, and with
     assert.equal((await unknown.json()).error, "hook_not_found");
   });
 });
+
+Deno.test("a hook URL pasted with a trailing slash works as without it", async () => {
+  await withBot({ publicPath: "/tc" }, async (b) => {
+    b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
+    const { url, token } = await b.createHook("ops", "ci", b.fake.userId("alice"));
+    // Some senders' URL fields and copy-pastes end the URL with "/" (Apprise's json://, Uptime
+    // Kuma's webhook field): the bot's own routes answer it, under the prefix and without.
+    for (const [i, target] of [`${url}/`, `${b.baseUrl}/hook/${token}/`].entries()) {
+      const res = await fetch(target, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: `slash ${i}` }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    assert.deepEqual(b.fake.messagesIn("ops").map((m) => m.text).slice(-2), ["slash 0", "slash 1"]);
+    const ready = await fetch(`${b.baseUrl}/readyz/`);
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+  });
+});
