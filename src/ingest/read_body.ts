@@ -6,8 +6,12 @@
  * - **Memory:** each chunk is copied at once into one buffer sized from Content-Length (or
  *   grown by doubling for chunked bodies), so what a request holds is its bytes received: a
  *   trickled byte no longer keeps a 64 KiB network buffer alive (issue 18.2: 48 KiB per byte).
- * - **Time:** the whole body must arrive within a floor plus a time proportional to its size
- *   (408 request_timeout). One sweep timer serves every body being read; no timer per request.
+ * - **Time:** after a floor, a body must keep arriving at a minimum average rate: it is cut
+ *   once more time has passed than the floor plus what its bytes received so far justify (408
+ *   request_timeout), so the whole body takes at most the floor plus its size at that rate, and
+ *   a large declared body that trickles is cut near the floor instead of holding its share of
+ *   the in-flight budget for minutes. One sweep timer serves every body being read; no timer
+ *   per request.
  * - **Budget:** bodies larger than {@link SMALL_BODY_BYTES} reserve their declared size from a
  *   shared in-flight budget before anything is read; beyond it the answer is 503 busy.
  * - **Shutdown:** {@link BodyReader.abortAll} cuts every unfinished body (503 shutting_down),
@@ -66,8 +70,6 @@ export interface BodyReaderOptions {
 interface Reading {
   started: number;
   received: number;
-  /** Content-Length, or -1 for a chunked body. */
-  expected: number;
   stop(reason: "timeout" | "shutdown"): void;
 }
 
@@ -198,7 +200,6 @@ export class BodyReader {
     const reading: Reading = {
       started: performance.now(),
       received: 0,
-      expected: declared,
       stop(reason) {
         stopped ??= reason;
         source.cancel();
@@ -240,7 +241,8 @@ export class BodyReader {
         }
       }
       if (stopped === "timeout") {
-        throw timedOut(size, declared, this.deadlineMs(Math.max(size, declared)));
+        const tookMs = performance.now() - reading.started;
+        throw timedOut(size, declared, tookMs, this.#floorMs, this.#perMs * 1000);
       }
       if (stopped === "shutdown") throw shuttingDown();
       if (declared >= 0 && size < declared) throw unreadable(new Error("the body ended early"));
@@ -268,9 +270,9 @@ export class BodyReader {
   #sweep(): void {
     const now = performance.now();
     for (const r of this.#active) {
-      // A chunked body is held to the rate for what it has sent so far.
-      const bytes = r.expected >= 0 ? r.expected : r.received;
-      if (now - r.started > this.deadlineMs(bytes)) r.stop("timeout");
+      // Held to the rate for what it has sent so far, declared or chunked: a body that
+      // promised 25 MB and trickles would otherwise hold 25 MB of the budget for 410 s.
+      if (now - r.started > this.deadlineMs(r.received)) r.stop("timeout");
     }
   }
 
@@ -343,12 +345,20 @@ function shuttingDown(): BodyError {
   );
 }
 
-function timedOut(received: number, declared: number, allowedMs: number): BodyError {
+function timedOut(
+  received: number,
+  declared: number,
+  tookMs: number,
+  floorMs: number,
+  bytesPerSecond: number,
+): BodyError {
   const of = declared >= 0 ? ` of ${declared}` : "";
   return new BodyError(
     "request_timeout",
     `The request body did not arrive in time: ${received}${of} bytes in ${
-      Math.ceil(allowedMs / 1000)
+      Math.ceil(tookMs / 1000)
+    } s, slower than ${Math.round(bytesPerSecond / 1024)} KiB/s after the first ${
+      Math.round(floorMs / 100) / 10
     } s. Send the whole body at once.`,
     408,
     CLOSE,
