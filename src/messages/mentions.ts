@@ -43,6 +43,27 @@ const JOINER = "\u2060";
 const MENTION =
   /(?<![\p{L}\p{N}_.@/\\[(:-])@([\p{L}\p{N}_.-]*[\p{L}\p{N}_])(?:@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+))?/gu;
 
+// Where the text is shown as written, so a mention there would be garbage or a surprise page:
+// Markdown code (fenced blocks, inline spans of any backtick run) and link labels; HTML code,
+// pre and link elements.
+const MARKDOWN_LITERAL = /```[\s\S]*?(?:```|$)|(`+)[\s\S]*?\1|\[[^\]\n]*\](?=\()/g;
+const HTML_LITERAL = /<(code|pre|a)\b[^>]*>[\s\S]*?<\/\1\s*>/gi;
+
+/** The `[start, end)` ranges of `text` that are shown as written (see above). */
+function literalRanges(text: string, mode: ParseMode): [number, number][] {
+  if (mode === "text") return [];
+  const ranges: [number, number][] = [];
+  for (const m of text.matchAll(mode === "html" ? HTML_LITERAL : MARKDOWN_LITERAL)) {
+    ranges.push([m.index, m.index + m[0].length]);
+  }
+  return ranges;
+}
+
+function inRanges(ranges: readonly [number, number][], at: number): boolean {
+  for (const [from, to] of ranges) if (at >= from && at < to) return true;
+  return false;
+}
+
 interface Found {
   readonly at: number;
   readonly length: number;
@@ -78,21 +99,24 @@ export class Mentions {
     const candidates = [...r.text.matchAll(MENTION)];
     if (candidates.length === 0) return r;
     const people = mode === "none" ? null : await this.#participantsOf(chatId);
+    const literal = literalRanges(r.text, r.parseMode);
     const found: Found[] = [];
     let people_n = 0;
     for (const m of candidates) {
       const login = m[1]!;
       const server = m[2];
+      const asWritten = inRanges(literal, m.index);
       if (server === undefined && AUDIENCE.has(login.toLowerCase())) {
         if (r.parseMode === "html" && insideTag(r.text, m.index)) continue;
+        // In code or a link label it pages nobody, whatever the hook allows.
         found.push({
           at: m.index,
           length: m[0].length,
-          target: mode === "all" ? "all" : "neutral",
+          target: mode === "all" && !asWritten ? "all" : "neutral",
         });
         continue;
       }
-      if (!people || people_n >= MAX_MENTIONS) continue;
+      if (asWritten || !people || people_n >= MAX_MENTIONS) continue;
       const id = server !== undefined
         ? people.get(normalizeTrueConfId(`${login}@${server}`))
         : people.get(`local:${login.toLowerCase()}`);

@@ -104,3 +104,38 @@ Deno.test("at most 50 mentions per message; the rest stay plain text", async () 
     assert.ok(r.text.endsWith("@u50 @u51 @u52 @u53 @u54 @u55 @u56 @u57 @u58 @u59"));
   });
 });
+
+Deno.test("code and link text are left as written: no mention inside `code`, ``` blocks, [labels] or <code>/<a>", async () => {
+  const t = await livingWorld();
+  try {
+    const last = () => t.shown().at(-1)?.text;
+    await t.post(t.hookA, {
+      text: "run `notify @bob` and see [ask @bob](https://x.example/doc), then @bob",
+      parse_mode: "markdown",
+    });
+    assert.equal(
+      last(),
+      `run \`notify @bob\` and see [ask @bob](https://x.example/doc), then ${BOB}`,
+    );
+    await t.post(t.hookA, {
+      text: "```\nlog: paged @bob and @here\n```\ndone @bob",
+      parse_mode: "markdown",
+    });
+    // Inside code an audience mention still addresses nobody (the word joiner), and notifies
+    // nobody even under `/webhook_mentions all`.
+    assert.equal(last(), `\`\`\`\nlog: paged @bob and @\u2060here\n\`\`\`\ndone ${BOB}`);
+    await t.say("/webhook_mentions alerts all", /mentions = <b>all<\/b>/);
+    await t.post(t.hookA, { text: "`@here` is what pages; @here", parse_mode: "markdown" });
+    assert.equal(last(), "`@\u2060here` is what pages; @all");
+    await t.post(t.hookA, {
+      text: '<code>@bob</code> <pre>@here</pre> <a href="https://x">@bob</a> @bob',
+      parse_mode: "html",
+    });
+    assert.equal(
+      last(),
+      '<code>@bob</code> <pre>@\u2060here</pre> <a href="https://x">@bob</a> <a href="trueconf:bob@video.example.com">Bob Smith</a>',
+    );
+  } finally {
+    await t.close();
+  }
+});
