@@ -255,6 +255,12 @@ function holdLease(
   let stopped = false;
   let renewing: Promise<void> = Promise.resolve();
   const lost = Promise.withResolvers<string>();
+  const dropLock = () => {
+    lock.file?.close();
+    lock.file = null;
+    if (lock.path) removeQuietly(lock.path);
+    lock.path = null;
+  };
 
   const beat = async () => {
     if (stopped || stamp === null) return;
@@ -270,6 +276,9 @@ function holdLease(
         const why = now
           ? `another instance took over the store (${describeHolder(now)})`
           : "the lease record was removed";
+        // Not the holder any more, and about to exit: its lock file would be litter that no
+        // successor removes (one that took over by silence never judged this process gone).
+        dropLock();
         lost.resolve(why);
         onLost?.(why);
         return;
@@ -296,8 +305,7 @@ function holdLease(
           await kv.atomic().check({ key, versionstamp: stamp }).delete(key).commit();
         }
       } finally {
-        lock.file?.close();
-        if (lock.path) removeQuietly(lock.path);
+        dropLock();
       }
     },
   };

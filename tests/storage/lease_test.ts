@@ -286,3 +286,26 @@ Deno.test("a live holder with our own pid on our host name (two containers, both
     await again.release();
   });
 });
+
+Deno.test("a holder told it lost the lease leaves no lock file behind (it exits at once; nobody else would remove it)", async () => {
+  await withStore(async (kv, path) => {
+    const lockFile = leaseLockFile(path)!;
+    const first = await acquireLease(kv, { ...FAST, host: thisHost(), pid: 4242, lockFile });
+    assert.ok(Deno.statSync(lockFile(4242)).isFile);
+    // Taken over by silence (this one was frozen): the successor never judged it gone, so it
+    // removes nothing of it.
+    await kv.set(
+      ["lease", "serve"],
+      {
+        holder: "y",
+        host: thisHost(),
+        pid: 7,
+        started: Date.now(),
+        heartbeat: Date.now(),
+      } satisfies LeaseRecord,
+    );
+    await first.lost;
+    assert.throws(() => Deno.statSync(lockFile(4242)), Deno.errors.NotFound);
+    await first.release();
+  });
+});
