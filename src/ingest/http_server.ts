@@ -18,6 +18,9 @@
  *   its first byte after an idle spell (else `408 request_timeout`, connection closed); at
  *   most 16 KiB (431); malformed framing gets `400 invalid_request`.
  * - **Idle keep-alive:** a connection with no request for `idleTimeoutMs` is closed.
+ * - **Connections:** at most `maxConnections` open (each costs about 18 KiB); at the cap a new
+ *   one closes the longest-idle keep-alive connection to make room, or, with none idle, is
+ *   closed at once: thousands of idle or silent clients cannot grow memory without bound.
  * - **Unread answers:** an answer the client does not take for `idleTimeoutMs` (a client that
  *   never reads, pipelining requests or asking for a large answer) closes the connection: a
  *   write stuck on a full socket would otherwise hold it, and its request, forever.
@@ -77,6 +80,8 @@ export interface HttpServerOptions {
   readonly headersTimeoutMs?: number;
   /** Time an idle keep-alive connection is kept. Default 75 000 ms (WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS). */
   readonly idleTimeoutMs?: number;
+  /** Connections open at once. Default {@link MAX_CONNECTIONS}. */
+  readonly maxConnections?: number;
   /** Told of each client mistake the server answered itself (for a debug log line). */
   readonly onClientMistake?: (mistake: ClientMistake) => void;
   /** Told when the handler threw (it answers 500). Hono's app never throws; a bug might. */
@@ -399,12 +404,19 @@ class ConnectionBody implements IncomingBody {
   }
 }
 
+/**
+ * Connections open at once by default: about 180 MiB of idle ones (18 KiB each, measured with
+ * 3,000), far above what webhook senders open (a sender's pool, a proxy's upstream pool).
+ */
+export const MAX_CONNECTIONS = 10_000;
+
 class Http1Server implements HttpServer {
   readonly addr: { hostname: string; port: number };
   readonly #options: HttpServerOptions;
   readonly #listener: Deno.TcpListener;
   readonly #headersTimeout: number;
   readonly #idleTimeout: number;
+  readonly #maxConnections: number;
   /** The `keep-alive` header line of every answer that keeps its connection. */
   readonly #keepAlive: string;
   readonly #sweepEvery: number;
@@ -421,6 +433,7 @@ class Http1Server implements HttpServer {
     this.#listener = listener;
     this.#headersTimeout = options.headersTimeoutMs ?? 10_000;
     this.#idleTimeout = options.idleTimeoutMs ?? 75_000;
+    this.#maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
     this.#keepAlive = `keep-alive: timeout=${Math.floor(this.#idleTimeout / 1000)}\r\n`;
     // Deadlines are checked a quarter of the shortest limit apart, at most once a second:
     // a limit is then kept within a quarter of itself (or a second).
@@ -479,7 +492,7 @@ class Http1Server implements HttpServer {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      if (this.#stopping) {
+      if (this.#stopping || (this.#conns.size >= this.#maxConnections && !this.#evictIdle())) {
         conn.close();
         continue;
       }
@@ -492,6 +505,21 @@ class Http1Server implements HttpServer {
       this.#sweeper ??= setInterval(() => this.#sweep(), this.#sweepEvery);
       void this.#serve(c);
     }
+  }
+
+  /**
+   * At the cap: closes the keep-alive connection idle the longest (the earliest idle
+   * deadline); false when none is idle. One pass over the connections, at the cap only.
+   */
+  #evictIdle(): boolean {
+    let oldest: Connection | null = null;
+    for (const c of this.#conns) {
+      if (c.phase === "idle" && !c.destroyed && (!oldest || c.deadline < oldest.deadline)) {
+        oldest = c;
+      }
+    }
+    oldest?.destroy();
+    return oldest !== null;
   }
 
   /** Closes what ran out of time: idle and silent connections, slow heads (408), lingerers. */

@@ -275,6 +275,53 @@ Deno.test("a client that never reads its answers is cut after the idle timeout, 
   }
 });
 
+Deno.test("at the connection cap a new client is served by closing the longest-idle connection; with none idle it is turned away", async () => {
+  const server = await listenHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    headersTimeoutMs: 60_000,
+    idleTimeoutMs: 60_000,
+    maxConnections: 3,
+    handler: () => new Response("ok"),
+  });
+  const idle: RawHttp[] = [];
+  const heads: RawHttp[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const c = await RawHttp.connect(server.addr.port);
+      idle.push(c);
+      await c.write("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+      assert.equal((await c.response())?.status, 200);
+    }
+    // Full of idle keep-alive connections: a new client still gets its answer; the oldest
+    // idle one is closed for it.
+    const fresh = await RawHttp.connect(server.addr.port);
+    heads.push(fresh);
+    await fresh.write("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.equal((await fresh.response())?.status, 200);
+    assert.ok(await idle[0]!.closedByServer(), "the longest-idle connection was closed");
+    assert.equal(server.connections, 3);
+    // Now fill it with connections in the middle of a request head (none idle): the next
+    // one is closed at once instead of growing past the cap.
+    for (const c of [...idle, fresh]) c.close();
+    await waitUntil(() => server.connections === 0, 5_000, "the idle ones gone");
+    for (let i = 0; i < 3; i++) {
+      const c = await RawHttp.connect(server.addr.port);
+      heads.push(c);
+      await c.write("GET /x HTTP/1.1\r\nHost");
+    }
+    await waitUntil(() => server.connections === 3, 5_000, "three connections");
+    const refused = await RawHttp.connect(server.addr.port);
+    heads.push(refused);
+    assert.equal(await refused.response(), null, "closed without an answer");
+    assert.equal(server.connections, 3);
+  } finally {
+    for (const c of [...idle, ...heads]) c.close();
+    server.closeAll();
+    await server.shutdown();
+  }
+});
+
 Deno.test("listening on a taken port rejects with EADDRINUSE", async () => {
   await withServer(async (server) => {
     await assert.rejects(
