@@ -175,11 +175,23 @@ export async function acquireLease(
       // Our own pid is a restart of the holder (a container's PID 1) unless its lock is held:
       // then it is another live process with our pid and host name (two containers, both
       // PID 1, one host name, one volume).
-      const gone = r.host === host &&
+      const stopped = () =>
+        r.host === host &&
         holderStopped(r, options.lockFile, r.pid === pid ? () => false : isRunning);
+      const gone = stopped();
       if (!gone) {
         options.onWatch?.(r);
-        const still = await watch(kv, key, seen.versionstamp!, silenceMs, pollMs, options.signal);
+        // A holder of this host is also watched by its lock (or pid): its death is seen at
+        // the next poll, not after the silence (a standby on the same host takes over at once).
+        const still = await watch(
+          kv,
+          key,
+          seen.versionstamp!,
+          silenceMs,
+          pollMs,
+          options.signal,
+          r.host === host ? stopped : undefined,
+        );
         if (still === "changed") {
           if (!options.wait) {
             const now = (await kv.get<LeaseRecord>(key)).value;
@@ -187,7 +199,7 @@ export async function acquireLease(
           }
           continue;
         }
-        if (still === "deleted") continue;
+        if (still === "deleted" || still === "stopped") continue;
       }
       how = gone ? "holder_gone" : "holder_silent";
     }
@@ -220,7 +232,10 @@ export async function acquireLease(
   }
 }
 
-/** Watches a record until it changes, is deleted, or stays still for `silenceMs`. */
+/**
+ * Watches a record until it changes, is deleted, its holder is seen `stopped` (a holder of
+ * this host), or it stays still for `silenceMs`.
+ */
 async function watch(
   kv: Deno.Kv,
   key: Deno.KvKey,
@@ -228,13 +243,15 @@ async function watch(
   silenceMs: number,
   pollMs: number,
   signal: AbortSignal | undefined,
-): Promise<"changed" | "deleted" | "silent"> {
+  stopped: (() => boolean) | undefined,
+): Promise<"changed" | "deleted" | "stopped" | "silent"> {
   const until = performance.now() + silenceMs;
   while (performance.now() < until) {
     await pause(Math.min(pollMs, Math.max(0, until - performance.now())), signal);
     const now = await kv.get(key);
     if (now.versionstamp === null) return "deleted";
     if (now.versionstamp !== versionstamp) return "changed";
+    if (stopped?.()) return "stopped";
   }
   return "silent";
 }

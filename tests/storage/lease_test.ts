@@ -309,3 +309,67 @@ Deno.test("a holder told it lost the lease leaves no lock file behind (it exits 
     await first.release();
   });
 });
+
+Deno.test("a standby on this host takes over as soon as the holder's process dies (its lock released), not after the silence", async () => {
+  await withStore(async (kv, path) => {
+    const lockFile = leaseLockFile(path)!;
+    // The holder: another process that keeps pid 4242's lock file locked until it ends.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const f = Deno.openSync(${
+          JSON.stringify(lockFile(4242))
+        }, {read: true, write: true, create: true});
+         f.lockSync(true); console.log("locked");
+         for await (const _ of Deno.stdin.readable) { /* until closed */ }`,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    assert.match((await reader.read()).value ?? "", /locked/);
+    await kv.set(
+      ["lease", "serve"],
+      {
+        holder: "x",
+        host: thisHost(),
+        pid: 4242,
+        started: 1,
+        heartbeat: Date.now(),
+        locked: true,
+      } satisfies LeaseRecord,
+    );
+    let watching!: () => void;
+    const watched = new Promise<void>((r) => watching = r);
+    const standby = acquireLease(kv, {
+      ...FAST,
+      silenceMs: 60_000,
+      wait: true,
+      host: thisHost(),
+      pid: 7,
+      lockFile,
+      isRunning: () => null,
+      onWatch: () => watching(),
+    });
+    await watched;
+    // The holder dies (SIGKILL releases its lock the same way).
+    const died = performance.now();
+    await child.stdin.close();
+    await reader.cancel();
+    await child.status;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lease = await Promise.race([
+      standby,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(
+          () => reject(new Error("still waiting 5 s after the holder died")),
+          5_000,
+        )
+      ),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(lease.how, "holder_gone");
+    assert.ok(performance.now() - died < 5_000);
+    assert.throws(() => Deno.statSync(lockFile(4242)), Deno.errors.NotFound, "litter removed");
+    await lease.release();
+  });
+});
