@@ -142,12 +142,28 @@ function parsePort(raw: string | undefined): number | null {
   return /^\d+$/.test(v) && n <= 65535 ? n : null;
 }
 
-/** Calls `fn` on SIGINT/SIGTERM with a running count; returns the remover. */
+/**
+ * Within this long after the first signal, another is the same Ctrl+C seen twice: under
+ * `deno task demo` the terminal signals the whole process group and the task runner forwards
+ * its own copy a few ms later (as `serve` treats it, src/cli/serve.ts).
+ */
+const REPEATED_SIGNAL_MS = 1_000;
+
+/**
+ * Calls `fn` on SIGINT/SIGTERM with a running count (a repeat within
+ * {@link REPEATED_SIGNAL_MS} of the first is not counted); returns the remover.
+ */
 function onSignals(fn: (signal: string, count: number) => void): () => void {
   let count = 0;
+  let first = 0;
   const added: [Deno.Signal, () => void][] = [];
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    const listener = () => fn(signal, ++count);
+    const listener = () => {
+      const now = performance.now();
+      if (count > 0 && now - first < REPEATED_SIGNAL_MS) return;
+      if (count === 0) first = now;
+      fn(signal, ++count);
+    };
     try {
       Deno.addSignalListener(signal, listener);
       added.push([signal, listener]);

@@ -94,3 +94,40 @@ Deno.test("demo --help exits 0; an unknown flag exits 2", async () => {
   assert.equal(bad.code, 2);
   assert.match(new TextDecoder().decode(bad.stderr), /Unknown argument --frobnicate/);
 });
+
+Deno.test("demo: one Ctrl+C that arrives twice (terminal and deno task) still stops gracefully", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: await demoTaskArgs(),
+    cwd: ROOT,
+    env: cleanEnv({ DEMO_PORT: "0" }),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  // Ready once the banner shows the hook URL.
+  while (!/\/hook\/[A-Za-z0-9_-]{20,}/.test(stdout)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  // What a terminal's Ctrl+C under `deno task demo` delivers: the process group's signal and
+  // the task runner's forwarded copy, milliseconds apart (the second after the first was seen).
+  child.kill("SIGINT");
+  while (!/^SIGINT: stopping…$/m.test(stdout)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  child.kill("SIGINT");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  const { code } = await child.status;
+  assert.equal(code, 0, `stdout:\n${stdout}\nstderr:\n${await stderr}`);
+});
