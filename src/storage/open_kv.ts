@@ -68,7 +68,12 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   } catch (e) {
     // NotADirectory: a parent is a file; mkdir below reports that in plain words.
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
-    throw new Error(`Cannot inspect the storage path ${path}: ${message(e)}.`, { cause: e });
+    throw new Error(
+      `Cannot inspect the storage path ${path}: ${message(e)}. Give the bot's user access to ` +
+        `every folder on that path (e.g. chmod o+x, or chown to that user), or set ` +
+        `WEBHOOK_STORAGE_PATH to a file in a folder it can use.`,
+      { cause: e },
+    );
   }
 }
 

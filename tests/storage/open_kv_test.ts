@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openKv } from "../../src/storage/mod.ts";
+import { inspectStorage, openKv } from "../../src/storage/mod.ts";
 
 Deno.test("openKv: creates missing parent folders for a file path", async () => {
   const dir = await Deno.makeTempDir();
@@ -58,6 +58,28 @@ Deno.test("openKv: a file that is not a database gives a clear error", async () 
     const path = `${dir}/hooks.kv`;
     await Deno.writeTextFile(path, "this is not sqlite ".repeat(100));
     await assert.rejects(() => openKv(path), /Cannot open the storage file .* as a KV database/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a storage path that cannot be looked at says what to do, to serve and to check-config", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A loop of links fails the look itself (not "missing"), for root too, which ignores the
+    // permission bits an unreachable folder would have.
+    await Deno.symlink(`${dir}/b`, `${dir}/a`);
+    await Deno.symlink(`${dir}/a`, `${dir}/b`);
+    const path = `${dir}/a/webhooks.kv`;
+    const remedy = /set WEBHOOK_STORAGE_PATH to a file in a folder it can use/;
+    await assert.rejects(openKv(path), (e: Error) => {
+      assert.match(e.message, /Cannot inspect the storage path/);
+      assert.match(e.message, remedy);
+      return true;
+    });
+    const seen = await inspectStorage(path);
+    assert.equal(seen.ok, false);
+    assert.match(seen.detail, remedy);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
