@@ -14,18 +14,44 @@ import { openKv } from "../../src/storage/mod.ts";
 const BOT = TEST_BOT; // the login spawnServe gives the bot
 const GRACE_SECONDS = 2;
 
-Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace period", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "shutdown_e2e_" });
-  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
-  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
-  const kvPath = join(dir, "webhooks.kv");
-  const kv = await openKv(kvPath);
+/** A hook of chat "ops" in a fresh store at `<dir>/webhooks.kv`, made before the bot starts. */
+async function hookBeforeStart(dir: string, fake: FakeTrueConf): Promise<string> {
+  const kv = await openKv(join(dir, "webhooks.kv"));
   const store = new HookStore(kv);
   const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
   await store.close();
   kv.close();
   assert.ok(made.ok);
-  const token = made.token;
+  return made.token;
+}
+
+/**
+ * The bot's exit status, and how many seconds after `signalled` it came. A deadline, not a
+ * synchronisation: it only bounds a process that never exits (the bug these tests guard).
+ */
+async function exitAfter(
+  bot: ReturnType<typeof spawnServe>,
+  signalled: number,
+  deadlineSeconds: number,
+): Promise<{ code: number; seconds: number }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const status = await Promise.race([
+    bot.status,
+    new Promise<never>((_, reject) =>
+      timer = setTimeout(
+        () => reject(new Error(`still running ${deadlineSeconds} s after SIGTERM:\n${bot.text()}`)),
+        deadlineSeconds * 1000,
+      )
+    ),
+  ]).finally(() => clearTimeout(timer));
+  return { code: status.code, seconds: (performance.now() - signalled) / 1000 };
+}
+
+Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace period", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shutdown_e2e_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
+  const token = await hookBeforeStart(dir, fake);
 
   const bot = spawnServe({
     dir,
@@ -65,19 +91,8 @@ Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace perio
     assert.equal(cut?.status, 503, cut?.body ?? `no answer:\n${bot.text()}`);
     assert.equal(JSON.parse(cut!.body).error, "shutting_down");
 
-    // A deadline, not a synchronisation: before the fix the process never exited.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      bot.status,
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(
-          () => reject(new Error(`still running 10 s after SIGTERM:\n${bot.text()}`)),
-          (GRACE_SECONDS + 8) * 1000,
-        )
-      ),
-    ]).finally(() => clearTimeout(timer));
-    const seconds = (performance.now() - signalled) / 1000;
-    assert.equal(status.code, 0, bot.text());
+    const { code, seconds } = await exitAfter(bot, signalled, GRACE_SECONDS + 8);
+    assert.equal(code, 0, bot.text());
     assert.ok(
       seconds < GRACE_SECONDS,
       `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s)`,
@@ -145,13 +160,7 @@ Deno.test("serve: one Ctrl+C delivered twice (terminal + deno task) still shuts 
   const dir = await Deno.makeTempDir({ prefix: "ctrl_c_e2e_" });
   const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
   fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
-  const kvPath = join(dir, "webhooks.kv");
-  const kv = await openKv(kvPath);
-  const store = new HookStore(kv);
-  const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
-  await store.close();
-  kv.close();
-  assert.ok(made.ok);
+  const token = await hookBeforeStart(dir, fake);
   const bot = spawnServe({
     dir,
     fake,
@@ -162,7 +171,7 @@ Deno.test("serve: one Ctrl+C delivered twice (terminal + deno task) still shuts 
     await bot.ready();
     // A delivery TrueConf never answers keeps the shutdown busy while the second signal comes.
     fake.setMethodDelay("sendMessage", "never");
-    const pending = fetch(`${url}/hook/${made.token}`, { method: "POST", body: "text=hi" })
+    const pending = fetch(`${url}/hook/${token}`, { method: "POST", body: "text=hi" })
       .catch((e: Error) => e);
     await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"));
     bot.kill("SIGINT");
@@ -174,7 +183,7 @@ Deno.test("serve: one Ctrl+C delivered twice (terminal + deno task) still shuts 
     const answer = await pending;
     assert.ok(answer instanceof Response, `no answer: ${answer}`);
     assert.equal(answer.status, 202, await answer.text());
-    const after = await openKv(kvPath);
+    const after = await openKv(join(dir, "webhooks.kv"));
     try {
       assert.equal((await after.get(["lease", "serve"])).value, null, "the lease was released");
     } finally {
@@ -197,6 +206,7 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
   // An attachment host that takes connections and never says a word, until it recovers.
   const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
+  const downloadStarted = Promise.withResolvers<void>();
   let recovered = false;
   const report = new TextEncoder().encode(
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nreport",
@@ -204,8 +214,10 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
   const accepting = (async () => {
     try {
       for await (const c of silent) {
-        if (!recovered) held.push(c);
-        else {
+        if (!recovered) {
+          held.push(c);
+          downloadStarted.resolve();
+        } else {
           await c.read(new Uint8Array(4096)).catch(() => null);
           await c.write(report).catch(() => 0);
           c.close();
@@ -213,13 +225,7 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
       }
     } catch { /* closed */ }
   })();
-  const kvPath = join(dir, "webhooks.kv");
-  const kv = await openKv(kvPath);
-  const store = new HookStore(kv);
-  const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
-  await store.close();
-  kv.close();
-  assert.ok(made.ok);
+  const token = await hookBeforeStart(dir, fake);
   const env = {
     WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
     WEBHOOK_URL_ALLOWLIST: "127.0.0.1",
@@ -230,7 +236,7 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
     const { url } = await bot.listening();
     await bot.ready();
     const port = (silent.addr as Deno.NetAddr).port;
-    const answer = fetch(`${url}/hook/${made.token}`, {
+    const answer = fetch(`${url}/hook/${token}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
@@ -239,23 +245,13 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
       }),
     });
     // The download has started (the host holds its connection): now the signal.
-    while (held.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await downloadStarted.promise;
     const signalled = performance.now();
     bot.kill("SIGTERM");
     const res = await answer;
     const body = await res.json();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      bot.status,
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(
-          () => reject(new Error(`still running 20 s after SIGTERM:\n${bot.text()}`)),
-          20_000,
-        )
-      ),
-    ]).finally(() => clearTimeout(timer));
-    const seconds = (performance.now() - signalled) / 1000;
-    assert.equal(status.code, 0, bot.text());
+    const { code, seconds } = await exitAfter(bot, signalled, 20);
+    assert.equal(code, 0, bot.text());
     assert.ok(
       seconds < GRACE_SECONDS,
       `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
@@ -292,12 +288,7 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
   const dir = await Deno.makeTempDir({ prefix: "shutdown_silent_" });
   const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
   fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
-  const kv = await openKv(join(dir, "webhooks.kv"));
-  const store = new HookStore(kv);
-  const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
-  await store.close();
-  kv.close();
-  assert.ok(made.ok);
+  const token = await hookBeforeStart(dir, fake);
   const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
   const bot = spawnServe({ dir, fake, env });
   let again: ReturnType<typeof spawnServe> | undefined;
@@ -307,7 +298,7 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
     // TrueConf goes away: three messages are queued.
     await fake.refuseConnections(true);
     for (const text of ["m1", "m2", "m3"]) {
-      const res: Response = await fetch(`${url}/hook/${made.token}`, {
+      const res: Response = await fetch(`${url}/hook/${token}`, {
         method: "POST",
         body: text,
       });
@@ -319,18 +310,8 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
     await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"), 15_000);
     const signalled = performance.now();
     bot.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const status = await Promise.race([
-      bot.status,
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(
-          () => reject(new Error(`still running 20 s after SIGTERM:\n${bot.text()}`)),
-          20_000,
-        )
-      ),
-    ]).finally(() => clearTimeout(timer));
-    const seconds = (performance.now() - signalled) / 1000;
-    assert.equal(status.code, 0, bot.text());
+    const { code, seconds } = await exitAfter(bot, signalled, 20);
+    assert.equal(code, 0, bot.text());
     assert.ok(
       seconds < GRACE_SECONDS,
       `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
