@@ -15,6 +15,32 @@ import {
 
 const FAST = { heartbeatMs: 40, silenceMs: 400, pollMs: 10 };
 
+/**
+ * Another process that locks `path` (as a live holder keeps its lock file) and keeps it locked
+ * until {@link end} (its exit releases the lock, as a SIGKILL would).
+ */
+async function lockInOtherProcess(path: string): Promise<{ end(): Promise<void> }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const f = Deno.openSync(${JSON.stringify(path)}, {read: true, write: true, create: true});
+       f.lockSync(true); console.log("locked");
+       for await (const _ of Deno.stdin.readable) { /* until closed */ }`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  assert.match((await reader.read()).value ?? "", /locked/);
+  return {
+    async end() {
+      await child.stdin.close();
+      await reader.cancel();
+      await child.status;
+    },
+  };
+}
+
 async function withStore(fn: (kv: Deno.Kv, path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "lease-test-" });
   const path = join(dir, "webhooks.kv");
@@ -219,21 +245,8 @@ Deno.test("without /proc, a holder's lock file tells a live holder of this host 
 Deno.test("a lock held by another live process keeps its holder alive: watched for the silence, not taken at once", async () => {
   await withStore(async (kv, path) => {
     const lockFile = leaseLockFile(path)!;
-    // Another process holds pid 4242's lock file until we close its stdin.
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "eval",
-        `const f = Deno.openSync(${
-          JSON.stringify(lockFile(4242))
-        }, {read: true, write: true, create: true});
-         f.lockSync(true); console.log("locked");
-         for await (const _ of Deno.stdin.readable) { /* until closed */ }`,
-      ],
-      stdin: "piped",
-      stdout: "piped",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    assert.match((await reader.read()).value ?? "", /locked/);
+    // Another process holds pid 4242's lock file until it is ended.
+    const holder = await lockInOtherProcess(lockFile(4242));
     const record: LeaseRecord = {
       holder: "x",
       host: thisHost(),
@@ -255,9 +268,7 @@ Deno.test("a lock held by another live process keeps its holder alive: watched f
     });
     assert.equal(lease.how, "holder_silent");
     await lease.release();
-    await child.stdin.close();
-    await reader.cancel();
-    await child.status;
+    await holder.end();
   });
 });
 
@@ -314,20 +325,7 @@ Deno.test("a standby on this host takes over as soon as the holder's process die
   await withStore(async (kv, path) => {
     const lockFile = leaseLockFile(path)!;
     // The holder: another process that keeps pid 4242's lock file locked until it ends.
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "eval",
-        `const f = Deno.openSync(${
-          JSON.stringify(lockFile(4242))
-        }, {read: true, write: true, create: true});
-         f.lockSync(true); console.log("locked");
-         for await (const _ of Deno.stdin.readable) { /* until closed */ }`,
-      ],
-      stdin: "piped",
-      stdout: "piped",
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    assert.match((await reader.read()).value ?? "", /locked/);
+    const holder = await lockInOtherProcess(lockFile(4242));
     await kv.set(
       ["lease", "serve"],
       {
@@ -354,9 +352,7 @@ Deno.test("a standby on this host takes over as soon as the holder's process die
     await watched;
     // The holder dies (SIGKILL releases its lock the same way).
     const died = performance.now();
-    await child.stdin.close();
-    await reader.cancel();
-    await child.status;
+    await holder.end();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const lease = await Promise.race([
       standby,
