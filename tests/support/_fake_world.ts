@@ -155,9 +155,35 @@ function hexId(): string {
   return crypto.randomUUID().replaceAll("-", "");
 }
 
-function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
-  map.set(key, value);
-  if (map.size > max) map.delete(map.keys().next().value as K);
+/**
+ * A Map that forgets its oldest entries past `max` (the fake's memory stays flat through a
+ * benchmark's hundreds of thousands of posts). Insertion order is kept in a queue of keys rather
+ * than read back with `keys().next()`: V8 leaves a deleted Map entry as a hole until the next
+ * rehash and that call walks every hole before the first live entry, so eviction cost grew with
+ * the holes; it was a third of the bench fake's CPU at c64, CPU the bot's cores then lacked.
+ */
+class BoundedMap<K, V> extends Map<K, V> {
+  readonly #max: number;
+  #order: K[] = [];
+  #head = 0;
+
+  constructor(max: number) {
+    super();
+    this.#max = max;
+  }
+
+  override set(key: K, value: V): this {
+    if (!this.has(key)) this.#order.push(key);
+    super.set(key, value);
+    while (this.size > this.#max) this.delete(this.#order[this.#head++] as K);
+    // Keys deleted by hand (a finished upload task) stay in the queue: compact it now and then,
+    // keeping only live keys, so it never grows past twice the limit.
+    if (this.#order.length - this.#head > 2 * this.#max || this.#head > this.#max) {
+      this.#order = this.#order.slice(this.#head).filter((k) => this.has(k));
+      this.#head = 0;
+    }
+    return this;
+  }
 }
 
 /** The state behind the methods; one per fake server. */
@@ -175,9 +201,9 @@ export class FakeWorld {
   #lastMessage = new Map<string, Envelope<unknown>>();
   #p2p = new Map<string, string>(); // canonical user id → chatId
   #favorites: string | null = null;
-  #tasks = new Map<string, { fileSize: number; fileName: string | null }>();
-  #temporal = new Map<string, TemporalFile>();
-  #messages = new Map<string, StoredMessage>();
+  #tasks = new BoundedMap<string, { fileSize: number; fileName: string | null }>(MAX_TASKS);
+  #temporal = new BoundedMap<string, TemporalFile>(MAX_TEMPORAL_FILES);
+  #messages = new BoundedMap<string, StoredMessage>(MAX_MESSAGES);
   #boxId = 0;
 
   constructor(opts: WorldOptions) {
@@ -283,7 +309,7 @@ export class FakeWorld {
       content,
     };
     this.#lastMessage.set(chatId, env);
-    boundedSet(this.#messages, env.messageId, { env, sent: null, removed: false }, MAX_MESSAGES);
+    this.#messages.set(env.messageId, { env, sent: null, removed: false });
     return env;
   }
 
@@ -376,7 +402,7 @@ export class FakeWorld {
   /** Registers the upload task that `uploadFile` answers with. */
   #newTask(fileSize: number, fileName: string | null): string {
     const id = hexId();
-    boundedSet(this.#tasks, id, { fileSize, fileName }, MAX_TASKS);
+    this.#tasks.set(id, { fileSize, fileName });
     return id;
   }
 
@@ -395,7 +421,7 @@ export class FakeWorld {
     if (!task) return null;
     this.#tasks.delete(uploadTaskId);
     const temporalFileId = hexId();
-    boundedSet(this.#temporal, temporalFileId, { ...file, preview }, MAX_TEMPORAL_FILES);
+    this.#temporal.set(temporalFileId, { ...file, preview });
     if (this.record) {
       this.uploads.push({
         uploadTaskId,
