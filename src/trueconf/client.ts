@@ -735,6 +735,14 @@ export class TrueConfClient {
         203,
       );
     }
+    if (err.code === 201 && "username" in this.#opts.auth) {
+      // A token the server no longer accepts (revoked when the bot's password changed, a
+      // server reinstalled or restored from a backup) is never offered again: the next
+      // connect asks OAuth for a fresh one. Only if that one is refused too is it the
+      // credentials (the error below either way, for the log and readiness).
+      this.#token = null;
+      this.#refreshAt = null;
+    }
     if (err.code === 201 || err.code === 202 || err.code === 204) {
       const what = err.code === 201
         ? "invalid credentials"

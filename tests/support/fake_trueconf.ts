@@ -643,6 +643,15 @@ export class FakeTrueConf {
     this.expireTokensIssuedBefore(Infinity);
   }
 
+  /**
+   * Forgets every token issued so far: `auth` with one answers 201 INVALID_CREDENTIALS, as a
+   * server does for a token it no longer accepts (the bot's password changed, the server was
+   * reinstalled or restored). Sockets already authorised stay so. New OAuth tokens work.
+   */
+  revokeAllTokens(): void {
+    this.#tokens.clear();
+  }
+
   /** Disables or re-enables an account: OAuth 401, WebSocket `auth` 202. */
   setUserDisabled(login: string, disabled: boolean): void {
     const user = this.#world.userByLogin(login);

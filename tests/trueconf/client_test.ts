@@ -252,6 +252,36 @@ Deno.test("203 on auth: fresh OAuth token, then re-auth", async () => {
   });
 });
 
+Deno.test("201 on auth for a token the server no longer accepts: a fresh OAuth token, not the same one forever", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    // A server restored from a backup (or the bot's password changed): it forgets the tokens
+    // it issued, and the socket drops.
+    fake.revokeAllTokens();
+    fake.dropAll();
+    await waitUntil(() => client.state.authorized && client.state.reconnects === 1, 3_000);
+    const auths = fake.requests.filter((r) => r.method === "auth").map((r) =>
+      (r.payload as { token: string }).token
+    );
+    assert.equal(fake.tokensIssued, 2);
+    assert.equal(auths.length, 3, "the revoked token offered once, then the fresh one");
+    assert.equal(auths[0], auths[1]);
+    assert.notEqual(auths[1], auths[2]);
+  });
+});
+
+Deno.test("201 for fresh tokens too: each refusal reported, each refused token replaced", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const errors: string[] = [];
+    client.onStateChange((s) => s.lastError && errors.push(s.lastError));
+    for (let i = 0; i < 3; i++) fake.failNextAuth(201, "bad token");
+    client.start();
+    await client.ready(3_000);
+    assert.ok(errors.some((e) => /invalid credentials \(201: bad token\)/.test(e)));
+    // Each refused token is dropped: three refusals, three fresh tokens, then the fourth works.
+    assert.equal(fake.tokensIssued, 4);
+  }, false);
+});
+
 Deno.test("203 on a request: token refreshed, socket rotated, request retried once", async () => {
   await withClient({}, {}, async (fake, client) => {
     const chatId = fake.p2pChatId(fake.userId(ALICE.login));
