@@ -228,10 +228,12 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
         await b.close(2_000);
         await srv.shutdown();
         await closeFake();
+        assertProtocolKept(fake);
       },
       async closeBot() {
         await b.close(2_000);
         await srv.shutdown();
+        assertProtocolKept(fake);
       },
     };
   } catch (e) {
@@ -240,6 +242,18 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
     await closeFake();
     throw e;
   }
+}
+
+/**
+ * Throws when the bot sent the fake anything the official SDK never sends (a field it does not
+ * know, a text over 4096 visible characters, an ack on the wrong socket…: the fake's
+ * `protocolErrors`), so every test that runs the bot also checks its wire. A test that breaks
+ * the protocol on purpose empties `fake.protocolErrors` itself.
+ */
+export function assertProtocolKept(fake: FakeTrueConf): void {
+  if (fake.protocolErrors.length === 0) return;
+  const errors = fake.protocolErrors.splice(0);
+  throw new Error(`the bot broke the TrueConf protocol:\n- ${errors.join("\n- ")}`);
 }
 
 /**

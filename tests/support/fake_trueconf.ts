@@ -57,6 +57,7 @@ import type {
 } from "./_fake_types.ts";
 import { type EditRecord, ErrorCode, FakeWorld, type MethodResult } from "./_fake_world.ts";
 import { compareVersions } from "../../src/trueconf/buttons.ts";
+import { wireProblems } from "./_fake_wire.ts";
 
 export type { EditRecord } from "./_fake_world.ts";
 export type {
@@ -183,6 +184,8 @@ interface Conn {
   token: string | null;
   readonly timers: Set<Timer>;
   readonly inflight: Set<number>;
+  /** Ids pushed to this socket and not acked on it yet (tracked while recording). */
+  readonly unacked: Set<number>;
   lastActivity: number;
   readonly closed: Promise<void>;
 }
@@ -995,6 +998,7 @@ export class FakeTrueConf {
       token: null,
       timers: new Set(),
       inflight: new Set(),
+      unacked: new Set(),
       lastActivity: performance.now(),
       closed: new Promise<void>((r) => resolveClosed = r),
     };
@@ -1075,6 +1079,18 @@ export class FakeTrueConf {
       this.#onAck(conn, msg);
       return;
     }
+    // The SDK's request frame is exactly {type, id, method, payload} (methods/base.py).
+    for (const key in msg) {
+      if (key !== "type" && key !== "id" && key !== "method" && key !== "payload") {
+        this.#protocolError(conn, `request frame carries ${key}, which no request has`);
+      }
+    }
+    if (!("payload" in msg)) {
+      this.#protocolError(
+        conn,
+        `request ${JSON.stringify(id)} without a payload (the SDK sends {} at least)`,
+      );
+    }
     if (type !== 1) {
       this.#protocolError(conn, `unknown frame type ${JSON.stringify(type)}`);
       return;
@@ -1122,6 +1138,12 @@ export class FakeTrueConf {
       return;
     }
     if ("payload" in msg) this.#protocolError(conn, `ack ${id} carries a payload (acks have none)`);
+    if (this.#record) {
+      // Acked on the socket it came on, once (the SDK acks each frame as it arrives).
+      if (!conn.unacked.delete(id)) {
+        this.#protocolError(conn, `ack ${id} on a socket that has no unacked push ${id}`);
+      }
+    }
     this.ackCount++;
     if (this.#record) this.acks.add(id);
     const timer = this.#repush.get(id);
@@ -1141,6 +1163,9 @@ export class FakeTrueConf {
 
   #process(conn: Conn, id: number, method: string, payload: unknown): void {
     if (!conn.live) return; // dropped meanwhile: the answer is lost, as on a real restart
+    if (this.#record) {
+      for (const problem of wireProblems(method, payload)) this.#protocolError(conn, problem);
+    }
     if (method === "auth") {
       const forced = this.#takeForcedError("auth");
       if (forced !== null) this.#respondError(conn, id, forced, "Forced error");
@@ -1269,6 +1294,7 @@ export class FakeTrueConf {
     let delivered = false;
     for (const conn of targets) {
       this.#send(conn, frame);
+      if (this.#record && conn.live) conn.unacked.add(id);
       delivered = true;
     }
     if (delivered && this.#repushAfter !== null) this.#armRepush(id, frame);
@@ -1282,7 +1308,10 @@ export class FakeTrueConf {
       this.#repush.delete(id);
       if (this.#authorized.size === 0) return;
       this.#log.debug("fake trueconf re-pushing unacked event", { id });
-      for (const conn of this.#authorized) this.#send(conn, frame);
+      for (const conn of this.#authorized) {
+        this.#send(conn, frame);
+        if (this.#record) conn.unacked.add(id);
+      }
       this.#armRepush(id, frame);
     }, after);
     this.#repush.set(id, timer);

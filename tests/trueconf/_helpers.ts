@@ -3,6 +3,7 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import { TrueConfClient, type TrueConfClientOptions } from "../../src/trueconf/mod.ts";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
 import {
+  assertProtocolKept,
   loopbackClientOptions,
   TEST_ALICE as ALICE,
   TEST_BOT as BOT,
@@ -48,6 +49,7 @@ export async function withClient(
     await client.close();
     await fake.close();
   }
+  assertProtocolKept(fake);
 }
 
 export { waitUntil } from "../support/wait.ts";

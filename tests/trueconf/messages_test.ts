@@ -190,8 +190,26 @@ Deno.test("the fake holds the client to the protocol: buttons to an old server, 
         buttons: [[{ type: "url", label: "x", url: "https://e.x" }]],
       },
     });
-    assert.equal(fake.protocolErrors.length, 1);
+    assert.deepEqual(fake.protocolErrors.splice(0), [
+      "sendMessage: buttons sent to a server older than 5.5.6",
+    ]);
     assert.equal(fake.messagesIn(chat)[0]?.buttons, undefined);
+    // What the SDK never sends: a field it does not know, a key it always sets left out, a
+    // text over its 4096-character limit (the markup of a link is not counted, its URL is).
+    await client.request("sendMessage", {
+      chatId: chat,
+      content: { text: "t", format: "text" },
+    });
+    await client.request("removeMessage", { messageId: fake.messagesIn(chat)[0]!.messageId });
+    const link = "[x](https://example.com/)"; // 1 + 1 + 20 visible
+    await client.sendMessage(chat, link.repeat(186), "markdown"); // 4092
+    await client.sendMessage(chat, link.repeat(187), "markdown"); // 4114
+    assert.deepEqual(fake.protocolErrors.splice(0), [
+      "sendMessage: payload.content.parseMode missing (the SDK always sends it)",
+      "sendMessage: payload.content.format is not a field the SDK sends",
+      "removeMessage: payload.forAll missing (the SDK always sends it)",
+      "sendMessage: content.text has 4114 visible characters; the SDK refuses more than 4096",
+    ]);
     const theirs = fake.pushMessage({ chatId: chat, authorId: alice, text: "mine" });
     await assert.rejects(
       client.editMessage(theirs.messageId, "hijack", "text"),
