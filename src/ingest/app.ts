@@ -753,7 +753,7 @@ async function checkAttachments(
       if (e instanceof SafeFetchError) {
         throw new PayloadError(
           e.code === "invalid_url" ? "invalid_url" : "unsafe_url",
-          `Attachment ${i + 1} (${a.source.url.slice(0, 200)}) cannot be fetched: ${e.message}`,
+          `Attachment ${i + 1} (${a.source.url.slice(0, 200)}) cannot be fetched: ${e.message}.`,
         );
       }
       throw e;

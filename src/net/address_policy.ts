@@ -56,22 +56,64 @@ const [NAT64_WELL_KNOWN, NAT64_WELL_KNOWN_BITS] = parseIpCidr("64:ff9b::/96");
 
 /**
  * Why an address is blocked, as an ipaddr.js range name (`loopback`, `private`,
- * `linkLocal`, `carrierGradeNat`, `uniqueLocal`, `6to4`…), or null when it is global
- * unicast.
+ * `linkLocal`, `carrierGradeNat`, `uniqueLocal`, `6to4`…; `rfc6052` for NAT64 of a blocked
+ * IPv4 address), or null when it is global unicast.
  */
 export function blockedRange(address: IpAddress): string | null {
   if (address.kind() === "ipv4") {
     const range = rangeName(address);
     return range === "unicast" ? null : range;
   }
-  if (address.match(NAT64_WELL_KNOWN, NAT64_WELL_KNOWN_BITS)) {
-    const embedded = new IPv4(address.toByteArray().slice(12));
-    const inner = blockedRange(embedded);
-    return inner === null ? null : `rfc6052 (${inner} ${embedded.toString()})`;
-  }
+  const embedded = nat64Embedded(address);
+  if (embedded) return blockedRange(embedded) === null ? null : "rfc6052";
   const range = rangeName(address);
   if (range !== "unicast") return range;
   return address.match(GLOBAL_UNICAST_V6, GLOBAL_UNICAST_V6_BITS) ? null : "reserved";
+}
+
+/** The IPv4 address inside a well-known-prefix NAT64 address, or null for any other. */
+function nat64Embedded(address: IpAddress): IPv4 | null {
+  if (address.kind() !== "ipv6" || !address.match(NAT64_WELL_KNOWN, NAT64_WELL_KNOWN_BITS)) {
+    return null;
+  }
+  return new IPv4(address.toByteArray().slice(12));
+}
+
+// The refusal sentence reaches the hook's sender (400 unsafe_url, a failed part): ipaddr.js's
+// identifiers (`linkLocal`, `carrierGradeNat`) are not words, and a few ranges are known only
+// by their prefix, so it is named too.
+const RANGE_WORDS: Readonly<Record<string, string>> = {
+  unspecified: "an unspecified address",
+  broadcast: "the broadcast address",
+  multicast: "a multicast address",
+  linkLocal: "a link-local address",
+  loopback: "a loopback address",
+  carrierGradeNat: "a carrier-grade NAT address (100.64.0.0/10)",
+  private: "a private address",
+  reserved: "a reserved address",
+  uniqueLocal: "a unique local address (fc00::/7)",
+  deprecatedSiteLocal: "a site-local address (fec0::/10)",
+  ipv4Mapped: "an IPv4-mapped address",
+  rfc6145: "an IPv4-translated address (::ffff:0:0:0/96)",
+  "6to4": "a 6to4 address (2002::/16)",
+  teredo: "a Teredo address (2001::/32)",
+  discard: "a discard-only address (100::/64)",
+  benchmarking: "a benchmarking address (2001:2::/48)",
+};
+
+/**
+ * Why an address is blocked, in words for the refusal a sender reads (`a link-local address
+ * (…)`, `a NAT64 address of 10.0.0.1, a private address`), or null when it is global unicast.
+ */
+export function blockedReason(address: IpAddress): string | null {
+  const range = blockedRange(address);
+  if (range === null) return null;
+  const embedded = range === "rfc6052" ? nat64Embedded(address) : null;
+  if (embedded) {
+    return `a NAT64 address of ${embedded.toString()}, ${blockedReason(embedded)}`;
+  }
+  if (range === "rfc6052") return "a local-use NAT64 address (64:ff9b:1::/48)";
+  return RANGE_WORDS[range] ?? `a special-purpose address (${range})`;
 }
 
 // Classes that no intranet service lives on: a host-name allowlist entry does not open
@@ -85,6 +127,9 @@ const NEVER_BY_NAME = new Set(["unspecified", "broadcast", "multicast", "linkLoc
  */
 export function isAllowedForAllowlistedName(address: IpAddress, allowlist?: Allowlist): boolean {
   if (matchAllowlistAddress(allowlist, address)) return true;
+  // NAT64 of 169.254.169.254 reaches the metadata service as surely as the address itself.
+  const embedded = nat64Embedded(address);
+  if (embedded) return isAllowedForAllowlistedName(embedded, allowlist);
   const range = blockedRange(address);
   return range === null || !NEVER_BY_NAME.has(range);
 }

@@ -7,7 +7,7 @@
  */
 
 import { type Allowlist, matchAllowlistAddress, matchAllowlistHost } from "./allowlist.ts";
-import { blockedRange, loadAddressClasses } from "./address_policy.ts";
+import { blockedReason, loadAddressClasses } from "./address_policy.ts";
 import { normalizeHostname, parseAddress } from "./_host.ts";
 import { SafeFetchError } from "./safe_fetch_error.ts";
 
@@ -92,11 +92,11 @@ export function checkLoadedUrl(url: string, allowlist?: Allowlist): URL {
   }
   const literal = parseAddress(parsed.hostname);
   if (literal) {
-    const range = blockedRange(literal);
-    if (range !== null && !matchAllowlistAddress(allowlist, literal)) {
+    const why = blockedReason(literal);
+    if (why !== null && !matchAllowlistAddress(allowlist, literal)) {
       throw new SafeFetchError(
         "unsafe_url",
-        `${parsed.hostname} is a ${range} address; only public addresses can be fetched` +
+        `${parsed.hostname} is ${why}; only public addresses can be fetched` +
           " (an operator can allow internal ones with WEBHOOK_URL_ALLOWLIST)",
       );
     }

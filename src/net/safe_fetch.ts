@@ -17,7 +17,12 @@ import type { IncomingMessage } from "node:http";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { type Allowlist, matchAllowlistAddress, matchAllowlistHost } from "./allowlist.ts";
-import { blockedRange, isAllowedForAllowlistedName, loadAddressClasses } from "./address_policy.ts";
+import {
+  blockedRange,
+  blockedReason,
+  isAllowedForAllowlistedName,
+  loadAddressClasses,
+} from "./address_policy.ts";
 import { checkLoadedUrl } from "./check_url.ts";
 import { SafeFetchError } from "./safe_fetch_error.ts";
 import { sniffImageType } from "./sniff_image_type.ts";
@@ -270,7 +275,7 @@ export async function resolveChecked(
     if (!allowed) {
       throw new SafeFetchError(
         "unsafe_url",
-        `${host} resolves to ${address.toString()}, a ${blockedRange(address)} address;` +
+        `${host} resolves to ${address.toString()}, ${blockedReason(address)};` +
           " only public addresses can be fetched" +
           " (an operator can allow internal ones with WEBHOOK_URL_ALLOWLIST)",
       );

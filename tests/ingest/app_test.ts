@@ -272,23 +272,40 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
       },
     );
 
-    const unsafe = [
-      "http://169.254.169.254/latest/meta-data/",
-      "http://localhost:8080/admin",
-      "http://10.0.0.7/x.png",
-      "http://192.168.1.1/x.png",
-      "http://[::1]/x.png",
-      "http://127.1/x.png",
-      "http://0x7f000001/x.png",
-      "http://[::ffff:127.0.0.1]/x.png",
-      "http://metadata.google.internal/computeMetadata/v1/",
-      "http://printer.local/x.png",
+    // Each with the words the sender reads: what the host is, in plain English.
+    const unsafe: [string, string][] = [
+      ["http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address;"],
+      ["http://localhost:8080/admin", "localhost is a local or internal host name;"],
+      ["http://10.0.0.7/x.png", "10.0.0.7 is a private address;"],
+      ["http://192.168.1.1/x.png", "192.168.1.1 is a private address;"],
+      ["http://100.64.0.1/x.png", "100.64.0.1 is a carrier-grade NAT address (100.64.0.0/10);"],
+      ["http://[fc00::1]/x.png", "[fc00::1] is a unique local address (fc00::/7);"],
+      ["http://0.0.0.0/x.png", "0.0.0.0 is an unspecified address;"],
+      ["http://[::1]/x.png", "[::1] is a loopback address;"],
+      ["http://127.1/x.png", "127.0.0.1 is a loopback address;"],
+      ["http://0x7f000001/x.png", "127.0.0.1 is a loopback address;"],
+      ["http://[::ffff:127.0.0.1]/x.png", "[::ffff:7f00:1] is a loopback address;"],
+      [
+        "http://[64:ff9b::10.0.0.1]/x.png",
+        "[64:ff9b::a00:1] is a NAT64 address of 10.0.0.1, a private address;",
+      ],
+      ["http://[2002:7f00:1::]/x.png", "[2002:7f00:1::] is a 6to4 address (2002::/16);"],
+      [
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "metadata.google.internal is a cloud metadata host name;",
+      ],
+      ["http://printer.local/x.png", "printer.local is a local or internal host name;"],
     ];
-    for (const url of unsafe) {
+    for (const [url, words] of unsafe) {
       await t.step(`SSRF ${url} → 400 unsafe_url at request time`, async () => {
         const asImage = await h.postJson(token, { text: "look", images: [{ url }] });
         const body = await assertError(asImage, 400, "unsafe_url");
-        assert.match(body.message as string, /Attachment 1/);
+        assert.equal(
+          body.message,
+          `Attachment 1 (${url}) cannot be fetched: ${words} only public ${
+            /host name/.test(words) ? "hosts" : "addresses"
+          } can be fetched (an operator can allow internal ones with WEBHOOK_URL_ALLOWLIST).`,
+        );
         const form = new FormData();
         form.set("text", "look");
         form.set("file_url", url);
