@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { lowerCase } from "./_http1.ts";
+import { lowerCase } from "../http1/mod.ts";
 
 /** A request's headers, read-only, over the parser's map of lower-case names. */
 export class ServerHeaders {

@@ -1,6 +1,6 @@
 /**
  * The HTTP/1.1 server the bot listens with, on `Deno.listen`: it reads each connection itself
- * (framing in `_http1.ts`) and hands a light request (`_server_request.ts`) to a fetch-style
+ * (framing in `src/http1/`) and hands a light request (`_server_request.ts`) to a fetch-style
  * handler (the Hono app).
  *
  * Why its own: `Deno.serve` in 2.9.6 has no header timeout, never closes an idle keep-alive
@@ -44,7 +44,7 @@ import {
   MAX_HEAD_BYTES,
   parseHead,
   type RequestHead,
-} from "./_http1.ts";
+} from "../http1/mod.ts";
 import { ServerHeaders, ServerRequest } from "./_server_request.ts";
 
 /** The peer of a request, shaped as `Deno.serve` passes it (Hono's `c.env`). */

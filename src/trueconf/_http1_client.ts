@@ -19,9 +19,9 @@
 // connection before any byte of its answer arrived is sent once more on a new connection
 // (as Go's and Node's clients do). The OAuth token (once an hour) and the version ask once
 // and close (`Connection: close`). The answer is read whole, framed by Content-Length, chunked
-// coding (the server's decoder, src/ingest/_http1.ts) or the connection's end, and bounded by
+// coding (the server's decoder, src/http1/) or the connection's end, and bounded by
 // `maxBytes`.
-import { ChunkedDecoder, headEnd, latin1 } from "../ingest/_http1.ts";
+import { ChunkedDecoder, headEnd, latin1 } from "../http1/mod.ts";
 import { concatBytes } from "../bytes.ts";
 import { MAX_ANSWER_HEAD_BYTES, parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
 import { type ByteStream, openByteStream, type TransportTls, writeAll } from "./_ws_transport.ts";

@@ -1,7 +1,7 @@
 // The WebSocket opening handshake (RFC 6455 §4) of the client, over a byte stream from
 // _ws_transport.ts. Failure texts follow npm:ws's, which the client used before and which
 // src/trueconf/client.ts reads ("no subprotocol" → retry without offering json.v1).
-import { headEnd } from "../ingest/_http1.ts";
+import { headEnd } from "../http1/mod.ts";
 import { MAX_ANSWER_HEAD_BYTES, parseAnswerHead, refuseNonHttp } from "./_answer_head.ts";
 import { type ByteStream, openByteStream, type TransportTls, writeAll } from "./_ws_transport.ts";
 

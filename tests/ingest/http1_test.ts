@@ -1,9 +1,9 @@
-// The server's HTTP/1.1 framing (src/ingest/_http1.ts) and what a real connection sees of it:
+// The server's HTTP/1.1 framing (src/http1/framing.ts) and what a real connection sees of it:
 // strict where two parsers could disagree about where a request ends (request smuggling),
 // lenient where RFC 9112 allows (bare LF, empty lines first, chunk extensions and trailers),
 // pipelined requests, HTTP/1.0 clients, HEAD and 100-continue.
 import assert from "node:assert/strict";
-import { ChunkedDecoder, FramingError, parseHead } from "../../src/ingest/_http1.ts";
+import { ChunkedDecoder, FramingError, parseHead } from "../../src/http1/mod.ts";
 import { listenHttp } from "../../src/ingest/http_server.ts";
 import { withEchoServer } from "../support/echo_server.ts";
 import { RawHttp } from "../support/raw_http.ts";

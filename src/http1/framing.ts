@@ -1,6 +1,8 @@
 /**
- * HTTP/1.1 message framing for the bot's server (RFC 9112): the request head and the chunked
- * transfer coding. Strict where leniency lets two parsers disagree about where a message ends
+ * HTTP/1.1 message framing (RFC 9112): the request head and the chunked transfer coding for
+ * the bot's server (src/ingest/http_server.ts); the head's end, Latin-1 header text and the
+ * chunked decoder for its TrueConf client too (src/trueconf/_http1_client.ts), so both read
+ * the wire one way. Strict where leniency lets two parsers disagree about where a message ends
  * (request smuggling): both `Transfer-Encoding` and `Content-Length`, differing lengths, a
  * transfer coding other than `chunked`, line folding, whitespace before a colon and control
  * characters are refused; lenient where RFC 9112 allows it (a bare LF as line end, empty lines
