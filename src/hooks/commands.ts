@@ -387,28 +387,34 @@ export class CommandHandler {
     try {
       dmChatId = await this.#o.client.createP2PChat(m.authorId);
     } catch {
-      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook, false));
+      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook));
     }
     const until = this.#now() + graceMs;
     const graceLine = replies.graceText(graceMs, until, hook);
     let secretText: string;
+    let done: { before: HookRecord; hook: HookRecord };
     if (hook.kind === "outgoing" && hook.outgoing) {
       const r = await rotateSigningSecret(this.#o.store, hook.id, { graceMs, until });
       if (!r) return await this.#reply(m, chat, replies.notFound(hook.name, []));
       secretText = replies.rotatedSecretMessage(hook.name, r.secret, graceLine);
+      done = r;
     } else {
       const r = await this.#o.store.rotate(hook.id, graceMs);
       if (!r.ok || !r.token) return await this.#reply(m, chat, replies.notFound(hook.name, []));
       const title = dmChatId === m.chatId ? null : chatTitle(chat, m.chatId);
       secretText = replies.rotatedUrlMessage(hook.name, title, this.#url(r.token), graceLine);
+      done = r;
     }
-    this.#log.info("hook rotated", { hook: hook.id, by: m.authorId, graceMs });
     try {
       await this.#send(dmChatId, secretText);
     } catch (e) {
-      this.#log.warn("rotated secret not delivered", { hook: hook.id, error: e });
-      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook, true));
+      // Nobody has the new URL or secret: keep the one the senders use (with grace 0 it would
+      // be dead, and a retried rotation would end it at once), as if nothing had been asked.
+      await this.#o.store.undoRotation(done.before, done.hook);
+      this.#log.warn("rotated secret not delivered; rotation undone", { hook: hook.id, error: e });
+      return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook));
     }
+    this.#log.info("hook rotated", { hook: hook.id, by: m.authorId, graceMs });
     if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.rotated(hook, graceLine));
   }
 
@@ -485,7 +491,7 @@ export class CommandHandler {
     try {
       dmChatId = await this.#o.client.createP2PChat(m.authorId);
     } catch {
-      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook, false));
+      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook));
     }
     const previous = hook.verification;
     const r = await this.#o.store.setVerification(hook.id, mode);
@@ -496,7 +502,7 @@ export class CommandHandler {
       // Nobody has the new secret: put the previous state back.
       await this.#o.store.update(hook.id, (h) => ({ ...h, verification: previous }));
       this.#log.warn("verification secret not delivered; reverted", { hook: hook.id, error: e });
-      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook, false));
+      return await this.#reply(m, chat, replies.dmFailedFor("verify", hook));
     }
     this.#log.info("hook verification set", { hook: hook.id, mode, by: m.authorId });
     if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.verifyOn(hook.name, mode));

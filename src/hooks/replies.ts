@@ -487,22 +487,8 @@ export function badExpires(word: string, name: string): string {
   } expires=30d (m, h or d; at most 3650d).`;
 }
 
-/** A secret could not be sent by direct message, so nothing changed (or it must be redone). */
-export function dmFailedFor(
-  action: "rotate" | "verify",
-  h: HookKindOf,
-  changed: boolean,
-): string {
-  const name = h.name;
-  return changed
-    ? `⚠️ Webhook <b>${esc(name)}</b> got a new ${
-      action === "verify" ? "secret" : targetOf(h) === null ? "URL" : "signing secret"
-    } but I could not send it to you privately. Write to me in a private chat once, then /webhook_${action} ${
-      esc(name)
-    } again.`
-    : `⚠️ I could not send you a private message, so webhook <b>${
-      esc(name)
-    }</b> was not changed. Write to me in a private chat once, then try /webhook_${action} ${
-      esc(name)
-    } again.`;
+/** A URL or secret could not be sent by direct message, so nothing was changed. */
+export function dmFailedFor(action: "rotate" | "verify", h: HookKindOf): string {
+  const name = esc(h.name);
+  return `⚠️ I could not send you a private message, so webhook <b>${name}</b> was not changed. Write to me in a private chat once, then try /webhook_${action} ${name} again.`;
 }

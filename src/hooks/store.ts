@@ -76,7 +76,13 @@ export type FoundHook = HookRecord & { readonly viaOldToken?: boolean };
 
 /** Result of the lifecycle changes that can fail. */
 export type ChangeResult =
-  | { ok: true; hook: HookRecord }
+  | {
+    ok: true;
+    /** The hook after the change, usage including deliveries not yet flushed. */
+    hook: HookRecord;
+    /** The hook as it was stored before the change (for {@link HookStore.undoRotation}). */
+    before: HookRecord;
+  }
   | { ok: false; reason: "not_found" | "name_taken" | "invalid_name" | "invalid"; message: string };
 
 /** Longest rotation grace period: 7 days. */
@@ -433,6 +439,32 @@ export class HookStore {
   }
 
   /**
+   * Takes back a rotation whose new URL or signing secret could not be handed over (the
+   * private message failed): the token, the signing secret and the rotation state return to
+   * `before`, so the URL or secret the senders have keeps working with no grace running out.
+   * Does nothing when the hook changed again since (it no longer holds `after`'s token or
+   * secret).
+   */
+  undoRotation(
+    before: HookRecord,
+    after: Pick<HookRecord, "tokenHash" | "outgoing">,
+  ): Promise<ChangeResult> {
+    return this.#update(
+      before.id,
+      (h) =>
+        h.tokenHash !== after.tokenHash || h.outgoing?.secret !== after.outgoing?.secret ? null : {
+          ...h,
+          tokenHash: before.tokenHash,
+          tokenHint: before.tokenHint,
+          rotation: before.rotation,
+          outgoing: h.outgoing && before.outgoing
+            ? { ...h.outgoing, secret: before.outgoing.secret }
+            : h.outgoing,
+        },
+    );
+  }
+
+  /**
    * Rotation bookkeeping for kinds whose secret lives elsewhere (outgoing signing secrets):
    * sets `rotation` as given (or null to end it).
    */
@@ -735,7 +767,7 @@ export class HookStore {
     if (res.before.tokenHash !== res.after.tokenHash && !res.after.rotation?.oldTokenHash) {
       this.#unknown.set(res.before.tokenHash, this.#now() + this.#negativeTtl);
     }
-    return { ok: true, hook: this.#withPending(freeze(res.after)) };
+    return { ok: true, hook: this.#withPending(freeze(res.after)), before: freeze(res.before) };
   }
 
   #applyRemote(c: HookChange): void {

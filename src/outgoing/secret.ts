@@ -53,13 +53,14 @@ export function verificationExample(secret: string): string {
  * Gives an outgoing hook a new signing secret (`/webhook_rotate` in the chat, `hooks rotate` on
  * the machine). Until `until` the old secret signs too: every request carries both signatures.
  * `until` at or before now ends the old secret at once. Returns the new secret, to be shown
- * once (by DM, or on standard output), or null when the hook is gone or not an outgoing one.
+ * once (by DM, or on standard output), with the hook before and after (`store.undoRotation`
+ * takes it back when the DM fails), or null when the hook is gone or not an outgoing one.
  */
 export async function rotateSecret(
   store: Pick<HookStore, "update" | "sealSecret">,
   hookId: string,
   grace: { graceMs: number; until: number },
-): Promise<{ secret: string; hook: HookRecord } | null> {
+): Promise<{ secret: string; hook: HookRecord; before: HookRecord } | null> {
   const secret = generateSecret();
   const sealed = await store.sealSecret(secret);
   const r = await store.update(hookId, (h) =>
@@ -72,5 +73,7 @@ export async function rotateSecret(
           : null,
       }
       : null);
-  return r.ok && r.hook.outgoing?.secret === sealed ? { secret, hook: r.hook } : null;
+  return r.ok && r.hook.outgoing?.secret === sealed
+    ? { secret, hook: r.hook, before: r.before }
+    : null;
 }

@@ -279,3 +279,30 @@ Deno.test("a hook made without the chat (CLI, import) learns the chat's title fr
     assert.equal((await w.store.get(made.hook.id))?.chatTitle, "Ops team");
   });
 });
+
+Deno.test("rotate whose private message is refused changes nothing: the old URL keeps working, no grace starts", async () => {
+  const c = clock();
+  await withBot({ now: c.now }, async (w) => {
+    const ops = group(w);
+    const old = await create(w, ops, "deploys");
+    const dm = w.dm(w.alice);
+    // The personal chat exists but refuses the bot's message (as a blocked bot would).
+    w.fake.chat(dm)!.readOnlyForBot = true;
+    for (const grace of ["0", "2h"]) {
+      const posts = await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys ${grace}`);
+      assert.deepEqual(posts.map((p) => p.chatId), [ops], grace);
+      assert.match(posts[0]!.text!, /could not send you a private message.*was not changed/, grace);
+      // Nobody received a new URL, so the one the senders have must still be the hook's,
+      // with no rotation under way (a retry must not end this URL's life either).
+      const hook = await w.store.findByToken(old);
+      assert.equal(hook?.name, "deploys", grace);
+      assert.equal(hook?.viaOldToken, undefined, grace);
+      assert.equal(hook?.rotation, null, grace);
+    }
+    // Once the DM works, a rotation goes through and the old URL gets its grace.
+    w.fake.chat(dm)!.readOnlyForBot = false;
+    const ok = await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 2h`);
+    assert.deepEqual(ok.map((p) => p.chatId), [dm, ops]);
+    assert.equal((await w.store.findByToken(old))?.viaOldToken, true);
+  });
+});

@@ -257,6 +257,30 @@ Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the
   });
 });
 
+Deno.test("/webhook_rotate of an outgoing hook whose DM is refused keeps the old secret alone", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(() => secret, () => new Response(null, { status: 204 }));
+    try {
+      secret = await createCi(b, r.url);
+      const dm = b.fake.p2pChatId(alice);
+      b.fake.chat(dm)!.readOnlyForBot = true;
+      const said = await command(b, "ops", "/webhook_rotate ci 1h");
+      assert.match(said, /could not send you a private message.*<b>ci<\/b> was not changed/);
+      // Nobody got a new secret: calls are signed with the service's secret only, as before.
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 1" });
+      const call = await r.nth(1);
+      assert.equal(call.headers.get("webhook-signature")?.split(" ").length, 1);
+      assert.equal(r.rejected, 0);
+      assert.equal((await b.bot.store.listByChat("ops"))[0]?.rotation, null);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and its secret, not of a URL", async () => {
   await withBot(async (b) => {
     const alice = b.fake.userId("alice");
