@@ -230,6 +230,7 @@ export class HookStore {
         paused: null,
         expiresAt: input.expiresAt ?? null,
         expiryWarnedAt: null,
+        expirySetAt: null,
         rotation: null,
         verification: null,
         allow: null,
@@ -472,9 +473,13 @@ export class HookStore {
     return this.#update(id, (h) => ({ ...h, rotation }));
   }
 
-  /** Sets (ms since the epoch) or clears (null) a hook's expiry; the warning is due again. */
+  /**
+   * Sets (ms since the epoch) or clears (null) a hook's expiry; the warning is due again, at
+   * half the time from now or three days before, whichever is later.
+   */
   setExpiry(id: string, expiresAt: number | null): Promise<ChangeResult> {
-    return this.#update(id, (h) => ({ ...h, expiresAt, expiryWarnedAt: null }));
+    const now = this.#now();
+    return this.#update(id, (h) => ({ ...h, expiresAt, expiryWarnedAt: null, expirySetAt: now }));
   }
 
   /** Notes that the creator was warned of the expiry. */
@@ -895,10 +900,16 @@ interface Pending {
 
 const DAY = 86_400_000;
 
-/** When the creator is warned: three days before expiry, or at half the lifetime if shorter. */
-export function warnAt(h: Pick<HookRecord, "createdAt" | "expiresAt">): number {
+/**
+ * When the creator is warned: three days before expiry, or at half the lifetime if shorter.
+ * The lifetime starts when the expiry was set (at creation, or by `/webhook_expire`).
+ */
+export function warnAt(
+  h: Pick<HookRecord, "createdAt" | "expiresAt"> & Partial<Pick<HookRecord, "expirySetAt">>,
+): number {
   if (h.expiresAt === null) return Infinity;
-  return Math.max(h.expiresAt - 3 * DAY, h.createdAt + (h.expiresAt - h.createdAt) / 2);
+  const from = h.expirySetAt ?? h.createdAt;
+  return Math.max(h.expiresAt - 3 * DAY, from + (h.expiresAt - from) / 2);
 }
 
 /**

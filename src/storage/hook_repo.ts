@@ -90,6 +90,12 @@ export interface HookRecord {
   expiresAt: number | null;
   /** When the creator was warned of the expiry (so the warning goes once). */
   expiryWarnedAt: number | null;
+  /**
+   * When the current expiry was set, ms since the epoch; null: at creation. The reminder's
+   * "half the lifetime" counts from here, so an expiry set on an old hook is not reminded of
+   * at once.
+   */
+  expirySetAt: number | null;
   /** Null when no rotation grace period is running. */
   rotation: RotationState | null;
   /** Null when any sender is accepted. */
@@ -136,6 +142,7 @@ export function withDefaults(v: StoredCore & Partial<HookRecord>): HookRecord {
     paused: v.paused ?? null,
     expiresAt: v.expiresAt ?? null,
     expiryWarnedAt: v.expiryWarnedAt ?? null,
+    expirySetAt: v.expirySetAt ?? null,
     rotation: v.rotation ?? null,
     verification: v.verification ?? null,
     allow: v.allow ?? null,

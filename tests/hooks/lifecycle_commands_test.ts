@@ -306,3 +306,31 @@ Deno.test("rotate whose private message is refused changes nothing: the old URL 
     assert.equal((await w.store.findByToken(old))?.viaOldToken, true);
   });
 });
+
+Deno.test("expire set on an old hook: the reminder comes at half of the time left, not at once", async () => {
+  const c = clock();
+  await withBot({ now: c.now }, async (w) => {
+    const ops = group(w);
+    await create(w, ops, "deploys");
+    c.advance(30 * DAY);
+    const r = texts(await w.say(ops, w.alice, `${w.at} /webhook_expire deploys 2d`), ops);
+    assert.match(r[0]!, /expires 2026-04-02 12:00 UTC/);
+    // Alice has just typed the expiry: a reminder now would tell her what she said.
+    const before = w.fake.sent.length;
+    await w.commands.sweepExpiries();
+    assert.equal(w.fake.sent.length, before, "no reminder right after setting the expiry");
+    c.advance(DAY);
+    await w.commands.sweepExpiries();
+    assert.deepEqual(w.fake.sent.slice(before).map((p) => p.chatId), [w.dm(w.alice)]);
+    assert.match(w.fake.sent.at(-1)!.text!, /expires 2026-04-02 12:00 UTC\. To keep it/);
+    // A longer expiry set later is reminded of three days before it.
+    await w.say(ops, w.alice, `${w.at} /webhook_expire deploys 10d`);
+    const later = w.fake.sent.length;
+    c.advance(7 * DAY - 1);
+    await w.commands.sweepExpiries();
+    assert.equal(w.fake.sent.length, later, "not before three days are left");
+    c.advance(1);
+    await w.commands.sweepExpiries();
+    assert.equal(w.fake.sent.length, later + 1);
+  });
+});

@@ -66,6 +66,7 @@ Deno.test("import: counts, reasons, fields and defaults from the reference file"
     paused: null,
     expiresAt: null,
     expiryWarnedAt: null,
+    expirySetAt: null,
     rotation: null,
     verification: null,
     allow: null,
