@@ -6,8 +6,10 @@
  * @module
  */
 
-/** TrueConf's limit for one text message, in visible characters. */
-export const TEXT_LIMIT = 4096;
+import { TEXT_LIMIT } from "../trueconf/mod.ts";
+
+/** TrueConf's limit for one text message, in visible characters (owned by `trueconf/text_limit.ts`). */
+export { TEXT_LIMIT };
 
 /** Options for {@link splitText}. */
 export interface SplitOptions {

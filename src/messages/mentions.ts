@@ -6,8 +6,9 @@
  * into that). Audience mentions (`@all`, `@here`, `@channel`, `@everyone`; Slack `<!here>`…)
  * become TrueConf's `@all` only when the hook allows it (`/webhook_mentions <name> all`); else
  * a word joiner after the `@` keeps them from addressing anyone. At most
- * {@link MAX_MENTIONS} per message. A plain-text message that gains a mention is sent as
- * Markdown with the rest escaped, so it reads exactly as sent.
+ * {@link MAX_MENTIONS} per message, and only as many as keep the text within TrueConf's 4096
+ * visible characters. A plain-text message that gains a mention is sent as Markdown with the
+ * rest escaped, so it reads exactly as sent.
  *
  * Participants are cached per chat for {@link PARTICIPANTS_TTL_MS}, display names per user
  * for an hour; a lookup that fails leaves the text as it is.
@@ -15,7 +16,12 @@
  * @module
  */
 import type { ParseMode, TextOp } from "../message.ts";
-import { normalizeTrueConfId, trueConfLocalPart } from "../trueconf/mod.ts";
+import {
+  normalizeTrueConfId,
+  TEXT_LIMIT,
+  trueConfLocalPart,
+  visibleLength,
+} from "../trueconf/mod.ts";
 import type { Participant } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -131,7 +137,18 @@ export class Mentions {
         names.set(f.target, await this.#displayName(f.target));
       }
     }
-    return applyMentions(r, found, names);
+    let out = applyMentions(r, found, names);
+    // TrueConf shows at most 4096 characters (the SDK refuses more, trueconf/text_limit.ts),
+    // and a mention shows its display name and id where `@login` showed only the login: a
+    // text split to fit can outgrow the limit here. The last people mentioned then stay plain
+    // text, as past the 50th; audience mentions keep their word joiner, so none pages anyone.
+    while (out.text.length > TEXT_LIMIT && visibleLength(out.text) > TEXT_LIMIT) {
+      const last = found.findLastIndex((f) => f.target !== "all" && f.target !== "neutral");
+      if (last < 0) break;
+      found.splice(last, 1);
+      out = found.length > 0 ? applyMentions(r, found, names) : r;
+    }
+    return out;
   }
 
   async #participantsOf(chatId: string): Promise<Map<string, string> | null> {

@@ -17,7 +17,7 @@
  */
 import type { MessageButton, ParseMode, TextOp } from "../message.ts";
 import type { LivingPoster, Part } from "../delivery/mod.ts";
-import { TrueConfApiError } from "../trueconf/mod.ts";
+import { fitText, TrueConfApiError } from "../trueconf/mod.ts";
 import type { EditedMessage, SendMessageOptions, SentMessage } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -171,7 +171,8 @@ export class Poster implements LivingPoster {
     const rows = op.buttons!.filter((row) => row.length > 0);
     if (await this.#o.client.supportsButtons()) return { ...r, buttons: rows };
     if (op.buttonFallback === "none") return r;
-    return { ...r, text: r.text + linksAfter(rows.flat(), r.parseMode) };
+    // The links go after the text, cut to make room when it was split to the limit.
+    return { ...r, text: fitText(r.text, linksAfter(rows.flat(), r.parseMode)) };
   }
 
   async #remove(op: TextOp): Promise<string> {
@@ -273,7 +274,7 @@ export class Poster implements LivingPoster {
           chatId,
           op,
           rec.messageId,
-          { ...r, text: r.text + note },
+          { ...r, text: fitText(r.text, note) },
           op.key,
           { at: rec.openedAt, replyTo: null },
         );

@@ -27,6 +27,7 @@ export {
   TrueConfTimeoutError,
 } from "./errors.ts";
 export { CHAT_BOT_PATH, OAUTH_PATH, trueConfUrls, UPLOAD_PATH } from "./endpoints.ts";
+export { fitText, TEXT_LIMIT, visibleLength } from "./text_limit.ts";
 export { normalizeTrueConfId, sameTrueConfId, trueConfLocalPart } from "./ids.ts";
 export {
   type ChatEvent,

@@ -2,6 +2,7 @@
 // payloads from the fixtures captured from the senders' docs.
 import assert from "node:assert/strict";
 import { livingWorld } from "./_world.ts";
+import { visibleLength } from "../../src/trueconf/mod.ts";
 
 const fixture = (name: string) =>
   JSON.parse(Deno.readTextFileSync(new URL(`../ingest/fixtures/${name}`, import.meta.url)));
@@ -210,6 +211,21 @@ Deno.test("buttons: URL buttons on a 5.5.6 server, the text's links only on 5.5.
     assert.deepEqual(older.w.fake.protocolErrors, [], "no buttons sent to an old server");
   } finally {
     await older.close();
+  }
+});
+
+Deno.test("buttons shown as links after a text split to TrueConf's limit still fit: the text is cut with …", async () => {
+  const t = await livingWorld(); // a 5.5.3 server: buttons become links after the text
+  try {
+    await t.post(t.hookA, {
+      text: "x".repeat(4096),
+      buttons: [[{ text: "Changelog", url: "https://example.com/changes" }]],
+    });
+    const linked = t.shown().at(-1)?.text ?? "";
+    assert.ok(visibleLength(linked) <= 4096, `${visibleLength(linked)} visible`);
+    assert.ok(linked.endsWith("x…\n\nChangelog: https://example.com/changes"));
+  } finally {
+    await t.close();
   }
 });
 

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { Mentions } from "../../src/messages/mod.ts";
 import { withClient } from "../trueconf/_helpers.ts";
 import { livingWorld } from "./_world.ts";
+import { visibleLength } from "../../src/trueconf/mod.ts";
 
 const BOB = "[Bob Smith](trueconf:bob@video.example.com)";
 
@@ -103,6 +104,31 @@ Deno.test("at most 50 mentions per message; the rest stay plain text", async () 
     assert.equal((r.text.match(/\(trueconf:/g) ?? []).length, 50);
     assert.ok(r.text.endsWith("@u50 @u51 @u52 @u53 @u54 @u55 @u56 @u57 @u58 @u59"));
   });
+});
+
+Deno.test("a text near TrueConf's 4096-character limit stays within it: mentions that would not fit stay plain", async () => {
+  const t = await livingWorld();
+  try {
+    // 4090 characters and a mention: "[Bob Smith](trueconf:…)" shows 40 characters where
+    // "@bob" showed 4, so it does not fit; the text goes as written (the SDK refuses more).
+    const near = "x".repeat(4090) + " @bob";
+    await t.post(t.hookA, { text: near });
+    assert.equal(t.shown().at(-1)?.text, near);
+    assert.equal(t.shown().at(-1)?.parseMode, "text");
+    // A long text full of mentions is split at 4096; each part keeps the mentions that fit:
+    // none in the full first part, 50 (the most per message) in the short second one.
+    await t.post(t.hookA, { text: "ping @alice ".repeat(400) });
+    const parts = t.shown().slice(-2);
+    assert.equal(parts.length, 2);
+    const mentions = parts.map((p) => p.text?.split("(trueconf:alice@video.example.com)").length);
+    assert.deepEqual(mentions, [1, 51]);
+    for (const p of parts) {
+      assert.ok(visibleLength(p.text ?? "") <= 4096, `${visibleLength(p.text ?? "")} visible`);
+    }
+    assert.deepEqual(t.w.fake.protocolErrors, []);
+  } finally {
+    await t.close();
+  }
 });
 
 Deno.test("code and link text are left as written: no mention inside `code`, ``` blocks, [labels] or <code>/<a>", async () => {

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { TEXT_LIMIT, visibleLength } from "../../src/trueconf/mod.ts";
 
 /** A field's type; an object shape for nested objects. */
 type Field =
@@ -83,9 +84,6 @@ const METHODS: Readonly<Record<string, Shape>> = {
 
 const PARSE_MODES = new Set(["text", "markdown", "html"]);
 
-/** The SDK's limit for a text message or a caption, in visible characters. */
-export const TEXT_LIMIT = 4096;
-
 /**
  * Everything in a request that the SDK would never send, as sentences; empty when the
  * request is what an SDK sends. Unknown methods give nothing.
@@ -153,70 +151,4 @@ function checkText(text: string | null, where: string, out: string[]): void {
   if (n > TEXT_LIMIT) {
     out.push(`${where} has ${n} visible characters; the SDK refuses more than ${TEXT_LIMIT}`);
   }
-}
-
-const ANCHOR = /^<a(\s[^>]*)>([\s\S]*?)<\/a>/i;
-const HREF = /href\s*=\s*["']([^"']+)["']/i;
-const TAG = /^<\/?(quote|br|[biusa])(\s[^>]*)?\s*\/?>/i;
-const MD_LINK = /^\[([^\]]+)\]\(([^)]+)\)/;
-const ALNUM = /[\p{L}\p{N}]/u;
-
-/**
- * Visible characters of a text as the SDK counts them (`visible_len`): markup is not
- * counted, a link counts as its text, a space and its URL, anything else one per code point.
- * Parse-mode blind, as the SDK's count is.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * assert.equal(visibleLength("**hi** [a](http://x)"), "hi a http://x".length);
- * assert.equal(visibleLength('<b>hi</b> <a href="http://x">a</a>'), "hi a http://x".length);
- * assert.equal(visibleLength("snake_case_name"), 15);
- * ```
- */
-export function visibleLength(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length;) {
-    const c = text[i]!;
-    if (c === "<") {
-      const rest = text.slice(i, i + 8_200);
-      const a = ANCHOR.exec(rest);
-      if (a) {
-        const href = HREF.exec(a[1] ?? "")?.[1] ?? "";
-        n += visibleLength(a[2] ?? "") + (href ? 1 + [...href].length : 0);
-        i += a[0].length;
-        continue;
-      }
-      const t = TAG.exec(rest);
-      if (t) {
-        i += t[0].length;
-        continue;
-      }
-    } else if (c === "[") {
-      const m = MD_LINK.exec(text.slice(i, i + 8_200));
-      if (m) {
-        n += visibleLength(m[1]!) + 1 + [...m[2]!].length;
-        i += m[0].length;
-        continue;
-      }
-    } else if (c === "*" || c === "_" || c === "~") {
-      // As the SDK's tokenizer: `__` and single markers inside a word (snake_case) are text;
-      // elsewhere markers, single or doubled.
-      const underlines = c === "_" && text[i + 1] === "_";
-      const width = underlines || text[i + 1] === c ? 2 : 1;
-      const next = text[i + (underlines ? 2 : 1)] ?? "";
-      const inWord = ALNUM.test(text[i - 1] ?? "") && ALNUM.test(next);
-      if (inWord) n += underlines ? 2 : 1;
-      i += inWord && !underlines ? 1 : width;
-      continue;
-    } else if (c === ">" && (i === 0 || text[i - 1] === "\n")) {
-      i++;
-      continue;
-    }
-    const cp = text.codePointAt(i)!;
-    i += cp > 0xffff ? 2 : 1;
-    n++;
-  }
-  return n;
 }
