@@ -16,6 +16,7 @@ import type { PreviewMaker } from "./preview/mod.ts";
 import type { FetchedFile } from "../net/mod.ts";
 import { cleanFileName, SafeFetchError, sniffImageType } from "../net/mod.ts";
 import {
+  fitText,
   TrueConfApiError,
   TrueConfDisconnectedError,
   TrueConfHttpError,
@@ -147,7 +148,13 @@ export function planParts(
   const useCaption = !living && attachments.length === 1 && text.length > 0 &&
     [...text].length <= CAPTION_MAX;
   if (text && !useCaption) {
-    const chunks = splitText(text);
+    // A message a later edit changes (an edit, a key, an alert group or CI run edited in place)
+    // must be one TrueConf message: editMessage changes one message, so every edit would post
+    // a split's later chunks anew and leave the earlier versions' tails in the chat.
+    const edited = op !== undefined &&
+      (op.act === "edit" || op.key !== undefined ||
+        (op.group !== undefined && (op.alerts ?? "edit") === "edit"));
+    const chunks = edited ? [fitText(text)] : splitText(text);
     for (let i = 0; i < chunks.length; i++) {
       parts.push({
         kind: "text",

@@ -214,6 +214,29 @@ Deno.test("buttons: URL buttons on a 5.5.6 server, the text's links only on 5.5.
   }
 });
 
+Deno.test("a group too long for one TrueConf message is one message cut to fit, so every later edit changes all of it", async () => {
+  const t = await livingWorld();
+  try {
+    // 20 alerts (the most a group shows) with long annotations: far past 4096 characters.
+    const group = (n: number, status: "firing" | "resolved") => {
+      const body = am("big", n, status);
+      for (const a of body.alerts) a.annotations.description = "d".repeat(300);
+      return body;
+    };
+    const [root] = (await t.post(t.hookA, group(15, "firing"))).json.messages;
+    assert.deepEqual((await t.post(t.hookA, group(20, "firing"))).json.messages, [root]);
+    assert.deepEqual((await t.post(t.hookA, group(20, "resolved"))).json.messages, [root]);
+    const [edited, reply, ...more] = t.shown();
+    assert.equal(more.length, 0, "no tail of an earlier version left behind");
+    assert.match(edited?.text ?? "", /^✅ \*\*\[RESOLVED:20\]/);
+    assert.match(edited?.text ?? "", /…\n\n✅ Resolved, fired for \d+s$/);
+    assert.ok(visibleLength(edited?.text ?? "") <= 4096);
+    assert.equal(reply?.text, "✅ Resolved: HighCPU");
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("buttons shown as links after a text split to TrueConf's limit still fit: the text is cut with …", async () => {
   const t = await livingWorld(); // a 5.5.3 server: buttons become links after the text
   try {

@@ -106,6 +106,23 @@ Deno.test("key upsert: the first POST with a key posts, later ones edit that mes
   }
 });
 
+Deno.test("a keyed or edited text longer than one TrueConf message stays one message, cut with …", async () => {
+  const t = await livingWorld();
+  try {
+    const first = await t.post(t.hookA, { text: "a".repeat(5_000) }, { "X-Message-Key": "long" });
+    assert.equal(first.json.messages.length, 1);
+    const again = await t.post(t.hookA, { text: "b".repeat(5_000) }, { "X-Message-Key": "long" });
+    assert.deepEqual(again.json.messages, first.json.messages);
+    const patched = await t.patch(t.hookA, first.json.messages[0], { text: "c".repeat(6_000) });
+    assert.deepEqual(patched.json.messages, first.json.messages);
+    const shown = t.shown();
+    assert.equal(shown.length, 1);
+    assert.equal(shown[0]?.text, "c".repeat(4_095) + "…");
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("a keyed message removed in the chat (306) is posted anew and remembered", async () => {
   const t = await livingWorld();
   try {
