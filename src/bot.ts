@@ -200,6 +200,14 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     limits: config.queue,
     logger: log.child({ component: "queue" }),
     metrics,
+    // A hook revoked (or past its expiry) while no bot ran: its waiting deliveries end as a
+    // running bot would have ended them, before the worker posts any of them.
+    endedHook: async (id) => {
+      const hook = await store.get(id);
+      if (!hook) return "hook_revoked";
+      const expired = hook.expiresAt !== null && hook.expiresAt <= (options.now ?? Date.now)();
+      return expired ? "hook_expired" : null;
+    },
   });
   metrics.queueOldestAge.source(() => Math.round(queue.stats().oldestAgeMs / 1000));
   // The chat side (the /webhook_* commands, outgoing webhooks) loads with its first use: a chat

@@ -249,6 +249,7 @@ export async function main(args: readonly string[]): Promise<number> {
       return await runHooksCli(rest, {
         openStore: (fn) => withStore(storage, fn),
         openQueue: (fn) => withStore(storage, (store, kv) => fn(kv, store)),
+        storagePath: storage.storagePath,
         publicUrl: storage.publicUrl,
         out,
         err: (line) => console.error(line),

@@ -2,7 +2,8 @@
  * Sysadmin commands on the hook store, run from the same binary without the chat
  * (`trueconf-webhook-bot hooks list|create|pause|resume|rename|rotate|expire|info|verify|allow|revoke`,
  * and `import-json`). Only storage is touched (no TrueConf settings needed); a running bot
- * follows the changes through the store's change feed within a second. Output never contains
+ * follows the changes through the store's change feed, and a change command returns once that
+ * bot has applied it (so the next request already meets it). Output never contains
  * a token, only hints, except the one line `create`, `rotate` and `verify` print on standard
  * output: the new URL or secret, for the operator (and automation) who asked for it.
  *
@@ -24,6 +25,7 @@ import { normalizeAllow } from "../hooks/commands.ts";
 import { historyStatus } from "../hooks/replies.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
 import { maskUrl, rotateSecret } from "../outgoing/mod.ts";
+import { judgeLease, leaseLockFile, readLease } from "../storage/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
 /** Receives one line of output (no trailing newline). */
@@ -31,8 +33,13 @@ export type Out = (line: string) => void;
 
 /** Options of {@link runHooksCli}. */
 export interface HooksCliContext {
-  /** Runs `fn` with the store opened (secrets key and all), closes it after. */
-  openStore: (fn: (store: HookStore) => Promise<number>) => Promise<number>;
+  /**
+   * Runs `fn` with the store opened (secrets key and all), closes it after. With the KV handle,
+   * a change waits until a bot serving the store (its lease is live) has applied it.
+   */
+  openStore: (fn: (store: HookStore, kv?: Deno.Kv) => Promise<number>) => Promise<number>;
+  /** `WEBHOOK_STORAGE_PATH`: tells a local bot's lock file, so a crashed one is not waited for. */
+  storagePath?: string | undefined;
   /** `WEBHOOK_PUBLIC_URL`, for printing hook URLs; null prints the path only. */
   publicUrl: string | null;
   /** Standard output (one line per call). */
@@ -58,8 +65,9 @@ export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
   allow TARGET <CIDR or address>[,…]|any
   queue [--hook ID|NAME] | queue retry ID | queue drop ID|--hook ID|NAME
                                                 waiting deliveries (hooks queue --help)
---json prints one JSON array (list) or object (every other command). Changes reach a running
-bot within a second.`;
+--json prints one JSON array (list) or object (every other command). A change returns once
+the running bot has applied it (the next request meets it); a revoke made while no bot runs
+drops the hook's waiting deliveries at the next start.`;
 
 interface Parsed {
   positional: string[];
@@ -172,7 +180,7 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
     case "expire":
     case "verify":
     case "allow":
-      return await ctx.openStore(async (store) => {
+      return await ctx.openStore(async (store, kv) => {
         const target = await findTarget(store, p, sub);
         if (typeof target === "string") {
           if (target.startsWith("usage:")) return usage(target.slice(6));
@@ -180,11 +188,38 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
           return 1;
         }
         const { hook, args: extra } = target;
-        return await change(store, sub, hook, extra, p, ctx, print, usage, now);
+        const reach = () => reachRunningBot(store, kv, ctx.storagePath);
+        const code = await change(store, sub, hook, extra, p, ctx, print, usage, now, reach);
+        if (code === 0 && sub !== "info" && sub !== "revoke" && await reach() === "unconfirmed") {
+          ctx.err(`note: ${UNCONFIRMED}`);
+        }
+        return code;
       });
     default:
       return usage(`unknown command "${sub}"`);
   }
+}
+
+/** Where a change stands with the bot serving the store (`unknown`: no KV handle to ask). */
+type Reach = "applied" | "no_bot" | "unconfirmed" | "unknown";
+
+const UNCONFIRMED =
+  "The running bot did not confirm this change within 3 s; it applies it when it next reads the store.";
+
+/**
+ * After a change: waits until the bot serving the store (its lease is live) has applied it,
+ * so the next request to it already meets the change.
+ */
+async function reachRunningBot(
+  store: HookStore,
+  kv: Deno.Kv | undefined,
+  storagePath: string | undefined,
+): Promise<Reach> {
+  if (!kv) return "unknown";
+  const holder = await readLease(kv);
+  const lockFile = storagePath === undefined ? undefined : leaseLockFile(storagePath);
+  if (!holder || !judgeLease(holder, lockFile).live) return "no_bot";
+  return await store.changesApplied() ? "applied" : "unconfirmed";
 }
 
 async function findTarget(
@@ -217,6 +252,7 @@ async function change(
   print: (value: unknown, lines: () => string[]) => void,
   usage: (why: string) => number,
   now: () => number,
+  reach: () => Promise<Reach>,
 ): Promise<number> {
   const done = (r: ChangeResult, line: string): number => {
     if (!r.ok) {
@@ -258,9 +294,10 @@ async function change(
         ctx.err(`error: webhook ${hook.id} is already gone.`);
         return 1;
       }
+      const reached = await reach();
       print({ ...publicView(hook, now()), revoked: true }, () => [
         `Revoked webhook ${label} (${shownAs(hook)}).`,
-        afterRevoke(hook),
+        afterRevoke(hook, reached),
       ]);
       return 0;
     }
@@ -471,11 +508,23 @@ function shownAs(hook: Pick<HookRecord, "kind" | "outgoing" | "tokenHint">): str
     : maskToken(hook.tokenHint);
 }
 
-/** What a running bot does once a hook is revoked. */
-function afterRevoke(hook: Pick<HookRecord, "kind">): string {
-  return hook.kind === "outgoing"
-    ? "A running bot stops its calls within a second and drops the waiting ones."
-    : "A running bot answers 404 for it within a second and drops its waiting deliveries.";
+/** What the bot serving the store did, or does, once a hook is revoked. */
+function afterRevoke(hook: Pick<HookRecord, "kind">, reached: Reach = "unknown"): string {
+  const outgoing = hook.kind === "outgoing";
+  if (reached === "applied") {
+    return outgoing
+      ? "The running bot has applied it: its calls stopped and the waiting ones are dropped."
+      : "The running bot has applied it: the URL answers 404 and the waiting deliveries are dropped (failed, hook_revoked).";
+  }
+  if (reached === "unconfirmed") return UNCONFIRMED;
+  if (reached === "unknown") {
+    return outgoing
+      ? "A running bot stops its calls within a second and drops the waiting ones."
+      : "A running bot answers 404 for it within a second and drops its waiting deliveries.";
+  }
+  return outgoing
+    ? "No bot is running on this store: its waiting calls are dropped when one starts."
+    : "No bot is running on this store: the URL answers 404 and its waiting deliveries are dropped (failed, hook_revoked) when one starts.";
 }
 
 /**

@@ -584,6 +584,8 @@ export class HookStore {
   async watch(): Promise<void> {
     if (this.#poll !== undefined || this.#closed) return;
     this.#cursor = await this.#repo.changeHead();
+    // What is in the store at the start is applied (a CLI command racing the start waits on it).
+    await this.#repo.markApplied(this.#cursor);
     const tick = () => {
       this.#polling = this.pollChanges()
         .catch((e) => this.#log.warn("could not read hook changes; retrying", { error: e }))
@@ -613,6 +615,24 @@ export class HookStore {
       this.#applyRemote(c);
     }
     this.#cursor = head;
+    // Tells the CLI its change has reached this process (see changesApplied): one write per
+    // poll that saw changes, none while nothing changes.
+    await this.#repo.markApplied(head);
+  }
+
+  /**
+   * Waits until the bot that {@link watch}es this store (another process: the CLI asks) has
+   * applied every change made so far, polling every `pollMs`; false after `timeoutMs`. Ask it
+   * only while such a bot runs (its lease is live), or it waits the whole time.
+   */
+  async changesApplied(timeoutMs = 3_000, pollMs = 25): Promise<boolean> {
+    const head = await this.#repo.changeHead();
+    const end = Date.now() + timeoutMs;
+    while ((await this.#repo.appliedChange()) < head) {
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    return true;
   }
 
   /**

@@ -449,6 +449,16 @@ export class HookRepo {
     return (await this.#kv.get<string>(keys.hookChangeHead())).value ?? "";
   }
 
+  /** Records that the serving bot has applied the change feed up to `changeId`. */
+  async markApplied(changeId: string): Promise<void> {
+    await this.#kv.set(keys.hookChangeApplied(), changeId);
+  }
+
+  /** The change feed head the serving bot has applied ("" when none yet): one read. */
+  async appliedChange(): Promise<string> {
+    return (await this.#kv.get<string>(keys.hookChangeApplied())).value ?? "";
+  }
+
   /**
    * Change feed entries with an id greater than `afterId`, oldest first (at most 1 000).
    * Entries live for an hour.

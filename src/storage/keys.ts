@@ -32,6 +32,8 @@ export const KEY_SPACES = {
   hook_change:
     "change feed entry (JSON: hook id, what; expireIn 1 h), by (time-ordered change id); other processes follow it",
   hook_change_head: "id of the newest change feed entry; polled to notice changes made elsewhere",
+  hook_change_applied:
+    "the change feed head the serving bot has applied; the CLI waits for it to pass its own change",
   outbox: "queued delivery (JSON), by (hook id, seq); per-hook FIFO order by seq",
   outbox_spool: "bytes ≤ 60 KiB, by (hook id, seq, slot, chunk no.); uploads and large part lists",
   outbox_done:
@@ -131,6 +133,14 @@ export function hookChangePrefix(): Deno.KvKey {
 /** The id of the newest change feed entry: one cheap read tells a poller whether to list. */
 export function hookChangeHead(): Deno.KvKey {
   return ["hook_change_head"];
+}
+
+/**
+ * The change feed head the serving bot has applied (written when it moved): a CLI command's
+ * change has reached the running bot once this is at or past the head after it.
+ */
+export function hookChangeApplied(): Deno.KvKey {
+  return ["hook_change_applied"];
 }
 
 /**
@@ -287,12 +297,14 @@ export const HOOK_CHANGE_TTL_MS = 3_600_000;
 
 /**
  * Key spaces whose entries belong to the running process, not to the data: never put into a
- * backup. The lease names the instance holding the store; an operator's queue command and the
+ * backup. The lease names the instance holding the store (and `hook_change_applied` how far it
+ * followed the change feed); an operator's queue command and the
  * bot's answer to it were a conversation with the bot of that moment, and a restored command
  * would run again.
  */
 export const PROCESS_SPACES: ReadonlySet<string> = new Set([
   "lease",
+  "hook_change_applied",
   "queue_cmd",
   "queue_cmd_done",
 ]);

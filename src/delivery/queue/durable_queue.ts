@@ -79,6 +79,7 @@ export type EngineTuning = Pick<
   | "retentionMs"
   | "waitNoticeMs"
   | "commandPollMs"
+  | "endedHook"
 >;
 
 /** Options of {@link DurableQueue}; see `createQueue` in mod.ts. */
@@ -139,13 +140,13 @@ export class DurableQueue implements Dispatcher {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
     const { kv, limits, clock, concurrency, maxAgeMs, backoff, retentionMs } = options;
-    const { asideAfterAttempts, asideAfterMs, waitNoticeMs, commandPollMs } = options;
+    const { asideAfterAttempts, asideAfterMs, waitNoticeMs, commandPollMs, endedHook } = options;
     this.#engine = new JobEngine({
       kv,
       limits,
       logger: this.#log,
       ...{ clock, concurrency, maxAgeMs, backoff, retentionMs },
-      ...{ asideAfterAttempts, asideAfterMs, waitNoticeMs, commandPollMs },
+      ...{ asideAfterAttempts, asideAfterMs, waitNoticeMs, commandPollMs, endedHook },
       onDepth: (d) => options.metrics?.queueDepth.set(d),
       onEvent: (e) => this.#onEvent(e),
     });

@@ -73,6 +73,13 @@ export interface JobEngineOptions {
    * src/hooks/store.ts's change-feed poll says why); 0 turns it off.
    */
   commandPollMs?: number | undefined;
+  /**
+   * Whether a hook with waiting jobs has ended while no engine ran (revoked or expired through
+   * the CLI on a stopped bot): the reason to drop its jobs with (`hook_revoked`), or null while
+   * it lives. Asked once per such hook at {@link JobEngine.start}, before the worker runs, so
+   * nothing of an ended hook is posted after a restart.
+   */
+  endedHook?: ((hookId: string) => Promise<string | null>) | undefined;
 }
 
 /** What the engine reports outside (notifications, metrics, logs). */
@@ -168,6 +175,8 @@ export class JobEngine {
   readonly #loaded: Promise<void>;
   #loadedFlag = false;
   #started = false;
+  /** The worker runs: started, loaded, and the jobs of hooks that ended meanwhile dropped. */
+  #working = false;
   #closing = false;
   /** The one shutdown cut: aborted when the grace period is over. */
   readonly #cut = new AbortController();
@@ -234,7 +243,8 @@ export class JobEngine {
   start(): void {
     if (this.#started || this.#closing) return;
     this.#started = true;
-    this.#loaded.then(() => {
+    this.#loaded.then(() => this.#dropEnded()).then(() => {
+      this.#working = true;
       this.#pump();
       this.#housekeeping();
       this.#pollCommands();
@@ -635,6 +645,23 @@ export class JobEngine {
     });
   }
 
+  /** Drops the waiting jobs of hooks that ended while no engine ran (`endedHook`). */
+  async #dropEnded(): Promise<void> {
+    const ended = this.#o.endedHook;
+    if (!ended) return;
+    for (const hookId of [...this.#outbox.lines.keys()]) {
+      try {
+        const reason = await ended(hookId);
+        if (reason !== null) await this.dropHook(hookId, reason);
+      } catch (e) {
+        this.#log.warn("could not check whether a hook with waiting jobs still exists", {
+          hook: hookId,
+          error: e,
+        });
+      }
+    }
+  }
+
   #type(name: string): JobType<unknown, unknown> {
     const t = this.#types.get(name);
     if (!t) throw new Error(`unknown job type ${name}; register it first`);
@@ -642,7 +669,7 @@ export class JobEngine {
   }
 
   #pump(): void {
-    if (!this.#started || this.#closing || !this.#loadedFlag) return;
+    if (!this.#working || this.#closing) return;
     const now = this.#clock.now();
     let earliest = Infinity;
     for (const [hookId, line] of this.#outbox.lines) {

@@ -1,0 +1,152 @@
+// The operator CLI (`src/main.ts hooks …`, a real process) against `serve` (a real process)
+// on one store, as a sysadmin runs them: a lifecycle command has reached the running bot when
+// it returns, and a revoke made while the bot is stopped is just as final at its next start.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { type LogLine, spawnServe } from "../support/serve_process.ts";
+import { TEST_BOT } from "../support/bot_with_fake.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { openKv } from "../../src/storage/mod.ts";
+
+const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+const CHAT = "ops";
+
+/** A store in a fresh folder with one hook, and the fake TrueConf with its chat. */
+async function setup() {
+  const dir = await Deno.makeTempDir({ prefix: "cli_e2e_" });
+  const fake = await FakeTrueConf.start({
+    bot: TEST_BOT,
+    users: [{ login: "alice", password: "a" }],
+  });
+  fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
+  const kv = await openKv(join(dir, "webhooks.kv"));
+  const store = new HookStore(kv);
+  const made = await store.create({
+    chatId: CHAT,
+    name: "deploys",
+    createdBy: fake.userId("alice"),
+  });
+  await store.close();
+  kv.close();
+  if (!made.ok) throw new Error("hook create failed");
+  return { dir, fake, token: made.token, hookId: made.hook.id };
+}
+
+/** The CLI as an operator runs it, on the store in `dir`. */
+async function hooks(dir: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--frozen", "--config", CONFIG, MAIN, "hooks", ...args],
+    env: { WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const r = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  assert.equal(r.code, 0, `hooks ${args.join(" ")}: ${r.stderr}`);
+  return r;
+}
+
+async function post(port: number, token: string, text: string) {
+  const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text }),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+Deno.test("hooks pause, resume and revoke have reached the running serve when they return: the very next request sees them", async () => {
+  const { dir, fake, token, hookId } = await setup();
+  // The sendMessage TrueConf never answers times out soon, and is cut by a short grace.
+  await using bot = spawnServe({
+    dir,
+    fake,
+    env: { WEBHOOK_SHUTDOWN_GRACE_SECONDS: "1", WEBHOOK_DELIVERY_TIMEOUT_SECONDS: "1" },
+  });
+  try {
+    const { port } = await bot.listening();
+    await bot.ready();
+    assert.equal((await post(port, token, "cached")).status, 200); // the bot has it cached now
+    // Several rounds: a bot that follows the CLI only "within a poll" answers some of these
+    // first requests from its stale cache.
+    for (let round = 0; round < 3; round++) {
+      const paused = await hooks(dir, "pause", hookId);
+      assert.match(paused.stdout, /it answers 404/);
+      assert.equal((await post(port, token, `paused ${round}`)).status, 404, `round ${round}`);
+      await hooks(dir, "resume", hookId);
+      assert.equal((await post(port, token, `resumed ${round}`)).status, 200, `round ${round}`);
+    }
+    // A backlog (TrueConf takes sendMessage and never answers), then revoke.
+    fake.setMethodDelay("sendMessage", "never");
+    const waiting: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await post(port, token, `backlog ${i}`);
+      assert.equal(r.status, 202);
+      waiting.push(r.json.delivery);
+    }
+    const revoked = await hooks(dir, "revoke", hookId);
+    assert.match(revoked.stdout, /The running bot has applied it: the URL answers 404/);
+    const after = await post(port, token, "after revoke");
+    assert.equal(after.status, 404);
+    assert.equal(after.json.error, "hook_not_found");
+    // The waiting ones (not the one TrueConf holds) end failed: hook_revoked.
+    for (const id of waiting.slice(1)) {
+      await bot.line((l) => l.delivery === id && l.error === "hook_revoked", `${id} dropped`);
+    }
+    fake.setMethodDelay("sendMessage", 0);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("hooks revoke while serve is stopped: its waiting deliveries end hook_revoked at the next start, none is posted", async () => {
+  const { dir, fake, token, hookId } = await setup();
+  try {
+    await fake.refuseConnections(true);
+    const ids: string[] = [];
+    {
+      await using first = spawnServe({ dir, fake });
+      const { port } = await first.listening();
+      for (let i = 0; i < 3; i++) {
+        const r = await post(port, token, `queued ${i}`);
+        assert.equal(r.status, 202);
+        ids.push(r.json.delivery);
+      }
+      first.kill("SIGTERM");
+      assert.equal((await first.status).code, 0);
+    }
+    const revoked = await hooks(dir, "revoke", hookId);
+    assert.match(revoked.stdout, /No bot is running on this store/);
+    assert.match((await hooks(dir, "queue")).stdout, /3 waiting/);
+
+    await fake.refuseConnections(false);
+    await using second = spawnServe({ dir, fake });
+    await second.ready();
+    // Each waiting delivery ends one way or the other; the worker runs once TrueConf is up.
+    const ends: LogLine[] = [];
+    for (const id of ids) {
+      ends.push(
+        await second.line(
+          (l) => l.delivery === id && /^queued delivery (delivered|failed)$/.test(l.msg),
+          `the end of ${id}`,
+        ),
+      );
+    }
+    assert.deepEqual(
+      ends.map((l) => [l.msg, l.error]),
+      ids.map(() => ["queued delivery failed", "hook_revoked"]),
+    );
+    assert.deepEqual(fake.messagesIn(CHAT), []);
+    assert.match((await hooks(dir, "queue")).stdout, /No deliveries are waiting/);
+    second.kill("SIGTERM");
+    assert.equal((await second.status).code, 0);
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
