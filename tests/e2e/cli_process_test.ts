@@ -4,13 +4,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
-import { type LogLine, spawnServe } from "../support/serve_process.ts";
+import { hooksCommand, type LogLine, spawnServe } from "../support/serve_process.ts";
 import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const CHAT = "ops";
 
 /** A store in a fresh folder with one hook, and the fake TrueConf with its chat. */
@@ -34,16 +32,9 @@ async function setup() {
   return { dir, fake, token: made.token, hookId: made.hook.id };
 }
 
-/** The CLI as an operator runs it, on the store in `dir`. */
+/** The CLI as an operator runs it, on the store in `dir`; it must succeed. */
 async function hooks(dir: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", "--config", CONFIG, MAIN, "hooks", ...args],
-    env: { WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"), NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const r = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const r = await hooksCommand(dir, ...args);
   assert.equal(r.code, 0, `hooks ${args.join(" ")}: ${r.stderr}`);
   return r;
 }

@@ -6,7 +6,6 @@
 // reaching the running bot within a second.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { join } from "node:path";
 import { sign as octokitSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import {
@@ -14,10 +13,8 @@ import {
   type BotWithFakeOptions,
   startBotWithFake,
 } from "../support/bot_with_fake.ts";
+import { hooksCommand } from "../support/serve_process.ts";
 import { waitUntil } from "../support/wait.ts";
-
-const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 interface World extends BotWithFake {
   dir: string;
@@ -416,18 +413,6 @@ Deno.test("revoke from the chat with a backlog: the next POST is 404, the waitin
   });
 });
 
-/** Runs the real CLI (`deno run src/main.ts hooks …`) on the bot's store file. */
-async function hooksCli(dir: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", "--config", CONFIG, MAIN, "hooks", ...args],
-    env: { WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"), NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 Deno.test("operator CLI changes reach the running bot within a second; revoke drops the waiting deliveries", async () => {
   await withWorld({}, async (w) => {
     const { token } = await w.create(w.ops, "deploys");
@@ -436,7 +421,7 @@ Deno.test("operator CLI changes reach the running bot within a second; revoke dr
     assert.ok(cached.status < 300);
     await cached.body?.cancel();
 
-    const paused = await hooksCli(w.dir, "pause", "--chat", w.ops, "--name", "deploys");
+    const paused = await hooksCommand(w.dir, "pause", "--chat", w.ops, "--name", "deploys");
     assert.equal(paused.code, 0, paused.stderr);
     let t0 = Date.now();
     await waitUntil(
@@ -451,7 +436,7 @@ Deno.test("operator CLI changes reach the running bot within a second; revoke dr
     const pauseMs = Date.now() - t0;
     assert.ok(pauseMs < 1_000, `${pauseMs} ms`);
 
-    assert.equal((await hooksCli(w.dir, "resume", hook.id)).code, 0);
+    assert.equal((await hooksCommand(w.dir, "resume", hook.id)).code, 0);
     await waitUntil(
       async () => {
         const r = await w.post(token, body);
@@ -470,7 +455,7 @@ Deno.test("operator CLI changes reach the running bot within a second; revoke dr
       assert.equal(r.status, 202);
       ids.push((await r.json()).delivery);
     }
-    const revoked = await hooksCli(w.dir, "revoke", "--chat", w.ops, "--name", "deploys");
+    const revoked = await hooksCommand(w.dir, "revoke", "--chat", w.ops, "--name", "deploys");
     assert.equal(revoked.code, 0, revoked.stderr);
     t0 = Date.now();
     await waitUntil(

@@ -189,3 +189,34 @@ export function spawnServe(options: ServeProcessOptions): ServeProcess {
     },
   };
 }
+
+/** What a CLI run printed, and its exit code. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the operator CLI (`src/main.ts hooks …`, a real process) on the store `<dir>/webhooks.kv`,
+ * as an operator would beside a running `serve`.
+ */
+export async function hooksCommand(dir: string, ...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--frozen",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "src/main.ts"),
+      "hooks",
+      ...args,
+    ],
+    env: { WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
