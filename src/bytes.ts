@@ -1,5 +1,6 @@
 /**
- * Byte helpers shared by the HTTP body reader, the TrueConf upload and the delivery spool.
+ * Byte helpers shared by the HTTP body reader, the TrueConf upload, the delivery spool and the
+ * size refusals a sender reads (request bodies, downloaded attachments).
  *
  * @module
  */
@@ -25,4 +26,26 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuff
     at += c.byteLength;
   }
   return out;
+}
+
+/**
+ * A size for a sentence a person reads: bytes below 1 KiB, then KiB, then MiB with at most one
+ * decimal (the units of `WEBHOOK_MAX_UPLOAD_MB`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatSize(25 * 1024 * 1024), "25 MiB");
+ * assert.equal(formatSize(3_500_000), "3.3 MiB");
+ * assert.equal(formatSize(4999), "4.9 KiB");
+ * assert.equal(formatSize(512), "512 bytes");
+ * ```
+ */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const [value, unit] = bytes < 1024 * 1024
+    ? [bytes / 1024, "KiB"]
+    : [bytes / (1024 * 1024), "MiB"];
+  return `${Math.round(value * 10) / 10} ${unit}`;
 }

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { formatSize } from "../bytes.ts";
 import { PayloadError } from "./formats/types.ts";
 import { type IncomingBody, incomingBody } from "./http_server.ts";
 
@@ -73,16 +74,11 @@ interface Reading {
   stop(reason: "timeout" | "shutdown"): void;
 }
 
-/** MiB with one decimal, for messages. */
-function mib(bytes: number): string {
-  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
-}
-
 function tooLarge(limit: number): PayloadError {
   return new PayloadError(
     "payload_too_large",
     `The request body is larger than the limit of ${
-      mib(limit)
+      formatSize(limit)
     } (WEBHOOK_MAX_UPLOAD_MB). Send smaller files or attach them by URL.`,
     413,
   );
@@ -328,7 +324,7 @@ function busy(budget: number): BodyError {
   return new BodyError(
     "busy",
     `The bot is receiving too many large uploads at once (more than ${
-      mib(budget)
+      formatSize(budget)
     }, WEBHOOK_MAX_INFLIGHT_BODY_MB). Retry in a few seconds.`,
     503,
     { "Retry-After": "5", ...CLOSE },

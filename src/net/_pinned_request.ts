@@ -7,7 +7,7 @@
  */
 
 import type { IncomingMessage } from "node:http";
-import { SafeFetchError } from "./safe_fetch_error.ts";
+import { SafeFetchError, tooLarge } from "./safe_fetch_error.ts";
 import { parseAddress } from "./_host.ts";
 
 /** Where to connect and what to ask for. */
@@ -140,17 +140,20 @@ function toFetchError(err: unknown, url: URL, address: string, signal: AbortSign
 }
 
 /**
- * Reads a response body, counting bytes as they stream; beyond `maxBytes` it destroys
- * the response (closing the connection) and rejects with `too_large`.
+ * Reads a response body, counting bytes as they stream; a declared `Content-Length` over
+ * `maxBytes` is refused before reading, and beyond `maxBytes` it destroys the response
+ * (closing the connection). Both reject with `too_large`, naming the body `what`.
  */
 export function readBody(
   res: IncomingMessage,
   maxBytes: number,
   signal: AbortSignal,
+  what = "the file",
 ): Promise<Uint8Array> {
-  if (signal.aborted) {
+  const declared = Number(res.headers["content-length"]);
+  if (signal.aborted || (Number.isFinite(declared) && declared > maxBytes)) {
     res.destroy();
-    return Promise.reject(signal.reason);
+    return Promise.reject(signal.aborted ? signal.reason : tooLarge(what, declared, maxBytes));
   }
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
@@ -170,9 +173,7 @@ export function readBody(
       if (settled) return;
       total += chunk.byteLength;
       if (total > maxBytes) {
-        fail(
-          new SafeFetchError("too_large", `the file is larger than the limit of ${maxBytes} bytes`),
-        );
+        fail(tooLarge(what, null, maxBytes));
         return;
       }
       chunks.push(chunk);

@@ -200,14 +200,6 @@ async function readFile(
 ): Promise<FetchedFile> {
   const header = res.headers["content-type"] ?? "";
   let contentType = (header.split(";")[0] ?? "").trim().toLowerCase();
-  const length = Number(res.headers["content-length"]);
-  if (Number.isFinite(length) && length > options.maxBytes) {
-    res.destroy();
-    throw new SafeFetchError(
-      "too_large",
-      `the file is ${length} bytes, over the limit of ${options.maxBytes}`,
-    );
-  }
   const sniff = options.expect === "image" && GENERIC_TYPES.has(contentType);
   if (options.expect === "image" && !sniff && !contentType.startsWith("image/")) {
     res.destroy();

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { formatSize } from "../bytes.ts";
+
 /** Stable machine codes of {@link SafeFetchError}. */
 export type SafeFetchErrorCode =
   | "invalid_url"
@@ -78,4 +80,18 @@ export class SafeFetchError extends Error {
     this.permanent = options.permanent ?? PERMANENT_BY_DEFAULT[code];
     if (options.status !== undefined) this.status = options.status;
   }
+}
+
+/**
+ * `too_large` for `what` ("the file", "the answer"): of `size` bytes when it was declared, or
+ * of a size not known until the stream crossed `max`.
+ */
+export function tooLarge(what: string, size: number | null, max: number): SafeFetchError {
+  const limit = `the limit of ${formatSize(max)}`;
+  return new SafeFetchError(
+    "too_large",
+    size === null
+      ? `${what} is larger than ${limit}`
+      : `${what} is ${formatSize(size)}${size < 1024 ? "" : ` (${size} bytes)`}, over ${limit}`,
+  );
 }

@@ -118,15 +118,7 @@ export async function safeRequest(url: string, options: SafeRequestOptions): Pro
         lastError = error;
         continue;
       }
-      const length = Number(res.headers["content-length"]);
-      if (Number.isFinite(length) && length > options.maxResponseBytes) {
-        res.destroy();
-        throw new SafeFetchError(
-          "too_large",
-          `the answer is ${length} bytes, over the limit of ${options.maxResponseBytes}`,
-        );
-      }
-      const body = await readBody(res, options.maxResponseBytes, signal);
+      const body = await readBody(res, options.maxResponseBytes, signal, "the answer");
       return { status: res.statusCode ?? 0, headers: res.headers, body };
     }
     throw lastError;

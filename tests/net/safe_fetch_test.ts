@@ -335,11 +335,12 @@ Deno.test("safeFetch() stops streaming beyond maxBytes and closes the connection
     )
   );
   const { options } = loopbackAs("big.test", { maxBytes: 100_000 });
-  await assertFetchError(
+  const error = await assertFetchError(
     safeFetch(`http://big.test:${server.port}/big.bin`, options),
     "too_large",
     true,
   );
+  assert.equal(error.message, "the file is larger than the limit of 97.7 KiB");
   await cancelled; // the server saw the client go away
   assert.ok(sent < 4 * MiB, `server kept sending: ${sent}`);
 });
@@ -347,7 +348,13 @@ Deno.test("safeFetch() stops streaming beyond maxBytes and closes the connection
 Deno.test("safeFetch() refuses a declared Content-Length over maxBytes without reading", async () => {
   await using server = startServer(() => new Response(new Uint8Array(5000)));
   const { options } = loopbackAs("big.test", { maxBytes: 4999 });
-  await assertFetchError(safeFetch(`http://big.test:${server.port}/`, options), "too_large", true);
+  const error = await assertFetchError(
+    safeFetch(`http://big.test:${server.port}/`, options),
+    "too_large",
+    true,
+  );
+  // In the units of WEBHOOK_MAX_UPLOAD_MB, with the exact count beside the rounded one.
+  assert.equal(error.message, "the file is 4.9 KiB (5000 bytes), over the limit of 4.9 KiB");
   // Exactly at the limit is fine.
   const ok = await safeFetch(`http://big.test:${server.port}/`, { ...options, maxBytes: 5000 });
   assert.equal(ok.bytes.byteLength, 5000);
