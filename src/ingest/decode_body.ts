@@ -391,7 +391,8 @@ function decodeMultipart(
       if (files.length > limits.maxFiles) {
         throw new PayloadError(
           "too_many_attachments",
-          `Too many files: at most ${limits.maxFiles} may be uploaded in one request.`,
+          // The same sentence as for URLs (app.ts), though the count stops at the first extra.
+          `At most ${limits.maxFiles} attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one uploads more.`,
         );
       }
       continue;

@@ -258,7 +258,11 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
     await t.step("too many uploaded files → 400 too_many_attachments", async () => {
       const form = new FormData();
       for (const n of ["a", "b", "c"]) form.append("file", new File([n], `${n}.txt`));
-      await assertError(await post(h, token, form), 400, "too_many_attachments");
+      const body = await assertError(await post(h, token, form), 400, "too_many_attachments");
+      assert.equal(
+        body.message,
+        "At most 2 attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one uploads more.",
+      );
     });
 
     await t.step(
