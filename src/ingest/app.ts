@@ -675,26 +675,26 @@ function answer(
         if (own !== undefined) return dialectResponse(c, own);
         return c.json({ ok: true, messages: outcome.messageIds, failed: outcome.failures }, 200);
       }
-      return c.json(
-        errorBody(
-          "partial_delivery",
-          `${outcome.failures.length} part(s) could not be posted; the rest reached the chat.`,
-          { messages: outcome.messageIds, failed: outcome.failures },
-        ),
+      // `refuse` records the code for the hook's request history, as every refusal's.
+      return refuse(
+        c,
         502,
+        "partial_delivery",
+        `${outcome.failures.length} part(s) could not be posted; the rest reached the chat.`,
+        {},
+        { messages: outcome.messageIds, failed: outcome.failures },
       );
     }
     case "refused":
-      if (outcome.retryAfterSeconds !== undefined) {
-        c.header("Retry-After", String(outcome.retryAfterSeconds));
-      }
-      return c.json(
-        errorBody(
-          outcome.code,
-          outcome.message,
-          outcome.failures ? { failed: outcome.failures } : {},
-        ),
+      return refuse(
+        c,
         outcome.status,
+        outcome.code,
+        outcome.message,
+        outcome.retryAfterSeconds === undefined
+          ? {}
+          : { "Retry-After": String(outcome.retryAfterSeconds) },
+        outcome.failures ? { failed: outcome.failures } : {},
       );
   }
 }

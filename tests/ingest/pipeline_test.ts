@@ -3,7 +3,8 @@
 // with its own token source drawing on the same per-IP budget.
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { CHAT_ID, withEndpoint } from "../support/endpoint_harness.ts";
+import { CHAT_ID, serveFiles, withEndpoint } from "../support/endpoint_harness.ts";
+import { parseAllowlist } from "../../src/net/mod.ts";
 import { hookPipeline } from "../../src/ingest/app.ts";
 import type { HookRequestRecord, IngestEnv } from "../../src/ingest/middleware/mod.ts";
 
@@ -49,6 +50,33 @@ Deno.test("onRequest hears each answered request of a known hook, not unknown to
       ["hook", 400, undefined],
     ]);
   });
+});
+
+Deno.test("onRequest hears the code of a failed delivery, as of any other refusal", async () => {
+  // /webhook_info's last requests show it: a 502 without its code read as a bare 'refused'.
+  const files = serveFiles({});
+  const records: HookRequestRecord[] = [];
+  try {
+    await withEndpoint({
+      urlAllowlist: parseAllowlist("127.0.0.1/32"),
+      onRequest: (_, r) => void records.push(r),
+    }, async (h) => {
+      const token = await h.hook();
+      const gone = { url: `${files.base}/gone.pdf` };
+      let res = await h.postJson(token, { files: [gone] });
+      assert.equal(res.status, 502);
+      await res.body?.cancel();
+      res = await h.postJson(token, { text: "x", files: [gone] });
+      assert.equal(res.status, 502);
+      await res.body?.cancel();
+      assert.deepEqual(records.map((r) => [r.status, r.error]), [
+        [502, "delivery_failed"],
+        [502, "partial_delivery"],
+      ]);
+    });
+  } finally {
+    await files.close();
+  }
 });
 
 Deno.test("a route built from the pipeline draws on its per-IP budget and token lookup", async () => {
