@@ -21,6 +21,8 @@ async function assertError(res: Response, status: number, code: string): Promise
   assert.equal(body.error, code);
   assert.equal(typeof body.message, "string");
   assert.ok((body.message as string).length > 15, `message is a sentence: ${body.message}`);
+  // Words for a person, not a validator's internals leaking through.
+  assert.doesNotMatch(body.message as string, /undefined|nonoptional|\[object /);
   return body;
 }
 
@@ -147,7 +149,14 @@ Deno.test("hook endpoint: every accepted body format reaches the chat", async (t
 Deno.test("hook endpoint: every bad input has its status, code and sentence; nothing is posted", async (t) => {
   await withEndpoint({ limits: { maxAttachments: 2 } }, async (h) => {
     const token = await h.hook();
-    const cases: { name: string; body: BodyInit; type?: string; status: number; code: string }[] = [
+    const cases: {
+      name: string;
+      body: BodyInit;
+      type?: string;
+      status: number;
+      code: string;
+      message?: string;
+    }[] = [
       {
         name: "invalid JSON",
         body: '{"text": "hi",}',
@@ -212,6 +221,32 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
         code: "invalid_parse_mode",
       },
       {
+        name: "an image without its url",
+        body: '{"images":[{}]}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_url",
+        message:
+          'Field "images[0].url" is missing: give each attachment an absolute http:// or https:// URL.',
+      },
+      {
+        name: "a file without its url",
+        body: '{"text":"x","files":[{"filename":"a.pdf"}]}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_url",
+        message:
+          'Field "files[0].url" is missing: give each attachment an absolute http:// or https:// URL.',
+      },
+      {
+        name: "a button without its url",
+        body: '{"text":"x","buttons":[[{"text":"Logs"}]]}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_field_type",
+        message: 'Field "buttons[0][0].url" is missing.',
+      },
+      {
         name: "relative image URL",
         body: '{"images":[{"url":"/x.png"}]}',
         type: "application/json",
@@ -251,7 +286,8 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
     ];
     for (const c of cases) {
       await t.step(`${c.name} → ${c.status} ${c.code}`, async () => {
-        await assertError(await post(h, token, c.body, c.type), c.status, c.code);
+        const body = await assertError(await post(h, token, c.body, c.type), c.status, c.code);
+        if (c.message !== undefined) assert.equal(body.message, c.message);
       });
     }
 

@@ -14,8 +14,9 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return out === "" ? "the body" : out;
 }
 
-/** What a JSON value is, in the words of an error message ("a number", "null"). */
+/** What a JSON value is, in the words of an error message ("a number", "null", "nothing"). */
 export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing"; // a missing field, not "a undefined"
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   const type = typeof value;

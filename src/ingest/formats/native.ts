@@ -55,8 +55,11 @@ const nativeJson = lazySchema((z) =>
   z.object({
     text: z.string().nullish(),
     parse_mode: z.enum(PARSE_MODES as [ParseMode, ...ParseMode[]]).nullish(),
-    images: z.array(z.object({ url: z.unknown() })).nullish(),
-    files: z.array(z.object({ url: z.unknown(), filename: z.string().nullish() })).nullish(),
+    // A missing url is refused by checkUrl below with the same code as a wrong one (zod 4
+    // would call a missing unknown() "nonoptional").
+    images: z.array(z.object({ url: z.unknown().optional() })).nullish(),
+    files: z.array(z.object({ url: z.unknown().optional(), filename: z.string().nullish() }))
+      .nullish(),
     key: z.string().nullish(),
     reply_to: z.union([z.string(), z.number()]).nullish(),
     buttons: z.array(z.array(z.object({ text: z.string(), url: z.string() }))).nullish(),
@@ -118,6 +121,9 @@ function parseJson(value: unknown): Message {
     const received = describeValue(valueAt(value, issue?.path ?? []));
     if (issue?.code === "invalid_value" && issue.path[0] === "parse_mode") {
       throw invalidParseMode(valueAt(value, issue.path));
+    }
+    if (valueAt(value, issue?.path ?? []) === undefined) {
+      throw new PayloadError("invalid_field_type", `Field "${path}" is missing.`);
     }
     const expected = issue?.code === "invalid_type" ? article(issue.expected) : "a valid value";
     throw new PayloadError(
@@ -252,6 +258,12 @@ function finish(message: Message): Message {
 }
 
 function checkUrl(url: unknown, field: string): string {
+  if (url === undefined) {
+    throw new PayloadError(
+      "invalid_url",
+      `Field "${field}" is missing: give each attachment an absolute http:// or https:// URL.`,
+    );
+  }
   if (typeof url !== "string" || !isHttpUrl(url)) {
     const shown = typeof url === "string"
       ? `"${url.length > 80 ? `${url.slice(0, 80)}…` : url}"`
