@@ -371,14 +371,18 @@ export class CommandHandler {
     let graceMs = DEFAULT_GRACE_MS;
     const { head, last } = splitLastWord(cmd.args);
     const exact = head === "" ? null : await this.#o.store.findByName(m.chatId, cmd.args);
-    if (!exact && head !== "" && /^\d/.test(last)) {
+    if (!exact && head !== "") {
       const d = parseDuration(last);
-      if (d === null || d > MAX_GRACE_MS) {
+      if (d !== null && d <= MAX_GRACE_MS) {
+        name = head;
+        graceMs = d;
+      } else if (
+        /^\d/.test(last) || (d === null && await this.#o.store.findByName(m.chatId, head))
+      ) {
+        // "deploys 9d" or "deploys soon" where "deploys" is a hook: the grace is what is wrong.
         if (!(await this.#mayManage(m, chat))) return;
         return await this.#reply(m, chat, replies.badGrace(last));
       }
-      name = head;
-      graceMs = d;
     }
     const hook = await this.#target(m, chat, name, "webhook_rotate", example);
     if (!hook) return;

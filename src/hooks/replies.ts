@@ -428,7 +428,9 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
         when(h.rotation.until)
       }${
         h.kind === "incoming"
-          ? ` · used ${h.rotation.oldUses} times since, last ${when(h.rotation.oldLastUsedAt)}`
+          ? ` · used ${h.rotation.oldUses} ${
+            h.rotation.oldUses === 1 ? "time" : "times"
+          } since, last ${when(h.rotation.oldLastUsedAt)}`
           : ""
       }`,
     );

@@ -126,6 +126,10 @@ Deno.test("rotate: the new URL only by DM; the old one works through the grace (
     // Default grace is 24 h; 0 stops the old URL at once; more than 7d is refused.
     let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 8d`), ops);
     assert.match(r[0]!, /«8d» is not a grace period/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys soon`), ops);
+    assert.match(r[0]!, /«soon» is not a grace period: use minutes, hours or days/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploy soon`), ops);
+    assert.match(r[0]!, /No webhook named <b>deploy soon<\/b>.*Webhooks here: <b>deploys<\/b>/);
     r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 0`), ops);
     assert.match(r[0]!, /The old URL stopped working now/);
     assert.equal(await w.store.findByToken(fresh), null);
