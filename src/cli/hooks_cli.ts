@@ -166,7 +166,7 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
           );
           return 1;
         }
-        const url = hookUrl(ctx.publicUrl, r.token);
+        const url = hookUrl(ctx, r.token);
         print({ ...publicView(r.hook, now()), url }, () => [url]);
         return 0;
       });
@@ -325,7 +325,7 @@ async function change(
       }
       const r = await store.rotate(hook.id, graceMs);
       if (!r.ok || !r.token) return done(r, "");
-      const url = hookUrl(ctx.publicUrl, r.token);
+      const url = hookUrl(ctx, r.token);
       print({ ...publicView(r.hook, now()), url }, () => [url]);
       return 0;
     }
@@ -376,10 +376,14 @@ async function change(
   return usage(`unknown command "${sub}"`);
 }
 
-function hookUrl(publicUrl: string | null, token: string): string {
-  return publicUrl === null
-    ? `/hook/${token}  (set WEBHOOK_PUBLIC_URL to print the full URL)`
-    : `${publicUrl.replace(/\/+$/, "")}/hook/${token}`;
+/**
+ * The hook's URL, or its path when `WEBHOOK_PUBLIC_URL` is not set (then a hint goes to
+ * standard error, so standard output and `--json` stay one URL a script can use).
+ */
+function hookUrl(ctx: Pick<HooksCliContext, "publicUrl" | "err">, token: string): string {
+  if (ctx.publicUrl !== null) return `${ctx.publicUrl.replace(/\/+$/, "")}/hook/${token}`;
+  ctx.err("note: set WEBHOOK_PUBLIC_URL to print the full URL (this is its path)");
+  return `/hook/${token}`;
 }
 
 /** A hook as the CLI shows it: no token hash, no sealed secret, the state in words. */

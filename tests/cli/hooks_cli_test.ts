@@ -115,7 +115,7 @@ Deno.test("importJson: unreadable, not JSON, or wrong shape is exit code 1", asy
 });
 
 /** runHooksCli on a store (as main.ts wires it), capturing stdout and stderr. */
-async function cliWorld() {
+async function cliWorld(publicUrl: string | null = "https://hooks.example.com") {
   const kv = await Deno.openKv(":memory:");
   let t = Date.parse("2026-02-01T00:00:00Z");
   const now = () => t;
@@ -125,7 +125,7 @@ async function cliWorld() {
   const run = (...args: string[]) =>
     runHooksCli(args, {
       openStore: (fn) => fn(store),
-      publicUrl: "https://hooks.example.com",
+      publicUrl,
       out: (l) => void out.push(l),
       err: (l) => void err.push(l),
       now,
@@ -324,4 +324,20 @@ Deno.test("hooks rotate of an outgoing hook prints only the new signing secret; 
   assert.equal(await w.run("revoke", made.hook.id), 0);
   assert.match(w.out[0]!, /^Revoked webhook "ci" .*\(→ https:\/\/ci\.example\.com\/x\)\.$/);
   assert.match(w.out[1]!, /stops its calls/);
+});
+
+Deno.test("hooks create and rotate without WEBHOOK_PUBLIC_URL: the path alone on stdout and in --json, the hint on stderr", async () => {
+  await using w = await cliWorld(null);
+  assert.equal(await w.run("create", "--chat", "c1", "--name", "deploys", "--json"), 0);
+  // Automation reads .url: it must be the URL's path, not a path with a sentence after it.
+  const made = JSON.parse(w.out.join("\n"));
+  assert.match(made.url, /^\/hook\/[A-Za-z0-9_-]{43}$/);
+  assert.ok(await w.store.findByToken(made.url.slice(6)));
+  assert.match(w.err.join("\n"), /set WEBHOOK_PUBLIC_URL to print the full URL/);
+  w.out.length = 0;
+  w.err.length = 0;
+  assert.equal(await w.run("rotate", "--chat", "c1", "--name", "deploys"), 0);
+  assert.equal(w.out.length, 1);
+  assert.match(w.out[0]!, /^\/hook\/[A-Za-z0-9_-]{43}$/);
+  assert.match(w.err.join("\n"), /WEBHOOK_PUBLIC_URL/);
 });
