@@ -123,9 +123,7 @@ export function badName(error: HookNameError | string, length = 0): string {
 
 /** `/webhook_revoke` without a name. */
 export function revokeNeedsName(existing: readonly string[] = []): string {
-  const names = existing.length
-    ? ` Webhooks here: ${existing.map((n) => `<b>${esc(n)}</b>`).join(", ")}.`
-    : " This chat has no webhooks.";
+  const names = hereList(existing);
   const example = existing[0] === undefined
     ? ""
     : `, for example /webhook_revoke ${esc(existing[0])}`;
@@ -184,10 +182,20 @@ export function revoked(h: HookKindOf): string {
 
 /** `/webhook_revoke` of an unknown name. */
 export function notFound(name: string, existing: readonly string[]): string {
-  const names = existing.length
-    ? ` Webhooks here: ${existing.map((n) => `<b>${esc(n)}</b>`).join(", ")}.`
-    : " This chat has no webhooks.";
-  return `⚠️ No webhook named <b>${esc(name)}</b> in this chat.${names}`;
+  return `⚠️ No webhook named <b>${esc(name)}</b> in this chat.${hereList(existing)}`;
+}
+
+/** Names shown after a refusal, at most this many (a message stays far under 4096 characters). */
+const HERE_MAX = 20;
+
+/** " Webhooks here: a, b, c." (the first {@link HERE_MAX}, then how many more), or that there are none. */
+function hereList(existing: readonly string[]): string {
+  if (existing.length === 0) return " This chat has no webhooks.";
+  const shown = existing.slice(0, HERE_MAX).map((n) => `<b>${esc(n)}</b>`).join(", ");
+  const more = existing.length - HERE_MAX;
+  return more > 0
+    ? ` Webhooks here: ${shown} and ${more} more (/webhook_list shows them all).`
+    : ` Webhooks here: ${shown}.`;
 }
 
 /** Prefix of a reply that had to go by direct message because the chat refused it. */

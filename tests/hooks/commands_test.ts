@@ -447,6 +447,27 @@ Deno.test("a long /webhook_list is split at line ends under 4096 characters", as
   });
 });
 
+Deno.test("an unknown name in a chat with many hooks: the answer names 20 of them and fits in one message", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    for (let i = 0; i < 80; i++) {
+      const made = await w.store.create({
+        chatId: ops,
+        name: `${String(i).padStart(2, "0")}-${"n".repeat(61)}`,
+        createdBy: w.alice,
+      });
+      assert.ok(made.ok);
+    }
+    for (const cmd of ["/webhook_revoke nope", "/webhook_revoke", "/webhook_pause nope"]) {
+      const posts = await w.say(ops, w.alice, `${w.at} ${cmd}`);
+      assert.deepEqual(posts.map((p) => p.chatId), [ops], cmd);
+      assert.ok(posts[0]!.text!.length <= 4096, `${cmd}: ${posts[0]!.text!.length}`);
+      assert.equal(posts[0]!.text!.split("<b>").length - 1, cmd.endsWith("nope") ? 21 : 20, cmd);
+      assert.match(posts[0]!.text!, / and 60 more \(\/webhook_list shows them all\)\.$/, cmd);
+    }
+  });
+});
+
 Deno.test("revoke whose reply TrueConf refuses: the hook is revoked, a warning (not an error) says the reply is missing", async () => {
   await withBot({}, async (w) => {
     const ops = group(w);
