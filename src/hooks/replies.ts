@@ -325,7 +325,9 @@ export function chatLostNotice(
   chatTitle: string,
   reason: "bot_removed" | "chat_removed",
 ): string {
-  const list = hooks.map((h) => `<b>${esc(h.name)}</b>`).join(", ");
+  const more = hooks.length - HERE_MAX;
+  const list = hooks.slice(0, HERE_MAX).map((h) => `<b>${esc(h.name)}</b>`).join(", ") +
+    (more > 0 ? ` and ${more} more` : "");
   const one = hooks.length === 1;
   const outgoing = hooks.filter((h) => targetOf(h) !== null).length;
   // What a paused hook does: incoming URLs answer 404, outgoing hooks send nothing.

@@ -338,3 +338,24 @@ Deno.test("expire set on an old hook: the reminder comes at half of the time lef
     assert.equal(w.fake.sent.length, later + 1);
   });
 });
+
+Deno.test("the bot removed from a chat with many hooks: the creator's notice names 20 and fits in one message", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    for (let i = 0; i < 70; i++) {
+      const made = await w.store.create({
+        chatId: ops,
+        name: `${String(i).padStart(2, "0")}-${"n".repeat(61)}`,
+        createdBy: w.alice,
+      });
+      assert.ok(made.ok);
+    }
+    const before = w.fake.sent.length;
+    await w.commands.chatLost(ops, "bot_removed");
+    const posts = w.fake.sent.slice(before);
+    assert.deepEqual(posts.map((p) => p.chatId), [w.dm(w.alice)]);
+    assert.ok(posts[0]!.text!.length <= 4096, `${posts[0]!.text!.length}`);
+    assert.match(posts[0]!.text!, / and 50 more are paused \(their URLs answer 404\)/);
+    assert.equal((await w.store.listByChat(ops)).filter((h) => h.paused).length, 70);
+  });
+});
