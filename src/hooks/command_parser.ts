@@ -109,7 +109,8 @@ export function mentionsBot(target: string, botId: string): boolean {
  * One leading mention is stripped — an HTML anchor `<a href="trueconf:ID">…</a>` (matched
  * by the link target, never by the display name; `/instance`, `&do=profile` and `?query`
  * suffixes ignored), a Markdown link `[…](trueconf:ID)`, or a plain `@login` — and
- * `addressed` records that it named the bot. Then the text must start with `/`. Unknown
+ * `addressed` records that it named the bot; a comma, colon or semicolon right after it is
+ * skipped (`@Webhook Bot, /webhook_list`). Then the text must start with `/`. Unknown
  * `/webhook_*` commands, `/help`, `/start`, any command after the bot's mention, and a bare
  * mention of the bot all become `webhook_help`. Whether an unaddressed command counts
  * depends on the chat type; the caller decides.
@@ -137,7 +138,8 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
     // A message that starts by addressing someone else is not ours, whatever follows.
     if (!lead.target || !sameTrueConfId(lead.target, botId)) return null;
     addressed = true;
-    text = text.slice(lead.length);
+    // "@Webhook Bot, /webhook_list" and "@Webhook Bot: …" address the bot as plainly.
+    text = skipBlank(text.slice(lead.length), html).replace(/^[,:;]/, "");
   }
   const rest = skipBlank(text, html).trimEnd();
   if (rest === "" || (html && BLANK_HTML.test(rest))) {

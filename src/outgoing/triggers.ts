@@ -83,8 +83,9 @@ export function parseOutgoingCreate(args: string): OutgoingCreateArgs {
 }
 
 /**
- * The plain text of a message after one leading mention of the bot (if any), or null when
- * the message starts by mentioning somebody else.
+ * The plain text of a message after one leading mention of the bot (if any, with a comma,
+ * colon or semicolon right after it), or null when the message starts by mentioning somebody
+ * else.
  */
 export function textAfterBotMention(m: IncomingMessage, botId: string): string | null {
   let text = m.text;
@@ -93,7 +94,9 @@ export function textAfterBotMention(m: IncomingMessage, botId: string): string |
     if (!lead.target || !sameTrueConfId(lead.target, botId)) return null;
     text = text.slice(lead.length);
   }
-  return plainText(text, m.parseMode).trim();
+  const plain = plainText(text, m.parseMode).trim();
+  // "@Webhook Bot, /deploy" as "@Webhook Bot /deploy", as the command parser reads it.
+  return lead ? plain.replace(/^[,:;]\s*/, "") : plain;
 }
 
 /**

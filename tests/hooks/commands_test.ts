@@ -48,6 +48,26 @@ Deno.test("group: without a mention nothing happens; with one the command runs; 
   });
 });
 
+Deno.test("group: a comma or colon after the bot's mention still addresses it ('@Webhook Bot, /webhook_list')", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    for (const sep of [",", ":", " :", ", "]) {
+      const r = await w.say(ops, w.bob, `${w.at}${sep} /webhook_list`);
+      assert.deepEqual(r.map((p) => p.chatId), [ops], JSON.stringify(sep));
+      assert.match(r[0]!.text!, /No webhooks in this chat yet/);
+    }
+    const made = await w.say(ops, w.alice, `${w.at}:&nbsp;/webhook_create deploys`);
+    assert.equal(made.length, 2);
+    assert.equal((await w.store.findByName(ops, "deploys"))?.name, "deploys");
+    // Chatter after the punctuation is still chatter, and someone else's mention is not ours.
+    assert.deepEqual(await w.say(ops, w.alice, `${w.at}, thanks!`), []);
+    assert.deepEqual(
+      await w.say(ops, w.alice, `${w.fake.mention(w.bob, "Bob")}, /webhook_list`),
+      [],
+    );
+  });
+});
+
 Deno.test("help: bare mention, /webhook_help and unknown /webhook_* commands; no stray markup", async () => {
   await withBot({}, async (w) => {
     const ops = group(w);

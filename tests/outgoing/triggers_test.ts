@@ -57,6 +57,14 @@ Deno.test("the bot's own commands are recognised, with or without a mention", ()
   assert.equal(isBotCommand(msg("/webhook_list"), BOT), true);
   assert.equal(isBotCommand(msg("@webhook_bot /WEBHOOK_create x"), BOT), true);
   assert.equal(isBotCommand(msg("/deploy"), BOT), false);
+  // "@Bot, /webhook_list" is a command to the bot (src/hooks/command_parser.ts), not an event.
+  const mention = '<a href="trueconf:webhook_bot@srv">Webhook Bot</a>';
+  assert.equal(isBotCommand(msg(`${mention}, /webhook_list`, "html"), BOT), true);
+  assert.equal(isBotCommand(msg(`${mention}:&nbsp;/webhook_list`, "html"), BOT), true);
+  assert.deepEqual(matchTrigger(msg(`${mention}: /deploy x`, "html"), BOT, ["/deploy"]), {
+    trigger: "/deploy",
+    args: "x",
+  });
 });
 
 Deno.test("create arguments: name before the URL, trigger words after, clear refusals", () => {
