@@ -183,3 +183,18 @@ export function group(w: World, chatId = "ops", extra: { chatType?: number; titl
 
 export const texts = (posts: SentRecord[], chatId?: string) =>
   posts.filter((p) => chatId === undefined || p.chatId === chatId).map((p) => p.text ?? "");
+
+/**
+ * Makes `n` hooks in a chat straight in the store, by alice, named `00-nnn…` (64 characters
+ * each): for answers that must stay under TrueConf's 4096 characters however many there are.
+ */
+export async function manyHooks(w: World, chatId: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const made = await w.store.create({
+      chatId,
+      name: `${String(i).padStart(2, "0")}-${"n".repeat(61)}`,
+      createdBy: w.alice,
+    });
+    assert.ok(made.ok);
+  }
+}

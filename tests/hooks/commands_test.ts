@@ -3,7 +3,16 @@
 // scanning everything the bot posted: a hook URL may appear only in the author's DM.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BOT, BOT_NAME, group, PUBLIC_URL, texts, URL_RE, withBot } from "./_command_world.ts";
+import {
+  BOT,
+  BOT_NAME,
+  group,
+  manyHooks,
+  PUBLIC_URL,
+  texts,
+  URL_RE,
+  withBot,
+} from "./_command_world.ts";
 import { CommandHandler } from "../../src/hooks/commands.ts";
 import { HookStore } from "../../src/hooks/store.ts";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
@@ -447,14 +456,7 @@ Deno.test("close: in-flight commands finish; later messages are ignored", async 
 Deno.test("a long /webhook_list is split at line ends under 4096 characters", async () => {
   await withBot({}, async (w) => {
     const ops = group(w);
-    for (let i = 0; i < 40; i++) {
-      const made = await w.store.create({
-        chatId: ops,
-        name: `${String(i).padStart(2, "0")}-${"n".repeat(61)}`,
-        createdBy: w.alice,
-      });
-      assert.ok(made.ok);
-    }
+    await manyHooks(w, ops, 40);
     const parts = await w.say(ops, w.bob, `${w.at} /webhook_list`);
     assert.ok(parts.length >= 2, `${parts.length} parts`);
     for (const p of parts) assert.ok(p.text!.length <= 4096, `${p.text!.length}`);
@@ -470,14 +472,7 @@ Deno.test("a long /webhook_list is split at line ends under 4096 characters", as
 Deno.test("an unknown name in a chat with many hooks: the answer names 20 of them and fits in one message", async () => {
   await withBot({}, async (w) => {
     const ops = group(w);
-    for (let i = 0; i < 80; i++) {
-      const made = await w.store.create({
-        chatId: ops,
-        name: `${String(i).padStart(2, "0")}-${"n".repeat(61)}`,
-        createdBy: w.alice,
-      });
-      assert.ok(made.ok);
-    }
+    await manyHooks(w, ops, 80);
     for (const cmd of ["/webhook_revoke nope", "/webhook_revoke", "/webhook_pause nope"]) {
       const posts = await w.say(ops, w.alice, `${w.at} ${cmd}`);
       assert.deepEqual(posts.map((p) => p.chatId), [ops], cmd);

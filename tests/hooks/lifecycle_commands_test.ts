@@ -3,7 +3,7 @@
 // the admin rule. The world scans every message outside a personal chat for tokens and
 // the secrets registered in `w.secrets`.
 import assert from "node:assert/strict";
-import { group, texts, URL_RE, withBot, type World } from "./_command_world.ts";
+import { group, manyHooks, texts, URL_RE, withBot, type World } from "./_command_world.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -342,14 +342,7 @@ Deno.test("expire set on an old hook: the reminder comes at half of the time lef
 Deno.test("the bot removed from a chat with many hooks: the creator's notice names 20 and fits in one message", async () => {
   await withBot({}, async (w) => {
     const ops = group(w);
-    for (let i = 0; i < 70; i++) {
-      const made = await w.store.create({
-        chatId: ops,
-        name: `${String(i).padStart(2, "0")}-${"n".repeat(61)}`,
-        createdBy: w.alice,
-      });
-      assert.ok(made.ok);
-    }
+    await manyHooks(w, ops, 70);
     const before = w.fake.sent.length;
     await w.commands.chatLost(ops, "bot_removed");
     const posts = w.fake.sent.slice(before);
