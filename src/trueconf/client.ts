@@ -459,9 +459,24 @@ export class TrueConfClient {
     }
   }
 
+  /**
+   * A user id as the SDK sends it: `login@server`. A bare login gets the server's domain
+   * (`display_name` of `GET /api/v4/server`), as `Bot.create_personal_chat`,
+   * `get_user_display_name` and `get_chat_participant` do (SDK 1.5); when the server cannot
+   * say, the id goes as it is.
+   */
+  async #qualified(userId: string): Promise<string> {
+    if (userId.includes("@")) return userId;
+    const domain = (await this.serverInfo()).domain;
+    return domain ? `${userId}@${domain}` : userId;
+  }
+
   /** Opens (or finds) the personal chat with a user; returns its chatId. */
   async createP2PChat(userId: string): Promise<string> {
-    const chatId = str(record(await this.request("createP2PChat", { userId })).chatId);
+    const chatId = str(
+      record(await this.request("createP2PChat", { userId: await this.#qualified(userId) }))
+        .chatId,
+    );
     if (!chatId) throw new TrueConfProtocolError("createP2PChat", "response has no chatId");
     return chatId;
   }
@@ -481,9 +496,12 @@ export class TrueConfClient {
     return parseChatInfo(await this.request("getChatByID", { chatId }), chatId);
   }
 
-  /** A user's display name (`getUserDisplayName`); the bare id gets the server's domain there. */
+  /** A user's display name (`getUserDisplayName`); a bare login gets the server's domain. */
   async getUserDisplayName(userId: string): Promise<string> {
-    return str(record(await this.request("getUserDisplayName", { userId })).displayName);
+    const res = await this.request("getUserDisplayName", {
+      userId: await this.#qualified(userId),
+    });
+    return str(record(res).displayName);
   }
 
   /**

@@ -93,6 +93,12 @@ export function wireProblems(method: string, payload: unknown): string[] {
   if (!shape) return [];
   const out: string[] = [];
   checkObject(shape, payload, "payload", out);
+  // Bot.create_personal_chat, get_user_display_name, get_chat_participant… append
+  // "@<server display_name>" to a bare login before sending: the wire carries full ids.
+  const userId = (payload as { userId?: unknown } | null)?.userId;
+  if (typeof userId === "string" && method !== "auth" && !userId.includes("@")) {
+    out.push(`payload.userId "${userId}" has no @server (the SDK adds the server's domain)`);
+  }
   if (method === "sendMessage" || method === "editMessage") {
     checkText(payloadText(payload, ["content", "text"]), "content.text", out);
   } else if (method === "sendFile") {

@@ -221,3 +221,15 @@ Deno.test("the fake holds the client to the protocol: buttons to an old server, 
     );
   });
 });
+
+Deno.test("a bare login is sent as login@server, with the domain /api/v4/server names, as the SDK sends it", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const dm = await client.createP2PChat(ALICE.login);
+    assert.equal(dm, fake.p2pChatId(fake.userId(ALICE.login)));
+    assert.equal(await client.getUserDisplayName(ALICE.login), ALICE.displayName);
+    const sent = fake.requests.filter((r) =>
+      r.method === "createP2PChat" || r.method === "getUserDisplayName"
+    ).map((r) => (r.payload as { userId: string }).userId);
+    assert.deepEqual(sent, [fake.userId(ALICE.login), fake.userId(ALICE.login)]);
+  });
+});
