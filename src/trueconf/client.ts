@@ -45,6 +45,10 @@ const DAY = 86_400_000;
 const PAGE_SIZE = 200;
 /** Recently delivered message keys remembered to drop duplicates (see #onEvent). */
 const DEDUPE_SIZE = 1024;
+/** How long the bot's own edits are remembered to recognise TrueConf's echo of them. */
+const OWN_EDIT_MS = 60_000;
+/** The bot's own edits remembered at most (a burst of alert updates). */
+const OWN_EDITS_MAX = 512;
 /** A static token is warned about this long before it expires, then once a day. */
 const STATIC_TOKEN_WARN_MS = 7 * DAY;
 
@@ -79,7 +83,7 @@ export interface TrueConfClientStats {
   eventsReceived: number;
   /** Incoming messages seen twice (on the old and the new socket during a rotation) and delivered once. */
   duplicatesDropped: number;
-  /** The server's echoes of the bot's own posts: acked and dropped before any parsing. */
+  /** The server's echoes of the bot's own posts and edits: acked and dropped before any parsing. */
   ownEchoesDropped: number;
   /** Scheduled token checks run (refresh due? static token expiring?): lets tests wait for one. */
   tokenChecks: number;
@@ -179,6 +183,11 @@ export class TrueConfClient {
   #recent = new Set<string>();
   /** The bot's author id as the server last wrote it (see #isOwnPost). */
   #ownRawId: string | null = null;
+  /**
+   * The bot's recent edits (message id, and `\0` + text for pushes without an id) → when
+   * they stop counting: TrueConf's `editMessage` push names no author (see #isOwnEdit).
+   */
+  #ownEdits = new Map<string, number>();
 
   /** A stopped client; call {@link TrueConfClient.start}. */
   constructor(options: TrueConfClientOptions) {
@@ -393,6 +402,7 @@ export class TrueConfClient {
     parseMode: ParseMode,
     opts?: { buttons?: readonly (readonly UrlButton[])[] | undefined },
   ): Promise<EditedMessage> {
+    this.#rememberOwnEdit(messageId, text);
     const res = record(
       await this.request("editMessage", {
         messageId,
@@ -955,7 +965,10 @@ export class TrueConfClient {
 
   #onEvent(method: string, payload: unknown): void {
     this.#stats.eventsReceived++;
-    if (method === "sendMessage" && this.#isOwnPost(payload)) {
+    if (
+      method === "sendMessage" ? this.#isOwnPost(payload) : method === "editMessage" &&
+        this.#isOwnEdit(payload)
+    ) {
       this.#stats.ownEchoesDropped++;
       return;
     }
@@ -1001,6 +1014,38 @@ export class TrueConfClient {
     if (!sameTrueConfId(author, botId)) return false;
     this.#ownRawId = author;
     return true;
+  }
+
+  /**
+   * Remembers an edit of the bot's own, before it is sent: the server's push of it may come
+   * before the answer (protocol reference §3, "Ordering").
+   */
+  #rememberOwnEdit(messageId: string, text: string): void {
+    const until = this.#now() + OWN_EDIT_MS;
+    for (const key of [messageId, `\0${text}`]) {
+      this.#ownEdits.delete(key); // re-inserted last: the map stays in expiry order
+      this.#ownEdits.set(key, until);
+    }
+    for (const [key, at] of this.#ownEdits) {
+      if (at > this.#now() && this.#ownEdits.size <= OWN_EDITS_MAX) break;
+      this.#ownEdits.delete(key);
+    }
+  }
+
+  /**
+   * Whether an `editMessage` push is TrueConf telling the bot of its own edit (issue 12 wants
+   * the bot's own doings never passed on, and an alert edited in place must not reach outgoing
+   * hooks as a chat member's edit). The SDK's `EditedMessage` is `{chatId, timestamp,
+   * content}` with no author and no message id, so an own edit is known by its id when the
+   * push has one, else by its text within {@link OWN_EDIT_MS} of the bot's edit.
+   */
+  #isOwnEdit(payload: unknown): boolean {
+    if (this.#ownEdits.size === 0) return false;
+    const p = record(payload);
+    const id = str(p.messageId);
+    const key = id || `\0${str(record(p.content).text)}`;
+    const until = this.#ownEdits.get(key);
+    return until !== undefined && until > this.#now();
   }
 
   #call<T>(handler: (x: T) => void | Promise<void>, arg: T, event: ChatEvent): void {

@@ -119,3 +119,32 @@ Deno.test("TrueConf's echo of the bot's own posts is acked and dropped; other au
     assert.equal(client.stats.ownEchoesDropped, 4);
   });
 });
+
+Deno.test("TrueConf's echo of the bot's own edits is dropped too, with or without the message id; a user's edit still arrives", async () => {
+  await withClient({ echoOwnMessages: true }, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    const events: string[] = [];
+    client.onEvent((e) => {
+      if (e.type === "message.edited") events.push(e.message.text);
+    });
+    const sent = await client.sendMessage(chatId, "deploy started", "text");
+    await client.editMessage(sent.messageId, "deploy finished", "text");
+    // The SDK's EditedMessage carries no message id: {chatId, timestamp, content}.
+    fake.pushEvent("editMessage", {
+      chatId,
+      timestamp: Date.now(),
+      content: { text: "deploy finished", parseMode: "text" },
+    });
+    const theirs = fake.pushMessage({ chatId, authorId: alice, text: "typo" });
+    fake.pushEvent("editMessage", {
+      chatId,
+      messageId: theirs.messageId,
+      timestamp: Date.now(),
+      content: { text: "fixed", parseMode: "text" },
+    });
+    await waitUntil(() => events.length === 1 && fake.unackedPushes.length === 0, 3_000, "acks");
+    await waitUntil(() => fake.ackCount === 5, 3_000, "every push acked");
+    assert.deepEqual(events, ["fixed"]);
+  });
+});
