@@ -31,8 +31,11 @@ export type HttpRoute =
   | "metrics"
   | "other";
 
-/** How a delivery attempt ended. */
-export type DeliveryResult = "delivered" | "queued" | "failed";
+/**
+ * How an accepted message's delivery ended: every part posted, some parts failed for good, or
+ * none posted (a queued message ends later, and is observed then with its wait).
+ */
+export type DeliveryResult = "delivered" | "partial" | "failed";
 
 /** Which limiter rejected a request. */
 export type RateLimitScope = "ip" | "token";
@@ -115,8 +118,9 @@ const PREFIX = "trueconf_webhook_";
 // base64 of another length and alphabet) out of the label even when a caller passes one by mistake.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-// From a 1 ms in-memory hand-off to a 30 s upload to a slow server (the delivery timeout caps it).
-const DELIVERY_BUCKETS = [
+// One attempt: from a 1 ms in-memory hand-off to a 30 s upload to a slow server (the delivery
+// timeout caps it).
+const ATTEMPT_BUCKETS = [
   0.001,
   0.0025,
   0.005,
@@ -133,6 +137,10 @@ const DELIVERY_BUCKETS = [
   20,
   30,
 ];
+
+// A message's delivery: one attempt, or a queued message's wait for TrueConf (minutes to hours;
+// buckets past the last one a sync delivery can reach cost it nothing: the search stops early).
+const DELIVERY_BUCKETS = [...ATTEMPT_BUCKETS, 60, 300, 900, 3600];
 
 const ROUTES: ReadonlySet<string> = new Set<HttpRoute>([
   "hook",
@@ -201,7 +209,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const duration = new Histogram({
     name: `${PREFIX}delivery_duration_seconds`,
-    help: "Time from an accepted webhook to its delivery outcome.",
+    help:
+      "Time from accepting a webhook message to its delivery outcome (a queued one's wait included), once per message.",
     labelNames: ["result"] as const,
     buckets: DELIVERY_BUCKETS,
     registers,
@@ -268,7 +277,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: `${PREFIX}outgoing_call_duration_seconds`,
     help: "Time of one outgoing webhook attempt, from sending to the end of the answer.",
     labelNames: ["outcome"] as const,
-    buckets: DELIVERY_BUCKETS,
+    buckets: ATTEMPT_BUCKETS,
     registers,
   });
   const rotatedTokenUses = new Counter({

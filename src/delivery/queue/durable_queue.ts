@@ -115,8 +115,13 @@ export interface DurableQueueOptions extends EngineTuning {
 export interface QueueMetrics {
   /** Jobs stored. */
   queueDepth: { set(depth: number): void };
-  /** Time from acceptance to the end of a delivery. */
-  deliveryDuration?: { observe(result: "delivered" | "queued" | "failed", seconds: number): void };
+  /**
+   * Time from acceptance to the end of a delivery, once per accepted message: within the
+   * request, or when a queued one ends (its wait included).
+   */
+  deliveryDuration?: {
+    observe(result: "delivered" | "partial" | "failed", seconds: number): void;
+  };
   /** Parts that failed for good, by code. */
   failedParts?: { inc(code: string): void };
 }
@@ -246,16 +251,11 @@ export class DurableQueue implements Dispatcher {
         async (alsoWrite) =>
           this.#outcome(hook, await this.#engine.runInline(jobOf(request, alsoWrite))),
       );
-    if (!outcome.replay) {
-      const seconds = (performance.now() - started) / 1000;
-      this.#o.metrics?.deliveryDuration?.observe(
-        outcome.kind === "delivered"
-          ? "delivered"
-          : outcome.kind === "queued"
-          ? "queued"
-          : "failed",
-        seconds,
-      );
+    // A replay is no delivery; a queued message is observed when it ends (#onEvent); a 503/409
+    // refusal accepted nothing (the sender retries, and would be counted again).
+    const result = outcome.replay ? null : answeredResult(outcome);
+    if (result !== null) {
+      this.#o.metrics?.deliveryDuration?.observe(result, (performance.now() - started) / 1000);
     }
     return outcome;
   }
@@ -352,6 +352,11 @@ export class DurableQueue implements Dispatcher {
       return;
     }
     if (result.messageIds.length > 0) this.#o.store?.recordDelivery(end.hook.id);
+    const waitedMs = this.#engine.clock.now() - end.createdAt;
+    this.#o.metrics?.deliveryDuration?.observe(
+      end.outcome !== "done" ? "failed" : result.failures.length ? "partial" : "delivered",
+      waitedMs / 1000,
+    );
     // Status 0: no HTTP answer, the queued delivery finished later (shown as such by info).
     this.#o.store?.recordRequest?.(end.hook.id, {
       status: 0,
@@ -366,7 +371,7 @@ export class DurableQueue implements Dispatcher {
       chat: end.hook.chatId,
       delivery: end.id,
       messages: result.messageIds.length,
-      waitedMs: this.#engine.clock.now() - end.createdAt,
+      waitedMs,
     };
     if (end.outcome === "done" && result.failures.length === 0) {
       this.#log.info("queued delivery delivered", fields);
@@ -395,6 +400,20 @@ export class DurableQueue implements Dispatcher {
       }`
       : `${result.failures.length} part(s) of ${which} could not be posted; the rest reached the chat. ${parts}`;
     this.#notifier.report(hook, text);
+  }
+}
+
+/** The histogram's result for a message answered within its request; null: not observed now. */
+function answeredResult(outcome: DispatchOutcome): "delivered" | "partial" | "failed" | null {
+  switch (outcome.kind) {
+    case "delivered":
+      return "delivered";
+    case "partial":
+      return "partial";
+    case "queued":
+      return null;
+    case "refused":
+      return outcome.status === 502 ? "failed" : null;
   }
 }
 

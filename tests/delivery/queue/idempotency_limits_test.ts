@@ -219,33 +219,44 @@ Deno.test("hot path: a healthy synchronous delivery without Idempotency-Key writ
   });
 });
 
-Deno.test("Idempotency-Key replays are not deliveries: usage and the duration histogram count each message once", async () => {
+Deno.test("the duration histogram counts each accepted message once: replays and 503 refusals never, a queued one when it reaches the chat, its wait included", async () => {
   const usage: string[] = [];
-  const observed: string[] = [];
+  const observed: [string, number][] = [];
   await withWorld({
     down: true,
+    limits: { maxPerHook: 1, maxTotal: 10 },
     store: { recordDelivery: (id) => void usage.push(id) },
     metrics: {
       queueDepth: { set: () => {} },
-      deliveryDuration: { observe: (result) => void observed.push(result) },
+      deliveryDuration: { observe: (result, seconds) => void observed.push([result, seconds]) },
     },
   }, async (w) => {
     addGroup(w);
     const h = await w.hook(G, "h");
-    // Queued while TrueConf is down, replayed twice, then delivered by the worker.
+    // Queued while TrueConf is down, replayed twice; a second message finds the queue full
+    // (the sender retries it later: it was not accepted).
     for (let i = 0; i < 3; i++) {
       assert.equal((await w.post(h.token, { text: "q" }, { "Idempotency-Key": "q1" })).status, 202);
     }
+    const accepted = Date.now();
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await w.post(h.token, { text: "later" })).status, 503);
+    }
+    assert.equal(observed.length, 0, "nothing has been delivered yet");
+    const back = Date.now();
     await w.fake.refuseConnections(false);
     await w.fake.waitFor(() => w.queue.stats().depth === 0 && w.fake.sentCount(G) === 1);
     await w.queue.engine.settled();
+    assert.equal(observed.length, 1);
+    assert.equal(observed[0]![0], "delivered");
+    assert.ok(observed[0]![1] * 1000 >= back - accepted, `${observed[0]![1]} s is its wait`);
     // Delivered within the request, replayed twice.
     for (let i = 0; i < 3; i++) {
       assert.equal((await w.post(h.token, { text: "s" }, { "Idempotency-Key": "s1" })).status, 200);
     }
     assert.equal(w.fake.sentCount(G), 2);
     assert.deepEqual(usage, [h.id, h.id]);
-    assert.deepEqual(observed, ["queued", "delivered"]);
+    assert.deepEqual(observed.map(([result]) => result), ["delivered", "delivered"]);
   });
 });
 
