@@ -8,6 +8,7 @@
 import { TextLineStream } from "./_lines.ts";
 import {
   BackupError,
+  describeHolder,
   exportStore,
   importStore,
   judgeLease,
@@ -84,8 +85,14 @@ export async function hooksImport(
   const holder = await readLease(kv);
   const lease = holder &&
     judgeLease(holder, storagePath === undefined ? undefined : leaseLockFile(storagePath));
-  if (lease?.live) {
-    out(`Cannot import: ${lease.detail}.`);
+  if (holder && lease?.live) {
+    // An import writes the whole store: the running bot would keep serving from what it holds
+    // in memory (hooks, the queue) and overwrite the restored records.
+    out(
+      `Cannot import: a bot is serving this store (${
+        describeHolder(holder)
+      }). Stop it first (systemctl stop trueconf-webhook-bot, or docker compose stop), then import.`,
+    );
     return 1;
   }
   let file: Deno.FsFile;

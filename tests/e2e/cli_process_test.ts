@@ -60,6 +60,15 @@ Deno.test("hooks pause, resume and revoke have reached the running serve when th
     const { port } = await bot.listening();
     await bot.ready();
     assert.equal((await post(port, token, "cached")).status, 200); // the bot has it cached now
+    // A restore under a serving bot is refused with what to do (before the file is read).
+    const restore = await hooksCommand(dir, "import", join(dir, "backup.jsonl"));
+    assert.equal(restore.code, 1);
+    assert.match(
+      restore.stdout,
+      new RegExp(
+        `^Cannot import: a bot is serving this store \\(pid ${bot.pid} on host .*\\)\\. Stop it first`,
+      ),
+    );
     // Several rounds: a bot that follows the CLI only "within a poll" answers some of these
     // first requests from its stale cache.
     for (let round = 0; round < 3; round++) {
