@@ -351,13 +351,14 @@ export class CommandHandler {
     if (!hook) return;
     const name = validateHookName(parts.to);
     if (!name.ok) {
-      return await this.#reply(m, chat, replies.badName(name.code, [...parts.to].length));
+      const text = replies.badName(name.code, [...parts.to].length, hook.name);
+      return await this.#reply(m, chat, text);
     }
     const r = await this.#o.store.rename(hook.id, name.name);
     if (!r.ok) {
       const text = r.reason === "name_taken"
         ? replies.duplicate(name.name)
-        : replies.badName(r.message);
+        : replies.badName(r.message, 0, hook.name);
       return await this.#reply(m, chat, text);
     }
     this.#log.info("hook renamed", { hook: hook.id, by: m.authorId });

@@ -105,19 +105,25 @@ export function cannotPostThere(name: string, chatTitle: string): string {
   }</b> would not work there and I removed it again. Its URL above is void.`;
 }
 
-/** A name that fails validation: what is wrong and the command to type instead. */
-export function badName(error: HookNameError | string, length = 0): string {
+/**
+ * A name that fails validation: what is wrong and the command to type instead. `renaming` is
+ * the hook's current name when the bad name came from `/webhook_rename`.
+ */
+export function badName(error: HookNameError | string, length = 0, renaming?: string): string {
+  const example = renaming === undefined
+    ? "/webhook_create deploys"
+    : `/webhook_rename ${esc(renaming)} -&gt; deploys`;
   switch (error) {
     case "empty":
       return "⚠️ The webhook needs a name. Type /webhook_create &lt;name&gt;, for example /webhook_create deploys.";
     case "too_long":
-      return `⚠️ That name is ${length} characters long; at most ${HOOK_NAME_MAX_LENGTH} are allowed. Pick a shorter one, for example /webhook_create deploys.`;
+      return `⚠️ That name is ${length} characters long; at most ${HOOK_NAME_MAX_LENGTH} are allowed. Pick a shorter one, for example ${example}.`;
     case "control_characters":
-      return "⚠️ The name contains control characters. Use letters, digits, spaces and punctuation, for example /webhook_create deploys.";
+      return `⚠️ The name contains control characters. Use letters, digits, spaces and punctuation, for example ${example}.`;
     default:
       return `⚠️ ${
         esc(error)
-      }\nType /webhook_create &lt;name&gt;, for example /webhook_create deploys (at most ${HOOK_NAME_MAX_LENGTH} characters).`;
+      }\nFor example ${example} (at most ${HOOK_NAME_MAX_LENGTH} characters).`;
   }
 }
 

@@ -84,6 +84,8 @@ Deno.test("rename: both arrows, same URL, uniqueness and name rules as create", 
       await w.say(ops, w.alice, `${w.at} /webhook_rename prod deploys → ${"x".repeat(70)}`),
     );
     assert.match(r[0]!, /70 characters long/);
+    // What to type instead is a rename of this hook, not a create.
+    assert.match(r[0]!, /for example \/webhook_rename Prod deploys -&gt; deploys\.$/);
     r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rename prod deploys`));
     assert.match(r[0]!, /Type \/webhook_rename &lt;old name&gt; -&gt; &lt;new name&gt;/);
     // HTML clients send the arrow as an entity.
