@@ -150,23 +150,28 @@ export function refused(reason: string): string {
   return `⛔ ${esc(reason)}`;
 }
 
+/**
+ * Where a hook points, as members may see it: `→` outgoing (scheme, host and path, the query
+ * masked; its trigger words) or `←` incoming (the masked token).
+ */
+function hookTarget(h: HookRecord): string {
+  return h.kind === "outgoing" && h.outgoing
+    ? `→ ${esc(maskUrl(h.outgoing.url))} · ${
+      h.outgoing.triggers.length
+        ? `triggers ${h.outgoing.triggers.map(esc).join(" ")}`
+        : "all events"
+    }`
+    : `← ${maskToken(h.tokenHint)}`;
+}
+
 /** `/webhook_list`. */
 export function list(hooks: readonly HookRecord[]): string {
   if (hooks.length === 0) {
     return "No webhooks in this chat yet. Create one with /webhook_create &lt;name&gt;.";
   }
-  // `→` outgoing (scheme, host and path; the query masked) and `←` incoming (masked token).
-  const target = (h: HookRecord) =>
-    h.kind === "outgoing" && h.outgoing
-      ? `→ ${esc(maskUrl(h.outgoing.url))} · ${
-        h.outgoing.triggers.length
-          ? `triggers ${h.outgoing.triggers.map(esc).join(" ")}`
-          : "all events"
-      }`
-      : `← ${maskToken(h.tokenHint)}`;
   const lines = hooks.map((h, i) =>
     `${i + 1}. ${h.paused ? "⏸ " : ""}<b>${esc(h.name)}</b>${h.paused ? " (paused)" : ""} · ${
-      target(h)
+      hookTarget(h)
     }${h.expiresAt === null ? "" : ` · expires ${when(h.expiresAt)}`} · by ${
       esc(h.createdBy || "unknown")
     } · created ${when(h.createdAt)} · last used ${when(h.lastUsedAt)} · ${h.deliveryCount} ${
@@ -422,9 +427,7 @@ export function allowSet(name: string, allow: readonly string[] | null): string 
 export function info(h: HookRecord, history: readonly HistoryEntry[], now: number): string {
   const lines = [
     `<b>Webhook ${esc(h.name)}</b>`,
-    `Kind: ${h.kind === "outgoing" ? "outgoing →" : "incoming ←"} · ${
-      h.kind === "incoming" ? maskToken(h.tokenHint) : "URL hidden"
-    }`,
+    `Kind: ${h.kind} ${hookTarget(h)}`,
     `Created ${when(h.createdAt)} by ${esc(h.createdBy || "unknown")}`,
     `Last used ${when(h.lastUsedAt)} · ${h.deliveryCount} ${
       h.deliveryCount === 1 ? "delivery" : "deliveries"
@@ -451,10 +454,15 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
       }`,
     );
   }
-  lines.push(
-    `Verification: ${h.verification ? MODE_TITLE[h.verification.mode] : "off"}`,
-    `Allowed addresses: ${h.allow === null ? "any" : h.allow.map(esc).join(", ")}`,
-  );
+  // Sender checks guard an incoming hook's URL; an outgoing hook signs its own calls.
+  if (h.kind === "outgoing") {
+    lines.push("Signing: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)");
+  } else {
+    lines.push(
+      `Verification: ${h.verification ? MODE_TITLE[h.verification.mode] : "off"}`,
+      `Allowed addresses: ${h.allow === null ? "any" : h.allow.map(esc).join(", ")}`,
+    );
+  }
   // Living messages (src/messages/settings.ts): shown with their defaults.
   lines.push(
     `Alerts: ${esc(h.settings.alerts ?? "edit")} · Mentions: ${

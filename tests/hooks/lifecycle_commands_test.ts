@@ -264,7 +264,7 @@ Deno.test("info: kind, creator, state, expiry, verification, allowlist and the l
     }
     await w.store.flush();
     const r = texts(await w.say(ops, w.bob, `${w.at} /webhook_info DEPLOYS`), ops).join("\n");
-    assert.match(r, /Kind: incoming ← · .{4}….{4}/);
+    assert.match(r, /Kind: incoming ← .{4}….{4}\n/);
     assert.match(r, /by alice@/);
     assert.match(r, /State: active/);
     assert.match(r, /Expires: never/);

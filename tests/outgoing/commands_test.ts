@@ -346,7 +346,13 @@ Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, 
         b.fake.messagesIn("ops").some((x) => /answered 404/.test(x.text ?? ""))
       );
       const info = await command(b, "ops", "/webhook_info ci");
-      assert.match(info, /Kind: outgoing →/);
+      // Where it calls (the query masked) and on what, as /webhook_list shows it; no sender checks.
+      assert.match(
+        info,
+        /Kind: outgoing → http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… · triggers \/job\n/,
+      );
+      assert.match(info, /Signing: Standard Webhooks/);
+      assert.doesNotMatch(info, /Verification:|Allowed addresses:/);
       assert.doesNotMatch(info, /Last used never/, "an answered call is a use");
       assert.match(info, /· 1 delivery\b/, "one call was taken by the service");
       assert.doesNotMatch(info, /No requests yet/);
