@@ -243,13 +243,18 @@ export async function resolveChecked(
   } catch (cause) {
     if (signal.aborted) throw signal.reason;
     if (cause instanceof SafeFetchError) throw cause;
-    throw new SafeFetchError("dns_failed", `could not resolve ${host}: ${String(cause)}`, {
-      cause,
-      // The name does not exist (NXDOMAIN, `.invalid`): asking again will not help. A
-      // resolver that cannot answer right now (EAI_AGAIN, timeouts) is transient.
-      permanent: cause instanceof Deno.errors.NotFound ||
-        (cause as { code?: unknown } | null)?.code === "ENOTFOUND",
-    });
+    // The name does not exist (NXDOMAIN, `.invalid`): asking again will not help. A
+    // resolver that cannot answer right now (EAI_AGAIN, timeouts) is transient. The sentence
+    // reaches the sender and the creator's DM: the resolver's own text stays in `cause` (logs).
+    const code = (cause as { code?: unknown } | null)?.code;
+    const unknown = cause instanceof Deno.errors.NotFound || code === "ENOTFOUND";
+    throw new SafeFetchError(
+      "dns_failed",
+      unknown
+        ? `${host} does not resolve: no such host name`
+        : `could not resolve ${host} right now${typeof code === "string" ? ` (${code})` : ""}`,
+      { cause, permanent: unknown },
+    );
   }
   if (answers.length === 0) {
     throw new SafeFetchError("dns_failed", `${host} has no address`, { permanent: true });

@@ -418,6 +418,8 @@ Deno.test("safeFetch() reports DNS failures as dns_failed", async () => {
     "dns_failed",
   );
   assert.equal(nx.permanent, true);
+  // The sender and the creator's DM read it: no resolver internals ("Error: getaddrinfo …").
+  assert.equal(nx.message, "nx.example does not resolve: no such host name");
   await assertFetchError(
     safeFetch("http://empty.example/", { maxBytes: MiB, resolve: () => Promise.resolve([]) }),
     "dns_failed",
