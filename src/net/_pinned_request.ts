@@ -130,14 +130,28 @@ function toFetchError(err: unknown, url: URL, address: string, signal: AbortSign
   const text = `${typeof code === "string" ? code : ""} ${String(err)}`;
   // A certificate that fails verification will fail the same way next time.
   const tls = /cert|self.signed|unknownissuer|altname/i.test(text);
+  const why = typeof code === "string" && code in SOCKET_ERRORS
+    ? SOCKET_ERRORS[code]
+    : (err instanceof Error ? err.message : String(err));
   return new SafeFetchError(
     "connect_failed",
     tls
-      ? `the TLS certificate of ${url.hostname} was not accepted: ${String(err)}`
-      : `could not connect to ${url.host} (${address}): ${String(err)}`,
+      ? `the TLS certificate of ${url.hostname} was not accepted: ${why}`
+      : `could not connect to ${url.host} (${address}): ${why}`,
     { permanent: tls, cause: err },
   );
 }
+
+// The failed part and the creator's DM read these: words for the usual socket errors, not
+// node's "Error: connect ECONNREFUSED 203.0.113.7:443" (the error itself stays as the cause).
+const SOCKET_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "the connection was reset",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "the connection timed out",
+  EPIPE: "the connection was closed while sending",
+};
 
 /**
  * Reads a response body, counting bytes as they stream; a declared `Content-Length` over

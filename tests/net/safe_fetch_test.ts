@@ -405,10 +405,15 @@ Deno.test("safeFetch() rejects with the caller's reason when its signal aborts",
 
 Deno.test("safeFetch() reports a refused connection as a transient connect_failed", async () => {
   const { options } = loopbackAs("down.test");
-  await assertFetchError(
-    safeFetch(`http://down.test:${closedPort()}/`, options),
+  const port = closedPort();
+  const error = await assertFetchError(
+    safeFetch(`http://down.test:${port}/`, options),
     "connect_failed",
     false,
+  );
+  assert.equal(
+    error.message,
+    `could not connect to down.test:${port} (127.0.0.1): connection refused`,
   );
 });
 
