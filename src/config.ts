@@ -14,8 +14,7 @@
  *
  * @module
  */
-import { type CidrList, parseCidrList } from "./ingest/client_ip.ts";
-import { type Allowlist, parseAllowlist } from "./net/mod.ts";
+import { type Allowlist, type CidrList, parseAllowlist, parseCidrList } from "./net/mod.ts";
 import { parseEnvFile } from "./env_file.ts";
 import type { TrueConfAuth, TrueConfEndpoint } from "./trueconf/types.ts";
 

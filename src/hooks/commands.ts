@@ -34,7 +34,7 @@ import {
   splitRename,
   takeExpiresOption,
 } from "./command_args.ts";
-import { parseCidrList } from "../ingest/client_ip.ts";
+import { parseCidrList } from "../net/mod.ts";
 import { type HookRecord, MAX_GRACE_MS, type VerifyMode } from "./store.ts";
 import { VERIFY_MODES } from "./verify.ts";
 import { rotateSecret as rotateSigningSecret } from "../outgoing/secret.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
-import { inCidrList, parseCidrList } from "../ingest/client_ip.ts";
+import { inCidrList, parseCidrList } from "../net/mod.ts";
 import type { HookRecord, VerifyMode } from "./store.ts";
 
 /** The verification modes `/webhook_verify` accepts (plus `off`). */

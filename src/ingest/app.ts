@@ -26,7 +26,7 @@ import { isNtfyPublish, NO_QUERY, ntfyTopic } from "./formats/ntfy_publish.ts";
 import { fitAttachments } from "./formats/attachment_limit.ts";
 import { GOTIFY_MISSING_TOKEN, gotifyToken } from "./formats/gotify.ts";
 import { BodyError, BodyReader } from "./read_body.ts";
-import type { CidrList } from "./client_ip.ts";
+import type { CidrList } from "../net/mod.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
 import {
   errorBody,

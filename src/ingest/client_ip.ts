@@ -9,32 +9,7 @@
  * @module
  */
 import { boundedCache } from "../bounded_cache.ts";
-import { type IpAddress, parseIp, parseIpCidr, processIp } from "../net/mod.ts";
-
-/** A parsed list of CIDR ranges. */
-export type CidrList = ReadonlyArray<[IpAddress, number]>;
-
-/**
- * Parses `"127.0.0.0/8, ::1/128, 10.1.2.3"` (a bare address means a single host).
- * Throws an Error naming the bad entry.
- */
-export function parseCidrList(spec: string): CidrList {
-  const out: [IpAddress, number][] = [];
-  for (const raw of spec.split(",")) {
-    const entry = raw.trim();
-    if (!entry) continue;
-    try {
-      if (entry.includes("/")) out.push(parseIpCidr(entry));
-      else {
-        const a = parseIp(entry);
-        out.push([a, a.kind() === "ipv4" ? 32 : 128]);
-      }
-    } catch {
-      throw new Error(`"${entry}" is not an IP address or CIDR range`);
-    }
-  }
-  return out;
-}
+import { type CidrList, inCidrList, processIp } from "../net/mod.ts";
 
 /**
  * Addresses already normalized (`false`: not an address): the peer of every request is parsed
@@ -55,21 +30,6 @@ export function normalizeIp(address: string): string | null {
     normalized.set(address, ip);
   }
   return ip || null;
-}
-
-/** True when `address` lies in one of the ranges. */
-export function inCidrList(address: string, list: CidrList): boolean {
-  if (list.length === 0) return false;
-  let a: IpAddress;
-  try {
-    a = processIp(address.replace(/^\[|\]$/g, ""));
-  } catch {
-    return false;
-  }
-  for (const [range, bits] of list) {
-    if (a.kind() === range.kind() && a.match(range, bits)) return true;
-  }
-  return false;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The HTTP side's building blocks other folders use: what `/readyz` reports ({@link Readiness}),
  * body decoding ({@link decodeBody}, also used for the answers of outgoing webhooks), the body
- * reader with its size, time and memory limits ({@link BodyReader}), client addresses and
- * trusted-proxy ranges ({@link parseCidrList}, {@link clientIp}) and the rate limiter. Payload
+ * reader with its size, time and memory limits ({@link BodyReader}), the client address behind
+ * trusted proxies ({@link clientIp}; the ranges themselves are `src/net/`'s) and the rate limiter. Payload
  * formats (native, Slack, Grafana, …) live in `formats/`, with their own face; the contracts the
  * hook routes' middleware ask of the rest of the bot (the hook lookup, per-hook guards, metrics,
  * the request record) are the face of `middleware/`.
@@ -17,7 +17,7 @@
  */
 
 export type { Readiness } from "./app.ts";
-export { type CidrList, clientIp, inCidrList, normalizeIp, parseCidrList } from "./client_ip.ts";
+export { clientIp, normalizeIp } from "./client_ip.ts";
 export { ACCEPTED_CONTENT_TYPES, decodeBody, type DecodeLimits } from "./decode_body.ts";
 export {
   type RateDecision,

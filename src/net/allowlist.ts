@@ -7,6 +7,7 @@
  */
 
 import { type IpAddress, normalizeHostname, parseAddress, stripBrackets } from "./_host.ts";
+import { type CidrList, inRanges } from "./cidr_list.ts";
 import {
   IPv4,
   type IPv6,
@@ -21,7 +22,7 @@ export interface Allowlist {
   /** The entries in normalized form, for logs and error messages. */
   readonly entries: readonly string[];
   /** Address ranges (single addresses are /32 or /128). IPv4-mapped ranges are stored as IPv4. */
-  readonly cidrs: readonly (readonly [IpAddress, number])[];
+  readonly cidrs: CidrList;
   /** Exact host names, lower-case, without trailing dot, IDNs in punycode. */
   readonly hosts: ReadonlySet<string>;
   /** `*.corp.example` entries stored as `.corp.example`. */
@@ -112,10 +113,7 @@ export function matchAllowlistAddress(
   allowlist: Allowlist | undefined,
   address: IpAddress,
 ): boolean {
-  if (!allowlist) return false;
-  return allowlist.cidrs.some(([net, bits]) =>
-    net.kind() === address.kind() && address.match(net, bits)
-  );
+  return allowlist !== undefined && inRanges(address, allowlist.cidrs);
 }
 
 function parseCidr(entry: string): [IpAddress, number] | null {

@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { HookRef } from "../../delivery/dispatch.ts";
-import type { CidrList } from "../client_ip.ts";
+import type { CidrList } from "../../net/mod.ts";
 
 /** A hook found by its token: what delivery needs plus its id. */
 export type FoundHook = HookRef & { readonly id: string };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CidrList } from "../client_ip.ts";
+import type { CidrList } from "../../net/mod.ts";
 import { RateLimiter, rateLimitHeaders } from "../rate_limiter.ts";
 import { clientAddress } from "./client_address.ts";
 import { type Guard, guard, type IngestMetrics, refuse } from "./env.ts";
