@@ -13,10 +13,12 @@ import { BodyReader } from "./ingest/read_body.ts";
 import { HookStore } from "./hooks/store.ts";
 import {
   acquireLease,
+  type Doorbell,
   type Lease,
   leaseLockFile,
   type LeaseOptions,
   openKv,
+  watchDoorbell,
   watchFileIdentity,
 } from "./storage/mod.ts";
 import { sameTrueConfId, TrueConfClient } from "./trueconf/mod.ts";
@@ -156,6 +158,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     secrets,
     now: options.now,
     onOldTokenUse: (hookId) => metrics.rotatedTokenUses.inc(hookId),
+    pollIntervalMs: 0, // the store's doorbell says when to look (start() below)
   });
   const trust = new SenderTrust({ openSecret: (sealed) => store.openSecret(sealed) });
   // The preview maker and its image code load with the first image to preview.
@@ -208,6 +211,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       const expired = hook.expiresAt !== null && hook.expiresAt <= (options.now ?? Date.now)();
       return expired ? "hook_expired" : null;
     },
+    commandPollMs: 0, // the store's doorbell says when to look (start() below)
   });
   metrics.queueOldestAge.source(() => Math.round(queue.stats().oldestAgeMs / 1000));
   // The chat side (the /webhook_* commands, outgoing webhooks) loads with its first use: a chat
@@ -366,6 +370,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     await withChat((c) => c.commands.sweepExpiries());
   };
 
+  let doorbell: Promise<Doorbell> | undefined;
   let closed = false;
   return {
     app,
@@ -378,8 +383,24 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     start() {
       client.start();
       queue.start();
-      // Changes made by the operator CLI reach this process within a poll (500 ms).
-      void store.watch();
+      // What the operator CLI changes from another process (a hook revoked, a queue command)
+      // is looked for when the CLI rings the store's doorbell: at once, without an idle bot
+      // polling twice a second (src/storage/doorbell.ts says why).
+      doorbell = store.watch().then(() =>
+        watchDoorbell(config.storagePath, async () => {
+          await store.pollChanges().catch((e) =>
+            log.warn("could not read hook changes; retrying", { error: e })
+          );
+          await queue.engine.applyCommands().catch((e) =>
+            log.warn("could not read queue commands; retrying", { error: e })
+          );
+        }, {
+          onFallback: (why) =>
+            log.warn(`${why}; looking for the operator CLI's changes twice a second instead`, {
+              storagePath: config.storagePath,
+            }),
+        })
+      );
       sweepTimer = setInterval(() => {
         sweepExpiries().catch((e) => log.warn("expiry sweep failed", { error: e }));
       }, options.expirySweepMs ?? 60_000);
@@ -402,6 +423,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
           log.error(`shutdown: ${what} failed`, { error });
         }
       };
+      await step("closing the doorbell", async () => (await doorbell)?.close());
       unsubscribeOutgoing();
       // A chat side still loading is waited for: what it starts must be closed too.
       const chatNow = async () => chat ?? await chatLoading?.catch(() => undefined);

@@ -131,10 +131,11 @@ async function withStore(
   config: Pick<StorageConfig, "storagePath" | "secretKey">,
   fn: (store: HookStore, kv: Deno.Kv) => Promise<number>,
 ): Promise<number> {
-  const [{ openKv, SecretBox, SecretKeyMismatchError }, { HookStore }] = await Promise.all([
-    import("./storage/mod.ts"),
-    import("./hooks/mod.ts"),
-  ]);
+  const [{ openKv, ringDoorbell, SecretBox, SecretKeyMismatchError }, { HookStore }] = await Promise
+    .all([
+      import("./storage/mod.ts"),
+      import("./hooks/mod.ts"),
+    ]);
   let kv: Deno.Kv;
   let secrets: SecretBoxType;
   try {
@@ -161,6 +162,8 @@ async function withStore(
     return 1;
   } finally {
     await store.close();
+    // A serving bot looks for what this command changed now, not at its next safety poll.
+    await ringDoorbell(kv);
     kv.close();
   }
 }

@@ -25,7 +25,7 @@ import { normalizeAllow } from "../hooks/commands.ts";
 import { historyStatus } from "../hooks/replies.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
 import { maskUrl, rotateSecret } from "../outgoing/mod.ts";
-import { judgeLease, leaseLockFile, readLease } from "../storage/mod.ts";
+import { judgeLease, leaseLockFile, readLease, ringDoorbell } from "../storage/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
 /** Receives one line of output (no trailing newline). */
@@ -219,6 +219,7 @@ async function reachRunningBot(
   const holder = await readLease(kv);
   const lockFile = storagePath === undefined ? undefined : leaseLockFile(storagePath);
   if (!holder || !judgeLease(holder, lockFile).live) return "no_bot";
+  await ringDoorbell(kv); // the bot reads the change now, not at its next safety poll
   return await store.changesApplied() ? "applied" : "unconfirmed";
 }
 

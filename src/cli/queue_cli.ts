@@ -12,7 +12,7 @@
  * @module
  */
 import type { HookRecord, HookStore } from "../hooks/mod.ts";
-import { type OutboxEntry, OutboxRepo, type QueueCommand } from "../storage/mod.ts";
+import { type OutboxEntry, OutboxRepo, type QueueCommand, ringDoorbell } from "../storage/mod.ts";
 
 /** What {@link runQueueCli} needs. */
 export interface QueueCliContext {
@@ -120,6 +120,7 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
     }
     const repo = new OutboxRepo(kv);
     const commandId = await repo.putCommand(command, now());
+    await ringDoorbell(kv); // the serving bot applies and answers it now
     const answer = await waitForAnswer(repo, commandId, ctx.answerWaitMs ?? 2_000);
     if (answer === null) {
       const out = json
@@ -226,7 +227,7 @@ async function waitForAnswer(
     const r = await repo.commandResult(commandId);
     if (r) return r;
     if (Date.now() >= end) return null;
-    // Another process answers through the shared file; polling is the only signal there is
+    // The bot answers through the shared file; polling is the only signal this side has
     // (Deno KV's watch does not see other processes' writes on a local file).
     await new Promise((res) => setTimeout(res, 50));
   }

@@ -56,11 +56,9 @@ export interface HookStoreOptions {
    * passes the storage's box so secrets survive restarts and are readable by the CLI). */
   secrets?: SecretBox;
   /**
-   * How often {@link HookStore.watch} polls for changes made by other processes. Default 500 ms:
-   * the CLI's changes still arrive within a second, and an idle bot wakes half as often (each
-   * poll is a KV read). The idle timers' code still gets hot enough for V8's optimising
-   * compiler, whose first compile adds about 2.6 MiB to an idle bot's RSS, but after about four
-   * minutes instead of two (docs/benchmarks.md, final quiet run of session 6).
+   * How often {@link HookStore.watch} polls for changes made by other processes. Default 500 ms.
+   * 0: no poll of its own, the caller runs {@link HookStore.pollChanges} when told (the bot
+   * does on the store's doorbell, which the CLI rings: src/storage/doorbell.ts says why).
    */
   pollIntervalMs?: number;
   /** Called with the hook's id on each request that used a rotated-out token during its grace
@@ -586,6 +584,7 @@ export class HookStore {
     this.#cursor = await this.#repo.changeHead();
     // What is in the store at the start is applied (a CLI command racing the start waits on it).
     await this.#repo.markApplied(this.#cursor);
+    if (this.#pollMs <= 0) return; // the caller runs pollChanges (the bot: on its doorbell)
     const tick = () => {
       this.#polling = this.pollChanges()
         .catch((e) => this.#log.warn("could not read hook changes; retrying", { error: e }))

@@ -15,6 +15,13 @@ export {
 } from "./backup.ts";
 export { DEFAULT_KV_PATH, inspectStorage, openKv, type StorageInspection } from "./open_kv.ts";
 export {
+  type Doorbell,
+  type DoorbellOptions,
+  doorbellPath,
+  ringDoorbell,
+  watchDoorbell,
+} from "./doorbell.ts";
+export {
   type FileIdentityOptions,
   type FileIdentityWatch,
   watchFileIdentity,

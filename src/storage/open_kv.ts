@@ -5,6 +5,7 @@
  */
 
 import { storagePaths } from "./_path.ts";
+import { rememberStorePath } from "./doorbell.ts";
 
 /** Where the hook store lives when `WEBHOOK_STORAGE_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/webhooks.kv";
@@ -54,7 +55,9 @@ export async function openKv(path: string): Promise<Deno.Kv> {
     );
   }
   try {
-    return await Deno.openKv(path);
+    const kv = await Deno.openKv(path);
+    rememberStorePath(kv, path); // so a CLI's change can ring the serving bot's doorbell
+    return kv;
   } catch (e) {
     throw new Error(`Cannot open the storage file ${path} as a KV database: ${message(e)}.`, {
       cause: e,

@@ -69,8 +69,9 @@ export interface JobEngineOptions {
   onEvent?: ((event: EngineEvent) => void) | undefined;
   /**
    * How often the operator's commands (`hooks queue retry|drop`, left in KV by another
-   * process) are looked for. Default 500 ms (within a second, and half the idle wakeups of 250:
-   * src/hooks/store.ts's change-feed poll says why); 0 turns it off.
+   * process) are looked for. Default 500 ms; 0 turns it off and the caller runs
+   * {@link JobEngine.applyCommands} when told (the bot does on the store's doorbell, which the
+   * CLI rings: src/storage/doorbell.ts says why).
    */
   commandPollMs?: number | undefined;
   /**
