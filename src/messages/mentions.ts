@@ -223,9 +223,14 @@ function applyMentions(r: Rendered, found: readonly Found[], names: Map<string, 
   return { ...r, text: out, parseMode: mode };
 }
 
-/** TrueConf Markdown's markup characters, backslash-escaped (as the Python SDK's `escape`). */
+/**
+ * TrueConf Markdown's markup backslash-escaped, as the Python SDK's `MarkdownDecoration.escape`
+ * does: `* _ ~ \` [ ]` anywhere, and `>` where it starts a line, which TrueConf shows as a quote
+ * (SDK 1.5 replies quote with `>quote`). The SDK escapes more (`. ! ( ) # + - = | { }`, its
+ * Telegram heritage), which TrueConf's Markdown gives no meaning.
+ */
 function escapeMarkdown(s: string): string {
-  return s.replace(/[\\*_~`[\]]/g, (c) => `\\${c}`);
+  return s.replace(/[\\*_~`[\]]|(?<=^|\n)>/g, (c) => `\\${c}`);
 }
 
 function escapeHtml(s: string): string {

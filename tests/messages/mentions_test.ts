@@ -31,10 +31,13 @@ Deno.test("@login of a participant becomes a mention; a non-participant stays pl
       t.shown()[2]?.text,
       '<b>hi</b> <a href="trueconf:bob@video.example.com">Bob Smith</a> <a href="https://x/@bob">x</a>',
     );
+    // A line that starts with ">" would be a quote in TrueConf Markdown: escaped as well.
+    await t.post(t.hookA, { text: "> 90% disk\n@bob please look" });
+    assert.equal(t.shown().at(-1)?.text, `\\> 90% disk\n${BOB} please look`);
     // Nothing to mention: the text is sent as it came.
     await t.post(t.hookA, { text: "no one_here @dave" });
-    assert.equal(t.shown()[3]?.text, "no one_here @dave");
-    assert.equal(t.shown()[3]?.parseMode, "text");
+    assert.equal(t.shown()[4]?.text, "no one_here @dave");
+    assert.equal(t.shown()[4]?.parseMode, "text");
   } finally {
     await t.close();
   }
