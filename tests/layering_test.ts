@@ -1,5 +1,5 @@
 /**
- * The folder rules a newcomer relies on (issue 11, /work/shared/DESIGN.md "Layout"), checked
+ * The folder rules a newcomer relies on (issue 11; docs/design.md, "Faces and imports"), checked
  * over every import in src/ so a shortcut taken in a hurry fails the README's test command:
  *
  * - the lower floors (delivery, storage, net, trueconf) import nothing from the HTTP layer
