@@ -8,6 +8,7 @@
  */
 import { leadingMention, mentionTarget, replaceMentions, sameTrueConfId } from "../trueconf/mod.ts";
 import type { IncomingMessage } from "../trueconf/mod.ts";
+import { decodeEntities } from "../html_entities.ts";
 
 /** The commands the bot answers. */
 export type CommandName =
@@ -70,30 +71,6 @@ const BLANK_HTML = new RegExp(`^${BLANK}*$`, "i");
 const COMMAND_WORD = /^\/([^\s<&]+)/;
 // Conventional bot commands, answered with help (in groups only when the bot is mentioned).
 const ALIASES: ReadonlySet<string> = new Set(["help", "start"]);
-
-const ENTITIES: Record<string, string> = {
-  amp: "&",
-  lt: "<",
-  gt: ">",
-  quot: '"',
-  apos: "'",
-  nbsp: " ",
-};
-
-/** Decodes the HTML entities TrueConf clients produce (named basics and numeric ones). */
-export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (all, e: string) => {
-    if (e[0] === "#") {
-      const code = e[1] === "x" || e[1] === "X"
-        ? parseInt(e.slice(2), 16)
-        : parseInt(e.slice(1), 10);
-      return Number.isFinite(code) && code >= 0 && code <= 0x10ffff
-        ? String.fromCodePoint(code)
-        : all;
-    }
-    return ENTITIES[e.toLowerCase()] ?? all;
-  });
-}
 
 /** True when a mention target (`login@server`, `login`, with any suffix) names the bot. */
 export function mentionsBot(target: string, botId: string): boolean {

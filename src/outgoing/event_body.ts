@@ -16,7 +16,7 @@
  * @module
  */
 
-import { decodeEntities } from "../hooks/command_parser.ts";
+import { decodeEntities } from "../html_entities.ts";
 import type { ChatEvent, IncomingMessage } from "../trueconf/mod.ts";
 
 /** `chat.type` values. */

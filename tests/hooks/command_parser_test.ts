@@ -1,6 +1,6 @@
 // parseCommand on envelopes as TrueConf clients send them (protocol notes §5.2–5.4).
 import assert from "node:assert/strict";
-import { decodeEntities, parseCommand } from "../../src/hooks/command_parser.ts";
+import { parseCommand } from "../../src/hooks/command_parser.ts";
 import { parseIncomingMessage } from "../../src/trueconf/mod.ts";
 import type { IncomingMessage } from "../../src/trueconf/mod.ts";
 
@@ -139,9 +139,4 @@ Deno.test("ignored: the bot's own messages (any id form), system authors, other 
   assert.equal(parseCommand(msg("/webhook_list", { authorType: 0 }), BOT), null);
   assert.equal(parseCommand(msg("/webhook_list", { type: 202 }), BOT), null);
   assert.equal(parseCommand(msg("/webhook_list", { type: 201 }), BOT), null);
-});
-
-Deno.test("decodeEntities: named, decimal, hex; unknown and out-of-range kept", () => {
-  assert.equal(decodeEntities("&amp;&lt;&gt;&quot;&apos;&#65;&#x42;"), "&<>\"'AB");
-  assert.equal(decodeEntities("&bogus; &#x110000;"), "&bogus; &#x110000;");
 });

@@ -6,29 +6,8 @@
  *
  * @module
  */
+import { decodeEntities } from "../../html_entities.ts";
 import { escapeMarkdown, isHttpUrl, markdownLink } from "./_mrkdwn.ts";
-
-const ENTITIES: Readonly<Record<string, string>> = {
-  amp: "&",
-  lt: "<",
-  gt: ">",
-  quot: '"',
-  apos: "'",
-  nbsp: " ",
-};
-
-/** Decodes named (the common five and `&nbsp;`) and numeric character references. */
-export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,6});/gi, (whole, ref: string) => {
-    if (ref[0] === "#") {
-      const code = ref[1] === "x" || ref[1] === "X"
-        ? parseInt(ref.slice(2), 16)
-        : parseInt(ref.slice(1), 10);
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    }
-    return ENTITIES[ref.toLowerCase()] ?? whole;
-  });
-}
 
 /** True when the text has an HTML tag this module translates. */
 export function hasHtml(s: string): boolean {

@@ -12,7 +12,7 @@ import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { block, bold, truncate } from "./_markup.ts";
 import { asHttpUrl, asObject, type JsonObject } from "./_read.ts";
-import { decodeEntities } from "./_html_text.ts";
+import { decodeEntities } from "../../html_entities.ts";
 import { kindOf, MAX_FILENAME, uploadedAttachments } from "./_uploads.ts";
 import { lazySchema } from "./_schemas.ts";
 

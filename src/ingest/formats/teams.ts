@@ -22,7 +22,8 @@
  *
  * @module
  */
-import { decodeEntities, hasHtml, htmlToMarkdown } from "./_html_text.ts";
+import { decodeEntities } from "../../html_entities.ts";
+import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { limitText } from "./_markup.ts";
 import { cardLink, CardOutput, MAX_CARD_IMAGES, MAX_CARD_TEXT } from "./_card_output.ts";
 import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
