@@ -29,8 +29,9 @@ export interface ServeOptions {
 /**
  * Starts the HTTP server and the TrueConf client; resolves with the exit code once stopped.
  *
- * First SIGTERM/SIGINT: new hook requests get 503, request bodies still arriving are cut (503,
- * never acknowledged), the listener closes, in-flight requests and deliveries get what is left
+ * First SIGTERM/SIGINT: new hook requests get 503 (the listener accepts them until the requests
+ * in flight are done), request bodies still arriving are cut (503, never acknowledged), the
+ * listener closes, in-flight requests and deliveries get what is left
  * of `config.shutdownGraceMs`, what is left stays in the durable queue, usage counters are
  * flushed, the socket and KV are closed, every connection still open is closed (none holds a
  * request we answered), exit 0 — within the grace period whatever clients do. A second signal
@@ -160,14 +161,19 @@ export async function serve(
   // acknowledged); a client that holds its connection open (an unread body, a half-sent
   // request) cannot hold the process: at the deadline we stop waiting and the process exits.
   const deadline = performance.now() + config.shutdownGraceMs;
-  // Stop accepting; idle connections close now.
-  void server.shutdown();
+  // While the requests in flight finish, a new one is still accepted and answered 503
+  // shutting_down with Retry-After (refusing the connection would tell a sender, or the proxy
+  // in front, nothing); every answer now closes its connection.
+  server.drain();
   // Wait for the requests in flight only: a connection without one (a half-sent head, a client
   // that went quiet) was never answered anything and is closed below, whatever it does.
   // The last second (a quarter of a short grace) is kept for closing: the process must be gone
   // within the grace period, not start closing at its end.
   const reserveMs = Math.min(1_000, config.shutdownGraceMs / 4);
   const answered = await settlesWithin(server.requestsDone(), config.shutdownGraceMs - reserveMs);
+  // Stop accepting before the store closes (and the lease goes to a standby); idle connections
+  // close now.
+  void server.shutdown();
   // Deliveries already accepted finish within what is left but the reserve (the queue's cut,
   // the usage flush, the lease and KV come after it), or stay queued for the next start;
   // requests still waiting on an inline delivery are answered now (202: queued).

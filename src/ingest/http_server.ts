@@ -32,8 +32,10 @@
  *   the client reads the answer rather than a reset.
  * - **Deadlines** are checked by one timer per server (every quarter of the shortest limit, at
  *   most once a second), not one per connection or request.
- * - **Shutdown:** {@link HttpServer.shutdown} stops accepting and closes connections without a
- *   request in flight; {@link HttpServer.closeAll} cuts the rest at the end of the grace period.
+ * - **Shutdown:** {@link HttpServer.drain} keeps accepting but closes each connection after its
+ *   answer (late requests are answered, `503` by the app, not refused);
+ *   {@link HttpServer.shutdown} stops accepting and closes connections without a request in
+ *   flight; {@link HttpServer.closeAll} cuts the rest at the end of the grace period.
  *
  * @module
  */
@@ -107,6 +109,12 @@ export interface HttpServer {
    * was never answered anything, so it can be closed at once.
    */
   requestsDone(): Promise<void>;
+  /**
+   * The start of a shutdown: the listener keeps accepting, so a request that arrives now is
+   * answered (the app says `503 shutting_down`) instead of refused, and every answer from now on
+   * closes its connection. {@link shutdown} then stops accepting.
+   */
+  drain(): void;
   /**
    * Stops accepting and closes the connections without a request (idle or silent ones);
    * resolves once every connection has ended. Requests in flight finish
@@ -426,6 +434,8 @@ class Http1Server implements HttpServer {
   #requestsDone: (() => void)[] = [];
   #emptied: (() => void)[] = [];
   #stopping = false;
+  /** Every answer closes its connection ({@link drain}, and after {@link shutdown}). */
+  #draining = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: HttpServerOptions, listener: Deno.TcpListener) {
@@ -458,6 +468,10 @@ class Http1Server implements HttpServer {
     return new Promise<void>((done) => this.#requestsDone.push(done));
   }
 
+  drain(): void {
+    this.#draining = true;
+  }
+
   async shutdown(): Promise<void> {
     this.#stop();
     // Idle and silent connections; a half-sent head may still become a request (answered
@@ -475,6 +489,7 @@ class Http1Server implements HttpServer {
   #stop(): void {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#draining = true;
     try {
       this.#listener.close();
     } catch { /* already closed */ }
@@ -631,7 +646,7 @@ class Http1Server implements HttpServer {
       // A body read to its end (or a small one that came whole with the head) leaves the
       // connection ready for the next request; otherwise the answer closes it.
       const complete = body === null || body.finish();
-      close = !head.keepAlive || !complete || this.#stopping;
+      close = !head.keepAlive || !complete || this.#draining;
       await this.#send(c, response, head, close);
     } finally {
       if (--this.#requests === 0) { for (const done of this.#requestsDone.splice(0)) done(); }

@@ -328,3 +328,45 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, on a new connection, is answered 503 shutting_down, not refused; the one in flight is kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shutdown_late_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
+  const token = await hookBeforeStart(dir, fake);
+  const bot = spawnServe({
+    dir,
+    fake,
+    env: { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) },
+  });
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    // TrueConf takes the sendMessage and never answers: the request stays in flight.
+    fake.setMethodDelay("sendMessage", "never");
+    const inFlight = fetch(`${url}/hook/${token}`, { method: "POST", body: "in flight" });
+    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"), 5_000);
+    bot.kill("SIGTERM");
+    await bot.line((l) => l.msg === "shutting down", "shutting down");
+    // A sender arriving now (a fresh connection: no pooled one to reuse).
+    using fresh = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
+    const late = await fetch(`${url}/hook/${token}`, {
+      method: "POST",
+      body: "after the signal",
+      client: fresh,
+    });
+    assert.equal(late.status, 503);
+    assert.equal(late.headers.get("retry-after"), "5");
+    assert.equal(late.headers.get("connection"), "close");
+    assert.equal((await late.json()).error, "shutting_down");
+    // The request in flight at the signal is kept for the next start: 202.
+    const kept = await inFlight;
+    assert.equal(kept.status, 202);
+    assert.equal((await kept.json()).queued, true);
+    assert.equal((await bot.status).code, 0, bot.text());
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
