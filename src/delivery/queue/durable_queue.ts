@@ -262,7 +262,7 @@ export class DurableQueue implements Dispatcher {
 
   /** What the sender is answered for a run of its message. */
   #outcome(hook: HookRef, r: InlineResult<PostState>): DispatchOutcome {
-    if (r.kind === "queued") return queuedOutcome(r.enqueued);
+    if (r.kind === "queued") return queuedOutcome(r.enqueued, this.#o.client);
     const result = r.attempt.result as PostResult;
     if (result.messageIds.length > 0) this.#o.store?.recordDelivery(hook.id);
     if (result.failures.length === 0) {
@@ -446,7 +446,7 @@ function hookOf(h: HookRef): HookRef {
   return { id: h.id, chatId: h.chatId, name: h.name, createdBy: h.createdBy };
 }
 
-function queuedOutcome(r: EnqueueResult): DispatchOutcome {
+function queuedOutcome(r: EnqueueResult, client: QueueClient): DispatchOutcome {
   if (r.ok) return { kind: "queued", deliveryId: r.id };
   switch (r.reason) {
     case "closing":
@@ -456,8 +456,12 @@ function queuedOutcome(r: EnqueueResult): DispatchOutcome {
         kind: "refused",
         status: 503,
         code: "queue_full",
-        message:
-          `The chat server is unreachable and ${r.message}. Retry later; nothing from this request was posted.`,
+        // Full while TrueConf is up: a hook whose chat refuses, or a burst faster than the chat.
+        message: `${
+          client.authorized
+            ? "Earlier messages are still waiting to be delivered"
+            : "The chat server is unreachable"
+        } and ${r.message}. Retry later; nothing from this request was posted.`,
         retryAfterSeconds: 30,
       };
     case "storage":

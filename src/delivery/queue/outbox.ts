@@ -124,10 +124,14 @@ export class Outbox {
     const hookDepth = this.backlog(hookId);
     const { maxPerHook, maxTotal } = this.#limits;
     if (hookDepth >= maxPerHook) {
-      return `this webhook has ${hookDepth} messages waiting (limit ${maxPerHook})`;
+      return `this webhook has ${hookDepth} ${
+        hookDepth === 1 ? "message" : "messages"
+      } waiting (limit ${maxPerHook})`;
     }
     if (this.#depth + this.#reserved >= maxTotal) {
-      return `${this.#depth} messages are waiting in total (limit ${maxTotal})`;
+      return `${this.#depth} ${
+        this.#depth === 1 ? "message is" : "messages are"
+      } waiting in total (limit ${maxTotal})`;
     }
     return null;
   }

@@ -119,6 +119,10 @@ Deno.test("queue full: 503 queue_full with Retry-After, per hook and in total; n
     const full = await w.post(h1.token, { text: "x" });
     assert.equal(full.status, 503);
     assert.equal(full.json.error, "queue_full");
+    assert.match(
+      String(full.json.message),
+      /^The chat server is unreachable and this webhook has 3 messages waiting \(limit 3\)\. Retry later; nothing from this request was posted\.$/,
+    );
     assert.equal(full.headers.get("retry-after"), "30");
     assert.equal((await w.post(h2.token, { text: "y" })).status, 202);
     const total = await w.post(h2.token, { text: "z" });
@@ -129,6 +133,22 @@ Deno.test("queue full: 503 queue_full with Retry-After, per hook and in total; n
     await until(() => w.fake.sentCount(G) === 4);
     assert.deepEqual([...w.texts(G)].sort(), ["0", "1", "2", "y"]);
     assert.deepEqual(w.texts(G).filter((t) => t !== "y"), ["0", "1", "2"]);
+  });
+});
+
+Deno.test("queue full while TrueConf is up (the chat keeps refusing): the 503 does not blame the chat server", async () => {
+  await withWorld({ limits: { maxPerHook: 1, maxTotal: 10 } }, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    w.fake.setMethodError("sendMessage", 101);
+    assert.equal((await w.post(h.token, { text: "refused" })).status, 202);
+    const full = await w.post(h.token, { text: "next" });
+    assert.equal(full.status, 503);
+    assert.match(
+      String(full.json.message),
+      /^Earlier messages are still waiting to be delivered and this webhook has 1 message waiting \(limit 1\)\./,
+    );
+    w.fake.setMethodError("sendMessage", null);
   });
 });
 
