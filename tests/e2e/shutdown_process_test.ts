@@ -47,11 +47,51 @@ async function exitAfter(
   return { code: status.code, seconds: (performance.now() - signalled) / 1000 };
 }
 
-Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace period", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "shutdown_e2e_" });
+/** A fresh folder, the fake TrueConf with chat "ops", and a hook of it made before the start. */
+async function fakeAndHook(prefix: string) {
+  const dir = await Deno.makeTempDir({ prefix });
   const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
   fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
-  const token = await hookBeforeStart(dir, fake);
+  return { dir, fake, token: await hookBeforeStart(dir, fake) };
+}
+
+/**
+ * `serve` (grace GRACE_SECONDS) with a hook and one delivery in flight: TrueConf took its
+ * sendMessage and never answers. `inFlight` is that request's answer (or its error).
+ */
+async function withDeliveryInFlight(
+  prefix: string,
+  fn: (w: {
+    dir: string;
+    url: string;
+    token: string;
+    bot: ReturnType<typeof spawnServe>;
+    inFlight: Promise<Response | Error>;
+  }) => Promise<void>,
+): Promise<void> {
+  const { dir, fake, token } = await fakeAndHook(prefix);
+  const bot = spawnServe({
+    dir,
+    fake,
+    env: { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) },
+  });
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    fake.setMethodDelay("sendMessage", "never");
+    const inFlight = fetch(`${url}/hook/${token}`, { method: "POST", body: "text=hi" })
+      .catch((e: Error) => e);
+    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"), 5_000);
+    await fn({ dir, url, token, bot, inFlight });
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("SIGTERM with clients stuck mid-request: exit 0 within the grace period", async () => {
+  const { dir, fake, token } = await fakeAndHook("shutdown_e2e_");
 
   const bot = spawnServe({
     dir,
@@ -157,30 +197,15 @@ Deno.test("serve: WEBHOOK_HTTP_HEADERS_TIMEOUT_SECONDS and WEBHOOK_HTTP_IDLE_TIM
 // the request in flight answered, the lease released so the next start need not wait), where it
 // was "second signal, exiting at once" with exit 1.
 Deno.test("serve: one Ctrl+C delivered twice (terminal + deno task) still shuts down gracefully", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ctrl_c_e2e_" });
-  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
-  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
-  const token = await hookBeforeStart(dir, fake);
-  const bot = spawnServe({
-    dir,
-    fake,
-    env: { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) },
-  });
-  try {
-    const { url } = await bot.listening();
-    await bot.ready();
-    // A delivery TrueConf never answers keeps the shutdown busy while the second signal comes.
-    fake.setMethodDelay("sendMessage", "never");
-    const pending = fetch(`${url}/hook/${token}`, { method: "POST", body: "text=hi" })
-      .catch((e: Error) => e);
-    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"));
+  // A delivery TrueConf never answers keeps the shutdown busy while the second signal comes.
+  await withDeliveryInFlight("ctrl_c_e2e_", async ({ dir, bot, inFlight }) => {
     bot.kill("SIGINT");
     await bot.line((l) => l.msg === "shutting down", "shutting down");
     bot.kill("SIGINT"); // deno task's copy
     const status = await bot.status;
     assert.equal(status.code, 0, bot.text());
     assert.ok(bot.lines.some((l) => l.msg === "stopped"), bot.text());
-    const answer = await pending;
+    const answer = await inFlight;
     assert.ok(answer instanceof Response, `no answer: ${answer}`);
     assert.equal(answer.status, 202, await answer.text());
     const after = await openKv(join(dir, "webhooks.kv"));
@@ -189,11 +214,7 @@ Deno.test("serve: one Ctrl+C delivered twice (terminal + deno task) still shuts 
     } finally {
       after.close();
     }
-  } finally {
-    await bot[Symbol.asyncDispose]();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 // SIGTERM while a delivery waits on an attachment host that accepts and never answers (its
@@ -330,22 +351,7 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
 });
 
 Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, on a new connection, is answered 503 shutting_down, not refused; the one in flight is kept", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "shutdown_late_" });
-  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
-  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
-  const token = await hookBeforeStart(dir, fake);
-  const bot = spawnServe({
-    dir,
-    fake,
-    env: { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) },
-  });
-  try {
-    const { url } = await bot.listening();
-    await bot.ready();
-    // TrueConf takes the sendMessage and never answers: the request stays in flight.
-    fake.setMethodDelay("sendMessage", "never");
-    const inFlight = fetch(`${url}/hook/${token}`, { method: "POST", body: "in flight" });
-    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"), 5_000);
+  await withDeliveryInFlight("shutdown_late_", async ({ url, token, bot, inFlight }) => {
     bot.kill("SIGTERM");
     await bot.line((l) => l.msg === "shutting down", "shutting down");
     // A sender arriving now (a fresh connection: no pooled one to reuse).
@@ -361,12 +367,9 @@ Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, o
     assert.equal((await late.json()).error, "shutting_down");
     // The request in flight at the signal is kept for the next start: 202.
     const kept = await inFlight;
+    assert.ok(kept instanceof Response, `no answer: ${kept}`);
     assert.equal(kept.status, 202);
     assert.equal((await kept.json()).queued, true);
     assert.equal((await bot.status).code, 0, bot.text());
-  } finally {
-    await bot[Symbol.asyncDispose]();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
