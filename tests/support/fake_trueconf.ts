@@ -1173,6 +1173,9 @@ export class FakeTrueConf {
       return;
     }
     if (!conn.authorized) {
+      // `auth` must be the first request on every socket (docs: connect-and-auth): a client
+      // that sends anything before its answer is racing its own login.
+      this.#protocolError(conn, `${method} sent before a successful auth on this socket`);
       this.#respondError(conn, id, ErrorCode.NOT_AUTHORIZED, "Not authorized");
       return;
     }

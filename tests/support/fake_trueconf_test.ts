@@ -251,6 +251,14 @@ Deno.test("auth: 200 before auth, 204 bad type, 201 unknown token, 203 expired, 
     c2.send({ type: 1, id: 4_000_000_000, method: "nope", payload: {} });
     const odd = await c2.next((f) => f.id === 4_000_000_000);
     assert.equal(odd.type, 2);
+    // Anything before a successful auth is answered 200 and recorded against the client.
+    assert.deepEqual(
+      fake.protocolErrors.filter((e) => e.includes("before a successful auth")),
+      [
+        "sendMessage sent before a successful auth on this socket",
+        "nope sent before a successful auth on this socket",
+      ],
+    );
     await c.close();
     await c2.close();
   });
