@@ -107,7 +107,11 @@ export class TrueConfApiError extends Error {
     const chat = CHAT_UNAVAILABLE.get(this.code);
     if (chat) return chat;
     if (this.messageGone) return "the message no longer exists";
-    if (this.partRejected) return "file size or type not allowed by the TrueConf administrator";
+    // 310 is "error while sending" (limits broken, unknown upload task); 399 and 400–408
+    // name the cause on 5.5.6+, but their meanings are not published (SDK 1.5.0 notes).
+    if (this.partRejected) {
+      return "TrueConf refused this file (its size or type may break the administrator's limits)";
+    }
     return null;
   }
 }
