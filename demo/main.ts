@@ -75,6 +75,7 @@ export async function runDemo(args: readonly string[]): Promise<number> {
       dir,
       port: preferredPort,
       fallbackToFreePort: true,
+      strictProtocol: false,
       env: {
         WEBHOOK_SHUTDOWN_GRACE_SECONDS: "2",
         LOG_FORMAT: "pretty",

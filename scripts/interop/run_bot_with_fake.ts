@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     world = await startBotWithFake({
       dir,
       port: Number(values.port),
+      strictProtocol: false,
       env: {
         WEBHOOK_SHUTDOWN_GRACE_SECONDS: "2",
         LOG_LEVEL: Deno.env.get("LOG_LEVEL")?.trim() || "info",
