@@ -5,6 +5,7 @@
  * @module
  */
 import type { SentRecord } from "../tests/support/fake_trueconf.ts";
+import { shownText } from "../tests/support/shown_text.ts";
 import { imageDimensions } from "../src/delivery/preview/mod.ts";
 
 /** Options of {@link formatSent}. */
@@ -52,7 +53,8 @@ export function formatSent(record: SentRecord, label: string, options: EchoOptio
   const lines: string[] = [];
   if (record.kind === "text") {
     const mode = record.parseMode && record.parseMode !== "text" ? `(${record.parseMode}) ` : "";
-    lines.push(...cut(`${mode}${record.text ?? ""}`, options.maxLines ?? 20));
+    // Line breaks as a TrueConf client shows them (`<br>` in HTML), so replies stay readable.
+    lines.push(...cut(`${mode}${shownText(record)}`, options.maxLines ?? 20));
   } else {
     const file = record.file;
     const name = file?.name ?? "(unnamed)";

@@ -646,7 +646,7 @@ export class CommandHandler {
   }
 
   #send(chatId: string, text: string): Promise<SentMessage> {
-    return this.#o.client.sendMessage(chatId, text, replies.REPLY_MODE);
+    return this.#o.client.sendMessage(chatId, replies.htmlLines(text), replies.REPLY_MODE);
   }
 
   /**

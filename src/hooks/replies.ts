@@ -14,6 +14,22 @@ import { HOOK_NAME_MAX_LENGTH, type HookNameError } from "./hook_name.ts";
 /** The parse mode every reply is written for. */
 export const REPLY_MODE = "html" as const;
 
+/**
+ * A reply as it goes on the wire: TrueConf collapses raw newlines to spaces in HTML messages
+ * (SDK 1.5 `trueconf/utils/formatting/text.py`, `LineBreak`: "rendered as <br> in HTML …,
+ * since raw newlines are collapsed to spaces in HTML messages"), so each line end becomes
+ * `<br>`. Replies are written and split with `\n`; this runs once, where they are sent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(htmlLines("<b>Webhooks</b>\n1. deploys"), "<b>Webhooks</b><br>1. deploys");
+ * ```
+ */
+export function htmlLines(text: string): string {
+  return text.replace(/\r?\n/g, "<br>");
+}
+
 /** Escapes user-supplied text (hook names, chat titles, ids) for TrueConf's HTML parse mode. */
 export function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => HTML_ESCAPES[c]!);

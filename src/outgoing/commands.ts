@@ -15,7 +15,7 @@
 
 import { foldHookName, validateHookName } from "../hooks/hook_name.ts";
 import type { HookStore } from "../hooks/store.ts";
-import { badName, duplicate } from "../hooks/replies.ts";
+import { badName, duplicate, htmlLines } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
 import type { HookRecord } from "../storage/mod.ts";
@@ -138,7 +138,7 @@ export class OutgoingCommands {
     const text = replies.secretMessage(name.name, title, target.url, parsed.triggers, secret);
     try {
       const dm = await this.#o.client.createP2PChat(m.authorId);
-      await this.#o.client.sendMessage(dm, text, "html");
+      await this.#o.client.sendMessage(dm, htmlLines(text), "html");
       this.#log.info("outgoing hook created", { hook: hook.id, chat: m.chatId });
       if (dm === m.chatId) return;
     } catch (e) {

@@ -15,6 +15,7 @@ import {
 } from "../support/bot_with_fake.ts";
 import { hooksCommand } from "../support/serve_process.ts";
 import { waitUntil } from "../support/wait.ts";
+import { shownText } from "../support/shown_text.ts";
 
 interface World extends BotWithFake {
   dir: string;
@@ -62,7 +63,8 @@ async function withWorld(
       await base.fake.waitFor(() =>
         base.fake.sent.slice(before).some((p) => p.chatId === expectIn)
       );
-      return base.fake.sent.slice(before).map((p) => ({ chatId: p.chatId, text: p.text ?? "" }));
+      // As a member sees them: HTML line breaks rendered.
+      return base.fake.sent.slice(before).map((p) => ({ chatId: p.chatId, text: shownText(p) }));
     },
     post: (token, body, headers = {}) =>
       fetch(`${base.baseUrl}/hook/${token}`, {

@@ -13,6 +13,7 @@ import { openKv } from "../../src/storage/mod.ts";
 import { createLogger } from "../../src/log.ts";
 import { type IncomingMessage, sameTrueConfId, TrueConfClient } from "../../src/trueconf/mod.ts";
 import { FakeTrueConf, type SentRecord } from "../support/fake_trueconf.ts";
+import { shownText } from "../support/shown_text.ts";
 import { BOT, clientOptions, type FakeOptions } from "../trueconf/_helpers.ts";
 
 export { BOT };
@@ -181,8 +182,9 @@ export function group(w: World, chatId = "ops", extra: { chatType?: number; titl
   }).chatId;
 }
 
+/** The posts' texts as a member sees them (HTML line breaks rendered: {@link shownText}). */
 export const texts = (posts: SentRecord[], chatId?: string) =>
-  posts.filter((p) => chatId === undefined || p.chatId === chatId).map((p) => p.text ?? "");
+  posts.filter((p) => chatId === undefined || p.chatId === chatId).map(shownText);
 
 /**
  * Makes `n` hooks in a chat straight in the store, by alice, named `00-nnn…` (64 characters

@@ -92,7 +92,10 @@ Deno.test("help: bare mention, /webhook_help and unknown /webhook_* commands; no
       }
       assert.match(t, /\/webhook_create deploys/);
       assert.ok(!t.includes("`"), "no backticks: TrueConf has no code spans");
-      assert.doesNotMatch(t.replace(/<\/?b>/g, ""), /<[a-z]/i, "only <b> tags");
+      assert.doesNotMatch(t.replace(/<\/?b>|<br>/g, ""), /<[a-z]/i, "only <b> and <br> tags");
+      // TrueConf shows raw newlines in HTML as spaces: every line ends in <br>.
+      assert.ok(!t.includes("\n"), "no raw newline in an HTML reply");
+      assert.match(t, /<br>• \/webhook_list — /);
     }
     // In a personal chat the help does not ask for a mention.
     const dm = w.dm(w.bob);
@@ -199,7 +202,7 @@ Deno.test("channel: mention required; a read-only channel gets its answers by DM
     const list = await w.say(news, w.bob, `${w.at} /webhook_list`);
     assert.equal(list.length, 1);
     assert.equal(list[0]!.chatId, w.dm(w.bob));
-    assert.match(list[0]!.text!, /^\[Reply to your command in «News &amp; &lt;Updates&gt;»\]\n/);
+    assert.match(texts(list)[0]!, /^\[Reply to your command in «News &amp; &lt;Updates&gt;»\]\n/);
     assert.match(list[0]!.text!, /No webhooks/);
 
     // Creating a hook for a chat the bot cannot post into: the URL arrives, then is voided.

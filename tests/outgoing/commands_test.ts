@@ -6,6 +6,7 @@ import { Webhook } from "standardwebhooks";
 import type { BotWithFake } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 import { startReceiver, withOutgoingBot } from "./_receiver.ts";
+import { shownText } from "../support/shown_text.ts";
 
 function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
   return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" }, fn);
@@ -41,7 +42,8 @@ async function command(
     text: mention ? `${b.mention} ${text}` : text,
   });
   await b.fake.waitFor(() => b.fake.messagesIn(chatId).length > before);
-  return b.fake.messagesIn(chatId)[before]?.text ?? "";
+  const r = b.fake.messagesIn(chatId)[before];
+  return r ? shownText(r) : "";
 }
 
 Deno.test("create from a group: the secret goes only to the creator's DM and signs the calls", async () => {
@@ -291,7 +293,8 @@ Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and i
       await createCi(b, r.url);
       const paused = await command(b, "ops", "/webhook_pause ci");
       assert.match(paused, /^⏸ Webhook <b>ci<\/b> paused: /);
-      assert.doesNotMatch(paused, /404|posted/, "an outgoing hook has no URL of its own");
+      // (not /404/: the receiver's random port may contain it)
+      assert.doesNotMatch(paused, /answers 404|posted/, "an outgoing hook has no URL of its own");
       assert.match(paused, /nothing is sent to http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?…/);
       // A test of a paused hook still pings the service (to check it before resuming), and
       // says that the chat's events are not sent meanwhile.
