@@ -55,6 +55,27 @@ Deno.test("hook endpoint: every accepted body format reaches the chat", async (t
       }
     });
 
+    await t.step(
+      "parse_mode in Telegram's letter case (HTML, Markdown) is read as its mode",
+      async () => {
+        for (const [mode, want] of [["HTML", "html"], ["Markdown", "markdown"]] as const) {
+          let res = await h.postJson(token, { text: "t", parse_mode: mode });
+          assert.equal(res.status, 200, await res.clone().text());
+          await res.body?.cancel();
+          assert.equal(texts(h).at(-1)!.parseMode, want);
+          res = await post(
+            h,
+            token,
+            `text=f&parse_mode=${mode}`,
+            "application/x-www-form-urlencoded",
+          );
+          assert.equal(res.status, 200, await res.clone().text());
+          await res.body?.cancel();
+          assert.equal(texts(h).at(-1)!.parseMode, want);
+        }
+      },
+    );
+
     await t.step("JSON without parse_mode posts plain text", async () => {
       const res = await h.postJson(token, { text: "plain" });
       assert.equal(res.status, 200);

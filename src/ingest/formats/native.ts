@@ -120,6 +120,10 @@ function parseJson(value: unknown): Message {
     const path = issuePath(issue?.path ?? []);
     const received = describeValue(valueAt(value, issue?.path ?? []));
     if (issue?.code === "invalid_value" && issue.path[0] === "parse_mode") {
+      // `"HTML"`, `"Markdown"`: Telegram's spelling, which senders bring along. Read here,
+      // after the schema refused it, so a lower-case mode costs nothing more.
+      const mode = lowerParseMode(valueAt(value, issue.path));
+      if (mode !== undefined) return parseJson({ ...(value as object), parse_mode: mode });
       throw invalidParseMode(valueAt(value, issue.path));
     }
     if (valueAt(value, issue?.path ?? []) === undefined) {
@@ -212,8 +216,9 @@ function parseForm(
   const mode = fields.get("parse_mode")?.[0];
   let parseMode: ParseMode = "text";
   if (mode !== undefined && mode !== "") {
-    if (!(PARSE_MODES as readonly string[]).includes(mode)) throw invalidParseMode(mode);
-    parseMode = mode as ParseMode;
+    const known = lowerParseMode(mode);
+    if (known === undefined) throw invalidParseMode(mode);
+    parseMode = known;
   }
   const attachments: Attachment[] = [];
   (fields.get("image_url") ?? []).forEach((url, i) => {
@@ -274,6 +279,13 @@ function checkUrl(url: unknown, field: string): string {
     );
   }
   return url;
+}
+
+/** A parse mode in any letter case (`HTML`, `Markdown`), or undefined when it is none. */
+function lowerParseMode(mode: unknown): ParseMode | undefined {
+  if (typeof mode !== "string") return undefined;
+  const lower = mode.toLowerCase();
+  return (PARSE_MODES as readonly string[]).includes(lower) ? lower as ParseMode : undefined;
 }
 
 function invalidParseMode(got: unknown): PayloadError {
