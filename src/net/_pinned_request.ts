@@ -8,7 +8,7 @@
 
 import type { IncomingMessage } from "node:http";
 import { SafeFetchError, tooLarge } from "./safe_fetch_error.ts";
-import { parseAddress } from "./_host.ts";
+import { type IpAddress, parseAddress } from "./_host.ts";
 
 /** Where to connect and what to ask for. */
 export interface PinnedTarget {
@@ -152,6 +152,42 @@ const SOCKET_ERRORS: Readonly<Record<string, string>> = {
   ETIMEDOUT: "the connection timed out",
   EPIPE: "the connection was closed while sending",
 };
+
+// A few checked addresses are tried in turn when connecting fails (e.g. an AAAA answer on
+// a host without IPv6); a long list must not multiply the connect timeout.
+const MAX_CONNECT_ATTEMPTS = 3;
+
+/**
+ * {@link pinnedRequest} to the checked addresses in turn (at most three) until one answers
+ * with response headers. Only a connection that never opened (a transient `connect_failed` or
+ * `timeout`) moves on to the next address: the request was not sent, so nothing can arrive
+ * twice. `onAttempt` hears each address before it is tried.
+ */
+export async function requestFirstReachable(
+  url: URL,
+  addresses: readonly IpAddress[],
+  options: PinnedRequestOptions,
+  onAttempt?: (address: string) => void,
+): Promise<IncomingMessage> {
+  let lastError: unknown;
+  for (const address of addresses.slice(0, MAX_CONNECT_ATTEMPTS)) {
+    const text = address.toString();
+    onAttempt?.(text);
+    try {
+      return await pinnedRequest(
+        { url, address: text, family: address.kind() === "ipv4" ? 4 : 6 },
+        options,
+      );
+    } catch (error) {
+      if (options.signal.aborted) throw options.signal.reason;
+      const retryable = error instanceof SafeFetchError &&
+        (error.code === "connect_failed" || error.code === "timeout") && !error.permanent;
+      if (!retryable) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
 
 /**
  * Reads a response body, counting bytes as they stream; a declared `Content-Length` over

@@ -28,7 +28,7 @@ import { SafeFetchError } from "./safe_fetch_error.ts";
 import { sniffImageType } from "./sniff_image_type.ts";
 import { type IpAddress, normalizeHostname, parseAddress } from "./_host.ts";
 import { pickFilename } from "./_filename.ts";
-import { pinnedRequest, readBody } from "./_pinned_request.ts";
+import { readBody, requestFirstReachable } from "./_pinned_request.ts";
 
 /** Options of {@link safeFetch}. */
 export interface SafeFetchOptions {
@@ -93,9 +93,6 @@ export interface FetchedFile {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const GENERIC_TYPES = new Set(["", "application/octet-stream", "binary/octet-stream"]);
-// A few checked addresses are tried in turn when connecting fails (e.g. an AAAA answer on
-// a host without IPv6); a long list must not multiply the connect timeout.
-const MAX_CONNECT_ATTEMPTS = 3;
 
 /**
  * Downloads a user-supplied URL through the SSRF guard (see the module doc). Throws
@@ -299,24 +296,12 @@ async function connect(
     "Accept-Encoding": "identity",
     "Connection": "close",
   };
-  let lastError: unknown;
-  for (const address of addresses.slice(0, MAX_CONNECT_ATTEMPTS)) {
-    const text = address.toString();
-    options.onConnect?.({ url: url.href, address: text, port });
-    try {
-      return await pinnedRequest(
-        { url, address: text, family: address.kind() === "ipv4" ? 4 : 6 },
-        { headers, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, signal },
-      );
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      const retryable = error instanceof SafeFetchError &&
-        (error.code === "connect_failed" || error.code === "timeout") && !error.permanent;
-      if (!retryable) throw error;
-      lastError = error;
-    }
-  }
-  throw lastError;
+  return await requestFirstReachable(
+    url,
+    addresses,
+    { headers, connectTimeoutMs: options.connectTimeoutMs ?? 5_000, signal },
+    (address) => options.onConnect?.({ url: url.href, address, port }),
+  );
 }
 
 /**

@@ -13,8 +13,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Allowlist } from "./allowlist.ts";
 import { loadAddressClasses } from "./address_policy.ts";
 import { checkLoadedUrl } from "./check_url.ts";
-import { readBody } from "./_pinned_request.ts";
-import { pinnedRequest } from "./_pinned_request.ts";
+import { readBody, requestFirstReachable } from "./_pinned_request.ts";
 import { abortable, resolveChecked } from "./safe_fetch.ts";
 import { SafeFetchError } from "./safe_fetch_error.ts";
 
@@ -49,8 +48,6 @@ export interface SafeResponse {
   /** The body, at most `maxResponseBytes`. */
   body: Uint8Array;
 }
-
-const MAX_CONNECT_ATTEMPTS = 3;
 
 /**
  * Sends one request through the SSRF guard and returns the answer, whatever its status.
@@ -94,34 +91,15 @@ export async function safeRequest(url: string, options: SafeRequestOptions): Pro
       signal,
     );
     const headers = { ...options.headers, "Host": target.host, "Connection": "close" };
-    let lastError: unknown;
-    for (const address of addresses.slice(0, MAX_CONNECT_ATTEMPTS)) {
-      let res;
-      try {
-        res = await pinnedRequest(
-          { url: target, address: address.toString(), family: address.kind() === "ipv4" ? 4 : 6 },
-          {
-            headers,
-            method: options.method ?? "POST",
-            ...(options.body ? { body: options.body } : {}),
-            connectTimeoutMs: options.connectTimeoutMs ?? Math.min(5_000, options.timeoutMs),
-            signal,
-          },
-        );
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        // Only a connection that never opened is tried on the next address: the request
-        // was not sent, so nothing can arrive twice.
-        const retryable = error instanceof SafeFetchError &&
-          (error.code === "connect_failed" || error.code === "timeout") && !error.permanent;
-        if (!retryable) throw error;
-        lastError = error;
-        continue;
-      }
-      const body = await readBody(res, options.maxResponseBytes, signal, "the answer");
-      return { status: res.statusCode ?? 0, headers: res.headers, body };
-    }
-    throw lastError;
+    const res = await requestFirstReachable(target, addresses, {
+      headers,
+      method: options.method ?? "POST",
+      ...(options.body ? { body: options.body } : {}),
+      connectTimeoutMs: options.connectTimeoutMs ?? Math.min(5_000, options.timeoutMs),
+      signal,
+    });
+    const body = await readBody(res, options.maxResponseBytes, signal, "the answer");
+    return { status: res.statusCode ?? 0, headers: res.headers, body };
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener("abort", onOuterAbort);
