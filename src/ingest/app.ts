@@ -398,19 +398,11 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
       return answer(c, { format: "native", reply: "json" }, outcome);
     }),
   );
-  app.on(
-    ["GET", "POST", "PUT", "OPTIONS"],
+  allowOnly(
+    app,
     "/hook/:token/messages/:id",
-    (c) =>
-      refuse(
-        c,
-        405,
-        "method_not_allowed",
-        "Change a posted message with PATCH, remove it with DELETE.",
-        {
-          Allow: "PATCH, DELETE",
-        },
-      ),
+    ["PATCH", "DELETE"],
+    "Change a posted message with PATCH, remove it with DELETE.",
   );
   dialectRoutes(app, p, options.limits.maxAttachments);
   app.get(
@@ -424,34 +416,30 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
     }),
   );
 
-  app.on(
-    ["GET", "PATCH", "DELETE", "OPTIONS"],
-    "/hook/:token",
-    (c) =>
-      refuse(c, 405, "method_not_allowed", "Send messages with POST to this URL.", {
-        Allow: "POST, PUT",
-      }),
-  );
-  app.on(
-    ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    "/hooks/:token",
-    (c) =>
-      refuse(c, 405, "method_not_allowed", "Send messages with POST to this URL.", {
-        Allow: "POST",
-      }),
-  );
-  app.on(
-    ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    "/hook/:token/deliveries/:id",
-    (c) =>
-      refuse(c, 405, "method_not_allowed", "Read a delivery's state with GET.", { Allow: "GET" }),
-  );
+  // PUT is ntfy's upload.
+  allowOnly(app, "/hook/:token", ["POST", "PUT"], "Send messages with POST to this URL.");
+  allowOnly(app, "/hooks/:token", ["POST"], "Send messages with POST to this URL.");
+  allowOnly(app, "/hook/:token/deliveries/:id", ["GET"], "Read a delivery's state with GET.");
   // No `app.onError` here: Hono wraps every route of a sub-app that has its own error handler
   // in a `compose` of its own when the app is mounted (about 2 KiB of garbage and a frame per
   // request, docs/benchmarks.md). The hook routes answer their errors in `HookPipeline.route`;
   // the few others throw nothing of their own, and the root app's JSON 500 covers the rest.
   app.notFound(jsonNotFound);
   return app;
+}
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** `405 method_not_allowed` with `Allow` for the other methods of `path` (after its routes). */
+function allowOnly(
+  app: Hono<IngestEnv>,
+  path: string,
+  allowed: readonly (typeof METHODS)[number][],
+  message: string,
+): void {
+  const others = METHODS.filter((m) => !allowed.includes(m));
+  const headers = { Allow: allowed.join(", ") };
+  app.on(others, path, (c) => refuse(c, 405, "method_not_allowed", message, headers));
 }
 
 /**
