@@ -7,7 +7,8 @@
 import type { MessageButton, ParseMode } from "../message.ts";
 
 /**
- * The buttons as one line of links, starting with a blank line; "" for none.
+ * The buttons as one line of links, starting with a blank line (`<br><br>` in HTML); "" for
+ * none.
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@ import type { MessageButton, ParseMode } from "../message.ts";
  * const b = [{ text: "Silence", url: "https://am/x" }, { text: "Runbook", url: "https://wiki/rb" }];
  * assert.equal(linksAfter(b, "markdown"), "\n\n[Silence](https://am/x) · [Runbook](https://wiki/rb)");
  * assert.equal(linksAfter(b, "text"), "\n\nSilence: https://am/x · Runbook: https://wiki/rb");
+ * assert.equal(linksAfter(b.slice(0, 1), "html"), '<br><br><a href="https://am/x">Silence</a>');
  * ```
  */
 export function linksAfter(buttons: readonly MessageButton[], parseMode: ParseMode): string {
@@ -31,7 +33,9 @@ export function linksAfter(buttons: readonly MessageButton[], parseMode: ParseMo
         return `${b.text}: ${b.url}`;
     }
   });
-  return `\n\n${links.join(" · ")}`;
+  // TrueConf's HTML mode collapses raw newlines into spaces (SDK 1.5 `LineBreak`: "<br> in
+  // HTML, \n in Markdown"), so the blank line before the links is `<br><br>` there.
+  return `${parseMode === "html" ? "<br><br>" : "\n\n"}${links.join(" · ")}`;
 }
 
 function escapeHtml(s: string): string {

@@ -237,7 +237,7 @@ Deno.test("a group too long for one TrueConf message is one message cut to fit, 
   }
 });
 
-Deno.test("buttons shown as links after a text split to TrueConf's limit still fit: the text is cut with …", async () => {
+Deno.test("buttons shown as links: after a text split to TrueConf's limit the text is cut with …; in HTML the break is <br>", async () => {
   const t = await livingWorld(); // a 5.5.3 server: buttons become links after the text
   try {
     await t.post(t.hookA, {
@@ -247,6 +247,16 @@ Deno.test("buttons shown as links after a text split to TrueConf's limit still f
     const linked = t.shown().at(-1)?.text ?? "";
     assert.ok(visibleLength(linked) <= 4096, `${visibleLength(linked)} visible`);
     assert.ok(linked.endsWith("x…\n\nChangelog: https://example.com/changes"));
+    // In HTML a raw newline shows as a space (SDK 1.5 LineBreak): the blank line is <br><br>.
+    await t.post(t.hookA, {
+      text: "<b>release 1.2</b>",
+      parse_mode: "html",
+      buttons: [[{ text: "Changelog", url: "https://example.com/changes" }]],
+    });
+    assert.equal(
+      t.shown().at(-1)?.text,
+      '<b>release 1.2</b><br><br><a href="https://example.com/changes">Changelog</a>',
+    );
   } finally {
     await t.close();
   }
