@@ -85,19 +85,37 @@ export function takeExpiresOption(args: string): { rest: string; expires: string
 }
 
 /**
- * Splits `/webhook_allow` arguments: the name, then addresses or CIDRs (comma and/or space
- * separated) or `any`, taken from the end while the words look like addresses.
+ * Every way to read `/webhook_allow` arguments as a name and a non-empty list, shortest name
+ * first: a hook name may itself end in address-like words (`build 2 10.0.0.1` is the hook
+ * "build 2" or the hook "build"), so the caller takes the longest name that is a hook.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(allowSplits("build 2 10.0.0.1").map((s) => s.name), ["build", "build 2"]);
+ * assert.deepEqual(allowSplits("ci any"), [{ name: "ci", entries: "any" }]);
+ * ```
  */
-export function splitAllow(args: string): { name: string; entries: string[] | "any" | null } {
+export function allowSplits(args: string): { name: string; entries: string[] | "any" }[] {
   const words = args.trim().split(/\s+/).filter(Boolean);
-  if (words.at(-1)?.toLowerCase() === "any") {
-    return { name: words.slice(0, -1).join(" "), entries: "any" };
+  if (words.length > 1 && words.at(-1)!.toLowerCase() === "any") {
+    return [{ name: words.slice(0, -1).join(" "), entries: "any" }];
   }
-  const entries: string[] = [];
-  while (words.length > 1 && ADDRESSISH.test(words.at(-1)!) && /[\d:]/.test(words.at(-1)!)) {
-    entries.unshift(...words.pop()!.split(",").map((e) => e.trim()).filter(Boolean));
+  // How many trailing words look like addresses (at least one word stays for the name).
+  let tail = 0;
+  while (
+    tail < words.length - 1 && ADDRESSISH.test(words.at(-1 - tail)!) &&
+    /[\d:]/.test(words.at(-1 - tail)!)
+  ) tail++;
+  const out: { name: string; entries: string[] }[] = [];
+  for (let n = tail; n >= 1; n--) {
+    out.push({
+      name: words.slice(0, words.length - n).join(" "),
+      entries: words.slice(words.length - n).flatMap((w) => w.split(","))
+        .map((e) => e.trim()).filter(Boolean),
+    });
   }
-  return { name: words.join(" "), entries: entries.length ? entries : null };
+  return out.filter((s) => s.entries.length > 0);
 }
 
 // IPv4/IPv6 addresses and CIDRs, possibly comma-joined: digits, hex, dots, colons, slashes.

@@ -28,8 +28,8 @@ import {
 import type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
 import { splitText } from "../delivery/mod.ts";
 import {
+  allowSplits,
   parseDuration,
-  splitAllow,
   splitLastWord,
   splitRename,
   takeExpiresOption,
@@ -515,7 +515,13 @@ export class CommandHandler {
 
   async #allow(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
     const example = "<name> <CIDR or address>[,…]|any";
-    const { name, entries } = splitAllow(cmd.args);
+    // A name may end in address-like words ("build 2"): the longest name that is a hook wins.
+    const splits = allowSplits(cmd.args);
+    let chosen = splits[0];
+    for (const s of splits.slice(1)) {
+      if (await this.#o.store.findByName(m.chatId, s.name)) chosen = s;
+    }
+    const { name, entries } = chosen ?? { name: "", entries: null };
     if (!name || entries === null) {
       if (!(await this.#mayManage(m, chat))) return;
       return await this.#reply(

@@ -249,6 +249,23 @@ Deno.test("allow: addresses and CIDRs normalized, bad entries named, any clears"
   });
 });
 
+Deno.test("allow: a name that ends in a number ('build 2') is still the hook's name, not an address", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    await create(w, ops, "build 2");
+    await create(w, ops, "build");
+    let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow build 2 10.0.0.0/8`), ops);
+    assert.match(r[0]!, /<b>build 2<\/b> accepts requests only from 10\.0\.0\.0\/8/);
+    assert.deepEqual((await w.store.findByName(ops, "build 2"))?.allow, ["10.0.0.0/8"]);
+    assert.equal((await w.store.findByName(ops, "build"))?.allow, null);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow build 192.0.2.7 10.1.0.0/16`), ops);
+    assert.match(
+      r[0]!,
+      /<b>build<\/b> accepts requests only from 192\.0\.2\.7\/32, 10\.1\.0\.0\/16/,
+    );
+  });
+});
+
 Deno.test("info: kind, creator, state, expiry, verification, allowlist and the last 10 requests, no secret", async () => {
   await withBot({}, async (w) => {
     const ops = group(w);
