@@ -109,7 +109,7 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
         ctx.err(`error: ${found}`);
         return 1;
       }
-      command = { op: "drop_hook", hookId: found.id };
+      command = { op: "drop_hook", hookId: found.id, hookName: found.name };
     } else {
       const id = rest[0]!;
       if (!(await deliveryExists(kv, id))) {

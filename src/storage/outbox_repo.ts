@@ -147,7 +147,8 @@ export type ClaimResult<O> =
 export type QueueCommand =
   | { readonly op: "retry"; readonly id: string }
   | { readonly op: "drop"; readonly id: string }
-  | { readonly op: "drop_hook"; readonly hookId: string };
+  /** `hookName`: how the operator named it, for the answer (commands of older CLIs lack it). */
+  | { readonly op: "drop_hook"; readonly hookId: string; readonly hookName?: string };
 
 /** The bot's answer to a {@link QueueCommand}. */
 export interface QueueCommandResult {

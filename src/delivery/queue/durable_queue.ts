@@ -398,7 +398,9 @@ export class DurableQueue implements Dispatcher {
       ? `${which} could not be delivered to its chat and was dropped. Reason: ${
         error?.message ?? parts
       }`
-      : `${result.failures.length} part(s) of ${which} could not be posted; the rest reached the chat. ${parts}`;
+      : `${
+        result.failures.length === 1 ? "1 part" : `${result.failures.length} parts`
+      } of ${which} could not be posted; the rest reached the chat. ${parts}`;
     this.#notifier.report(hook, text);
   }
 }

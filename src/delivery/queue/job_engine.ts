@@ -548,9 +548,11 @@ export class JobEngine {
           const n = await this.dropHook(command.hookId, "dropped_by_operator");
           result = {
             ok: true,
-            message: `${n} waiting ${
-              n === 1 ? "delivery" : "deliveries"
-            } of hook ${command.hookId} dropped`,
+            message: `${n} waiting ${n === 1 ? "delivery" : "deliveries"} of hook ${
+              command.hookName === undefined
+                ? command.hookId
+                : `"${command.hookName}" (${command.hookId})`
+            } dropped`,
           };
           break;
         }

@@ -112,6 +112,7 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot w
       const r = await cli("drop", "--hook", "deploys");
       assert.equal(r.code, 0, r.err);
       assert.ok(r.ms < 1_000, `answered after ${r.ms} ms`);
+      assert.match(r.out, /^2 waiting deliveries of hook "deploys" \([0-9a-f-]{36}\) dropped$/m);
       for (const id of more) assert.equal((await status(token, id)).state, "failed");
       assert.equal(w.bot.queue.stats().depth, 0);
       w.fake.setMethodError("sendMessage", null);
