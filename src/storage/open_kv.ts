@@ -13,7 +13,9 @@ export const DEFAULT_KV_PATH = "data/webhooks.kv";
 /**
  * Opens a KV database. For a file path the parent folder is created first and the path is
  * checked up front, because sqlite's own errors ("unable to open database file") do not tell
- * an operator what to fix. `:memory:` and KV Connect URLs (`http(s)://…`, token in
+ * an operator what to fix. A folder or file made here is the bot user's alone (0700, 0600:
+ * the store holds queued messages and uploaded files; sqlite gives its -wal and -shm files the
+ * database file's mode); existing ones keep theirs. `:memory:` and KV Connect URLs (`http(s)://…`, token in
  * `DENO_KV_ACCESS_TOKEN`) pass through unchanged.
  *
  * The caller owns the handle and closes it.
@@ -37,7 +39,7 @@ export async function openKv(path: string): Promise<Deno.Kv> {
   }
   const parent = (await storagePaths()).dirname(path);
   try {
-    await Deno.mkdir(parent, { recursive: true });
+    await Deno.mkdir(parent, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new Error(`Cannot create the folder ${parent} for the storage file: ${message(e)}.`, {
       cause: e,
@@ -45,7 +47,7 @@ export async function openKv(path: string): Promise<Deno.Kv> {
   }
   try {
     // An empty file is a valid empty sqlite database, so this probe leaves nothing odd behind.
-    const f = await Deno.open(path, { read: true, write: true, create: true });
+    const f = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
     f.close();
   } catch (e) {
     throw new Error(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { inspectStorage, openKv } from "../../src/storage/mod.ts";
 
 Deno.test("openKv: creates missing parent folders for a file path", async () => {
@@ -81,6 +82,28 @@ Deno.test("a storage path that cannot be looked at says what to do, to serve and
     assert.equal(seen.ok, false);
     assert.match(seen.detail, remedy);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openKv: a store it creates is the bot user's alone (folder 0700, file and its -wal/-shm 0600, whatever the umask)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "open_kv_mode_" });
+  const before = Deno.umask(0o022);
+  try {
+    const path = join(dir, "data", "webhooks.kv");
+    const kv = await openKv(path);
+    await kv.set(["x"], 1); // writes the WAL
+    assert.equal((await Deno.stat(join(dir, "data"))).mode! & 0o777, 0o700);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600, file);
+    }
+    kv.close();
+    // An existing store keeps the mode its operator gave it.
+    await Deno.chmod(path, 0o640);
+    (await openKv(path)).close();
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o640);
+  } finally {
+    Deno.umask(before);
     await Deno.remove(dir, { recursive: true });
   }
 });
