@@ -50,7 +50,7 @@ import type {
   DispatchOutcome,
   MessageEditor,
   PartFailure,
-} from "../delivery/dispatch.ts";
+} from "../delivery/mod.ts";
 import { checkUrl, SafeFetchError } from "../net/mod.ts";
 import type { Message } from "../message.ts";
 import { MESSAGE_KEY } from "../message.ts";

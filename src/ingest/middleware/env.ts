@@ -5,7 +5,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { HookRef } from "../../delivery/dispatch.ts";
+import type { HookRef } from "../../delivery/mod.ts";
 import type { CidrList } from "../../net/mod.ts";
 
 /** A hook found by its token: what delivery needs plus its id. */
