@@ -2,7 +2,8 @@
  * The hook endpoint with everything real behind it, for endpoint tests: the fake TrueConf
  * server over real sockets, the real client, a HookStore on `:memory:` KV, the Deliverer with
  * the SSRF-guarded fetcher and the preview worker pool, the durable queue production wires
- * (same KV), and the Hono app. Requests go through `app.request()` with a peer address in
+ * (same KV) behind the living-messages dispatcher and poster (as src/bot.ts wires them), and the
+ * Hono app. Requests go through `app.request()` with a peer address in
  * the env, as the server (`listenHttp`) passes it; `listen()` serves it on a real socket.
  *
  * @module
@@ -16,6 +17,7 @@ import { PreviewMaker } from "../../src/delivery/preview/mod.ts";
 import { type Allowlist, safeFetch } from "../../src/net/mod.ts";
 import { createLogger } from "../../src/log.ts";
 import { trueconfReadiness } from "../../src/readiness.ts";
+import { LivingDispatcher, Mentions, MessageRegistry, Poster } from "../../src/messages/mod.ts";
 import { FakeTrueConf } from "./fake_trueconf.ts";
 import { addGroup } from "./bot_with_fake.ts";
 import { type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
@@ -111,6 +113,11 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     perTokenPerMinute: 0,
     ...options.limits,
   };
+  const registry = new MessageRegistry(kv, {
+    logger,
+    messageTime: async (id) => (await client.getMessageById(id)).timestamp,
+  });
+  const mentions = new Mentions(client, { logger });
   const deliverer = new Deliverer({
     chat: client,
     fetchUrl: (url, expect, signal) =>
@@ -122,6 +129,13 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
         ...(options.urlAllowlist ? { allowlist: options.urlAllowlist } : {}),
       }),
     previews,
+    // What bot.ts wires: posted messages remembered, mentions rendered, keys and groups edited.
+    living: new Poster({
+      client,
+      registry,
+      render: (chatId, r, op) => mentions.render(chatId, r, op),
+      logger,
+    }),
     logger,
     ...(options.fetchBudgetMs !== undefined ? { fetchBudgetMs: options.fetchBudgetMs } : {}),
     ...(options.deferAfterMs !== undefined ? { deferAfterMs: options.deferAfterMs } : {}),
@@ -146,6 +160,8 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
   const unsubscribe = client.onStateChange((s) => {
     if (s.authorized) queue.wake();
   });
+  // The production dispatcher: the living-messages face in front of the durable queue.
+  const living = new LivingDispatcher({ inner: queue, registry });
   const app = createApp({
     hooks: {
       findByToken: (token) => {
@@ -153,7 +169,8 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
         return store.findByToken(token);
       },
     },
-    dispatcher: queue,
+    dispatcher: living,
+    messages: living,
     readiness: () => trueconfReadiness(client.state, { details: { queue: queue.stats() } }),
     limits,
     metrics: {
@@ -224,6 +241,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
       unsubscribe();
       await queue.close(0);
       await store.close();
+      await registry.flush();
       kv.close();
       await client.close();
       await previews?.close();
