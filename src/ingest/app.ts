@@ -45,12 +45,7 @@ import { hookLimit } from "./middleware/hook_limit.ts";
 import { ipLimit } from "./middleware/ip_limit.ts";
 import { rawBody } from "./middleware/raw_body.ts";
 import { requestLog } from "./middleware/request_log.ts";
-import type {
-  Dispatcher,
-  DispatchOutcome,
-  MessageEditor,
-  PartFailure,
-} from "../delivery/mod.ts";
+import type { Dispatcher, DispatchOutcome, MessageEditor, PartFailure } from "../delivery/mod.ts";
 import { checkUrl, SafeFetchError } from "../net/mod.ts";
 import type { Message } from "../message.ts";
 import { MESSAGE_KEY } from "../message.ts";
