@@ -257,9 +257,12 @@ export function resumed(h: HookKindOf): string {
     : `▶️ Webhook <b>${esc(h.name)}</b> resumed; calls go to ${to} again.`;
 }
 
-/** Pause or resume of a hook already in that state. */
+/** Pause or resume of a hook already in that state, with the command that does change it. */
 export function alreadyInState(name: string, isPaused: boolean): string {
-  return `Webhook <b>${esc(name)}</b> is already ${isPaused ? "paused" : "active"}.`;
+  const n = esc(name);
+  return isPaused
+    ? `Webhook <b>${n}</b> is already paused; /webhook_resume ${n} switches it on again.`
+    : `Webhook <b>${n}</b> is already active; /webhook_pause ${n} switches it off.`;
 }
 
 /** `/webhook_rename` done. */

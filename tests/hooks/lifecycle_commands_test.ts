@@ -32,9 +32,11 @@ Deno.test("pause and resume: 404 while paused, /webhook_list marks it; names wit
     r = texts(await w.say(ops, w.bob, `${w.at} /webhook_list`), ops);
     assert.match(r[0]!, /⏸ <b>Prod Deploys<\/b> \(paused\)/);
     r = texts(await w.say(ops, w.carol, `${w.at} /webhook_pause PROD DEPLOYS`), ops);
-    assert.match(r[0]!, /already paused/);
+    assert.match(r[0]!, /already paused; \/webhook_resume Prod Deploys switches it on again\./);
     r = texts(await w.say(ops, w.alice, `${w.at} /webhook_resume Prod Deploys`), ops);
     assert.match(r[0]!, /resumed/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_resume Prod Deploys`), ops);
+    assert.match(r[0]!, /already active; \/webhook_pause Prod Deploys switches it off\./);
     assert.ok(await w.store.findByToken(token));
     r = texts(await w.say(ops, w.alice, `${w.at} /webhook_pause nope`), ops);
     assert.match(r[0]!, /No webhook named <b>nope<\/b>.*Prod Deploys/);
