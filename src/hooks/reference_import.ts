@@ -6,7 +6,13 @@
  */
 
 import type { z as Zod } from "zod";
-import { validateHookName } from "./hook_name.ts";
+import { HOOK_NAME_MAX_LENGTH, type HookNameError, validateHookName } from "./hook_name.ts";
+
+const NAME_PROBLEMS: Record<HookNameError, string> = {
+  empty: "empty",
+  too_long: `longer than ${HOOK_NAME_MAX_LENGTH} characters`,
+  control_characters: "contains control characters",
+};
 import { looksLikeToken } from "./token.ts";
 
 /** A record of the reference file, validated and normalized (token still in plain text). */
@@ -122,7 +128,14 @@ export async function parseReferenceFile(
     const v = r.data;
     const name = validateHookName(v.name);
     if (!name.ok) {
-      skipped.push({ index, name: v.name, chatId: v.chat_id, reason: name.reason });
+      // The record's own problem, not the chat's advice ("Type /webhook_create …").
+      const reason = NAME_PROBLEMS[name.code];
+      skipped.push({
+        index,
+        name: v.name,
+        chatId: v.chat_id,
+        reason: `malformed: name: ${reason}`,
+      });
       return;
     }
     hooks.push({
