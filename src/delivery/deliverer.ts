@@ -61,6 +61,11 @@ export type Part =
 export interface LivingPoster {
   /** Posts (or edits, or removes) one text part; returns the message id it produced or changed. */
   post(chatId: string, part: Extract<Part, { kind: "text" }>): Promise<string>;
+  /**
+   * The message a part replies to: its `replyId`, or its `replyTo` (an id or key of the hook)
+   * when the hook knows it; null for none.
+   */
+  replyTarget(op: TextOp): string | null | Promise<string | null>;
   /** A file part with an op was posted (`serverTime`: TrueConf's timestamp from its answer). */
   posted(
     op: TextOp,
@@ -167,13 +172,16 @@ export function planParts(
     }
   }
   // A message without a text part of its own starts with its first file: that file takes the
-  // key, and the reply target given as a plain id (an outgoing hook's answer to its trigger).
+  // key and the reply target (a plain id, as an outgoing hook's answer to its trigger, or the
+  // sender's `reply_to`, an id or key of the hook resolved when the file is posted).
   const fileOp: TextOp | undefined = op
-    ? (parts.length === 0 && (op.key !== undefined || op.replyId !== undefined)
+    ? (parts.length === 0 &&
+        (op.key !== undefined || op.replyId !== undefined || op.replyTo !== undefined)
       ? {
         hook: op.hook,
         ...(op.key !== undefined ? { key: op.key } : {}),
         ...(op.replyId !== undefined ? { replyId: op.replyId } : {}),
+        ...(op.replyTo !== undefined ? { replyTo: op.replyTo } : {}),
       }
       : { hook: op.hook })
     : undefined;
@@ -593,12 +601,15 @@ export class Deliverer {
         ? declaredType
         : "application/octet-stream");
     name = safeFileName(name, mimeType, a.kind);
+    const op = part.op;
+    const replyTo = op?.replyId ??
+      (op?.replyTo !== undefined ? await this.#opts.living?.replyTarget(op) : null);
     const file: OutgoingFile = {
       bytes,
       name,
       mimeType,
       ...(caption ? { caption } : {}),
-      ...(part.op?.replyId ? { replyMessageId: part.op.replyId } : {}),
+      ...(replyTo ? { replyMessageId: replyTo } : {}),
     };
     if (a.kind !== "photo") return file;
     if (!sniffed || !this.#opts.previews) {

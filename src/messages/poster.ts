@@ -154,7 +154,7 @@ export class Poster implements LivingPoster {
       if (k?.messageId) return await this.#send(chatId, op, r, { replyTo: k.messageId });
       return await this.#send(chatId, op, r, { key: op.replyKey });
     }
-    const target = this.#replyTarget(op);
+    const target = this.replyTarget(op);
     const replyTo = target instanceof Promise ? await target : target;
     return await this.#send(chatId, op, r, { key: op.key, replyTo });
   }
@@ -220,12 +220,12 @@ export class Poster implements LivingPoster {
     }
     return await this.#send(chatId, op, r, {
       key: key ?? undefined,
-      replyTo: o.replyTo ?? await this.#replyTarget(op),
+      replyTo: o.replyTo ?? await this.replyTarget(op),
     });
   }
 
   /** The message to reply to; a promise only when a key or id must be looked up. */
-  #replyTarget(op: TextOp): string | null | Promise<string | null> {
+  replyTarget(op: TextOp): string | null | Promise<string | null> {
     if (op.replyId) return op.replyId;
     if (!op.replyTo) return null;
     return this.#reg.resolve(op.hook, op.replyTo).then((found) => found?.messageId ?? null);
@@ -296,7 +296,7 @@ export class Poster implements LivingPoster {
     // Nothing open: a new message (a group that fires again after resolving starts afresh).
     const id = await this.#send(chatId, op, r, {
       key: op.key,
-      replyTo: await this.#replyTarget(op),
+      replyTo: await this.replyTarget(op),
     });
     if (g.replyNow && mode === "edit") {
       await this.#send(chatId, op, { text: g.replyNow, parseMode: "text" }, { replyTo: id });

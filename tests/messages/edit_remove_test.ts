@@ -168,6 +168,33 @@ Deno.test("reply_to (id or key), Slack thread_ts and Mattermost root_id post rep
   }
 });
 
+Deno.test("reply_to on a message with only files: the first file is the reply, by id or key; a vanished target posts it plainly", async () => {
+  const t = await livingWorld();
+  try {
+    const [root] = (await t.post(t.hookA, { text: "🔥 firing", key: "inc-2" })).json.messages;
+    const file = (replyTo: string, name: string) => {
+      const form = new FormData();
+      form.append("reply_to", replyTo);
+      form.append("file", new Blob(["log line\n"], { type: "text/plain" }), name);
+      return t.send(t.hookA, { method: "POST", body: form });
+    };
+    const byKey = await file("inc-2", "a.log");
+    assert.equal(byKey.status, 200, byKey.text);
+    const byId = await file(root, "b.log");
+    assert.equal(byId.status, 200, byId.text);
+    const shown = t.shown();
+    const replyOf = (name: string) => shown.find((m) => m.file?.name === name)?.replyMessageId;
+    assert.equal(replyOf("a.log"), root);
+    assert.equal(replyOf("b.log"), root);
+    // The message replied to was removed in the chat: the file still goes, as a plain post.
+    t.w.fake.deleteMessage(root);
+    assert.equal((await file("inc-2", "c.log")).status, 200);
+    assert.equal(t.shown().find((m) => m.file?.name === "c.log")?.replyMessageId, undefined);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("edits and keys wait in the queue behind the post they change: TrueConf down, then back", async () => {
   const t = await livingWorld();
   try {
