@@ -5,7 +5,7 @@
  * - `hooks queue [--hook ID|NAME] [--json]` lists waiting deliveries (read from KV, works
  *   with or without a running bot).
  * - `hooks queue retry <delivery-id>`, `hooks queue drop <delivery-id>|--hook ID|NAME` leave a
- *   command in KV; the running bot applies it within a second (it looks every 500 ms) and
+ *   command in KV and ring the store's doorbell; the running bot applies it at once and
  *   answers, which this command prints. With no bot running, the command waits in KV and is
  *   applied when the bot starts.
  *
