@@ -195,13 +195,20 @@ function printRows(rows: readonly QueueRow[], out: (line: string) => void): void
       r.chat,
       age(r.ageSeconds),
       String(r.attempts),
-      r.nextTry ?? "now",
+      r.nextTry ?? "asap",
       r.lastError ? `${r.lastError.code}: ${r.lastError.message}`.slice(0, 80) : "-",
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) out(row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
   out(`${rows.length} waiting`);
+  // While TrueConf is unreachable nothing is tried (attempts stay 0, no error): say what
+  // "asap" waits for, so an outage does not look like a stuck queue.
+  if (rows.some((r) => r.nextTry === null)) {
+    out(
+      "asap: as soon as TrueConf takes messages (the bot's /readyz shows its link) and the hook's earlier deliveries are through",
+    );
+  }
 }
 
 function age(s: number): string {
