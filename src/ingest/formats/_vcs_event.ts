@@ -7,9 +7,9 @@
 import type { Message, MessageButton, MessageGroup } from "../../message.ts";
 import type { PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
-import { asObject, type JsonObject } from "./_read.ts";
+import { asObject, asText, type JsonObject } from "./_read.ts";
 import { parseJsonLenient } from "../decode_body.ts";
-import { limitText, mdLink, plain } from "./_markup.ts";
+import { joinParts, limitText, mdLink, plain } from "./_markup.ts";
 
 /** Commit lines listed under a push. */
 export const MAX_COMMITS_SHOWN = 5;
@@ -48,6 +48,26 @@ export function eventBody(input: PayloadInput, sender: string): JsonObject {
 /** `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`. */
 export function shortRef(ref: string): string {
   return ref.replace(/^refs\/(heads|tags)\//, "");
+}
+
+/**
+ * How an event's `action` reads in a sentence: the service's own word from `table`, else the
+ * action with spaces (`ready_for_review` → `ready for review`), `updated` when there is none.
+ */
+export function verbOf(
+  action: string | undefined,
+  table: Readonly<Record<string, string>> = {},
+): string {
+  if (action === undefined) return "updated";
+  return (Object.hasOwn(table, action) ? table[action] : undefined) ??
+    plain(action.replace(/_/g, " "), 40);
+}
+
+/** `[#12 Title](url)` (GitHub's `#`, GitLab's `!` for merge requests). */
+export function itemLink(prefix: string, number: unknown, title: unknown, url: unknown): string {
+  const num = asText(number);
+  const label = joinParts([num !== undefined ? `${prefix}${num}` : undefined, asText(title)], " ");
+  return mdLink(label === "" ? "(untitled)" : label, url);
 }
 
 /** First line of a commit message. */

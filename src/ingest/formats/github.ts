@@ -30,9 +30,11 @@ import {
   commitTitle,
   eventBody,
   eventMessage,
+  itemLink,
   listCommits,
   plural,
   shortRef,
+  verbOf,
 } from "./_vcs_event.ts";
 
 /** `success` → ✅ etc. for check/workflow conclusions. */
@@ -126,18 +128,6 @@ const PR_VERBS: Readonly<Record<string, string>> = {
 };
 
 /** `opened`, `review requested` … from an action name. */
-function verbOf(action: string | undefined, table: Readonly<Record<string, string>> = {}): string {
-  if (action === undefined) return "updated";
-  return (Object.hasOwn(table, action) ? table[action] : undefined) ??
-    plain(action.replace(/_/g, " "), 40);
-}
-
-/** `[#12 Title](url)` */
-function itemLink(prefix: string, number: unknown, title: unknown, url: unknown): string {
-  const num = asText(number);
-  const label = joinParts([num !== undefined ? `${prefix}${num}` : undefined, asText(title)], " ");
-  return mdLink(label === "" ? "(untitled)" : label, url);
-}
 
 function renderPullRequest(c: Ctx): string {
   const pr = asObject(c.body["pull_request"]) ?? {};

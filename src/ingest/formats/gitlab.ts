@@ -26,9 +26,11 @@ import {
   commitTitle,
   eventBody,
   eventMessage,
+  itemLink,
   listCommits,
   plural,
   shortRef,
+  verbOf as vcsVerbOf,
 } from "./_vcs_event.ts";
 import { formatDuration } from "./_alert_group.ts";
 
@@ -83,11 +85,7 @@ const ACTION_VERBS: Readonly<Record<string, string>> = {
   delete: "deleted",
 };
 
-function verbOf(action: string | undefined): string {
-  if (action === undefined) return "updated";
-  return (Object.hasOwn(ACTION_VERBS, action) ? ACTION_VERBS[action] : undefined) ??
-    plain(action.replace(/_/g, " "), 40);
-}
+const verbOf = (action: string | undefined) => vcsVerbOf(action, ACTION_VERBS);
 
 const ZERO_SHA = /^0+$/;
 
@@ -100,12 +98,6 @@ interface Ctx {
   readonly project: string;
   readonly projectUrl: string | undefined;
   readonly attrs: JsonObject;
-}
-
-function itemLink(prefix: string, number: unknown, title: unknown, url: unknown): string {
-  const num = asText(number);
-  const label = joinParts([num !== undefined ? `${prefix}${num}` : undefined, asText(title)], " ");
-  return mdLink(label === "" ? "(untitled)" : label, url);
 }
 
 function commitLines(commits: readonly unknown[], total: number): string[] {
