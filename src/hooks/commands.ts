@@ -662,7 +662,7 @@ export class CommandHandler {
    */
   /** `/webhook_test <name> [text]`: same permission as create (it calls the service). */
   async #test(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand): Promise<void> {
-    const decision = await this.#perms.canManage(m.chatId, m.authorId, "create");
+    const decision = await this.#perms.canManage(m.chatId, m.authorId, "manage");
     if (!decision.allowed) return await this.#reply(m, chat, replies.refused(decision.reason));
     if (!this.#o.outgoing) {
       return await this.#reply(m, chat, replies.help(!isPersonal(chat?.chatType)));

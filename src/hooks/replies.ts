@@ -216,7 +216,7 @@ export function notFound(name: string, existing: readonly string[]): string {
 const HERE_MAX = 20;
 
 /** " Webhooks here: a, b, c." (the first {@link HERE_MAX}, then how many more), or that there are none. */
-function hereList(existing: readonly string[]): string {
+export function hereList(existing: readonly string[]): string {
   if (existing.length === 0) return " This chat has no webhooks.";
   const shown = existing.slice(0, HERE_MAX).map((n) => `<b>${esc(n)}</b>`).join(", ");
   const more = existing.length - HERE_MAX;

@@ -166,7 +166,7 @@ export class OutgoingCommands {
         return folded === n || folded.startsWith(`${n} `);
       })
       .sort((a, b) => b.name.length - a.name.length)[0];
-    if (!hook) return await ctx.reply(replies.testNeedsName(hooks.map((h) => h.name)));
+    if (!hook) return await ctx.reply(replies.testNeedsName(hooks.map((h) => h.name), wanted));
     const text = wanted.slice(hook.name.length).trim() ||
       `Test from /webhook_test by ${m.authorId}`;
     // A paused hook is tested all the same (to check it before resuming), and said to be paused.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { esc } from "../hooks/replies.ts";
+import { esc, hereList } from "../hooks/replies.ts";
 import { verificationExample } from "./secret.ts";
 import { maskUrl } from "./target_url.ts";
 
@@ -67,12 +67,12 @@ export function dmFailed(name: string): string {
   }</b> was not kept. Write to me in a private chat once, then create it again.`;
 }
 
-/** `/webhook_test` without a name. */
-export function testNeedsName(existing: readonly string[]): string {
-  const names = existing.length
-    ? ` Webhooks here: ${existing.map((n) => `<b>${esc(n)}</b>`).join(", ")}.`
-    : " This chat has no webhooks.";
-  return `⚠️ Which webhook? Type /webhook_test &lt;name&gt; [text].${names}`;
+/** `/webhook_test` without a name, or with words that do not start with one. */
+export function testNeedsName(existing: readonly string[], wanted = ""): string {
+  const head = wanted === ""
+    ? "⚠️ Which webhook?"
+    : `⚠️ No webhook here is named «${esc(wanted)}» (or what it starts with).`;
+  return `${head} Type /webhook_test &lt;name&gt; [text].${hereList(existing)}`;
 }
 
 /** `/webhook_test` of an outgoing hook: what the service said. */

@@ -164,7 +164,26 @@ Deno.test("/webhook_list shows both kinds; /webhook_test reports for both; names
         )
       );
       const unknown = await command(b, "ops", "/webhook_test nope");
-      assert.match(unknown, /Which webhook\?.*alerts.*grafana/s);
+      assert.match(
+        unknown,
+        /^⚠️ No webhook here is named «nope» \(or what it starts with\)\. Type \/webhook_test &lt;name&gt; \[text\]\. Webhooks here: <b>alerts<\/b>, <b>grafana<\/b>\.$/,
+      );
+      assert.match(
+        await command(b, "ops", "/webhook_test"),
+        /^⚠️ Which webhook\? Type \/webhook_test/,
+      );
+      // A member who may not manage hooks is told so in words that fit a test.
+      const before = b.fake.messagesIn("ops").length;
+      b.fake.pushMessage({
+        chatId: "ops",
+        authorId: b.fake.userId("bob"),
+        text: `${b.mention} /webhook_test grafana`,
+      });
+      await b.fake.waitFor(() => b.fake.messagesIn("ops").length > before);
+      assert.equal(
+        b.fake.messagesIn("ops").at(-1)?.text,
+        "⛔ Only owners and admins of this chat can manage webhooks (WEBHOOK_ADMIN_ONLY is on).",
+      );
     } finally {
       await r.close();
     }
