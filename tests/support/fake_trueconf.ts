@@ -91,7 +91,7 @@ export interface UploadFraming {
 
 /** File upload endpoint path. */
 export const UPLOAD_PATH = "/bridge/api/client/v1/files";
-/** First id of server-pushed requests (a separate id space from the client's). */
+/** First id of server-pushed requests by default (a separate id space from the client's). */
 export const FIRST_PUSH_ID = 10_000;
 
 /** Options of {@link FakeTrueConf.start}. Every field is optional. */
@@ -132,6 +132,13 @@ export interface FakeTrueConfOptions {
   numericRoles?: boolean;
   /** `getChatParticipants` answers a bare array instead of `{participants}`. */
   participantsAsBareArray?: boolean;
+  /**
+   * First id of server pushes; default {@link FIRST_PUSH_ID}. The server numbers its own
+   * requests in its own space (protocol reference §3), which may well start at 1 and so
+   * repeat the ids of the client's requests in flight: 1 tests that a client routes by
+   * `type`, never by id alone.
+   */
+  firstPushId?: number;
   /** Push the bot's own posts back to every authorized socket as events. */
   echoOwnMessages?: boolean;
   /** "5.5.3" (default) requires `fileName` on `uploadFile`; "5.5.2" needs only `fileSize`. */
@@ -267,7 +274,8 @@ export class FakeTrueConf {
   #conns = new Set<Conn>();
   #authorized = new Set<Conn>();
   #tokens = new Map<string, TokenInfo>();
-  #nextPushId = FIRST_PUSH_ID;
+  #firstPushId: number;
+  #nextPushId: number;
   #unread: Envelope<unknown>[] = [];
   #sentCount = 0;
   #sentPerChat = new Map<string, number>();
@@ -293,6 +301,7 @@ export class FakeTrueConf {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
     this.#record = opts.record ?? true;
+    this.#firstPushId = this.#nextPushId = opts.firstPushId ?? FIRST_PUSH_ID;
     this.#log = opts.logger ?? silentLogger;
     this.domain = opts.domain ?? "video.example.com";
     this.tls = opts.tls !== undefined;
@@ -1130,7 +1139,7 @@ export class FakeTrueConf {
 
   #onAck(conn: Conn, msg: Record<string, unknown>): void {
     const id = msg.id;
-    if (typeof id !== "number" || id < FIRST_PUSH_ID || id >= this.#nextPushId) {
+    if (typeof id !== "number" || id < this.#firstPushId || id >= this.#nextPushId) {
       this.#protocolError(
         conn,
         `response/ack for an id the server never pushed: ${JSON.stringify(id)}`,

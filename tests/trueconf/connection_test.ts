@@ -148,3 +148,28 @@ Deno.test("TrueConf's echo of the bot's own edits is dropped too, with or withou
     assert.deepEqual(events, ["fixed"]);
   });
 });
+
+Deno.test("a server that numbers its pushes from 1 (the ids of the client's own requests in flight): answers still reach their requests, every push is acked", async () => {
+  await withClient({ firstPushId: 1 }, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const dm = fake.p2pChatId(alice);
+    fake.addChat({ chatId: "g1", title: "One", chatType: 2, participants: [] });
+    fake.addChat({ chatId: "g2", title: "Two", chatType: 2, participants: [] });
+    const heard: string[] = [];
+    client.onMessage((m) => void heard.push(m.text));
+    fake.setMethodDelay("getChatByID", 100);
+    const asked = Promise.all([client.getChatByID("g1"), client.getChatByID("g2")]);
+    await fake.waitFor(() => fake.requests.filter((r) => r.method === "getChatByID").length === 2);
+    const inFlight = fake.requests.filter((r) => r.method === "getChatByID").map((r) => r.id);
+    // Pushes numbered 1, 2, 3…: among them the ids of both requests still unanswered.
+    for (let i = 0; i < Math.max(...inFlight) + 2; i++) {
+      fake.pushMessage({ chatId: dm, authorId: alice, text: `push ${i}` });
+    }
+    const [one, two] = await asked;
+    assert.equal(one.title, "One");
+    assert.equal(two.title, "Two");
+    const pushes = Math.max(...inFlight) + 2;
+    await waitUntil(() => heard.length === pushes && fake.ackCount === pushes, 3_000, "acks");
+    assert.equal(heard[0], "push 0");
+  });
+});
