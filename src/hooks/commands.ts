@@ -655,11 +655,6 @@ export class CommandHandler {
     return this.#o.client.sendMessage(chatId, replies.htmlLines(text), replies.REPLY_MODE);
   }
 
-  /**
-   * Answers in the origin chat; if the bot may not post there (a channel where it is only a
-   * subscriber), the answer goes to the author's personal chat with a note, as the reference
-   * bot does.
-   */
   /** `/webhook_test <name> [text]`: same permission as create (it calls the service). */
   async #test(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand): Promise<void> {
     const decision = await this.#perms.canManage(m.chatId, m.authorId, "manage");
@@ -674,6 +669,11 @@ export class CommandHandler {
     return { message: m, chat, reply: (text) => this.#reply(m, chat, text) };
   }
 
+  /**
+   * Answers in the origin chat; if the bot may not post there (a channel where it is only a
+   * subscriber), the answer goes to the author's personal chat with a note, as the reference
+   * bot does.
+   */
   async #reply(m: IncomingMessage, chat: ChatInfo | null, text: string): Promise<void> {
     try {
       await this.#send(m.chatId, text);
