@@ -1,6 +1,9 @@
 /**
  * The chat side of hooks: `/webhook_create`, `/webhook_list`, `/webhook_revoke`,
- * `/webhook_help`, with the addressing and permission rules of the reference bot.
+ * `/webhook_help` and the lifecycle commands (pause, resume, rename, rotate, expire, info,
+ * verify, allow, alerts, mentions, test), with the addressing and permission rules of the
+ * reference bot. Every secret goes only by direct message; a rotation or verification whose
+ * direct message fails is taken back.
  *
  * Create, in order: permission → hook stored (atomic unique name) → the URL goes to the
  * author's personal chat → acknowledgement (no token) in the origin chat. If the personal
