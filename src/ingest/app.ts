@@ -663,7 +663,9 @@ function answer(
         c,
         502,
         "partial_delivery",
-        `${outcome.failures.length} part(s) could not be posted; the rest reached the chat.`,
+        `${outcome.failures.length} ${
+          outcome.failures.length === 1 ? "part" : "parts"
+        } could not be posted; the rest reached the chat.`,
         {},
         { messages: outcome.messageIds, failed: outcome.failures },
       );

@@ -166,6 +166,7 @@ Deno.test("attachments by URL: images become photos with a preview, files docume
           const body = await res.json();
           assert.equal(res.status, 502, JSON.stringify(body));
           assert.equal(body.error, "partial_delivery");
+          assert.equal(body.message, "1 part could not be posted; the rest reached the chat.");
           const all = posted(h, from);
           assert.deepEqual(all.map((m) => [m.kind, m.text]), [["text", "nightly chart"]]);
           assert.deepEqual(body.messages, [all[0]!.messageId]);
