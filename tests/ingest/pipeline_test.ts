@@ -3,10 +3,15 @@
 // with its own token source drawing on the same per-IP budget.
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { CHAT_ID, serveFiles, withEndpoint } from "../support/endpoint_harness.ts";
+import {
+  CHAT_ID,
+  type EndpointHarness,
+  serveFiles,
+  withEndpoint,
+} from "../support/endpoint_harness.ts";
 import { parseAllowlist } from "../../src/net/mod.ts";
 import { hookPipeline } from "../../src/ingest/app.ts";
-import type { HookRequestRecord, IngestEnv } from "../../src/ingest/middleware/mod.ts";
+import type { HookGuard, HookRequestRecord, IngestEnv } from "../../src/ingest/middleware/mod.ts";
 
 Deno.test("a per-hook guard sees the exact raw body and can refuse before parsing", async () => {
   const seen: { body: string; ip: string; hook: string }[] = [];
@@ -79,19 +84,25 @@ Deno.test("onRequest hears the code of a failed delivery, as of any other refusa
   }
 });
 
+/** The shared pipeline over the harness's store, for routes that answer before any dispatch. */
+function pipelineOver(h: EndpointHarness, perIpPerMinute: number, guards?: HookGuard[]) {
+  return hookPipeline({
+    hooks: h.store,
+    dispatcher: {
+      dispatch: () => Promise.reject(new Error("unused")),
+      status: () => Promise.resolve(null),
+    },
+    readiness: () => ({ ready: true, details: {} }),
+    limits: { maxBodyBytes: 1024, maxAttachments: 1, perIpPerMinute, perTokenPerMinute: 0 },
+    guards,
+  });
+}
+
 Deno.test("a route built from the pipeline draws on its per-IP budget and token lookup", async () => {
   await withEndpoint({ limits: { perIpPerMinute: 2 } }, async (h) => {
     const token = await h.hook();
     // What a dialect route does: its own token source, the same admission, body and delivery.
-    const p = hookPipeline({
-      hooks: h.store,
-      dispatcher: {
-        dispatch: () => Promise.reject(new Error("unused")),
-        status: () => Promise.resolve(null),
-      },
-      readiness: () => ({ ready: true, details: {} }),
-      limits: { maxBodyBytes: 1024, maxAttachments: 1, perIpPerMinute: 2, perTokenPerMinute: 0 },
-    });
+    const p = pipelineOver(h, 2);
     const app = new Hono().post(
       "/message",
       ...p.admit("gotify", { token: (c) => c.req.query("token") ?? c.req.header("x-gotify-key") }),
@@ -116,19 +127,10 @@ Deno.test("bodyFirst: a token inside the body (ntfy's topic) is found, guards st
   let guarded = 0;
   await withEndpoint({}, async (h) => {
     const token = await h.hook();
-    const p = hookPipeline({
-      hooks: h.store,
-      dispatcher: {
-        dispatch: () => Promise.reject(new Error("unused")),
-        status: () => Promise.resolve(null),
-      },
-      readiness: () => ({ ready: true, details: {} }),
-      limits: { maxBodyBytes: 1024, maxAttachments: 1, perIpPerMinute: 0, perTokenPerMinute: 0 },
-      guards: [() => {
-        guarded++;
-        return null;
-      }],
-    });
+    const p = pipelineOver(h, 0, [() => {
+      guarded++;
+      return null;
+    }]);
     const topic = (c: { var: { rawBody: Uint8Array } }) =>
       JSON.parse(new TextDecoder().decode(c.var.rawBody)).topic as string;
     const app = new Hono<IngestEnv>().post(
