@@ -7,7 +7,7 @@ import { type Config, configWarnings, readCaFile } from "../config.ts";
 import { createBot } from "../bot.ts";
 import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
-import { type HttpServer, listenHttp } from "../ingest/http_server.ts";
+import { type HttpServer, listenHttp } from "../ingest/mod.ts";
 import { reclaimStartGarbage } from "./_start_garbage.ts";
 import { listenProblem } from "./_listen_problem.ts";
 

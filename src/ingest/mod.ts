@@ -1,11 +1,13 @@
 /**
- * The HTTP side's building blocks other folders use: what `/readyz` reports ({@link Readiness}),
- * body decoding ({@link decodeBody}, also used for the answers of outgoing webhooks), the body
- * reader with its size, time and memory limits ({@link BodyReader}), the client address behind
- * trusted proxies ({@link clientIp}; the ranges themselves are `src/net/`'s) and the rate limiter. Payload
- * formats (native, Slack, Grafana, …) live in `formats/`, with their own face; the contracts the
- * hook routes' middleware ask of the rest of the bot (the hook lookup, per-hook guards, metrics,
- * the request record) are the face of `middleware/`.
+ * The HTTP side's building blocks other folders use: the bot's HTTP/1.1 server
+ * ({@link listenHttp}; docs/limits.md says why it is not `Deno.serve`), what `/readyz` reports
+ * ({@link Readiness}), body decoding ({@link decodeBody}, also used for the answers of outgoing
+ * webhooks), the body reader with its size, time and memory limits ({@link BodyReader}), the
+ * client address behind trusted proxies ({@link clientIp}; the ranges themselves are
+ * `src/net/`'s) and the rate limiter. Payload formats (native, Slack, Grafana, …) live in
+ * `formats/`, with their own face; the contracts the hook routes' middleware ask of the rest of
+ * the bot (the hook lookup, per-hook guards, metrics, the request record) are the face of
+ * `middleware/`.
  *
  * The Hono app itself (`createApp` in `app.ts`: `POST /hook/<token>` and the other hook routes,
  * `/healthz`, `/readyz`; the `HookPipeline` every hook route is built from and the middleware
@@ -19,6 +21,15 @@
 export type { Readiness } from "./app.ts";
 export { clientIp, normalizeIp } from "./client_ip.ts";
 export { ACCEPTED_CONTENT_TYPES, decodeBody, type DecodeLimits } from "./decode_body.ts";
+export {
+  type ClientMistake,
+  type FetchHandler,
+  type HttpServer,
+  type HttpServerOptions,
+  listenHttp,
+  MAX_CONNECTIONS,
+  type ServeInfo,
+} from "./http_server.ts";
 export {
   type RateDecision,
   RateLimiter,
