@@ -464,7 +464,8 @@ export class TrueConfClient {
       const product = record(record(JSON.parse(res.text)).product);
       return { version: str(product.version) || null, domain: str(product.display_name) || null };
     } catch (err) {
-      this.#log.warn("trueconf: server version unknown; buttons stay off", { error: err });
+      const what = "trueconf: /api/v4/server unanswered: no buttons, bare logins sent as they are";
+      this.#log.warn(what, { error: err });
       return { version: null, domain: null };
     }
   }
