@@ -66,3 +66,7 @@ export {
   type DmSender,
   type ReportedHook,
 } from "./creator_notifier.ts";
+// The queue's and the previews' types, so this face documents itself when it is linted alone
+// (`deno doc --lint src/*/mod.ts`): type-only, they load nothing (the previews stay lazy).
+export type * from "./queue/mod.ts";
+export type * from "./preview/mod.ts";

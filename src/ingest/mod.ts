@@ -43,3 +43,5 @@ export {
   readBodyLimited,
   SMALL_BODY_BYTES,
 } from "./read_body.ts";
+// Named by decodeBody's and BodyError's signatures.
+export { PayloadError, type RequestBody, type UploadedFile } from "./formats/types.ts";

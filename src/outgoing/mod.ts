@@ -45,3 +45,5 @@ export {
   type OutgoingBody,
   plainText,
 } from "./event_body.ts";
+// Named by this face's signatures (the job engine's types), so it documents itself alone.
+export type { Clock, EnqueueOptions, EnqueueResult, JobHook, JobType } from "../delivery/mod.ts";
