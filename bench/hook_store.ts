@@ -38,7 +38,7 @@ try {
   let t = performance.now();
   for (let i = 0; i < N; i++) {
     const r = await store.create({
-      chatId: `chat${i % 100}`,
+      chatId: `chat${i % 1000}`, // at most MAX_HOOKS_PER_CHAT (100) in one chat
       name: `hook ${i}`,
       createdBy: "bench",
     });
@@ -52,7 +52,7 @@ try {
   const rs = await Promise.all(
     Array.from(
       { length: 1000 },
-      (_, i) => store.create({ chatId: "c", name: `p${i}`, createdBy: "b" }),
+      (_, i) => store.create({ chatId: `c${i % 100}`, name: `p${i}`, createdBy: "b" }),
     ),
   );
   rate("create (1000 concurrent)", rs.length, performance.now() - t);

@@ -162,6 +162,8 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
           ctx.err(
             taken
               ? `error: chat ${chatId} already has a webhook named "${taken.name}" (${taken.id}). Pick another --name, or free this one first: hooks revoke ${taken.id}`
+              : r.reason === "too_many"
+              ? `error: chat ${chatId}: ${r.message} (hooks list --chat ${chatId}; hooks revoke <id>)`
               : `error: ${r.message}`,
           );
           return 1;

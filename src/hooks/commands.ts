@@ -589,6 +589,8 @@ export class CommandHandler {
     if (!result.ok) {
       const text = result.reason === "duplicate_name"
         ? replies.duplicate(name.name)
+        : result.reason === "too_many"
+        ? replies.tooMany()
         : replies.badName(result.message);
       return await this.#reply(m, chat, text);
     }

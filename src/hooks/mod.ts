@@ -35,6 +35,7 @@ export {
   type ImportResult,
   type ImportSkip,
   MAX_GRACE_MS,
+  MAX_HOOKS_PER_CHAT,
   type PauseReason,
   type VerifyMode,
   warnAt,

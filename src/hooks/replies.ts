@@ -6,7 +6,12 @@
  *
  * @module
  */
-import type { HistoryEntry, HookRecord, VerifyMode } from "./store.ts";
+import {
+  type HistoryEntry,
+  type HookRecord,
+  MAX_HOOKS_PER_CHAT,
+  type VerifyMode,
+} from "./store.ts";
 import { maskToken } from "./token.ts";
 import { maskUrl } from "../outgoing/target_url.ts";
 import { HOOK_NAME_MAX_LENGTH, type HookNameError } from "./hook_name.ts";
@@ -159,6 +164,11 @@ export function duplicate(name: string): string {
   }</b> already exists here. Pick another name, or revoke it first with /webhook_revoke ${
     esc(name)
   }.`;
+}
+
+/** A chat at {@link MAX_HOOKS_PER_CHAT}: what to do instead. */
+export function tooMany(): string {
+  return `⚠️ This chat has ${MAX_HOOKS_PER_CHAT} webhooks already, the most one chat may have. Revoke one it no longer needs first: /webhook_list shows them, /webhook_revoke &lt;name&gt; removes one.`;
 }
 
 /** A member may not manage hooks. */

@@ -89,7 +89,16 @@ export const MAX_GRACE_MS = 7 * 86_400_000;
 /** Result of {@link HookStore.create}. */
 export type CreateResult =
   | { ok: true; hook: HookRecord; token: string }
-  | { ok: false; reason: "duplicate_name" | "invalid_name"; message: string };
+  | { ok: false; reason: "duplicate_name" | "invalid_name" | "too_many"; message: string };
+
+/**
+ * The most hooks (incoming and outgoing together) one chat may have. Any member may create
+ * hooks when `WEBHOOK_ADMIN_ONLY` is off, and each is a KV record, a token lookup and a line in
+ * every list: a bound keeps one member (or a script in a chat) from growing the store without
+ * end. Checked before the insert, not inside its atomic, so creates racing at the limit may pass
+ * it by one or two (docs/limits.md).
+ */
+export const MAX_HOOKS_PER_CHAT = 100;
 
 /** Result of {@link HookStore.importReferenceJson}. */
 export interface ImportResult {
@@ -211,6 +220,14 @@ export class HookStore {
     if (input.chatId === "") throw new TypeError("create: chatId is empty");
     const name = validateHookName(input.name);
     if (!name.ok) return { ok: false, reason: "invalid_name", message: name.reason };
+    if ((await this.#repo.listByChat(input.chatId)).length >= MAX_HOOKS_PER_CHAT) {
+      return {
+        ok: false,
+        reason: "too_many",
+        message:
+          `this chat has ${MAX_HOOKS_PER_CHAT} webhooks already, the most one chat may have; revoke one it no longer needs first`,
+      };
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const token = generateToken();
       const record: HookRecord = {

@@ -15,7 +15,7 @@
 
 import { foldHookName, validateHookName } from "../hooks/hook_name.ts";
 import type { HookStore } from "../hooks/store.ts";
-import { badName, duplicate, htmlLines } from "../hooks/replies.ts";
+import { badName, duplicate, htmlLines, tooMany } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
 import type { HookRecord } from "../storage/mod.ts";
@@ -129,7 +129,11 @@ export class OutgoingCommands {
     });
     if (!result.ok) {
       return await ctx.reply(
-        result.reason === "duplicate_name" ? duplicate(name.name) : badName(result.message),
+        result.reason === "duplicate_name"
+          ? duplicate(name.name)
+          : result.reason === "too_many"
+          ? tooMany()
+          : badName(result.message),
       );
     }
     const hook = result.hook;

@@ -14,7 +14,7 @@ import {
   withBot,
 } from "./_command_world.ts";
 import { CommandHandler } from "../../src/hooks/commands.ts";
-import { HookStore } from "../../src/hooks/store.ts";
+import { HookStore, MAX_HOOKS_PER_CHAT } from "../../src/hooks/store.ts";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
 import { clientOptions } from "../trueconf/_helpers.ts";
 import { type IncomingMessage, TrueConfClient } from "../../src/trueconf/mod.ts";
@@ -345,6 +345,24 @@ Deno.test("names: duplicates case-insensitive, empty, too long, control characte
     // The same name in another chat is fine.
     const other = group(w, "other", { title: "Other" });
     assert.equal((await w.say(other, w.alice, `${w.at} /webhook_create deploys`)).length, 2);
+  });
+});
+
+Deno.test("a chat at the hook limit: /webhook_create says what to do instead and sends no URL", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    for (let i = 0; i < MAX_HOOKS_PER_CHAT; i++) {
+      assert.ok((await w.store.create({ chatId: ops, name: `h${i}`, createdBy: w.alice })).ok);
+    }
+    const full = await w.say(ops, w.alice, `${w.at} /webhook_create deploys`);
+    assert.deepEqual(full.map((p) => p.chatId), [ops]); // no DM: no URL went anywhere
+    assert.match(
+      full[0]!.text!,
+      new RegExp(
+        `This chat has ${MAX_HOOKS_PER_CHAT} webhooks already, the most one chat may have\\. Revoke one it no longer needs first: /webhook_list shows them, /webhook_revoke &lt;name&gt; removes one\\.`,
+      ),
+    );
+    assert.equal((await w.store.listByChat(ops)).length, MAX_HOOKS_PER_CHAT);
   });
 });
 

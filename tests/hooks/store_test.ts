@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { waitUntil } from "../support/wait.ts";
-import { HookStore, type HookStoreOptions } from "../../src/hooks/mod.ts";
+import { HookStore, type HookStoreOptions, MAX_HOOKS_PER_CHAT } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 import { countingKv } from "../storage/counting_kv.ts";
 import { createLogger } from "../../src/log.ts";
@@ -95,6 +95,20 @@ Deno.test("listByChat: creation order, only that chat", async () => {
   assert.deepEqual((await s.store.listByChat("another-chat")).map((h) => h.name), ["alpha"]);
   assert.deepEqual(await s.store.listByChat("empty"), []);
   assert.equal((await s.store.listAll()).length, 5);
+});
+
+Deno.test("a chat holds at most MAX_HOOKS_PER_CHAT hooks; a revoke makes room; other chats are not counted", async () => {
+  await using s = await setup();
+  for (let i = 0; i < MAX_HOOKS_PER_CHAT; i++) await mustCreate(s.store, `h${i}`);
+  const full = await s.store.create({ chatId: CHAT, name: "one more", createdBy: USER });
+  assert.ok(!full.ok);
+  assert.equal(full.reason, "too_many");
+  assert.match(full.message, new RegExp(`has ${MAX_HOOKS_PER_CHAT} webhooks already`));
+  assert.equal((await s.store.listByChat(CHAT)).length, MAX_HOOKS_PER_CHAT);
+  await mustCreate(s.store, "one more", "c_dev@trueconf.example");
+  const h0 = (await s.store.listByChat(CHAT)).find((h) => h.name === "h0")!;
+  assert.ok(await s.store.revoke(h0.id));
+  await mustCreate(s.store, "one more");
 });
 
 Deno.test("duplicate names in a chat are refused (trimmed, case-insensitive, NFC)", async () => {
@@ -325,7 +339,10 @@ Deno.test("usage: 1000 deliveries cost one commit; counts exact; listed before t
 Deno.test("usage: 250 hooks flush in batches of at most 100 per atomic", async () => {
   await using s = await setup();
   const ids: string[] = [];
-  for (let i = 0; i < 250; i++) ids.push((await mustCreate(s.store, `h${i}`)).hook.id);
+  // Spread over chats: one chat holds at most MAX_HOOKS_PER_CHAT.
+  for (let i = 0; i < 250; i++) {
+    ids.push((await mustCreate(s.store, `h${i}`, `c${i % 5}@trueconf.example`)).hook.id);
+  }
   for (const id of ids) for (let k = 0; k < 3; k++) s.store.recordDelivery(id, 1);
   s.reset();
   await s.store.flush();
@@ -448,7 +465,9 @@ Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliver
   const store = new HookStore(kv, { usageFlushIntervalMs: 60_000 });
   try {
     const ids: string[] = [];
-    for (let i = 0; i < 250; i++) ids.push((await mustCreate(store, `h${i}`)).hook.id);
+    for (let i = 0; i < 250; i++) {
+      ids.push((await mustCreate(store, `h${i}`, `c${i % 5}@trueconf.example`)).hook.id);
+    }
     for (const id of ids) store.recordDelivery(id);
     failCommit = commits + 1; // the second of three batches
     await assert.rejects(() => store.flush(), /disk is full/);
