@@ -59,8 +59,14 @@ export interface MessageGroup {
   readonly reply?: string | undefined;
   /** Replies even while open (a CI failure while other jobs still run). */
   readonly replyNow?: string | undefined;
-  /** Appended to the edited message when this notification closes the group; `{duration}` = time since it opened. */
+  /** Appended to the edited message when this notification closes the group; `{duration}` = how long it fired. */
   readonly closedNote?: string | undefined;
+  /**
+   * How long the group fired by its own clock (a closing notification whose alerts carry start
+   * and end times: the earliest start to the latest end), for `{duration}`. Without it the note
+   * counts from the group's first post, which misses what fired before the bot heard of it.
+   */
+  readonly firedForMs?: number | undefined;
 }
 
 /** A message key (`key` field, `X-Message-Key`): 1–128 characters, no control characters. */

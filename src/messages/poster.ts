@@ -268,7 +268,9 @@ export class Poster implements LivingPoster {
       let id: string;
       if (mode === "edit") {
         const note = closing && g.closedNote
-          ? `\n\n${g.closedNote.replace("{duration}", duration(this.#now() - rec.openedAt))}`
+          ? `\n\n${
+            g.closedNote.replace("{duration}", duration(g.firedForMs ?? this.#now() - rec.openedAt))
+          }`
           : "";
         id = await this.#editOrPost(
           chatId,

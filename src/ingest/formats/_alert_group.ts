@@ -285,7 +285,30 @@ export function alertGroupOf(body: JsonObject, source: "am" | "grafana"): Messag
     title,
     reply: `✅ Resolved: ${title}`,
     closedNote: "✅ Resolved, fired for {duration}",
+    firedForMs: open ? undefined : firedFor(alertsOf(body)),
   };
+}
+
+/** The earliest `startsAt` to the latest `endsAt` of resolved alerts, or undefined. */
+function firedFor(alerts: readonly unknown[]): number | undefined {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const a of alerts) {
+    const alert = asObject(a);
+    if (!alert) continue;
+    const starts = alertTime(alert["startsAt"]);
+    const ends = alertTime(alert["endsAt"]);
+    if (starts === undefined || ends === undefined) return undefined; // an alert without both
+    from = Math.min(from, starts);
+    to = Math.max(to, ends);
+  }
+  return Number.isFinite(from) && to >= from ? to - from : undefined;
+}
+
+/** An alert time in ms; undefined for none, unparsable or Alertmanager's "0001-01-01" (unset). */
+function alertTime(value: unknown): number | undefined {
+  const ms = Date.parse(asString(value) ?? "");
+  return Number.isFinite(ms) && new Date(ms).getUTCFullYear() > 1 ? ms : undefined;
 }
 
 /**
