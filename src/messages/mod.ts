@@ -15,7 +15,6 @@ export {
   type RegistryOptions,
 } from "./registry.ts";
 export {
-  duration,
   type LivingClient,
   Poster,
   type PosterOptions,

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { spanText } from "../span_text.ts";
 import type { MessageButton, ParseMode, TextOp } from "../message.ts";
 import type { LivingPoster, Part } from "../delivery/mod.ts";
 import { fitText, TrueConfApiError } from "../trueconf/mod.ts";
@@ -269,7 +270,7 @@ export class Poster implements LivingPoster {
       if (mode === "edit") {
         const note = closing && g.closedNote
           ? `\n\n${
-            g.closedNote.replace("{duration}", duration(g.firedForMs ?? this.#now() - rec.openedAt))
+            g.closedNote.replace("{duration}", spanText(g.firedForMs ?? this.#now() - rec.openedAt))
           }`
           : "";
         id = await this.#editOrPost(
@@ -310,18 +311,6 @@ export class Poster implements LivingPoster {
     });
     return id;
   }
-}
-
-/** `3d 4h`, `2h 5m`, `12m`, `42s`. */
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
-  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
-  if (m > 0) return `${m}m`;
-  return `${s}s`;
 }
 
 /** TrueConf's timestamp of a post from its registry record (time-keyed, or kept when edited). */

@@ -11,6 +11,7 @@ import { block, bold, joinParts, limitText, optLink, plain } from "./_markup.ts"
 import type { MessageButton, MessageGroup } from "../../message.ts";
 import { buttonUrlProblem } from "../../trueconf/mod.ts";
 import { asArray, asObject, asString, asText, type JsonObject, textEntries } from "./_read.ts";
+import { spanText } from "../../span_text.ts";
 
 /** At most this many alerts are rendered; the rest are counted. */
 export const MAX_ALERTS_SHOWN = 20;
@@ -72,18 +73,6 @@ export function formatTime(s: string | undefined): string | undefined {
   const d = new Date(ms);
   if (d.getUTCFullYear() <= 1) return undefined;
   return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC").replace(/Z$/, " UTC");
-}
-
-/** `3d 4h`, `2h 5m`, `42s`: a short human duration. */
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
-  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
-  if (m > 0) return s % 60 > 0 ? `${m}m ${s % 60}s` : `${m}m`;
-  return `${s % 60}s`;
 }
 
 /** The alert's status, falling back to the group's. */
@@ -150,7 +139,7 @@ function renderAlert(
   if (ended !== undefined) {
     const lasted = started !== undefined
       ? ` (lasted ${
-        formatDuration(
+        spanText(
           Date.parse(asString(alert["endsAt"]) ?? "") -
             Date.parse(asString(alert["startsAt"]) ?? ""),
         )

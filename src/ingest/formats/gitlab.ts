@@ -32,7 +32,7 @@ import {
   shortRef,
   verbOf as vcsVerbOf,
 } from "./_vcs_event.ts";
-import { formatDuration } from "./_alert_group.ts";
+import { spanText } from "../../span_text.ts";
 
 const MAX_FAILED_JOBS = 5;
 
@@ -169,7 +169,7 @@ function renderPipeline(c: Ctx): string {
     joinParts([
       head,
       c.actor !== "" ? `triggered by **${c.actor}**` : undefined,
-      duration !== undefined && duration > 0 ? formatDuration(duration * 1000) : undefined,
+      duration !== undefined && duration > 0 ? spanText(duration * 1000) : undefined,
     ]),
   ];
   const commit = asObject(c.body["commit"]);
@@ -268,7 +268,7 @@ function renderJob(c: Ctx): string {
     `${emoji} ${job}${stage !== undefined ? ` (stage ${plain(stage, 40)})` : ""} ${word}${
       ref !== undefined ? ` on ${code(ref)}` : ""
     } in ${c.project}`,
-    duration !== undefined && duration > 0 ? formatDuration(duration * 1000) : undefined,
+    duration !== undefined && duration > 0 ? spanText(duration * 1000) : undefined,
   ]);
 }
 

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { formatDuration } from "./_alert_group.ts";
+import { spanText } from "../../span_text.ts";
 import { block, joinParts, mdLink, plain } from "./_markup.ts";
 import { asArray, asNumber, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
 import { ciGroup, eventMessage } from "./_vcs_event.ts";
@@ -74,7 +74,7 @@ function render(job: JsonObject, build: JsonObject) {
   const phase = asText(build["phase"]) ?? "";
   const result = RESULTS.get(asText(build["status"]) ?? "");
   const ms = asNumber(build["duration"]);
-  const took = ms !== undefined && ms > 0 ? ` after ${formatDuration(ms)}` : "";
+  const took = ms !== undefined && ms > 0 ? ` after ${spanText(ms)}` : "";
   const link = `**${mdLink(title, build["full_url"])}**`;
   const head = phase === "QUEUED"
     ? `⏳ ${link} is queued`
