@@ -95,8 +95,8 @@ export type CreateResult =
  * The most hooks (incoming and outgoing together) one chat may have. Any member may create
  * hooks when `WEBHOOK_ADMIN_ONLY` is off, and each is a KV record, a token lookup and a line in
  * every list: a bound keeps one member (or a script in a chat) from growing the store without
- * end. Checked before the insert, not inside its atomic, so creates racing at the limit may pass
- * it by one or two (docs/limits.md).
+ * end. Checked before the insert, not inside its atomic: creates racing each other at the
+ * limit each see the count before the others land and may all pass (docs/limits.md).
  */
 export const MAX_HOOKS_PER_CHAT = 100;
 

@@ -9,6 +9,23 @@
  * @module
  */
 
+/**
+ * True when the store is a file on this machine: not `:memory:`, not a KV Connect URL. Only
+ * such a store has a folder beside it (lock files, the doorbell, the key file).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isStoreFile("data/webhooks.kv"), true);
+ * assert.equal(isStoreFile(":memory:"), false);
+ * assert.equal(isStoreFile("https://api.deno.com/databases/x/connect"), false);
+ * ```
+ */
+export function isStoreFile(path: string): boolean {
+  return path !== ":memory:" && !/^https?:\/\//i.test(path);
+}
+
 /** The two functions the store needs, for this system's paths. */
 export interface PathFunctions {
   dirname(path: string): string;

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { isStoreFile } from "./_path.ts";
+
 /** The doorbell file of a store at `storePath`. */
 export function doorbellPath(storePath: string): string {
   return `${storePath}.doorbell`;
@@ -139,11 +141,11 @@ export function watchDoorbell(
     })();
   };
 
-  if (storePath === ":memory:" || /^https?:\/\//i.test(storePath)) {
-    poll(options.fallbackPollMs ?? 500);
-  } else {
+  if (isStoreFile(storePath)) {
     poll(options.safetyPollMs ?? 5_000);
     watch();
+  } else {
+    poll(options.fallbackPollMs ?? 500); // no file to watch
   }
   void ring(); // what changed while no bot was watching
 

@@ -27,6 +27,7 @@
  * @module
  */
 import { lease as leaseKey } from "./keys.ts";
+import { isStoreFile } from "./_path.ts";
 
 /** The stored record. Times are the holder's clock (shown to operators, never compared). */
 export interface LeaseRecord {
@@ -94,7 +95,7 @@ export interface LeaseOptions {
  * ```
  */
 export function leaseLockFile(storagePath: string): ((pid: number) => string) | undefined {
-  if (storagePath === ":memory:" || /^https?:\/\//i.test(storagePath)) return undefined;
+  if (!isStoreFile(storagePath)) return undefined;
   return (pid) => `${storagePath}.lock-${pid}`;
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { storagePaths } from "./_path.ts";
+import { isStoreFile, storagePaths } from "./_path.ts";
 import { rememberStorePath } from "./doorbell.ts";
 
 /** Where the hook store lives when `WEBHOOK_STORAGE_PATH` is not set. */
@@ -28,7 +28,7 @@ export const DEFAULT_KV_PATH = "data/webhooks.kv";
  * ```
  */
 export async function openKv(path: string): Promise<Deno.Kv> {
-  if (path === ":memory:" || /^https?:\/\//i.test(path)) return await Deno.openKv(path);
+  if (!isStoreFile(path)) return await Deno.openKv(path);
   if (path.trim() === "") throw new Error("The storage path is empty; give a file path.");
 
   const info = await statOrNull(path);
