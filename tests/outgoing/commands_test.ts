@@ -8,8 +8,13 @@ import { waitUntil } from "../support/wait.ts";
 import { startReceiver, withOutgoingBot } from "./_receiver.ts";
 import { shownText } from "../support/shown_text.ts";
 
-function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
-  return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" }, fn);
+/** The bot with the group "ops" that alice owns (every test here starts there). */
+function withOps(fn: (b: BotWithFake, alice: string) => Promise<void>): Promise<void> {
+  return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" }, (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    return fn(b, alice);
+  });
 }
 
 const SECRET = /whsec_[A-Za-z0-9+/]{43}=/;
@@ -47,9 +52,7 @@ async function command(
 }
 
 Deno.test("create from a group: the secret goes only to the creator's DM and signs the calls", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     let secret = "";
     const r = startReceiver(() => secret, () => Response.json({ text: "on it" }));
     try {
@@ -89,9 +92,7 @@ Deno.test("create from a group: the secret goes only to the creator's DM and sig
 });
 
 Deno.test("unsafe or malformed URLs are refused at creation with the reason; nothing is created", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b) => {
     const cases: [string, RegExp][] = [
       [
         "x http://169.254.169.254/latest/meta-data",
@@ -113,9 +114,7 @@ Deno.test("unsafe or malformed URLs are refused at creation with the reason; not
 });
 
 Deno.test("/webhook_list shows both kinds; /webhook_test reports for both; names are unique across kinds", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     let secret = "";
     const r = startReceiver(() => secret, () => new Response("pong from CI\nsecond line"));
     try {
@@ -191,9 +190,7 @@ Deno.test("/webhook_list shows both kinds; /webhook_test reports for both; names
 });
 
 Deno.test("/webhook_revoke cuts the running call and drops the waiting ones", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     let secret = "";
     let release: () => void = () => {};
     const hold = new Promise<void>((resolve) => release = resolve);
@@ -229,9 +226,7 @@ Deno.test("/webhook_revoke cuts the running call and drops the waiting ones", as
 });
 
 Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the grace both signatures verify", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     const dm = b.fake.p2pChatId(alice);
     const secrets = () => b.fake.messagesIn(dm).flatMap((x) => (x.text ?? "").match(SECRET) ?? []);
     // Two receivers at one hook's URL is not possible, so one receiver checks with the old
@@ -279,9 +274,7 @@ Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the
 });
 
 Deno.test("/webhook_rotate of an outgoing hook whose DM is refused keeps the old secret alone", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     let secret = "";
     const r = startReceiver(() => secret, () => new Response(null, { status: 204 }));
     try {
@@ -303,9 +296,7 @@ Deno.test("/webhook_rotate of an outgoing hook whose DM is refused keeps the old
 });
 
 Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and its secret, not of a URL", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     const dm = b.fake.p2pChatId(alice);
     const r = startReceiver(() => "", () => new Response(null, { status: 204 }));
     try {
@@ -348,9 +339,7 @@ Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and i
 });
 
 Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, and each call's status, event and outcome", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     let secret = "";
     const r = startReceiver(
       () => secret,
@@ -390,9 +379,7 @@ Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, 
 });
 
 Deno.test("/webhook_verify and /webhook_allow of an outgoing hook say they are for incoming hooks and change nothing", async () => {
-  await withBot(async (b) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  await withOps(async (b, alice) => {
     const dm = b.fake.p2pChatId(alice);
     const r = startReceiver(() => "", () => new Response(null, { status: 204 }));
     try {

@@ -15,6 +15,11 @@ import {
 
 const FAST = { heartbeatMs: 40, silenceMs: 400, pollMs: 10 };
 
+/** The lease record a holder of this host with `pid` wrote just now, its lock file held. */
+function liveHolderOnThisHost(pid: number): LeaseRecord {
+  return { holder: "x", host: thisHost(), pid, started: 1, heartbeat: Date.now(), locked: true };
+}
+
 /**
  * Another process that locks `path` (as a live holder keeps its lock file) and keeps it locked
  * until {@link end} (its exit releases the lock, as a SIGKILL would).
@@ -247,14 +252,7 @@ Deno.test("a lock held by another live process keeps its holder alive: watched f
     const lockFile = leaseLockFile(path)!;
     // Another process holds pid 4242's lock file until it is ended.
     const holder = await lockInOtherProcess(lockFile(4242));
-    const record: LeaseRecord = {
-      holder: "x",
-      host: thisHost(),
-      pid: 4242,
-      started: 1,
-      heartbeat: Date.now(),
-      locked: true,
-    };
+    const record = liveHolderOnThisHost(4242);
     await kv.set(["lease", "serve"], record);
     assert.equal(judgeLease(record, lockFile).live, true);
     // Its record does not move here (nobody renews it), so a starter watches the silence
@@ -326,17 +324,7 @@ Deno.test("a standby on this host takes over as soon as the holder's process die
     const lockFile = leaseLockFile(path)!;
     // The holder: another process that keeps pid 4242's lock file locked until it ends.
     const holder = await lockInOtherProcess(lockFile(4242));
-    await kv.set(
-      ["lease", "serve"],
-      {
-        holder: "x",
-        host: thisHost(),
-        pid: 4242,
-        started: 1,
-        heartbeat: Date.now(),
-        locked: true,
-      } satisfies LeaseRecord,
-    );
+    await kv.set(["lease", "serve"], liveHolderOnThisHost(4242));
     let watching!: () => void;
     const watched = new Promise<void>((r) => watching = r);
     const standby = acquireLease(kv, {
