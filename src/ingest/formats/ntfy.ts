@@ -145,8 +145,12 @@ export const ntfyFormat: FormatAdapter = {
       echo: {
         topic: publish.topic,
         title: publish.title,
-        message: publish.message ??
-          (upload !== undefined ? `You received a file: ${upload.filename ?? "file"}` : ""),
+        // ntfy's message for a file without one: "You received a file: <name>".
+        message: publish.message !== undefined && publish.message !== ""
+          ? publish.message
+          : attachments[0] !== undefined
+          ? `You received a file: ${answerAttachment(attachments[0]).name}`
+          : "",
         priority: publish.priority,
         tags: publish.tags,
         click: publish.click,
@@ -227,7 +231,11 @@ function fromHeaders(input: PayloadInput): { publish: Publish; upload: Attachmen
   const field = (names: readonly string[]) => headerField(input, names);
   const priority = field(FIELDS.priority);
   const filename = field(FIELDS.filename);
-  const { text, file } = bodyContent(input.body, filename);
+  const attach = field(FIELDS.attach);
+  // As ntfy: with an Attach URL the body is the message and Filename names the linked file.
+  const { text, file } = attach !== undefined
+    ? { text: bodyText(input.body), file: undefined }
+    : bodyContent(input.body, filename);
   // ntfy turns a literal `\n` of the header (which cannot hold a line break) into one.
   const fieldMessage = field(FIELDS.message)?.replaceAll("\\n", "\n");
   const publish: Publish = {
@@ -238,7 +246,7 @@ function fromHeaders(input: PayloadInput): { publish: Publish; upload: Attachmen
     priority: priority === undefined ? undefined : parsePriority(priority),
     tags: (field(FIELDS.tags) ?? "").split(",").map((t) => t.trim()).filter((t) => t !== ""),
     click: field(FIELDS.click),
-    attach: field(FIELDS.attach),
+    attach,
     filename,
     markdown: /^(yes|true|1)$/i.test(field(FIELDS.markdown) ?? "") ||
       MARKDOWN_TYPE.test(header(input.headers, "content-type") ?? ""),
@@ -249,6 +257,30 @@ function fromHeaders(input: PayloadInput): { publish: Publish; upload: Attachmen
     publish,
     upload: bytesAttachment(file.bytes, file.filename ?? filename ?? "attachment", file.type),
   };
+}
+
+/** The body as message text only (ntfy: a body beside an Attach URL must be UTF-8 text). */
+function bodyText(body: RequestBody): string {
+  if (body.kind !== "raw") return bodyContent(body, undefined).text ?? "";
+  const text = utf8Text(body.bytes);
+  if (text === undefined) {
+    throw new PayloadError(
+      "invalid_encoding",
+      "With an Attach URL the body is the message and must be UTF-8 text; to upload a file, " +
+        "send it without Attach (curl -T file -H 'Filename: name').",
+    );
+  }
+  return text;
+}
+
+/** The bytes as message text (line ends normalised), or undefined when they are not UTF-8. */
+function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return text.replace(/\r\n?/g, "\n").replace(/\n+$/, "");
+  } catch {
+    return undefined;
+  }
 }
 
 interface BodyFile {
@@ -292,14 +324,9 @@ function bodyContent(
           "Send the file itself as the body (curl -T file -H 'Filename: name'), not a form.",
         );
       }
-      if (filename === undefined) {
-        try {
-          const text = new TextDecoder("utf-8", { fatal: true }).decode(body.bytes);
-          return { text: text.replace(/\r\n?/g, "\n").replace(/\n+$/, ""), file: undefined };
-        } catch {
-          // Not text: ntfy keeps such a body as an attachment named "attachment".
-        }
-      }
+      // Not UTF-8 text: ntfy keeps such a body as an attachment named "attachment".
+      const text = filename === undefined ? utf8Text(body.bytes) : undefined;
+      if (text !== undefined) return { text, file: undefined };
       const sentType = type === "" || type === "application/x-www-form-urlencoded"
         ? undefined
         : type;

@@ -443,3 +443,47 @@ Deno.test("a Slack text-only body with Slack markup is answered ok; a dialect bo
     await files.close();
   }
 });
+
+Deno.test("ntfy: with Attach the body is the message and Filename names the linked file (ntfy's docs: curl -H 'Attach: …' -H 'Filename: …' -d …)", async () => {
+  const files = serveFiles({
+    "/F-Droid.apk": { body: "apk bytes", type: "application/vnd.android.package-archive" },
+  });
+  try {
+    await withEndpoint({ urlAllowlist: parseAllowlist("127.0.0.1/32") }, async (h) => {
+      const token = await h.hook();
+      const port = await h.listen();
+      const url = `${files.base}/F-Droid.apk`;
+      // What curl sends for -d: a form type; ntfy reads the body as the message all the same.
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: {
+          Attach: url,
+          Filename: "fdroid.apk",
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: "Get the app here",
+      });
+      assert.equal(res.status, 200);
+      const answer = await res.json();
+      assert.equal(answer.message, "Get the app here");
+      assert.deepEqual(answer.attachment, { name: "fdroid.apk", url });
+      // One document, the linked file under its given name; the body is its caption, not a file.
+      const posted = chat(h).filter((m) => m.kind === "document");
+      assert.equal(posted.length, 1);
+      assert.equal(posted[0]?.file?.name, "fdroid.apk");
+      assert.equal(new TextDecoder().decode(posted[0]?.file?.bytes), "apk bytes");
+      assert.equal(posted[0]?.caption?.text, "Get the app here");
+      assert.deepEqual(files.hits, ["/F-Droid.apk"]);
+
+      // An empty body with Attach: ntfy's answer says what arrived, as ntfy does.
+      const empty = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "PUT",
+        headers: { Attach: url },
+      });
+      assert.equal(empty.status, 200);
+      assert.equal((await empty.json()).message, "You received a file: F-Droid.apk");
+    });
+  } finally {
+    await files.close();
+  }
+});

@@ -141,6 +141,12 @@ Deno.test('bad priority and non-http Attach are refused; an empty publish is ntf
   );
   assert.equal((await publish("", { "X-Tags": "done" })).message.text, "triggered\n\nTags: done");
   assert.equal((await refused(publish("x", { Attach: "file:///etc/passwd" }))).code, "invalid_url");
+  // Beside an Attach URL the body is the message, so it must be text (ntfy: 400 "not UTF-8").
+  const binary = new Uint8Array([0xff, 0xfe, 0x00, 0x01]);
+  assert.equal(
+    (await refused(publish(binary, { Attach: "https://example.com/a.bin" }))).code,
+    "invalid_encoding",
+  );
 });
 
 Deno.test("isNtfyPublish: PUT, ntfy headers, an ntfy Priority; not a browser's RFC 9218 Priority", () => {
