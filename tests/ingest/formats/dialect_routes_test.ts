@@ -487,3 +487,26 @@ Deno.test("ntfy: with Attach the body is the message and Filename names the link
     await files.close();
   }
 });
+
+Deno.test("ntfy: the docs' three title headers (X-Title, Title, t) each title the message", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    // ntfy's "Message title": curl -H "t: Dogs are better than cats" -d "Oh my ..." <topic url>
+    for (const name of ["X-Title", "Title", "t"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: {
+          [name]: "Dogs are better than cats",
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: "Oh my ...",
+      });
+      assert.equal(res.status, 200, name);
+      const answer = await res.json();
+      assert.equal(answer.event, "message", name);
+      assert.equal(answer.title, "Dogs are better than cats", name);
+      assert.equal(chat(h).at(-1)?.text, "**Dogs are better than cats**\nOh my ...", name);
+    }
+  });
+});

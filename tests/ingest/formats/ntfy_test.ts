@@ -153,6 +153,7 @@ Deno.test("isNtfyPublish: PUT, ntfy headers, an ntfy Priority; not a browser's R
   const h = (o: Record<string, string>) => new Map(Object.entries(o));
   assert.equal(isNtfyPublish(h({}), "PUT"), true);
   assert.equal(isNtfyPublish(h({ title: "x" })), true);
+  assert.equal(isNtfyPublish(h({ t: "x" })), true);
   assert.equal(isNtfyPublish(h({ "x-tags": "a" })), true);
   assert.equal(isNtfyPublish(h({ priority: "high" })), true);
   assert.equal(isNtfyPublish(h({ priority: "u=3, i" })), false);
