@@ -4,7 +4,10 @@
  *
  * - the lower floors (delivery, storage, net, trueconf) import nothing from the HTTP layer
  *   (ingest) or the hook domain (hooks): issue 11's "Done when";
- * - a `_private` file is imported only from its own folder (and that folder's subfolders).
+ * - a `_private` file is imported only from its own folder (and that folder's subfolders);
+ * - outgoing hooks build on the hook domain, never the other way round: `src/hooks/` imports
+ *   nothing from `src/outgoing/` (the two folders imported each other's modules once, so no
+ *   decision had one home a newcomer could find).
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
@@ -59,4 +62,16 @@ Deno.test("a _private file is imported only from its own folder", async () => {
   });
   assert.deepEqual(strangers.map(([from, to]) => `${from} → ${to}`), []);
   assert.ok(edges.some(([, to]) => to.includes("/_")), "the scan sees private imports");
+});
+
+Deno.test("hooks import nothing from outgoing: outgoing hooks build on the hook domain", async () => {
+  const edges = await imports();
+  const back = edges.filter(([from, to]) =>
+    from.startsWith("src/hooks/") && to.startsWith("src/outgoing/")
+  );
+  assert.deepEqual(back.map(([from, to]) => `${from} → ${to}`), []);
+  assert.ok(
+    edges.some(([from, to]) => from.startsWith("src/outgoing/") && to.startsWith("src/hooks/")),
+    "the scan sees outgoing's imports of the hook domain",
+  );
 });

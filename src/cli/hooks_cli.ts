@@ -22,9 +22,8 @@ import {
 } from "../hooks/mod.ts";
 import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
-import { historyStatus } from "../hooks/replies.ts";
+import { historyStatus, maskUrl } from "../hooks/replies.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
-import { maskUrl, rotateSecret } from "../outgoing/mod.ts";
 import { judgeLease, leaseLockFile, readLease, ringDoorbell } from "../storage/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
@@ -316,18 +315,15 @@ async function change(
       if (graceMs === null || graceMs > MAX_GRACE_MS) {
         return usage(`--grace ${g} is not a grace period (0, 30m, 24h, 7d; at most 7d)`);
       }
-      if (hook.kind === "outgoing") {
-        // A new signing secret, printed once; the old one signs too during the grace.
-        const r = await rotateSecret(store, hook.id, { graceMs, until: now() + graceMs });
-        if (!r) {
-          ctx.err(`error: webhook ${hook.id} is gone.`);
-          return 1;
-        }
-        print({ ...publicView(r.hook, now()), secret: r.secret }, () => [r.secret]);
+      // An incoming hook gets a new URL, an outgoing one a new signing secret; printed once.
+      const r = await store.rotate(hook.id, graceMs);
+      if (!r.ok) return done(r, "");
+      if (r.secret) {
+        const secret = r.secret;
+        print({ ...publicView(r.hook, now()), secret }, () => [secret]);
         return 0;
       }
-      const r = await store.rotate(hook.id, graceMs);
-      if (!r.ok || !r.token) return done(r, "");
+      if (!r.token) return done(r, "");
       const url = hookUrl(ctx, r.token);
       print({ ...publicView(r.hook, now()), url }, () => [url]);
       return 0;

@@ -66,6 +66,25 @@ export function splitRename(args: string): { from: string; to: string } | null {
   return { from: m[1]!.trim(), to: m[2]!.trim() };
 }
 
+/** A word that starts a URL: in `/webhook_create` arguments, the first one is an outgoing hook's. */
+export const URL_WORD = /^https?:\/\//i;
+
+/**
+ * True when `/webhook_create` arguments hold a URL, i.e. ask for an outgoing hook (read by
+ * `src/outgoing/triggers.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(holdsUrl("deploys https://ci.example.com/x /deploy"), true);
+ * assert.equal(holdsUrl("deploys"), false);
+ * ```
+ */
+export function holdsUrl(args: string): boolean {
+  return args.split(/\s+/).some((w) => URL_WORD.test(w));
+}
+
 /**
  * Takes an `expires=<duration>` option out of `/webhook_create` arguments.
  *

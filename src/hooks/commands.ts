@@ -32,6 +32,7 @@ import type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../tru
 import { splitText } from "../delivery/mod.ts";
 import {
   allowSplits,
+  holdsUrl,
   parseDuration,
   splitLastWord,
   splitRename,
@@ -40,9 +41,6 @@ import {
 import { parseCidrList } from "../net/mod.ts";
 import { type HookRecord, MAX_GRACE_MS, type VerifyMode } from "./store.ts";
 import { VERIFY_MODES } from "./verify.ts";
-import { rotateSecret as rotateSigningSecret } from "../outgoing/secret.ts";
-import { isOutgoingCreate } from "../outgoing/triggers.ts";
-import type { CommandContext } from "../outgoing/commands.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 
@@ -62,6 +60,19 @@ export interface CommandClient {
   getChatByID(chatId: string): Promise<ChatInfo>;
   /** Members and roles (the admin rule). */
   getChatParticipants(chatId: string): Promise<Participant[]>;
+}
+
+/**
+ * Where a command came from and how to answer there (the command handler's `#reply`): what the
+ * commands of outgoing hooks (`src/outgoing/commands.ts`) are called with.
+ */
+export interface CommandContext {
+  /** The command message. */
+  message: IncomingMessage;
+  /** The chat, when known. */
+  chat: ChatInfo | null;
+  /** Answers in the chat (or by direct message when the chat refuses the bot). */
+  reply(text: string): Promise<void>;
 }
 
 /** Options of {@link CommandHandler}. */
@@ -399,20 +410,15 @@ export class CommandHandler {
     }
     const until = this.#now() + graceMs;
     const graceLine = replies.graceText(graceMs, until, hook);
-    let secretText: string;
-    let done: { before: HookRecord; hook: HookRecord };
-    if (hook.kind === "outgoing" && hook.outgoing) {
-      const r = await rotateSigningSecret(this.#o.store, hook.id, { graceMs, until });
-      if (!r) return await this.#reply(m, chat, replies.notFound(hook.name, []));
-      secretText = replies.rotatedSecretMessage(hook.name, r.secret, graceLine);
-      done = r;
-    } else {
-      const r = await this.#o.store.rotate(hook.id, graceMs);
-      if (!r.ok || !r.token) return await this.#reply(m, chat, replies.notFound(hook.name, []));
-      const title = dmChatId === m.chatId ? null : chatTitle(chat, m.chatId);
-      secretText = replies.rotatedUrlMessage(hook.name, title, this.#url(r.token), graceLine);
-      done = r;
+    const r = await this.#o.store.rotate(hook.id, graceMs);
+    if (!r.ok || !(r.secret || r.token)) {
+      return await this.#reply(m, chat, replies.notFound(hook.name, []));
     }
+    const title = dmChatId === m.chatId ? null : chatTitle(chat, m.chatId);
+    const secretText = r.secret
+      ? replies.rotatedSecretMessage(hook.name, r.secret, graceLine)
+      : replies.rotatedUrlMessage(hook.name, title, this.#url(r.token!), graceLine);
+    const done = r;
     try {
       await this.#send(dmChatId, secretText);
     } catch (e) {
@@ -572,7 +578,7 @@ export class CommandHandler {
       }
       expiresAt = this.#now() + ms;
     }
-    if (this.#o.outgoing && isOutgoingCreate(opt.rest)) {
+    if (this.#o.outgoing && holdsUrl(opt.rest)) {
       return await this.#o.outgoing.create(this.#context(m, chat), opt.rest, expiresAt);
     }
     const name = validateHookName(opt.rest);

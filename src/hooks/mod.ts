@@ -44,14 +44,18 @@ export { ReferenceFormatError } from "./reference_import.ts";
 // Types the hook API mentions, so the face documents them.
 export type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
 export type { Logger } from "../log.ts";
-export type { CommandContext } from "../outgoing/commands.ts";
 export type {
   OutgoingTarget,
   PauseState,
   RotationState,
   VerificationState,
 } from "../storage/mod.ts";
-export { type CommandClient, CommandHandler, type CommandHandlerOptions } from "./commands.ts";
+export {
+  type CommandClient,
+  type CommandContext,
+  CommandHandler,
+  type CommandHandlerOptions,
+} from "./commands.ts";
 export { type CommandName, parseCommand, type ParsedCommand } from "./command_parser.ts";
 export {
   type ChatDirectory,

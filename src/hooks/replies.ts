@@ -13,8 +13,29 @@ import {
   type VerifyMode,
 } from "./store.ts";
 import { maskToken } from "./token.ts";
-import { maskUrl } from "../outgoing/target_url.ts";
 import { HOOK_NAME_MAX_LENGTH, type HookNameError } from "./hook_name.ts";
+
+/**
+ * The URL with its query (which often holds a key) replaced by `?…`: scheme, host and path
+ * stay, so members can tell hooks apart. Wherever an outgoing hook's URL is shown: chat
+ * replies, status replies, `hooks list`, logs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(maskUrl("https://ci.example.com/hooks/chat?key=s3cret"), "https://ci.example.com/hooks/chat?…");
+ * assert.equal(maskUrl("http://10.0.0.5:8080/x"), "http://10.0.0.5:8080/x");
+ * ```
+ */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search ? "?…" : ""}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
 
 /** The parse mode every reply is written for. */
 export const REPLY_MODE = "html" as const;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { generateSecret as generateWhsecSecret } from "../outgoing/secret.ts";
+import { generateSecret as generateWhsecSecret } from "./signing_secret.ts";
 import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import {
@@ -421,16 +421,26 @@ export class HookStore {
   }
 
   /**
-   * Gives an incoming hook a new token; the old one keeps working for `graceMs` (0: stops at
-   * once; at most {@link MAX_GRACE_MS}). The new token is in the result once.
+   * Rotates a hook's secret part: an incoming hook gets a new token (its URL), an outgoing hook
+   * a new signing secret. The old one keeps working for `graceMs` (0: stops at once; at most
+   * {@link MAX_GRACE_MS}): the old URL is still accepted, or every call carries both
+   * signatures. The new token or secret is in the result once, to be shown once (by DM, or on
+   * standard output); `undoRotation` takes it back when it could not be handed over.
    */
-  async rotate(id: string, graceMs: number): Promise<ChangeResult & { token?: string }> {
+  async rotate(
+    id: string,
+    graceMs: number,
+  ): Promise<ChangeResult & { token?: string; secret?: string }> {
     if (!(graceMs >= 0 && graceMs <= MAX_GRACE_MS)) {
       return {
         ok: false,
         reason: "invalid",
         message: "The grace period must be between 0 and 7 days.",
       };
+    }
+    const current = await this.get(id);
+    if (current?.kind === "outgoing" && current.outgoing) {
+      return await this.#rotateSigningSecret(id, graceMs);
     }
     const token = generateToken();
     const tokenHash = await hashToken(token);
@@ -452,6 +462,37 @@ export class HookStore {
     if (!res.ok) return res;
     this.#log.info("hook token rotated", { hook: id, graceMs });
     return { ...res, token };
+  }
+
+  /** An outgoing hook's new signing secret; during the grace the old one signs too. */
+  async #rotateSigningSecret(
+    id: string,
+    graceMs: number,
+  ): Promise<ChangeResult & { secret?: string }> {
+    const secret = generateWhsecSecret();
+    const sealed = await this.sealSecret(secret);
+    const now = this.#now();
+    const res = await this.#update(id, (h) =>
+      h.kind === "outgoing" && h.outgoing
+        ? {
+          ...h,
+          outgoing: { ...h.outgoing, secret: sealed },
+          rotation: graceMs > 0
+            ? {
+              until: now + graceMs,
+              oldSecret: h.outgoing.secret,
+              oldUses: 0,
+              oldLastUsedAt: null,
+            }
+            : null,
+        }
+        : null);
+    if (!res.ok) return res;
+    if (res.hook.outgoing?.secret !== sealed) {
+      return { ok: false, reason: "not_found", message: `No outgoing webhook with id ${id}.` };
+    }
+    this.#log.info("hook signing secret rotated", { hook: id, graceMs });
+    return { ...res, secret };
   }
 
   /**

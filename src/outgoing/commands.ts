@@ -14,17 +14,18 @@
  */
 
 import { foldHookName, validateHookName } from "../hooks/hook_name.ts";
+import type { CommandContext } from "../hooks/commands.ts";
 import type { HookStore } from "../hooks/store.ts";
 import { badName, duplicate, htmlLines, tooMany } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
 import type { HookRecord } from "../storage/mod.ts";
-import type { ChatInfo, IncomingMessage, SentMessage } from "../trueconf/mod.ts";
+import type { SentMessage } from "../trueconf/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { callOnce, firstLine } from "./call.ts";
 import { chatKind, type OutgoingBody, plainText } from "./event_body.ts";
 import * as replies from "./replies.ts";
-import { generateSecret } from "./secret.ts";
+import { generateSecret } from "../hooks/signing_secret.ts";
 import { signingSecrets } from "./signing.ts";
 import { checkTargetUrl } from "./target_url.ts";
 import { parseOutgoingCreate } from "./triggers.ts";
@@ -73,16 +74,6 @@ export interface OutgoingCommandsOptions {
   logger?: Logger;
   /** Clock for the ping's timestamp. */
   now?: () => number;
-}
-
-/** Where a command came from and how to answer there (the command handler's `#reply`). */
-export interface CommandContext {
-  /** The command message. */
-  message: IncomingMessage;
-  /** The chat, when known. */
-  chat: ChatInfo | null;
-  /** Answers in the chat (or by direct message when the chat refuses the bot). */
-  reply(text: string): Promise<void>;
 }
 
 /** See the module doc. */

@@ -5,8 +5,8 @@
  *
  * - {@link OutgoingHooks}: routing events to hooks, the `call` job type, status replies.
  * - {@link OutgoingCommands}: `/webhook_create <name> <url> [triggers…]` and `/webhook_test`.
- * - {@link generateSecret}, {@link rotateSecret}, {@link verificationExample},
- *   {@link signatureHeaders}: the secret and its use (`/webhook_rotate`, `hooks rotate`).
+ * - {@link generateSecret}, {@link verificationExample}, {@link signatureHeaders}: the secret
+ *   and its use (a new one: `HookStore.rotate`, for `/webhook_rotate` and `hooks rotate`).
  *
  * @module
  */
@@ -25,17 +25,20 @@ export {
   type ProblemReporter,
 } from "./service.ts";
 export {
-  type CommandContext,
   type OutgoingCommandClient,
   OutgoingCommands,
   type OutgoingCommandsOptions,
   type OutgoingCommandStore,
   type TestDispatch,
 } from "./commands.ts";
-export { generateSecret, rotateSecret, SECRET_PREFIX, verificationExample } from "./secret.ts";
+export { verificationExample } from "./secret.ts";
+// The hook domain makes signing secrets (incoming hooks' sender verification uses them too);
+// named here with their use.
+export { generateSecret, SECRET_PREFIX } from "../hooks/signing_secret.ts";
+// Named by OutgoingCommands' signatures, so this face documents itself alone.
+export type { CommandContext } from "../hooks/commands.ts";
 export { type SignatureHeaders, signatureHeaders } from "./signing.ts";
-export { isOutgoingCreate, type OutgoingCreateArgs, parseOutgoingCreate } from "./triggers.ts";
-export { maskUrl } from "./target_url.ts";
+export { type OutgoingCreateArgs, parseOutgoingCreate } from "./triggers.ts";
 export {
   type BodyContext,
   type BodyMessage,

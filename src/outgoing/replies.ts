@@ -5,9 +5,8 @@
  * @module
  */
 
-import { esc, hereList } from "../hooks/replies.ts";
+import { esc, hereList, maskUrl } from "../hooks/replies.ts";
 import { verificationExample } from "./secret.ts";
-import { maskUrl } from "./target_url.ts";
 
 /** What a hook is sent, in words. */
 function what(triggers: readonly string[]): string {

@@ -26,6 +26,7 @@
  */
 
 import type { HookRecord } from "../storage/mod.ts";
+import { maskUrl } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
 import type {
@@ -53,7 +54,6 @@ import { callOnce, type CallResult, firstLine } from "./call.ts";
 import { buildEventBody, type OutgoingBody } from "./event_body.ts";
 import { Lookups } from "./_lookups.ts";
 import { signingSecrets } from "./signing.ts";
-import { maskUrl } from "./target_url.ts";
 import { isBotCommand, matchTrigger } from "./triggers.ts";
 
 import { CALL, callJobLimits } from "./call_job.ts";

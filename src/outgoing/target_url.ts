@@ -1,34 +1,13 @@
 /**
- * An outgoing hook's URL: checked by the SSRF guard when the hook is created (the same
- * rules as every outbound fetch: http/https, no credentials, public unicast addresses only
- * unless `WEBHOOK_URL_ALLOWLIST` opens internal ones, checked again on every call), and
- * shown masked wherever chat members can read it.
+ * An outgoing hook's URL, checked by the SSRF guard when the hook is created: the same rules
+ * as every outbound fetch (http/https, no credentials, public unicast addresses only unless
+ * `WEBHOOK_URL_ALLOWLIST` opens internal ones), checked again on every call. How it is shown
+ * (masked) is the hook domain's: `maskUrl` in `src/hooks/replies.ts`.
  *
  * @module
  */
 
 import { type Allowlist, checkUrl, resolveChecked, SafeFetchError } from "../net/mod.ts";
-
-/**
- * The URL with its query (which often holds a key) replaced by `?…`: scheme, host and path
- * stay, so members can tell hooks apart.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * assert.equal(maskUrl("https://ci.example.com/hooks/chat?key=s3cret"), "https://ci.example.com/hooks/chat?…");
- * assert.equal(maskUrl("http://10.0.0.5:8080/x"), "http://10.0.0.5:8080/x");
- * ```
- */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}${u.search ? "?…" : ""}`;
-  } catch {
-    return "(invalid URL)";
-  }
-}
 
 /** Outcome of {@link checkTargetUrl}. */
 export type TargetCheck = { ok: true; url: string } | { ok: false; reason: string };

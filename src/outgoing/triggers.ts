@@ -8,6 +8,7 @@
 
 import { leadingMention, sameTrueConfId } from "../trueconf/mod.ts";
 import type { IncomingMessage } from "../trueconf/mod.ts";
+import { URL_WORD } from "../hooks/command_args.ts";
 import { plainText } from "./event_body.ts";
 
 /** Most trigger words per hook. */
@@ -19,23 +20,6 @@ export const MAX_TRIGGER_LENGTH = 32;
 export type OutgoingCreateArgs =
   | { ok: true; name: string; url: string; triggers: string[] }
   | { ok: false; reason: string };
-
-const URL_START = /^https?:\/\//i;
-
-/**
- * True when `/webhook_create` arguments hold a URL, i.e. ask for an outgoing hook.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * assert.equal(isOutgoingCreate("deploys https://ci.example.com/x /deploy"), true);
- * assert.equal(isOutgoingCreate("deploys"), false);
- * ```
- */
-export function isOutgoingCreate(args: string): boolean {
-  return args.split(/\s+/).some((w) => URL_START.test(w));
-}
 
 /**
  * Splits `/webhook_create` arguments: the first word starting with `http://` or `https://`
@@ -53,7 +37,7 @@ export function isOutgoingCreate(args: string): boolean {
  */
 export function parseOutgoingCreate(args: string): OutgoingCreateArgs {
   const words = args.trim().split(/\s+/).filter((w) => w !== "");
-  const at = words.findIndex((w) => URL_START.test(w));
+  const at = words.findIndex((w) => URL_WORD.test(w));
   if (at < 0) return { ok: false, reason: "no URL starting with http:// or https://" };
   const name = words.slice(0, at).join(" ");
   if (name === "") {
@@ -73,7 +57,7 @@ export function parseOutgoingCreate(args: string): OutgoingCreateArgs {
         reason: `"${w}" is one of the bot's own commands and cannot be a trigger word`,
       };
     }
-    if (URL_START.test(w)) return { ok: false, reason: "only one URL per hook" };
+    if (URL_WORD.test(w)) return { ok: false, reason: "only one URL per hook" };
     if (!triggers.some((t) => t.toLowerCase() === w.toLowerCase())) triggers.push(w);
   }
   if (triggers.length > MAX_TRIGGERS) {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import { parseAllowlist } from "../../src/net/mod.ts";
 import { callOnce, type CallRequest, MAX_ANSWER_BYTES } from "../../src/outgoing/call.ts";
-import { generateSecret } from "../../src/outgoing/secret.ts";
+import { generateSecret } from "../../src/outgoing/mod.ts";
 import { VERSION } from "../../src/version.ts";
 
 const LOOPBACK = parseAllowlist("127.0.0.1");
