@@ -66,13 +66,17 @@ export interface LivingPoster {
    * when the hook knows it; null for none.
    */
   replyTarget(op: TextOp): string | null | Promise<string | null>;
-  /** A file part with an op was posted (`serverTime`: TrueConf's timestamp from its answer). */
+  /**
+   * A file part with an op was posted (`serverTime`: TrueConf's timestamp from its answer;
+   * `captionMessageId`: its caption's own message on 5.5.6+ servers, removed with the file).
+   */
   posted(
     op: TextOp,
     chatId: string,
     messageId: string,
     kind: "text" | "file",
     serverTime?: number | null,
+    captionMessageId?: string,
   ): Promise<void>;
 }
 
@@ -502,7 +506,14 @@ export class Deliverer {
       }
       this.#opts.onSent?.(file.preview ? "photo" : "document");
       if (part.op) {
-        await this.#opts.living?.posted(part.op, chatId, sent.messageId, "file", sent.serverTime);
+        await this.#opts.living?.posted(
+          part.op,
+          chatId,
+          sent.messageId,
+          "file",
+          sent.serverTime,
+          sent.captionMessageId,
+        );
       }
       return { messageId: sent.messageId };
     } catch (e) {

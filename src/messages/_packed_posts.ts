@@ -18,7 +18,8 @@
  * **The value.** `{at, p}`: `at` is when the commit's first post was made (this process's
  * clock; the row's 30 days count from it, also after a restore), `p` one JSON string
  * `[hooks, chats, posts]` where each post is `[messageId, ts − minTs, hook index, chat index,
- * kind (0 text, 1 file), key?]`. One string serialises as one copy (V8's serializer walks an
+ * kind (0 text, 1 file), key?, caption?]` (a file's caption message on 5.5.6+ servers, with the
+ * key `null` when it has none). One string serialises as one copy (V8's serializer walks an
  * array of arrays element by element), hook and chat ids are written once per row, and a lookup
  * skips a row whose string does not contain the id without parsing it.
  *
@@ -54,6 +55,8 @@ export interface PackedPost {
     readonly at: number;
     /** TrueConf's timestamp of the post; only posts that have one are packed. */
     readonly ts: number | null;
+    /** A file's caption message (5.5.6+). */
+    readonly caption?: string | undefined;
   };
 }
 
@@ -77,8 +80,8 @@ type Tuple = [string, number, number, number, 0 | 1] | [
   number,
   number,
   0 | 1,
-  string,
-];
+  string | null,
+] | [string, number, number, number, 1, string | null, string];
 
 /**
  * The rows for some posts (each with a timestamp), sorted by it in place and cut by
@@ -137,7 +140,11 @@ function encode(posts: readonly PackedPost[], minTs: number): string {
     const kind = rec.kind === "file" ? 1 : 0;
     const dt = rec.ts! - minTs;
     tuples.push(
-      rec.key === null ? [messageId, dt, h, c, kind] : [messageId, dt, h, c, kind, rec.key],
+      kind === 1 && rec.caption
+        ? [messageId, dt, h, c, 1, rec.key, rec.caption]
+        : rec.key === null
+        ? [messageId, dt, h, c, kind]
+        : [messageId, dt, h, c, kind, rec.key],
     );
   }
   return JSON.stringify([[...hooks.keys()], [...chats.keys()], tuples]);
@@ -147,16 +154,12 @@ function encode(posts: readonly PackedPost[], minTs: number): string {
 export function unpack(key: Deno.KvKey, value: PackedValue): PackedPost[] {
   const minTs = key[1] as number;
   const [hooks, chats, tuples] = JSON.parse(value.p) as [string[], string[], Tuple[]];
-  return tuples.map(([messageId, dt, h, c, kind, key = null]) => ({
+  return tuples.map(([messageId, dt, h, c, kind, key = null, caption]) => ({
     hookId: hooks[h]!,
     messageId,
-    rec: {
-      chatId: chats[c]!,
-      kind: kind === 1 ? "file" : "text",
-      key,
-      at: value.at,
-      ts: minTs + dt,
-    },
+    rec: caption === undefined
+      ? { chatId: chats[c]!, kind: kind === 1 ? "file" : "text", key, at: value.at, ts: minTs + dt }
+      : { chatId: chats[c]!, kind: "file", key, at: value.at, ts: minTs + dt, caption },
   }));
 }
 

@@ -98,7 +98,8 @@ export class Poster implements LivingPoster {
 
   /**
    * Remembers a file (or a text posted without an op's help) the hook posted; `serverTime` is
-   * TrueConf's timestamp from the send answer (`SentMessage.serverTime`), when it had one.
+   * TrueConf's timestamp from the send answer (`SentMessage.serverTime`), when it had one, and
+   * `captionMessageId` the file's caption message on 5.5.6+ servers (removed with the file).
    */
   async posted(
     op: TextOp,
@@ -106,8 +107,15 @@ export class Poster implements LivingPoster {
     messageId: string,
     kind: "text" | "file",
     serverTime?: number | null,
+    captionMessageId?: string,
   ) {
-    await this.#reg.remember(op.hook, messageId, { chatId, kind, key: op.key, ts: serverTime });
+    await this.#reg.remember(op.hook, messageId, {
+      chatId,
+      kind,
+      key: op.key,
+      ts: serverTime,
+      caption: captionMessageId,
+    });
   }
 
   /** Posts, edits or removes one text part; returns the message id it produced or changed. */
@@ -180,11 +188,16 @@ export class Poster implements LivingPoster {
     const found = op.target ? await this.#reg.resolve(op.hook, op.target) : null;
     const id = found?.messageId;
     if (!id) return "";
-    try {
-      await this.#o.client.removeMessage(id, { forAll: true });
-    } catch (e) {
-      if (!gone(e)) throw e;
-      this.#log.info("message to remove was already gone", { hook: op.hook, message: id });
+    // A file's caption message (5.5.6+) goes first: were the file removed and the caption's
+    // removal then failed, a retry would find the file forgotten and the caption left behind.
+    const caption = found.message?.caption;
+    for (const m of caption ? [caption, id] : [id]) {
+      try {
+        await this.#o.client.removeMessage(m, { forAll: true });
+      } catch (e) {
+        if (!gone(e)) throw e;
+        this.#log.info("message to remove was already gone", { hook: op.hook, message: m });
+      }
     }
     await this.#reg.forget(op.hook, id, postTsOf(found.message));
     return id;

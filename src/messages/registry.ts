@@ -114,6 +114,11 @@ export interface PostedMessage {
    * so that its removal also takes it out of its packed row.
    */
   readonly postedTs?: number | undefined;
+  /**
+   * A file's caption posted as a message of its own (TrueConf Server 5.5.6+, `sendFile`'s
+   * `captionMessageId`): removing the file removes it too, as the sender posted them as one.
+   */
+  readonly caption?: string | undefined;
 }
 
 /** The message an alert group or CI run is shown in. */
@@ -242,15 +247,19 @@ export class MessageRegistry {
       kind: "text" | "file";
       key?: string | null | undefined;
       ts?: number | null | undefined;
+      caption?: string | undefined;
     },
   ): Promise<void> {
-    const rec: PostedMessage = {
-      chatId: m.chatId,
-      kind: m.kind,
-      key: m.key ?? null,
-      at: this.#now(),
-      ts: m.ts ?? null,
-    };
+    const rec: PostedMessage = m.caption
+      ? {
+        chatId: m.chatId,
+        kind: m.kind,
+        key: m.key ?? null,
+        at: this.#now(),
+        ts: m.ts ?? null,
+        caption: m.caption,
+      }
+      : { chatId: m.chatId, kind: m.kind, key: m.key ?? null, at: this.#now(), ts: m.ts ?? null };
     this.#enqueue(hookId, messageId, rec, !!m.key, this.#ttl);
     if (m.key) this.#keys.set(`${hookId}\n${m.key}`, messageId);
     return Promise.resolve();
@@ -404,12 +413,14 @@ export class MessageRegistry {
     const op = this.#kv.atomic();
     const timed: Queued[] = [];
     for (const q of batch) {
-      const { chatId, kind, key, at, ts, postedTs } = q.rec;
+      const { chatId, kind, key, at, ts, postedTs, caption } = q.rec;
       if (ts === null) {
         const value = postedTs === undefined
           ? { chatId, kind, key, at }
           : { chatId, kind, key, at, postedTs };
-        op.set(posted(q.hookId, q.messageId), value, { expireIn: q.expireIn });
+        op.set(posted(q.hookId, q.messageId), caption ? { ...value, caption } : value, {
+          expireIn: q.expireIn,
+        });
       } else timed.push(q);
       if (q.withKey) {
         const value: KeyRecord = ts === null
@@ -620,5 +631,5 @@ function keyBytesOf(q: Queued): number {
 /** At most the bytes a queued record adds to a commit besides keys (its share of a row). */
 function valueBytesOf(q: Queued): number {
   return 96 + 3 * (q.hookId.length + q.messageId.length + q.rec.chatId.length +
-        (q.rec.key?.length ?? 0));
+        (q.rec.key?.length ?? 0) + (q.rec.caption?.length ?? 0));
 }

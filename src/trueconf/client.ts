@@ -540,7 +540,8 @@ export class TrueConfClient {
   /**
    * Posts a file: `uploadFile` → HTTP upload (with the preview part when given, which
    * makes TrueConf show a photo) → `sendFile`. A failed upload throws; `sendFile` is never
-   * sent without a `temporalFileId`.
+   * sent without a `temporalFileId`. With a caption, 5.5.6+ servers post it as a message of
+   * its own: its id is {@link SentMessage.captionMessageId}.
    */
   async sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage> {
     const task = record(
@@ -582,7 +583,11 @@ export class TrueConfClient {
       content,
       ...(file.replyMessageId ? { replyMessageId: file.replyMessageId } : {}),
     });
-    return parseSentMessage(res, chatId, Date.now);
+    const sent = parseSentMessage(res, chatId, Date.now);
+    // 5.5.6+ posts a caption as a text message of its own (SDK 1.5 `SendFileResponse`).
+    const captionMessageId = content.caption ? str(record(res).captionMessageId) : "";
+    if (captionMessageId) sent.captionMessageId = captionMessageId;
+    return sent;
   }
 
   // ---- requests -------------------------------------------------------------------

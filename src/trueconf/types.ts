@@ -103,6 +103,13 @@ export interface SentMessage {
    * message's record again (the message registry keys its rows by it).
    */
   serverTime?: number | null;
+  /**
+   * `sendFile` with a caption on TrueConf Server 5.5.6+: the id of the caption's own text
+   * message (SDK 1.5 `SendFileResponse.caption_message_id`). Removing the file leaves that
+   * message in the chat, so whoever removes the file removes it too. Absent on older servers,
+   * where the file shows its caption.
+   */
+  captionMessageId?: string;
 }
 
 /** What `editMessage` returns (`{messageId, timestamp}` on the wire, SDK `EditMessageResponse`). */

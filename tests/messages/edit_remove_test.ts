@@ -227,3 +227,42 @@ Deno.test("edits and keys wait in the queue behind the post they change: TrueCon
     await t.close();
   }
 });
+
+Deno.test("a file posted with a caption on a 5.5.6 server is two messages: DELETE of the file removes its caption too, also after a restart", async () => {
+  const t = await livingWorld({ fake: { serverVersion: "5.5.6.10902" } });
+  try {
+    const postFile = async (caption: string, name: string) => {
+      const form = new FormData();
+      form.append("text", caption);
+      form.append("file", new Blob(["log line\n"], { type: "text/plain" }), name);
+      const up = await t.send(t.hookA, { method: "POST", body: form });
+      assert.equal(up.status, 200, up.text);
+      return up.json.messages as string[];
+    };
+    const [fileId] = await postFile("Nightly build log", "build.log");
+    // TrueConf 5.5.6 shows the caption as a text message of its own after the file.
+    const shown = () => t.shown().map((m) => [m.kind, m.text ?? m.file?.name]);
+    assert.deepEqual(shown(), [["document", "build.log"], ["text", "Nightly build log"]]);
+    const captionId = t.w.fake.message(fileId!)?.captionMessageId;
+    assert.ok(captionId);
+
+    const gone = await t.del(t.hookA, fileId!);
+    assert.equal(gone.status, 200);
+    assert.deepEqual(gone.json, { ok: true, messages: [fileId] });
+    assert.deepEqual(shown(), [], "the caption went with its file");
+    assert.deepEqual(t.w.fake.removals.map((r) => r.messageId).sort(), [captionId, fileId].sort());
+
+    // The link is stored, not only remembered: a new process removes both as well.
+    const [second] = await postFile("Weekly report", "report.txt");
+    await t.restart();
+    assert.equal((await t.del(t.hookA, second!)).status, 200);
+    assert.deepEqual(shown(), []);
+    // A caption someone already deleted in the chat does not stop the file's removal.
+    const [third] = await postFile("Monthly", "m.txt");
+    t.w.fake.deleteMessage(t.w.fake.message(third!)!.captionMessageId!);
+    assert.equal((await t.del(t.hookA, third!)).status, 200);
+    assert.deepEqual(shown(), []);
+  } finally {
+    await t.close();
+  }
+});

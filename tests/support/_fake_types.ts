@@ -86,8 +86,12 @@ export interface SentRecord {
   parseMode?: string;
   /** Present only when the client set a non-null `replyMessageId`. */
   replyMessageId?: string;
-  /** Files only, as sent in `content.caption`. */
+  /** Files only, as sent in `content.caption` (servers before 5.5.6: the file shows it). */
   caption?: { text: string; parseMode?: string };
+  /** Files on 5.5.6+ servers sent with a caption: the id of the caption's own text message. */
+  captionMessageId?: string;
+  /** The caption message of this file (5.5.6+): a text message posted by `sendFile`. */
+  captionOf?: string;
   /** Files only: the uploaded `file` part. */
   file?: { name: string; size: number; mimeType: string; bytes: Uint8Array };
   /** Photos only: the uploaded `preview` part. */

@@ -35,6 +35,8 @@ export type MethodResult =
     removal?: { chatId: string; messageId: string };
     /** The event the server pushes about it (only when echoing the bot's own actions). */
     event?: { method: string; payload: unknown };
+    /** A second message the same request posted (a file's caption on 5.5.6+). */
+    alsoSent?: { sent: SentRecord; envelope: Envelope<unknown> };
   }
   | {
     ok: false;
@@ -60,6 +62,11 @@ export interface WorldOptions {
   now: () => number;
   /** The server shows URL buttons (version 5.5.6 or newer). */
   buttons: boolean;
+  /**
+   * A file's caption is a text message of its own, whose id `sendFile` answers as
+   * `captionMessageId` (version 5.5.6 or newer; SDK 1.5 `SendFileResponse`).
+   */
+  captionMessages: boolean;
   /** Records that the client broke the protocol without failing the request. */
   protocolError: (what: string) => void;
 }
@@ -734,17 +741,44 @@ export class FakeWorld {
       const { name, mimeType, size } = file.preview;
       sent.preview = { name, mimeType, size };
     }
-    if (caption) sent.caption = caption;
     if (reply !== null) sent.replyMessageId = reply;
     this.#attach(sent);
+    const answer: Payload = {
+      chatId: p.chatId,
+      messageId: env.messageId,
+      fileId: env.content.fileId,
+    };
+    let alsoSent: { sent: SentRecord; envelope: Envelope<unknown> } | undefined;
+    if (caption && this.#opts.captionMessages) {
+      // 5.5.6+: the caption is a text message of its own after the file, with an id of its own
+      // (SDK 1.5: "the ID of the caption message sent with a file; allows changing the file
+      // caption via edit_message"). Removing the file leaves it in the chat.
+      const parseMode = (caption.parseMode ?? "text") as FakeParseMode;
+      const capEnv = this.envelope<FakeTextContent>(p.chatId, this.botId, {
+        text: caption.text,
+        parseMode,
+      });
+      const capSent: SentRecord = {
+        kind: "text",
+        chatId: p.chatId,
+        messageId: capEnv.messageId,
+        timestamp: capEnv.timestamp,
+        connectionId,
+        text: caption.text,
+        parseMode,
+        captionOf: env.messageId,
+      };
+      this.#attach(capSent);
+      sent.captionMessageId = capEnv.messageId;
+      answer.captionMessageId = capEnv.messageId;
+      alsoSent = { sent: capSent, envelope: capEnv };
+    } else if (caption) sent.caption = caption;
     return {
       ok: true,
-      payload: this.#sentAnswer(
-        { chatId: p.chatId, messageId: env.messageId, fileId: env.content.fileId },
-        env.timestamp,
-      ),
+      payload: this.#sentAnswer(answer, env.timestamp),
       sent,
       envelope: env,
+      ...(alsoSent ? { alsoSent } : {}),
     };
   }
 

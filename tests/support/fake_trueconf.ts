@@ -16,7 +16,8 @@
  * `removeMessage` (for everyone or for the bot), `getMessageById` and `replyMessageId` work
  * on the messages the world knows; an id never issued answers 307 UNKNOWN_MESSAGE, a
  * removed one (`deleteMessage`, `clearChat`) 306 MESSAGE_NOT_FOUND. From `serverVersion`
- * 5.5.6 on, text messages carry URL buttons checked as the Python SDK 1.5 checks them.
+ * 5.5.6 on, text messages carry URL buttons checked as the Python SDK 1.5 checks them, and a
+ * file's caption is a text message of its own (`sendFile` answers its `captionMessageId`).
  *
  * ```ts
  * async function commandRoundTrip(startBot: (fake: FakeTrueConf) => void): Promise<void> {
@@ -170,7 +171,9 @@ export interface FakeTrueConfOptions {
   /**
    * `product.version` of `/api/v4/server`; defaults from `uploadMode` ("5.5.3.10765" or
    * "5.5.2.10510"). From "5.5.6" on, text messages take URL buttons (`content.buttons`);
-   * older versions ignore them and record a protocol error.
+   * older versions ignore them and record a protocol error. From "5.5.6" on, a file sent with
+   * a caption is two messages: the file, then the caption as a text message whose id the
+   * `sendFile` answer carries as `captionMessageId` (SDK 1.5 `SendFileResponse`).
    */
   serverVersion?: string;
   /** Where protocol violations and lifecycle events are logged. Default silent. */
@@ -305,6 +308,10 @@ export class FakeTrueConf {
     this.#log = opts.logger ?? silentLogger;
     this.domain = opts.domain ?? "video.example.com";
     this.tls = opts.tls !== undefined;
+    const since556 = compareVersions(
+      opts.serverVersion ?? (opts.uploadMode === "5.5.2" ? "5.5.2.10510" : "5.5.3.10765"),
+      "5.5.6",
+    ) >= 0;
     this.#world = new FakeWorld({
       domain: this.domain,
       bot: opts.bot ?? { login: "webhook_bot", password: "secret" },
@@ -316,10 +323,8 @@ export class FakeTrueConf {
       editedTimestamp: opts.editedTimestamp ?? "post",
       omitSendTimestamp: opts.omitSendTimestamp ?? false,
       now: this.#now,
-      buttons: compareVersions(
-        opts.serverVersion ?? (opts.uploadMode === "5.5.2" ? "5.5.2.10510" : "5.5.3.10765"),
-        "5.5.6",
-      ) >= 0,
+      buttons: since556,
+      captionMessages: since556,
       protocolError: (what) => this.#protocolError(null, what),
     });
     this.#world.record = this.#record;
@@ -1205,11 +1210,13 @@ export class FakeTrueConf {
     }
     this.#respond(conn, id, result.payload);
     if (result.sent) this.#recordSent(result.sent);
+    if (result.alsoSent) this.#recordSent(result.alsoSent.sent);
     if (result.edit && this.#record) this.edits.push(result.edit);
     if (result.removal && this.#record) this.removals.push(result.removal);
     if (result.edit || result.removal) this.#notify();
     if (result.envelope && this.#opts.echoOwnMessages) {
       this.#push("sendMessage", result.envelope, this.#authorized);
+      if (result.alsoSent) this.#push("sendMessage", result.alsoSent.envelope, this.#authorized);
     }
     if (result.event && this.#opts.echoOwnMessages) {
       this.#push(result.event.method, result.event.payload, this.#authorized);

@@ -49,6 +49,41 @@ Deno.test("sendFile with a preview is a photo, without one a document", async ()
   });
 });
 
+Deno.test("sendFile with a caption: a 5.5.6 server answers the caption's own message id, an older one shows the caption on the file", async () => {
+  for (const serverVersion of ["5.5.6.10902", "5.5.3.10765"]) {
+    await withClient({ serverVersion }, {}, async (fake, client) => {
+      fake.addChat({
+        chatId: "g",
+        title: "G",
+        chatType: 2,
+        participants: [{ userId: fake.botId, role: "user" }],
+      });
+      const file = {
+        bytes: new TextEncoder().encode("a,b\n"),
+        name: "report.csv",
+        mimeType: "text/csv",
+      };
+      const plain = await client.sendFile("g", file);
+      assert.equal(plain.captionMessageId, undefined);
+      const doc = await client.sendFile("g", {
+        ...file,
+        caption: { text: "the report", parseMode: "text" },
+      });
+      const shown = fake.messagesIn("g").slice(1);
+      if (serverVersion.startsWith("5.5.6")) {
+        assert.deepEqual(shown.map((m) => m.kind), ["document", "text"]);
+        assert.equal(doc.captionMessageId, shown[1]?.messageId);
+        assert.equal(shown[1]?.text, "the report");
+        assert.equal(shown[0]?.caption, undefined);
+      } else {
+        assert.equal(doc.captionMessageId, undefined);
+        assert.deepEqual(shown.map((m) => m.kind), ["document"]);
+        assert.deepEqual(shown[0]?.caption, { text: "the report", parseMode: "text" });
+      }
+    });
+  }
+});
+
 Deno.test("sendFile: a failed HTTP upload never leads to sendFile", async () => {
   await withClient({ fileLimits: { maxSize: 4 } }, {}, async (fake, client) => {
     fake.addChat({
