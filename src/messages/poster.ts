@@ -39,7 +39,10 @@ export interface LivingClient {
     messageId: string,
     text: string,
     parseMode: ParseMode,
-    opts?: { buttons?: readonly (readonly MessageButton[])[] | undefined },
+    opts?: {
+      buttons?: readonly (readonly MessageButton[])[] | undefined;
+      chatId?: string | undefined;
+    },
   ): Promise<EditedMessage>;
   /** Removes a message. */
   removeMessage(messageId: string, opts?: { forAll?: boolean }): Promise<void>;
@@ -219,7 +222,10 @@ export class Poster implements LivingPoster {
   ): Promise<string> {
     if (messageId) {
       try {
-        await this.#o.client.editMessage(messageId, r.text, r.parseMode, { buttons: r.buttons });
+        await this.#o.client.editMessage(messageId, r.text, r.parseMode, {
+          buttons: r.buttons,
+          chatId,
+        });
         await this.#reg.edited(op.hook, messageId, { chatId, key, at: o.at, ts: o.ts });
         return messageId;
       } catch (e) {

@@ -184,7 +184,7 @@ export class TrueConfClient {
   /** The bot's author id as the server last wrote it (see #isOwnPost). */
   #ownRawId: string | null = null;
   /**
-   * The bot's recent edits (message id, and `\0` + text for pushes without an id) → when
+   * The bot's recent edits (message id, and `\0chat\0text` for pushes without an id) → when
    * they stop counting: TrueConf's `editMessage` push names no author (see #isOwnEdit).
    */
   #ownEdits = new Map<string, number>();
@@ -400,9 +400,17 @@ export class TrueConfClient {
     messageId: string,
     text: string,
     parseMode: ParseMode,
-    opts?: { buttons?: readonly (readonly UrlButton[])[] | undefined },
+    opts?: {
+      buttons?: readonly (readonly UrlButton[])[] | undefined;
+      /**
+       * The message's chat, when the caller knows it: TrueConf's push of this edit may carry
+       * neither the message id nor an author, and is then told from a member's edit by its chat
+       * and text (see #isOwnEdit); without it, by its text alone.
+       */
+      chatId?: string | undefined;
+    },
   ): Promise<EditedMessage> {
-    this.#rememberOwnEdit(messageId, text);
+    this.#rememberOwnEdit(messageId, opts?.chatId ?? "", text);
     const res = record(
       await this.request("editMessage", {
         messageId,
@@ -1026,9 +1034,9 @@ export class TrueConfClient {
    * Remembers an edit of the bot's own, before it is sent: the server's push of it may come
    * before the answer (protocol reference §3, "Ordering").
    */
-  #rememberOwnEdit(messageId: string, text: string): void {
+  #rememberOwnEdit(messageId: string, chatId: string, text: string): void {
     const until = this.#now() + OWN_EDIT_MS;
-    for (const key of [messageId, `\0${text}`]) {
+    for (const key of [messageId, `\0${chatId}\0${text}`]) {
       this.#ownEdits.delete(key); // re-inserted last: the map stays in expiry order
       this.#ownEdits.set(key, until);
     }
@@ -1043,15 +1051,21 @@ export class TrueConfClient {
    * the bot's own doings never passed on, and an alert edited in place must not reach outgoing
    * hooks as a chat member's edit). The SDK's `EditedMessage` is `{chatId, timestamp,
    * content}` with no author and no message id, so an own edit is known by its id when the
-   * push has one, else by its text within {@link OWN_EDIT_MS} of the bot's edit.
+   * push has one, else by its chat and text within {@link OWN_EDIT_MS} of the bot's edit (by
+   * its text alone when the bot's caller did not name the chat). The push's `timestamp` is not
+   * used: that it equals the `editMessage` answer's is documented nowhere, and the push may
+   * come before the answer. So a member's edit to exactly the bot's new text, in the same
+   * chat, within that minute is still taken for the bot's own.
    */
   #isOwnEdit(payload: unknown): boolean {
     if (this.#ownEdits.size === 0) return false;
     const p = record(payload);
     const id = str(p.messageId);
-    const key = id || `\0${str(record(p.content).text)}`;
-    const until = this.#ownEdits.get(key);
-    return until !== undefined && until > this.#now();
+    const now = this.#now();
+    const live = (key: string) => (this.#ownEdits.get(key) ?? 0) > now;
+    if (id) return live(id);
+    const text = str(record(p.content).text);
+    return live(`\0${str(p.chatId)}\0${text}`) || live(`\0\0${text}`);
   }
 
   #call<T>(handler: (x: T) => void | Promise<void>, arg: T, event: ChatEvent): void {

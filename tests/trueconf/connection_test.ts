@@ -149,6 +149,37 @@ Deno.test("TrueConf's echo of the bot's own edits is dropped too, with or withou
   });
 });
 
+Deno.test("an edit push without an id is the bot's own only in the chat the bot edited in: a member's edit to the same text elsewhere still arrives", async () => {
+  await withClient({ echoOwnMessages: true }, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const dm = fake.p2pChatId(alice);
+    fake.addChat({
+      chatId: "ops",
+      title: "Ops",
+      chatType: 2,
+      participants: [{ userId: fake.botId, role: "user" }, { userId: alice, role: "owner" }],
+    });
+    const edits: string[] = [];
+    client.onEvent((e) => {
+      if (e.type === "message.edited") edits.push(`${e.chatId}: ${e.message.text}`);
+    });
+    const sent = await client.sendMessage(dm, "deploy started", "text");
+    await client.editMessage(sent.messageId, "ok", "text", { chatId: dm });
+    // The SDK's EditedMessage is {chatId, timestamp, content}: no message id, no author.
+    const edit = (chatId: string) =>
+      fake.pushEvent("editMessage", {
+        chatId,
+        timestamp: Date.now(),
+        content: { text: "ok", parseMode: "text" },
+      });
+    edit(dm); // TrueConf's echo of the bot's own edit
+    edit("ops"); // Alice edits her own message in Ops to "ok" a moment later
+    await waitUntil(() => fake.ackCount === 4, 3_000, "every push acked (the fake echoes too)");
+    await waitUntil(() => edits.length === 1, 3_000, "the member's edit");
+    assert.deepEqual(edits, ["ops: ok"]);
+  });
+});
+
 Deno.test("a server that numbers its pushes from 1 (the ids of the client's own requests in flight): answers still reach their requests, every push is acked", async () => {
   await withClient({ firstPushId: 1 }, {}, async (fake, client) => {
     const alice = fake.userId(ALICE.login);
