@@ -11,9 +11,12 @@
 /**
  * TrueConf `errorCode` values, named as the protocol reference §8 and the official Python
  * SDK (`trueconf/types/responses/api_error.py`) name them. SDK 1.5 (TrueConf Server 5.5.6)
- * adds 399 and 400–408, which "relate to files and replace the single generic code 310"
- * (SDK 1.5.0 release notes); their individual names are not published, so they are treated
- * as one family: the server refused this file.
+ * gives "text descriptions for API error codes (399, 400–408)" and says "codes 400–408 relate
+ * to files and replace the single generic code 310 ('error while sending')" (SDK 1.5.0
+ * release notes, `docs/en/release_notes.md`, commit 01c95e7). The descriptions themselves
+ * (1.5's `ApiError.message()`) are in no source this project could read, so 400–408 are one
+ * family here, the server refusing a file, and 399, which the notes do not call a file code,
+ * is an error like any other.
  */
 export const TrueConfErrorCode = {
   CONNECTION_ERROR: 100,
@@ -49,10 +52,13 @@ const CHAT_UNAVAILABLE: ReadonlyMap<number, string> = new Map([
   [305, "the bot is no longer a member of this chat"],
 ]);
 
-/** 310 before SDK 1.5; 399 and 400–408 on TrueConf Server 5.5.6+. */
+/** 310 before TrueConf Server 5.5.6; 400–408 since (SDK 1.5.0 release notes). */
 function isFileRefusal(code: number): boolean {
-  return code === 310 || code === 399 || (code >= 400 && code <= 408);
+  return code === 310 || (code >= 400 && code <= 408);
 }
+
+/** The requests a file code can answer: only there does it mean "this file". */
+const FILE_METHODS: ReadonlySet<string> = new Set(["uploadFile", "sendFile"]);
 
 /** The server answered a request with `errorCode` ≠ 0 (for example 303 read-only chat, 304 unknown chat). */
 export class TrueConfApiError extends Error {
@@ -95,11 +101,12 @@ export class TrueConfApiError extends Error {
   }
 
   /**
-   * The server refused this file (310 before 5.5.6; 399 and 400–408 since): its size or
-   * type breaks the administrator's limits. Only this part fails; the rest still goes.
+   * The server refused this file (310 before 5.5.6; 400–408 since, to `uploadFile` or
+   * `sendFile`): its size or type breaks the administrator's limits, or the upload went
+   * wrong. Only this part fails; the rest still goes.
    */
   get partRejected(): boolean {
-    return isFileRefusal(this.code);
+    return isFileRefusal(this.code) && FILE_METHODS.has(this.method);
   }
 
   /** A short human reason for the code, or `null` when there is nothing to add. */
@@ -107,10 +114,13 @@ export class TrueConfApiError extends Error {
     const chat = CHAT_UNAVAILABLE.get(this.code);
     if (chat) return chat;
     if (this.messageGone) return "the message no longer exists";
-    // 310 is "error while sending" (limits broken, unknown upload task); 399 and 400–408
-    // name the cause on 5.5.6+, but their meanings are not published (SDK 1.5.0 notes).
+    // 310 is "error while sending" (limits broken, unknown upload task); 400–408 name the
+    // cause on 5.5.6+, but which code is which is not published (SDK 1.5.0 notes).
     if (this.partRejected) {
-      return "TrueConf refused this file (its size or type may break the administrator's limits)";
+      return this.code === 310
+        ? "TrueConf refused this file (its size or type may break the administrator's limits)"
+        : `TrueConf refused this file (a file error of TrueConf Server 5.5.6+: its size or ` +
+          `type may break the administrator's limits; the server's log names the cause)`;
     }
     return null;
   }

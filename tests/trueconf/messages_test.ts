@@ -160,11 +160,18 @@ Deno.test("errors.ts is the one home of TrueConf code meanings", () => {
   }
   assert.equal(api(306).messageGone, true);
   assert.equal(api(TrueConfErrorCode.UNKNOWN_MESSAGE).messageGone, true);
-  for (const c of [310, 399, 400, 404, 408]) {
-    assert.equal(api(c).partRejected, true, `${c}`);
-    assert.equal(api(c).transient, false, `${c}`);
+  const file = (code: number) => new TrueConfApiError("sendFile", code);
+  for (const c of [310, 400, 404, 408]) {
+    assert.equal(file(c).partRejected, true, `${c}`);
+    assert.equal(file(c).transient, false, `${c}`);
+    assert.match(file(c).hint ?? "", /refused this file/);
+    // A file code answering a text names no file.
+    assert.equal(api(c).partRejected, false, `${c} on sendMessage`);
   }
-  for (const c of [303, 306, 409, 311]) assert.equal(api(c).partRejected, false, `${c}`);
+  for (const c of [303, 306, 399, 409, 311]) {
+    assert.equal(file(c).partRejected, false, `${c}`);
+  }
+  assert.equal(api(399).hint, null);
   assert.equal(new TrueConfHttpError("upload", 503).transient, true);
   assert.equal(new TrueConfHttpError("upload", null).transient, true);
   assert.equal(new TrueConfHttpError("upload", 429).transient, true);

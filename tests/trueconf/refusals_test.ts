@@ -1,0 +1,35 @@
+// What a sender reads when TrueConf refuses a part: a file refused by one of the file codes
+// (310; 400–408 on 5.5.6+) is named as a file refusal, any other code is not.
+import assert from "node:assert/strict";
+import { livingWorld } from "../messages/_world.ts";
+
+Deno.test("TrueConf refusing a part: file codes name the file, 399 and other codes do not", async () => {
+  const t = await livingWorld({ fake: { serverVersion: "5.5.6.10902" } });
+  try {
+    // A file refused with a 5.5.6 file code: its caption still reaches the chat as text.
+    t.w.fake.setMethodError("sendFile", 404, 1);
+    const form = new FormData();
+    form.append("text", "nightly log");
+    form.append("file", new Blob(["x\n"], { type: "text/plain" }), "build.log");
+    const up = await t.send(t.hookA, { method: "POST", body: form });
+    assert.equal(up.status, 502, up.text);
+    assert.equal(up.json.error, "partial_delivery");
+    assert.equal(up.json.failed[0].code, "upload_rejected");
+    assert.match(up.json.failed[0].message, /error 404.*this file/);
+    assert.deepEqual(t.shown().map((m) => m.text), ["nightly log"]);
+    // The hook's creator hears of the refused file by DM, after the answer.
+    await t.w.fake.waitFor(() => t.w.fake.sent.some((m) => /build\.log/.test(m.text ?? "")));
+
+    // 399 is no file code (the SDK 1.5 notes name only 400–408 as file errors): a text
+    // refused with it is not blamed on a file.
+    t.w.fake.setMethodError("sendMessage", 399, 1);
+    const text = await t.post(t.hookA, { text: "hello" });
+    assert.equal(text.status, 502, text.text);
+    assert.equal(text.json.error, "delivery_failed");
+    assert.equal(text.json.failed[0].code, "trueconf_error");
+    assert.match(text.json.failed[0].message, /sendMessage with error 399/);
+    assert.doesNotMatch(text.json.failed[0].message, /file/);
+  } finally {
+    await t.close();
+  }
+});
