@@ -127,6 +127,41 @@ function trueconfServer(v: string): string {
   );
 }
 
+/** An IPv6 address without brackets (the URL parser is the judge: no hand-written grammar). */
+function isIpv6(v: string): boolean {
+  if (!v.includes(":") || !/^[0-9A-Fa-f:.]+$/.test(v)) return false;
+  try {
+    new URL(`http://[${v}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The interface to listen on: an IP address or a host name of this machine. A URL or an
+ * `address:port` is the usual mistake (Deno's own error was "invalid char found in FQDN", at
+ * listen time, exit 1); name the part that goes into WEBHOOK_HTTP_PORT. Brackets around an
+ * IPv6 address are dropped, so logs and probes add them once.
+ */
+function listenHost(v: string): string {
+  const bare = v.replace(/^\[(.*)\]$/, "$1");
+  if (isIpv6(bare) || (HOST_RE.test(bare) && !bare.startsWith("["))) return bare;
+  let url: URL | null = null;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `tcp://${v}`);
+  } catch { /* not URL-shaped: the generic message below */ }
+  const host = url?.hostname.replace(/^\[(.*)\]$/, "$1") ?? "";
+  if (url && host && (isIpv6(host) || HOST_RE.test(host))) {
+    const fixes = [`WEBHOOK_HTTP_HOST=${host}`];
+    if (url.port) fixes.push(`WEBHOOK_HTTP_PORT=${url.port}`);
+    return fail(`is "${v}": give the address alone (${fixes.join(", ")})`);
+  }
+  return fail(
+    `is "${v}": give an IP address of this machine or a host name (0.0.0.0 listens on every interface, 127.0.0.1 only for a reverse proxy on this host)`,
+  );
+}
+
 function publicUrl(v: string): string {
   let url: URL | null = null;
   try {
@@ -255,7 +290,7 @@ export const SETTING_TABLE = {
     default: "0.0.0.0",
     meaning: "Interface the HTTP server listens on",
     example: "127.0.0.1",
-    parse: (v: string) => v,
+    parse: listenHost,
   },
   WEBHOOK_HTTP_PORT: {
     required: "no",

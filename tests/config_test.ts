@@ -370,3 +370,36 @@ Deno.test("configWarnings() flags plain HTTP to port 443 (the default) and nothi
   assert.equal(w.length, 1);
   assert.match(w[0]!, /TRUECONF_HTTPS=false .*443.*TRUECONF_WEB_PORT=4309/);
 });
+
+// Deno's own words were "invalid host 'http://0.0.0.0': invalid char found in FQDN", at listen
+// time and with exit 1, naming no setting.
+Deno.test("WEBHOOK_HTTP_HOST: a URL or address:port names the parts; addresses and names pass", () => {
+  const host = (v: string) => parseConfig({ ...MINIMAL, WEBHOOK_HTTP_HOST: v });
+  for (
+    const [given, wanted] of [["0.0.0.0", "0.0.0.0"], ["::", "::"], ["[::1]", "::1"], [
+      "localhost",
+      "localhost",
+    ], ["bot.internal.example.com", "bot.internal.example.com"]]
+  ) {
+    const r = host(given!);
+    assert.ok(r.ok, given);
+    assert.equal(r.config.http.host, wanted);
+  }
+  const problem = (v: string) => {
+    const r = host(v);
+    assert.ok(!r.ok, v);
+    return r.problems;
+  };
+  assert.deepEqual(problem("0.0.0.0:8080"), [
+    'WEBHOOK_HTTP_HOST is "0.0.0.0:8080": give the address alone (WEBHOOK_HTTP_HOST=0.0.0.0, WEBHOOK_HTTP_PORT=8080)',
+  ]);
+  assert.deepEqual(problem("http://127.0.0.1"), [
+    'WEBHOOK_HTTP_HOST is "http://127.0.0.1": give the address alone (WEBHOOK_HTTP_HOST=127.0.0.1)',
+  ]);
+  assert.deepEqual(problem("[::1]:9000"), [
+    'WEBHOOK_HTTP_HOST is "[::1]:9000": give the address alone (WEBHOOK_HTTP_HOST=::1, WEBHOOK_HTTP_PORT=9000)',
+  ]);
+  assert.deepEqual(problem("my host"), [
+    'WEBHOOK_HTTP_HOST is "my host": give an IP address of this machine or a host name (0.0.0.0 listens on every interface, 127.0.0.1 only for a reverse proxy on this host)',
+  ]);
+});

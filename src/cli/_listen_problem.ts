@@ -34,5 +34,9 @@ export function listenProblem(host: string, port: number, error: unknown): strin
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return `${where}: WEBHOOK_HTTP_HOST=${host} is not an address of this machine (0.0.0.0 listens on all)`;
   }
-  return `${where}: ${error instanceof Error ? error.message : String(error)}`;
+  const why = error instanceof Error ? error.message : String(error);
+  if (/lookup address|not known|nodename nor servname|no such host/i.test(why)) {
+    return `${where}: the host name ${host} (WEBHOOK_HTTP_HOST) does not resolve on this machine: give one of its IP addresses (0.0.0.0 listens on all)`;
+  }
+  return `${where}: ${why}`;
 }

@@ -120,13 +120,15 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
 function checkListen(config: Config, out: Out, runningHere: boolean): boolean {
   const { host, port } = config.http;
   const where = listenAddress(host, port);
-  if (port === 0) {
-    line(out, true, "listen", `${where}: a free port is picked at start`);
-    return true;
-  }
   try {
+    // Port 0 too: the host must still be an address of this machine.
     Deno.listen({ hostname: host, port }).close();
-    line(out, true, "listen", `${where} is free`);
+    line(
+      out,
+      true,
+      "listen",
+      port === 0 ? `${where}: a free port is picked at start` : `${where} is free`,
+    );
     return true;
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse && runningHere) {

@@ -169,6 +169,41 @@ Deno.test("serve on a busy port: exit 1 with check-config's sentence naming the 
   assert.ok(check.stdout.includes(`FAIL  listen    ${error.msg}`), check.stdout);
 });
 
+// WEBHOOK_HTTP_HOST was taken as written: "0.0.0.0:8080" failed at listen time with exit 1 and
+// Deno's "invalid char found in FQDN", and a name that does not resolve said only that.
+Deno.test("WEBHOOK_HTTP_HOST: address:port is exit 2 naming both settings; an unresolvable name is named", async () => {
+  await using dir = await tempDir();
+  const env = { ...serveEnv(dir.path), WEBHOOK_HTTP_HOST: "0.0.0.0:8080", LOG_FORMAT: "json" };
+  const problem =
+    'WEBHOOK_HTTP_HOST is "0.0.0.0:8080": give the address alone (WEBHOOK_HTTP_HOST=0.0.0.0, WEBHOOK_HTTP_PORT=8080)';
+  for (const command of ["serve", "check-config"]) {
+    const r = await cli([command], dir.path, env);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.ok(r.stderr.includes(`  - ${problem}\n`), r.stderr);
+  }
+  const unresolved = { ...env, WEBHOOK_HTTP_HOST: "no-such-host.invalid", WEBHOOK_HTTP_PORT: "0" };
+  const sentence =
+    "no-such-host.invalid:0: the host name no-such-host.invalid (WEBHOOK_HTTP_HOST) does not resolve on this machine: give one of its IP addresses (0.0.0.0 listens on all)";
+  const fake = await FakeTrueConf.start();
+  try {
+    const check = await cli(["check-config"], dir.path, {
+      ...fakeEnv(fake),
+      ...storeEnv(dir.path),
+      WEBHOOK_HTTP_HOST: "no-such-host.invalid",
+    });
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.ok(check.stdout.includes(`FAIL  listen    ${sentence}\n`), check.stdout);
+  } finally {
+    await fake.close();
+  }
+  const serve = await cli(["serve"], dir.path, unresolved);
+  assert.equal(serve.code, 1, serve.stderr);
+  const error = serve.stderr.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) =>
+    l.level === "error"
+  );
+  assert.equal(error?.msg, sentence, serve.stderr);
+});
+
 Deno.test("serve with missing settings: exit 2, one message listing every problem, no secrets", async () => {
   await using dir = await tempDir();
   const password = "hunter2-do-not-print";
