@@ -268,9 +268,11 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     const stats = queue.stats();
     return trueconfReadiness(client.state, {
       draining,
-      problems: storageWatch.lost === null ? [] : [storageWatch.lost],
+      problems: storageWatch.lost === null
+        ? []
+        : [{ detail: storageWatch.lost, public: "the storage file is gone" }],
       details: { queue: stats },
-      // Public: how much waits, never who or why (issue 17.7).
+      // Public: how much waits, never who or where (issue 17.7).
       summary: {
         queue: { depth: stats.depth, oldestAgeSeconds: Math.round(stats.oldestAgeMs / 1000) },
       },

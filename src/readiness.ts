@@ -16,14 +16,21 @@ export interface ReadinessOptions {
   details?: Record<string, unknown>;
   /** What everyone may see beside `ok` (e.g. the queue's depth). */
   summary?: Record<string, unknown>;
-  /** Other reasons not to be ready (e.g. the storage file was deleted). */
-  problems?: readonly string[];
+  /**
+   * Other reasons not to be ready: `detail` for operators (it may name a path), `public` in
+   * fixed words for everyone (e.g. the storage file was deleted).
+   */
+  problems?: readonly { readonly detail: string; readonly public: string }[];
 }
 
 /**
  * Readiness from a TrueConf connection snapshot. A silent server (socket open, requests
  * timing out) counts as not ready: a load balancer should stop sending hooks that would
  * only wait and fail.
+ *
+ * Everyone sees `problems` in fixed words (issue 4: the body says what is wrong) and nothing
+ * that names TrueConf's address, the bot's id, the token's expiry or a path (issue 17.7); the
+ * operator's details (METRICS_TOKEN, or loopback) add those.
  *
  * @example
  * ```ts
@@ -36,17 +43,17 @@ export interface ReadinessOptions {
  * ```
  */
 export function trueconfReadiness(s: ConnectionState, options: ReadinessOptions = {}): Readiness {
-  const problems: string[] = [];
-  if (!s.connected) problems.push("not connected to TrueConf");
-  else if (!s.authorized) problems.push("connected to TrueConf but not authorized");
-  if (s.consecutiveTimeouts > 0) problems.push("TrueConf stopped answering requests");
-  if (options.draining) problems.push("shutting down");
-  if (options.problems) problems.push(...options.problems);
+  const shared: string[] = [];
+  if (!s.connected) shared.push("not connected to TrueConf");
+  else if (!s.authorized) shared.push("connected to TrueConf but not authorized");
+  if (s.consecutiveTimeouts > 0) shared.push("TrueConf stopped answering requests");
+  if (options.draining) shared.push("shutting down");
+  const other = options.problems ?? [];
   return {
-    ready: problems.length === 0,
-    summary: options.summary ?? {},
+    ready: shared.length + other.length === 0,
+    summary: { problems: [...shared, ...other.map((p) => p.public)], ...options.summary },
     details: {
-      problems,
+      problems: [...shared, ...other.map((p) => p.detail)],
       trueconf: {
         connected: s.connected,
         authorized: s.authorized,

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../../src/log.ts";
 import { startBotWithFake } from "../support/bot_with_fake.ts";
+import { waitUntil } from "../support/wait.ts";
 
 const METRICS_TOKEN = "readyz-details-token";
 
@@ -39,12 +40,16 @@ Deno.test("/readyz: the public answer is status and queue depth; details need ME
     const viaProxy = { "x-forwarded-for": "203.0.113.9" };
     const pub = await get(viaProxy);
     assert.equal(pub.status, 200);
-    assert.deepEqual(JSON.parse(pub.text), { ok: true, queue: { depth: 0, oldestAgeSeconds: 0 } });
+    assert.deepEqual(JSON.parse(pub.text), {
+      ok: true,
+      problems: [],
+      queue: { depth: 0, oldestAgeSeconds: 0 },
+    });
     assert.ok(!pub.text.includes(b.fake.botId), "no bot id");
     assert.ok(!pub.text.includes("127.0.0.1"), "no internal address");
 
     const wrong = await get({ ...viaProxy, authorization: "Bearer not-the-token" });
-    assert.deepEqual(Object.keys(JSON.parse(wrong.text)).sort(), ["ok", "queue"]);
+    assert.deepEqual(Object.keys(JSON.parse(wrong.text)).sort(), ["ok", "problems", "queue"]);
 
     for (
       const headers of [
@@ -58,6 +63,41 @@ Deno.test("/readyz: the public answer is status and queue depth; details need ME
       assert.equal(full.trueconf.botId, b.fake.botId.toLowerCase());
       assert.deepEqual(full.problems, []);
     }
+  });
+});
+
+// Issue 4 asks /readyz to say what is wrong; issue 17.7 to keep the public answer minimal. The
+// public answer said only {"ok": false}: a monitor outside the host could not tell a TrueConf
+// outage from a bot shutting down. Now the reason, in fixed words, and nothing internal.
+Deno.test("/readyz not ready: the public answer says what is wrong, never where or who", async () => {
+  await withBot({}, async (b) => {
+    const viaProxy = { "x-forwarded-for": "203.0.113.9" };
+    const get = async (headers: Record<string, string> = viaProxy) => {
+      const res = await fetch(`${b.baseUrl}/readyz`, { headers });
+      return { status: res.status, text: await res.text() };
+    };
+    await b.fake.refuseConnections(true);
+    await waitUntil(async () => (await get()).status === 503, 5_000, "/readyz 503");
+    const pub = await get();
+    assert.deepEqual(JSON.parse(pub.text), {
+      ok: false,
+      problems: ["not connected to TrueConf"],
+      queue: { depth: 0, oldestAgeSeconds: 0 },
+    });
+    assert.ok(!pub.text.includes(String(b.fake.port)), "no internal address");
+    assert.ok(!pub.text.includes(b.fake.botId), "no bot id");
+    // The operator's view still has the cause.
+    const full = JSON.parse((await get({ authorization: `Bearer ${METRICS_TOKEN}` })).text);
+    assert.equal(full.trueconf.connected, false);
+    assert.deepEqual(full.problems, ["not connected to TrueConf"]);
+    assert.equal(typeof full.trueconf.lastError, "string");
+    await b.fake.refuseConnections(false);
+    await waitUntil(async () => (await get()).status === 200, 10_000, "/readyz 200 again");
+    assert.deepEqual(JSON.parse((await get()).text), {
+      ok: true,
+      problems: [],
+      queue: { depth: 0, oldestAgeSeconds: 0 },
+    });
   });
 });
 
