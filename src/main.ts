@@ -86,8 +86,9 @@ could not be reached or refused the credentials, 2 on bad settings.`,
 Imports the reference Python bot's storage file so every existing hook URL keeps working
 (only WEBHOOK_STORAGE_PATH is needed).
 Safe to run twice: hooks already imported are skipped. Prints what was imported and skipped;
-exit 1 when a record could not be imported (its URL will answer 404). The file format is in
-the README ("Migrating from the Python reference bot").`,
+a bad date or name in a record is replaced (printed as "adjusted: …") so its URL keeps working;
+exit 1 when a record could not be imported (no chat or a bad token: its URL will answer 404).
+The file format is in the README ("Migrating from the Python reference bot").`,
   healthcheck: `Usage: trueconf-webhook-bot healthcheck [--ready]
 
 GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/healthz: exit 0 when the bot answers (it is alive,

@@ -531,9 +531,11 @@ function afterRevoke(hook: Pick<HookRecord, "kind">, reached: Reach = "unknown")
 }
 
 /**
- * Imports the reference Python bot's `webhooks.json`. Prints each imported and skipped
- * record. Returns 0 when the file was read (even if records were skipped), 1 when it is
- * unreadable, not JSON, or not in the reference format.
+ * Imports the reference Python bot's `webhooks.json`. Prints each imported record (with what
+ * was adjusted in it: a mended name, a bad date replaced) and each skipped one. Returns 0
+ * when every record's hook is in the store (now or from an earlier run), 1 when a record
+ * could not be imported (its URL will answer 404) or the file is unreadable, not JSON, or
+ * not in the reference format.
  *
  * @example
  * ```ts
@@ -563,8 +565,10 @@ export async function importJson(store: HookStore, path: string, out: Out): Prom
     }
     throw e;
   }
+  const notes = new Map(result.adjusted.map((a) => [a.hookId, a.notes]));
   for (const h of result.importedHooks) {
     out(`imported  chat ${h.chatId}  "${h.name}"  ${maskToken(h.tokenHint)}  id ${h.id}`);
+    for (const note of notes.get(h.id) ?? []) out(`          adjusted: ${note}`);
   }
   for (const s of result.skipped) {
     out(`skipped   #${s.index}  chat ${s.chatId || "?"}  "${s.name}"  ${s.reason}`);
@@ -572,8 +576,11 @@ export async function importJson(store: HookStore, path: string, out: Out): Prom
   // "already imported" is what a second run says: nothing lost. Any other skip is a hook whose
   // URL will answer 404: exit 1 so a migration script notices (issue 17.10).
   const lost = result.skipped.filter((s) => s.reason !== "already imported").length;
+  const mended = result.adjusted.length;
   out(
-    `Imported ${result.imported}, skipped ${result.skipped.length}` +
+    `Imported ${result.imported}` +
+      (mended ? ` (${mended} with adjusted fields, listed above)` : "") +
+      `, skipped ${result.skipped.length}` +
       (lost
         ? ` (${lost} could not be imported: their URLs will answer 404; see the reasons above)`
         : "") +

@@ -80,3 +80,23 @@ export function validateHookName(raw: string): HookNameResult {
   }
   return { ok: true, name, folded: foldHookName(name) };
 }
+
+/**
+ * The nearest valid name to `raw`, for records that come from elsewhere (the reference bot's
+ * file) and must keep their URL although their name breaks the rules: forbidden characters
+ * become blanks, then the name is trimmed and cut to {@link HOOK_NAME_MAX_LENGTH}. Null when
+ * nothing is left.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(nearestHookName("deploy\nprod"), "deploy prod");
+ * assert.equal(nearestHookName(" \t"), null);
+ * ```
+ */
+export function nearestHookName(raw: string): string | null {
+  const cleaned = raw.replace(new RegExp(FORBIDDEN.source, "gu"), " ").trim().normalize("NFC");
+  const cut = [...cleaned].slice(0, HOOK_NAME_MAX_LENGTH).join("").trim();
+  return cut === "" ? null : cut;
+}

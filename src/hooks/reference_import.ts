@@ -6,14 +6,19 @@
  */
 
 import type { z as Zod } from "zod";
-import { HOOK_NAME_MAX_LENGTH, type HookNameError, validateHookName } from "./hook_name.ts";
+import {
+  HOOK_NAME_MAX_LENGTH,
+  type HookNameError,
+  nearestHookName,
+  validateHookName,
+} from "./hook_name.ts";
+import { looksLikeToken } from "./token.ts";
 
 const NAME_PROBLEMS: Record<HookNameError, string> = {
-  empty: "empty",
-  too_long: `longer than ${HOOK_NAME_MAX_LENGTH} characters`,
+  empty: "is empty",
+  too_long: `is longer than ${HOOK_NAME_MAX_LENGTH} characters`,
   control_characters: "contains control characters",
 };
-import { looksLikeToken } from "./token.ts";
 
 /** A record of the reference file, validated and normalized (token still in plain text). */
 export interface ReferenceHook {
@@ -29,6 +34,11 @@ export interface ReferenceHook {
   createdBy: string;
   lastUsedAt: number | null;
   usageCount: number;
+  /**
+   * What in the record broke the rules and what was stored instead (a name, a date, a count):
+   * the hook is imported anyway, since its URL is what senders use. Never contains the token.
+   */
+  adjusted: string[];
 }
 
 /** A record that was not imported, and why (never contains the token). */
@@ -66,27 +76,39 @@ function makeSchemas(z: typeof Zod) {
   });
 
   const FileSchema = z.object({ webhooks: z.array(z.unknown()) });
+  // Without these a record cannot keep its URL: where it posts, and the token itself.
   const RecordSchema = z.object({
-    id: z.string().nullish(),
     chat_id: z.string().trim().min(1, { message: "empty" }),
-    name: z.string(),
     token: z.string().refine(looksLikeToken, {
       message: "not a URL-safe token of 20–128 characters",
     }),
+  });
+  // These only describe the hook: a bad one is replaced by its default and reported.
+  const MetaSchemas = {
+    id: z.string().nullish(),
     created_at: isoDate.nullish(),
     created_by: z.string().nullish(),
     last_used_at: isoDate.nullish(),
     usage_count: z.number().int().nonnegative().nullish(),
-  });
-  return { FileSchema, RecordSchema };
+  };
+  return { FileSchema, RecordSchema, MetaSchemas };
+}
+
+/** A field's value as a report shows it: JSON, cut short. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 }
 let schemas: Promise<ReturnType<typeof makeSchemas>> | undefined;
 
 /**
- * Validates a parsed reference file. Bad records are reported in `skipped`; only a file
- * that is not `{"webhooks": [...]}` throws {@link ReferenceFormatError}. Missing optional
- * fields default as the reference does: `created_at` now, `created_by` "",
- * `last_used_at` null, `usage_count` 0.
+ * Validates a parsed reference file. A record without a usable `chat_id` and `token` (or not
+ * an object) is reported in `skipped`; only a file that is not `{"webhooks": [...]}` throws
+ * {@link ReferenceFormatError}. Missing optional fields default as the reference does:
+ * `created_at` now, `created_by` "", `last_used_at` null, `usage_count` 0; a malformed one
+ * gets the same default and a line in the hook's `adjusted`, and a name that breaks the rules
+ * is mended ({@link nearestHookName}, or `imported <n>`): skipping such a record would turn a
+ * working URL into a 404 over a date or a name.
  *
  * @example
  * ```ts
@@ -102,7 +124,7 @@ export async function parseReferenceFile(
   json: unknown,
   now: number,
 ): Promise<{ hooks: ReferenceHook[]; skipped: ImportSkip[] }> {
-  const { FileSchema, RecordSchema } =
+  const { FileSchema, RecordSchema, MetaSchemas } =
     await (schemas ??= import("zod").then((m) => makeSchemas(m.z)));
   const file = FileSchema.safeParse(json);
   if (!file.success) {
@@ -126,32 +148,56 @@ export async function parseReferenceFile(
       return;
     }
     const v = r.data;
-    const name = validateHookName(v.name);
-    if (!name.ok) {
-      // The record's own problem, not the chat's advice ("Type /webhook_create …").
-      const reason = NAME_PROBLEMS[name.code];
-      skipped.push({
-        index,
-        name: v.name,
-        chatId: v.chat_id,
-        reason: `malformed: name: ${reason}`,
-      });
-      return;
-    }
+    const fields = raw as Record<string, unknown>;
+    const adjusted: string[] = [];
+    const meta = <T>(key: keyof typeof MetaSchemas, schema: Zod.ZodType<T>, fallback: string) => {
+      const m = schema.safeParse(fields[key]);
+      if (m.success) return m.data;
+      adjusted.push(
+        `${key} ${shown(fields[key])}: ${m.error.issues[0]?.message ?? "invalid"} → ${fallback}`,
+      );
+      return undefined;
+    };
+    const id = meta("id", MetaSchemas.id, "a new id");
+    const createdAt = meta("created_at", MetaSchemas.created_at, "now");
+    const createdBy = meta("created_by", MetaSchemas.created_by, '""');
+    const lastUsedAt = meta("last_used_at", MetaSchemas.last_used_at, "never");
+    const usageCount = meta("usage_count", MetaSchemas.usage_count, "0");
+    const name = importedName(fields.name, index);
+    if (name.note) adjusted.push(name.note);
     hooks.push({
       index,
-      id: v.id && UUID.test(v.id) ? v.id.toLowerCase() : null,
+      id: id && UUID.test(id) ? id.toLowerCase() : null,
       chatId: v.chat_id,
       name: name.name,
       nameFolded: name.folded,
       token: v.token,
-      createdAt: v.created_at ? parseIsoUtc(v.created_at) : now,
-      createdBy: v.created_by ?? "",
-      lastUsedAt: v.last_used_at ? parseIsoUtc(v.last_used_at) : null,
-      usageCount: v.usage_count ?? 0,
+      createdAt: createdAt ? parseIsoUtc(createdAt) : now,
+      createdBy: createdBy ?? "",
+      lastUsedAt: lastUsedAt ? parseIsoUtc(lastUsedAt) : null,
+      usageCount: usageCount ?? 0,
+      adjusted,
     });
   });
   return { hooks, skipped };
+}
+
+/** The record's name, mended when it breaks the rules (with a note saying how). */
+function importedName(
+  raw: unknown,
+  index: number,
+): { name: string; folded: string; note: string | null } {
+  const given = typeof raw === "string" ? validateHookName(raw) : null;
+  if (given?.ok) return { ...given, note: null };
+  const why = given ? NAME_PROBLEMS[given.code] : raw === undefined ? "is missing" : "is not text";
+  const near = typeof raw === "string" ? nearestHookName(raw) : null;
+  const mended = validateHookName(near ?? `imported ${index + 1}`);
+  if (!mended.ok) throw new Error(`unreachable: "${near}" is not a valid name`);
+  return {
+    name: mended.name,
+    folded: mended.folded,
+    note: `name ${typeof raw === "string" ? shown(raw) + " " : ""}${why} → "${mended.name}"`,
+  };
 }
 
 function pickString(raw: unknown, field: string): string {

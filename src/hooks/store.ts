@@ -21,7 +21,7 @@ import {
   type VerifyMode,
   withDefaults,
 } from "../storage/mod.ts";
-import { foldHookName, validateHookName } from "./hook_name.ts";
+import { foldHookName, HOOK_NAME_MAX_LENGTH, validateHookName } from "./hook_name.ts";
 import { type ImportSkip, parseReferenceFile } from "./reference_import.ts";
 import { generateToken, hashToken, looksLikeToken, tokenHint } from "./token.ts";
 
@@ -100,6 +100,15 @@ export type CreateResult =
  */
 export const MAX_HOOKS_PER_CHAT = 100;
 
+/** `name (n)`, cut so it stays a valid name. */
+function numberedName(base: string, n: number): { name: string; folded: string } {
+  const suffix = ` (${n})`;
+  const head = [...base].slice(0, HOOK_NAME_MAX_LENGTH - suffix.length).join("").trim();
+  const v = validateHookName(`${head}${suffix}`);
+  if (!v.ok) throw new Error(`unreachable: a numbered name is invalid (${v.code})`);
+  return v;
+}
+
 /** Result of {@link HookStore.importReferenceJson}. */
 export interface ImportResult {
   /** Hooks imported. */
@@ -108,6 +117,8 @@ export interface ImportResult {
   importedHooks: HookRecord[];
   /** Records not imported, with the reason. */
   skipped: ImportSkip[];
+  /** Imported hooks whose record broke a rule, and what was stored instead. */
+  adjusted: { index: number; hookId: string; notes: string[] }[];
 }
 
 /** Counters for metrics and benchmarks. */
@@ -741,20 +752,24 @@ export class HookStore {
   /**
    * Imports the reference Python bot's `webhooks.json` (already parsed). Keeps each token
    * working by storing its hash; idempotent (a token already present is skipped as
-   * "already imported"); bad records are skipped with a reason, never fatal. Throws
+   * "already imported"); records without a chat or a usable token are skipped with a reason,
+   * never fatal. A name another hook of the chat has gets a number (`Deploys (2)`), reported
+   * in `adjusted` with the record's other mended fields: the URL is what senders use. Throws
    * {@link ReferenceFormatError} only when the top level is not `{"webhooks": [...]}`.
    */
   async importReferenceJson(json: unknown): Promise<ImportResult> {
     const { hooks, skipped } = await parseReferenceFile(json, this.#now());
     const importedHooks: HookRecord[] = [];
+    const adjusted: ImportResult["adjusted"] = [];
     for (const h of hooks) {
       const tokenHash = await hashToken(h.token);
       let id = h.id ?? crypto.randomUUID();
-      for (let attempt = 0;; attempt++) {
+      let name = { name: h.name, folded: h.nameFolded };
+      for (let attempt = 0, number = 1;;) {
         const record: HookRecord = withDefaults({
           id,
           chatId: h.chatId,
-          name: h.name,
+          name: name.name,
           tokenHash,
           tokenHint: tokenHint(h.token),
           createdAt: h.createdAt,
@@ -762,12 +777,19 @@ export class HookStore {
           lastUsedAt: h.lastUsedAt,
           deliveryCount: h.usageCount,
         });
-        const res = await this.#repo.insert(record, h.nameFolded);
+        const res = await this.#repo.insert(record, name.folded);
         if (res === "ok") {
           this.#changed([tokenHash]);
           importedHooks.push(freeze(record));
-        } else if (res === "id_taken" && attempt < 3) {
+          const notes = number > 1
+            ? [...h.adjusted, `name "${h.name}" is another hook's in this chat → "${name.name}"`]
+            : h.adjusted;
+          if (notes.length) adjusted.push({ index: h.index, hookId: id, notes });
+        } else if (res === "id_taken" && attempt++ < 3) {
           id = crypto.randomUUID(); // same id, different token: keep the hook, new id
+          continue;
+        } else if (res === "name_taken" && number++ < 20) {
+          name = numberedName(h.name, number);
           continue;
         } else {
           skipped.push({
@@ -777,7 +799,7 @@ export class HookStore {
             reason: res === "token_taken"
               ? "already imported"
               : res === "name_taken"
-              ? `a hook with this name and a different token already exists in this chat`
+              ? `the name and ${number - 1} numbered forms of it are taken in this chat`
               : "could not find a free id",
           });
         }
@@ -786,7 +808,7 @@ export class HookStore {
     }
     skipped.sort((a, b) => a.index - b.index);
     this.#log.info("reference import", { imported: importedHooks.length, skipped: skipped.length });
-    return { imported: importedHooks.length, importedHooks, skipped };
+    return { imported: importedHooks.length, importedHooks, skipped, adjusted };
   }
 
   /** Cache and usage counters (a copy). */

@@ -336,7 +336,10 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
   assert.ok(skippedLines.length >= 1, imported.stdout);
   assert.match(
     imported.stdout,
-    new RegExp(`^Imported ${importedLines.length}, skipped ${skippedLines.length} \\(`, "m"),
+    new RegExp(
+      `^Imported ${importedLines.length} \\(1 with adjusted fields, listed above\\), skipped ${skippedLines.length} \\(`,
+      "m",
+    ),
   );
 
   const again = await cli(["import-json", FIXTURE], dir.path, env);

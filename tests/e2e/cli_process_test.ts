@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
-import { hooksCommand, type LogLine, spawnServe } from "../support/serve_process.ts";
+import { cliCommand, hooksCommand, type LogLine, spawnServe } from "../support/serve_process.ts";
 import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
@@ -149,6 +149,42 @@ Deno.test("hooks revoke while serve is stopped: its waiting deliveries end hook_
     assert.match((await hooks(dir, "queue")).stdout, /No deliveries are waiting/);
     second.kill("SIGTERM");
     assert.equal((await second.status).code, 0);
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// A record of the reference bot's file with a good token but a date or a name the bot's rules
+// refuse was skipped, so after the migration its URL answered 404 over metadata. Imported
+// beside a serving bot, with the fields mended, the URL posts at once.
+Deno.test("import-json beside serve: a record with a bad date and an empty name keeps its URL", async () => {
+  const { dir, fake } = await setup();
+  await using bot = spawnServe({ dir, fake });
+  try {
+    const { port } = await bot.listening();
+    await bot.ready();
+    const token = "Q".repeat(20) + "-old_reference_token";
+    const file = join(dir, "webhooks.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        webhooks: [{ chat_id: CHAT, name: "", token, created_at: "last tuesday" }],
+      }),
+    );
+    const r = await cliCommand(dir, "import-json", file);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ {10}adjusted: name "" is empty → "imported 1"$/m);
+    assert.match(
+      r.stdout,
+      /^ {10}adjusted: created_at "last tuesday": not an ISO-8601 date → now$/m,
+    );
+    assert.ok(!r.stdout.includes(token), "token printed");
+    const sent = await post(port, token, "still here after the migration");
+    assert.equal(sent.status, 200, JSON.stringify(sent.json));
+    assert.deepEqual(fake.messagesIn(CHAT).map((m) => m.text), ["still here after the migration"]);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
   } finally {
     await fake.close();
     await Deno.remove(dir, { recursive: true });

@@ -201,7 +201,12 @@ export interface CliResult {
  * Runs the operator CLI (`src/main.ts hooks …`, a real process) on the store `<dir>/webhooks.kv`,
  * as an operator would beside a running `serve`.
  */
-export async function hooksCommand(dir: string, ...args: string[]): Promise<CliResult> {
+export function hooksCommand(dir: string, ...args: string[]): Promise<CliResult> {
+  return cliCommand(dir, "hooks", ...args);
+}
+
+/** Any offline command (`hooks …`, `import-json …`) the same way as {@link hooksCommand}. */
+export async function cliCommand(dir: string, ...args: string[]): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -210,7 +215,6 @@ export async function hooksCommand(dir: string, ...args: string[]): Promise<CliR
       "--config",
       join(ROOT, "deno.json"),
       join(ROOT, "src/main.ts"),
-      "hooks",
       ...args,
     ],
     env: { WEBHOOK_STORAGE_PATH: join(dir, "webhooks.kv"), NO_COLOR: "1" },
