@@ -8,7 +8,8 @@
  *   buttonList and chipList (links), image (a photo, fetched through the SSRF guard), columns,
  *   grid (item titles), divider (a rule line); widget text is Google's HTML subset
  *   (`<b>`, `<i>`, `<a href>`, `<br>`, `<font>`), translated to Markdown;
- * - legacy `cards`: textParagraph, keyValue, image, buttons (textButton) and `cardActions`.
+ * - legacy `cards`: textParagraph, keyValue, image, buttons (textButton) and `cardActions`;
+ *   `previewText` (Hangouts Chat's, sent by Grafana) is accepted and ignored.
  *
  * `threadKey` (query parameter, or `thread.threadKey` in the body) is echoed in the answer's
  * `thread` and becomes `thread.replyKey` (living messages): the first message with a key starts
@@ -45,9 +46,12 @@ const GOOGLE_CHAT_KEYS = [
   "privateMessageViewer",
   "argumentText",
   "formattedText",
+  // Hangouts Chat's notification preview; Grafana's Google Chat contact point sends it with
+  // `fallbackText` and legacy `cards`, and was posted as unrecognised JSON without it here.
+  "previewText",
 ];
 /** Keys only Google Chat bodies carry. */
-const MARKERS = ["cardsV2", "cards", "thread", "fallbackText", "accessoryWidgets"];
+const MARKERS = ["cardsV2", "cards", "thread", "fallbackText", "accessoryWidgets", "previewText"];
 const MAX_DEPTH = 8;
 
 function detectGoogleChat(input: PayloadInput): boolean {

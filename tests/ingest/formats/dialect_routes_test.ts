@@ -510,3 +510,25 @@ Deno.test("ntfy: the docs' three title headers (X-Title, Title, t) each title th
     }
   });
 });
+
+Deno.test("Google Chat: Grafana's Google Chat contact point (previewText, fallbackText, legacy cards) is rendered and answered as Google Chat", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    // The body grafana/alerting's receivers/googlechat/v1 test expects for one firing alert.
+    const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json; charset=UTF-8" },
+      body: new Uint8Array(dialectFixture("googlechat_grafana")),
+    });
+    assert.equal(res.status, 200);
+    const answer = await res.json();
+    assert.equal(answer.sender.type, "BOT");
+    assert.match(answer.name, /^spaces\/.+\/messages\/.+/);
+    const text = chat(h).at(-1)?.text ?? "";
+    assert.doesNotMatch(text, /does not recognise/);
+    assert.match(text, /^\*\*\\\[FIRING:1\\\] +\(val1\)\*\*\n/);
+    assert.match(text, /alertname = alert1/);
+    assert.match(text, /\[OPEN IN GRAFANA\]\(http:\/\/localhost\/alerting\/list\)/);
+  });
+});
