@@ -378,8 +378,6 @@ class ConnectionBody implements IncomingBody {
   async #run(onChunk: (chunk: Uint8Array) => void): Promise<void> {
     const c = this.#c;
     if (this.#expectContinue && c.start === c.end) await c.write(CONTINUE);
-    // A chunked body's size is unknown: the largest buffer. A declared one: what it needs.
-    c.widen(this.#decoder ? BODY_BUFFER : c.end - c.start + this.#remaining);
     for (;;) {
       if (this.#cancelled) throw new Error("cancelled");
       if (c.start < c.end) {
@@ -407,6 +405,11 @@ class ConnectionBody implements IncomingBody {
         throw new Error(`the connection broke (${message(e)})`);
       }
       if (n === null) throw new Error("the connection broke");
+      // The read buffer grows only for a sender that fills it (an upload is then read 64 KiB at
+      // a time; a chunked body's size is unknown: the largest buffer; a declared one: what it
+      // needs). One that trickles keeps the small buffer: what its connection holds follows
+      // what it sent (issue 18.2), not 64 KiB for a byte.
+      if (c.end === c.buf.length) c.widen(this.#decoder ? BODY_BUFFER : this.#remaining);
     }
     this.#done = true;
   }

@@ -3,9 +3,11 @@
  *
  * - **Size:** a body over the limit is refused at once from Content-Length, or as soon as the
  *   limit is crossed; the rest is never buffered (413).
- * - **Memory:** each chunk is copied at once into one buffer sized from Content-Length (or
- *   grown by doubling for chunked bodies), so what a request holds is its bytes received: a
- *   trickled byte no longer keeps a 64 KiB network buffer alive (issue 18.2: 48 KiB per byte).
+ * - **Memory:** each chunk is copied at once into one buffer that grows by doubling as bytes
+ *   arrive (a large declared body, whose size the budget reserved, gets its whole buffer at
+ *   once), so what a request holds follows its bytes received: a trickled byte no longer keeps
+ *   a 64 KiB network buffer alive (issue 18.2: 48 KiB per byte), and a body that declared
+ *   64 KiB and sent one byte holds 1 KiB.
  * - **Time:** after a floor, a body must keep arriving at a minimum average rate: it is cut
  *   once more time has passed than the floor plus what its bytes received so far justify (408
  *   request_timeout), so the whole body takes at most the floor plus its size at that rate, and
@@ -25,6 +27,9 @@ import { type IncomingBody, incomingBody } from "./http_server.ts";
 
 /** Bodies up to this size never wait for the budget: texts must flow while uploads run. */
 export const SMALL_BODY_BYTES = 64 * 1024;
+/** A growing body's first buffer: a webhook's JSON that did not come with its head fits. */
+const FIRST_BUFFER = 1024;
+const EMPTY = new Uint8Array(0);
 
 /** A body refusal that carries its response headers and says whether it is the client's doing. */
 export class BodyError extends PayloadError {
@@ -71,6 +76,8 @@ export interface BodyReaderOptions {
 interface Reading {
   started: number;
   received: number;
+  /** Bytes of the buffer the body is read into. */
+  held: number;
   stop(reason: "timeout" | "shutdown"): void;
 }
 
@@ -123,6 +130,17 @@ export class BodyReader {
   /** Bodies being read right now. */
   get reading(): number {
     return this.#active.size;
+  }
+
+  /**
+   * Bytes of the buffers that bodies being read hold right now: about what they received
+   * (at most twice, and at least 1 KiB each), plus the declared size of large ones, which the
+   * budget bounds.
+   */
+  get heldBytes(): number {
+    let held = 0;
+    for (const r of this.#active) held += r.held;
+    return held;
   }
 
   /** The time a body of `bytes` may take: the floor plus its size at the slowest rate. */
@@ -196,15 +214,21 @@ export class BodyReader {
     const reading: Reading = {
       started: performance.now(),
       received: 0,
+      held: 0,
       stop(reason) {
         stopped ??= reason;
         source.cancel();
       },
     };
     this.#track(reading);
-    // Declared: exactly its size (the pages of a fresh buffer cost memory only once written).
-    // Chunked: grown by doubling up to one byte past the limit (that byte tells an oversized body).
-    let buffer = new Uint8Array(declared >= 0 ? declared : 16 * 1024);
+    // A large declared body (its bytes reserved from the budget above): one buffer of exactly
+    // its size, so an upload is never copied (the pages of a buffer that large are mapped when
+    // first written). Any other body starts empty and grows by doubling as bytes arrive, up to
+    // its declared size (or one byte past the limit for a chunked one: that byte tells an
+    // oversized body): a client that declared 64 KiB and sent a byte holds 1 KiB, not 64.
+    const most = declared >= 0 ? declared : limit + 1;
+    let buffer = declared > SMALL_BODY_BYTES ? new Uint8Array(declared) : EMPTY;
+    reading.held = buffer.byteLength;
     let size = 0;
     const take = (chunk: Uint8Array) => {
       const end = size + chunk.byteLength;
@@ -213,9 +237,9 @@ export class BodyReader {
       }
       if (end > limit) throw tooLarge(limit);
       if (end > buffer.byteLength) {
-        let grown = buffer.byteLength * 2;
+        let grown = Math.max(buffer.byteLength * 2, FIRST_BUFFER);
         while (grown < end) grown *= 2;
-        grown = Math.min(limit + 1, grown);
+        grown = Math.min(most, grown);
         const over = Math.max(0, grown - Math.max(buffer.byteLength, SMALL_BODY_BYTES));
         if (grown > SMALL_BODY_BYTES && !reserve(over)) throw busy(this.#budget);
         const next = new Uint8Array(grown);
@@ -226,6 +250,7 @@ export class BodyReader {
       if ((end >> 20) !== (size >> 20)) collectReadBuffers();
       size = end;
       reading.received = size;
+      reading.held = buffer.byteLength;
     };
     try {
       try {

@@ -132,6 +132,58 @@ Deno.test("a client that disconnects mid-body leaves a debug line, not an error"
   });
 });
 
+// Issue 18.2: memory held for a body follows the bytes received. Bodies up to 64 KiB take no
+// share of the in-flight budget, so a buffer sized from Content-Length up front let each client
+// that declared 64 KiB and sent a byte hold 64 KiB (measured: 1,000 such clients +118 MiB RSS,
+// against +36 MiB for 1,000 that declared 100 bytes), and a chunked one 16 KiB.
+Deno.test("a slow body holds about what it sent: one byte after a 64 KiB Content-Length or a chunked head holds 1 KiB", async () => {
+  const bodies = new BodyReader({ inflightBudgetBytes: 1 << 20, floorMs: 60_000, sweepMs: 25 });
+  await withEndpoint({ bodies }, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const clients: RawHttp[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        const c = await RawHttp.connect(port);
+        clients.push(c);
+        await c.write(
+          i % 2 === 0
+            ? head(token, { "content-type": "text/plain", "content-length": 64 * 1024 }) + "x"
+            : head(token, { "content-type": "text/plain", "transfer-encoding": "chunked" }) +
+              "1\r\nx\r\n",
+        );
+      }
+      await waitUntil(
+        () => bodies.reading === 10 && bodies.heldBytes >= 10 * 1024,
+        5_000,
+        "every client's byte read",
+      );
+      assert.equal(bodies.heldBytes, 10 * 1024, "1 KiB per client that sent one byte");
+      // The buffer still grows to the whole body.
+      const text = "y".repeat(64 * 1024);
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (let at = 0; at < text.length; at += 1000) {
+              controller.enqueue(new TextEncoder().encode(text.slice(at, at + 1000)));
+            }
+            controller.close();
+          },
+        }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      await res.body?.cancel();
+      const posted = h.fake.messagesIn(CHAT_ID).map((m) => m.text ?? "").join("");
+      assert.equal(posted.replace(/\s/g, "").length, text.length);
+    } finally {
+      for (const c of clients) c.close();
+    }
+    await waitUntil(() => bodies.reading === 0, 5_000, "the abandoned bodies given up");
+  });
+});
+
 Deno.test("over the in-flight budget a large upload gets 503 busy before its body is read; texts still flow", async () => {
   const bodies = quickBodies(1024 * 1024);
   await withEndpoint({ bodies, limits: { maxBodyBytes: 2 * 1024 * 1024 } }, async (h) => {
