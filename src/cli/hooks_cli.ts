@@ -24,7 +24,7 @@ import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
 import { historyStatus, maskUrl } from "../hooks/replies.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
-import { judgeLease, leaseLockFile, readLease, ringDoorbell } from "../storage/mod.ts";
+import { ringDoorbell, servingHolder } from "../storage/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
 /** Receives one line of output (no trailing newline). */
@@ -217,9 +217,7 @@ async function reachRunningBot(
   storagePath: string | undefined,
 ): Promise<Reach> {
   if (!kv) return "unknown";
-  const holder = await readLease(kv);
-  const lockFile = storagePath === undefined ? undefined : leaseLockFile(storagePath);
-  if (!holder || !judgeLease(holder, lockFile).live) return "no_bot";
+  if (!(await servingHolder(kv, storagePath))) return "no_bot";
   await ringDoorbell(kv); // the bot reads the change now, not at its next safety poll
   return await store.changesApplied() ? "applied" : "unconfirmed";
 }

@@ -6,13 +6,19 @@
  *   with or without a running bot).
  * - `hooks queue retry <delivery-id>`, `hooks queue drop <delivery-id>|--hook ID|NAME` leave a
  *   command in KV and ring the store's doorbell; the running bot applies it at once and
- *   answers, which this command prints. With no bot running, the command waits in KV and is
- *   applied when the bot starts.
+ *   answers, which this command prints. With no bot running (no live lease on the store), it
+ *   says so at once; the command waits in KV and is applied when the bot starts.
  *
  * @module
  */
 import type { HookRecord, HookStore } from "../hooks/mod.ts";
-import { type OutboxEntry, OutboxRepo, type QueueCommand, ringDoorbell } from "../storage/mod.ts";
+import {
+  type OutboxEntry,
+  OutboxRepo,
+  type QueueCommand,
+  ringDoorbell,
+  servingHolder,
+} from "../storage/mod.ts";
 
 /** What {@link runQueueCli} needs. */
 export interface QueueCliContext {
@@ -23,6 +29,11 @@ export interface QueueCliContext {
   now?: (() => number) | undefined;
   /** How long to wait for the running bot's answer. Default 2 000 ms. */
   answerWaitMs?: number | undefined;
+  /**
+   * The store's path: with it, a store no live bot holds (its lease) is told at once instead
+   * of after waiting {@link answerWaitMs} for an answer nobody gives.
+   */
+  storagePath?: string | undefined;
 }
 
 /** Usage of `hooks queue`. */
@@ -120,12 +131,18 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
     }
     const repo = new OutboxRepo(kv);
     const commandId = await repo.putCommand(command, now());
-    await ringDoorbell(kv); // the serving bot applies and answers it now
-    const answer = await waitForAnswer(repo, commandId, ctx.answerWaitMs ?? 2_000);
+    const serving = ctx.storagePath === undefined || await servingHolder(kv, ctx.storagePath);
+    let answer: { ok: boolean; message: string } | null = null;
+    if (serving) {
+      await ringDoorbell(kv); // the serving bot applies and answers it now
+      answer = await waitForAnswer(repo, commandId, ctx.answerWaitMs ?? 2_000);
+    }
     if (answer === null) {
       const out = json
         ? JSON.stringify({ ok: true, applied: false, command })
-        : "No running bot answered within 2 s: the command waits in the storage and is applied when the bot starts.";
+        : serving
+        ? "No running bot answered within 2 s: the command waits in the storage and is applied when the bot starts."
+        : "No bot is running on this store: the command waits in the storage and is applied when one starts.";
       ctx.out(out);
       return 0;
     }

@@ -138,6 +138,30 @@ export async function readLease(kv: Deno.Kv, role = "serve"): Promise<LeaseRecor
 }
 
 /**
+ * The live holder of the store's `serve` lease (a running bot to ask), or null: no record, or
+ * one left by a stopped or long-silent instance ({@link judgeLease}; without `storagePath` a
+ * stopped holder of this host is told only by its silence). For the operator's commands, which
+ * must not wait for an answer nobody will give.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * assert.equal(await servingHolder(kv, ":memory:"), null);
+ * kv.close();
+ * ```
+ */
+export async function servingHolder(
+  kv: Deno.Kv,
+  storagePath?: string | undefined,
+): Promise<LeaseRecord | null> {
+  const holder = await readLease(kv);
+  const lockFile = storagePath === undefined ? undefined : leaseLockFile(storagePath);
+  return holder && judgeLease(holder, lockFile).live ? holder : null;
+}
+
+/**
  * Takes the lease, waiting out a silent holder (at most `silenceMs`); throws
  * {@link LeaseHeldError} when a live instance holds it (unless `wait`).
  *

@@ -38,6 +38,7 @@ export {
   type LeaseOptions,
   type LeaseRecord,
   readLease,
+  servingHolder,
   thisHost,
 } from "./lease.ts";
 export {

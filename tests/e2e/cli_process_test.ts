@@ -190,3 +190,45 @@ Deno.test("import-json beside serve: a record with a bad date and an empty name 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("hooks queue drop and retry while serve is stopped say so at once; the next start applies them", async () => {
+  const { dir, fake, token } = await setup();
+  try {
+    await fake.refuseConnections(true);
+    const ids: string[] = [];
+    {
+      await using first = spawnServe({ dir, fake });
+      const { port } = await first.listening();
+      for (let i = 0; i < 2; i++) ids.push((await post(port, token, `queued ${i}`)).json.delivery);
+      first.kill("SIGTERM");
+      assert.equal((await first.status).code, 0);
+    }
+    // No live lease on the store: nobody will answer, so the command says so instead of
+    // waiting 2 s and guessing ("No running bot answered within 2 s").
+    for (const [sub, id] of [["drop", ids[0]!], ["retry", ids[1]!]]) {
+      const r = await hooks(dir, "queue", sub!, id!);
+      assert.match(
+        r.stdout,
+        /^No bot is running on this store: the command waits in the storage and is applied when one starts\.$/m,
+      );
+    }
+    await fake.refuseConnections(false);
+    await using second = spawnServe({ dir, fake });
+    await second.ready();
+    const end = (id: string) =>
+      second.line(
+        (l) => l.delivery === id && /^queued delivery (delivered|failed)$/.test(l.msg),
+        `the end of ${id}`,
+      );
+    assert.deepEqual([(await end(ids[0]!)).error, (await end(ids[1]!)).msg], [
+      "dropped_by_operator",
+      "queued delivery delivered",
+    ]);
+    assert.deepEqual(fake.messagesIn(CHAT).map((m) => m.text), ["queued 1"]);
+    second.kill("SIGTERM");
+    assert.equal((await second.status).code, 0);
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
