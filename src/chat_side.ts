@@ -73,6 +73,7 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
     dispatch: (hook, message) => living.dispatch({ hook, message }),
     allowlist: config.urlAllowlist,
     timeoutMs: config.outgoingTimeoutMs,
+    metrics: p.metrics.outgoingCall,
     logger: log.child({ component: "outgoing" }),
     // The clock of rotations (set by the command handler below): a ping signs with the old
     // secret too while its grace runs.

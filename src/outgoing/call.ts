@@ -9,10 +9,15 @@
  * - `refused`: any other status (3xx included: redirects are not followed; 4xx): never retried;
  * - `failed`: retrying cannot help (the URL became unsafe, the answer is too large).
  *
+ * Every attempt, an event's call or a `/webhook_test` ping, is reported the same way
+ * ({@link reportAttempt}): one log line, `/metrics`, the hook's `/webhook_info` history.
+ *
  * @module
  */
 
+import type { Logger } from "../log.ts";
 import { type Allowlist, SafeFetchError, safeRequest } from "../net/mod.ts";
+import { maskUrl } from "../hooks/replies.ts";
 import { VERSION } from "../version.ts";
 import { signatureHeaders } from "./signing.ts";
 
@@ -174,4 +179,69 @@ export async function callOnce(req: CallRequest, options: CallOptions): Promise<
 function headerValue(v: string | string[] | undefined): string | null {
   if (v === undefined) return null;
   return Array.isArray(v) ? v[0] ?? null : v;
+}
+
+/** Counters for `/metrics`. */
+export interface OutgoingMetrics {
+  /** One finished attempt: outcome and seconds. */
+  observe(outcome: "answered" | "retry" | "refused" | "failed", seconds: number): void;
+}
+
+/** Where an attempt is reported. */
+export interface AttemptSinks {
+  /** The operator's log: one `outgoing call` line per attempt. */
+  logger: Logger;
+  /** `/metrics`: attempts by outcome, with their latency. */
+  metrics?: OutgoingMetrics | undefined;
+  /** The hook's `/webhook_info` history (status 0: no answer). */
+  recordRequest?:
+    | ((
+      hookId: string,
+      entry: { status: number; format: string; outcome: string; error?: string | undefined },
+    ) => void)
+    | undefined;
+}
+
+/**
+ * Reports one attempt: a log line with hook id, masked URL, event type and id, status,
+ * duration, attempt and outcome (and the reason when it failed), the `/metrics` counters, and
+ * an entry in the hook's history. `outcome` is what became of the attempt (a ping is never
+ * retried: its retryable failure is `failed`); the error code says why (`http_503`,
+ * `unreachable`, `call_failed`).
+ */
+export function reportAttempt(
+  to: AttemptSinks,
+  a: { hookId: string; url: string; event: string; id: string; attempt: number },
+  res: CallResult,
+  outcome: CallResult["kind"] = res.kind,
+): void {
+  to.metrics?.observe(outcome, res.latencyMs / 1000);
+  to.logger[outcome === "answered" ? "info" : "warn"]("outgoing call", {
+    hook: a.hookId,
+    url: maskUrl(a.url),
+    event: a.event,
+    id: a.id,
+    status: res.status,
+    durationMs: res.latencyMs,
+    attempt: a.attempt,
+    outcome,
+    ...(res.kind !== "answered" ? { reason: res.reason } : {}),
+  });
+  to.recordRequest?.(a.hookId, {
+    status: res.status ?? 0,
+    format: a.event,
+    outcome,
+    error: attemptError(res),
+  });
+}
+
+/** The error code of an attempt (none when answered). */
+export function attemptError(res: CallResult): string | undefined {
+  return res.kind === "answered"
+    ? undefined
+    : res.kind === "failed"
+    ? "call_failed"
+    : res.status
+    ? `http_${res.status}`
+    : "unreachable";
 }

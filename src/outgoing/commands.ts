@@ -22,7 +22,7 @@ import type { Allowlist } from "../net/mod.ts";
 import type { HookRecord } from "../storage/mod.ts";
 import type { SentMessage } from "../trueconf/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { callOnce, firstLine } from "./call.ts";
+import { callOnce, firstLine, type OutgoingMetrics, reportAttempt } from "./call.ts";
 import { chatKind, type OutgoingBody, plainText } from "./event_body.ts";
 import * as replies from "./replies.ts";
 import { generateSecret } from "../hooks/signing_secret.ts";
@@ -31,10 +31,9 @@ import { checkTargetUrl } from "./target_url.ts";
 import { parseOutgoingCreate } from "./triggers.ts";
 
 /** What the commands need of the hook store. */
-export type OutgoingCommandStore = Pick<
-  HookStore,
-  "create" | "revoke" | "listByChat" | "sealSecret" | "openSecret"
->;
+export type OutgoingCommandStore =
+  & Pick<HookStore, "create" | "revoke" | "listByChat" | "sealSecret" | "openSecret">
+  & Partial<Pick<HookStore, "recordRequest">>;
 
 /** What the commands need of the TrueConf client. */
 export interface OutgoingCommandClient {
@@ -70,8 +69,10 @@ export interface OutgoingCommandsOptions {
   resolve?: ((host: string) => Promise<string[]>) | undefined;
   /** Per call (`WEBHOOK_OUTGOING_TIMEOUT_SECONDS`). Default 5 000. */
   timeoutMs?: number;
-  /** Creation and failures. */
+  /** Creation, failures, and one `outgoing call` line per ping. */
   logger?: Logger;
+  /** `/metrics`: a ping is counted like any call. */
+  metrics?: OutgoingMetrics | undefined;
   /** Clock for the ping's timestamp. */
   now?: () => number;
 }
@@ -223,6 +224,17 @@ export class OutgoingCommands {
         allowlist: this.#o.allowlist,
         resolve: this.#o.resolve,
       },
+    );
+    // The operator sees the ping as any call. It is never retried: a retryable failure failed.
+    reportAttempt(
+      {
+        logger: this.#log,
+        metrics: this.#o.metrics,
+        recordRequest: this.#o.store.recordRequest?.bind(this.#o.store),
+      },
+      { hookId: hook.id, url: out.url, event: "ping", id, attempt: 1 },
+      res,
+      res.kind === "retry" ? "failed" : res.kind,
     );
     switch (res.kind) {
       case "answered":

@@ -50,7 +50,14 @@ import {
   type SentMessage,
 } from "../trueconf/mod.ts";
 import { readAnswer } from "./answer.ts";
-import { callOnce, type CallResult, firstLine } from "./call.ts";
+import {
+  attemptError,
+  callOnce,
+  type CallResult,
+  firstLine,
+  type OutgoingMetrics,
+  reportAttempt,
+} from "./call.ts";
 import { buildEventBody, type OutgoingBody } from "./event_body.ts";
 import { Lookups } from "./_lookups.ts";
 import { signingSecrets } from "./signing.ts";
@@ -59,6 +66,7 @@ import { isBotCommand, matchTrigger } from "./triggers.ts";
 import { CALL, callJobLimits } from "./call_job.ts";
 
 export { CALL };
+export type { OutgoingMetrics };
 
 /** Event types an all-events hook receives (`chat.removed` is not one: nobody is left to tell). */
 export const EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -146,12 +154,6 @@ export type AnswerPoster = (
 export interface ProblemReporter {
   /** One line: what failed and why. */
   report(hook: { id: string; name: string; createdBy: string }, line: string): void;
-}
-
-/** Counters for `/metrics`. */
-export interface OutgoingMetrics {
-  /** One finished attempt: outcome and seconds. */
-  observe(outcome: "answered" | "retry" | "refused" | "failed", seconds: number): void;
 }
 
 /** Options of {@link OutgoingHooks}. */
@@ -442,33 +444,23 @@ export class OutgoingHooks {
       job.signal.removeEventListener("abort", onCut);
       if (this.#running.get(hook.id) === abort) this.#running.delete(hook.id);
     }
+    reportAttempt(
+      {
+        logger: this.#log,
+        metrics: this.#o.metrics,
+        recordRequest: this.#o.store.recordRequest?.bind(this.#o.store),
+      },
+      {
+        hookId: hook.id,
+        url: hook.outgoing.url,
+        event: p.eventType,
+        id: p.eventId,
+        attempt: job.attempts + 1,
+      },
+      res,
+    );
+    const code = attemptError(res);
     const url = maskUrl(hook.outgoing.url);
-    this.#o.metrics?.observe(res.kind, res.latencyMs / 1000);
-    this.#log[res.kind === "answered" ? "info" : "warn"]("outgoing call", {
-      hook: hook.id,
-      url,
-      event: p.eventType,
-      id: p.eventId,
-      status: res.status,
-      durationMs: res.latencyMs,
-      attempt: job.attempts + 1,
-      outcome: res.kind,
-      ...(res.kind !== "answered" ? { reason: res.reason } : {}),
-    });
-    // `/webhook_info`: every attempt, like an incoming hook's requests (status 0: no answer).
-    const code = res.kind === "answered"
-      ? undefined
-      : res.kind === "failed"
-      ? "call_failed"
-      : res.status
-      ? `http_${res.status}`
-      : "unreachable";
-    this.#o.store.recordRequest?.(hook.id, {
-      status: res.status ?? 0,
-      format: p.eventType,
-      outcome: res.kind,
-      error: code,
-    });
     const who = `${hook.name}: ${url}`;
     switch (res.kind) {
       case "answered": {

@@ -7,7 +7,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
-import { silentLogger } from "../../src/log.ts";
+import { type Logger, silentLogger } from "../../src/log.ts";
 import { generateSecret } from "../../src/outgoing/mod.ts";
 import type { OutgoingBody } from "../../src/outgoing/mod.ts";
 import type { HookRecord } from "../../src/storage/mod.ts";
@@ -114,17 +114,19 @@ export async function makeOutgoingHook(
 
 /**
  * Runs `fn` with the whole bot against the fake TrueConf (which echoes the bot's own posts,
- * as TrueConf does), the loopback receiver allowed, users alice and bob; always closes.
+ * as TrueConf does), the loopback receiver allowed, users alice and bob; always closes. The
+ * bot logs to `logger` (silent by default).
  */
 export async function withOutgoingBot(
   env: Record<string, string>,
   fn: (b: BotWithFake) => Promise<void>,
+  logger: Logger = silentLogger,
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const b = await startBotWithFake({
     dir,
     env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", ...env },
-    logger: silentLogger,
+    logger,
     fake: {
       echoOwnMessages: true,
       users: [

@@ -7,14 +7,18 @@ import type { BotWithFake } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 import { startReceiver, withOutgoingBot } from "./_receiver.ts";
 import { shownText } from "../support/shown_text.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 
 /** The bot with the group "ops" that alice owns (every test here starts there). */
-function withOps(fn: (b: BotWithFake, alice: string) => Promise<void>): Promise<void> {
+function withOps(
+  fn: (b: BotWithFake, alice: string) => Promise<void>,
+  logger?: Logger,
+): Promise<void> {
   return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" }, (b) => {
     const alice = b.fake.userId("alice");
     b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
     return fn(b, alice);
-  });
+  }, logger);
 }
 
 const SECRET = /whsec_[A-Za-z0-9+/]{43}=/;
@@ -253,19 +257,19 @@ Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the
       assert.equal(r.calls[1]?.body.type, "ping");
       new Webhook(newSecret).verify(r.calls[1]!.raw, Object.fromEntries(r.calls[1]!.headers));
       assert.equal(r.rejected, 0, "the ping verifies with the old secret during the grace");
-      // The call is counted in /metrics by outcome, with its latency.
+      // The call and the ping are counted in /metrics by outcome, with their latency.
       let body = "";
       await waitUntil(
         async () => {
           body = (await b.bot.metrics.render()).body;
-          return /trueconf_webhook_outgoing_calls_total\{outcome="answered"\} 1\b/.test(body);
+          return /trueconf_webhook_outgoing_calls_total\{outcome="answered"\} 2\b/.test(body);
         },
         5_000,
-        "the call counted",
+        "the call and the ping counted",
       );
       assert.match(
         body,
-        /trueconf_webhook_outgoing_call_duration_seconds_count\{outcome="answered"\} 1\b/,
+        /trueconf_webhook_outgoing_call_duration_seconds_count\{outcome="answered"\} 2\b/,
       );
     } finally {
       await r.close();
@@ -398,4 +402,50 @@ Deno.test("/webhook_verify and /webhook_allow of an outgoing hook say they are f
       await r.close();
     }
   });
+});
+
+Deno.test("a /webhook_test ping is an outgoing call to the operator too: its log line, /metrics and /webhook_info", async () => {
+  const lines: string[] = [];
+  await withOps(async (b) => {
+    let secret = "";
+    const r = startReceiver(
+      () => secret,
+      (body) =>
+        body.type === "ping"
+          ? new Response("nope", { status: 503 })
+          : new Response(null, { status: 204 }),
+    );
+    try {
+      secret = await createCi(b, r.url);
+      const said = await command(b, "ops", "/webhook_test ci");
+      assert.match(said, /^❌ <b>ci<\/b> → .*: HTTP 503 in \d+ ms/);
+      // One line per call, as for every attempt of an event's call: hook, masked URL, status…
+      const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "outgoing call");
+      assert.equal(logged.length, 1, lines.join("\n"));
+      const [line] = logged;
+      const hook = (await b.bot.store.listByChat("ops"))[0]!;
+      assert.equal(line.hook, hook.id);
+      assert.match(line.url, /^http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?…$/);
+      assert.equal(line.event, "ping");
+      assert.match(line.id, /^evt_ping_/);
+      assert.equal(line.status, 503);
+      assert.equal(typeof line.durationMs, "number");
+      assert.equal(line.attempt, 1);
+      assert.equal(line.outcome, "failed", "a ping is never retried");
+      assert.ok(!lines.some((l) => l.includes("key=abc") || l.includes("whsec_")));
+      // Counted by outcome with its latency, like any call.
+      const metrics = await (await fetch(`${b.baseUrl}/metrics`)).text();
+      assert.match(metrics, /^trueconf_webhook_outgoing_calls_total\{outcome="failed"\} 1$/m);
+      assert.match(
+        metrics,
+        /^trueconf_webhook_outgoing_call_duration_seconds_count\{outcome="failed"\} 1$/m,
+      );
+      // And in the hook's history, not as a use of the hook.
+      const info = await command(b, "ops", "/webhook_info ci");
+      assert.match(info, /• [\d-]+ [\d:]+ UTC · 503 · ping · failed · http_503/);
+      assert.match(info, /Last used never/);
+    } finally {
+      await r.close();
+    }
+  }, createLogger({ level: "info", write: (line) => lines.push(line) }));
 });
