@@ -108,17 +108,11 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
   if (m.type !== 200 || !m.text || m.authorType === 0) return null;
   if (sameTrueConfId(m.authorId, botId)) return null;
   const html = m.parseMode === "html";
-  let text = skipBlank(m.text, html);
-  let addressed = false;
-  const lead = leadingMention(text);
-  if (lead) {
-    // A message that starts by addressing someone else is not ours, whatever follows.
-    if (!lead.target || !sameTrueConfId(lead.target, botId)) return null;
-    addressed = true;
-    // "@Webhook Bot, /webhook_list" and "@Webhook Bot: …" address the bot as plainly.
-    text = skipBlank(text.slice(lead.length), html).replace(/^[,:;]/, "");
-  }
-  const rest = skipBlank(text, html).trimEnd();
+  const after = afterBotMention(m.text, m.parseMode, botId);
+  // A message that starts by addressing someone else is not ours, whatever follows.
+  if (!after) return null;
+  const { addressed } = after;
+  const rest = skipBlank(after.text, html).trimEnd();
   if (rest === "" || (html && BLANK_HTML.test(rest))) {
     return addressed ? { command: "webhook_help", args: "", addressed } : null;
   }
@@ -135,6 +129,39 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
   } else return null; // another bot's command, e.g. "/deploy"
   const args = cleanArgs(rest.slice(word[0].length), html);
   return foreign ? { command, args, addressed, foreign } : { command, args, addressed };
+}
+
+/**
+ * The message text after an optional leading mention of the bot, as every reader of chat
+ * messages takes it (the commands here, outgoing hooks' trigger words and their "never a
+ * `/webhook_*` command" rule): whitespace and, in HTML, wrapper tags (`<p>`, `<span>`) and
+ * non-breaking spaces before the mention are skipped, one mention of the bot is taken off with
+ * a comma, colon or semicolon right after it (`@Webhook Bot, /webhook_list`), and `addressed`
+ * says whether it was there. Null when the message starts by mentioning somebody else. The
+ * text keeps its markup.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const bot = "webhook_bot@srv";
+ * const html = '<p><a href="trueconf:webhook_bot@srv">Webhook Bot</a>, /deploy <b>x</b></p>';
+ * assert.deepEqual(afterBotMention(html, "html", bot), { text: " /deploy <b>x</b></p>", addressed: true });
+ * assert.deepEqual(afterBotMention("/deploy x", "text", bot), { text: "/deploy x", addressed: false });
+ * assert.equal(afterBotMention("@carol /deploy x", "text", bot), null);
+ * ```
+ */
+export function afterBotMention(
+  text: string,
+  parseMode: string,
+  botId: string,
+): { text: string; addressed: boolean } | null {
+  const html = parseMode === "html";
+  const t = skipBlank(text, html);
+  const lead = leadingMention(t);
+  if (!lead) return { text: t, addressed: false };
+  if (!lead.target || !sameTrueConfId(lead.target, botId)) return null;
+  return { text: skipBlank(t.slice(lead.length), html).replace(/^[,:;]/, ""), addressed: true };
 }
 
 /**

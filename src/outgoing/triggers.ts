@@ -6,9 +6,9 @@
  * @module
  */
 
-import { leadingMention, sameTrueConfId } from "../trueconf/mod.ts";
 import type { IncomingMessage } from "../trueconf/mod.ts";
 import { URL_WORD } from "../hooks/command_args.ts";
+import { afterBotMention } from "../hooks/command_parser.ts";
 import { plainText } from "./event_body.ts";
 
 /** Most trigger words per hook. */
@@ -67,20 +67,13 @@ export function parseOutgoingCreate(args: string): OutgoingCreateArgs {
 }
 
 /**
- * The plain text of a message after one leading mention of the bot (if any, with a comma,
- * colon or semicolon right after it), or null when the message starts by mentioning somebody
- * else.
+ * The plain text of a message after one leading mention of the bot (if any; read by the
+ * command parser's rule, `afterBotMention`, so a trigger word and a command are found alike),
+ * or null when the message starts by mentioning somebody else.
  */
 export function textAfterBotMention(m: IncomingMessage, botId: string): string | null {
-  let text = m.text;
-  const lead = leadingMention(text);
-  if (lead) {
-    if (!lead.target || !sameTrueConfId(lead.target, botId)) return null;
-    text = text.slice(lead.length);
-  }
-  const plain = plainText(text, m.parseMode).trim();
-  // "@Webhook Bot, /deploy" as "@Webhook Bot /deploy", as the command parser reads it.
-  return lead ? plain.replace(/^[,:;]\s*/, "") : plain;
+  const after = afterBotMention(m.text, m.parseMode, botId);
+  return after ? plainText(after.text, m.parseMode).trim() : null;
 }
 
 /**

@@ -430,3 +430,44 @@ Deno.test("a trigger call dropped because its hook was paused or revoked: the au
     )
   );
 });
+
+Deno.test("a message wrapped in <p> (as an HTML client may send it) is read as the command parser reads it: its trigger calls, its /webhook_ command is never sent", async () => {
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "deploys", triggers: ["/deploy"] },
+      () => Response.json({ text: "deploying" }),
+      async ({ alice, r }) => {
+        b.fake.pushMessage({
+          chatId: "ops",
+          authorId: alice,
+          text: `<p>${b.mention} /deploy staging</p>`,
+          parseMode: "html",
+        });
+        const call = await r.nth(1);
+        assert.equal(call.body.trigger, "/deploy");
+        assert.equal(call.body.args, "staging");
+        await b.fake.waitFor(() => posted(b, "ops").includes("deploying"));
+        assert.ok(
+          !posted(b, "ops").some((t) => /Webhooks for this chat/.test(t)),
+          "a trigger word, not an unknown command answered with help",
+        );
+      },
+    )
+  );
+  await withBot((b) =>
+    withHookTo(b, { name: "audit" }, () => new Response(null, { status: 204 }), async (t) => {
+      b.fake.pushMessage({
+        chatId: "ops",
+        authorId: t.alice,
+        text: `<p>${b.mention} /webhook_list</p>`,
+        parseMode: "html",
+      });
+      await b.fake.waitFor(() => posted(b, "ops").some((x) => /audit/.test(x)));
+      // One more message proves the command was not sent before it.
+      b.fake.pushMessage({ chatId: "ops", authorId: t.alice, text: "after" });
+      const first = await t.r.nth(1);
+      assert.equal((first.body.message as { text: string }).text, "after");
+    })
+  );
+});

@@ -61,6 +61,12 @@ Deno.test("the bot's own commands are recognised, with or without a mention", ()
   const mention = '<a href="trueconf:webhook_bot@srv">Webhook Bot</a>';
   assert.equal(isBotCommand(msg(`${mention}, /webhook_list`, "html"), BOT), true);
   assert.equal(isBotCommand(msg(`${mention}:&nbsp;/webhook_list`, "html"), BOT), true);
+  // A client's wrapper tags before the mention are skipped as the command parser skips them.
+  assert.equal(isBotCommand(msg(`<p>${mention} /webhook_list</p>`, "html"), BOT), true);
+  assert.deepEqual(matchTrigger(msg(`<p>${mention} /deploy x</p>`, "html"), BOT, ["/deploy"]), {
+    trigger: "/deploy",
+    args: "x",
+  });
   assert.deepEqual(matchTrigger(msg(`${mention}: /deploy x`, "html"), BOT, ["/deploy"]), {
     trigger: "/deploy",
     args: "x",
