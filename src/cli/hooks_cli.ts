@@ -12,9 +12,11 @@
 
 import {
   type ChangeResult,
+  foldHookName,
   type HistoryEntry,
   type HookRecord,
   type HookStore,
+  looksLikeToken,
   maskToken,
   MAX_GRACE_MS,
   ReferenceFormatError,
@@ -239,7 +241,38 @@ async function findTarget(
   const [id, ...args] = p.positional;
   if (!id) return `usage:${sub} needs a hook id, or --chat ID --name N`;
   const hook = await store.get(id);
-  return hook ? { hook, args } : `no webhook with id ${id}. List them with: hooks list`;
+  return hook ? { hook, args } : `no webhook with id ${id}. ${await notAnId(store, sub, id)}`;
+}
+
+/**
+ * What the operator likely meant by a TARGET that is no hook id: a hook's name (the chat's
+ * commands take names, so the habit carries over) gets the exact `--chat --name` command; a
+ * URL or token gets where its id is found.
+ */
+async function notAnId(store: HookStore, sub: string, given: string): Promise<string> {
+  const folded = foldHookName(given);
+  const named = (await store.listAll()).filter((h) => foldHookName(h.name) === folded)
+    .sort((a, b) => a.chatId.localeCompare(b.chatId));
+  if (named.length) {
+    const command = (h: HookRecord) =>
+      `hooks ${sub} --chat ${h.chatId} --name ${shellWord(h.name)} (or hooks ${sub} ${h.id})`;
+    return named.length === 1
+      ? `"${named[0]!.name}" is the name of a webhook in chat ${named[0]!.chatId}: ${
+        command(named[0]!)
+      }`
+      : `${named.length} webhooks are named "${given}" (ignoring case); name the chat: ${
+        named.map(command).join("; ")
+      }`;
+  }
+  if (given.includes("/hook/") || looksLikeToken(given)) {
+    return "A URL's token is stored only as a hash: find the hook's id in hooks list by the token's first and last four characters (TOKEN column).";
+  }
+  return "A TARGET is a hook id from hooks list, or --chat ID --name N.";
+}
+
+/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_.,:\/@+=%-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 async function change(

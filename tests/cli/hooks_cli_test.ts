@@ -251,6 +251,33 @@ Deno.test("hooks: unknown targets exit 1, bad command lines exit 2 with usage", 
   assert.match(w.err.at(-1)!, /«10\.0\.0\.300» is not an IP address/);
 });
 
+// `hooks resume deploys` said only "no webhook with id deploys": the chat's commands take a
+// name, so operators type one here too. The answer now is the command that works.
+Deno.test("hooks: a name where an id goes gets the exact --chat --name command; a URL gets where ids are", async () => {
+  await using w = await cliWorld();
+  await w.run("create", "--chat", "ops@srv", "--name", "Deploys");
+  const id = (await w.store.listAll())[0]!.id;
+  assert.equal(await w.run("resume", "deploys"), 1);
+  assert.equal(
+    w.err.at(-1),
+    `error: no webhook with id deploys. "Deploys" is the name of a webhook in chat ops@srv: hooks resume --chat ops@srv --name Deploys (or hooks resume ${id})`,
+  );
+  await w.run("create", "--chat", "dev@srv", "--name", "deploys");
+  const other = (await w.store.listByChat("dev@srv"))[0]!.id;
+  assert.equal(await w.run("revoke", "DEPLOYS"), 1);
+  assert.equal(
+    w.err.at(-1),
+    `error: no webhook with id DEPLOYS. 2 webhooks are named "DEPLOYS" (ignoring case); name the chat: hooks revoke --chat dev@srv --name deploys (or hooks revoke ${other}); hooks revoke --chat ops@srv --name Deploys (or hooks revoke ${id})`,
+  );
+  await w.run("create", "--chat", "ops@srv", "--name", "it's live");
+  assert.equal(await w.run("info", "it's live"), 1);
+  assert.match(w.err.at(-1)!, /: hooks info --chat ops@srv --name 'it'\\''s live' \(or /);
+  assert.equal(await w.run("revoke", "https://hooks.example.com/hook/" + "x".repeat(43)), 1);
+  assert.match(w.err.at(-1)!, /token is stored only as a hash: find the hook's id in hooks list/);
+  // Nothing was changed by any of them.
+  assert.equal((await w.store.listAll()).length, 3);
+});
+
 Deno.test("hooks verify and allow of an outgoing hook exit 1 and change nothing: they guard an incoming hook's URL", async () => {
   await using w = await cliWorld();
   const made = await w.store.create({
