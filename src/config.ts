@@ -107,6 +107,7 @@ const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])
  */
 function trueconfServer(v: string): string {
   if (HOST_RE.test(v)) return v;
+  if (isIpv6(v)) return fail(`is "${v}": an IPv6 address goes in brackets: TRUECONF_SERVER=[${v}]`);
   let url: URL | null = null;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `tc://${v}`);
@@ -160,6 +161,29 @@ function listenHost(v: string): string {
   return fail(
     `is "${v}": give an IP address of this machine or a host name (0.0.0.0 listens on every interface, 127.0.0.1 only for a reverse proxy on this host)`,
   );
+}
+
+/**
+ * The KV file (or a KV Connect URL, or `:memory:`). Nothing expands `~` or `$HOME` in it — not
+ * the bot, not systemd's EnvironmentFile — so such a path made a folder named `~` in the
+ * working directory; a path ending in `/` names a folder, which serve could only open as
+ * "Is a directory". Both are refused with the fix.
+ */
+function storagePath(v: string): string {
+  if (v === ":memory:" || /^https?:\/\//i.test(v)) return v;
+  if (/^~|\$(?:\{?[A-Za-z_])/.test(v)) {
+    return fail(
+      `is "${v}": nothing expands ~ or $VARIABLES here (neither the bot nor systemd's EnvironmentFile does): write the full path, e.g. WEBHOOK_STORAGE_PATH=/var/lib/trueconf-webhook-bot/webhooks.kv`,
+    );
+  }
+  if (/[\/\\]$/.test(v)) {
+    return fail(
+      `is "${v}", a folder: name the database file inside it, e.g. WEBHOOK_STORAGE_PATH=${
+        v.replace(/[\/\\]+$/, "")
+      }/webhooks.kv`,
+    );
+  }
+  return v;
 }
 
 function publicUrl(v: string): string {
@@ -329,7 +353,7 @@ export const SETTING_TABLE = {
     default: "data/webhooks.kv",
     meaning: "Deno KV database file (its folder is created); also holds the delivery queue",
     example: "/var/lib/trueconf-webhook-bot/webhooks.kv",
-    parse: (v: string) => v,
+    parse: storagePath,
   },
   WEBHOOK_ADMIN_ONLY: {
     required: "no",

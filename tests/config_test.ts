@@ -405,3 +405,44 @@ Deno.test("WEBHOOK_HTTP_HOST: a URL or address:port names the parts; addresses a
     'WEBHOOK_HTTP_HOST is "my host": give an IP address of this machine or a host name (0.0.0.0 listens on every interface, 127.0.0.1 only for a reverse proxy on this host)',
   ]);
 });
+
+// "~/data/webhooks.kv" made a folder named "~" in the working directory (nothing expands it),
+// and "data/" passed check-config, then serve failed with "not writable by this user: Is a
+// directory".
+Deno.test("WEBHOOK_STORAGE_PATH: ~, $VARIABLES and a trailing / are refused with the fix", () => {
+  const problem = (v: string) => {
+    const r = parseConfig({ ...MINIMAL, WEBHOOK_STORAGE_PATH: v });
+    assert.ok(!r.ok, v);
+    return r.problems;
+  };
+  const expand =
+    "nothing expands ~ or $VARIABLES here (neither the bot nor systemd's EnvironmentFile does): write the full path, e.g. WEBHOOK_STORAGE_PATH=/var/lib/trueconf-webhook-bot/webhooks.kv";
+  assert.deepEqual(problem("~/data/webhooks.kv"), [
+    `WEBHOOK_STORAGE_PATH is "~/data/webhooks.kv": ${expand}`,
+  ]);
+  assert.deepEqual(problem("${STATE_DIRECTORY}/webhooks.kv"), [
+    `WEBHOOK_STORAGE_PATH is "\${STATE_DIRECTORY}/webhooks.kv": ${expand}`,
+  ]);
+  assert.deepEqual(problem("/srv/bot/data/"), [
+    'WEBHOOK_STORAGE_PATH is "/srv/bot/data/", a folder: name the database file inside it, e.g. WEBHOOK_STORAGE_PATH=/srv/bot/data/webhooks.kv',
+  ]);
+  // The offline commands read the same setting the same way.
+  assert.ok(!parseStorageConfig({ WEBHOOK_STORAGE_PATH: "~/x.kv" }).ok);
+  for (
+    const fine of [
+      "data/webhooks.kv",
+      "/var/lib/x/webhooks.kv",
+      ":memory:",
+      "https://kv.internal:4512",
+    ]
+  ) {
+    const r = parseConfig({ ...MINIMAL, WEBHOOK_STORAGE_PATH: fine });
+    assert.ok(r.ok, fine);
+    assert.equal(r.config.storagePath, fine);
+  }
+  const v6 = parseConfig({ ...MINIMAL, TRUECONF_SERVER: "fd00::5" });
+  assert.ok(!v6.ok);
+  assert.deepEqual(v6.problems, [
+    'TRUECONF_SERVER is "fd00::5": an IPv6 address goes in brackets: TRUECONF_SERVER=[fd00::5]',
+  ]);
+});
