@@ -25,7 +25,8 @@ const HEADER =
   `# trueconf-webhook-bot settings, generated from src/config.ts by \`deno task settings\`.
 # Copy to .env (read from the working directory at start-up; variables already set in the
 # environment win), or use it as systemd's EnvironmentFile or docker compose's .env.
-# Lines starting with '#' are comments: defaults or examples.
+# Lines starting with '#' are comments: defaults or examples. A comment never follows a value
+# on its line: systemd and the bot keep '# …' as part of the value, docker compose drops it.
 #
 # Quoting, one rule for the bot, systemd and docker compose: write NAME=value with no blanks
 # around '='. A value made only of letters, digits and _ - . , : / @ + = % needs no quotes.
