@@ -81,7 +81,7 @@ gets an OAuth token (or uses TRUECONF_TOKEN), connects the WebSocket and authent
 prints a report. Creates nothing. Exit 0 when all passed, 1 when TrueConf
 could not be reached or refused the credentials, 2 on bad settings.`,
   hooks: hooksHelp,
-  "import-json": `Usage: trueconf-webhook-bot import-json <path to webhooks.json>
+  "import-json": `Usage: trueconf-webhook-bot import-json <path to webhooks.json, or - for stdin>
 
 Imports the reference Python bot's storage file so every existing hook URL keeps working
 (only WEBHOOK_STORAGE_PATH is needed).

@@ -21,7 +21,7 @@ import type { Out } from "./hooks_cli.ts";
 export const BACKUP_USAGE =
   `  export [FILE]                                 the whole store as JSON lines (stdout without FILE);
                                                 tokens stay hashed. A backup without sqlite3
-  import FILE                                   restore an export into an empty store`;
+  import FILE|-                                 restore an export into an empty store (-: stdin)`;
 
 /**
  * Writes every entry of the store to `path` (created 0600; `-` or absent: standard output).
@@ -95,15 +95,17 @@ export async function hooksImport(
     );
     return 1;
   }
-  let file: Deno.FsFile;
+  // `-`: standard input, which needs no permission to open (under `systemd-run --pipe` or
+  // `docker compose run -T`, /dev/stdin is a pipe owned by root: EACCES for the service's user).
+  let input: ReadableStream<Uint8Array>;
   try {
-    file = await Deno.open(path, { read: true });
+    input = path === "-" ? Deno.stdin.readable : (await Deno.open(path, { read: true })).readable;
   } catch (e) {
     out(`Cannot read ${path}: ${e instanceof Error ? e.message : e}`);
     return 1;
   }
   try {
-    const lines = file.readable.pipeThrough(new TextDecoderStream()).pipeThrough(
+    const lines = input.pipeThrough(new TextDecoderStream()).pipeThrough(
       new TextLineStream(),
     );
     const report = await importStore(kv, lines);

@@ -580,7 +580,11 @@ function afterRevoke(hook: Pick<HookRecord, "kind">, reached: Reach = "unknown")
 export async function importJson(store: HookStore, path: string, out: Out): Promise<number> {
   let json: unknown;
   try {
-    json = JSON.parse(await Deno.readTextFile(path));
+    // `-` is standard input, which needs no permission to open (see hooksImport's note).
+    const text = path === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(path);
+    json = JSON.parse(text);
   } catch (e) {
     const why = e instanceof SyntaxError ? "it is not valid JSON" : errorMessage(e);
     out(`Cannot import ${path}: ${why}.`);
