@@ -26,7 +26,7 @@
  */
 import { num, record, str } from "./_json.ts";
 import { normalizeRole } from "./_responses.ts";
-import { parseIncomingMessage, PLAIN_MESSAGE } from "./incoming_message.ts";
+import { envelopeChatId, parseIncomingMessage, PLAIN_MESSAGE } from "./incoming_message.ts";
 import type { ChatRole, IncomingMessage } from "./types.ts";
 
 /** Names of {@link ChatEvent} types, as outgoing webhooks send them in `type`. */
@@ -139,7 +139,8 @@ export function parseChatEvent(
   now: () => number = Date.now,
 ): ChatEvent | null {
   const p = record(payload);
-  const chatId = str(p.chatId);
+  // A message envelope may name its chat only in `chat` (SDK 1.5); other events use `chatId`.
+  const chatId = method === "sendMessage" ? envelopeChatId(p) : str(p.chatId);
   if (!chatId) return null;
   const at = () => num(p.timestamp, 0) || now();
   switch (method) {

@@ -84,13 +84,22 @@ function safeDecode(s: string): string {
 }
 
 /**
+ * The chat an envelope is in: its `chatId`, or, as Python SDK 1.5 reads it, `chat.chatId`
+ * (`types/message.py` has `chat: {chatId, chatTitle, chatType}` and no `chatId` of its own,
+ * commit 01c95e7); "" when neither is there.
+ */
+export function envelopeChatId(p: Record<string, unknown>): string {
+  return str(p.chatId) || str(record(p.chat).chatId);
+}
+
+/**
  * An {@link IncomingMessage} from a `sendMessage` event payload, or `null` when the
  * payload has no message or chat id (nothing a handler could act on).
  */
 export function parseIncomingMessage(payload: unknown): IncomingMessage | null {
   const p = record(payload);
   const messageId = str(p.messageId);
-  const chatId = str(p.chatId);
+  const chatId = envelopeChatId(p);
   if (!messageId || !chatId) return null;
   const author = record(p.author);
   const content = record(p.content);

@@ -59,6 +59,8 @@ export interface WorldOptions {
   editedTimestamp: "post" | "edit";
   /** Send answers without `timestamp`. */
   omitSendTimestamp: boolean;
+  /** How an envelope names its chat on the wire (FakeTrueConfOptions.envelopeChat). */
+  envelopeChat: "chatId" | "chat" | "both";
   now: () => number;
   /** The server shows URL buttons (version 5.5.6 or newer). */
   buttons: boolean;
@@ -318,6 +320,22 @@ export class FakeWorld {
     this.#lastMessage.set(chatId, env);
     this.#messages.set(env.messageId, { env, sent: null, removed: false });
     return env;
+  }
+
+  /**
+   * An envelope as the server sends it (pushes, `getMessageById`): with its chat named as
+   * {@link WorldOptions.envelopeChat} says. A message object like any envelope (`pushEvent`
+   * of another shape) passes unchanged.
+   */
+  wireEnvelope(data: unknown): unknown {
+    const mode = this.#opts.envelopeChat;
+    const env = data as Envelope<unknown>;
+    if (mode === "chatId" || typeof env?.chatId !== "string") return data;
+    const c = this.#chats.get(env.chatId);
+    const chat = { chatId: env.chatId, chatTitle: c?.title ?? null, chatType: c?.chatType ?? 0 };
+    if (mode === "both") return { ...env, chat };
+    const { chatId: _named, ...rest } = env;
+    return { ...rest, chat };
   }
 
   /** Links a bot post's record to its stored message, so edits and removals show in it. */
@@ -662,7 +680,7 @@ export class FakeWorld {
   #getMessageById(p: Payload | null): MethodResult {
     const found = this.#lookup(p?.messageId, "getMessageById");
     if (!("env" in found)) return found;
-    return { ok: true, payload: structuredClone(found.env) };
+    return { ok: true, payload: structuredClone(this.wireEnvelope(found.env)) };
   }
 
   #uploadFile(p: Payload | null): MethodResult {

@@ -155,6 +155,14 @@ export interface FakeTrueConfOptions {
   /** `sendMessage`/`sendFile` answers leave out `timestamp` (the docs show it; a server may not). */
   omitSendTimestamp?: boolean;
   /**
+   * How a message envelope (pushes, `getMessageById`) names its chat: `"chatId"`, the
+   * top-level `chatId` that SDK 1.4 and the protocol reference read; `"chat"`, only the object
+   * `chat: {chatId, chatTitle, chatType}` that SDK 1.5 reads instead (`types/message.py`,
+   * `types/chat.py`, commit 01c95e7; `Message.chat_id` deprecated); `"both"`. Default: `"both"`
+   * from `serverVersion` 5.5.6 on, `"chatId"` before.
+   */
+  envelopeChat?: "chatId" | "chat" | "both";
+  /**
    * Echo `json.v1` in the handshake when the client offers it (default true). False models a
    * server or proxy that leaves `Sec-WebSocket-Protocol` out of its answer — openclaw's `ws`
    * client then failed with "Server sent no subprotocol" (protocol reference §1.2).
@@ -325,6 +333,7 @@ export class FakeTrueConf {
       now: this.#now,
       buttons: since556,
       captionMessages: since556,
+      envelopeChat: opts.envelopeChat ?? (since556 ? "both" : "chatId"),
       protocolError: (what) => this.#protocolError(null, what),
     });
     this.#world.record = this.#record;
@@ -1307,8 +1316,9 @@ export class FakeTrueConf {
     this.#push("sendMessage", env, this.#authorized);
   }
 
-  #push(method: string, payload: unknown, targets: Iterable<Conn>): number {
+  #push(method: string, data: unknown, targets: Iterable<Conn>): number {
     const id = this.#nextPushId++;
+    const payload = method === "sendMessage" ? this.#world.wireEnvelope(data) : data;
     const frame = JSON.stringify({ type: 1, id, method, payload });
     let delivered = false;
     for (const conn of targets) {
