@@ -7,6 +7,7 @@
 import type { Attachment } from "../../message.ts";
 import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import { asHttpUrl } from "./_read.ts";
+import { ButtonRows, type OfferedLink } from "./_link_buttons.ts";
 
 /** Photos taken from one message at most. */
 export const MAX_CARD_IMAGES = 10;
@@ -25,12 +26,25 @@ export function cardLink(label: string | undefined, url: unknown): string {
   return markdownLink(escapeMarkdown(label?.trim() || href), href);
 }
 
-/** The photos and the part budget of one message's cards. */
+/** The photos, link buttons and the part budget of one message's cards. */
 export class CardOutput {
   /** Photos by URL, deduplicated, at most {@link MAX_CARD_IMAGES}. */
   readonly photos: Attachment[] = [];
+  /** The cards' link buttons (a row per group of links), as URL buttons. */
+  readonly buttons: ButtonRows = new ButtonRows();
   readonly #seen = new Set<string>();
   #budget = MAX_CARD_PARTS;
+
+  /**
+   * Links shown together (an action set, a button list): `[a](…) · [b](…)` for the text, and
+   * the same links as one row of URL buttons.
+   */
+  linkLine(links: readonly OfferedLink[]): string {
+    const shown = links.map((l) => ({ label: l.label, url: asHttpUrl(l.url) }))
+      .filter((l) => l.url !== undefined);
+    this.buttons.add(shown);
+    return shown.map((l) => cardLink(l.label, l.url)).join(" · ");
+  }
 
   /** Takes one part from the budget; false once it is spent (the rest is not rendered). */
   spend(): boolean {

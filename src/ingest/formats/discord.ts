@@ -11,7 +11,8 @@
  * `<https://…>` the bare URL. `username` heads the text as for Mattermost (`**name**: …`).
  * Each embed renders like a Slack attachment (colour → status emoji, author, linked title,
  * description, `**field**: value` lines, _footer · time_); `image`/`thumbnail` become photos
- * fetched through the SSRF-guarded fetcher; link buttons (`components`, style 5) become links.
+ * fetched through the SSRF-guarded fetcher; link buttons (`components`, style 5) become links (and URL
+ * buttons, `_link_buttons.ts`).
  * `@everyone`/`@here` address the chat only where Discord would ping: in `content`, unless
  * `allowed_mentions.parse` leaves `everyone` out, never in embeds. `avatar_url`, `tts`,
  * `flags`, `thread_name` are accepted and ignored.
@@ -25,12 +26,13 @@
  *
  * @module
  */
-import type { Attachment, Message } from "../../message.ts";
+import type { Attachment } from "../../message.ts";
 import { parseJsonLenient } from "../decode_body.ts";
 import { escapeMarkdown, formatEpoch, markdownLink } from "./_mrkdwn.ts";
 import { limitText } from "./_markup.ts";
 import { MAX_CARD_TEXT } from "./_card_output.ts";
 import { asArray, asHttpUrl, asObject, asString, asText, isRecord } from "./_read.ts";
+import { ButtonRows, type OfferedLink } from "./_link_buttons.ts";
 import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
 import { uploadedAttachments } from "./_uploads.ts";
 import {
@@ -112,13 +114,14 @@ function parseDiscord(input: PayloadInput): ParsedPayload {
     const label = `**${escapeMarkdown(name)}**`;
     lead = lead === "" ? label : `${label}: ${lead}`;
   }
+  const buttons = new ButtonRows();
   // `content` is taken whole (split on delivery); what embeds, polls and buttons add is capped.
   // Discord never pings from an embed.
   const extras = limitText(
     joinSections([
       pollText(object.poll),
       quietAudience(rendered.attachments),
-      buttonLinks(object.components),
+      buttonLinks(object.components, buttons),
     ]),
     MAX_CARD_TEXT,
   );
@@ -133,7 +136,7 @@ function parseDiscord(input: PayloadInput): ParsedPayload {
       'Cannot send an empty message: give "content", an embed or a file.',
     );
   }
-  const message: Message = { text, parseMode: "markdown", attachments };
+  const message = buttons.on({ text, parseMode: "markdown", attachments });
   const echo = {
     message: content,
     username: name || undefined,
@@ -281,17 +284,24 @@ function pollText(poll: unknown): string {
   return [`📊 **${escapeMarkdown(question)}**`, ...answers].join("\n");
 }
 
-/** Link buttons (component type 2, style 5) from action rows, as links on one line. */
-function buttonLinks(components: unknown): string {
+/**
+ * Link buttons (component type 2, style 5) from action rows, as links on one line, and each
+ * action row as a row of URL buttons.
+ */
+function buttonLinks(components: unknown, rows: ButtonRows): string {
   const links: string[] = [];
   // Discord allows 5 rows of 5 buttons.
   for (const row of asArray(components).slice(0, 5)) {
+    const offered: OfferedLink[] = [];
     for (const c of asArray(asObject(row)?.["components"]).slice(0, 5)) {
       const button = asObject(c);
       const url = asHttpUrl(button?.["url"]);
       if (url === undefined) continue;
-      links.push(markdownLink(escapeMarkdown(asText(button?.["label"]) ?? url), url));
+      const label = asText(button?.["label"]);
+      links.push(markdownLink(escapeMarkdown(label ?? url), url));
+      offered.push({ label, url });
     }
+    rows.add(offered);
   }
   return links.join(" · ");
 }

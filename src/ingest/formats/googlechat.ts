@@ -26,7 +26,8 @@ import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { escapeMarkdown, markdownLink, slackToMarkdown } from "./_mrkdwn.ts";
 import { asArray, asHttpUrl, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
 import { limitText } from "./_markup.ts";
-import { cardLink, CardOutput, MAX_CARD_TEXT } from "./_card_output.ts";
+import { CardOutput, MAX_CARD_TEXT } from "./_card_output.ts";
+import type { OfferedLink } from "./_link_buttons.ts";
 import { joinSections, RULE } from "./_slack_render.ts";
 import {
   type FormatAdapter,
@@ -101,12 +102,12 @@ export const googleChatFormat: FormatAdapter = {
     const replyKey = threadKey !== undefined && MESSAGE_KEY.test(threadKey) ? threadKey : undefined;
     return {
       format: "googlechat",
-      message: {
+      message: out.buttons.on({
         text: rendered,
         parseMode: "markdown",
         attachments: out.photos,
         ...(replyKey !== undefined && { thread: { replyKey } }),
-      },
+      }),
       reply: "googlechat",
       echo: { message: text ?? "", threadKey },
     };
@@ -148,12 +149,16 @@ class Output extends CardOutput {
       return [name !== undefined ? `**${widgetText(name)}**` : "", body]
         .filter((l) => l !== "").join("\n");
     });
-    const actions = asArray(card["cardActions"]).filter(() => this.spend()).map((a) =>
-      cardLink(asText(asObject(a)?.["actionLabel"]), openLink(asObject(a)?.["onClick"]))
-    ).filter((l) => l !== "").join(" · ");
+    const actions = this.linkLine(
+      asArray(card["cardActions"]).filter(() => this.spend()).map((a) => ({
+        label: asText(asObject(a)?.["actionLabel"]),
+        url: openLink(asObject(a)?.["onClick"]),
+      })),
+    );
     const footer = asObject(card["fixedFooter"]);
-    const footerLinks = ["primaryButton", "secondaryButton"].map((k) => this.button(footer?.[k]))
-      .filter((l) => l !== "").join(" · ");
+    const footerLinks = this.linkLine(
+      ["primaryButton", "secondaryButton"].map((k) => this.button(footer?.[k])),
+    );
     return joinSections([head, ...sections, actions, footerLinks]);
   }
 
@@ -175,22 +180,25 @@ class Output extends CardOutput {
     }
     const list = asObject(w["buttonList"]);
     if (list !== undefined) {
-      return asArray(list["buttons"]).filter(() => this.spend()).map((b) => this.button(b)).filter((
-        l,
-      ) => l !== "")
-        .join(" · ");
+      return this.linkLine(
+        asArray(list["buttons"]).filter(() => this.spend()).map((b) => this.button(b)),
+      );
     }
     if (Array.isArray(w["buttons"])) {
-      return w["buttons"].filter(() => this.spend()).map((b) =>
-        this.button(asObject(b)?.["textButton"])
-      )
-        .filter((l) => l !== "").join(" · ");
+      return this.linkLine(
+        w["buttons"].filter(() => this.spend()).map((b) =>
+          this.button(asObject(b)?.["textButton"])
+        ),
+      );
     }
     const chips = asObject(w["chipList"]);
     if (chips !== undefined) {
-      return asArray(chips["chips"]).filter(() => this.spend()).map((c) =>
-        cardLink(asText(asObject(c)?.["label"]), openLink(asObject(c)?.["onClick"]))
-      ).filter((l) => l !== "").join(" · ");
+      return this.linkLine(
+        asArray(chips["chips"]).filter(() => this.spend()).map((c) => ({
+          label: asText(asObject(c)?.["label"]),
+          url: openLink(asObject(c)?.["onClick"]),
+        })),
+      );
     }
     if (w["divider"] !== undefined) return RULE;
     const columns = asObject(w["columns"]);
@@ -230,16 +238,14 @@ class Output extends CardOutput {
         ? (shown !== "" ? `**${widgetText(top)}**: ${shown}` : `**${widgetText(top)}**`)
         : shown,
       bottom !== undefined ? `_${widgetText(bottom)}_` : "",
-      this.button(d["button"]),
+      this.linkLine([this.button(d["button"])]),
     ];
     return lines.filter((l) => l !== "").join("\n");
   }
 
-  button(b: unknown): string {
+  /** A button's label and link (none for one that runs an app action: nothing to open here). */
+  button(b: unknown): OfferedLink {
     const button = asObject(b);
-    if (button === undefined) return "";
-    // A button that runs an app action has nothing to open in TrueConf.
-    const url = openLink(button["onClick"]);
-    return url === undefined ? "" : cardLink(asText(button["text"]), url);
+    return { label: asText(button?.["text"]), url: openLink(button?.["onClick"]) };
   }
 }

@@ -7,7 +7,7 @@
  * Rendering: `**Title**` then the message: plain text (escaped) unless
  * `extras["client::display"].contentType` is `text/markdown`. Priority 8 or more (Gotify's
  * "high": the Android app makes noise) shows 🚨 before the title.
- * `extras["client::notification"].click.url` becomes an `Open` link and `bigImageUrl` a photo
+ * `extras["client::notification"].click.url` becomes an `Open` link (and button) and `bigImageUrl` a photo
  * (fetched through the SSRF guard). Other extras are accepted and ignored.
  *
  * Answer: Gotify's message JSON `{id, appid, message, title, priority, extras, date}`
@@ -19,6 +19,7 @@ import type { Attachment } from "../../message.ts";
 import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import { asHttpUrl, asNumber, asObject, asText, type JsonObject, path } from "./_read.ts";
 import { joinSections } from "./_slack_render.ts";
+import { ButtonRows } from "./_link_buttons.ts";
 import {
   type FormatAdapter,
   type ParsedPayload,
@@ -111,9 +112,11 @@ export const gotifyFormat: FormatAdapter = {
     const attachments: Attachment[] = image !== undefined
       ? [{ kind: "photo", source: { type: "url", url: image } }]
       : [];
+    const buttons = new ButtonRows();
+    buttons.add([{ label: "Open", url: click }]);
     return {
       format: "gotify",
-      message: { text, parseMode: "markdown", attachments },
+      message: buttons.on({ text, parseMode: "markdown", attachments }),
       reply: "gotify",
       echo: { title: title ?? "", message, priority: priority ?? 0, extras },
     };

@@ -16,7 +16,8 @@
  *   `<public>/hook` and `<public>/` when `topic` is a hook token (`ntfyTopic` in `ntfy_publish.ts`).
  *
  * Rendering: `🚨 🔥 **Title**` (priority 5 → 🚨, 4 → ❗), the message (escaped, or as Markdown
- * with `Markdown: yes`), `Tags: …`, an `Open` link for `Click`, then action links.
+ * with `Markdown: yes`), `Tags: …`, an `Open` link for `Click`, then action links (also URL buttons,
+ * `_link_buttons.ts`).
  *
  * An empty message publishes "triggered", as ntfy does.
  *
@@ -38,6 +39,7 @@ import {
   type JsonObject,
 } from "./_read.ts";
 import { joinSections } from "./_slack_render.ts";
+import { ButtonRows } from "./_link_buttons.ts";
 import { MARKDOWN_TYPE, NTFY_PRIORITIES } from "./ntfy_publish.ts";
 import { headerText } from "./_header_text.ts";
 import { bytesAttachment, kindOf } from "./_uploads.ts";
@@ -138,9 +140,11 @@ export const ntfyFormat: FormatAdapter = {
       publish.message = "triggered";
     }
     const text = render(publish);
+    const buttons = new ButtonRows();
+    buttons.add(links(publish));
     return {
       format: "ntfy",
-      message: { text, parseMode: "markdown", attachments },
+      message: buttons.on({ text, parseMode: "markdown", attachments }),
       reply: "ntfy",
       echo: {
         topic: publish.topic,
@@ -371,6 +375,15 @@ function parseActions(value: string | undefined): JsonObject[] {
   });
 }
 
+/** What a reader can open: `Click` (as "Open"), then the `view` actions (their label, or the URL). */
+function links(p: Publish): { label: string | undefined; url: string }[] {
+  const click = asHttpUrl(p.click);
+  const views = p.actions.filter((a) => asString(a["action"])?.toLowerCase() === "view")
+    .map((a) => ({ label: asText(a["label"]), url: asHttpUrl(a["url"]) }));
+  return [{ label: "Open", url: click }, ...views]
+    .filter((l): l is { label: string | undefined; url: string } => l.url !== undefined);
+}
+
 const PRIORITY_EMOJI: Readonly<Record<number, string>> = { 4: "❗", 5: "🚨" };
 
 function render(p: Publish): string {
@@ -397,23 +410,11 @@ function render(p: Publish): string {
     : title === ""
     ? `${head} ${message}`
     : `${head}\n${message}`;
-  const links = [
-    p.click !== undefined && asHttpUrl(p.click) !== undefined
-      ? markdownLink("Open", asHttpUrl(p.click) ?? "")
-      : undefined,
-    ...p.actions.map((a) => {
-      if (asString(a["action"])?.toLowerCase() !== "view") return undefined;
-      const url = asHttpUrl(a["url"]);
-      return url === undefined
-        ? undefined
-        : markdownLink(escapeMarkdown(asText(a["label"]) ?? url), url);
-    }),
-  ].filter((l): l is string => l !== undefined);
   return joinSections([
     first,
     [
       plainTags.length > 0 ? `Tags: ${plainTags.map(escapeMarkdown).join(", ")}` : "",
-      links.join(" · "),
+      links(p).map((l) => markdownLink(escapeMarkdown(l.label ?? l.url), l.url)).join(" · "),
     ]
       .filter((l) => l !== "").join("\n"),
   ]);

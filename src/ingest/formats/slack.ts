@@ -13,10 +13,10 @@
  *
  * @module
  */
-import type { Message, MessageButton } from "../../message.ts";
-import { buttonUrlProblem } from "../../trueconf/mod.ts";
+import type { Message } from "../../message.ts";
 import { parseJsonLenient } from "../decode_body.ts";
 import { isRecord } from "./_read.ts";
+import { ButtonRows, type OfferedLink } from "./_link_buttons.ts";
 import { slackToMarkdown } from "./_mrkdwn.ts";
 import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
 import { type FormatAdapter, PayloadError, type PayloadInput, type RequestBody } from "./types.ts";
@@ -55,9 +55,8 @@ export const slackFormat: FormatAdapter = {
     const object = slackObject(input.body);
     return {
       format: "slack",
-      message: withButtons(
+      message: slackButtons(object).on(
         withReplyTo(renderSlackMessage(object, (t) => slackToMarkdown(t)), object.thread_ts),
-        slackButtons(object),
       ),
       reply: "slack_ok",
     };
@@ -66,26 +65,20 @@ export const slackFormat: FormatAdapter = {
 
 /**
  * Slack buttons with a URL (block `actions` elements and `accessory` buttons, legacy
- * attachment `actions`) as URL buttons: a row per actions block or attachment, at most 8 a
- * row, 8 rows and 64 in all, labels cut to 32 characters; buttons without a URL (interactive
- * ones) have no TrueConf counterpart. The rendered text keeps them as links, so servers older
- * than 5.5.6 lose nothing (`buttonFallback: "none"`).
+ * attachment `actions`) as URL buttons, a row per actions block or attachment (limits in
+ * {@link ButtonRows}); buttons without a URL (interactive ones) have no TrueConf counterpart.
+ * The rendered text keeps them as links, so servers older than 5.5.6 lose nothing.
  */
-export function slackButtons(object: Record<string, unknown>): MessageButton[][] {
-  const rows: MessageButton[][] = [];
-  const button = (b: unknown): MessageButton | null => {
+export function slackButtons(object: Record<string, unknown>): ButtonRows {
+  const rows = new ButtonRows();
+  const button = (b: unknown): OfferedLink | null => {
     if (!isRecord(b) || (b.type !== undefined && b.type !== "button")) return null;
-    const url = typeof b.url === "string" ? b.url : "";
     const raw = isRecord(b.text) ? b.text.text : b.text ?? b.name;
-    const label = typeof raw === "string" ? raw.trim() : "";
-    if (!label || buttonUrlProblem(url) !== null) return null;
-    const chars = [...label];
-    return { text: chars.length > 32 ? `${chars.slice(0, 31).join("")}…` : label, url };
+    return { label: typeof raw === "string" ? raw : undefined, url: b.url };
   };
   const addRow = (items: unknown) => {
     if (!Array.isArray(items)) return;
-    const row = items.map(button).filter((b): b is MessageButton => b !== null).slice(0, 8);
-    if (row.length > 0 && rows.length < 8) rows.push(row);
+    rows.add(items.map(button).filter((b): b is OfferedLink => b !== null));
   };
   for (const block of Array.isArray(object.blocks) ? object.blocks : []) {
     if (!isRecord(block)) continue;
@@ -95,16 +88,7 @@ export function slackButtons(object: Record<string, unknown>): MessageButton[][]
   for (const att of Array.isArray(object.attachments) ? object.attachments : []) {
     if (isRecord(att)) addRow(att.actions);
   }
-  let left = 64;
-  return rows.map((r) => {
-    const taken = r.slice(0, left);
-    left -= taken.length;
-    return taken;
-  }).filter((r) => r.length > 0);
-}
-
-function withButtons(message: Message, rows: MessageButton[][]): Message {
-  return rows.length > 0 ? { ...message, buttons: rows, buttonFallback: "none" } : message;
+  return rows;
 }
 
 /**

@@ -13,7 +13,7 @@
  * Adaptive Card elements rendered: TextBlock (bold when `weight: Bolder` or a large size),
  * RichTextBlock, FactSet (`**title**: value`), ColumnSet/Column/Container (in reading order;
  * short columns on one line), Table, Image/ImageSet (photos, fetched through the SSRF guard;
- * `style: person` avatars skipped), ActionSet and card `actions` (Action.OpenUrl as links,
+ * `style: person` avatars skipped), ActionSet and card `actions` (Action.OpenUrl as links and URL buttons,
  * Action.ShowCard's card inline). `<at>Name</at>` mentions become `@Name`. Inputs, Submit and
  * Execute actions have no TrueConf counterpart and are left out.
  *
@@ -25,7 +25,8 @@
 import { decodeEntities } from "../../html_entities.ts";
 import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { limitText } from "./_markup.ts";
-import { cardLink, CardOutput, MAX_CARD_IMAGES, MAX_CARD_TEXT } from "./_card_output.ts";
+import { CardOutput, MAX_CARD_IMAGES, MAX_CARD_TEXT } from "./_card_output.ts";
+import type { OfferedLink } from "./_link_buttons.ts";
 import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import {
   asArray,
@@ -113,7 +114,7 @@ export const teamsFormat: FormatAdapter = {
     }
     return {
       format: "teams",
-      message: { text, parseMode: "markdown", attachments: out.photos },
+      message: out.buttons.on({ text, parseMode: "markdown", attachments: out.photos }),
       reply,
     };
   },
@@ -208,7 +209,7 @@ class Output extends CardOutput {
 
   /** OpenUri (`targets[{os, uri}]`, the `default` one first) and ViewAction (`target[]`). */
   connectorActions(actions: unknown): string {
-    const links: string[] = [];
+    const links: OfferedLink[] = [];
     for (const item of asArray(actions)) {
       if (!this.spend()) break;
       const a = asObject(item);
@@ -217,10 +218,9 @@ class Output extends CardOutput {
       const targets = asArray(a["targets"]).map(asObject);
       const uri = targets.find((t) => t?.["os"] === "default")?.["uri"] ?? targets[0]?.["uri"] ??
         asArray(a["target"])[0];
-      const l = cardLink(name, uri);
-      if (l !== "") links.push(l);
+      links.push({ label: name, url: uri });
     }
-    return links.join(" · ");
+    return this.linkLine(links);
   }
 
   adaptiveCard(card: JsonObject, depth: number): void {
@@ -310,28 +310,26 @@ class Output extends CardOutput {
 
   actions(actions: readonly unknown[], depth: number): string {
     if (depth > MAX_DEPTH) return "";
-    const links: string[] = [];
-    const cards: string[] = [];
+    const links: OfferedLink[] = [];
+    const shown: JsonObject[] = [];
     for (const item of actions) {
       if (!this.spend()) break;
       const a = asObject(item);
-      if (a === undefined) continue;
-      if (a["type"] === "Action.OpenUrl") {
-        const l = cardLink(asText(a["title"]), a["url"]);
-        if (l !== "") links.push(l);
-      } else if (a["type"] === "Action.ShowCard") {
-        const card = asObject(a["card"]);
-        if (card === undefined) continue;
-        const inner = joinSections([
-          this.elements(asArray(card["body"]), depth + 1),
-          this.actions(asArray(card["actions"]), depth + 1),
-        ]);
-        if (inner !== "") {
-          const title = asText(a["title"]);
-          cards.push(title !== undefined ? `**${escapeMarkdown(title)}**\n${inner}` : inner);
-        }
-      }
+      if (a?.["type"] === "Action.OpenUrl") {
+        links.push({ label: asText(a["title"]), url: a["url"] });
+      } else if (a?.["type"] === "Action.ShowCard") shown.push(a);
     }
-    return [links.join(" · "), ...cards].filter((s) => s !== "").join("\n");
+    // The links first (their button row too), then each ShowCard's card, as the text shows them.
+    const line = this.linkLine(links);
+    const cards = shown.map((a) => {
+      const card = asObject(a["card"]) ?? {};
+      const inner = joinSections([
+        this.elements(asArray(card["body"]), depth + 1),
+        this.actions(asArray(card["actions"]), depth + 1),
+      ]);
+      const title = asText(a["title"]);
+      return inner !== "" && title !== undefined ? `**${escapeMarkdown(title)}**\n${inner}` : inner;
+    });
+    return [line, ...cards].filter((s) => s !== "").join("\n");
   }
 }

@@ -137,3 +137,149 @@ Deno.test("whole bot: Slack's client, Discord, Teams, Google Chat, ntfy, Gotify,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("whole bot on a 5.5.6 server: each dialect's link buttons become URL buttons under the text (Slack's already did)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dialect-buttons-" });
+  const world = await startBotWithFake({
+    dir,
+    readyTimeoutMs: 10_000,
+    fake: { serverVersion: "5.5.6.12000" },
+  });
+  try {
+    const { fake, baseUrl } = world;
+    const alice = fake.userId("alice");
+    world.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { url, token } = await world.createHook("ops", "alerts", alice);
+    await fake.waitFor(() => fake.messagesIn("ops").some((m) => /created/.test(m.text ?? "")));
+    const json = { "content-type": "application/json" };
+    /** POSTs and returns the buttons of the chat message it made. */
+    const buttonsOf = async (target: string, init: RequestInit) => {
+      const seen = fake.messagesIn("ops").length;
+      const res = await fetch(target, { method: "POST", ...init });
+      assert.ok(res.ok, `${res.status} ${await res.clone().text()}`);
+      await res.body?.cancel();
+      await fake.waitFor(() => fake.messagesIn("ops").length > seen);
+      return fake.messagesIn("ops")[seen]!.buttons;
+    };
+
+    // Discord: an action row of link buttons (style 5); the interactive one (style 1) has no URL.
+    assert.deepEqual(
+      await buttonsOf(url, {
+        headers: json,
+        body: JSON.stringify({
+          content: "Release 1.4 is out",
+          components: [{
+            type: 1,
+            components: [
+              { type: 2, style: 5, label: "Changelog", url: "https://example.com/changes" },
+              { type: 2, style: 1, label: "Ack", custom_id: "ack" },
+              { type: 2, style: 5, label: "Download", url: "https://example.com/dl" },
+            ],
+          }],
+        }),
+      }),
+      [[
+        { label: "Changelog", url: "https://example.com/changes" },
+        { label: "Download", url: "https://example.com/dl" },
+      ]],
+    );
+
+    // Teams Workflows: Action.OpenUrl in the card's actions.
+    assert.deepEqual(
+      await buttonsOf(url, {
+        headers: json,
+        body: JSON.stringify({
+          type: "message",
+          attachments: [{
+            contentType: "application/vnd.microsoft.card.adaptive",
+            content: {
+              type: "AdaptiveCard",
+              body: [{ type: "TextBlock", text: "Build 42 failed" }],
+              actions: [{
+                type: "Action.OpenUrl",
+                title: "Open build",
+                url: "https://ci.example.com/42",
+              }],
+            },
+          }],
+        }),
+      }),
+      [[{ label: "Open build", url: "https://ci.example.com/42" }]],
+    );
+
+    // Teams connector card: an OpenUri potentialAction.
+    assert.deepEqual(
+      await buttonsOf(url, {
+        headers: json,
+        body: JSON.stringify({
+          "@type": "MessageCard",
+          title: "Deploy",
+          text: "done",
+          potentialAction: [{
+            "@type": "OpenUri",
+            name: "View",
+            targets: [{ os: "default", uri: "https://example.com/deploy" }],
+          }],
+        }),
+      }),
+      [[{ label: "View", url: "https://example.com/deploy" }]],
+    );
+
+    // Google Chat: a buttonList widget (Uptime Kuma's card).
+    assert.deepEqual(
+      await buttonsOf(url, {
+        headers: json,
+        body: JSON.stringify({
+          cardsV2: [{
+            card: {
+              header: { title: "Site went down" },
+              sections: [{
+                widgets: [{
+                  buttonList: {
+                    buttons: [{
+                      text: "Visit Uptime Kuma",
+                      onClick: { openLink: { url: "https://kuma.example.com/dashboard/1" } },
+                    }],
+                  },
+                }],
+              }],
+            },
+          }],
+        }),
+      }),
+      [[{ label: "Visit Uptime Kuma", url: "https://kuma.example.com/dashboard/1" }]],
+    );
+
+    // ntfy: Click and a view action.
+    assert.deepEqual(
+      await buttonsOf(url, {
+        headers: {
+          Title: "Door",
+          Click: "https://home.example.com/",
+          Actions: "view, Open camera, https://home.example.com/cam",
+        },
+        body: "Someone rang",
+      }),
+      [[
+        { label: "Open", url: "https://home.example.com/" },
+        { label: "Open camera", url: "https://home.example.com/cam" },
+      ]],
+    );
+
+    // Gotify: extras client::notification click.url.
+    assert.deepEqual(
+      await buttonsOf(`${baseUrl}/message`, {
+        headers: { ...json, "X-Gotify-Key": token },
+        body: JSON.stringify({
+          title: "Backup",
+          message: "done",
+          extras: { "client::notification": { click: { url: "https://nas.example.com/" } } },
+        }),
+      }),
+      [[{ label: "Open", url: "https://nas.example.com/" }]],
+    );
+  } finally {
+    await world.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
