@@ -382,12 +382,8 @@ class ConnectionBody implements IncomingBody {
       if (this.#cancelled) throw new Error("cancelled");
       if (c.start < c.end) {
         if (this.#decoder) {
-          try {
-            c.start += this.#decoder.feed(c.buf, c.start, c.end, onChunk);
-          } catch (e) {
-            if (!(e instanceof FramingError)) throw e;
-            throw new Error(`malformed request body (${e.defect})`);
-          }
+          // A FramingError names the defect; the body's reader answers it (400 invalid_body).
+          c.start += this.#decoder.feed(c.buf, c.start, c.end, onChunk);
           if (this.#decoder.done) break;
         } else {
           const take = Math.min(this.#remaining, c.end - c.start);
@@ -602,9 +598,16 @@ class Http1Server implements HttpServer {
             return parseHead(bytes);
           } catch (e) {
             if (!(e instanceof FramingError)) throw e;
-            await this.#refuse(c, e.status, e.defect);
+            await this.#refuse(c, e.status, e.defect, e.message);
             return null;
           }
+        }
+        // A head that starts with no method (reached only when the first read did not bring
+        // the whole head, so never for a webhook's): a TLS handshake or other binary protocol
+        // would otherwise wait out the head timeout for a line end that never comes.
+        if (scanned === c.start && !isRequestLineByte(c.buf[c.start]!)) {
+          await this.#refuse(c, 400, "HPE_INVALID_METHOD", notHttp(c.buf[c.start]!));
+          return null;
         }
         scanned = c.end;
       }
@@ -699,8 +702,8 @@ class Http1Server implements HttpServer {
   }
 
   /** Answers a client's framing mistake itself (the handler never sees it) and closes. */
-  async #refuse(c: Connection, status: number, cause: string): Promise<void> {
-    const [code, text] = explain(status, cause, this.#headersTimeout);
+  async #refuse(c: Connection, status: number, cause: string, why?: string): Promise<void> {
+    const [code, text] = explain(status, cause, this.#headersTimeout, why);
     this.#mistake(c, status, code, cause);
     c.phase = "closing";
     c.deadline = performance.now() + LINGER_MS;
@@ -809,7 +812,12 @@ const REASONS: Record<number, string> = {
 };
 
 /** Machine code and sentence for a framing mistake or a late head. */
-function explain(status: number, cause: string, headersTimeoutMs: number): [string, string] {
+function explain(
+  status: number,
+  cause: string,
+  headersTimeoutMs: number,
+  why?: string,
+): [string, string] {
   if (status === 408) {
     return [
       "request_timeout",
@@ -828,8 +836,23 @@ function explain(status: number, cause: string, headersTimeoutMs: number): [stri
   }
   return [
     "invalid_request",
-    `The request is not valid HTTP/1.1 (${cause}). Check the client or proxy that sent it.`,
+    `The request is not valid HTTP/1.1${
+      why ? `: ${why}` : ""
+    } (${cause}). Check the client or proxy that sent it.`,
   ];
+}
+
+/** Whether a request line may start with `byte`: a method is visible ASCII (RFC 9110 tchar). */
+function isRequestLineByte(byte: number): boolean {
+  return byte > 0x20 && byte < 0x7f;
+}
+
+/** What a head that starts with `byte` most likely is. */
+function notHttp(byte: number): string {
+  // 0x16: a TLS record of type handshake, the first byte of every ClientHello.
+  return byte === 0x16
+    ? "a TLS handshake reached this plain-HTTP port (write http:// in the URL, or put a TLS proxy in front)"
+    : "the request does not start with a method";
 }
 
 /** A whole JSON error answer that closes the connection, for mistakes answered here. */

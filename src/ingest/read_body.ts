@@ -22,6 +22,7 @@
  * @module
  */
 import { formatSize } from "../bytes.ts";
+import { FramingError } from "../http1/mod.ts";
 import { PayloadError } from "./formats/types.ts";
 import { type IncomingBody, incomingBody } from "./http_server.ts";
 
@@ -233,7 +234,7 @@ export class BodyReader {
     const take = (chunk: Uint8Array) => {
       const end = size + chunk.byteLength;
       if (declared >= 0 && end > declared) {
-        throw unreadable(new Error("the body is longer than it said"));
+        throw invalidBody("The request body is longer than its Content-Length.");
       }
       if (end > limit) throw tooLarge(limit);
       if (end > buffer.byteLength) {
@@ -258,7 +259,7 @@ export class BodyReader {
       } catch (e) {
         if (!stopped) {
           source.cancel();
-          throw e instanceof PayloadError ? e : unreadable(e);
+          throw e instanceof PayloadError ? e : unreadable(e, size, declared);
         }
       }
       if (stopped === "timeout") {
@@ -266,7 +267,9 @@ export class BodyReader {
         throw timedOut(size, declared, tookMs, this.#floorMs, this.#perMs * 1000);
       }
       if (stopped === "shutdown") throw shuttingDown();
-      if (declared >= 0 && size < declared) throw unreadable(new Error("the body ended early"));
+      if (declared >= 0 && size < declared) {
+        throw unreadable(new Error("the stream ended"), size, declared);
+      }
       // A chunked body's buffer may be up to twice its size: give a large slack back.
       const slack = buffer.byteLength - size;
       return slack > 64 * 1024 && slack > size / 4
@@ -387,17 +390,28 @@ function timedOut(
   );
 }
 
-function unreadable(error: unknown): BodyError {
+/**
+ * A body that cannot be read: chunked framing the parser refuses (named, with its defect), or
+ * one that ended before all of it came (the client closed or broke the connection; only a
+ * client that half-closed still reads the answer).
+ */
+function unreadable(error: unknown, received: number, declared: number): BodyError {
+  if (error instanceof FramingError) {
+    return invalidBody(
+      `The chunked request body is malformed: ${error.message} (${error.defect}). Send a Content-Length, or valid chunks.`,
+    );
+  }
   const why = error instanceof Error ? error.message : String(error);
-  return new BodyError(
-    "invalid_body",
-    `The request body could not be read (${
+  const of = declared >= 0 ? ` of ${declared}` : " (chunked, before its last chunk)";
+  return invalidBody(
+    `The request body ended after ${received}${of} bytes: the connection closed before the rest arrived (${
       why.slice(0, 120)
-    }): malformed chunked encoding, or the connection broke.`,
-    400,
-    CLOSE,
-    true,
+    }).`,
   );
+}
+
+function invalidBody(message: string): BodyError {
+  return new BodyError("invalid_body", message, 400, CLOSE, true);
 }
 
 /**

@@ -184,7 +184,10 @@ Deno.test("a malformed request head gets 400 invalid_request in the JSON shape; 
       const res = await bad.response();
       assert.equal(res?.status, 400);
       assert.equal(JSON.parse(res!.body).error, "invalid_request");
-      assert.match(JSON.parse(res!.body).message, /not valid HTTP\/1\.1/);
+      assert.match(
+        JSON.parse(res!.body).message,
+        /^The request is not valid HTTP\/1\.1: a header line is not NAME: VALUE \(HPE_INVALID_HEADER_TOKEN\)/,
+      );
 
       await huge.write(`GET /x HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`);
       const big = await huge.response();
@@ -196,6 +199,34 @@ Deno.test("a malformed request head gets 400 invalid_request in the JSON shape; 
       huge.close();
     }
   }, { headersTimeoutMs: 5_000 });
+});
+
+// An https:// URL pointed at the bot's plain-HTTP port: the client's TLS ClientHello has no line
+// end, so it waited out the head timeout (10 s) for a 408 while the sender hung.
+Deno.test("a TLS handshake or other binary first bytes get 400 invalid_request at once, naming TLS", async () => {
+  await withServer(async (server, mistakes) => {
+    const firstBytes: [number[], RegExp][] = [
+      // The start of a ClientHello: record type 22 (handshake), TLS 1.0 record version.
+      [[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03], /a TLS handshake reached/],
+      [[0x00, 0x00, 0x00], /the request does not start with a method/],
+    ];
+    for (const [bytes, named] of firstBytes) {
+      const c = await RawHttp.connect(server.addr.port);
+      try {
+        await c.write(new Uint8Array(bytes));
+        const res = await c.response();
+        assert.equal(res?.status, 400);
+        assert.equal(JSON.parse(res!.body).error, "invalid_request");
+        assert.match(JSON.parse(res!.body).message, named);
+      } finally {
+        c.close();
+      }
+    }
+    assert.deepEqual(mistakes.map((m) => [m.status, m.code]), [
+      [400, "invalid_request"],
+      [400, "invalid_request"],
+    ]);
+  }, { headersTimeoutMs: 60_000 });
 });
 
 Deno.test("an answer given before the body was read closes the connection instead of waiting for the rest", async () => {

@@ -84,6 +84,10 @@ Deno.test("a malformed chunked body (a chunk size that is not hex) is 400 invali
       const res = await c.response();
       assert.equal(res?.status, 400, res?.body ?? "no answer");
       assert.equal(JSON.parse(res!.body).error, "invalid_body");
+      assert.equal(
+        JSON.parse(res!.body).message,
+        "The chunked request body is malformed: a chunk size is not a hex number (HPE_INVALID_CHUNK_SIZE). Send a Content-Length, or valid chunks.",
+      );
       assert.equal(res?.headers.get("connection"), "close");
       const line = await logLine(h, /invalid_body/);
       assert.match(line, /"level":"debug"/);
@@ -109,6 +113,32 @@ Deno.test("a 5,000-character chunk extension is legal and ignored: the text is d
       assert.equal(res?.status, 200, res?.body ?? "no answer");
       assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, "hello");
       assert.deepEqual(errorLines(h), []);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+// A client that sent part of the body and half-closed (it has nothing more to send) still reads
+// the answer: it says how much of the body came, not "malformed chunked encoding, or the
+// connection broke" for a body that was never chunked.
+Deno.test("a body cut short by the client's half-close is 400 invalid_body saying how much of it came", async () => {
+  await withEndpoint({ bodies: quickBodies() }, async (h) => {
+    const token = await h.hook();
+    const c = await RawHttp.connect(await h.listen());
+    try {
+      await c.write(head(token, { "content-type": "application/json", "content-length": 100 }));
+      await c.write('{"te');
+      await c.closeWrite();
+      const res = await c.response();
+      assert.equal(res?.status, 400, res?.body ?? "no answer");
+      assert.equal(JSON.parse(res!.body).error, "invalid_body");
+      assert.match(
+        JSON.parse(res!.body).message,
+        /^The request body ended after 4 of 100 bytes: the connection closed before the rest arrived/,
+      );
+      assert.deepEqual(errorLines(h), []);
+      assert.equal(h.fake.messagesIn(CHAT_ID).length, 0);
     } finally {
       c.close();
     }

@@ -87,6 +87,11 @@ export class RawHttp {
     return true;
   }
 
+  /** Ends our writing (a half-close: the client sent all it will, and still reads). */
+  async closeWrite(): Promise<void> {
+    await this.#conn.closeWrite();
+  }
+
   /** Closes our side. */
   close(): void {
     if (this.#closed) return;
