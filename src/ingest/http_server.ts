@@ -611,7 +611,12 @@ class Http1Server implements HttpServer {
         }
         scanned = c.end;
       }
+      const from = c.start;
       const n = await c.read();
+      // A full buffer is compacted (or grown) under the read, moving the head to its start:
+      // what was scanned moved with it. (Pipelined heads that crossed the 4 KiB buffer's end
+      // were searched past their end and waited out the head timeout: 408.)
+      scanned -= from - c.start;
       if (c.phase === "closing") {
         // Timed out under the read: the 408 is sent; drop what else comes.
         await this.#linger(c);
