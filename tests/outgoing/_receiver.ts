@@ -151,7 +151,7 @@ export async function withHookTo(
   b: BotWithFake,
   o: { name: string; triggers?: string[]; chatId?: string; title?: string },
   answer: (body: OutgoingBody, n: number) => Response | Promise<Response>,
-  fn: (t: { alice: string; r: Receiver; hook: HookRecord }) => Promise<void>,
+  fn: (t: { alice: string; r: Receiver; hook: HookRecord; secret: string }) => Promise<void>,
 ): Promise<void> {
   const alice = b.fake.userId("alice");
   const chatId = o.chatId ?? "ops";
@@ -166,7 +166,7 @@ export async function withHookTo(
       ...(o.triggers ? { triggers: o.triggers } : {}),
     });
     secret = made.secret;
-    await fn({ alice, r, hook: made.hook });
+    await fn({ alice, r, hook: made.hook, secret });
   } finally {
     await r.close();
   }
