@@ -968,10 +968,19 @@ export function readEnvironment(dotenvPath = ".env"): Environment {
       `${dotenvPath} line ${line}: the ${quote} after ${name}= is never closed, so every line after it became part of that value. Close the quote (the quoting rule is at the top of .env.example).`,
     );
   }
+  // The environment wins, even when it holds an empty value: an `export NAME=` left in a shell
+  // profile (or `-e NAME` with nothing behind it) hid the file's value, and the only message was
+  // "NAME is required" about a name the operator could see set in .env.
+  const hidden = Object.keys(file.values).filter((name) => env[name] === "" && file.values[name]);
   mergeValues(env, file.values);
-  const warnings = file.badLines.map((line) =>
-    `${dotenvPath} line ${line} is not NAME=value (nor a # comment) and was ignored`
-  );
+  const warnings = [
+    ...file.badLines.map((line) =>
+      `${dotenvPath} line ${line} is not NAME=value (nor a # comment) and was ignored`
+    ),
+    ...hidden.map((name) =>
+      `${name} is set but empty in the environment, which wins over ${dotenvPath}: its value there is ignored (unset ${name}, or give it a value)`
+    ),
+  ];
   return { env, warnings };
 }
 

@@ -264,9 +264,13 @@ export async function main(args: readonly string[]): Promise<number> {
     return await withStore(storage, (s) => importJson(s, path, out));
   }
 
-  const config = loadConfig(env);
-  if (!config) return 2;
   const warnings = [...environment.warnings, ...unknownVariables(env)];
+  const config = loadConfig(env);
+  if (!config) {
+    // Often the cause of a "required" above: a misspelt name, or an empty variable hiding .env.
+    for (const w of warnings) console.error(`warning: ${w}`);
+    return 2;
+  }
 
   switch (command) {
     case "serve": {

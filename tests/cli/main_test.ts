@@ -546,6 +546,35 @@ Deno.test("a misspelt setting is warned about by check-config and serve, with a 
   );
 });
 
+// "TRUECONF_SERVER is required" was all serve said when the name was misspelt in .env (the
+// did-you-mean came only once every required setting was there), or when an empty variable in
+// the environment hid .env's value (the environment wins, even when empty).
+Deno.test("exit 2 for a required setting also names a misspelt variable and an empty one hiding .env", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    join(dir.path, ".env"),
+    "TRUECONF_SEVRER=video.example.com\nTRUECONF_PASSWORD=secret\n",
+  );
+  const r = await cli(["serve"], dir.path, {
+    ...storeEnv(dir.path),
+    TRUECONF_USERNAME: "webhook_bot",
+    TRUECONF_PASSWORD: "",
+    WEBHOOK_PUBLIC_URL: "https://hooks.example.com",
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^ {2}- TRUECONF_SERVER is required/m);
+  assert.match(r.stderr, /^ {2}- TRUECONF_PASSWORD is required/m);
+  assert.match(
+    r.stderr,
+    /^warning: TRUECONF_PASSWORD is set but empty in the environment, which wins over \.env: its value there is ignored \(unset TRUECONF_PASSWORD, or give it a value\)$/m,
+  );
+  assert.match(
+    r.stderr,
+    /^warning: TRUECONF_SEVRER is not a setting of this bot and is ignored; did you mean TRUECONF_SERVER\?$/m,
+  );
+  assert.ok(!r.stderr.includes("secret"), "a value printed");
+});
+
 Deno.test("an unreadable .env (a folder) is one clear error and exit 2, not a stack trace", async () => {
   await using dir = await tempDir();
   await Deno.mkdir(join(dir.path, ".env"));
