@@ -850,7 +850,8 @@ function editDistance(a: string, b: string): number {
 
 /**
  * Settings that are valid but almost certainly not what the operator meant; `serve` logs them
- * as warnings and `check-config` prints them as notes. Today: plain HTTP to port 443. The
+ * as warnings and `check-config` prints them as notes. Today: plain HTTP to port 443, and hook
+ * URLs (secrets) handed out over plain HTTP to a host other than this one. The
  * reference bot keeps TRUECONF_WEB_PORT at 443 even with TRUECONF_HTTPS=false (and so do we,
  * for compatibility), but TrueConf serves TLS there, so every call would fail with an opaque
  * network error.
@@ -872,6 +873,16 @@ export function configWarnings(config: Config): string[] {
       "TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443 (the default), where TrueConf serves TLS: " +
         "plain HTTP there fails. Set TRUECONF_WEB_PORT=4309 (the Bridge port, plain HTTP) or 80, " +
         "or use TRUECONF_HTTPS=true.",
+    );
+  }
+  const pub = new URL(config.publicUrl);
+  if (
+    pub.protocol === "http:" && !/^(?:localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(pub.hostname)
+  ) {
+    out.push(
+      `WEBHOOK_PUBLIC_URL is plain HTTP (${pub.origin}): every hook URL carries its secret token, ` +
+        "readable by anyone on the way. Serve it over HTTPS through a reverse proxy with TLS " +
+        "(deploy/Caddyfile.example, deploy/nginx.conf.example).",
     );
   }
   return out;

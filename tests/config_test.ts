@@ -357,7 +357,7 @@ Deno.test("unknownVariables() warns about our prefixes with a did-you-mean, neve
   ]);
 });
 
-Deno.test("configWarnings() flags plain HTTP to port 443 (the default) and nothing else", () => {
+Deno.test("configWarnings() flags plain HTTP to port 443 (the default) and a public URL without TLS", () => {
   const warn = (env: Record<string, string>) => {
     const r = parseConfig({ ...MINIMAL, ...env });
     assert.ok(r.ok);
@@ -369,6 +369,13 @@ Deno.test("configWarnings() flags plain HTTP to port 443 (the default) and nothi
   const w = warn({ TRUECONF_HTTPS: "false" });
   assert.equal(w.length, 1);
   assert.match(w[0]!, /TRUECONF_HTTPS=false .*443.*TRUECONF_WEB_PORT=4309/);
+  // Hook URLs are secrets: handed out over plain HTTP they travel readable, unless only to
+  // this machine (a demo, a test).
+  assert.deepEqual(warn({ WEBHOOK_PUBLIC_URL: "http://127.0.0.1:8080" }), []);
+  assert.deepEqual(warn({ WEBHOOK_PUBLIC_URL: "http://localhost:8080/tc" }), []);
+  assert.deepEqual(warn({ WEBHOOK_PUBLIC_URL: "http://bot.intra:8080/tc" }), [
+    "WEBHOOK_PUBLIC_URL is plain HTTP (http://bot.intra:8080): every hook URL carries its secret token, readable by anyone on the way. Serve it over HTTPS through a reverse proxy with TLS (deploy/Caddyfile.example, deploy/nginx.conf.example).",
+  ]);
 });
 
 // Deno's own words were "invalid host 'http://0.0.0.0': invalid char found in FQDN", at listen
