@@ -10,14 +10,16 @@ import { isRecord } from "./_read.ts";
 
 /**
  * Headers that only ntfy clients send; any of them makes a request an ntfy publish. `t` is in
- * ntfy's own title example (`curl -H "t: …"`); the other one- and two-letter aliases are read once
- * ntfy is chosen, but do not choose it (each name here is one more lookup per hook request).
+ * ntfy's own title example (`curl -H "t: …"`), `Message` carries the message of a body-less
+ * publish; the other one- and two-letter aliases are read once ntfy is chosen, but do not
+ * choose it (each name here is one more lookup per hook request).
  */
 const NTFY_ONLY_HEADERS = [
   "x-title",
   "title",
   "t",
   "x-message",
+  "message",
   "x-priority",
   "x-tags",
   "tags",

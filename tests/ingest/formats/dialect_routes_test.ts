@@ -532,3 +532,21 @@ Deno.test("Google Chat: Grafana's Google Chat contact point (previewText, fallba
     assert.match(text, /\[OPEN IN GRAFANA\]\(http:\/\/localhost\/alerting\/list\)/);
   });
 });
+
+Deno.test("ntfy: a POST with no body and the message in a Message header publishes it (ntfy reads Message/X-Message when the body is empty)", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    for (const name of ["Message", "X-Message"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { [name]: "Backup done\\non nas1" },
+      });
+      assert.equal(res.status, 200, name);
+      const answer = await res.json();
+      assert.equal(answer.event, "message", name);
+      assert.equal(answer.message, "Backup done\non nas1", name);
+      assert.equal(chat(h).at(-1)?.text, "Backup done\non nas1", name);
+    }
+  });
+});
