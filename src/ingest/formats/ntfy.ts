@@ -351,8 +351,10 @@ function parsePriority(value: string): number {
 }
 
 /**
- * `Actions` header: ntfy's short format (`view, Open, https://…, clear=true; http, …`) or its
- * JSON array form.
+ * `Actions` header: ntfy's header format or its JSON array form. The header format: actions
+ * apart by `;`, fields by `,`; a field is `key=value` or, without a key, the next of action,
+ * label and URL; a value may be quoted with `"` or `'` when it holds a comma or semicolon
+ * (`view, "Open portal, now", https://…, clear=true; url=https://…, action=view, label=Cam`).
  */
 function parseActions(value: string | undefined): JsonObject[] {
   if (value === undefined) return [];
@@ -365,14 +367,57 @@ function parseActions(value: string | undefined): JsonObject[] {
       throw new PayloadError("invalid_actions", "The Actions header is not valid JSON.");
     }
   }
-  return value.split(";").map((a) => {
-    const [action = "", label = "", url = ""] = a.split(",").map((p) => p.trim());
-    return {
-      action: action.replace(/^action=/, ""),
-      label: label.replace(/^label=/, ""),
-      url: url.replace(/^url=/, ""),
-    };
-  });
+  return splitOutsideQuotes(value, ";").map((a) => {
+    const action: Record<string, string> = {};
+    for (const field of splitOutsideQuotes(a, ",")) {
+      const pair = /^\s*([A-Za-z][\w.-]*)\s*=(.*)$/s.exec(field);
+      const key = pair?.[1]?.toLowerCase();
+      if (pair !== null && key !== undefined && ACTION_KEY.test(key)) {
+        action[key] = unquote(pair[2] ?? "");
+        continue;
+      }
+      const next = POSITIONAL.find((k) => action[k] === undefined);
+      if (next !== undefined && field.trim() !== "") action[next] = unquote(field);
+    }
+    return action;
+  }).filter((a) => a["action"] !== undefined);
+}
+
+/** The fields a header action names without a key, in order. */
+const POSITIONAL = ["action", "label", "url"] as const;
+/** Keys of ntfy's header actions (view, http, broadcast, copy). */
+const ACTION_KEY = /^(action|label|url|clear|method|body|intent|value|(headers|extras)\..+)$/;
+
+/** `s` split at `sep`, except inside a value quoted with `"` or `'` (quotes open a value only). */
+function splitOutsideQuotes(s: string, sep: string): string[] {
+  const parts: string[] = [];
+  let current = "";
+  let quote = "";
+  let valueStart = true;
+  for (const ch of s) {
+    if (quote !== "") {
+      if (ch === quote) quote = "";
+    } else if (ch === sep) {
+      parts.push(current);
+      current = "";
+      valueStart = true;
+      continue;
+    } else if (valueStart && (ch === '"' || ch === "'")) {
+      quote = ch;
+    }
+    current += ch;
+    // A quote opens a value at its start or right after `key=`.
+    if (ch === "=") valueStart = true;
+    else if (ch.trim() !== "") valueStart = false;
+  }
+  parts.push(current);
+  return parts;
+}
+
+/** A field's value without surrounding whitespace and quotes. */
+function unquote(v: string): string {
+  const t = v.trim();
+  return t.length >= 2 && (t[0] === '"' || t[0] === "'") && t.at(-1) === t[0] ? t.slice(1, -1) : t;
 }
 
 /** What a reader can open: `Click` (as "Open"), then the `view` actions (their label, or the URL). */

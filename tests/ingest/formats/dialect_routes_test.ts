@@ -550,3 +550,29 @@ Deno.test("ntfy: a POST with no body and the message in a Message header publish
     }
   });
 });
+
+Deno.test("ntfy: the Actions header's quoted values and key=value pairs in any order, as ntfy's docs define the format", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+      method: "POST",
+      headers: {
+        Title: "Door",
+        // ntfy: "Values may be quoted … if the value itself contains commas or semicolons";
+        // "The action= and label= prefix are optional … url= … optional in the view action".
+        Actions: `view, "Open portal, now", https://home.example.com/; ` +
+          `url=https://cam.example.com/, action=view, label='Camera; front'; ` +
+          `http, Close door, https://api.example.com/, body='{"a": 1, "b": 2}'`,
+      },
+      body: "Someone rang",
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(
+      chat(h).at(-1)?.text,
+      "**Door**\nSomeone rang\n\n[Open portal, now](https://home.example.com/) · " +
+        "[Camera; front](https://cam.example.com/)",
+    );
+  });
+});
