@@ -181,11 +181,10 @@ export function checkoutCommand(root: string): { flags: string[]; config: string
   const config = join(root, "deno.json");
   const task: string = JSON.parse(Deno.readTextFileSync(config)).tasks.start;
   const words = task.split(/\s+/);
-  return {
-    flags: words.slice(1, words.indexOf("src/main.ts")),
-    config,
-    main: join(root, "src/main.ts"),
-  };
+  // The entry is the first word naming a file under src/ (src/main.ts, or the start task's
+  // launcher where a checkout has one).
+  const entry = words.findIndex((w) => w.startsWith("src/") && w.endsWith(".ts"));
+  return { flags: words.slice(1, entry), config, main: join(root, words[entry]!) };
 }
 
 /** Resolves once `url`/readyz answers 200 (polled every 10 ms); throws after 30 s. */

@@ -22,7 +22,14 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { botEnv, freePort, importBenchHook, spawnLogged, startFake } from "./_fake_process.ts";
+import {
+  botEnv,
+  checkoutCommand,
+  freePort,
+  importBenchHook,
+  spawnLogged,
+  startFake,
+} from "./_fake_process.ts";
 
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
@@ -82,12 +89,6 @@ interface Sample {
   load: number;
 }
 
-function taskFlags(root: string): string[] {
-  const task: string = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))).tasks.start;
-  const words = task.split(/\s+/);
-  return words.slice(1, words.indexOf("src/main.ts"));
-}
-
 function checkoutEnv(c: Checkout, fakePort: number, port: number): Record<string, string> {
   return botEnv({ fakePort, port, storagePath: join(c.dir, "w.kv"), settings: "defaults" });
 }
@@ -96,10 +97,10 @@ function checkoutEnv(c: Checkout, fakePort: number, port: number): Record<string
 async function importHook(c: Checkout, fakePort: number, chatId: string): Promise<string> {
   const cli = [
     Deno.execPath(),
-    ...taskFlags(c.root),
+    ...checkoutCommand(c.root).flags,
     "--config",
     join(c.root, "deno.json"),
-    join(c.root, "src/main.ts"),
+    checkoutCommand(c.root).main,
   ];
   return await importBenchHook(cli, { dir: c.dir, env: checkoutEnv(c, fakePort, 0), chatId });
 }
@@ -122,11 +123,11 @@ async function startOnce(c: Checkout, fakePort: number): Promise<Sample> {
   const child = spawnLogged(
     [
       Deno.execPath(),
-      ...taskFlags(c.root),
+      ...checkoutCommand(c.root).flags,
       ...c.flags,
       "--config",
       join(c.root, "deno.json"),
-      join(c.root, "src/main.ts"),
+      checkoutCommand(c.root).main,
       "serve",
     ],
     { logFile, cwd: c.dir, env: checkoutEnv(c, fakePort, port), stdout: "null" },

@@ -143,6 +143,8 @@ export async function serve(
     publicUrl: config.publicUrl,
     ms: Math.round(performance.now() - started),
     ...(bot.lease ? { lease: bot.lease.how } : {}),
+    // Whether the start task's bundle runs (src/start.ts) or the TypeScript modules do.
+    modules: import.meta.url.endsWith(".js") ? "bundle" : "source",
   });
   bot.start();
   let cancelReclaim = () => {};

@@ -1,12 +1,14 @@
-// The served process, with the start task's flags (`--unstable-lazy-dynamic-imports`: the
-// modules of an import() load only when it is reached, docs/benchmarks.md "Session 5
-// (boot3)"), loads the chat side on its first command and the format adapters on its first
-// hook request, and answers both as before. An import() that could not be loaded would fail
-// only here, at first use.
+// The served process, started as the start task starts it (src/start.ts: the program from a
+// bundle of the source, whose import()s are chunks loaded when first reached, docs/benchmarks.md
+// "Start from a bundle"), loads the chat side on its first command, the format adapters on its
+// first hook request and the preview worker (the bundle's second entry) on its first large
+// photo, and answers all three as before. An import() or a worker that could not be loaded
+// would fail only here, at first use.
 import assert from "node:assert/strict";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
 import { spawnServe } from "../support/serve_process.ts";
 import { addGroup, BOT_NAME, HOOK_URL, TEST_BOT } from "../support/bot_with_fake.ts";
+import { gradient, jpeg } from "../delivery/preview/_images.ts";
 
 Deno.test("serve as users start it answers its first chat command and its first hook request", async () => {
   const dir = await Deno.makeTempDir({ prefix: "first-use-process-" });
@@ -18,7 +20,8 @@ Deno.test("serve as users start it answers its first chat command and its first 
   addGroup(fake, { chatId: "ops", title: "Ops", owner: alice });
   await using p = spawnServe({ dir, fake });
   try {
-    const { port } = await p.listening();
+    const { port, line } = await p.listening();
+    assert.equal(line.modules, "bundle", "the start task runs the bundle, not the sources");
     await p.ready();
     const mention = fake.mention(fake.botId, BOT_NAME);
     fake.pushMessage({ chatId: "ops", authorId: alice, text: `${mention} /webhook_create alpha` });
@@ -35,6 +38,19 @@ Deno.test("serve as users start it answers its first chat command and its first 
       () => fake.messagesIn("ops").some((m) => m.text === "first delivery"),
       10_000,
     );
+    // Wider than 1280 px: not its own preview, so the preview worker makes one.
+    const form = new FormData();
+    form.set("text", "wide chart");
+    const photo = jpeg(gradient(1600, 1200), 1600, 1200);
+    form.set("image", new File([new Uint8Array(photo)], "wide.jpg", { type: "image/jpeg" }));
+    const sent = await fetch(`http://127.0.0.1:${port}${url.pathname}`, {
+      method: "POST",
+      body: form,
+    });
+    assert.equal(sent.status, 200, await sent.text());
+    const posted = fake.messagesIn("ops").find((m) => m.kind === "photo");
+    assert.ok(posted?.preview, p.text());
+    assert.ok(posted.preview.size < photo.length, "the preview is smaller than the photo");
   } finally {
     p.kill("SIGTERM");
     await p.status;

@@ -1,5 +1,6 @@
 /**
- * The real `src/main.ts serve` as a subprocess, the way an operator runs it: a clean
+ * The real `serve` as a subprocess, started the way `deno task start` starts it (the start
+ * task's entry, src/start.ts, which runs the program from its bundle), with a clean
  * environment, a working directory of its own, TrueConf = the fake server (or nothing), its
  * stderr log lines parsed as they come. Waiting is on the process's own log lines and exit
  * status (events), never on sleeps. One helper for every process-level test (SIGKILL and
@@ -21,11 +22,14 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
  * which the memory and first-use tests see, and what the bot may read (Deno refuses `/proc`
  * without `--allow-all`, which hid a lease that waited 6 s after every crash).
  */
-const START_FLAGS: string[] = (JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")))
-  .tasks.start as string).split(/\s+/).filter((word) =>
-    word.startsWith("--v8-flags=") || word.startsWith("--unstable-") ||
-    word.startsWith("--allow-")
-  );
+const START_TASK: string[] = (JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")))
+  .tasks.start as string).split(/\s+/);
+const START_FLAGS: string[] = START_TASK.filter((word) =>
+  word.startsWith("--v8-flags=") || word.startsWith("--unstable-") ||
+  word.startsWith("--allow-")
+);
+/** The start task's entry (src/start.ts: the program from its bundle, docs/benchmarks.md). */
+const START_ENTRY: string = START_TASK.find((w) => w.startsWith("src/") && w.endsWith(".ts"))!;
 
 /** One log line of the process: the parsed JSON, or `{level: "raw", msg}` for other text. */
 export interface LogLine {
@@ -108,7 +112,7 @@ export function spawnServe(options: ServeProcessOptions): ServeProcess {
       ...START_FLAGS,
       "--config",
       join(ROOT, "deno.json"),
-      join(ROOT, "src/main.ts"),
+      join(ROOT, START_ENTRY),
       "serve",
       ...(options.args ?? []),
     ],

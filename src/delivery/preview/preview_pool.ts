@@ -308,8 +308,7 @@ export class PreviewMaker {
   }
 
   #spawn(slot: Slot): Worker {
-    // This exact form lets `deno compile --include src/delivery/preview/_worker.ts` embed it.
-    const worker = new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" });
+    const worker = new Worker(workerUrl(), { type: "module" });
     worker.onmessage = (event: MessageEvent<PreviewReply>) => this.#onReply(slot, worker, event);
     worker.onerror = (event: ErrorEvent) => {
       // Without preventDefault an uncaught worker error is re-thrown in the main thread.
@@ -396,4 +395,16 @@ export class PreviewMaker {
       if (slot.job === null) this.#retire(slot);
     }, this.#idleMs);
   }
+}
+
+/**
+ * Where the worker's module is. From the source (tests, the compiled binary) it is the file
+ * beside this one: this exact form lets `deno compile --include src/delivery/preview/_worker.ts`
+ * embed it. In the start task's bundle (src/start.ts) this module is in a chunk at the bundle's
+ * root and the worker is the bundle's second entry, which keeps its path under src/.
+ */
+function workerUrl(): URL {
+  return import.meta.url.endsWith(".ts")
+    ? new URL("./_worker.ts", import.meta.url)
+    : new URL("./delivery/preview/_worker.js", import.meta.url);
 }
