@@ -175,16 +175,40 @@ export async function importBenchHook(
 
 /**
  * How a checkout's bot is run: its `start` task's `deno run` flags (what a user's bot runs
- * with), its deno.json and its src/main.ts.
+ * with), its deno.json and the task's entry (src/start.ts, or src/main.ts in checkouts older
+ * than the start task's bundle).
  */
 export function checkoutCommand(root: string): { flags: string[]; config: string; main: string } {
   const config = join(root, "deno.json");
-  const task: string = JSON.parse(Deno.readTextFileSync(config)).tasks.start;
-  const words = task.split(/\s+/);
-  // The entry is the first word naming a file under src/ (src/main.ts, or the start task's
-  // launcher where a checkout has one).
+  const words = taskCommand(config, "start")!.split(/\s+/);
   const entry = words.findIndex((w) => w.startsWith("src/") && w.endsWith(".ts"));
+  if (words[0] !== "deno" || entry < 0) throw new Error(`unexpected start task in ${config}`);
   return { flags: words.slice(1, entry), config, main: join(root, words[entry]!) };
+}
+
+/** A task's command line from a deno.json (string or `{command, dependencies}` form). */
+function taskCommand(config: string, name: string): string | undefined {
+  const task: string | { command: string } | undefined = JSON.parse(Deno.readTextFileSync(config))
+    .tasks?.[name];
+  return typeof task === "string" ? task : task?.command;
+}
+
+/**
+ * Runs the checkout's `bundle` task (what `deno task start` runs before the bot: the bundle of
+ * src/ the bot then loads, src/start.ts), so a bot started directly finds the bundle a user's
+ * `deno task start` would. No-op for checkouts without one.
+ */
+export async function bundleCheckout(root: string): Promise<void> {
+  const command = taskCommand(join(root, "deno.json"), "bundle");
+  if (!command) return;
+  const words = command.split(/\s+/);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: words.slice(1),
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno task bundle failed in ${root}`);
 }
 
 /** Resolves once `url`/readyz answers 200 (polled every 10 ms); throws after 30 s. */
@@ -213,6 +237,7 @@ export async function prepareBenchBot(
   o: { prefix: string; settings: "defaults" | "fast" },
 ) {
   const dir = await Deno.makeTempDir({ prefix: o.prefix });
+  await bundleCheckout(root);
   const command = checkoutCommand(root);
   const port = freePort();
   const env = botEnv({

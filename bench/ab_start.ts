@@ -24,6 +24,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   botEnv,
+  bundleCheckout,
   checkoutCommand,
   freePort,
   importBenchHook,
@@ -95,6 +96,7 @@ function checkoutEnv(c: Checkout, fakePort: number, port: number): Record<string
 
 /** One hook in the checkout's store, imported with its CLI as `bench/run.ts` does. */
 async function importHook(c: Checkout, fakePort: number, chatId: string): Promise<string> {
+  await bundleCheckout(c.root);
   const cli = [
     Deno.execPath(),
     ...checkoutCommand(c.root).flags,

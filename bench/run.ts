@@ -1,6 +1,6 @@
 /**
  * End-to-end benchmark (issue 4): the real bot, started the way users start it (`deno run` of
- * `src/main.ts serve` with the `start` task's flags), against the fake TrueConf server in its
+ * the `start` task's entry, `src/start.ts serve`, with its flags, after its bundle step), against the fake TrueConf server in its
  * own process, loaded over loopback with wrk. In the same run, a bare Hono route that only
  * parses the JSON body is the ceiling, and the bot's throughput is reported as a ratio of it:
  * absolute numbers drift on a shared machine, ratios measured minutes apart hold.
@@ -47,12 +47,19 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PhotonImage } from "@cf-wasm/photon";
-import { baseEnv, botEnv, freePort, importBenchHook, spawnLogged } from "./_fake_process.ts";
+import {
+  baseEnv,
+  botEnv,
+  bundleCheckout,
+  checkoutCommand,
+  freePort,
+  importBenchHook,
+  spawnLogged,
+} from "./_fake_process.ts";
 import { wrk, type WrkResult } from "./_wrk.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CONFIG = join(ROOT, "deno.json");
-const MAIN = join(ROOT, "src/main.ts");
 const MB = 1_000_000;
 const MIB = 1024 * 1024;
 const CLK_TCK = 100; // USER_HZ is 100 on every Linux ABI Deno ships for; /proc times use it.
@@ -301,14 +308,10 @@ interface FakeCounts {
   acks: number;
 }
 
-const startTaskFlags = (() => {
-  // The same flags as `deno task start`, read from deno.json so the two cannot drift apart.
-  const task: string = JSON.parse(Deno.readTextFileSync(CONFIG)).tasks.start;
-  const words = task.split(/\s+/);
-  const main = words.indexOf("src/main.ts");
-  if (words[0] !== "deno" || main < 0) throw new Error(`unexpected start task: ${task}`);
-  return words.slice(1, main);
-})();
+// The same flags and entry as `deno task start`, read from deno.json so the two cannot drift
+// apart; its bundle step runs first, as the task's dependency does (src/start.ts).
+const { flags: startTaskFlags, main: MAIN } = checkoutCommand(ROOT);
+await bundleCheckout(ROOT);
 
 interface BotEnv {
   fakePort: number;

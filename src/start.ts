@@ -1,23 +1,24 @@
 /**
- * The entry of `deno task start` (the bot run from source): runs {@link main} from a bundle of
- * the source tree when one matches the tree, so a start loads a few chunks instead of some 130
- * TypeScript modules one by one.
+ * The entry of `deno task start` (the bot run from source) and of `deno task bundle`:
  *
- * Why: `deno run` resolves, reads and looks up the compiled code of every module separately.
- * For this program that was about 50 ms of each start and 6 MiB of idle RSS (docs/benchmarks.md,
- * "Start from a bundle"). The compiled binary (`deno task compile`: the Docker image and the
- * systemd unit run it) embeds its modules and does not use this file; nor do the CLI commands
- * run as `deno run -A src/main.ts …`, which are short-lived.
+ * - `src/start.ts --bundle` (the `bundle` task): bundles the sources with Deno's bundler
+ *   (`--unstable-bundle`) into `.cache/start/<id>/`, unless the current bundle matches the
+ *   tree: the size and modification time of every file under `src/` and of `deno.json` and
+ *   `deno.lock`, so an edit, a `git pull` or a changed dependency gets a new one (about a
+ *   second). The `./deno` wrapper runs it before `./deno task start` whenever one of those
+ *   files is newer than the current bundle. It runs in a process of its own because the
+ *   bundler keeps some 40 MiB of native memory in the process that ran it.
+ * - `src/start.ts <command>` (the `start` task's `serve`): imports the bundle's `main.js` when
+ *   the bundle matches the tree, else `src/main.ts`, and runs {@link main}.
  *
- * The bundle is built with `Deno.bundle` (`--unstable-bundle`) by the first start that finds
- * none for the current tree, into `.cache/start/<fingerprint>/` next to `src/`: that start
- * takes about a second longer. The fingerprint covers the size and modification time of every
- * file under `src/` and of `deno.json` and `deno.lock`, so an edit, a `git pull` or a changed
- * dependency gets a new bundle. The two newest bundles are kept: a bot still running from the
- * previous one loads its lazily imported chunks from there. Whenever a bundle cannot be made
- * or used (a read-only checkout, a bundling error, a Deno without the API), the program runs
- * from `src/main.ts` as it would without this file: this module only chooses where `main`
- * comes from, never what it does.
+ * Why: `deno run` resolves, reads and looks up the compiled code of some 130 TypeScript modules
+ * one by one. That was about 50 ms of each start and 6 MiB of idle RSS, which a bundle of a few
+ * chunks does not cost (docs/benchmarks.md, "Start from a bundle"). A bot that finds no current
+ * bundle (a start with another `deno` than `./deno` after a change, a read-only checkout, an
+ * older Deno) runs from the sources as it would without this file: this module only chooses
+ * where `main` comes from, never what it does. The compiled binary (`deno task compile`: the
+ * Docker image and the systemd unit) and the CLI commands run as `deno run -A src/main.ts …`
+ * do not use it.
  *
  * @module
  */
@@ -59,14 +60,19 @@ function fileLine(path: string): string {
   }
 }
 
-/** The bundle's `main.js` for the current tree, built if missing; null when there is none. */
-async function bundledMain(): Promise<URL | null> {
-  const stamp = sourceStamp(decodeURIComponent(ROOT.pathname));
+/** The current bundle's `main.js` if the bundle matches the tree `stamp` describes. */
+function currentBundle(stamp: string): URL | null {
   const current = readText(new URL("current", CACHE));
   if (current && readText(new URL(`${current}/stamp`, CACHE)) === stamp) {
     return new URL(`${current}/main.js`, CACHE);
   }
-  if (typeof Deno.bundle !== "function") return null;
+  return null;
+}
+
+/** Step 1: makes a bundle of the tree unless the current one matches it. */
+async function bundle(): Promise<void> {
+  const stamp = sourceStamp(decodeURIComponent(ROOT.pathname));
+  if (currentBundle(stamp)) return;
   // Built in a folder of its own, then named current with an atomic rename: a start never
   // sees half a bundle, and bots started from an older one keep their chunks.
   const id = `${Date.now().toString(36)}-${Deno.pid}`;
@@ -79,12 +85,11 @@ async function bundledMain(): Promise<URL | null> {
     codeSplitting: true,
     write: true,
   });
-  if (!result.success) return null;
+  if (!result.success) throw new Error(result.errors.map((e) => e.text).join("; "));
   Deno.writeTextFileSync(new URL("stamp", dir), stamp);
   Deno.writeTextFileSync(new URL(`current.${id}`, CACHE), id);
   Deno.renameSync(new URL(`current.${id}`, CACHE), new URL("current", CACHE));
   prune();
-  return new URL("main.js", dir);
 }
 
 function readText(url: URL): string | null {
@@ -108,16 +113,22 @@ function prune(): void {
   }
 }
 
+/** Step 2: the program's `main`, from the bundle when it matches the tree. */
 async function load(): Promise<Main> {
   try {
-    const entry = await bundledMain();
+    const entry = currentBundle(sourceStamp(decodeURIComponent(ROOT.pathname)));
     if (entry) return await import(entry.href) as Main;
   } catch {
-    // Unreadable cache, a bundle that fails to load: run from the source instead.
+    // An unreadable cache, a bundle that fails to load: run from the sources instead.
   }
   return await import("./main.ts");
 }
 
 if (import.meta.main) {
-  Deno.exit(await (await load()).main(Deno.args));
+  if (Deno.args[0] === "--bundle") {
+    // Never fails the start: without a bundle the bot runs from the sources.
+    await bundle().catch((e) => console.error(`no bundle of src/ (the bot runs from src/): ${e}`));
+  } else {
+    Deno.exit(await (await load()).main(Deno.args));
+  }
 }
