@@ -84,6 +84,7 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
       create: (ctx, args, expiresAt) => outgoingCommands.create(ctx, args, expiresAt),
       test: (ctx, args) => outgoingCommands.test(ctx, args),
       isTrigger: (m) => outgoing.isTrigger(m),
+      paused: (hookId) => outgoing.paused(hookId),
     },
     client,
     store,

@@ -97,6 +97,8 @@ export interface CommandHandlerOptions {
     create(ctx: CommandContext, args: string, expiresAt: number | null): Promise<void>;
     test(ctx: CommandContext, args: string): Promise<void>;
     isTrigger(m: IncomingMessage): Promise<boolean>;
+    /** An outgoing hook was paused: its calls still waiting are dropped now. */
+    paused(hookId: string): void;
   } | undefined;
   /** Where commands and refusals are logged. Default: silent. */
   logger?: Logger;
@@ -262,6 +264,7 @@ export class CommandHandler {
   async chatLost(chatId: string, reason: "bot_removed" | "chat_removed"): Promise<void> {
     const paused = await this.#o.store.pauseChat(chatId, reason);
     if (paused.length === 0) return;
+    for (const h of paused) if (h.kind === "outgoing") this.#o.outgoing?.paused(h.id);
     this.#log.info("chat lost, hooks paused", { chat: chatId, reason, hooks: paused.length });
     const byCreator = new Map<string, HookRecord[]>();
     for (const h of paused) {
@@ -351,6 +354,7 @@ export class CommandHandler {
       : await this.#o.store.resume(hook.id);
     if (!r.ok) return await this.#reply(m, chat, replies.notFound(hook.name, []));
     this.#log.info(pause ? "hook paused" : "hook resumed", { hook: hook.id, by: m.authorId });
+    if (pause && hook.kind === "outgoing") this.#o.outgoing?.paused(hook.id);
     await this.#reply(m, chat, pause ? replies.paused(hook) : replies.resumed(hook));
   }
 

@@ -103,6 +103,8 @@ export interface CallState {
 export interface CallEngine {
   /** Persists a job behind the hook's earlier ones. */
   enqueue(options: EnqueueOptions<CallPayload, CallState>): Promise<EnqueueResult>;
+  /** Tries a waiting job again now (false when it is not waiting). */
+  retry(id: string): Promise<boolean>;
 }
 
 /** What the service needs of the hook store. */
@@ -199,6 +201,8 @@ export class OutgoingHooks {
   readonly #watchdogs = new Map<string, TimerHandle>();
   /** Trigger calls whose author got a status reply in this process. */
   readonly #statusSent = new Set<string>();
+  /** Calls waiting or running, per hook (queued or run by this process), so a pause drops them. */
+  readonly #calls = new Map<string, Set<string>>();
   /** Attempts running now, per hook, so a revoke can cut them. */
   readonly #running = new Map<string, AbortController>();
   readonly #inflight = new Set<Promise<unknown>>();
@@ -259,9 +263,30 @@ export class OutgoingHooks {
     );
   }
 
-  /** A hook was revoked or paused: its running attempt is cut at once. */
+  /** A hook was revoked: its running attempt is cut at once. */
   stopHook(hookId: string): void {
     this.#running.get(hookId)?.abort(new Error("hook revoked"));
+  }
+
+  /**
+   * A hook was paused: its calls still waiting are dropped now, not at their next try (which a
+   * backoff or a `Retry-After` may put minutes away, and a resume before it would send them
+   * after all). Each is tried at once, finds the hook paused and ends `hook_paused`, and a
+   * trigger's author is told. An attempt running now finishes (its request is out already).
+   */
+  paused(hookId: string): void {
+    for (const id of this.#calls.get(hookId) ?? []) {
+      this.#o.engine.retry(id).catch((e) =>
+        this.#log.warn("outgoing: a paused hook's call not dropped", { hook: hookId, error: e })
+      );
+    }
+  }
+
+  #track(hookId: string, id: string): void {
+    if (!id) return;
+    const ids = this.#calls.get(hookId) ?? new Set<string>();
+    ids.add(id);
+    this.#calls.set(hookId, ids);
   }
 
   /** Stops the watchdogs and waits for routing in progress. Call before closing the engine. */
@@ -371,6 +396,7 @@ export class OutgoingHooks {
         await this.#tell(ref, payload, `❌ ${hook.name}: not sent, ${why}.`);
         continue;
       }
+      this.#track(hook.id, r.id);
       this.#log.debug("outgoing call queued", { hook: hook.id, event: e.type, id: eventId });
     }
   }
@@ -399,6 +425,8 @@ export class OutgoingHooks {
   async #run(job: JobRun<CallPayload, CallState>): Promise<Attempt<CallState>> {
     const p = job.payload;
     let state = job.state;
+    // Calls queued before a restart are known from their first attempt here.
+    this.#track(job.hook.id, job.id);
     const hook = await this.#o.store.get(job.hook.id);
     if (!hook || hook.kind !== "outgoing" || !hook.outgoing) {
       return { kind: "failed", state, error: { code: "hook_revoked", message: "hook revoked" } };
@@ -471,6 +499,11 @@ export class OutgoingHooks {
         return { kind: "done", state, result: { status: res.status, ...(error ? { error } : {}) } };
       }
       case "retry":
+        // Paused while this attempt ran: the call is dropped now (as `paused` drops waiting
+        // ones), not after a backoff that a resume could beat.
+        if ((await this.#o.store.get(hook.id))?.paused) {
+          return { kind: "failed", state, error: { code: "hook_paused", message: "hook paused" } };
+        }
         if (job.attempts === 0 && !state.statusSent) {
           if (p.trigger) {
             await this.#status(job.hook, p, `⚠️ ${who} ${res.reason}, retrying`);
@@ -538,6 +571,8 @@ export class OutgoingHooks {
    * author was promised an answer or a word within 10 s, and may have been told "retrying").
    */
   #finished(end: JobEnd<CallPayload, CallState>): void {
+    const ids = this.#calls.get(end.hook.id);
+    if (ids?.delete(end.id) && ids.size === 0) this.#calls.delete(end.hook.id);
     const p = end.payload;
     if (!p) return;
     this.#settle(p.eventId);

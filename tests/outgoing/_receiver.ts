@@ -7,6 +7,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import { shownText } from "../support/shown_text.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
 import { generateSecret } from "../../src/outgoing/mod.ts";
 import type { OutgoingBody } from "../../src/outgoing/mod.ts";
@@ -170,4 +171,22 @@ export async function withHookTo(
   } finally {
     await r.close();
   }
+}
+
+/** Pushes a command from alice in `chatId` and resolves with the bot's next message there. */
+export async function command(
+  b: BotWithFake,
+  chatId: string,
+  text: string,
+  mention = true,
+): Promise<string> {
+  const before = b.fake.messagesIn(chatId).length;
+  b.fake.pushMessage({
+    chatId,
+    authorId: b.fake.userId("alice"),
+    text: mention ? `${b.mention} ${text}` : text,
+  });
+  await b.fake.waitFor(() => b.fake.messagesIn(chatId).length > before);
+  const r = b.fake.messagesIn(chatId)[before];
+  return r ? shownText(r) : "";
 }

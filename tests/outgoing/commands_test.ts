@@ -5,8 +5,7 @@ import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
 import type { BotWithFake } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
-import { startReceiver, withOutgoingBot } from "./_receiver.ts";
-import { shownText } from "../support/shown_text.ts";
+import { command, startReceiver, withOutgoingBot } from "./_receiver.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 
 /** The bot with the group "ops" that alice owns (every test here starts there). */
@@ -35,24 +34,6 @@ async function createCi(b: BotWithFake, url: string): Promise<string> {
     b.fake.messagesIn(dm).slice(before).some((x) => SECRET.test(x.text ?? ""))
   );
   return b.fake.messagesIn(dm).flatMap((x) => (x.text ?? "").match(SECRET) ?? []).at(-1)!;
-}
-
-/** Pushes a command from alice in `chatId` and resolves with the bot's next message there. */
-async function command(
-  b: BotWithFake,
-  chatId: string,
-  text: string,
-  mention = true,
-): Promise<string> {
-  const before = b.fake.messagesIn(chatId).length;
-  b.fake.pushMessage({
-    chatId,
-    authorId: b.fake.userId("alice"),
-    text: mention ? `${b.mention} ${text}` : text,
-  });
-  await b.fake.waitFor(() => b.fake.messagesIn(chatId).length > before);
-  const r = b.fake.messagesIn(chatId)[before];
-  return r ? shownText(r) : "";
 }
 
 Deno.test("create from a group: the secret goes only to the creator's DM and signs the calls", async () => {

@@ -3,7 +3,13 @@
 // with the npm standardwebhooks package.
 import assert from "node:assert/strict";
 import type { BotWithFake } from "../support/bot_with_fake.ts";
-import { makeOutgoingHook, startReceiver, withHookTo, withOutgoingBot } from "./_receiver.ts";
+import {
+  command,
+  makeOutgoingHook,
+  startReceiver,
+  withHookTo,
+  withOutgoingBot,
+} from "./_receiver.ts";
 import type { OutgoingBody } from "../../src/outgoing/mod.ts";
 
 function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
@@ -469,5 +475,63 @@ Deno.test("a message wrapped in <p> (as an HTML client may send it) is read as t
       const first = await t.r.nth(1);
       assert.equal((first.body.message as { text: string }).text, "after");
     })
+  );
+});
+
+Deno.test("/webhook_pause drops the calls still waiting at once, as it says: a resume right after does not send them", async () => {
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "deploys", triggers: ["/deploy"] },
+      // The next try would be 10 minutes away.
+      () => new Response("busy", { status: 503, headers: { "retry-after": "600" } }),
+      async ({ alice, r }) => {
+        const said = (id: string) =>
+          b.fake.messagesIn("ops").filter((x) => x.replyMessageId === id).map((x) => x.text ?? "");
+        const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+        await b.fake.waitFor(() => said(t.messageId).some((x) => /answered 503, retrying/.test(x)));
+        const paused = await command(b, "ops", "/webhook_pause deploys");
+        assert.match(paused, /calls still waiting are dropped/);
+        await b.fake.waitFor(() => said(t.messageId).length === 2);
+        assert.match(said(t.messageId)[1]!, /^❌ deploys: not sent: the webhook was paused\./);
+        assert.match(await command(b, "ops", "/webhook_resume deploys"), /resumed/);
+        // The next call is the only one made after the first: the dropped one stays dropped.
+        const t2 = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy again" });
+        const second = await r.nth(2);
+        assert.equal((second.body.message as { id: string }).id, t2.messageId);
+        assert.equal(r.calls.length, 2);
+      },
+    )
+  );
+});
+
+Deno.test("a call whose hook is paused while its attempt runs is dropped when the attempt fails, not retried", async () => {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "deploys", triggers: ["/deploy"] },
+      async () => {
+        await held;
+        return new Response("busy", { status: 503 });
+      },
+      async ({ alice, r }) => {
+        const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+        await r.nth(1);
+        assert.match(await command(b, "ops", "/webhook_pause deploys"), /paused/);
+        release();
+        await b.fake.waitFor(() =>
+          b.fake.messagesIn("ops").some((x) =>
+            x.replyMessageId === t.messageId &&
+            /not sent: the webhook was paused/.test(x.text ?? "")
+          )
+        );
+        assert.ok(
+          !b.fake.messagesIn("ops").some((x) => /retrying/.test(x.text ?? "")),
+          "not told 'retrying' for a call that will not be retried",
+        );
+      },
+    )
   );
 });
