@@ -444,12 +444,13 @@ export class TrueConfClient {
 
   /**
    * The server's version and domain from `GET /api/v4/server` (the SDK asks the same at
-   * start). Remembered until the next reconnect, as the server may be upgraded meanwhile;
-   * an unreachable or silent endpoint gives nulls (asked again next time).
+   * start), the version from the service's status page when that names none (as the SDK
+   * does). Remembered until the next reconnect, as the server may be upgraded meanwhile; an
+   * unreachable `/api/v4/server` gives nulls (asked again next time).
    */
   serverInfo(): Promise<ServerInfo> {
-    this.#serverInfo ??= this.#fetchServerInfo().then((info) => {
-      if (info.version === null) this.#serverInfo = null;
+    this.#serverInfo ??= this.#fetchServerInfo().then(([info, answered]) => {
+      if (!answered) this.#serverInfo = null;
       return info;
     });
     return this.#serverInfo;
@@ -460,22 +461,59 @@ export class TrueConfClient {
     return serverHasButtons((await this.serverInfo()).version);
   }
 
-  async #fetchServerInfo(): Promise<ServerInfo> {
+  /** The server's info, and whether `/api/v4/server` answered at all. */
+  async #fetchServerInfo(): Promise<[ServerInfo, boolean]> {
+    let product: Record<string, unknown>;
     try {
-      const res = await this.#http.request(`${this.#urls.httpBase}/api/v4/server`, {
-        method: "GET",
-        headers: { accept: "application/json" },
-        timeoutMs: this.#cfg.requestTimeoutMs,
-        signal: this.#abort.signal,
-      });
+      const res = await this.#get(`${this.#urls.httpBase}/api/v4/server`);
       if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-      const product = record(record(JSON.parse(res.text)).product);
-      return { version: str(product.version) || null, domain: str(product.display_name) || null };
+      product = record(record(JSON.parse(res.text)).product);
     } catch (err) {
       const what = "trueconf: /api/v4/server unanswered: no buttons, bare logins sent as they are";
       this.#log.warn(what, { error: err });
-      return { version: null, domain: null };
+      return [{ version: null, domain: null }, false];
     }
+    const domain = str(product.display_name) || null;
+    const version = str(product.version) || await this.#serviceVersion();
+    if (version === null) {
+      this.#log.warn("trueconf: the server names no version: no buttons (as before 5.5.6)");
+    }
+    return [{ version, domain }, true];
+  }
+
+  /**
+   * The version from the TrueConf service's status page, for servers whose `/api/v4/server`
+   * leaves `version` empty: as python-trueconf-bot finds it since 1.4.3
+   * (`Bot.__get_server_version`), the service's port from the first of
+   * `/api/v4/endpoints/connects`' `connects` (4307 when that fails), then
+   * `http://<server>:<port>/vsstatus`, which reads "TrueConf Server 5.5.6.10902". Null when
+   * neither answers.
+   */
+  async #serviceVersion(): Promise<string | null> {
+    const base = new URL(this.#urls.httpBase);
+    let port = "4307";
+    try {
+      const res = await this.#get(`${base.origin}/api/v4/endpoints/connects`);
+      const first = res.status === 200 ? record(JSON.parse(res.text)).connects : undefined;
+      const named = Array.isArray(first) ? str(first[0]).split(":").at(-1) ?? "" : "";
+      if (/^\d{1,5}$/.test(named)) port = named;
+    } catch { /* the SDK's default port */ }
+    try {
+      const res = await this.#get(`http://${base.hostname}:${port}/vsstatus`);
+      const m = /TrueConf Server \b(\d{1,2}\.\d{1,2}\.\d{1,2}\.\d{1,5})\b/.exec(res.text);
+      return m?.[1] ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  #get(url: string) {
+    return this.#http.request(url, {
+      method: "GET",
+      headers: { accept: "application/json" },
+      timeoutMs: this.#cfg.requestTimeoutMs,
+      signal: this.#abort.signal,
+    });
   }
 
   /**

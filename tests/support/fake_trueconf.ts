@@ -184,6 +184,16 @@ export interface FakeTrueConfOptions {
    * `sendFile` answer carries as `captionMessageId` (SDK 1.5 `SendFileResponse`).
    */
   serverVersion?: string;
+  /**
+   * Where the version can be read: `"api"` (default), `/api/v4/server`'s `product.version`;
+   * `"vsstatus"`, only the TrueConf service's status page, as on servers whose
+   * `/api/v4/server` leaves `version` empty (python-trueconf-bot 1.4.2 "bot crash when server
+   * version field is empty", 1.4.3 "the check is based on the TrueConf service status" when
+   * the API fails). `/api/v4/endpoints/connects` then names this server's own port and
+   * `GET /vsstatus` answers "TrueConf Server <version>" on it; the SDK asks it over plain
+   * http, so this needs a fake without `tls`. `"none"`: neither names it.
+   */
+  versionIn?: "api" | "vsstatus" | "none";
   /** Where protocol violations and lifecycle events are logged. Default silent. */
   logger?: Logger;
 }
@@ -261,6 +271,8 @@ export class FakeTrueConf {
   readonly requests: RequestRecord[] = [];
   /** Bodies the OAuth endpoint received (parsed JSON, or the raw text). */
   readonly oauthRequests: unknown[] = [];
+  /** Paths of the plain HTTP requests (not socket upgrades), in order (empty when `record: false`). */
+  readonly httpPaths: string[] = [];
   /** WebSocket handshakes accepted: path, subprotocols offered, subprotocol echoed (empty when `record: false`). */
   readonly handshakes: { path: string; offered: string[]; protocol: string | null }[] = [];
   /** Client behaviour that breaks the protocol (bad frames, acks of unknown ids, bad payloads). */
@@ -761,6 +773,8 @@ export class FakeTrueConf {
   #handle = async (req: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
     const path = new URL(req.url).pathname;
     if (WS_PATHS.has(path)) return this.#upgrade(req, path);
+    if (this.#record) this.httpPaths.push(path);
+    const inApi = (this.#opts.versionIn ?? "api") === "api";
     switch (path) {
       case OAUTH_PATH:
         return req.method === "POST" ? await this.#oauth(req) : json(405, { error: "method" });
@@ -776,8 +790,17 @@ export class FakeTrueConf {
           : json(405, { error: "method" });
       case "/api/v4/server":
         return json(200, {
-          product: { version: this.serverVersion, display_name: this.domain },
+          product: { version: inApi ? this.serverVersion : "", display_name: this.domain },
         });
+      case "/api/v4/endpoints/connects":
+        return json(200, { connects: [`${this.domain}:${this.port}`] });
+      case "/vsstatus":
+        return this.#opts.versionIn !== "vsstatus"
+          ? json(404, { error: "not_found" })
+          : new Response(
+            `<html><body><h1>TrueConf Server ${this.serverVersion} is running</h1></body></html>`,
+            { headers: { "content-type": "text/html" } },
+          );
       default:
         return json(404, { error: "not_found", error_description: `No route ${path}` });
     }

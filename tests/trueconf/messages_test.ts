@@ -118,6 +118,32 @@ Deno.test("server version from /api/v4/server decides buttons: a 5.5.6 server sh
   });
 });
 
+Deno.test("a server whose /api/v4/server names no version: the version comes from the service's /vsstatus, as the SDK finds it", async () => {
+  await withClient(
+    { serverVersion: "5.5.6.10902", versionIn: "vsstatus" },
+    {},
+    async (fake, client) => {
+      assert.deepEqual(await client.serverInfo(), {
+        version: "5.5.6.10902",
+        domain: fake.domain,
+      });
+      assert.equal(await client.supportsButtons(), true);
+      assert.deepEqual(fake.httpPaths.filter((p) => !p.startsWith("/bridge")), [
+        "/api/v4/server",
+        "/api/v4/endpoints/connects",
+        "/vsstatus",
+      ]);
+    },
+  );
+  // Named nowhere: no buttons, and not asked again on every message until a reconnect.
+  await withClient({ serverVersion: "5.5.6.10902", versionIn: "none" }, {}, async (fake, c) => {
+    assert.equal(await c.supportsButtons(), false);
+    assert.equal(await c.supportsButtons(), false);
+    assert.deepEqual((await c.serverInfo()).domain, fake.domain);
+    assert.equal(fake.httpPaths.filter((p) => p === "/vsstatus").length, 1);
+  });
+});
+
 Deno.test("buttons outside the SDK's limits are refused before anything is sent", async () => {
   await withClient({ serverVersion: "5.5.6.1" }, {}, async (fake, client) => {
     const chat = fake.p2pChatId(fake.userId(ALICE.login));
