@@ -5,6 +5,7 @@
  * @module
  */
 import { type Logger, silentLogger } from "../log.ts";
+import { formatSize } from "../bytes.ts";
 import type { ParseMode } from "../message.ts";
 import { Connection } from "./_connection.ts";
 import { authenticate } from "./_auth_request.ts";
@@ -590,6 +591,53 @@ export class TrueConfClient {
    * its own: its id is {@link SentMessage.captionMessageId}.
    */
   async sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage> {
+    try {
+      return await this.#sendFile(chatId, file);
+    } catch (e) {
+      if (e instanceof TrueConfApiError && e.partRejected) throw await this.#explained(e, file);
+      throw e;
+    }
+  }
+
+  /**
+   * A file refusal (310; 400–408 on 5.5.6+) with the limit the file breaks in words, when the
+   * server's upload limits (`getFileUploadLimits`, 5.5.3+, `{maxSize, extensions: {mode,
+   * list}}`: the checks SDK 1.5 makes before uploading) show it: what each code means is not
+   * published (errors.ts). Asked only after a refusal, so a file that goes through costs no
+   * request more. The error as it was when the limits cannot be read or do not explain it.
+   */
+  async #explained(e: TrueConfApiError, file: OutgoingFile): Promise<TrueConfApiError> {
+    let limits: Record<string, unknown>;
+    try {
+      limits = record(await this.request("getFileUploadLimits", {}));
+    } catch {
+      return e;
+    }
+    const size = file.bytes.byteLength;
+    const max = num(limits.maxSize, 0);
+    let reason: string | null = null;
+    if (max > 0 && size > max) {
+      reason = `the file is ${formatSize(size)}; this TrueConf Server takes files up to ${
+        formatSize(max)
+      } (the administrator's limit)`;
+    } else {
+      const ext = record(limits.extensions);
+      const list = Array.isArray(ext.list)
+        ? ext.list.map((x) => String(x).replace(/^\./, "").toLowerCase())
+        : [];
+      const dot = file.name.lastIndexOf(".");
+      const mine = dot < 0 ? "" : file.name.slice(dot + 1).toLowerCase();
+      const listed = list.includes(mine);
+      if ((ext.mode === "allow" && !listed) || (ext.mode === "block" && listed)) {
+        reason = `this TrueConf Server does not take ${
+          mine ? `.${mine} files` : "files without an extension"
+        } (the administrator's list of file types)`;
+      }
+    }
+    return reason ? new TrueConfApiError(e.method, e.code, e.description, reason) : e;
+  }
+
+  async #sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage> {
     const task = record(
       await this.request("uploadFile", { fileSize: file.bytes.byteLength, fileName: file.name }),
     );

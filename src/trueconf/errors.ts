@@ -70,13 +70,19 @@ export class TrueConfApiError extends Error {
   readonly description?: string;
   /** The request method that failed. */
   readonly method: string;
+  /**
+   * Why, in words, when the client could tell more than the code says (a file refusal
+   * matched against the server's upload limits: client.ts); it is then the {@link hint}.
+   */
+  readonly reason?: string;
 
   /** An error answer (`errorCode` ≠ 0) to `method`. */
-  constructor(method: string, code: number, description?: string) {
+  constructor(method: string, code: number, description?: string, reason?: string) {
     super(`TrueConf ${method} failed: error ${code}${description ? ` (${description})` : ""}`);
     this.method = method;
     this.code = code;
     if (description !== undefined) this.description = description;
+    if (reason !== undefined) this.reason = reason;
   }
 
   /** TrueConf's own trouble (100, 101, 300, 301): the same request may work later. */
@@ -111,6 +117,7 @@ export class TrueConfApiError extends Error {
 
   /** A short human reason for the code, or `null` when there is nothing to add. */
   get hint(): string | null {
+    if (this.reason) return this.reason;
     const chat = CHAT_UNAVAILABLE.get(this.code);
     if (chat) return chat;
     if (this.messageGone) return "the message no longer exists";

@@ -33,3 +33,29 @@ Deno.test("TrueConf refusing a part: file codes name the file, 399 and other cod
     await t.close();
   }
 });
+
+Deno.test("a file TrueConf refuses for the administrator's limits is refused with the limit it breaks", async () => {
+  const t = await livingWorld({
+    fake: { fileLimits: { maxSize: 1024, extensions: { mode: "block", list: ["exe"] } } },
+  });
+  try {
+    const post = async (name: string, size: number) => {
+      const form = new FormData();
+      form.append("text", "see attached");
+      form.append("file", new Blob([new Uint8Array(size).fill(65)]), name);
+      const res = await t.send(t.hookA, { method: "POST", body: form });
+      assert.equal(res.status, 502, res.text);
+      assert.equal(res.json.failed[0].code, "upload_rejected");
+      return res.json.failed[0].message as string;
+    };
+    assert.match(
+      await post("dump.bin", 3000),
+      /the file is 2\.9 KiB; this TrueConf Server takes files up to 1 KiB/,
+    );
+    assert.match(await post("setup.exe", 10), /this TrueConf Server does not take \.exe files/);
+    // The text was posted each time: nothing is lost with the file.
+    assert.deepEqual(t.shown().map((m) => m.text), ["see attached", "see attached"]);
+  } finally {
+    await t.close();
+  }
+});
