@@ -18,11 +18,19 @@ export function escapeMarkdown(text: string): string {
 }
 
 /**
+ * Schemes a rendered link may open: web, mail, phone and TrueConf addresses. Others
+ * (`javascript:`, `data:`, `file:`…) stay text, as Slack and Discord show them.
+ */
+const LINK_SCHEME = /^(https?|ftp|mailto|tel|trueconf):/i;
+
+/**
  * A Markdown link. `label` must already be Markdown (escape plain text first); brackets in it
  * are escaped so they cannot end the label early. Spaces and parentheses in the URL are
- * percent-encoded so they cannot end the destination early.
+ * percent-encoded so they cannot end the destination early. A URL whose scheme is not in
+ * {@link LINK_SCHEME} gives the label alone (or the URL as escaped text): no link.
  */
 export function markdownLink(label: string, url: string): string {
+  if (!LINK_SCHEME.test(url.trim())) return label !== "" ? label : escapeMarkdown(url);
   const safeUrl = url.replace(
     /[ ()<>]/g,
     (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`,

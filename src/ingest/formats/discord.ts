@@ -325,6 +325,8 @@ function translateProse(text: string): string {
     .replace(/<a?:([A-Za-z0-9_~]+):\d+>/g, ":$1:")
     .replace(/<t:(-?\d+)(?::[tTdDfFR])?>/g, (_, s: string) => formatEpoch(Number(s)))
     .replace(/<(https?:\/\/[^\s<>]+)>/g, "$1")
+    // Discord makes masked links of web URLs only; `[x](javascript:…)` shows as its label.
+    .replace(/\[([^\]\n]*)\]\(\s*(?!https?:)[a-z][a-z0-9+.-]*:(?:[^()\n]|\([^()\n]*\))*\)/gi, "$1")
     .replace(/^(#{1,3}) +(.+)$/gm, (_, _h: string, title: string) => `**${title.trim()}**`)
     .replace(/^-# +(.+)$/gm, (_, small: string) => `_${small.trim()}_`);
 }

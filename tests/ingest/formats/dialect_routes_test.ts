@@ -576,3 +576,31 @@ Deno.test("ntfy: the Actions header's quoted values and key=value pairs in any o
     );
   });
 });
+
+Deno.test("links a renderer makes open only web, mail, phone and TrueConf addresses: javascript: and data: stay text (Slack and Discord link no such scheme either)", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const post = async (body: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.ok(res.ok, String(res.status));
+      await res.body?.cancel();
+      return chat(h).at(-1)?.text ?? "";
+    };
+    const slack = await post({
+      text: "see <javascript:alert(1)|logs> and <https://ci.example.com/1|build>",
+      attachments: [{ title: "Run", title_link: "javascript:alert(2)", text: "x" }],
+    });
+    assert.doesNotMatch(slack, /\]\(javascript:/);
+    assert.match(slack, /see logs and \[build\]\(https:\/\/ci\.example\.com\/1\)/);
+    assert.match(slack, /\*\*Run\*\*/);
+    const discord = await post({
+      content: "[here](javascript:alert(1)) [data](data:text/html,x) [ok](https://ok.example.com)",
+    });
+    assert.equal(discord, "here data [ok](https://ok.example.com)");
+  });
+});
