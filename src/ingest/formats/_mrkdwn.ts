@@ -23,6 +23,19 @@ export function escapeMarkdown(text: string): string {
  */
 const LINK_SCHEME = /^(https?|ftp|mailto|tel|trueconf):/i;
 
+/** A Markdown link to a scheme outside {@link LINK_SCHEME} (one level of parentheses in it). */
+const UNSAFE_LINK =
+  /\[([^\]\n]*)\]\(\s*(?!(?:https?|ftp|mailto|tel|trueconf):)[a-z][a-z0-9+.-]*:(?:[^()\n]|\([^()\n]*\))*\)/gi;
+
+/**
+ * Markdown a sender wrote (Mattermost and Teams text, Discord content, Markdown inside Slack
+ * text) with its links to other schemes (`[x](javascript:…)`) reduced to their labels, as
+ * {@link markdownLink} makes none.
+ */
+export function dropUnsafeLinks(markdown: string): string {
+  return markdown.includes("](") ? markdown.replace(UNSAFE_LINK, "$1") : markdown;
+}
+
 /**
  * A Markdown link. `label` must already be Markdown (escape plain text first); brackets in it
  * are escaped so they cannot end the label early. Spaces and parentheses in the URL are
@@ -122,7 +135,7 @@ function translateProse(text: string, options: SlackTranslateOptions): string {
       )
       .replace(/(?<![\p{L}\p{N}~\\])~(?![\s~])([^~\n]+?)(?<![\s\\])~(?![\p{L}\p{N}~])/gu, "~~$1~~");
   }
-  out = replaceEmojiShortcodes(out);
+  out = dropUnsafeLinks(replaceEmojiShortcodes(out));
   return out.replace(HOLE, (_, index: string) => holes[Number(index)] ?? "");
 }
 

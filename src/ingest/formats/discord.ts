@@ -28,7 +28,7 @@
  */
 import type { Attachment } from "../../message.ts";
 import { parseJsonLenient } from "../decode_body.ts";
-import { escapeMarkdown, formatEpoch, markdownLink } from "./_mrkdwn.ts";
+import { dropUnsafeLinks, escapeMarkdown, formatEpoch, markdownLink } from "./_mrkdwn.ts";
 import { limitText } from "./_markup.ts";
 import { MAX_CARD_TEXT } from "./_card_output.ts";
 import { asArray, asHttpUrl, asObject, asString, asText, isRecord } from "./_read.ts";
@@ -318,15 +318,13 @@ export function discordToMarkdown(text: string): string {
 }
 
 function translateProse(text: string): string {
-  return text
+  return dropUnsafeLinks(text)
     .replace(/<@!?(\d+)>/g, "@$1")
     .replace(/<@&(\d+)>/g, "@role-$1")
     .replace(/<#(\d+)>/g, "#$1")
     .replace(/<a?:([A-Za-z0-9_~]+):\d+>/g, ":$1:")
     .replace(/<t:(-?\d+)(?::[tTdDfFR])?>/g, (_, s: string) => formatEpoch(Number(s)))
     .replace(/<(https?:\/\/[^\s<>]+)>/g, "$1")
-    // Discord makes masked links of web URLs only; `[x](javascript:…)` shows as its label.
-    .replace(/\[([^\]\n]*)\]\(\s*(?!https?:)[a-z][a-z0-9+.-]*:(?:[^()\n]|\([^()\n]*\))*\)/gi, "$1")
     .replace(/^(#{1,3}) +(.+)$/gm, (_, _h: string, title: string) => `**${title.trim()}**`)
     .replace(/^-# +(.+)$/gm, (_, small: string) => `_${small.trim()}_`);
 }

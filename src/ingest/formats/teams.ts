@@ -27,7 +27,7 @@ import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { limitText } from "./_markup.ts";
 import { CardOutput, MAX_CARD_IMAGES, MAX_CARD_TEXT } from "./_card_output.ts";
 import type { OfferedLink } from "./_link_buttons.ts";
-import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
+import { dropUnsafeLinks, escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import {
   asArray,
   asHttpUrl,
@@ -135,7 +135,7 @@ function cardText(s: string): string {
       return fn === "DATE" ? at.slice(0, 10) : `${at.slice(11, 16)} UTC`;
     },
   );
-  return (hasHtml(mentions) ? htmlToMarkdown(mentions) : decodeEntities(mentions))
+  return dropUnsafeLinks(hasHtml(mentions) ? htmlToMarkdown(mentions) : decodeEntities(mentions))
     .replace(/\r\n?/g, "\n").replace(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm, "**$1**").trim();
 }
 

@@ -604,3 +604,28 @@ Deno.test("links a renderer makes open only web, mail, phone and TrueConf addres
     assert.equal(discord, "here data [ok](https://ok.example.com)");
   });
 });
+
+Deno.test("Markdown a sender wrote keeps its web links and loses links to other schemes (Mattermost, Teams, Markdown inside Slack text)", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.ok(res.ok, String(res.status));
+      await res.body?.cancel();
+      return chat(h).at(-1)?.text ?? "";
+    };
+    const md = "[run](javascript:alert(1)) [docs](https://docs.example.com/a_(b)) [rel](/x)";
+    const kept = "run [docs](https://docs.example.com/a_(b)) [rel](/x)";
+    assert.equal(await post(`/hooks/${token}`, { text: md, username: "ci" }), `**ci**: ${kept}`);
+    assert.equal(await post(`/hook/${token}`, { text: md, attachments: [] }), kept);
+    assert.equal(
+      await post(`/hook/${token}`, { "@type": "MessageCard", text: md }),
+      kept,
+    );
+  });
+});
