@@ -577,20 +577,23 @@ Deno.test("ntfy: the Actions header's quoted values and key=value pairs in any o
   });
 });
 
+/** POSTs `body` as JSON over the socket on `port`; returns the chat text it made. */
+async function postedText(h: EndpointHarness, port: number, path: string, body: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.ok(res.ok, String(res.status));
+  await res.body?.cancel();
+  return chat(h).at(-1)?.text ?? "";
+}
+
 Deno.test("links a renderer makes open only web, mail, phone and TrueConf addresses: javascript: and data: stay text (Slack and Discord link no such scheme either)", async () => {
   await withEndpoint({}, async (h) => {
     const token = await h.hook();
     const port = await h.listen();
-    const post = async (body: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      assert.ok(res.ok, String(res.status));
-      await res.body?.cancel();
-      return chat(h).at(-1)?.text ?? "";
-    };
+    const post = (body: unknown) => postedText(h, port, `/hook/${token}`, body);
     const slack = await post({
       text: "see <javascript:alert(1)|logs> and <https://ci.example.com/1|build>",
       attachments: [{ title: "Run", title_link: "javascript:alert(2)", text: "x" }],
@@ -609,16 +612,7 @@ Deno.test("Markdown a sender wrote keeps its web links and loses links to other 
   await withEndpoint({}, async (h) => {
     const token = await h.hook();
     const port = await h.listen();
-    const post = async (path: string, body: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      assert.ok(res.ok, String(res.status));
-      await res.body?.cancel();
-      return chat(h).at(-1)?.text ?? "";
-    };
+    const post = (path: string, body: unknown) => postedText(h, port, path, body);
     const md = "[run](javascript:alert(1)) [docs](https://docs.example.com/a_(b)) [rel](/x)";
     const kept = "run [docs](https://docs.example.com/a_(b)) [rel](/x)";
     assert.equal(await post(`/hooks/${token}`, { text: md, username: "ci" }), `**ci**: ${kept}`);
