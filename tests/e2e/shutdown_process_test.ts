@@ -373,3 +373,51 @@ Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, o
     assert.equal((await bot.status).code, 0, bot.text());
   });
 });
+
+// SIGTERM while TrueConf holds the upload of a request's file: the grace runs out, the inline
+// run is cut and stores what is left (the text and both files) as a queued delivery. That store
+// (megabytes of spooled files) was still being written when the queue closed and the store was
+// closed under it: "could not store a job: BadResource" at error level and 503
+// storage_unavailable, for a message the sender had been told nothing about.
+Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 and its files are posted after the restart, once", async () => {
+  const { dir, fake, token } = await fakeAndHook("shutdown_upload_");
+  const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
+  const bot = spawnServe({ dir, fake, env });
+  let again: ReturnType<typeof spawnServe> | undefined;
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    fake.setMethodDelay("upload", "never");
+    const form = new FormData();
+    form.append("text", "the nightly report, in two files");
+    const file = new Uint8Array(3 * 1024 * 1024).fill(7);
+    form.append("file", new File([file], "a.bin"));
+    form.append("file", new File([file], "b.bin"));
+    const answer = fetch(`${url}/hook/${token}`, { method: "POST", body: form });
+    await fake.waitFor(() => fake.uploadFraming.length > 0, 10_000);
+    const signalled = performance.now();
+    bot.kill("SIGTERM");
+    const res = await answer;
+    const body = await res.json();
+    const { code, seconds } = await exitAfter(bot, signalled, 20);
+    assert.equal(code, 0, bot.text());
+    assert.ok(seconds < GRACE_SECONDS, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+    assert.equal(res.status, 202, `${JSON.stringify(body)}\n${bot.text()}`);
+    assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
+
+    fake.setMethodDelay("upload", 0);
+    again = spawnServe({ dir, fake, env });
+    await again.ready();
+    const documents = () => fake.messagesIn("ops").filter((m) => m.kind === "document");
+    await fake.waitFor(() => documents().length === 2, 15_000);
+    const texts = fake.messagesIn("ops").filter((m) =>
+      (m.text ?? m.caption?.text ?? "").includes("the nightly report")
+    );
+    assert.equal(texts.length, 1, JSON.stringify(fake.messagesIn("ops")));
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await again?.[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -435,15 +435,22 @@ export class JobEngine {
       this.#inlineCuts.delete(cut);
     }
     if (a === "cut") {
-      // The step in flight may still land: the documented window for a duplicate.
-      const enqueued = await this.enqueue({
+      // The step in flight may still land: the documented window for a duplicate. Storing the
+      // remainder (files spooled included) is in flight in turn, added in the same turn as
+      // `ended` left: close() waits for it before the store is closed under it.
+      const storing = this.enqueue({
         ...o,
         ...compacted(type, o, run.latest),
         state: run.latest,
         createdAt,
         accepted: true,
       });
-      return { kind: "queued", enqueued };
+      this.#inflight.add(storing);
+      try {
+        return { kind: "queued", enqueued: await storing };
+      } finally {
+        this.#inflight.delete(storing);
+      }
     }
     if (a.kind !== "retry") {
       this.#ended({
@@ -614,10 +621,15 @@ export class JobEngine {
     this.#tick?.cancel();
     this.#commandTimer?.cancel();
     await this.#loaded.catch(() => {});
-    const all = () => Promise.allSettled([...this.#inflight]);
+    // Until nothing is in flight (a cut inline run replaces itself with the store of its
+    // remainder: one more round) or the time is up.
     const waitAll = async (clock: Clock, ms: number) => {
       const stop = new AbortController();
-      await Promise.race([all(), delay(clock, ms, stop.signal)]);
+      let over = false;
+      const timeUp = delay(clock, ms, stop.signal).then(() => over = true);
+      while (this.#inflight.size > 0 && !over) {
+        await Promise.race([Promise.allSettled([...this.#inflight]), timeUp]);
+      }
       stop.abort();
     };
     if (this.#inflight.size > 0) await waitAll(this.#clock, graceMs);
@@ -626,7 +638,8 @@ export class JobEngine {
         inFlight: this.#inflight.size,
       });
       this.#cut.abort();
-      // Cut inline runs store their remainder now; worker runs stop at their next step.
+      // Cut inline runs store their remainder now (and are waited for until it is stored);
+      // worker runs stop at their next step.
       await waitAll(systemClock, cutWaitMs);
     }
     this.#cut.abort();
