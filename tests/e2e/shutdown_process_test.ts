@@ -47,12 +47,63 @@ async function exitAfter(
   return { code: status.code, seconds: (performance.now() - signalled) / 1000 };
 }
 
+/**
+ * SIGTERM while `answer` (a hook request) is in flight: its answer and JSON body, after the
+ * process exited 0 within the grace period.
+ */
+async function sigtermDuring(
+  bot: ReturnType<typeof spawnServe>,
+  answer: Promise<Response>,
+): Promise<{ res: Response; body: Record<string, unknown> }> {
+  const signalled = performance.now();
+  bot.kill("SIGTERM");
+  const res = await answer;
+  const body = await res.json();
+  const { code, seconds } = await exitAfter(bot, signalled, 20);
+  assert.equal(code, 0, bot.text());
+  assert.ok(
+    seconds < GRACE_SECONDS,
+    `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
+  );
+  return { res, body };
+}
+
 /** A fresh folder, the fake TrueConf with chat "ops", and a hook of it made before the start. */
 async function fakeAndHook(prefix: string) {
   const dir = await Deno.makeTempDir({ prefix });
   const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
   fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
   return { dir, fake, token: await hookBeforeStart(dir, fake) };
+}
+
+/**
+ * `serve` (grace GRACE_SECONDS) on a fresh store with a hook of chat "ops", ready; `restart()`
+ * starts it again on the same store (after the first has exited). Both are disposed of after.
+ */
+async function withRestart(
+  prefix: string,
+  fn: (w: {
+    fake: FakeTrueConf;
+    token: string;
+    url: string;
+    bot: ReturnType<typeof spawnServe>;
+    restart: () => ReturnType<typeof spawnServe>;
+  }) => Promise<void>,
+): Promise<void> {
+  const { dir, fake, token } = await fakeAndHook(prefix);
+  const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
+  const bot = spawnServe({ dir, fake, env });
+  let again: ReturnType<typeof spawnServe> | undefined;
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    await fn({ fake, token, url, bot, restart: () => again = spawnServe({ dir, fake, env }) });
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await again?.[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /**
@@ -267,16 +318,7 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
     });
     // The download has started (the host holds its connection): now the signal.
     await downloadStarted.promise;
-    const signalled = performance.now();
-    bot.kill("SIGTERM");
-    const res = await answer;
-    const body = await res.json();
-    const { code, seconds } = await exitAfter(bot, signalled, 20);
-    assert.equal(code, 0, bot.text());
-    assert.ok(
-      seconds < GRACE_SECONDS,
-      `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
-    );
+    const { res, body } = await sigtermDuring(bot, answer);
     assert.equal(res.status, 202, JSON.stringify(body));
     assert.equal(body.queued, true, JSON.stringify(body));
     // The file was cut by the shutdown, not failed: the next start posts it.
@@ -306,16 +348,7 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
 // (TrueConf going away under a backlog): the process exits 0 within the grace period, and
 // after the restart every queued message arrives once.
 Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 within the grace period; all delivered once after restart", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "shutdown_silent_" });
-  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
-  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
-  const token = await hookBeforeStart(dir, fake);
-  const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
-  const bot = spawnServe({ dir, fake, env });
-  let again: ReturnType<typeof spawnServe> | undefined;
-  try {
-    const { url } = await bot.listening();
-    await bot.ready();
+  await withRestart("shutdown_silent_", async ({ fake, token, url, bot, restart }) => {
     // TrueConf goes away: three messages are queued.
     await fake.refuseConnections(true);
     for (const text of ["m1", "m2", "m3"]) {
@@ -339,15 +372,10 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
     );
     // The swallowed request was never posted: the next start delivers all three, once, in order.
     fake.setMethodDelay("sendMessage", 0);
-    again = spawnServe({ dir, fake, env });
+    restart();
     await fake.waitFor(() => fake.messagesIn("ops").length >= 3, 15_000);
     assert.deepEqual(fake.messagesIn("ops").map((m) => m.text), ["m1", "m2", "m3"]);
-  } finally {
-    await bot[Symbol.asyncDispose]();
-    await again?.[Symbol.asyncDispose]();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, on a new connection, is answered 503 shutting_down, not refused; the one in flight is kept", async () => {
@@ -380,13 +408,7 @@ Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, o
 // closed under it: "could not store a job: BadResource" at error level and 503
 // storage_unavailable, for a message the sender had been told nothing about.
 Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 and its files are posted after the restart, once", async () => {
-  const { dir, fake, token } = await fakeAndHook("shutdown_upload_");
-  const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
-  const bot = spawnServe({ dir, fake, env });
-  let again: ReturnType<typeof spawnServe> | undefined;
-  try {
-    const { url } = await bot.listening();
-    await bot.ready();
+  await withRestart("shutdown_upload_", async ({ fake, token, url, bot, restart }) => {
     fake.setMethodDelay("upload", "never");
     const form = new FormData();
     form.append("text", "the nightly report, in two files");
@@ -395,29 +417,17 @@ Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 a
     form.append("file", new File([file], "b.bin"));
     const answer = fetch(`${url}/hook/${token}`, { method: "POST", body: form });
     await fake.waitFor(() => fake.uploadFraming.length > 0, 10_000);
-    const signalled = performance.now();
-    bot.kill("SIGTERM");
-    const res = await answer;
-    const body = await res.json();
-    const { code, seconds } = await exitAfter(bot, signalled, 20);
-    assert.equal(code, 0, bot.text());
-    assert.ok(seconds < GRACE_SECONDS, `exited ${seconds.toFixed(1)} s after SIGTERM`);
+    const { res, body } = await sigtermDuring(bot, answer);
     assert.equal(res.status, 202, `${JSON.stringify(body)}\n${bot.text()}`);
     assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
 
     fake.setMethodDelay("upload", 0);
-    again = spawnServe({ dir, fake, env });
-    await again.ready();
+    await restart().ready();
     const documents = () => fake.messagesIn("ops").filter((m) => m.kind === "document");
     await fake.waitFor(() => documents().length === 2, 15_000);
     const texts = fake.messagesIn("ops").filter((m) =>
       (m.text ?? m.caption?.text ?? "").includes("the nightly report")
     );
     assert.equal(texts.length, 1, JSON.stringify(fake.messagesIn("ops")));
-  } finally {
-    await bot[Symbol.asyncDispose]();
-    await again?.[Symbol.asyncDispose]();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
