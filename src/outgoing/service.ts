@@ -393,7 +393,8 @@ export class OutgoingHooks {
           reason: r.reason,
         });
         const why = r.reason === "full" ? "the queue is full" : "the bot is shutting down";
-        await this.#tell(ref, payload, `❌ ${hook.name}: not sent, ${why}.`);
+        const name = payload.trigger ? `${hook.name}: ` : "";
+        await this.#tell(ref, payload, `❌ ${name}not sent, ${why}.`);
         continue;
       }
       this.#track(hook.id, r.id);
@@ -489,7 +490,8 @@ export class OutgoingHooks {
     );
     const code = attemptError(res);
     const url = maskUrl(hook.outgoing.url);
-    const who = `${hook.name}: ${url}`;
+    // A trigger's author reads it in a chat with other hooks; the creator's DM names the hook.
+    const who = p.trigger ? `${hook.name}: ${url}` : url;
     switch (res.kind) {
       case "answered": {
         this.#settle(p.eventId);
@@ -585,12 +587,17 @@ export class OutgoingHooks {
       void this.#tell(
         end.hook,
         p,
-        `❌ ${end.hook.name}: gave up after ${age}; the service never took the call.`,
+        `❌ ${
+          p.trigger ? `${end.hook.name}: ` : ""
+        }gave up after ${age}; the service never took the call.`,
       );
     }
   }
 
-  /** A final word: a reply to the trigger's author, or a line in the creator's digest. */
+  /**
+   * A final word: a reply to the trigger's author, or a line in the creator's digest (which
+   * names the hook itself, so the line does not).
+   */
   async #tell(hook: JobHook, p: CallPayload, text: string): Promise<void> {
     this.#settle(p.eventId);
     if (p.trigger) await this.#status(hook, p, text);
