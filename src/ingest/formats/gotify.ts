@@ -16,7 +16,7 @@
  * @module
  */
 import type { Attachment } from "../../message.ts";
-import { escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
+import { dropUnsafeLinks, escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import { asHttpUrl, asNumber, asObject, asText, type JsonObject, path } from "./_read.ts";
 import { joinSections } from "./_slack_render.ts";
 import { ButtonRows } from "./_link_buttons.ts";
@@ -104,7 +104,9 @@ export const gotifyFormat: FormatAdapter = {
       priority !== undefined && priority >= GOTIFY_HIGH_PRIORITY ? "🚨" : "",
       title !== undefined ? `**${escapeMarkdown(title.trim())}**` : "",
     ].filter((s) => s !== "").join(" ");
-    const body = markdown ? message.trim() : escapeMarkdown(message.replace(/\r\n?/g, "\n").trim());
+    const body = markdown
+      ? dropUnsafeLinks(message.trim())
+      : escapeMarkdown(message.replace(/\r\n?/g, "\n").trim());
     const text = joinSections([
       head === "" ? body : `${head}\n${body}`,
       click !== undefined ? markdownLink("Open", click) : "",

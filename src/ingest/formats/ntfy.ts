@@ -27,7 +27,7 @@
  * @module
  */
 import type { Attachment } from "../../message.ts";
-import { emojiFor, escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
+import { dropUnsafeLinks, emojiFor, escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import {
   asArray,
   asHttpUrl,
@@ -445,7 +445,7 @@ function render(p: Publish): string {
   const message = p.message === undefined || p.message.trim() === ""
     ? ""
     : p.markdown
-    ? p.message.trim()
+    ? dropUnsafeLinks(p.message.trim())
     : escapeMarkdown(p.message.trim());
   const head = [lead, title].filter((s) => s !== "").join(" ");
   const first = head === ""

@@ -623,3 +623,31 @@ Deno.test("Markdown a sender wrote keeps its web links and loses links to other 
     );
   });
 });
+
+Deno.test("ntfy and Gotify Markdown messages keep web links and lose links to other schemes", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const md = "**Door** [open](javascript:alert(1)) [cam](https://cam.example.com/)";
+    const kept = "**Door** open [cam](https://cam.example.com/)";
+    const ntfy = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+      method: "POST",
+      headers: { Markdown: "yes" },
+      body: md,
+    });
+    assert.equal(ntfy.status, 200);
+    await ntfy.body?.cancel();
+    assert.equal(chat(h).at(-1)?.text, kept);
+    const gotify = await fetch(`http://127.0.0.1:${port}/message`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Gotify-Key": token },
+      body: JSON.stringify({
+        message: md,
+        extras: { "client::display": { contentType: "text/markdown" } },
+      }),
+    });
+    assert.equal(gotify.status, 200);
+    await gotify.body?.cancel();
+    assert.equal(chat(h).at(-1)?.text, kept);
+  });
+});
