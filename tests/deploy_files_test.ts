@@ -110,3 +110,24 @@ Deno.test("Caddy example: both log filters mask the token in every URL form that
     for (const uri of PLAIN_URIS) assert.equal(masked(uri), uri);
   }
 });
+
+// The examples blocked only the exact path /metrics, while the bot also answers /metrics/ (it
+// routes without strict slashes, for pasted hook URLs) and, with a WEBHOOK_PUBLIC_URL path,
+// /<path>/metrics: both went through to the public. (Checked for real with nginx 1.22 and
+// Caddy 2.6 in front of the bot: 200 before, 404 now.)
+const METRICS_URIS = ["/metrics", "/metrics/", "/tc/metrics", "/tc/metrics/", "/a/b/metrics"];
+const SERVED_URIS = ["/healthz", "/readyz", "/tc/readyz", `/hook/${TOKEN}`, `/tc/hook/${TOKEN}`];
+
+Deno.test("proxy examples: /metrics is refused under any path prefix and with a trailing slash", async () => {
+  const nginx = await read("deploy/nginx.conf.example");
+  const location = /^\s*location ~ (\S+) \{\n\s*return 404;/m.exec(nginx)?.[1];
+  const caddy = await read("deploy/Caddyfile.example");
+  const matcher = /^\s*@metrics path_regexp (\S+)$/m.exec(caddy)?.[1];
+  assert.match(caddy, /^\s*respond @metrics 404$/m);
+  for (const pattern of [location, matcher]) {
+    assert.ok(pattern, "the metrics block");
+    const re = new RegExp(pattern);
+    for (const uri of METRICS_URIS) assert.ok(re.test(uri), `${pattern} lets ${uri} through`);
+    for (const uri of SERVED_URIS) assert.ok(!re.test(uri), `${pattern} blocks ${uri}`);
+  }
+});
