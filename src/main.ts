@@ -76,7 +76,8 @@ On the first signal it stops taking requests, lets in-flight deliveries finish
   "check-config": `Usage: trueconf-webhook-bot check-config [--send-test]
 
 Validates every setting (and warns about unknown TRUECONF_/WEBHOOK_/LOG_/METRICS_ variables),
-checks the storage path, the store's lease and the listen address as serve will meet them, then
+checks the storage path, the store's lease, whether the secret key opens the store's sealed
+secrets and the listen address as serve will meet them, then
 gets an OAuth token (or uses TRUECONF_TOKEN), connects the WebSocket and authenticates once, and
 prints a report. Creates nothing. Exit 0 when all passed, 1 when TrueConf
 could not be reached or refused the credentials, 2 on bad settings.`,

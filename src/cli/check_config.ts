@@ -1,7 +1,8 @@
 /**
  * `check-config`: settings are already valid when this runs (main exits 2 otherwise); this
  * checks what `serve` will need — the storage file (a file, writable, not held by a running
- * instance), the listen address (free, permitted) — and reaches TrueConf the way `serve`
+ * instance, its sealed secrets openable with the key serve would use), the listen address
+ * (free, permitted) — and reaches TrueConf the way `serve`
  * would — OAuth (or the static token), one WebSocket handshake, one `auth` — and prints a
  * step-by-step report. It never creates the storage file or takes the store's lease.
  *
@@ -14,6 +15,7 @@ import {
   leaseLockFile,
   type LeaseRecord,
   readLease,
+  SecretBox,
   thisHost,
 } from "../storage/mod.ts";
 import { checkTrueConf, TrueConfClient } from "../trueconf/mod.ts";
@@ -90,10 +92,12 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
   let liveHere = false;
   if (storage.ok && storage.exists && !/^https?:\/\//i.test(config.storagePath)) {
     let holder: LeaseRecord | null = null;
+    let secrets: Awaited<ReturnType<typeof SecretBox.predict>> | null = null;
     try {
       const kv = await Deno.openKv(config.storagePath);
       try {
         holder = await readLease(kv);
+        secrets = await SecretBox.predict(kv, config.storagePath, config.secretKey);
       } finally {
         kv.close();
       }
@@ -113,8 +117,35 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
       liveHere = lease.live && holder.host === thisHost();
       line(out, "note", "lease", lease.detail);
     }
+    if (secrets && !reportSecrets(out, secrets)) return false;
   }
   return storage.ok && checkListen(config, out, liveHere);
+}
+
+/**
+ * The store's sealed secrets (verification and signing) against the key serve would use: with
+ * another key (a restore without secret.key, a new WEBHOOK_SECRET_KEY) serve starts, adopts
+ * that key, and every hook with /webhook_verify answers 500. False when that would happen.
+ */
+function reportSecrets(
+  out: Out,
+  { state, source }: Awaited<ReturnType<typeof SecretBox.predict>>,
+): boolean {
+  if (state === "none") return true;
+  if (state === "fits") {
+    line(out, true, "secrets", `the store's secrets open with ${source}`);
+    return true;
+  }
+  line(
+    out,
+    false,
+    "secrets",
+    (state === "no_key_file"
+      ? `the store's secrets were sealed with a key file ${source} that is not there (and WEBHOOK_SECRET_KEY is not set)`
+      : `the store's secrets were sealed with another key than ${source}`) +
+      ": serve would start with a new key, and hooks with /webhook_verify would answer 500 and outgoing hooks could not sign. Put back the key the store was used with (WEBHOOK_SECRET_KEY, or the secret.key file beside the store); to give those secrets up instead, start serve once and set them again (/webhook_verify, /webhook_rotate)",
+  );
+  return false;
 }
 
 function checkListen(config: Config, out: Out, runningHere: boolean): boolean {

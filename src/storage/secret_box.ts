@@ -142,6 +142,34 @@ export class SecretBox {
     return Object.assign(box, { adopted, secretsLost });
   }
 
+  /**
+   * What `serve` would meet in the store's secrets, found without creating or recording
+   * anything (for `check-config`): `none` (no secret sealed yet: any key will do), `fits` (the
+   * key serve would use opens them), `other_key` (they were sealed with another key: serve
+   * would adopt this one and could not open them), `no_key_file` (no WEBHOOK_SECRET_KEY and no
+   * key file beside the store: serve would create a new key and could not open them).
+   * `source` names the key serve would use.
+   */
+  static async predict(
+    kv: Deno.Kv,
+    storagePath: string,
+    keySetting: string | null | undefined,
+  ): Promise<{ state: "none" | "fits" | "other_key" | "no_key_file"; source: string }> {
+    const record = (await kv.get<KeyCheck>(secretKeyCheck())).value;
+    let source = "WEBHOOK_SECRET_KEY";
+    let raw: Uint8Array | null;
+    if (keySetting) raw = decodeKeySetting(keySetting);
+    else {
+      const { dirname, join } = await storagePaths();
+      source = join(dirname(storagePath), KEY_FILE_NAME);
+      raw = await readKeyFile(source);
+    }
+    if (!record?.used) return { state: "none", source };
+    if (!raw) return { state: "no_key_file", source };
+    const box = await SecretBox.fromBytes(raw, source);
+    return { state: await box.#opens(record) ? "fits" : "other_key", source };
+  }
+
   /** Seals `plain`; every call uses a fresh random IV. */
   async seal(plain: string): Promise<Sealed> {
     if (this.#store && !this.#store.used) await this.#markUsed(this.#store);

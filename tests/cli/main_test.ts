@@ -794,6 +794,50 @@ Deno.test("hooks import - and import-json - read standard input", async () => {
   assert.equal(JSON.parse(listed.stdout).length, 2);
 });
 
+// A store restored without its secret.key, or run with a new WEBHOOK_SECRET_KEY, passed
+// check-config; serve then adopted the new key and every hook with /webhook_verify answered 500.
+Deno.test("check-config says when the key serve would use cannot open the store's secrets", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  try {
+    const store = storeEnv(dir.path);
+    const made = await cli(
+      ["hooks", "create", "--chat", "ops", "--name", "ci", "--json"],
+      dir.path,
+      store,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const id = JSON.parse(made.stdout).id as string;
+    assert.equal((await cli(["hooks", "verify", id, "github"], dir.path, store)).code, 0);
+    const env = { ...fakeEnv(fake), ...store };
+    const fits = await cli(["check-config"], dir.path, env);
+    assert.equal(fits.code, 0, fits.stdout);
+    assert.match(fits.stdout, /^OK {4}secrets {3}the store's secrets open with .*secret\.key$/m);
+
+    const otherKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const other = await cli(["check-config"], dir.path, { ...env, WEBHOOK_SECRET_KEY: otherKey });
+    assert.equal(other.code, 1, other.stdout);
+    assert.match(
+      other.stdout,
+      /^FAIL {2}secrets {3}the store's secrets were sealed with another key than WEBHOOK_SECRET_KEY: serve would start with a new key, and hooks with \/webhook_verify would answer 500 /m,
+    );
+    assert.ok(!other.stdout.includes(otherKey), "the key printed");
+
+    const keyFile = join(dir.path, "data", "secret.key");
+    await Deno.rename(keyFile, `${keyFile}.away`);
+    const missing = await cli(["check-config"], dir.path, env);
+    assert.equal(missing.code, 1, missing.stdout);
+    assert.match(
+      missing.stdout,
+      /^FAIL {2}secrets {3}the store's secrets were sealed with a key file .*secret\.key that is not there/m,
+    );
+    // check-config creates nothing: no new key file that serve would then take.
+    await assert.rejects(() => Deno.stat(keyFile), Deno.errors.NotFound);
+  } finally {
+    await fake.close();
+  }
+});
+
 Deno.test("check-config --send-test posts a text and a file into the bot's Favorites", async () => {
   await using dir = await tempDir();
   const fake = await FakeTrueConf.start();
