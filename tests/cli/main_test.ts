@@ -75,6 +75,23 @@ function serveEnv(dir: string): Record<string, string> {
   };
 }
 
+/** `hooks create` through the CLI; the new hook's id. */
+async function createHook(
+  cwd: string,
+  env: Record<string, string>,
+  chat: string,
+  name: string,
+): Promise<string> {
+  const made = await cli(["hooks", "create", "--chat", chat, "--name", name, "--json"], cwd, env);
+  assert.equal(made.code, 0, made.stderr);
+  return JSON.parse(made.stdout).id as string;
+}
+
+/** A WEBHOOK_SECRET_KEY value: base64 of 32 random bytes. */
+function randomSecretKey(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+}
+
 function fakeEnv(fake: FakeTrueConf, password = "secret"): Record<string, string> {
   return {
     // check-config tries the listen address: port 0 keeps it off ports others may use.
@@ -801,20 +818,14 @@ Deno.test("check-config says when the key serve would use cannot open the store'
   const fake = await FakeTrueConf.start();
   try {
     const store = storeEnv(dir.path);
-    const made = await cli(
-      ["hooks", "create", "--chat", "ops", "--name", "ci", "--json"],
-      dir.path,
-      store,
-    );
-    assert.equal(made.code, 0, made.stderr);
-    const id = JSON.parse(made.stdout).id as string;
+    const id = await createHook(dir.path, store, "ops", "ci");
     assert.equal((await cli(["hooks", "verify", id, "github"], dir.path, store)).code, 0);
     const env = { ...fakeEnv(fake), ...store };
     const fits = await cli(["check-config"], dir.path, env);
     assert.equal(fits.code, 0, fits.stdout);
     assert.match(fits.stdout, /^OK {4}secrets {3}the store's secrets open with .*secret\.key$/m);
 
-    const otherKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const otherKey = randomSecretKey();
     const other = await cli(["check-config"], dir.path, { ...env, WEBHOOK_SECRET_KEY: otherKey });
     assert.equal(other.code, 1, other.stdout);
     assert.match(
@@ -888,15 +899,9 @@ Deno.test("hooks --help gives docs/deploy.md's systemd-run recipe, with the env 
 // (exit 1, one sentence, nothing changed, no key file left behind), and reading still works.
 Deno.test("a command with a key other than the store's is refused before it seals a secret", async () => {
   await using dir = await tempDir();
-  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+  const key = randomSecretKey();
   const env = { ...storeEnv(dir.path), WEBHOOK_SECRET_KEY: key };
-  const made = await cli(
-    ["hooks", "create", "--chat", "c1", "--name", "a", "--json"],
-    dir.path,
-    env,
-  );
-  assert.equal(made.code, 0, made.stderr);
-  const id = JSON.parse(made.stdout).id as string;
+  const id = await createHook(dir.path, env, "c1", "a");
   const first = await cli(["hooks", "verify", id, "bearer"], dir.path, env);
   assert.equal(first.code, 0, first.stderr);
 
