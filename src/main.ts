@@ -237,6 +237,13 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const w of environment.warnings) console.error(`warning: ${w}`);
     const storage = loadStorageConfig(env);
     if (!storage) return 2;
+    if (command === "hooks" && READS_A_STORE.has(rest[0] ?? "")) {
+      const missing = await missingStore(storage.storagePath, env.WEBHOOK_STORAGE_PATH);
+      if (missing) {
+        console.error(`error: ${missing}`);
+        return 1;
+      }
+    }
     if (command === "hooks" && (rest[0] === "export" || rest[0] === "import")) {
       const [sub, file, ...extra] = rest;
       if (extra.length || (sub === "import" && !file)) return await usage(command);
@@ -289,6 +296,42 @@ export async function main(args: readonly string[]): Promise<number> {
     }
   }
   return await usage(command);
+}
+
+/**
+ * `hooks` subcommands that read or change what a store already holds. On a store that does not
+ * exist they made an empty one and said "No webhooks." — read as "every hook is gone" by an
+ * operator who ran `hooks list` in the wrong folder or without the service's settings.
+ * (`create`, `import` and `import-json` may start a store.)
+ */
+const READS_A_STORE = new Set([
+  "list",
+  "info",
+  "pause",
+  "resume",
+  "rename",
+  "rotate",
+  "expire",
+  "verify",
+  "allow",
+  "revoke",
+  "queue",
+  "export",
+]);
+
+/** Why the local store file does not exist (nothing created), or null when it does (or is remote). */
+async function missingStore(path: string, setting: string | undefined): Promise<string | null> {
+  if (path === ":memory:" || /^https?:\/\//i.test(path)) return null;
+  try {
+    await Deno.stat(path);
+    return null;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return null; // openKv names other trouble
+  }
+  const where = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  return `there is no store at ${where} (${
+    setting?.trim() ? "WEBHOOK_STORAGE_PATH" : "WEBHOOK_STORAGE_PATH is not set: the default"
+  }); nothing was created. Point WEBHOOK_STORAGE_PATH at the bot's store. On a systemd install run the command as the service, with its env file (docs/deploy.md, "Offline commands": the store is /var/lib/trueconf-webhook-bot/webhooks.kv); in Docker: docker compose exec bot /app/trueconf-webhook-bot hooks …`;
 }
 
 /** The one option each command without subcommands takes. */

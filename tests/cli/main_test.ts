@@ -354,9 +354,15 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
     for (const t of tokens) assert.ok(!(r.stdout + r.stderr).includes(t), `${what} printed ${t}`);
   };
 
-  const empty = await cli(["hooks", "list"], dir.path, env);
-  assert.equal(empty.code, 0, empty.stderr);
-  assert.equal(empty.stdout.trim(), "No webhooks.");
+  // No store yet: said so, and nothing created (it made an empty store and said "No webhooks.").
+  const none = await cli(["hooks", "list"], dir.path, env);
+  assert.equal(none.code, 1, none.stdout + none.stderr);
+  assert.equal(none.stdout, "");
+  assert.match(
+    none.stderr,
+    /^error: there is no store at .*\/data\/webhooks\.kv \(WEBHOOK_STORAGE_PATH\); nothing was created\. Point WEBHOOK_STORAGE_PATH at the bot's store\. On a systemd install run the command as the service/,
+  );
+  await assert.rejects(() => Deno.stat(join(dir.path, "data")), Deno.errors.NotFound);
 
   const imported = await cli(["import-json", FIXTURE], dir.path, env);
   assert.equal(imported.code, 1, "records that cannot be imported: " + imported.stderr);
@@ -519,10 +525,21 @@ Deno.test("check-config over TLS: TRUECONF_CA_FILE trusted → PASS; no CA → F
 Deno.test("offline commands need only the storage path: hooks list with no TrueConf settings", async () => {
   await using dir = await tempDir();
   // Before: exit 2 "TRUECONF_SERVER is required …" although the command never talks to TrueConf.
+  await createHook(dir.path, storeEnv(dir.path), "ops", "ci");
   const r = await cli(["hooks", "list"], dir.path, storeEnv(dir.path));
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.trim(), "No webhooks.");
+  assert.match(r.stdout.trim(), /\n1 webhook\.$/);
   assert.equal(r.stderr, "");
+  // The default store in the working directory, when none exists there: said, not created.
+  const other = join(dir.path, "elsewhere");
+  await Deno.mkdir(other);
+  const elsewhere = await cli(["hooks", "list"], other, {});
+  assert.equal(elsewhere.code, 1);
+  assert.match(
+    elsewhere.stderr,
+    /^error: there is no store at .*\/elsewhere\/data\/webhooks\.kv \(WEBHOOK_STORAGE_PATH is not set: the default\)/,
+  );
+  assert.deepEqual([...Deno.readDirSync(other)], []);
   // A bad storage-related setting is still a configuration error; TrueConf ones are not read.
   const bad = await cli(["hooks", "list"], dir.path, {
     ...storeEnv(dir.path),
@@ -634,7 +651,11 @@ Deno.test(".env: an unclosed quote is exit 2 naming its line; a line that is not
     join(dir.path, ".env"),
     ["TRUECONF_SERVER=video.example.com", "hunter2", "LOG LEVEL=debug", ""].join("\n"),
   );
-  const list = await cli(["hooks", "list"], dir.path, storeEnv(dir.path));
+  const list = await cli(
+    ["hooks", "create", "--chat", "c", "--name", "n"],
+    dir.path,
+    storeEnv(dir.path),
+  );
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stderr, /\.env line 2 is not NAME=value \(nor a # comment\) and was ignored/);
   assert.match(list.stderr, /\.env line 3 is not NAME=value/);
