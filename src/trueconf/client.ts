@@ -50,6 +50,13 @@ const DEDUPE_SIZE = 1024;
 const OWN_EDIT_MS = 60_000;
 /** The bot's own edits remembered at most (a burst of alert updates). */
 const OWN_EDITS_MAX = 512;
+/** What to do about a static token TrueConf refuses (expired, revoked, not a bot token). */
+const STATIC_TOKEN_FIX =
+  "set a new TRUECONF_TOKEN, or TRUECONF_USERNAME and TRUECONF_PASSWORD so the bot gets and renews its token itself";
+
+/** Failed first connects logged as warnings before they are errors (a slow start is fine). */
+const NEVER_UP_ERROR_AFTER = 2;
+
 /** A static token is warned about this long before it expires, then once a day. */
 const STATIC_TOKEN_WARN_MS = 7 * DAY;
 
@@ -757,7 +764,14 @@ export class TrueConfClient {
       } catch (err) {
         if (this.#closing) break;
         this.#state.lastError = errorText(err);
-        const level = err instanceof TrueConfAuthError ? "error" : "warn";
+        // Credentials need an operator; so does a server the bot has never reached since it
+        // started (a wrong TRUECONF_SERVER or TRUECONF_WEB_PORT, DNS, an unknown CA) once a few
+        // tries failed: errors, so `journalctl -p err` shows them. A server lost after it was
+        // up is the usual weather: warnings while the bot reconnects.
+        const level = err instanceof TrueConfAuthError ||
+            (!this.#everAuthorized && attempt >= NEVER_UP_ERROR_AFTER)
+          ? "error"
+          : "warn";
         this.#log[level]("trueconf connect failed", { error: err, attempt });
       }
       this.#publish();
@@ -859,7 +873,7 @@ export class TrueConfClient {
       return new TrueConfAuthError(
         `TrueConf rejected the static token as expired (203${
           err.description ? `: ${err.description}` : ""
-        }); set a new token`,
+        }); ${STATIC_TOKEN_FIX}`,
         203,
       );
     }
@@ -877,10 +891,16 @@ export class TrueConfClient {
         : err.code === 202
         ? "bot user disabled"
         : "unsupported token type";
+      // What the operator changes: the token the bot was given, or the bot's account.
+      const fix = err.code === 202
+        ? "enable the bot's user in TrueConf Server's admin panel"
+        : "username" in this.#opts.auth
+        ? "the token TrueConf issued for TRUECONF_USERNAME is dropped; the bot asks for a new one"
+        : `TrueConf refused TRUECONF_TOKEN; ${STATIC_TOKEN_FIX}`;
       return new TrueConfAuthError(
         `TrueConf auth failed: ${what} (${err.code}${
           err.description ? `: ${err.description}` : ""
-        })`,
+        }): ${fix}`,
         err.code,
       );
     }

@@ -74,6 +74,44 @@ Deno.test("auth failure: auth answered 201 → TrueConfAuthError in lastError, t
   }, false);
 });
 
+Deno.test("a static token TrueConf refuses: the error names the setting to fix, and is logged as an error", async () => {
+  const { logger, lines } = memoryLogger("warn");
+  await withClient(
+    {},
+    { auth: { token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.revoked" }, logger },
+    async (_fake, client) => {
+      client.start();
+      await waitUntil(() => client.state.lastError !== null, 3_000, "the refusal");
+      assert.match(
+        client.state.lastError ?? "",
+        /invalid credentials \(201[^)]*\): TrueConf refused TRUECONF_TOKEN; set a new TRUECONF_TOKEN, or TRUECONF_USERNAME and TRUECONF_PASSWORD/,
+      );
+      const failed = lines.find((l) => l.msg === "trueconf connect failed");
+      assert.equal(failed?.level, "error");
+    },
+    false,
+  );
+});
+
+Deno.test("a server the bot has never reached: connect failures turn from warnings into errors after a few tries", async () => {
+  const { logger, lines } = memoryLogger("warn");
+  await withClient({}, { logger }, async (fake, client) => {
+    fake.refuseConnections(true);
+    client.start();
+    const failed = () => lines.filter((l) => l.msg === "trueconf connect failed");
+    await waitUntil(() => failed().length >= 4, 5_000, "a few refused attempts");
+    assert.deepEqual(failed().slice(0, 4).map((l) => l.level), ["warn", "warn", "error", "error"]);
+    // Once it has been up, a lost connection is the usual weather again: warnings.
+    fake.refuseConnections(false);
+    await client.ready(3_000);
+    const before = failed().length;
+    fake.refuseConnections(true);
+    fake.dropAll();
+    await waitUntil(() => failed().length >= before + 3, 5_000, "refused again");
+    assert.ok(failed().slice(before).every((l) => l.level === "warn"));
+  }, false);
+});
+
 Deno.test("OAuth variants: expires_at / expires_in / JWT exp, status 200 and 201", async () => {
   for (const oauthFields of ["both", "expires_at", "expires_in", "none"] as const) {
     for (const oauthStatus of [200, 201] as const) {
