@@ -91,7 +91,7 @@ export interface CommandHandlerOptions {
   chatCacheTtlMs?: number;
   /**
    * Outgoing hooks (`src/outgoing/`): `/webhook_create <name> <url> …`, `/webhook_test`,
-   * and trigger words that must not be answered with help.
+   * trigger words that must not be answered with help, and a pause that drops waiting calls.
    */
   outgoing?: {
     create(ctx: CommandContext, args: string, expiresAt: number | null): Promise<void>;
