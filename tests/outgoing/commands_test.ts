@@ -258,6 +258,29 @@ Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the
   });
 });
 
+Deno.test("create whose secret DM is refused keeps no hook, says so in the chat, and never shows the secret there", async () => {
+  await withOps(async (b, alice) => {
+    const r = startReceiver(() => "", () => new Response(null, { status: 204 }));
+    try {
+      b.fake.p2pChatId(alice);
+      b.fake.chat(b.fake.p2pChatId(alice))!.readOnlyForBot = true;
+      const said = await command(b, "ops", `/webhook_create ci ${r.url} /job`);
+      assert.match(said, /could not send you a private message.*<b>ci<\/b> was not kept/);
+      assert.equal((await b.bot.store.listByChat("ops")).length, 0, "the hook was removed again");
+      for (const s of b.fake.sent) assert.doesNotMatch(s.text ?? "", /whsec_/);
+      // Nothing is sent for a hook that is not kept.
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 1" });
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: `${b.mention} /webhook_list` });
+      await b.fake.waitFor(() =>
+        b.fake.messagesIn("ops").some((x) => /No webhooks/.test(x.text ?? ""))
+      );
+      assert.equal(r.calls.length, 0);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 Deno.test("/webhook_rotate of an outgoing hook whose DM is refused keeps the old secret alone", async () => {
   await withOps(async (b, alice) => {
     let secret = "";
