@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
 import { parseAllowlist } from "../../src/net/mod.ts";
 
-const BUDGET_MS = 1_500;
+/** The image fetch budget: the hanging host holds the first request this long. */
+const BUDGET_MS = 3_000;
 
 /** Asset hosts: each path answers its way; `/hang` accepts and never answers. */
 function startAssets() {
@@ -59,15 +60,20 @@ Deno.test("a dead attachment host fails only its part: text at once, 502 names t
       for (const [name, url] of Object.entries(assets.urls)) {
         await t.step(`${name}: ${url}`, async () => {
           const started = performance.now();
+          let firstAnswered = false;
           const first = h.postJson(token, { text: `alert ${name}`, images: [{ url }] });
+          void first.then(() => firstAnswered = true, () => {});
           // The text arrives while the request is still waiting for the image (or is done).
           await h.fake.waitFor(() => texts(h).includes(`alert ${name}`), BUDGET_MS);
-          const textMs = performance.now() - started;
+          // The hanging host holds its image for the whole fetch budget: the text must not wait
+          // for it. (Ordered by events, not by a wall-clock bound: a loaded machine is slow,
+          // but the text still comes before the budget ends.)
+          if (name === "hang") assert.ok(!firstAnswered, "the text waited for the image");
           // A message posted right now arrives at once, whatever the image does.
           const next = await h.postJson(token, { text: `next ${name}` });
           assert.equal(next.status, 200, await next.clone().text());
           await next.body?.cancel();
-          const nextMs = performance.now() - started;
+          if (name === "hang") assert.ok(!firstAnswered, "the next message waited for the image");
           const res = await first;
           const body = await res.json();
           const firstMs = performance.now() - started;
@@ -77,9 +83,9 @@ Deno.test("a dead attachment host fails only its part: text at once, 502 names t
           assert.equal(body.failed[0].item, `image 1 (${url})`);
           assert.equal(body.failed[0].code, "fetch_failed");
           assert.equal(body.messages.length, 1, "the text was delivered");
-          assert.ok(textMs < 1_000, `text after ${textMs} ms`);
-          assert.ok(nextMs < BUDGET_MS, `next message after ${nextMs} ms`);
-          assert.ok(firstMs < BUDGET_MS + 1_000, `answered after ${firstMs} ms`);
+          // The answer comes once the budget ends, not after some longer wait (generous: the
+          // suite may share the machine with other work).
+          assert.ok(firstMs < BUDGET_MS * 3, `answered after ${firstMs} ms`);
           const status = await h.request(`/hook/${token}/deliveries/x-00000000`);
           await status.body?.cancel();
         });

@@ -50,7 +50,12 @@ Deno.test("serve as users start it answers its first chat command and its first 
     assert.equal(sent.status, 200, await sent.text());
     const posted = fake.messagesIn("ops").find((m) => m.kind === "photo");
     assert.ok(posted?.preview, p.text());
-    assert.ok(posted.preview.size < photo.length, "the preview is smaller than the photo");
+    if (posted.preview.size >= photo.length) {
+      // The original went out as its own preview: only allowed when the machine was too busy
+      // to finish within the preview budget; a worker that cannot be loaded is not a timeout.
+      const failed = p.lines.find((l) => l.msg === "preview failed");
+      assert.equal(failed?.reason, "timeout", p.text());
+    }
   } finally {
     p.kill("SIGTERM");
     await p.status;

@@ -105,7 +105,10 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
   const rawKv = await Deno.openKv(":memory:");
   const kv = options.kv ? options.kv(rawKv) : rawKv;
   const store = new HookStore(kv, { logger });
-  const previews = options.previews === false ? null : new PreviewMaker({ logger, workers: 1 });
+  // A preview budget no busy machine reaches: the first worker compiles photon's WebAssembly.
+  const previews = options.previews === false
+    ? null
+    : new PreviewMaker({ logger, workers: 1, timeoutMs: 120_000 });
   const limits: AppOptions["limits"] = {
     maxBodyBytes: 1024 * 1024,
     maxAttachments: 10,

@@ -13,7 +13,9 @@ async function withMaker(
   options: ConstructorParameters<typeof PreviewMaker>[0],
   fn: (maker: PreviewMaker) => Promise<void>,
 ): Promise<void> {
-  const maker = new PreviewMaker(options);
+  // A budget no busy machine reaches (the first worker compiles photon's WebAssembly; under
+  // other load that once took over the default 10 s), unless the test sets its own.
+  const maker = new PreviewMaker({ timeoutMs: 120_000, ...options });
   try {
     await fn(maker);
   } finally {
