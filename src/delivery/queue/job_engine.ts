@@ -244,12 +244,24 @@ export class JobEngine {
   start(): void {
     if (this.#started || this.#closing) return;
     this.#started = true;
-    this.#loaded.then(() => this.#dropEnded()).then(() => {
-      this.#working = true;
-      this.#pump();
-      this.#housekeeping();
-      this.#pollCommands();
-    }, () => {});
+    // What the operator left for this start (hooks that ended, `hooks queue drop|retry` run
+    // while no bot was serving) is applied before the worker takes its first job: a drop
+    // applied after it raced the delivery it was meant to stop. Tracked: `settled()` and
+    // `close()` wait for the start too.
+    const commands = (this.#o.commandPollMs ?? 500) > 0;
+    this.track(
+      this.#loaded.then(() => this.#dropEnded()).then(async () => {
+        if (!commands) return;
+        await this.applyCommands().catch((e) =>
+          this.#log.warn("could not read queue commands; retrying", { error: e })
+        );
+      }).then(() => {
+        this.#working = true;
+        this.#pump();
+        this.#housekeeping();
+        this.#pollCommands();
+      }, () => {}),
+    );
   }
 
   /**
