@@ -69,6 +69,12 @@ async function setup() {
 
 const until = waitUntil;
 
+/** The queue part of the bot's public `/readyz` answer. */
+async function readyQueue(port: number): Promise<{ depth: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return (await res.json()).queue;
+}
+
 function texts(fake: FakeTrueConf): string[] {
   return fake.messagesIn(CHAT).map((m) => m.text ?? "");
 }
@@ -98,7 +104,9 @@ Deno.test("SIGKILL with deliveries queued, and again mid-drain: after restart al
     bot = await startBot(fake, dir);
     children.push(bot);
     await until(() => fake.sentCount(CHAT) >= 6, 20_000, "some delivered");
-    await new Promise((r) => setTimeout(r, 50));
+    // The kill comes while TrueConf holds a sendMessage it has not answered yet.
+    const sends = () => fake.requests.filter((r) => r.method === "sendMessage").length;
+    await until(() => sends() > fake.sentCount(CHAT), 20_000, "a sendMessage held");
     bot.kill("SIGKILL");
     await bot.status;
     const before = fake.sentCount(CHAT);
@@ -108,7 +116,8 @@ Deno.test("SIGKILL with deliveries queued, and again mid-drain: after restart al
     bot = await startBot(fake, dir);
     children.push(bot);
     await until(() => fake.sentCount(CHAT) >= 40, 20_000, "all delivered");
-    await new Promise((r) => setTimeout(r, 300));
+    // Its queue empty, the bot sends nothing more: a duplicate would be in the chat by now.
+    await until(async () => (await readyQueue(bot.port)).depth === 0, 20_000, "queue drained");
     const got = texts(fake);
     assert.equal(got.length, 40, `each once: ${got.join(",")}`);
     assert.deepEqual(got.filter((t) => t.startsWith("a")), want.a);
@@ -152,17 +161,24 @@ Deno.test("SIGTERM during load: every accepted request delivered once, exit 0, K
       }
     };
     const senders = Array.from({ length: 8 }, (_, w) => sender(w));
-    await new Promise((r) => setTimeout(r, 400));
+    // Under load: 20 accepted (a count, not a time window: at load 7 a 400 ms window saw 8).
+    await until(() => accepted.length >= 20, 20_000, "20 requests accepted");
     // TrueConf turns very slow right before the signal: in-flight requests outlive the
-    // grace period and must be persisted (202), not lost.
+    // grace period and must be persisted (202), not lost. The signal comes once TrueConf
+    // holds a sendMessage sent after the change.
+    const sendsBefore = fake.requests.filter((r) => r.method === "sendMessage").length;
     fake.setMethodDelay("sendMessage", 5_000);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(
+      () => fake.requests.filter((r) => r.method === "sendMessage").length > sendsBefore,
+      10_000,
+      "a sendMessage held by the slow TrueConf",
+    );
     bot.kill("SIGTERM");
     const status = await bot.status;
     stop = true;
     await Promise.all(senders);
     assert.equal(status.code, 0, bot.logs.slice(-20).join("\n"));
-    assert.ok(accepted.length > 10, `accepted ${accepted.length}`);
+    assert.ok(accepted.length >= 20, `accepted ${accepted.length}`);
     assert.ok(refused.every((s) => s === 503), `refusals: ${refused}`);
 
     // The KV file opens cleanly and holds what was left.
@@ -176,7 +192,12 @@ Deno.test("SIGTERM during load: every accepted request delivered once, exit 0, K
     bot = await startBot(fake, dir);
     children.push(bot);
     await until(() => fake.sentCount(CHAT) >= accepted.length, 20_000, "all accepted delivered");
-    await new Promise((r) => setTimeout(r, 300));
+    // Its queue empty, the bot sends nothing more: a duplicate would be in the chat by now.
+    await until(
+      async () => (await readyQueue(bot.port)).depth === 0,
+      20_000,
+      "the restarted bot's queue drained",
+    );
     const got = texts(fake);
     assert.equal(new Set(got).size, got.length, "no duplicates");
     assert.deepEqual([...got].sort(), [...accepted].sort());

@@ -104,6 +104,11 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot w
       assert.ok(r.ms < 1_000, `answered after ${r.ms} ms`);
       await w.fake.waitFor(() => w.fake.messagesIn("ops").some((m) => m.text === "one"), 1_000);
       assert.ok(Date.now() < head.notBefore, "delivered before its backoff was over");
+      // "two" follows it now that the chat takes messages: the next step starts from an empty
+      // queue (under load "two" was still waiting when it made the chat refuse again, and its
+      // drop --hook dropped 3).
+      await w.fake.waitFor(() => w.bot.queue.stats().depth === 0, 10_000);
+      assert.deepEqual(w.fake.messagesIn("ops").map((m) => m.text), ["one", "two"]);
     });
 
     await t.step("drop --hook: every waiting delivery of the hook", async () => {
