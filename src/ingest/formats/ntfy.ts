@@ -40,6 +40,7 @@ import {
 } from "./_read.ts";
 import { joinSections } from "./_slack_render.ts";
 import { ButtonRows } from "./_link_buttons.ts";
+import { sniffImageType } from "../../net/mod.ts";
 import { MARKDOWN_TYPE, NTFY_PRIORITIES } from "./ntfy_publish.ts";
 import { headerText } from "./_header_text.ts";
 import { bytesAttachment, kindOf } from "./_uploads.ts";
@@ -331,8 +332,11 @@ function bodyContent(
       // Not UTF-8 text: ntfy keeps such a body as an attachment named "attachment".
       const text = filename === undefined ? utf8Text(body.bytes) : undefined;
       if (text !== undefined) return { text, file: undefined };
-      const sentType = type === "" || type === "application/x-www-form-urlencoded"
-        ? undefined
+      // curl -T sends no type (or a form's); ntfy then detects it from the bytes, so an image
+      // uploaded without a Filename is still shown as a photo.
+      const sentType = type === "" || type === "application/x-www-form-urlencoded" ||
+          type === "application/octet-stream"
+        ? sniffImageType(body.bytes) ?? (type === "application/octet-stream" ? type : undefined)
         : type;
       return { text: undefined, file: { bytes: body.bytes, filename, type: sentType } };
     }

@@ -651,3 +651,19 @@ Deno.test("ntfy and Gotify Markdown messages keep web links and lose links to ot
     assert.equal(chat(h).at(-1)?.text, kept);
   });
 });
+
+Deno.test("ntfy: an image uploaded without Filename (curl -T chart.png <topic url>) is a photo, as ntfy detects its type", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+      method: "PUT",
+      body: new Uint8Array(PNG),
+    });
+    assert.equal(res.status, 200);
+    const answer = await res.json();
+    assert.equal(answer.attachment.type, "image/png");
+    assert.equal(answer.attachment.size, PNG.length);
+    assert.equal(chat(h).at(-1)?.kind, "photo");
+  });
+});
