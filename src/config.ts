@@ -653,6 +653,16 @@ function authProblems(env: Env): string[] {
   );
 }
 
+// A KV Connect store has no local folder for the secret.key file: serve and the offline commands
+// stopped at start with that sentence while check-config passed.
+function keyProblems(env: Env): string[] {
+  const path = env.WEBHOOK_STORAGE_PATH?.trim() ?? "";
+  if (!/^https?:\/\//i.test(path) || (env.WEBHOOK_SECRET_KEY?.trim() ?? "") !== "") return [];
+  return [
+    "WEBHOOK_SECRET_KEY is required with a KV Connect WEBHOOK_STORAGE_PATH (an http(s) URL has no folder for the secret.key file): generate one with openssl rand -base64 32",
+  ];
+}
+
 const SETTING_ORDER = new Map(SETTINGS.map((s, i) => [s.name as string, i]));
 const BOT_SETTINGS = SETTINGS.filter((s) => !s.readBy).map((s) => s.name);
 const MUST_SET = new Set(
@@ -696,7 +706,7 @@ export type ConfigResult =
  */
 export function parseConfig(env: Env): ConfigResult {
   const { values, problems } = parseSettings(env, BOT_SETTINGS, MUST_SET);
-  problems.push(...authProblems(env));
+  problems.push(...authProblems(env), ...keyProblems(env));
   if (problems.length) return { ok: false, problems: sorted(problems) };
   return { ok: true, config: buildConfig(values as SettingValues, env) };
 }
@@ -780,6 +790,7 @@ const STORAGE_SETTINGS = [
  */
 export function parseStorageConfig(env: Env): StorageConfigResult {
   const { values, problems } = parseSettings(env, STORAGE_SETTINGS, new Set());
+  problems.push(...keyProblems(env));
   if (problems.length) return { ok: false, problems: sorted(problems) };
   const v = values as Pick<SettingValues, (typeof STORAGE_SETTINGS)[number]>;
   return {

@@ -443,9 +443,19 @@ Deno.test("WEBHOOK_STORAGE_PATH: ~, $VARIABLES and a trailing / are refused with
       "https://kv.internal:4512",
     ]
   ) {
-    const r = parseConfig({ ...MINIMAL, WEBHOOK_STORAGE_PATH: fine });
+    const key = btoa("k".repeat(32));
+    const r = parseConfig({ ...MINIMAL, WEBHOOK_STORAGE_PATH: fine, WEBHOOK_SECRET_KEY: key });
     assert.ok(r.ok, fine);
     assert.equal(r.config.storagePath, fine);
+  }
+  // A KV Connect store keeps no key file: the key must be given (serve stopped at start with
+  // this while check-config passed).
+  for (const parse of [parseConfig, parseStorageConfig]) {
+    const r = parse({ ...MINIMAL, WEBHOOK_STORAGE_PATH: "https://kv.internal:4512" });
+    assert.ok(!r.ok);
+    assert.deepEqual(r.problems, [
+      "WEBHOOK_SECRET_KEY is required with a KV Connect WEBHOOK_STORAGE_PATH (an http(s) URL has no folder for the secret.key file): generate one with openssl rand -base64 32",
+    ]);
   }
   const v6 = parseConfig({ ...MINIMAL, TRUECONF_SERVER: "fd00::5" });
   assert.ok(!v6.ok);
