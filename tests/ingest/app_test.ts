@@ -678,3 +678,40 @@ Deno.test("hook endpoint: X-RateLimit-* appear on successes only once few reques
     assert.equal(refused.headers.get("x-ratelimit-limit"), "30");
   });
 });
+
+/** `data` gzip-compressed, as a sender with compression on sends it. */
+async function gzipped(data: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// Log shippers (Vector's http sink, Fluent Bit's http output) compress with gzip when asked.
+// Such a body was read as text: 400 invalid_encoding "not valid UTF-8", blaming the charset.
+Deno.test("hook endpoint: a Content-Encoding: gzip body is inflated; past the limit 413, not gzip 400", async () => {
+  await withEndpoint({ limits: { maxBodyBytes: 64 * 1024 } }, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const post = async (body: Uint8Array<ArrayBuffer>, type = "application/json") =>
+      await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": type, "content-encoding": "gzip" },
+        body,
+      });
+    const json = await post(await gzipped(JSON.stringify({ text: "from a log shipper" })));
+    assert.equal(json.status, 200, await json.clone().text());
+    await json.body?.cancel();
+    const plain = await post(await gzipped("plain and zipped"), "text/plain");
+    assert.equal(plain.status, 200, await plain.clone().text());
+    await plain.body?.cancel();
+    assert.deepEqual(texts(h).map((m) => m.text), ["from a log shipper", "plain and zipped"]);
+    // 1 MiB of one letter: about 1 KiB on the wire, over the 64 KiB limit once inflated.
+    const bomb = await post(await gzipped("a".repeat(1024 * 1024)), "text/plain");
+    const refused = await assertError(bomb, 413, "payload_too_large");
+    assert.match(String(refused.message), /once inflated \(Content-Encoding: gzip\)/);
+    // gzip's magic bytes, then garbage.
+    const broken = await post(new Uint8Array([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]), "text/plain");
+    const bad = await assertError(broken, 400, "invalid_body");
+    assert.match(String(bad.message), /Content-Encoding: gzip but does not inflate/);
+    assert.equal(texts(h).length, 2);
+  });
+});
