@@ -861,8 +861,9 @@ function editDistance(a: string, b: string): number {
 
 /**
  * Settings that are valid but almost certainly not what the operator meant; `serve` logs them
- * as warnings and `check-config` prints them as notes. Today: plain HTTP to port 443, and hook
- * URLs (secrets) handed out over plain HTTP to a host other than this one. The
+ * as warnings and `check-config` prints them as notes. Today: plain HTTP to port 443, a CA
+ * file that no TLS check uses, and hook URLs (secrets) handed out over plain HTTP to a host
+ * other than this one. The
  * reference bot keeps TRUECONF_WEB_PORT at 443 even with TRUECONF_HTTPS=false (and so do we,
  * for compatibility), but TrueConf serves TLS there, so every call would fail with an opaque
  * network error.
@@ -884,6 +885,14 @@ export function configWarnings(config: Config): string[] {
       "TRUECONF_HTTPS=false but TRUECONF_WEB_PORT is 443 (the default), where TrueConf serves TLS: " +
         "plain HTTP there fails. Set TRUECONF_WEB_PORT=4309 (the Bridge port, plain HTTP) or 80, " +
         "or use TRUECONF_HTTPS=true.",
+    );
+  }
+  const tc = config.trueconf;
+  if (tc.caFile && (!tc.https || !tc.verifyTls)) {
+    out.push(
+      `TRUECONF_CA_FILE is set but not used: ${
+        tc.https ? "TRUECONF_VERIFY_SSL=false verifies nothing" : "TRUECONF_HTTPS=false uses no TLS"
+      }. Remove one of the two settings.`,
     );
   }
   const pub = new URL(config.publicUrl);

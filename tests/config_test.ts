@@ -371,6 +371,11 @@ Deno.test("configWarnings() flags plain HTTP to port 443 (the default) and a pub
   assert.match(w[0]!, /TRUECONF_HTTPS=false .*443.*TRUECONF_WEB_PORT=4309/);
   // Hook URLs are secrets: handed out over plain HTTP they travel readable, unless only to
   // this machine (a demo, a test).
+  // A CA file the connection never uses: the operator believes TrueConf's certificate is checked.
+  assert.deepEqual(warn({ TRUECONF_CA_FILE: "/etc/ca.pem", TRUECONF_VERIFY_SSL: "false" }), [
+    "TRUECONF_CA_FILE is set but not used: TRUECONF_VERIFY_SSL=false verifies nothing. Remove one of the two settings.",
+  ]);
+  assert.deepEqual(warn({ TRUECONF_CA_FILE: "/etc/ca.pem" }), []);
   assert.deepEqual(warn({ WEBHOOK_PUBLIC_URL: "http://127.0.0.1:8080" }), []);
   assert.deepEqual(warn({ WEBHOOK_PUBLIC_URL: "http://localhost:8080/tc" }), []);
   assert.deepEqual(warn({ WEBHOOK_PUBLIC_URL: "http://bot.intra:8080/tc" }), [
