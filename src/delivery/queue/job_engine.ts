@@ -550,11 +550,21 @@ export class JobEngine {
     for (const { id, command } of commands) {
       let result: QueueCommandResult;
       switch (command.op) {
-        case "retry":
+        case "retry": {
+          const found = this.#outbox.find(command.id);
+          // Its type not ready (a post while TrueConf is unreachable): nothing is tried now,
+          // and "being tried again now" would send the operator looking for an attempt.
+          const waits = found !== null && !(this.#types.get(found.slot.type)?.ready?.() ?? true);
           result = await this.retry(command.id)
-            ? { ok: true, message: `delivery ${command.id} is being tried again now` }
+            ? {
+              ok: true,
+              message: waits
+                ? `delivery ${command.id} is tried as soon as TrueConf takes messages again (it is unreachable now)`
+                : `delivery ${command.id} is being tried again now`,
+            }
             : { ok: false, message: `no waiting delivery has the id ${command.id}` };
           break;
+        }
         case "drop":
           result = await this.drop(command.id)
             ? {

@@ -124,6 +124,20 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot w
       assert.ok(!w.fake.messagesIn("ops").some((m) => m.text === "four" || m.text === "five"));
     });
 
+    await t.step("retry while TrueConf is unreachable says the delivery waits for it", async () => {
+      await w.fake.refuseConnections(true);
+      w.fake.dropAll();
+      await w.fake.waitFor(() => !w.bot.client.authorized, 5_000);
+      const id = await post(token, "six");
+      const r = await cli("retry", id);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(
+        r.out,
+        `delivery ${id} is tried as soon as TrueConf takes messages again (it is unreachable now)`,
+      );
+      await w.fake.refuseConnections(false);
+    });
+
     await t.step("bad command lines: exit 2 with usage", async () => {
       assert.equal((await cli("retry")).code, 2);
       assert.equal((await cli("drop", "a", "--hook", "b")).code, 2);
