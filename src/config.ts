@@ -843,6 +843,34 @@ export function unknownVariables(env: Env): string[] {
   return out;
 }
 
+/**
+ * Settings that are set but have no effect because another one wins. Today: a login
+ * (`TRUECONF_USERNAME`/`PASSWORD`, `TRUECONF_CLIENT_ID`) beside `TRUECONF_TOKEN`, which wins
+ * and is never renewed: an operator who left both believes the bot logs in with the password
+ * and renews its token, until the static one expires. Values are never shown.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const [w] = ignoredSettings({ TRUECONF_TOKEN: "eyJ…", TRUECONF_PASSWORD: "x" });
+ * assert.match(w!, /^TRUECONF_PASSWORD is ignored: TRUECONF_TOKEN is set and wins/);
+ * ```
+ */
+export function ignoredSettings(env: Env): string[] {
+  const set = (name: string) => (env[name]?.trim() ?? "") !== "";
+  if (!set("TRUECONF_TOKEN")) return [];
+  const names = ["TRUECONF_USERNAME", "TRUECONF_PASSWORD", "TRUECONF_CLIENT_ID"].filter(set);
+  if (!names.length) return [];
+  return [
+    `${names.join(", ")} ${
+      names.length === 1 ? "is" : "are"
+    } ignored: TRUECONF_TOKEN is set and wins, and is never renewed (the bot stops working when it expires). Remove TRUECONF_TOKEN to log in with the password (renewed automatically), or remove ${
+      names.length === 1 ? "that setting" : "those settings"
+    }.`,
+  ];
+}
+
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

@@ -10,6 +10,7 @@
 import {
   EnvFileError,
   formatProblems,
+  ignoredSettings,
   parseConfig,
   parseStorageConfig,
   readEnvironment,
@@ -272,7 +273,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return await withStore(storage, (s) => importJson(s, path, out));
   }
 
-  const warnings = [...environment.warnings, ...unknownVariables(env)];
+  const warnings = [...environment.warnings, ...unknownVariables(env), ...ignoredSettings(env)];
   const config = loadConfig(env);
   if (!config) {
     // Often the cause of a "required" above: a misspelt name, or an empty variable hiding .env.

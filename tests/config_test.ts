@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   configWarnings,
   formatProblems,
+  ignoredSettings,
   mergeDotenv,
   parseConfig,
   parseStorageConfig,
@@ -467,4 +468,21 @@ Deno.test("WEBHOOK_STORAGE_PATH: ~, $VARIABLES and a trailing / are refused with
   assert.deepEqual(v6.problems, [
     'TRUECONF_SERVER is "fd00::5": an IPv6 address goes in brackets: TRUECONF_SERVER=[fd00::5]',
   ]);
+});
+
+// The README says a ready token wins over the login, but nothing told an operator who left both:
+// they believed the bot renewed its token from the password until the static one expired.
+Deno.test("ignoredSettings(): a login beside TRUECONF_TOKEN is named as ignored, never its value", () => {
+  assert.deepEqual(ignoredSettings({ TRUECONF_USERNAME: "bot", TRUECONF_PASSWORD: "pw" }), []);
+  assert.deepEqual(ignoredSettings({ TRUECONF_TOKEN: "eyJ.x.y" }), []);
+  const [w] = ignoredSettings({
+    TRUECONF_TOKEN: "eyJ.x.y",
+    TRUECONF_USERNAME: "bot",
+    TRUECONF_PASSWORD: "hunter2",
+    TRUECONF_CLIENT_ID: " ",
+  });
+  assert.equal(
+    w,
+    "TRUECONF_USERNAME, TRUECONF_PASSWORD are ignored: TRUECONF_TOKEN is set and wins, and is never renewed (the bot stops working when it expires). Remove TRUECONF_TOKEN to log in with the password (renewed automatically), or remove those settings.",
+  );
 });
