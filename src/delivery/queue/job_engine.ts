@@ -247,11 +247,10 @@ export class JobEngine {
     // What the operator left for this start (hooks that ended, `hooks queue drop|retry` run
     // while no bot was serving) is applied before the worker takes its first job: a drop
     // applied after it raced the delivery it was meant to stop. Tracked: `settled()` and
-    // `close()` wait for the start too.
-    const commands = (this.#o.commandPollMs ?? 500) > 0;
+    // `close()` wait for the start too. Whatever `commandPollMs` says: 0 only means no
+    // periodic look (the bot's doorbell drives it, and its first look would race the worker).
     this.track(
       this.#loaded.then(() => this.#dropEnded()).then(async () => {
-        if (!commands) return;
         await this.applyCommands().catch((e) =>
           this.#log.warn("could not read queue commands; retrying", { error: e })
         );

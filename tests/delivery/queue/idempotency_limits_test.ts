@@ -229,6 +229,7 @@ Deno.test("hot path: a healthy synchronous delivery without Idempotency-Key writ
     });
     q.start();
     await q.ready();
+    await q.engine.settled(); // the start's one look for stored operator commands
     counted.reset();
     const hook: HookRef = { id: "hid", chatId: G, name: "h", createdBy: w.alice };
     const message: Message = { text: "fast", parseMode: "text", attachments: [] };
