@@ -180,7 +180,7 @@ export async function importBenchHook(
  */
 export function checkoutCommand(root: string): { flags: string[]; config: string; main: string } {
   const config = join(root, "deno.json");
-  const words = taskCommand(config, "start")!.split(/\s+/);
+  const words = (taskCommand(config, "start") ?? "").split(/\s+/);
   const entry = words.findIndex((w) => w.startsWith("src/") && w.endsWith(".ts"));
   if (words[0] !== "deno" || entry < 0) throw new Error(`unexpected start task in ${config}`);
   return { flags: words.slice(1, entry), config, main: join(root, words[entry]!) };
