@@ -5,7 +5,8 @@
  * the wire one way. Strict where leniency lets two parsers disagree about where a message ends
  * (request smuggling): both `Transfer-Encoding` and `Content-Length`, differing lengths, a
  * transfer coding other than `chunked`, line folding, whitespace before a colon and control
- * characters are refused; lenient where RFC 9112 allows it (a bare LF as line end, empty lines
+ * characters are refused, and so is an HTTP/1.1 request without exactly one `Host` (RFC 9112
+ * 3.2 requires the 400); lenient where RFC 9112 allows it (a bare LF as line end, empty lines
  * before the request line, chunk extensions and trailers, which are read and ignored).
  *
  * @module
@@ -155,6 +156,12 @@ export function parseHead(bytes: Uint8Array): RequestHead {
       throw invalid("HPE_INVALID_CONTENT_LENGTH", "Content-Length is not one number");
     }
     length = Number(lengthText);
+  }
+  // RFC 9112 3.2: an HTTP/1.1 request without Host is answered 400 (HTTP/1.0 predates Host).
+  // `hosts` was counted by the loop above: no second look at the headers. Checked after the
+  // framing, so a smuggling attempt is named as such.
+  if (hosts === 0 && minor === 1) {
+    throw invalid("HPE_MISSING_HOST", "an HTTP/1.1 request must carry a Host header");
   }
   const connection = headers.get("connection")?.toLowerCase();
   const keepAlive = minor === 1

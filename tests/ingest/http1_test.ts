@@ -36,11 +36,12 @@ Deno.test("a request head: method, target, headers by lower-case name, repeats j
 });
 
 Deno.test("keep-alive follows the version and Connection; Expect: 100-continue is seen", () => {
-  assert.equal(head("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keepAlive, false);
+  assert.equal(head("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").keepAlive, false);
   assert.equal(head("GET / HTTP/1.0\r\n\r\n").keepAlive, false);
   assert.equal(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keepAlive, true);
   assert.equal(
-    head("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n").expectContinue,
+    head("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n")
+      .expectContinue,
     true,
   );
 });
@@ -69,7 +70,12 @@ Deno.test("framing that two parsers could read differently is refused (request s
   assert.equal(refused("GET / HTTP/2.0\r\n\r\n"), "HPE_INVALID_VERSION");
   assert.equal(refused("GET  / HTTP/1.1\r\n\r\n"), "HPE_INVALID_REQUEST_LINE");
   // Repeated Content-Length fields that agree are one length.
-  assert.equal(head("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").length, 5);
+  assert.equal(
+    head("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").length,
+    5,
+  );
+  // RFC 9112 3.2: HTTP/1.1 needs Host; HTTP/1.0 does not.
+  assert.equal(refused("GET / HTTP/1.1\r\nX-A: 1\r\n\r\n"), "HPE_MISSING_HOST");
 });
 
 Deno.test("a chunked body decodes the same fed whole or a byte at a time; what follows is left", () => {

@@ -201,6 +201,56 @@ Deno.test("a malformed request head gets 400 invalid_request in the JSON shape; 
   }, { headersTimeoutMs: 5_000 });
 });
 
+// RFC 9112 3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+// request message that lacks a Host header field and to any request message that contains more
+// than one Host header field". HTTP/1.0 predates Host; an empty Host is what a client sends for a
+// target without an authority, and is allowed.
+Deno.test("an HTTP/1.1 request without a Host header, or with two, gets 400 invalid_request naming Host", async () => {
+  await withServer(async (server, mistakes) => {
+    const refused: [string, RegExp][] = [
+      ["GET /x HTTP/1.1\r\n\r\n", /an HTTP\/1\.1 request must carry a Host header/],
+      [
+        "POST /hook/abc HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+        /an HTTP\/1\.1 request must carry a Host header/,
+      ],
+      ["GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", /more than one Host header/],
+    ];
+    for (const [wire, named] of refused) {
+      const c = await RawHttp.connect(server.addr.port);
+      try {
+        await c.write(wire);
+        const res = await c.response();
+        assert.equal(res?.status, 400, wire);
+        assert.equal(res?.headers.get("content-type"), "application/json");
+        const body = JSON.parse(res!.body);
+        assert.equal(body.ok, false);
+        assert.equal(body.error, "invalid_request");
+        assert.match(body.message, /^The request is not valid HTTP\/1\.1: /);
+        assert.match(body.message, named);
+        assert.ok(await c.closedByServer());
+      } finally {
+        c.close();
+      }
+    }
+    assert.deepEqual(mistakes.map((m) => [m.status, m.code]), [
+      [400, "invalid_request"],
+      [400, "invalid_request"],
+      [400, "invalid_request"],
+    ]);
+    for (const wire of ["GET /x HTTP/1.0\r\n\r\n", "GET /x HTTP/1.1\r\nHost:\r\n\r\n"]) {
+      const c = await RawHttp.connect(server.addr.port);
+      try {
+        await c.write(wire);
+        const res = await c.response();
+        assert.equal(res?.status, 200, wire);
+        assert.equal(JSON.parse(res!.body).url, "http://localhost/x");
+      } finally {
+        c.close();
+      }
+    }
+  }, { headersTimeoutMs: 5_000 });
+});
+
 // An https:// URL pointed at the bot's plain-HTTP port: the client's TLS ClientHello has no line
 // end, so it waited out the head timeout (10 s) for a 408 while the sender hung.
 Deno.test("a TLS handshake or other binary first bytes get 400 invalid_request at once, naming TLS", async () => {
