@@ -39,12 +39,15 @@ export type DeliveryResult = "delivered" | "partial" | "failed";
 
 /** Which limiter rejected a request. */
 export type RateLimitScope = "ip" | "token";
+const RATE_LIMIT_SCOPES: readonly RateLimitScope[] = ["ip", "token"];
 
 /** What kind of chat message was sent. */
 export type DeliveredKind = "text" | "photo" | "document";
+const DELIVERED_KINDS: readonly DeliveredKind[] = ["text", "photo", "document"];
 
 /** How one outgoing webhook attempt ended (see `src/outgoing/call.ts`). */
 export type OutgoingOutcome = "answered" | "retry" | "refused" | "failed";
+const OUTGOING_OUTCOMES: readonly OutgoingOutcome[] = ["answered", "retry", "refused", "failed"];
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
@@ -315,6 +318,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: "Start time of the process since the Unix epoch, in seconds.",
     registers,
   }).set(startSeconds);
+
+  // Closed label sets start at 0: a series that first appears at 1 is invisible to increase()
+  // and rate() (no earlier sample), so an alert on the first rejection or failed part missed it.
+  for (const reason of [...PART_REASONS, "other"]) failedParts.inc({ reason }, 0);
+  for (const scope of RATE_LIMIT_SCOPES) rejections.inc({ scope }, 0);
+  for (const kind of DELIVERED_KINDS) delivered.inc({ kind }, 0);
+  for (const outcome of OUTGOING_OUTCOMES) outgoingCalls.inc({ outcome }, 0);
 
   return {
     httpRequests: {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../../src/log.ts";
 import { startBotWithFake } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
+import { find, parseExposition } from "../observability/_exposition.ts";
 
 const METRICS_TOKEN = "readyz-details-token";
 
@@ -121,6 +122,44 @@ Deno.test("/metrics with METRICS_TOKEN: 401 unauthorized without or with a wrong
     assert.match(await ok.text(), /^# HELP trueconf_webhook_/m);
   });
   assert.ok(!lines.some((l) => JSON.parse(l).level === "error"), lines.join("\n"));
+});
+
+// A counter series that first appears at 1 is invisible to increase()/rate(): Prometheus has no
+// earlier sample, so an alert on "any rate-limit rejection" or "any failed part" missed the first
+// one, and a dashboard showed "no data" instead of 0. The closed label sets are there from start.
+Deno.test("/metrics of a fresh bot: every counter of a closed label set is already there at 0", async () => {
+  await withBot({}, async (b) => {
+    const res = await fetch(`${b.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    assert.equal(res.status, 200);
+    const x = parseExposition(await res.text());
+    const zero = (name: string, label: string, values: string[]) => {
+      for (const v of values) {
+        const found = find(x, name, { [label]: v });
+        assert.equal(found.length, 1, `${name}{${label}="${v}"} missing`);
+        assert.equal(found[0]!.value, 0, `${name}{${label}="${v}"}`);
+      }
+    };
+    zero("trueconf_webhook_rate_limit_rejections_total", "scope", ["ip", "token"]);
+    zero("trueconf_webhook_delivered_messages_total", "kind", ["text", "photo", "document"]);
+    zero("trueconf_webhook_outgoing_calls_total", "outcome", [
+      "answered",
+      "retry",
+      "refused",
+      "failed",
+    ]);
+    zero("trueconf_webhook_failed_parts_total", "reason", [
+      "fetch_failed",
+      "unsafe_url",
+      "upload_failed",
+      "upload_rejected",
+      "chat_unavailable",
+      "trueconf_error",
+      "spool_lost",
+      "other",
+    ]);
+  });
 });
 
 Deno.test("each delivery log line names the client, as the trusted-proxy rules resolve it", async () => {
