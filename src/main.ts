@@ -47,12 +47,8 @@ Run 'trueconf-webhook-bot <command> --help' for one command.`;
 
 /** `hooks --help`: the usage texts live with their commands, loaded only when asked for. */
 const hooksHelp = async () => {
-  const [{ HOOKS_USAGE }, { BACKUP_USAGE }] = await Promise.all([
-    import("./cli/hooks_cli.ts"),
-    import("./cli/backup_cli.ts"),
-  ]);
+  const { HOOKS_USAGE } = await import("./cli/hooks_cli.ts");
   return `${HOOKS_USAGE}
-${BACKUP_USAGE}
 
 Works on the KV file of WEBHOOK_STORAGE_PATH without the chat and without TrueConf settings
 (it reads WEBHOOK_STORAGE_PATH, and WEBHOOK_SECRET_KEY and WEBHOOK_PUBLIC_URL when set). On a

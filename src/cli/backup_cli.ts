@@ -17,12 +17,6 @@ import {
 } from "../storage/mod.ts";
 import type { Out } from "./hooks_cli.ts";
 
-/** Usage lines of the two commands (main.ts adds them to `hooks --help`). */
-export const BACKUP_USAGE =
-  `  export [FILE]                                 the whole store as JSON lines (stdout without FILE);
-                                                tokens stay hashed. A backup without sqlite3
-  import FILE|-                                 restore an export into an empty store (-: stdin)`;
-
 /**
  * Writes every entry of the store to `path` (created 0600; `-` or absent: standard output).
  * The report goes to `err`, so standard output carries only the data.

@@ -66,6 +66,9 @@ export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
   allow TARGET <CIDR or address>[,…]|any
   queue [--hook ID|NAME] | queue retry ID | queue drop ID|--hook ID|NAME
                                                 waiting deliveries (hooks queue --help)
+  export [FILE]                                 the whole store as JSON lines (stdout without FILE);
+                                                tokens stay hashed. A backup without sqlite3
+  import FILE|-                                 restore an export into an empty store (-: stdin)
 --json prints one JSON array (list) or object (every other command). A change returns once
 the running bot has applied it (the next request meets it); a revoke made while no bot runs
 drops the hook's waiting deliveries at the next start.`;
@@ -328,7 +331,7 @@ async function change(
         return 1;
       }
       const reached = await reach();
-      print({ ...publicView(hook, now()), revoked: true }, () => [
+      print({ ...publicView(hook, now()), state: "revoked", revoked: true }, () => [
         `Revoked webhook ${label} (${shownAs(hook)}).`,
         afterRevoke(hook, reached),
       ]);

@@ -223,6 +223,19 @@ Deno.test("hooks rotate prints only the new URL; verify prints only the secret; 
   assert.equal(await w.store.findByToken(fresh), null);
 });
 
+// A script reads the answer's state like every other change's (pause says "paused"): revoke
+// said "active" beside revoked: true.
+Deno.test("hooks revoke --json: the hook's state is revoked", async () => {
+  await using w = await cliWorld();
+  await w.run("create", "--chat", "c1", "--name", "deploys");
+  w.out.length = 0;
+  assert.equal(await w.run("revoke", "--chat", "c1", "--name", "deploys", "--json"), 0);
+  const shown = JSON.parse(w.out.join("\n"));
+  assert.equal(shown.state, "revoked");
+  assert.equal(shown.revoked, true);
+  assert.equal(shown.name, "deploys");
+});
+
 Deno.test("hooks: unknown targets exit 1, bad command lines exit 2 with usage", async () => {
   await using w = await cliWorld();
   assert.equal(await w.run("pause", crypto.randomUUID()), 1);
