@@ -181,6 +181,38 @@ Deno.test("each delivery log line names the client, as the trusted-proxy rules r
   });
 });
 
+// A queued message's request line says 202 queued; the line that tells the operator how it ended
+// carried no outcome and its duration under another name (waitedMs), so a query for deliveries by
+// outcome and ms (the fields of the request's line) missed every queued one.
+Deno.test("a queued delivery's end is logged with hook, chat, outcome and ms, like a request's line", async () => {
+  const lines: string[] = [];
+  await withBot({ lines }, async (b) => {
+    b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
+    const { url } = await b.createHook("ops", "ci", b.fake.userId("alice"));
+    await b.fake.refuseConnections(true);
+    b.fake.dropAll();
+    await waitUntil(() => !b.bot.client.authorized, 5_000, "link down");
+    const res = await fetch(url, { method: "POST", body: new URLSearchParams({ text: "later" }) });
+    const body = await res.text();
+    assert.equal(res.status, 202, body);
+    const { delivery } = JSON.parse(body);
+    await b.fake.refuseConnections(false);
+    const parsed = () => lines.map((l) => JSON.parse(l));
+    await waitUntil(
+      () => parsed().some((l) => l.delivery === delivery && l.msg === "queued delivery delivered"),
+      10_000,
+      "the queued delivery's end",
+    );
+    const end = parsed().find((l) => l.msg === "queued delivery delivered")!;
+    const hook = parsed().find((l) => l.msg === "hook delivery")!.hook;
+    assert.equal(end.hook, hook);
+    assert.equal(end.chat, "ops");
+    assert.equal(end.outcome, "delivered");
+    assert.equal(typeof end.ms, "number");
+    assert.ok(end.ms >= 0);
+  });
+});
+
 Deno.test("WEBHOOK_PUBLIC_URL with a path: its hook URLs work as given, and without the prefix", async () => {
   await withBot({ publicPath: "/tc" }, async (b) => {
     b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });

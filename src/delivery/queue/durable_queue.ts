@@ -353,25 +353,28 @@ export class DurableQueue implements Dispatcher {
     }
     if (result.messageIds.length > 0) this.#o.store?.recordDelivery(end.hook.id);
     const waitedMs = this.#engine.clock.now() - end.createdAt;
-    this.#o.metrics?.deliveryDuration?.observe(
-      end.outcome !== "done" ? "failed" : result.failures.length ? "partial" : "delivered",
-      waitedMs / 1000,
-    );
+    const outcome = end.outcome !== "done"
+      ? "failed"
+      : result.failures.length
+      ? "partial"
+      : "delivered";
+    this.#o.metrics?.deliveryDuration?.observe(outcome, waitedMs / 1000);
     // Status 0: no HTTP answer, the queued delivery finished later (shown as such by info).
     this.#o.store?.recordRequest?.(end.hook.id, {
       status: 0,
       format: "",
-      outcome: end.outcome === "done"
-        ? (result.failures.length ? "partial" : "delivered")
-        : "failed",
+      outcome,
       error: end.error?.code ?? result.failures[0]?.code,
     });
+    // The fields of the request's own line ("hook delivery": hook, chat, outcome, ms), so one
+    // query finds every delivery's end; ms is from acceptance, the wait included.
     const fields = {
       hook: end.hook.id,
       chat: end.hook.chatId,
       delivery: end.id,
+      outcome,
       messages: result.messageIds.length,
-      waitedMs,
+      ms: waitedMs,
     };
     if (end.outcome === "done" && result.failures.length === 0) {
       this.#log.info("queued delivery delivered", fields);
