@@ -38,7 +38,7 @@ import {
   splitRename,
   takeExpiresOption,
 } from "./command_args.ts";
-import { parseCidrList } from "../net/mod.ts";
+import { type IpAddress, IPv4, IPv6, parseCidrList } from "../net/mod.ts";
 import { type HookRecord, MAX_GRACE_MS, type VerifyMode } from "./store.ts";
 import { VERIFY_MODES } from "./verify.ts";
 import type { Logger } from "../log.ts";
@@ -118,26 +118,47 @@ const DEFAULT_GRACE_MS = 86_400_000;
 const MAX_EXPIRY_MS = 3650 * 86_400_000;
 
 /**
- * Validates and normalizes `/webhook_allow` entries to CIDRs; throws naming the bad one.
+ * Validates and normalizes `/webhook_allow` entries to CIDRs, the way they match: a bare address
+ * is a single host, host bits are dropped (`10.0.0.5/8` is `10.0.0.0/8`), an IPv4-mapped IPv6
+ * entry (`::ffff:10.0.0.1`, as dual-stack logs write clients) is its IPv4 address or range,
+ * because client addresses are compared unwrapped, and repeats go. Throws naming the bad entry.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.deepEqual(normalizeAllow(["10.0.0.0/8", "192.168.1.5"]), ["10.0.0.0/8", "192.168.1.5/32"]);
+ * assert.deepEqual(normalizeAllow(["10.0.0.5/8", "192.168.1.5"]), ["10.0.0.0/8", "192.168.1.5/32"]);
+ * assert.deepEqual(normalizeAllow(["::ffff:127.0.0.1", "[2001:db8::1]/32"]), ["127.0.0.1/32", "2001:db8::/32"]);
  * ```
  */
 export function normalizeAllow(entries: readonly string[]): string[] {
   if (entries.length > 50) throw new Error("At most 50 addresses or ranges");
-  return entries.map((e) => {
+  const out = entries.map((e) => {
     let range;
     try {
-      [range] = parseCidrList(e.replace(/^\[|\]$/g, ""));
+      // "[2001:db8::1]" and "[2001:db8::]/32": brackets as URLs write IPv6.
+      [range] = parseCidrList(e.replace(/^\[([^\]]*)\]/, "$1"));
     } catch {
       range = undefined;
     }
     if (!range) throw new Error(`«${e}» is not an IP address or CIDR range`);
-    return `${range[0].toString()}/${range[1]}`;
+    return networkOf(range[0], range[1]);
   });
+  return [...new Set(out)];
+}
+
+/** `address/bits` as the network it matches (see {@link normalizeAllow}). */
+function networkOf(address: IpAddress, bits: number): string {
+  if (address instanceof IPv6 && address.isIPv4MappedAddress() && bits >= 96) {
+    address = address.toIPv4Address();
+    bits -= 96;
+  }
+  const bytes = address.toByteArray().map((b, i) =>
+    b & (0xff << (8 - Math.max(0, Math.min(8, bits - 8 * i)))) & 0xff
+  );
+  const network = address instanceof IPv4
+    ? new IPv4(bytes)
+    : new IPv6(bytes.filter((_, i) => i % 2 === 0).map((hi, i) => hi << 8 | bytes[2 * i + 1]!));
+  return `${network}/${bits}`;
 }
 
 /** Runs chat commands; feed it every incoming message. */

@@ -237,6 +237,44 @@ Deno.test("allow: the client address as the trusted-proxy rules resolve it; 403 
   });
 });
 
+Deno.test("allow: ranges at their edges, IPv6, and IPv4-mapped entries admit the IPv4 client they name", async () => {
+  const status = async (res: Response) => {
+    await res.body?.cancel();
+    return res.status;
+  };
+  // Loopback is trusted by default: X-Forwarded-For names the client.
+  await withWorld({}, async (w) => {
+    const { token } = await w.create(w.ops, "ci");
+    const from = (ip: string) => w.post(token, body, { "x-forwarded-for": ip }).then(status);
+    await w.say("/webhook_allow ci 203.0.113.0/24, 2001:db8::/32");
+    assert.equal(await from("203.0.113.0"), 200);
+    assert.equal(await from("203.0.113.255"), 200);
+    assert.equal(await from("203.0.112.255"), 403);
+    assert.equal(await from("203.0.114.0"), 403);
+    assert.equal(await from("2001:db8:ffff::1"), 200);
+    assert.equal(await from("2001:db9::1"), 403);
+    // A dual-stack proxy may write the client as IPv4-mapped IPv6: it is the same client.
+    assert.equal(await from("::ffff:203.0.113.9"), 200);
+    // Written as the network it matches: host bits dropped, as the reply and info show.
+    const r = await w.say("/webhook_allow ci 198.51.100.77/24");
+    assert.match(r.at(-1)!.text, /only from 198\.51\.100\.0\/24; others get 403/);
+    assert.equal(await from("198.51.100.1"), 200);
+  });
+  // Loopback not trusted: the TCP peer 127.0.0.1 is the client. An operator who copies the
+  // address from a dual-stack log (::ffff:127.0.0.1) means that client.
+  await withWorld({ WEBHOOK_TRUSTED_PROXIES: "10.9.9.9/32" }, async (w) => {
+    const { token } = await w.create(w.ops, "ci");
+    let r = await w.say("/webhook_allow ci ::ffff:127.0.0.1");
+    assert.match(r.at(-1)!.text, /only from 127\.0\.0\.1\/32; others get 403/);
+    assert.equal(await status(await w.post(token, body)), 200);
+    r = await w.say("/webhook_allow ci ::ffff:127.0.0.0/104");
+    assert.match(r.at(-1)!.text, /only from 127\.0\.0\.0\/8; others get 403/);
+    assert.equal(await status(await w.post(token, body)), 200);
+    const hook = (await w.bot.store.findByToken(token))!;
+    assert.deepEqual(hook.allow, ["127.0.0.0/8"]);
+  });
+});
+
 Deno.test("rotate: each use of the old URL in its grace is counted in /metrics by hook id; the new URL is not", async () => {
   await withWorld({}, async (w) => {
     const { token: old } = await w.create(w.ops, "ci");
