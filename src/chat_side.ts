@@ -83,7 +83,7 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
     outgoing: {
       create: (ctx, args, expiresAt) => outgoingCommands.create(ctx, args, expiresAt),
       test: (ctx, args) => outgoingCommands.test(ctx, args),
-      isTrigger: (m) => outgoing.isTrigger(m),
+      triggerHook: (m) => outgoing.triggerHook(m),
       paused: (hookId) => outgoing.paused(hookId),
     },
     client,

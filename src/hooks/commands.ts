@@ -96,7 +96,11 @@ export interface CommandHandlerOptions {
   outgoing?: {
     create(ctx: CommandContext, args: string, expiresAt: number | null): Promise<void>;
     test(ctx: CommandContext, args: string): Promise<void>;
-    isTrigger(m: IncomingMessage): Promise<boolean>;
+    /**
+     * The outgoing hook (active first, else paused) whose trigger word starts the message, and
+     * that word; null when none.
+     */
+    triggerHook(m: IncomingMessage): Promise<{ hook: HookRecord; trigger: string } | null>;
     /** An outgoing hook was paused: its calls still waiting are dropped now. */
     paused(hookId: string): void;
   } | undefined;
@@ -234,8 +238,15 @@ export class CommandHandler {
     }
     switch (cmd.command) {
       case "webhook_help":
-        // `@bot /deploy` is an outgoing hook's trigger word, not an unknown command.
-        if (cmd.foreign && await this.#o.outgoing?.isTrigger(m)) return;
+        // `@bot /deploy` is an outgoing hook's trigger word, not an unknown command; when
+        // that hook is paused, the member learns why nothing happens instead of the help.
+        if (cmd.foreign && this.#o.outgoing) {
+          const t = await this.#o.outgoing.triggerHook(m);
+          if (t?.hook.paused) {
+            return await this.#reply(m, chat, replies.pausedTrigger(t.trigger, t.hook.name));
+          }
+          if (t) return;
+        }
         return await this.#reply(m, chat, replies.help(!personal));
       case "webhook_test":
         return await this.#test(m, chat, cmd);

@@ -288,6 +288,14 @@ export function resumed(h: HookKindOf): string {
     : `▶️ Webhook <b>${esc(h.name)}</b> resumed; calls go to ${to} again.`;
 }
 
+/** A trigger word of a paused outgoing hook said to the bot: nothing was sent, and how to resume. */
+export function pausedTrigger(trigger: string, name: string): string {
+  const n = esc(name);
+  return `⏸ ${
+    esc(trigger)
+  } goes to webhook <b>${n}</b>, which is paused: nothing was sent. /webhook_resume ${n} switches it on again.`;
+}
+
 /** Pause or resume of a hook already in that state, with the command that does change it. */
 export function alreadyInState(name: string, isPaused: boolean): string {
   const n = esc(name);

@@ -248,19 +248,25 @@ export class OutgoingHooks {
   }
 
   /**
-   * True when a message starts with a trigger word of an active outgoing hook of its chat:
-   * the command handler then does not answer it with help (`@bot /deploy` is for the
-   * service, not an unknown command).
+   * The outgoing hook of the message's chat whose trigger word starts the message, and that
+   * word: an active hook first, else a paused one; null when none. The command handler does not
+   * answer such a message with help (`@bot /deploy` is for the service, not an unknown
+   * command), and tells the member when the hook is paused.
    */
-  async isTrigger(m: IncomingMessage): Promise<boolean> {
+  async triggerHook(
+    m: IncomingMessage,
+  ): Promise<{ hook: HookRecord; trigger: string } | null> {
     const botId = this.#o.client.state.botId;
-    if (!botId || m.type !== 200) return false;
+    if (!botId || m.type !== 200) return null;
     const now = this.#clock.now();
-    return (await this.#o.store.listByChat(m.chatId)).some((h) =>
-      h.kind === "outgoing" && h.outgoing !== null && h.paused === null &&
-      (h.expiresAt === null || h.expiresAt > now) &&
-      matchTrigger(m, botId, h.outgoing.triggers) !== null
-    );
+    const found: { hook: HookRecord; trigger: string }[] = [];
+    for (const h of await this.#o.store.listByChat(m.chatId)) {
+      if (h.kind !== "outgoing" || h.outgoing === null) continue;
+      if (h.expiresAt !== null && h.expiresAt <= now) continue;
+      const match = matchTrigger(m, botId, h.outgoing.triggers);
+      if (match) found.push({ hook: h, trigger: match.trigger });
+    }
+    return found.find((f) => f.hook.paused === null) ?? found[0] ?? null;
   }
 
   /** A hook was revoked: its running attempt is cut at once. */

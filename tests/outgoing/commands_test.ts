@@ -346,6 +346,31 @@ Deno.test("pause, resume and rotate of an outgoing hook speak of its calls and i
   });
 });
 
+Deno.test("a trigger word of a paused outgoing hook said to the bot: told it is paused and how to resume, not the help", async () => {
+  await withOps(async (b) => {
+    let secret = "";
+    const r = startReceiver(() => secret, () => new Response(null, { status: 204 }));
+    try {
+      secret = await createCi(b, r.url);
+      await command(b, "ops", "/webhook_pause ci");
+      const said = await command(b, "ops", "/JOB deploy prod");
+      assert.equal(
+        said,
+        "⏸ /job goes to webhook <b>ci</b>, which is paused: nothing was sent. /webhook_resume ci switches it on again.",
+      );
+      // Another command said to the bot by name is still answered with the help.
+      assert.match(await command(b, "ops", "/nope"), /^<b>Webhooks for this chat<\/b>/);
+      await command(b, "ops", "/webhook_resume ci");
+      b.fake.pushMessage({ chatId: "ops", authorId: b.fake.userId("alice"), text: "/job again" });
+      const call = await r.nth(1);
+      assert.match(call.raw, /"text":"\/job again"/, "the first call is the one after resume");
+      assert.equal(r.rejected, 0);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 Deno.test("/webhook_info of an outgoing hook shows its calls: last used, count, and each call's status, event and outcome", async () => {
   await withOps(async (b, alice) => {
     let secret = "";
