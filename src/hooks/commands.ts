@@ -19,7 +19,7 @@ import { parseCommand, type ParsedCommand } from "./command_parser.ts";
 import { isPersonal, Permissions } from "./permissions.ts";
 import * as replies from "./replies.ts";
 import type { HookStore } from "./store.ts";
-import { validateHookName } from "./hook_name.ts";
+import { unquoteName, validateHookName } from "./hook_name.ts";
 import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
 import {
   LIVING_SETTINGS,
@@ -399,7 +399,7 @@ export class CommandHandler {
     }
     const hook = await this.#target(m, chat, parts.from, "webhook_rename", example);
     if (!hook) return;
-    const name = validateHookName(parts.to);
+    const name = validateHookName(unquoteName(parts.to));
     if (!name.ok) {
       const text = replies.badName(name.code, [...parts.to].length, hook.name);
       return await this.#reply(m, chat, text);
@@ -617,7 +617,8 @@ export class CommandHandler {
     if (this.#o.outgoing && holdsUrl(opt.rest)) {
       return await this.#o.outgoing.create(this.#context(m, chat), opt.rest, expiresAt);
     }
-    const name = validateHookName(opt.rest);
+    // `/webhook_create "Prod deploys"`: the quotes only hold the name together.
+    const name = validateHookName(unquoteName(opt.rest));
     if (!name.ok) {
       return await this.#reply(m, chat, replies.badName(name.code, [...opt.rest.trim()].length));
     }

@@ -81,6 +81,40 @@ export function validateHookName(raw: string): HookNameResult {
   return { ok: true, name, folded: foldHookName(name) };
 }
 
+// Opening quote → its closing one: ASCII, typographic (English, German) and guillemets.
+const QUOTE_PAIRS: Readonly<Record<string, string>> = {
+  '"': '"',
+  "'": "'",
+  "“": "”",
+  "„": "“",
+  "‘": "’",
+  "«": "»",
+};
+
+/**
+ * A name typed inside one pair of quotes, without them: members quote names that have spaces
+ * (`/webhook_revoke "Prod deploys"`, `«Prod deploys»`), and the quotes are not part of the name.
+ * Anything else is returned as it is (`He said "hi"`, `"a" and "b"`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(unquoteName(' "Prod deploys" '), "Prod deploys");
+ * assert.equal(unquoteName("«Prod deploys»"), "Prod deploys");
+ * assert.equal(unquoteName('"a" and "b"'), '"a" and "b"');
+ * ```
+ */
+export function unquoteName(raw: string): string {
+  const t = raw.trim();
+  const open = t[0] ?? "";
+  const close = QUOTE_PAIRS[open];
+  if (close === undefined || t.length < 3 || !t.endsWith(close)) return raw;
+  const inner = t.slice(1, -1);
+  if (inner.includes(open) || inner.includes(close) || inner.trim() === "") return raw;
+  return inner.trim();
+}
+
 /**
  * The nearest valid name to `raw`, for records that come from elsewhere (the reference bot's
  * file) and must keep their URL although their name breaks the rules: forbidden characters

@@ -21,7 +21,7 @@ import {
   type VerifyMode,
   withDefaults,
 } from "../storage/mod.ts";
-import { foldHookName, HOOK_NAME_MAX_LENGTH, validateHookName } from "./hook_name.ts";
+import { foldHookName, HOOK_NAME_MAX_LENGTH, unquoteName, validateHookName } from "./hook_name.ts";
 import { type ImportSkip, parseReferenceFile } from "./reference_import.ts";
 import { generateToken, hashToken, looksLikeToken, tokenHint } from "./token.ts";
 
@@ -339,11 +339,17 @@ export class HookStore {
     return this.#withPending(await this.#repo.getById(id));
   }
 
-  /** The hook named `name` in a chat (trimmed, case-insensitive). */
+  /**
+   * The hook named `name` in a chat (trimmed, case-insensitive); a name in quotes that no hook
+   * has with them is looked up without them (`"Prod deploys"`, see {@link unquoteName}).
+   */
   async findByName(chatId: string, name: string): Promise<HookRecord | null> {
     const folded = foldHookName(name);
     if (folded === "") return null;
-    return this.#withPending(await this.#repo.getByName(chatId, folded));
+    const found = await this.#repo.getByName(chatId, folded);
+    if (found) return this.#withPending(found);
+    const bare = unquoteName(name);
+    return bare === name ? null : await this.findByName(chatId, bare);
   }
 
   /** A chat's hooks, oldest first, usage including deliveries not yet flushed. */

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { foldHookName, validateHookName } from "../hooks/hook_name.ts";
+import { foldHookName, unquoteName, validateHookName } from "../hooks/hook_name.ts";
 import type { CommandContext } from "../hooks/commands.ts";
 import type { HookStore } from "../hooks/store.ts";
 import { badName, duplicate, htmlLines, tooMany } from "../hooks/replies.ts";
@@ -98,7 +98,7 @@ export class OutgoingCommands {
     const m = ctx.message;
     const parsed = parseOutgoingCreate(args);
     if (!parsed.ok) return await ctx.reply(replies.badArgs(parsed.reason));
-    const name = validateHookName(parsed.name);
+    const name = validateHookName(unquoteName(parsed.name));
     if (!name.ok) return await ctx.reply(badName(name.code, [...parsed.name].length));
     const target = await checkTargetUrl(parsed.url, {
       allowlist: this.#o.allowlist,

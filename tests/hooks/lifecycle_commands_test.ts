@@ -373,3 +373,38 @@ Deno.test("the bot removed from a chat with many hooks: the creator's notice nam
     assert.equal((await w.store.listByChat(ops)).filter((h) => h.paused).length, 70);
   });
 });
+
+Deno.test("names in quotes: a name typed in quotes is the name without them, in every command", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const token = await create(w, ops, `"Prod deploys"`);
+    assert.deepEqual((await w.store.listByChat(ops)).map((h) => h.name), ["Prod deploys"]);
+    let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_info 'prod deploys'`), ops);
+    assert.match(r[0]!, /^<b>Webhook Prod deploys<\/b>/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_pause “Prod deploys”`), ops);
+    assert.match(r[0]!, /⏸ Webhook <b>Prod deploys<\/b> paused/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_resume «Prod deploys»`), ops);
+    assert.match(r[0]!, /▶️ Webhook <b>Prod deploys<\/b> resumed/);
+    r = texts(
+      await w.say(ops, w.alice, `${w.at} /webhook_rename "Prod deploys" -> "Deploys (prod)"`),
+      ops,
+    );
+    assert.match(r[0]!, /<b>Prod deploys<\/b> is now <b>Deploys \(prod\)<\/b>/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_expire "deploys (prod)" 30d`), ops);
+    assert.match(r[0]!, /⏳ Webhook <b>Deploys \(prod\)<\/b> expires/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow "deploys (prod)" 10.0.0.0/8`), ops);
+    assert.match(r[0]!, /<b>Deploys \(prod\)<\/b> accepts requests only from 10\.0\.0\.0\/8/);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_alerts "deploys (prod)" new`), ops);
+    assert.match(r[0]!, /Deploys \(prod\)/);
+    const posts = await w.say(ops, w.alice, `${w.at} /webhook_rotate "deploys (prod)" 0`);
+    assert.match(texts(posts, ops)[0]!, /<b>Deploys \(prod\)<\/b> has a new URL/);
+    assert.equal(await w.store.findByToken(token), null, "rotated with grace 0");
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_revoke "Deploys (prod)"`), ops);
+    assert.match(r[0]!, /🗑 Webhook <b>Deploys \(prod\)<\/b> revoked/);
+    assert.deepEqual(await w.store.listByChat(ops), []);
+    // A name stored with its quotes (made before, or by the CLI) is still found as typed.
+    assert.ok((await w.store.create({ chatId: ops, name: `"q"`, createdBy: w.alice })).ok);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_info "q"`), ops);
+    assert.match(r[0]!, /^<b>Webhook &quot;q&quot;<\/b>/);
+  });
+});

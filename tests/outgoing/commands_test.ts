@@ -358,6 +358,9 @@ Deno.test("a trigger word of a paused outgoing hook said to the bot: told it is 
         said,
         "⏸ /job goes to webhook <b>ci</b>, which is paused: nothing was sent. /webhook_resume ci switches it on again.",
       );
+      // A quoted name is the name without its quotes, for outgoing hooks as for incoming ones.
+      const quoted = await command(b, "ops", `/webhook_create "CI two" ${r.url} /two`);
+      assert.match(quoted, /Outgoing webhook <b>CI two<\/b> created/);
       // Another command said to the bot by name is still answered with the help.
       assert.match(await command(b, "ops", "/nope"), /^<b>Webhooks for this chat<\/b>/);
       await command(b, "ops", "/webhook_resume ci");
