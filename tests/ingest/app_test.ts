@@ -707,11 +707,144 @@ Deno.test("hook endpoint: a Content-Encoding: gzip body is inflated; past the li
     // 1 MiB of one letter: about 1 KiB on the wire, over the 64 KiB limit once inflated.
     const bomb = await post(await gzipped("a".repeat(1024 * 1024)), "text/plain");
     const refused = await assertError(bomb, 413, "payload_too_large");
-    assert.match(String(refused.message), /once inflated \(Content-Encoding: gzip\)/);
+    assert.match(String(refused.message), /once decoded \(Content-Encoding: gzip\)/);
     // gzip's magic bytes, then garbage.
     const broken = await post(new Uint8Array([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8]), "text/plain");
     const bad = await assertError(broken, 400, "invalid_body");
-    assert.match(String(bad.message), /Content-Encoding: gzip but does not inflate/);
+    assert.match(String(bad.message), /Content-Encoding: gzip but does not decode/);
     assert.equal(texts(h).length, 2);
+  });
+});
+
+/** `data` compressed in `format` by the runtime (what Node, Python and Go senders produce). */
+async function compressed(
+  data: string,
+  format: "deflate" | "deflate-raw" | "brotli",
+): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([data]).stream().pipeThrough(
+    new CompressionStream(format as CompressionFormat),
+  );
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function zstd(data: string): Promise<Uint8Array<ArrayBuffer>> {
+  const { zstdCompressSync } = await import("node:zlib") as unknown as {
+    zstdCompressSync(data: Uint8Array): Uint8Array<ArrayBuffer>;
+  };
+  return new Uint8Array(zstdCompressSync(new TextEncoder().encode(data)));
+}
+
+// Vector's http sink sends `deflate` (zlib-wrapped, RFC 9110 8.4.1.2) or `zstd` when its
+// compression is set to zlib or zstd; some senders write raw deflate under the same name; br is
+// what Node's and Python's brotli write. Each got '400 invalid_encoding: not valid UTF-8'.
+Deno.test("hook endpoint: deflate (zlib or raw), br and zstd bodies are decoded within the limit", async () => {
+  await withEndpoint({ limits: { maxBodyBytes: 64 * 1024 } }, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const post = async (coding: string, body: Uint8Array<ArrayBuffer>, type = "text/plain") =>
+      await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": type, "content-encoding": coding },
+        body,
+      });
+    const sent: [string, Uint8Array<ArrayBuffer>][] = [
+      ["deflate", await compressed("zlib-wrapped deflate", "deflate")],
+      ["deflate", await compressed("raw deflate", "deflate-raw")],
+      ["br", await compressed("brotli", "brotli")],
+      ["zstd", await zstd("zstandard")],
+      ["Identity", new TextEncoder().encode("identity means none")],
+      ["x-gzip", await gzipped("x-gzip is gzip")],
+      // Codings in the order they were applied (RFC 9110 8.4): deflate first, then br.
+      [
+        "deflate, br",
+        await compressed("raw deflate", "deflate-raw").then(async (raw) => {
+          const s = new Blob([raw]).stream().pipeThrough(new CompressionStream("brotli"));
+          return new Uint8Array(await new Response(s).arrayBuffer());
+        }),
+      ],
+    ];
+    for (const [coding, body] of sent) {
+      const res = await post(coding, body);
+      assert.equal(res.status, 200, `${coding}: ${await res.clone().text()}`);
+      await res.body?.cancel();
+    }
+    const json = await post(
+      "br",
+      await compressed(JSON.stringify({ text: "br json" }), "brotli"),
+      "application/json",
+    );
+    assert.equal(json.status, 200, await json.clone().text());
+    await json.body?.cancel();
+    assert.deepEqual(texts(h).map((m) => m.text), [
+      "zlib-wrapped deflate",
+      "raw deflate",
+      "brotli",
+      "zstandard",
+      "identity means none",
+      "x-gzip is gzip",
+      "raw deflate",
+      "br json",
+    ]);
+    // 1 MiB of one letter, a few hundred bytes on the wire: over the 64 KiB limit once decoded.
+    const big = "a".repeat(1024 * 1024);
+    const bombs: [string, Uint8Array<ArrayBuffer>][] = [
+      ["deflate", await compressed(big, "deflate")],
+      ["br", await compressed(big, "brotli")],
+      ["zstd", await zstd(big)],
+    ];
+    for (const [coding, body] of bombs) {
+      const refused = await assertError(await post(coding, body), 413, "payload_too_large");
+      assert.match(
+        String(refused.message),
+        new RegExp(`once decoded \\(Content-Encoding: ${coding}\\)`),
+      );
+    }
+    // Bytes that are not what the header says.
+    for (const coding of ["br", "zstd", "deflate"]) {
+      const bad = await assertError(
+        await post(coding, new TextEncoder().encode("plain text, not compressed")),
+        400,
+        "invalid_body",
+      );
+      assert.match(
+        String(bad.message),
+        new RegExp(`Content-Encoding: ${coding} but does not decode`),
+      );
+    }
+    assert.equal(texts(h).length, 8);
+  });
+});
+
+// RFC 9110 15.5.16 and 12.5.3: a content coding the server does not know is 415, with
+// Accept-Encoding naming those it does. Vector's `snappy` and the old `compress` got
+// '400 invalid_encoding: not valid UTF-8', blaming the charset.
+Deno.test("hook endpoint: an unsupported Content-Encoding is 415 unsupported_content_encoding with Accept-Encoding", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    for (const coding of ["snappy", "compress", "lz4", "gzip, snappy"]) {
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": coding },
+        body: new Uint8Array([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]),
+      });
+      assert.equal(res.headers.get("accept-encoding"), "gzip, deflate, br, zstd");
+      const refused = await assertError(res, 415, "unsupported_content_encoding");
+      const named = coding.split(", ").at(-1)!;
+      assert.match(
+        String(refused.message),
+        new RegExp(`Content-Encoding: ${named} is not supported`),
+      );
+      assert.match(String(refused.message), /gzip, deflate, br or zstd/);
+    }
+    // An unknown token still needs a valid one first: 404 for a token that names no hook.
+    const unknown = await fetch(`http://127.0.0.1:${port}/hook/${"x".repeat(43)}`, {
+      method: "POST",
+      headers: { "content-type": "text/plain", "content-encoding": "snappy" },
+      body: "hi",
+    });
+    assert.equal(unknown.status, 404);
+    await unknown.body?.cancel();
+    assert.equal(texts(h).length, 0);
   });
 });

@@ -148,3 +148,51 @@ Deno.test("bodyFirst: a token inside the body (ntfy's topic) is found, guards st
     await tooBig.body?.cancel();
   });
 });
+
+async function brotli(text: string): Promise<Uint8Array<ArrayBuffer>> {
+  const s = new Blob([text]).stream().pipeThrough(new CompressionStream("brotli"));
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}
+
+// A signature is computed over the bytes on the wire: a guard that saw the decoded body would
+// refuse every compressed, signed request. On a route whose token is in the body (ntfy's topic),
+// the body is decoded once for the lookup and the guards still see it as sent.
+Deno.test("a compressed body: guards see the bytes as sent, on a bodyFirst route too; their refusal comes before 415", async () => {
+  const seen: Uint8Array[] = [];
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const p = pipelineOver(h, 0, [(_hook, req) => {
+      seen.push(req.rawBody);
+      return req.headers.get("x-signature") === "good"
+        ? null
+        : { status: 401, code: "signature_invalid", message: "The signature does not match." };
+    }]);
+    const topic = (c: { var: { rawBody: Uint8Array } }) =>
+      JSON.parse(new TextDecoder().decode(c.var.rawBody)).topic as string;
+    const echo = (c: { var: { rawBody: Uint8Array } }) =>
+      new Response(new TextDecoder().decode(c.var.rawBody));
+    const app = new Hono<IngestEnv>()
+      .post("/", ...p.admit("ntfy", { token: topic, bodyFirst: true }), p.body, echo)
+      .post("/hook/:token", ...p.admit("hook"), p.body, echo)
+      .onError(p.onError);
+    const body = JSON.stringify({ topic: token, message: "disk full" });
+    const sent = await brotli(body);
+    for (const path of ["/", `/hook/${token}`]) {
+      seen.length = 0;
+      const res = await app.request(path, {
+        method: "POST",
+        headers: { "content-encoding": "br", "x-signature": "good" },
+        body: sent,
+      });
+      assert.equal(await res.text(), body, path);
+      assert.deepEqual(seen, [sent], `${path}: the guard ran once, on the bytes as sent`);
+    }
+    const unsigned = await app.request(`/hook/${token}`, {
+      method: "POST",
+      headers: { "content-encoding": "snappy" },
+      body: sent,
+    });
+    assert.equal(unsigned.status, 401);
+    assert.equal((await unsigned.json()).error, "signature_invalid");
+  });
+});

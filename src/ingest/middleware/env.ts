@@ -25,6 +25,8 @@ export interface HookVariables {
   token: string;
   /** The whole request body, read within the size, time and memory limits; set by `rawBody`. */
   rawBody: Uint8Array;
+  /** The body as sent when it came with a `Content-Encoding` (`rawBody` holds it decoded). */
+  sentBody: Uint8Array;
   /** What the handler did, for the request log line and the metrics; set by the handler. */
   delivery: DeliveryNote;
   /** The machine code of a refusal answered by {@link refuse} (for the hook's request history). */

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { formatSize } from "../../bytes.ts";
-import { PayloadError } from "../formats/types.ts";
+import { contentCodings, decodeContent } from "../content_coding.ts";
 import type { BodyReader } from "../read_body.ts";
 import { clientAddress } from "./client_address.ts";
 import type { Context } from "hono";
@@ -77,76 +76,32 @@ export function rawBody(options: RawBodyOptions): Guard {
     if (guards.length === 0 || hook === undefined) return undefined;
     return runGuards(c, guards, hook, new RequestForGuards(c, bytes), 0);
   };
-  const read = (c: Context<IngestEnv>, bytes: Uint8Array) => {
-    // A gzip-compressed body (Vector, Fluent Bit and other log shippers can send one): the
-    // guards check the bytes as sent, the rest reads them inflated. Told by gzip's first two
-    // bytes before the header is looked at: no header lookup for any other body.
-    if (
-      bytes[0] === 0x1f && bytes[1] === 0x8b &&
-      /^\s*(x-)?gzip\s*$/i.test(c.req.header("content-encoding") ?? "")
-    ) {
-      return Promise.resolve(trust(c, bytes)).then(async (refused) => {
-        if (refused) return refused;
-        c.set("rawBody", await gunzip(bytes, maxBytes));
-        return undefined;
-      });
-    }
-    return trust(c, bytes);
+  const take = (c: Context<IngestEnv>, bytes: Uint8Array) => {
+    c.set("rawBody", bytes);
+    // A compressed body (log shippers send gzip, deflate or zstd when told to): the guards
+    // check the bytes as sent, the rest reads them decoded. One header lookup per request;
+    // the decoder is reached only when the header is there.
+    const coding = c.req.raw.headers.get("content-encoding");
+    if (coding === null || bytes.byteLength === 0) return trust(c, bytes);
+    return Promise.resolve(trust(c, bytes)).then(async (refused) => {
+      if (refused) return refused;
+      // After the guards: a sender they refuse learns nothing of the codings read (415).
+      const codings = contentCodings(coding);
+      if (codings.length === 0) return undefined;
+      c.set("sentBody", bytes);
+      c.set("rawBody", await decodeContent(bytes, codings, maxBytes));
+      return undefined;
+    });
   };
   return guard(function rawBody(c) {
-    // A route whose token is inside the body read it before hookAuth; read only once.
-    const bytes = c.get("rawBody") ?? reader.readBuffered(c.req.raw, maxBytes);
-    if (bytes === null) {
-      return reader.read(c.req.raw, maxBytes).then((got) => {
-        c.set("rawBody", got);
-        return read(c, got);
-      });
-    }
-    c.set("rawBody", bytes);
-    return read(c, bytes);
+    // A route whose token is inside the body read (and decoded) it before hookAuth: read only
+    // once, and the guards see the bytes as sent.
+    const read = c.get("rawBody");
+    if (read !== undefined) return trust(c, c.get("sentBody") ?? read);
+    const bytes = reader.readBuffered(c.req.raw, maxBytes);
+    if (bytes === null) return reader.read(c.req.raw, maxBytes).then((got) => take(c, got));
+    return take(c, bytes);
   });
-}
-
-/**
- * A gzip body inflated, within `limit` bytes (a small body that inflates to gigabytes is
- * stopped at the limit: 413), or 400 when it is not gzip after all.
- */
-async function gunzip(bytes: Uint8Array, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-      new DecompressionStream("gzip"),
-    );
-    for await (const chunk of stream) {
-      size += chunk.byteLength;
-      if (size > limit) {
-        throw new PayloadError(
-          "payload_too_large",
-          `The request body is larger than the limit of ${
-            formatSize(limit)
-          } (WEBHOOK_MAX_UPLOAD_MB) once inflated (Content-Encoding: gzip).`,
-          413,
-        );
-      }
-      chunks.push(chunk);
-    }
-  } catch (e) {
-    if (e instanceof PayloadError) throw e;
-    throw new PayloadError(
-      "invalid_body",
-      `The body says Content-Encoding: gzip but does not inflate (${
-        e instanceof Error ? e.message : String(e)
-      }). Send valid gzip, or the body uncompressed without that header.`,
-    );
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 /**
