@@ -104,6 +104,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     // The HTTP upload of a file moves up to WEBHOOK_MAX_UPLOAD_MB; give it at least 30 s
     // (the client's own default of 120 s would hold a sender far too long).
     uploadTimeoutMs: Math.max(config.deliveryTimeoutMs, 30_000),
+    // An unread message pushed again after a restart that is older than this is not acted
+    // on: a call for it would come later than an outgoing hook waits for any call.
+    unreadMaxAgeMs: config.outgoingMaxAgeMs,
     logger: log.child({ component: "trueconf" }),
     ...options.trueconf,
   });
@@ -362,7 +365,12 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     );
   });
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
-  const unsubscribeOutgoing = client.onEvent((e) => withChat((c) => c.outgoing.onEvent(e)));
+  // `ackAfter`: TrueConf's push of the event is acked once its calls are stored, so a crash
+  // in between leaves the message unread, pushed again at the next start (_connection.ts).
+  const unsubscribeOutgoing = client.onEvent(
+    (e) => withChat((c) => c.outgoing.onEvent(e)),
+    { ackAfter: true },
+  );
   // Expiry reminders and revocations need the chat side; a sweep with nothing due does not.
   const sweepExpiries = async () => {
     if (!chat) {

@@ -434,7 +434,7 @@ export const SETTING_TABLE = {
     required: "no",
     default: "3600",
     meaning:
-      "How long an outgoing webhook call is retried (network errors, timeouts, 5xx, 408, 429) before it is given up and the author or creator is told",
+      "How long an outgoing webhook call is retried (network errors, timeouts, 5xx, 408, 429) before it is given up and the author or creator is told; a message or command the bot receives after a restart that is older than this is not acted on",
     example: "3600",
     parse: whole(60, 86400),
   },

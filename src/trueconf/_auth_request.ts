@@ -13,14 +13,24 @@ export async function authenticate(
   conn: Connection,
   token: string,
   timeoutMs: number,
+  receiveUnread = false,
 ): Promise<string | null> {
   const res = record(
     await conn.request("auth", {
       token,
       tokenType: "JWT",
-      // Messages that arrived while the bot was away are not replayed; system envelopes
-      // (joins, title changes as messages) are not wanted.
-      receiveUnread: false,
+      // `receiveUnread: true` makes TrueConf push, right after `auth`, the messages the bot has
+      // not read, i.e. not acked (protocol reference §2.2 and §3: the ack marks a message read,
+      // the SDK 1.5 names the flag "receive unread messages on connection",
+      // trueconf/client/bot.py `receive_unread_messages`). The serving client sets it, and acks
+      // a message an outgoing hook stores only once it is stored (_connection.ts), so a crash
+      // in between or a restart loses no message (issue 12: durable across SIGKILL). A probe
+      // (check-config) leaves it false: it must not be handed messages it would not act on.
+      // What TrueConf does with an unacked push while the socket stays open, and whether it
+      // keeps edits, removals and participant events unread too, is documented nowhere
+      // (reference §11.4): only messages are counted on. System envelopes (joins, title
+      // changes as messages) are not wanted.
+      receiveUnread,
       receiveSystemMessageEnvelopes: false,
     }, timeoutMs),
   );

@@ -32,8 +32,13 @@ export interface ConnectionOptions {
   pongTimeoutMs: number;
   timers: Timers;
   logger: Logger;
-  /** A server request (type 1), called after it was acked. */
-  onEvent?: (method: string, payload: unknown) => void;
+  /**
+   * A server request (type 1). Acked at once, unless this returns a promise: then the ack
+   * waits until it settles, for at most `ackHoldMs` (see {@link Connection.#holdAck}).
+   */
+  onEvent?: (method: string, payload: unknown) => PromiseLike<unknown> | void;
+  /** Longest wait of an ack for its event to be stored. Default {@link ACK_HOLD_MS}. */
+  ackHoldMs?: number;
   /** Any response arrived (success or API error): the server is alive. */
   onResponse?: () => void;
   onPong?: (at: number) => void;
@@ -50,6 +55,11 @@ interface Pending {
 
 let serial = 0;
 
+/**
+ * Longest an ack waits for its event to be stored. KV commits take milliseconds; this only
+ * bounds a store that hangs, so that TrueConf is never left without the ack for long.
+ */
+export const ACK_HOLD_MS = 10_000;
 /** Longest wait for a close frame of ours to be written (a protocol error's, an echo). */
 const CLOSE_WRITE_MS = 1_000;
 const EMPTY = new Uint8Array(0);
@@ -91,6 +101,8 @@ export class Connection {
   #pingTimer: TimerId | null = null;
   #pongTimer: TimerId | null = null;
   #killTimer: TimerId | null = null;
+  /** Acks waiting for their event to be stored → the timer that sends them anyway. */
+  #heldAcks = new Map<number, TimerId>();
   #cleaned = false;
   #log: Logger;
 
@@ -385,24 +397,65 @@ export class Connection {
       if (code !== 0) p.reject(new TrueConfApiError(p.method, code, description));
       else p.resolve(f.payload);
     } else if (type === 1) {
-      // Ack first, on this very socket, before any parsing can fail: the ack is what
-      // marks the message read in TrueConf. A request without a uint32 id cannot be acked
-      // (`{"type":2}` alone would be a malformed frame of ours); it is still dispatched.
+      // The ack is what marks the message read in TrueConf (protocol reference §3), and an
+      // unread message is pushed again after the next `auth` (receiveUnread, see
+      // _auth_request.ts). So an event someone stores (an outgoing hook's call) is acked only
+      // once it is stored: a crash in between leaves it unread, not lost. Everything else is
+      // acked at once. A request without a uint32 id cannot be acked (`{"type":2}` alone would
+      // be a malformed frame of ours); it is still dispatched.
       const id = f.id;
       const ackable = typeof id === "number" && Number.isInteger(id) && id >= 0;
-      if (ackable && this.isOpen) this.#send(`{"type":2,"id":${id}}`);
+      let stored: PromiseLike<unknown> | void = undefined;
       try {
-        this.#o.onEvent?.(str(f.method), f.payload);
+        stored = this.#o.onEvent?.(str(f.method), f.payload);
       } catch (err) {
         this.#log.error("trueconf event dispatch failed", { method: str(f.method), error: err });
       }
+      if (!ackable || this.#heldAcks.has(id)) return; // a re-push of one held: acked with it
+      if (stored && typeof stored.then === "function") this.#holdAck(id, str(f.method), stored);
+      else if (this.isOpen) this.#send(`{"type":2,"id":${id}}`);
     } else {
       this.#log.debug("trueconf socket: frame of unknown type ignored", { type: f.type });
     }
   }
 
+  /**
+   * Acks `id` once `stored` settles, or after `ackHoldMs` when it has not: a slow or broken
+   * store never keeps TrueConf without its ack for long, and the socket reads on meanwhile
+   * (nothing here blocks the frames after this one). An ack sent without the event stored is
+   * logged as an error: a crash from then on loses that event. A socket that closes first
+   * sends no ack at all, and the event stays unread for the next connection.
+   */
+  #holdAck(id: number, method: string, stored: PromiseLike<unknown>): void {
+    const holdMs = this.#o.ackHoldMs ?? ACK_HOLD_MS;
+    const release = (problem?: string, error?: unknown) => {
+      const timer = this.#heldAcks.get(id);
+      if (timer === undefined) return; // released already, or the socket closed
+      this.#heldAcks.delete(id);
+      this.#o.timers.clear(timer);
+      if (problem) this.#log.error(problem, { method, id, ...(error ? { error } : {}) });
+      if (this.isOpen) this.#send(`{"type":2,"id":${id}}`);
+    };
+    this.#heldAcks.set(
+      id,
+      this.#o.timers.timeout(
+        () =>
+          release(
+            `trueconf event not stored within ${holdMs} ms; acknowledged anyway, so a crash before it is stored loses it`,
+          ),
+        holdMs,
+      ),
+    );
+    stored.then(
+      () => release(),
+      (err) => release("trueconf event not stored; acknowledged anyway", err),
+    );
+  }
+
   #cleanup(): void {
     this.#cleaned = true;
+    for (const timer of this.#heldAcks.values()) this.#o.timers.clear(timer);
+    this.#heldAcks.clear();
     this.#o.timers.clear(this.#pingTimer);
     this.#o.timers.clear(this.#pongTimer);
     this.#o.timers.clear(this.#killTimer);

@@ -60,6 +60,12 @@ const NEVER_UP_ERROR_AFTER = 2;
 /** A static token is warned about this long before it expires, then once a day. */
 const STATIC_TOKEN_WARN_MS = 7 * DAY;
 
+/**
+ * TrueConf pushes the unread messages right after the `auth` answer; pushes this soon after
+ * an `auth` may be such replays (see #stale).
+ */
+const UNREAD_WINDOW_MS = 60_000;
+
 /** A connection that lasted this long resets the reconnect backoff. */
 const STABLE_CONNECTION_MS = 30_000;
 
@@ -93,6 +99,8 @@ export interface TrueConfClientStats {
   duplicatesDropped: number;
   /** The server's echoes of the bot's own posts and edits: acked and dropped before any parsing. */
   ownEchoesDropped: number;
+  /** Messages pushed again as unread, too old to act on (`unreadMaxAgeMs`): acked and dropped. */
+  staleDropped: number;
   /** Scheduled token checks run (refresh due? static token expiring?): lets tests wait for one. */
   tokenChecks: number;
   /** Requests awaiting a response, over every live socket. */
@@ -111,6 +119,7 @@ interface Resolved {
   backoff: { initialMs: number; maxMs: number };
   tokenCheckIntervalMs: number;
   uploadTimeoutMs: number;
+  unreadMaxAgeMs: number;
 }
 
 /**
@@ -156,6 +165,8 @@ export class TrueConfClient {
   #stateListeners = new Set<(s: ConnectionState) => void>();
   #handlers = new Set<(m: IncomingMessage) => void | Promise<void>>();
   #eventHandlers = new Set<(e: ChatEvent) => void | Promise<void>>();
+  /** Handlers that store events: the server's push is acked once they are done. */
+  #storingHandlers = new Set<(e: ChatEvent) => void | Promise<void>>();
   #readyWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
 
   /** The authorised socket requests go to. */
@@ -185,6 +196,7 @@ export class TrueConfClient {
     eventsReceived: 0,
     duplicatesDropped: 0,
     ownEchoesDropped: 0,
+    staleDropped: 0,
     tokenChecks: 0,
   };
   #serverInfo: Promise<ServerInfo> | null = null;
@@ -196,6 +208,8 @@ export class TrueConfClient {
    * they stop counting: TrueConf's `editMessage` push names no author (see #isOwnEdit).
    */
   #ownEdits = new Map<string, number>();
+  /** Until when pushes may be unread ones TrueConf sends again after `auth` (see #stale). */
+  #unreadUntil = 0;
 
   /** A stopped client; call {@link TrueConfClient.start}. */
   constructor(options: TrueConfClientOptions) {
@@ -208,6 +222,7 @@ export class TrueConfClient {
       backoff: options.backoff ?? { initialMs: 1_000, maxMs: 60_000 },
       tokenCheckIntervalMs: options.tokenCheckIntervalMs ?? 60_000,
       uploadTimeoutMs: options.uploadTimeoutMs ?? 120_000,
+      unreadMaxAgeMs: options.unreadMaxAgeMs ?? 3_600_000,
     };
     this.#urls = trueConfUrls(options);
     this.#log = (options.logger ?? silentLogger).child({ component: "trueconf" });
@@ -265,9 +280,17 @@ export class TrueConfClient {
    * token rotation. Handlers run without being awaited; their errors are logged. Returns an
    * unsubscribe.
    */
-  onEvent(handler: (e: ChatEvent) => void | Promise<void>): () => void {
-    this.#eventHandlers.add(handler);
-    return () => this.#eventHandlers.delete(handler);
+  onEvent(
+    handler: (e: ChatEvent) => void | Promise<void>,
+    options: { ackAfter?: boolean } = {},
+  ): () => void {
+    // `ackAfter`: the handler stores the event (an outgoing hook's call job). The server's
+    // push is acked only once the promise it returns settles (at most 10 s, see
+    // _connection.ts): a crash before leaves the message unread, and TrueConf pushes it
+    // again after the next `auth`. A handler that returns nothing lets the ack go at once.
+    const set = options.ackAfter ? this.#storingHandlers : this.#eventHandlers;
+    set.add(handler);
+    return () => set.delete(handler);
   }
 
   /**
@@ -812,6 +835,7 @@ export class TrueConfClient {
       pongTimeoutMs: this.#cfg.pongTimeoutMs,
       timers: this.#timers,
       logger: this.#log,
+      ...(this.#opts.ackHoldMs !== undefined ? { ackHoldMs: this.#opts.ackHoldMs } : {}),
       onEvent: (method, payload) => this.#onEvent(method, payload),
       onResponse: () => {
         if (this.#state.consecutiveTimeouts === 0) return;
@@ -844,7 +868,8 @@ export class TrueConfClient {
         throw err;
       }
       this.#publish();
-      const userId = await authenticate(conn, token, this.#cfg.requestTimeoutMs);
+      this.#unreadUntil = this.#now() + UNREAD_WINDOW_MS;
+      const userId = await authenticate(conn, token, this.#cfg.requestTimeoutMs, true);
       conn.authorized = true;
       this.#state.consecutiveTimeouts = 0;
       // The auth answer names the bot; a server that leaves userId out still gets a usable id
@@ -1083,7 +1108,8 @@ export class TrueConfClient {
 
   // ---- events and state -----------------------------------------------------------
 
-  #onEvent(method: string, payload: unknown): void {
+  /** One server push; returns what the ack waits for (see {@link onEvent}), if anything. */
+  #onEvent(method: string, payload: unknown): Promise<unknown> | undefined {
     this.#stats.eventsReceived++;
     if (
       method === "sendMessage" ? this.#isOwnPost(payload) : method === "editMessage" &&
@@ -1095,6 +1121,15 @@ export class TrueConfClient {
     const event = parseChatEvent(method, payload, this.#now);
     if (!event) {
       this.#log.debug("trueconf event ignored", { method });
+      return;
+    }
+    if (event.type === "message.created" && this.#stale(event.message.timestamp)) {
+      this.#stats.staleDropped++;
+      this.#log.info("trueconf message too old to act on; left alone", {
+        chatId: event.chatId,
+        messageId: event.message.messageId,
+        ageSeconds: Math.round((this.#now() - event.message.timestamp) / 1000),
+      });
       return;
     }
     // The server pushes to every authorised socket of the bot; while a rotated-out socket
@@ -1116,6 +1151,25 @@ export class TrueConfClient {
       for (const h of this.#handlers) this.#call(h, event.message, event);
     }
     for (const h of this.#eventHandlers) this.#call(h, event, event);
+    if (this.#storingHandlers.size === 0) return;
+    let stored: Promise<unknown>[] | undefined;
+    for (const h of this.#storingHandlers) {
+      const p = this.#call(h, event, event);
+      if (p) (stored ??= []).push(p);
+    }
+    return stored && (stored.length === 1 ? stored[0] : Promise.all(stored));
+  }
+
+  /**
+   * A message older than `unreadMaxAgeMs` pushed in the burst of unread ones that follows an
+   * `auth` (see `TrueConfClientOptions.unreadMaxAgeMs`). Only then: a live message is never
+   * judged by timestamps, so a bot whose clock is off by hours still acts on what arrives.
+   * A message without a timestamp is never stale.
+   */
+  #stale(timestamp: number): boolean {
+    const now = this.#now();
+    return now < this.#unreadUntil && timestamp > 0 &&
+      now - timestamp > this.#cfg.unreadMaxAgeMs;
   }
 
   /**
@@ -1174,15 +1228,21 @@ export class TrueConfClient {
     return live(`\0${str(p.chatId)}\0${text}`) || live(`\0\0${text}`);
   }
 
-  #call<T>(handler: (x: T) => void | Promise<void>, arg: T, event: ChatEvent): void {
+  /** Runs a handler; its promise, if it returned one, settles once it is done (never rejects). */
+  #call<T>(
+    handler: (x: T) => void | Promise<void>,
+    arg: T,
+    event: ChatEvent,
+  ): Promise<void> | undefined {
     try {
       const r = handler(arg);
       if (r && typeof (r as Promise<void>).then === "function") {
-        (r as Promise<void>).catch((err) => this.#handlerError(err, event));
+        return (r as Promise<void>).catch((err) => this.#handlerError(err, event));
       }
     } catch (err) {
       this.#handlerError(err, event);
     }
+    return undefined;
   }
 
   #handlerError(err: unknown, event: ChatEvent): void {

@@ -65,6 +65,19 @@ export interface TrueConfClientOptions extends TrueConfEndpoint {
   uploadTimeoutMs?: number;
   /** Clock for token-expiry logic, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The client authenticates with `receiveUnread: true`, so messages not acked before a crash
+   * or sent while the bot was away are pushed again after the next `auth`. A message older
+   * than this when it arrives is acked and passed to no handler: a command or trigger word
+   * from long ago is not acted on now. Default 3 600 000 (the bot passes
+   * `WEBHOOK_OUTGOING_MAX_AGE_SECONDS`: an outgoing call is given up after that anyway).
+   */
+  unreadMaxAgeMs?: number;
+  /**
+   * Longest an ack waits for a handler registered with `ackAfter` to store its event; then
+   * it goes anyway, with an error logged. Default 10 000.
+   */
+  ackHoldMs?: number;
   /** Where the client logs. Default: silent. */
   logger?: Logger;
 }

@@ -117,3 +117,67 @@ Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SIGKILL after a trigger arrived but before its call was stored: the restarted bot gets it again and makes the call", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "outgoing_e2e_" });
+  const fake = await FakeTrueConf.start({
+    bot: BOT,
+    users: [{ login: "alice", password: "a", displayName: "Alice" }],
+  });
+  const alice = fake.userId("alice");
+  addGroup(fake, { chatId: "ops", title: "Ops", owner: alice });
+  const secret = generateSecret();
+  const r = startReceiver(() => secret);
+  const storage = join(dir, "webhooks.kv");
+  const kv = await openKv(storage);
+  const store = new HookStore(kv, { secrets: await SecretBox.forStorage(storage) });
+  const made = await store.create({
+    chatId: "ops",
+    name: "ci",
+    createdBy: alice,
+    kind: "outgoing",
+    outgoing: { url: r.url, secret: await store.sealSecret(secret), triggers: ["/job"] },
+  });
+  await store.close();
+  kv.close();
+  assert.ok(made.ok);
+  let bot: Child | null = null;
+  try {
+    bot = await startBot(fake, dir);
+    // Routing asks TrueConf for the chat's title before it stores the call; that answer never
+    // comes, so the bot holds the message, not stored and not acked, when it is killed.
+    fake.setMethodDelay("getChatByID", "never");
+    const asked = fake.requests.length;
+    const m = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 1" });
+    await fake.waitFor(
+      () => fake.requests.slice(asked).some((q) => q.method === "getChatByID"),
+      10_000,
+    );
+    const pushed = fake.pushIdOf(m.messageId)!;
+    assert.equal(fake.acks.has(pushed), false, "not acked before the call is stored");
+    bot.kill("SIGKILL");
+    await bot.status;
+    bot = null;
+    assert.equal(r.calls.length, 0);
+
+    fake.setMethodDelay("getChatByID", 0);
+    bot = await startBot(fake, dir);
+    const call = await r.nth(1, 20_000);
+    assert.equal(call.body.type, "message.created");
+    assert.equal(call.body.trigger, "/job");
+    assert.equal(call.body.args, "1");
+    assert.equal(call.body.message?.id, m.messageId);
+    assert.equal(r.rejected, 0);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+    bot = null;
+  } finally {
+    if (bot) {
+      bot.kill("SIGKILL");
+      await bot.status;
+    }
+    await r.close();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -303,6 +303,14 @@ export class FakeTrueConf {
   #sentCount = 0;
   #sentPerChat = new Map<string, number>();
   #listeners = new Set<(r: SentRecord) => void>();
+  #ackListeners = new Set<(id: number) => void>();
+  /** Message id → the id of its last push (bounded like the unread list). */
+  #pushIds = new Map<string, number>();
+  /**
+   * Messages pushed and not acked yet (push id → envelope): unread until acked. When the last
+   * authorized socket goes, they are unread again, for the next `auth` with receiveUnread.
+   */
+  #awaitingRead = new Map<number, Envelope<unknown>>();
   #waiters = new Map<() => void, (err: Error) => void>();
   #hangs = new Set<() => void>();
   #delays = new Map<string, number | "never">();
@@ -530,7 +538,9 @@ export class FakeTrueConf {
   /**
    * Pushes a user's message (envelope type 200) to every authorized socket as a
    * `sendMessage` request. With no authorized socket it is kept as unread, replayed to the
-   * next `auth` that sets `receiveUnread: true` and dropped by one that does not.
+   * next `auth` that sets `receiveUnread: true` and dropped by one that does not. One pushed
+   * and never acked is unread again once no authorized socket is left (a client that died
+   * before its ack).
    * `parseMode` defaults to "html" when the text holds a `trueconf:` mention, else "text".
    */
   pushMessage(m: {
@@ -587,6 +597,20 @@ export class FakeTrueConf {
     for (const conn of this.#authorized) {
       if (conn.live && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(data);
     }
+  }
+
+  /**
+   * Calls `listener` with each push id the client acks, as the ack arrives (before anything
+   * else sees it): a test can look at what the client had done by then. Returns an unsubscribe.
+   */
+  onAck(listener: (id: number) => void): () => void {
+    this.#ackListeners.add(listener);
+    return () => this.#ackListeners.delete(listener);
+  }
+
+  /** The id of the last push of a message (by its `messageId`), if it was pushed. */
+  pushIdOf(messageId: string): number | undefined {
+    return this.#pushIds.get(messageId);
   }
 
   /** Pushed ids not acknowledged yet (only tracked while `repushUnacked` is on). */
@@ -1073,6 +1097,19 @@ export class FakeTrueConf {
     conn.timers.clear();
     this.#conns.delete(conn);
     this.#authorized.delete(conn);
+    this.#unreadAgain();
+  }
+
+  /**
+   * No authorized socket is left: messages pushed and never acked are unread again, before
+   * those that arrived since (they are older). The ack is what marks a message read
+   * (reference §3), and an `auth` with receiveUnread pushes the unread ones (§2.2); that an
+   * unacked push counts as unread is this fake's reading of those two (§11.4: undocumented).
+   */
+  #unreadAgain(): void {
+    if (this.#authorized.size > 0 || this.#awaitingRead.size === 0) return;
+    this.#unread = [...this.#awaitingRead.values(), ...this.#unread].slice(-MAX_UNREAD);
+    this.#awaitingRead.clear();
   }
 
   #kill(conn: Conn, code: number, reason: string): void {
@@ -1081,6 +1118,7 @@ export class FakeTrueConf {
     for (const t of conn.timers) clearTimeout(t);
     conn.timers.clear();
     this.#authorized.delete(conn);
+    this.#unreadAgain();
     if (wasLive && conn.opened && conn.ws.readyState === WebSocket.OPEN) {
       conn.ws.close(code, reason);
     }
@@ -1192,6 +1230,8 @@ export class FakeTrueConf {
     }
     this.ackCount++;
     if (this.#record) this.acks.add(id);
+    this.#awaitingRead.delete(id);
+    for (const listener of this.#ackListeners) listener(id);
     const timer = this.#repush.get(id);
     if (timer !== undefined) {
       clearTimeout(timer);
@@ -1350,6 +1390,17 @@ export class FakeTrueConf {
       delivered = true;
     }
     if (delivered && this.#repushAfter !== null) this.#armRepush(id, frame);
+    if (method === "sendMessage") {
+      this.#pushIds.delete((data as Envelope<unknown>).messageId);
+      this.#pushIds.set((data as Envelope<unknown>).messageId, id);
+      if (this.#pushIds.size > MAX_UNREAD) this.#pushIds.delete(this.#pushIds.keys().next().value!);
+    }
+    if (delivered && method === "sendMessage") {
+      this.#awaitingRead.set(id, data as Envelope<unknown>);
+      if (this.#awaitingRead.size > MAX_UNREAD) {
+        this.#awaitingRead.delete(this.#awaitingRead.keys().next().value!);
+      }
+    }
     return id;
   }
 

@@ -1,0 +1,139 @@
+// An outgoing hook's event is acked to TrueConf only once its call is stored: the ack marks
+// the message read, and only an unread message is pushed again after a crash (receiveUnread).
+// The whole bot against the fake TrueConf, real KV (read through a second handle at the very
+// moment the fake receives each ack), a loopback receiver.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import { createLogger } from "../../src/log.ts";
+import { makeOutgoingHook, startReceiver } from "./_receiver.ts";
+
+const USERS = [
+  { login: "alice", password: "alice", displayName: "Alice" },
+  { login: "bob", password: "bob", displayName: "Bob" },
+];
+
+async function withBot(
+  trueconf: { ackHoldMs?: number },
+  fn: (b: BotWithFake, kv: Deno.Kv, errors: string[]) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const errors: string[] = [];
+  const b = await startBotWithFake({
+    dir,
+    env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1" },
+    logger: createLogger({
+      level: "error",
+      write: (line) => errors.push(JSON.parse(line).msg),
+    }),
+    trueconf,
+    fake: { echoOwnMessages: true, users: USERS },
+  });
+  const kv = await Deno.openKv(join(dir, "webhooks.kv"));
+  try {
+    await fn(b, kv, errors);
+  } finally {
+    kv.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Call jobs of a hook stored in KV right now. */
+async function storedCalls(kv: Deno.Kv, hookId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of kv.list({ prefix: ["outbox", hookId] })) n++;
+  return n;
+}
+
+Deno.test("a trigger's push is acked only once its call job is in KV; other messages are acked without one", async () => {
+  await withBot({}, async (b, kv) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    b.addGroup({ chatId: "quiet", title: "Quiet", owner: alice });
+    let release = () => {};
+    const held = new Promise<void>((r) => release = r);
+    let secret = "";
+    // The call is held unanswered, so its job stays in KV while the test looks.
+    const r = startReceiver(() => secret, async () => {
+      await held;
+      return new Response(null, { status: 204 });
+    });
+    try {
+      const made = await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "deploys",
+        url: r.url,
+        triggers: ["/deploy"],
+      });
+      secret = made.secret;
+      // At the moment each ack arrives: how many calls of the hook are stored.
+      const atAck = new Map<number, Promise<number>>();
+      const off = b.fake.onAck((id) => atAck.set(id, storedCalls(kv, made.hook.id)));
+      try {
+        const chatter = b.fake.pushMessage({ chatId: "quiet", authorId: alice, text: "hello" });
+        const other = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "no trigger" });
+        const trigger = b.fake.pushMessage({
+          chatId: "ops",
+          authorId: alice,
+          text: "/deploy staging",
+        });
+        await r.nth(1);
+        const pushIds = pushIdsOf(b, [chatter.messageId, other.messageId, trigger.messageId]);
+        await b.fake.waitFor(() => pushIds.every((id) => atAck.has(id)));
+        assert.equal(
+          await atAck.get(pushIds[0]!),
+          0,
+          "a chat without hooks: acked, nothing stored",
+        );
+        assert.equal(await atAck.get(pushIds[1]!), 0, "not a trigger: acked, nothing stored");
+        assert.equal(
+          await atAck.get(pushIds[2]!),
+          1,
+          "the trigger was acked only after its call was stored",
+        );
+      } finally {
+        off();
+      }
+    } finally {
+      release();
+      await r.close();
+    }
+  });
+});
+
+Deno.test("a store that hangs does not keep the ack: it goes after ackHoldMs, with an error logged", async () => {
+  await withBot({ ackHoldMs: 300 }, async (b, kv, errors) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const r = startReceiver(() => "");
+    try {
+      const made = await makeOutgoingHook(b, { chatId: "ops", name: "all", url: r.url });
+      // Routing asks TrueConf for the chat's title before it stores the call: answered late.
+      b.fake.setMethodDelay("getChatByID", 1_500);
+      const acked = new Set<number>();
+      const off = b.fake.onAck((id) => acked.add(id));
+      const m = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "anything" });
+      const [id] = pushIdsOf(b, [m.messageId]);
+      await b.fake.waitFor(() => acked.has(id!));
+      off();
+      assert.equal(await storedCalls(kv, made.hook.id), 0, "acked before anything was stored");
+      assert.ok(
+        errors.some((e) => /not stored within 300 ms; acknowledged anyway/.test(e)),
+        errors.join("\n"),
+      );
+      b.fake.setMethodDelay("getChatByID", 0);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+/** The push ids the fake used for these messages (from the frames it sent). */
+function pushIdsOf(b: BotWithFake, messageIds: string[]): number[] {
+  return messageIds.map((mid) => {
+    const id = b.fake.pushIdOf(mid);
+    if (id === undefined) throw new Error(`message ${mid} was not pushed`);
+    return id;
+  });
+}

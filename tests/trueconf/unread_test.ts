@@ -1,0 +1,45 @@
+// Messages TrueConf keeps unread (sent while the bot was away, or pushed and never acked) are
+// pushed again after `auth`: the client asks for them, acts on recent ones, and acks but
+// ignores those older than `unreadMaxAgeMs`. The client against the fake over real sockets.
+import assert from "node:assert/strict";
+import type { IncomingMessage } from "../../src/trueconf/mod.ts";
+import { ALICE, waitUntil, withClient } from "./_helpers.ts";
+
+Deno.test("unread messages are asked for at auth; recent ones reach handlers, those older than unreadMaxAgeMs are acked and ignored", async () => {
+  let now = Date.now();
+  const clock = () => now;
+  await withClient(
+    { now: clock },
+    { now: clock, unreadMaxAgeMs: 3_600_000 },
+    async (fake, client) => {
+      const alice = fake.userId(ALICE.login);
+      const chatId = fake.p2pChatId(alice);
+      // Pushed while nobody is connected: unread.
+      now -= 2 * 3_600_000;
+      fake.pushMessage({ chatId, authorId: alice, text: "/webhook_list from two hours ago" });
+      now += 2 * 3_600_000 - 60_000;
+      fake.pushMessage({ chatId, authorId: alice, text: "a minute ago" });
+      now += 60_000;
+      const seen: IncomingMessage[] = [];
+      client.onMessage((m) => {
+        seen.push(m);
+      });
+      client.start();
+      await client.ready(3_000);
+      const auth = fake.requests.find((r) => r.method === "auth");
+      assert.equal((auth?.payload as { receiveUnread?: unknown }).receiveUnread, true);
+      await waitUntil(() => fake.ackCount >= 2, 3_000, "both unread messages acked");
+      assert.deepEqual(seen.map((m) => m.text), ["a minute ago"]);
+      assert.equal(client.stats.staleDropped, 1);
+      // A live message is judged by nothing but being new: even one whose timestamp says it is
+      // old (a server clock behind) reaches handlers once the unread burst is over.
+      now += 61_000;
+      now -= 2 * 3_600_000;
+      const late = fake.pushMessage({ chatId, authorId: alice, text: "live, old clock" });
+      now += 2 * 3_600_000;
+      await waitUntil(() => seen.length === 2, 3_000, "the live message");
+      assert.equal(seen[1]!.messageId, late.messageId);
+    },
+    false,
+  );
+});
