@@ -46,7 +46,16 @@ async function queueDepth(port: number): Promise<number> {
   }
 }
 
-Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is made, in order", async () => {
+/**
+ * The fake with alice's group "ops", a store in a new folder holding the outgoing hook "ci"
+ * (trigger `/job`) to a receiver that answers with `answer`.
+ */
+async function setUp(answer?: () => Promise<Response>): Promise<{
+  dir: string;
+  fake: FakeTrueConf;
+  alice: string;
+  r: ReturnType<typeof startReceiver>;
+}> {
   const dir = await Deno.makeTempDir({ prefix: "outgoing_e2e_" });
   const fake = await FakeTrueConf.start({
     bot: BOT,
@@ -55,13 +64,7 @@ Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is 
   const alice = fake.userId("alice");
   addGroup(fake, { chatId: "ops", title: "Ops", owner: alice });
   const secret = generateSecret();
-  let release: () => void = () => {};
-  const hold = new Promise<void>((resolve) => release = resolve);
-  let life = 1;
-  const r = startReceiver(() => secret, async () => {
-    if (life === 1) await hold; // the first life's call never gets an answer
-    return new Response(null, { status: 204 });
-  });
+  const r = startReceiver(() => secret, answer);
   const storage = join(dir, "webhooks.kv");
   const kv = await openKv(storage);
   const store = new HookStore(kv, { secrets: await SecretBox.forStorage(storage) });
@@ -75,6 +78,31 @@ Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is 
   await store.close();
   kv.close();
   assert.ok(made.ok);
+  return { dir, fake, alice, r };
+}
+
+/** Ends what {@link setUp} and the test started: the bot (if still running), receiver, fake. */
+async function tearDown(
+  bot: Child | null,
+  t: { dir: string; fake: FakeTrueConf; r: { close(): Promise<void> } },
+): Promise<void> {
+  if (bot) {
+    bot.kill("SIGKILL");
+    await bot.status;
+  }
+  await t.r.close();
+  await t.fake.close();
+  await Deno.remove(t.dir, { recursive: true });
+}
+
+Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is made, in order", async () => {
+  let release: () => void = () => {};
+  const hold = new Promise<void>((resolve) => release = resolve);
+  let life = 1;
+  const { dir, fake, alice, r } = await setUp(async () => {
+    if (life === 1) await hold; // the first life's call never gets an answer
+    return new Response(null, { status: 204 });
+  });
   let bot: Child | null = null;
   try {
     bot = await startBot(fake, dir);
@@ -107,40 +135,13 @@ Deno.test("SIGKILL with outgoing calls waiting: after the restart every call is 
     assert.equal((await bot.status).code, 0);
     bot = null;
   } finally {
-    if (bot) {
-      bot.kill("SIGKILL");
-      await bot.status;
-    }
     release();
-    await r.close();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
+    await tearDown(bot, { dir, fake, r });
   }
 });
 
 Deno.test("SIGKILL after a trigger arrived but before its call was stored: the restarted bot gets it again and makes the call", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "outgoing_e2e_" });
-  const fake = await FakeTrueConf.start({
-    bot: BOT,
-    users: [{ login: "alice", password: "a", displayName: "Alice" }],
-  });
-  const alice = fake.userId("alice");
-  addGroup(fake, { chatId: "ops", title: "Ops", owner: alice });
-  const secret = generateSecret();
-  const r = startReceiver(() => secret);
-  const storage = join(dir, "webhooks.kv");
-  const kv = await openKv(storage);
-  const store = new HookStore(kv, { secrets: await SecretBox.forStorage(storage) });
-  const made = await store.create({
-    chatId: "ops",
-    name: "ci",
-    createdBy: alice,
-    kind: "outgoing",
-    outgoing: { url: r.url, secret: await store.sealSecret(secret), triggers: ["/job"] },
-  });
-  await store.close();
-  kv.close();
-  assert.ok(made.ok);
+  const { dir, fake, alice, r } = await setUp();
   let bot: Child | null = null;
   try {
     bot = await startBot(fake, dir);
@@ -172,12 +173,6 @@ Deno.test("SIGKILL after a trigger arrived but before its call was stored: the r
     assert.equal((await bot.status).code, 0);
     bot = null;
   } finally {
-    if (bot) {
-      bot.kill("SIGKILL");
-      await bot.status;
-    }
-    await r.close();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
+    await tearDown(bot, { dir, fake, r });
   }
 });
