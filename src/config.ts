@@ -16,6 +16,7 @@
  */
 import { type Allowlist, type CidrList, parseAllowlist, parseCidrList } from "./net/mod.ts";
 import { parseEnvFile } from "./env_file.ts";
+import { editDistance } from "./edit_distance.ts";
 import type { TrueConfAuth, TrueConfEndpoint } from "./trueconf/types.ts";
 
 // ---- the parser kit ---------------------------------------------------------------------------
@@ -869,22 +870,6 @@ export function ignoredSettings(env: Env): string[] {
       names.length === 1 ? "that setting" : "those settings"
     }.`,
   ];
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        prev[j]! + 1,
-        row[j - 1]! + 1,
-        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }
 
 /**

@@ -9,6 +9,7 @@
 import { leadingMention, mentionTarget, replaceMentions, sameTrueConfId } from "../trueconf/mod.ts";
 import type { IncomingMessage } from "../trueconf/mod.ts";
 import { decodeEntities } from "../html_entities.ts";
+import { editDistance } from "../edit_distance.ts";
 
 /** The commands the bot answers. */
 export type CommandName =
@@ -59,6 +60,11 @@ export interface ParsedCommand {
    * hook's trigger word may claim it first.
    */
   readonly foreign?: boolean;
+  /**
+   * The command word as typed (lower case, without a `@bot` suffix) when help stands for a
+   * command the bot does not know (`/webhook_crate`, `@bot /deploy`), for a "did you mean".
+   */
+  readonly unknown?: string;
 }
 
 // Mention syntax (anchors, Markdown links, plain "@login") lives in trueconf/incoming_message.ts.
@@ -119,17 +125,69 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
   const word = COMMAND_WORD.exec(rest);
   if (!word) return null;
   const token = (word[1] ?? "").replace(/@.*$/, "").toLowerCase();
-  let command: CommandName;
-  let foreign = false;
-  if (COMMANDS.has(token)) command = token as CommandName;
-  else if (token.startsWith("webhook_") || ALIASES.has(token) || addressed) {
-    // A typo of ours, the usual /help and /start, or any command said to the bot by name.
-    command = "webhook_help";
-    foreign = !token.startsWith("webhook_") && !ALIASES.has(token);
-  } else return null; // another bot's command, e.g. "/deploy"
   const args = cleanArgs(rest.slice(word[0].length), html);
-  return foreign ? { command, args, addressed, foreign } : { command, args, addressed };
+  if (COMMANDS.has(token)) return { command: token as CommandName, args, addressed };
+  if (ALIASES.has(token)) return { command: "webhook_help", args, addressed };
+  // A typo of ours, or any command said to the bot by name.
+  if (!token.startsWith("webhook_") && !addressed) return null; // another bot's, e.g. "/deploy"
+  return {
+    command: "webhook_help",
+    args,
+    addressed,
+    unknown: token,
+    ...(token.startsWith("webhook_") ? {} : { foreign: true }),
+  };
 }
+
+/**
+ * The command a mistyped one most likely meant: one within two edits (`/webhook_crate`,
+ * `/webhooks_list`, `/webhook-revoke`), or a usual other word for it (`/webhook_delete`);
+ * null when none is close.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(meantCommand("webhook_lsit"), "webhook_list");
+ * assert.equal(meantCommand("webhook_remove"), "webhook_revoke");
+ * assert.equal(meantCommand("deploy"), null);
+ * ```
+ */
+export function meantCommand(word: string): CommandName | null {
+  const w = word.toLowerCase();
+  const synonym = SYNONYMS[w.replace(/^webhooks?[_-]?/, "")];
+  if (synonym && /^webhooks?[_-]?/.test(w)) return synonym;
+  let best: CommandName | null = null;
+  let bestDistance = 3;
+  for (const c of COMMANDS) {
+    const d = editDistance(w, c);
+    if (d < bestDistance) [best, bestDistance] = [c as CommandName, d];
+  }
+  return best;
+}
+
+// What members type for a command by another name (after "/webhook_").
+const SYNONYMS: Readonly<Record<string, CommandName>> = {
+  add: "webhook_create",
+  new: "webhook_create",
+  make: "webhook_create",
+  delete: "webhook_revoke",
+  del: "webhook_revoke",
+  remove: "webhook_revoke",
+  rm: "webhook_revoke",
+  ls: "webhook_list",
+  show: "webhook_info",
+  status: "webhook_info",
+  disable: "webhook_pause",
+  stop: "webhook_pause",
+  enable: "webhook_resume",
+  unpause: "webhook_resume",
+  move: "webhook_rename",
+  mv: "webhook_rename",
+  regenerate: "webhook_rotate",
+  renew: "webhook_rotate",
+  ping: "webhook_test",
+};
 
 /**
  * The message text after an optional leading mention of the bot, as every reader of chat

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { parseCommand, type ParsedCommand } from "./command_parser.ts";
+import { meantCommand, parseCommand, type ParsedCommand } from "./command_parser.ts";
 import { isPersonal, Permissions } from "./permissions.ts";
 import * as replies from "./replies.ts";
 import type { HookStore } from "./store.ts";
@@ -247,7 +247,14 @@ export class CommandHandler {
           }
           if (t) return;
         }
-        return await this.#reply(m, chat, replies.help(!personal));
+        return await this.#reply(
+          m,
+          chat,
+          (cmd.unknown === undefined
+            ? ""
+            : replies.unknownCommand(cmd.unknown, meantCommand(cmd.unknown), cmd.args) + "\n") +
+            replies.help(!personal),
+        );
       case "webhook_test":
         return await this.#test(m, chat, cmd);
       case "webhook_list":

@@ -108,6 +108,16 @@ export function help(inGroup: boolean): string {
 }
 
 /**
+ * The line before the help when the command is not one of the bot's: what was typed, and the
+ * command it most likely meant with the same arguments (null: none is close).
+ */
+export function unknownCommand(word: string, meant: string | null, args: string): string {
+  const typed = `⚠️ I do not know /${esc(word)}.`;
+  if (meant === null) return typed;
+  return `${typed} Did you mean /${meant}${args ? ` ${esc(args)}` : ""}?`;
+}
+
+/**
  * The direct message that carries the secret URL. `chatTitle` is the chat the hook posts
  * into, or null when that is this personal chat itself.
  */

@@ -104,6 +104,47 @@ Deno.test("help: bare mention, /webhook_help and unknown /webhook_* commands; no
   });
 });
 
+Deno.test("a mistyped command says which one was meant, with the arguments typed, then the help", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    const cases: [string, RegExp][] = [
+      [
+        "/webhook_crate Prod deploys",
+        /^⚠️ I do not know \/webhook_crate\. Did you mean \/webhook_create Prod deploys\?$/,
+      ],
+      ["/webhook_lsit", /^⚠️ I do not know \/webhook_lsit\. Did you mean \/webhook_list\?$/],
+      ["/webhooks_list", /^⚠️ I do not know \/webhooks_list\. Did you mean \/webhook_list\?$/],
+      [
+        "/Webhook-Revoke deploys",
+        /^⚠️ I do not know \/webhook-revoke\. Did you mean \/webhook_revoke deploys\?$/,
+      ],
+      [
+        "/webhook_delete deploys",
+        /^⚠️ I do not know \/webhook_delete\. Did you mean \/webhook_revoke deploys\?$/,
+      ],
+      ["/webhook_frobnicate", /^⚠️ I do not know \/webhook_frobnicate\.$/],
+      ["/deploy prod", /^⚠️ I do not know \/deploy\.$/],
+      [
+        "/webhook_create_ a&lt;b",
+        /^⚠️ I do not know \/webhook_create_\. Did you mean \/webhook_create a&lt;b\?$/,
+      ],
+    ];
+    for (const [typed, first] of cases) {
+      const r = texts(await w.say(ops, w.bob, `${w.at} ${typed}`), ops);
+      assert.equal(r.length, 1, typed);
+      const [line, ...rest] = r[0]!.split("\n");
+      assert.match(line!, first, `${typed} → ${line}`);
+      // The help follows, as the answer to an unknown command has always been.
+      assert.equal(rest[0], "<b>Webhooks for this chat</b>", typed);
+    }
+    // Help asked for is the help alone.
+    for (const asked of ["/webhook_help", "/help", ""]) {
+      const r = texts(await w.say(ops, w.bob, `${w.at} ${asked}`), ops);
+      assert.match(r[0]!, /^<b>Webhooks for this chat<\/b>\n/, asked);
+    }
+  });
+});
+
 Deno.test("create in a group → URL only by DM, ack without the token; list; revoke → token dead", async () => {
   await withBot({}, async (w) => {
     const ops = group(w);

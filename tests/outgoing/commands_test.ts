@@ -362,7 +362,7 @@ Deno.test("a trigger word of a paused outgoing hook said to the bot: told it is 
       const quoted = await command(b, "ops", `/webhook_create "CI two" ${r.url} /two`);
       assert.match(quoted, /Outgoing webhook <b>CI two<\/b> created/);
       // Another command said to the bot by name is still answered with the help.
-      assert.match(await command(b, "ops", "/nope"), /^<b>Webhooks for this chat<\/b>/);
+      assert.match(await command(b, "ops", "/nope"), /^⚠️ I do not know \/nope\.\n<b>Webhooks/);
       await command(b, "ops", "/webhook_resume ci");
       b.fake.pushMessage({ chatId: "ops", authorId: b.fake.userId("alice"), text: "/job again" });
       const call = await r.nth(1);

@@ -26,6 +26,7 @@
  * @module
  */
 import type { Message } from "../../message.ts";
+import { editDistance } from "../../edit_distance.ts";
 import { alertmanagerFormat } from "./alertmanager.ts";
 import { appriseFormat } from "./apprise.ts";
 import { githubFormat } from "./github.ts";
@@ -221,27 +222,11 @@ function nativeLookalike(key: string): string | undefined {
     const target = native.replace(/_/g, "");
     if (normal === target) return native;
     const allowed = target.length >= 8 ? 2 : 1;
-    if (Math.abs(normal.length - target.length) <= allowed && distance(normal, target) <= allowed) {
+    if (
+      Math.abs(normal.length - target.length) <= allowed && editDistance(normal, target) <= allowed
+    ) {
       return native;
     }
   }
   return undefined;
-}
-
-/** Levenshtein distance (the keys are short). */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(
-        (previous[j] ?? 0) + 1,
-        (current[j - 1] ?? 0) + 1,
-        (previous[j - 1] ?? 0) + cost,
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
