@@ -662,20 +662,20 @@ export class CommandHandler {
     if (dmChatId === m.chatId) {
       // Created from the personal chat itself: the URL goes right here, and nowhere else.
       try {
-        await this.#send(dmChatId, replies.urlMessage(name.name, null, url));
+        await this.#send(dmChatId, replies.urlMessage(name.name, null, url, expiresAt));
       } catch (e) {
         await rollback("cannot post the URL into the personal chat", e);
       }
       return;
     }
     try {
-      await this.#send(dmChatId, replies.urlMessage(name.name, title, url));
+      await this.#send(dmChatId, replies.urlMessage(name.name, title, url, expiresAt));
     } catch (e) {
       await rollback("cannot send the URL by direct message", e);
       return await this.#reply(m, chat, replies.dmFailed(name.name));
     }
     try {
-      await this.#send(m.chatId, replies.created(name.name));
+      await this.#send(m.chatId, replies.created(name.name, expiresAt));
     } catch (e) {
       if (e instanceof TrueConfApiError && e.chatUnavailable) {
         // A hook for a chat the bot cannot post into would only ever fail.

@@ -121,12 +121,20 @@ export function unknownCommand(word: string, meant: string | null, args: string)
  * The direct message that carries the secret URL. `chatTitle` is the chat the hook posts
  * into, or null when that is this personal chat itself.
  */
-export function urlMessage(name: string, chatTitle: string | null, url: string): string {
+export function urlMessage(
+  name: string,
+  chatTitle: string | null,
+  url: string,
+  expiresAt: number | null = null,
+): string {
   const where = chatTitle === null ? "this chat" : `«${esc(chatTitle)}»`;
   const u = esc(url);
   return [
     `🔑 Webhook <b>${esc(name)}</b> for ${where}:`,
     u,
+    ...(expiresAt === null
+      ? []
+      : [`It expires ${when(expiresAt)}: /webhook_expire ${esc(name)} never keeps it.`]),
     "",
     "Keep this URL secret: anyone who has it can post into the chat. Try it:",
     `curl -d text=hello ${u}`,
@@ -137,8 +145,15 @@ export function urlMessage(name: string, chatTitle: string | null, url: string):
 }
 
 /** Acknowledgement in the chat where the hook was created (never contains the token). */
-export function created(name: string): string {
-  return `✅ Webhook <b>${esc(name)}</b> created. I sent its URL to you in a private message.`;
+export function created(name: string, expiresAt: number | null = null): string {
+  return `✅ Webhook <b>${esc(name)}</b> created.${
+    expiryNote(expiresAt)
+  } I sent its URL to you in a private message.`;
+}
+
+/** ` It expires … (reminder before).` after a creation with `expires=`; empty without. */
+export function expiryNote(expiresAt: number | null): string {
+  return expiresAt === null ? "" : ` It expires ${when(expiresAt)} (reminder before).`;
 }
 
 /** The direct message could not be delivered, so the hook was removed again. */

@@ -16,7 +16,7 @@
 import { foldHookName, unquoteName, validateHookName } from "../hooks/hook_name.ts";
 import type { CommandContext } from "../hooks/commands.ts";
 import type { HookStore } from "../hooks/store.ts";
-import { badName, duplicate, htmlLines, tooMany } from "../hooks/replies.ts";
+import { badName, duplicate, expiryNote, htmlLines, tooMany } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
 import type { HookRecord } from "../storage/mod.ts";
@@ -145,7 +145,9 @@ export class OutgoingCommands {
       });
       return await ctx.reply(replies.dmFailed(name.name));
     }
-    await ctx.reply(replies.created(name.name, target.url, parsed.triggers));
+    await ctx.reply(
+      replies.created(name.name, target.url, parsed.triggers) + expiryNote(expiresAt),
+    );
   }
 
   /** `/webhook_test <name> [text]` for both kinds (permission already checked). */

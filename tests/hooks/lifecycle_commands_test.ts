@@ -147,6 +147,22 @@ Deno.test("expire: at creation and later; reminder by DM at half-life, then remo
     let posts = await w.say(ops, w.alice, `${w.at} /webhook_create deploys expires=2d`);
     const token = URL_RE.exec(texts(posts, w.dm(w.alice))[0]!)?.[1];
     assert.ok(token);
+    // Both the acknowledgement and the URL's message say when it ends.
+    assert.match(
+      texts(posts, ops)[0]!,
+      /created\. It expires 2026-03-03 12:00 UTC \(reminder before\)\. I sent/,
+    );
+    assert.match(
+      texts(posts, w.dm(w.alice))[0]!,
+      /\nIt expires 2026-03-03 12:00 UTC: \/webhook_expire deploys never keeps it\.\n/,
+    );
+    // Made in the personal chat itself: the one message says it too.
+    posts = await w.say(w.dm(w.alice), w.alice, `/webhook_create mine expires=30m`);
+    assert.match(
+      texts(posts)[0]!,
+      /\nIt expires 2026-03-01 12:30 UTC: \/webhook_expire mine never keeps it\.\n/,
+    );
+    assert.ok(await w.store.revokeByName(w.dm(w.alice), "mine"));
     assert.equal((await w.store.findByToken(token))?.expiresAt, c.now() + 2 * DAY);
     let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_create x expires=soon`), ops);
     assert.match(r[0]!, /«expires=soon» is not a duration/);

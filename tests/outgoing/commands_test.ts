@@ -359,8 +359,13 @@ Deno.test("a trigger word of a paused outgoing hook said to the bot: told it is 
         "⏸ /job goes to webhook <b>ci</b>, which is paused: nothing was sent. /webhook_resume ci switches it on again.",
       );
       // A quoted name is the name without its quotes, for outgoing hooks as for incoming ones.
-      const quoted = await command(b, "ops", `/webhook_create "CI two" ${r.url} /two`);
+      const quoted = await command(b, "ops", `/webhook_create "CI two" ${r.url} /two expires=7d`);
       assert.match(quoted, /Outgoing webhook <b>CI two<\/b> created/);
+      // An expiry given at creation is confirmed.
+      assert.match(
+        quoted,
+        /message\. It expires \d{4}-\d\d-\d\d \d\d:\d\d UTC \(reminder before\)\.$/,
+      );
       // Another command said to the bot by name is still answered with the help.
       assert.match(await command(b, "ops", "/nope"), /^⚠️ I do not know \/nope\.\n<b>Webhooks/);
       await command(b, "ops", "/webhook_resume ci");
