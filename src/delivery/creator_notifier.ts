@@ -5,7 +5,10 @@
  * when it ends ("3 more problems since …", the first few named with part and reason).
  *
  * Any part of the bot may report through it (failed deliveries, failed parts, deliveries
- * waiting long, outgoing calls failing).
+ * waiting long, outgoing calls failing). Each DM names the hook and its chat
+ * (`Webhook "audit" in «Ops»: …`): names are unique per chat only, and a creator of two hooks
+ * called "audit" in two chats must be able to tell which one failed. The chat's title is asked
+ * at DM time (DMs are rare); the chat's id stands in when TrueConf does not say.
  *
  * @module
  */
@@ -19,6 +22,8 @@ export interface DmSender {
   createP2PChat(userId: string): Promise<string>;
   /** Posts a text. */
   sendMessage(chatId: string, text: string, parseMode: "text"): Promise<unknown>;
+  /** A chat's title, for the DM to name the hook's chat. */
+  getChatByID(chatId: string): Promise<{ readonly title: string }>;
 }
 
 /** The hook a report is about. */
@@ -27,6 +32,8 @@ export interface ReportedHook {
   readonly id: string;
   /** Its name, as the DM shows it. */
   readonly name: string;
+  /** Its chat, named in the DM by its title. */
+  readonly chatId: string;
   /** The creator's TrueConf id; "" when unknown (the report is only logged). */
   readonly createdBy: string;
 }
@@ -63,7 +70,7 @@ const DIGEST_LINES = 5;
  * import type { DmSender } from "./creator_notifier.ts";
  * async function example(client: DmSender) {
  *   const notifier = new CreatorNotifier({ client });
- *   notifier.report({ id: "h1", name: "ci", createdBy: "alice@srv" }, "image 1 (https://x/a.png): 404");
+ *   notifier.report({ id: "h1", name: "ci", chatId: "c1", createdBy: "alice@srv" }, "image 1 (https://x/a.png): 404");
  *   await notifier.close();
  * }
  * void example;
@@ -99,7 +106,7 @@ export class CreatorNotifier {
     if (!p || now - p.sentAt >= interval) {
       p?.timer?.cancel();
       this.#hooks.set(hook.id, { hook, lines: [], count: 0, timer: null, sentAt: now });
-      this.#send(hook, `Webhook "${hook.name}": ${line}`);
+      this.#send(hook, (where) => `Webhook "${hook.name}"${where}: ${line}`);
       return;
     }
     p.count++;
@@ -120,9 +127,11 @@ export class CreatorNotifier {
     const p = this.#hooks.get(hookId);
     if (!p || p.count === 0 || this.#closed) return;
     const more = p.count - p.lines.length;
-    const text = `Webhook "${p.hook.name}": ${p.count} more problem(s) in the last ${
-      Math.round((this.#o.intervalMs ?? 600_000) / 60_000)
-    } min:\n${p.lines.map((l) => `• ${l}`).join("\n")}${more > 0 ? `\n… and ${more} more` : ""}`;
+    const minutes = Math.round((this.#o.intervalMs ?? 600_000) / 60_000);
+    const text = (where: string) =>
+      `Webhook "${p.hook.name}"${where}: ${p.count} more problem(s) in the last ${minutes} min:\n${
+        p.lines.map((l) => `• ${l}`).join("\n")
+      }${more > 0 ? `\n… and ${more} more` : ""}`;
     this.#hooks.set(hookId, {
       hook: p.hook,
       lines: [],
@@ -133,11 +142,15 @@ export class CreatorNotifier {
     this.#send(p.hook, text);
   }
 
-  #send(hook: ReportedHook, text: string): void {
+  /** Sends `text(" in «Chat»")` to the hook's creator. */
+  #send(hook: ReportedHook, text: (where: string) => string): void {
     const p = (async () => {
       try {
-        const chat = await this.#o.client.createP2PChat(hook.createdBy);
-        await this.#o.client.sendMessage(chat, text, "text");
+        const [chat, where] = await Promise.all([
+          this.#o.client.createP2PChat(hook.createdBy),
+          this.#where(hook.chatId),
+        ]);
+        await this.#o.client.sendMessage(chat, text(where), "text");
         this.#log.info("hook creator notified", { hook: hook.id });
       } catch (e) {
         this.#log.warn("could not notify the hook creator", { hook: hook.id, error: e });
@@ -145,5 +158,11 @@ export class CreatorNotifier {
     })();
     this.#sending.add(p);
     p.finally(() => this.#sending.delete(p));
+  }
+
+  /** ` in «Title»`, or ` in chat <id>` when the title cannot be had. */
+  async #where(chatId: string): Promise<string> {
+    const title = await this.#o.client.getChatByID(chatId).then((c) => c.title, () => "");
+    return title ? ` in «${title}»` : ` in chat ${chatId}`;
   }
 }

@@ -155,7 +155,7 @@ export type AnswerPoster = (
 /** Tells a hook's creator about a problem (the creator notifier's digest). */
 export interface ProblemReporter {
   /** One line: what failed and why. */
-  report(hook: { id: string; name: string; createdBy: string }, line: string): void;
+  report(hook: { id: string; name: string; chatId: string; createdBy: string }, line: string): void;
 }
 
 /** Options of {@link OutgoingHooks}. */

@@ -305,16 +305,50 @@ Deno.test("an event hook's failures go to its creator by direct message, not int
         );
         const said = b.fake.messagesIn(dm).find((x) => /answered 403/.test(x.text ?? ""))?.text ??
           "";
-        // The digest names the hook once (its own prefix), then what happened.
+        // The digest names the hook and its chat once (its own prefix), then what happened.
         assert.match(
           said,
-          /^Webhook "tickets": ❌ http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… answered 403; not retried\. The answer: unknown tenant$/,
+          /^Webhook "tickets" in «Help desk»: ❌ http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… answered 403; not retried\. The answer: unknown tenant$/,
         );
         assert.equal(b.fake.messagesIn("desk").length, 0, "nothing in the chat itself");
         assert.equal(r.calls.length, 1);
       },
     )
   );
+});
+
+Deno.test("two hooks of one creator with one name in two chats: each failure DM names its chat", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    const bob = b.fake.userId("bob");
+    const refusing = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response("no", { status: 403 }),
+    );
+    const url = `http://127.0.0.1:${refusing.addr.port}/audit`;
+    try {
+      for (const [chatId, title] of [["a", "Ops"], ["b", "Dev"], ["c", "Lab"]]) {
+        b.addGroup({ chatId: chatId!, title: title!, owner: alice, members: [bob] });
+        await makeOutgoingHook(b, { chatId: chatId!, name: "audit", url });
+      }
+      const dm = b.fake.p2pChatId(alice);
+      const dms = () => b.fake.messagesIn(dm).map((x) => x.text ?? "");
+      b.fake.pushMessage({ chatId: "a", authorId: bob, text: "one" });
+      await b.fake.waitFor(() => dms().length === 1);
+      b.fake.pushMessage({ chatId: "b", authorId: bob, text: "two" });
+      await b.fake.waitFor(() => dms().length === 2);
+      // TrueConf cannot say the title: the chat's id stands in.
+      b.fake.setMethodError("getChatByID", 305);
+      b.fake.pushMessage({ chatId: "c", authorId: bob, text: "three" });
+      await b.fake.waitFor(() => dms().length === 3);
+      b.fake.setMethodError("getChatByID", null);
+      assert.match(dms()[0]!, /^Webhook "audit" in «Ops»: ❌ .* answered 403/);
+      assert.match(dms()[1]!, /^Webhook "audit" in «Dev»: ❌ .* answered 403/);
+      assert.match(dms()[2]!, /^Webhook "audit" in chat c: ❌ .* answered 403/);
+    } finally {
+      await refusing.shutdown();
+    }
+  });
 });
 
 Deno.test("a service's answer follows the hook's /webhook_mentions and /webhook_alerts settings", async () => {

@@ -161,7 +161,7 @@ Deno.test("permanent failure while queued (read-only chat, 303): failed at once,
     await w.fake.refuseConnections(false);
     const dm = w.fake.p2pChatId(w.alice);
     await until(() => w.texts(dm).length === 1, 5_000, "DM");
-    assert.match(w.texts(dm)[0]!, /Webhook "alerts"/);
+    assert.match(w.texts(dm)[0]!, /^Webhook "alerts" in «g»: /);
     assert.match(w.texts(dm)[0]!, /303/);
     const st = (await w.get(h.token, `/deliveries/${r.json.delivery}`)).json.delivery as Record<
       string,
@@ -197,7 +197,7 @@ Deno.test("attachment 404 while queued: text delivered, creator told which part 
     await until(() => w.texts(dm).length === 1, 5_000, "DM");
     assert.match(
       w.texts(dm)[0]!,
-      /^Webhook "h": 2 parts of a message \(delivery [0-9a-z]+-[0-9a-f]{8}\) could not be posted; the rest reached the chat\. image 1 \(https:\/\/example\.com\/a\.png\): .*; image 2 /,
+      /^Webhook "h" in «g»: 2 parts of a message \(delivery [0-9a-z]+-[0-9a-f]{8}\) could not be posted; the rest reached the chat\. image 1 \(https:\/\/example\.com\/a\.png\): .*; image 2 /,
     );
     assert.deepEqual(w.texts(G), ["with a broken image"]);
     const st = (await w.get(h.token, `/deliveries/${r.json.delivery}`)).json.delivery as {
