@@ -630,22 +630,32 @@ function dialectResponse(c: Context<IngestEnv>, a: DialectAnswer): Response {
 /** The answer for an outcome, in the style the sender understands. */
 function answer(
   c: Context<IngestEnv>,
-  payload: Pick<ParsedPayload, "reply" | "format" | "echo">,
+  payload: Pick<ParsedPayload, "reply" | "format" | "echo" | "ignored">,
   outcome: DispatchOutcome,
 ) {
+  // Parts of a form that were not read are named in the bot's own JSON answers (issue 4's
+  // "unknown parts ignored", told rather than silent); status and other fields stay as they are.
+  const ignored = payload.ignored
+    ? { ignored: payload.ignored.parts, note: payload.ignored.note }
+    : undefined;
   // Dialect senders (Slack, Discord, Teams, ntfy, Gotify …) check their own service's answer;
   // for them a persisted message is accepted too (Apprise mmost:// treats 202 as a failure).
   switch (outcome.kind) {
     case "delivered": {
       const own = dialectAnswer(c, payload, outcome.messageIds);
       if (own !== undefined) return dialectResponse(c, own);
-      return c.json({ ok: true, messages: outcome.messageIds }, 200);
+      return c.json(
+        ignored
+          ? { ok: true, messages: outcome.messageIds, ...ignored }
+          : { ok: true, messages: outcome.messageIds },
+        200,
+      );
     }
     case "queued": {
       c.header("X-Delivery-Id", outcome.deliveryId);
       const own = dialectAnswer(c, payload, [], outcome.deliveryId);
       if (own !== undefined) return dialectResponse(c, own);
-      return c.json({ ok: true, queued: true, delivery: outcome.deliveryId }, 202);
+      return c.json({ ok: true, queued: true, delivery: outcome.deliveryId, ...ignored }, 202);
     }
     case "partial": {
       // Issue 10.2: a sender speaking another product's dialect (Slack, Mattermost, Grafana,
@@ -656,7 +666,10 @@ function answer(
       if (payload.format !== "native" && textArrived(outcome.failures)) {
         const own = dialectAnswer(c, payload, outcome.messageIds);
         if (own !== undefined) return dialectResponse(c, own);
-        return c.json({ ok: true, messages: outcome.messageIds, failed: outcome.failures }, 200);
+        return c.json(
+          { ok: true, messages: outcome.messageIds, failed: outcome.failures, ...ignored },
+          200,
+        );
       }
       // `refuse` records the code for the hook's request history, as every refusal's.
       return refuse(
@@ -667,7 +680,7 @@ function answer(
           outcome.failures.length === 1 ? "part" : "parts"
         } could not be posted; the rest reached the chat.`,
         {},
-        { messages: outcome.messageIds, failed: outcome.failures },
+        { messages: outcome.messageIds, failed: outcome.failures, ...ignored },
       );
     }
     case "refused":
@@ -679,7 +692,7 @@ function answer(
         outcome.retryAfterSeconds === undefined
           ? {}
           : { "Retry-After": String(outcome.retryAfterSeconds) },
-        outcome.failures ? { failed: outcome.failures } : {},
+        outcome.failures ? { failed: outcome.failures, ...ignored } : { ...ignored },
       );
   }
 }

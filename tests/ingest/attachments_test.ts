@@ -448,3 +448,59 @@ Deno.test("dialect senders: images over WEBHOOK_MAX_ATTACHMENTS are linked in th
     await files.close();
   }
 });
+
+// Issue 4: unknown multipart parts are ignored, and still 2xx. But `curl -F attachment=@a.pdf`,
+// `-F files=@…` or `-F text=@msg.txt` (a file where a field was meant) lost the upload without a
+// word: the answer now names what was ignored, its status and other fields unchanged.
+Deno.test("multipart: ignored parts are named in the answer (ignored + note); status and other fields unchanged", async () => {
+  const files = serveFiles({ "/chart.png": { body: PNG, type: "image/png" } });
+  try {
+    await withEndpoint(LOCAL, async (h) => {
+      const token = await h.hook();
+      const port = await h.listen();
+      const send = (form: FormData) =>
+        fetch(`http://127.0.0.1:${port}/hook/${token}`, { method: "POST", body: form });
+
+      const form = new FormData();
+      form.set("text", "build 43");
+      form.append("file", new File([PDF as BufferSource], "build-log.pdf"));
+      form.append("attachment1", new File([PDF as BufferSource], "other.pdf"));
+      form.append("attachment1", new File([PDF as BufferSource], "third.pdf"));
+      form.append("title", "Deploy");
+      const body = await ok(await send(form));
+      const all = posted(h);
+      assert.deepEqual(all.map((m) => [m.kind, m.caption?.text]), [["document", "build 43"]]);
+      assert.deepEqual(body, {
+        ok: true,
+        messages: all.map((m) => m.messageId),
+        ignored: ["attachment1", "title"],
+        note:
+          "Ignored form parts: attachment1 (2 files), title. Upload files as image= (a photo) or file= (a document); the other fields read are text, parse_mode, image_url, file_url, key and reply_to.",
+      });
+
+      // Nothing ignored: the answer is exactly as before.
+      const plain = new FormData();
+      plain.set("text", "all read");
+      plain.append("image_url", `${files.base}/chart.png`);
+      const clean = await ok(await send(plain));
+      assert.deepEqual(Object.keys(clean), ["ok", "messages"]);
+
+      // A partial failure keeps its 502 and its fields, and names the ignored part too.
+      const broken = new FormData();
+      broken.set("text", "with a broken chart");
+      broken.append("image_url", `${files.base}/missing.png`);
+      broken.append("text", new File(["from a file"], "msg.txt"));
+      const res = await send(broken);
+      const partial = await res.json();
+      assert.equal(res.status, 502, JSON.stringify(partial));
+      assert.equal(partial.error, "partial_delivery");
+      assert.match(partial.message, /1 part could not be posted/);
+      assert.equal(partial.failed.length, 1);
+      assert.deepEqual(partial.ignored, ["text"]);
+      assert.match(partial.note, /^Ignored form parts: text \(a file\)\./);
+      assert.equal(posted(h).at(-1)!.text, "with a broken chart");
+    });
+  } finally {
+    await files.close();
+  }
+});

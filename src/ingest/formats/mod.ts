@@ -8,6 +8,7 @@
 export type {
   FormatAdapter,
   FormatName,
+  IgnoredParts,
   ParsedPayload,
   PayloadInput,
   ReplyEcho,

@@ -4,8 +4,9 @@
  * - JSON `{text?, parse_mode?: "text"|"markdown"|"html", images?: [{url}], files?: [{url, filename?}]}`
  *   (`null` counts as absent);
  * - multipart or urlencoded form: `text`, `parse_mode`, repeatable `image_url` and `file_url`,
- *   file parts `image` (photo) and `file` (document); other parts are ignored, repeated `text`
- *   values are joined by newlines; `curl -d text=hello` works;
+ *   file parts `image` (photo) and `file` (document); other parts are ignored and named in the
+ *   answer ({@link ignoredFormParts}), repeated `text` values are joined by newlines;
+ *   `curl -d text=hello` works;
  * - `text/plain`: the whole body is the text.
  *
  * Living messages (docs/messages.md): JSON and form fields `key` (edit the hook's message
@@ -33,7 +34,7 @@ import { isRecord } from "./_read.ts";
 import { lazySchema } from "./_schemas.ts";
 import {
   type FormatAdapter,
-  type ParsedPayload,
+  type IgnoredParts,
   PayloadError,
   type PayloadInput,
   type RequestBody,
@@ -70,11 +71,62 @@ const nativeJson = lazySchema((z) =>
 export const nativeFormat: FormatAdapter = {
   name: "native",
   detect: detectNative,
-  parse: (input) => reply(parseNative(input.body)),
+  parse: (input) => {
+    const message = parseNative(input.body);
+    const ignored = input.body.kind === "form"
+      ? ignoredFormParts(input.body.fields, input.body.files)
+      : undefined;
+    return ignored
+      ? { format: "native", message, reply: "json", ignored }
+      : { format: "native", message, reply: "json" };
+  },
 };
 
-function reply(message: Message): ParsedPayload {
-  return { format: "native", message, reply: "json" };
+/** The form fields the native format reads; files only under {@link FORM_FILE_FIELDS}. */
+const FORM_FIELDS: readonly string[] = [
+  "text",
+  "parse_mode",
+  "image_url",
+  "file_url",
+  "key",
+  "reply_to",
+];
+const FORM_FILE_FIELDS: readonly string[] = ["image", "file"];
+/** Names listed at most; the rest are counted. */
+const MAX_IGNORED_NAMED = 20;
+
+/**
+ * The parts of a form that {@link parseForm} does not read (uploads first: they are what the
+ * sender misses most), or undefined when every part was read.
+ */
+export function ignoredFormParts(
+  fields: ReadonlyMap<string, readonly string[]>,
+  files: Extract<RequestBody, { kind: "form" }>["files"],
+): IgnoredParts | undefined {
+  const uploads = new Map<string, number>();
+  for (const file of files) {
+    if (!FORM_FILE_FIELDS.includes(file.field)) {
+      uploads.set(file.field, (uploads.get(file.field) ?? 0) + 1);
+    }
+  }
+  const others = [...fields.keys()].filter((name) => !FORM_FIELDS.includes(name));
+  if (uploads.size === 0 && others.length === 0) return undefined;
+  const parts = [...uploads.keys(), ...others.filter((name) => !uploads.has(name))];
+  const named = parts.slice(0, MAX_IGNORED_NAMED).map((name) => {
+    const shown = name.length > 40 ? `${name.slice(0, 40)}…` : name;
+    const n = uploads.get(name);
+    return n === undefined ? shown : `${shown} (${n === 1 ? "a file" : `${n} files`})`;
+  });
+  const more = parts.length > MAX_IGNORED_NAMED
+    ? ` and ${parts.length - MAX_IGNORED_NAMED} more`
+    : "";
+  return {
+    parts: parts.slice(0, MAX_IGNORED_NAMED),
+    note: `Ignored form parts: ${named.join(", ")}${more}. Upload files as image= (a photo) or ` +
+      `file= (a document); the other fields read are ${FORM_FIELDS.slice(0, -1).join(", ")} and ${
+        FORM_FIELDS.at(-1)
+      }.`,
+  };
 }
 
 function detectNative(input: PayloadInput): boolean {
@@ -236,7 +288,7 @@ function parseForm(
     });
   });
   for (const file of files) {
-    if (file.field !== "image" && file.field !== "file") continue;
+    if (!FORM_FILE_FIELDS.includes(file.field)) continue; // named by ignoredFormParts
     attachments.push({
       kind: file.field === "image" ? "photo" : "document",
       source: { type: "bytes", bytes: file.bytes },

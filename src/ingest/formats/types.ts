@@ -148,6 +148,19 @@ export interface ParsedPayload {
   readonly reply: ReplyStyle;
   /** What the answer echoes (see {@link ReplyEcho}); only for dialects whose answer needs it. */
   readonly echo?: ReplyEcho | undefined;
+  /** Parts of the request that were not read, named in the bot's own JSON answer. */
+  readonly ignored?: IgnoredParts | undefined;
+}
+
+/**
+ * Parts of a request the format does not read (issue 4: "unknown parts ignored"), told to the
+ * sender so that an upload under another field name does not vanish without a word.
+ */
+export interface IgnoredParts {
+  /** The ignored parts' names (`["attachment1", "title"]`). */
+  readonly parts: readonly string[];
+  /** One sentence naming them and what is read instead. */
+  readonly note: string;
 }
 
 /** A client error with a stable machine code and a human sentence (HTTP 4xx). */
