@@ -43,7 +43,7 @@ Settings come from environment variables and a .env file in the working director
 (see .env.example). hooks and import-json need only WEBHOOK_STORAGE_PATH (and read
 WEBHOOK_SECRET_KEY and WEBHOOK_PUBLIC_URL when set).
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
-Run 'trueconf-webhook-bot <command> --help' for one command.`;
+Run 'trueconf-webhook-bot <command> --help' (or 'help <command>') for one command.`;
 
 /** `hooks --help`: the usage texts live with their commands, loaded only when asked for. */
 const hooksHelp = async () => {
@@ -188,6 +188,8 @@ async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promi
 export async function main(args: readonly string[]): Promise<number> {
   const [command = "serve", ...rest] = args;
   if (command === "--help" || command === "-h" || command === "help") {
+    // `help hooks queue` is `hooks queue --help`, as in git and cargo.
+    if (command === "help" && rest.length > 0) return await main([...rest, "--help"]);
     console.log(USAGE);
     return 0;
   }

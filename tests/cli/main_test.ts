@@ -130,6 +130,22 @@ Deno.test("--help and <command> --help exit 0 with usage text", async () => {
   }
 });
 
+// `help <command>` is how git, cargo and go ask for one command's help; it printed the general
+// usage, which only says to run '<command> --help'.
+Deno.test("help <command> prints that command's help, as <command> --help does", async () => {
+  await using dir = await tempDir();
+  for (const args of [["check-config"], ["hooks"], ["import-json"], ["hooks", "queue"]]) {
+    const asked = await cli(["help", ...args], dir.path);
+    const same = await cli([...args, "--help"], dir.path);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(asked.stdout, same.stdout, args.join(" "));
+    assert.match(asked.stdout, new RegExp(`^Usage: trueconf-webhook-bot ${args.join(" ")}`));
+  }
+  const unknown = await cli(["help", "frobnicate"], dir.path);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Unknown command "frobnicate"/);
+});
+
 // `hooks --help` sends the reader to `hooks queue --help`, which printed `hooks --help` again.
 Deno.test("hooks queue --help shows the queue commands", async () => {
   await using dir = await tempDir();
