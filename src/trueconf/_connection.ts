@@ -49,6 +49,19 @@ interface Pending {
   /** `Date.now()` after which the request fails with {@link TrueConfTimeoutError}. */
   deadline: number;
   timeoutMs: number;
+  /** After the timeout, how long a late answer is still taken ({@link TrueConfTimeoutError.late}); 0: not. */
+  lateMs: number;
+  resolve: (payload: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/** A timed-out request whose answer may still come (see {@link Connection.request}). */
+interface Late {
+  method: string;
+  /** `Date.now()` after which a late answer is no longer waited for. */
+  deadline: number;
+  /** When the request timed out, for the log. */
+  timedOutAt: number;
   resolve: (payload: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -87,6 +100,8 @@ export class Connection {
   #opening = new AbortController();
   #stream: ByteStream | null = null;
   #pending = new Map<number, Pending>();
+  /** Requests that timed out but whose answer is still taken (only those sent with `lateMs`). */
+  #late = new Map<number, Late>();
   /** One timer for every request's deadline (armed for the earliest), not one per request. */
   #deadlineTimer: TimerId | null = null;
   #deadlineAt = Infinity;
@@ -133,8 +148,13 @@ export class Connection {
    * Sends a request; resolves with the response payload. Rejects with
    * {@link TrueConfApiError} (errorCode ≠ 0), {@link TrueConfTimeoutError}, or
    * {@link TrueConfDisconnectedError} (not open, or closed before the answer).
+   *
+   * With `lateMs` > 0 the timeout's error carries {@link TrueConfTimeoutError.late}: TrueConf
+   * that is slow, not gone, may still carry the request out, and its answer on this socket
+   * within `lateMs` after the timeout settles that promise. A retry can then take that answer
+   * instead of posting the message a second time (the client's `sendMessage`/`sendFile`).
    */
-  request(method: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+  request(method: string, payload: unknown, timeoutMs: number, lateMs = 0): Promise<unknown> {
     if (!this.isOpen) {
       return Promise.reject(new TrueConfDisconnectedError(`socket not open, ${method} not sent`));
     }
@@ -142,7 +162,7 @@ export class Connection {
     if (this.#nextId > 0xffff_fff0) this.#nextId = 1; // stay in uint32, ids only need to be unique in flight
     return new Promise<unknown>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs;
-      this.#pending.set(id, { method, deadline, timeoutMs, resolve, reject });
+      this.#pending.set(id, { method, deadline, timeoutMs, lateMs, resolve, reject });
       if (deadline < this.#deadlineAt) this.#armDeadline(deadline);
       // A write that fails closes the socket, which fails this request (and every other
       // one in flight) with TrueConfDisconnectedError.
@@ -216,7 +236,10 @@ export class Connection {
     this.#deadlineTimer = this.#o.timers.timeout(() => this.#expire(), at - Date.now());
   }
 
-  /** Fails every request past its deadline, then arms the timer for the next one. */
+  /**
+   * Fails every request past its deadline (one sent with `lateMs` moves to the late ones),
+   * gives up on late answers past theirs, then arms the timer for the next deadline.
+   */
   #expire(): void {
     this.#deadlineTimer = null;
     this.#deadlineAt = Infinity;
@@ -225,8 +248,25 @@ export class Connection {
     for (const [id, p] of this.#pending) {
       if (p.deadline <= now) {
         this.#pending.delete(id);
-        p.reject(new TrueConfTimeoutError(p.method, p.timeoutMs));
+        let late: Promise<unknown> | undefined;
+        if (p.lateMs > 0) {
+          const entry = { method: p.method, deadline: now + p.lateMs, timedOutAt: now } as Late;
+          late = new Promise<unknown>((resolve, reject) => {
+            entry.resolve = resolve;
+            entry.reject = reject;
+          });
+          late.catch(() => {}); // nobody may ask: a timeout nobody retries
+          this.#late.set(id, entry);
+          if (entry.deadline < next) next = entry.deadline;
+        }
+        p.reject(new TrueConfTimeoutError(p.method, p.timeoutMs, undefined, late));
       } else if (p.deadline < next) next = p.deadline;
+    }
+    for (const [id, l] of this.#late) {
+      if (l.deadline <= now) {
+        this.#late.delete(id);
+        l.reject(new TrueConfTimeoutError(l.method, now - l.timedOutAt, "no late answer either"));
+      } else if (l.deadline < next) next = l.deadline;
     }
     if (next !== Infinity && !this.#cleaned) this.#armDeadline(next);
   }
@@ -388,6 +428,19 @@ export class Connection {
       const id = num(f.id, -1);
       const p = this.#pending.get(id);
       if (!p) {
+        const late = this.#late.get(id);
+        if (late) {
+          this.#late.delete(id);
+          this.#o.onResponse?.();
+          this.#log.info("trueconf answered a request after its timeout", {
+            method: late.method,
+            lateMs: Date.now() - late.timedOutAt,
+          });
+          const { code, description } = errorCodeOf(f.payload);
+          if (code !== 0) late.reject(new TrueConfApiError(late.method, code, description));
+          else late.resolve(f.payload);
+          return;
+        }
         this.#log.debug("trueconf socket: response to no pending request", { id: f.id });
         return;
       }
@@ -475,6 +528,14 @@ export class Connection {
       );
     }
     this.#pending.clear();
+    for (const l of this.#late.values()) {
+      l.reject(
+        new TrueConfDisconnectedError(
+          `connection to TrueConf lost before a late ${l.method} answer: ${reason}`,
+        ),
+      );
+    }
+    this.#late.clear();
   }
 }
 

@@ -21,6 +21,7 @@ import { num, record, str } from "./_json.ts";
 import { parseChatInfo, parseParticipantsPage, parseSentMessage } from "./_responses.ts";
 import { type TimerId, Timers } from "./_timers.ts";
 import { uploadBytes } from "./_upload.ts";
+import { LatePosts, postKey } from "./_late_posts.ts";
 import { trueConfUrls } from "./endpoints.ts";
 import { normalizeTrueConfId, sameTrueConfId } from "./ids.ts";
 import { parseIncomingMessage } from "./incoming_message.ts";
@@ -168,6 +169,14 @@ export class TrueConfClient {
   /** Handlers that store events: the server's push is acked once they are done. */
   #storingHandlers = new Set<(e: ChatEvent) => void | Promise<void>>();
   #readyWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
+  /** Posts that timed out but that TrueConf may still carry out (see _late_posts.ts). */
+  #latePosts: LatePosts;
+  /**
+   * How long a post that timed out still listens for its answer: as long again as the request
+   * timeout. Longer would hold a hook whose post TrueConf swallowed for good just as long
+   * after TrueConf answers again; shorter would post twice what a slow TrueConf carries out.
+   */
+  #lateMs: number;
 
   /** The authorised socket requests go to. */
   #conn: Connection | null = null;
@@ -227,6 +236,14 @@ export class TrueConfClient {
     this.#urls = trueConfUrls(options);
     this.#log = (options.logger ?? silentLogger).child({ component: "trueconf" });
     this.#now = options.now ?? Date.now;
+    this.#lateMs = this.#cfg.requestTimeoutMs;
+    // An answer that came late stays there for the retry of its post for a minute: the retry
+    // comes after the queue's backoff (seconds), or after a reconnect.
+    this.#latePosts = new LatePosts({
+      claimMs: Math.max(60_000, 6 * this.#cfg.requestTimeoutMs),
+      now: this.#now,
+      timers: this.#timers,
+    });
     // verifyTls only matters over TLS; over plain http/ws there is nothing to verify.
     this.#http = new HttpTransport(options);
     if ("token" in options.auth) {
@@ -406,12 +423,25 @@ export class TrueConfClient {
     parseMode: ParseMode,
     opts?: SendMessageOptions,
   ): Promise<SentMessage> {
-    const res = await this.request("sendMessage", {
+    const payload = {
       chatId,
       replyMessageId: opts?.replyMessageId ?? null,
       content: textContent(text, parseMode, opts?.buttons),
-    });
+    };
+    // Nothing to take on a server that answers in time: no key is built then (issue 16).
+    const key = this.#latePosts.size > 0 ? postKey("sendMessage", payload) : null;
+    const taken = key === null ? null : await this.#takeLate(key, chatId);
+    const res = taken ? taken.payload : await this.#send("sendMessage", payload, true, key ?? true);
     return parseSentMessage(res, chatId, Date.now);
+  }
+
+  /** The late answer of an earlier identical post (see `#send`'s `post`), if any. */
+  async #takeLate(key: string, chatId: string): Promise<{ payload: unknown } | null> {
+    const taken = await this.#latePosts.take(key, this.#cfg.requestTimeoutMs);
+    if (taken) {
+      this.#log.info("post carried out late by TrueConf: taken, not sent again", { chat: chatId });
+    }
+    return taken;
   }
 
   /**
@@ -668,6 +698,17 @@ export class TrueConfClient {
   }
 
   async #sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage> {
+    // A retry uploads the file again (a new temporalFileId), so the post is known by what the
+    // chat would show: its name, size, caption and reply.
+    const key = postKey("sendFile", [
+      chatId,
+      file.name,
+      file.bytes.byteLength,
+      file.caption ?? null,
+      file.replyMessageId ?? null,
+    ]);
+    const taken = this.#latePosts.size > 0 ? await this.#takeLate(key, chatId) : null;
+    if (taken) return sentFile(taken.payload, chatId, Boolean(file.caption?.text));
     const task = record(
       await this.request("uploadFile", { fileSize: file.bytes.byteLength, fileName: file.name }),
     );
@@ -702,21 +743,32 @@ export class TrueConfClient {
     }
     const content: Record<string, unknown> = { temporalFileId };
     if (file.caption?.text) content.caption = file.caption;
-    const res = await this.request("sendFile", {
-      chatId,
-      content,
-      ...(file.replyMessageId ? { replyMessageId: file.replyMessageId } : {}),
-    });
-    const sent = parseSentMessage(res, chatId, Date.now);
-    // 5.5.6+ posts a caption as a text message of its own (SDK 1.5 `SendFileResponse`).
-    const captionMessageId = content.caption ? str(record(res).captionMessageId) : "";
-    if (captionMessageId) sent.captionMessageId = captionMessageId;
-    return sent;
+    const res = await this.#send(
+      "sendFile",
+      {
+        chatId,
+        content,
+        ...(file.replyMessageId ? { replyMessageId: file.replyMessageId } : {}),
+      },
+      true,
+      key,
+    );
+    return sentFile(res, chatId, Boolean(content.caption));
   }
 
   // ---- requests -------------------------------------------------------------------
 
-  async #send(method: string, payload: unknown, retry203: boolean): Promise<unknown> {
+  /**
+   * `post`: the request posts a message (`sendMessage`, `sendFile`): a timeout leaves it
+   * listening for a late answer, which a retry of the very same post takes instead of posting
+   * it twice (_late_posts.ts); its key for that, or `true` for one made of `payload`.
+   */
+  async #send(
+    method: string,
+    payload: unknown,
+    retry203: boolean,
+    post?: string | true,
+  ): Promise<unknown> {
     const conn = this.#conn;
     if (this.#closing || !conn || !conn.authorized || !conn.isOpen) {
       throw new TrueConfDisconnectedError(
@@ -726,12 +778,20 @@ export class TrueConfClient {
       );
     }
     try {
-      return await conn.request(method, payload, this.#cfg.requestTimeoutMs);
+      return await conn.request(
+        method,
+        payload,
+        this.#cfg.requestTimeoutMs,
+        post ? this.#lateMs : 0,
+      );
     } catch (err) {
       if (err instanceof TrueConfTimeoutError) {
         this.#state.consecutiveTimeouts++;
         this.#publish();
         this.#scheduleProbe();
+        if (post && err.late) {
+          this.#latePosts.add(post === true ? postKey(method, payload) : post, method, err.late);
+        }
       }
       if (
         err instanceof TrueConfApiError && err.code === 203 && retry203 &&
@@ -747,7 +807,7 @@ export class TrueConfClient {
             throw err;
           }
         }
-        return await this.#send(method, payload, false);
+        return await this.#send(method, payload, false, post);
       }
       throw err;
     }
@@ -1303,4 +1363,12 @@ function fallbackBotId(auth: TrueConfClientOptions["auth"], token: string): stri
   const claims = jwtClaims(token);
   const sub = claims?.["sub"] ?? claims?.["preferred_username"];
   return typeof sub === "string" && sub ? normalizeTrueConfId(sub) : null;
+}
+
+/** A `sendFile` answer: the file's message, and on 5.5.6+ its caption's own (SDK 1.5 `SendFileResponse`). */
+function sentFile(res: unknown, chatId: string, captioned: boolean): SentMessage {
+  const sent = parseSentMessage(res, chatId, Date.now);
+  const captionMessageId = captioned ? str(record(res).captionMessageId) : "";
+  if (captionMessageId) sent.captionMessageId = captionMessageId;
+  return sent;
 }

@@ -139,11 +139,18 @@ export class TrueConfTimeoutError extends Error {
   override name = "TrueConfTimeoutError";
   /** The request method that got no answer. */
   readonly method: string;
+  /**
+   * For a request sent to be answered late too (a post): resolves with the answer's payload if
+   * TrueConf answers after all on the same socket, rejects when the socket closes first or
+   * the wait for late answers ends. Absent: nothing more will be heard of this request.
+   */
+  readonly late: Promise<unknown> | undefined;
 
   /** `method` got no answer within `timeoutMs`; `detail` says what was known then. */
-  constructor(method: string, timeoutMs: number, detail?: string) {
+  constructor(method: string, timeoutMs: number, detail?: string, late?: Promise<unknown>) {
     super(`TrueConf ${method}: no response within ${timeoutMs} ms${detail ? ` (${detail})` : ""}`);
     this.method = method;
+    this.late = late;
   }
 }
 

@@ -63,7 +63,7 @@ export interface TrueConfClientOptions extends TrueConfEndpoint {
   tokenCheckIntervalMs?: number;
   /** Budget of one HTTP file upload. Default 120 000. */
   uploadTimeoutMs?: number;
-  /** Clock for token-expiry logic, in ms since the epoch. Default `Date.now`. */
+  /** Clock for token expiry and for how long a post TrueConf answered late may be taken by its retry, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
   /**
    * The client authenticates with `receiveUnread: true`, so messages not acked before a crash
