@@ -261,7 +261,7 @@ export class CommandHandler {
         // A long list is split at line ends so each part stays under TrueConf's 4096 characters.
         for (
           const part of splitText(
-            replies.list(await this.#o.store.listByChat(m.chatId)),
+            replies.list(await this.#o.store.listByChat(m.chatId), this.#now()),
             MAX_PART,
             {
               fences: false,
@@ -376,6 +376,12 @@ export class CommandHandler {
     if (!hook) {
       const existing = (await this.#o.store.listByChat(m.chatId)).map((h) => h.name);
       await this.#reply(m, chat, replies.notFound(name, existing));
+      return null;
+    }
+    // Expired but not yet swept (the sweep runs each minute): it behaves as revoked already,
+    // so a resume or a rotation must not claim it works.
+    if (hook.expiresAt !== null && hook.expiresAt <= this.#now()) {
+      await this.#reply(m, chat, replies.expiredAlready(hook));
       return null;
     }
     return hook;

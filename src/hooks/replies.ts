@@ -236,19 +236,23 @@ function hookTarget(h: HookRecord): string {
     : `← ${maskToken(h.tokenHint)}`;
 }
 
-/** `/webhook_list`. */
-export function list(hooks: readonly HookRecord[]): string {
+/** `/webhook_list`; `now` tells hooks whose expiry passed (removed within a minute) apart. */
+export function list(hooks: readonly HookRecord[], now = Date.now()): string {
   if (hooks.length === 0) {
     return "No webhooks in this chat yet. Create one with /webhook_create &lt;name&gt;.";
   }
+  const state = (h: HookRecord) =>
+    h.expiresAt !== null && h.expiresAt <= now
+      ? ["⌛ ", " (expired)"]
+      : h.paused
+      ? ["⏸ ", " (paused)"]
+      : ["", ""];
   const lines = hooks.map((h, i) =>
-    `${i + 1}. ${h.paused ? "⏸ " : ""}<b>${esc(h.name)}</b>${h.paused ? " (paused)" : ""} · ${
-      hookTarget(h)
-    }${h.expiresAt === null ? "" : ` · expires ${when(h.expiresAt)}`} · by ${
-      esc(h.createdBy || "unknown")
-    } · created ${when(h.createdAt)} · last used ${when(h.lastUsedAt)} · ${h.deliveryCount} ${
-      h.deliveryCount === 1 ? "delivery" : "deliveries"
-    }`
+    `${i + 1}. ${state(h)[0]}<b>${esc(h.name)}</b>${state(h)[1]} · ${hookTarget(h)}${
+      h.expiresAt === null ? "" : ` · expires ${when(h.expiresAt)}`
+    } · by ${esc(h.createdBy || "unknown")} · created ${when(h.createdAt)} · last used ${
+      when(h.lastUsedAt)
+    } · ${h.deliveryCount} ${h.deliveryCount === 1 ? "delivery" : "deliveries"}`
   );
   return [`<b>Webhooks in this chat (${hooks.length}):</b>`, ...lines].join("\n");
 }
@@ -261,6 +265,17 @@ export function revoked(h: HookKindOf): string {
     : `🗑 Outgoing webhook <b>${
       esc(h.name)
     }</b> revoked; nothing more is sent to ${to}, and calls still waiting were dropped.`;
+}
+
+/**
+ * A command on a hook whose expiry has passed: it already answers 404 (or sends nothing), and
+ * the expiry sweep removes it within a minute and tells its creator.
+ */
+export function expiredAlready(h: HookKindOf & Pick<HookRecord, "expiresAt">): string {
+  const name = esc(h.name);
+  return `⌛ Webhook <b>${name}</b> expired at ${when(h.expiresAt)}; ${
+    targetOf(h) === null ? "its URL answers 404" : "nothing more is sent"
+  } and it is being removed. Create a new one with /webhook_create ${name}.`;
 }
 
 /** `/webhook_revoke` of an unknown name. */

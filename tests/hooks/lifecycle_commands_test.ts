@@ -424,3 +424,40 @@ Deno.test("names in quotes: a name typed in quotes is the name without them, in 
     assert.match(r[0]!, /^<b>Webhook &quot;q&quot;<\/b>/);
   });
 });
+
+Deno.test("pause then expire: once the expiry has passed, commands say the hook expired (its URL already answers 404), before the sweep removes it", async () => {
+  const c = clock();
+  await withBot({ now: c.now }, async (w) => {
+    const ops = group(w);
+    const token = await create(w, ops, "deploys");
+    await w.say(ops, w.alice, `${w.at} /webhook_expire deploys 1h`);
+    await w.say(ops, w.alice, `${w.at} /webhook_pause deploys`);
+    c.advance(HOUR);
+    assert.equal(await w.store.findByToken(token), null);
+    for (
+      const cmd of [
+        "/webhook_resume deploys",
+        "/webhook_rotate deploys 1h",
+        "/webhook_info deploys",
+      ]
+    ) {
+      const r = texts(await w.say(ops, w.alice, `${w.at} ${cmd}`), ops);
+      assert.equal(r.length, 1, cmd);
+      assert.equal(
+        r[0],
+        "⌛ Webhook <b>deploys</b> expired at 2026-03-01 13:00 UTC; its URL answers 404 and it is being removed. Create a new one with /webhook_create deploys.",
+        cmd,
+      );
+    }
+    const list = texts(await w.say(ops, w.bob, `${w.at} /webhook_list`), ops);
+    assert.match(list[0]!, /1\. ⌛ <b>deploys<\/b> \(expired\) · /);
+    assert.equal(
+      w.fake.messagesIn(w.dm(w.alice)).filter((p) => /New URL/.test(p.text ?? "")).length,
+      0,
+    );
+    // The sweep removes it and tells the creator, as for any expiry.
+    await w.commands.sweepExpiries();
+    assert.match(w.fake.sent.at(-1)!.text!, /expired and was removed/);
+    assert.deepEqual(await w.store.listByChat(ops), []);
+  });
+});
