@@ -318,6 +318,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
         format: r.format ?? "",
         outcome: r.outcome ?? (r.status >= 400 ? "refused" : ""),
         error: r.error,
+        oldUrlFrom: r.oldUrlFrom,
       });
     },
     logger: httpLog,

@@ -465,7 +465,7 @@ function infoLines(h: HookRecord, history: readonly HistoryEntry[], now: number)
     lines.push(
       `  ${iso(e.at)}  ${historyStatus(h, e)}  ${e.format || "-"}  ${e.outcome || "-"}${
         e.error ? `  ${e.error}` : ""
-      }`,
+      }${e.oldUrlFrom ? `  old URL from ${e.oldUrlFrom}` : ""}`,
     );
   }
   return lines;

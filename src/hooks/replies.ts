@@ -540,6 +540,8 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
     `Expires: ${h.expiresAt === null ? "never" : when(h.expiresAt)}`,
   ];
   if (h.rotation && h.rotation.until > now) {
+    // Who used the old URL last, while the history still holds that request.
+    const from = history.findLast((e) => e.oldUrlFrom)?.oldUrlFrom;
     lines.push(
       `Rotation: old ${h.kind === "incoming" ? "URL" : "secret"} works until ${
         when(h.rotation.until)
@@ -547,7 +549,7 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
         h.kind === "incoming"
           ? ` · used ${h.rotation.oldUses} ${
             h.rotation.oldUses === 1 ? "time" : "times"
-          } since, last ${when(h.rotation.oldLastUsedAt)}`
+          } since, last ${when(h.rotation.oldLastUsedAt)}${from ? `, from ${esc(from)}` : ""}`
           : ""
       }`,
     );
@@ -577,7 +579,9 @@ export function info(h: HookRecord, history: readonly HistoryEntry[], now: numbe
       lines.push(
         `• ${whenSeconds(e.at)} · ${historyStatus(h, e)} · ${esc(e.format || "-")} · ${
           esc(e.outcome || "-")
-        }${e.error ? ` · ${esc(e.error)}` : ""}`,
+        }${e.error ? ` · ${esc(e.error)}` : ""}${
+          e.oldUrlFrom ? ` · old URL from ${esc(e.oldUrlFrom)}` : ""
+        }`,
       );
     }
   }

@@ -163,6 +163,8 @@ export interface HistoryEntry {
   outcome: string;
   /** Machine error code, when there was one. */
   error?: string | undefined;
+  /** The client address of a request on a rotated-out URL during its grace (a straggler). */
+  oldUrlFrom?: string | undefined;
 }
 
 /** Most entries kept per hook in {@link HookRepo.appendHistory}. */

@@ -275,6 +275,30 @@ Deno.test("allow: ranges at their edges, IPv6, and IPv4-mapped entries admit the
   });
 });
 
+Deno.test("rotate: /webhook_info names the client address of each request on the old URL, so the owner finds the straggler", async () => {
+  await withWorld({}, async (w) => {
+    const { token: old } = await w.create(w.ops, "ci");
+    const dm = w.fake.p2pChatId(w.alice);
+    const posts = await w.say("/webhook_rotate ci 1h", dm);
+    const fresh = posts.find((p) => p.chatId === dm)!.text.match(/\/hook\/([A-Za-z0-9_-]+)/)![1]!;
+    // Loopback is a trusted proxy by default: X-Forwarded-For names the client.
+    const straggler = await w.post(old, body, { "x-forwarded-for": "203.0.113.9" });
+    assert.equal(straggler.status, 200, await straggler.text());
+    const switched = await w.post(fresh, body, { "x-forwarded-for": "198.51.100.2" });
+    assert.equal(switched.status, 200, await switched.text());
+    const info = (await w.say("/webhook_info ci")).map((p) => p.text).join("\n");
+    assert.match(
+      info,
+      /Rotation: old URL works until .* · used 1 time since, last .*, from 203\.0\.113\.9/,
+    );
+    const lines = info.split("\n").filter((l) => l.startsWith("• "));
+    assert.equal(lines.length, 2, info);
+    assert.match(lines[0]!, /· 200 · native · delivered$/, "the new URL's request: no note");
+    assert.match(lines[1]!, /· 200 · native · delivered · old URL from 203\.0\.113\.9$/);
+    assert.ok(!info.includes("198.51.100.2"), "addresses are shown only for old-URL requests");
+  });
+});
+
 Deno.test("rotate: each use of the old URL in its grace is counted in /metrics by hook id; the new URL is not", async () => {
   await withWorld({}, async (w) => {
     const { token: old } = await w.create(w.ops, "ci");

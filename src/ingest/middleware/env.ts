@@ -8,8 +8,11 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { HookRef } from "../../delivery/mod.ts";
 import type { CidrList } from "../../net/mod.ts";
 
-/** A hook found by its token: what delivery needs plus its id. */
-export type FoundHook = HookRef & { readonly id: string };
+/**
+ * A hook found by its token: what delivery needs plus its id, and `viaOldToken` when the token
+ * is a rotated-out one in its grace period.
+ */
+export type FoundHook = HookRef & { readonly id: string; readonly viaOldToken?: boolean };
 
 /** What the middleware leave in `c.var`, in the order they run. */
 export interface HookVariables {

@@ -25,6 +25,11 @@ export interface HookRequestRecord {
   readonly error?: string | undefined;
   /** The request's headers (e.g. to release a Standard Webhooks id after a failed answer). */
   readonly headers: Headers;
+  /**
+   * The client address, only when the request came on a rotated-out URL during its grace: who
+   * still has to switch (`/webhook_info` shows it).
+   */
+  readonly oldUrlFrom?: string | undefined;
 }
 
 /** Options of {@link requestLog}. */
@@ -76,6 +81,7 @@ export function requestLog(options: RequestLogOptions): Observer {
         outcome: delivery?.outcome,
         error: c.get("refusal"),
         headers: c.req.raw.headers,
+        oldUrlFrom: hook.viaOldToken ? clientAddress(c) : undefined,
       });
     }
     if (!hook || !delivery) return;
