@@ -4,6 +4,12 @@
  * Slack, Mattermost, Alertmanager, …), so `{"text":"deployed"}`, `text=deployed` and a
  * Slack payload all become the same chat message.
  *
+ * One difference: JSON that no format reads (`{"ok":true}`, `{"status":"queued","id":42}`) is
+ * an acknowledgement, and nothing is posted. An incoming hook posts such a body as a code block,
+ * because a sender writing to the chat must not go unheard; a service answering the bot's call
+ * is answering the bot, the way Slack's and Mattermost's outgoing webhooks read an answer
+ * without a `text` as nothing to say.
+ *
  * @module
  */
 
@@ -23,8 +29,8 @@ export type ReadAnswer =
   | { kind: "unreadable"; code: string; reason: string };
 
 /**
- * Reads a 2xx answer. An empty body (or one of only whitespace, however long) and a message
- * with neither text nor attachments are `empty`: nothing is posted.
+ * Reads a 2xx answer. An empty body (or one of only whitespace, however long), a message
+ * with neither text nor attachments and JSON no format reads are `empty`: nothing is posted.
  *
  * @example
  * ```ts
@@ -50,6 +56,7 @@ export async function readAnswer(
     const headers = new Map<string, string>();
     if (contentType) headers.set("content-type", contentType);
     const parsed = await detectPayload({ body, headers });
+    if (parsed.fallback === "json_code_block") return { kind: "empty" };
     const m = parsed.message;
     if (m.text.trim() === "" && m.attachments.length === 0) return { kind: "empty" };
     return { kind: "message", message: m, format: parsed.format };

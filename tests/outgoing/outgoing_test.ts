@@ -11,6 +11,7 @@ import {
   withOutgoingBot,
 } from "./_receiver.ts";
 import type { OutgoingBody } from "../../src/outgoing/mod.ts";
+import { shownText } from "../support/shown_text.ts";
 
 function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
   return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "1" }, fn);
@@ -245,6 +246,36 @@ Deno.test("500 then 200: the author is told it is retrying, then exactly one ans
         assert.equal(posted(b, "ops").filter((x) => x === "deployed").length, 1);
         const answer = b.fake.messagesIn("ops").find((x) => x.text === "deployed");
         assert.equal(answer?.replyMessageId, t.messageId);
+      },
+    )
+  );
+});
+
+Deno.test('JSON answers: one with a text (Slack slash-command shape too) is posted; one without any ({"ok":true}) is an acknowledgement, nothing posted', async () => {
+  const answers = [
+    { ok: true },
+    { status: "queued", id: 42 },
+    { response_type: "in_channel", text: "Deploying *prod*", username: "ci" },
+    { text: "done", ok: true },
+  ];
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "deploys", triggers: ["/deploy"] },
+      (_body, n) => Response.json(answers[n - 1]),
+      async ({ alice, r }) => {
+        const triggers = answers.map((_, i) =>
+          b.fake.pushMessage({ chatId: "ops", authorId: alice, text: `/deploy ${i}` })
+        );
+        // Calls of one hook run in order: once the last answer is in, every one was read.
+        await b.fake.waitFor(() => posted(b, "ops").includes("done"), 10_000);
+        assert.equal(r.calls.length, 4);
+        const said = b.fake.messagesIn("ops");
+        assert.deepEqual(said.map((x) => shownText(x)), ["Deploying **prod**", "done"]);
+        assert.deepEqual(said.map((x) => x.replyMessageId), [
+          triggers[2]!.messageId,
+          triggers[3]!.messageId,
+        ]);
       },
     )
   );
