@@ -25,7 +25,7 @@ import { LatePosts, postKey } from "./_late_posts.ts";
 import { trueConfUrls } from "./endpoints.ts";
 import { normalizeTrueConfId, sameTrueConfId } from "./ids.ts";
 import { parseIncomingMessage } from "./incoming_message.ts";
-import { type ChatEvent, parseChatEvent } from "./events.ts";
+import { type ChatEvent, editAuthorOf, parseChatEvent } from "./events.ts";
 import { fetchOAuthToken, jwtClaims, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
 import type {
   ChatInfo,
@@ -1196,7 +1196,7 @@ export class TrueConfClient {
     // drains, an event can arrive twice. Handlers must see it once (a command runs once).
     const key = "message" in event
       ? `${event.chatId}|${event.message.messageId}|${event.message.isEdited}|${
-        event.type === "message.edited" ? event.message.text : ""
+        event.type === "message.edited" ? `${event.message.authorId}|${event.message.text}` : ""
       }`
       : `${method}|${JSON.stringify(payload)}`;
     if (this.#recent.has(key)) {
@@ -1269,17 +1269,21 @@ export class TrueConfClient {
   /**
    * Whether an `editMessage` push is TrueConf telling the bot of its own edit (issue 12 wants
    * the bot's own doings never passed on, and an alert edited in place must not reach outgoing
-   * hooks as a chat member's edit). The SDK's `EditedMessage` is `{chatId, timestamp,
-   * content}` with no author and no message id, so an own edit is known by its id when the
-   * push has one, else by its chat and text within {@link OWN_EDIT_MS} of the bot's edit (by
-   * its text alone when the bot's caller did not name the chat). The push's `timestamp` is not
-   * used: that it equals the `editMessage` answer's is documented nowhere, and the push may
-   * come before the answer. So a member's edit to exactly the bot's new text, in the same
-   * chat, within that minute is still taken for the bot's own.
+   * hooks as a chat member's edit). A push that names the edit's author (`author.id` or
+   * `editedBy.id`, see `editAuthorOf`) is judged by it alone. The SDK 1.5's `EditedMessage` is
+   * `{chatId, timestamp, content}`, with no author and no message id, so otherwise an own
+   * edit is known by its id when the push has one, else by its chat and text within
+   * {@link OWN_EDIT_MS} of the bot's edit (by its text alone when the bot's caller did not name
+   * the chat). The push's `timestamp` is not used: that it equals the `editMessage` answer's is
+   * documented nowhere, and the push may come before the answer. So, on a server that names
+   * neither, a member's edit to exactly the bot's new text, in the same chat, within that
+   * minute is still taken for the bot's own (docs/outgoing.md says so).
    */
   #isOwnEdit(payload: unknown): boolean {
-    if (this.#ownEdits.size === 0) return false;
     const p = record(payload);
+    const by = editAuthorOf(p);
+    if (by) return this.#state.botId !== null && sameTrueConfId(by, this.#state.botId);
+    if (this.#ownEdits.size === 0) return false;
     const id = str(p.messageId);
     const now = this.#now();
     const live = (key: string) => (this.#ownEdits.get(key) ?? 0) > now;

@@ -19,8 +19,10 @@
  * | `editChatTitle` | `{chatId, title}` | `chat.title_changed` |
  * | `removeChat` | `{chatId}` | `chat.removed` |
  *
- * The SDK's `EditedMessage` has no message id; a server that sends one is honoured, else
- * `message.messageId` is `""` and the author is unknown (`""`).
+ * The SDK's `EditedMessage` (1.5) has no message id and no author: `{chatId, timestamp,
+ * content}`. A server that sends either is honoured: `messageId`, and the author as `author.id`
+ * (an envelope's field) or `editedBy.id` (as `removeMessage` names its `removedBy`), see
+ * {@link editAuthorOf}. Otherwise `message.messageId` and `message.authorId` are `""`.
  *
  * @module
  */
@@ -156,7 +158,7 @@ export function parseChatEvent(
         chatId,
         timestamp: at(),
         type: PLAIN_MESSAGE,
-        authorId: str(record(p.author).id),
+        authorId: editAuthorOf(p),
         authorType: 1,
         text: str(content.text),
         parseMode: str(content.parseMode, "text") || "text",
@@ -206,6 +208,23 @@ export function parseChatEvent(
 }
 
 /** The id in an `addedBy`/`removedBy` author object, or null. */
+/**
+ * Who made an `editMessage` push's edit, `""` when the push does not say (the SDK 1.5 shape
+ * never does): `author.id`, else `editedBy.id`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(editAuthorOf({ chatId: "c", author: { id: "alice@srv", type: 1 } }), "alice@srv");
+ * assert.equal(editAuthorOf({ chatId: "c", editedBy: { id: "bob@srv", type: 1 } }), "bob@srv");
+ * assert.equal(editAuthorOf({ chatId: "c", timestamp: 1, content: { text: "x" } }), "");
+ * ```
+ */
+export function editAuthorOf(payload: Record<string, unknown>): string {
+  return str(record(payload.author).id) || str(record(payload.editedBy).id);
+}
+
 function byOf(v: unknown): string | null {
   return str(record(v).id) || null;
 }

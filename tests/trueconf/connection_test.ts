@@ -180,6 +180,41 @@ Deno.test("an edit push without an id is the bot's own only in the chat the bot 
   });
 });
 
+Deno.test("an edit push that names its author is judged by it: a member's edit to the bot's new text in the same chat arrives, the bot's own without an id is dropped", async () => {
+  await withClient({ echoOwnMessages: true }, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const dm = fake.p2pChatId(alice);
+    const edits: string[] = [];
+    client.onEvent((e) => {
+      if (e.type === "message.edited") edits.push(`${e.message.authorId}: ${e.message.text}`);
+    });
+    const sent = await client.sendMessage(dm, "deploy started", "text");
+    await client.editMessage(sent.messageId, "ok", "text", { chatId: dm });
+    const edit = (by: Record<string, unknown>) =>
+      fake.pushEvent("editMessage", {
+        chatId: dm,
+        timestamp: Date.now(),
+        content: { text: "ok", parseMode: "text" },
+        ...by,
+      });
+    // Same chat, same text, within the minute: only the author tells them apart.
+    const bob = alice.replace(/^[^@]*/, "bob");
+    edit({ author: { id: alice, type: 1 } });
+    edit({ editedBy: { id: bob, type: 1 } });
+    // The bot's own edit of a message it did not edit in this process (before a restart).
+    fake.pushEvent("editMessage", {
+      chatId: "elsewhere",
+      timestamp: Date.now(),
+      content: { text: "edited before the restart", parseMode: "text" },
+      author: { id: fake.botId, type: 1 },
+    });
+    await waitUntil(() => fake.ackCount === 5, 3_000, "every push acked (the fake echoes too)");
+    await waitUntil(() => edits.length === 2, 3_000, "the member's edits");
+    assert.deepEqual(edits, [`${alice}: ok`, `${bob}: ok`]);
+    assert.equal(client.stats.ownEchoesDropped, 3);
+  });
+});
+
 Deno.test("a server that numbers its pushes from 1 (the ids of the client's own requests in flight): answers still reach their requests, every push is acked", async () => {
   await withClient({ firstPushId: 1 }, {}, async (fake, client) => {
     const alice = fake.userId(ALICE.login);
