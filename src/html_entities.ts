@@ -6,6 +6,9 @@
  * @module
  */
 
+// The common five and `&nbsp;` (read in any letter case, as browsers do for these), then the
+// punctuation rich-text editors write as references: arrows (`/webhook_rename a &rarr; b`),
+// dashes, ellipsis, typographic quotes (case-sensitive: `&rArr;` is not `&rarr;`).
 const ENTITIES: Readonly<Record<string, string>> = {
   amp: "&",
   lt: "<",
@@ -14,10 +17,28 @@ const ENTITIES: Readonly<Record<string, string>> = {
   apos: "'",
   nbsp: " ",
 };
+const PUNCTUATION: Readonly<Record<string, string>> = {
+  rarr: "→",
+  larr: "←",
+  rArr: "⇒",
+  mdash: "—",
+  ndash: "–",
+  hellip: "…",
+  laquo: "«",
+  raquo: "»",
+  ldquo: "“",
+  rdquo: "”",
+  lsquo: "‘",
+  rsquo: "’",
+  bdquo: "„",
+  middot: "·",
+  bull: "•",
+};
 
 /**
- * Decodes named (the common five and `&nbsp;`) and numeric character references; anything
- * else (an unknown name, a code point out of range, `&#0;`) stays as written.
+ * Decodes named (the common five, `&nbsp;`, and arrows, dashes and quotes) and numeric character
+ * references; anything else (an unknown name, a code point out of range, `&#0;`) stays as
+ * written.
  *
  * @example
  * ```ts
@@ -35,6 +56,6 @@ export function decodeEntities(s: string): string {
         : parseInt(ref.slice(1), 10);
       return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     }
-    return ENTITIES[ref.toLowerCase()] ?? whole;
+    return ENTITIES[ref.toLowerCase()] ?? PUNCTUATION[ref] ?? whole;
   });
 }

@@ -52,16 +52,18 @@ export function splitLastWord(args: string): { head: string; last: string } {
 }
 
 /**
- * `old -> new` or `old → new`; null when there is no arrow.
+ * `old -> new` or `old → new` (also `=>`, `⟶`, and `—>`/`–>` as phone keyboards turn `-->` or
+ * `->` into them); null when there is no arrow.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * assert.deepEqual(splitRename("Old name -> New name"), { from: "Old name", to: "New name" });
+ * assert.deepEqual(splitRename("a —> b"), { from: "a", to: "b" });
  * ```
  */
 export function splitRename(args: string): { from: string; to: string } | null {
-  const m = /^(.*?)\s*(?:->|→)\s*(.*)$/.exec(args.trim());
+  const m = /^(.*?)\s*(?:[-—–]+>|=>|→|⟶)\s*(.*)$/.exec(args.trim());
   if (!m) return null;
   return { from: m[1]!.trim(), to: m[2]!.trim() };
 }

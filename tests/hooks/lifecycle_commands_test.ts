@@ -99,6 +99,25 @@ Deno.test("rename: both arrows, same URL, uniqueness and name rules as create", 
     });
     await w.fake.waitFor(() => w.fake.sent.some((p) => /is now <b>CI<\/b>/.test(p.text ?? "")));
     assert.equal((await w.store.findByToken(token))?.name, "CI");
+    // Arrows as rich editors and phone keyboards write them: an entity, an em dash, "=>".
+    const renames: [string, string, "html" | "text"][] = [
+      ["CI &rarr; CI 2", "CI 2", "html"],
+      ["CI 2 —&gt; CI 3", "CI 3", "html"],
+      ["CI 3 => CI 4", "CI 4", "text"],
+      ["CI 4 –> CI 5", "CI 5", "text"],
+    ];
+    for (const [args, to, parseMode] of renames) {
+      const before = w.fake.sent.length;
+      w.fake.pushMessage({
+        chatId: ops,
+        authorId: w.alice,
+        text: `${w.at} /webhook_rename ${args}`,
+        parseMode,
+      });
+      await w.fake.waitFor(() => w.fake.sent.length > before);
+      assert.match(w.fake.sent.at(-1)!.text!, new RegExp(`is now <b>${to}</b>`), args);
+    }
+    assert.equal((await w.store.findByToken(token))?.name, "CI 5");
   });
 });
 
