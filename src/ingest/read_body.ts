@@ -380,7 +380,7 @@ function timedOut(
   return new BodyError(
     "request_timeout",
     `The request body did not arrive in time: ${received}${of} bytes in ${
-      Math.ceil(tookMs / 1000)
+      Math.floor(tookMs / 100) / 10
     } s, slower than ${Math.round(bytesPerSecond / 1024)} KiB/s after the first ${
       Math.round(floorMs / 100) / 10
     } s. Send the whole body at once.`,

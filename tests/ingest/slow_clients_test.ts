@@ -46,6 +46,9 @@ Deno.test("a body trickled slower than the limit gets 408 request_timeout with C
       assert.equal(res?.status, 408);
       assert.equal(JSON.parse(res!.body).error, "request_timeout");
       assert.match(JSON.parse(res!.body).message, /4 of 100 bytes/);
+      // The time it names is the time it took (it said "in 1 s" for 0.3 s: rounded up).
+      const took = Number(/bytes in (\d+(?:\.\d)?) s/.exec(JSON.parse(res!.body).message)?.[1]);
+      assert.ok(took >= 0.3 && took * 1000 <= elapsed + 50, `says ${took} s, took ${elapsed} ms`);
       assert.equal(res?.headers.get("connection"), "close");
       // 300 ms floor + 100 bytes at 1 MiB/s: cut well before a second.
       assert.ok(elapsed >= 250 && elapsed < 3_000, `cut after ${Math.round(elapsed)} ms`);
