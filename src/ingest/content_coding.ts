@@ -13,13 +13,14 @@
  * 12.5.3 and 15.5.16 ask.
  *
  * A decoded body must stay within the body limit: a small body that decodes to gigabytes (a
- * "bomb") is stopped at the limit (413).
+ * "bomb") is stopped at the limit (413). Its bytes draw on the in-flight body budget while it is
+ * decoded (issue 18.3: a few KiB on the wire may be 25 MiB decoded; 503 busy when it is full).
  *
  * @module
  */
 import { formatSize } from "../bytes.ts";
 import { PayloadError } from "./formats/types.ts";
-import { BodyError } from "./read_body.ts";
+import { BodyError, type BudgetShare, collectReadBuffers } from "./read_body.ts";
 
 /** The codings read, as the `Accept-Encoding` answer header lists them. */
 export const ACCEPTED_CODINGS = "gzip, deflate, br, zstd";
@@ -72,29 +73,55 @@ export function contentCodings(header: string): Coding[] {
 
 /**
  * `bytes` decoded from `codings` (as {@link contentCodings} lists them), at most `limit` bytes
- * at each step: 413 beyond, 400 when the bytes are not what the header says.
+ * at each step: 413 beyond, 400 when the bytes are not what the header says. The decoded bytes
+ * are held against `share` (the in-flight body budget) as they grow: 503 busy when it is full.
  */
 export async function decodeContent(
   bytes: Uint8Array,
   codings: readonly Coding[],
   limit: number,
+  share?: BudgetShare,
 ): Promise<Uint8Array> {
   let out = bytes;
-  for (let i = codings.length - 1; i >= 0; i--) out = await decodeOne(out, codings[i]!, limit);
+  for (let i = codings.length - 1; i >= 0; i--) {
+    out = await decodeOne(out, new Decoded(limit, codings[i]!, share));
+  }
   return out;
 }
 
-async function decodeOne(bytes: Uint8Array, coding: Coding, limit: number): Promise<Uint8Array> {
+async function decodeOne(bytes: Uint8Array, out: Decoded): Promise<Uint8Array> {
+  const coding = out.coding;
   try {
-    if (coding === "zstd") return await unzstd(bytes, limit);
-    const format = coding === "gzip"
-      ? "gzip"
+    const z = await (zlib ??= import("node:zlib") as unknown as Promise<Zlib>);
+    const stream = coding === "gzip"
+      ? z.createGunzip()
       : coding === "br"
-      ? "brotli"
+      ? z.createBrotliDecompress()
+      : coding === "zstd"
+      ? z.createZstdDecompress()
       : isZlib(bytes)
-      ? "deflate"
-      : "deflate-raw";
-    return await inflate(bytes, format as CompressionFormat, limit, coding);
+      ? z.createInflate()
+      : z.createInflateRaw();
+    await new Promise<void>((resolve, reject) => {
+      let stopped = false;
+      stream.on("data", (chunk) => {
+        // Chunks the stream had made before it was destroyed may still come: not taken, so
+        // nothing is held against the budget after the share was given back.
+        if (stopped) return;
+        try {
+          out.push(chunk);
+        } catch (e) {
+          // Past the limit or the budget: stop decoding here (a bomb ends at the limit).
+          stopped = true;
+          stream.destroy();
+          reject(e);
+        }
+      });
+      stream.on("error", reject);
+      stream.on("end", resolve);
+      stream.end(bytes);
+    });
+    return out.bytes();
   } catch (e) {
     if (e instanceof PayloadError) throw e;
     throw new BodyError(
@@ -106,6 +133,51 @@ async function decodeOne(bytes: Uint8Array, coding: Coding, limit: number): Prom
       {},
       true,
     );
+  }
+}
+
+/**
+ * A decoded body, written into one buffer grown by doubling (as `BodyReader.read` grows a
+ * chunked body) rather than kept as the decoder's chunks and copied once more at the end; the
+ * chunks are garbage as soon as they are copied, and are collected every MiB.
+ */
+class Decoded {
+  readonly coding: Coding;
+  readonly #limit: number;
+  readonly #share: BudgetShare | undefined;
+  #buf = new Uint8Array(0);
+  #size = 0;
+
+  constructor(limit: number, coding: Coding, share: BudgetShare | undefined) {
+    this.#limit = limit;
+    this.coding = coding;
+    this.#share = share;
+  }
+
+  /** Appends `chunk`; throws 413 past the limit, 503 busy when the budget has no room. */
+  push(chunk: Uint8Array): void {
+    const end = this.#size + chunk.byteLength;
+    if (end > this.#limit) throw tooLarge(this.#limit, this.coding);
+    if (end > this.#buf.byteLength) {
+      let grown = Math.max(this.#buf.byteLength * 2, 16 * 1024);
+      while (grown < end) grown *= 2;
+      grown = Math.min(grown, this.#limit);
+      this.#share?.hold(grown);
+      const next = new Uint8Array(grown);
+      next.set(this.#buf.subarray(0, this.#size));
+      this.#buf = next;
+    }
+    this.#buf.set(chunk, this.#size);
+    if ((end >> 20) !== (this.#size >> 20)) collectReadBuffers();
+    this.#size = end;
+  }
+
+  /** The decoded bytes (a large slack is given back). */
+  bytes(): Uint8Array {
+    const slack = this.#buf.byteLength - this.#size;
+    return slack > 64 * 1024 && slack > this.#size / 4
+      ? this.#buf.slice(0, this.#size)
+      : this.#buf.subarray(0, this.#size);
   }
 }
 
@@ -126,51 +198,28 @@ function isZlib(bytes: Uint8Array): boolean {
   return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
 }
 
-/** The runtime's decompressor, stopped as soon as the output passes `limit`. */
-async function inflate(
-  bytes: Uint8Array,
-  format: CompressionFormat,
-  limit: number,
-  coding: Coding,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new DecompressionStream(format),
-  );
-  for await (const chunk of stream) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge(limit, coding);
-    chunks.push(chunk);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+/** The part of a node:zlib decompression stream used here. */
+interface Inflater {
+  on(event: "data", listener: (chunk: Uint8Array) => void): this;
+  on(event: "error", listener: (error: Error) => void): this;
+  on(event: "end", listener: () => void): this;
+  end(chunk: Uint8Array): void;
+  destroy(): void;
 }
 
-interface Zstd {
-  zstdDecompress(
-    data: Uint8Array,
-    options: { maxOutputLength: number },
-    done: (error: (Error & { code?: string }) | null, out: Uint8Array) => void,
-  ): void;
+/** The decompressors of node:zlib used here. */
+interface Zlib {
+  createGunzip(): Inflater;
+  createInflate(): Inflater;
+  createInflateRaw(): Inflater;
+  createBrotliDecompress(): Inflater;
+  createZstdDecompress(): Inflater;
 }
 
-/** node:zlib, loaded on the first zstd body (about 100 ms once): no cost at start. */
-let zlib: Promise<Zstd> | undefined;
-
-/** A zstd body (Deno's `DecompressionStream` has no zstd; node:zlib has, with an output cap). */
-async function unzstd(bytes: Uint8Array, limit: number): Promise<Uint8Array> {
-  const z = await (zlib ??= import("node:zlib") as unknown as Promise<Zstd>);
-  return await new Promise((resolve, reject) =>
-    z.zstdDecompress(bytes, { maxOutputLength: limit }, (error, out) => {
-      if (error?.code === "ERR_BUFFER_TOO_LARGE") reject(tooLarge(limit, "zstd"));
-      else if (error) reject(error);
-      else resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-    })
-  );
-}
+/**
+ * node:zlib, loaded on the first compressed body (about 100 ms once): no cost at start. Its
+ * streams hand the output over in 16 KiB chunks, so a bomb is stopped at the limit; the web
+ * `DecompressionStream` inflates each input chunk whole (a 329-byte brotli body became one
+ * 200 MiB chunk before any limit could look at it), and it has no zstd.
+ */
+let zlib: Promise<Zlib> | undefined;

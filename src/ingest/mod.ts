@@ -40,6 +40,7 @@ export {
   BodyError,
   BodyReader,
   type BodyReaderOptions,
+  type BudgetShare,
   readBodyLimited,
   SMALL_BODY_BYTES,
 } from "./read_body.ts";

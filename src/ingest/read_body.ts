@@ -74,6 +74,14 @@ export interface BodyReaderOptions {
   sweepMs?: number;
 }
 
+/** A share of the in-flight budget ({@link BodyReader.share}). */
+export interface BudgetShare {
+  /** Holds `bytes` in all; throws `503 busy` when the budget has no room for them. */
+  hold(bytes: number): void;
+  /** Gives everything held back. */
+  release(): void;
+}
+
 interface Reading {
   started: number;
   received: number;
@@ -142,6 +150,30 @@ export class BodyReader {
     let held = 0;
     for (const r of this.#active) held += r.held;
     return held;
+  }
+
+  /**
+   * A share of the in-flight budget for a body's bytes beyond {@link read}: a compressed body is
+   * small on the wire (it never waits for the budget) and may be 25 MiB decoded. As in `read`,
+   * the first {@link SMALL_BODY_BYTES} never wait, and one body larger than the whole budget
+   * still goes through when nothing else holds any.
+   */
+  share(): BudgetShare {
+    let held = 0;
+    return {
+      hold: (bytes) => {
+        const more = bytes - SMALL_BODY_BYTES - held;
+        if (more <= 0) return;
+        const others = this.#reserved - held;
+        if (this.#reserved + more > this.#budget && others > 0) throw busy(this.#budget);
+        this.#reserved += more;
+        held += more;
+      },
+      release: () => {
+        this.#reserved -= held;
+        held = 0;
+      },
+    };
   }
 
   /** The time a body of `bytes` may take: the floor plus its size at the slowest rate. */
@@ -320,7 +352,7 @@ const exposedGc = (globalThis as { gc?: (options: { type: "minor" }) => void }).
  * and the collection now saves about 1 MiB of that upload's peak (+34.4–34.9 MiB with it,
  * +35.8–36.0 without, bench/edge_memory.ts). It costs about 0.04 ms per MiB, on large bodies only.
  */
-function collectReadBuffers(): void {
+export function collectReadBuffers(): void {
   exposedGc?.({ type: "minor" });
 }
 
@@ -351,7 +383,7 @@ function streamSource(body: ReadableStream<Uint8Array>): BodySource {
 function busy(budget: number): BodyError {
   return new BodyError(
     "busy",
-    `The bot is receiving too many large uploads at once (more than ${
+    `The bot is receiving too many large bodies at once (uploads, or compressed bodies large once decoded: more than ${
       formatSize(budget)
     }, WEBHOOK_MAX_INFLIGHT_BODY_MB). Retry in a few seconds.`,
     503,

@@ -799,6 +799,15 @@ Deno.test("hook endpoint: deflate (zlib or raw), br and zstd bodies are decoded 
         new RegExp(`once decoded \\(Content-Encoding: ${coding}\\)`),
       );
     }
+    // 421 bytes of brotli that decode to 256 MiB of zeros: the web DecompressionStream made
+    // that one 256 MiB chunk before any limit could look at it; the decoder must stop at the
+    // limit, holding about that much.
+    const bomb = await Deno.readFile(new URL("./fixtures/zeros_256mib.br", import.meta.url));
+    const before = Deno.memoryUsage().rss;
+    const stopped = await assertError(await post("br", bomb), 413, "payload_too_large");
+    const grew = Deno.memoryUsage().rss - before;
+    assert.match(String(stopped.message), /once decoded \(Content-Encoding: br\)/);
+    assert.ok(grew < 64 * 1024 * 1024, `decoding a bomb took ${grew >> 20} MiB`);
     // Bytes that are not what the header says.
     for (const coding of ["br", "zstd", "deflate"]) {
       const bad = await assertError(

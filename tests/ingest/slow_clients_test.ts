@@ -321,3 +321,68 @@ Deno.test("a chunked body of unknown length is read whole (buffer grown by doubl
     },
   );
 });
+
+/** `text` gzip-compressed. */
+async function gzipped(text: string): Promise<Uint8Array<ArrayBuffer>> {
+  const s = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(s).arrayBuffer());
+}
+
+// Issue 18.3 caps the bytes of bodies in flight, but a compressed body is small on the wire
+// (a few KiB, never waiting for the budget) and large once decoded: 20 gzip bodies of 38 KiB
+// each, decoding past the 25 MiB limit, took a bot from 100 MiB to a 1.6 GiB peak. The decoded
+// bytes draw on the same budget as the bytes read.
+Deno.test("a compressed body draws on the in-flight budget as it decodes: over it 503 busy; given back after", async () => {
+  const bodies = quickBodies(1024 * 1024);
+  await withEndpoint({ bodies, limits: { maxBodyBytes: 2 * 1024 * 1024 } }, async (h) => {
+    const token = await h.hook();
+    const port = await h.listen();
+    const zipped = await gzipped("z".repeat(700 * 1024)); // under 1 KiB on the wire
+    const send = () =>
+      fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain", "content-encoding": "gzip" },
+        body: zipped,
+      });
+    const a = await RawHttp.connect(port);
+    try {
+      // A holds 900 KiB of the 1 MiB budget while its body trickles in.
+      await a.write(head(token, { "content-type": "text/plain", "content-length": 900 * 1024 }));
+      await a.write("x");
+      await waitUntil(() => bodies.inflightBytes === 900 * 1024, 5_000, "A's reservation");
+      const busy = await send();
+      assert.equal(busy.status, 503, await busy.clone().text());
+      assert.equal(busy.headers.get("retry-after"), "5");
+      assert.equal((await busy.json()).error, "busy");
+    } finally {
+      a.close();
+    }
+    await waitUntil(() => bodies.inflightBytes === 0, 5_000, "A's reservation given back");
+    const res = await send();
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.body?.cancel();
+    assert.equal(bodies.inflightBytes, 0, "the decoded body's share is given back");
+    assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text?.slice(0, 3), "zzz");
+    // Bombs of each coding stop at the 2 MiB limit, and what they held is given back (a zstd
+    // bomb's late chunks, taken after the share was released, once kept 20 bombs out as busy).
+    const { zstdCompressSync } = await import("node:zlib") as unknown as {
+      zstdCompressSync(data: Uint8Array): Uint8Array<ArrayBuffer>;
+    };
+    const zeros = new Uint8Array(8 << 20);
+    const bombs: [string, Uint8Array<ArrayBuffer>][] = [
+      ["gzip", await gzipped("\0".repeat(8 << 20))],
+      ["zstd", new Uint8Array(zstdCompressSync(zeros))],
+      ["br", await Deno.readFile(new URL("./fixtures/zeros_256mib.br", import.meta.url))],
+    ];
+    for (const [coding, body] of bombs) {
+      const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain", "content-encoding": coding },
+        body,
+      });
+      assert.equal(res.status, 413, `${coding}: ${await res.clone().text()}`);
+      await res.body?.cancel();
+      assert.equal(bodies.inflightBytes, 0, `${coding}: the budget is given back`);
+    }
+  });
+});

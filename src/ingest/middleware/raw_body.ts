@@ -89,7 +89,14 @@ export function rawBody(options: RawBodyOptions): Guard {
       const codings = contentCodings(coding);
       if (codings.length === 0) return undefined;
       c.set("sentBody", bytes);
-      c.set("rawBody", await decodeContent(bytes, codings, maxBytes));
+      // Decoded bytes draw on the in-flight budget while they are made (issue 18.3): a few KiB
+      // on the wire may be 25 MiB decoded.
+      const share = reader.share();
+      try {
+        c.set("rawBody", await decodeContent(bytes, codings, maxBytes, share));
+      } finally {
+        share.release();
+      }
       return undefined;
     });
   };
