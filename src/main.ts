@@ -252,7 +252,7 @@ export async function main(args: readonly string[]): Promise<number> {
         (kv) =>
           sub === "export"
             ? hooksExport(kv, file, storage.storagePath, (l) => console.error(l))
-            : hooksImport(kv, file!, out, storage.storagePath),
+            : hooksImport(kv, file!, out, storage.storagePath, (l) => console.error(l)),
       );
     }
     const { importJson, runHooksCli } = await import("./cli/hooks_cli.ts");
@@ -268,7 +268,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const [path, ...extra] = rest;
     if (!path || extra.length) return await usage(command);
-    return await withStore(storage, (s) => importJson(s, path, out));
+    return await withStore(storage, (s) => importJson(s, path, out, (l) => console.error(l)));
   }
 
   const warnings = [...environment.warnings, ...unknownVariables(env), ...ignoredSettings(env)];

@@ -69,12 +69,14 @@ export async function hooksExport(
 /**
  * Restores an export into the (empty) store; refuses while a live instance holds it
  * (`storagePath` finds a local holder's lock file, to tell a live one from a crashed one).
+ * The report goes to `out`, a refusal to `err` (standard error in main.ts).
  */
 export async function hooksImport(
   kv: Deno.Kv,
   path: string,
   out: Out,
   storagePath?: string,
+  err: Out = out,
 ): Promise<number> {
   const holder = await readLease(kv);
   const lease = holder &&
@@ -82,7 +84,7 @@ export async function hooksImport(
   if (holder && lease?.live) {
     // An import writes the whole store: the running bot would keep serving from what it holds
     // in memory (hooks, the queue) and overwrite the restored records.
-    out(
+    err(
       `Cannot import: a bot is serving this store (${
         describeHolder(holder)
       }). Stop it first (systemctl stop trueconf-webhook-bot, or docker compose stop), then import.`,
@@ -95,7 +97,7 @@ export async function hooksImport(
   try {
     input = path === "-" ? Deno.stdin.readable : (await Deno.open(path, { read: true })).readable;
   } catch (e) {
-    out(`Cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+    err(`Cannot read ${path}: ${e instanceof Error ? e.message : e}`);
     return 1;
   }
   try {
@@ -112,7 +114,7 @@ export async function hooksImport(
     return 0;
   } catch (e) {
     if (e instanceof BackupError) {
-      out(`Cannot import ${path}: ${e.message}.`);
+      err(`Cannot import ${path}: ${e.message}.`);
       return 1;
     }
     throw e;

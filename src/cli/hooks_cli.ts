@@ -569,7 +569,7 @@ function afterRevoke(hook: Pick<HookRecord, "kind">, reached: Reach = "unknown")
  * was adjusted in it: a mended name, a bad date replaced) and each skipped one. Returns 0
  * when every record's hook is in the store (now or from an earlier run), 1 when a record
  * could not be imported (its URL will answer 404) or the file is unreadable, not JSON, or
- * not in the reference format.
+ * not in the reference format (said on `err`, standard error in main.ts).
  *
  * @example
  * ```ts
@@ -580,7 +580,12 @@ function afterRevoke(hook: Pick<HookRecord, "kind">, reached: Reach = "unknown")
  * }
  * ```
  */
-export async function importJson(store: HookStore, path: string, out: Out): Promise<number> {
+export async function importJson(
+  store: HookStore,
+  path: string,
+  out: Out,
+  err: Out = out,
+): Promise<number> {
   let json: unknown;
   try {
     // `-` is standard input, which needs no permission to open (see hooksImport's note).
@@ -590,7 +595,7 @@ export async function importJson(store: HookStore, path: string, out: Out): Prom
     json = JSON.parse(text);
   } catch (e) {
     const why = e instanceof SyntaxError ? "it is not valid JSON" : errorMessage(e);
-    out(`Cannot import ${path}: ${why}.`);
+    err(`Cannot import ${path}: ${why}.`);
     return 1;
   }
   let result;
@@ -598,7 +603,7 @@ export async function importJson(store: HookStore, path: string, out: Out): Prom
     result = await store.importReferenceJson(json);
   } catch (e) {
     if (e instanceof ReferenceFormatError) {
-      out(`Cannot import ${path}: ${e.message}`);
+      err(`Cannot import ${path}: ${e.message}`);
       return 1;
     }
     throw e;

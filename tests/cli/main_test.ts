@@ -425,17 +425,27 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
   assert.match(unknown.stderr, /no webhook with id/);
 });
 
-Deno.test("import-json of a missing or non-reference file exits 1 with a reason", async () => {
+// On standard error, as every other command's refusal: a migration script that keeps the
+// import's report (stdout) must not take the refusal for one.
+Deno.test("import-json and hooks import of a missing or unreadable file exit 1 with a reason on stderr", async () => {
   await using dir = await tempDir();
   const env = storeEnv(dir.path);
   const missing = await cli(["import-json", join(dir.path, "nope.json")], dir.path, env);
   assert.equal(missing.code, 1);
-  assert.match(missing.stdout, /^Cannot import .*nope\.json/m);
+  assert.match(missing.stderr, /^Cannot import .*nope\.json/m);
+  assert.equal(missing.stdout, "");
   const junk = join(dir.path, "junk.json");
   await Deno.writeTextFile(junk, "not json");
   const notJson = await cli(["import-json", junk], dir.path, env);
   assert.equal(notJson.code, 1);
-  assert.match(notJson.stdout, /not valid JSON/);
+  assert.match(notJson.stderr, /not valid JSON/);
+  assert.equal(notJson.stdout, "");
+  for (const file of [join(dir.path, "nope.jsonl"), junk]) {
+    const restore = await cli(["hooks", "import", file], dir.path, env);
+    assert.equal(restore.code, 1, restore.stdout + restore.stderr);
+    assert.match(restore.stderr, /^Cannot (read|import) /m);
+    assert.equal(restore.stdout, "");
+  }
 });
 
 Deno.test("healthcheck with nothing listening exits 1 (no settings needed)", async () => {
@@ -821,7 +831,7 @@ Deno.test("hooks export / import: the whole store through a JSON-lines file, tok
   const again = await cli(["hooks", "import", backup], dir.path, restored);
   assert.equal(again.code, 1);
   assert.match(
-    again.stdout,
+    again.stderr,
     /the store already holds data; restore into a new WEBHOOK_STORAGE_PATH/,
   );
 });

@@ -64,7 +64,7 @@ Deno.test("hooks pause, resume and revoke have reached the running serve when th
     const restore = await hooksCommand(dir, "import", join(dir, "backup.jsonl"));
     assert.equal(restore.code, 1);
     assert.match(
-      restore.stdout,
+      restore.stderr,
       new RegExp(
         `^Cannot import: a bot is serving this store \\(pid ${bot.pid} on host .*\\)\\. Stop it first`,
       ),
