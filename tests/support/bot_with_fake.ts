@@ -216,6 +216,9 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
       mention,
       addGroup: (g) => addGroup(fake, g),
       async createHook(chatId, name, by, o = {}) {
+        // Only a DM that comes after this command: an earlier hook's URL in the same DM chat
+        // must not be taken for this one's.
+        const seen = fake.messagesIn(fake.p2pChatId(by)).length;
         fake.pushMessage({
           chatId,
           authorId: by,
@@ -225,7 +228,9 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
         const dm = fake.p2pChatId(by);
         let url = "";
         await fake.waitFor(() => {
-          for (const r of fake.messagesIn(dm)) url = HOOK_URL.exec(r.text ?? "")?.[0] ?? url;
+          for (const r of fake.messagesIn(dm).slice(seen)) {
+            url = HOOK_URL.exec(r.text ?? "")?.[0] ?? url;
+          }
           return url !== "";
         }, o.timeoutMs ?? 10_000);
         return { url, token: url.slice(url.lastIndexOf("/") + 1) };
