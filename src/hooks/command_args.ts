@@ -72,6 +72,13 @@ export function splitRename(args: string): { from: string; to: string } | null {
 export const URL_WORD = /^https?:\/\//i;
 
 /**
+ * A word that starts a URL of any scheme (`ftp://`, `ws://`…): `/webhook_create` with one is
+ * an outgoing hook asked for with a URL it cannot call, refused with why, never an incoming
+ * hook whose name holds the URL.
+ */
+export const ANY_URL_WORD = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
  * True when `/webhook_create` arguments hold a URL, i.e. ask for an outgoing hook (read by
  * `src/outgoing/triggers.ts`).
  *
@@ -80,11 +87,12 @@ export const URL_WORD = /^https?:\/\//i;
  * import assert from "node:assert/strict";
  *
  * assert.equal(holdsUrl("deploys https://ci.example.com/x /deploy"), true);
+ * assert.equal(holdsUrl("files ftp://files.example.com/drop"), true); // refused as outgoing
  * assert.equal(holdsUrl("deploys"), false);
  * ```
  */
 export function holdsUrl(args: string): boolean {
-  return args.split(/\s+/).some((w) => URL_WORD.test(w));
+  return args.split(/\s+/).some((w) => ANY_URL_WORD.test(w));
 }
 
 /**

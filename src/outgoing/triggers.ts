@@ -7,7 +7,7 @@
  */
 
 import type { IncomingMessage } from "../trueconf/mod.ts";
-import { URL_WORD } from "../hooks/command_args.ts";
+import { ANY_URL_WORD, URL_WORD } from "../hooks/command_args.ts";
 import { afterBotMention } from "../hooks/command_parser.ts";
 import { plainText } from "./event_body.ts";
 
@@ -38,6 +38,13 @@ export type OutgoingCreateArgs =
 export function parseOutgoingCreate(args: string): OutgoingCreateArgs {
   const words = args.trim().split(/\s+/).filter((w) => w !== "");
   const at = words.findIndex((w) => URL_WORD.test(w));
+  const other = words.find((w) => ANY_URL_WORD.test(w));
+  if (other !== undefined && (at < 0 || words.indexOf(other) < at)) {
+    return {
+      ok: false,
+      reason: `${other} is not an http:// or https:// URL; outgoing webhooks call http(s) services`,
+    };
+  }
   if (at < 0) return { ok: false, reason: "no URL starting with http:// or https://" };
   const name = words.slice(0, at).join(" ");
   if (name === "") {

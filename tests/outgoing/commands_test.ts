@@ -89,6 +89,12 @@ Deno.test("unsafe or malformed URLs are refused at creation with the reason; not
       ["x http://localhost:9000/", /local or internal host name/],
       ["https://ci.example.com/hook /deploy", /name goes before the URL/],
       ["x https://ci.example.com/h /webhook_list", /bot's own commands/],
+      // Another scheme is a URL too, not a word of an incoming hook's name.
+      [
+        "x ftp://files.example.com/drop",
+        /ftp:\/\/files\.example\.com\/drop is not an http:\/\/ or https:\/\/ URL/,
+      ],
+      ["x ws://ci.example.com/socket /deploy", /ws:\/\/ci\.example\.com\/socket is not an http/],
     ];
     for (const [args, reason] of cases) {
       const said = await command(b, "ops", `/webhook_create ${args}`);
