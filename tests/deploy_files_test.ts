@@ -1,11 +1,12 @@
 // The shipped deployment files, checked for what issue 17.8 found wrong in them (no Docker
-// engine, running systemd or nginx on the build machine, so their content is what can be tested,
-// and systemd-analyze where it is installed):
+// engine or running systemd on the build machine, so their content is what can be tested; where
+// systemd-analyze, nginx and caddy are installed, as here, their own checkers judge the files too):
 // stop grace periods that follow WEBHOOK_SHUTDOWN_GRACE_SECONDS, a liveness health check, no
 // anonymous volume, OCI labels, an nginx example whose first part passes `nginx -t` before any
 // certificate exists.
 import assert from "node:assert/strict";
 import { settingDefault } from "../src/config.ts";
+import { makeTestCertificates } from "./support/fake_trueconf.ts";
 
 const read = (path: string) => Deno.readTextFile(new URL(`../${path}`, import.meta.url));
 const graceSeconds = settingDefault("WEBHOOK_SHUTDOWN_GRACE_SECONDS");
@@ -178,6 +179,82 @@ Deno.test({
       const level = /Overall exposure level for \S+: (\d+(?:\.\d+)?)/.exec(security.text)?.[1];
       assert.ok(level, security.text);
       assert.ok(Number(level) <= 2, `exposure ${level}:\n${security.text}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const installed = (command: string, args: string[]) => {
+  try {
+    return new Deno.Command(command, { args, stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+};
+
+// The braces test above is what can be checked anywhere; where nginx is installed (the build
+// machine has 1.22) `nginx -t` itself judges both steps of the documented order: the port-80 part
+// alone, then the whole file once a certificate exists (test certificates and log paths swapped in).
+Deno.test({
+  name:
+    "nginx example: nginx -t passes the port-80 part alone and the whole file with a certificate",
+  ignore: !installed("nginx", ["-v"]),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "nginx_" });
+    try {
+      const { certPem, keyPem } = await makeTestCertificates();
+      await Deno.writeTextFile(`${dir}/fullchain.pem`, certPem);
+      await Deno.writeTextFile(`${dir}/privkey.pem`, keyPem);
+      const example = (await read("deploy/nginx.conf.example"))
+        .replaceAll("/etc/letsencrypt/live/hooks.example.com", dir)
+        .replaceAll("/var/log/nginx", dir);
+      const steps = {
+        "before certbot": example.slice(0, example.search(/^# ---- TLS/m)),
+        "the whole file": example,
+      };
+      for (const [step, conf] of Object.entries(steps)) {
+        await Deno.writeTextFile(`${dir}/site.conf`, conf);
+        await Deno.writeTextFile(
+          `${dir}/nginx.conf`,
+          `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\n` +
+            `http {\n  access_log ${dir}/access.log;\n  include ${dir}/site.conf;\n}\n`,
+        );
+        const out = await new Deno.Command("nginx", {
+          args: ["-t", "-p", dir, "-c", `${dir}/nginx.conf`],
+        }).output();
+        const text = new TextDecoder().decode(out.stderr);
+        assert.equal(out.code, 0, `${step}: ${text}`);
+        assert.match(text, /test is successful/, step);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+// Likewise `caddy validate` where Caddy is installed (2.6 here): the example adapts and every
+// module it names (log filters, request_body) exists. HOME and XDG folders point at a temp dir
+// so Caddy writes nothing of its own elsewhere.
+Deno.test({
+  name: "Caddy example: caddy validate accepts it",
+  ignore: !installed("caddy", ["version"]),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "caddy_" });
+    try {
+      const file = `${dir}/Caddyfile`;
+      await Deno.writeTextFile(
+        file,
+        (await read("deploy/Caddyfile.example")).replaceAll("/var/log/caddy", dir),
+      );
+      const out = await new Deno.Command("caddy", {
+        args: ["validate", "--adapter", "caddyfile", "--config", file],
+        env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, text);
+      assert.match(text, /Valid configuration/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
