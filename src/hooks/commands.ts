@@ -464,9 +464,11 @@ export class CommandHandler {
       return await this.#reply(m, chat, replies.notFound(hook.name, []));
     }
     const title = dmChatId === m.chatId ? null : chatTitle(chat, m.chatId);
-    const secretText = r.secret
-      ? replies.rotatedSecretMessage(hook.name, r.secret, graceLine)
-      : replies.rotatedUrlMessage(hook.name, title, this.#url(r.token!), graceLine);
+    const secretText =
+      (r.secret
+        ? replies.rotatedSecretMessage(hook.name, r.secret, graceLine)
+        : replies.rotatedUrlMessage(hook.name, title, this.#url(r.token!), graceLine)) +
+      replies.stillPaused(hook);
     const done = r;
     try {
       await this.#send(dmChatId, secretText);
@@ -478,7 +480,9 @@ export class CommandHandler {
       return await this.#reply(m, chat, replies.dmFailedFor("rotate", hook));
     }
     this.#log.info("hook rotated", { hook: hook.id, by: m.authorId, graceMs });
-    if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.rotated(hook, graceLine));
+    if (dmChatId !== m.chatId) {
+      await this.#reply(m, chat, replies.rotated(hook, graceLine) + replies.stillPaused(hook));
+    }
   }
 
   async #expire(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
@@ -568,7 +572,9 @@ export class CommandHandler {
       return await this.#reply(m, chat, replies.dmFailedFor("verify", hook));
     }
     this.#log.info("hook verification set", { hook: hook.id, mode, by: m.authorId });
-    if (dmChatId !== m.chatId) await this.#reply(m, chat, replies.verifyOn(hook.name, mode));
+    if (dmChatId !== m.chatId) {
+      await this.#reply(m, chat, replies.verifyOn(hook.name, mode) + replies.stillPaused(hook));
+    }
   }
 
   async #allow(m: IncomingMessage, chat: ChatInfo | null, cmd: ParsedCommand) {
@@ -607,7 +613,7 @@ export class CommandHandler {
     }
     await this.#o.store.setAllow(hook.id, allow);
     this.#log.info("hook allowlist set", { hook: hook.id, entries: allow?.length ?? 0 });
-    await this.#reply(m, chat, replies.allowSet(hook.name, allow));
+    await this.#reply(m, chat, replies.allowSet(hook.name, allow) + replies.stillPaused(hook));
   }
 
   #url(token: string): string {

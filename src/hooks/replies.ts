@@ -336,6 +336,18 @@ export function pausedTrigger(trigger: string, name: string): string {
   } goes to webhook <b>${n}</b>, which is paused: nothing was sent. /webhook_resume ${n} switches it on again.`;
 }
 
+/**
+ * Added to what a rotation, verification or allowlist of a paused hook says: the change is made,
+ * but the hook still does nothing until it is resumed. Empty for an active hook.
+ */
+export function stillPaused(h: HookKindOf & Pick<HookRecord, "paused">): string {
+  if (!h.paused) return "";
+  const n = esc(h.name);
+  return `\n⏸ Webhook <b>${n}</b> is still paused: ${
+    targetOf(h) === null ? "its URLs answer 404" : "nothing is sent"
+  } until /webhook_resume ${n}.`;
+}
+
 /** Pause or resume of a hook already in that state, with the command that does change it. */
 export function alreadyInState(name: string, isPaused: boolean): string {
   const n = esc(name);

@@ -480,3 +480,26 @@ Deno.test("pause then expire: once the expiry has passed, commands say the hook 
     assert.deepEqual(await w.store.listByChat(ops), []);
   });
 });
+
+Deno.test("pause then rotate, verify or allow: the reply says the hook is still paused (both URLs answer 404) and how to resume", async () => {
+  await withBot({}, async (w) => {
+    const ops = group(w);
+    await create(w, ops, "deploys");
+    await w.say(ops, w.alice, `${w.at} /webhook_pause deploys`);
+    const note =
+      "\n⏸ Webhook <b>deploys</b> is still paused: its URLs answer 404 until /webhook_resume deploys.";
+    const posts = await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 1h`);
+    assert.ok(texts(posts, ops)[0]!.endsWith(note), texts(posts, ops)[0]!);
+    assert.ok(texts(posts, w.dm(w.alice))[0]!.endsWith(note), "the URL's message too");
+    let r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow deploys 10.0.0.0/8`), ops);
+    assert.ok(r[0]!.endsWith(note), r[0]!);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_verify deploys bearer`), ops);
+    assert.ok(r[0]!.endsWith(note), r[0]!);
+    w.secrets.push(
+      ...texts(w.fake.messagesIn(w.dm(w.alice)).slice(-1)).map((t) => t.split("\n")[1]!),
+    );
+    await w.say(ops, w.alice, `${w.at} /webhook_resume deploys`);
+    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_allow deploys any`), ops);
+    assert.ok(!r[0]!.includes("paused"), r[0]!);
+  });
+});
