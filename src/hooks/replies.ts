@@ -493,7 +493,7 @@ export function verifySecretMessage(name: string, mode: VerifyMode, secret: stri
     github:
       `In GitHub: Settings → Webhooks → your webhook → <b>Secret</b>: paste the secret. Content type application/json. GitHub then signs with X-Hub-Signature-256.`,
     gitlab:
-      `In GitLab: Settings → Webhooks → your webhook → <b>Secret token</b>: paste the secret (sent as X-Gitlab-Token). A Standard Webhooks signature made with this secret (webhook-signature) is accepted too.`,
+      `In GitLab: Settings → Webhooks → your webhook → <b>Secret token</b>: paste the secret (sent as X-Gitlab-Token). Where GitLab offers a <b>Signing token</b> (signed requests, whsec_ format), paste the same secret there instead: its webhook-signature is then checked.`,
     grafana:
       `In Grafana 12: the webhook contact point → Optional settings → <b>HMAC Signature</b> → Secret: paste the secret (header X-Grafana-Alerting-Signature; if you set a timestamp header, name it X-Grafana-Alerting-Signature-Timestamp).`,
     standard:
