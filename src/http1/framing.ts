@@ -4,7 +4,7 @@
  * chunked decoder for its TrueConf client too (src/trueconf/_http1_client.ts), so both read
  * the wire one way. Strict where leniency lets two parsers disagree about where a message ends
  * (request smuggling): both `Transfer-Encoding` and `Content-Length`, differing lengths, a
- * transfer coding other than `chunked`, line folding, whitespace before a colon and control
+ * transfer coding other than `chunked` or in an HTTP/1.0 request, line folding, whitespace before a colon and control
  * characters are refused, and so is an HTTP/1.1 request without exactly one `Host` (RFC 9112
  * 3.2 requires the 400); lenient where RFC 9112 allows it (a bare LF as line end, empty lines
  * before the request line, chunk extensions and trailers, which are read and ignored).
@@ -135,6 +135,14 @@ export function parseHead(bytes: Uint8Array): RequestHead {
   const cl = headers.get("content-length");
   let length = 0;
   if (te !== undefined) {
+    // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing (an HTTP/1.0
+    // proxy on the way does not know it and may have read the body differently).
+    if (minor === 0) {
+      throw invalid(
+        "HPE_INVALID_TRANSFER_ENCODING",
+        "Transfer-Encoding is not part of HTTP/1.0; send a Content-Length",
+      );
+    }
     if (cl !== undefined) {
       throw invalid(
         "HPE_UNEXPECTED_CONTENT_LENGTH",

@@ -16,7 +16,8 @@
  *
  * - **Request head:** must arrive within `headersTimeoutMs` of the connection opening or of
  *   its first byte after an idle spell (else `408 request_timeout`, connection closed); at
- *   most 16 KiB (431); malformed framing gets `400 invalid_request`.
+ *   most 16 KiB (431; 414 when the request line alone is longer); malformed framing gets
+ *   `400 invalid_request`.
  * - **Idle keep-alive:** a connection with no request for `idleTimeoutMs` is closed.
  * - **Connections:** at most `maxConnections` open (each costs about 18 KiB); at the cap a new
  *   one closes the longest-idle keep-alive connection to make room, or, with none idle, is
@@ -60,9 +61,12 @@ export type FetchHandler = (req: Request, info: ServeInfo) => Response | Promise
 
 /** A client's HTTP mistake, answered by the server itself (never reaches the handler). */
 export interface ClientMistake {
-  /** The status answered (400, 408, 431), or 0 when the client was gone. */
+  /** The status answered (400, 408, 414, 431), or 0 when the client was gone. */
   readonly status: number;
-  /** The machine code answered (`request_timeout`, `invalid_request`, `headers_too_large`). */
+  /**
+   * The machine code answered (`request_timeout`, `invalid_request`, `uri_too_long`,
+   * `headers_too_large`).
+   */
   readonly code: string;
   /** The parser's code for the defect (`HPE_INVALID_HEADER_TOKEN`, `HPE_HEADER_OVERFLOW`, …). */
   readonly cause: string;
@@ -588,7 +592,10 @@ class Http1Server implements HttpServer {
       if (c.headStarted) {
         const end = headEnd(c.buf, c.start, scanned, c.end);
         if (end - c.start > MAX_HEAD_BYTES || (end < 0 && c.end - c.start > MAX_HEAD_BYTES)) {
-          await this.#refuse(c, 431, "HPE_HEADER_OVERFLOW");
+          // A request line that alone passes the limit is a long URL: 414 (RFC 9112 3).
+          const lf = c.buf.indexOf(10, c.start);
+          const longUrl = lf < 0 || lf >= c.end || lf - c.start > MAX_HEAD_BYTES;
+          await this.#refuse(c, longUrl ? 414 : 431, "HPE_HEADER_OVERFLOW");
           return null;
         }
         if (end >= 0) {
@@ -805,6 +812,7 @@ const REASONS: Record<number, string> = {
   409: "Conflict",
   410: "Gone",
   413: "Content Too Large",
+  414: "URI Too Long",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   429: "Too Many Requests",
@@ -829,6 +837,14 @@ function explain(
       `The request head did not arrive within ${
         Math.round(headersTimeoutMs / 1000)
       } s. Send the whole request at once.`,
+    ];
+  }
+  if (status === 414) {
+    return [
+      "uri_too_long",
+      `The request line is longer than ${
+        MAX_HEAD_BYTES / 1024
+      } KiB. Send a shorter URL; long data belongs in the body.`,
     ];
   }
   if (status === 431) {

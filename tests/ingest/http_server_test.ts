@@ -251,6 +251,45 @@ Deno.test("an HTTP/1.1 request without a Host header, or with two, gets 400 inva
   }, { headersTimeoutMs: 5_000 });
 });
 
+// RFC 9112 3: a request-target longer than the server will parse is 414 (URI Too Long); it was
+// 431 "Send fewer or shorter headers", which sends the client looking at the wrong thing.
+Deno.test("a request line longer than the head limit gets 414 uri_too_long, not 431", async () => {
+  await withServer(async (server, mistakes) => {
+    const c = await RawHttp.connect(server.addr.port);
+    try {
+      await c.write(`GET /${"a".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      const res = await c.response();
+      assert.equal(res?.status, 414);
+      const body = JSON.parse(res!.body);
+      assert.equal(body.error, "uri_too_long");
+      assert.match(body.message, /The request line is longer than 16 KiB/);
+      assert.deepEqual(mistakes.map((m) => [m.status, m.code]), [[414, "uri_too_long"]]);
+    } finally {
+      c.close();
+    }
+  }, { headersTimeoutMs: 5_000 });
+});
+
+// RFC 9112 6.1: a server that receives an HTTP/1.0 message with Transfer-Encoding MUST treat
+// its framing as faulty (an HTTP/1.0 proxy in between does not know chunked and may have read
+// the body differently). It was read as chunked and posted.
+Deno.test("an HTTP/1.0 request with Transfer-Encoding gets 400 invalid_request", async () => {
+  await withServer(async (server, mistakes) => {
+    const c = await RawHttp.connect(server.addr.port);
+    try {
+      await c.write("POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+      const res = await c.response();
+      assert.equal(res?.status, 400);
+      const body = JSON.parse(res!.body);
+      assert.equal(body.error, "invalid_request");
+      assert.match(body.message, /Transfer-Encoding is not part of HTTP\/1\.0/);
+      assert.deepEqual(mistakes.map((m) => m.cause), ["HPE_INVALID_TRANSFER_ENCODING"]);
+    } finally {
+      c.close();
+    }
+  }, { headersTimeoutMs: 5_000 });
+});
+
 // An https:// URL pointed at the bot's plain-HTTP port: the client's TLS ClientHello has no line
 // end, so it waited out the head timeout (10 s) for a 408 while the sender hung.
 Deno.test("a TLS handshake or other binary first bytes get 400 invalid_request at once, naming TLS", async () => {
