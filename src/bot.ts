@@ -425,6 +425,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       if (closed) return;
       closed = true;
       draining = true;
+      // What TrueConf pushes from now on stays unread for the next start (receiveUnread):
+      // handled then, rather than acked now and dropped by a bot that is stopping.
+      client.stopTaking();
       // Every step runs even when one before it fails (a full disk refusing the last usage
       // flush must not leave the lease held and the KV open): failures are logged, not thrown.
       const step = async (what: string, fn: () => unknown): Promise<void> => {

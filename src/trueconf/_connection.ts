@@ -34,9 +34,10 @@ export interface ConnectionOptions {
   logger: Logger;
   /**
    * A server request (type 1). Acked at once, unless this returns a promise: then the ack
-   * waits until it settles, for at most `ackHoldMs` (see {@link Connection.#holdAck}).
+   * waits until it settles, for at most `ackHoldMs` (see {@link Connection.#holdAck}); or
+   * `false`: then it is never acked, and TrueConf keeps it unread for the next connection.
    */
-  onEvent?: (method: string, payload: unknown) => PromiseLike<unknown> | void;
+  onEvent?: (method: string, payload: unknown) => PromiseLike<unknown> | false | void;
   /** Longest wait of an ack for its event to be stored. Default {@link ACK_HOLD_MS}. */
   ackHoldMs?: number;
   /** Any response arrived (success or API error): the server is alive. */
@@ -458,13 +459,14 @@ export class Connection {
       // be a malformed frame of ours); it is still dispatched.
       const id = f.id;
       const ackable = typeof id === "number" && Number.isInteger(id) && id >= 0;
-      let stored: PromiseLike<unknown> | void = undefined;
+      let stored: PromiseLike<unknown> | false | void = undefined;
       try {
         stored = this.#o.onEvent?.(str(f.method), f.payload);
       } catch (err) {
         this.#log.error("trueconf event dispatch failed", { method: str(f.method), error: err });
       }
-      if (!ackable || this.#heldAcks.has(id)) return; // a re-push of one held: acked with it
+      if (!ackable || stored === false) return;
+      if (this.#heldAcks.has(id)) return; // a re-push of one held: acked with it
       if (stored && typeof stored.then === "function") this.#holdAck(id, str(f.method), stored);
       else if (this.isOpen) this.#send(`{"type":2,"id":${id}}`);
     } else {

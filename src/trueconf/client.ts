@@ -219,6 +219,8 @@ export class TrueConfClient {
   #ownEdits = new Map<string, number>();
   /** Until when pushes may be unread ones TrueConf sends again after `auth` (see #stale). */
   #unreadUntil = 0;
+  /** Set by {@link stopTaking}: pushes are left unacked for the next start. */
+  #notTaking = false;
 
   /** A stopped client; call {@link TrueConfClient.start}. */
   constructor(options: TrueConfClientOptions) {
@@ -365,6 +367,16 @@ export class TrueConfClient {
         }, timeoutMs);
       }
     });
+  }
+
+  /**
+   * Takes no more pushes: from now on a message or event is neither handed to a handler nor
+   * acked (the bot's own echoes excepted), so TrueConf keeps it unread and pushes it again
+   * after the next `auth` (receiveUnread). A shutting-down bot calls it first: what arrives
+   * while it drains its queue is then handled by the next start instead of acked and dropped.
+   */
+  stopTaking(): void {
+    this.#notTaking = true;
   }
 
   /**
@@ -1168,8 +1180,11 @@ export class TrueConfClient {
 
   // ---- events and state -----------------------------------------------------------
 
-  /** One server push; returns what the ack waits for (see {@link onEvent}), if anything. */
-  #onEvent(method: string, payload: unknown): Promise<unknown> | undefined {
+  /**
+   * One server push; returns what the ack waits for (see {@link onEvent}), if anything, or
+   * `false` to leave it unacked (see {@link stopTaking}).
+   */
+  #onEvent(method: string, payload: unknown): Promise<unknown> | false | undefined {
     this.#stats.eventsReceived++;
     if (
       method === "sendMessage" ? this.#isOwnPost(payload) : method === "editMessage" &&
@@ -1178,6 +1193,7 @@ export class TrueConfClient {
       this.#stats.ownEchoesDropped++;
       return;
     }
+    if (this.#notTaking) return false;
     const event = parseChatEvent(method, payload, this.#now);
     if (!event) {
       this.#log.debug("trueconf event ignored", { method });

@@ -5,7 +5,7 @@
 // file met "database is locked" under load), a loopback receiver.
 import assert from "node:assert/strict";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
 import { makeOutgoingHook, startReceiver } from "./_receiver.ts";
 
 const USERS = [
@@ -129,3 +129,55 @@ function pushIdsOf(b: BotWithFake, messageIds: string[]): number[] {
     return id;
   });
 }
+
+Deno.test("a trigger that arrives while the bot shuts down is left unread and called by the next start", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { WEBHOOK_URL_ALLOWLIST: "127.0.0.1" };
+  let secret = "";
+  const r = startReceiver(() => secret);
+  const first = await startBotWithFake({
+    dir,
+    env,
+    logger: silentLogger,
+    fake: { echoOwnMessages: true, users: USERS },
+  });
+  const fake = first.fake;
+  let second: BotWithFake | null = null;
+  try {
+    const alice = fake.userId("alice");
+    first.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    secret = (await makeOutgoingHook(first, {
+      chatId: "ops",
+      name: "deploys",
+      url: r.url,
+      triggers: ["/deploy"],
+    })).secret;
+    // A delivery TrueConf answers late keeps the shutdown draining the queue for a while.
+    const { url } = await first.createHook("ops", "alerts", alice);
+    fake.setMethodDelay("sendMessage", 1_000);
+    const asked = fake.requests.length;
+    const post = fetch(url, { method: "POST", body: "text=slow" }).then((res) =>
+      res.body?.cancel()
+    );
+    await fake.waitFor(
+      () => fake.requests.slice(asked).some((q) => q.method === "sendMessage"),
+      5_000,
+    );
+    const closing = first.closeBot();
+    const m = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy late" });
+    await closing;
+    await post;
+    fake.setMethodDelay("sendMessage", 0);
+    assert.equal(fake.acks.has(fake.pushIdOf(m.messageId)!), false, "left unread");
+    assert.equal(r.calls.length, 0);
+    second = await startBotWithFake({ dir, env, logger: silentLogger, reuseFake: fake });
+    const call = await r.nth(1);
+    assert.equal(call.body.args, "late");
+    assert.equal(call.body.message?.id, m.messageId);
+  } finally {
+    await second?.closeBot();
+    await fake.close();
+    await r.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -2,8 +2,8 @@
 // pushed again after `auth`: the client asks for them, acts on recent ones, and acks but
 // ignores those older than `unreadMaxAgeMs`. The client against the fake over real sockets.
 import assert from "node:assert/strict";
-import type { IncomingMessage } from "../../src/trueconf/mod.ts";
-import { ALICE, waitUntil, withClient } from "./_helpers.ts";
+import { type IncomingMessage, TrueConfClient } from "../../src/trueconf/mod.ts";
+import { ALICE, clientOptions, waitUntil, withClient } from "./_helpers.ts";
 
 Deno.test("unread messages are asked for at auth; recent ones reach handlers, those older than unreadMaxAgeMs are acked and ignored", async () => {
   let now = Date.now();
@@ -42,4 +42,36 @@ Deno.test("unread messages are asked for at auth; recent ones reach handlers, th
     },
     false,
   );
+});
+
+Deno.test("stopTaking: later pushes reach no handler and are not acked; the next client gets them as unread", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    const seen: string[] = [];
+    client.onMessage((m) => void seen.push(m.text));
+    fake.pushMessage({ chatId, authorId: alice, text: "before" });
+    await waitUntil(() => seen.length === 1 && fake.ackCount === 1, 3_000, "taken and acked");
+    client.stopTaking();
+    const later = fake.pushMessage({ chatId, authorId: alice, text: "while stopping" });
+    const id = fake.pushIdOf(later.messageId)!;
+    // Frames are read in order: the answer to a request sent now comes after the push, and an
+    // ack written for the push would reach the fake before a second request does.
+    await client.getChatByID(chatId);
+    await client.getChatByID(chatId);
+    assert.equal(fake.acks.has(id), false, "not acked");
+    assert.deepEqual(seen, ["before"]);
+    await client.close();
+    const next = new TrueConfClient(clientOptions(fake));
+    const heard: string[] = [];
+    next.onMessage((m) => void heard.push(m.text));
+    try {
+      next.start();
+      await next.ready(3_000);
+      await waitUntil(() => heard.length === 1, 3_000, "the unread message");
+      assert.deepEqual(heard, ["while stopping"]);
+    } finally {
+      await next.close();
+    }
+  });
 });
