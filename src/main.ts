@@ -92,7 +92,7 @@ The file format is in the README ("Migrating from the Python reference bot").`,
 GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/healthz: exit 0 when the bot answers (it is alive,
 even while TrueConf is down and messages queue), 1 otherwise. This is the container health
 check: a restart would not bring TrueConf back. With --ready it asks /readyz instead (connected
-and authorized to TrueConf), for monitoring.`,
+and authorized to TrueConf), for monitoring. Exit 2 when WEBHOOK_HTTP_PORT is not a port.`,
   version: "Usage: trueconf-webhook-bot version",
 };
 
@@ -222,8 +222,17 @@ export async function main(args: readonly string[]): Promise<number> {
 
   if (command === "healthcheck") {
     // Runs inside the container next to serve: the same port setting, its default from the table.
-    const given = Number(env.WEBHOOK_HTTP_PORT?.trim() || NaN);
-    const port = Number.isInteger(given) ? given : settingDefault("WEBHOOK_HTTP_PORT");
+    // A value serve refuses (or 0, a port picked at start) is named: asking the default port
+    // instead could find another service there and call a bot that never started alive.
+    const raw = env.WEBHOOK_HTTP_PORT?.trim() ?? "";
+    const port = raw === "" ? settingDefault("WEBHOOK_HTTP_PORT") : Number(raw);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      console.error(
+        `error: WEBHOOK_HTTP_PORT=${raw} is not a port healthcheck can ask: give the whole number ` +
+          `1–65535 serve listens on (0 picks a free port at start, which healthcheck cannot know).`,
+      );
+      return 2;
+    }
     const ready = rest[0] === "--ready";
     const { healthcheck, probeHost } = await import("./cli/healthcheck.ts");
     return await healthcheck(port, {

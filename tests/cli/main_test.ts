@@ -458,6 +458,18 @@ Deno.test("healthcheck with nothing listening exits 1 (no settings needed)", asy
   assert.match(r.stdout, new RegExp(`^not alive: http://127\\.0\\.0\\.1:${port}/healthz`));
 });
 
+// serve refuses such a port (exit 2); healthcheck asked 8080 instead, where another service may
+// answer "alive" for a bot that never started.
+Deno.test("healthcheck with a WEBHOOK_HTTP_PORT serve would refuse, or 0, exits 2 naming it", async () => {
+  await using dir = await tempDir();
+  for (const value of ["80a", "70000", "0"]) {
+    const r = await cli(["healthcheck"], dir.path, { WEBHOOK_HTTP_PORT: value });
+    assert.equal(r.code, 2, `${value}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`WEBHOOK_HTTP_PORT=${value}`));
+    assert.doesNotMatch(r.stdout, /8080/);
+  }
+});
+
 Deno.test("healthcheck: alive while TrueConf is down (exit 0); --ready says not ready (exit 1)", async () => {
   await using dir = await tempDir();
   // A bot that runs but cannot reach TrueConf: /healthz 200, /readyz 503.
