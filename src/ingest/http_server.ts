@@ -640,6 +640,18 @@ class Http1Server implements HttpServer {
 
   /** Serves one request; true when the connection stays open for the next. */
   async #exchange(c: Connection, head: RequestHead): Promise<boolean> {
+    const host = head.headers.get("host");
+    // RFC 9112 3.2: a Host with an invalid value is 400. Looked at only when the strict pattern
+    // the URL is built from refuses it: nothing more for an ordinary Host.
+    if (host && !HOST.test(host) && !VALID_HOST.test(host)) {
+      await this.#refuse(
+        c,
+        400,
+        "HPE_INVALID_HOST",
+        "the Host header is not a host name or address with an optional port",
+      );
+      return false;
+    }
     this.#requests++;
     c.phase = "busy";
     c.deadline = Infinity;
@@ -647,7 +659,6 @@ class Http1Server implements HttpServer {
     let close = true;
     try {
       const body = head.length !== 0 ? new ConnectionBody(c, head) : null;
-      const host = head.headers.get("host");
       const request = new ServerRequest(
         head.method,
         `http://${host && HOST.test(host) ? host : "localhost"}${requestPath(head.target)}`,
@@ -778,6 +789,12 @@ const FRAMING_HEADERS = new Set([
 
 /** A Host header fit for a URL: a name or address and an optional port, nothing else. */
 const HOST = /^[A-Za-z0-9.:[\]_-]+$/;
+/**
+ * Any valid Host (RFC 9112 3.2, RFC 3986 3.2.2): an IP literal in brackets or a registered name
+ * (unreserved characters, percent-escapes, sub-delims), then an optional port.
+ */
+const VALID_HOST =
+  /^(?:\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
 
 /**
  * The path and query of a request target: origin-form (`/hook/x`) as is; absolute-form
