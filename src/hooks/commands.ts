@@ -369,7 +369,9 @@ export class CommandHandler {
   ): Promise<HookRecord | null> {
     if (manage && !(await this.#mayManage(m, chat))) return null;
     if (!name) {
-      await this.#reply(m, chat, replies.usage(command, example));
+      // Which hooks there are is what a member who left the name out needs next.
+      const existing = (await this.#o.store.listByChat(m.chatId)).map((h) => h.name);
+      await this.#reply(m, chat, replies.usage(command, example) + replies.hereList(existing));
       return null;
     }
     const hook = await this.#o.store.findByName(m.chatId, name);

@@ -42,6 +42,16 @@ Deno.test("pause and resume: 404 while paused, /webhook_list marks it; names wit
     assert.match(r[0]!, /No webhook named <b>nope<\/b>.*Prod Deploys/);
     r = texts(await w.say(ops, w.alice, `${w.at} /webhook_pause`), ops);
     assert.match(r[0]!, /Type \/webhook_pause &lt;name&gt;/);
+    // Without a name the answer names the chat's hooks, as a revoke without one does.
+    assert.match(
+      r[0]!,
+      /Type \/webhook_pause &lt;name&gt;\. Webhooks here: <b>Prod Deploys<\/b>\.$/,
+    );
+    r = texts(await w.say(ops, w.bob, `${w.at} /webhook_info`), ops);
+    assert.match(
+      r[0]!,
+      /^⚠️ Type \/webhook_info &lt;name&gt;\. Webhooks here: <b>Prod Deploys<\/b>\.$/,
+    );
   });
 });
 
