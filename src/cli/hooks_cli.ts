@@ -194,6 +194,18 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
           return 1;
         }
         const { hook, args: extra } = target;
+        // Past its expiry (the bot's sweep removes it within a minute) it is as good as
+        // revoked: a change would claim to work on a URL that answers 404.
+        if (
+          sub !== "info" && sub !== "revoke" && hook.expiresAt !== null && hook.expiresAt <= now()
+        ) {
+          ctx.err(
+            `error: webhook "${hook.name}" (${hook.id}) expired at ${
+              iso(hook.expiresAt)
+            }: its URL answers 404 and a running bot removes it within a minute. hooks revoke ${hook.id} removes it now; hooks create makes a new one.`,
+          );
+          return 1;
+        }
         const reach = () => reachRunningBot(store, kv, ctx.storagePath);
         const code = await change(store, sub, hook, extra, p, ctx, print, usage, now, reach);
         if (code === 0 && sub !== "info" && sub !== "revoke" && await reach() === "unconfirmed") {
@@ -450,8 +462,9 @@ export function publicView(h: HookRecord, now: number): Record<string, unknown> 
 }
 
 function stateOf(h: HookRecord, now: number): string {
-  if (h.paused) return h.paused.reason === "user" ? "paused" : `paused (${h.paused.reason})`;
+  // Expired first: a paused hook past its expiry is gone for good, not waiting for a resume.
   if (h.expiresAt !== null && h.expiresAt <= now) return "expired";
+  if (h.paused) return h.paused.reason === "user" ? "paused" : `paused (${h.paused.reason})`;
   return "active";
 }
 

@@ -387,3 +387,25 @@ Deno.test("hooks create and rotate without WEBHOOK_PUBLIC_URL: the path alone on
   assert.match(w.out[0]!, /^\/hook\/[A-Za-z0-9_-]{43}$/);
   assert.match(w.err.join("\n"), /WEBHOOK_PUBLIC_URL/);
 });
+
+Deno.test("hooks of an expired hook (paused or not) before the sweep: state expired; changes exit 1 saying so; info and revoke work", async () => {
+  await using w = await cliWorld();
+  assert.equal(await w.run("create", "--chat", "c1", "--name", "ci", "--expires", "1h"), 0);
+  const hook = (await w.store.findByName("c1", "ci"))!;
+  assert.equal(await w.run("pause", hook.id), 0);
+  w.advance(3_600_000);
+  w.out.length = 0;
+  assert.equal(await w.run("info", hook.id, "--json"), 0);
+  assert.equal(JSON.parse(w.out.join("\n")).state, "expired");
+  for (const args of [["resume"], ["rotate"], ["rename", "--to", "x"], ["allow", "any"]]) {
+    w.err.length = 0;
+    assert.equal(await w.run(args[0]!, hook.id, ...args.slice(1)), 1, args.join(" "));
+    assert.match(
+      w.err.join("\n"),
+      /^error: webhook "ci" \(.+\) expired at 2026-02-01T01:00:00Z: its URL answers 404 and a running bot removes it within a minute\. hooks revoke .+ removes it now; hooks create makes a new one\.$/,
+      args.join(" "),
+    );
+  }
+  assert.equal((await w.store.get(hook.id))?.paused?.reason, "user", "nothing changed");
+  assert.equal(await w.run("revoke", hook.id), 0);
+});
