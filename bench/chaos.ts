@@ -176,11 +176,27 @@ async function report(name: string, prefix: string): Promise<void> {
   );
 }
 
+/**
+ * One scenario: a fresh bot (authorised at TrueConf first), the senders' load while `during`
+ * runs, then the report and a SIGTERM.
+ */
+async function underLoad(
+  name: string,
+  prefix: string,
+  during: () => Promise<void>,
+): Promise<void> {
+  if (!SCENARIOS.has(name)) return;
+  await start();
+  await bot!.ready();
+  const stop = load(prefix);
+  await during();
+  await stop();
+  await report(name, prefix);
+  log("exit", await stopBot("SIGTERM"));
+}
+
 try {
-  if (SCENARIOS.has("refused")) {
-    await start();
-    await bot!.ready();
-    const stop = load("R");
+  await underLoad("refused", "R", async () => {
     await sleep(5_000);
     log("TrueConf refuses connections for 15 s");
     await fake.refuseConnections(true);
@@ -191,40 +207,23 @@ try {
     await sleep(15_000);
     fake.setMethodDelay("sendMessage", 0);
     await sleep(5_000);
-    await stop();
-    await report("refused, then slow", "R");
-    log("exit", await stopBot("SIGTERM"));
-  }
-  if (SCENARIOS.has("swallow")) {
-    await start();
-    await bot!.ready();
-    const stop = load("S");
+  });
+  await underLoad("swallow", "S", async () => {
     await sleep(3_000);
     log("TrueConf swallows every post for 30 s");
     fake.setMethodDelay("sendMessage", "never");
     await sleep(30_000);
     fake.setMethodDelay("sendMessage", 0);
     await sleep(3_000);
-    await stop();
-    await report("swallowed 30 s", "S");
-    log("exit", await stopBot("SIGTERM"));
-  }
-  if (SCENARIOS.has("flap")) {
-    await start();
-    await bot!.ready();
-    const stop = load("F");
+  });
+  await underLoad("flap", "F", async () => {
     for (let k = 0; k < 10; k++) {
       await sleep(2_000);
       fake.dropAll();
     }
     await sleep(3_000);
-    await stop();
-    await report("sockets dropped 10×", "F");
-    log("exit", await stopBot("SIGTERM"));
-  }
-  if (SCENARIOS.has("sigterm")) {
-    await start();
-    const stop = load("T");
+  });
+  await underLoad("sigterm", "T", async () => {
     const exits: string[] = [];
     for (let k = 0; k < 10; k++) {
       await sleep(3_000);
@@ -234,24 +233,16 @@ try {
       await start();
     }
     await sleep(2_000);
-    await stop();
     log(`SIGTERM exits: ${exits.join(", ")}`);
-    await report("10 SIGTERM restarts", "T");
-    log("exit", await stopBot("SIGTERM"));
-  }
-  if (SCENARIOS.has("sigkill")) {
-    await start();
-    const stop = load("K");
+  });
+  await underLoad("sigkill", "K", async () => {
     for (let k = 0; k < 5; k++) {
       await sleep(3_000);
       await stopBot("SIGKILL");
       await start();
     }
     await sleep(2_000);
-    await stop();
-    await report("5 SIGKILL restarts", "K");
-    log("exit", await stopBot("SIGTERM"));
-  }
+  });
   if (SCENARIOS.has("backlog")) {
     await start();
     await bot!.ready();
