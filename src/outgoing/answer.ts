@@ -24,7 +24,16 @@ const MAX_FILES = 10;
 
 /** What an answer says. */
 export type ReadAnswer =
-  | { kind: "message"; message: Message; format: string }
+  | {
+    kind: "message";
+    message: Message;
+    format: string;
+    /**
+     * For the one who triggered the call alone: Slack's `"response_type": "ephemeral"`
+     * (a slash command's answer "only visible to you").
+     */
+    onlyForAuthor: boolean;
+  }
   | { kind: "empty" }
   | { kind: "unreadable"; code: string; reason: string };
 
@@ -59,7 +68,9 @@ export async function readAnswer(
     if (parsed.fallback === "json_code_block") return { kind: "empty" };
     const m = parsed.message;
     if (m.text.trim() === "" && m.attachments.length === 0) return { kind: "empty" };
-    return { kind: "message", message: m, format: parsed.format };
+    const onlyForAuthor = body.kind === "json" && typeof body.value === "object" &&
+      body.value !== null && (body.value as Record<string, unknown>).response_type === "ephemeral";
+    return { kind: "message", message: m, format: parsed.format, onlyForAuthor };
   } catch (e) {
     // A readable answer with nothing to post (`{"text":""}`) says nothing, like an empty body.
     if (e instanceof PayloadError && e.code === "empty_payload") return { kind: "empty" };

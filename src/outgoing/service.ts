@@ -132,6 +132,8 @@ export interface OutgoingClient {
   getChatByID(chatId: string): Promise<ChatInfo>;
   /** Any method (`getUserDisplayName`, `getMessageById`). */
   request(method: string, payload: unknown): Promise<unknown>;
+  /** The personal chat with a user (an answer for the trigger's author alone goes there). */
+  createP2PChat(userId: string): Promise<string>;
   /** Status replies to a trigger message. */
   sendMessage(
     chatId: string,
@@ -568,6 +570,26 @@ export class OutgoingHooks {
         `⚠️ ${who} answered ${status}, but the answer could not be read: ${answer.reason}`,
       );
       return answer.code;
+    }
+    if (answer.onlyForAuthor && p.trigger) {
+      // Slack's "only visible to you": TrueConf has no such message, so it goes to the author
+      // by direct message, through the hook's delivery path like any answer.
+      let dm: string;
+      try {
+        dm = await this.#o.client.createP2PChat(p.trigger.authorId);
+      } catch (e) {
+        // Never into the chat instead: it was meant for the author alone.
+        await this.#tell(
+          hook,
+          p,
+          `⚠️ ${who} answered you alone, but I could not write to you directly: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+        return "dm_failed";
+      }
+      await this.#o.postAnswer({ ...hook, chatId: dm }, answer.message, null);
+      return null;
     }
     await this.#o.postAnswer(hook, answer.message, p.replyTo);
     return null;

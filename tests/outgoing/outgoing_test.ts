@@ -281,6 +281,37 @@ Deno.test('JSON answers: one with a text (Slack slash-command shape too) is post
   );
 });
 
+Deno.test('an answer marked "response_type":"ephemeral" (Slack) goes to the trigger\'s author alone, by direct message', async () => {
+  await withBot((b) =>
+    withHookTo(
+      b,
+      { name: "keys", triggers: ["/key"] },
+      () => Response.json({ response_type: "ephemeral", text: "Your key: k-123" }),
+      async ({ alice, r }) => {
+        const dm = b.fake.p2pChatId(alice);
+        b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/key mine" });
+        await b.fake.waitFor(() => b.fake.messagesIn(dm).length === 1, 10_000);
+        assert.equal(shownText(b.fake.messagesIn(dm)[0]!), "Your key: k-123");
+        assert.equal(r.calls.length, 1);
+        assert.deepEqual(posted(b, "ops"), [], "nothing in the chat");
+        // No direct message possible: the author is told so in the chat, the answer stays out.
+        b.fake.setMethodError("createP2PChat", 304);
+        const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/key again" });
+        await b.fake.waitFor(() => posted(b, "ops").length === 1, 10_000);
+        b.fake.setMethodError("createP2PChat", null);
+        const said = b.fake.messagesIn("ops")[0]!;
+        assert.match(
+          shownText(said),
+          /^⚠️ keys: .* answered you alone, but I could not write to you directly/,
+        );
+        assert.equal(said.replyMessageId, t.messageId);
+        assert.equal(r.calls.length, 2, "the service is not called again");
+        assert.equal(b.fake.messagesIn(dm).length, 1);
+      },
+    )
+  );
+});
+
 Deno.test("404 is not retried and the author is told; a silent receiver gets a status reply within 10 s", async () => {
   await withBot(async (b) => {
     const alice = b.fake.userId("alice");
