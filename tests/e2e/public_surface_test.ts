@@ -185,7 +185,7 @@ Deno.test("a queued delivery's end is logged with hook, chat, outcome and ms, li
     const { url } = await b.createHook("ops", "ci", b.fake.userId("alice"));
     await b.fake.refuseConnections(true);
     b.fake.dropAll();
-    await waitUntil(() => !b.bot.client.authorized, 5_000, "link down");
+    await waitUntil(() => !b.bot.client.authorized, 10_000, "link down");
     const res = await fetch(url, { method: "POST", body: new URLSearchParams({ text: "later" }) });
     const body = await res.text();
     assert.equal(res.status, 202, body);
@@ -194,7 +194,7 @@ Deno.test("a queued delivery's end is logged with hook, chat, outcome and ms, li
     const parsed = () => lines.map((l) => JSON.parse(l));
     await waitUntil(
       () => parsed().some((l) => l.delivery === delivery && l.msg === "queued delivery delivered"),
-      10_000,
+      30_000,
       "the queued delivery's end",
     );
     const end = parsed().find((l) => l.msg === "queued delivery delivered")!;

@@ -454,7 +454,7 @@ Deno.test("a second SIGTERM a second after the first exits 1 at once; the store 
     assert.equal(queued.status, 202, await queued.text());
     fake.setMethodDelay("sendMessage", "never");
     await fake.refuseConnections(false);
-    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"), 10_000);
+    await fake.waitFor(() => fake.requests.some((r) => r.method === "sendMessage"), 30_000);
     bot.kill("SIGTERM");
     await bot.line((l) => l.msg === "shutting down", "shutting down");
     // Not a synchronisation: the product treats a repeat within 1 s as the same Ctrl+C (see
@@ -471,11 +471,11 @@ Deno.test("a second SIGTERM a second after the first exits 1 at once; the store 
     again = spawnServe({ dir, fake, env });
     const restarted = await again.listening();
     await again.ready();
-    await fake.waitFor(() => fake.messagesIn("ops").some((m) => m.text === "accepted"), 10_000);
+    await fake.waitFor(() => fake.messagesIn("ops").some((m) => m.text === "accepted"), 30_000);
     // Its queue empty, the bot posts nothing more: a duplicate would be in the chat by now.
     await waitUntil(
       async () => (await (await fetch(`${restarted.url}/readyz`)).json()).queue.depth === 0,
-      10_000,
+      30_000,
       "queue drained",
     );
     assert.equal(fake.messagesIn("ops").filter((m) => m.text === "accepted").length, 1);
