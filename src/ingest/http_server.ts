@@ -701,7 +701,11 @@ class Http1Server implements HttpServer {
     const out = c.answer.reset();
     out.text("HTTP/1.1 ").text(String(status)).text(" ").text(REASONS[status] ?? "").text("\r\n");
     response.headers.forEach(writeHeader, out);
-    if (!bodiless) out.text("content-length: ").text(String(body.byteLength)).text("\r\n");
+    // A HEAD answer from Hono has the GET answer's headers and no body: a length of 0 would be
+    // false (RFC 9110 8.6), and none at all is allowed. Tested only for empty answers.
+    if (!bodiless && (body.byteLength > 0 || head.method !== "HEAD")) {
+      out.text("content-length: ").text(String(body.byteLength)).text("\r\n");
+    }
     out.text("date: ").text(httpDate()).text("\r\n");
     if (close) out.text("connection: close\r\n");
     else {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
 import { generateToken, maskToken } from "../../src/hooks/token.ts";
 import { TEXT_LIMIT } from "../../src/delivery/split_text.ts";
+import { RawHttp } from "../support/raw_http.ts";
 
 type Json = Record<string, unknown>;
 
@@ -600,6 +601,29 @@ Deno.test("health: /healthz is 200 while the process runs; unknown paths are JSO
     assert.equal(res.status, 200);
     assert.deepEqual(await json(res), { ok: true });
     await assertError(await h.request("/nope"), 404, "not_found");
+  });
+});
+
+// RFC 9110 8.6: a HEAD answer may omit Content-Length, but one it carries must be the GET
+// answer's length. Hono answers HEAD with the GET handler's headers and no body, and the server
+// wrote 'content-length: 0' for it (an uptime checker's HEAD /healthz read a 0-byte page).
+Deno.test("health: HEAD /healthz over the wire is 200 without a body and without a false Content-Length", async () => {
+  await withEndpoint({}, async (h) => {
+    const port = await h.listen();
+    const c = await RawHttp.connect(port);
+    try {
+      await c.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+      const get = await c.response();
+      assert.equal(get?.headers.get("content-length"), String(get!.body.length));
+      await c.write("HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      const head = await c.response();
+      assert.equal(head?.status, 200);
+      assert.equal(head?.body, "");
+      const length = head?.headers.get("content-length");
+      assert.ok(length === undefined || length === String(get!.body.length), `length ${length}`);
+    } finally {
+      c.close();
+    }
   });
 });
 
