@@ -106,13 +106,29 @@ const QUOTE_PAIRS: Readonly<Record<string, string>> = {
  * ```
  */
 export function unquoteName(raw: string): string {
-  const t = raw.trim();
-  const open = t[0] ?? "";
-  const close = QUOTE_PAIRS[open];
-  if (close === undefined || t.length < 3 || !t.endsWith(close)) return raw;
-  const inner = t.slice(1, -1);
-  if (inner.includes(open) || inner.includes(close) || inner.trim() === "") return raw;
-  return inner.trim();
+  const q = leadingQuotedName(raw);
+  return q && q.rest === "" ? q.name : raw;
+}
+
+/**
+ * A name in one pair of quotes at the start of `text`, and the text after it
+ * (`/webhook_test "CI two" hello`); null when `text` does not start with a quoted name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(leadingQuotedName('"CI two" hello'), { name: "CI two", rest: "hello" });
+ * assert.equal(leadingQuotedName("CI two hello"), null);
+ * ```
+ */
+export function leadingQuotedName(text: string): { name: string; rest: string } | null {
+  const t = text.trim();
+  const close = QUOTE_PAIRS[t[0] ?? ""];
+  if (close === undefined) return null;
+  const end = t.indexOf(close, 1);
+  const name = end < 0 ? "" : t.slice(1, end).trim();
+  return name === "" ? null : { name, rest: t.slice(end + 1).trim() };
 }
 
 /**

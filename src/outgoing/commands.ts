@@ -13,7 +13,12 @@
  * @module
  */
 
-import { foldHookName, unquoteName, validateHookName } from "../hooks/hook_name.ts";
+import {
+  foldHookName,
+  leadingQuotedName,
+  unquoteName,
+  validateHookName,
+} from "../hooks/hook_name.ts";
 import type { CommandContext } from "../hooks/commands.ts";
 import type { HookStore } from "../hooks/store.ts";
 import { badName, duplicate, expiryNote, htmlLines, tooMany } from "../hooks/replies.ts";
@@ -155,17 +160,20 @@ export class OutgoingCommands {
     const m = ctx.message;
     const hooks = await this.#o.store.listByChat(m.chatId);
     const wanted = args.trim();
-    // The longest name the arguments start with, so names with spaces work and the rest
-    // is the test text.
+    // A quoted name (`"CI two" hello`), else the longest name the arguments start with, so
+    // names with spaces work and the rest is the test text.
+    const quoted = leadingQuotedName(wanted);
+    const byQuote = quoted &&
+      hooks.find((h) => foldHookName(h.name) === foldHookName(quoted.name));
     const folded = foldHookName(wanted);
-    const hook = hooks
+    const hook = byQuote || hooks
       .filter((h) => {
         const n = foldHookName(h.name);
         return folded === n || folded.startsWith(`${n} `);
       })
       .sort((a, b) => b.name.length - a.name.length)[0];
     if (!hook) return await ctx.reply(replies.testNeedsName(hooks.map((h) => h.name), wanted));
-    const text = wanted.slice(hook.name.length).trim() ||
+    const text = (byQuote ? quoted!.rest : wanted.slice(hook.name.length).trim()) ||
       `Test from /webhook_test by ${m.authorId}`;
     // A paused hook is tested all the same (to check it before resuming), and said to be paused.
     const note = hook.paused ? replies.pausedNote(hook.name, hook.kind === "outgoing") : "";

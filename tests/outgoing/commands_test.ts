@@ -372,13 +372,16 @@ Deno.test("a trigger word of a paused outgoing hook said to the bot: told it is 
         quoted,
         /message\. It expires \d{4}-\d\d-\d\d \d\d:\d\d UTC \(reminder before\)\.$/,
       );
+      // /webhook_test takes the quoted name too, the rest being the test text.
+      const tested = await command(b, "ops", `/webhook_test "ci TWO" hello there`);
+      assert.match(tested, /<b>CI two<\/b> → http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?…: HTTP 401/);
       // Another command said to the bot by name is still answered with the help.
       assert.match(await command(b, "ops", "/nope"), /^⚠️ I do not know \/nope\.\n<b>Webhooks/);
       await command(b, "ops", "/webhook_resume ci");
       b.fake.pushMessage({ chatId: "ops", authorId: b.fake.userId("alice"), text: "/job again" });
       const call = await r.nth(1);
       assert.match(call.raw, /"text":"\/job again"/, "the first call is the one after resume");
-      assert.equal(r.rejected, 0);
+      assert.equal(r.rejected, 1, "only the ping of CI two, signed with its own secret");
     } finally {
       await r.close();
     }
