@@ -7,15 +7,8 @@
  */
 
 import { type IpAddress, normalizeHostname, parseAddress, stripBrackets } from "./_host.ts";
-import { type CidrList, inRanges } from "./cidr_list.ts";
-import {
-  IPv4,
-  type IPv6,
-  isFourPartDecimal,
-  isValidIp,
-  isValidIPv6,
-  parseIp,
-} from "./ip_address.ts";
+import { type CidrList, inRanges, mappedAsIPv4 } from "./cidr_list.ts";
+import { IPv4, isFourPartDecimal, isValidIp, isValidIPv6, parseIp } from "./ip_address.ts";
 
 /** A parsed allowlist; build it with {@link parseAllowlist}. */
 export interface Allowlist {
@@ -126,11 +119,7 @@ function parseCidr(entry: string): [IpAddress, number] | null {
     return bits <= 32 ? [new IPv4(addressPart.split(".").map(Number)), bits] : null;
   }
   if (!isValidIPv6(addressPart) || addressPart.includes("%") || bits > 128) return null;
-  const v6 = parseIp(addressPart) as IPv6;
-  // Addresses are classified after unwrapping ::ffff:a.b.c.d, so a mapped range must be
-  // stored as the IPv4 range it covers to ever match.
-  if (bits >= 96 && v6.isIPv4MappedAddress()) return [v6.toIPv4Address(), bits - 96];
-  return [v6, bits];
+  return mappedAsIPv4([parseIp(addressPart), bits]);
 }
 
 // Labels of letters, digits, '-' and '_' (some intranets use '_'), not starting or ending in '-'.

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { type IpAddress, parseIp, parseIpCidr, processIp } from "./ip_address.ts";
+import { type IpAddress, IPv6, parseIp, parseIpCidr, processIp } from "./ip_address.ts";
 
 /** A parsed list of CIDR ranges. */
 export type CidrList = ReadonlyArray<[IpAddress, number]>;
@@ -29,16 +29,28 @@ export function parseCidrList(spec: string): CidrList {
     const entry = raw.trim();
     if (!entry) continue;
     try {
-      if (entry.includes("/")) out.push(parseIpCidr(entry));
+      if (entry.includes("/")) out.push(mappedAsIPv4(parseIpCidr(entry)));
       else {
         const a = parseIp(entry);
-        out.push([a, a.kind() === "ipv4" ? 32 : 128]);
+        out.push(mappedAsIPv4([a, a.kind() === "ipv4" ? 32 : 128]));
       }
     } catch {
       throw new Error(`"${entry}" is not an IP address or CIDR range`);
     }
   }
   return out;
+}
+
+/**
+ * A range of IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, `::ffff:10.0.0.0/104`, as dual-stack
+ * logs write IPv4 clients) as the IPv4 range it covers. Addresses are compared after unwrapping
+ * (`processIp`), so a range kept in its mapped form would never match anything.
+ */
+export function mappedAsIPv4(range: [IpAddress, number]): [IpAddress, number] {
+  const [address, bits] = range;
+  return address instanceof IPv6 && bits >= 96 && address.isIPv4MappedAddress()
+    ? [address.toIPv4Address(), bits - 96]
+    : range;
 }
 
 /** True when `address` lies in one of the ranges. */

@@ -16,7 +16,7 @@ export { EMPTY_ALLOWLIST, parseAllowlist } from "./allowlist.ts";
 export type { Allowlist } from "./allowlist.ts";
 export { type IpAddress, IPv4, IPv6, parseIp, parseIpCidr, processIp } from "./ip_address.ts";
 export { isAddressAllowed } from "./address_policy.ts";
-export { type CidrList, inCidrList, parseCidrList } from "./cidr_list.ts";
+export { type CidrList, inCidrList, mappedAsIPv4, parseCidrList } from "./cidr_list.ts";
 export { sniffImageType } from "./sniff_image_type.ts";
 export { cleanFileName } from "./_filename.ts";
 export type { ImageMime } from "./sniff_image_type.ts";

@@ -26,3 +26,18 @@ Deno.test("the URL allowlist's ranges match as a trusted-proxy list does", async
     assert.equal(await isAddressAllowed(address, allow), inCidrList(address, proxies), address);
   }
 });
+
+Deno.test("parseCidrList(): IPv4-mapped entries are the IPv4 addresses and ranges they name", () => {
+  // As a dual-stack log writes an IPv4 proxy; addresses are compared unwrapped, so a list
+  // that kept the mapped form matched nothing (WEBHOOK_TRUSTED_PROXIES=::ffff:10.0.0.1).
+  const list = parseCidrList("::ffff:10.0.0.1, ::ffff:192.0.2.0/120, ::ffff:0:0/96");
+  assert.equal(inCidrList("10.0.0.1", list), true);
+  assert.equal(inCidrList("::ffff:10.0.0.1", list), true);
+  assert.equal(inCidrList("10.0.0.2", list), true, "::ffff:0:0/96 is all of IPv4");
+  const one = parseCidrList("::ffff:10.0.0.1, ::ffff:192.0.2.0/120");
+  assert.equal(inCidrList("10.0.0.2", one), false);
+  assert.equal(inCidrList("192.0.2.255", one), true);
+  assert.equal(inCidrList("192.0.3.0", one), false);
+  // Other IPv6 stays IPv6.
+  assert.equal(inCidrList("::1", parseCidrList("::1")), true);
+});
