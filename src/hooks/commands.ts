@@ -469,7 +469,7 @@ export class CommandHandler {
     const secretText =
       (r.secret
         ? replies.rotatedSecretMessage(hook.name, r.secret, graceLine)
-        : replies.rotatedUrlMessage(hook.name, title, this.#url(r.token!), graceLine)) +
+        : replies.rotatedUrlMessage(hook.name, title, this.#url(r.token!), graceLine, graceMs)) +
       replies.stillPaused(hook);
     const done = r;
     try {

@@ -393,6 +393,7 @@ export function rotatedUrlMessage(
   chatTitle: string | null,
   url: string,
   graceLine: string,
+  graceMs: number,
 ): string {
   const where = chatTitle === null ? "this chat" : `«${esc(chatTitle)}»`;
   return [
@@ -400,7 +401,10 @@ export function rotatedUrlMessage(
     esc(url),
     "",
     graceLine,
-    "Put the new URL into every sender; the old one then answers 404.",
+    // With grace 0 the old URL is dead already; "then answers 404" read as a time still to come.
+    graceMs === 0
+      ? "Put the new URL into every sender now."
+      : "Put the new URL into every sender before then; after that the old one answers 404.",
   ].join("\n");
 }
 

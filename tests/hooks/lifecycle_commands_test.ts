@@ -163,8 +163,17 @@ Deno.test("rotate: the new URL only by DM; the old one works through the grace (
     assert.match(r[0]!, /«soon» is not a grace period: use minutes, hours or days/);
     r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploy soon`), ops);
     assert.match(r[0]!, /No webhook named <b>deploy soon<\/b>.*Webhooks here: <b>deploys<\/b>/);
-    r = texts(await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 0`), ops);
+    const posts0 = await w.say(ops, w.alice, `${w.at} /webhook_rotate deploys 0`);
+    r = texts(posts0, ops);
     assert.match(r[0]!, /The old URL stopped working now/);
+    assert.match(
+      texts(posts0, w.dm(w.alice))[0]!,
+      /\nThe old URL stopped working now\.\nPut the new URL into every sender now\.$/,
+    );
+    assert.match(
+      dm[0]!,
+      /\nPut the new URL into every sender before then; after that the old one answers 404\.$/,
+    );
     assert.equal(await w.store.findByToken(fresh), null);
   });
 });
