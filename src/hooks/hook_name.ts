@@ -21,10 +21,13 @@ export type HookNameResult =
   }
   | { ok: false; code: HookNameError; reason: string };
 
-// C0/C1 controls, line/paragraph separators, and the bidi embedding/override/isolate
-// controls: the latter can make a name render as a different one in /webhook_list.
-// Zero-width joiners stay allowed because emoji sequences need them.
-const FORBIDDEN = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+// C0/C1 controls, line/paragraph separators, the bidi embedding/override/isolate controls and
+// direction marks (they can make a name render as a different one in /webhook_list), and
+// invisible characters that make two names look the same ("deploys" and "deploys" + zero-width
+// space, word joiner, BOM or soft hyphen: a member would revoke the wrong one). The zero-width
+// joiner, variation selectors and tag characters stay allowed: emoji sequences need them.
+const FORBIDDEN =
+  /[\p{Cc}\u00AD\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
 
 /**
  * The key two names are compared on: NFC, then lower case (locale-independent), so

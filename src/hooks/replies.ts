@@ -186,7 +186,7 @@ export function badName(error: HookNameError | string, length = 0, renaming?: st
     case "too_long":
       return `⚠️ That name is ${length} characters long; at most ${HOOK_NAME_MAX_LENGTH} are allowed. Pick a shorter one, for example ${example}.`;
     case "control_characters":
-      return `⚠️ The name contains control characters. Use letters, digits, spaces and punctuation, for example ${example}.`;
+      return `⚠️ The name contains control characters or invisible ones (a zero-width space, say). Use letters, digits, spaces and punctuation, for example ${example}.`;
     default:
       return `⚠️ ${
         esc(error)

@@ -49,3 +49,14 @@ Deno.test("validateHookName: control characters refused", () => {
   // Emoji ZWJ sequences are fine.
   assert.ok(validateHookName("👩‍💻 builds").ok);
 });
+
+Deno.test("invisible characters (zero-width space, direction marks, word joiner, BOM, soft hyphen) are refused: a name that looks like another's", () => {
+  for (const ch of ["\u200B", "\u200E", "\u200F", "\u2060", "\uFEFF", "\u00AD"]) {
+    const r = validateHookName(`deplo${ch}ys`);
+    assert.equal(r.ok ? "" : r.code, "control_characters", JSON.stringify(ch));
+  }
+  // Emoji sequences keep their joiner, variation selector and tag characters.
+  for (const name of ["👨‍👩‍👧 family", "❤️ ops", "🏴󠁧󠁢󠁳󠁣󠁴󠁿 team"]) {
+    assert.ok(validateHookName(name).ok, name);
+  }
+});
