@@ -221,6 +221,12 @@ export class TrueConfClient {
   #unreadUntil = 0;
   /** Set by {@link stopTaking}: pushes are left unacked for the next start. */
   #notTaking = false;
+  /**
+   * Pushes read before the bot's id is known (see #connectAndAuth), run once it is: TrueConf
+   * sends the unread messages right behind the `auth` answer, often in the same read, before
+   * the code awaiting that answer has stored the id the handlers need.
+   */
+  #early: (() => void)[] | null = null;
 
   /** A stopped client; call {@link TrueConfClient.start}. */
   constructor(options: TrueConfClientOptions) {
@@ -941,6 +947,7 @@ export class TrueConfClient {
       }
       this.#publish();
       this.#unreadUntil = this.#now() + UNREAD_WINDOW_MS;
+      if (this.#state.botId === null) this.#early ??= [];
       const userId = await authenticate(conn, token, this.#cfg.requestTimeoutMs, true);
       conn.authorized = true;
       this.#state.consecutiveTimeouts = 0;
@@ -951,8 +958,14 @@ export class TrueConfClient {
         token,
       );
       this.#log.info("trueconf authorised", { botId: this.#state.botId, socket: conn.serial });
+      const early = this.#early;
+      this.#early = null;
+      for (const run of early ?? []) run();
       return conn;
     } catch (err) {
+      // Pushes held for the id are dropped unacked with their socket: TrueConf keeps them
+      // unread for the next connection.
+      this.#early = null;
       conn.terminate(errorText(err));
       throw this.#authFailure(err);
     }
@@ -1185,6 +1198,11 @@ export class TrueConfClient {
    * `false` to leave it unacked (see {@link stopTaking}).
    */
   #onEvent(method: string, payload: unknown): Promise<unknown> | false | undefined {
+    const early = this.#early;
+    if (early) {
+      // Acked once handled, after the `auth` answer (see #early).
+      return new Promise((resolve) => early.push(() => resolve(this.#onEvent(method, payload))));
+    }
     this.#stats.eventsReceived++;
     if (
       method === "sendMessage" ? this.#isOwnPost(payload) : method === "editMessage" &&

@@ -75,3 +75,18 @@ Deno.test("stopTaking: later pushes reach no handler and are not acked; the next
     }
   });
 });
+
+Deno.test("unread messages pushed right behind the first auth answer reach handlers with the bot's id known", async () => {
+  await withClient({}, {}, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    for (let i = 0; i < 5; i++) fake.pushMessage({ chatId, authorId: alice, text: `m${i}` });
+    const ids: (string | null)[] = [];
+    client.onEvent(() => void ids.push(client.state.botId), { ackAfter: true });
+    client.start();
+    await client.ready(3_000);
+    await waitUntil(() => fake.ackCount === 5, 3_000, "all five acked");
+    assert.equal(ids.length, 5);
+    assert.ok(ids.every((id) => id === fake.botId.toLowerCase()), JSON.stringify(ids));
+  }, false);
+});
