@@ -11,7 +11,7 @@
  */
 import type { Attachment, Message, ParseMode, TextOp } from "../message.ts";
 import type { PartFailure } from "./dispatch.ts";
-import { splitText } from "./split_text.ts";
+import { splitText, TEXT_LIMIT } from "./split_text.ts";
 import type { PreviewMaker } from "./preview/mod.ts";
 import type { FetchedFile } from "../net/mod.ts";
 import { cleanFileName, SafeFetchError, sniffImageType } from "../net/mod.ts";
@@ -129,6 +129,17 @@ const NONE: ReadonlySet<number> = new Set();
 export const CAPTION_MAX = 1024;
 
 /**
+ * Most chat messages one text is split into. A longer text (a build log piped into a hook: 1 MB
+ * made some 280 messages, the 25 MB body limit would make 6,400) is posted as its beginning with
+ * a line saying so, and the whole text as the file {@link TEXT_FILE_NAME} right after it.
+ */
+export const MAX_TEXT_MESSAGES = 10;
+/** The file a text too long for {@link MAX_TEXT_MESSAGES} messages is posted as. */
+export const TEXT_FILE_NAME = "message.txt";
+/** Room kept in the beginning's message for the line that points to the file. */
+const FILE_NOTE_ROOM = 200;
+
+/**
  * Splits a message into ordered parts.
  *
  * @example
@@ -164,15 +175,19 @@ export function planParts(
       (op.act === "edit" || op.key !== undefined ||
         (op.group !== undefined && (op.alerts ?? "edit") === "edit"));
     const chunks = edited ? [fitText(text)] : splitText(text);
-    for (let i = 0; i < chunks.length; i++) {
-      parts.push({
-        kind: "text",
-        text: chunks[i]!,
-        parseMode: message.parseMode,
-        label: chunks.length > 1 ? `text ${i + 1}/${chunks.length}` : "text",
-        // The first chunk is the message a key, group or edit refers to; the rest only register.
-        ...(op ? { op: i === 0 ? op : { hook: op.hook } } : {}),
-      });
+    if (chunks.length > MAX_TEXT_MESSAGES) {
+      parts.push(...asFile(text, message.parseMode, op));
+    } else {
+      for (let i = 0; i < chunks.length; i++) {
+        parts.push({
+          kind: "text",
+          text: chunks[i]!,
+          parseMode: message.parseMode,
+          label: chunks.length > 1 ? `text ${i + 1}/${chunks.length}` : "text",
+          // The first chunk is the message a key, group or edit refers to; the rest only register.
+          ...(op ? { op: i === 0 ? op : { hook: op.hook } } : {}),
+        });
+      }
     }
   }
   // A message without a text part of its own starts with its first file: that file takes the
@@ -203,6 +218,36 @@ export function planParts(
     });
   }
   return parts;
+}
+
+/**
+ * A text too long for {@link MAX_TEXT_MESSAGES} messages: its beginning with a line that says
+ * so (the message a key, group or reply refers to), then the whole text as {@link TEXT_FILE_NAME}.
+ */
+function asFile(text: string, parseMode: ParseMode, op: TextOp | undefined): Part[] {
+  // Its first chunk only: a prefix of twice the limit holds it, whatever the text's length.
+  const head = splitText(text.slice(0, 2 * TEXT_LIMIT), TEXT_LIMIT - FILE_NOTE_ROOM)[0]!;
+  const length = [...text].length.toLocaleString("en-US");
+  return [
+    {
+      kind: "text",
+      text: `${head}\n\n… ${length} characters in all: the whole text is in ${TEXT_FILE_NAME}`,
+      parseMode,
+      label: "text",
+      ...(op ? { op } : {}),
+    },
+    {
+      kind: "attachment",
+      attachment: {
+        kind: "document",
+        source: { type: "bytes", bytes: new TextEncoder().encode(text) },
+        filename: TEXT_FILE_NAME,
+        mimeType: "text/plain; charset=utf-8",
+      },
+      label: `text as a file (${TEXT_FILE_NAME})`,
+      ...(op ? { op: { hook: op.hook } } : {}),
+    },
+  ];
 }
 
 /** Classifies an error thrown while posting a part (code meanings live in trueconf/errors.ts). */

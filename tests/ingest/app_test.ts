@@ -595,6 +595,28 @@ Deno.test("hook endpoint: one long line without breaks is split at word boundari
   });
 });
 
+Deno.test("hook endpoint: a text longer than ten messages is its beginning plus the whole text as message.txt", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    // A build log piped into the hook: 60,000 characters would be 15 messages.
+    const lines = Array.from({ length: 1200 }, (_, i) => `step ${i}: ok ${"·".repeat(40)}`);
+    const text = lines.join("\n");
+    const res = await h.postJson(token, { text });
+    const body = await json(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    const posted = h.fake.messagesIn(CHAT_ID);
+    assert.equal(posted.length, 2, "one text and one file, not 15 messages");
+    const [head, file] = posted;
+    assert.ok(text.startsWith(head!.text!.split("\n\n…")[0]!), "the text's beginning");
+    assert.match(head!.text!, /… [\d,]+ characters in all: the whole text is in message\.txt$/);
+    assert.ok([...head!.text!].length <= TEXT_LIMIT);
+    assert.equal(file!.kind, "document");
+    assert.equal(file!.file?.name, "message.txt");
+    assert.equal(new TextDecoder().decode(file!.file!.bytes), text, "the whole text, unchanged");
+    assert.deepEqual(body.messages, posted.map((m) => m.messageId));
+  });
+});
+
 Deno.test("health: /healthz is 200 while the process runs; unknown paths are JSON 404", async () => {
   await withEndpoint({}, async (h) => {
     const res = await h.request("/healthz");

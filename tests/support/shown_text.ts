@@ -16,3 +16,18 @@ export function shownText(
   if (r.parseMode !== "html") return text;
   return text.replace(/\r?\n/g, " ").replace(/<br\s*\/?>/gi, "\n");
 }
+
+/**
+ * The whole text a sender's message became in the chat: its text messages joined, or, for a
+ * text longer than ten messages, the `message.txt` it is posted as (src/delivery/deliverer.ts).
+ */
+export function postedText(
+  records: readonly {
+    readonly text?: string | null;
+    readonly file?: { readonly name: string; readonly bytes: Uint8Array } | undefined;
+  }[],
+): string {
+  const file = records.find((r) => r.file?.name === "message.txt")?.file;
+  if (file) return new TextDecoder().decode(file.bytes);
+  return records.map((r) => r.text ?? "").join("");
+}
