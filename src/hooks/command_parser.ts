@@ -86,17 +86,17 @@ export function mentionsBot(target: string, botId: string): boolean {
 
 /**
  * Reads a message as a command, or returns null when it is not one for this bot: another
- * envelope type, the bot's own (or a system) message, chatter, another bot's command, or a
- * message starting with a mention of another user (or `@all`).
+ * envelope type, the bot's own (or a system) message, chatter, or a message starting with a
+ * mention of another user (or `@all`).
  *
  * One leading mention is stripped — an HTML anchor `<a href="trueconf:ID">…</a>` (matched
  * by the link target, never by the display name; `/instance`, `&do=profile` and `?query`
  * suffixes ignored), a Markdown link `[…](trueconf:ID)`, or a plain `@login` — and
  * `addressed` records that it named the bot; a comma, colon or semicolon right after it is
  * skipped (`@Webhook Bot, /webhook_list`). Then the text must start with `/`. Unknown
- * `/webhook_*` commands, `/help`, `/start`, any command after the bot's mention, and a bare
+ * commands (with `unknown` set; `foreign` when not `/webhook_*`), `/help`, `/start` and a bare
  * mention of the bot all become `webhook_help`. Whether an unaddressed command counts
- * depends on the chat type; the caller decides.
+ * depends on the chat type (in a group, `/deploy` is another bot's); the caller decides.
  *
  * @example
  * ```ts
@@ -128,8 +128,9 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
   const args = cleanArgs(rest.slice(word[0].length), html);
   if (COMMANDS.has(token)) return { command: token as CommandName, args, addressed };
   if (ALIASES.has(token)) return { command: "webhook_help", args, addressed };
-  // A typo of ours, or any command said to the bot by name.
-  if (!token.startsWith("webhook_") && !addressed) return null; // another bot's, e.g. "/deploy"
+  // A typo of ours, or any other command: another bot's in a group unless said to this bot by
+  // name (the caller drops unaddressed ones there), but in a personal chat with the bot, where
+  // no other bot listens, a mistyped one of ours.
   return {
     command: "webhook_help",
     args,

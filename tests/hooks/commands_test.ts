@@ -199,6 +199,25 @@ Deno.test("create in a group → URL only by DM, ack without the token; list; re
   });
 });
 
+Deno.test("personal chat: any /command the bot does not know is answered (no other bot is there); in a group only when addressed", async () => {
+  await withBot({}, async (w) => {
+    const dm = w.dm(w.bob);
+    for (
+      const [typed, first] of [["/webhook", /^⚠️ I do not know \/webhook\.$/], [
+        "/webhooks_list",
+        /^⚠️ I do not know \/webhooks_list\. Did you mean \/webhook_list\?$/,
+      ], ["/delete deploys", /^⚠️ I do not know \/delete\.$/]] as const
+    ) {
+      const r = texts(await w.say(dm, w.bob, typed), dm);
+      assert.equal(r.length, 1, typed);
+      assert.match(r[0]!.split("\n")[0]!, first, typed);
+    }
+    assert.deepEqual(await w.say(dm, w.bob, "hello there"), [], "chatter stays unanswered");
+    const ops = group(w);
+    assert.deepEqual(await w.say(ops, w.bob, "/webhook"), [], "another bot's command in a group");
+  });
+});
+
 Deno.test("personal chat: no mention needed; the URL is posted right there, once", async () => {
   await withBot({}, async (w) => {
     const dm = w.dm(w.bob);
