@@ -93,7 +93,8 @@ GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/healthz: exit 0 when the bot answers (i
 even while TrueConf is down and messages queue), 1 otherwise. This is the container health
 check: a restart would not bring TrueConf back. With --ready it asks /readyz instead (connected
 and authorized to TrueConf), for monitoring. Exit 2 when WEBHOOK_HTTP_PORT is not a port.`,
-  version: "Usage: trueconf-webhook-bot version",
+  version: "Usage: trueconf-webhook-bot version [--json]\n\n" +
+    'Prints the version; --json prints {"version", "deno"} for scripts.',
 };
 
 /** Reads the environment and `.env`; null (after printing why) when `.env` is unreadable. */
@@ -194,8 +195,20 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === "--version" || command === "-V" || command === "-v" || command === "version") {
-    if (rest.includes("--help")) console.log(await helpText("version"));
-    else console.log(VERSION);
+    if (rest.includes("--help")) {
+      console.log(await helpText("version"));
+      return 0;
+    }
+    const other = rest.find((a) => a !== "--json");
+    if (other !== undefined) {
+      console.error(`error: version takes only --json, not "${other}"\n\n${HELP.version}`);
+      return 2;
+    }
+    console.log(
+      rest.includes("--json")
+        ? JSON.stringify({ version: VERSION, deno: Deno.version.deno })
+        : VERSION,
+    );
     return 0;
   }
   if (!(command in HELP)) {

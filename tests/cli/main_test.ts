@@ -113,6 +113,13 @@ Deno.test("version prints the version, alone on stdout", async () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), VERSION);
   }
+  // For scripts, as the other commands' --json.
+  const json = await cli(["version", "--json"], dir.path);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout), { version: VERSION, deno: Deno.version.deno });
+  const typo = await cli(["version", "--jsn"], dir.path);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /version takes only --json, not "--jsn"/);
 });
 
 Deno.test("--help and <command> --help exit 0 with usage text", async () => {
