@@ -28,6 +28,8 @@ export type HookNameResult =
 // joiner, variation selectors and tag characters stay allowed: emoji sequences need them.
 const FORBIDDEN =
   /[\p{Cc}\u00AD\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
+// The invisible ones among them: {@link nearestHookName} drops these (the rest become blanks).
+const INVISIBLE = /[\u00AD\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
 
 /**
  * The key two names are compared on: NFC, then lower case (locale-independent), so
@@ -136,8 +138,9 @@ export function leadingQuotedName(text: string): { name: string; rest: string } 
 
 /**
  * The nearest valid name to `raw`, for records that come from elsewhere (the reference bot's
- * file) and must keep their URL although their name breaks the rules: forbidden characters
- * become blanks, then the name is trimmed and cut to {@link HOOK_NAME_MAX_LENGTH}. Null when
+ * file) and must keep their URL although their name breaks the rules: invisible characters are
+ * dropped and other forbidden ones become blanks, then the name is trimmed and cut to
+ * {@link HOOK_NAME_MAX_LENGTH}. Null when
  * nothing is left.
  *
  * @example
@@ -149,7 +152,8 @@ export function leadingQuotedName(text: string): { name: string; rest: string } 
  * ```
  */
 export function nearestHookName(raw: string): string | null {
-  const cleaned = raw.replace(new RegExp(FORBIDDEN.source, "gu"), " ").trim().normalize("NFC");
+  const cleaned = raw.replace(INVISIBLE, "").replace(new RegExp(FORBIDDEN.source, "gu"), " ")
+    .trim().normalize("NFC");
   const cut = [...cleaned].slice(0, HOOK_NAME_MAX_LENGTH).join("").trim();
   return cut === "" ? null : cut;
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { foldHookName, validateHookName } from "../../src/hooks/mod.ts";
+import { nearestHookName } from "../../src/hooks/hook_name.ts";
 
 Deno.test("validateHookName: trims and keeps case, folds for comparison", () => {
   assert.deepEqual(validateHookName("  Deploys \t"), {
@@ -59,4 +60,10 @@ Deno.test("invisible characters (zero-width space, direction marks, word joiner,
   for (const name of ["👨‍👩‍👧 family", "❤️ ops", "🏴󠁧󠁢󠁳󠁣󠁴󠁿 team"]) {
     assert.ok(validateHookName(name).ok, name);
   }
+});
+
+Deno.test("nearestHookName drops invisible characters (a name from elsewhere keeps its look) and blanks controls", () => {
+  assert.equal(nearestHookName("deplo\u200Bys"), "deploys");
+  assert.equal(nearestHookName("\uFEFFdeploys\u00AD"), "deploys");
+  assert.equal(nearestHookName("deploy\nprod"), "deploy prod");
 });
