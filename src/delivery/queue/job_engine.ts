@@ -358,7 +358,15 @@ export class JobEngine {
     }
     const full = o.accepted ? null : this.#outbox.full(o.hook.id);
     if (full) {
-      this.#log.warn("queue full, request refused", { hook: o.hook.id, depth: this.#outbox.depth });
+      // Named like the other delivery lines (hook, chat), with the limit in words: an operator
+      // reading the log finds which chat's sender is being refused and why.
+      this.#log.warn("queue full, request refused", {
+        hook: o.hook.id,
+        name: o.hook.name,
+        chat: o.hook.chatId,
+        depth: this.#outbox.depth,
+        reason: full,
+      });
       return { ok: false, reason: "full", message: full };
     }
     const createdAt = o.createdAt ?? this.#clock.now();

@@ -124,6 +124,11 @@ Deno.test("queue full: 503 queue_full with Retry-After, per hook and in total; n
       /^The chat server is unreachable and this webhook has 3 messages waiting \(limit 3\)\. Retry later; nothing from this request was posted\.$/,
     );
     assert.equal(full.headers.get("retry-after"), "30");
+    // The operator's log line says which hook and chat were refused, and why.
+    const line = w.logs.find((l) => l.msg === "queue full, request refused");
+    assert.equal(line?.name, "h1");
+    assert.equal(line?.chat, G);
+    assert.match(String(line?.reason), /this webhook has 3 messages waiting \(limit 3\)/);
     assert.equal((await w.post(h2.token, { text: "y" })).status, 202);
     const total = await w.post(h2.token, { text: "z" });
     assert.equal(total.status, 503);
