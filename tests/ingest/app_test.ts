@@ -422,6 +422,15 @@ Deno.test("hook endpoint: unknown and revoked tokens get the same 404", async ()
       "same headers too",
     );
     assert.deepEqual(texts(h).map((m) => m.text), ["before revoke"]);
+    // The operator sees who keeps calling a dead URL, with the URL masked.
+    const unknownLines = h.logs.map((l) => JSON.parse(l)).filter((l) =>
+      l.msg === "unknown hook URL"
+    );
+    assert.equal(unknownLines.length, 3);
+    assert.equal(unknownLines[0].token, maskToken(token));
+    const delivered = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "hook delivery");
+    assert.ok(unknownLines[0].ip && unknownLines[0].ip === delivered.ip, "the same client");
+    assert.equal(unknownLines[0].status, 404);
   });
 });
 

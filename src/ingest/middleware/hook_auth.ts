@@ -64,6 +64,8 @@ export function hookAuth(options: HookAuthOptions): Guard {
   const tokenOf = options.token ?? fromPath;
   const { hooks, missing } = options;
   const found = (c: Context<IngestEnv>, token: string, hook: FoundHook | null) => {
+    // Set for a refused URL too: the request log names it, masked, for the operator.
+    c.set("token", token);
     if (!hook) {
       // Unknown and revoked look the same on purpose: the URL is the credential.
       return refuse(
@@ -74,7 +76,6 @@ export function hookAuth(options: HookAuthOptions): Guard {
       );
     }
     c.set("hook", hook);
-    c.set("token", token);
     return undefined;
   };
   // Not async: a cached hook is found at once, and the check then answers at once too (no

@@ -1,7 +1,8 @@
 /**
  * `requestLog`: the outermost middleware of a hook route. It labels the request with its
  * route, counts every answer (refusals included) and writes the one info line per delivery
- * operators read, from what the handler left in `c.var.delivery`.
+ * operators read, from what the handler left in `c.var.delivery`, and one per request to a URL
+ * no hook has.
  *
  * @module
  */
@@ -83,6 +84,17 @@ export function requestLog(options: RequestLogOptions): Observer {
         headers: c.req.raw.headers,
         oldUrlFrom: hook.viaOldToken ? clientAddress(c) : undefined,
       });
+    }
+    if (!hook && c.get("refusal") === "hook_not_found") {
+      // A sender with a mistyped, revoked or stale URL: the operator's first question is who,
+      // and with which URL (masked). At most the per-IP rate limit's worth of lines per client.
+      logger.info("unknown hook URL", {
+        route,
+        token: maskToken(c.get("token") ?? ""),
+        ip: clientAddress(c),
+        status,
+      });
+      return;
     }
     if (!hook || !delivery) return;
     const seconds = (performance.now() - started) / 1000;
