@@ -150,12 +150,11 @@ export function normalizeAllow(entries: readonly string[]): string[] {
   return [...new Set(out)];
 }
 
-/** `address/bits` as the network it matches (see {@link normalizeAllow}). */
+/**
+ * `address/bits` as the network it matches (see {@link normalizeAllow}). An IPv4-mapped entry
+ * arrives here as IPv4 already: `parseCidrList` unwraps it (`mappedAsIPv4`, src/net/).
+ */
 function networkOf(address: IpAddress, bits: number): string {
-  if (address instanceof IPv6 && address.isIPv4MappedAddress() && bits >= 96) {
-    address = address.toIPv4Address();
-    bits -= 96;
-  }
   const bytes = address.toByteArray().map((b, i) =>
     b & (0xff << (8 - Math.max(0, Math.min(8, bits - 8 * i)))) & 0xff
   );
