@@ -553,7 +553,7 @@ export class CommandHandler {
     }
     if (mode === null) {
       await this.#o.store.setVerification(hook.id, null);
-      return await this.#reply(m, chat, replies.verifyOff(hook.name));
+      return await this.#reply(m, chat, replies.verifyOff(hook.name) + replies.stillPaused(hook));
     }
     let dmChatId: string;
     try {
@@ -565,7 +565,12 @@ export class CommandHandler {
     const r = await this.#o.store.setVerification(hook.id, mode);
     if (!r.ok || !r.secret) return await this.#reply(m, chat, replies.notFound(hook.name, []));
     try {
-      await this.#send(dmChatId, replies.verifySecretMessage(hook.name, mode, r.secret));
+      // The private message is the only answer when the command came from that personal chat,
+      // so it carries the paused note itself (as a rotation's does).
+      await this.#send(
+        dmChatId,
+        replies.verifySecretMessage(hook.name, mode, r.secret) + replies.stillPaused(hook),
+      );
     } catch (e) {
       // Nobody has the new secret: put the previous state back.
       await this.#o.store.update(hook.id, (h) => ({ ...h, verification: previous }));

@@ -522,3 +522,23 @@ Deno.test("pause then rotate, verify or allow: the reply says the hook is still 
     assert.ok(!r[0]!.includes("paused"), r[0]!);
   });
 });
+
+Deno.test("pause then verify in a personal chat: the one message (with the secret) says the hook is still paused", async () => {
+  await withBot({}, async (w) => {
+    const dm = w.dm(w.alice);
+    await w.say(dm, w.alice, "/webhook_create mine");
+    await w.say(dm, w.alice, "/webhook_pause mine");
+    const note =
+      "\n⏸ Webhook <b>mine</b> is still paused: its URLs answer 404 until /webhook_resume mine.";
+    let r = texts(await w.say(dm, w.alice, "/webhook_verify mine bearer"), dm);
+    assert.equal(r.length, 1, "one message: the secret and where to paste it");
+    assert.match(r[0]!, /Secret for webhook <b>mine<\/b>/);
+    assert.ok(r[0]!.endsWith(note), r[0]!);
+    // Switching verification off is a change to a paused hook too.
+    r = texts(await w.say(dm, w.alice, "/webhook_verify mine off"), dm);
+    assert.ok(r[0]!.endsWith(note), r[0]!);
+    await w.say(dm, w.alice, "/webhook_resume mine");
+    r = texts(await w.say(dm, w.alice, "/webhook_verify mine bearer"), dm);
+    assert.ok(!r[0]!.includes("paused"), r[0]!);
+  });
+});
