@@ -504,3 +504,58 @@ Deno.test("multipart: ignored parts are named in the answer (ignored + note); st
     await files.close();
   }
 });
+
+// The same promise for native JSON: `{"text":…,"status":"error"}` is posted as native with the
+// other keys ignored (docs/formats.md, "Unrecognised JSON" rule 2), and a key the bot does not
+// use inside an attachment (`images[0].caption`) is dropped too. The answer names them, in the
+// shape forms use (`ignored` + `note`), with its status and other fields unchanged.
+Deno.test("native JSON: keys the bot does not use are named in the answer (ignored + note); status and other fields unchanged", async () => {
+  const files = serveFiles({ "/chart.png": { body: PNG, type: "image/png" } });
+  try {
+    await withEndpoint(LOCAL, async (h) => {
+      const token = await h.hook();
+      const port = await h.listen();
+      const send = (body: unknown, query = "") =>
+        fetch(`http://127.0.0.1:${port}/hook/${token}${query}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+
+      const body = await ok(await send({ text: "Build failed", status: "error", build: 17 }));
+      assert.equal(posted(h).at(-1)!.text, "Build failed");
+      assert.deepEqual(body, {
+        ok: true,
+        messages: [posted(h).at(-1)!.messageId],
+        ignored: ["status", "build"],
+        note:
+          "Ignored keys: status, build. The native format reads text, parse_mode, images [{url}], files [{url, filename}], key, reply_to and buttons [[{text, url}]].",
+      });
+
+      // `?format=native` forces the format on the same body: the same answer.
+      const forced = await ok(await send({ text: "forced", severity: "high" }, "?format=native"));
+      assert.deepEqual(forced.ignored, ["severity"]);
+
+      // Nothing ignored: the answer is exactly as before (the text-only body and the schema's path).
+      assert.deepEqual(Object.keys(await ok(await send({ text: "all read" }))), ["ok", "messages"]);
+      const read = await ok(
+        await send({ text: "all read", images: [{ url: `${files.base}/chart.png` }] }),
+      );
+      assert.deepEqual(Object.keys(read), ["ok", "messages"]);
+
+      // Keys inside attachments are named by their path; a 502 keeps its status and fields.
+      const res = await send({
+        text: "with a broken chart",
+        images: [{ url: `${files.base}/missing.png`, caption: "CPU" }],
+      });
+      const partial = await res.json();
+      assert.equal(res.status, 502, JSON.stringify(partial));
+      assert.equal(partial.error, "partial_delivery");
+      assert.equal(partial.failed.length, 1);
+      assert.deepEqual(partial.ignored, ["images[0].caption"]);
+      assert.match(partial.note, /^Ignored keys: images\[0\]\.caption\./);
+    });
+  } finally {
+    await files.close();
+  }
+});

@@ -18,7 +18,8 @@
  *    - a key that looks like a misspelt native field (`txt`, `image`, `parseMode`, `image_url`)
  *      next to native fields → 400 `unknown_field` with a did-you-mean, because the sender is
  *      clearly writing the native format and would otherwise lose data silently;
- *    - any native field present (`text`, …) → native, other keys ignored, as Slack does;
+ *    - any native field present (`text`, …) → native, other keys ignored (as Slack does) and
+ *      named in the answer (`ignored`);
  *    - anything else → posted as a pretty-printed ```json code block (truncated to
  *      {@link FALLBACK_JSON_LIMIT} characters), so a sender we do not know yet is still heard
  *      and nothing is dropped. The result carries `fallback: "json_code_block"` for logs.
@@ -138,7 +139,8 @@ function fallback(input: PayloadInput, adapters: readonly FormatAdapter[]): Dete
         `${NATIVE_KEYS.join(", ")}; other formats: ${formatNames(adapters).join(", ")}.`,
     );
   }
-  if (hasNative) return { format: "native", message: parseNative(body), reply: "json" };
+  // Native with the other keys ignored, and named in the answer (`ignored` + `note`).
+  if (hasNative) return nativeFormat.parse(input);
   return {
     format: "native",
     message: jsonCodeBlock(value),

@@ -2,7 +2,8 @@
  * The bot's own format, compatible with the Python reference bot:
  *
  * - JSON `{text?, parse_mode?: "text"|"markdown"|"html", images?: [{url}], files?: [{url, filename?}]}`
- *   (`null` counts as absent);
+ *   (`null` counts as absent); keys it does not use are ignored and named in the answer
+ *   ({@link ignoredJsonKeys});
  * - multipart or urlencoded form: `text`, `parse_mode`, repeatable `image_url` and `file_url`,
  *   file parts `image` (photo) and `file` (document); other parts are ignored and named in the
  *   answer ({@link ignoredFormParts}), repeated `text` values are joined by newlines;
@@ -72,9 +73,17 @@ export const nativeFormat: FormatAdapter = {
   name: "native",
   detect: detectNative,
   parse: (input) => {
-    const message = parseNative(input.body);
-    const ignored = input.body.kind === "form"
-      ? ignoredFormParts(input.body.fields, input.body.files)
+    const { body } = input;
+    if (body.kind === "json") {
+      // The text-only body (most requests) has nothing to ignore: read as before, no key scan.
+      const plain = plainText(body.value);
+      if (plain) return { format: "native", message: finish(plain), reply: "json" };
+    }
+    const message = parseNative(body);
+    const ignored = body.kind === "form"
+      ? ignoredFormParts(body.fields, body.files)
+      : body.kind === "json"
+      ? ignoredJsonKeys(body.value)
       : undefined;
     return ignored
       ? { format: "native", message, reply: "json", ignored }
@@ -126,6 +135,59 @@ export function ignoredFormParts(
       `file= (a document); the other fields read are ${FORM_FIELDS.slice(0, -1).join(", ")} and ${
         FORM_FIELDS.at(-1)
       }.`,
+  };
+}
+
+/** Keys read inside each entry of the native JSON lists. */
+const JSON_ENTRY_KEYS: Readonly<Record<string, readonly string[]>> = {
+  images: ["url"],
+  files: ["url", "filename"],
+};
+const BUTTON_KEYS: readonly string[] = ["text", "url"];
+
+/**
+ * The keys of a native JSON body that {@link parseNative} does not read, top-level ones first,
+ * then those inside attachments and buttons by their path (`images[0].caption`), or undefined
+ * when every key was read. Called only once the body parsed, so the lists have their shapes.
+ */
+export function ignoredJsonKeys(value: unknown): IgnoredParts | undefined {
+  if (!isRecord(value)) return undefined;
+  const keys: string[] = [];
+  const nested: string[] = [];
+  for (const key of Object.keys(value)) {
+    if (!NATIVE_KEYS.includes(key)) keys.push(key);
+  }
+  for (const [list, read] of Object.entries(JSON_ENTRY_KEYS)) {
+    const entries = value[list];
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry, i) => {
+      if (!isRecord(entry)) return;
+      for (const key of Object.keys(entry)) {
+        if (!read.includes(key)) nested.push(`${list}[${i}].${key}`);
+      }
+    });
+  }
+  const rows = value.buttons;
+  if (Array.isArray(rows)) {
+    rows.forEach((row, r) => {
+      if (!Array.isArray(row)) return;
+      row.forEach((button, b) => {
+        if (!isRecord(button)) return;
+        for (const key of Object.keys(button)) {
+          if (!BUTTON_KEYS.includes(key)) nested.push(`buttons[${r}][${b}].${key}`);
+        }
+      });
+    });
+  }
+  const all = [...keys, ...nested];
+  if (all.length === 0) return undefined;
+  const parts = all.slice(0, MAX_IGNORED_NAMED);
+  const named = parts.map((name) => name.length > 40 ? `${name.slice(0, 40)}…` : name);
+  const more = all.length > MAX_IGNORED_NAMED ? ` and ${all.length - MAX_IGNORED_NAMED} more` : "";
+  return {
+    parts,
+    note: `Ignored keys: ${named.join(", ")}${more}. The native format reads text, parse_mode, ` +
+      "images [{url}], files [{url, filename}], key, reply_to and buttons [[{text, url}]].",
   };
 }
 
