@@ -395,7 +395,8 @@ export const SETTING_TABLE = {
   WEBHOOK_MAX_ATTACHMENTS: {
     required: "no",
     default: "10",
-    meaning: "Most attachments (images + files) in one request",
+    meaning:
+      "Most attachments (images + files) one request may post (file parts its format ignores do not count)",
     example: "10",
     parse: whole(0, 100),
   },

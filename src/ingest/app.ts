@@ -254,7 +254,7 @@ export function hookPipeline(options: AppOptions): HookPipeline {
       if (ntfy) forced = "ntfy";
       const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
         ? { kind: "raw", bytes: c.get("rawBody"), contentType: contentType ?? "" }
-        : await decodeBody(c.get("rawBody"), contentType, { maxFiles: limits.maxAttachments });
+        : await decodeBody(c.get("rawBody"), contentType);
       // At once once the adapters are loaded: no await (and its promise) then.
       const detected = detectPayload({ body, headers, query }, forced);
       const payload = detected instanceof Promise ? await detected : detected;
@@ -399,7 +399,7 @@ export function createApp(options: AppOptions): Hono<IngestEnv> {
     ["PATCH", "DELETE"],
     "Change a posted message with PATCH, remove it with DELETE.",
   );
-  dialectRoutes(app, p, options.limits.maxAttachments);
+  dialectRoutes(app, p);
   app.get(
     "/hook/:token/deliveries/:id",
     p.route(...p.admit("deliveries"), async (c) => {
@@ -448,7 +448,7 @@ function allowOnly(
  * - Discord's Slack- and GitHub-compatible endpoints, `POST /hook/<token>/slack` (Netdata's
  *   Discord notifier posts there) and `/hook/<token>/github`, which force their format.
  */
-function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number): void {
+function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline): void {
   app.put("/hook/:token", p.route(...p.admit("hook"), p.body, p.deliver));
   app.post("/hook/:token/slack", p.route(...p.admit("slack"), p.body, p.deliver));
   app.post("/hook/:token/github", p.route(...p.admit("github"), p.body, p.deliver));
@@ -503,9 +503,7 @@ function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline, maxFiles: number):
       }),
       p.body,
       async (c) => {
-        const body = await decodeBody(c.get("rawBody"), c.req.header("content-type") ?? null, {
-          maxFiles,
-        });
+        const body = await decodeBody(c.get("rawBody"), c.req.header("content-type") ?? null);
         const headers = new Map<string, string>();
         c.req.raw.headers.forEach((v, k) => headers.set(k, v));
         return await p.dispatch(c, await detectPayload({ body, headers }, "gotify"));
@@ -736,13 +734,15 @@ async function checkAttachments(
   allowlist?: Allowlist,
 ): Promise<ParsedPayload> {
   const attachments = payload.message.attachments;
-  if (payload.format !== "native") return fitAttachments(payload, max);
-  if (attachments.length > max) {
-    throw new PayloadError(
-      "too_many_attachments",
-      `At most ${max} attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one has ${attachments.length}.`,
-    );
+  if (payload.format !== "native") {
+    // Uploaded files were sent on purpose and cannot be linked instead: over the limit they
+    // are refused, as a native sender's are. Only what the format posts counts (file parts it
+    // ignores are not attachments).
+    const uploads = attachments.filter((a) => a.source.type === "bytes").length;
+    if (uploads > max) throw tooManyAttachments(max, uploads);
+    return fitAttachments(payload, max);
   }
+  if (attachments.length > max) throw tooManyAttachments(max, attachments.length);
   for (const [i, a] of attachments.entries()) {
     if (a.source.type !== "url") continue;
     try {
@@ -758,4 +758,11 @@ async function checkAttachments(
     }
   }
   return payload;
+}
+
+function tooManyAttachments(max: number, count: number): PayloadError {
+  return new PayloadError(
+    "too_many_attachments",
+    `At most ${max} attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one has ${count}.`,
+  );
 }

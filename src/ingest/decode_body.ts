@@ -19,8 +19,13 @@ import { MultipartError, splitMultipart } from "./_multipart.ts";
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
-  /** Most uploaded file parts a multipart body may carry. */
-  readonly maxFiles: number;
+  /**
+   * Most uploaded file parts a multipart body may carry, whatever their names; default no limit
+   * but {@link MAX_FORM_FIELDS} parts. The hook endpoint counts attachments after the format
+   * has read the body (WEBHOOK_MAX_ATTACHMENTS counts what would be posted, not file parts a
+   * format ignores); a reader that takes every file part may cap them here.
+   */
+  readonly maxFiles?: number | undefined;
 }
 
 /** The content types named in the 415 answer. */
@@ -45,12 +50,13 @@ const JSON_HINT = 'Send a JSON object like {"text":"hello"}.';
  * Decodes a request body by its content type.
  *
  * @throws PayloadError `invalid_json`, `invalid_payload` (JSON that is not an object),
- *   `invalid_encoding`, `invalid_multipart`, `too_many_attachments`, `unsupported_content_type` (415)
+ *   `invalid_encoding`, `invalid_multipart`, `too_many_attachments` (only with
+ *   {@link DecodeLimits.maxFiles}), `unsupported_content_type` (415)
  */
 export function decodeBody(
   bytes: Uint8Array,
   contentType: string | null,
-  limits: DecodeLimits,
+  limits: DecodeLimits = {},
 ): Promise<RequestBody> {
   // Synchronous work behind an async signature: the HTTP layer awaits it, and a future
   // streaming decoder can slot in without changing callers.
@@ -388,11 +394,10 @@ function decodeMultipart(
         contentType: parseHeaderValue(part.headers.get("content-type") ?? "").value,
         bytes: part.bytes,
       });
-      if (files.length > limits.maxFiles) {
+      if (limits.maxFiles !== undefined && files.length > limits.maxFiles) {
         throw new PayloadError(
           "too_many_attachments",
-          // The same sentence as for URLs (app.ts), though the count stops at the first extra.
-          `At most ${limits.maxFiles} attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one uploads more.`,
+          `At most ${limits.maxFiles} files per body; this one uploads more.`,
         );
       }
       continue;

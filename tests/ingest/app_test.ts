@@ -319,7 +319,7 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
       const body = await assertError(await post(h, token, form), 400, "too_many_attachments");
       assert.equal(
         body.message,
-        "At most 2 attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one uploads more.",
+        "At most 2 attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one has 3.",
       );
     });
 

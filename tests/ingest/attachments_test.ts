@@ -559,3 +559,44 @@ Deno.test("native JSON: keys the bot does not use are named in the answer (ignor
     await files.close();
   }
 });
+
+// WEBHOOK_MAX_ATTACHMENTS counts what would be posted. `curl -F file=@a.pdf -F log1=@x -F log2=@y`
+// with a limit of 2 was refused (400 too_many_attachments) for the two parts the bot ignores,
+// and the sender was told "this one uploads more" about files that would never be posted.
+Deno.test("too_many_attachments counts only the parts that would be posted, not ignored file parts", async () => {
+  await withEndpoint({ limits: { maxAttachments: 2 } }, async (h) => {
+    const token = await h.hook();
+    const form = new FormData();
+    form.set("text", "nightly backup");
+    form.append("file", new File([PDF as BufferSource], "backup.pdf"));
+    for (const n of [1, 2, 3]) form.append("log", new File([`log ${n}`], `log${n}.txt`));
+    const body = await ok(await postForm(h, token, form));
+    assert.deepEqual(posted(h).map((m) => [m.kind, m.file?.name]), [["document", "backup.pdf"]]);
+    assert.deepEqual(body.ignored, ["log"]);
+
+    // Attachments that would be posted still count, uploads and URLs alike, with the number.
+    const over = new FormData();
+    over.set("text", "three documents");
+    for (const n of [1, 2, 3]) over.append("file", new File([`doc ${n}`], `doc${n}.txt`));
+    over.append("log", new File(["ignored"], "ignored.txt"));
+    const res = await postForm(h, token, over);
+    const refusal = await res.json();
+    assert.equal(res.status, 400, JSON.stringify(refusal));
+    assert.equal(refusal.error, "too_many_attachments");
+    assert.equal(
+      refusal.message,
+      "At most 2 attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one has 3.",
+    );
+    assert.equal(posted(h).length, 1, "nothing more was posted");
+
+    // A dialect that posts every file part (Discord's files[n]) is held to the same count.
+    const discord = new FormData();
+    discord.set("payload_json", JSON.stringify({ content: "three logs" }));
+    for (const n of [0, 1, 2]) discord.append(`files[${n}]`, new File([`l${n}`], `l${n}.txt`));
+    const dres = await postForm(h, token, discord);
+    const drefusal = await dres.json();
+    assert.equal(dres.status, 400, JSON.stringify(drefusal));
+    assert.equal(drefusal.error, "too_many_attachments");
+    assert.equal(posted(h).length, 1, "nothing more was posted");
+  });
+});
