@@ -36,7 +36,7 @@ Commands:
   hooks list            list every hook (tokens masked); also create, pause, resume,
                         rename, rotate, expire, info, verify, allow, revoke (hooks --help)
   import-json <file>    import the reference Python bot's data/webhooks.json (idempotent)
-  healthcheck [--ready] exit 0 if this host's bot is alive (/healthz; Docker HEALTHCHECK), or ready
+  healthcheck [--ready] exit 0 if this host's bot is healthy (/readyz; Docker HEALTHCHECK), or ready
   version               print the version
 
 Settings come from environment variables and a .env file in the working directory
@@ -89,10 +89,12 @@ exit 1 when a record could not be imported (no chat or a bad token: its URL will
 The file format is in the README ("Migrating from the Python reference bot").`,
   healthcheck: `Usage: trueconf-webhook-bot healthcheck [--ready]
 
-GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/healthz: exit 0 when the bot answers (it is alive,
-even while TrueConf is down and messages queue), 1 otherwise. This is the container health
-check: a restart would not bring TrueConf back. With --ready it asks /readyz instead (connected
-and authorized to TrueConf), for monitoring. Exit 2 when WEBHOOK_HTTP_PORT is not a port.`,
+GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/readyz. Exit 0 when the bot is healthy: it answers
+200, or 503 only because TrueConf is unreachable, not authorized or not answering (the bot
+then queues hooks, and a restart would not bring TrueConf back); 1 when it does not answer or
+reports its own trouble (storage file gone, shutting down). This is the container health check.
+With --ready only 200 counts (connected and authorized to TrueConf), for monitoring.
+Exit 2 when WEBHOOK_HTTP_PORT is not a port.`,
   version: "Usage: trueconf-webhook-bot version [--json]\n\n" +
     'Prints the version; --json prints {"version", "deno"} for scripts.',
 };
@@ -250,7 +252,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const { healthcheck, probeHost } = await import("./cli/healthcheck.ts");
     return await healthcheck(port, {
       host: probeHost(env.WEBHOOK_HTTP_HOST),
-      check: ready ? "ready" : "live",
+      check: ready ? "ready" : "health",
     });
   }
 

@@ -8,6 +8,17 @@
 import type { Readiness } from "./ingest/mod.ts";
 import type { ConnectionState } from "./trueconf/mod.ts";
 
+/**
+ * The problems that are TrueConf's state, not the bot's, in the fixed words `/readyz` shows.
+ * While only these are listed the bot is healthy (it answers 202 and queues): the container
+ * health check (`healthcheck`, src/cli/healthcheck.ts) stays healthy on them.
+ */
+export const TRUECONF_PROBLEMS = {
+  disconnected: "not connected to TrueConf",
+  unauthorized: "connected to TrueConf but not authorized",
+  silent: "TrueConf stopped answering requests",
+} as const;
+
 /** Options of {@link trueconfReadiness}. */
 export interface ReadinessOptions {
   /** True while shutting down. */
@@ -44,9 +55,9 @@ export interface ReadinessOptions {
  */
 export function trueconfReadiness(s: ConnectionState, options: ReadinessOptions = {}): Readiness {
   const shared: string[] = [];
-  if (!s.connected) shared.push("not connected to TrueConf");
-  else if (!s.authorized) shared.push("connected to TrueConf but not authorized");
-  if (s.consecutiveTimeouts > 0) shared.push("TrueConf stopped answering requests");
+  if (!s.connected) shared.push(TRUECONF_PROBLEMS.disconnected);
+  else if (!s.authorized) shared.push(TRUECONF_PROBLEMS.unauthorized);
+  if (s.consecutiveTimeouts > 0) shared.push(TRUECONF_PROBLEMS.silent);
   if (options.draining) shared.push("shutting down");
   const other = options.problems ?? [];
   return {

@@ -19,12 +19,18 @@ Deno.test("stop grace periods give the bot its shutdown grace plus 20 s", async 
   assert.match(unit, /^RestartPreventExitStatus=2$/m);
 });
 
-Deno.test("the container health check asks liveness, not TrueConf's state", async () => {
+// Issue 7: HEALTHCHECK on /readyz; 17.8: not unhealthy while TrueConf is down. The
+// `healthcheck` command does both (tests/cli/healthcheck_test.ts); --ready would break 17.8.
+Deno.test("the container health check is the binary's healthcheck (/readyz, healthy while TrueConf is down)", async () => {
   const dockerfile = await read("Dockerfile");
   const compose = await read("docker-compose.yml");
   assert.match(dockerfile, /^ {2}CMD \["\/app\/trueconf-webhook-bot", "healthcheck"\]$/m);
   assert.match(compose, /test: \["CMD", "\/app\/trueconf-webhook-bot", "healthcheck"\]/);
   assert.doesNotMatch(dockerfile + compose, /healthcheck", "--ready"/);
+  assert.match(
+    dockerfile,
+    /^# The image has no curl\/wget: the binary probes itself on loopback\. The health check asks\n# \/readyz/m,
+  );
 });
 
 Deno.test("the image makes no anonymous volume and carries OCI labels", async () => {

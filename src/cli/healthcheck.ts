@@ -3,15 +3,18 @@
  * turns the answer into an exit code. It exists for container HEALTHCHECKs on images without
  * curl or wget (distroless), so the binary probes itself.
  *
- * Two questions with two answers (issue 17.8). By default *liveness* (`/healthz`): is the
- * process answering? That is what a container health check must ask, because a restart is
- * its only remedy, and restarting a bot that correctly queues while TrueConf is down helps
- * nobody (and an "unhealthy" status there pages people for TrueConf's outage). `--ready` asks
- * *readiness* (`/readyz`: connected and authorized to TrueConf), which is for monitoring and
- * load balancers.
+ * Both questions go to `/readyz` (issue 7: the HEALTHCHECK is on `/readyz`), and differ in
+ * what counts (issue 17.8). By default the *container's health*: healthy when the bot answers
+ * `/readyz` with 200, or with 503 while the only problems are TrueConf's state (not connected,
+ * not authorized, not answering: then the bot correctly answers 202 and queues, and a restart,
+ * a container's only remedy, would not bring TrueConf back; "unhealthy" there would page people
+ * for TrueConf's outage). The bot's own trouble (the storage file gone, shutting down), a
+ * refused connection, a timeout or any other answer is unhealthy. `--ready` asks *readiness*
+ * strictly (200 only: connected and authorized to TrueConf), for monitoring and load balancers.
  *
  * @module
  */
+import { TRUECONF_PROBLEMS } from "../readiness.ts";
 
 /** Options of {@link healthcheck}. */
 export interface HealthcheckOptions {
@@ -21,19 +24,22 @@ export interface HealthcheckOptions {
   timeoutMs?: number;
   /** Where the one-line verdict goes (Docker keeps it in `docker inspect`). Default stdout. */
   write?: (line: string) => void;
-  /** `live` (default): GET /healthz; `ready`: GET /readyz. */
-  check?: "live" | "ready";
+  /** `health` (default): the container's health from /readyz; `ready`: /readyz 200 only. */
+  check?: "health" | "ready";
 }
 
+const TRUECONF_STATE: ReadonlySet<string> = new Set(Object.values(TRUECONF_PROBLEMS));
+
 /**
- * GETs `http://<host>:<port>/healthz` (or `/readyz` with `check: "ready"`) and returns 0 when
- * it answers 2xx, 1 otherwise (error status, refused connection, timeout).
+ * GETs `http://<host>:<port>/readyz` and returns 0 when it answers 200 (or, for the default
+ * health check, 503 listing only TrueConf's state), 1 otherwise (another status or problem,
+ * refused connection, timeout).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  *
- * const server = Deno.serve({ port: 0, onListen() {} }, () => new Response("ready"));
+ * const server = Deno.serve({ port: 0, onListen() {} }, () => Response.json({ ok: true }));
  * assert.equal(await healthcheck(server.addr.port), 0);
  * await server.shutdown();
  * assert.equal(await healthcheck(server.addr.port), 1); // refused
@@ -45,19 +51,28 @@ export async function healthcheck(port: number, options: HealthcheckOptions = {}
   const write = options.write ?? ((line: string) => console.log(line));
   const hostPart = host.includes(":") ? `[${host}]` : host;
   const ready = options.check === "ready";
-  const url = `http://${hostPart}:${port}/${ready ? "readyz" : "healthz"}`;
-  const [yes, no] = ready ? ["ready", "not ready"] : ["alive", "not alive"];
+  const url = `http://${hostPart}:${port}/readyz`;
+  const [yes, no] = ready ? ["ready", "not ready"] : ["healthy", "unhealthy"];
   const abort = new AbortController();
   // A timer we clear ourselves rather than AbortSignal.timeout(), which would outlive a fast answer.
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
     const res = await fetch(url, { signal: abort.signal });
-    const text = (await res.text()).trim().slice(0, 200);
+    const text = (await res.text()).trim();
     if (res.ok) {
       write(`${yes}: ${url} answered ${res.status}`);
       return 0;
     }
-    write(`${no}: ${url} answered ${res.status} ${text}`);
+    const problems = res.status === 503 ? problemsOf(text) : null;
+    if (!ready && problems && problems.length > 0 && problems.every((p) => TRUECONF_STATE.has(p))) {
+      write(`${yes} (not ready: ${problems.join("; ")}; hooks are queued): ${url} answered 503`);
+      return 0;
+    }
+    write(
+      `${no}: ${url} answered ${res.status}${
+        problems && !ready ? `: ${problems.join("; ")}` : ` ${text.slice(0, 200)}`
+      }`,
+    );
     return 1;
   } catch (error) {
     const detail = causes(error);
@@ -70,6 +85,18 @@ export async function healthcheck(port: number, options: HealthcheckOptions = {}
     return 1;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The `problems` list of the bot's /readyz answer; null when the body is not that answer. */
+function problemsOf(body: string): string[] | null {
+  try {
+    const problems = (JSON.parse(body) as { problems?: unknown }).problems;
+    return Array.isArray(problems) && problems.every((p) => typeof p === "string")
+      ? problems
+      : null;
+  } catch {
+    return null;
   }
 }
 

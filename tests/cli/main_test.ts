@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
 import { FakeTrueConf, makeTestCertificates } from "../support/fake_trueconf.ts";
 import { acquireLease } from "../../src/storage/mod.ts";
+import { spawnServe } from "../support/serve_process.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 // The config is found from the working directory, which is a temp dir here: name it.
@@ -462,7 +463,7 @@ Deno.test("healthcheck with nothing listening exits 1 (no settings needed)", asy
   listener.close();
   const r = await cli(["healthcheck"], dir.path, { WEBHOOK_HTTP_PORT: String(port) });
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.match(r.stdout, new RegExp(`^not alive: http://127\\.0\\.0\\.1:${port}/healthz`));
+  assert.match(r.stdout, new RegExp(`^unhealthy: http://127\\.0\\.0\\.1:${port}/readyz`));
 });
 
 // serve refuses such a port (exit 2); healthcheck asked 8080 instead, where another service may
@@ -477,23 +478,21 @@ Deno.test("healthcheck with a WEBHOOK_HTTP_PORT serve would refuse, or 0, exits 
   }
 });
 
-Deno.test("healthcheck: alive while TrueConf is down (exit 0); --ready says not ready (exit 1)", async () => {
+Deno.test("healthcheck against a real serve with TrueConf down: healthy from /readyz (exit 0); --ready not ready (exit 1)", async () => {
   await using dir = await tempDir();
-  // A bot that runs but cannot reach TrueConf: /healthz 200, /readyz 503.
-  await using server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req) =>
-      new URL(req.url).pathname === "/healthz"
-        ? Response.json({ ok: true })
-        : Response.json({ ok: false, queue: { depth: 3 } }, { status: 503 }),
+  // TrueConf on a port nothing listens on: the bot runs, queues, and /readyz says 503.
+  await using bot = spawnServe({ dir: dir.path });
+  const { port } = await bot.listening();
+  const env = { WEBHOOK_HTTP_PORT: String(port) };
+  const health = await cli(["healthcheck"], dir.path, env);
+  assert.equal(health.code, 0, health.stdout + health.stderr);
+  assert.match(
+    health.stdout,
+    /^healthy \(not ready: not connected to TrueConf; hooks are queued\): http:\/\/127\.0\.0\.1:\d+\/readyz answered 503\n$/,
   );
-  const env = { WEBHOOK_HTTP_PORT: String(server.addr.port) };
-  const live = await cli(["healthcheck"], dir.path, env);
-  assert.equal(live.code, 0, live.stdout + live.stderr);
-  assert.match(live.stdout, /^alive: http:\/\/127\.0\.0\.1:\d+\/healthz answered 200/);
   const ready = await cli(["healthcheck", "--ready"], dir.path, env);
   assert.equal(ready.code, 1, ready.stdout + ready.stderr);
-  assert.match(ready.stdout, /^not ready: .*\/readyz answered 503/);
+  assert.match(ready.stdout, /^not ready: .*\/readyz answered 503 .*not connected to TrueConf/);
 });
 
 Deno.test("an unusable storage path: serve and hooks list exit 1 with the reason, no stack trace", async () => {
