@@ -10,8 +10,8 @@
  * ```
  *
  * `trigger`/`args` only for trigger-word hooks; participant and title events carry
- * `participant`/`by`/`title` instead of `message`. Built once when the event happens, so
- * every retry sends the same bytes under the same `webhook-id`.
+ * `participant`/`by`/`title` instead of `message`. Built once, at the call's first attempt
+ * (src/outgoing/service.ts), so every retry sends the same bytes under the same `webhook-id`.
  *
  * @module
  */

@@ -5,8 +5,11 @@
  *   the bot posts, a service's answer included, can start a loop), never system envelopes,
  *   never `/webhook_*` commands. A hook with trigger words gets only `message.created` whose
  *   first word (after an optional mention of the bot) is one of them; a hook without gets
- *   every event of its chat. Paused and expired hooks get nothing. The body is built once
- *   here, so every retry sends the same bytes under the same `webhook-id`.
+ *   every event of its chat. Paused and expired hooks get nothing. Routing asks TrueConf
+ *   nothing: it stores the event as a call job (so the push's ack, which waits for that, is
+ *   never held by a slow lookup), and the job's first attempt looks up titles and names and
+ *   builds the body, kept in the job's state: every retry sends the same bytes under the same
+ *   `webhook-id`.
  * - **Calls** run as jobs of type `call` on the delivery job engine ({@link OutgoingHooks.jobType}):
  *   per hook in order, one at a time, hooks in parallel, durable across restarts and SIGKILL
  *   (at least once: receivers dedupe on `webhook-id`). Each attempt
@@ -58,7 +61,7 @@ import {
   type OutgoingMetrics,
   reportAttempt,
 } from "./call.ts";
-import { buildEventBody, type OutgoingBody } from "./event_body.ts";
+import { buildEventBody } from "./event_body.ts";
 import { Lookups } from "./_lookups.ts";
 import { signingSecrets } from "./signing.ts";
 import { isBotCommand, matchTrigger } from "./triggers.ts";
@@ -85,8 +88,15 @@ export interface CallPayload {
   eventId: string;
   /** The event type (for logs). */
   eventType: string;
-  /** The JSON body, sent byte for byte on every attempt. */
-  body: string;
+  /**
+   * The event as TrueConf pushed it, from which the first attempt builds the body (after the
+   * lookups of titles and names, which TrueConf may answer slowly: they never hold the ack).
+   */
+  event?: ChatEvent;
+  /** Trigger-word hooks: the trigger word that matched and the text after it. */
+  match?: { trigger: string; args: string } | null;
+  /** The JSON body, for calls stored before it was built in the job (session 10 and older). */
+  body?: string;
   /** The message an answer replies to (message events), or null. */
   replyTo: string | null;
   /** Trigger-word hooks: the message and author to answer with status replies. */
@@ -97,6 +107,8 @@ export interface CallPayload {
 export interface CallState {
   /** The trigger's author already got a status reply (not repeated after a restart). */
   statusSent: boolean;
+  /** The body as the first attempt built it: every retry sends these bytes. */
+  body?: string;
 }
 
 /** What the service needs of the job engine. */
@@ -345,14 +357,10 @@ export class OutgoingHooks {
       (h.expiresAt === null || h.expiresAt > now)
     );
     if (hooks.length === 0) return;
-    const chat = await this.#lookups.chat(e.chatId);
-    const replyTo = message?.replyMessageId
-      ? await this.#lookups.message(message.replyMessageId)
-      : null;
-    const people: string[] = [];
-    if (message) people.push(message.authorId);
-    if (replyTo) people.push(replyTo.authorId);
-    const nameOf = await this.#lookups.names(people);
+    // Nothing here asks TrueConf: the push is acked once the calls are stored, and a lookup
+    // TrueConf answers slowly must not hold the ack (nor let it go first). The first attempt
+    // of each call looks up titles and names and builds the body (#bodyOf).
+    const stored = storedEvent(e);
     for (const hook of hooks) {
       const triggers = hook.outgoing?.triggers ?? [];
       let trigger: { trigger: string; args: string } | null = null;
@@ -362,19 +370,11 @@ export class OutgoingHooks {
         if (!trigger) continue;
       }
       const eventId = await eventIdOf(hook.id, e);
-      const body: OutgoingBody = buildEventBody(e, {
-        id: eventId,
-        hook: { id: hook.id, name: hook.name },
-        chat: { id: e.chatId, title: chat.title, type: chat.type },
-        nameOf,
-        replyTo,
-        trigger,
-        now: () => this.#clock.now(),
-      });
       const payload: CallPayload = {
         eventId,
         eventType: e.type,
-        body: JSON.stringify(body),
+        event: stored,
+        match: trigger,
         replyTo: e.type === "message.created" && message ? message.messageId : null,
         trigger: trigger && message
           ? { messageId: message.messageId, authorId: message.authorId }
@@ -444,6 +444,8 @@ export class OutgoingHooks {
       const code = hook.paused ? "hook_paused" : "hook_expired";
       return { kind: "failed", state, error: { code, message: code.replace("_", " ") } };
     }
+    const body = p.body ?? state.body ?? await this.#bodyOf(job.hook, p);
+    if (!p.body) state = { ...state, body };
     const secrets = await signingSecrets(
       hook,
       (sealed) => this.#o.store.openSecret(sealed),
@@ -456,7 +458,7 @@ export class OutgoingHooks {
     let res: CallResult;
     try {
       res = await callOnce(
-        { url: hook.outgoing.url, id: p.eventId, body: p.body, secrets },
+        { url: hook.outgoing.url, id: p.eventId, body, secrets },
         {
           timeoutMs: this.#timeoutMs,
           allowlist: this.#o.allowlist,
@@ -517,7 +519,7 @@ export class OutgoingHooks {
         if (job.attempts === 0 && !state.statusSent) {
           if (p.trigger) {
             await this.#status(job.hook, p, `⚠️ ${who} ${res.reason}, retrying`);
-            state = { statusSent: true };
+            state = { ...state, statusSent: true };
           } else this.#o.notifier.report(job.hook, `${who} ${res.reason}; retrying`);
         }
         return {
@@ -545,6 +547,34 @@ export class OutgoingHooks {
         await this.#tell(job.hook, p, `❌ ${who} ${res.reason}; not retried.`);
         return { kind: "failed", state, error: { code: "call_failed", message: res.reason } };
     }
+  }
+
+  /**
+   * The body of a call, built at its first attempt from the stored event: the chat's title and
+   * type, the names of the author and of the replied-to message's author, that message's text
+   * (each cached; a lookup that fails or times out degrades to the id or "", never blocks).
+   */
+  async #bodyOf(hook: JobHook, p: CallPayload): Promise<string> {
+    const e = p.event;
+    if (!e) throw new Error(`call ${p.eventId} carries neither its event nor its body`);
+    const message = e.type === "message.created" || e.type === "message.edited" ? e.message : null;
+    const [chat, replyTo] = await Promise.all([
+      this.#lookups.chat(e.chatId),
+      message?.replyMessageId ? this.#lookups.message(message.replyMessageId) : null,
+    ]);
+    const people: string[] = [];
+    if (message) people.push(message.authorId);
+    if (replyTo) people.push(replyTo.authorId);
+    const nameOf = await this.#lookups.names(people);
+    return JSON.stringify(buildEventBody(e, {
+      id: p.eventId,
+      hook: { id: hook.id, name: hook.name },
+      chat: { id: e.chatId, title: chat.title, type: chat.type },
+      nameOf,
+      replyTo,
+      trigger: p.match ?? null,
+      now: () => this.#clock.now(),
+    }));
   }
 
   /** Posts a 2xx answer; returns why it was not posted, if it was not. */
@@ -655,6 +685,18 @@ const HOOK_ENDED: ReadonlyMap<string, string> = new Map([
   ["hook_revoked", "revoked"],
   ["hook_expired", "expired"],
 ]);
+
+/**
+ * The event as a call job stores it: a message keeps of its raw envelope only what the body
+ * reads (a file's name, size and type), so the job is not twice the message's size.
+ */
+function storedEvent(e: ChatEvent): ChatEvent {
+  if (e.type !== "message.created" && e.type !== "message.edited") return e;
+  const content = e.message.type === 202
+    ? (e.message.raw as { content?: unknown } | null)?.content ?? null
+    : null;
+  return { ...e, message: { ...e.message, raw: content ? { content } : null } };
+}
 
 /**
  * A stable id for (hook, event): the same event seen again (a re-push after a reconnect)

@@ -3,7 +3,7 @@
 // ignores those older than `unreadMaxAgeMs`. The client against the fake over real sockets.
 import assert from "node:assert/strict";
 import { type IncomingMessage, TrueConfClient } from "../../src/trueconf/mod.ts";
-import { ALICE, clientOptions, waitUntil, withClient } from "./_helpers.ts";
+import { ALICE, clientOptions, memoryLogger, waitUntil, withClient } from "./_helpers.ts";
 
 Deno.test("unread messages are asked for at auth; recent ones reach handlers, those older than unreadMaxAgeMs are acked and ignored", async () => {
   let now = Date.now();
@@ -89,4 +89,20 @@ Deno.test("unread messages pushed right behind the first auth answer reach handl
     assert.equal(ids.length, 5);
     assert.ok(ids.every((id) => id === fake.botId.toLowerCase()), JSON.stringify(ids));
   }, false);
+});
+
+Deno.test("a storing handler that hangs does not keep the ack: it goes after ackHoldMs, with an error logged", async () => {
+  const { logger, lines } = memoryLogger();
+  await withClient({}, { ackHoldMs: 200, logger }, async (fake, client) => {
+    const alice = fake.userId(ALICE.login);
+    const chatId = fake.p2pChatId(alice);
+    const never = new Promise<void>(() => {});
+    client.onEvent(() => never, { ackAfter: true });
+    const m = fake.pushMessage({ chatId, authorId: alice, text: "stored never" });
+    await waitUntil(() => fake.acks.has(fake.pushIdOf(m.messageId)!), 3_000, "acked anyway");
+    assert.ok(
+      lines.some((l) => /not stored within 200 ms; acknowledged anyway/.test(String(l.msg))),
+      JSON.stringify(lines),
+    );
+  });
 });
