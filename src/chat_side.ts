@@ -51,6 +51,8 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
     store,
     engine: p.queue.engine,
     notifier: p.queue.notifier,
+    // A message pushed again after a lost ack finds the call it made (no second call).
+    events: p.queue.engine.repo,
     // Through the same dispatcher as a hook POST (living messages: mentions, keys).
     // `replyTo`: the answer is a reply to the trigger message (any message id).
     postAnswer: async (hook, message, replyTo) => {

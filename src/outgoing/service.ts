@@ -66,7 +66,7 @@ import { Lookups } from "./_lookups.ts";
 import { signingSecrets } from "./signing.ts";
 import { isBotCommand, matchTrigger } from "./triggers.ts";
 
-import { CALL, callJobLimits } from "./call_job.ts";
+import { CALL, callJobLimits, DEFAULT_CALL_MAX_AGE_MS } from "./call_job.ts";
 
 export { CALL };
 export type { OutgoingMetrics };
@@ -117,6 +117,24 @@ export interface CallEngine {
   enqueue(options: EnqueueOptions<CallPayload, CallState>): Promise<EnqueueResult>;
   /** Tries a waiting job again now (false when it is not waiting). */
   retry(id: string): Promise<boolean>;
+}
+
+/**
+ * Which events made a call already (the outbox repository): TrueConf pushes a message again
+ * when its ack was lost (a crash right after the call was stored), and that must not make a
+ * second call, nor post a second answer.
+ */
+export interface EventCalls {
+  /** The call job made for (hook, event) within the record's lifetime, or null. */
+  callOfEvent(hookId: string, eventId: string, now?: number): Promise<string | null>;
+  /** The write recording it, stored in the same atomic as the job. */
+  callEventMutation(
+    hookId: string,
+    eventId: string,
+    job: string,
+    expiresAt: number,
+    now?: number,
+  ): Deno.KvMutation;
 }
 
 /** What the service needs of the hook store. */
@@ -182,6 +200,8 @@ export interface OutgoingHooksOptions {
   engine: CallEngine;
   /** Posts a 2xx answer into the chat. */
   postAnswer: AnswerPoster;
+  /** Calls made per event (the outbox repository); without it, a re-pushed event calls again. */
+  events?: EventCalls | undefined;
   /** The creator notifier (failures of hooks without trigger words). */
   notifier: ProblemReporter;
   /** Per attempt (`WEBHOOK_OUTGOING_TIMEOUT_SECONDS`). Default 5 000. */
@@ -370,6 +390,17 @@ export class OutgoingHooks {
         if (!trigger) continue;
       }
       const eventId = await eventIdOf(hook.id, e);
+      const made = await this.#o.events?.callOfEvent(hook.id, eventId, now);
+      if (made) {
+        // Pushed again (its ack was lost): the call stored the first time is the one.
+        this.#log.info("outgoing: event pushed again; its call was made already", {
+          hook: hook.id,
+          event: e.type,
+          id: eventId,
+          job: made,
+        });
+        continue;
+      }
       const payload: CallPayload = {
         eventId,
         eventType: e.type,
@@ -387,11 +418,15 @@ export class OutgoingHooks {
         createdBy: hook.createdBy,
       };
       if (payload.trigger) this.#armWatchdog(ref, payload, hook.outgoing?.url ?? "");
+      const events = this.#o.events;
+      // Kept for twice the call's lifetime: a push older than that lifetime is not acted on.
+      const until = now + 2 * (this.#o.maxAgeMs ?? DEFAULT_CALL_MAX_AGE_MS);
       const r = await this.#o.engine.enqueue({
         type: CALL,
         hook: ref,
         payload,
         state: { statusSent: false },
+        alsoWrite: events && ((id) => events.callEventMutation(hook.id, eventId, id, until, now)),
       });
       if (!r.ok) {
         this.#settle(payload.eventId);

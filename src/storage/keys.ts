@@ -39,6 +39,8 @@ export const KEY_SPACES = {
   outbox_done:
     "final status of a finished delivery (JSON, own expiresAt), by (hook id, delivery id)",
   idem: "Idempotency-Key claim or first outcome (JSON, own expiresAt), by (hook id, key)",
+  call_event:
+    "the call job made for an outgoing hook's event (JSON: job id, own expiresAt; expireIn twice the call's max age), by (hook id, event id): an event TrueConf pushes again makes no second call",
   queue_cmd:
     "an operator's queue command (retry/drop, JSON) for the running bot, by (time-ordered command id)",
   queue_cmd_done: "the bot's answer to a queue command (JSON; expireIn 10 min), by command id",
@@ -193,6 +195,11 @@ export function idempotency(hookId: string, key: string): Deno.KvKey {
   return ["idem", hookId, key];
 }
 
+/** The call job an outgoing hook made for one event (a re-pushed event finds it). */
+export function callEvent(hookId: string, eventId: string): Deno.KvKey {
+  return ["call_event", hookId, eventId];
+}
+
 /**
  * The lease of a role (`"serve"`): which process may act on this store. See
  * `src/storage/lease.ts`.
@@ -314,7 +321,7 @@ export const PROCESS_SPACES: ReadonlySet<string> = new Set([
  * expiry, so each key space's rule is here, beside its layout. `null`: the entry never
  * expires; `0`: it has expired already and is not restored.
  *
- * - `outbox_done`, `idem`: their own `expiresAt`;
+ * - `outbox_done`, `idem`, `call_event`: their own `expiresAt`;
  * - `posted`, `posted_t`, `posted_b`: 30 days from when it was posted (`at`; a packed row's
  *   is its commit's); `posted_key` and
  *   `posted_group` carry no time, so 30 days from the restore;
@@ -344,7 +351,8 @@ export function restoreExpireIn(key: Deno.KvKey, value: unknown, now: number): n
   const left = (until: number) => Math.max(0, Math.round(until - now));
   switch (key[0]) {
     case "outbox_done":
-    case "idem": {
+    case "idem":
+    case "call_event": {
       const expiresAt = field("expiresAt");
       return expiresAt === null ? null : left(expiresAt);
     }

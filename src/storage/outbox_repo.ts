@@ -418,6 +418,38 @@ export class OutboxRepo {
     };
   }
 
+  /**
+   * The call job an outgoing hook made for an event, if one was made and its record has not
+   * expired (see {@link callEventMutation}).
+   */
+  async callOfEvent(hookId: string, eventId: string, now = Date.now()): Promise<string | null> {
+    const v = (await this.#kv.get<{ job?: unknown; expiresAt?: unknown }>(
+      keys.callEvent(hookId, eventId),
+    )).value;
+    if (!v || typeof v.job !== "string") return null;
+    return typeof v.expiresAt === "number" && v.expiresAt <= now ? null : v.job;
+  }
+
+  /**
+   * The write that records the call job made for an outgoing hook's event, for
+   * {@link insert}'s `extra`: the job and the record are stored together, so an event pushed
+   * again (its ack lost in a crash) finds its call and makes no second one.
+   */
+  callEventMutation(
+    hookId: string,
+    eventId: string,
+    job: string,
+    expiresAt: number,
+    now = Date.now(),
+  ): Deno.KvMutation {
+    return {
+      type: "set",
+      key: keys.callEvent(hookId, eventId),
+      value: { job, expiresAt },
+      expireIn: Math.max(1, expiresAt - now),
+    };
+  }
+
   async #deleteKeys(
     source: Iterable<Deno.KvKey> | AsyncIterable<Deno.KvEntry<unknown>>,
   ): Promise<void> {

@@ -209,3 +209,53 @@ Deno.test("a trigger that arrives while the bot shuts down is left unread and ca
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a trigger pushed again after its ack was lost is not called twice: the next start knows its call", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { WEBHOOK_URL_ALLOWLIST: "127.0.0.1" };
+  let secret = "";
+  // The service answers each call in the chat: a second call would be a second answer.
+  const r = startReceiver(
+    () => secret,
+    (body) => Response.json({ text: `deploying ${body.args}` }),
+  );
+  const first = await startBotWithFake({
+    dir,
+    env,
+    logger: silentLogger,
+    fake: { echoOwnMessages: true, users: USERS },
+  });
+  const fake = first.fake;
+  let second: BotWithFake | null = null;
+  try {
+    const alice = fake.userId("alice");
+    first.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    secret = (await makeOutgoingHook(first, {
+      chatId: "ops",
+      name: "deploys",
+      url: r.url,
+      triggers: ["/deploy"],
+    })).secret;
+    const m = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy staging" });
+    fake.loseAckOf(m.messageId);
+    const call = await r.nth(1);
+    const answers = () => fake.messagesIn("ops").filter((s) => s.text?.startsWith("deploying"));
+    await fake.waitFor(() => answers().length === 1 && fake.lostAcks.size === 1);
+    await first.closeBot();
+    second = await startBotWithFake({ dir, env, logger: silentLogger, reuseFake: fake });
+    // Pushed again behind the auth answer, handled before anything pushed later.
+    await fake.waitFor(() => fake.acks.has(fake.pushIdOf(m.messageId)!));
+    const next = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+    const after = await r.nth(2);
+    assert.equal(after.body.message?.id, next.messageId, "the re-pushed trigger was called again");
+    assert.equal(r.calls.length, 2);
+    assert.notEqual(after.headers.get("webhook-id"), call.headers.get("webhook-id"));
+    await fake.waitFor(() => answers().length >= 2);
+    assert.deepEqual(answers().map((s) => s.text), ["deploying staging", "deploying prod"]);
+  } finally {
+    await second?.closeBot();
+    await fake.close();
+    await r.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -320,6 +320,10 @@ export class FakeTrueConf {
   #authFailures: { code: number; description: string }[] = [];
   #oauthMode: OAuthMode = "ok";
   #emit203 = false;
+  /** Push ids whose ack is lost on the way (see {@link loseAckOf}). */
+  #losing = new Set<number>();
+  /** Push ids whose ack was lost: it arrived, and the message stayed unread. */
+  readonly lostAcks = new Set<number>();
   #repushAfter: number | null = null;
   #repush = new Map<number, Timer>(); // push id → timer
   #idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -611,6 +615,17 @@ export class FakeTrueConf {
   /** The id of the last push of a message (by its `messageId`), if it was pushed. */
   pushIdOf(messageId: string): number | undefined {
     return this.#pushIds.get(messageId);
+  }
+
+  /**
+   * The client's ack of this message's last push is lost on the way, as when the bot dies
+   * right after writing it: the message stays unread (pushed again after the next `auth` with
+   * receiveUnread once no socket is left). The ack shows in {@link lostAcks}, not in `acks`.
+   */
+  loseAckOf(messageId: string): void {
+    const id = this.#pushIds.get(messageId);
+    if (id === undefined) throw new Error(`message ${messageId} was not pushed`);
+    this.#losing.add(id);
   }
 
   /** Pushed ids not acknowledged yet (only tracked while `repushUnacked` is on). */
@@ -1227,6 +1242,11 @@ export class FakeTrueConf {
       if (!conn.unacked.delete(id)) {
         this.#protocolError(conn, `ack ${id} on a socket that has no unacked push ${id}`);
       }
+    }
+    if (this.#losing.delete(id)) {
+      this.lostAcks.add(id);
+      this.#notify();
+      return;
     }
     this.ackCount++;
     if (this.#record) this.acks.add(id);
