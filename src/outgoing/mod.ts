@@ -17,6 +17,7 @@ export {
   type CallPayload,
   type CallState,
   EVENT_TYPES,
+  type EventCalls,
   type OutgoingClient,
   OutgoingHooks,
   type OutgoingHooksOptions,
