@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
-import { makeOutgoingHook, startReceiver } from "./_receiver.ts";
+import { makeOutgoingHook, type Receiver, startReceiver } from "./_receiver.ts";
 import type { BodyMessage } from "../../src/outgoing/mod.ts";
 
 const USERS = [
@@ -158,11 +158,23 @@ function pushIdsOf(b: BotWithFake, messageIds: string[]): number[] {
   });
 }
 
-Deno.test("a trigger that arrives while the bot shuts down is left unread and called by the next start", async () => {
+/**
+ * A bot with a `/deploy` hook of chat "ops" calling `answer`'s receiver; `fn` may start the
+ * next bot on the same store and TrueConf with `restart` once it has stopped the first.
+ */
+async function withTwoStarts(
+  answer: Parameters<typeof startReceiver>[1],
+  fn: (
+    first: BotWithFake,
+    r: Receiver,
+    alice: string,
+    restart: () => Promise<BotWithFake>,
+  ) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   const env = { WEBHOOK_URL_ALLOWLIST: "127.0.0.1" };
   let secret = "";
-  const r = startReceiver(() => secret);
+  const r = startReceiver(() => secret, answer);
   const first = await startBotWithFake({
     dir,
     env,
@@ -170,7 +182,7 @@ Deno.test("a trigger that arrives while the bot shuts down is left unread and ca
     fake: { echoOwnMessages: true, users: USERS },
   });
   const fake = first.fake;
-  let second: BotWithFake | null = null;
+  const later: BotWithFake[] = [];
   try {
     const alice = fake.userId("alice");
     first.addGroup({ chatId: "ops", title: "Ops", owner: alice });
@@ -180,6 +192,22 @@ Deno.test("a trigger that arrives while the bot shuts down is left unread and ca
       url: r.url,
       triggers: ["/deploy"],
     })).secret;
+    await fn(first, r, alice, async () => {
+      const next = await startBotWithFake({ dir, env, logger: silentLogger, reuseFake: fake });
+      later.push(next);
+      return next;
+    });
+  } finally {
+    for (const b of later) await b.closeBot();
+    await fake.close();
+    await r.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a trigger that arrives while the bot shuts down is left unread and called by the next start", async () => {
+  await withTwoStarts(undefined, async (first, r, alice, restart) => {
+    const fake = first.fake;
     // A delivery TrueConf answers late keeps the shutdown draining the queue for a while.
     const { url } = await first.createHook("ops", "alerts", alice);
     fake.setMethodDelay("sendMessage", 1_000);
@@ -198,64 +226,39 @@ Deno.test("a trigger that arrives while the bot shuts down is left unread and ca
     fake.setMethodDelay("sendMessage", 0);
     assert.equal(fake.acks.has(fake.pushIdOf(m.messageId)!), false, "left unread");
     assert.equal(r.calls.length, 0);
-    second = await startBotWithFake({ dir, env, logger: silentLogger, reuseFake: fake });
+    await restart();
     const call = await r.nth(1);
     assert.equal(call.body.args, "late");
     assert.equal(call.body.message?.id, m.messageId);
-  } finally {
-    await second?.closeBot();
-    await fake.close();
-    await r.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a trigger pushed again after its ack was lost is not called twice: the next start knows its call", async () => {
-  const dir = await Deno.makeTempDir();
-  const env = { WEBHOOK_URL_ALLOWLIST: "127.0.0.1" };
-  let secret = "";
   // The service answers each call in the chat: a second call would be a second answer.
-  const r = startReceiver(
-    () => secret,
+  await withTwoStarts(
     (body) => Response.json({ text: `deploying ${body.args}` }),
+    async (first, r, alice, restart) => {
+      const fake = first.fake;
+      const m = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy staging" });
+      fake.loseAckOf(m.messageId);
+      const call = await r.nth(1);
+      const answers = () => fake.messagesIn("ops").filter((s) => s.text?.startsWith("deploying"));
+      await fake.waitFor(() => answers().length === 1 && fake.lostAcks.size === 1);
+      await first.closeBot();
+      await restart();
+      // Pushed again behind the auth answer, handled before anything pushed later.
+      await fake.waitFor(() => fake.acks.has(fake.pushIdOf(m.messageId)!));
+      const next = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+      const after = await r.nth(2);
+      assert.equal(
+        after.body.message?.id,
+        next.messageId,
+        "the re-pushed trigger was called again",
+      );
+      assert.equal(r.calls.length, 2);
+      assert.notEqual(after.headers.get("webhook-id"), call.headers.get("webhook-id"));
+      await fake.waitFor(() => answers().length >= 2);
+      assert.deepEqual(answers().map((s) => s.text), ["deploying staging", "deploying prod"]);
+    },
   );
-  const first = await startBotWithFake({
-    dir,
-    env,
-    logger: silentLogger,
-    fake: { echoOwnMessages: true, users: USERS },
-  });
-  const fake = first.fake;
-  let second: BotWithFake | null = null;
-  try {
-    const alice = fake.userId("alice");
-    first.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    secret = (await makeOutgoingHook(first, {
-      chatId: "ops",
-      name: "deploys",
-      url: r.url,
-      triggers: ["/deploy"],
-    })).secret;
-    const m = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy staging" });
-    fake.loseAckOf(m.messageId);
-    const call = await r.nth(1);
-    const answers = () => fake.messagesIn("ops").filter((s) => s.text?.startsWith("deploying"));
-    await fake.waitFor(() => answers().length === 1 && fake.lostAcks.size === 1);
-    await first.closeBot();
-    second = await startBotWithFake({ dir, env, logger: silentLogger, reuseFake: fake });
-    // Pushed again behind the auth answer, handled before anything pushed later.
-    await fake.waitFor(() => fake.acks.has(fake.pushIdOf(m.messageId)!));
-    const next = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
-    const after = await r.nth(2);
-    assert.equal(after.body.message?.id, next.messageId, "the re-pushed trigger was called again");
-    assert.equal(r.calls.length, 2);
-    assert.notEqual(after.headers.get("webhook-id"), call.headers.get("webhook-id"));
-    await fake.waitFor(() => answers().length >= 2);
-    assert.deepEqual(answers().map((s) => s.text), ["deploying staging", "deploying prod"]);
-  } finally {
-    await second?.closeBot();
-    await fake.close();
-    await r.close();
-    await Deno.remove(dir, { recursive: true });
-  }
 });
