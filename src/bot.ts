@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { type Config, trueconfEndpoint } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
 import { BodyReader } from "./ingest/read_body.ts";
+import type { FetchHandler, HttpServerOptions } from "./ingest/http_server.ts";
 import { HookStore } from "./hooks/store.ts";
 import {
   acquireLease,
@@ -91,6 +92,33 @@ export interface Bot {
    * counters, closes the socket and the KV store.
    */
   close(graceMs?: number, cutWaitMs?: number): Promise<void>;
+}
+
+/**
+ * The options of the bot's HTTP server (`listenHttp`) from its settings: address, the
+ * `WEBHOOK_HTTP_*` time limits, and where its own answers to clients' mistakes and its
+ * failures are logged. The one place `serve` and the demo (tests/support/bot_with_fake.ts)
+ * take them from, so `LOG_LEVEL=debug deno task demo` shows what `serve` would log.
+ *
+ * @param at another address than the settings' (the demo listens on loopback, any port)
+ */
+export function httpServerOptions(
+  config: Config,
+  log: Logger,
+  handler: FetchHandler,
+  at: { hostname?: string; port?: number } = {},
+): HttpServerOptions {
+  return {
+    hostname: at.hostname ?? config.http.host,
+    port: at.port ?? config.http.port,
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    idleTimeoutMs: config.http.idleTimeoutMs,
+    handler,
+    // A client's HTTP mistake is its own: nothing here needs attention.
+    onClientMistake: (m) => log.debug("client error", { ...m }),
+    onHandlerError: (error) => log.error("request failed", { error }),
+    onAcceptError: (error) => log.error("cannot accept a connection; retrying", { error }),
+  };
 }
 
 /** Builds the bot. Opens the KV store (creating its folder) but connects nothing yet. */

@@ -1,6 +1,9 @@
 // `deno task demo --smoke` exactly as the task line in deno.json runs it (same permission
 // flags, so a missing permission shows up here), as a subprocess with a clean environment.
 import assert from "node:assert/strict";
+import { startBotWithFake } from "./support/bot_with_fake.ts";
+import { RawHttp } from "./support/raw_http.ts";
+import { createLogger } from "../src/log.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -130,4 +133,38 @@ Deno.test("demo: one Ctrl+C that arrives twice (terminal and deno task) still st
   }
   const { code } = await child.status;
   assert.equal(code, 0, `stdout:\n${stdout}\nstderr:\n${await stderr}`);
+});
+
+// The demo (tests/support/bot_with_fake.ts) built its HTTP server with listenHttp's own
+// defaults and no hooks: `LOG_LEVEL=debug deno task demo` showed none of the client errors
+// `serve` logs, and the HTTP settings (WEBHOOK_HTTP_*) did not apply. It builds it as serve does.
+Deno.test("the demo's HTTP server is serve's: WEBHOOK_HTTP_* settings apply and client errors are logged", async () => {
+  const lines: string[] = [];
+  const dir = await Deno.makeTempDir({ prefix: "demo-http-" });
+  const world = await startBotWithFake({
+    dir,
+    env: { WEBHOOK_HTTP_IDLE_TIMEOUT_SECONDS: "7", LOG_LEVEL: "debug" },
+    logger: createLogger({ level: "debug", write: (l) => void lines.push(l) }),
+  });
+  try {
+    const port = world.server.addr.port;
+    const ok = await RawHttp.connect(port);
+    await ok.write("GET /healthz HTTP/1.1\r\nHost: demo\r\n\r\n");
+    const health = await ok.response();
+    assert.equal(health?.status, 200);
+    assert.equal(health?.headers.get("keep-alive"), "timeout=7", "the idle setting applies");
+    ok.close();
+
+    const bad = await RawHttp.connect(port);
+    await bad.write("GET /healthz HTTP/1.1\r\nHo st: demo\r\n\r\n");
+    assert.equal((await bad.response())?.status, 400);
+    bad.close();
+    assert.ok(
+      lines.some((l) => l.includes("client error") && l.includes("invalid_request")),
+      `serve's client-error log line:\n${lines.join("\n")}`,
+    );
+  } finally {
+    await world.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

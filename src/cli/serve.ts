@@ -4,7 +4,7 @@
  * @module
  */
 import { type Config, configWarnings, readCaFile } from "../config.ts";
-import { createBot } from "../bot.ts";
+import { createBot, httpServerOptions } from "../bot.ts";
 import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
 import { type HttpServer, listenHttp } from "../ingest/mod.ts";
@@ -120,17 +120,9 @@ export async function serve(
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
   let server: HttpServer;
   try {
-    server = await listenHttp({
-      hostname: config.http.host,
-      port: config.http.port,
-      headersTimeoutMs: config.http.headersTimeoutMs,
-      idleTimeoutMs: config.http.idleTimeoutMs,
-      handler: (req, info) => bot.app.fetch(req, info),
-      // A client's HTTP mistake is its own: nothing here needs attention.
-      onClientMistake: (m) => log.debug("client error", { ...m }),
-      onHandlerError: (error) => log.error("request failed", { error }),
-      onAcceptError: (error) => log.error("cannot accept a connection; retrying", { error }),
-    });
+    server = await listenHttp(
+      httpServerOptions(config, log, (req, info) => bot.app.fetch(req, info)),
+    );
   } catch (e) {
     const { host, port } = config.http;
     log.error(listenProblem(host, port, e), { host, port, error: e });

@@ -16,10 +16,15 @@
  * @module
  */
 import { join } from "node:path";
-import { type Bot, type BotOptions, createBot } from "../../src/bot.ts";
+import { type Bot, type BotOptions, createBot, httpServerOptions } from "../../src/bot.ts";
 import { parseConfig } from "../../src/config.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
-import { type FetchHandler, type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
+import {
+  type FetchHandler,
+  type HttpServer,
+  type HttpServerOptions,
+  listenHttp,
+} from "../../src/ingest/http_server.ts";
 import type { TrueConfClientOptions } from "../../src/trueconf/mod.ts";
 import {
   type FakeChat,
@@ -171,31 +176,40 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
   let bot: Bot | null = null;
   try {
     let app: Bot["app"] | null = null;
+    // The settings of the real address (the public URL carries the port); a first reading,
+    // before listening, gives the HTTP server serve's options (and refuses a bad config early).
+    const configAt = (port: number) => {
+      const parsed = parseConfig({
+        TRUECONF_SERVER: "127.0.0.1",
+        TRUECONF_HTTPS: "false",
+        TRUECONF_WEB_PORT: String(fake.port),
+        TRUECONF_USERNAME: "webhook_bot",
+        TRUECONF_PASSWORD: "secret",
+        WEBHOOK_PUBLIC_URL: `http://127.0.0.1:${port}${opts.publicPath ?? ""}`,
+        WEBHOOK_HTTP_HOST: "127.0.0.1",
+        WEBHOOK_HTTP_PORT: String(port),
+        WEBHOOK_STORAGE_PATH: join(opts.dir, "webhooks.kv"),
+        ...opts.env,
+      });
+      if (!parsed.ok) throw new BotConfigError(parsed.problems);
+      return parsed.config;
+    };
+    const first = configAt(opts.port ?? 0);
+    const logger = opts.logger ??
+      createLogger({ level: first.log.level, format: first.log.format });
+    const handler: FetchHandler = (req, info) =>
+      app ? app.fetch(req, info) : new Response("starting", { status: 503 });
     const listening = await listenLoopback(
       opts.port ?? 0,
-      (req, info) => app ? app.fetch(req, info) : new Response("starting", { status: 503 }),
+      (port) => httpServerOptions(first, logger, handler, { hostname: "127.0.0.1", port }),
       opts.fallbackToFreePort ?? false,
     );
     server = listening.server;
     const port = server.addr.port;
     const baseUrl = `http://127.0.0.1:${port}`;
-    const parsed = parseConfig({
-      TRUECONF_SERVER: "127.0.0.1",
-      TRUECONF_HTTPS: "false",
-      TRUECONF_WEB_PORT: String(fake.port),
-      TRUECONF_USERNAME: "webhook_bot",
-      TRUECONF_PASSWORD: "secret",
-      WEBHOOK_PUBLIC_URL: baseUrl + (opts.publicPath ?? ""),
-      WEBHOOK_HTTP_HOST: "127.0.0.1",
-      WEBHOOK_HTTP_PORT: String(port),
-      WEBHOOK_STORAGE_PATH: join(opts.dir, "webhooks.kv"),
-      ...opts.env,
-    });
-    if (!parsed.ok) throw new BotConfigError(parsed.problems);
-    const config = parsed.config;
+    const config = configAt(port);
     const b = await createBot(config, {
-      logger: opts.logger ??
-        createLogger({ level: config.log.level, format: config.log.format }),
+      logger,
       ...(opts.trueconf ? { trueconf: opts.trueconf } : {}),
       storageCheckMs: opts.storageCheckMs,
       ...opts.hooks,
@@ -268,20 +282,20 @@ export function assertProtocolKept(fake: FakeTrueConf): void {
 }
 
 /**
- * Listens on 127.0.0.1:`preferred` with the server production runs (`listenHttp`); with
- * `fallback`, on any free port when that one is taken.
+ * Listens on 127.0.0.1:`preferred` with the server production runs (`listenHttp`, with the
+ * options `serve` gives it: {@link httpServerOptions}); with `fallback`, on any free port when
+ * that one is taken.
  */
 async function listenLoopback(
   preferred: number,
-  handler: FetchHandler,
+  options: (port: number) => HttpServerOptions,
   fallback: boolean,
 ): Promise<{ server: HttpServer; fellBack: boolean }> {
-  const base = { hostname: "127.0.0.1", handler };
   try {
-    return { server: await listenHttp({ ...base, port: preferred }), fellBack: false };
+    return { server: await listenHttp(options(preferred)), fellBack: false };
   } catch (e) {
     const inUse = (e as { code?: string }).code === "EADDRINUSE";
     if (!fallback || !inUse || preferred === 0) throw e;
   }
-  return { server: await listenHttp({ ...base, port: 0 }), fellBack: true };
+  return { server: await listenHttp(options(0)), fellBack: true };
 }
