@@ -1,10 +1,13 @@
 // Typed views of response payloads. Lenient on purpose (see the protocol reference §3,
 // §4.4, §11): errorCode may be missing, lists may come bare, roles as strings or numbers.
 import { num, record, str } from "./_json.ts";
+import { parseIncomingMessage } from "./incoming_message.ts";
 import {
   CHAT_ROLES,
+  type ChatHistory,
   type ChatInfo,
   type ChatRole,
+  type HistoryMessage,
   type Participant,
   type SentMessage,
 } from "./types.ts";
@@ -69,4 +72,36 @@ export function parseParticipantsPage(payload: unknown): Participant[] {
     if (userId) out.push({ userId, role: normalizeRole(p.role) });
   }
   return out;
+}
+
+/** Envelope type of a file message (protocol reference §5.2). */
+const ATTACHMENT = 202;
+
+/**
+ * A `getChatHistory` answer, `{chatId, count, messages:[envelope…]}` (SDK 1.5
+ * `types/responses/get_chat_history_response.py`), oldest first. The order TrueConf answers in
+ * is not documented: TrueConf's own Hermes plugin sorts the page by `(box.id, box.position)`
+ * before use (its ADR 0007), so it is sorted here by `box.id`, then timestamp. Envelopes that
+ * name their chat only in `chat` (SDK 1.5) or not at all are of the chat asked for; entries
+ * without a message id are left out.
+ */
+export function parseChatHistory(payload: unknown, chatId: string): ChatHistory {
+  const p = record(payload);
+  const list = Array.isArray(p.messages) ? p.messages : [];
+  const messages: HistoryMessage[] = [];
+  for (const item of list) {
+    const env = record(item);
+    const msg = parseIncomingMessage({ chatId, ...env });
+    if (!msg) continue;
+    const content = record(env.content);
+    messages.push({
+      ...msg,
+      box: num(record(env.box).id, 0),
+      file: msg.type === ATTACHMENT
+        ? { name: str(content.name), size: num(content.size, -1) }
+        : null,
+    });
+  }
+  messages.sort((a, b) => a.box - b.box || a.timestamp - b.timestamp);
+  return { chatId: str(p.chatId, chatId) || chatId, messages };
 }

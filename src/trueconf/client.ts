@@ -18,7 +18,12 @@ import {
 } from "./errors.ts";
 import { HttpTransport } from "./_http.ts";
 import { num, record, str } from "./_json.ts";
-import { parseChatInfo, parseParticipantsPage, parseSentMessage } from "./_responses.ts";
+import {
+  parseChatHistory,
+  parseChatInfo,
+  parseParticipantsPage,
+  parseSentMessage,
+} from "./_responses.ts";
 import { type TimerId, Timers } from "./_timers.ts";
 import { uploadBytes } from "./_upload.ts";
 import { LatePosts, postKey } from "./_late_posts.ts";
@@ -28,6 +33,7 @@ import { parseIncomingMessage } from "./incoming_message.ts";
 import { type ChatEvent, editAuthorOf, parseChatEvent } from "./events.ts";
 import { fetchOAuthToken, jwtClaims, jwtExpiresAt, type OAuthToken } from "./oauth.ts";
 import type {
+  ChatHistory,
   ChatInfo,
   ConnectionState,
   EditedMessage,
@@ -519,6 +525,36 @@ export class TrueConfClient {
     const msg = parseIncomingMessage({ ...p, messageId: str(p.messageId) || messageId });
     if (!msg) throw new TrueConfProtocolError("getMessageById", "response is not a message");
     return msg;
+  }
+
+  /**
+   * A page of a chat's history, oldest first: `getChatHistory` `{chatId, count, fromMessageId}`
+   * → `{chatId, count, messages:[envelope…]}` (SDK 1.5 `Bot.get_chat_history`, protocol
+   * reference §4.6). Without `fromMessageId` the newest `count` messages; with it, messages from
+   * that one back (whether the anchor itself comes with them is not documented: a caller paging
+   * back drops what it already has). `count` must be at least 1 (the SDK refuses less before
+   * sending; how many a server gives at most is not documented, TrueConf's own Hermes plugin asks
+   * at most 100). Errors as any request: {@link TrueConfApiError} (304 unknown chat, 305 the bot
+   * is not in it), {@link TrueConfTimeoutError}, {@link TrueConfDisconnectedError}.
+   *
+   * @example
+   * ```ts
+   * async function lastBotPost(tc: TrueConfClient, chatId: string, botId: string) {
+   *   const { messages } = await tc.getChatHistory(chatId, 20);
+   *   return messages.findLast((m) => m.authorId === botId) ?? null;
+   * }
+   * ```
+   */
+  async getChatHistory(
+    chatId: string,
+    count: number,
+    fromMessageId?: string | null,
+  ): Promise<ChatHistory> {
+    if (!Number.isInteger(count) || count < 1) {
+      throw new RangeError(`getChatHistory: count must be an integer of at least 1, not ${count}`);
+    }
+    const payload = { chatId, count, fromMessageId: fromMessageId ?? null };
+    return parseChatHistory(await this.request("getChatHistory", payload), chatId);
   }
 
   /**

@@ -57,11 +57,13 @@ export {
 } from "./oauth.ts";
 export {
   CHAT_ROLES,
+  type ChatHistory,
   type ChatInfo,
   type ChatRole,
   ChatType,
   type ConnectionState,
   type EditedMessage,
+  type HistoryMessage,
   type IncomingMessage,
   type OutgoingFile,
   type ParseMode,

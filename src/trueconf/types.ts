@@ -237,3 +237,22 @@ export interface IncomingMessage {
   /** The envelope as received. */
   raw: unknown;
 }
+
+/** One message of a chat's history ({@link ChatHistory}): an envelope, like a pushed message. */
+export interface HistoryMessage extends IncomingMessage {
+  /**
+   * A file message's (type 202) `content.name` and `content.size` (bytes, -1 when absent);
+   * null for other types.
+   */
+  file: { name: string; size: number } | null;
+  /** The envelope's `box.id`: TrueConf's order of the chat's messages (0 when absent). */
+  box: number;
+}
+
+/** A page of a chat's history (`getChatHistory`), oldest first. */
+export interface ChatHistory {
+  /** The chat. */
+  chatId: string;
+  /** Its messages, oldest first (sorted here: the server's order is not documented). */
+  messages: HistoryMessage[];
+}

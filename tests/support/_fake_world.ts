@@ -494,6 +494,8 @@ export class FakeWorld {
         return this.#removeMessage(p);
       case "getMessageById":
         return this.#getMessageById(p);
+      case "getChatHistory":
+        return this.#getChatHistory(p);
       default:
         // No source shows the real answer to an unknown method; 104 is the nearest code.
         return err(ErrorCode.ROUTE_NOT_FOUND, `Unknown method ${method}`);
@@ -681,6 +683,45 @@ export class FakeWorld {
     const found = this.#lookup(p?.messageId, "getMessageById");
     if (!("env" in found)) return found;
     return { ok: true, payload: structuredClone(this.wireEnvelope(found.env)) };
+  }
+
+  /**
+   * `getChatHistory` `{chatId, count, fromMessageId|null}` → `{chatId, count, messages}` (SDK 1.5
+   * `methods/get_chat_history.py`, `types/responses/get_chat_history_response.py`; protocol doc
+   * §4.6). What neither the SDK nor the docs say, the fake decides so that a client cannot lean
+   * on it:
+   * - **order**: newest first. Undocumented; TrueConf's own Hermes plugin sorts what it gets by
+   *   `(box.id, box.position)` before use (its ADR 0007), so a client must sort too;
+   * - **`fromMessageId`**: that message and older ones. Whether the anchor itself is included is
+   *   undocumented (the Hermes plugin skips it by hand), so the fake includes it: a client paging
+   *   back must drop what it already has; an id the server never issued answers 307;
+   * - **`count`**: 1–100, more is cut to 100 (the SDK refuses < 1 before sending; the Hermes
+   *   plugin never asks more than 100); `count` in the answer is how many messages it holds;
+   * - removed messages are left out; an unknown chat answers 304, a chat without the bot 305.
+   */
+  #getChatHistory(p: Payload | null): MethodResult {
+    if (!p || typeof p.chatId !== "string") {
+      return invalid("getChatHistory", "chatId must be a string");
+    }
+    if (!isPositiveInt(p.count)) return invalid("getChatHistory", "count must be an integer ≥ 1");
+    const chat = this.#chats.get(p.chatId);
+    if (!chat) return err(ErrorCode.CHAT_NOT_FOUND, `Chat ${p.chatId} not found`);
+    if (chat.botIsMember === false) {
+      return err(ErrorCode.USER_IS_NOT_CHAT_PARTICIPANT, "Bot is not a participant of the chat");
+    }
+    let from = Infinity;
+    if (p.fromMessageId !== undefined && p.fromMessageId !== null) {
+      const anchor = this.#lookup(p.fromMessageId, "getChatHistory");
+      if (!("env" in anchor)) return anchor;
+      from = anchor.env.box.id;
+    }
+    const mine: Envelope<unknown>[] = [];
+    for (const m of this.#messages.values()) {
+      if (m.env.chatId === p.chatId && !m.removed && m.env.box.id <= from) mine.push(m.env);
+    }
+    const messages = mine.sort((a, b) => b.box.id - a.box.id).slice(0, Math.min(p.count, 100))
+      .map((env) => structuredClone(this.wireEnvelope(env)));
+    return { ok: true, payload: { chatId: p.chatId, count: messages.length, messages } };
   }
 
   #uploadFile(p: Payload | null): MethodResult {

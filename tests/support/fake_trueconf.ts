@@ -13,7 +13,8 @@
  * - `GET  /api/v4/server` — product version and display name (the domain)
  *
  * Messages live: `editMessage` (a full overwrite of text, parse mode and buttons),
- * `removeMessage` (for everyone or for the bot), `getMessageById` and `replyMessageId` work
+ * `removeMessage` (for everyone or for the bot), `getMessageById`, `getChatHistory` (newest
+ * first, 1–100, `fromMessageId` included: see `_fake_world.ts`) and `replyMessageId` work
  * on the messages the world knows; an id never issued answers 307 UNKNOWN_MESSAGE, a
  * removed one (`deleteMessage`, `clearChat`) 306 MESSAGE_NOT_FOUND. From `serverVersion`
  * 5.5.6 on, text messages carry URL buttons checked as the Python SDK 1.5 checks them, and a
@@ -314,6 +315,8 @@ export class FakeTrueConf {
   #waiters = new Map<() => void, (err: Error) => void>();
   #hangs = new Set<() => void>();
   #delays = new Map<string, number | "never">();
+  /** Methods carried out whose answers are never sent ({@link FakeTrueConf.muteAnswers}). */
+  #muted = new Set<string>();
   #uploadFailure: { fileName: string; status: number } | null = null;
   readonly #uploadFraming: UploadFraming[] = [];
   #errors = new Map<string, { code: number; remaining: number }>();
@@ -678,6 +681,17 @@ export class FakeTrueConf {
   setMethodDelay(method: string, delayMs: number | "never"): void {
     if (delayMs === 0) this.#delays.delete(method);
     else this.#delays.set(method, delayMs);
+  }
+
+  /**
+   * While on, `method` is carried out at once (a message is posted, the chat shows it) but its
+   * answer is never sent: what the bot sees when TrueConf acted and the answer was lost on the
+   * way back, or when the bot dies between the two. Unlike a `"never"` delay, which holds the
+   * request itself, the effect is there.
+   */
+  muteAnswers(method: string, on: boolean): void {
+    if (on) this.#muted.add(method);
+    else this.#muted.delete(method);
   }
 
   /**
@@ -1300,7 +1314,7 @@ export class FakeTrueConf {
       this.#respondError(conn, id, result.errorCode, result.errorDescription);
       return;
     }
-    this.#respond(conn, id, result.payload);
+    if (!this.#muted.has(method)) this.#respond(conn, id, result.payload);
     if (result.sent) this.#recordSent(result.sent);
     if (result.alsoSent) this.#recordSent(result.alsoSent.sent);
     if (result.edit && this.#record) this.edits.push(result.edit);
