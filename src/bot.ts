@@ -23,7 +23,8 @@ import {
   watchFileIdentity,
 } from "./storage/mod.ts";
 import { sameTrueConfId, TrueConfClient } from "./trueconf/mod.ts";
-import { Deliverer } from "./delivery/deliverer.ts";
+import { type ChatSender, Deliverer } from "./delivery/deliverer.ts";
+import { Reconciler } from "./delivery/reconcile.ts";
 import type { PreviewMaker } from "./delivery/preview/mod.ts";
 import { safeFetch } from "./net/mod.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
@@ -207,28 +208,48 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     messageTime: async (id) => (await client.getMessageById(id)).timestamp,
   });
   const mentions = new Mentions(client, { logger: log.child({ component: "messages" }) });
-  const deliverer = new Deliverer({
-    chat: client,
-    fetchUrl: (url, expect, signal) =>
-      safeFetch(url, {
-        allowlist: config.urlAllowlist,
-        maxBytes: config.maxUploadBytes,
-        expect,
-        ...(signal ? { signal } : {}),
-      }),
-    previews,
-    onSent: (kind) => metrics.deliveredMessages.inc(kind),
-    living: new Poster({
-      client,
-      registry,
-      render: (chatId, r, op) => mentions.render(chatId, r, op),
-      logger: log.child({ component: "messages" }),
-    }),
+  const poster = new Poster({
+    client,
+    registry,
+    render: (chatId, r, op) => mentions.render(chatId, r, op),
+    logger: log.child({ component: "messages" }),
+  });
+  /** A deliverer over `chat` (the client, or a run's history-checking sender). */
+  const delivererVia = (chat: ChatSender, living: Poster) =>
+    new Deliverer({
+      chat,
+      fetchUrl: (url, expect, signal) =>
+        safeFetch(url, {
+          allowlist: config.urlAllowlist,
+          maxBytes: config.maxUploadBytes,
+          expect,
+          ...(signal ? { signal } : {}),
+        }),
+      previews,
+      onSent: (kind) => metrics.deliveredMessages.inc(kind),
+      living,
+      logger: log.child({ component: "delivery" }),
+    });
+  const deliverer = delivererVia(client, poster);
+  // The crash window (docs/delivery.md): a post a dead process made and did not record is
+  // looked for in the chat before it is made again. Messages TrueConf stamped from now on are
+  // this process's own.
+  const reconciler = new Reconciler({
+    client,
+    known: (hookId, messageId, ts) => registry.knows(hookId, messageId, ts),
+    startedAt: Date.now(),
     logger: log.child({ component: "delivery" }),
   });
   const queue = createQueue({
     kv,
     deliverer,
+    resume: (run) => {
+      const sender = reconciler.sender(run);
+      return delivererVia(sender, poster.via(sender));
+    },
+    // The lease was found, not released: the last process died (SIGKILL, OOM, power loss, a
+    // second signal) and may have posted its in-flight deliveries without recording them.
+    uncleanStart: lease !== null && lease.how !== "free",
     client,
     store,
     limits: config.queue,

@@ -61,6 +61,13 @@ export type { LogFields, Logger } from "../log.ts";
 export type { OutgoingFile, SentMessage } from "../trueconf/mod.ts";
 export type { FetchedFile } from "../net/mod.ts";
 export {
+  Reconciler,
+  type ReconcilerOptions,
+  type ResumeClient,
+  type ResumedRun,
+  ResumedSender,
+} from "./reconcile.ts";
+export {
   CreatorNotifier,
   type CreatorNotifierOptions,
   type DmSender,

@@ -100,6 +100,14 @@ export class Poster implements LivingPoster {
   }
 
   /**
+   * This poster over another client (same registry and rendering): a run that must look in the
+   * chat's history before it posts (src/delivery/reconcile.ts) posts through one.
+   */
+  via(client: LivingClient): Poster {
+    return new Poster({ ...this.#o, client });
+  }
+
+  /**
    * Remembers a file (or a text posted without an op's help) the hook posted; `serverTime` is
    * TrueConf's timestamp from the send answer (`SentMessage.serverTime`), when it had one, and
    * `captionMessageId` the file's caption message on 5.5.6+ servers (removed with the file).

@@ -528,6 +528,25 @@ export class MessageRegistry {
     if (this.#recent.peek(messageId)?.hookId === hookId) this.#recent.delete(messageId);
   }
 
+  /**
+   * Whether any hook's post with this id is recorded (in memory, its packed or time-keyed row by
+   * TrueConf's timestamp `ts`, or `hookId`'s id-keyed row). Never asks TrueConf. For the crash
+   * window's check after an unclean stop (src/delivery/reconcile.ts): a message the bot posted
+   * and recorded is never taken for a post that was not.
+   */
+  async knows(hookId: string, messageId: string, ts: number): Promise<boolean> {
+    for (const list of [this.#queue, this.#inflight]) {
+      if (list.some((q) => q.messageId === messageId)) return true;
+    }
+    if (this.#recent.peek(messageId)) return true;
+    const [byTime, byIdRow] = await this.#kv.getMany<[TimeRow, Omit<PostedMessage, "ts">]>([
+      postedAt(ts, messageId),
+      posted(hookId, messageId),
+    ]);
+    if (byTime.value || byIdRow.value) return true;
+    return (await findPacked(this.#kv, ts, messageId)) !== null;
+  }
+
   /** The message of an alert group or CI run, or null. */
   async group(hookId: string, groupId: string): Promise<GroupRecord | null> {
     return (await this.#kv.get<GroupRecord>(postedGroup(hookId, groupId))).value;

@@ -65,6 +65,12 @@ export interface OutboxEntry<P = unknown, S = unknown> {
   readonly spooled: readonly number[];
   /** The hook's creator was told that this entry has been waiting long. */
   readonly waitNoticeSent: boolean;
+  /**
+   * A process that died may have carried out this job's next step after this time (ms) without
+   * recording it: set for the request of an `Idempotency-Key` a dead process had claimed, when
+   * it is queued; its next attempt checks first (src/delivery/reconcile.ts). Absent otherwise.
+   */
+  readonly unrecordedSince?: number | undefined;
 }
 
 /** Final record of a finished job. */
@@ -140,7 +146,11 @@ export type IdempotencyRecord<O = unknown> =
 
 /** Outcome of {@link OutboxRepo.claimIdempotency}. */
 export type ClaimResult<O> =
-  | { readonly claimed: true }
+  /**
+   * `takenOver`: the claim replaced one a process that died left pending (`at`: when that one
+   * claimed the key; it may have carried the request out since).
+   */
+  | { readonly claimed: true; readonly takenOver?: { readonly at: number } }
   | { readonly claimed: false; readonly record: IdempotencyRecord<O> };
 
 /** An operator's command for the running bot's queue (`hooks queue retry|drop`). */
@@ -340,7 +350,11 @@ export class OutboxRepo {
         .check({ key: k, versionstamp: cur.versionstamp })
         .set(k, { state: "pending", ...claim }, { expireIn: claim.expiresAt - claim.at })
         .commit();
-      if (res.ok) return { claimed: true };
+      if (res.ok) {
+        return r?.state === "pending"
+          ? { claimed: true, takenOver: { at: r.at } }
+          : { claimed: true };
+      }
     }
     const r = (await this.#kv.get<IdempotencyRecord<O>>(k)).value;
     return r ? { claimed: false, record: r } : { claimed: true };

@@ -13,8 +13,10 @@
  *   aside and deadlines). Permanent failures (chat-level 303/304/305, parts failing for
  *   good) end the job at once; the hook's creator gets a DM digest naming part and reason.
  * - **Crash window.** A part posted to the chat but not yet recorded when the process dies
- *   is posted again by the next run: at most one part per hook in flight, between TrueConf's
- *   answer and one KV commit (~1 ms).
+ *   would be posted again by the next run: at most one part per hook in flight, between
+ *   TrueConf's answer and one KV commit (~1 ms). After an unclean stop such runs (each hook's
+ *   job that may have been running, a request whose `Idempotency-Key` the dead process had
+ *   claimed) look in the chat's history first (`resume`, src/delivery/reconcile.ts).
  * - **Counting.** This class is the one owner of "a delivery happened": hook usage
  *   (`recordDelivery`) and the duration histogram, for both paths; replays of an
  *   `Idempotency-Key` are marked and not counted.
@@ -54,6 +56,7 @@ import {
   type PostState,
 } from "./post_job.ts";
 import { CreatorNotifier, type DmSender } from "../creator_notifier.ts";
+import type { ResumedRun } from "../reconcile.ts";
 
 /** Seconds a caller is told to wait when the bot cannot take the message now. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -80,6 +83,7 @@ export type EngineTuning = Pick<
   | "waitNoticeMs"
   | "commandPollMs"
   | "endedHook"
+  | "uncleanStart"
 >;
 
 /** Options of {@link DurableQueue}; see `createQueue` in mod.ts. */
@@ -88,6 +92,11 @@ export interface DurableQueueOptions extends EngineTuning {
   kv: Deno.Kv;
   /** Posts a message's parts. */
   deliverer: Pick<Deliverer, "run">;
+  /**
+   * The deliverer of a run a process that stopped uncleanly may have posted: it looks in the
+   * chat's history first (src/delivery/reconcile.ts; `postJobType`'s `resume`).
+   */
+  resume?: ((run: ResumedRun) => Pick<Deliverer, "run">) | undefined;
   /** The TrueConf client (state and DMs). */
   client: QueueClient;
   /** Hook usage: counted once per message that reached the chat (either path). */
@@ -152,12 +161,14 @@ export class DurableQueue implements Dispatcher {
       logger: this.#log,
       ...{ clock, concurrency, maxAgeMs, backoff, retentionMs },
       ...{ asideAfterAttempts, asideAfterMs, waitNoticeMs, commandPollMs, endedHook },
+      uncleanStart: options.uncleanStart,
       onDepth: (d) => options.metrics?.queueDepth.set(d),
       onEvent: (e) => this.#onEvent(e),
     });
     this.#engine.register(postJobType({
       deliverer: options.deliverer,
       ready: () => options.client.authorized,
+      resume: options.resume,
     }));
     this.#idem = new Idempotency({
       repo: this.#engine.repo,
@@ -248,8 +259,16 @@ export class DurableQueue implements Dispatcher {
       : await this.#idem.run(
         hook.id,
         idempotencyKey,
-        async (alsoWrite) =>
-          this.#outcome(hook, await this.#engine.runInline(jobOf(request, alsoWrite))),
+        // `deadSince`: a process that died had claimed this key then, and may have posted.
+        async (alsoWrite, deadSince) =>
+          this.#outcome(
+            hook,
+            await this.#engine.runInline(
+              deadSince === undefined
+                ? jobOf(request, alsoWrite)
+                : { ...jobOf(request, alsoWrite), unrecordedSince: deadSince },
+            ),
+          ),
       );
     // A replay is no delivery; a queued message is observed when it ends (#onEvent); a 503/409
     // refusal accepted nothing (the sender retries, and would be counted again).

@@ -37,12 +37,18 @@ export class Idempotency {
 
   /**
    * Runs `first` unless this key was seen. `first` gets `alsoWrite`: the mutation that
-   * stores a queued outcome with the outbox entry (pass it to the enqueue).
+   * stores a queued outcome with the outbox entry (pass it to the enqueue), and `deadSince`
+   * when the key was claimed by a process that died (a SIGKILL while its request ran): the time
+   * of that claim, after which the dead process may have posted the message without recording
+   * it (the run then looks in the chat first, src/delivery/reconcile.ts).
    */
   async run(
     hookId: string,
     key: string,
-    first: (alsoWrite: (deliveryId: string) => Deno.KvMutation) => Promise<DispatchOutcome>,
+    first: (
+      alsoWrite: (deliveryId: string) => Deno.KvMutation,
+      deadSince: number | undefined,
+    ) => Promise<DispatchOutcome>,
   ): Promise<DispatchOutcome> {
     const { repo, clock, retentionMs } = this.#o;
     const local = `${hookId}\u0000${key}`;
@@ -80,12 +86,14 @@ export class Idempotency {
       return conflict("The first request with this Idempotency-Key did not complete. Retry.");
     }
     try {
-      const outcome = await first((deliveryId) =>
-        repo.idempotencyMutation(hookId, key, {
-          state: "done",
-          outcome: { kind: "queued", deliveryId },
-          expiresAt: now + retentionMs,
-        })
+      const outcome = await first(
+        (deliveryId) =>
+          repo.idempotencyMutation(hookId, key, {
+            state: "done",
+            outcome: { kind: "queued", deliveryId },
+            expiresAt: now + retentionMs,
+          }),
+        claim.takenOver?.at,
       );
       if (outcome.kind === "refused" && outcome.status === 503) {
         // Nothing happened: a retry with this key must run again.

@@ -81,6 +81,13 @@ export interface JobEngineOptions {
    * nothing of an ended hook is posted after a restart.
    */
   endedHook?: ((hookId: string) => Promise<string | null>) | undefined;
+  /**
+   * The last process on this store stopped uncleanly (its lease was found, not released): the
+   * job of each hook that may have been running then (the line's head, and the set-aside jobs
+   * before it) gets {@link JobRun.unrecordedSince} on its next attempt, so a post it made and
+   * did not record is found in the chat instead of made again (src/delivery/reconcile.ts).
+   */
+  uncleanStart?: boolean | undefined;
 }
 
 /** What the engine reports outside (notifications, metrics, logs). */
@@ -380,6 +387,7 @@ export class JobEngine {
         createdAt,
         deadline: createdAt + (type.maxAgeMs ?? this.#o.maxAgeMs ?? 24 * 3600_000),
         alsoWrite: o.alsoWrite,
+        unrecordedSince: o.unrecordedSince,
       });
       this.#log.info("job queued", { hook: o.hook.id, type: type.name, delivery: id });
       return { ok: true, id, merged: false };
@@ -431,7 +439,9 @@ export class JobEngine {
       return { kind: "queued", enqueued: await this.enqueue(o) };
     }
     const createdAt = this.#clock.now();
-    const run = new InlineRun(o, createdAt, this.#cut.signal);
+    const run = o.unrecordedSince === undefined
+      ? new InlineRun(o, createdAt, this.#cut.signal)
+      : new ResumedInlineRun(o, createdAt, this.#cut.signal, o.unrecordedSince);
     // The attempt's end or the shutdown cut, whichever comes first, settles one promise:
     // the cut resolves it through a set of resolvers, not an abort listener per run (adding
     // and removing an EventTarget listener cost more than the rest of this bookkeeping), and
@@ -681,11 +691,26 @@ export class JobEngine {
   async #load(): Promise<void> {
     const started = performance.now();
     const { swept } = await this.#outbox.load();
+    let resumed = 0;
+    if (this.#o.uncleanStart) {
+      // One attempt ran per hook at a time: the first job not set aside, or one set aside
+      // before it (#pick). Jobs behind it never started.
+      for (const line of this.#outbox.lines.values()) {
+        for (const s of line.slots) {
+          s.resume = true;
+          // It may have run: no edit is merged into it any more.
+          s.started = true;
+          resumed++;
+          if (!s.aside) break;
+        }
+      }
+    }
     this.#loadedFlag = true;
     this.#log.info("queue loaded", {
       depth: this.#outbox.depth,
       hooks: this.#outbox.lines.size,
       orphanSpoolChunks: swept,
+      ...(this.#o.uncleanStart ? { uncleanStop: true, checkedInChat: resumed } : {}),
       ms: Math.round(performance.now() - started),
     });
   }
@@ -835,6 +860,18 @@ export class JobEngine {
       return;
     }
     let entry = read.entry;
+    // The step that may have been carried out unrecorded began after the time the entry names
+    // (a request a dead process had claimed) or after the entry's last write (the job that may
+    // have been running at an unclean stop). Checked by this attempt only: what it does, it
+    // records, so the mark is not written back.
+    let unrecordedSince: number | undefined;
+    if (slot.resume) {
+      unrecordedSince = entry.unrecordedSince ?? entry.updatedAt;
+      if (entry.unrecordedSince !== undefined) {
+        const { unrecordedSince: _, ...rest } = entry;
+        entry = rest;
+      }
+    }
     const type = this.#type(entry.type);
     if (slot.dropReason) {
       return await this.#finish(entry, read.payload, "failed", slot.dropReason, null);
@@ -849,6 +886,7 @@ export class JobEngine {
       attempts: entry.attempts,
       createdAt: entry.createdAt,
       persisted: true,
+      ...(unrecordedSince === undefined ? {} : { unrecordedSince }),
       signal: this.#cut.signal,
       readBlob: (s) => this.#outbox.repo.readBlob(hookId, entry.seq, s),
       progress: async (state) => {
@@ -857,6 +895,8 @@ export class JobEngine {
       },
     };
     let a = await this.#attempt(type, run);
+    // Checked once: whatever this attempt did, it recorded.
+    slot.resume = false;
     if (slot.dropReason) {
       return await this.#finish(entry, read.payload, "failed", slot.dropReason, null);
     }
@@ -1036,6 +1076,20 @@ class InlineRun<P, S> implements JobRun<P, S> {
     this.latest = s;
     this.progressed = true;
     return Promise.resolve();
+  }
+}
+
+/**
+ * The run inside a request that a dead process may have run first (its `Idempotency-Key` claim
+ * left pending): a class of its own so that the run of every other request carries no field
+ * more (issue 16).
+ */
+class ResumedInlineRun<P, S> extends InlineRun<P, S> {
+  readonly unrecordedSince: number;
+
+  constructor(o: EnqueueOptions<P, S>, createdAt: number, signal: AbortSignal, since: number) {
+    super(o, createdAt, signal);
+    this.unrecordedSince = since;
   }
 }
 

@@ -108,6 +108,15 @@ export interface JobRun<P, S> {
   /** False for a run inside the request (nothing stored yet). */
   readonly persisted: boolean;
   /**
+   * Set when a process that stopped uncleanly may have carried out this job's next step
+   * without recording it (it died between the step and its {@link JobRun.progress}): the step
+   * began after this time (ms since the epoch). A job type whose steps show outside (a post in
+   * a chat) checks whether the step happened before doing it again. Undefined for nearly every
+   * run: the job that may have been running in each hook's line when the last process died,
+   * and a request whose `Idempotency-Key` a dead process left claimed.
+   */
+  readonly unrecordedSince?: number | undefined;
+  /**
    * Aborted when shutdown's grace period is over: finish or record the current step, then
    * return `retry` (scope `link`) at once. The rest stays queued for the next start.
    */
@@ -191,6 +200,11 @@ export interface EnqueueOptions<P = unknown, S = unknown> {
    * ({@link JobRun.live}); never stored. Default: none (the run reads `payload`).
    */
   readonly live?: unknown;
+  /**
+   * For a run inside the request ({@link JobEngine.runInline}): a process that died may have
+   * carried out its steps after this time ({@link JobRun.unrecordedSince}). Never stored.
+   */
+  readonly unrecordedSince?: number | undefined;
   /** Accepted at (ms); default now. A remainder of a run inside the request keeps its time. */
   readonly createdAt?: number | undefined;
   /**

@@ -51,6 +51,7 @@ export type {
 export type { StoredPart } from "./_stored_parts.ts";
 export { POST, postJob, postJobType, type PostResult, type PostState } from "./post_job.ts";
 export { backoffDelay, type BackoffOptions } from "./_backoff.ts";
+export type { ResumedRun } from "../reconcile.ts";
 
 /** The queue as the composition root uses it. */
 export interface DeliveryQueue extends Dispatcher {

@@ -51,6 +51,11 @@ export interface Slot {
   ownFailures: number;
   /** When the first of those failures happened (ms since the epoch). */
   ownSince: number;
+  /**
+   * A process that stopped uncleanly may have been running it: its next attempt first checks
+   * whether its step happened (`JobRun.unrecordedSince`). In memory: set at load.
+   */
+  resume?: boolean;
 }
 
 /** One hook's line. */
@@ -164,6 +169,7 @@ export class Outbox {
     createdAt: number;
     deadline: number;
     alsoWrite: ((id: string) => Deno.KvMutation) | undefined;
+    unrecordedSince?: number | undefined;
   }): Promise<string> {
     const hookId = o.hook.id;
     const now = this.#now();
@@ -203,6 +209,7 @@ export class Outbox {
         lastError: null,
         spooled,
         waitNoticeSent: false,
+        ...(o.unrecordedSince === undefined ? {} : { unrecordedSince: o.unrecordedSince }),
       };
       const ok = await this.repo.insert(entry, o.alsoWrite?.(id));
       if (!ok) throw new Error(`outbox entry ${hookId}/${seq} exists already`);
@@ -297,7 +304,7 @@ export class Outbox {
 }
 
 function slotOf(e: OutboxEntry): Slot {
-  return {
+  const slot: Slot = {
     seq: e.seq,
     id: e.id,
     type: e.type,
@@ -314,6 +321,8 @@ function slotOf(e: OutboxEntry): Slot {
     ownFailures: 0,
     ownSince: 0,
   };
+  if (e.unrecordedSince !== undefined) slot.resume = true;
+  return slot;
 }
 
 function insertSorted(a: Slot[], v: Slot): void {

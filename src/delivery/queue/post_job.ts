@@ -10,6 +10,7 @@ import type { PartFailure } from "../dispatch.ts";
 import { type Deliverer, type Part, planParts } from "../deliverer.ts";
 import { loadParts, SpoolLostError, type StoredPart, storeParts } from "./_stored_parts.ts";
 import type { Attempt, JobRun, JobType, WaitingJob } from "./job_type.ts";
+import type { ResumedRun } from "../reconcile.ts";
 
 /** Name of the post job type. */
 export const POST = "post";
@@ -116,6 +117,12 @@ export function postJobType(options: {
   deliverer: Pick<Deliverer, "run">;
   /** Whether TrueConf can take messages now. */
   ready: () => boolean;
+  /**
+   * The deliverer for a run that a process which stopped uncleanly may have posted
+   * ({@link JobRun.unrecordedSince}): it looks in the chat's history before posting
+   * (src/delivery/reconcile.ts). Without it such runs post as any other.
+   */
+  resume?: ((run: ResumedRun) => Pick<Deliverer, "run">) | undefined;
 }): JobType<StoredPart[], PostState> {
   return {
     name: POST,
@@ -158,9 +165,14 @@ export function postJobType(options: {
           result: summary(state),
         };
       }
+      // Nearly every run posts through the deliverer as it is; one a dead process may have
+      // posted looks in the chat first.
+      const deliverer = job.unrecordedSince !== undefined && options.resume
+        ? options.resume({ hookId: job.hook.id, delivery: job.id, since: job.unrecordedSince })
+        : options.deliverer;
       let r;
       try {
-        r = await options.deliverer.run(job.hook.chatId, parts, {
+        r = await deliverer.run(job.hook.chatId, parts, {
           from: state.next,
           done,
           captionsSent: state.captionsSent?.length ? new Set(state.captionsSent) : undefined,

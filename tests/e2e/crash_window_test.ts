@@ -1,0 +1,235 @@
+// The crash window across real process deaths (docs/delivery.md, "The crash window"): `serve` as
+// a subprocess against the fake TrueConf, SIGKILLed after TrueConf carried a post out but before
+// the bot heard back (the fake's muteAnswers: the chat shows it, the answer never comes), then
+// restarted on the same KV file. What the chat shows is asserted; no sleeps: the kill comes once
+// the chat holds the post, the checks once the restarted bot answered or drained.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { type ServeProcess, spawnServe } from "../support/serve_process.ts";
+import { TEST_BOT } from "../support/bot_with_fake.ts";
+import { waitUntil } from "../support/wait.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { openKv } from "../../src/storage/mod.ts";
+
+const CHAT = "ops";
+
+async function setup() {
+  const dir = await Deno.makeTempDir({ prefix: "crash_window_" });
+  const fake = await FakeTrueConf.start({
+    bot: TEST_BOT,
+    users: [{ login: "alice", password: "a" }],
+  });
+  fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
+  const kv = await openKv(join(dir, "webhooks.kv"));
+  const store = new HookStore(kv);
+  const a = await store.create({ chatId: CHAT, name: "a", createdBy: fake.userId("alice") });
+  const b = await store.create({ chatId: CHAT, name: "b", createdBy: fake.userId("alice") });
+  await store.close();
+  kv.close();
+  if (!a.ok || !b.ok) throw new Error("hook create failed");
+  const bots: ServeProcess[] = [];
+  const start = async () => {
+    const bot = spawnServe({ dir, fake, env: { WEBHOOK_RATE_LIMIT_PER_MINUTE: "0" } });
+    bots.push(bot);
+    const { port } = await bot.listening();
+    return { bot, port };
+  };
+  const cleanup = async () => {
+    for (const b of bots) {
+      try {
+        b.kill("SIGKILL");
+      } catch { /* exited */ }
+      await b.status;
+    }
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  };
+  return { dir, fake, tokens: [a.token, b.token] as const, start, cleanup };
+}
+
+/** POSTs a JSON text; `key` as the Idempotency-Key. The request may never be answered. */
+function post(port: number, token: string, text: string, key?: string) {
+  return fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(key ? { "idempotency-key": key } : {}),
+    },
+    body: JSON.stringify({ text }),
+  }).then(async (res) => ({ status: res.status, body: await res.json() }));
+}
+
+const texts = (fake: FakeTrueConf) => fake.messagesIn(CHAT).map((m) => m.text ?? "");
+const count = (fake: FakeTrueConf, text: string) => texts(fake).filter((t) => t === text).length;
+
+async function kill(bot: ServeProcess) {
+  bot.kill("SIGKILL");
+  await bot.status;
+}
+
+Deno.test("SIGKILL after TrueConf posted a request's text but before the bot heard back: the retry with its Idempotency-Key is answered with that message, not posted again", async () => {
+  const t = await setup();
+  try {
+    let { bot, port } = await t.start();
+    await bot.ready();
+    // An identical text posted and recorded earlier, which the retry must not take for its own.
+    const earlier = await post(port, t.tokens[0], "deploy 42 done", "k0");
+    assert.equal(earlier.status, 200);
+
+    t.fake.muteAnswers("sendMessage", true);
+    const lost = post(port, t.tokens[0], "deploy 42 done", "k1").catch(() => null);
+    await waitUntil(() => count(t.fake, "deploy 42 done") === 2, 10_000, "TrueConf posted it");
+    await kill(bot);
+    assert.equal(await lost, null, "the sender got no answer");
+    t.fake.muteAnswers("sendMessage", false);
+
+    ({ bot, port } = await t.start());
+    await bot.ready();
+    const retry = await post(port, t.tokens[0], "deploy 42 done", "k1");
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    const inChat = t.fake.messagesIn(CHAT).filter((m) => m.text === "deploy 42 done");
+    assert.equal(inChat.length, 2, "posted once per request");
+    assert.deepEqual(retry.body.messages, [inChat[1]!.messageId], "the message TrueConf made");
+    assert.notEqual(retry.body.messages[0], earlier.body.messages[0]);
+    assert.ok(
+      bot.lines.some((l) => l.msg.startsWith("post found in the chat's history")),
+      bot.text(),
+    );
+    // The message is recorded as the hook's: the sender can edit it by its id.
+    const patch = await fetch(
+      `http://127.0.0.1:${port}/hook/${t.tokens[0]}/messages/${retry.body.messages[0]}`,
+      {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "deploy 42 done ✅" }),
+      },
+    );
+    assert.equal(patch.status, 200, await patch.text());
+    assert.equal(t.fake.message(retry.body.messages[0])?.text, "deploy 42 done ✅");
+
+    // A request that reached TrueConf but was never carried out (TrueConf held it) is posted by
+    // its retry: the identical texts before it are not taken for it.
+    t.fake.setMethodDelay("sendMessage", "never");
+    const sends = () => t.fake.requests.filter((r) => r.method === "sendMessage").length;
+    const before = sends();
+    const held = post(port, t.tokens[1], "deploy 42 done", "k2").catch(() => null);
+    await waitUntil(() => sends() > before, 10_000, "TrueConf holds the post");
+    await kill(bot);
+    await held;
+    t.fake.setMethodDelay("sendMessage", 0);
+    ({ bot, port } = await t.start());
+    await bot.ready();
+    const again = await post(port, t.tokens[1], "deploy 42 done", "k2");
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.deepEqual(
+      texts(t.fake),
+      ["deploy 42 done", "deploy 42 done ✅", "deploy 42 done"],
+      "posted anew",
+    );
+    assert.ok(!inChat.some((m) => m.messageId === again.body.messages[0]));
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("SIGKILL after TrueConf posted a queued delivery's text: after the restart the chat shows it once and its status names that message; the rest of the backlog follows in order", async () => {
+  const t = await setup();
+  try {
+    await t.fake.refuseConnections(true);
+    let { bot, port } = await t.start();
+    const ids: string[] = [];
+    for (const text of ["q1", "q2", "q3"]) {
+      const r = await post(port, t.tokens[0], text);
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      ids.push(r.body.delivery);
+    }
+    // TrueConf back: it carries out the head's post and the answer never reaches the bot.
+    t.fake.muteAnswers("sendMessage", true);
+    await t.fake.refuseConnections(false);
+    await waitUntil(() => texts(t.fake).length === 1, 10_000, "TrueConf posted the head");
+    await kill(bot);
+    t.fake.muteAnswers("sendMessage", false);
+
+    ({ bot, port } = await t.start());
+    await waitUntil(() => texts(t.fake).length >= 3, 10_000, "the backlog delivered");
+    const status = async (id: string) =>
+      (await (await fetch(`http://127.0.0.1:${port}/hook/${t.tokens[0]}/deliveries/${id}`))
+        .json()).delivery;
+    await waitUntil(async () => (await status(ids[2]!)).state === "delivered", 10_000, "q3 done");
+    assert.deepEqual(texts(t.fake), ["q1", "q2", "q3"]);
+    const head = await status(ids[0]!);
+    assert.equal(head.state, "delivered");
+    assert.deepEqual(head.messageIds, [t.fake.messagesIn(CHAT)[0]!.messageId]);
+    assert.ok(bot.lines.some((l) => l.msg === "queue loaded" && l.uncleanStop === true));
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("SIGKILL after TrueConf posted a request's text; its retry comes while TrueConf is still unreachable after the restart: queued (202), then recorded from the chat's history, not posted again", async () => {
+  const t = await setup();
+  try {
+    let { bot, port } = await t.start();
+    await bot.ready();
+    t.fake.muteAnswers("sendMessage", true);
+    const lost = post(port, t.tokens[0], "release 7 tagged", "k1").catch(() => null);
+    await waitUntil(() => count(t.fake, "release 7 tagged") === 1, 10_000, "TrueConf posted it");
+    await kill(bot);
+    await lost;
+    t.fake.muteAnswers("sendMessage", false);
+    await t.fake.refuseConnections(true);
+
+    ({ bot, port } = await t.start());
+    const retry = await post(port, t.tokens[0], "release 7 tagged", "k1");
+    assert.equal(retry.status, 202, JSON.stringify(retry.body));
+    const id = retry.body.delivery as string;
+    await t.fake.refuseConnections(false);
+    const status = async () =>
+      (await (await fetch(`http://127.0.0.1:${port}/hook/${t.tokens[0]}/deliveries/${id}`))
+        .json()).delivery;
+    await waitUntil(async () => (await status()).state === "delivered", 10_000, "delivered");
+    assert.deepEqual((await status()).messageIds, [t.fake.messagesIn(CHAT)[0]!.messageId]);
+    assert.equal(count(t.fake, "release 7 tagged"), 1, texts(t.fake).join(" | "));
+    // The same key again: the first outcome (the queued delivery), nothing posted.
+    const replay = await post(port, t.tokens[0], "release 7 tagged", "k1");
+    assert.equal(replay.body.delivery, id);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+    assert.equal(count(t.fake, "release 7 tagged"), 1);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("SIGKILL after TrueConf posted, and the history cannot be read after the restart: the retry posts again (at-least-once stays the guarantee)", async () => {
+  const t = await setup();
+  try {
+    let { bot, port } = await t.start();
+    await bot.ready();
+    t.fake.muteAnswers("sendMessage", true);
+    const lost = post(port, t.tokens[0], "backup finished", "k1").catch(() => null);
+    await waitUntil(() => count(t.fake, "backup finished") === 1, 10_000, "TrueConf posted it");
+    await kill(bot);
+    await lost;
+    t.fake.muteAnswers("sendMessage", false);
+    t.fake.setMethodError("getChatHistory", 300);
+
+    ({ bot, port } = await t.start());
+    const retry = await post(port, t.tokens[0], "backup finished", "k1");
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.equal(count(t.fake, "backup finished"), 2);
+    assert.ok(
+      bot.lines.some((l) => l.msg.startsWith("could not read the chat's history")),
+      bot.text(),
+    );
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    await t.cleanup();
+  }
+});
