@@ -76,6 +76,13 @@ const PORT = (probe.addr as Deno.NetAddr).port;
 probe.close();
 
 let bot: ServeProcess | null = null;
+/**
+ * Posts the bots found in the chat's history after an unclean stop instead of posting them
+ * again (src/delivery/reconcile.ts), summed over the lives of the bot in a scenario.
+ */
+let foundInHistory = 0;
+const countFound = (b: ServeProcess) =>
+  b.lines.filter((l) => l.msg.startsWith("post found in the chat's history")).length;
 async function start(): Promise<ServeProcess> {
   bot = spawnServe({
     dir,
@@ -92,7 +99,9 @@ async function start(): Promise<ServeProcess> {
 async function stopBot(signal: Deno.Signal): Promise<number> {
   const b = bot!;
   b.kill(signal);
-  return (await b.status).code;
+  const code = (await b.status).code;
+  foundInHistory += countFound(b);
+  return code;
 }
 
 /** Per scenario: what the senders were told, per hook in answer order. */
@@ -134,6 +143,7 @@ async function sender(h: number, prefix: string): Promise<void> {
 function load(prefix: string): () => Promise<void> {
   accepted = Array.from({ length: HOOKS }, () => []);
   retried = 0;
+  foundInHistory = 0;
   stopLoad = false;
   const senders = tokens.map((_, h) => sender(h, prefix));
   return async () => {
@@ -172,7 +182,8 @@ async function report(name: string, prefix: string): Promise<void> {
     `${name}: accepted ${all.length}, lost ${lost}, posted twice ${twice}, out of order ${outOfOrder}; ` +
       `all in the chat ${
         (drainedMs / 1000).toFixed(1)
-      } s after the load stopped; senders retried ${retried}`,
+      } s after the load stopped; senders retried ${retried}; posts found in the chat's history ` +
+      `after a restart (not posted again) ${foundInHistory + (bot ? countFound(bot) : 0)}`,
   );
 }
 

@@ -236,7 +236,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   // this process's own.
   const reconciler = new Reconciler({
     client,
-    known: (hookId, messageId, ts) => registry.knows(hookId, messageId, ts),
+    recordedAt: (hookId, messageId, ts) => registry.recordedAt(hookId, messageId, ts),
     startedAt: Date.now(),
     logger: log.child({ component: "delivery" }),
   });

@@ -21,8 +21,9 @@
  *   the same name, size and reply target;
  * - from the window the dead process could have made it in: TrueConf's timestamp no earlier than
  *   the mark (the step began after it) and earlier than this process's start;
- * - not known already: neither taken by another run here nor in the message registry (`known`:
- *   the posts that were recorded, so an identical message posted properly before is not taken).
+ * - not another post's: neither taken by another run here nor recorded by the message registry
+ *   before the step began (an identical message posted properly before is not taken; one
+ *   recorded after may be this very post: the registry's commit landed, the job's did not).
  * Found: the post counts as made with that message's id (the run records it as it records any
  * post: progress, registry, idempotency outcome, metrics) and is not sent. Not found, or the
  * history cannot be read: the post is sent as before (at-least-once stays the guarantee), and
@@ -71,10 +72,10 @@ export interface ReconcilerOptions {
   /** The TrueConf client. */
   client: ResumeClient;
   /**
-   * Whether the message registry knows this post already (recorded by some hook): such a
-   * message is never taken for a post that was not recorded.
+   * When the message registry recorded this post (ms since the epoch), null when it did not: a
+   * message recorded before the run's step began is another post, never taken for it.
    */
-  known(hookId: string, messageId: string, timestamp: number): Promise<boolean>;
+  recordedAt(hookId: string, messageId: string, timestamp: number): Promise<number | null>;
   /**
    * When this process started (ms since the epoch): a message TrueConf stamped from then on is
    * this process's own, never the dead one's.
@@ -177,9 +178,9 @@ export class Reconciler {
       if (this.#taken.has(m.messageId) || !sameTrueConfId(m.authorId, botId) || !same(m)) continue;
       // Taken before the registry is asked: a run looking meanwhile must not take it too.
       this.#take(m.messageId);
-      let known: boolean;
+      let recorded: number | null;
       try {
-        known = await this.#o.known(run.hookId, m.messageId, m.timestamp);
+        recorded = await this.#o.recordedAt(run.hookId, m.messageId, m.timestamp);
       } catch (e) {
         // Cannot tell whether it was recorded: taking it could lose a post; post again instead.
         this.#log.warn("could not ask the message registry about a post in the history", {
@@ -189,7 +190,9 @@ export class Reconciler {
         });
         return null;
       }
-      if (known) continue;
+      // Recorded before the step began: an earlier post of the same text. Recorded after it
+      // may be this very post (the registry's commit landed, the job's or the key's did not).
+      if (recorded !== null && recorded < run.since) continue;
       this.#log.info(
         "post found in the chat's history: made before an unclean stop and not recorded; recorded now, not sent again",
         { hook: run.hookId, chat: chatId, delivery: run.delivery, message: m.messageId },

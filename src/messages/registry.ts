@@ -529,22 +529,26 @@ export class MessageRegistry {
   }
 
   /**
-   * Whether any hook's post with this id is recorded (in memory, its packed or time-keyed row by
-   * TrueConf's timestamp `ts`, or `hookId`'s id-keyed row). Never asks TrueConf. For the crash
-   * window's check after an unclean stop (src/delivery/reconcile.ts): a message the bot posted
-   * and recorded is never taken for a post that was not.
+   * When any hook's post with this id was recorded (`PostedMessage.at`, ms on the recording
+   * process's clock), or null when it is not: in memory, its packed or time-keyed row by
+   * TrueConf's timestamp `ts`, or `hookId`'s id-keyed row. Never asks TrueConf. For the crash
+   * window's check after an unclean stop (src/delivery/reconcile.ts): a message recorded before
+   * the step in question began is another post, never taken for it.
    */
-  async knows(hookId: string, messageId: string, ts: number): Promise<boolean> {
+  async recordedAt(hookId: string, messageId: string, ts: number): Promise<number | null> {
     for (const list of [this.#queue, this.#inflight]) {
-      if (list.some((q) => q.messageId === messageId)) return true;
+      const q = list.find((q) => q.messageId === messageId);
+      if (q) return q.rec.at;
     }
-    if (this.#recent.peek(messageId)) return true;
+    const recent = this.#recent.peek(messageId);
+    if (recent) return recent.rec.at;
     const [byTime, byIdRow] = await this.#kv.getMany<[TimeRow, Omit<PostedMessage, "ts">]>([
       postedAt(ts, messageId),
       posted(hookId, messageId),
     ]);
-    if (byTime.value || byIdRow.value) return true;
-    return (await findPacked(this.#kv, ts, messageId)) !== null;
+    const row = byTime.value ?? byIdRow.value;
+    if (row) return row.at;
+    return (await findPacked(this.#kv, ts, messageId))?.post.rec.at ?? null;
   }
 
   /** The message of an alert group or CI run, or null. */

@@ -16,6 +16,8 @@ async function withWorld(
     fake: FakeTrueConf;
     client: TrueConfClient;
     registry: MessageRegistry;
+    /** The registry's clock (when a post is recorded). */
+    clock: { now: number };
     tick: () => number;
     reconciler: (startedAt: number, reg?: MessageRegistry) => Reconciler;
     kv: Deno.Kv;
@@ -26,7 +28,9 @@ async function withWorld(
   fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
   const client = new TrueConfClient(loopbackClientOptions(fake, TEST_BOT));
   const kv = await Deno.openKv(":memory:");
-  const registry = new MessageRegistry(kv);
+  // The registry's clock: set by hand where a test says when a post was recorded.
+  const clock = { now: Date.now() };
+  const registry = new MessageRegistry(kv, { now: () => clock.now });
   try {
     client.start();
     await client.ready(3_000);
@@ -39,10 +43,11 @@ async function withWorld(
       reconciler: (startedAt, reg = registry) =>
         new Reconciler({
           client,
-          known: (hookId, id, ts) => reg.knows(hookId, id, ts),
+          recordedAt: (hookId, id, ts) => reg.recordedAt(hookId, id, ts),
           startedAt,
         }),
       kv,
+      clock,
     });
   } finally {
     await registry.flush();
@@ -52,26 +57,29 @@ async function withWorld(
   }
 }
 
-Deno.test("the post taken is the bot's own, in the window, known to nobody: not one recorded, a user's, one from before the step or from after this process started", async () => {
-  await withWorld(async ({ fake, client, registry, tick, reconciler, kv }) => {
+Deno.test("the post taken is the bot's own, in the window, no other post's: not one the registry recorded before the step began, a user's, one from before the step or from after this process started", async () => {
+  await withWorld(async ({ fake, client, registry, tick, reconciler, kv, clock }) => {
     const post = async (text: string) => {
       tick();
       return await client.sendMessage(CHAT, text, "text");
     };
+    const remember = (sent: { messageId: string; serverTime?: number | null }) =>
+      registry.remember("h1", sent.messageId, { chatId: CHAT, kind: "text", ts: sent.serverTime });
     await post("disk full"); // before the step began
     const since = tick();
     tick();
     fake.pushMessage({ chatId: CHAT, authorId: fake.userId(TEST_ALICE.login), text: "disk full" });
-    const recorded = await post("disk full");
-    await registry.remember("h1", recorded.messageId, {
-      chatId: CHAT,
-      kind: "text",
-      ts: recorded.serverTime,
-    });
+    // Recorded before the step began (TrueConf's clock ahead of ours stamped it in the window).
+    clock.now = since - 5;
+    await remember(await post("disk full"));
     const lost = await post("disk full"); // the dead process's, never recorded
+    // Recorded after the step began: may be the very post (its record landed, its job's not).
+    clock.now = since + 5;
+    const recordedLate = await post("rolled out");
+    await remember(recordedLate);
     const startedAt = tick();
     await post("disk full"); // this process's own
-    // The record as a restarted process finds it: committed, read from KV.
+    // The records as a restarted process finds them: committed, read from KV.
     await registry.flush();
     const r = reconciler(startedAt, new MessageRegistry(kv));
     const posts = fake.sentCount(CHAT);
@@ -80,6 +88,9 @@ Deno.test("the post taken is the bot's own, in the window, known to nobody: not 
       .sendMessage(CHAT, "disk full", "text");
     assert.equal(first.messageId, lost.messageId);
     assert.equal(first.serverTime, lost.serverTime, "TrueConf's timestamp, as a post's answer");
+    const late = await r.sender({ hookId: "h1", delivery: "", since })
+      .sendMessage(CHAT, "rolled out", "text");
+    assert.equal(late.messageId, recordedLate.messageId);
     assert.equal(fake.sentCount(CHAT), posts, "nothing posted");
 
     // Another run of the same window finds nothing left to take: it posts.
