@@ -14,7 +14,8 @@
  * - `flap`     TrueConf drops every socket every 2 s, ten times;
  * - `sigterm`  ten SIGTERM restarts under load, 3 s apart (exit code and time printed);
  * - `sigkill`  five SIGKILL restarts under load, 3 s apart (the crash window: a post TrueConf
- *              made whose confirmation the killed process had not committed is posted again);
+ *              made whose confirmation the killed process had not committed; the restarted bot
+ *              looks for it in the chat's history, and the report counts the posts it found);
  * - `backlog`  2,000 messages queued while TrueConf refuses, SIGKILL, restart with TrueConf back.
  *
  * After each scenario the load stops, the chat is waited on until every accepted text is in
