@@ -68,6 +68,32 @@ async function kill(bot: ServeProcess) {
   await bot.status;
 }
 
+/** A delivery's status (`GET /hook/<token>/deliveries/<id>`). */
+async function status(port: number, token: string, id: string) {
+  const res = await fetch(`http://127.0.0.1:${port}/hook/${token}/deliveries/${id}`);
+  return (await res.json()).delivery;
+}
+
+/**
+ * A request with an Idempotency-Key that TrueConf carries out while its answer never reaches
+ * the bot, which is SIGKILLed once the chat shows the post: the crash window.
+ */
+async function postThenDie(
+  t: Awaited<ReturnType<typeof setup>>,
+  bot: ServeProcess,
+  port: number,
+  text: string,
+  key: string,
+) {
+  t.fake.muteAnswers("sendMessage", true);
+  const before = count(t.fake, text);
+  const lost = post(port, t.tokens[0], text, key).catch(() => null);
+  await waitUntil(() => count(t.fake, text) === before + 1, 10_000, "TrueConf posted it");
+  await kill(bot);
+  assert.equal(await lost, null, "the sender got no answer");
+  t.fake.muteAnswers("sendMessage", false);
+}
+
 Deno.test("SIGKILL after TrueConf posted a request's text but before the bot heard back: the retry with its Idempotency-Key is answered with that message, not posted again", async () => {
   const t = await setup();
   try {
@@ -77,12 +103,7 @@ Deno.test("SIGKILL after TrueConf posted a request's text but before the bot hea
     const earlier = await post(port, t.tokens[0], "deploy 42 done", "k0");
     assert.equal(earlier.status, 200);
 
-    t.fake.muteAnswers("sendMessage", true);
-    const lost = post(port, t.tokens[0], "deploy 42 done", "k1").catch(() => null);
-    await waitUntil(() => count(t.fake, "deploy 42 done") === 2, 10_000, "TrueConf posted it");
-    await kill(bot);
-    assert.equal(await lost, null, "the sender got no answer");
-    t.fake.muteAnswers("sendMessage", false);
+    await postThenDie(t, bot, port, "deploy 42 done", "k1");
 
     ({ bot, port } = await t.start());
     await bot.ready();
@@ -155,12 +176,10 @@ Deno.test("SIGKILL after TrueConf posted a queued delivery's text: after the res
 
     ({ bot, port } = await t.start());
     await waitUntil(() => texts(t.fake).length >= 3, 10_000, "the backlog delivered");
-    const status = async (id: string) =>
-      (await (await fetch(`http://127.0.0.1:${port}/hook/${t.tokens[0]}/deliveries/${id}`))
-        .json()).delivery;
-    await waitUntil(async () => (await status(ids[2]!)).state === "delivered", 10_000, "q3 done");
+    const state = (id: string) => status(port, t.tokens[0], id);
+    await waitUntil(async () => (await state(ids[2]!)).state === "delivered", 10_000, "q3 done");
     assert.deepEqual(texts(t.fake), ["q1", "q2", "q3"]);
-    const head = await status(ids[0]!);
+    const head = await state(ids[0]!);
     assert.equal(head.state, "delivered");
     assert.deepEqual(head.messageIds, [t.fake.messagesIn(CHAT)[0]!.messageId]);
     assert.ok(bot.lines.some((l) => l.msg === "queue loaded" && l.uncleanStop === true));
@@ -176,12 +195,7 @@ Deno.test("SIGKILL after TrueConf posted a request's text; its retry comes while
   try {
     let { bot, port } = await t.start();
     await bot.ready();
-    t.fake.muteAnswers("sendMessage", true);
-    const lost = post(port, t.tokens[0], "release 7 tagged", "k1").catch(() => null);
-    await waitUntil(() => count(t.fake, "release 7 tagged") === 1, 10_000, "TrueConf posted it");
-    await kill(bot);
-    await lost;
-    t.fake.muteAnswers("sendMessage", false);
+    await postThenDie(t, bot, port, "release 7 tagged", "k1");
     await t.fake.refuseConnections(true);
 
     ({ bot, port } = await t.start());
@@ -189,11 +203,9 @@ Deno.test("SIGKILL after TrueConf posted a request's text; its retry comes while
     assert.equal(retry.status, 202, JSON.stringify(retry.body));
     const id = retry.body.delivery as string;
     await t.fake.refuseConnections(false);
-    const status = async () =>
-      (await (await fetch(`http://127.0.0.1:${port}/hook/${t.tokens[0]}/deliveries/${id}`))
-        .json()).delivery;
-    await waitUntil(async () => (await status()).state === "delivered", 10_000, "delivered");
-    assert.deepEqual((await status()).messageIds, [t.fake.messagesIn(CHAT)[0]!.messageId]);
+    const state = () => status(port, t.tokens[0], id);
+    await waitUntil(async () => (await state()).state === "delivered", 10_000, "delivered");
+    assert.deepEqual((await state()).messageIds, [t.fake.messagesIn(CHAT)[0]!.messageId]);
     assert.equal(count(t.fake, "release 7 tagged"), 1, texts(t.fake).join(" | "));
     // The same key again: the first outcome (the queued delivery), nothing posted.
     const replay = await post(port, t.tokens[0], "release 7 tagged", "k1");
@@ -211,12 +223,7 @@ Deno.test("SIGKILL after TrueConf posted, and the history cannot be read after t
   try {
     let { bot, port } = await t.start();
     await bot.ready();
-    t.fake.muteAnswers("sendMessage", true);
-    const lost = post(port, t.tokens[0], "backup finished", "k1").catch(() => null);
-    await waitUntil(() => count(t.fake, "backup finished") === 1, 10_000, "TrueConf posted it");
-    await kill(bot);
-    await lost;
-    t.fake.muteAnswers("sendMessage", false);
+    await postThenDie(t, bot, port, "backup finished", "k1");
     t.fake.setMethodError("getChatHistory", 300);
 
     ({ bot, port } = await t.start());
