@@ -14,9 +14,16 @@
  * gives "text descriptions for API error codes (399, 400–408)" and says "codes 400–408 relate
  * to files and replace the single generic code 310 ('error while sending')" (SDK 1.5.0
  * release notes, `docs/en/release_notes.md`, commit 01c95e7). The descriptions themselves
- * (1.5's `ApiError.message()`) are in no source this project could read, so 400–408 are one
- * family here, the server refusing a file, and 399, which the notes do not call a file code,
- * is an error like any other.
+ * (1.5's `ApiError.message()` in `trueconf/types/responses/api_error.py`) are in no source
+ * this project could read: every stored snapshot of that file is the 1.4 one (commits b8d5874,
+ * f20c401: codes 100–312 only); 1.5's `client/bot.py` (01c95e7) maps no code itself (an HTTP
+ * upload error becomes `FileUploadError` with the cause); TrueConf's openclaw channel and MCP
+ * server, and the protocol reference, name none of 399–408 (checked again 2026-12-07). So
+ * 400–408 are one family here, the server refusing a file: `partRejected` on `uploadFile` and
+ * `sendFile`, the hint from the administrator's limits the file breaks when the client can
+ * tell (client.ts), and the code itself in the message so an operator can look it up; the fake
+ * answers a 5.5.6+ limit break with any of them (`fileRefusalCode`). 399, which the notes do
+ * not call a file code, is an error like any other.
  */
 export const TrueConfErrorCode = {
   CONNECTION_ERROR: 100,

@@ -55,6 +55,8 @@ export interface WorldOptions {
   participantsAsBareArray: boolean;
   uploadMode: "5.5.3" | "5.5.2";
   fileLimits: FakeFileLimits;
+  /** What `uploadFile` answers for a file over `fileLimits` (FakeTrueConfOptions.fileRefusalCode). */
+  fileRefusalCode: number;
   /** An edited envelope's `timestamp`: its post time or its last edit's (FakeTrueConfOptions). */
   editedTimestamp: "post" | "edit";
   /** Send answers without `timestamp`. */
@@ -736,14 +738,14 @@ export class FakeWorld {
     }
     const { maxSize, extensions } = this.fileLimits;
     if (typeof maxSize === "number" && maxSize > 0 && size > maxSize) {
-      return err(ErrorCode.FILE_UPLOAD_FAILED, `File size ${size} exceeds limit ${maxSize}`);
+      return err(this.#opts.fileRefusalCode, `File size ${size} exceeds limit ${maxSize}`);
     }
     if (extensions && name !== null) {
       const dot = name.lastIndexOf(".");
       const ext = dot < 0 ? "" : name.slice(dot + 1).toLowerCase();
       const listed = extensions.list.some((e) => e.replace(/^\./, "").toLowerCase() === ext);
       if (extensions.mode === "allow" ? !listed : listed) {
-        return err(ErrorCode.FILE_UPLOAD_FAILED, `File extension "${ext}" is not allowed`);
+        return err(this.#opts.fileRefusalCode, `File extension "${ext}" is not allowed`);
       }
     }
     return { ok: true, payload: { uploadTaskId: this.#newTask(size, name) } };

@@ -148,6 +148,16 @@ export interface FakeTrueConfOptions {
   /** Admin upload limits; default unlimited. */
   fileLimits?: FakeFileLimits;
   /**
+   * The `errorCode` a 5.5.6+ server (`serverVersion`) answers `uploadFile` with for a file that
+   * breaks `fileLimits` (size, extension); older servers answer 310 FILE_UPLOAD_FAILED. SDK
+   * 1.5.0's release notes (TrueConf/python-trueconf-bot `docs/en/release_notes.md`, commit
+   * 01c95e7) say codes 400–408 "relate to files and replace the single generic code 310" from
+   * 5.5.6 on, but which of them names which cause is in no source we could read (SDK 1.5's
+   * `ApiError.message()`, `trueconf/types/responses/api_error.py`, is stored only in its 1.4
+   * form, which stops at 312), so tests run each one. Default 400.
+   */
+  fileRefusalCode?: number;
+  /**
    * The `timestamp` of an edited message's envelope (`getMessageById`, history): `"post"`
    * (default) keeps its post time, `"edit"` gives the last edit's time. TrueConf's docs and
    * SDK 1.5 do not say which; the bot must work with both.
@@ -355,6 +365,7 @@ export class FakeTrueConf {
       participantsAsBareArray: opts.participantsAsBareArray ?? false,
       uploadMode: opts.uploadMode ?? "5.5.3",
       fileLimits: opts.fileLimits ?? { maxSize: null, extensions: null },
+      fileRefusalCode: since556 ? opts.fileRefusalCode ?? 400 : ErrorCode.FILE_UPLOAD_FAILED,
       editedTimestamp: opts.editedTimestamp ?? "post",
       omitSendTimestamp: opts.omitSendTimestamp ?? false,
       now: this.#now,

@@ -34,28 +34,46 @@ Deno.test("TrueConf refusing a part: file codes name the file, 399 and other cod
   }
 });
 
-Deno.test("a file TrueConf refuses for the administrator's limits is refused with the limit it breaks", async () => {
-  const t = await livingWorld({
-    fake: { fileLimits: { maxSize: 1024, extensions: { mode: "block", list: ["exe"] } } },
-  });
-  try {
-    const post = async (name: string, size: number) => {
-      const form = new FormData();
-      form.append("text", "see attached");
-      form.append("file", new Blob([new Uint8Array(size).fill(65)]), name);
-      const res = await t.send(t.hookA, { method: "POST", body: form });
-      assert.equal(res.status, 502, res.text);
-      assert.equal(res.json.failed[0].code, "upload_rejected");
-      return res.json.failed[0].message as string;
-    };
-    assert.match(
-      await post("dump.bin", 3000),
-      /the file is 2\.9 KiB; this TrueConf Server takes files up to 1 KiB/,
-    );
-    assert.match(await post("setup.exe", 10), /this TrueConf Server does not take \.exe files/);
-    // The text was posted each time: nothing is lost with the file.
-    assert.deepEqual(t.shown().map((m) => m.text), ["see attached", "see attached"]);
-  } finally {
-    await t.close();
+// TrueConf Server 5.5.6 answers a file that breaks the administrator's limits with one of the
+// file codes 400–408 instead of 310 (SDK 1.5.0 release notes); which code names which cause is
+// published nowhere we could read, so every one of them must give the same precise answer.
+Deno.test("a file refused for the limits: 310 before 5.5.6, each of 400–408 since, names the limit it breaks", async () => {
+  const cases: { serverVersion?: string; fileRefusalCode?: number; code: number }[] = [
+    { code: 310 },
+    ...[400, 401, 402, 403, 404, 405, 406, 407, 408].map((code) => ({
+      serverVersion: "5.5.6.10902",
+      fileRefusalCode: code,
+      code,
+    })),
+  ];
+  for (const { code, ...fake } of cases) {
+    const t = await livingWorld({
+      fake: {
+        ...fake,
+        fileLimits: { maxSize: 1024, extensions: { mode: "block", list: ["exe"] } },
+      },
+    });
+    try {
+      const post = async (name: string, size: number) => {
+        const form = new FormData();
+        form.append("text", "see attached");
+        form.append("file", new Blob([new Uint8Array(size).fill(65)]), name);
+        const res = await t.send(t.hookA, { method: "POST", body: form });
+        assert.equal(res.status, 502, res.text);
+        assert.equal(res.json.failed[0].code, "upload_rejected", `${code}`);
+        const message = res.json.failed[0].message as string;
+        assert.match(message, new RegExp(`\\berror ${code}\\b`), `${code}: ${message}`);
+        return message;
+      };
+      assert.match(
+        await post("dump.bin", 3000),
+        /the file is 2\.9 KiB; this TrueConf Server takes files up to 1 KiB/,
+      );
+      assert.match(await post("setup.exe", 10), /this TrueConf Server does not take \.exe files/);
+      // The text was posted each time: nothing is lost with the file.
+      assert.deepEqual(t.shown().map((m) => m.text), ["see attached", "see attached"]);
+    } finally {
+      await t.close();
+    }
   }
 });
