@@ -56,7 +56,9 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
     // Through the same dispatcher as a hook POST (living messages: mentions, keys).
     // `replyTo`: the answer is a reply to the trigger message (any message id).
     postAnswer: async (hook, message, replyTo) => {
-      const request = { hook, message, ...(replyTo ? { replyTo } : {}) };
+      // `accepted`: the call was made, so its answer is stored even while the bot shuts down
+      // (it is posted by the next start), never refused and lost.
+      const request = { hook, message, accepted: true, ...(replyTo ? { replyTo } : {}) };
       const outcome = await living.dispatch(request);
       if (outcome.kind === "refused") {
         log.warn("outgoing: the service's answer was not posted", { hook: hook.id, ...outcome });

@@ -73,6 +73,11 @@ export interface DispatchRequest {
   readonly message: Message;
   /** The `Idempotency-Key` header, if the sender gave one. */
   readonly idempotencyKey?: string | undefined;
+  /**
+   * Stored even while the queue closes or is full: what the message answers already happened
+   * and cannot be asked again (an outgoing hook's answer, its call made).
+   */
+  readonly accepted?: boolean | undefined;
 }
 
 /** State of a queued delivery, for `GET /hook/<token>/deliveries/<id>`. */

@@ -2,7 +2,9 @@
 // the message read, and only an unread message is pushed again after a crash (receiveUnread).
 // The whole bot against the fake TrueConf, real KV (read through a second handle at the very
 // moment the fake receives each ack, through the bot's own handle: a second one on the same
-// file met "database is locked" under load), a loopback receiver.
+// file met "database is locked" under load), a loopback receiver. Also the other ways an event
+// or its answer could be lost or doubled around a stop: a push repeated after a lost ack, an
+// answer that arrives while the bot shuts down.
 import assert from "node:assert/strict";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
@@ -259,6 +261,32 @@ Deno.test("a trigger pushed again after its ack was lost is not called twice: th
       assert.notEqual(after.headers.get("webhook-id"), call.headers.get("webhook-id"));
       await fake.waitFor(() => answers().length >= 2);
       assert.deepEqual(answers().map((s) => s.text), ["deploying staging", "deploying prod"]);
+    },
+  );
+});
+
+Deno.test("a service's answer that arrives while the bot shuts down is posted, not dropped", async () => {
+  let release = () => {};
+  const held = new Promise<void>((r) => release = r);
+  await withTwoStarts(
+    async (body) => {
+      await held;
+      return Response.json({ text: `deploying ${body.args}` });
+    },
+    async (first, r, alice, restart) => {
+      const fake = first.fake;
+      const m = fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy staging" });
+      await r.nth(1);
+      // The answer comes once the queue has begun closing (within its grace period).
+      const closing = first.closeBot();
+      await fake.waitFor(() => first.bot.queue.engine.closing);
+      release();
+      await closing;
+      await restart();
+      const answer = () => fake.messagesIn("ops").find((s) => s.text === "deploying staging");
+      await fake.waitFor(() => answer() !== undefined);
+      assert.equal(answer()?.replyMessageId, m.messageId);
+      assert.equal(r.calls.length, 1, "called once");
     },
   );
 });

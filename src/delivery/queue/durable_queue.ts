@@ -251,7 +251,7 @@ export class DurableQueue implements Dispatcher {
   async dispatch(request: DispatchRequest): Promise<DispatchOutcome> {
     const started = performance.now();
     if (!this.#engine.loaded) await this.#engine.ready();
-    if (this.#engine.closing) return shuttingDown();
+    if (this.#engine.closing && !request.accepted) return shuttingDown();
     const { hook, idempotencyKey } = request;
     // Without a key (most requests) the run is awaited here: one frame less per delivery.
     const outcome = idempotencyKey === undefined
@@ -446,7 +446,7 @@ const DROPPED = new Set(["hook_revoked", "hook_expired", "dropped_by_operator"])
 
 /** The post job of a request (`alsoWrite`: the idempotency record, stored with it if queued). */
 function jobOf(
-  { hook, message }: DispatchRequest,
+  { hook, message, accepted }: DispatchRequest,
   alsoWrite: ((id: string) => Deno.KvMutation) | undefined,
 ): EnqueueOptions<StoredPart[], PostState> {
   const job = postJob(message);
@@ -458,6 +458,7 @@ function jobOf(
     blobs: job.blobs,
     live: job.live,
     alsoWrite,
+    accepted,
     // An edit by key of a post still waiting is folded into it (only for keyed texts; not
     // with an Idempotency-Key, whose outcome is written with a job of its own).
     mergeInto: message.op?.key === undefined && message.op?.act !== "edit" || alsoWrite
