@@ -12,7 +12,7 @@
 import { Hono } from "hono";
 import type { Context, Handler, MiddlewareHandler, Next } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { decodeBody, parseJsonLenient } from "./decode_body.ts";
+import { contentTypeRefusal, decodeBody, parseJsonLenient } from "./decode_body.ts";
 // The adapters load with the first request that needs them, not at start (detector.ts says why).
 import { detectPayload } from "./formats/detector.ts";
 import {
@@ -234,23 +234,21 @@ export function hookPipeline(options: AppOptions): HookPipeline {
         perHook,
       ];
     },
-    body: rawBody({ maxBytes: limits.maxBodyBytes, reader, guards: options.guards }),
+    body: rawBody({
+      maxBytes: limits.maxBodyBytes,
+      reader,
+      guards: options.guards,
+      headRefusal: contentTypeFromHead,
+    }),
     async deliver(c) {
       const contentType = c.req.header("content-type") ?? null;
       const route = c.get("route");
-      // The route marker is ours alone: a client must not pick Mattermost parsing by header.
-      const headers = new HeaderView(c.req.raw.headers, route === "hooks" ? "hooks" : undefined);
+      const headers = routeHeaders(c, route);
       // Most hook URLs carry no query: nothing to parse and no Map then (issue 16).
       const hasQuery = c.req.url.includes("?");
       const query = hasQuery ? new Map(Object.entries(c.req.query())) : NO_QUERY;
-      // Discord's `<hook>/slack` and `<hook>/github` routes name their format.
-      let forced = (hasQuery ? c.req.query("format") : undefined) ??
-        (route === "slack" || route === "github" ? route : null);
-      // An ntfy publish (PUT, ntfy headers or query fields) carries the message or a file of any
-      // type as its body: it is passed undecoded, unless it is a form (Apprise's attachment).
-      const ntfy = forced?.trim().toLowerCase() === "ntfy" || route === "ntfy" ||
-        (!forced && route !== "hooks" &&
-          isNtfyPublish(headers, c.req.method, query, contentType));
+      let forced = forcedFormat(c, route, hasQuery);
+      const ntfy = publishesNtfy(c, route, forced, headers, query, contentType);
       if (ntfy) forced = "ntfy";
       const body: RequestBody = ntfy && !/^multipart\/form-data/i.test(contentType ?? "")
         ? { kind: "raw", bytes: c.get("rawBody"), contentType: contentType ?? "" }
@@ -291,6 +289,58 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     },
   };
   return pipeline;
+}
+
+/** The request's headers as the formats read them (a view: no copy per request). */
+function routeHeaders(c: Context<IngestEnv>, route: string | undefined): HeaderView {
+  // The route marker is ours alone: a client must not pick Mattermost parsing by header.
+  return new HeaderView(c.req.raw.headers, route === "hooks" ? "hooks" : undefined);
+}
+
+/** The format the request names: `?format=`, or Discord's `<hook>/slack` and `/github` routes. */
+function forcedFormat(
+  c: Context<IngestEnv>,
+  route: string | undefined,
+  hasQuery: boolean,
+): string | null {
+  return (hasQuery ? c.req.query("format") : undefined) ??
+    (route === "slack" || route === "github" ? route : null);
+}
+
+/**
+ * True when the request is an ntfy publish (PUT, ntfy headers or query fields, `?format=ntfy`,
+ * an ntfy route), whose body carries the message or a file of any type: it is passed
+ * undecoded, unless it is a form (Apprise's attachment).
+ */
+function publishesNtfy(
+  c: Context<IngestEnv>,
+  route: string | undefined,
+  forced: string | null,
+  headers: ReadonlyMap<string, string>,
+  query: ReadonlyMap<string, string>,
+  contentType: string | null,
+): boolean {
+  return forced?.trim().toLowerCase() === "ntfy" || route === "ntfy" ||
+    (!forced && route !== "hooks" && isNtfyPublish(headers, c.req.method, query, contentType));
+}
+
+/**
+ * The 415 a hook route answers for the request's Content-Type, known from its head (asked before
+ * a body announced with `Expect: 100-continue` is read): none for an ntfy publish, whose body
+ * may be a file of any type, nor on ntfy's routes (the JSON publish is read as JSON whatever
+ * its label); Gotify's route decodes like the hook URL.
+ */
+function contentTypeFromHead(c: Context<IngestEnv>): PayloadError | null {
+  const route = c.get("route");
+  if (route === "ntfy") return null;
+  const contentType = c.req.header("content-type") ?? null;
+  const refusal = contentTypeRefusal(contentType);
+  if (refusal === null || route === "gotify") return refusal;
+  const hasQuery = c.req.url.includes("?");
+  const query = hasQuery ? new Map(Object.entries(c.req.query())) : NO_QUERY;
+  const forced = forcedFormat(c, route, hasQuery);
+  const ntfy = publishesNtfy(c, route, forced, routeHeaders(c, route), query, contentType);
+  return ntfy ? null : refusal;
 }
 
 /**

@@ -67,6 +67,47 @@ export function decodeBody(
   }
 }
 
+/** How a body of a Content-Type is read; null for a type the bot does not read (415). */
+type Reading = "sniff" | "json" | "urlencoded" | "multipart" | "text" | null;
+
+function readingOf(type: string): Reading {
+  if (type === "") return "sniff";
+  if (type === "application/json" || type.endsWith("+json") || LEGACY_JSON.has(type)) {
+    return "json";
+  }
+  if (type === "application/x-www-form-urlencoded") return "urlencoded";
+  if (type === "multipart/form-data") return "multipart";
+  // XML is text: Apprise's xml:// notification is read by the Apprise adapter, any other XML
+  // is posted as sent, like a text/plain body.
+  if (type === "text/plain" || type === "application/xml" || type === "text/xml") return "text";
+  return null;
+}
+
+function unsupportedType(type: string): PayloadError {
+  return new PayloadError(
+    "unsupported_content_type",
+    `Content-Type "${type}" is not supported. Use one of: ${ACCEPTED_CONTENT_TYPES.join(", ")}.`,
+    415,
+  );
+}
+
+/**
+ * The `415 unsupported_content_type` {@link decodeBody} would answer for this Content-Type,
+ * known from the request head alone (the HTTP layer asks before a body announced with
+ * `Expect: 100-continue` is sent); null when the type is read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(contentTypeRefusal("application/json; charset=utf-8"), null);
+ * assert.equal(contentTypeRefusal("application/msgpack")?.status, 415);
+ * ```
+ */
+export function contentTypeRefusal(contentType: string | null): PayloadError | null {
+  const type = parseHeaderValue(contentType?.trim() ?? "").value;
+  return readingOf(type) === null ? unsupportedType(type) : null;
+}
+
 function decodeSync(
   bytes: Uint8Array,
   contentType: string | null,
@@ -75,15 +116,14 @@ function decodeSync(
   const header = contentType?.trim() ?? "";
   const { value: type, params } = parseHeaderValue(header);
   const charset = params.get("charset");
+  const reading = readingOf(type);
 
-  if (type === "") {
+  if (reading === "sniff") {
     const text = decodeText(bytes, charset);
     return looksLikeJson(text) ? jsonBody(text) : { kind: "text", text };
   }
-  if (type === "application/json" || type.endsWith("+json") || LEGACY_JSON.has(type)) {
-    return jsonBody(decodeText(bytes, charset));
-  }
-  if (type === "application/x-www-form-urlencoded") {
+  if (reading === "json") return jsonBody(decodeText(bytes, charset));
+  if (reading === "urlencoded") {
     const text = decodeText(bytes, charset);
     if (text.trimStart().startsWith("{")) return jsonBody(text);
     // `curl -d "Backup done"` (ntfy's own example, and every `curl -d "$msg"` script) is
@@ -93,19 +133,9 @@ function decodeSync(
     for (const name of fields.keys()) if (/\s/.test(name)) return { kind: "text", text };
     return { kind: "form", fields, files: [] };
   }
-  if (type === "multipart/form-data") {
-    return decodeMultipart(bytes, params.get("boundary"), limits);
-  }
-  // XML is text: Apprise's xml:// notification is read by the Apprise adapter, any other XML
-  // is posted as sent, like a text/plain body.
-  if (type === "text/plain" || type === "application/xml" || type === "text/xml") {
-    return { kind: "text", text: decodeText(bytes, charset) };
-  }
-  throw new PayloadError(
-    "unsupported_content_type",
-    `Content-Type "${type}" is not supported. Use one of: ${ACCEPTED_CONTENT_TYPES.join(", ")}.`,
-    415,
-  );
+  if (reading === "multipart") return decodeMultipart(bytes, params.get("boundary"), limits);
+  if (reading === "text") return { kind: "text", text: decodeText(bytes, charset) };
+  throw unsupportedType(type);
 }
 
 function looksLikeJson(text: string): boolean {

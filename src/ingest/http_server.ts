@@ -27,7 +27,9 @@
  *   write stuck on a full socket would otherwise hold it, and its request, forever.
  * - **Bodies:** pulled by the handler's reader chunk by chunk ({@link incomingBody}); the time
  *   and size limits of a body are the reader's (`BodyReader`), since they depend on the route.
- *   `Expect: 100-continue` is answered when the reader starts reading.
+ *   `Expect: 100-continue` is answered when the reader starts reading, so an app that refuses
+ *   a request from its head (the hook routes do: `rawBody`'s head checks) answers instead of
+ *   the 100 and the body is never sent.
  * - **Answers** get `Content-Length`; an answer given before the body was read closes the
  *   connection (the rest of the body is never waited for), after a short lingering close so
  *   the client reads the answer rather than a reset.

@@ -10,6 +10,7 @@ import type { BodyReader } from "../read_body.ts";
 import { clientAddress } from "./client_address.ts";
 import type { Context } from "hono";
 import { type FoundHook, type Guard, guard, type IngestEnv, refuse } from "./env.ts";
+import type { PayloadError } from "../formats/types.ts";
 
 /** What a {@link HookGuard} sees of the request. */
 export interface GuardRequest {
@@ -48,6 +49,11 @@ export interface RawBodyOptions {
   reader: BodyReader;
   /** Run in order after the body is read; the first refusal answers. */
   guards?: readonly HookGuard[] | undefined;
+  /**
+   * What the route refuses from the request head alone (an unsupported Content-Type), asked
+   * before a body announced with `Expect: 100-continue` is read; see {@link rawBody}.
+   */
+  headRefusal?: ((c: Context<IngestEnv>) => PayloadError | null) | undefined;
 }
 
 /**
@@ -106,9 +112,31 @@ export function rawBody(options: RawBodyOptions): Guard {
     const read = c.get("rawBody");
     if (read !== undefined) return trust(c, c.get("sentBody") ?? read);
     const bytes = reader.readBuffered(c.req.raw, maxBytes);
-    if (bytes === null) return reader.read(c.req.raw, maxBytes).then((got) => take(c, got));
+    if (bytes === null) {
+      // A body still to come. A client that announced it with `Expect: 100-continue` waits for
+      // the 100 that reading sends: what the head alone refuses is answered instead (RFC 9110
+      // 10.1.1), so a body the bot cannot read is never sent. (A declared size over the limit
+      // is the reader's 413, also before the 100.) Never reached by a body that came whole
+      // with its head, as small webhooks do.
+      if (c.req.raw.headers.has("expect")) refuseFromHead(c, options.headRefusal);
+      return reader.read(c.req.raw, maxBytes).then((got) => take(c, got));
+    }
     return take(c, bytes);
   });
+}
+
+/**
+ * Throws what the request head alone refuses: an unsupported Content-Encoding (415 with
+ * `Accept-Encoding`), then the route's own refusal.
+ */
+function refuseFromHead(
+  c: Context<IngestEnv>,
+  routeRefusal: ((c: Context<IngestEnv>) => PayloadError | null) | undefined,
+): void {
+  const coding = c.req.raw.headers.get("content-encoding");
+  if (coding !== null) contentCodings(coding);
+  const refusal = routeRefusal?.(c);
+  if (refusal) throw refusal;
 }
 
 /**
