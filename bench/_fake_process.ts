@@ -57,10 +57,14 @@ export function botEnv(o: {
   };
 }
 
-/** The fake in its own process; `counts()` asks it for its post counter. */
-export async function startFake() {
+/**
+ * The fake in its own process; `counts()` asks it for its post counter, `tally()` for posts by
+ * kind as well. `root` is the checkout whose fake runs (default this one: an A/B of a change to
+ * the fake runs each checkout's own).
+ */
+export async function startFake(root = HERE) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", join(HERE, "deno.json"), join(HERE, "bench/fake_server.ts")],
+    args: ["run", "-A", "--config", join(root, "deno.json"), join(root, "bench/fake_server.ts")],
     clearEnv: true,
     env: baseEnv(),
     stdin: "piped",
@@ -89,8 +93,11 @@ export async function startFake() {
     /** The fake's process id: its CPU competes with the bot's on a small machine. */
     pid: child.pid,
     async counts(): Promise<number> {
+      return (await this.tally()).chat;
+    },
+    async tally(): Promise<{ chat: number; kinds: Record<"text" | "photo" | "document", number> }> {
       await writer.write(new TextEncoder().encode("counts\n"));
-      return (await next()).chat as number;
+      return await next();
     },
     async stop() {
       await writer.close().catch(() => {});

@@ -22,12 +22,19 @@
  * down). Per-thread CPU (main thread, V8's GC helpers, the KV writer `sw-0`) is printed
  * for every point. `AB_KEEP=1` keeps each bot's folder (log, `--trace-gc` output).
  *
+ * Text beside photos: `--photos=8 --concurrency=16` runs `bench/run.ts`'s `mixed-small` (text at
+ * c16 while a second wrk posts the `images` scenario's 100 KiB photo at 8 connections) and prints
+ * the text's p50/p99, texts/s, photos/s and the cores the bot and the fake took; the medians at
+ * the end are of the text p99. `--own-fake` runs each checkout's own `bench/fake_server.ts`
+ * (to A/B a change of the fake TrueConf) instead of this checkout's.
+ *
  * @module
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
-import { wrk } from "./_wrk.ts";
+import { hundredKibJpeg, multipartBody } from "./_photos.ts";
+import { wrk, type WrkBody } from "./_wrk.ts";
 
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
@@ -41,6 +48,8 @@ const { values: args, positionals } = parseArgs({
     flags: { type: "string", default: "" },
     gc: { type: "boolean", default: false },
     strace: { type: "boolean", default: false },
+    photos: { type: "string", default: "0" },
+    "own-fake": { type: "boolean", default: false },
   },
 });
 if (positionals.length === 0) {
@@ -51,6 +60,7 @@ const ROUNDS = Number(args.rounds);
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const CONC = Number(args.concurrency);
+const PHOTOS = Number(args.photos);
 const CLK_TCK = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -135,7 +145,7 @@ function allocatedMb(file: string, from: number): number {
 }
 
 async function startBot(root: string, extraFlags: string[], label: string) {
-  const fake = await startFake();
+  const fake = await startFake(args["own-fake"] ? root : undefined);
   const { dir, env, token, url, command } = await prepareBenchBot(root, fake, {
     prefix: "ab-",
     settings: args.fast ? "fast" : "defaults",
@@ -187,6 +197,58 @@ async function startBot(root: string, extraFlags: string[], label: string) {
   };
 }
 
+/** `--photos`: the `images` scenario's body (text + the ~100 KiB 800×600 JPEG) in a file for wrk. */
+async function photoBody(): Promise<WrkBody> {
+  const { bytes, contentType } = multipartBody("bench: dashboard snapshot", hundredKibJpeg());
+  const file = await Deno.makeTempFile({ prefix: "ab-photo-" });
+  await Deno.writeFile(file, bytes);
+  return { file, contentType };
+}
+
+/**
+ * `--photos=N`: text at `--concurrency` while a second wrk posts the photo at N connections
+ * (`bench/run.ts`'s `mixed-small` with `--concurrency=16 --photos=8`, its photo loops in wrk
+ * rather than in this process). Prints the text's latencies, texts/s and photos/s, and the cores
+ * the bot and the fake took over the whole window.
+ */
+async function besidePhotos(bot: Awaited<ReturnType<typeof startBot>>, round: number) {
+  if (WARMUP) await wrk(bot.hookUrl, CONC, WARMUP);
+  await sleep(300);
+  const a = await bot.fake.tally();
+  const t0 = ticks(bot.pid);
+  const m0 = ticks(bot.pid, bot.pid);
+  const f0 = ticks(bot.fake.pid);
+  const w0 = performance.now();
+  const photos = wrk(bot.hookUrl, PHOTOS, DURATION + 1, photoBody_);
+  await sleep(500);
+  const w = await wrk(bot.hookUrl, CONC, DURATION);
+  const p = await photos;
+  await sleep(700);
+  const seconds = (performance.now() - w0 - 700) / 1000;
+  const b = await bot.fake.tally();
+  const t1 = ticks(bot.pid);
+  const m1 = ticks(bot.pid, bot.pid);
+  const f1 = ticks(bot.fake.pid);
+  const load = Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+  const texts = b.kinds.text - a.kinds.text;
+  const photoCount = b.kinds.photo - a.kinds.photo;
+  const cores = (d: number) => (d / CLK_TCK / seconds).toFixed(2);
+  const textP99 = w.latency_us.p99 / 1000;
+  results.set(bot.root, [...(results.get(bot.root) ?? []), textP99]);
+  console.log(
+    `round ${round} ${bot.root}: text c${CONC} p50 ${(w.latency_us.p50 / 1000).toFixed(1)} p99 ${
+      textP99.toFixed(1)
+    } ms, ${(w.requests / (w.duration_us / 1e6)).toFixed(0)} texts/s; photos c${PHOTOS} ${
+      (photoCount / (p.duration_us / 1e6)).toFixed(0)
+    }/s, p50 ${(p.latency_us.p50 / 1000).toFixed(1)} p99 ${
+      (p.latency_us.p99 / 1000).toFixed(1)
+    } ms; bot ${cores(t1 - t0)} cores (main thread ${cores(m1 - m0)}), fake ${
+      cores(f1 - f0)
+    }; posted ${texts} texts, ${photoCount} photos; load ${load}`,
+  );
+}
+
+const photoBody_ = PHOTOS > 0 ? await photoBody() : { file: "", contentType: "" };
 const bots = [];
 for (const p of positionals) {
   // `<checkout>#<flags>`: extra `deno run` flags for this bot only (e.g. V8 flags to compare).
@@ -198,6 +260,10 @@ try {
   for (let round = 1; round <= ROUNDS; round++) {
     const order = round % 2 ? bots : [...bots].reverse();
     for (const bot of order) {
+      if (PHOTOS > 0) {
+        await besidePhotos(bot, round);
+        continue;
+      }
       if (WARMUP) await wrk(bot.hookUrl, CONC, WARMUP);
       await sleep(300);
       const n0 = await bot.fake.counts();
@@ -294,7 +360,9 @@ try {
   }
 } finally {
   for (const b of bots) await b.stop();
+  if (PHOTOS > 0) await Deno.remove(photoBody_.file);
 }
+if (PHOTOS > 0) console.log("medians of the text p99 (ms):");
 for (const [root, v] of results) {
   const s = [...v].sort((a, b) => a - b);
   console.log(

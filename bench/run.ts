@@ -46,7 +46,6 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { PhotonImage } from "@cf-wasm/photon";
 import {
   baseEnv,
   botEnv,
@@ -56,6 +55,7 @@ import {
   importBenchHook,
   spawnLogged,
 } from "./_fake_process.ts";
+import { hundredKibJpeg, makeJpeg, multipartBody } from "./_photos.ts";
 import { wrk, type WrkResult } from "./_wrk.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -656,40 +656,6 @@ async function upload(
   };
 }
 
-/** A photo-like 2000×1500 JPEG (gradients, a disc, noise), so it compresses like a photo. */
-/** The JPEG quality (88–95) whose 800×600 bench photo is nearest to 100 KiB. */
-function hundredKibJpeg(): Uint8Array {
-  let best: Uint8Array | null = null;
-  for (let q = 88; q <= 95; q++) {
-    const j = makeJpeg(800, 600, q);
-    if (!best || Math.abs(j.length - 102_400) < Math.abs(best.length - 102_400)) best = j;
-  }
-  return best!;
-}
-
-function makeJpeg(width: number, height: number, quality = 90): Uint8Array {
-  const data = new Uint8Array(width * height * 4);
-  let seed = 42;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = seed & 15;
-      const i = (y * width + x) * 4;
-      const disc = (x - width / 2) ** 2 + (y - height / 2) ** 2 < (height / 3) ** 2;
-      data[i] = ((x * 255) / width + noise) & 0xff;
-      data[i + 1] = disc ? 200 : ((y * 255) / height + noise) & 0xff;
-      data[i + 2] = ((x ^ y) & 0x7f) + noise;
-      data[i + 3] = 255;
-    }
-  }
-  const img = new PhotonImage(data, width, height);
-  try {
-    return img.get_bytes_jpeg(quality);
-  } finally {
-    img.free();
-  }
-}
-
 function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   // getRandomValues fills at most 64 KiB per call; random bytes keep compression out of it.
@@ -714,23 +680,6 @@ interface ImagesResult {
   loadavg: number;
   errors: WrkResult["errors"];
   check: { photosEqualBot2xx: boolean; detail: string };
-}
-
-/** `multipart/form-data` with a text field and one JPEG, as `curl -F text=… -F image=@…`. */
-function multipartBody(text: string, jpeg: Uint8Array): { bytes: Uint8Array; contentType: string } {
-  const boundary = `----bench${crypto.randomUUID().replaceAll("-", "")}`;
-  const enc = new TextEncoder();
-  const head = enc.encode(
-    `--${boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\n${text}\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="panel.jpg"\r\n` +
-      `Content-Type: image/jpeg\r\n\r\n`,
-  );
-  const tail = enc.encode(`\r\n--${boundary}--\r\n`);
-  const bytes = new Uint8Array(head.length + jpeg.length + tail.length);
-  bytes.set(head);
-  bytes.set(jpeg, head.length);
-  bytes.set(tail, head.length + jpeg.length);
-  return { bytes, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** Multipart text + ~100 KiB 800×600 JPEG at `--image-concurrency`: photos/s, CPU per photo. */
