@@ -133,19 +133,25 @@ function decodeExtValue(value: string): string {
   }
 }
 
-/** Byte-sequence search; the native `indexOf` finds candidate first bytes quickly. */
+/**
+ * Byte-sequence search (Boyer–Moore–Horspool): a boundary is 30–70 bytes, so most steps skip
+ * that far ahead. Searching from each occurrence of the needle's first byte (a CR, about one
+ * byte in 256 of a JPEG) took a fifth of this fake's CPU while it received photos.
+ */
 function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  const first = needle[0]!;
-  const last = hay.length - needle.length;
-  let i = hay.indexOf(first, from);
-  outer: while (i >= 0 && i <= last) {
-    for (let j = 1; j < needle.length; j++) {
-      if (hay[i + j] !== needle[j]) {
-        i = hay.indexOf(first, i + 1);
-        continue outer;
-      }
+  const last = needle.length - 1;
+  const skip = new Int32Array(256).fill(needle.length);
+  for (let j = 0; j < last; j++) skip[needle[j]!] = last - j;
+  const end = hay.length - needle.length;
+  const tail = needle[last]!;
+  for (let i = from; i <= end;) {
+    const c = hay[i + last]!;
+    if (c === tail) {
+      let j = last - 1;
+      while (j >= 0 && hay[i + j] === needle[j]) j--;
+      if (j < 0) return i;
     }
-    return i;
+    i += skip[c]!;
   }
   return -1;
 }

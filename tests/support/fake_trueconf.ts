@@ -328,6 +328,8 @@ export class FakeTrueConf {
   /** Methods carried out whose answers are never sent ({@link FakeTrueConf.muteAnswers}). */
   #muted = new Set<string>();
   #uploadFailure: { fileName: string; status: number } | null = null;
+  /** File names whose uploads are held unanswered, each with the releases of those held. */
+  readonly #uploadHolds = new Map<string, Set<() => void>>();
   readonly #uploadFraming: UploadFraming[] = [];
   #errors = new Map<string, { code: number; remaining: number }>();
   #authFailures: { code: number; description: string }[] = [];
@@ -713,6 +715,20 @@ export class FakeTrueConf {
     this.#uploadFailure = fileName === null ? null : { fileName, status };
   }
 
+  /**
+   * HTTP uploads of a file with this name are held unanswered (a slow link, a server stuck on
+   * one file; they count in {@link heldHttpRequests}) until the returned function is called,
+   * then answered as usual. Other files upload normally. Close and refuse answer them 503.
+   */
+  holdUploadsNamed(fileName: string): () => void {
+    const held = new Set<() => void>();
+    this.#uploadHolds.set(fileName, held);
+    return () => {
+      if (this.#uploadHolds.get(fileName) === held) this.#uploadHolds.delete(fileName);
+      for (const release of [...held]) release();
+    };
+  }
+
   /** Answers `method` with `{errorCode}` for the next `times` requests (default: until cleared with null). Applies after the authorization check; "auth" works too. */
   setMethodError(method: string, errorCode: number | null, times = Infinity): void {
     if (errorCode === null) this.#errors.delete(method);
@@ -1023,6 +1039,10 @@ export class FakeTrueConf {
     if (this.#uploadFailure && file.filename === this.#uploadFailure.fileName) {
       return new Response("upload failed", { status: this.#uploadFailure.status });
     }
+    const hold = this.#uploadHolds.get(file.filename!);
+    if (hold && !(await this.#heldUntilReleased(hold))) {
+      return new Response(null, { status: 503 });
+    }
     const preview = parts.find((p) => p.name === "preview" && p.filename !== null) ?? null;
     const temporalFileId = this.#world.acceptUpload(
       taskId,
@@ -1067,6 +1087,20 @@ export class FakeTrueConf {
       // Entered after close/refuse began: nothing would release it later.
       if (this.#closed || this.#refusing) return resolve();
       if (ms !== undefined) timer = setTimeout(done, ms);
+      this.#hangs.add(done);
+    });
+  }
+
+  /** Waits for `holds`' release (true) or for close/refuse (false), counted as a hang meanwhile. */
+  #heldUntilReleased(holds: Set<() => void>): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.#closed || this.#refusing) return resolve(false);
+      const done = () => {
+        holds.delete(done);
+        this.#hangs.delete(done);
+        resolve(!this.#closed && !this.#refusing);
+      };
+      holds.add(done);
       this.#hangs.add(done);
     });
   }

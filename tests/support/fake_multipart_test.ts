@@ -1,0 +1,48 @@
+// The fake TrueConf's multipart parser (tests/support/_fake_multipart.ts) reads back exactly
+// what the bot's upload writes (src/trueconf/_upload.ts), whatever bytes the files hold: CRs,
+// dashes and every prefix of the delimiter included (its search skips ahead by the boundary's
+// length, so a near-miss must not hide a real delimiter or end a part early).
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { buildMultipart } from "../../src/trueconf/_upload.ts";
+import { parseMultipart } from "./_fake_multipart.ts";
+
+Deno.test("fake multipart: parts come back byte for byte, delimiter look-alikes inside included", () => {
+  const boundary = `----trueconf-bot-${crypto.randomUUID()}`;
+  const enc = new TextEncoder();
+  const delimiter = enc.encode(`\r\n--${boundary}`);
+  // Bytes a file may hold that look like the delimiter: each of its prefixes, CR/LF, dashes.
+  const lookalike = fc.oneof(
+    fc.integer({ min: 1, max: delimiter.length - 1 }).map((n) => delimiter.slice(0, n)),
+    fc.constantFrom(enc.encode("\r\n"), enc.encode("\r\n--"), enc.encode("--"), enc.encode("\r")),
+    fc.uint8Array({ minLength: 0, maxLength: 40 }),
+  );
+  const bytes = fc.array(lookalike, { maxLength: 12 }).map((pieces) => {
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  });
+  fc.assert(
+    fc.property(bytes, fc.option(bytes, { nil: undefined }), (file, preview) => {
+      const parts = [{
+        field: "file",
+        name: "a.bin",
+        mimeType: "application/octet-stream",
+        bytes: file,
+      }];
+      if (preview) {
+        parts.push({ field: "preview", name: "p.jpg", mimeType: "image/jpeg", bytes: preview });
+      }
+      const got = parseMultipart(buildMultipart(parts, boundary), boundary);
+      assert.deepEqual(
+        got.map((p) => [p.name, p.filename, p.contentType, [...p.data]]),
+        parts.map((p) => [p.field, p.name, p.mimeType, [...p.bytes]]),
+      );
+    }),
+    { numRuns: 500 },
+  );
+});
