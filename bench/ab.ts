@@ -25,7 +25,8 @@
  * Text beside photos: `--photos=8 --concurrency=16` runs `bench/run.ts`'s `mixed-small` (text at
  * c16 while a second wrk posts the `images` scenario's 100 KiB photo at 8 connections) and prints
  * the text's p50/p99, texts/s, photos/s and the cores the bot and the fake took; the medians at
- * the end are of the text p99. `--own-fake` runs each checkout's own `bench/fake_server.ts`
+ * the end are of the text p99. `--concurrency=0` posts the photos alone and compares the bot's
+ * CPU per photo (the fake's is printed beside it). `--own-fake` runs each checkout's own `bench/fake_server.ts`
  * (to A/B a change of the fake TrueConf) instead of this checkout's.
  *
  * @module
@@ -34,7 +35,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { prepareBenchBot, startFake, waitReady } from "./_fake_process.ts";
 import { hundredKibJpeg, multipartBody } from "./_photos.ts";
-import { wrk, type WrkBody } from "./_wrk.ts";
+import { wrk, type WrkBody, type WrkResult } from "./_wrk.ts";
 
 const { values: args, positionals } = parseArgs({
   args: Deno.args,
@@ -212,16 +213,24 @@ async function photoBody(): Promise<WrkBody> {
  * the bot and the fake took over the whole window.
  */
 async function besidePhotos(bot: Awaited<ReturnType<typeof startBot>>, round: number) {
-  if (WARMUP) await wrk(bot.hookUrl, CONC, WARMUP);
+  const withText = CONC > 0;
+  if (WARMUP) {
+    await (withText
+      ? wrk(bot.hookUrl, CONC, WARMUP)
+      : wrk(bot.hookUrl, PHOTOS, WARMUP, photoBody_));
+  }
   await sleep(300);
   const a = await bot.fake.tally();
   const t0 = ticks(bot.pid);
   const m0 = ticks(bot.pid, bot.pid);
   const f0 = ticks(bot.fake.pid);
   const w0 = performance.now();
-  const photos = wrk(bot.hookUrl, PHOTOS, DURATION + 1, photoBody_);
-  await sleep(500);
-  const w = await wrk(bot.hookUrl, CONC, DURATION);
+  const photos = wrk(bot.hookUrl, PHOTOS, withText ? DURATION + 1 : DURATION, photoBody_);
+  let w: WrkResult | null = null;
+  if (withText) {
+    await sleep(500);
+    w = await wrk(bot.hookUrl, CONC, DURATION);
+  }
   const p = await photos;
   await sleep(700);
   const seconds = (performance.now() - w0 - 700) / 1000;
@@ -233,17 +242,25 @@ async function besidePhotos(bot: Awaited<ReturnType<typeof startBot>>, round: nu
   const texts = b.kinds.text - a.kinds.text;
   const photoCount = b.kinds.photo - a.kinds.photo;
   const cores = (d: number) => (d / CLK_TCK / seconds).toFixed(2);
-  const textP99 = w.latency_us.p99 / 1000;
-  results.set(bot.root, [...(results.get(bot.root) ?? []), textP99]);
+  const perPhoto = (d: number) => (d * 1000 / CLK_TCK / Math.max(1, photoCount)).toFixed(2);
+  const ms = (us: number) => (us / 1000).toFixed(1);
+  const text = w
+    ? `text c${CONC} p50 ${ms(w.latency_us.p50)} p99 ${ms(w.latency_us.p99)} ms, ${
+      (w.requests / (w.duration_us / 1e6)).toFixed(0)
+    } texts/s; `
+    : "";
+  // Beside text: the text's p99 is what is compared; photos alone: the bot's CPU per photo.
+  const compared = w
+    ? w.latency_us.p99 / 1000
+    : (t1 - t0) * 1000 / CLK_TCK / Math.max(1, photoCount);
+  results.set(bot.root, [...(results.get(bot.root) ?? []), compared]);
   console.log(
-    `round ${round} ${bot.root}: text c${CONC} p50 ${(w.latency_us.p50 / 1000).toFixed(1)} p99 ${
-      textP99.toFixed(1)
-    } ms, ${(w.requests / (w.duration_us / 1e6)).toFixed(0)} texts/s; photos c${PHOTOS} ${
+    `round ${round} ${bot.root}: ${text}photos c${PHOTOS} ${
       (photoCount / (p.duration_us / 1e6)).toFixed(0)
-    }/s, p50 ${(p.latency_us.p50 / 1000).toFixed(1)} p99 ${
-      (p.latency_us.p99 / 1000).toFixed(1)
-    } ms; bot ${cores(t1 - t0)} cores (main thread ${cores(m1 - m0)}), fake ${
-      cores(f1 - f0)
+    }/s, p50 ${ms(p.latency_us.p50)} p99 ${ms(p.latency_us.p99)} ms; bot ${
+      cores(t1 - t0)
+    } cores (main thread ${cores(m1 - m0)}), fake ${cores(f1 - f0)}${
+      w ? "" : `; per photo: bot ${perPhoto(t1 - t0)} ms CPU, fake ${perPhoto(f1 - f0)} ms`
     }; posted ${texts} texts, ${photoCount} photos; load ${load}`,
   );
 }
@@ -362,7 +379,9 @@ try {
   for (const b of bots) await b.stop();
   if (PHOTOS > 0) await Deno.remove(photoBody_.file);
 }
-if (PHOTOS > 0) console.log("medians of the text p99 (ms):");
+if (PHOTOS > 0) {
+  console.log(CONC > 0 ? "medians of the text p99 (ms):" : "medians of the bot's CPU per photo:");
+}
 for (const [root, v] of results) {
   const s = [...v].sort((a, b) => a - b);
   console.log(
