@@ -26,6 +26,7 @@ import type { OutgoingFile, SentMessage } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
 import { type Clock, delay, systemClock } from "./clock.ts";
 import { silentLogger } from "../log.ts";
+import { UploadLanes } from "./upload_lanes.ts";
 
 /** What the deliverer needs from the TrueConf client. */
 export interface ChatSender {
@@ -106,6 +107,8 @@ export interface DelivererOptions {
   deferAfterMs?: number | undefined;
   /** Time for retries and budgets; default the system clock. */
   clock?: Clock | undefined;
+  /** Whose turn it is to post a file (upload_lanes.ts); default lanes of their own on `clock`. */
+  lanes?: UploadLanes | undefined;
 }
 
 /** How a run ended. */
@@ -327,13 +330,15 @@ export class Deliverer {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #deferAfter: number;
+  readonly #lanes: UploadLanes;
 
-  /** A deliverer; it keeps no state between messages. */
+  /** A deliverer; it keeps no state between messages but whose turn it is to post a file. */
   constructor(options: DelivererOptions) {
     this.#opts = options;
     this.#log = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#deferAfter = options.deferAfterMs ?? 1_000;
+    this.#lanes = options.lanes ?? new UploadLanes({ clock: this.#clock });
   }
 
   /**
@@ -540,15 +545,18 @@ export class Deliverer {
   ): Promise<{ messageId: string; failure?: unknown }> {
     try {
       const file = await this.#prepare(part, download, caption);
-      let sent: SentMessage;
-      try {
-        sent = await this.#opts.chat.sendFile(chatId, file);
-      } catch (e) {
-        if (!file.replyMessageId || !(e instanceof TrueConfApiError && e.messageGone)) throw e;
-        // The message replied to vanished: the file still goes, as a plain post.
-        const { replyMessageId: _, ...plain } = file;
-        sent = await this.#opts.chat.sendFile(chatId, plain);
-      }
+      // Small files take turns, so texts are not queued behind many at once (upload_lanes.ts).
+      const size = file.bytes.byteLength + (file.preview?.bytes.byteLength ?? 0);
+      const sent = await this.#lanes.post(size, async (): Promise<SentMessage> => {
+        try {
+          return await this.#opts.chat.sendFile(chatId, file);
+        } catch (e) {
+          if (!file.replyMessageId || !(e instanceof TrueConfApiError && e.messageGone)) throw e;
+          // The message replied to vanished: the file still goes, as a plain post.
+          const { replyMessageId: _, ...plain } = file;
+          return await this.#opts.chat.sendFile(chatId, plain);
+        }
+      });
       this.#opts.onSent?.(file.preview ? "photo" : "document");
       if (part.op) {
         await this.#opts.living?.posted(

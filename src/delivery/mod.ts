@@ -40,6 +40,7 @@ export type {
   PartFailure,
 } from "./dispatch.ts";
 export { codePoints, type SplitOptions, splitText, TEXT_LIMIT } from "./split_text.ts";
+export { type UploadLaneOptions, UploadLanes } from "./upload_lanes.ts";
 export {
   createQueue,
   type DeliveryQueue,
