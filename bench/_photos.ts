@@ -7,8 +7,8 @@
  */
 import { PhotonImage } from "@cf-wasm/photon";
 
-/** A photo-like `width`×`height` JPEG at `quality`. */
-export function makeJpeg(width: number, height: number, quality = 90): Uint8Array {
+/** A photo-like `width`×`height` picture (RGBA): gradients, a disc, noise. */
+export function photoRgba(width: number, height: number): Uint8Array {
   const data = new Uint8Array(width * height * 4);
   let seed = 42;
   for (let y = 0; y < height; y++) {
@@ -23,12 +23,26 @@ export function makeJpeg(width: number, height: number, quality = 90): Uint8Arra
       data[i + 3] = 255;
     }
   }
-  const img = new PhotonImage(data, width, height);
+  return data;
+}
+
+/** {@link photoRgba} encoded as JPEG at `quality`, or as PNG. */
+export function encodePhoto(
+  width: number,
+  height: number,
+  as: { jpeg: number } | "png",
+): Uint8Array {
+  const img = new PhotonImage(photoRgba(width, height), width, height);
   try {
-    return img.get_bytes_jpeg(quality);
+    return as === "png" ? img.get_bytes() : img.get_bytes_jpeg(as.jpeg);
   } finally {
     img.free();
   }
+}
+
+/** A photo-like `width`×`height` JPEG at `quality`. */
+export function makeJpeg(width: number, height: number, quality = 90): Uint8Array {
+  return encodePhoto(width, height, { jpeg: quality });
 }
 
 /** The 800×600 bench photo at the JPEG quality (88–95) whose file is nearest to 100 KiB. */

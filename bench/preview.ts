@@ -9,34 +9,15 @@
  * @module
  */
 
-import { PhotonImage } from "@cf-wasm/photon";
+import { encodePhoto } from "./_photos.ts";
 import { PreviewMaker } from "../src/delivery/preview/mod.ts";
 
 const iterations = Number(Deno.args[0] === "--make-inputs" ? 0 : Deno.args[0] ?? 8);
 const MB = 1024 * 1024;
 
+/** Gradients, shapes and noise: compresses like a photo, not like a flat test card. */
 function photo(width: number, height: number, as: "jpeg" | "png"): Uint8Array {
-  // Gradients, shapes and noise: compresses like a photo, not like a flat test card.
-  const data = new Uint8Array(width * height * 4);
-  let seed = 42;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const noise = seed & 15;
-      const i = (y * width + x) * 4;
-      const disc = (x - width / 2) ** 2 + (y - height / 2) ** 2 < (height / 3) ** 2;
-      data[i] = ((x * 255) / width + noise) & 0xff;
-      data[i + 1] = disc ? 200 : ((y * 255) / height + noise) & 0xff;
-      data[i + 2] = ((x ^ y) & 0x7f) + noise;
-      data[i + 3] = 255;
-    }
-  }
-  const img = new PhotonImage(data, width, height);
-  try {
-    return as === "jpeg" ? img.get_bytes_jpeg(90) : img.get_bytes();
-  } finally {
-    img.free();
-  }
+  return encodePhoto(width, height, as === "jpeg" ? { jpeg: 90 } : "png");
 }
 
 function peakRss(): number {

@@ -4,6 +4,7 @@
 // length, so a near-miss must not hide a real delimiter or end a part early).
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { concatBytes } from "../../src/bytes.ts";
 import { buildMultipart } from "../../src/trueconf/_upload.ts";
 import { parseMultipart } from "./_fake_multipart.ts";
 
@@ -17,15 +18,7 @@ Deno.test("fake multipart: parts come back byte for byte, delimiter look-alikes 
     fc.constantFrom(enc.encode("\r\n"), enc.encode("\r\n--"), enc.encode("--"), enc.encode("\r")),
     fc.uint8Array({ minLength: 0, maxLength: 40 }),
   );
-  const bytes = fc.array(lookalike, { maxLength: 12 }).map((pieces) => {
-    const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of pieces) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  });
+  const bytes = fc.array(lookalike, { maxLength: 12 }).map(concatBytes);
   fc.assert(
     fc.property(bytes, fc.option(bytes, { nil: undefined }), (file, preview) => {
       const parts = [{
