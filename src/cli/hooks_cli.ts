@@ -12,6 +12,7 @@
 
 import {
   type ChangeResult,
+  CLI_CREATOR,
   foldHookName,
   type HistoryEntry,
   type HookRecord,
@@ -56,7 +57,12 @@ export interface HooksCliContext {
 /** `hooks …` usage, shown by `--help` and after a wrong command line. */
 export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
   list [--chat ID]                              every hook: chat, title, kind, state, token hint
-  create --chat ID --name N [--expires 30d]     prints the new URL (once) on standard output
+  create --chat ID --name N [--expires 30d] [--owner USER]
+                                                prints the new URL (once) on standard output;
+                                                USER (alice or alice@server) gets the hook's
+                                                notices by private message (expiry reminder,
+                                                failed parts); without it expiry notices are
+                                                posted in the chat
   pause|resume|info|revoke TARGET               TARGET is a hook id, or --chat ID --name N
   rename TARGET --to NEW                        the URL stays
   rotate TARGET [--grace 24h]                   prints the new URL (outgoing: signing secret);
@@ -79,7 +85,7 @@ interface Parsed {
   json: boolean;
 }
 
-const VALUE_FLAGS = new Set(["--chat", "--name", "--expires", "--grace", "--to"]);
+const VALUE_FLAGS = new Set(["--chat", "--name", "--expires", "--grace", "--to", "--owner"]);
 
 function parseArgs(args: readonly string[]): Parsed | string {
   const positional: string[] = [];
@@ -153,11 +159,18 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
       if (exp !== undefined && (ms === null || ms === 0)) {
         return usage(`--expires ${exp} is not a duration (30m, 12h, 30d)`);
       }
+      const owner = p.flags.get("--owner")?.trim();
+      if (owner !== undefined && !/^[^\s@]+(@[^\s@]+)?$/.test(owner)) {
+        return usage(
+          `--owner ${owner} is not a TrueConf user: give a login (alice) or an id (alice@video.example.com)`,
+        );
+      }
       return await ctx.openStore(async (store) => {
         const r = await store.create({
           chatId,
           name,
-          createdBy: "cli",
+          // The member who is told (by DM) what the creator of a chat-made hook is told.
+          createdBy: owner ?? CLI_CREATOR,
           expiresAt: ms === null ? null : now() + ms,
         });
         if (!r.ok) {

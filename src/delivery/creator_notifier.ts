@@ -15,6 +15,7 @@
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { creatorToNotify } from "../storage/mod.ts";
 
 /** What the notifier needs of the TrueConf client. */
 export interface DmSender {
@@ -94,10 +95,12 @@ export class CreatorNotifier {
   /** Reports one problem of a hook (one line: what and why). */
   report(hook: ReportedHook, line: string): void {
     if (this.#closed) return;
-    if (!hook.createdBy) {
-      this.#log.warn("problem not reported by DM: the hook has no known creator", {
-        hook: hook.id,
-      });
+    if (creatorToNotify(hook) === null) {
+      // Made by the CLI without --owner, or imported without an author: nobody to DM.
+      this.#log.warn(
+        "problem not reported by DM: the hook has no member as its creator (hooks create --owner names one)",
+        { hook: hook.id },
+      );
       return;
     }
     const interval = this.#o.intervalMs ?? 10 * 60_000;

@@ -40,6 +40,7 @@ import {
 } from "./command_args.ts";
 import { type IpAddress, IPv4, IPv6, parseCidrList } from "../net/mod.ts";
 import { type HookRecord, MAX_GRACE_MS, type VerifyMode } from "./store.ts";
+import { creatorToNotify } from "../storage/mod.ts";
 import { VERIFY_MODES } from "./verify.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
@@ -306,8 +307,10 @@ export class CommandHandler {
     this.#log.info("chat lost, hooks paused", { chat: chatId, reason, hooks: paused.length });
     const byCreator = new Map<string, HookRecord[]>();
     for (const h of paused) {
-      if (!h.createdBy) continue;
-      byCreator.set(h.createdBy, [...(byCreator.get(h.createdBy) ?? []), h]);
+      // Nobody to tell for a CLI-made hook without --owner (the bot cannot post in the chat
+      // it was removed from); the log line above is the trace.
+      const creator = creatorToNotify(h);
+      if (creator !== null) byCreator.set(creator, [...(byCreator.get(creator) ?? []), h]);
     }
     for (const [creator, hooks] of byCreator) {
       const title = hooks[0]!.chatTitle || `chat ${chatId.slice(0, 12)}…`;
@@ -324,20 +327,28 @@ export class CommandHandler {
     const { expired, warn } = await this.#o.store.dueExpiries();
     for (const h of warn) {
       await this.#o.store.markExpiryWarned(h.id);
-      if (h.createdBy) {
-        await this.#dm(h.createdBy, replies.expiryWarning(h)).catch((e) =>
-          this.#log.warn("expiry reminder not sent", { hook: h.id, error: e })
-        );
-      }
+      await this.#notifyExpiry(h, replies.expiryWarning).catch((e) =>
+        this.#log.warn("expiry reminder not sent", { hook: h.id, error: e })
+      );
     }
     for (const h of expired) {
       if (!(await this.#o.store.revoke(h.id, "hook_expired"))) continue;
-      if (h.createdBy) {
-        await this.#dm(h.createdBy, replies.expiredNotice(h)).catch((e) =>
-          this.#log.warn("expiry notice not sent", { hook: h.id, error: e })
-        );
-      }
+      await this.#notifyExpiry(h, replies.expiredNotice).catch((e) =>
+        this.#log.warn("expiry notice not sent", { hook: h.id, error: e })
+      );
     }
+  }
+
+  /**
+   * An expiry reminder or notice goes to the hook's creator by DM. A hook with no member as its
+   * creator (`hooks create` without `--owner`, an import without an author) gets it in its own
+   * chat instead: the chat is whom the hook serves, and its managers can keep it with
+   * /webhook_expire there. The text names no secret.
+   */
+  async #notifyExpiry(h: HookRecord, text: (h: HookRecord, here: boolean) => string) {
+    const person = creatorToNotify(h);
+    if (person !== null) return await this.#dm(person, text(h, false));
+    await this.#send(h.chatId, text(h, true));
   }
 
   /** Sends into the user's personal chat with the bot. */

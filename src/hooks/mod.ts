@@ -44,6 +44,7 @@ export { ReferenceFormatError } from "./reference_import.ts";
 // Types the hook API mentions, so the face documents them.
 export type { ChatInfo, IncomingMessage, Participant, SentMessage } from "../trueconf/mod.ts";
 export type { Logger } from "../log.ts";
+export { CLI_CREATOR, creatorToNotify } from "../storage/mod.ts";
 export type {
   OutgoingTarget,
   PauseState,

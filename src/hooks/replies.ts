@@ -427,17 +427,19 @@ export function expirySet(name: string, expiresAt: number | null): string {
     }. Its creator gets a reminder before.`;
 }
 
-/** The reminder before an expiry (DM to the creator). */
-export function expiryWarning(h: HookRecord): string {
-  const where = h.chatTitle ? ` in «${esc(h.chatTitle)}»` : "";
+/** The reminder before an expiry (DM to the creator; `here`: posted in the hook's own chat). */
+export function expiryWarning(h: HookRecord, here = false): string {
+  const where = h.chatTitle && !here ? ` in «${esc(h.chatTitle)}»` : "";
   return `⏳ Webhook <b>${esc(h.name)}</b>${where} expires ${
     when(h.expiresAt)
-  }. To keep it, type /webhook_expire ${esc(h.name)} never (or a new duration) in that chat.`;
+  }. To keep it, type /webhook_expire ${esc(h.name)} never (or a new duration) ${
+    here ? "here" : "in that chat"
+  }.`;
 }
 
-/** The hook expired (DM to the creator). */
-export function expiredNotice(h: HookRecord): string {
-  const where = h.chatTitle ? ` in «${esc(h.chatTitle)}»` : "";
+/** The hook expired (DM to the creator; `here`: posted in the hook's own chat). */
+export function expiredNotice(h: HookRecord, here = false): string {
+  const where = h.chatTitle && !here ? ` in «${esc(h.chatTitle)}»` : "";
   const to = targetOf(h);
   return `⌛ Webhook <b>${esc(h.name)}</b>${where} expired and was removed; ${
     to === null ? "its URL answers 404" : `nothing more is sent to ${to}`

@@ -60,6 +60,29 @@ export interface OutgoingTarget {
   triggers: string[];
 }
 
+/**
+ * `createdBy` of a hook made with `hooks create` without `--owner`: the operator at the shell,
+ * no TrueConf user. Such a hook (and an imported one without an author) has nobody to DM.
+ */
+export const CLI_CREATOR = "cli";
+
+/**
+ * The TrueConf user who gets a hook's private notices (expiry, failed parts), or null when it
+ * was made by the CLI without `--owner` or imported without an author.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(creatorToNotify({ createdBy: "alice@video.example.com" }), "alice@video.example.com");
+ * assert.equal(creatorToNotify({ createdBy: CLI_CREATOR }), null);
+ * assert.equal(creatorToNotify({ createdBy: "" }), null);
+ * ```
+ */
+export function creatorToNotify(h: Pick<HookRecord, "createdBy">): string | null {
+  return h.createdBy === "" || h.createdBy === CLI_CREATOR ? null : h.createdBy;
+}
+
 /** A hook as stored (without its token, which is never stored) and returned. */
 export interface HookRecord {
   /** UUID. */
@@ -78,7 +101,7 @@ export interface HookRecord {
   tokenHint: { head: string; tail: string };
   /** Creation time, ms since the epoch. */
   createdAt: number;
-  /** TrueConf id of the creator ("" when unknown, e.g. imported). */
+  /** TrueConf id of the creator ("" when unknown, e.g. imported; {@link CLI_CREATOR}: made by the CLI without `--owner`). */
   createdBy: string;
   /** Last successful delivery, ms since the epoch. */
   lastUsedAt: number | null;

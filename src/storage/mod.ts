@@ -44,6 +44,8 @@ export {
 export {
   type ApplyUsageResult,
   type ChangeKind,
+  CLI_CREATOR,
+  creatorToNotify,
   HISTORY_MAX,
   type HistoryEntry,
   type HookChange,

@@ -4,6 +4,7 @@
 // the secrets registered in `w.secrets`.
 import assert from "node:assert/strict";
 import { group, manyHooks, texts, URL_RE, withBot, type World } from "./_command_world.ts";
+import { runHooksCli } from "../../src/cli/hooks_cli.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -540,5 +541,61 @@ Deno.test("pause then verify in a personal chat: the one message (with the secre
     await w.say(dm, w.alice, "/webhook_resume mine");
     r = texts(await w.say(dm, w.alice, "/webhook_verify mine bearer"), dm);
     assert.ok(!r[0]!.includes("paused"), r[0]!);
+  });
+});
+
+// A hook the operator made with `hooks create` has no chat member as its creator. Its expiry
+// reminder went to a user named "cli" (nobody; a warning in the log). Now `--owner` names the
+// member who gets it by DM, as a chat-made hook's creator does; without one it is posted in
+// the hook's chat, where the people it serves (and who can type /webhook_expire) read.
+Deno.test("hooks created by the CLI: expiry reminder and notice to --owner by DM, else into the hook's chat", async () => {
+  const c = clock();
+  await withBot({ now: c.now }, async (w) => {
+    const ops = group(w);
+    const out: string[] = [];
+    const cli = (...args: string[]) =>
+      runHooksCli(args, {
+        openStore: (fn) => fn(w.store),
+        publicUrl: "https://hooks.example.com",
+        out: (l) => void out.push(l),
+        err: (l) => void out.push(l),
+        now: c.now,
+      });
+    assert.equal(await cli("create", "--chat", ops, "--name", "nightly", "--expires", "2d"), 0);
+    assert.equal(
+      await cli("create", "--chat", ops, "--name", "backup", "--expires", "2d", "--owner", "alice"),
+      0,
+    );
+    // The owner is the hook's creator wherever that is shown.
+    const list = texts(await w.say(ops, w.bob, `${w.at} /webhook_list`), ops).join("\n");
+    assert.match(list, /<b>backup<\/b>.* by alice ·/);
+    assert.match(list, /<b>nightly<\/b>.* by cli ·/);
+    // A bad --owner is a usage error, and nothing is created.
+    assert.equal(await cli("create", "--chat", ops, "--name", "x", "--owner", "a b"), 2);
+    assert.match(out.at(-1)!, /--owner a b is not a TrueConf user/);
+    assert.equal(await w.store.findByName(ops, "x"), null);
+    const before = w.fake.sent.length;
+    c.advance(DAY + 1);
+    await w.commands.sweepExpiries();
+    const reminders = w.fake.sent.slice(before);
+    assert.deepEqual(
+      reminders.map((p) => [p.chatId, /<b>(\w+)<\/b>/.exec(p.text!)?.[1]]).sort(),
+      [[ops, "nightly"], [w.dm(w.alice), "backup"]].sort(),
+    );
+    const inChat = reminders.find((p) => p.chatId === ops)!.text!;
+    assert.match(
+      inChat,
+      /^⏳ Webhook <b>nightly<\/b> expires .*\. To keep it, type \/webhook_expire nightly never \(or a new duration\) here\.$/,
+    );
+    c.advance(DAY);
+    const later = w.fake.sent.length;
+    await w.commands.sweepExpiries();
+    const notices = w.fake.sent.slice(later);
+    assert.deepEqual(notices.map((p) => p.chatId).sort(), [ops, w.dm(w.alice)].sort());
+    assert.match(
+      notices.find((p) => p.chatId === ops)!.text!,
+      /^⌛ Webhook <b>nightly<\/b> expired and was removed; its URL answers 404\./,
+    );
+    assert.ok(!w.logs.some((l) => /not sent/.test(l)), w.logs.join("\n"));
   });
 });
