@@ -28,7 +28,7 @@ import type { HookRecord } from "../storage/mod.ts";
 import type { SentMessage } from "../trueconf/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { callOnce, firstLine, type OutgoingMetrics, reportAttempt } from "./call.ts";
-import { chatKind, type OutgoingBody, plainText } from "./event_body.ts";
+import { chatKind, type OutgoingBody } from "./event_body.ts";
 import * as replies from "./replies.ts";
 import { generateSecret } from "../hooks/signing_secret.ts";
 import { signingSecrets } from "./signing.ts";
@@ -214,8 +214,9 @@ export class OutgoingCommands {
       },
       message: {
         id: m.messageId,
-        text: plainText(text, "text"),
+        text,
         parseMode: "text",
+        markup: text,
         author: { id: m.authorId, name },
         replyTo: null,
         files: [],

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { decodeEntities } from "../html_entities.ts";
+import { plainText } from "./plain_text.ts";
 import type { ChatEvent, IncomingMessage } from "../trueconf/mod.ts";
 
 /** `chat.type` values. */
@@ -34,10 +34,12 @@ export interface BodyUser {
 export interface BodyMessage {
   /** TrueConf message id. */
   id: string;
-  /** The plain text a reader sees (mentions as `@Display Name`); "" for a file. */
+  /** The plain text a reader sees (markup rendered away, mentions as `@Display Name`); "" for a file. */
   text: string;
   /** How the author formatted it: `text`, `markdown` or `html`. */
   parseMode: string;
+  /** The text as sent, in `parseMode`'s markup (the same as `text` in text mode). */
+  markup: string;
   /** Who wrote it. */
   author: BodyUser;
   /** The message this one replies to, or null. */
@@ -86,36 +88,6 @@ export function chatKind(chatType: number): ChatKind {
   }
 }
 
-const HTML_MENTION = /<a\b[^>]*?\bhref\s*=\s*["']\s*trueconf:[^"']*["'][^>]*>([\s\S]*?)<\/a>/gi;
-const MD_MENTION = /\[([^\]]*)\]\(\s*trueconf:[^)\s]*\s*\)/gi;
-
-/**
- * The text a reader sees: in HTML, mention anchors become `@Display Name`, line breaks and
- * paragraphs become new lines, other tags go and entities are decoded; in Markdown, mention
- * links become `@Display Name` (other markup stays, `parseMode` says how to read it).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * const html = '<a href="trueconf:bot@srv">Webhook Bot</a> /deploy <b>staging</b> &amp; prod';
- * assert.equal(plainText(html, "html"), "@Webhook Bot /deploy staging & prod");
- * assert.equal(plainText("hi [Alice](trueconf:alice@srv)", "markdown"), "hi @Alice");
- * ```
- */
-export function plainText(text: string, parseMode: string): string {
-  if (parseMode === "html") {
-    const s = text
-      .replace(HTML_MENTION, (_all, name: string) => `@${name.replace(/<[^>]*>/g, "").trim()}`)
-      .replace(/<br\s*\/?>/gi, "\n")
-      .replace(/<\/p>\s*<p\b[^>]*>/gi, "\n")
-      .replace(/<[^>]*>/g, "");
-    return decodeEntities(s);
-  }
-  if (parseMode === "markdown") return text.replace(MD_MENTION, (_all, name: string) => `@${name}`);
-  return text;
-}
-
 /** What the builder needs besides the event. */
 export interface BodyContext {
   /** The event id (`webhook-id`). */
@@ -156,6 +128,7 @@ function bodyMessage(m: IncomingMessage, ctx: BodyContext): BodyMessage {
     id: m.messageId,
     text: plainText(m.text, m.parseMode),
     parseMode: m.parseMode,
+    markup: m.text,
     author: user(m.authorId, ctx.nameOf),
     replyTo: m.replyMessageId
       ? {

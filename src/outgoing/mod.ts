@@ -47,7 +47,7 @@ export {
   buildEventBody,
   type ChatKind,
   type OutgoingBody,
-  plainText,
 } from "./event_body.ts";
+export { plainText } from "./plain_text.ts";
 // Named by this face's signatures (the job engine's types), so it documents itself alone.
 export type { Clock, EnqueueOptions, EnqueueResult, JobHook, JobType } from "../delivery/mod.ts";

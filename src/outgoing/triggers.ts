@@ -9,7 +9,7 @@
 import type { IncomingMessage } from "../trueconf/mod.ts";
 import { ANY_URL_WORD, URL_WORD } from "../hooks/command_args.ts";
 import { afterBotMention } from "../hooks/command_parser.ts";
-import { plainText } from "./event_body.ts";
+import { plainText } from "./plain_text.ts";
 
 /** Most trigger words per hook. */
 export const MAX_TRIGGERS = 10;

@@ -10,7 +10,7 @@ import {
   withHookTo,
   withOutgoingBot,
 } from "./_receiver.ts";
-import type { OutgoingBody } from "../../src/outgoing/mod.ts";
+import type { BodyMessage, OutgoingBody } from "../../src/outgoing/mod.ts";
 import { shownText } from "../support/shown_text.ts";
 
 function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
@@ -66,6 +66,7 @@ Deno.test("trigger word in a group (with a mention): signed call with the body c
         id: trigger.messageId,
         text: "@Webhook Bot /Deploy staging & more",
         parseMode: "html",
+        markup: `${b.mention} /Deploy <b>staging</b> &amp; more`,
         author: { id: alice, name: "Alice" },
         replyTo: {
           id: earlier.messageId,
@@ -633,4 +634,32 @@ Deno.test("a call whose hook is paused while its attempt runs is dropped when th
       },
     )
   );
+});
+
+Deno.test("a Markdown trigger: text and args are the plain text a reader sees; markup keeps what the author sent", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    let secret = "";
+    const r = startReceiver(() => secret);
+    try {
+      secret = (await makeOutgoingHook(b, {
+        chatId: "ops",
+        name: "deploys",
+        url: r.url,
+        triggers: ["/deploy"],
+      })).secret;
+      const sent = "**/deploy** `web_1` to _eu\\_west_ ([notes](https://ci.example.com/n))";
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: sent, parseMode: "markdown" });
+      const call = await r.nth(1);
+      const message = call.body.message as BodyMessage;
+      assert.equal(call.body.trigger, "/deploy");
+      assert.equal(call.body.args, "web_1 to eu_west (notes)");
+      assert.equal(message.text, "/deploy web_1 to eu_west (notes)");
+      assert.equal(message.parseMode, "markdown");
+      assert.equal(message.markup, sent);
+    } finally {
+      await r.close();
+    }
+  });
 });
