@@ -44,6 +44,8 @@ export const KEY_SPACES = {
   queue_cmd:
     "an operator's queue command (retry/drop, JSON) for the running bot, by (time-ordered command id)",
   queue_cmd_done: "the bot's answer to a queue command (JSON; expireIn 10 min), by command id",
+  queue_unclean:
+    "set when a shutdown left a worker's post unconfirmed (TrueConf held its answer past the cut): the next start checks each hook's head in the chat's history, as after a crash, and deletes it",
   lease: "the one-active-instance lease (holder, host, pid, started, heartbeat), by role",
   secret_key_check:
     "a fixed text sealed with the store's secret key, and whether any secret is sealed yet (SecretBox.forStore): another key is refused before it seals anything",
@@ -198,6 +200,11 @@ export function idempotency(hookId: string, key: string): Deno.KvKey {
 /** The call job an outgoing hook made for one event (a re-pushed event finds it). */
 export function callEvent(hookId: string, eventId: string): Deno.KvKey {
   return ["call_event", hookId, eventId];
+}
+
+/** The mark a shutdown leaves when it cut a post TrueConf may have carried out (see KEY_SPACES). */
+export function queueUnclean(): Deno.KvKey {
+  return ["queue_unclean"];
 }
 
 /**

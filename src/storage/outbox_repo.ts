@@ -417,6 +417,22 @@ export class OutboxRepo {
     return (await this.#kv.get<QueueCommandResult>(keys.queueCommandDone(id))).value;
   }
 
+  /**
+   * Leaves the mark of a shutdown that cut a worker's post TrueConf may have carried out
+   * without its answer reaching us: the next start treats the stop as unclean.
+   */
+  async markUncleanStop(at: number): Promise<void> {
+    await this.#kv.set(keys.queueUnclean(), { at });
+  }
+
+  /** Whether the last shutdown left that mark; the mark is removed. */
+  async takeUncleanStop(): Promise<boolean> {
+    const e = await this.#kv.get(keys.queueUnclean());
+    if (e.versionstamp === null) return false;
+    await this.#kv.delete(keys.queueUnclean());
+    return true;
+  }
+
   /** Resolves once every batched write has committed (before closing the KV handle). */
   idle(): Promise<void> {
     return this.#batcher.idle();

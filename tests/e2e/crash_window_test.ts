@@ -29,8 +29,8 @@ async function setup() {
   kv.close();
   if (!a.ok || !b.ok) throw new Error("hook create failed");
   const bots: ServeProcess[] = [];
-  const start = async () => {
-    const bot = spawnServe({ dir, fake, env: { WEBHOOK_RATE_LIMIT_PER_MINUTE: "0" } });
+  const start = async (env: Record<string, string> = {}) => {
+    const bot = spawnServe({ dir, fake, env: { WEBHOOK_RATE_LIMIT_PER_MINUTE: "0", ...env } });
     bots.push(bot);
     const { port } = await bot.listening();
     return { bot, port };
@@ -234,6 +234,51 @@ Deno.test("SIGKILL after TrueConf posted, and the history cannot be read after t
       bot.lines.some((l) => l.msg.startsWith("could not read the chat's history")),
       bot.text(),
     );
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("SIGTERM while TrueConf holds the answers of posts it carried out, past the grace period: exit 0; after the restart the chat shows each once (a request's own run and a queued one)", async () => {
+  const t = await setup();
+  try {
+    await t.fake.refuseConnections(true);
+    let { bot, port } = await t.start({ WEBHOOK_SHUTDOWN_GRACE_SECONDS: "1" });
+    const queued = await post(port, t.tokens[1], "queued head");
+    assert.equal(queued.status, 202);
+    t.fake.muteAnswers("sendMessage", true);
+    await t.fake.refuseConnections(false);
+    await bot.ready();
+    await waitUntil(() => count(t.fake, "queued head") === 1, 10_000, "the head posted");
+    // A request answered within itself: TrueConf carries it out, the answer never comes.
+    const inline = post(port, t.tokens[0], "inline text");
+    await waitUntil(() => count(t.fake, "inline text") === 1, 10_000, "the request's post made");
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0, bot.text());
+    const cut = await inline;
+    assert.equal(cut.status, 202, "the cut run's remainder is queued");
+    t.fake.muteAnswers("sendMessage", false);
+
+    ({ bot, port } = await t.start());
+    const delivered = async (token: string, id: string) =>
+      (await status(port, token, id)).state === "delivered";
+    await waitUntil(
+      async () =>
+        await delivered(t.tokens[0], cut.body.delivery) &&
+        await delivered(t.tokens[1], queued.body.delivery),
+      10_000,
+      "both delivered",
+    );
+    assert.deepEqual(texts(t.fake).sort(), ["inline text", "queued head"]);
+    const idOf = (text: string) => t.fake.messagesIn(CHAT).find((m) => m.text === text)!.messageId;
+    assert.deepEqual((await status(port, t.tokens[0], cut.body.delivery)).messageIds, [
+      idOf("inline text"),
+    ]);
+    assert.deepEqual((await status(port, t.tokens[1], queued.body.delivery)).messageIds, [
+      idOf("queued head"),
+    ]);
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0);
   } finally {

@@ -473,6 +473,8 @@ export class JobEngine {
         state: run.latest,
         createdAt,
         accepted: true,
+        // Its step in flight may be carried out yet: the next start looks for it in the chat.
+        unrecordedSince: o.unrecordedSince ?? createdAt,
       });
       this.#inflight.add(storing);
       try {
@@ -680,6 +682,18 @@ export class JobEngine {
       // Cut inline runs store their remainder now (and are waited for until it is stored);
       // worker runs stop at their next step.
       await waitAll(systemClock, cutWaitMs);
+      // A worker run still going waits on TrueConf for a post it may carry out: the next start
+      // looks for it in the chat before posting it again, as after a crash.
+      const cut = [...this.#outbox.lines.values()].filter((l) => l.busy).length;
+      if (cut > 0) {
+        await this.#outbox.repo.markUncleanStop(this.#clock.now()).then(
+          () =>
+            this.#log.info("posts left unconfirmed at the cut are checked at the next start", {
+              cut,
+            }),
+          (error) => this.#log.warn("could not mark the cut for the next start", { error }),
+        );
+      }
     }
     this.#cut.abort();
     await this.#outbox.repo.idle();
@@ -691,8 +705,11 @@ export class JobEngine {
   async #load(): Promise<void> {
     const started = performance.now();
     const { swept } = await this.#outbox.load();
+    // A crash (the lease was not released), or a shutdown that cut a worker's post TrueConf
+    // may have carried out (close() left the mark).
+    const unclean = this.#o.uncleanStart || await this.#outbox.repo.takeUncleanStop();
     let resumed = 0;
-    if (this.#o.uncleanStart) {
+    if (unclean) {
       // One attempt ran per hook at a time: the first job not set aside, or one set aside
       // before it (#pick). Jobs behind it never started.
       for (const line of this.#outbox.lines.values()) {
@@ -710,7 +727,7 @@ export class JobEngine {
       depth: this.#outbox.depth,
       hooks: this.#outbox.lines.size,
       orphanSpoolChunks: swept,
-      ...(this.#o.uncleanStart ? { uncleanStop: true, checkedInChat: resumed } : {}),
+      ...(unclean ? { uncleanStop: true, checkedInChat: resumed } : {}),
       ms: Math.round(performance.now() - started),
     });
   }
