@@ -227,6 +227,7 @@ Deno.test("SIGKILL after TrueConf posted, and the history cannot be read after t
     t.fake.setMethodError("getChatHistory", 300);
 
     ({ bot, port } = await t.start());
+    await bot.ready();
     const retry = await post(port, t.tokens[0], "backup finished", "k1");
     assert.equal(retry.status, 200, JSON.stringify(retry.body));
     assert.equal(count(t.fake, "backup finished"), 2);
