@@ -420,7 +420,13 @@ export class Deliverer {
           this.#opts.onSent?.("text");
         } else {
           const caption = captionsSent.has(i) ? undefined : part.caption;
-          ({ messageId, failure } = await this.#postFile(chatId, part, downloads?.get(i), caption));
+          ({ messageId, failure } = await this.#postFile(
+            chatId,
+            part,
+            downloads?.get(i),
+            caption,
+            options.signal,
+          ));
         }
         messageIds.push(messageId);
         const f = failure === undefined ? undefined : record(
@@ -542,6 +548,7 @@ export class Deliverer {
     part: Extract<Part, { kind: "attachment" }>,
     download: Download | undefined,
     caption: { text: string; parseMode: ParseMode } | undefined,
+    cut: AbortSignal | undefined,
   ): Promise<{ messageId: string; failure?: unknown }> {
     try {
       const file = await this.#prepare(part, download, caption);
@@ -556,7 +563,7 @@ export class Deliverer {
           const { replyMessageId: _, ...plain } = file;
           return await this.#opts.chat.sendFile(chatId, plain);
         }
-      });
+      }, cut);
       this.#opts.onSent?.(file.preview ? "photo" : "document");
       if (part.op) {
         await this.#opts.living?.posted(

@@ -21,7 +21,9 @@
  *
  * Nothing is dropped or reordered: a waiting file goes when a place is handed to it, in
  * arrival order; a hook's own files already go one after another (the queue runs one
- * attempt per hook, a message's parts in order).
+ * attempt per hook, a message's parts in order). At shutdown's cut a file still waiting is
+ * not begun: its delivery stops there, its remainder is stored, and it goes after the restart
+ * (begun after the cut, it would be posted a second time then).
  *
  * @example
  * ```ts
@@ -72,14 +74,22 @@ export class UploadLanes {
     return this.#waiting.length;
   }
 
+  /** Small posts holding a place now (for tests and metrics). */
+  get posting(): number {
+    return this.#holding;
+  }
+
   /**
    * Runs `send` (the post of a file of `bytes`, preview included) in its lane: a small file
-   * when a place is free, a large one at once. Its result or error, unchanged.
+   * when a place is free, a large one at once. Its result or error, unchanged. `cut` (the
+   * shutdown's cut) ends a wait with {@link TurnCutError}: a file that has not begun is not
+   * begun after the cut, when its delivery's remainder is already stored for the next start.
    */
-  async post<T>(bytes: number, send: () => Promise<T>): Promise<T> {
+  async post<T>(bytes: number, send: () => Promise<T>, cut?: AbortSignal): Promise<T> {
     if (bytes > this.#smallMax) return await send();
+    if (cut?.aborted) throw new TurnCutError();
     if (this.#holding < this.#atOnce) this.#holding++;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else await this.#turn(cut);
     let held = true;
     const giveUp = () => {
       if (!held) return;
@@ -95,10 +105,41 @@ export class UploadLanes {
     }
   }
 
+  /** Resolves when a place is handed over; rejects when `cut` comes first. */
+  async #turn(cut: AbortSignal | undefined): Promise<void> {
+    let onCut = () => {};
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#waiting.push(resolve);
+        onCut = () => {
+          const at = this.#waiting.indexOf(resolve);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          reject(new TurnCutError());
+        };
+        cut?.addEventListener("abort", onCut, { once: true });
+      });
+    } finally {
+      cut?.removeEventListener("abort", onCut);
+    }
+    // Handed a place as the cut came: it goes to the next one, and this file stays unsent.
+    if (cut?.aborted) {
+      this.#giveUp();
+      throw new TurnCutError();
+    }
+  }
+
   /** A place is free: handed to the oldest waiting post, if any (so no later one overtakes it). */
   #giveUp(): void {
     const next = this.#waiting.shift();
     if (next) next();
     else this.#holding--;
+  }
+}
+
+/** A file still waiting for its turn when the bot began to shut down: posted after the restart. */
+export class TurnCutError extends Error {
+  override name = "TurnCutError";
+  constructor() {
+    super("the bot is shutting down; the file is posted after the restart");
   }
 }

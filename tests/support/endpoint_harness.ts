@@ -12,6 +12,7 @@ import { type AppOptions, createApp } from "../../src/ingest/app.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { TrueConfClient } from "../../src/trueconf/mod.ts";
 import { Deliverer } from "../../src/delivery/deliverer.ts";
+import type { UploadLanes } from "../../src/delivery/upload_lanes.ts";
 import { createQueue, type DeliveryQueue } from "../../src/delivery/queue/mod.ts";
 import { PreviewMaker } from "../../src/delivery/preview/mod.ts";
 import { type Allowlist, safeFetch } from "../../src/net/mod.ts";
@@ -49,6 +50,8 @@ export interface EndpointOptions {
   kv?: (kv: Deno.Kv) => Deno.Kv;
   /** The body reader (time limits, in-flight budget); default the app's own. */
   bodies?: AppOptions["bodies"];
+  /** Whose turn it is to post a file; default the deliverer's own lanes. */
+  lanes?: UploadLanes;
 }
 
 /** A running endpoint; always {@link EndpointHarness.dispose} it. */
@@ -142,6 +145,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     logger,
     ...(options.fetchBudgetMs !== undefined ? { fetchBudgetMs: options.fetchBudgetMs } : {}),
     ...(options.deferAfterMs !== undefined ? { deferAfterMs: options.deferAfterMs } : {}),
+    lanes: options.lanes,
   });
   const lookups = { count: 0 };
   const metrics: string[] = [];
