@@ -4,7 +4,7 @@
 # scripts/check_compile.sh), run the single binary on a minimal glibc image as a non-root user.
 #
 #   docker build -t trueconf-webhook-bot .
-#   docker compose up -d          (docker-compose.yml: named volume, settings from .env)
+#   docker compose up -d          (docker-compose.yml: named volume, the bot's settings from .env)
 #
 # With plain `docker run`, always name the volume (-v trueconf-webhook-data:/data): the image
 # declares no VOLUME, so nothing creates an anonymous one that a re-created container loses.
@@ -64,7 +64,7 @@ ENV WEBHOOK_STORAGE_PATH=/data/webhooks.kv \
     WEBHOOK_HTTP_PORT=8080
 
 # A .env file is read from the working directory; /app holds only the binary, so settings come
-# from the container environment (compose's env_file) unless one is mounted here.
+# from the container environment (docker-compose.yml lists the bot's own, nothing else).
 # No VOLUME: it would make an anonymous volume per container; mount a named one at /data.
 WORKDIR /app
 EXPOSE 8080

@@ -5,7 +5,8 @@
 // anonymous volume, OCI labels, an nginx example whose first part passes `nginx -t` before any
 // certificate exists.
 import assert from "node:assert/strict";
-import { settingDefault } from "../src/config.ts";
+import { settingDefault, SETTINGS } from "../src/config.ts";
+import { COMPOSE_END, COMPOSE_START, renderComposeEnvironment } from "../scripts/settings_docs.ts";
 import { makeTestCertificates } from "./support/fake_trueconf.ts";
 
 const read = (path: string) => Deno.readTextFile(new URL(`../${path}`, import.meta.url));
@@ -150,6 +151,114 @@ Deno.test("systemd unit: the storage path lies in the StateDirectory, the only w
   assert.equal(storage, `%S/${state}/webhooks.kv`);
   assert.equal(/^WorkingDirectory=(\S+)$/m.exec(unit)?.[1], `%S/${state}`);
   assert.match(unit, /^ProtectSystem=strict$/m);
+});
+
+// Issue 7: compose takes secrets by `${VAR}` interpolation; an operator expects only the bot's
+// own settings to reach the container. `env_file: .env` passed the whole file (a shared .env's
+// other secrets, compose's own WEBHOOK_HOST_PORT) into the container, and the `${VAR}` lines
+// were commented out. Now every setting the bot reads is one `NAME: ${NAME:-}` line, generated
+// from src/config.ts by `deno task settings` (a blank value is unset for the bot: its default).
+const FIXED_BY_IMAGE = ["WEBHOOK_STORAGE_PATH", "WEBHOOK_HTTP_HOST", "WEBHOOK_HTTP_PORT"];
+
+/** The `environment:` mapping of the bot service, as written (name → raw value). */
+function composeEnvironment(compose: string): Map<string, string> {
+  const block = /^ {4}environment:\n((?: {6}.*\n|\s*#.*\n)+)/m.exec(compose)?.[1];
+  assert.ok(block, "the bot service has an environment: mapping");
+  const env = new Map<string, string>();
+  for (const [, name, value] of block.matchAll(/^ {6}([A-Z0-9_]+): (.*)$/gm)) {
+    env.set(name!, value!);
+  }
+  return env;
+}
+
+Deno.test("compose passes exactly the bot's settings into the container, each by ${VAR} interpolation", async () => {
+  const compose = await read("docker-compose.yml");
+  assert.doesNotMatch(compose.replace(/^\s*#.*$/gm, ""), /env_file/, "no whole-file env_file");
+  const env = composeEnvironment(compose);
+  const bot = SETTINGS.filter((s) => !s.readBy).map((s) => s.name);
+  assert.deepEqual([...env.keys()].sort(), [...bot].sort());
+  for (const name of bot) {
+    if (FIXED_BY_IMAGE.includes(name)) continue;
+    const value = env.get(name)!;
+    if (name === "WEBHOOK_TRUSTED_PROXIES") {
+      assert.equal(value, "${WEBHOOK_TRUSTED_PROXIES:-172.30.80.1/32}");
+    } else assert.equal(value, `\${${name}:-}`, name);
+  }
+  // Read by compose itself, never passed on.
+  assert.ok(!env.has("WEBHOOK_HOST_PORT"));
+  assert.match(compose, /"127\.0\.0\.1:\$\{WEBHOOK_HOST_PORT:-8080\}:8080"/);
+  // The generated lines are what `deno task settings` writes now.
+  assert.equal(
+    compose.slice(compose.indexOf(COMPOSE_START), compose.indexOf(COMPOSE_END)),
+    COMPOSE_START + "\n" + renderComposeEnvironment(),
+    "run `deno task settings`",
+  );
+});
+
+// Nothing of the settings can end up in the image: the build context is an allow-list without
+// .env, and the Dockerfile bakes in no setting but the image's own layout.
+Deno.test("the image gets no settings: .dockerignore allows only the sources, the Dockerfile sets only its layout", async () => {
+  const ignore = (await read(".dockerignore")).split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.equal(ignore[0], "*", "everything is excluded first");
+  assert.deepEqual(
+    ignore.filter((l) => l.startsWith("!")).sort(),
+    ["!deno.json", "!deno.lock", "!denort", "!src", "!src/**"],
+  );
+  const dockerfile = await read("Dockerfile");
+  // Each ENV or ARG instruction with its continuation lines (a line ending in a backslash).
+  const set = [...dockerfile.matchAll(/^(?:ENV|ARG)\s+((?:.*\\\n)*.*)$/gm)]
+    .flatMap(([, body]) => [...body!.matchAll(/([A-Z][A-Z0-9_]*)=/g)].map(([, n]) => n!));
+  assert.deepEqual(set.sort(), [...FIXED_BY_IMAGE, "DENO_VERSION", "VERSION"].sort());
+});
+
+const composeV2 = (() => {
+  try {
+    return new Deno.Command("docker", {
+      args: ["compose", "version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+// Where the compose plugin is installed (it is not on the build machine: Debian 12 ships only
+// the old Python docker-compose 1.29, which rejects the Compose Specification's `name:`),
+// `docker compose config` itself resolves the file with a .env written by the quoting rule of
+// .env.example; it needs no Docker engine.
+Deno.test({
+  name: "docker compose config: .env's settings, quoted as .env.example says, and nothing else",
+  ignore: !composeV2,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "compose_" });
+    try {
+      await Deno.writeTextFile(`${dir}/docker-compose.yml`, await read("docker-compose.yml"));
+      await Deno.writeTextFile(
+        `${dir}/.env`,
+        "TRUECONF_SERVER=video.example.com\nTRUECONF_PASSWORD='Pa$word#1'\n" +
+          "WEBHOOK_HOST_PORT=8081\nOTHER_TOOLS_SECRET=leak\n",
+      );
+      const out = await new Deno.Command("docker", {
+        args: ["compose", "config", "--format", "json"],
+        cwd: dir,
+        clearEnv: true,
+        env: { PATH: Deno.env.get("PATH") ?? "" },
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const config = JSON.parse(text);
+      const env = config.services.bot.environment as Record<string, string | null>;
+      assert.equal(env.TRUECONF_SERVER, "video.example.com");
+      assert.equal(env.TRUECONF_PASSWORD, "Pa$word#1");
+      assert.equal(env.TRUECONF_USERNAME, "");
+      assert.ok(!("OTHER_TOOLS_SECRET" in env) && !("WEBHOOK_HOST_PORT" in env), text);
+      assert.equal(config.services.bot.ports[0].published, "8081");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 const systemdAnalyze = (() => {
