@@ -4,7 +4,9 @@
  *
  * Accepted: `application/json` (and any `+json`, `text/json`), `application/x-www-form-urlencoded`,
  * `multipart/form-data`, `text/plain` (and XML, read as text), and no Content-Type at all (JSON when the body looks
- * like JSON, as Mattermost does; otherwise text). Leniencies, each because real senders need it:
+ * like JSON, as Mattermost does; otherwise text). A JSON array, NDJSON (`application/x-ndjson`
+ * and its other labels) and JSON objects one after another are a batch of `records`, as log
+ * shippers send them (formats/logs.ts). Leniencies, each because real senders need it:
  * - JSON strings with raw newlines/tabs (legacy Mattermost senders) are repaired and re-parsed;
  * - a form-urlencoded body that starts with `{` is read as JSON, because
  *   `curl -d '{"text":"hi"}' URL` sends exactly that; one without any `=`, or whose field
@@ -16,6 +18,7 @@
 import { PayloadError, type RequestBody, type UploadedFile } from "./formats/types.ts";
 import { cleanFileName, parseHeaderValue } from "../net/mod.ts";
 import { MultipartError, splitMultipart } from "./_multipart.ts";
+import { splitJsonStream } from "./_json_stream.ts";
 
 /** Limits applied while decoding. */
 export interface DecodeLimits {
@@ -31,6 +34,7 @@ export interface DecodeLimits {
 /** The content types named in the 415 answer. */
 export const ACCEPTED_CONTENT_TYPES: readonly string[] = [
   "application/json",
+  "application/x-ndjson",
   "application/x-www-form-urlencoded",
   "multipart/form-data",
   "text/plain",
@@ -67,14 +71,31 @@ export function decodeBody(
   }
 }
 
+/**
+ * NDJSON's labels (ndjson.org's `application/x-ndjson`, JSON Lines' `jsonl`), as log shippers
+ * send a batch one record per line: Fluent Bit `format json_lines` (3.0.4+), Vector's
+ * `newline_delimited` framing, Fluentd's `out_http`.
+ */
+const NDJSON: ReadonlySet<string> = new Set([
+  "application/x-ndjson",
+  "application/ndjson",
+  "application/jsonl",
+  "application/x-jsonl",
+  "application/jsonlines",
+  "application/x-jsonlines",
+  "application/json-lines",
+  "application/json-seq",
+]);
+
 /** How a body of a Content-Type is read; null for a type the bot does not read (415). */
-type Reading = "sniff" | "json" | "urlencoded" | "multipart" | "text" | null;
+type Reading = "sniff" | "json" | "ndjson" | "urlencoded" | "multipart" | "text" | null;
 
 function readingOf(type: string): Reading {
   if (type === "") return "sniff";
   if (type === "application/json" || type.endsWith("+json") || LEGACY_JSON.has(type)) {
     return "json";
   }
+  if (NDJSON.has(type)) return "ndjson";
   if (type === "application/x-www-form-urlencoded") return "urlencoded";
   if (type === "multipart/form-data") return "multipart";
   // XML is text: Apprise's xml:// notification is read by the Apprise adapter, any other XML
@@ -84,9 +105,15 @@ function readingOf(type: string): Reading {
 }
 
 function unsupportedType(type: string): PayloadError {
+  // Fluent Bit's `http` output sends MessagePack unless told otherwise: say what to set.
+  const hint = /^application\/(x-)?msgpack$/.test(type)
+    ? " Fluent Bit's http output: set format json (or json_lines)."
+    : "";
   return new PayloadError(
     "unsupported_content_type",
-    `Content-Type "${type}" is not supported. Use one of: ${ACCEPTED_CONTENT_TYPES.join(", ")}.`,
+    `Content-Type "${type}" is not supported. Use one of: ${
+      ACCEPTED_CONTENT_TYPES.join(", ")
+    }.${hint}`,
     415,
   );
 }
@@ -123,6 +150,7 @@ function decodeSync(
     return looksLikeJson(text) ? jsonBody(text) : { kind: "text", text };
   }
   if (reading === "json") return jsonBody(decodeText(bytes, charset));
+  if (reading === "ndjson") return ndjsonBody(decodeText(bytes, charset));
   if (reading === "urlencoded") {
     const text = decodeText(bytes, charset);
     if (text.trimStart().startsWith("{")) return jsonBody(text);
@@ -173,15 +201,55 @@ function jsonBody(text: string): RequestBody {
   if (text.trim() === "") {
     throw new PayloadError("invalid_json", `The body is empty. ${JSON_HINT}`);
   }
-  const value = parseJsonLenient(text);
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    const got = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+  let value: unknown;
+  try {
+    value = parseJsonLenient(text);
+  } catch (error) {
+    // Objects one after another, labelled JSON: Fluent Bit's `json_stream` (and its
+    // `json_lines` before 3.0.4, which sent NDJSON as application/json). One object with a
+    // defect keeps its own error.
+    const split = splitJsonStream(text);
+    if (!("values" in split) || split.values.length < 2) throw error;
+    try {
+      return recordsOf(split.values, "lines");
+    } catch {
+      throw error;
+    }
+  }
+  // A JSON array is a batch of records (Fluent Bit `format json`, Vector's `json` codec,
+  // Logstash `json_batch`): the `logs` format reads it.
+  if (Array.isArray(value)) return { kind: "records", records: value, framing: "array" };
+  if (value === null || typeof value !== "object") {
+    const got = value === null ? "null" : `a ${typeof value}`;
     throw new PayloadError(
       "invalid_payload",
       `The JSON body must be an object, not ${got}. ${JSON_HINT}`,
     );
   }
   return { kind: "json", value };
+}
+
+const NDJSON_HINT = "Send one JSON object per line.";
+
+/** An NDJSON body (`application/x-ndjson` and its other labels): its values are the records. */
+function ndjsonBody(text: string): RequestBody {
+  const split = splitJsonStream(text);
+  if ("at" in split) {
+    throw new PayloadError(
+      "invalid_json",
+      `The NDJSON body is not JSON objects one per line: unexpected text at position ${split.at} (${
+        lineColumn(text, split.at)
+      }). ${NDJSON_HINT}`,
+    );
+  }
+  return recordsOf(split.values, "lines");
+}
+
+function recordsOf(values: readonly string[], framing: "lines"): RequestBody {
+  const records = values.map((v, i) =>
+    parseJsonLenient(v, `Record ${i + 1} of the NDJSON body`, NDJSON_HINT)
+  );
+  return { kind: "records", records, framing };
 }
 
 /**

@@ -87,11 +87,22 @@ Deno.test("raw newlines and tabs inside JSON strings are tolerated (legacy Matte
   });
 });
 
-Deno.test("a JSON body that is not an object is refused with invalid_payload", async () => {
-  for (const body of ["[1,2]", "null", '"text"', "42"]) {
+Deno.test("a JSON body that is not an object is refused with invalid_payload; an array is a batch of records", async () => {
+  for (const body of ["null", '"text"', "42"]) {
     const error = await refusal(body, "application/json");
     assert.equal(error.code, "invalid_payload", body);
   }
+  // Log shippers (Fluent Bit, Vector) send their batches as JSON arrays or NDJSON.
+  assert.deepEqual(await decode('[{"log":"a"},2]', "application/json"), {
+    kind: "records",
+    records: [{ log: "a" }, 2],
+    framing: "array",
+  });
+  assert.deepEqual(await decode('{"log":"a"}\n{"log":"b"}\n', "application/x-ndjson"), {
+    kind: "records",
+    records: [{ log: "a" }, { log: "b" }],
+    framing: "lines",
+  });
 });
 
 Deno.test("form-urlencoded keeps every value of repeated fields in order; '+' and stray % are handled", async () => {
@@ -283,7 +294,7 @@ Deno.test("an unsupported content type is a 415 naming the accepted types", asyn
   assert.equal(error.status, 415);
   assert.equal(
     error.message,
-    'Content-Type "application/msgpack" is not supported. Use one of: application/json, application/x-www-form-urlencoded, multipart/form-data, text/plain, application/xml.',
+    'Content-Type "application/msgpack" is not supported. Use one of: application/json, application/x-ndjson, application/x-www-form-urlencoded, multipart/form-data, text/plain, application/xml. Fluent Bit\'s http output: set format json (or json_lines).',
   );
   // XML is text (Apprise's xml:// notifications are read by the Apprise adapter).
   assert.deepEqual(await decode("<a>b</a>", "application/xml"), { kind: "text", text: "<a>b</a>" });

@@ -45,6 +45,7 @@ import { uptimeKumaFormat } from "./uptimekuma.ts";
 import { ntfyFormat } from "./ntfy.ts";
 import { rocketChatFormat } from "./rocketchat.ts";
 import { teamsFormat } from "./teams.ts";
+import { logsFormat } from "./logs.ts";
 import {
   type FormatAdapter,
   type FormatName,
@@ -71,6 +72,9 @@ export const DETECTION_ORDER: readonly FormatAdapter[] = [
   slackTextFormat,
   nativeFormat,
   slackFormat,
+  // Last: only a batch of records (a JSON array, NDJSON) is the logs format's, and no other
+  // adapter claims one; the text path never reaches it.
+  logsFormat,
   gotifyFormat,
 ];
 

@@ -36,6 +36,7 @@ import { ButtonRows, type OfferedLink } from "./_link_buttons.ts";
 import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
 import { uploadedAttachments } from "./_uploads.ts";
 import {
+  batchRefused,
   type FormatAdapter,
   type ParsedPayload,
   PayloadError,
@@ -188,6 +189,7 @@ function discordObject(
     }
     return { object, files: body.files };
   }
+  if (body.kind === "records") throw batchRefused("discord");
   const text = body.kind === "text" ? body.text : new TextDecoder().decode(body.bytes);
   return { object: { content: text }, files: [] };
 }

@@ -45,4 +45,5 @@ export { ntfyFormat } from "./ntfy.ts";
 export { isNtfyPublish, ntfyTopic } from "./ntfy_publish.ts";
 export { GOTIFY_HIGH_PRIORITY, GOTIFY_MISSING_TOKEN, gotifyFormat, gotifyToken } from "./gotify.ts";
 export { rocketChatFormat } from "./rocketchat.ts";
+export { logsFormat, MAX_LOG_LINES, MAX_LOG_TEXT } from "./logs.ts";
 export { type AcceptedMessage, type DialectAnswer, successAnswer } from "./answer.ts";

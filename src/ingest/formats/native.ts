@@ -34,6 +34,7 @@ import { isHttpUrl } from "./_mrkdwn.ts";
 import { isRecord } from "./_read.ts";
 import { lazySchema } from "./_schemas.ts";
 import {
+  batchRefused,
   type FormatAdapter,
   type IgnoredParts,
   PayloadError,
@@ -194,7 +195,7 @@ export function ignoredJsonKeys(value: unknown): IgnoredParts | undefined {
 function detectNative(input: PayloadInput): boolean {
   const { body } = input;
   if (body.kind === "text") return true;
-  if (body.kind === "raw") return false;
+  if (body.kind === "raw" || body.kind === "records") return false;
   if (body.kind === "form") {
     // `payload=` is Slack's form encoding; a lone `message` field is Apprise's `form://`.
     if (body.fields.has("payload")) return false;
@@ -222,6 +223,8 @@ export function parseNative(body: RequestBody): Message {
       return parseForm(body.fields, body.files);
     case "json":
       return parseJson(body.value);
+    case "records":
+      throw batchRefused("native");
   }
 }
 

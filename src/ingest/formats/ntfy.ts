@@ -45,6 +45,7 @@ import { MARKDOWN_TYPE, NTFY_PRIORITIES } from "./ntfy_publish.ts";
 import { headerText } from "./_header_text.ts";
 import { bytesAttachment, kindOf } from "./_uploads.ts";
 import {
+  batchRefused,
   type FormatAdapter,
   type ParsedPayload,
   PayloadError,
@@ -320,6 +321,8 @@ function bodyContent(
     }
     case "json":
       return { text: JSON.stringify(body.value), file: undefined };
+    case "records":
+      throw batchRefused("ntfy");
     case "raw": {
       if (body.bytes.length === 0) return { text: "", file: undefined };
       const type = body.contentType.split(";")[0]?.trim().toLowerCase() ?? "";

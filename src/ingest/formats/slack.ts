@@ -19,7 +19,13 @@ import { isRecord } from "./_read.ts";
 import { ButtonRows, type OfferedLink } from "./_link_buttons.ts";
 import { slackToMarkdown } from "./_mrkdwn.ts";
 import { joinSections, parseSlackShape, renderSlackPayload } from "./_slack_render.ts";
-import { type FormatAdapter, PayloadError, type PayloadInput, type RequestBody } from "./types.ts";
+import {
+  batchRefused,
+  type FormatAdapter,
+  PayloadError,
+  type PayloadInput,
+  type RequestBody,
+} from "./types.ts";
 
 /** Every top-level key a Slack incoming webhook accepts. */
 export const SLACK_KEYS: readonly string[] = [
@@ -176,6 +182,8 @@ export function slackObject(body: RequestBody): Record<string, unknown> {
       return { text: body.text };
     case "raw":
       return { text: new TextDecoder().decode(body.bytes) };
+    case "records":
+      throw batchRefused("slack");
     case "form": {
       const payload = body.fields.get("payload")?.[0];
       if (payload === undefined) {

@@ -31,6 +31,18 @@ export type RequestBody =
   }
   | { readonly kind: "text"; readonly text: string }
   /**
+   * A batch of records, as log shippers send them: a JSON array (Fluent Bit `format json`,
+   * Vector's `json` codec), or JSON values one after another (NDJSON, `application/x-ndjson`:
+   * Fluent Bit `json_lines`, Vector `newline_delimited`; or concatenated: Fluent Bit
+   * `json_stream`). Only the `logs` format reads it.
+   */
+  | {
+    readonly kind: "records";
+    readonly records: readonly unknown[];
+    /** `array` for a JSON array; `lines` for values one after another. */
+    readonly framing: "array" | "lines";
+  }
+  /**
    * The body exactly as received, not decoded. The HTTP layer passes this for an ntfy publish
    * (see `ntfy.ts` `isNtfyPublish`), whose body may be a binary upload of any type.
    */
@@ -73,7 +85,8 @@ export type FormatName =
   | "googlechat"
   | "ntfy"
   | "gotify"
-  | "rocketchat";
+  | "rocketchat"
+  | "logs";
 
 /**
  * How to answer the sender on success; each sender checks its own service's answer
@@ -177,6 +190,18 @@ export class PayloadError extends Error {
   constructor(readonly code: string, message: string, readonly status = 400) {
     super(message);
   }
+}
+
+/**
+ * The refusal of a batch of records (a JSON array, NDJSON) by a format that reads one message:
+ * only the `logs` format reads batches (`?format=<name>` with such a body lands here).
+ */
+export function batchRefused(format: FormatName): PayloadError {
+  return new PayloadError(
+    "invalid_payload",
+    `The body is a batch of records (a JSON array or NDJSON), which the ${format} format does ` +
+      'not read: send one JSON object like {"text":"hello"}, or the batch with ?format=logs.',
+  );
 }
 
 /** One input format. `detect` must be cheap and side-effect free. */

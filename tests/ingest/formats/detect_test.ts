@@ -22,6 +22,7 @@ Deno.test("detection order is explicit: headers, specific signatures, Mattermost
     "slack",
     "native",
     "slack",
+    "logs",
     "gotify",
   ]);
 });
