@@ -195,11 +195,13 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     const payload = parsed.message.attachments.length === 0
       ? parsed
       : await checkAttachments(parsed, limits.maxAttachments, options.urlAllowlist);
-    const idempotencyKey = c.req.header("idempotency-key")?.trim() || undefined;
-    if (idempotencyKey && idempotencyKey.length > 255) {
+    const idempotencyKey = c.req.header("idempotency-key")?.trim();
+    if (idempotencyKey !== undefined && (idempotencyKey === "" || idempotencyKey.length > 255)) {
       throw new PayloadError(
         "invalid_idempotency_key",
-        "The Idempotency-Key header must be at most 255 characters.",
+        idempotencyKey === ""
+          ? "The Idempotency-Key header is empty: give 1 to 255 characters, or leave the header out."
+          : "The Idempotency-Key header must be at most 255 characters.",
       );
     }
     const hook = c.get("hook");
@@ -657,12 +659,14 @@ export function jsonOnError(log: Logger): (err: Error, c: Context) => Response {
 
 /** `X-Message-Key` (1–128 printable characters) as the message's key; a body `key` wins. */
 function withHeaderKey(message: Message, header: string | undefined): Message {
-  const key = header?.trim();
-  if (!key || message.thread?.key !== undefined) return message;
+  if (header === undefined || message.thread?.key !== undefined) return message;
+  const key = header.trim();
   if (!MESSAGE_KEY.test(key)) {
     throw new PayloadError(
       "invalid_message_key",
-      "X-Message-Key must be 1 to 128 printable characters.",
+      key === ""
+        ? "X-Message-Key is empty: give 1 to 128 printable characters, or leave the header out to post a new message."
+        : "X-Message-Key must be 1 to 128 printable characters.",
     );
   }
   return { ...message, thread: { ...message.thread, key } };

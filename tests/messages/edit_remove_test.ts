@@ -1,7 +1,7 @@
 // PATCH/DELETE /hook/<token>/messages/<id or key>, keys, replies: the whole bot over real
 // sockets against the fake TrueConf.
 import assert from "node:assert/strict";
-import { livingWorld } from "./_world.ts";
+import { type Answer, livingWorld } from "./_world.ts";
 
 Deno.test("PATCH and DELETE by id: the hook's own message is edited, then removed for everyone", async () => {
   const t = await livingWorld();
@@ -101,6 +101,36 @@ Deno.test("key upsert: the first POST with a key posts, later ones edit that mes
     const bad = await t.post(t.hookA, { text: "x" }, { "x-message-key": "a".repeat(129) });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error, "invalid_message_key");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("an empty key, X-Message-Key, reply_to or Idempotency-Key is a clear 400, nothing posted", async () => {
+  const t = await livingWorld();
+  try {
+    const form = (fields: Record<string, string>) =>
+      t.send(t.hookA, { method: "POST", body: new URLSearchParams(fields) });
+    const cases: [string, Promise<Answer>, string][] = [
+      ["JSON key", t.post(t.hookA, { text: "x", key: "" }), "invalid_message_key"],
+      ["JSON key of spaces", t.post(t.hookA, { text: "x", key: "  " }), "invalid_message_key"],
+      ["form key", form({ text: "x", key: "" }), "invalid_message_key"],
+      ["header", t.post(t.hookA, { text: "x" }, { "x-message-key": "" }), "invalid_message_key"],
+      ["JSON reply_to", t.post(t.hookA, { text: "x", reply_to: "" }), "invalid_reply_to"],
+      ["form reply_to", form({ text: "x", reply_to: " " }), "invalid_reply_to"],
+      [
+        "Idempotency-Key",
+        t.post(t.hookA, { text: "x" }, { "idempotency-key": "" }),
+        "invalid_idempotency_key",
+      ],
+    ];
+    for (const [what, answer, code] of cases) {
+      const a = await answer;
+      assert.equal(a.status, 400, `${what}: ${a.text}`);
+      assert.equal(a.json.error, code, what);
+      assert.match(a.json.message, /empty/, what);
+    }
+    assert.equal(t.shown().length, 0, "nothing posted");
   } finally {
     await t.close();
   }

@@ -311,16 +311,28 @@ export function threadOf(
   key: string | null | undefined,
   replyTo: string | number | null | undefined,
 ): { thread?: MessageThread } {
-  const k = key?.trim() || undefined;
+  // An empty field is refused, not read as absent: a script whose variable came out empty
+  // (`-d key=$KEY`) would otherwise post a new message every time, or a plain one, unwarned.
+  const k = key?.trim();
+  if (k === "") {
+    throw new PayloadError(
+      "invalid_message_key",
+      'Field "key" is empty: give 1 to 128 printable characters, or leave the field out to post a new message.',
+    );
+  }
   if (k !== undefined && !MESSAGE_KEY.test(k)) {
     throw new PayloadError(
       "invalid_message_key",
       'Field "key" must be 1 to 128 printable characters.',
     );
   }
-  const r = replyTo === null || replyTo === undefined
-    ? undefined
-    : String(replyTo).trim() || undefined;
+  const r = replyTo === null || replyTo === undefined ? undefined : String(replyTo).trim();
+  if (r === "") {
+    throw new PayloadError(
+      "invalid_reply_to",
+      'Field "reply_to" is empty: give a message id or a key of this webhook, or leave the field out to post a plain message.',
+    );
+  }
   if (k === undefined && r === undefined) return {};
   return { thread: { ...(k ? { key: k } : {}), ...(r ? { replyTo: r } : {}) } };
 }
