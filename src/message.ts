@@ -79,6 +79,12 @@ export interface MessageThread {
   /** A message id or key of this hook: post as a reply to that message. */
   readonly replyTo?: string | undefined;
   /**
+   * `replyTo` came from the bot's own `reply_to` field: a target this hook does not know is
+   * refused (404), as a `PATCH` of it is. Without it (Slack's `thread_ts`, Mattermost's
+   * `root_id`, whose senders use ids of their own) an unknown target posts plainly.
+   */
+  readonly replyRequired?: boolean | undefined;
+  /**
    * A thread key (Google Chat's `threadKey`): reply to the hook's message with this key, or,
    * when there is none yet, post and remember this message as the key's.
    */

@@ -53,8 +53,36 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
     const next = { ...req, message: { ...req.message, op } };
     // Not an async function: most messages have no key, and a frame held for the whole
     // delivery only to pass the queue's promise through is per-request garbage (issue 16).
+    // (An outgoing hook's answer has its reply target already, and no sender to answer 404.)
+    if (op.replyTo !== undefined && req.message.thread?.replyRequired && !op.replyId) {
+      return this.#replyChecked(req.hook.id, op.replyTo).then((refusal) =>
+        refusal ?? this.#post(next)
+      );
+    }
+    return this.#post(next);
+  }
+
+  #post(next: DispatchRequest & { message: { op: TextOp } }): Promise<DispatchOutcome> {
+    const op = next.message.op;
     if (!op.key) return this.#inner.dispatch(next);
-    return this.#reg.reserveKey(req.hook.id, op.key).then(() => this.#inner.dispatch(next));
+    return this.#reg.reserveKey(op.hook, op.key).then(() => this.#inner.dispatch(next));
+  }
+
+  /**
+   * A `reply_to` the sender gave: refused (404, nothing posted) when it names no message of
+   * this hook, as a `PATCH` by it is; the sender asked for a reply, and a plain post would
+   * leave them unaware. When TrueConf cannot be asked now, the target is resolved when the
+   * reply is posted (plain if it is unknown then), so a queued message is not refused for
+   * an outage.
+   */
+  async #replyChecked(hookId: string, target: string): Promise<DispatchOutcome | null> {
+    const found = await this.#find(hookId, target);
+    if (found !== null) return null;
+    return refused(
+      404,
+      "message_not_found",
+      "reply_to names no message this webhook posted in the last 30 days (an id of one, or a key it used): nothing was posted. Leave reply_to out to post a plain message.",
+    );
   }
 
   /** The state of a queued delivery. */

@@ -172,7 +172,7 @@ Deno.test("a keyed message removed in the chat (306) is posted anew and remember
   }
 });
 
-Deno.test("reply_to (id or key), Slack thread_ts and Mattermost root_id post replies; unknown targets post plainly", async () => {
+Deno.test("reply_to (id or key), Slack thread_ts and Mattermost root_id post replies; an unknown reply_to is a 404, an unknown thread_ts posts plainly", async () => {
   const t = await livingWorld();
   try {
     const [root] = (await t.post(t.hookA, { text: "🔥 firing", key: "inc-1" })).json.messages;
@@ -182,17 +182,37 @@ Deno.test("reply_to (id or key), Slack thread_ts and Mattermost root_id post rep
     assert.equal(slack.text, "ok");
     const mm = await t.post(t.hookA, { text: "from mattermost", root_id: "inc-1", props: {} });
     assert.equal(mm.text, "ok");
-    const unknown = (await t.post(t.hookA, { text: "stray", reply_to: "1700000000.000100" })).json;
+    // A Slack sender's own timestamps are never this hook's: the message goes, plainly.
+    const slackTs = await t.post(t.hookA, {
+      text: "slack thread",
+      thread_ts: "1700000000.000100",
+      attachments: [],
+    });
+    assert.equal(slackTs.text, "ok");
     const shown = t.shown();
     const replyOf = (id: string) => shown.find((m) => m.messageId === id)?.replyMessageId;
     assert.equal(replyOf(byId.messages[0]), root);
     assert.equal(replyOf(byKey.messages[0]), root);
     assert.equal(shown.find((m) => m.text === "from slack")?.replyMessageId, root);
     assert.equal(shown.find((m) => m.text === "from mattermost")?.replyMessageId, root);
-    assert.equal(replyOf(unknown.messages[0]), undefined);
-    // Another hook's key is not this hook's.
-    const other = (await t.post(t.hookB, { text: "b", reply_to: "inc-1" })).json;
-    assert.equal(replyOf(other.messages[0]), undefined);
+    assert.equal(shown.find((m) => m.text === "slack thread")?.replyMessageId, undefined);
+    // Our own reply_to names a message the sender means: one this hook does not know is
+    // refused as PATCH and DELETE refuse it, nothing posted (the sender asked for a reply).
+    const before = t.shown().length;
+    for (
+      const [url, target] of [
+        [t.hookA, "1700000000.000100"],
+        [t.hookA, "no-such-key"],
+        [t.hookB, "inc-1"], // another hook's key is not this hook's
+        [t.hookB, root], // nor its message
+      ] as const
+    ) {
+      const a = await t.post(url, { text: "stray", reply_to: target });
+      assert.equal(a.status, 404, a.text);
+      assert.equal(a.json.error, "message_not_found");
+      assert.match(a.json.message, /reply_to/);
+    }
+    assert.equal(t.shown().length, before, "nothing posted");
   } finally {
     await t.close();
   }

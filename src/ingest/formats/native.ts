@@ -334,7 +334,9 @@ export function threadOf(
     );
   }
   if (k === undefined && r === undefined) return {};
-  return { thread: { ...(k ? { key: k } : {}), ...(r ? { replyTo: r } : {}) } };
+  return {
+    thread: { ...(k ? { key: k } : {}), ...(r ? { replyTo: r, replyRequired: true } : {}) },
+  };
 }
 
 function parseForm(
