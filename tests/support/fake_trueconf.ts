@@ -185,7 +185,7 @@ export interface FakeTrueConfOptions {
   maxConnections?: number;
   /** Clock in ms for token issue/expiry and message timestamps. Default `Date.now`. */
   now?: () => number;
-  /** Keep per-message history (`sent`, `requests`, `acks`, `uploads`). False keeps counters only, for benchmarks. Default true. */
+  /** Keep per-message history (`sent`, `requests`, `acks`, `uploads`, `uploadFraming`, files' bytes). False keeps counters only, for benchmarks. Default true. */
   record?: boolean;
   /**
    * `product.version` of `/api/v4/server`; defaults from `uploadMode` ("5.5.3.10765" or
@@ -432,8 +432,9 @@ export class FakeTrueConf {
   }
 
   /**
-   * How each upload request was framed on the wire (every request, accepted or not): TrueConf
-   * needs the real `Content-Length`, which `fetch` with a stream body never sends.
+   * How each upload request was framed on the wire (every request, accepted or not; empty
+   * when `record: false`): TrueConf needs the real `Content-Length`, which `fetch` with a
+   * stream body never sends.
    */
   get uploadFraming(): readonly UploadFraming[] {
     return this.#uploadFraming;
@@ -1008,12 +1009,14 @@ export class FakeTrueConf {
     const taskId = req.headers.get("upload-task-id") ?? "";
     const body = new Uint8Array(await req.arrayBuffer());
     const length = req.headers.get("content-length");
-    this.#uploadFraming.push({
-      contentLength: length === null ? null : Number(length),
-      chunked: /chunked/i.test(req.headers.get("transfer-encoding") ?? ""),
-      bodyBytes: body.length,
-      clientPort: (info.remoteAddr as Deno.NetAddr).port,
-    });
+    if (this.#record) {
+      this.#uploadFraming.push({
+        contentLength: length === null ? null : Number(length),
+        chunked: /chunked/i.test(req.headers.get("transfer-encoding") ?? ""),
+        bodyBytes: body.length,
+        clientPort: (info.remoteAddr as Deno.NetAddr).port,
+      });
+    }
     if (!(await this.#httpDelay("upload"))) return new Response(null, { status: 503 });
     const fail = (description: string) => json(400, { error: 310, error_description: description });
     const forced = this.#takeForcedError("upload");

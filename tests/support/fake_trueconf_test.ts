@@ -4,7 +4,12 @@
 import assert from "node:assert/strict";
 // @ts-types="@types/ws"
 import WebSocket from "ws";
-import { FakeTrueConf, type FakeTrueConfOptions, makeTestCertificates } from "./fake_trueconf.ts";
+import {
+  FakeTrueConf,
+  type FakeTrueConfOptions,
+  makeTestCertificates,
+  type SentRecord,
+} from "./fake_trueconf.ts";
 
 type Frame = { type: number; id: number; method?: string; payload?: unknown };
 
@@ -542,6 +547,32 @@ Deno.test("record:false keeps counters only and stays fast", async () => {
     assert.equal(fake.sent.length, 0);
     assert.equal(fake.requests.length, 0);
     console.log(`  ${n} sendMessage in ${ms.toFixed(0)} ms (${Math.round(n / ms * 1000)}/s)`);
+    await c.close();
+  });
+});
+
+Deno.test("record:false keeps no file's bytes and no upload records; a file post is still counted and described", async () => {
+  await withFake({ record: false }, async (fake) => {
+    const dm = fake.p2pChatId(fake.userId("alice"));
+    const heard: SentRecord[] = [];
+    fake.onSent((r) => heard.push(r));
+    const c = await authed(fake);
+    const png = new Uint8Array(64 * 1024).fill(7);
+    const id = await upload(fake, c, "pic.png", png, new Uint8Array([255, 216, 255]));
+    const sent = await c.request("sendFile", { chatId: dm, content: { temporalFileId: id } });
+    assert.equal(sent.errorCode, 0);
+    const got = await c.request("getMessageById", { messageId: sent.messageId });
+    const content = (got as { content?: { name?: string; size?: number } }).content;
+    assert.equal(content?.name, "pic.png");
+    assert.equal(content?.size, png.length);
+    assert.equal(fake.sentCount(dm), 1);
+    // The bytes (a view of the whole upload body) are not held: a photo benchmark posting for
+    // minutes kept every upload of its last 20,000 messages alive in this process's heap.
+    assert.equal(heard[0]?.kind, "photo");
+    assert.equal(heard[0]?.file?.size, png.length);
+    assert.equal(heard[0]?.file?.bytes.length, 0);
+    assert.equal(fake.uploads.length, 0);
+    assert.equal(fake.uploadFraming.length, 0);
     await c.close();
   });
 });
