@@ -211,6 +211,34 @@ Deno.test("the image gets no settings: .dockerignore allows only the sources, th
   assert.deepEqual(set.sort(), [...FIXED_BY_IMAGE, "DENO_VERSION", "VERSION"].sort());
 });
 
+// Issue 17: the operator's first hour starts from the README's commands, so the README holds
+// them all (it only linked to docs/deploy.md); docs/deploy.md explains the same commands. Every
+// command of the README's systemd and Docker blocks must be one docs/deploy.md explains, so
+// the two cannot drift apart.
+Deno.test("README's install commands (systemd, Docker) are the ones docs/deploy.md explains", async () => {
+  const readme = await read("README.md");
+  const deploy = (await read("docs/deploy.md")).split("\n").map((l) => l.trim());
+  const install = readme.slice(
+    readme.indexOf("## Install\n"),
+    readme.indexOf("\n## ", readme.indexOf("## Install\n") + 3),
+  );
+  for (const section of ["### VM with systemd", "### Docker"]) {
+    const from = install.indexOf(section);
+    assert.ok(from > 0, section);
+    const block = /```sh\n([\s\S]*?)```/.exec(install.slice(from))?.[1];
+    assert.ok(block, section);
+    const commands = block.split("\n").map((l) => l.replace(/\s+# .*$/, "").trim())
+      .filter((l) => l !== "" && !l.startsWith("#"));
+    assert.ok(commands.length >= 5, section);
+    for (const c of commands) {
+      assert.ok(
+        deploy.some((l) => l === c || l.startsWith(`${c} `)),
+        `${section}: ${c} is not in docs/deploy.md`,
+      );
+    }
+  }
+});
+
 const systemdAnalyze = (() => {
   try {
     return new Deno.Command("systemd-analyze", { args: ["--version"] }).outputSync().success;
