@@ -51,7 +51,8 @@ const EMOJI: Readonly<Record<Level, string>> = { error: "🔴 ", warn: "🟡 ", 
 /** One record as shown. */
 interface LogLine {
   readonly index: number;
-  readonly text: string;
+  /** The message, or the record itself when it has none (made JSON only if it is shown). */
+  readonly text: string | Readonly<Record<string, unknown>>;
   readonly level: Level | undefined;
   /** The level as the record wrote it (`ERROR`, `W`), upper-cased. */
   readonly label: string | undefined;
@@ -152,7 +153,7 @@ function readRecord(record: unknown, index: number): LogLine {
   if (message === undefined) {
     return {
       index,
-      text: JSON.stringify(withoutTime(r)) ?? "",
+      text: r,
       ...noLevel,
       time,
       source: sourceOf(r),
@@ -427,7 +428,8 @@ function rank(l: LogLine): number {
 
 /** `🔴 08:01:36 ERROR api-7d9f: connection refused (+12 lines)`, escaped. */
 function lineText(l: LogLine): string {
-  const clean = l.text.replace(/\r\n?/g, "\n").trim();
+  const text = typeof l.text === "string" ? l.text : JSON.stringify(withoutTime(l.text)) ?? "";
+  const clean = text.replace(/\r\n?/g, "\n").trim();
   const [first = "", ...more] = clean.split("\n");
   const further = more.filter((m) => m.trim() !== "").length;
   const parts = [
