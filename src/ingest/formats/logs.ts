@@ -4,8 +4,10 @@
  * another), Vector's `http` sink (`codec = "json"`: an array, or NDJSON with
  * `framing.method = "newline_delimited"`), Logstash's `http` output (`format => "json_batch"`)
  * and Fluentd's `out_http` (NDJSON) send it. The HTTP layer decodes such a body into `records`
- * (decode_body.ts); this adapter is the only one that reads them. `?format=logs` also reads one
- * JSON object as one record and a text body as one record per line.
+ * (decode_body.ts); this adapter is the only one that reads them. One JSON object with
+ * `@timestamp` and `message` (Logstash's default `format => "json"`, one event per request) is
+ * one record; `?format=logs` also reads any JSON object as one record and a text body as one
+ * record per line.
  *
  * One chat message per request, as a person reading the chat wants a batch: a heading with the
  * sender (from its User-Agent), the number of records, their count per level and their time
@@ -64,7 +66,7 @@ interface LogLine {
 /** The log shippers' adapter. */
 export const logsFormat: FormatAdapter = {
   name: "logs",
-  detect: (input) => input.body.kind === "records",
+  detect: (input) => input.body.kind === "records" || isLogEvent(input),
   parse(input) {
     const records = recordsOf(input);
     if (records.length === 0) {
@@ -81,6 +83,17 @@ export const logsFormat: FormatAdapter = {
     };
   },
 };
+
+/**
+ * One event as Logstash's `http` output posts it by default (`format => "json"`: an event per
+ * request) and Beats/ECS shape it: a string `message` beside `@timestamp`. No notification
+ * format carries Elasticsearch's `@timestamp`.
+ */
+function isLogEvent(input: PayloadInput): boolean {
+  const { body } = input;
+  if (body.kind !== "json" || !isRecord(body.value)) return false;
+  return typeof body.value["@timestamp"] === "string" && typeof body.value.message === "string";
+}
 
 /** The records of the body: a batch, one JSON object, or (forced) the lines of a text. */
 function recordsOf(input: PayloadInput): readonly unknown[] {

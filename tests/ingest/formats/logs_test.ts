@@ -274,3 +274,26 @@ Deno.test("through the whole bot: Fluent Bit's array and Vector's gzip NDJSON ea
     assert.match(h.fake.messagesIn(CHAT_ID).at(-1)!.text ?? "", /^\*\*Vector: 2 log records\*\*/);
   });
 });
+
+Deno.test("Logstash's default http output (format json: one event per request) is one record, not a JSON dump", async () => {
+  // logstash-output-http: `format => "json"` (the default) posts each event as a JSON object,
+  // through Manticore; the event as Logstash 8 shapes it with ECS fields.
+  const event = {
+    "@timestamp": "2026-12-07T08:01:36.123Z",
+    "@version": "1",
+    message: "Dec  7 08:01:36 web-1 sshd[123]: Failed password for root from 203.0.113.9",
+    host: { name: "web-1" },
+    log: { file: { path: "/var/log/auth.log" } },
+    event: { original: "Dec  7 08:01:36 web-1 sshd[123]: Failed password" },
+  };
+  const r = await post(JSON.stringify(event), "application/json", {
+    headers: { "user-agent": "Manticore 0.9.1" },
+  });
+  assert.equal(r.format, "logs");
+  assert.equal(r.fallback, undefined);
+  assert.equal(
+    r.message.text,
+    "**Logstash: 1 log record**, 2026-12-07 08:01:36 UTC\n" +
+      "08:01:36 web-1: Dec 7 08:01:36 web-1 sshd\\[123\\]: Failed password for root from 203.0.113.9",
+  );
+});
