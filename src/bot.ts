@@ -236,7 +236,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   // this process's own.
   const reconciler = new Reconciler({
     client,
-    recordedAt: (hookId, messageId, ts) => registry.recordedAt(hookId, messageId, ts),
+    recordOf: (hookId, messageId, ts) => registry.recordOf(hookId, messageId, ts),
     startedAt: Date.now(),
     logger: log.child({ component: "delivery" }),
   });

@@ -22,8 +22,9 @@
  * - from the window the dead process could have made it in: TrueConf's timestamp no earlier than
  *   the mark (the step began after it) and earlier than this process's start;
  * - not another post's: neither taken by another run here nor recorded by the message registry
- *   before the step began (an identical message posted properly before is not taken; one
- *   recorded after may be this very post: the registry's commit landed, the job's did not).
+ *   as another hook's or before the step began (an identical message posted properly before is
+ *   not taken; one of this hook recorded after may be this very post: the registry's commit
+ *   landed, the job's or the key's did not).
  * Found: the post counts as made with that message's id (the run records it as it records any
  * post: progress, registry, idempotency outcome, metrics) and is not sent. Not found, or the
  * history cannot be read: the post is sent as before (at-least-once stays the guarantee), and
@@ -31,9 +32,11 @@
  * missing post can be in the chat).
  *
  * **What it cannot tell apart.** Two identical posts to one chat made by the dead process within
- * its last moments (two hooks fanning one alert into one chat, or one hook twice), the earlier
- * answered but its registry record not yet committed when it died: the retry of the later one
- * takes the earlier one's message, and the chat shows the text once where two were accepted.
+ * its last moments, one of which TrueConf never carried out, when the other's registry record
+ * was not yet committed (any two hooks) or was committed after the first one's step began (one
+ * hook, two requests in flight together, e.g. parallel CI jobs with the same text): the retry
+ * of the one not carried out takes the other's message, and the chat shows the text once where
+ * two were accepted.
  * Clocks: TrueConf's timestamps are compared with this host's; a TrueConf clock behind ours
  * makes a post look older than the mark (not found: posted again, as before), one ahead only
  * widens the window, where only unknown identical posts of the bot count.
@@ -72,10 +75,15 @@ export interface ReconcilerOptions {
   /** The TrueConf client. */
   client: ResumeClient;
   /**
-   * When the message registry recorded this post (ms since the epoch), null when it did not: a
-   * message recorded before the run's step began is another post, never taken for it.
+   * Which hook's post the message registry recorded this message as, and when (ms since the
+   * epoch); null when it did not: another hook's post, or one recorded before the run's step
+   * began, is never taken for it.
    */
-  recordedAt(hookId: string, messageId: string, timestamp: number): Promise<number | null>;
+  recordOf(
+    hookId: string,
+    messageId: string,
+    timestamp: number,
+  ): Promise<{ hookId: string; at: number } | null>;
   /**
    * When this process started (ms since the epoch): a message TrueConf stamped from then on is
    * this process's own, never the dead one's.
@@ -178,9 +186,9 @@ export class Reconciler {
       if (this.#taken.has(m.messageId) || !sameTrueConfId(m.authorId, botId) || !same(m)) continue;
       // Taken before the registry is asked: a run looking meanwhile must not take it too.
       this.#take(m.messageId);
-      let recorded: number | null;
+      let recorded: { hookId: string; at: number } | null;
       try {
-        recorded = await this.#o.recordedAt(run.hookId, m.messageId, m.timestamp);
+        recorded = await this.#o.recordOf(run.hookId, m.messageId, m.timestamp);
       } catch (e) {
         // Cannot tell whether it was recorded: taking it could lose a post; post again instead.
         this.#log.warn("could not ask the message registry about a post in the history", {
@@ -190,9 +198,12 @@ export class Reconciler {
         });
         return null;
       }
-      // Recorded before the step began: an earlier post of the same text. Recorded after it
-      // may be this very post (the registry's commit landed, the job's or the key's did not).
-      if (recorded !== null && recorded < run.since) continue;
+      // Another hook's post, or this hook's recorded before the step began: not this post.
+      // This hook's recorded after it may be this very post (the registry's commit landed,
+      // the job's or the Idempotency-Key's did not).
+      if (recorded !== null && (recorded.hookId !== run.hookId || recorded.at < run.since)) {
+        continue;
+      }
       this.#log.info(
         "post found in the chat's history: made before an unclean stop and not recorded; recorded now, not sent again",
         { hook: run.hookId, chat: chatId, delivery: run.delivery, message: m.messageId },

@@ -529,26 +529,31 @@ export class MessageRegistry {
   }
 
   /**
-   * When any hook's post with this id was recorded (`PostedMessage.at`, ms on the recording
-   * process's clock), or null when it is not: in memory, its packed or time-keyed row by
-   * TrueConf's timestamp `ts`, or `hookId`'s id-keyed row. Never asks TrueConf. For the crash
-   * window's check after an unclean stop (src/delivery/reconcile.ts): a message recorded before
-   * the step in question began is another post, never taken for it.
+   * Which hook's post this id is and when it was recorded (`PostedMessage.at`, ms on the
+   * recording process's clock), or null when no hook's is: in memory, its packed or time-keyed
+   * row by TrueConf's timestamp `ts`, or `hookId`'s id-keyed row. Never asks TrueConf. For the
+   * crash window's check after an unclean stop (src/delivery/reconcile.ts): another hook's post,
+   * or one recorded before the step in question began, is never taken for it.
    */
-  async recordedAt(hookId: string, messageId: string, ts: number): Promise<number | null> {
+  async recordOf(
+    hookId: string,
+    messageId: string,
+    ts: number,
+  ): Promise<{ hookId: string; at: number } | null> {
     for (const list of [this.#queue, this.#inflight]) {
       const q = list.find((q) => q.messageId === messageId);
-      if (q) return q.rec.at;
+      if (q) return { hookId: q.hookId, at: q.rec.at };
     }
     const recent = this.#recent.peek(messageId);
-    if (recent) return recent.rec.at;
+    if (recent) return { hookId: recent.hookId, at: recent.rec.at };
     const [byTime, byIdRow] = await this.#kv.getMany<[TimeRow, Omit<PostedMessage, "ts">]>([
       postedAt(ts, messageId),
       posted(hookId, messageId),
     ]);
-    const row = byTime.value ?? byIdRow.value;
-    if (row) return row.at;
-    return (await findPacked(this.#kv, ts, messageId))?.post.rec.at ?? null;
+    if (byTime.value) return { hookId: byTime.value.hook, at: byTime.value.at };
+    if (byIdRow.value) return { hookId, at: byIdRow.value.at };
+    const found = await findPacked(this.#kv, ts, messageId);
+    return found ? { hookId: found.post.hookId, at: found.post.rec.at } : null;
   }
 
   /** The message of an alert group or CI run, or null. */

@@ -43,7 +43,7 @@ async function withWorld(
       reconciler: (startedAt, reg = registry) =>
         new Reconciler({
           client,
-          recordedAt: (hookId, id, ts) => reg.recordedAt(hookId, id, ts),
+          recordOf: (hookId, id, ts) => reg.recordOf(hookId, id, ts),
           startedAt,
         }),
       kv,
@@ -57,14 +57,14 @@ async function withWorld(
   }
 }
 
-Deno.test("the post taken is the bot's own, in the window, no other post's: not one the registry recorded before the step began, a user's, one from before the step or from after this process started", async () => {
+Deno.test("the post taken is the bot's own, in the window, no other post's: not one the registry recorded as another hook's or before the step began, a user's, one from before the step or from after this process started", async () => {
   await withWorld(async ({ fake, client, registry, tick, reconciler, kv, clock }) => {
     const post = async (text: string) => {
       tick();
       return await client.sendMessage(CHAT, text, "text");
     };
-    const remember = (sent: { messageId: string; serverTime?: number | null }) =>
-      registry.remember("h1", sent.messageId, { chatId: CHAT, kind: "text", ts: sent.serverTime });
+    const remember = (sent: { messageId: string; serverTime?: number | null }, hook = "h1") =>
+      registry.remember(hook, sent.messageId, { chatId: CHAT, kind: "text", ts: sent.serverTime });
     await post("disk full"); // before the step began
     const since = tick();
     tick();
@@ -73,8 +73,10 @@ Deno.test("the post taken is the bot's own, in the window, no other post's: not 
     clock.now = since - 5;
     await remember(await post("disk full"));
     const lost = await post("disk full"); // the dead process's, never recorded
-    // Recorded after the step began: may be the very post (its record landed, its job's not).
+    // Recorded after the step began: another hook's is not this post; this hook's may be the
+    // very post (its record landed, its job's not).
     clock.now = since + 5;
+    await remember(await post("rolled out"), "h9");
     const recordedLate = await post("rolled out");
     await remember(recordedLate);
     const startedAt = tick();
