@@ -383,9 +383,11 @@ export class TrueConfClient {
 
   /**
    * Takes no more pushes: from now on a message or event is neither handed to a handler nor
-   * acked (the bot's own echoes excepted), so TrueConf keeps it unread and pushes it again
-   * after the next `auth` (receiveUnread). A shutting-down bot calls it first: what arrives
-   * while it drains its queue is then handled by the next start instead of acked and dropped.
+   * acked (the bot's own echoes excepted), so TrueConf keeps a message unread and pushes it
+   * again after the next `auth` (receiveUnread). A shutting-down bot calls it first: a message
+   * that arrives while it drains its queue is then handled by the next start instead of acked
+   * and dropped. Other pushes (edits, removals, participants, titles) are replayed by nothing
+   * TrueConf documents: those are lost either way (docs/outgoing.md, "What is durable").
    */
   stopTaking(): void {
     this.#notTaking = true;
