@@ -332,7 +332,12 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   };
 
   const httpLog = log.child({ component: "http" });
-  const living = new LivingDispatcher({ inner: queue, registry });
+  const living = new LivingDispatcher({
+    inner: queue,
+    registry,
+    // A reply_to may name any message of the hook's chat (a member's question, say).
+    messageChat: async (id) => (await client.getMessageById(id)).chatId,
+  });
   // One body reader for the server: its in-flight budget is shared by every route, and
   // drain() cuts the bodies still arriving so a stuck client cannot hold a shutdown.
   const bodies = new BodyReader({ inflightBudgetBytes: config.maxInflightBodyBytes });

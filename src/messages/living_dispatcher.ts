@@ -17,7 +17,7 @@ import type {
   MessageEditor,
 } from "../delivery/mod.ts";
 import type { MessageRegistry } from "./registry.ts";
-import { isTrueConfError } from "../trueconf/mod.ts";
+import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
 
 /** Seconds a sender is asked to wait when TrueConf could not be asked about an id. */
 const LOOKUP_RETRY_AFTER_SECONDS = 10;
@@ -28,17 +28,24 @@ export interface LivingDispatcherOptions {
   inner: Dispatcher;
   /** Where posted messages and keys are remembered. */
   registry: MessageRegistry;
+  /**
+   * The chat a message is in (`getMessageById`), so a `reply_to` may name any message of the
+   * hook's chat, a member's question included; without it only the hook's own messages.
+   */
+  messageChat?: ((messageId: string) => Promise<string>) | undefined;
 }
 
 /** See the module doc. */
 export class LivingDispatcher implements Dispatcher, MessageEditor {
   readonly #inner: Dispatcher;
   readonly #reg: MessageRegistry;
+  readonly #messageChat: LivingDispatcherOptions["messageChat"];
 
   /** Wraps `inner`. */
   constructor(options: LivingDispatcherOptions) {
     this.#inner = options.inner;
     this.#reg = options.registry;
+    this.#messageChat = options.messageChat;
   }
 
   /** Posts a message; a key the hook used before makes it an edit of that message. */
@@ -55,8 +62,12 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
     // delivery only to pass the queue's promise through is per-request garbage (issue 16).
     // (An outgoing hook's answer has its reply target already, and no sender to answer 404.)
     if (op.replyTo !== undefined && req.message.thread?.replyRequired && !op.replyId) {
-      return this.#replyChecked(req.hook.id, op.replyTo).then((refusal) =>
-        refusal ?? this.#post(next)
+      return this.#replyChecked(req.hook, op.replyTo).then((checked) =>
+        "kind" in checked ? checked : this.#post(
+          checked.replyId
+            ? { ...next, message: { ...next.message, op: { ...op, ...checked } } }
+            : next,
+        )
       );
     }
     return this.#post(next);
@@ -75,13 +86,26 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
    * reply is posted (plain if it is unknown then), so a queued message is not refused for
    * an outage.
    */
-  async #replyChecked(hookId: string, target: string): Promise<DispatchOutcome | null> {
-    const found = await this.#find(hookId, target);
-    if (found !== null) return null;
+  async #replyChecked(
+    hook: HookRef,
+    target: string,
+  ): Promise<DispatchOutcome | { replyId?: string }> {
+    const found = await this.#find(hook.id, target);
+    if (found !== null) return {};
+    // A member's message of the hook's chat (an outgoing hook's event named its id): a reply
+    // to it as it is. Another chat's message never: the reply would quote it here.
+    if (this.#messageChat && target.length <= 128) {
+      try {
+        if (await this.#messageChat(target) === hook.chatId) return { replyId: target };
+      } catch (e) {
+        // Asked just before by the registry; a transient failure now is as an outage then.
+        if (isTrueConfError(e) && !(e instanceof TrueConfApiError && !e.transient)) return {};
+      }
+    }
     return refused(
       404,
       "message_not_found",
-      "reply_to names no message this webhook posted in the last 30 days (an id of one, or a key it used): nothing was posted. Leave reply_to out to post a plain message.",
+      "reply_to names no message of this webhook's chat that it can reply to (a message id of the chat, or a key this webhook used, from the last 30 days): nothing was posted. Leave reply_to out to post a plain message.",
     );
   }
 

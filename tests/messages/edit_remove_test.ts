@@ -204,7 +204,6 @@ Deno.test("reply_to (id or key), Slack thread_ts and Mattermost root_id post rep
         [t.hookA, "1700000000.000100"],
         [t.hookA, "no-such-key"],
         [t.hookB, "inc-1"], // another hook's key is not this hook's
-        [t.hookB, root], // nor its message
       ] as const
     ) {
       const a = await t.post(url, { text: "stray", reply_to: target });
@@ -213,6 +212,32 @@ Deno.test("reply_to (id or key), Slack thread_ts and Mattermost root_id post rep
       assert.match(a.json.message, /reply_to/);
     }
     assert.equal(t.shown().length, before, "nothing posted");
+    // Another hook's message in the same chat is a message of the chat: a reply is fine (an
+    // edit or removal of it is not, see above).
+    const b = await t.post(t.hookB, { text: "b", reply_to: root });
+    assert.equal(b.status, 200, b.text);
+    assert.equal(t.shown().find((m) => m.messageId === b.json.messages[0])?.replyMessageId, root);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("reply_to a chat member's message of the hook's chat (an outgoing event's message.id) posts a reply; one of another chat is a 404", async () => {
+  const t = await livingWorld();
+  try {
+    // A help desk answers later, through its incoming hook, the question it got from an
+    // outgoing hook's event.
+    const question = t.w.fake.pushMessage({ chatId: t.chat, authorId: t.alice, text: "help?" });
+    t.w.addGroup({ chatId: "elsewhere", title: "Elsewhere", owner: t.alice });
+    const other = t.w.fake.pushMessage({ chatId: "elsewhere", authorId: t.alice, text: "hi" });
+    const a = await t.post(t.hookA, { text: "on it", reply_to: question.messageId });
+    assert.equal(a.status, 200, a.text);
+    const shown = t.shown().find((m) => m.messageId === a.json.messages[0]);
+    assert.equal(shown?.replyMessageId, question.messageId);
+    const b = await t.post(t.hookA, { text: "nope", reply_to: other.messageId });
+    assert.equal(b.status, 404, b.text);
+    assert.equal(b.json.error, "message_not_found");
+    assert.equal(t.shown().some((m) => m.text === "nope"), false);
   } finally {
     await t.close();
   }
