@@ -25,6 +25,8 @@ import {
 import { sameTrueConfId, TrueConfClient } from "./trueconf/mod.ts";
 import { type ChatSender, Deliverer } from "./delivery/deliverer.ts";
 import { Reconciler } from "./delivery/reconcile.ts";
+import { UploadLanes } from "./delivery/upload_lanes.ts";
+import { systemClock } from "./delivery/clock.ts";
 import type { PreviewMaker } from "./delivery/preview/mod.ts";
 import { safeFetch } from "./net/mod.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
@@ -214,6 +216,8 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     render: (chatId, r, op) => mentions.render(chatId, r, op),
     logger: log.child({ component: "messages" }),
   });
+  // One line of turns for files (upload_lanes.ts): a resumed run's deliverer waits in it too.
+  const lanes = new UploadLanes({ clock: systemClock });
   /** A deliverer over `chat` (the client, or a run's history-checking sender). */
   const delivererVia = (chat: ChatSender, living: Poster) =>
     new Deliverer({
@@ -229,6 +233,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       onSent: (kind) => metrics.deliveredMessages.inc(kind),
       living,
       logger: log.child({ component: "delivery" }),
+      lanes,
     });
   const deliverer = delivererVia(client, poster);
   // The crash window (docs/delivery.md): a post a dead process made and did not record is
