@@ -51,7 +51,8 @@ export const mattermostFormat: FormatAdapter = {
 };
 
 function detectMattermost(input: PayloadInput): boolean {
-  if (input.headers.get(ROUTE_HEADER) === "hooks") return true;
+  // Every body at `/hooks/<token>` but a log shipper's batch, which only the logs format reads.
+  if (input.headers.get(ROUTE_HEADER) === "hooks") return input.body.kind !== "records";
   const { body } = input;
   if (body.kind !== "json" || body.value === null || typeof body.value !== "object") return false;
   const value = body.value as Record<string, unknown>;

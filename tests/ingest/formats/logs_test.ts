@@ -111,6 +111,15 @@ Deno.test("Vector's http sink: codec json (an array) and newline_delimited frami
   );
 });
 
+Deno.test("a batch sent to the Mattermost-style /hooks/<token> is still read as logs", async () => {
+  const r = await post(fixture("vector_ndjson.ndjson"), "application/x-ndjson", {
+    route: "hooks",
+    headers: VECTOR,
+  });
+  assert.equal(r.format, "logs");
+  assert.match(r.message.text, /^\*\*Vector: 2 log records\*\*/);
+});
+
 Deno.test("NDJSON's other labels are read; a sender the bot does not know is not named", async () => {
   const body = '{"message":"one","level":"info"}\n{"message":"two","level":"debug"}\n';
   for (const type of ["application/ndjson", "application/jsonl", "application/x-jsonlines"]) {
