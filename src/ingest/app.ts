@@ -788,14 +788,7 @@ async function checkAttachments(
   allowlist?: Allowlist,
 ): Promise<ParsedPayload> {
   const attachments = payload.message.attachments;
-  if (payload.format !== "native") {
-    // Uploaded files were sent on purpose and cannot be linked instead: over the limit they
-    // are refused, as a native sender's are. Only what the format posts counts (file parts it
-    // ignores are not attachments).
-    const uploads = attachments.filter((a) => a.source.type === "bytes").length;
-    if (uploads > max) throw tooManyAttachments(max, uploads);
-    return fitAttachments(payload, max);
-  }
+  if (payload.format !== "native") return fitAttachments(payload, max);
   if (attachments.length > max) throw tooManyAttachments(max, attachments.length);
   for (const [i, a] of attachments.entries()) {
     if (a.source.type !== "url") continue;

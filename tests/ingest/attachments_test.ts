@@ -589,14 +589,37 @@ Deno.test("too_many_attachments counts only the parts that would be posted, not 
     );
     assert.equal(posted(h).length, 1, "nothing more was posted");
 
-    // A dialect that posts every file part (Discord's files[n]) is held to the same count.
+    // A dialect's attachments are fitted to the limit, never refused (docs/delivery.md: its
+    // sender does not resend after a 4xx): Discord's three files[n] with a limit of 2 post two,
+    // and the text names the third.
     const discord = new FormData();
     discord.set("payload_json", JSON.stringify({ content: "three logs" }));
     for (const n of [0, 1, 2]) discord.append(`files[${n}]`, new File([`l${n}`], `l${n}.txt`));
     const dres = await postForm(h, token, discord);
-    const drefusal = await dres.json();
-    assert.equal(dres.status, 400, JSON.stringify(drefusal));
-    assert.equal(drefusal.error, "too_many_attachments");
-    assert.equal(posted(h).length, 1, "nothing more was posted");
+    assert.equal(dres.status, 204, await dres.text());
+    const after = posted(h, 1);
+    assert.deepEqual(after.map((m) => m.file?.name ?? m.kind), ["text", "l0.txt", "l1.txt"]);
+    assert.match(
+      after[0]!.text ?? "",
+      /1 more attachment \(at most 2 are posted\): l2\.txt/,
+    );
+
+    // Apprise json:// carries its files base64 in the JSON: fitted the same way, 200.
+    const b64 = (t: string) => btoa(t);
+    const apprise = await h.postJson(token, {
+      version: "1.0",
+      title: "Backup",
+      message: "three files",
+      type: "info",
+      attachments: [0, 1, 2].map((n) => ({
+        filename: `a${n}.txt`,
+        base64: b64(`file ${n}`),
+        mimetype: "text/plain",
+      })),
+    });
+    assert.equal(apprise.status, 200, await apprise.clone().text());
+    const files = posted(h, 4);
+    assert.deepEqual(files.map((m) => m.file?.name ?? m.kind), ["text", "a0.txt", "a1.txt"]);
+    assert.match(files[0]!.text ?? "", /1 more attachment \(at most 2 are posted\): a2\.txt/);
   });
 });
