@@ -488,6 +488,44 @@ Deno.test("faults: dropAll loses pending answers; refuse/resume listens on the s
   });
 });
 
+Deno.test("getChatHistory on the wire: newest first, the anchor included, at most 100; muteAnswers carries a post out and never answers it", async () => {
+  await withFake({}, async (fake) => {
+    fake.addChat({ chatId: "g", title: "G", chatType: 2, participants: [] });
+    const c = await authed(fake);
+    for (const text of ["a", "b", "c"]) {
+      await c.request("sendMessage", { chatId: "g", content: { text, parseMode: "text" } });
+    }
+    const all = await c.request("getChatHistory", { chatId: "g", count: 500, fromMessageId: null });
+    const msgs = all.messages as { messageId: string; content: { text: string } }[];
+    assert.deepEqual(msgs.map((m) => m.content.text), ["c", "b", "a"], "newest first");
+    assert.equal(all.count, 3);
+    assert.equal(all.chatId, "g");
+    const from = await c.request("getChatHistory", {
+      chatId: "g",
+      count: 2,
+      fromMessageId: msgs[1]!.messageId,
+    });
+    assert.deepEqual(
+      (from.messages as typeof msgs).map((m) => m.content.text),
+      ["b", "a"],
+      "the anchor and older",
+    );
+
+    fake.muteAnswers("sendMessage", true);
+    c.send({
+      type: 1,
+      id: 77,
+      method: "sendMessage",
+      payload: { chatId: "g", content: { text: "d", parseMode: "text" } },
+    });
+    await fake.waitFor(() => fake.messagesIn("g").length === 4);
+    const ping = await c.request("getChatHistory", { chatId: "g", count: 1, fromMessageId: null });
+    assert.equal((ping.messages as typeof msgs)[0]!.content.text, "d", "carried out");
+    assert.equal(c.frames.some((f) => f.id === 77), false, "never answered");
+    await c.close();
+  });
+});
+
 Deno.test("connection cap: handshakes beyond maxConnections are rejected", async () => {
   await withFake({ maxConnections: 1 }, async (fake) => {
     const a = await RawClient.open(fake.wsUrl);
