@@ -31,7 +31,7 @@ import type { PreviewMaker } from "./delivery/preview/mod.ts";
 import { safeFetch } from "./net/mod.ts";
 import { createMetrics, type Metrics } from "./observability/metrics.ts";
 import { metricsApp } from "./observability/metrics_route.ts";
-import { createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
+import { type Clock, createQueue, type DeliveryQueue } from "./delivery/queue/mod.ts";
 import { LivingDispatcher } from "./messages/living_dispatcher.ts";
 import { MessageRegistry } from "./messages/registry.ts";
 import { Poster } from "./messages/poster.ts";
@@ -68,6 +68,12 @@ export interface BotOptions {
   earlyToken?: boolean | undefined;
   /** Clock of hook expiries and rotation grace periods (ms since the epoch); tests pass a fake. */
   now?: (() => number) | undefined;
+  /**
+   * Clock with timers of the job engine (retries and backoff of deliveries and outgoing calls)
+   * and of the outgoing side (signing times, status replies); `now` defaults to its `now()`.
+   * Tests pass a manual one and move time on instead of waiting. Default the system clock.
+   */
+  clock?: Clock | undefined;
   /** How often expiries are swept (reminder DMs, expired hooks revoked). Default 60 000 ms. */
   expirySweepMs?: number | undefined;
 }
@@ -127,6 +133,9 @@ export function httpServerOptions(
 /** Builds the bot. Opens the KV store (creating its folder) but connects nothing yet. */
 export async function createBot(config: Config, options: BotOptions): Promise<Bot> {
   const log = options.logger;
+  const clock = options.clock;
+  // One sense of time for hooks, the queue and outgoing calls when a test injects one.
+  const now = options.now ?? (clock ? () => clock.now() : undefined);
   // First, since it connects nothing: with `earlyToken` its OAuth request is under way while
   // the store opens.
   const client = new TrueConfClient({
@@ -190,7 +199,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const store = new HookStore(kv, {
     logger: log.child({ component: "hooks" }),
     secrets,
-    now: options.now,
+    now,
     onOldTokenUse: (hookId) => metrics.rotatedTokenUses.inc(hookId),
     pollIntervalMs: 0, // the store's doorbell says when to look (start() below)
   });
@@ -265,10 +274,11 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     endedHook: async (id) => {
       const hook = await store.get(id);
       if (!hook) return "hook_revoked";
-      const expired = hook.expiresAt !== null && hook.expiresAt <= (options.now ?? Date.now)();
+      const expired = hook.expiresAt !== null && hook.expiresAt <= (now ?? Date.now)();
       return expired ? "hook_expired" : null;
     },
     commandPollMs: 0, // the store's doorbell says when to look (start() below)
+    ...(clock ? { clock } : {}),
   });
   metrics.queueOldestAge.source(() => Math.round(queue.stats().oldestAgeMs / 1000));
   // The chat side (the /webhook_* commands, outgoing webhooks) loads with its first use: a chat
@@ -286,7 +296,8 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
           living,
           metrics,
           logger: log,
-          now: options.now,
+          now,
+          clock,
         }),
       (e) => {
         // A failed load (a broken install) fails this use; the next one tries again.

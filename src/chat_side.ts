@@ -13,7 +13,7 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import type { TrueConfClient } from "./trueconf/mod.ts";
 import type { HookStore } from "./hooks/store.ts";
-import type { DeliveryQueue, JobType } from "./delivery/queue/mod.ts";
+import { type Clock, type DeliveryQueue, type JobType, systemClock } from "./delivery/queue/mod.ts";
 import type { LivingDispatcher } from "./messages/living_dispatcher.ts";
 import { CommandHandler } from "./hooks/commands.ts";
 import { type CallPayload, type CallState, OutgoingHooks } from "./outgoing/service.ts";
@@ -31,6 +31,8 @@ export interface ChatSideParts {
   logger: Logger;
   /** Clock of hook expiries (tests pass a fake). */
   now?: (() => number) | undefined;
+  /** The bot's clock with timers (BotOptions.clock); tests pass a manual one. */
+  clock?: Clock | undefined;
 }
 
 /** The built chat side. */
@@ -69,6 +71,9 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
     allowlist: config.urlAllowlist,
     metrics: p.metrics.outgoingCall,
     logger: log.child({ component: "outgoing" }),
+    // The hooks' clock reaches the calls too: a rotation's grace ends for the signatures when
+    // it ends for the commands.
+    clock: p.clock ?? (p.now ? { now: p.now, after: systemClock.after } : systemClock),
   });
   const outgoingCommands = new OutgoingCommands({
     client,

@@ -6,7 +6,11 @@
  * @module
  */
 import { Webhook } from "standardwebhooks";
-import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import {
+  type BotWithFake,
+  type BotWithFakeOptions,
+  startBotWithFake,
+} from "../support/bot_with_fake.ts";
 import { shownText } from "../support/shown_text.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
 import { generateSecret } from "../../src/outgoing/mod.ts";
@@ -122,12 +126,14 @@ export async function withOutgoingBot(
   env: Record<string, string>,
   fn: (b: BotWithFake) => Promise<void>,
   logger: Logger = silentLogger,
+  hooks?: BotWithFakeOptions["hooks"],
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const b = await startBotWithFake({
     dir,
     env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", ...env },
     logger,
+    ...(hooks ? { hooks } : {}),
     fake: {
       echoOwnMessages: true,
       users: [

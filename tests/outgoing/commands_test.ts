@@ -7,6 +7,7 @@ import type { BotWithFake } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
 import { command, startReceiver, withOutgoingBot } from "./_receiver.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
+import { ManualClock } from "../delivery/queue/_manual_clock.ts";
 
 /** The bot with the group "ops" that alice owns (every test here starts there). */
 function withOps(
@@ -262,6 +263,65 @@ Deno.test("/webhook_rotate of an outgoing hook: the new secret by DM; during the
       await r.close();
     }
   });
+});
+
+// The bot's injected clock reaches the outgoing calls (BotOptions.clock): the grace a rotation
+// gives ends for the calls' signatures when the commands say it ends, and webhook-timestamp is
+// that clock's. The service signed on the wall clock, so with the hooks' clock moved past the
+// grace it still sent both signatures. (The receiver here records and does not verify: a
+// verifier compares webhook-timestamp with its own wall clock; the signatures are checked
+// with the npm standardwebhooks package's sign().)
+Deno.test("/webhook_rotate of an outgoing hook: after the grace (clock moved, no waiting) a call carries the new signature alone", async () => {
+  const clock = new ManualClock(Date.now());
+  const got: { headers: Headers; raw: string }[] = [];
+  await using receiver = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      got.push({ headers: req.headers, raw: await req.text() });
+      return new Response(null, { status: 204 });
+    },
+  );
+  /** The signatures a call carries, and those the given secrets make for it. */
+  const signatures = (call: { headers: Headers; raw: string }, ...secrets: string[]) => {
+    const id = call.headers.get("webhook-id")!;
+    const at = new Date(Number(call.headers.get("webhook-timestamp")) * 1000);
+    return {
+      sent: call.headers.get("webhook-signature")!.split(" ").sort(),
+      made: secrets.map((s) => new Webhook(s).sign(id, at, call.raw)).sort(),
+    };
+  };
+  await withOutgoingBot(
+    { WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "2" },
+    async (b) => {
+      const alice = b.fake.userId("alice");
+      b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+      const old = await createCi(b, `http://127.0.0.1:${receiver.addr.port}/hooks/chat`);
+      await command(b, "ops", "/webhook_rotate ci 10m");
+      const dm = b.fake.p2pChatId(alice);
+      const newest = () =>
+        b.fake.messagesIn(dm).flatMap((x) => (x.text ?? "").match(SECRET) ?? []).at(-1)!;
+      await b.fake.waitFor(() => newest() !== old);
+      const secret = newest();
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 1" });
+      await b.fake.waitFor(() => got.length === 1 && b.bot.queue.stats().depth === 0);
+      let s = signatures(got[0]!, old, secret);
+      assert.deepEqual(s.sent, s.made, "both during the grace");
+      // Past the grace on the bot's clock, within WEBHOOK_OUTGOING_MAX_AGE_SECONDS of the
+      // messages (the fake stamps them with the wall clock).
+      clock.advance(10 * 60_000 + 1);
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/job 2" });
+      await b.fake.waitFor(() => got.length === 2);
+      s = signatures(got[1]!, secret);
+      assert.deepEqual(s.sent, s.made, "the new secret's alone after it");
+      assert.equal(
+        Number(got[1]!.headers.get("webhook-timestamp")),
+        Math.floor(clock.now() / 1000),
+        "signed at the bot's time",
+      );
+    },
+    undefined,
+    { clock },
+  );
 });
 
 Deno.test("create whose secret DM is refused keeps no hook, says so in the chat, and never shows the secret there", async () => {

@@ -12,6 +12,8 @@ import {
 } from "./_receiver.ts";
 import type { BodyMessage, OutgoingBody } from "../../src/outgoing/mod.ts";
 import { shownText } from "../support/shown_text.ts";
+import { ManualClock } from "../delivery/queue/_manual_clock.ts";
+import { silentLogger } from "../../src/log.ts";
 
 function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
   return withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "1" }, fn);
@@ -222,33 +224,48 @@ Deno.test("an all-events hook gets every event type of its chat, never the bot's
   });
 });
 
+// The retry's backoff runs on the bot's clock (BotOptions.clock): the test moves it on instead
+// of waiting a second of wall time for it.
 Deno.test("500 then 200: the author is told it is retrying, then exactly one answer arrives", async () => {
-  await withBot((b) =>
-    withHookTo(
-      b,
-      { name: "deploys", triggers: ["/deploy"] },
-      (_body, n) =>
-        n === 1 ? new Response("oops", { status: 500 }) : Response.json({ text: "deployed" }),
-      async ({ alice, r }) => {
-        const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
-        await b.fake.waitFor(() => posted(b, "ops").includes("deployed"), 10_000);
-        const status = b.fake.messagesIn("ops").find((x) =>
-          /answered 500, retrying/.test(x.text ?? "")
-        );
-        assert.ok(status, "status reply");
-        assert.equal(status.replyMessageId, t.messageId);
-        assert.match(
-          status.text ?? "",
-          /^⚠️ deploys: http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… answered 500/,
-        );
-        assert.equal(r.calls.length, 2);
-        assert.equal(r.calls[0]!.body.id, r.calls[1]!.body.id, "same webhook-id on the retry");
-        assert.equal(r.calls[0]!.raw, r.calls[1]!.raw, "same bytes on the retry");
-        assert.equal(posted(b, "ops").filter((x) => x === "deployed").length, 1);
-        const answer = b.fake.messagesIn("ops").find((x) => x.text === "deployed");
-        assert.equal(answer?.replyMessageId, t.messageId);
-      },
-    )
+  const clock = new ManualClock(Date.now());
+  await withOutgoingBot(
+    { WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "1" },
+    (b) =>
+      withHookTo(
+        b,
+        { name: "deploys", triggers: ["/deploy"] },
+        (_body, n) =>
+          n === 1 ? new Response("oops", { status: 500 }) : Response.json({ text: "deployed" }),
+        async ({ alice, r }) => {
+          const t = b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/deploy prod" });
+          await b.fake.waitFor(() => posted(b, "ops").some((x) => /retrying/.test(x)));
+          // The failed attempt is stored with its next try (the call waits, none in flight).
+          await b.fake.waitFor(() => {
+            const q = b.bot.queue.stats();
+            return q.depth === 1 && q.inFlight === 0;
+          });
+          assert.equal(r.calls.length, 1, "the retry waits for its backoff");
+          clock.advance(10_000); // past the first backoff (1 s base, with jitter)
+          await b.fake.waitFor(() => posted(b, "ops").includes("deployed"));
+          const status = b.fake.messagesIn("ops").find((x) =>
+            /answered 500, retrying/.test(x.text ?? "")
+          );
+          assert.ok(status, "status reply");
+          assert.equal(status.replyMessageId, t.messageId);
+          assert.match(
+            status.text ?? "",
+            /^⚠️ deploys: http:\/\/127\.0\.0\.1:\d+\/hooks\/chat\?… answered 500/,
+          );
+          assert.equal(r.calls.length, 2);
+          assert.equal(r.calls[0]!.body.id, r.calls[1]!.body.id, "same webhook-id on the retry");
+          assert.equal(r.calls[0]!.raw, r.calls[1]!.raw, "same bytes on the retry");
+          assert.equal(posted(b, "ops").filter((x) => x === "deployed").length, 1);
+          const answer = b.fake.messagesIn("ops").find((x) => x.text === "deployed");
+          assert.equal(answer?.replyMessageId, t.messageId);
+        },
+      ),
+    silentLogger,
+    { clock },
   );
 });
 

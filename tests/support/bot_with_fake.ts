@@ -121,7 +121,7 @@ export interface BotWithFakeOptions {
   /** A path after the listening address in WEBHOOK_PUBLIC_URL (`/tc`); default none. */
   publicPath?: string;
   /** The bot's hook clock and expiry sweep period ({@link BotOptions}). */
-  hooks?: Pick<BotOptions, "now" | "expirySweepMs">;
+  hooks?: Pick<BotOptions, "now" | "expirySweepMs" | "clock">;
   /**
    * `close()`/`closeBot()` throw when the bot broke the TrueConf protocol (see
    * {@link assertProtocolKept}). Default true: every test checks the wire. The demo and the
