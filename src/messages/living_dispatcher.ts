@@ -40,6 +40,8 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
   readonly #inner: Dispatcher;
   readonly #reg: MessageRegistry;
   readonly #messageChat: LivingDispatcherOptions["messageChat"];
+  /** Posts with a key this process is making now, by hook and key (see {@link dispatch}). */
+  readonly #keyed = new Map<string, Promise<DispatchOutcome>>();
 
   /** Wraps `inner`. */
   constructor(options: LivingDispatcherOptions) {
@@ -60,23 +62,49 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
     const next = { ...req, message: { ...req.message, op } };
     // Not an async function: most messages have no key, and a frame held for the whole
     // delivery only to pass the queue's promise through is per-request garbage (issue 16).
-    // (An outgoing hook's answer has its reply target already, and no sender to answer 404.)
-    if (op.replyTo !== undefined && req.message.thread?.replyRequired && !op.replyId) {
-      return this.#replyChecked(req.hook, op.replyTo).then((checked) =>
-        "kind" in checked ? checked : this.#post(
-          checked.replyId
-            ? { ...next, message: { ...next.message, op: { ...op, ...checked } } }
-            : next,
-        )
-      );
+    if (op.replyTo === undefined) return this.#post(next);
+    // A reply to a key whose post this process is still making (sent just before, its answer
+    // not back yet) follows that post, as it would in the queue: the reply then finds the
+    // parent posted (or queued, and is queued behind it), never a key without its message.
+    const parent = this.#keyed.get(`${op.hook}\n${op.replyTo}`);
+    if (parent) {
+      const after = () => this.#reply(req, next);
+      return parent.then(after, after);
     }
-    return this.#post(next);
+    return this.#reply(req, next);
+  }
+
+  /** {@link dispatch} of a message with a reply target. */
+  #reply(
+    req: DispatchRequest,
+    next: DispatchRequest & { message: { op: TextOp } },
+  ): Promise<DispatchOutcome> {
+    const op = next.message.op;
+    // (An outgoing hook's answer has its reply target already, and no sender to answer 404.)
+    if (op.replyTo === undefined || !req.message.thread?.replyRequired || op.replyId) {
+      return this.#post(next);
+    }
+    return this.#replyChecked(req.hook, op.replyTo).then((checked) =>
+      "kind" in checked ? checked : this.#post(
+        checked.replyId
+          ? { ...next, message: { ...next.message, op: { ...op, ...checked } } }
+          : next,
+      )
+    );
   }
 
   #post(next: DispatchRequest & { message: { op: TextOp } }): Promise<DispatchOutcome> {
     const op = next.message.op;
     if (!op.key) return this.#inner.dispatch(next);
-    return this.#reg.reserveKey(op.hook, op.key).then(() => this.#inner.dispatch(next));
+    // Known at once (before the key's KV reservation commits) to a reply sent right after.
+    const k = `${op.hook}\n${op.key}`;
+    const running = this.#reg.reserveKey(op.hook, op.key).then(() => this.#inner.dispatch(next));
+    this.#keyed.set(k, running);
+    const done = () => {
+      if (this.#keyed.get(k) === running) this.#keyed.delete(k);
+    };
+    running.then(done, done);
+    return running;
   }
 
   /**

@@ -341,3 +341,35 @@ Deno.test("a file posted with a caption on a 5.5.6 server is two messages: DELET
     await t.close();
   }
 });
+
+Deno.test("a reply_to naming a key whose post is in flight or queued follows it as its reply, never a 404", async () => {
+  const t = await livingWorld();
+  try {
+    const fake = t.w.fake;
+    const replyOf = (text: string) => t.shown().find((m) => m.text === text)?.replyMessageId;
+    const idOf = (text: string) => t.shown().find((m) => m.text === text)?.messageId;
+    // In flight: TrueConf answers the parent's post late; the reply is sent meanwhile.
+    fake.setMethodDelay("sendMessage", 300);
+    const asked = fake.requests.length;
+    const parent = t.post(t.hookA, { text: "deploy started", key: "k1" });
+    await fake.waitFor(() => fake.requests.slice(asked).some((r) => r.method === "sendMessage"));
+    const reply = await t.post(t.hookA, { text: "logs", reply_to: "k1" });
+    assert.ok(reply.status === 200 || reply.status === 202, reply.text);
+    assert.equal((await parent).status, 200);
+    fake.setMethodDelay("sendMessage", 0);
+    await fake.waitFor(() => replyOf("logs") !== undefined);
+    assert.equal(replyOf("logs"), idOf("deploy started"));
+    // Queued: TrueConf unreachable, both accepted (202); the reply follows once it is back.
+    await fake.refuseConnections(true);
+    await fake.waitFor(() => !t.w.bot.client.state.authorized);
+    const second = await t.post(t.hookA, { text: "second", key: "k2" });
+    assert.equal(second.status, 202, second.text);
+    const secondReply = await t.post(t.hookA, { text: "second logs", reply_to: "k2" });
+    assert.equal(secondReply.status, 202, secondReply.text);
+    await fake.refuseConnections(false);
+    await fake.waitFor(() => replyOf("second logs") !== undefined, 10_000);
+    assert.equal(replyOf("second logs"), idOf("second"));
+  } finally {
+    await t.close();
+  }
+});
