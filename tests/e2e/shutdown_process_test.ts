@@ -55,6 +55,7 @@ async function exitAfter(
 async function sigtermDuring(
   bot: ReturnType<typeof spawnServe>,
   answer: Promise<Response>,
+  graceSeconds = GRACE_SECONDS,
 ): Promise<{ res: Response; body: Record<string, unknown> }> {
   const signalled = performance.now();
   bot.kill("SIGTERM");
@@ -63,8 +64,8 @@ async function sigtermDuring(
   const { code, seconds } = await exitAfter(bot, signalled, 20);
   assert.equal(code, 0, bot.text());
   assert.ok(
-    seconds < GRACE_SECONDS,
-    `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
+    seconds < graceSeconds,
+    `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${graceSeconds} s):\n${bot.text()}`,
   );
   return { res, body };
 }
@@ -78,7 +79,7 @@ async function fakeAndHook(prefix: string) {
 }
 
 /**
- * `serve` (grace GRACE_SECONDS) on a fresh store with a hook of chat "ops", ready; `restart()`
+ * `serve` (grace `graceSeconds`) on a fresh store with a hook of chat "ops", ready; `restart()`
  * starts it again on the same store (after the first has exited). Both are disposed of after.
  */
 async function withRestart(
@@ -90,9 +91,10 @@ async function withRestart(
     bot: ReturnType<typeof spawnServe>;
     restart: () => ReturnType<typeof spawnServe>;
   }) => Promise<void>,
+  graceSeconds = GRACE_SECONDS,
 ): Promise<void> {
   const { dir, fake, token } = await fakeAndHook(prefix);
-  const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS) };
+  const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: String(graceSeconds) };
   const bot = spawnServe({ dir, fake, env });
   let again: ReturnType<typeof spawnServe> | undefined;
   try {
@@ -408,6 +410,12 @@ Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, o
 // (megabytes of spooled files) was still being written when the queue closed and the store was
 // closed under it: "could not store a job: BadResource" at error level and 503
 // storage_unavailable, for a message the sender had been told nothing about.
+// The cut run stores its two 3 MiB files in the queue within the last half of the reserve
+// (a quarter of the grace, at most 1 s): at 2 s that is 250 ms, which a saturated machine can
+// miss (KV closed under the spool: 503 and an exit at 2.1 s, once in ~12 runs at load 9). The
+// default grace (10 s) gives 500 ms; this test gives 4 s, i.e. the same 500 ms.
+const UPLOAD_GRACE_SECONDS = 4;
+
 Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 and its files are posted after the restart, once", async () => {
   await withRestart("shutdown_upload_", async ({ fake, token, url, bot, restart }) => {
     fake.setMethodDelay("upload", "never");
@@ -418,7 +426,7 @@ Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 a
     form.append("file", new File([file], "b.bin"));
     const answer = fetch(`${url}/hook/${token}`, { method: "POST", body: form });
     await fake.waitFor(() => fake.uploadFraming.length > 0, 10_000);
-    const { res, body } = await sigtermDuring(bot, answer);
+    const { res, body } = await sigtermDuring(bot, answer, UPLOAD_GRACE_SECONDS);
     assert.equal(res.status, 202, `${JSON.stringify(body)}\n${bot.text()}`);
     assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
 
@@ -430,7 +438,7 @@ Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 a
       (m.text ?? m.caption?.text ?? "").includes("the nightly report")
     );
     assert.equal(texts.length, 1, JSON.stringify(fake.messagesIn("ops")));
-  });
+  }, UPLOAD_GRACE_SECONDS);
 });
 
 // Issue 5: "A second signal exits at once without corrupting storage." The operator who sends
