@@ -40,7 +40,9 @@ export function splitJsonStream(text: string): JsonStreamSplit {
   let i = 0;
   while (i < n) {
     const first = text.charCodeAt(i);
-    if (first <= 0x20 || first === 0x1e) {
+    // JSON's whitespace (space, tab, LF, CR) and RFC 7464's record separator; any other
+    // control character is no JSON.
+    if (first === 0x20 || first === 0x0a || first === 0x0d || first === 0x09 || first === 0x1e) {
       i++;
       continue;
     }

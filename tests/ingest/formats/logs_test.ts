@@ -214,6 +214,9 @@ Deno.test("bad batches are clear 4xx: empty, broken NDJSON; one broken object ke
   const garbage = await refused(post('{"a":1}\nnot json\n', "application/x-ndjson"));
   assert.equal(garbage.code, "invalid_json");
   assert.match(garbage.message, /position 8 \(line 2 column 1\)/);
+  // NUL bytes are no whitespace: not an empty batch but a body that is not JSON.
+  const zeros = await refused(post(new Uint8Array(64), "application/x-ndjson"));
+  assert.equal(zeros.code, "invalid_json");
   const line = await refused(post('{"a":1}\n{"b":}\n', "application/x-ndjson"));
   assert.equal(line.code, "invalid_json");
   assert.match(line.message, /^Record 2 of the NDJSON body is not valid JSON/);
