@@ -476,6 +476,14 @@ const otherBody: fc.Arbitrary<RequestBody> = fc.oneof(
     weight: 1,
     arbitrary: fc.string({ maxLength: 200 }).map((text) => ({ kind: "text" as const, text })),
   },
+  {
+    // A log shipper's batch (a JSON array, NDJSON), which only the logs format reads.
+    weight: 1,
+    arbitrary: fc.record({
+      records: fc.array(fc.oneof(jsonTree, fc.jsonValue()), { maxLength: 40 }),
+      framing: fc.constantFrom("array" as const, "lines" as const),
+    }).map(({ records, framing }) => ({ kind: "records" as const, records, framing })),
+  },
 );
 
 /** Generated adapter inputs. */
