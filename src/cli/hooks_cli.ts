@@ -162,7 +162,9 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
       const owner = p.flags.get("--owner")?.trim();
       if (owner !== undefined && !/^[^\s@]+(@[^\s@]+)?$/.test(owner)) {
         return usage(
-          `--owner ${owner} is not a TrueConf user: give a login (alice) or an id (alice@video.example.com)`,
+          `--owner ${
+            owner === "" ? "needs" : `${owner} is not`
+          } a TrueConf user: give a login (alice) or an id (alice@video.example.com)`,
         );
       }
       return await ctx.openStore(async (store) => {
@@ -223,6 +225,16 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
         const code = await change(store, sub, hook, extra, p, ctx, print, usage, now, reach);
         if (code === 0 && sub !== "info" && sub !== "revoke" && await reach() === "unconfirmed") {
           ctx.err(`note: ${UNCONFIRMED}`);
+        }
+        // As the chat commands say it (bef643c): a rotation, verification or allowlist of a
+        // paused hook is made, but the hook still does nothing. On stderr: stdout stays the
+        // new URL or secret alone, for scripts.
+        if (code === 0 && hook.paused && ["rotate", "verify", "allow", "expire"].includes(sub)) {
+          ctx.err(
+            `note: webhook "${hook.name}" is still paused: ${
+              hook.kind === "outgoing" ? "nothing is sent" : "its URLs answer 404"
+            } until hooks resume ${hook.id}.`,
+          );
         }
         return code;
       });

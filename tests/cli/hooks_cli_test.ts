@@ -223,6 +223,39 @@ Deno.test("hooks rotate prints only the new URL; verify prints only the secret; 
   assert.equal(await w.store.findByToken(fresh), null);
 });
 
+// As the chat commands say since bef643c: rotating, verifying, allowing or setting the expiry
+// of a paused hook is done, and the operator is told (on stderr: stdout stays the new URL or
+// secret alone) that it still answers 404 until resumed. The CLI said nothing.
+Deno.test("hooks rotate/verify/allow/expire of a paused hook: done, and stderr says it is still paused", async () => {
+  await using w = await cliWorld();
+  await w.run("create", "--chat", "c1", "--name", "deploys");
+  const id = (await w.store.findByName("c1", "deploys"))!.id;
+  assert.equal(await w.run("pause", id), 0);
+  const note =
+    `note: webhook "deploys" is still paused: its URLs answer 404 until hooks resume ${id}.`;
+  for (
+    const args of [["rotate", id, "--grace", "0"], ["verify", id, "bearer"], [
+      "allow",
+      id,
+      "10.0.0.0/8",
+    ], ["expire", id, "30d"]]
+  ) {
+    w.out.length = 0;
+    w.err.length = 0;
+    assert.equal(await w.run(...args), 0, args.join(" "));
+    assert.equal(w.out.length, 1, args.join(" "));
+    assert.ok(!w.out[0]!.includes("paused"), "stdout is the answer alone");
+    assert.deepEqual(w.err, [note], args.join(" "));
+  }
+  assert.equal(await w.run("resume", id), 0);
+  w.err.length = 0;
+  assert.equal(await w.run("allow", id, "any"), 0);
+  assert.deepEqual(w.err, []);
+  // An empty --owner says what it needs.
+  assert.equal(await w.run("create", "--chat", "c1", "--name", "x", "--owner", ""), 2);
+  assert.match(w.err.at(-1)!, /^error: --owner needs a TrueConf user: give a login \(alice\)/);
+});
+
 // A script reads the answer's state like every other change's (pause says "paused"): revoke
 // said "active" beside revoked: true.
 Deno.test("hooks revoke --json: the hook's state is revoked", async () => {
