@@ -261,6 +261,7 @@ try {
     await fake.refuseConnections(true);
     accepted = Array.from({ length: HOOKS }, () => []);
     retried = 0;
+    foundInHistory = 0;
     await Promise.all(tokens.map(async (token, h) => {
       for (let i = 0; i < 500; i++) {
         const text = `B-h${h}-${i}`;
