@@ -373,6 +373,8 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
       seconds < GRACE_SECONDS,
       `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
     );
+    // Nothing went wrong that an operator must act on: the cut run stays queued.
+    assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
     // The swallowed request was never posted: the next start delivers all three, once, in order.
     fake.setMethodDelay("sendMessage", 0);
     restart();
