@@ -86,6 +86,8 @@ export interface JobEngineOptions {
    * job of each hook that may have been running then (the line's head, and the set-aside jobs
    * before it) gets {@link JobRun.unrecordedSince} on its next attempt, so a post it made and
    * did not record is found in the chat instead of made again (src/delivery/reconcile.ts).
+   * A shutdown that cut a worker's post leaves a mark in the store that the next start takes
+   * the same way by itself (`queue_unclean`).
    */
   uncleanStart?: boolean | undefined;
 }

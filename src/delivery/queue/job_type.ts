@@ -111,9 +111,10 @@ export interface JobRun<P, S> {
    * Set when a process that stopped uncleanly may have carried out this job's next step
    * without recording it (it died between the step and its {@link JobRun.progress}): the step
    * began after this time (ms since the epoch). A job type whose steps show outside (a post in
-   * a chat) checks whether the step happened before doing it again. Undefined for nearly every
-   * run: the job that may have been running in each hook's line when the last process died,
-   * and a request whose `Idempotency-Key` a dead process left claimed.
+   * a chat) checks whether the step happened before doing it again. Set only for the
+   * job that may have been running in each hook's line when the last process died
+   * (or when a shutdown cut it), a request's remainder stored at that cut, and a request whose
+   * `Idempotency-Key` a dead process left claimed.
    */
   readonly unrecordedSince?: number | undefined;
   /**
@@ -201,8 +202,9 @@ export interface EnqueueOptions<P = unknown, S = unknown> {
    */
   readonly live?: unknown;
   /**
-   * For a run inside the request ({@link JobEngine.runInline}): a process that died may have
-   * carried out its steps after this time ({@link JobRun.unrecordedSince}). Never stored.
+   * A process that died (or a shutdown that cut the run) may have carried out this job's steps
+   * after this time ({@link JobRun.unrecordedSince}): its next attempt, inside the request or
+   * from the queue (stored with the entry then), checks them first. Default: none.
    */
   readonly unrecordedSince?: number | undefined;
   /** Accepted at (ms); default now. A remainder of a run inside the request keeps its time. */
