@@ -54,7 +54,7 @@ const EMOJI: Readonly<Record<Level, string>> = { error: "🔴 ", warn: "🟡 ", 
 interface LogLine {
   readonly index: number;
   /** The message, or the record itself when it has none (made JSON only if it is shown). */
-  readonly text: string | Readonly<Record<string, unknown>>;
+  readonly text: string | { readonly record: unknown };
   readonly level: Level | undefined;
   /** The level as the record wrote it (`ERROR`, `W`), upper-cased. */
   readonly label: string | undefined;
@@ -148,7 +148,9 @@ const TIME_KEYS = [
 function readRecord(record: unknown, index: number): LogLine {
   if (typeof record === "string") return line(index, stripAnsi(record));
   const r = asObject(record);
-  if (r === undefined) return line(index, JSON.stringify(record) ?? String(record));
+  if (r === undefined) {
+    return { index, text: { record }, ...noLevel, time: undefined, source: undefined };
+  }
   const messageKey = MESSAGE_KEYS.find((k) => typeof r[k] === "string");
   let message = messageKey === undefined ? undefined : stripAnsi(r[messageKey] as string);
   let levelValue = firstOf(r, LEVEL_KEYS) ?? path(r, "log", "level");
@@ -166,7 +168,7 @@ function readRecord(record: unknown, index: number): LogLine {
   if (message === undefined) {
     return {
       index,
-      text: r,
+      text: { record: withoutTime(r) },
       ...noLevel,
       time,
       source: sourceOf(r),
@@ -441,7 +443,7 @@ function rank(l: LogLine): number {
 
 /** `🔴 08:01:36 ERROR api-7d9f: connection refused (+12 lines)`, escaped. */
 function lineText(l: LogLine): string {
-  const text = typeof l.text === "string" ? l.text : JSON.stringify(withoutTime(l.text)) ?? "";
+  const text = typeof l.text === "string" ? l.text : asJson(l.text.record);
   const clean = text.replace(/\r\n?/g, "\n").trim();
   const [first = "", ...more] = clean.split("\n");
   const further = more.filter((m) => m.trim() !== "").length;
@@ -452,6 +454,15 @@ function lineText(l: LogLine): string {
     plain(first, MAX_LINE) + (further > 0 ? ` (+${count(further, "line")})` : ""),
   ].filter((p) => p !== undefined && p !== "");
   return (l.level === undefined ? "" : EMOJI[l.level]) + parts.join(" ");
+}
+
+/** A record as one line of JSON; JSON.parse never makes a cycle, but a caller's value may. */
+function asJson(record: unknown): string {
+  try {
+    return JSON.stringify(record) ?? String(record);
+  } catch {
+    return "(a record that cannot be shown as JSON)";
+  }
 }
 
 /** Terminal colour codes (`ESC[31m`), which log lines often carry and a chat would show. */

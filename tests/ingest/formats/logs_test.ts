@@ -21,7 +21,7 @@
 import assert from "node:assert/strict";
 import { post, refused } from "./_request.ts";
 import { formatNames } from "../../../src/ingest/formats/detect.ts";
-import { MAX_LOG_LINES, MAX_LOG_TEXT } from "../../../src/ingest/formats/logs.ts";
+import { logsFormat, MAX_LOG_LINES, MAX_LOG_TEXT } from "../../../src/ingest/formats/logs.ts";
 import { CHAT_ID, withEndpoint } from "../../support/endpoint_harness.ts";
 
 const FLUENT_BIT = { "user-agent": "Fluent-Bit" };
@@ -307,5 +307,18 @@ Deno.test("Logstash's default http output (format json: one event per request) i
     r.message.text,
     "**Logstash: 1 log record**, 2026-12-07 08:01:36 UTC\n" +
       "08:01:36 web-1: Dec 7 08:01:36 web-1 sshd\\[123\\]: Failed password for root from 203.0.113.9",
+  );
+});
+
+Deno.test("a record that cannot be made JSON (a cycle, which only a caller's value can hold) is a line saying so, not a crash", () => {
+  const record: Record<string, unknown> = { cpu_p: 1 };
+  record.self = record;
+  const r = logsFormat.parse({
+    body: { kind: "records", records: [record, [record]], framing: "array" },
+    headers: new Map(),
+  });
+  assert.equal(
+    r.message.text,
+    "**2 log records**\n\\(a record that cannot be shown as JSON\\)\n\\(a record that cannot be shown as JSON\\)",
   );
 });
