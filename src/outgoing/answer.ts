@@ -4,11 +4,14 @@
  * Slack, Mattermost, Alertmanager, …), so `{"text":"deployed"}`, `text=deployed` and a
  * Slack payload all become the same chat message.
  *
- * One difference: JSON that no format reads (`{"ok":true}`, `{"status":"queued","id":42}`) is
- * an acknowledgement, and nothing is posted. An incoming hook posts such a body as a code block,
- * because a sender writing to the chat must not go unheard; a service answering the bot's call
- * is answering the bot, the way Slack's and Mattermost's outgoing webhooks read an answer
- * without a `text` as nothing to say.
+ * One difference: an answer with nothing for the chat is an acknowledgement, and nothing is
+ * posted: JSON that no format reads (`{"ok":true}`, `{"status":"queued","id":42}`), JSON that is
+ * not an object (`true`, `"queued"`, `[]`) and HTML (a web framework's default for `return "OK"`:
+ * Flask, Express, Django). An incoming hook posts an unknown JSON object as a code block and
+ * refuses the rest, because a sender writing to the chat must not go unheard; a service
+ * answering the bot's call is answering the bot, the way Slack's and Mattermost's outgoing
+ * webhooks read an answer without a `text` as nothing to say (and warning the author on every
+ * call of a service that answers "OK" would be noise).
  *
  * @module
  */
@@ -39,7 +42,8 @@ export type ReadAnswer =
 
 /**
  * Reads a 2xx answer. An empty body (or one of only whitespace, however long), a message
- * with neither text nor attachments and JSON no format reads are `empty`: nothing is posted.
+ * with neither text nor attachments, JSON no format reads, JSON that is not an object and HTML
+ * are `empty`: nothing is posted.
  *
  * @example
  * ```ts
@@ -60,8 +64,10 @@ export async function readAnswer(
   if (bytes.every((b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09)) {
     return { kind: "empty" };
   }
+  if (isHtml(contentType)) return { kind: "empty" };
   try {
     const body = await decodeBody(bytes, contentType, { maxFiles: MAX_FILES });
+    if (body.kind === "records") return { kind: "empty" };
     const headers = new Map<string, string>();
     if (contentType) headers.set("content-type", contentType);
     const parsed = await detectPayload({ body, headers });
@@ -74,7 +80,24 @@ export async function readAnswer(
   } catch (e) {
     // A readable answer with nothing to post (`{"text":""}`) says nothing, like an empty body.
     if (e instanceof PayloadError && e.code === "empty_payload") return { kind: "empty" };
+    // JSON that is not an object (`true`, `"queued"`, `42`, `null`) is refused by the endpoint's
+    // decoding; as an answer it is an acknowledgement.
+    if (e instanceof PayloadError && isJsonButNotObject(bytes)) return { kind: "empty" };
     if (e instanceof PayloadError) return { kind: "unreadable", code: e.code, reason: e.message };
     throw e;
+  }
+}
+
+function isHtml(contentType: string | null): boolean {
+  const media = contentType?.split(";", 1)[0]!.trim().toLowerCase();
+  return media === "text/html" || media === "application/xhtml+xml";
+}
+
+function isJsonButNotObject(bytes: Uint8Array): boolean {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof value !== "object" || value === null || Array.isArray(value);
+  } catch {
+    return false;
   }
 }

@@ -15,7 +15,7 @@ Deno.test("an answer of only whitespace, of any length and type, is empty: nothi
   assert.equal(a.message.text.trim(), "deployed");
 });
 
-Deno.test('an answer that says nothing to post ({"text":""}) is empty too; one that cannot be read is not', async () => {
+Deno.test('an answer that says nothing to post ({"text":""}, HTML, JSON that is not an object) is empty too; one that cannot be read is not', async () => {
   assert.equal((await readAnswer(bytes('{"text":""}'), "application/json")).kind, "empty");
   assert.equal(
     (await readAnswer(bytes("text="), "application/x-www-form-urlencoded")).kind,
@@ -23,6 +23,9 @@ Deno.test('an answer that says nothing to post ({"text":""}) is empty too; one t
   );
   const bad = await readAnswer(bytes("{not json"), "application/json");
   assert.equal(bad.kind, "unreadable");
-  const html = await readAnswer(bytes("<html></html>"), "text/html");
-  assert.equal(html.kind, "unreadable");
+  assert.equal((await readAnswer(bytes('{"txt":"hi"}'), "application/json")).kind, "unreadable");
+  assert.equal((await readAnswer(bytes("<p>OK</p>"), "text/html; charset=utf-8")).kind, "empty");
+  for (const json of ["true", '"queued"', "[]", "[1,2]", "42", "null"]) {
+    assert.equal((await readAnswer(bytes(json), "application/json")).kind, "empty", json);
+  }
 });

@@ -269,31 +269,39 @@ Deno.test("500 then 200: the author is told it is retrying, then exactly one ans
   );
 });
 
-Deno.test('JSON answers: one with a text (Slack slash-command shape too) is posted; one without any ({"ok":true}) is an acknowledgement, nothing posted', async () => {
-  const answers = [
-    { ok: true },
-    { status: "queued", id: 42 },
-    { response_type: "in_channel", text: "Deploying *prod*", username: "ci" },
-    { text: "done", ok: true },
+Deno.test('answers: one with a text (Slack slash-command shape too) is posted; one without any ({"ok":true}, a web framework\'s HTML "OK", JSON true/"queued"/[]) is an acknowledgement: nothing posted, nobody warned', async () => {
+  const answers: (() => Response)[] = [
+    () => Response.json({ ok: true }),
+    () => Response.json({ status: "queued", id: 42 }),
+    // Flask's `return "OK"`, Express's `res.send("OK")`: text/html by default.
+    () => new Response("OK", { headers: { "content-type": "text/html; charset=utf-8" } }),
+    () => Response.json(true),
+    () => Response.json("queued"),
+    () => Response.json([]),
+    () => Response.json({ response_type: "in_channel", text: "Deploying *prod*", username: "ci" }),
+    () => Response.json({ text: "done", ok: true }),
   ];
   await withBot((b) =>
     withHookTo(
       b,
       { name: "deploys", triggers: ["/deploy"] },
-      (_body, n) => Response.json(answers[n - 1]),
+      (_body, n) => answers[n - 1]!(),
       async ({ alice, r }) => {
         const triggers = answers.map((_, i) =>
           b.fake.pushMessage({ chatId: "ops", authorId: alice, text: `/deploy ${i}` })
         );
         // Calls of one hook run in order: once the last answer is in, every one was read.
         await b.fake.waitFor(() => posted(b, "ops").includes("done"), 10_000);
-        assert.equal(r.calls.length, 4);
+        assert.equal(r.calls.length, answers.length);
         const said = b.fake.messagesIn("ops");
         assert.deepEqual(said.map((x) => shownText(x)), ["Deploying **prod**", "done"]);
         assert.deepEqual(said.map((x) => x.replyMessageId), [
-          triggers[2]!.messageId,
-          triggers[3]!.messageId,
+          triggers[6]!.messageId,
+          triggers[7]!.messageId,
         ]);
+        // Nobody was told the answer "could not be read" (not in the chat, not by DM).
+        const warned = b.fake.sent.filter((p) => (p.text ?? "").includes("could not be read"));
+        assert.deepEqual(warned, []);
       },
     )
   );
