@@ -89,7 +89,7 @@ export async function readAnswer(
 }
 
 function isHtml(contentType: string | null): boolean {
-  const media = contentType?.split(";", 1)[0]!.trim().toLowerCase();
+  const media = (contentType ?? "").split(";", 1)[0]!.trim().toLowerCase();
   return media === "text/html" || media === "application/xhtml+xml";
 }
 
