@@ -4,10 +4,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
-import { cliCommand, hooksCommand, type LogLine, spawnServe } from "../support/serve_process.ts";
+import {
+  cliCommand,
+  hooksBeforeStart,
+  hooksCommand,
+  type LogLine,
+  spawnServe,
+} from "../support/serve_process.ts";
 import { TEST_BOT } from "../support/bot_with_fake.ts";
-import { HookStore } from "../../src/hooks/mod.ts";
-import { openKv } from "../../src/storage/mod.ts";
 
 const CHAT = "ops";
 
@@ -19,17 +23,8 @@ async function setup() {
     users: [{ login: "alice", password: "a" }],
   });
   fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
-  const kv = await openKv(join(dir, "webhooks.kv"));
-  const store = new HookStore(kv);
-  const made = await store.create({
-    chatId: CHAT,
-    name: "deploys",
-    createdBy: fake.userId("alice"),
-  });
-  await store.close();
-  kv.close();
-  if (!made.ok) throw new Error("hook create failed");
-  return { dir, fake, token: made.token, hookId: made.hook.id };
+  const [made] = await hooksBeforeStart(dir, CHAT, fake.userId("alice"), "deploys");
+  return { dir, fake, token: made!.token, hookId: made!.id };
 }
 
 /** The CLI as an operator runs it, on the store in `dir`; it must succeed. */

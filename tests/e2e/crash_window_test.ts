@@ -4,13 +4,10 @@
 // restarted on the same KV file. What the chat shows is asserted; no sleeps: the kill comes once
 // the chat holds the post, the checks once the restarted bot answered or drained.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
-import { type ServeProcess, spawnServe } from "../support/serve_process.ts";
+import { hooksBeforeStart, type ServeProcess, spawnServe } from "../support/serve_process.ts";
 import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
-import { HookStore } from "../../src/hooks/mod.ts";
-import { openKv } from "../../src/storage/mod.ts";
 
 const CHAT = "ops";
 
@@ -21,13 +18,7 @@ async function setup() {
     users: [{ login: "alice", password: "a" }],
   });
   fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
-  const kv = await openKv(join(dir, "webhooks.kv"));
-  const store = new HookStore(kv);
-  const a = await store.create({ chatId: CHAT, name: "a", createdBy: fake.userId("alice") });
-  const b = await store.create({ chatId: CHAT, name: "b", createdBy: fake.userId("alice") });
-  await store.close();
-  kv.close();
-  if (!a.ok || !b.ok) throw new Error("hook create failed");
+  const [a, b] = await hooksBeforeStart(dir, CHAT, fake.userId("alice"), "a", "b");
   const bots: ServeProcess[] = [];
   const start = async (env: Record<string, string> = {}) => {
     const bot = spawnServe({ dir, fake, env: { WEBHOOK_RATE_LIMIT_PER_MINUTE: "0", ...env } });
@@ -45,7 +36,7 @@ async function setup() {
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   };
-  return { dir, fake, tokens: [a.token, b.token] as const, start, cleanup };
+  return { dir, fake, tokens: [a!.token, b!.token] as const, start, cleanup };
 }
 
 /** POSTs a JSON text; `key` as the Idempotency-Key. The request may never be answered. */

@@ -4,10 +4,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
-import { spawnServe } from "../support/serve_process.ts";
+import { hooksBeforeStart, spawnServe } from "../support/serve_process.ts";
 import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { waitUntil } from "../support/wait.ts";
-import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 
 const BOT = TEST_BOT; // the login spawnServe gives the bot
@@ -57,14 +56,8 @@ async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "queue_e2e_" });
   const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
   fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
-  const kv = await openKv(join(dir, "webhooks.kv"));
-  const store = new HookStore(kv);
-  const a = await store.create({ chatId: CHAT, name: "a", createdBy: fake.userId("alice") });
-  const b = await store.create({ chatId: CHAT, name: "b", createdBy: fake.userId("alice") });
-  await store.close();
-  kv.close();
-  if (!a.ok || !b.ok) throw new Error("hook create failed");
-  return { dir, fake, tokens: [a.token, b.token] as const };
+  const [a, b] = await hooksBeforeStart(dir, CHAT, fake.userId("alice"), "a", "b");
+  return { dir, fake, tokens: [a!.token, b!.token] as const };
 }
 
 const until = waitUntil;

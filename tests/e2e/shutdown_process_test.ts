@@ -5,11 +5,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
-import { spawnServe } from "../support/serve_process.ts";
+import { hooksBeforeStart, spawnServe } from "../support/serve_process.ts";
 import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { RawHttp } from "../support/raw_http.ts";
 import { waitUntil } from "../support/wait.ts";
-import { HookStore } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 
 const BOT = TEST_BOT; // the login spawnServe gives the bot
@@ -20,13 +19,8 @@ const GRACE_SECONDS = 3;
 
 /** A hook of chat "ops" in a fresh store at `<dir>/webhooks.kv`, made before the bot starts. */
 async function hookBeforeStart(dir: string, fake: FakeTrueConf): Promise<string> {
-  const kv = await openKv(join(dir, "webhooks.kv"));
-  const store = new HookStore(kv);
-  const made = await store.create({ chatId: "ops", name: "a", createdBy: fake.userId("alice") });
-  await store.close();
-  kv.close();
-  assert.ok(made.ok);
-  return made.token;
+  const [made] = await hooksBeforeStart(dir, "ops", fake.userId("alice"), "a");
+  return made!.token;
 }
 
 /**

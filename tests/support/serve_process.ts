@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FakeTrueConf } from "./fake_trueconf.ts";
 import { TEST_BOT } from "./bot_with_fake.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
+import { openKv } from "../../src/storage/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -246,4 +248,31 @@ export async function cliCommand(dir: string, ...args: string[]): Promise<CliRes
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * Hooks of `chatId` made by `createdBy` in the store `serve` opens in `dir`
+ * (`<dir>/webhooks.kv`), before any `serve` starts, as `hooks create` would: their tokens and
+ * ids in the order of `names`.
+ */
+export async function hooksBeforeStart(
+  dir: string,
+  chatId: string,
+  createdBy: string,
+  ...names: string[]
+): Promise<{ token: string; id: string }[]> {
+  const kv = await openKv(join(dir, "webhooks.kv"));
+  const store = new HookStore(kv);
+  try {
+    const made = [];
+    for (const name of names) {
+      const m = await store.create({ chatId, name, createdBy });
+      if (!m.ok) throw new Error(`hook ${name} not created: ${JSON.stringify(m)}`);
+      made.push({ token: m.token, id: m.hook.id });
+    }
+    return made;
+  } finally {
+    await store.close();
+    kv.close();
+  }
 }
