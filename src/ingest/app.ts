@@ -789,7 +789,12 @@ async function checkAttachments(
 ): Promise<ParsedPayload> {
   const attachments = payload.message.attachments;
   if (payload.format !== "native") return fitAttachments(payload, max);
-  if (attachments.length > max) throw tooManyAttachments(max, attachments.length);
+  if (attachments.length > max) {
+    throw new PayloadError(
+      "too_many_attachments",
+      `At most ${max} attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one has ${attachments.length}.`,
+    );
+  }
   for (const [i, a] of attachments.entries()) {
     if (a.source.type !== "url") continue;
     try {
@@ -805,11 +810,4 @@ async function checkAttachments(
     }
   }
   return payload;
-}
-
-function tooManyAttachments(max: number, count: number): PayloadError {
-  return new PayloadError(
-    "too_many_attachments",
-    `At most ${max} attachments per request (WEBHOOK_MAX_ATTACHMENTS); this one has ${count}.`,
-  );
 }
