@@ -18,7 +18,12 @@ Deno.test("fake multipart: parts come back byte for byte, delimiter look-alikes 
     fc.constantFrom(enc.encode("\r\n"), enc.encode("\r\n--"), enc.encode("--"), enc.encode("\r")),
     fc.uint8Array({ minLength: 0, maxLength: 40 }),
   );
-  const bytes = fc.array(lookalike, { maxLength: 12 }).map(concatBytes);
+  // A sender picks a boundary its content does not hold (the bot's is a fresh UUID), so content
+  // holding the whole delimiter is not a body anyone sends: two look-alikes side by side (a
+  // prefix one byte short, then a random byte) made it in 5 of 200 runs of 500 cases.
+  const whole = String.fromCharCode(...delimiter);
+  const bytes = fc.array(lookalike, { maxLength: 12 }).map(concatBytes)
+    .filter((b) => !String.fromCharCode(...b).includes(whole));
   fc.assert(
     fc.property(bytes, fc.option(bytes, { nil: undefined }), (file, preview) => {
       const parts = [{
