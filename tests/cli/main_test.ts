@@ -352,6 +352,10 @@ Deno.test(".env in the working directory is read, but never overrides the enviro
       ].join("\n") + "\n",
     );
     const r = await cli(["check-config"], dir.path, {
+      // check-config tries the listen address: the default 8080 may be another program's (a bot
+      // someone runs on this machine made this test fail); port 0 is always free.
+      WEBHOOK_HTTP_HOST: "127.0.0.1",
+      WEBHOOK_HTTP_PORT: "0",
       TRUECONF_WEB_PORT: String(fake.port),
       WEBHOOK_PUBLIC_URL: "https://from-env.example.com",
     });
