@@ -14,11 +14,17 @@
 import fc from "fast-check";
 import { PARSE_MODES } from "../../../src/message.ts";
 import { detectFormat, DETECTION_ORDER } from "../../../src/ingest/formats/detect.ts";
+import { loadSchemas } from "../../../src/ingest/formats/_schemas.ts";
 import {
   PayloadError,
   type PayloadInput,
   type RequestBody,
 } from "../../../src/ingest/formats/types.ts";
+
+// The adapters parse synchronously once zod is loaded. Loaded here, not only by the test's
+// other imports: `bench/fuzz.ts` imports this module alone, and every case of it threw
+// SchemasNotLoaded (a "finding" at the first case, whatever the seed).
+await loadSchemas();
 
 /** Upper bound on rendered text; the real renderers stay far below (tens of KB at most). */
 export const MAX_TEXT = 1_000_000;
