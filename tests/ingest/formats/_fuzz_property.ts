@@ -36,12 +36,20 @@ export const MAX_TEXT = 1_000_000;
  */
 export const MAX_ATTACHMENTS = 600;
 /**
- * One case (all adapters) taking more CPU time than this means something went quadratic.
- * CPU time of this process, not wall time: on a loaded machine (CI shares 2 cores) the wall
- * time of a 14 MB body's case was 2.9–5.7 s at load 12 while its CPU time stayed near 1 s,
- * and the wall-time check failed 3 seeds in 10 there.
+ * One case (all adapters) taking more CPU time than this, plus {@link CASE_NS_PER_CHAR} per
+ * character of its body, means something went quadratic. CPU time of this process, not wall
+ * time: on a loaded machine (CI shares 2 cores) the wall time of a 14 MB body's case was
+ * 2.9–5.7 s at load 12 while its CPU time stayed near 1 s; the wall-time check failed 3 seeds
+ * in 10 there.
  */
 export const MAX_CASE_MS = 2_000;
+/**
+ * The CPU time a case may take per character of its body (JSON length) on top of
+ * {@link MAX_CASE_MS}. Linear work on a big body is no bug: the logs format's JSON.stringify
+ * of a 24 MB record alone took 2.3 s of CPU at load 12 (about 100 ns a character; 2 seeds
+ * in 300 failed the flat 2 s), while anything quadratic on such a body takes hours.
+ */
+export const CASE_NS_PER_CHAR = 250;
 /**
  * Largest generated JSON body: the default WEBHOOK_MAX_UPLOAD_MB (25 MiB), over which the HTTP
  * layer answers 413 before any adapter sees the body. Nested "repeat" edits (500 copies of 500
@@ -468,16 +476,18 @@ const randomHeaders: fc.Arbitrary<Map<string, string>> = fc.record({
 });
 
 /**
- * True when `value` as JSON would be longer than `max` characters; stops counting there, so
- * a tree of 500 × 500 × 500 shared references costs no more than `max` to judge. Escapes are
- * not counted: a little short, which only lets a body a little over the limit through.
+ * About the length of `value` as JSON (escapes are not counted), or of a form's fields and
+ * files; counting stops once past `stopAt`, so a tree of 500 × 500 × 500 shared references
+ * costs no more than `stopAt` to judge.
  */
-function jsonLongerThan(value: unknown, max: number): boolean {
+function bodyChars(value: unknown, stopAt = Infinity): number {
   let size = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === "string") size += v.length + 2;
+    else if (v instanceof Uint8Array) size += v.byteLength;
+    else if (v instanceof Map) stack.push(...v);
     else if (v === null || typeof v !== "object") size += String(v).length;
     else if (Array.isArray(v)) {
       size += 1 + v.length;
@@ -489,9 +499,9 @@ function jsonLongerThan(value: unknown, max: number): boolean {
       }
       size += 2;
     }
-    if (size > max) return true;
+    if (size > stopAt) break;
   }
-  return false;
+  return size;
 }
 
 /** A mutated fixture with its own event header (or, sometimes, random headers). */
@@ -511,7 +521,9 @@ const fixtureInput: fc.Arbitrary<PayloadInput> = fc.record({
     map = new Map([[own[0], event === null ? own[1] : event]]);
   }
   return { body: { kind: "json" as const, value: root }, headers: map };
-}).filter((input) => !jsonLongerThan((input.body as { value: unknown }).value, MAX_BODY_CHARS));
+}).filter((input) =>
+  bodyChars((input.body as { value: unknown }).value, MAX_BODY_CHARS) <= MAX_BODY_CHARS
+);
 
 const otherBody: fc.Arbitrary<RequestBody> = fc.oneof(
   { weight: 3, arbitrary: jsonTree.map((value) => ({ kind: "json" as const, value })) },
@@ -622,7 +634,28 @@ export function checkInput(input: PayloadInput): void {
   attempt("detectFormat", () => detectFormat(input));
   const { user, system } = process.cpuUsage(started);
   const ms = (user + system) / 1000;
-  if (ms > MAX_CASE_MS) throw new Error(`one case took ${ms.toFixed(0)} ms of CPU time`);
+  if (ms > MAX_CASE_MS) {
+    const { body } = input;
+    const chars = bodyChars(
+      body.kind === "json"
+        ? body.value
+        : body.kind === "records"
+        ? body.records
+        : body.kind === "form"
+        ? [body.fields, body.files]
+        : body.kind === "text"
+        ? body.text
+        : body.bytes,
+    );
+    const budget = MAX_CASE_MS + chars * CASE_NS_PER_CHAR / 1e6;
+    if (ms > budget) {
+      throw new Error(
+        `one case took ${ms.toFixed(0)} ms of CPU time, over ${
+          budget.toFixed(0)
+        } ms for ${chars} characters`,
+      );
+    }
+  }
 }
 
 /**
