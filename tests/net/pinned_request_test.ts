@@ -60,13 +60,16 @@ Deno.test("pinnedRequest(): the connect timeout does not cut a slow response aft
   let timer: ReturnType<typeof setTimeout> | undefined;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => new Promise<Response>((r) => (timer = setTimeout(() => r(new Response("late")), 300))),
+    // Answers 0.5 s after the connect timeout would have ended. 2 s to connect over loopback,
+    // not 50 ms: a loaded machine can keep this process off the CPU past a short timer, which
+    // then fires before the connection is seen and fails the request it must not fail.
+    () => new Promise<Response>((r) => (timer = setTimeout(() => r(new Response("late")), 2_500))),
   );
   try {
     const url = new URL(`http://slow.test:${server.addr.port}/`);
     const res = await pinnedRequest({ url, address: "127.0.0.1", family: 4 }, {
       headers: { Host: url.host, Connection: "close" },
-      connectTimeoutMs: 50,
+      connectTimeoutMs: 2_000,
       signal: new AbortController().signal,
     });
     const body = await readBody(res, 100, new AbortController().signal);

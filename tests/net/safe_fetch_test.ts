@@ -365,7 +365,8 @@ Deno.test("safeFetch() times out on a server that never answers (transient), and
   const { options } = loopbackAs("slow.test", { totalTimeoutMs: 150 });
   const started = Date.now();
   await assertFetchError(safeFetch(`http://slow.test:${server.port}/`, options), "timeout", false);
-  assert.ok(Date.now() - started < 2000);
+  // Seconds of slack for a loaded machine: the bound only tells the 150 ms timeout from none.
+  assert.ok(Date.now() - started < 10_000);
   await server.closed;
 });
 

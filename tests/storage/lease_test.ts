@@ -240,7 +240,8 @@ Deno.test("without /proc, a holder's lock file tells a live holder of this host 
       isRunning: noProc,
     });
     assert.equal(next.how, "holder_gone");
-    assert.ok(performance.now() - t0 < 1_000, "at once, not after the silence");
+    // Seconds of slack for a loaded machine; the silence it must not wait for is 60 s.
+    assert.ok(performance.now() - t0 < 10_000, "at once, not after the silence");
     assert.throws(() => Deno.statSync(lockFile(4242)), Deno.errors.NotFound, "litter removed");
     await next.release();
     assert.throws(() => Deno.statSync(lockFile(7)), Deno.errors.NotFound, "own file removed");

@@ -72,7 +72,9 @@ Deno.test("a post TrueConf swallowed holds its retry for one timeout more, then 
     const t0 = performance.now();
     await client.sendMessage(chat, "lost", "text");
     const held = performance.now() - t0;
-    assert.ok(held >= 100 && held < 1_000, `the retry waited ${held} ms`);
+    // Held about one timeout (150 ms); the upper bound only tells it from a retry held for
+    // good, with seconds for a loaded machine's late timers.
+    assert.ok(held >= 100 && held < 5_000, `the retry waited ${held} ms`);
     assert.deepEqual(texts(fake, chat), ["lost"]);
     assert.equal(requests(fake, "sendMessage"), 2);
   });
