@@ -835,7 +835,9 @@ export class FakeTrueConf {
         this.#listen(this.#port);
         return;
       } catch (e) {
-        if (!(e instanceof Deno.errors.AddrInUse) || attempt >= 50) throw e;
+        // Up to 10 s, not 1: on a machine other test suites share, the port let go may be
+        // taken by one of their sockets for a while.
+        if (!(e instanceof Deno.errors.AddrInUse) || attempt >= 500) throw e;
         await new Promise((r) => setTimeout(r, 20));
       }
     }
