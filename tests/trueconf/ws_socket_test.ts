@@ -255,7 +255,8 @@ Deno.test("handshake timeout: a server that accepts but never answers fails the 
     const c = connection(url, { handshakeTimeoutMs: 150 });
     await assert.rejects(c.opened, /connect failed: Opening handshake has timed out/);
     const took = performance.now() - t0;
-    assert.ok(took >= 140 && took < 2_000, `${took} ms`);
+    // The upper bound only tells the timeout from none, with seconds for a loaded machine.
+    assert.ok(took >= 140 && took < 10_000, `${took} ms`);
     await c.closed;
   });
 });
