@@ -53,6 +53,8 @@ export interface World {
 export type WorldOptions = Partial<Omit<DurableQueueOptions, "kv" | "deliverer" | "client">> & {
   /** Start with TrueConf refusing connections. */
   down?: boolean;
+  /** The client's request timeout; default 1 s. */
+  requestTimeoutMs?: number;
 };
 
 export async function withWorld(
@@ -69,7 +71,7 @@ export async function withWorld(
     write: (l) => logs.push(JSON.parse(l)),
   });
   const client = new TrueConfClient(loopbackClientOptions(fake, BOT, {
-    requestTimeoutMs: 1_000,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 1_000,
     pingIntervalMs: 5_000,
     pongTimeoutMs: 1_000,
     connectTimeoutMs: 1_000,

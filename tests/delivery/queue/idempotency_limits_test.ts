@@ -89,10 +89,13 @@ Deno.test("Idempotency-Key: two concurrent requests with one key post once", asy
 });
 
 Deno.test("Idempotency-Key: the second request gets 409 when the first is still running", async () => {
-  await withWorld({ idempotencyWaitMs: 50 }, async (w) => {
+  // The first request runs 3 s, not 0.3: between the fake seeing its sendMessage and the second
+  // request's check a loaded machine can take longer than 0.25 s, and the second would find
+  // the first done instead of running. The request timeout is longer still.
+  await withWorld({ idempotencyWaitMs: 50, requestTimeoutMs: 10_000 }, async (w) => {
     addGroup(w);
     const h = await w.hook(G, "h");
-    w.fake.setMethodDelay("sendMessage", 300);
+    w.fake.setMethodDelay("sendMessage", 3_000);
     const first = w.post(h.token, { text: "slow" }, { "Idempotency-Key": "k" });
     // The first request is running once its sendMessage reached the fake.
     await until(
