@@ -412,7 +412,10 @@ Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, o
 // The cut run stores its two 3 MiB files in the queue within the last half of the reserve
 // (a quarter of the grace, at most 1 s): at 2 s that was 250 ms, which a saturated machine
 // missed (KV closed under the spool: 503 and an exit at 2.1 s, once in ~12 runs at load 9).
-// The default grace (10 s) gives 500 ms; this test gives 4 s, i.e. the same 500 ms.
+// The default grace (10 s) gives 500 ms; this test gives 4 s, i.e. the same 500 ms. Its files
+// are 1 MiB each (18 spool chunks, two atomics): at 3 MiB the store took 650 ms at load 12 and
+// the test failed 2 of 11 loaded suite runs (503, as docs/delivery.md says a saturated machine
+// may answer); the store being waited for at all is what it checks, not how much fits.
 const UPLOAD_GRACE_SECONDS = 4;
 
 Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 and its files are posted after the restart, once", async () => {
@@ -420,7 +423,7 @@ Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 a
     fake.setMethodDelay("upload", "never");
     const form = new FormData();
     form.append("text", "the nightly report, in two files");
-    const file = new Uint8Array(3 * 1024 * 1024).fill(7);
+    const file = new Uint8Array(1024 * 1024).fill(7);
     form.append("file", new File([file], "a.bin"));
     form.append("file", new File([file], "b.bin"));
     const answer = fetch(`${url}/hook/${token}`, { method: "POST", body: form });
