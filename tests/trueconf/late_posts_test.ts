@@ -20,11 +20,17 @@ const texts = (fake: FakeTrueConf, chat: string) => fake.messagesIn(chat).map((m
 const requests = (fake: FakeTrueConf, method: string) =>
   fake.requests.filter((r) => r.method === method).length;
 
+// The late answers below come half a timeout after it, half a timeout before the post stops
+// listening (as long again): with a 150 ms timeout and an answer at 250 ms, a loaded machine
+// that ran this process 50 ms late would see the window close first, and the retry post again.
+const LATE_TIMEOUT_MS = 1_000;
+const LATE_ANSWER_MS = 1_500;
+
 Deno.test("a post TrueConf answers after the timeout is taken by its retry, not posted twice", async () => {
-  await withClient({}, { requestTimeoutMs: 150 }, async (fake, client) => {
+  await withClient({}, { requestTimeoutMs: LATE_TIMEOUT_MS }, async (fake, client) => {
     const chat = group(fake);
-    // Answered 100 ms after the timeout: within the as-long-again the post keeps listening.
-    fake.setMethodDelay("sendMessage", 250);
+    // Answered after the timeout: within the as-long-again the post keeps listening.
+    fake.setMethodDelay("sendMessage", LATE_ANSWER_MS);
     await assert.rejects(
       client.sendMessage(chat, "disk full", "text"),
       (e: unknown) => e instanceof TrueConfTimeoutError && e.late !== undefined,
@@ -43,14 +49,14 @@ Deno.test("a post TrueConf answers after the timeout is taken by its retry, not 
 });
 
 Deno.test("a retry while the late answer is still due waits for it; a different post does not take it", async () => {
-  await withClient({}, { requestTimeoutMs: 200 }, async (fake, client) => {
+  await withClient({}, { requestTimeoutMs: LATE_TIMEOUT_MS }, async (fake, client) => {
     const chat = group(fake);
-    fake.setMethodDelay("sendMessage", 320);
+    fake.setMethodDelay("sendMessage", LATE_ANSWER_MS);
     await assert.rejects(client.sendMessage(chat, "deploy done", "text"), TrueConfTimeoutError);
     fake.setMethodDelay("sendMessage", 0);
     // Another text goes out at once and takes nothing.
     await client.sendMessage(chat, "other", "text");
-    // The retry comes ~0–100 ms before the late answer and waits for it.
+    // The retry comes before the late answer (about half a timeout) and waits for it.
     const retry = await client.sendMessage(chat, "deploy done", "text");
     // Every request the fake got is carried out by now or soon (a second "deploy done" too).
     await waitUntil(() => fake.messagesIn(chat).length === requests(fake, "sendMessage"));
@@ -116,7 +122,7 @@ Deno.test("a late answer not taken within the claim window is not a later post's
 });
 
 Deno.test("a file post answered late is taken by its retry without a second upload", async () => {
-  await withClient({}, { requestTimeoutMs: 150 }, async (fake, client) => {
+  await withClient({}, { requestTimeoutMs: LATE_TIMEOUT_MS }, async (fake, client) => {
     const chat = group(fake);
     const file = {
       bytes: new TextEncoder().encode("a,b\n1,2\n"),
@@ -124,7 +130,7 @@ Deno.test("a file post answered late is taken by its retry without a second uplo
       mimeType: "text/csv",
       caption: { text: "weekly report", parseMode: "text" as const },
     };
-    fake.setMethodDelay("sendFile", 250);
+    fake.setMethodDelay("sendFile", LATE_ANSWER_MS);
     await assert.rejects(client.sendFile(chat, file), TrueConfTimeoutError);
     fake.setMethodDelay("sendFile", 0);
     await waitUntil(() => fake.messagesIn(chat).length === 1);
