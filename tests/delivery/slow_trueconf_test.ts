@@ -11,7 +11,7 @@ Deno.test("a message TrueConf posts after the bot's timeout is in the chat once,
   const world = await startBotWithFake({
     dir,
     env: { WEBHOOK_RATE_LIMIT_PER_MINUTE: "0", WEBHOOK_RATE_LIMIT_PER_IP_PER_MINUTE: "0" },
-    trueconf: { requestTimeoutMs: 300, backoff: { initialMs: 20, maxMs: 200 } },
+    trueconf: { requestTimeoutMs: 1_000, backoff: { initialMs: 20, maxMs: 200 } },
   });
   try {
     const { fake, bot, baseUrl } = world;
@@ -25,8 +25,11 @@ Deno.test("a message TrueConf posts after the bot's timeout is in the chat once,
         r.method === "sendMessage" && (r.payload as { chatId?: string }).chatId === ops.chatId
       ).length;
 
-    // TrueConf takes 0.5 s to carry a post out, longer than the bot's 0.3 s timeout.
-    fake.setMethodDelay("sendMessage", 500);
+    // TrueConf takes 1.5 s to carry a post out, longer than the bot's 1 s timeout and 0.5 s
+    // before the post stops listening for a late answer (as long again). It was 0.5 s with a
+    // 0.3 s timeout: 0.1 s, which a process kept off the CPU that long on a loaded machine
+    // misses, and the retry posts again.
+    fake.setMethodDelay("sendMessage", 1_500);
     const res = await fetch(`${baseUrl}/hook/${made.token}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
