@@ -3,7 +3,10 @@
  * display names, and the message a reply refers to. Each is cached in memory (bounded):
  * the bot sees every message of its chats, so a replied-to message is nearly always known
  * without asking TrueConf; otherwise `getMessageById` (Python SDK `get_message_by_id`) is
- * asked once. Lookup failures degrade (the id for a name, "" for a text), never block a call.
+ * asked once. Lookup failures degrade (the id for a name, "" for a text), never block a call;
+ * nor does a slow TrueConf: each lookup takes a `deadline` (the call's lookup budget), after
+ * which it answers with what is known (the cache, else the id or ""), while TrueConf's answer,
+ * when it comes, still fills the cache for the calls after.
  *
  * @module
  */
@@ -61,50 +64,79 @@ export class Lookups {
   }
 
   /** Title and type of a chat; an unknown chat reads as an untitled group. */
-  async chat(chatId: string): Promise<{ title: string; type: ChatKind }> {
+  chat(chatId: string, deadline?: Promise<void>): Promise<{ title: string; type: ChatKind }> {
     const c = this.#chats.get(chatId);
-    if (c && this.#now() - c.at < CHAT_TTL_MS) return c;
-    try {
-      const info = await this.#client.getChatByID(chatId);
-      const v = { title: info.title, type: chatKind(info.chatType), at: this.#now() };
-      this.#chats.set(chatId, v);
-      return v;
-    } catch {
-      return c ?? { title: "", type: "group" };
-    }
+    if (c && this.#now() - c.at < CHAT_TTL_MS) return Promise.resolve(c);
+    const known = () => c ?? { title: "", type: "group" as const };
+    return by(
+      deadline,
+      known,
+      (async () => {
+        try {
+          const info = await this.#client.getChatByID(chatId);
+          const v = { title: info.title, type: chatKind(info.chatType), at: this.#now() };
+          this.#chats.set(chatId, v);
+          return v;
+        } catch {
+          return known();
+        }
+      })(),
+    );
   }
 
   /** Display names of users, fetched in parallel; the id stands in when unknown. */
-  async names(userIds: readonly string[]): Promise<(id: string) => string> {
+  async names(
+    userIds: readonly string[],
+    deadline?: Promise<void>,
+  ): Promise<(id: string) => string> {
     const want = [...new Set(userIds.filter((id) => id !== ""))];
-    await Promise.all(want.map(async (id) => {
-      const c = this.#names.get(id);
-      if (c && this.#now() - c.at < NAME_TTL_MS) return;
-      try {
-        const res = await this.#client.request("getUserDisplayName", { userId: id });
-        const name = (res as { displayName?: unknown } | null)?.displayName;
-        if (typeof name === "string" && name !== "") {
-          this.#names.set(id, { name, at: this.#now() });
+    await by<unknown>(
+      deadline,
+      () => null,
+      Promise.all(want.map(async (id) => {
+        const c = this.#names.get(id);
+        if (c && this.#now() - c.at < NAME_TTL_MS) return;
+        try {
+          const res = await this.#client.request("getUserDisplayName", { userId: id });
+          const name = (res as { displayName?: unknown } | null)?.displayName;
+          if (typeof name === "string" && name !== "") {
+            this.#names.set(id, { name, at: this.#now() });
+          }
+        } catch {
+          // The id stands in.
         }
-      } catch {
-        // The id stands in.
-      }
-    }));
+      })),
+    );
     return (id) => this.#names.get(id)?.name ?? id;
   }
 
   /** A message by id: from what the bot saw, else asked once; null when unknown. */
-  async message(messageId: string): Promise<IncomingMessage | null> {
+  message(messageId: string, deadline?: Promise<void>): Promise<IncomingMessage | null> {
     const known = this.#messages.get(messageId);
-    if (known) return known;
-    try {
-      const m = parseIncomingMessage(
-        await this.#client.request("getMessageById", { messageId }),
-      );
-      if (m) this.#messages.set(messageId, m);
-      return m;
-    } catch {
-      return null;
-    }
+    if (known) return Promise.resolve(known);
+    return by(
+      deadline,
+      () => null,
+      (async () => {
+        try {
+          const m = parseIncomingMessage(
+            await this.#client.request("getMessageById", { messageId }),
+          );
+          if (m) this.#messages.set(messageId, m);
+          return m;
+        } catch {
+          return null;
+        }
+      })(),
+    );
   }
+}
+
+/** `asked` (which never rejects), or `fallback()` once `deadline` comes first. */
+function by<T>(
+  deadline: Promise<void> | undefined,
+  fallback: () => T,
+  asked: Promise<T>,
+): Promise<T> {
+  return deadline ? Promise.race([asked, deadline.then(fallback)]) : asked;
 }

@@ -9,7 +9,8 @@
  *   nothing: it stores the event as a call job (so the push's ack, which waits for that, is
  *   never held by a slow lookup), and the job's first attempt looks up titles and names and
  *   builds the body, kept in the job's state: every retry sends the same bytes under the same
- *   `webhook-id`.
+ *   `webhook-id`. The lookups get {@link LOOKUP_BUDGET_MS} together: a TrueConf slow to answer
+ *   delays a call by that much at most, and the body then names what is known (ids for names).
  * - **Calls** run as jobs of type `call` on the delivery job engine ({@link OutgoingHooks.jobType}):
  *   per hook in order, one at a time, hooks in parallel, durable across restarts and SIGKILL
  *   (at least once: receivers dedupe on `webhook-id`). Each attempt
@@ -20,8 +21,10 @@
  *   (`Retry-After` honoured up to 10 min) until the maximum age, keeping the hook's later
  *   calls waiting behind (order is the promise); anything else is final.
  * - **Nobody left guessing.** The author of a trigger message hears within 10 s: the answer,
- *   or a status reply on the first failed attempt, or (if the first attempt is still running)
- *   a "still waiting" reply from a watchdog; and a final reply when the call is given up or
+ *   or a status reply on the first failed attempt, or (if the first attempt is still running
+ *   8 s after it started: the clock is the service's, not TrueConf's) a "has not answered yet"
+ *   reply from a watchdog, or (if the call still waits behind earlier ones 8 s after its event)
+ *   a "waits behind earlier ones" reply; and a final reply when the call is given up or
  *   refused. Event hooks report failures to their creator through the creator notifier (a
  *   direct-message digest, at most one per hook per 10 min).
  *
@@ -61,7 +64,7 @@ import {
   type OutgoingMetrics,
   reportAttempt,
 } from "./call.ts";
-import { buildEventBody } from "./event_body.ts";
+import { buildEventBody, type ChatKind } from "./event_body.ts";
 import { Lookups } from "./_lookups.ts";
 import { signingSecrets } from "./signing.ts";
 import { isBotCommand, matchTrigger } from "./triggers.ts";
@@ -70,6 +73,14 @@ import { CALL, callJobLimits, DEFAULT_CALL_MAX_AGE_MS } from "./call_job.ts";
 
 export { CALL };
 export type { OutgoingMetrics };
+
+/**
+ * How long a call's first attempt waits for TrueConf over the chat's title and people's names
+ * (all lookups together) before it calls with what is known. TrueConf's own request timeout is
+ * 10 s, which the "has not answered yet" watchdog (8 s) must not be spent on; 2 s is many times
+ * a healthy server's answer and keeps event to call within the 10-second promise.
+ */
+export const LOOKUP_BUDGET_MS = 2_000;
 
 /** Event types an all-events hook receives (`chat.removed` is not one: nobody is left to tell). */
 export const EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -214,7 +225,11 @@ export interface OutgoingHooksOptions {
   resolve?: ((host: string) => Promise<string[]>) | undefined;
   /** Backoff between attempts. Default 1 s doubling to 5 min. */
   backoff?: { baseMs?: number; capMs?: number } | undefined;
-  /** A trigger's author hears something within this time. Default 8 000 (the promise is 10 s). */
+  /**
+   * A trigger's author hears something this long after the call to the service started, or
+   * after the event when the call has not started by then. Default 8 000 (the promise is 10 s:
+   * at most {@link LOOKUP_BUDGET_MS} from event to call, then this).
+   */
   statusAfterMs?: number | undefined;
   /** `/metrics` counters. */
   metrics?: OutgoingMetrics | undefined;
@@ -417,7 +432,16 @@ export class OutgoingHooks {
         name: hook.name,
         createdBy: hook.createdBy,
       };
-      if (payload.trigger) this.#armWatchdog(ref, payload, hook.outgoing?.url ?? "");
+      if (payload.trigger) {
+        // Replaced by the service's own watchdog when the call starts (#run); fires only for a
+        // call still waiting behind earlier work then.
+        const url = maskUrl(hook.outgoing?.url ?? "");
+        this.#armWatchdog(
+          ref,
+          payload,
+          `⏳ ${hook.name}: your call to ${url} waits behind earlier ones; it will be sent`,
+        );
+      }
       const events = this.#o.events;
       // Kept for twice the call's lifetime: a push older than that lifetime is not acted on.
       const until = now + 2 * (this.#o.maxAgeMs ?? DEFAULT_CALL_MAX_AGE_MS);
@@ -445,16 +469,16 @@ export class OutgoingHooks {
     }
   }
 
-  /** The 10-second promise: if nothing was said to the author by then, say we are waiting. */
-  #armWatchdog(hook: JobHook, payload: CallPayload, url: string): void {
+  /**
+   * The 10-second promise: if nothing was said to the author `statusAfterMs` from now, say
+   * `text` (what we are waiting for). Replaces the event's watchdog armed before.
+   */
+  #armWatchdog(hook: JobHook, payload: CallPayload, text: string): void {
+    this.#settle(payload.eventId);
     const t = this.#clock.after(this.#o.statusAfterMs ?? 8_000, () => {
       this.#watchdogs.delete(payload.eventId);
       if (this.#closed || this.#statusSent.has(payload.eventId)) return;
-      void this.#status(
-        hook,
-        payload,
-        `⏳ ${hook.name}: ${maskUrl(url)} has not answered yet; still trying`,
-      );
+      void this.#status(hook, payload, text);
     });
     this.#watchdogs.set(payload.eventId, t);
   }
@@ -486,6 +510,17 @@ export class OutgoingHooks {
       (sealed) => this.#o.store.openSecret(sealed),
       this.#clock.now(),
     );
+    if (
+      p.trigger && job.attempts === 0 && !state.statusSent && !this.#closed &&
+      !this.#statusSent.has(p.eventId)
+    ) {
+      // "Not answered" is about the service: its clock starts with the call, not the event.
+      this.#armWatchdog(
+        job.hook,
+        p,
+        `⏳ ${job.hook.name}: ${maskUrl(hook.outgoing.url)} has not answered yet; still trying`,
+      );
+    }
     const abort = new AbortController();
     const onCut = () => abort.abort(job.signal.reason);
     job.signal.addEventListener("abort", onCut, { once: true });
@@ -587,20 +622,32 @@ export class OutgoingHooks {
   /**
    * The body of a call, built at its first attempt from the stored event: the chat's title and
    * type, the names of the author and of the replied-to message's author, that message's text
-   * (each cached; a lookup that fails or times out degrades to the id or "", never blocks).
+   * (each cached; a lookup that fails, or is not answered within {@link LOOKUP_BUDGET_MS} of
+   * the first, degrades to the id or "", never blocks).
    */
   async #bodyOf(hook: JobHook, p: CallPayload): Promise<string> {
     const e = p.event;
     if (!e) throw new Error(`call ${p.eventId} carries neither its event nor its body`);
     const message = e.type === "message.created" || e.type === "message.edited" ? e.message : null;
-    const [chat, replyTo] = await Promise.all([
-      this.#lookups.chat(e.chatId),
-      message?.replyMessageId ? this.#lookups.message(message.replyMessageId) : null,
-    ]);
-    const people: string[] = [];
-    if (message) people.push(message.authorId);
-    if (replyTo) people.push(replyTo.authorId);
-    const nameOf = await this.#lookups.names(people);
+    let budget: TimerHandle | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      budget = this.#clock.after(LOOKUP_BUDGET_MS, resolve);
+    });
+    let chat: { title: string; type: ChatKind };
+    let replyTo: IncomingMessage | null;
+    let nameOf: (id: string) => string;
+    try {
+      [chat, replyTo] = await Promise.all([
+        this.#lookups.chat(e.chatId, deadline),
+        message?.replyMessageId ? this.#lookups.message(message.replyMessageId, deadline) : null,
+      ]);
+      const people: string[] = [];
+      if (message) people.push(message.authorId);
+      if (replyTo) people.push(replyTo.authorId);
+      nameOf = await this.#lookups.names(people, deadline);
+    } finally {
+      budget?.cancel();
+    }
     return JSON.stringify(buildEventBody(e, {
       id: p.eventId,
       hook: { id: hook.id, name: hook.name },

@@ -21,8 +21,9 @@ async function world(answer: (n: number) => Response | Promise<Response>) {
   client.start();
   await client.ready(5_000);
   let calls = 0;
+  const bodies: string[] = [];
   const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    await req.arrayBuffer();
+    bodies.push(await req.text());
     calls++;
     return await answer(calls);
   });
@@ -61,6 +62,8 @@ async function world(answer: (n: number) => Response | Promise<Response>) {
     fake,
     alice,
     clock,
+    client,
+    bodies,
     /** Resolves once the call waits for its next attempt, `attempts` made. */
     waiting: (attempts: number) =>
       waitUntil(
@@ -72,6 +75,7 @@ async function world(answer: (n: number) => Response | Promise<Response>) {
         `the call waiting after ${attempts} attempts`,
       ),
     calls: () => calls,
+    jobs: () => engine.list().length,
     replies: () => fake.messagesIn("ops").map((m) => m.text ?? ""),
     async close() {
       unsubscribe();
@@ -136,6 +140,72 @@ Deno.test("a first attempt still running after 8 s gets a 'still waiting' reply 
       w.replies()[0]!,
       /^⏳ ci: URL|^⏳ ci: http:\/\/127\.0\.0\.1:\d+\/x has not answered yet; still trying$/,
     );
+  } finally {
+    release();
+    await w.close();
+  }
+});
+
+Deno.test("a slow TrueConf holds a call at most 2 s (the body names ids), and '⏳ has not answered yet' counts from the call", async () => {
+  let release: () => void = () => {};
+  const hold = new Promise<void>((resolve) => release = resolve);
+  const w = await world(async () => {
+    await hold;
+    return new Response(null, { status: 204 });
+  });
+  try {
+    // TrueConf takes its full 10 s request timeout over the chat's title and people's names.
+    w.fake.setMethodDelay("getChatByID", "never");
+    w.fake.setMethodDelay("getUserDisplayName", "never");
+    w.fake.pushMessage({ chatId: "ops", authorId: w.alice, text: "/job 1" });
+    await waitUntil(
+      () => w.fake.requests.some((r) => r.method === "getChatByID"),
+      5_000,
+      "the chat lookup",
+    );
+    w.clock.advance(2_000);
+    await waitUntil(() => w.calls() === 1, 5_000, "the call, 2 s after its event");
+    const body = JSON.parse(w.bodies[0]!);
+    assert.deepEqual(body.chat, { id: "ops", title: "", type: "group" });
+    assert.deepEqual(body.message.author, { id: w.alice, name: w.alice });
+    // 9 s after the event but 7 s after the call: the service has had less than 8 s.
+    w.clock.advance(7_000);
+    // A line of the bot's own behind anything the watchdog might have sent (one socket, in order).
+    await w.client.sendMessage("ops", "marker", "text");
+    await w.fake.waitFor(() => w.replies().includes("marker"));
+    assert.deepEqual(w.replies(), ["marker"]);
+    w.clock.advance(1_000);
+    await w.fake.waitFor(() => w.replies().length === 2);
+    assert.match(
+      w.replies()[1]!,
+      /^⏳ ci: http:\/\/127\.0\.0\.1:\d+\/x has not answered yet; still trying$/,
+    );
+  } finally {
+    release();
+    await w.close();
+  }
+});
+
+Deno.test("a trigger call still queued behind the hook's earlier one after 8 s is told so, not that the service has not answered", async () => {
+  let release: () => void = () => {};
+  const hold = new Promise<void>((resolve) => release = resolve);
+  const w = await world(async () => {
+    await hold;
+    return new Response(null, { status: 204 });
+  });
+  try {
+    w.fake.pushMessage({ chatId: "ops", authorId: w.alice, text: "/job 1" });
+    await waitUntil(() => w.calls() === 1, 5_000, "the first call");
+    w.fake.pushMessage({ chatId: "ops", authorId: w.alice, text: "/job 2" });
+    await waitUntil(() => w.jobs() === 2, 5_000, "the second call queued");
+    w.clock.advance(8_000);
+    await w.fake.waitFor(() => w.replies().length === 2);
+    const shown = w.replies().map((t) => t.replace(/http:\/\/127\.0\.0\.1:\d+/, "URL")).sort();
+    assert.deepEqual(shown, [
+      "⏳ ci: URL/x has not answered yet; still trying",
+      "⏳ ci: your call to URL/x waits behind earlier ones; it will be sent",
+    ]);
+    assert.equal(w.calls(), 1);
   } finally {
     release();
     await w.close();
