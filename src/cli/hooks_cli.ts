@@ -28,6 +28,7 @@ import { normalizeAllow } from "../hooks/commands.ts";
 import { historyStatus, maskUrl } from "../hooks/replies.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
 import { ringDoorbell, servingHolder } from "../storage/mod.ts";
+import { normalizeTrueConfId } from "../trueconf/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 
 /** Receives one line of output (no trailing newline). */
@@ -159,11 +160,17 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
       if (exp !== undefined && (ms === null || ms === 0)) {
         return usage(`--expires ${exp} is not a duration (30m, 12h, 30d)`);
       }
-      const owner = p.flags.get("--owner")?.trim();
+      const given = p.flags.get("--owner")?.trim();
+      // Stored as a chat-made hook stores its author (normalised: lower case, no `trueconf:`,
+      // no instance suffix). A bare login stays bare: the CLI touches no TrueConf settings and
+      // the server's domain is what TrueConf says (`/api/v4/server`), not the host it is
+      // reached at; whatever compares creators treats `alice` and `alice@server` as one
+      // (sameTrueConfId), and a DM to a bare login gets the domain from the server.
+      const owner = given === undefined ? undefined : normalizeTrueConfId(given);
       if (owner !== undefined && !/^[^\s@]+(@[^\s@]+)?$/.test(owner)) {
         return usage(
           `--owner ${
-            owner === "" ? "needs" : `${owner} is not`
+            given === "" ? "needs" : `${given} is not`
           } a TrueConf user: give a login (alice) or an id (alice@video.example.com)`,
         );
       }

@@ -20,7 +20,7 @@ import { isPersonal, Permissions } from "./permissions.ts";
 import * as replies from "./replies.ts";
 import type { HookStore } from "./store.ts";
 import { unquoteName, validateHookName } from "./hook_name.ts";
-import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
+import { isTrueConfError, sameTrueConfId, TrueConfApiError } from "../trueconf/mod.ts";
 import {
   LIVING_SETTINGS,
   type LivingSetting,
@@ -310,7 +310,14 @@ export class CommandHandler {
       // Nobody to tell for a CLI-made hook without --owner (the bot cannot post in the chat
       // it was removed from); the log line above is the trace.
       const creator = creatorToNotify(h);
-      if (creator !== null) byCreator.set(creator, [...(byCreator.get(creator) ?? []), h]);
+      if (creator === null) continue;
+      // One member, one notice: `hooks create --owner alice` stores the bare login where the
+      // chat stores `alice@server` (and CLIs before session 12 kept its case as typed).
+      const same = [...byCreator.keys()].find((k) => sameTrueConfId(k, creator));
+      const hooks = [...(same === undefined ? [] : byCreator.get(same)!), h];
+      if (same !== undefined) byCreator.delete(same);
+      // The id with the server's domain is the one to write to, when there is one.
+      byCreator.set(same !== undefined && !creator.includes("@") ? same : creator, hooks);
     }
     for (const [creator, hooks] of byCreator) {
       const title = hooks[0]!.chatTitle || `chat ${chatId.slice(0, 12)}…`;

@@ -256,6 +256,26 @@ Deno.test("hooks rotate/verify/allow/expire of a paused hook: done, and stderr s
   assert.match(w.err.at(-1)!, /^error: --owner needs a TrueConf user: give a login \(alice\)/);
 });
 
+// A chat-made hook stores its author as TrueConf's id, normalised (src/trueconf/ids.ts); the
+// CLI's --owner is the same member however the operator typed or pasted it.
+Deno.test("hooks create --owner: the owner is stored as the chat stores a creator's id", async () => {
+  await using w = await cliWorld();
+  let n = 0;
+  for (
+    const [typed, stored] of <[string, string][]> [
+      ["Alice@Video.Example.com", "alice@video.example.com"],
+      ["trueconf:alice@video.example.com/7f3a", "alice@video.example.com"],
+      [" Alice ", "alice"],
+    ]
+  ) {
+    const name = `owned ${++n}`;
+    assert.equal(await w.run("create", "--chat", "c1", "--name", name, "--owner", typed), 0);
+    assert.equal((await w.store.findByName("c1", name))?.createdBy, stored, typed);
+  }
+  assert.equal(await w.run("create", "--chat", "c1", "--name", "y", "--owner", "trueconf:/x"), 2);
+  assert.match(w.err.at(-1)!, /^error: --owner trueconf:\/x is not a TrueConf user/);
+});
+
 // A script reads the answer's state like every other change's (pause says "paused"): revoke
 // said "active" beside revoked: true.
 Deno.test("hooks revoke --json: the hook's state is revoked", async () => {

@@ -11,7 +11,7 @@ import {
   type LogLine,
   spawnServe,
 } from "../support/serve_process.ts";
-import { TEST_BOT } from "../support/bot_with_fake.ts";
+import { addGroup, BOT_NAME, HOOK_URL, TEST_BOT } from "../support/bot_with_fake.ts";
 
 const CHAT = "ops";
 
@@ -223,6 +223,52 @@ Deno.test("hooks queue drop and retry while serve is stopped say so at once; the
     second.kill("SIGTERM");
     assert.equal((await second.status).code, 0);
   } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("hooks create --owner alice makes the member who makes hooks in the chat their creator: one notice for all when the bot is removed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cli_owner_" });
+  const fake = await FakeTrueConf.start({
+    bot: TEST_BOT,
+    users: [{ login: "alice", password: "a" }],
+  });
+  const alice = fake.userId("alice");
+  addGroup(fake, { chatId: CHAT, title: "Ops", owner: alice });
+  await using bot = spawnServe({ dir, fake });
+  try {
+    await bot.ready();
+    // Alice makes one in the chat; the operator makes one for her at the shell, by her login.
+    const dm = fake.p2pChatId(alice);
+    const mention = fake.mention(fake.botId, BOT_NAME);
+    fake.pushMessage({ chatId: CHAT, authorId: alice, text: `${mention} /webhook_create alpha` });
+    await fake.waitFor(() => fake.messagesIn(dm).some((m) => HOOK_URL.test(m.text ?? "")), 15_000);
+    await hooks(dir, "create", "--chat", CHAT, "--name", "beta", "--owner", "alice");
+    const before = fake.messagesIn(dm).length;
+    fake.pushEvent("removeChatParticipant", {
+      chatId: CHAT,
+      userId: fake.botId,
+      removedBy: { id: alice, type: 1 },
+      timestamp: Date.now(),
+    });
+    await fake.waitFor(
+      () =>
+        fake.messagesIn(dm).slice(before).some((m) =>
+          /webhooks <b>\w+<\/b>, <b>\w+<\/b> are paused/.test(m.text ?? "")
+        ),
+      15_000,
+    );
+    const notices = fake.messagesIn(dm).slice(before).map((m) => m.text ?? "");
+    assert.equal(notices.length, 1, notices.join("\n"));
+    assert.match(
+      notices[0]!,
+      /^⏸ I was removed from «Ops», so your webhooks <b>(alpha|beta)<\/b>, <b>(alpha|beta)<\/b> are paused/,
+    );
+    assert.ok(notices[0]!.includes("alpha") && notices[0]!.includes("beta"));
+  } finally {
+    bot.kill("SIGTERM");
+    await bot.status;
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   }
