@@ -458,7 +458,7 @@ export const SETTING_TABLE = {
     required: "no",
     default: "10",
     meaning:
-      "On SIGTERM, how long in-flight deliveries may take before the rest is left queued (give systemd's TimeoutStopSec and compose's stop_grace_period 20 s more)",
+      "On SIGTERM, how long in-flight deliveries may take before the rest is left queued (docker-compose.yml gives Docker this plus 20 s before SIGKILL by itself; raise systemd's TimeoutStopSec and docker run's --stop-timeout with it: this plus 20 s)",
     example: "10",
     parse: whole(0, 3600),
   },

@@ -12,10 +12,42 @@ import { makeTestCertificates } from "./support/fake_trueconf.ts";
 const read = (path: string) => Deno.readTextFile(new URL(`../${path}`, import.meta.url));
 const graceSeconds = settingDefault("WEBHOOK_SHUTDOWN_GRACE_SECONDS");
 
-Deno.test("stop grace periods give the bot its shutdown grace plus 20 s", async () => {
+/**
+ * Seconds in a Compose duration: number-unit pairs added up, as compose 1.29's timeparse and Go's
+ * ParseDuration (under the Go Compose's str2duration) both read them; null when it is not one.
+ */
+function durationSeconds(text: string): number | null {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  const parts = [...text.matchAll(/(\d+)(ms|h|m|s)/g)];
+  if (parts.map((p) => p[0]).join("") !== text || parts.length === 0) return null;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
+}
+
+/** `${VAR:-default}` in `text`, from `env` (blank counts as unset, as in compose). */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(
+    /\$\{(\w+):-([^}]*)\}/g,
+    (_, name: string, dflt: string) => env[name] || dflt,
+  );
+}
+
+Deno.test("stop grace periods give the bot its shutdown grace plus 20 s; compose's follows .env's grace", async () => {
   const compose = await read("docker-compose.yml");
   const unit = await read("deploy/trueconf-webhook-bot.service");
-  assert.equal(/^\s*stop_grace_period: (\d+)s$/m.exec(compose)?.[1], String(graceSeconds + 20));
+  const period = /^\s*stop_grace_period: (\S+)$/m.exec(compose)?.[1] ?? "";
+  // A grace raised in .env (compose passes the same variable to the bot) moves Docker's too.
+  for (const grace of ["", "0", "60", "3600"]) {
+    const env = { WEBHOOK_SHUTDOWN_GRACE_SECONDS: grace };
+    assert.equal(
+      durationSeconds(interpolate(period, env)),
+      (grace === "" ? graceSeconds : Number(grace)) + 20,
+      `${period} with WEBHOOK_SHUTDOWN_GRACE_SECONDS=${grace}`,
+    );
+  }
+  assert.match(
+    compose,
+    /^ {6}WEBHOOK_SHUTDOWN_GRACE_SECONDS: \$\{WEBHOOK_SHUTDOWN_GRACE_SECONDS:-\}$/m,
+  );
   assert.equal(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1], String(graceSeconds + 20));
   assert.match(unit, /^RestartPreventExitStatus=2$/m);
 });
@@ -385,6 +417,37 @@ Deno.test({
       assert.equal(env.TRUECONF_USERNAME, "");
       assert.ok(!("OTHER_TOOLS_SECRET" in env) && !("WEBHOOK_HOST_PORT" in env), text);
       assert.equal(config.services.bot.ports[0].published, "8081");
+      // The grace unset: the bot's default 10 s plus 20 s.
+      assert.equal(config.services.bot.stop_grace_period, "30s");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+// Debian 12's Python docker-compose 1.29 (installed on the build machine) interpolates the file
+// itself; it rejects the Compose Specification's top-level `name:`, which is left out here.
+Deno.test({
+  name: "docker-compose 1.29 config: stop_grace_period is .env's grace plus 20 s",
+  ignore: !installed("docker-compose", ["version"]),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "compose129_" });
+    try {
+      const compose = (await read("docker-compose.yml")).replace(/^name: .*\n/m, "");
+      await Deno.writeTextFile(`${dir}/docker-compose.yml`, compose);
+      for (const [dotenv, seconds] of [["", graceSeconds + 20], ["75", 95]] as const) {
+        await Deno.writeTextFile(`${dir}/.env`, `WEBHOOK_SHUTDOWN_GRACE_SECONDS=${dotenv}\n`);
+        const out = await new Deno.Command("docker-compose", {
+          args: ["config"],
+          cwd: dir,
+          clearEnv: true,
+          env: { PATH: Deno.env.get("PATH") ?? "" },
+        }).output();
+        const text = new TextDecoder().decode(out.stdout);
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        const period = /^ {4}stop_grace_period: (\S+)$/m.exec(text)?.[1] ?? text;
+        assert.equal(durationSeconds(period), seconds, `.env grace "${dotenv}": ${period}`);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
