@@ -26,7 +26,12 @@
  *   not taken; one of this hook recorded after may be this very post: the registry's commit
  *   landed, the job's or the key's did not).
  * Found: the post counts as made with that message's id (the run records it as it records any
- * post: progress, registry, idempotency outcome, metrics) and is not sent. Not found, or the
+ * post: progress, registry, idempotency outcome, metrics) and is not sent. A file sent with a
+ * caption on TrueConf Server 5.5.6+ made two messages, the file and, right after it, its caption
+ * as a text of its own (`sendFile`'s `captionMessageId`): that text, when it is the next message
+ * in the history, the bot's, with the caption's text and parse mode and known to nobody, is
+ * answered as the file's `captionMessageId`, so the registry ties it to the file as it does for a
+ * post TrueConf answered, and removing the file removes it. Not found, or the
  * history cannot be read: the post is sent as before (at-least-once stays the guarantee), and
  * so is every later post of the run (the dead process posted in order, so nothing after a
  * missing post can be in the chat).
@@ -213,6 +218,42 @@ export class Reconciler {
     return null;
   }
 
+  /**
+   * The caption message of `file` (found in `history` for a post with `caption`): the message
+   * right after it in TrueConf's order, the bot's own text with the caption's text and parse mode,
+   * before this process started, and known to nobody (not taken here, not in the registry). It
+   * is taken. Null when there is none (older servers show the caption on the file itself), or
+   * when the registry cannot say: the caption then stays in the chat when the file is removed,
+   * as before, rather than a message of another post going with it.
+   */
+  async captionOf(
+    chatId: string,
+    history: readonly HistoryMessage[],
+    file: HistoryMessage,
+    caption: { text: string; parseMode: ParseMode },
+    run: ResumedRun,
+  ): Promise<HistoryMessage | null> {
+    const botId = this.#o.client.state.botId;
+    const next = history[history.indexOf(file) + 1];
+    if (
+      botId === null || next === undefined || this.#taken.has(next.messageId) ||
+      !sameTrueConfId(next.authorId, botId) || next.type !== 200 || next.text !== caption.text ||
+      next.parseMode !== caption.parseMode || next.timestamp >= this.#o.startedAt
+    ) return null;
+    this.#take(next.messageId);
+    try {
+      if (await this.#o.recordOf(run.hookId, next.messageId, next.timestamp) !== null) return null;
+    } catch (e) {
+      this.#log.warn("could not ask the message registry about a file's caption in the history", {
+        hook: run.hookId,
+        chat: chatId,
+        error: e,
+      });
+      return null;
+    }
+    return next;
+  }
+
   #take(messageId: string): void {
     if (this.#taken.size >= TAKEN_MAX) this.#taken.delete(this.#taken.values().next().value!);
     this.#taken.add(messageId);
@@ -253,7 +294,10 @@ export class ResumedSender {
     return found ? sentOf(found) : await this.#r.client.sendMessage(chatId, text, parseMode, opts);
   }
 
-  /** Posts a file unless the history shows it was posted (same name, size and reply target). */
+  /**
+   * Posts a file unless the history shows it was posted (same name, size and reply target); a
+   * file found answers its caption's own message too, on servers that make one (5.5.6+).
+   */
   async sendFile(chatId: string, file: OutgoingFile): Promise<SentMessage> {
     const reply = file.replyMessageId ?? null;
     const size = file.bytes.byteLength;
@@ -263,7 +307,13 @@ export class ResumedSender {
         m.file !== null && m.file.name === file.name && m.file.size === size &&
         m.replyMessageId === reply,
     );
-    return found ? sentOf(found) : await this.#r.client.sendFile(chatId, file);
+    if (!found) return await this.#r.client.sendFile(chatId, file);
+    const sent = sentOf(found);
+    const history = file.caption?.text ? await this.#history : null;
+    const caption = history &&
+      await this.#r.captionOf(chatId, history, found, file.caption!, this.#run);
+    if (caption) sent.captionMessageId = caption.messageId;
+    return sent;
   }
 
   /** Passed through: an edit is the same edit twice. */

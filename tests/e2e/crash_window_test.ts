@@ -11,11 +11,12 @@ import { waitUntil } from "../support/wait.ts";
 
 const CHAT = "ops";
 
-async function setup() {
+async function setup(serverVersion?: string) {
   const dir = await Deno.makeTempDir({ prefix: "crash_window_" });
   const fake = await FakeTrueConf.start({
     bot: TEST_BOT,
     users: [{ login: "alice", password: "a" }],
+    ...(serverVersion ? { serverVersion } : {}),
   });
   fake.addChat({ chatId: CHAT, title: "Ops", chatType: 2, participants: [] });
   const [a, b] = await hooksBeforeStart(dir, CHAT, fake.userId("alice"), "a", "b");
@@ -275,6 +276,60 @@ Deno.test("SIGTERM while TrueConf holds the answers of posts it carried out, pas
     ]);
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("SIGKILL after TrueConf 5.5.6 posted a file and its caption message: the retry is answered with the file, and DELETE of it removes the caption too", async () => {
+  const t = await setup("5.5.6.10902");
+  try {
+    let { bot, port } = await t.start();
+    await bot.ready();
+    // One body, sent twice under one Idempotency-Key (the retry must be the same request).
+    const form = new FormData();
+    form.append("text", "Nightly build log");
+    form.append("file", new Blob(["log line\n"], { type: "text/plain" }), "build.log");
+    const request = new Request("http://x/", { method: "POST", body: form });
+    const type = request.headers.get("content-type")!;
+    const body = new Uint8Array(await request.arrayBuffer());
+    const send = (port: number) =>
+      fetch(`http://127.0.0.1:${port}/hook/${t.tokens[0]}`, {
+        method: "POST",
+        headers: { "content-type": type, "idempotency-key": "nightly-1" },
+        body,
+      }).then(async (res) => ({ status: res.status, body: await res.json() }));
+
+    t.fake.muteAnswers("sendFile", true);
+    const lost = send(port).catch(() => null);
+    await waitUntil(
+      () => t.fake.messagesIn(CHAT).length === 2,
+      10_000,
+      "TrueConf posted the file and its caption",
+    );
+    await kill(bot);
+    assert.equal(await lost, null, "the sender got no answer");
+    t.fake.muteAnswers("sendFile", false);
+    const [file, caption] = t.fake.messagesIn(CHAT);
+    assert.equal(caption!.captionOf, file!.messageId, "5.5.6: the caption is a message of its own");
+
+    ({ bot, port } = await t.start());
+    await bot.ready();
+    const retry = await send(port);
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.deepEqual(retry.body.messages, [file!.messageId], "the file TrueConf made");
+    assert.equal(t.fake.messagesIn(CHAT).length, 2, "not posted again");
+
+    const gone = await fetch(
+      `http://127.0.0.1:${port}/hook/${t.tokens[0]}/messages/${file!.messageId}`,
+      { method: "DELETE" },
+    );
+    assert.equal(gone.status, 200, await gone.text());
+    assert.deepEqual(
+      t.fake.messagesIn(CHAT).map((m) => m.text ?? m.file?.name),
+      [],
+      "the caption went with its file",
+    );
   } finally {
     await t.cleanup();
   }
