@@ -394,34 +394,21 @@ Deno.test({
   name: "docker compose config: .env's settings, quoted as .env.example says, and nothing else",
   ignore: !installed("docker", ["compose", "version"]),
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "compose_" });
-    try {
-      await Deno.writeTextFile(`${dir}/docker-compose.yml`, await read("docker-compose.yml"));
-      await Deno.writeTextFile(
-        `${dir}/.env`,
-        "TRUECONF_SERVER=video.example.com\nTRUECONF_PASSWORD='Pa$word#1'\n" +
-          "WEBHOOK_HOST_PORT=8081\nOTHER_TOOLS_SECRET=leak\n",
-      );
-      const out = await new Deno.Command("docker", {
-        args: ["compose", "config", "--format", "json"],
-        cwd: dir,
-        clearEnv: true,
-        env: { PATH: Deno.env.get("PATH") ?? "" },
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-      const config = JSON.parse(text);
-      const env = config.services.bot.environment as Record<string, string | null>;
-      assert.equal(env.TRUECONF_SERVER, "video.example.com");
-      assert.equal(env.TRUECONF_PASSWORD, "Pa$word#1");
-      assert.equal(env.TRUECONF_USERNAME, "");
-      assert.ok(!("OTHER_TOOLS_SECRET" in env) && !("WEBHOOK_HOST_PORT" in env), text);
-      assert.equal(config.services.bot.ports[0].published, "8081");
-      // The grace unset: the bot's default 10 s plus 20 s.
-      assert.equal(config.services.bot.stop_grace_period, "30s");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const text = await composeConfig(
+      ["docker", "compose", "config", "--format", "json"],
+      await read("docker-compose.yml"),
+      "TRUECONF_SERVER=video.example.com\nTRUECONF_PASSWORD='Pa$word#1'\n" +
+        "WEBHOOK_HOST_PORT=8081\nOTHER_TOOLS_SECRET=leak\n",
+    );
+    const config = JSON.parse(text);
+    const env = config.services.bot.environment as Record<string, string | null>;
+    assert.equal(env.TRUECONF_SERVER, "video.example.com");
+    assert.equal(env.TRUECONF_PASSWORD, "Pa$word#1");
+    assert.equal(env.TRUECONF_USERNAME, "");
+    assert.ok(!("OTHER_TOOLS_SECRET" in env) && !("WEBHOOK_HOST_PORT" in env), text);
+    assert.equal(config.services.bot.ports[0].published, "8081");
+    // The grace unset: the bot's default 10 s plus 20 s.
+    assert.equal(config.services.bot.stop_grace_period, "30s");
   },
 });
 
@@ -431,25 +418,37 @@ Deno.test({
   name: "docker-compose 1.29 config: stop_grace_period is .env's grace plus 20 s",
   ignore: !installed("docker-compose", ["version"]),
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "compose129_" });
-    try {
-      const compose = (await read("docker-compose.yml")).replace(/^name: .*\n/m, "");
-      await Deno.writeTextFile(`${dir}/docker-compose.yml`, compose);
-      for (const [dotenv, seconds] of [["", graceSeconds + 20], ["75", 95]] as const) {
-        await Deno.writeTextFile(`${dir}/.env`, `WEBHOOK_SHUTDOWN_GRACE_SECONDS=${dotenv}\n`);
-        const out = await new Deno.Command("docker-compose", {
-          args: ["config"],
-          cwd: dir,
-          clearEnv: true,
-          env: { PATH: Deno.env.get("PATH") ?? "" },
-        }).output();
-        const text = new TextDecoder().decode(out.stdout);
-        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-        const period = /^ {4}stop_grace_period: (\S+)$/m.exec(text)?.[1] ?? text;
-        assert.equal(durationSeconds(period), seconds, `.env grace "${dotenv}": ${period}`);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    const compose = (await read("docker-compose.yml")).replace(/^name: .*\n/m, "");
+    for (const [dotenv, seconds] of [["", graceSeconds + 20], ["75", 95]] as const) {
+      const text = await composeConfig(
+        ["docker-compose", "config"],
+        compose,
+        `WEBHOOK_SHUTDOWN_GRACE_SECONDS=${dotenv}\n`,
+      );
+      const period = /^ {4}stop_grace_period: (\S+)$/m.exec(text)?.[1] ?? text;
+      assert.equal(durationSeconds(period), seconds, `.env grace "${dotenv}": ${period}`);
     }
   },
 });
+
+/**
+ * What `command` (a compose's `config`) prints for `compose` beside `dotenv` as `.env`, in a
+ * temporary folder and an environment holding only PATH; it must succeed.
+ */
+async function composeConfig(command: string[], compose: string, dotenv: string) {
+  const dir = await Deno.makeTempDir({ prefix: "compose_" });
+  try {
+    await Deno.writeTextFile(`${dir}/docker-compose.yml`, compose);
+    await Deno.writeTextFile(`${dir}/.env`, dotenv);
+    const out = await new Deno.Command(command[0]!, {
+      args: command.slice(1),
+      cwd: dir,
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH") ?? "" },
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

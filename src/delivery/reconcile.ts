@@ -191,18 +191,9 @@ export class Reconciler {
       if (this.#taken.has(m.messageId) || !sameTrueConfId(m.authorId, botId) || !same(m)) continue;
       // Taken before the registry is asked: a run looking meanwhile must not take it too.
       this.#take(m.messageId);
-      let recorded: { hookId: string; at: number } | null;
-      try {
-        recorded = await this.#o.recordOf(run.hookId, m.messageId, m.timestamp);
-      } catch (e) {
-        // Cannot tell whether it was recorded: taking it could lose a post; post again instead.
-        this.#log.warn("could not ask the message registry about a post in the history", {
-          hook: run.hookId,
-          chat: chatId,
-          error: e,
-        });
-        return null;
-      }
+      const recorded = await this.#recordOf(chatId, m, run, "a post");
+      // Cannot tell whether it was recorded: taking it could lose a post; post again instead.
+      if (recorded === undefined) return null;
       // Another hook's post, or this hook's recorded before the step began: not this post.
       // This hook's recorded after it may be this very post (the registry's commit landed,
       // the job's or the Idempotency-Key's did not).
@@ -241,17 +232,27 @@ export class Reconciler {
       next.parseMode !== caption.parseMode || next.timestamp >= this.#o.startedAt
     ) return null;
     this.#take(next.messageId);
+    // Recorded (a post of its own), or the registry cannot say: not tied.
+    return await this.#recordOf(chatId, next, run, "a file's caption") === null ? next : null;
+  }
+
+  /** The registry's record of `m`; undefined (logged) when the registry cannot be asked. */
+  async #recordOf(
+    chatId: string,
+    m: HistoryMessage,
+    run: ResumedRun,
+    what: string,
+  ): Promise<{ hookId: string; at: number } | null | undefined> {
     try {
-      if (await this.#o.recordOf(run.hookId, next.messageId, next.timestamp) !== null) return null;
+      return await this.#o.recordOf(run.hookId, m.messageId, m.timestamp);
     } catch (e) {
-      this.#log.warn("could not ask the message registry about a file's caption in the history", {
+      this.#log.warn(`could not ask the message registry about ${what} in the history`, {
         hook: run.hookId,
         chat: chatId,
         error: e,
       });
-      return null;
+      return undefined;
     }
-    return next;
   }
 
   #take(messageId: string): void {

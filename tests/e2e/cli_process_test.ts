@@ -94,6 +94,9 @@ Deno.test("hooks pause, resume and revoke have reached the running serve when th
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0);
   } finally {
+    // Stopped before its folder goes (a no-op after the SIGTERM above): a bot left running by a
+    // failed assertion kept writing there, and "Directory not empty" hid the assertion.
+    await bot[Symbol.asyncDispose]();
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   }
@@ -181,6 +184,7 @@ Deno.test("import-json beside serve: a record with a bad date and an empty name 
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0);
   } finally {
+    await bot[Symbol.asyncDispose]();
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -90,6 +90,23 @@ async function world(answer: (n: number) => Response | Promise<Response>) {
   };
 }
 
+/** A world whose service holds every call until the world closes (then answers 204). */
+async function heldWorld() {
+  let release: () => void = () => {};
+  const hold = new Promise<void>((resolve) => release = resolve);
+  const w = await world(async () => {
+    await hold;
+    return new Response(null, { status: 204 });
+  });
+  return {
+    ...w,
+    async close() {
+      release();
+      await w.close();
+    },
+  };
+}
+
 Deno.test("a call still failing at WEBHOOK_OUTGOING_MAX_AGE_SECONDS is given up and the author told, once", async () => {
   const w = await world(() =>
     new Response("busy", { status: 503, headers: { "Retry-After": "25" } })
@@ -125,12 +142,7 @@ Deno.test("a call still failing at WEBHOOK_OUTGOING_MAX_AGE_SECONDS is given up 
 });
 
 Deno.test("a first attempt still running after 8 s gets a 'still waiting' reply (the 10-second promise)", async () => {
-  let release: () => void = () => {};
-  const hold = new Promise<void>((resolve) => release = resolve);
-  const w = await world(async () => {
-    await hold;
-    return new Response(null, { status: 204 });
-  });
+  const w = await heldWorld();
   try {
     w.fake.pushMessage({ chatId: "ops", authorId: w.alice, text: "/job 1" });
     await waitUntil(() => w.calls() === 1, 5_000, "the call");
@@ -141,18 +153,12 @@ Deno.test("a first attempt still running after 8 s gets a 'still waiting' reply 
       /^⏳ ci: URL|^⏳ ci: http:\/\/127\.0\.0\.1:\d+\/x has not answered yet; still trying$/,
     );
   } finally {
-    release();
     await w.close();
   }
 });
 
 Deno.test("a slow TrueConf holds a call at most 2 s (the body names ids), and '⏳ has not answered yet' counts from the call", async () => {
-  let release: () => void = () => {};
-  const hold = new Promise<void>((resolve) => release = resolve);
-  const w = await world(async () => {
-    await hold;
-    return new Response(null, { status: 204 });
-  });
+  const w = await heldWorld();
   try {
     // TrueConf takes its full 10 s request timeout over the chat's title and people's names.
     w.fake.setMethodDelay("getChatByID", "never");
@@ -181,18 +187,12 @@ Deno.test("a slow TrueConf holds a call at most 2 s (the body names ids), and '�
       /^⏳ ci: http:\/\/127\.0\.0\.1:\d+\/x has not answered yet; still trying$/,
     );
   } finally {
-    release();
     await w.close();
   }
 });
 
 Deno.test("a trigger call still queued behind the hook's earlier one after 8 s is told so, not that the service has not answered", async () => {
-  let release: () => void = () => {};
-  const hold = new Promise<void>((resolve) => release = resolve);
-  const w = await world(async () => {
-    await hold;
-    return new Response(null, { status: 204 });
-  });
+  const w = await heldWorld();
   try {
     w.fake.pushMessage({ chatId: "ops", authorId: w.alice, text: "/job 1" });
     await waitUntil(() => w.calls() === 1, 5_000, "the first call");
@@ -207,7 +207,6 @@ Deno.test("a trigger call still queued behind the hook's earlier one after 8 s i
     ]);
     assert.equal(w.calls(), 1);
   } finally {
-    release();
     await w.close();
   }
 });
