@@ -285,7 +285,12 @@ export function hookPipeline(options: AppOptions): HookPipeline {
           status: err.status,
           error: err.code,
         });
-        return refuse(c, err.status, err.code, err.message);
+        return err.ignored
+          ? refuse(c, err.status, err.code, err.message, {}, {
+            ignored: err.ignored.parts,
+            note: err.ignored.note,
+          })
+          : refuse(c, err.status, err.code, err.message);
       }
       return internalError(err, c);
     },

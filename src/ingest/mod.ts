@@ -45,4 +45,9 @@ export {
   SMALL_BODY_BYTES,
 } from "./read_body.ts";
 // Named by decodeBody's and BodyError's signatures.
-export { PayloadError, type RequestBody, type UploadedFile } from "./formats/types.ts";
+export {
+  type IgnoredParts,
+  PayloadError,
+  type RequestBody,
+  type UploadedFile,
+} from "./formats/types.ts";

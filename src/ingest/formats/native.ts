@@ -80,12 +80,24 @@ export const nativeFormat: FormatAdapter = {
       const plain = plainText(body.value);
       if (plain) return { format: "native", message: finish(plain), reply: "json" };
     }
-    const message = parseNative(body);
-    const ignored = body.kind === "form"
-      ? ignoredFormParts(body.fields, body.files)
-      : body.kind === "json"
-      ? ignoredJsonKeys(body.value)
-      : undefined;
+    const ignoredOf = () =>
+      body.kind === "form"
+        ? ignoredFormParts(body.fields, body.files)
+        : body.kind === "json"
+        ? ignoredJsonKeys(body.value)
+        : undefined;
+    let message: Message;
+    try {
+      message = parseNative(body);
+    } catch (e) {
+      // Nothing to post, yet parts were sent (`-F attachment=@a.pdf`, `-F text=@msg.txt`,
+      // `-d msg=hi`): those parts are the cause, so the refusal names them and what is read.
+      if (!(e instanceof PayloadError) || e.code !== "empty_payload") throw e;
+      const ignored = ignoredOf();
+      if (!ignored) throw e;
+      throw new PayloadError(e.code, `${e.message} ${ignored.note}`, e.status, ignored);
+    }
+    const ignored = ignoredOf();
     return ignored
       ? { format: "native", message, reply: "json", ignored }
       : { format: "native", message, reply: "json" };
@@ -130,12 +142,16 @@ export function ignoredFormParts(
   const more = parts.length > MAX_IGNORED_NAMED
     ? ` and ${parts.length - MAX_IGNORED_NAMED} more`
     : "";
+  // `curl -F text=@msg.txt` uploads the file; `-F text=<msg.txt` sends its content as the text.
+  const asText = uploads.has("text")
+    ? " To send a file's content as the text, use curl -F 'text=<file' (not text=@file)."
+    : "";
   return {
     parts: parts.slice(0, MAX_IGNORED_NAMED),
     note: `Ignored form parts: ${named.join(", ")}${more}. Upload files as image= (a photo) or ` +
       `file= (a document); the other fields read are ${FORM_FIELDS.slice(0, -1).join(", ")} and ${
         FORM_FIELDS.at(-1)
-      }.`,
+      }.${asText}`,
   };
 }
 

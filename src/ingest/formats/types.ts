@@ -186,8 +186,15 @@ export class PayloadError extends Error {
    * @param code stable machine code, e.g. `invalid_json`, `empty_payload`
    * @param message one human sentence saying what is wrong and what to send instead
    * @param status HTTP status, 400 unless said otherwise (413, 415 …)
+   * @param ignored parts of the request the format did not read, named in the answer
+   *   (`ignored`, `note`) when they are the likely cause (nothing else to post)
    */
-  constructor(readonly code: string, message: string, readonly status = 400) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    readonly ignored?: IgnoredParts,
+  ) {
     super(message);
   }
 }

@@ -1,0 +1,93 @@
+// Mistakes of the first hour, found by following README.md and docs/ from the outside (session
+// 12): each is made the way a newcomer makes it (curl at the bot's real socket, a chat member
+// typing into the fake TrueConf), and each must be answered with what to do instead.
+import assert from "node:assert/strict";
+import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+
+async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "first_hour_" });
+  const b = await startBotWithFake({ dir });
+  try {
+    await fn(b);
+  } finally {
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+// The docs name `-F attachment=@a.pdf` and `-F text=@msg.txt` as the usual mistakes and
+// promise that the answer names the ignored parts "in any status". When those parts were all
+// the request had, the answer was a bare `400 empty_payload` ("send a non-empty text"): the
+// sender who did send a file, or a `msg=` field, was not told which name to use instead.
+Deno.test("nothing to post because every part was ignored: the 400 names the parts and what is read", async () => {
+  await withBot(async (b) => {
+    const ops = b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
+    const { url } = await b.createHook(ops.chatId, "deploys", b.fake.userId("alice"));
+    // The group's acknowledgement follows the DM with the URL.
+    await b.fake.waitFor(() => b.fake.messagesIn(ops.chatId).length === 1);
+    const before = b.fake.messagesIn(ops.chatId).length;
+
+    const attempts: { name: string; init: RequestInit; ignored: string[]; says: RegExp }[] = [
+      {
+        // curl -F text=@message.txt: the file under the text's name
+        name: "-F text=@message.txt",
+        init: { method: "POST", body: form([["text", new File(["hello\n"], "message.txt")]]) },
+        ignored: ["text"],
+        says: /text \(a file\).*text=</s,
+      },
+      {
+        name: "-F attachment=@report.pdf",
+        init: { method: "POST", body: form([["attachment", new File(["%PDF"], "report.pdf")]]) },
+        ignored: ["attachment"],
+        says: /attachment \(a file\).*file=/s,
+      },
+      {
+        name: "-d msg=hello",
+        init: {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: "msg=hello",
+        },
+        ignored: ["msg"],
+        says: /msg.*text/s,
+      },
+      {
+        name: 'JSON {"text":"","message":"hello"}',
+        init: {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ text: "", message: "hello" }),
+        },
+        ignored: ["message"],
+        says: /message.*text/s,
+      },
+    ];
+    for (const a of attempts) {
+      const res = await fetch(url, a.init);
+      const body = await res.json();
+      assert.equal(res.status, 400, `${a.name}: ${JSON.stringify(body)}`);
+      assert.equal(body.error, "empty_payload", a.name);
+      assert.deepEqual(body.ignored, a.ignored, `${a.name}: ${JSON.stringify(body)}`);
+      assert.match(body.note, a.says, `${a.name}: ${body.note}`);
+      // The sentence itself says it too: a sender's log often keeps only `message`.
+      assert.ok(body.message.includes(a.ignored[0]!), `${a.name}: ${body.message}`);
+    }
+    assert.equal(b.fake.messagesIn(ops.chatId).length, before, "nothing was posted");
+
+    // A body with nothing ignored keeps the short answer.
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"text":""}',
+    });
+    const body = await res.json();
+    assert.equal(res.status, 400);
+    assert.deepEqual(Object.keys(body).sort(), ["error", "message", "ok"]);
+  });
+});
+
+function form(parts: [string, string | File][]): FormData {
+  const f = new FormData();
+  for (const [name, value] of parts) f.append(name, value);
+  return f;
+}
