@@ -334,16 +334,16 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   let draining = false;
   const readiness = (): Readiness => {
     const stats = queue.stats();
+    const oldestAgeSeconds = Math.round(stats.oldestAgeMs / 1000);
     return trueconfReadiness(client.state, {
       draining,
       problems: storageWatch.lost === null
         ? []
         : [{ detail: storageWatch.lost, public: "the storage file is gone" }],
-      details: { queue: stats },
+      // The details hold the public fields too: one monitoring query works from anywhere.
+      details: { queue: { ...stats, oldestAgeSeconds } },
       // Public: how much waits, never who or where (issue 17.7).
-      summary: {
-        queue: { depth: stats.depth, oldestAgeSeconds: Math.round(stats.oldestAgeMs / 1000) },
-      },
+      summary: { queue: { depth: stats.depth, oldestAgeSeconds } },
     });
   };
 

@@ -60,6 +60,13 @@ Deno.test("/readyz: the public answer is status and queue depth; details need ME
     ) {
       const full = JSON.parse((await get(headers)).text);
       assert.equal(full.ok, true);
+      // The README: "Everyone gets {ok, problems, queue: {depth, oldestAgeSeconds}}"; the
+      // details add to that shape, so a monitor's query works from anywhere (it lacked
+      // oldestAgeSeconds on the bot's own machine, where step 5 of the install checks it).
+      assert.deepEqual(
+        { depth: full.queue.depth, oldestAgeSeconds: full.queue.oldestAgeSeconds },
+        { depth: 0, oldestAgeSeconds: 0 },
+      );
       assert.equal(full.trueconf.connected, true);
       assert.equal(full.trueconf.botId, b.fake.botId.toLowerCase());
       assert.deepEqual(full.problems, []);
