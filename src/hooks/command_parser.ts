@@ -131,19 +131,21 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
   // A typo of ours, or any other command: another bot's in a group unless said to this bot by
   // name (the caller drops unaddressed ones there), but in a personal chat with the bot, where
   // no other bot listens, a mistyped one of ours.
-  return {
-    command: "webhook_help",
-    args,
-    addressed,
-    unknown: token,
-    ...(token.startsWith("webhook_") ? {} : { foreign: true }),
-  };
+  const foreign = token.startsWith("webhook_") ? {} : { foreign: true };
+  // `/webhook list`, `/webhook create deploys`: a space for the underscore, as other chat
+  // tools spell their commands. The "did you mean" takes the second word with the first.
+  const spaced = /^webhooks?$/.test(token) ? /^(\S+)\s*(.*)$/.exec(args) : null;
+  if (spaced && meantCommand(`${token} ${spaced[1]}`) !== null) {
+    const unknown = `${token} ${spaced[1]!.toLowerCase()}`;
+    return { command: "webhook_help", args: spaced[2] ?? "", addressed, unknown, ...foreign };
+  }
+  return { command: "webhook_help", args, addressed, unknown: token, ...foreign };
 }
 
 /**
  * The command a mistyped one most likely meant: one within two edits (`/webhook_crate`,
- * `/webhooks_list`, `/webhook-revoke`), or a usual other word for it (`/webhook_delete`);
- * null when none is close.
+ * `/webhooks_list`, `/webhook-revoke`, `webhook list`), or a usual other word for it
+ * (`/webhook_delete`, `webhook remove`); null when none is close.
  *
  * @example
  * ```ts
@@ -156,8 +158,8 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
  */
 export function meantCommand(word: string): CommandName | null {
   const w = word.toLowerCase();
-  const synonym = SYNONYMS[w.replace(/^webhooks?[_-]?/, "")];
-  if (synonym && /^webhooks?[_-]?/.test(w)) return synonym;
+  const synonym = SYNONYMS[w.replace(/^webhooks?[ _-]?/, "")];
+  if (synonym && /^webhooks?[ _-]?/.test(w)) return synonym;
   let best: CommandName | null = null;
   let bestDistance = 3;
   for (const c of COMMANDS) {

@@ -91,3 +91,26 @@ function form(parts: [string, string | File][]): FormData {
   for (const [name, value] of parts) f.append(name, value);
   return f;
 }
+
+// `/webhook list` and `/webhook create deploys` (a space for the underscore, as other chat
+// tools spell their commands) were answered "I do not know /webhook." and the whole help, with
+// no hint of the command meant; `/webhook_lsit` got one.
+Deno.test("a space instead of the underscore: the answer names the command meant, with the arguments", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    const ops = b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const cases: [string, string][] = [
+      ["/webhook list", "Did you mean /webhook_list?"],
+      ["/webhook create deploys", "Did you mean /webhook_create deploys?"],
+      ["/webhooks revoke old deploys", "Did you mean /webhook_revoke old deploys?"],
+    ];
+    for (const [typed, want] of cases) {
+      const seen = b.fake.messagesIn(ops.chatId).length;
+      b.fake.pushMessage({ chatId: ops.chatId, authorId: alice, text: `${b.mention} ${typed}` });
+      await b.fake.waitFor(() => b.fake.messagesIn(ops.chatId).length > seen);
+      const answer = b.fake.messagesIn(ops.chatId)[seen]!.text ?? "";
+      assert.ok(answer.includes(want), `${typed} → ${answer.slice(0, 200)}`);
+    }
+    assert.deepEqual(await b.bot.store.listByChat(ops.chatId), [], "a suggestion creates nothing");
+  });
+});
