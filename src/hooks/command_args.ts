@@ -96,17 +96,20 @@ export function holdsUrl(args: string): boolean {
 }
 
 /**
- * Takes an `expires=<duration>` option out of `/webhook_create` arguments.
+ * Takes an `expires=<duration>` option out of `/webhook_create` arguments. `expires 30d` and
+ * `expires: 30d` count too (typed as /webhook_expire takes its duration) when what follows
+ * starts with a digit, so a name that merely holds the word ("cert expires soon") keeps it.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * assert.deepEqual(takeExpiresOption("deploys expires=30d"), { rest: "deploys", expires: "30d" });
+ * assert.deepEqual(takeExpiresOption("deploys expires 30d"), { rest: "deploys", expires: "30d" });
  * assert.deepEqual(takeExpiresOption("deploys"), { rest: "deploys", expires: null });
  * ```
  */
 export function takeExpiresOption(args: string): { rest: string; expires: string | null } {
-  const m = /(?:^|\s)expires=(\S*)/i.exec(args);
+  const m = /(?:^|\s)expires=(\S*)/i.exec(args) ?? /(?:^|\s)expires:?\s+(\d\S*)/i.exec(args);
   if (!m) return { rest: args, expires: null };
   const rest = (args.slice(0, m.index) + args.slice(m.index + m[0].length)).replace(/\s+/g, " ")
     .trim();

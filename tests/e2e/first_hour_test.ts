@@ -114,3 +114,24 @@ Deno.test("a space instead of the underscore: the answer names the command meant
     assert.deepEqual(await b.bot.store.listByChat(ops.chatId), [], "a suggestion creates nothing");
   });
 });
+
+// The help shows `[expires=30d]`; typed with a space (`expires 30d`, as /webhook_expire takes
+// its duration), it became part of the name: a hook "tmp expires 30d" that never expires.
+Deno.test("/webhook_create <name> expires 30d (a space for the '=') sets the expiry, not the name", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    const ops = b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    await b.createHook(ops.chatId, "tmp expires 30d", alice);
+    await b.createHook(ops.chatId, "nightly expires: 2d", alice);
+    // A name that merely holds the word keeps it.
+    await b.createHook(ops.chatId, "cert expires soon", alice);
+    const hooks = await b.bot.store.listByChat(ops.chatId);
+    const byName = new Map(hooks.map((h) => [h.name, h]));
+    assert.deepEqual([...byName.keys()].sort(), ["cert expires soon", "nightly", "tmp"]);
+    const day = 24 * 3600_000;
+    const left = (name: string) => Math.round((byName.get(name)!.expiresAt! - Date.now()) / day);
+    assert.equal(left("tmp"), 30);
+    assert.equal(left("nightly"), 2);
+    assert.equal(byName.get("cert expires soon")!.expiresAt, null);
+  });
+});
