@@ -276,7 +276,14 @@ export async function main(args: readonly string[]): Promise<number> {
         (kv) =>
           sub === "export"
             ? hooksExport(kv, file, storage.storagePath, (l) => console.error(l))
-            : hooksImport(kv, file!, out, storage.storagePath, (l) => console.error(l)),
+            : hooksImport(
+              kv,
+              file!,
+              out,
+              storage.storagePath,
+              (l) => console.error(l),
+              storage.secretKey,
+            ),
       );
     }
     const { importJson, runHooksCli } = await import("./cli/hooks_cli.ts");

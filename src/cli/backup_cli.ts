@@ -14,6 +14,7 @@ import {
   judgeLease,
   leaseLockFile,
   readLease,
+  SecretBox,
 } from "../storage/mod.ts";
 import type { Out } from "./hooks_cli.ts";
 
@@ -69,7 +70,9 @@ export async function hooksExport(
 /**
  * Restores an export into the (empty) store; refuses while a live instance holds it
  * (`storagePath` finds a local holder's lock file, to tell a live one from a crashed one).
- * The report goes to `out`, a refusal to `err` (standard error in main.ts).
+ * The report goes to `out`, a refusal to `err` (standard error in main.ts), and so does a
+ * note when the restored secrets do not open with the key serve would use (`secretKey`, or
+ * the key file beside `storagePath`).
  */
 export async function hooksImport(
   kv: Deno.Kv,
@@ -77,6 +80,7 @@ export async function hooksImport(
   out: Out,
   storagePath?: string,
   err: Out = out,
+  secretKey: string | null = null,
 ): Promise<number> {
   const holder = await readLease(kv);
   const lease = holder &&
@@ -111,6 +115,7 @@ export async function hooksImport(
           ? ` (${report.expired} had expired since the backup and were left out).`
           : "."),
     );
+    if (storagePath !== undefined) await noteSecretKey(kv, storagePath, secretKey, err);
     return 0;
   } catch (e) {
     if (e instanceof BackupError) {
@@ -119,6 +124,30 @@ export async function hooksImport(
     }
     throw e;
   }
+}
+
+/**
+ * The backup holds secrets sealed with the old store's key, which is not in it: a restore into
+ * a new folder has no such key yet (and a `hooks` command run there makes another), so the
+ * operator is told at once which key to put where, rather than by 500s after serve starts.
+ */
+async function noteSecretKey(
+  kv: Deno.Kv,
+  storagePath: string,
+  secretKey: string | null,
+  err: Out,
+): Promise<void> {
+  const { state, source } = await SecretBox.predict(kv, storagePath, secretKey);
+  if (state === "none" || state === "fits") return;
+  const fix = source === "WEBHOOK_SECRET_KEY"
+    ? "set WEBHOOK_SECRET_KEY to the key the backed-up store used"
+    : `copy the backed-up store's secret.key to ${source} (or set WEBHOOK_SECRET_KEY to the key it used)`;
+  err(
+    `note: the restored verification and signing secrets are sealed with a key ${
+      state === "no_key_file" ? `that is not here (no ${source})` : `other than ${source}`
+    }: ${fix} before serve starts, or hooks with /webhook_verify answer 500 and outgoing ` +
+      `hooks cannot sign. check-config says "OK secrets" once it fits.`,
+  );
 }
 
 async function writeAll(w: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {

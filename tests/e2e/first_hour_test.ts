@@ -2,7 +2,9 @@
 // 12): each is made the way a newcomer makes it (curl at the bot's real socket, a chat member
 // typing into the fake TrueConf), and each must be answered with what to do instead.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
+import { cliCommand } from "../support/serve_process.ts";
 
 async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "first_hour_" });
@@ -134,4 +136,38 @@ Deno.test("/webhook_create <name> expires 30d (a space for the '=') sets the exp
     assert.equal(left("nightly"), 2);
     assert.equal(byName.get("cert expires soon")!.expiresAt, null);
   });
+});
+
+// README's two lines, `hooks export backup.jsonl` then `hooks import backup.jsonl` into a new
+// store, said "Imported N entries." and nothing else, while the restored verification and
+// signing secrets cannot be opened without the old store's key: serve then starts with a new
+// key, and those hooks answer 500 or cannot sign. The import now says so, and what to copy.
+Deno.test("hooks import of sealed secrets into a store without their key says which key to put where", async () => {
+  const old = await Deno.makeTempDir({ prefix: "first_hour_old_" });
+  const fresh = await Deno.makeTempDir({ prefix: "first_hour_new_" });
+  const withKey = await Deno.makeTempDir({ prefix: "first_hour_keyed_" });
+  try {
+    const cli = async (dir: string, ...args: string[]) => {
+      const r = await cliCommand(dir, "hooks", ...args);
+      assert.equal(r.code, 0, `hooks ${args.join(" ")}: ${r.stderr}`);
+      return r;
+    };
+    const made = await cli(old, "create", "--chat", "ops", "--name", "gh", "--json");
+    await cli(old, "verify", JSON.parse(made.stdout).id, "github");
+    const backup = join(old, "backup.jsonl");
+    await cli(old, "export", backup);
+
+    const r = await cli(fresh, "import", backup);
+    const keyFile = join(fresh, "secret.key");
+    assert.match(r.stderr, /sealed with a key/, r.stderr);
+    assert.ok(r.stderr.includes(keyFile), `names where the key goes: ${r.stderr}`);
+    assert.match(r.stderr, /WEBHOOK_SECRET_KEY/, r.stderr);
+
+    // With the old key beside the new store first, the import has nothing to warn about.
+    await Deno.copyFile(join(old, "secret.key"), join(withKey, "secret.key"));
+    const ok = await cli(withKey, "import", backup);
+    assert.doesNotMatch(ok.stderr, /sealed with/, ok.stderr);
+  } finally {
+    for (const d of [old, fresh, withKey]) await Deno.remove(d, { recursive: true });
+  }
 });
