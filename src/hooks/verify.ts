@@ -184,7 +184,13 @@ function signatureLibraries(): Promise<SignatureLibraries> {
     import("@octokit/webhooks-methods"),
     import("standardwebhooks"),
   ]).then(
-    ([github, standard]) => ({ verifyGithub: github.verify, Webhook: standard.Webhook }),
+    ([github, standard]) => ({
+      verifyGithub: github.verify,
+      // A CommonJS package: imported lazily from the bundle `deno task start` runs
+      // (src/start.ts), its namespace has only `default` (module.exports); Deno's own import
+      // of the sources has the named export as well.
+      Webhook: standard.default?.Webhook ?? standard.Webhook,
+    }),
     (e) => {
       // A failed load (a broken install) fails this request; the next one tries again.
       libraries = undefined;

@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
-import { cliCommand } from "../support/serve_process.ts";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { TEST_BOT } from "../support/bot_with_fake.ts";
+import { cliCommand, hooksBeforeStart, spawnServe } from "../support/serve_process.ts";
 
 async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "first_hour_" });
@@ -169,5 +171,62 @@ Deno.test("hooks import of sealed secrets into a store without their key says wh
     assert.doesNotMatch(ok.stderr, /sealed with/, ok.stderr);
   } finally {
     for (const d of [old, fresh, withKey]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+// /webhook_verify standard, then a sender signing exactly as the DM says: every request got
+// "401 Standard Webhooks signature refused: Webhook is not a constructor" from the bot that
+// `deno task start` runs (a bundle of src/, where the lazily imported CommonJS package has only
+// its default export); the tests ran the sources, where it has both. Found by the walk.
+Deno.test("verify standard on the bot as started: a correctly signed request is posted, a replay is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "first_hour_std_" });
+  const fake = await FakeTrueConf.start({
+    bot: TEST_BOT,
+    users: [{ login: "alice", password: "a" }],
+  });
+  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
+  try {
+    const [made] = await hooksBeforeStart(dir, "ops", fake.userId("alice"), "deploys");
+    const verify = await cliCommand(dir, "hooks", "verify", made!.id, "standard", "--json");
+    assert.equal(verify.code, 0, verify.stderr);
+    const secret: string = JSON.parse(verify.stdout).secret;
+    await using bot = spawnServe({ dir, fake });
+    const { url } = await bot.listening();
+    await bot.ready();
+    const body = JSON.stringify({ text: "signed" });
+    const id = "msg_first_hour";
+    const ts = String(Math.floor(Date.now() / 1000));
+    const key = await crypto.subtle.importKey(
+      "raw",
+      Uint8Array.from(atob(secret.slice("whsec_".length)), (c) => c.charCodeAt(0)),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const mac = new Uint8Array(
+      await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${ts}.${body}`)),
+    );
+    const signature = `v1,${btoa(String.fromCharCode(...mac))}`;
+    const send = () =>
+      fetch(`${url}/hook/${made!.token}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "webhook-id": id,
+          "webhook-timestamp": ts,
+          "webhook-signature": signature,
+        },
+        body,
+      });
+    const first = await send();
+    assert.equal(first.status, 200, await first.clone().text());
+    await first.body?.cancel();
+    assert.equal(fake.messagesIn("ops").at(-1)?.text, "signed");
+    const replay = await send();
+    assert.equal(replay.status, 401, "each webhook-id is accepted once");
+    await replay.body?.cancel();
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
