@@ -65,6 +65,8 @@ export interface ParsedCommand {
    * command the bot does not know (`/webhook_crate`, `@bot /deploy`), for a "did you mean".
    */
   readonly unknown?: string;
+  /** True when `unknown` is one of ours typed without its slash (`@bot webhook_list`). */
+  readonly slashless?: boolean;
 }
 
 // Mention syntax (anchors, Markdown links, plain "@login") lives in trueconf/incoming_message.ts.
@@ -123,7 +125,7 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
     return addressed ? { command: "webhook_help", args: "", addressed } : null;
   }
   const word = COMMAND_WORD.exec(rest);
-  if (!word) return null;
+  if (!word) return /^webhook/i.test(rest) ? slashless(cleanArgs(rest, html), addressed) : null;
   const token = (word[1] ?? "").replace(/@.*$/, "").toLowerCase();
   const args = cleanArgs(rest.slice(word[0].length), html);
   if (COMMANDS.has(token)) return { command: token as CommandName, args, addressed };
@@ -140,6 +142,23 @@ export function parseCommand(m: IncomingMessage, botId: string): ParsedCommand |
     return { command: "webhook_help", args: spaced[2] ?? "", addressed, unknown, ...foreign };
   }
   return { command: "webhook_help", args, addressed, unknown: token, ...foreign };
+}
+
+/**
+ * `webhook_list`, `webhook create mine`: one of our commands typed without its slash, as a
+ * "did you mean" (null for anything else: chatter stays chatter). The caller answers it where
+ * it answers commands (a group: only after a mention of the bot).
+ */
+function slashless(text: string, addressed: boolean): ParsedCommand | null {
+  const m = /^(webhooks?[_-]\S+|webhooks? \S+)\s*(.*)$/i.exec(text);
+  if (!m || meantCommand(m[1]!) === null) return null;
+  return {
+    command: "webhook_help",
+    args: m[2] ?? "",
+    addressed,
+    unknown: m[1]!.toLowerCase(),
+    slashless: true,
+  };
 }
 
 /**

@@ -250,9 +250,12 @@ export class CommandHandler {
         return await this.#reply(
           m,
           chat,
-          (cmd.unknown === undefined
-            ? ""
-            : replies.unknownCommand(cmd.unknown, meantCommand(cmd.unknown), cmd.args) + "\n") +
+          (cmd.unknown === undefined ? "" : replies.unknownCommand(
+            cmd.unknown,
+            meantCommand(cmd.unknown),
+            cmd.args,
+            cmd.slashless,
+          ) + "\n") +
             replies.help(!personal),
         );
       case "webhook_test":

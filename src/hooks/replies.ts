@@ -109,10 +109,16 @@ export function help(inGroup: boolean): string {
 
 /**
  * The line before the help when the command is not one of the bot's: what was typed, and the
- * command it most likely meant with the same arguments (null: none is close).
+ * command it most likely meant with the same arguments (null: none is close). `slashless`: one
+ * of ours typed without its slash (`webhook_list`).
  */
-export function unknownCommand(word: string, meant: string | null, args: string): string {
-  const typed = `⚠️ I do not know /${esc(word)}.`;
+export function unknownCommand(
+  word: string,
+  meant: string | null,
+  args: string,
+  slashless = false,
+): string {
+  const typed = slashless ? "⚠️ Commands start with /." : `⚠️ I do not know /${esc(word)}.`;
   if (meant === null) return typed;
   return `${typed} Did you mean /${meant}${args ? ` ${esc(args)}` : ""}?`;
 }

@@ -230,3 +230,33 @@ Deno.test("verify standard on the bot as started: a correctly signed request is 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// `@Webhook Bot webhook_list` in a group, `webhook_create mine` in the personal chat: the
+// command without its slash was taken for chatter and got no answer at all.
+Deno.test("a command typed without its slash is answered with the command meant, not silence", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    const ops = b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const dm = b.fake.p2pChatId(alice);
+    const cases: [string, string, string][] = [
+      [ops.chatId, `${b.mention} webhook_list`, "Did you mean /webhook_list?"],
+      [dm, "webhook_create mine", "Did you mean /webhook_create mine?"],
+      [dm, "webhook list", "Did you mean /webhook_list?"],
+    ];
+    for (const [chatId, text, want] of cases) {
+      const seen = b.fake.messagesIn(chatId).length;
+      b.fake.pushMessage({ chatId, authorId: alice, text });
+      await b.fake.waitFor(() => b.fake.messagesIn(chatId).length > seen);
+      const answer = b.fake.messagesIn(chatId)[seen]!.text ?? "";
+      assert.ok(answer.includes(want), `${text} → ${answer.slice(0, 200)}`);
+      assert.match(answer, /start with \//, answer.slice(0, 200));
+    }
+    // In the group without the mention it is chatter, as a slashed command would be.
+    const quiet = b.fake.messagesIn(ops.chatId).length;
+    b.fake.pushMessage({ chatId: ops.chatId, authorId: alice, text: "webhook_list" });
+    b.fake.pushMessage({ chatId: ops.chatId, authorId: alice, text: `${b.mention} /webhook_help` });
+    await b.fake.waitFor(() => b.fake.messagesIn(ops.chatId).length > quiet);
+    assert.equal(b.fake.messagesIn(ops.chatId).length, quiet + 1, "only the help was answered");
+    assert.deepEqual(await b.bot.store.listByChat(dm), [], "a suggestion creates nothing");
+  });
+});
