@@ -34,7 +34,8 @@ Commands:
   serve                 run the bot: HTTP endpoint + TrueConf chat bot (default)
   check-config          validate settings, then log in to TrueConf (OAuth + socket auth) and report
   hooks list            list every hook (tokens masked); also create, pause, resume,
-                        rename, rotate, expire, info, verify, allow, revoke (hooks --help)
+                        rename, rotate, expire, info, verify, allow, revoke, queue
+                        (waiting deliveries), export and import (backup) (hooks --help)
   import-json <file>    import the reference Python bot's data/webhooks.json (idempotent)
   healthcheck [--ready] exit 0 if this host's bot is healthy (/readyz; Docker HEALTHCHECK), or ready
   version               print the version

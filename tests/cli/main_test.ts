@@ -130,6 +130,14 @@ Deno.test("--help and <command> --help exit 0 with usage text", async () => {
   for (const cmd of ["serve", "check-config", "hooks list", "import-json", "healthcheck"]) {
     assert.ok(top.stdout.includes(cmd), `top-level help mentions ${cmd}`);
   }
+  // Every hooks subcommand is named there, backup and queue included (they were left out).
+  const hooksLine = top.stdout.slice(
+    top.stdout.indexOf("hooks list"),
+    top.stdout.indexOf("import-json"),
+  );
+  for (const sub of ["create", "rotate", "revoke", "queue", "export", "import"]) {
+    assert.match(hooksLine, new RegExp(`\\b${sub}\\b`), `top-level help names hooks ${sub}`);
+  }
   // No settings are given: help must not need any.
   for (const cmd of ["serve", "check-config", "hooks", "import-json", "healthcheck", "version"]) {
     const r = await cli([cmd, "--help"], dir.path);
