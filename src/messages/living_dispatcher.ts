@@ -222,7 +222,8 @@ function notFound(): DispatchOutcome {
   return refused(
     404,
     "message_not_found",
-    "This webhook posted no message with that id or key in the last 30 days.",
+    // The registry forgets a removed message, so "never posted" and "removed" look alike.
+    "This webhook has no message with that id or key: it posted none in the last 30 days, or that message was removed.",
   );
 }
 

@@ -260,3 +260,27 @@ Deno.test("a command typed without its slash is answered with the command meant,
     assert.deepEqual(await b.bot.store.listByChat(dm), [], "a suggestion creates nothing");
   });
 });
+
+// README's living-message example ends with `curl -X DELETE "$HOOK/messages/deploy-42"`; run
+// twice (a retrying script), the second answer said the hook "posted no message with that id or
+// key in the last 30 days", which it had: the 404 now names removal as the other cause.
+Deno.test("DELETE of a message already removed: the 404 says it may have been removed", async () => {
+  await withBot(async (b) => {
+    const alice = b.fake.userId("alice");
+    const ops = b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { url } = await b.createHook(ops.chatId, "deploys", alice);
+    const posted = await fetch(url, {
+      method: "POST",
+      headers: { "x-message-key": "deploy-42" },
+      body: new URLSearchParams({ text: "🚀 Deploy started…" }),
+    });
+    assert.equal(posted.status, 200, await posted.text());
+    const first = await fetch(`${url}/messages/deploy-42`, { method: "DELETE" });
+    assert.equal(first.status, 200, await first.text());
+    const again = await fetch(`${url}/messages/deploy-42`, { method: "DELETE" });
+    const body = await again.json();
+    assert.equal(again.status, 404);
+    assert.equal(body.error, "message_not_found");
+    assert.match(body.message, /removed/, body.message);
+  });
+});
