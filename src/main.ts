@@ -134,7 +134,10 @@ async function withStore(
   config: Pick<StorageConfig, "storagePath" | "secretKey">,
   fn: (store: HookStore, kv: Deno.Kv) => Promise<number>,
 ): Promise<number> {
-  const [{ openKv, ringDoorbell, SecretBox, SecretKeyMismatchError }, { HookStore }] = await Promise
+  const [
+    { openKv, ringDoorbell, SecretBox, SecretKeyMismatchError, storeBusySentence },
+    { HookStore },
+  ] = await Promise
     .all([
       import("./storage/mod.ts"),
       import("./hooks/mod.ts"),
@@ -160,8 +163,9 @@ async function withStore(
     return await fn(store, kv);
   } catch (e) {
     // Refused before sealing a secret serve could not open: one sentence, nothing changed.
-    if (!(e instanceof SecretKeyMismatchError)) throw e;
-    console.error(`error: ${e.message}`);
+    const busy = storeBusySentence(e, config.storagePath);
+    if (busy === null && !(e instanceof SecretKeyMismatchError)) throw e;
+    console.error(`error: ${busy ?? (e as Error).message}`);
     return 1;
   } finally {
     await store.close();
@@ -173,7 +177,7 @@ async function withStore(
 
 /** Runs `fn` with the raw store (backup), closing it after; exit 1 when it cannot be opened. */
 async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promise<number> {
-  const { openKv } = await import("./storage/mod.ts");
+  const { openKv, storeBusySentence } = await import("./storage/mod.ts");
   let kv: Deno.Kv;
   try {
     kv = await openKv(path);
@@ -183,6 +187,11 @@ async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promi
   }
   try {
     return await fn(kv);
+  } catch (e) {
+    const busy = storeBusySentence(e, path);
+    if (busy === null) throw e;
+    console.error(`error: ${busy}`);
+    return 1;
   } finally {
     kv.close();
   }

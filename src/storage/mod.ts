@@ -13,7 +13,13 @@ export {
   type ImportReport,
   importStore,
 } from "./backup.ts";
-export { DEFAULT_KV_PATH, inspectStorage, openKv, type StorageInspection } from "./open_kv.ts";
+export {
+  DEFAULT_KV_PATH,
+  inspectStorage,
+  openKv,
+  type StorageInspection,
+  storeBusySentence,
+} from "./open_kv.ts";
 export {
   type Doorbell,
   type DoorbellOptions,

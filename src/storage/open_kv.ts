@@ -86,6 +86,27 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * The sentence for an offline command (`hooks …`, `import-json`) whose commit found the store
+ * locked, or null for any other error. Deno KV waits about 5 s for SQLite's write lock and
+ * then throws `TypeError: database is locked`; a serving bot on a loaded machine held it that
+ * long under a CLI (seen at load 8 in the suite), and the operator got a stack trace.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(storeBusySentence(new TypeError("database is locked"), "/var/lib/x.kv")!, /busy/);
+ * assert.equal(storeBusySentence(new Error("disk full"), "/var/lib/x.kv"), null);
+ * ```
+ */
+export function storeBusySentence(e: unknown, path: string): string | null {
+  if (!(e instanceof Error) || !/database is locked/i.test(e.message)) return null;
+  return `the store ${path} is busy: another process (most likely the running bot) kept it ` +
+    `locked for more than 5 s, so this command's last change was not saved. Run the command ` +
+    `again; if it keeps happening, run it while the bot is less busy or stopped.`;
+}
+
 /** What {@link inspectStorage} found. */
 export type StorageInspection =
   | { readonly ok: true; readonly exists: boolean; readonly detail: string }

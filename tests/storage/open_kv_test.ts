@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { inspectStorage, openKv } from "../../src/storage/mod.ts";
+import { inspectStorage, openKv, storeBusySentence } from "../../src/storage/mod.ts";
 
 Deno.test("openKv: creates missing parent folders for a file path", async () => {
   const dir = await Deno.makeTempDir();
@@ -104,6 +104,33 @@ Deno.test("openKv: a store it creates is the bot user's alone (folder 0700, file
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o640);
   } finally {
     Deno.umask(before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a commit on a store another process keeps locked fails after KV's wait, and reads as 'busy'", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "hooks.kv");
+  const kv = await openKv(path);
+  // The CLI's reads come first (the store is open and read before its change is committed).
+  await kv.set(["x"], 1);
+  const { DatabaseSync } = await import("node:sqlite");
+  const other = new DatabaseSync(path);
+  try {
+    other.exec("BEGIN IMMEDIATE"); // what a busy serving bot's writer does for longer than 5 s
+    const err = await kv.set(["x"], 2).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof Error, "the commit should fail while the lock is held");
+    const sentence = storeBusySentence(err, path);
+    assert.ok(sentence !== null, `not recognised as busy: ${err}`);
+    assert.match(sentence, new RegExp(`the store ${path} is busy`));
+    assert.match(sentence, /Run the command again/);
+    assert.equal(storeBusySentence(new Error("disk I/O error"), path), null);
+    other.exec("ROLLBACK");
+    assert.equal((await kv.get(["x"])).value, 1, "the refused change was not written");
+  } finally {
+    if (other.isTransaction) other.exec("ROLLBACK");
+    other.close();
+    kv.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
