@@ -3,7 +3,7 @@
 // write (GitHub's algorithm from its docs, @octokit/webhooks-methods, the npm
 // standardwebhooks package), replays, address allowlists behind trusted and untrusted
 // proxies, pause, the bot removed from a chat, and the operator CLI (a real subprocess)
-// reaching the running bot within a second.
+// reaching the running bot at once.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { sign as octokitSign } from "@octokit/webhooks-methods";
@@ -477,7 +477,13 @@ Deno.test("revoke from the chat with a backlog: the next POST is 404, the waitin
   });
 });
 
-Deno.test("operator CLI changes reach the running bot within a second; revoke drops the waiting deliveries", async () => {
+// The CLI rings the store's doorbell and the bot looks at once: milliseconds when idle. A lost
+// ring leaves the change to the doorbell's safety poll (every 5 s, at any phase), which 3 s
+// catches at most checks (tests/storage/doorbell_test.ts proves the ring without the poll);
+// a bot kept off the CPU for 2 s by a loaded machine still passes.
+const PICKUP_MS = 3_000;
+
+Deno.test("operator CLI changes reach the running bot at once (its doorbell); revoke drops the waiting deliveries", async () => {
   await withWorld({}, async (w) => {
     const { token } = await w.create(w.ops, "deploys");
     const hook = (await w.bot.store.findByToken(token))!;
@@ -494,11 +500,11 @@ Deno.test("operator CLI changes reach the running bot within a second; revoke dr
         await r.body?.cancel();
         return r.status === 404;
       },
-      1_000,
+      PICKUP_MS,
       "404 after hooks pause",
     );
     const pauseMs = Date.now() - t0;
-    assert.ok(pauseMs < 1_000, `${pauseMs} ms`);
+    assert.ok(pauseMs < PICKUP_MS, `${pauseMs} ms`);
 
     assert.equal((await hooksCommand(w.dir, "resume", hook.id)).code, 0);
     await waitUntil(
@@ -507,7 +513,7 @@ Deno.test("operator CLI changes reach the running bot within a second; revoke dr
         await r.body?.cancel();
         return r.status < 300;
       },
-      1_000,
+      PICKUP_MS,
       "accepted after hooks resume",
     );
 
@@ -528,7 +534,7 @@ Deno.test("operator CLI changes reach the running bot within a second; revoke dr
         await r.body?.cancel();
         return r.status === 404;
       },
-      1_000,
+      PICKUP_MS,
       "404 after hooks revoke",
     );
     // The waiting ones (not the one stuck in TrueConf's hands) end failed: hook_revoked.
@@ -537,10 +543,10 @@ Deno.test("operator CLI changes reach the running bot within a second; revoke dr
         const s = await Promise.all(ids.slice(1).map((id) => w.bot.queue.status(hook.id, id)));
         return s.every((x) => x?.state === "failed" && x.error?.code === "hook_revoked");
       },
-      1_000,
+      PICKUP_MS,
       "waiting deliveries dropped",
     );
-    assert.ok(Date.now() - t0 < 1_000);
+    assert.ok(Date.now() - t0 < PICKUP_MS, `${Date.now() - t0} ms`);
     w.fake.setMethodDelay("sendMessage", 0);
   });
 });
