@@ -57,14 +57,6 @@ export function tableResolver(
   return { resolve, calls };
 }
 
-/** A port on 127.0.0.1 with nothing listening. */
-export function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** The 8-byte PNG signature followed by padding: enough for the sniffer. */
 export const PNG_BYTES = new Uint8Array([
   0x89,

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { parseAllowlist, safeFetch, SafeFetchError } from "../../src/net/mod.ts";
 import type { ConnectTarget, SafeFetchErrorCode, SafeFetchOptions } from "../../src/net/mod.ts";
-import {
-  closedPort,
-  PNG_BYTES,
-  startServer,
-  startSilentServer,
-  tableResolver,
-} from "./_helpers.ts";
+import { closedPort } from "../support/closed_port.ts";
+import { PNG_BYTES, startServer, startSilentServer, tableResolver } from "./_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -406,7 +401,7 @@ Deno.test("safeFetch() rejects with the caller's reason when its signal aborts",
 
 Deno.test("safeFetch() reports a refused connection as a transient connect_failed", async () => {
   const { options } = loopbackAs("down.test");
-  const port = closedPort();
+  const port = await closedPort();
   const error = await assertFetchError(
     safeFetch(`http://down.test:${port}/`, options),
     "connect_failed",

@@ -7,16 +7,10 @@ import assert from "node:assert/strict";
 import { type CheckReport, checkTrueConf, TrueConfClient } from "../../src/trueconf/mod.ts";
 import { FakeTrueConf, makeTestCertificates } from "../support/fake_trueconf.ts";
 import { mintJwt } from "../support/_fake_jwt.ts";
+import { closedPort } from "../support/closed_port.ts";
 import { BOT, clientOptions, CREDS } from "./_helpers.ts";
 
 const certs = await makeTestCertificates();
-
-function closedPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function check(port: number, https: boolean, extra: Record<string, unknown> = {}) {
   return checkTrueConf({
@@ -41,7 +35,7 @@ function failure(r: CheckReport): string {
 }
 
 Deno.test("a closed port: 'Connection refused' and check TRUECONF_WEB_PORT", async () => {
-  const port = closedPort();
+  const port = await closedPort();
   for (const verifyTls of [true, false]) { // Deno's TCP, and node:tls when verification is off
     const detail = failure(await check(port, true, { verifyTls }));
     assert.match(detail, /Connection refused|ECONNREFUSED/);
@@ -142,7 +136,7 @@ Deno.test("static tokens: garbage is refused before connecting; an expired JWT s
   const garbage = await checkTrueConf({
     server: "127.0.0.1",
     https: false,
-    port: closedPort(),
+    port: await closedPort(),
     verifyTls: true,
     auth: { token: "paste-error" },
   });
@@ -151,7 +145,7 @@ Deno.test("static tokens: garbage is refused before connecting; an expired JWT s
   const expired = await checkTrueConf({
     server: "127.0.0.1",
     https: false,
-    port: closedPort(),
+    port: await closedPort(),
     verifyTls: true,
     auth: { token: mintJwt({ sub: "bot", exp: Math.floor(Date.now() / 1000) - 3600 }) },
   });
@@ -161,7 +155,7 @@ Deno.test("static tokens: garbage is refused before connecting; an expired JWT s
   const ws = await checkTrueConf({
     server: "127.0.0.1",
     https: false,
-    port: closedPort(),
+    port: await closedPort(),
     verifyTls: true,
     auth: { token: mintJwt({ sub: "bot", exp: Math.floor(Date.now() / 1000) + 3600 }) },
     timeoutMs: 5_000,
