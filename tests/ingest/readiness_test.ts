@@ -120,7 +120,8 @@ Deno.test("silent TrueConf (socket open, no answers): POST answered 202 within t
       const body = await res.json();
       assert.equal(res.status, 202, JSON.stringify(body));
       assert.equal(body.queued, true);
-      assert.ok(ms >= timeoutMs - 20 && ms < timeoutMs + 1_000, `answered after ${ms} ms`);
+      // The upper bound tells the timeout from a hang; a loaded machine adds seconds.
+      assert.ok(ms >= timeoutMs - 20 && ms < timeoutMs + 5_000, `answered after ${ms} ms`);
     });
 
     await t.step("/readyz 503: TrueConf stopped answering, though the socket is up", async () => {
@@ -154,7 +155,7 @@ Deno.test("silent TrueConf (socket open, no answers): POST answered 202 within t
       const ms = performance.now() - started;
       assert.equal(res.status, 202);
       await res.body?.cancel();
-      assert.ok(ms < timeoutMs + 1_000, `answered after ${ms} ms`);
+      assert.ok(ms < timeoutMs + 5_000, `answered after ${ms} ms`);
       h.fake.setMethodDelay("uploadFile", 0);
     });
 

@@ -99,7 +99,7 @@ export async function startEndpoint(options: EndpointOptions = {}): Promise<Endp
     auth: { username: "webhook_bot", password: "secret" },
     requestTimeoutMs: options.requestTimeoutMs ?? 2_000,
     pingIntervalMs: options.pingIntervalMs ?? 5_000,
-    pongTimeoutMs: options.pongTimeoutMs ?? 1_000,
+    pongTimeoutMs: options.pongTimeoutMs ?? 10_000, // no test waits for a lost pong
     connectTimeoutMs: 1_000,
     backoff: { initialMs: 20, maxMs: 100 },
     tokenCheckIntervalMs: 1_000,

@@ -14,15 +14,20 @@ export const CREDS = { username: BOT.login, password: BOT.password };
 
 export type FakeOptions = NonNullable<Parameters<typeof FakeTrueConf.start>[0]>;
 
-/** Client options for a fake on loopback, with timings small enough for tests. */
+/**
+ * Client options for a fake on loopback, with timings small enough for tests. The request and
+ * pong timeouts are 10 s: a test that wants a timeout sets its own (100–300 ms), and the rest
+ * must not see one because a loaded machine kept the client or the fake off the CPU for a
+ * second or two (a false timeout fails a request, or ends the link and reconnects).
+ */
 export function clientOptions(
   fake: FakeTrueConf,
   extra: Partial<TrueConfClientOptions> = {},
 ): TrueConfClientOptions {
   return loopbackClientOptions(fake, BOT, {
-    requestTimeoutMs: 1_000,
+    requestTimeoutMs: 10_000,
     pingIntervalMs: 5_000,
-    pongTimeoutMs: 1_000,
+    pongTimeoutMs: 10_000,
     connectTimeoutMs: 2_000,
     backoff: { initialMs: 20, maxMs: 200 },
     tokenCheckIntervalMs: 50,

@@ -53,7 +53,10 @@ export interface World {
 export type WorldOptions = Partial<Omit<DurableQueueOptions, "kv" | "deliverer" | "client">> & {
   /** Start with TrueConf refusing connections. */
   down?: boolean;
-  /** The client's request timeout; default 1 s. */
+  /**
+   * The client's request timeout; default 10 s. No test here waits for a timeout: a false one
+   * on a loaded machine (the fake kept off the CPU for a second) failed a delivery attempt.
+   */
   requestTimeoutMs?: number;
 };
 
@@ -71,9 +74,9 @@ export async function withWorld(
     write: (l) => logs.push(JSON.parse(l)),
   });
   const client = new TrueConfClient(loopbackClientOptions(fake, BOT, {
-    requestTimeoutMs: opts.requestTimeoutMs ?? 1_000,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
     pingIntervalMs: 5_000,
-    pongTimeoutMs: 1_000,
+    pongTimeoutMs: 10_000,
     connectTimeoutMs: 1_000,
     backoff: { initialMs: 20, maxMs: 100 },
     tokenCheckIntervalMs: 1_000,
