@@ -11,6 +11,7 @@ import { decodeBody } from "../../src/ingest/decode_body.ts";
 import { detectFormat } from "../../src/ingest/formats/detect.ts";
 import { ROUTE_HEADER } from "../../src/ingest/formats/types.ts";
 import { PayloadError } from "../../src/ingest/formats/types.ts";
+import { loadSchemas } from "../../src/ingest/formats/_schemas.ts";
 import type { Message } from "../../src/message.ts";
 import { decodeBase64 } from "./_base64.ts";
 import type { Capture } from "./recorder.ts";
@@ -27,6 +28,8 @@ export async function replay(capture: Capture): Promise<ReplayResult> {
   headers.delete(ROUTE_HEADER);
   const url = new URL(capture.path, "http://x");
   if (url.pathname.startsWith("/hooks/")) headers.set(ROUTE_HEADER, "hooks");
+  // detectFormat parses synchronously once zod is loaded (the HTTP layer loads it on demand).
+  await loadSchemas();
   try {
     const body = await decodeBody(bytes, headers.get("content-type") ?? null, { maxFiles: 10 });
     const d = detectFormat({ body, headers }, url.searchParams.get("format"));

@@ -503,12 +503,33 @@ function allowOnly(
  * - Gotify: `POST /message` with the token in `?token=`, `X-Gotify-Key` or a Bearer header;
  * - ntfy's GET publish, `GET /hook/<token>/publish|send|trigger` (and at the root);
  * - Discord's Slack- and GitHub-compatible endpoints, `POST /hook/<token>/slack` (Netdata's
- *   Discord notifier posts there) and `/hook/<token>/github`, which force their format.
+ *   Discord notifier posts there) and `/hook/<token>/github`, which force their format;
+ * - Rocket.Chat's `POST /hooks/<integration id>/<token>`: the last segment is the hook token
+ *   (Ansible's rocketchat module refuses a token without "/"; Apprise's `rocket://` too);
+ * - Slack's legacy `POST /services/hooks/incoming-webhook?token=<token>`, where Ansible's
+ *   slack module posts when given a `domain` and a token of neither of Slack's newer kinds.
  */
 function dialectRoutes(app: Hono<IngestEnv>, p: HookPipeline): void {
   app.put("/hook/:token", p.route(...p.admit("hook"), p.body, p.deliver));
   app.post("/hook/:token/slack", p.route(...p.admit("slack"), p.body, p.deliver));
   app.post("/hook/:token/github", p.route(...p.admit("github"), p.body, p.deliver));
+  app.post("/hooks/:integration/:token", p.route(...p.admit("hooks"), p.body, p.deliver));
+  app.post(
+    "/services/hooks/incoming-webhook",
+    p.route(
+      ...p.admit("slack", {
+        token: (c) => c.req.query("token")?.trim() || null,
+        missingToken: {
+          status: 401,
+          code: "missing_token",
+          message:
+            "Give the hook token as ?token=<token> (Slack's legacy incoming-webhook URL), or post to <public>/hook/<token>.",
+        },
+      }),
+      p.body,
+      p.deliver,
+    ),
+  );
 
   // ntfy reads the body at the server URL as JSON whatever its Content-Type (curl -d sends
   // a form type, fetch with a string text/plain).

@@ -11,6 +11,8 @@
  * - a form-urlencoded body that starts with `{` is read as JSON, because
  *   `curl -d '{"text":"hi"}' URL` sends exactly that; one without any `=`, or whose field
  *   names have spaces, is read as text, because `curl -d "Backup done" URL` sends that;
+ * - `payload=` followed by a whole JSON object is that object as written, because Ansible's
+ *   rocketchat and bearychat modules send `"payload=" + json` without percent-encoding it;
  * - a `charset` parameter is honoured (e.g. `windows-1251`); without one the body must be UTF-8.
  *
  * @module
@@ -154,6 +156,10 @@ function decodeSync(
   if (reading === "urlencoded") {
     const text = decodeText(bytes, charset);
     if (text.trimStart().startsWith("{")) return jsonBody(text);
+    const unencoded = unencodedPayload(text);
+    if (unencoded !== null) {
+      return { kind: "form", fields: new Map([["payload", [unencoded]]]), files: [] };
+    }
     // `curl -d "Backup done"` (ntfy's own example, and every `curl -d "$msg"` script) is
     // labelled a form but holds none: no `=` at all, or a "field name" with spaces.
     if (!text.includes("=")) return { kind: "text", text };
@@ -164,6 +170,24 @@ function decodeSync(
   if (reading === "multipart") return decodeMultipart(bytes, params.get("boundary"), limits);
   if (reading === "text") return { kind: "text", text: decodeText(bytes, charset) };
   throw unsupportedType(type);
+}
+
+/**
+ * The JSON of a Slack-style `payload=<JSON>` form that was not percent-encoded (Ansible's
+ * rocketchat and bearychat modules), or null. Read as a form, "93%", "c++" and "a & b" in
+ * its text would become "93%", "c  " and a JSON object cut at the "&". An encoder writes `{`
+ * as `%7B`, so `payload={` is never an encoded body; one that is a single JSON object is
+ * taken as written (Slack and Rocket.Chat's parsers would fail on it instead).
+ */
+function unencodedPayload(text: string): string | null {
+  if (!text.startsWith("payload={")) return null;
+  const json = text.slice("payload=".length);
+  try {
+    const value: unknown = JSON.parse(json);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? json : null;
+  } catch {
+    return null;
+  }
 }
 
 function looksLikeJson(text: string): boolean {

@@ -147,6 +147,14 @@ function strong(text: string): string {
   return text === "" || text.includes("\n") || text.includes("**") ? text : `**${text}**`;
 }
 
+/**
+ * Brackets that make no link (`[FIRING:1] DiskFull`, Gitea's `[org/api:main] 2 new commits`)
+ * escaped, so a title's tag is never read as the start of a link label.
+ */
+function bracketsAsText(markdown: string): string {
+  return markdown.replace(/(?<!\\)\[([^\]\n]*)\](?!\()/g, "\\[$1\\]");
+}
+
 class Output extends CardOutput {
   readonly sections: string[] = [];
 
@@ -155,9 +163,14 @@ class Output extends CardOutput {
     const title = asText(card["title"]);
     const text = asText(card["text"]);
     const emoji = colorEmoji(asText(card["themeColor"]));
-    const head = title ??
-      (text === undefined && card["sections"] === undefined ? asText(card["summary"]) : undefined);
-    if (head !== undefined) lines.push(`**${escapeMarkdown(head.trim())}**`);
+    // The title is Markdown, as Teams shows it (Ansible's office_365_connector_card example:
+    // "This is the **card's title** property"); the summary, shown only in notifications, is
+    // plain text.
+    const summary = text === undefined && card["sections"] === undefined
+      ? asText(card["summary"])
+      : undefined;
+    if (title !== undefined) lines.push(strong(bracketsAsText(cardText(title))));
+    else if (summary !== undefined) lines.push(`**${escapeMarkdown(summary.trim())}**`);
     if (text !== undefined) lines.push(cardText(text));
     if (emoji !== "" && lines.length > 0) lines[0] = `${emoji} ${lines[0]}`;
     const blocks = [lines.join("\n")];

@@ -13,7 +13,7 @@ import {
   withEndpoint,
 } from "../../support/endpoint_harness.ts";
 import { parseAllowlist } from "../../../src/net/mod.ts";
-import { dialectFixture } from "./_request.ts";
+import { capture, dialectFixture } from "./_request.ts";
 import { RawHttp } from "../../support/raw_http.ts";
 
 function chat(h: EndpointHarness) {
@@ -252,6 +252,73 @@ Deno.test("Gotify: POST /message with ?token= or X-Gotify-Key; Gotify's answer; 
       "Content-Type": "application/json",
     });
     assert.equal(missing.status, 400);
+  });
+});
+
+/** A capture in tests/ingest/fixtures/real/ sent again, its token `tok123` replaced. */
+function resend(h: EndpointHarness, name: string, token: string) {
+  const c = capture(name);
+  const headers = Object.fromEntries(
+    Object.entries(c.headers).filter(([k]) => !["host", "content-length"].includes(k)),
+  );
+  return postRaw(
+    h,
+    c.path.replace("tok123", token),
+    Uint8Array.fromBase64(c.bodyBase64),
+    headers,
+    c.method,
+  );
+}
+
+Deno.test("Rocket.Chat's /hooks/<id>/<token>: Ansible's rocketchat module (token: hook/<token>) posts and gets 200", async () => {
+  // community.general.rocketchat builds `<protocol>://<domain>/hooks/<token>` and refuses a
+  // token without "/" (Rocket.Chat's webhook URLs are /hooks/<integration id>/<token>): the
+  // last segment is the hook token, whatever comes before it.
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const res = await resend(h, "ansible-7.7.0_rocketchat_danger", token);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(chat(h).at(-1)?.text, "**Ansible**\n\n🔴 Deploy of api FAILED on web1");
+    const viaHook = await postRaw(h, `/hooks/hook/${token}`, '{"text":"via hook/<token>"}', {
+      "Content-Type": "application/json",
+    });
+    assert.equal(viaHook.status, 200);
+    assert.equal(chat(h).at(-1)?.text, "via hook/<token>");
+    const wrong = await postRaw(h, `/hooks/hook/nope`, '{"text":"x"}', {
+      "Content-Type": "application/json",
+    });
+    assert.equal(wrong.status, 404);
+    assert.equal((await wrong.json()).error, "hook_not_found");
+  });
+});
+
+Deno.test("Slack's legacy /services/hooks/incoming-webhook?token=: Ansible's slack module with domain (HTTPS via a proxy) answered ok", async () => {
+  // community.general.slack posts to `https://<domain>/services/hooks/incoming-webhook?token=`
+  // when the token is neither XXXX/YYYY/ZZZZ (hooks.slack.com) nor xox… (Slack's Web API),
+  // and fails on anything but 200.
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const res = await resend(h, "ansible-7.7.0_slack_legacy_color", token);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "ok");
+    assert.equal(
+      chat(h).at(-1)?.text,
+      "🟢 Deploy of **api** finished on [web1](https://ci.example.com/42)",
+    );
+    const json = { "Content-Type": "application/json" };
+    const wrong = await postRaw(
+      h,
+      "/services/hooks/incoming-webhook?token=nope",
+      '{"text":"x"}',
+      json,
+    );
+    assert.equal(wrong.status, 404);
+    const none = await postRaw(h, "/services/hooks/incoming-webhook", '{"text":"x"}', json);
+    assert.equal(none.status, 401);
+    const body = await none.json();
+    assert.equal(body.error, "missing_token");
+    assert.match(body.message, /\?token=/);
+    assert.equal(chat(h).length, 1);
   });
 });
 

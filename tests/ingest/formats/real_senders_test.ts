@@ -173,3 +173,102 @@ Deno.test("real curl 7.88.1: README examples", async () => {
   assert.equal(plain.message.parseMode, "text");
   assert.equal(plain.message.text, "Line one of message.txt\nLine two");
 });
+
+// Ansible 7.7.0 (ansible-core 2.14, community.general 6.x): playbook tasks run by
+// scripts/interop/ansible.sh against the recorder (UA `ansible-httpget`; the Slack callback
+// plugin's `Python-urllib`). docs/interop.md has what each module reported against the bot.
+
+Deno.test("real Ansible mattermost module → /hooks/<api_key>: username prefix, Slack emoji, attachments", async () => {
+  const text = await replay("ansible-7.7.0_mattermost");
+  assert.equal(capture("ansible-7.7.0_mattermost").path, "/hooks/tok123");
+  assert.equal(text.format, "mattermost");
+  assert.equal(text.reply, "slack_ok");
+  assert.equal(
+    text.message.text,
+    "**Ansible**: Deploy of **api** finished on `web1` ✅ [logs](https://ci.example.com/42)",
+  );
+  const att = await replay("ansible-7.7.0_mattermost_attachments");
+  assert.equal(
+    att.message.text,
+    "**Ansible on web1**\n\n🟣 **System load**\nDisplay my system load on host A and B\n" +
+      "**System A**: load average: 0,74, 0,66, 0,63\n**System B**: load average: 5,16, 4,64, 2,43",
+  );
+});
+
+Deno.test("real Ansible rocketchat module: payload= form, colour as an attachment", async () => {
+  assert.equal(capture("ansible-7.7.0_rocketchat").path, "/hooks/ansible/tok123");
+  const text = await replay("ansible-7.7.0_rocketchat");
+  assert.equal(text.reply, "slack_ok");
+  assert.equal(text.message.text, "**Ansible**: Deploy of *api* finished on web1");
+  const danger = await replay("ansible-7.7.0_rocketchat_danger");
+  assert.equal(danger.message.text, "**Ansible**\n\n🔴 Deploy of api FAILED on web1");
+});
+
+Deno.test("real Ansible rocketchat/bearychat modules send payload=<JSON> unencoded: %, + and & stay as written", async () => {
+  // `"payload=" + module.jsonify(payload)`: nothing is percent-encoded, so a form parser
+  // would split the JSON at "&", turn "+" into spaces and "%41" into "A".
+  const chars = await replay("ansible-7.7.0_rocketchat_special_chars");
+  assert.equal(chars.format, "mattermost");
+  assert.equal(chars.message.text, "**Ansible**: Disk /var 93% full & rising: c++ build %41 ✅");
+  const beary = await replay("ansible-7.7.0_bearychat");
+  assert.equal(beary.format, "slack");
+  assert.equal(beary.message.text, "Deploy of **api** finished\n\n🟢 **web1**\nok=12 changed=3");
+});
+
+Deno.test("real Ansible office_365_connector_card: the card title's Markdown is rendered, not shown as asterisks", async () => {
+  const card = await replay("ansible-7.7.0_office_365_connector_card");
+  assert.equal(card.format, "teams");
+  assert.equal(card.reply, "teams_connector");
+  assert.equal(
+    card.message.text,
+    "🟢 Deploy of **api** finished\nVersion **1.4.2** is live on web1 and web2.\n\n" +
+      "**Hosts**\n**Ansible**\nplaybook site.yml\n**web1**: ok=12 changed=3\n**web2**: ok=12 changed=0\n\n" +
+      "[Open the job](https://ci.example.com/42)",
+  );
+});
+
+Deno.test("real Ansible uri module: the README's native JSON and form bodies", async () => {
+  const json = await replay("ansible-7.7.0_uri_json");
+  assert.equal(json.format, "native");
+  assert.equal(json.message.parseMode, "markdown");
+  assert.equal(
+    json.message.text,
+    "**Deploy of api** finished on web1 ✅ [logs](https://ci.example.com/42)",
+  );
+  const form = await replay("ansible-7.7.0_uri_form");
+  assert.equal(form.format, "native");
+  assert.equal(form.message.text, "Deploy finished on web1");
+});
+
+Deno.test("real Ansible slack module (legacy domain + token URL) and Slack callback plugin", async () => {
+  assert.equal(
+    capture("ansible-7.7.0_slack_legacy").path,
+    "/services/hooks/incoming-webhook?token=tok123",
+  );
+  const plain = await replay("ansible-7.7.0_slack_legacy", "slack");
+  assert.equal(plain.reply, "slack_ok");
+  assert.equal(plain.message.text, "Deploy of **api** finished & ok");
+  const color = await replay("ansible-7.7.0_slack_legacy_color", "slack");
+  assert.equal(
+    color.message.text,
+    "🟢 Deploy of **api** finished on [web1](https://ci.example.com/42)",
+  );
+
+  const start = await replay("ansible-7.7.0_callback_slack_start");
+  assert.equal(start.format, "slack");
+  assert.equal(start.message.text, "🟡 **Playbook initiated** (_262da2_) \n\n**cb.yml**");
+  const play = await replay("ansible-7.7.0_callback_slack_play");
+  assert.equal(play.message.text, "🟡 **Starting play** (_262da2_)\n\n**Deploy api**");
+  const stats = await replay("ansible-7.7.0_callback_slack_stats");
+  const lines = stats.message.text.split("\n");
+  assert.deepEqual(lines.slice(0, 4), [
+    "🟢 **Playbook Complete** (_262da2_)",
+    "",
+    "**Success!**",
+    "```",
+  ]);
+  assert.ok(
+    lines.includes("| localhost | 2  |    2    |      0      |    0     |    0    |    1    |"),
+  );
+  assert.equal(lines.at(-1), "```");
+});
