@@ -26,6 +26,14 @@ export function cardLink(label: string | undefined, url: unknown): string {
   return markdownLink(escapeMarkdown(label?.trim() || href), href);
 }
 
+/**
+ * Bold for a one-line Markdown text that has no bold of its own (a title like `**John**
+ * commented`, or Google Chat's `<b>host</b>` section header, would otherwise become `****`).
+ */
+export function strong(text: string): string {
+  return text === "" || text.includes("\n") || text.includes("**") ? text : `**${text}**`;
+}
+
 /** The photos, link buttons and the part budget of one message's cards. */
 export class CardOutput {
   /** Photos by URL, deduplicated, at most {@link MAX_CARD_IMAGES}. */

@@ -5,7 +5,8 @@
  * Layout (TrueConf has no colour bars, columns or buttons):
  * - text, then blocks, then attachments, separated by blank lines; when top-level blocks render,
  *   top-level `text` is omitted, as Slack does (it is only the notification fallback there);
- * - attachment: pretext; a status emoji for `color`; author; **title** (linked); text;
+ * - attachment: pretext; a status emoji for `color`; author; **title** (linked by `title_link`,
+ *   or Flock's `url`); text;
  *   `**field**: value` lines; nested blocks; URL buttons as links; _footer · time_; `fallback`
  *   only when nothing else renders;
  * - blocks: header → bold line, section text + fields, context elements joined by " · ",
@@ -76,6 +77,9 @@ const schemas = lazySchema((z) => {
     fields: z.array(z.looseObject({ title: scalar, value: scalar })).nullish(),
     image_url: scalar,
     thumb_url: scalar,
+    // Flock's attachments (Netdata's Flock method) link the title with `url`; any type is
+    // accepted, a Slack body may carry an unrelated `url` of its own.
+    url: z.unknown().optional(),
     footer: scalar,
     ts: scalar,
     actions: z.array(z.looseObject({ text: scalar, url: scalar, name: scalar })).nullish(),
@@ -208,7 +212,7 @@ class Context {
     }
     if (att.title) {
       const title = escapeMarkdown(att.title.trim());
-      const link = att.title_link?.trim();
+      const link = att.title_link?.trim() || (typeof att.url === "string" ? att.url.trim() : "");
       body.push(`**${link ? markdownLink(title, link) : title}**`);
     } else if (att.title_link) {
       body.push(att.title_link.trim());

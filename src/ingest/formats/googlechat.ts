@@ -26,7 +26,7 @@ import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { escapeMarkdown, markdownLink, slackToMarkdown } from "./_mrkdwn.ts";
 import { asArray, asHttpUrl, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
 import { limitText } from "./_markup.ts";
-import { CardOutput, MAX_CARD_TEXT } from "./_card_output.ts";
+import { CardOutput, MAX_CARD_TEXT, strong } from "./_card_output.ts";
 import type { OfferedLink } from "./_link_buttons.ts";
 import { joinSections, RULE } from "./_slack_render.ts";
 import {
@@ -146,7 +146,7 @@ class Output extends CardOutput {
       const section = asObject(s) ?? {};
       const name = asText(section["header"]);
       const body = this.widgets(asArray(section["widgets"]), 0);
-      return [name !== undefined ? `**${widgetText(name)}**` : "", body]
+      return [name !== undefined ? strong(widgetText(name)) : "", body]
         .filter((l) => l !== "").join("\n");
     });
     const actions = this.linkLine(

@@ -25,7 +25,7 @@
 import { decodeEntities } from "../../html_entities.ts";
 import { hasHtml, htmlToMarkdown } from "./_html_text.ts";
 import { limitText } from "./_markup.ts";
-import { CardOutput, MAX_CARD_IMAGES, MAX_CARD_TEXT } from "./_card_output.ts";
+import { CardOutput, MAX_CARD_IMAGES, MAX_CARD_TEXT, strong } from "./_card_output.ts";
 import type { OfferedLink } from "./_link_buttons.ts";
 import { dropUnsafeLinks, escapeMarkdown, markdownLink } from "./_mrkdwn.ts";
 import {
@@ -140,14 +140,6 @@ function cardText(s: string): string {
 }
 
 /**
- * Bold for a one-line text that has no bold of its own (a title like `**John** commented` would
- * otherwise become broken markup).
- */
-function strong(text: string): string {
-  return text === "" || text.includes("\n") || text.includes("**") ? text : `**${text}**`;
-}
-
-/**
  * Brackets that make no link (`[FIRING:1] DiskFull`, Gitea's `[org/api:main] 2 new commits`)
  * escaped, so a title's tag is never read as the start of a link label.
  */
@@ -172,7 +164,10 @@ class Output extends CardOutput {
     if (title !== undefined) lines.push(strong(bracketsAsText(cardText(title))));
     else if (summary !== undefined) lines.push(`**${escapeMarkdown(summary.trim())}**`);
     if (text !== undefined) lines.push(cardText(text));
-    if (emoji !== "" && lines.length > 0) lines[0] = `${emoji} ${lines[0]}`;
+    // A title that starts with the sender's own status icon (Netdata's "⚠️ Alert WARNING …")
+    // gets no second one for its colour.
+    const ownIcon = /^\p{Extended_Pictographic}/u.test(title?.trim() ?? "");
+    if (emoji !== "" && lines.length > 0 && !ownIcon) lines[0] = `${emoji} ${lines[0]}`;
     const blocks = [lines.join("\n")];
     for (const item of asArray(card["sections"])) {
       const section = asObject(item);

@@ -272,3 +272,98 @@ Deno.test("real Ansible slack module (legacy domain + token URL) and Slack callb
   );
   assert.equal(lines.at(-1), "```");
 });
+
+// Netdata 1.37.1's alarm-notify.sh, run by scripts/interop/netdata.sh: `alarm-notify.sh test`
+// and a disk-space alarm with the daemon's arguments, one notification method at a time.
+
+const NETDATA_GOTO =
+  "http://db1.example.com:19999/goto-host-from-alarm.html?host=db1&chart=disk_space._&family=%2f&alarm=disk_space_usage&alarm_unique_id=101&alarm_id=7&alarm_event_id=2&alarm_when=";
+
+Deno.test("real Netdata Slack, Mattermost (/hooks/), Discord (<hook>/slack) and Rocket.Chat methods: alarm, link, severity", async () => {
+  const slack = await replay("netdata-1.37.1_slack_disk_critical");
+  assert.equal(slack.format, "slack");
+  assert.equal(slack.reply, "slack_ok");
+  const lines = slack.message.text.split("\n");
+  assert.equal(lines[0], "db1 is critical, `disk_space._` (_/_), **disk space usage = 97.3%**");
+  assert.ok(
+    lines[2]?.startsWith(`🔴 **[disk space usage = 97.3%](${NETDATA_GOTO}`),
+    String(lines[2]),
+  );
+  assert.equal(lines[3], "current disk space usage of / (97% is critical)");
+
+  const warning = await replay("netdata-1.37.1_slack_test_warning");
+  assert.match(
+    warning.message.text,
+    /^vm needs attention, .*\n\n🟡 \*\*\[test alarm = new value\]/,
+  );
+
+  const mattermost = await replay("netdata-1.37.1_mattermost_test_critical");
+  assert.equal(mattermost.format, "mattermost");
+  assert.match(mattermost.message.text, /^\*\*netdata on vm\*\*: vm is critical, /);
+
+  assert.equal(capture("netdata-1.37.1_discord_disk_critical").path, "/hook/tok123/slack");
+  const discord = await replay("netdata-1.37.1_discord_disk_critical", "slack");
+  assert.equal(discord.reply, "slack_ok");
+  assert.match(discord.message.text, /\n🔴 \*\*\[disk space usage = 97\.3%\]\(/);
+
+  const rocket = await replay("netdata-1.37.1_rocketchat_disk_critical");
+  assert.equal(rocket.reply, "slack_ok");
+  assert.match(rocket.message.text, /\n🔴 \*\*\[disk space usage = 97\.3%\]\(/);
+});
+
+Deno.test("real Netdata MS Teams method: Netdata's own status icon, no second colour emoji", async () => {
+  const warning = await replay("netdata-1.37.1_msteams_test_warning");
+  assert.equal(warning.format, "teams");
+  assert.equal(warning.reply, "teams_connector");
+  assert.equal(warning.message.text.split("\n")[0], "**⚠️ Alert WARNING from netdata for vm**");
+  const critical = await replay("netdata-1.37.1_msteams_disk_critical");
+  const lines = critical.message.text.split("\n");
+  assert.equal(lines[0], "**🔥 Alert CRITICAL from netdata for db1**");
+  assert.equal(lines[1], "db1 is critical, disk_space._ (_/_), *disk space usage = 97.3%*");
+  assert.ok(lines[3]?.startsWith(`[Netdata](${NETDATA_GOTO}`), String(lines[3]));
+});
+
+Deno.test("real Netdata Google Chat (hangouts) method: a <b> section header is bold once, not ****", async () => {
+  const chat = await replay("netdata-1.37.1_hangouts_disk_critical");
+  assert.equal(chat.format, "googlechat");
+  const lines = chat.message.text.split("\n");
+  assert.deepEqual(lines.slice(0, 3), ["**Netdata on db1**", "", "**db1**"]);
+  assert.ok(lines[3]?.startsWith(`**Status Message**: [**is critical**](${NETDATA_GOTO}`));
+  assert.equal(lines[4], "**disk\\_space.\\_ | /**: disk space usage = 97.3%");
+  assert.match(chat.message.text, /\n\[Go to db1\]\(http:\/\/db1\.example\.com:19999\//);
+});
+
+Deno.test("real Netdata Flock method: the attachment's url links its title", async () => {
+  // Flock's attachments carry the link in `url` (Slack's have `title_link`); Netdata puts
+  // the dashboard link there.
+  const flock = await replay("netdata-1.37.1_flock_disk_critical");
+  assert.equal(flock.format, "slack");
+  const lines = flock.message.text.split("\n");
+  assert.equal(lines[0], "db1 **is critical**");
+  assert.ok(
+    lines[2]?.startsWith(`🔴 **[disk space usage = 97.3%](${NETDATA_GOTO}`),
+    String(lines[2]),
+  );
+});
+
+Deno.test("real Netdata Gotify method and a custom_sender posting form-encoded Markdown", async () => {
+  assert.equal(capture("netdata-1.37.1_gotify_disk_critical").path, "/message?token=tok123");
+  const critical = await replay("netdata-1.37.1_gotify_disk_critical", "gotify");
+  assert.equal(critical.reply, "gotify");
+  assert.equal(
+    critical.message.text,
+    "🚨 **CRITICAL, disk\\_space\\_usage = 97.3%, on db1**\nMon Dec  7 10:48:02 UTC 2026: disk\\_space.\\_ 97.3%",
+  );
+  const warning = await replay("netdata-1.37.1_gotify_test_warning", "gotify");
+  assert.match(warning.message.text, /^\*\*WARNING, test\\_alarm = new value, on vm\*\*\n/);
+
+  const custom = await replay("netdata-1.37.1_custom_disk_critical");
+  assert.equal(custom.format, "native");
+  assert.equal(custom.message.parseMode, "markdown");
+  assert.ok(
+    custom.message.text.startsWith(
+      "**db1 is critical**: disk space usage = 97.3% (alarm is raised for 10 minutes)\n" +
+        `current disk space usage of / (97% is critical) ([dashboard](${NETDATA_GOTO}`,
+    ),
+  );
+});
