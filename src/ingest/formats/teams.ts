@@ -140,11 +140,17 @@ function cardText(s: string): string {
 }
 
 /**
- * Brackets that make no link (`[FIRING:1] DiskFull`, Gitea's `[org/api:main] 2 new commits`)
- * escaped, so a title's tag is never read as the start of a link label.
+ * A card title's Markdown with what Teams shows as written kept so: brackets that make no link
+ * (`[FIRING:1] DiskFull`, Gitea's `[org/api:main] 2 new commits`), never the start of a link
+ * label, and underscores inside a word (Prometheus' `node_filesystem_almost_full`), never
+ * italics.
  */
-function bracketsAsText(markdown: string): string {
-  return markdown.replace(/(?<!\\)\[([^\]\n]*)\](?!\()/g, "\\[$1\\]");
+function titleMarkdown(markdown: string): string {
+  return markdown.replace(/(?<!\\)\[([^\]\n]*)\](?!\()/g, "\\[$1\\]").replace(
+    // Code spans, link destinations and bare URLs are passed over: an escape would show there.
+    /(`[^`\n]*`|\]\([^)\s]*\)|https?:\/\/\S+)|(?<=[\p{L}\p{N}])_(?=[\p{L}\p{N}])/gu,
+    (_match, kept: string | undefined) => kept ?? "\\_",
+  );
 }
 
 class Output extends CardOutput {
@@ -161,7 +167,7 @@ class Output extends CardOutput {
     const summary = text === undefined && card["sections"] === undefined
       ? asText(card["summary"])
       : undefined;
-    if (title !== undefined) lines.push(strong(bracketsAsText(cardText(title))));
+    if (title !== undefined) lines.push(strong(titleMarkdown(cardText(title))));
     else if (summary !== undefined) lines.push(`**${escapeMarkdown(summary.trim())}**`);
     if (text !== undefined) lines.push(cardText(text));
     // A title that starts with the sender's own status icon (Netdata's "⚠️ Alert WARNING …")

@@ -53,6 +53,42 @@ Deno.test("Alertmanager msteams_configs (type: MessageCard): red title, Markdown
   assert.equal(r.message.text.includes("  - summary = Disk on db1 is 97% full"), true);
 });
 
+Deno.test("a card title is Markdown (Ansible's **bold** title), but a snake_case alert name keeps its underscores", async () => {
+  // Prometheus alert names are snake_case: read as Markdown, `_filesystem_` could turn
+  // italic. Teams shows intra-word underscores as written; so does the title here.
+  const r = await post(
+    JSON.stringify({
+      "@type": "MessageCard",
+      themeColor: "8C1A1A",
+      title: "[FIRING:1] node_filesystem_almost_full (db1 _critical_)",
+      text: "x",
+    }),
+    "application/json",
+  );
+  assert.equal(
+    r.message.text.split("\n")[0],
+    "🔴 **\\[FIRING:1\\] node\\_filesystem\\_almost\\_full (db1 _critical_)**",
+  );
+  const bold = await post(
+    JSON.stringify({ "@type": "MessageCard", title: "Deploy of **api** finished", text: "x" }),
+    "application/json",
+  );
+  assert.equal(bold.message.text.split("\n")[0], "Deploy of **api** finished");
+  // Not in code, a link's address or a bare URL, where the escape would show.
+  const kept = await post(
+    JSON.stringify({
+      "@type": "MessageCard",
+      title: "`disk_used` on [db_1](https://grafana.example.com/d/disk_used) https://x.io/a_b",
+      text: "x",
+    }),
+    "application/json",
+  );
+  assert.equal(
+    kept.message.text.split("\n")[0],
+    "**`disk_used` on [db\\_1](https://grafana.example.com/d/disk_used) https://x.io/a_b**",
+  );
+});
+
 Deno.test("Gitea's push MessageCard: title with theme colour, author, facts without the trailing colon, commit links", async () => {
   const r = await card("teams_gitea_push");
   assert.equal(
