@@ -64,8 +64,11 @@ export interface LoggerOptions {
   fields?: LogFields;
 }
 
-// A hook path segment: /hook/<token> or /hooks/<token>. Tokens are URL-safe base64.
-const HOOK_PATH = /(\/hooks?\/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}([A-Za-z0-9_-]{4})/g;
+// A hook path segment: /hook/<token>, /hooks/<token>, or Rocket.Chat's
+// /hooks/<integration id>/<token> (the token is the last segment there; the id is no secret).
+// Tokens are URL-safe base64.
+const HOOK_PATH =
+  /(\/hooks?\/(?:[A-Za-z0-9_-]+\/)?)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}([A-Za-z0-9_-]{4})/g;
 
 /**
  * Masks hook tokens inside a string (`/hook/abcd…wxyz`).
@@ -75,6 +78,11 @@ const HOOK_PATH = /(\/hooks?\/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}([A-Za-z0-9_-]
  * import assert from "node:assert/strict";
  *
  * assert.equal(redact("POST /hook/abcdefghijklmnopqrstuvwxyz012345"), "POST /hook/abcd…2345");
+ * assert.equal(redact("/hook/abcdefghijklmnopqrstuvwxyz012345/slack"), "/hook/abcd…2345/slack");
+ * assert.equal(
+ *   redact("/hooks/integration1/abcdefghijklmnopqrstuvwxyz012345"),
+ *   "/hooks/integration1/abcd…2345",
+ * );
  * ```
  */
 export function redact(text: string): string {
