@@ -1,6 +1,6 @@
 /**
  * "Did you mean …?": how far one word is from another, for the answers to a mistyped setting
- * name (`src/config.ts`), a misspelt JSON field (`src/ingest/formats/detect.ts`) and a mistyped
+ * name (`src/config.ts`), a misspelt JSON field (`src/ingest/formats/_field_lookalike.ts`) and a mistyped
  * chat command (`src/hooks/commands.ts`).
  *
  * @example

@@ -27,7 +27,6 @@
  * @module
  */
 import type { Message } from "../../message.ts";
-import { editDistance } from "../../edit_distance.ts";
 import { alertmanagerFormat } from "./alertmanager.ts";
 import { appriseFormat } from "./apprise.ts";
 import { githubFormat } from "./github.ts";
@@ -35,6 +34,7 @@ import { gitlabFormat } from "./gitlab.ts";
 import { grafanaFormat } from "./grafana.ts";
 import { mattermostFormat } from "./mattermost.ts";
 import { NATIVE_KEYS, nativeFormat, parseNative } from "./native.ts";
+import { fieldLookalike } from "./_field_lookalike.ts";
 import { isRecord } from "./_read.ts";
 import { slackFormat, slackTextFormat } from "./slack.ts";
 import { discordFormat } from "./discord.ts";
@@ -220,19 +220,5 @@ const ALIASES: Readonly<Record<string, string>> = {
 
 /** The native key `key` looks like a misspelling of (not the key itself), if any. */
 function nativeLookalike(key: string): string | undefined {
-  if (NATIVE_KEYS.includes(key)) return undefined;
-  const normal = key.toLowerCase().replace(/[-_\s]/g, "");
-  const alias = ALIASES[normal];
-  if (alias !== undefined) return alias;
-  for (const native of NATIVE_KEYS) {
-    const target = native.replace(/_/g, "");
-    if (normal === target) return native;
-    const allowed = target.length >= 8 ? 2 : 1;
-    if (
-      Math.abs(normal.length - target.length) <= allowed && editDistance(normal, target) <= allowed
-    ) {
-      return native;
-    }
-  }
-  return undefined;
+  return fieldLookalike(key, NATIVE_KEYS, ALIASES);
 }

@@ -95,7 +95,7 @@ function parseMattermost(input: PayloadInput) {
     ? card
     : `${RULE}\n${card}`;
   const content = joinSections([rendered.text, body, card]);
-  if (content === "" && rendered.photos.length === 0) throw noText();
+  if (content === "" && rendered.photos.length === 0) throw noText(object);
   const text = joinSections([lead, body, cardSection]);
   return { text, parseMode: "markdown" as const, attachments: rendered.photos };
 }

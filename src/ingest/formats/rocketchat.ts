@@ -42,7 +42,7 @@ export const rocketChatFormat: FormatAdapter = {
       translate: (t) => slackToMarkdown(t),
     });
     const body = joinSections([rendered.blocks, rendered.attachments]);
-    if (rendered.text === "" && body === "" && rendered.photos.length === 0) throw noText();
+    if (rendered.text === "" && body === "" && rendered.photos.length === 0) throw noText(object);
     const alias = typeof object.alias === "string" ? object.alias.trim() : "";
     const emojiName = typeof object.emoji === "string"
       ? /^:?([a-z0-9_+-]+):?$/.exec(object.emoji.trim())?.[1]

@@ -15,6 +15,7 @@
  */
 import type { Message } from "../../message.ts";
 import { parseJsonLenient } from "../decode_body.ts";
+import { firstLookalike } from "./_field_lookalike.ts";
 import { isRecord } from "./_read.ts";
 import { ButtonRows, type OfferedLink } from "./_link_buttons.ts";
 import { slackToMarkdown } from "./_mrkdwn.ts";
@@ -151,17 +152,30 @@ function detectSlack(input: PayloadInput): boolean {
 export function renderSlackMessage(value: unknown, translate: (text: string) => string): Message {
   const rendered = renderSlackPayload(parseSlackShape(value), { translate });
   const text = joinSections([rendered.text, rendered.blocks, rendered.attachments]);
-  if (text === "" && rendered.photos.length === 0) throw noText();
+  if (text === "" && rendered.photos.length === 0) throw noText(isRecord(value) ? value : {});
   return { text, parseMode: "markdown", attachments: rendered.photos };
 }
 
-/** The `no_text` error (Slack's code for a payload with nothing to show). */
-export function noText(): PayloadError {
+/**
+ * The `no_text` error (Slack's code for a payload with nothing to show). Given the payload, it
+ * names a key that looks like a misspelt `text`/`blocks`/`attachments` (`payload={"txt":…}`),
+ * the likely reason nothing rendered; the code stays Slack's, which Slack clients check.
+ */
+export function noText(object?: Readonly<Record<string, unknown>>): PayloadError {
+  const unknown = Object.fromEntries(
+    Object.entries(object ?? {}).filter(([key]) => !SLACK_KEYS.includes(key)),
+  );
+  const typo = firstLookalike(unknown, RENDERED_KEYS);
+  const guess = typo ? ` Did you mean "${typo.meant}" instead of "${typo.key}"?` : "";
   return new PayloadError(
     "no_text",
-    'Nothing to post: the payload has no text, blocks or attachments that render. Send at least {"text":"…"}.',
+    "Nothing to post: the payload has no text, blocks or attachments that render." + guess +
+      ' Send at least {"text":"…"}.',
   );
 }
+
+/** The Slack fields that render something; a key close to one of them is a likely typo. */
+const RENDERED_KEYS: readonly string[] = ["text", "blocks", "attachments"];
 
 /**
  * The JSON object a Slack-family body carries: the JSON body itself, the form field

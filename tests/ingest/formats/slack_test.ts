@@ -283,3 +283,17 @@ Deno.test("a wrong Slack field type says what it must be, in English (an object,
   assert.equal(e.code, "invalid_attachments");
   assert.equal(e.message, 'Field "attachments[0]" must be an object.');
 });
+
+Deno.test('a misspelt Slack field (payload={"txt":…}) gets no_text with a did-you-mean, form and JSON alike', async () => {
+  const form = await refused(
+    post(`payload=${encodeURIComponent('{"txt":"x"}')}`, "application/x-www-form-urlencoded"),
+  );
+  assert.equal(form.code, "no_text");
+  assert.match(form.message, /did you mean "text" instead of "txt"\?/i);
+  const json = await refused(post('{"attachment":[{"text":"x"}],"mrkdwn":true}', JSON_TYPE));
+  assert.equal(json.code, "no_text");
+  assert.match(json.message, /did you mean "attachments" instead of "attachment"\?/i);
+  // Nothing misspelt: the plain sentence, no guess.
+  const empty = await refused(post('{"text":"","channel":"#x"}', JSON_TYPE));
+  assert.doesNotMatch(empty.message, /did you mean/i);
+});
