@@ -269,6 +269,15 @@ Deno.test("hook endpoint: every bad input has its status, code and sentence; not
         message: 'Field "buttons[0][0].url" is missing.',
       },
       {
+        name: "buttons as one flat list (not rows)",
+        body: '{"text":"x","buttons":[{"text":"Open","url":"https://x.io"}]}',
+        type: "application/json",
+        status: 400,
+        code: "invalid_field_type",
+        message: 'Field "buttons[0]" must be an array, got an object. "buttons" takes rows of ' +
+          'buttons: [[{"text":"Open","url":"https://…"}]].',
+      },
+      {
         name: "relative image URL",
         body: '{"images":[{"url":"/x.png"}]}',
         type: "application/json",

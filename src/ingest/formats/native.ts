@@ -69,6 +69,9 @@ const nativeJson = lazySchema((z) =>
   })
 );
 
+/** The expected nesting of `buttons`, told when its shape is wrong. */
+const BUTTONS_SHAPE = ' "buttons" takes rows of buttons: [[{"text":"Open","url":"https://…"}]].';
+
 /** The native adapter. Detection is strict so that it never steals another format's body. */
 export const nativeFormat: FormatAdapter = {
   name: "native",
@@ -263,9 +266,11 @@ function parseJson(value: unknown): Message {
       throw new PayloadError("invalid_field_type", `Field "${path}" is missing.`);
     }
     const expected = issue?.code === "invalid_type" ? article(issue.expected) : "a valid value";
+    // A flat list `[{text,url}]` is the usual mistake: show the nesting, not just the type.
+    const shape = issue?.path[0] === "buttons" && issue.path.length <= 3 ? BUTTONS_SHAPE : "";
     throw new PayloadError(
       "invalid_field_type",
-      `Field "${path}" must be ${expected}, got ${received}.`,
+      `Field "${path}" must be ${expected}, got ${received}.${shape}`,
     );
   }
   const data = result.data;
