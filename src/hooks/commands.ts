@@ -565,7 +565,11 @@ export class CommandHandler {
     const mode = (VERIFY_MODES as readonly string[]).includes(word) ? word as VerifyMode : null;
     if (head === "" || (word !== "off" && mode === null)) {
       if (!(await this.#mayManage(m, chat))) return;
-      return await this.#reply(m, chat, replies.usage("webhook_verify", example));
+      // "deploys foo": a name and a word that is no mode; say which word was not understood.
+      const text = head === ""
+        ? replies.usage("webhook_verify", example)
+        : replies.badVerifyMode(last, head);
+      return await this.#reply(m, chat, text);
     }
     const hook = await this.#target(m, chat, head, "webhook_verify", example);
     if (!hook) return;

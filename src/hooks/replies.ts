@@ -632,6 +632,13 @@ export function badGrace(word: string): string {
   }» is not a grace period: use minutes, hours or days (30m, 24h, 7d; at most 7d), or 0 to stop the old one at once.`;
 }
 
+/** `/webhook_verify <name> <word>` where the word is no verification mode. */
+export function badVerifyMode(word: string, name: string): string {
+  return `⚠️ «${esc(word)}» is not a verification mode: type /webhook_verify ${
+    esc(name)
+  } github|gitlab|grafana|standard|bearer|off.`;
+}
+
 /** `expires=` that is not a duration. */
 export function badExpires(word: string, name: string): string {
   return `⚠️ «expires=${esc(word)}» is not a duration. Type for example /webhook_create ${

@@ -267,7 +267,11 @@ Deno.test("verify: the secret goes only to the caller's DM, with where to paste 
       assert.equal(await w.store.openSecret(rec!.verification!.secret), secret);
     }
     let r = texts(await w.say(ops, w.carol, `${w.at} /webhook_verify gh sha1`), ops);
-    assert.match(r[0]!, /Type \/webhook_verify &lt;name&gt; github\|gitlab/);
+    // The reply names the word it did not understand, and the command with the modes to type.
+    assert.match(
+      r[0]!,
+      /«sha1» is not a verification mode: type \/webhook_verify gh github\|gitlab\|grafana\|standard\|bearer\|off\./,
+    );
     r = texts(await w.say(ops, w.carol, `${w.at} /webhook_info gh`), ops);
     assert.match(r[0]!, /Verification: bearer token/);
     r = texts(await w.say(ops, w.carol, `${w.at} /webhook_verify gh off`), ops);
