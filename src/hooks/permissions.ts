@@ -115,10 +115,12 @@ export class Permissions {
     }
     const me = participants.find((p) => sameTrueConfId(p.userId, userId));
     if (me && MANAGERS.has(String(me.role))) return { allowed: true };
+    // Say what the member can do about it, not only what they may not do.
     return {
       allowed: false,
       reason:
-        `Only owners and admins of this chat can ${action} webhooks (WEBHOOK_ADMIN_ONLY is on).`,
+        `Only owners and admins of this chat can ${action} webhooks (WEBHOOK_ADMIN_ONLY is on): ` +
+        "ask an owner or admin of this chat to run it, or to make you an admin.",
     };
   }
 }

@@ -332,7 +332,7 @@ Deno.test("admin-only on: 250 participants over two pages, numeric roles; member
     assert.equal(refused[0]!.chatId, big);
     assert.match(
       refused[0]!.text!,
-      /Only owners and admins of this chat can create webhooks \(WEBHOOK_ADMIN_ONLY is on\)/,
+      /Only owners and admins of this chat can create webhooks \(WEBHOOK_ADMIN_ONLY is on\): ask an owner or admin of this chat to run it, or to make you an admin\./,
     );
     const pages = w.fake.requests.filter((r) => r.method === "getChatParticipants").map((r) =>
       (r.payload as { pageNumber: number }).pageNumber

@@ -173,7 +173,8 @@ Deno.test("/webhook_list shows both kinds; /webhook_test reports for both; names
       await b.fake.waitFor(() => b.fake.messagesIn("ops").length > before);
       assert.equal(
         b.fake.messagesIn("ops").at(-1)?.text,
-        "⛔ Only owners and admins of this chat can manage webhooks (WEBHOOK_ADMIN_ONLY is on).",
+        "⛔ Only owners and admins of this chat can manage webhooks (WEBHOOK_ADMIN_ONLY is on): " +
+          "ask an owner or admin of this chat to run it, or to make you an admin.",
       );
     } finally {
       await r.close();
