@@ -17,6 +17,7 @@
 import { type Allowlist, type CidrList, parseAllowlist, parseCidrList } from "./net/mod.ts";
 import { parseEnvFile } from "./env_file.ts";
 import { editDistance } from "./edit_distance.ts";
+import { errorText } from "./error_text.ts";
 import type { TrueConfAuth, TrueConfEndpoint } from "./trueconf/types.ts";
 
 // ---- the parser kit ---------------------------------------------------------------------------
@@ -997,9 +998,7 @@ export function readEnvironment(dotenvPath = ".env"): Environment {
         ? "it is a folder, not a file"
         : e instanceof Deno.errors.PermissionDenied
         ? "permission denied for this user"
-        : e instanceof Error
-        ? e.message
-        : String(e);
+        : errorText(e);
       throw new EnvFileError(
         `${dotenvPath} in ${Deno.cwd()} cannot be read: ${why}. Make it a file this user can read, or remove it and set the variables in the environment.`,
       );

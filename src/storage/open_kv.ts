@@ -4,6 +4,7 @@
  * @module
  */
 
+import { errorText } from "../error_text.ts";
 import { isStoreFile, storagePaths } from "./_path.ts";
 import { rememberStorePath } from "./doorbell.ts";
 
@@ -73,17 +74,22 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   } catch (e) {
     // NotADirectory: a parent is a file; mkdir below reports that in plain words.
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    // NotCapable: Deno itself keeps the bot out (/proc and the like); file modes cannot help.
+    const remedy = e instanceof Deno.errors.NotCapable
+      ? "The bot may not use that place (a system folder such as /proc): set "
+      : "Give the bot's user access to every folder on that path (e.g. chmod o+x, or chown " +
+        "to that user), or set ";
     throw new Error(
-      `Cannot inspect the storage path ${path}: ${message(e)}. Give the bot's user access to ` +
-        `every folder on that path (e.g. chmod o+x, or chown to that user), or set ` +
+      `Cannot inspect the storage path ${path}: ${message(e)}. ${remedy}` +
         `WEBHOOK_STORAGE_PATH to a file in a folder it can use.`,
       { cause: e },
     );
   }
 }
 
+// Shown to operators: without Deno's "--allow-…" hint, which the binary's user cannot follow.
 function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return errorText(e);
 }
 
 /**

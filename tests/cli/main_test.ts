@@ -28,6 +28,7 @@ async function cli(
   cwd: string,
   env: Record<string, string> = {},
   input?: string,
+  permissions: readonly string[] = ["-A"],
 ): Promise<Run> {
   const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
@@ -35,7 +36,7 @@ async function cli(
     if (v !== undefined) base[name] = v;
   }
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--frozen", "--config", CONFIG, MAIN, ...args],
+    args: ["run", ...permissions, "--frozen", "--config", CONFIG, MAIN, ...args],
     cwd,
     env: { ...base, ...env },
     clearEnv: true,
@@ -528,6 +529,29 @@ Deno.test("an unusable storage path: serve and hooks list exit 1 with the reason
       !/Uncaught|\bat .*\.ts:\d+/.test(all),
       `${args.join(" ")} printed a stack trace:\n${all}`,
     );
+  }
+});
+
+// Under the binary's permissions Deno refuses /proc with "run again with the --allow-all flag":
+// advice for a developer, not for an operator running the binary, who cannot add flags.
+Deno.test("a storage path under /proc: serve and check-config say to pick another path, not to add Deno flags", async () => {
+  await using dir = await tempDir();
+  const binary = (JSON.parse(await Deno.readTextFile(CONFIG)).tasks["compile:base"] as string)
+    .split(/\s+/).filter((word) => word.startsWith("--allow-"));
+  const env = {
+    ...serveEnv(dir.path),
+    WEBHOOK_STORAGE_PATH: "/proc/webhooks.kv",
+    WEBHOOK_HTTP_HOST: "127.0.0.1",
+    WEBHOOK_HTTP_PORT: "0",
+  };
+  const serve = await cli(["serve"], dir.path, env, undefined, binary);
+  const check = await cli(["check-config"], dir.path, env, undefined, binary);
+  assert.equal(serve.code, 1, serve.stdout + serve.stderr);
+  assert.equal(check.code, 1, check.stdout + check.stderr);
+  for (const all of [serve.stdout + serve.stderr, check.stdout]) {
+    assert.match(all, /Cannot inspect the storage path \/proc\/webhooks\.kv/, all);
+    assert.match(all, /set WEBHOOK_STORAGE_PATH to a file in a folder it can use/, all);
+    assert.doesNotMatch(all, /--allow-|run again/, all);
   }
 });
 
