@@ -1,7 +1,7 @@
 /**
  * "Did you mean …?": how far one word is from another, for the answers to a mistyped setting
- * name (`src/config.ts`), a misspelt JSON field (`src/ingest/formats/_field_lookalike.ts`) and a mistyped
- * chat command (`src/hooks/commands.ts`).
+ * name (`src/config.ts`), a misspelt JSON field (`src/ingest/formats/_field_lookalike.ts`)
+ * and a mistyped chat command (`src/hooks/commands.ts`).
  *
  * @example
  * ```ts

@@ -6,8 +6,9 @@
  * (request smuggling): both `Transfer-Encoding` and `Content-Length`, differing lengths, a
  * transfer coding other than `chunked` or in an HTTP/1.0 request, line folding, whitespace
  * before a colon and control characters are refused, and so is an HTTP/1.1 request without
- * exactly one `Host` (RFC 9112 3.2 requires the 400); lenient where RFC 9112 allows it (a bare LF as line end, empty lines
- * before the request line, chunk extensions and trailers, which are read and ignored).
+ * exactly one `Host` (RFC 9112 3.2 requires the 400); lenient where RFC 9112 allows it (a bare
+ * LF as line end, empty lines before the request line, chunk extensions and trailers, which are
+ * read and ignored).
  *
  * @module
  */

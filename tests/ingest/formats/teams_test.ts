@@ -56,35 +56,23 @@ Deno.test("Alertmanager msteams_configs (type: MessageCard): red title, Markdown
 Deno.test("a card title is Markdown (Ansible's **bold** title), but a snake_case alert name keeps its underscores", async () => {
   // Prometheus alert names are snake_case: read as Markdown, `_filesystem_` could turn
   // italic. Teams shows intra-word underscores as written; so does the title here.
-  const r = await post(
-    JSON.stringify({
-      "@type": "MessageCard",
-      themeColor: "8C1A1A",
-      title: "[FIRING:1] node_filesystem_almost_full (db1 _critical_)",
-      text: "x",
-    }),
-    "application/json",
-  );
+  // The first line the chat shows for a MessageCard with this title (and `extra` fields).
+  const titleLine = async (title: string, extra: Record<string, unknown> = {}) => {
+    const card = { "@type": "MessageCard", title, text: "x", ...extra };
+    return (await post(JSON.stringify(card), "application/json")).message.text.split("\n")[0];
+  };
   assert.equal(
-    r.message.text.split("\n")[0],
+    await titleLine("[FIRING:1] node_filesystem_almost_full (db1 _critical_)", {
+      themeColor: "8C1A1A",
+    }),
     "🔴 **\\[FIRING:1\\] node\\_filesystem\\_almost\\_full (db1 _critical_)**",
   );
-  const bold = await post(
-    JSON.stringify({ "@type": "MessageCard", title: "Deploy of **api** finished", text: "x" }),
-    "application/json",
-  );
-  assert.equal(bold.message.text.split("\n")[0], "Deploy of **api** finished");
+  assert.equal(await titleLine("Deploy of **api** finished"), "Deploy of **api** finished");
   // Not in code, a link's address or a bare URL, where the escape would show.
-  const kept = await post(
-    JSON.stringify({
-      "@type": "MessageCard",
-      title: "`disk_used` on [db_1](https://grafana.example.com/d/disk_used) https://x.io/a_b",
-      text: "x",
-    }),
-    "application/json",
-  );
   assert.equal(
-    kept.message.text.split("\n")[0],
+    await titleLine(
+      "`disk_used` on [db_1](https://grafana.example.com/d/disk_used) https://x.io/a_b",
+    ),
     "**`disk_used` on [db\\_1](https://grafana.example.com/d/disk_used) https://x.io/a_b**",
   );
 });
