@@ -61,11 +61,20 @@ export interface BotOptions {
   /** How often the KV file's identity is checked (deleted or replaced). Default 5 000 ms. */
   storageCheckMs?: number | undefined;
   /**
-   * Ask TrueConf for the OAuth token while the store opens, before {@link Bot.start} (`serve`,
-   * except in standby): start → ready no longer waits for that round trip after the store is
-   * up. Nothing connects before {@link Bot.start} either way.
+   * Ask TrueConf for the OAuth token while the rest of the bot is built, before
+   * {@link Bot.start} (`serve`, except in standby): start → ready does not wait for that round
+   * trip after the bot is built. It is asked only once the store's lease is taken and
+   * {@link beforeTrueConf} has run, so an instance refused there sends TrueConf nothing.
+   * Nothing connects before {@link Bot.start} either way.
    */
   earlyToken?: boolean | undefined;
+  /**
+   * Runs once the store is open and its lease taken, before anything is sent to TrueConf;
+   * what it throws is thrown by {@link createBot} (the store closed, the lease released).
+   * `serve` binds its HTTP port here: a second instance on a busy port must be refused
+   * before it logs in with the serving bot's credentials, which may disturb that bot's session.
+   */
+  beforeTrueConf?: (() => Promise<void>) | undefined;
   /** Clock of hook expiries and rotation grace periods (ms since the epoch); tests pass a fake. */
   now?: (() => number) | undefined;
   /**
@@ -136,8 +145,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const clock = options.clock;
   // One sense of time for hooks, the queue and outgoing calls when a test injects one.
   const now = options.now ?? (clock ? () => clock.now() : undefined);
-  // First, since it connects nothing: with `earlyToken` its OAuth request is under way while
-  // the store opens.
+  // Connects nothing until `prefetchToken` (below, once this instance may serve) or start().
   const client = new TrueConfClient({
     ...trueconfEndpoint(config, options.caPem),
     requestTimeoutMs: config.deliveryTimeoutMs,
@@ -150,7 +158,6 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     logger: log.child({ component: "trueconf" }),
     ...options.trueconf,
   });
-  if (options.earlyToken) client.prefetchToken();
   let kv: Deno.Kv;
   try {
     kv = await openKv(config.storagePath);
@@ -172,6 +179,16 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       throw e;
     }
   }
+  try {
+    await options.beforeTrueConf?.();
+  } catch (e) {
+    await lease?.release();
+    kv.close();
+    await client.close();
+    throw e;
+  }
+  // This instance may serve: its OAuth request is under way while the rest is built.
+  if (options.earlyToken) client.prefetchToken();
   let secrets: SecretBox;
   try {
     const box = await SecretBox.forStore(kv, config.storagePath, config.secretKey, {

@@ -4,10 +4,10 @@
  * @module
  */
 import { type Config, configWarnings, readCaFile } from "../config.ts";
-import { createBot, httpServerOptions } from "../bot.ts";
+import { type Bot, createBot, httpServerOptions } from "../bot.ts";
 import type { Logger } from "../log.ts";
 import { describeHolder, LeaseHeldError } from "../storage/mod.ts";
-import { type HttpServer, listenHttp } from "../ingest/mod.ts";
+import { type FetchHandler, type HttpServer, listenHttp } from "../ingest/mod.ts";
 import { reclaimStartGarbage } from "./_start_garbage.ts";
 import { listenProblem } from "./_listen_problem.ts";
 
@@ -54,14 +54,32 @@ export async function serve(
       return 2;
     }
   }
-  let bot: Awaited<ReturnType<typeof createBot>>;
+  let bot: Bot;
   let watched = 0;
+  // The port is bound once the store's lease is taken and before anything is sent to TrueConf
+  // (`beforeTrueConf`): a second instance, on a held store or a busy port, is refused without
+  // logging in with the serving bot's credentials. Requests accepted before the bot is built
+  // (a few ms) wait for it.
+  const bound: { server?: HttpServer; listenError?: { error: unknown } } = {};
+  const built = Promise.withResolvers<Bot>();
+  built.promise.catch(() => {}); // a start that fails answers its early requests 500
+  let handle: FetchHandler = async (req, info) => (await built.promise).app.fetch(req, info);
   try {
     bot = await createBot(config, {
       logger: log,
       ...(caPem ? { caPem } : {}),
       // A standby instance may wait for hours: it asks for its token when it takes over.
       earlyToken: !options.standby,
+      beforeTrueConf: async () => {
+        try {
+          bound.server = await listenHttp(
+            httpServerOptions(config, log, (req, info) => handle(req, info)),
+          );
+        } catch (error) {
+          bound.listenError = { error };
+          throw error;
+        }
+      },
       lease: {
         wait: options.standby,
         onWatch: (holder) => {
@@ -82,14 +100,27 @@ export async function serve(
       },
     });
   } catch (e) {
+    built.reject(e);
+    bound.server?.closeAll();
+    await bound.server?.shutdown();
     if (e instanceof LeaseHeldError) {
       log.error(e.message, { holder: e.holder });
+      return 1;
+    }
+    if (bound.listenError) {
+      const { host, port } = config.http;
+      const { error } = bound.listenError;
+      log.error(listenProblem(host, port, error), { host, port, error });
       return 1;
     }
     // Typically the KV file (WEBHOOK_STORAGE_PATH): openKv says what to fix in plain words.
     log.error("cannot start", { storagePath: config.storagePath, error: e });
     return 1;
   }
+  // `beforeTrueConf` ran, so the port is bound.
+  const server = bound.server!;
+  built.resolve(bot);
+  handle = (req, info) => bot.app.fetch(req, info);
   const stopped = Promise.withResolvers<void>();
   // Before listening: a SIGTERM right after the "listening" line must already be graceful.
   let firstSignalAt: number | null = null;
@@ -118,18 +149,6 @@ export async function serve(
     ["SIGINT", onSignal("SIGINT")],
   ];
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
-  let server: HttpServer;
-  try {
-    server = await listenHttp(
-      httpServerOptions(config, log, (req, info) => bot.app.fetch(req, info)),
-    );
-  } catch (e) {
-    const { host, port } = config.http;
-    log.error(listenProblem(host, port, e), { host, port, error: e });
-    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
-    await bot.close(0);
-    return 1;
-  }
   log.info("listening", {
     address: `${server.addr.hostname}:${server.addr.port}`,
     publicUrl: config.publicUrl,

@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { LEASE_SILENCE_MS } from "../../src/storage/mod.ts";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { type LogLine, type ServeProcess, spawnServe } from "../support/serve_process.ts";
 
 const listening = (l: LogLine) => l.msg === "listening";
@@ -110,5 +112,57 @@ Deno.test("two serve processes on one store; a frozen holder is replaced and tol
   } finally {
     for (const s of all) await s[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// A second `serve` that cannot serve (the store's lease held, or its port busy) used to ask
+// TrueConf for a token, with the serving bot's login, before it found out and exited; on a
+// busy port it built everything first. A second login with the same credentials may disturb
+// the serving bot's session, so a refused instance now sends TrueConf nothing at all.
+Deno.test("a second serve refused (store held, port busy) exits 1 having sent TrueConf nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "single_instance_quiet_" });
+  const other = await Deno.makeTempDir({ prefix: "single_instance_quiet_other_" });
+  const fake = await FakeTrueConf.start({ bot: TEST_BOT });
+  try {
+    await using a = spawnServe({ dir, fake });
+    const { port } = await a.listening();
+    await a.ready();
+    /** Everything the fake received so far: token requests, HTTP requests, sockets, auths. */
+    const seen = () => ({
+      tokenRequests: fake.oauthRequests.length,
+      httpRequests: fake.httpPaths.length,
+      sockets: fake.handshakes.length,
+      auths: fake.requests.filter((r) => r.method === "auth").length,
+    });
+    const before = seen();
+    assert.deepEqual(
+      [before.tokenRequests > 0, before.sockets > 0, before.auths > 0],
+      [true, true, true],
+      `the fake counts what the serving bot sent: ${JSON.stringify(before)}`,
+    );
+
+    // The same store (and port 0: the lease is what refuses it).
+    await using b = spawnServe({ dir, fake });
+    assert.equal((await b.status).code, 1, b.text());
+    const held = b.lines.find((l) => l.level === "error");
+    assert.match(held?.msg ?? "", /^The store .* is in use by another running instance/, b.text());
+
+    // A store of its own on the serving bot's port.
+    await using c = spawnServe({ dir: other, fake, env: { WEBHOOK_HTTP_PORT: String(port) } });
+    assert.equal((await c.status).code, 1, c.text());
+    const busy = c.lines.find((l) => l.level === "error");
+    assert.match(
+      busy?.msg ?? "",
+      new RegExp(`^127\\.0\\.0\\.1:${port} is in use by another program`),
+    );
+
+    // The serving bot's own traffic (pings, …) goes on: only what a refused one would send
+    // (a token request, a socket, an auth, any HTTP request) is counted.
+    assert.deepEqual(seen(), before, `${b.text()}\n${c.text()}`);
+    assert.equal(await healthz((await a.listening()).line), 200, "the serving bot still serves");
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(other, { recursive: true });
   }
 });
