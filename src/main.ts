@@ -135,21 +135,16 @@ async function withStore(
   fn: (store: HookStore, kv: Deno.Kv) => Promise<number>,
 ): Promise<number> {
   const [
-    { openKv, ringDoorbell, SecretBox, SecretKeyMismatchError, storeBusySentence },
+    { ringDoorbell, SecretBox, SecretKeyMismatchError, storeBusySentence },
     { HookStore },
   ] = await Promise
     .all([
       import("./storage/mod.ts"),
       import("./hooks/mod.ts"),
     ]);
-  let kv: Deno.Kv;
+  const kv = await openForCommand(config.storagePath);
+  if (kv === null) return 1;
   let secrets: SecretBoxType;
-  try {
-    kv = await openKv(config.storagePath);
-  } catch (e) {
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
   try {
     // The same key as serve, so secrets set here are usable there (and the reverse).
     secrets = await SecretBox.forStore(kv, config.storagePath, config.secretKey);
@@ -177,14 +172,9 @@ async function withStore(
 
 /** Runs `fn` with the raw store (backup), closing it after; exit 1 when it cannot be opened. */
 async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promise<number> {
-  const { openKv, storeBusySentence } = await import("./storage/mod.ts");
-  let kv: Deno.Kv;
-  try {
-    kv = await openKv(path);
-  } catch (e) {
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
-  }
+  const { storeBusySentence } = await import("./storage/mod.ts");
+  const kv = await openForCommand(path);
+  if (kv === null) return 1;
   try {
     return await fn(kv);
   } catch (e) {
@@ -194,6 +184,22 @@ async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promi
     return 1;
   } finally {
     kv.close();
+  }
+}
+
+/**
+ * Opens the store for an offline command, or prints why not and returns null. A store another
+ * process keeps locked gets STORE_WAIT_MS to answer, then the busy sentence: the command's
+ * process exits then (its KV handle is left to the exit: closing it would wait for the lock).
+ */
+async function openForCommand(path: string): Promise<Deno.Kv | null> {
+  const { openKv, STORE_WAIT_MS, storeBusySentence } = await import("./storage/mod.ts");
+  try {
+    return await openKv(path, { answerWithinMs: STORE_WAIT_MS });
+  } catch (e) {
+    const busy = storeBusySentence(e, path);
+    console.error(`error: ${busy ?? (e instanceof Error ? e.message : String(e))}`);
+    return null;
   }
 }
 

@@ -14,8 +14,11 @@ import {
   judgeLease,
   leaseLockFile,
   type LeaseRecord,
+  openKv,
   readLease,
   SecretBox,
+  STORE_WAIT_MS,
+  storeBusySentence,
   thisHost,
 } from "../storage/mod.ts";
 import { checkTrueConf, TrueConfClient } from "../trueconf/mod.ts";
@@ -94,7 +97,9 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
     let holder: LeaseRecord | null = null;
     let secrets: Awaited<ReturnType<typeof SecretBox.predict>> | null = null;
     try {
-      const kv = await Deno.openKv(config.storagePath);
+      // The file exists (checked above), so openKv creates nothing; a store another process
+      // keeps locked gets the offline commands' bound instead of a check that never ends.
+      const kv = await openKv(config.storagePath, { answerWithinMs: STORE_WAIT_MS });
       try {
         holder = await readLease(kv);
         secrets = await SecretBox.predict(kv, config.storagePath, config.secretKey);
@@ -106,9 +111,10 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
         out,
         false,
         "storage",
-        `${config.storagePath} cannot be opened as a KV database: ${
-          e instanceof Error ? e.message : e
-        }`,
+        storeBusySentence(e, config.storagePath) ??
+          `${config.storagePath} cannot be opened as a KV database: ${
+            e instanceof Error ? e.message : e
+          }`,
       );
       return false;
     }

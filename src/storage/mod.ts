@@ -17,7 +17,10 @@ export {
   DEFAULT_KV_PATH,
   inspectStorage,
   openKv,
+  type OpenKvOptions,
   type StorageInspection,
+  STORE_WAIT_MS,
+  StoreBusyError,
   storeBusySentence,
 } from "./open_kv.ts";
 export {

@@ -7,9 +7,39 @@
 import { errorText } from "../error_text.ts";
 import { isStoreFile, storagePaths } from "./_path.ts";
 import { rememberStorePath } from "./doorbell.ts";
+import * as keys from "./keys.ts";
 
 /** Where the hook store lives when `WEBHOOK_STORAGE_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/webhooks.kv";
+
+/** Options of {@link openKv}. */
+export interface OpenKvOptions {
+  /**
+   * For an offline command: the store file must answer a first read within this many ms, else
+   * {@link openKv} throws a {@link StoreBusyError}. Unset (`serve`): it waits as long as it takes.
+   */
+  answerWithinMs?: number | undefined;
+}
+
+/**
+ * How long an offline command waits for a store another process keeps locked: a few seconds
+ * more than Deno KV's own wait for SQLite's write lock before a commit fails (about 5 s), so a
+ * commit's "database is locked" comes first where it applies.
+ */
+export const STORE_WAIT_MS = 10_000;
+
+/**
+ * A store file that did not answer within {@link OpenKvOptions.answerWithinMs}: another process
+ * holds SQLite's write lock. The KV handle is left open: closing it would block this thread
+ * until the stuck read ends, so the process that gets this error should exit.
+ */
+export class StoreBusyError extends Error {
+  /** The store `path` did not answer within `waitedMs`. */
+  constructor(readonly path: string, readonly waitedMs: number) {
+    super(`database is locked: the store ${path} did not answer within ${waitedMs} ms`);
+    this.name = "StoreBusyError";
+  }
+}
 
 /**
  * Opens a KV database. For a file path the parent folder is created first and the path is
@@ -28,7 +58,7 @@ export const DEFAULT_KV_PATH = "data/webhooks.kv";
  * }
  * ```
  */
-export async function openKv(path: string): Promise<Deno.Kv> {
+export async function openKv(path: string, options: OpenKvOptions = {}): Promise<Deno.Kv> {
   if (!isStoreFile(path)) return await Deno.openKv(path);
   if (path.trim() === "") throw new Error("The storage path is empty; give a file path.");
 
@@ -57,14 +87,34 @@ export async function openKv(path: string): Promise<Deno.Kv> {
       { cause: e },
     );
   }
+  let kv: Deno.Kv;
   try {
-    const kv = await Deno.openKv(path);
-    rememberStorePath(kv, path); // so a CLI's change can ring the serving bot's doorbell
-    return kv;
+    kv = await Deno.openKv(path);
   } catch (e) {
     throw new Error(`Cannot open the storage file ${path} as a KV database: ${message(e)}.`, {
       cause: e,
     });
+  }
+  rememberStorePath(kv, path); // so a CLI's change can ring the serving bot's doorbell
+  if (options.answerWithinMs !== undefined) await firstAnswer(kv, path, options.answerWithinMs);
+  return kv;
+}
+
+/**
+ * Waits at most `limitMs` for `kv`'s first read. Deno KV's first operation on a new handle
+ * waits for SQLite's write lock without limit (measured with Deno 2.9.6: another process in
+ * `BEGIN IMMEDIATE` kept a first `get` waiting for as long as it held the lock); after it, a
+ * read does not wait for the lock (WAL) and a commit gives up after about 5 s. So this one
+ * bound ends the only wait without one.
+ */
+async function firstAnswer(kv: Deno.Kv, path: string, limitMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), limitMs));
+  try {
+    const answer = await Promise.race([kv.get(keys.secretKeyCheck()), late]);
+    if (answer === "late") throw new StoreBusyError(path, limitMs);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -93,10 +143,11 @@ function message(e: unknown): string {
 }
 
 /**
- * The sentence for an offline command (`hooks …`, `import-json`) whose commit found the store
- * locked, or null for any other error. Deno KV waits about 5 s for SQLite's write lock and
- * then throws `TypeError: database is locked`; a serving bot on a loaded machine held it that
- * long under a CLI (seen at load 8 in the suite), and the operator got a stack trace.
+ * The sentence for an offline command (`hooks …`, `import-json`, `check-config`) that found
+ * the store locked, or null for any other error. Deno KV waits about 5 s for SQLite's write
+ * lock and then throws `TypeError: database is locked` from a commit; a first read waits until
+ * {@link StoreBusyError}. A serving bot on a loaded machine held the lock that long under a CLI
+ * (seen at load 8 in the suite), and the operator got a stack trace or a command that hung.
  *
  * @example
  * ```ts
@@ -108,9 +159,11 @@ function message(e: unknown): string {
  */
 export function storeBusySentence(e: unknown, path: string): string | null {
   if (!(e instanceof Error) || !/database is locked/i.test(e.message)) return null;
+  const seconds = e instanceof StoreBusyError ? Math.round(e.waitedMs / 1000) : 5;
   return `the store ${path} is busy: another process (most likely the running bot) kept it ` +
-    `locked for more than 5 s, so this command's last change was not saved. Run the command ` +
-    `again; if it keeps happening, run it while the bot is less busy or stopped.`;
+    `locked for more than ${seconds} s; what this command had not saved by then is not ` +
+    `saved. Run the command again; if it keeps happening, run it while the bot is less busy ` +
+    `or stopped.`;
 }
 
 /** What {@link inspectStorage} found. */

@@ -29,6 +29,7 @@ async function cli(
   env: Record<string, string> = {},
   input?: string,
   permissions: readonly string[] = ["-A"],
+  signal?: AbortSignal,
 ): Promise<Run> {
   const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   for (const name of ["HOME", "DENO_DIR", "PATH", "XDG_CACHE_HOME"]) {
@@ -43,6 +44,7 @@ async function cli(
     stdin: input === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
+    ...(signal ? { signal } : {}),
   }).spawn();
   if (input !== undefined) {
     const w = child.stdin.getWriter();
@@ -840,6 +842,48 @@ Deno.test("under systemd's journal (JOURNAL_STREAM) each line carries its syslog
   assert.match(error ?? "", /^<3>\{"time":/, r.stderr);
   assert.equal(JSON.parse(error!.slice(3)).level, "error");
   for (const l of lines) assert.match(l, /^<[3467]>\{/, l);
+});
+
+// Deno KV's first read on a new handle waits for SQLite's write lock without limit: `hooks list`
+// beside a process holding it hung. Each command that opens the store gives up after the bound
+// (10 s, a few seconds over a commit's own 5 s) with the one busy sentence, exit 1.
+Deno.test("hooks list, hooks export and check-config against a store another process keeps locked end with the busy sentence", async () => {
+  await using dir = await tempDir();
+  const env = storeEnv(dir.path);
+  await createHook(dir.path, env, "team@trueconf.local", "deploys");
+  const path = env.WEBHOOK_STORAGE_PATH!;
+  const { DatabaseSync } = await import("node:sqlite");
+  const other = new DatabaseSync(path);
+  const fake = await FakeTrueConf.start();
+  // Generous for a loaded machine; without the bound these runs never end.
+  const deadline = AbortSignal.timeout(60_000);
+  const run = (args: string[], extra: Record<string, string> = {}) =>
+    cli(args, dir.path, { ...env, ...extra }, undefined, ["-A"], deadline);
+  try {
+    other.exec("BEGIN IMMEDIATE"); // what a serving bot's writer does while it commits
+    const [list, exported, check] = await Promise.all([
+      run(["hooks", "list"]),
+      run(["hooks", "export", join(dir.path, "backup.jsonl")]),
+      run(["check-config"], fakeEnv(fake)),
+    ]);
+    const sentence = `the store ${path} is busy: another process (most likely the running bot) ` +
+      `kept it locked for more than 10 s; what this command had not saved by then is not saved. ` +
+      `Run the command again; if it keeps happening, run it while the bot is less busy or stopped.`;
+    for (const r of [list, exported]) {
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(r.stderr, `error: ${sentence}\n`);
+    }
+    assert.equal(check.code, 1, check.stdout + check.stderr);
+    assert.ok(check.stdout.includes(`FAIL  storage   ${sentence}\n`), check.stdout);
+  } finally {
+    if (other.isTransaction) other.exec("ROLLBACK");
+    other.close();
+    await fake.close();
+  }
+  // Once the lock is gone, the same command works: nothing was left half-done.
+  const again = await cli(["hooks", "list"], dir.path, env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /deploys/);
 });
 
 Deno.test("hooks export / import: the whole store through a JSON-lines file, tokens only hashed", async () => {
