@@ -6,19 +6,28 @@
  *   with or without a running bot).
  * - `hooks queue retry <delivery-id>`, `hooks queue drop <delivery-id>|--hook ID|NAME` leave a
  *   command in KV and ring the store's doorbell; the running bot applies it at once and
- *   answers, which this command prints. With no bot running (no live lease on the store), it
- *   says so at once; the command waits in KV and is applied when the bot starts.
+ *   answers, which this command prints (waiting up to {@link QUEUE_ANSWER_WAIT_MS}; a bot that
+ *   is slower is said to be busy, and applies it later). With no bot running (no live lease on
+ *   the store), it says so at once; the command waits in KV and is applied when the bot starts.
  *
  * @module
  */
 import type { HookRecord, HookStore } from "../hooks/mod.ts";
 import {
+  describeHolder,
   type OutboxEntry,
   OutboxRepo,
   type QueueCommand,
   ringDoorbell,
   servingHolder,
 } from "../storage/mod.ts";
+
+/**
+ * How long `retry`/`drop` wait for the running bot's answer. An idle bot answers in
+ * milliseconds (the doorbell); one on a loaded machine took over 2 s, the old wait, and the
+ * command then said no bot was running.
+ */
+export const QUEUE_ANSWER_WAIT_MS = 10_000;
 
 /** What {@link runQueueCli} needs. */
 export interface QueueCliContext {
@@ -27,7 +36,7 @@ export interface QueueCliContext {
   out: (line: string) => void;
   err: (line: string) => void;
   now?: (() => number) | undefined;
-  /** How long to wait for the running bot's answer. Default 2 000 ms. */
+  /** How long to wait for the running bot's answer. Default {@link QUEUE_ANSWER_WAIT_MS}. */
   answerWaitMs?: number | undefined;
   /**
    * The store's path: with it, a store no live bot holds (its lease) is told at once instead
@@ -44,7 +53,10 @@ export const QUEUE_USAGE = `Usage: trueconf-webhook-bot hooks queue [--hook ID|N
   retry          try a waiting delivery again now (also one set aside)
   drop           drop one delivery, or every waiting delivery of a hook (status failed,
                  error dropped_by_operator)
-A running bot applies retry and drop within a second; without one they wait for its start.`;
+A running bot applies retry and drop at once and this command prints its answer, waiting up to
+${
+  QUEUE_ANSWER_WAIT_MS / 1000
+} s for it (a busier bot applies them later); with no bot running they wait for its start.`;
 
 /** One waiting delivery as listed. */
 export interface QueueRow {
@@ -131,17 +143,23 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
     }
     const repo = new OutboxRepo(kv);
     const commandId = await repo.putCommand(command, now());
-    const serving = ctx.storagePath === undefined || await servingHolder(kv, ctx.storagePath);
+    const holder = ctx.storagePath === undefined ? null : await servingHolder(kv, ctx.storagePath);
+    const serving = ctx.storagePath === undefined || holder !== null;
+    const waitMs = ctx.answerWaitMs ?? QUEUE_ANSWER_WAIT_MS;
     let answer: { ok: boolean; message: string } | null = null;
     if (serving) {
       await ringDoorbell(kv); // the serving bot applies and answers it now
-      answer = await waitForAnswer(repo, commandId, ctx.answerWaitMs ?? 2_000);
+      answer = await waitForAnswer(repo, commandId, waitMs);
     }
     if (answer === null) {
+      // A live lease means a bot runs and reads the store: it is slow, not absent.
+      const bot = holder ? `The running bot (${describeHolder(holder)})` : "The running bot";
       const out = json
-        ? JSON.stringify({ ok: true, applied: false, command })
+        ? JSON.stringify({ ok: true, applied: false, botRunning: serving, command })
         : serving
-        ? "No running bot answered within 2 s: the command waits in the storage and is applied when the bot starts."
+        ? `${bot} has not answered within ${
+          seconds(waitMs)
+        }: it is busy or stuck. The command waits in the storage; the bot applies it when it next reads the store, or when it starts again (hooks queue shows what still waits).`
         : "No bot is running on this store: the command waits in the storage and is applied when one starts.";
       ctx.out(out);
       return 0;
@@ -151,6 +169,10 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
     else ctx.err(`error: ${answer.message}`);
     return answer.ok ? 0 : 1;
   });
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }
 
 function usage(ctx: QueueCliContext, why: string): number {
