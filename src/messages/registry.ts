@@ -7,10 +7,11 @@
  * **A commit's posts in one row, keyed by time.** TrueConf's `sendMessage`/`sendFile` answer
  * `{chatId, messageId, timestamp}` (ms, TrueConf's clock; protocol reference §4.1, §4.5), and
  * `getMessageById` answers the message's envelope with the same `timestamp` (§5.2). Posts are
- * committed in rounds (one commit in flight, what arrived meanwhile is the next: about 30–50
- * posts at c64), and the posts of one commit go into one row `["posted_b", minTimestamp,
- * rowId]` that lists each post with its hook, chat, kind and key (_packed_posts.ts; cut into
- * more rows when their timestamps lie more than a second apart). Time-keyed rows land on the
+ * committed in rounds (one commit in flight, what arrived meanwhile is the next, begun at least
+ * 20 ms after the previous one: hundreds of posts at c64), and the posts of one commit go into
+ * one row `["posted_b", minTimestamp, rowId]` that lists each post with its hook, chat, kind and
+ * key (_packed_posts.ts; cut into more rows when their timestamps lie more than a second apart
+ * or the row grows long). Time-keyed rows land on the
  * table's last B-tree page (TrueConf's random ids put each row on a page of its own), and one
  * row per commit instead of one per post costs KV's writer thread and the main thread about
  * half as much per post (docs/benchmarks.md, "Packed registry rows"). Sessions 4–5 wrote one
@@ -80,6 +81,19 @@ const RECENT_MAX = 256;
  * {@link keyBytesOf} and {@link valueBytesOf}.
  */
 const COMMIT_MAX_POSTS = 400;
+
+/**
+ * The shortest time between the starts of two commit rounds, ms. Each KV commit costs its
+ * writer thread about 200 µs however little it holds (docs/benchmarks.md, "Packed registry
+ * rows"); without a gap, a round followed the previous commit at once and carried 30–50 posts
+ * at c64, so that fixed cost was most of the registry's share of a delivery. With the gap a
+ * busy bot commits at most 50 times a second, each round carrying what queued up meanwhile
+ * (hundreds of posts at c64); a quiet bot still commits each post at once (its previous round
+ * began long ago). The price is the window a SIGKILL can forget: the posts of the last
+ * ~20 ms instead of the last commit's few (docs/messages.md). {@link MessageRegistry.flush}
+ * skips the gap.
+ */
+const ROUND_GAP_MS = 20;
 const COMMIT_MAX_KEY_BYTES = KV_MAX_KEY_BYTES - 16 * 1024;
 const COMMIT_MAX_BYTES = 500 * 1024;
 
@@ -194,8 +208,9 @@ export class MessageRegistry {
    * failed twice) may be forgotten, so a later PATCH/DELETE by its id answers 404 and a post
    * with its key starts a new message.
    *
-   * One commit in flight at a time; what is queued meanwhile is the next commit (at c64 about
-   * 30–50 posts), whose timed posts go into packed rows.
+   * One commit in flight at a time; what is queued meanwhile is the next commit, begun at least
+   * {@link ROUND_GAP_MS} after the previous one (at c64 hundreds of posts), whose timed posts go
+   * into packed rows.
    */
   #queue: Queued[] = [];
   /**
@@ -208,6 +223,12 @@ export class MessageRegistry {
   #draining: Promise<void> | null = null;
   /** Settles when the posts queued now are committed: they join the next round. */
   #round = Promise.withResolvers<void>();
+  /** When the last round began (`performance.now()`): the next waits out {@link ROUND_GAP_MS}. */
+  #roundAt = -Infinity;
+  /** Ends a round's wait at once: flushes in progress. */
+  #hurry: (() => void) | null = null;
+  /** Flushes in progress: rounds do not wait while one is. */
+  #flushing = 0;
   /** Keys of posts not committed yet, by `hookId\nkey`. */
   readonly #keys = new Map<string, string>();
   /**
@@ -328,6 +349,18 @@ export class MessageRegistry {
     // Let the posts of this tick join the first round.
     await Promise.resolve();
     while (this.#queue.length > 0) {
+      const wait = this.#roundAt + ROUND_GAP_MS - performance.now();
+      if (wait > 0 && this.#flushing === 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => this.#hurry?.(), wait);
+          this.#hurry = () => {
+            clearTimeout(timer);
+            this.#hurry = null;
+            resolve();
+          };
+        });
+      }
+      this.#roundAt = performance.now();
       const queued = this.#queue;
       const round = this.#round;
       this.#inflight = queued;
@@ -439,7 +472,13 @@ export class MessageRegistry {
 
   /** Resolves once every post remembered so far is committed (or given up): at shutdown. */
   async flush(): Promise<void> {
-    while (this.#draining) await this.#draining;
+    this.#flushing++;
+    this.#hurry?.();
+    try {
+      while (this.#draining) await this.#draining;
+    } finally {
+      this.#flushing--;
+    }
   }
 
   /**

@@ -26,6 +26,7 @@ Deno.test("replyId replies to any message (an outgoing hook's answer to its trig
       const id2 = await poster.post(chat, part("done"));
       assert.equal(fake.message(id2)?.text, "done");
       assert.equal(fake.message(id2)?.replyMessageId, undefined);
+      await registry.flush();
     });
   } finally {
     kv.close();
@@ -37,7 +38,8 @@ Deno.test("replyKey (a thread key): the first message starts the thread, later o
   try {
     await withClient({}, {}, async (fake, client) => {
       const chat = fake.p2pChatId(fake.userId(ALICE.login));
-      const poster = new Poster({ client, registry: new MessageRegistry(kv) });
+      const registry = new MessageRegistry(kv);
+      const poster = new Poster({ client, registry });
       const part = (text: string, hook = "h") => ({
         kind: "text" as const,
         text,
@@ -52,6 +54,7 @@ Deno.test("replyKey (a thread key): the first message starts the thread, later o
       // Another hook's thread key is its own.
       const other = await poster.post(chat, part("other", "h2"));
       assert.equal(fake.message(other)?.replyMessageId, undefined);
+      await registry.flush();
     });
   } finally {
     kv.close();
