@@ -64,7 +64,15 @@ export function botEnv(o: {
  */
 export async function startFake(root = HERE) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", join(root, "deno.json"), join(root, "bench/fake_server.ts")],
+    // BENCH_FAKE_FLAGS: `deno run` flags for the fake (e.g. `--cpu-prof --cpu-prof-dir=…`).
+    args: [
+      "run",
+      "-A",
+      ...(Deno.env.get("BENCH_FAKE_FLAGS")?.split(" ").filter(Boolean) ?? []),
+      "--config",
+      join(root, "deno.json"),
+      join(root, "bench/fake_server.ts"),
+    ],
     clearEnv: true,
     env: baseEnv(),
     stdin: "piped",

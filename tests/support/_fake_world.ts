@@ -174,7 +174,7 @@ function hexId(): string {
  * rehash and that call walks every hole before the first live entry, so eviction cost grew with
  * the holes; it was a third of the bench fake's CPU at c64, CPU the bot's cores then lacked.
  */
-class BoundedMap<K, V> extends Map<K, V> {
+export class BoundedMap<K, V> extends Map<K, V> {
   readonly #max: number;
   #order: K[] = [];
   #head = 0;
