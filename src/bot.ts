@@ -536,9 +536,12 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       unsubscribeEnded();
       clearInterval(sweepTimer);
       await step("closing the chat commands", async () => (await chatNow())?.commands.close());
+      // The socket first: it ends the steps the cut left waiting on TrueConf, and their runs
+      // record how they ended (an operator's drop) while the store is still open.
+      await step("closing the TrueConf connection", () => client.close());
+      await step("recording runs cut at shutdown", () => queue.settle((cutWaitMs ?? 2_000) / 2));
       await step("writing hook usage", () => store.close());
       await step("writing posted-message records", () => registry.flush());
-      await step("closing the TrueConf connection", () => client.close());
       await step("stopping the preview workers", () => previewMaker?.close());
       await step("releasing the store's lease", () => lease?.release());
       storageWatch.stop();

@@ -246,6 +246,11 @@ export class DurableQueue implements Dispatcher {
     await this.#notifier.close();
   }
 
+  /** After `close()` and the client's close: see {@link JobEngine.settle}. */
+  settle(waitMs: number): Promise<void> {
+    return this.#engine.settle(waitMs);
+  }
+
   // ───────────────────────────── dispatch ─────────────────────────────
 
   async dispatch(request: DispatchRequest): Promise<DispatchOutcome> {

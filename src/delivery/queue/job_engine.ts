@@ -188,6 +188,11 @@ export class JobEngine {
   /** The worker runs: started, loaded, and the jobs of hooks that ended meanwhile dropped. */
   #working = false;
   #closing = false;
+  /**
+   * Set by {@link JobEngine.settle}: the store is about to close, so a run ending after this
+   * writes nothing (its job stays queued from its last recorded part for the next start).
+   */
+  #sealed = false;
   /** The one shutdown cut: aborted when the grace period is over. */
   readonly #cut = new AbortController();
   /** Inline runs waiting on their attempt: {@link JobEngine.close}'s cut resolves them. */
@@ -702,6 +707,26 @@ export class JobEngine {
     this.#log.info("queue closed", { depth: this.#outbox.depth });
   }
 
+  /**
+   * The last step before the store closes, after {@link close} and after the TrueConf client
+   * is closed (which ends the steps a cut run still waited on): waits up to `waitMs` for those
+   * runs to record how they ended (a drop the operator asked for while the post was in
+   * TrueConf's hands ends `failed` as answered), then seals the engine: a run ending later
+   * writes nothing, quietly (it used to write to a closed store: "queue worker error
+   * BadResource"). Its job stays queued from its last recorded part, and the start after
+   * finds the `queue_unclean` mark {@link close} left and checks the chat first.
+   */
+  async settle(waitMs: number): Promise<void> {
+    if (this.#inflight.size > 0) {
+      const stop = new AbortController();
+      const timeUp = delay(systemClock, waitMs, stop.signal);
+      await Promise.race([Promise.allSettled([...this.#inflight]), timeUp]);
+      stop.abort();
+    }
+    this.#sealed = true;
+    await this.#outbox.repo.idle();
+  }
+
   // ───────────────────────────── worker ─────────────────────────────
 
   async #load(): Promise<void> {
@@ -776,6 +801,10 @@ export class JobEngine {
       this.#outbox.lines.set(hookId, line);
       this.track(
         this.#runSlot(hookId, slot).catch((e) => {
+          // After settle(): the store is closed under it; the next start picks the job up.
+          if (this.#sealed) {
+            return this.#log.debug("run ended after the queue closed", { error: e });
+          }
           this.#log.error("queue worker error", { hook: hookId, error: e });
           slot.notBefore = this.#clock.now() + 5_000;
         }).finally(() => {
@@ -909,11 +938,14 @@ export class JobEngine {
       signal: this.#cut.signal,
       readBlob: (s) => this.#outbox.repo.readBlob(hookId, entry.seq, s),
       progress: async (state) => {
+        // Sealed: not recorded, so the next start checks the chat for this part.
+        if (this.#sealed) throw new Error("the queue is closed");
         entry = { ...entry, state, updatedAt: this.#clock.now() };
         await this.#outbox.update(entry);
       },
     };
     let a = await this.#attempt(type, run);
+    if (this.#sealed) return; // ended after the store's last write: left as it was recorded
     // Checked once: whatever this attempt did, it recorded.
     slot.resume = false;
     if (slot.dropReason) {

@@ -78,6 +78,12 @@ export interface DeliveryQueue extends Dispatcher {
    * closing the KV handle.
    */
   close(graceMs?: number, cutWaitMs?: number): Promise<void>;
+  /**
+   * After {@link close} and the TrueConf client's close: waits up to `waitMs` for runs the cut
+   * left waiting on TrueConf to record their end, then writes nothing more. Call just before
+   * the store closes.
+   */
+  settle(waitMs: number): Promise<void>;
 }
 
 /**
