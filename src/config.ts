@@ -1039,7 +1039,7 @@ export async function readCaFile(path: string): Promise<string> {
     text = await Deno.readTextFile(path);
   } catch (e) {
     throw new Error(
-      `TRUECONF_CA_FILE ${path} cannot be read: ${e instanceof Error ? e.message : e}`,
+      `TRUECONF_CA_FILE ${path} cannot be read: ${errorText(e)}`,
     );
   }
   if (!text.includes("-----BEGIN CERTIFICATE-----")) {

@@ -6,6 +6,7 @@ import {
   mergeDotenv,
   parseConfig,
   parseStorageConfig,
+  readCaFile,
   SETTING_TABLE,
   settingDefault,
   SETTINGS,
@@ -485,4 +486,18 @@ Deno.test("ignoredSettings(): a login beside TRUECONF_TOKEN is named as ignored,
     w,
     "TRUECONF_USERNAME, TRUECONF_PASSWORD are ignored: TRUECONF_TOKEN is set and wins, and is never renewed (the bot stops working when it expires). Remove TRUECONF_TOKEN to log in with the password (renewed automatically), or remove those settings.",
   );
+});
+
+Deno.test({
+  name: "readCaFile: a file Deno may not read is named without Deno's --allow-read advice",
+  permissions: { read: false },
+  async fn() {
+    const path = "/etc/trueconf/ca.pem";
+    const err = await readCaFile(path).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof Error, "the read should be refused");
+    assert.equal(
+      err.message,
+      `TRUECONF_CA_FILE ${path} cannot be read: Requires read access to "${path}"`,
+    );
+  },
 });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { errorText } from "../error_text.ts";
 
 /** `host:port` as an operator writes it (IPv6 in brackets). */
 export function listenAddress(host: string, port: number): string {
@@ -34,7 +35,8 @@ export function listenProblem(host: string, port: number, error: unknown): strin
   if (error instanceof Deno.errors.AddrNotAvailable) {
     return `${where}: WEBHOOK_HTTP_HOST=${host} is not an address of this machine (0.0.0.0 listens on all)`;
   }
-  const why = error instanceof Error ? error.message : String(error);
+  // Without Deno's "run again with the --allow-… flag": the binary takes no such flags.
+  const why = errorText(error);
   if (/lookup address|not known|nodename nor servname|no such host/i.test(why)) {
     return `${where}: the host name ${host} (WEBHOOK_HTTP_HOST) does not resolve on this machine: give one of its IP addresses (0.0.0.0 listens on all)`;
   }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { errorText } from "../error_text.ts";
 import { isStoreFile } from "./_path.ts";
 
 /** The doorbell file of a store at `storePath`. */
@@ -119,7 +120,7 @@ export function watchDoorbell(
       watcher = Deno.watchFs(bell, { recursive: false });
     } catch (e) {
       closeWatcher();
-      return fallBack(`cannot watch ${bell}: ${e instanceof Error ? e.message : String(e)}`);
+      return fallBack(`cannot watch ${bell}: ${errorText(e)}`);
     }
     const current = watcher;
     void (async () => {
@@ -136,7 +137,7 @@ export function watchDoorbell(
         if (!closed && watcher === current) fallBack(`the watch on ${bell} ended`);
       } catch (e) {
         if (watcher === current) closeWatcher();
-        fallBack(`cannot watch ${bell}: ${e instanceof Error ? e.message : String(e)}`);
+        fallBack(`cannot watch ${bell}: ${errorText(e)}`);
       }
     })();
   };

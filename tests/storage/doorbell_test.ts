@@ -125,3 +125,28 @@ Deno.test("a store no other process can open (:memory:) is polled, and ringing i
     kv.close();
   }
 });
+
+Deno.test({
+  name:
+    "a doorbell Deno may not write falls back to polling and says why without Deno's --allow advice",
+  permissions: { read: true, write: false },
+  async fn() {
+    const path = "/var/lib/trueconf-webhook-bot-test/hooks.kv"; // never written: refused first
+    const why: string[] = [];
+    const l = listener();
+    const first = l.next();
+    const bell = watchDoorbell(path, l.onRing, {
+      safetyPollMs: NEVER,
+      fallbackPollMs: NEVER,
+      onFallback: (w) => void why.push(w),
+    });
+    try {
+      await first;
+      assert.deepEqual(why, [
+        `cannot watch ${doorbellPath(path)}: Requires write access to "${doorbellPath(path)}"`,
+      ]);
+    } finally {
+      await bell.close();
+    }
+  },
+});
