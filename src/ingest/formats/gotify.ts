@@ -6,7 +6,9 @@
  *
  * Rendering: `**Title**` then the message: plain text (escaped) unless
  * `extras["client::display"].contentType` is `text/markdown`. Priority 8 or more (Gotify's
- * "high": the Android app makes noise) shows 🚨 before the title.
+ * "high": the Android app makes noise) shows 🚨 before the title. 4–7 is Gotify's normal band
+ * (Apprise posts everything at 5), so it gets no warning icon: Netdata's WARNING (4) is named
+ * by its title.
  * `extras["client::notification"].click.url` becomes an `Open` link (and button) and `bigImageUrl` a photo
  * (fetched through the SSRF guard). Other extras are accepted and ignored.
  *
