@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorText } from "../error_text.ts";
 import { TextLineStream } from "./_lines.ts";
 import {
   BackupError,
@@ -35,7 +36,7 @@ export async function hooksExport(
       ? null
       : await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
   } catch (e) {
-    err(`Cannot write ${path}: ${e instanceof Error ? e.message : e}`);
+    err(`Cannot write ${path}: ${errorText(e)}`);
     return 1;
   }
   const sink = file ?? Deno.stdout;
@@ -53,7 +54,7 @@ export async function hooksExport(
     }
     await writeAll(sink, enc.encode(buf));
   } catch (e) {
-    err(`Export failed: ${e instanceof Error ? e.message : e}`);
+    err(`Export failed: ${errorText(e)}`);
     return 1;
   } finally {
     file?.close();
@@ -101,7 +102,7 @@ export async function hooksImport(
   try {
     input = path === "-" ? Deno.stdin.readable : (await Deno.open(path, { read: true })).readable;
   } catch (e) {
-    err(`Cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+    err(`Cannot read ${path}: ${errorText(e)}`);
     return 1;
   }
   try {

@@ -23,6 +23,7 @@ import {
   ReferenceFormatError,
   type VerifyMode,
 } from "../hooks/mod.ts";
+import { errorText } from "../error_text.ts";
 import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
 import { historyStatus, maskUrl } from "../hooks/replies.ts";
@@ -639,7 +640,7 @@ export async function importJson(
       : await Deno.readTextFile(path);
     json = JSON.parse(text);
   } catch (e) {
-    const why = e instanceof SyntaxError ? "it is not valid JSON" : errorMessage(e);
+    const why = e instanceof SyntaxError ? "it is not valid JSON" : errorText(e);
     err(`Cannot import ${path}: ${why}.`);
     return 1;
   }
@@ -701,8 +702,4 @@ function iso(ms: number): string {
 // Code points, so names with non-ASCII letters still line up in a terminal.
 function width(s: string): number {
   return [...s].length;
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -462,3 +462,29 @@ Deno.test("hooks of an expired hook (paused or not) before the sweep: state expi
   assert.equal((await w.store.get(hook.id))?.paused?.reason, "user", "nothing changed");
   assert.equal(await w.run("revoke", hook.id), 0);
 });
+
+// A file Deno refuses (a system path such as /proc, or permissions it was not given) is named
+// without Deno's "run again with the --allow-… flag": the binary takes no flags.
+Deno.test({
+  name:
+    "import-json, hooks import and hooks export name a file Deno refuses without its --allow advice",
+  permissions: { read: false, write: false },
+  async fn() {
+    await using s = await setup();
+    const { hooksExport, hooksImport } = await import("../../src/cli/backup_cli.ts");
+    const path = "/var/backups/webhooks.json";
+    const kv = await Deno.openKv(":memory:");
+    try {
+      assert.equal(await importJson(s.store, path, s.out), 1);
+      assert.equal(await hooksImport(kv, path, s.out), 1);
+      assert.equal(await hooksExport(kv, path, ":memory:", s.out), 1);
+    } finally {
+      kv.close();
+    }
+    assert.deepEqual(s.lines, [
+      `Cannot import ${path}: Requires read access to "${path}".`,
+      `Cannot read ${path}: Requires read access to "${path}"`,
+      `Cannot write ${path}: Requires write access to "${path}"`,
+    ]);
+  },
+});
