@@ -74,6 +74,11 @@ export interface DispatchRequest {
   /** The `Idempotency-Key` header, if the sender gave one. */
   readonly idempotencyKey?: string | undefined;
   /**
+   * With {@link idempotencyKey}: a digest of the request's payload (the ingest's), stored with
+   * the key; the key reused with another digest is refused (`422 idempotency_key_reused`).
+   */
+  readonly payloadDigest?: string | undefined;
+  /**
    * Stored even while the queue closes or is full: what the message answers already happened
    * and cannot be asked again (an outgoing hook's answer, its call made).
    */

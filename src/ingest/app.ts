@@ -28,6 +28,7 @@ import { GOTIFY_MISSING_TOKEN, gotifyToken } from "./formats/gotify.ts";
 import { BodyError, BodyReader } from "./read_body.ts";
 import type { CidrList } from "../net/mod.ts";
 import { readinessDetailsAllowed } from "./readiness_access.ts";
+import { payloadDigest as payloadDigestOf } from "./_payload_digest.ts";
 import {
   errorBody,
   type HookGuard,
@@ -207,9 +208,13 @@ export function hookPipeline(options: AppOptions): HookPipeline {
     const hook = c.get("hook");
     const message = withHeaderKey(payload.message, c.req.header("x-message-key"));
     const target = c.req.param("id");
+    // A keyed request's payload, so a key reused for another message is told apart (422).
+    const payloadDigest = idempotencyKey === undefined
+      ? undefined
+      : await payloadDigestOf(c.get("rawBody"), target);
     const outcome = target !== undefined && options.messages
-      ? await options.messages.edit({ hook, message, idempotencyKey, target })
-      : await options.dispatcher.dispatch({ hook, message, idempotencyKey });
+      ? await options.messages.edit({ hook, message, idempotencyKey, payloadDigest, target })
+      : await options.dispatcher.dispatch({ hook, message, idempotencyKey, payloadDigest });
     // Usage counts and the duration histogram belong to the dispatcher (one owner for both
     // paths; Idempotency-Key replays are not counted).
     c.set(

@@ -38,7 +38,8 @@ export const KEY_SPACES = {
   outbox_spool: "bytes ≤ 60 KiB, by (hook id, seq, slot, chunk no.); uploads and large part lists",
   outbox_done:
     "final status of a finished delivery (JSON, own expiresAt), by (hook id, delivery id)",
-  idem: "Idempotency-Key claim or first outcome (JSON, own expiresAt), by (hook id, key)",
+  idem:
+    "Idempotency-Key claim or first outcome (JSON, own expiresAt; the first request's payload digest, absent from records stored before it existed), by (hook id, key)",
   call_event:
     "the call job made for an outgoing hook's event (JSON: job id, own expiresAt; expireIn twice the call's max age), by (hook id, event id): an event TrueConf pushes again makes no second call",
   queue_cmd:
@@ -192,7 +193,10 @@ export function queueCommandDone(commandId: string): Deno.KvKey {
   return ["queue_cmd_done", commandId];
 }
 
-/** An `Idempotency-Key` of one hook: a claim while processing, then the first outcome. */
+/**
+ * An `Idempotency-Key` of one hook: a claim while processing, then the first outcome; both with
+ * the first request's payload digest (records stored before it have none).
+ */
 export function idempotency(hookId: string, key: string): Deno.KvKey {
   return ["idem", hookId, key];
 }

@@ -134,15 +134,24 @@ function normalizeDone(raw: Record<string, unknown>): DoneRecord {
   };
 }
 
-/** An `Idempotency-Key` record: a claim while the first request runs, then its outcome. */
+/**
+ * An `Idempotency-Key` record: a claim while the first request runs, then its outcome. Both
+ * carry the first request's payload `digest` (records stored before it existed have none).
+ */
 export type IdempotencyRecord<O = unknown> =
   | {
     readonly state: "pending";
     readonly owner: string;
     readonly at: number;
     readonly expiresAt: number;
+    readonly digest?: string | undefined;
   }
-  | { readonly state: "done"; readonly outcome: O; readonly expiresAt: number };
+  | {
+    readonly state: "done";
+    readonly outcome: O;
+    readonly expiresAt: number;
+    readonly digest?: string | undefined;
+  };
 
 /** Outcome of {@link OutboxRepo.claimIdempotency}. */
 export type ClaimResult<O> =
@@ -336,7 +345,7 @@ export class OutboxRepo {
   async claimIdempotency<O>(
     hookId: string,
     key: string,
-    claim: { owner: string; at: number; expiresAt: number },
+    claim: { owner: string; at: number; expiresAt: number; digest?: string | undefined },
     isStale: (r: Extract<IdempotencyRecord<O>, { state: "pending" }>) => boolean,
   ): Promise<ClaimResult<O>> {
     const k = keys.idempotency(hookId, key);

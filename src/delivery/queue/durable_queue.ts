@@ -257,13 +257,14 @@ export class DurableQueue implements Dispatcher {
     const started = performance.now();
     if (!this.#engine.loaded) await this.#engine.ready();
     if (this.#engine.closing && !request.accepted) return shuttingDown();
-    const { hook, idempotencyKey } = request;
+    const { hook, idempotencyKey, payloadDigest } = request;
     // Without a key (most requests) the run is awaited here: one frame less per delivery.
     const outcome = idempotencyKey === undefined
       ? this.#outcome(hook, await this.#engine.runInline(jobOf(request, undefined)))
       : await this.#idem.run(
         hook.id,
         idempotencyKey,
+        payloadDigest,
         // `deadSince`: a process that died had claimed this key then, and may have posted.
         async (alsoWrite, deadSince) =>
           this.#outcome(

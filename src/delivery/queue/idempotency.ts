@@ -5,6 +5,11 @@
  * counts it as a second delivery. A request arriving while the first one still runs waits
  * for it (up to `waitMs`) instead of running again.
  *
+ * The first request's payload digest is stored with the key: the key reused with another
+ * payload is refused (`422 idempotency_key_reused`, as draft-ietf-httpapi-idempotency-key-header
+ * and Stripe answer) instead of being told the first message's outcome — its own message was
+ * never posted. Records stored before the digest existed have none, and replay as before.
+ *
  * One process per store (the KV lease): a pending claim that is not this process's is one
  * that died with its process, and is taken over.
  *
@@ -28,8 +33,11 @@ export interface IdempotencyOptions {
 export class Idempotency {
   readonly #o: IdempotencyOptions;
   readonly #owner = crypto.randomUUID();
-  /** First requests running in this process, by hook and key. */
-  readonly #running = new Map<string, Promise<DispatchOutcome>>();
+  /** First requests running in this process (and their payload digests), by hook and key. */
+  readonly #running = new Map<
+    string,
+    { outcome: Promise<DispatchOutcome>; digest: string | undefined }
+  >();
 
   constructor(options: IdempotencyOptions) {
     this.#o = options;
@@ -40,11 +48,13 @@ export class Idempotency {
    * stores a queued outcome with the outbox entry (pass it to the enqueue), and `deadSince`
    * when the key was claimed by a process that died (a SIGKILL while its request ran): the time
    * of that claim, after which the dead process may have posted the message without recording
-   * it (the run then looks in the chat first, src/delivery/reconcile.ts).
+   * it (the run then looks in the chat first, src/delivery/reconcile.ts). `digest`: the
+   * request's payload digest, if it has one.
    */
   async run(
     hookId: string,
     key: string,
+    digest: string | undefined,
     first: (
       alsoWrite: (deliveryId: string) => Deno.KvMutation,
       deadSince: number | undefined,
@@ -53,17 +63,21 @@ export class Idempotency {
     const { repo, clock, retentionMs } = this.#o;
     const local = `${hookId}\u0000${key}`;
     // A first request with this key running in this process: wait for it, no KV needed.
-    if (this.#running.has(local)) return await this.#waitFor(local);
+    const running = this.#running.get(local);
+    if (running) {
+      return differs(running.digest, digest) ? reused() : await this.#waitFor(running.outcome);
+    }
     const done = Promise.withResolvers<DispatchOutcome>();
     done.promise.catch(() => {});
-    this.#running.set(local, done.promise);
+    this.#running.set(local, { outcome: done.promise, digest });
     const now = clock.now();
+    const withDigest = digest === undefined ? {} : { digest };
     let claim;
     try {
       claim = await repo.claimIdempotency<DispatchOutcome>(
         hookId,
         key,
-        { owner: this.#owner, at: now, expiresAt: now + retentionMs },
+        { owner: this.#owner, at: now, expiresAt: now + retentionMs, ...withDigest },
         // Not running here: a claim left by a process that died (one process per store).
         () => true,
       );
@@ -76,6 +90,10 @@ export class Idempotency {
     }
     if (!claim.claimed) {
       this.#running.delete(local);
+      if (differs(claim.record.digest, digest)) {
+        done.resolve(reused());
+        return reused();
+      }
       if (claim.record.state === "done") {
         done.resolve(replay(claim.record.outcome));
         return replay(claim.record.outcome);
@@ -92,6 +110,7 @@ export class Idempotency {
             state: "done",
             outcome: { kind: "queued", deliveryId },
             expiresAt: now + retentionMs,
+            ...withDigest,
           }),
         claim.takenOver?.at,
       );
@@ -103,6 +122,7 @@ export class Idempotency {
           state: "done",
           outcome,
           expiresAt: now + retentionMs,
+          ...withDigest,
         });
       }
       done.resolve(outcome);
@@ -116,25 +136,23 @@ export class Idempotency {
     }
   }
 
-  async #waitFor(local: string): Promise<DispatchOutcome> {
-    const running = this.#running.get(local);
-    if (running) {
-      const timeout = new AbortController();
-      const r = await Promise.race([
-        running.then((o) => o, () => null),
-        delay(this.#o.clock, this.#o.waitMs, timeout.signal).then(() => "timeout" as const),
-      ]);
-      timeout.abort();
-      if (r === null) {
+  async #waitFor(running: Promise<DispatchOutcome>): Promise<DispatchOutcome> {
+    const timeout = new AbortController();
+    const r = await Promise.race([
+      running.then((o) => o, () => null),
+      delay(this.#o.clock, this.#o.waitMs, timeout.signal).then(() => "timeout" as const),
+    ]);
+    timeout.abort();
+    if (r === null) {
+      return conflict("The first request with this Idempotency-Key did not complete. Retry.");
+    }
+    if (r !== "timeout") {
+      // The first request met a stored record (a replay, or this refusal): the same answer.
+      if (r.replay || (r.kind === "refused" && r.code === REUSED)) return r;
+      if (r.kind === "refused" && r.status === 503) {
         return conflict("The first request with this Idempotency-Key did not complete. Retry.");
       }
-      if (r !== "timeout") {
-        if (r.replay) return r;
-        if (r.kind === "refused" && r.status === 503) {
-          return conflict("The first request with this Idempotency-Key did not complete. Retry.");
-        }
-        return replay(r);
-      }
+      return replay(r);
     }
     return {
       kind: "refused",
@@ -144,6 +162,24 @@ export class Idempotency {
       retryAfterSeconds: 1,
     };
   }
+}
+
+/** The machine code of a key reused with another payload. */
+const REUSED = "idempotency_key_reused";
+
+/** Both digests known and not the same (a record from before digests has none). */
+function differs(stored: string | undefined, given: string | undefined): boolean {
+  return stored !== undefined && given !== undefined && stored !== given;
+}
+
+function reused(): DispatchOutcome {
+  return {
+    kind: "refused",
+    status: 422,
+    code: REUSED,
+    message:
+      "This Idempotency-Key was already used on this webhook, in the last 24 hours, for a different request body: nothing was posted. Use a new Idempotency-Key for a new message; a retry sends the same body with the same key.",
+  };
 }
 
 function replay(outcome: DispatchOutcome): DispatchOutcome {

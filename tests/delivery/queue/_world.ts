@@ -30,7 +30,7 @@ export interface World {
   kv: Deno.Kv;
   kvPath: string;
   alice: string;
-  /** POSTs to the app like a sender would. */
+  /** POSTs to the app like a sender would: `body` as JSON, or bytes as they are. */
   post(
     token: string,
     body: unknown,
@@ -132,7 +132,7 @@ export async function withWorld(
       const res = await http.request(`/hook/${token}`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify(body),
+        body: body instanceof Uint8Array ? body as BufferSource : JSON.stringify(body),
       });
       const text = await res.text();
       return { status: res.status, json: text ? JSON.parse(text) : {}, headers: res.headers };

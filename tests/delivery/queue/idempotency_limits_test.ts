@@ -111,6 +111,87 @@ Deno.test("Idempotency-Key: the second request gets 409 when the first is still 
   });
 });
 
+// A key reused for another message used to get the first message's answer: the sender was told
+// "posted" and the new message was never posted (IETF draft-ietf-httpapi-idempotency-key-header:
+// a key reused with a different payload is 422, as Stripe answers).
+Deno.test("Idempotency-Key reused with a different body: 422 idempotency_key_reused, nothing posted; the same body, even compressed, still replays", async () => {
+  await withWorld({}, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    const first = await w.post(h.token, { text: "deploy 41" }, { "Idempotency-Key": "k" });
+    assert.equal(first.status, 200);
+    const other = await w.post(h.token, { text: "deploy 42" }, { "Idempotency-Key": "k" });
+    assert.equal(other.status, 422, JSON.stringify(other.json));
+    assert.equal(other.json.error, "idempotency_key_reused");
+    assert.match(String(other.json.message), /use a new Idempotency-Key for a new message/i);
+    assert.deepEqual(w.texts(G), ["deploy 41"]);
+    // The retry of the first message, as sent or gzip-compressed: its first answer, no post.
+    const again = await w.post(h.token, { text: "deploy 41" }, { "Idempotency-Key": "k" });
+    assert.deepEqual([again.status, again.json], [200, first.json]);
+    const gzipped = new Uint8Array(
+      await new Response(
+        new Blob([JSON.stringify({ text: "deploy 41" })]).stream()
+          .pipeThrough(new CompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    const compressed = await w.post(h.token, gzipped, {
+      "Idempotency-Key": "k",
+      "content-encoding": "gzip",
+    });
+    assert.deepEqual([compressed.status, compressed.json], [200, first.json]);
+    // Another hook's key is its own.
+    const h2 = await w.hook(G, "h2");
+    assert.equal(
+      (await w.post(h2.token, { text: "deploy 42" }, { "Idempotency-Key": "k" })).status,
+      200,
+    );
+    assert.deepEqual(w.texts(G), ["deploy 41", "deploy 42"]);
+  });
+});
+
+Deno.test("Idempotency-Key reused with a different body while the first is queued, or still running: 422", async () => {
+  await withWorld({ down: true }, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    const first = await w.post(h.token, { text: "q1" }, { "Idempotency-Key": "k" });
+    assert.equal(first.status, 202);
+    const other = await w.post(h.token, { text: "q2" }, { "Idempotency-Key": "k" });
+    assert.equal(other.status, 422, JSON.stringify(other.json));
+    assert.equal(other.json.error, "idempotency_key_reused");
+    assert.equal(w.queue.stats().depth, 1);
+    await w.fake.refuseConnections(false);
+    await until(() => w.fake.sentCount(G) === 1);
+    // While a first request runs (its post held by TrueConf), another body is refused at once.
+    w.fake.setMethodDelay("sendMessage", 1_000);
+    const slow = w.post(h.token, { text: "slow" }, { "Idempotency-Key": "s" });
+    await until(() => w.fake.requests.filter((r) => r.method === "sendMessage").length === 2);
+    const during = await w.post(h.token, { text: "not slow" }, { "Idempotency-Key": "s" });
+    assert.equal(during.status, 422, JSON.stringify(during.json));
+    assert.equal((await slow).status, 200);
+    await w.queue.engine.settled();
+    assert.deepEqual(w.texts(G), ["q1", "slow"]);
+  });
+});
+
+// Records stored before the digest existed (a store from an older version, up to 24 h old) have
+// none to compare: they keep answering every reuse of their key with the first answer.
+Deno.test("Idempotency-Key: a record stored without a body digest replays whatever the body", async () => {
+  await withWorld({}, async (w) => {
+    addGroup(w);
+    const h = await w.hook(G, "h");
+    await w.queue.engine.repo.recordIdempotency(h.id, "old", {
+      state: "done",
+      outcome: { kind: "delivered", messageIds: ["m-before"] },
+      expiresAt: Date.now() + 3600_000,
+    });
+    await w.queue.engine.repo.idle();
+    const r = await w.post(h.token, { text: "anything" }, { "Idempotency-Key": "old" });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(r.json.messages, ["m-before"]);
+    assert.equal(w.fake.sentCount(G), 0);
+  });
+});
+
 Deno.test("queue full: 503 queue_full with Retry-After, per hook and in total; nothing dropped", async () => {
   await withWorld({ down: true, limits: { maxPerHook: 3, maxTotal: 4 } }, async (w) => {
     addGroup(w);
