@@ -20,7 +20,7 @@ import { isPersonal, Permissions } from "./permissions.ts";
 import * as replies from "./replies.ts";
 import type { HookStore } from "./store.ts";
 import { unquoteName, validateHookName } from "./hook_name.ts";
-import { isTrueConfError, sameTrueConfId, TrueConfApiError } from "../trueconf/mod.ts";
+import { ChatType, isTrueConfError, sameTrueConfId, TrueConfApiError } from "../trueconf/mod.ts";
 import {
   LIVING_SETTINGS,
   type LivingSetting,
@@ -44,6 +44,7 @@ import { creatorToNotify } from "../storage/mod.ts";
 import { VERIFY_MODES } from "./verify.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
+import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 
 /** What commands need from the TrueConf client. */
 export interface CommandClient {
@@ -121,6 +122,13 @@ const MAX_PART = 3_800;
 const DEFAULT_GRACE_MS = 86_400_000;
 /** Longest expiry: 10 years (3650d). */
 const MAX_EXPIRY_MS = 3650 * 86_400_000;
+/**
+ * A member's personal chat is introduced again only after this much time without an answer
+ * from the bot there: a member chatting line after line is not answered every line.
+ */
+const INTRODUCTION_QUIET_MS = 10 * 60_000;
+/** Personal chats remembered as introduced (about 100 bytes each); the oldest go first. */
+const INTRODUCED_MAX = 10_000;
 
 /**
  * Validates and normalizes `/webhook_allow` entries to CIDRs, the way they match: a bare address
@@ -172,6 +180,8 @@ export class CommandHandler {
   readonly #perms: Permissions;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #now: () => number;
+  /** Personal chats the bot answered in the last {@link INTRODUCTION_QUIET_MS}. */
+  readonly #introduced: BoundedCache<string, true>;
   #closed = false;
 
   /** A handler; register it with `client.onMessage`. */
@@ -179,6 +189,10 @@ export class CommandHandler {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
+    this.#introduced = boundedCache(INTRODUCED_MAX, {
+      ttl: INTRODUCTION_QUIET_MS,
+      now: this.#now,
+    });
     this.#perms = new Permissions({
       chats: options.client,
       adminOnly: options.adminOnly,
@@ -225,12 +239,15 @@ export class CommandHandler {
     const botId = this.#o.client.state.botId;
     if (!botId || !m.authorId) return;
     const cmd = parseCommand(m, botId);
-    if (!cmd) return;
+    if (!cmd) return await this.#chatter(m, botId);
     const chat = await this.#perms.chat(m.chatId);
     const personal = isPersonal(chat?.chatType);
     // In groups and channels only messages that start with a mention of the bot count; an
     // unknown chat type fails closed (mention required).
     if (!cmd.addressed && !personal) return;
+    // A member who just used a command knows the bot: their chatter after it needs no
+    // introduction.
+    if (chat?.chatType === ChatType.P2P) this.#introduced.set(m.chatId, true);
     this.#log.info("command", { chat: m.chatId, author: m.authorId, command: cmd.command });
     // Hooks made without the chat (CLI, import) learn their chat's title for `hooks list`.
     if (chat?.title && cmd.command !== "webhook_help") {
@@ -297,6 +314,31 @@ export class CommandHandler {
       case "webhook_mentions":
         return await this.#livingSetting(m, chat, cmd, LIVING_SETTINGS[cmd.command]);
     }
+  }
+
+  /**
+   * Plain text (no command) from a member. In the member's personal chat with the bot it gets
+   * one short introduction (what the bot is, what to type), at most once per
+   * {@link INTRODUCTION_QUIET_MS}: without it a member who found the bot and wrote "hello" got
+   * no answer at all. Everywhere else chatter is not for the bot: silence in groups and
+   * channels (and when the chat type is unknown), for system messages, attachments and the
+   * bot's own messages, and where an outgoing hook takes the chat's messages to its service.
+   */
+  async #chatter(m: IncomingMessage, botId: string): Promise<void> {
+    if (m.type !== 200 || m.authorType === 0 || !m.text.trim()) return;
+    if (sameTrueConfId(m.authorId, botId) || this.#introduced.has(m.chatId)) return;
+    const chat = await this.#perms.chat(m.chatId);
+    if (chat?.chatType !== ChatType.P2P) return;
+    // Checked again: the lookup let the next lines of a burst through to here.
+    if (this.#introduced.has(m.chatId)) return;
+    this.#introduced.set(m.chatId, true);
+    const hooks = await this.#o.store.listByChat(m.chatId);
+    if (hooks.some((h) => h.kind === "outgoing")) return;
+    this.#log.info("introduced the bot to plain text in a personal chat", {
+      chat: m.chatId,
+      author: m.authorId,
+    });
+    await this.#reply(m, chat, replies.introduction());
   }
 
   /**

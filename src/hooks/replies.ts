@@ -108,6 +108,14 @@ export function help(inGroup: boolean): string {
 }
 
 /**
+ * The answer to plain text (not a command) in a member's personal chat with the bot: what the
+ * bot is and what to type. Sent at most once in a while per member (commands.ts).
+ */
+export function introduction(): string {
+  return "👋 I am the webhook bot: I post what services send to a chat's webhook URL (CI, monitoring, scripts), and pass chat messages on to your services. I answer commands only: type /help to see them, or /webhook_create &lt;name&gt; for a webhook that posts here.";
+}
+
+/**
  * The line before the help when the command is not one of the bot's: what was typed, and the
  * command it most likely meant with the same arguments (null: none is close). `slashless`: one
  * of ours typed without its slash (`webhook_list`).

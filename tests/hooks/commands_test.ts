@@ -212,7 +212,11 @@ Deno.test("personal chat: any /command the bot does not know is answered (no oth
       assert.equal(r.length, 1, typed);
       assert.match(r[0]!.split("\n")[0]!, first, typed);
     }
-    assert.deepEqual(await w.say(dm, w.bob, "hello there"), [], "chatter stays unanswered");
+    assert.deepEqual(
+      await w.say(dm, w.bob, "hello there"),
+      [],
+      "chatter right after a command needs no introduction",
+    );
     const ops = group(w);
     assert.deepEqual(await w.say(ops, w.bob, "/webhook"), [], "another bot's command in a group");
   });
@@ -230,7 +234,7 @@ Deno.test("personal chat: no mention needed; the URL is posted right there, once
     // A mention is accepted too.
     const list = await w.say(dm, w.bob, `${w.at} /webhook_list`);
     assert.match(list[0]!.text!, /mine/);
-    // Chatter in a personal chat is still ignored.
+    // Chatter right after commands needs no introduction (the member knows the bot).
     assert.deepEqual(await w.say(dm, w.bob, "hi bot"), []);
   });
 });
@@ -580,5 +584,61 @@ Deno.test("revoke whose reply TrueConf refuses: the hook is revoked, a warning (
     assert.ok(line, w.logs.join("\n"));
     assert.match(line, /"level":"warn"/);
     assert.ok(!w.logs.some((l) => /"level":"error"/.test(l)), w.logs.join("\n"));
+  });
+});
+
+// "hello" to the bot in a personal chat got no answer at all: a member who found the bot had no
+// way to learn what it is. Now one short introduction, at most once per member in a while; never
+// in groups or channels (other members' chatter is not for the bot), never to its own messages,
+// never where an outgoing hook takes the chat's messages to a service.
+Deno.test("personal chat: plain text gets one short introduction pointing at /help, at most once per member per 10 minutes", async () => {
+  let now = Date.parse("2026-12-07T10:00:00Z");
+  await withBot({ now: () => now }, async (w) => {
+    const dm = w.dm(w.bob);
+    const intro = texts(await w.say(dm, w.bob, "hello"), dm);
+    assert.equal(intro.length, 1, JSON.stringify(intro));
+    assert.match(intro[0]!, /webhook/i);
+    assert.match(intro[0]!, /\/help\b/);
+    assert.ok(intro[0]!.length < 400, intro[0]!);
+    // A chatty member is not answered every line.
+    assert.deepEqual(await w.say(dm, w.bob, "are you there?"), []);
+    assert.deepEqual(await w.say(dm, w.bob, "hello??"), []);
+    // Another member gets their own.
+    const alice = w.dm(w.alice);
+    assert.equal(texts(await w.say(alice, w.alice, "hi"), alice).length, 1);
+    // Ten minutes on, once more.
+    now += 10 * 60_000 + 1;
+    assert.equal(texts(await w.say(dm, w.bob, "hello again"), dm).length, 1);
+    // A member who just used a command knows the bot: their chatter after it stays unanswered.
+    now += 10 * 60_000 + 1;
+    assert.equal((await w.say(dm, w.bob, "/webhook_list")).length, 1);
+    assert.deepEqual(await w.say(dm, w.bob, "thanks"), []);
+
+    // Groups and channels: silence for chatter.
+    const ops = group(w);
+    const news = group(w, "news", { chatType: 6, title: "News" });
+    const carol = w.dm(w.carol);
+    assert.deepEqual(await w.say(ops, w.carol, "hello"), []);
+    assert.deepEqual(await w.say(news, w.carol, "hello"), []);
+    // (They did not use up carol's introduction.)
+    assert.equal(texts(await w.say(carol, w.carol, "hello"), carol).length, 1);
+    // The bot's own message in a personal chat is never answered.
+    now += 10 * 60_000 + 1;
+    assert.deepEqual(await w.say(dm, w.fake.botId, "hello"), []);
+  });
+});
+
+Deno.test("personal chat with an outgoing hook: its plain text goes to the service, no introduction", async () => {
+  await withBot({}, async (w) => {
+    const dm = w.dm(w.bob);
+    const made = await w.store.create({
+      chatId: dm,
+      name: "assistant",
+      createdBy: w.bob,
+      kind: "outgoing",
+      outgoing: { url: "https://svc.example.com/x", secret: "v1.x.y", triggers: [] },
+    });
+    assert.ok(made.ok);
+    assert.deepEqual(await w.say(dm, w.bob, "hello"), []);
   });
 });
