@@ -31,6 +31,7 @@ import { VERIFY_MODES } from "../hooks/verify.ts";
 import { ringDoorbell, servingHolder } from "../storage/mod.ts";
 import { normalizeTrueConfId } from "../trueconf/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
+import { findHook } from "./_find_hook.ts";
 
 /** Receives one line of output (no trailing newline). */
 export type Out = (line: string) => void;
@@ -65,7 +66,9 @@ export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
                                                 notices by private message (expiry reminder,
                                                 failed parts); without it expiry notices are
                                                 posted in the chat
-  pause|resume|info|revoke TARGET               TARGET is a hook id, or --chat ID --name N
+  info ID|NAME                                  a hook by id, or by a name one hook has (as
+                                                queue --hook), or --chat ID --name N
+  pause|resume|revoke TARGET                    TARGET is a hook id, or --chat ID --name N
   rename TARGET --to NEW                        the URL stays
   rotate TARGET [--grace 24h]                   prints the new URL (outgoing: signing secret);
                                                 the old one works for the grace (0 = none, ≤ 7d)
@@ -168,6 +171,12 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
       // reached at; whatever compares creators treats `alice` and `alice@server` as one
       // (sameTrueConfId), and a DM to a bare login gets the domain from the server.
       const owner = given === undefined ? undefined : normalizeTrueConfId(given);
+      // The mark of a hook made without an owner (CLI_CREATOR): nobody would be told anything.
+      if (owner === CLI_CREATOR) {
+        return usage(
+          `--owner ${CLI_CREATOR} is what a hook made without an owner stores: nobody would get its notices by private message. Give the member's login (--owner alice) or id (--owner alice@video.example.com; a member whose login is ${CLI_CREATOR}: --owner ${CLI_CREATOR}@<server>), or leave --owner out (the expiry notices are then posted in the chat)`,
+        );
+      }
       if (owner !== undefined && !/^[^\s@]+(@[^\s@]+)?$/.test(owner)) {
         return usage(
           `--owner ${
@@ -288,6 +297,11 @@ async function findTarget(
   }
   const [id, ...args] = p.positional;
   if (!id) return `usage:${sub} needs a hook id, or --chat ID --name N`;
+  // Reading changes nothing: info takes a name too, as `hooks queue --hook` does.
+  if (sub === "info") {
+    const found = findHook(await store.listAll(), id);
+    return typeof found === "string" ? found : { hook: found, args };
+  }
   const hook = await store.get(id);
   return hook ? { hook, args } : `no webhook with id ${id}. ${await notAnId(store, sub, id)}`;
 }

@@ -13,6 +13,7 @@
  * @module
  */
 import type { HookRecord, HookStore } from "../hooks/mod.ts";
+import { findHook } from "./_find_hook.ts";
 import {
   describeHolder,
   type OutboxEntry,
@@ -178,20 +179,6 @@ function seconds(ms: number): string {
 function usage(ctx: QueueCliContext, why: string): number {
   ctx.err(`error: ${why}\n\n${QUEUE_USAGE}`);
   return 2;
-}
-
-/** A hook by id, or by name when that name is unique across chats. */
-function findHook(hooks: readonly HookRecord[], idOrName: string): HookRecord | string {
-  const byId = hooks.find((h) => h.id === idOrName);
-  if (byId) return byId;
-  const named = hooks.filter((h) => h.name.toLowerCase() === idOrName.toLowerCase());
-  if (named.length === 1) return named[0]!;
-  if (named.length > 1) {
-    return `${named.length} hooks are named "${idOrName}" (in chats ${
-      named.map((h) => h.chatId).join(", ")
-    }); give the hook id instead (hooks list)`;
-  }
-  return `no webhook with id or name "${idOrName}". List them with: hooks list`;
 }
 
 async function listRows(

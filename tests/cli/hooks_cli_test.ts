@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { hooksList, hooksRevoke, importJson, runHooksCli } from "../../src/cli/hooks_cli.ts";
+import {
+  HOOKS_USAGE,
+  hooksList,
+  hooksRevoke,
+  importJson,
+  runHooksCli,
+} from "../../src/cli/hooks_cli.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
 
 const FIXTURE = new URL("../hooks/fixtures/webhooks.json", import.meta.url).pathname;
@@ -336,8 +342,8 @@ Deno.test("hooks: a name where an id goes gets the exact --chat --name command; 
     `error: no webhook with id DEPLOYS. 2 webhooks are named "DEPLOYS" (ignoring case); name the chat: hooks revoke --chat dev@srv --name deploys (or hooks revoke ${other}); hooks revoke --chat ops@srv --name Deploys (or hooks revoke ${id})`,
   );
   await w.run("create", "--chat", "ops@srv", "--name", "it's live");
-  assert.equal(await w.run("info", "it's live"), 1);
-  assert.match(w.err.at(-1)!, /: hooks info --chat ops@srv --name 'it'\\''s live' \(or /);
+  assert.equal(await w.run("pause", "it's live"), 1);
+  assert.match(w.err.at(-1)!, /: hooks pause --chat ops@srv --name 'it'\\''s live' \(or /);
   assert.equal(await w.run("revoke", "https://hooks.example.com/hook/" + "x".repeat(43)), 1);
   assert.match(w.err.at(-1)!, /token is stored only as a hash: find the hook's id in hooks list/);
   // Nothing was changed by any of them.
@@ -487,4 +493,48 @@ Deno.test({
       `Cannot write ${path}: Requires write access to "${path}"`,
     ]);
   },
+});
+
+// `hooks info deploys` answered "no webhook with id deploys" while `hooks queue --hook deploys`
+// found it: both now read what the operator typed the same way (src/cli/_find_hook.ts).
+Deno.test("hooks info takes a hook id or a name, as hooks queue --hook does; --chat --name still works", async () => {
+  await using w = await cliWorld();
+  await w.run("create", "--chat", "ops@srv", "--name", "Deploys");
+  const id = (await w.store.listAll())[0]!.id;
+  for (const target of [["deploys"], [id], ["--chat", "ops@srv", "--name", "Deploys"]]) {
+    w.out.length = 0;
+    assert.equal(await w.run("info", ...target, "--json"), 0, `${target}: ${w.err.at(-1)}`);
+    assert.equal(JSON.parse(w.out.join("\n")).id, id, String(target));
+  }
+  // A name two chats use: both ids, and the way to pick one.
+  await w.run("create", "--chat", "dev@srv", "--name", "deploys");
+  const other = (await w.store.listByChat("dev@srv"))[0]!.id;
+  assert.equal(await w.run("info", "DEPLOYS"), 1);
+  const both = w.err.at(-1)!;
+  assert.ok(both.includes(id) && both.includes(other), both);
+  assert.match(both, /give the hook id/);
+  assert.equal(await w.run("info", "nope"), 1);
+  assert.match(
+    w.err.at(-1)!,
+    /^error: no webhook with id or name "nope"\. List them with: hooks list$/,
+  );
+  assert.match(w.err.at(-1)!, /hooks list/);
+  // The help says so.
+  assert.match(HOOKS_USAGE, /info ID\|NAME/);
+});
+
+// `--owner cli` stored the very mark of a hook made without an owner: the operator meant to name
+// somebody, and nobody would ever have been told anything by private message.
+Deno.test("hooks create --owner cli is refused with what to type instead; a member whose login is cli is cli@server", async () => {
+  await using w = await cliWorld();
+  for (const typed of ["cli", "CLI", " cli "]) {
+    assert.equal(await w.run("create", "--chat", "c1", "--name", "x", "--owner", typed), 2, typed);
+    assert.match(
+      w.err.at(-1)!,
+      /^error: --owner cli is what a hook made without an owner stores: nobody would get its notices by private message\. Give the member's login \(--owner alice\) or id \(--owner alice@video\.example\.com; a member whose login is cli: --owner cli@<server>\), or leave --owner out/,
+    );
+  }
+  assert.deepEqual(await w.store.listAll(), []);
+  assert.equal(await w.run("create", "--chat", "c1", "--name", "x", "--owner", "cli@srv"), 0);
+  assert.equal((await w.store.findByName("c1", "x"))?.createdBy, "cli@srv");
 });
