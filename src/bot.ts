@@ -160,7 +160,16 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   });
   let kv: Deno.Kv;
   try {
-    kv = await openKv(config.storagePath);
+    kv = await openKv(config.storagePath, {
+      onWaiting: (waitedMs) =>
+        log.warn(
+          `the store ${config.storagePath} has not answered for ${
+            waitedMs / 1000
+          } s: another process (a hooks command, a backup, another bot) keeps it locked; ` +
+            "still waiting, and starting once it is free",
+          { storagePath: config.storagePath },
+        ),
+    });
   } catch (e) {
     await client.close();
     throw e;

@@ -19,6 +19,7 @@ export {
   openKv,
   type OpenKvOptions,
   type StorageInspection,
+  STORE_SLOW_MS,
   STORE_WAIT_MS,
   StoreBusyError,
   storeBusySentence,

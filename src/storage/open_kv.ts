@@ -19,7 +19,16 @@ export interface OpenKvOptions {
    * {@link openKv} throws a {@link StoreBusyError}. Unset (`serve`): it waits as long as it takes.
    */
   answerWithinMs?: number | undefined;
+  /**
+   * For `serve`, which waits as long as it takes: called once when the first read has waited
+   * {@link STORE_SLOW_MS}, so the operator learns why the bot is not up yet (another process
+   * keeps the store locked) instead of watching a silent start.
+   */
+  onWaiting?: ((waitedMs: number) => void) | undefined;
 }
+
+/** When `serve` says that its store has not answered yet (Deno KV's commits give up at ~5 s). */
+export const STORE_SLOW_MS = 5_000;
 
 /**
  * How long an offline command waits for a store another process keeps locked: a few seconds
@@ -97,7 +106,18 @@ export async function openKv(path: string, options: OpenKvOptions = {}): Promise
   }
   rememberStorePath(kv, path); // so a CLI's change can ring the serving bot's doorbell
   if (options.answerWithinMs !== undefined) await firstAnswer(kv, path, options.answerWithinMs);
+  else if (options.onWaiting) await watchedFirstAnswer(kv, options.onWaiting);
   return kv;
+}
+
+/** Waits for `kv`'s first read however long it takes, calling `onWaiting` once it is slow. */
+async function watchedFirstAnswer(kv: Deno.Kv, onWaiting: (waitedMs: number) => void) {
+  const timer = setTimeout(() => onWaiting(STORE_SLOW_MS), STORE_SLOW_MS);
+  try {
+    await kv.get(keys.secretKeyCheck());
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
