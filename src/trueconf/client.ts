@@ -330,12 +330,18 @@ export class TrueConfClient {
    * of following it (docs/benchmarks.md, "Memory and start"). {@link start} then uses that
    * token, or waits for the request still in flight; a failure here is not reported, because
    * {@link start} asks again and reports that. Nothing to do with a static token, after
-   * {@link start} or {@link close}.
+   * {@link start} or {@link close}. The promise settles (never rejects) when the request has
+   * ended, whatever TrueConf answered: `serve` does not wait for it; a caller that must know
+   * the prefetch is over before it calls {@link start} (which would otherwise join a request
+   * still in flight, and report its refusal as its own) awaits it.
    */
-  prefetchToken(): void {
-    if (this.#loop || this.#closing || !("username" in this.#opts.auth)) return;
-    if (this.#token || this.#oauthInFlight) return;
-    this.#oauth(this.#cfg.connectTimeoutMs).catch(() => {});
+  prefetchToken(): Promise<void> {
+    if (this.#loop || this.#closing || !("username" in this.#opts.auth)) return Promise.resolve();
+    if (this.#token) return Promise.resolve();
+    return (this.#oauthInFlight ?? this.#oauth(this.#cfg.connectTimeoutMs)).then(
+      () => {},
+      () => {},
+    );
   }
 
   /** Connects in the background and keeps reconnecting until {@link close}. Idempotent. */
