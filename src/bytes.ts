@@ -49,3 +49,20 @@ export function formatSize(bytes: number): string {
     : [bytes / (1024 * 1024), "MiB"];
   return `${Math.round(value * 10) / 10} ${unit}`;
 }
+
+/**
+ * Bytes as lowercase hex, two digits each: digests and signatures as senders and receivers
+ * compare them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(hexOf(new Uint8Array([0, 15, 255])), "000fff");
+ * ```
+ */
+export function hexOf(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}

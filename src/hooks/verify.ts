@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { hexOf } from "../bytes.ts";
 import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { inCidrList, parseCidrList } from "../net/mod.ts";
 import type { HookRecord, VerifyMode } from "./store.ts";
@@ -319,10 +320,9 @@ async function hmacHex(secret: string, data: Uint8Array): Promise<string> {
     false,
     ["sign"],
   );
-  const sig = new Uint8Array(
-    await crypto.subtle.sign("HMAC", key, data as Uint8Array<ArrayBuffer>),
+  return hexOf(
+    new Uint8Array(await crypto.subtle.sign("HMAC", key, data as Uint8Array<ArrayBuffer>)),
   );
-  return [...sig].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

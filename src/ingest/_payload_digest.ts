@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { hexOf } from "../bytes.ts";
 
 /**
  * SHA-256 (hex) of the decoded body; for an edit, of its target and that.
@@ -29,6 +30,5 @@ export async function payloadDigest(body: Uint8Array, target: string | undefined
 }
 
 async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return hexOf(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }

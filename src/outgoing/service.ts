@@ -31,6 +31,7 @@
  * @module
  */
 
+import { hexOf } from "../bytes.ts";
 import type { HookRecord } from "../storage/mod.ts";
 import { maskUrl } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
@@ -792,9 +793,7 @@ async function eventIdOf(hookId: string, e: ChatEvent): Promise<string> {
     "SHA-256",
     new TextEncoder().encode([hookId, ...key].join("\n")),
   );
-  const hex = [...new Uint8Array(digest).subarray(0, 16)]
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `evt_${hex}`;
+  return `evt_${hexOf(new Uint8Array(digest).subarray(0, 16))}`;
 }
 
 function humanDuration(ms: number): string {

@@ -105,36 +105,41 @@ export async function openKv(path: string, options: OpenKvOptions = {}): Promise
     });
   }
   rememberStorePath(kv, path); // so a CLI's change can ring the serving bot's doorbell
-  if (options.answerWithinMs !== undefined) await firstAnswer(kv, path, options.answerWithinMs);
-  else if (options.onWaiting) await watchedFirstAnswer(kv, options.onWaiting);
+  if (options.answerWithinMs !== undefined || options.onWaiting) {
+    await firstAnswer(kv, path, options);
+  }
   return kv;
 }
 
-/** Waits for `kv`'s first read however long it takes, calling `onWaiting` once it is slow. */
-async function watchedFirstAnswer(kv: Deno.Kv, onWaiting: (waitedMs: number) => void) {
-  const timer = setTimeout(() => onWaiting(STORE_SLOW_MS), STORE_SLOW_MS);
-  try {
-    await kv.get(keys.secretKeyCheck());
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
- * Waits at most `limitMs` for `kv`'s first read. Deno KV's first operation on a new handle
- * waits for SQLite's write lock without limit (measured with Deno 2.9.6: another process in
- * `BEGIN IMMEDIATE` kept a first `get` waiting for as long as it held the lock); after it, a
- * read does not wait for the lock (WAL) and a commit gives up after about 5 s. So this one
- * bound ends the only wait without one.
+ * Waits for `kv`'s first read: at most `answerWithinMs` when given (then a
+ * {@link StoreBusyError}), telling `onWaiting` once it has waited {@link STORE_SLOW_MS}. Deno
+ * KV's first operation on a new handle waits for SQLite's write lock without limit (measured
+ * with Deno 2.9.6: another process in `BEGIN IMMEDIATE` kept a first `get` waiting for as long
+ * as it held the lock); after it, a read does not wait for the lock (WAL) and a commit gives up
+ * after about 5 s. So this is the one wait without a bound of its own.
  */
-async function firstAnswer(kv: Deno.Kv, path: string, limitMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), limitMs));
+async function firstAnswer(
+  kv: Deno.Kv,
+  path: string,
+  { answerWithinMs, onWaiting }: OpenKvOptions,
+): Promise<void> {
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  if (onWaiting) timers.push(setTimeout(() => onWaiting(STORE_SLOW_MS), STORE_SLOW_MS));
+  const read = kv.get(keys.secretKeyCheck());
   try {
-    const answer = await Promise.race([kv.get(keys.secretKeyCheck()), late]);
-    if (answer === "late") throw new StoreBusyError(path, limitMs);
+    if (answerWithinMs === undefined) {
+      await read;
+      return;
+    }
+    const late = new Promise<"late">((resolve) =>
+      timers.push(setTimeout(() => resolve("late"), answerWithinMs))
+    );
+    if (await Promise.race([read, late]) === "late") {
+      throw new StoreBusyError(path, answerWithinMs);
+    }
   } finally {
-    clearTimeout(timer);
+    for (const t of timers) clearTimeout(t);
   }
 }
 

@@ -65,7 +65,9 @@ export class Idempotency {
     // A first request with this key running in this process: wait for it, no KV needed.
     const running = this.#running.get(local);
     if (running) {
-      return differs(running.digest, digest) ? reused() : await this.#waitFor(running.outcome);
+      return differs(running.digest, digest)
+        ? reused(retentionMs)
+        : await this.#waitFor(running.outcome);
     }
     const done = Promise.withResolvers<DispatchOutcome>();
     done.promise.catch(() => {});
@@ -91,8 +93,8 @@ export class Idempotency {
     if (!claim.claimed) {
       this.#running.delete(local);
       if (differs(claim.record.digest, digest)) {
-        done.resolve(reused());
-        return reused();
+        done.resolve(reused(retentionMs));
+        return reused(retentionMs);
       }
       if (claim.record.state === "done") {
         done.resolve(replay(claim.record.outcome));
@@ -172,13 +174,16 @@ function differs(stored: string | undefined, given: string | undefined): boolean
   return stored !== undefined && given !== undefined && stored !== given;
 }
 
-function reused(): DispatchOutcome {
+/** The refusal of a key reused with another payload; `retentionMs`: how long keys are kept. */
+function reused(retentionMs: number): DispatchOutcome {
+  const hours = Math.round(retentionMs / 3_600_000);
+  const within = hours >= 1 ? `${hours} hour${hours === 1 ? "" : "s"}` : "minutes";
   return {
     kind: "refused",
     status: 422,
     code: REUSED,
     message:
-      "This Idempotency-Key was already used on this webhook, in the last 24 hours, for a different request body: nothing was posted. Use a new Idempotency-Key for a new message; a retry sends the same body with the same key.",
+      `This Idempotency-Key was already used on this webhook, in the last ${within}, for a different request body: nothing was posted. Use a new Idempotency-Key for a new message; a retry sends the same body with the same key.`,
   };
 }
 
