@@ -13,11 +13,9 @@
 import {
   type ChangeResult,
   CLI_CREATOR,
-  foldHookName,
   type HistoryEntry,
   type HookRecord,
   type HookStore,
-  looksLikeToken,
   maskToken,
   MAX_GRACE_MS,
   ReferenceFormatError,
@@ -31,7 +29,7 @@ import { VERIFY_MODES } from "../hooks/verify.ts";
 import { ringDoorbell, servingHolder } from "../storage/mod.ts";
 import { normalizeTrueConfId } from "../trueconf/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
-import { findHook } from "./_find_hook.ts";
+import { findHook, type NoHook, refuse } from "./_find_hook.ts";
 
 /** Receives one line of output (no trailing newline). */
 export type Out = (line: string) => void;
@@ -66,9 +64,8 @@ export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
                                                 notices by private message (expiry reminder,
                                                 failed parts); without it expiry notices are
                                                 posted in the chat
-  info ID|NAME                                  a hook by id, or by a name one hook has (as
-                                                queue --hook), or --chat ID --name N
-  pause|resume|revoke TARGET                    TARGET is a hook id, or --chat ID --name N
+  info TARGET                                   the hook and its last requests
+  pause|resume|revoke TARGET
   rename TARGET --to NEW                        the URL stays
   rotate TARGET [--grace 24h]                   prints the new URL (outgoing: signing secret);
                                                 the old one works for the grace (0 = none, ≤ 7d)
@@ -80,12 +77,16 @@ export const HOOKS_USAGE = `Usage: trueconf-webhook-bot hooks <command> [--json]
   export [FILE]                                 the whole store as JSON lines (stdout without FILE);
                                                 tokens stay hashed. A backup without sqlite3
   import FILE|-                                 restore an export into an empty store (-: stdin)
+TARGET is a hook id, a name one hook has (ignoring case), or --chat ID --name N; a name
+several chats use changes nothing (exit 2) and prints the command once per hook, by its id.
 --json prints one JSON array (list) or object (every other command). A change returns once
 the running bot has applied it (the next request meets it); a revoke made while no bot runs
 drops the hook's waiting deliveries at the next start.`;
 
 interface Parsed {
   positional: string[];
+  /** Where each of {@link positional} is in the arguments (for the command retyped by id). */
+  positionalAt: number[];
   flags: Map<string, string>;
   json: boolean;
 }
@@ -94,6 +95,7 @@ const VALUE_FLAGS = new Set(["--chat", "--name", "--expires", "--grace", "--to",
 
 function parseArgs(args: readonly string[]): Parsed | string {
   const positional: string[] = [];
+  const positionalAt: number[] = [];
   const flags = new Map<string, string>();
   let json = false;
   for (let i = 0; i < args.length; i++) {
@@ -106,14 +108,17 @@ function parseArgs(args: readonly string[]): Parsed | string {
       const value = eq < 0 ? args[++i] : a.slice(eq + 1);
       if (value === undefined) return `${name} needs a value`;
       flags.set(name, value);
-    } else positional.push(a);
+    } else {
+      positional.push(a);
+      positionalAt.push(i);
+    }
   }
-  return { positional, flags, json };
+  return { positional, positionalAt, flags, json };
 }
 
 /**
  * Runs `hooks <command> …` (the arguments after `hooks`); returns the exit code: 0 done,
- * 1 no such hook or refused change, 2 bad command line.
+ * 1 no such hook or refused change, 2 bad command line (a name several hooks have included).
  *
  * @example
  * ```ts
@@ -219,12 +224,9 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
     case "verify":
     case "allow":
       return await ctx.openStore(async (store, kv) => {
-        const target = await findTarget(store, p, sub);
-        if (typeof target === "string") {
-          if (target.startsWith("usage:")) return usage(target.slice(6));
-          ctx.err(`error: ${target}`);
-          return 1;
-        }
+        const target = await findTarget(store, p, sub, rest);
+        if ("usage" in target) return usage(target.usage);
+        if ("exitCode" in target) return refuse(ctx.err, target);
         const { hook, args: extra } = target;
         // Past its expiry (the bot's sweep removes it within a minute) it is as good as
         // revoked: a change would claim to work on a URL that answers 404.
@@ -281,60 +283,37 @@ async function reachRunningBot(
   return await store.changesApplied() ? "applied" : "unconfirmed";
 }
 
+/**
+ * The hook a TARGET names: `--chat ID --name N`, or a hook id or a name one hook has (the shared
+ * lookup, src/cli/_find_hook.ts), with the arguments after it.
+ */
 async function findTarget(
   store: HookStore,
   p: Parsed,
   sub: string,
-): Promise<{ hook: HookRecord; args: string[] } | string> {
+  args: readonly string[],
+): Promise<{ hook: HookRecord; args: string[] } | NoHook | { usage: string }> {
   const chat = p.flags.get("--chat");
   const name = p.flags.get("--name");
   if (chat !== undefined || name !== undefined) {
-    if (!chat || !name) return "usage:give both --chat ID and --name N, or a hook id";
+    if (!chat || !name) return { usage: "give both --chat ID and --name N, or a hook id or name" };
     const hook = await store.findByName(chat, name);
-    return hook
-      ? { hook, args: p.positional }
-      : `no webhook named "${name}" in chat ${chat}. List them with: hooks list --chat ${chat}`;
+    return hook ? { hook, args: p.positional } : {
+      exitCode: 1,
+      lines: [
+        `no webhook named "${name}" in chat ${chat}. List them with: hooks list --chat ${chat}`,
+      ],
+    };
   }
-  const [id, ...args] = p.positional;
-  if (!id) return `usage:${sub} needs a hook id, or --chat ID --name N`;
-  // Reading changes nothing: info takes a name too, as `hooks queue --hook` does.
-  if (sub === "info") {
-    const found = findHook(await store.listAll(), id);
-    return typeof found === "string" ? found : { hook: found, args };
+  const [typed, ...rest] = p.positional;
+  if (!typed) {
+    return { usage: `${sub} needs a hook id or name, or --chat ID --name N` };
   }
-  const hook = await store.get(id);
-  return hook ? { hook, args } : `no webhook with id ${id}. ${await notAnId(store, sub, id)}`;
-}
-
-/**
- * What the operator likely meant by a TARGET that is no hook id: a hook's name (the chat's
- * commands take names, so the habit carries over) gets the exact `--chat --name` command; a
- * URL or token gets where its id is found.
- */
-async function notAnId(store: HookStore, sub: string, given: string): Promise<string> {
-  const folded = foldHookName(given);
-  const named = (await store.listAll()).filter((h) => foldHookName(h.name) === folded)
-    .sort((a, b) => a.chatId.localeCompare(b.chatId));
-  if (named.length) {
-    const command = (h: HookRecord) =>
-      `hooks ${sub} --chat ${h.chatId} --name ${shellWord(h.name)} (or hooks ${sub} ${h.id})`;
-    return named.length === 1
-      ? `"${named[0]!.name}" is the name of a webhook in chat ${named[0]!.chatId}: ${
-        command(named[0]!)
-      }`
-      : `${named.length} webhooks are named "${given}" (ignoring case); name the chat: ${
-        named.map(command).join("; ")
-      }`;
-  }
-  if (given.includes("/hook/") || looksLikeToken(given)) {
-    return "A URL's token is stored only as a hash: find the hook's id in hooks list by the token's first and last four characters (TOKEN column).";
-  }
-  return "A TARGET is a hook id from hooks list, or --chat ID --name N.";
-}
-
-/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_.,:\/@+=%-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+  const found = await findHook(store, {
+    words: ["hooks", sub, ...args],
+    at: 2 + p.positionalAt[0]!,
+  });
+  return "exitCode" in found ? found : { hook: found, args: rest };
 }
 
 async function change(

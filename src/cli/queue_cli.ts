@@ -13,7 +13,7 @@
  * @module
  */
 import type { HookRecord, HookStore } from "../hooks/mod.ts";
-import { findHook } from "./_find_hook.ts";
+import { findHook, refuse, type TypedCommand } from "./_find_hook.ts";
 import {
   describeHolder,
   type OutboxEntry,
@@ -59,6 +59,12 @@ ${
   QUEUE_ANSWER_WAIT_MS / 1000
 } s for it (a busier bot applies them later); with no bot running they wait for its start.`;
 
+/** `hooks queue [drop] --hook HOOK [--json]` as typed, `--hook=HOOK` spelt as two words. */
+function typedHook(hook: string, sub: string[], json: boolean): TypedCommand {
+  const words = ["hooks", "queue", ...sub, "--hook", hook, ...(json ? ["--json"] : [])];
+  return { words, at: words.indexOf("--hook") + 1 };
+}
+
 /** One waiting delivery as listed. */
 export interface QueueRow {
   id: string;
@@ -76,7 +82,8 @@ export interface QueueRow {
 
 /**
  * Runs `hooks queue …` (the arguments after `queue`); returns the exit code: 0 done,
- * 1 unknown hook or delivery, or no answer, 2 bad command line.
+ * 1 unknown hook or delivery, or no answer, 2 bad command line (a name several hooks have
+ * included).
  *
  * @example
  * ```ts
@@ -105,11 +112,8 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
       const hooks = await store.listAll();
       let only: HookRecord | undefined;
       if (hook !== undefined) {
-        const found = findHook(hooks, hook);
-        if (typeof found === "string") {
-          ctx.err(`error: ${found}`);
-          return 1;
-        }
+        const found = await findHook(store, typedHook(hook, [], json));
+        if ("exitCode" in found) return refuse(ctx.err, found);
         only = found;
       }
       const rows = await listRows(kv, hooks, only?.id, now());
@@ -128,11 +132,8 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
   return await ctx.openQueue(async (kv, store) => {
     let command: QueueCommand;
     if (sub === "drop" && hook !== undefined) {
-      const found = findHook(await store.listAll(), hook);
-      if (typeof found === "string") {
-        ctx.err(`error: ${found}`);
-        return 1;
-      }
+      const found = await findHook(store, typedHook(hook, ["drop"], json));
+      if ("exitCode" in found) return refuse(ctx.err, found);
       command = { op: "drop_hook", hookId: found.id, hookName: found.name };
     } else {
       const id = rest[0]!;

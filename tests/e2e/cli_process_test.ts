@@ -104,6 +104,56 @@ Deno.test("hooks pause, resume and revoke have reached the running serve when th
   }
 });
 
+// `hooks info deploys` found the hook while `hooks pause deploys` answered with the command to
+// type instead. Every command now takes a name one hook has; the running bot meets the change
+// as it meets one made by id (the test above).
+Deno.test("hooks pause, resume, rename and revoke by a hook's name reach the running serve; a name two chats use changes nothing", async () => {
+  const { dir, fake, token, hookId } = await setup();
+  await using bot = spawnServe({ dir, fake });
+  try {
+    const { port } = await bot.listening();
+    await bot.ready();
+    assert.equal((await post(port, token, "cached")).status, 200);
+    assert.match((await hooks(dir, "pause", "Deploys")).stdout, /it answers 404/);
+    assert.equal((await post(port, token, "paused")).status, 404);
+    await hooks(dir, "resume", "DEPLOYS");
+    assert.equal((await post(port, token, "resumed")).status, 200);
+    assert.match(
+      (await hooks(dir, "rename", "deploys", "--to", "releases")).stdout,
+      new RegExp(
+        `^Renamed webhook "deploys" \\(${hookId}\\) of chat ${CHAT} to "releases"\\.$`,
+        "m",
+      ),
+    );
+    // A second chat with a hook of the same name: the name picks neither.
+    fake.addChat({ chatId: "dev", title: "Dev", chatType: 2, participants: [] });
+    await hooks(dir, "create", "--chat", "dev", "--name", "Releases");
+    const other = JSON.parse((await hooks(dir, "list", "--chat", "dev", "--json")).stdout)[0].id;
+    const refused = await hooksCommand(dir, "revoke", "releases");
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stdout, "");
+    assert.deepEqual(refused.stderr.trimEnd().split("\n"), [
+      'error: 2 webhooks are named "releases" (ignoring case), so none was picked; name one by its id:',
+      `  hooks revoke ${other}   # "Releases" in chat dev`,
+      `  hooks revoke ${hookId}   # "releases" in chat ${CHAT}`,
+    ]);
+    assert.equal((await post(port, token, "still here")).status, 200);
+    await hooks(dir, "revoke", other);
+    // Now one hook has the name again: it is that one.
+    const revoked = await hooks(dir, "revoke", "RELEASES");
+    assert.match(revoked.stdout, /^Revoked webhook "releases" \(/);
+    assert.match(revoked.stdout, /The running bot has applied it: the URL answers 404/);
+    assert.equal((await post(port, token, "after revoke")).status, 404);
+    assert.deepEqual(JSON.parse((await hooks(dir, "list", "--json")).stdout), []);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    await bot[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("hooks revoke while serve is stopped: its waiting deliveries end hook_revoked at the next start, none is posted", async () => {
   const { dir, fake, token, hookId } = await setup();
   try {

@@ -156,6 +156,38 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot a
       assert.equal((await cli("drop", "a", "--hook", "b")).code, 2);
       assert.equal((await cli("frobnicate")).code, 2);
     });
+
+    await t.step(
+      "--hook with a name two chats use: exit 2, one command per hook by its id, nothing dropped",
+      async () => {
+        w.addGroup({ chatId: "dev", title: "Dev", owner: alice });
+        const made = await w.createHook("dev", "Deploys", alice);
+        const other = (await w.bot.store.findByToken(made.token))!.id;
+        const mine = (await w.bot.store.findByToken(token))!.id;
+        w.fake.setMethodError("sendMessage", 300);
+        const waiting = await post(token, "seven");
+        for (
+          const [args, line] of <[string[], (id: string) => string][]> [
+            [["--hook", "deploys"], (id) => `hooks queue --hook ${id}`],
+            [["drop", "--hook=DEPLOYS"], (id) => `hooks queue drop --hook ${id}`],
+          ]
+        ) {
+          const r = await cli(...args);
+          assert.equal(r.code, 2, args.join(" "));
+          assert.deepEqual(r.err.split("\n").slice(1), [
+            `  ${line(other)}   # "Deploys" in chat dev`,
+            `  ${line(mine)}   # "deploys" in chat ops`,
+          ]);
+        }
+        assert.notEqual((await status(token, waiting)).state, "failed");
+        // Not dropped: it goes out once the chat takes messages.
+        w.fake.setMethodError("sendMessage", null);
+        await w.fake.waitFor(
+          () => w.fake.messagesIn("ops").some((m) => m.text === "seven"),
+          30_000,
+        );
+      },
+    );
   } finally {
     await w.close();
     await Deno.remove(dir, { recursive: true });
