@@ -29,6 +29,16 @@ async function setup() {
   return { dir, fake, token: made!.token, hookId: made!.id };
 }
 
+/**
+ * Stops the bot before its folder goes (a no-op after a SIGTERM the test sent): a bot left
+ * running by a failed assertion kept writing there, and "Directory not empty" hid the assertion.
+ */
+async function tearDown(bot: AsyncDisposable, fake: FakeTrueConf, dir: string) {
+  await bot[Symbol.asyncDispose]();
+  await fake.close();
+  await Deno.remove(dir, { recursive: true });
+}
+
 /** The CLI as an operator runs it, on the store in `dir`; it must succeed. */
 async function hooks(dir: string, ...args: string[]) {
   const r = await hooksCommand(dir, ...args);
@@ -96,11 +106,7 @@ Deno.test("hooks pause, resume and revoke have reached the running serve when th
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0);
   } finally {
-    // Stopped before its folder goes (a no-op after the SIGTERM above): a bot left running by a
-    // failed assertion kept writing there, and "Directory not empty" hid the assertion.
-    await bot[Symbol.asyncDispose]();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
+    await tearDown(bot, fake, dir);
   }
 });
 
@@ -148,9 +154,7 @@ Deno.test("hooks pause, resume, rename and revoke by a hook's name reach the run
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0);
   } finally {
-    await bot[Symbol.asyncDispose]();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
+    await tearDown(bot, fake, dir);
   }
 });
 
@@ -236,9 +240,7 @@ Deno.test("import-json beside serve: a record with a bad date and an empty name 
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0);
   } finally {
-    await bot[Symbol.asyncDispose]();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
+    await tearDown(bot, fake, dir);
   }
 });
 
