@@ -191,11 +191,19 @@ async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promi
  * Opens the store for an offline command, or prints why not and returns null. A store another
  * process keeps locked gets STORE_WAIT_MS to answer, then the busy sentence: the command's
  * process exits then (its KV handle is left to the exit: closing it would wait for the lock).
+ * Each of the command's commits keeps trying as long while the lock is held (saying so once on
+ * stderr), then fails with the busy sentence (withStore, withKv).
  */
 async function openForCommand(path: string): Promise<Deno.Kv | null> {
-  const { openKv, STORE_WAIT_MS, storeBusySentence } = await import("./storage/mod.ts");
+  const { openKv, STORE_WAIT_MS, storeBusySentence, storeWaitingSentence } = await import(
+    "./storage/mod.ts"
+  );
   try {
-    return await openKv(path, { answerWithinMs: STORE_WAIT_MS });
+    return await openKv(path, {
+      answerWithinMs: STORE_WAIT_MS,
+      commitWithinMs: STORE_WAIT_MS,
+      onCommitWaiting: () => console.error(storeWaitingSentence(path)),
+    });
   } catch (e) {
     const busy = storeBusySentence(e, path);
     console.error(`error: ${busy ?? (e instanceof Error ? e.message : String(e))}`);

@@ -19,11 +19,14 @@ export {
   openKv,
   type OpenKvOptions,
   type StorageInspection,
+} from "./open_kv.ts";
+export {
   STORE_SLOW_MS,
   STORE_WAIT_MS,
   StoreBusyError,
   storeBusySentence,
-} from "./open_kv.ts";
+  storeWaitingSentence,
+} from "./store_busy.ts";
 export {
   type Doorbell,
   type DoorbellOptions,

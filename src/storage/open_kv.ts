@@ -8,6 +8,7 @@ import { errorText } from "../error_text.ts";
 import { isStoreFile, storagePaths } from "./_path.ts";
 import { rememberStorePath } from "./doorbell.ts";
 import * as keys from "./keys.ts";
+import { patientCommits, STORE_SLOW_MS, StoreBusyError } from "./store_busy.ts";
 
 /** Where the hook store lives when `WEBHOOK_STORAGE_PATH` is not set. */
 export const DEFAULT_KV_PATH = "data/webhooks.kv";
@@ -25,29 +26,14 @@ export interface OpenKvOptions {
    * keeps the store locked) instead of watching a silent start.
    */
   onWaiting?: ((waitedMs: number) => void) | undefined;
-}
-
-/** When `serve` says that its store has not answered yet (Deno KV's commits give up at ~5 s). */
-export const STORE_SLOW_MS = 5_000;
-
-/**
- * How long an offline command waits for a store another process keeps locked: a few seconds
- * more than Deno KV's own wait for SQLite's write lock before a commit fails (about 5 s), so a
- * commit's "database is locked" comes first where it applies.
- */
-export const STORE_WAIT_MS = 10_000;
-
-/**
- * A store file that did not answer within {@link OpenKvOptions.answerWithinMs}: another process
- * holds SQLite's write lock. The KV handle is left open: closing it would block this thread
- * until the stuck read ends, so the process that gets this error should exit.
- */
-export class StoreBusyError extends Error {
-  /** The store `path` did not answer within `waitedMs`. */
-  constructor(readonly path: string, readonly waitedMs: number) {
-    super(`database is locked: the store ${path} did not answer within ${waitedMs} ms`);
-    this.name = "StoreBusyError";
-  }
+  /**
+   * For an offline command: each commit that another process's lock refuses is tried again
+   * until it has waited this many ms in total, then fails with a {@link StoreBusyError}
+   * ({@link patientCommits}). Unset (`serve`): a refused commit fails at once.
+   */
+  commitWithinMs?: number | undefined;
+  /** With `commitWithinMs`: called once, when a commit has been refused for a while. */
+  onCommitWaiting?: (() => void) | undefined;
 }
 
 /**
@@ -102,6 +88,13 @@ export async function openKv(path: string, options: OpenKvOptions = {}): Promise
   } catch (e) {
     throw new Error(`Cannot open the storage file ${path} as a KV database: ${message(e)}.`, {
       cause: e,
+    });
+  }
+  if (options.commitWithinMs !== undefined) {
+    kv = patientCommits(kv, {
+      path,
+      withinMs: options.commitWithinMs,
+      onWaiting: options.onCommitWaiting ?? (() => {}),
     });
   }
   rememberStorePath(kv, path); // so a CLI's change can ring the serving bot's doorbell
@@ -165,30 +158,6 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
 // Shown to operators: without Deno's "--allow-…" hint, which the binary's user cannot follow.
 function message(e: unknown): string {
   return errorText(e);
-}
-
-/**
- * The sentence for an offline command (`hooks …`, `import-json`, `check-config`) that found
- * the store locked, or null for any other error. Deno KV waits about 5 s for SQLite's write
- * lock and then throws `TypeError: database is locked` from a commit; a first read waits until
- * {@link StoreBusyError}. A serving bot on a loaded machine held the lock that long under a CLI
- * (seen at load 8 in the suite), and the operator got a stack trace or a command that hung.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * assert.match(storeBusySentence(new TypeError("database is locked"), "/var/lib/x.kv")!, /busy/);
- * assert.equal(storeBusySentence(new Error("disk full"), "/var/lib/x.kv"), null);
- * ```
- */
-export function storeBusySentence(e: unknown, path: string): string | null {
-  if (!(e instanceof Error) || !/database is locked/i.test(e.message)) return null;
-  const seconds = e instanceof StoreBusyError ? Math.round(e.waitedMs / 1000) : 5;
-  return `the store ${path} is busy: another process (most likely the running bot) kept it ` +
-    `locked for more than ${seconds} s; what this command had not saved by then is not ` +
-    `saved. Run the command again; if it keeps happening, run it while the bot is less busy ` +
-    `or stopped.`;
 }
 
 /** What {@link inspectStorage} found. */

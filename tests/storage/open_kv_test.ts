@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { inspectStorage, openKv, storeBusySentence } from "../../src/storage/mod.ts";
+import { inspectStorage, openKv, STORE_WAIT_MS, storeBusySentence } from "../../src/storage/mod.ts";
 
 Deno.test("openKv: creates missing parent folders for a file path", async () => {
   const dir = await Deno.makeTempDir();
@@ -127,6 +127,36 @@ Deno.test("a commit on a store another process keeps locked fails after KV's wai
     assert.equal(storeBusySentence(new Error("disk I/O error"), path), null);
     other.exec("ROLLBACK");
     assert.equal((await kv.get(["x"])).value, 1, "the refused change was not written");
+  } finally {
+    if (other.isTransaction) other.exec("ROLLBACK");
+    other.close();
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openKv with commitWithinMs: a commit refused after KV's own wait is tried again, says so once, and lands once", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "hooks.kv");
+  const { DatabaseSync } = await import("node:sqlite");
+  const other = new DatabaseSync(path);
+  let notices = 0;
+  const kv = await openKv(path, {
+    answerWithinMs: STORE_WAIT_MS,
+    commitWithinMs: STORE_WAIT_MS,
+    onCommitWaiting: () => {
+      notices++;
+      other.exec("ROLLBACK"); // the other process lets go once the command says it waits
+    },
+  });
+  try {
+    await kv.set(["x"], 1);
+    other.exec("BEGIN IMMEDIATE");
+    // No checks: KV itself waits about 5 s for the lock before it refuses this one.
+    await kv.atomic().sum(["n"], 1n).set(["x"], 2).commit();
+    assert.equal(notices, 1);
+    assert.equal((await kv.get(["x"])).value, 2);
+    assert.equal((await kv.get<Deno.KvU64>(["n"])).value?.value, 1n, "written once");
   } finally {
     if (other.isTransaction) other.exec("ROLLBACK");
     other.close();

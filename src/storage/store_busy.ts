@@ -1,0 +1,173 @@
+/**
+ * A store another process keeps locked (a serving bot in the middle of a commit, a backup,
+ * sqlite3 by hand): how long the bot's processes wait for it, what they tell the operator
+ * meanwhile and when they give up.
+ *
+ * Deno KV keeps one SQLite connection per handle, in WAL mode: reads never wait for another
+ * process's write lock (except a new handle's first one, see `openKv`), commits do. A commit
+ * that finds the write lock held is refused with `TypeError: database is locked`: after about
+ * 5 s (SQLite's busy timeout, which rusqlite sets) when it has no checks, and AT ONCE when it
+ * has checks, because the checks' read has begun a read transaction and SQLite does not wait
+ * for a lock it would have to upgrade to (measured with Deno 2.9.6: 5036 ms for a `set`, 1 ms
+ * for `atomic().check(…).set(…)`). So without retries an operator's `hooks pause` failed on any
+ * commit of a serving bot that happened to be in flight, however short.
+ *
+ * @module
+ */
+
+/** When `serve` says that its store has not answered yet (Deno KV's commits give up at ~5 s). */
+export const STORE_SLOW_MS = 5_000;
+
+/**
+ * How long an offline command waits for a store another process keeps locked, for its first
+ * read and for each of its commits: a few seconds more than Deno KV's own wait for SQLite's
+ * write lock before a commit without checks is refused (about 5 s).
+ */
+export const STORE_WAIT_MS = 10_000;
+
+/**
+ * When a command whose commit is refused for a busy store tells the operator it keeps trying:
+ * a lock that goes within a second (a serving bot's commit) is not worth a line.
+ */
+export const STORE_NOTICE_MS = 1_000;
+
+/**
+ * A store that stayed locked past an offline command's bound: its first read did not answer,
+ * or a commit was refused for `waitedMs`. After a first read the KV handle is left open:
+ * closing it would block this thread until the stuck read ends, so the process that gets this
+ * error should exit.
+ */
+export class StoreBusyError extends Error {
+  /** The store `path` stayed locked for `waitedMs`. */
+  constructor(readonly path: string, readonly waitedMs: number, options?: ErrorOptions) {
+    super(
+      `database is locked: the store ${path} stayed locked for ${Math.round(waitedMs)} ms`,
+      options,
+    );
+    this.name = "StoreBusyError";
+  }
+}
+
+/** Whether `e` is Deno KV's refusal for a store another connection keeps locked. */
+export function isStoreLocked(e: unknown): boolean {
+  return e instanceof Error && /database is locked/i.test(e.message);
+}
+
+/**
+ * The sentence for an offline command (`hooks …`, `import-json`, `check-config`) that found
+ * the store locked, or null for any other error. It states the wait a {@link StoreBusyError}
+ * measured; a bare "database is locked" from Deno KV says nothing of how long it waited (a
+ * commit with checks is refused at once), so neither does the sentence.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(storeBusySentence(new StoreBusyError("/var/lib/x.kv", 10_400), "/var/lib/x.kv")!, /more than 10 s/);
+ * assert.equal(storeBusySentence(new Error("disk full"), "/var/lib/x.kv"), null);
+ * ```
+ */
+export function storeBusySentence(e: unknown, path: string): string | null {
+  if (!isStoreLocked(e)) return null;
+  const howLong = e instanceof StoreBusyError
+    ? ` for more than ${Math.floor(e.waitedMs / 1000)} s`
+    : "";
+  return `the store ${path} is busy: another process (most likely the running bot) kept it ` +
+    `locked${howLong}; what this command had not saved by then is not saved. Run the command ` +
+    `again; if it keeps happening, run it while the bot is less busy or stopped.`;
+}
+
+/** What an offline command prints when {@link patientCommits} starts waiting for `path`. */
+export function storeWaitingSentence(path: string): string {
+  return `the store ${path} is busy: another process (most likely the running bot) keeps it ` +
+    `locked; still trying, for up to ${STORE_WAIT_MS / 1000} s`;
+}
+
+/** Options of {@link patientCommits}. */
+export interface PatientCommitOptions {
+  /** The store's path, for the {@link StoreBusyError}. */
+  readonly path: string;
+  /** How long one commit keeps trying in total before it fails with a StoreBusyError. */
+  readonly withinMs: number;
+  /** Called once per handle, when a commit has been refused for {@link STORE_NOTICE_MS}. */
+  readonly onWaiting: () => void;
+}
+
+// Pauses between tries: a refusal with checks comes at once, so without a pause the loop would
+// spin; short at first (a serving bot's commit takes milliseconds), longer while it lasts.
+const FIRST_PAUSE_MS = 10;
+const MAX_PAUSE_MS = 250;
+
+/**
+ * `kv` whose commits (`atomic().commit()`, `set`, `delete`, `enqueue`) are tried again while
+ * another process keeps the store locked, for `withinMs` in total each, then fail with a
+ * {@link StoreBusyError} stating how long they waited. For offline commands: `serve` keeps its
+ * own answers to a failed commit (a retried delivery, the next heartbeat).
+ *
+ * Trying again is safe because a refused commit wrote nothing. denokv's SQLite backend runs a
+ * commit in one transaction whose first write, the bump of the data version, comes before any
+ * of the commit's mutations and is where SQLite takes (or is refused) the write lock; a refusal
+ * ends that write there and the transaction holds nothing of it (a write lock once taken is not
+ * refused again within the transaction). Checked with Deno 2.9.6: a refused `set` left the old
+ * value, and the same refused AtomicOperation committed again once the lock was gone wrote
+ * once (its checks are evaluated afresh, so a change made meanwhile fails them as usual:
+ * `{ ok: false }`, which callers already retry).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const kv = patientCommits(await Deno.openKv(":memory:"), {
+ *   path: ":memory:",
+ *   withinMs: 10_000,
+ *   onWaiting: () => console.error("still trying"),
+ * });
+ * assert.ok((await kv.atomic().check({ key: ["x"], versionstamp: null }).set(["x"], 1).commit()).ok);
+ * kv.close();
+ * ```
+ */
+export function patientCommits(kv: Deno.Kv, options: PatientCommitOptions): Deno.Kv {
+  let told = false;
+  const patiently = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    const start = Date.now();
+    let pause = FIRST_PAUSE_MS;
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (!isStoreLocked(e)) throw e;
+        const waited = Date.now() - start;
+        if (waited >= options.withinMs) {
+          throw new StoreBusyError(options.path, waited, { cause: e });
+        }
+        if (!told && waited >= STORE_NOTICE_MS) {
+          told = true;
+          options.onWaiting();
+        }
+        const ms = Math.min(pause * (0.5 + Math.random()), options.withinMs - waited);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        pause = Math.min(pause * 2, MAX_PAUSE_MS);
+      }
+    }
+  };
+  return new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          // The builder methods return `op` itself, so chained calls keep this commit.
+          const commit = op.commit.bind(op);
+          op.commit = () => patiently(commit);
+          return op;
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      const call = (...args: unknown[]) =>
+        (value as (...a: unknown[]) => unknown).apply(target, args);
+      return prop === "set" || prop === "delete" || prop === "enqueue"
+        ? (...args: unknown[]) => patiently(() => call(...args) as Promise<unknown>)
+        : call;
+    },
+  });
+}
