@@ -85,84 +85,77 @@ async function importFromPipe(dir: string, path: string) {
   };
 }
 
-/** A fresh store folder with a store a first run made. */
-async function storeDir() {
+/**
+ * `import-json` of one hook on a fresh store (made by a first run), the store locked by another
+ * connection once the CLI has opened it and before it commits.
+ */
+async function importUnderLock() {
   const dir = await Deno.makeTempDir({ prefix: "busy_store_cli_" });
   const path = join(dir, "webhooks.kv");
   const kv = await Deno.openKv(path);
   await kv.set(["probe"], 1);
   kv.close();
-  return { dir, path };
-}
-
-Deno.test("an offline command's change waits out a store another process keeps locked, says so once, and lands once the lock is gone", async () => {
-  const { dir, path } = await storeDir();
   const { DatabaseSync } = await import("node:sqlite");
   const other = new DatabaseSync(path);
+  const cleanup = async () => {
+    if (other.isTransaction) other.exec("ROLLBACK");
+    other.close();
+    await Deno.remove(dir, { recursive: true });
+  };
   try {
     const cli = await importFromPipe(dir, path);
     const file = await cli.writer();
     other.exec("BEGIN IMMEDIATE"); // what a serving bot's writer does while it commits
     await file.write(new TextEncoder().encode(REFERENCE_JSON));
     file.close();
-    const notice = await cli.line((l) => l.includes("still trying"), "busy notice");
-    assert.equal(notice, STILL_TRYING(path));
-    other.exec("ROLLBACK");
-    const r = await cli.done();
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^imported {2}chat c_ops@trueconf\.example {2}"Deploys"/m);
-    assert.equal(r.stderr, notice, "one notice, nothing else");
-    // The change is in the store: the hook's URL works for the bot that opens it next.
-    const kv = await Deno.openKv(path);
-    try {
-      const hooks = await Array.fromAsync(kv.list({ prefix: ["hook"] }));
-      assert.equal(hooks.length, 1, JSON.stringify(hooks.map((e) => e.key)));
-    } finally {
-      kv.close();
-    }
-  } finally {
-    if (other.isTransaction) other.exec("ROLLBACK");
-    other.close();
-    await Deno.remove(dir, { recursive: true });
+    return { path, cli, release: () => other.exec("ROLLBACK"), [Symbol.asyncDispose]: cleanup };
+  } catch (e) {
+    await cleanup();
+    throw e;
   }
+}
+
+/** The hook records in the store at `path`. */
+async function hookRecords(path: string): Promise<Deno.KvEntry<unknown>[]> {
+  const kv = await Deno.openKv(path);
+  try {
+    return await Array.fromAsync(kv.list({ prefix: ["hook"] }));
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("an offline command's change waits out a store another process keeps locked, says so once, and lands once the lock is gone", async () => {
+  await using run = await importUnderLock();
+  const notice = await run.cli.line((l) => l.includes("still trying"), "busy notice");
+  assert.equal(notice, STILL_TRYING(run.path));
+  run.release();
+  const r = await run.cli.done();
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^imported {2}chat c_ops@trueconf\.example {2}"Deploys"/m);
+  assert.equal(r.stderr, notice, "one notice, nothing else");
+  // The change is in the store: the hook's URL works for the bot that opens it next.
+  assert.equal((await hookRecords(run.path)).length, 1);
 });
 
 Deno.test("an offline command's change on a store kept locked past the bound ends with the busy sentence and its true wait, exit 1", async () => {
-  const { dir, path } = await storeDir();
-  const { DatabaseSync } = await import("node:sqlite");
-  const other = new DatabaseSync(path);
-  try {
-    const cli = await importFromPipe(dir, path);
-    const file = await cli.writer();
-    other.exec("BEGIN IMMEDIATE");
-    await file.write(new TextEncoder().encode(REFERENCE_JSON));
-    file.close();
-    const r = await cli.done();
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    const [notice, error, ...rest] = r.stderr.split("\n");
-    assert.equal(notice, STILL_TRYING(path));
-    // At least the bound; a refusal that itself waited KV's 5 s may end a few seconds past it.
-    const waited = error?.match(/kept it locked for more than (\d+) s;/)?.[1];
-    assert.ok(waited !== undefined, r.stderr);
-    assert.ok(Number(waited) >= STORE_WAIT_MS / 1000 && Number(waited) < 20, r.stderr);
-    assert.equal(
-      error,
-      `error: the store ${path} is busy: another process (most likely the running bot) kept it ` +
-        `locked for more than ${waited} s; what this command had not saved by then is not ` +
-        `saved. Run the command again; if it keeps happening, run it while the bot is less ` +
-        `busy or stopped.`,
-    );
-    assert.deepEqual(rest, []);
-    other.exec("ROLLBACK");
-    const kv = await Deno.openKv(path);
-    try {
-      assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["hook"] })), [], "nothing saved");
-    } finally {
-      kv.close();
-    }
-  } finally {
-    if (other.isTransaction) other.exec("ROLLBACK");
-    other.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using run = await importUnderLock();
+  const r = await run.cli.done();
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const [notice, error, ...rest] = r.stderr.split("\n");
+  assert.equal(notice, STILL_TRYING(run.path));
+  // At least the bound; a refusal that itself waited KV's 5 s may end a few seconds past it.
+  const waited = error?.match(/kept it locked for more than (\d+) s;/)?.[1];
+  assert.ok(waited !== undefined, r.stderr);
+  assert.ok(Number(waited) >= STORE_WAIT_MS / 1000 && Number(waited) < 20, r.stderr);
+  assert.equal(
+    error,
+    `error: the store ${run.path} is busy: another process (most likely the running bot) kept ` +
+      `it locked for more than ${waited} s; what this command had not saved by then is not ` +
+      `saved. Run the command again; if it keeps happening, run it while the bot is less ` +
+      `busy or stopped.`,
+  );
+  assert.deepEqual(rest, []);
+  run.release();
+  assert.deepEqual(await hookRecords(run.path), [], "nothing saved");
 });
