@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { STORE_WAIT_MS } from "../../src/storage/mod.ts";
 import { TextLineStream } from "../../src/cli/_lines.ts";
+import { otherConnection } from "../support/store_lock.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -92,23 +93,18 @@ async function importFromPipe(dir: string, path: string) {
 async function importUnderLock() {
   const dir = await Deno.makeTempDir({ prefix: "busy_store_cli_" });
   const path = join(dir, "webhooks.kv");
-  const kv = await Deno.openKv(path);
-  await kv.set(["probe"], 1);
-  kv.close();
-  const { DatabaseSync } = await import("node:sqlite");
-  const other = new DatabaseSync(path);
+  const other = await otherConnection(path);
   const cleanup = async () => {
-    if (other.isTransaction) other.exec("ROLLBACK");
     other.close();
     await Deno.remove(dir, { recursive: true });
   };
   try {
     const cli = await importFromPipe(dir, path);
     const file = await cli.writer();
-    other.exec("BEGIN IMMEDIATE"); // what a serving bot's writer does while it commits
+    other.lock(); // what a serving bot's writer does while it commits
     await file.write(new TextEncoder().encode(REFERENCE_JSON));
     file.close();
-    return { path, cli, release: () => other.exec("ROLLBACK"), [Symbol.asyncDispose]: cleanup };
+    return { path, cli, release: other.release, [Symbol.asyncDispose]: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

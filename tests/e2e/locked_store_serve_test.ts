@@ -8,19 +8,16 @@ import { STORE_SLOW_MS } from "../../src/storage/mod.ts";
 import { FakeTrueConf } from "../support/fake_trueconf.ts";
 import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { spawnServe } from "../support/serve_process.ts";
+import { otherConnection } from "../support/store_lock.ts";
 
 Deno.test("serve on a store another process keeps locked says so, waits, and starts once it is free", async () => {
   const dir = await Deno.makeTempDir({ prefix: "locked_store_" });
   const path = join(dir, "webhooks.kv");
   // A store made by a first run, so the lock is on a real KV file.
-  const kv = await Deno.openKv(path);
-  await kv.set(["probe"], 1);
-  kv.close();
-  const { DatabaseSync } = await import("node:sqlite");
-  const other = new DatabaseSync(path);
+  const other = await otherConnection(path);
   const fake = await FakeTrueConf.start({ bot: { ...TEST_BOT } });
   try {
-    other.exec("BEGIN IMMEDIATE");
+    other.lock();
     await using bot = spawnServe({ dir, fake });
     // Without the warning the bot would wait in silence: give up on it after a generous minute.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -46,17 +43,13 @@ Deno.test("serve on a store another process keeps locked says so, waits, and sta
     assert.ok(!bot.lines.some((l) => l.msg === "listening"), bot.text());
     // The other process lets go (its connection closed, as when it exits: Deno KV's start-up
     // work on the file waits for every other connection's lock, not only a writer's).
-    other.exec("ROLLBACK");
     other.close();
     await bot.listening();
     await bot.ready();
     bot.kill("SIGTERM");
     assert.equal((await bot.status).code, 0, bot.text());
   } finally {
-    if (other.isOpen) {
-      if (other.isTransaction) other.exec("ROLLBACK");
-      other.close();
-    }
+    other.close();
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   }
