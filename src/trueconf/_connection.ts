@@ -3,6 +3,7 @@
 // (_ws_frames.ts) over Deno's own conns (_ws_transport.ts, _ws_handshake.ts) instead of
 // npm:ws and its Node streams (issue 16; why: _ws_frames.ts).
 import { setImmediate } from "node:timers";
+import { errorText } from "../error_text.ts";
 import type { Logger } from "../log.ts";
 import { TrueConfApiError, TrueConfDisconnectedError, TrueConfTimeoutError } from "./errors.ts";
 import { num, record, str } from "./_json.ts";
@@ -539,8 +540,4 @@ export class Connection {
     }
     this.#late.clear();
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

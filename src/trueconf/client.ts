@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { errorText } from "../error_text.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { formatSize } from "../bytes.ts";
 import type { ParseMode } from "../message.ts";
@@ -1433,10 +1434,6 @@ function textContent(
   const problem = buttonRowsProblem(rows.map((r) => r.map((b) => ({ text: b.label, url: b.url }))));
   if (problem) throw new RangeError(`TrueConf buttons: ${problem}`);
   return { text, parseMode, buttons: rows };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** The bot's id when the auth answer has none: the configured login, else the JWT subject. */
