@@ -21,7 +21,8 @@ import {
   storeBusySentence,
   thisHost,
 } from "../storage/mod.ts";
-import { checkTrueConf, TrueConfClient } from "../trueconf/mod.ts";
+import { checkTrueConf, TrueConfClient, trueConfErrorSentence } from "../trueconf/mod.ts";
+import { errorText } from "../error_text.ts";
 import type { Out } from "./hooks_cli.ts";
 import { listenAddress, listenProblem } from "./_listen_problem.ts";
 
@@ -53,7 +54,7 @@ export async function checkConfig(
     try {
       caPem = await readCaFile(tc.caFile);
     } catch (e) {
-      out(`FAIL  ${e instanceof Error ? e.message : e}`);
+      out(`FAIL  ${errorText(e)}`);
       return 2; // a bad setting, as `serve` treats it (and systemd does not restart on 2)
     }
   }
@@ -112,9 +113,7 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
         false,
         "storage",
         storeBusySentence(e, config.storagePath) ??
-          `${config.storagePath} cannot be opened as a KV database: ${
-            e instanceof Error ? e.message : e
-          }`,
+          `${config.storagePath} cannot be opened as a KV database: ${errorText(e)}`,
       );
       return false;
     }
@@ -224,7 +223,7 @@ async function sendTest(
     line(out, true, "upload", `file message ${file.messageId} (${Date.now() - t0} ms)`);
     return true;
   } catch (e) {
-    line(out, false, step, `${e instanceof Error ? e.message : e} (${Date.now() - t0} ms)`);
+    line(out, false, step, `${trueConfErrorSentence(e)} (${Date.now() - t0} ms)`);
     return false;
   } finally {
     await client.close();

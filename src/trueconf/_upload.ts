@@ -1,5 +1,5 @@
 // Step 2 of sending a file: the multipart HTTP upload bound to an uploadTaskId.
-import { TrueConfHttpError } from "./errors.ts";
+import { TrueConfHttpError, uploadRefusalAdvice } from "./errors.ts";
 import type { HttpTransport } from "./_http.ts";
 import { num, record, str } from "./_json.ts";
 import { UPLOAD_PATH } from "./endpoints.ts";
@@ -93,7 +93,9 @@ export async function uploadBytes(
     const code = num(j.error, NaN);
     const desc = str(j.error_description) || res.text.slice(0, 200).trim();
     throw new TrueConfHttpError(
-      `file upload failed: HTTP ${res.status}${desc ? ` (${desc})` : ""}`,
+      `file upload failed: HTTP ${res.status}${desc ? ` (${desc})` : ""} — ${
+        uploadRefusalAdvice(res.status)
+      }`,
       res.status,
       Number.isFinite(code) ? code : undefined,
     );

@@ -6,7 +6,7 @@
  */
 import { silentLogger } from "../log.ts";
 import { Connection } from "./_connection.ts";
-import { TrueConfApiError } from "./errors.ts";
+import { trueConfErrorSentence } from "./errors.ts";
 import { authenticate } from "./_auth_request.ts";
 import { explainNetworkError } from "./_http.ts";
 import { Timers } from "./_timers.ts";
@@ -82,7 +82,12 @@ export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {
         detail: `token issued by ${urls.httpBase}${expiryText(tok.expiresAt)}`,
       });
     } catch (err) {
-      steps.push({ name: "oauth", ok: false, ms: Date.now() - t0, detail: message(err) });
+      steps.push({
+        name: "oauth",
+        ok: false,
+        ms: Date.now() - t0,
+        detail: trueConfErrorSentence(err),
+      });
       return report;
     }
   } else {
@@ -150,14 +155,12 @@ export async function checkTrueConf(o: CheckOptions): Promise<CheckReport> {
       });
       report.ok = true;
     } catch (err) {
-      const hint = err instanceof TrueConfApiError
-        ? err.code === 203
-          ? " — the token has expired: set a new TRUECONF_TOKEN, or TRUECONF_USERNAME and TRUECONF_PASSWORD"
-          : err.code === 201
-          ? " — the token is not valid for this server"
-          : ""
-        : "";
-      steps.push({ name: "auth", ok: false, ms: Date.now() - t0, detail: message(err) + hint });
+      steps.push({
+        name: "auth",
+        ok: false,
+        ms: Date.now() - t0,
+        detail: trueConfErrorSentence(err),
+      });
     }
     return report;
   } finally {
@@ -172,8 +175,4 @@ function expiryText(at: number | null): string {
   if (at <= Date.now()) return `, expired ${new Date(at).toISOString()}`;
   const days = Math.round(((at - Date.now()) / 86_400_000) * 10) / 10;
   return `, expires ${new Date(at).toISOString()} (${days} days)`;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { errorText } from "../error_text.ts";
 
 /**
  * TrueConf `errorCode` values, named as the protocol reference §8 and the official Python
@@ -244,4 +245,85 @@ export function isTrueConfError(e: unknown): boolean {
   return e instanceof TrueConfApiError || e instanceof TrueConfTimeoutError ||
     e instanceof TrueConfDisconnectedError || e instanceof TrueConfProtocolError ||
     e instanceof TrueConfHttpError || e instanceof TrueConfAuthError;
+}
+
+const SERVER_TROUBLE = "TrueConf Server's own trouble: try again later; its log names the cause";
+
+/**
+ * What an operator checks when TrueConf's upload endpoint refuses a file with HTTP `status`
+ * (_upload.ts puts it in the error's text, read in logs and by `check-config --send-test`).
+ */
+export function uploadRefusalAdvice(status: number): string {
+  if (status === 413) {
+    return "the file is larger than TrueConf Server (or a proxy in front of it) takes: the " +
+      "administrator's file size limit";
+  }
+  if (status >= 500 || status === 408 || status === 429) return SERVER_TROUBLE;
+  return "TrueConf refused the file: its size or type may break the administrator's limits; " +
+    "TrueConf Server's log names the cause";
+}
+
+/** What the operator checks when `auth` refuses the bot's token, by TrueConf's code. */
+const AUTH_ADVICE: ReadonlyMap<number, string> = new Map([
+  [
+    201,
+    "the server does not accept the bot's token: check TRUECONF_USERNAME and TRUECONF_PASSWORD " +
+    "(or TRUECONF_TOKEN), and that TRUECONF_SERVER is the server that issued it",
+  ],
+  [
+    202,
+    "the bot's account is disabled on TrueConf Server: enable it in the administrator's panel",
+  ],
+  [
+    203,
+    "the token has expired: set a new TRUECONF_TOKEN, or TRUECONF_USERNAME and TRUECONF_PASSWORD " +
+    "so the bot renews its token itself",
+  ],
+  [
+    204,
+    "the server does not take this kind of token for a chat bot: set TRUECONF_USERNAME and " +
+    "TRUECONF_PASSWORD of the bot's account instead of TRUECONF_TOKEN",
+  ],
+]);
+
+/**
+ * The sentence an operator reads for an error of the TrueConf client (`check-config`'s lines):
+ * the error's text (errorText) and, where the error tells, what to check. Errors whose text
+ * already says what to change keep it as it is: a refused login (oauth.ts), a network or TLS
+ * problem (`explainNetworkError`), a refused upload (_upload.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   trueConfErrorSentence(new TrueConfApiError("auth", 202, "User is disabled")),
+ *   "TrueConf auth failed: error 202 (User is disabled) — the bot's account is disabled on " +
+ *     "TrueConf Server: enable it in the administrator's panel",
+ * );
+ * ```
+ */
+export function trueConfErrorSentence(e: unknown): string {
+  const text = errorText(e);
+  const advice = adviceFor(e);
+  return advice ? `${text} — ${advice}` : text;
+}
+
+function adviceFor(e: unknown): string | null {
+  if (e instanceof TrueConfApiError) {
+    if (e.method === "auth" && AUTH_ADVICE.has(e.code)) return AUTH_ADVICE.get(e.code)!;
+    return e.hint ?? (e.transient ? SERVER_TROUBLE : null);
+  }
+  if (e instanceof TrueConfTimeoutError) {
+    return "TrueConf Server did not answer in time: check that it runs and is not overloaded, " +
+      "and that nothing between this machine and it holds the connection up";
+  }
+  if (e instanceof TrueConfDisconnectedError) {
+    return "the connection to TrueConf closed: check that TrueConf Server runs, then try again";
+  }
+  if (e instanceof TrueConfProtocolError) {
+    return "TrueConf answered in a way this bot does not know: check that TRUECONF_SERVER is " +
+      "TrueConf Server 5.5 or later";
+  }
+  return null;
 }

@@ -22,6 +22,7 @@ export {
   TrueConfAuthError,
   TrueConfDisconnectedError,
   TrueConfErrorCode,
+  trueConfErrorSentence,
   TrueConfHttpError,
   TrueConfProtocolError,
   TrueConfTimeoutError,

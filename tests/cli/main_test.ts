@@ -7,6 +7,7 @@ import { VERSION } from "../../src/version.ts";
 import { FakeTrueConf, makeTestCertificates } from "../support/fake_trueconf.ts";
 import { acquireLease } from "../../src/storage/mod.ts";
 import { spawnServe } from "../support/serve_process.ts";
+import { closedPort } from "../support/closed_port.ts";
 
 const MAIN = new URL("../../src/main.ts", import.meta.url).pathname;
 // The config is found from the working directory, which is a temp dir here: name it.
@@ -326,6 +327,54 @@ Deno.test("check-config against the fake: PASS (exit 0); wrong password: FAIL (e
     );
     assert.doesNotMatch(bad.stdout, /^PASS/m);
     assert.ok(!(bad.stdout + bad.stderr).includes("wrong-password-xyz"), "password printed");
+  } finally {
+    await fake.close();
+  }
+});
+
+// Each failed TrueConf step names what went wrong and what to check, in the words of
+// trueconf/errors.ts: a code or a status alone sent the operator to TrueConf's documentation.
+Deno.test("check-config: every failed TrueConf step says what to check (unreachable, disabled bot, refused send and upload)", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  const failed = async (extra: Record<string, string>, args: string[] = []) => {
+    const r = await cli(["check-config", ...args], dir.path, { ...fakeEnv(fake), ...extra });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const fails = r.stdout.split("\n").filter((l) => /^FAIL  \S+ +\S/.test(l));
+    assert.equal(fails.length, 1, r.stdout);
+    return fails[0]!.replace(/ \(\d+ ms\)$/, "");
+  };
+  try {
+    const port = await closedPort();
+    // The cause is the system's words ("Connection refused (os error 111)" on Linux).
+    assert.match(
+      await failed({ TRUECONF_WEB_PORT: String(port) }),
+      new RegExp(
+        `^FAIL  oauth     http://127\\.0\\.0\\.1:${port}/bridge/api/client/v1/oauth/token: ` +
+          `Connection refused[^—]* — nothing accepts connections on 127\\.0\\.0\\.1 port ${port}: ` +
+          `check TRUECONF_WEB_PORT \\(TrueConf's web port: 443 for HTTPS, 4309 for the Bridge over ` +
+          `plain HTTP\\) and that TrueConf Server runs$`,
+      ),
+    );
+    fake.failNextAuth(202);
+    assert.equal(
+      await failed({}),
+      "FAIL  auth      TrueConf auth failed: error 202 (User is disabled) — the bot's account " +
+        "is disabled on TrueConf Server: enable it in the administrator's panel",
+    );
+    fake.setMethodError("sendMessage", 303);
+    assert.equal(
+      await failed({}, ["--send-test"]),
+      "FAIL  send      TrueConf sendMessage failed: error 303 (Forced error) — the bot may not " +
+        "post in this chat (read-only channel?)",
+    );
+    fake.setMethodError("sendMessage", null);
+    fake.failUploadsNamed("check-config.png", 413);
+    assert.equal(
+      await failed({}, ["--send-test"]),
+      "FAIL  upload    file upload failed: HTTP 413 (upload failed) — the file is larger than " +
+        "TrueConf Server (or a proxy in front of it) takes: the administrator's file size limit",
+    );
   } finally {
     await fake.close();
   }
