@@ -9,6 +9,7 @@ import { waitUntil } from "../support/wait.ts";
 import { find, parseExposition } from "../observability/_exposition.ts";
 
 const METRICS_TOKEN = "readyz-details-token";
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
 
 async function withBot(
   extra: { publicPath?: string; lines?: string[] },
@@ -160,6 +161,54 @@ Deno.test("/metrics of a fresh bot: every counter of a closed label set is alrea
         assert.equal(found[0]!.value, 0, `${name}{${label}="${v}"}`);
       }
     }
+  });
+});
+
+// docs/deploy.md's metrics table is what a dashboard is built from. Session 14's audit found its
+// `route` label promising healthz, readyz and metrics series that no request ever made (only hook
+// URLs are counted); this keeps the table and the scrape together, name by name and type by type.
+Deno.test("/metrics is docs/deploy.md's metrics table: every family with its type, and the route values it lists", async () => {
+  await withBot({}, async (b) => {
+    const ops = b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
+    const { url } = await b.createHook(ops.chatId, "deploys", b.fake.userId("alice"));
+    const post = (target: string) =>
+      fetch(target, { method: "POST", body: "text=hello", headers: FORM }).then((r) => r.text());
+    await post(url);
+    await post(`${url}/slack`);
+    await post(url.replace("/hook/", "/hooks/"));
+    await (await fetch(`${url}/deliveries/none`)).text();
+    for (const path of ["/healthz", "/readyz", "/metrics"]) {
+      await (await fetch(b.baseUrl + path)).text();
+    }
+    const res = await fetch(`${b.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    const x = parseExposition(await res.text());
+
+    const docs = Deno.readTextFileSync(new URL("../../docs/deploy.md", import.meta.url));
+    const table = new Map<string, string>(); // name → type
+    let routes: string[] = [];
+    for (const line of docs.split("\n")) {
+      const row = /^\| (`[^|]*`) +\| ([^|]+?) +\|(.*)\|$/.exec(line);
+      if (!row) continue;
+      const names = [...row[1]!.matchAll(/`([^`]+)`/g)].map((m) =>
+        m[1]!.replace(/^…/, "trueconf_webhook")
+      );
+      const types = row[2]!.split(", ").map((t) => t.split(" ")[0]!);
+      names.forEach((n, i) => table.set(n, types[Math.min(i, types.length - 1)]!));
+      const route = /`route` \(([^)]+)\)/.exec(row[3]!);
+      if (route) routes = route[1]!.split(", ");
+    }
+    assert.ok(table.size >= 15, `docs/deploy.md's table read as ${[...table.keys()]}`);
+    assert.deepEqual(new Map([...x.types].sort()), new Map([...table].sort()));
+
+    const seen = new Set(
+      x.samples.filter((s) => s.name === "trueconf_webhook_http_requests_total")
+        .map((s) => s.labels.route!),
+    );
+    // One request of each route the table lists (Slack's shape is `other`), and /healthz,
+    // /readyz and /metrics, which are not counted.
+    assert.deepEqual([...seen].sort(), [...routes].sort());
   });
 });
 
