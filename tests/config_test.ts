@@ -199,6 +199,34 @@ Deno.test(".env.example and the README table are generated from the settings tab
   }
 });
 
+// The generated table cannot keep the prose true: docs/delivery.md named a
+// `WEBHOOK_DELIVERY_TIMEOUT` no bot reads (session 14's audit). Every name with one of the
+// settings' prefixes in the README, docs/ and the deploy files is a setting, or one of the few
+// names listed here that stand for something else.
+Deno.test("every setting name the README, docs/ and deploy files write is one the bot reads", async () => {
+  const notSettings: Record<string, string> = {
+    WEBHOOK_RATE_LIMIT_PER_MINUTES: "docs/deploy.md: a misspelt name, on purpose",
+    WEBHOOK_SECRET: "docs/outgoing.md: the receiving service's own variable",
+    TRUECONF_PROBLEMS: "docs/design.md: a constant in src/readiness.ts",
+  };
+  const known = new Set(SETTINGS.map((s) => s.name as string));
+  const root = new URL("../", import.meta.url);
+  const files = ["README.md", ".env.example", "Dockerfile", "docker-compose.yml"];
+  for (const dir of ["docs", "deploy"]) {
+    for await (const e of Deno.readDir(new URL(dir, root))) files.push(`${dir}/${e.name}`);
+  }
+  const unknown: string[] = [];
+  for (const file of files) {
+    const text = await Deno.readTextFile(new URL(file, root));
+    for (
+      const [name] of text.matchAll(/\b(?:TRUECONF|WEBHOOK|METRICS|LOG)_[A-Z0-9_]*[A-Z0-9]\b/g)
+    ) {
+      if (!known.has(name) && !(name in notSettings)) unknown.push(`${file}: ${name}`);
+    }
+  }
+  assert.deepEqual(unknown, []);
+});
+
 Deno.test("parseConfig() takes every default from the settings table", () => {
   const r = parseConfig(MINIMAL);
   assert.ok(r.ok);
