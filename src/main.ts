@@ -284,16 +284,19 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const w of environment.warnings) console.error(`warning: ${w}`);
     const storage = loadStorageConfig(env);
     if (!storage) return 2;
-    if (command === "hooks" && READS_A_STORE.has(rest[0] ?? "")) {
-      const missing = await missingStore(storage.storagePath, env.WEBHOOK_STORAGE_PATH);
-      if (missing) {
-        console.error(`error: ${missing}`);
-        return 1;
-      }
-    }
+    // Told when the command would open the store, after its arguments were checked: a typo
+    // is a usage error (exit 2) wherever the store is.
+    const missing = command === "hooks" && READS_A_STORE.has(rest[0] ?? "")
+      ? await missingStore(storage.storagePath, env.WEBHOOK_STORAGE_PATH)
+      : null;
+    const noStore = (why: string) => {
+      console.error(`error: ${why}`);
+      return 1;
+    };
     if (command === "hooks" && (rest[0] === "export" || rest[0] === "import")) {
       const [sub, file, ...extra] = rest;
       if (extra.length || (sub === "import" && !file)) return await usage(command);
+      if (missing) return noStore(missing);
       const { hooksExport, hooksImport } = await import("./cli/backup_cli.ts");
       return await withKv(
         storage.storagePath,
@@ -313,8 +316,9 @@ export async function main(args: readonly string[]): Promise<number> {
     const { importJson, runHooksCli } = await import("./cli/hooks_cli.ts");
     if (command === "hooks") {
       return await runHooksCli(rest, {
-        openStore: (fn) => withStore(storage, fn),
-        openQueue: (fn) => withStore(storage, (store, kv) => fn(kv, store)),
+        openStore: async (fn) => missing ? noStore(missing) : await withStore(storage, fn),
+        openQueue: async (fn) =>
+          missing ? noStore(missing) : await withStore(storage, (store, kv) => fn(kv, store)),
         storagePath: storage.storagePath,
         publicUrl: storage.publicUrl,
         out,

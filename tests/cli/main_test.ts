@@ -451,6 +451,16 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
     /^error: there is no store at .*\/data\/webhooks\.kv \(WEBHOOK_STORAGE_PATH\); nothing was created\. Point WEBHOOK_STORAGE_PATH at the bot's store\. On a systemd install run the command as the service/,
   );
   await assert.rejects(() => Deno.stat(join(dir.path, "data")), Deno.errors.NotFound);
+  // A mistyped command line is exit 2 (README: "2 bad settings or usage") with or without a
+  // store: it was exit 1 "no store" here, and exit 2 only once the store was found.
+  for (
+    const args of [["list", "--jsn"], ["queue", "--hook"], ["queue", "--jsn"], ["export", "a", "b"]]
+  ) {
+    const typo = await cli(["hooks", ...args], dir.path, env);
+    assert.equal(typo.code, 2, `hooks ${args.join(" ")}: ${typo.stderr}`);
+    assert.doesNotMatch(typo.stderr, /no store/);
+  }
+  await assert.rejects(() => Deno.stat(join(dir.path, "data")), Deno.errors.NotFound);
 
   const imported = await cli(["import-json", FIXTURE], dir.path, env);
   assert.equal(imported.code, 1, "records that cannot be imported: " + imported.stderr);
