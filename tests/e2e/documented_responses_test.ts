@@ -128,11 +128,14 @@ async function withBot(fn: (b: BotWithFake) => Promise<void>): Promise<void> {
   }
 }
 
-const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+/** A POST of `body` as `type`. */
+const typed = (type: string, body: string, headers: Record<string, string> = {}): RequestInit => ({
   method: "POST",
-  headers: { "content-type": "application/json", ...headers },
-  body: typeof body === "string" ? body : JSON.stringify(body),
+  headers: { "content-type": type, ...headers },
+  body,
 });
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit =>
+  typed("application/json", typeof body === "string" ? body : JSON.stringify(body), headers);
 
 Deno.test("a sample of refusals over the real socket: the table's status, the code, a sentence, the promised headers", async () => {
   const documented = documentedCodes();
@@ -196,22 +199,8 @@ Deno.test("a sample of refusals over the real socket: the table's status, the co
     const eleven = Array.from({ length: 11 }, (_, i) => ({ url: `https://example.com/${i}.png` }));
     check("too_many_attachments", await send(url, json({ text: "a", images: eleven })));
     check("unknown_format", await send(`${url}?format=nope`, json({ text: "a" })));
-    check(
-      "invalid_multipart",
-      await send(url, {
-        method: "POST",
-        headers: { "content-type": "multipart/form-data" },
-        body: "x",
-      }),
-    );
-    check(
-      "unsupported_content_type",
-      await send(url, {
-        method: "POST",
-        headers: { "content-type": "application/pdf" },
-        body: "%PDF",
-      }),
-    );
+    check("invalid_multipart", await send(url, typed("multipart/form-data", "x")));
+    check("unsupported_content_type", await send(url, typed("application/pdf", "%PDF")));
     check(
       "unsupported_content_encoding",
       await send(url, json({ text: "a" }, { "content-encoding": "snappy" })),
