@@ -150,6 +150,42 @@ Deno.test("--help and <command> --help exit 0 with usage text", async () => {
   }
 });
 
+// README's CLI block and docs/chat_commands.md's operator block are what an operator types from;
+// each command, hooks subcommand and option they show must be one the command's --help knows.
+Deno.test("every command, hooks subcommand and option the README and chat_commands.md show is in its --help", async () => {
+  await using dir = await tempDir();
+  const help = new Map<string, string>();
+  const helpOf = async (args: string[]) => {
+    const key = args.join(" ");
+    if (!help.has(key)) {
+      const r = await cli([...args, "--help"], dir.path);
+      assert.equal(r.code, 0, `${key} --help: ${r.stderr}`);
+      help.set(key, r.stdout);
+    }
+    return help.get(key)!;
+  };
+  let shown = 0;
+  for (const doc of ["README.md", "docs/chat_commands.md"]) {
+    const text = await Deno.readTextFile(new URL(`../../${doc}`, import.meta.url));
+    for (const [, command, rest] of text.matchAll(/^\s*trueconf-webhook-bot ([a-z-]+)(.*)$/gm)) {
+      const typed = rest!.replace(/#.*/, "");
+      const sub = command === "hooks" ? typed.trim().split(" ")[0]! : "";
+      const page = await helpOf(sub === "queue" ? ["hooks", "queue"] : [command!]);
+      for (const word of sub.split("|").filter(Boolean)) {
+        assert.match(await helpOf(["hooks"]), new RegExp(`\\b${word}\\b`), `${doc}: hooks ${word}`);
+      }
+      for (const [option] of typed.matchAll(/--[a-z-]+/g)) {
+        assert.ok(
+          page.includes(option),
+          `${doc}: ${command} ${sub} ${option} is not in its --help`,
+        );
+        shown++;
+      }
+    }
+  }
+  assert.ok(shown >= 12, `only ${shown} options found in the docs' command blocks`);
+});
+
 // `help <command>` is how git, cargo and go ask for one command's help; it printed the general
 // usage, which only says to run '<command> --help'.
 Deno.test("help <command> prints that command's help, as <command> --help does", async () => {
