@@ -1,6 +1,7 @@
 // parseCommand on envelopes as TrueConf clients send them (protocol notes §5.2–5.4).
 import assert from "node:assert/strict";
 import { parseCommand } from "../../src/hooks/command_parser.ts";
+import { help } from "../../src/hooks/replies.ts";
 import { parseIncomingMessage } from "../../src/trueconf/mod.ts";
 import type { IncomingMessage } from "../../src/trueconf/mod.ts";
 
@@ -147,4 +148,44 @@ Deno.test("ignored: the bot's own messages (any id form), system authors, other 
   assert.equal(parseCommand(msg("/webhook_list", { authorType: 0 }), BOT), null);
   assert.equal(parseCommand(msg("/webhook_list", { type: 202 }), BOT), null);
   assert.equal(parseCommand(msg("/webhook_list", { type: 201 }), BOT), null);
+});
+
+// README's command table, docs/chat_commands.md's and the /help reply are three lists of one
+// set: the commands parseCommand knows. A command added to the bot (or renamed) must show up
+// in all three, and none of them may list one the bot answers with "I do not know".
+Deno.test("README's and chat_commands.md's command tables and /help list exactly the commands the bot knows", async () => {
+  const root = new URL("../../", import.meta.url);
+  const tableCommands = async (file: string) => {
+    const text = await Deno.readTextFile(new URL(file, root));
+    const start = text.indexOf("| Command");
+    const table = text.slice(start, text.indexOf("\n\n", start));
+    return new Set(
+      table.split("\n").flatMap((row) =>
+        [...(row.split("|")[1] ?? "").matchAll(/`\/(webhook_[a-z]+)/g)].map((m) => m[1]!)
+      ),
+    );
+  };
+  const readme = await tableCommands("README.md");
+  const docs = await tableCommands("docs/chat_commands.md");
+  const reply = new Set(
+    [...help(false).matchAll(/^• (.*)$/gm)].flatMap((m) =>
+      [...m[1]!.split(" — ")[0]!.matchAll(/\/(webhook_[a-z]+)/g)].map((c) => c[1]!)
+    ),
+  );
+  const known = (name: string) => {
+    const parsed = parseCommand(msg(`/${name} deploys`), BOT);
+    return parsed?.command === name && parsed.unknown === undefined;
+  };
+  assert.ok(readme.size >= 15, `README's table read as ${[...readme]}`);
+  for (const name of readme) {
+    assert.ok(known(name), `README lists /${name}, which the bot does not know`);
+  }
+  // chat_commands.md's table leaves /webhook_alerts and /webhook_mentions to their own section.
+  const livingSection = await Deno.readTextFile(new URL("docs/chat_commands.md", root));
+  for (const name of ["webhook_alerts", "webhook_mentions"]) {
+    assert.match(livingSection, new RegExp(`^## .*\`/${name}\``, "m"));
+    docs.add(name);
+  }
+  assert.deepEqual([...docs].sort(), [...readme].sort(), "docs/chat_commands.md's table");
+  assert.deepEqual([...reply].sort(), [...readme].sort(), "the /help reply");
 });
