@@ -199,6 +199,12 @@ Deno.test("a sample of refusals over the real socket: the table's status, the co
     const eleven = Array.from({ length: 11 }, (_, i) => ({ url: `https://example.com/${i}.png` }));
     check("too_many_attachments", await send(url, json({ text: "a", images: eleven })));
     check("unknown_format", await send(`${url}?format=nope`, json({ text: "a" })));
+    const emptyLabel = [[{ text: "", url: "https://ci.example.com/42" }]];
+    check("invalid_buttons", await send(url, json({ text: "a", buttons: emptyLabel })));
+    check(
+      "invalid_actions",
+      await send(url, typed("text/plain", "a", { title: "t", actions: "[broken" })),
+    );
     check("invalid_multipart", await send(url, typed("multipart/form-data", "x")));
     check("unsupported_content_type", await send(url, typed("application/pdf", "%PDF")));
     check(
