@@ -18,7 +18,9 @@ import {
   type Lease,
   leaseLockFile,
   type LeaseOptions,
+  onCommitsWaiting,
   openKv,
+  SERVE_COMMIT_WAIT_MS,
   watchDoorbell,
   watchFileIdentity,
 } from "./storage/mod.ts";
@@ -174,6 +176,13 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     await client.close();
     throw e;
   }
+  // A commit refused for another process's write lock waits for it (commitWhenFree); said at
+  // debug only: an operator's `hooks …` command holds it for milliseconds, routinely.
+  onCommitsWaiting(kv, () =>
+    log.debug(
+      `commits wait for the store ${config.storagePath}: another process (a hooks command, a ` +
+        `backup) holds its write lock; waiting up to ${SERVE_COMMIT_WAIT_MS / 1000} s`,
+    ));
   let lease: Lease | null = null;
   if (options.lease) {
     try {

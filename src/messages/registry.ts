@@ -50,7 +50,7 @@
  */
 import { boundedCache } from "../bounded_cache.ts";
 import { posted, POSTED_TTL_MS, postedAt, postedGroup, postedKey } from "../storage/keys.ts";
-import { KV_MAX_KEY_BYTES, kvKeyBytes } from "../storage/mod.ts";
+import { commitWhenFree, KV_MAX_KEY_BYTES, kvKeyBytes } from "../storage/mod.ts";
 import { TrueConfApiError } from "../trueconf/mod.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import {
@@ -502,8 +502,11 @@ export class MessageRegistry {
   /** Marks a key as taken by a queued post, so a PATCH by that key is accepted at once. */
   async reserveKey(hookId: string, key: string): Promise<void> {
     const k = postedKey(hookId, key);
-    await this.#kv.atomic().check({ key: k, versionstamp: null })
-      .set(k, { messageId: null }, { expireIn: this.#ttl }).commit();
+    await commitWhenFree(
+      this.#kv,
+      this.#kv.atomic().check({ key: k, versionstamp: null })
+        .set(k, { messageId: null }, { expireIn: this.#ttl }),
+    );
   }
 
   /**
@@ -560,7 +563,7 @@ export class MessageRegistry {
           }
         }
       }
-      if ((await op.commit()).ok) break;
+      if ((await commitWhenFree(this.#kv, op)).ok) break;
       // Another removal rewrote the same packed row meanwhile: read it again.
       if (attempt >= 10) throw new Error("the registry row kept changing while removing a post");
     }

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { commitWhenFree } from "./store_busy.ts";
+
 /** One logical write: checks that must hold and the mutations to apply when they do. */
 export interface BatchWrite {
   /** Checks that must all hold for this write. */
@@ -134,7 +136,7 @@ export class CommitBatcher {
       if (w.mutations.length) op.mutate(...w.mutations);
     }
     this.commits++;
-    return (await op.commit()).ok;
+    return (await commitWhenFree(this.#kv, op)).ok;
   }
 }
 

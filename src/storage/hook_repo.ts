@@ -6,6 +6,7 @@
  */
 
 import * as keys from "./keys.ts";
+import { commitWhenFree } from "./store_busy.ts";
 
 /** Why a hook is paused. */
 export type PauseReason = "user" | "bot_removed" | "chat_removed";
@@ -302,7 +303,7 @@ export class HookRepo {
         .set(nameKey, record.tokenHash)
         .set(keys.hookByChat(record.chatId, record.createdAt, record.id), record.tokenHash);
       this.#feed(op, record.id, "created", [record.tokenHash]);
-      const res = await op.commit();
+      const res = await commitWhenFree(this.#kv, op);
       if (res.ok) return "ok";
       // KV does not say which check failed; read them. All free again means the blocker
       // was deleted in between, so try once more.
@@ -425,7 +426,7 @@ export class HookRepo {
       }
       op.set(keys.hook(hash), { ...after, nameFolded } satisfies StoredHook);
       this.#feed(op, id, "updated", stale);
-      const res = await op.commit();
+      const res = await commitWhenFree(this.#kv, op);
       if (res.ok) return { ok: true, before, after };
       if (nameFolded !== stored.nameFolded) {
         const taken = await this.#kv.get(keys.hookName(after.chatId, nameFolded));
@@ -463,7 +464,7 @@ export class HookRepo {
         }
       }
       this.#feed(op, id, what, stale);
-      const res = await op.commit();
+      const res = await commitWhenFree(this.#kv, op);
       if (res.ok) return rec.value ? withDefaults(rec.value) : null;
     }
     throw new Error(`Could not delete hook ${id}: KV kept reporting write conflicts.`);
@@ -527,7 +528,7 @@ export class HookRepo {
         const merged = [...(hist.value ?? []), ...(entries.get(id) ?? [])].slice(-HISTORY_MAX);
         op.check(ref).set(keys.hookHistory(id), merged);
       });
-      await op.commit(); // a conflict (revoke racing) loses only history lines
+      await commitWhenFree(this.#kv, op); // a conflict (revoke racing) loses only history lines
     }
   }
 
@@ -600,7 +601,7 @@ export class HookRepo {
         written.push(withDefaults(next));
       }
       result.commits++;
-      const res = await op.commit();
+      const res = await commitWhenFree(this.#kv, op);
       if (res.ok) {
         result.updated.push(...written);
         break;

@@ -28,6 +28,7 @@
  */
 import { lease as leaseKey } from "./keys.ts";
 import { isStoreFile } from "./_path.ts";
+import { commitWhenFree } from "./store_busy.ts";
 
 /** The stored record. Times are the holder's clock (shown to operators, never compared). */
 export interface LeaseRecord {
@@ -239,7 +240,7 @@ export async function acquireLease(
       heartbeat: now,
       ...(lock ? { locked: true } : {}),
     };
-    const res = await kv.atomic().check(seen).set(key, record).commit();
+    const res = await commitWhenFree(kv, kv.atomic().check(seen).set(key, record));
     if (!res.ok) {
       lock?.close();
       continue; // someone else moved first: look again

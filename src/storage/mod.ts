@@ -21,6 +21,9 @@ export {
   type StorageInspection,
 } from "./open_kv.ts";
 export {
+  commitWhenFree,
+  onCommitsWaiting,
+  SERVE_COMMIT_WAIT_MS,
   STORE_SLOW_MS,
   STORE_WAIT_MS,
   StoreBusyError,

@@ -29,7 +29,7 @@ export interface OpenKvOptions {
   /**
    * For an offline command: each commit that another process's lock refuses is tried again
    * until it has waited this many ms in total, then fails with a {@link StoreBusyError}
-   * ({@link patientCommits}). Unset (`serve`): a refused commit fails at once.
+   * ({@link patientCommits}). Unset (`serve`): its commit owners wait through `commitWhenFree`.
    */
   commitWithinMs?: number | undefined;
   /** With `commitWithinMs`: called once, when a commit has been refused for a while. */

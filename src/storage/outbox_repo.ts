@@ -14,6 +14,7 @@
 
 import * as keys from "./keys.ts";
 import { type BatchWrite, CommitBatcher } from "./_commit_batcher.ts";
+import { commitWhenFree } from "./store_busy.ts";
 import { concatBytes } from "../bytes.ts";
 
 /** The hook a job belongs to, as it was when the job was accepted. */
@@ -355,10 +356,10 @@ export class OutboxRepo {
       if (r && r.expiresAt > claim.at && !(r.state === "pending" && isStale(r))) {
         return { claimed: false, record: r };
       }
-      const res = await this.#kv.atomic()
+      const op = this.#kv.atomic()
         .check({ key: k, versionstamp: cur.versionstamp })
-        .set(k, { state: "pending", ...claim }, { expireIn: claim.expiresAt - claim.at })
-        .commit();
+        .set(k, { state: "pending", ...claim }, { expireIn: claim.expiresAt - claim.at });
+      const res = await commitWhenFree(this.#kv, op);
       if (res.ok) {
         return r?.state === "pending"
           ? { claimed: true, takenOver: { at: r.at } }

@@ -20,6 +20,7 @@
 
 import { storagePaths } from "./_path.ts";
 import { secretKeyCheck } from "./keys.ts";
+import { commitWhenFree } from "./store_busy.ts";
 
 /** A sealed secret: `v1.<iv base64>.<ciphertext+tag base64>`. */
 export type Sealed = string;
@@ -131,7 +132,7 @@ export class SecretBox {
       }
       if (!record || adopted) {
         const check = { sealed: await box.#sealRaw(KEY_CHECK_TEXT), used: false };
-        if (!(await kv.atomic().check(seen).set(secretKeyCheck(), check).commit()).ok) {
+        if (!(await commitWhenFree(kv, kv.atomic().check(seen).set(secretKeyCheck(), check))).ok) {
           // Another process recorded its key at the same moment: take it from the top.
           return await SecretBox.forStore(kv, storagePath, keySetting, options);
         }
@@ -193,7 +194,8 @@ export class SecretBox {
         sealed: seen.value?.sealed ?? await this.#sealRaw(KEY_CHECK_TEXT),
         used: true,
       };
-      if ((await store.kv.atomic().check(seen).set(secretKeyCheck(), check).commit()).ok) break;
+      const op = store.kv.atomic().check(seen).set(secretKeyCheck(), check);
+      if ((await commitWhenFree(store.kv, op)).ok) break;
     }
     store.used = true;
   }

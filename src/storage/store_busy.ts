@@ -10,7 +10,11 @@
  * has checks, because the checks' read has begun a read transaction and SQLite does not wait
  * for a lock it would have to upgrade to (measured with Deno 2.9.6: 5036 ms for a `set`, 1 ms
  * for `atomic().check(…).set(…)`). So without retries an operator's `hooks pause` failed on any
- * commit of a serving bot that happened to be in flight, however short.
+ * commit of a serving bot that happened to be in flight, however short, and the serving bot's
+ * commits with checks (a queued message, an Idempotency-Key's claim, a chat command's change)
+ * failed whenever such a command held the lock for a few milliseconds. Offline commands retry
+ * every commit ({@link patientCommits}); the serving bot's commit owners retry theirs through
+ * {@link commitWhenFree}, without a Proxy on the delivery path's handle.
  *
  * @module
  */
@@ -99,10 +103,96 @@ const FIRST_PAUSE_MS = 10;
 const MAX_PAUSE_MS = 250;
 
 /**
+ * Tries `attempt` again while it is refused for a store another process keeps locked, until
+ * `withinMs` have passed since `start`; then (or on any other error) throws what it threw last.
+ * `onRefused` hears each refusal that will be tried again, with the time waited so far.
+ * A {@link StoreBusyError} (an offline command's handle gave up already) is not tried again.
+ */
+async function retryWhileLocked<T>(
+  attempt: () => Promise<T>,
+  withinMs: number,
+  start: number,
+  onRefused: (waitedMs: number) => void,
+): Promise<T> {
+  let pause = FIRST_PAUSE_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isStoreLocked(e) || e instanceof StoreBusyError) throw e;
+      const waited = Date.now() - start;
+      if (waited >= withinMs) throw e;
+      onRefused(waited);
+      const ms = Math.min(pause * (0.5 + Math.random()), withinMs - waited);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      pause = Math.min(pause * 2, MAX_PAUSE_MS);
+    }
+  }
+}
+
+/**
+ * How long a serving bot's commit with checks waits for a store another process keeps locked
+ * (an operator's `hooks pause`, `import-json`, `hooks queue retry`): as long as Deno KV itself
+ * lets a commit without checks wait, SQLite's busy timeout.
+ */
+export const SERVE_COMMIT_WAIT_MS = 5_000;
+
+// Per serving bot's handle: who hears that its commits started waiting, and how many wait.
+const waits = new WeakMap<Deno.Kv, { onWaiting: () => void; waiting: number }>();
+
+/**
+ * Tells `onWaiting` when a {@link commitWhenFree} commit on `kv` is refused for a locked store
+ * while no other one on `kv` waits already: once per spell of waiting, not once per commit.
+ */
+export function onCommitsWaiting(kv: Deno.Kv, onWaiting: () => void): void {
+  waits.set(kv, { onWaiting, waiting: 0 });
+}
+
+/**
+ * Commits `op` on the serving bot's `kv`, waiting up to {@link SERVE_COMMIT_WAIT_MS} for a
+ * store another process keeps locked, as Deno KV already does for a commit without checks; a
+ * commit with checks is refused at once instead (see the module comment), which answered a
+ * sender 503 or a chat command with an error whenever an operator's command held the lock
+ * for a few milliseconds. Only a thrown "database is locked" is tried again (safe: a refused
+ * commit wrote nothing, see {@link patientCommits}); `{ ok: false }` is the caller's, as
+ * before. Costs nothing more than the commit while the store is free.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const kv = await Deno.openKv(":memory:");
+ * const op = kv.atomic().check({ key: ["x"], versionstamp: null }).set(["x"], 1);
+ * assert.ok((await commitWhenFree(kv, op)).ok);
+ * kv.close();
+ * ```
+ */
+export function commitWhenFree(
+  kv: Deno.Kv,
+  op: Deno.AtomicOperation,
+): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
+  const start = Date.now();
+  return op.commit().catch(async (e) => {
+    if (!isStoreLocked(e) || e instanceof StoreBusyError) throw e;
+    const w = waits.get(kv);
+    let counted = false;
+    try {
+      return await retryWhileLocked(() => op.commit(), SERVE_COMMIT_WAIT_MS, start, () => {
+        if (!w || counted) return;
+        counted = true;
+        if (w.waiting++ === 0) w.onWaiting();
+      });
+    } finally {
+      if (counted) w!.waiting--;
+    }
+  });
+}
+
+/**
  * `kv` whose commits (`atomic().commit()`, `set`, `delete`, `enqueue`) are tried again while
  * another process keeps the store locked, for `withinMs` in total each, then fail with a
- * {@link StoreBusyError} stating how long they waited. For offline commands: `serve` keeps its
- * own answers to a failed commit (a retried delivery, the next heartbeat).
+ * {@link StoreBusyError} stating how long they waited. For offline commands: `serve` waits at
+ * its commit owners ({@link commitWhenFree}), sparing every other call on its handle a Proxy.
  *
  * Trying again is safe because a refused commit wrote nothing. denokv's SQLite backend runs a
  * commit in one transaction whose first write, the bump of the data version, comes before any
@@ -130,24 +220,16 @@ export function patientCommits(kv: Deno.Kv, options: PatientCommitOptions): Deno
   let told = false;
   const patiently = async <T>(attempt: () => Promise<T>): Promise<T> => {
     const start = Date.now();
-    let pause = FIRST_PAUSE_MS;
-    for (;;) {
-      try {
-        return await attempt();
-      } catch (e) {
-        if (!isStoreLocked(e)) throw e;
-        const waited = Date.now() - start;
-        if (waited >= options.withinMs) {
-          throw new StoreBusyError(options.path, waited, { cause: e });
-        }
+    try {
+      return await retryWhileLocked(attempt, options.withinMs, start, (waited) => {
         if (!told && waited >= STORE_NOTICE_MS) {
           told = true;
           options.onWaiting();
         }
-        const ms = Math.min(pause * (0.5 + Math.random()), options.withinMs - waited);
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        pause = Math.min(pause * 2, MAX_PAUSE_MS);
-      }
+      });
+    } catch (e) {
+      if (!isStoreLocked(e)) throw e;
+      throw new StoreBusyError(options.path, Date.now() - start, { cause: e });
     }
   };
   return new Proxy(kv, {
