@@ -376,7 +376,7 @@ Deno.test("check-config: every failed TrueConf step says what to check (unreacha
   const failed = async (extra: Record<string, string>, args: string[] = []) => {
     const r = await cli(["check-config", ...args], dir.path, { ...fakeEnv(fake), ...extra });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    const fails = r.stdout.split("\n").filter((l) => /^FAIL  \S+ +\S/.test(l));
+    const fails = r.stdout.split("\n").filter((l) => /^FAIL {2}\S+ +\S/.test(l));
     assert.equal(fails.length, 1, r.stdout);
     return fails[0]!.replace(/ \(\d+ ms\)$/, "");
   };
