@@ -64,13 +64,28 @@ async function botBesideLock(t: (world: BotWithFake, run: Run) => Promise<void>)
   }
 }
 
-/** A sender's JSON POST of `text` to the hook (not awaited: the store may be locked). */
-function post(run: Run, text: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(run.hookUrl, {
+/**
+ * A sender's JSON POST of `text` to the hook while the store is locked; the lock goes once the
+ * bot says its commits wait. Fails when the bot answered before that (without waiting it
+ * answered at once: 503 storage_unavailable); else the answer's status.
+ */
+async function postUnderLock(
+  run: Run,
+  text: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
+  run.lock();
+  const res = fetch(run.hookUrl, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ text }),
   });
+  const first = await Promise.race([run.waiting(), res]);
+  run.release();
+  const r = await res;
+  const body = await r.text();
+  assert.equal(first, "waiting", `answered before waiting: ${r.status} ${body}`);
+  return r.status;
 }
 
 interface Run {
@@ -84,16 +99,11 @@ interface Run {
 
 Deno.test("a sender's POST with an Idempotency-Key while another process holds the store's lock for a moment is delivered once it lets go, not answered 503", async () => {
   await botBesideLock(async ({ fake }, run) => {
-    run.lock();
     // The key's claim is a commit with a check (one per key, across processes).
-    const res = post(run, "deploy 42 finished", { "idempotency-key": "deploy-42" });
-    const first = await Promise.race([run.waiting(), res]);
-    run.release();
-    // Without waiting, the bot answered at once: 503 storage_unavailable.
-    assert.equal(first, "waiting", `answered before waiting: ${(first as Response).status}`);
-    const r = await res;
-    assert.equal(r.status, 200, await r.clone().text());
-    await r.body?.cancel();
+    assert.equal(
+      await postUnderLock(run, "deploy 42 finished", { "idempotency-key": "deploy-42" }),
+      200,
+    );
     await fake.waitFor(
       () => fake.messagesIn("ops").some((m) => m.text === "deploy 42 finished"),
       10_000,
@@ -105,15 +115,8 @@ Deno.test("a sender's POST queued (TrueConf away) while another process holds th
   await botBesideLock(async ({ fake, bot }, run) => {
     await fake.refuseConnections(true);
     await fake.waitFor(() => !bot.client.state.authorized, 10_000);
-    run.lock();
     // The queue's insert is a commit with a check (no entry under its sequence number yet).
-    const res = post(run, "sent while TrueConf was away");
-    const first = await Promise.race([run.waiting(), res]);
-    run.release();
-    assert.equal(first, "waiting", `answered before waiting: ${(first as Response).status}`);
-    const r = await res;
-    assert.equal(r.status, 202, await r.clone().text());
-    await r.body?.cancel();
+    assert.equal(await postUnderLock(run, "sent while TrueConf was away"), 202);
     await fake.refuseConnections(false);
     await fake.waitFor(
       () => fake.messagesIn("ops").some((m) => m.text === "sent while TrueConf was away"),
