@@ -222,10 +222,12 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
     case "rotate":
     case "expire":
     case "verify":
-    case "allow":
+    case "allow": {
+      // Before the store is opened: a command line naming no hook is exit 2 wherever it runs.
+      const unnamed = targetProblem(p, sub);
+      if (unnamed) return usage(unnamed);
       return await ctx.openStore(async (store, kv) => {
         const target = await findTarget(store, p, sub, rest);
-        if ("usage" in target) return usage(target.usage);
         if ("exitCode" in target) return refuse(ctx.err, target);
         const { hook, args: extra } = target;
         // Past its expiry (the bot's sweep removes it within a minute) it is as good as
@@ -257,6 +259,7 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
         }
         return code;
       });
+    }
     default:
       return usage(`unknown command "${sub}"`);
   }
@@ -287,16 +290,26 @@ async function reachRunningBot(
  * The hook a TARGET names: `--chat ID --name N`, or a hook id or a name one hook has (the shared
  * lookup, src/cli/_find_hook.ts), with the arguments after it.
  */
+/** Why the command line names no hook (a usage error), or null when it names one. */
+function targetProblem(p: Parsed, sub: string): string | null {
+  const chat = p.flags.get("--chat");
+  const name = p.flags.get("--name");
+  if (chat !== undefined || name !== undefined) {
+    return chat && name ? null : "give both --chat ID and --name N, or a hook id or name";
+  }
+  return p.positional[0] ? null : `${sub} needs a hook id or name, or --chat ID --name N`;
+}
+
+/** The hook a command line names ({@link targetProblem} found it names one), and its other words. */
 async function findTarget(
   store: HookStore,
   p: Parsed,
   sub: string,
   args: readonly string[],
-): Promise<{ hook: HookRecord; args: string[] } | NoHook | { usage: string }> {
+): Promise<{ hook: HookRecord; args: string[] } | NoHook> {
   const chat = p.flags.get("--chat");
   const name = p.flags.get("--name");
-  if (chat !== undefined || name !== undefined) {
-    if (!chat || !name) return { usage: "give both --chat ID and --name N, or a hook id or name" };
+  if (chat && name) {
     const hook = await store.findByName(chat, name);
     return hook ? { hook, args: p.positional } : {
       exitCode: 1,
@@ -305,10 +318,7 @@ async function findTarget(
       ],
     };
   }
-  const [typed, ...rest] = p.positional;
-  if (!typed) {
-    return { usage: `${sub} needs a hook id or name, or --chat ID --name N` };
-  }
+  const rest = p.positional.slice(1);
   const found = await findHook(store, {
     words: ["hooks", sub, ...args],
     at: 2 + p.positionalAt[0]!,

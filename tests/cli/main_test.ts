@@ -489,9 +489,15 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
   await assert.rejects(() => Deno.stat(join(dir.path, "data")), Deno.errors.NotFound);
   // A mistyped command line is exit 2 (README: "2 bad settings or usage") with or without a
   // store: it was exit 1 "no store" here, and exit 2 only once the store was found.
-  for (
-    const args of [["list", "--jsn"], ["queue", "--hook"], ["queue", "--jsn"], ["export", "a", "b"]]
-  ) {
+  const typos = [
+    ["list", "--jsn"],
+    ["queue", "--hook"],
+    ["queue", "--jsn"],
+    ["export", "a", "b"],
+    ["info"],
+    ["pause", "--chat", "ops"],
+  ];
+  for (const args of typos) {
     const typo = await cli(["hooks", ...args], dir.path, env);
     assert.equal(typo.code, 2, `hooks ${args.join(" ")}: ${typo.stderr}`);
     assert.doesNotMatch(typo.stderr, /no store/);
