@@ -344,9 +344,22 @@ Deno.test("SIGTERM while an attachment download hangs: exit 0 within the grace p
   }
 });
 
+/**
+ * The grace of the tests whose run the grace cuts and whose closing must fit the rest of the
+ * reserve (a quarter of the grace, at most 1 s; half of it is the cut's wait, half is for
+ * closing): 4 s gives the reserve of the default grace (10 s), 1 s, so 500 ms for closing.
+ * At 3 s that half is 375 ms, which a saturated machine missed (see each test).
+ */
+const CUT_GRACE_SECONDS = 4;
+
 // SIGTERM while the queue's worker waits on TrueConf, which took the request and went silent
 // (TrueConf going away under a backlog): the process exits 0 within the grace period, and
 // after the restart every queued message arrives once.
+// That run waits out the cut's whole wait, so its closing has only the other half of the
+// reserve: the unclean-stop mark (a KV commit), the socket, the store's last writes and the
+// process exit. At grace 3 s (375 ms) the exit came at 3.0-3.4 s after SIGTERM in 4 of ~25
+// runs at load 7-15 (the cut's 375 ms wait ending 70-180 ms late, the mark's commit and the
+// stop another 90-290 ms); hence CUT_GRACE_SECONDS.
 Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 within the grace period; all delivered once after restart", async () => {
   await withRestart("shutdown_silent_", async ({ fake, token, url, bot, restart }) => {
     // TrueConf goes away: three messages are queued.
@@ -367,8 +380,8 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
     const { code, seconds } = await exitAfter(bot, signalled, 20);
     assert.equal(code, 0, bot.text());
     assert.ok(
-      seconds < GRACE_SECONDS,
-      `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${GRACE_SECONDS} s):\n${bot.text()}`,
+      seconds < CUT_GRACE_SECONDS,
+      `exited ${seconds.toFixed(1)} s after SIGTERM (grace ${CUT_GRACE_SECONDS} s):\n${bot.text()}`,
     );
     // Nothing went wrong that an operator must act on: the cut run stays queued.
     assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
@@ -377,7 +390,7 @@ Deno.test("SIGTERM while a queued delivery waits on a silent TrueConf: exit 0 wi
     restart();
     await fake.waitFor(() => fake.messagesIn("ops").length >= 3, 15_000);
     assert.deepEqual(fake.messagesIn("ops").map((m) => m.text), ["m1", "m2", "m3"]);
-  });
+  }, CUT_GRACE_SECONDS);
 });
 
 Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, on a new connection, is answered 503 shutting_down, not refused; the one in flight is kept", async () => {
@@ -412,11 +425,11 @@ Deno.test("SIGTERM with a delivery in flight: a request sent after the signal, o
 // The cut run stores its two 3 MiB files in the queue within the last half of the reserve
 // (a quarter of the grace, at most 1 s): at 2 s that was 250 ms, which a saturated machine
 // missed (KV closed under the spool: 503 and an exit at 2.1 s, once in ~12 runs at load 9).
-// The default grace (10 s) gives 500 ms; this test gives 4 s, i.e. the same 500 ms. Its files
-// are 1 MiB each (18 spool chunks, two atomics): at 3 MiB the store took 650 ms at load 12 and
-// the test failed 2 of 11 loaded suite runs (503, as docs/delivery.md says a saturated machine
-// may answer); the store being waited for at all is what it checks, not how much fits.
-const UPLOAD_GRACE_SECONDS = 4;
+// The default grace (10 s) gives 500 ms; this test gives CUT_GRACE_SECONDS, i.e. the same 500 ms.
+// Its files are 1 MiB each (18 spool chunks, two atomics): at 3 MiB the store took 650 ms at
+// load 12 and the test failed 2 of 11 loaded suite runs (503, as docs/delivery.md says a
+// saturated machine may answer); the store being waited for at all is what it checks, not how
+// much fits.
 
 Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 and its files are posted after the restart, once", async () => {
   await withRestart("shutdown_upload_", async ({ fake, token, url, bot, restart }) => {
@@ -428,7 +441,7 @@ Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 a
     form.append("file", new File([file], "b.bin"));
     const answer = fetch(`${url}/hook/${token}`, { method: "POST", body: form });
     await fake.waitFor(() => fake.uploadFraming.length > 0, 10_000);
-    const { res, body } = await sigtermDuring(bot, answer, UPLOAD_GRACE_SECONDS);
+    const { res, body } = await sigtermDuring(bot, answer, CUT_GRACE_SECONDS);
     assert.equal(res.status, 202, `${JSON.stringify(body)}\n${bot.text()}`);
     assert.ok(!bot.lines.some((l) => l.level === "error"), bot.text());
 
@@ -440,7 +453,7 @@ Deno.test("SIGTERM while TrueConf holds an upload: the request is answered 202 a
       (m.text ?? m.caption?.text ?? "").includes("the nightly report")
     );
     assert.equal(texts.length, 1, JSON.stringify(fake.messagesIn("ops")));
-  }, UPLOAD_GRACE_SECONDS);
+  }, CUT_GRACE_SECONDS);
 });
 
 // Issue 5: "A second signal exits at once without corrupting storage." The operator who sends
