@@ -53,8 +53,12 @@ Deno.test("serve as users start it answers its first chat command and its first 
     if (posted.preview.size >= photo.length) {
       // The original went out as its own preview: only allowed when the machine was too busy
       // to finish within the preview budget; a worker that cannot be loaded is not a timeout.
-      const failed = p.lines.find((l) => l.msg === "preview failed");
-      assert.equal(failed?.reason, "timeout", p.text());
+      const failed = await p.line(
+        (l) => l.msg === "preview failed",
+        "the line: preview failed",
+        10_000,
+      );
+      assert.equal(failed.reason, "timeout", p.text());
     }
   } finally {
     p.kill("SIGTERM");

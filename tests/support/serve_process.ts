@@ -77,8 +77,13 @@ export interface ServeProcess {
   readonly lines: LogLine[];
   /** Resolves when the process has exited and its output is drained. */
   readonly status: Promise<Deno.CommandStatus>;
-  /** The first line (seen already or still to come) that matches; rejects if the process exits first. */
-  line(pred: (l: LogLine) => boolean, what: string): Promise<LogLine>;
+  /**
+   * The first line (seen already or still to come) that matches; rejects if the process exits
+   * first, or after `timeoutMs` when given. Wait with this for a line logged before an answer
+   * the test has: the bot writes its lines a turn later (buffered stderr) and the test reads
+   * them from a pipe, so the answer may come first and `lines` not hold the line yet.
+   */
+  line(pred: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
   /** Waits for the "listening" line; its port and base URL. */
   listening(): Promise<{ port: number; url: string; line: LogLine }>;
   /** Waits for the "ready" line (authorized at TrueConf). */
@@ -177,13 +182,30 @@ export function spawnServe(options: ServeProcessOptions): ServeProcess {
   let exited = false;
   status.then(() => exited = true);
 
-  const line = (pred: (l: LogLine) => boolean, what: string): Promise<LogLine> => {
+  const line = (
+    pred: (l: LogLine) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<LogLine> => {
     const seen = lines.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const w = { pred, resolve };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const w = {
+        pred,
+        resolve: (l: LogLine) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
       waiters.add(w);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          if (waiters.delete(w)) reject(new Error(`no ${what} within ${timeoutMs} ms:\n${text()}`));
+        }, timeoutMs);
+      }
       status.then(() => {
+        clearTimeout(timer);
         if (waiters.delete(w)) reject(new Error(`serve exited before ${what}:\n${text()}`));
       });
     });
