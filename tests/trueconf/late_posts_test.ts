@@ -23,6 +23,8 @@ const requests = (fake: FakeTrueConf, method: string) =>
 // The late answers below come half a timeout after it, half a timeout before the post stops
 // listening (as long again): with a 150 ms timeout and an answer at 250 ms, a loaded machine
 // that ran this process 50 ms late would see the window close first, and the retry post again.
+// With a 100 ms timeout and an error answered at 180 ms, a process kept off the CPU read the
+// answer before its timeout fired ("TrueConfApiError: error 500", not a timeout, at load 9).
 const LATE_TIMEOUT_MS = 1_000;
 const LATE_ANSWER_MS = 1_500;
 
@@ -107,18 +109,22 @@ Deno.test("a socket lost before the late answer: the retry posts anew, once", as
 
 Deno.test("a late answer not taken within the claim window is not a later post's", async () => {
   let now = Date.now();
-  await withClient({}, { requestTimeoutMs: 100, now: () => now }, async (fake, client) => {
-    const chat = group(fake);
-    fake.setMethodDelay("sendMessage", 250);
-    await assert.rejects(client.sendMessage(chat, "nightly ok", "text"), TrueConfTimeoutError);
-    fake.setMethodDelay("sendMessage", 0);
-    await waitUntil(() => fake.messagesIn(chat).length === 1);
-    // The window is max(60 s, 6 × the request timeout): the job was dropped, say, and the
-    // same text an hour later is the next night's message.
-    now += 3_600_000;
-    await client.sendMessage(chat, "nightly ok", "text");
-    assert.deepEqual(texts(fake, chat), ["nightly ok", "nightly ok"]);
-  });
+  await withClient(
+    {},
+    { requestTimeoutMs: LATE_TIMEOUT_MS, now: () => now },
+    async (fake, client) => {
+      const chat = group(fake);
+      fake.setMethodDelay("sendMessage", LATE_ANSWER_MS);
+      await assert.rejects(client.sendMessage(chat, "nightly ok", "text"), TrueConfTimeoutError);
+      fake.setMethodDelay("sendMessage", 0);
+      await waitUntil(() => fake.messagesIn(chat).length === 1);
+      // The window is max(60 s, 6 × the request timeout): the job was dropped, say, and the
+      // same text an hour later is the next night's message.
+      now += 3_600_000;
+      await client.sendMessage(chat, "nightly ok", "text");
+      assert.deepEqual(texts(fake, chat), ["nightly ok", "nightly ok"]);
+    },
+  );
 });
 
 Deno.test("a file post answered late is taken by its retry without a second upload", async () => {
@@ -142,9 +148,9 @@ Deno.test("a file post answered late is taken by its retry without a second uplo
 });
 
 Deno.test("a late answer that is an error is not taken: the retry posts", async () => {
-  await withClient({}, { requestTimeoutMs: 100 }, async (fake, client) => {
+  await withClient({}, { requestTimeoutMs: LATE_TIMEOUT_MS }, async (fake, client) => {
     const chat = group(fake);
-    fake.setMethodDelay("sendMessage", 180);
+    fake.setMethodDelay("sendMessage", LATE_ANSWER_MS);
     fake.setMethodError("sendMessage", 500, 1);
     let late: Promise<unknown> | undefined;
     await assert.rejects(client.sendMessage(chat, "x", "text"), (e: unknown) => {
