@@ -191,18 +191,24 @@ async function withKv(path: string, fn: (kv: Deno.Kv) => Promise<number>): Promi
  * Opens the store for an offline command, or prints why not and returns null. A store another
  * process keeps locked gets STORE_WAIT_MS to answer, then the busy sentence: the command's
  * process exits then (its KV handle is left to the exit: closing it would wait for the lock).
- * Each of the command's commits keeps trying as long while the lock is held (saying so once on
- * stderr), then fails with the busy sentence (withStore, withKv).
+ * Each of the command's commits keeps trying as long while the lock is held, then fails with
+ * the busy sentence (withStore, withKv). Either wait is told on stderr once, after a second.
  */
 async function openForCommand(path: string): Promise<Deno.Kv | null> {
-  const { openKv, STORE_WAIT_MS, storeBusySentence, storeWaitingSentence } = await import(
-    "./storage/mod.ts"
-  );
+  const { openKv, STORE_NOTICE_MS, STORE_WAIT_MS, storeBusySentence, storeWaitingSentence } =
+    await import("./storage/mod.ts");
+  let told = false;
+  const tell = () => {
+    if (!told) console.error(storeWaitingSentence(path));
+    told = true;
+  };
   try {
     return await openKv(path, {
       answerWithinMs: STORE_WAIT_MS,
+      onWaiting: tell,
+      waitingAfterMs: STORE_NOTICE_MS,
       commitWithinMs: STORE_WAIT_MS,
-      onCommitWaiting: () => console.error(storeWaitingSentence(path)),
+      onCommitWaiting: tell,
     });
   } catch (e) {
     const busy = storeBusySentence(e, path);

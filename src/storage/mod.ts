@@ -24,6 +24,7 @@ export {
   commitWhenFree,
   onCommitsWaiting,
   SERVE_COMMIT_WAIT_MS,
+  STORE_NOTICE_MS,
   STORE_SLOW_MS,
   STORE_WAIT_MS,
   StoreBusyError,

@@ -21,11 +21,13 @@ export interface OpenKvOptions {
    */
   answerWithinMs?: number | undefined;
   /**
-   * For `serve`, which waits as long as it takes: called once when the first read has waited
-   * {@link STORE_SLOW_MS}, so the operator learns why the bot is not up yet (another process
-   * keeps the store locked) instead of watching a silent start.
+   * Called once when the first read has waited `waitingAfterMs`, so the operator learns why
+   * nothing happens yet (another process keeps the store locked) instead of watching a silent
+   * start (`serve`, which waits as long as it takes) or a silent command.
    */
   onWaiting?: ((waitedMs: number) => void) | undefined;
+  /** When `onWaiting` is told: {@link STORE_SLOW_MS} unless set. */
+  waitingAfterMs?: number | undefined;
   /**
    * For an offline command: each commit that another process's lock refuses is tried again
    * until it has waited this many ms in total, then fails with a {@link StoreBusyError}
@@ -106,19 +108,20 @@ export async function openKv(path: string, options: OpenKvOptions = {}): Promise
 
 /**
  * Waits for `kv`'s first read: at most `answerWithinMs` when given (then a
- * {@link StoreBusyError}), telling `onWaiting` once it has waited {@link STORE_SLOW_MS}. Deno
- * KV's first operation on a new handle waits for SQLite's write lock without limit (measured
- * with Deno 2.9.6: another process in `BEGIN IMMEDIATE` kept a first `get` waiting for as long
- * as it held the lock); after it, a read does not wait for the lock (WAL) and a commit gives up
- * after about 5 s. So this is the one wait without a bound of its own.
+ * {@link StoreBusyError}), telling `onWaiting` once it has waited `waitingAfterMs`. Deno KV's
+ * first operation on a new handle waits for SQLite's write lock without limit (measured with
+ * Deno 2.9.6: another process in `BEGIN IMMEDIATE` kept a first `get` waiting for as long as it
+ * held the lock; its start-up also deletes the keys that expired meanwhile, in one transaction);
+ * after it, a read does not wait for the lock (WAL) and a refused commit fails (store_busy.ts).
+ * So this is the one wait without a bound of its own.
  */
 async function firstAnswer(
   kv: Deno.Kv,
   path: string,
-  { answerWithinMs, onWaiting }: OpenKvOptions,
+  { answerWithinMs, onWaiting, waitingAfterMs = STORE_SLOW_MS }: OpenKvOptions,
 ): Promise<void> {
   const timers: ReturnType<typeof setTimeout>[] = [];
-  if (onWaiting) timers.push(setTimeout(() => onWaiting(STORE_SLOW_MS), STORE_SLOW_MS));
+  if (onWaiting) timers.push(setTimeout(() => onWaiting(waitingAfterMs), waitingAfterMs));
   const read = kv.get(keys.secretKeyCheck());
   try {
     if (answerWithinMs === undefined) {

@@ -946,8 +946,9 @@ Deno.test("under systemd's journal (JOURNAL_STREAM) each line carries its syslog
 });
 
 // Deno KV's first read on a new handle waits for SQLite's write lock without limit: `hooks list`
-// beside a process holding it hung. Each command that opens the store gives up after the bound
-// (10 s, a few seconds over a commit's own 5 s) with the one busy sentence, exit 1.
+// beside a process holding it hung, and then waited in silence. Each command that opens the store
+// says after a second that it waits, and gives up after the bound (10 s) with the one busy
+// sentence, exit 1.
 Deno.test("hooks list, hooks export and check-config against a store another process keeps locked end with the busy sentence", async () => {
   await using dir = await tempDir();
   const env = storeEnv(dir.path);
@@ -970,9 +971,12 @@ Deno.test("hooks list, hooks export and check-config against a store another pro
     const sentence = `the store ${path} is busy: another process (most likely the running bot) ` +
       `kept it locked for more than 10 s; what this command had not saved by then is not saved. ` +
       `Run the command again; if it keeps happening, run it while the bot is less busy or stopped.`;
+    // Not a silent wait: after a second the command says that it waits, and for how long.
+    const notice = `the store ${path} is busy: another process (most likely the running bot) ` +
+      `keeps it locked; still trying, for up to 10 s`;
     for (const r of [list, exported]) {
       assert.equal(r.code, 1, r.stdout + r.stderr);
-      assert.equal(r.stderr, `error: ${sentence}\n`);
+      assert.equal(r.stderr, `${notice}\nerror: ${sentence}\n`);
     }
     assert.equal(check.code, 1, check.stdout + check.stderr);
     assert.ok(check.stdout.includes(`FAIL  storage   ${sentence}\n`), check.stdout);
