@@ -97,25 +97,30 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
   if (storage.ok && storage.exists && !/^https?:\/\//i.test(config.storagePath)) {
     let holder: LeaseRecord | null = null;
     let secrets: Awaited<ReturnType<typeof SecretBox.predict>> | null = null;
+    let kv: Deno.Kv;
     try {
       // The file exists (checked above), so openKv creates nothing; a store another process
       // keeps locked gets the offline commands' bound instead of a check that never ends.
-      const kv = await openKv(config.storagePath, { answerWithinMs: STORE_WAIT_MS });
-      try {
-        holder = await readLease(kv);
-        secrets = await SecretBox.predict(kv, config.storagePath, config.secretKey);
-      } finally {
-        kv.close();
-      }
+      kv = await openKv(config.storagePath, { answerWithinMs: STORE_WAIT_MS });
+    } catch (e) {
+      // openKv's errors are the operator's sentences already (they name the file).
+      line(out, false, "storage", storeBusySentence(e, config.storagePath) ?? errorText(e));
+      return false;
+    }
+    try {
+      holder = await readLease(kv);
+      secrets = await SecretBox.predict(kv, config.storagePath, config.secretKey);
     } catch (e) {
       line(
         out,
         false,
         "storage",
         storeBusySentence(e, config.storagePath) ??
-          `${config.storagePath} cannot be opened as a KV database: ${errorText(e)}`,
+          `${config.storagePath} cannot be read as a KV database: ${errorText(e)}`,
       );
       return false;
+    } finally {
+      kv.close();
     }
     if (holder) {
       const lease = judgeLease(holder, leaseLockFile(config.storagePath));

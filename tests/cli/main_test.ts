@@ -416,6 +416,30 @@ Deno.test("check-config: every failed TrueConf step says what to check (unreacha
   }
 });
 
+Deno.test("check-config on a storage file that is not a KV database says so once, in openKv's words", async () => {
+  await using dir = await tempDir();
+  const fake = await FakeTrueConf.start();
+  try {
+    const path = join(dir.path, "webhooks.kv");
+    await Deno.writeTextFile(path, "not a database: ".repeat(64));
+    const r = await cli(["check-config"], dir.path, {
+      ...fakeEnv(fake),
+      WEBHOOK_STORAGE_PATH: path,
+    });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^FAIL  storage   Cannot open the storage file ${path} as a KV database: [^\\n]+\\.$`,
+        "m",
+      ),
+    );
+    assert.doesNotMatch(r.stdout, /cannot be opened as a KV database/);
+  } finally {
+    await fake.close();
+  }
+});
+
 Deno.test("check-config: the server refuses the OAuth grant → FAIL, exit 1", async () => {
   await using dir = await tempDir();
   const fake = await FakeTrueConf.start();
