@@ -17,8 +17,10 @@ import {
   openKv,
   readLease,
   SecretBox,
+  STORE_NOTICE_MS,
   STORE_WAIT_MS,
   storeBusySentence,
+  storeWaitingSentence,
   thisHost,
 } from "../storage/mod.ts";
 import { checkTrueConf, TrueConfClient, trueConfErrorSentence } from "../trueconf/mod.ts";
@@ -101,7 +103,11 @@ async function checkLocal(config: Config, out: Out): Promise<boolean> {
     try {
       // The file exists (checked above), so openKv creates nothing; a store another process
       // keeps locked gets the offline commands' bound instead of a check that never ends.
-      kv = await openKv(config.storagePath, { answerWithinMs: STORE_WAIT_MS });
+      kv = await openKv(config.storagePath, {
+        answerWithinMs: STORE_WAIT_MS,
+        onWaiting: () => line(out, "note", "storage", storeWaitingSentence(config.storagePath)),
+        waitingAfterMs: STORE_NOTICE_MS,
+      });
     } catch (e) {
       // openKv's errors are the operator's sentences already (they name the file).
       line(out, false, "storage", storeBusySentence(e, config.storagePath) ?? errorText(e));

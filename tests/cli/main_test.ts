@@ -1003,7 +1003,10 @@ Deno.test("hooks list, hooks export and check-config against a store another pro
       assert.equal(r.stderr, `${notice}\nerror: ${sentence}\n`);
     }
     assert.equal(check.code, 1, check.stdout + check.stderr);
-    assert.ok(check.stdout.includes(`FAIL  storage   ${sentence}\n`), check.stdout);
+    assert.ok(
+      check.stdout.includes(`note  storage   ${notice}\nFAIL  storage   ${sentence}\n`),
+      check.stdout,
+    );
   } finally {
     if (other.isTransaction) other.exec("ROLLBACK");
     other.close();
