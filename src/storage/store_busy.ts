@@ -194,14 +194,16 @@ export function commitWhenFree(
  * {@link StoreBusyError} stating how long they waited. For offline commands: `serve` waits at
  * its commit owners ({@link commitWhenFree}), sparing every other call on its handle a Proxy.
  *
- * Trying again is safe because a refused commit wrote nothing. denokv's SQLite backend runs a
- * commit in one transaction whose first write, the bump of the data version, comes before any
- * of the commit's mutations and is where SQLite takes (or is refused) the write lock; a refusal
- * ends that write there and the transaction holds nothing of it (a write lock once taken is not
- * refused again within the transaction). Checked with Deno 2.9.6: a refused `set` left the old
+ * Trying again is safe because a commit refused for the lock wrote nothing. denokv's SQLite
+ * backend runs a commit in one transaction; SQLite takes the write lock at the transaction's
+ * first write statement (denokv_sqlite's bump of the data version, before any of the commit's
+ * mutations), so a refusal comes before anything is written, and a lock once taken is not
+ * refused again within the transaction. Checked with Deno 2.9.6: a refused `set` left the old
  * value, and the same refused AtomicOperation committed again once the lock was gone wrote
  * once (its checks are evaluated afresh, so a change made meanwhile fails them as usual:
- * `{ ok: false }`, which callers already retry).
+ * `{ ok: false }`, which callers already retry). Only this refusal is retried: a commit that
+ * fails on a later mutation is NOT all-or-nothing in Deno 2.9.6 (`atomic().set(a).sum(b)` with
+ * a string at `b` throws, and `a` is written), so it must not be repeated blindly.
  *
  * @example
  * ```ts
