@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { foldHookName, type HookRecord, type HookStore, looksLikeToken } from "../hooks/mod.ts";
+import {
+  foldHookName,
+  type HookRecord,
+  type HookStore,
+  isHookId,
+  looksLikeToken,
+} from "../hooks/mod.ts";
 
 /** Why no hook was picked: the lines to print (the first without `error: `) and the exit code. */
 export interface NoHook {
@@ -79,7 +85,7 @@ export async function findHook(
     };
   }
   // A hook id's shape (a UUID) is a hook gone, not a token: said as any other word.
-  if (typed.includes("/hook/") || (looksLikeToken(typed) && !HOOK_ID.test(typed))) {
+  if (typed.includes("/hook/") || (looksLikeToken(typed) && !isHookId(typed))) {
     // Not echoed: the operator's scrollback need not hold a token.
     return {
       exitCode: 1,
@@ -93,9 +99,6 @@ export async function findHook(
     lines: [`no webhook with id or name "${typed}". List them with: hooks list`],
   };
 }
-
-/** A hook id: `crypto.randomUUID()` (src/hooks/store.ts). */
-const HOOK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Prints why no hook was picked on `err` and returns the exit code.

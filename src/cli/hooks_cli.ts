@@ -286,10 +286,6 @@ async function reachRunningBot(
   return await store.changesApplied() ? "applied" : "unconfirmed";
 }
 
-/**
- * The hook a TARGET names: `--chat ID --name N`, or a hook id or a name one hook has (the shared
- * lookup, src/cli/_find_hook.ts), with the arguments after it.
- */
 /** Why the command line names no hook (a usage error), or null when it names one. */
 function targetProblem(p: Parsed, sub: string): string | null {
   const chat = p.flags.get("--chat");
@@ -300,7 +296,11 @@ function targetProblem(p: Parsed, sub: string): string | null {
   return p.positional[0] ? null : `${sub} needs a hook id or name, or --chat ID --name N`;
 }
 
-/** The hook a command line names ({@link targetProblem} found it names one), and its other words. */
+/**
+ * The hook a TARGET names ({@link targetProblem} found it names one): `--chat ID --name N`, or a
+ * hook id or a name one hook has (the shared lookup, src/cli/_find_hook.ts), with the arguments
+ * after it.
+ */
 async function findTarget(
   store: HookStore,
   p: Parsed,

@@ -15,6 +15,7 @@ export {
   type TokenHint,
   tokenHint,
 } from "./token.ts";
+export { isHookId } from "./hook_id.ts";
 export {
   foldHookName,
   HOOK_NAME_MAX_LENGTH,

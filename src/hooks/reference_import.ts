@@ -12,6 +12,7 @@ import {
   nearestHookName,
   validateHookName,
 } from "./hook_name.ts";
+import { isHookId } from "./hook_id.ts";
 import { looksLikeToken } from "./token.ts";
 
 const NAME_PROBLEMS: Record<HookNameError, string> = {
@@ -58,8 +59,6 @@ export class ReferenceFormatError extends Error {
   /** Always `ReferenceFormatError`. */
   override name = "ReferenceFormatError";
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // The reference writes ISO-8601 UTC with `Z`; a zone-less value is read as UTC too, since
 // JavaScript would otherwise take it as local time.
@@ -167,7 +166,7 @@ export async function parseReferenceFile(
     if (name.note) adjusted.push(name.note);
     hooks.push({
       index,
-      id: id && UUID.test(id) ? id.toLowerCase() : null,
+      id: id && isHookId(id) ? id.toLowerCase() : null,
       chatId: v.chat_id,
       name: name.name,
       nameFolded: name.folded,
