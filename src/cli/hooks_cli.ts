@@ -223,13 +223,16 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
     case "expire":
     case "verify":
     case "allow": {
-      // Before the store is opened: a command line naming no hook is exit 2 wherever it runs.
+      // Before the store is opened: a command line naming no hook, or giving the change
+      // arguments it cannot take, is exit 2 wherever it runs (with no store too).
       const unnamed = targetProblem(p, sub);
       if (unnamed) return usage(unnamed);
+      const asked = readChange(sub, p);
+      if (typeof asked === "string") return usage(asked);
       return await ctx.openStore(async (store, kv) => {
         const target = await findTarget(store, p, sub, rest);
         if ("exitCode" in target) return refuse(ctx.err, target);
-        const { hook, args: extra } = target;
+        const { hook } = target;
         // Past its expiry (the bot's sweep removes it within a minute) it is as good as
         // revoked: a change would claim to work on a URL that answers 404.
         if (
@@ -243,7 +246,7 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
           return 1;
         }
         const reach = () => reachRunningBot(store, kv, ctx.storagePath);
-        const code = await change(store, sub, hook, extra, p, ctx, print, usage, now, reach);
+        const code = await change(store, asked, hook, ctx, print, now, reach);
         if (code === 0 && sub !== "info" && sub !== "revoke" && await reach() === "unconfirmed") {
           ctx.err(`note: ${UNCONFIRMED}`);
         }
@@ -296,45 +299,106 @@ function targetProblem(p: Parsed, sub: string): string | null {
   return p.positional[0] ? null : `${sub} needs a hook id or name, or --chat ID --name N`;
 }
 
+/** The words after the TARGET ({@link targetProblem} found it names one): the change's own. */
+function argsAfterTarget(p: Parsed): string[] {
+  return p.flags.has("--chat") ? p.positional : p.positional.slice(1);
+}
+
 /**
  * The hook a TARGET names ({@link targetProblem} found it names one): `--chat ID --name N`, or a
- * hook id or a name one hook has (the shared lookup, src/cli/_find_hook.ts), with the arguments
- * after it.
+ * hook id or a name one hook has (the shared lookup, src/cli/_find_hook.ts).
  */
 async function findTarget(
   store: HookStore,
   p: Parsed,
   sub: string,
   args: readonly string[],
-): Promise<{ hook: HookRecord; args: string[] } | NoHook> {
+): Promise<{ hook: HookRecord } | NoHook> {
   const chat = p.flags.get("--chat");
   const name = p.flags.get("--name");
   if (chat && name) {
     const hook = await store.findByName(chat, name);
-    return hook ? { hook, args: p.positional } : {
+    return hook ? { hook } : {
       exitCode: 1,
       lines: [
         `no webhook named "${name}" in chat ${chat}. List them with: hooks list --chat ${chat}`,
       ],
     };
   }
-  const rest = p.positional.slice(1);
   const found = await findHook(store, {
     words: ["hooks", sub, ...args],
     at: 2 + p.positionalAt[0]!,
   });
-  return "exitCode" in found ? found : { hook: found, args: rest };
+  return "exitCode" in found ? found : { hook: found };
+}
+
+/** A change the command line asks for, its arguments checked (before any store is opened). */
+type Change =
+  | { sub: "info" | "pause" | "resume" | "revoke" }
+  | { sub: "rename"; to: string }
+  | { sub: "rotate"; graceMs: number }
+  | { sub: "expire"; inMs: number | null }
+  | { sub: "verify"; mode: VerifyMode | null }
+  | { sub: "allow"; allow: string[] | null };
+
+/** The change `sub` and the words after its TARGET ask for, or why they are a usage error. */
+function readChange(sub: string, p: Parsed): Change | string {
+  const args = argsAfterTarget(p);
+  switch (sub) {
+    case "info":
+    case "pause":
+    case "resume":
+    case "revoke":
+      return args.length ? `${sub} takes only the target` : { sub };
+    case "rename": {
+      const to = p.flags.get("--to") ?? (args.length ? args.join(" ") : undefined);
+      return to ? { sub, to } : "rename needs --to NEW";
+    }
+    case "rotate": {
+      if (args.length) return "rotate takes only the target and --grace";
+      const g = p.flags.get("--grace") ?? "24h";
+      const graceMs = parseDuration(g);
+      return graceMs === null || graceMs > MAX_GRACE_MS
+        ? `--grace ${g} is not a grace period (0, 30m, 24h, 7d; at most 7d)`
+        : { sub, graceMs };
+    }
+    case "expire": {
+      const [d, ...more] = args;
+      if (!d || more.length) return "expire needs a duration (30d) or never";
+      const inMs = d === "never" ? null : parseDuration(d);
+      return d !== "never" && (inMs === null || inMs === 0)
+        ? `${d} is not a duration (30m, 12h, 30d) or never`
+        : { sub, inMs };
+    }
+    case "verify": {
+      const [mode, ...more] = args;
+      if (!mode || more.length || !(mode === "off" || VERIFY_MODES.includes(mode as VerifyMode))) {
+        return "verify needs github|gitlab|grafana|standard|bearer|off";
+      }
+      return { sub, mode: mode === "off" ? null : mode as VerifyMode };
+    }
+    case "allow": {
+      if (args.length === 0) return "allow needs addresses or CIDRs, or any";
+      if (args.length === 1 && args[0] === "any") return { sub, allow: null };
+      try {
+        return {
+          sub,
+          allow: normalizeAllow(args.join(",").split(",").map((e) => e.trim()).filter(Boolean)),
+        };
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
+  }
+  return `unknown command "${sub}"`;
 }
 
 async function change(
   store: HookStore,
-  sub: string,
+  asked: Change,
   hook: HookRecord,
-  args: string[],
-  p: Parsed,
   ctx: HooksCliContext,
   print: (value: unknown, lines: () => string[]) => void,
-  usage: (why: string) => number,
   now: () => number,
   reach: () => Promise<Reach>,
 ): Promise<number> {
@@ -347,22 +411,20 @@ async function change(
     return 0;
   };
   const label = `"${hook.name}" (${hook.id}) of chat ${hook.chatId}`;
-  if ((sub === "verify" || sub === "allow") && hook.kind === "outgoing") {
+  if ((asked.sub === "verify" || asked.sub === "allow") && hook.kind === "outgoing") {
     // Both guard an incoming hook's URL; an outgoing hook has none (it signs its own calls).
     ctx.err(
-      `error: ${label} is an outgoing hook: ${sub} applies to incoming hooks only (an outgoing hook's calls are signed with its secret; hooks rotate or /webhook_rotate makes a new one).`,
+      `error: ${label} is an outgoing hook: ${asked.sub} applies to incoming hooks only (an outgoing hook's calls are signed with its secret; hooks rotate or /webhook_rotate makes a new one).`,
     );
     return 1;
   }
-  switch (sub) {
+  switch (asked.sub) {
     case "info": {
-      if (args.length) return usage("info takes only the target");
       const history = await store.history(hook.id);
       print({ ...publicView(hook, now()), history }, () => infoLines(hook, history, now()));
       return 0;
     }
     case "pause":
-      if (args.length) return usage("pause takes only the target");
       return done(
         await store.pause(hook.id, "cli"),
         `Paused webhook ${label}: ${
@@ -370,10 +432,8 @@ async function change(
         }.`,
       );
     case "resume":
-      if (args.length) return usage("resume takes only the target");
       return done(await store.resume(hook.id), `Resumed webhook ${label}.`);
     case "revoke": {
-      if (args.length) return usage("revoke takes only the target");
       if (!(await store.revoke(hook.id))) {
         ctx.err(`error: webhook ${hook.id} is already gone.`);
         return 1;
@@ -386,19 +446,12 @@ async function change(
       return 0;
     }
     case "rename": {
-      const to = p.flags.get("--to") ?? (args.length ? args.join(" ") : undefined);
-      if (!to) return usage("rename needs --to NEW");
+      const { to } = asked;
       return done(await store.rename(hook.id, to), `Renamed webhook ${label} to "${to.trim()}".`);
     }
     case "rotate": {
-      if (args.length) return usage("rotate takes only the target and --grace");
-      const g = p.flags.get("--grace") ?? "24h";
-      const graceMs = parseDuration(g);
-      if (graceMs === null || graceMs > MAX_GRACE_MS) {
-        return usage(`--grace ${g} is not a grace period (0, 30m, 24h, 7d; at most 7d)`);
-      }
       // An incoming hook gets a new URL, an outgoing one a new signing secret; printed once.
-      const r = await store.rotate(hook.id, graceMs);
+      const r = await store.rotate(hook.id, asked.graceMs);
       if (!r.ok) return done(r, "");
       if (r.secret) {
         const secret = r.secret;
@@ -411,13 +464,7 @@ async function change(
       return 0;
     }
     case "expire": {
-      const [d, ...more] = args;
-      if (!d || more.length) return usage("expire needs a duration (30d) or never");
-      const ms = d === "never" ? null : parseDuration(d);
-      if (d !== "never" && (ms === null || ms === 0)) {
-        return usage(`${d} is not a duration (30m, 12h, 30d) or never`);
-      }
-      const at = ms === null ? null : now() + ms;
+      const at = asked.inMs === null ? null : now() + asked.inMs;
       return done(
         await store.setExpiry(hook.id, at),
         at === null
@@ -426,26 +473,14 @@ async function change(
       );
     }
     case "verify": {
-      const [mode, ...more] = args;
-      if (!mode || more.length || !(mode === "off" || VERIFY_MODES.includes(mode as VerifyMode))) {
-        return usage("verify needs github|gitlab|grafana|standard|bearer|off");
-      }
-      const r = await store.setVerification(hook.id, mode === "off" ? null : mode as VerifyMode);
+      const r = await store.setVerification(hook.id, asked.mode);
       if (!r.ok) return done(r, "");
       if (!r.secret) return done(r, `Webhook ${label} no longer checks sender signatures.`);
       print({ ...publicView(r.hook, now()), secret: r.secret }, () => [r.secret!]);
       return 0;
     }
     case "allow": {
-      if (args.length === 0) return usage("allow needs addresses or CIDRs, or any");
-      let allow: string[] | null = null;
-      if (!(args.length === 1 && args[0] === "any")) {
-        try {
-          allow = normalizeAllow(args.join(",").split(",").map((e) => e.trim()).filter(Boolean));
-        } catch (e) {
-          return usage((e as Error).message);
-        }
-      }
+      const { allow } = asked;
       return done(
         await store.setAllow(hook.id, allow),
         allow === null
@@ -454,7 +489,6 @@ async function change(
       );
     }
   }
-  return usage(`unknown command "${sub}"`);
 }
 
 /**

@@ -520,6 +520,15 @@ Deno.test("hooks list / import-json / hooks revoke on a KV file, tokens never pr
     ["export", "a", "b"],
     ["info"],
     ["pause", "--chat", "ops"],
+    // What follows the TARGET is read before the store is opened too: these were exit 1 "no
+    // store" and exit 2 only once the store (and the hook) was found.
+    ["expire", "deploys", "99x"],
+    ["expire", "--chat", "ops", "--name", "deploys"],
+    ["rotate", "deploys", "--grace", "8d"],
+    ["verify", "deploys", "sha1"],
+    ["allow", "deploys", "10.0.0.300"],
+    ["rename", "deploys"],
+    ["pause", "deploys", "now"],
   ];
   for (const args of typos) {
     const typo = await cli(["hooks", ...args], dir.path, env);
