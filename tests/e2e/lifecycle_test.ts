@@ -15,6 +15,7 @@ import {
 } from "../support/bot_with_fake.ts";
 import { hooksCommand } from "../support/serve_process.ts";
 import { waitUntil } from "../support/wait.ts";
+import { createLogger } from "../../src/log.ts";
 import { shownText } from "../support/shown_text.ts";
 
 interface World extends BotWithFake {
@@ -320,6 +321,53 @@ Deno.test("rotate: each use of the old URL in its grace is counted in /metrics b
     assert.match(text, new RegExp(`^${series.replace(/[{}"]/g, "\\$&")} 2$`, "m"));
     assert.ok(!text.includes(old) && !text.includes(fresh), "a token in /metrics");
   });
+});
+
+// docs/security.md: "Each use of the old URL during the grace is logged (`old webhook URL used
+// during its grace period`, hook id only; the request's `hook delivery` line has its `ip`)".
+Deno.test("rotate: each use of the old URL in its grace is logged, by hook id with the client on its delivery line; the new URL's are not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "e2e-lifecycle-" });
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: "info", write: (l) => void lines.push(JSON.parse(l)) });
+  const w = await startBotWithFake({ dir, logger });
+  try {
+    const alice = w.fake.userId("alice");
+    w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { token: old } = await w.createHook("ops", "ci", alice);
+    const hook = (await w.bot.store.findByToken(old))!;
+    const dm = w.fake.p2pChatId(alice);
+    const seen = w.fake.messagesIn(dm).length;
+    w.fake.pushMessage({
+      chatId: "ops",
+      authorId: alice,
+      text: `${w.mention} /webhook_rotate ci 1h`,
+    });
+    await w.fake.waitFor(() => w.fake.messagesIn(dm).length > seen);
+    const fresh = /\/hook\/([A-Za-z0-9_-]+)/.exec(w.fake.messagesIn(dm).at(-1)!.text!)![1]!;
+    const post = async (token: string, ip: string) => {
+      const res = await fetch(`${w.baseUrl}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": ip },
+        body: JSON.stringify({ text: "hello" }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    };
+    await post(old, "203.0.113.9");
+    await post(fresh, "198.51.100.2");
+    await post(old, "203.0.113.10");
+    const used = lines.filter((l) => l.msg === "old webhook URL used during its grace period");
+    assert.equal(used.length, 2, JSON.stringify(lines));
+    for (const l of used) assert.equal(l.hook, hook.id);
+    const delivered = lines.filter((l) => l.msg === "hook delivery").map((l) => l.ip);
+    assert.deepEqual(delivered, ["203.0.113.9", "198.51.100.2", "203.0.113.10"]);
+    for (const l of lines) {
+      const text = JSON.stringify(l);
+      assert.ok(!text.includes(old) && !text.includes(fresh), `a token in the log: ${text}`);
+    }
+  } finally {
+    await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("pause answers 404 like an unknown token, nothing queued; the bot removed from a chat pauses its hooks and tells the creator", async () => {
