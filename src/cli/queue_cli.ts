@@ -109,13 +109,16 @@ export async function runQueueCli(args: readonly string[], ctx: QueueCliContext)
   const now = ctx.now ?? Date.now;
   if (sub === undefined) {
     return await ctx.openQueue(async (kv, store) => {
-      const hooks = await store.listAll();
+      let hooks: readonly HookRecord[];
       let only: HookRecord | undefined;
       if (hook !== undefined) {
         const found = await findHook(store, typedHook(hook, [], json));
         if ("exitCode" in found) return refuse(ctx.err, found);
+        // Only that hook's rows are listed: its record names them all, so the whole hook
+        // list (read at most once, by findHook, for a name) is not read again.
         only = found;
-      }
+        hooks = [found];
+      } else hooks = await store.listAll();
       const rows = await listRows(kv, hooks, only?.id, now());
       if (json) ctx.out(JSON.stringify(rows, null, 2));
       else printRows(rows, ctx.out);

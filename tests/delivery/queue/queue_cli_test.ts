@@ -16,6 +16,15 @@ import { createLogger } from "../../../src/log.ts";
 // ring itself without the poll) while a bot kept off the CPU for 2 s passes.
 const ANSWER_WITHIN_MS = 3_000;
 
+/** The real store, counting how often a command reads the whole hook list. */
+class CountingStore extends HookStore {
+  listAllReads = 0;
+  override listAll(): ReturnType<HookStore["listAll"]> {
+    this.listAllReads++;
+    return super.listAll();
+  }
+}
+
 Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot at once (it rings the bot's doorbell)", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "queue_cli_test_" });
   const logs: string[] = [];
@@ -27,16 +36,18 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot a
   const cli = async (...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
+    let listAllReads = 0;
     const started = performance.now();
     // runQueueCli as `hooks queue` runs it (runHooksCli passes its context through), so the
     // test can set how long the CLI waits for the bot.
     const code = await runQueueCli(args, {
       openQueue: async (fn) => {
         const kv = await openKv(path);
-        const store = new HookStore(kv);
+        const store = new CountingStore(kv);
         try {
           return await fn(kv, store);
         } finally {
+          listAllReads += store.listAllReads;
           await store.close();
           kv.close();
         }
@@ -47,7 +58,13 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot a
       out: (l) => void out.push(l),
       err: (l) => void err.push(l),
     });
-    return { code, out: out.join("\n"), err: err.join("\n"), ms: performance.now() - started };
+    return {
+      code,
+      out: out.join("\n"),
+      err: err.join("\n"),
+      ms: performance.now() - started,
+      listAllReads,
+    };
   };
   const post = async (token: string, text: string) => {
     const res = await fetch(`${w.baseUrl}/hook/${token}`, {
@@ -83,6 +100,13 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot a
         assert.equal(byName.code, 0);
         for (const id of ids) assert.ok(byName.out.includes(id), byName.out);
         assert.match(byName.out, /3 waiting/);
+        // The whole hook list is read once to find the name (a store of thousands of hooks),
+        // not a second time for the rows' names; an id reads its one record only.
+        assert.equal(byName.listAllReads, 1);
+        const hookId = rows[0]!.hook.id;
+        const byId = await cli("--hook", hookId);
+        assert.equal(byId.out, byName.out);
+        assert.equal(byId.listAllReads, 0);
         const unknown = await cli("--hook", "nope");
         assert.equal(unknown.code, 1);
         assert.match(unknown.err, /no webhook with id or name "nope"/);
