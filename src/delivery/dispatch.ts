@@ -54,6 +54,8 @@ export type DispatchOutcomeKind =
     readonly kind: "partial";
     readonly messageIds: readonly string[];
     readonly failures: readonly PartFailure[];
+    /** Its status record (`GET …/deliveries/<id>`), when the store took it. */
+    readonly deliveryId?: string;
   }
   /** Nothing accepted: `status` is the HTTP status to answer with. */
   | {
@@ -63,6 +65,8 @@ export type DispatchOutcomeKind =
     readonly message: string;
     readonly retryAfterSeconds?: number;
     readonly failures?: readonly PartFailure[];
+    /** With `failures`: the run's status record, as for `partial`. */
+    readonly deliveryId?: string;
   };
 
 /** A request to deliver one message through one hook. */
@@ -85,7 +89,7 @@ export interface DispatchRequest {
   readonly accepted?: boolean | undefined;
 }
 
-/** State of a queued delivery, for `GET /hook/<token>/deliveries/<id>`. */
+/** State of a queued delivery (or of one answered within its request with failed parts), for `GET /hook/<token>/deliveries/<id>`. */
 export interface DeliveryStatus {
   /** The delivery id (as in the `202` answer). */
   readonly id: string;

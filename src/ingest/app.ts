@@ -746,11 +746,20 @@ function answer(
       // Slack itself ignores broken image URLs. Once the text is in the chat such a sender
       // hears success (the failed parts are in the delivery status, the log, the failed_parts
       // metric and the creator's DM). Native senders keep the reference 502.
+      // Its status record is named as a 202 names a queued one (header and `delivery`).
+      const record = outcome.deliveryId === undefined ? {} : { delivery: outcome.deliveryId };
+      if (outcome.deliveryId !== undefined) c.header("X-Delivery-Id", outcome.deliveryId);
       if (payload.format !== "native" && textArrived(outcome.failures)) {
         const own = dialectAnswer(c, payload, outcome.messageIds);
         if (own !== undefined) return dialectResponse(c, own);
         return c.json(
-          { ok: true, messages: outcome.messageIds, failed: outcome.failures, ...ignored },
+          {
+            ok: true,
+            messages: outcome.messageIds,
+            failed: outcome.failures,
+            ...record,
+            ...ignored,
+          },
           200,
         );
       }
@@ -763,7 +772,7 @@ function answer(
           outcome.failures.length === 1 ? "part" : "parts"
         } could not be posted; the rest reached the chat.`,
         {},
-        { messages: outcome.messageIds, failed: outcome.failures, ...ignored },
+        { messages: outcome.messageIds, failed: outcome.failures, ...record, ...ignored },
       );
     }
     case "refused":
@@ -772,10 +781,19 @@ function answer(
         outcome.status,
         outcome.code,
         outcome.message,
-        outcome.retryAfterSeconds === undefined
-          ? {}
-          : { "Retry-After": String(outcome.retryAfterSeconds) },
-        outcome.failures ? { failed: outcome.failures, ...ignored } : { ...ignored },
+        {
+          ...(outcome.retryAfterSeconds === undefined
+            ? {}
+            : { "Retry-After": String(outcome.retryAfterSeconds) }),
+          ...(outcome.deliveryId === undefined ? {} : { "X-Delivery-Id": outcome.deliveryId }),
+        },
+        outcome.failures
+          ? {
+            failed: outcome.failures,
+            ...(outcome.deliveryId === undefined ? {} : { delivery: outcome.deliveryId }),
+            ...ignored,
+          }
+          : { ...ignored },
       );
   }
 }

@@ -278,6 +278,23 @@ export class OutboxRepo {
     if (entry.spooled.length > 0) await this.deleteSpool(entry.hookId, entry.seq);
   }
 
+  /**
+   * Stores the final status of a run that was never an entry (a message answered within its
+   * request whose parts failed), kept until `done.expiresAt`.
+   */
+  async recordDone(hookId: string, done: DoneRecord): Promise<void> {
+    await this.#batcher.submit({
+      checks: [],
+      mutations: [{
+        type: "set",
+        key: keys.outboxDone(hookId, done.id),
+        value: done,
+        expireIn: Math.max(1, done.expiresAt - Date.now()),
+      }],
+      bytes: sizeOf(done) + 128,
+    });
+  }
+
   /** The final status of a finished delivery, or null (unknown or expired). */
   async getDone(hookId: string, id: string, now = Date.now()): Promise<DoneRecord | null> {
     const v = (await this.#kv.get<Record<string, unknown>>(keys.outboxDone(hookId, id))).value;

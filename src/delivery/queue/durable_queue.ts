@@ -260,14 +260,14 @@ export class DurableQueue implements Dispatcher {
     const { hook, idempotencyKey, payloadDigest } = request;
     // Without a key (most requests) the run is awaited here: one frame less per delivery.
     const outcome = idempotencyKey === undefined
-      ? this.#outcome(hook, await this.#engine.runInline(jobOf(request, undefined)))
+      ? await this.#outcome(hook, await this.#engine.runInline(jobOf(request, undefined)))
       : await this.#idem.run(
         hook.id,
         idempotencyKey,
         payloadDigest,
         // `deadSince`: a process that died had claimed this key then, and may have posted.
         async (alsoWrite, deadSince) =>
-          this.#outcome(
+          await this.#outcome(
             hook,
             await this.#engine.runInline(
               deadSince === undefined
@@ -286,24 +286,69 @@ export class DurableQueue implements Dispatcher {
   }
 
   /** What the sender is answered for a run of its message. */
-  #outcome(hook: HookRef, r: InlineResult<PostState>): DispatchOutcome {
+  async #outcome(hook: HookRef, r: InlineResult<PostState>): Promise<DispatchOutcome> {
     if (r.kind === "queued") return queuedOutcome(r.enqueued, this.#o.client);
     const result = r.attempt.result as PostResult;
     if (result.messageIds.length > 0) this.#o.store?.recordDelivery(hook.id);
     if (result.failures.length === 0) {
       return { kind: "delivered", messageIds: result.messageIds };
     }
-    if (result.messageIds.length > 0) {
-      return { kind: "partial", messageIds: result.messageIds, failures: result.failures };
-    }
     const error = r.attempt.kind === "failed" ? r.attempt.error : null;
+    const deliveryId = await this.#recordFailedRun(hook, result, error);
+    const record = deliveryId === null ? {} : { deliveryId };
+    if (result.messageIds.length > 0) {
+      return {
+        kind: "partial",
+        messageIds: result.messageIds,
+        failures: result.failures,
+        ...record,
+      };
+    }
     return {
       kind: "refused",
       status: 502,
       code: error?.code ?? "delivery_failed",
       message: error?.message ?? "No part of the message could be posted.",
       failures: result.failures,
+      ...record,
     };
+  }
+
+  /**
+   * Issue 10.2: a failed part is in the delivery status "either way", so a run answered
+   * within its request whose parts failed gets the record a queued delivery ends with, and
+   * the answer names it. Only such runs write (a whole success stays KV-free). A store that
+   * refuses the write costs the sender nothing: the answer goes without the id (logged).
+   */
+  async #recordFailedRun(
+    hook: HookRef,
+    result: PostResult,
+    error: { code: string; message: string } | null,
+  ): Promise<string | null> {
+    const now = this.#engine.clock.now();
+    // The shape of a queued delivery's id (base-36 number, dash, 8 hex): the time stands in
+    // for the sequence number such a run never took.
+    const id = `${now.toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      await this.#engine.repo.recordDone(hook.id, {
+        id,
+        type: POST,
+        state: result.messageIds.length > 0 ? "done" : "failed",
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+        error,
+        result: { messageIds: result.messageIds, failures: result.failures },
+        expiresAt: now + (this.#o.retentionMs ?? 24 * 3600_000),
+      });
+      return id;
+    } catch (e) {
+      this.#log.warn("could not store the status of a delivery with failed parts", {
+        hook: hook.id,
+        error: e,
+      });
+      return null;
+    }
   }
 
   // ───────────────────────────── status ─────────────────────────────
