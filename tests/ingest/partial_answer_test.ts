@@ -7,6 +7,11 @@ import { parseAllowlist } from "../../src/net/mod.ts";
 
 const LOCAL = { urlAllowlist: parseAllowlist("127.0.0.1") };
 
+/** A legacy Grafana alert whose screenshot is `imageUrl`. */
+function legacyGrafana(imageUrl: string) {
+  return { orgId: 1, ruleName: "CPU high", state: "alerting", message: "cpu at 97%", imageUrl };
+}
+
 Deno.test("a broken image next to delivered text: dialect senders hear success, native 502", async (t) => {
   const files = serveFiles({});
   const broken = `${files.base}/missing.png`;
@@ -28,13 +33,7 @@ Deno.test("a broken image next to delivered text: dialect senders hear success, 
       await t.step(
         "legacy Grafana body with a 404 imageUrl: 200 JSON naming the failed part",
         async () => {
-          const res = await h.postJson(token, {
-            orgId: 1,
-            ruleName: "CPU high",
-            state: "alerting",
-            message: "cpu at 97%",
-            imageUrl: broken,
-          });
+          const res = await h.postJson(token, legacyGrafana(broken));
           const body = await res.json();
           assert.equal(res.status, 200, JSON.stringify(body));
           assert.equal(body.ok, true);
@@ -89,13 +88,7 @@ Deno.test("a partial delivery answered within the request has a delivery status 
       assert.equal(native.failures[0].item, `image 1 (${broken})`);
 
       // A dialect sender heard success (legacy Grafana: 200 JSON); the record is there too.
-      const grafana = await h.postJson(token, {
-        orgId: 1,
-        ruleName: "CPU high",
-        state: "alerting",
-        message: "cpu at 97%",
-        imageUrl: broken,
-      });
+      const grafana = await h.postJson(token, legacyGrafana(broken));
       const g = await grafana.json();
       assert.equal(grafana.status, 200, JSON.stringify(g));
       assert.equal(typeof g.delivery, "string", JSON.stringify(g));
