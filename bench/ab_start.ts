@@ -6,7 +6,7 @@
  * machine hits every checkout alike.
  *
  * Per start: spawn → first `/readyz` 200 (polled every 2 ms, as `bench/run.ts`), the bot's CPU
- * (utime + stime, all threads) at that moment, the `listening` and `ready` times the bot logs
+ * (every thread's `schedstat`, in ns) at that moment, the `listening` and `ready` times the bot logs
  * (from the start of `serve`, so spawn → ready minus `ready` is the runtime's start and module
  * loading), and 2 s later the RSS (anonymous and file-backed) from `/proc/<pid>/status`; then
  * the first delivery (a text POSTed to the hook → 2xx) and the second, timed: what the first
@@ -46,14 +46,20 @@ if (positionals.length === 0) {
 }
 const ROUNDS = Number(args.rounds);
 const IDLE_MS = Number(args["idle-ms"]);
-const CLK_TCK = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** ms of CPU (utime + stime, all threads) `pid` has used. */
+/**
+ * ms of CPU `pid`'s threads have run so far, from each thread's `schedstat` (nanoseconds): the
+ * 10 ms ticks of `/proc/<pid>/stat` are too coarse for a start that costs ~200 ms. Threads that
+ * have already ended are not counted (the bot's keep running until exit).
+ */
 function cpuMs(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 1000 / CLK_TCK;
+  let ns = 0;
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`).split(" ")[0]);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return ns / 1e6;
 }
 
 /** VmRSS, RssAnon and RssFile of `pid` in MiB. */

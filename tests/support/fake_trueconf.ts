@@ -66,6 +66,7 @@ import {
 } from "./_fake_world.ts";
 import { compareVersions } from "../../src/trueconf/buttons.ts";
 import { wireProblems } from "./_fake_wire.ts";
+import { listenOnSteadyPort } from "./steady_port.ts";
 
 export type { EditRecord } from "./_fake_world.ts";
 export type {
@@ -267,7 +268,10 @@ export class FakeTrueConf {
   /** Starts listening; resolves once the port is bound. */
   static start(options: FakeTrueConfOptions = {}): Promise<FakeTrueConf> {
     const fake = new FakeTrueConf(options);
-    fake.#listen(options.port ?? 0);
+    // A port of its own outside the ephemeral range: `refuseConnections` closes the listener and
+    // opens it again on the same number, which another process's socket could take meanwhile.
+    if (options.port === undefined) listenOnSteadyPort((port) => fake.#listen(port));
+    else fake.#listen(options.port);
     return Promise.resolve(fake);
   }
 
