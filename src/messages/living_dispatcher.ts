@@ -16,6 +16,8 @@ import type {
   HookRef,
   MessageEditor,
 } from "../delivery/mod.ts";
+// From the queue's face, not delivery's: that one would load the preview pool at start.
+import { storageUnavailable } from "../delivery/queue/mod.ts";
 import type { MessageRegistry } from "./registry.ts";
 import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
 
@@ -98,7 +100,13 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
     if (!op.key) return this.#inner.dispatch(next);
     // Known at once (before the key's KV reservation commits) to a reply sent right after.
     const k = `${op.hook}\n${op.key}`;
-    const running = this.#reg.reserveKey(op.hook, op.key).then(() => this.#inner.dispatch(next));
+    const running = this.#reg.reserveKey(op.hook, op.key).then(
+      () => this.#inner.dispatch(next),
+      // The store refused the reservation (a full disk, a lock another process held past the
+      // bot's wait): nothing was posted, so the sender retries, as after an Idempotency-Key's
+      // claim refused; it answered 500 internal_error.
+      () => storageUnavailable(),
+    );
     this.#keyed.set(k, running);
     const done = () => {
       if (this.#keyed.get(k) === running) this.#keyed.delete(k);

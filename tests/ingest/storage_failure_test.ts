@@ -65,6 +65,45 @@ async function fullDisk(h: EndpointHarness, token: string, full: { on: boolean }
   assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, "deployed");
 }
 
+// The same class as the Idempotency-Key above: a keyed post reserves its key in the store
+// before it posts (src/messages/registry.ts reserveKey), and that write failing answered
+// 500 internal_error with an "unhandled error" line.
+Deno.test("full disk with a message key (X-Message-Key or key): 503 storage_unavailable with Retry-After, nothing posted; then the retry goes through", async () => {
+  const full = { on: false };
+  await withEndpoint({ kv: fillableKv(full) }, async (h) => {
+    const token = await h.hook();
+    const send = (headers: Record<string, string>, body: Record<string, string>) =>
+      h.request(`/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+    full.on = true;
+    try {
+      for (
+        const [headers, body] of [
+          [{ "x-message-key": "deploy-42" }, { text: "Deploy #42 started" }],
+          [{}, { text: "Deploy #42 started", key: "deploy-42" }],
+        ] as const
+      ) {
+        const res = await send(headers, body);
+        const answer = await res.json();
+        assert.equal(res.status, 503, JSON.stringify(answer));
+        assert.equal(answer.error, "storage_unavailable");
+        assert.ok(Number(res.headers.get("retry-after")) > 0);
+      }
+      assert.ok(!h.logs.some((l) => /"level":"error".*unhandled/.test(l)), "no 500 path");
+      assert.equal(h.fake.messagesIn(CHAT_ID).length, 0, "nothing posted");
+    } finally {
+      full.on = false; // so the harness can close the store
+    }
+    const res = await send({ "x-message-key": "deploy-42" }, { text: "Deploy #42 started" });
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.body?.cancel();
+    assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, "Deploy #42 started");
+  });
+});
+
 Deno.test("KV file deleted under a running bot: not ready, a clear error line, hooks get 503", async () => {
   const dir = await Deno.makeTempDir({ prefix: "storage_lost_" });
   const lines: string[] = [];

@@ -191,7 +191,12 @@ function replay(outcome: DispatchOutcome): DispatchOutcome {
   return { ...outcome, replay: true };
 }
 
-function storageUnavailable(): DispatchOutcome {
+/**
+ * The answer to a request whose first write to the store failed (a full disk, a store another
+ * process kept locked past the bot's wait): nothing was done, so the sender retries later.
+ * Also the living-messages face's, when a keyed post cannot reserve its key.
+ */
+export function storageUnavailable(): DispatchOutcome {
   return {
     kind: "refused",
     status: 503,

@@ -35,6 +35,7 @@ export {
   type JobEngineOptions,
   type WaitingInfo,
 } from "./job_engine.ts";
+export { storageUnavailable } from "./idempotency.ts";
 export type * from "./job_type.ts";
 export { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 export type { LogFields, Logger } from "../../log.ts";
