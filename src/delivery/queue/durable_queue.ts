@@ -259,8 +259,8 @@ export class DurableQueue implements Dispatcher {
     if (this.#engine.closing && !request.accepted) return shuttingDown();
     const { hook, idempotencyKey, payloadDigest } = request;
     // Without a key (most requests) the run is awaited here: one frame less per delivery.
-    const outcome = idempotencyKey === undefined
-      ? await this.#outcome(hook, await this.#engine.runInline(jobOf(request, undefined)))
+    let outcome = idempotencyKey === undefined
+      ? this.#outcome(hook, await this.#engine.runInline(jobOf(request, undefined)))
       : await this.#idem.run(
         hook.id,
         idempotencyKey,
@@ -276,6 +276,8 @@ export class DurableQueue implements Dispatcher {
             ),
           ),
       );
+    // Only a run with failed parts stores a record first: a whole success takes no await more.
+    if (outcome instanceof Promise) outcome = await outcome;
     // A replay is no delivery; a queued message is observed when it ends (#onEvent); a 503/409
     // refusal accepted nothing (the sender retries, and would be counted again).
     const result = outcome.replay ? null : answeredResult(outcome);
@@ -285,15 +287,30 @@ export class DurableQueue implements Dispatcher {
     return outcome;
   }
 
-  /** What the sender is answered for a run of its message. */
-  async #outcome(hook: HookRef, r: InlineResult<PostState>): Promise<DispatchOutcome> {
+  /**
+   * What the sender is answered for a run of its message; a promise only when the run had
+   * failed parts, whose status record is stored first ({@link #failedOutcome}).
+   */
+  #outcome(
+    hook: HookRef,
+    r: InlineResult<PostState>,
+  ): DispatchOutcome | Promise<DispatchOutcome> {
     if (r.kind === "queued") return queuedOutcome(r.enqueued, this.#o.client);
     const result = r.attempt.result as PostResult;
     if (result.messageIds.length > 0) this.#o.store?.recordDelivery(hook.id);
     if (result.failures.length === 0) {
       return { kind: "delivered", messageIds: result.messageIds };
     }
-    const error = r.attempt.kind === "failed" ? r.attempt.error : null;
+    return this.#failedOutcome(hook, r.attempt, result);
+  }
+
+  /** {@link #outcome} of a run with failed parts. */
+  async #failedOutcome(
+    hook: HookRef,
+    attempt: Extract<InlineResult<PostState>, { kind: "ran" }>["attempt"],
+    result: PostResult,
+  ): Promise<DispatchOutcome> {
+    const error = attempt.kind === "failed" ? attempt.error : null;
     const deliveryId = await this.#recordFailedRun(hook, result, error);
     const record = deliveryId === null ? {} : { deliveryId };
     if (result.messageIds.length > 0) {
