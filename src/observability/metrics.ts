@@ -21,15 +21,12 @@ const PART_REASONS = new Set([
   "spool_lost",
 ]);
 
-/** Route families of the HTTP app; every other path counts as `other`. */
-export type HttpRoute =
-  | "hook"
-  | "hooks"
-  | "deliveries"
-  | "healthz"
-  | "readyz"
-  | "metrics"
-  | "other";
+/**
+ * Route families counted in `http_requests_total` (the hook routes; `/healthz`, `/readyz` and
+ * `/metrics` are not counted). Every other route (messages, Slack, GitHub, Gotify, ntfy) counts
+ * as `other`, as docs/deploy.md's metrics table says.
+ */
+export type HttpRoute = "hook" | "hooks" | "deliveries" | "other";
 
 /**
  * How an accepted message's delivery ended: every part posted, some parts failed for good, or
@@ -64,7 +61,7 @@ export interface MetricsOptions {
 
 /** Labels of one counted HTTP request. */
 export interface HttpRequestLabels {
-  /** Which route answered (see {@link routeOf}). */
+  /** Which route answered; a value outside {@link HttpRoute} is counted as `other`. */
   route: HttpRoute;
   /** The hook's id (a UUID) once the token was resolved; anything else is counted as `unknown`. */
   hook?: string | null | undefined;
@@ -145,32 +142,7 @@ const ATTEMPT_BUCKETS = [
 // buckets past the last one a sync delivery can reach cost it nothing: the search stops early).
 const DELIVERY_BUCKETS = [...ATTEMPT_BUCKETS, 60, 300, 900, 3600];
 
-const ROUTES: ReadonlySet<string> = new Set<HttpRoute>([
-  "hook",
-  "hooks",
-  "deliveries",
-  "healthz",
-  "readyz",
-  "metrics",
-  "other",
-]);
-
-/**
- * Maps a request path to its route family, so callers that only know the path (a
- * catch-all middleware, a 404) still use a closed label set.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * assert.equal(routeOf("/hook/abc"), "hook");
- * assert.equal(routeOf("/favicon.ico"), "other");
- * ```
- */
-export function routeOf(path: string): HttpRoute {
-  const first = path.split("/")[1] ?? "";
-  return ROUTES.has(first) ? first as HttpRoute : "other";
-}
+const ROUTES: ReadonlySet<string> = new Set<HttpRoute>(["hook", "hooks", "deliveries", "other"]);
 
 /**
  * Creates the bot's metrics on a fresh registry.

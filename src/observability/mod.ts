@@ -19,7 +19,6 @@ export {
   type MetricsOptions,
   type OutgoingOutcome,
   type RateLimitScope,
-  routeOf,
 } from "./metrics.ts";
 export {
   createLogger,
