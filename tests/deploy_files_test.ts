@@ -452,3 +452,70 @@ async function composeConfig(command: string[], compose: string, dotenv: string)
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+// Issue 7's container and service sentences, checked as far as files can be without a Docker
+// engine: the paths each file names line up with the others (the compile task's output is what
+// the runtime stage copies and runs; the port and data folder the image sets are what compose
+// publishes and mounts; the unit runs the binary where the README installs it and reads the env
+// file the README writes), and each directive the issue names is there.
+Deno.test("Dockerfile, compose and systemd unit: what issue 7 names, with paths that line up", async () => {
+  const dockerfile = (await read("Dockerfile")).replace(/^#.*$/gm, "");
+  const compose = await read("docker-compose.yml");
+  const unit = await read("deploy/trueconf-webhook-bot.service");
+  const readme = await read("README.md");
+  const tasks = JSON.parse(await read("deno.json")).tasks as Record<string, string>;
+
+  // Multi-stage: the official Deno image builds with the repository's compile task...
+  const stages = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\w+))?$/gm)];
+  assert.equal(stages.length, 2, "a build stage and a runtime stage");
+  assert.match(stages[0]![1]!, /^denoland\/deno:/);
+  assert.equal(stages[0]![2], "build");
+  assert.match(dockerfile, /^\s*deno task compile$/m);
+  // ...whose output is what the minimal runtime stage copies, runs and probes.
+  const output = /--output (\S+)/.exec(tasks.compile!)?.[1];
+  assert.equal(output, "dist/trueconf-webhook-bot");
+  const copied = /^COPY --from=build \/build\/(\S+) (\S+)$/m.exec(dockerfile);
+  assert.equal(copied?.[1], output);
+  const binary = copied![2]!;
+  assert.match(dockerfile, new RegExp(`^ENTRYPOINT \\["${binary}"\\]$`, "m"));
+  assert.match(dockerfile, /^CMD \["serve"\]$/m);
+  assert.match(dockerfile, new RegExp(`^\\s*CMD \\["${binary}", "healthcheck"\\]$`, "m"));
+  // A non-root user, numeric; the data folder is created for that user.
+  const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+  assert.ok(user && user[1] !== "0" && user[2] !== "0", "USER is numeric and not root");
+  assert.match(dockerfile, new RegExp(`--chown=${user[1]}:${user[2]} /rootfs/ /`));
+  // The port and the data folder the image sets are the ones exposed, published and mounted.
+  const port = /WEBHOOK_HTTP_PORT=(\d+)/.exec(dockerfile)?.[1];
+  assert.equal(port, "8080");
+  assert.match(dockerfile, new RegExp(`^EXPOSE ${port}$`, "m"));
+  assert.match(compose, new RegExp(`"127\\.0\\.0\\.1:\\$\\{WEBHOOK_HOST_PORT:-8080\\}:${port}"`));
+  const storage = /WEBHOOK_STORAGE_PATH=(\S+)/.exec(dockerfile)?.[1] ?? "";
+  const dataDir = storage.slice(0, storage.lastIndexOf("/"));
+  assert.equal(dataDir, "/data");
+  assert.match(dockerfile, new RegExp(`mkdir -p /rootfs${dataDir} `));
+  assert.match(compose, new RegExp(`^ {6}- bot-data:${dataDir}$`, "m"));
+  assert.match(compose, new RegExp(`^ {6}WEBHOOK_STORAGE_PATH: ${storage}$`, "m"));
+  // Compose: restarts, and the volume is a declared named one.
+  assert.match(compose, /^ {4}restart: unless-stopped$/m);
+  assert.match(compose, /^volumes:\n {2}bot-data:$/m);
+
+  // The unit: the directives issue 7 names, with the paths the README's five steps install.
+  for (
+    const directive of [
+      "Restart=always",
+      "DynamicUser=yes",
+      "ProtectSystem=strict",
+      "NoNewPrivileges=yes",
+      "PrivateTmp=yes",
+      "CapabilityBoundingSet=",
+      "StateDirectory=trueconf-webhook-bot",
+    ]
+  ) assert.match(unit, new RegExp(`^${directive}$`, "m"), directive);
+  const exec = /^ExecStart=(\S+) serve$/m.exec(unit)?.[1];
+  const envFile = /^EnvironmentFile=(\S+)$/m.exec(unit)?.[1];
+  assert.ok(exec && envFile, "ExecStart runs serve; EnvironmentFile is set");
+  assert.ok(readme.includes(`sudo install -m 0755 dist/trueconf-webhook-bot ${exec}\n`), exec);
+  assert.ok(readme.includes(`sudo install -m 0600 .env.example ${envFile}\n`), envFile);
+  assert.ok(readme.includes(`-p EnvironmentFile=${envFile} `), "step 3 reads the same file");
+  assert.ok(readme.includes(`${exec} check-config\n`), "step 3 runs the same binary");
+});
