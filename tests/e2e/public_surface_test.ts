@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../../src/log.ts";
 import { startBotWithFake } from "../support/bot_with_fake.ts";
+import { FakeTrueConf } from "../support/fake_trueconf.ts";
+import { fetchOAuthToken } from "../../src/trueconf/oauth.ts";
 import { waitUntil } from "../support/wait.ts";
 import { find, parseExposition } from "../observability/_exposition.ts";
 
@@ -73,6 +75,48 @@ Deno.test("/readyz: the public answer is status and queue depth; details need ME
       assert.deepEqual(full.problems, []);
     }
   });
+});
+
+// Issue 2: "with a static token, warn in the log as expiry approaches and report it in
+// readiness". A static TRUECONF_TOKEN is never renewed, so /readyz's details (and the metric)
+// are where an operator sees the date it stops working, before it does.
+Deno.test("/readyz details with a static TRUECONF_TOKEN: the token's expiry, as the JWT says", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "public_surface_" });
+  const fake = await FakeTrueConf.start({
+    bot: { login: "webhook_bot", password: "secret" },
+    tokenTtlSeconds: 3 * 86_400,
+  });
+  try {
+    const { token, expiresAt } = await fetchOAuthToken(
+      { server: "127.0.0.1", https: false, port: fake.port, verifyTls: true },
+      { username: "webhook_bot", password: "secret" },
+    );
+    const lines: string[] = [];
+    const b = await startBotWithFake({
+      dir,
+      reuseFake: fake,
+      env: { TRUECONF_TOKEN: token },
+      logger: createLogger({ write: (l) => lines.push(l) }),
+    });
+    try {
+      const warned = lines.map((l) => JSON.parse(l)).find((l) => l.level === "warn");
+      assert.equal(warned?.msg, "trueconf static token expires soon; set a new TRUECONF_TOKEN");
+      assert.equal(fake.tokensIssued, 1, "the bot used the static token, asked for none");
+      const full = await (await fetch(`${b.baseUrl}/readyz`)).json();
+      assert.equal(full.ok, true);
+      assert.equal(full.trueconf.tokenExpiresAt, new Date(expiresAt!).toISOString());
+      const x = parseExposition(await (await fetch(`${b.baseUrl}/metrics`)).text());
+      assert.equal(
+        find(x, "trueconf_webhook_trueconf_token_expiry_timestamp_seconds")[0]?.value,
+        Math.floor(expiresAt! / 1000),
+      );
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // Issue 4 asks /readyz to say what is wrong; issue 17.7 to keep the public answer minimal. The
