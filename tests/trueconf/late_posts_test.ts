@@ -118,6 +118,11 @@ Deno.test("a late answer not taken within the claim window is not a later post's
       await assert.rejects(client.sendMessage(chat, "nightly ok", "text"), TrueConfTimeoutError);
       fake.setMethodDelay("sendMessage", 0);
       await waitUntil(() => fake.messagesIn(chat).length === 1);
+      // The fake has posted it and sent the late answer; a request answered after it on the same
+      // socket means the client has read that answer too. Without this, a process kept off the
+      // CPU had not, and the next post (an hour later by the clock) rightly waited for the
+      // still-unanswered earlier one and took it: one message, not two (full suite at load 6).
+      await client.getChatByID(chat);
       // The window is max(60 s, 6 × the request timeout): the job was dropped, say, and the
       // same text an hour later is the next night's message.
       now += 3_600_000;
