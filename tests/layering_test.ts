@@ -7,7 +7,8 @@
  * - a `_private` file is imported only from its own folder (and that folder's subfolders);
  * - outgoing hooks build on the hook domain, never the other way round: `src/hooks/` imports
  *   nothing from `src/outgoing/` (the two folders imported each other's modules once, so no
- *   decision had one home a newcomer could find).
+ *   decision had one home a newcomer could find);
+ * - src/ imports nothing outside src/ (issue 7: production code does not depend on the fake).
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
@@ -74,4 +75,14 @@ Deno.test("hooks import nothing from outgoing: outgoing hooks build on the hook 
     edges.some(([from, to]) => from.startsWith("src/outgoing/") && to.startsWith("src/hooks/")),
     "the scan sees outgoing's imports of the hook domain",
   );
+});
+
+// Issue 7: "Production code does not depend on the fake." The fake TrueConf server and the other
+// test helpers live in tests/, the demo in demo/; the binary and the Docker image are built from
+// src/ alone (.dockerignore, scripts/check_compile.sh), so an import from src/ into tests/ or
+// demo/ would ship the fake or break those builds, which only .ci/run's compile step saw.
+Deno.test("src imports nothing outside src/: production never depends on the fake TrueConf", async () => {
+  const edges = await imports();
+  const outside = edges.filter(([, to]) => !to.startsWith("src/"));
+  assert.deepEqual(outside.map(([from, to]) => `${from} → ${to}`), []);
 });
