@@ -10,6 +10,7 @@ import { TEST_BOT } from "../support/bot_with_fake.ts";
 import { RawHttp } from "../support/raw_http.ts";
 import { waitUntil } from "../support/wait.ts";
 import { openKv } from "../../src/storage/mod.ts";
+import { HookStore } from "../../src/hooks/mod.ts";
 
 const BOT = TEST_BOT; // the login spawnServe gives the bot
 // Short for a quick suite, not so short that a saturated machine's process exit (0.2 s at load
@@ -507,6 +508,38 @@ Deno.test("a second SIGTERM a second after the first exits 1 at once; the store 
   } finally {
     await bot[Symbol.asyncDispose]();
     await again?.[Symbol.asyncDispose]();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// Issues 3 and 5: usage counters (last used, deliveries) are coalesced in memory and written
+// every few seconds (usageFlushIntervalMs, 5 s), and "flushed on shutdown". Only the store's own
+// close was tested: a serve that exits 0 without that flush lost the last seconds' counts, and
+// /webhook_list and `hooks list` showed fewer deliveries than the chat got.
+Deno.test("SIGTERM right after deliveries: exit 0 with their usage (count, last used) in the store", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shutdown_usage_" });
+  const fake = await FakeTrueConf.start({ bot: BOT, users: [{ login: "alice", password: "a" }] });
+  fake.addChat({ chatId: "ops", title: "Ops", chatType: 2, participants: [] });
+  const [made] = await hooksBeforeStart(dir, "ops", fake.userId("alice"), "a");
+  const bot = spawnServe({ dir, fake });
+  try {
+    const { url } = await bot.listening();
+    await bot.ready();
+    for (const text of ["one", "two", "three"]) {
+      const res = await fetch(`${url}/hook/${made!.token}`, { method: "POST", body: text });
+      assert.equal(res.status, 200, await res.text());
+    }
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0, bot.text());
+    using kv = await openKv(join(dir, "webhooks.kv"));
+    const store = new HookStore(kv);
+    const hook = await store.get(made!.id);
+    await store.close();
+    assert.equal(hook?.deliveryCount, 3, bot.text());
+    assert.ok(hook?.lastUsedAt, "last used is recorded");
+  } finally {
+    await bot[Symbol.asyncDispose]();
     await fake.close();
     await Deno.remove(dir, { recursive: true });
   }
