@@ -204,6 +204,8 @@ export class JobEngine {
   #commandTimer: TimerHandle | undefined;
   /** Wake-ups so far: an attempt that began before the latest one failed on the old link. */
   #wakes = 0;
+  /** The depth the last `queue depth` log line told. */
+  #loggedDepth = 0;
 
   /** An engine; the stored jobs start loading at once. */
   constructor(options: JobEngineOptions) {
@@ -213,7 +215,10 @@ export class JobEngine {
     this.#outbox = new Outbox(options.kv, {
       limits: options.limits,
       now: () => this.#clock.now(),
-      ...(options.onDepth ? { onDepth: options.onDepth } : {}),
+      onDepth: (depth) => {
+        this.#logDepth(depth);
+        options.onDepth?.(depth);
+      },
     });
     this.#loaded = this.#load();
     this.#loaded.catch(() => {});
@@ -303,7 +308,7 @@ export class JobEngine {
     const oldest = this.#outbox.oldest();
     return {
       depth: this.#outbox.depth,
-      hooksWithBacklog: [...this.#outbox.lines.values()].filter((l) => l.slots.length > 0).length,
+      hooksWithBacklog: this.#hooksWithBacklog(),
       inFlight: this.#inflight.size,
       maxPerHook: this.#outbox.limits.maxPerHook,
       maxTotal: this.#outbox.limits.maxTotal,
@@ -1069,6 +1074,25 @@ export class JobEngine {
       createdAt: entry.createdAt,
       inline: false,
     });
+  }
+
+  /**
+   * The `queue depth` info line (issue 5: depth visible in the log, not only in /readyz and
+   * /metrics): when the depth moved by 10 % (at least 100) since the last line, or emptied
+   * after one, so an outage's backlog shows in the log; a queue that keeps filling and emptying
+   * by a few messages (each has its own `job queued` line) adds nothing.
+   */
+  #logDepth(depth: number): void {
+    const last = this.#loggedDepth;
+    const moved = Math.abs(depth - last) >= Math.max(100, last * 0.1);
+    if (!moved && !(depth === 0 && last > 0)) return;
+    this.#loggedDepth = depth;
+    this.#log.info("queue depth", { depth, hooks: this.#hooksWithBacklog() });
+  }
+
+  /** Hooks with at least one waiting job (`/readyz`'s `hooksWithBacklog`). */
+  #hooksWithBacklog(): number {
+    return [...this.#outbox.lines.values()].filter((l) => l.slots.length > 0).length;
   }
 
   #ended(end: JobEnd): void {

@@ -248,3 +248,25 @@ Deno.test("per-hook order: a request arriving while a stopped sync request is be
     assert.equal(w.fake.messagesIn(G1)[0]!.caption?.text, "A");
   });
 });
+
+// Issue 5: "Queue depth visible in /readyz details and logs"; docs/delivery.md: "an info log
+// line whenever it moves by 10 % (at least 100) or empties". The line went missing when the
+// queue became the job engine: an operator reading the log during an outage saw no backlog.
+Deno.test("the log tells the queue's depth when it moves by 10 % (at least 100) and when it empties", async () => {
+  await withWorld({ down: true }, async (w) => {
+    addGroups(w);
+    const a = await w.hook(G1, "a");
+    const depths = () =>
+      w.logs.filter((l) => l.msg === "queue depth").map((l) => [l.depth, l.hooks]);
+    for (let i = 0; i < 150; i++) {
+      assert.equal((await w.post(a.token, { text: `m${i}` })).status, 202);
+      // Not a line per message: the first comes at 100.
+      assert.equal(depths().length, i < 99 ? 0 : 1, `after ${i + 1}`);
+    }
+    assert.deepEqual(depths(), [[100, 1]]);
+    await w.fake.refuseConnections(false);
+    await idle(w);
+    assert.equal(w.texts(G1).length, 150);
+    assert.deepEqual(depths(), [[100, 1], [0, 0]]);
+  });
+});
