@@ -11,8 +11,9 @@
  *   only when nothing else renders;
  * - blocks: header → bold line, section text + fields, context elements joined by " · ",
  *   divider → a rule line, actions → links, rich_text best effort;
- * - images (`image_url`, `thumb_url` when there is no `image_url`, image blocks, image
- *   accessories) become photo attachments fetched by URL.
+ * - images (`image_url`, image blocks, image accessories; `thumb_url` only when the attachment
+ *   shows nothing else, since beside text Slack draws it as a 75 px decoration) become photo
+ *   attachments fetched by URL.
  *
  * Deliberately ignored (no TrueConf counterpart): interactive buttons without URL, context
  * icons, `callback_id`, `mrkdwn_in` (text fields are always read as mrkdwn, which is what
@@ -228,13 +229,20 @@ class Context {
       l !== ""
     );
     if (links.length > 0) body.push(links.join(" · "));
-    body.push(this.photo(att.image_url || att.thumb_url));
+    body.push(this.photo(att.image_url));
     const footer = [att.footer ? escapeMarkdown(att.footer.trim()) : "", timestamp(att.ts)].filter((
       s,
     ) => s !== "");
     if (footer.length > 0) body.push(`_${footer.join(" · ")}_`);
 
     const pretext = att.pretext ? this.translate(att.pretext) : "";
+    // Slack draws thumb_url at 75 px on the side of the attachment's text: beside anything else it
+    // is decoration (Netdata's status icon, which the colour emoji already says), and a photo of
+    // it would follow every alert, carry the text as its caption, and fail where the bot has no
+    // route to the icon's host. Alone, it is the attachment's content.
+    if (!att.image_url && pretext === "" && body.every((p) => p.trim() === "")) {
+      body.push(this.photo(att.thumb_url));
+    }
     let parts = body.filter((p) => p.trim() !== "");
     if (parts.length === 0 && pretext === "" && att.fallback && !att.image_url && !att.thumb_url) {
       parts = [this.translate(att.fallback)];

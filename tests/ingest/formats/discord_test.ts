@@ -46,6 +46,20 @@ Deno.test("a Discord embed renders like a Slack attachment; its image is a photo
   ]);
 });
 
+Deno.test("an embed thumbnail beside a title or description is decoration, not a photo captioned with the embed", async () => {
+  // Discord draws `thumbnail` small in the embed's corner (an avatar, a status icon); posted as
+  // a photo, the embed's text became its caption.
+  const body = (embed: Record<string, unknown>) =>
+    JSON.stringify({ embeds: [{ thumbnail: { url: "https://i.example/icon.png" }, ...embed }] });
+  const beside = await post(body({ title: "Backup", description: "done" }), JSON_TYPE);
+  assert.equal(beside.message.text, "**Backup**\ndone");
+  assert.deepEqual(beside.message.attachments, []);
+  const alone = await post(body({}), JSON_TYPE);
+  assert.deepEqual(alone.message.attachments.map((a) => a.source), [
+    { type: "url", url: "https://i.example/icon.png" },
+  ]);
+});
+
 Deno.test("multipart payload_json + files[0]/files[1]: text from the JSON, uploads as photo and document, renamed by attachments[]", async () => {
   const form = new FormData();
   form.append(

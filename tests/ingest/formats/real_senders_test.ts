@@ -290,6 +290,9 @@ Deno.test("real Netdata Slack, Mattermost (/hooks/), Discord (<hook>/slack) and 
     String(lines[2]),
   );
   assert.equal(lines[3], "current disk space usage of / (97% is critical)");
+  // The status icon in thumb_url (alert-128-red.png) repeats the 🔴: no photo after each alarm,
+  // and no failed part where the bot cannot reach registry.my-netdata.io.
+  assert.deepEqual(slack.message.attachments, []);
 
   const warning = await replay("netdata-1.37.1_slack_test_warning");
   assert.match(
@@ -309,6 +312,9 @@ Deno.test("real Netdata Slack, Mattermost (/hooks/), Discord (<hook>/slack) and 
   const rocket = await replay("netdata-1.37.1_rocketchat_disk_critical");
   assert.equal(rocket.reply, "slack_ok");
   assert.match(rocket.message.text, /\n🔴 \*\*\[disk space usage = 97\.3%\]\(/);
+  for (const r of [warning, mattermost, discord, rocket]) {
+    assert.deepEqual(r.message.attachments, []);
+  }
 });
 
 Deno.test("real Netdata MS Teams method: Netdata's own status icon, no second colour emoji", async () => {

@@ -76,7 +76,7 @@ Deno.test("an attachment with only fallback text still shows the fallback", asyn
   assert.equal(result.message.text, "Job 7 failed");
 });
 
-Deno.test("thumb_url is used only when there is no image_url; non-http image URLs stay visible as text", async () => {
+Deno.test("thumb_url is a photo only when the attachment has nothing else to show; non-http image URLs stay visible as text", async () => {
   const both = await post(
     JSON.stringify({
       attachments: [{
@@ -91,10 +91,29 @@ Deno.test("thumb_url is used only when there is no image_url; non-http image URL
     type: "url",
     url: "https://i/big.png",
   }]);
-  const thumb = await post(
-    JSON.stringify({ attachments: [{ text: "x", thumb_url: "https://i/small.png" }] }),
+  // Beside a title, text or fields Slack draws thumb_url at 75 px on the attachment's side: a
+  // decoration (Netdata's status icon), not a picture of its own, and not the text's caption.
+  const beside = await post(
+    JSON.stringify({
+      attachments: [{ text: "x", thumb_url: "https://i/small.png" }, {
+        title: "t",
+        fields: [{ title: "f", value: "v" }],
+        thumb_url: "ftp://i/small.png",
+      }],
+    }),
     JSON_TYPE,
   );
+  assert.equal(beside.message.text, "x\n\n**t**\n**f**: v");
+  assert.deepEqual(beside.message.attachments, []);
+  // Alone, the thumbnail is the attachment's content.
+  const thumb = await post(
+    JSON.stringify({
+      text: "x",
+      attachments: [{ thumb_url: "https://i/small.png", fallback: "f" }],
+    }),
+    JSON_TYPE,
+  );
+  assert.equal(thumb.message.text, "x");
   assert.deepEqual(thumb.message.attachments.map((a) => a.source), [{
     type: "url",
     url: "https://i/small.png",
