@@ -921,3 +921,22 @@ Deno.test("hook endpoint: an unsupported Content-Encoding is 415 unsupported_con
     assert.equal(texts(h).length, 0);
   });
 });
+
+Deno.test("hook endpoint: unrecognised JSON is posted as readable text (200) with a log line naming its keys", async () => {
+  // Issue 6: "posted as a readable code block (200) with a log line": the operator can see which
+  // sender needs a format, from the log alone.
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const res = await h.postJson(token, { event: "backup", host: "nas-1", ok: false });
+    assert.equal(res.status, 200);
+    assert.equal((await json(res)).ok, true);
+    assert.match(texts(h).at(-1)?.text ?? "", /does not recognise:\n\{\n {2}"event": "backup",/);
+    const line = h.logs.map((l) => JSON.parse(l)).find((l) =>
+      l.msg === "unrecognized JSON posted as a code block"
+    );
+    assert.ok(line, "the fallback is logged");
+    assert.equal(line.level, "info");
+    assert.deepEqual(line.keys, ["event", "host", "ok"]);
+    assert.equal(line.chat, CHAT_ID);
+  });
+});
