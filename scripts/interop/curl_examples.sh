@@ -39,4 +39,23 @@ run "slack json" -H 'Content-Type: application/json' "$HOOK" \
 run "slack payload= form" --data-urlencode 'payload={"text":"hello from a Slack tool"}' "$HOOK"
 run "mattermost /hooks/" -H 'Content-Type: application/json' "${HOOK/\/hook\//\/hooks\/}" \
   -d '{"text":"hello","username":"Jenkins","props":{"card":"Build details"}}'
+run "teams messagecard" -H 'Content-Type: application/json' "$HOOK" \
+  -d '{"@type":"MessageCard","themeColor":"2EB886","title":"Deploy finished","text":"**api** v1.4.2 is live"}'
+run "teams workflows" -H 'Content-Type: application/json' "$HOOK" -d '{"type":"message","attachments":[{"contentType":
+  "application/vnd.microsoft.card.adaptive","content":{"type":"AdaptiveCard","body":[{"type":"TextBlock",
+  "text":"Deploy finished","weight":"Bolder"},{"type":"FactSet","facts":[{"title":"Version","value":"1.4.2"}]}]}}]}'
+run "google chat threadKey" -H 'Content-Type: application/json' "$HOOK?threadKey=deploys" -d '{"text":"Build *#1042* finished"}'
+run "github ping" -H 'X-GitHub-Event: ping' -H 'Content-Type: application/json' "$HOOK" \
+  -d '{"zen":"Design for failure.","hook_id":1,"hook":{"type":"Repository","events":["push"]}}'
+run "gitlab push" -H 'X-Gitlab-Event: Push Hook' -H 'Content-Type: application/json' "$HOOK" -d '{"object_kind":"push",
+  "ref":"refs/heads/main","user_name":"Alice","project":{"path_with_namespace":"ops/api",
+  "web_url":"https://gitlab.example.com/ops/api"},"commits":[{"id":"a1b2c3d4","message":"Fix login",
+  "url":"https://gitlab.example.com/ops/api/-/commit/a1b2c3d4"}],"total_commits_count":1}'
+run "grafana unified" -H 'Content-Type: application/json' "$HOOK" -d '{"receiver":"trueconf","status":"firing","orgId":1,
+  "title":"[FIRING:1] HighCPU","message":"CPU at 93% on db1","externalURL":"https://grafana.example.com/",
+  "alerts":[{"status":"firing","labels":{"alertname":"HighCPU","instance":"db1"},"annotations":{"summary":"CPU at 93%"}}]}'
+run "alertmanager resolved" -H 'Content-Type: application/json' "$HOOK" -d '{"version":"4","status":"resolved","receiver":"trueconf",
+  "groupKey":"{}:{alertname=\"DiskFull\"}","externalURL":"http://alertmanager:9093","groupLabels":{"alertname":"DiskFull"},
+  "commonLabels":{"alertname":"DiskFull"},"commonAnnotations":{},"alerts":[{"status":"resolved",
+  "labels":{"alertname":"DiskFull","instance":"db1"},"annotations":{"summary":"/var back to 60%"}}]}'
 run "empty body (error)" -X POST "$HOOK"
