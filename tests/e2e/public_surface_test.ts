@@ -337,6 +337,52 @@ Deno.test("WEBHOOK_PUBLIC_URL with a path: its hook URLs work as given, and with
   });
 });
 
+Deno.test("WEBHOOK_PUBLIC_URL with a path: the dialects' own URLs under it (ntfy <public>/hook and <public>/, Gotify <public>/message, Mattermost <public>/hooks/, Discord <hook>/slack)", async () => {
+  // docs/formats.md gives these as <public>/…: a sender configured with the public URL, path
+  // included, must reach the hook (issue 15's routes, issue 17's served path).
+  await withBot({ publicPath: "/tc" }, async (b) => {
+    b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
+    const { url, token } = await b.createHook("ops", "ci", b.fake.userId("alice"));
+    const publicUrl = `${b.baseUrl}/tc`;
+    const json = (body: unknown, headers: Record<string, string> = {}) => ({
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+    const answers: [string, number, string][] = [];
+    for (
+      const [label, target, init] of [
+        ["ntfy /hook", `${publicUrl}/hook`, json({ topic: token, message: "ntfy at /hook" })],
+        ["ntfy root", `${publicUrl}/`, json({ topic: token, message: "ntfy at the root" })],
+        ["gotify", `${publicUrl}/message`, json({ message: "gotify" }, { "X-Gotify-Key": token })],
+        ["mattermost", `${publicUrl}/hooks/${token}`, json({ text: "mattermost" })],
+        ["discord slack", `${url}/slack`, json({ text: "discord's slack endpoint" })],
+      ] as const
+    ) {
+      const res = await fetch(target, init);
+      const text = await res.text();
+      answers.push([label, res.status, text.slice(0, 80)]);
+    }
+    assert.deepEqual(answers.map(([label, status]) => [label, status]), [
+      ["ntfy /hook", 200],
+      ["ntfy root", 200],
+      ["gotify", 200],
+      ["mattermost", 200],
+      ["discord slack", 200],
+    ], JSON.stringify(answers));
+    assert.match(answers[0]![2], /^\{"id":"[0-9a-f]+","time":/);
+    assert.match(answers[2]![2], /^\{"id":\d+,"appid":/);
+    assert.equal(answers[3]![2], "ok");
+    assert.deepEqual(b.fake.messagesIn("ops").map((m) => m.text).slice(-5), [
+      "ntfy at /hook",
+      "ntfy at the root",
+      "gotify",
+      "mattermost",
+      "discord's slack endpoint",
+    ]);
+  });
+});
+
 Deno.test("a hook URL pasted with a trailing slash works as without it", async () => {
   await withBot({ publicPath: "/tc" }, async (b) => {
     b.addGroup({ chatId: "ops", title: "Ops", owner: b.fake.userId("alice") });
