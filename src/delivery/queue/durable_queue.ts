@@ -173,7 +173,7 @@ export class DurableQueue implements Dispatcher {
     this.#idem = new Idempotency({
       repo: this.#engine.repo,
       clock: this.#engine.clock,
-      retentionMs: options.retentionMs ?? 24 * 3600_000,
+      retentionMs: this.#engine.retentionMs,
       waitMs: options.idempotencyWaitMs ?? 5_000,
     });
     this.#notifier = new CreatorNotifier({
@@ -356,7 +356,7 @@ export class DurableQueue implements Dispatcher {
         updatedAt: now,
         error,
         result: { messageIds: result.messageIds, failures: result.failures },
-        expiresAt: now + (this.#o.retentionMs ?? 24 * 3600_000),
+        expiresAt: now + this.#engine.retentionMs,
       });
       return id;
     } catch (e) {

@@ -238,6 +238,14 @@ export class JobEngine {
     return this.#clock;
   }
 
+  /**
+   * How long final records (a delivery's status, an `Idempotency-Key`'s outcome) are kept:
+   * `retentionMs`, default 24 h (issue 5's window). The one place that default is decided.
+   */
+  get retentionMs(): number {
+    return this.#o.retentionMs ?? 24 * 3600_000;
+  }
+
   /** Adds a job type. Register types before {@link start}, so stored jobs find theirs. */
   register<P, S>(type: JobType<P, S>): void {
     if (this.#types.has(type.name)) throw new Error(`job type ${type.name} registered twice`);
@@ -1058,7 +1066,7 @@ export class JobEngine {
       updatedAt: now,
       error,
       result,
-      expiresAt: now + (this.#o.retentionMs ?? 24 * 3600_000),
+      expiresAt: now + this.retentionMs,
     };
     await this.#outbox.finish({ ...entry, state }, done);
     this.#ended({
