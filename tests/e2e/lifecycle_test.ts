@@ -420,6 +420,19 @@ Deno.test("pause answers 404 like an unknown token, nothing queued; the bot remo
     await refused(await w.post(token, body), 404, "hook_not_found");
     const hook = (await w.bot.store.listByChat(w.ops))[0]!;
     assert.equal(hook.paused?.reason, "bot_removed");
+    // Back in the chat (TrueConf addChatParticipant for the bot): /webhook_resume there, as the
+    // notice says, and the URL works again.
+    w.fake.pushEvent("addChatParticipant", {
+      chatId: w.ops,
+      userId: w.fake.botId,
+      addedBy: { id: w.alice, type: 1 },
+      timestamp: Date.now(),
+    });
+    const resumed = await w.say("/webhook_resume deploys");
+    assert.match(resumed.map((p) => p.text).join("\n"), /deploys.* resumed/);
+    const back = await w.post(token, body);
+    assert.ok(back.status < 300, `${back.status}`);
+    await back.body?.cancel();
 
     // The chat removed: another chat's hooks pause too.
     const dev = w.addGroup({ chatId: "dev-chat", title: "Dev", owner: w.alice }).chatId;

@@ -131,6 +131,54 @@ Deno.test("GitHub: one workflow run from queued to failure updates one message, 
   }
 });
 
+// Issue 14 names these event kinds beside workflow_run and pipeline: each run is one message,
+// edited as it goes, with a reply on failure.
+Deno.test("GitHub check_suite and deployment_status, GitLab deployment: one message per run, edited, a reply on failure", async () => {
+  const t = await livingWorld();
+  try {
+    const suite = fixture("github_check_suite_requested.json");
+    const failed = structuredClone(suite);
+    failed.action = "completed";
+    failed.check_suite.status = "completed";
+    failed.check_suite.conclusion = "failure";
+    const [suiteMsg] =
+      (await t.post(t.hookA, suite, { "x-github-event": "check_suite" })).json.messages;
+    await t.post(t.hookA, failed, { "x-github-event": "check_suite" });
+
+    const status = fixture("github_deployment_status.json");
+    const deploy = (state: string, id: number) => {
+      const b = structuredClone(status);
+      b.deployment_status.state = state;
+      b.deployment_status.id = id; // each status is its own event; the deployment is the run
+      return b;
+    };
+    const ds = { "x-github-event": "deployment_status" };
+    const [deployMsg] = (await t.post(t.hookA, deploy("pending", 1), ds)).json.messages;
+    await t.post(t.hookA, deploy("in_progress", 2), ds);
+    await t.post(t.hookA, deploy("failure", 3), ds);
+
+    const gitlab = fixture("gitlab_deployment.json");
+    const gl = (s: string) => ({ ...structuredClone(gitlab), status: s });
+    const glh = { "x-gitlab-event": "Deployment Hook" };
+    const [glMsg] = (await t.post(t.hookA, gl("running"), glh)).json.messages;
+    await t.post(t.hookA, gl("failed"), glh);
+
+    const shown = t.shown();
+    assert.equal(shown.length, 6, shown.map((m) => m.text).join("\n---\n"));
+    for (const root of [suiteMsg, deployMsg, glMsg]) {
+      const msg = shown.find((m) => m.messageId === root);
+      assert.match(msg?.text ?? "", /^❌/, "the run's message shows the failure");
+      const replies = shown.filter((m) => m.replyMessageId === root);
+      assert.equal(replies.length, 1, "one reply on failure");
+      assert.match(replies[0]!.text ?? "", /^❌ Failed: /);
+    }
+    // check_suite: requested → failed is one edit; deployment_status: two; GitLab: one.
+    assert.equal(t.w.fake.edits.length, 4);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("Jenkins Notification plugin: one build's phases update one message; FINALIZED failure replies", async () => {
   const t = await livingWorld();
   try {
