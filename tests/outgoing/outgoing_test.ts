@@ -688,3 +688,46 @@ Deno.test("a Markdown trigger: text and args are the plain text a reader sees; m
     }
   });
 });
+
+// Issue 12: "Per hook in order, one call at a time; hooks in parallel." The engine test proves
+// it for jobs in general; this is the outgoing path end to end: a service that holds its answer
+// holds its own hook's next call, and no other hook's.
+Deno.test("one call at a time per hook, hooks in parallel: a held service holds only its own hook", async () => {
+  // The longest call time: the held call must not time out (and be retried) on a loaded machine.
+  await withOutgoingBot({ WEBHOOK_OUTGOING_TIMEOUT_SECONDS: "30" }, async (b) => {
+    const alice = b.fake.userId("alice");
+    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const secrets = { slow: "", fast: "" };
+    const held = Promise.withResolvers<void>();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const slow = startReceiver(() => secrets.slow, async () => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      await held.promise;
+      inFlight--;
+      return new Response(null, { status: 204 });
+    });
+    const fast = startReceiver(() => secrets.fast);
+    try {
+      const to = (name: string, url: string) =>
+        makeOutgoingHook(b, { chatId: "ops", name, url, triggers: [`/${name}`] });
+      secrets.slow = (await to("slow", slow.url)).secret;
+      secrets.fast = (await to("fast", fast.url)).secret;
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/slow one" });
+      await slow.nth(1);
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/slow two" });
+      b.fake.pushMessage({ chatId: "ops", authorId: alice, text: "/fast now" });
+      // The other hook's call is made while the first service still holds its answer…
+      assert.equal((await fast.nth(1)).body.args, "now");
+      // …and the held hook's next call is not (its "two" came before "now" was pushed).
+      assert.equal(slow.calls.length, 1);
+      held.resolve();
+      assert.equal((await slow.nth(2)).body.args, "two");
+      assert.equal(mostInFlight, 1);
+    } finally {
+      held.resolve();
+      await slow.close();
+      await fast.close();
+    }
+  });
+});
