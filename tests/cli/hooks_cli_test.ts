@@ -626,3 +626,34 @@ Deno.test("hooks create --owner cli is refused with what to type instead; a memb
   assert.equal(await w.run("create", "--chat", "c1", "--name", "x", "--owner", "cli@srv"), 0);
   assert.equal((await w.store.findByName("c1", "x"))?.createdBy, "cli@srv");
 });
+
+// Issue 12: "`hooks list` shows the kind and target host" (scheme, host and path; the query,
+// which may carry a key, masked; never the signing secret).
+Deno.test("hooks list shows each hook's kind: an outgoing hook's target URL, query masked; an incoming one's token", async () => {
+  await using w = await cliWorld();
+  await w.run("create", "--chat", "c1", "--name", "alerts");
+  const made = await w.store.create({
+    chatId: "c1",
+    name: "ci",
+    createdBy: "bob",
+    kind: "outgoing",
+    outgoing: {
+      url: "https://ci.example.com/hooks/chat?key=s3cr3t",
+      secret: "sealed",
+      triggers: [],
+    },
+  });
+  assert.ok(made.ok);
+  w.out.length = 0;
+  assert.equal(await w.run("list"), 0);
+  const row = w.out.find((l) => l.startsWith(made.hook.id)) ?? "";
+  assert.match(row, / ci +→ https:\/\/ci\.example\.com\/hooks\/chat\?… +active +- /);
+  assert.match(w.out.find((l) => l.includes(" alerts "))!, / alerts +← +active +.{4}….{4} /);
+  w.out.length = 0;
+  assert.equal(await w.run("list", "--json"), 0);
+  const ci = (JSON.parse(w.out.join("\n")) as { id: string; kind: string; target: string }[])
+    .find((h) => h.id === made.hook.id);
+  assert.equal(ci?.kind, "outgoing");
+  assert.equal(ci?.target, "https://ci.example.com/hooks/chat?…");
+  assert.ok(!w.out.join("\n").includes("s3cr3t") && !w.out.join("\n").includes("sealed"));
+});
