@@ -126,6 +126,23 @@ Deno.test("importJson: unreadable, not JSON, or wrong shape is exit code 1", asy
 });
 
 /** runHooksCli on a store (as main.ts wires it), capturing stdout and stderr. */
+/** An outgoing hook "ci" of chat c1 to `url`, its secret stored as `secret`. */
+async function outgoingHook(
+  store: HookStore,
+  url: string,
+  secret: string,
+): Promise<{ hook: { id: string } }> {
+  const made = await store.create({
+    chatId: "c1",
+    name: "ci",
+    createdBy: "bob",
+    kind: "outgoing",
+    outgoing: { url, secret, triggers: [] },
+  });
+  assert.ok(made.ok);
+  return made;
+}
+
 async function cliWorld(publicUrl: string | null = "https://hooks.example.com") {
   const kv = await Deno.openKv(":memory:");
   let t = Date.parse("2026-02-01T00:00:00Z");
@@ -441,14 +458,7 @@ Deno.test("hooks: a URL or token where a hook goes says where ids are; an unknow
 
 Deno.test("hooks verify and allow of an outgoing hook exit 1 and change nothing: they guard an incoming hook's URL", async () => {
   await using w = await cliWorld();
-  const made = await w.store.create({
-    chatId: "c1",
-    name: "ci",
-    createdBy: "bob",
-    kind: "outgoing",
-    outgoing: { url: "https://ci.example.com/x", secret: "sealed", triggers: [] },
-  });
-  assert.ok(made.ok);
+  const made = await outgoingHook(w.store, "https://ci.example.com/x", "sealed");
   assert.equal(await w.run("verify", made.hook.id, "github"), 1);
   assert.match(w.err.join("\n"), /outgoing/);
   assert.equal(await w.run("allow", made.hook.id, "10.0.0.0/8"), 1);
@@ -475,18 +485,11 @@ Deno.test("hooks create with a name taken in that chat: exit 1, the CLI command 
 Deno.test("hooks rotate of an outgoing hook prints only the new signing secret; the old one signs during the grace", async () => {
   await using w = await cliWorld();
   const old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  const made = await w.store.create({
-    chatId: "c1",
-    name: "ci",
-    createdBy: "bob",
-    kind: "outgoing",
-    outgoing: {
-      url: "https://ci.example.com/x",
-      secret: await w.store.sealSecret(old),
-      triggers: [],
-    },
-  });
-  assert.ok(made.ok);
+  const made = await outgoingHook(
+    w.store,
+    "https://ci.example.com/x",
+    await w.store.sealSecret(old),
+  );
   assert.equal(await w.run("rotate", made.hook.id, "--grace", "1h"), 0);
   assert.equal(w.out.length, 1);
   const fresh = w.out[0]!;
@@ -632,18 +635,11 @@ Deno.test("hooks create --owner cli is refused with what to type instead; a memb
 Deno.test("hooks list shows each hook's kind: an outgoing hook's target URL, query masked; an incoming one's token", async () => {
   await using w = await cliWorld();
   await w.run("create", "--chat", "c1", "--name", "alerts");
-  const made = await w.store.create({
-    chatId: "c1",
-    name: "ci",
-    createdBy: "bob",
-    kind: "outgoing",
-    outgoing: {
-      url: "https://ci.example.com/hooks/chat?key=s3cr3t",
-      secret: "sealed",
-      triggers: [],
-    },
-  });
-  assert.ok(made.ok);
+  const made = await outgoingHook(
+    w.store,
+    "https://ci.example.com/hooks/chat?key=s3cr3t",
+    "sealed",
+  );
   w.out.length = 0;
   assert.equal(await w.run("list"), 0);
   const row = w.out.find((l) => l.startsWith(made.hook.id)) ?? "";
