@@ -735,10 +735,10 @@ function answer(
       );
     }
     case "queued": {
-      c.header("X-Delivery-Id", outcome.deliveryId);
+      const record = nameDelivery(c, outcome.deliveryId);
       const own = dialectAnswer(c, payload, [], outcome.deliveryId);
       if (own !== undefined) return dialectResponse(c, own);
-      return c.json({ ok: true, queued: true, delivery: outcome.deliveryId, ...ignored }, 202);
+      return c.json({ ok: true, queued: true, ...record, ...ignored }, 202);
     }
     case "partial": {
       // Issue 10.2: a sender speaking another product's dialect (Slack, Mattermost, Grafana,
@@ -747,8 +747,7 @@ function answer(
       // hears success (the failed parts are in the delivery status, the log, the failed_parts
       // metric and the creator's DM). Native senders keep the reference 502.
       // Its status record is named as a 202 names a queued one (header and `delivery`).
-      const record = outcome.deliveryId === undefined ? {} : { delivery: outcome.deliveryId };
-      if (outcome.deliveryId !== undefined) c.header("X-Delivery-Id", outcome.deliveryId);
+      const record = nameDelivery(c, outcome.deliveryId);
       if (payload.format !== "native" && textArrived(outcome.failures)) {
         const own = dialectAnswer(c, payload, outcome.messageIds);
         if (own !== undefined) return dialectResponse(c, own);
@@ -775,27 +774,40 @@ function answer(
         { messages: outcome.messageIds, failed: outcome.failures, ...record, ...ignored },
       );
     }
-    case "refused":
+    case "refused": {
+      // A refusal with failed parts has a status record too (dispatch.ts), named as above.
+      const record = nameDelivery(c, outcome.deliveryId);
       return refuse(
         c,
         outcome.status,
         outcome.code,
         outcome.message,
-        {
-          ...(outcome.retryAfterSeconds === undefined
-            ? {}
-            : { "Retry-After": String(outcome.retryAfterSeconds) }),
-          ...(outcome.deliveryId === undefined ? {} : { "X-Delivery-Id": outcome.deliveryId }),
-        },
-        outcome.failures
-          ? {
-            failed: outcome.failures,
-            ...(outcome.deliveryId === undefined ? {} : { delivery: outcome.deliveryId }),
-            ...ignored,
-          }
-          : { ...ignored },
+        outcome.retryAfterSeconds === undefined
+          ? {}
+          : { "Retry-After": String(outcome.retryAfterSeconds) },
+        outcome.failures ? { failed: outcome.failures, ...record, ...ignored } : { ...ignored },
       );
+    }
   }
+}
+
+/** What {@link nameDelivery} gives an answer without a status record: no `delivery` field. */
+const NO_RECORD: { delivery?: string } = Object.freeze({});
+
+/**
+ * Names a delivery's status record (`GET /hook/<token>/deliveries/<id>`) the one way every
+ * answer does: the `X-Delivery-Id` header, and the `delivery` field returned here for the JSON
+ * body (spread it in; a dialect sender's own answer keeps only the header). Nothing when the
+ * outcome has no record. A queued delivery and a partial one are named alike, so a sender
+ * reads either the same way.
+ */
+function nameDelivery(
+  c: Context<IngestEnv>,
+  deliveryId: string | undefined,
+): { delivery?: string } {
+  if (deliveryId === undefined) return NO_RECORD;
+  c.header("X-Delivery-Id", deliveryId);
+  return { delivery: deliveryId };
 }
 
 /** A dialect sender's own success answer; undefined for the bot's own JSON (most answers). */
