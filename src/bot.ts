@@ -504,9 +504,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       // polling twice a second (src/storage/doorbell.ts says why).
       doorbell = store.watch().then(() =>
         watchDoorbell(config.storagePath, async () => {
-          await store.pollChanges().catch((e) =>
-            log.warn("could not read hook changes; retrying", { error: e })
-          );
+          await store.pollChangesOrWarn(); // its warning names the step that failed
           await queue.engine.applyCommands().catch((e) =>
             log.warn("could not read queue commands; retrying", { error: e })
           );

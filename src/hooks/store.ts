@@ -190,6 +190,8 @@ export class HookStore {
   #pollMs: number;
   #poll: ReturnType<typeof setTimeout> | undefined;
   #cursor = "";
+  /** The change id last recorded as applied for the CLI (undefined: none yet). */
+  #marked: string | undefined;
   #seen = new Set<string>();
   #polling: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -657,12 +659,12 @@ export class HookStore {
   async watch(): Promise<void> {
     if (this.#poll !== undefined || this.#closed) return;
     this.#cursor = await this.#repo.changeHead();
-    // What is in the store at the start is applied (a CLI command racing the start waits on it).
-    await this.#repo.markApplied(this.#cursor);
-    if (this.#pollMs <= 0) return; // the caller runs pollChanges (the bot: on its doorbell)
+    // What is in the store at the start is applied (a CLI command racing the start waits on it);
+    // a write that fails is warned of and made again at the next poll.
+    await this.#markApplied().catch((e) => this.#warnPoll(e));
+    if (this.#pollMs <= 0) return; // the caller runs pollChangesOrWarn (the bot: on its doorbell)
     const tick = () => {
-      this.#polling = this.pollChanges()
-        .catch((e) => this.#log.warn("could not read hook changes; retrying", { error: e }))
+      this.#polling = this.pollChangesOrWarn()
         .finally(() => {
           this.#polling = undefined;
           if (this.#closed) return;
@@ -674,24 +676,58 @@ export class HookStore {
     Deno.unrefTimer(this.#poll);
   }
 
-  /** One poll of the change feed (what {@link watch} runs on its timer); tests may call it. */
+  /**
+   * One poll of the change feed; throws a {@link ChangeFeedError} naming the step that failed
+   * (the read of the feed, or the write that tells the CLI how far this process got).
+   */
   async pollChanges(): Promise<void> {
-    const head = await this.#repo.changeHead();
-    if (head === this.#cursor) return;
-    // Change ids are time-ordered per writer, but a slow commit can land after a newer
-    // one: re-read the last 2 s on every poll and skip the entries already applied.
-    const ms = Number(this.#cursor.slice(0, 15)) || 0;
-    const from = this.#cursor === "" ? "" : String(Math.max(0, ms - 2_000)).padStart(15, "0");
-    for (const c of await this.#repo.changesSince(from)) {
-      if (this.#seen.has(c.changeId)) continue;
-      this.#seen.add(c.changeId);
-      if (this.#seen.size > 10_000) this.#seen.delete(this.#seen.values().next().value!);
-      this.#applyRemote(c);
+    const head = await feedStep(READ_FAILED, () => this.#repo.changeHead());
+    if (head !== this.#cursor) {
+      // Change ids are time-ordered per writer, but a slow commit can land after a newer
+      // one: re-read the last 2 s on every poll and skip the entries already applied.
+      const ms = Number(this.#cursor.slice(0, 15)) || 0;
+      const from = this.#cursor === "" ? "" : String(Math.max(0, ms - 2_000)).padStart(15, "0");
+      for (const c of await feedStep(READ_FAILED, () => this.#repo.changesSince(from))) {
+        if (this.#seen.has(c.changeId)) continue;
+        this.#seen.add(c.changeId);
+        if (this.#seen.size > 10_000) this.#seen.delete(this.#seen.values().next().value!);
+        this.#applyRemote(c);
+      }
+      this.#cursor = head;
     }
-    this.#cursor = head;
-    // Tells the CLI its change has reached this process (see changesApplied): one write per
-    // poll that saw changes, none while nothing changes.
-    await this.#repo.markApplied(head);
+    await this.#markApplied();
+  }
+
+  /**
+   * {@link pollChanges}, its failure logged as a warning that names the failed step; never
+   * throws. What {@link watch} runs on its timer and the bot on its doorbell; the next poll is
+   * the retry.
+   */
+  async pollChangesOrWarn(): Promise<void> {
+    try {
+      await this.pollChanges();
+    } catch (e) {
+      this.#warnPoll(e);
+    }
+  }
+
+  /**
+   * Tells the CLI the changes up to the cursor have reached this process (see changesApplied):
+   * one write per poll that saw changes, none while nothing changes, and the write that failed
+   * is made again at the next poll (the cursor moved on; the CLI would wait in vain).
+   */
+  async #markApplied(): Promise<void> {
+    const head = this.#cursor;
+    if (this.#marked === head) return;
+    await feedStep(WRITE_FAILED, () => this.#repo.markApplied(head));
+    this.#marked = head;
+  }
+
+  #warnPoll(e: unknown): void {
+    const failed = e instanceof ChangeFeedError;
+    this.#log.warn(`${failed ? e.message : "could not follow the hook change feed"}; retrying`, {
+      error: failed ? e.cause : e,
+    });
   }
 
   /**
@@ -1028,4 +1064,25 @@ function generateSecret(mode: VerifyMode): string {
 function freeze<T extends HookRecord>(r: T): T {
   Object.freeze(r.tokenHint);
   return Object.freeze(r);
+}
+
+/**
+ * A poll of the change feed failed at one step; the message names it, as the warning says
+ * it (`cause` is the store's own error). A poll reads the feed and also writes, so "could not
+ * read" alone sent an operator with a full disk looking for the wrong failure.
+ */
+class ChangeFeedError extends Error {
+  override name = "ChangeFeedError";
+}
+
+const READ_FAILED = "could not read the hook change feed";
+const WRITE_FAILED = "could not record that the hook changes were applied";
+
+/** Runs one step of a poll; its failure becomes a {@link ChangeFeedError} saying `failed`. */
+async function feedStep<T>(failed: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (cause) {
+    throw new ChangeFeedError(failed, { cause });
+  }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { HookStore } from "../../src/hooks/mod.ts";
 import { SecretBox } from "../../src/storage/mod.ts";
+import { createLogger } from "../../src/log.ts";
 
 const CHAT = "c_ops@tc.example";
 const HOUR = 3_600_000;
@@ -178,6 +179,63 @@ Deno.test("another process's revoke reaches a watching store: cache dropped, lis
   await s.store.pollChanges();
   assert.deepEqual(ended, [`${hook.id}:hook_revoked`, `${c.hook.id}:hook_revoked`]);
   await cli.close();
+});
+
+/** A KV whose `get` (reads) or `set` (writes) fail while `failing` names them. */
+function faultyKv(raw: Deno.Kv, failing: { op: "get" | "set" | null }): Deno.Kv {
+  return new Proxy(raw, {
+    get(target, prop) {
+      if (prop === failing.op) return () => Promise.reject(new Error("database or disk is full"));
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+// A poll of the change feed reads the log and then writes how far it got (the CLI waits on that
+// write). The warning named only the read, so an operator with a full disk looked for a broken
+// read; and the write was never tried again, so every later CLI change waited its 3 s in vain.
+Deno.test("following another process's changes: a failed read and a failed 'applied' write each log their own step, and the write is retried", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const failing: { op: "get" | "set" | null } = { op: null };
+  const lines: string[] = [];
+  const bot = new HookStore(faultyKv(raw, failing), {
+    logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+    pollIntervalMs: 0,
+  });
+  const cli = new HookStore(raw, {});
+  try {
+    await bot.watch();
+    const { hook, token } = await make(cli);
+    assert.ok(await bot.findByToken(token)); // cached
+
+    failing.op = "get";
+    await bot.pollChangesOrWarn(); // never throws: the doorbell's listener
+    failing.op = null;
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0]!, /"level":"warn"/);
+    assert.match(lines[0]!, /could not read the hook change feed; retrying/);
+
+    assert.ok((await cli.pause(hook.id, "cli")).ok);
+    failing.op = "set";
+    await bot.pollChangesOrWarn();
+    failing.op = null;
+    assert.equal(lines.length, 2, lines.join("\n"));
+    assert.match(lines[1]!, /could not record that the hook changes were applied; retrying/);
+    assert.doesNotMatch(lines[1]!, /could not read/);
+    assert.equal(await bot.findByToken(token), null, "the change itself was applied");
+    assert.equal(await cli.changesApplied(0), false, "the CLI is not told what was not written");
+
+    // Nothing new in the feed, but the write that failed is made at the next poll.
+    await bot.pollChangesOrWarn();
+    assert.equal(lines.length, 2, lines.join("\n"));
+    assert.equal(await cli.changesApplied(0), true);
+  } finally {
+    failing.op = null;
+    await cli.close();
+    await bot.close();
+    raw.close();
+  }
 });
 
 Deno.test("a record written before the lifecycle fields reads with defaults and can be changed", async () => {
