@@ -30,78 +30,81 @@ function fillableKv(full: { on: boolean }) {
     });
 }
 
-Deno.test("full disk with Idempotency-Key: 503 storage_unavailable with Retry-After, then the retry goes through", async () => {
-  const full = { on: false };
-  await withEndpoint({ kv: fillableKv(full) }, async (h) => {
+/**
+ * An endpoint with one hook whose store is full while `full` runs, which must leave no 500
+ * path and nothing in the chat; then, with space again, `freed` runs (the retries).
+ */
+async function withFullDisk(
+  full: (h: EndpointHarness, token: string) => Promise<void>,
+  freed: (h: EndpointHarness, token: string) => Promise<void>,
+) {
+  const disk = { on: false };
+  await withEndpoint({ kv: fillableKv(disk) }, async (h) => {
     const token = await h.hook();
-    full.on = true;
+    disk.on = true;
     try {
-      await fullDisk(h, token, full);
+      await full(h, token);
+      assert.ok(!h.logs.some((l) => /"level":"error".*unhandled/.test(l)), "no 500 path");
+      assert.equal(h.fake.messagesIn(CHAT_ID).length, 0, "nothing a replay could repeat");
     } finally {
-      full.on = false; // so the harness can close the store
+      disk.on = false; // so the harness can close the store
     }
+    await freed(h, token);
   });
-});
+}
 
-async function fullDisk(h: EndpointHarness, token: string, full: { on: boolean }) {
-  const send = () =>
-    h.request(`/hook/${token}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": "deploy-42" },
-      body: JSON.stringify({ text: "deployed" }),
-    });
-  let res = await send();
+/** A JSON POST of `body` to the hook, with `headers`. */
+function postJson(
+  h: EndpointHarness,
+  token: string,
+  body: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return h.request(`/hook/${token}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/** The answer to a request the store could not record: 503 storage_unavailable, Retry-After. */
+async function assertRetryLater(res: Response) {
   const body = await res.json();
   assert.equal(res.status, 503, JSON.stringify(body));
   assert.equal(body.error, "storage_unavailable");
   assert.ok(Number(res.headers.get("retry-after")) > 0);
-  assert.ok(!h.logs.some((l) => /"level":"error".*unhandled/.test(l)), "no 500 path");
-  assert.equal(h.fake.messagesIn(CHAT_ID).length, 0, "nothing posted that a replay could repeat");
+}
 
-  full.on = false;
-  res = await send();
+/** The retry went through: 200, and `text` is the chat's last message. */
+async function assertPosted(h: EndpointHarness, res: Response, text: string) {
   assert.equal(res.status, 200, await res.clone().text());
   await res.body?.cancel();
-  assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, "deployed");
+  assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, text);
 }
+
+Deno.test("full disk with Idempotency-Key: 503 storage_unavailable with Retry-After, then the retry goes through", async () => {
+  const send = (h: EndpointHarness, token: string) =>
+    postJson(h, token, { text: "deployed" }, { "idempotency-key": "deploy-42" });
+  await withFullDisk(
+    async (h, token) => await assertRetryLater(await send(h, token)),
+    async (h, token) => await assertPosted(h, await send(h, token), "deployed"),
+  );
+});
 
 // The same class as the Idempotency-Key above: a keyed post reserves its key in the store
 // before it posts (src/messages/registry.ts reserveKey), and that write failing answered
 // 500 internal_error with an "unhandled error" line.
 Deno.test("full disk with a message key (X-Message-Key or key): 503 storage_unavailable with Retry-After, nothing posted; then the retry goes through", async () => {
-  const full = { on: false };
-  await withEndpoint({ kv: fillableKv(full) }, async (h) => {
-    const token = await h.hook();
-    const send = (headers: Record<string, string>, body: Record<string, string>) =>
-      h.request(`/hook/${token}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify(body),
-      });
-    full.on = true;
-    try {
-      for (
-        const [headers, body] of [
-          [{ "x-message-key": "deploy-42" }, { text: "Deploy #42 started" }],
-          [{}, { text: "Deploy #42 started", key: "deploy-42" }],
-        ] as const
-      ) {
-        const res = await send(headers, body);
-        const answer = await res.json();
-        assert.equal(res.status, 503, JSON.stringify(answer));
-        assert.equal(answer.error, "storage_unavailable");
-        assert.ok(Number(res.headers.get("retry-after")) > 0);
-      }
-      assert.ok(!h.logs.some((l) => /"level":"error".*unhandled/.test(l)), "no 500 path");
-      assert.equal(h.fake.messagesIn(CHAT_ID).length, 0, "nothing posted");
-    } finally {
-      full.on = false; // so the harness can close the store
-    }
-    const res = await send({ "x-message-key": "deploy-42" }, { text: "Deploy #42 started" });
-    assert.equal(res.status, 200, await res.clone().text());
-    await res.body?.cancel();
-    assert.equal(h.fake.messagesIn(CHAT_ID).at(-1)?.text, "Deploy #42 started");
-  });
+  const text = "Deploy #42 started";
+  const viaHeader = (h: EndpointHarness, token: string) =>
+    postJson(h, token, { text }, { "x-message-key": "deploy-42" });
+  await withFullDisk(
+    async (h, token) => {
+      await assertRetryLater(await viaHeader(h, token));
+      await assertRetryLater(await postJson(h, token, { text, key: "deploy-42" }));
+    },
+    async (h, token) => await assertPosted(h, await viaHeader(h, token), text),
+  );
 });
 
 Deno.test("KV file deleted under a running bot: not ready, a clear error line, hooks get 503", async () => {
