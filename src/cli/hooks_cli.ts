@@ -26,7 +26,7 @@ import { parseDuration } from "../hooks/command_args.ts";
 import { normalizeAllow } from "../hooks/commands.ts";
 import { historyStatus, maskUrl } from "../hooks/replies.ts";
 import { VERIFY_MODES } from "../hooks/verify.ts";
-import { ringDoorbell, servingHolder } from "../storage/mod.ts";
+import { ringDoorbell, servingHolder, StoreBusyError } from "../storage/mod.ts";
 import { normalizeTrueConfId } from "../trueconf/mod.ts";
 import { QUEUE_USAGE, type QueueCliContext, runQueueCli } from "./queue_cli.ts";
 import { findHook, type NoHook, refuse } from "./_find_hook.ts";
@@ -81,7 +81,8 @@ TARGET is a hook id, a name one hook has (ignoring case), or --chat ID --name N;
 several chats use changes nothing (exit 2) and prints the command once per hook, by its id.
 --json prints one JSON array (list) or object (every other command). A change returns once
 the running bot has applied it (the next request meets it); a revoke made while no bot runs
-drops the hook's waiting deliveries at the next start.`;
+drops the hook's waiting deliveries at the next start. list and info first have the running
+bot write the delivery counts it keeps in memory (it does every 5 s), so they are current.`;
 
 interface Parsed {
   positional: string[];
@@ -153,11 +154,13 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
   switch (sub) {
     case "list":
       if (p.positional.length) return usage("list takes no arguments (use --chat ID)");
-      return await ctx.openStore(async (store) => {
+      return await ctx.openStore(async (store, kv) => {
+        const late = await freshUsage(store, kv, ctx.storagePath, "DELIVERIES and LAST USED");
         const chat = p.flags.get("--chat");
         const hooks = chat === undefined ? await store.listAll() : await store.listByChat(chat);
         if (p.json) ctx.out(JSON.stringify(hooks.map((h) => publicView(h, now())), null, 2));
         else printTable(hooks, ctx.out, now());
+        if (late) ctx.err(`note: ${late}`);
         return 0;
       });
     case "create": {
@@ -230,6 +233,15 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
       const asked = readChange(sub, p);
       if (typeof asked === "string") return usage(asked);
       return await ctx.openStore(async (store, kv) => {
+        // Before the hook is read: its count and last requests as the running bot has them.
+        const late = sub === "info"
+          ? await freshUsage(
+            store,
+            kv,
+            ctx.storagePath,
+            "deliveryCount, lastUsedAt and the requests",
+          )
+          : null;
         const target = await findTarget(store, p, sub, rest);
         if ("exitCode" in target) return refuse(ctx.err, target);
         const { hook } = target;
@@ -247,6 +259,7 @@ export async function runHooksCli(args: readonly string[], ctx: HooksCliContext)
         }
         const reach = () => reachRunningBot(store, kv, ctx.storagePath);
         const code = await change(store, asked, hook, ctx, print, now, reach);
+        if (late) ctx.err(`note: ${late}`);
         if (code === 0 && sub !== "info" && sub !== "revoke" && await reach() === "unconfirmed") {
           ctx.err(`note: ${UNCONFIRMED}`);
         }
@@ -276,17 +289,46 @@ const UNCONFIRMED =
 
 /**
  * After a change: waits until the bot serving the store (its lease is live) has applied it,
- * so the next request to it already meets the change.
+ * so the next request to it already meets the change. `ask` writes what the bot is to apply
+ * when the command has made no change of its own (see {@link freshUsage}); only with a bot.
  */
 async function reachRunningBot(
   store: HookStore,
   kv: Deno.Kv | undefined,
   storagePath: string | undefined,
+  ask?: () => Promise<void>,
 ): Promise<Reach> {
   if (!kv) return "unknown";
   if (!(await servingHolder(kv, storagePath))) return "no_bot";
+  await ask?.();
   await ringDoorbell(kv); // the bot reads the change now, not at its next safety poll
   return await store.changesApplied() ? "applied" : "unconfirmed";
+}
+
+/**
+ * Before `hooks list` and `hooks info` read the store. The serving bot keeps each hook's
+ * delivery count, last use and last requests in memory and writes them every 5 s (a store
+ * write per delivery would cost every delivery, issue 16), so it is asked to write them now
+ * and the command waits for that, as a change waits to be applied. Returns the note to print
+ * when the bot did not (busy, or its store refuses writes): `shown` may then be late.
+ */
+async function freshUsage(
+  store: HookStore,
+  kv: Deno.Kv | undefined,
+  storagePath: string | undefined,
+  shown: string,
+): Promise<string | null> {
+  const asOf = `${shown} are as of the bot's last write of them (every 5 s while it runs).`;
+  try {
+    const reach = await reachRunningBot(store, kv, storagePath, () => store.askForUsage());
+    return reach === "unconfirmed"
+      ? `the running bot did not write its latest counts within 3 s; ${asOf}`
+      : null;
+  } catch (e) {
+    if (e instanceof StoreBusyError) throw e; // the busy sentence, as for any command
+    // A full disk: the store can still be read.
+    return `could not ask the running bot for its latest counts (${errorText(e)}); ${asOf}`;
+  }
 }
 
 /** Why the command line names no hook (a usage error), or null when it names one. */

@@ -192,6 +192,8 @@ export class HookStore {
   #cursor = "";
   /** The change id last recorded as applied for the CLI (undefined: none yet). */
   #marked: string | undefined;
+  /** The operator CLI asked for the delivery counts; written before the feed is marked applied. */
+  #usageAsked = false;
   #seen = new Set<string>();
   #polling: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -695,6 +697,11 @@ export class HookStore {
       }
       this.#cursor = head;
     }
+    // Counts the CLI asked for are written before it is told the feed was applied.
+    if (this.#usageAsked) {
+      await feedStep(FLUSH_FAILED, () => this.flush());
+      this.#usageAsked = false;
+    }
     await this.#markApplied();
   }
 
@@ -728,6 +735,16 @@ export class HookStore {
     this.#log.warn(`${failed ? e.message : "could not follow the hook change feed"}; retrying`, {
       error: failed ? e.cause : e,
     });
+  }
+
+  /**
+   * Asks the bot that {@link watch}es this store (another process: the CLI's `hooks list` and
+   * `hooks info`) to write the delivery counts and request history it keeps in memory, which
+   * it otherwise writes every `usageFlushIntervalMs`; {@link changesApplied} says when it has.
+   * Nothing more per delivery: the bot writes on the ask, as it does on its timer.
+   */
+  async askForUsage(): Promise<void> {
+    await this.#repo.askForUsage();
   }
 
   /**
@@ -918,6 +935,10 @@ export class HookStore {
 
   #applyRemote(c: HookChange): void {
     if (this.#repo.isOwnChange(c.changeId)) return;
+    if (c.what === "usage_asked") {
+      this.#usageAsked = true;
+      return;
+    }
     this.#changed(c.tokenHashes, c.what === "revoked" || c.what === "expired");
     if (c.what === "revoked" || c.what === "expired") {
       this.#pending.delete(c.hookId);
@@ -1077,6 +1098,7 @@ class ChangeFeedError extends Error {
 
 const READ_FAILED = "could not read the hook change feed";
 const WRITE_FAILED = "could not record that the hook changes were applied";
+const FLUSH_FAILED = "could not write the delivery counts the operator CLI asked for";
 
 /** Runs one step of a poll; its failure becomes a {@link ChangeFeedError} saying `failed`. */
 async function feedStep<T>(failed: string, step: () => Promise<T>): Promise<T> {

@@ -194,8 +194,11 @@ export interface HistoryEntry {
 /** Most entries kept per hook in {@link HookRepo.appendHistory}. */
 export const HISTORY_MAX = 10;
 
-/** What a change did, in the change feed. */
-export type ChangeKind = "created" | "updated" | "revoked" | "expired";
+/**
+ * What a change did, in the change feed. `usage_asked` changes no hook: the operator CLI asks
+ * the serving bot to write the delivery counts it keeps in memory (`hooks list`, `hooks info`).
+ */
+export type ChangeKind = "created" | "updated" | "revoked" | "expired" | "usage_asked";
 
 /** One entry of the change feed. */
 export interface HookChange {
@@ -277,6 +280,8 @@ export class HookRepo {
   #now: () => number;
   // Ids of change feed entries written here (bounded), so a watcher skips its own changes.
   #own = new Set<string>();
+  /** The time part of this writer's last change id: ids only grow (see `#feed`). */
+  #lastChangeMs = 0;
 
   /** A repository over `kv`; `now` stamps the change feed. */
   constructor(kv: Deno.Kv, now: () => number = Date.now) {
@@ -470,6 +475,16 @@ export class HookRepo {
     throw new Error(`Could not delete hook ${id}: KV kept reporting write conflicts.`);
   }
 
+  /**
+   * Asks the process following the change feed (the serving bot) to write the delivery counts
+   * and request history it keeps in memory: a feed entry naming no hook.
+   */
+  async askForUsage(): Promise<void> {
+    const op = this.#kv.atomic();
+    this.#feed(op, "", "usage_asked", []);
+    await commitWhenFree(this.#kv, op); // no checks: nothing to conflict with
+  }
+
   /** The id of the newest change feed entry ("" when none): one read, for pollers. */
   async changeHead(): Promise<string> {
     return (await this.#kv.get<string>(keys.hookChangeHead())).value ?? "";
@@ -538,7 +553,12 @@ export class HookRepo {
   }
 
   #feed(op: Deno.AtomicOperation, hookId: string, what: ChangeKind, tokenHashes: string[]): void {
-    const changeId = `${String(this.#now()).padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
+    // Bumped past this writer's last id (as the outbox's seq is): two changes within one
+    // millisecond were ordered by their random tails, and one sorting before the head the bot
+    // had applied read as applied at once (HookStore.changesApplied), before the bot had it.
+    const ms = Math.max(this.#now(), this.#lastChangeMs + 1);
+    this.#lastChangeMs = ms;
+    const changeId = `${String(ms).padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
     this.#own.add(changeId);
     if (this.#own.size > 1_000) this.#own.delete(this.#own.values().next().value!);
     const change: HookChange = { changeId, hookId, what, tokenHashes };

@@ -123,8 +123,9 @@ export function hookHistory(hookId: string): Deno.KvKey {
 }
 
 /**
- * One entry of the hook change feed. `changeId` is `<ms, 15 digits>-<random>`, so a list
- * returns entries in time order and a reader can resume after the last id it saw.
+ * One entry of the hook change feed. `changeId` is `<ms, 15 digits>-<random>`, the ms bumped
+ * past the writer's last one, so a list returns entries in time order (one writer's in the
+ * order written) and a reader can resume after the last id it saw.
  */
 export function hookChange(changeId: string): Deno.KvKey {
   return ["hook_change", changeId];

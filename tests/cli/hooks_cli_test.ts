@@ -7,6 +7,8 @@ import {
   runHooksCli,
 } from "../../src/cli/hooks_cli.ts";
 import { HookStore } from "../../src/hooks/mod.ts";
+import { acquireLease } from "../../src/storage/mod.ts";
+import { fullDiskKv } from "../support/full_disk_kv.ts";
 
 const FIXTURE = new URL("../hooks/fixtures/webhooks.json", import.meta.url).pathname;
 
@@ -652,4 +654,46 @@ Deno.test("hooks list shows each hook's kind: an outgoing hook's target URL, que
   assert.equal(ci?.kind, "outgoing");
   assert.equal(ci?.target, "https://ci.example.com/hooks/chat?…");
   assert.ok(!w.out.join("\n").includes("s3cr3t") && !w.out.join("\n").includes("sealed"));
+});
+
+// hooks list and info ask the running bot to write the counts it keeps in memory (written every
+// 5 s otherwise) and wait for it, as a change waits to be applied (e2e/cli_process_test.ts). A
+// bot that does not answer (stopped, busy), or a store that refuses the ask (a full disk), still
+// gets its table, with a note on stderr: stdout stays the table or the JSON.
+Deno.test("hooks list and info when the running bot does not write its counts: the table as stored, and a note that they may be late", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const full = { on: false };
+  const kv = fullDiskKv(raw, (call) => full.on && call === "commit");
+  const store = new HookStore(kv);
+  const lease = await acquireLease(raw); // a bot serves the store, and never follows its feed
+  const out: string[] = [];
+  const err: string[] = [];
+  const run = (...args: string[]) =>
+    runHooksCli(args, {
+      openStore: (fn) => fn(store, kv),
+      publicUrl: null,
+      out: (l) => void out.push(l),
+      err: (l) => void err.push(l),
+    });
+  try {
+    const made = await store.create({ chatId: "c1", name: "deploys", createdBy: "alice" });
+    assert.ok(made.ok);
+    assert.equal(await run("list"), 0);
+    assert.match(out.join("\n"), /^\S+\s+c1\s+-\s+deploys\s.*\snever\s+0$/m);
+    assert.deepEqual(err, [
+      "note: the running bot did not write its latest counts within 3 s; DELIVERIES and LAST USED are as of the bot's last write of them (every 5 s while it runs).",
+    ]);
+    out.length = err.length = 0;
+    full.on = true;
+    assert.equal(await run("info", made.hook.id, "--json"), 0);
+    assert.equal(JSON.parse(out.join("\n")).deliveryCount, 0);
+    assert.deepEqual(err, [
+      "note: could not ask the running bot for its latest counts (database or disk is full); deliveryCount, lastUsedAt and the requests are as of the bot's last write of them (every 5 s while it runs).",
+    ]);
+  } finally {
+    full.on = false;
+    await lease.release();
+    await store.close();
+    raw.close();
+  }
 });

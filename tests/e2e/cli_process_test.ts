@@ -158,6 +158,34 @@ Deno.test("hooks pause, resume, rename and revoke by a hook's name reach the run
   }
 });
 
+// The bot counts deliveries in memory and writes the sums every 5 s (issue 16: no store write
+// per delivery), so `hooks list` beside it showed DELIVERIES and LAST USED up to 5 s late, and
+// `hooks info` missed the last requests: a sysadmin checking that a test message arrived saw 0.
+Deno.test("hooks list and info beside a running serve count the deliveries made just before", async () => {
+  const { dir, fake, token, hookId } = await setup();
+  await using bot = spawnServe({ dir, fake });
+  try {
+    const { port } = await bot.listening();
+    await bot.ready();
+    for (let i = 0; i < 3; i++) assert.equal((await post(port, token, `sent ${i}`)).status, 200);
+    const table = await hooks(dir, "list");
+    assert.equal(table.stderr, "");
+    const row = table.stdout.split("\n").find((l) => l.startsWith(hookId));
+    assert.ok(row, table.stdout);
+    assert.match(row, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+3$/, "LAST USED and DELIVERIES: 3");
+    assert.equal(JSON.parse((await hooks(dir, "list", "--json")).stdout)[0].deliveryCount, 3);
+    assert.equal((await post(port, token, "one more")).status, 200);
+    const info = await hooks(dir, "info", hookId);
+    assert.equal(info.stderr, "");
+    assert.match(info.stdout, /^deliveryCount: 4$/m);
+    assert.match(info.stdout, /^last 4 requests:$/m);
+    bot.kill("SIGTERM");
+    assert.equal((await bot.status).code, 0);
+  } finally {
+    await tearDown(bot, fake, dir);
+  }
+});
+
 Deno.test("hooks revoke while serve is stopped: its waiting deliveries end hook_revoked at the next start, none is posted", async () => {
   const { dir, fake, token, hookId } = await setup();
   try {

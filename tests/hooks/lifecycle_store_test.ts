@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { HookStore } from "../../src/hooks/mod.ts";
+import { HookStore, type HookStoreOptions } from "../../src/hooks/mod.ts";
 import { SecretBox } from "../../src/storage/mod.ts";
 import { createLogger } from "../../src/log.ts";
+import { fullDiskKv, type KvCall } from "../support/full_disk_kv.ts";
 
 const CHAT = "c_ops@tc.example";
 const HOUR = 3_600_000;
@@ -181,61 +182,115 @@ Deno.test("another process's revoke reaches a watching store: cache dropped, lis
   await cli.close();
 });
 
-/** A KV whose `get` (reads) or `set` (writes) fail while `failing` names them. */
-function faultyKv(raw: Deno.Kv, failing: { op: "get" | "set" | null }): Deno.Kv {
-  return new Proxy(raw, {
-    get(target, prop) {
-      if (prop === failing.op) return () => Promise.reject(new Error("database or disk is full"));
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
+/**
+ * A serving bot's store that follows the change feed when the test polls (as on its doorbell),
+ * its log lines kept, and whose KV call named by `failing.op` fails as on a full disk
+ * (`commit`: its atomic writes); and an operator CLI's store on the same KV.
+ */
+async function botAndCli(botOptions: HookStoreOptions = {}, cliOptions: HookStoreOptions = {}) {
+  const raw = await Deno.openKv(":memory:");
+  const failing: { op: KvCall | null } = { op: null };
+  const lines: string[] = [];
+  const bot = new HookStore(fullDiskKv(raw, (call) => call === failing.op), {
+    logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+    pollIntervalMs: 0,
+    ...botOptions,
   });
+  const cli = new HookStore(raw, cliOptions);
+  await bot.watch();
+  return {
+    failing,
+    lines,
+    bot,
+    cli,
+    async [Symbol.asyncDispose]() {
+      failing.op = null;
+      await cli.close();
+      await bot.close();
+      raw.close();
+    },
+  };
 }
 
 // A poll of the change feed reads the log and then writes how far it got (the CLI waits on that
 // write). The warning named only the read, so an operator with a full disk looked for a broken
 // read; and the write was never tried again, so every later CLI change waited its 3 s in vain.
 Deno.test("following another process's changes: a failed read and a failed 'applied' write each log their own step, and the write is retried", async () => {
-  const raw = await Deno.openKv(":memory:");
-  const failing: { op: "get" | "set" | null } = { op: null };
-  const lines: string[] = [];
-  const bot = new HookStore(faultyKv(raw, failing), {
-    logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
-    pollIntervalMs: 0,
-  });
-  const cli = new HookStore(raw, {});
-  try {
-    await bot.watch();
-    const { hook, token } = await make(cli);
-    assert.ok(await bot.findByToken(token)); // cached
+  await using w = await botAndCli();
+  const { failing, lines, bot, cli } = w;
+  const { hook, token } = await make(cli);
+  assert.ok(await bot.findByToken(token)); // cached
 
-    failing.op = "get";
-    await bot.pollChangesOrWarn(); // never throws: the doorbell's listener
-    failing.op = null;
-    assert.equal(lines.length, 1, lines.join("\n"));
-    assert.match(lines[0]!, /"level":"warn"/);
-    assert.match(lines[0]!, /could not read the hook change feed; retrying/);
+  failing.op = "get";
+  await bot.pollChangesOrWarn(); // never throws: the doorbell's listener
+  failing.op = null;
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0]!, /"level":"warn"/);
+  assert.match(lines[0]!, /could not read the hook change feed; retrying/);
 
-    assert.ok((await cli.pause(hook.id, "cli")).ok);
-    failing.op = "set";
+  assert.ok((await cli.pause(hook.id, "cli")).ok);
+  failing.op = "set";
+  await bot.pollChangesOrWarn();
+  failing.op = null;
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[1]!, /could not record that the hook changes were applied; retrying/);
+  assert.doesNotMatch(lines[1]!, /could not read/);
+  assert.equal(await bot.findByToken(token), null, "the change itself was applied");
+  assert.equal(await cli.changesApplied(0), false, "the CLI is not told what was not written");
+
+  // Nothing new in the feed, but the write that failed is made at the next poll.
+  await bot.pollChangesOrWarn();
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.equal(await cli.changesApplied(0), true);
+});
+
+// `hooks list` and `hooks info` ask the bot for the counts it keeps in memory (written every
+// 5 s otherwise): the ask is a change feed entry, the answer the usual "applied" mark, written
+// once the counts are. A flush that fails leaves the CLI unanswered and names itself.
+Deno.test("the CLI's ask for usage: the watching store writes its counts before it marks the feed applied; a failed write names itself", async () => {
+  // Only the ask writes the counts here.
+  await using w = await botAndCli({ usageFlushIntervalMs: 3_600_000 });
+  const { failing, lines, bot, cli } = w;
+  const { hook } = await make(cli);
+  await bot.pollChangesOrWarn();
+  bot.recordDelivery(hook.id);
+  bot.recordDelivery(hook.id);
+  assert.equal((await cli.get(hook.id))?.deliveryCount, 0);
+
+  await cli.askForUsage();
+  failing.op = "commit";
+  await bot.pollChangesOrWarn();
+  failing.op = null;
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(
+    lines[0]!,
+    /could not write the delivery counts the operator CLI asked for; retrying/,
+  );
+  assert.equal(await cli.changesApplied(0), false);
+  assert.equal((await cli.get(hook.id))?.deliveryCount, 0);
+
+  await bot.pollChangesOrWarn(); // the retry
+  assert.equal(await cli.changesApplied(0), true);
+  assert.equal((await cli.get(hook.id))?.deliveryCount, 2);
+  assert.equal(lines.length, 1, lines.join("\n"));
+});
+
+// A change id was `<ms>-<random>`: two changes of one writer within a millisecond were ordered by
+// chance, and a second one sorting before the first (the feed head "before" what the bot had
+// applied) counted as applied at once, so the CLI returned before the bot had it.
+Deno.test("changes one process makes within a millisecond are not reported applied before the watching store polls", async () => {
+  await using w = await botAndCli({}, { now: () => Date.parse("2026-01-01T00:00:00Z") });
+  const { bot, cli } = w;
+  const { hook } = await make(cli);
+  await bot.pollChangesOrWarn();
+  assert.equal(await cli.changesApplied(0), true);
+  for (let i = 0; i < 20; i++) {
+    assert.ok((await cli.rename(hook.id, `deploys ${i}`)).ok);
+    assert.equal(await cli.changesApplied(0), false, `change ${i} is not applied yet`);
     await bot.pollChangesOrWarn();
-    failing.op = null;
-    assert.equal(lines.length, 2, lines.join("\n"));
-    assert.match(lines[1]!, /could not record that the hook changes were applied; retrying/);
-    assert.doesNotMatch(lines[1]!, /could not read/);
-    assert.equal(await bot.findByToken(token), null, "the change itself was applied");
-    assert.equal(await cli.changesApplied(0), false, "the CLI is not told what was not written");
-
-    // Nothing new in the feed, but the write that failed is made at the next poll.
-    await bot.pollChangesOrWarn();
-    assert.equal(lines.length, 2, lines.join("\n"));
-    assert.equal(await cli.changesApplied(0), true);
-  } finally {
-    failing.op = null;
-    await cli.close();
-    await bot.close();
-    raw.close();
+    assert.equal(await cli.changesApplied(0), true, `change ${i} is applied`);
   }
+  assert.deepEqual(w.lines, []);
 });
 
 Deno.test("a record written before the lifecycle fields reads with defaults and can be changed", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { waitUntil } from "../support/wait.ts";
+import { fullDiskKv } from "../support/full_disk_kv.ts";
 import { HookStore, type HookStoreOptions, MAX_HOOKS_PER_CHAT } from "../../src/hooks/mod.ts";
 import { openKv } from "../../src/storage/mod.ts";
 import { countingKv } from "../storage/counting_kv.ts";
@@ -439,21 +440,7 @@ Deno.test("records stay small", async () => {
 
 /** `raw` whose atomic commits reject ("disk full", as SQLite's do) whenever `fails()` says so. */
 function failingCommits(raw: Deno.Kv, fails: () => boolean): Deno.Kv {
-  return new Proxy(raw, {
-    get(target, prop) {
-      if (prop === "atomic") {
-        return () => {
-          const op = target.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = () =>
-            fails() ? Promise.reject(new Error("database or disk is full")) : commit();
-          return op;
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  });
+  return fullDiskKv(raw, (call) => call === "commit" && fails());
 }
 
 Deno.test("usage: a KV failure mid-flush neither loses nor double-counts deliveries", async () => {

@@ -6,28 +6,11 @@ import { join } from "node:path";
 import { CHAT_ID, type EndpointHarness, withEndpoint } from "../support/endpoint_harness.ts";
 import { startBotWithFake } from "../support/bot_with_fake.ts";
 import { createLogger } from "../../src/log.ts";
+import { fullDiskKv } from "../support/full_disk_kv.ts";
 
 /** A KV whose writes fail while `full.on`, as SQLite's do on a full disk. */
 function fillableKv(full: { on: boolean }) {
-  return (raw: Deno.Kv): Deno.Kv =>
-    new Proxy(raw, {
-      get(target, prop) {
-        if (prop === "atomic") {
-          return () => {
-            const op = target.atomic();
-            const commit = op.commit.bind(op);
-            op.commit = () =>
-              full.on ? Promise.reject(new Error("database or disk is full")) : commit();
-            return op;
-          };
-        }
-        if ((prop === "set" || prop === "delete") && full.on) {
-          return () => Promise.reject(new Error("database or disk is full"));
-        }
-        const v = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
-    });
+  return (raw: Deno.Kv): Deno.Kv => fullDiskKv(raw, (call) => full.on && call !== "get");
 }
 
 /**
