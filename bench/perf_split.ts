@@ -121,7 +121,8 @@ for (const line of (await Deno.readTextFile(scriptFile)).split("\n")) {
   if (!line.trim()) {
     if (frames?.length) samples.push(frames);
     frames = null;
-  } else if (!/^\s/.test(line)) {
+  } else if (!line.startsWith("\t")) {
+    // A sample's header: the thread id, which some perf versions pad with spaces.
     frames = line.trim().split(/\s+/)[0] === tid ? [] : null;
   } else if (frames) {
     const s = line.trim();

@@ -40,7 +40,14 @@ import {
 // The factories are Hono middleware, kept off the middleware face (its module doc says why).
 import { clientAddress } from "./middleware/client_address.ts";
 import { drainGuard } from "./middleware/drain_guard.ts";
-import { type Guard, guard, type Observer, refuse } from "./middleware/env.ts";
+import {
+  type Guard,
+  guard,
+  jsonAnswer,
+  type Observer,
+  refuse,
+  setHeader,
+} from "./middleware/env.ts";
 import { hookAuth, type MissingToken, type TokenSource } from "./middleware/hook_auth.ts";
 import { hookLimit } from "./middleware/hook_limit.ts";
 import { ipLimit } from "./middleware/ip_limit.ts";
@@ -282,7 +289,7 @@ export function hookPipeline(options: AppOptions): HookPipeline {
         // A slow, malformed or vanished client is its own business: debug, not info.
         const quiet = err instanceof BodyError && err.clientFault;
         if (err instanceof BodyError) {
-          for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+          for (const [k, v] of Object.entries(err.headers)) setHeader(c, k, v);
         }
         log[quiet ? "debug" : "info"]("hook request refused", {
           hook: hook?.id,
@@ -727,7 +734,8 @@ function answer(
     case "delivered": {
       const own = dialectAnswer(c, payload, outcome.messageIds);
       if (own !== undefined) return dialectResponse(c, own);
-      return c.json(
+      return jsonAnswer(
+        c,
         ignored
           ? { ok: true, messages: outcome.messageIds, ...ignored }
           : { ok: true, messages: outcome.messageIds },
@@ -738,7 +746,7 @@ function answer(
       const record = nameDelivery(c, outcome.deliveryId);
       const own = dialectAnswer(c, payload, [], outcome.deliveryId);
       if (own !== undefined) return dialectResponse(c, own);
-      return c.json({ ok: true, queued: true, ...record, ...ignored }, 202);
+      return jsonAnswer(c, { ok: true, queued: true, ...record, ...ignored }, 202);
     }
     case "partial": {
       // Issue 10.2: a sender speaking another product's dialect (Slack, Mattermost, Grafana,
@@ -751,16 +759,13 @@ function answer(
       if (payload.format !== "native" && textArrived(outcome.failures)) {
         const own = dialectAnswer(c, payload, outcome.messageIds);
         if (own !== undefined) return dialectResponse(c, own);
-        return c.json(
-          {
-            ok: true,
-            messages: outcome.messageIds,
-            failed: outcome.failures,
-            ...record,
-            ...ignored,
-          },
-          200,
-        );
+        return jsonAnswer(c, {
+          ok: true,
+          messages: outcome.messageIds,
+          failed: outcome.failures,
+          ...record,
+          ...ignored,
+        }, 200);
       }
       // `refuse` records the code for the hook's request history, as every refusal's.
       return refuse(
@@ -806,7 +811,7 @@ function nameDelivery(
   deliveryId: string | undefined,
 ): { delivery?: string } {
   if (deliveryId === undefined) return NO_RECORD;
-  c.header("X-Delivery-Id", deliveryId);
+  setHeader(c, "X-Delivery-Id", deliveryId);
   return { delivery: deliveryId };
 }
 

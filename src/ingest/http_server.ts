@@ -1,7 +1,8 @@
 /**
  * The HTTP/1.1 server the bot listens with, on `Deno.listen`: it reads each connection itself
  * (framing in `src/http1/`) and hands a light request (`_server_request.ts`) to a fetch-style
- * handler (the Hono app).
+ * handler (the Hono app); the app's JSON answers come back as light answers
+ * (`_server_response.ts`), written without a fetch `Response`'s body machinery.
  *
  * Why its own: `Deno.serve` in 2.9.6 has no header timeout, never closes an idle keep-alive
  * connection and gives a handler no way to close one (issue 18.2: a half-sent head and an idle
@@ -46,11 +47,13 @@ import {
   ChunkedDecoder,
   FramingError,
   headEnd,
+  lowerCase,
   MAX_HEAD_BYTES,
   parseHead,
   type RequestHead,
 } from "../http1/mod.ts";
 import { ServerHeaders, ServerRequest } from "./_server_request.ts";
+import { JsonAnswer } from "./_server_response.ts";
 
 /** The peer of a request, shaped as `Deno.serve` passes it (Hono's `c.env`). */
 export interface ServeInfo {
@@ -695,14 +698,21 @@ class Http1Server implements HttpServer {
   async #send(c: Connection, response: Response, head: RequestHead, close: boolean) {
     const status = response.status;
     const bodiless = status === 204 || status === 304 || status < 200;
-    // Reading the body whole without touching `response.body` keeps a string or bytes body
-    // off the web-stream path (`.body` would wrap it in a ReadableStream first).
-    const body = bodiless ? EMPTY : await response.bytes();
+    // The app's JSON answers (`_server_response.ts`) come as their text and headers: no fetch
+    // body to read back, no `Headers` to walk. Any other answer's body is read whole without
+    // touching `response.body`, which keeps a string or bytes body off the web-stream path
+    // (`.body` would wrap it in a ReadableStream first).
+    const light = response instanceof JsonAnswer ? response : null;
+    const body = bodiless ? EMPTY : light ? light.encoded() : await response.bytes();
     // The head is written into the connection's answer buffer piece by piece: no string is
     // built for it, no buffer allocated per answer (issue 16).
     const out = c.answer.reset();
     out.text("HTTP/1.1 ").text(String(status)).text(" ").text(REASONS[status] ?? "").text("\r\n");
-    response.headers.forEach(writeHeader, out);
+    const plain = light?.plainHeaders;
+    if (plain) {
+      out.text("content-type: application/json\r\n");
+      for (const [name, value] of plain) writeHeader.call(out, value, lowerCase(name));
+    } else response.headers.forEach(writeHeader, out);
     // A HEAD answer from Hono has the GET answer's headers and no body: a length of 0 would be
     // false (RFC 9110 8.6), and none at all is allowed. Tested only for empty answers.
     if (!bodiless && (body.byteLength > 0 || head.method !== "HEAD")) {

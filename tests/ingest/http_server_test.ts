@@ -3,6 +3,7 @@
 // get the JSON error shape, and shutdown does not wait for idle or stuck clients.
 import assert from "node:assert/strict";
 import { type ClientMistake, type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
+import { JsonAnswer } from "../../src/ingest/_server_response.ts";
 import { readBodyLimited } from "../../src/ingest/read_body.ts";
 import { RawHttp } from "../support/raw_http.ts";
 import { waitUntil } from "../support/wait.ts";
@@ -178,6 +179,65 @@ Deno.test("answers of any size on one connection are whole, each with its own he
       c.close();
     }
   }, { idleTimeoutMs: 5_000 });
+});
+
+Deno.test("the app's JSON answers (JsonAnswer) go out whole: status, content type, the app's headers, the UTF-8 length, on a kept-alive connection", async () => {
+  const server = await listenHttp({
+    hostname: "127.0.0.1",
+    port: 0,
+    headersTimeoutMs: 5_000,
+    idleTimeoutMs: 5_000,
+    handler: (req) => {
+      const size = Number(new URL(req.url).pathname.slice(1));
+      const answer = new JsonAnswer(
+        JSON.stringify({ ok: size % 2 === 0, text: "é".repeat(size) }),
+        size % 2 === 0 ? 200 : 503,
+        [["X-Delivery-Id", `d${size}`], ["Retry-After", "7"]],
+      ) as unknown as Response;
+      // A header added through `headers` (as a Hono middleware would, after the handler)
+      // is written too.
+      if (size === 3) answer.headers.set("x-late", "yes");
+      return answer;
+    },
+  });
+  const c = await RawHttp.connect(server.addr.port);
+  try {
+    for (const size of [0, 3, 20_000, 10]) {
+      await c.write(`GET /${size} HTTP/1.1\r\nHost: h\r\n\r\n`);
+      const res = await c.response();
+      assert.equal(res?.status, size % 2 === 0 ? 200 : 503);
+      assert.equal(res?.headers.get("content-type"), "application/json");
+      assert.equal(res?.headers.get("x-delivery-id"), `d${size}`);
+      assert.equal(res?.headers.get("retry-after"), "7");
+      assert.equal(res?.headers.get("x-late"), size === 3 ? "yes" : undefined);
+      assert.equal(
+        Number(res?.headers.get("content-length")),
+        new TextEncoder().encode(res!.body).byteLength,
+      );
+      assert.deepEqual(JSON.parse(res!.body), { ok: size % 2 === 0, text: "é".repeat(size) });
+    }
+  } finally {
+    c.close();
+    server.closeAll();
+    await server.shutdown();
+  }
+});
+
+Deno.test("a JsonAnswer reads as a Response: status, headers, json(), text(), clone(), and a Response made from it", async () => {
+  const answer = new JsonAnswer('{"ok":false,"error":"x"}', 429, [["Retry-After", "3"]]);
+  const res = answer as unknown as Response;
+  assert.ok(res instanceof Response);
+  assert.equal(res.status, 429);
+  assert.equal(res.ok, false);
+  assert.equal(res.headers.get("retry-after"), "3");
+  assert.equal(res.headers.get("content-type"), "application/json");
+  assert.deepEqual(await res.json(), { ok: false, error: "x" });
+  assert.equal(await res.clone().text(), '{"ok":false,"error":"x"}');
+  // What Hono does when an answer replaces one it already holds.
+  const copy = new Response(res.body, res);
+  assert.equal(copy.status, 429);
+  assert.equal(copy.headers.get("retry-after"), "3");
+  assert.deepEqual(await copy.json(), { ok: false, error: "x" });
 });
 
 Deno.test("a malformed request head gets 400 invalid_request in the JSON shape; a huge one 431", async () => {

@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { HookRef } from "../../delivery/mod.ts";
 import type { CidrList } from "../../net/mod.ts";
+import { JsonAnswer } from "../_server_response.ts";
 
 /**
  * A hook found by its token: what delivery needs plus its id, and `viaOldToken` when the token
@@ -34,6 +35,8 @@ export interface HookVariables {
   delivery: DeliveryNote;
   /** The machine code of a refusal answered by {@link refuse} (for the hook's request history). */
   refusal: string;
+  /** Headers the answer carries, set by {@link setHeader} (rate limits, `X-Delivery-Id`…). */
+  answerHeaders: [string, string][];
 }
 
 /** What a handler that dispatched a message tells {@link requestLog}. */
@@ -70,9 +73,35 @@ export function refuse(
   headers: Record<string, string> = {},
   extra: Record<string, unknown> = {},
 ): Response {
-  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  for (const [k, v] of Object.entries(headers)) setHeader(c, k, v);
   c.set("refusal", code);
-  return c.json(errorBody(code, message, extra), status as 400);
+  return jsonAnswer(c, errorBody(code, message, extra), status);
+}
+
+/**
+ * Sets a header of the answer: for a {@link jsonAnswer} and for an answer Hono builds
+ * (`c.json`, `c.text`: the dialects' own answers). Every header the hook routes set goes
+ * through here, since a {@link jsonAnswer} does not see what `c.header` alone set.
+ */
+export function setHeader(c: Context, name: string, value: string): void {
+  c.header(name, value);
+  const set = (c as Context<IngestEnv>).get("answerHeaders");
+  if (set === undefined) (c as Context<IngestEnv>).set("answerHeaders", [[name, value]]);
+  else {
+    const at = set.findIndex(([n]) => n.toLowerCase() === name.toLowerCase());
+    if (at >= 0) set[at] = [name, value];
+    else set.push([name, value]);
+  }
+}
+
+/**
+ * A JSON answer of the hook routes, with the headers {@link setHeader} set: the bot's server
+ * writes it without a fetch `Response` (`_server_response.ts` says why); to Hono and to tests
+ * it is a `Response`.
+ */
+export function jsonAnswer(c: Context, body: unknown, status: number): Response {
+  const headers = (c as Context<IngestEnv>).get("answerHeaders");
+  return new JsonAnswer(JSON.stringify(body), status, headers) as unknown as Response;
 }
 
 /** Counters the hook routes report; the Prometheus module implements them. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { RateLimiter, rateLimitHeaders, rateLimitWorthTelling } from "../rate_limiter.ts";
-import { type Guard, guard, type IngestMetrics, refuse } from "./env.ts";
+import { type Guard, guard, type IngestMetrics, refuse, setHeader } from "./env.ts";
 
 /** Options of {@link hookLimit}. */
 export interface HookLimitOptions {
@@ -38,7 +38,7 @@ export function hookLimit(options: HookLimitOptions): Guard {
     if (limiter.disabled) return undefined;
     const decision = limiter.take(c.get("hook").id);
     if (rateLimitWorthTelling(decision)) {
-      for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
+      for (const [k, v] of Object.entries(rateLimitHeaders(decision))) setHeader(c, k, v);
     }
     if (!decision.allowed) {
       metrics?.rateLimited("token");
