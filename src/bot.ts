@@ -388,6 +388,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     registry,
     // A reply_to may name any message of the hook's chat (a member's question, say).
     messageChat: async (id) => (await client.getMessageById(id)).chatId,
+    clock,
   });
   // One body reader for the server: its in-flight budget is shared by every route, and
   // drain() cuts the bodies still arriving so a stuck client cannot hold a shutdown.

@@ -17,7 +17,14 @@ import type {
   MessageEditor,
 } from "../delivery/mod.ts";
 // From the queue's face, not delivery's: that one would load the preview pool at start.
-import { storageUnavailable } from "../delivery/queue/mod.ts";
+import {
+  type Clock,
+  storageUnavailable,
+  storeTooSlow,
+  systemClock,
+  TOO_SLOW,
+  withinSenderWait,
+} from "../delivery/queue/mod.ts";
 import type { MessageRegistry } from "./registry.ts";
 import { isTrueConfError, TrueConfApiError } from "../trueconf/mod.ts";
 
@@ -35,6 +42,8 @@ export interface LivingDispatcherOptions {
    * hook's chat, a member's question included; without it only the hook's own messages.
    */
   messageChat?: ((messageId: string) => Promise<string>) | undefined;
+  /** Times a key's reservation against the sender's wait (tests pass a manual one). */
+  clock?: Clock | undefined;
 }
 
 /** See the module doc. */
@@ -42,6 +51,7 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
   readonly #inner: Dispatcher;
   readonly #reg: MessageRegistry;
   readonly #messageChat: LivingDispatcherOptions["messageChat"];
+  readonly #clock: Clock;
   /** Posts with a key this process is making now, by hook and key (see {@link dispatch}). */
   readonly #keyed = new Map<string, Promise<DispatchOutcome>>();
 
@@ -50,6 +60,7 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
     this.#inner = options.inner;
     this.#reg = options.registry;
     this.#messageChat = options.messageChat;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Posts a message; a key the hook used before makes it an edit of that message. */
@@ -100,11 +111,22 @@ export class LivingDispatcher implements Dispatcher, MessageEditor {
     if (!op.key) return this.#inner.dispatch(next);
     // Known at once (before the key's KV reservation commits) to a reply sent right after.
     const k = `${op.hook}\n${op.key}`;
-    const running = this.#reg.reserveKey(op.hook, op.key).then(
-      () => this.#inner.dispatch(next),
-      // The store refused the reservation (a full disk, a lock another process held past the
-      // bot's wait): nothing was posted, so the sender retries, as after an Idempotency-Key's
-      // claim refused; it answered 500 internal_error.
+    const hook = op.hook;
+    const key = op.key;
+    // A store another process keeps locked: the sender hears so within 2 s, not 5 to 10; a
+    // reservation that commits after that answer is taken back.
+    const reserved = withinSenderWait(
+      this.#clock,
+      (signal) => this.#reg.reserveKey(hook, key, signal),
+      (late) => {
+        if (late !== null) this.#reg.unreserveKey(hook, key, late).catch(() => {});
+      },
+    );
+    const running = reserved.then(
+      (r) => r === TOO_SLOW ? storeTooSlow() : this.#inner.dispatch(next),
+      // The store refused the reservation (a full disk, a deleted file): nothing was posted,
+      // so the sender retries, as after an Idempotency-Key's claim refused; it answered 500
+      // internal_error.
       () => storageUnavailable(),
     );
     this.#keyed.set(k, running);

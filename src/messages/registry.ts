@@ -499,14 +499,31 @@ export class MessageRegistry {
     return (await this.#kv.get<KeyRecord>(postedKey(hookId, key))).value;
   }
 
-  /** Marks a key as taken by a queued post, so a PATCH by that key is accepted at once. */
-  async reserveKey(hookId: string, key: string): Promise<void> {
+  /**
+   * Marks a key as taken by a queued post, so a PATCH by that key is accepted at once. The
+   * reservation's versionstamp, or null when the key was taken already. `signal`: see
+   * commitWhenFree.
+   */
+  async reserveKey(hookId: string, key: string, signal?: AbortSignal): Promise<string | null> {
     const k = postedKey(hookId, key);
-    await commitWhenFree(
+    const res = await commitWhenFree(
       this.#kv,
       this.#kv.atomic().check({ key: k, versionstamp: null })
         .set(k, { messageId: null }, { expireIn: this.#ttl }),
+      signal,
     );
+    return res.ok ? res.versionstamp : null;
+  }
+
+  /**
+   * Takes back a reservation whose post was refused before it committed (the store too slow,
+   * src/delivery/queue/sender_store_wait.ts): left alone when it changed since
+   * (`versionstamp`: the reservation's), e.g. the sender's retry posted by the key meanwhile.
+   * Else the key would name a queued post that never comes for 30 days.
+   */
+  async unreserveKey(hookId: string, key: string, versionstamp: string): Promise<void> {
+    const k = postedKey(hookId, key);
+    await commitWhenFree(this.#kv, this.#kv.atomic().check({ key: k, versionstamp }).delete(k));
   }
 
   /**

@@ -160,7 +160,12 @@ export type ClaimResult<O> =
    * `takenOver`: the claim replaced one a process that died left pending (`at`: when that one
    * claimed the key; it may have carried the request out since).
    */
-  | { readonly claimed: true; readonly takenOver?: { readonly at: number } }
+  | {
+    readonly claimed: true;
+    readonly takenOver?: { readonly at: number };
+    /** The claim's versionstamp, to take it back ({@link OutboxRepo.dropClaim}). */
+    readonly versionstamp?: string;
+  }
   | { readonly claimed: false; readonly record: IdempotencyRecord<O> };
 
 /** An operator's command for the running bot's queue (`hooks queue retry|drop`). */
@@ -365,6 +370,7 @@ export class OutboxRepo {
     key: string,
     claim: { owner: string; at: number; expiresAt: number; digest?: string | undefined },
     isStale: (r: Extract<IdempotencyRecord<O>, { state: "pending" }>) => boolean,
+    signal?: AbortSignal,
   ): Promise<ClaimResult<O>> {
     const k = keys.idempotency(hookId, key);
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -373,14 +379,21 @@ export class OutboxRepo {
       if (r && r.expiresAt > claim.at && !(r.state === "pending" && isStale(r))) {
         return { claimed: false, record: r };
       }
+      // A claim taking over a dead one keeps the earlier time: the request may have been
+      // carried out unrecorded since then, also when this claim is itself taken over later
+      // (its request answered 503 before it committed, src/delivery/queue/sender_store_wait.ts).
+      const taking = r?.state === "pending" ? { at: Math.min(r.at, claim.at) } : {};
       const op = this.#kv.atomic()
         .check({ key: k, versionstamp: cur.versionstamp })
-        .set(k, { state: "pending", ...claim }, { expireIn: claim.expiresAt - claim.at });
-      const res = await commitWhenFree(this.#kv, op);
+        .set(k, { state: "pending", ...claim, ...taking }, {
+          expireIn: claim.expiresAt - claim.at,
+        });
+      const res = await commitWhenFree(this.#kv, op, signal);
       if (res.ok) {
+        const versionstamp = res.versionstamp;
         return r?.state === "pending"
-          ? { claimed: true, takenOver: { at: r.at } }
-          : { claimed: true };
+          ? { claimed: true, takenOver: { at: r.at }, versionstamp }
+          : { claimed: true, versionstamp };
       }
     }
     const r = (await this.#kv.get<IdempotencyRecord<O>>(k)).value;
@@ -411,6 +424,20 @@ export class OutboxRepo {
     await this.#batcher.submit({
       checks: [],
       mutations: [{ type: "delete", key: keys.idempotency(hookId, key) }],
+      bytes: 128,
+    });
+  }
+
+  /**
+   * Takes back a claim whose request was answered before the claim committed (503, the store
+   * too slow): deleted unless it changed since (`versionstamp`: the claim's), so a retry's own
+   * claim or record is never removed. Resolves false when it had changed.
+   */
+  dropClaim(hookId: string, key: string, versionstamp: string): Promise<boolean> {
+    const k = keys.idempotency(hookId, key);
+    return this.#batcher.submit({
+      checks: [{ key: k, versionstamp }],
+      mutations: [{ type: "delete", key: k }],
       bytes: 128,
     });
   }

@@ -113,21 +113,36 @@ async function retryWhileLocked<T>(
   withinMs: number,
   start: number,
   onRefused: (waitedMs: number) => void,
+  signal?: AbortSignal,
 ): Promise<T> {
   let pause = FIRST_PAUSE_MS;
   for (;;) {
     try {
       return await attempt();
     } catch (e) {
-      if (!isStoreLocked(e) || e instanceof StoreBusyError) throw e;
+      if (!isStoreLocked(e) || e instanceof StoreBusyError || signal?.aborted) throw e;
       const waited = Date.now() - start;
       if (waited >= withinMs) throw e;
       onRefused(waited);
       const ms = Math.min(pause * (0.5 + Math.random()), withinMs - waited);
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await pauseFor(ms, signal);
+      if (signal?.aborted) throw e;
       pause = Math.min(pause * 2, MAX_PAUSE_MS);
     }
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (its timer cleared). */
+function pauseFor(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(id);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const id = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 /**
@@ -158,7 +173,9 @@ export function onCommitsWaiting(kv: Deno.Kv, onWaiting: () => void): void {
  * before. Costs nothing more than the commit while the store is free. A lock held past the
  * wait ends it after 5 to 10 s, not 5: most tries are refused at once, but one can wait
  * SQLite's busy timeout itself (measured under a held `BEGIN IMMEDIATE`: tries refused within
- * 0-7 ms up to 4.3 s, then one started at 4.46 s waited 5.06 s; docs/deploy.md).
+ * 0-7 ms up to 4.3 s, then one started at 4.46 s waited 5.06 s; docs/deploy.md). `signal`:
+ * once it aborts (the sender was answered, src/delivery/queue/sender_store_wait.ts), a refused
+ * try is not tried again; a try under way still ends as SQLite ends it.
  *
  * @example
  * ```ts
@@ -173,6 +190,7 @@ export function onCommitsWaiting(kv: Deno.Kv, onWaiting: () => void): void {
 export function commitWhenFree(
   kv: Deno.Kv,
   op: Deno.AtomicOperation,
+  signal?: AbortSignal,
 ): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
   const start = Date.now();
   return op.commit().catch(async (e) => {
@@ -184,7 +202,7 @@ export function commitWhenFree(
         if (!w || counted) return;
         counted = true;
         if (w.waiting++ === 0) w.onWaiting();
-      });
+      }, signal);
     } finally {
       if (counted) w!.waiting--;
     }

@@ -7,16 +7,28 @@
 // The whole bot in-process on a store file; the lock is node:sqlite's `BEGIN IMMEDIATE` on a
 // second connection (tests/support/store_lock.ts), let go when the bot's debug line says its
 // commits wait (the retry's first refusal), never on a timer.
+//
+// A lock held longer (a backup, sqlite3 left in a transaction) is not waited out by a sender
+// whose key must be stored first: it is answered 503 storage_unavailable after
+// SENDER_STORE_WAIT_MS (2 s), not after the 5 to 10 s the commit's own retries took. Those
+// tests move the bot's manual clock past the bound instead of waiting for it.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createLogger } from "../../src/log.ts";
 import { type BotWithFake, startBotWithFake } from "../support/bot_with_fake.ts";
 import { otherConnection } from "../support/store_lock.ts";
+import { ManualClock } from "../delivery/queue/_manual_clock.ts";
 
 const WAITING = /^commits wait for the store .*: another process .* holds its write lock/;
 
-/** A bot on a store file with one hook in chat "ops", its log collected, and a second connection. */
-async function botBesideLock(t: (world: BotWithFake, run: Run) => Promise<void>) {
+/**
+ * A bot on a store file with one hook in chat "ops", its log collected, and a second connection;
+ * `clock`: the bot's (a manual one moves time on by hand).
+ */
+async function botBesideLock(
+  t: (world: BotWithFake, run: Run) => Promise<void>,
+  clock?: ManualClock,
+) {
   const dir = await Deno.makeTempDir({ prefix: "busy_serve_commit_" });
   const other = await otherConnection(join(dir, "webhooks.kv"));
   const lines: { level: string; msg: string }[] = [];
@@ -28,7 +40,7 @@ async function botBesideLock(t: (world: BotWithFake, run: Run) => Promise<void>)
       for (const w of waiters.splice(0)) w();
     },
   });
-  const world = await startBotWithFake({ dir, logger });
+  const world = await startBotWithFake({ dir, logger, ...(clock ? { hooks: { clock } } : {}) });
   try {
     const alice = world.fake.userId("alice");
     world.addGroup({ chatId: "ops", title: "Ops", owner: alice });
@@ -152,4 +164,96 @@ Deno.test("a chat command while another process holds the store's lock for a mom
     );
     assert.ok(replies().some((t) => /builds/.test(t)), replies().join("\n"));
   });
+});
+
+/** A sender's JSON request to `url`: a POST unless `method` says otherwise. */
+function sendJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  method = "POST",
+): Promise<Response> {
+  return fetch(url, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/**
+ * A sender's POST of `text` to the hook while the store stays locked: once the bot says its
+ * commits wait, the bot's clock moves past the sender's bound (2 s), and only then does the lock
+ * go. The answer, and whether it came before the lock went.
+ */
+async function postPastBound(
+  run: Run,
+  clock: ManualClock,
+  text: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; retryAfter: string | null; json: Record<string, unknown> }> {
+  run.lock();
+  const res = sendJson(run.hookUrl, { text }, headers);
+  await run.waiting();
+  clock.advance(2_000);
+  // Let go at once: a bot that still waited would now store the key and deliver (200).
+  run.release();
+  const r = await res;
+  return { status: r.status, retryAfter: r.headers.get("retry-after"), json: await r.json() };
+}
+
+/** The 503 a sender gets for a store locked past the bound: it says why and when to retry. */
+function assertLockedPastBound(
+  a: { status: number; retryAfter: string | null; json: Record<string, unknown> },
+): void {
+  assert.equal(a.status, 503, JSON.stringify(a.json));
+  assert.equal(a.json.error, "storage_unavailable");
+  assert.equal(a.retryAfter, "5");
+  assert.match(String(a.json.message), /did not answer within 2 s/);
+  assert.match(String(a.json.message), /another process .*lock/);
+  assert.match(String(a.json.message), /nothing was posted/i);
+}
+
+Deno.test("a sender's POST with an Idempotency-Key while another process keeps the store locked is answered 503 storage_unavailable after 2 s, and its retry posts the message once", async () => {
+  const clock = new ManualClock(Date.now());
+  await botBesideLock(async ({ fake }, run) => {
+    const a = await postPastBound(run, clock, "deploy 43 finished", {
+      "idempotency-key": "deploy-43",
+    });
+    assertLockedPastBound(a);
+    assert.ok(!fake.messagesIn("ops").some((m) => m.text === "deploy 43 finished"));
+    // The sender's retry with the same key, the lock gone: posted, once; a replay after it
+    // answers the same ids.
+    const again = () =>
+      sendJson(run.hookUrl, { text: "deploy 43 finished" }, { "idempotency-key": "deploy-43" });
+    const retry = await again();
+    const first = await retry.json();
+    assert.equal(retry.status, 200, JSON.stringify(first));
+    assert.deepEqual(await (await again()).json(), first);
+    assert.equal(
+      fake.messagesIn("ops").filter((m) => m.text === "deploy 43 finished").length,
+      1,
+    );
+  }, clock);
+});
+
+Deno.test("a sender's POST with X-Message-Key while another process keeps the store locked is answered 503 storage_unavailable after 2 s; its retry posts the message, which the key then edits", async () => {
+  const clock = new ManualClock(Date.now());
+  await botBesideLock(async ({ fake }, run) => {
+    const a = await postPastBound(run, clock, "build 7 started", { "x-message-key": "build-7" });
+    assertLockedPastBound(a);
+    assert.ok(!fake.messagesIn("ops").some((m) => m.text === "build 7 started"));
+    const retry = await sendJson(run.hookUrl, { text: "build 7 started" }, {
+      "x-message-key": "build-7",
+    });
+    assert.equal(retry.status, 200, await retry.text());
+    const edit = await sendJson(
+      `${run.hookUrl}/messages/build-7`,
+      { text: "build 7 finished" },
+      {},
+      "PATCH",
+    );
+    assert.equal(edit.status, 200, await edit.text());
+    const shown = fake.messagesIn("ops").filter((m) => /^build 7/.test(m.text ?? ""));
+    assert.deepEqual(shown.map((m) => m.text), ["build 7 finished"]);
+  }, clock);
 });

@@ -18,6 +18,7 @@
 import type { DispatchOutcome } from "../dispatch.ts";
 import type { OutboxRepo } from "../../storage/mod.ts";
 import { type Clock, delay } from "../clock.ts";
+import { storeTooSlow, TOO_SLOW, withinSenderWait } from "./sender_store_wait.ts";
 
 /** Options of {@link Idempotency}. */
 export interface IdempotencyOptions {
@@ -76,13 +77,31 @@ export class Idempotency {
     const withDigest = digest === undefined ? {} : { digest };
     let claim;
     try {
-      claim = await repo.claimIdempotency<DispatchOutcome>(
-        hookId,
-        key,
-        { owner: this.#owner, at: now, expiresAt: now + retentionMs, ...withDigest },
-        // Not running here: a claim left by a process that died (one process per store).
-        () => true,
-      );
+      // A store another process keeps locked: the sender hears so within 2 s, not 5 to 10.
+      const claiming = (signal: AbortSignal) =>
+        repo.claimIdempotency<DispatchOutcome>(
+          hookId,
+          key,
+          { owner: this.#owner, at: now, expiresAt: now + retentionMs, ...withDigest },
+          // Not running here: a claim left by a process that died (one process per store), or
+          // one whose request was answered before it committed (below).
+          () => true,
+          signal,
+        );
+      const c = await withinSenderWait(clock, claiming, (late) => {
+        // Committed after the answer: taken back, so the retry runs as a first request. One
+        // that took over a dead process's claim stays: the retry takes it over in turn and
+        // looks in the chat first, as that claim's request may have been carried out.
+        if (late.claimed && !late.takenOver && late.versionstamp) {
+          repo.dropClaim(hookId, key, late.versionstamp).catch(() => {});
+        }
+      });
+      if (c === TOO_SLOW) {
+        this.#running.delete(local);
+        done.resolve(storeTooSlow());
+        return storeTooSlow();
+      }
+      claim = c;
     } catch {
       // The store refuses writes (a full disk, a deleted file): the same answer the queue
       // gives when it cannot persist, so the sender retries later (issue 18.5).
@@ -192,8 +211,9 @@ function replay(outcome: DispatchOutcome): DispatchOutcome {
 }
 
 /**
- * The answer to a request whose first write to the store failed (a full disk, a store another
- * process kept locked past the bot's wait): nothing was done, so the sender retries later.
+ * The answer to a request whose first write to the store failed (a full disk, a deleted
+ * file): nothing was done, so the sender retries later. A store another process keeps locked
+ * is answered sooner, by {@link storeTooSlow}.
  * Also the living-messages face's, when a keyed post cannot reserve its key.
  */
 export function storageUnavailable(): DispatchOutcome {

@@ -36,6 +36,12 @@ export {
   type WaitingInfo,
 } from "./job_engine.ts";
 export { storageUnavailable } from "./idempotency.ts";
+export {
+  SENDER_STORE_WAIT_MS,
+  storeTooSlow,
+  TOO_SLOW,
+  withinSenderWait,
+} from "./sender_store_wait.ts";
 export type * from "./job_type.ts";
 export { type Clock, systemClock, type TimerHandle } from "../clock.ts";
 export type { LogFields, Logger } from "../../log.ts";
