@@ -87,6 +87,12 @@ export interface BotOptions {
   clock?: Clock | undefined;
   /** How often expiries are swept (reminder DMs, expired hooks revoked). Default 60 000 ms. */
   expirySweepMs?: number | undefined;
+  /**
+   * Tests only: the KV handle every part of the bot uses, made from the opened one (a store
+   * whose reads or writes fail on cue, tests/support/full_disk_kv.ts). Closing it closes the
+   * opened one.
+   */
+  kv?: ((opened: Deno.Kv) => Deno.Kv) | undefined;
 }
 
 /** A built bot; nothing runs until {@link Bot.start}. */
@@ -160,9 +166,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     logger: log.child({ component: "trueconf" }),
     ...options.trueconf,
   });
-  let kv: Deno.Kv;
+  let opened: Deno.Kv;
   try {
-    kv = await openKv(config.storagePath, {
+    opened = await openKv(config.storagePath, {
       onWaiting: (waitedMs) =>
         log.warn(
           `the store ${config.storagePath} has not answered for ${
@@ -176,6 +182,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     await client.close();
     throw e;
   }
+  const kv = options.kv ? options.kv(opened) : opened;
   // A commit refused for another process's write lock waits for it (commitWhenFree); said at
   // debug only: an operator's `hooks …` command holds it for milliseconds, routinely.
   onCommitsWaiting(kv, () =>
@@ -370,11 +377,24 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const readiness = (): Readiness => {
     const stats = queue.stats();
     const oldestAgeSeconds = Math.round(stats.oldestAgeMs / 1000);
+    const problems = [];
+    if (storageWatch.lost !== null) {
+      problems.push({ detail: storageWatch.lost, public: "the storage file is gone" });
+    }
+    // The store's change feed unread (src/hooks/store.ts, HookStore.feedUnread): an operator's
+    // revoke with the CLI would not reach this bot; the doorbell's next ring or poll retries.
+    const unread = store.feedUnread;
+    if (unread !== null) {
+      problems.push({
+        detail: `could not read the hook change feed since ${
+          new Date(unread.since).toISOString()
+        } (${unread.error}): revokes, pauses and other changes made with the hooks CLI do not reach this bot until it can; retrying`,
+        public: "the store's change feed cannot be read",
+      });
+    }
     return trueconfReadiness(client.state, {
       draining,
-      problems: storageWatch.lost === null
-        ? []
-        : [{ detail: storageWatch.lost, public: "the storage file is gone" }],
+      problems,
       // The details hold the public fields too: one monitoring query works from anywhere.
       details: { queue: { ...stats, oldestAgeSeconds } },
       // Public: how much waits, never who or where (issue 17.7).
@@ -502,7 +522,8 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       queue.start();
       // What the operator CLI changes from another process (a hook revoked, a queue command)
       // is looked for when the CLI rings the store's doorbell: at once, without an idle bot
-      // polling twice a second (src/storage/doorbell.ts says why).
+      // polling twice a second (src/storage/doorbell.ts says why). `watch` never throws: a
+      // first read of the feed that fails is warned of and retried at each ring or poll.
       doorbell = store.watch().then(() =>
         watchDoorbell(config.storagePath, async () => {
           await store.pollChangesOrWarn(); // its warning names the step that failed

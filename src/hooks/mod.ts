@@ -27,6 +27,7 @@ export {
   type ChangeResult,
   type CreateResult,
   type EndReason,
+  type FeedUnread,
   type FoundHook,
   type HistoryEntry,
   type HookRecord,

@@ -9,6 +9,7 @@
 import { generateSecret as generateWhsecSecret } from "./signing_secret.ts";
 import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { errorText } from "../error_text.ts";
 import {
   HISTORY_MAX,
   type HistoryEntry,
@@ -192,6 +193,8 @@ export class HookStore {
   #cursor = "";
   /** The change id last recorded as applied for the CLI (undefined: none yet). */
   #marked: string | undefined;
+  /** Since when and why the change feed cannot be read (see {@link feedUnread}). */
+  #unread: FeedUnread | null = null;
   /** The operator CLI asked for the delivery counts; written before the feed is marked applied. */
   #usageAsked = false;
   #seen = new Set<string>();
@@ -657,10 +660,26 @@ export class HookStore {
    * Follows changes made by other processes (the operator CLI): polls one KV key every
    * `pollIntervalMs` and, when it moved, drops the stale cache entries and tells
    * {@link onRevoked} listeners about hooks revoked elsewhere. Stopped by {@link close}.
+   *
+   * Never throws: a first read of the feed that fails (a store busy or failing for a moment)
+   * is warned of like any poll's, {@link feedUnread} says so, and the next poll is its retry.
+   * That poll reads the feed from the time of this call, so a change another process made
+   * meanwhile (a revoke) is applied then, not taken as seen. It threw before, and the bot,
+   * which starts its doorbell after it, followed none of the CLI's changes for its whole life.
    */
   async watch(): Promise<void> {
     if (this.#poll !== undefined || this.#closed) return;
-    this.#cursor = await this.#repo.changeHead();
+    // Other processes stamp their changes with their own clocks: the earlier of this store's
+    // (a test's) and the system's, so no change made after this call sorts before it.
+    const startedAt = Math.min(this.#now(), Date.now());
+    try {
+      this.#cursor = await this.#readFeed(() => this.#repo.changeHead());
+    } catch (e) {
+      // A cursor of this time (no change has this id): the next poll re-reads from 2 s before.
+      this.#cursor = String(startedAt).padStart(15, "0");
+      this.#marked = this.#cursor; // nothing was applied yet to tell the CLI about
+      this.#warnPoll(e);
+    }
     // What is in the store at the start is applied (a CLI command racing the start waits on it);
     // a write that fails is warned of and made again at the next poll.
     await this.#markApplied().catch((e) => this.#warnPoll(e));
@@ -683,13 +702,13 @@ export class HookStore {
    * (the read of the feed, or the write that tells the CLI how far this process got).
    */
   async pollChanges(): Promise<void> {
-    const head = await feedStep(READ_FAILED, () => this.#repo.changeHead());
+    const head = await this.#readFeed(() => this.#repo.changeHead());
     if (head !== this.#cursor) {
       // Change ids are time-ordered per writer, but a slow commit can land after a newer
       // one: re-read the last 2 s on every poll and skip the entries already applied.
       const ms = Number(this.#cursor.slice(0, 15)) || 0;
       const from = this.#cursor === "" ? "" : String(Math.max(0, ms - 2_000)).padStart(15, "0");
-      for (const c of await feedStep(READ_FAILED, () => this.#repo.changesSince(from))) {
+      for (const c of await this.#readFeed(() => this.#repo.changesSince(from))) {
         if (this.#seen.has(c.changeId)) continue;
         this.#seen.add(c.changeId);
         if (this.#seen.size > 10_000) this.#seen.delete(this.#seen.values().next().value!);
@@ -728,6 +747,28 @@ export class HookStore {
     if (this.#marked === head) return;
     await feedStep(WRITE_FAILED, () => this.#repo.markApplied(head));
     this.#marked = head;
+  }
+
+  /**
+   * Since when (ms, this store's clock) the change feed cannot be read, and the last error;
+   * null while it is read. Meanwhile what other processes change (the operator CLI's revokes,
+   * pauses and asks for counts) does not reach this one: the bot reports it on `/readyz`.
+   */
+  get feedUnread(): FeedUnread | null {
+    return this.#unread;
+  }
+
+  /** One read of the change feed: its failure is a {@link ChangeFeedError} and {@link feedUnread}. */
+  async #readFeed<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      const value = await feedStep(READ_FAILED, read);
+      this.#unread = null;
+      return value;
+    } catch (e) {
+      const error = errorText(e instanceof ChangeFeedError ? e.cause : e);
+      this.#unread = { since: this.#unread?.since ?? this.#now(), error };
+      throw e;
+    }
   }
 
   #warnPoll(e: unknown): void {
@@ -1085,6 +1126,14 @@ function generateSecret(mode: VerifyMode): string {
 function freeze<T extends HookRecord>(r: T): T {
   Object.freeze(r.tokenHint);
   return Object.freeze(r);
+}
+
+/** The change feed cannot be read: see {@link HookStore.feedUnread}. */
+export interface FeedUnread {
+  /** The first failed read of this spell (ms since the epoch, the store's clock). */
+  readonly since: number;
+  /** The last failed read's error, as text. */
+  readonly error: string;
 }
 
 /**

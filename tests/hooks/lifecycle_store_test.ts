@@ -244,6 +244,61 @@ Deno.test("following another process's changes: a failed read and a failed 'appl
   assert.equal(await cli.changesApplied(0), true);
 });
 
+// The bot's first read of the feed is at start (watch). When it failed, watch threw, the bot
+// never started its doorbell and followed no change of the CLI's for its whole life. It is now
+// one more failed read, retried by the next poll, which reads the feed from the start of the
+// watch: a revoke made while the store could not be read is applied then, not taken as seen.
+Deno.test("the first read of the change feed fails: warned as a read, feedUnread says since when, and a revoke made meanwhile is applied at the next poll that reads", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const failing = { on: false };
+  const lines: string[] = [];
+  const bot = new HookStore(
+    fullDiskKv(
+      raw,
+      (call, keys) => failing.on && call === "get" && keys[0]?.[0] === "hook_change_head",
+    ),
+    {
+      logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+      pollIntervalMs: 0,
+    },
+  );
+  const cli = new HookStore(raw, {});
+  try {
+    const ended: string[] = [];
+    bot.onRevoked((id, reason) => ended.push(`${id}:${reason}`));
+    const { hook, token } = await make(cli);
+    assert.ok(await bot.findByToken(token)); // cached
+
+    failing.on = true;
+    await bot.watch(); // never throws
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0]!, /"level":"warn"/);
+    assert.match(lines[0]!, /could not read the hook change feed; retrying/);
+    const unread = bot.feedUnread;
+    assert.ok(unread !== null);
+    assert.match(unread.error, /database or disk is full/);
+
+    assert.ok(await cli.revoke(hook.id)); // the operator, while the bot cannot read the feed
+    await bot.pollChangesOrWarn();
+    assert.equal(lines.length, 2, lines.join("\n"));
+    assert.equal(bot.feedUnread?.since, unread.since, "unread since the first failure");
+    assert.deepEqual(ended, []);
+
+    failing.on = false;
+    await bot.pollChangesOrWarn();
+    assert.equal(bot.feedUnread, null);
+    assert.deepEqual(ended, [`${hook.id}:hook_revoked`]);
+    assert.equal(await bot.findByToken(token), null, "the cached hook is gone");
+    assert.equal(await cli.changesApplied(0), true, "the CLI is told");
+    assert.equal(lines.filter((l) => l.includes('"warn"')).length, 2, lines.join("\n"));
+  } finally {
+    failing.on = false;
+    await cli.close();
+    await bot.close();
+    raw.close();
+  }
+});
+
 // `hooks list` and `hooks info` ask the bot for the counts it keeps in memory (written every
 // 5 s otherwise): the ask is a change feed entry, the answer the usual "applied" mark, written
 // once the counts are. A flush that fails leaves the CLI unanswered and names itself.

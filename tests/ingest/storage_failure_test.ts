@@ -10,7 +10,8 @@ import { fullDiskKv } from "../support/full_disk_kv.ts";
 
 /** A KV whose writes fail while `full.on`, as SQLite's do on a full disk. */
 function fillableKv(full: { on: boolean }) {
-  return (raw: Deno.Kv): Deno.Kv => fullDiskKv(raw, (call) => full.on && call !== "get");
+  return (raw: Deno.Kv): Deno.Kv =>
+    fullDiskKv(raw, (call) => full.on && call !== "get" && call !== "list");
 }
 
 /**

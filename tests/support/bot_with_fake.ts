@@ -122,6 +122,13 @@ export interface BotWithFakeOptions {
   publicPath?: string;
   /** The bot's hook clock and expiry sweep period ({@link BotOptions}). */
   hooks?: Pick<BotOptions, "now" | "expirySweepMs" | "clock">;
+  /** The bot's KV handle made from the opened one ({@link BotOptions.kv}): a failing store. */
+  kv?: BotOptions["kv"];
+  /**
+   * Take the store's lease as `serve` does ({@link BotOptions.lease}): the operator CLI then
+   * knows a bot runs and waits for it to apply a change ("The running bot has applied it").
+   */
+  lease?: BotOptions["lease"];
   /**
    * `close()`/`closeBot()` throw when the bot broke the TrueConf protocol (see
    * {@link assertProtocolKept}). Default true: every test checks the wire. The demo and the
@@ -212,6 +219,8 @@ export async function startBotWithFake(opts: BotWithFakeOptions): Promise<BotWit
       logger,
       ...(opts.trueconf ? { trueconf: opts.trueconf } : {}),
       storageCheckMs: opts.storageCheckMs,
+      kv: opts.kv,
+      lease: opts.lease,
       ...opts.hooks,
     });
     bot = b;

@@ -1,0 +1,84 @@
+// The running bot learns what the operator CLI (another process) changes through the store's
+// change feed. Its first read of that feed, at start, failing (a store busy or failing for a
+// moment) left it deaf to every later CLI change for its whole life, a revoke among them, with
+// the rejection unhandled. The whole bot (createBot as `serve` wires it) on a KV file whose
+// feed head cannot be read until the test says so, and the CLI as a real process.
+import assert from "node:assert/strict";
+import { startBotWithFake } from "../support/bot_with_fake.ts";
+import { fullDiskKv } from "../support/full_disk_kv.ts";
+import { hooksCommand } from "../support/serve_process.ts";
+import { createLogger } from "../../src/log.ts";
+
+Deno.test("the bot's first read of the change feed fails: warned with its step, /readyz says so, and once the store reads again a CLI revoke still reaches the running bot", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "e2e-feed-start-" });
+  const feed = { failing: true };
+  const lines: string[] = [];
+  let warned!: () => void;
+  const warning = new Promise<void>((resolve) => warned = resolve);
+  const lost: string[] = [];
+  const w = await startBotWithFake({
+    dir,
+    lease: { onLost: (why) => void lost.push(why) },
+    logger: createLogger({
+      level: "info",
+      write: (l) => {
+        lines.push(l);
+        if (l.includes("could not read the hook change feed")) warned();
+      },
+    }),
+    // The head of the change feed: the one read the bot makes to learn where the feed is.
+    kv: (raw) =>
+      fullDiskKv(
+        raw,
+        (call, keys) => feed.failing && call === "get" && keys[0]?.[0] === "hook_change_head",
+      ),
+  });
+  try {
+    const alice = w.fake.userId("alice");
+    w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { token } = await w.createHook("ops", "deploys", alice);
+    const post = () =>
+      fetch(`${w.baseUrl}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "deployed" }),
+      });
+    const first = await post(); // the hook is now in the bot's cache
+    assert.ok(first.status < 300, await first.text());
+
+    // The start's read failed: one warning naming the step, and /readyz (details on loopback)
+    // says the bot cannot follow the store, in words that name no path.
+    await warning;
+    const warn = lines.find((l) => l.includes("could not read the hook change feed"))!;
+    assert.match(warn, /"level":"warn"/);
+    assert.match(warn, /could not read the hook change feed; retrying/);
+    assert.match(warn, /database or disk is full/);
+    const notReady = await fetch(`${w.baseUrl}/readyz`);
+    const body = await notReady.json();
+    assert.equal(notReady.status, 503, JSON.stringify(body));
+    assert.ok(
+      body.problems.some((p: string) => /hook change feed.*hooks CLI/.test(p)),
+      JSON.stringify(body.problems),
+    );
+    assert.deepEqual(w.bot.readiness().summary?.["problems"], [
+      "the store's change feed cannot be read",
+    ]);
+
+    // The store reads again; the operator revokes the hook from the CLI. The running bot
+    // applies it at once: the CLI is told so, and the next request (the hook was cached) is 404.
+    feed.failing = false;
+    const revoked = await hooksCommand(dir, "revoke", "--chat", "ops", "--name", "deploys");
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout + revoked.stderr, /The running bot has applied it/);
+    const after = await post();
+    assert.equal(after.status, 404, await after.text());
+    const ready = await fetch(`${w.baseUrl}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    assert.ok(!lines.some((l) => /unhandled/i.test(l)), lines.join("\n"));
+    assert.deepEqual(lost, []);
+  } finally {
+    feed.failing = false;
+    await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
