@@ -526,10 +526,9 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
       // first read of the feed that fails is warned of and retried at each ring or poll.
       doorbell = store.watch().then(() =>
         watchDoorbell(config.storagePath, async () => {
-          await store.pollChangesOrWarn(); // its warning names the step that failed
-          await queue.engine.applyCommands().catch((e) =>
-            log.warn("could not read queue commands; retrying", { error: e })
-          );
+          // Each warning names the step that failed; the next ring or poll is the retry.
+          await store.pollChangesOrWarn();
+          await queue.engine.applyCommandsOrWarn();
         }, {
           onFallback: (why) =>
             log.warn(`${why}; looking for the operator CLI's changes twice a second instead`, {

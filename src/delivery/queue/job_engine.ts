@@ -22,7 +22,13 @@
  *
  * @module
  */
-import type { DoneRecord, OutboxEntry, OutboxRepo, QueueCommandResult } from "../../storage/mod.ts";
+import type {
+  DoneRecord,
+  OutboxEntry,
+  OutboxRepo,
+  QueueCommand,
+  QueueCommandResult,
+} from "../../storage/mod.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
@@ -202,6 +208,8 @@ export class JobEngine {
   #timerAt = Infinity;
   #tick: TimerHandle | undefined;
   #commandTimer: TimerHandle | undefined;
+  /** Answers of commands applied whose write failed, by command id: written at the next look. */
+  #unanswered = new Map<string, QueueCommandResult>();
   /** Wake-ups so far: an attempt that began before the latest one failed on the old link. */
   #wakes = 0;
   /** The depth the last `queue depth` log line told. */
@@ -277,11 +285,7 @@ export class JobEngine {
     // `close()` wait for the start too. Whatever `commandPollMs` says: 0 only means no
     // periodic look (the bot's doorbell drives it, and its first look would race the worker).
     this.track(
-      this.#loaded.then(() => this.#dropEnded()).then(async () => {
-        await this.applyCommands().catch((e) =>
-          this.#log.warn("could not read queue commands; retrying", { error: e })
-        );
-      }).then(() => {
+      this.#loaded.then(() => this.#dropEnded()).then(() => this.applyCommandsOrWarn()).then(() => {
         this.#working = true;
         this.#pump();
         this.#housekeeping();
@@ -579,70 +583,104 @@ export class JobEngine {
   }
 
   /**
-   * Applies the operator's commands waiting in KV (from `hooks queue …` in another process)
-   * and answers each; runs at start and every `commandPollMs`.
+   * Applies the operator's commands waiting in KV (from `hooks queue …` in another process),
+   * oldest first, and answers each; throws a {@link QueueCommandError} naming the step that
+   * failed (reading the commands, applying one, writing its answer), after which the commands
+   * left wait for the next look. A command applied whose answer could not be written is
+   * answered at the next look with the same answer, not applied again: a drop made twice
+   * would answer "no waiting delivery has the id" for the delivery it dropped.
    */
   async applyCommands(): Promise<number> {
     await this.#loaded;
     const repo = this.#outbox.repo;
-    const commands = await repo.listCommands();
+    const commands = await commandStep(READ_COMMANDS_FAILED, () => repo.listCommands());
+    // Answers of commands no longer waiting (expired after 24 h) are not kept.
+    const waiting = new Set(commands.map((c) => c.id));
+    for (const id of this.#unanswered.keys()) if (!waiting.has(id)) this.#unanswered.delete(id);
     for (const { id, command } of commands) {
-      let result: QueueCommandResult;
-      switch (command.op) {
-        case "retry": {
-          const found = this.#outbox.find(command.id);
-          // Its type not ready (a post while TrueConf is unreachable): nothing is tried now,
-          // and "being tried again now" would send the operator looking for an attempt.
-          const waits = found !== null && !(this.#types.get(found.slot.type)?.ready?.() ?? true);
-          result = await this.retry(command.id)
-            ? {
-              ok: true,
-              message: waits
-                ? `delivery ${command.id} is tried as soon as TrueConf takes messages again (it is unreachable now)`
-                : `delivery ${command.id} is being tried again now`,
-            }
-            : { ok: false, message: `no waiting delivery has the id ${command.id}` };
-          break;
-        }
-        case "drop":
-          result = await this.drop(command.id)
-            ? {
-              ok: true,
-              message: `delivery ${command.id} dropped (status failed, dropped_by_operator)`,
-            }
-            : { ok: false, message: `no waiting delivery has the id ${command.id}` };
-          break;
-        case "drop_hook": {
-          const n = await this.dropHook(command.hookId, "dropped_by_operator");
-          result = {
-            ok: true,
-            message: `${n} waiting ${n === 1 ? "delivery" : "deliveries"} of hook ${
-              command.hookName === undefined
-                ? command.hookId
-                : `"${command.hookName}" (${command.hookId})`
-            } dropped`,
-          };
-          break;
-        }
-        default:
-          result = { ok: false, message: "unknown command" };
+      let result = this.#unanswered.get(id);
+      if (result === undefined) {
+        result = await commandStep(
+          `could not apply '${commandLine(command)}'`,
+          () => this.#applyCommand(command),
+        );
+        this.#log.info("queue command applied", { command: command.op, ok: result.ok });
+        this.#unanswered.set(id, result);
       }
-      this.#log.info("queue command applied", { command: command.op, ok: result.ok });
-      await repo.answerCommand(id, result);
+      const answer = result;
+      await commandStep(
+        `could not write the answer to '${commandLine(command)}' (the command waits for it)`,
+        () => repo.answerCommand(id, answer),
+      );
+      this.#unanswered.delete(id);
     }
     return commands.length;
+  }
+
+  /**
+   * {@link applyCommands}, its failure logged as a warning that names the failed step; never
+   * throws. What the engine runs at start and every `commandPollMs`, and the bot on its
+   * doorbell; the next look is the retry.
+   */
+  async applyCommandsOrWarn(): Promise<void> {
+    try {
+      await this.applyCommands();
+    } catch (e) {
+      const named = e instanceof QueueCommandError;
+      this.#log.warn(`${named ? e.message : "could not apply the queue commands"}; retrying`, {
+        error: named ? e.cause : e,
+      });
+    }
+  }
+
+  /** Carries out one command and says how it went, in a sentence for the CLI. */
+  async #applyCommand(command: QueueCommand): Promise<QueueCommandResult> {
+    switch (command.op) {
+      case "retry": {
+        const found = this.#outbox.find(command.id);
+        // Its type not ready (a post while TrueConf is unreachable): nothing is tried now,
+        // and "being tried again now" would send the operator looking for an attempt.
+        const waits = found !== null && !(this.#types.get(found.slot.type)?.ready?.() ?? true);
+        return await this.retry(command.id)
+          ? {
+            ok: true,
+            message: waits
+              ? `delivery ${command.id} is tried as soon as TrueConf takes messages again (it is unreachable now)`
+              : `delivery ${command.id} is being tried again now`,
+          }
+          : { ok: false, message: `no waiting delivery has the id ${command.id}` };
+      }
+      case "drop":
+        return await this.drop(command.id)
+          ? {
+            ok: true,
+            message: `delivery ${command.id} dropped (status failed, dropped_by_operator)`,
+          }
+          : { ok: false, message: `no waiting delivery has the id ${command.id}` };
+      case "drop_hook": {
+        const n = await this.dropHook(command.hookId, "dropped_by_operator");
+        return {
+          ok: true,
+          message: `${n} waiting ${n === 1 ? "delivery" : "deliveries"} of hook ${
+            command.hookName === undefined
+              ? command.hookId
+              : `"${command.hookName}" (${command.hookId})`
+          } dropped`,
+        };
+      }
+      default:
+        return { ok: false, message: "unknown command" };
+    }
   }
 
   #pollCommands(): void {
     const every = this.#o.commandPollMs ?? 500;
     if (this.#closing || every <= 0) return;
     this.track(
-      this.applyCommands()
-        .catch((e) => this.#log.warn("could not read queue commands; retrying", { error: e }))
-        .finally(() => {
-          if (this.#closing) return;
-          this.#commandTimer = this.#clock.after(every, () => this.#pollCommands());
-        }),
+      this.applyCommandsOrWarn().finally(() => {
+        if (this.#closing) return;
+        this.#commandTimer = this.#clock.after(every, () => this.#pollCommands());
+      }),
     );
   }
 
@@ -1196,5 +1234,40 @@ function dropMessage(reason: string): string {
       return "dropped by the operator (hooks queue drop)";
     default:
       return `dropped: ${reason}`;
+  }
+}
+
+/**
+ * Applying the operator's queue commands failed at one step; the message names it, as the
+ * warning says it (`cause` is the store's own error). The look reads the commands and also
+ * writes (a drop's status, each answer), so "could not read queue commands" alone sent an
+ * operator with a full disk looking for the wrong failure.
+ */
+class QueueCommandError extends Error {
+  override name = "QueueCommandError";
+}
+
+const READ_COMMANDS_FAILED = "could not read the operator's queue commands";
+
+/** Runs one step of applying commands; its failure becomes a {@link QueueCommandError}. */
+async function commandStep<T>(failed: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (cause) {
+    throw new QueueCommandError(failed, { cause });
+  }
+}
+
+/** A command as the operator typed it (`hooks queue drop <id>`), for the warnings. */
+function commandLine(command: QueueCommand): string {
+  switch (command.op) {
+    case "retry":
+      return `hooks queue retry ${command.id}`;
+    case "drop":
+      return `hooks queue drop ${command.id}`;
+    case "drop_hook":
+      return `hooks queue drop --hook ${command.hookName ?? command.hookId}`;
+    default:
+      return `hooks queue ${(command as { op?: unknown }).op}`;
   }
 }

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { type EngineEvent, JobEngine, type JobType } from "../../../src/delivery/queue/mod.ts";
 import { openKv } from "../../../src/storage/mod.ts";
+import { createLogger, type Logger } from "../../../src/log.ts";
+import { fullDiskKv } from "../../support/full_disk_kv.ts";
 import { ManualClock } from "./_manual_clock.ts";
 
 interface Task {
@@ -23,6 +25,11 @@ async function withEngine(
     restart(): Promise<void>;
   }) => Promise<void>,
   type: Partial<JobType<Task, { tries: number }>> = {},
+  options: {
+    /** The engine's KV handle made from the opened one (a failing store); `kv` stays the opened. */
+    wrap?: (kv: Deno.Kv) => Deno.Kv;
+    logger?: Logger;
+  } = {},
 ) {
   const dir = await Deno.makeTempDir({ prefix: "engine_test_" });
   const clock = new ManualClock();
@@ -31,7 +38,8 @@ async function withEngine(
   let kv = await openKv(`${dir}/q.kv`);
   const make = () => {
     const engine = new JobEngine({
-      kv,
+      kv: options.wrap ? options.wrap(kv) : kv,
+      ...(options.logger ? { logger: options.logger } : {}),
       limits: { maxPerHook: 100, maxTotal: 1000 },
       clock,
       backoff: { baseMs: 1_000, capMs: 1_000 },
@@ -215,6 +223,65 @@ Deno.test("engine: retry(id) runs a waiting job now; drop(id) ends one job", asy
     assert.equal(d?.error?.code, "dropped_by_operator");
     assert.equal(engine.stats().depth, 0);
   });
+});
+
+// `hooks queue retry|drop` leave a command in KV; the engine reads it, applies it and writes its
+// answer, which the CLI waits for. Every failure was logged "could not read queue commands", a
+// write refused on a full disk included; and a command whose answer could not be written was
+// applied again at the next look: a drop made the first time answered "no waiting delivery".
+Deno.test("engine: queue commands: a failed read and a failed answer each log their own step; the answer is written again, the command not applied twice", async () => {
+  const failing = { read: false, answer: false };
+  const lines: string[] = [];
+  await withEngine(
+    async ({ engine }) => {
+      const stuck = await engine.enqueue(task("stuck", "own"));
+      assert.ok(stuck.ok);
+      await engine.settled(); // failed once, waits for its retry
+      const command = await engine.repo.putCommand({ op: "drop", id: stuck.id });
+      const warnings = () => lines.filter((l) => l.includes('"level":"warn"'));
+
+      failing.read = true;
+      await engine.applyCommandsOrWarn(); // never throws: the doorbell's listener
+      failing.read = false;
+      assert.equal(warnings().length, 1, lines.join("\n"));
+      assert.match(warnings()[0]!, /could not read the operator's queue commands; retrying/);
+      assert.match(warnings()[0]!, /database or disk is full/);
+      assert.deepEqual(engine.list().map((w) => w.id), [stuck.id], "nothing applied");
+
+      failing.answer = true;
+      await engine.applyCommandsOrWarn();
+      failing.answer = false;
+      assert.equal(warnings().length, 2, lines.join("\n"));
+      assert.match(
+        warnings()[1]!,
+        new RegExp(
+          `could not write the answer to 'hooks queue drop ${stuck.id}' \\(the command waits for it\\); retrying`,
+        ),
+      );
+      assert.doesNotMatch(warnings()[1]!, /could not read/);
+      assert.deepEqual(engine.list(), [], "the drop itself was made");
+      assert.equal(await engine.repo.commandResult(command), null, "no answer yet");
+
+      await engine.applyCommandsOrWarn(); // the retry: the answer of the drop that was made
+      assert.deepEqual(await engine.repo.commandResult(command), {
+        ok: true,
+        message: `delivery ${stuck.id} dropped (status failed, dropped_by_operator)`,
+      });
+      assert.equal(warnings().length, 2, lines.join("\n"));
+      assert.equal(await engine.applyCommands(), 0, "nothing left to apply");
+    },
+    {},
+    {
+      wrap: (kv) =>
+        fullDiskKv(
+          kv,
+          (call, keys) =>
+            (failing.read && call === "list" && keys[0]?.[0] === "queue_cmd") ||
+            (failing.answer && call === "commit" && keys.some((k) => k[0] === "queue_cmd_done")),
+        ),
+      logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+    },
+  );
 });
 
 Deno.test("engine: a job type not ready holds its jobs; mergeInto folds a new job into a waiting one", async () => {
