@@ -692,7 +692,17 @@ export class JobEngine {
     if (this.#dropping.has(s.id)) return;
     this.#dropping.add(s.id);
     try {
-      const read = await this.#outbox.read(hookId, s.seq).catch(() => null);
+      const read = await this.#outbox.read(hookId, s.seq).catch(async (e) => {
+        // Not an ended hook's (an operator's drop): a store that cannot be read fails the drop,
+        // tried again at the next look. Taken as "no such entry", the delivery was forgotten
+        // here, reported dropped, and came back (still stored) at the next start to be posted.
+        // An ended hook's is forgotten, as nothing posts for it, and dropped at the next start
+        // (endedHook). A payload missing from the spool, its entry read, is forgotten too.
+        if (ENDED_HOOK.has(error.code)) return null;
+        const entry = await this.#outbox.repo.get(hookId, s.seq).then(() => true, () => false);
+        if (!entry) throw e;
+        return null;
+      });
       if (!read) {
         this.#outbox.forget(hookId, s.seq);
         return;
@@ -1236,6 +1246,9 @@ function dropMessage(reason: string): string {
       return `dropped: ${reason}`;
   }
 }
+
+/** Reasons a hook's jobs end for: the hook is gone, and the next start drops what is left. */
+const ENDED_HOOK = new Set(["hook_revoked", "hook_expired"]);
 
 /**
  * Applying the operator's queue commands failed at one step; the message names it, as the

@@ -284,6 +284,53 @@ Deno.test("engine: queue commands: a failed read and a failed answer each log th
   );
 });
 
+// A drop reads the stored entry before it records it failed. A read that failed counted as "no
+// such entry": the delivery was forgotten in memory only, the operator told it was dropped, and
+// it came back at the next start (still in KV) and was delivered after all.
+Deno.test("engine: an operator's drop whose read of the entry fails is not reported done: warned, the delivery kept, dropped at the next look", async () => {
+  const failing = { on: false };
+  const lines: string[] = [];
+  await withEngine(
+    async (t) => {
+      const { engine, clock } = t;
+      const stuck = await engine.enqueue(task("stuck", "own"));
+      assert.ok(stuck.ok);
+      await engine.settled(); // failed once, waits for its retry
+      const command = await engine.repo.putCommand({ op: "drop", id: stuck.id });
+
+      failing.on = true;
+      await engine.applyCommandsOrWarn();
+      failing.on = false;
+      const warnings = lines.filter((l) => l.includes('"level":"warn"'));
+      assert.equal(warnings.length, 1, lines.join("\n"));
+      assert.match(
+        warnings[0]!,
+        new RegExp(`could not apply 'hooks queue drop ${stuck.id}'; retrying`),
+      );
+      assert.equal(await engine.repo.commandResult(command), null, "not told it was dropped");
+      assert.deepEqual(engine.list().map((w) => w.id), [stuck.id], "still waiting");
+
+      await engine.applyCommandsOrWarn(); // the retry
+      assert.deepEqual(await engine.repo.commandResult(command), {
+        ok: true,
+        message: `delivery ${stuck.id} dropped (status failed, dropped_by_operator)`,
+      });
+      assert.equal(
+        (await engine.repo.getDone("h1", stuck.id, clock.now()))?.error?.code,
+        "dropped_by_operator",
+      );
+      await t.restart();
+      assert.deepEqual(t.engine.list(), [], "it does not come back at the next start");
+    },
+    {},
+    {
+      wrap: (kv) =>
+        fullDiskKv(kv, (call, keys) => failing.on && call === "get" && keys[0]?.[0] === "outbox"),
+      logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+    },
+  );
+});
+
 Deno.test("engine: a job type not ready holds its jobs; mergeInto folds a new job into a waiting one", async () => {
   let up = false;
   await withEngine(async ({ engine, runs }) => {
