@@ -169,8 +169,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const startSeconds = Math.floor((options.now ?? Date.now)() / 1000);
 
   const hookLabel = (hook: string | null | undefined): string => {
+    // A hook seen before passed the shape check then: no regex per counted request (issue 16).
+    if (hook && seenHooks.has(hook)) return hook;
     if (!hook || !UUID.test(hook)) return "unknown";
-    if (seenHooks.has(hook)) return hook;
     if (seenHooks.size >= maxHookLabels) return "other";
     seenHooks.add(hook);
     return hook;
