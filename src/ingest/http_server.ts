@@ -434,7 +434,8 @@ class Http1Server implements HttpServer {
   readonly #idleTimeout: number;
   readonly #maxConnections: number;
   /** The `keep-alive` header line of every answer that keeps its connection. */
-  readonly #keepAlive: string;
+  /** The `keep-alive: timeout=…` line of every kept-alive answer, as bytes. */
+  readonly #keepAlive: Uint8Array;
   readonly #sweepEvery: number;
   readonly #conns = new Set<Connection>();
   readonly #accepting: Promise<void>;
@@ -452,7 +453,10 @@ class Http1Server implements HttpServer {
     this.#headersTimeout = options.headersTimeoutMs ?? 10_000;
     this.#idleTimeout = options.idleTimeoutMs ?? 75_000;
     this.#maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
-    this.#keepAlive = `keep-alive: timeout=${Math.floor(this.#idleTimeout / 1000)}\r\n`;
+    this.#keepAlive = latin1Bytes(
+      `keep-alive: timeout=${Math.floor(this.#idleTimeout / 1000)}\r\n`,
+      0,
+    );
     // Deadlines are checked a quarter of the shortest limit apart, at most once a second:
     // a limit is then kept within a quarter of itself (or a second).
     this.#sweepEvery = Math.min(
@@ -706,11 +710,13 @@ class Http1Server implements HttpServer {
     const body = bodiless ? EMPTY : light ? light.encoded() : await response.bytes();
     // The head is written into the connection's answer buffer piece by piece: no string is
     // built for it, no buffer allocated per answer (issue 16).
+    // The lines every answer repeats (status line, JSON type, date, keep-alive) are copied in
+    // as bytes made once, not written a character at a time.
     const out = c.answer.reset();
-    out.text("HTTP/1.1 ").text(String(status)).text(" ").text(REASONS[status] ?? "").text("\r\n");
+    out.bytes(statusLine(status));
     const plain = light?.plainHeaders;
     if (plain) {
-      out.text("content-type: application/json\r\n");
+      out.bytes(JSON_TYPE_LINE);
       for (const [name, value] of plain) writeHeader.call(out, value, lowerCase(name));
     } else response.headers.forEach(writeHeader, out);
     // A HEAD answer from Hono has the GET answer's headers and no body: a length of 0 would be
@@ -718,13 +724,13 @@ class Http1Server implements HttpServer {
     if (!bodiless && (body.byteLength > 0 || head.method !== "HEAD")) {
       out.text("content-length: ").text(String(body.byteLength)).text("\r\n");
     }
-    out.text("date: ").text(httpDate()).text("\r\n");
-    if (close) out.text("connection: close\r\n");
+    out.bytes(dateLine());
+    if (close) out.bytes(CLOSE_LINE);
     else {
-      if (head.minor === 0) out.text("connection: keep-alive\r\n");
-      out.text(this.#keepAlive);
+      if (head.minor === 0) out.bytes(KEEP_ALIVE_LINE);
+      out.bytes(this.#keepAlive);
     }
-    out.text("\r\n");
+    out.bytes(CRLF);
     const payload = head.method === "HEAD" ? EMPTY : body;
     // The answer leaves now; the sweep cuts a client that leaves it unread (no clock read here).
     c.phase = "sending";
@@ -988,6 +994,35 @@ function latin1Bytes(text: string, extra: number): Uint8Array {
   const out = new Uint8Array(text.length + extra);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
+}
+
+const JSON_TYPE_LINE = latin1Bytes("content-type: application/json\r\n", 0);
+const CLOSE_LINE = latin1Bytes("connection: close\r\n", 0);
+const KEEP_ALIVE_LINE = latin1Bytes("connection: keep-alive\r\n", 0);
+const CRLF = latin1Bytes("\r\n", 0);
+const STATUS_LINES = new Map<number, Uint8Array>();
+
+/** `HTTP/1.1 <status> <reason>\r\n` as bytes, made once per status. */
+function statusLine(status: number): Uint8Array {
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    line = latin1Bytes(`HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n`, 0);
+    STATUS_LINES.set(status, line);
+  }
+  return line;
+}
+
+let dateLineSecond = -1;
+let dateLineBytes = CRLF;
+
+/** `date: <HTTP date>\r\n` as bytes, made once a second. */
+function dateLine(): Uint8Array {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== dateLineSecond) {
+    dateLineSecond = second;
+    dateLineBytes = latin1Bytes(`date: ${httpDate()}\r\n`, 0);
+  }
+  return dateLineBytes;
 }
 
 let dateSecond = -1;
