@@ -75,9 +75,12 @@ USER 65532:65532
 # The image has no curl/wget: the binary probes itself on loopback. The health check asks
 # /readyz and reads its answer: healthy on 200, and on 503 while the only problems are TrueConf
 # Server's state (down, login refused, not answering): the bot then answers 202 and queues, and
-# a restart, Docker's only remedy, would not bring TrueConf back. Unhealthy when the bot does
-# not answer or reports its own trouble (storage file gone). Strict readiness (200 only) is
-# `healthcheck --ready`, for monitoring. start-period covers the start.
+# a restart (what an orchestrator or autoheal does with an unhealthy container; plain Docker only
+# marks it) would not bring TrueConf back. Unhealthy when the bot does not answer or reports its
+# own trouble (storage file gone; the store's change feed unreadable, which a fresh start reads
+# again: the bot retries it within 5 s, so only a failure outlasting three probes turns the
+# container unhealthy). Strict readiness (200 only) is `healthcheck --ready`, for monitoring.
+# start-period covers the start.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/app/trueconf-webhook-bot", "healthcheck"]
 

@@ -93,8 +93,9 @@ The file format is in the README ("Migrating from the Python reference bot").`,
 GETs http://127.0.0.1:$WEBHOOK_HTTP_PORT/readyz. Exit 0 when the bot is healthy: it answers
 200, or 503 only because TrueConf is unreachable, not authorized or not answering (the bot
 then queues hooks, and a restart would not bring TrueConf back); 1 when it does not answer or
-reports its own trouble (storage file gone, shutting down). This is the container health check.
-With --ready only 200 counts (connected and authorized to TrueConf), for monitoring.
+reports its own trouble (storage file gone, the store's change feed unreadable, shutting down).
+This is the container health check. With --ready only 200 counts (connected and authorized to
+TrueConf, the store in order), for monitoring.
 Exit 2 when WEBHOOK_HTTP_PORT is not a port.`,
   version: "Usage: trueconf-webhook-bot version [--json]\n\n" +
     'Prints the version; --json prints {"version", "deno"} for scripts.',

@@ -8,9 +8,11 @@
  * `/readyz` with 200, or with 503 while the only problems are TrueConf's state (not connected,
  * not authorized, not answering: then the bot correctly answers 202 and queues, and a restart,
  * a container's only remedy, would not bring TrueConf back; "unhealthy" there would page people
- * for TrueConf's outage). The bot's own trouble (the storage file gone, shutting down), a
- * refused connection, a timeout or any other answer is unhealthy. `--ready` asks *readiness*
- * strictly (200 only: connected and authorized to TrueConf), for monitoring and load balancers.
+ * for TrueConf's outage). The bot's own trouble (the storage file gone, the store's change feed
+ * unread: the operator CLI's revokes do not reach it, and a fresh start reads them; shutting
+ * down), a refused connection, a timeout or any other answer is unhealthy. `--ready` asks
+ * *readiness* strictly (200 only: connected and authorized to TrueConf, the store in order), for
+ * monitoring and load balancers.
  *
  * @module
  */

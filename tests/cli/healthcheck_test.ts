@@ -64,14 +64,24 @@ Deno.test("healthcheck(): /readyz 503 for TrueConf's state alone is healthy; --r
   }
 });
 
-Deno.test("healthcheck(): the bot's own trouble (storage file gone, shutting down) is unhealthy, with TrueConf's too", async () => {
+Deno.test("healthcheck(): the bot's own trouble (storage file gone, change feed unread, shutting down) is unhealthy, with TrueConf's too", async () => {
   const gone = { detail: "/data/webhooks.kv was deleted", public: "the storage file is gone" };
+  // As bot.ts reports HookStore.feedUnread; docs/deploy.md ("Health") promises unhealthy.
+  const unread = {
+    detail: "could not read the hook change feed since 2026-12-07T22:00:00.000Z (disk I/O error)",
+    public: "the store's change feed cannot be read",
+  };
   for (
     const [state, options, why] of [
       [
         { ...DOWN, connected: true, authorized: true },
         { problems: [gone] },
         /webhooks\.kv was deleted/,
+      ],
+      [
+        { ...DOWN, connected: true, authorized: true },
+        { problems: [unread] },
+        /could not read the hook change feed since/,
       ],
       [DOWN, { problems: [gone] }, /not connected to TrueConf; .*webhooks\.kv was deleted/],
       [DOWN, { draining: true }, /shutting down/],
