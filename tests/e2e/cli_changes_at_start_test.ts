@@ -82,3 +82,45 @@ Deno.test("the bot's first read of the change feed fails: warned with its step, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// docs/deploy.md says what a change feed the bot cannot read costs, as the container health
+// check weighs it: the CLI's revoke is not applied at once, yet the revoked URL still stops
+// working once the bot's cache of the hook expires (30 s), since a cache miss reads the record.
+Deno.test("while the bot cannot read the change feed, a CLI revoke is not confirmed, and the URL answers 404 once the bot's cache of the hook expires (30 s)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "e2e-feed-unread-" });
+  let now = Date.now();
+  const w = await startBotWithFake({
+    dir,
+    lease: { onLost: () => {} },
+    logger: createLogger({ level: "error", write: () => {} }),
+    hooks: { now: () => now },
+    kv: (raw) =>
+      fullDiskKv(raw, (call, keys) => call === "get" && keys[0]?.[0] === "hook_change_head"),
+  });
+  try {
+    const alice = w.fake.userId("alice");
+    w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { token } = await w.createHook("ops", "deploys", alice);
+    const post = () =>
+      fetch(`${w.baseUrl}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "deployed" }),
+      });
+    const first = await post(); // the hook is now in the bot's cache
+    assert.ok(first.status < 300, await first.text());
+
+    const revoked = await hooksCommand(dir, "revoke", "--chat", "ops", "--name", "deploys");
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, /did not confirm this change within 3 s/);
+    const cached = await post();
+    assert.ok(cached.status < 300, `still cached: ${cached.status} ${await cached.text()}`);
+
+    now += 30_001;
+    const after = await post();
+    assert.equal(after.status, 404, await after.text());
+  } finally {
+    await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
