@@ -82,7 +82,8 @@ several chats use changes nothing (exit 2) and prints the command once per hook,
 --json prints one JSON array (list) or object (every other command). A change returns once
 the running bot has applied it (the next request meets it); a revoke made while no bot runs
 drops the hook's waiting deliveries at the next start. list and info first have the running
-bot write the delivery counts it keeps in memory (it does every 5 s), so they are current.`;
+bot write the delivery counts it keeps in memory (it does every 5 s), so they are current; if
+it has not within 3 s, they are shown as stored, with a note on stderr.`;
 
 interface Parsed {
   positional: string[];
