@@ -34,17 +34,7 @@ Deno.test("the bot's first read of the change feed fails: warned with its step, 
       ),
   });
   try {
-    const alice = w.fake.userId("alice");
-    w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    const { token } = await w.createHook("ops", "deploys", alice);
-    const post = () =>
-      fetch(`${w.baseUrl}/hook/${token}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ text: "deployed" }),
-      });
-    const first = await post(); // the hook is now in the bot's cache
-    assert.ok(first.status < 300, await first.text());
+    const post = await cachedHook(w);
 
     // The start's read failed: one warning naming the step, and /readyz (details on loopback)
     // says the bot cannot follow the store, in words that name no path.
@@ -98,17 +88,7 @@ Deno.test("while the bot cannot read the change feed, a CLI revoke is not confir
       fullDiskKv(raw, (call, keys) => call === "get" && keys[0]?.[0] === "hook_change_head"),
   });
   try {
-    const alice = w.fake.userId("alice");
-    w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    const { token } = await w.createHook("ops", "deploys", alice);
-    const post = () =>
-      fetch(`${w.baseUrl}/hook/${token}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ text: "deployed" }),
-      });
-    const first = await post(); // the hook is now in the bot's cache
-    assert.ok(first.status < 300, await first.text());
+    const post = await cachedHook(w);
 
     const revoked = await hooksCommand(dir, "revoke", "--chat", "ops", "--name", "deploys");
     assert.equal(revoked.code, 0, revoked.stderr);
@@ -124,3 +104,24 @@ Deno.test("while the bot cannot read the change feed, a CLI revoke is not confir
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+type BotWithFake = Awaited<ReturnType<typeof startBotWithFake>>;
+
+/**
+ * Makes the hook "deploys" in group "ops" and posts to it once, so the bot has it in its cache;
+ * returns a function that posts to it again.
+ */
+async function cachedHook(w: BotWithFake): Promise<() => Promise<Response>> {
+  const alice = w.fake.userId("alice");
+  w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+  const { token } = await w.createHook("ops", "deploys", alice);
+  const post = () =>
+    fetch(`${w.baseUrl}/hook/${token}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "deployed" }),
+    });
+  const first = await post();
+  assert.ok(first.status < 300, await first.text());
+  return post;
+}
