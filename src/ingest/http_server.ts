@@ -433,8 +433,7 @@ class Http1Server implements HttpServer {
   readonly #headersTimeout: number;
   readonly #idleTimeout: number;
   readonly #maxConnections: number;
-  /** The `keep-alive` header line of every answer that keeps its connection. */
-  /** The `keep-alive: timeout=…` line of every kept-alive answer, as bytes. */
+  /** The `keep-alive: timeout=…` line of every answer that keeps its connection, as bytes. */
   readonly #keepAlive: Uint8Array;
   readonly #sweepEvery: number;
   readonly #conns = new Set<Connection>();
@@ -709,9 +708,8 @@ class Http1Server implements HttpServer {
     const light = response instanceof JsonAnswer ? response : null;
     const body = bodiless ? EMPTY : light ? light.encoded() : await response.bytes();
     // The head is written into the connection's answer buffer piece by piece: no string is
-    // built for it, no buffer allocated per answer (issue 16).
-    // The lines every answer repeats (status line, JSON type, date, keep-alive) are copied in
-    // as bytes made once, not written a character at a time.
+    // built for it, no buffer allocated per answer, and the lines every answer repeats (status
+    // line, JSON type, date, keep-alive) are copied in as bytes made once (issue 16).
     const out = c.answer.reset();
     out.bytes(statusLine(status));
     const plain = light?.plainHeaders;
