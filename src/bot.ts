@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import { type Config, trueconfEndpoint } from "./config.ts";
 import { createApp, jsonNotFound, jsonOnError, type Readiness } from "./ingest/app.ts";
+import { HookFirstRouter } from "./ingest/hook_first_router.ts";
 import { BodyReader } from "./ingest/read_body.ts";
 import type { FetchHandler, HttpServerOptions } from "./ingest/http_server.ts";
 import { HookStore } from "./hooks/store.ts";
@@ -458,7 +459,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
   const prefix = new URL(config.publicUrl).pathname.replace(/\/+$/, "");
   // `strict: false`: a hook URL pasted or configured with a trailing slash (`/hook/<token>/`)
   // is the same route; senders never resend after the 404 it got before.
-  const app = new Hono({ strict: false });
+  const app = new Hono({ strict: false, router: new HookFirstRouter() });
   if (prefix) app.route(prefix, publicApp);
   app.route("/", publicApp).notFound(jsonNotFound).onError(jsonOnError(httpLog));
 

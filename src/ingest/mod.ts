@@ -13,7 +13,8 @@
  * `/healthz`, `/readyz`; the `HookPipeline` every hook route is built from and the middleware
  * factories) is not part of this face: its signatures are Hono's types (`Hono`, `Context`,
  * `MiddlewareHandler`), which are not ours to document. The composition root (`src/bot.ts`)
- * imports it from `app.ts` and mounts it on the bot's root app beside `/metrics`.
+ * imports it from `app.ts` and mounts it on the bot's root app beside `/metrics`, whose router
+ * (`hook_first_router.ts`: `POST /hook/<token>` without a search) it takes from there too.
  *
  * @module
  */
