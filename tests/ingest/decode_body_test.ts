@@ -288,6 +288,18 @@ Deno.test("bytes that are not UTF-8 are refused with invalid_encoding", async ()
   assert.equal((await refusal(bytes, type)).code, "invalid_encoding");
 });
 
+Deno.test("UTF-8 is read strictly: a real U+FFFD in the text is kept, a bad byte beside it is refused, a leading BOM is dropped", async () => {
+  const replacement = new TextEncoder().encode('{"text":"bad byte shown as \uFFFD"}');
+  assert.deepEqual(await decode(replacement, "application/json"), {
+    kind: "json",
+    value: { text: "bad byte shown as \uFFFD" },
+  });
+  const both = new Uint8Array([...new TextEncoder().encode("\uFFFD "), 0xc3, 0x28]);
+  assert.equal((await refusal(both, "text/plain")).code, "invalid_encoding");
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode("hello")]);
+  assert.deepEqual(await decode(bom, "text/plain"), { kind: "text", text: "hello" });
+});
+
 Deno.test("an unsupported content type is a 415 naming the accepted types", async () => {
   const error = await refusal("\x82\xa4text", "application/msgpack");
   assert.equal(error.code, "unsupported_content_type");
