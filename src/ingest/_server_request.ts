@@ -30,6 +30,14 @@ export class ServerHeaders {
     return this.#map.has(lowerCase(name));
   }
 
+  /**
+   * The header names (lower case) in the order they came, without the sort {@link keys} does:
+   * for a check that looks for a few names among a request's own (the ntfy headers).
+   */
+  names(): MapIterator<string> {
+    return this.#map.keys();
+  }
+
   /** No request sets cookies. */
   getSetCookie(): string[] {
     return [];

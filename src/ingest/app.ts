@@ -37,6 +37,7 @@ import {
   type IngestEnv,
   type IngestMetrics,
 } from "./middleware/mod.ts";
+import { ServerHeaders } from "./_server_request.ts";
 // The factories are Hono middleware, kept off the middleware face (its module doc says why).
 import { clientAddress } from "./middleware/client_address.ts";
 import { drainGuard } from "./middleware/drain_guard.ts";
@@ -653,6 +654,13 @@ class HeaderView implements ReadonlyMap<string, string> {
   }
 
   keys(): MapIterator<string> {
+    // The light request's names as they came, when that is the same set as the copy's: no copy
+    // (and no sort) per request for the ntfy check, which walks them (issue 16).
+    const h = this.#headers;
+    if (
+      this.#copy === undefined && this.#route === undefined && h instanceof ServerHeaders &&
+      !h.has(ROUTE_HEADER)
+    ) return h.names();
     return this.#all().keys();
   }
 

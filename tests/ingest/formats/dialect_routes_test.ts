@@ -575,6 +575,19 @@ Deno.test("ntfy: the docs' three title headers (X-Title, Title, t) each title th
       assert.equal(answer.title, "Dogs are better than cats", name);
       assert.equal(chat(h).at(-1)?.text, "**Dogs are better than cats**\nOh my ...", name);
     }
+    // A client's own X-Webhook-Route (the bot's internal route marker) changes nothing.
+    const res = await fetch(`http://127.0.0.1:${port}/hook/${token}`, {
+      method: "POST",
+      headers: {
+        "X-Webhook-Route": "hooks",
+        "Title": "Cats are better than dogs",
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: "Oh no ...",
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).title, "Cats are better than dogs");
+    assert.equal(chat(h).at(-1)?.text, "**Cats are better than dogs**\nOh no ...");
   });
 });
 
