@@ -1,6 +1,7 @@
 /**
  * Byte helpers shared by the HTTP body reader, the TrueConf upload, the delivery spool and the
- * size refusals a sender reads (request bodies, downloaded attachments).
+ * size refusals a sender reads (request bodies, downloaded attachments), and the strict UTF-8
+ * decode of request bodies and of the TrueConf socket's text frames.
  *
  * @module
  */
@@ -65,4 +66,33 @@ export function hexOf(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += b.toString(16).padStart(2, "0");
   return out;
+}
+
+// Stateless between calls (no `stream`), so one of each serves every caller.
+const STRICT = new TextDecoder("utf-8", { fatal: true });
+const LENIENT = new TextDecoder("utf-8");
+const STRICT_KEEP_BOM = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const LENIENT_KEEP_BOM = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Decodes UTF-8 strictly: throws a `TypeError` on invalid bytes. A leading byte order mark is
+ * dropped unless `keepBom` (a WebSocket text frame keeps it, RFC 6455).
+ *
+ * Why not a `fatal` decoder alone: Deno decodes its input on a slower path (0.29 against
+ * 0.11 µs for a 54-byte JSON body, 3.4 against 0.5 µs for 4 KB of Cyrillic, measured in a
+ * loop; issue 16). The lenient decoder shows invalid bytes as U+FFFD, and only then are the
+ * bytes decoded again strictly, which also tells a real U+FFFD from a bad byte.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbf, 0xbd])), "\uFFFD");
+ * assert.throws(() => decodeUtf8(new Uint8Array([0xc3, 0x28])), TypeError);
+ * assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61]), true), "\uFEFFa");
+ * ```
+ */
+export function decodeUtf8(bytes: Uint8Array, keepBom = false): string {
+  const text = (keepBom ? LENIENT_KEEP_BOM : LENIENT).decode(bytes);
+  return text.includes("\uFFFD") ? (keepBom ? STRICT_KEEP_BOM : STRICT).decode(bytes) : text;
 }

@@ -7,7 +7,7 @@
 // docs/benchmarks.md, "The TrueConf socket without ws"). The protocol needs little of
 // WebSocket: JSON text frames, ping/pong, close; no extensions (permessage-deflate is never
 // offered, so every RSV bit must be clear).
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, decodeUtf8 } from "../bytes.ts";
 
 /** Opcodes (RFC 6455 §5.2). */
 export const OP_CONTINUATION = 0x0;
@@ -242,20 +242,6 @@ export interface FrameSink {
 
 /** Least free space offered to a read, so a nearly full buffer does not mean tiny reads. */
 const MIN_READ = 16 * 1024;
-const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const lenientUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
-
-/**
- * Decodes UTF-8, throwing on invalid bytes. The lenient decoder is the fast one in Deno (3–5×
- * for the ASCII JSON TrueConf sends, about 1.5× for Cyrillic text; the fatal one takes a slower
- * path); invalid bytes show up in its output as U+FFFD, and only then is the text decoded again
- * strictly, which also tells a real U+FFFD in the message from a bad byte.
- */
-function decodeUtf8(bytes: Uint8Array): string {
-  const text = lenientUtf8.decode(bytes);
-  return text.includes("\uFFFD") ? fatalUtf8.decode(bytes) : text;
-}
-
 /**
  * Incremental parser of server frames (RFC 6455 §5): reads go straight into its buffer
  * (`space()`, then `commit(n)`), complete frames are handed to the sink at once, a partial
@@ -414,7 +400,8 @@ export class FrameParser {
     if (opcode === OP_BINARY) return this.#sink.binary(bytes);
     let text: string;
     try {
-      text = decodeUtf8(bytes);
+      // A leading BOM stays a character of the message (the frame's bytes, decoded as they are).
+      text = decodeUtf8(bytes, true);
     } catch {
       throw new WsProtocolError(1007, "text message that is not valid UTF-8");
     }
@@ -431,7 +418,7 @@ export class FrameParser {
     if (!validCloseCode(code)) throw new WsProtocolError(1002, `close frame with code ${code}`);
     let reason: string;
     try {
-      reason = fatalUtf8.decode(payload.subarray(2));
+      reason = decodeUtf8(payload.subarray(2), true);
     } catch {
       throw new WsProtocolError(1007, "close reason that is not valid UTF-8");
     }
