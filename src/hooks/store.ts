@@ -10,6 +10,7 @@ import { generateSecret as generateWhsecSecret } from "./signing_secret.ts";
 import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { errorText } from "../error_text.ts";
+import { step, StepError, warnRetrying } from "../step_error.ts";
 import {
   HISTORY_MAX,
   type HistoryEntry,
@@ -698,7 +699,7 @@ export class HookStore {
   }
 
   /**
-   * One poll of the change feed; throws a {@link ChangeFeedError} naming the step that failed
+   * One poll of the change feed; throws a {@link StepError} naming the step that failed
    * (the read of the feed, or the write that tells the CLI how far this process got).
    */
   async pollChanges(): Promise<void> {
@@ -718,7 +719,7 @@ export class HookStore {
     }
     // Counts the CLI asked for are written before it is told the feed was applied.
     if (this.#usageAsked) {
-      await feedStep(FLUSH_FAILED, () => this.flush());
+      await step(FLUSH_FAILED, () => this.flush());
       this.#usageAsked = false;
     }
     await this.#markApplied();
@@ -745,7 +746,7 @@ export class HookStore {
   async #markApplied(): Promise<void> {
     const head = this.#cursor;
     if (this.#marked === head) return;
-    await feedStep(WRITE_FAILED, () => this.#repo.markApplied(head));
+    await step(WRITE_FAILED, () => this.#repo.markApplied(head));
     this.#marked = head;
   }
 
@@ -758,24 +759,21 @@ export class HookStore {
     return this.#unread;
   }
 
-  /** One read of the change feed: its failure is a {@link ChangeFeedError} and {@link feedUnread}. */
+  /** One read of the change feed: its failure is a {@link StepError} and {@link feedUnread}. */
   async #readFeed<T>(read: () => Promise<T>): Promise<T> {
     try {
-      const value = await feedStep(READ_FAILED, read);
+      const value = await step(READ_FAILED, read);
       this.#unread = null;
       return value;
     } catch (e) {
-      const error = errorText(e instanceof ChangeFeedError ? e.cause : e);
+      const error = errorText(e instanceof StepError ? e.cause : e);
       this.#unread = { since: this.#unread?.since ?? this.#now(), error };
       throw e;
     }
   }
 
   #warnPoll(e: unknown): void {
-    const failed = e instanceof ChangeFeedError;
-    this.#log.warn(`${failed ? e.message : "could not follow the hook change feed"}; retrying`, {
-      error: failed ? e.cause : e,
-    });
+    warnRetrying(this.#log, e, "could not follow the hook change feed");
   }
 
   /**
@@ -1136,24 +1134,6 @@ export interface FeedUnread {
   readonly error: string;
 }
 
-/**
- * A poll of the change feed failed at one step; the message names it, as the warning says
- * it (`cause` is the store's own error). A poll reads the feed and also writes, so "could not
- * read" alone sent an operator with a full disk looking for the wrong failure.
- */
-class ChangeFeedError extends Error {
-  override name = "ChangeFeedError";
-}
-
 const READ_FAILED = "could not read the hook change feed";
 const WRITE_FAILED = "could not record that the hook changes were applied";
 const FLUSH_FAILED = "could not write the delivery counts the operator CLI asked for";
-
-/** Runs one step of a poll; its failure becomes a {@link ChangeFeedError} saying `failed`. */
-async function feedStep<T>(failed: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (cause) {
-    throw new ChangeFeedError(failed, { cause });
-  }
-}

@@ -31,6 +31,7 @@ import type {
 } from "../../storage/mod.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
+import { step, warnRetrying } from "../../step_error.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
 import { type Clock, delay, systemClock, type TimerHandle } from "../clock.ts";
 import { type Line, Outbox, type Slot } from "./outbox.ts";
@@ -584,7 +585,7 @@ export class JobEngine {
 
   /**
    * Applies the operator's commands waiting in KV (from `hooks queue …` in another process),
-   * oldest first, and answers each; throws a {@link QueueCommandError} naming the step that
+   * oldest first, and answers each; throws a {@link StepError} naming the step that
    * failed (reading the commands, applying one, writing its answer), after which the commands
    * left wait for the next look. A command applied whose answer could not be written is
    * answered at the next look with the same answer, not applied again: a drop made twice
@@ -593,14 +594,14 @@ export class JobEngine {
   async applyCommands(): Promise<number> {
     await this.#loaded;
     const repo = this.#outbox.repo;
-    const commands = await commandStep(READ_COMMANDS_FAILED, () => repo.listCommands());
+    const commands = await step(READ_COMMANDS_FAILED, () => repo.listCommands());
     // Answers of commands no longer waiting (expired after 24 h) are not kept.
     const waiting = new Set(commands.map((c) => c.id));
     for (const id of this.#unanswered.keys()) if (!waiting.has(id)) this.#unanswered.delete(id);
     for (const { id, command } of commands) {
       let result = this.#unanswered.get(id);
       if (result === undefined) {
-        result = await commandStep(
+        result = await step(
           `could not apply '${commandLine(command)}'`,
           () => this.#applyCommand(command),
         );
@@ -608,7 +609,7 @@ export class JobEngine {
         this.#unanswered.set(id, result);
       }
       const answer = result;
-      await commandStep(
+      await step(
         `could not write the answer to '${commandLine(command)}' (the command waits for it)`,
         () => repo.answerCommand(id, answer),
       );
@@ -626,10 +627,7 @@ export class JobEngine {
     try {
       await this.applyCommands();
     } catch (e) {
-      const named = e instanceof QueueCommandError;
-      this.#log.warn(`${named ? e.message : "could not apply the queue commands"}; retrying`, {
-        error: named ? e.cause : e,
-      });
+      warnRetrying(this.#log, e, "could not apply the queue commands");
     }
   }
 
@@ -1250,26 +1248,7 @@ function dropMessage(reason: string): string {
 /** Reasons a hook's jobs end for: the hook is gone, and the next start drops what is left. */
 const ENDED_HOOK = new Set(["hook_revoked", "hook_expired"]);
 
-/**
- * Applying the operator's queue commands failed at one step; the message names it, as the
- * warning says it (`cause` is the store's own error). The look reads the commands and also
- * writes (a drop's status, each answer), so "could not read queue commands" alone sent an
- * operator with a full disk looking for the wrong failure.
- */
-class QueueCommandError extends Error {
-  override name = "QueueCommandError";
-}
-
 const READ_COMMANDS_FAILED = "could not read the operator's queue commands";
-
-/** Runs one step of applying commands; its failure becomes a {@link QueueCommandError}. */
-async function commandStep<T>(failed: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (cause) {
-    throw new QueueCommandError(failed, { cause });
-  }
-}
 
 /** A command as the operator typed it (`hooks queue drop <id>`), for the warnings. */
 function commandLine(command: QueueCommand): string {
