@@ -21,8 +21,9 @@ import type { Params, Result, Router } from "hono/router";
 import { TrieRouter } from "hono/router/trie-router";
 
 const HOOK = "/hook/";
-// A token-shaped probe: letters only, so a pattern on the segment would treat it as a token.
-const PROBE = "ProbeTokenForTheHookRouteXXXXXXXXXXXXXXXXXX";
+// The probe search's token: 43 letters, a token's length and alphabet, so it matches where a
+// token does.
+const PROBE = "hookRouteProbe".padEnd(43, "z");
 
 /** Hono's `TrieRouter`, with `POST /hook/<token>` answered from one earlier search. */
 export class HookFirstRouter<T> implements Router<T> {

@@ -1010,15 +1010,15 @@ function statusLine(status: number): Uint8Array {
   return line;
 }
 
-let dateLineSecond = -1;
+let dateLineOf = "";
 let dateLineBytes = CRLF;
 
-/** `date: <HTTP date>\r\n` as bytes, made once a second. */
+/** `date: <HTTP date>\r\n` as bytes, made again when {@link httpDate} moves on (once a second). */
 function dateLine(): Uint8Array {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== dateLineSecond) {
-    dateLineSecond = second;
-    dateLineBytes = latin1Bytes(`date: ${httpDate()}\r\n`, 0);
+  const date = httpDate();
+  if (date !== dateLineOf) {
+    dateLineOf = date;
+    dateLineBytes = latin1Bytes(`date: ${date}\r\n`, 0);
   }
   return dateLineBytes;
 }

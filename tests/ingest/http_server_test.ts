@@ -2,15 +2,27 @@
 // must arrive in time (408), idle keep-alive connections are closed, a client's HTTP mistakes
 // get the JSON error shape, and shutdown does not wait for idle or stuck clients.
 import assert from "node:assert/strict";
-import { type ClientMistake, type HttpServer, listenHttp } from "../../src/ingest/http_server.ts";
+import {
+  type ClientMistake,
+  type FetchHandler,
+  type HttpServer,
+  listenHttp,
+} from "../../src/ingest/http_server.ts";
 import { JsonAnswer } from "../../src/ingest/_server_response.ts";
 import { readBodyLimited } from "../../src/ingest/read_body.ts";
 import { RawHttp } from "../support/raw_http.ts";
 import { waitUntil } from "../support/wait.ts";
 
+/** Echoes what the server handed over: method, URL, peer, body. */
+const echo: FetchHandler = async (req, info) => {
+  const body = new TextDecoder().decode(await readBodyLimited(req, 1024 * 1024));
+  return Response.json({ method: req.method, url: req.url, peer: info.remoteAddr.hostname, body });
+};
+
 async function withServer(
   fn: (server: HttpServer, mistakes: ClientMistake[]) => Promise<void>,
   limits: { headersTimeoutMs?: number; idleTimeoutMs?: number } = {},
+  handler: FetchHandler = echo,
 ): Promise<void> {
   const mistakes: ClientMistake[] = [];
   const server = await listenHttp({
@@ -19,15 +31,7 @@ async function withServer(
     headersTimeoutMs: limits.headersTimeoutMs ?? 300,
     idleTimeoutMs: limits.idleTimeoutMs ?? 300,
     onClientMistake: (m) => mistakes.push(m),
-    handler: async (req, info) => {
-      const body = new TextDecoder().decode(await readBodyLimited(req, 1024 * 1024));
-      return Response.json({
-        method: req.method,
-        url: req.url,
-        peer: info.remoteAddr.hostname,
-        body,
-      });
-    },
+    handler,
   });
   try {
     await fn(server, mistakes);
@@ -182,45 +186,43 @@ Deno.test("answers of any size on one connection are whole, each with its own he
 });
 
 Deno.test("the app's JSON answers (JsonAnswer) go out whole: status, content type, the app's headers, the UTF-8 length, on a kept-alive connection", async () => {
-  const server = await listenHttp({
-    hostname: "127.0.0.1",
-    port: 0,
-    headersTimeoutMs: 5_000,
-    idleTimeoutMs: 5_000,
-    handler: (req) => {
-      const size = Number(new URL(req.url).pathname.slice(1));
-      const answer = new JsonAnswer(
-        JSON.stringify({ ok: size % 2 === 0, text: "é".repeat(size) }),
-        size % 2 === 0 ? 200 : 503,
-        [["X-Delivery-Id", `d${size}`], ["Retry-After", "7"]],
-      ) as unknown as Response;
-      // A header added through `headers` (as a Hono middleware would, after the handler)
-      // is written too.
-      if (size === 3) answer.headers.set("x-late", "yes");
-      return answer;
+  const handler: FetchHandler = (req) => {
+    const size = Number(new URL(req.url).pathname.slice(1));
+    const answer = new JsonAnswer(
+      JSON.stringify({ ok: size % 2 === 0, text: "é".repeat(size) }),
+      size % 2 === 0 ? 200 : 503,
+      [["X-Delivery-Id", `d${size}`], ["Retry-After", "7"]],
+    ) as unknown as Response;
+    // A header added through `headers` (as a Hono middleware would, after the handler)
+    // is written too.
+    if (size === 3) answer.headers.set("x-late", "yes");
+    return answer;
+  };
+  await withServer(
+    async (server) => {
+      const c = await RawHttp.connect(server.addr.port);
+      try {
+        for (const size of [0, 3, 20_000, 10]) {
+          await c.write(`GET /${size} HTTP/1.1\r\nHost: h\r\n\r\n`);
+          const res = await c.response();
+          assert.equal(res?.status, size % 2 === 0 ? 200 : 503);
+          assert.equal(res?.headers.get("content-type"), "application/json");
+          assert.equal(res?.headers.get("x-delivery-id"), `d${size}`);
+          assert.equal(res?.headers.get("retry-after"), "7");
+          assert.equal(res?.headers.get("x-late"), size === 3 ? "yes" : undefined);
+          assert.equal(
+            Number(res?.headers.get("content-length")),
+            new TextEncoder().encode(res!.body).byteLength,
+          );
+          assert.deepEqual(JSON.parse(res!.body), { ok: size % 2 === 0, text: "é".repeat(size) });
+        }
+      } finally {
+        c.close();
+      }
     },
-  });
-  const c = await RawHttp.connect(server.addr.port);
-  try {
-    for (const size of [0, 3, 20_000, 10]) {
-      await c.write(`GET /${size} HTTP/1.1\r\nHost: h\r\n\r\n`);
-      const res = await c.response();
-      assert.equal(res?.status, size % 2 === 0 ? 200 : 503);
-      assert.equal(res?.headers.get("content-type"), "application/json");
-      assert.equal(res?.headers.get("x-delivery-id"), `d${size}`);
-      assert.equal(res?.headers.get("retry-after"), "7");
-      assert.equal(res?.headers.get("x-late"), size === 3 ? "yes" : undefined);
-      assert.equal(
-        Number(res?.headers.get("content-length")),
-        new TextEncoder().encode(res!.body).byteLength,
-      );
-      assert.deepEqual(JSON.parse(res!.body), { ok: size % 2 === 0, text: "é".repeat(size) });
-    }
-  } finally {
-    c.close();
-    server.closeAll();
-    await server.shutdown();
-  }
+    { headersTimeoutMs: 5_000, idleTimeoutMs: 5_000 },
+    handler,
+  );
 });
 
 Deno.test("a JsonAnswer reads as a Response: status, headers, json(), text(), clone(), and a Response made from it", async () => {

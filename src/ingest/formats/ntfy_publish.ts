@@ -12,9 +12,9 @@ import { isRecord } from "./_read.ts";
  * Headers that only ntfy clients send; any of them makes a request an ntfy publish. `t` is in
  * ntfy's own title example (`curl -H "t: …"`), `Message` carries the message of a body-less
  * publish; the other one- and two-letter aliases are read once ntfy is chosen, but do not
- * choose it (each name here is one more lookup per hook request).
+ * choose it (a one-letter header another sender might use would make its requests ntfy's).
  */
-const NTFY_ONLY_HEADERS = [
+const NTFY_ONLY_HEADERS: ReadonlySet<string> = new Set([
   "x-title",
   "title",
   "t",
@@ -39,9 +39,7 @@ const NTFY_ONLY_HEADERS = [
   "x-call",
   "x-cache",
   "x-firebase",
-];
-
-const NTFY_ONLY: ReadonlySet<string> = new Set(NTFY_ONLY_HEADERS);
+]);
 
 /** The query of a URL without one: shared, so such a request builds no Map (issue 16). */
 export const NO_QUERY: ReadonlyMap<string, string> = new Map();
@@ -100,7 +98,7 @@ export function isNtfyPublish(
   if (contentType && MARKDOWN_TYPE.test(contentType)) return true;
   // The request's own few names against the set, not the 24 names against the request: this
   // runs for every hook request (issue 16). Loops, not `some` with a closure, for the same reason.
-  for (const name of headers.keys()) if (NTFY_ONLY.has(name)) return true;
+  for (const name of headers.keys()) if (NTFY_ONLY_HEADERS.has(name)) return true;
   if (query.size > 0) { for (const q of NTFY_QUERY) if (query.has(q)) return true; }
   const priority = headers.get("priority") ?? headers.get("prio") ?? headers.get("p");
   return priority !== undefined &&
