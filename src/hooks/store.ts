@@ -10,7 +10,7 @@ import { generateSecret as generateWhsecSecret } from "./signing_secret.ts";
 import { type BoundedCache, boundedCache } from "../bounded_cache.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { errorText } from "../error_text.ts";
-import { step, StepError, warnRetrying } from "../step_error.ts";
+import { RetryWarnings, step, StepError } from "../step_error.ts";
 import {
   HISTORY_MAX,
   type HistoryEntry,
@@ -196,6 +196,8 @@ export class HookStore {
   #marked: string | undefined;
   /** Since when and why the change feed cannot be read (see {@link feedUnread}). */
   #unread: FeedUnread | null = null;
+  /** The change feed poll's warnings: one when a failure starts, a few while it lasts. */
+  #pollWarnings: RetryWarnings;
   /** The operator CLI asked for the delivery counts; written before the feed is marked applied. */
   #usageAsked = false;
   #seen = new Set<string>();
@@ -213,6 +215,11 @@ export class HookStore {
     this.#secrets = options.secrets ?? SecretBox.forStorage(":memory:");
     this.#pollMs = options.pollIntervalMs ?? 500;
     this.#log = options.logger ?? silentLogger;
+    this.#pollWarnings = new RetryWarnings(this.#log, {
+      otherwise: "could not follow the hook change feed",
+      recovered: "hook change feed readable again",
+      now: this.#now,
+    });
     this.#onOldTokenUse = options.onOldTokenUse ?? (() => {});
     this.#ttl = options.cacheTtlMs ?? 30_000;
     this.#negativeTtl = options.negativeCacheTtlMs ?? Math.min(5_000, this.#ttl);
@@ -683,7 +690,10 @@ export class HookStore {
     }
     // What is in the store at the start is applied (a CLI command racing the start waits on it);
     // a write that fails is warned of and made again at the next poll.
-    await this.#markApplied().catch((e) => this.#warnPoll(e));
+    await this.#markApplied().then(
+      () => this.#unread === null && this.#pollWarnings.succeeded(),
+      (e) => this.#warnPoll(e),
+    );
     if (this.#pollMs <= 0) return; // the caller runs pollChangesOrWarn (the bot: on its doorbell)
     const tick = () => {
       this.#polling = this.pollChangesOrWarn()
@@ -733,6 +743,7 @@ export class HookStore {
   async pollChangesOrWarn(): Promise<void> {
     try {
       await this.pollChanges();
+      this.#pollWarnings.succeeded();
     } catch (e) {
       this.#warnPoll(e);
     }
@@ -773,7 +784,7 @@ export class HookStore {
   }
 
   #warnPoll(e: unknown): void {
-    warnRetrying(this.#log, e, "could not follow the hook change feed");
+    this.#pollWarnings.failed(e);
   }
 
   /**

@@ -240,7 +240,8 @@ Deno.test("following another process's changes: a failed read and a failed 'appl
 
   // Nothing new in the feed, but the write that failed is made at the next poll.
   await bot.pollChangesOrWarn();
-  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.equal(lines.length, 3, lines.join("\n"));
+  assert.match(lines[2]!, /"level":"info".*hook change feed readable again after 0s/);
   assert.equal(await cli.changesApplied(0), true);
 });
 
@@ -280,7 +281,7 @@ Deno.test("the first read of the change feed fails: warned as a read, feedUnread
 
     assert.ok(await cli.revoke(hook.id)); // the operator, while the bot cannot read the feed
     await bot.pollChangesOrWarn();
-    assert.equal(lines.length, 2, lines.join("\n"));
+    assert.equal(lines.length, 1, "the retry that fails again is not a second warning");
     assert.equal(bot.feedUnread?.since, unread.since, "unread since the first failure");
     assert.deepEqual(ended, []);
 
@@ -290,13 +291,47 @@ Deno.test("the first read of the change feed fails: warned as a read, feedUnread
     assert.deepEqual(ended, [`${hook.id}:hook_revoked`]);
     assert.equal(await bot.findByToken(token), null, "the cached hook is gone");
     assert.equal(await cli.changesApplied(0), true, "the CLI is told");
-    assert.equal(lines.filter((l) => l.includes('"warn"')).length, 2, lines.join("\n"));
+    assert.equal(lines.filter((l) => l.includes('"warn"')).length, 1, lines.join("\n"));
+    assert.match(lines.at(-1)!, /"level":"info".*hook change feed readable again after/);
   } finally {
     failing.on = false;
     await cli.close();
     await bot.close();
     raw.close();
   }
+});
+
+// The bot's doorbell polls the feed every 5 s while nothing rings: a store that stayed unreadable
+// wrote the same warning twelve times a minute for as long as it lasted.
+Deno.test("a change feed unreadable for minutes: one warning when it starts, a reminder after 1 and 3 minutes, one info line when it reads again", async () => {
+  let t = Date.parse("2026-01-01T00:00:00Z");
+  await using w = await botAndCli({ now: () => t });
+  const { failing, lines, bot, cli } = w;
+  const { hook, token } = await make(cli);
+  assert.ok(await bot.findByToken(token));
+  const parsed = () => lines.map((l) => JSON.parse(l) as { level: string; msg: string });
+
+  failing.op = "get";
+  for (let ms = 0; ms < 4 * 60_000; ms += 5_000) { // the safety poll, for four minutes
+    await bot.pollChangesOrWarn();
+    t += 5_000;
+  }
+  assert.deepEqual(parsed().map((l) => [l.level, l.msg]), [
+    ["warn", "could not read the hook change feed; retrying"],
+    ["warn", "could not read the hook change feed; still failing after 1m 0s (13 tries); retrying"],
+    ["warn", "could not read the hook change feed; still failing after 3m 0s (37 tries); retrying"],
+  ]);
+  assert.ok(bot.feedUnread !== null, "/readyz still says so meanwhile");
+
+  assert.ok(await cli.revoke(hook.id));
+  failing.op = null;
+  await bot.pollChangesOrWarn();
+  assert.equal(bot.feedUnread, null);
+  assert.equal(await bot.findByToken(token), null, "the revoke made meanwhile is applied");
+  assert.deepEqual(parsed().slice(3).map((l) => [l.level, l.msg]), [
+    ["info", "hook ended elsewhere"],
+    ["info", "hook change feed readable again after 4m 0s"],
+  ]);
 });
 
 // `hooks list` and `hooks info` ask the bot for the counts it keeps in memory (written every
@@ -327,7 +362,8 @@ Deno.test("the CLI's ask for usage: the watching store writes its counts before 
   await bot.pollChangesOrWarn(); // the retry
   assert.equal(await cli.changesApplied(0), true);
   assert.equal((await cli.get(hook.id))?.deliveryCount, 2);
-  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[1]!, /"level":"info".*hook change feed readable again/);
 });
 
 // A change id was `<ms>-<random>`: two changes of one writer within a millisecond were ordered by

@@ -31,7 +31,7 @@ import type {
 } from "../../storage/mod.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
-import { step, warnRetrying } from "../../step_error.ts";
+import { RetryWarnings, step } from "../../step_error.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
 import { type Clock, delay, systemClock, type TimerHandle } from "../clock.ts";
 import { type Line, Outbox, type Slot } from "./outbox.ts";
@@ -181,6 +181,8 @@ export class JobEngine {
   readonly #o: JobEngineOptions;
   readonly #log: Logger;
   readonly #clock: Clock;
+  /** The queue commands' warnings: one when a failure starts, a few while it lasts. */
+  readonly #commandWarnings: RetryWarnings;
   readonly #outbox: Outbox;
   readonly #types = new Map<string, JobType<unknown, unknown>>();
   /**
@@ -220,6 +222,11 @@ export class JobEngine {
   constructor(options: JobEngineOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger;
+    this.#commandWarnings = new RetryWarnings(this.#log, {
+      otherwise: "could not apply the queue commands",
+      recovered: "the operator's queue commands are applied again",
+      now: () => this.#clock.now(),
+    });
     this.#clock = options.clock ?? systemClock;
     this.#outbox = new Outbox(options.kv, {
       limits: options.limits,
@@ -626,8 +633,9 @@ export class JobEngine {
   async applyCommandsOrWarn(): Promise<void> {
     try {
       await this.applyCommands();
+      this.#commandWarnings.succeeded();
     } catch (e) {
-      warnRetrying(this.#log, e, "could not apply the queue commands");
+      this.#commandWarnings.failed(e);
     }
   }
 

@@ -284,6 +284,44 @@ Deno.test("engine: queue commands: a failed read and a failed answer each log th
   );
 });
 
+// The bot looks at the queue commands on every doorbell poll (5 s): a command list that could
+// not be read warned twelve times a minute, as the hook change feed's poll did (one owner:
+// src/step_error.ts, RetryWarnings).
+Deno.test("engine: queue commands unreadable for minutes: one warning when it starts, reminders after 1 and 3 minutes, one info line when they are applied again", async () => {
+  const failing = { read: false };
+  const lines: string[] = [];
+  await withEngine(
+    async ({ engine, clock }) => {
+      await engine.settled();
+      const before = lines.length;
+      failing.read = true;
+      for (let ms = 0; ms < 4 * 60_000; ms += 5_000) {
+        await engine.applyCommandsOrWarn();
+        clock.advance(5_000);
+        await engine.settled();
+      }
+      failing.read = false;
+      await engine.applyCommandsOrWarn();
+      const said = lines.slice(before).map((l) => JSON.parse(l) as { level: string; msg: string })
+        .filter((l) => l.level !== "debug");
+      assert.deepEqual(said.map((l) => l.level), ["warn", "warn", "warn", "info"]);
+      assert.equal(said[0]!.msg, "could not read the operator's queue commands; retrying");
+      assert.match(said[1]!.msg, /; still failing after 1m 0s \(\d+ tries\); retrying$/);
+      assert.match(said[2]!.msg, /; still failing after 3m 0s \(\d+ tries\); retrying$/);
+      assert.equal(said[3]!.msg, "the operator's queue commands are applied again after 4m 0s");
+    },
+    {},
+    {
+      wrap: (kv) =>
+        fullDiskKv(
+          kv,
+          (call, keys) => failing.read && call === "list" && keys[0]?.[0] === "queue_cmd",
+        ),
+      logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+    },
+  );
+});
+
 // A drop reads the stored entry before it records it failed. A read that failed counted as "no
 // such entry": the delivery was forgotten in memory only, the operator told it was dropped, and
 // it came back at the next start (still in KV) and was delivered after all.
