@@ -9,6 +9,8 @@
  *   answers, which this command prints (waiting up to {@link QUEUE_ANSWER_WAIT_MS}; a bot that
  *   is slower is said to be busy, and applies it later). With no bot running (no live lease on
  *   the store), it says so at once; the command waits in KV and is applied when the bot starts.
+ *   A command the bot could not carry out (three tries, src/delivery/queue/job_engine.ts) is
+ *   answered as failed with the store's error: printed on stderr, exit 1.
  *
  * @module
  */

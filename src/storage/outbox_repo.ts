@@ -181,6 +181,11 @@ export interface QueueCommandResult {
   readonly ok: boolean;
   /** What happened, in one sentence for the CLI. */
   readonly message: string;
+  /**
+   * `not_carried_out`: the bot tried the command a few times and could not (a store error,
+   * named in `message`); absent on answers the command itself gave.
+   */
+  readonly code?: "not_carried_out" | undefined;
 }
 
 /** Largest spool chunk; a KV value holds at most 65 536 bytes. */

@@ -9,7 +9,7 @@
 export type KvCall = "commit" | "set" | "delete" | "get" | "list";
 
 /**
- * `raw` whose atomic commits, `set`, `delete`, `get` and `list` reject with "database or disk
+ * `raw` whose atomic commits (their `set`, `delete` and `mutate` keys), `set`, `delete`, `get` and `list` reject with "database or disk
  * is full" whenever `fails(call, keys)` says so when they are made; every other call goes
  * through to `raw`. `keys` are the keys the call touches (a commit's written and deleted keys,
  * a list's prefix), so a test can fail one record's reads or writes and no other.
@@ -27,6 +27,7 @@ export function fullDiskKv(
           const written: Deno.KvKey[] = [];
           const set = op.set.bind(op);
           const del = op.delete.bind(op);
+          const mutate = op.mutate.bind(op);
           const commit = op.commit.bind(op);
           op.set = (key, value, options) => {
             written.push(key);
@@ -35,6 +36,10 @@ export function fullDiskKv(
           op.delete = (key) => {
             written.push(key);
             return del(key);
+          };
+          op.mutate = (...mutations) => {
+            written.push(...mutations.map((m) => m.key));
+            return mutate(...mutations);
           };
           op.commit = () => fails("commit", written) ? full() : commit();
           return op;

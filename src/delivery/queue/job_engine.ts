@@ -31,7 +31,8 @@ import type {
 } from "../../storage/mod.ts";
 import type { Logger } from "../../log.ts";
 import { silentLogger } from "../../log.ts";
-import { RetryWarnings, step } from "../../step_error.ts";
+import { errorText } from "../../error_text.ts";
+import { RetryWarnings, step, StepError } from "../../step_error.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
 import { type Clock, delay, systemClock, type TimerHandle } from "../clock.ts";
 import { type Line, Outbox, type Slot } from "./outbox.ts";
@@ -213,6 +214,12 @@ export class JobEngine {
   #commandTimer: TimerHandle | undefined;
   /** Answers of commands applied whose write failed, by command id: written at the next look. */
   #unanswered = new Map<string, QueueCommandResult>();
+  /** Failed tries of commands not carried out yet, by command id (see applyCommands). */
+  #commandFailures = new Map<string, number>();
+  /** The next try of a command that failed, sooner than the next look. */
+  #commandRetry: TimerHandle | undefined;
+  /** The looks at the commands, one after another (a ring, the retry timer, the start). */
+  #commandLooks: Promise<unknown> = Promise.resolve();
   /** Wake-ups so far: an attempt that began before the latest one failed on the old link. */
   #wakes = 0;
   /** The depth the last `queue depth` log line told. */
@@ -597,22 +604,58 @@ export class JobEngine {
    * left wait for the next look. A command applied whose answer could not be written is
    * answered at the next look with the same answer, not applied again: a drop made twice
    * would answer "no waiting delivery has the id" for the delivery it dropped.
+   *
+   * A command that cannot be carried out is tried again {@link COMMAND_RETRY_MS} later, and
+   * after {@link COMMAND_TRIES} failed tries is answered as failed (`code: "not_carried_out"`,
+   * the store's error in the sentence), so the commands after it go on. It used to wait for the
+   * next look each time, the later ones behind it: one that always failed (a full disk for its
+   * delivery's record) held every later command until it expired after 24 h, while the CLI said
+   * the bot was "busy or stuck". Three tries a second apart fit in the CLI's 10 s wait, and the
+   * operator's order holds: no command is carried out before one typed earlier is answered.
+   * Looks never overlap (a ring during the retry's look waits for it).
    */
-  async applyCommands(): Promise<number> {
+  applyCommands(): Promise<number> {
+    const look = this.#commandLooks.then(() => this.#applyCommandsNow());
+    this.#commandLooks = look.catch(() => {});
+    return look;
+  }
+
+  async #applyCommandsNow(): Promise<number> {
     await this.#loaded;
     const repo = this.#outbox.repo;
     const commands = await step(READ_COMMANDS_FAILED, () => repo.listCommands());
     // Answers of commands no longer waiting (expired after 24 h) are not kept.
     const waiting = new Set(commands.map((c) => c.id));
     for (const id of this.#unanswered.keys()) if (!waiting.has(id)) this.#unanswered.delete(id);
+    for (const id of this.#commandFailures.keys()) {
+      if (!waiting.has(id)) this.#commandFailures.delete(id);
+    }
     for (const { id, command } of commands) {
       let result = this.#unanswered.get(id);
       if (result === undefined) {
-        result = await step(
-          `could not apply '${commandLine(command)}'`,
-          () => this.#applyCommand(command),
-        );
-        this.#log.info("queue command applied", { command: command.op, ok: result.ok });
+        try {
+          result = await step(
+            `could not apply '${commandLine(command)}'`,
+            () => this.#applyCommand(command),
+          );
+          this.#log.info("queue command applied", { command: command.op, ok: result.ok });
+        } catch (e) {
+          const tries = (this.#commandFailures.get(id) ?? 0) + 1;
+          if (tries < COMMAND_TRIES) {
+            this.#commandFailures.set(id, tries);
+            this.#retryCommandsSoon();
+            throw e; // the commands after it wait for its next try: the operator's order
+          }
+          const cause = e instanceof StepError ? e.cause : e;
+          result = { ok: false, code: "not_carried_out", message: notCarriedOut(command, cause) };
+          this.#log.warn(
+            `gave up on '${
+              commandLine(command)
+            }' after ${tries} failed tries; the operator is told it failed`,
+            { error: cause },
+          );
+        }
+        this.#commandFailures.delete(id);
         this.#unanswered.set(id, result);
       }
       const answer = result;
@@ -679,6 +722,15 @@ export class JobEngine {
     }
   }
 
+  /** Looks at the commands again {@link COMMAND_RETRY_MS} from now (once, however asked). */
+  #retryCommandsSoon(): void {
+    if (this.#closing || this.#commandRetry !== undefined) return;
+    this.#commandRetry = this.#clock.after(COMMAND_RETRY_MS, () => {
+      this.#commandRetry = undefined;
+      if (!this.#closing) this.track(this.applyCommandsOrWarn());
+    });
+  }
+
   #pollCommands(): void {
     const every = this.#o.commandPollMs ?? 500;
     if (this.#closing || every <= 0) return;
@@ -735,6 +787,7 @@ export class JobEngine {
     this.#timer = undefined;
     this.#tick?.cancel();
     this.#commandTimer?.cancel();
+    this.#commandRetry?.cancel();
     await this.#loaded.catch(() => {});
     // Until nothing is in flight (a cut inline run replaces itself with the store of its
     // remainder: one more round) or the time is up.
@@ -1257,6 +1310,26 @@ function dropMessage(reason: string): string {
 const ENDED_HOOK = new Set(["hook_revoked", "hook_expired"]);
 
 const READ_COMMANDS_FAILED = "could not read the operator's queue commands";
+
+/** Tries of a command that fails before it is answered as failed (see applyCommands). */
+export const COMMAND_TRIES = 3;
+/** The wait before the next try of a command that failed. */
+export const COMMAND_RETRY_MS = 1_000;
+
+/**
+ * The answer to a command the bot could not carry out: what failed, with the store's error,
+ * what that left as it was (so the operator knows whether to look), and what to do.
+ */
+function notCarriedOut(command: QueueCommand, cause: unknown): string {
+  const left = command.op === "drop_hook"
+    ? `some of the hook's deliveries may have been dropped, 'hooks queue --hook ${command.hookId}' shows what still waits`
+    : command.op === "drop" || command.op === "retry"
+    ? "nothing was changed, the delivery still waits"
+    : "nothing was changed";
+  return `the bot could not carry out '${commandLine(command)}' (${
+    errorText(cause)
+  }; tried ${COMMAND_TRIES} times): ${left}. Run the command again once the bot's store is healthy (its log says more).`;
+}
 
 /** A command as the operator typed it (`hooks queue drop <id>`), for the warnings. */
 function commandLine(command: QueueCommand): string {

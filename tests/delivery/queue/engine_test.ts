@@ -322,6 +322,78 @@ Deno.test("engine: queue commands unreadable for minutes: one warning when it st
   );
 });
 
+// Commands are carried out in the operator's order; one that cannot be carried out held every
+// later one until it expired (24 h). Now it is tried again a second later, and after three
+// failed tries answered as failed, so the next goes on; none is carried out before it.
+Deno.test("engine: a queue command that keeps failing is answered as failed after 3 tries a second apart; the one after it waits for that answer, then goes through", async () => {
+  const failing = { id: "" };
+  const lines: string[] = [];
+  await withEngine(
+    async ({ engine, clock }) => {
+      const a = await engine.enqueue(task("a", "own"));
+      const b = await engine.enqueue(task("b", "own", OTHER));
+      assert.ok(a.ok && b.ok);
+      await engine.settled(); // both failed once, wait for their retries
+      failing.id = a.id;
+      const first = await engine.repo.putCommand({ op: "drop", id: a.id }, clock.now());
+      const second = await engine.repo.putCommand({ op: "drop", id: b.id }, clock.now() + 1);
+
+      await engine.applyCommandsOrWarn();
+      // The next tries come without a ring (the engine's own look, every 500 ms here, counts
+      // too); the second command waits until the first is answered.
+      let waited = 0;
+      while (await engine.repo.commandResult(first) === null) {
+        assert.equal(await engine.repo.commandResult(second), null, "not before the first");
+        assert.equal(engine.list().length, 2);
+        assert.ok(waited < 2_000, lines.join("\n"));
+        clock.advance(250);
+        waited += 250;
+        await engine.settled();
+      }
+      assert.deepEqual(await engine.repo.commandResult(first), {
+        ok: false,
+        code: "not_carried_out",
+        message:
+          `the bot could not carry out 'hooks queue drop ${a.id}' (database or disk is full; tried 3 times): nothing was changed, the delivery still waits. Run the command again once the bot's store is healthy (its log says more).`,
+      });
+      assert.deepEqual(await engine.repo.commandResult(second), {
+        ok: true,
+        message: `delivery ${b.id} dropped (status failed, dropped_by_operator)`,
+      });
+      assert.deepEqual(engine.list().map((j) => j.id), [a.id], "the first still waits");
+      const warned = lines.map((l) => JSON.parse(l) as { level: string; msg: string })
+        .filter((l) => l.level === "warn").map((l) => l.msg);
+      assert.deepEqual(warned, [
+        `could not apply 'hooks queue drop ${a.id}'; retrying`,
+        `gave up on 'hooks queue drop ${a.id}' after 3 failed tries; the operator is told it failed`,
+      ]);
+      clock.advance(5_000);
+      await engine.settled();
+      assert.equal(engine.list().length, 1, "no try after the answer");
+    },
+    {
+      // Each job waits an hour for its next attempt: no attempt runs while the test moves time.
+      run: (job) =>
+        Promise.resolve({
+          kind: "retry",
+          state: { tries: job.state.tries + 1 },
+          scope: "job",
+          retryAfterMs: 3_600_000,
+          error: { code: "flaky", message: "later" },
+        }),
+    },
+    {
+      wrap: (kv) =>
+        fullDiskKv(
+          kv,
+          (call, keys) =>
+            call === "commit" && keys.some((k) => k[0] === "outbox_done" && k[2] === failing.id),
+        ),
+      logger: createLogger({ level: "info", write: (l) => void lines.push(l) }),
+    },
+  );
+});
+
 // A drop reads the stored entry before it records it failed. A read that failed counted as "no
 // such entry": the delivery was forgotten in memory only, the operator told it was dropped, and
 // it came back at the next start (still in KV) and was delivered after all.

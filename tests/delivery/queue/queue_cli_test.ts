@@ -9,6 +9,7 @@ import { HookStore } from "../../../src/hooks/mod.ts";
 import { openKv } from "../../../src/storage/mod.ts";
 import { type QueueRow, runQueueCli } from "../../../src/cli/queue_cli.ts";
 import { createLogger } from "../../../src/log.ts";
+import { fullDiskKv } from "../../support/full_disk_kv.ts";
 
 // The bot applies a command when the CLI rings the store's doorbell: milliseconds when idle.
 // Without the ring it would wait for the doorbell's safety poll (every 5 s, at any phase), so
@@ -213,6 +214,87 @@ Deno.test("hooks queue: list, drop, retry and drop --hook act on a running bot a
       },
     );
   } finally {
+    await w.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// The bot applied the operator's commands in order and stopped at the first that failed, to
+// keep that order: one that always failed (its delivery's record could not be written) left
+// the CLI saying "busy or stuck" and every later command waiting behind it for its 24 h.
+Deno.test("hooks queue: a command the bot cannot carry out is answered as failed with the reason, and the next one goes through", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "queue_cli_fail_test_" });
+  const stuck = { id: "" };
+  const w = await startBotWithFake({
+    dir,
+    logger: createLogger({ level: "error", write: () => {} }),
+    // The store refuses to record this one delivery as ended (a full disk for its write).
+    kv: (kv) =>
+      fullDiskKv(
+        kv,
+        (call, keys) =>
+          call === "commit" && keys.some((k) => k[0] === "outbox_done" && k[2] === stuck.id),
+      ),
+  });
+  const path = join(dir, "webhooks.kv");
+  const cli = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runQueueCli(args, {
+      openQueue: async (fn) => {
+        const kv = await openKv(path);
+        const store = new HookStore(kv);
+        try {
+          return await fn(kv, store);
+        } finally {
+          await store.close();
+          kv.close();
+        }
+      },
+      // Bounds the test before the change (the CLI gave up, "busy or stuck"): the bot's
+      // answer, not this wait, ends each command.
+      answerWaitMs: 15_000,
+      out: (l) => void out.push(l),
+      err: (l) => void err.push(l),
+    });
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  };
+  try {
+    const alice = w.fake.userId("alice");
+    w.addGroup({ chatId: "ops", title: "Ops", owner: alice });
+    const { token } = await w.createHook("ops", "deploys", alice);
+    w.fake.setMethodError("sendMessage", 300); // deliveries wait and retry
+    const post = async (text: string) => {
+      const res = await fetch(`${w.baseUrl}/hook/${token}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text }),
+      });
+      assert.equal(res.status, 202);
+      return (await res.json()).delivery as string;
+    };
+    const [one, two] = [await post("one"), await post("two")];
+    stuck.id = one;
+
+    const failed = await cli("drop", one);
+    assert.equal(failed.code, 1, failed.out);
+    assert.equal(
+      failed.err,
+      `error: the bot could not carry out 'hooks queue drop ${one}' (database or disk is full; tried 3 times): nothing was changed, the delivery still waits. Run the command again once the bot's store is healthy (its log says more).`,
+    );
+    assert.deepEqual(w.bot.queue.engine.list().map((j) => j.id), [one, two], "both still wait");
+
+    const next = await cli("drop", two);
+    assert.equal(next.code, 0, next.err);
+    assert.equal(next.out, `delivery ${two} dropped (status failed, dropped_by_operator)`);
+
+    stuck.id = ""; // the store is healthy again: the same command now works
+    const again = await cli("drop", one, "--json");
+    assert.equal(again.code, 0, again.err);
+    assert.equal(JSON.parse(again.out).ok, true);
+    assert.equal(w.bot.queue.stats().depth, 0);
+  } finally {
+    w.fake.setMethodError("sendMessage", null);
     await w.close();
     await Deno.remove(dir, { recursive: true });
   }
