@@ -181,6 +181,11 @@ export class HookStore {
   get #unknown(): BoundedCache<string, number> {
     return this.#unknownCache ??= boundedCache(this.#cacheMax);
   }
+  // Each chat's outgoing hooks (none, for most chats), by chat id: the outgoing service asks on
+  // every chat message. Emptied by any hook change (#changed), here or seen in the change feed.
+  #chatOutgoingCache:
+    | BoundedCache<string, { hooks: readonly HookRecord[]; expiresAt: number }>
+    | undefined;
   // Bumped by every create, import and revoke. A lookup caches its KV answer only if no
   // such change happened while it was reading, so a revoke racing with a lookup cannot
   // leave the revoked hook cached, and a create cannot be hidden by a stale "unknown".
@@ -370,6 +375,34 @@ export class HookStore {
   /** A chat's hooks, oldest first, usage including deliveries not yet flushed. */
   async listByChat(chatId: string): Promise<HookRecord[]> {
     return (await this.#repo.listByChat(chatId)).map((r) => this.#withPending(r));
+  }
+
+  /**
+   * A chat's outgoing hooks (paused and expired ones included), for the outgoing service, which
+   * asks on every message of every chat the bot is in. It read the chat's hook list from KV each
+   * time; the answer is now cached per chat (a chat without any too) until a hook changes, in
+   * this process or in another one (the operator CLI: the change feed this store follows, on
+   * the bot's doorbell, empties it as it drops stale tokens), or `cacheTtlMs` passes: the bound
+   * a token lookup has too, should the feed be unreadable. The records are as read: their
+   * delivery counts are not the latest (ask {@link listByChat} or {@link get} for those).
+   */
+  outgoingByChat(chatId: string): readonly HookRecord[] | Promise<readonly HookRecord[]> {
+    const now = this.#now();
+    const hit = this.#chatOutgoingCache?.get(chatId);
+    if (hit && hit.expiresAt > now) return hit.hooks;
+    return this.#readOutgoing(chatId, now);
+  }
+
+  async #readOutgoing(chatId: string, now: number): Promise<readonly HookRecord[]> {
+    const generation = this.#generation; // a change while reading: the answer is not kept
+    const hooks = Object.freeze(
+      (await this.#repo.listByChat(chatId)).filter((h) => h.kind === "outgoing").map(freeze),
+    );
+    if (generation === this.#generation) {
+      (this.#chatOutgoingCache ??= boundedCache(this.#cacheMax))
+        .set(chatId, { hooks, expiresAt: now + this.#ttl });
+    }
+    return hooks;
   }
 
   /** Every hook, by chat then creation (for the sysadmin CLI). */
@@ -927,6 +960,9 @@ export class HookStore {
 
   #changed(tokenHashes: readonly string[], revoked = false): void {
     this.#generation++;
+    // Hook changes are rare (an operator's command): every chat's outgoing hooks are read
+    // again, rather than finding which chat a change from another process was in.
+    this.#chatOutgoingCache = undefined;
     for (const hash of tokenHashes) {
       this.#found.delete(hash);
       if (revoked) this.#unknown.set(hash, this.#now() + this.#negativeTtl);

@@ -151,8 +151,11 @@ export interface EventCalls {
 
 /** What the service needs of the hook store. */
 export interface OutgoingStore {
-  /** A chat's hooks (both kinds). */
-  listByChat(chatId: string): Promise<HookRecord[]>;
+  /**
+   * A chat's outgoing hooks, paused and expired ones too: asked on every chat message, so the
+   * hook store answers from a per-chat cache it keeps current (HookStore.outgoingByChat).
+   */
+  outgoingByChat(chatId: string): readonly HookRecord[] | Promise<readonly HookRecord[]>;
   /** One hook, read fresh (not cached). */
   get(id: string): Promise<HookRecord | null>;
   /** Opens a sealed signing secret. */
@@ -310,7 +313,7 @@ export class OutgoingHooks {
     if (!botId || m.type !== 200) return null;
     const now = this.#clock.now();
     const found: { hook: HookRecord; trigger: string }[] = [];
-    for (const h of await this.#o.store.listByChat(m.chatId)) {
+    for (const h of await this.#o.store.outgoingByChat(m.chatId)) {
       if (h.kind !== "outgoing" || h.outgoing === null) continue;
       if (h.expiresAt !== null && h.expiresAt <= now) continue;
       const match = matchTrigger(m, botId, h.outgoing.triggers);
@@ -388,7 +391,7 @@ export class OutgoingHooks {
     // What the bot itself removes (living messages) is its own doing, like its own posts.
     if (e.type === "message.removed" && e.by && sameTrueConfId(e.by, botId)) return;
     const now = this.#clock.now();
-    const hooks = (await this.#o.store.listByChat(e.chatId)).filter((h) =>
+    const hooks = (await this.#o.store.outgoingByChat(e.chatId)).filter((h) =>
       h.kind === "outgoing" && h.outgoing !== null && h.paused === null &&
       (h.expiresAt === null || h.expiresAt > now)
     );

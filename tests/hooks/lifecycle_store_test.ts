@@ -334,6 +334,42 @@ Deno.test("a change feed unreadable for minutes: one warning when it starts, a r
   ]);
 });
 
+// The outgoing service asks for a chat's outgoing hooks on every chat message: answered from
+// memory until a hook changes (here, or in another process as the change feed shows), and read
+// again after cacheTtlMs at the latest, the bound a cached token has while the feed is unread.
+Deno.test("outgoingByChat: cached per chat, dropped by a change seen in the feed, read again after cacheTtlMs without one", async () => {
+  let t = Date.parse("2026-01-01T00:00:00Z");
+  await using w = await botAndCli({ now: () => t, cacheTtlMs: 30_000 });
+  const { bot, cli } = w;
+  const made = await cli.create({
+    chatId: CHAT,
+    name: "calls",
+    createdBy: "alice@tc.example",
+    kind: "outgoing",
+    outgoing: { url: "https://ci.example.com/x", secret: await cli.sealSecret("s"), triggers: [] },
+  });
+  assert.ok(made.ok);
+  await make(cli, "incoming one");
+  await bot.pollChanges();
+
+  const first = await bot.outgoingByChat(CHAT);
+  assert.deepEqual(first.map((h) => h.name), ["calls"], "outgoing hooks only");
+  assert.equal(bot.outgoingByChat(CHAT), first, "from memory, not a promise");
+  assert.deepEqual(await bot.outgoingByChat("c_empty@tc.example"), []);
+  assert.ok(Array.isArray(bot.outgoingByChat("c_empty@tc.example")), "a chat without any too");
+
+  assert.ok((await cli.pause(made.hook.id, "cli")).ok);
+  await bot.pollChanges(); // the bot's doorbell
+  assert.notEqual((await bot.outgoingByChat(CHAT))[0]!.paused, null);
+
+  // A change the feed has not shown (it cannot be read): at most cacheTtlMs.
+  assert.ok((await cli.resume(made.hook.id)).ok);
+  t += 29_000;
+  assert.notEqual((await bot.outgoingByChat(CHAT))[0]!.paused, null);
+  t += 1_001;
+  assert.equal((await bot.outgoingByChat(CHAT))[0]!.paused, null);
+});
+
 // `hooks list` and `hooks info` ask the bot for the counts it keeps in memory (written every
 // 5 s otherwise): the ask is a change feed entry, the answer the usual "applied" mark, written
 // once the counts are. A flush that fails leaves the CLI unanswered and names itself.
