@@ -140,8 +140,11 @@ function renderPullRequest(c: Ctx): string {
       asText(path(c.body, "requested_team", "name"))
     : undefined;
   const lines = [
-    `**${c.actor}** ${verb} ${draft}pull request ${link}${
-      reviewer !== undefined ? ` from **${plain(reviewer, 60)}**` : ""
+    `**${c.actor}** ${
+      targetedAction(c, `pull request ${link}`, pr) ??
+        `${verb} ${draft}pull request ${link}${
+          reviewer !== undefined ? ` from **${plain(reviewer, 60)}**` : ""
+        }`
     } in ${c.repo}`,
   ];
   if (c.action === "opened" || merged) {
@@ -172,10 +175,53 @@ function renderReview(c: Ctx): string {
   return lines.join("\n");
 }
 
+/**
+ * The sentence of an action that has an object of its own — whom an issue or pull request was
+ * assigned to, which label, which milestone (GitHub's payload carries it beside the item:
+ * `assignee`, `label`, `milestone`) — or undefined when the action has none or the payload
+ * leaves it out (the caller then keeps the plain `labeled issue …`).
+ */
+function targetedAction(c: Ctx, item: string, subject: JsonObject): string | undefined {
+  switch (c.action) {
+    case "assigned":
+    case "unassigned": {
+      const who = asText(path(c.body, "assignee", "login"));
+      if (who === undefined) return undefined;
+      return c.action === "assigned"
+        ? `assigned **${plain(who, 60)}** to ${item}`
+        : `unassigned **${plain(who, 60)}** from ${item}`;
+    }
+    case "labeled":
+    case "unlabeled": {
+      const label = asText(path(c.body, "label", "name"));
+      if (label === undefined) return undefined;
+      return c.action === "labeled"
+        ? `labeled ${item} with ${code(label, 60)}`
+        : `removed the label ${code(label, 60)} from ${item}`;
+    }
+    case "milestoned":
+    case "demilestoned": {
+      // `milestoned` carries it on the item; `demilestoned` (the item has none left) beside it.
+      const title = asText(path(c.body, "milestone", "title")) ??
+        asText(path(subject, "milestone", "title"));
+      if (title === undefined) return undefined;
+      return c.action === "milestoned"
+        ? `added ${item} to milestone ${bold(title, 100)}`
+        : `removed ${item} from milestone ${bold(title, 100)}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
 function renderIssue(c: Ctx): string {
   const issue = asObject(c.body["issue"]) ?? {};
   const link = itemLink("#", issue["number"], issue["title"], issue["html_url"]);
-  const lines = [`**${c.actor}** ${verbOf(c.action)} issue ${link} in ${c.repo}`];
+  const lines = [
+    `**${c.actor}** ${
+      targetedAction(c, `issue ${link}`, issue) ?? `${verbOf(c.action)} issue ${link}`
+    } in ${c.repo}`,
+  ];
   const text = asString(issue["body"]);
   if (c.action === "opened" && text !== undefined) lines.push(block(text, BODY_EXCERPT));
   return lines.join("\n");
@@ -195,6 +241,37 @@ function renderComment(c: Ctx, what: string, item: JsonObject): string {
   const lines = [`**${c.actor}** ${verb} ${what} ${link} in ${c.repo}`];
   const text = asString(comment["body"]);
   if (text !== undefined && c.action !== "deleted") lines.push(block(text, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+function renderCommitComment(c: Ctx): string {
+  const comment = asObject(c.body["comment"]) ?? {};
+  const sha = asString(comment["commit_id"]);
+  return renderComment(c, "commit", {
+    // `[6113728](comment link)`: a commit has a short sha where an issue has a number and title.
+    title: sha !== undefined ? sha.slice(0, 7) : "",
+    html_url: comment["html_url"],
+  });
+}
+
+const DISCUSSION_VERBS: Readonly<Record<string, string>> = {
+  created: "started",
+  answered: "marked an answer in",
+  unanswered: "unmarked the answer in",
+  category_changed: "changed the category of",
+};
+
+function renderDiscussion(c: Ctx): string {
+  const discussion = asObject(c.body["discussion"]) ?? {};
+  const link = itemLink("#", discussion["number"], discussion["title"], discussion["html_url"]);
+  const lines = [
+    `**${c.actor}** ${
+      targetedAction(c, `discussion ${link}`, discussion) ??
+        `${verbOf(c.action, DISCUSSION_VERBS)} discussion ${link}`
+    } in ${c.repo}`,
+  ];
+  const text = asString(discussion["body"]);
+  if (c.action === "created" && text !== undefined) lines.push(block(text, BODY_EXCERPT));
   return lines.join("\n");
 }
 
@@ -286,6 +363,77 @@ function renderCheckRun(c: Ctx): string {
   const summary = asString(path(run, "output", "summary"));
   if (title !== undefined) lines.push(bold(title, 200));
   if (summary !== undefined && status === "completed") lines.push(block(summary, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+/** Commit status states (`status` event): emoji and how the sentence ends. */
+const STATUS_STATES: Readonly<Record<string, [string, string]>> = {
+  success: ["✅", "succeeded"],
+  failure: ["❌", "failed"],
+  error: ["❌", "errored"],
+  pending: ["⏳", "is pending"],
+};
+
+function stateWords(
+  table: Readonly<Record<string, [string, string]>>,
+  state: string | undefined,
+): [string, string] {
+  return (state !== undefined && Object.hasOwn(table, state) ? table[state] : undefined) ??
+    ["❔", state !== undefined ? `is ${plain(state, 30)}` : "changed"];
+}
+
+/** The one branch a commit status is on (`branches` lists every branch whose head it is). */
+function statusBranch(body: JsonObject): string | undefined {
+  const branches = asArray(body["branches"]);
+  return branches.length === 1 ? asText(path(branches[0], "name")) : undefined;
+}
+
+/**
+ * A commit status (`status` event): what CI systems that report through the Statuses API
+ * (Jenkins, Buildkite, Travis…) set on a commit — its context, state, description and link.
+ */
+function renderStatus(c: Ctx): string {
+  const [emoji, word] = stateWords(STATUS_STATES, asString(c.body["state"]));
+  const context = bold(asText(c.body["context"]) ?? "status", 100);
+  const where = headWhere(c, statusBranch(c.body), asString(c.body["sha"]));
+  const lines = [
+    joinParts([
+      `${emoji} ${context} ${word}${where} in ${c.repo}`,
+      optLink("Details", c.body["target_url"]),
+    ]),
+  ];
+  const description = asText(c.body["description"]);
+  if (description !== undefined) lines.push(block(description, BODY_EXCERPT));
+  return lines.join("\n");
+}
+
+/** A job of a workflow run (`workflow_job`), with the step that failed. */
+function renderWorkflowJob(c: Ctx): string {
+  const job = asObject(c.body["workflow_job"]) ?? {};
+  const workflow = asText(job["workflow_name"]);
+  const name = `Job ${bold(asText(job["name"]) ?? "job", 100)}${
+    workflow !== undefined ? ` of ${bold(workflow, 100)}` : ""
+  }`;
+  const where = headWhere(c, asText(job["head_branch"]), asString(job["head_sha"]));
+  const status = asString(job["status"]);
+  let head: string;
+  if (status === "completed" || c.action === "completed") {
+    const [emoji, word] = conclusion(asString(job["conclusion"]));
+    head = `${emoji} ${name} ${word}`;
+  } else {
+    const emoji = status === "in_progress" ? "🔄" : "⏳";
+    head = `${emoji} ${name} ${runState(c.action, status)}`;
+  }
+  const lines = [joinParts([`${head}${where} in ${c.repo}`, optLink("Details", job["html_url"])])];
+  const failedSteps = asArray(job["steps"])
+    .map((step) => asObject(step))
+    .filter((step) => step !== undefined && FAILED.has(asString(step["conclusion"]) ?? ""))
+    .map((step) => plain(asText(step?.["name"]) ?? "step", 100));
+  if (failedSteps.length > 0) {
+    lines.push(
+      `Failed step${failedSteps.length === 1 ? "" : "s"}: ${failedSteps.slice(0, 5).join(", ")}`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -436,6 +584,16 @@ function render(c: Ctx): string {
     }
     case "pull_request_review_comment":
       return renderComment(c, "pull request", asObject(c.body["pull_request"]) ?? {});
+    case "commit_comment":
+      return renderCommitComment(c);
+    case "discussion":
+      return renderDiscussion(c);
+    case "discussion_comment":
+      return renderComment(c, "discussion", asObject(c.body["discussion"]) ?? {});
+    case "status":
+      return renderStatus(c);
+    case "workflow_job":
+      return renderWorkflowJob(c);
     case "workflow_run":
       return renderWorkflowRun(c);
     case "check_suite":
@@ -538,6 +696,42 @@ function githubRun(
         outcomeOf(asString(body["action"]) === "completed", asString(suite["conclusion"])),
       ),
       buttons: [],
+    };
+  }
+  if (event === "status") {
+    const sha = asString(body["sha"]);
+    const context = asText(body["context"]) ?? "status";
+    if (sha === undefined) return undefined;
+    const state = asString(body["state"]);
+    const title = `${context} at ${sha.slice(0, 7)}${repo ? ` (${repo})` : ""}`;
+    return {
+      group: ciGroup(
+        `gh:status:${repo}:${sha}:${context}`,
+        title,
+        outcomeOf(state !== undefined && state !== "pending", state),
+      ),
+      buttons: groupButtons([["Details", body["target_url"]]]),
+    };
+  }
+  if (event === "workflow_job") {
+    const job = asObject(body["workflow_job"]) ?? {};
+    const id = asText(job["id"]);
+    if (id === undefined) return undefined;
+    const name = asText(job["name"]) ?? "job";
+    const workflow = asText(job["workflow_name"]);
+    const title = `${name}${workflow !== undefined ? ` of ${workflow}` : ""}${
+      repo ? ` (${repo})` : ""
+    }`;
+    const attempt = asText(job["run_attempt"]) ?? "1";
+    const done = asString(job["status"]) === "completed" ||
+      asString(body["action"]) === "completed";
+    return {
+      group: ciGroup(
+        `gh:job:${repo}:${id}:${attempt}`,
+        title,
+        outcomeOf(done, asString(job["conclusion"])),
+      ),
+      buttons: groupButtons([["Details", job["html_url"]]]),
     };
   }
   if (event === "deployment_status") {

@@ -171,8 +171,10 @@ Deno.test("github: other known events get their one-liner", () => {
 
 Deno.test("github: an unknown event is one generic line with its link, never an error", () => {
   assert.equal(
-    render("github_unknown_event", "discussion"),
-    `GitHub event \`discussion\` (action \`created\`) on ${REPO} by **erin** · [Open](https://github.com/acme/widgets/discussions/90)`,
+    githubFormat.parse(
+      jsonInput(fixture("github_unknown_event"), { "X-GitHub-Event": "project_card" }),
+    ).message.text,
+    `GitHub event \`project\\_card\` (action \`created\`) on ${REPO} by **erin** · [Open](https://github.com/acme/widgets/discussions/90)`,
   );
   const weird = githubFormat.parse(jsonInput({}, { "x-github-event": "*x*" })).message.text;
   assert.equal(weird, "GitHub event `\\*x\\*` on GitHub by **someone**");
@@ -244,5 +246,216 @@ Deno.test("github: check_run, check_suite, deployment and deployment_status name
   assert.equal(
     failed,
     `❌ Deployment of \`master\` (f95f852) to **staging** failed in ${repo} · [Logs](https://ci.example.com/deploy/9) · [Open](https://staging.example.com/)\nHealth check failed`,
+  );
+});
+
+// What each sentence is about, from payloads shaped like GitHub's documented examples
+// (docs.github.com "Webhook events and payloads"; octokit/webhooks payload-examples): an
+// assignment names who, a label which, a milestone which, as GitHub's own timeline does.
+const ACME = { full_name: "acme/widgets", html_url: "https://github.com/acme/widgets" };
+const ISSUE = {
+  number: 7,
+  title: "Crash",
+  html_url: "https://github.com/acme/widgets/issues/7",
+  milestone: { title: "v1.0" },
+};
+const PR = { number: 8, title: "Fix", html_url: "https://github.com/acme/widgets/pull/8" };
+
+function githubText(event: string, body: Record<string, unknown>): string {
+  return githubFormat.parse(
+    jsonInput({ repository: ACME, sender: { login: "zed" }, ...body }, {
+      "x-github-event": event,
+    }),
+  ).message.text;
+}
+
+Deno.test("github: assignments, labels and milestones name who or what", () => {
+  const issue = "[#7 Crash](https://github.com/acme/widgets/issues/7)";
+  const pr = "[#8 Fix](https://github.com/acme/widgets/pull/8)";
+  const cases: [string, Record<string, unknown>, string][] = [
+    [
+      "issues",
+      { action: "assigned", issue: ISSUE, assignee: { login: "bob" } },
+      `**zed** assigned **bob** to issue ${issue} in ${REPO}`,
+    ],
+    [
+      "issues",
+      { action: "unassigned", issue: ISSUE, assignee: { login: "bob" } },
+      `**zed** unassigned **bob** from issue ${issue} in ${REPO}`,
+    ],
+    [
+      "issues",
+      { action: "labeled", issue: ISSUE, label: { name: "bug" } },
+      `**zed** labeled issue ${issue} with \`bug\` in ${REPO}`,
+    ],
+    [
+      "issues",
+      { action: "unlabeled", issue: ISSUE, label: { name: "needs *triage*" } },
+      `**zed** removed the label \`needs \\*triage\\*\` from issue ${issue} in ${REPO}`,
+    ],
+    [
+      "issues",
+      { action: "milestoned", issue: ISSUE },
+      `**zed** added issue ${issue} to milestone **v1.0** in ${REPO}`,
+    ],
+    [
+      "issues",
+      {
+        action: "demilestoned",
+        issue: { ...ISSUE, milestone: null },
+        milestone: { title: "v1.0" },
+      },
+      `**zed** removed issue ${issue} from milestone **v1.0** in ${REPO}`,
+    ],
+    [
+      "pull_request",
+      { action: "assigned", pull_request: PR, assignee: { login: "carol" } },
+      `**zed** assigned **carol** to pull request ${pr} in ${REPO}`,
+    ],
+    [
+      "pull_request",
+      { action: "labeled", pull_request: PR, label: { name: "ready" } },
+      `**zed** labeled pull request ${pr} with \`ready\` in ${REPO}`,
+    ],
+    // Without the object the sentence stays as before rather than naming nothing.
+    ["issues", { action: "labeled", issue: ISSUE }, `**zed** labeled issue ${issue} in ${REPO}`],
+  ];
+  for (const [event, body, expected] of cases) {
+    assert.equal(githubText(event, body), expected, `${event} ${body["action"]}`);
+  }
+});
+
+Deno.test("github: commit statuses say the context, state, commit and details link, as one message per status", () => {
+  const sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
+  const status = (state: string, description: string) =>
+    githubFormat.parse(jsonInput({
+      sha,
+      state,
+      context: "ci/jenkins",
+      description,
+      target_url: "https://ci.example.com/job/42",
+      branches: [{ name: "main" }],
+      repository: ACME,
+      sender: { login: "zed" },
+    }, { "x-github-event": "status" }));
+  const at = `[6113728](https://github.com/acme/widgets/commit/${sha})`;
+  const pending = status("pending", "Build #42 started");
+  assert.equal(
+    pending.message.text,
+    `⏳ **ci/jenkins** is pending on \`main\` at ${at} in ${REPO} · [Details](https://ci.example.com/job/42)\nBuild #42 started`,
+  );
+  assert.equal(pending.message.thread?.group?.state, "open");
+  const failed = status("failure", "2 tests failed");
+  assert.equal(
+    failed.message.text,
+    `❌ **ci/jenkins** failed on \`main\` at ${at} in ${REPO} · [Details](https://ci.example.com/job/42)\n2 tests failed`,
+  );
+  // The same status context of the same commit is one living message, closed with a reply on failure.
+  assert.equal(failed.message.thread?.group?.id, pending.message.thread?.group?.id);
+  assert.equal(failed.message.thread?.group?.state, "closed");
+  assert.equal(
+    failed.message.thread?.group?.reply,
+    "❌ Failed: ci/jenkins at 6113728 (acme/widgets)",
+  );
+  assert.match(status("success", "").message.text, /^✅ \*\*ci\/jenkins\*\* succeeded on/);
+  assert.match(status("error", "").message.text, /^❌ \*\*ci\/jenkins\*\* errored on/);
+  assert.deepEqual(failed.message.buttons, [[{
+    text: "Details",
+    url: "https://ci.example.com/job/42",
+  }]]);
+});
+
+Deno.test("github: workflow jobs name the job, workflow, state and the failed step, as one message per job", () => {
+  const job = (action: string, extra: Record<string, unknown>) =>
+    githubFormat.parse(jsonInput({
+      action,
+      workflow_job: {
+        id: 2832853555,
+        run_id: 940463255,
+        run_attempt: 1,
+        name: "test",
+        workflow_name: "CI",
+        head_branch: "main",
+        head_sha: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+        html_url: "https://github.com/acme/widgets/runs/2832853555",
+        status: action === "completed" ? "completed" : action,
+        conclusion: null,
+        steps: [],
+        ...extra,
+      },
+      repository: ACME,
+      sender: { login: "zed" },
+    }, { "x-github-event": "workflow_job" }));
+  const at =
+    "[f95f852](https://github.com/acme/widgets/commit/f95f852bd8fca8fcc58a9a2d6c842781e32a215e)";
+  const link = "[Details](https://github.com/acme/widgets/runs/2832853555)";
+  const queued = job("queued", {});
+  assert.equal(
+    queued.message.text,
+    `⏳ Job **test** of **CI** is queued on \`main\` at ${at} in ${REPO} · ${link}`,
+  );
+  assert.equal(queued.message.thread?.group?.state, "open");
+  assert.match(
+    job("in_progress", {}).message.text,
+    /^🔄 Job \*\*test\*\* of \*\*CI\*\* is in progress/,
+  );
+  const failed = job("completed", {
+    conclusion: "failure",
+    steps: [
+      { name: "Set up job", status: "completed", conclusion: "success", number: 1 },
+      { name: "Run tests", status: "completed", conclusion: "failure", number: 2 },
+      { name: "Upload", status: "completed", conclusion: "skipped", number: 3 },
+    ],
+  });
+  assert.equal(
+    failed.message.text,
+    `❌ Job **test** of **CI** failed on \`main\` at ${at} in ${REPO} · ${link}\nFailed step: Run tests`,
+  );
+  assert.equal(failed.message.thread?.group?.id, queued.message.thread?.group?.id);
+  assert.equal(failed.message.thread?.group?.state, "closed");
+  assert.equal(failed.message.thread?.group?.reply, "❌ Failed: test of CI (acme/widgets)");
+  assert.match(
+    job("completed", { conclusion: "success" }).message.text,
+    /^✅ Job \*\*test\*\* of \*\*CI\*\* succeeded/,
+  );
+});
+
+Deno.test("github: commit comments and discussions read like issue comments", () => {
+  assert.equal(
+    githubText("commit_comment", {
+      action: "created",
+      comment: {
+        html_url: "https://github.com/acme/widgets/commit/6113728f#commitcomment-1",
+        commit_id: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+        body: "This is a really good change! :+1:",
+      },
+    }),
+    `**zed** commented on commit [6113728](https://github.com/acme/widgets/commit/6113728f#commitcomment-1) in ${REPO}\nThis is a really good change! :+1:`,
+  );
+  const discussion = {
+    number: 90,
+    title: "Welcome to discussions!",
+    html_url: "https://github.com/acme/widgets/discussions/90",
+    body: "We're glad to have you here!",
+  };
+  const link = "[#90 Welcome to discussions!](https://github.com/acme/widgets/discussions/90)";
+  assert.equal(
+    githubText("discussion", { action: "created", discussion }),
+    `**zed** started discussion ${link} in ${REPO}\nWe're glad to have you here!`,
+  );
+  assert.equal(
+    githubText("discussion", { action: "answered", discussion }),
+    `**zed** marked an answer in discussion ${link} in ${REPO}`,
+  );
+  assert.equal(
+    githubText("discussion_comment", {
+      action: "created",
+      discussion,
+      comment: {
+        html_url: "https://github.com/acme/widgets/discussions/90#discussioncomment-1",
+        body: "Thanks!",
+      },
+    }),
+    `**zed** commented on discussion [#90 Welcome to discussions!](https://github.com/acme/widgets/discussions/90#discussioncomment-1) in ${REPO}\nThanks!`,
   );
 });
