@@ -6,7 +6,7 @@
  * @module
  */
 import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
-import { block, code, joinParts, mdLink, optLink, plain } from "./_markup.ts";
+import { block, bold, code, joinParts, mdLink, optLink, plain } from "./_markup.ts";
 import {
   asArray,
   asNumber,
@@ -327,7 +327,24 @@ function renderSubgroup(c: Ctx): string {
   }`;
 }
 
+/**
+ * An instance event of a system hook (`project_create`, `user_create`, `group_rename`, …): its
+ * `event_name` and what it is about. These bodies have no project or user objects, only flat
+ * fields, so the generic project line would say "on GitLab by someone".
+ */
+function renderSystemEvent(c: Ctx): string {
+  const b = c.body;
+  const name = asText(b["event_name"]);
+  const subject = asText(b["path_with_namespace"]) ?? asText(b["full_path"]) ??
+    asText(b["username"]) ?? asText(b["group_path"]) ?? asText(b["path"]) ?? asText(b["name"]);
+  const by = asText(b["owner_name"]) ?? asText(b["user_name"]);
+  return `GitLab system event${name !== undefined ? ` ${code(name, 60)}` : ""}${
+    subject !== undefined ? `: ${bold(subject, 120)}` : ""
+  }${by !== undefined ? ` by **${plain(by, 60)}**` : ""}`;
+}
+
 function renderGeneric(c: Ctx): string {
+  if (c.event === "System Hook") return renderSystemEvent(c);
   const action = asString(c.attrs["action"]) ?? asString(c.body["action"]);
   return joinParts([
     `GitLab event ${code(c.event, 60)}${
@@ -375,8 +392,9 @@ export const gitlabFormat: FormatAdapter = {
   parse(input: PayloadInput): ParsedPayload {
     const body = eventBody(input, "GitLab");
     const headerEvent = header(input.headers, "x-gitlab-event");
-    const kind = asString(body["object_kind"]);
-    // System hooks send `X-Gitlab-Event: System Hook` with a project event inside.
+    // System hooks send `X-Gitlab-Event: System Hook` with a project event inside, named by
+    // `object_kind` (merge requests) or only by `event_name` (pushes, tag pushes).
+    const kind = asString(body["object_kind"]) ?? asString(body["event_name"]);
     const event = headerEvent !== undefined && headerEvent !== "System Hook"
       ? headerEvent
       : (kind !== undefined && Object.hasOwn(KIND_TO_EVENT, kind)

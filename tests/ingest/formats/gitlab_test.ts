@@ -189,3 +189,44 @@ Deno.test("gitlab: Deployment Hook names environment, status, ref, job and commi
   )).message.text;
   assert.match(removed, /removed in group/);
 });
+
+// GitLab's system hooks (docs/administration/system_hooks.md) send `X-Gitlab-Event: System Hook`
+// and name a repository event by `event_name` only: their push and tag push bodies have no
+// `object_kind`. Instance events (projects, users, groups…) have neither a project nor a user.
+Deno.test("gitlab: System Hook pushes are read by event_name; instance events name the event and its subject", () => {
+  const system = (body: Record<string, unknown>) =>
+    gitlabFormat.parse(jsonInput(body, { "x-gitlab-event": "System Hook" })).message.text;
+  const { object_kind: _kind, ...push } = fixture("gitlab_push") as Record<string, unknown>;
+  assert.match(system({ ...push, event_name: "push" }), /^\*\*John Smith\*\* pushed 4 commits/);
+  assert.match(
+    system({
+      ...push,
+      event_name: "tag_push",
+      ref: "refs/tags/v1.0.0",
+      commits: [],
+      total_commits_count: 0,
+    }),
+    /^\*\*John Smith\*\* pushed tag \[v1\.0\.0\]/,
+  );
+  assert.equal(
+    system({
+      event_name: "project_create",
+      name: "StoreCloud",
+      owner_name: "John Smith",
+      path: "storecloud",
+      path_with_namespace: "jsmith/storecloud",
+      project_id: 74,
+    }),
+    "GitLab system event `project\\_create`: **jsmith/storecloud** by **John Smith**",
+  );
+  assert.equal(
+    system({
+      event_name: "user_failed_login",
+      name: "John Smith",
+      username: "js",
+      state: "blocked",
+    }),
+    "GitLab system event `user\\_failed\\_login`: **js**",
+  );
+  assert.equal(system({}), "GitLab system event");
+});
