@@ -143,6 +143,10 @@ function isMention(token: string | undefined): boolean {
   return token !== undefined && /^[@#]\S/.test(token);
 }
 
+/** A host name with a dot, an optional port and path: what Slack links without a scheme. */
+const BARE_HOST =
+  /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+(?::\d{1,5})?(?:[/?#]\S*)?$/i;
+
 /** One `<…>` token (without the brackets) → Markdown, or null to leave it untouched. */
 function translateToken(inner: string): string | null {
   const bar = inner.indexOf("|");
@@ -151,6 +155,12 @@ function translateToken(inner: string): string | null {
   if (target.startsWith("@")) return `@${label.replace(/^@/, "") || target.slice(1)}`;
   if (target.startsWith("#")) return `#${label.replace(/^#/, "") || target.slice(1)}`;
   if (target.startsWith("!")) return translateSpecial(target.slice(1), label);
+  // `<example.com|label>`: Slack links a bare host name (its own Block Kit templates write
+  // them) to http://. Checked first: `host.example:3000/x` would read as a scheme `host.example:`.
+  if (BARE_HOST.test(target)) {
+    return label === "" || label === target ? target : markdownLink(label, `http://${target}`);
+  }
+  // Anything else without a scheme stays as the sender wrote it.
   if (!/^[a-z][a-z0-9+.-]*:\S/i.test(target)) return null;
   if (/^mailto:/i.test(target) && (label === "" || label === target.slice(7))) {
     return target.slice(7);

@@ -81,3 +81,19 @@ Deno.test("attachment colours map to status emoji; greys get none", () => {
     ["🟢", "🟡", "🔴", "🟢", "🟡", "🔴", "🟢", "🟠", "🔵", "", "", ""],
   );
 });
+
+// Slack's own Block Kit templates write links without a scheme (the "Approval" template:
+// `*Created by:*\n<example.com|Fred Enriquez>`), and Slack shows them as links to http://…;
+// the bot left the whole token in the chat.
+Deno.test("Slack links to a bare host name become http links; other scheme-less tokens stay", () => {
+  assert.equal(
+    slackToMarkdown("*Created by:*\n<example.com|Fred Enriquez>"),
+    "**Created by:**\n[Fred Enriquez](http://example.com)",
+  );
+  assert.equal(
+    slackToMarkdown("<grafana.example.com:3000/d/abc?x=1|dashboard>"),
+    "[dashboard](http://grafana.example.com:3000/d/abc?x=1)",
+  );
+  assert.equal(slackToMarkdown("<example.com>"), "example.com");
+  assert.equal(slackToMarkdown("<not a link|x> <T>"), "<not a link|x> <T>");
+});
