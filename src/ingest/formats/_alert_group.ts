@@ -168,6 +168,21 @@ function commonAlertName(alerts: readonly unknown[]): string | undefined {
   return name;
 }
 
+/**
+ * `A, B, C and 2 more`: the distinct alertnames of a group that has no group labels to name it
+ * (Grafana's documented example groups by nothing), so its resolved reply says what resolved.
+ */
+function alertNames(alerts: readonly unknown[]): string {
+  const names = new Set<string>();
+  for (const item of alerts) {
+    const n = asText(asObject(asObject(item)?.["labels"])?.["alertname"]);
+    if (n !== undefined) names.add(n);
+  }
+  const list = [...names];
+  const shown = list.slice(0, 3).join(", ");
+  return list.length > 3 ? `${shown} and ${list.length - 3} more` : shown;
+}
+
 /** Renders the whole group; the result is capped at {@link MAX_ALERT_TEXT}. */
 export function renderAlertGroup(view: GroupView): string {
   const groupLabels = new Map(textEntries(view.groupLabels, 50));
@@ -265,7 +280,8 @@ export function alertGroupOf(body: JsonObject, source: "am" | "grafana"): Messag
   if (key === undefined || key === "") return undefined;
   const groupLabels = new Map(textEntries(body["groupLabels"], 50));
   const name = groupLabels.get("alertname") ?? commonAlertName(alertsOf(body)) ??
-    ([...groupLabels].map(([k, v]) => `${k}=${v}`).join(", ") || "alerts");
+    ([...groupLabels].map(([k, v]) => `${k}=${v}`).join(", ") || alertNames(alertsOf(body)) ||
+      "alerts");
   const title = name.length > 150 ? `${name.slice(0, 149)}…` : name;
   const open = asString(body["status"]) !== "resolved";
   return {

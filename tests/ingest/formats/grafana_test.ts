@@ -162,3 +162,38 @@ Deno.test("grafana: detection does not overlap with Alertmanager or Apprise", ()
     (e) => e instanceof PayloadError && e.code === "invalid_payload",
   );
 });
+
+// Grafana's documented webhook example (docs "Configure the webhook notifier"): two alerts with
+// different names, `groupLabels: {}`. The resolved reply said "✅ Resolved: alerts".
+Deno.test("grafana: a group without group labels is titled by its alerts' names", () => {
+  const alert = (name: string, zone: string) => ({
+    status: "resolved",
+    labels: { alertname: name, team: "blue", zone },
+    annotations: {},
+    startsAt: "2021-10-12T09:51:03.157076+02:00",
+    endsAt: "2021-10-12T10:20:03+02:00",
+    fingerprint: zone,
+  });
+  const body = (alerts: unknown[]) => ({
+    receiver: "My Super Webhook",
+    status: "resolved",
+    orgId: 1,
+    alerts,
+    groupLabels: {},
+    commonLabels: { team: "blue" },
+    commonAnnotations: {},
+    externalURL: "https://play.grafana.org/",
+    version: "1",
+    groupKey: "{}:{}",
+    truncatedAlerts: 0,
+    title: "[RESOLVED]  (blue)",
+    state: "ok",
+  });
+  const group = (alerts: unknown[]) =>
+    grafanaFormat.parse(jsonInput(body(alerts))).message.thread?.group;
+  const two = group([alert("High memory usage", "us-1"), alert("High CPU usage", "eu-1")]);
+  assert.equal(two?.title, "High memory usage, High CPU usage");
+  assert.equal(two?.reply, "✅ Resolved: High memory usage, High CPU usage");
+  const many = group(["A", "B", "C", "D", "E", "A"].map((n, i) => alert(n, `z${i}`)));
+  assert.equal(many?.title, "A, B, C and 2 more");
+});
