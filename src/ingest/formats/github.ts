@@ -508,10 +508,23 @@ function renderRelease(c: Ctx): string {
     ? `${name} (${tag})`
     : name ?? tag ?? "release";
   const pre = release["prerelease"] === true ? "pre-release" : "release";
-  return `**${c.actor}** ${verbOf(c.action)} ${pre} ${
-    mdLink(label, release["html_url"])
-  } in ${c.repo}`;
+  const lines = [
+    `**${c.actor}** ${verbOf(c.action, RELEASE_VERBS)} ${pre} ${
+      mdLink(label, release["html_url"])
+    } in ${c.repo}`,
+  ];
+  const notes = asString(release["body"]);
+  if (notes !== undefined && c.action !== "deleted" && c.action !== "unpublished") {
+    lines.push(block(notes, BODY_EXCERPT));
+  }
+  return lines.join("\n");
 }
+
+/** `released`/`prereleased` follow `published` for the same release: they read as it does. */
+const RELEASE_VERBS: Readonly<Record<string, string>> = {
+  released: "published",
+  prereleased: "published",
+};
 
 function renderStar(c: Ctx): string {
   const removed = c.action === "deleted";
@@ -651,7 +664,10 @@ export const githubFormat: FormatAdapter = {
 
 const FAILED = new Set(["failure", "timed_out", "startup_failure", "error"]);
 
-/** `workflow_run`, `check_suite` and `deployment_status` of one run as one living message. */
+/**
+ * `workflow_run`, `workflow_job`, `check_suite`, `status` and `deployment_status` of one run, and
+ * the actions of one release, as one living message.
+ */
 function githubRun(
   event: string,
   body: JsonObject,
@@ -695,6 +711,16 @@ function githubRun(
         title,
         outcomeOf(asString(body["action"]) === "completed", asString(suite["conclusion"])),
       ),
+      buttons: [],
+    };
+  }
+  if (event === "release") {
+    // One release's `created`, `published` and `released` arrive together: one message, edited.
+    const id = asText(path(body, "release", "id"));
+    if (id === undefined) return undefined;
+    const tag = asText(path(body, "release", "tag_name")) ?? id;
+    return {
+      group: ciGroup(`gh:release:${repo}:${id}`, `${tag}${repo ? ` (${repo})` : ""}`, "running"),
       buttons: [],
     };
   }

@@ -459,3 +459,34 @@ Deno.test("github: commit comments and discussions read like issue comments", ()
     `**zed** commented on discussion [#90 Welcome to discussions!](https://github.com/acme/widgets/discussions/90#discussioncomment-1) in ${REPO}\nThanks!`,
   );
 });
+
+// Publishing a release sends `created`, `published` and `released` within a second (GitHub's
+// docs for the `release` event); three chat messages for one release was noise. They are one
+// message now, edited as the actions arrive, with the release notes.
+Deno.test("github: the actions of one release edit one message that shows its notes", () => {
+  const release = {
+    id: 17372790,
+    tag_name: "v2.1.0",
+    name: "Two point one",
+    html_url: "https://github.com/acme/widgets/releases/tag/v2.1.0",
+    body: "- faster widgets\n- fewer bugs",
+    prerelease: false,
+  };
+  const parsed = (action: string) =>
+    githubFormat.parse(jsonInput({ action, release, repository: ACME, sender: { login: "zed" } }, {
+      "x-github-event": "release",
+    }));
+  const created = parsed("created");
+  const released = parsed("released");
+  assert.equal(created.message.thread?.group?.id, released.message.thread?.group?.id);
+  assert.equal(released.message.thread?.group?.state, "open");
+  assert.equal(released.message.thread?.group?.reply, undefined);
+  assert.equal(
+    released.message.text,
+    `**zed** published release [Two point one \\(v2.1.0\\)](https://github.com/acme/widgets/releases/tag/v2.1.0) in ${REPO}\n- faster widgets\n- fewer bugs`,
+  );
+  assert.equal(
+    parsed("deleted").message.text,
+    `**zed** deleted release [Two point one \\(v2.1.0\\)](https://github.com/acme/widgets/releases/tag/v2.1.0) in ${REPO}`,
+  );
+});
