@@ -76,11 +76,15 @@ export const NTFY_PRIORITIES: Readonly<Record<string, number>> = {
   urgent: 5,
 };
 
+/** `application/json` (with parameters): a PUT labelled so is a JSON sender's, not an upload. */
+const JSON_TYPE = /^\s*application\/json\s*(;|$)/i;
+
 /** `Content-Type: text/markdown`, which ntfy takes as `Markdown: yes`. */
 export const MARKDOWN_TYPE = /^\s*text\/markdown\s*(;|$)/i;
 
 /**
- * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb), a
+ * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb) that is
+ * not labelled `application/json`, a
  * `text/markdown` body (`contentType`), or headers only ntfy clients send (`Title`, `X-Priority`, `Tags`, `Filename`, …; `Priority`
  * only with an ntfy value, since browsers send RFC 9218 `Priority: u=…`), or ntfy's query
  * parameters. The HTTP layer then forces the `ntfy` format and passes the body undecoded
@@ -93,7 +97,10 @@ export function isNtfyPublish(
   query: ReadonlyMap<string, string> = NO_QUERY,
   contentType?: string | null,
 ): boolean {
-  if (method === "PUT") return true;
+  // A PUT is ntfy's upload, unless it is JSON: Grafana's webhook contact point may PUT its
+  // alert (its "HTTP Method" option). A JSON file uploaded to ntfy names itself with Filename,
+  // which the header check below still finds.
+  if (method === "PUT" && !(contentType && JSON_TYPE.test(contentType))) return true;
   // ntfy's other Markdown switch; no other sender posts text/markdown (it would be a 415).
   if (contentType && MARKDOWN_TYPE.test(contentType)) return true;
   // The request's own few names against the set, not the 24 names against the request: this

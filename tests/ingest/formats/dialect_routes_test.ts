@@ -747,3 +747,45 @@ Deno.test("ntfy: an image uploaded without Filename (curl -T chart.png <topic ur
     assert.equal(chat(h).at(-1)?.kind, "photo");
   });
 });
+
+// Grafana's webhook contact point has an "HTTP Method" option, POST or PUT (Grafana docs,
+// "Configure webhook notifications"). A PUT was taken for an ntfy upload and its JSON was posted
+// into the chat as raw text. A JSON PUT without ntfy's headers is read like a POST now; an ntfy
+// upload of a .json file names itself with Filename (Apprise's, `curl -T … -H Filename:`).
+Deno.test("Grafana with HTTP method PUT renders its alert; a JSON upload with Filename stays ntfy's", async () => {
+  await withEndpoint({}, async (h) => {
+    const token = await h.hook();
+    const grafana = JSON.stringify({
+      receiver: "ops",
+      status: "firing",
+      orgId: 1,
+      alerts: [{
+        status: "firing",
+        labels: { alertname: "HighCPU", instance: "db1" },
+        annotations: { summary: "CPU at 93%" },
+        startsAt: "2026-12-08T00:00:00Z",
+        endsAt: "0001-01-01T00:00:00Z",
+      }],
+      groupLabels: { alertname: "HighCPU" },
+      commonLabels: { alertname: "HighCPU" },
+      externalURL: "https://grafana.example.com/",
+      version: "1",
+      groupKey: '{}:{alertname="HighCPU"}',
+      title: "[FIRING:1] HighCPU",
+      state: "alerting",
+    });
+    const json = { "content-type": "application/json", "user-agent": "Grafana" };
+    const put = await postRaw(h, `/hook/${token}`, grafana, json, "PUT");
+    assert.equal(put.status, 200);
+    await put.body?.cancel();
+    assert.match(chat(h).at(-1)?.text ?? "", /^🔥 \*\*\\\[FIRING:1\\\] HighCPU\*\*\nReceiver: ops/);
+
+    const upload = await postRaw(h, `/hook/${token}`, '{"a":1}', {
+      "content-type": "application/json",
+      filename: "data.json",
+    }, "PUT");
+    assert.equal(upload.status, 200);
+    assert.equal((await upload.json()).attachment?.name, "data.json");
+    assert.equal(chat(h).at(-1)?.file?.name, "data.json");
+  });
+});

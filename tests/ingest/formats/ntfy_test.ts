@@ -152,6 +152,13 @@ Deno.test('bad priority and non-http Attach are refused; an empty publish is ntf
 Deno.test("isNtfyPublish: PUT, ntfy headers, an ntfy Priority; not a browser's RFC 9218 Priority", () => {
   const h = (o: Record<string, string>) => new Map(Object.entries(o));
   assert.equal(isNtfyPublish(h({}), "PUT"), true);
+  assert.equal(isNtfyPublish(h({}), "PUT", undefined, "image/png"), true);
+  // Grafana's contact point with HTTP method PUT; an ntfy JSON upload still says Filename.
+  assert.equal(isNtfyPublish(h({}), "PUT", undefined, "application/json; charset=utf-8"), false);
+  assert.equal(
+    isNtfyPublish(h({ filename: "a.json" }), "PUT", undefined, "application/json"),
+    true,
+  );
   assert.equal(isNtfyPublish(h({ title: "x" })), true);
   assert.equal(isNtfyPublish(h({ t: "x" })), true);
   assert.equal(isNtfyPublish(h({ "x-tags": "a" })), true);
