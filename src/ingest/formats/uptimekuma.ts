@@ -15,6 +15,7 @@ import { block, mdLink } from "./_markup.ts";
 import { parseJsonLenient } from "../decode_body.ts";
 import { asHttpUrl, asObject, asText, isRecord, type JsonObject } from "./_read.ts";
 import { type FormatAdapter, PayloadError, type PayloadInput } from "./types.ts";
+import type { MessageGroup } from "../../message.ts";
 
 const KEYS = new Set(["heartbeat", "monitor", "msg"]);
 
@@ -34,13 +35,44 @@ export const uptimeKumaFormat: FormatAdapter = {
     const url = asHttpUrl(asObject(body["monitor"])?.["url"]);
     const link = url === undefined ? undefined : mdLink(new URL(url).host, url);
     const text = [block(msg, 4000), link].filter((l) => l !== undefined).join("\n");
+    const group = monitorGroup(body);
     return {
       format: "uptimekuma",
-      message: { text, parseMode: "markdown", attachments: [] },
+      message: {
+        text,
+        parseMode: "markdown",
+        attachments: [],
+        ...(group !== undefined ? { thread: { group } } : {}),
+      },
       reply: "json",
     };
   },
 };
+
+/** Uptime Kuma's heartbeat status for a monitor that is up again (`UP` in its `util.ts`). */
+const UP = 1;
+
+/**
+ * A monitor's outage as a living message (docs/messages.md, "Alerts and CI"): a Down opens one
+ * message per monitor, the Up that follows edits it and replies `✅ Up: <name>`. The test
+ * button's body names no monitor and stays a plain message.
+ */
+function monitorGroup(body: JsonObject): MessageGroup | undefined {
+  const monitor = asObject(body["monitor"]);
+  const heartbeat = asObject(body["heartbeat"]);
+  const id = asText(monitor?.["id"]) ?? asText(heartbeat?.["monitorID"]);
+  if (monitor === undefined || heartbeat === undefined || id === undefined) return undefined;
+  const name = asText(monitor["name"]) ?? `monitor ${id}`;
+  const title = name.length > 150 ? `${name.slice(0, 149)}…` : name;
+  const up = heartbeat["status"] === UP;
+  return {
+    id: `kuma:${id}`.slice(0, 900),
+    state: up ? "closed" : "open",
+    title,
+    reply: `✅ Up: ${title}`,
+    closedNote: "✅ Up again after {duration}",
+  };
+}
 
 /** The `{heartbeat, monitor, msg}` object of a JSON or form-data body, if it is one. */
 function kumaBody(input: PayloadInput): JsonObject | undefined {

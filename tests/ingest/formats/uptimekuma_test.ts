@@ -61,3 +61,30 @@ Deno.test("Uptime Kuma's test button (heartbeat and monitor null) and its form-d
   assert.equal(viaForm.format, "uptimekuma");
   assert.match(viaForm.message.text, /^\\\[Intranet \\\*portal\\\*\\\] \\\[🔴 Down\\\]/);
 });
+
+// A monitor that goes down and comes back is one story: Uptime Kuma sends a 🔴 Down and later a
+// ✅ Up for the same monitor. Like an alert group (docs/messages.md), Down opens one message per
+// monitor and Up closes it with a short reply, which notifies where the edit does not.
+Deno.test("Uptime Kuma: Down opens a living message per monitor, Up closes it with a reply", async () => {
+  const opened = await post(JSON.stringify(down), "application/json");
+  const group = opened.message.thread?.group;
+  assert.equal(group?.id, "kuma:3");
+  assert.equal(group?.state, "open");
+  const up = await post(
+    JSON.stringify({
+      ...down,
+      heartbeat: { ...down.heartbeat, status: 1, msg: "200 - OK", duration: 120 },
+      msg: "[Intranet *portal*] [✅ Up] 200 - OK",
+    }),
+    "application/json",
+  );
+  assert.equal(up.message.thread?.group?.id, "kuma:3");
+  assert.equal(up.message.thread?.group?.state, "closed");
+  assert.equal(up.message.thread?.group?.reply, "✅ Up: Intranet *portal*");
+  // The test button names no monitor: a plain message.
+  const test = await post(
+    JSON.stringify({ heartbeat: null, monitor: null, msg: "Uptime Kuma Webhook Testing" }),
+    "application/json",
+  );
+  assert.equal(test.message.thread, undefined);
+});
