@@ -46,7 +46,7 @@ import type { CallPayload, CallState } from "./outgoing/service.ts";
 import type { ChatSide } from "./chat_side.ts";
 import type { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
-import { trueconfReadiness } from "./readiness.ts";
+import { BOT_PROBLEMS, trueconfReadiness } from "./readiness.ts";
 
 /** Options of {@link createBot} that are not settings. */
 export interface BotOptions {
@@ -380,7 +380,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
     const oldestAgeSeconds = Math.round(stats.oldestAgeMs / 1000);
     const problems = [];
     if (storageWatch.lost !== null) {
-      problems.push({ detail: storageWatch.lost, public: "the storage file is gone" });
+      problems.push({ detail: storageWatch.lost, public: BOT_PROBLEMS.storageGone });
     }
     // The store's change feed unread (src/hooks/store.ts, HookStore.feedUnread): an operator's
     // revoke with the CLI would not reach this bot; the doorbell's next ring or poll retries.
@@ -390,7 +390,7 @@ export async function createBot(config: Config, options: BotOptions): Promise<Bo
         detail: `could not read the hook change feed since ${
           new Date(unread.since).toISOString()
         } (${unread.error}): revokes, pauses and other changes made with the hooks CLI do not reach this bot until it can; retrying`,
-        public: "the store's change feed cannot be read",
+        public: BOT_PROBLEMS.feedUnread,
       });
     }
     return trueconfReadiness(client.state, {

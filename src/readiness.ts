@@ -19,6 +19,17 @@ export const TRUECONF_PROBLEMS = {
   silent: "TrueConf stopped answering requests",
 } as const;
 
+/**
+ * The bot's own problems, in the fixed words `/readyz` shows: the container health check counts
+ * them as unhealthy. What a hook request gets meanwhile differs (docs/deploy.md, "Health
+ * endpoints"): `storageGone` and `draining` refuse it (503), `feedUnread` does not.
+ */
+export const BOT_PROBLEMS = {
+  storageGone: "the storage file is gone",
+  feedUnread: "the store's change feed cannot be read",
+  draining: "shutting down",
+} as const;
+
 /** Options of {@link trueconfReadiness}. */
 export interface ReadinessOptions {
   /** True while shutting down. */
@@ -36,8 +47,9 @@ export interface ReadinessOptions {
 
 /**
  * Readiness from a TrueConf connection snapshot. A silent server (socket open, requests
- * timing out) counts as not ready: a load balancer should stop sending hooks that would
- * only wait and fail.
+ * timing out) counts as not ready: messages do not go out (hooks are queued, 202), which
+ * monitoring should see. Not ready is not refusing: a load balancer watches `/healthz`
+ * (docs/deploy.md, "Health endpoints").
  *
  * Everyone sees `problems` in fixed words (issue 4: the body says what is wrong) and nothing
  * that names TrueConf's address, the bot's id, the token's expiry or a path (issue 17.7); the
@@ -58,7 +70,7 @@ export function trueconfReadiness(s: ConnectionState, options: ReadinessOptions 
   if (!s.connected) shared.push(TRUECONF_PROBLEMS.disconnected);
   else if (!s.authorized) shared.push(TRUECONF_PROBLEMS.unauthorized);
   if (s.consecutiveTimeouts > 0) shared.push(TRUECONF_PROBLEMS.silent);
-  if (options.draining) shared.push("shutting down");
+  if (options.draining) shared.push(BOT_PROBLEMS.draining);
   const other = options.problems ?? [];
   return {
     ready: shared.length + other.length === 0,

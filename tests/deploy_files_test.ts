@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { settingDefault, SETTINGS } from "../src/config.ts";
 import { COMPOSE_END, COMPOSE_START, renderComposeEnvironment } from "../scripts/settings_docs.ts";
 import { makeTestCertificates } from "./support/fake_trueconf.ts";
+import { BOT_PROBLEMS, TRUECONF_PROBLEMS } from "../src/readiness.ts";
 
 const read = (path: string) => Deno.readTextFile(new URL(`../${path}`, import.meta.url));
 const graceSeconds = settingDefault("WEBHOOK_SHUTDOWN_GRACE_SECONDS");
@@ -518,4 +519,23 @@ Deno.test("Dockerfile, compose and systemd unit: what issue 7 names, with paths 
   assert.ok(readme.includes(`sudo install -m 0600 .env.example ${envFile}\n`), envFile);
   assert.ok(readme.includes(`-p EnvironmentFile=${envFile} `), "step 3 reads the same file");
   assert.ok(readme.includes(`${exec} check-config\n`), "step 3 runs the same binary");
+});
+
+// /readyz is 503 while TrueConf is down, yet the bot accepts and queues hooks (202): a load
+// balancer routed by /readyz turned those into its own errors, and docs/deploy.md told users to
+// do that. Its "Health endpoints" section now says what each endpoint means and what a hook
+// request gets for every problem /readyz can list: kept whole as problems are added.
+Deno.test("docs/deploy.md's health endpoints: a load balancer watches /healthz, and every /readyz problem says what a hook request gets", async () => {
+  const deploy = await read("docs/deploy.md");
+  const section = /^## Health endpoints\n([\s\S]*?)^## /m.exec(deploy)?.[1] ?? "";
+  assert.match(section, /\*\*a load balancer watches `\/healthz`, not `\/readyz`\.\*\*/);
+  const rows = section.split("\n").filter((l) => l.startsWith("| `") && /`\d{3}/.test(l));
+  for (const problem of [...Object.values(TRUECONF_PROBLEMS), ...Object.values(BOT_PROBLEMS)]) {
+    assert.ok(
+      rows.some((r) => r.split("|")[1]!.includes(`\`${problem}\``)),
+      `no row says what a hook request gets while /readyz lists "${problem}"`,
+    );
+  }
+  // The Docker section's pointer agrees.
+  assert.match(deploy, /a load balancer watches `\/healthz` \(\[Health endpoints\]/);
 });

@@ -12,7 +12,9 @@
  * unread: the operator CLI's revokes do not reach it, and a fresh start reads them; shutting
  * down), a refused connection, a timeout or any other answer is unhealthy. `--ready` asks
  * *readiness* strictly (200 only: connected and authorized to TrueConf, the store in order), for
- * monitoring and load balancers.
+ * monitoring. Not for a load balancer: it would take the one bot out while TrueConf is down and
+ * answer the senders whose messages the bot would queue; it watches `/healthz` (docs/deploy.md,
+ * "Health endpoints").
  *
  * @module
  */

@@ -53,6 +53,12 @@ Deno.test("the bot's first read of the change feed fails: warned with its step, 
     assert.deepEqual(w.bot.readiness().summary?.["problems"], [
       "the store's change feed cannot be read",
     ]);
+    // /readyz 503 is not a refusal (docs/deploy.md, "Health endpoints"): hooks are still
+    // delivered, and /healthz, what a load balancer watches, stays 200.
+    const during = await post();
+    assert.ok(during.status < 300, await during.text());
+    const live = await fetch(`${w.baseUrl}/healthz`);
+    assert.equal(live.status, 200, await live.text());
 
     // The store reads again; the operator revokes the hook from the CLI. The running bot
     // applies it at once: the CLI is told so, and the next request (the hook was cached) is 404.
