@@ -25,6 +25,7 @@ import {
 import { groupButtons } from "./_alert_group.ts";
 import {
   BODY_EXCERPT,
+  bodyExcerpt,
   ciGroup,
   type CiRun,
   commitTitle,
@@ -153,7 +154,8 @@ function renderPullRequest(c: Ctx): string {
     if (head !== undefined && base !== undefined) lines.push(`${code(head)} → ${code(base)}`);
   }
   const text = asString(pr["body"]);
-  if (c.action === "opened" && text !== undefined) lines.push(block(text, BODY_EXCERPT));
+  const shown = c.action === "opened" ? bodyExcerpt(text) : undefined;
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 
@@ -171,7 +173,8 @@ function renderReview(c: Ctx): string {
   const link = itemLink("#", pr["number"], pr["title"], review["html_url"] ?? pr["html_url"]);
   const lines = [`**${c.actor}** ${verb} pull request ${link} in ${c.repo}`];
   const text = asString(review["body"]);
-  if (text !== undefined && c.action === "submitted") lines.push(block(text, BODY_EXCERPT));
+  const shown = c.action === "submitted" ? bodyExcerpt(text) : undefined;
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 
@@ -223,7 +226,8 @@ function renderIssue(c: Ctx): string {
     } in ${c.repo}`,
   ];
   const text = asString(issue["body"]);
-  if (c.action === "opened" && text !== undefined) lines.push(block(text, BODY_EXCERPT));
+  const shown = c.action === "opened" ? bodyExcerpt(text) : undefined;
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 
@@ -240,7 +244,8 @@ function renderComment(c: Ctx, what: string, item: JsonObject): string {
     : `${verbOf(c.action)} a comment on`;
   const lines = [`**${c.actor}** ${verb} ${what} ${link} in ${c.repo}`];
   const text = asString(comment["body"]);
-  if (text !== undefined && c.action !== "deleted") lines.push(block(text, BODY_EXCERPT));
+  const shown = c.action !== "deleted" ? bodyExcerpt(text) : undefined;
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 
@@ -271,7 +276,8 @@ function renderDiscussion(c: Ctx): string {
     } in ${c.repo}`,
   ];
   const text = asString(discussion["body"]);
-  if (c.action === "created" && text !== undefined) lines.push(block(text, BODY_EXCERPT));
+  const shown = c.action === "created" ? bodyExcerpt(text) : undefined;
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 
@@ -513,10 +519,10 @@ function renderRelease(c: Ctx): string {
       mdLink(label, release["html_url"])
     } in ${c.repo}`,
   ];
-  const notes = asString(release["body"]);
-  if (notes !== undefined && c.action !== "deleted" && c.action !== "unpublished") {
-    lines.push(block(notes, BODY_EXCERPT));
-  }
+  const notes = c.action !== "deleted" && c.action !== "unpublished"
+    ? bodyExcerpt(asString(release["body"]))
+    : undefined;
+  if (notes !== undefined) lines.push(notes);
   return lines.join("\n");
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { FormatAdapter, ParsedPayload, PayloadInput } from "./types.ts";
-import { block, bold, code, joinParts, mdLink, optLink, plain } from "./_markup.ts";
+import { bold, code, joinParts, mdLink, optLink, plain } from "./_markup.ts";
 import {
   asArray,
   asNumber,
@@ -20,7 +20,7 @@ import {
 } from "./_read.ts";
 import { groupButtons } from "./_alert_group.ts";
 import {
-  BODY_EXCERPT,
+  bodyExcerpt,
   ciGroup,
   type CiRun,
   commitTitle,
@@ -212,7 +212,8 @@ function renderMergeRequest(c: Ctx): string {
     }
   }
   const description = asString(a["description"]);
-  if (action === "open" && description !== undefined) lines.push(block(description, BODY_EXCERPT));
+  const shown = action === "open" ? bodyExcerpt(description) : undefined;
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 
@@ -225,7 +226,8 @@ function renderIssue(c: Ctx): string {
   const link = itemLink("#", a["iid"], a["title"], a["url"]);
   const lines = [`**${c.actor}** ${verbOf(action)} ${confidential}issue ${link} in ${c.project}`];
   const description = asString(a["description"]);
-  if (action === "open" && description !== undefined) lines.push(block(description, BODY_EXCERPT));
+  const shown = action === "open" ? bodyExcerpt(description) : undefined;
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 
@@ -250,7 +252,8 @@ function renderNote(c: Ctx): string {
   }
   const lines = [`**${c.actor}** commented on ${target} in ${c.project}`];
   const note = asString(a["note"]);
-  if (note !== undefined) lines.push(block(note, BODY_EXCERPT));
+  const shown = bodyExcerpt(note);
+  if (shown !== undefined) lines.push(shown);
   return lines.join("\n");
 }
 

@@ -490,3 +490,24 @@ Deno.test("github: the actions of one release edit one message that shows its no
     `**zed** deleted release [Two point one \\(v2.1.0\\)](https://github.com/acme/widgets/releases/tag/v2.1.0) in ${REPO}`,
   );
 });
+
+// Pull request and issue templates fill bodies with HTML comments (GitHub's docs, "Creating a
+// pull request template": `<!-- … -->` guidance the author types under). GitHub hides them; the
+// chat showed them. A body that is only the untouched template shows nothing.
+Deno.test("github: HTML comments of templates are left out of bodies", () => {
+  const opened = (body: string) =>
+    githubText("pull_request", {
+      action: "opened",
+      pull_request: { ...PR, body, head: { ref: "fix" }, base: { ref: "main" } },
+    });
+  const head =
+    `**zed** opened pull request [#8 Fix](https://github.com/acme/widgets/pull/8) in ${REPO}\n\`fix\` → \`main\``;
+  assert.equal(
+    opened(
+      "<!-- Describe your change -->\r\nFixes the crash on empty input.\r\n\r\n<!--\r\n- [ ] tests\r\n-->\r\n",
+    ),
+    `${head}\nFixes the crash on empty input.`,
+  );
+  assert.equal(opened("<!-- What does this change? -->\n<!-- Checklist -->"), head);
+  assert.equal(opened("Unclosed <!-- comment"), `${head}\nUnclosed`);
+});

@@ -230,3 +230,22 @@ Deno.test("gitlab: System Hook pushes are read by event_name; instance events na
   );
   assert.equal(system({}), "GitLab system event");
 });
+
+Deno.test("gitlab: HTML comments of description templates are left out", () => {
+  const text = gitlabFormat.parse(jsonInput({
+    object_kind: "merge_request",
+    user: { name: "Ann" },
+    project: { path_with_namespace: "g/p", web_url: "https://gl/g/p" },
+    object_attributes: {
+      iid: 3,
+      title: "Fix",
+      url: "https://gl/g/p/-/merge_requests/3",
+      action: "open",
+      source_branch: "fix",
+      target_branch: "main",
+      description: "<!-- Describe the change -->\nFixes the crash.",
+    },
+  }, { "x-gitlab-event": "Merge Request Hook" })).message.text;
+  assert.ok(text.endsWith("\nFixes the crash."), text);
+  assert.ok(!text.includes("Describe the change"), text);
+});
