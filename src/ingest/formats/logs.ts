@@ -449,11 +449,22 @@ function lineText(l: LogLine): string {
   const further = more.filter((m) => m.trim() !== "").length;
   const parts = [
     l.time === undefined ? undefined : new Date(l.time).toISOString().slice(11, 19),
-    l.label === undefined ? undefined : plain(l.label, 12),
+    l.label === undefined || statesLevel(first, l.label) ? undefined : plain(l.label, 12),
     l.source === undefined ? undefined : `${plain(l.source, 60)}:`,
     plain(first, MAX_LINE) + (further > 0 ? ` (+${count(further, "line")})` : ""),
   ].filter((p) => p !== undefined && p !== "");
   return (l.level === undefined ? "" : EMOJI[l.level]) + parts.join(" ");
+}
+
+/**
+ * True when a line begins with its own level (`ERROR db…`, `[warn] disk…`), which its record's
+ * level field repeats: the label is then left out rather than shown twice.
+ */
+function statesLevel(line: string, label: string): boolean {
+  const start = line.startsWith("[") || line.startsWith("<") ? 1 : 0;
+  const word = line.slice(start, start + label.length);
+  const after = line.charAt(start + label.length);
+  return word.toUpperCase() === label && !/[\p{L}\p{N}]/u.test(after);
 }
 
 /** A record as one line of JSON; JSON.parse never makes a cycle, but a caller's value may. */

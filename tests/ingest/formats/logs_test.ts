@@ -322,3 +322,21 @@ Deno.test("a record that cannot be made JSON (a cycle, which only a caller's val
     "**2 log records**\n\\(a record that cannot be shown as JSON\\)\n\\(a record that cannot be shown as JSON\\)",
   );
 });
+
+// A record whose level field and message both say it (`{"level":"error","log":"ERROR db
+// timeout"}`, common with apps that print their own level) read "ERROR ERROR db timeout".
+Deno.test("a level the message already starts with is not repeated", async () => {
+  const r = await post(
+    JSON.stringify([
+      { date: 1765152001.5, log: "ERROR db timeout after 30s", level: "error" },
+      { date: 1765152002, log: "[warn] disk 91%", level: "warn" },
+      { date: 1765152003, log: "errors: none", level: "info" },
+    ]),
+    "application/json",
+    { headers: FLUENT_BIT },
+  );
+  const lines = r.message.text.split("\n");
+  assert.equal(lines[1], "🔴 00:00:01 ERROR db timeout after 30s");
+  assert.equal(lines[2], "🟡 00:00:02 \\[warn\\] disk 91%");
+  assert.equal(lines[3], "00:00:03 INFO errors: none");
+});
