@@ -16,7 +16,7 @@
  * @module
  */
 import { spanText } from "../span_text.ts";
-import type { MessageButton, ParseMode, TextOp } from "../message.ts";
+import type { MessageButton, MessageGroup, ParseMode, TextOp } from "../message.ts";
 import type { LivingPoster, Part } from "../delivery/mod.ts";
 import { fitText, TrueConfApiError } from "../trueconf/mod.ts";
 import type { EditedMessage, SendMessageOptions, SentMessage } from "../trueconf/mod.ts";
@@ -312,7 +312,7 @@ export class Poster implements LivingPoster {
         id = await this.#send(chatId, op, r, { key: op.key, replyTo: rec.messageId });
       }
       const root = mode === "edit" ? id : rec.messageId;
-      const reply = closing ? g.reply : g.replyNow;
+      const reply = closing ? g.reply : g.replyNow ?? newlyFiring(g, rec.updatedAt ?? rec.openedAt);
       if (reply && mode === "edit") {
         await this.#send(chatId, op, { text: reply, parseMode: "text" }, { replyTo: root });
       }
@@ -320,6 +320,7 @@ export class Poster implements LivingPoster {
         messageId: root,
         state: g.state,
         openedAt: rec.openedAt,
+        updatedAt: this.#now(),
       });
       return id;
     }
@@ -331,13 +332,31 @@ export class Poster implements LivingPoster {
     if (g.replyNow && mode === "edit") {
       await this.#send(chatId, op, { text: g.replyNow, parseMode: "text" }, { replyTo: id });
     }
+    const now = this.#now();
     await this.#reg.setGroup(op.hook, g.id, {
       messageId: id,
       state: g.state,
-      openedAt: this.#now(),
+      openedAt: now,
+      updatedAt: now,
     });
     return id;
   }
+}
+
+/** Alerts named at most in one `🔥 Also firing` reply; the rest are counted. */
+const MAX_NEWLY_FIRING = 5;
+
+/**
+ * `🔥 Also firing: HighCPU · node2, …` for the alerts of an open group that started after its
+ * message was last updated (`since`), which an edit alone would not make anyone notice; undefined
+ * when none did (a repeat of the same alerts, or a group without start times).
+ */
+function newlyFiring(g: MessageGroup, since: number): string | undefined {
+  const fresh = g.firing?.filter((a) => a.since > since) ?? [];
+  if (fresh.length === 0) return undefined;
+  const shown = fresh.slice(0, MAX_NEWLY_FIRING).map((a) => a.label).join(", ");
+  const more = fresh.length - MAX_NEWLY_FIRING;
+  return `🔥 Also firing: ${shown}${more > 0 ? ` and ${more} more` : ""}`;
 }
 
 /** TrueConf's timestamp of a post from its registry record (time-keyed, or kept when edited). */

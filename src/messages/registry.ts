@@ -143,6 +143,11 @@ export interface GroupRecord {
   readonly state: "open" | "closed";
   /** When the group's message was first posted (for "fired for 12m"). */
   readonly openedAt: number;
+  /**
+   * When the group's message was last posted or updated: alerts that started later are new to
+   * the chat. Records written before it was kept have none; `openedAt` stands in.
+   */
+  readonly updatedAt?: number | undefined;
 }
 
 /** What a sender key names: the message (null while its post is queued) and its timestamp. */

@@ -83,6 +83,38 @@ Deno.test("Grafana: the same group lifecycle by its groupKey", async () => {
   }
 });
 
+// Alertmanager adds an alert that starts firing to its group's next notification (after
+// group_interval), which the bot shows by editing the group's message: an edit notifies nobody,
+// so a second host going down was silent. A reply names the alerts that started since the
+// message was last updated; a repeat of the same alerts (repeat_interval) adds none.
+Deno.test("Alertmanager: an alert that starts firing in an open group is named in a reply; repeats are not", async () => {
+  const t = await livingWorld();
+  try {
+    const key = '{}:{alertname="HighCPU"}';
+    const first = am(key, 1, "firing");
+    first.alerts[0]!.startsAt = new Date(Date.now() - 600_000).toISOString();
+    const [root] = (await t.post(t.hookA, first)).json.messages;
+    const more = structuredClone(first);
+    more.alerts.push({
+      ...more.alerts[0]!,
+      labels: { ...more.alerts[0]!.labels, instance: "node2:9100" },
+      fingerprint: "f1",
+      // Started after the group's message was posted, as a new alert does.
+      startsAt: new Date(Date.now() + 1).toISOString(),
+    });
+    assert.deepEqual((await t.post(t.hookA, more)).json.messages, [root]);
+    const [edited, reply] = t.shown();
+    assert.match(edited?.text ?? "", /FIRING:2/);
+    assert.equal(reply?.text, "🔥 Also firing: HighCPU · node2:9100");
+    assert.equal(reply?.replyMessageId, root);
+    // The same two alerts again: an edit, no new reply.
+    await t.post(t.hookA, more);
+    assert.equal(t.shown().length, 2);
+  } finally {
+    await t.close();
+  }
+});
+
 /** A GitHub `workflow_run` event of run 42. */
 function workflowRun(action: string, status: string, conclusion: string | null) {
   return {

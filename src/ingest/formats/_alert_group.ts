@@ -291,7 +291,34 @@ export function alertGroupOf(body: JsonObject, source: "am" | "grafana"): Messag
     reply: `✅ Resolved: ${title}`,
     closedNote: "✅ Resolved, fired for {duration}",
     firedForMs: open ? undefined : firedFor(alertsOf(body)),
+    ...(open ? { firing: firingAlerts(alertsOf(body), asString(body["status"])) } : {}),
   };
+}
+
+/** Most firing alerts a group carries to the poster (its reply names five, counts the rest). */
+const MAX_FIRING_TRACKED = 100;
+
+/**
+ * The firing alerts of a notification with their starts and `alertname · instance` labels,
+ * so the poster can tell which started after the group's message was last updated.
+ */
+function firingAlerts(
+  alerts: readonly unknown[],
+  groupStatus: string | undefined,
+): { since: number; label: string }[] {
+  const out: { since: number; label: string }[] = [];
+  for (const item of alerts) {
+    const alert = asObject(item);
+    if (alert === undefined || alertStatus(alert, groupStatus) !== "firing") continue;
+    const since = alertTime(alert["startsAt"]);
+    if (since === undefined) continue;
+    const labels = asObject(alert["labels"]);
+    const label = [asText(labels?.["alertname"]), asText(labels?.["instance"])]
+      .filter((p) => p !== undefined).join(" · ") || "alert";
+    out.push({ since, label: label.length > 120 ? `${label.slice(0, 119)}…` : label });
+    if (out.length === MAX_FIRING_TRACKED) break;
+  }
+  return out;
 }
 
 /** The earliest `startsAt` to the latest `endsAt` of resolved alerts, or undefined. */
