@@ -267,11 +267,15 @@ function renderJob(c: Ctx): string {
   const stage = asText(b["build_stage"]);
   const ref = asText(b["ref"]);
   const duration = asNumber(b["build_duration"]);
+  const reason = asString(b["build_status"]) === "failed"
+    ? asText(b["build_failure_reason"])?.replace(/_/g, " ")
+    : undefined;
   return joinParts([
     `${emoji} ${job}${stage !== undefined ? ` (stage ${plain(stage, 40)})` : ""} ${word}${
       ref !== undefined ? ` on ${code(ref)}` : ""
     } in ${c.project}`,
     duration !== undefined && duration > 0 ? spanText(duration * 1000) : undefined,
+    reason !== undefined && reason !== "unknown failure" ? plain(reason, 60) : undefined,
   ]);
 }
 
@@ -457,6 +461,24 @@ function gitlabRun(
     return {
       group: ciGroup(`gl:pipeline:${project}:${id}`, title, outcome(asString(a["status"]))),
       buttons: groupButtons([["Pipeline", url]]),
+    };
+  }
+  if (event === "Job Hook") {
+    // Every state of a job is a Job Hook of its own: one message per job, like a pipeline.
+    const id = asText(body["build_id"]);
+    if (id === undefined) return undefined;
+    const name = asText(body["build_name"]) ?? id;
+    const base = asString(path(body, "repository", "homepage")) ?? projectUrl;
+    return {
+      group: ciGroup(
+        `gl:job:${project}:${id}`,
+        `job ${name}${project ? ` (${project})` : ""}`,
+        outcome(asString(body["build_status"])),
+      ),
+      buttons: groupButtons([[
+        "Job",
+        base ? `${base.replace(/\/+$/, "")}/-/jobs/${id}` : undefined,
+      ]]),
     };
   }
   if (event === "Deployment Hook") {

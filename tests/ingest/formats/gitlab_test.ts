@@ -249,3 +249,38 @@ Deno.test("gitlab: HTML comments of description templates are left out", () => {
   assert.ok(text.endsWith("\nFixes the crash."), text);
   assert.ok(!text.includes("Describe the change"), text);
 });
+
+// GitLab sends a Job Hook for every state of every job (created, pending, running, then
+// success or failed: GitLab's "Job events" docs); each was a message of its own, four or more
+// per job. One job is one message now, like a pipeline, with the failure's reason.
+Deno.test("gitlab: the Job Hook events of one job edit one message; a failure names its reason and replies", () => {
+  const job = (status: string, extra: Record<string, unknown> = {}) =>
+    gitlabFormat.parse(jsonInput({
+      object_kind: "build",
+      ref: "main",
+      build_id: 1977,
+      build_name: "test",
+      build_stage: "test",
+      build_status: status,
+      build_duration: status === "running" ? null : 63.2,
+      project_id: 380,
+      project_name: "gitlab-org/gitlab-test",
+      repository: { name: "gitlab_test", homepage: "https://gl/gitlab-org/gitlab-test" },
+      ...extra,
+    }, { "x-gitlab-event": "Job Hook" })).message;
+  const running = job("running");
+  assert.equal(running.thread?.group?.id, "gl:job:gitlab_test:1977");
+  assert.equal(running.thread?.group?.state, "open");
+  const failed = job("failed", { build_failure_reason: "script_failure" });
+  assert.equal(failed.thread?.group?.id, running.thread?.group?.id);
+  assert.equal(failed.thread?.group?.state, "closed");
+  assert.equal(failed.thread?.group?.reply, "❌ Failed: job test (gitlab_test)");
+  assert.equal(
+    failed.text,
+    "❌ [Job test](https://gl/gitlab-org/gitlab-test/-/jobs/1977) (stage test) failed on `main` in [gitlab\\_test](https://gl/gitlab-org/gitlab-test) · 1m 3s · script failure",
+  );
+  assert.deepEqual(failed.buttons, [[{
+    text: "Job",
+    url: "https://gl/gitlab-org/gitlab-test/-/jobs/1977",
+  }]]);
+});
