@@ -443,6 +443,122 @@ function renderWorkflowJob(c: Ctx): string {
   return lines.join("\n");
 }
 
+/** Severity words of security alerts (advisories, code scanning levels and rule severities). */
+const SEVERITY_EMOJI: Readonly<Record<string, string>> = {
+  critical: "🔴",
+  error: "🔴",
+  high: "🟠",
+  medium: "🟡",
+  moderate: "🟡",
+  warning: "🟡",
+  low: "🔵",
+  note: "🔵",
+};
+
+/**
+ * The emoji and verb of a security alert's action: an alert raised again shows its severity,
+ * one that is gone shows ✅ (fixed, resolved) or ⚪ (dismissed, closed by someone).
+ */
+function alertAction(action: string | undefined, severity: string | undefined): [string, string] {
+  switch (action) {
+    case "fixed":
+    case "resolved":
+      return ["✅", ` ${action}`];
+    case "dismissed":
+    case "auto_dismissed":
+    case "closed_by_user":
+      return ["⚪", action === "closed_by_user" ? " closed" : " dismissed"];
+    case undefined:
+    case "created":
+      break;
+    default:
+      return [severityEmoji(severity), ` ${verbOf(action)}`];
+  }
+  return [severityEmoji(severity), ""];
+}
+
+function severityEmoji(severity: string | undefined): string {
+  const key = severity?.toLowerCase() ?? "";
+  return (Object.hasOwn(SEVERITY_EMOJI, key) ? SEVERITY_EMOJI[key] : undefined) ?? "⚠️";
+}
+
+/** A Dependabot alert: the package, the advisory's summary, its severity, CVE and fix version. */
+function renderDependabotAlert(c: Ctx): string {
+  const alert = asObject(c.body["alert"]) ?? {};
+  const advisory = asObject(alert["security_advisory"]) ?? {};
+  const severity = asText(path(alert, "security_vulnerability", "severity")) ??
+    asText(advisory["severity"]);
+  const [emoji, verb] = alertAction(c.action, severity);
+  const pkg = asText(path(alert, "dependency", "package", "name"));
+  const ecosystem = asText(path(alert, "dependency", "package", "ecosystem"));
+  const summary = asText(advisory["summary"]);
+  const what = joinParts([
+    pkg !== undefined ? bold(pkg, 100) : undefined,
+    ecosystem !== undefined ? `(${plain(ecosystem, 30)})` : undefined,
+    summary !== undefined ? plain(summary, 200) : undefined,
+  ], " ");
+  const link = itemLink("#", alert["number"], undefined, alert["html_url"]);
+  const patched = asText(
+    path(alert, "security_vulnerability", "first_patched_version", "identifier"),
+  );
+  const details = joinParts([
+    severity !== undefined ? `Severity ${plain(severity, 20)}` : undefined,
+    asText(advisory["cve_id"]) ?? asText(advisory["ghsa_id"]),
+    patched !== undefined ? `fixed in ${plain(patched, 40)}` : undefined,
+  ]);
+  return [
+    `${emoji} Dependabot alert ${link}${verb} in ${c.repo}${what !== "" ? `: ${what}` : ""}`,
+    ...(details !== "" ? [details] : []),
+  ].join("\n");
+}
+
+/** A code scanning alert: the rule, its severity, the tool and where it was found. */
+function renderCodeScanningAlert(c: Ctx): string {
+  const alert = asObject(c.body["alert"]) ?? {};
+  const rule = asObject(alert["rule"]) ?? {};
+  const severity = asText(rule["security_severity_level"]) ?? asText(rule["severity"]);
+  const [emoji, verb] = alertAction(c.action, severity);
+  const title = asText(rule["description"]) ?? asText(rule["name"]) ?? asText(rule["id"]);
+  const link = itemLink("#", alert["number"], undefined, alert["html_url"]);
+  const instance = asObject(alert["most_recent_instance"]) ?? {};
+  const file = asText(path(instance, "location", "path"));
+  const line = asText(path(instance, "location", "start_line"));
+  const ref = asText(instance["ref"]) ?? asText(c.body["ref"]);
+  const tool = joinParts([asText(path(alert, "tool", "name")), asText(rule["id"])], " ");
+  const details = joinParts([
+    severity !== undefined ? `Severity ${plain(severity, 20)}` : undefined,
+    tool !== "" ? plain(tool, 120) : undefined,
+    file !== undefined
+      ? `${code(`${file}${line !== undefined ? `:${line}` : ""}`, 200)}${
+        ref !== undefined ? ` on ${code(shortRef(ref), 100)}` : ""
+      }`
+      : undefined,
+  ]);
+  return [
+    `${emoji} Code scanning alert ${link}${verb} in ${c.repo}${
+      title !== undefined ? `: ${plain(title, 200)}` : ""
+    }`,
+    ...(details !== "" ? [details] : []),
+  ].join("\n");
+}
+
+/** A secret scanning alert: which kind of secret leaked, or how it was resolved. */
+function renderSecretScanningAlert(c: Ctx): string {
+  const alert = asObject(c.body["alert"]) ?? {};
+  // `created` is a leak just found; `reopened`, `validated`… name themselves.
+  const [emoji, verb] = c.action === "resolved"
+    ? ["✅", " resolved"]
+    : c.action === "created" || c.action === undefined
+    ? ["🔴", ""]
+    : ["⚠️", ` ${verbOf(c.action)}`];
+  const resolution = c.action === "resolved" ? asText(alert["resolution"]) : undefined;
+  const kind = asText(alert["secret_type_display_name"]) ?? asText(alert["secret_type"]);
+  const link = itemLink("#", alert["number"], undefined, alert["html_url"]);
+  return `${emoji} Secret scanning alert ${link}${verb}${
+    resolution !== undefined ? ` (${plain(resolution.replace(/_/g, " "), 40)})` : ""
+  } in ${c.repo}${kind !== undefined ? `: ${plain(kind, 100)}` : ""}`;
+}
+
 /** Deployment states: emoji and how the sentence ends. */
 const DEPLOY_STATES: Readonly<Record<string, [string, string]>> = {
   success: ["✅", "succeeded"],
@@ -611,6 +727,12 @@ function render(c: Ctx): string {
       return renderComment(c, "discussion", asObject(c.body["discussion"]) ?? {});
     case "status":
       return renderStatus(c);
+    case "dependabot_alert":
+      return renderDependabotAlert(c);
+    case "code_scanning_alert":
+      return renderCodeScanningAlert(c);
+    case "secret_scanning_alert":
+      return renderSecretScanningAlert(c);
     case "workflow_job":
       return renderWorkflowJob(c);
     case "workflow_run":

@@ -511,3 +511,86 @@ Deno.test("github: HTML comments of templates are left out of bodies", () => {
   assert.equal(opened("<!-- What does this change? -->\n<!-- Checklist -->"), head);
   assert.equal(opened("Unclosed <!-- comment"), `${head}\nUnclosed`);
 });
+
+// Security alerts (GitHub's dependabot_alert, code_scanning_alert and secret_scanning_alert
+// events, shaped as in GitHub's docs and octokit's payload examples) were one generic line: a
+// reader could not tell a critical vulnerability from a note, nor which package.
+Deno.test("github: security alerts name the severity, package or rule, and what to upgrade to", () => {
+  const dependabot = (action: string, state: string) =>
+    githubText("dependabot_alert", {
+      action,
+      alert: {
+        number: 20,
+        state,
+        html_url: "https://github.com/acme/widgets/security/dependabot/20",
+        dependency: {
+          package: { ecosystem: "npm", name: "semver" },
+          manifest_path: "package.json",
+        },
+        security_advisory: {
+          ghsa_id: "GHSA-c2qf-rxjj-qqgw",
+          cve_id: "CVE-2022-25883",
+          summary: "semver vulnerable to Regular Expression Denial of Service",
+          severity: "medium",
+        },
+        security_vulnerability: {
+          severity: "medium",
+          first_patched_version: { identifier: "7.5.2" },
+        },
+      },
+    });
+  const link = "[#20](https://github.com/acme/widgets/security/dependabot/20)";
+  assert.equal(
+    dependabot("created", "open"),
+    `🟡 Dependabot alert ${link} in ${REPO}: **semver** (npm) semver vulnerable to Regular Expression Denial of Service\nSeverity medium · CVE-2022-25883 · fixed in 7.5.2`,
+  );
+  assert.match(dependabot("fixed", "fixed"), /^✅ Dependabot alert \[#20\]\(.*\) fixed in /);
+  assert.match(
+    dependabot("dismissed", "dismissed"),
+    /^⚪ Dependabot alert \[#20\]\(.*\) dismissed in /,
+  );
+
+  assert.equal(
+    githubText("code_scanning_alert", {
+      action: "created",
+      ref: "refs/heads/main",
+      alert: {
+        number: 10,
+        html_url: "https://github.com/acme/widgets/security/code-scanning/10",
+        state: "open",
+        rule: {
+          id: "java/sql-injection",
+          severity: "error",
+          security_severity_level: "high",
+          description: "Query built from user-controlled sources",
+        },
+        tool: { name: "CodeQL" },
+        most_recent_instance: {
+          ref: "refs/heads/main",
+          location: { path: "src/Db.java", start_line: 42 },
+        },
+      },
+    }),
+    `🟠 Code scanning alert [#10](https://github.com/acme/widgets/security/code-scanning/10) in ${REPO}: Query built from user-controlled sources\nSeverity high · CodeQL java/sql-injection · \`src/Db.java:42\` on \`main\``,
+  );
+  assert.equal(
+    githubText("secret_scanning_alert", {
+      action: "created",
+      alert: {
+        number: 191,
+        html_url: "https://github.com/acme/widgets/security/secret-scanning/191",
+        secret_type: "github_personal_access_token",
+        secret_type_display_name: "GitHub Personal Access Token",
+        state: "open",
+      },
+    }),
+    `🔴 Secret scanning alert [#191](https://github.com/acme/widgets/security/secret-scanning/191) in ${REPO}: GitHub Personal Access Token`,
+  );
+  assert.match(
+    githubText("secret_scanning_alert", {
+      action: "resolved",
+      alert: { number: 191, secret_type: "x", resolution: "revoked" },
+    }),
+    /^✅ Secret scanning alert #191 resolved \(revoked\) in /,
+  );
+});
