@@ -39,6 +39,12 @@ export interface ConnectionOptions {
    * `false`: then it is never acked, and TrueConf keeps it unread for the next connection.
    */
   onEvent?: (method: string, payload: unknown) => PromiseLike<unknown> | false | void;
+  /**
+   * Asked first for every text frame: the id of a server request that is to be acked at once
+   * without parsing it or calling `onEvent` (the bot's own posts pushed back, see
+   * `_own_echo.ts`), or -1 to parse and dispatch the frame as usual.
+   */
+  ackUnparsed?: (text: string) => number;
   /** Longest wait of an ack for its event to be stored. Default {@link ACK_HOLD_MS}. */
   ackHoldMs?: number;
   /** Any response arrived (success or API error): the server is alive. */
@@ -417,6 +423,11 @@ export class Connection {
 
   /** One text message (decoded once, by the parser, which also checked it is UTF-8). */
   #onFrame(text: string): void {
+    const skipped = this.#o.ackUnparsed?.(text) ?? -1;
+    if (skipped >= 0) {
+      if (this.isOpen && !this.#heldAcks.has(skipped)) this.#send(`{"type":2,"id":${skipped}}`);
+      return;
+    }
     let frame: unknown;
     try {
       frame = JSON.parse(text);

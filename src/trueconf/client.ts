@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from "../log.ts";
 import { formatSize } from "../bytes.ts";
 import type { ParseMode } from "../message.ts";
 import { Connection } from "./_connection.ts";
+import { ownEchoRecogniser } from "./_own_echo.ts";
 import { authenticate } from "./_auth_request.ts";
 import {
   TrueConfApiError,
@@ -219,6 +220,8 @@ export class TrueConfClient {
   #recent = new Set<string>();
   /** The bot's author id as the server last wrote it (see #isOwnPost). */
   #ownRawId: string | null = null;
+  /** Recognises the echoes of #ownRawId's posts unparsed (see #ownEchoAckId). */
+  #ownEcho: ((text: string) => number) | null = null;
   /**
    * The bot's recent edits (message id, and `\0chat\0text` for pushes without an id) → when
    * they stop counting: TrueConf's `editMessage` push names no author (see #isOwnEdit).
@@ -960,6 +963,7 @@ export class TrueConfClient {
       logger: this.#log,
       ...(this.#opts.ackHoldMs !== undefined ? { ackHoldMs: this.#opts.ackHoldMs } : {}),
       onEvent: (method, payload) => this.#onEvent(method, payload),
+      ackUnparsed: (text) => this.#ownEchoAckId(text),
       onResponse: () => {
         if (this.#state.consecutiveTimeouts === 0) return;
         this.#state.consecutiveTimeouts = 0;
@@ -1300,6 +1304,21 @@ export class TrueConfClient {
   }
 
   /**
+   * The push id of an own post's echo recognised from the frame's text (`_own_echo.ts`), which
+   * {@link #onEvent} would drop: counted as it would count it, and acked without parsing. Only
+   * once the full path has matched the raw author id, and not before the `auth` answer (#early).
+   */
+  #ownEchoAckId(text: string): number {
+    if (this.#ownEcho === null || this.#early) return -1;
+    const id = this.#ownEcho(text);
+    if (id >= 0) {
+      this.#stats.eventsReceived++;
+      this.#stats.ownEchoesDropped++;
+    }
+    return id;
+  }
+
+  /**
    * A message older than `unreadMaxAgeMs` pushed in the burst of unread ones that follows an
    * `auth` (see `TrueConfClientOptions.unreadMaxAgeMs`). Only then: a live message is never
    * judged by timestamps, so a bot whose clock is off by hours still acts on what arrives.
@@ -1326,6 +1345,7 @@ export class TrueConfClient {
     if (author === this.#ownRawId) return true;
     if (!sameTrueConfId(author, botId)) return false;
     this.#ownRawId = author;
+    this.#ownEcho = ownEchoRecogniser(author);
     return true;
   }
 
