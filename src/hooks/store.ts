@@ -142,6 +142,12 @@ interface Cached {
   expiresAt: number;
 }
 
+/** A chat's outgoing hooks as cached: read, or being read (see HookStore.outgoingByChat). */
+interface ChatOutgoing {
+  hooks: readonly HookRecord[] | Promise<readonly HookRecord[]>;
+  expiresAt: number;
+}
+
 /**
  * Hooks of all chats.
  *
@@ -183,9 +189,7 @@ export class HookStore {
   }
   // Each chat's outgoing hooks (none, for most chats), by chat id: the outgoing service asks on
   // every chat message. Emptied by any hook change (#changed), here or seen in the change feed.
-  #chatOutgoingCache:
-    | BoundedCache<string, { hooks: readonly HookRecord[]; expiresAt: number }>
-    | undefined;
+  #chatOutgoingCache: BoundedCache<string, ChatOutgoing> | undefined;
   // Bumped by every create, import and revoke. A lookup caches its KV answer only if no
   // such change happened while it was reading, so a revoke racing with a lookup cannot
   // leave the revoked hook cached, and a create cannot be hidden by a stale "unknown".
@@ -393,16 +397,29 @@ export class HookStore {
     return this.#readOutgoing(chatId, now);
   }
 
-  async #readOutgoing(chatId: string, now: number): Promise<readonly HookRecord[]> {
-    const generation = this.#generation; // a change while reading: the answer is not kept
-    const hooks = Object.freeze(
-      (await this.#repo.listByChat(chatId)).filter((h) => h.kind === "outgoing").map(freeze),
+  /**
+   * Reads a chat's outgoing hooks once for everyone who asks meanwhile: a burst of messages in
+   * a chat not asked about yet (its events, and a command's trigger, handled side by side) is
+   * one KV read, not one per message in flight. The read is kept only if no hook changed while
+   * it ran (#changed empties the cache, read in flight included); a failed one is not kept.
+   */
+  #readOutgoing(chatId: string, now: number): Promise<readonly HookRecord[]> {
+    const cache = this.#chatOutgoingCache ??= boundedCache(this.#cacheMax);
+    const entry: ChatOutgoing = { hooks: [], expiresAt: now + this.#ttl };
+    const reading = this.#repo.listByChat(chatId).then(
+      (records) => {
+        const hooks = Object.freeze(records.filter((h) => h.kind === "outgoing").map(freeze));
+        if (cache.get(chatId) === entry) entry.hooks = hooks;
+        return hooks;
+      },
+      (err) => {
+        if (cache.get(chatId) === entry) cache.delete(chatId);
+        throw err;
+      },
     );
-    if (generation === this.#generation) {
-      (this.#chatOutgoingCache ??= boundedCache(this.#cacheMax))
-        .set(chatId, { hooks, expiresAt: now + this.#ttl });
-    }
-    return hooks;
+    entry.hooks = reading;
+    cache.set(chatId, entry);
+    return reading;
   }
 
   /** Every hook, by chat then creation (for the sysadmin CLI). */

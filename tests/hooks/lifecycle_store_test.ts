@@ -370,6 +370,69 @@ Deno.test("outgoingByChat: cached per chat, dropped by a change seen in the feed
   assert.equal((await bot.outgoingByChat(CHAT))[0]!.paused, null);
 });
 
+// A burst of messages in a chat not asked about yet (its events and a command's trigger are
+// handled side by side) found the cache empty each time until the first read came back: one KV
+// read per message in flight.
+Deno.test("outgoingByChat: asks while a chat is being read share that read; a change meanwhile reads again; a failed read is not kept", async () => {
+  const raw = await Deno.openKv(":memory:");
+  const reads: string[] = [];
+  let failList = false;
+  const bot = new HookStore(
+    fullDiskKv(raw, (call, keys) => {
+      if (call !== "list" || keys[0]?.[0] !== "hooks_by_chat") return false;
+      reads.push(String(keys[0][1]));
+      return failList;
+    }),
+    { pollIntervalMs: 0 },
+  );
+  try {
+    const outgoing = async (name: string) =>
+      assert.ok(
+        (await bot.create({
+          chatId: CHAT,
+          name,
+          createdBy: "alice@tc.example",
+          kind: "outgoing",
+          outgoing: {
+            url: "https://ci.example.com/x",
+            secret: await bot.sealSecret("s"),
+            triggers: [],
+          },
+        })).ok,
+      );
+    await outgoing("calls");
+    reads.length = 0;
+
+    const asks = [bot.outgoingByChat(CHAT), bot.outgoingByChat(CHAT), bot.outgoingByChat(CHAT)];
+    const answers = await Promise.all(asks);
+    assert.deepEqual(reads, [CHAT], "three asks, one read");
+    assert.deepEqual(answers.map((a) => a.map((h) => h.name)), [["calls"], ["calls"], ["calls"]]);
+
+    // A hook made while the chat is read: the read in flight is not kept, the next ask sees it.
+    reads.length = 0;
+    const during = bot.outgoingByChat(CHAT);
+    await outgoing("deploys");
+    await during;
+    assert.deepEqual((await bot.outgoingByChat(CHAT)).map((h) => h.name).sort(), [
+      "calls",
+      "deploys",
+    ]);
+    assert.equal(reads.length, 2);
+
+    // A read that fails fails its asks, and the next ask reads again.
+    await outgoing("third"); // empties the cache
+    reads.length = 0;
+    failList = true;
+    await assert.rejects(Promise.resolve(bot.outgoingByChat(CHAT)), /disk is full/);
+    failList = false;
+    assert.equal((await bot.outgoingByChat(CHAT)).length, 3);
+    assert.equal(reads.length, 2);
+  } finally {
+    await bot.close();
+    raw.close();
+  }
+});
+
 // `hooks list` and `hooks info` ask the bot for the counts it keeps in memory (written every
 // 5 s otherwise): the ask is a change feed entry, the answer the usual "applied" mark, written
 // once the counts are. A flush that fails leaves the CLI unanswered and names itself.
