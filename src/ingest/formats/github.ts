@@ -793,8 +793,8 @@ export const githubFormat: FormatAdapter = {
 const FAILED = new Set(["failure", "timed_out", "startup_failure", "error"]);
 
 /**
- * `workflow_run`, `workflow_job`, `check_suite`, `status` and `deployment_status` of one run, and
- * the actions of one release, as one living message.
+ * `workflow_run`, `workflow_job`, `check_suite`, `check_run`, `status` and `deployment_status` of
+ * one run, and the actions of one release, as one living message.
  */
 function githubRun(
   event: string,
@@ -850,6 +850,23 @@ function githubRun(
     return {
       group: ciGroup(`gh:release:${repo}:${id}`, `${tag}${repo ? ` (${repo})` : ""}`, "running"),
       buttons: [],
+    };
+  }
+  if (event === "check_run") {
+    const check = asObject(body["check_run"]) ?? {};
+    const id = asText(check["id"]);
+    if (id === undefined) return undefined;
+    const sha = asString(check["head_sha"])?.slice(0, 7);
+    const title = `${asText(check["name"]) ?? "check"}${sha ? ` at ${sha}` : ""}${
+      repo ? ` (${repo})` : ""
+    }`;
+    return {
+      group: ciGroup(
+        `gh:check:${repo}:${id}`,
+        title,
+        outcomeOf(asString(check["status"]) === "completed", asString(check["conclusion"])),
+      ),
+      buttons: groupButtons([["Details", check["html_url"] ?? check["details_url"]]]),
     };
   }
   if (event === "status") {

@@ -594,3 +594,37 @@ Deno.test("github: security alerts name the severity, package or rule, and what 
     /^✅ Secret scanning alert #191 resolved \(revoked\) in /,
   );
 });
+
+// A check run is reported when created (queued), when it starts and when it completes (GitHub's
+// `check_run` docs); each was a message of its own, like the workflow jobs before them.
+Deno.test("github: one check run's events edit one message, a failure replies", () => {
+  const run = (action: string, status: string, conclusion: string | null) =>
+    githubFormat.parse(jsonInput({
+      action,
+      check_run: {
+        id: 128620228,
+        name: "Octocoders-linter",
+        head_sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+        status,
+        conclusion,
+        html_url: "https://github.com/acme/widgets/runs/128620228",
+        app: { name: "octocoders-linter" },
+        check_suite: { head_branch: "main" },
+      },
+      repository: ACME,
+      sender: { login: "zed" },
+    }, { "x-github-event": "check_run" })).message;
+  const queued = run("created", "queued", null);
+  assert.equal(queued.thread?.group?.state, "open");
+  const failed = run("completed", "completed", "failure");
+  assert.equal(failed.thread?.group?.id, queued.thread?.group?.id);
+  assert.equal(failed.thread?.group?.state, "closed");
+  assert.equal(
+    failed.thread?.group?.reply,
+    "❌ Failed: Octocoders-linter at ec26c3e (acme/widgets)",
+  );
+  assert.deepEqual(failed.buttons, [[{
+    text: "Details",
+    url: "https://github.com/acme/widgets/runs/128620228",
+  }]]);
+});
