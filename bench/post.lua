@@ -34,3 +34,13 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency:percentile(99.9)))
 end
+
+-- BENCH_TEXT_DELAY_MS=<n>: every connection waits n ms after each answer before its next text
+-- post, so the texts are an offered load below what the bot can take rather than as many as it
+-- answers (bench/run.ts `mixed-paced`). Prepared bodies (the photos) never wait.
+local text_delay_ms = tonumber(os.getenv("BENCH_TEXT_DELAY_MS") or "")
+if text_delay_ms and text_delay_ms > 0 and not (body_file and body_file ~= "") then
+  function delay()
+    return text_delay_ms
+  end
+end

@@ -37,6 +37,9 @@
  * Options: `--defaults|--fast --duration=10 --warmup=2 --repeats=2 --starts=5
  * --concurrency=1,16,64 --image-concurrency=8 --image-posters=2 --json=<file> --profile=<dir>`
  * (`--profile` runs the bot with `--cpu-prof` and writes the profile when the bot exits).
+ * `BENCH_TEXT_DELAY_MS=<n>` in the environment makes every text connection wait n ms after each
+ * answer (`bench/post.lua`): the `text` and `mixed*` points then measure latency at an offered
+ * load below saturation, where a p99 shows stalls rather than the queue of a closed loop.
  *
  * Run: `./deno task bench` (needs wrk; installed with apt-get when missing and running as
  * root). Results and how to read them: docs/benchmarks.md.
