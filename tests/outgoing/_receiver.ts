@@ -120,13 +120,15 @@ export async function makeOutgoingHook(
 /**
  * Runs `fn` with the whole bot against the fake TrueConf (which echoes the bot's own posts,
  * as TrueConf does), the loopback receiver allowed, users alice and bob; always closes. The
- * bot logs to `logger` (silent by default).
+ * bot logs to `logger` (silent by default); `more` adds the bot's own options (its KV, a
+ * lease). `fn` gets the bot's data folder too (for a CLI run against its store).
  */
 export async function withOutgoingBot(
   env: Record<string, string>,
-  fn: (b: BotWithFake) => Promise<void>,
+  fn: (b: BotWithFake, dir: string) => Promise<void>,
   logger: Logger = silentLogger,
   hooks?: BotWithFakeOptions["hooks"],
+  more: Pick<BotWithFakeOptions, "kv" | "lease"> = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   const b = await startBotWithFake({
@@ -134,6 +136,7 @@ export async function withOutgoingBot(
     env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1", ...env },
     logger,
     ...(hooks ? { hooks } : {}),
+    ...more,
     fake: {
       echoOwnMessages: true,
       users: [
@@ -143,7 +146,7 @@ export async function withOutgoingBot(
     },
   });
   try {
-    await fn(b);
+    await fn(b, dir);
   } finally {
     await b.close();
     await Deno.remove(dir, { recursive: true });

@@ -5,10 +5,13 @@
 // doorbell), as the token cache of incoming hooks is. The whole bot (createBot as `serve` wires
 // it) against the fake TrueConf, a real KV file, and the CLI as a real process.
 import assert from "node:assert/strict";
-import { startBotWithFake } from "../support/bot_with_fake.ts";
+import type { BotWithFake } from "../support/bot_with_fake.ts";
 import { hooksCommand } from "../support/serve_process.ts";
-import { makeOutgoingHook, startReceiver } from "./_receiver.ts";
-import { createLogger } from "../../src/log.ts";
+import { withHookTo, withOutgoingBot } from "./_receiver.ts";
+
+/** The chat "ops" with one outgoing hook, and a receiver that takes every call. */
+const DEPLOYS = { name: "deploys", triggers: ["/deploy"] };
+const NO_CONTENT = () => new Response(null, { status: 204 });
 
 /** The bot's KV, counting the reads of each chat's hook list (the `hooks_by_chat` index). */
 function countingChatReads(reads: Map<string, number>) {
@@ -30,52 +33,22 @@ function countingChatReads(reads: Map<string, number>) {
     });
 }
 
-async function withBot(
-  fn: (
-    b: Awaited<ReturnType<typeof startBotWithFake>>,
-    reads: Map<string, number>,
-    dir: string,
-  ) => Promise<void>,
-) {
-  const dir = await Deno.makeTempDir({ prefix: "outgoing_cache_test_" });
+/** The whole bot (outgoing_test's world) over a KV that counts the chat list reads. */
+function withBot(
+  fn: (b: BotWithFake, reads: Map<string, number>, dir: string) => Promise<void>,
+): Promise<void> {
   const reads = new Map<string, number>();
-  const b = await startBotWithFake({
-    dir,
-    env: { WEBHOOK_URL_ALLOWLIST: "127.0.0.1" },
-    logger: createLogger({ level: "error", write: () => {} }),
+  return withOutgoingBot({}, (b, dir) => fn(b, reads, dir), undefined, undefined, {
     kv: countingChatReads(reads),
     // The CLI waits for a bot that holds the store's lease to apply its change.
     lease: { onLost: () => {} },
-    fake: {
-      echoOwnMessages: true,
-      users: [
-        { login: "alice", password: "alice", displayName: "Alice" },
-        { login: "bob", password: "bob", displayName: "Bob" },
-      ],
-    },
   });
-  try {
-    await fn(b, reads, dir);
-  } finally {
-    await b.close();
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("chat messages in a chat whose hooks did not change read its hook list once, not per message", async () => {
-  await withBot(async (b, reads) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    b.addGroup({ chatId: "lobby", title: "Lobby", owner: alice });
-    let secret = "";
-    const r = startReceiver(() => secret);
-    try {
-      secret = (await makeOutgoingHook(b, {
-        chatId: "ops",
-        name: "deploys",
-        url: r.url,
-        triggers: ["/deploy"],
-      })).secret;
+  await withBot((b, reads) =>
+    withHookTo(b, DEPLOYS, NO_CONTENT, async ({ alice, r }) => {
+      b.addGroup({ chatId: "lobby", title: "Lobby", owner: alice });
       const before = { ops: reads.get("ops") ?? 0, lobby: reads.get("lobby") ?? 0 };
       for (let i = 0; i < 10; i++) {
         b.fake.pushMessage({ chatId: "ops", authorId: b.fake.userId("bob"), text: `chat ${i}` });
@@ -88,26 +61,13 @@ Deno.test("chat messages in a chat whose hooks did not change read its hook list
       await b.fake.waitFor(() => b.fake.messagesIn("lobby").length > 0); // its help reply
       assert.equal((reads.get("ops") ?? 0) - before.ops, 1, "ops: 12 messages, 1 read");
       assert.equal((reads.get("lobby") ?? 0) - before.lobby, 1, "lobby (no hooks): 1 read");
-    } finally {
-      await r.close();
-    }
-  });
+    })
+  );
 });
 
 Deno.test("a hook paused and resumed with the CLI (another process) reaches the running bot's cached chat at once", async () => {
-  await withBot(async (b, _reads, dir) => {
-    const alice = b.fake.userId("alice");
-    b.addGroup({ chatId: "ops", title: "Ops", owner: alice });
-    let secret = "";
-    const r = startReceiver(() => secret);
-    try {
-      const made = await makeOutgoingHook(b, {
-        chatId: "ops",
-        name: "deploys",
-        url: r.url,
-        triggers: ["/deploy"],
-      });
-      secret = made.secret;
+  await withBot((b, _reads, dir) =>
+    withHookTo(b, DEPLOYS, NO_CONTENT, async ({ alice, r, hook }) => {
       const trigger = (args: string) =>
         b.fake.pushMessage({
           chatId: "ops",
@@ -117,7 +77,7 @@ Deno.test("a hook paused and resumed with the CLI (another process) reaches the 
       trigger("one");
       assert.equal((await r.nth(1)).body.args, "one"); // the chat's hooks are cached now
 
-      const paused = await hooksCommand(dir, "pause", made.hook.id);
+      const paused = await hooksCommand(dir, "pause", hook.id);
       assert.equal(paused.code, 0, paused.stderr);
       // It returns once the running bot has applied it (it says so only when it has not).
       assert.doesNotMatch(paused.stdout + paused.stderr, /did not confirm/);
@@ -129,13 +89,11 @@ Deno.test("a hook paused and resumed with the CLI (another process) reaches the 
         /goes to webhook <b>deploys<\/b>, which is paused: nothing was sent/,
       );
 
-      const resumed = await hooksCommand(dir, "resume", made.hook.id);
+      const resumed = await hooksCommand(dir, "resume", hook.id);
       assert.equal(resumed.code, 0, resumed.stderr);
       trigger("three");
       assert.equal((await r.nth(2)).body.args, "three");
       assert.equal(r.calls.length, 2, "nothing was called for 'two'");
-    } finally {
-      await r.close();
-    }
-  });
+    })
+  );
 });
