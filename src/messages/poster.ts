@@ -10,7 +10,8 @@
  * - **Reply**: `replyMessageId` of an id or key the hook knows; a target that vanished
  *   meanwhile is dropped and the message posted without it.
  * - **Groups**: one message per alert group / CI run while open; the notification that
- *   closes it edits it and posts its short reply, because an edit notifies nobody.
+ *   closes it edits it and posts its short reply, because an edit notifies nobody, and so does
+ *   one that brings alerts started since the message was last updated (`🔥 Also firing`).
  * - **Buttons** on 5.5.6+ servers, else the same links after the text.
  *
  * @module

@@ -83,10 +83,10 @@ const JSON_TYPE = /^\s*application\/json\s*(;|$)/i;
 export const MARKDOWN_TYPE = /^\s*text\/markdown\s*(;|$)/i;
 
 /**
- * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb) that is
- * not labelled `application/json`, a
- * `text/markdown` body (`contentType`), or headers only ntfy clients send (`Title`, `X-Priority`, `Tags`, `Filename`, …; `Priority`
- * only with an ntfy value, since browsers send RFC 9218 `Priority: u=…`), or ntfy's query
+ * True when a request to `/hook/<token>` is an ntfy publish: a `PUT` (ntfy's upload verb) not
+ * labelled `application/json`, a `text/markdown` body (`contentType`), or headers only ntfy
+ * clients send (`Title`, `X-Priority`, `Tags`, `Filename`, …; `Priority` only with an ntfy
+ * value, since browsers send RFC 9218 `Priority: u=…`), or ntfy's query
  * parameters. The HTTP layer then forces the `ntfy` format and passes the body undecoded
  * (`{kind: "raw"}`), except a `multipart/form-data` body, which it decodes as usual (Apprise
  * sends an attachment as a multipart `file` part; its first file is the upload).
