@@ -77,9 +77,11 @@ const ACTION_VERBS: Readonly<Record<string, string>> = {
   reopen: "reopened",
   update: "updated",
   merge: "merged",
-  approved: "approved",
+  // `approval`/`unapproval`: one user's; `approved`/`unapproved`: the merge request gained or
+  // lost every required approval, sent with the last approver's `approval` (GitLab's docs).
+  approved: "gave the last required approval to",
   approval: "approved",
-  unapproved: "unapproved",
+  unapproved: "withdrew a required approval from",
   unapproval: "removed their approval from",
   create: "created",
   delete: "deleted",

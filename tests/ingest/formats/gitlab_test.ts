@@ -284,3 +284,21 @@ Deno.test("gitlab: the Job Hook events of one job edit one message; a failure na
     url: "https://gl/gitlab-org/gitlab-test/-/jobs/1977",
   }]]);
 });
+
+// GitLab's "Merge request events": `approval` when one user approves, `approved` when the merge
+// request has every required approval. The last approver's click sends both, which read as the
+// same sentence twice ("Ann approved merge request !3").
+Deno.test("gitlab: one user's approval and the merge request's full approval read differently", () => {
+  const mr = (action: string) =>
+    gitlabFormat.parse(jsonInput({
+      object_kind: "merge_request",
+      user: { name: "Ann" },
+      project: { path_with_namespace: "g/p", web_url: "https://gl/g/p" },
+      object_attributes: { iid: 3, title: "Fix", url: "https://gl/g/p/-/merge_requests/3", action },
+    }, { "x-gitlab-event": "Merge Request Hook" })).message.text;
+  const link = "[!3 Fix](https://gl/g/p/-/merge_requests/3) in [g/p](https://gl/g/p)";
+  assert.equal(mr("approval"), `**Ann** approved merge request ${link}`);
+  assert.equal(mr("approved"), `**Ann** gave the last required approval to merge request ${link}`);
+  assert.equal(mr("unapproval"), `**Ann** removed their approval from merge request ${link}`);
+  assert.equal(mr("unapproved"), `**Ann** withdrew a required approval from merge request ${link}`);
+});
