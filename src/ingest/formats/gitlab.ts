@@ -320,6 +320,18 @@ function renderDeployment(c: Ctx): string {
   return lines.join("\n");
 }
 
+/** A wiki page created, updated or deleted, with its commit message. */
+function renderWikiPage(c: Ctx): string {
+  const a = c.attrs;
+  const page = mdLink(asText(a["title"]) ?? asText(a["slug"]) ?? "a page", a["url"]);
+  const lines = [
+    `**${c.actor}** ${verbOf(asString(a["action"]))} wiki page ${page} in ${c.project}`,
+  ];
+  const message = asString(a["message"]);
+  if (message !== undefined && message.trim() !== "") lines.push(plain(message, 200));
+  return lines.join("\n");
+}
+
 /** Group-level subgroup events (`subgroup_create`, `subgroup_destroy`). */
 function renderSubgroup(c: Ctx): string {
   const b = c.body;
@@ -387,6 +399,8 @@ function render(c: Ctx): string {
       return renderDeployment(c);
     case "Subgroup Hook":
       return renderSubgroup(c);
+    case "Wiki Page Hook":
+      return renderWikiPage(c);
     default:
       return renderGeneric(c);
   }

@@ -130,15 +130,31 @@ Deno.test("gitlab: note, job and release hooks", () => {
 });
 
 Deno.test("gitlab: unknown events fall back to one generic line; System Hook uses object_kind", () => {
+  // GitLab's "Wiki page events" example: a page created, with its title and commit message.
   const wiki = gitlabFormat.parse(jsonInput({
     object_kind: "wiki_page",
     user: { name: "Ann" },
     project: { path_with_namespace: "g/p", web_url: "https://gl/g/p" },
-    object_attributes: { action: "create", url: "https://gl/g/p/-/wikis/home" },
+    object_attributes: {
+      title: "Awesome",
+      action: "create",
+      url: "https://gl/g/p/-/wikis/awesome",
+      message: "adding an awesome page to the wiki",
+    },
   }, { "x-gitlab-event": "Wiki Page Hook" }));
   assert.equal(
     wiki.message.text,
-    "GitLab event `Wiki Page Hook` (action `create`) on [g/p](https://gl/g/p) by **Ann** · [Open](https://gl/g/p/-/wikis/home)",
+    "**Ann** created wiki page [Awesome](https://gl/g/p/-/wikis/awesome) in [g/p](https://gl/g/p)\nadding an awesome page to the wiki",
+  );
+  const emoji = gitlabFormat.parse(jsonInput({
+    object_kind: "emoji",
+    user: { name: "Ann" },
+    project: { path_with_namespace: "g/p", web_url: "https://gl/g/p" },
+    object_attributes: { action: "award", name: "thumbsup" },
+  }, { "x-gitlab-event": "Emoji Hook" }));
+  assert.equal(
+    emoji.message.text,
+    "GitLab event `Emoji Hook` (action `award`) on [g/p](https://gl/g/p) by **Ann**",
   );
   const system = gitlabFormat.parse(
     jsonInput(fixture("gitlab_push"), { "x-gitlab-event": "System Hook" }),
