@@ -9,6 +9,7 @@ import type { PayloadInput } from "./types.ts";
 import { PayloadError } from "./types.ts";
 import { asObject, asText, type JsonObject } from "./_read.ts";
 import { parseJsonLenient } from "../decode_body.ts";
+import { replaceEmojiShortcodes } from "./_mrkdwn.ts";
 import { block, joinParts, limitText, mdLink, plain } from "./_markup.ts";
 
 /** Commit lines listed under a push. */
@@ -48,13 +49,14 @@ export function eventBody(input: PayloadInput, sender: string): JsonObject {
 /**
  * An issue, pull request, comment or release body as the chat shows it: escaped, excerpted to
  * {@link BODY_EXCERPT}, without the HTML comments (`<!-- … -->`, an unclosed one to the end)
- * that pull request and issue templates leave in it and GitHub and GitLab hide. `undefined` when
+ * that pull request and issue templates leave in it and GitHub and GitLab hide, with the emoji
+ * shortcodes both show as emoji (`:+1:` → 👍) turned into emoji. `undefined` when
  * nothing is left (a template nobody filled in), so no empty line is added.
  */
 export function bodyExcerpt(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const shown = text.includes("<!--") ? text.replace(/<!--[\s\S]*?(?:-->|$)/g, "") : text;
-  const excerpt = block(shown, BODY_EXCERPT);
+  const excerpt = block(replaceEmojiShortcodes(shown), BODY_EXCERPT);
   return excerpt === "" ? undefined : excerpt;
 }
 

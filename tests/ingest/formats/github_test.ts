@@ -430,7 +430,8 @@ Deno.test("github: commit comments and discussions read like issue comments", ()
         body: "This is a really good change! :+1:",
       },
     }),
-    `**zed** commented on commit [6113728](https://github.com/acme/widgets/commit/6113728f#commitcomment-1) in ${REPO}\nThis is a really good change! :+1:`,
+    // GitHub shows its emoji shortcodes as emoji (octokit's commit_comment example ends in :+1:).
+    `**zed** commented on commit [6113728](https://github.com/acme/widgets/commit/6113728f#commitcomment-1) in ${REPO}\nThis is a really good change! 👍`,
   );
   const discussion = {
     number: 90,
