@@ -57,10 +57,17 @@ export function buildChatSide(p: ChatSideParts): ChatSide {
     events: p.queue.engine.repo,
     // Through the same dispatcher as a hook POST (living messages: mentions, keys).
     // `replyTo`: the answer is a reply to the trigger message (any message id).
-    postAnswer: async (hook, message, replyTo) => {
+    postAnswer: async (hook, message, replyTo, key) => {
       // `accepted`: the call was made, so its answer is stored even while the bot shuts down
-      // (it is posted by the next start), never refused and lost.
-      const request = { hook, message, accepted: true, ...(replyTo ? { replyTo } : {}) };
+      // (it is posted by the next start), never refused and lost. `idempotencyKey`: the same
+      // call made again after a crash finds its answer stored (or posted) and posts no second.
+      const request = {
+        hook,
+        message,
+        accepted: true,
+        idempotencyKey: `answer:${key}`,
+        ...(replyTo ? { replyTo } : {}),
+      };
       const outcome = await living.dispatch(request);
       if (outcome.kind === "refused") {
         log.warn("outgoing: the service's answer was not posted", { hook: hook.id, ...outcome });

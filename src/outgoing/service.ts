@@ -191,12 +191,16 @@ export interface OutgoingClient {
 /**
  * Posts a service's answer into the hook's chat (through the delivery queue). `hook` carries
  * the hook's settings as they are now (`/webhook_mentions`, `/webhook_alerts` apply to answers
- * as to any post of the hook).
+ * as to any post of the hook). `key` is the same for every answer to one call: a call made
+ * again (at least once: the bot died after storing the answer, before the call was marked
+ * made) must not post its answer a second time, so the poster stores the answer under it as an
+ * `Idempotency-Key`.
  */
 export type AnswerPoster = (
   hook: JobHook & { readonly settings?: Readonly<Record<string, string>> | undefined },
   message: Message,
   replyTo: string | null,
+  key: string,
 ) => Promise<void>;
 
 /** Tells a hook's creator about a problem (the creator notifier's digest). */
@@ -704,10 +708,10 @@ export class OutgoingHooks {
         );
         return "dm_failed";
       }
-      await this.#o.postAnswer({ ...hook, chatId: dm }, answer.message, null);
+      await this.#o.postAnswer({ ...hook, chatId: dm }, answer.message, null, `dm:${p.eventId}`);
       return null;
     }
-    await this.#o.postAnswer(hook, answer.message, p.replyTo);
+    await this.#o.postAnswer(hook, answer.message, p.replyTo, p.eventId);
     return null;
   }
 
