@@ -64,6 +64,21 @@ export async function serve(
   const built = Promise.withResolvers<Bot>();
   built.promise.catch(() => {}); // a start that fails answers its early requests 500
   let handle: FetchHandler = async (req, info) => (await built.promise).app.fetch(req, info);
+  // A signal before the bot is built: a standby waits for the lease (for hours, maybe), a
+  // store another process keeps locked holds the start as long as the lock. Nothing was
+  // accepted yet (a request that came in the last few ms was never answered), so a supervisor's
+  // SIGTERM stops it at once with 0, not the 143 of a process the signal killed (issue 18.1).
+  // KV is SQLite in WAL mode, and a lease left behind by a dead process is taken over at once.
+  const beforeServing: [Deno.Signal, () => void][] = (["SIGTERM", "SIGINT"] as const).map(
+    (signal) => [signal, () => {
+      log.info("stopped before serving", { signal });
+      Deno.exit(0);
+    }],
+  );
+  for (const [sig, fn] of beforeServing) Deno.addSignalListener(sig, fn);
+  const stopWaitingForSignals = () => {
+    for (const [sig, fn] of beforeServing) Deno.removeSignalListener(sig, fn);
+  };
   try {
     bot = await createBot(config, {
       logger: log,
@@ -100,6 +115,7 @@ export async function serve(
       },
     });
   } catch (e) {
+    stopWaitingForSignals();
     built.reject(e);
     bound.server?.closeAll();
     await bound.server?.shutdown();
@@ -149,6 +165,7 @@ export async function serve(
     ["SIGINT", onSignal("SIGINT")],
   ];
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  stopWaitingForSignals();
   log.info("listening", {
     address: `${server.addr.hostname}:${server.addr.port}`,
     publicUrl: config.publicUrl,
