@@ -89,6 +89,19 @@ export async function decodeContent(
   return out;
 }
 
+/**
+ * `bytes` decoded as the `Content-Encoding` value `header` says, at most `limit` bytes at each
+ * step: {@link contentCodings} and {@link decodeContent} in one, for a body read elsewhere (an
+ * outgoing hook's answer). Throws their PayloadErrors (415, 413, 400).
+ */
+export function decodeContentEncoding(
+  bytes: Uint8Array,
+  header: string,
+  limit: number,
+): Promise<Uint8Array> {
+  return decodeContent(bytes, contentCodings(header), limit);
+}
+
 async function decodeOne(bytes: Uint8Array, out: Decoded): Promise<Uint8Array> {
   const coding = out.coding;
   try {

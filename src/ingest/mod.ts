@@ -22,6 +22,7 @@
 export type { Readiness } from "./app.ts";
 export { clientIp, normalizeIp } from "./client_ip.ts";
 export { ACCEPTED_CONTENT_TYPES, decodeBody, type DecodeLimits } from "./decode_body.ts";
+export { decodeContentEncoding } from "./content_coding.ts";
 export {
   type ClientMistake,
   type FetchHandler,

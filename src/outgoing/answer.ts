@@ -16,7 +16,7 @@
  * @module
  */
 
-import { decodeBody } from "../ingest/mod.ts";
+import { decodeBody, decodeContentEncoding } from "../ingest/mod.ts";
 // The adapters load with the first answer or hook request (formats/detector.ts says why).
 import { detectPayload } from "../ingest/formats/detector.ts";
 import { PayloadError } from "../ingest/formats/types.ts";
@@ -24,6 +24,9 @@ import type { Message } from "../message.ts";
 
 /** Most attachments an answer may carry (as a hook POST's default). */
 const MAX_FILES = 10;
+
+/** Most bytes of an answer once decoded: the cap the call puts on the bytes it receives. */
+const MAX_DECODED_BYTES = 1024 * 1024;
 
 /** What an answer says. */
 export type ReadAnswer =
@@ -57,15 +60,20 @@ export type ReadAnswer =
  * ```
  */
 export async function readAnswer(
-  bytes: Uint8Array,
+  received: Uint8Array,
   contentType: string | null,
+  contentEncoding: string | null = null,
 ): Promise<ReadAnswer> {
-  // Only whitespace (a newline a framework adds to an empty answer, of any length) is empty.
-  if (bytes.every((b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09)) {
-    return { kind: "empty" };
-  }
   if (isHtml(contentType)) return { kind: "empty" };
+  let bytes = received;
   try {
+    // Compressed as an incoming POST may be (the calls send no Accept-Encoding, and without one
+    // any coding is acceptable, RFC 9110 12.5.3), decoded up to the answer's own cap.
+    if (contentEncoding !== null) bytes = await decoded(received, contentEncoding);
+    // Only whitespace (a newline a framework adds to an empty answer, of any length) is empty.
+    if (bytes.every((b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09)) {
+      return { kind: "empty" };
+    }
     const body = await decodeBody(bytes, contentType, { maxFiles: MAX_FILES });
     if (body.kind === "records") return { kind: "empty" };
     const headers = new Map<string, string>();
@@ -84,6 +92,23 @@ export async function readAnswer(
     // decoding; as an answer it is an acknowledgement.
     if (e instanceof PayloadError && isJsonButNotObject(bytes)) return { kind: "empty" };
     if (e instanceof PayloadError) return { kind: "unreadable", code: e.code, reason: e.message };
+    throw e;
+  }
+}
+
+/** `bytes` decoded from `contentEncoding`; a PayloadError naming what is wrong otherwise. */
+async function decoded(bytes: Uint8Array, contentEncoding: string): Promise<Uint8Array> {
+  try {
+    return await decodeContentEncoding(bytes, contentEncoding, MAX_DECODED_BYTES);
+  } catch (e) {
+    // The endpoint's message names the request body and its setting; an answer has its own cap.
+    if (e instanceof PayloadError && e.code === "payload_too_large") {
+      throw new PayloadError(
+        "answer_too_large",
+        `The answer is more than 1 MiB once decoded (Content-Encoding: ${contentEncoding}).`,
+        413,
+      );
+    }
     throw e;
   }
 }

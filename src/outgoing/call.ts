@@ -60,6 +60,8 @@ export type CallResult =
     latencyMs: number;
     body: Uint8Array;
     contentType: string | null;
+    /** The answer's `Content-Encoding` (gzip, …), or null: the body is as received. */
+    contentEncoding: string | null;
   }
   | {
     kind: "retry";
@@ -159,7 +161,8 @@ export async function callOnce(req: CallRequest, options: CallOptions): Promise<
   const status = res.status;
   const contentType = headerValue(res.headers["content-type"]);
   if (status >= 200 && status <= 299) {
-    return { kind: "answered", status, latencyMs, body: res.body, contentType };
+    const contentEncoding = headerValue(res.headers["content-encoding"]);
+    return { kind: "answered", status, latencyMs, body: res.body, contentType, contentEncoding };
   }
   if (status >= 500 || status === 408 || status === 429) {
     return {

@@ -585,7 +585,7 @@ export class OutgoingHooks {
         this.#settle(p.eventId);
         // The hook as read for this attempt: its settings decide how the answer is posted.
         const ref = { ...job.hook, settings: hook.settings };
-        const error = await this.#answered(ref, p, res.status, res.body, res.contentType, who);
+        const error = await this.#answered(ref, p, res, who);
         return { kind: "done", state, result: { status: res.status, ...(error ? { error } : {}) } };
       }
       case "retry":
@@ -671,16 +671,15 @@ export class OutgoingHooks {
   async #answered(
     hook: Parameters<AnswerPoster>[0],
     p: CallPayload,
-    status: number,
-    body: Uint8Array,
-    contentType: string | null,
+    res: Extract<CallResult, { kind: "answered" }>,
     who: string,
   ): Promise<string | null> {
+    const { status, body, contentType, contentEncoding } = res;
     // A call the service took is a use of the hook. An answer posted into the chat is counted
     // by its own delivery (it waits behind this call, so it is always queued, never inline).
     const taken = () => this.#o.store.recordDelivery?.(hook.id);
     if (status === 204) return taken(), null;
-    const answer = await readAnswer(body, contentType);
+    const answer = await readAnswer(body, contentType, contentEncoding);
     if (answer.kind === "empty") return taken(), null;
     if (answer.kind === "unreadable") {
       taken();
