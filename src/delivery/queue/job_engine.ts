@@ -36,6 +36,7 @@ import { RetryWarnings, step, StepError } from "../../step_error.ts";
 import { backoffDelay, type BackoffOptions } from "./_backoff.ts";
 import { type Clock, delay, systemClock, type TimerHandle } from "../clock.ts";
 import { type Line, Outbox, type Slot } from "./outbox.ts";
+import { InFlight } from "./_in_flight.ts";
 import type {
   Attempt,
   EnqueueOptions,
@@ -191,7 +192,8 @@ export class JobEngine {
    * again through the change feed) and the worker leave it alone, so it ends exactly once.
    */
   readonly #dropping = new Set<string>();
-  readonly #inflight = new Set<Promise<unknown>>();
+  /** Attempts, stores and notices under way (close() waits for them), inline runs with their cut. */
+  readonly #inflight = new InFlight();
   readonly #loaded: Promise<void>;
   #loadedFlag = false;
   #started = false;
@@ -205,8 +207,6 @@ export class JobEngine {
   #sealed = false;
   /** The one shutdown cut: aborted when the grace period is over. */
   readonly #cut = new AbortController();
-  /** Inline runs waiting on their attempt: {@link JobEngine.close}'s cut resolves them. */
-  readonly #inlineCuts = new Set<(why: "cut") => void>();
   #active = 0;
   #timer: TimerHandle | undefined;
   #timerAt = Infinity;
@@ -246,8 +246,7 @@ export class JobEngine {
     this.#loaded = this.#load();
     this.#loaded.catch(() => {});
     this.#cut.signal.addEventListener("abort", () => {
-      for (const resolve of this.#inlineCuts) resolve("cut");
-      this.#inlineCuts.clear();
+      this.#inflight.cutAll();
     }, { once: true });
   }
 
@@ -376,13 +375,13 @@ export class JobEngine {
    * included): the point where tests look at the result of what they triggered.
    */
   async settled(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    while (this.#inflight.size > 0) await Promise.allSettled(this.#inflight.promises());
   }
 
   /** Tracks a promise so that {@link close} waits for it. */
   track<T>(p: Promise<T>): Promise<T> {
-    this.#inflight.add(p);
-    const done = () => this.#inflight.delete(p);
+    const entry = this.#inflight.add(p);
+    const done = () => this.#inflight.delete(entry);
     p.then(done, done);
     return p;
   }
@@ -491,16 +490,15 @@ export class JobEngine {
       // #attempt turns a job's error into a retry; reject only if even that failed.
       this.#attempt(type, run).then(resolve, reject);
     });
-    if (this.#cut.signal.aborted) cut("cut");
-    else this.#inlineCuts.add(cut);
+    const aborted = this.#cut.signal.aborted;
+    if (aborted) cut("cut");
     // Tracked for close() by hand, untracked in the finally: no reaction per delivery.
-    this.#inflight.add(ended);
+    const entry = this.#inflight.add(ended, aborted ? undefined : cut);
     let a: Attempt<S> | "cut";
     try {
       a = await ended;
     } finally {
-      this.#inflight.delete(ended);
-      this.#inlineCuts.delete(cut);
+      this.#inflight.delete(entry);
     }
     if (a === "cut") {
       // The step in flight may still land: the documented window for a duplicate. Storing the
@@ -515,11 +513,11 @@ export class JobEngine {
         // Its step in flight may be carried out yet: the next start looks for it in the chat.
         unrecordedSince: o.unrecordedSince ?? createdAt,
       });
-      this.#inflight.add(storing);
+      const storingEntry = this.#inflight.add(storing);
       try {
         return { kind: "queued", enqueued: await storing };
       } finally {
-        this.#inflight.delete(storing);
+        this.#inflight.delete(storingEntry);
       }
     }
     if (a.kind !== "retry") {
@@ -796,7 +794,7 @@ export class JobEngine {
       let over = false;
       const timeUp = delay(clock, ms, stop.signal).then(() => over = true);
       while (this.#inflight.size > 0 && !over) {
-        await Promise.race([Promise.allSettled([...this.#inflight]), timeUp]);
+        await Promise.race([Promise.allSettled(this.#inflight.promises()), timeUp]);
       }
       stop.abort();
     };
@@ -840,7 +838,7 @@ export class JobEngine {
     if (this.#inflight.size > 0) {
       const stop = new AbortController();
       const timeUp = delay(systemClock, waitMs, stop.signal);
-      await Promise.race([Promise.allSettled([...this.#inflight]), timeUp]);
+      await Promise.race([Promise.allSettled(this.#inflight.promises()), timeUp]);
       stop.abort();
     }
     this.#sealed = true;
