@@ -21,6 +21,7 @@ import {
 } from "./_ws_frames.ts";
 import { openWebSocket } from "./_ws_handshake.ts";
 import type { ByteStream } from "./_ws_transport.ts";
+import { PendingRequests } from "./_pending_requests.ts";
 
 export interface ConnectionOptions {
   url: string;
@@ -53,6 +54,8 @@ export interface ConnectionOptions {
 }
 
 interface Pending {
+  /** The request's id, as sent. */
+  id: number;
   method: string;
   /** `Date.now()` after which the request fails with {@link TrueConfTimeoutError}. */
   deadline: number;
@@ -107,7 +110,7 @@ export class Connection {
   /** Aborts the opening handshake: terminate() before the socket opened. */
   #opening = new AbortController();
   #stream: ByteStream | null = null;
-  #pending = new Map<number, Pending>();
+  #pending = new PendingRequests<Pending>();
   /** Requests that timed out but whose answer is still taken (only those sent with `lateMs`). */
   #late = new Map<number, Late>();
   /** One timer for every request's deadline (armed for the earliest), not one per request. */
@@ -170,7 +173,7 @@ export class Connection {
     if (this.#nextId > 0xffff_fff0) this.#nextId = 1; // stay in uint32, ids only need to be unique in flight
     return new Promise<unknown>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs;
-      this.#pending.set(id, { method, deadline, timeoutMs, lateMs, resolve, reject });
+      this.#pending.set({ id, method, deadline, timeoutMs, lateMs, resolve, reject });
       if (deadline < this.#deadlineAt) this.#armDeadline(deadline);
       // A write that fails closes the socket, which fails this request (and every other
       // one in flight) with TrueConfDisconnectedError.
@@ -253,8 +256,9 @@ export class Connection {
     this.#deadlineAt = Infinity;
     const now = Date.now();
     let next = Infinity;
-    for (const [id, p] of this.#pending) {
+    for (const p of this.#pending.values()) {
       if (p.deadline <= now) {
+        const id = p.id;
         this.#pending.delete(id);
         let late: Promise<unknown> | undefined;
         if (p.lateMs > 0) {
