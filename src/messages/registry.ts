@@ -48,7 +48,7 @@
  *
  * @module
  */
-import { boundedCache } from "../bounded_cache.ts";
+import { RecentPosts } from "./_recent_posts.ts";
 import { posted, POSTED_TTL_MS, postedAt, postedGroup, postedKey } from "../storage/keys.ts";
 import { commitWhenFree, KV_MAX_KEY_BYTES, kvKeyBytes } from "../storage/mod.ts";
 import { TrueConfApiError } from "../trueconf/mod.ts";
@@ -65,11 +65,11 @@ import {
 export const REGISTRY_TTL_MS: number = POSTED_TTL_MS;
 
 /**
- * How many recent posts and lookups are kept in memory: on a quiet bot hours of posts, so a
- * `PATCH` by id needs neither KV nor TrueConf. Kept small: at thousands of deliveries a
- * second a record leaves it within tens of milliseconds. What outlives V8's scavenges from
- * this file was 0.20–0.26 KiB per delivery at c64 with 256 or 2,048 entries alike, as before
- * the LRU (docs/benchmarks.md).
+ * How many recent posts and lookups are kept in memory (a ring, `_recent_posts.ts`): on a quiet
+ * bot hours of posts, so a `PATCH` by id needs neither KV nor TrueConf. Kept small: a lookup
+ * compares up to this many ids, and at thousands of deliveries a second a record leaves it
+ * within tens of milliseconds. What outlives V8's scavenges from this file was 0.20–0.26 KiB
+ * per delivery at c64 with 256 or 2,048 entries alike (docs/benchmarks.md).
  */
 const RECENT_MAX = 256;
 
@@ -240,7 +240,7 @@ export class MessageRegistry {
    * Committed posts and lookups, newest first, by message id (TrueConf's ids are unique; the
    * record names its hook): spares KV and TrueConf.
    */
-  readonly #recent = boundedCache<string, Mine>(RECENT_MAX);
+  readonly #recent = new RecentPosts<Mine>(RECENT_MAX);
   readonly #now: () => number;
   readonly #ttl: number;
   readonly #log: Logger;
@@ -435,7 +435,7 @@ export class MessageRegistry {
     for (const q of batch) {
       // A later write of the same message is in a later round (or later in this one) and
       // replaces this entry when it commits; until then it is found in the queue first.
-      if (!failed?.has(q)) this.#recent.set(q.messageId, q);
+      if (!failed?.has(q)) this.#recent.add(q);
       if (q.withKey) {
         const keyKey = `${q.hookId}\n${q.rec.key}`;
         if (this.#keys.get(keyKey) === q.messageId) this.#keys.delete(keyKey);
@@ -589,7 +589,7 @@ export class MessageRegistry {
       // Another removal rewrote the same packed row meanwhile: read it again.
       if (attempt >= 10) throw new Error("the registry row kept changing while removing a post");
     }
-    if (this.#recent.peek(messageId)?.hookId === hookId) this.#recent.delete(messageId);
+    this.#recent.forget(hookId, messageId);
   }
 
   /**
@@ -608,7 +608,7 @@ export class MessageRegistry {
       const q = list.find((q) => q.messageId === messageId);
       if (q) return { hookId: q.hookId, at: q.rec.at };
     }
-    const recent = this.#recent.peek(messageId);
+    const recent = this.#recent.find(messageId);
     if (recent) return { hookId: recent.hookId, at: recent.rec.at };
     const [byTime, byIdRow] = await this.#kv.getMany<[TimeRow, Omit<PostedMessage, "ts">]>([
       postedAt(ts, messageId),
@@ -645,7 +645,7 @@ export class MessageRegistry {
   #memory(hookId: string, messageId: string): PostedMessage | undefined {
     const pending = this.#pending(hookId, messageId);
     if (pending) return pending.rec;
-    const recent = this.#recent.get(messageId);
+    const recent = this.#recent.find(messageId);
     return recent?.hookId === hookId ? recent.rec : undefined;
   }
 
@@ -671,7 +671,7 @@ export class MessageRegistry {
       rec = byId(byIdRow) ?? ofHook(byTime, hookId, ts) ??
         ofPacked(await findPacked(this.#kv, ts, messageId), hookId);
     }
-    if (rec) this.#recent.set(messageId, { hookId, messageId, rec });
+    if (rec) this.#recent.add({ hookId, messageId, rec });
     return rec;
   }
 
@@ -690,7 +690,7 @@ export class MessageRegistry {
     const rec = found
       ? ofPacked(found, hookId)
       : ofHook(await this.#kv.get<TimeRow>(postedAt(ts, messageId)), hookId, ts);
-    if (rec) this.#recent.set(messageId, { hookId, messageId, rec });
+    if (rec) this.#recent.add({ hookId, messageId, rec });
     return rec;
   }
 }
