@@ -1,6 +1,7 @@
 /**
- * Every in-memory cache of the bot: an LRU bounded by its number of entries, with an optional
- * time to live.
+ * Every in-memory cache of the bot: bounded by its number of entries, with an optional time to
+ * live, evicting the oldest entry not used since it was set ("second chance", a close
+ * approximation of least recently used).
  *
  * Why not lru-cache (a design-card package, used here until session 5): its node build imports
  * `node:diagnostics_channel` and reads `process`, and either loads node's compatibility layer.
@@ -8,10 +9,16 @@
  * import sat on the start path: 28–56 ms and +9 MiB RSS in an otherwise empty process
  * (docs/benchmarks.md, "Session 5 (boot3)"). Its caches are used synchronously, so a lazy
  * `import()` would not do. What the bot needs of it is small: get, set, has, peek, delete, an
- * entry count and a time to live; a `Map` keeps insertion order, so "most recently used" is
- * "deleted and set again", and the oldest entry is the first key. Memory grows with the
- * entries, not with the bound (lru-cache given `max` allocated every slot up front: the rate
- * limiters' 100 000-key caches held 8.4 MiB from a bot's first request on, issue 16).
+ * entry count and a time to live; a `Map` keeps insertion order, so the oldest entry is the
+ * first key. Memory grows with the entries, not with the bound (lru-cache given `max`
+ * allocated every slot up front: the rate limiters' 100 000-key caches held 8.4 MiB from a
+ * bot's first request on, issue 16).
+ *
+ * Why not exact LRU: a hit moved its entry to the newest end (deleted and set again), so with
+ * more than one sender (hooks, client addresses) every request rebuilt the token cache's and
+ * the rate limiters' hash tables now and then, and the rebuilt tables outlived V8's scavenges
+ * and were promoted (docs/benchmarks.md, "The old generation's collections"). A hit now only
+ * marks its entry used: the tables change when keys come and go, not per request.
  *
  * @example
  * ```ts
@@ -21,7 +28,7 @@
  * seen.set("a", 1);
  * seen.set("b", 2);
  * seen.get("a");
- * seen.set("c", 3); // "b" was the least recently used
+ * seen.set("c", 3); // "b" is the oldest one not used since it was set
  * assert.equal(seen.has("b"), false);
  * assert.equal(seen.get("a"), 1);
  * ```
@@ -37,17 +44,17 @@ export interface BoundedCacheOptions {
   now?: () => number;
 }
 
-/** An LRU cache of at most `maxEntries` entries; see {@link boundedCache}. */
+/** A cache of at most `maxEntries` entries; see {@link boundedCache}. */
 export class BoundedCache<K, V extends NonNullable<unknown>> {
   readonly #max: number;
   readonly #ttl: number;
   readonly #now: () => number;
-  /** Oldest first: the first key is the least recently used. */
+  /** Oldest first (by when each was set, or last given its second chance). */
   readonly #entries = new Map<K, V>();
+  /** Whether each entry was used since then: it is passed over once by the eviction. */
+  readonly #used = new Map<K, boolean>();
   /** When each entry expires (only with a time to live). */
   readonly #expires: Map<K, number> | undefined;
-  /** The most recently used key: using it again needs no reordering (one client's burst). */
-  #newest: K | undefined;
 
   constructor(maxEntries: number, options: BoundedCacheOptions = {}) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -64,7 +71,7 @@ export class BoundedCache<K, V extends NonNullable<unknown>> {
     return this.#entries.size;
   }
 
-  /** The value, which becomes the most recently used; undefined when absent or expired. */
+  /** The value, marked used (kept over unused ones); undefined when absent or expired. */
   get(key: K): V | undefined {
     const value = this.#entries.get(key);
     if (value === undefined) return undefined;
@@ -72,33 +79,29 @@ export class BoundedCache<K, V extends NonNullable<unknown>> {
       this.delete(key);
       return undefined;
     }
-    if (key !== this.#newest) {
-      this.#entries.delete(key);
-      this.#entries.set(key, value);
-      this.#newest = key;
-    }
+    if (this.#used.get(key) === false) this.#used.set(key, true);
     return value;
   }
 
-  /** The value without making it the most recently used; undefined when absent or expired. */
+  /** The value without marking it used; undefined when absent or expired. */
   peek(key: K): V | undefined {
     return this.#expired(key) ? undefined : this.#entries.get(key);
   }
 
-  /** Whether the key is held and not expired (does not make it the most recently used). */
+  /** Whether the key is held and not expired (does not mark it used). */
   has(key: K): boolean {
     return this.#entries.has(key) && !this.#expired(key);
   }
 
   /**
-   * Stores the value as the most recently used (its time to live starts again), evicting the
-   * least recently used entry when the cache is full.
+   * Stores the value (its time to live starts again): a held key is marked used, a new one
+   * evicts an entry when the cache is full.
    */
   set(key: K, value: V): this {
-    if (key !== this.#newest) {
-      if (this.#entries.has(key)) this.#entries.delete(key);
-      else if (this.#entries.size >= this.#max) this.delete(this.#entries.keys().next().value!);
-      this.#newest = key;
+    if (this.#entries.has(key)) this.#used.set(key, true);
+    else {
+      if (this.#entries.size >= this.#max) this.#evict();
+      this.#used.set(key, false);
     }
     this.#entries.set(key, value);
     this.#expires?.set(key, this.#now() + this.#ttl);
@@ -107,9 +110,28 @@ export class BoundedCache<K, V extends NonNullable<unknown>> {
 
   /** Drops the entry; true when it was held. */
   delete(key: K): boolean {
-    if (key === this.#newest) this.#newest = undefined;
     this.#expires?.delete(key);
+    this.#used.delete(key);
     return this.#entries.delete(key);
+  }
+
+  /**
+   * Drops the oldest entry not used since it was set: an older one that was used is moved to
+   * the newest end, unmarked (its second chance). Every entry is moved at most once per pass.
+   */
+  #evict(): void {
+    for (;;) {
+      const oldest = this.#entries.keys().next().value!;
+      if (!this.#used.get(oldest)) {
+        this.delete(oldest);
+        return;
+      }
+      const value = this.#entries.get(oldest)!;
+      this.#entries.delete(oldest);
+      this.#entries.set(oldest, value);
+      this.#used.delete(oldest);
+      this.#used.set(oldest, false);
+    }
   }
 
   #expired(key: K): boolean {
@@ -119,7 +141,7 @@ export class BoundedCache<K, V extends NonNullable<unknown>> {
   }
 }
 
-/** An LRU cache of at most `maxEntries` entries, whose memory grows with its entries. */
+/** A cache of at most `maxEntries` entries, whose memory grows with its entries. */
 export function boundedCache<K, V extends NonNullable<unknown>>(
   maxEntries: number,
   options: BoundedCacheOptions = {},

@@ -24,19 +24,32 @@ Deno.test("has and peek do not make an entry recently used; setting an existing 
   assert.deepEqual([cache.peek("b"), cache.peek("c"), cache.peek("d")], [20, undefined, 4]);
 });
 
-Deno.test("the most recently used key, used again, stays the newest; deleted, it is gone", () => {
+Deno.test("an entry used since it was set gets a second chance: the oldest unused one goes first; deleted, it is gone", () => {
   const cache = boundedCache<string, number>(2);
   cache.set("a", 1).set("b", 2);
   cache.get("b");
   cache.set("b", 3);
-  cache.set("c", 4); // evicts "a", not "b"
+  cache.set("c", 4); // "a" was never used: it goes, not "b"
   assert.deepEqual([cache.peek("a"), cache.peek("b"), cache.peek("c")], [undefined, 3, 4]);
-  assert.equal(cache.delete("c"), true);
-  assert.equal(cache.delete("c"), false);
-  assert.equal(cache.get("c"), undefined);
-  cache.set("c", 5); // re-added after a delete of the newest: a real entry again
-  cache.set("d", 6);
-  assert.deepEqual([cache.peek("b"), cache.peek("c"), cache.peek("d")], [undefined, 5, 6]);
+  cache.set("d", 5); // "b" (used) is passed over once; "c" (unused) goes
+  assert.deepEqual([cache.peek("b"), cache.peek("c"), cache.peek("d")], [3, undefined, 5]);
+  cache.set("e", 6); // "b" had its chance and was not used since: now it goes
+  assert.deepEqual([cache.peek("b"), cache.peek("d"), cache.peek("e")], [undefined, 5, 6]);
+  assert.equal(cache.delete("e"), true);
+  assert.equal(cache.delete("e"), false);
+  assert.equal(cache.get("e"), undefined);
+  cache.set("e", 7); // re-added after a delete: a real entry again
+  assert.deepEqual([cache.get("d"), cache.get("e"), cache.size], [5, 7, 2]);
+});
+
+Deno.test("a flood of new keys never evicts a hot one: every hit keeps it over the keys that came once", () => {
+  const cache = boundedCache<string, number>(100);
+  cache.set("hot", 1);
+  for (let i = 0; i < 10_000; i++) {
+    assert.equal(cache.get("hot"), 1, `lost after ${i} new keys`);
+    cache.set(`once-${i}`, i);
+  }
+  assert.equal(cache.size, 100);
 });
 
 Deno.test("a cache of one entry keeps the last one set", () => {
