@@ -1,6 +1,6 @@
 /**
  * Per-key token-bucket rate limiting with bounded memory: the state of at most `maxKeys`
- * keys is kept in an LRU, so a flood of random client IPs or tokens cannot grow it.
+ * keys is kept in a bounded cache, so a flood of random client IPs or tokens cannot grow it.
  *
  * A bucket holds `limit` tokens and refills continuously at `limit` per minute, which
  * allows short bursts and an even long-run rate (unlike fixed windows, which allow twice

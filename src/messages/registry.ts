@@ -19,7 +19,7 @@
  *
  * **Finding an id.** Nothing but the id is known when a `PATCH`/`DELETE`/`reply_to` names
  * one, so a lookup goes, stopping at the first hit:
- * 1. memory: posts whose commit has not landed, and a bounded LRU of recent posts and lookups;
+ * 1. memory: posts whose commit has not landed, and a ring of the recent posts and lookups;
  * 2. `["posted", hookId, messageId]`, the id-keyed row (one `kv.get`): what every post had
  *    before session 4 (those rows are read until they expire, never rewritten), what a post
  *    gets whose answer carried no timestamp (the client then falls back to its own clock, which
@@ -27,7 +27,7 @@
  * 3. for an id given as a sender key, the key's row, which carries the post's timestamp;
  * 4. TrueConf: `getMessageById` for the timestamp, then the packed rows begun within a second
  *    before it, newest first (usually the first holds it), or the `posted_t` row of that
- *    timestamp. At most one such round trip per request: its answer joins the LRU, so the
+ *    timestamp. At most one such round trip per request: its answer joins the ring, so the
  *    queue's second look (when the edit is posted) is answered from memory. A message TrueConf
  *    says is gone (306/307) or will not show the bot is unknown (404); when TrueConf cannot be
  *    asked (disconnected, timeout, a transient error) the lookup throws, and `PATCH`/`DELETE`
@@ -184,7 +184,7 @@ interface TimeRow {
   readonly at: number;
 }
 
-/** A record of a message and the hook it is of: what the recent-posts LRU holds. */
+/** A record of a message and the hook it is of: what the recent-posts ring holds. */
 interface Mine extends PackedPost {
   readonly rec: PostedMessage;
 }
