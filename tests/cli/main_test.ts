@@ -210,6 +210,8 @@ Deno.test("hooks queue --help shows the queue commands", async () => {
   assert.match(r.stdout, /^Usage: trueconf-webhook-bot hooks queue /);
   assert.match(r.stdout, /retry/);
   assert.match(r.stdout, /drop/);
+  // A command the bot could not carry out is answered as failed (exit 1) since session 17.
+  assert.match(r.stdout, /could not carry out[^]*exit 1/);
 });
 
 Deno.test("an unknown command or bad arguments exit 2 with usage on stderr", async () => {
