@@ -98,7 +98,7 @@ export function help(inGroup: boolean): string {
     "• /webhook_info &lt;name&gt; — state, usage and the last 10 requests",
     "• /webhook_verify &lt;name&gt; github|gitlab|grafana|standard|bearer|off — require a sender signature or token (incoming); the secret comes by private message",
     "• /webhook_allow &lt;name&gt; &lt;CIDR or address&gt;[,…]|any — accept requests only from these addresses (incoming)",
-    "• /webhook_alerts &lt;name&gt; edit|reply|new — one message per alert group edited in place (default), replies to it, or always new",
+    "• /webhook_alerts &lt;name&gt; edit|reply|new — one message per alert group, CI run or monitor outage, edited in place (default), replies to it, or always new",
     "• /webhook_mentions &lt;name&gt; people|all|none — which @mentions notify (default people: chat members, not @all)",
     "• /webhook_help — this help",
     "",

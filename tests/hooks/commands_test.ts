@@ -96,6 +96,8 @@ Deno.test("help: bare mention, /webhook_help and unknown /webhook_* commands; no
       // TrueConf shows raw newlines in HTML as spaces: every line ends in <br>.
       assert.ok(!t.includes("\n"), "no raw newline in an HTML reply");
       assert.match(t, /<br>• \/webhook_list — /);
+      // /webhook_alerts also sets how CI runs and Uptime Kuma outages show, not only alert groups.
+      assert.match(t, /\/webhook_alerts [^<]*CI run[^<]*monitor/);
     }
     // In a personal chat the help does not ask for a mention.
     const dm = w.dm(w.bob);
