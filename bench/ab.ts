@@ -8,7 +8,7 @@
  * CPU per delivery is Δ(utime+stime) of the bot's process from `/proc` ÷ posts the fake
  * counted; the main thread's share is shown beside it. Throughput and latencies are printed
  * too but are noisier. Used to find which commits added CPU per delivery (docs/benchmarks.md,
- * "Where the CPU per delivery went").
+ * "Where the CPU per delivery goes").
  *
  * Run: `./deno run -A bench/ab.ts --rounds=3 --duration=5 <checkout> <checkout>…`
  * (a checkout is a folder with `deno.json` and `src/main.ts`; `git worktree add /tmp/x <commit>`
