@@ -70,7 +70,9 @@ holds WEBHOOK_STORAGE_PATH, serve exits 1 naming it; with --standby it waits ins
 takes over once that one stops or dies (docs/deploy.md, "One instance per store").
 On the first signal it stops taking requests, lets in-flight deliveries finish
 (WEBHOOK_SHUTDOWN_GRACE_SECONDS), keeps the rest queued and exits 0; a second signal
-(a second or more after the first) exits at once. Exit 2 on bad settings.`,
+(a second or more after the first) exits at once. A signal before it serves (waiting for
+the lease with --standby, or for a store another process keeps locked) exits 0 at once:
+nothing was accepted yet. Exit 2 on bad settings.`,
   "check-config": `Usage: trueconf-webhook-bot check-config [--send-test]
 
 Validates every setting (and warns about unknown TRUECONF_/WEBHOOK_/LOG_/METRICS_ variables),

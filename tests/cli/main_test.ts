@@ -150,6 +150,14 @@ Deno.test("--help and <command> --help exit 0 with usage text", async () => {
   }
 });
 
+// Since session 17 a signal to a bot not serving yet (a standby) exits 0 at once; a supervisor
+// reading serve --help should not expect the graceful stop's wait there.
+Deno.test("serve --help says a signal before serving exits 0 at once", async () => {
+  await using dir = await tempDir();
+  const r = await cli(["serve", "--help"], dir.path);
+  assert.match(r.stdout.replace(/\s+/g, " "), /before it serves[^.]*exits 0 at once/);
+});
+
 // README's CLI block and docs/chat_commands.md's operator block are what an operator types from;
 // each command, hooks subcommand and option they show must be one the command's --help knows.
 Deno.test("every command, hooks subcommand and option the README and chat_commands.md show is in its --help", async () => {
