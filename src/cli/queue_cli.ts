@@ -61,7 +61,8 @@ ${
   QUEUE_ANSWER_WAIT_MS / 1000
 } s for it (a busier bot applies them later); with no bot running they wait for its start.
 One the bot could not carry out (its store failing, 3 tries a second apart) is answered as
-failed: the reason is printed on stderr, exit 1; run it again once the store is healthy.`;
+failed, exit 1: the reason on stderr (with --json, "ok": false on stdout); run it again once
+the store is healthy.`;
 
 /** `hooks queue [drop] --hook HOOK [--json]` as typed, `--hook=HOOK` spelt as two words. */
 function typedHook(hook: string, sub: string[], json: boolean): TypedCommand {

@@ -283,6 +283,14 @@ Deno.test("hooks queue: a command the bot cannot carry out is answered as failed
       `error: the bot could not carry out 'hooks queue drop ${one}' (database or disk is full; tried 3 times): nothing was changed, the delivery still waits. Run the command again once the bot's store is healthy (its log says more).`,
     );
     assert.deepEqual(w.bot.queue.engine.list().map((j) => j.id), [one, two], "both still wait");
+    // With --json the same answer is the JSON on standard output (docs/delivery.md), exit 1.
+    const failedJson = await cli("drop", one, "--json");
+    assert.equal(failedJson.code, 1, failedJson.err);
+    const answer = JSON.parse(failedJson.out);
+    assert.equal(answer.ok, false);
+    assert.equal(answer.code, "not_carried_out");
+    assert.equal(answer.applied, true);
+    assert.match(answer.message, /could not carry out 'hooks queue drop /);
 
     const next = await cli("drop", two);
     assert.equal(next.code, 0, next.err);
