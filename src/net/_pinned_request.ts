@@ -133,10 +133,15 @@ function toFetchError(err: unknown, url: URL, address: string, signal: AbortSign
   const why = typeof code === "string" && code in SOCKET_ERRORS
     ? SOCKET_ERRORS[code]
     : (err instanceof Error ? err.message : String(err));
+  // Node's HTTP parser (HPE_…): the connection was made, and what came back is not HTTP (a URL
+  // pointed at an SSH or a TLS port): "could not connect" would send the reader the wrong way.
+  const notHttp = typeof code === "string" && code.startsWith("HPE_");
   return new SafeFetchError(
     "connect_failed",
     tls
       ? `the TLS certificate of ${url.hostname} was not accepted: ${why}`
+      : notHttp
+      ? `${url.host} (${address}) answered something that is not HTTP (${why}): is it the right port and scheme?`
       : `could not connect to ${url.host} (${address}): ${why}`,
     { permanent: tls, cause: err },
   );

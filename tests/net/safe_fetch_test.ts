@@ -413,6 +413,33 @@ Deno.test("safeFetch() reports a refused connection as a transient connect_faile
   );
 });
 
+Deno.test("safeFetch() reports a server that answers something other than HTTP as such, not as a failed connection", async () => {
+  // An outgoing hook's URL pointed at the wrong port (SSH here): the author reads the reason.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    const conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("SSH-2.0-OpenSSH_9.6\r\n"));
+    await conn.read(new Uint8Array(4096)).catch(() => null);
+    conn.close();
+  })();
+  try {
+    const { options } = loopbackAs("ssh.test");
+    const port = (listener.addr as Deno.NetAddr).port;
+    const error = await assertFetchError(
+      safeFetch(`http://ssh.test:${port}/`, options),
+      "connect_failed",
+      false,
+    );
+    assert.match(
+      error.message,
+      new RegExp(`^ssh\\.test:${port} \\(127\\.0\\.0\\.1\\) answered something that is not HTTP`),
+    );
+  } finally {
+    await serving.catch(() => {});
+    listener.close();
+  }
+});
+
 Deno.test("safeFetch() reports DNS failures as dns_failed", async () => {
   const nx = await assertFetchError(
     safeFetch("http://nx.example/", { maxBytes: MiB, resolve: tableResolver({}).resolve }),
