@@ -60,11 +60,14 @@ export interface MessageGroup {
   /** Replies even while open (a CI failure while other jobs still run). */
   readonly replyNow?: string | undefined;
   /**
-   * The alerts firing in this notification, each with its start (Unix ms) and a short label.
-   * Those that started after the group's message was last updated are new to the chat, and an
-   * edit notifies nobody: the edit is followed by a reply `🔥 Also firing: <labels>`.
+   * The alerts firing in this notification, each with its start (Unix ms), a short label and
+   * an identity (the sender's fingerprint). Those the group's message did not show before are
+   * new to the chat, and an edit notifies nobody: the edit is followed by a reply
+   * `🔥 Also firing: <labels>`.
    */
-  readonly firing?: readonly { readonly since: number; readonly label: string }[] | undefined;
+  readonly firing?:
+    | readonly { readonly since: number; readonly label: string; readonly id: string }[]
+    | undefined;
   /** Appended to the edited message when this notification closes the group; `{duration}` = how long it fired. */
   readonly closedNote?: string | undefined;
   /**

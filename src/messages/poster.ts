@@ -23,7 +23,7 @@ import { fitText, TrueConfApiError } from "../trueconf/mod.ts";
 import type { EditedMessage, SendMessageOptions, SentMessage } from "../trueconf/mod.ts";
 import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
-import type { MessageRegistry, PostedMessage } from "./registry.ts";
+import type { GroupRecord, MessageRegistry, PostedMessage } from "./registry.ts";
 import { linksAfter } from "./links.ts";
 
 /** What the poster needs of the TrueConf client. */
@@ -313,7 +313,7 @@ export class Poster implements LivingPoster {
         id = await this.#send(chatId, op, r, { key: op.key, replyTo: rec.messageId });
       }
       const root = mode === "edit" ? id : rec.messageId;
-      const reply = closing ? g.reply : g.replyNow ?? newlyFiring(g, rec.updatedAt ?? rec.openedAt);
+      const reply = closing ? g.reply : g.replyNow ?? newlyFiring(g, rec);
       if (reply && mode === "edit") {
         await this.#send(chatId, op, { text: reply, parseMode: "text" }, { replyTo: root });
       }
@@ -322,6 +322,7 @@ export class Poster implements LivingPoster {
         state: g.state,
         openedAt: rec.openedAt,
         updatedAt: this.#now(),
+        ...firingIds(g),
       });
       return id;
     }
@@ -339,21 +340,30 @@ export class Poster implements LivingPoster {
       state: g.state,
       openedAt: now,
       updatedAt: now,
+      ...firingIds(g),
     });
     return id;
   }
+}
+
+/** The identities of a notification's firing alerts, for its group's record (none: no key). */
+function firingIds(g: MessageGroup): { firing?: string[] } {
+  return g.firing ? { firing: g.firing.map((a) => a.id) } : {};
 }
 
 /** Alerts named at most in one `🔥 Also firing` reply; the rest are counted. */
 const MAX_NEWLY_FIRING = 5;
 
 /**
- * `🔥 Also firing: HighCPU · node2, …` for the alerts of an open group that started after its
- * message was last updated (`since`), which an edit alone would not make anyone notice; undefined
- * when none did (a repeat of the same alerts, or a group without start times).
+ * `🔥 Also firing: HighCPU · node2, …` for the alerts of an open group that its message did not
+ * show before (by identity, `GroupRecord.firing`; a record from before those were kept: the
+ * alerts that started after the message was last updated), which an edit alone would not make
+ * anyone notice; undefined when there are none (a repeat of the same alerts).
  */
-function newlyFiring(g: MessageGroup, since: number): string | undefined {
-  const fresh = g.firing?.filter((a) => a.since > since) ?? [];
+function newlyFiring(g: MessageGroup, rec: GroupRecord): string | undefined {
+  const before = rec.firing ? new Set(rec.firing) : undefined;
+  const since = rec.updatedAt ?? rec.openedAt;
+  const fresh = g.firing?.filter((a) => before ? !before.has(a.id) : a.since > since) ?? [];
   if (fresh.length === 0) return undefined;
   const shown = fresh.slice(0, MAX_NEWLY_FIRING).map((a) => a.label).join(", ");
   const more = fresh.length - MAX_NEWLY_FIRING;

@@ -148,6 +148,13 @@ export interface GroupRecord {
    * the chat. Records written before it was kept have none; `openedAt` stands in.
    */
   readonly updatedAt?: number | undefined;
+  /**
+   * The identities of the alerts firing when the message was last posted or updated
+   * (`MessageGroup.firing`): a later notification's alerts not among them are new to the chat,
+   * whenever they started (an alert can reach the sender after the notification it missed).
+   * Records written before it was kept have none; `updatedAt` stands in.
+   */
+  readonly firing?: readonly string[] | undefined;
 }
 
 /** What a sender key names: the message (null while its post is queued) and its timestamp. */

@@ -299,14 +299,15 @@ export function alertGroupOf(body: JsonObject, source: "am" | "grafana"): Messag
 const MAX_FIRING_TRACKED = 100;
 
 /**
- * The firing alerts of a notification with their starts and `alertname · instance` labels,
- * so the poster can tell which started after the group's message was last updated.
+ * The firing alerts of a notification with their `alertname · instance` labels and an identity
+ * (the sender's `fingerprint`, else the label set and start), so the poster can tell which
+ * were not in the group's message before.
  */
 function firingAlerts(
   alerts: readonly unknown[],
   groupStatus: string | undefined,
-): { since: number; label: string }[] {
-  const out: { since: number; label: string }[] = [];
+): { since: number; label: string; id: string }[] {
+  const out: { since: number; label: string; id: string }[] = [];
   for (const item of alerts) {
     const alert = asObject(item);
     if (alert === undefined || alertStatus(alert, groupStatus) !== "firing") continue;
@@ -315,7 +316,13 @@ function firingAlerts(
     const labels = asObject(alert["labels"]);
     const label = [asText(labels?.["alertname"]), asText(labels?.["instance"])]
       .filter((p) => p !== undefined).join(" · ") || "alert";
-    out.push({ since, label: label.length > 120 ? `${label.slice(0, 119)}…` : label });
+    const fingerprint = asText(alert["fingerprint"]);
+    out.push({
+      since,
+      label: label.length > 120 ? `${label.slice(0, 119)}…` : label,
+      // Bounded: the group's record keeps up to MAX_FIRING_TRACKED of these.
+      id: (fingerprint ?? `${JSON.stringify(labels ?? {})}@${since}`).slice(0, 200),
+    });
     if (out.length === MAX_FIRING_TRACKED) break;
   }
   return out;
