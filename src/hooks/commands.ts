@@ -723,7 +723,7 @@ export class CommandHandler {
     });
     if (!result.ok) {
       const text = result.reason === "duplicate_name"
-        ? replies.duplicate(name.name)
+        ? replies.duplicateOnCreate(name.name)
         : result.reason === "too_many"
         ? replies.tooMany()
         : replies.badName(result.message);

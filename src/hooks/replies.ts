@@ -217,13 +217,21 @@ export function revokeNeedsName(existing: readonly string[] = []): string {
   return `⚠️ Which webhook? Type /webhook_revoke &lt;name&gt;${example}.${names}`;
 }
 
-/** A second hook with the same name in one chat. */
+/** A second hook with the same name in one chat (a create or a rename). */
 export function duplicate(name: string): string {
-  return `⚠️ A webhook named <b>${
+  const n = esc(name);
+  return `⚠️ A webhook named <b>${n}</b> already exists here. Pick another name, or revoke it first with /webhook_revoke ${n}.`;
+}
+
+/**
+ * {@link duplicate} for a create, with a way out for an author whose URL never arrived: a bot
+ * that dies between storing a hook and sending its DM does not send it after the restart (the
+ * command was acknowledged), and creating it again only lands here.
+ */
+export function duplicateOnCreate(name: string): string {
+  return `${duplicate(name)} Lost its URL (or signing secret)? /webhook_rotate ${
     esc(name)
-  }</b> already exists here. Pick another name, or revoke it first with /webhook_revoke ${
-    esc(name)
-  }.`;
+  } sends a new one by private message.`;
 }
 
 /** A chat at {@link MAX_HOOKS_PER_CHAT}: what to do instead. */

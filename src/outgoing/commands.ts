@@ -21,7 +21,7 @@ import {
 } from "../hooks/hook_name.ts";
 import type { CommandContext } from "../hooks/commands.ts";
 import type { HookStore } from "../hooks/store.ts";
-import { badName, duplicate, expiryNote, htmlLines, tooMany } from "../hooks/replies.ts";
+import { badName, duplicateOnCreate, expiryNote, htmlLines, tooMany } from "../hooks/replies.ts";
 import type { Message } from "../message.ts";
 import type { Allowlist } from "../net/mod.ts";
 import type { HookRecord } from "../storage/mod.ts";
@@ -127,7 +127,7 @@ export class OutgoingCommands {
     if (!result.ok) {
       return await ctx.reply(
         result.reason === "duplicate_name"
-          ? duplicate(name.name)
+          ? duplicateOnCreate(name.name)
           : result.reason === "too_many"
           ? tooMany()
           : badName(result.message),

@@ -394,6 +394,12 @@ Deno.test("names: duplicates case-insensitive, empty, too long, control characte
       dup[0]!.text!,
       /A webhook named <b>deploys<\/b> already exists here\. Pick another name, or revoke it first with \/webhook_revoke deploys\./,
     );
+    // Its URL may never have reached anyone (the bot died between storing the hook and sending
+    // the DM, which no restart sends): the reply says how to get a new one.
+    assert.match(
+      dup[0]!.text!,
+      /Lost its URL \(or signing secret\)\? \/webhook_rotate deploys sends a new one by private message\./,
+    );
     const empty = await w.say(ops, w.alice, `${w.at} /webhook_create`);
     assert.match(
       empty[0]!.text!,
