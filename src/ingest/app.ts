@@ -682,8 +682,37 @@ class HeaderView implements ReadonlyMap<string, string> {
   }
 }
 
-/** The JSON 404 of the whole HTTP surface; the root app sets it too (a mounted sub-app's is not used). */
+/** The request methods HTTP defines (RFC 9110 9.3, and PATCH): any other is a 501, not a 404. */
+const HTTP_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH",
+]);
+
+/**
+ * The JSON 404 of the whole HTTP surface; the root app sets it too (a mounted sub-app's is not
+ * used). A method HTTP does not define reaches no route either: that is `501
+ * method_not_implemented` (RFC 9110 9.1), asked here so that routed requests pay nothing for it.
+ */
 export function jsonNotFound(c: Context): Response {
+  const method = c.req.method;
+  if (!HTTP_METHODS.has(method)) {
+    return c.json(
+      errorBody(
+        "method_not_implemented",
+        `${
+          method.slice(0, 32)
+        } is not a method this server implements. Webhooks are POSTed to /hook/<token>.`,
+      ),
+      501,
+    );
+  }
   return c.json(errorBody("not_found", "Nothing here. Webhooks are POSTed to /hook/<token>."), 404);
 }
 

@@ -228,6 +228,8 @@ Deno.test("a sample of refusals over the real socket: the table's status, the co
     check("message_not_found", await send(`${url}/messages/nope`, { method: "DELETE" }));
     check("method_not_allowed", await send(url), { allow: /^POST, PUT$/ });
     check("not_found", await send(`${b.baseUrl}/nothing-here`));
+    // A method HTTP does not define is not a missing page (RFC 9110 9.1: 501).
+    check("method_not_implemented", await send(url, { method: "BREW", body: "coffee" }));
     check("missing_topic", await send(`${b.baseUrl}/`, { method: "POST", body: "hello" }));
     check("missing_token", await send(`${b.baseUrl}/message`, json({ message: "a" })));
     check("unauthorized", await send(`${b.baseUrl}/metrics`));
