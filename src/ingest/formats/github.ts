@@ -128,8 +128,6 @@ const PR_VERBS: Readonly<Record<string, string>> = {
   auto_merge_disabled: "disabled auto-merge for",
 };
 
-/** `opened`, `review requested` … from an action name. */
-
 function renderPullRequest(c: Ctx): string {
   const pr = asObject(c.body["pull_request"]) ?? {};
   const merged = c.action === "closed" && pr["merged"] === true;
